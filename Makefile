@@ -1,0 +1,141 @@
+# samlog - build, test, benchmark, install.
+#
+#   make            build build/samlogd and build/samlog
+#   make run        set up, build, create the default node if needed, run it
+#   make check      set up, build, run every test, normally and under ASan+UBSan,
+#                   plus a short fuzz pass
+#   make bench      benchmarks (not part of check)
+#   make fuzz       fuzz the event decoder for FUZZ_TIME seconds (default 300)
+#   make install    PREFIX=/usr/local, DESTDIR= for staging
+#
+# Dependencies are Debian's packages; `make deps` installs the missing ones
+# when run as root and prints the apt-get line otherwise.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+SAN     ?=
+FUZZ_TIME ?= 300
+FUZZ_CHECK_TIME ?= 15
+
+PKGS     := libuv lmdb msgpack libsodium libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
+           -Wno-format-nonliteral
+CFLAGS  ?= -O2 -g
+ifeq ($(SAN),1)
+CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP \
+              -Iprotocol -Idaemon -Icli $(PKG_CFLAGS)
+
+PROTO_SRC  := protocol/mp.c protocol/event.c protocol/crypto.c \
+              protocol/clock.c protocol/base32.c protocol/node.c
+STORE_SRC  := daemon/store.c
+DAEMON_SRC := daemon/log.c daemon/config.c
+CLI_SRC    := cli/parser.c cli/output.c cli/output_json.c
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+PROTO_OBJ  := $(call obj,$(PROTO_SRC))
+STORE_OBJ  := $(call obj,$(STORE_SRC))
+DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
+CLI_OBJ    := $(call obj,$(CLI_SRC))
+
+TESTS := test_mp test_event test_store test_node
+TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
+
+.PHONY: all deps run check tests test-run bench fuzz fuzz-check install \
+        uninstall clean
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/samlogd $(BUILD)/samlog
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/samlogd: $(BUILD)/obj/daemon/samlogd.o $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/samlog: $(BUILD)/obj/cli/samlog.o $(CLI_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# ---- tests -----------------------------------------------------------------
+
+$(BUILD)/test_mp: $(BUILD)/obj/tests/unit/test_mp.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+$(BUILD)/test_event: $(BUILD)/obj/tests/unit/test_event.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+$(BUILD)/test_store: $(BUILD)/obj/tests/unit/test_store.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+$(BUILD)/test_node: $(BUILD)/obj/tests/unit/test_node.o $(BUILD)/obj/tests/unit/testutil.o $(DAEMON_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+tests: all $(TEST_BINS)
+
+# Runs the suites of one build directory (used by check for both builds).
+test-run: tests
+	@sh tests/run.sh $(BUILD)
+
+check: deps
+	@$(MAKE) --no-print-directory tests
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 tests
+	@$(MAKE) --no-print-directory fuzz-build
+	@sh tests/run.sh build build/asan -- build/fuzz/fuzz_event \
+	    tests/fuzz/corpus/event $(FUZZ_CHECK_TIME)
+
+# ---- fuzzing (clang's libFuzzer) -----------------------------------------
+
+FUZZ_CC ?= clang
+build/fuzz/fuzz_event: tests/fuzz/fuzz_event.c $(PROTO_SRC) protocol/samlog_proto.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) \
+	    -fsanitize=fuzzer,address,undefined -Iprotocol $(PKG_CFLAGS) \
+	    -o $@ tests/fuzz/fuzz_event.c $(PROTO_SRC) $(PKG_LIBS)
+
+.PHONY: fuzz-build
+fuzz-build: build/fuzz/fuzz_event
+
+fuzz: deps fuzz-build
+	@mkdir -p build/fuzz/corpus-event
+	build/fuzz/fuzz_event -max_total_time=$(FUZZ_TIME) \
+	    -artifact_prefix=tests/fuzz/crashes/ build/fuzz/corpus-event \
+	    tests/fuzz/corpus/event
+
+# ---- benchmarks ------------------------------------------------------------
+
+$(BUILD)/bench_store: $(BUILD)/obj/tests/bench/bench_store.o $(STORE_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bench_store
+	$(BUILD)/bench_store
+
+# ---- running and installing -----------------------------------------------
+
+deps:
+	@sh scripts/deps.sh
+
+# The main job: a default node (created on first run) served in the
+# foreground; Ctrl-C stops it.
+run: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/run.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/samlog $(DESTDIR)$(PREFIX)/bin/samlog
+	install -m 0755 $(BUILD)/samlogd $(DESTDIR)$(PREFIX)/bin/samlogd
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/samlog $(DESTDIR)$(PREFIX)/bin/samlogd
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,281 @@
+/*
+ * samlogd.c - the daemon's main: options, the node directory, the store,
+ * and the libuv loop that everything else hangs off.
+ *
+ * This version owns the node's LMDB store and keeps it open, consistent
+ * and verified while it runs; the control socket and peer connections are
+ * added to the same loop.  Without --foreground it detaches, and the
+ * parent exits only once the child is ready (or has failed, with the
+ * child's one-line reason on the terminal), so `samlogd && samlog ...`
+ * works in scripts.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "config.h"
+#include "log.h"
+#include "store.h"
+
+struct daemon {
+	char *dir;
+	char *conf_path;
+	struct config conf;
+	struct sl_key key;
+	struct store *store;
+	uv_loop_t loop;
+	uv_signal_t sig_int, sig_term, sig_hup;
+	int lock_fd;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: samlogd [-d DIR] [--foreground]\n"
+	    "\n"
+	    "Runs the samlog node in DIR (default: $SAMLOG_DIR, else\n"
+	    "$XDG_DATA_HOME/samlog, else ~/.local/share/samlog).\n"
+	    "\n"
+	    "  -d, --dir DIR     node directory made by 'samlog init'\n"
+	    "  -f, --foreground  stay in the foreground, log to stderr\n"
+	    "  -h, --help        show this help\n"
+	    "  -V, --version     show the version\n");
+}
+
+static char *
+dir_file(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+
+	if (p == NULL)
+		fatal("out of memory");
+	snprintf(p, n, "%s/%s", dir, name);
+	return p;
+}
+
+/* Only one daemon per node: a second one would race the first for the
+ * signing chain.  The lock dies with the process. */
+static void
+daemon_lock(struct daemon *d)
+{
+	char *path = dir_file(d->dir, "samlogd.lock");
+	char pid[32];
+
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lock_fd < 0)
+		fatal("cannot open %s: %s", path, strerror(errno));
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		ssize_t n = read(d->lock_fd, pid, sizeof pid - 1);
+
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		fatal("another samlogd is already running on %s (pid %s)",
+		    d->dir, pid[0] ? pid : "?");
+	}
+	snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(d->lock_fd, 0) != 0 ||
+	    pwrite(d->lock_fd, pid, strlen(pid), 0) < 0)
+		log_warn("cannot write the pid to %s: %s", path,
+		    strerror(errno));
+	free(path);
+}
+
+static void
+daemon_open(struct daemon *d)
+{
+	char err[512];
+	char *store_path;
+	struct stat st;
+
+	if (stat(d->dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		fatal("no node in %s (create one with: samlog init --org NAME"
+		    " -d %s)", d->dir, d->dir);
+	d->conf_path = dir_file(d->dir, SL_NODE_CONF_FILE);
+	if (config_load(&d->conf, d->conf_path, err, sizeof err) != SL_OK)
+		fatal("%s", err);
+	if (sl_node_load_key(d->dir, &d->key, err, sizeof err) != SL_OK)
+		fatal("%s", err);
+	daemon_lock(d);
+	store_path = dir_file(d->dir, SL_NODE_STORE_DIR);
+	if (store_open(&d->store, store_path, &d->key, NULL, err,
+	    sizeof err) != SL_OK)
+		fatal("%s", err);
+	free(store_path);
+}
+
+static void
+signal_stop_cb(uv_signal_t *h, int signum)
+{
+	log_info("%s: shutting down", strsignal(signum));
+	uv_stop(h->loop);
+}
+
+static void
+signal_hup_cb(uv_signal_t *h, int signum)
+{
+	struct daemon *d = h->data;
+	struct config c;
+	char err[512];
+
+	(void)signum;
+	if (config_load(&c, d->conf_path, err, sizeof err) != SL_OK) {
+		log_warn("config not reloaded: %s", err);
+		return;
+	}
+	if (strcmp(c.org, d->conf.org) != 0)
+		log_info("org is now \"%s\" (was \"%s\")", c.org, d->conf.org);
+	d->conf = c;
+	log_info("configuration reloaded from %s", d->conf_path);
+}
+
+static void
+close_walk_cb(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+/* Detaches: returns in the child; the parent waits on ready_fd[0] and
+ * exits with the child's verdict. */
+static int
+daemonize(void)
+{
+	int fds[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(fds) != 0)
+		fatal("pipe: %s", strerror(errno));
+	if ((pid = fork()) < 0)
+		fatal("fork: %s", strerror(errno));
+	if (pid > 0) {
+		int status;
+
+		close(fds[1]);
+		if (read(fds[0], &c, 1) == 1)
+			_exit(0);
+		/* The child failed before it was ready; its reason is
+		 * already on our shared stderr. */
+		if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+			_exit(WEXITSTATUS(status) ? WEXITSTATUS(status) : 1);
+		_exit(1);
+	}
+	close(fds[0]);
+	if (setsid() < 0)
+		fatal("setsid: %s", strerror(errno));
+	return fds[1];
+}
+
+static void
+detach_stdio(const char *dir, int ready_fd)
+{
+	char *logp = dir_file(dir, "samlogd.log");
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int lf = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+	if (nul < 0 || lf < 0)
+		fatal("cannot open %s: %s", lf < 0 ? logp : "/dev/null",
+		    strerror(errno));
+	fprintf(stderr, "samlogd: running in the background (pid %ld); log: "
+	    "%s\n", (long)getpid(), logp);
+	dup2(nul, STDIN_FILENO);
+	dup2(nul, STDOUT_FILENO);
+	dup2(lf, STDERR_FILENO);
+	close(nul);
+	close(lf);
+	free(logp);
+	if (write(ready_fd, "1", 1) != 1)
+		log_warn("cannot tell the parent we are ready");
+	close(ready_fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon d = { .lock_fd = -1 };
+	const char *dir_arg = NULL;
+	bool foreground = false;
+	int ch, ready_fd = -1;
+
+	log_init("samlogd");
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":d:fhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': dir_arg = optarg; break;
+		case 'f': foreground = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("samlogd %s\n", SL_VERSION_STRING); return 0;
+		case ':':
+			fprintf(stderr, "samlogd: %s needs a value\n",
+			    argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, "samlogd: unknown option '%s' (see: "
+			    "samlogd --help)\n", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "samlogd: unexpected argument '%s'\n",
+		    argv[optind]);
+		return 2;
+	}
+	if ((d.dir = sl_node_dir_resolve(dir_arg)) == NULL)
+		fatal("no node directory: set HOME, SAMLOG_DIR or use -d DIR");
+	if (!foreground)
+		ready_fd = daemonize();
+	daemon_open(&d);
+	if (uv_loop_init(&d.loop) != 0)
+		fatal("cannot create the event loop");
+	uv_signal_init(&d.loop, &d.sig_int);
+	uv_signal_init(&d.loop, &d.sig_term);
+	uv_signal_init(&d.loop, &d.sig_hup);
+	d.sig_hup.data = &d;
+	uv_signal_start(&d.sig_int, signal_stop_cb, SIGINT);
+	uv_signal_start(&d.sig_term, signal_stop_cb, SIGTERM);
+	uv_signal_start(&d.sig_hup, signal_hup_cb, SIGHUP);
+	if (ready_fd >= 0)
+		detach_stdio(d.dir, ready_fd);
+	char id[SL_NODE_ID_TEXT + 1];
+
+	sl_b32_encode(id, d.key.pub, SL_KEY_LEN);
+	log_info("node %s (%s) ready in %s: %llu events from %zu origins",
+	    id, d.conf.org, d.dir,
+	    (unsigned long long)store_event_count(d.store),
+	    store_origin_count(d.store));
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+
+	/* Orderly stop: close every handle, let their callbacks run, then
+	 * close the store (every commit is already durable). */
+	uv_walk(&d.loop, close_walk_cb, NULL);
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	uv_loop_close(&d.loop);
+	store_close(d.store);
+	sl_key_wipe(&d.key);
+	sl_crypto_shutdown();
+	log_info("stopped");
+	if (d.lock_fd >= 0)
+		close(d.lock_fd);
+	free(d.conf_path);
+	free(d.dir);
+	return 0;
+}

@@ -1,0 +1,1116 @@
+/*
+ * store.c - the append-only, hash-chained, signed event log in LMDB.
+ *
+ * One environment, five named databases (see store.h).  Each local append
+ * and each accepted foreign batch is one write transaction that updates the
+ * log, the arrival index, the origin tips and the clock together, so a
+ * crash can never leave them disagreeing, and LMDB's commit (fsync) is what
+ * makes an append durable.
+ *
+ * Origins are few (one per member organisation), so their tips live in a
+ * small array kept in memory and mirrored in the `origins` database; a
+ * transaction that is aborted reloads that array rather than trying to
+ * undo its edits.  Log keys use a 4-byte local origin index instead of the
+ * 32-byte key: keys of 12 bytes keep the B-tree shallow and the pages full.
+ *
+ * The map starts small and doubles whenever LMDB reports it full: the
+ * transaction is aborted, the map resized (legal only with no transaction
+ * open, which holds because the store never keeps one across calls), and
+ * the whole operation replayed from its inputs.
+ */
+#include <errno.h>
+#include <lmdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store.h"
+
+#define STORE_FORMAT 1
+#define STORE_DEFAULT_MAP ((size_t)64 << 20)
+#define STORE_DEFAULT_MAX ((size_t)1 << 40)
+#define STORE_GROW_STEP ((size_t)1 << 30)
+/* A foreign clock more than this far ahead of ours is not adopted, so one
+ * node with a wrong clock cannot drag every later local event into the
+ * future. */
+#define STORE_MAX_SKEW_MS (5 * 60 * 1000)
+
+#define LOG_KEY_LEN 12     /* origin index (4, BE) + seq (8, BE) */
+#define ORIGIN_VAL_LEN 44  /* index (4) + seq (8) + hash (32) */
+#define FORK_KEY_LEN (LOG_KEY_LEN + SL_HASH_LEN)
+
+struct origin_entry {
+	struct store_tip tip;
+	uint32_t idx;
+};
+
+struct store {
+	MDB_env *env;
+	MDB_dbi meta, origins, log, arrival, forks;
+	bool has_key;
+	struct sl_key key;
+	struct origin_entry *orig;
+	size_t n_orig, cap_orig;
+	uint32_t next_idx;
+	uint64_t next_arrival;
+	uint64_t hlc;
+	uint64_t events;
+	size_t max_map;
+	uint8_t *buf; /* SL_EVENT_MAX bytes of scratch for encoding */
+};
+
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static void
+put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t
+get_be(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Short printable form of an origin key for messages. */
+static const char *
+origin_text(char *buf, const uint8_t *origin)
+{
+	sl_b32_encode(buf, origin, SL_KEY_LEN);
+	return buf;
+}
+
+static MDB_val
+log_key(uint8_t *k, uint32_t idx, uint64_t seq)
+{
+	put_be32(k, idx);
+	put_be64(k + 4, seq);
+	return (MDB_val){ LOG_KEY_LEN, k };
+}
+
+static int
+txn_begin(struct store *s, unsigned flags, MDB_txn **txn)
+{
+	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+
+	if (rc == MDB_MAP_RESIZED) {
+		/* Another process grew the map: adopt its size and retry. */
+		mdb_env_set_mapsize(s->env, 0);
+		rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	}
+	return rc;
+}
+
+static struct origin_entry *
+origin_find(const struct store *s, const uint8_t *pub)
+{
+	for (size_t i = 0; i < s->n_orig; i++)
+		if (memcmp(s->orig[i].tip.origin, pub, SL_KEY_LEN) == 0)
+			return &s->orig[i];
+	return NULL;
+}
+
+/* Adds an origin in memory only; the caller persists it in its txn. */
+static struct origin_entry *
+origin_add(struct store *s, const uint8_t *pub)
+{
+	if (s->n_orig == s->cap_orig) {
+		size_t cap = s->cap_orig ? s->cap_orig * 2 : 8;
+		struct origin_entry *n = realloc(s->orig, cap * sizeof *n);
+
+		if (n == NULL)
+			return NULL;
+		s->orig = n;
+		s->cap_orig = cap;
+	}
+	struct origin_entry *o = &s->orig[s->n_orig++];
+
+	memset(o, 0, sizeof *o);
+	memcpy(o->tip.origin, pub, SL_KEY_LEN);
+	o->idx = s->next_idx++;
+	return o;
+}
+
+static int
+origin_put(struct store *s, MDB_txn *txn, const struct origin_entry *o)
+{
+	uint8_t v[ORIGIN_VAL_LEN];
+	MDB_val k = { SL_KEY_LEN, (void *)o->tip.origin }, d = { sizeof v, v };
+
+	put_be32(v, o->idx);
+	put_be64(v + 4, o->tip.seq);
+	memcpy(v + 12, o->tip.hash, SL_HASH_LEN);
+	return mdb_put(txn, s->origins, &k, &d, 0);
+}
+
+/* (Re)loads the in-memory tips from the origins database. */
+static int
+origins_load(struct store *s, MDB_txn *txn)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc;
+
+	s->n_orig = 0;
+	s->next_idx = 1;
+	if ((rc = mdb_cursor_open(txn, s->origins, &c)) != 0)
+		return rc;
+	while ((rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) == 0) {
+		if (k.mv_size != SL_KEY_LEN || d.mv_size != ORIGIN_VAL_LEN) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		struct origin_entry *o = origin_add(s, k.mv_data);
+
+		if (o == NULL) {
+			rc = ENOMEM;
+			break;
+		}
+		const uint8_t *v = d.mv_data;
+
+		o->idx = (uint32_t)get_be(v, 4);
+		o->tip.seq = get_be(v + 4, 8);
+		memcpy(o->tip.hash, v + 12, SL_HASH_LEN);
+		if (o->idx >= s->next_idx)
+			s->next_idx = o->idx + 1;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int
+meta_get_u64(struct store *s, MDB_txn *txn, const char *name, uint64_t *v)
+{
+	MDB_val k = { strlen(name), (void *)name }, d;
+	int rc = mdb_get(txn, s->meta, &k, &d);
+
+	if (rc != 0)
+		return rc;
+	if (d.mv_size != 8)
+		return MDB_CORRUPTED;
+	*v = get_be(d.mv_data, 8);
+	return 0;
+}
+
+static int
+meta_put_u64(struct store *s, MDB_txn *txn, const char *name, uint64_t v)
+{
+	uint8_t b[8];
+	MDB_val k = { strlen(name), (void *)name }, d = { 8, b };
+
+	put_be64(b, v);
+	return mdb_put(txn, s->meta, &k, &d, 0);
+}
+
+/* Reloads everything cached in memory from a fresh read transaction:
+ * used at open and after any aborted write. */
+static int
+store_reload(struct store *s)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, d;
+	MDB_stat st;
+	int rc;
+
+	if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != 0)
+		return rc;
+	if ((rc = origins_load(s, txn)) != 0)
+		goto out;
+	s->hlc = 0;
+	if ((rc = meta_get_u64(s, txn, "hlc", &s->hlc)) != 0 &&
+	    rc != MDB_NOTFOUND)
+		goto out;
+	if ((rc = mdb_stat(txn, s->log, &st)) != 0)
+		goto out;
+	s->events = st.ms_entries;
+	s->next_arrival = 1;
+	if ((rc = mdb_cursor_open(txn, s->arrival, &c)) != 0)
+		goto out;
+	rc = mdb_cursor_get(c, &k, &d, MDB_LAST);
+	if (rc == 0 && k.mv_size == 8)
+		s->next_arrival = get_be(k.mv_data, 8) + 1;
+	mdb_cursor_close(c);
+	rc = rc == MDB_NOTFOUND ? 0 : rc;
+out:
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* First-time setup inside one write txn: databases, format, node key. */
+static int
+store_init_txn(struct store *s, char *err, size_t errlen)
+{
+	MDB_txn *txn;
+	uint64_t fmt;
+	int rc;
+
+	if ((rc = txn_begin(s, 0, &txn)) != 0)
+		goto fail;
+	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "origins", MDB_CREATE, &s->origins)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "log", MDB_CREATE, &s->log)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "arrival", MDB_CREATE, &s->arrival)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "forks", MDB_CREATE, &s->forks)) != 0)
+		goto fail_txn;
+	rc = meta_get_u64(s, txn, "format", &fmt);
+	if (rc == MDB_NOTFOUND)
+		rc = meta_put_u64(s, txn, "format", STORE_FORMAT);
+	else if (rc == 0 && fmt != STORE_FORMAT) {
+		mdb_txn_abort(txn);
+		set_err(err, errlen, "store format %llu is not the %d this "
+		    "samlogd reads", (unsigned long long)fmt, STORE_FORMAT);
+		return SL_EVERSION;
+	}
+	if (rc != 0)
+		goto fail_txn;
+	if (s->has_key) {
+		MDB_val k = { 4, "node" }, d;
+
+		rc = mdb_get(txn, s->meta, &k, &d);
+		if (rc == MDB_NOTFOUND) {
+			d = (MDB_val){ SL_KEY_LEN, s->key.pub };
+			rc = mdb_put(txn, s->meta, &k, &d, 0);
+		} else if (rc == 0 && (d.mv_size != SL_KEY_LEN ||
+		    memcmp(d.mv_data, s->key.pub, SL_KEY_LEN) != 0)) {
+			mdb_txn_abort(txn);
+			set_err(err, errlen, "this store belongs to another "
+			    "node key; refusing to open it with this one");
+			return SL_EINVAL;
+		}
+		if (rc != 0)
+			goto fail_txn;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		goto fail;
+	return SL_OK;
+fail_txn:
+	mdb_txn_abort(txn);
+fail:
+	set_err(err, errlen, "cannot set up the store: %s", mdb_strerror(rc));
+	return rc == MDB_MAP_FULL ? SL_EFULL : SL_ESTORE;
+}
+
+int
+store_open(struct store **out, const char *path, const struct sl_key *key,
+    const struct store_options *opt, char *err, size_t errlen)
+{
+	struct store *s;
+	size_t initial = opt && opt->initial_map ? opt->initial_map :
+	    STORE_DEFAULT_MAP;
+	int rc, ret = SL_ESTORE;
+
+	*out = NULL;
+	if (sl_crypto_init() != 0) {
+		set_err(err, errlen, "cannot initialise the crypto libraries");
+		return SL_ESTORE;
+	}
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		set_err(err, errlen, "cannot create %s: %s", path,
+		    strerror(errno));
+		return SL_EIO;
+	}
+	if ((s = calloc(1, sizeof *s)) == NULL ||
+	    (s->buf = malloc(SL_EVENT_MAX)) == NULL) {
+		free(s);
+		set_err(err, errlen, "out of memory");
+		return SL_ENOMEM;
+	}
+	s->max_map = opt && opt->max_map ? opt->max_map : STORE_DEFAULT_MAX;
+	if (key != NULL) {
+		s->key = *key;
+		s->has_key = true;
+	}
+	if ((rc = mdb_env_create(&s->env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(s->env, 8)) != 0 ||
+	    (rc = mdb_env_set_mapsize(s->env, initial)) != 0 ||
+	    (rc = mdb_env_open(s->env, path, MDB_NOTLS, 0600)) != 0) {
+		set_err(err, errlen, "cannot open the store in %s: %s", path,
+		    mdb_strerror(rc));
+		goto fail;
+	}
+	if ((ret = store_init_txn(s, err, errlen)) != SL_OK)
+		goto fail;
+	if ((rc = store_reload(s)) != 0) {
+		set_err(err, errlen, "cannot read the store: %s",
+		    mdb_strerror(rc));
+		ret = SL_ESTORE;
+		goto fail;
+	}
+	*out = s;
+	return SL_OK;
+fail:
+	store_close(s);
+	return ret;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	sl_key_wipe(&s->key);
+	free(s->orig);
+	free(s->buf);
+	free(s);
+}
+
+/* Grows the map after MDB_MAP_FULL.  No transaction may be open. */
+static int
+store_grow(struct store *s)
+{
+	MDB_envinfo info;
+	size_t cur, next;
+
+	if (mdb_env_info(s->env, &info) != 0)
+		return SL_ESTORE;
+	cur = info.me_mapsize;
+	if (cur >= s->max_map)
+		return SL_EFULL;
+	next = cur < STORE_GROW_STEP ? cur * 2 : cur + STORE_GROW_STEP;
+	if (next > s->max_map)
+		next = s->max_map;
+	return mdb_env_set_mapsize(s->env, next) == 0 ? SL_OK : SL_ESTORE;
+}
+
+static int
+arrival_put(struct store *s, MDB_txn *txn, uint64_t n, uint32_t idx,
+    uint64_t seq)
+{
+	uint8_t kb[8], vb[LOG_KEY_LEN];
+	MDB_val k = { 8, kb }, d = log_key(vb, idx, seq);
+
+	put_be64(kb, n);
+	return mdb_put(txn, s->arrival, &k, &d, MDB_APPEND);
+}
+
+/* One local append transaction; returns an LMDB code. */
+static int
+append_txn(struct store *s, const struct sl_event_draft *drafts, size_t n,
+    const uint8_t *salts, struct store_appended *out)
+{
+	uint8_t hdr[SL_HEADER_MAX], ph[SL_HASH_LEN], hash[SL_HASH_LEN];
+	uint8_t prev[SL_HASH_LEN], sig[SL_SIG_LEN], kb[LOG_KEY_LEN];
+	struct origin_entry *o;
+	MDB_txn *txn;
+	uint64_t now = sl_now_ms(), hlc = s->hlc, arrival = s->next_arrival;
+	int rc;
+
+	if ((rc = txn_begin(s, 0, &txn)) != 0)
+		return rc;
+	if ((o = origin_find(s, s->key.pub)) == NULL &&
+	    (o = origin_add(s, s->key.pub)) == NULL) {
+		rc = ENOMEM;
+		goto fail;
+	}
+	uint64_t seq = o->tip.seq;
+
+	memcpy(prev, o->tip.hash, SL_HASH_LEN);
+	for (size_t i = 0; i < n; i++) {
+		const struct sl_event_draft *d = &drafts[i];
+		const uint8_t *salt = salts + i * SL_SALT_LEN;
+		bool sign;
+
+		seq++;
+		hlc = sl_hlc_next(hlc, now);
+		sl_payload_hash(ph, salt, d->payload, d->payload_len);
+		struct sl_header_in h = { s->key.pub, seq, seq > 1 ? prev : NULL,
+			hlc, ph };
+		size_t hl = sl_header_encode(hdr, d, &h);
+
+		sl_sha256(hash, hdr, hl);
+		sign = i == n - 1 || seq % SL_SIGN_INTERVAL == 0;
+		if (sign)
+			sl_sign_hash(sig, &s->key, hash);
+		size_t rl = sl_record_encode(s->buf, hdr, hl, sign ? sig : NULL,
+		    salt, d->payload, d->payload_len);
+		MDB_val k = log_key(kb, o->idx, seq), v = { rl, s->buf };
+
+		if ((rc = mdb_put(txn, s->log, &k, &v, MDB_NOOVERWRITE)) != 0 ||
+		    (rc = arrival_put(s, txn, arrival++, o->idx, seq)) != 0)
+			goto fail;
+		memcpy(prev, hash, SL_HASH_LEN);
+		if (out != NULL) {
+			memcpy(out[i].hash, hash, SL_HASH_LEN);
+			out[i].seq = seq;
+			out[i].hlc = hlc;
+		}
+	}
+	o->tip.seq = seq;
+	memcpy(o->tip.hash, prev, SL_HASH_LEN);
+	if ((rc = origin_put(s, txn, o)) != 0 ||
+	    (rc = meta_put_u64(s, txn, "hlc", hlc)) != 0)
+		goto fail;
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		goto reload;
+	s->hlc = hlc;
+	s->next_arrival = arrival;
+	s->events += n;
+	return 0;
+fail:
+	mdb_txn_abort(txn);
+reload:
+	store_reload(s);
+	return rc;
+}
+
+int
+store_append(struct store *s, const struct sl_event_draft *drafts, size_t n,
+    struct store_appended *out, char *err, size_t errlen)
+{
+	uint8_t *salts;
+	int rc;
+
+	if (!s->has_key) {
+		set_err(err, errlen, "store opened without a node key");
+		return SL_EINVAL;
+	}
+	if (n == 0)
+		return SL_OK;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = sl_draft_check(&drafts[i])) != SL_OK) {
+			set_err(err, errlen, "event %zu: %s", i + 1,
+			    sl_strerror(rc));
+			return rc;
+		}
+	}
+	/* One call to the CSPRNG per commit, not one per event. */
+	if ((salts = malloc(n * SL_SALT_LEN)) == NULL) {
+		set_err(err, errlen, "out of memory");
+		return SL_ENOMEM;
+	}
+	sl_random(salts, n * SL_SALT_LEN);
+	while ((rc = append_txn(s, drafts, n, salts, out)) == MDB_MAP_FULL) {
+		int g = store_grow(s);
+
+		if (g != SL_OK) {
+			free(salts);
+			set_err(err, errlen, "the store is full (map at its "
+			    "limit of %zu bytes)", s->max_map);
+			return g;
+		}
+	}
+	free(salts);
+	if (rc == MDB_KEYEXIST) {
+		set_err(err, errlen, "the log already holds the next local seq: "
+		    "the store's tips disagree with its log");
+		return SL_ESTORE;
+	}
+	if (rc != 0) {
+		set_err(err, errlen, "cannot append: %s", mdb_strerror(rc));
+		return rc == ENOSPC ? SL_EFULL : SL_ESTORE;
+	}
+	return SL_OK;
+}
+
+/* ---- ingest ---------------------------------------------------------- */
+
+/* Per-origin run of a batch: indices first..last, linked by next[]. */
+struct seg {
+	const uint8_t *origin;
+	size_t first, last;
+};
+
+struct ingest {
+	struct sl_event *evs;
+	uint8_t (*hash)[SL_HASH_LEN];
+	size_t *next;        /* next index of the same origin, or n */
+	struct seg *segs;
+	size_t n, n_segs;
+	size_t fork_at;      /* index where a fork was found, or n */
+};
+
+static int
+refuse(struct store_ingest_result *res, int code, size_t index,
+    const uint8_t *origin, uint64_t seq, const char *fmt, ...)
+{
+	va_list ap;
+	char o[SL_NODE_ID_TEXT + 1] = "?";
+	char why[160];
+
+	res->code = code;
+	res->index = index;
+	res->seq = seq;
+	if (origin != NULL) {
+		memcpy(res->origin, origin, SL_KEY_LEN);
+		origin_text(o, origin);
+	}
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	snprintf(res->reason, sizeof res->reason, "origin %s seq %llu: %s", o,
+	    (unsigned long long)seq, why);
+	return code;
+}
+
+/* Everything that can be checked without the store: decoding, payload
+ * hashes, per-origin order and chain links, and signature coverage. */
+static int
+ingest_check(struct ingest *g, struct store_ingest_result *res)
+{
+	size_t n = g->n;
+
+	for (size_t i = 0; i < n; i++) {
+		struct sl_event *e = &g->evs[i];
+		int rc;
+
+		g->next[i] = n;
+		if ((rc = sl_event_decode(e, e->rec, e->rec_len)) != SL_OK)
+			return refuse(res, rc, i, NULL, 0,
+			    "event %zu of the batch does not decode: %s", i + 1,
+			    sl_strerror(rc));
+		if ((rc = sl_event_check_payload(e)) != SL_OK)
+			return refuse(res, rc, i, e->origin, e->seq, "%s",
+			    sl_strerror(rc));
+		sl_event_hash(g->hash[i], e);
+
+		struct seg *sg = NULL;
+
+		for (size_t k = 0; k < g->n_segs; k++)
+			if (memcmp(g->segs[k].origin, e->origin, SL_KEY_LEN) == 0)
+				sg = &g->segs[k];
+		if (sg == NULL) {
+			sg = &g->segs[g->n_segs++];
+			sg->origin = e->origin;
+			sg->first = sg->last = i;
+		} else {
+			const struct sl_event *p = &g->evs[sg->last];
+
+			if (e->seq != p->seq + 1)
+				return refuse(res, e->seq > p->seq ? SL_EGAP :
+				    SL_EINVAL, i, e->origin, e->seq,
+				    "follows seq %llu in the batch",
+				    (unsigned long long)p->seq);
+			if (memcmp(e->prev, g->hash[sg->last], SL_HASH_LEN) != 0)
+				return refuse(res, SL_ECHAIN, i, e->origin,
+				    e->seq, "%s", sl_strerror(SL_ECHAIN));
+			g->next[sg->last] = i;
+			sg->last = i;
+		}
+		if (e->sig != NULL) {
+			if (!sl_verify_hash(e->sig, e->origin, g->hash[i]))
+				return refuse(res, SL_ESIG, i, e->origin, e->seq,
+				    "%s", sl_strerror(SL_ESIG));
+		} else if (e->seq % SL_SIGN_INTERVAL == 0) {
+			return refuse(res, SL_EUNSIGNED, i, e->origin, e->seq,
+			    "seq divisible by %d must be signed",
+			    SL_SIGN_INTERVAL);
+		}
+	}
+	for (size_t k = 0; k < g->n_segs; k++) {
+		const struct sl_event *l = &g->evs[g->segs[k].last];
+
+		if (l->sig == NULL)
+			return refuse(res, SL_EUNSIGNED, g->segs[k].last,
+			    l->origin, l->seq, "the batch does not end this "
+			    "origin's events on a signed one");
+	}
+	return SL_OK;
+}
+
+/* True if the stored record at (idx, seq) has exactly header hdr. */
+static int
+same_as_stored(struct store *s, MDB_txn *txn, uint32_t idx,
+    const struct sl_event *e, bool *same)
+{
+	uint8_t kb[LOG_KEY_LEN];
+	MDB_val k = log_key(kb, idx, e->seq), d;
+	struct sl_event old;
+	int rc = mdb_get(txn, s->log, &k, &d);
+
+	if (rc != 0)
+		return rc;
+	if (sl_event_decode(&old, d.mv_data, d.mv_size) != SL_OK)
+		return MDB_CORRUPTED;
+	*same = old.hdr_len == e->hdr_len &&
+	    memcmp(old.hdr, e->hdr, e->hdr_len) == 0;
+	return 0;
+}
+
+/* One ingest transaction.  Returns an LMDB code; refusals are reported in
+ * res->code with the transaction aborted. */
+static int
+ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
+{
+	uint8_t kb[LOG_KEY_LEN];
+	MDB_txn *txn;
+	uint64_t arrival = s->next_arrival, hlc = s->hlc;
+	uint64_t cap = (sl_now_ms() + STORE_MAX_SKEW_MS) << 16;
+	size_t added = 0, dups = 0;
+	int rc;
+
+	if ((rc = txn_begin(s, 0, &txn)) != 0)
+		return rc;
+	for (size_t k = 0; k < g->n_segs; k++) {
+		const struct seg *sg = &g->segs[k];
+		struct origin_entry *o = origin_find(s, sg->origin);
+		uint64_t tip = o != NULL ? o->tip.seq : 0;
+		bool changed = false;
+
+		if (g->evs[sg->first].seq > tip + 1) {
+			refuse(res, SL_EGAP, sg->first, sg->origin,
+			    g->evs[sg->first].seq, "this node holds only up to "
+			    "seq %llu of this origin", (unsigned long long)tip);
+			goto refused;
+		}
+		for (size_t i = sg->first; i < g->n; i = g->next[i]) {
+			const struct sl_event *e = &g->evs[i];
+
+			if (e->seq <= tip) {
+				bool same;
+
+				if ((rc = same_as_stored(s, txn, o->idx, e,
+				    &same)) != 0)
+					goto fail;
+				if (same) {
+					dups++;
+					continue;
+				}
+				g->fork_at = i;
+				refuse(res, SL_EFORK, i, e->origin, e->seq,
+				    "differs from the event this node holds; "
+				    "kept as evidence");
+				goto refused;
+			}
+			if (e->seq > 1 && memcmp(e->prev, o->tip.hash,
+			    SL_HASH_LEN) != 0) {
+				g->fork_at = i;
+				refuse(res, SL_EFORK, i, e->origin, e->seq,
+				    "builds on a different seq %llu than the "
+				    "one this node holds; kept as evidence",
+				    (unsigned long long)(e->seq - 1));
+				goto refused;
+			}
+			if (o == NULL && (o = origin_add(s, sg->origin)) == NULL) {
+				rc = ENOMEM;
+				goto fail;
+			}
+			MDB_val key = log_key(kb, o->idx, e->seq);
+			MDB_val val = { e->rec_len, (void *)e->rec };
+
+			if ((rc = mdb_put(txn, s->log, &key, &val,
+			    MDB_NOOVERWRITE)) != 0 ||
+			    (rc = arrival_put(s, txn, arrival++, o->idx,
+			    e->seq)) != 0)
+				goto fail;
+			tip = o->tip.seq = e->seq;
+			memcpy(o->tip.hash, g->hash[i], SL_HASH_LEN);
+			changed = true;
+			added++;
+			uint64_t eh = e->hlc < cap ? e->hlc : cap;
+
+			if (eh > hlc)
+				hlc = eh;
+		}
+		if (changed && (rc = origin_put(s, txn, o)) != 0)
+			goto fail;
+	}
+	if (added > 0 && (rc = meta_put_u64(s, txn, "hlc", hlc)) != 0)
+		goto fail;
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		goto reload;
+	s->next_arrival = arrival;
+	s->hlc = hlc;
+	s->events += added;
+	res->added = added;
+	res->duplicates = dups;
+	return 0;
+refused:
+	rc = 0;
+fail:
+	mdb_txn_abort(txn);
+reload:
+	store_reload(s);
+	return rc;
+}
+
+/* Keeps the forked event and the rest of its origin's run in the batch,
+ * up to the signed event that authenticates them, as evidence. */
+static int
+fork_keep_txn(struct store *s, const struct ingest *g)
+{
+	const struct sl_event *first = &g->evs[g->fork_at];
+	const struct origin_entry *o = origin_find(s, first->origin);
+	uint8_t kb[FORK_KEY_LEN];
+	MDB_txn *txn;
+	int rc;
+
+	if (o == NULL)
+		return MDB_NOTFOUND;
+	if ((rc = txn_begin(s, 0, &txn)) != 0)
+		return rc;
+	for (size_t i = g->fork_at; i < g->n; i = g->next[i]) {
+		const struct sl_event *e = &g->evs[i];
+
+		log_key(kb, o->idx, e->seq);
+		memcpy(kb + LOG_KEY_LEN, g->hash[i], SL_HASH_LEN);
+		MDB_val k = { sizeof kb, kb }, d = { e->rec_len, (void *)e->rec };
+
+		rc = mdb_put(txn, s->forks, &k, &d, MDB_NOOVERWRITE);
+		if (rc != 0 && rc != MDB_KEYEXIST) {
+			mdb_txn_abort(txn);
+			return rc;
+		}
+	}
+	return mdb_txn_commit(txn);
+}
+
+int
+store_ingest(struct store *s, const uint8_t *const *recs, const size_t *lens,
+    size_t n, struct store_ingest_result *res)
+{
+	struct ingest g = { .n = n, .fork_at = n };
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	if (n == 0)
+		return SL_OK;
+	g.evs = calloc(n, sizeof *g.evs);
+	g.hash = malloc(n * sizeof *g.hash);
+	g.next = malloc(n * sizeof *g.next);
+	g.segs = malloc(n * sizeof *g.segs);
+	if (g.evs == NULL || g.hash == NULL || g.next == NULL ||
+	    g.segs == NULL) {
+		rc = refuse(res, SL_ENOMEM, 0, NULL, 0, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		g.evs[i].rec = recs[i];
+		g.evs[i].rec_len = lens[i];
+	}
+	if ((rc = ingest_check(&g, res)) != SL_OK)
+		goto out;
+	for (;;) {
+		rc = ingest_txn(s, &g, res);
+		if (rc == 0 && res->code == SL_EFORK)
+			rc = fork_keep_txn(s, &g);
+		if (rc != MDB_MAP_FULL)
+			break;
+		if (store_grow(s) != SL_OK) {
+			rc = refuse(res, SL_EFULL, 0, NULL, 0,
+			    "the store is full (map at its limit)");
+			goto out;
+		}
+		res->code = SL_OK;
+	}
+	if (rc != 0)
+		rc = refuse(res, rc == ENOSPC ? SL_EFULL : SL_ESTORE, 0, NULL, 0,
+		    "cannot write: %s", mdb_strerror(rc));
+	else
+		rc = res->code;
+out:
+	free(g.evs);
+	free(g.hash);
+	free(g.next);
+	free(g.segs);
+	return rc;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+size_t
+store_origin_count(const struct store *s)
+{
+	return s->n_orig;
+}
+
+const struct store_tip *
+store_tip_at(const struct store *s, size_t i)
+{
+	return i < s->n_orig ? &s->orig[i].tip : NULL;
+}
+
+const struct store_tip *
+store_tip_of(const struct store *s, const uint8_t origin[SL_KEY_LEN])
+{
+	const struct origin_entry *o = origin_find(s, origin);
+
+	return o != NULL ? &o->tip : NULL;
+}
+
+uint64_t
+store_event_count(const struct store *s)
+{
+	return s->events;
+}
+
+uint64_t
+store_hlc(const struct store *s)
+{
+	return s->hlc;
+}
+
+size_t
+store_map_size(struct store *s)
+{
+	MDB_envinfo info;
+
+	return mdb_env_info(s->env, &info) == 0 ? info.me_mapsize : 0;
+}
+
+uint64_t
+store_fork_count(struct store *s)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+	uint64_t n = 0;
+
+	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
+		return 0;
+	if (mdb_stat(txn, s->forks, &st) == 0)
+		n = st.ms_entries;
+	mdb_txn_abort(txn);
+	return n;
+}
+
+int
+store_event_get(struct store *s, const uint8_t origin[SL_KEY_LEN],
+    uint64_t seq, uint8_t **buf, size_t *len)
+{
+	const struct origin_entry *o = origin_find(s, origin);
+	uint8_t kb[LOG_KEY_LEN];
+	MDB_txn *txn;
+	MDB_val k, d;
+	int rc, ret = SL_ESTORE;
+
+	*buf = NULL;
+	*len = 0;
+	if (o == NULL || seq == 0 || seq > o->tip.seq)
+		return SL_ENOENT;
+	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
+		return SL_ESTORE;
+	k = log_key(kb, o->idx, seq);
+	rc = mdb_get(txn, s->log, &k, &d);
+	if (rc == 0) {
+		if ((*buf = malloc(d.mv_size)) != NULL) {
+			memcpy(*buf, d.mv_data, d.mv_size);
+			*len = d.mv_size;
+			ret = SL_OK;
+		} else {
+			ret = SL_ENOMEM;
+		}
+	} else if (rc == MDB_NOTFOUND) {
+		ret = SL_ENOENT;
+	}
+	mdb_txn_abort(txn);
+	return ret;
+}
+
+int
+store_scan(struct store *s, uint64_t after, store_event_fn fn, void *ctx)
+{
+	uint8_t kb[8];
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k = { 8, kb }, d, lv;
+	int rc, ret = SL_OK;
+
+	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
+		return SL_ESTORE;
+	if (mdb_cursor_open(txn, s->arrival, &c) != 0) {
+		mdb_txn_abort(txn);
+		return SL_ESTORE;
+	}
+	put_be64(kb, after + 1);
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != 8 || mdb_get(txn, s->log, &d, &lv) != 0) {
+			ret = SL_ESTORE;
+			break;
+		}
+		if ((ret = fn(ctx, get_be(k.mv_data, 8), lv.mv_data,
+		    lv.mv_size)) != 0)
+			break;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		ret = SL_ESTORE;
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return ret;
+}
+
+/* ---- verification ----------------------------------------------------- */
+
+static int
+vfail(struct store_verify_report *rep, int code, const uint8_t *origin,
+    uint64_t seq, const char *why)
+{
+	char o[SL_NODE_ID_TEXT + 1] = "?";
+
+	rep->code = code;
+	rep->seq = seq;
+	if (origin != NULL) {
+		memcpy(rep->origin, origin, SL_KEY_LEN);
+		origin_text(o, origin);
+	}
+	snprintf(rep->reason, sizeof rep->reason, "origin %s seq %llu: %s", o,
+	    (unsigned long long)seq, why);
+	return code;
+}
+
+static const struct origin_entry *
+origin_by_idx(const struct store *s, uint32_t idx)
+{
+	for (size_t i = 0; i < s->n_orig; i++)
+		if (s->orig[i].idx == idx)
+			return &s->orig[i];
+	return NULL;
+}
+
+/* Checks that one origin's chain ended where its tip says, signed. */
+static int
+verify_chain_end(struct store_verify_report *rep,
+    const struct origin_entry *o, uint64_t last_seq,
+    const uint8_t *last_hash, bool last_signed)
+{
+	if (last_seq != o->tip.seq ||
+	    memcmp(last_hash, o->tip.hash, SL_HASH_LEN) != 0)
+		return vfail(rep, SL_ECHAIN, o->tip.origin, last_seq,
+		    "the chain does not end at the recorded tip");
+	if (last_seq > 0 && !last_signed)
+		return vfail(rep, SL_EUNSIGNED, o->tip.origin, last_seq,
+		    "the last event is not signed");
+	return SL_OK;
+}
+
+int
+store_verify(struct store *s, struct store_verify_report *rep)
+{
+	const struct origin_entry *cur = NULL;
+	uint8_t prev[SL_HASH_LEN], hash[SL_HASH_LEN];
+	uint64_t seq = 0, arrivals = 0;
+	bool last_signed = false;
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, d;
+	MDB_stat st;
+	int rc;
+
+	memset(rep, 0, sizeof *rep);
+	rep->origins = s->n_orig;
+	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
+		return vfail(rep, SL_ESTORE, NULL, 0, "cannot read the store");
+	if (mdb_cursor_open(txn, s->log, &c) != 0) {
+		mdb_txn_abort(txn);
+		return vfail(rep, SL_ESTORE, NULL, 0, "cannot read the log");
+	}
+	while ((rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) == 0) {
+		struct sl_event e;
+		int r;
+
+		if (k.mv_size != LOG_KEY_LEN) {
+			vfail(rep, SL_EORIGIN, NULL, 0, "malformed log key");
+			goto out;
+		}
+		uint32_t idx = (uint32_t)get_be(k.mv_data, 4);
+		uint64_t kseq = get_be((const uint8_t *)k.mv_data + 4, 8);
+
+		if (cur == NULL || cur->idx != idx) {
+			if (cur != NULL && verify_chain_end(rep, cur, seq, prev,
+			    last_signed) != SL_OK)
+				goto out;
+			if ((cur = origin_by_idx(s, idx)) == NULL) {
+				vfail(rep, SL_EORIGIN, NULL, kseq,
+				    "log entry of an unknown origin");
+				goto out;
+			}
+			seq = 0;
+		}
+		if (kseq != seq + 1) {
+			vfail(rep, SL_EGAP, cur->tip.origin, kseq,
+			    "events missing before this one");
+			goto out;
+		}
+		if ((r = sl_event_decode(&e, d.mv_data, d.mv_size)) != SL_OK) {
+			vfail(rep, r, cur->tip.origin, kseq, sl_strerror(r));
+			goto out;
+		}
+		if (e.seq != kseq ||
+		    memcmp(e.origin, cur->tip.origin, SL_KEY_LEN) != 0) {
+			vfail(rep, SL_EORIGIN, cur->tip.origin, kseq,
+			    sl_strerror(SL_EORIGIN));
+			goto out;
+		}
+		if ((r = sl_event_check_payload(&e)) != SL_OK) {
+			vfail(rep, r, e.origin, e.seq, sl_strerror(r));
+			goto out;
+		}
+		if (e.seq > 1 && memcmp(e.prev, prev, SL_HASH_LEN) != 0) {
+			vfail(rep, SL_ECHAIN, e.origin, e.seq,
+			    sl_strerror(SL_ECHAIN));
+			goto out;
+		}
+		sl_event_hash(hash, &e);
+		last_signed = e.sig != NULL;
+		if (e.sig != NULL) {
+			if (!sl_verify_hash(e.sig, e.origin, hash)) {
+				vfail(rep, SL_ESIG, e.origin, e.seq,
+				    sl_strerror(SL_ESIG));
+				goto out;
+			}
+			rep->signatures++;
+		} else if (e.seq % SL_SIGN_INTERVAL == 0) {
+			vfail(rep, SL_EUNSIGNED, e.origin, e.seq,
+			    "seq divisible by the signing interval is unsigned");
+			goto out;
+		}
+		memcpy(prev, hash, SL_HASH_LEN);
+		seq = e.seq;
+		rep->events++;
+	}
+	if (rc != MDB_NOTFOUND) {
+		vfail(rep, SL_ESTORE, NULL, 0, mdb_strerror(rc));
+		goto out;
+	}
+	if (cur != NULL && verify_chain_end(rep, cur, seq, prev,
+	    last_signed) != SL_OK)
+		goto out;
+	/* Origins whose tips claim events the log does not hold. */
+	for (size_t i = 0; i < s->n_orig; i++) {
+		const struct origin_entry *o = &s->orig[i];
+		uint8_t kb[LOG_KEY_LEN];
+		MDB_val lk = log_key(kb, o->idx, 1), lv;
+
+		if (o->tip.seq > 0 && mdb_get(txn, s->log, &lk, &lv) != 0) {
+			vfail(rep, SL_EGAP, o->tip.origin, 1,
+			    "the tip names events the log does not hold");
+			goto out;
+		}
+	}
+	if (mdb_stat(txn, s->arrival, &st) == 0)
+		arrivals = st.ms_entries;
+	if (arrivals != rep->events)
+		vfail(rep, SL_ESTORE, NULL, 0,
+		    "the arrival index does not cover the log");
+out:
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return rep->code;
+}

@@ -1,0 +1,145 @@
+/*
+ * store.h - the node's event log in one LMDB environment.
+ *
+ * Named databases (all in one environment, all written in one transaction
+ * per commit):
+ *   meta     format version, the local node's key, the hybrid clock
+ *   origins  origin key -> (local index, tip seq, tip hash): the version vector
+ *   log      (origin index, seq) -> record bytes exactly as received
+ *   arrival  arrival number -> (origin index, seq): local arrival order
+ *   forks    (origin index, seq, hash) -> record: evidence of equivocation
+ *
+ * The store is the only writer of its environment and is not thread-safe:
+ * samlogd calls it from its one loop thread.
+ */
+#ifndef SAMLOG_STORE_H
+#define SAMLOG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "samlog_proto.h"
+
+struct store;
+
+struct store_options {
+	size_t initial_map; /* bytes; 0 = 64 MiB.  The map doubles when full. */
+	size_t max_map;     /* bytes; 0 = 1 TiB.  Beyond it appends fail SL_EFULL. */
+};
+
+/*
+ * Opens (creating if needed, mode 0700) the environment in directory path.
+ * key is the local node's key pair, needed by store_append; it may be NULL
+ * for a store that only ingests and reads.  A store remembers the first key
+ * it was opened with and refuses another (SL_EINVAL).  On failure *out is
+ * NULL and err holds one line saying why.
+ */
+int store_open(struct store **out, const char *path, const struct sl_key *key,
+    const struct store_options *opt, char *err, size_t errlen);
+
+/* Closes the environment and frees the store (NULL is fine). */
+void store_close(struct store *s);
+
+/* What a local append assigned to one event. */
+struct store_appended {
+	uint8_t hash[SL_HASH_LEN];
+	uint64_t seq;
+	uint64_t hlc;
+};
+
+/*
+ * Appends n events of the local origin in one durable commit: assigns seq,
+ * prev and clock, signs the last event and every SL_SIGN_INTERVAL-th seq,
+ * and returns only once the commit is on disk.  out (may be NULL) receives
+ * n entries.  A draft that fails sl_draft_check refuses the whole call and
+ * nothing is written.  Returns SL_OK or an SL_E* code (err says why).
+ */
+int store_append(struct store *s, const struct sl_event_draft *drafts,
+    size_t n, struct store_appended *out, char *err, size_t errlen);
+
+/* Outcome of an ingest; reason is one line when code != SL_OK. */
+struct store_ingest_result {
+	int code;
+	uint8_t origin[SL_KEY_LEN]; /* where the refusal happened */
+	uint64_t seq;
+	size_t index;               /* position of that event in the batch */
+	size_t added;
+	size_t duplicates;
+	char reason[256];
+};
+
+/*
+ * Ingests a batch of foreign records (any origins; each origin's events in
+ * ascending, consecutive seq order).  Every record is decoded strictly, its
+ * payload and chain checked, and every event must be covered by a verified
+ * signature of its origin within the batch.  Events already held are
+ * counted as duplicates and skipped.  Anything else wrong refuses the whole
+ * batch and writes nothing, except a fork: a signed, different event for an
+ * existing (origin, seq) is refused, kept as evidence in the forks database,
+ * and reported with SL_EFORK.
+ */
+int store_ingest(struct store *s, const uint8_t *const *recs,
+    const size_t *lens, size_t n, struct store_ingest_result *res);
+
+/* One entry of the version vector. */
+struct store_tip {
+	uint8_t origin[SL_KEY_LEN];
+	uint64_t seq;
+	uint8_t hash[SL_HASH_LEN];
+};
+
+/* Number of origins; store_tip_at(i) for i below it (borrowed, valid until
+ * the next write). */
+size_t store_origin_count(const struct store *s);
+const struct store_tip *store_tip_at(const struct store *s, size_t i);
+/* Tip of one origin, or NULL if none of its events are held. */
+const struct store_tip *store_tip_of(const struct store *s,
+    const uint8_t origin[SL_KEY_LEN]);
+
+/* Total events in the log. */
+uint64_t store_event_count(const struct store *s);
+/* Fork evidence records kept. */
+uint64_t store_fork_count(struct store *s);
+/* Current map size in bytes. */
+size_t store_map_size(struct store *s);
+/* Last hybrid clock value issued or seen. */
+uint64_t store_hlc(const struct store *s);
+
+/*
+ * Copies the record of (origin, seq) into a new buffer (*buf, caller
+ * frees).  SL_OK, SL_ENOENT or SL_ESTORE.
+ */
+int store_event_get(struct store *s, const uint8_t origin[SL_KEY_LEN],
+    uint64_t seq, uint8_t **buf, size_t *len);
+
+/*
+ * Calls fn for every event in arrival order, starting after arrival
+ * number `after` (0 = from the start), until fn returns nonzero (which is
+ * returned) or the log ends (SL_OK).  rec is valid only during the call.
+ */
+typedef int (*store_event_fn)(void *ctx, uint64_t arrival, const uint8_t *rec,
+    size_t len);
+int store_scan(struct store *s, uint64_t after, store_event_fn fn, void *ctx);
+
+/* Result of a full verification. */
+struct store_verify_report {
+	int code;               /* SL_OK or the first failure */
+	uint64_t events;        /* events checked */
+	uint64_t signatures;    /* signatures verified */
+	uint64_t origins;
+	uint8_t origin[SL_KEY_LEN]; /* where the first failure is */
+	uint64_t seq;
+	char reason[256];
+};
+
+/*
+ * Re-checks the whole log: every record decodes, sits under its own
+ * (origin, seq), matches its payload hash, links to its predecessor, every
+ * signature verifies, every SL_SIGN_INTERVAL-th seq and every tip is
+ * signed, the tips match the chains and the arrival index covers the log.
+ * Returns rep->code.
+ */
+int store_verify(struct store *s, struct store_verify_report *rep);
+
+#endif /* SAMLOG_STORE_H */

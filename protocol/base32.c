@@ -1,0 +1,80 @@
+/*
+ * base32.c - the text form of node ids and record ids.
+ *
+ * Crockford's alphabet in lower case (digits, then letters without i, l, o
+ * and u), most significant bit first, no padding.  Ids are read aloud and
+ * typed by hand, so the alphabet avoids look-alike letters; decoding
+ * accepts upper case too but no other substitutions, so that every id has
+ * exactly one spelling up to case.
+ */
+#include <string.h>
+
+#include "samlog_proto.h"
+
+static const char b32_alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
+
+/* Value of a character, or -1. */
+static int
+b32_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		c = (char)(c - 'A' + 'a');
+	const char *p = c != '\0' ? strchr(b32_alphabet, c) : NULL;
+
+	return p != NULL ? (int)(p - b32_alphabet) : -1;
+}
+
+void
+sl_b32_encode(char *out, const uint8_t *data, size_t len)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		acc = (acc << 8) | data[i];
+		bits += 8;
+		while (bits >= 5) {
+			bits -= 5;
+			out[o++] = b32_alphabet[(acc >> bits) & 31];
+		}
+	}
+	if (bits > 0)
+		out[o++] = b32_alphabet[(acc << (5 - bits)) & 31];
+	out[o] = '\0';
+}
+
+bool
+sl_b32_decode(uint8_t *out, size_t len, const char *text)
+{
+	size_t want = SL_B32_LEN(len);
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+
+	if (strlen(text) != want)
+		return false;
+	for (size_t i = 0; i < want; i++) {
+		int v = b32_value(text[i]);
+
+		if (v < 0)
+			return false;
+		acc = (acc << 5) | (uint32_t)v;
+		bits += 5;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	/* The last character's spare bits must be zero: one spelling only. */
+	return (acc & ((1u << bits) - 1)) == 0;
+}
+
+bool
+sl_b32_valid_prefix(const char *text, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (b32_value(text[i]) < 0)
+			return false;
+	return true;
+}

@@ -1,0 +1,325 @@
+/*
+ * event.c - encoding and strict decoding of event records.
+ *
+ * Encoding goes through msgpack-c's packer (its pack functions always pick
+ * the shortest form, which is what makes a header canonical); decoding
+ * goes through mp.c, which checks that canonical form byte by byte.  The
+ * event hash covers the header bytes exactly as they were received:
+ * nothing is ever re-encoded before hashing, so a record that decodes is
+ * hashed as it is, and a record in any other form does not decode.
+ */
+#include <msgpack.h>
+#include <string.h>
+
+#include "samlog_proto.h"
+
+static const char *const result_names[SL_RESULT_COUNT] = {
+	[SL_OK] = "ok",
+	[SL_ETRUNC] = "truncated input",
+	[SL_ETYPE] = "value of the wrong type",
+	[SL_EFIELDS] = "wrong number of fields",
+	[SL_ETRAIL] = "trailing bytes after the value",
+	[SL_ESIZE] = "value too long or too large",
+	[SL_ENONCANON] = "value not in canonical encoding",
+	[SL_EVALUE] = "invalid value",
+	[SL_EVERSION] = "unknown format version",
+	[SL_EPAYLOAD] = "payload does not match its hash",
+	[SL_ECHAIN] = "prev does not match the previous event's hash",
+	[SL_EGAP] = "events missing before this one",
+	[SL_ESIG] = "bad signature",
+	[SL_EUNSIGNED] = "event not covered by a signature",
+	[SL_EFORK] = "fork: a different event exists for this seq",
+	[SL_ESTORE] = "storage error",
+	[SL_ENOMEM] = "out of memory",
+	[SL_EORIGIN] = "event stored under the wrong origin or seq",
+	[SL_EIO] = "input/output error",
+	[SL_EEXIST] = "already exists",
+	[SL_ENOENT] = "not found",
+	[SL_EINVAL] = "invalid argument",
+	[SL_EFULL] = "storage full",
+};
+
+const char *
+sl_strerror(int code)
+{
+	if (code < 0 || code >= SL_RESULT_COUNT || result_names[code] == NULL)
+		return "unknown error";
+	return result_names[code];
+}
+
+/* msgpack-c writes through a callback; ours appends to a buffer whose
+ * capacity the caller has already proven sufficient. */
+struct out_buf {
+	uint8_t *p;
+	size_t len;
+	size_t cap;
+};
+
+static int
+out_write_cb(void *data, const char *buf, size_t len)
+{
+	struct out_buf *o = data;
+
+	if (len > o->cap - o->len)
+		return -1;
+	memcpy(o->p + o->len, buf, len);
+	o->len += len;
+	return 0;
+}
+
+static void
+pack_bin(msgpack_packer *pk, const void *data, size_t len)
+{
+	msgpack_pack_bin(pk, len);
+	msgpack_pack_bin_body(pk, data, len);
+}
+
+static bool
+type_valid(const char *s, size_t len)
+{
+	if (len < 1 || len > SL_TYPE_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+int
+sl_draft_check(const struct sl_event_draft *d)
+{
+	if (d->author == NULL || d->type == NULL)
+		return SL_EINVAL;
+	size_t alen = strlen(d->author);
+
+	if (alen < 1 || alen > SL_AUTHOR_MAX)
+		return SL_ESIZE;
+	if (!sl_utf8_valid(d->author, alen))
+		return SL_EVALUE;
+	if (!type_valid(d->type, strlen(d->type)))
+		return SL_EVALUE;
+	if (d->n_parents > SL_MAX_PARENTS)
+		return SL_ESIZE;
+	for (uint32_t i = 1; i < d->n_parents; i++)
+		if (memcmp(d->parents[i - 1], d->parents[i], SL_HASH_LEN) >= 0)
+			return SL_EVALUE;
+	if (d->payload_len > SL_PAYLOAD_MAX)
+		return SL_ESIZE;
+	if (d->payload == NULL && d->payload_len > 0)
+		return SL_EINVAL;
+	return SL_OK;
+}
+
+size_t
+sl_header_encode(uint8_t *out, const struct sl_event_draft *d,
+    const struct sl_header_in *h)
+{
+	struct out_buf o = { out, 0, SL_HEADER_MAX };
+	msgpack_packer pk;
+	size_t alen = strlen(d->author), tlen = strlen(d->type);
+
+	msgpack_packer_init(&pk, &o, out_write_cb);
+	msgpack_pack_array(&pk, 10);
+	msgpack_pack_uint64(&pk, SL_FORMAT_VERSION);
+	pack_bin(&pk, h->origin, SL_KEY_LEN);
+	msgpack_pack_uint64(&pk, h->seq);
+	if (h->prev != NULL)
+		pack_bin(&pk, h->prev, SL_HASH_LEN);
+	else
+		msgpack_pack_nil(&pk);
+	msgpack_pack_uint64(&pk, h->hlc);
+	msgpack_pack_str(&pk, alen);
+	msgpack_pack_str_body(&pk, d->author, alen);
+	msgpack_pack_str(&pk, tlen);
+	msgpack_pack_str_body(&pk, d->type, tlen);
+	if (d->entity != NULL)
+		pack_bin(&pk, d->entity, SL_ID_LEN);
+	else
+		msgpack_pack_nil(&pk);
+	msgpack_pack_array(&pk, d->n_parents);
+	for (uint32_t i = 0; i < d->n_parents; i++)
+		pack_bin(&pk, d->parents[i], SL_HASH_LEN);
+	pack_bin(&pk, h->payload_hash, SL_HASH_LEN);
+	return o.len;
+}
+
+static size_t
+bin_prefix_len(size_t len)
+{
+	return len < 0x100 ? 2 : len < 0x10000 ? 3 : 5;
+}
+
+size_t
+sl_record_size(size_t hdr_len, bool has_body, size_t payload_len)
+{
+	size_t n = 1 + bin_prefix_len(hdr_len) + hdr_len + 2 + SL_SIG_LEN;
+
+	if (has_body)
+		n += 1 + 2 + SL_SALT_LEN + bin_prefix_len(payload_len) +
+		    payload_len;
+	else
+		n += 1;
+	return n;
+}
+
+size_t
+sl_record_encode(uint8_t *out, const uint8_t *hdr, size_t hdr_len,
+    const uint8_t *sig, const uint8_t *salt, const uint8_t *payload,
+    size_t payload_len)
+{
+	bool body = salt != NULL;
+	struct out_buf o = { out, 0, sl_record_size(hdr_len, body, payload_len) };
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, &o, out_write_cb);
+	msgpack_pack_array(&pk, 3);
+	pack_bin(&pk, hdr, hdr_len);
+	if (sig != NULL)
+		pack_bin(&pk, sig, SL_SIG_LEN);
+	else
+		msgpack_pack_nil(&pk);
+	if (body) {
+		msgpack_pack_array(&pk, 2);
+		pack_bin(&pk, salt, SL_SALT_LEN);
+		pack_bin(&pk, payload, payload_len);
+	} else {
+		msgpack_pack_nil(&pk);
+	}
+	return o.len;
+}
+
+/* Reads a fixed-length bin, or nil when nil_ok; *out is NULL for nil. */
+static int
+read_fixed_bin(struct sl_mp *r, const uint8_t **out, uint32_t len,
+    bool nil_ok)
+{
+	uint32_t got;
+
+	if (nil_ok && sl_mp_read_nil(r)) {
+		*out = NULL;
+		return SL_OK;
+	}
+	return sl_mp_read_bin(r, out, &got, len, len);
+}
+
+static int
+header_decode(struct sl_event *ev)
+{
+	struct sl_mp r;
+	uint32_t n;
+	int rc;
+
+	sl_mp_init(&r, ev->hdr, ev->hdr_len);
+	if ((rc = sl_mp_read_array(&r, &n, 10)) != SL_OK)
+		return rc;
+	if (n != 10)
+		return SL_EFIELDS;
+	if ((rc = sl_mp_read_uint(&r, &ev->version)) != SL_OK)
+		return rc;
+	if (ev->version != SL_FORMAT_VERSION)
+		return SL_EVERSION;
+	if ((rc = read_fixed_bin(&r, &ev->origin, SL_KEY_LEN, false)) != SL_OK ||
+	    (rc = sl_mp_read_uint(&r, &ev->seq)) != SL_OK ||
+	    (rc = read_fixed_bin(&r, &ev->prev, SL_HASH_LEN, true)) != SL_OK ||
+	    (rc = sl_mp_read_uint(&r, &ev->hlc)) != SL_OK ||
+	    (rc = sl_mp_read_str(&r, &ev->author, &ev->author_len, 1,
+	    SL_AUTHOR_MAX)) != SL_OK ||
+	    (rc = sl_mp_read_str(&r, &ev->type, &ev->type_len, 1,
+	    SL_TYPE_MAX)) != SL_OK ||
+	    (rc = read_fixed_bin(&r, &ev->entity, SL_ID_LEN, true)) != SL_OK ||
+	    (rc = sl_mp_read_array(&r, &ev->n_parents, SL_MAX_PARENTS)) != SL_OK)
+		return rc;
+	for (uint32_t i = 0; i < ev->n_parents; i++) {
+		if ((rc = read_fixed_bin(&r, &ev->parents[i], SL_HASH_LEN,
+		    false)) != SL_OK)
+			return rc;
+		/* One order only, so one set of parents has one encoding. */
+		if (i > 0 && memcmp(ev->parents[i - 1], ev->parents[i],
+		    SL_HASH_LEN) >= 0)
+			return SL_ENONCANON;
+	}
+	if ((rc = read_fixed_bin(&r, &ev->payload_hash, SL_HASH_LEN,
+	    false)) != SL_OK)
+		return rc;
+	if (!sl_mp_at_end(&r))
+		return SL_ETRAIL;
+	if (ev->seq == 0 || (ev->seq == 1) != (ev->prev == NULL))
+		return SL_EVALUE;
+	if (!sl_utf8_valid(ev->author, ev->author_len) ||
+	    !type_valid(ev->type, ev->type_len))
+		return SL_EVALUE;
+	return SL_OK;
+}
+
+int
+sl_event_decode(struct sl_event *ev, const uint8_t *buf, size_t len)
+{
+	struct sl_mp r;
+	uint32_t n, hlen;
+	int rc;
+
+	memset(ev, 0, sizeof *ev);
+	if (len > SL_EVENT_MAX)
+		return SL_ESIZE;
+	ev->rec = buf;
+	ev->rec_len = len;
+	sl_mp_init(&r, buf, len);
+	if ((rc = sl_mp_read_array(&r, &n, 3)) != SL_OK)
+		return rc;
+	if (n != 3)
+		return SL_EFIELDS;
+	if ((rc = sl_mp_read_bin(&r, &ev->hdr, &hlen, 1, SL_HEADER_MAX)) != SL_OK)
+		return rc;
+	ev->hdr_len = hlen;
+	if ((rc = read_fixed_bin(&r, &ev->sig, SL_SIG_LEN, true)) != SL_OK)
+		return rc;
+	if (!sl_mp_read_nil(&r)) {
+		if ((rc = sl_mp_read_array(&r, &n, 2)) != SL_OK)
+			return rc;
+		if (n != 2)
+			return SL_EFIELDS;
+		if ((rc = read_fixed_bin(&r, &ev->salt, SL_SALT_LEN,
+		    false)) != SL_OK ||
+		    (rc = sl_mp_read_bin(&r, &ev->payload, &ev->payload_len, 0,
+		    SL_PAYLOAD_MAX)) != SL_OK)
+			return rc;
+	}
+	if (!sl_mp_at_end(&r))
+		return SL_ETRAIL;
+	return header_decode(ev);
+}
+
+void
+sl_event_hash(uint8_t out[SL_HASH_LEN], const struct sl_event *ev)
+{
+	sl_sha256(out, ev->hdr, ev->hdr_len);
+}
+
+void
+sl_payload_hash(uint8_t out[SL_HASH_LEN], const uint8_t *salt,
+    const uint8_t *payload, size_t len)
+{
+	sl_sha256_2(out, salt, SL_SALT_LEN, payload, len);
+}
+
+int
+sl_event_check_payload(const struct sl_event *ev)
+{
+	uint8_t h[SL_HASH_LEN];
+
+	if (ev->salt == NULL)
+		return SL_OK;
+	sl_payload_hash(h, ev->salt, ev->payload, ev->payload_len);
+	return memcmp(h, ev->payload_hash, SL_HASH_LEN) == 0 ? SL_OK :
+	    SL_EPAYLOAD;
+}
+
+void
+sl_entity_id(uint8_t out[SL_ID_LEN], const uint8_t hash[SL_HASH_LEN])
+{
+	memcpy(out, hash, SL_ID_LEN);
+}
