@@ -1,0 +1,52 @@
+#!/bin/sh
+# Runs the cmocka suites of each build directory given, then (after "--")
+# a short libFuzzer pass: FUZZER CORPUS SECONDS.  Prints each suite's
+# output and ends with one line CI reads: "N passed, N failed".
+set -u
+SUITES="test_mp test_event test_store test_node"
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+	build=$1
+	shift
+	for t in $SUITES; do
+		echo "== $build/$t"
+		SAMLOG_BUILD=$build "$build/$t" >"$log" 2>&1
+		rc=$?
+		cat "$log"
+		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log")
+		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log")
+		p=${p:-0}
+		f=${f:-0}
+		# A suite that died (a sanitizer abort) may not print its counts.
+		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+			echo "!! $build/$t exited with status $rc"
+			f=1
+		fi
+		passed=$((passed + p))
+		failed=$((failed + f))
+	done
+done
+
+if [ "${1:-}" = "--" ]; then
+	fuzzer=$2 corpus=$3 secs=$4
+	work=$(mktemp -d)
+	echo "== $fuzzer for ${secs}s"
+	if "$fuzzer" -max_total_time="$secs" -artifact_prefix="$work/" \
+	    "$work" "$corpus" >"$log" 2>&1; then
+		tail -n 3 "$log"
+		passed=$((passed + 1))
+	else
+		cat "$log"
+		echo "!! fuzzing found a crash; inputs kept in $work"
+		failed=$((failed + 1))
+	fi
+	[ "$failed" -eq 0 ] && rm -rf "$work"
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

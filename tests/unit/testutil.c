@@ -1,0 +1,130 @@
+/*
+ * testutil.c - see testutil.h.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+char *
+tu_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char *p;
+
+	if (base == NULL || base[0] == '\0')
+		base = "/tmp";
+	if (asprintf(&p, "%s/samlog-test-XXXXXX", base) < 0)
+		abort();
+	if (mkdtemp(p) == NULL)
+		abort();
+	return p;
+}
+
+static int
+rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void
+tu_rmtree(char *path)
+{
+	if (path != NULL)
+		nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	free(path);
+}
+
+const char *
+tu_prog(const char *name)
+{
+	static char buf[8][512];
+	static int next;
+	const char *dir = getenv("SAMLOG_BUILD");
+	char *b = buf[next++ % 8];
+
+	snprintf(b, sizeof buf[0], "%s/%s", dir && *dir ? dir : "build", name);
+	return b;
+}
+
+size_t
+tu_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+int
+tu_run(struct tu_run *r, char *const *argv, char *const *env)
+{
+	int po[2], pe[2], status;
+	size_t no = 0, ne = 0;
+	pid_t pid;
+
+	memset(r, 0, sizeof *r);
+	if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0)
+		return -1;
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+			putenv(env[i]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	struct pollfd fds[2] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 } };
+	int open_fds = 2;
+
+	while (open_fds > 0) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			char tmp[4096];
+			char *dst = i == 0 ? r->out : r->err;
+			size_t *n = i == 0 ? &no : &ne;
+			ssize_t got;
+
+			if (fds[i].fd < 0 || fds[i].revents == 0)
+				continue;
+			got = read(fds[i].fd, tmp, sizeof tmp);
+			if (got <= 0) {
+				close(fds[i].fd);
+				fds[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			size_t room = sizeof r->out - 1 - *n;
+			size_t take = (size_t)got < room ? (size_t)got : room;
+
+			memcpy(dst + *n, tmp, take);
+			*n += take;
+		}
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) :
+	    128 + WTERMSIG(status);
+	return 0;
+}

@@ -1,0 +1,35 @@
+/*
+ * testutil.h - small helpers the test suites share: temporary
+ * directories, running a program and capturing what it printed.
+ */
+#ifndef SAMLOG_TESTUTIL_H
+#define SAMLOG_TESTUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Makes a fresh directory under $TMPDIR (or /tmp); caller frees. */
+char *tu_tmpdir(void);
+/* Removes a directory tree (best effort) and frees the path. */
+void tu_rmtree(char *path);
+
+struct tu_run {
+	int status;   /* exit status, or 128 + signal */
+	char out[8192];
+	char err[8192];
+};
+
+/*
+ * Runs argv (NULL-terminated) with extra environment assignments env
+ * (NULL-terminated "K=V" strings, may be NULL), waits, and captures up to
+ * 8 KiB of stdout and stderr.  Returns 0, or -1 if it could not run.
+ */
+int tu_run(struct tu_run *r, char *const *argv, char *const *env);
+
+/* Path of a built program: $SAMLOG_BUILD/name (default build/name). */
+const char *tu_prog(const char *name);
+
+/* Counts the lines of s. */
+size_t tu_lines(const char *s);
+
+#endif
