@@ -1,7 +1,6 @@
 /*
  * testutil.c - see testutil.h.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>

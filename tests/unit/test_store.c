@@ -1,0 +1,659 @@
+/*
+ * test_store.c - the LMDB log: append, ingest between stores, duplicates,
+ * gaps, forks, bad signatures, tampering with stored bytes, persistence
+ * across reopen, map growth, and 100,000 appends verified after a reopen.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "samlog_proto.h"
+#include "store.h"
+#include "testutil.h"
+
+struct fixture {
+	char *dir;
+	struct sl_key ka, kb;
+};
+
+static uint8_t payload[200];
+
+static char *
+sub(const struct fixture *f, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", f->dir, name) < 0)
+		abort();
+	return p;
+}
+
+static struct store *
+open_at(const struct fixture *f, const char *name, const struct sl_key *k,
+    const struct store_options *opt)
+{
+	struct store *s;
+	char err[256];
+	char *p = sub(f, name);
+
+	if (store_open(&s, p, k, opt, err, sizeof err) != SL_OK)
+		fail_msg("store_open %s: %s", p, err);
+	free(p);
+	return s;
+}
+
+/* Appends n events in commits of `per` events. */
+static void
+append_n(struct store *s, size_t n, size_t per)
+{
+	struct sl_event_draft *d = calloc(per, sizeof *d);
+	char err[256];
+
+	for (size_t i = 0; i < per; i++) {
+		d[i].author = "tester";
+		d[i].type = "contact.created";
+		d[i].payload = payload;
+		d[i].payload_len = sizeof payload;
+	}
+	for (size_t done = 0; done < n; done += per) {
+		size_t k = n - done < per ? n - done : per;
+		int rc = store_append(s, d, k, NULL, err, sizeof err);
+
+		if (rc != SL_OK)
+			fail_msg("append: %s", err);
+	}
+	free(d);
+}
+
+/* A batch of records of one origin, copied out of a store. */
+struct batch {
+	uint8_t **rec;
+	size_t *len;
+	size_t n;
+};
+
+static void
+batch_get(struct batch *b, struct store *s, const uint8_t *origin,
+    uint64_t from, uint64_t to)
+{
+	b->n = to - from + 1;
+	b->rec = calloc(b->n, sizeof *b->rec);
+	b->len = calloc(b->n, sizeof *b->len);
+	for (uint64_t q = from; q <= to; q++)
+		assert_int_equal(store_event_get(s, origin, q,
+		    &b->rec[q - from], &b->len[q - from]), SL_OK);
+}
+
+static void
+batch_free(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->rec[i]);
+	free(b->rec);
+	free(b->len);
+}
+
+static int
+ingest(struct store *s, const struct batch *b, struct store_ingest_result *r)
+{
+	return store_ingest(s, (const uint8_t *const *)b->rec, b->len, b->n, r);
+}
+
+static void
+assert_verifies(struct store *s, uint64_t events)
+{
+	struct store_verify_report rep;
+
+	if (store_verify(s, &rep) != SL_OK)
+		fail_msg("verify: %s", rep.reason);
+	assert_int_equal(rep.events, events);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	uint8_t seed[SL_SEED_LEN];
+
+	f->dir = tu_tmpdir();
+	memset(seed, 1, sizeof seed);
+	sl_key_from_seed(&f->ka, seed);
+	memset(seed, 2, sizeof seed);
+	sl_key_from_seed(&f->kb, seed);
+	for (size_t i = 0; i < sizeof payload; i++)
+		payload[i] = (uint8_t)i;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void
+test_append_assigns_chain(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_at(f, "a", &f->ka, NULL);
+	struct sl_event_draft d[3] = {
+		{ .author = "anna", .type = "org.created", .payload = payload,
+		    .payload_len = 10 },
+		{ .author = "anna", .type = "org.updated", .payload = payload,
+		    .payload_len = 0 },
+		{ .author = "Ölund", .type = "org.updated", .payload = NULL,
+		    .payload_len = 0 },
+	};
+	struct store_appended out[3];
+	char err[256];
+	uint8_t *rec;
+	size_t len;
+	struct sl_event ev;
+
+	assert_int_equal(store_append(s, d, 3, out, err, sizeof err), SL_OK);
+	assert_int_equal(out[0].seq, 1);
+	assert_int_equal(out[2].seq, 3);
+	assert_true(out[1].hlc > out[0].hlc && out[2].hlc > out[1].hlc);
+	assert_int_equal(store_event_count(s), 3);
+	const struct store_tip *t = store_tip_of(s, f->ka.pub);
+
+	assert_non_null(t);
+	assert_int_equal(t->seq, 3);
+	assert_memory_equal(t->hash, out[2].hash, SL_HASH_LEN);
+	/* Only the last event of the commit is signed; each links back. */
+	for (uint64_t q = 1; q <= 3; q++) {
+		assert_int_equal(store_event_get(s, f->ka.pub, q, &rec, &len),
+		    SL_OK);
+		assert_int_equal(sl_event_decode(&ev, rec, len), SL_OK);
+		assert_int_equal(ev.seq, q);
+		assert_int_equal(ev.sig != NULL, q == 3);
+		if (q > 1)
+			assert_memory_equal(ev.prev, out[q - 2].hash, SL_HASH_LEN);
+		free(rec);
+	}
+	assert_int_equal(store_event_get(s, f->ka.pub, 4, &rec, &len),
+	    SL_ENOENT);
+	/* A bad draft refuses the whole call and writes nothing. */
+	d[1].type = "Not A Type";
+	assert_int_equal(store_append(s, d, 3, NULL, err, sizeof err),
+	    SL_EVALUE);
+	assert_string_equal(err, "event 2: invalid value");
+	assert_int_equal(store_event_count(s), 3);
+	assert_verifies(s, 3);
+	store_close(s);
+}
+
+static void
+test_sign_interval(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_at(f, "a", &f->ka, NULL);
+	uint8_t *rec;
+	size_t len;
+	struct sl_event ev;
+
+	append_n(s, 600, 600);
+	for (uint64_t q = 1; q <= 600; q++) {
+		assert_int_equal(store_event_get(s, f->ka.pub, q, &rec, &len),
+		    SL_OK);
+		assert_int_equal(sl_event_decode(&ev, rec, len), SL_OK);
+		assert_int_equal(ev.sig != NULL, q == 256 || q == 512 || q == 600);
+		free(rec);
+	}
+	assert_verifies(s, 600);
+	store_close(s);
+}
+
+static void
+test_ingest_and_duplicates(void **state)
+{
+	struct fixture *f = *state;
+	struct store *a = open_at(f, "a", &f->ka, NULL);
+	struct store *b = open_at(f, "b", &f->kb, NULL);
+	struct store_ingest_result r;
+	struct batch all, head, tail;
+
+	append_n(a, 10, 5);
+	append_n(b, 4, 4);
+	batch_get(&all, a, f->ka.pub, 1, 10);
+	batch_get(&head, a, f->ka.pub, 1, 5);
+	batch_get(&tail, a, f->ka.pub, 3, 10);
+
+	assert_int_equal(ingest(b, &head, &r), SL_OK);
+	assert_int_equal(r.added, 5);
+	/* Overlap: 3..5 are duplicates, 6..10 are new. */
+	assert_int_equal(ingest(b, &tail, &r), SL_OK);
+	assert_int_equal(r.added, 5);
+	assert_int_equal(r.duplicates, 3);
+	/* All again: nothing new, nothing wrong. */
+	assert_int_equal(ingest(b, &all, &r), SL_OK);
+	assert_int_equal(r.added, 0);
+	assert_int_equal(r.duplicates, 10);
+	assert_int_equal(store_event_count(b), 14);
+	assert_int_equal(store_origin_count(b), 2);
+	assert_memory_equal(store_tip_of(b, f->ka.pub)->hash,
+	    store_tip_of(a, f->ka.pub)->hash, SL_HASH_LEN);
+	assert_verifies(b, 14);
+
+	/* Records are stored exactly as received. */
+	uint8_t *rec;
+	size_t len;
+
+	assert_int_equal(store_event_get(b, f->ka.pub, 7, &rec, &len), SL_OK);
+	assert_int_equal(len, all.len[6]);
+	assert_memory_equal(rec, all.rec[6], len);
+	free(rec);
+	batch_free(&all);
+	batch_free(&head);
+	batch_free(&tail);
+	store_close(a);
+	store_close(b);
+}
+
+static void
+test_gap_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct store *a = open_at(f, "a", &f->ka, NULL);
+	struct store *b = open_at(f, "b", &f->kb, NULL);
+	struct store_ingest_result r;
+	struct batch head, later;
+
+	append_n(a, 10, 5);
+	batch_get(&head, a, f->ka.pub, 1, 5);
+	batch_get(&later, a, f->ka.pub, 8, 10);
+	assert_int_equal(ingest(b, &head, &r), SL_OK);
+	/* 6 and 7 are missing. */
+	assert_int_equal(ingest(b, &later, &r), SL_EGAP);
+	assert_int_equal(r.seq, 8);
+	assert_non_null(strstr(r.reason, "only up to seq 5"));
+	assert_int_equal(store_event_count(b), 5);
+	/* A hole inside the batch is refused too, and nothing is written. */
+	struct batch holey;
+
+	batch_get(&holey, a, f->ka.pub, 6, 10);
+	free(holey.rec[1]);
+	holey.rec[1] = holey.rec[4];
+	holey.len[1] = holey.len[4];
+	holey.rec[4] = NULL;
+	holey.n = 2; /* 6, 10 */
+	assert_int_equal(ingest(b, &holey, &r), SL_EGAP);
+	assert_int_equal(store_event_count(b), 5);
+	holey.n = 5;
+	batch_free(&holey);
+	batch_free(&head);
+	batch_free(&later);
+	store_close(a);
+	store_close(b);
+}
+
+static void
+test_unsigned_and_bad_signature(void **state)
+{
+	struct fixture *f = *state;
+	struct store *a = open_at(f, "a", &f->ka, NULL);
+	struct store *b = open_at(f, "b", &f->kb, NULL);
+	struct store_ingest_result r;
+	struct batch part, all;
+
+	append_n(a, 100, 100); /* only seq 100 is signed */
+	batch_get(&part, a, f->ka.pub, 1, 50);
+	assert_int_equal(ingest(b, &part, &r), SL_EUNSIGNED);
+	assert_int_equal(store_event_count(b), 0);
+
+	batch_get(&all, a, f->ka.pub, 1, 100);
+	/* Flip one byte of the signature (the sig is the 64 bytes after the
+	 * header bin; find it by decoding). */
+	struct sl_event ev;
+
+	assert_int_equal(sl_event_decode(&ev, all.rec[99], all.len[99]), SL_OK);
+	size_t off = (size_t)(ev.sig - all.rec[99]);
+
+	all.rec[99][off + 10] ^= 0x40;
+	assert_int_equal(ingest(b, &all, &r), SL_ESIG);
+	assert_int_equal(r.seq, 100);
+	assert_int_equal(store_event_count(b), 0);
+	all.rec[99][off + 10] ^= 0x40;
+	/* A changed payload somewhere in the middle. */
+	all.rec[40][all.len[40] - 1] ^= 1;
+	assert_int_equal(ingest(b, &all, &r), SL_EPAYLOAD);
+	assert_int_equal(r.seq, 41);
+	all.rec[40][all.len[40] - 1] ^= 1;
+	/* Garbage in place of a record. */
+	uint8_t junk[3] = { 0x93, 0xc0, 0xc0 };
+	uint8_t *keep = all.rec[5];
+
+	all.rec[5] = junk;
+	assert_int_equal(ingest(b, &all, &r), SL_ETYPE);
+	assert_int_equal(r.index, 5);
+	all.rec[5] = keep;
+	assert_int_equal(store_event_count(b), 0);
+	/* And the honest batch goes through. */
+	assert_int_equal(ingest(b, &all, &r), SL_OK);
+	assert_int_equal(r.added, 100);
+	assert_verifies(b, 100);
+	batch_free(&part);
+	batch_free(&all);
+	store_close(a);
+	store_close(b);
+}
+
+static void
+test_fork_detected(void **state)
+{
+	struct fixture *f = *state;
+	/* Two stores with the same key: the same origin signing two
+	 * different histories, as a node restored from an old copy would. */
+	struct store *a = open_at(f, "a", &f->ka, NULL);
+	struct store *a2 = open_at(f, "a2", &f->ka, NULL);
+	struct store *b = open_at(f, "b", &f->kb, NULL);
+	struct store_ingest_result r;
+	struct batch ba, ba2, shared;
+
+	append_n(a, 4, 4);  /* commits end signed at 4, 5 and 10 */
+	append_n(a, 1, 1);
+	append_n(a, 5, 5);
+	batch_get(&shared, a, f->ka.pub, 1, 4);
+	assert_int_equal(ingest(a2, &shared, &r), SL_OK);
+	append_n(a2, 6, 6); /* a2's 5..10 differ from a's */
+	batch_get(&ba, a, f->ka.pub, 1, 10);
+	batch_get(&ba2, a2, f->ka.pub, 1, 10);
+
+	assert_int_equal(ingest(b, &ba, &r), SL_OK);
+	assert_int_equal(store_fork_count(b), 0);
+	assert_int_equal(ingest(b, &ba2, &r), SL_EFORK);
+	assert_int_equal(r.seq, 5);
+	assert_memory_equal(r.origin, f->ka.pub, SL_KEY_LEN);
+	assert_non_null(strstr(r.reason, "kept as evidence"));
+	/* Evidence: a2's 5..10, up to the signature that proves them. */
+	assert_int_equal(store_fork_count(b), 6);
+	/* The log is untouched. */
+	assert_int_equal(store_event_count(b), 10);
+	assert_memory_equal(store_tip_of(b, f->ka.pub)->hash,
+	    store_tip_of(a, f->ka.pub)->hash, SL_HASH_LEN);
+	assert_verifies(b, 10);
+	batch_free(&ba);
+	batch_free(&ba2);
+	batch_free(&shared);
+
+	/* A fork seen only through prev: b2 holds a's 1..5, gets a2's 6..10,
+	 * whose event 6 builds on a2's 5, not a's. */
+	struct store *b2 = open_at(f, "b2", &f->kb, NULL);
+	struct batch a15, a2_610;
+
+	batch_get(&a15, a, f->ka.pub, 1, 5);
+	batch_get(&a2_610, a2, f->ka.pub, 6, 10);
+	assert_int_equal(ingest(b2, &a15, &r), SL_OK);
+	assert_int_equal(ingest(b2, &a2_610, &r), SL_EFORK);
+	assert_int_equal(r.seq, 6);
+	assert_int_equal(store_fork_count(b2), 5);
+	assert_int_equal(store_event_count(b2), 5);
+	assert_verifies(b2, 5);
+	batch_free(&a15);
+	batch_free(&a2_610);
+	store_close(b2);
+	store_close(a);
+	store_close(a2);
+	store_close(b);
+}
+
+static void
+test_persistence(void **state)
+{
+	struct fixture *f = *state;
+	struct store *a = open_at(f, "a", &f->ka, NULL);
+	struct store *b = open_at(f, "b", &f->kb, NULL);
+	struct store_ingest_result r;
+	struct batch ba;
+	uint8_t tip[SL_HASH_LEN];
+	uint64_t hlc;
+
+	append_n(a, 300, 100);
+	batch_get(&ba, a, f->ka.pub, 1, 300);
+	append_n(b, 7, 7);
+	assert_int_equal(ingest(b, &ba, &r), SL_OK);
+	memcpy(tip, store_tip_of(b, f->ka.pub)->hash, SL_HASH_LEN);
+	hlc = store_hlc(b);
+	store_close(b);
+
+	b = open_at(f, "b", &f->kb, NULL);
+	assert_int_equal(store_event_count(b), 307);
+	assert_int_equal(store_origin_count(b), 2);
+	assert_int_equal(store_tip_of(b, f->ka.pub)->seq, 300);
+	assert_memory_equal(store_tip_of(b, f->ka.pub)->hash, tip, SL_HASH_LEN);
+	assert_int_equal(store_tip_of(b, f->kb.pub)->seq, 7);
+	assert_true(store_hlc(b) >= hlc);
+	assert_verifies(b, 307);
+	/* Appending continues the chain where it was. */
+	append_n(b, 3, 3);
+	assert_int_equal(store_tip_of(b, f->kb.pub)->seq, 10);
+	assert_verifies(b, 310);
+	/* Duplicates stay duplicates after a restart. */
+	assert_int_equal(ingest(b, &ba, &r), SL_OK);
+	assert_int_equal(r.duplicates, 300);
+	batch_free(&ba);
+	store_close(b);
+
+	/* A store refuses to be opened with another node's key. */
+	struct store *x;
+	char err[256];
+	char *p = sub(f, "b");
+
+	assert_int_equal(store_open(&x, p, &f->ka, NULL, err, sizeof err),
+	    SL_EINVAL);
+	assert_null(x);
+	assert_non_null(strstr(err, "another node key"));
+	free(p);
+	store_close(a);
+}
+
+struct scan_ctx {
+	uint64_t n, last;
+};
+
+static int
+scan_cb(void *ctx, uint64_t arrival, const uint8_t *rec, size_t len)
+{
+	struct scan_ctx *c = ctx;
+	struct sl_event ev;
+
+	assert_int_equal(sl_event_decode(&ev, rec, len), SL_OK);
+	assert_true(arrival > c->last);
+	c->last = arrival;
+	c->n++;
+	return 0;
+}
+
+static void
+test_arrival_scan(void **state)
+{
+	struct fixture *f = *state;
+	struct store *a = open_at(f, "a", &f->ka, NULL);
+	struct scan_ctx c = { 0, 0 };
+
+	append_n(a, 25, 10);
+	assert_int_equal(store_scan(a, 0, scan_cb, &c), SL_OK);
+	assert_int_equal(c.n, 25);
+	c = (struct scan_ctx){ 0, 20 };
+	assert_int_equal(store_scan(a, 20, scan_cb, &c), SL_OK);
+	assert_int_equal(c.n, 5);
+	store_close(a);
+}
+
+/* Rewrites one stored record with one byte flipped, through LMDB itself,
+ * while the store is closed. */
+static void
+raw_flip(const char *path, uint64_t seq, size_t byte, uint8_t mask)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, d;
+	uint8_t key[12] = { 0, 0, 0, 1 };
+
+	for (int i = 0; i < 8; i++)
+		key[4 + i] = (uint8_t)(seq >> (56 - 8 * i));
+	k = (MDB_val){ sizeof key, key };
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 8);
+	assert_int_equal(mdb_env_open(env, path, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "log", 0, &dbi), 0);
+	assert_int_equal(mdb_get(txn, dbi, &k, &d), 0);
+	uint8_t *copy = malloc(d.mv_size);
+
+	memcpy(copy, d.mv_data, d.mv_size);
+	copy[byte] ^= mask;
+	d.mv_data = copy;
+	assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	free(copy);
+}
+
+static void
+test_tamper_any_byte(void **state)
+{
+	struct fixture *f = *state;
+	struct store *a = open_at(f, "a", &f->ka, NULL);
+	char *path = sub(f, "a");
+	/* Unsigned first event, an unsigned middle one, the interval
+	 * signature, and the signed last event of the commit. */
+	const uint64_t which[] = { 1, 150, 256, 300 };
+	struct store_verify_report rep;
+
+	append_n(a, 300, 300);
+	assert_verifies(a, 300);
+	store_close(a);
+	for (size_t w = 0; w < sizeof which / sizeof which[0]; w++) {
+		uint8_t *rec;
+		size_t len;
+
+		a = open_at(f, "a", &f->ka, NULL);
+		assert_int_equal(store_event_get(a, f->ka.pub, which[w], &rec,
+		    &len), SL_OK);
+		free(rec);
+		store_close(a);
+		for (size_t i = 0; i < len; i++) {
+			raw_flip(path, which[w], i, 0x01);
+			a = open_at(f, "a", &f->ka, NULL);
+			if (store_verify(a, &rep) == SL_OK)
+				fail_msg("flipped byte %zu of seq %llu went "
+				    "unnoticed", i, (unsigned long long)which[w]);
+			store_close(a);
+			raw_flip(path, which[w], i, 0x01);
+		}
+	}
+	a = open_at(f, "a", &f->ka, NULL);
+	assert_verifies(a, 300);
+	store_close(a);
+	free(path);
+}
+
+static void
+test_map_grows(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options opt = { .initial_map = 1 << 20 };
+	struct store *a = open_at(f, "a", &f->ka, &opt);
+	size_t before = store_map_size(a);
+
+	append_n(a, 30000, 1000); /* about 13 MB of records and indexes */
+	assert_true(store_map_size(a) > before * 8);
+	assert_verifies(a, 30000);
+	store_close(a);
+
+	/* With a ceiling, an append that does not fit fails cleanly and
+	 * nothing committed is lost. */
+	opt.max_map = 2 << 20;
+	struct store *c = open_at(f, "c", &f->kb, &opt);
+	struct sl_event_draft d = { .author = "t", .type = "x", .payload =
+	    payload, .payload_len = sizeof payload };
+	char err[256];
+	int rc = SL_OK;
+	uint64_t ok = 0;
+
+	while ((rc = store_append(c, &d, 1, NULL, err, sizeof err)) == SL_OK)
+		ok++;
+	assert_int_equal(rc, SL_EFULL);
+	assert_non_null(strstr(err, "full"));
+	assert_true(ok > 1000);
+	assert_int_equal(store_event_count(c), ok);
+	assert_verifies(c, ok);
+	store_close(c);
+	c = open_at(f, "c", &f->kb, NULL); /* a bigger limit: it goes on */
+	assert_int_equal(store_append(c, &d, 1, NULL, err, sizeof err), SL_OK);
+	assert_verifies(c, ok + 1);
+	store_close(c);
+}
+
+static void
+test_hundred_thousand(void **state)
+{
+	struct fixture *f = *state;
+	struct store *a = open_at(f, "a", &f->ka, NULL);
+	struct store_verify_report rep;
+
+	append_n(a, 100000, 1000);
+	store_close(a);
+	a = open_at(f, "a", &f->ka, NULL);
+	assert_int_equal(store_event_count(a), 100000);
+	assert_int_equal(store_tip_of(a, f->ka.pub)->seq, 100000);
+	assert_int_equal(store_verify(a, &rep), SL_OK);
+	assert_int_equal(rep.events, 100000);
+	/* 100 commit ends + the multiples of 256 not already among them. */
+	uint64_t sigs = 0;
+
+	for (uint64_t q = 1; q <= 100000; q++)
+		sigs += q % 1000 == 0 || q % 256 == 0;
+	assert_int_equal(rep.signatures, sigs);
+	store_close(a);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_append_assigns_chain, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_sign_interval, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ingest_and_duplicates, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_gap_refused, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unsigned_and_bad_signature,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fork_detected, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_persistence, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_arrival_scan, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_tamper_any_byte, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_map_grows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hundred_thousand, setup,
+		    teardown),
+	};
+
+	if (sl_crypto_init() != 0)
+		return 1;
+	int rc = cmocka_run_group_tests_name("store", tests, NULL, NULL);
+
+	sl_crypto_shutdown();
+	return rc;
+}
