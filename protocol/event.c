@@ -62,6 +62,8 @@ out_write_cb(void *data, const char *buf, size_t len)
 
 	if (len > o->cap - o->len)
 		return -1;
+	if (len == 0)
+		return 0; /* an empty payload may come as NULL */
 	memcpy(o->p + o->len, buf, len);
 	o->len += len;
 	return 0;
