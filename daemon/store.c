@@ -1,17 +1,25 @@
 /*
  * store.c - the append-only, hash-chained, signed event log in LMDB.
  *
- * One environment, five named databases (see store.h).  Each local append
- * and each accepted foreign batch is one write transaction that updates the
- * log, the arrival index, the origin tips and the clock together, so a
- * crash can never leave them disagreeing, and LMDB's commit (fsync) is what
- * makes an append durable.
+ * One environment (see store.h).  Each local append and each accepted
+ * foreign batch is one write transaction that updates the origin's log and
+ * the arrival index together, so a crash can never leave them disagreeing,
+ * and LMDB's commit (fsync) is what makes an append durable.
  *
- * Origins are few (one per member organisation), so their tips live in a
- * small array kept in memory and mirrored in the `origins` database; a
- * transaction that is aborted reloads that array rather than trying to
- * undo its edits.  Log keys use a 4-byte local origin index instead of the
- * 32-byte key: keys of 12 bytes keep the B-tree shallow and the pages full.
+ * Each origin's chain is its own named database, "log.<index>", keyed by
+ * seq.  Appends to a chain are then always at the end of its B-tree, which
+ * lets every put use MDB_APPEND: LMDB fills pages completely instead of
+ * splitting them in half, which halves the bytes written (and fsync'd) per
+ * event and skips the key search.  The per-origin tip (the version vector)
+ * is the last entry of that database, read in O(1) at open and kept in
+ * memory: storing it a second time would be one more page to write on
+ * every commit and one more copy that could disagree with the chain.  For
+ * the same reason the hybrid clock is not written per commit: at open it is
+ * the highest clock among the tips.
+ *
+ * Origins are few (one per member organisation), so they live in a small
+ * array; a transaction that is aborted reloads that array from the
+ * `origins` database rather than trying to undo its edits.
  *
  * The map starts small and doubles whenever LMDB reports it full: the
  * transaction is aborted, the map resized (legal only with no transaction
@@ -38,17 +46,21 @@
 #define STORE_MAX_SKEW_MS (5 * 60 * 1000)
 
 #define LOG_KEY_LEN 12     /* origin index (4, BE) + seq (8, BE) */
-#define ORIGIN_VAL_LEN 44  /* index (4) + seq (8) + hash (32) */
+#define ORIGIN_VAL_LEN 4   /* origin index (4, BE) */
+/* Each origin costs LMDB one named-database slot, fixed at open. */
+#define STORE_MAX_ORIGINS 1000
 #define FORK_KEY_LEN (LOG_KEY_LEN + SL_HASH_LEN)
 
 struct origin_entry {
 	struct store_tip tip;
 	uint32_t idx;
+	MDB_dbi dbi;    /* its log database */
+	bool damaged;   /* its tip record does not decode: no appends */
 };
 
 struct store {
 	MDB_env *env;
-	MDB_dbi meta, origins, log, arrival, forks;
+	MDB_dbi meta, origins, arrival, forks;
 	bool has_key;
 	struct sl_key key;
 	struct origin_entry *orig;
@@ -113,6 +125,13 @@ log_key(uint8_t *k, uint32_t idx, uint64_t seq)
 	return (MDB_val){ LOG_KEY_LEN, k };
 }
 
+static MDB_val
+seq_key(uint8_t *k, uint64_t seq)
+{
+	put_be64(k, seq);
+	return (MDB_val){ 8, k };
+}
+
 static int
 txn_begin(struct store *s, unsigned flags, MDB_txn **txn)
 {
@@ -131,6 +150,15 @@ origin_find(const struct store *s, const uint8_t *pub)
 {
 	for (size_t i = 0; i < s->n_orig; i++)
 		if (memcmp(s->orig[i].tip.origin, pub, SL_KEY_LEN) == 0)
+			return &s->orig[i];
+	return NULL;
+}
+
+static const struct origin_entry *
+origin_by_idx(const struct store *s, uint32_t idx)
+{
+	for (size_t i = 0; i < s->n_orig; i++)
+		if (s->orig[i].idx == idx)
 			return &s->orig[i];
 	return NULL;
 }
@@ -156,48 +184,108 @@ origin_add(struct store *s, const uint8_t *pub)
 	return o;
 }
 
+/* Opens (create: creating) the log database of o in txn. */
 static int
-origin_put(struct store *s, MDB_txn *txn, const struct origin_entry *o)
+origin_dbi_open(MDB_txn *txn, struct origin_entry *o, bool create)
+{
+	char name[16];
+
+	snprintf(name, sizeof name, "log.%08x", (unsigned)o->idx);
+	return mdb_dbi_open(txn, name, create ? MDB_CREATE : 0, &o->dbi);
+}
+
+/* Records a new origin: its index in `origins` and its log database. */
+static int
+origin_create(struct store *s, MDB_txn *txn, struct origin_entry *o)
 {
 	uint8_t v[ORIGIN_VAL_LEN];
 	MDB_val k = { SL_KEY_LEN, (void *)o->tip.origin }, d = { sizeof v, v };
+	int rc;
 
+	if (o->idx >= STORE_MAX_ORIGINS)
+		return MDB_DBS_FULL;
 	put_be32(v, o->idx);
-	put_be64(v + 4, o->tip.seq);
-	memcpy(v + 12, o->tip.hash, SL_HASH_LEN);
-	return mdb_put(txn, s->origins, &k, &d, 0);
+	if ((rc = mdb_put(txn, s->origins, &k, &d, MDB_NOOVERWRITE)) != 0)
+		return rc;
+	return origin_dbi_open(txn, o, true);
 }
 
-/* (Re)loads the in-memory tips from the origins database. */
+/* Reads an origin's tip from the last entry of its log. */
 static int
-origins_load(struct store *s, MDB_txn *txn)
+origin_load_tip(MDB_txn *txn, struct origin_entry *o, uint64_t *hlc)
 {
 	MDB_cursor *c;
 	MDB_val k, d;
+	struct sl_event ev;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, o->dbi, &c)) != 0)
+		return rc;
+	rc = mdb_cursor_get(c, &k, &d, MDB_LAST);
+	if (rc == 0) {
+		o->tip.seq = k.mv_size == 8 ? get_be(k.mv_data, 8) : 0;
+		/* A damaged tip must not stop the node from opening (verify
+		 * has to be able to say what is wrong), but nothing may be
+		 * chained onto it. */
+		o->damaged = k.mv_size != 8 ||
+		    sl_event_decode(&ev, d.mv_data, d.mv_size) != SL_OK;
+		*hlc = 0;
+		if (!o->damaged) {
+			sl_event_hash(o->tip.hash, &ev);
+			*hlc = ev.hlc;
+		}
+	} else if (rc == MDB_NOTFOUND) {
+		o->tip.seq = 0;
+		*hlc = 0;
+		rc = 0;
+	}
+	mdb_cursor_close(c);
+	return rc;
+}
+
+/* (Re)loads the origins, their log handles and tips, and the clock. */
+static int
+origins_load(struct store *s, MDB_txn *txn)
+{
+	uint64_t cap = (sl_now_ms() + STORE_MAX_SKEW_MS) << 16;
+	MDB_cursor *c;
+	MDB_val k, d;
+	MDB_stat st;
 	int rc;
 
 	s->n_orig = 0;
 	s->next_idx = 1;
+	s->events = 0;
+	s->hlc = 0;
 	if ((rc = mdb_cursor_open(txn, s->origins, &c)) != 0)
 		return rc;
 	while ((rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) == 0) {
+		struct origin_entry *o;
+		uint64_t hlc;
+
 		if (k.mv_size != SL_KEY_LEN || d.mv_size != ORIGIN_VAL_LEN) {
 			rc = MDB_CORRUPTED;
 			break;
 		}
-		struct origin_entry *o = origin_add(s, k.mv_data);
-
-		if (o == NULL) {
+		if ((o = origin_add(s, k.mv_data)) == NULL) {
 			rc = ENOMEM;
 			break;
 		}
-		const uint8_t *v = d.mv_data;
-
-		o->idx = (uint32_t)get_be(v, 4);
-		o->tip.seq = get_be(v + 4, 8);
-		memcpy(o->tip.hash, v + 12, SL_HASH_LEN);
+		o->idx = (uint32_t)get_be(d.mv_data, 4);
 		if (o->idx >= s->next_idx)
 			s->next_idx = o->idx + 1;
+		if ((rc = origin_dbi_open(txn, o, false)) != 0 ||
+		    (rc = origin_load_tip(txn, o, &hlc)) != 0 ||
+		    (rc = mdb_stat(txn, o->dbi, &st)) != 0)
+			break;
+		s->events += st.ms_entries;
+		/* Our own clock values are ours; a foreign clock counts only
+		 * up to the skew limit, as at ingest. */
+		if (!(s->has_key && memcmp(o->tip.origin, s->key.pub,
+		    SL_KEY_LEN) == 0) && hlc > cap)
+			hlc = cap;
+		if (hlc > s->hlc)
+			s->hlc = hlc;
 	}
 	mdb_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : rc;
@@ -227,37 +315,32 @@ meta_put_u64(struct store *s, MDB_txn *txn, const char *name, uint64_t v)
 	return mdb_put(txn, s->meta, &k, &d, 0);
 }
 
-/* Reloads everything cached in memory from a fresh read transaction:
- * used at open and after any aborted write. */
+/* Reloads everything cached in memory: used at open and after any
+ * aborted write.  The read transaction is committed, not aborted, so that
+ * the log handles it opened stay valid. */
 static int
 store_reload(struct store *s)
 {
 	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, d;
-	MDB_stat st;
 	int rc;
 
 	if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != 0)
 		return rc;
 	if ((rc = origins_load(s, txn)) != 0)
-		goto out;
-	s->hlc = 0;
-	if ((rc = meta_get_u64(s, txn, "hlc", &s->hlc)) != 0 &&
-	    rc != MDB_NOTFOUND)
-		goto out;
-	if ((rc = mdb_stat(txn, s->log, &st)) != 0)
-		goto out;
-	s->events = st.ms_entries;
+		goto fail;
 	s->next_arrival = 1;
 	if ((rc = mdb_cursor_open(txn, s->arrival, &c)) != 0)
-		goto out;
+		goto fail;
 	rc = mdb_cursor_get(c, &k, &d, MDB_LAST);
 	if (rc == 0 && k.mv_size == 8)
 		s->next_arrival = get_be(k.mv_data, 8) + 1;
 	mdb_cursor_close(c);
-	rc = rc == MDB_NOTFOUND ? 0 : rc;
-out:
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		goto fail;
+	return mdb_txn_commit(txn);
+fail:
 	mdb_txn_abort(txn);
 	return rc;
 }
@@ -274,7 +357,6 @@ store_init_txn(struct store *s, char *err, size_t errlen)
 		goto fail;
 	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "origins", MDB_CREATE, &s->origins)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "log", MDB_CREATE, &s->log)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "arrival", MDB_CREATE, &s->arrival)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "forks", MDB_CREATE, &s->forks)) != 0)
 		goto fail_txn;
@@ -347,7 +429,7 @@ store_open(struct store **out, const char *path, const struct sl_key *key,
 		s->has_key = true;
 	}
 	if ((rc = mdb_env_create(&s->env)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(s->env, 8)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(s->env, STORE_MAX_ORIGINS + 8)) != 0 ||
 	    (rc = mdb_env_set_mapsize(s->env, initial)) != 0 ||
 	    (rc = mdb_env_open(s->env, path, MDB_NOTLS, 0600)) != 0) {
 		set_err(err, errlen, "cannot open the store in %s: %s", path,
@@ -417,7 +499,7 @@ append_txn(struct store *s, const struct sl_event_draft *drafts, size_t n,
     const uint8_t *salts, struct store_appended *out)
 {
 	uint8_t hdr[SL_HEADER_MAX], ph[SL_HASH_LEN], hash[SL_HASH_LEN];
-	uint8_t prev[SL_HASH_LEN], sig[SL_SIG_LEN], kb[LOG_KEY_LEN];
+	uint8_t prev[SL_HASH_LEN], sig[SL_SIG_LEN], kb[8];
 	struct origin_entry *o;
 	MDB_txn *txn;
 	uint64_t now = sl_now_ms(), hlc = s->hlc, arrival = s->next_arrival;
@@ -425,9 +507,16 @@ append_txn(struct store *s, const struct sl_event_draft *drafts, size_t n,
 
 	if ((rc = txn_begin(s, 0, &txn)) != 0)
 		return rc;
-	if ((o = origin_find(s, s->key.pub)) == NULL &&
-	    (o = origin_add(s, s->key.pub)) == NULL) {
-		rc = ENOMEM;
+	if ((o = origin_find(s, s->key.pub)) == NULL) {
+		if ((o = origin_add(s, s->key.pub)) == NULL) {
+			rc = ENOMEM;
+			goto fail;
+		}
+		if ((rc = origin_create(s, txn, o)) != 0)
+			goto fail;
+	}
+	if (o->damaged) {
+		rc = MDB_CORRUPTED;
 		goto fail;
 	}
 	uint64_t seq = o->tip.seq;
@@ -451,9 +540,9 @@ append_txn(struct store *s, const struct sl_event_draft *drafts, size_t n,
 			sl_sign_hash(sig, &s->key, hash);
 		size_t rl = sl_record_encode(s->buf, hdr, hl, sign ? sig : NULL,
 		    salt, d->payload, d->payload_len);
-		MDB_val k = log_key(kb, o->idx, seq), v = { rl, s->buf };
+		MDB_val k = seq_key(kb, seq), v = { rl, s->buf };
 
-		if ((rc = mdb_put(txn, s->log, &k, &v, MDB_NOOVERWRITE)) != 0 ||
+		if ((rc = mdb_put(txn, o->dbi, &k, &v, MDB_APPEND)) != 0 ||
 		    (rc = arrival_put(s, txn, arrival++, o->idx, seq)) != 0)
 			goto fail;
 		memcpy(prev, hash, SL_HASH_LEN);
@@ -463,13 +552,10 @@ append_txn(struct store *s, const struct sl_event_draft *drafts, size_t n,
 			out[i].hlc = hlc;
 		}
 	}
-	o->tip.seq = seq;
-	memcpy(o->tip.hash, prev, SL_HASH_LEN);
-	if ((rc = origin_put(s, txn, o)) != 0 ||
-	    (rc = meta_put_u64(s, txn, "hlc", hlc)) != 0)
-		goto fail;
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto reload;
+	o->tip.seq = seq;
+	memcpy(o->tip.hash, prev, SL_HASH_LEN);
 	s->hlc = hlc;
 	s->next_arrival = arrival;
 	s->events += n;
@@ -518,6 +604,11 @@ store_append(struct store *s, const struct sl_event_draft *drafts, size_t n,
 		}
 	}
 	free(salts);
+	if (rc == MDB_CORRUPTED) {
+		set_err(err, errlen, "the last event of this node's own chain "
+		    "is damaged; nothing can be appended (see verify)");
+		return SL_ESTORE;
+	}
 	if (rc == MDB_KEYEXIST) {
 		set_err(err, errlen, "the log already holds the next local seq: "
 		    "the store's tips disagree with its log");
@@ -637,13 +728,13 @@ ingest_check(struct ingest *g, struct store_ingest_result *res)
 
 /* True if the stored record at (idx, seq) has exactly header hdr. */
 static int
-same_as_stored(struct store *s, MDB_txn *txn, uint32_t idx,
+same_as_stored(MDB_txn *txn, const struct origin_entry *o,
     const struct sl_event *e, bool *same)
 {
-	uint8_t kb[LOG_KEY_LEN];
-	MDB_val k = log_key(kb, idx, e->seq), d;
+	uint8_t kb[8];
+	MDB_val k = seq_key(kb, e->seq), d;
 	struct sl_event old;
-	int rc = mdb_get(txn, s->log, &k, &d);
+	int rc = mdb_get(txn, o->dbi, &k, &d);
 
 	if (rc != 0)
 		return rc;
@@ -659,7 +750,7 @@ same_as_stored(struct store *s, MDB_txn *txn, uint32_t idx,
 static int
 ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 {
-	uint8_t kb[LOG_KEY_LEN];
+	uint8_t kb[8];
 	MDB_txn *txn;
 	uint64_t arrival = s->next_arrival, hlc = s->hlc;
 	uint64_t cap = (sl_now_ms() + STORE_MAX_SKEW_MS) << 16;
@@ -672,8 +763,13 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 		const struct seg *sg = &g->segs[k];
 		struct origin_entry *o = origin_find(s, sg->origin);
 		uint64_t tip = o != NULL ? o->tip.seq : 0;
-		bool changed = false;
 
+		if (o != NULL && o->damaged) {
+			refuse(res, SL_ESTORE, sg->first, sg->origin,
+			    g->evs[sg->first].seq, "this origin's stored chain "
+			    "is damaged at its tip");
+			goto refused;
+		}
 		if (g->evs[sg->first].seq > tip + 1) {
 			refuse(res, SL_EGAP, sg->first, sg->origin,
 			    g->evs[sg->first].seq, "this node holds only up to "
@@ -686,8 +782,7 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 			if (e->seq <= tip) {
 				bool same;
 
-				if ((rc = same_as_stored(s, txn, o->idx, e,
-				    &same)) != 0)
+				if ((rc = same_as_stored(txn, o, e, &same)) != 0)
 					goto fail;
 				if (same) {
 					dups++;
@@ -708,32 +803,31 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 				    (unsigned long long)(e->seq - 1));
 				goto refused;
 			}
-			if (o == NULL && (o = origin_add(s, sg->origin)) == NULL) {
-				rc = ENOMEM;
-				goto fail;
+			if (o == NULL) {
+				if ((o = origin_add(s, sg->origin)) == NULL) {
+					rc = ENOMEM;
+					goto fail;
+				}
+				if ((rc = origin_create(s, txn, o)) != 0)
+					goto fail;
 			}
-			MDB_val key = log_key(kb, o->idx, e->seq);
+			MDB_val key = seq_key(kb, e->seq);
 			MDB_val val = { e->rec_len, (void *)e->rec };
 
-			if ((rc = mdb_put(txn, s->log, &key, &val,
-			    MDB_NOOVERWRITE)) != 0 ||
+			if ((rc = mdb_put(txn, o->dbi, &key, &val,
+			    MDB_APPEND)) != 0 ||
 			    (rc = arrival_put(s, txn, arrival++, o->idx,
 			    e->seq)) != 0)
 				goto fail;
 			tip = o->tip.seq = e->seq;
 			memcpy(o->tip.hash, g->hash[i], SL_HASH_LEN);
-			changed = true;
 			added++;
 			uint64_t eh = e->hlc < cap ? e->hlc : cap;
 
 			if (eh > hlc)
 				hlc = eh;
 		}
-		if (changed && (rc = origin_put(s, txn, o)) != 0)
-			goto fail;
 	}
-	if (added > 0 && (rc = meta_put_u64(s, txn, "hlc", hlc)) != 0)
-		goto fail;
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto reload;
 	s->next_arrival = arrival;
@@ -895,7 +989,7 @@ store_event_get(struct store *s, const uint8_t origin[SL_KEY_LEN],
     uint64_t seq, uint8_t **buf, size_t *len)
 {
 	const struct origin_entry *o = origin_find(s, origin);
-	uint8_t kb[LOG_KEY_LEN];
+	uint8_t kb[8];
 	MDB_txn *txn;
 	MDB_val k, d;
 	int rc, ret = SL_ESTORE;
@@ -906,8 +1000,8 @@ store_event_get(struct store *s, const uint8_t origin[SL_KEY_LEN],
 		return SL_ENOENT;
 	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
 		return SL_ESTORE;
-	k = log_key(kb, o->idx, seq);
-	rc = mdb_get(txn, s->log, &k, &d);
+	k = seq_key(kb, seq);
+	rc = mdb_get(txn, o->dbi, &k, &d);
 	if (rc == 0) {
 		if ((*buf = malloc(d.mv_size)) != NULL) {
 			memcpy(*buf, d.mv_data, d.mv_size);
@@ -941,7 +1035,17 @@ store_scan(struct store *s, uint64_t after, store_event_fn fn, void *ctx)
 	put_be64(kb, after + 1);
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != 8 || mdb_get(txn, s->log, &d, &lv) != 0) {
+		const struct origin_entry *o = d.mv_size == LOG_KEY_LEN ?
+		    origin_by_idx(s, (uint32_t)get_be(d.mv_data, 4)) : NULL;
+		uint8_t sk[8];
+		MDB_val lk;
+
+		if (k.mv_size != 8 || o == NULL) {
+			ret = SL_ESTORE;
+			break;
+		}
+		lk = seq_key(sk, get_be((const uint8_t *)d.mv_data + 4, 8));
+		if (mdb_get(txn, o->dbi, &lk, &lv) != 0) {
 			ret = SL_ESTORE;
 			break;
 		}
@@ -975,142 +1079,93 @@ vfail(struct store_verify_report *rep, int code, const uint8_t *origin,
 	return code;
 }
 
-static const struct origin_entry *
-origin_by_idx(const struct store *s, uint32_t idx)
-{
-	for (size_t i = 0; i < s->n_orig; i++)
-		if (s->orig[i].idx == idx)
-			return &s->orig[i];
-	return NULL;
-}
-
-/* Checks that one origin's chain ended where its tip says, signed. */
+/* Re-checks one origin's chain from seq 1 to its tip. */
 static int
-verify_chain_end(struct store_verify_report *rep,
-    const struct origin_entry *o, uint64_t last_seq,
-    const uint8_t *last_hash, bool last_signed)
+verify_origin(MDB_txn *txn, const struct origin_entry *o,
+    struct store_verify_report *rep)
 {
-	if (last_seq != o->tip.seq ||
-	    memcmp(last_hash, o->tip.hash, SL_HASH_LEN) != 0)
-		return vfail(rep, SL_ECHAIN, o->tip.origin, last_seq,
-		    "the chain does not end at the recorded tip");
-	if (last_seq > 0 && !last_signed)
-		return vfail(rep, SL_EUNSIGNED, o->tip.origin, last_seq,
-		    "the last event is not signed");
-	return SL_OK;
-}
-
-int
-store_verify(struct store *s, struct store_verify_report *rep)
-{
-	const struct origin_entry *cur = NULL;
 	uint8_t prev[SL_HASH_LEN], hash[SL_HASH_LEN];
-	uint64_t seq = 0, arrivals = 0;
+	const uint8_t *pub = o->tip.origin;
+	uint64_t seq = 0;
 	bool last_signed = false;
-	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, d;
-	MDB_stat st;
 	int rc;
 
-	memset(rep, 0, sizeof *rep);
-	rep->origins = s->n_orig;
-	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
-		return vfail(rep, SL_ESTORE, NULL, 0, "cannot read the store");
-	if (mdb_cursor_open(txn, s->log, &c) != 0) {
-		mdb_txn_abort(txn);
-		return vfail(rep, SL_ESTORE, NULL, 0, "cannot read the log");
-	}
+	if (mdb_cursor_open(txn, o->dbi, &c) != 0)
+		return vfail(rep, SL_ESTORE, pub, 0, "cannot read the log");
 	while ((rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) == 0) {
 		struct sl_event e;
+		uint64_t kseq = k.mv_size == 8 ? get_be(k.mv_data, 8) : 0;
 		int r;
 
-		if (k.mv_size != LOG_KEY_LEN) {
-			vfail(rep, SL_EORIGIN, NULL, 0, "malformed log key");
-			goto out;
-		}
-		uint32_t idx = (uint32_t)get_be(k.mv_data, 4);
-		uint64_t kseq = get_be((const uint8_t *)k.mv_data + 4, 8);
-
-		if (cur == NULL || cur->idx != idx) {
-			if (cur != NULL && verify_chain_end(rep, cur, seq, prev,
-			    last_signed) != SL_OK)
-				goto out;
-			if ((cur = origin_by_idx(s, idx)) == NULL) {
-				vfail(rep, SL_EORIGIN, NULL, kseq,
-				    "log entry of an unknown origin");
-				goto out;
-			}
-			seq = 0;
-		}
 		if (kseq != seq + 1) {
-			vfail(rep, SL_EGAP, cur->tip.origin, kseq,
+			vfail(rep, SL_EGAP, pub, kseq,
 			    "events missing before this one");
 			goto out;
 		}
 		if ((r = sl_event_decode(&e, d.mv_data, d.mv_size)) != SL_OK) {
-			vfail(rep, r, cur->tip.origin, kseq, sl_strerror(r));
+			vfail(rep, r, pub, kseq, sl_strerror(r));
 			goto out;
 		}
-		if (e.seq != kseq ||
-		    memcmp(e.origin, cur->tip.origin, SL_KEY_LEN) != 0) {
-			vfail(rep, SL_EORIGIN, cur->tip.origin, kseq,
-			    sl_strerror(SL_EORIGIN));
+		if (e.seq != kseq || memcmp(e.origin, pub, SL_KEY_LEN) != 0) {
+			vfail(rep, SL_EORIGIN, pub, kseq, sl_strerror(SL_EORIGIN));
 			goto out;
 		}
 		if ((r = sl_event_check_payload(&e)) != SL_OK) {
-			vfail(rep, r, e.origin, e.seq, sl_strerror(r));
+			vfail(rep, r, pub, kseq, sl_strerror(r));
 			goto out;
 		}
 		if (e.seq > 1 && memcmp(e.prev, prev, SL_HASH_LEN) != 0) {
-			vfail(rep, SL_ECHAIN, e.origin, e.seq,
-			    sl_strerror(SL_ECHAIN));
+			vfail(rep, SL_ECHAIN, pub, kseq, sl_strerror(SL_ECHAIN));
 			goto out;
 		}
 		sl_event_hash(hash, &e);
 		last_signed = e.sig != NULL;
 		if (e.sig != NULL) {
-			if (!sl_verify_hash(e.sig, e.origin, hash)) {
-				vfail(rep, SL_ESIG, e.origin, e.seq,
-				    sl_strerror(SL_ESIG));
+			if (!sl_verify_hash(e.sig, pub, hash)) {
+				vfail(rep, SL_ESIG, pub, kseq, sl_strerror(SL_ESIG));
 				goto out;
 			}
 			rep->signatures++;
 		} else if (e.seq % SL_SIGN_INTERVAL == 0) {
-			vfail(rep, SL_EUNSIGNED, e.origin, e.seq,
+			vfail(rep, SL_EUNSIGNED, pub, kseq,
 			    "seq divisible by the signing interval is unsigned");
 			goto out;
 		}
 		memcpy(prev, hash, SL_HASH_LEN);
-		seq = e.seq;
+		seq = kseq;
 		rep->events++;
 	}
-	if (rc != MDB_NOTFOUND) {
-		vfail(rep, SL_ESTORE, NULL, 0, mdb_strerror(rc));
-		goto out;
-	}
-	if (cur != NULL && verify_chain_end(rep, cur, seq, prev,
-	    last_signed) != SL_OK)
-		goto out;
-	/* Origins whose tips claim events the log does not hold. */
-	for (size_t i = 0; i < s->n_orig; i++) {
-		const struct origin_entry *o = &s->orig[i];
-		uint8_t kb[LOG_KEY_LEN];
-		MDB_val lk = log_key(kb, o->idx, 1), lv;
-
-		if (o->tip.seq > 0 && mdb_get(txn, s->log, &lk, &lv) != 0) {
-			vfail(rep, SL_EGAP, o->tip.origin, 1,
-			    "the tip names events the log does not hold");
-			goto out;
-		}
-	}
-	if (mdb_stat(txn, s->arrival, &st) == 0)
-		arrivals = st.ms_entries;
-	if (arrivals != rep->events)
-		vfail(rep, SL_ESTORE, NULL, 0,
-		    "the arrival index does not cover the log");
+	if (rc != MDB_NOTFOUND)
+		vfail(rep, SL_ESTORE, pub, seq, mdb_strerror(rc));
+	else if (seq != o->tip.seq || (seq > 0 &&
+	    memcmp(prev, o->tip.hash, SL_HASH_LEN) != 0))
+		vfail(rep, SL_ECHAIN, pub, seq,
+		    "the chain does not end at the tip held in memory");
+	else if (seq > 0 && !last_signed)
+		vfail(rep, SL_EUNSIGNED, pub, seq, "the last event is not signed");
 out:
 	mdb_cursor_close(c);
+	return rep->code;
+}
+
+int
+store_verify(struct store *s, struct store_verify_report *rep)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+
+	memset(rep, 0, sizeof *rep);
+	rep->origins = s->n_orig;
+	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
+		return vfail(rep, SL_ESTORE, NULL, 0, "cannot read the store");
+	for (size_t i = 0; i < s->n_orig && rep->code == SL_OK; i++)
+		verify_origin(txn, &s->orig[i], rep);
+	if (rep->code == SL_OK && (mdb_stat(txn, s->arrival, &st) != 0 ||
+	    st.ms_entries != rep->events))
+		vfail(rep, SL_ESTORE, NULL, 0,
+		    "the arrival index does not cover the log");
 	mdb_txn_abort(txn);
 	return rep->code;
 }

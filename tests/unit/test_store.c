@@ -502,16 +502,16 @@ raw_flip(const char *path, uint64_t seq, size_t byte, uint8_t mask)
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	MDB_val k, d;
-	uint8_t key[12] = { 0, 0, 0, 1 };
+	uint8_t key[8];
 
 	for (int i = 0; i < 8; i++)
-		key[4 + i] = (uint8_t)(seq >> (56 - 8 * i));
+		key[i] = (uint8_t)(seq >> (56 - 8 * i));
 	k = (MDB_val){ sizeof key, key };
 	assert_int_equal(mdb_env_create(&env), 0);
 	mdb_env_set_maxdbs(env, 8);
 	assert_int_equal(mdb_env_open(env, path, 0, 0600), 0);
 	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "log", 0, &dbi), 0);
+	assert_int_equal(mdb_dbi_open(txn, "log.00000001", 0, &dbi), 0);
 	assert_int_equal(mdb_get(txn, dbi, &k, &d), 0);
 	uint8_t *copy = malloc(d.mv_size);
 
