@@ -114,7 +114,10 @@ $(BUILD)/bench_store: $(BUILD)/obj/tests/bench/bench_store.o $(STORE_OBJ) $(PROT
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench_store
-	$(BUILD)/bench_store
+	@echo "== events with 200-byte payloads"
+	@BENCH_PAYLOAD=200 $(BUILD)/bench_store
+	@echo "== 200-byte events (37-byte payloads)"
+	@BENCH_PAYLOAD=37 $(BUILD)/bench_store
 
 # ---- running and installing -----------------------------------------------
 

@@ -587,12 +587,12 @@ store_append(struct store *s, const struct sl_event_draft *drafts, size_t n,
 			return rc;
 		}
 	}
-	/* One call to the CSPRNG per commit, not one per event. */
+	/* One call to the OS's CSPRNG per commit, not one per event. */
 	if ((salts = malloc(n * SL_SALT_LEN)) == NULL) {
 		set_err(err, errlen, "out of memory");
 		return SL_ENOMEM;
 	}
-	sl_random(salts, n * SL_SALT_LEN);
+	sl_random_stream(salts, n * SL_SALT_LEN);
 	while ((rc = append_txn(s, drafts, n, salts, out)) == MDB_MAP_FULL) {
 		int g = store_grow(s);
 

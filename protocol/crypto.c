@@ -75,6 +75,16 @@ sl_random(void *buf, size_t len)
 }
 
 void
+sl_random_stream(void *buf, size_t len)
+{
+	uint8_t seed[randombytes_SEEDBYTES];
+
+	randombytes_buf(seed, sizeof seed);
+	randombytes_buf_deterministic(buf, len, seed);
+	sodium_memzero(seed, sizeof seed);
+}
+
+void
 sl_key_from_seed(struct sl_key *k, const uint8_t seed[SL_SEED_LEN])
 {
 	crypto_sign_seed_keypair(k->pub, k->secret, seed);

@@ -123,6 +123,10 @@ void sl_sha256_2(uint8_t out[SL_HASH_LEN], const void *a, size_t alen,
 void sl_sha256(uint8_t out[SL_HASH_LEN], const void *data, size_t len);
 /* Fills buf with len bytes from the OS's CSPRNG. */
 void sl_random(void *buf, size_t len);
+/* Fills buf with len unpredictable bytes: a ChaCha20 stream keyed by 32
+ * fresh bytes from the OS.  One system call whatever len is, where the
+ * OS interface hands out 256 bytes per call. */
+void sl_random_stream(void *buf, size_t len);
 
 struct sl_key {
 	uint8_t pub[SL_KEY_LEN];

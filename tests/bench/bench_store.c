@@ -1,13 +1,15 @@
 /*
  * bench_store.c - throughput of the event log (make bench).
  *
- * Measures, on a fresh store in $TMPDIR, with 200-byte payloads:
+ * Measures, on a fresh store in $TMPDIR, with BENCH_PAYLOAD-byte payloads
+ * (default 200):
  *   - local append with one event per durable commit (fsync each),
  *   - local append with 1,000 events per commit,
  *   - ingest of another node's events with full verification (decode,
  *     payload hash, chain, signatures) in batches of 1,000,
  *   - a full store_verify pass.
- * Prints events/s for each.  Sizes can be scaled with BENCH_EVENTS.
+ * Prints events/s for each.  The event count is BENCH_EVENTS (default
+ * 1,000,000).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,10 +75,11 @@ int
 main(void)
 {
 	const char *tmp = getenv("TMPDIR");
-	const char *ev = getenv("BENCH_EVENTS");
+	const char *ev = getenv("BENCH_EVENTS"), *pl = getenv("BENCH_PAYLOAD");
 	size_t total = ev ? strtoul(ev, NULL, 10) : 1000000;
+	uint32_t plen = pl ? (uint32_t)strtoul(pl, NULL, 10) : 200;
 	char base[512];
-	uint8_t payload[200], seed[SL_SEED_LEN];
+	uint8_t payload[4096], seed[SL_SEED_LEN];
 	struct sl_key ka, kb;
 	struct sl_event_draft d[1000];
 	double t0, t;
@@ -93,10 +96,10 @@ main(void)
 	for (size_t i = 0; i < 1000; i++)
 		d[i] = (struct sl_event_draft){ .author = "bench", .type =
 		    "contact.updated", .payload = payload, .payload_len =
-		    sizeof payload };
+		    plen < sizeof payload ? plen : sizeof payload };
 
-	printf("samlog store benchmark: %zu-byte payloads, store in %s\n",
-	    sizeof payload, base);
+	printf("samlog store benchmark: %u-byte payloads, store in %s\n",
+	    (unsigned)d[0].payload_len, base);
 
 	/* 1. One event per durable commit. */
 	struct store *s1 = open_store(base, "single", &ka);
