@@ -87,16 +87,6 @@ put_be64(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)v;
 }
 
-static uint64_t
-get_be(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < n; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 static void
 set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -223,7 +213,7 @@ origin_load_tip(MDB_txn *txn, struct origin_entry *o, uint64_t *hlc)
 		return rc;
 	rc = mdb_cursor_get(c, &k, &d, MDB_LAST);
 	if (rc == 0) {
-		o->tip.seq = k.mv_size == 8 ? get_be(k.mv_data, 8) : 0;
+		o->tip.seq = k.mv_size == 8 ? sl_get_be(k.mv_data, 8) : 0;
 		/* A damaged tip must not stop the node from opening (verify
 		 * has to be able to say what is wrong), but nothing may be
 		 * chained onto it. */
@@ -271,7 +261,7 @@ origins_load(struct store *s, MDB_txn *txn)
 			rc = ENOMEM;
 			break;
 		}
-		o->idx = (uint32_t)get_be(d.mv_data, 4);
+		o->idx = (uint32_t)sl_get_be(d.mv_data, 4);
 		if (o->idx >= s->next_idx)
 			s->next_idx = o->idx + 1;
 		if ((rc = origin_dbi_open(txn, o, false)) != 0 ||
@@ -301,7 +291,7 @@ meta_get_u64(struct store *s, MDB_txn *txn, const char *name, uint64_t *v)
 		return rc;
 	if (d.mv_size != 8)
 		return MDB_CORRUPTED;
-	*v = get_be(d.mv_data, 8);
+	*v = sl_get_be(d.mv_data, 8);
 	return 0;
 }
 
@@ -335,7 +325,7 @@ store_reload(struct store *s)
 		goto fail;
 	rc = mdb_cursor_get(c, &k, &d, MDB_LAST);
 	if (rc == 0 && k.mv_size == 8)
-		s->next_arrival = get_be(k.mv_data, 8) + 1;
+		s->next_arrival = sl_get_be(k.mv_data, 8) + 1;
 	mdb_cursor_close(c);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		goto fail;
@@ -1036,7 +1026,7 @@ store_scan(struct store *s, uint64_t after, store_event_fn fn, void *ctx)
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		const struct origin_entry *o = d.mv_size == LOG_KEY_LEN ?
-		    origin_by_idx(s, (uint32_t)get_be(d.mv_data, 4)) : NULL;
+		    origin_by_idx(s, (uint32_t)sl_get_be(d.mv_data, 4)) : NULL;
 		uint8_t sk[8];
 		MDB_val lk;
 
@@ -1044,12 +1034,12 @@ store_scan(struct store *s, uint64_t after, store_event_fn fn, void *ctx)
 			ret = SL_ESTORE;
 			break;
 		}
-		lk = seq_key(sk, get_be((const uint8_t *)d.mv_data + 4, 8));
+		lk = seq_key(sk, sl_get_be((const uint8_t *)d.mv_data + 4, 8));
 		if (mdb_get(txn, o->dbi, &lk, &lv) != 0) {
 			ret = SL_ESTORE;
 			break;
 		}
-		if ((ret = fn(ctx, get_be(k.mv_data, 8), lv.mv_data,
+		if ((ret = fn(ctx, sl_get_be(k.mv_data, 8), lv.mv_data,
 		    lv.mv_size)) != 0)
 			break;
 	}
@@ -1096,7 +1086,7 @@ verify_origin(MDB_txn *txn, const struct origin_entry *o,
 		return vfail(rep, SL_ESTORE, pub, 0, "cannot read the log");
 	while ((rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) == 0) {
 		struct sl_event e;
-		uint64_t kseq = k.mv_size == 8 ? get_be(k.mv_data, 8) : 0;
+		uint64_t kseq = k.mv_size == 8 ? sl_get_be(k.mv_data, 8) : 0;
 		int r;
 
 		if (kseq != seq + 1) {

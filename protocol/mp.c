@@ -27,8 +27,8 @@ mp_left(const struct sl_mp *r)
 	return (size_t)(r->end - r->p);
 }
 
-static uint64_t
-mp_be(const uint8_t *p, int n)
+uint64_t
+sl_get_be(const uint8_t *p, int n)
 {
 	uint64_t v = 0;
 
@@ -81,7 +81,7 @@ sl_mp_read_uint(struct sl_mp *r, uint64_t *v)
 	}
 	if (mp_left(r) < (size_t)n + 1)
 		return SL_ETRUNC;
-	uint64_t x = mp_be(r->p + 1, n);
+	uint64_t x = sl_get_be(r->p + 1, n);
 	if (x < min)
 		return SL_ENONCANON;
 	*v = x;
@@ -117,7 +117,7 @@ mp_read_len(struct sl_mp *r, bool is_str, uint32_t *len, size_t *hdr)
 	}
 	if (mp_left(r) < (size_t)n + 1)
 		return SL_ETRUNC;
-	uint64_t x = mp_be(r->p + 1, n);
+	uint64_t x = sl_get_be(r->p + 1, n);
 	if (x < min)
 		return SL_ENONCANON;
 	*len = (uint32_t)x;
@@ -128,13 +128,14 @@ check:
 	return SL_OK;
 }
 
-int
-sl_mp_read_bin(struct sl_mp *r, const uint8_t **data, uint32_t *len,
-    uint32_t min, uint32_t max)
+/* A bin (is_str false) or str of length in [min, max]. */
+static int
+mp_read_bytes(struct sl_mp *r, bool is_str, const uint8_t **data,
+    uint32_t *len, uint32_t min, uint32_t max)
 {
 	uint32_t l;
 	size_t hdr;
-	int rc = mp_read_len(r, false, &l, &hdr);
+	int rc = mp_read_len(r, is_str, &l, &hdr);
 
 	if (rc != SL_OK)
 		return rc;
@@ -147,21 +148,17 @@ sl_mp_read_bin(struct sl_mp *r, const uint8_t **data, uint32_t *len,
 }
 
 int
+sl_mp_read_bin(struct sl_mp *r, const uint8_t **data, uint32_t *len,
+    uint32_t min, uint32_t max)
+{
+	return mp_read_bytes(r, false, data, len, min, max);
+}
+
+int
 sl_mp_read_str(struct sl_mp *r, const char **s, uint32_t *len, uint32_t min,
     uint32_t max)
 {
-	uint32_t l;
-	size_t hdr;
-	int rc = mp_read_len(r, true, &l, &hdr);
-
-	if (rc != SL_OK)
-		return rc;
-	if (l < min || l > max)
-		return SL_ESIZE;
-	*s = (const char *)r->p + hdr;
-	*len = l;
-	r->p += hdr + l;
-	return SL_OK;
+	return mp_read_bytes(r, true, (const uint8_t **)s, len, min, max);
 }
 
 int
@@ -180,7 +177,7 @@ sl_mp_read_array(struct sl_mp *r, uint32_t *n, uint32_t max)
 		hdr = b == 0xdc ? 3 : 5;
 		if (mp_left(r) < hdr)
 			return SL_ETRUNC;
-		x = mp_be(r->p + 1, (int)hdr - 1);
+		x = sl_get_be(r->p + 1, (int)hdr - 1);
 		if (x < (b == 0xdc ? 0x10u : 0x10000u))
 			return SL_ENONCANON;
 	} else {

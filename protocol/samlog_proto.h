@@ -106,6 +106,9 @@ bool sl_mp_peek_nil(const struct sl_mp *r);
 /* True if every byte has been consumed. */
 bool sl_mp_at_end(const struct sl_mp *r);
 
+/* The n-byte (n <= 8) big-endian unsigned integer at p. */
+uint64_t sl_get_be(const uint8_t *p, int n);
+
 /* True if s[0..len) is well-formed UTF-8 without C0 controls or DEL. */
 bool sl_utf8_valid(const char *s, size_t len);
 
