@@ -71,6 +71,8 @@ struct store {
 	uint64_t events;
 	size_t max_map;
 	uint8_t *buf; /* SL_EVENT_MAX bytes of scratch for encoding */
+	store_hook_fn hook;
+	void *hook_ctx;
 };
 
 static void
@@ -483,117 +485,49 @@ arrival_put(struct store *s, MDB_txn *txn, uint64_t n, uint32_t idx,
 	return mdb_put(txn, s->arrival, &k, &d, MDB_APPEND);
 }
 
-/* One local append transaction; returns an LMDB code. */
-static int
-append_txn(struct store *s, const struct sl_event_draft *drafts, size_t n,
-    const uint8_t *salts, struct store_appended *out)
-{
-	uint8_t hdr[SL_HEADER_MAX], ph[SL_HASH_LEN], hash[SL_HASH_LEN];
-	uint8_t prev[SL_HASH_LEN], sig[SL_SIG_LEN], kb[8];
-	struct origin_entry *o;
+/* ---- local appends: write batches ------------------------------------ */
+
+#define SALT_POOL 256 /* salts drawn per call to the OS */
+
+struct store_batch {
+	struct store *s;
 	MDB_txn *txn;
-	uint64_t now = sl_now_ms(), hlc = s->hlc, arrival = s->next_arrival;
-	int rc;
+	size_t oi;            /* local origin's slot in s->orig */
+	uint64_t seq, hlc, arrival, now, first_seq;
+	uint8_t prev[SL_HASH_LEN];
+	bool pending;         /* s->buf holds the last record, not yet put */
+	size_t pending_len;
+	bool dead;            /* the txn is gone: only abort is allowed */
+	uint8_t salts[SALT_POOL * SL_SALT_LEN];
+	size_t salt_next;
+};
 
-	if ((rc = txn_begin(s, 0, &txn)) != 0)
-		return rc;
-	if ((o = origin_find(s, s->key.pub)) == NULL) {
-		if ((o = origin_add(s, s->key.pub)) == NULL) {
-			rc = ENOMEM;
-			goto fail;
-		}
-		if ((rc = origin_create(s, txn, o)) != 0)
-			goto fail;
-	}
-	if (o->damaged) {
-		rc = MDB_CORRUPTED;
-		goto fail;
-	}
-	uint64_t seq = o->tip.seq;
-
-	memcpy(prev, o->tip.hash, SL_HASH_LEN);
-	for (size_t i = 0; i < n; i++) {
-		const struct sl_event_draft *d = &drafts[i];
-		const uint8_t *salt = salts + i * SL_SALT_LEN;
-		bool sign;
-
-		seq++;
-		hlc = sl_hlc_next(hlc, now);
-		sl_payload_hash(ph, salt, d->payload, d->payload_len);
-		struct sl_header_in h = { s->key.pub, seq, seq > 1 ? prev : NULL,
-			hlc, ph };
-		size_t hl = sl_header_encode(hdr, d, &h);
-
-		sl_sha256(hash, hdr, hl);
-		sign = i == n - 1 || seq % SL_SIGN_INTERVAL == 0;
-		if (sign)
-			sl_sign_hash(sig, &s->key, hash);
-		size_t rl = sl_record_encode(s->buf, hdr, hl, sign ? sig : NULL,
-		    salt, d->payload, d->payload_len);
-		MDB_val k = seq_key(kb, seq), v = { rl, s->buf };
-
-		if ((rc = mdb_put(txn, o->dbi, &k, &v, MDB_APPEND)) != 0 ||
-		    (rc = arrival_put(s, txn, arrival++, o->idx, seq)) != 0)
-			goto fail;
-		memcpy(prev, hash, SL_HASH_LEN);
-		if (out != NULL) {
-			memcpy(out[i].hash, hash, SL_HASH_LEN);
-			out[i].seq = seq;
-			out[i].hlc = hlc;
-		}
-	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		goto reload;
-	o->tip.seq = seq;
-	memcpy(o->tip.hash, prev, SL_HASH_LEN);
-	s->hlc = hlc;
-	s->next_arrival = arrival;
-	s->events += n;
-	return 0;
-fail:
-	mdb_txn_abort(txn);
-reload:
-	store_reload(s);
-	return rc;
+void
+store_set_hook(struct store *s, store_hook_fn fn, void *ctx)
+{
+	s->hook = fn;
+	s->hook_ctx = ctx;
 }
 
-int
-store_append(struct store *s, const struct sl_event_draft *drafts, size_t n,
-    struct store_appended *out, char *err, size_t errlen)
+/* Ends a batch whose transaction failed with LMDB code rc: aborts, grows
+ * the map when it was full, and maps the code to a result. */
+static int
+batch_fail(struct store_batch *b, int rc, char *err, size_t errlen)
 {
-	uint8_t *salts;
-	int rc;
+	struct store *s = b->s;
 
-	if (!s->has_key) {
-		set_err(err, errlen, "store opened without a node key");
-		return SL_EINVAL;
+	if (b->txn != NULL)
+		mdb_txn_abort(b->txn);
+	b->txn = NULL;
+	b->dead = true;
+	store_reload(s);
+	if (rc == MDB_MAP_FULL) {
+		if (store_grow(s) == SL_OK)
+			return SL_ERETRY;
+		set_err(err, errlen, "the store is full (map at its limit of "
+		    "%zu bytes)", s->max_map);
+		return SL_EFULL;
 	}
-	if (n == 0)
-		return SL_OK;
-	for (size_t i = 0; i < n; i++) {
-		if ((rc = sl_draft_check(&drafts[i])) != SL_OK) {
-			set_err(err, errlen, "event %zu: %s", i + 1,
-			    sl_strerror(rc));
-			return rc;
-		}
-	}
-	/* One call to the OS's CSPRNG per commit, not one per event. */
-	if ((salts = malloc(n * SL_SALT_LEN)) == NULL) {
-		set_err(err, errlen, "out of memory");
-		return SL_ENOMEM;
-	}
-	sl_random_stream(salts, n * SL_SALT_LEN);
-	while ((rc = append_txn(s, drafts, n, salts, out)) == MDB_MAP_FULL) {
-		int g = store_grow(s);
-
-		if (g != SL_OK) {
-			free(salts);
-			set_err(err, errlen, "the store is full (map at its "
-			    "limit of %zu bytes)", s->max_map);
-			return g;
-		}
-	}
-	free(salts);
 	if (rc == MDB_CORRUPTED) {
 		set_err(err, errlen, "the last event of this node's own chain "
 		    "is damaged; nothing can be appended (see verify)");
@@ -604,11 +538,239 @@ store_append(struct store *s, const struct sl_event_draft *drafts, size_t n,
 		    "the store's tips disagree with its log");
 		return SL_ESTORE;
 	}
-	if (rc != 0) {
-		set_err(err, errlen, "cannot append: %s", mdb_strerror(rc));
-		return rc == ENOSPC ? SL_EFULL : SL_ESTORE;
+	set_err(err, errlen, "cannot append: %s", mdb_strerror(rc));
+	return rc == ENOSPC ? SL_EFULL : SL_ESTORE;
+}
+
+int
+store_batch_begin(struct store *s, struct store_batch **out, char *err,
+    size_t errlen)
+{
+	struct store_batch *b;
+	struct origin_entry *o;
+	int rc;
+
+	*out = NULL;
+	if (!s->has_key) {
+		set_err(err, errlen, "store opened without a node key");
+		return SL_EINVAL;
+	}
+	if ((b = calloc(1, sizeof *b)) == NULL) {
+		set_err(err, errlen, "out of memory");
+		return SL_ENOMEM;
+	}
+	b->s = s;
+	b->salt_next = SALT_POOL;
+	if ((rc = txn_begin(s, 0, &b->txn)) != 0) {
+		free(b);
+		set_err(err, errlen, "cannot begin a write: %s",
+		    mdb_strerror(rc));
+		return SL_ESTORE;
+	}
+	if ((o = origin_find(s, s->key.pub)) == NULL) {
+		if ((o = origin_add(s, s->key.pub)) == NULL) {
+			rc = ENOMEM;
+			goto fail;
+		}
+		if ((rc = origin_create(s, b->txn, o)) != 0)
+			goto fail;
+	}
+	if (o->damaged) {
+		rc = MDB_CORRUPTED;
+		goto fail;
+	}
+	b->oi = (size_t)(o - s->orig);
+	b->seq = b->first_seq = o->tip.seq;
+	memcpy(b->prev, o->tip.hash, SL_HASH_LEN);
+	b->hlc = s->hlc;
+	b->arrival = s->next_arrival;
+	b->now = sl_now_ms();
+	*out = b;
+	return SL_OK;
+fail:
+	rc = batch_fail(b, rc, err, errlen);
+	free(b);
+	return rc;
+}
+
+MDB_txn *
+store_batch_txn(const struct store_batch *b)
+{
+	return b->txn;
+}
+
+/* Puts the pending record (the batch's last so far) into the log. */
+static int
+batch_put_pending(struct store_batch *b, const uint8_t *rec, size_t len)
+{
+	struct store *s = b->s;
+	const struct origin_entry *o = &s->orig[b->oi];
+	uint8_t kb[8];
+	MDB_val k = seq_key(kb, b->seq), v = { len, (void *)rec };
+	int rc;
+
+	if ((rc = mdb_put(b->txn, o->dbi, &k, &v, MDB_APPEND)) != 0)
+		return rc;
+	b->pending = false;
+	return arrival_put(s, b->txn, b->arrival++, o->idx, b->seq);
+}
+
+int
+store_batch_append(struct store_batch *b, const struct sl_event_draft *d,
+    struct store_appended *out, char *err, size_t errlen)
+{
+	struct store *s = b->s;
+	uint8_t hdr[SL_HEADER_MAX], ph[SL_HASH_LEN], hash[SL_HASH_LEN];
+	uint8_t sig[SL_SIG_LEN];
+	struct sl_event ev;
+	int rc;
+
+	if (b->dead)
+		return SL_EINVAL;
+	if ((rc = sl_draft_check(d)) != SL_OK) {
+		set_err(err, errlen, "invalid event: %s", sl_strerror(rc));
+		return rc;
+	}
+	/* The previous event is final now: it is not the commit's last. */
+	if (b->pending && (rc = batch_put_pending(b, s->buf,
+	    b->pending_len)) != 0)
+		return batch_fail(b, rc, err, errlen);
+	if (b->salt_next == SALT_POOL) {
+		sl_random_stream(b->salts, sizeof b->salts);
+		b->salt_next = 0;
+	}
+	const uint8_t *salt = b->salts + b->salt_next++ * SL_SALT_LEN;
+	uint64_t seq = b->seq + 1;
+
+	b->hlc = sl_hlc_next(b->hlc, b->now);
+	sl_payload_hash(ph, salt, d->payload, d->payload_len);
+	struct sl_header_in h = { s->key.pub, seq, seq > 1 ? b->prev : NULL,
+		b->hlc, ph };
+	size_t hl = sl_header_encode(hdr, d, &h);
+	bool sign = seq % SL_SIGN_INTERVAL == 0;
+
+	sl_sha256(hash, hdr, hl);
+	if (sign)
+		sl_sign_hash(sig, &s->key, hash);
+	b->pending_len = sl_record_encode(s->buf, hdr, hl, sign ? sig : NULL,
+	    salt, d->payload, d->payload_len);
+	b->pending = true;
+	b->seq = seq;
+	memcpy(b->prev, hash, SL_HASH_LEN);
+	if (s->hook != NULL) {
+		if (sl_event_decode(&ev, s->buf, b->pending_len) != SL_OK)
+			return batch_fail(b, MDB_CORRUPTED, err, errlen);
+		if ((rc = s->hook(s->hook_ctx, b->txn, &ev, hash)) != 0)
+			return batch_fail(b, rc, err, errlen);
+	}
+	if (out != NULL) {
+		memcpy(out->hash, hash, SL_HASH_LEN);
+		out->seq = seq;
+		out->hlc = b->hlc;
 	}
 	return SL_OK;
+}
+
+int
+store_batch_commit(struct store_batch *b, char *err, size_t errlen)
+{
+	struct store *s = b->s;
+	int rc = SL_OK;
+
+	if (b->dead) {
+		free(b);
+		return SL_EINVAL;
+	}
+	if (b->pending) {
+		/* The commit's last event: signed, so the batch is covered. */
+		struct sl_event ev;
+		uint8_t sig[SL_SIG_LEN], *rec = malloc(SL_EVENT_MAX);
+		size_t len;
+
+		if (rec == NULL) {
+			rc = batch_fail(b, ENOMEM, err, errlen);
+			free(b);
+			return rc;
+		}
+		if (sl_event_decode(&ev, s->buf, b->pending_len) != SL_OK) {
+			free(rec);
+			rc = batch_fail(b, MDB_CORRUPTED, err, errlen);
+			free(b);
+			return rc;
+		}
+		if (ev.sig == NULL) {
+			sl_sign_hash(sig, &s->key, b->prev);
+			len = sl_record_encode(rec, ev.hdr, ev.hdr_len, sig,
+			    ev.salt, ev.payload, ev.payload_len);
+		} else {
+			memcpy(rec, s->buf, b->pending_len);
+			len = b->pending_len;
+		}
+		rc = batch_put_pending(b, rec, len);
+		free(rec);
+		if (rc != 0) {
+			rc = batch_fail(b, rc, err, errlen);
+			free(b);
+			return rc;
+		}
+	}
+	if ((rc = mdb_txn_commit(b->txn)) != 0) {
+		b->txn = NULL; /* a failed commit has freed it */
+		rc = batch_fail(b, rc, err, errlen);
+		free(b);
+		return rc;
+	}
+	struct origin_entry *o = &s->orig[b->oi];
+
+	s->events += b->seq - b->first_seq;
+	o->tip.seq = b->seq;
+	memcpy(o->tip.hash, b->prev, SL_HASH_LEN);
+	s->hlc = b->hlc;
+	s->next_arrival = b->arrival;
+	free(b);
+	return SL_OK;
+}
+
+void
+store_batch_abort(struct store_batch *b)
+{
+	if (b == NULL)
+		return;
+	if (!b->dead) {
+		mdb_txn_abort(b->txn);
+		store_reload(b->s);
+	}
+	free(b);
+}
+
+int
+store_append(struct store *s, const struct sl_event_draft *drafts, size_t n,
+    struct store_appended *out, char *err, size_t errlen)
+{
+	struct store_batch *b;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = sl_draft_check(&drafts[i])) != SL_OK) {
+			set_err(err, errlen, "event %zu: %s", i + 1,
+			    sl_strerror(rc));
+			return rc;
+		}
+	}
+	if (n == 0)
+		return SL_OK;
+	do {
+		if ((rc = store_batch_begin(s, &b, err, errlen)) != SL_OK)
+			break;
+		for (size_t i = 0; i < n && rc == SL_OK; i++)
+			rc = store_batch_append(b, &drafts[i],
+			    out != NULL ? &out[i] : NULL, err, errlen);
+		if (rc == SL_OK)
+			rc = store_batch_commit(b, err, errlen);
+		else
+			store_batch_abort(b);
+	} while (rc == SL_ERETRY);
+	return rc;
 }
 
 /* ---- ingest ---------------------------------------------------------- */
@@ -812,6 +974,9 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 			tip = o->tip.seq = e->seq;
 			memcpy(o->tip.hash, g->hash[i], SL_HASH_LEN);
 			added++;
+			if (s->hook != NULL &&
+			    (rc = s->hook(s->hook_ctx, txn, e, g->hash[i])) != 0)
+				goto fail;
 			uint64_t eh = e->hlc < cap ? e->hlc : cap;
 
 			if (eh > hlc)
@@ -1158,4 +1323,36 @@ store_verify(struct store *s, struct store_verify_report *rep)
 		    "the arrival index does not cover the log");
 	mdb_txn_abort(txn);
 	return rep->code;
+}
+
+int
+store_txn_event(struct store *s, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq, const uint8_t **rec,
+    size_t *len)
+{
+	const struct origin_entry *o = origin_find(s, origin);
+	uint8_t kb[8];
+	MDB_val k, d;
+	int rc;
+
+	if (o == NULL)
+		return SL_ENOENT;
+	k = seq_key(kb, seq);
+	if ((rc = mdb_get(txn, o->dbi, &k, &d)) != 0)
+		return rc == MDB_NOTFOUND ? SL_ENOENT : SL_ESTORE;
+	*rec = d.mv_data;
+	*len = d.mv_size;
+	return SL_OK;
+}
+
+MDB_env *
+store_env(struct store *s)
+{
+	return s->env;
+}
+
+int
+store_read_begin(struct store *s, MDB_txn **txn)
+{
+	return txn_begin(s, MDB_RDONLY, txn) == 0 ? SL_OK : SL_ESTORE;
 }

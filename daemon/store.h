@@ -19,9 +19,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <lmdb.h>
+
 #include "samlog_proto.h"
 
 struct store;
+struct store_batch;
 
 struct store_options {
 	size_t initial_map; /* bytes; 0 = 64 MiB.  The map doubles when full. */
@@ -57,6 +60,50 @@ struct store_appended {
  */
 int store_append(struct store *s, const struct sl_event_draft *drafts,
     size_t n, struct store_appended *out, char *err, size_t errlen);
+
+/*
+ * Called for every event that enters the log (local or foreign, never for
+ * a duplicate) inside the write transaction that adds it, so what it
+ * writes commits or aborts with the event.  ev borrows bytes valid for the
+ * call.  Returns 0 or an LMDB error code, which aborts the transaction.
+ */
+typedef int (*store_hook_fn)(void *ctx, MDB_txn *txn, const struct sl_event *ev,
+    const uint8_t hash[SL_HASH_LEN]);
+void store_set_hook(struct store *s, store_hook_fn fn, void *ctx);
+
+/*
+ * A write batch: local appends sharing one durable commit (group commit).
+ * begin opens the write transaction; each append assigns seq, prev and
+ * clock and calls the hook; commit signs the last event and makes them all
+ * durable.  Reads made through store_batch_txn() see the batch's own
+ * writes.  Any call may return SL_ERETRY: the map was full and has grown;
+ * the batch is void and must be aborted and replayed from the start.  On
+ * any error other than a refused draft (SL_EVALUE/SL_ESIZE/SL_EINVAL from
+ * the draft check, which leaves the batch usable) the batch is void.
+ * commit and abort free the batch.
+ */
+int store_batch_begin(struct store *s, struct store_batch **out, char *err,
+    size_t errlen);
+MDB_txn *store_batch_txn(const struct store_batch *b);
+int store_batch_append(struct store_batch *b, const struct sl_event_draft *d,
+    struct store_appended *out, char *err, size_t errlen);
+int store_batch_commit(struct store_batch *b, char *err, size_t errlen);
+void store_batch_abort(struct store_batch *b);
+
+/*
+ * Reads the record of (origin, seq) inside txn without copying: *rec is
+ * valid until txn ends.  SL_OK, SL_ENOENT or SL_ESTORE.
+ */
+int store_txn_event(struct store *s, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq, const uint8_t **rec,
+    size_t *len);
+
+/* The LMDB environment, for modules that keep their own databases in it
+ * (the projections).  Borrowed. */
+MDB_env *store_env(struct store *s);
+
+/* Opens a read transaction (caller aborts it). */
+int store_read_begin(struct store *s, MDB_txn **txn);
 
 /* Outcome of an ingest; reason is one line when code != SL_OK. */
 struct store_ingest_result {

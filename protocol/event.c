@@ -37,6 +37,10 @@ static const char *const result_names[SL_RESULT_COUNT] = {
 	[SL_ENOENT] = "not found",
 	[SL_EINVAL] = "invalid argument",
 	[SL_EFULL] = "storage full",
+	[SL_ERETRY] = "storage grew; try again",
+	[SL_EUSAGE] = "malformed request",
+	[SL_EAMBIG] = "ambiguous id",
+	[SL_ESTATE] = "not allowed in this state",
 };
 
 const char *

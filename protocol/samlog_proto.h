@@ -69,6 +69,10 @@ enum sl_result {
 	SL_ENOENT,     /* the thing asked for does not exist */
 	SL_EINVAL,     /* an argument is invalid */
 	SL_EFULL,      /* storage is full and cannot grow */
+	SL_ERETRY,     /* storage grew: replay the operation */
+	SL_EUSAGE,     /* a request is malformed (wrong usage) */
+	SL_EAMBIG,     /* an id prefix matches more than one record */
+	SL_ESTATE,     /* the step is not allowed in the record's state */
 	SL_RESULT_COUNT
 };
 
