@@ -34,11 +34,11 @@ endif
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP \
               -Iprotocol -Idaemon -Icli $(PKG_CFLAGS)
 
-PROTO_SRC  := protocol/mp.c protocol/event.c protocol/crypto.c \
+PROTO_SRC  := protocol/mp.c protocol/event.c protocol/crypto.c protocol/frame.c \
               protocol/clock.c protocol/base32.c protocol/node.c
-STORE_SRC  := daemon/store.c
-DAEMON_SRC := daemon/log.c daemon/config.c
-CLI_SRC    := cli/parser.c cli/output.c cli/output_json.c
+STORE_SRC  := daemon/store.c daemon/project.c
+DAEMON_SRC := daemon/log.c daemon/config.c daemon/control.c daemon/cmd.c
+CLI_SRC    := cli/parser.c cli/output.c cli/output_json.c cli/request.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 PROTO_OBJ  := $(call obj,$(PROTO_SRC))
@@ -73,7 +73,7 @@ $(BUILD)/test_event: $(BUILD)/obj/tests/unit/test_event.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_store: $(BUILD)/obj/tests/unit/test_store.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
-$(BUILD)/test_node: $(BUILD)/obj/tests/unit/test_node.o $(BUILD)/obj/tests/unit/testutil.o $(DAEMON_OBJ) $(PROTO_OBJ)
+$(BUILD)/test_node: $(BUILD)/obj/tests/unit/test_node.o $(BUILD)/obj/tests/unit/testutil.o $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 tests: all $(TEST_BINS)

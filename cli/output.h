@@ -1,22 +1,27 @@
 /*
- * output.h - how results reach stdout: one interface, two backends.
+ * output.h - how replies reach stdout: one interface, two backends.
  *
- * A command describes what it prints (an object of key/value pairs) through
- * struct output; `--json` picks the JSON backend instead of the aligned
- * text one, so there is no second code path per command.
+ * Every reply is a sequence of msgpack maps (records, rows, objects).  A
+ * command hands them to the output chosen by --json: the text backend
+ * prints aligned tables and "key: value" blocks sized for the terminal,
+ * the JSON backend prints objects and arrays per CLI.md.  There is no
+ * second code path per command.
  */
 #ifndef SAMLOG_OUTPUT_H
 #define SAMLOG_OUTPUT_H
 
-#include <stdbool.h>
+#include <msgpack.h>
 #include <stdio.h>
 
+#include "parser.h"
+
 struct output {
-	/* Starts one object (a key: value block, or a JSON object). */
-	void (*obj_begin)(FILE *f);
-	/* One string field. */
-	void (*field_str)(FILE *f, const char *key, const char *value);
-	void (*obj_end)(FILE *f);
+	/* Starts a reply of the given mode; table names the list layout. */
+	void (*begin)(FILE *f, enum out_mode mode, const char *table);
+	/* One map.  The object is valid only during the call. */
+	void (*record)(FILE *f, const msgpack_object *rec);
+	/* Ends the reply. */
+	void (*end)(FILE *f);
 };
 
 extern const struct output output_text;
@@ -24,5 +29,11 @@ extern const struct output output_json;
 
 /* The backend for the --json choice. */
 const struct output *output_pick(bool json);
+
+/* Writes one msgpack value as JSON (shared by both backends' needs). */
+void json_value(FILE *f, const msgpack_object *o);
+
+/* Display width of UTF-8 text: code points, not bytes. */
+size_t utf8_width(const char *s, size_t n);
 
 #endif

@@ -17,29 +17,40 @@ enum cmd_id {
 	CMD_HELP,
 	CMD_VERSION,
 	CMD_INIT,
+	CMD_REMOTE,   /* sent to samlogd */
 };
 
-/* Flags that take a value; their values land in parse_result.opt[]. */
-enum opt_id {
-	OPT_ORG,
-	OPT_COUNT
+/* How a remote command's reply is printed. */
+enum out_mode {
+	OUT_NONE,
+	OUT_ID,       /* add, update, steps: the id (JSON: the record) */
+	OUT_OBJECT,   /* show, status, verify, rebuild: one object */
+	OUT_LIST,     /* list, history, log: a table (JSON: an array) */
 };
+
+#define FL_REQUIRED 1u
+#define FL_REPEAT 2u   /* may be given more than once: an array */
+#define FL_SWITCH 4u   /* takes no value */
 
 struct flag_def {
 	const char *name;    /* without the leading "--" */
-	enum opt_id id;
 	const char *metavar;
 	const char *help;
-	bool required;
+	unsigned flags;
 };
 
 struct command_def {
-	const char *name;
+	const char *name;     /* as typed: "org add" */
 	enum cmd_id id;
+	const char *remote;   /* request name: "org.add" */
+	enum out_mode out;
+	const char *table;    /* table layout for lists (see output.c) */
+	const char *pos;      /* positional argument ("ID"), or NULL */
 	const char *summary;
 	const struct flag_def *flags; /* terminated by a NULL name */
-	const char *args;             /* positional usage, or NULL */
 };
+
+#define MAX_VALUES 64
 
 struct parse_result {
 	enum cmd_id cmd;
@@ -47,8 +58,14 @@ struct parse_result {
 	const char *dir;      /* -d DIR, or NULL */
 	bool json;
 	bool help;            /* --help after a command */
-	const char *topic;    /* `samlog help TOPIC` */
-	const char *opt[OPT_COUNT];
+	const char *topic;    /* `samlog help TOPIC [SUBTOPIC]` */
+	const char *topic2;
+	const char *pos;      /* the positional argument */
+	size_t nvals;
+	struct {
+		const struct flag_def *flag;
+		const char *value; /* NULL for a switch */
+	} vals[MAX_VALUES];
 };
 
 /*
@@ -58,7 +75,10 @@ struct parse_result {
 bool parse_args(struct parse_result *r, int argc, char **argv, char *err,
     size_t errlen);
 
-/* Looks a command up by name; NULL if there is none. */
+/* The last value given for flag name, or NULL. */
+const char *parse_value(const struct parse_result *r, const char *name);
+
+/* Looks a command up by its typed name ("org add"); NULL if none. */
 const struct command_def *parse_find(const char *name);
 
 /* Prints the usage of one command, or of all when cmd is NULL. */

@@ -1,6 +1,7 @@
 /*
- * samlog.c - the CLI's main: parse argv, run the command, print through
- * the chosen output backend.  Every failure is one "samlog: ..." line on
+ * samlog.c - the CLI's main: parse argv, run the command (locally for
+ * init and help, through samlogd for everything else), print through the
+ * chosen output backend.  Every failure is one "samlog: ..." line on
  * stderr; exit 1 when the request failed, 2 for wrong usage.
  */
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 
 #include "output.h"
 #include "parser.h"
+#include "request.h"
 #include "samlog_proto.h"
 
 static int
@@ -25,28 +27,70 @@ fail(int status, const char *fmt, ...)
 	return status;
 }
 
+static void
+pk_kv(msgpack_packer *pk, const char *k, const char *v)
+{
+	msgpack_pack_str(pk, strlen(k));
+	msgpack_pack_str_body(pk, k, strlen(k));
+	msgpack_pack_str(pk, strlen(v));
+	msgpack_pack_str_body(pk, v, strlen(v));
+}
+
 static int
 cmd_init(const struct parse_result *r, const struct output *out)
 {
 	char id[SL_NODE_ID_TEXT + 1], err[512];
 	char *dir = sl_node_dir_resolve(r->dir);
+	const char *org = parse_value(r, "org");
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
 	int rc;
 
 	if (dir == NULL)
 		return fail(1, "no node directory: set HOME or SAMLOG_DIR, or "
 		    "use -d DIR");
-	rc = sl_node_create(dir, r->opt[OPT_ORG], id, err, sizeof err);
+	rc = sl_node_create(dir, org, id, err, sizeof err);
 	if (rc != SL_OK) {
 		fail(1, "%s", err);
 		free(dir);
 		return 1;
 	}
-	out->obj_begin(stdout);
-	out->field_str(stdout, "node_id", id);
-	out->field_str(stdout, "org", r->opt[OPT_ORG]);
-	out->field_str(stdout, "dir", dir);
-	out->obj_end(stdout);
+	/* The same backends as daemon replies: build the reply object. */
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	pk_kv(&pk, "node_id", id);
+	pk_kv(&pk, "org", org);
+	pk_kv(&pk, "dir", dir);
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, sb.data, sb.size, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS) {
+		out->begin(stdout, OUT_OBJECT, NULL);
+		out->record(stdout, &u.data);
+		out->end(stdout);
+	}
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
 	free(dir);
+	return 0;
+}
+
+static int
+cmd_help(const struct parse_result *r)
+{
+	if (r->topic == NULL) {
+		parse_usage(stdout, NULL);
+		return 0;
+	}
+	char name[64];
+	const struct command_def *c;
+
+	snprintf(name, sizeof name, "%s%s%s", r->topic, r->topic2 ? " " : "",
+	    r->topic2 ? r->topic2 : "");
+	if ((c = parse_find(name)) == NULL)
+		return fail(2, "unknown command '%s' (see: samlog help)", name);
+	parse_usage(stdout, c);
 	return 0;
 }
 
@@ -67,17 +111,7 @@ main(int argc, char **argv)
 
 	switch (r.cmd) {
 	case CMD_HELP:
-		if (r.topic != NULL) {
-			const struct command_def *c = parse_find(r.topic);
-
-			if (c == NULL)
-				return fail(2, "unknown command '%s' (see: samlog "
-				    "help)", r.topic);
-			parse_usage(stdout, c);
-		} else {
-			parse_usage(stdout, NULL);
-		}
-		status = 0;
+		status = cmd_help(&r);
 		break;
 	case CMD_VERSION:
 		printf("samlog %s\n", SL_VERSION_STRING);
@@ -86,6 +120,16 @@ main(int argc, char **argv)
 	case CMD_INIT:
 		status = cmd_init(&r, out);
 		break;
+	case CMD_REMOTE: {
+		char *dir = sl_node_dir_resolve(r.dir);
+
+		if (dir == NULL)
+			return fail(1, "no node directory: set HOME or "
+			    "SAMLOG_DIR, or use -d DIR");
+		status = request_run(dir, &r, out);
+		free(dir);
+		break;
+	}
 	default:
 		status = fail(2, "no command given (see: samlog help)");
 		break;

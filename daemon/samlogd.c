@@ -22,8 +22,11 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "cmd.h"
 #include "config.h"
+#include "control.h"
 #include "log.h"
+#include "project.h"
 #include "store.h"
 
 struct daemon {
@@ -32,6 +35,9 @@ struct daemon {
 	struct config conf;
 	struct sl_key key;
 	struct store *store;
+	struct project *proj;
+	struct cmd_ctx *cmd;
+	struct control *ctl;
 	uv_loop_t loop;
 	uv_signal_t sig_int, sig_term, sig_hup;
 	int lock_fd;
@@ -112,6 +118,25 @@ daemon_open(struct daemon *d)
 	    sizeof err) != SL_OK)
 		fatal("%s", err);
 	free(store_path);
+	if (project_open(&d->proj, d->store, err, sizeof err) != SL_OK)
+		fatal("%s", err);
+}
+
+static void
+daemon_serve(struct daemon *d)
+{
+	char err[512];
+	char *sock = dir_file(d->dir, SL_CTL_SOCKET);
+
+	if ((d->cmd = cmd_new(&d->loop, d->store, d->proj, d->key.pub,
+	    d->conf.org)) == NULL)
+		fatal("out of memory");
+	if (cmd_announce(d->cmd, d->conf.org, err, sizeof err) != SL_OK)
+		fatal("cannot record this node's organisation: %s", err);
+	if (control_open(&d->ctl, &d->loop, sock, cmd_request, d->cmd, err,
+	    sizeof err) != 0)
+		fatal("%s", err);
+	free(sock);
 }
 
 static void
@@ -133,8 +158,11 @@ signal_hup_cb(uv_signal_t *h, int signum)
 		log_warn("config not reloaded: %s", err);
 		return;
 	}
-	if (strcmp(c.org, d->conf.org) != 0)
+	if (strcmp(c.org, d->conf.org) != 0) {
 		log_info("org is now \"%s\" (was \"%s\")", c.org, d->conf.org);
+		if (cmd_announce(d->cmd, c.org, err, sizeof err) != SL_OK)
+			log_warn("cannot record the new org: %s", err);
+	}
 	d->conf = c;
 	log_info("configuration reloaded from %s", d->conf_path);
 }
@@ -253,6 +281,7 @@ main(int argc, char **argv)
 	uv_signal_start(&d.sig_int, signal_stop_cb, SIGINT);
 	uv_signal_start(&d.sig_term, signal_stop_cb, SIGTERM);
 	uv_signal_start(&d.sig_hup, signal_hup_cb, SIGHUP);
+	daemon_serve(&d);
 	if (ready_fd >= 0)
 		detach_stdio(d.dir, ready_fd);
 	char id[SL_NODE_ID_TEXT + 1];
@@ -264,11 +293,16 @@ main(int argc, char **argv)
 	    store_origin_count(d.store));
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 
-	/* Orderly stop: close every handle, let their callbacks run, then
-	 * close the store (every commit is already durable). */
+	/* Orderly stop: commit what clients already sent, stop listening,
+	 * close every handle and let their callbacks run, then close the
+	 * store (every commit is durable by then). */
+	cmd_flush(d.cmd);
+	control_close(d.ctl);
 	uv_walk(&d.loop, close_walk_cb, NULL);
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	uv_loop_close(&d.loop);
+	cmd_free(d.cmd);
+	project_close(d.proj);
 	store_close(d.store);
 	sl_key_wipe(&d.key);
 	sl_crypto_shutdown();

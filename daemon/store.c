@@ -421,7 +421,7 @@ store_open(struct store **out, const char *path, const struct sl_key *key,
 		s->has_key = true;
 	}
 	if ((rc = mdb_env_create(&s->env)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(s->env, STORE_MAX_ORIGINS + 8)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(s->env, STORE_MAX_ORIGINS + 32)) != 0 ||
 	    (rc = mdb_env_set_mapsize(s->env, initial)) != 0 ||
 	    (rc = mdb_env_open(s->env, path, MDB_NOTLS, 0600)) != 0) {
 		set_err(err, errlen, "cannot open the store in %s: %s", path,
@@ -1355,4 +1355,50 @@ int
 store_read_begin(struct store *s, MDB_txn **txn)
 {
 	return txn_begin(s, MDB_RDONLY, txn) == 0 ? SL_OK : SL_ESTORE;
+}
+
+int
+store_grow_map(struct store *s)
+{
+	return store_grow(s);
+}
+
+int
+store_txn_scan(struct store *s, MDB_txn *txn, store_hook_fn fn, void *ctx,
+    uint64_t *n)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc, ret = 0;
+
+	*n = 0;
+	if ((rc = mdb_cursor_open(txn, s->arrival, &c)) != 0)
+		return rc;
+	while ((rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) == 0) {
+		const struct origin_entry *o = d.mv_size == LOG_KEY_LEN ?
+		    origin_by_idx(s, (uint32_t)sl_get_be(d.mv_data, 4)) : NULL;
+		uint8_t sk[8], hash[SL_HASH_LEN];
+		MDB_val lk, lv;
+		struct sl_event ev;
+
+		if (o == NULL) {
+			ret = MDB_CORRUPTED;
+			break;
+		}
+		lk = seq_key(sk, sl_get_be((const uint8_t *)d.mv_data + 4, 8));
+		if ((ret = mdb_get(txn, o->dbi, &lk, &lv)) != 0)
+			break;
+		if (sl_event_decode(&ev, lv.mv_data, lv.mv_size) != SL_OK) {
+			ret = MDB_CORRUPTED;
+			break;
+		}
+		sl_event_hash(hash, &ev);
+		if ((ret = fn(ctx, txn, &ev, hash)) != 0)
+			break;
+		(*n)++;
+	}
+	mdb_cursor_close(c);
+	if (ret == 0 && rc != MDB_NOTFOUND)
+		ret = rc;
+	return ret;
 }

@@ -98,6 +98,16 @@ int store_txn_event(struct store *s, MDB_txn *txn,
     const uint8_t origin[SL_KEY_LEN], uint64_t seq, const uint8_t **rec,
     size_t *len);
 
+/*
+ * Calls fn (the hook's signature) for every event in arrival order inside
+ * txn; stops at a nonzero return, which is returned.  *n counts events.
+ */
+int store_txn_scan(struct store *s, MDB_txn *txn, store_hook_fn fn,
+    void *ctx, uint64_t *n);
+
+/* Grows the map after MDB_MAP_FULL (no transaction may be open). */
+int store_grow_map(struct store *s);
+
 /* The LMDB environment, for modules that keep their own databases in it
  * (the projections).  Borrowed. */
 MDB_env *store_env(struct store *s);

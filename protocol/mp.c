@@ -238,3 +238,129 @@ sl_utf8_valid(const char *str, size_t len)
 	}
 	return true;
 }
+
+int
+sl_mp_read_map(struct sl_mp *r, uint32_t *n, uint32_t max)
+{
+	if (mp_left(r) < 1)
+		return SL_ETRUNC;
+	uint8_t b = r->p[0];
+	uint64_t x;
+	size_t hdr;
+
+	if (b >= 0x80 && b <= 0x8f) {
+		x = b & 0x0f;
+		hdr = 1;
+	} else if (b == 0xde || b == 0xdf) {
+		hdr = b == 0xde ? 3 : 5;
+		if (mp_left(r) < hdr)
+			return SL_ETRUNC;
+		x = sl_get_be(r->p + 1, (int)hdr - 1);
+		if (x < (b == 0xde ? 0x10u : 0x10000u))
+			return SL_ENONCANON;
+	} else {
+		return SL_ETYPE;
+	}
+	if (x > max)
+		return SL_EFIELDS;
+	if (x > (mp_left(r) - hdr) / 2)
+		return SL_ETRUNC;
+	*n = (uint32_t)x;
+	r->p += hdr;
+	return SL_OK;
+}
+
+int
+sl_mp_read_bool(struct sl_mp *r, bool *v)
+{
+	if (mp_left(r) < 1)
+		return SL_ETRUNC;
+	if (r->p[0] != 0xc2 && r->p[0] != 0xc3)
+		return SL_ETYPE;
+	*v = r->p[0] == 0xc3;
+	r->p++;
+	return SL_OK;
+}
+
+/* Skips one value; depth bounds the recursion on hostile input. */
+static int
+mp_skip(struct sl_mp *r, int depth)
+{
+	uint8_t b;
+	uint64_t n = 0, body = 0, count = 0;
+	size_t hdr = 1;
+
+	if (depth > 16)
+		return SL_ESIZE;
+	if (mp_left(r) < 1)
+		return SL_ETRUNC;
+	b = r->p[0];
+	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+		body = 0;
+	} else if (b >= 0x80 && b <= 0x8f) {
+		count = 2u * (b & 0x0f);
+	} else if (b >= 0x90 && b <= 0x9f) {
+		count = b & 0x0f;
+	} else if (b >= 0xa0 && b <= 0xbf) {
+		body = b & 0x1f;
+	} else {
+		static const struct { uint8_t tag, lenbytes, fixed, kind; } t[] = {
+			/* kind 0: fixed body; 1: length-prefixed body;
+			 * 2: array count; 3: map count; 4: ext (len + type) */
+			{ 0xc4, 1, 0, 1 }, { 0xc5, 2, 0, 1 }, { 0xc6, 4, 0, 1 },
+			{ 0xc7, 1, 1, 4 }, { 0xc8, 2, 1, 4 }, { 0xc9, 4, 1, 4 },
+			{ 0xca, 0, 4, 0 }, { 0xcb, 0, 8, 0 }, { 0xcc, 0, 1, 0 },
+			{ 0xcd, 0, 2, 0 }, { 0xce, 0, 4, 0 }, { 0xcf, 0, 8, 0 },
+			{ 0xd0, 0, 1, 0 }, { 0xd1, 0, 2, 0 }, { 0xd2, 0, 4, 0 },
+			{ 0xd3, 0, 8, 0 }, { 0xd4, 0, 2, 0 }, { 0xd5, 0, 3, 0 },
+			{ 0xd6, 0, 5, 0 }, { 0xd7, 0, 9, 0 }, { 0xd8, 0, 17, 0 },
+			{ 0xd9, 1, 0, 1 }, { 0xda, 2, 0, 1 }, { 0xdb, 4, 0, 1 },
+			{ 0xdc, 2, 0, 2 }, { 0xdd, 4, 0, 2 }, { 0xde, 2, 0, 3 },
+			{ 0xdf, 4, 0, 3 },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof t / sizeof t[0] && t[i].tag != b; i++)
+			;
+		if (i == sizeof t / sizeof t[0])
+			return SL_ETYPE; /* 0xc1, never used */
+		if (mp_left(r) < 1u + t[i].lenbytes)
+			return SL_ETRUNC;
+		n = t[i].lenbytes ? sl_get_be(r->p + 1, t[i].lenbytes) : 0;
+		hdr = 1u + t[i].lenbytes;
+		switch (t[i].kind) {
+		case 0: body = t[i].fixed; break;
+		case 1: body = n; break;
+		case 2: count = n; break;
+		case 3: count = 2 * n; break;
+		default: body = n + 1; break;
+		}
+	}
+	if (body > mp_left(r) - hdr || count > mp_left(r) - hdr)
+		return SL_ETRUNC;
+	r->p += hdr + body;
+	for (uint64_t i = 0; i < count; i++) {
+		int rc = mp_skip(r, depth + 1);
+
+		if (rc != SL_OK)
+			return rc;
+	}
+	return SL_OK;
+}
+
+int
+sl_mp_skip(struct sl_mp *r, const uint8_t **start, size_t *len)
+{
+	const uint8_t *s = r->p;
+	int rc = mp_skip(r, 0);
+
+	if (rc != SL_OK) {
+		r->p = s;
+		return rc;
+	}
+	if (start != NULL)
+		*start = s;
+	if (len != NULL)
+		*len = (size_t)(r->p - s);
+	return SL_OK;
+}

@@ -103,6 +103,12 @@ int sl_mp_read_bin(struct sl_mp *r, const uint8_t **data, uint32_t *len,
 /* Str of length in [min, max] bytes; UTF-8 is not checked here. */
 int sl_mp_read_str(struct sl_mp *r, const char **s, uint32_t *len,
     uint32_t min, uint32_t max);
+/* Reads a map header; *n is its pair count, at most max. */
+int sl_mp_read_map(struct sl_mp *r, uint32_t *n, uint32_t max);
+int sl_mp_read_bool(struct sl_mp *r, bool *v);
+/* Skips one value of any type (nesting at most 16 deep); start and len
+ * (may be NULL) receive its raw bytes.  Not canonical-checked. */
+int sl_mp_skip(struct sl_mp *r, const uint8_t **start, size_t *len);
 /* True (and consumes it) if the next value is nil; false otherwise. */
 bool sl_mp_read_nil(struct sl_mp *r);
 /* True if the next byte starts a nil; does not consume. */
@@ -282,6 +288,44 @@ void sl_payload_hash(uint8_t out[SL_HASH_LEN], const uint8_t *salt,
 int sl_event_check_payload(const struct sl_event *ev);
 /* Entity id of the record an event creates: first SL_ID_LEN hash bytes. */
 void sl_entity_id(uint8_t out[SL_ID_LEN], const uint8_t hash[SL_HASH_LEN]);
+
+/* ---------------------------------------------------------------------------
+ * Control frames (frame.c): a 12-byte header then a msgpack body.
+ *
+ *     version u8 | type u8 | flags u16 (0) | request id u32 | length u32
+ *
+ * all big-endian.  A request gets any number of RECORD frames, then END,
+ * then exactly one RESULT.  See PROTOCOL.md, "Control socket".
+ */
+#define SL_FRAME_HDR 12
+#define SL_CTL_VERSION 1
+#define SL_CTL_FRAME_MAX (1u << 20) /* body bytes */
+#define SL_CTL_SOCKET "samlogd.sock"
+
+enum sl_msg {
+	SL_MSG_REQUEST = 1, /* {"cmd": str, "args": map} */
+	SL_MSG_RECORD,      /* one record or row: a map */
+	SL_MSG_END,         /* no more records: nil */
+	SL_MSG_RESULT,      /* {"code": uint, "message": str, ...} */
+	SL_MSG_COUNT
+};
+
+struct sl_frame_hdr {
+	uint8_t version;
+	uint8_t type;
+	uint16_t flags;
+	uint32_t id;
+	uint32_t len;
+};
+
+void sl_frame_hdr_encode(uint8_t out[SL_FRAME_HDR],
+    const struct sl_frame_hdr *h);
+/* SL_OK, or SL_EVERSION / SL_ETYPE / SL_EVALUE (flags) / SL_ESIZE (len >
+ * max). */
+int sl_frame_hdr_decode(struct sl_frame_hdr *h, const uint8_t in[SL_FRAME_HDR],
+    uint32_t max);
+/* Name of a message type, "unknown" out of range. */
+const char *sl_msg_name(int type);
 
 /* ---------------------------------------------------------------------------
  * Node directory (node.c): the files `samlog init` writes and samlogd reads.

@@ -1,0 +1,256 @@
+/*
+ * request.c - talking to samlogd: connect to DIR/samlogd.sock, send one
+ * REQUEST frame ({"cmd", "args"}), then read RECORD frames until END and
+ * the one RESULT.  The CLI holds no business logic: arguments go to the
+ * daemon as the user typed them, and the daemon's verdict comes back.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "request.h"
+#include "samlog_proto.h"
+
+#define REPLY_MAX (SL_CTL_FRAME_MAX * 4)
+
+struct wbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static int
+wbuf_write(void *data, const char *buf, size_t len)
+{
+	struct wbuf *w = data;
+
+	if (w->len + len > w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 512;
+
+		while (cap < w->len + len)
+			cap *= 2;
+		char *np = realloc(w->p, cap);
+
+		if (np == NULL)
+			return -1;
+		w->p = np;
+		w->cap = cap;
+	}
+	memcpy(w->p + w->len, buf, len);
+	w->len += len;
+	return 0;
+}
+
+static void
+pk_str(msgpack_packer *pk, const char *s)
+{
+	size_t n = strlen(s);
+
+	msgpack_pack_str(pk, n);
+	msgpack_pack_str_body(pk, s, n);
+}
+
+/* {"cmd": remote, "args": {flag: value | [values] | true, "id": pos}} */
+static void
+build_request(struct wbuf *w, const struct parse_result *r)
+{
+	msgpack_packer pk;
+	const struct flag_def *done[MAX_VALUES];
+	size_t ndone = 0, nargs = r->pos != NULL;
+
+	for (const struct flag_def *f = r->def->flags; f->name; f++)
+		nargs += parse_value(r, f->name) != NULL;
+	msgpack_packer_init(&pk, w, wbuf_write);
+	msgpack_pack_map(&pk, 2);
+	pk_str(&pk, "cmd");
+	pk_str(&pk, r->def->remote);
+	pk_str(&pk, "args");
+	msgpack_pack_map(&pk, nargs);
+	if (r->pos != NULL) {
+		pk_str(&pk, "id");
+		pk_str(&pk, r->pos);
+	}
+	for (size_t i = 0; i < r->nvals; i++) {
+		const struct flag_def *f = r->vals[i].flag;
+		bool seen = false;
+
+		for (size_t k = 0; k < ndone; k++)
+			seen = seen || done[k] == f;
+		if (seen)
+			continue;
+		done[ndone++] = f;
+		pk_str(&pk, f->name);
+		if (f->flags & FL_SWITCH) {
+			msgpack_pack_true(&pk);
+		} else if (f->flags & FL_REPEAT) {
+			size_t n = 0;
+
+			for (size_t k = 0; k < r->nvals; k++)
+				n += r->vals[k].flag == f;
+			msgpack_pack_array(&pk, n);
+			for (size_t k = 0; k < r->nvals; k++)
+				if (r->vals[k].flag == f)
+					pk_str(&pk, r->vals[k].value);
+		} else {
+			pk_str(&pk, parse_value(r, f->name));
+		}
+	}
+}
+
+static bool
+read_full(int fd, void *buf, size_t n)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		ssize_t got = read(fd, (char *)buf + off, n - off);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return false;
+		off += (size_t)got;
+	}
+	return true;
+}
+
+static bool
+write_full(int fd, const void *buf, size_t n)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		ssize_t put = write(fd, (const char *)buf + off, n - off);
+
+		if (put < 0 && errno == EINTR)
+			continue;
+		if (put <= 0)
+			return false;
+		off += (size_t)put;
+	}
+	return true;
+}
+
+static int
+say(int status, const char *fmt, const char *a, const char *b)
+{
+	fputs("samlog: ", stderr);
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+	return status;
+}
+
+int
+request_run(const char *dir, const struct parse_result *r,
+    const struct output *out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct wbuf w = { 0 };
+	uint8_t hdr[SL_FRAME_HDR], *body = NULL;
+	char path[sizeof sa.sun_path + 64];
+	int fd, status = 1;
+	bool got_result = false, began = false;
+
+	snprintf(path, sizeof path, "%s/%s", dir, SL_CTL_SOCKET);
+	if (strlen(path) >= sizeof sa.sun_path)
+		return say(1, "the node directory path is too long for a "
+		    "socket: %s%s", dir, "");
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return say(1, "cannot reach samlogd at %s (is it running? start "
+		    "it with: samlogd -d %s)", path, dir);
+	}
+	build_request(&w, r);
+	struct sl_frame_hdr h = { SL_CTL_VERSION, SL_MSG_REQUEST, 0, 1,
+		(uint32_t)w.len };
+
+	sl_frame_hdr_encode(hdr, &h);
+	if (w.p == NULL || !write_full(fd, hdr, sizeof hdr) ||
+	    !write_full(fd, w.p, w.len)) {
+		free(w.p);
+		close(fd);
+		return say(1, "cannot send the request to samlogd at %s%s", path,
+		    "");
+	}
+	free(w.p);
+	while (!got_result) {
+		struct sl_frame_hdr rh;
+
+		if (!read_full(fd, hdr, sizeof hdr)) {
+			status = say(1, "samlogd closed the connection before "
+			    "answering (see its log)%s%s", "", "");
+			break;
+		}
+		if (sl_frame_hdr_decode(&rh, hdr, REPLY_MAX) != SL_OK ||
+		    rh.id != 1 || (body = malloc(rh.len ? rh.len : 1)) == NULL ||
+		    !read_full(fd, body, rh.len)) {
+			status = say(1, "malformed reply from samlogd%s%s", "", "");
+			break;
+		}
+		msgpack_unpacked u;
+
+		msgpack_unpacked_init(&u);
+		if (msgpack_unpack_next(&u, (const char *)body, rh.len, NULL) !=
+		    MSGPACK_UNPACK_SUCCESS) {
+			msgpack_unpacked_destroy(&u);
+			status = say(1, "malformed reply from samlogd%s%s", "", "");
+			break;
+		}
+		if (rh.type == SL_MSG_RECORD) {
+			if (!began) {
+				out->begin(stdout, r->def->out, r->def->table);
+				began = true;
+			}
+			out->record(stdout, &u.data);
+		} else if (rh.type == SL_MSG_RESULT) {
+			uint64_t code = 1;
+			char msg[1024] = "request failed";
+			const msgpack_object *o = &u.data;
+
+			got_result = true;
+			for (uint32_t i = 0; o->type == MSGPACK_OBJECT_MAP &&
+			    i < o->via.map.size; i++) {
+				const msgpack_object_kv *kv = &o->via.map.ptr[i];
+
+				if (kv->key.type != MSGPACK_OBJECT_STR)
+					continue;
+				if (kv->key.via.str.size == 4 &&
+				    memcmp(kv->key.via.str.ptr, "code", 4) == 0 &&
+				    kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+					code = kv->val.via.u64;
+				if (kv->key.via.str.size == 7 &&
+				    memcmp(kv->key.via.str.ptr, "message", 7) == 0 &&
+				    kv->val.type == MSGPACK_OBJECT_STR)
+					snprintf(msg, sizeof msg, "%.*s",
+					    (int)kv->val.via.str.size,
+					    kv->val.via.str.ptr);
+			}
+			if (code == SL_OK) {
+				if (!began && r->def->out == OUT_LIST) {
+					/* An empty list is still a list. */
+					out->begin(stdout, r->def->out,
+					    r->def->table);
+					began = true;
+				}
+				status = 0;
+			} else {
+				status = say(code == SL_EUSAGE ? 2 : 1, "%s%s",
+				    msg, "");
+			}
+		}
+		msgpack_unpacked_destroy(&u);
+		free(body);
+		body = NULL;
+	}
+	free(body);
+	if (began)
+		out->end(stdout);
+	close(fd);
+	return status;
+}

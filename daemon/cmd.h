@@ -1,0 +1,42 @@
+/*
+ * cmd.h - what the control socket's requests mean: the record commands
+ * of CLI.md (add, list, show, update, decision steps, history), and the
+ * node commands (status, verify, log, rebuild).
+ *
+ * Reads are answered at once from a read transaction.  Writes are queued
+ * and committed together once per loop turn (group commit): every write
+ * request that arrived while the previous commit was being made shares the
+ * next one, and each is answered only once its event is durable.
+ */
+#ifndef SAMLOG_CMD_H
+#define SAMLOG_CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "control.h"
+#include "project.h"
+#include "store.h"
+
+struct cmd_ctx;
+
+struct cmd_ctx *cmd_new(uv_loop_t *loop, struct store *s, struct project *p,
+    const uint8_t node[SL_KEY_LEN], const char *org);
+/* Commits and answers the writes still queued (at shutdown). */
+void cmd_flush(struct cmd_ctx *d);
+/* Frees d; its idle handle must already be closed (uv_walk at exit). */
+void cmd_free(struct cmd_ctx *d);
+/* The control_request_fn for control_open. */
+void cmd_request(void *ctx, struct ctl_conn *c, uint32_t id,
+    const uint8_t *body, size_t len);
+/*
+ * Makes sure the log says which organisation this node speaks for: appends
+ * a node.org event when the last one differs from org.  SL_OK or an error
+ * with err set.
+ */
+int cmd_announce(struct cmd_ctx *d, const char *org, char *err, size_t errlen);
+/* Group-commit statistics: commits made and write requests answered. */
+void cmd_stats(const struct cmd_ctx *d, uint64_t *commits, uint64_t *writes);
+
+#endif
