@@ -46,7 +46,7 @@ STORE_OBJ  := $(call obj,$(STORE_SRC))
 DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
 
-TESTS := test_mp test_event test_store test_node
+TESTS := test_mp test_event test_store test_project test_node test_e2e
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
 .PHONY: all deps run check tests test-run bench fuzz fuzz-check install \
@@ -72,6 +72,10 @@ $(BUILD)/test_mp: $(BUILD)/obj/tests/unit/test_mp.o $(PROTO_OBJ)
 $(BUILD)/test_event: $(BUILD)/obj/tests/unit/test_event.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_store: $(BUILD)/obj/tests/unit/test_store.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+$(BUILD)/test_project: $(BUILD)/obj/tests/unit/test_project.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+$(BUILD)/test_e2e: $(BUILD)/obj/tests/unit/test_e2e.o $(BUILD)/obj/tests/unit/testutil.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_node: $(BUILD)/obj/tests/unit/test_node.o $(BUILD)/obj/tests/unit/testutil.o $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka

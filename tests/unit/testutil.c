@@ -114,7 +114,8 @@ tu_run(struct tu_run *r, char *const *argv, char *const *env)
 				open_fds--;
 				continue;
 			}
-			size_t room = sizeof r->out - 1 - *n;
+			size_t room = (i == 0 ? sizeof r->out : sizeof r->err) - 1 -
+			    *n;
 			size_t take = (size_t)got < room ? (size_t)got : room;
 
 			memcpy(dst + *n, tmp, take);

@@ -15,14 +15,14 @@ void tu_rmtree(char *path);
 
 struct tu_run {
 	int status;   /* exit status, or 128 + signal */
-	char out[8192];
+	char out[262144];
 	char err[8192];
 };
 
 /*
  * Runs argv (NULL-terminated) with extra environment assignments env
  * (NULL-terminated "K=V" strings, may be NULL), waits, and captures up to
- * 8 KiB of stdout and stderr.  Returns 0, or -1 if it could not run.
+ * 256 KiB of stdout and 8 KiB of stderr.  Returns 0, or -1 if it could not run.
  */
 int tu_run(struct tu_run *r, char *const *argv, char *const *env);
 

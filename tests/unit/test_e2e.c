@@ -1,0 +1,542 @@
+/*
+ * test_e2e.c - samlog and samlogd as users meet them: a real daemon in a
+ * temporary node directory, driven only through the samlog binary (and,
+ * for hostile input, a raw socket).  Every record command and flag, the
+ * error paths with their exit codes and one-line messages, a crash with
+ * kill -9, and concurrent clients.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "samlog_proto.h"
+#include "testutil.h"
+
+static char *tmp, *dir, *logpath;
+static pid_t daemon_pid;
+
+static void
+daemon_start(void)
+{
+	char sock[600];
+
+	snprintf(sock, sizeof sock, "%s/%s", dir, SL_CTL_SOCKET);
+	if ((daemon_pid = fork()) == 0) {
+		freopen(logpath, "a", stderr);
+		execl(tu_prog("samlogd"), "samlogd", "-d", dir, "--foreground",
+		    (char *)NULL);
+		_exit(127);
+	}
+	/* Ready when the socket accepts. */
+	for (int i = 0; i < 1000; i++) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		assert_true(strlen(sock) < sizeof sa.sun_path);
+		memcpy(sa.sun_path, sock, strlen(sock) + 1);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+			close(fd);
+			return;
+		}
+		close(fd);
+		usleep(10000);
+	}
+	fail_msg("samlogd did not start (see %s)", logpath);
+}
+
+static int
+daemon_stop(int sig)
+{
+	int status;
+
+	kill(daemon_pid, sig);
+	assert_int_equal(waitpid(daemon_pid, &status, 0), daemon_pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Runs samlog -d DIR ARGS...; NULL-terminated. */
+static struct tu_run *
+sl(const char *first, ...)
+{
+	static struct tu_run r;
+	char *argv[64];
+	int n = 0;
+	va_list ap;
+
+	argv[n++] = (char *)tu_prog("samlog");
+	argv[n++] = "-d";
+	argv[n++] = dir;
+	argv[n++] = (char *)first;
+	va_start(ap, first);
+	for (char *a; (a = va_arg(ap, char *)) != NULL;)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	assert_int_equal(tu_run(&r, argv, NULL), 0);
+	return &r;
+}
+
+/* The one line of stdout, without its newline. */
+static char *
+out1(struct tu_run *r)
+{
+	static char buf[8][256];
+	static int k;
+	char *b = buf[k++ % 8];
+
+	if (r->status != 0)
+		fail_msg("samlog failed (%d): %s", r->status, r->err);
+	snprintf(b, sizeof buf[0], "%.*s", (int)strcspn(r->out, "\n"), r->out);
+	return b;
+}
+
+/* Checks a failure: status, exactly one "samlog: " line with needle,
+ * nothing on stdout. */
+static void
+refused(struct tu_run *r, int status, const char *needle)
+{
+	if (r->status != status || tu_lines(r->err) != 1 ||
+	    strncmp(r->err, "samlog: ", 8) != 0 || strstr(r->err, needle) == NULL ||
+	    r->out[0] != '\0')
+		fail_msg("expected exit %d with \"%s\", got %d: out=[%s] err=[%s]",
+		    status, needle, r->status, r->out, r->err);
+}
+
+static long
+event_count(void)
+{
+	struct tu_run *r = sl("status", "--json", NULL);
+	const char *p = strstr(r->out, "\"events\": ");
+
+	assert_int_equal(r->status, 0);
+	assert_non_null(p);
+	return strtol(p + 10, NULL, 10);
+}
+
+static int
+setup(void **state)
+{
+	struct tu_run r;
+
+	(void)state;
+	tmp = tu_tmpdir();
+	if (asprintf(&dir, "%s/node", tmp) < 0 ||
+	    asprintf(&logpath, "%s/samlogd.log", tmp) < 0)
+		abort();
+	assert_int_equal(tu_run(&r, (char *const[]){ (char *)tu_prog("samlog"),
+	    "-d", dir, "init", "--org", "Samordningsförbundet", NULL }, NULL), 0);
+	assert_int_equal(r.status, 0);
+	daemon_start();
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	if (daemon_pid > 0)
+		assert_int_equal(daemon_stop(SIGTERM), 0);
+	daemon_pid = 0;
+	tu_rmtree(tmp);
+	free(dir);
+	free(logpath);
+	return 0;
+}
+
+static void
+test_records(void **state)
+{
+	(void)state;
+	char *o1 = out1(sl("org", "add", "--name", "Värmekällan", "--kind", "asf",
+	    "--municipality", "Upplands Väsby", "--sector", "second hand",
+	    "--sector", "café", "--iop", NULL));
+	char *o2 = out1(sl("org", "add", "--name", "Sigtuna kommun", "--kind",
+	    "municipality", "--municipality", "Sigtuna", NULL));
+	char p1[8], p2[8];
+
+	assert_int_equal(strlen(o1), SL_ID_TEXT);
+	snprintf(p1, sizeof p1, "%.6s", o1);
+	snprintf(p2, sizeof p2, "%.6s", o2);
+
+	struct tu_run *r = sl("org", "list", NULL);
+
+	assert_int_equal(r->status, 0);
+	assert_int_equal(tu_lines(r->out), 3); /* header + 2 */
+	assert_non_null(strstr(r->out, "Värmekällan"));
+	r = sl("org", "list", "--kind", "asf", "--json", NULL);
+	assert_non_null(strstr(r->out, "\"name\": \"Värmekällan\""));
+	assert_null(strstr(r->out, "Sigtuna kommun"));
+	assert_non_null(strstr(r->out, "\"sector\": [\"second hand\", \"café\"]"));
+	assert_non_null(strstr(r->out, "\"iop\": true"));
+	r = sl("--json", "org", "list", "--municipality", "sigtuna", NULL);
+	assert_non_null(strstr(r->out, "Sigtuna kommun"));
+	assert_null(strstr(r->out, "Värmekällan"));
+	r = sl("org", "show", p1, "--json", NULL);
+	for (const char *k = "id\0kind\0name\0municipality\0sector\0iop\0updated\0"
+	    "conflict\0"; *k; k += strlen(k) + 1) {
+		char key[32];
+
+		snprintf(key, sizeof key, "\"%s\": ", k);
+		if (strstr(r->out, key) == NULL)
+			fail_msg("org show --json lacks %s: %s", key, r->out);
+	}
+
+	char *c1 = out1(sl("contact", "add", "--name", "Anna Ölund", "--org", p1,
+	    "--role", "verksamhetsledare", "--email", "anna@example.org",
+	    "--phone", "08-590 000 00", "--municipality", "Upplands Väsby",
+	    NULL));
+	char *c2 = out1(sl("contact", "add", "--name", "Oskar Berg", "--org", p2,
+	    "--role", "tjänsteman", "--municipality", "Sigtuna", NULL));
+	char cp1[8];
+
+	snprintf(cp1, sizeof cp1, "%.5s", c1);
+	r = sl("contact", "list", "--org", p1, "--json", NULL);
+	assert_non_null(strstr(r->out, "Anna Ölund"));
+	assert_null(strstr(r->out, "Oskar Berg"));
+	r = sl("contact", "list", "--role", "tjänsteman", NULL);
+	assert_non_null(strstr(r->out, "Oskar Berg"));
+	assert_null(strstr(r->out, "Anna"));
+	r = sl("contact", "list", "--municipality", "Sigtuna", "--json", NULL);
+	assert_non_null(strstr(r->out, c2));
+	/* Update: the new value shows, the id stays. */
+	assert_string_equal(out1(sl("contact", "update", cp1, "--role",
+	    "ordförande", "--org", p2, NULL)), c1);
+	r = sl("contact", "show", c1, "--json", NULL);
+	assert_non_null(strstr(r->out, "\"role\": \"ordförande\""));
+	assert_non_null(strstr(r->out, "\"org_name\": \"Sigtuna kommun\""));
+	assert_non_null(strstr(r->out, "\"conflict\": false"));
+
+	char *m1 = out1(sl("meeting", "add", "--title", "Uppstartsmöte", "--date",
+	    "2019-04-15", "--with", cp1, "--with", c2, "--org", p1,
+	    "--municipality", "Upplands Väsby", "--notes", "Behov av nätverk",
+	    NULL));
+	out1(sl("meeting", "add", "--title", "Lunchseminarium", "--date",
+	    "2019-10-03", "--municipality", "Sigtuna", NULL));
+	r = sl("meeting", "list", "--from", "2019-04-01", "--to", "2019-06-30",
+	    NULL);
+	assert_non_null(strstr(r->out, "Uppstartsmöte"));
+	assert_null(strstr(r->out, "Lunchseminarium"));
+	r = sl("meeting", "list", "--with", c2, "--json", NULL);
+	assert_non_null(strstr(r->out, m1));
+	assert_non_null(strstr(r->out, "\"with\": [\""));
+	assert_non_null(strstr(r->out, "\"orgs\": [\""));
+	r = sl("meeting", "list", "--municipality", "sigtuna", NULL);
+	assert_non_null(strstr(r->out, "Lunchseminarium"));
+	assert_null(strstr(r->out, "Uppstartsmöte"));
+
+	/* The decision lifecycle. */
+	char *d1 = out1(sl("decision", "add", "--title", "Handlingsplan 2020",
+	    "--text", "Fortsätta arbetet med ASF", "--body", "Styrelsen",
+	    "--meeting", m1, NULL));
+	char *d2 = out1(sl("decision", "add", "--title", "Nätverk",
+	    "--text", "Starta ett nätverk", NULL));
+	r = sl("decision", "list", "--status", "proposed", NULL);
+	assert_non_null(strstr(r->out, "Handlingsplan 2020"));
+	out1(sl("decision", "adopt", d1, "--reason", "enhälligt", NULL));
+	out1(sl("decision", "reject", d2, NULL));
+	out1(sl("decision", "amend", d1, "--text", "Ny text", "--reason",
+	    "budget", NULL));
+	r = sl("decision", "show", d1, "--json", NULL);
+	assert_non_null(strstr(r->out, "\"status\": \"amended\""));
+	assert_non_null(strstr(r->out, "\"text\": \"Ny text\""));
+	assert_non_null(strstr(r->out, "\"body\": \"Styrelsen\""));
+	out1(sl("decision", "revoke", d1, NULL));
+	r = sl("decision", "list", "--status", "revoked", "--json", NULL);
+	assert_non_null(strstr(r->out, d1));
+	assert_null(strstr(r->out, d2));
+	/* History: every step, oldest first, old text kept. */
+	r = sl("history", d1, "--json", NULL);
+	assert_int_equal(r->status, 0);
+	const char *steps[] = { "decision.created", "decision.adopted",
+		"decision.amended", "decision.revoked" };
+	const char *at = r->out;
+
+	for (size_t i = 0; i < 4; i++) {
+		const char *p = strstr(at, steps[i]);
+
+		if (p == NULL)
+			fail_msg("history lacks %s after: %s", steps[i], at);
+		at = p;
+	}
+	assert_non_null(strstr(r->out, "Fortsätta arbetet med ASF"));
+	for (const char *k = "seq\0origin\0org\0author\0time\0type\0changes\0"
+	    "verified\0"; *k; k += strlen(k) + 1) {
+		char key[32];
+
+		snprintf(key, sizeof key, "\"%s\": ", k);
+		assert_non_null(strstr(r->out, key));
+	}
+	assert_non_null(strstr(r->out, "\"org\": \"Samordningsförbundet\""));
+	/* As of a time before the decision existed, and after. */
+	r = sl("decision", "show", d1, "--as-of", "2019-01-01", NULL);
+	refused(r, 1, "did not exist yet");
+	r = sl("decision", "show", d1, "--as-of", "2099-01-01", "--json", NULL);
+	assert_non_null(strstr(r->out, "\"status\": \"revoked\""));
+
+	/* Node commands. */
+	r = sl("status", "--json", NULL);
+	for (const char *k = "node_id\0org\0events\0peers\0"; *k;
+	    k += strlen(k) + 1) {
+		char key[32];
+
+		snprintf(key, sizeof key, "\"%s\": ", k);
+		assert_non_null(strstr(r->out, key));
+	}
+	r = sl("log", "--json", NULL);
+	assert_int_equal(r->status, 0);
+	assert_true(r->out[0] == '[');
+	assert_non_null(strstr(r->out, "\"type\": \"org.created\""));
+	r = sl("verify", NULL);
+	assert_int_equal(r->status, 0);
+	assert_non_null(strstr(r->out, "ok:"));
+	r = sl("rebuild", NULL);
+	assert_int_equal(r->status, 0);
+	r = sl("decision", "show", d1, "--json", NULL);
+	assert_non_null(strstr(r->out, "\"status\": \"revoked\""));
+}
+
+static void
+test_refusals(void **state)
+{
+	(void)state;
+	char *o = out1(sl("org", "add", "--name", "Coompanion", "--kind",
+	    "partner", NULL));
+	char *c = out1(sl("contact", "add", "--name", "Eva", NULL));
+	char *d = out1(sl("decision", "add", "--title", "T", "--text", "X", NULL));
+	char longname[300];
+	long before = event_count();
+
+	memset(longname, 'x', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	refused(sl("org", "add", "--name", "", NULL), 1, "must not be empty");
+	refused(sl("org", "add", "--name", longname, NULL), 1, "too long");
+	refused(sl("org", "add", "--name", "A", "--kind", "bank", NULL), 1,
+	    "unknown kind");
+	refused(sl("meeting", "add", "--title", "M", "--date", "2019-13-45",
+	    NULL), 1, "invalid date \"2019-13-45\"");
+	refused(sl("meeting", "add", "--title", "M", "--date", "2019-02-29",
+	    NULL), 1, "invalid date");
+	refused(sl("meeting", "list", "--from", "yesterday", NULL), 1,
+	    "invalid date");
+	refused(sl("decision", "list", "--status", "pending", NULL), 1,
+	    "unknown status");
+	refused(sl("org", "list", "--kind", "bank", NULL), 1, "unknown kind");
+	refused(sl("contact", "add", "--name", "N", "--email", "nope", NULL), 1,
+	    "invalid email");
+	/* References must name a record of the right kind. */
+	refused(sl("contact", "add", "--name", "N", "--org", c, NULL), 1,
+	    "no org with id");
+	refused(sl("meeting", "add", "--title", "M", "--date", "2019-01-01",
+	    "--with", o, NULL), 1, "no contact with id");
+	refused(sl("decision", "add", "--title", "T", "--text", "X",
+	    "--meeting", d, NULL), 1, "no meeting with id");
+	refused(sl("contact", "show", "zzzzzz", NULL), 1, "no contact with id");
+	refused(sl("contact", "show", "ab", NULL), 1, "is not an id");
+	refused(sl("contact", "show", "abcl", NULL), 1, "is not an id");
+	refused(sl("org", "show", c, NULL), 1, "no org with id");
+	/* Lifecycle. */
+	refused(sl("decision", "revoke", d, NULL), 1, "cannot be revoked");
+	refused(sl("decision", "amend", d, "--text", "Y", NULL), 1,
+	    "cannot be amended");
+	out1(sl("decision", "reject", d, NULL));
+	refused(sl("decision", "adopt", d, NULL), 1, "cannot be adopted");
+	before++;
+	refused(sl("contact", "update", c, NULL), 2, "needs at least one");
+	/* Nothing above was written. */
+	assert_int_equal(event_count(), before);
+	/* Wrong usage: exit 2 before reaching the daemon. */
+	refused(sl("org", "add", NULL), 2, "needs --name");
+	refused(sl("org", "frob", NULL), 2, "unknown command 'org frob'");
+	refused(sl("org", "list", "--colour", "red", NULL), 2, "unknown flag");
+	refused(sl("org", "show", NULL), 2, "needs ID");
+	refused(sl("decision", "amend", d, NULL), 2, "needs --text");
+	refused(sl("org", "add", "--name", "A", "--name", "B", NULL), 2,
+	    "given twice");
+}
+
+static void
+test_not_running(void **state)
+{
+	char want[1024];
+
+	(void)state;
+	assert_int_equal(daemon_stop(SIGTERM), 0);
+	daemon_pid = 0;
+	struct tu_run *r = sl("org", "list", NULL);
+
+	snprintf(want, sizeof want, "samlog: cannot reach samlogd at "
+	    "%s/samlogd.sock (is it running? start it with: samlogd -d %s)\n",
+	    dir, dir);
+	assert_int_equal(r->status, 1);
+	assert_string_equal(r->err, want);
+	daemon_start();
+}
+
+static int
+raw_connect(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	char path[600];
+
+	snprintf(path, sizeof path, "%s/%s", dir, SL_CTL_SOCKET);
+	assert_true(strlen(path) < sizeof sa.sun_path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	return fd;
+}
+
+/* True once the daemon has closed fd (read returns 0 or an error). */
+static bool
+closed_by_daemon(int fd)
+{
+	char buf[4096];
+	struct timeval tv = { 5, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+
+		if (n <= 0)
+			return n == 0 || errno == ECONNRESET;
+	}
+}
+
+static void
+test_hostile_frames(void **state)
+{
+	uint8_t hdr[SL_FRAME_HDR];
+	struct sl_frame_hdr h = { SL_CTL_VERSION, SL_MSG_REQUEST, 0, 1, 0 };
+	int held = raw_connect(); /* an idle client stays connected */
+
+	(void)state;
+	/* Garbage. */
+	int fd = raw_connect();
+
+	assert_int_equal(write(fd, "GET / HTTP/1.0\r\n\r\n", 18), 18);
+	assert_true(closed_by_daemon(fd));
+	close(fd);
+	/* A frame one byte over the cap. */
+	fd = raw_connect();
+	h.len = SL_CTL_FRAME_MAX + 1;
+	sl_frame_hdr_encode(hdr, &h);
+	assert_int_equal(write(fd, hdr, sizeof hdr), (ssize_t)sizeof hdr);
+	assert_true(closed_by_daemon(fd));
+	close(fd);
+	/* A well-framed body that is not a request. */
+	fd = raw_connect();
+	h.len = 3;
+	sl_frame_hdr_encode(hdr, &h);
+	assert_int_equal(write(fd, hdr, sizeof hdr), (ssize_t)sizeof hdr);
+	assert_int_equal(write(fd, "\x93\x01\x02", 3), 3);
+	char buf[512];
+	ssize_t n = read(fd, buf, sizeof buf); /* END + RESULT, not a crash */
+
+	assert_true(n > 0);
+	close(fd);
+	/* A truncated frame, then the client goes away. */
+	fd = raw_connect();
+	h.len = 100;
+	sl_frame_hdr_encode(hdr, &h);
+	assert_int_equal(write(fd, hdr, sizeof hdr), (ssize_t)sizeof hdr);
+	assert_int_equal(write(fd, "\x82", 1), 1);
+	close(fd);
+	/* Everyone else is still served. */
+	struct tu_run *r = sl("status", NULL);
+
+	assert_int_equal(r->status, 0);
+	close(held);
+}
+
+static void
+test_crash_keeps_acknowledged(void **state)
+{
+	char ids[40][SL_ID_TEXT + 1];
+	char name[32];
+
+	(void)state;
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof name, "Företag %d", i);
+		snprintf(ids[i], sizeof ids[i], "%s", out1(sl("org", "add",
+		    "--name", name, "--kind", "asf", NULL)));
+	}
+	assert_int_equal(daemon_stop(SIGKILL), 128 + SIGKILL);
+	daemon_start();
+	for (int i = 0; i < 40; i++) {
+		struct tu_run *r = sl("org", "show", ids[i], NULL);
+
+		if (r->status != 0)
+			fail_msg("acknowledged org %s lost: %s", ids[i], r->err);
+	}
+	assert_int_equal(sl("verify", NULL)->status, 0);
+}
+
+static void
+test_concurrent_clients(void **state)
+{
+	enum { CLIENTS = 6, EACH = 15 };
+	pid_t kids[CLIENTS];
+
+	(void)state;
+	long before = event_count();
+
+	for (int c = 0; c < CLIENTS; c++) {
+		if ((kids[c] = fork()) == 0) {
+			for (int i = 0; i < EACH; i++) {
+				char name[32];
+				struct tu_run r;
+
+				snprintf(name, sizeof name, "K%d-%d", c, i);
+				if (tu_run(&r, (char *const[]){
+				    (char *)tu_prog("samlog"), "-d", dir, "contact",
+				    "add", "--name", name, NULL }, NULL) != 0 ||
+				    r.status != 0)
+					_exit(1);
+			}
+			_exit(0);
+		}
+	}
+	for (int c = 0; c < CLIENTS; c++) {
+		int st;
+
+		assert_int_equal(waitpid(kids[c], &st, 0), kids[c]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	assert_int_equal(event_count(), before + CLIENTS * EACH);
+	struct tu_run *r = sl("contact", "list", "--json", NULL);
+
+	assert_non_null(strstr(r->out, "\"K5-14\""));
+	assert_non_null(strstr(r->out, "\"K0-0\""));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_frames, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_crash_keeps_acknowledged,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_clients, setup,
+		    teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests_name("e2e", tests, NULL, NULL);
+}

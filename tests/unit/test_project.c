@@ -1,0 +1,412 @@
+/*
+ * test_project.c - the records folded from the log: last-writer-wins per
+ * field, conflicts from concurrent edits, the same bytes whatever order
+ * the events arrive in (property test over random interleavings that keep
+ * each origin's order), and a rebuild giving identical bytes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <msgpack.h>
+
+#include "project.h"
+#include "store.h"
+#include "testutil.h"
+
+struct node {
+	struct store *s;
+	struct project *p;
+};
+
+static char *tmp;
+static int nodes_made;
+
+static void
+node_open(struct node *n, const struct sl_key *k)
+{
+	char path[512], err[256];
+
+	snprintf(path, sizeof path, "%s/n%d", tmp, nodes_made++);
+	if (store_open(&n->s, path, k, NULL, err, sizeof err) != SL_OK ||
+	    project_open(&n->p, n->s, err, sizeof err) != SL_OK)
+		fail_msg("open: %s", err);
+}
+
+static void
+node_close(struct node *n)
+{
+	project_close(n->p);
+	store_close(n->s);
+}
+
+/* A payload {k1: v1, k2: v2...} of string fields, keys given sorted. */
+static size_t
+payload(uint8_t *out, size_t cap, int n, ...)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	va_list ap;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, (size_t)n);
+	va_start(ap, n);
+	for (int i = 0; i < 2 * n; i++) {
+		const char *s = va_arg(ap, const char *);
+
+		msgpack_pack_str(&pk, strlen(s));
+		msgpack_pack_str_body(&pk, s, strlen(s));
+	}
+	va_end(ap);
+	assert_true(sb.size <= cap);
+	memcpy(out, sb.data, sb.size);
+	size_t len = sb.size;
+
+	msgpack_sbuffer_destroy(&sb);
+	return len;
+}
+
+/* Appends one event (its own commit, so it is signed). */
+static void
+emit(struct node *n, const char *type, const uint8_t *entity,
+    const struct prec *seen, const uint8_t *pl, size_t plen,
+    struct store_appended *out)
+{
+	uint8_t heads[SL_MAX_PARENTS][SL_HASH_LEN];
+	struct sl_event_draft d = { .author = "t", .type = type, .entity = entity,
+		.payload = pl, .payload_len = (uint32_t)plen };
+	char err[256];
+
+	if (seen != NULL) {
+		d.n_parents = prec_heads(seen, heads, SL_MAX_PARENTS);
+		d.parents = (const uint8_t (*)[SL_HASH_LEN])heads;
+	}
+	if (store_append(n->s, &d, 1, out, err, sizeof err) != SL_OK)
+		fail_msg("append: %s", err);
+}
+
+static void
+get(struct node *n, const uint8_t *id, struct prec *r)
+{
+	MDB_txn *txn;
+
+	assert_int_equal(store_read_begin(n->s, &txn), SL_OK);
+	assert_int_equal(project_get(n->p, txn, id, r), SL_OK);
+	mdb_txn_abort(txn);
+}
+
+/* Copies every event of src (arrival order) into a list. */
+struct evlist {
+	uint8_t *rec[512];
+	size_t len[512];
+	uint8_t origin[512][SL_KEY_LEN];
+	size_t n;
+};
+
+static int
+collect_cb(void *ctx, uint64_t arrival, const uint8_t *rec, size_t len)
+{
+	struct evlist *l = ctx;
+	struct sl_event ev;
+
+	(void)arrival;
+	assert_true(l->n < 512);
+	assert_int_equal(sl_event_decode(&ev, rec, len), SL_OK);
+	l->rec[l->n] = malloc(len);
+	memcpy(l->rec[l->n], rec, len);
+	l->len[l->n] = len;
+	memcpy(l->origin[l->n], ev.origin, SL_KEY_LEN);
+	l->n++;
+	return 0;
+}
+
+static void
+ingest_one(struct node *n, const uint8_t *rec, size_t len)
+{
+	struct store_ingest_result r;
+	const uint8_t *recs[1] = { rec };
+
+	if (store_ingest(n->s, recs, &len, 1, &r) != SL_OK)
+		fail_msg("ingest: %s", r.reason);
+}
+
+/* The projection bytes of a node, hashed. */
+static void
+dump_cb(void *ctx, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct { uint8_t h[SL_HASH_LEN]; } *acc = ctx;
+	uint8_t buf[SL_HASH_LEN * 2];
+
+	memcpy(buf, acc->h, SL_HASH_LEN);
+	sl_sha256_2(buf + SL_HASH_LEN, k, kl, v, vl);
+	sl_sha256(acc->h, buf, sizeof buf);
+}
+
+static void
+digest(struct node *n, uint8_t out[SL_HASH_LEN])
+{
+	struct { uint8_t h[SL_HASH_LEN]; } acc = { { 0 } };
+
+	assert_int_equal(project_dump(n->p, dump_cb, &acc), SL_OK);
+	memcpy(out, acc.h, SL_HASH_LEN);
+}
+
+static struct sl_key ka, kb, kc;
+
+/* Three nodes edit one contact: b and c concurrently after both saw a's
+ * creation; a then resolves. */
+static void
+make_history(struct node *a, struct node *b, struct node *c,
+    struct evlist *all, uint8_t id[SL_ID_LEN])
+{
+	uint8_t pl[512];
+	size_t n;
+	struct store_appended ap;
+	struct prec r;
+	struct evlist la = { 0 };
+
+	n = payload(pl, sizeof pl, 2, "name", "Anna", "role", "kassör");
+	emit(a, "contact.created", NULL, NULL, pl, n, &ap);
+	sl_entity_id(id, ap.hash);
+	n = payload(pl, sizeof pl, 1, "name", "Värmekällan");
+	emit(a, "org.created", NULL, NULL, pl, n, &ap);
+	/* b and c receive a's events. */
+	store_scan(a->s, 0, collect_cb, &la);
+	for (size_t i = 0; i < la.n; i++) {
+		ingest_one(b, la.rec[i], la.len[i]);
+		ingest_one(c, la.rec[i], la.len[i]);
+		free(la.rec[i]);
+	}
+	get(b, id, &r);
+	n = payload(pl, sizeof pl, 1, "role", "ordförande");
+	emit(b, "contact.updated", id, &r, pl, n, &ap);
+	prec_free(&r);
+	get(c, id, &r);
+	n = payload(pl, sizeof pl, 2, "email", "anna@example.org", "role",
+	    "sekreterare");
+	emit(c, "contact.updated", id, &r, pl, n, &ap);
+	prec_free(&r);
+	/* Everything from everyone, as one list per origin. */
+	store_scan(a->s, 0, collect_cb, all);
+	struct evlist lb = { 0 }, lc = { 0 };
+
+	store_scan(b->s, 0, collect_cb, &lb);
+	store_scan(c->s, 0, collect_cb, &lc);
+	for (size_t i = 0; i < lb.n; i++) {
+		if (memcmp(lb.origin[i], kb.pub, SL_KEY_LEN) == 0) {
+			all->rec[all->n] = lb.rec[i];
+			all->len[all->n] = lb.len[i];
+			memcpy(all->origin[all->n++], kb.pub, SL_KEY_LEN);
+		} else {
+			free(lb.rec[i]);
+		}
+	}
+	for (size_t i = 0; i < lc.n; i++) {
+		if (memcmp(lc.origin[i], kc.pub, SL_KEY_LEN) == 0) {
+			all->rec[all->n] = lc.rec[i];
+			all->len[all->n] = lc.len[i];
+			memcpy(all->origin[all->n++], kc.pub, SL_KEY_LEN);
+		} else {
+			free(lc.rec[i]);
+		}
+	}
+}
+
+static void
+test_lww_and_conflict(void **state)
+{
+	struct node a, b, c, x;
+	struct evlist all = { 0 };
+	uint8_t id[SL_ID_LEN];
+	struct prec r;
+	char v[64];
+
+	(void)state;
+	node_open(&a, &ka);
+	node_open(&b, &kb);
+	node_open(&c, &kc);
+	make_history(&a, &b, &c, &all, id);
+	node_open(&x, &ka);
+	for (size_t i = 0; i < all.n; i++)
+		ingest_one(&x, all.rec[i], all.len[i]);
+	get(&x, id, &r);
+	/* Two heads: b's and c's edits did not see each other. */
+	assert_true(prec_conflict(&r));
+	/* c's edit is later (its own commit came after b's): it wins role;
+	 * email only c set; name from the creation. */
+	assert_true(prec_str(&r, "role", v, sizeof v));
+	assert_string_equal(v, "sekreterare");
+	assert_true(prec_str(&r, "email", v, sizeof v));
+	assert_true(prec_str(&r, "name", v, sizeof v));
+	assert_string_equal(v, "Anna");
+	/* An edit that saw both heads resolves the conflict. */
+	uint8_t pl[128];
+	size_t n = payload(pl, sizeof pl, 1, "phone", "08-123");
+
+	emit(&x, "contact.updated", id, &r, pl, n, NULL);
+	prec_free(&r);
+	get(&x, id, &r);
+	assert_false(prec_conflict(&r));
+	prec_free(&r);
+	for (size_t i = 0; i < all.n; i++)
+		free(all.rec[i]);
+	node_close(&a);
+	node_close(&b);
+	node_close(&c);
+	node_close(&x);
+}
+
+static void
+test_any_order_same_bytes(void **state)
+{
+	struct node a, b, c;
+	struct evlist all = { 0 };
+	uint8_t id[SL_ID_LEN], first[SL_HASH_LEN], d[SL_HASH_LEN];
+	unsigned seed = (unsigned)sl_now_ms();
+
+	(void)state;
+	node_open(&a, &ka);
+	node_open(&b, &kb);
+	node_open(&c, &kc);
+	make_history(&a, &b, &c, &all, id);
+	print_message("order seed %u\n", seed);
+	srand(seed);
+	for (int round = 0; round < 12; round++) {
+		struct node x;
+		size_t next[3] = { 0, 0, 0 };
+		const uint8_t *orig[3] = { ka.pub, kb.pub, kc.pub };
+		size_t left = all.n;
+
+		node_open(&x, &kb);
+		/* A random merge of the three origins' sequences. */
+		while (left > 0) {
+			int o = rand() % 3;
+			size_t i;
+
+			for (i = next[o]; i < all.n; i++)
+				if (memcmp(all.origin[i], orig[o], SL_KEY_LEN) == 0)
+					break;
+			if (i == all.n)
+				continue;
+			ingest_one(&x, all.rec[i], all.len[i]);
+			next[o] = i + 1;
+			left--;
+		}
+		digest(&x, d);
+		if (round == 0)
+			memcpy(first, d, sizeof d);
+		else
+			assert_memory_equal(first, d, sizeof d);
+		/* And a rebuild from the log gives the same bytes. */
+		char err[256];
+		uint64_t events;
+
+		assert_int_equal(project_rebuild(x.p, &events, err, sizeof err),
+		    SL_OK);
+		assert_int_equal(events, all.n);
+		digest(&x, d);
+		assert_memory_equal(first, d, sizeof d);
+		node_close(&x);
+	}
+	for (size_t i = 0; i < all.n; i++)
+		free(all.rec[i]);
+	node_close(&a);
+	node_close(&b);
+	node_close(&c);
+}
+
+static void
+test_as_of_and_history(void **state)
+{
+	struct node a;
+	uint8_t pl[128], id[SL_ID_LEN];
+	size_t n;
+	struct store_appended c1, u1;
+	struct prec r;
+	MDB_txn *txn;
+	char v[64];
+
+	(void)state;
+	node_open(&a, &ka);
+	n = payload(pl, sizeof pl, 2, "status", "proposed", "title", "Plan");
+	emit(&a, "decision.created", NULL, NULL, pl, n, &c1);
+	sl_entity_id(id, c1.hash);
+	get(&a, id, &r);
+	n = payload(pl, sizeof pl, 1, "status", "adopted");
+	emit(&a, "decision.adopted", id, &r, pl, n, &u1);
+	prec_free(&r);
+	assert_int_equal(store_read_begin(a.s, &txn), SL_OK);
+	assert_int_equal(project_as_of(a.p, txn, id, c1.hlc, &r), SL_OK);
+	assert_true(prec_str(&r, "status", v, sizeof v));
+	assert_string_equal(v, "proposed");
+	prec_free(&r);
+	assert_int_equal(project_as_of(a.p, txn, id, c1.hlc - 1, &r),
+	    SL_ENOENT);
+	assert_int_equal(project_as_of(a.p, txn, id, UINT64_MAX, &r), SL_OK);
+	assert_true(prec_str(&r, "status", v, sizeof v));
+	assert_string_equal(v, "adopted");
+	prec_free(&r);
+	/* Prefix resolution. */
+	char text[SL_ID_TEXT + 1], cands[256];
+	uint8_t got[SL_ID_LEN];
+
+	sl_b32_encode(text, id, SL_ID_LEN);
+	text[5] = '\0';
+	assert_int_equal(project_resolve(a.p, txn, text, 'd', got, cands,
+	    sizeof cands), SL_OK);
+	assert_memory_equal(got, id, SL_ID_LEN);
+	assert_int_equal(project_resolve(a.p, txn, text, 'c', got, cands,
+	    sizeof cands), SL_ENOENT);
+	assert_int_equal(project_resolve(a.p, txn, "abc", 0, got, cands,
+	    sizeof cands), SL_EINVAL);
+	assert_int_equal(project_resolve(a.p, txn, "abcl", 0, got, cands,
+	    sizeof cands), SL_EINVAL);
+	mdb_txn_abort(txn);
+	node_close(&a);
+}
+
+static int
+setup(void **state)
+{
+	uint8_t seed[SL_SEED_LEN];
+
+	(void)state;
+	tmp = tu_tmpdir();
+	memset(seed, 11, sizeof seed);
+	sl_key_from_seed(&ka, seed);
+	memset(seed, 12, sizeof seed);
+	sl_key_from_seed(&kb, seed);
+	memset(seed, 13, sizeof seed);
+	sl_key_from_seed(&kc, seed);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	tu_rmtree(tmp);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lww_and_conflict),
+		cmocka_unit_test(test_any_order_same_bytes),
+		cmocka_unit_test(test_as_of_and_history),
+	};
+
+	if (sl_crypto_init() != 0)
+		return 1;
+	int rc = cmocka_run_group_tests_name("project", tests, setup, teardown);
+
+	sl_crypto_shutdown();
+	return rc;
+}
