@@ -22,6 +22,7 @@ FUZZ_CHECK_TIME ?= 15
 PKGS     := libuv lmdb msgpack libsodium libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CLI_LIBS   := $(shell pkg-config --libs msgpack libsodium 2>/dev/null)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
            -Wno-format-nonliteral
@@ -35,7 +36,10 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP \
               -Iprotocol -Idaemon -Icli $(PKG_CFLAGS)
 
 PROTO_SRC  := protocol/mp.c protocol/event.c protocol/crypto.c protocol/frame.c \
-              protocol/clock.c protocol/base32.c protocol/node.c
+              protocol/clock.c protocol/base32.c protocol/node.c protocol/hash.c
+# What the CLI needs: no OpenSSL, no LMDB, no libuv (start-up time).
+CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
+              protocol/node.c protocol/crypto.c
 STORE_SRC  := daemon/store.c daemon/project.c
 DAEMON_SRC := daemon/log.c daemon/config.c daemon/control.c daemon/cmd.c
 CLI_SRC    := cli/parser.c cli/output.c cli/output_json.c cli/request.c
@@ -45,6 +49,7 @@ PROTO_OBJ  := $(call obj,$(PROTO_SRC))
 STORE_OBJ  := $(call obj,$(STORE_SRC))
 DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
+CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 
 TESTS := test_mp test_event test_store test_project test_node test_e2e
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
@@ -62,8 +67,8 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/samlogd: $(BUILD)/obj/daemon/samlogd.o $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/samlog: $(BUILD)/obj/cli/samlog.o $(CLI_OBJ) $(PROTO_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/samlog: $(BUILD)/obj/cli/samlog.o $(CLI_OBJ) $(CLI_PROTO_OBJ)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(CLI_LIBS)
 
 # ---- tests -----------------------------------------------------------------
 
@@ -116,12 +121,17 @@ fuzz: deps fuzz-build
 $(BUILD)/bench_store: $(BUILD)/obj/tests/bench/bench_store.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/bench_daemon: $(BUILD)/obj/tests/bench/bench_daemon.o $(BUILD)/obj/tests/unit/testutil.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/bench_store
+	@$(MAKE) --no-print-directory all $(BUILD)/bench_store $(BUILD)/bench_daemon
 	@echo "== events with 200-byte payloads"
 	@BENCH_PAYLOAD=200 $(BUILD)/bench_store
 	@echo "== 200-byte events (37-byte payloads)"
 	@BENCH_PAYLOAD=37 $(BUILD)/bench_store
+	@echo "== the daemon and the CLI"
+	@SAMLOG_BUILD=$(BUILD) $(BUILD)/bench_daemon
 
 # ---- running and installing -----------------------------------------------
 

@@ -134,7 +134,6 @@ main(int argc, char **argv)
 		status = fail(2, "no command given (see: samlog help)");
 		break;
 	}
-	sl_crypto_shutdown();
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return fail(1, "cannot write the output");
 	return status;

@@ -1,14 +1,9 @@
 /*
- * crypto.c - the two primitives the log rests on: SHA-256 from OpenSSL
- * (which uses the CPU's SHA extensions, about three times libsodium's rate
- * here) and Ed25519 from libsodium (about 2.4 times OpenSSL's sign and
- * verify rate here).
- *
- * The digest context is fetched once and reused: fetching an EVP_MD per
- * call costs more than hashing a 200-byte event.  That makes sl_sha256 not
- * thread-safe; both programs are single-threaded by design (one libuv loop).
+ * crypto.c - keys, signatures and randomness: Ed25519 from libsodium
+ * (about 2.4 times OpenSSL's sign and verify rate here).  SHA-256 lives in
+ * hash.c, so that the CLI, which signs nothing and hashes nothing, links
+ * neither OpenSSL nor its start-up cost.
  */
-#include <openssl/evp.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,53 +14,10 @@
  * can never be replayed as a signature over anything else we sign. */
 static const char sig_domain[] = "samlog/event/v1";
 
-static EVP_MD *sha256_md;
-static EVP_MD_CTX *sha256_ctx;
-
 int
 sl_crypto_init(void)
 {
-	if (sha256_ctx != NULL)
-		return 0;
-	if (sodium_init() < 0)
-		return -1;
-	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	sha256_ctx = EVP_MD_CTX_new();
-	if (sha256_md == NULL || sha256_ctx == NULL) {
-		sl_crypto_shutdown();
-		return -1;
-	}
-	return 0;
-}
-
-void
-sl_crypto_shutdown(void)
-{
-	EVP_MD_CTX_free(sha256_ctx);
-	EVP_MD_free(sha256_md);
-	sha256_ctx = NULL;
-	sha256_md = NULL;
-}
-
-void
-sl_sha256_2(uint8_t out[SL_HASH_LEN], const void *a, size_t alen,
-    const void *b, size_t blen)
-{
-	unsigned int n = 0;
-
-	if (sha256_ctx == NULL && sl_crypto_init() != 0)
-		abort(); /* no digest means no log: nothing sane to do */
-	if (EVP_DigestInit_ex2(sha256_ctx, sha256_md, NULL) != 1 ||
-	    EVP_DigestUpdate(sha256_ctx, a, alen) != 1 ||
-	    (blen > 0 && EVP_DigestUpdate(sha256_ctx, b, blen) != 1) ||
-	    EVP_DigestFinal_ex(sha256_ctx, out, &n) != 1 || n != SL_HASH_LEN)
-		abort();
-}
-
-void
-sl_sha256(uint8_t out[SL_HASH_LEN], const void *data, size_t len)
-{
-	sl_sha256_2(out, data, len, NULL, 0);
+	return sodium_init() < 0 ? -1 : 0;
 }
 
 void

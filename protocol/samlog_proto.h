@@ -126,9 +126,10 @@ bool sl_utf8_valid(const char *s, size_t len);
  * Crypto (crypto.c): SHA-256 through OpenSSL, Ed25519 through libsodium.
  */
 
-/* Must be called once before any other sl_ crypto function; 0 or -1. */
+/* Must be called once before keys, signatures or randomness are used
+ * (libsodium); 0 or -1.  SHA-256 sets itself up on first use. */
 int sl_crypto_init(void);
-/* Frees what sl_crypto_init took. */
+/* Frees the SHA-256 state (hash.c). */
 void sl_crypto_shutdown(void);
 /* out = SHA-256(a || b); b may be NULL with blen 0. */
 void sl_sha256_2(uint8_t out[SL_HASH_LEN], const void *a, size_t alen,

@@ -1,0 +1,319 @@
+/*
+ * bench_daemon.c - the daemon and CLI as a user feels them (make bench).
+ *
+ * Starts a real samlogd on a temporary node, loads BENCH_CONTACTS contacts
+ * (default 100,000) spread over municipalities of 100 contacts each
+ * through pipelined control requests (group commit), then measures:
+ *   - `samlog contact list --municipality M` (100 rows of 100,000):
+ *     process wall time of the CLI call, p50 and p99 over 200 runs,
+ *   - `samlog contact show ID` the same way,
+ *   - `samlog rebuild`: events folded per second,
+ *   - the daemon's resident memory (VmRSS) idle after loading, and after
+ *     loading BENCH_EVENTS events in all (default 1,000,000),
+ *   - the load itself: writes per second and events per group commit.
+ */
+#include <errno.h>
+#include <msgpack.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "samlog_proto.h"
+#include "../unit/testutil.h"
+
+static char *dir;
+static pid_t dpid;
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+connect_ctl(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char path[600];
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(path, sizeof path, "%s/%s", dir, SL_CTL_SOCKET);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+pk_str(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str(pk, strlen(s));
+	msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+/* Sends n contact.add requests on one connection, then reads until n
+ * RESULT frames came back. */
+static void
+load_batch(int fd, size_t first, size_t n)
+{
+	msgpack_sbuffer sb, one;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_sbuffer_init(&one);
+	msgpack_packer_init(&pk, &one, msgpack_sbuffer_write);
+	for (size_t i = first; i < first + n; i++) {
+		char name[64], mun[64];
+		uint8_t hdr[SL_FRAME_HDR];
+
+		snprintf(name, sizeof name, "Kontakt %zu", i);
+		snprintf(mun, sizeof mun, "Kommun %zu", i / 100);
+		msgpack_sbuffer_clear(&one);
+		msgpack_pack_map(&pk, 2);
+		pk_str(&pk, "cmd");
+		pk_str(&pk, "contact.add");
+		pk_str(&pk, "args");
+		msgpack_pack_map(&pk, 3);
+		pk_str(&pk, "name");
+		pk_str(&pk, name);
+		pk_str(&pk, "municipality");
+		pk_str(&pk, mun);
+		pk_str(&pk, "role");
+		pk_str(&pk, i % 2 ? "tjänsteman" : "politiker");
+		struct sl_frame_hdr h = { SL_CTL_VERSION, SL_MSG_REQUEST, 0,
+			(uint32_t)i, (uint32_t)one.size };
+
+		sl_frame_hdr_encode(hdr, &h);
+		msgpack_sbuffer_write(&sb, (const char *)hdr, sizeof hdr);
+		msgpack_sbuffer_write(&sb, one.data, one.size);
+	}
+	msgpack_sbuffer_destroy(&one);
+	size_t off = 0;
+
+	while (off < sb.size) {
+		ssize_t w = write(fd, sb.data + off, sb.size - off);
+
+		if (w <= 0) {
+			perror("bench: write");
+			exit(1);
+		}
+		off += (size_t)w;
+	}
+	msgpack_sbuffer_destroy(&sb);
+	size_t results = 0;
+	static uint8_t buf[1 << 20];
+	size_t len = 0;
+
+	while (results < n) {
+		ssize_t r = read(fd, buf + len, sizeof buf - len);
+
+		if (r <= 0) {
+			fprintf(stderr, "bench: daemon closed the connection\n");
+			exit(1);
+		}
+		len += (size_t)r;
+		size_t p = 0;
+
+		while (len - p >= SL_FRAME_HDR) {
+			struct sl_frame_hdr h;
+
+			sl_frame_hdr_decode(&h, buf + p, SL_CTL_FRAME_MAX);
+			if (len - p < SL_FRAME_HDR + h.len)
+				break;
+			if (h.type == SL_MSG_RESULT) {
+				results++;
+				/* code 0 is the byte after "code" */
+				if (memmem(buf + p + SL_FRAME_HDR, h.len,
+				    "\xa4" "code\x00", 6) == NULL) {
+					fprintf(stderr, "bench: a write failed: "
+					    "%.*s\n", (int)h.len,
+					    buf + p + SL_FRAME_HDR);
+					exit(1);
+				}
+			}
+			p += SL_FRAME_HDR + h.len;
+		}
+		memmove(buf, buf + p, len - p);
+		len -= p;
+	}
+}
+
+static void
+load(size_t from, size_t total)
+{
+	int fd = connect_ctl();
+
+	if (fd < 0) {
+		fprintf(stderr, "bench: cannot connect\n");
+		exit(1);
+	}
+	for (size_t i = from; i < total; i += 2000)
+		load_batch(fd, i, total - i < 2000 ? total - i : 2000);
+	close(fd);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Runs argv `runs` times; prints p50 and p99 wall time in ms. */
+static void
+time_cli(const char *what, char *const *argv, int runs)
+{
+	double *t = calloc((size_t)runs, sizeof *t);
+	struct tu_run *r = malloc(sizeof *r);
+
+	for (int i = 0; i < runs; i++) {
+		double t0 = now_s();
+
+		if (tu_run(r, argv, NULL) != 0 || r->status != 0) {
+			fprintf(stderr, "bench: %s failed: %s\n", what, r->err);
+			exit(1);
+		}
+		t[i] = (now_s() - t0) * 1000;
+	}
+	qsort(t, (size_t)runs, sizeof *t, cmp_double);
+	printf("%-44s p50 %6.2f ms  p99 %6.2f ms  (%d runs, %zu lines)\n",
+	    what, t[runs / 2], t[runs * 99 / 100], runs, tu_lines(r->out));
+	free(t);
+	free(r);
+}
+
+static long
+rss_kib(void)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)dpid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static void
+wait_ready(void)
+{
+	for (int i = 0; i < 1000; i++) {
+		int fd = connect_ctl();
+
+		if (fd >= 0) {
+			close(fd);
+			return;
+		}
+		usleep(10000);
+	}
+	fprintf(stderr, "bench: samlogd did not start\n");
+	exit(1);
+}
+
+int
+main(void)
+{
+	const char *e1 = getenv("BENCH_CONTACTS"), *e2 = getenv("BENCH_EVENTS");
+	size_t contacts = e1 ? strtoul(e1, NULL, 10) : 100000;
+	size_t events = e2 ? strtoul(e2, NULL, 10) : 1000000;
+	char *tmp = tu_tmpdir(), *logp;
+	struct tu_run *r = malloc(sizeof *r);
+
+	if (asprintf(&dir, "%s/node", tmp) < 0 ||
+	    asprintf(&logp, "%s/samlogd.log", tmp) < 0)
+		return 1;
+	if (tu_run(r, (char *const[]){ (char *)tu_prog("samlog"), "-d", dir,
+	    "init", "--org", "Bench", NULL }, NULL) != 0 || r->status != 0)
+		return 1;
+	if ((dpid = fork()) == 0) {
+		freopen(logp, "w", stderr);
+		execl(tu_prog("samlogd"), "samlogd", "-d", dir, "-f", (char *)NULL);
+		_exit(127);
+	}
+	wait_ready();
+	printf("samlog daemon benchmark: %zu contacts, node in %s\n", contacts,
+	    dir);
+	printf("daemon RSS at start, idle:                    %6ld KiB\n",
+	    rss_kib());
+
+	double t0 = now_s();
+
+	load(0, contacts);
+	double t = now_s() - t0;
+
+	if (tu_run(r, (char *const[]){ (char *)tu_prog("samlog"), "-d", dir,
+	    "status", "--json", NULL }, NULL) != 0)
+		return 1;
+	const char *cm = strstr(r->out, "\"commits\": ");
+	const char *wr = strstr(r->out, "\"writes\": ");
+	double commits = cm ? strtod(cm + 11, NULL) : 0;
+	double writes = wr ? strtod(wr + 10, NULL) : 0;
+
+	printf("load through the control socket:          %9.0f writes/s  "
+	    "(%.0f events per group commit)\n", (double)contacts / t,
+	    commits > 0 ? writes / commits : 0);
+	printf("daemon RSS idle after %zu contacts:      %6ld KiB\n", contacts,
+	    rss_kib());
+	time_cli("samlog contact list --municipality M", (char *const[]){
+	    (char *)tu_prog("samlog"), "-d", dir, "contact", "list",
+	    "--municipality", "Kommun 500", NULL }, 200);
+	/* An id to show: the first contact of that municipality. */
+	if (tu_run(r, (char *const[]){ (char *)tu_prog("samlog"), "-d", dir,
+	    "contact", "list", "--municipality", "Kommun 7", NULL }, NULL) != 0)
+		return 1;
+	char id[16] = "";
+	const char *nl = strchr(r->out, '\n');
+
+	if (nl != NULL)
+		snprintf(id, sizeof id, "%.10s", nl + 1);
+	time_cli("samlog contact show ID", (char *const[]){
+	    (char *)tu_prog("samlog"), "-d", dir, "contact", "show", id, NULL },
+	    200);
+	time_cli("samlog contact list --municipality M --json", (char *const[]){
+	    (char *)tu_prog("samlog"), "-d", dir, "--json", "contact", "list",
+	    "--municipality", "Kommun 900", NULL }, 200);
+	if (tu_run(r, (char *const[]){ (char *)tu_prog("samlog"), "-d", dir,
+	    "--json", "rebuild", NULL }, NULL) != 0 || r->status != 0)
+		return 1;
+	const char *ev = strstr(r->out, "\"events\": ");
+	const char *ms = strstr(r->out, "\"ms\": ");
+	double ne = ev ? strtod(ev + 10, NULL) : 0, nms = ms ? strtod(ms + 6,
+	    NULL) : 1;
+
+	printf("rebuild of every record from the log:     %9.0f events/s  "
+	    "(%.0f events in %.0f ms)\n", ne / (nms / 1000), ne, nms);
+	if (events > contacts) {
+		t0 = now_s();
+		load(contacts, events);
+		t = now_s() - t0;
+		printf("load of %zu more events:             %9.0f writes/s\n",
+		    events - contacts, (double)(events - contacts) / t);
+		sleep(1);
+		printf("daemon RSS idle after %zu events:       %6ld KiB\n",
+		    events, rss_kib());
+	}
+	kill(dpid, SIGTERM);
+	waitpid(dpid, NULL, 0);
+	free(r);
+	free(dir);
+	free(logp);
+	tu_rmtree(tmp);
+	return 0;
+}
