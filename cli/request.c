@@ -100,19 +100,32 @@ build_request(struct wbuf *w, const struct parse_result *r)
 	}
 }
 
+/* Replies are read in large chunks: a list of a hundred records arrives
+ * in one or two reads instead of two per frame. */
+static uint8_t rbuf[65536];
+static size_t rpos, rlen;
+
 static bool
 read_full(int fd, void *buf, size_t n)
 {
 	size_t off = 0;
 
 	while (off < n) {
-		ssize_t got = read(fd, (char *)buf + off, n - off);
+		if (rpos == rlen) {
+			ssize_t got = read(fd, rbuf, sizeof rbuf);
 
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			return false;
-		off += (size_t)got;
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0)
+				return false;
+			rpos = 0;
+			rlen = (size_t)got;
+		}
+		size_t take = rlen - rpos < n - off ? rlen - rpos : n - off;
+
+		memcpy((uint8_t *)buf + off, rbuf + rpos, take);
+		rpos += take;
+		off += take;
 	}
 	return true;
 }

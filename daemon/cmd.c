@@ -1055,6 +1055,8 @@ reply:;
 			    p->code == SL_OK ? "ok" : p->msg[0] ? p->msg :
 			    sl_strerror(p->code), p->code == SL_OK ? p->rec_id :
 			    NULL);
+			if (list == NULL || list->c != p->c)
+				ctl_flush(p->c);
 		}
 		ctl_conn_unref(p->c);
 		free(p->body);

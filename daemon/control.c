@@ -45,6 +45,8 @@ struct ctl_conn {
 	uint8_t *buf;
 	size_t len, cap;
 	size_t queued;     /* bytes written but not yet flushed */
+	uint8_t *out;      /* replies gathered until ctl_flush */
+	size_t out_len, out_cap;
 	bool reading_paused;
 	bool closed;
 	int refs;
@@ -65,6 +67,7 @@ conn_free_if_done(struct ctl_conn *c)
 {
 	if (c->closed && c->refs == 0) {
 		free(c->buf);
+		free(c->out);
 		free(c);
 	}
 }
@@ -150,24 +153,61 @@ write_cb(uv_write_t *req, int status)
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 
+/* Replies are gathered per connection and written with one uv_write per
+ * request (ctl_flush), not one per frame: a list of 100 records is one
+ * system call on each side instead of a hundred. */
 void
 ctl_send(struct ctl_conn *c, uint8_t type, uint32_t id, const void *body,
     size_t len)
 {
 	struct sl_frame_hdr h = { SL_CTL_VERSION, type, 0, id, (uint32_t)len };
-	struct ctl_write *w;
 
 	if (!ctl_conn_alive(c))
 		return;
-	if ((w = malloc(sizeof *w + SL_FRAME_HDR + len)) == NULL) {
+	if (c->out_len + SL_FRAME_HDR + len > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+
+		while (cap < c->out_len + SL_FRAME_HDR + len)
+			cap *= 2;
+		uint8_t *nb = realloc(c->out, cap);
+
+		if (nb == NULL) {
+			conn_close(c, "out of memory for a reply");
+			return;
+		}
+		c->out = nb;
+		c->out_cap = cap;
+	}
+	sl_frame_hdr_encode(c->out + c->out_len, &h);
+	if (len > 0)
+		memcpy(c->out + c->out_len + SL_FRAME_HDR, body, len);
+	c->out_len += SL_FRAME_HDR + len;
+}
+
+void
+ctl_flush(struct ctl_conn *c)
+{
+	struct ctl_write *w;
+
+	if (c->out_len == 0)
+		return;
+	if (!ctl_conn_alive(c)) {
+		c->out_len = 0;
+		return;
+	}
+	if ((w = malloc(sizeof *w + c->out_len)) == NULL) {
 		conn_close(c, "out of memory for a reply");
 		return;
 	}
-	sl_frame_hdr_encode(w->data, &h);
-	if (len > 0)
-		memcpy(w->data + SL_FRAME_HDR, body, len);
+	memcpy(w->data, c->out, c->out_len);
 	w->c = c;
-	w->len = SL_FRAME_HDR + len;
+	w->len = c->out_len;
+	c->out_len = 0;
+	if (c->out_cap > (1u << 20)) { /* do not keep a huge buffer idle */
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
 	uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
 
 	ctl_conn_ref(c);
@@ -245,6 +285,7 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		    c->len - SL_FRAME_HDR - h.len);
 		c->len -= SL_FRAME_HDR + h.len;
 	}
+	ctl_flush(c);
 	ctl_conn_unref(c);
 }
 

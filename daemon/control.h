@@ -30,9 +30,12 @@ int control_open(struct control **out, uv_loop_t *loop, const char *path,
 /* Stops listening, closes every connection, removes the socket file. */
 void control_close(struct control *ctl);
 
-/* Queues one frame to c (dropped silently if c has gone away). */
+/* Adds one frame to c's pending reply (dropped silently if c has gone
+ * away).  Frames go out at ctl_flush, which the read path calls after
+ * each batch of requests; replies made outside it must flush. */
 void ctl_send(struct ctl_conn *c, uint8_t type, uint32_t id, const void *body,
     size_t len);
+void ctl_flush(struct ctl_conn *c);
 /* The local user name of the peer (SO_PEERCRED), e.g. "anna". */
 const char *ctl_conn_user(const struct ctl_conn *c);
 /* Keeps c's memory valid across loop iterations (pending replies). */
