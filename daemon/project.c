@@ -727,19 +727,266 @@ dbs_open(struct project *p, MDB_txn *txn)
 }
 
 static int
-rebuild_cb(void *ctx, MDB_txn *txn, const struct sl_event *ev,
-    const uint8_t hash[SL_HASH_LEN])
-{
-	return project_fold(ctx, txn, ev, hash);
-}
-
-static int
 version_put(struct project *p, MDB_txn *txn)
 {
 	uint8_t v[8] = { 0, 0, 0, 0, 0, 0, 0, PROJECT_VERSION };
 	MDB_val k = { 7, "version" }, d = { 8, v };
 
 	return mdb_put(txn, p->pmeta, &k, &d, 0);
+}
+
+/*
+ * Rebuilding.  Because the fold does not depend on order, a rebuild may
+ * visit the events in whatever order writes fastest, and it does: it
+ * first lists every record event as (id, clock, origin, seq), sorts that
+ * list, and then folds each record's events in one go, so that records
+ * and their event index are written in key order with MDB_APPEND (full
+ * pages, no searching), and the index keys, collected and sorted, are
+ * appended last.  Folding the events one by one in arrival order, as the
+ * live path does, writes the same bytes (the property test checks it)
+ * but touches the trees at random.
+ */
+struct rb_item {
+	uint8_t id[SL_ID_LEN];
+	uint64_t hlc, seq;
+	uint32_t oi;            /* index of the origin in store_tip_at() */
+};
+
+struct rb {
+	struct project *p;
+	struct rb_item *items;
+	size_t n, cap;
+	uint64_t total;
+	/* collected index keys: offsets into an arena */
+	uint8_t *arena;
+	size_t alen, acap;
+	uint32_t *koff;
+	uint8_t *klen;
+	size_t nk, kcap;
+};
+
+static struct store *rb_store; /* for the comparators */
+
+static int
+rb_item_cmp(const void *a, const void *b)
+{
+	const struct rb_item *x = a, *y = b;
+	int c = memcmp(x->id, y->id, SL_ID_LEN);
+
+	if (c != 0)
+		return c;
+	if (x->hlc != y->hlc)
+		return x->hlc < y->hlc ? -1 : 1;
+	if (x->oi != y->oi)
+		c = memcmp(store_tip_at(rb_store, x->oi)->origin,
+		    store_tip_at(rb_store, y->oi)->origin, SL_KEY_LEN);
+	if (c != 0)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static const uint8_t *rb_arena;
+
+struct rb_key {
+	uint32_t off;
+	uint8_t len;
+};
+
+static int
+rb_key_qcmp(const void *a, const void *b)
+{
+	const struct rb_key *x = a, *y = b;
+	size_t m = x->len < y->len ? x->len : y->len;
+	int c = memcmp(rb_arena + x->off, rb_arena + y->off, m);
+
+	return c != 0 ? c : (int)x->len - (int)y->len;
+}
+
+static int
+rb_collect_cb(void *ctx, MDB_txn *txn, const struct sl_event *ev,
+    const uint8_t hash[SL_HASH_LEN])
+{
+	struct rb *b = ctx;
+	bool creates;
+	char kind;
+
+	b->total++;
+	if (ev->type_len == 8 && memcmp(ev->type, "node.org", 8) == 0)
+		return nodes_apply(b->p, txn, ev);
+	if ((kind = type_kind(ev, &creates)) == 0)
+		return 0;
+	if (!creates && ev->entity == NULL)
+		return 0;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		struct rb_item *ni = realloc(b->items, cap * sizeof *ni);
+
+		if (ni == NULL)
+			return ENOMEM;
+		b->items = ni;
+		b->cap = cap;
+	}
+	struct rb_item *it = &b->items[b->n++];
+
+	if (creates)
+		sl_entity_id(it->id, hash);
+	else
+		memcpy(it->id, ev->entity, SL_ID_LEN);
+	it->hlc = ev->hlc;
+	it->seq = ev->seq;
+	it->oi = 0;
+	for (size_t i = 0; i < store_origin_count(b->p->s); i++)
+		if (memcmp(store_tip_at(b->p->s, i)->origin, ev->origin,
+		    SL_KEY_LEN) == 0)
+			it->oi = (uint32_t)i;
+	return 0;
+}
+
+static int
+rb_keep_keys(struct rb *b, const struct keyset *ks)
+{
+	for (int i = 0; i < ks->n; i++) {
+		if (b->alen + ks->len[i] > b->acap) {
+			size_t cap = b->acap ? b->acap * 2 : 1 << 20;
+			uint8_t *na = realloc(b->arena, cap);
+
+			if (na == NULL)
+				return ENOMEM;
+			b->arena = na;
+			b->acap = cap;
+		}
+		if (b->nk == b->kcap) {
+			size_t cap = b->kcap ? b->kcap * 2 : 8192;
+			uint32_t *no = realloc(b->koff, cap * sizeof *no);
+			uint8_t *nl = no ? realloc(b->klen, cap) : NULL;
+
+			if (no != NULL)
+				b->koff = no;
+			if (nl == NULL)
+				return ENOMEM;
+			b->klen = nl;
+			b->kcap = cap;
+		}
+		memcpy(b->arena + b->alen, ks->k[i], ks->len[i]);
+		b->koff[b->nk] = (uint32_t)b->alen;
+		b->klen[b->nk++] = ks->len[i];
+		b->alen += ks->len[i];
+	}
+	return 0;
+}
+
+/* Folds one record's sorted events and appends it and its event index. */
+static int
+rb_record(struct rb *b, MDB_txn *txn, const struct rb_item *it, size_t n,
+    struct gbuf *g)
+{
+	static struct keyset ks;
+	struct project *p = b->p;
+	struct prec r;
+	MDB_val empty = { 0, "" };
+	int rc = 0;
+
+	memset(&r, 0, sizeof r);
+	memcpy(r.id, it[0].id, SL_ID_LEN);
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *origin = store_tip_at(p->s, it[i].oi)->origin;
+		const uint8_t *rec;
+		size_t len;
+		struct sl_event ev;
+		uint8_t hash[SL_HASH_LEN], ek[SL_ID_LEN + 8 + SL_KEY_LEN + 8];
+		bool creates;
+		char kind;
+
+		if (store_txn_event(p->s, txn, origin, it[i].seq, &rec, &len) !=
+		    SL_OK || sl_event_decode(&ev, rec, len) != SL_OK) {
+			rc = MDB_CORRUPTED;
+			goto out;
+		}
+		sl_event_hash(hash, &ev);
+		kind = type_kind(&ev, &creates);
+		if (r.kind != 0 && r.kind != kind)
+			continue;
+		if ((rc = prec_apply(&r, kind, creates, &ev, hash)) != 0)
+			goto out;
+		memcpy(ek, r.id, SL_ID_LEN);
+		for (int k = 0; k < 8; k++) {
+			ek[SL_ID_LEN + k] = (uint8_t)(ev.hlc >> (56 - 8 * k));
+			ek[SL_ID_LEN + 8 + SL_KEY_LEN + k] =
+			    (uint8_t)(ev.seq >> (56 - 8 * k));
+		}
+		memcpy(ek + SL_ID_LEN + 8, ev.origin, SL_KEY_LEN);
+		MDB_val evk = { sizeof ek, ek };
+
+		if ((rc = mdb_put(txn, p->pev, &evk, &empty, MDB_APPEND)) != 0)
+			goto out;
+	}
+	if ((rc = rec_encode(&r, g)) != 0)
+		goto out;
+	MDB_val k = { SL_ID_LEN, r.id }, d = { g->len, g->p };
+
+	if ((rc = mdb_put(txn, p->rec, &k, &d, MDB_APPEND)) != 0)
+		goto out;
+	keyset_of(&ks, &r);
+	rc = rb_keep_keys(b, &ks);
+out:
+	prec_free(&r);
+	return rc;
+}
+
+static int
+rebuild_txn(struct project *p, MDB_txn *txn, uint64_t *events)
+{
+	struct rb b = { .p = p };
+	struct gbuf g = { NULL, 0, 0 };
+	uint64_t n = 0;
+	int rc;
+
+	if ((rc = mdb_drop(txn, p->rec, 0)) != 0 ||
+	    (rc = mdb_drop(txn, p->pidx, 0)) != 0 ||
+	    (rc = mdb_drop(txn, p->pev, 0)) != 0 ||
+	    (rc = mdb_drop(txn, p->pnodes, 0)) != 0 ||
+	    (rc = store_txn_scan(p->s, txn, rb_collect_cb, &b, &n)) != 0)
+		goto out;
+	rb_store = p->s;
+	qsort(b.items, b.n, sizeof *b.items, rb_item_cmp);
+	for (size_t i = 0; i < b.n;) {
+		size_t j = i + 1;
+
+		while (j < b.n && memcmp(b.items[j].id, b.items[i].id,
+		    SL_ID_LEN) == 0)
+			j++;
+		if ((rc = rb_record(&b, txn, &b.items[i], j - i, &g)) != 0)
+			goto out;
+		i = j;
+	}
+	struct rb_key *keys = malloc((b.nk ? b.nk : 1) * sizeof *keys);
+
+	if (keys == NULL) {
+		rc = ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < b.nk; i++)
+		keys[i] = (struct rb_key){ b.koff[i], b.klen[i] };
+	rb_arena = b.arena;
+	qsort(keys, b.nk, sizeof *keys, rb_key_qcmp);
+	for (size_t i = 0; i < b.nk && rc == 0; i++) {
+		MDB_val k = { keys[i].len, b.arena + keys[i].off };
+		MDB_val empty = { 0, "" };
+
+		/* Equal keys cannot occur: each names its record's id. */
+		rc = mdb_put(txn, p->pidx, &k, &empty, MDB_APPEND);
+	}
+	free(keys);
+	if (rc == 0)
+		rc = version_put(p, txn);
+	*events = n;
+out:
+	free(g.p);
+	free(b.items);
+	free(b.arena);
+	free(b.koff);
+	free(b.klen);
+	return rc;
 }
 
 int
@@ -753,17 +1000,10 @@ project_rebuild(struct project *p, uint64_t *events, char *err,
 	for (;;) {
 		if ((rc = mdb_txn_begin(p->env, NULL, 0, &txn)) != 0)
 			break;
-		n = 0;
-		if ((rc = mdb_drop(txn, p->rec, 0)) != 0 ||
-		    (rc = mdb_drop(txn, p->pidx, 0)) != 0 ||
-		    (rc = mdb_drop(txn, p->pev, 0)) != 0 ||
-		    (rc = mdb_drop(txn, p->pnodes, 0)) != 0 ||
-		    (rc = store_txn_scan(p->s, txn, rebuild_cb, p, &n)) != 0 ||
-		    (rc = version_put(p, txn)) != 0) {
+		if ((rc = rebuild_txn(p, txn, &n)) != 0)
 			mdb_txn_abort(txn);
-		} else {
+		else
 			rc = mdb_txn_commit(txn);
-		}
 		if (rc != MDB_MAP_FULL || store_grow_map(p->s) != SL_OK)
 			break;
 	}
