@@ -8,6 +8,7 @@
  * line, and nothing of a bad file is used.
  */
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -78,6 +79,15 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 			}
 			snprintf(c->org, sizeof c->org, "%s", val);
 			have_org = true;
+		} else if (strcmp(key, "group") == 0) {
+			if (val[0] == '\0' || strlen(val) >= sizeof c->group ||
+			    getgrnam(val) == NULL) {
+				snprintf(err, errlen, "%s:%u: group \"%s\" does not "
+				    "exist", path, lineno, val);
+				ret = SL_EINVAL;
+				break;
+			}
+			snprintf(c->group, sizeof c->group, "%s", val);
 		} else {
 			snprintf(err, errlen, "%s:%u: unknown setting \"%s\"",
 			    path, lineno, key);

@@ -10,6 +10,7 @@
 
 struct config {
 	char org[SL_ORG_MAX + 1];
+	char group[64];   /* members may use the control socket; "" = owner only */
 };
 
 /*

@@ -13,6 +13,7 @@
  * reference to it (group-committed writes answer one loop turn later).
  */
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,7 +351,8 @@ server_close_cb(uv_handle_t *h)
 
 int
 control_open(struct control **out, uv_loop_t *loop, const char *path,
-    control_request_fn fn, void *ctx, char *err, size_t errlen)
+    const char *group, control_request_fn fn, void *ctx, char *err,
+    size_t errlen)
 {
 	struct control *ctl = calloc(1, sizeof *ctl);
 	int rc;
@@ -379,7 +381,20 @@ control_open(struct control **out, uv_loop_t *loop, const char *path,
 		uv_close((uv_handle_t *)&ctl->server, server_close_cb);
 		return -1;
 	}
-	chmod(path, 0600);
+	if (group != NULL && group[0] != '\0') {
+		struct group *g = getgrnam(group);
+
+		if (g == NULL || chown(path, (uid_t)-1, g->gr_gid) != 0 ||
+		    chmod(path, 0660) != 0) {
+			snprintf(err, errlen, "cannot give group %s the socket %s: "
+			    "%s", group, path, g ? strerror(errno) :
+			    "no such group");
+			uv_close((uv_handle_t *)&ctl->server, server_close_cb);
+			return -1;
+		}
+	} else {
+		chmod(path, 0600);
+	}
 	*out = ctl;
 	return 0;
 }

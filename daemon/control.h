@@ -23,10 +23,12 @@ typedef void (*control_request_fn)(void *ctx, struct ctl_conn *c, uint32_t id,
 
 /*
  * Listens on path (replacing a stale socket file; the caller holds the
- * node lock), mode 0600.  Returns 0, or -1 with err set.
+ * node lock), mode 0600, or 0660 owned by group when group is not empty.
+ * Returns 0, or -1 with err set.
  */
 int control_open(struct control **out, uv_loop_t *loop, const char *path,
-    control_request_fn fn, void *ctx, char *err, size_t errlen);
+    const char *group, control_request_fn fn, void *ctx, char *err,
+    size_t errlen);
 /* Stops listening, closes every connection, removes the socket file. */
 void control_close(struct control *ctl);
 

@@ -133,8 +133,8 @@ daemon_serve(struct daemon *d)
 		fatal("out of memory");
 	if (cmd_announce(d->cmd, d->conf.org, err, sizeof err) != SL_OK)
 		fatal("cannot record this node's organisation: %s", err);
-	if (control_open(&d->ctl, &d->loop, sock, cmd_request, d->cmd, err,
-	    sizeof err) != 0)
+	if (control_open(&d->ctl, &d->loop, sock, d->conf.group, cmd_request,
+	    d->cmd, err, sizeof err) != 0)
 		fatal("%s", err);
 	free(sock);
 }

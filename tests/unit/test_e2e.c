@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -285,6 +286,13 @@ test_records(void **state)
 	r = sl("decision", "show", d1, "--as-of", "2099-01-01", "--json", NULL);
 	assert_non_null(strstr(r->out, "\"status\": \"revoked\""));
 
+	/* The control socket is the owner's alone by default. */
+	char sock[600];
+	struct stat st;
+
+	snprintf(sock, sizeof sock, "%s/%s", dir, SL_CTL_SOCKET);
+	assert_int_equal(stat(sock, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
 	/* Node commands. */
 	r = sl("status", "--json", NULL);
 	for (const char *k = "node_id\0org\0events\0peers\0"; *k;

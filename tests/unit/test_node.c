@@ -226,6 +226,14 @@ test_config_errors(void **state)
 	assert_int_equal(config_load(&c, p, err, sizeof err), SL_EINVAL);
 	write_file(p, "org =\n");
 	assert_int_equal(config_load(&c, p, err, sizeof err), SL_EINVAL);
+	write_file(p, "org = A\ngroup = root\n");
+	assert_int_equal(config_load(&c, p, err, sizeof err), SL_OK);
+	assert_string_equal(c.group, "root");
+	write_file(p, "org = A\ngroup = no-such-group-here\n");
+	assert_int_equal(config_load(&c, p, err, sizeof err), SL_EINVAL);
+	snprintf(want, sizeof want, "%s:2: group \"no-such-group-here\" does "
+	    "not exist", p);
+	assert_string_equal(err, want);
 	write_file(p, "# nothing\n");
 	assert_int_equal(config_load(&c, p, err, sizeof err), SL_EINVAL);
 	assert_non_null(strstr(err, "org is not set"));

@@ -370,6 +370,58 @@ test_as_of_and_history(void **state)
 	node_close(&a);
 }
 
+/* Enough records that two share a 4-character id prefix: that prefix is
+ * refused as ambiguous, listing both, and a longer one resolves. */
+static void
+test_ambiguous_prefix(void **state)
+{
+	struct node a;
+	enum { N = 3000 };
+	static struct sl_event_draft d[N];
+	static struct store_appended ap[N];
+	static char ids[N][SL_ID_TEXT + 1];
+	uint8_t pl[64];
+	size_t n = payload(pl, sizeof pl, 1, "name", "X");
+	char err[256], cands[512];
+	uint8_t got[SL_ID_LEN];
+	MDB_txn *txn;
+
+	(void)state;
+	node_open(&a, &ka);
+	for (int i = 0; i < N; i++)
+		d[i] = (struct sl_event_draft){ .author = "t", .type =
+		    "org.created", .payload = pl, .payload_len = (uint32_t)n };
+	assert_int_equal(store_append(a.s, d, N, ap, err, sizeof err), SL_OK);
+	for (int i = 0; i < N; i++) {
+		uint8_t id[SL_ID_LEN];
+
+		sl_entity_id(id, ap[i].hash);
+		sl_b32_encode(ids[i], id, SL_ID_LEN);
+	}
+	int x = -1, y = -1;
+
+	for (int i = 0; i < N && x < 0; i++)
+		for (int j = i + 1; j < N; j++)
+			if (strncmp(ids[i], ids[j], 4) == 0) {
+				x = i;
+				y = j;
+				break;
+			}
+	assert_true(x >= 0); /* 3000 ids over 32^4 prefixes: certain */
+	char pre[8];
+
+	snprintf(pre, sizeof pre, "%.4s", ids[x]);
+	assert_int_equal(store_read_begin(a.s, &txn), SL_OK);
+	assert_int_equal(project_resolve(a.p, txn, pre, 0, got, cands,
+	    sizeof cands), SL_EAMBIG);
+	assert_non_null(strstr(cands, ids[x]));
+	assert_non_null(strstr(cands, ids[y]));
+	assert_int_equal(project_resolve(a.p, txn, ids[x], 'o', got, cands,
+	    sizeof cands), SL_OK);
+	mdb_txn_abort(txn);
+	node_close(&a);
+}
+
 static int
 setup(void **state)
 {
@@ -401,6 +453,7 @@ main(void)
 		cmocka_unit_test(test_lww_and_conflict),
 		cmocka_unit_test(test_any_order_same_bytes),
 		cmocka_unit_test(test_as_of_and_history),
+		cmocka_unit_test(test_ambiguous_prefix),
 	};
 
 	if (sl_crypto_init() != 0)
