@@ -21,6 +21,7 @@
 #include "log.h"
 
 #define MAX_ARGS 32
+#define GROUP_MAX 512
 #define MAX_ELEMS 64
 #define NAME_MAX_LEN 200
 #define TEXT_MAX_LEN 20000
@@ -61,7 +62,7 @@ struct cmd_ctx {
 	uint8_t node[SL_KEY_LEN];
 	char org[SL_ORG_MAX + 1];
 	struct pending *head, **tail;
-	uint64_t commits, writes;
+	uint64_t commits, writes, requests;
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -974,6 +975,8 @@ send_record(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 
 /* ---- the group commit ------------------------------------------------------- */
 
+static void idle_cb(uv_idle_t *h);
+
 static void
 flush(struct cmd_ctx *d)
 {
@@ -982,10 +985,20 @@ flush(struct cmd_ctx *d)
 	char err[256];
 	int rc;
 
-	d->head = NULL;
-	d->tail = &d->head;
+	/* At most GROUP_MAX writes per commit: bounds the commit's dirty
+	 * pages (LMDB keeps them cached) and the wait of the first writer. */
+	size_t k = 1;
+
 	if (list == NULL)
 		return;
+	for (p = list; p->next != NULL && k < GROUP_MAX; p = p->next)
+		k++;
+	d->head = p->next;
+	p->next = NULL;
+	if (d->head == NULL)
+		d->tail = &d->head;
+	else
+		uv_idle_start(&d->idle, idle_cb);
 retry:
 	for (p = list; p; p = p->next) {
 		p->code = SL_OK;
@@ -1560,6 +1573,8 @@ cmd_request(void *ctx, struct ctl_conn *c, uint32_t id, const uint8_t *body,
 	struct cmd_ctx *d = ctx;
 	struct args *a = malloc(sizeof *a);
 	char msg[512] = "";
+
+	d->requests++;
 	MDB_txn *txn = NULL;
 	int rc;
 
@@ -1654,8 +1669,9 @@ cmd_new(uv_loop_t *loop, struct store *s, struct project *p,
 void
 cmd_flush(struct cmd_ctx *d)
 {
+	while (d->head != NULL)
+		flush(d);
 	uv_idle_stop(&d->idle);
-	flush(d);
 }
 
 void
@@ -1665,10 +1681,12 @@ cmd_free(struct cmd_ctx *d)
 }
 
 void
-cmd_stats(const struct cmd_ctx *d, uint64_t *commits, uint64_t *writes)
+cmd_stats(const struct cmd_ctx *d, uint64_t *commits, uint64_t *writes,
+    uint64_t *requests)
 {
 	*commits = d->commits;
 	*writes = d->writes;
+	*requests = d->requests;
 }
 
 int

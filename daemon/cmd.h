@@ -36,7 +36,9 @@ void cmd_request(void *ctx, struct ctl_conn *c, uint32_t id,
  * with err set.
  */
 int cmd_announce(struct cmd_ctx *d, const char *org, char *err, size_t errlen);
-/* Group-commit statistics: commits made and write requests answered. */
-void cmd_stats(const struct cmd_ctx *d, uint64_t *commits, uint64_t *writes);
+/* Statistics: group commits made, write requests answered, requests
+ * received. */
+void cmd_stats(const struct cmd_ctx *d, uint64_t *commits, uint64_t *writes,
+    uint64_t *requests);
 
 #endif

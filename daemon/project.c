@@ -933,19 +933,43 @@ out:
 	return rc;
 }
 
+/* Commits the rebuild so far and opens the next transaction: LMDB keeps
+ * every page a transaction dirtied in a cache for later reuse, so one
+ * huge transaction would leave the daemon holding the whole projection's
+ * size in memory for good. */
+#define RB_CHUNK 20000
+
 static int
-rebuild_txn(struct project *p, MDB_txn *txn, uint64_t *events)
+rb_chunk(struct project *p, MDB_txn **txn)
 {
+	int rc = mdb_txn_commit(*txn);
+
+	*txn = NULL;
+	if (rc != 0)
+		return rc;
+	return mdb_txn_begin(p->env, NULL, 0, txn);
+}
+
+static int
+rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
+{
+	MDB_txn *txn = *txnp;
+	MDB_val vk = { 7, "version" };
 	struct rb b = { .p = p };
 	struct gbuf g = { NULL, 0, 0 };
-	uint64_t n = 0;
+	uint64_t n = 0, records = 0;
 	int rc;
 
-	if ((rc = mdb_drop(txn, p->rec, 0)) != 0 ||
+	/* The version goes first and comes back last: a rebuild cut short
+	 * leaves no version, and the next start rebuilds again. */
+	if (((rc = mdb_del(txn, p->pmeta, &vk, NULL)) != 0 &&
+	    rc != MDB_NOTFOUND) ||
+	    (rc = mdb_drop(txn, p->rec, 0)) != 0 ||
 	    (rc = mdb_drop(txn, p->pidx, 0)) != 0 ||
 	    (rc = mdb_drop(txn, p->pev, 0)) != 0 ||
 	    (rc = mdb_drop(txn, p->pnodes, 0)) != 0 ||
-	    (rc = store_txn_scan(p->s, txn, rb_collect_cb, &b, &n)) != 0)
+	    (rc = store_txn_scan(p->s, txn, rb_collect_cb, &b, &n)) != 0 ||
+	    (rc = rb_chunk(p, &txn)) != 0)
 		goto out;
 	rb_store = p->s;
 	qsort(b.items, b.n, sizeof *b.items, rb_item_cmp);
@@ -956,6 +980,8 @@ rebuild_txn(struct project *p, MDB_txn *txn, uint64_t *events)
 		    SL_ID_LEN) == 0)
 			j++;
 		if ((rc = rb_record(&b, txn, &b.items[i], j - i, &g)) != 0)
+			goto out;
+		if (++records % RB_CHUNK == 0 && (rc = rb_chunk(p, &txn)) != 0)
 			goto out;
 		i = j;
 	}
@@ -975,6 +1001,8 @@ rebuild_txn(struct project *p, MDB_txn *txn, uint64_t *events)
 
 		/* Equal keys cannot occur: each names its record's id. */
 		rc = mdb_put(txn, p->pidx, &k, &empty, MDB_APPEND);
+		if (rc == 0 && (i + 1) % (RB_CHUNK * 4) == 0)
+			rc = rb_chunk(p, &txn);
 	}
 	free(keys);
 	if (rc == 0)
@@ -986,6 +1014,7 @@ out:
 	free(b.arena);
 	free(b.koff);
 	free(b.klen);
+	*txnp = txn;
 	return rc;
 }
 
@@ -1000,10 +1029,12 @@ project_rebuild(struct project *p, uint64_t *events, char *err,
 	for (;;) {
 		if ((rc = mdb_txn_begin(p->env, NULL, 0, &txn)) != 0)
 			break;
-		if ((rc = rebuild_txn(p, txn, &n)) != 0)
-			mdb_txn_abort(txn);
-		else
+		if ((rc = rebuild_txn(p, &txn, &n)) != 0) {
+			if (txn != NULL)
+				mdb_txn_abort(txn);
+		} else {
 			rc = mdb_txn_commit(txn);
+		}
 		if (rc != MDB_MAP_FULL || store_grow_map(p->s) != SL_OK)
 			break;
 	}

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -40,6 +41,9 @@ struct daemon {
 	struct control *ctl;
 	uv_loop_t loop;
 	uv_signal_t sig_int, sig_term, sig_hup;
+	uv_timer_t idle_timer;
+	uint64_t last_requests;
+	bool trimmed;
 	int lock_fd;
 };
 
@@ -167,6 +171,32 @@ signal_hup_cb(uv_signal_t *h, int signum)
 	log_info("configuration reloaded from %s", d->conf_path);
 }
 
+/*
+ * When no request has come for a while, give memory back: free heap
+ * pages to the system (malloc_trim) and drop the store's mapped pages
+ * from our resident set (they stay in the page cache, and the next read
+ * maps them again).  A node idles most of the day; it should not sit on
+ * the memory of its busiest minute.
+ */
+static void
+idle_timer_cb(uv_timer_t *h)
+{
+	struct daemon *d = h->data;
+	uint64_t commits, writes, requests;
+
+	cmd_stats(d->cmd, &commits, &writes, &requests);
+	if (requests != d->last_requests) {
+		d->last_requests = requests;
+		d->trimmed = false;
+		return;
+	}
+	if (d->trimmed)
+		return;
+	d->trimmed = true;
+	malloc_trim(0);
+	store_release_pages(d->store);
+}
+
 static void
 close_walk_cb(uv_handle_t *h, void *arg)
 {
@@ -282,6 +312,9 @@ main(int argc, char **argv)
 	uv_signal_start(&d.sig_term, signal_stop_cb, SIGTERM);
 	uv_signal_start(&d.sig_hup, signal_hup_cb, SIGHUP);
 	daemon_serve(&d);
+	uv_timer_init(&d.loop, &d.idle_timer);
+	d.idle_timer.data = &d;
+	uv_timer_start(&d.idle_timer, idle_timer_cb, 2000, 2000);
 	if (ready_fd >= 0)
 		detach_stdio(d.dir, ready_fd);
 	char id[SL_NODE_ID_TEXT + 1];

@@ -32,6 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "store.h"
@@ -1401,4 +1403,33 @@ store_txn_scan(struct store *s, MDB_txn *txn, store_hook_fn fn, void *ctx,
 	if (ret == 0 && rc != MDB_NOTFOUND)
 		ret = rc;
 	return ret;
+}
+
+void
+store_release_pages(struct store *s)
+{
+	const char *dir = NULL;
+	char want[PATH_MAX], line[PATH_MAX + 128];
+	FILE *f;
+
+	/* LMDB does not say where its map is (mm_address is only set with
+	 * MDB_FIXEDMAP), so find our data file's mapping by name. */
+	if (mdb_env_get_path(s->env, &dir) != 0 || dir == NULL)
+		return;
+	snprintf(want, sizeof want, "%s/data.mdb", dir);
+	if ((f = fopen("/proc/self/maps", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL) {
+		unsigned long lo, hi;
+		char *path = strchr(line, '/');
+
+		if (path == NULL)
+			continue;
+		path[strcspn(path, "\n")] = '\0';
+		if (strcmp(path, want) != 0 ||
+		    sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	}
+	fclose(f);
 }

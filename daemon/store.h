@@ -112,6 +112,10 @@ int store_grow_map(struct store *s);
  * (the projections).  Borrowed. */
 MDB_env *store_env(struct store *s);
 
+/* Drops the map's pages from the process's resident set (they stay in
+ * the page cache).  Only with no transaction open. */
+void store_release_pages(struct store *s);
+
 /* Opens a read transaction (caller aborts it). */
 int store_read_begin(struct store *s, MDB_txn **txn);
 

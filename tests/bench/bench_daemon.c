@@ -286,6 +286,8 @@ main(void)
 	printf("load through the control socket:          %9.0f writes/s  "
 	    "(%.0f events per group commit)\n", (double)contacts / t,
 	    commits > 0 ? writes / commits : 0);
+	print_rss("right after the contacts:");
+	sleep(5); /* the daemon trims itself after 2-4 s without requests */
 	print_rss("idle after the contacts:");
 	time_cli("samlog contact list --municipality M", (char *const[]){
 	    (char *)tu_prog("samlog"), "-d", dir, "contact", "list",
@@ -321,7 +323,7 @@ main(void)
 		t = now_s() - t0;
 		printf("load of %zu more events:             %9.0f writes/s\n",
 		    events - contacts, (double)(events - contacts) / t);
-		sleep(1);
+		sleep(5);
 		print_rss("idle after all events:");
 	}
 	kill(dpid, SIGTERM);
