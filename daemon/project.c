@@ -972,7 +972,8 @@ rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 	    (rc = rb_chunk(p, &txn)) != 0)
 		goto out;
 	rb_store = p->s;
-	qsort(b.items, b.n, sizeof *b.items, rb_item_cmp);
+	if (b.n > 0)
+		qsort(b.items, b.n, sizeof *b.items, rb_item_cmp);
 	for (size_t i = 0; i < b.n;) {
 		size_t j = i + 1;
 
