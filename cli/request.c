@@ -17,33 +17,6 @@
 
 #define REPLY_MAX (SL_CTL_FRAME_MAX * 4)
 
-struct wbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static int
-wbuf_write(void *data, const char *buf, size_t len)
-{
-	struct wbuf *w = data;
-
-	if (w->len + len > w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 512;
-
-		while (cap < w->len + len)
-			cap *= 2;
-		char *np = realloc(w->p, cap);
-
-		if (np == NULL)
-			return -1;
-		w->p = np;
-		w->cap = cap;
-	}
-	memcpy(w->p + w->len, buf, len);
-	w->len += len;
-	return 0;
-}
-
 static void
 pk_str(msgpack_packer *pk, const char *s)
 {
@@ -55,7 +28,7 @@ pk_str(msgpack_packer *pk, const char *s)
 
 /* {"cmd": remote, "args": {flag: value | [values] | true, "id": pos}} */
 static void
-build_request(struct wbuf *w, const struct parse_result *r)
+build_request(struct sl_buf *w, const struct parse_result *r)
 {
 	msgpack_packer pk;
 	const struct flag_def *done[MAX_VALUES];
@@ -63,7 +36,7 @@ build_request(struct wbuf *w, const struct parse_result *r)
 
 	for (const struct flag_def *f = r->def->flags; f->name; f++)
 		nargs += parse_value(r, f->name) != NULL;
-	msgpack_packer_init(&pk, w, wbuf_write);
+	msgpack_packer_init(&pk, w, sl_buf_write);
 	msgpack_pack_map(&pk, 2);
 	pk_str(&pk, "cmd");
 	pk_str(&pk, r->def->remote);
@@ -161,7 +134,7 @@ request_run(const char *dir, const struct parse_result *r,
     const struct output *out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct wbuf w = { 0 };
+	struct sl_buf w = { 0 };
 	uint8_t hdr[SL_FRAME_HDR], *body = NULL;
 	char path[sizeof sa.sun_path + 64];
 	int fd, status = 1;

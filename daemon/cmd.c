@@ -67,34 +67,6 @@ struct cmd_ctx {
 
 /* ---- small helpers ----------------------------------------------------- */
 
-struct gbuf {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static int
-gbuf_write(void *data, const char *buf, size_t len)
-{
-	struct gbuf *g = data;
-
-	if (len > g->cap - g->len) {
-		size_t cap = g->cap ? g->cap : 1024;
-
-		while (cap - g->len < len)
-			cap *= 2;
-		uint8_t *np = realloc(g->p, cap);
-
-		if (np == NULL)
-			return -1;
-		g->p = np;
-		g->cap = cap;
-	}
-	if (len > 0)
-		memcpy(g->p + g->len, buf, len);
-	g->len += len;
-	return 0;
-}
-
 static void
 pstr(msgpack_packer *pk, const char *s)
 {
@@ -133,10 +105,10 @@ static void
 reply_result(struct ctl_conn *c, uint32_t id, int code, const char *msg,
     const uint8_t *rec_id)
 {
-	struct gbuf g = { 0 };
+	struct sl_buf g = { 0 };
 	msgpack_packer pk;
 
-	msgpack_packer_init(&pk, &g, gbuf_write);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, rec_id ? 3 : 2);
 	pstr(&pk, "code");
 	msgpack_pack_uint32(&pk, (uint32_t)code);
@@ -437,11 +409,11 @@ payload_add(struct payload *pl, const char *name, int type, const char *s,
 }
 
 static void
-payload_pack(const struct payload *pl, struct gbuf *g)
+payload_pack(const struct payload *pl, struct sl_buf *g)
 {
 	msgpack_packer pk;
 
-	msgpack_packer_init(&pk, g, gbuf_write);
+	msgpack_packer_init(&pk, g, sl_buf_write);
 	msgpack_pack_map(&pk, pl->n);
 	for (uint32_t i = 0; i < pl->n; i++) {
 		pstr(&pk, pl->f[i].name);
@@ -577,7 +549,7 @@ append_event(struct store_batch *b, const char *type, const char *author,
     const uint8_t *entity, const struct prec *cur, const struct payload *pl,
     uint8_t out_id[SL_ID_LEN], bool *dead, char *msg, size_t mlen)
 {
-	struct gbuf g = { 0 };
+	struct sl_buf g = { 0 };
 	uint8_t heads[SL_MAX_PARENTS][SL_HASH_LEN];
 	struct sl_event_draft dr = { .author = author, .type = type,
 		.entity = entity };
@@ -881,7 +853,7 @@ out:
 
 static void
 pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct prec *r,
-    struct gbuf *g)
+    struct sl_buf *g)
 {
 	const char *const *fields = NULL;
 	static const char *const of[] = { "name", "municipality", "sector", "iop",
@@ -920,7 +892,7 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct prec *r,
 			prec_free(&o);
 		}
 	}
-	msgpack_packer_init(&pk, g, gbuf_write);
+	msgpack_packer_init(&pk, g, sl_buf_write);
 	msgpack_pack_map(&pk, n + 7 + (r->kind == 'c'));
 	pstr(&pk, "id");
 	pid(&pk, r->id, SL_ID_LEN);
@@ -933,7 +905,7 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct prec *r,
 
 		pstr(&pk, *f);
 		if (pf != NULL)
-			gbuf_write(g, (const char *)pf->val, pf->len);
+			sl_buf_write(g, (const char *)pf->val, pf->len);
 		else if (strcmp(*f, "iop") == 0)
 			msgpack_pack_false(&pk);
 		else if (strcmp(*f, "sector") == 0 || strcmp(*f, "with") == 0 ||
@@ -966,7 +938,7 @@ static void
 send_record(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
     const struct prec *r)
 {
-	struct gbuf g = { 0 };
+	struct sl_buf g = { 0 };
 
 	pack_record(d, txn, r, &g);
 	ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
@@ -1354,7 +1326,7 @@ struct hist_ctx {
 
 static void
 pack_event_common(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk,
-    struct gbuf *g, const struct sl_event *ev)
+    struct sl_buf *g, const struct sl_event *ev)
 {
 	char org[SL_ORG_MAX + 1];
 
@@ -1373,7 +1345,7 @@ pack_event_common(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk,
 	pstrn(pk, ev->type, ev->type_len);
 	pstr(pk, "changes");
 	if (ev->payload != NULL && ev->payload_len > 0)
-		gbuf_write(g, (const char *)ev->payload, ev->payload_len);
+		sl_buf_write(g, (const char *)ev->payload, ev->payload_len);
 	else
 		msgpack_pack_map(pk, 0);
 	pstr(pk, "verified");
@@ -1387,11 +1359,11 @@ static int
 history_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN])
 {
 	struct hist_ctx *h = ctx;
-	struct gbuf g = { 0 };
+	struct sl_buf g = { 0 };
 	msgpack_packer pk;
 
 	(void)hash;
-	msgpack_packer_init(&pk, &g, gbuf_write);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, 8);
 	pack_event_common(h->d, h->txn, &pk, &g, ev);
 	ctl_send(h->c, SL_MSG_RECORD, h->id, g.p, g.len);
@@ -1434,13 +1406,13 @@ log_cb(void *ctx, uint64_t arrival, const uint8_t *rec, size_t len)
 	struct log_ctx *l = ctx;
 	struct sl_event ev;
 	uint8_t hash[SL_HASH_LEN];
-	struct gbuf g = { 0 };
+	struct sl_buf g = { 0 };
 	msgpack_packer pk;
 
 	if (sl_event_decode(&ev, rec, len) != SL_OK)
 		return SL_ESTORE;
 	sl_event_hash(hash, &ev);
-	msgpack_packer_init(&pk, &g, gbuf_write);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, 15);
 	pack_event_common(l->d, l->txn, &pk, &g, &ev);
 	pstr(&pk, "arrival");
@@ -1476,11 +1448,11 @@ log_cb(void *ctx, uint64_t arrival, const uint8_t *rec, size_t len)
 static int
 read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 {
-	struct gbuf g = { 0 };
+	struct sl_buf g = { 0 };
 	msgpack_packer pk;
 	uint64_t forks = store_fork_count(d->s);
 
-	msgpack_packer_init(&pk, &g, gbuf_write);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, 9);
 	pstr(&pk, "node_id");
 	pid(&pk, d->node, SL_KEY_LEN);
@@ -1510,11 +1482,11 @@ read_verify(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, char *msg,
     size_t mlen)
 {
 	struct store_verify_report rep;
-	struct gbuf g = { 0 };
+	struct sl_buf g = { 0 };
 	msgpack_packer pk;
 	int rc = store_verify(d->s, &rep);
 
-	msgpack_packer_init(&pk, &g, gbuf_write);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, 5);
 	pstr(&pk, "ok");
 	if (rc == SL_OK)
@@ -1545,7 +1517,7 @@ static int
 read_rebuild(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, char *msg,
     size_t mlen)
 {
-	struct gbuf g = { 0 };
+	struct sl_buf g = { 0 };
 	msgpack_packer pk;
 	uint64_t n = 0, t0 = sl_now_ms();
 	int rc = project_rebuild(d->p, &n, msg, mlen);
@@ -1553,7 +1525,7 @@ read_rebuild(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, char *msg,
 	if (rc != SL_OK)
 		return rc;
 	log_info("records rebuilt from %llu events", (unsigned long long)n);
-	msgpack_packer_init(&pk, &g, gbuf_write);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, 2);
 	pstr(&pk, "events");
 	msgpack_pack_uint64(&pk, n);
@@ -1694,7 +1666,7 @@ cmd_announce(struct cmd_ctx *d, const char *org, char *err, size_t errlen)
 {
 	MDB_txn *txn;
 	char cur[SL_ORG_MAX + 1] = "";
-	struct gbuf g = { 0 };
+	struct sl_buf g = { 0 };
 	msgpack_packer pk;
 	int rc;
 
@@ -1705,7 +1677,7 @@ cmd_announce(struct cmd_ctx *d, const char *org, char *err, size_t errlen)
 	}
 	if (strcmp(cur, org) == 0)
 		return SL_OK;
-	msgpack_packer_init(&pk, &g, gbuf_write);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, 1);
 	pstr(&pk, "org");
 	pstr(&pk, org);

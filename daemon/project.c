@@ -357,34 +357,6 @@ prec_apply(struct prec *r, char kind, bool creates, const struct sl_event *ev,
 
 /* ---- record encoding ------------------------------------------------------ */
 
-struct gbuf {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static int
-gbuf_write(void *data, const char *buf, size_t len)
-{
-	struct gbuf *g = data;
-
-	if (len > g->cap - g->len) {
-		size_t cap = g->cap ? g->cap : 256;
-
-		while (cap - g->len < len)
-			cap *= 2;
-		uint8_t *np = realloc(g->p, cap);
-
-		if (np == NULL)
-			return -1;
-		g->p = np;
-		g->cap = cap;
-	}
-	if (len > 0)
-		memcpy(g->p + g->len, buf, len);
-	g->len += len;
-	return 0;
-}
-
 static void
 pack_bin(msgpack_packer *pk, const void *p, size_t n)
 {
@@ -402,13 +374,13 @@ pack_str(msgpack_packer *pk, const char *s, size_t n)
 /* [kind, created, c_hlc, c_origin, c_author, u_hlc,
  *  [[name, value, hlc, origin]...], [evs...], [sup...]] */
 static int
-rec_encode(const struct prec *r, struct gbuf *g)
+rec_encode(const struct prec *r, struct sl_buf *g)
 {
 	msgpack_packer pk;
 	char k[2] = { r->kind, 0 };
 
 	g->len = 0;
-	msgpack_packer_init(&pk, g, gbuf_write);
+	msgpack_packer_init(&pk, g, sl_buf_write);
 	msgpack_pack_array(&pk, 9);
 	pack_str(&pk, k, r->kind ? 1 : 0);
 	if (r->created)
@@ -423,7 +395,7 @@ rec_encode(const struct prec *r, struct gbuf *g)
 	for (uint32_t i = 0; i < r->nf; i++) {
 		msgpack_pack_array(&pk, 4);
 		pack_str(&pk, r->f[i].name, strlen(r->f[i].name));
-		gbuf_write(g, (const char *)r->f[i].val, r->f[i].len);
+		sl_buf_write(g, (const char *)r->f[i].val, r->f[i].len);
 		msgpack_pack_uint64(&pk, r->f[i].hlc);
 		pack_bin(&pk, r->f[i].origin, SL_KEY_LEN);
 	}
@@ -641,7 +613,7 @@ project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 	static struct keyset before, after; /* large; the daemon is one thread */
 	uint8_t id[SL_ID_LEN], ek[SL_ID_LEN + 8 + SL_KEY_LEN + 8];
 	struct prec r;
-	struct gbuf g = { NULL, 0, 0 };
+	struct sl_buf g = { 0 };
 	bool creates;
 	char kind;
 	MDB_val k = { SL_ID_LEN, id }, d, empty = { 0, "" };
@@ -878,7 +850,7 @@ rb_keep_keys(struct rb *b, const struct keyset *ks)
 /* Folds one record's sorted events and appends it and its event index. */
 static int
 rb_record(struct rb *b, MDB_txn *txn, const struct rb_item *it, size_t n,
-    struct gbuf *g)
+    struct sl_buf *g)
 {
 	static struct keyset ks;
 	struct project *p = b->p;
@@ -956,7 +928,7 @@ rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 	MDB_txn *txn = *txnp;
 	MDB_val vk = { 7, "version" };
 	struct rb b = { .p = p };
-	struct gbuf g = { NULL, 0, 0 };
+	struct sl_buf g = { 0 };
 	uint64_t n = 0, records = 0;
 	int rc;
 

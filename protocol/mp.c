@@ -10,6 +10,7 @@
  * nothing and is small enough to read in one sitting, which matters for
  * the one piece of code every byte from outside passes through.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "samlog_proto.h"
@@ -161,8 +162,13 @@ sl_mp_read_str(struct sl_mp *r, const char **s, uint32_t *len, uint32_t min,
 	return mp_read_bytes(r, true, (const uint8_t **)s, len, min, max);
 }
 
-int
-sl_mp_read_array(struct sl_mp *r, uint32_t *n, uint32_t max)
+/* Reads an array (fix 0x90, 16-bit 0xdc, 32-bit 0xdd) or map (0x80,
+ * 0xde, 0xdf) header.  per is the fewest bytes one element takes (1 for
+ * an array, 2 for a map's key and value): a count larger than what is
+ * left can never be satisfied and is refused before anyone loops on it. */
+static int
+mp_read_count(struct sl_mp *r, uint32_t *n, uint32_t max, uint8_t fix,
+    uint8_t t16, size_t per)
 {
 	if (mp_left(r) < 1)
 		return SL_ETRUNC;
@@ -170,28 +176,38 @@ sl_mp_read_array(struct sl_mp *r, uint32_t *n, uint32_t max)
 	uint64_t x;
 	size_t hdr;
 
-	if (b >= 0x90 && b <= 0x9f) {
+	if (b >= fix && b <= fix + 0x0f) {
 		x = b & 0x0f;
 		hdr = 1;
-	} else if (b == 0xdc || b == 0xdd) {
-		hdr = b == 0xdc ? 3 : 5;
+	} else if (b == t16 || b == t16 + 1) {
+		hdr = b == t16 ? 3 : 5;
 		if (mp_left(r) < hdr)
 			return SL_ETRUNC;
 		x = sl_get_be(r->p + 1, (int)hdr - 1);
-		if (x < (b == 0xdc ? 0x10u : 0x10000u))
+		if (x < (b == t16 ? 0x10u : 0x10000u))
 			return SL_ENONCANON;
 	} else {
 		return SL_ETYPE;
 	}
 	if (x > max)
 		return SL_EFIELDS;
-	/* Each element takes at least one byte: a count larger than what is
-	 * left can never be satisfied. */
-	if (x > mp_left(r) - hdr)
+	if (x > (mp_left(r) - hdr) / per)
 		return SL_ETRUNC;
 	*n = (uint32_t)x;
 	r->p += hdr;
 	return SL_OK;
+}
+
+int
+sl_mp_read_array(struct sl_mp *r, uint32_t *n, uint32_t max)
+{
+	return mp_read_count(r, n, max, 0x90, 0xdc, 1);
+}
+
+int
+sl_mp_read_map(struct sl_mp *r, uint32_t *n, uint32_t max)
+{
+	return mp_read_count(r, n, max, 0x80, 0xde, 2);
 }
 
 bool
@@ -237,37 +253,6 @@ sl_utf8_valid(const char *str, size_t len)
 		i += n + 1;
 	}
 	return true;
-}
-
-int
-sl_mp_read_map(struct sl_mp *r, uint32_t *n, uint32_t max)
-{
-	if (mp_left(r) < 1)
-		return SL_ETRUNC;
-	uint8_t b = r->p[0];
-	uint64_t x;
-	size_t hdr;
-
-	if (b >= 0x80 && b <= 0x8f) {
-		x = b & 0x0f;
-		hdr = 1;
-	} else if (b == 0xde || b == 0xdf) {
-		hdr = b == 0xde ? 3 : 5;
-		if (mp_left(r) < hdr)
-			return SL_ETRUNC;
-		x = sl_get_be(r->p + 1, (int)hdr - 1);
-		if (x < (b == 0xde ? 0x10u : 0x10000u))
-			return SL_ENONCANON;
-	} else {
-		return SL_ETYPE;
-	}
-	if (x > max)
-		return SL_EFIELDS;
-	if (x > (mp_left(r) - hdr) / 2)
-		return SL_ETRUNC;
-	*n = (uint32_t)x;
-	r->p += hdr;
-	return SL_OK;
 }
 
 int
@@ -363,4 +348,32 @@ sl_mp_skip(struct sl_mp *r, const uint8_t **start, size_t *len)
 	if (len != NULL)
 		*len = (size_t)(r->p - s);
 	return SL_OK;
+}
+
+int
+sl_buf_write(void *data, const char *src, size_t len)
+{
+	struct sl_buf *b = data;
+
+	if (b->failed)
+		return -1;
+	if (len > b->cap - b->len) {
+		size_t cap = b->cap ? b->cap : 256;
+
+		while (cap - b->len < len)
+			cap *= 2;
+		uint8_t *np = realloc(b->p, cap);
+
+		if (np == NULL) {
+			free(b->p);
+			*b = (struct sl_buf){ .failed = true };
+			return -1;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	if (len > 0)
+		memcpy(b->p + b->len, src, len);
+	b->len += len;
+	return 0;
 }

@@ -119,6 +119,20 @@ bool sl_mp_at_end(const struct sl_mp *r);
 /* The n-byte (n <= 8) big-endian unsigned integer at p. */
 uint64_t sl_get_be(const uint8_t *p, int n);
 
+/*
+ * A growable byte buffer, usable as msgpack-c's write callback
+ * (msgpack_packer_init(&pk, &buf, sl_buf_write)).  Starts zeroed; the
+ * owner frees p.  On allocation failure p is freed and set to NULL and
+ * every later write fails, so one check at the end is enough.
+ */
+struct sl_buf {
+	uint8_t *p;
+	size_t len, cap;
+	bool failed;
+};
+
+int sl_buf_write(void *buf, const char *data, size_t len);
+
 /* True if s[0..len) is well-formed UTF-8 without C0 controls or DEL. */
 bool sl_utf8_valid(const char *s, size_t len);
 
