@@ -214,7 +214,16 @@ test_records(void **state)
 	/* Update: the new value shows, the id stays. */
 	assert_string_equal(out1(sl("contact", "update", cp1, "--role",
 	    "ordförande", "--org", p2, NULL)), c1);
-	r = sl("contact", "show", c1, "--json", NULL);
+	out1(sl("contact", "update", c2, "--name", "Oskar Bergström", "--email",
+	    "oskar@example.org", "--phone", "08-123", "--municipality",
+	    "Märsta", NULL));
+	r = sl("contact", "show", c2, "--json", NULL);
+	assert_non_null(strstr(r->out, "\"name\": \"Oskar Bergström\""));
+	assert_non_null(strstr(r->out, "\"email\": \"oskar@example.org\""));
+	assert_non_null(strstr(r->out, "\"phone\": \"08-123\""));
+	assert_non_null(strstr(r->out, "\"municipality\": \"Märsta\""));
+	assert_non_null(strstr(r->out, "\"role\": \"tjänsteman\""));
+		r = sl("contact", "show", c1, "--json", NULL);
 	assert_non_null(strstr(r->out, "\"role\": \"ordförande\""));
 	assert_non_null(strstr(r->out, "\"org_name\": \"Sigtuna kommun\""));
 	assert_non_null(strstr(r->out, "\"conflict\": false"));
@@ -233,7 +242,13 @@ test_records(void **state)
 	assert_non_null(strstr(r->out, m1));
 	assert_non_null(strstr(r->out, "\"with\": [\""));
 	assert_non_null(strstr(r->out, "\"orgs\": [\""));
-	r = sl("meeting", "list", "--municipality", "sigtuna", NULL);
+	r = sl("meeting", "show", m1, "--json", NULL);
+	assert_non_null(strstr(r->out, "\"title\": \"Uppstartsmöte\""));
+	assert_non_null(strstr(r->out, "\"date\": \"2019-04-15\""));
+	assert_non_null(strstr(r->out, "\"notes\": \"Behov av nätverk\""));
+	r = sl("meeting", "show", m1, NULL);
+	assert_non_null(strstr(r->out, "title:"));
+		r = sl("meeting", "list", "--municipality", "sigtuna", NULL);
 	assert_non_null(strstr(r->out, "Lunchseminarium"));
 	assert_null(strstr(r->out, "Uppstartsmöte"));
 
