@@ -17,15 +17,6 @@
 
 #define REPLY_MAX (SL_CTL_FRAME_MAX * 4)
 
-static void
-pk_str(msgpack_packer *pk, const char *s)
-{
-	size_t n = strlen(s);
-
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, s, n);
-}
-
 /* {"cmd": remote, "args": {flag: value | [values] | true, "id": pos}} */
 static void
 build_request(struct sl_buf *w, const struct parse_result *r)
@@ -38,13 +29,13 @@ build_request(struct sl_buf *w, const struct parse_result *r)
 		nargs += parse_value(r, f->name) != NULL;
 	msgpack_packer_init(&pk, w, sl_buf_write);
 	msgpack_pack_map(&pk, 2);
-	pk_str(&pk, "cmd");
-	pk_str(&pk, r->def->remote);
-	pk_str(&pk, "args");
+	sl_pack_cstr(&pk, "cmd");
+	sl_pack_cstr(&pk, r->def->remote);
+	sl_pack_cstr(&pk, "args");
 	msgpack_pack_map(&pk, nargs);
 	if (r->pos != NULL) {
-		pk_str(&pk, "id");
-		pk_str(&pk, r->pos);
+		sl_pack_cstr(&pk, "id");
+		sl_pack_cstr(&pk, r->pos);
 	}
 	for (size_t i = 0; i < r->nvals; i++) {
 		const struct flag_def *f = r->vals[i].flag;
@@ -55,7 +46,7 @@ build_request(struct sl_buf *w, const struct parse_result *r)
 		if (seen)
 			continue;
 		done[ndone++] = f;
-		pk_str(&pk, f->name);
+		sl_pack_cstr(&pk, f->name);
 		if (f->flags & FL_SWITCH) {
 			msgpack_pack_true(&pk);
 		} else if (f->flags & FL_REPEAT) {
@@ -66,9 +57,9 @@ build_request(struct sl_buf *w, const struct parse_result *r)
 			msgpack_pack_array(&pk, n);
 			for (size_t k = 0; k < r->nvals; k++)
 				if (r->vals[k].flag == f)
-					pk_str(&pk, r->vals[k].value);
+					sl_pack_cstr(&pk, r->vals[k].value);
 		} else {
-			pk_str(&pk, parse_value(r, f->name));
+			sl_pack_cstr(&pk, parse_value(r, f->name));
 		}
 	}
 }

@@ -30,10 +30,8 @@ fail(int status, const char *fmt, ...)
 static void
 pk_kv(msgpack_packer *pk, const char *k, const char *v)
 {
-	msgpack_pack_str(pk, strlen(k));
-	msgpack_pack_str_body(pk, k, strlen(k));
-	msgpack_pack_str(pk, strlen(v));
-	msgpack_pack_str_body(pk, v, strlen(v));
+	sl_pack_cstr(pk, k);
+	sl_pack_cstr(pk, v);
 }
 
 static int

@@ -68,28 +68,12 @@ struct cmd_ctx {
 /* ---- small helpers ----------------------------------------------------- */
 
 static void
-pstr(msgpack_packer *pk, const char *s)
-{
-	size_t n = strlen(s);
-
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, s, n);
-}
-
-static void
-pstrn(msgpack_packer *pk, const char *s, size_t n)
-{
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, s, n);
-}
-
-static void
 ptime(msgpack_packer *pk, uint64_t hlc)
 {
 	char t[40];
 
 	sl_hlc_format(t, sizeof t, hlc);
-	pstr(pk, t);
+	sl_pack_cstr(pk, t);
 }
 
 static void
@@ -98,7 +82,7 @@ pid(msgpack_packer *pk, const uint8_t *b, size_t n)
 	char t[SL_NODE_ID_TEXT + 1];
 
 	sl_b32_encode(t, b, n);
-	pstr(pk, t);
+	sl_pack_cstr(pk, t);
 }
 
 static void
@@ -110,12 +94,12 @@ reply_result(struct ctl_conn *c, uint32_t id, int code, const char *msg,
 
 	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, rec_id ? 3 : 2);
-	pstr(&pk, "code");
+	sl_pack_cstr(&pk, "code");
 	msgpack_pack_uint32(&pk, (uint32_t)code);
-	pstr(&pk, "message");
-	pstr(&pk, msg ? msg : sl_strerror(code));
+	sl_pack_cstr(&pk, "message");
+	sl_pack_cstr(&pk, msg ? msg : sl_strerror(code));
 	if (rec_id) {
-		pstr(&pk, "id");
+		sl_pack_cstr(&pk, "id");
 		pid(&pk, rec_id, SL_ID_LEN);
 	}
 	ctl_send(c, SL_MSG_RESULT, id, g.p, g.len);
@@ -416,13 +400,13 @@ payload_pack(const struct payload *pl, struct sl_buf *g)
 	msgpack_packer_init(&pk, g, sl_buf_write);
 	msgpack_pack_map(&pk, pl->n);
 	for (uint32_t i = 0; i < pl->n; i++) {
-		pstr(&pk, pl->f[i].name);
+		sl_pack_cstr(&pk, pl->f[i].name);
 		if (pl->f[i].type == 0) {
-			pstr(&pk, pl->f[i].s);
+			sl_pack_cstr(&pk, pl->f[i].s);
 		} else if (pl->f[i].type == 1) {
 			msgpack_pack_array(&pk, pl->f[i].ne);
 			for (uint32_t k = 0; k < pl->f[i].ne; k++)
-				pstr(&pk, pl->f[i].e[k]);
+				sl_pack_cstr(&pk, pl->f[i].e[k]);
 		} else if (pl->f[i].type == 2) {
 			msgpack_pack_true(&pk);
 		} else {
@@ -894,16 +878,16 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct prec *r,
 	}
 	msgpack_packer_init(&pk, g, sl_buf_write);
 	msgpack_pack_map(&pk, n + 7 + (r->kind == 'c'));
-	pstr(&pk, "id");
+	sl_pack_cstr(&pk, "id");
 	pid(&pk, r->id, SL_ID_LEN);
-	pstr(&pk, "record");
-	pstr(&pk, project_kind_word(r->kind));
-	pstr(&pk, "kind");
-	pstr(&pk, kind);
+	sl_pack_cstr(&pk, "record");
+	sl_pack_cstr(&pk, project_kind_word(r->kind));
+	sl_pack_cstr(&pk, "kind");
+	sl_pack_cstr(&pk, kind);
 	for (const char *const *f = fields; *f; f++) {
 		const struct pfield *pf = prec_field(r, *f);
 
-		pstr(&pk, *f);
+		sl_pack_cstr(&pk, *f);
 		if (pf != NULL)
 			sl_buf_write(g, (const char *)pf->val, pf->len);
 		else if (strcmp(*f, "iop") == 0)
@@ -915,19 +899,19 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct prec *r,
 			msgpack_pack_nil(&pk);
 	}
 	if (r->kind == 'c') {
-		pstr(&pk, "org_name");
+		sl_pack_cstr(&pk, "org_name");
 		if (org_name[0])
-			pstr(&pk, org_name);
+			sl_pack_cstr(&pk, org_name);
 		else
 			msgpack_pack_nil(&pk);
 	}
-	pstr(&pk, "created");
+	sl_pack_cstr(&pk, "created");
 	ptime(&pk, r->c_hlc);
-	pstr(&pk, "updated");
+	sl_pack_cstr(&pk, "updated");
 	ptime(&pk, r->u_hlc);
-	pstr(&pk, "author");
-	pstr(&pk, r->c_author);
-	pstr(&pk, "conflict");
+	sl_pack_cstr(&pk, "author");
+	sl_pack_cstr(&pk, r->c_author);
+	sl_pack_cstr(&pk, "conflict");
 	if (prec_conflict(r))
 		msgpack_pack_true(&pk);
 	else
@@ -1331,24 +1315,24 @@ pack_event_common(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk,
 	char org[SL_ORG_MAX + 1];
 
 	project_node_org(d->p, txn, ev->origin, org, sizeof org);
-	pstr(pk, "seq");
+	sl_pack_cstr(pk, "seq");
 	msgpack_pack_uint64(pk, ev->seq);
-	pstr(pk, "origin");
+	sl_pack_cstr(pk, "origin");
 	pid(pk, ev->origin, SL_KEY_LEN);
-	pstr(pk, "org");
-	pstr(pk, org);
-	pstr(pk, "author");
-	pstrn(pk, ev->author, ev->author_len);
-	pstr(pk, "time");
+	sl_pack_cstr(pk, "org");
+	sl_pack_cstr(pk, org);
+	sl_pack_cstr(pk, "author");
+	sl_pack_str(pk, ev->author, ev->author_len);
+	sl_pack_cstr(pk, "time");
 	ptime(pk, ev->hlc);
-	pstr(pk, "type");
-	pstrn(pk, ev->type, ev->type_len);
-	pstr(pk, "changes");
+	sl_pack_cstr(pk, "type");
+	sl_pack_str(pk, ev->type, ev->type_len);
+	sl_pack_cstr(pk, "changes");
 	if (ev->payload != NULL && ev->payload_len > 0)
 		sl_buf_write(g, (const char *)ev->payload, ev->payload_len);
 	else
 		msgpack_pack_map(pk, 0);
-	pstr(pk, "verified");
+	sl_pack_cstr(pk, "verified");
 	if (sl_event_check_payload(ev) == SL_OK)
 		msgpack_pack_true(pk);
 	else
@@ -1415,27 +1399,27 @@ log_cb(void *ctx, uint64_t arrival, const uint8_t *rec, size_t len)
 	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, 15);
 	pack_event_common(l->d, l->txn, &pk, &g, &ev);
-	pstr(&pk, "arrival");
+	sl_pack_cstr(&pk, "arrival");
 	msgpack_pack_uint64(&pk, arrival);
-	pstr(&pk, "hash");
+	sl_pack_cstr(&pk, "hash");
 	pid(&pk, hash, SL_HASH_LEN);
-	pstr(&pk, "prev");
+	sl_pack_cstr(&pk, "prev");
 	if (ev.prev)
 		pid(&pk, ev.prev, SL_HASH_LEN);
 	else
 		msgpack_pack_nil(&pk);
-	pstr(&pk, "hlc");
+	sl_pack_cstr(&pk, "hlc");
 	msgpack_pack_uint64(&pk, ev.hlc);
-	pstr(&pk, "entity");
+	sl_pack_cstr(&pk, "entity");
 	if (ev.entity)
 		pid(&pk, ev.entity, SL_ID_LEN);
 	else
 		msgpack_pack_nil(&pk);
-	pstr(&pk, "parents");
+	sl_pack_cstr(&pk, "parents");
 	msgpack_pack_array(&pk, ev.n_parents);
 	for (uint32_t i = 0; i < ev.n_parents; i++)
 		pid(&pk, ev.parents[i], SL_HASH_LEN);
-	pstr(&pk, "signed");
+	sl_pack_cstr(&pk, "signed");
 	if (ev.sig)
 		msgpack_pack_true(&pk);
 	else
@@ -1454,23 +1438,23 @@ read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 
 	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, 9);
-	pstr(&pk, "node_id");
+	sl_pack_cstr(&pk, "node_id");
 	pid(&pk, d->node, SL_KEY_LEN);
-	pstr(&pk, "org");
-	pstr(&pk, d->org);
-	pstr(&pk, "events");
+	sl_pack_cstr(&pk, "org");
+	sl_pack_cstr(&pk, d->org);
+	sl_pack_cstr(&pk, "events");
 	msgpack_pack_uint64(&pk, store_event_count(d->s));
-	pstr(&pk, "origins");
+	sl_pack_cstr(&pk, "origins");
 	msgpack_pack_uint64(&pk, store_origin_count(d->s));
-	pstr(&pk, "forks");
+	sl_pack_cstr(&pk, "forks");
 	msgpack_pack_uint64(&pk, forks);
-	pstr(&pk, "clock");
+	sl_pack_cstr(&pk, "clock");
 	ptime(&pk, store_hlc(d->s));
-	pstr(&pk, "commits");
+	sl_pack_cstr(&pk, "commits");
 	msgpack_pack_uint64(&pk, d->commits);
-	pstr(&pk, "writes");
+	sl_pack_cstr(&pk, "writes");
 	msgpack_pack_uint64(&pk, d->writes);
-	pstr(&pk, "peers");
+	sl_pack_cstr(&pk, "peers");
 	msgpack_pack_array(&pk, 0);
 	ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
 	free(g.p);
@@ -1488,22 +1472,22 @@ read_verify(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, char *msg,
 
 	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, 5);
-	pstr(&pk, "ok");
+	sl_pack_cstr(&pk, "ok");
 	if (rc == SL_OK)
 		msgpack_pack_true(&pk);
 	else
 		msgpack_pack_false(&pk);
-	pstr(&pk, "events");
+	sl_pack_cstr(&pk, "events");
 	msgpack_pack_uint64(&pk, rep.events);
-	pstr(&pk, "signatures");
+	sl_pack_cstr(&pk, "signatures");
 	msgpack_pack_uint64(&pk, rep.signatures);
-	pstr(&pk, "origins");
+	sl_pack_cstr(&pk, "origins");
 	msgpack_pack_uint64(&pk, rep.origins);
-	pstr(&pk, "problem");
+	sl_pack_cstr(&pk, "problem");
 	if (rc == SL_OK)
 		msgpack_pack_nil(&pk);
 	else
-		pstr(&pk, rep.reason);
+		sl_pack_cstr(&pk, rep.reason);
 	ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
 	free(g.p);
 	if (rc != SL_OK) {
@@ -1527,9 +1511,9 @@ read_rebuild(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, char *msg,
 	log_info("records rebuilt from %llu events", (unsigned long long)n);
 	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, 2);
-	pstr(&pk, "events");
+	sl_pack_cstr(&pk, "events");
 	msgpack_pack_uint64(&pk, n);
-	pstr(&pk, "ms");
+	sl_pack_cstr(&pk, "ms");
 	msgpack_pack_uint64(&pk, sl_now_ms() - t0);
 	ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
 	free(g.p);
@@ -1679,8 +1663,8 @@ cmd_announce(struct cmd_ctx *d, const char *org, char *err, size_t errlen)
 		return SL_OK;
 	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, 1);
-	pstr(&pk, "org");
-	pstr(&pk, org);
+	sl_pack_cstr(&pk, "org");
+	sl_pack_cstr(&pk, org);
 	struct sl_event_draft dr = { .author = "samlogd", .type = "node.org",
 		.payload = g.p, .payload_len = (uint32_t)g.len };
 

@@ -357,20 +357,6 @@ prec_apply(struct prec *r, char kind, bool creates, const struct sl_event *ev,
 
 /* ---- record encoding ------------------------------------------------------ */
 
-static void
-pack_bin(msgpack_packer *pk, const void *p, size_t n)
-{
-	msgpack_pack_bin(pk, n);
-	msgpack_pack_bin_body(pk, p, n);
-}
-
-static void
-pack_str(msgpack_packer *pk, const char *s, size_t n)
-{
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, s, n);
-}
-
 /* [kind, created, c_hlc, c_origin, c_author, u_hlc,
  *  [[name, value, hlc, origin]...], [evs...], [sup...]] */
 static int
@@ -382,29 +368,29 @@ rec_encode(const struct prec *r, struct sl_buf *g)
 	g->len = 0;
 	msgpack_packer_init(&pk, g, sl_buf_write);
 	msgpack_pack_array(&pk, 9);
-	pack_str(&pk, k, r->kind ? 1 : 0);
+	sl_pack_str(&pk, k, r->kind ? 1 : 0);
 	if (r->created)
 		msgpack_pack_true(&pk);
 	else
 		msgpack_pack_false(&pk);
 	msgpack_pack_uint64(&pk, r->c_hlc);
-	pack_bin(&pk, r->c_origin, SL_KEY_LEN);
-	pack_str(&pk, r->c_author, strlen(r->c_author));
+	sl_pack_bin(&pk, r->c_origin, SL_KEY_LEN);
+	sl_pack_str(&pk, r->c_author, strlen(r->c_author));
 	msgpack_pack_uint64(&pk, r->u_hlc);
 	msgpack_pack_array(&pk, r->nf);
 	for (uint32_t i = 0; i < r->nf; i++) {
 		msgpack_pack_array(&pk, 4);
-		pack_str(&pk, r->f[i].name, strlen(r->f[i].name));
+		sl_pack_str(&pk, r->f[i].name, strlen(r->f[i].name));
 		sl_buf_write(g, (const char *)r->f[i].val, r->f[i].len);
 		msgpack_pack_uint64(&pk, r->f[i].hlc);
-		pack_bin(&pk, r->f[i].origin, SL_KEY_LEN);
+		sl_pack_bin(&pk, r->f[i].origin, SL_KEY_LEN);
 	}
 	msgpack_pack_array(&pk, r->nevs);
 	for (uint32_t i = 0; i < r->nevs; i++)
-		pack_bin(&pk, r->evs[i], SL_HASH_LEN);
+		sl_pack_bin(&pk, r->evs[i], SL_HASH_LEN);
 	msgpack_pack_array(&pk, r->nsup);
 	for (uint32_t i = 0; i < r->nsup; i++)
-		pack_bin(&pk, r->sup[i], SL_HASH_LEN);
+		sl_pack_bin(&pk, r->sup[i], SL_HASH_LEN);
 	return g->p == NULL ? ENOMEM : 0;
 }
 

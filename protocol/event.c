@@ -73,13 +73,6 @@ out_write_cb(void *data, const char *buf, size_t len)
 	return 0;
 }
 
-static void
-pack_bin(msgpack_packer *pk, const void *data, size_t len)
-{
-	msgpack_pack_bin(pk, len);
-	msgpack_pack_bin_body(pk, data, len);
-}
-
 static bool
 type_valid(const char *s, size_t len)
 {
@@ -131,25 +124,23 @@ sl_header_encode(uint8_t *out, const struct sl_event_draft *d,
 	msgpack_packer_init(&pk, &o, out_write_cb);
 	msgpack_pack_array(&pk, 10);
 	msgpack_pack_uint64(&pk, SL_FORMAT_VERSION);
-	pack_bin(&pk, h->origin, SL_KEY_LEN);
+	sl_pack_bin(&pk, h->origin, SL_KEY_LEN);
 	msgpack_pack_uint64(&pk, h->seq);
 	if (h->prev != NULL)
-		pack_bin(&pk, h->prev, SL_HASH_LEN);
+		sl_pack_bin(&pk, h->prev, SL_HASH_LEN);
 	else
 		msgpack_pack_nil(&pk);
 	msgpack_pack_uint64(&pk, h->hlc);
-	msgpack_pack_str(&pk, alen);
-	msgpack_pack_str_body(&pk, d->author, alen);
-	msgpack_pack_str(&pk, tlen);
-	msgpack_pack_str_body(&pk, d->type, tlen);
+	sl_pack_str(&pk, d->author, alen);
+	sl_pack_str(&pk, d->type, tlen);
 	if (d->entity != NULL)
-		pack_bin(&pk, d->entity, SL_ID_LEN);
+		sl_pack_bin(&pk, d->entity, SL_ID_LEN);
 	else
 		msgpack_pack_nil(&pk);
 	msgpack_pack_array(&pk, d->n_parents);
 	for (uint32_t i = 0; i < d->n_parents; i++)
-		pack_bin(&pk, d->parents[i], SL_HASH_LEN);
-	pack_bin(&pk, h->payload_hash, SL_HASH_LEN);
+		sl_pack_bin(&pk, d->parents[i], SL_HASH_LEN);
+	sl_pack_bin(&pk, h->payload_hash, SL_HASH_LEN);
 	return o.len;
 }
 
@@ -183,15 +174,15 @@ sl_record_encode(uint8_t *out, const uint8_t *hdr, size_t hdr_len,
 
 	msgpack_packer_init(&pk, &o, out_write_cb);
 	msgpack_pack_array(&pk, 3);
-	pack_bin(&pk, hdr, hdr_len);
+	sl_pack_bin(&pk, hdr, hdr_len);
 	if (sig != NULL)
-		pack_bin(&pk, sig, SL_SIG_LEN);
+		sl_pack_bin(&pk, sig, SL_SIG_LEN);
 	else
 		msgpack_pack_nil(&pk);
 	if (body) {
 		msgpack_pack_array(&pk, 2);
-		pack_bin(&pk, salt, SL_SALT_LEN);
-		pack_bin(&pk, payload, payload_len);
+		sl_pack_bin(&pk, salt, SL_SALT_LEN);
+		sl_pack_bin(&pk, payload, payload_len);
 	} else {
 		msgpack_pack_nil(&pk);
 	}

@@ -11,9 +11,11 @@
 #ifndef SAMLOG_PROTO_H
 #define SAMLOG_PROTO_H
 
+#include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define SL_VERSION_STRING "0.1.0"
 
@@ -132,6 +134,28 @@ struct sl_buf {
 };
 
 int sl_buf_write(void *buf, const char *data, size_t len);
+
+/* msgpack-c packs a str or bin as a header call and a body call; these
+ * do both. */
+static inline void
+sl_pack_str(msgpack_packer *pk, const char *s, size_t n)
+{
+	msgpack_pack_str(pk, n);
+	msgpack_pack_str_body(pk, s, n);
+}
+
+static inline void
+sl_pack_cstr(msgpack_packer *pk, const char *s)
+{
+	sl_pack_str(pk, s, strlen(s));
+}
+
+static inline void
+sl_pack_bin(msgpack_packer *pk, const void *p, size_t n)
+{
+	msgpack_pack_bin(pk, n);
+	msgpack_pack_bin_body(pk, p, n);
+}
 
 /* True if s[0..len) is well-formed UTF-8 without C0 controls or DEL. */
 bool sl_utf8_valid(const char *s, size_t len);

@@ -55,13 +55,6 @@ connect_ctl(void)
 	return fd;
 }
 
-static void
-pk_str(msgpack_packer *pk, const char *s)
-{
-	msgpack_pack_str(pk, strlen(s));
-	msgpack_pack_str_body(pk, s, strlen(s));
-}
-
 /* Sends n contact.add requests on one connection, then reads until n
  * RESULT frames came back. */
 static void
@@ -81,16 +74,16 @@ load_batch(int fd, size_t first, size_t n)
 		snprintf(mun, sizeof mun, "Kommun %zu", i / 100);
 		msgpack_sbuffer_clear(&one);
 		msgpack_pack_map(&pk, 2);
-		pk_str(&pk, "cmd");
-		pk_str(&pk, "contact.add");
-		pk_str(&pk, "args");
+		sl_pack_cstr(&pk, "cmd");
+		sl_pack_cstr(&pk, "contact.add");
+		sl_pack_cstr(&pk, "args");
 		msgpack_pack_map(&pk, 3);
-		pk_str(&pk, "name");
-		pk_str(&pk, name);
-		pk_str(&pk, "municipality");
-		pk_str(&pk, mun);
-		pk_str(&pk, "role");
-		pk_str(&pk, i % 2 ? "tjänsteman" : "politiker");
+		sl_pack_cstr(&pk, "name");
+		sl_pack_cstr(&pk, name);
+		sl_pack_cstr(&pk, "municipality");
+		sl_pack_cstr(&pk, mun);
+		sl_pack_cstr(&pk, "role");
+		sl_pack_cstr(&pk, i % 2 ? "tjänsteman" : "politiker");
 		struct sl_frame_hdr h = { SL_CTL_VERSION, SL_MSG_REQUEST, 0,
 			(uint32_t)i, (uint32_t)one.size };
 
