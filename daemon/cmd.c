@@ -349,6 +349,20 @@ resolve(struct cmd_ctx *d, MDB_txn *txn, const char *flag, const char *text,
 	}
 }
 
+/* Resolves an id argument and writes the full id text into out. */
+static int
+resolve_text(struct cmd_ctx *d, MDB_txn *txn, const char *flag,
+    const char *text, char kind, char out[SL_ID_TEXT + 1], char *msg,
+    size_t mlen)
+{
+	uint8_t id[SL_ID_LEN];
+	int rc = resolve(d, txn, flag, text, kind, id, msg, mlen);
+
+	if (rc == SL_OK)
+		sl_b32_encode(out, id, SL_ID_LEN);
+	return rc;
+}
+
 /* ---- payloads ------------------------------------------------------------- */
 
 /* A payload under construction: fields kept sorted by name. */
@@ -515,16 +529,15 @@ static int
 field_ref(struct cmd_ctx *d, MDB_txn *txn, struct payload *pl,
     const struct args *a, const char *name, char kind, char *msg, size_t mlen)
 {
-	char text[64];
-	uint8_t id[SL_ID_LEN];
+	char text[64], full[SL_ID_TEXT + 1];
 	int rc;
 
 	if (!arg_str(a, name, text, sizeof text))
 		return SL_OK;
-	if ((rc = resolve(d, txn, name, text, kind, id, msg, mlen)) != SL_OK)
+	if ((rc = resolve_text(d, txn, name, text, kind, full, msg, mlen)) !=
+	    SL_OK)
 		return rc;
-	sl_b32_encode(text, id, SL_ID_LEN);
-	payload_add(pl, name, 0, text, NULL, 0);
+	payload_add(pl, name, 0, full, NULL, 0);
 	return SL_OK;
 }
 
@@ -1147,7 +1160,6 @@ read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 	struct list_ctx l = { d, c, id, txn, a, kind, NULL, "", 0 };
 	const char *field = NULL, *value = NULL, *from = NULL, *to = NULL;
 	char v[NAME_MAX_LEN + 1], f[16] = "", t[16] = "";
-	uint8_t rid[SL_ID_LEN];
 	int rc;
 
 	rc = args_only(a, kind == 'o' ? oa : kind == 'c' ? ca : kind == 'm' ?
@@ -1169,10 +1181,9 @@ read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 		break;
 	case 'c':
 		if (arg_str(a, "org", v, sizeof v)) {
-			if ((rc = resolve(d, txn, "org", v, 'o', rid, msg,
-			    mlen)) != SL_OK)
+			if ((rc = resolve_text(d, txn, "org", v, 'o', l.ref,
+			    msg, mlen)) != SL_OK)
 				return rc;
-			sl_b32_encode(l.ref, rid, SL_ID_LEN);
 			snprintf(v, sizeof v, "%s", l.ref);
 			field = "org";
 		} else if (arg_str(a, "role", v, sizeof v)) {
@@ -1189,10 +1200,9 @@ read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 		    (rc = check_date("to", t, msg, mlen)) != SL_OK)
 			return rc;
 		if (arg_str(a, "with", v, sizeof v)) {
-			if ((rc = resolve(d, txn, "with", v, 'c', rid, msg,
-			    mlen)) != SL_OK)
+			if ((rc = resolve_text(d, txn, "with", v, 'c', l.ref,
+			    msg, mlen)) != SL_OK)
 				return rc;
-			sl_b32_encode(l.ref, rid, SL_ID_LEN);
 			snprintf(v, sizeof v, "%s", l.ref);
 			field = "with";
 		} else if (arg_str(a, "municipality", v, sizeof v)) {
