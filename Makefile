@@ -19,7 +19,7 @@ SAN     ?=
 FUZZ_TIME ?= 300
 FUZZ_CHECK_TIME ?= 15
 
-PKGS     := libuv lmdb msgpack libsodium libcrypto
+PKGS     := libuv lmdb msgpack libsodium libssl libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CLI_LIBS   := $(shell pkg-config --libs msgpack libsodium 2>/dev/null)
@@ -41,7 +41,8 @@ PROTO_SRC  := protocol/mp.c protocol/event.c protocol/crypto.c protocol/frame.c 
 CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
               protocol/node.c protocol/crypto.c
 STORE_SRC  := daemon/store.c daemon/project.c
-DAEMON_SRC := daemon/log.c daemon/config.c daemon/control.c daemon/cmd.c
+DAEMON_SRC := daemon/log.c daemon/config.c daemon/control.c daemon/cmd.c \
+              daemon/tls.c daemon/sync.c
 CLI_SRC    := cli/parser.c cli/output.c cli/output_json.c cli/request.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -51,7 +52,7 @@ DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
 CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 
-TESTS := test_mp test_event test_store test_project test_node test_e2e
+TESTS := test_mp test_event test_store test_project test_node test_e2e test_sync
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
 .PHONY: all deps run check tests test-run bench fuzz fuzz-check install \
@@ -81,6 +82,8 @@ $(BUILD)/test_store: $(BUILD)/obj/tests/unit/test_store.o $(BUILD)/obj/tests/uni
 $(BUILD)/test_project: $(BUILD)/obj/tests/unit/test_project.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_e2e: $(BUILD)/obj/tests/unit/test_e2e.o $(BUILD)/obj/tests/unit/testutil.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+$(BUILD)/test_sync: $(BUILD)/obj/tests/unit/test_sync.o $(BUILD)/obj/tests/unit/testutil.o $(BUILD)/obj/tests/unit/fill.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_node: $(BUILD)/obj/tests/unit/test_node.o $(BUILD)/obj/tests/unit/testutil.o $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka

@@ -43,6 +43,10 @@ static const struct {
 	{ "history", { { "TIME", "time", 19 }, { "ORG", "org", 0 },
 	    { "AUTHOR", "author", 0 }, { "TYPE", "type", 0 },
 	    { "CHANGES", "changes", 0 }, { NULL, NULL, 0 } } },
+	{ "peer", { { "NAME", "name", 0 }, { "NODE ID", "node_id", 10 },
+	    { "ADDRESS", "addr", 0 }, { "CONNECTED", "connected", 0 },
+	    { "LAST CONTACT", "last_contact", 0 }, { "BEHIND", "behind", 0 },
+	    { "AHEAD", "ahead", 0 }, { NULL, NULL, 0 } } },
 	{ "log", { { "#", "arrival", 0 }, { "ORIGIN", "origin", 10 },
 	    { "SEQ", "seq", 0 }, { "TIME", "time", 19 },
 	    { "AUTHOR", "author", 0 }, { "TYPE", "type", 0 },
@@ -199,8 +203,18 @@ text_begin(FILE *f, enum out_mode mode, const char *table)
 	}
 }
 
+static bool
+is_map_array(const msgpack_object *o)
+{
+	return o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size > 0 &&
+	    o->via.array.ptr[0].type == MSGPACK_OBJECT_MAP;
+}
+
+/* "key: value" lines with the values aligned; an array of maps (a
+ * status's peers, a record's competing edits) becomes indented blocks,
+ * each starting with "- ". */
 static void
-print_kv(FILE *f, const msgpack_object *rec)
+print_kv(FILE *f, const msgpack_object *rec, int indent)
 {
 	size_t w = 0;
 
@@ -212,11 +226,24 @@ print_kv(FILE *f, const msgpack_object *rec)
 	for (uint32_t i = 0; i < rec->via.map.size; i++) {
 		const msgpack_object_kv *kv = &rec->via.map.ptr[i];
 		struct sbuf b = { 0 };
+		int pad = indent;
 
+		if (indent > 0 && i == 0) {
+			fprintf(f, "%*s- ", indent - 2, "");
+			pad = 0;
+		}
+		if (is_map_array(&kv->val)) {
+			fprintf(f, "%*s%.*s:\n", pad, "",
+			    (int)kv->key.via.str.size, kv->key.via.str.ptr);
+			for (uint32_t j = 0; j < kv->val.via.array.size; j++)
+				print_kv(f, &kv->val.via.array.ptr[j],
+				    indent + 4);
+			continue;
+		}
 		text_of(&b, &kv->val);
-		fprintf(f, "%.*s:%*s %s\n", (int)kv->key.via.str.size,
-		    kv->key.via.str.ptr, (int)(w - kv->key.via.str.size), "",
-		    b.p ? b.p : "");
+		fprintf(f, "%*s%.*s:%*s %s\n", pad, "",
+		    (int)kv->key.via.str.size, kv->key.via.str.ptr,
+		    (int)(w - kv->key.via.str.size), "", b.p ? b.p : "");
 		free(b.p);
 	}
 }
@@ -235,7 +262,7 @@ text_record(FILE *f, const msgpack_object *rec)
 	if (text_mode != OUT_LIST || text_cols == NULL) {
 		if (text_count > 1)
 			fputc('\n', f);
-		print_kv(f, rec);
+		print_kv(f, rec, 0);
 		return;
 	}
 	if (text_rows == text_cap) {

@@ -98,11 +98,26 @@ static const struct flag_def show_flags[] = {
 	END_FLAGS,
 };
 
+static const struct flag_def peer_add_flags[] = {
+	{ "key", "NODEID", "the member's node id (samlog init prints it)",
+	    FL_REQUIRED },
+	{ "addr", "HOST:PORT", "where to dial it (without: accept it only)", 0 },
+	END_FLAGS,
+};
+
 static const struct command_def commands[] = {
 	{ "init", CMD_INIT, NULL, OUT_NONE, NULL, NULL,
 	    "create a new node: key and configuration", init_flags },
 	{ "status", CMD_REMOTE, "status", OUT_OBJECT, NULL, NULL,
 	    "show the node: id, organisation, log size, peers", no_flags },
+	{ "peer add", CMD_REMOTE, "peer.add", OUT_OBJECT, NULL, "NAME",
+	    "trust a member organisation's node; with --addr, dial it",
+	    peer_add_flags },
+	{ "peer list", CMD_REMOTE, "peer.list", OUT_LIST, "peer", NULL,
+	    "list the members and peers, and whether they are connected",
+	    no_flags },
+	{ "peer remove", CMD_REMOTE, "peer.remove", OUT_OBJECT, NULL, "NAME",
+	    "stop trusting and dialling a member", no_flags },
 	{ "verify", CMD_REMOTE, "verify", OUT_OBJECT, NULL, NULL,
 	    "check every chain and signature (exit 1 on any failure)",
 	    no_flags },

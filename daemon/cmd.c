@@ -63,6 +63,8 @@ struct cmd_ctx {
 	char org[SL_ORG_MAX + 1];
 	struct pending *head, **tail;
 	uint64_t commits, writes, requests;
+	struct sync *sync;   /* NULL: no peers (tests) */
+	bool held;           /* writes wait: see sync_hold_fn */
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -848,9 +850,62 @@ out:
 
 /* ---- record output -------------------------------------------------------- */
 
+static void pack_event_common(struct cmd_ctx *d, MDB_txn *txn,
+    msgpack_packer *pk, struct sl_buf *g, const struct sl_event *ev);
+
+struct compete_ctx {
+	struct cmd_ctx *d;
+	MDB_txn *txn;
+	uint8_t (*heads)[SL_HASH_LEN];
+	uint32_t nheads;
+	struct sl_buf g;
+	uint32_t n;
+};
+
+static int
+compete_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN])
+{
+	struct compete_ctx *cc = ctx;
+	msgpack_packer pk;
+
+	for (uint32_t i = 0; i < cc->nheads; i++) {
+		if (memcmp(cc->heads[i], hash, SL_HASH_LEN) != 0)
+			continue;
+		msgpack_packer_init(&pk, &cc->g, sl_buf_write);
+		msgpack_pack_map(&pk, 8);
+		pack_event_common(cc->d, cc->txn, &pk, &cc->g, ev);
+		cc->n++;
+		break;
+	}
+	return 0;
+}
+
+/*
+ * The competing edits of a record in conflict: its head events (those no
+ * later event has seen), oldest first, each with the changes it made.
+ * The record itself shows the winning values (last writer by clock, then
+ * origin), the same on every node.
+ */
+static void
+pack_competing(struct cmd_ctx *d, MDB_txn *txn, const struct prec *r,
+    msgpack_packer *pk, struct sl_buf *g)
+{
+	uint8_t heads[SL_MAX_PARENTS][SL_HASH_LEN];
+	struct compete_ctx cc = { d, txn, heads, 0, { 0 }, 0 };
+
+	cc.nheads = prec_heads(r, heads, SL_MAX_PARENTS);
+	if (cc.nheads > SL_MAX_PARENTS)
+		cc.nheads = SL_MAX_PARENTS;
+	project_history(d->p, txn, r->id, UINT64_MAX, compete_cb, &cc);
+	msgpack_pack_array(pk, cc.n);
+	if (cc.g.p != NULL)
+		sl_buf_write(g, (const char *)cc.g.p, cc.g.len);
+	free(cc.g.p);
+}
+
 static void
 pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct prec *r,
-    struct sl_buf *g)
+    struct sl_buf *g, bool competing)
 {
 	const char *const *fields = NULL;
 	static const char *const of[] = { "name", "municipality", "sector", "iop",
@@ -890,7 +945,8 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct prec *r,
 		}
 	}
 	msgpack_packer_init(&pk, g, sl_buf_write);
-	msgpack_pack_map(&pk, n + 7 + (r->kind == 'c'));
+	competing = competing && prec_conflict(r);
+	msgpack_pack_map(&pk, n + 7 + (r->kind == 'c') + competing);
 	sl_pack_cstr(&pk, "id");
 	pid(&pk, r->id, SL_ID_LEN);
 	sl_pack_cstr(&pk, "record");
@@ -929,15 +985,19 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct prec *r,
 		msgpack_pack_true(&pk);
 	else
 		msgpack_pack_false(&pk);
+	if (competing) {
+		sl_pack_cstr(&pk, "competing");
+		pack_competing(d, txn, r, &pk, g);
+	}
 }
 
 static void
 send_record(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
-    const struct prec *r)
+    const struct prec *r, bool competing)
 {
 	struct sl_buf g = { 0 };
 
-	pack_record(d, txn, r, &g);
+	pack_record(d, txn, r, &g, competing);
 	ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
 	free(g.p);
 }
@@ -958,7 +1018,7 @@ flush(struct cmd_ctx *d)
 	 * pages (LMDB keeps them cached) and the wait of the first writer. */
 	size_t k = 1;
 
-	if (list == NULL)
+	if (list == NULL || d->held)
 		return;
 	for (p = list; p->next != NULL && k < GROUP_MAX; p = p->next)
 		k++;
@@ -1008,6 +1068,8 @@ retry:
 	if ((rc = store_batch_commit(b, err, sizeof err)) == SL_ERETRY)
 		goto retry;
 	d->commits++;
+	if (rc == SL_OK && d->sync != NULL)
+		sync_log_grew(d->sync);
 	if (rc != SL_OK) {
 		log_warn("commit failed: %s", err);
 		for (p = list; p; p = p->next) {
@@ -1029,7 +1091,7 @@ reply:;
 
 			if (p->code == SL_OK && txn != NULL &&
 			    project_get(d->p, txn, p->rec_id, &r) == SL_OK) {
-				send_record(d, p->c, p->id, txn, &r);
+				send_record(d, p->c, p->id, txn, &r, false);
 				prec_free(&r);
 			}
 			reply_end(p->c, p->id);
@@ -1143,7 +1205,7 @@ list_cb(void *ctx, const struct prec *r)
 			return 0;
 		break;
 	}
-	send_record(l->d, l->c, l->id, l->txn, r);
+	send_record(l->d, l->c, l->id, l->txn, r, false);
 	l->count++;
 	return 0;
 }
@@ -1306,7 +1368,7 @@ read_show(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 		return fail(msg, mlen, rc, "no %s with id %s",
 		    project_kind_word(kind), text);
 	}
-	send_record(d, c, id, txn, &r);
+	send_record(d, c, id, txn, &r, true);
 	prec_free(&r);
 	return SL_OK;
 }
@@ -1447,7 +1509,7 @@ read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	uint64_t forks = store_fork_count(d->s);
 
 	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 9);
+	msgpack_pack_map(&pk, 12);
 	sl_pack_cstr(&pk, "node_id");
 	pid(&pk, d->node, SL_KEY_LEN);
 	sl_pack_cstr(&pk, "org");
@@ -1464,8 +1526,21 @@ read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	msgpack_pack_uint64(&pk, d->commits);
 	sl_pack_cstr(&pk, "writes");
 	msgpack_pack_uint64(&pk, d->writes);
+	sl_pack_cstr(&pk, "refused");
+	msgpack_pack_uint64(&pk, store_refused_count(d->s));
+	sl_pack_cstr(&pk, "listen");
+	sl_pack_cstr(&pk, d->sync ? sync_listen_addr(d->sync) : "");
+	sl_pack_cstr(&pk, "writes_held");
+	if (d->held)
+		msgpack_pack_true(&pk);
+	else
+		msgpack_pack_false(&pk);
 	sl_pack_cstr(&pk, "peers");
-	msgpack_pack_array(&pk, 0);
+	size_t np = d->sync ? sync_peer_count(d->sync) : 0;
+
+	msgpack_pack_array(&pk, np);
+	for (size_t i = 0; i < np; i++)
+		sync_pack_peer(d->sync, i, &pk);
 	ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
 	free(g.p);
 	return SL_OK;
@@ -1527,6 +1602,69 @@ read_rebuild(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, char *msg,
 	msgpack_pack_uint64(&pk, sl_now_ms() - t0);
 	ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
 	free(g.p);
+	return SL_OK;
+}
+
+/* peer add NAME --key NODEID [--addr HOST:PORT], peer remove NAME,
+ * peer list. */
+static int
+peer_cmd(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct args *a, char *msg, size_t mlen)
+{
+	static const char *const add_args[] = { "id", "key", "addr", NULL };
+	static const char *const rm_args[] = { "id", NULL };
+	static const char *const no_args[] = { NULL };
+	char name[CONFIG_NAME_MAX + 2], key[SL_NODE_ID_TEXT + 2];
+	char addr[CONFIG_ADDR_MAX + 2];
+	const char *verb = a->cmd + 5;
+	int rc;
+
+	if (d->sync == NULL)
+		return fail(msg, mlen, SL_EINVAL, "this daemon runs without "
+		    "peers");
+	if (strcmp(verb, "list") == 0) {
+		if ((rc = args_only(a, no_args, msg, mlen)) != SL_OK)
+			return rc;
+		for (size_t i = 0; i < sync_peer_count(d->sync); i++) {
+			struct sl_buf g = { 0 };
+			msgpack_packer pk;
+
+			msgpack_packer_init(&pk, &g, sl_buf_write);
+			sync_pack_peer(d->sync, i, &pk);
+			ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
+			free(g.p);
+		}
+		return SL_OK;
+	}
+	bool add = strcmp(verb, "add") == 0;
+
+	if (!add && strcmp(verb, "remove") != 0)
+		return fail(msg, mlen, SL_EUSAGE, "unknown command \"%s\"",
+		    a->cmd);
+	if ((rc = args_only(a, add ? add_args : rm_args, msg, mlen)) != SL_OK)
+		return rc;
+	if (!arg_str(a, "id", name, sizeof name))
+		return fail(msg, mlen, SL_EUSAGE, "peer %s needs a NAME", verb);
+	if (!add)
+		return sync_peer_remove(d->sync, name, msg, mlen);
+	if (!arg_str(a, "key", key, sizeof key))
+		return fail(msg, mlen, SL_EUSAGE, "peer add needs --key NODEID");
+	bool has_addr = arg_str(a, "addr", addr, sizeof addr);
+
+	if ((rc = sync_peer_add(d->sync, name, key, has_addr ? addr : NULL,
+	    msg, mlen)) != SL_OK)
+		return rc;
+	long i = sync_peer_index(d->sync, name);
+
+	if (i >= 0) {
+		struct sl_buf g = { 0 };
+		msgpack_packer pk;
+
+		msgpack_packer_init(&pk, &g, sl_buf_write);
+		sync_pack_peer(d->sync, (size_t)i, &pk);
+		ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
+		free(g.p);
+	}
 	return SL_OK;
 }
 
@@ -1597,6 +1735,8 @@ cmd_request(void *ctx, struct ctl_conn *c, uint32_t id, const uint8_t *body,
 		mdb_txn_abort(txn);
 		txn = NULL;
 		rc = read_verify(d, c, id, msg, sizeof msg);
+	} else if (strncmp(a->cmd, "peer.", 5) == 0) {
+		rc = peer_cmd(d, c, id, a, msg, sizeof msg);
 	} else if (strcmp(a->cmd, "rebuild") == 0) {
 		mdb_txn_abort(txn);
 		txn = NULL;
@@ -1635,9 +1775,43 @@ cmd_new(uv_loop_t *loop, struct store *s, struct project *p,
 void
 cmd_flush(struct cmd_ctx *d)
 {
+	/* Held writes are not made at shutdown: the node has not got its
+	 * own chain back yet.  Their clients hear so. */
+	while (d->head != NULL && d->held) {
+		struct pending *p = d->head;
+
+		d->head = p->next;
+		if (ctl_conn_alive(p->c)) {
+			reply_end(p->c, p->id);
+			reply_result(p->c, p->id, SL_ERETRY, "not written: the "
+			    "daemon stopped while taking back this node's own "
+			    "events from a peer; try again", NULL);
+			ctl_flush(p->c);
+		}
+		ctl_conn_unref(p->c);
+		free(p->body);
+		free(p);
+	}
+	d->tail = &d->head;
 	while (d->head != NULL)
 		flush(d);
 	uv_idle_stop(&d->idle);
+}
+
+void
+cmd_set_sync(struct cmd_ctx *d, struct sync *sy)
+{
+	d->sync = sy;
+}
+
+void
+cmd_hold(void *ctx, bool hold)
+{
+	struct cmd_ctx *d = ctx;
+
+	d->held = hold;
+	if (!hold && d->head != NULL)
+		uv_idle_start(&d->idle, idle_cb);
 }
 
 void

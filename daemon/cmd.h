@@ -18,6 +18,7 @@
 #include "control.h"
 #include "project.h"
 #include "store.h"
+#include "sync.h"
 
 struct cmd_ctx;
 
@@ -36,6 +37,11 @@ void cmd_request(void *ctx, struct ctl_conn *c, uint32_t id,
  * with err set.
  */
 int cmd_announce(struct cmd_ctx *d, const char *org, char *err, size_t errlen);
+/* Gives cmd the peers: status lists them, the peer commands change them,
+ * and every commit is pushed to them. */
+void cmd_set_sync(struct cmd_ctx *d, struct sync *sy);
+/* A sync_hold_fn: while held, writes queue and are not committed. */
+void cmd_hold(void *ctx, bool hold);
 /* Statistics: group commits made, write requests answered, requests
  * received. */
 void cmd_stats(const struct cmd_ctx *d, uint64_t *commits, uint64_t *writes,

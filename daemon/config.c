@@ -8,9 +8,12 @@
  * line, and nothing of a bad file is used.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -26,6 +29,128 @@ trim(char *s)
 	    e[-1] == '\n'))
 		*--e = '\0';
 	return s;
+}
+
+bool
+config_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > CONFIG_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		    ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+bool
+config_addr_split(const char *addr, char *host, size_t hostlen,
+    unsigned *port, bool allow_zero, char *err, size_t errlen)
+{
+	const char *colon, *h = addr, *he;
+	char *end;
+	unsigned long pn;
+
+	if (strlen(addr) > CONFIG_ADDR_MAX) {
+		snprintf(err, errlen, "address is too long");
+		return false;
+	}
+	if (addr[0] == '[') {
+		h = addr + 1;
+		if ((he = strchr(h, ']')) == NULL || he[1] != ':') {
+			snprintf(err, errlen, "invalid address \"%s\" (use "
+			    "[IPV6]:PORT)", addr);
+			return false;
+		}
+		colon = he + 1;
+	} else {
+		if ((colon = strrchr(addr, ':')) == NULL ||
+		    memchr(addr, ':', (size_t)(colon - addr)) != NULL) {
+			snprintf(err, errlen, "invalid address \"%s\" (use "
+			    "HOST:PORT)", addr);
+			return false;
+		}
+		he = colon;
+	}
+	if (he == h || (size_t)(he - h) >= hostlen ||
+	    strcspn(h, " \t") < (size_t)(he - h)) {
+		snprintf(err, errlen, "invalid host in \"%s\"", addr);
+		return false;
+	}
+	errno = 0;
+	pn = strtoul(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 ||
+	    pn > 65535 || (pn == 0 && !allow_zero)) {
+		snprintf(err, errlen, "invalid port in \"%s\" (1 to 65535)",
+		    addr);
+		return false;
+	}
+	memcpy(host, h, (size_t)(he - h));
+	host[he - h] = '\0';
+	*port = (unsigned)pn;
+	return true;
+}
+
+const struct config_peer *
+config_peer_find(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->npeers; i++)
+		if (strcmp(c->peers[i].name, name) == 0)
+			return &c->peers[i];
+	return NULL;
+}
+
+/* "NAME NODEID [HOST:PORT]" into p; false with err on anything else. */
+static bool
+peer_parse(struct config_peer *p, char *val, char *err, size_t errlen)
+{
+	char *name, *key, *addr, *rest, *save = NULL;
+	char host[CONFIG_ADDR_MAX + 1];
+	unsigned port;
+
+	memset(p, 0, sizeof *p);
+	name = strtok_r(val, " \t", &save);
+	key = strtok_r(NULL, " \t", &save);
+	addr = strtok_r(NULL, " \t", &save);
+	rest = strtok_r(NULL, " \t", &save);
+	if (name == NULL || key == NULL || rest != NULL) {
+		snprintf(err, errlen, "expected \"peer = NAME NODEID "
+		    "[HOST:PORT]\"");
+		return false;
+	}
+	if (!config_name_valid(name)) {
+		snprintf(err, errlen, "invalid peer name \"%s\" (1 to %d "
+		    "letters, digits, '.', '_' or '-')", name,
+		    CONFIG_NAME_MAX);
+		return false;
+	}
+	if (strlen(key) != SL_NODE_ID_TEXT ||
+	    !sl_b32_decode(p->key, SL_KEY_LEN, key)) {
+		snprintf(err, errlen, "invalid node id \"%s\" for peer %s "
+		    "(%d base32 characters, as 'samlog init' prints)", key,
+		    name, SL_NODE_ID_TEXT);
+		return false;
+	}
+	if (addr != NULL && !config_addr_split(addr, host, sizeof host, &port,
+	    false, err, errlen))
+		return false;
+	snprintf(p->name, sizeof p->name, "%s", name);
+	snprintf(p->addr, sizeof p->addr, "%s", addr ? addr : "");
+	return true;
+}
+
+void
+config_free(struct config *c)
+{
+	free(c->peers);
+	c->peers = NULL;
+	c->npeers = 0;
 }
 
 int
@@ -88,6 +213,54 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 				break;
 			}
 			snprintf(c->group, sizeof c->group, "%s", val);
+		} else if (strcmp(key, "listen") == 0) {
+			char host[CONFIG_ADDR_MAX + 1], why[160];
+			unsigned port;
+
+			if (!config_addr_split(val, host, sizeof host, &port,
+			    true, why, sizeof why)) {
+				snprintf(err, errlen, "%s:%u: %s", path, lineno,
+				    why);
+				ret = SL_EINVAL;
+				break;
+			}
+			snprintf(c->listen, sizeof c->listen, "%s", val);
+		} else if (strcmp(key, "peer") == 0) {
+			struct config_peer p, *np;
+			char why[200];
+
+			if (!peer_parse(&p, val, why, sizeof why)) {
+				snprintf(err, errlen, "%s:%u: %s", path, lineno,
+				    why);
+				ret = SL_EINVAL;
+				break;
+			}
+			bool dup = false;
+
+			for (size_t i = 0; i < c->npeers; i++)
+				dup |= strcmp(c->peers[i].name, p.name) == 0 ||
+				    memcmp(c->peers[i].key, p.key,
+				    SL_KEY_LEN) == 0;
+			if (dup) {
+				snprintf(err, errlen, "%s:%u: peer %s or its node "
+				    "id is listed twice", path, lineno, p.name);
+				ret = SL_EINVAL;
+				break;
+			}
+			if (c->npeers == CONFIG_PEERS_MAX) {
+				snprintf(err, errlen, "%s:%u: more than %d peers",
+				    path, lineno, CONFIG_PEERS_MAX);
+				ret = SL_EINVAL;
+				break;
+			}
+			if ((np = realloc(c->peers, (c->npeers + 1) *
+			    sizeof *np)) == NULL) {
+				snprintf(err, errlen, "out of memory");
+				ret = SL_ENOMEM;
+				break;
+			}
+			c->peers = np;
+			c->peers[c->npeers++] = p;
 		} else {
 			snprintf(err, errlen, "%s:%u: unknown setting \"%s\"",
 			    path, lineno, key);
@@ -105,5 +278,98 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 		ret = SL_EINVAL;
 	}
 	fclose(f);
+	if (ret != SL_OK)
+		config_free(c);
 	return ret;
+}
+
+/* True if line (as read) is the peer line of name. */
+static bool
+is_peer_line(const char *line, const char *name)
+{
+	char buf[1024], *s, *eq, *v;
+	size_t n = strlen(name);
+
+	snprintf(buf, sizeof buf, "%s", line);
+	s = trim(buf);
+	if ((eq = strchr(s, '=')) == NULL)
+		return false;
+	*eq = '\0';
+	if (strcmp(trim(s), "peer") != 0)
+		return false;
+	v = trim(eq + 1);
+	return strncmp(v, name, n) == 0 && (v[n] == ' ' || v[n] == '\t' ||
+	    v[n] == '\0');
+}
+
+/* Writes p's line: "peer = NAME NODEID [ADDR]". */
+static void
+peer_line(FILE *out, const struct config_peer *p)
+{
+	char id[SL_NODE_ID_TEXT + 1];
+
+	sl_b32_encode(id, p->key, SL_KEY_LEN);
+	fprintf(out, "peer = %s %s%s%s\n", p->name, id, p->addr[0] ? " " : "",
+	    p->addr);
+}
+
+int
+config_write_peer(const char *path, const struct config_peer *p,
+    bool remove, char *err, size_t errlen)
+{
+	char tmp[4096], line[1024];
+	FILE *in, *out = NULL;
+	int fd;
+	bool done = false;
+
+	if ((in = fopen(path, "re")) == NULL) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		    strerror(errno));
+		return SL_EIO;
+	}
+	snprintf(tmp, sizeof tmp, "%s.new", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) < 0 || (out = fdopen(fd, "w")) == NULL) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fclose(in);
+		return SL_EIO;
+	}
+	while (fgets(line, sizeof line, in) != NULL) {
+		if (is_peer_line(line, p->name)) {
+			/* Replaced where it stood, so the file keeps its
+			 * order and the comments around the line. */
+			if (!remove && !done)
+				peer_line(out, p);
+			done = true;
+			continue;
+		}
+		fputs(line, out);
+		if (strchr(line, '\n') == NULL)
+			fputc('\n', out);
+	}
+	if (!remove && !done)
+		peer_line(out, p);
+	bool bad = ferror(in) || fflush(out) != 0 || fsync(fd) != 0;
+
+	fclose(in);
+	if (fclose(out) != 0 || bad || rename(tmp, path) != 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path,
+		    strerror(errno));
+		unlink(tmp);
+		return SL_EIO;
+	}
+	/* Make the rename itself durable. */
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+
+	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1,
+	    slash ? path : ".");
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	return SL_OK;
 }

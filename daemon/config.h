@@ -1,16 +1,36 @@
 /*
  * config.h - the node's samlog.conf: "key = value" lines, # comments.
+ *
+ *     org = Samordningsförbundet Norrort
+ *     group = samlog                      # may use the control socket
+ *     listen = 0.0.0.0:7420               # accept peers here
+ *     peer = sigtuna 7x3k...q0 [host:port] # a member; with an address, dialled
  */
 #ifndef SAMLOG_CONFIG_H
 #define SAMLOG_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "samlog_proto.h"
+
+#define CONFIG_NAME_MAX 64    /* bytes of a peer's name */
+#define CONFIG_ADDR_MAX 255   /* bytes of HOST:PORT */
+#define CONFIG_PEERS_MAX 1000 /* members, as many as the store has origins */
+
+struct config_peer {
+	char name[CONFIG_NAME_MAX + 1];
+	uint8_t key[SL_KEY_LEN];
+	char addr[CONFIG_ADDR_MAX + 1]; /* "" = a member that is not dialled */
+};
 
 struct config {
 	char org[SL_ORG_MAX + 1];
 	char group[64];   /* members may use the control socket; "" = owner only */
+	char listen[CONFIG_ADDR_MAX + 1]; /* "" = do not listen */
+	struct config_peer *peers;        /* owned; config_free */
+	size_t npeers;
 };
 
 /*
@@ -20,5 +40,29 @@ struct config {
  */
 int config_load(struct config *c, const char *path, char *err,
     size_t errlen);
+void config_free(struct config *c);
+
+/* True for a valid peer name: 1..CONFIG_NAME_MAX of [A-Za-z0-9._-]. */
+bool config_name_valid(const char *name);
+
+/*
+ * Splits "HOST:PORT" ("[v6]:PORT" for IPv6 literals) into host and port.
+ * Returns false (err says why) if it is malformed or the port is not
+ * 1..65535 (0 too when allow_zero: listen on any free port).
+ */
+bool config_addr_split(const char *addr, char *host, size_t hostlen,
+    unsigned *port, bool allow_zero, char *err, size_t errlen);
+
+/* The peer called name, or NULL. */
+const struct config_peer *config_peer_find(const struct config *c,
+    const char *name);
+
+/*
+ * Rewrites the file at path with the peer line of p->name replaced by p
+ * (or removed when remove is true), keeping every other line and comment.
+ * The new file replaces the old one atomically (write, fsync, rename).
+ */
+int config_write_peer(const char *path, const struct config_peer *p,
+    bool remove, char *err, size_t errlen);
 
 #endif

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "project.h"
 #include "store.h"
+#include "sync.h"
 
 struct daemon {
 	char *dir;
@@ -39,6 +40,8 @@ struct daemon {
 	struct project *proj;
 	struct cmd_ctx *cmd;
 	struct control *ctl;
+	struct sync *sync;
+	const char *listen_arg;
 	uv_loop_t loop;
 	uv_signal_t sig_int, sig_term, sig_hup;
 	uv_timer_t idle_timer;
@@ -51,12 +54,14 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: samlogd [-d DIR] [--foreground]\n"
+	    "usage: samlogd [-d DIR] [--listen HOST:PORT] [--foreground]\n"
 	    "\n"
 	    "Runs the samlog node in DIR (default: $SAMLOG_DIR, else\n"
 	    "$XDG_DATA_HOME/samlog, else ~/.local/share/samlog).\n"
 	    "\n"
 	    "  -d, --dir DIR     node directory made by 'samlog init'\n"
+	    "  -l, --listen HOST:PORT  accept peers there (overrides 'listen'\n"
+	    "                    in samlog.conf; port 0: any free port)\n"
 	    "  -f, --foreground  stay in the foreground, log to stderr\n"
 	    "  -h, --help        show this help\n"
 	    "  -V, --version     show the version\n");
@@ -137,6 +142,17 @@ daemon_serve(struct daemon *d)
 		fatal("out of memory");
 	if (cmd_announce(d->cmd, d->conf.org, err, sizeof err) != SL_OK)
 		fatal("cannot record this node's organisation: %s", err);
+	if (sync_new(&d->sync, &d->loop, d->store, &d->key, d->conf_path,
+	    &d->conf, err, sizeof err) != SL_OK)
+		fatal("%s", err);
+	sync_set_org(d->sync, d->conf.org);
+	sync_set_hold(d->sync, cmd_hold, d->cmd);
+	cmd_set_sync(d->cmd, d->sync);
+	const char *listen = d->listen_arg ? d->listen_arg : d->conf.listen;
+
+	if (listen[0] != '\0' && sync_listen(d->sync, listen, err,
+	    sizeof err) != 0)
+		fatal("%s", err);
 	if (control_open(&d->ctl, &d->loop, sock, d->conf.group, cmd_request,
 	    d->cmd, err, sizeof err) != 0)
 		fatal("%s", err);
@@ -166,7 +182,12 @@ signal_hup_cb(uv_signal_t *h, int signum)
 		log_info("org is now \"%s\" (was \"%s\")", c.org, d->conf.org);
 		if (cmd_announce(d->cmd, c.org, err, sizeof err) != SL_OK)
 			log_warn("cannot record the new org: %s", err);
+		sync_set_org(d->sync, c.org);
 	}
+	if (strcmp(c.listen, d->conf.listen) != 0 && d->listen_arg == NULL)
+		log_warn("a new listen address takes effect at the next start");
+	sync_apply(d->sync, &c);
+	config_free(&d->conf);
 	d->conf = c;
 	log_info("configuration reloaded from %s", d->conf_path);
 }
@@ -265,6 +286,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "dir", required_argument, NULL, 'd' },
 		{ "foreground", no_argument, NULL, 'f' },
+		{ "listen", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -276,10 +298,11 @@ main(int argc, char **argv)
 
 	log_init("samlogd");
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":d:fhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":d:fhl:V", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': dir_arg = optarg; break;
 		case 'f': foreground = true; break;
+		case 'l': d.listen_arg = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("samlogd %s\n", SL_VERSION_STRING); return 0;
 		case ':':
@@ -297,6 +320,18 @@ main(int argc, char **argv)
 		    argv[optind]);
 		return 2;
 	}
+	if (d.listen_arg != NULL) {
+		char host[CONFIG_ADDR_MAX + 1], err[160];
+		unsigned port;
+
+		if (!config_addr_split(d.listen_arg, host, sizeof host, &port,
+		    true, err, sizeof err)) {
+			fprintf(stderr, "samlogd: --listen: %s\n", err);
+			return 2;
+		}
+	}
+	/* A peer that hangs up mid-write must not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
 	if ((d.dir = sl_node_dir_resolve(dir_arg)) == NULL)
 		fatal("no node directory: set HOME, SAMLOG_DIR or use -d DIR");
 	if (!foreground)
@@ -330,10 +365,13 @@ main(int argc, char **argv)
 	 * close every handle and let their callbacks run, then close the
 	 * store (every commit is durable by then). */
 	cmd_flush(d.cmd);
+	sync_close(d.sync);
 	control_close(d.ctl);
 	uv_walk(&d.loop, close_walk_cb, NULL);
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	uv_loop_close(&d.loop);
+	sync_free(d.sync);
+	config_free(&d.conf);
 	cmd_free(d.cmd);
 	project_close(d.proj);
 	store_close(d.store);

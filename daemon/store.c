@@ -62,7 +62,7 @@ struct origin_entry {
 
 struct store {
 	MDB_env *env;
-	MDB_dbi meta, origins, arrival, forks;
+	MDB_dbi meta, origins, arrival, forks, refused;
 	bool has_key;
 	struct sl_key key;
 	struct origin_entry *orig;
@@ -352,7 +352,8 @@ store_init_txn(struct store *s, char *err, size_t errlen)
 	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "origins", MDB_CREATE, &s->origins)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "arrival", MDB_CREATE, &s->arrival)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "forks", MDB_CREATE, &s->forks)) != 0)
+	    (rc = mdb_dbi_open(txn, "forks", MDB_CREATE, &s->forks)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "refused", MDB_CREATE, &s->refused)) != 0)
 		goto fail_txn;
 	rc = meta_get_u64(s, txn, "format", &fmt);
 	if (rc == MDB_NOTFOUND)
@@ -1124,6 +1125,58 @@ store_map_size(struct store *s)
 	MDB_envinfo info;
 
 	return mdb_env_info(s->env, &info) == 0 ? info.me_mapsize : 0;
+}
+
+int
+store_keep_refused(struct store *s, const uint8_t from[SL_KEY_LEN],
+    const uint8_t *rec, size_t len, int code, const char *reason)
+{
+	uint8_t kb[8 + SL_HASH_LEN];
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+	MDB_txn *txn;
+	int rc;
+
+	put_be64(kb, sl_now_ms());
+	sl_sha256(kb + 8, rec, len);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_uint64(&pk, (uint64_t)code);
+	sl_pack_bin(&pk, from, SL_KEY_LEN);
+	sl_pack_cstr(&pk, reason);
+	sl_pack_bin(&pk, rec, len);
+	if (g.p == NULL)
+		return SL_ENOMEM;
+	MDB_val k = { sizeof kb, kb }, d = { g.len, g.p };
+
+	for (;;) {
+		if ((rc = txn_begin(s, 0, &txn)) != 0)
+			break;
+		rc = mdb_put(txn, s->refused, &k, &d, MDB_NOOVERWRITE);
+		if (rc == 0 || rc == MDB_KEYEXIST)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+		if (rc != MDB_MAP_FULL || store_grow(s) != SL_OK)
+			break;
+	}
+	free(g.p);
+	return rc == 0 ? SL_OK : rc == MDB_MAP_FULL ? SL_EFULL : SL_ESTORE;
+}
+
+uint64_t
+store_refused_count(struct store *s)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+	uint64_t n = 0;
+
+	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
+		return 0;
+	if (mdb_stat(txn, s->refused, &st) == 0)
+		n = st.ms_entries;
+	mdb_txn_abort(txn);
+	return n;
 }
 
 uint64_t

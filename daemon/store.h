@@ -8,6 +8,8 @@
  *   log      (origin index, seq) -> record bytes exactly as received
  *   arrival  arrival number -> (origin index, seq): local arrival order
  *   forks    (origin index, seq, hash) -> record: evidence of equivocation
+ *   refused  (time, record hash) -> [code, from, reason, record]: records
+ *            peers sent that failed their checks
  *
  * The store is the only writer of its environment and is not thread-safe:
  * samlogd calls it from its one loop thread.
@@ -162,6 +164,17 @@ const struct store_tip *store_tip_of(const struct store *s,
 uint64_t store_event_count(const struct store *s);
 /* Fork evidence records kept. */
 uint64_t store_fork_count(struct store *s);
+
+/*
+ * Keeps a record a peer sent that was refused for its content (a bad
+ * signature, payload or chain) in the "refused" database, keyed by (time,
+ * SHA-256 of the record), with the sender's key, the code and reason: the
+ * evidence an auditor needs.  SL_OK, SL_EFULL or SL_ESTORE.
+ */
+int store_keep_refused(struct store *s, const uint8_t from[SL_KEY_LEN],
+    const uint8_t *rec, size_t len, int code, const char *reason);
+/* Refused records kept. */
+uint64_t store_refused_count(struct store *s);
 /* Current map size in bytes. */
 size_t store_map_size(struct store *s);
 /* Last hybrid clock value issued or seen. */

@@ -1,5 +1,5 @@
 /*
- * frame.c - the fixed header in front of every control message.
+ * frame.c - the fixed header in front of every control and peer message.
  *
  * Fixed-size and checked before a single body byte is buffered: a client
  * that announces more than the cap is refused at the header, so a
@@ -39,6 +39,13 @@ int
 sl_frame_hdr_decode(struct sl_frame_hdr *h, const uint8_t in[SL_FRAME_HDR],
     uint32_t max)
 {
+	return sl_frame_hdr_decode_n(h, in, max, SL_MSG_COUNT);
+}
+
+int
+sl_frame_hdr_decode_n(struct sl_frame_hdr *h, const uint8_t in[SL_FRAME_HDR],
+    uint32_t max, unsigned ntypes)
+{
 	h->version = in[0];
 	h->type = in[1];
 	h->flags = (uint16_t)(in[2] << 8 | in[3]);
@@ -46,7 +53,7 @@ sl_frame_hdr_decode(struct sl_frame_hdr *h, const uint8_t in[SL_FRAME_HDR],
 	h->len = (uint32_t)sl_get_be(in + 8, 4);
 	if (h->version != SL_CTL_VERSION)
 		return SL_EVERSION;
-	if (h->type == 0 || h->type >= SL_MSG_COUNT)
+	if (h->type == 0 || h->type >= ntypes)
 		return SL_ETYPE;
 	if (h->flags != 0)
 		return SL_EVALUE;

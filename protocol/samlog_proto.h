@@ -363,8 +363,28 @@ void sl_frame_hdr_encode(uint8_t out[SL_FRAME_HDR],
  * max). */
 int sl_frame_hdr_decode(struct sl_frame_hdr *h, const uint8_t in[SL_FRAME_HDR],
     uint32_t max);
+/* The same for a protocol with ntypes message types (1..ntypes-1). */
+int sl_frame_hdr_decode_n(struct sl_frame_hdr *h,
+    const uint8_t in[SL_FRAME_HDR], uint32_t max, unsigned ntypes);
 /* Name of a message type, "unknown" out of range. */
 const char *sl_msg_name(int type);
+
+/*
+ * Peer protocol (see PROTOCOL.md, "Sync"): the same 12-byte frame header
+ * inside TLS 1.3, id always 0, with these message types.
+ */
+#define SL_PEER_VERSION 1
+#define SL_PEER_FRAME_MAX (1u << 20) /* body bytes */
+#define SL_PEER_PORT 7420            /* the default listening port */
+
+enum sl_peer_msg {
+	SL_PEER_HELLO = 1, /* {"version": uint, "org": str, "vector": VEC} */
+	SL_PEER_HAVE,      /* VEC: origins wanted and held since the last */
+	SL_PEER_EVENTS,    /* [record bin, ...]: one origin, consecutive seqs */
+	SL_PEER_PING,      /* nil: keepalive */
+	SL_PEER_BYE,       /* {"reason": str}: closing, and why */
+	SL_PEER_COUNT
+};
 
 /* ---------------------------------------------------------------------------
  * Node directory (node.c): the files `samlog init` writes and samlogd reads.

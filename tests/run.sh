@@ -3,7 +3,7 @@
 # a short libFuzzer pass: FUZZER CORPUS SECONDS.  Prints each suite's
 # output and ends with one line CI reads: "N passed, N failed".
 set -u
-SUITES="test_mp test_event test_store test_project test_node test_e2e"
+SUITES="test_mp test_event test_store test_project test_node test_e2e test_sync"
 passed=0
 failed=0
 log=$(mktemp)

@@ -1,0 +1,758 @@
+/*
+ * test_sync.c - nodes syncing over TLS on loopback: real samlogd
+ * processes in temporary directories, driven through the samlog binary.
+ *
+ * Two nodes; three in a line (events cross the middle one); a star of
+ * five with offline edits on every node; a node that is not a member
+ * refused; a tampered event and a fork refused and kept as evidence while
+ * other origins still sync; a receiver killed mid-transfer that resumes;
+ * a node restored from an old backup taking its own events back before
+ * appending; concurrent edits giving the same conflict everywhere.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "fill.h"
+#include "samlog_proto.h"
+#include "testutil.h"
+
+#define WAIT_MS 30000
+
+struct node {
+	char name[16];
+	char dir[512];
+	char log[600];
+	char id[SL_NODE_ID_TEXT + 1];
+	char listen[64];   /* 127.0.0.1:PORT once started */
+	pid_t pid;
+};
+
+static char *tmp;
+/* Daemons still running, killed by the teardown when a test fails. */
+static pid_t running[16];
+
+static void
+node_init(struct node *n, const char *name, const char *org)
+{
+	struct tu_run *r = malloc(sizeof *r);
+
+	assert_non_null(r);
+	memset(n, 0, sizeof *n);
+	snprintf(n->name, sizeof n->name, "%s", name);
+	snprintf(n->dir, sizeof n->dir, "%s/%s", tmp, name);
+	snprintf(n->log, sizeof n->log, "%s/%s.log", tmp, name);
+	assert_int_equal(tu_run(r, (char *const[]){ (char *)tu_prog("samlog"),
+	    "-d", n->dir, "init", "--org", (char *)org, NULL }, NULL), 0);
+	assert_int_equal(r->status, 0);
+	const char *p = strstr(r->out, "node_id:");
+
+	assert_non_null(p);
+	p += strspn(p + 8, " ") + 8;
+	snprintf(n->id, sizeof n->id, "%.*s", (int)strcspn(p, "\n"), p);
+	assert_int_equal(strlen(n->id), SL_NODE_ID_TEXT);
+	free(r);
+}
+
+/* Runs samlog -d n->dir ARGS... (NULL-terminated). */
+static struct tu_run *
+sl(const struct node *n, const char *first, ...)
+{
+	static struct tu_run r;
+	char *argv[32];
+	int k = 0;
+	va_list ap;
+
+	argv[k++] = (char *)tu_prog("samlog");
+	argv[k++] = "-d";
+	argv[k++] = (char *)n->dir;
+	argv[k++] = (char *)first;
+	va_start(ap, first);
+	for (char *a; (a = va_arg(ap, char *)) != NULL;)
+		argv[k++] = a;
+	va_end(ap);
+	argv[k] = NULL;
+	assert_int_equal(tu_run(&r, argv, NULL), 0);
+	return &r;
+}
+
+static struct tu_run *
+ok(struct tu_run *r)
+{
+	if (r->status != 0)
+		fail_msg("samlog failed (%d): %s", r->status, r->err);
+	return r;
+}
+
+/* The first line of stdout. */
+static char *
+line1(struct tu_run *r)
+{
+	static char buf[4][256];
+	static int k;
+	char *b = buf[k++ % 4];
+
+	ok(r);
+	snprintf(b, sizeof buf[0], "%.*s", (int)strcspn(r->out, "\n"), r->out);
+	return b;
+}
+
+/* The number after "key": in JSON text, or -1. */
+static long
+json_num(const char *s, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof pat, "\"%s\": ", key);
+	if ((p = strstr(s, pat)) == NULL)
+		return -1;
+	return strtol(p + strlen(pat), NULL, 10);
+}
+
+static long
+events(const struct node *n)
+{
+	return json_num(ok(sl(n, "status", "--json", NULL))->out, "events");
+}
+
+/* Starts samlogd on n, listening on `listen` (NULL: any free port, or
+ * the port it had before), and waits until it answers. */
+static void
+node_start(struct node *n)
+{
+	char sock[600], listen[64];
+
+	snprintf(sock, sizeof sock, "%s/%s", n->dir, SL_CTL_SOCKET);
+	snprintf(listen, sizeof listen, "%s", n->listen[0] ? n->listen :
+	    "127.0.0.1:0");
+	if ((n->pid = fork()) == 0) {
+		if (freopen(n->log, "a", stderr) == NULL)
+			_exit(126);
+		execl(tu_prog("samlogd"), "samlogd", "-d", n->dir, "--listen",
+		    listen, "--foreground", (char *)NULL);
+		_exit(127);
+	}
+	for (size_t i = 0; i < sizeof running / sizeof running[0]; i++) {
+		if (running[i] == 0) {
+			running[i] = n->pid;
+			break;
+		}
+	}
+	for (int i = 0; i < 1000; i++) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		memcpy(sa.sun_path, sock, strlen(sock) + 1);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+			close(fd);
+			break;
+		}
+		close(fd);
+		usleep(10000);
+	}
+	struct tu_run *r = ok(sl(n, "status", "--json", NULL));
+	const char *p = strstr(r->out, "\"listen\": \"");
+
+	assert_non_null(p);
+	p += 11;
+	snprintf(n->listen, sizeof n->listen, "%.*s", (int)strcspn(p, "\""),
+	    p);
+	assert_non_null(strchr(n->listen, ':'));
+}
+
+static int
+node_stop(struct node *n, int sig)
+{
+	int status;
+
+	if (n->pid <= 0)
+		return -1;
+	kill(n->pid, sig);
+	for (size_t i = 0; i < sizeof running / sizeof running[0]; i++)
+		if (running[i] == n->pid)
+			running[i] = 0;
+	assert_int_equal(waitpid(n->pid, &status, 0), n->pid);
+	n->pid = 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* n trusts m; dials it when dial is true. */
+static void
+trust(const struct node *n, const struct node *m, bool dial)
+{
+	if (dial)
+		ok(sl(n, "peer", "add", m->name, "--key", m->id, "--addr",
+		    m->listen, NULL));
+	else
+		ok(sl(n, "peer", "add", m->name, "--key", m->id, NULL));
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Waits until every node holds `want` events; fails after WAIT_MS. */
+static void
+wait_events(struct node **ns, int k, long want)
+{
+	uint64_t t0 = now_ms();
+
+	for (;;) {
+		int done = 0;
+
+		for (int i = 0; i < k; i++)
+			done += events(ns[i]) == want;
+		if (done == k)
+			return;
+		if (now_ms() - t0 > WAIT_MS) {
+			for (int i = 0; i < k; i++)
+				print_message("%s: %ld events (want %ld)\n",
+				    ns[i]->name, events(ns[i]), want);
+			fail_msg("no convergence within %d ms", WAIT_MS);
+		}
+		usleep(50000);
+	}
+}
+
+/* Every query gives the same answer on every node. */
+static void
+assert_same(struct node **ns, int k)
+{
+	static const char *const q[][3] = {
+		{ "org", "list", "--json" }, { "contact", "list", "--json" },
+		{ "meeting", "list", "--json" }, { "decision", "list", "--json" },
+	};
+	char *first = malloc(sizeof ((struct tu_run *)0)->out);
+
+	assert_non_null(first);
+	for (size_t j = 0; j < sizeof q / sizeof q[0]; j++) {
+		snprintf(first, sizeof ((struct tu_run *)0)->out, "%s",
+		    ok(sl(ns[0], q[j][0], q[j][1], q[j][2], NULL))->out);
+		for (int i = 1; i < k; i++) {
+			struct tu_run *r = ok(sl(ns[i], q[j][0], q[j][1],
+			    q[j][2], NULL));
+
+			if (strcmp(first, r->out) != 0)
+				fail_msg("%s %s differs between %s and %s",
+				    q[j][0], q[j][1], ns[0]->name, ns[i]->name);
+		}
+	}
+	free(first);
+	for (int i = 0; i < k; i++)
+		assert_int_equal(ok(sl(ns[i], "verify", NULL))->status, 0);
+}
+
+static bool
+log_has(const struct node *n, const char *needle)
+{
+	FILE *f = fopen(n->log, "r");
+	char line[2048];
+	bool found = false;
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof line, f) != NULL)
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
+static void
+wait_log(const struct node *n, const char *needle)
+{
+	uint64_t t0 = now_ms();
+
+	while (!log_has(n, needle)) {
+		if (now_ms() - t0 > WAIT_MS)
+			fail_msg("%s's log never said \"%s\"", n->name, needle);
+		usleep(50000);
+	}
+}
+
+static char *
+add_contact(const struct node *n, const char *name)
+{
+	return line1(sl(n, "contact", "add", "--name", name, "--role",
+	    "first", NULL));
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	tmp = tu_tmpdir();
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	if (getenv("SAMLOG_KEEP") == NULL)
+		tu_rmtree(tmp);
+	else
+		print_message("kept %s\n", tmp);
+	return 0;
+}
+
+/* After each test: stop what a failed test left running. */
+static int
+reap(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof running / sizeof running[0]; i++) {
+		if (running[i] != 0) {
+			kill(running[i], SIGKILL);
+			waitpid(running[i], NULL, 0);
+			running[i] = 0;
+		}
+	}
+	return 0;
+}
+
+/* ---- scenarios ------------------------------------------------------------ */
+
+static void
+test_two_nodes(void **state)
+{
+	struct node a, b, *all[] = { &a, &b };
+	char id[64];
+
+	(void)state;
+	node_init(&a, "a2", "Samordningsförbundet");
+	node_init(&b, "b2", "Sigtuna kommun");
+	node_start(&a);
+	node_start(&b);
+	/* Offline work on both before they know each other. */
+	ok(sl(&a, "org", "add", "--name", "Väsby Företag", "--kind", "asf",
+	    NULL));
+	add_contact(&b, "Åsa Häggvik");
+	trust(&a, &b, true);
+	trust(&b, &a, false);
+	wait_events(all, 2, 4);
+	assert_same(all, 2);
+	/* Live: a new event is pushed without anything else happening. */
+	snprintf(id, sizeof id, "%s", add_contact(&a, "Per Märsta"));
+	wait_events(all, 2, 5);
+	assert_int_equal(ok(sl(&b, "contact", "show", id, NULL))->status, 0);
+	assert_same(all, 2);
+	/* status names the peer, connected, nothing behind either way. */
+	struct tu_run *r = ok(sl(&b, "status", "--json", NULL));
+
+	assert_non_null(strstr(r->out, "\"name\": \"a2\""));
+	assert_non_null(strstr(r->out, "\"connected\": true"));
+	assert_int_equal(json_num(r->out, "behind"), 0);
+	assert_int_equal(json_num(r->out, "ahead"), 0);
+	r = ok(sl(&a, "peer", "list", "--json", NULL));
+	assert_non_null(strstr(r->out, "\"connected\": true"));
+	/* Peer commands check their input and change nothing when wrong. */
+	r = sl(&a, "peer", "add", "x", "--key", "nonsense", NULL);
+	assert_int_equal(r->status, 1);
+	assert_non_null(strstr(r->err, "invalid node id"));
+	r = sl(&a, "peer", "add", "bad name", "--key", b.id, NULL);
+	assert_int_equal(r->status, 1);
+	r = sl(&a, "peer", "add", "c", "--key", b.id, NULL);
+	assert_int_equal(r->status, 1);
+	assert_non_null(strstr(r->err, "already peer b2"));
+	r = sl(&a, "peer", "add", "self", "--key", a.id, NULL);
+	assert_int_equal(r->status, 1);
+	r = sl(&a, "peer", "add", "c", "--key", b.id, "--addr", "nowhere",
+	    NULL);
+	assert_int_equal(r->status, 1);
+	r = sl(&a, "peer", "remove", "nobody", NULL);
+	assert_int_equal(r->status, 1);
+	r = sl(&a, "peer", "add", NULL);
+	assert_int_equal(r->status, 2);
+	/* Removing the peer disconnects it at once; its events stay. */
+	ok(sl(&a, "peer", "remove", "b2", NULL));
+	assert_int_equal(tu_lines(ok(sl(&a, "peer", "list", NULL))->out), 0);
+	add_contact(&b, "Efter Borttagning");
+	usleep(500000);
+	assert_int_equal(events(&a), 5);
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	assert_int_equal(node_stop(&b, SIGTERM), 0);
+}
+
+static void
+test_line_of_three(void **state)
+{
+	struct node a, b, c, *all[] = { &a, &b, &c };
+
+	(void)state;
+	node_init(&a, "a3", "A");
+	node_init(&b, "b3", "B");
+	node_init(&c, "c3", "C");
+	node_start(&a);
+	node_start(&b);
+	node_start(&c);
+	/* Everyone is a member of everyone; only a-b and b-c are linked. */
+	trust(&a, &b, true);
+	trust(&a, &c, false);
+	trust(&b, &a, false);
+	trust(&b, &c, false);
+	trust(&c, &b, true);
+	trust(&c, &a, false);
+	add_contact(&a, "Från A");
+	add_contact(&c, "Från C");
+	wait_events(all, 3, 5);
+	assert_same(all, 3);
+	/* Live through the middle as well. */
+	add_contact(&a, "Också från A");
+	wait_events(all, 3, 6);
+	assert_same(all, 3);
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	assert_int_equal(node_stop(&b, SIGTERM), 0);
+	assert_int_equal(node_stop(&c, SIGTERM), 0);
+}
+
+static void
+test_star_offline(void **state)
+{
+	struct node n[5], *all[5];
+	char name[16], org[32];
+
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof name, "s%d", i);
+		snprintf(org, sizeof org, "Organisation %d", i);
+		node_init(&n[i], name, org);
+		node_start(&n[i]);
+		all[i] = &n[i];
+	}
+	/* n[0] is the hub every leaf dials; all are members of all. */
+	for (int i = 0; i < 5; i++)
+		for (int j = 0; j < 5; j++)
+			if (i != j)
+				trust(&n[i], &n[j], i != 0 && j == 0);
+	for (int i = 0; i < 5; i++)
+		add_contact(&n[i], "Före");
+	wait_events(all, 5, 10);
+	assert_same(all, 5);
+	/* The hub goes away; every node works offline meanwhile. */
+	assert_int_equal(node_stop(&n[0], SIGTERM), 0);
+	for (int i = 1; i < 5; i++) {
+		add_contact(&n[i], "Offline ett");
+		add_contact(&n[i], "Offline två");
+	}
+	node_start(&n[0]);   /* same port: the leaves redial it */
+	add_contact(&n[0], "Navet");
+	wait_events(all, 5, 19);
+	assert_same(all, 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(node_stop(&n[i], SIGTERM), 0);
+}
+
+static void
+test_non_member_refused(void **state)
+{
+	struct node a, x;
+
+	(void)state;
+	node_init(&a, "am", "A");
+	node_init(&x, "xm", "Intruder");
+	node_start(&a);
+	node_start(&x);
+	add_contact(&a, "Hemlig");
+	/* x trusts a and dials it; a has never heard of x. */
+	trust(&x, &a, true);
+	char needle[128];
+
+	snprintf(needle, sizeof needle, "node %s is not a member", x.id);
+	wait_log(&a, needle);
+	usleep(300000);
+	assert_int_equal(events(&x), 1);   /* only its own genesis */
+	struct tu_run *r = ok(sl(&x, "status", "--json", NULL));
+
+	assert_non_null(strstr(r->out, "\"connected\": false"));
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	assert_int_equal(node_stop(&x, SIGTERM), 0);
+}
+
+/* Flips one byte of the signature of the node's own event seq (its
+ * chain is the first origin it made, index 1) in the
+ * LMDB, as an attacker with the disk would. */
+static void
+tamper(const struct node *n, uint64_t seq)
+{
+	char path[600];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, d;
+	uint8_t kb[8], *copy;
+
+	snprintf(path, sizeof path, "%s/store", n->dir);
+	for (int i = 0; i < 8; i++)
+		kb[i] = (uint8_t)(seq >> (56 - 8 * i));
+	k.mv_size = 8;
+	k.mv_data = kb;
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 2000);
+	mdb_env_set_mapsize(env, 1u << 30);
+	assert_int_equal(mdb_env_open(env, path, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "log.00000001", 0, &dbi), 0);
+	assert_int_equal(mdb_get(txn, dbi, &k, &d), 0);
+	copy = malloc(d.mv_size);
+	memcpy(copy, d.mv_data, d.mv_size);
+	/* [hdr bin8/16, sig bin8 64, ...]: the signature's 10th byte. */
+	struct sl_event ev;
+
+	assert_int_equal(sl_event_decode(&ev, copy, d.mv_size), SL_OK);
+	assert_non_null(ev.sig);
+	copy[(size_t)(ev.sig - copy) + 10] ^= 0x01;
+	d.mv_data = copy;
+	assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	free(copy);
+}
+
+static void
+test_tampered(void **state)
+{
+	struct node a, b, c, *ac[] = { &a, &c };
+
+	(void)state;
+	node_init(&a, "at", "A");
+	node_init(&b, "bt", "B");
+	node_init(&c, "ct", "C");
+	node_start(&a);
+	node_start(&c);
+	trust(&a, &c, false);
+	trust(&c, &a, true);
+	add_contact(&a, "A ett");           /* a: seq 2 */
+	add_contact(&c, "C ett");
+	wait_events(ac, 2, 4);
+	/* a's own event seq 2 gets a bad signature on a's disk. */
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	tamper(&a, 2);
+	node_start(&a);
+	node_start(&b);
+	trust(&b, &a, true);
+	trust(&b, &c, false);
+	trust(&a, &b, false);
+	/* b learns c's events through a; a's batch with the bad signature
+	 * is refused whole, kept as evidence, and shown in status. */
+	wait_events((struct node *[]){ &b }, 1, 1 + 2);
+	wait_log(&b, "signature");
+	usleep(300000);
+	assert_int_equal(events(&b), 3);
+	struct tu_run *r = ok(sl(&b, "status", "--json", NULL));
+
+	assert_int_equal(json_num(r->out, "refused"), 1);
+	assert_non_null(strstr(r->out, "\"last_error\": \"refused: "));
+	assert_int_equal(ok(sl(&b, "verify", NULL))->status, 0);
+	/* c's later events still flow through a. */
+	add_contact(&c, "C två");
+	wait_events((struct node *[]){ &b }, 1, 4);
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	assert_int_equal(node_stop(&b, SIGTERM), 0);
+	assert_int_equal(node_stop(&c, SIGTERM), 0);
+}
+
+static void
+test_fork_detected(void **state)
+{
+	struct node a, a2, b;
+	char cmd[4096];
+
+	(void)state;
+	node_init(&a, "af", "A");
+	node_init(&b, "bf", "B");
+	/* a2 is a copy of a's directory: same key, same genesis. */
+	a2 = a;
+	snprintf(a2.name, sizeof a2.name, "af2");
+	snprintf(a2.dir, sizeof a2.dir, "%s/af2", tmp);
+	snprintf(a2.log, sizeof a2.log, "%s/af2.log", tmp);
+	node_start(&a);
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	snprintf(cmd, sizeof cmd, "cp -a %s %s && rm -f %s/samlogd.sock "
+	    "%s/samlogd.lock", a.dir, a2.dir, a2.dir, a2.dir);
+	assert_int_equal(system(cmd), 0);
+	node_start(&a);
+	node_start(&a2);
+	node_start(&b);
+	add_contact(&a, "Historia ett");
+	add_contact(&a2, "Historia två");  /* the same seq, another event */
+	trust(&b, &a, true);
+	trust(&a, &b, false);
+	wait_events((struct node *[]){ &b }, 1, 3);
+	/* Now b meets the other history under the same key. */
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	trust(&a2, &b, false);
+	ok(sl(&b, "peer", "add", "af", "--key", a.id, "--addr", a2.listen,
+	    NULL));
+	wait_log(&b, "kept as evidence");
+	struct tu_run *r = ok(sl(&b, "status", "--json", NULL));
+
+	assert_int_equal(json_num(r->out, "forks"), 1);
+	assert_non_null(strstr(r->out, "differs from the event"));
+	assert_int_equal(events(&b), 3);
+	assert_int_equal(ok(sl(&b, "verify", NULL))->status, 0);
+	assert_int_equal(node_stop(&a2, SIGTERM), 0);
+	assert_int_equal(node_stop(&b, SIGTERM), 0);
+}
+
+static void
+test_killed_mid_transfer(void **state)
+{
+	struct node a, b, *all[] = { &a, &b };
+	char err[256];
+	long n;
+
+	(void)state;
+	node_init(&a, "ak", "A");
+	node_init(&b, "bk", "B");
+	node_start(&a);   /* genesis */
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	assert_int_equal(tu_fill(a.dir, 60000, err, sizeof err), 0);
+	node_start(&a);
+	node_start(&b);
+	trust(&a, &b, false);
+	trust(&b, &a, true);
+	/* Kill b hard once part of the log has arrived. */
+	for (int i = 0; i < 2000 && (n = events(&b)) < 3000; i++)
+		usleep(2000);
+	assert_int_equal(node_stop(&b, SIGKILL), 128 + SIGKILL);
+	assert_true(n < 60002);
+	node_start(&b);
+	wait_events(all, 2, 60002);
+	assert_same(all, 2);
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	assert_int_equal(node_stop(&b, SIGTERM), 0);
+}
+
+static void
+test_restored_backup(void **state)
+{
+	struct node a, b, *all[] = { &a, &b };
+	char cmd[4096];
+
+	(void)state;
+	node_init(&a, "ar", "A");
+	node_init(&b, "br", "B");
+	node_start(&a);
+	node_start(&b);
+	trust(&a, &b, true);
+	trust(&b, &a, false);
+	add_contact(&a, "Före backup");
+	wait_events(all, 2, 3);
+	/* Back up a, then write more that reaches b. */
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	snprintf(cmd, sizeof cmd, "cp -a %s %s.bak", a.dir, a.dir);
+	assert_int_equal(system(cmd), 0);
+	node_start(&a);
+	add_contact(&a, "Efter backup 1");
+	add_contact(&a, "Efter backup 2");
+	wait_events(all, 2, 5);
+	/* a's disk dies; it comes back from the backup. */
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	snprintf(cmd, sizeof cmd, "rm -rf %s && mv %s.bak %s && rm -f "
+	    "%s/samlogd.sock %s/samlogd.lock", a.dir, a.dir, a.dir, a.dir,
+	    a.dir);
+	assert_int_equal(system(cmd), 0);
+	node_start(&a);
+	wait_events(all, 2, 5);
+	wait_log(&a, "taking them back");
+	/* Appending goes on where the chain really ended: no fork. */
+	add_contact(&a, "Efter återställning");
+	wait_events(all, 2, 6);
+	assert_int_equal(json_num(ok(sl(&b, "status", "--json", NULL))->out,
+	    "forks"), 0);
+	assert_same(all, 2);
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	assert_int_equal(node_stop(&b, SIGTERM), 0);
+}
+
+static void
+test_concurrent_edits(void **state)
+{
+	struct node a, b, *all[] = { &a, &b };
+	char id[64];
+	struct tu_run *r;
+	static char show_a[sizeof ((struct tu_run *)0)->out];
+
+	(void)state;
+	node_init(&a, "ac", "A");
+	node_init(&b, "bc", "B");
+	node_start(&a);
+	node_start(&b);
+	trust(&a, &b, true);
+	trust(&b, &a, true);
+	snprintf(id, sizeof id, "%s", add_contact(&a, "Delad Kontakt"));
+	wait_events(all, 2, 3);
+	/* Apart, both change the role without seeing the other's edit. */
+	assert_int_equal(node_stop(&b, SIGTERM), 0);
+	ok(sl(&a, "contact", "update", id, "--role", "ordförande", NULL));
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	node_start(&b);
+	ok(sl(&b, "contact", "update", id, "--role", "kassör", "--phone",
+	    "08-123", NULL));
+	node_start(&a);
+	wait_events(all, 2, 5);
+	/* The same conflict, winner and competing values on both. */
+	r = ok(sl(&a, "contact", "show", id, "--json", NULL));
+	assert_non_null(strstr(r->out, "\"conflict\": true"));
+	assert_non_null(strstr(r->out, "\"competing\": ["));
+	assert_non_null(strstr(r->out, "ordförande"));
+	assert_non_null(strstr(r->out, "kassör"));
+	snprintf(show_a, sizeof show_a, "%s", r->out);
+	r = ok(sl(&b, "contact", "show", id, "--json", NULL));
+	assert_string_equal(show_a, r->out);
+	r = ok(sl(&b, "contact", "show", id, NULL));
+	assert_non_null(strstr(r->out, "competing:"));
+	assert_same(all, 2);
+	/* An edit that saw both resolves it, everywhere. */
+	ok(sl(&a, "contact", "update", id, "--role", "sekreterare", NULL));
+	wait_events(all, 2, 6);
+	r = ok(sl(&b, "contact", "show", id, "--json", NULL));
+	assert_non_null(strstr(r->out, "\"conflict\": false"));
+	assert_non_null(strstr(r->out, "sekreterare"));
+	assert_non_null(strstr(r->out, "08-123"));
+	assert_null(strstr(r->out, "competing"));
+	assert_same(all, 2);
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	assert_int_equal(node_stop(&b, SIGTERM), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_two_nodes, reap),
+		cmocka_unit_test_teardown(test_line_of_three, reap),
+		cmocka_unit_test_teardown(test_star_offline, reap),
+		cmocka_unit_test_teardown(test_non_member_refused, reap),
+		cmocka_unit_test_teardown(test_tampered, reap),
+		cmocka_unit_test_teardown(test_fork_detected, reap),
+		cmocka_unit_test_teardown(test_killed_mid_transfer, reap),
+		cmocka_unit_test_teardown(test_restored_backup, reap),
+		cmocka_unit_test_teardown(test_concurrent_edits, reap),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
