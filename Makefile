@@ -127,14 +127,20 @@ $(BUILD)/bench_store: $(BUILD)/obj/tests/bench/bench_store.o $(STORE_OBJ) $(PROT
 $(BUILD)/bench_daemon: $(BUILD)/obj/tests/bench/bench_daemon.o $(BUILD)/obj/tests/unit/testutil.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/bench_sync: $(BUILD)/obj/tests/bench/bench_sync.o $(BUILD)/obj/tests/unit/testutil.o $(BUILD)/obj/tests/unit/fill.o $(STORE_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/bench_store $(BUILD)/bench_daemon
+	@$(MAKE) --no-print-directory all $(BUILD)/bench_store $(BUILD)/bench_daemon \
+	    $(BUILD)/bench_sync
 	@echo "== events with 200-byte payloads"
 	@BENCH_PAYLOAD=200 $(BUILD)/bench_store
 	@echo "== 200-byte events (37-byte payloads)"
 	@BENCH_PAYLOAD=37 $(BUILD)/bench_store
 	@echo "== the daemon and the CLI"
 	@SAMLOG_BUILD=$(BUILD) $(BUILD)/bench_daemon
+	@echo "== sync between two daemons over TLS on loopback"
+	@SAMLOG_BUILD=$(BUILD) $(BUILD)/bench_sync
 
 # ---- running and installing -----------------------------------------------
 
