@@ -207,8 +207,8 @@ os_find(struct peer *p, const uint8_t origin[SL_KEY_LEN], bool add)
 	for (size_t i = 0; i < p->nos; i++)
 		if (memcmp(p->os[i].origin, origin, SL_KEY_LEN) == 0)
 			return &p->os[i];
-	if (!add)
-		return NULL;
+	if (!add || p->nos >= VECTOR_MAX)
+		return NULL;   /* a peer may not make this table grow forever */
 	if (p->nos == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 8;
 		struct ostate *n = realloc(p->os, cap * sizeof *n);
