@@ -1164,8 +1164,9 @@ store_keep_refused(struct store *s, const uint8_t from[SL_KEY_LEN],
 	return rc == 0 ? SL_OK : rc == MDB_MAP_FULL ? SL_EFULL : SL_ESTORE;
 }
 
-uint64_t
-store_refused_count(struct store *s)
+/* Entries in one database (0 if it cannot be read). */
+static uint64_t
+db_entries(struct store *s, MDB_dbi dbi)
 {
 	MDB_txn *txn;
 	MDB_stat st;
@@ -1173,25 +1174,22 @@ store_refused_count(struct store *s)
 
 	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
 		return 0;
-	if (mdb_stat(txn, s->refused, &st) == 0)
+	if (mdb_stat(txn, dbi, &st) == 0)
 		n = st.ms_entries;
 	mdb_txn_abort(txn);
 	return n;
 }
 
 uint64_t
+store_refused_count(struct store *s)
+{
+	return db_entries(s, s->refused);
+}
+
+uint64_t
 store_fork_count(struct store *s)
 {
-	MDB_txn *txn;
-	MDB_stat st;
-	uint64_t n = 0;
-
-	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
-		return 0;
-	if (mdb_stat(txn, s->forks, &st) == 0)
-		n = st.ms_entries;
-	mdb_txn_abort(txn);
-	return n;
+	return db_entries(s, s->forks);
 }
 
 int

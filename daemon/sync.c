@@ -1032,7 +1032,10 @@ conn_close(struct conn *c, bool bye, const char *fmt, ...)
 		else
 			log_warn("peer %s (%s): %s", p->cfg.name, c->addr,
 			    why);
-		if (!(c->hello_got && strstr(why, "closed") != NULL))
+		/* A duplicate connection closing while another one serves
+		 * the peer is not the peer's problem. */
+		if (!(c->hello_got && strstr(why, "closed") != NULL) &&
+		    (p->conn == NULL || p->conn == c))
 			peer_error(p, "%s", why);
 	} else if (!sy->closing) {
 		log_warn("connection from %s refused: %s", c->addr, why);

@@ -493,37 +493,6 @@ test_arrival_scan(void **state)
 	store_close(a);
 }
 
-/* Rewrites one stored record with one byte flipped, through LMDB itself,
- * while the store is closed. */
-static void
-raw_flip(const char *path, uint64_t seq, size_t byte, uint8_t mask)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k, d;
-	uint8_t key[8];
-
-	for (int i = 0; i < 8; i++)
-		key[i] = (uint8_t)(seq >> (56 - 8 * i));
-	k = (MDB_val){ sizeof key, key };
-	assert_int_equal(mdb_env_create(&env), 0);
-	mdb_env_set_maxdbs(env, 8);
-	assert_int_equal(mdb_env_open(env, path, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "log.00000001", 0, &dbi), 0);
-	assert_int_equal(mdb_get(txn, dbi, &k, &d), 0);
-	uint8_t *copy = malloc(d.mv_size);
-
-	memcpy(copy, d.mv_data, d.mv_size);
-	copy[byte] ^= mask;
-	d.mv_data = copy;
-	assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	free(copy);
-}
-
 static void
 test_tamper_any_byte(void **state)
 {
@@ -548,13 +517,15 @@ test_tamper_any_byte(void **state)
 		free(rec);
 		store_close(a);
 		for (size_t i = 0; i < len; i++) {
-			raw_flip(path, which[w], i, 0x01);
+			assert_int_equal(tu_flip_record(path, which[w], i,
+			    0x01), 0);
 			a = open_at(f, "a", &f->ka, NULL);
 			if (store_verify(a, &rep) == SL_OK)
 				fail_msg("flipped byte %zu of seq %llu went "
 				    "unnoticed", i, (unsigned long long)which[w]);
 			store_close(a);
-			raw_flip(path, which[w], i, 0x01);
+			assert_int_equal(tu_flip_record(path, which[w], i,
+			    0x01), 0);
 		}
 	}
 	a = open_at(f, "a", &f->ka, NULL);

@@ -25,10 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include <lmdb.h>
 
 #include "fill.h"
 #include "samlog_proto.h"
+#include "store.h"
 #include "testutil.h"
 
 #define WAIT_MS 30000
@@ -488,44 +488,28 @@ test_non_member_refused(void **state)
 	assert_int_equal(node_stop(&x, SIGTERM), 0);
 }
 
-/* Flips one byte of the signature of the node's own event seq (its
- * chain is the first origin it made, index 1) in the
- * LMDB, as an attacker with the disk would. */
+/* Flips one byte of the signature of the node's own event seq on disk. */
 static void
 tamper(const struct node *n, uint64_t seq)
 {
-	char path[600];
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k, d;
-	uint8_t kb[8], *copy;
-
-	snprintf(path, sizeof path, "%s/store", n->dir);
-	for (int i = 0; i < 8; i++)
-		kb[i] = (uint8_t)(seq >> (56 - 8 * i));
-	k.mv_size = 8;
-	k.mv_data = kb;
-	assert_int_equal(mdb_env_create(&env), 0);
-	mdb_env_set_maxdbs(env, 2000);
-	mdb_env_set_mapsize(env, 1u << 30);
-	assert_int_equal(mdb_env_open(env, path, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "log.00000001", 0, &dbi), 0);
-	assert_int_equal(mdb_get(txn, dbi, &k, &d), 0);
-	copy = malloc(d.mv_size);
-	memcpy(copy, d.mv_data, d.mv_size);
-	/* [hdr bin8/16, sig bin8 64, ...]: the signature's 10th byte. */
+	char path[600], err[256];
+	struct store *s;
 	struct sl_event ev;
+	uint8_t *rec;
+	size_t len;
 
-	assert_int_equal(sl_event_decode(&ev, copy, d.mv_size), SL_OK);
+	snprintf(path, sizeof path, "%s/%s", n->dir, SL_NODE_STORE_DIR);
+	if (store_open(&s, path, NULL, NULL, err, sizeof err) != SL_OK)
+		fail_msg("%s", err);
+	const uint8_t *origin = store_tip_at(s, 0)->origin;
+
+	assert_int_equal(store_event_get(s, origin, seq, &rec, &len), SL_OK);
+	store_close(s);
+	assert_int_equal(sl_event_decode(&ev, rec, len), SL_OK);
 	assert_non_null(ev.sig);
-	copy[(size_t)(ev.sig - copy) + 10] ^= 0x01;
-	d.mv_data = copy;
-	assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	free(copy);
+	assert_int_equal(tu_flip_record(path, seq, (size_t)(ev.sig - rec) + 10,
+	    0x01), 0);
+	free(rec);
 }
 
 static void

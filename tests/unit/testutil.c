@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include "testutil.h"
 
 char *
@@ -127,4 +129,43 @@ tu_run(struct tu_run *r, char *const *argv, char *const *env)
 	r->status = WIFEXITED(status) ? WEXITSTATUS(status) :
 	    128 + WTERMSIG(status);
 	return 0;
+}
+
+int
+tu_flip_record(const char *path, uint64_t seq, size_t byte, uint8_t mask)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, d;
+	uint8_t key[8], *copy = NULL;
+	int rc;
+
+	for (int i = 0; i < 8; i++)
+		key[i] = (uint8_t)(seq >> (56 - 8 * i));
+	k = (MDB_val){ sizeof key, key };
+	if (mdb_env_create(&env) != 0)
+		return -1;
+	mdb_env_set_maxdbs(env, 2000);
+	if ((rc = mdb_env_open(env, path, 0, 0600)) != 0 ||
+	    (rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0)
+		goto out;
+	if ((rc = mdb_dbi_open(txn, "log.00000001", 0, &dbi)) != 0 ||
+	    (rc = mdb_get(txn, dbi, &k, &d)) != 0 || byte >= d.mv_size ||
+	    (copy = malloc(d.mv_size)) == NULL) {
+		mdb_txn_abort(txn);
+		rc = -1;
+		goto out;
+	}
+	memcpy(copy, d.mv_data, d.mv_size);
+	copy[byte] ^= mask;
+	d.mv_data = copy;
+	if ((rc = mdb_put(txn, dbi, &k, &d, 0)) != 0)
+		mdb_txn_abort(txn);
+	else
+		rc = mdb_txn_commit(txn);
+out:
+	mdb_env_close(env);
+	free(copy);
+	return rc == 0 ? 0 : -1;
 }

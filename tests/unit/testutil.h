@@ -6,6 +6,7 @@
 #define SAMLOG_TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Makes a fresh directory under $TMPDIR (or /tmp); caller frees. */
@@ -28,6 +29,16 @@ int tu_run(struct tu_run *r, char *const *argv, char *const *env);
 
 /* Path of a built program: $SAMLOG_BUILD/name (default build/name). */
 const char *tu_prog(const char *name);
+
+/*
+ * Rewrites the record seq of the node's own chain (the first origin a
+ * store makes, "log.00000001") in the LMDB environment at path with byte
+ * `byte` XORed with mask, through LMDB itself, while no store has it
+ * open: what an attacker with the disk could do.  0, or -1 if anything
+ * failed (no such record, byte out of range).
+ */
+int tu_flip_record(const char *path, uint64_t seq, size_t byte,
+    uint8_t mask);
 
 /* Counts the lines of s. */
 size_t tu_lines(const char *s);
