@@ -78,8 +78,11 @@ config_addr_split(const char *addr, char *host, size_t hostlen,
 		}
 		he = colon;
 	}
+	/* A host name, an IPv4 or IPv6 address (with a %zone): nothing that
+	 * could break a config line. */
 	if (he == h || (size_t)(he - h) >= hostlen ||
-	    strcspn(h, " \t") < (size_t)(he - h)) {
+	    strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-_:%*") < (size_t)(he - h)) {
 		snprintf(err, errlen, "invalid host in \"%s\"", addr);
 		return false;
 	}
@@ -158,7 +161,7 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
 	char line[1024];
 	unsigned lineno = 0;
-	bool have_org = false;
+	bool have_org = false, have_group = false, have_listen = false;
 	FILE *f;
 	int ret = SL_OK;
 
@@ -205,6 +208,13 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 			snprintf(c->org, sizeof c->org, "%s", val);
 			have_org = true;
 		} else if (strcmp(key, "group") == 0) {
+			if (have_group) {
+				snprintf(err, errlen, "%s:%u: group is set twice",
+				    path, lineno);
+				ret = SL_EINVAL;
+				break;
+			}
+			have_group = true;
 			if (val[0] == '\0' || strlen(val) >= sizeof c->group ||
 			    getgrnam(val) == NULL) {
 				snprintf(err, errlen, "%s:%u: group \"%s\" does not "
@@ -217,6 +227,13 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 			char host[CONFIG_ADDR_MAX + 1], why[160];
 			unsigned port;
 
+			if (have_listen) {
+				snprintf(err, errlen, "%s:%u: listen is set "
+				    "twice", path, lineno);
+				ret = SL_EINVAL;
+				break;
+			}
+			have_listen = true;
 			if (!config_addr_split(val, host, sizeof host, &port,
 			    true, why, sizeof why)) {
 				snprintf(err, errlen, "%s:%u: %s", path, lineno,
@@ -327,7 +344,11 @@ config_write_peer(const char *path, const struct config_peer *p,
 		    strerror(errno));
 		return SL_EIO;
 	}
-	snprintf(tmp, sizeof tmp, "%s.new", path);
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.new", path) >= sizeof tmp) {
+		snprintf(err, errlen, "the path of %s is too long", path);
+		fclose(in);
+		return SL_EINVAL;
+	}
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) < 0 || (out = fdopen(fd, "w")) == NULL) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp,

@@ -51,6 +51,7 @@
 #define ORIGIN_VAL_LEN 4   /* origin index (4, BE) */
 /* Each origin costs LMDB one named-database slot, fixed at open. */
 #define STORE_MAX_ORIGINS 1000
+#define STORE_REFUSED_MAX 10000   /* refused records kept as evidence */
 #define FORK_KEY_LEN (LOG_KEY_LEN + SL_HASH_LEN)
 
 struct origin_entry {
@@ -1127,6 +1128,22 @@ store_map_size(struct store *s)
 	return mdb_env_info(s->env, &info) == 0 ? info.me_mapsize : 0;
 }
 
+/* Entries in one database (0 if it cannot be read). */
+static uint64_t
+db_entries(struct store *s, MDB_dbi dbi)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+	uint64_t n = 0;
+
+	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
+		return 0;
+	if (mdb_stat(txn, dbi, &st) == 0)
+		n = st.ms_entries;
+	mdb_txn_abort(txn);
+	return n;
+}
+
 int
 store_keep_refused(struct store *s, const uint8_t from[SL_KEY_LEN],
     const uint8_t *rec, size_t len, int code, const char *reason)
@@ -1137,6 +1154,10 @@ store_keep_refused(struct store *s, const uint8_t from[SL_KEY_LEN],
 	MDB_txn *txn;
 	int rc;
 
+	/* Evidence is bounded: a member sending junk forever must not fill
+	 * the disk.  Past the cap refusals are still counted and logged. */
+	if (db_entries(s, s->refused) >= STORE_REFUSED_MAX)
+		return SL_EFULL;
 	put_be64(kb, sl_now_ms());
 	sl_sha256(kb + 8, rec, len);
 	msgpack_packer_init(&pk, &g, sl_buf_write);
@@ -1162,22 +1183,6 @@ store_keep_refused(struct store *s, const uint8_t from[SL_KEY_LEN],
 	}
 	free(g.p);
 	return rc == 0 ? SL_OK : rc == MDB_MAP_FULL ? SL_EFULL : SL_ESTORE;
-}
-
-/* Entries in one database (0 if it cannot be read). */
-static uint64_t
-db_entries(struct store *s, MDB_dbi dbi)
-{
-	MDB_txn *txn;
-	MDB_stat st;
-	uint64_t n = 0;
-
-	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
-		return 0;
-	if (mdb_stat(txn, dbi, &st) == 0)
-		n = st.ms_entries;
-	mdb_txn_abort(txn);
-	return n;
 }
 
 uint64_t

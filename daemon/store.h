@@ -169,7 +169,8 @@ uint64_t store_fork_count(struct store *s);
  * Keeps a record a peer sent that was refused for its content (a bad
  * signature, payload or chain) in the "refused" database, keyed by (time,
  * SHA-256 of the record), with the sender's key, the code and reason: the
- * evidence an auditor needs.  SL_OK, SL_EFULL or SL_ESTORE.
+ * evidence an auditor needs.  At most 10,000 are kept (SL_EFULL beyond).
+ * SL_OK, SL_EFULL or SL_ESTORE.
  */
 int store_keep_refused(struct store *s, const uint8_t from[SL_KEY_LEN],
     const uint8_t *rec, size_t len, int code, const char *reason);

@@ -28,11 +28,13 @@
 #define FRAME_BODY_MAX SL_PEER_FRAME_MAX
 #define KEEPALIVE_MS 10000        /* PING after this much quiet */
 #define SILENCE_MS 30000          /* nothing heard this long: give up */
-#define HANDSHAKE_MS 10000
+#define HANDSHAKE_MS 5000
+#define HOLD_MS 10000             /* own events promised but not coming */
 #define CLOSE_MS 5000             /* a closing connection's last words */
 #define BACKOFF_MIN_MS 2000       /* redial after [b/2, b], b doubling */
 #define BACKOFF_MAX_MS 60000
-#define MAX_CONNS 256
+#define MAX_CONNS 256              /* accepted connections */
+#define MAX_HANDSHAKES 16         /* accepted, not yet through TLS */
 #define VECTOR_MAX 4096
 #define CARRY_MAX SL_SIGN_INTERVAL
 
@@ -41,7 +43,8 @@ struct ostate {
 	uint64_t has;   /* the peer holds up to here (its HELLO/HAVE) */
 	uint64_t sent;  /* this connection sent up to here */
 	bool want;      /* in the peer's vector: it accepts this origin */
-	bool blocked;   /* refused from this peer until it reconnects */
+	bool refused;   /* refused from this peer until it reconnects */
+	bool unsendable;/* this node cannot read it from its log */
 };
 
 struct ann {
@@ -84,7 +87,7 @@ struct conn {
 	uv_shutdown_t shut;
 	int handles;
 	struct tls tls;
-	bool outgoing, established, hello_got, closing, tls_ok;
+	bool outgoing, established, hello_got, closing, in_close;
 	char addr[80];
 	uint8_t *in;
 	size_t in_off, in_len, in_cap;
@@ -116,6 +119,7 @@ struct sync {
 	sync_hold_fn hold;
 	void *hold_ctx;
 	bool holding, self_forked;
+	uint64_t hold_tip, hold_since;
 	bool closing;
 	char org[SL_ORG_MAX + 1];
 	char rbuf[64 * 1024];
@@ -130,6 +134,7 @@ static void conn_close(struct conn *c, bool bye, const char *fmt, ...)
 static void pump(struct conn *c);
 static void peer_schedule(struct peer *p);
 static void check_self(struct sync *sy);
+static void hold_watch(struct sync *sy);
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -491,10 +496,11 @@ check_fork(struct peer *p, struct ostate *o, uint64_t seq,
 	o->sent = 0;
 }
 
-/* Reads a vector (HELLO or HAVE) into the peer's table.  SL_OK or a
- * decoding error. */
+/* Reads a vector (HELLO or HAVE) into the peer's table.  Forks are looked
+ * for once per connection, in the HELLO: a peer cannot make this node
+ * resend a history over and over.  SL_OK or a decoding error. */
 static int
-read_vector(struct peer *p, struct sl_mp *r)
+read_vector(struct peer *p, struct sl_mp *r, bool hello)
 {
 	uint32_t n, three;
 	int rc;
@@ -521,7 +527,8 @@ read_vector(struct peer *p, struct sl_mp *r)
 			return SL_ENOMEM;
 		o->want = true;
 		o->has = seq;
-		check_fork(p, o, seq, h);
+		if (hello)
+			check_fork(p, o, seq, h);
 	}
 	return SL_OK;
 }
@@ -579,14 +586,23 @@ next_origin(struct conn *c)
 {
 	struct peer *p = c->peer;
 
-	if (c->stick >= 0 && (size_t)c->stick < p->nos)
-		return &p->os[c->stick];
+	if (c->stick >= 0) {
+		/* Continue a run cut before its signed event, if there is
+		 * still something to continue. */
+		struct ostate *o = (size_t)c->stick < p->nos ?
+		    &p->os[c->stick] : NULL;
+
+		if (o != NULL && o->want && !o->unsendable &&
+		    tip_seq(c->sy, o->origin) > o->sent)
+			return o;
+		c->stick = -1;
+	}
 	for (size_t k = 0; k < p->nos; k++) {
 		size_t i = (c->rr + k) % p->nos;
 		struct ostate *o = &p->os[i];
 		uint64_t from = o->has > o->sent ? o->has : o->sent;
 
-		if (o->want && !o->blocked &&
+		if (o->want && !o->unsendable &&
 		    tip_seq(c->sy, o->origin) > from) {
 			c->rr = i + 1;
 			return o;
@@ -595,14 +611,17 @@ next_origin(struct conn *c)
 	return NULL;
 }
 
-/* One EVENTS frame of o's events from the log.  0, or -1 if the
- * connection has failed. */
+/* One EVENTS frame of o's events from the log.  0 when one was sent, 1
+ * if there was nothing to send, -1 if the connection has failed. */
 static int
 send_batch(struct conn *c, MDB_txn *txn, struct ostate *o)
 {
 	struct sync *sy = c->sy;
 	uint64_t tip = tip_seq(sy, o->origin);
-	uint64_t seq = (o->has > o->sent ? o->has : o->sent) + 1;
+	/* A cut run continues exactly where it stopped, whatever the peer
+	 * has said since: the receiver holds its unsigned tail. */
+	uint64_t seq = (c->stick >= 0 || o->sent > o->has ? o->sent : o->has) +
+	    1;
 	size_t n = 0, bytes = 0;
 	bool last_signed = false;
 
@@ -615,7 +634,7 @@ send_batch(struct conn *c, MDB_txn *txn, struct ostate *o)
 		    &len) != SL_OK) {
 			log_warn("cannot read seq %llu of an origin from the "
 			    "log; not sending it", (unsigned long long)seq);
-			o->blocked = true;
+			o->unsendable = true;
 			c->stick = -1;
 			return 0;
 		}
@@ -635,8 +654,10 @@ send_batch(struct conn *c, MDB_txn *txn, struct ostate *o)
 			break;
 		}
 	}
-	if (n == 0)
-		return 0;
+	if (n == 0) {
+		c->stick = -1;
+		return 1;   /* nothing to send after all: no progress */
+	}
 	/* Cut before a signed event only by the frame cap: then the next
 	 * frame must continue this origin, so the receiver can complete
 	 * the run. */
@@ -671,7 +692,7 @@ pump(struct conn *c)
 			return;
 		}
 		if (send_batch(c, txn, o) != 0)
-			break;
+			break;   /* failed, or made no progress */
 	}
 	if (txn != NULL)
 		mdb_txn_abort(txn);
@@ -698,7 +719,7 @@ refuse_origin(struct conn *c, const uint8_t origin[SL_KEY_LEN],
 	struct ostate *o = os_find(p, origin, true);
 
 	if (o != NULL)
-		o->blocked = true;
+		o->refused = true;
 	p->refused++;
 	peer_error(p, "refused: %s", res->reason);
 	log_warn("peer %s: refused events: %s; other origins go on", p->cfg.name,
@@ -707,7 +728,8 @@ refuse_origin(struct conn *c, const uint8_t origin[SL_KEY_LEN],
 	    store_keep_refused(sy->s, p->cfg.key, rec, len, res->code,
 	    res->reason) != SL_OK)
 		log_warn("cannot keep the refused record as evidence");
-	if (memcmp(origin, sy->key.pub, SL_KEY_LEN) == 0) {
+	if (res->code == SL_EFORK &&
+	    memcmp(origin, sy->key.pub, SL_KEY_LEN) == 0) {
 		log_warn("this node's own chain differs from the copy peer %s "
 		    "holds: it was written to after being restored from a "
 		    "backup; both histories are kept as evidence",
@@ -783,12 +805,12 @@ handle_events(struct conn *c, struct sl_mp *r)
 		    p->cfg.name);
 		store_keep_refused(sy->s, p->cfg.key, sy->recs[0], sy->lens[0],
 		    SL_EINVAL, res.reason);
-		carry_clear(c);
+		conn_close(c, true, "sent a record that does not decode");
 		return;
 	}
 	struct ostate *os = os_find(p, origin, false);
 
-	if (!is_member(sy, origin) || (os != NULL && os->blocked)) {
+	if (!is_member(sy, origin) || (os != NULL && os->refused)) {
 		/* Not wanted (membership changed since the HELLO) or
 		 * already refused from this peer: drop quietly. */
 		carry_clear(c);
@@ -879,7 +901,7 @@ handle_hello(struct conn *c, struct sl_mp *r)
 				p->os[j].want = false;
 				p->os[j].has = 0;
 			}
-			rc = read_vector(p, r);
+			rc = read_vector(p, r, true);
 			have_vec = true;
 		} else {
 			rc = sl_mp_skip(r, NULL, NULL); /* a later version's */
@@ -897,7 +919,8 @@ handle_hello(struct conn *c, struct sl_mp *r)
 	}
 	for (size_t j = 0; j < p->nos; j++) {
 		p->os[j].sent = 0;
-		p->os[j].blocked = false;
+		p->os[j].refused = false;
+		p->os[j].unsendable = false;
 	}
 	c->hello_got = true;
 	p->since = sl_now_ms();
@@ -928,7 +951,7 @@ handle_frame(struct conn *c, const struct sl_frame_hdr *h,
 		handle_hello(c, &r);
 		break;
 	case SL_PEER_HAVE: {
-		int rc = read_vector(c->peer, &r);
+		int rc = read_vector(c->peer, &r, false);
 
 		if (rc != SL_OK || !sl_mp_at_end(&r)) {
 			conn_close(c, true, "malformed HAVE (%s)",
@@ -968,6 +991,15 @@ handle_frame(struct conn *c, const struct sl_frame_hdr *h,
 static void
 conn_free(struct conn *c)
 {
+	struct sync *sy = c->sy;
+
+	for (struct conn **pp = &sy->conns; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			sy->nconns--;
+			break;
+		}
+	}
 	carry_clear(c);
 	tls_free(&c->tls);
 	free(c->in);
@@ -1008,8 +1040,9 @@ conn_close(struct conn *c, bool bye, const char *fmt, ...)
 	char why[300];
 	va_list ap;
 
-	if (c->closing)
+	if (c->closing || c->in_close)
 		return;
+	c->in_close = true;   /* a failing BYE must not close us twice */
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
@@ -1040,14 +1073,8 @@ conn_close(struct conn *c, bool bye, const char *fmt, ...)
 	} else if (!sy->closing) {
 		log_warn("connection from %s refused: %s", c->addr, why);
 	}
-	/* Unlink from the connection list and the peer. */
-	for (struct conn **pp = &sy->conns; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			sy->nconns--;
-			break;
-		}
-	}
+	/* Unlink from the peer (the connection list keeps it until it is
+	 * freed, so that shutdown finds it). */
 	if (p != NULL) {
 		if (p->conn == c) {
 			p->conn = NULL;
@@ -1078,6 +1105,7 @@ ka_cb(uv_timer_t *t)
 	struct conn *c = t->data;
 	uint64_t now = sl_now_ms();
 
+	hold_watch(c->sy);
 	if (c->closing) {
 		if (now - c->closing_at >= CLOSE_MS)
 			conn_close_handles(c);
@@ -1262,7 +1290,7 @@ conn_new(struct sync *sy, bool outgoing)
 {
 	struct conn *c;
 
-	if (sy->nconns >= MAX_CONNS || (c = calloc(1, sizeof *c)) == NULL)
+	if ((c = calloc(1, sizeof *c)) == NULL)
 		return NULL;
 	c->sy = sy;
 	c->outgoing = outgoing;
@@ -1318,7 +1346,16 @@ on_connection(uv_stream_t *server, int status)
 		log_warn("accepting a peer failed: %s", uv_strerror(status));
 		return;
 	}
-	if ((c = conn_new(sy, false)) == NULL) {
+	size_t pending = 0, in = 0;
+
+	for (struct conn *k = sy->conns; k != NULL; k = k->next) {
+		in += !k->outgoing && !k->closing;
+		pending += !k->outgoing && !k->established && !k->closing;
+	}
+	/* Strangers may hold only a few slots, and only for the handshake;
+	 * outgoing dials are never refused for want of a slot. */
+	if (pending >= MAX_HANDSHAKES || in >= MAX_CONNS ||
+	    (c = conn_new(sy, false)) == NULL) {
 		uv_tcp_t *tmp = malloc(sizeof *tmp);
 
 		/* Too many connections: take it and close it at once. */
@@ -1535,7 +1572,7 @@ check_self(struct sync *sy)
 
 		if (p->conn == NULL || !p->conn->hello_got ||
 		    (o = os_find(p, sy->key.pub, false)) == NULL || !o->want ||
-		    o->blocked)
+		    o->refused)
 			continue;
 		if (o->has > most) {
 			most = o->has;
@@ -1561,8 +1598,48 @@ check_self(struct sync *sy)
 		return;
 	}
 	sy->holding = hold;
+	sy->hold_tip = mine;
+	sy->hold_since = sl_now_ms();
 	if (sy->hold != NULL)
 		sy->hold(sy->hold_ctx, hold);
+}
+
+/*
+ * A peer that says it holds more of this node's own chain must also send
+ * it.  If the chain has not grown for HOLD_MS while writes are held, the
+ * claim is ignored for the rest of that peer's session (its frames of
+ * this origin too) and writes go on.
+ */
+static void
+hold_watch(struct sync *sy)
+{
+	uint64_t mine = tip_seq(sy, sy->key.pub), now = sl_now_ms();
+
+	if (!sy->holding)
+		return;
+	if (mine != sy->hold_tip) {
+		sy->hold_tip = mine;
+		sy->hold_since = now;
+		return;
+	}
+	if (now - sy->hold_since < HOLD_MS)
+		return;
+	for (size_t i = 0; i < sy->npeers; i++) {
+		struct peer *p = sy->peers[i];
+		struct ostate *o = os_find(p, sy->key.pub, false);
+
+		if (p->conn != NULL && o != NULL && o->want && !o->refused &&
+		    o->has > mine) {
+			log_warn("peer %s said it holds this node's own events "
+			    "up to seq %llu but sent none for %d s: ignoring "
+			    "that claim", p->cfg.name,
+			    (unsigned long long)o->has, HOLD_MS / 1000);
+			peer_error(p, "claimed this node's own events it did "
+			    "not send");
+			o->refused = true;
+		}
+	}
+	check_self(sy);
 }
 
 /* ---- the log grew --------------------------------------------------------- */
@@ -1894,7 +1971,7 @@ sync_close(struct sync *sy)
 	struct conn *c;
 
 	sy->closing = true;
-	while ((c = sy->conns) != NULL) {
+	for (c = sy->conns; c != NULL; c = c->next) {
 		c->peer = NULL;
 		conn_close(c, true, "the node is shutting down");
 		conn_close_handles(c);

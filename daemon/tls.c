@@ -190,7 +190,10 @@ ssl_result(struct tls *t, int r, const char *what)
 int
 tls_handshake(struct tls *t)
 {
-	int r = SSL_do_handshake(t->ssl);
+	int r;
+
+	ERR_clear_error();   /* SSL_get_error looks at the queue */
+	r = SSL_do_handshake(t->ssl);
 
 	if (r == 1)
 		return 1;
@@ -200,7 +203,10 @@ tls_handshake(struct tls *t)
 int
 tls_read(struct tls *t, void *buf, size_t len)
 {
-	int r = SSL_read(t->ssl, buf, (int)len);
+	int r;
+
+	ERR_clear_error();
+	r = SSL_read(t->ssl, buf, (int)len);
 
 	if (r > 0)
 		return r;
@@ -213,6 +219,7 @@ tls_write(struct tls *t, const void *buf, size_t len)
 	const char *p = buf;
 
 	while (len > 0) {
+		ERR_clear_error();
 		int r = SSL_write(t->ssl, p, (int)(len > 1u << 30 ? 1u << 30 :
 		    len));
 

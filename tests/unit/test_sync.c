@@ -379,6 +379,10 @@ test_two_nodes(void **state)
 	r = sl(&a, "peer", "add", "c", "--key", b.id, "--addr", "nowhere",
 	    NULL);
 	assert_int_equal(r->status, 1);
+	/* Nothing can be smuggled into samlog.conf through an address. */
+	r = sl(&a, "peer", "add", "c", "--key", b.id, "--addr",
+	    "h\nlisten = 0.0.0.0:1:7", NULL);
+	assert_int_equal(r->status, 1);
 	r = sl(&a, "peer", "remove", "nobody", NULL);
 	assert_int_equal(r->status, 1);
 	r = sl(&a, "peer", "add", NULL);
