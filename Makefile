@@ -98,7 +98,10 @@ check: deps
 	@$(MAKE) --no-print-directory tests
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 tests
 	@$(MAKE) --no-print-directory fuzz-build
-	@sh tests/run.sh build build/asan -- build/fuzz/fuzz_event \
+	@rm -rf build/stage
+	@$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/build/stage >/dev/null
+	@SAMLOG_UNIT=build/stage/lib/systemd/system/samlogd.service \
+	    sh tests/run.sh build build/asan -- build/fuzz/fuzz_event \
 	    tests/fuzz/corpus/event $(FUZZ_CHECK_TIME)
 
 # ---- fuzzing (clang's libFuzzer) -----------------------------------------
@@ -153,13 +156,25 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@sh scripts/run.sh $(BUILD)
 
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(BUILD)/samlog $(DESTDIR)$(PREFIX)/bin/samlog
 	install -m 0755 $(BUILD)/samlogd $(DESTDIR)$(PREFIX)/bin/samlogd
+	sed 's#@BINDIR@#$(PREFIX)/bin#g' systemd/samlogd.service.in \
+	    > $(BUILD)/samlogd.service
+	install -m 0644 $(BUILD)/samlogd.service \
+	    $(DESTDIR)$(UNITDIR)/samlogd.service
+	install -m 0644 systemd/samlog.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/samlog.conf
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/samlog $(DESTDIR)$(PREFIX)/bin/samlogd
+	rm -f $(DESTDIR)$(PREFIX)/bin/samlog $(DESTDIR)$(PREFIX)/bin/samlogd \
+	    $(DESTDIR)$(UNITDIR)/samlogd.service \
+	    $(DESTDIR)$(SYSUSERSDIR)/samlog.conf
 
 clean:
 	rm -rf build

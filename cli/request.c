@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -121,7 +122,7 @@ say(int status, const char *fmt, const char *a, const char *b)
 }
 
 int
-request_run(const char *dir, const struct parse_result *r,
+request_run(const char *dir, bool dir_named, const struct parse_result *r,
     const struct output *out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -131,7 +132,19 @@ request_run(const char *dir, const struct parse_result *r,
 	int fd, status = 1;
 	bool got_result = false, began = false;
 
-	snprintf(path, sizeof path, "%s/%s", dir, SL_CTL_SOCKET);
+	/* $SAMLOG_SOCKET, else the node directory's socket; a system
+	 * service's socket in /run/samlog serves when no directory was
+	 * named and the user has no node of their own. */
+	const char *env = getenv("SAMLOG_SOCKET");
+	struct stat st;
+
+	if (env != NULL && env[0] != '\0')
+		snprintf(path, sizeof path, "%s", env);
+	else
+		snprintf(path, sizeof path, "%s/%s", dir, SL_CTL_SOCKET);
+	if ((env == NULL || env[0] == '\0') && !dir_named &&
+	    stat(path, &st) != 0 && stat(SL_SYSTEM_SOCKET, &st) == 0)
+		snprintf(path, sizeof path, "%s", SL_SYSTEM_SOCKET);
 	if (strlen(path) >= sizeof sa.sun_path)
 		return say(1, "the node directory path is too long for a "
 		    "socket: %s%s", dir, "");

@@ -14,7 +14,7 @@
  * one "samlog: ..." line is on stderr) or 2 (the daemon called it wrong
  * usage).
  */
-int request_run(const char *dir, const struct parse_result *r,
+int request_run(const char *dir, bool dir_named, const struct parse_result *r,
     const struct output *out);
 
 #endif

@@ -124,7 +124,8 @@ main(int argc, char **argv)
 		if (dir == NULL)
 			return fail(1, "no node directory: set HOME or "
 			    "SAMLOG_DIR, or use -d DIR");
-		status = request_run(dir, &r, out);
+		status = request_run(dir, r.dir != NULL ||
+		    getenv("SAMLOG_DIR") != NULL, &r, out);
 		free(dir);
 		break;
 	}

@@ -242,6 +242,17 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 				break;
 			}
 			snprintf(c->listen, sizeof c->listen, "%s", val);
+		} else if (strcmp(key, "socket") == 0) {
+			if (c->socket[0] != '\0' || val[0] != '/' ||
+			    strlen(val) >= sizeof c->socket) {
+				snprintf(err, errlen, c->socket[0] ? "%s:%u: "
+				    "socket is set twice" : "%s:%u: socket must "
+				    "be an absolute path under 108 bytes", path,
+				    lineno);
+				ret = SL_EINVAL;
+				break;
+			}
+			snprintf(c->socket, sizeof c->socket, "%s", val);
 		} else if (strcmp(key, "peer") == 0) {
 			struct config_peer p, *np;
 			char why[200];

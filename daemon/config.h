@@ -4,6 +4,7 @@
  *     org = Samordningsförbundet Norrort
  *     group = samlog                      # may use the control socket
  *     listen = 0.0.0.0:7420               # accept peers here
+ *     socket = /run/samlog/samlogd.sock   # the control socket
  *     peer = sigtuna 7x3k...q0 [host:port] # a member; with an address, dialled
  */
 #ifndef SAMLOG_CONFIG_H
@@ -18,6 +19,7 @@
 #define CONFIG_NAME_MAX 64    /* bytes of a peer's name */
 #define CONFIG_ADDR_MAX 255   /* bytes of HOST:PORT */
 #define CONFIG_PEERS_MAX 1000 /* members, as many as the store has origins */
+#define CONFIG_PATH_MAX 108   /* a Unix socket path (sun_path) */
 
 struct config_peer {
 	char name[CONFIG_NAME_MAX + 1];
@@ -29,6 +31,7 @@ struct config {
 	char org[SL_ORG_MAX + 1];
 	char group[64];   /* members may use the control socket; "" = owner only */
 	char listen[CONFIG_ADDR_MAX + 1]; /* "" = do not listen */
+	char socket[CONFIG_PATH_MAX];     /* "" = DIR/samlogd.sock */
 	struct config_peer *peers;        /* owned; config_free */
 	size_t npeers;
 };

@@ -12,13 +12,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <malloc.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
@@ -41,7 +45,7 @@ struct daemon {
 	struct cmd_ctx *cmd;
 	struct control *ctl;
 	struct sync *sync;
-	const char *listen_arg;
+	const char *listen_arg, *org_arg, *group_arg, *socket_arg;
 	uv_loop_t loop;
 	uv_signal_t sig_int, sig_term, sig_hup;
 	uv_timer_t idle_timer;
@@ -55,6 +59,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: samlogd [-d DIR] [--listen HOST:PORT] [--foreground]\n"
+	    "               [--org NAME] [--group GROUP] [--socket PATH]\n"
 	    "\n"
 	    "Runs the samlog node in DIR (default: $SAMLOG_DIR, else\n"
 	    "$XDG_DATA_HOME/samlog, else ~/.local/share/samlog).\n"
@@ -62,9 +67,42 @@ usage(FILE *f)
 	    "  -d, --dir DIR     node directory made by 'samlog init'\n"
 	    "  -l, --listen HOST:PORT  accept peers there (overrides 'listen'\n"
 	    "                    in samlog.conf; port 0: any free port)\n"
+	    "  -o, --org NAME    the organisation this node speaks for\n"
+	    "                    (overrides 'org')\n"
+	    "  -g, --group GROUP members of GROUP may use the control socket\n"
+	    "                    (overrides 'group')\n"
+	    "  -s, --socket PATH the control socket (overrides 'socket';\n"
+	    "                    default DIR/samlogd.sock)\n"
 	    "  -f, --foreground  stay in the foreground, log to stderr\n"
 	    "  -h, --help        show this help\n"
 	    "  -V, --version     show the version\n");
+}
+
+/*
+ * Tells systemd (Type=notify) how we are: the datagram protocol of
+ * sd_notify(3), a few lines instead of a library.  Does nothing when not
+ * started by systemd.
+ */
+static void
+notify(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t n;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    (n = strlen(path)) >= sizeof sa.sun_path)
+		return;
+	memcpy(sa.sun_path, path, n);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';   /* abstract namespace */
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0)
+		log_warn("cannot notify systemd: %s", strerror(errno));
+	close(fd);
 }
 
 static char *
@@ -106,6 +144,25 @@ daemon_lock(struct daemon *d)
 	free(path);
 }
 
+/* Command-line flags win over the file, at start and at every reload. */
+static int
+apply_flags(const struct daemon *d, struct config *c, char *err, size_t errlen)
+{
+	if (d->org_arg != NULL)
+		snprintf(c->org, sizeof c->org, "%s", d->org_arg);
+	if (d->group_arg != NULL)
+		snprintf(c->group, sizeof c->group, "%s", d->group_arg);
+	if (d->socket_arg != NULL)
+		snprintf(c->socket, sizeof c->socket, "%s", d->socket_arg);
+	if (d->listen_arg != NULL)
+		snprintf(c->listen, sizeof c->listen, "%s", d->listen_arg);
+	if (c->group[0] != '\0' && getgrnam(c->group) == NULL) {
+		snprintf(err, errlen, "group \"%s\" does not exist", c->group);
+		return SL_EINVAL;
+	}
+	return SL_OK;
+}
+
 static void
 daemon_open(struct daemon *d)
 {
@@ -117,7 +174,8 @@ daemon_open(struct daemon *d)
 		fatal("no node in %s (create one with: samlog init --org NAME"
 		    " -d %s)", d->dir, d->dir);
 	d->conf_path = dir_file(d->dir, SL_NODE_CONF_FILE);
-	if (config_load(&d->conf, d->conf_path, err, sizeof err) != SL_OK)
+	if (config_load(&d->conf, d->conf_path, err, sizeof err) != SL_OK ||
+	    apply_flags(d, &d->conf, err, sizeof err) != SL_OK)
 		fatal("%s", err);
 	if (sl_node_load_key(d->dir, &d->key, err, sizeof err) != SL_OK)
 		fatal("%s", err);
@@ -135,7 +193,8 @@ static void
 daemon_serve(struct daemon *d)
 {
 	char err[512];
-	char *sock = dir_file(d->dir, SL_CTL_SOCKET);
+	char *sock = d->conf.socket[0] ? strdup(d->conf.socket) :
+	    dir_file(d->dir, SL_CTL_SOCKET);
 
 	if ((d->cmd = cmd_new(&d->loop, d->store, d->proj, d->key.pub,
 	    d->conf.org)) == NULL)
@@ -148,10 +207,10 @@ daemon_serve(struct daemon *d)
 	sync_set_org(d->sync, d->conf.org);
 	sync_set_hold(d->sync, cmd_hold, d->cmd);
 	cmd_set_sync(d->cmd, d->sync);
-	const char *listen = d->listen_arg ? d->listen_arg : d->conf.listen;
-
-	if (listen[0] != '\0' && sync_listen(d->sync, listen, err,
-	    sizeof err) != 0)
+	if (sock == NULL)
+		fatal("out of memory");
+	if (d->conf.listen[0] != '\0' && sync_listen(d->sync, d->conf.listen,
+	    err, sizeof err) != 0)
 		fatal("%s", err);
 	if (control_open(&d->ctl, &d->loop, sock, d->conf.group, cmd_request,
 	    d->cmd, err, sizeof err) != 0)
@@ -174,8 +233,12 @@ signal_hup_cb(uv_signal_t *h, int signum)
 	char err[512];
 
 	(void)signum;
-	if (config_load(&c, d->conf_path, err, sizeof err) != SL_OK) {
+	notify("RELOADING=1");
+	if (config_load(&c, d->conf_path, err, sizeof err) != SL_OK ||
+	    apply_flags(d, &c, err, sizeof err) != SL_OK) {
 		log_warn("config not reloaded: %s", err);
+		config_free(&c);
+		notify("READY=1");
 		return;
 	}
 	if (strcmp(c.org, d->conf.org) != 0) {
@@ -184,12 +247,17 @@ signal_hup_cb(uv_signal_t *h, int signum)
 			log_warn("cannot record the new org: %s", err);
 		sync_set_org(d->sync, c.org);
 	}
-	if (strcmp(c.listen, d->conf.listen) != 0 && d->listen_arg == NULL)
+	if (strcmp(c.listen, d->conf.listen) != 0)
 		log_warn("a new listen address takes effect at the next start");
+	if (strcmp(c.socket, d->conf.socket) != 0 ||
+	    strcmp(c.group, d->conf.group) != 0)
+		log_warn("a new control socket or group takes effect at the next "
+		    "start");
 	sync_apply(d->sync, &c);
 	config_free(&d->conf);
 	d->conf = c;
 	log_info("configuration reloaded from %s", d->conf_path);
+	notify("READY=1");
 }
 
 /*
@@ -287,6 +355,9 @@ main(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'd' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "org", required_argument, NULL, 'o' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -298,11 +369,14 @@ main(int argc, char **argv)
 
 	log_init("samlogd");
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":d:fhl:V", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":d:fg:hl:o:s:V", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': dir_arg = optarg; break;
 		case 'f': foreground = true; break;
 		case 'l': d.listen_arg = optarg; break;
+		case 'o': d.org_arg = optarg; break;
+		case 'g': d.group_arg = optarg; break;
+		case 's': d.socket_arg = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("samlogd %s\n", SL_VERSION_STRING); return 0;
 		case ':':
@@ -318,6 +392,16 @@ main(int argc, char **argv)
 	if (optind < argc) {
 		fprintf(stderr, "samlogd: unexpected argument '%s'\n",
 		    argv[optind]);
+		return 2;
+	}
+	if (d.org_arg != NULL && !sl_org_valid(d.org_arg)) {
+		fprintf(stderr, "samlogd: --org: invalid organisation name "
+		    "\"%s\"\n", d.org_arg);
+		return 2;
+	}
+	if (d.socket_arg != NULL && (d.socket_arg[0] == '\0' ||
+	    strlen(d.socket_arg) >= CONFIG_PATH_MAX)) {
+		fprintf(stderr, "samlogd: --socket: invalid path\n");
 		return 2;
 	}
 	if (d.listen_arg != NULL) {
@@ -359,11 +443,17 @@ main(int argc, char **argv)
 	    id, d.conf.org, d.dir,
 	    (unsigned long long)store_event_count(d.store),
 	    store_origin_count(d.store));
+	char st[160];
+
+	snprintf(st, sizeof st, "READY=1\nSTATUS=serving %llu events",
+	    (unsigned long long)store_event_count(d.store));
+	notify(st);
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 
 	/* Orderly stop: commit what clients already sent, stop listening,
 	 * close every handle and let their callbacks run, then close the
 	 * store (every commit is durable by then). */
+	notify("STOPPING=1");
 	cmd_flush(d.cmd);
 	sync_close(d.sync);
 	control_close(d.ctl);

@@ -340,6 +340,8 @@ void sl_entity_id(uint8_t out[SL_ID_LEN], const uint8_t hash[SL_HASH_LEN]);
 #define SL_CTL_VERSION 1
 #define SL_CTL_FRAME_MAX (1u << 20) /* body bytes */
 #define SL_CTL_SOCKET "samlogd.sock"
+/* Where the systemd service puts it (RuntimeDirectory=samlog). */
+#define SL_SYSTEM_SOCKET "/run/samlog/samlogd.sock"
 
 enum sl_msg {
 	SL_MSG_REQUEST = 1, /* {"cmd": str, "args": map} */

@@ -31,6 +31,20 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do
 	done
 done
 
+# The installed systemd unit must verify without a word.
+if [ -n "${SAMLOG_UNIT:-}" ]; then
+	echo "== systemd-analyze verify $SAMLOG_UNIT"
+	if systemd-analyze verify "$SAMLOG_UNIT" >"$log" 2>&1 && [ ! -s "$log" ]
+	then
+		echo "clean"
+		passed=$((passed + 1))
+	else
+		cat "$log"
+		echo "!! the unit does not verify cleanly"
+		failed=$((failed + 1))
+	fi
+fi
+
 if [ "${1:-}" = "--" ]; then
 	fuzzer=$2 corpus=$3 secs=$4
 	work=$(mktemp -d)

@@ -14,6 +14,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -333,6 +336,79 @@ test_daemon_lifecycle(void **state)
 	tu_rmtree(tmp);
 }
 
+/* The next datagram on fd within 10 s, as a string ("" on timeout). */
+static const char *
+notify_next(int fd)
+{
+	static char buf[512];
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	buf[0] = '\0';
+	if (poll(&p, 1, 10000) == 1 &&
+	    (n = recv(fd, buf, sizeof buf - 1, 0)) > 0)
+		buf[n] = '\0';
+	return buf;
+}
+
+/* Type=notify: READY=1 once serving (with the control socket where
+ * --socket says), RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on
+ * SIGTERM; and the flags win over samlog.conf. */
+static void
+test_systemd_notify(void **state)
+{
+	char *tmp = tu_tmpdir(), *dir = path2(tmp, "n");
+	char *ns = path2(tmp, "notify"), *sock = path2(tmp, "ctl.sock");
+	char *logp = path2(tmp, "log"), env[700];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct tu_run r;
+	pid_t pid;
+	int fd, status;
+
+	(void)state;
+	SAMLOG(&r, "-d", dir, "init", "--org", "Sigtuna kommun");
+	assert_int_equal(r.status, 0);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	memcpy(sa.sun_path, ns, strlen(ns) + 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	snprintf(env, sizeof env, "NOTIFY_SOCKET=%s", ns);
+	if ((pid = fork()) == 0) {
+		freopen(logp, "w", stderr);
+		putenv(env);
+		execl(tu_prog("samlogd"), "samlogd", "-d", dir, "--foreground",
+		    "--socket", sock, "--org", "Märsta", (char *)NULL);
+		_exit(127);
+	}
+	assert_non_null(strstr(notify_next(fd), "READY=1"));
+	/* The control socket is where --socket put it, and --org won. */
+	char se[700];
+
+	snprintf(se, sizeof se, "SAMLOG_SOCKET=%s", sock);
+	assert_int_equal(tu_run(&r, (char *const[]){ (char *)tu_prog("samlog"),
+	    "-d", dir, "status", NULL }, (char *const[]){ se, NULL }), 0);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "Märsta"));
+	kill(pid, SIGHUP);
+	assert_non_null(strstr(notify_next(fd), "RELOADING=1"));
+	assert_non_null(strstr(notify_next(fd), "READY=1"));
+	kill(pid, SIGTERM);
+	assert_non_null(strstr(notify_next(fd), "STOPPING=1"));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* A bad flag value is wrong usage, before anything starts. */
+	assert_int_equal(tu_run(&r, (char *const[]){ (char *)tu_prog("samlogd"),
+	    "-d", dir, "-f", "--group", "no-such-group-here", NULL }, NULL), 0);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "no-such-group-here"));
+	close(fd);
+	free(ns);
+	free(sock);
+	free(logp);
+	free(dir);
+	tu_rmtree(tmp);
+}
+
 int
 main(void)
 {
@@ -343,6 +419,7 @@ main(void)
 		cmocka_unit_test(test_key_permissions_checked),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_daemon_lifecycle),
+		cmocka_unit_test(test_systemd_notify),
 	};
 
 	if (sl_crypto_init() != 0)
