@@ -158,6 +158,8 @@ run: deps
 
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+COMPLDIR    ?= $(PREFIX)/share/bash-completion/completions
+MANDIR      ?= $(PREFIX)/share/man
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) \
@@ -170,11 +172,14 @@ install: all
 	    $(DESTDIR)$(UNITDIR)/samlogd.service
 	install -m 0644 systemd/samlog.sysusers \
 	    $(DESTDIR)$(SYSUSERSDIR)/samlog.conf
+	install -d $(DESTDIR)$(COMPLDIR)
+	install -m 0644 completion/samlog.bash $(DESTDIR)$(COMPLDIR)/samlog
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/samlog $(DESTDIR)$(PREFIX)/bin/samlogd \
 	    $(DESTDIR)$(UNITDIR)/samlogd.service \
-	    $(DESTDIR)$(SYSUSERSDIR)/samlog.conf
+	    $(DESTDIR)$(SYSUSERSDIR)/samlog.conf \
+	    $(DESTDIR)$(COMPLDIR)/samlog
 
 clean:
 	rm -rf build

@@ -428,3 +428,134 @@ parse_usage(FILE *f, const struct command_def *cmd)
 	    "\nids: any unique prefix of 4 or more characters will do.\n"
 	    "exit status: 0 success, 1 the request failed, 2 wrong usage\n");
 }
+
+/* ---- completion ---------------------------------------------------------- */
+
+static const struct flag_def *
+flag_named(const struct command_def *c, const char *word)
+{
+	if (c == NULL || strncmp(word, "--", 2) != 0 || strchr(word, '=') != NULL)
+		return NULL;
+	return flag_find(c, word + 2, strlen(word + 2));
+}
+
+/* Prints each command word that can follow prefix ("" or "org"). */
+static void
+print_words(FILE *f, const char *group)
+{
+	size_t gl = strlen(group);
+
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		const char *n = commands[i].name, *w;
+		size_t wl;
+
+		if (gl > 0) {
+			if (strncmp(n, group, gl) != 0 || n[gl] != ' ')
+				continue;
+			w = n + gl + 1;
+		} else {
+			w = n;
+		}
+		wl = strcspn(w, " ");
+		/* Once per word: the table lists a group's commands
+		 * together. */
+		bool seen = false;
+
+		for (size_t k = 0; k < i && !seen; k++) {
+			const char *m = commands[k].name;
+
+			if (gl > 0 && (strncmp(m, group, gl) != 0 || m[gl] != ' '))
+				continue;
+			m += gl ? gl + 1 : 0;
+			seen = strcspn(m, " ") == wl && strncmp(m, w, wl) == 0;
+		}
+		if (!seen)
+			fprintf(f, "%.*s\n", (int)wl, w);
+	}
+}
+
+const char *
+parse_complete(FILE *f, int n, char **words, const char **dir)
+{
+	static const char *const org_kinds = "asf\nmunicipality\nauthority\n"
+	    "partner\ncompany\nother\n";
+	static const char *const statuses = "proposed\nadopted\nrejected\n"
+	    "amended\nrevoked\n";
+	const struct command_def *c = NULL;
+	const char *group = NULL, *cur = n > 0 ? words[n - 1] : "";
+	const char *prev = n > 1 ? words[n - 2] : "";
+	char name[64];
+	bool pos_given = false;
+
+	*dir = NULL;
+	for (int i = 0; i < n - 1; i++) {
+		const char *w = words[i];
+
+		if (strcmp(w, "-d") == 0 || strcmp(w, "--dir") == 0) {
+			if (i + 1 < n - 1)
+				*dir = words[++i];
+			continue;
+		}
+		if (strncmp(w, "--dir=", 6) == 0)
+			*dir = w + 6;
+		if (w[0] == '-') {
+			const struct flag_def *fl = flag_named(c, w);
+
+			if (fl != NULL && !(fl->flags & FL_SWITCH))
+				i++;   /* its value */
+			continue;
+		}
+		if (c != NULL) {
+			pos_given = true;
+		} else if (group != NULL) {
+			snprintf(name, sizeof name, "%s %s", group, w);
+			c = parse_find(name);
+			group = NULL;
+		} else if (is_group(w)) {
+			group = w;
+		} else {
+			c = parse_find(w);
+		}
+	}
+	if (strcmp(prev, "-d") == 0 || strcmp(prev, "--dir") == 0)
+		return NULL;   /* a directory: the shell completes those */
+	const struct flag_def *pf = flag_named(c, prev);
+
+	if (pf != NULL && !(pf->flags & FL_SWITCH)) {
+		if (strcmp(pf->name, "kind") == 0)
+			fputs(org_kinds, f);
+		else if (strcmp(pf->name, "status") == 0)
+			fputs(statuses, f);
+		else if (strcmp(pf->name, "org") == 0)
+			return "org";
+		else if (strcmp(pf->name, "with") == 0)
+			return "contact";
+		else if (strcmp(pf->name, "meeting") == 0)
+			return "meeting";
+		return NULL;
+	}
+	if (cur[0] == '-') {
+		if (c != NULL)
+			for (const struct flag_def *fl = c->flags; fl->name; fl++)
+				fprintf(f, "--%s\n", fl->name);
+		fputs("--json\n--help\n--dir\n-d\n", f);
+		return NULL;
+	}
+	if (c == NULL) {
+		print_words(f, group != NULL ? group : "");
+		return NULL;
+	}
+	if (c->id == CMD_HELP && !pos_given) {
+		print_words(f, "");
+		return NULL;
+	}
+	if (c->pos == NULL || pos_given || strcmp(c->pos, "ID") != 0)
+		return NULL;
+	if (strcmp(c->name, "history") == 0)
+		return "*";
+	snprintf(name, sizeof name, "%.*s", (int)strcspn(c->name, " "),
+	    c->name);
+	return strcmp(name, "org") == 0 ? "org" : strcmp(name, "contact") == 0 ?
+	    "contact" : strcmp(name, "meeting") == 0 ? "meeting" :
+	    strcmp(name, "decision") == 0 ? "decision" : NULL;
+}

@@ -75,6 +75,16 @@ struct parse_result {
 bool parse_args(struct parse_result *r, int argc, char **argv, char *err,
     size_t errlen);
 
+/*
+ * Shell completion: words are what follows "samlog" on the command line,
+ * the last one the word being completed (maybe empty).  Prints the
+ * candidates that need no daemon (command words, flags, enumerated
+ * values) to f, one per line, and returns the record kind ("org",
+ * "contact", "meeting", "decision", or "*" for any) whose ids belong at
+ * the cursor, or NULL.  *dir receives a -d DIR among the words.
+ */
+const char *parse_complete(FILE *f, int n, char **words, const char **dir);
+
 /* The last value given for flag name, or NULL. */
 const char *parse_value(const struct parse_result *r, const char *name);
 

@@ -92,12 +92,54 @@ cmd_help(const struct parse_result *r)
 	return 0;
 }
 
+/*
+ * samlog __complete WORDS...: what bash completion offers (see
+ * completion/samlog.bash).  Record ids come from the daemon, listed in
+ * full, one per line; without a daemon there are none, silently.
+ */
+static int
+cmd_complete(int n, char **words)
+{
+	const char *dir_arg, *kind = parse_complete(stdout, n, words, &dir_arg);
+	static const char *const all[] = { "org", "contact", "meeting",
+		"decision", NULL };
+	const char *one[] = { kind, NULL };
+	char *dir;
+
+	if (kind == NULL || (dir = sl_node_dir_resolve(dir_arg)) == NULL)
+		return 0;
+	fflush(stdout);
+	if (freopen("/dev/null", "w", stderr) == NULL)
+		return 0;
+	for (const char *const *k = strcmp(kind, "*") == 0 ? all : one; *k;
+	    k++) {
+		char name[32];
+		struct parse_result r = { .cmd = CMD_REMOTE };
+		struct command_def def;
+
+		snprintf(name, sizeof name, "%s list", *k);
+		if (parse_find(name) == NULL)
+			continue;
+		def = *parse_find(name);
+		def.out = OUT_ID;     /* print the ids only */
+		def.flags = (const struct flag_def[]){ { NULL, NULL, NULL, 0 } };
+		r.def = &def;
+		request_run(dir, dir_arg != NULL || getenv("SAMLOG_DIR"), &r,
+		    output_pick(false));
+	}
+	free(dir);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct parse_result r;
 	char err[512];
 	int status;
+
+	if (argc >= 2 && strcmp(argv[1], "__complete") == 0)
+		return cmd_complete(argc - 2, argv + 2);
 
 	if (!parse_args(&r, argc, argv, err, sizeof err))
 		return fail(2, "%s", err);

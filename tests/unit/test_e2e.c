@@ -545,11 +545,65 @@ test_concurrent_clients(void **state)
 	assert_non_null(strstr(r->out, "\"K0-0\""));
 }
 
+/* Runs the bash completion function on words (after "samlog"); returns
+ * the candidates, one per line. */
+static const char *
+complete(const char *words)
+{
+	static struct tu_run r;
+	char script[4096], path[1200], bin[600];
+	const char *prog = tu_prog("samlog");
+
+	snprintf(bin, sizeof bin, "%.*s", (int)(strrchr(prog, '/') - prog),
+	    prog);
+	snprintf(path, sizeof path, "PATH=%s:/usr/bin:/bin", bin);
+	snprintf(script, sizeof script, "source completion/samlog.bash; "
+	    "COMP_WORDS=(samlog %s); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "
+	    "_samlog; for w in \"${COMPREPLY[@]}\"; do echo \"$w\"; done", words);
+	assert_int_equal(tu_run(&r, (char *const[]){ "/bin/bash", "-c", script,
+	    NULL }, (char *const[]){ path, NULL }), 0);
+	assert_int_equal(r.status, 0);
+	return r.out;
+}
+
+static void
+test_completion(void **state)
+{
+	char words[800];
+
+	(void)state;
+	char *id = out1(sl("contact", "add", "--name", "Åsa Märsta", NULL));
+
+	assert_string_equal(complete("con"), "contact\n");
+	assert_string_equal(complete("contact u"), "update\n");
+	assert_string_equal(complete("decision a"), "add\nadopt\namend\n");
+	assert_string_equal(complete("contact add --na"), "--name\n");
+	assert_string_equal(complete("org list --kind m"), "municipality\n");
+	assert_string_equal(complete("decision list --status re"),
+	    "rejected\nrevoked\n");
+	assert_string_equal(complete("help pe"), "peer\n");
+	/* Record ids come from the daemon, for the kind the command takes. */
+	snprintf(words, sizeof words, "-d '%s' contact show ''", dir);
+	assert_non_null(strstr(complete(words), id));
+	snprintf(words, sizeof words, "-d '%s' org show ''", dir);
+	assert_null(strstr(complete(words), id));
+	snprintf(words, sizeof words, "-d '%s' meeting add --with ''", dir);
+	assert_non_null(strstr(complete(words), id));
+	/* No daemon: no ids and no noise, the rest still works. */
+	assert_int_equal(daemon_stop(SIGTERM), 0);
+	daemon_pid = 0;
+	snprintf(words, sizeof words, "-d '%s' contact show ''", dir);
+	assert_string_equal(complete(words), "");
+	assert_string_equal(complete("pe"), "peer\n");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_completion, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_frames, setup,
