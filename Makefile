@@ -101,6 +101,7 @@ check: deps
 	@rm -rf build/stage
 	@$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/build/stage >/dev/null
 	@SAMLOG_UNIT=build/stage/lib/systemd/system/samlogd.service \
+	    SAMLOG_MAN="$$(echo build/stage/share/man/man*/*)" \
 	    sh tests/run.sh build build/asan -- build/fuzz/fuzz_event \
 	    tests/fuzz/corpus/event $(FUZZ_CHECK_TIME)
 
@@ -172,14 +173,20 @@ install: all
 	    $(DESTDIR)$(UNITDIR)/samlogd.service
 	install -m 0644 systemd/samlog.sysusers \
 	    $(DESTDIR)$(SYSUSERSDIR)/samlog.conf
-	install -d $(DESTDIR)$(COMPLDIR)
+	install -d $(DESTDIR)$(COMPLDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 completion/samlog.bash $(DESTDIR)$(COMPLDIR)/samlog
+	install -m 0644 man/samlog.1 $(DESTDIR)$(MANDIR)/man1/samlog.1
+	install -m 0644 man/samlog.conf.5 $(DESTDIR)$(MANDIR)/man5/samlog.conf.5
+	install -m 0644 man/samlogd.8 $(DESTDIR)$(MANDIR)/man8/samlogd.8
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/samlog $(DESTDIR)$(PREFIX)/bin/samlogd \
 	    $(DESTDIR)$(UNITDIR)/samlogd.service \
 	    $(DESTDIR)$(SYSUSERSDIR)/samlog.conf \
-	    $(DESTDIR)$(COMPLDIR)/samlog
+	    $(DESTDIR)$(COMPLDIR)/samlog $(DESTDIR)$(MANDIR)/man1/samlog.1 \
+	    $(DESTDIR)$(MANDIR)/man5/samlog.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man8/samlogd.8
 
 clean:
 	rm -rf build

@@ -45,6 +45,27 @@ if [ -n "${SAMLOG_UNIT:-}" ]; then
 	fi
 fi
 
+# The installed man pages must format without a single groff warning.
+if [ -n "${SAMLOG_MAN:-}" ]; then
+	echo "== groff -man -ww on $SAMLOG_MAN"
+	bad=0
+	for m in $SAMLOG_MAN; do
+		if ! groff -man -ww -z -Tutf8 "$m" >"$log" 2>&1 || [ -s "$log" ]
+		then
+			cat "$log"
+			echo "!! $m has warnings"
+			bad=1
+		fi
+	done
+	if [ "$bad" -eq 0 ] && [ "$(echo $SAMLOG_MAN | wc -w)" -eq 3 ]; then
+		echo "clean"
+		passed=$((passed + 1))
+	else
+		echo "!! the man pages are missing or have warnings"
+		failed=$((failed + 1))
+	fi
+fi
+
 if [ "${1:-}" = "--" ]; then
 	fuzzer=$2 corpus=$3 secs=$4
 	work=$(mktemp -d)
