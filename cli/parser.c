@@ -105,6 +105,13 @@ static const struct flag_def peer_add_flags[] = {
 	END_FLAGS,
 };
 
+static const struct flag_def import_flags[] = {
+	{ "kind", "KIND", "org, contact, meeting or decision (CSV, unless "
+	    "the file has a \"record\" column)", 0 },
+	{ "format", "F", "csv or jsonl (default: from the file name)", 0 },
+	END_FLAGS,
+};
+
 static const struct command_def commands[] = {
 	{ "init", CMD_INIT, NULL, OUT_NONE, NULL, NULL,
 	    "create a new node: key and configuration", init_flags },
@@ -159,6 +166,9 @@ static const struct command_def commands[] = {
 	    NULL, "list decisions", decision_list_flags },
 	{ "decision show", CMD_REMOTE, "decision.show", OUT_OBJECT, NULL, "ID",
 	    "show a decision", show_flags },
+	{ "import", CMD_IMPORT, NULL, OUT_NONE, NULL, "FILE",
+	    "add the records of a CSV or JSON Lines file: all, or none",
+	    import_flags },
 	{ "history", CMD_REMOTE, "history", OUT_LIST, "history", "ID",
 	    "every event of a record, oldest first", no_flags },
 	{ "help", CMD_HELP, NULL, OUT_NONE, NULL, "[COMMAND]",

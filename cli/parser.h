@@ -18,6 +18,7 @@ enum cmd_id {
 	CMD_VERSION,
 	CMD_INIT,
 	CMD_REMOTE,   /* sent to samlogd */
+	CMD_IMPORT,   /* import.c, then samlogd */
 };
 
 /* How a remote command's reply is printed. */

@@ -70,7 +70,7 @@ build_request(struct sl_buf *w, const struct parse_result *r)
 static uint8_t rbuf[65536];
 static size_t rpos, rlen;
 
-static bool
+bool
 read_full(int fd, void *buf, size_t n)
 {
 	size_t off = 0;
@@ -95,7 +95,7 @@ read_full(int fd, void *buf, size_t n)
 	return true;
 }
 
-static bool
+bool
 write_full(int fd, const void *buf, size_t n)
 {
 	size_t off = 0;
@@ -122,15 +122,10 @@ say(int status, const char *fmt, const char *a, const char *b)
 }
 
 int
-request_run(const char *dir, bool dir_named, const struct parse_result *r,
-    const struct output *out)
+request_connect(const char *dir, bool dir_named, char *path, size_t plen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct sl_buf w = { 0 };
-	uint8_t hdr[SL_FRAME_HDR], *body = NULL;
-	char path[sizeof sa.sun_path + 64];
-	int fd, status = 1;
-	bool got_result = false, began = false;
+	int fd;
 
 	/* $SAMLOG_SOCKET, else the node directory's socket; a system
 	 * service's socket in /run/samlog serves when no directory was
@@ -139,23 +134,41 @@ request_run(const char *dir, bool dir_named, const struct parse_result *r,
 	struct stat st;
 
 	if (env != NULL && env[0] != '\0')
-		snprintf(path, sizeof path, "%s", env);
+		snprintf(path, plen, "%s", env);
 	else
-		snprintf(path, sizeof path, "%s/%s", dir, SL_CTL_SOCKET);
+		snprintf(path, plen, "%s/%s", dir, SL_CTL_SOCKET);
 	if ((env == NULL || env[0] == '\0') && !dir_named &&
 	    stat(path, &st) != 0 && stat(SL_SYSTEM_SOCKET, &st) == 0)
-		snprintf(path, sizeof path, "%s", SL_SYSTEM_SOCKET);
-	if (strlen(path) >= sizeof sa.sun_path)
-		return say(1, "the node directory path is too long for a "
-		    "socket: %s%s", dir, "");
+		snprintf(path, plen, "%s", SL_SYSTEM_SOCKET);
+	if (strlen(path) >= sizeof sa.sun_path) {
+		say(1, "the node directory path is too long for a socket: %s%s",
+		    dir, "");
+		return -1;
+	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
 		if (fd >= 0)
 			close(fd);
-		return say(1, "cannot reach samlogd at %s (is it running? start "
-		    "it with: samlogd -d %s)", path, dir);
+		say(1, "cannot reach samlogd at %s (is it running? start it "
+		    "with: samlogd -d %s)", path, dir);
+		return -1;
 	}
+	return fd;
+}
+
+int
+request_run(const char *dir, bool dir_named, const struct parse_result *r,
+    const struct output *out)
+{
+	struct sl_buf w = { 0 };
+	uint8_t hdr[SL_FRAME_HDR], *body = NULL;
+	char path[256];
+	int fd, status = 1;
+	bool got_result = false, began = false;
+
+	if ((fd = request_connect(dir, dir_named, path, sizeof path)) < 0)
+		return 1;
 	build_request(&w, r);
 	struct sl_frame_hdr h = { SL_CTL_VERSION, SL_MSG_REQUEST, 0, 1,
 		(uint32_t)w.len };

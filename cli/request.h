@@ -17,4 +17,14 @@
 int request_run(const char *dir, bool dir_named, const struct parse_result *r,
     const struct output *out);
 
+/*
+ * Connects to the daemon's control socket ($SAMLOG_SOCKET, DIR's, or the
+ * system service's when no directory was named and DIR has none); path
+ * receives which.  The fd, or -1 with one "samlog: ..." line printed.
+ */
+int request_connect(const char *dir, bool dir_named, char *path, size_t plen);
+/* Whole reads and writes on the socket (replies are read buffered). */
+bool read_full(int fd, void *buf, size_t n);
+bool write_full(int fd, const void *buf, size_t n);
+
 #endif

@@ -11,6 +11,7 @@
 
 #include "output.h"
 #include "parser.h"
+#include "import.h"
 #include "request.h"
 #include "samlog_proto.h"
 
@@ -160,6 +161,21 @@ main(int argc, char **argv)
 	case CMD_INIT:
 		status = cmd_init(&r, out);
 		break;
+	case CMD_IMPORT: {
+		char *dir = sl_node_dir_resolve(r.dir);
+
+		if (dir == NULL)
+			return fail(1, "no node directory: set HOME or "
+			    "SAMLOG_DIR, or use -d DIR");
+		if (r.pos == NULL)
+			return fail(2, "import needs a FILE (see: samlog help "
+			    "import)");
+		status = cmd_import(dir, r.dir != NULL ||
+		    getenv("SAMLOG_DIR") != NULL, r.pos, parse_value(&r, "kind"),
+		    parse_value(&r, "format"));
+		free(dir);
+		break;
+	}
 	case CMD_REMOTE: {
 		char *dir = sl_node_dir_resolve(r.dir);
 

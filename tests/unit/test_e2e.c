@@ -545,6 +545,138 @@ test_concurrent_clients(void **state)
 	assert_non_null(strstr(r->out, "\"K0-0\""));
 }
 
+static char *
+write_file(const char *name, const char *text)
+{
+	char *path;
+	FILE *f;
+
+	if (asprintf(&path, "%s/%s", tmp, name) < 0 ||
+	    (f = fopen(path, "w")) == NULL)
+		abort();
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static void
+test_import(void **state)
+{
+	struct tu_run *r;
+	char *p;
+	long before;
+
+	(void)state;
+	/* CSV: a header of CLI.md's field names, quoting, lists by ';'. */
+	p = write_file("orgs.csv", "\xef\xbb\xbfname,kind,municipality,sector,iop\r\n"
+	    "\"Värmekällan, Märsta\",asf,Sigtuna,\"café; second hand\",yes\r\n"
+	    "Kom i kapp,asf,Upplands Väsby,,no\r\n"
+	    "\"Vi \"\"Tillsammans\"\"\nAB\",company,Sollentuna,,\r\n");
+	r = sl("import", p, "--kind", "org", NULL);
+	if (r->status != 0)
+		fail_msg("%s", r->err);
+	assert_int_equal(strncmp(r->out, "imported 3 records from ", 24), 0);
+	free(p);
+	r = sl("org", "list", "--kind", "asf", "--json", NULL);
+	assert_non_null(strstr(r->out, "\"Värmekällan, Märsta\""));
+	assert_non_null(strstr(r->out, "[\"café\", \"second hand\"]"));
+	assert_non_null(strstr(sl("org", "list", NULL)->out,
+	    "Vi \"Tillsammans\" AB"));
+	/* JSON Lines: a kind per line, escapes, arrays, a decision's status. */
+	char *org = out1(sl("org", "list", "--municipality", "Sigtuna",
+	    "--json", NULL)) + 9;
+	char line[2048];
+
+	org[SL_ID_TEXT] = '\0';
+	snprintf(line, sizeof line,
+	    "{\"kind\": \"contact\", \"name\": \"\\u00c5sa \\\"Lill\\\" Ek\", "
+	    "\"org\": \"%s\", \"role\": \"ordf\u00f6rande\"}\n"
+	    "\n"
+	    "{\"record\": \"meeting\", \"kind\": \"meeting\", \"title\": "
+	    "\"Uppstart\", \"date\": \"2019-11-14\", \"orgs\": [\"%s\"]}\n"
+	    "{\"kind\": \"decision\", \"title\": \"Hyra\", \"text\": "
+	    "\"Vi hyr.\", \"status\": \"adopted\", \"body\": null}\n", org, org);
+	p = write_file("recs.jsonl", line);
+	r = sl("import", p, NULL);
+	if (r->status != 0)
+		fail_msg("%s", r->err);
+	free(p);
+	assert_non_null(strstr(sl("contact", "list", "--json", NULL)->out,
+	    "\"Åsa \\\"Lill\\\" Ek\""));
+	assert_non_null(strstr(sl("decision", "list", "--status", "adopted",
+	    NULL)->out, "Hyra"));
+	assert_int_equal(tu_lines(sl("meeting", "list", "--json",
+	    NULL)->out), 1);
+	/* Bad rows: each named by its line, and nothing is written. */
+	before = event_count();
+	p = write_file("bad.csv", "name,kind,municipality\n"
+	    "Bra,asf,Sigtuna\n"
+	    "Dålig,bogus,Sigtuna\n"
+	    ",asf,Sigtuna\n"
+	    "Också bra,other,Knivsta\n");
+	r = sl("import", p, "--kind", "org", NULL);
+	assert_int_equal(r->status, 1);
+	assert_non_null(strstr(r->err, "bad.csv:3: unknown kind \"bogus\""));
+	assert_non_null(strstr(r->err, "bad.csv:4: "));
+	assert_non_null(strstr(r->err, "nothing imported"));
+	assert_string_equal(r->out, "");
+	assert_int_equal(event_count(), before);
+	free(p);
+	/* Syntax errors are found before the daemon is asked. */
+	p = write_file("broken.jsonl", "{\"kind\": \"org\", \"name\": \"A\"}\n"
+	    "{\"kind\": \"org\", \"name\": \"B\"\n");
+	r = sl("import", p, NULL);
+	assert_int_equal(r->status, 1);
+	assert_non_null(strstr(r->err, "broken.jsonl:2: not valid JSON"));
+	free(p);
+	p = write_file("fields.csv", "name,colour\nA,red\n");
+	r = sl("import", p, "--kind", "org", NULL);
+	assert_int_equal(r->status, 1);
+	assert_non_null(strstr(r->err, "fields.csv:2: a org has no field "
+	    "\"colour\""));
+	free(p);
+	assert_int_equal(event_count(), before);
+	r = sl("import", "/nonexistent.csv", "--kind", "org", NULL);
+	assert_int_equal(r->status, 1);
+	r = sl("import", "file.txt", NULL);
+	assert_int_equal(r->status, 2);
+	r = sl("import", NULL);
+	assert_int_equal(r->status, 2);
+	/* A large file goes in several chunks and still in one commit: a bad
+	 * last row keeps all 12,000 others out. */
+	FILE *f;
+	char *big;
+
+	if (asprintf(&big, "%s/big.csv", tmp) < 0 ||
+	    (f = fopen(big, "w")) == NULL)
+		abort();
+	fputs("name,role,email,municipality\n", f);
+	for (int i = 0; i < 12000; i++)
+		fprintf(f, "Kontakt nummer %05d med ett långt namn,handledare "
+		    "inom arbetsintegrering,kontakt%d@example.se,Upplands "
+		    "Väsby\n", i, i);
+	fputs("Sista,,inte-en-adress,\n", f);
+	fclose(f);
+	r = sl("import", big, "--kind", "contact", NULL);
+	assert_int_equal(r->status, 1);
+	assert_non_null(strstr(r->err, "big.csv:12002: "));
+	assert_int_equal(event_count(), before);
+	/* Without the bad row: all of them. */
+	if (truncate(big, 0) != 0 || (f = fopen(big, "w")) == NULL)
+		abort();
+	fputs("name,role,email,municipality\n", f);
+	for (int i = 0; i < 12000; i++)
+		fprintf(f, "Kontakt nummer %05d med ett långt namn,handledare "
+		    "inom arbetsintegrering,kontakt%d@example.se,Upplands "
+		    "Väsby\n", i, i);
+	fclose(f);
+	r = sl("import", big, "--kind", "contact", NULL);
+	if (r->status != 0)
+		fail_msg("%s", r->err);
+	assert_int_equal(event_count(), before + 12000);
+	free(big);
+}
+
 /* Runs the bash completion function on words (after "samlog"); returns
  * the candidates, one per line. */
 static const char *
@@ -604,6 +736,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_completion, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_import, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_frames, setup,

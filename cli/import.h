@@ -1,0 +1,14 @@
+/*
+ * import.h - samlog import FILE [--kind K] [--format csv|jsonl].
+ */
+#ifndef SAMLOG_IMPORT_H
+#define SAMLOG_IMPORT_H
+
+#include <stdbool.h>
+
+/* Imports file into the node of dir, all rows or none.  kind and format
+ * may be NULL.  Returns the exit status (0, 1, 2); errors are printed. */
+int cmd_import(const char *dir, bool dir_named, const char *file,
+    const char *kind, const char *format);
+
+#endif
