@@ -44,7 +44,7 @@ STORE_SRC  := daemon/store.c daemon/project.c
 DAEMON_SRC := daemon/log.c daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/tls.c daemon/sync.c
 CLI_SRC    := cli/parser.c cli/output.c cli/output_json.c cli/request.c \
-              cli/import.c
+              cli/import.c cli/export.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 PROTO_OBJ  := $(call obj,$(PROTO_SRC))

@@ -180,8 +180,12 @@ row_pack(struct importer *im, struct row *r)
 			continue;
 		}
 		if (flag_for(kind, f->key, &list, &is_bool) == NULL) {
-			row_error(im, r->line, "a %s has no field \"%s\"", kind,
-			    f->key);
+			/* An empty cell of another kind's column (a CSV of
+			 * several kinds) is no error. */
+			if (f->val[0] != '\0' && !(f->is_bool && !f->truth))
+				row_error(im, r->line, "a %s has no field "
+				    "\"%s\"", kind, f->key);
+			f->use = F_SKIP;
 			continue;
 		}
 		if (is_bool && !f->is_bool) {

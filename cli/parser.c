@@ -112,6 +112,12 @@ static const struct flag_def import_flags[] = {
 	END_FLAGS,
 };
 
+static const struct flag_def export_flags[] = {
+	{ "format", "F", "jsonl (default) or csv", 0 },
+	{ "kind", "KIND", "only org, contact, meeting or decision", 0 },
+	END_FLAGS,
+};
+
 static const struct command_def commands[] = {
 	{ "init", CMD_INIT, NULL, OUT_NONE, NULL, NULL,
 	    "create a new node: key and configuration", init_flags },
@@ -169,6 +175,9 @@ static const struct command_def commands[] = {
 	{ "import", CMD_IMPORT, NULL, OUT_NONE, NULL, "FILE",
 	    "add the records of a CSV or JSON Lines file: all, or none",
 	    import_flags },
+	{ "export", CMD_EXPORT, NULL, OUT_NONE, NULL, NULL,
+	    "write the records as JSON Lines or CSV (import reads them back)",
+	    export_flags },
 	{ "history", CMD_REMOTE, "history", OUT_LIST, "history", "ID",
 	    "every event of a record, oldest first", no_flags },
 	{ "help", CMD_HELP, NULL, OUT_NONE, NULL, "[COMMAND]",
@@ -536,6 +545,8 @@ parse_complete(FILE *f, int n, char **words, const char **dir)
 			fputs(org_kinds, f);
 		else if (strcmp(pf->name, "status") == 0)
 			fputs(statuses, f);
+		else if (strcmp(pf->name, "format") == 0)
+			fputs("csv\njsonl\n", f);
 		else if (strcmp(pf->name, "org") == 0)
 			return "org";
 		else if (strcmp(pf->name, "with") == 0)
@@ -557,6 +568,10 @@ parse_complete(FILE *f, int n, char **words, const char **dir)
 	}
 	if (c->id == CMD_HELP && !pos_given) {
 		print_words(f, "");
+		return NULL;
+	}
+	if (c->pos != NULL && !pos_given && strcmp(c->pos, "FILE") == 0) {
+		fputs("__files__\n", f);   /* the shell completes file names */
 		return NULL;
 	}
 	if (c->pos == NULL || pos_given || strcmp(c->pos, "ID") != 0)

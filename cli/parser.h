@@ -19,6 +19,7 @@ enum cmd_id {
 	CMD_INIT,
 	CMD_REMOTE,   /* sent to samlogd */
 	CMD_IMPORT,   /* import.c, then samlogd */
+	CMD_EXPORT,   /* export.c: lists from samlogd */
 };
 
 /* How a remote command's reply is printed. */

@@ -11,6 +11,7 @@
 
 #include "output.h"
 #include "parser.h"
+#include "export.h"
 #include "import.h"
 #include "request.h"
 #include "samlog_proto.h"
@@ -161,6 +162,18 @@ main(int argc, char **argv)
 	case CMD_INIT:
 		status = cmd_init(&r, out);
 		break;
+	case CMD_EXPORT: {
+		char *dir = sl_node_dir_resolve(r.dir);
+
+		if (dir == NULL)
+			return fail(1, "no node directory: set HOME or "
+			    "SAMLOG_DIR, or use -d DIR");
+		status = cmd_export(dir, r.dir != NULL ||
+		    getenv("SAMLOG_DIR") != NULL, parse_value(&r, "format"),
+		    parse_value(&r, "kind"));
+		free(dir);
+		break;
+	}
 	case CMD_IMPORT: {
 		char *dir = sl_node_dir_resolve(r.dir);
 

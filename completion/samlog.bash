@@ -7,8 +7,13 @@ _samlog()
 	local cur=${COMP_WORDS[COMP_CWORD]} IFS=$'\n'
 	local prev=${COMP_WORDS[COMP_CWORD-1]}
 
-	COMPREPLY=($(compgen -W "$(samlog __complete \
-	    "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)" -- "$cur"))
+	local words
+	words=$(samlog __complete "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)
+	if [[ $words == __files__ ]]; then
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return
+	fi
+	COMPREPLY=($(compgen -W "$words" -- "$cur"))
 	if [[ ${#COMPREPLY[@]} -eq 0 && ( $prev == -d || $prev == --dir ) ]]
 	then
 		COMPREPLY=($(compgen -d -- "$cur"))

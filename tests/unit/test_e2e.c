@@ -677,6 +677,159 @@ test_import(void **state)
 	free(big);
 }
 
+/* Starts a second daemon on node directory d (made here). */
+static pid_t
+other_node(const char *d)
+{
+	struct tu_run r;
+	pid_t pid;
+	char sock[600];
+
+	assert_int_equal(tu_run(&r, (char *const[]){ (char *)tu_prog("samlog"),
+	    "-d", (char *)d, "init", "--org", "Ny nod", NULL }, NULL), 0);
+	assert_int_equal(r.status, 0);
+	if ((pid = fork()) == 0) {
+		if (freopen("/dev/null", "w", stderr) == NULL)
+			_exit(126);
+		execl(tu_prog("samlogd"), "samlogd", "-d", d, "--foreground",
+		    (char *)NULL);
+		_exit(127);
+	}
+	snprintf(sock, sizeof sock, "%s/%s", d, SL_CTL_SOCKET);
+	for (int i = 0; i < 1000 && access(sock, F_OK) != 0; i++)
+		usleep(10000);
+	usleep(50000);
+	return pid;
+}
+
+/* Runs samlog -d d ARGS and returns stdout with each line's first
+ * `skip` characters (a table's id column) cut. */
+static char *
+table_without_ids(const char *d, const char *kind, size_t skip)
+{
+	struct tu_run r;
+	char *out, *o;
+
+	assert_int_equal(tu_run(&r, (char *const[]){ (char *)tu_prog("samlog"),
+	    "-d", (char *)d, (char *)kind, "list", NULL }, NULL), 0);
+	assert_int_equal(r.status, 0);
+	o = out = calloc(1, strlen(r.out) + 1);
+	for (char *l = r.out; *l;) {
+		size_t n = strcspn(l, "\n");
+
+		if (n > skip) {
+			memcpy(o, l + skip, n - skip);
+			o += n - skip;
+		}
+		*o++ = '\n';
+		l += n + (l[n] == '\n');
+	}
+	return out;
+}
+
+static void
+test_export_roundtrip(void **state)
+{
+	static const char *const kinds[] = { "org", "contact", "meeting",
+		"decision" };
+	struct tu_run *r;
+
+	char a[64], b[64], c[64], m[64];
+
+	(void)state;
+	snprintf(a, sizeof a, "%s", out1(sl("org", "add", "--name",
+	    "Värmekällan", "--kind", "asf", "--municipality", "Sigtuna",
+	    "--sector", "café", "--sector", "second hand, begagnat", "--iop",
+	    NULL)));
+	snprintf(b, sizeof b, "%s", out1(sl("org", "add", "--name",
+	    "Sigtuna kommun", "--kind", "municipality", NULL)));
+	snprintf(c, sizeof c, "%s", out1(sl("contact", "add", "--name",
+	    "Åsa \"Lill\" Ek", "--org", a, "--role", "ordförande", "--email",
+	    "asa@example.se", NULL)));
+	snprintf(m, sizeof m, "%s", out1(sl("meeting", "add", "--title",
+	    "Uppstart, del 1", "--date", "2019-11-14", "--with", c, "--org", a,
+	    "--org", b, "--notes", "rad ett\nrad två", NULL)));
+	const char *st[] = { "proposed", "adopted", "amended", "revoked",
+		"rejected" };
+
+	for (int i = 0; i < 5; i++) {
+		char title[32], d[64];
+
+		snprintf(title, sizeof title, "Beslut %d (%s)", i, st[i]);
+		snprintf(d, sizeof d, "%s", out1(sl("decision", "add", "--title",
+		    title, "--text", "Texten", "--meeting", m, "--body",
+		    "styrelsen", NULL)));
+		if (i >= 1 && i <= 3)
+			out1(sl("decision", "adopt", d, NULL));
+		if (i == 2)
+			out1(sl("decision", "amend", d, "--text", "Ny text", NULL));
+		if (i == 3)
+			out1(sl("decision", "revoke", d, NULL));
+		if (i == 4)
+			out1(sl("decision", "reject", d, NULL));
+	}
+	for (int fmt = 0; fmt < 2; fmt++) {
+		const char *ext = fmt ? "csv" : "jsonl";
+		char *file, *d2;
+		FILE *f;
+		pid_t pid;
+		int status;
+
+		r = sl("export", "--format", ext, NULL);
+		assert_int_equal(r->status, 0);
+		if (asprintf(&file, "%s/all.%s", tmp, ext) < 0 ||
+		    asprintf(&d2, "%s/copy-%s", tmp, ext) < 0 ||
+		    (f = fopen(file, "w")) == NULL)
+			abort();
+		fputs(r->out, f);
+		fclose(f);
+		pid = other_node(d2);
+		struct tu_run ir;
+
+		assert_int_equal(tu_run(&ir, (char *const[]){
+		    (char *)tu_prog("samlog"), "-d", d2, "import", file, NULL },
+		    NULL), 0);
+		if (ir.status != 0)
+			fail_msg("import of the %s export: %s", ext, ir.err);
+		/* The same lists, but for the new ids. */
+		for (int k = 0; k < 4; k++) {
+			char *x = table_without_ids(dir, kinds[k], 12);
+			char *y = table_without_ids(d2, kinds[k], 12);
+
+			if (strcmp(x, y) != 0)
+				fail_msg("%s list differs after a %s round trip:"
+				    "\n%s\n--\n%s", kinds[k], ext, x, y);
+			free(x);
+			free(y);
+		}
+		/* References point at the new records. */
+		assert_int_equal(tu_run(&ir, (char *const[]){
+		    (char *)tu_prog("samlog"), "-d", d2, "meeting", "list",
+		    "--json", NULL }, NULL), 0);
+		const char *w = strstr(ir.out, "\"with\": [\"");
+
+		assert_non_null(w);
+		char cid[SL_ID_TEXT + 1];
+
+		snprintf(cid, sizeof cid, "%.26s", w + 10);
+		assert_int_equal(tu_run(&ir, (char *const[]){
+		    (char *)tu_prog("samlog"), "-d", d2, "contact", "show", cid,
+		    NULL }, NULL), 0);
+		assert_int_equal(ir.status, 0);
+		assert_non_null(strstr(ir.out, "Värmekällan"));
+		kill(pid, SIGTERM);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		free(file);
+		free(d2);
+	}
+	r = sl("export", "--format", "xml", NULL);
+	assert_int_equal(r->status, 2);
+	r = sl("export", "--kind", "person", NULL);
+	assert_int_equal(r->status, 2);
+	r = sl("export", "--kind", "org", NULL);
+	assert_int_equal(tu_lines(r->out), 2);
+}
+
 /* Runs the bash completion function on words (after "samlog"); returns
  * the candidates, one per line. */
 static const char *
@@ -714,6 +867,10 @@ test_completion(void **state)
 	assert_string_equal(complete("decision list --status re"),
 	    "rejected\nrevoked\n");
 	assert_string_equal(complete("help pe"), "peer\n");
+	/* A FILE is a file name. */
+	assert_non_null(strstr(complete("import completion/"),
+	    "completion/samlog.bash\n"));
+	assert_string_equal(complete("export --format c"), "csv\n");
 	/* Record ids come from the daemon, for the kind the command takes. */
 	snprintf(words, sizeof words, "-d '%s' contact show ''", dir);
 	assert_non_null(strstr(complete(words), id));
@@ -737,6 +894,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_completion, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_import, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_export_roundtrip, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_frames, setup,

@@ -1,0 +1,202 @@
+/*
+ * export.c - samlog export: the records as JSON Lines or CSV, in the form
+ * `samlog import` reads back.
+ *
+ * Each kind's list comes from the daemon through the ordinary list
+ * request; this file only chooses the output.  JSON Lines carry every key
+ * of CLI.md (one object per line, `record` naming the kind).  CSV has one
+ * header for all the kinds asked for, the union of their fields; a cell
+ * holding ',' '"' or a line break is quoted; lists are joined by ';'.
+ * Organisations come first, then contacts, meetings and decisions, so
+ * that an import meets every record before the records referring to it.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export.h"
+#include "output.h"
+#include "request.h"
+#include "samlog_proto.h"
+
+static const char *const csv_columns[] = { "record", "id", "name", "kind",
+	"municipality", "sector", "iop", "org", "org_name", "role", "email",
+	"phone", "title", "date", "with", "orgs", "notes", "text", "body",
+	"meeting", "status", "reason", "created", "updated", "author", NULL };
+
+static const msgpack_object *
+field(const msgpack_object *rec, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (uint32_t i = 0; rec->type == MSGPACK_OBJECT_MAP &&
+	    i < rec->via.map.size; i++) {
+		const msgpack_object *k = &rec->via.map.ptr[i].key;
+
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+		    memcmp(k->via.str.ptr, key, n) == 0)
+			return &rec->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+static void
+csv_text(FILE *f, const char *s, size_t n)
+{
+	bool quote = n > 0 && (s[0] == ' ' || s[n - 1] == ' ');
+
+	for (size_t i = 0; i < n && !quote; i++)
+		quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' ||
+		    s[i] == '\r' || s[i] == ';';
+	if (!quote) {
+		fwrite(s, 1, n, f);
+		return;
+	}
+	fputc('"', f);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"')
+			fputc('"', f);
+		fputc(s[i], f);
+	}
+	fputc('"', f);
+}
+
+static void
+csv_cell(FILE *f, const msgpack_object *v)
+{
+	if (v == NULL)
+		return;
+	switch (v->type) {
+	case MSGPACK_OBJECT_STR:
+		csv_text(f, v->via.str.ptr, v->via.str.size);
+		break;
+	case MSGPACK_OBJECT_BOOLEAN:
+		fputs(v->via.boolean ? "true" : "false", f);
+		break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		fprintf(f, "%" PRIu64, v->via.u64);
+		break;
+	case MSGPACK_OBJECT_ARRAY: {
+		/* Elements joined by ';', quoted as one cell if needed. */
+		struct sl_buf b = { 0 };
+
+		for (uint32_t i = 0; i < v->via.array.size; i++) {
+			const msgpack_object *e = &v->via.array.ptr[i];
+
+			if (e->type != MSGPACK_OBJECT_STR)
+				continue;
+			if (b.len > 0)
+				sl_buf_write(&b, ";", 1);
+			sl_buf_write(&b, e->via.str.ptr, e->via.str.size);
+		}
+		if (b.p != NULL) {
+			bool quote = false;
+
+			for (size_t i = 0; i < b.len && !quote; i++)
+				quote = b.p[i] == ',' || b.p[i] == '"' ||
+				    b.p[i] == '\n' || b.p[i] == '\r';
+			if (quote) {
+				fputc('"', f);
+				for (size_t i = 0; i < b.len; i++) {
+					if (b.p[i] == '"')
+						fputc('"', f);
+					fputc(b.p[i], f);
+				}
+				fputc('"', f);
+			} else {
+				fwrite(b.p, 1, b.len, f);
+			}
+		}
+		free(b.p);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static void
+begin_none(FILE *f, enum out_mode mode, const char *table)
+{
+	(void)f;
+	(void)mode;
+	(void)table;
+}
+
+static void
+end_none(FILE *f)
+{
+	(void)f;
+}
+
+static void
+jsonl_record(FILE *f, const msgpack_object *rec)
+{
+	json_value(f, rec);
+	fputc('\n', f);
+}
+
+static void
+csv_record(FILE *f, const msgpack_object *rec)
+{
+	for (const char *const *c = csv_columns; *c; c++) {
+		if (c != csv_columns)
+			fputc(',', f);
+		csv_cell(f, field(rec, *c));
+	}
+	fputs("\r\n", f);
+}
+
+static const struct output out_jsonl = { begin_none, jsonl_record, end_none };
+static const struct output out_csv = { begin_none, csv_record, end_none };
+
+int
+cmd_export(const char *dir, bool dir_named, const char *format,
+    const char *kind)
+{
+	static const char *const kinds[] = { "org", "contact", "meeting",
+		"decision", NULL };
+	const struct output *out;
+	int status = 0;
+
+	if (format == NULL || strcmp(format, "jsonl") == 0) {
+		out = &out_jsonl;
+	} else if (strcmp(format, "csv") == 0) {
+		out = &out_csv;
+	} else {
+		fprintf(stderr, "samlog: invalid --format \"%s\" (jsonl or "
+		    "csv)\n", format);
+		return 2;
+	}
+	if (kind != NULL) {
+		bool ok = false;
+
+		for (const char *const *k = kinds; *k; k++)
+			ok = ok || strcmp(*k, kind) == 0;
+		if (!ok) {
+			fprintf(stderr, "samlog: invalid --kind \"%s\" (org, "
+			    "contact, meeting or decision)\n", kind);
+			return 2;
+		}
+	}
+	if (out == &out_csv) {
+		for (const char *const *c = csv_columns; *c; c++)
+			fprintf(stdout, "%s%s", c == csv_columns ? "" : ",", *c);
+		fputs("\r\n", stdout);
+	}
+	for (const char *const *k = kinds; *k && status == 0; k++) {
+		struct parse_result r = { .cmd = CMD_REMOTE };
+		struct command_def def;
+		char name[32];
+
+		if (kind != NULL && strcmp(kind, *k) != 0)
+			continue;
+		snprintf(name, sizeof name, "%s list", *k);
+		def = *parse_find(name);
+		def.flags = (const struct flag_def[]){ { NULL, NULL, NULL, 0 } };
+		r.def = &def;
+		status = request_run(dir, dir_named, &r, out);
+	}
+	return status;
+}
