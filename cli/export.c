@@ -25,22 +25,6 @@ static const char *const csv_columns[] = { "record", "id", "name", "kind",
 	"phone", "title", "date", "with", "orgs", "notes", "text", "body",
 	"meeting", "status", "reason", "created", "updated", "author", NULL };
 
-static const msgpack_object *
-field(const msgpack_object *rec, const char *key)
-{
-	size_t n = strlen(key);
-
-	for (uint32_t i = 0; rec->type == MSGPACK_OBJECT_MAP &&
-	    i < rec->via.map.size; i++) {
-		const msgpack_object *k = &rec->via.map.ptr[i].key;
-
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-		    memcmp(k->via.str.ptr, key, n) == 0)
-			return &rec->via.map.ptr[i].val;
-	}
-	return NULL;
-}
-
 static void
 csv_text(FILE *f, const char *s, size_t n)
 {
@@ -143,7 +127,7 @@ csv_record(FILE *f, const msgpack_object *rec)
 	for (const char *const *c = csv_columns; *c; c++) {
 		if (c != csv_columns)
 			fputc(',', f);
-		csv_cell(f, field(rec, *c));
+		csv_cell(f, map_get(rec, *c));
 	}
 	fputs("\r\n", f);
 }

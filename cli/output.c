@@ -143,7 +143,7 @@ text_of(struct sbuf *b, const msgpack_object *o)
 	}
 }
 
-static const msgpack_object *
+const msgpack_object *
 map_get(const msgpack_object *m, const char *key)
 {
 	size_t n = strlen(key);

@@ -33,6 +33,9 @@ const struct output *output_pick(bool json);
 /* Writes one msgpack value as JSON (shared by both backends' needs). */
 void json_value(FILE *f, const msgpack_object *o);
 
+/* The value of key in map m, or NULL. */
+const msgpack_object *map_get(const msgpack_object *m, const char *key);
+
 /* Display width of UTF-8 text: code points, not bytes. */
 size_t utf8_width(const char *s, size_t n);
 

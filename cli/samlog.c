@@ -162,41 +162,26 @@ main(int argc, char **argv)
 	case CMD_INIT:
 		status = cmd_init(&r, out);
 		break;
-	case CMD_EXPORT: {
-		char *dir = sl_node_dir_resolve(r.dir);
-
-		if (dir == NULL)
-			return fail(1, "no node directory: set HOME or "
-			    "SAMLOG_DIR, or use -d DIR");
-		status = cmd_export(dir, r.dir != NULL ||
-		    getenv("SAMLOG_DIR") != NULL, parse_value(&r, "format"),
-		    parse_value(&r, "kind"));
-		free(dir);
-		break;
-	}
-	case CMD_IMPORT: {
-		char *dir = sl_node_dir_resolve(r.dir);
-
-		if (dir == NULL)
-			return fail(1, "no node directory: set HOME or "
-			    "SAMLOG_DIR, or use -d DIR");
-		if (r.pos == NULL)
-			return fail(2, "import needs a FILE (see: samlog help "
-			    "import)");
-		status = cmd_import(dir, r.dir != NULL ||
-		    getenv("SAMLOG_DIR") != NULL, r.pos, parse_value(&r, "kind"),
-		    parse_value(&r, "format"));
-		free(dir);
-		break;
-	}
+	case CMD_EXPORT:
+	case CMD_IMPORT:
 	case CMD_REMOTE: {
 		char *dir = sl_node_dir_resolve(r.dir);
+		bool named = r.dir != NULL || getenv("SAMLOG_DIR") != NULL;
 
 		if (dir == NULL)
 			return fail(1, "no node directory: set HOME or "
 			    "SAMLOG_DIR, or use -d DIR");
-		status = request_run(dir, r.dir != NULL ||
-		    getenv("SAMLOG_DIR") != NULL, &r, out);
+		if (r.cmd == CMD_EXPORT)
+			status = cmd_export(dir, named, parse_value(&r,
+			    "format"), parse_value(&r, "kind"));
+		else if (r.cmd == CMD_IMPORT && r.pos == NULL)
+			status = fail(2, "import needs a FILE (see: samlog help "
+			    "import)");
+		else if (r.cmd == CMD_IMPORT)
+			status = cmd_import(dir, named, r.pos, parse_value(&r,
+			    "kind"), parse_value(&r, "format"));
+		else
+			status = request_run(dir, named, &r, out);
 		free(dir);
 		break;
 	}

@@ -559,6 +559,28 @@ write_file(const char *name, const char *text)
 	return path;
 }
 
+/* 12,000 contacts (about 1.3 MB) in tmp/big.csv, and a bad last row when
+ * bad is true. */
+static char *
+big_csv(bool bad)
+{
+	char *big;
+	FILE *f;
+
+	if (asprintf(&big, "%s/big.csv", tmp) < 0 ||
+	    (f = fopen(big, "w")) == NULL)
+		abort();
+	fputs("name,role,email,municipality\n", f);
+	for (int i = 0; i < 12000; i++)
+		fprintf(f, "Kontakt nummer %05d med ett långt namn,handledare "
+		    "inom arbetsintegrering,kontakt%d@example.se,Upplands "
+		    "Väsby\n", i, i);
+	if (bad)
+		fputs("Sista,,inte-en-adress,\n", f);
+	fclose(f);
+	return big;
+}
+
 static void
 test_import(void **state)
 {
@@ -644,32 +666,15 @@ test_import(void **state)
 	assert_int_equal(r->status, 2);
 	/* A large file goes in several chunks and still in one commit: a bad
 	 * last row keeps all 12,000 others out. */
-	FILE *f;
-	char *big;
+	char *big = big_csv(true);
 
-	if (asprintf(&big, "%s/big.csv", tmp) < 0 ||
-	    (f = fopen(big, "w")) == NULL)
-		abort();
-	fputs("name,role,email,municipality\n", f);
-	for (int i = 0; i < 12000; i++)
-		fprintf(f, "Kontakt nummer %05d med ett långt namn,handledare "
-		    "inom arbetsintegrering,kontakt%d@example.se,Upplands "
-		    "Väsby\n", i, i);
-	fputs("Sista,,inte-en-adress,\n", f);
-	fclose(f);
 	r = sl("import", big, "--kind", "contact", NULL);
 	assert_int_equal(r->status, 1);
 	assert_non_null(strstr(r->err, "big.csv:12002: "));
 	assert_int_equal(event_count(), before);
 	/* Without the bad row: all of them. */
-	if (truncate(big, 0) != 0 || (f = fopen(big, "w")) == NULL)
-		abort();
-	fputs("name,role,email,municipality\n", f);
-	for (int i = 0; i < 12000; i++)
-		fprintf(f, "Kontakt nummer %05d med ett långt namn,handledare "
-		    "inom arbetsintegrering,kontakt%d@example.se,Upplands "
-		    "Väsby\n", i, i);
-	fclose(f);
+	free(big);
+	big = big_csv(false);
 	r = sl("import", big, "--kind", "contact", NULL);
 	if (r->status != 0)
 		fail_msg("%s", r->err);
