@@ -25,14 +25,17 @@ static const char *const csv_columns[] = { "record", "id", "name", "kind",
 	"phone", "title", "date", "with", "orgs", "notes", "text", "body",
 	"meeting", "status", "reason", "created", "updated", "author", NULL };
 
+/* One cell, quoted when it must be.  A single value is also quoted for
+ * a ';' or an outer space (import trims and splits lists there); a
+ * joined list (list true) is not. */
 static void
-csv_text(FILE *f, const char *s, size_t n)
+csv_text(FILE *f, const char *s, size_t n, bool list)
 {
-	bool quote = n > 0 && (s[0] == ' ' || s[n - 1] == ' ');
+	bool quote = !list && n > 0 && (s[0] == ' ' || s[n - 1] == ' ');
 
 	for (size_t i = 0; i < n && !quote; i++)
 		quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' ||
-		    s[i] == '\r' || s[i] == ';';
+		    s[i] == '\r' || (!list && s[i] == ';');
 	if (!quote) {
 		fwrite(s, 1, n, f);
 		return;
@@ -53,7 +56,7 @@ csv_cell(FILE *f, const msgpack_object *v)
 		return;
 	switch (v->type) {
 	case MSGPACK_OBJECT_STR:
-		csv_text(f, v->via.str.ptr, v->via.str.size);
+		csv_text(f, v->via.str.ptr, v->via.str.size, false);
 		break;
 	case MSGPACK_OBJECT_BOOLEAN:
 		fputs(v->via.boolean ? "true" : "false", f);
@@ -74,24 +77,8 @@ csv_cell(FILE *f, const msgpack_object *v)
 				sl_buf_write(&b, ";", 1);
 			sl_buf_write(&b, e->via.str.ptr, e->via.str.size);
 		}
-		if (b.p != NULL) {
-			bool quote = false;
-
-			for (size_t i = 0; i < b.len && !quote; i++)
-				quote = b.p[i] == ',' || b.p[i] == '"' ||
-				    b.p[i] == '\n' || b.p[i] == '\r';
-			if (quote) {
-				fputc('"', f);
-				for (size_t i = 0; i < b.len; i++) {
-					if (b.p[i] == '"')
-						fputc('"', f);
-					fputc(b.p[i], f);
-				}
-				fputc('"', f);
-			} else {
-				fwrite(b.p, 1, b.len, f);
-			}
-		}
+		if (b.p != NULL)
+			csv_text(f, (const char *)b.p, b.len, true);
 		free(b.p);
 		break;
 	}
@@ -169,18 +156,8 @@ cmd_export(const char *dir, bool dir_named, const char *format,
 			fprintf(stdout, "%s%s", c == csv_columns ? "" : ",", *c);
 		fputs("\r\n", stdout);
 	}
-	for (const char *const *k = kinds; *k && status == 0; k++) {
-		struct parse_result r = { .cmd = CMD_REMOTE };
-		struct command_def def;
-		char name[32];
-
-		if (kind != NULL && strcmp(kind, *k) != 0)
-			continue;
-		snprintf(name, sizeof name, "%s list", *k);
-		def = *parse_find(name);
-		def.flags = (const struct flag_def[]){ { NULL, NULL, NULL, 0 } };
-		r.def = &def;
-		status = request_run(dir, dir_named, &r, out);
-	}
+	for (const char *const *k = kinds; *k && status == 0; k++)
+		if (kind == NULL || strcmp(kind, *k) == 0)
+			status = request_list(dir, dir_named, *k, OUT_LIST, out);
 	return status;
 }

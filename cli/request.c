@@ -257,3 +257,21 @@ request_run(const char *dir, bool dir_named, const struct parse_result *r,
 	close(fd);
 	return status;
 }
+
+int
+request_list(const char *dir, bool dir_named, const char *kind,
+    enum out_mode mode, const struct output *out)
+{
+	struct parse_result r = { .cmd = CMD_REMOTE };
+	const struct command_def *c;
+	struct command_def def;
+	char name[32];
+
+	snprintf(name, sizeof name, "%s list", kind);
+	if ((c = parse_find(name)) == NULL)
+		return 2;
+	def = *c;
+	def.out = mode;
+	r.def = &def;
+	return request_run(dir, dir_named, &r, out);
+}

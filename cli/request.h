@@ -17,6 +17,11 @@
 int request_run(const char *dir, bool dir_named, const struct parse_result *r,
     const struct output *out);
 
+/* Every record of kind ("org", "contact"...), unfiltered, through out in
+ * the given mode (OUT_ID: the ids only).  The exit status. */
+int request_list(const char *dir, bool dir_named, const char *kind,
+    enum out_mode mode, const struct output *out);
+
 /*
  * Connects to the daemon's control socket ($SAMLOG_SOCKET, DIR's, or the
  * system service's when no directory was named and DIR has none); path

@@ -114,21 +114,9 @@ cmd_complete(int n, char **words)
 	if (freopen("/dev/null", "w", stderr) == NULL)
 		return 0;
 	for (const char *const *k = strcmp(kind, "*") == 0 ? all : one; *k;
-	    k++) {
-		char name[32];
-		struct parse_result r = { .cmd = CMD_REMOTE };
-		struct command_def def;
-
-		snprintf(name, sizeof name, "%s list", *k);
-		if (parse_find(name) == NULL)
-			continue;
-		def = *parse_find(name);
-		def.out = OUT_ID;     /* print the ids only */
-		def.flags = (const struct flag_def[]){ { NULL, NULL, NULL, 0 } };
-		r.def = &def;
-		request_run(dir, dir_arg != NULL || getenv("SAMLOG_DIR"), &r,
-		    output_pick(false));
-	}
+	    k++)
+		request_list(dir, dir_arg != NULL || getenv("SAMLOG_DIR"), *k,
+		    OUT_ID, output_pick(false));
 	free(dir);
 	return 0;
 }

@@ -1618,6 +1618,19 @@ read_rebuild(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, char *msg,
 	return SL_OK;
 }
 
+/* Peer i as one RECORD. */
+static void
+send_peer(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, size_t i)
+{
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	sync_pack_peer(d->sync, i, &pk);
+	ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
+	free(g.p);
+}
+
 /* peer add NAME --key NODEID [--addr HOST:PORT], peer remove NAME,
  * peer list. */
 static int
@@ -1638,15 +1651,8 @@ peer_cmd(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	if (strcmp(verb, "list") == 0) {
 		if ((rc = args_only(a, no_args, msg, mlen)) != SL_OK)
 			return rc;
-		for (size_t i = 0; i < sync_peer_count(d->sync); i++) {
-			struct sl_buf g = { 0 };
-			msgpack_packer pk;
-
-			msgpack_packer_init(&pk, &g, sl_buf_write);
-			sync_pack_peer(d->sync, i, &pk);
-			ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
-			free(g.p);
-		}
+		for (size_t i = 0; i < sync_peer_count(d->sync); i++)
+			send_peer(d, c, id, i);
 		return SL_OK;
 	}
 	bool add = strcmp(verb, "add") == 0;
@@ -1670,13 +1676,7 @@ peer_cmd(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	long i = sync_peer_index(d->sync, name);
 
 	if (i >= 0) {
-		struct sl_buf g = { 0 };
-		msgpack_packer pk;
-
-		msgpack_packer_init(&pk, &g, sl_buf_write);
-		sync_pack_peer(d->sync, (size_t)i, &pk);
-		ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
-		free(g.p);
+		send_peer(d, c, id, (size_t)i);
 	}
 	return SL_OK;
 }
@@ -1948,7 +1948,7 @@ retry:
 		goto done;
 	}
 	struct sl_mp m;
-	uint32_t n, two, blen;
+	uint32_t two, blen;
 	uint64_t line;
 	const uint8_t *bb;
 
@@ -1970,7 +1970,6 @@ retry:
 			    sizeof l - 1);
 		}
 	}
-	(void)n;
 	if (dead) {
 		store_batch_abort(b);
 		if (rc == SL_ERETRY)

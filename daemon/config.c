@@ -161,7 +161,10 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
 	char line[1024];
 	unsigned lineno = 0;
-	bool have_org = false, have_group = false, have_listen = false;
+	/* Every key but peer may be set once. */
+	static const char *const single[] = { "org", "group", "listen",
+		"socket" };
+	unsigned seen = 0;
 	FILE *f;
 	int ret = SL_OK;
 
@@ -192,13 +195,19 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 		*eq = '\0';
 		key = trim(s);
 		val = trim(eq + 1);
-		if (strcmp(key, "org") == 0) {
-			if (have_org) {
-				snprintf(err, errlen, "%s:%u: org is set twice",
-				    path, lineno);
+		for (unsigned k = 0; k < sizeof single / sizeof single[0]; k++) {
+			if (strcmp(key, single[k]) != 0)
+				continue;
+			if (seen & 1u << k) {
+				snprintf(err, errlen, "%s:%u: %s is set twice",
+				    path, lineno, key);
 				ret = SL_EINVAL;
-				break;
 			}
+			seen |= 1u << k;
+		}
+		if (ret != SL_OK)
+			break;
+		if (strcmp(key, "org") == 0) {
 			if (!sl_org_valid(val)) {
 				snprintf(err, errlen, "%s:%u: invalid org \"%s\"",
 				    path, lineno, val);
@@ -206,15 +215,7 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 				break;
 			}
 			snprintf(c->org, sizeof c->org, "%s", val);
-			have_org = true;
 		} else if (strcmp(key, "group") == 0) {
-			if (have_group) {
-				snprintf(err, errlen, "%s:%u: group is set twice",
-				    path, lineno);
-				ret = SL_EINVAL;
-				break;
-			}
-			have_group = true;
 			if (val[0] == '\0' || strlen(val) >= sizeof c->group ||
 			    getgrnam(val) == NULL) {
 				snprintf(err, errlen, "%s:%u: group \"%s\" does not "
@@ -227,13 +228,6 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 			char host[CONFIG_ADDR_MAX + 1], why[160];
 			unsigned port;
 
-			if (have_listen) {
-				snprintf(err, errlen, "%s:%u: listen is set "
-				    "twice", path, lineno);
-				ret = SL_EINVAL;
-				break;
-			}
-			have_listen = true;
 			if (!config_addr_split(val, host, sizeof host, &port,
 			    true, why, sizeof why)) {
 				snprintf(err, errlen, "%s:%u: %s", path, lineno,
@@ -243,12 +237,9 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 			}
 			snprintf(c->listen, sizeof c->listen, "%s", val);
 		} else if (strcmp(key, "socket") == 0) {
-			if (c->socket[0] != '\0' || val[0] != '/' ||
-			    strlen(val) >= sizeof c->socket) {
-				snprintf(err, errlen, c->socket[0] ? "%s:%u: "
-				    "socket is set twice" : "%s:%u: socket must "
-				    "be an absolute path under 108 bytes", path,
-				    lineno);
+			if (val[0] != '/' || strlen(val) >= sizeof c->socket) {
+				snprintf(err, errlen, "%s:%u: socket must be an "
+				    "absolute path under 108 bytes", path, lineno);
 				ret = SL_EINVAL;
 				break;
 			}
@@ -301,7 +292,7 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 		    strerror(errno));
 		ret = SL_EIO;
 	}
-	if (ret == SL_OK && !have_org) {
+	if (ret == SL_OK && !(seen & 1u)) {   /* single[0]: org */
 		snprintf(err, errlen, "%s: org is not set", path);
 		ret = SL_EINVAL;
 	}

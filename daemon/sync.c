@@ -113,7 +113,6 @@ struct sync {
 	struct peer **peers;
 	size_t npeers;
 	struct conn *conns;
-	size_t nconns;
 	uv_idle_t idle;
 	bool grew;
 	sync_hold_fn hold;
@@ -996,7 +995,6 @@ conn_free(struct conn *c)
 	for (struct conn **pp = &sy->conns; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
-			sy->nconns--;
 			break;
 		}
 	}
@@ -1306,7 +1304,6 @@ conn_new(struct sync *sy, bool outgoing)
 	c->handles = 2;
 	c->next = sy->conns;
 	sy->conns = c;
-	sy->nconns++;
 	uv_timer_start(&c->ka, ka_cb, 1000, 1000);
 	return c;
 }
@@ -1896,12 +1893,6 @@ size_t
 sync_peer_count(const struct sync *sy)
 {
 	return sy->npeers;
-}
-
-size_t
-sync_conn_count(const struct sync *sy)
-{
-	return sy->nconns;
 }
 
 void

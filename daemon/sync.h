@@ -68,8 +68,6 @@ void sync_pack_peer(const struct sync *sy, size_t i, msgpack_packer *pk);
 size_t sync_peer_count(const struct sync *sy);
 /* Index of the peer called name, or -1. */
 long sync_peer_index(const struct sync *sy, const char *name);
-/* Connections open now (including those still in their handshake). */
-size_t sync_conn_count(const struct sync *sy);
 
 /* The organisation this node speaks for, sent in HELLO. */
 void sync_set_org(struct sync *sy, const char *org);

@@ -174,22 +174,12 @@ cli(const struct node *n, char *const *args, char *out, size_t outlen)
 }
 
 static long
-json_num(const char *s, const char *key)
-{
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof pat, "\"%s\": ", key);
-	return (p = strstr(s, pat)) ? strtol(p + strlen(pat), NULL, 10) : -1;
-}
-
-static long
 events(const struct node *n)
 {
 	static char out[65536];
 
 	cli(n, (char *const[]){ "status", "--json", NULL }, out, sizeof out);
-	return json_num(out, "events");
+	return tu_json_num(out, "events");
 }
 
 static void

@@ -111,23 +111,10 @@ line1(struct tu_run *r)
 	return b;
 }
 
-/* The number after "key": in JSON text, or -1. */
-static long
-json_num(const char *s, const char *key)
-{
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof pat, "\"%s\": ", key);
-	if ((p = strstr(s, pat)) == NULL)
-		return -1;
-	return strtol(p + strlen(pat), NULL, 10);
-}
-
 static long
 events(const struct node *n)
 {
-	return json_num(ok(sl(n, "status", "--json", NULL))->out, "events");
+	return tu_json_num(ok(sl(n, "status", "--json", NULL))->out, "events");
 }
 
 /* Starts samlogd on n, listening on `listen` (NULL: any free port, or
@@ -361,8 +348,8 @@ test_two_nodes(void **state)
 
 	assert_non_null(strstr(r->out, "\"name\": \"a2\""));
 	assert_non_null(strstr(r->out, "\"connected\": true"));
-	assert_int_equal(json_num(r->out, "behind"), 0);
-	assert_int_equal(json_num(r->out, "ahead"), 0);
+	assert_int_equal(tu_json_num(r->out, "behind"), 0);
+	assert_int_equal(tu_json_num(r->out, "ahead"), 0);
 	r = ok(sl(&a, "peer", "list", "--json", NULL));
 	assert_non_null(strstr(r->out, "\"connected\": true"));
 	/* Peer commands check their input and change nothing when wrong. */
@@ -548,7 +535,7 @@ test_tampered(void **state)
 	assert_int_equal(events(&b), 3);
 	struct tu_run *r = ok(sl(&b, "status", "--json", NULL));
 
-	assert_int_equal(json_num(r->out, "refused"), 1);
+	assert_int_equal(tu_json_num(r->out, "refused"), 1);
 	assert_non_null(strstr(r->out, "\"last_error\": \"refused: "));
 	assert_int_equal(ok(sl(&b, "verify", NULL))->status, 0);
 	/* c's later events still flow through a. */
@@ -594,7 +581,7 @@ test_fork_detected(void **state)
 	wait_log(&b, "kept as evidence");
 	struct tu_run *r = ok(sl(&b, "status", "--json", NULL));
 
-	assert_int_equal(json_num(r->out, "forks"), 1);
+	assert_int_equal(tu_json_num(r->out, "forks"), 1);
 	assert_non_null(strstr(r->out, "differs from the event"));
 	assert_int_equal(events(&b), 3);
 	assert_int_equal(ok(sl(&b, "verify", NULL))->status, 0);
@@ -666,7 +653,7 @@ test_restored_backup(void **state)
 	/* Appending goes on where the chain really ended: no fork. */
 	add_contact(&a, "Efter återställning");
 	wait_events(all, 2, 6);
-	assert_int_equal(json_num(ok(sl(&b, "status", "--json", NULL))->out,
+	assert_int_equal(tu_json_num(ok(sl(&b, "status", "--json", NULL))->out,
 	    "forks"), 0);
 	assert_same(all, 2);
 	assert_int_equal(node_stop(&a, SIGTERM), 0);

@@ -169,3 +169,15 @@ out:
 	free(copy);
 	return rc == 0 ? 0 : -1;
 }
+
+long
+tu_json_num(const char *s, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof pat, "\"%s\": ", key);
+	if ((p = strstr(s, pat)) == NULL)
+		return -1;
+	return strtol(p + strlen(pat), NULL, 10);
+}

@@ -40,6 +40,10 @@ const char *tu_prog(const char *name);
 int tu_flip_record(const char *path, uint64_t seq, size_t byte,
     uint8_t mask);
 
+/* The integer after "key": in JSON text s (samlog's --json output), or
+ * -1 if the key is not there. */
+long tu_json_num(const char *s, const char *key);
+
 /* Counts the lines of s. */
 size_t tu_lines(const char *s);
 
