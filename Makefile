@@ -37,14 +37,17 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP \
 
 PROTO_SRC  := protocol/mp.c protocol/event.c protocol/crypto.c protocol/frame.c \
               protocol/clock.c protocol/base32.c protocol/node.c protocol/hash.c
-# What the CLI needs: no OpenSSL, no LMDB, no libuv (start-up time).
+# What the CLI needs: no OpenSSL, no LMDB, no libuv (start-up time);
+# SHA-256 for checking audit bundles comes from libsodium.
 CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
-              protocol/node.c protocol/crypto.c
+              protocol/node.c protocol/crypto.c protocol/event.c \
+              protocol/clock.c protocol/hash_sodium.c
 STORE_SRC  := daemon/store.c daemon/project.c
 DAEMON_SRC := daemon/log.c daemon/config.c daemon/control.c daemon/cmd.c \
+              daemon/audit.c \
               daemon/tls.c daemon/sync.c
 CLI_SRC    := cli/parser.c cli/output.c cli/output_json.c cli/request.c \
-              cli/import.c cli/export.c
+              cli/import.c cli/export.c cli/fileio.c cli/bundle.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 PROTO_OBJ  := $(call obj,$(PROTO_SRC))

@@ -14,13 +14,13 @@
  * are understood: ids let references between the imported records be
  * kept, `record` names the kind, decisions keep their status.
  */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "import.h"
 #include "request.h"
 #include "samlog_proto.h"
@@ -856,7 +856,6 @@ cmd_import(const char *dir, bool dir_named, const char *file,
 	struct importer im = { .file = file, .kind_flag = kind };
 	char *buf = NULL, path[256];
 	size_t len = 0;
-	FILE *f;
 	int status = 1, fd;
 
 	if (format == NULL) {
@@ -876,35 +875,8 @@ cmd_import(const char *dir, bool dir_named, const char *file,
 		    "meeting or decision)\n", kind);
 		return 2;
 	}
-	if ((f = fopen(file, "rb")) == NULL) {
-		fprintf(stderr, "samlog: cannot read %s: %s\n", file,
-		    strerror(errno));
+	if (!file_slurp(file, IMPORT_FILE_MAX, &buf, &len))
 		return 1;
-	}
-	for (;;) {
-		char *nb;
-		size_t got;
-
-		if ((nb = realloc(buf, len + 65536)) == NULL) {
-			fprintf(stderr, "samlog: %s: out of memory\n", file);
-			goto out;
-		}
-		buf = nb;
-		got = fread(buf + len, 1, 65536, f);
-		len += got;
-		if (got < 65536)
-			break;
-		if (len > IMPORT_FILE_MAX) {
-			fprintf(stderr, "samlog: %s is larger than %u MiB; split "
-			    "it\n", file, IMPORT_FILE_MAX >> 20);
-			goto out;
-		}
-	}
-	if (ferror(f)) {
-		fprintf(stderr, "samlog: cannot read %s: %s\n", file,
-		    strerror(errno));
-		goto out;
-	}
 	if (strcmp(format, "csv") == 0)
 		parse_csv(&im, buf, len);
 	else
@@ -925,7 +897,6 @@ cmd_import(const char *dir, bool dir_named, const char *file,
 	status = send_all(&im, fd);
 	close(fd);
 out:
-	fclose(f);
 	free(buf);
 	free(im.rows.p);
 	return status;

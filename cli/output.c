@@ -213,8 +213,11 @@ is_map_array(const msgpack_object *o)
 /* "key: value" lines with the values aligned; an array of maps (a
  * status's peers, a record's competing edits) becomes indented blocks,
  * each starting with "- ". */
+/* A map as "key: value" lines at indent; item marks the first line "- "
+ * (an element of a list).  Arrays of maps, and at the top level maps,
+ * become indented blocks. */
 static void
-print_kv(FILE *f, const msgpack_object *rec, int indent)
+print_kv(FILE *f, const msgpack_object *rec, int indent, bool item)
 {
 	size_t w = 0;
 
@@ -228,7 +231,7 @@ print_kv(FILE *f, const msgpack_object *rec, int indent)
 		struct sbuf b = { 0 };
 		int pad = indent;
 
-		if (indent > 0 && i == 0) {
+		if (item && i == 0) {
 			fprintf(f, "%*s- ", indent - 2, "");
 			pad = 0;
 		}
@@ -237,7 +240,14 @@ print_kv(FILE *f, const msgpack_object *rec, int indent)
 			    (int)kv->key.via.str.size, kv->key.via.str.ptr);
 			for (uint32_t j = 0; j < kv->val.via.array.size; j++)
 				print_kv(f, &kv->val.via.array.ptr[j],
-				    indent + 4);
+				    indent + 4, true);
+			continue;
+		}
+		if (indent == 0 && kv->val.type == MSGPACK_OBJECT_MAP &&
+		    kv->val.via.map.size > 0) {
+			fprintf(f, "%.*s:\n", (int)kv->key.via.str.size,
+			    kv->key.via.str.ptr);
+			print_kv(f, &kv->val, 2, false);
 			continue;
 		}
 		text_of(&b, &kv->val);
@@ -262,7 +272,7 @@ text_record(FILE *f, const msgpack_object *rec)
 	if (text_mode != OUT_LIST || text_cols == NULL) {
 		if (text_count > 1)
 			fputc('\n', f);
-		print_kv(f, rec, 0);
+		print_kv(f, rec, 0, false);
 		return;
 	}
 	if (text_rows == text_cap) {

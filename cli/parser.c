@@ -118,6 +118,14 @@ static const struct flag_def export_flags[] = {
 	END_FLAGS,
 };
 
+static const struct flag_def audit_flags[] = {
+	{ "out", "FILE", "write the record's bundle to FILE (- for standard "
+	    "output)", 0 },
+	{ "check", "FILE", "verify the bundle in FILE offline: no daemon, no "
+	    "node directory", 0 },
+	END_FLAGS,
+};
+
 static const struct command_def commands[] = {
 	{ "init", CMD_INIT, NULL, OUT_NONE, NULL, NULL,
 	    "create a new node: key and configuration", init_flags },
@@ -180,6 +188,9 @@ static const struct command_def commands[] = {
 	    export_flags },
 	{ "history", CMD_REMOTE, "history", OUT_LIST, "history", "ID",
 	    "every event of a record, oldest first", no_flags },
+	{ "audit", CMD_AUDIT, "audit", OUT_OBJECT, NULL, "[ID]",
+	    "write a decision's (any record's) signed history to a file, or "
+	    "check such a file", audit_flags },
 	{ "help", CMD_HELP, NULL, OUT_NONE, NULL, "[COMMAND]",
 	    "show help for all commands or one", no_flags },
 	{ "version", CMD_VERSION, NULL, OUT_NONE, NULL, NULL,
@@ -553,6 +564,8 @@ parse_complete(FILE *f, int n, char **words, const char **dir)
 			return "contact";
 		else if (strcmp(pf->name, "meeting") == 0)
 			return "meeting";
+		else if (strcmp(pf->metavar, "FILE") == 0)
+			fputs("__files__\n", f);
 		return NULL;
 	}
 	if (cur[0] == '-') {
@@ -574,10 +587,13 @@ parse_complete(FILE *f, int n, char **words, const char **dir)
 		fputs("__files__\n", f);   /* the shell completes file names */
 		return NULL;
 	}
-	if (c->pos == NULL || pos_given || strcmp(c->pos, "ID") != 0)
+	if (c->pos == NULL || pos_given || (strcmp(c->pos, "ID") != 0 &&
+	    strcmp(c->pos, "[ID]") != 0))
 		return NULL;
 	if (strcmp(c->name, "history") == 0)
 		return "*";
+	if (strcmp(c->name, "audit") == 0)
+		return "decision";
 	snprintf(name, sizeof name, "%.*s", (int)strcspn(c->name, " "),
 	    c->name);
 	return strcmp(name, "org") == 0 ? "org" : strcmp(name, "contact") == 0 ?

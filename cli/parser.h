@@ -20,6 +20,7 @@ enum cmd_id {
 	CMD_REMOTE,   /* sent to samlogd */
 	CMD_IMPORT,   /* import.c, then samlogd */
 	CMD_EXPORT,   /* export.c: lists from samlogd */
+	CMD_AUDIT,    /* bundle.c: from samlogd (--out), or offline (--check) */
 };
 
 /* How a remote command's reply is printed. */

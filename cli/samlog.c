@@ -11,6 +11,7 @@
 
 #include "output.h"
 #include "parser.h"
+#include "bundle.h"
 #include "export.h"
 #include "import.h"
 #include "request.h"
@@ -150,6 +151,34 @@ main(int argc, char **argv)
 	case CMD_INIT:
 		status = cmd_init(&r, out);
 		break;
+	case CMD_AUDIT: {
+		const char *check = parse_value(&r, "check");
+		const char *file = parse_value(&r, "out");
+
+		if (check != NULL && (r.pos != NULL || file != NULL)) {
+			status = fail(2, "audit: give either ID --out FILE or "
+			    "--check FILE (see: samlog help audit)");
+			break;
+		}
+		if (check != NULL) {
+			status = cmd_audit_check(check, out);
+			break;
+		}
+		if (r.pos == NULL || file == NULL) {
+			status = fail(2, "audit needs ID --out FILE, or --check "
+			    "FILE (see: samlog help audit)");
+			break;
+		}
+		char *dir = sl_node_dir_resolve(r.dir);
+
+		if (dir == NULL)
+			return fail(1, "no node directory: set HOME or "
+			    "SAMLOG_DIR, or use -d DIR");
+		status = cmd_audit_out(dir, r.dir != NULL ||
+		    getenv("SAMLOG_DIR") != NULL, r.pos, file, out);
+		free(dir);
+		break;
+	}
 	case CMD_EXPORT:
 	case CMD_IMPORT:
 	case CMD_REMOTE: {

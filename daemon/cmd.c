@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "cmd.h"
 #include "log.h"
 
@@ -1462,6 +1463,60 @@ read_history(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 	return SL_OK;
 }
 
+/*
+ * audit ID: the record's audit bundle (audit.c), sent as RECORD frames
+ * {"data": bin} of at most AUDIT_CHUNK bytes that the CLI writes out in
+ * order.
+ */
+#define AUDIT_CHUNK (512u << 10)
+
+static int
+read_audit(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
+    const struct args *a, char *msg, size_t mlen)
+{
+	static const char *const allowed[] = { "id", NULL };
+	char text[64], err[256];
+	uint8_t rid[SL_ID_LEN];
+	struct prec r;
+	struct sl_buf b = { 0 };
+	int rc;
+
+	if ((rc = args_only(a, allowed, msg, mlen)) != SL_OK)
+		return rc;
+	if (!arg_str(a, "id", text, sizeof text))
+		return fail(msg, mlen, SL_EUSAGE, "audit needs a record ID");
+	if ((rc = resolve(d, txn, NULL, text, 0, rid, msg, mlen)) != SL_OK)
+		return rc;
+	if ((rc = project_get(d->p, txn, rid, &r)) != SL_OK)
+		return fail(msg, mlen, rc, "no record with id %s", text);
+	rc = audit_build(d->s, d->p, txn, rid, r.kind, d->node, d->org, &b,
+	    err, sizeof err);
+	prec_free(&r);
+	if (rc != SL_OK) {
+		free(b.p);
+		return fail(msg, mlen, rc, "cannot build the bundle: %s", err);
+	}
+	for (size_t off = 0; off < b.len; off += AUDIT_CHUNK) {
+		size_t n = b.len - off < AUDIT_CHUNK ? b.len - off : AUDIT_CHUNK;
+		struct sl_buf g = { 0 };
+		msgpack_packer pk;
+
+		msgpack_packer_init(&pk, &g, sl_buf_write);
+		msgpack_pack_map(&pk, 1);
+		sl_pack_cstr(&pk, "data");
+		sl_pack_bin(&pk, b.p + off, n);
+		if (g.failed) {
+			free(g.p);
+			free(b.p);
+			return fail(msg, mlen, SL_ENOMEM, "out of memory");
+		}
+		ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
+		free(g.p);
+	}
+	free(b.p);
+	return SL_OK;
+}
+
 struct log_ctx {
 	struct cmd_ctx *d;
 	struct ctl_conn *c;
@@ -2119,6 +2174,8 @@ cmd_request(void *ctx, struct ctl_conn *c, uint32_t id, const uint8_t *body,
 		rc = read_show(d, c, id, txn, a, kind, msg, sizeof msg);
 	else if (strcmp(a->cmd, "history") == 0)
 		rc = read_history(d, c, id, txn, a, msg, sizeof msg);
+	else if (strcmp(a->cmd, "audit") == 0)
+		rc = read_audit(d, c, id, txn, a, msg, sizeof msg);
 	else if (strcmp(a->cmd, "status") == 0)
 		rc = read_status(d, c, id);
 	else if (strcmp(a->cmd, "log") == 0) {

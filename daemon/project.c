@@ -5,7 +5,8 @@
  *   rec     id (16) -> the record, encoded canonically (see rec_encode)
  *   pidx    kind, index code, lower-cased value, 0, id -> ""
  *   pev     id, clock (8), origin (32), seq (8) -> "": a record's events
- *   pnodes  origin -> clock (8) + organisation name (node.org events)
+ *   pnodes  origin -> clock (8) + seq (8) + organisation name: the node.org
+ *           event that won
  *   pmeta   "version" -> PROJECT_VERSION
  *
  * The fold of one event into a record is a set union (its events, the
@@ -580,12 +581,14 @@ nodes_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
 			return 0; /* a later announcement already won */
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return rc;
-		uint8_t v[8 + SL_ORG_MAX];
+		uint8_t v[16 + SL_ORG_MAX];
 
-		for (int b = 0; b < 8; b++)
+		for (int b = 0; b < 8; b++) {
 			v[b] = (uint8_t)(ev->hlc >> (56 - 8 * b));
-		memcpy(v + 8, org, ol);
-		d = (MDB_val){ 8 + ol, v };
+			v[8 + b] = (uint8_t)(ev->seq >> (56 - 8 * b));
+		}
+		memcpy(v + 16, org, ol);
+		d = (MDB_val){ 16 + ol, v };
 		return mdb_put(txn, p->pnodes, &k, &d, 0);
 	}
 	return 0;
@@ -1286,9 +1289,20 @@ project_node_org(struct project *p, MDB_txn *txn,
 	MDB_val k = { SL_KEY_LEN, (void *)origin }, d;
 
 	org[0] = '\0';
-	if (mdb_get(txn, p->pnodes, &k, &d) == 0 && d.mv_size > 8)
-		snprintf(org, len, "%.*s", (int)(d.mv_size - 8),
-		    (const char *)d.mv_data + 8);
+	if (mdb_get(txn, p->pnodes, &k, &d) == 0 && d.mv_size > 16)
+		snprintf(org, len, "%.*s", (int)(d.mv_size - 16),
+		    (const char *)d.mv_data + 16);
+}
+
+uint64_t
+project_node_org_seq(struct project *p, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN])
+{
+	MDB_val k = { SL_KEY_LEN, (void *)origin }, d;
+
+	if (mdb_get(txn, p->pnodes, &k, &d) == 0 && d.mv_size > 16)
+		return sl_get_be((const uint8_t *)d.mv_data + 8, 8);
+	return 0;
 }
 
 int

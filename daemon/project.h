@@ -19,7 +19,7 @@
 
 /* Bump when the fold or the encoding changes: a node rebuilds its
  * records from the log at start when its stored version differs. */
-#define PROJECT_VERSION 1
+#define PROJECT_VERSION 2
 
 #define PREC_MAX_FIELDS 24
 #define PFIELD_NAME_MAX 15
@@ -126,6 +126,9 @@ int project_as_of(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
 /* The organisation name origin last announced (node.org), or "". */
 void project_node_org(struct project *p, MDB_txn *txn,
     const uint8_t origin[SL_KEY_LEN], char *org, size_t len);
+/* The seq of that announcement in origin's chain, or 0 if none. */
+uint64_t project_node_org_seq(struct project *p, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN]);
 
 /* Calls fn for every key and value of every projection database, in
  * order: for comparing two nodes' projections byte for byte. */

@@ -1403,6 +1403,16 @@ store_txn_event(struct store *s, MDB_txn *txn,
 	return SL_OK;
 }
 
+int
+store_sign_audit(struct store *s, const uint8_t hash[SL_HASH_LEN],
+    uint8_t sig[SL_SIG_LEN])
+{
+	if (!s->has_key)
+		return SL_EINVAL;
+	sl_sign_audit(sig, &s->key, hash);
+	return SL_OK;
+}
+
 MDB_env *
 store_env(struct store *s)
 {

@@ -177,6 +177,11 @@ int store_keep_refused(struct store *s, const uint8_t from[SL_KEY_LEN],
 /* Refused records kept. */
 uint64_t store_refused_count(struct store *s);
 /* Current map size in bytes. */
+/* Signs the hash of an audit bundle's statement with the node key
+ * (sl_sign_audit).  SL_EINVAL when the store was opened without a key. */
+int store_sign_audit(struct store *s, const uint8_t hash[SL_HASH_LEN],
+    uint8_t sig[SL_SIG_LEN]);
+
 size_t store_map_size(struct store *s);
 /* Last hybrid clock value issued or seen. */
 uint64_t store_hlc(const struct store *s);

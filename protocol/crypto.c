@@ -1,8 +1,9 @@
 /*
  * crypto.c - keys, signatures and randomness: Ed25519 from libsodium
  * (about 2.4 times OpenSSL's sign and verify rate here).  SHA-256 lives in
- * hash.c, so that the CLI, which signs nothing and hashes nothing, links
- * neither OpenSSL nor its start-up cost.
+ * hash.c (OpenSSL, for the daemon) and hash_sodium.c (libsodium, for the
+ * CLI, which hashes only to check audit bundles and so need not link
+ * OpenSSL nor pay its start-up cost).
  */
 #include <sodium.h>
 #include <stdlib.h>
@@ -10,9 +11,11 @@
 
 #include "samlog_proto.h"
 
-/* Domain prefix of every event signature: a signature made for an event
- * can never be replayed as a signature over anything else we sign. */
+/* Domain prefixes: a signature made for an event can never be replayed
+ * as a signature over an audit bundle, nor the other way round.  Both are
+ * 15 bytes. */
 static const char sig_domain[] = "samlog/event/v1";
+static const char audit_domain[] = "samlog/audit/v1";
 
 int
 sl_crypto_init(void)
@@ -67,28 +70,56 @@ sl_key_wipe(struct sl_key *k)
 }
 
 static void
-sig_message(uint8_t *msg, const uint8_t hash[SL_HASH_LEN])
+sig_message(uint8_t *msg, const char *domain, const uint8_t hash[SL_HASH_LEN])
 {
-	memcpy(msg, sig_domain, sizeof sig_domain - 1);
+	memcpy(msg, domain, sizeof sig_domain - 1);
 	memcpy(msg + sizeof sig_domain - 1, hash, SL_HASH_LEN);
+}
+
+static void
+sign_in(uint8_t sig[SL_SIG_LEN], const struct sl_key *k, const char *domain,
+    const uint8_t hash[SL_HASH_LEN])
+{
+	uint8_t msg[sizeof sig_domain - 1 + SL_HASH_LEN];
+
+	sig_message(msg, domain, hash);
+	crypto_sign_detached(sig, NULL, msg, sizeof msg, k->secret);
+}
+
+static bool
+verify_in(const uint8_t sig[SL_SIG_LEN], const uint8_t origin[SL_KEY_LEN],
+    const char *domain, const uint8_t hash[SL_HASH_LEN])
+{
+	uint8_t msg[sizeof sig_domain - 1 + SL_HASH_LEN];
+
+	sig_message(msg, domain, hash);
+	return crypto_sign_verify_detached(sig, msg, sizeof msg, origin) == 0;
 }
 
 void
 sl_sign_hash(uint8_t sig[SL_SIG_LEN], const struct sl_key *k,
     const uint8_t hash[SL_HASH_LEN])
 {
-	uint8_t msg[sizeof sig_domain - 1 + SL_HASH_LEN];
-
-	sig_message(msg, hash);
-	crypto_sign_detached(sig, NULL, msg, sizeof msg, k->secret);
+	sign_in(sig, k, sig_domain, hash);
 }
 
 bool
 sl_verify_hash(const uint8_t sig[SL_SIG_LEN], const uint8_t origin[SL_KEY_LEN],
     const uint8_t hash[SL_HASH_LEN])
 {
-	uint8_t msg[sizeof sig_domain - 1 + SL_HASH_LEN];
+	return verify_in(sig, origin, sig_domain, hash);
+}
 
-	sig_message(msg, hash);
-	return crypto_sign_verify_detached(sig, msg, sizeof msg, origin) == 0;
+void
+sl_sign_audit(uint8_t sig[SL_SIG_LEN], const struct sl_key *k,
+    const uint8_t hash[SL_HASH_LEN])
+{
+	sign_in(sig, k, audit_domain, hash);
+}
+
+bool
+sl_verify_audit(const uint8_t sig[SL_SIG_LEN], const uint8_t signer[SL_KEY_LEN],
+    const uint8_t hash[SL_HASH_LEN])
+{
+	return verify_in(sig, signer, audit_domain, hash);
 }

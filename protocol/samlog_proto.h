@@ -161,7 +161,8 @@ sl_pack_bin(msgpack_packer *pk, const void *p, size_t n)
 bool sl_utf8_valid(const char *s, size_t len);
 
 /* ---------------------------------------------------------------------------
- * Crypto (crypto.c): SHA-256 through OpenSSL, Ed25519 through libsodium.
+ * Crypto (crypto.c): Ed25519 through libsodium; SHA-256 through OpenSSL
+ * (hash.c, the daemon) or libsodium (hash_sodium.c, the CLI).
  */
 
 /* Must be called once before keys, signatures or randomness are used
@@ -199,6 +200,12 @@ void sl_sign_hash(uint8_t sig[SL_SIG_LEN], const struct sl_key *k,
 /* True if sig is origin's signature over hash. */
 bool sl_verify_hash(const uint8_t sig[SL_SIG_LEN],
     const uint8_t origin[SL_KEY_LEN], const uint8_t hash[SL_HASH_LEN]);
+/* The same for the hash of an audit bundle's statement (its own domain
+ * prefix, PROTOCOL.md section 13). */
+void sl_sign_audit(uint8_t sig[SL_SIG_LEN], const struct sl_key *k,
+    const uint8_t hash[SL_HASH_LEN]);
+bool sl_verify_audit(const uint8_t sig[SL_SIG_LEN],
+    const uint8_t signer[SL_KEY_LEN], const uint8_t hash[SL_HASH_LEN]);
 
 /* ---------------------------------------------------------------------------
  * Base32 (base32.c): lowercase, alphabet 0-9 a-z without i l o u, no
@@ -336,6 +343,14 @@ void sl_entity_id(uint8_t out[SL_ID_LEN], const uint8_t hash[SL_HASH_LEN]);
  * all big-endian.  A request gets any number of RECORD frames, then END,
  * then exactly one RESULT.  See PROTOCOL.md, "Control socket".
  */
+/* Audit bundles (PROTOCOL.md section 13): the file starts with the magic,
+ * then [statement: bin, sig: bin(64)].  A statement larger than
+ * SL_AUDIT_STATEMENT_MAX is refused at both ends. */
+#define SL_AUDIT_MAGIC "samlog-audit-1\n"
+#define SL_AUDIT_MAGIC_LEN 15
+#define SL_AUDIT_VERSION 1
+#define SL_AUDIT_STATEMENT_MAX (256u << 20)
+
 #define SL_FRAME_HDR 12
 #define SL_CTL_VERSION 1
 #define SL_CTL_FRAME_MAX (1u << 20) /* body bytes */

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <msgpack.h>
 
 #include "samlog_proto.h"
 #include "testutil.h"
@@ -835,6 +836,284 @@ test_export_roundtrip(void **state)
 	assert_int_equal(tu_lines(r->out), 2);
 }
 
+/* ---- audit bundles ------------------------------------------------------ */
+
+static uint8_t *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = malloc(1 << 22);
+
+	assert_non_null(f);
+	assert_non_null(buf);
+	*len = fread(buf, 1, 1 << 22, f);
+	assert_true(*len > 0 && *len < (1 << 22));
+	fclose(f);
+	return buf;
+}
+
+static char *
+put_file(const char *name, const void *data, size_t len)
+{
+	char *path;
+	FILE *f;
+
+	if (asprintf(&path, "%s/%s", tmp, name) < 0 ||
+	    (f = fopen(path, "wb")) == NULL)
+		abort();
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+	return path;
+}
+
+/* What a forger with the bundle and a key of their own could do to it:
+ * pick the record holding `find` (then `shift` records on), and drop it,
+ * or replace `from` by `to` in it, or flip its byte `flip` from the end;
+ * then sign the statement anew with the new key, as "the exporter". */
+struct forgery {
+	const char *find;
+	int shift;
+	bool drop;
+	const char *from, *to;
+	size_t flip;
+};
+
+static char *
+forge(const uint8_t *buf, size_t len, const char *name,
+    const struct forgery *fg)
+{
+	msgpack_unpacked outer, st;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct sl_key key;
+	uint8_t h[SL_HASH_LEN], sig[SL_SIG_LEN];
+	int target = -1;
+
+	msgpack_unpacked_init(&outer);
+	msgpack_unpacked_init(&st);
+	assert_int_equal(msgpack_unpack_next(&outer, (const char *)buf +
+	    SL_AUDIT_MAGIC_LEN, len - SL_AUDIT_MAGIC_LEN, NULL),
+	    MSGPACK_UNPACK_SUCCESS);
+	const msgpack_object_bin *sb_in = &outer.data.via.array.ptr[0].via.bin;
+
+	assert_int_equal(msgpack_unpack_next(&st, sb_in->ptr, sb_in->size,
+	    NULL), MSGPACK_UNPACK_SUCCESS);
+	const msgpack_object *f = st.data.via.array.ptr;
+	const msgpack_object_array *recs = &f[7].via.array;
+
+	for (uint32_t i = 0; i < recs->size && target < 0; i++)
+		if (fg->find == NULL || memmem(recs->ptr[i].via.bin.ptr,
+		    recs->ptr[i].via.bin.size, fg->find, strlen(fg->find)))
+			target = (int)i + fg->shift;
+	assert_true(target >= 0 && (uint32_t)target < recs->size);
+	sl_key_generate(&key, NULL);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 8);
+	for (int i = 0; i < 7; i++)
+		if (i == 3)
+			sl_pack_bin(&pk, key.pub, SL_KEY_LEN);
+		else
+			msgpack_pack_object(&pk, f[i]);
+	msgpack_pack_array(&pk, recs->size - fg->drop);
+	for (uint32_t i = 0; i < recs->size; i++) {
+		uint8_t rec[SL_EVENT_MAX];
+		uint32_t n = recs->ptr[i].via.bin.size;
+
+		memcpy(rec, recs->ptr[i].via.bin.ptr, n);
+		if ((int)i == target && fg->drop)
+			continue;
+		if ((int)i == target && fg->from != NULL) {
+			uint8_t *at = memmem(rec, n, fg->from, strlen(fg->from));
+
+			assert_non_null(at);
+			assert_int_equal(strlen(fg->from), strlen(fg->to));
+			memcpy(at, fg->to, strlen(fg->to));
+		}
+		if ((int)i == target && fg->flip > 0)
+			rec[n - fg->flip] ^= 0x01;
+		sl_pack_bin(&pk, rec, n);
+	}
+	/* The new statement, signed with the forger's key. */
+	msgpack_sbuffer outbuf;
+	msgpack_packer opk;
+
+	sl_sha256(h, sb.data, sb.size);
+	sl_sign_audit(sig, &key, h);
+	msgpack_sbuffer_init(&outbuf);
+	msgpack_sbuffer_write(&outbuf, SL_AUDIT_MAGIC, SL_AUDIT_MAGIC_LEN);
+	msgpack_packer_init(&opk, &outbuf, msgpack_sbuffer_write);
+	msgpack_pack_array(&opk, 2);
+	sl_pack_bin(&opk, sb.data, sb.size);
+	sl_pack_bin(&opk, sig, SL_SIG_LEN);
+	char *path = put_file(name, outbuf.data, outbuf.size);
+
+	msgpack_sbuffer_destroy(&outbuf);
+	msgpack_sbuffer_destroy(&sb);
+	msgpack_unpacked_destroy(&st);
+	msgpack_unpacked_destroy(&outer);
+	return path;
+}
+
+/* samlog audit --check path, offline: no daemon, a node directory that
+ * does not exist, no HOME. */
+static struct tu_run *
+check_offline(const char *path, bool json)
+{
+	static struct tu_run r;
+
+	assert_int_equal(tu_run(&r, (char *const[]){ (char *)tu_prog("samlog"),
+	    "-d", "/nonexistent/node", "audit", "--check", (char *)path,
+	    json ? "--json" : NULL, NULL }, (char *const[]){
+	    "HOME=/nonexistent", "SAMLOG_SOCKET=/nonexistent.sock", NULL }), 0);
+	return &r;
+}
+
+static void
+test_audit(void **state)
+{
+	struct tu_run *r;
+	char d[64], a[64], *bundle, *bundle_a, *p;
+	size_t len;
+
+	(void)state;
+	/* A decision with a signed event per step. */
+	snprintf(d, sizeof d, "%s", out1(sl("decision", "add", "--title",
+	    "Budget 2027", "--text", "Ram 1,2 Mkr", "--body", "styrelsen",
+	    NULL)));
+	out1(sl("contact", "add", "--name", "Annan Person", NULL));
+	out1(sl("decision", "adopt", d, "--reason", "enhälligt", NULL));
+	out1(sl("decision", "amend", d, "--text", "Ram 1,4 Mkr", NULL));
+	/* And one written in a commit with others: only the commit's last
+	 * event is signed, so its proof is the run up to there. */
+	p = write_file("three.jsonl",
+	    "{\"kind\": \"decision\", \"title\": \"Hemlig A\", \"text\": \"a\"}\n"
+	    "{\"kind\": \"decision\", \"title\": \"Hemlig B\", \"text\": \"b\"}\n"
+	    "{\"kind\": \"decision\", \"title\": \"Hemlig C\", \"text\": \"c\"}\n");
+	r = sl("import", p, NULL);
+	if (r->status != 0)
+		fail_msg("%s", r->err);
+	free(p);
+	r = sl("decision", "list", "--json", NULL);
+	p = strstr(r->out, "\"Hemlig A\"");
+	assert_non_null(p);
+	while (p > r->out && strncmp(p, "\"id\": \"", 7) != 0)
+		p--;
+	snprintf(a, sizeof a, "%.26s", p + 7);
+	out1(sl("decision", "adopt", a, NULL));
+
+	if (asprintf(&bundle, "%s/budget.audit", tmp) < 0 ||
+	    asprintf(&bundle_a, "%s/a.audit", tmp) < 0)
+		abort();
+	r = sl("audit", d, "--out", bundle, "--json", NULL);
+	if (r->status != 0)
+		fail_msg("%s", r->err);
+	assert_int_equal(tu_json_num(r->out, "events"), 3);
+	/* A prefix of the id will do, as everywhere. */
+	char pre[8];
+
+	snprintf(pre, sizeof pre, "%.6s", a);
+	r = sl("audit", pre, "--out", bundle_a, "--json", NULL);
+	if (r->status != 0)
+		fail_msg("%s", r->err);
+	assert_int_equal(tu_json_num(r->out, "events"), 2);
+	/* node.org, A, B, C (signed), the adoption. */
+	assert_int_equal(tu_json_num(r->out, "chain_records"), 5);
+
+	/* The records as the daemon shows them, before it goes away. */
+	char *show = strdup(sl("decision", "show", d, "--json", NULL)->out);
+
+	assert_int_equal(daemon_stop(SIGTERM), 0);
+	daemon_pid = 0;
+
+	/* Offline, from the file alone. */
+	r = check_offline(bundle, true);
+	if (r->status != 0)
+		fail_msg("check failed: %s", r->err);
+	assert_non_null(strstr(r->out, "\"verified\": true"));
+	assert_non_null(strstr(r->out, "\"status\": \"amended\""));
+	assert_non_null(strstr(r->out, "\"text\": \"Ram 1,4 Mkr\""));
+	assert_non_null(strstr(show, "\"status\": \"amended\""));
+	assert_non_null(strstr(show, "\"text\": \"Ram 1,4 Mkr\""));
+	free(show);
+	assert_non_null(strstr(r->out, "\"type\": \"decision.created\""));
+	assert_non_null(strstr(r->out, "\"reason\": \"enhälligt\""));
+	assert_non_null(strstr(r->out, "\"org\": \"Samordningsförbundet\""));
+	assert_null(strstr(r->out, "Annan Person"));
+	r = check_offline(bundle, false);
+	assert_int_equal(r->status, 0);
+	assert_non_null(strstr(r->out, "verified:"));
+	assert_non_null(strstr(r->out, "decision.amended"));
+	/* The other records in A's proof keep no body: not a byte of them. */
+	uint8_t *buf = slurp(bundle_a, &len);
+
+	assert_non_null(memmem(buf, len, "Hemlig A", 8));
+	assert_null(memmem(buf, len, "Hemlig B", 8));
+	assert_null(memmem(buf, len, "Hemlig C", 8));
+	r = check_offline(bundle_a, true);
+	if (r->status != 0)
+		fail_msg("check failed: %s", r->err);
+	assert_non_null(strstr(r->out, "\"status\": \"adopted\""));
+	assert_int_equal(tu_json_num(r->out, "chain_records"), 5);
+	/* B's header changed: C, which signs the run, no longer links. */
+	p = forge(buf, len, "a-link.audit", &(struct forgery){ .find =
+	    "Hemlig A", .shift = 1, .flip = 3 });
+	refused(check_offline(p, false), 1, "does not link");
+	free(p);
+	/* A re-signed bundle with nothing changed still checks, under its
+	 * new signer: the exporter is attribution, the events are proof. */
+	p = forge(buf, len, "a-same.audit", &(struct forgery){ .find =
+	    "Hemlig A" });
+	r = check_offline(p, true);
+	assert_int_equal(r->status, 0);
+	free(p);
+	free(buf);
+
+	buf = slurp(bundle, &len);
+	/* One changed byte anywhere: the exporter's signature fails. */
+	buf[len / 2] ^= 0x20;
+	p = put_file("flipped.audit", buf, len);
+	refused(check_offline(p, false), 1, "was changed after it was made");
+	buf[len / 2] ^= 0x20;
+	free(p);
+	p = put_file("short.audit", buf, len - 9);
+	refused(check_offline(p, false), 1, "damaged");
+	free(p);
+	p = put_file("text.audit", "hello\n", 6);
+	refused(check_offline(p, false), 1, "not a samlog audit bundle");
+	free(p);
+	/* Forgeries re-signed by the forger: the events' own proofs fail. */
+	p = forge(buf, len, "reason.audit", &(struct forgery){ .find =
+	    "enh", .from = "lligt", .to = "llig!" });
+	refused(check_offline(p, false), 1, "payload does not match its hash");
+	free(p);
+	p = forge(buf, len, "type.audit", &(struct forgery){ .find =
+	    "decision.amended", .from = "decision.amended", .to =
+	    "decision.revoked" });
+	refused(check_offline(p, false), 1, "signature does not verify");
+	free(p);
+	p = forge(buf, len, "drop.audit", &(struct forgery){ .find =
+	    "decision.adopted", .drop = true });
+	refused(check_offline(p, false), 1, "the history is incomplete");
+	free(p);
+	p = forge(buf, len, "creator.audit", &(struct forgery){ .find =
+	    "decision.created", .drop = true });
+	refused(check_offline(p, false), 1, "lacks the creating event");
+	free(p);
+	free(buf);
+
+	/* Usage and missing things. */
+	refused(check_offline("/nonexistent.audit", false), 1, "cannot read");
+	r = sl("audit", "--check", bundle, d, NULL);
+	assert_int_equal(r->status, 2);
+	r = sl("audit", d, NULL);
+	assert_int_equal(r->status, 2);
+	r = sl("audit", d, "--out", "/nonexistent/x.audit", NULL);
+	assert_int_equal(r->status, 1); /* no daemon */
+	free(bundle);
+	free(bundle_a);
+}
+
 /* Runs the bash completion function on words (after "samlog"); returns
  * the candidates, one per line. */
 static const char *
@@ -876,6 +1155,8 @@ test_completion(void **state)
 	assert_non_null(strstr(complete("import completion/"),
 	    "completion/samlog.bash\n"));
 	assert_string_equal(complete("export --format c"), "csv\n");
+	assert_non_null(strstr(complete("audit --check completion/"),
+	    "completion/samlog.bash\n"));
 	/* Record ids come from the daemon, for the kind the command takes. */
 	snprintf(words, sizeof words, "-d '%s' contact show ''", dir);
 	assert_non_null(strstr(complete(words), id));
@@ -899,6 +1180,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_completion, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_import, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_roundtrip, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),

@@ -707,6 +707,29 @@ test_concurrent_edits(void **state)
 	assert_non_null(strstr(r->out, "08-123"));
 	assert_null(strstr(r->out, "competing"));
 	assert_same(all, 2);
+	/* Either node's audit bundle proves the same history: both origins'
+	 * events, each origin named by its own signed announcement. */
+	static char rec_a[sizeof ((struct tu_run *)0)->out];
+	char *fa, *fb;
+
+	if (asprintf(&fa, "%s/a.audit", tmp) < 0 ||
+	    asprintf(&fb, "%s/b.audit", tmp) < 0)
+		abort();
+	ok(sl(&a, "audit", id, "--out", fa, NULL));
+	ok(sl(&b, "audit", id, "--out", fb, NULL));
+	r = ok(sl(&b, "audit", "--check", fa, "--json", NULL));
+	assert_int_equal(tu_json_num(r->out, "origins"), 2);
+	assert_int_equal(tu_json_num(r->out, "events"), 4);
+	assert_non_null(strstr(r->out, "\"org\": \"A\""));
+	assert_non_null(strstr(r->out, "\"org\": \"B\""));
+	assert_non_null(strstr(r->out, "\"role\": \"sekreterare\""));
+	assert_non_null(strstr(r->out, "\"phone\": \"08-123\""));
+	assert_non_null(strstr(r->out, "\"conflict\": false"));
+	snprintf(rec_a, sizeof rec_a, "%s", strstr(r->out, "\"record\": "));
+	r = ok(sl(&a, "audit", "--check", fb, "--json", NULL));
+	assert_string_equal(rec_a, strstr(r->out, "\"record\": "));
+	free(fa);
+	free(fb);
 	assert_int_equal(node_stop(&a, SIGTERM), 0);
 	assert_int_equal(node_stop(&b, SIGTERM), 0);
 }

@@ -1,0 +1,732 @@
+/*
+ * bundle.c - samlog audit ID --out FILE, and samlog audit --check FILE.
+ *
+ * The daemon builds the bundle (daemon/audit.c; format in PROTOCOL.md
+ * section 13); the CLI checks every bundle it writes before writing it,
+ * and checks any bundle offline with nothing but the file: no daemon, no
+ * node directory, no network.  What a check proves:
+ *
+ *   - every record is well formed, and every body present matches its
+ *     payload hash;
+ *   - every record is covered: it links through unbroken prev hashes to
+ *     a later (or the same) event of its origin whose Ed25519 signature
+ *     verifies under that origin's key, and every signature present
+ *     verifies;
+ *   - the record's history is closed: it has its creating event, and
+ *     every parent any of its events names is in the bundle;
+ *   - the statement (record, exporter, time, version vector, records) is
+ *     signed by the exporting node, and agrees with the records' chains.
+ *
+ * It then folds the record from its events exactly as every node does
+ * (field by field, greatest (clock, origin) wins) and prints the state
+ * and the history.  What it cannot prove is that the exporter left
+ * nothing out: a later event the exporting node did not hold is not in
+ * its statement.  The vector says how much of each origin's chain it
+ * held, so two bundles, or a bundle and another node's log, can be
+ * compared.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle.h"
+#include "fileio.h"
+#include "request.h"
+#include "samlog_proto.h"
+
+struct aev {
+	struct sl_event ev;
+	uint8_t hash[SL_HASH_LEN];
+	uint64_t covered_by;    /* seq of the signed event covering it */
+	bool subject;           /* one of the audited record's events */
+};
+
+struct vec {
+	const uint8_t *origin, *hash;
+	uint64_t seq;
+};
+
+struct bundle {
+	const char *file;
+	uint8_t id[SL_ID_LEN];
+	const char *kind;
+	uint32_t kind_len;
+	const uint8_t *exporter;
+	const char *org;
+	uint32_t org_len;
+	uint64_t time_ms;
+	struct vec *vec;
+	uint32_t nvec;
+	struct aev *ev;         /* sorted by (origin, seq) */
+	uint32_t nev;
+	uint32_t nsigs, norigins, nsubject;
+	char err[512];
+};
+
+static bool
+bad(struct bundle *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static bool
+bad(struct bundle *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b->err, sizeof b->err, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* Short text of a key for messages: its first 8 id characters. */
+static const char *
+short_id(const uint8_t *k, char out[SL_NODE_ID_TEXT + 1])
+{
+	sl_b32_encode(out, k, SL_KEY_LEN);
+	out[8] = '\0';
+	return out;
+}
+
+static int
+aev_cmp(const void *a, const void *b)
+{
+	const struct aev *x = a, *y = b;
+	int c = memcmp(x->ev.origin, y->ev.origin, SL_KEY_LEN);
+
+	if (c != 0)
+		return c;
+	return x->ev.seq < y->ev.seq ? -1 : x->ev.seq > y->ev.seq;
+}
+
+static int
+vec_cmp(const void *a, const void *b)
+{
+	const struct vec *x = a, *y = b;
+
+	return memcmp(x->origin, y->origin, SL_KEY_LEN);
+}
+
+/* Events in folding (and display) order: clock, then origin. */
+static int
+fold_cmp(const void *a, const void *b)
+{
+	const struct aev *x = *(struct aev *const *)a;
+	const struct aev *y = *(struct aev *const *)b;
+
+	if (x->ev.hlc != y->ev.hlc)
+		return x->ev.hlc < y->ev.hlc ? -1 : 1;
+	return memcmp(x->ev.origin, y->ev.origin, SL_KEY_LEN);
+}
+
+static int
+hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, SL_HASH_LEN);
+}
+
+/* [statement, sig] after the magic; checks the exporter's signature
+ * first, so that a changed byte anywhere is reported as what it is. */
+static bool
+parse(struct bundle *b, const uint8_t *buf, size_t len)
+{
+	struct sl_mp m, s;
+	const uint8_t *st, *sig, *id;
+	uint32_t n, stlen, l;
+	uint64_t v;
+	uint8_t h[SL_HASH_LEN];
+
+	if (len < SL_AUDIT_MAGIC_LEN ||
+	    memcmp(buf, SL_AUDIT_MAGIC, SL_AUDIT_MAGIC_LEN) != 0)
+		return bad(b, "not a samlog audit bundle");
+	sl_mp_init(&m, buf + SL_AUDIT_MAGIC_LEN, len - SL_AUDIT_MAGIC_LEN);
+	if (sl_mp_read_array(&m, &n, 2) != SL_OK || n != 2 ||
+	    sl_mp_read_bin(&m, &st, &stlen, 1, SL_AUDIT_STATEMENT_MAX) !=
+	    SL_OK || sl_mp_read_bin(&m, &sig, &l, SL_SIG_LEN, SL_SIG_LEN) !=
+	    SL_OK || !sl_mp_at_end(&m))
+		return bad(b, "damaged: the bundle's frame does not decode");
+	sl_mp_init(&s, st, stlen);
+	if (sl_mp_read_array(&s, &n, 8) != SL_OK || n != 8 ||
+	    sl_mp_read_uint(&s, &v) != SL_OK)
+		return bad(b, "damaged: the statement does not decode");
+	if (v != SL_AUDIT_VERSION)
+		return bad(b, "bundle version %llu; this samlog reads version "
+		    "%d", (unsigned long long)v, SL_AUDIT_VERSION);
+	if (sl_mp_read_bin(&s, &id, &l, SL_ID_LEN, SL_ID_LEN) != SL_OK ||
+	    sl_mp_read_str(&s, &b->kind, &b->kind_len, 1, 16) != SL_OK ||
+	    sl_mp_read_bin(&s, &b->exporter, &l, SL_KEY_LEN, SL_KEY_LEN) !=
+	    SL_OK)
+		return bad(b, "damaged: the statement does not decode");
+	memcpy(b->id, id, SL_ID_LEN);
+	sl_sha256(h, st, stlen);
+	if (!sl_verify_audit(sig, b->exporter, h))
+		return bad(b, "the exporting node's signature does not verify: "
+		    "the bundle was changed after it was made");
+	if (sl_mp_read_str(&s, &b->org, &b->org_len, 0, SL_ORG_MAX) != SL_OK ||
+	    sl_mp_read_uint(&s, &b->time_ms) != SL_OK ||
+	    sl_mp_read_array(&s, &b->nvec, 1u << 16) != SL_OK)
+		return bad(b, "damaged: the statement does not decode");
+	if ((b->vec = calloc(b->nvec ? b->nvec : 1, sizeof *b->vec)) == NULL)
+		return bad(b, "out of memory");
+	for (uint32_t i = 0; i < b->nvec; i++) {
+		struct vec *e = &b->vec[i];
+
+		if (sl_mp_read_array(&s, &n, 3) != SL_OK || n != 3 ||
+		    sl_mp_read_bin(&s, &e->origin, &l, SL_KEY_LEN,
+		    SL_KEY_LEN) != SL_OK || sl_mp_read_uint(&s, &e->seq) !=
+		    SL_OK || sl_mp_read_bin(&s, &e->hash, &l, SL_HASH_LEN,
+		    SL_HASH_LEN) != SL_OK)
+			return bad(b, "damaged: the statement's vector does not "
+			    "decode");
+	}
+	/* A record is at least a few dozen bytes: no count beyond that. */
+	if (sl_mp_read_array(&s, &b->nev, stlen / 32) != SL_OK || b->nev == 0)
+		return bad(b, "damaged: the statement holds no records");
+	if ((b->ev = calloc(b->nev, sizeof *b->ev)) == NULL)
+		return bad(b, "out of memory");
+	for (uint32_t i = 0; i < b->nev; i++) {
+		const uint8_t *rec;
+		int rc;
+
+		if (sl_mp_read_bin(&s, &rec, &l, 1, SL_EVENT_MAX) != SL_OK)
+			return bad(b, "damaged: record %u does not decode", i + 1);
+		if ((rc = sl_event_decode(&b->ev[i].ev, rec, l)) != SL_OK)
+			return bad(b, "record %u: %s", i + 1, sl_strerror(rc));
+		if ((rc = sl_event_check_payload(&b->ev[i].ev)) != SL_OK)
+			return bad(b, "record %u: %s", i + 1, sl_strerror(rc));
+		sl_event_hash(b->ev[i].hash, &b->ev[i].ev);
+	}
+	if (!sl_mp_at_end(&s))
+		return bad(b, "damaged: bytes after the statement's records");
+	return true;
+}
+
+/* Chains: runs of consecutive seqs linked by prev, each ending on a good
+ * signature, every signature good, every 256th event signed. */
+static bool
+check_chains(struct bundle *b)
+{
+	char o[SL_NODE_ID_TEXT + 1];
+
+	qsort(b->ev, b->nev, sizeof *b->ev, aev_cmp);
+	qsort(b->vec, b->nvec, sizeof *b->vec, vec_cmp);
+	for (uint32_t i = 0; i < b->nvec; i++)
+		if (i > 0 && vec_cmp(&b->vec[i - 1], &b->vec[i]) == 0)
+			return bad(b, "the statement's vector names origin %s "
+			    "twice", short_id(b->vec[i].origin, o));
+	for (uint32_t i = 0; i < b->nev; i++) {
+		struct aev *e = &b->ev[i];
+		const struct aev *p = i > 0 ? &b->ev[i - 1] : NULL;
+		bool same = p && memcmp(p->ev.origin, e->ev.origin,
+		    SL_KEY_LEN) == 0;
+		const struct vec key = { e->ev.origin, NULL, 0 };
+		const struct vec *t = bsearch(&key, b->vec, b->nvec,
+		    sizeof *b->vec, vec_cmp);
+
+		short_id(e->ev.origin, o);
+		if (!same)
+			b->norigins++;
+		if (same && p->ev.seq == e->ev.seq)
+			return bad(b, "two records for origin %s seq %llu", o,
+			    (unsigned long long)e->ev.seq);
+		if (same && p->ev.seq + 1 == e->ev.seq &&
+		    memcmp(e->ev.prev, p->hash, SL_HASH_LEN) != 0)
+			return bad(b, "origin %s seq %llu does not link to seq "
+			    "%llu: its chain is broken", o,
+			    (unsigned long long)e->ev.seq,
+			    (unsigned long long)p->ev.seq);
+		if (e->ev.sig != NULL) {
+			if (!sl_verify_hash(e->ev.sig, e->ev.origin, e->hash))
+				return bad(b, "origin %s seq %llu: the "
+				    "signature does not verify", o,
+				    (unsigned long long)e->ev.seq);
+			b->nsigs++;
+		} else if (e->ev.seq % SL_SIGN_INTERVAL == 0) {
+			return bad(b, "origin %s seq %llu must be signed and is "
+			    "not", o, (unsigned long long)e->ev.seq);
+		}
+		if (t == NULL || t->seq < e->ev.seq || (t->seq == e->ev.seq &&
+		    memcmp(t->hash, e->hash, SL_HASH_LEN) != 0))
+			return bad(b, "origin %s seq %llu is not in the chain "
+			    "the statement's vector names", o,
+			    (unsigned long long)e->ev.seq);
+	}
+	/* Coverage, from each origin's end backwards. */
+	for (uint32_t i = b->nev; i-- > 0;) {
+		struct aev *e = &b->ev[i];
+		const struct aev *nx = i + 1 < b->nev ? &b->ev[i + 1] : NULL;
+
+		if (e->ev.sig != NULL)
+			e->covered_by = e->ev.seq;
+		else if (nx && memcmp(nx->ev.origin, e->ev.origin,
+		    SL_KEY_LEN) == 0 && nx->ev.seq == e->ev.seq + 1)
+			e->covered_by = nx->covered_by;
+		else
+			return bad(b, "origin %s seq %llu is not covered by a "
+			    "signature", short_id(e->ev.origin, o),
+			    (unsigned long long)e->ev.seq);
+	}
+	return true;
+}
+
+static bool
+is_subject(const struct bundle *b, const struct aev *e)
+{
+	uint8_t id[SL_ID_LEN];
+
+	if (e->ev.entity != NULL)
+		return memcmp(e->ev.entity, b->id, SL_ID_LEN) == 0;
+	sl_entity_id(id, e->hash);
+	return memcmp(id, b->id, SL_ID_LEN) == 0;
+}
+
+/* True if the event's type names the bundle's kind ("decision.adopted"). */
+static bool
+of_kind(const struct bundle *b, const struct aev *e)
+{
+	return e->ev.type_len > b->kind_len &&
+	    memcmp(e->ev.type, b->kind, b->kind_len) == 0 &&
+	    e->ev.type[b->kind_len] == '.';
+}
+
+/* The record's events: its creating event present and of the kind, and
+ * every parent named by one of them present too. */
+static bool
+check_history(struct bundle *b, struct aev ***out)
+{
+	struct aev **sub;
+	uint8_t (*hashes)[SL_HASH_LEN];
+	uint32_t n = 0, creators = 0;
+	char id[SL_ID_TEXT + 1];
+
+	sl_b32_encode(id, b->id, SL_ID_LEN);
+	sub = calloc(b->nev, sizeof *sub);
+	hashes = calloc(b->nev, sizeof *hashes);
+	if (sub == NULL || hashes == NULL) {
+		free(sub);
+		free(hashes);
+		return bad(b, "out of memory");
+	}
+	for (uint32_t i = 0; i < b->nev; i++) {
+		struct aev *e = &b->ev[i];
+
+		if (!(e->subject = is_subject(b, e)))
+			continue;
+		creators += e->ev.entity == NULL;
+		if (e->ev.entity == NULL && !of_kind(b, e)) {
+			free(sub);
+			free(hashes);
+			return bad(b, "the record %s is created by a %.*s event, "
+			    "not a %.*s", id, (int)e->ev.type_len, e->ev.type,
+			    (int)b->kind_len, b->kind);
+		}
+		memcpy(hashes[n], e->hash, SL_HASH_LEN);
+		sub[n++] = e;
+	}
+	qsort(hashes, n, SL_HASH_LEN, hash_cmp);
+	for (uint32_t i = 0; i < n && creators == 1; i++)
+		for (uint32_t k = 0; k < sub[i]->ev.n_parents; k++)
+			if (bsearch(sub[i]->ev.parents[k], hashes, n, SL_HASH_LEN,
+			    hash_cmp) == NULL) {
+				char o[SL_NODE_ID_TEXT + 1];
+
+				bad(b, "origin %s seq %llu names a parent the "
+				    "bundle does not hold: the history is "
+				    "incomplete", short_id(sub[i]->ev.origin,
+				    o), (unsigned long long)sub[i]->ev.seq);
+				free(sub);
+				free(hashes);
+				return false;
+			}
+	free(hashes);
+	if (creators != 1) {
+		free(sub);
+		return bad(b, "the history is incomplete: the bundle lacks "
+		    "the creating event of record %s", id);
+	}
+	qsort(sub, n, sizeof *sub, fold_cmp);
+	b->nsubject = n;
+	*out = sub;
+	return true;
+}
+
+/* The organisation origin announced last (node.org) in the bundle, or
+ * an empty string. */
+static void
+origin_org(const struct bundle *b, const uint8_t *origin, const char **org,
+    uint32_t *len)
+{
+	uint64_t best = 0;
+
+	*org = "";
+	*len = 0;
+	for (uint32_t i = 0; i < b->nev; i++) {
+		const struct sl_event *ev = &b->ev[i].ev;
+		struct sl_mp m;
+		uint32_t n, kl;
+		const char *k, *v;
+
+		if (memcmp(ev->origin, origin, SL_KEY_LEN) != 0 ||
+		    ev->payload == NULL || ev->type_len != 8 ||
+		    memcmp(ev->type, "node.org", 8) != 0 || ev->hlc < best)
+			continue;
+		sl_mp_init(&m, ev->payload, ev->payload_len);
+		if (sl_mp_read_map(&m, &n, 16) != SL_OK)
+			continue;
+		for (uint32_t f = 0; f < n; f++) {
+			uint32_t vl;
+
+			if (sl_mp_read_str(&m, &k, &kl, 1, 64) != SL_OK)
+				break;
+			if (kl != 3 || memcmp(k, "org", 3) != 0) {
+				if (sl_mp_skip(&m, NULL, NULL) != SL_OK)
+					break;
+				continue;
+			}
+			if (sl_mp_read_str(&m, &v, &vl, 1, SL_ORG_MAX) == SL_OK &&
+			    sl_utf8_valid(v, vl)) {
+				*org = v;
+				*len = vl;
+				best = ev->hlc;
+			}
+			break;
+		}
+	}
+}
+
+static void
+pack_id(msgpack_packer *pk, const uint8_t *b, size_t n)
+{
+	char t[SL_NODE_ID_TEXT + 1];
+
+	sl_b32_encode(t, b, n);
+	sl_pack_cstr(pk, t);
+}
+
+static void
+pack_time(msgpack_packer *pk, uint64_t hlc)
+{
+	char t[40];
+
+	sl_hlc_format(t, sizeof t, hlc);
+	sl_pack_cstr(pk, t);
+}
+
+/* Field-level last writer wins over the events in fold order, as the
+ * nodes fold (PROTOCOL.md section 11); events of another kind that name
+ * the record are ignored there and here. */
+#define FOLD_MAX 64
+
+struct fval {
+	const char *k;
+	uint32_t kl;
+	const uint8_t *v;
+	size_t vl;
+};
+
+static void
+pack_state(msgpack_packer *pk, struct sl_buf *g, const struct bundle *b,
+    struct aev **sub, uint32_t heads)
+{
+	struct fval f[FOLD_MAX];
+	uint32_t nf = 0;
+
+	for (uint32_t i = 0; i < b->nsubject; i++) {
+		const struct sl_event *ev = &sub[i]->ev;
+		struct sl_mp m;
+		uint32_t n;
+
+		if (ev->payload == NULL || !of_kind(b, sub[i]))
+			continue;
+		sl_mp_init(&m, ev->payload, ev->payload_len);
+		if (sl_mp_read_map(&m, &n, FOLD_MAX) != SL_OK)
+			continue;
+		for (uint32_t j = 0; j < n; j++) {
+			const char *k;
+			uint32_t kl, x;
+			const uint8_t *v;
+			size_t vl;
+
+			if (sl_mp_read_str(&m, &k, &kl, 1, 64) != SL_OK ||
+			    sl_mp_skip(&m, &v, &vl) != SL_OK)
+				break;
+			for (x = 0; x < nf; x++)
+				if (f[x].kl == kl && memcmp(f[x].k, k, kl) == 0)
+					break;
+			if (x == nf && nf == FOLD_MAX)
+				continue;
+			nf += x == nf;
+			f[x] = (struct fval){ k, kl, v, vl };
+		}
+	}
+	msgpack_pack_map(pk, nf + 6);
+	sl_pack_cstr(pk, "id");
+	pack_id(pk, b->id, SL_ID_LEN);
+	sl_pack_cstr(pk, "kind");
+	sl_pack_str(pk, b->kind, b->kind_len);
+	for (uint32_t x = 0; x < nf; x++) {
+		sl_pack_str(pk, f[x].k, f[x].kl);
+		sl_buf_write(g, (const char *)f[x].v, f[x].vl);
+	}
+	sl_pack_cstr(pk, "created");
+	pack_time(pk, sub[0]->ev.hlc);
+	sl_pack_cstr(pk, "updated");
+	pack_time(pk, sub[b->nsubject - 1]->ev.hlc);
+	sl_pack_cstr(pk, "events");
+	msgpack_pack_uint32(pk, b->nsubject);
+	sl_pack_cstr(pk, "conflict");
+	if (heads > 1)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+/* Heads: the record's events no other of its events names (sorted
+ * parents, searched: a record edited ten thousand times stays quick). */
+static uint32_t
+count_heads(const struct bundle *b, struct aev **sub)
+{
+	uint8_t (*named)[SL_HASH_LEN];
+	uint32_t n = 0, heads = 0;
+
+	for (uint32_t i = 0; i < b->nsubject; i++)
+		n += sub[i]->ev.n_parents;
+	if ((named = calloc(n ? n : 1, SL_HASH_LEN)) == NULL)
+		return 0;
+	n = 0;
+	for (uint32_t i = 0; i < b->nsubject; i++)
+		for (uint32_t k = 0; k < sub[i]->ev.n_parents; k++)
+			memcpy(named[n++], sub[i]->ev.parents[k], SL_HASH_LEN);
+	qsort(named, n, SL_HASH_LEN, hash_cmp);
+	for (uint32_t i = 0; i < b->nsubject; i++)
+		heads += bsearch(sub[i]->hash, named, n, SL_HASH_LEN,
+		    hash_cmp) == NULL;
+	free(named);
+	return heads;
+}
+
+static void
+pack_report(struct sl_buf *g, struct bundle *b, struct aev **sub)
+{
+	msgpack_packer pk;
+	const char *org;
+	uint32_t ol;
+
+	msgpack_packer_init(&pk, g, sl_buf_write);
+	msgpack_pack_map(&pk, 10);
+	sl_pack_cstr(&pk, "verified");
+	msgpack_pack_true(&pk);
+	sl_pack_cstr(&pk, "file");
+	sl_pack_cstr(&pk, b->file);
+	sl_pack_cstr(&pk, "exported_by");
+	pack_id(&pk, b->exporter, SL_KEY_LEN);
+	sl_pack_cstr(&pk, "exporter_org");
+	sl_pack_str(&pk, b->org, b->org_len);
+	sl_pack_cstr(&pk, "exported");
+	pack_time(&pk, b->time_ms << 16);
+	sl_pack_cstr(&pk, "chain_records");
+	msgpack_pack_uint32(&pk, b->nev);
+	sl_pack_cstr(&pk, "origins");
+	msgpack_pack_uint32(&pk, b->norigins);
+	sl_pack_cstr(&pk, "signatures");
+	msgpack_pack_uint32(&pk, b->nsigs);
+	sl_pack_cstr(&pk, "record");
+	pack_state(&pk, g, b, sub, count_heads(b, sub));
+	sl_pack_cstr(&pk, "history");
+	msgpack_pack_array(&pk, b->nsubject);
+	for (uint32_t i = 0; i < b->nsubject; i++) {
+		const struct sl_event *ev = &sub[i]->ev;
+
+		origin_org(b, ev->origin, &org, &ol);
+		msgpack_pack_map(&pk, 11);
+		sl_pack_cstr(&pk, "seq");
+		msgpack_pack_uint64(&pk, ev->seq);
+		sl_pack_cstr(&pk, "origin");
+		pack_id(&pk, ev->origin, SL_KEY_LEN);
+		sl_pack_cstr(&pk, "org");
+		sl_pack_str(&pk, org, ol);
+		sl_pack_cstr(&pk, "author");
+		sl_pack_str(&pk, ev->author, ev->author_len);
+		sl_pack_cstr(&pk, "time");
+		pack_time(&pk, ev->hlc);
+		sl_pack_cstr(&pk, "type");
+		sl_pack_str(&pk, ev->type, ev->type_len);
+		sl_pack_cstr(&pk, "changes");
+		if (ev->payload != NULL && ev->payload_len > 0)
+			sl_buf_write(g, (const char *)ev->payload,
+			    ev->payload_len);
+		else
+			msgpack_pack_map(&pk, 0);
+		sl_pack_cstr(&pk, "erased");
+		if (ev->payload == NULL)
+			msgpack_pack_true(&pk);
+		else
+			msgpack_pack_false(&pk);
+		sl_pack_cstr(&pk, "hash");
+		pack_id(&pk, sub[i]->hash, SL_HASH_LEN);
+		sl_pack_cstr(&pk, "signed_at");
+		msgpack_pack_uint64(&pk, sub[i]->covered_by);
+		sl_pack_cstr(&pk, "verified");
+		msgpack_pack_true(&pk);
+	}
+}
+
+/*
+ * Checks the bundle in buf; on success packs the report (a map) into
+ * report and returns true, else b->err says what is wrong.
+ */
+static bool
+audit_verify(struct bundle *b, const uint8_t *buf, size_t len,
+    struct sl_buf *report)
+{
+	struct aev **sub = NULL;
+	bool ok = parse(b, buf, len) && check_chains(b) &&
+	    check_history(b, &sub);
+
+	if (ok)
+		pack_report(report, b, sub);
+	free(sub);
+	if (ok && report->failed)
+		return bad(b, "out of memory");
+	return ok;
+}
+
+static void
+bundle_free(struct bundle *b)
+{
+	free(b->vec);
+	free(b->ev);
+}
+
+static int
+print_report(const struct sl_buf *g, const struct output *out)
+{
+	msgpack_unpacked u;
+	int status = 1;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, (const char *)g->p, g->len, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS) {
+		out->begin(stdout, OUT_OBJECT, NULL);
+		out->record(stdout, &u.data);
+		out->end(stdout);
+		status = 0;
+	}
+	msgpack_unpacked_destroy(&u);
+	return status;
+}
+
+int
+cmd_audit_check(const char *file, const struct output *out)
+{
+	struct bundle b = { .file = file };
+	struct sl_buf report = { 0 };
+	char *buf;
+	size_t len;
+	int status = 1;
+
+	if (!file_slurp(file, SL_AUDIT_MAGIC_LEN + SL_AUDIT_STATEMENT_MAX + 128,
+	    &buf, &len))
+		return 1;
+	if (!audit_verify(&b, (const uint8_t *)buf, len, &report))
+		fprintf(stderr, "samlog: %s: %s\n", file, b.err);
+	else
+		status = print_report(&report, out);
+	bundle_free(&b);
+	free(report.p);
+	free(buf);
+	return status;
+}
+
+/* ---- samlog audit ID --out FILE ---------------------------------------- */
+
+static struct sl_buf fetched;
+
+static void
+fetch_begin(FILE *f, enum out_mode mode, const char *table)
+{
+	(void)f;
+	(void)mode;
+	(void)table;
+}
+
+static void
+fetch_record(FILE *f, const msgpack_object *rec)
+{
+	const msgpack_object *d = map_get(rec, "data");
+
+	(void)f;
+	if (d == NULL || d->type != MSGPACK_OBJECT_BIN) {
+		fetched.failed = true;
+		return;
+	}
+	sl_buf_write(&fetched, d->via.bin.ptr, d->via.bin.size);
+}
+
+static void
+fetch_end(FILE *f)
+{
+	(void)f;
+}
+
+static const struct output fetch_output = { fetch_begin, fetch_record,
+	fetch_end };
+
+int
+cmd_audit_out(const char *dir, bool dir_named, const char *id,
+    const char *file, const struct output *out)
+{
+	const struct command_def *def = parse_find("audit");
+	struct parse_result r = { .cmd = CMD_REMOTE, .def = def, .pos = id };
+	struct bundle b = { .file = file };
+	struct sl_buf report = { 0 };
+	int status;
+
+	fetched = (struct sl_buf){ 0 };
+	if ((status = request_run(dir, dir_named, &r, &fetch_output)) != 0)
+		goto out;
+	status = 1;
+	/* Check what arrived before anyone relies on it. */
+	if (fetched.failed || fetched.p == NULL) {
+		fprintf(stderr, "samlog: malformed reply from samlogd\n");
+		goto out;
+	}
+	if (!audit_verify(&b, fetched.p, fetched.len, &report)) {
+		fprintf(stderr, "samlog: the bundle samlogd made does not "
+		    "check: %s\n", b.err);
+		goto out;
+	}
+	if (!file_replace(file, fetched.p, fetched.len))
+		goto out;
+	status = 0;
+	if (strcmp(file, "-") == 0)
+		goto out;
+
+	msgpack_packer pk;
+	struct sl_buf g = { 0 };
+
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 7);
+	sl_pack_cstr(&pk, "file");
+	sl_pack_cstr(&pk, file);
+	sl_pack_cstr(&pk, "id");
+	pack_id(&pk, b.id, SL_ID_LEN);
+	sl_pack_cstr(&pk, "kind");
+	sl_pack_str(&pk, b.kind, b.kind_len);
+	sl_pack_cstr(&pk, "events");
+	msgpack_pack_uint32(&pk, b.nsubject);
+	sl_pack_cstr(&pk, "chain_records");
+	msgpack_pack_uint32(&pk, b.nev);
+	sl_pack_cstr(&pk, "signatures");
+	msgpack_pack_uint32(&pk, b.nsigs);
+	sl_pack_cstr(&pk, "bytes");
+	msgpack_pack_uint64(&pk, fetched.len);
+	status = g.failed ? 1 : print_report(&g, out);
+	free(g.p);
+out:
+	bundle_free(&b);
+	free(report.p);
+	free(fetched.p);
+	fetched = (struct sl_buf){ 0 };
+	return status;
+}

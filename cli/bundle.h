@@ -1,0 +1,22 @@
+/*
+ * bundle.h - samlog audit: fetching a record's audit bundle from samlogd,
+ * and checking a bundle offline (PROTOCOL.md section 13).
+ */
+#ifndef SAMLOG_BUNDLE_H
+#define SAMLOG_BUNDLE_H
+
+#include <stdbool.h>
+
+#include "output.h"
+
+/* samlog audit --check FILE: verifies the bundle in FILE ("-": standard
+ * input) and prints the record and its history.  The exit status. */
+int cmd_audit_check(const char *file, const struct output *out);
+
+/* samlog audit ID --out FILE: asks samlogd of dir for record id's bundle,
+ * checks it, writes it to FILE ("-": standard output) atomically and
+ * prints what it wrote.  The exit status. */
+int cmd_audit_out(const char *dir, bool dir_named, const char *id,
+    const char *file, const struct output *out);
+
+#endif

@@ -1,0 +1,214 @@
+/*
+ * audit.c - audit bundles: a record's whole history with the chain
+ * segments and signatures that prove it, signed by this node as its
+ * statement of what it held (format: PROTOCOL.md section 13).
+ *
+ * What goes in, per origin: every event of the record and the origin's
+ * winning node.org announcement (the name an auditor sees for the key),
+ * each followed by the origin's events up to the next signed one, so that
+ * each event is covered by a signature the checker can verify.  The
+ * events in those segments that are not the record's keep header and
+ * signature only: their bodies (other records' personal data) are
+ * dropped, which the format allows and the hashes do not notice.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+
+struct want {
+	uint8_t origin[SL_KEY_LEN];
+	uint64_t seq;
+};
+
+struct wants {
+	struct want *v;
+	size_t n, cap;
+	bool failed;
+};
+
+static void
+want_add(struct wants *w, const uint8_t origin[SL_KEY_LEN], uint64_t seq)
+{
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		struct want *nv = realloc(w->v, cap * sizeof *nv);
+
+		if (nv == NULL) {
+			w->failed = true;
+			return;
+		}
+		w->v = nv;
+		w->cap = cap;
+	}
+	memcpy(w->v[w->n].origin, origin, SL_KEY_LEN);
+	w->v[w->n++].seq = seq;
+}
+
+static int
+want_cmp(const void *a, const void *b)
+{
+	const struct want *x = a, *y = b;
+	int c = memcmp(x->origin, y->origin, SL_KEY_LEN);
+
+	if (c != 0)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int
+history_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN])
+{
+	(void)hash;
+	want_add(ctx, ev->origin, ev->seq);
+	return 0;
+}
+
+/*
+ * Packs the runs of the origin of wants[*i]: from each wanted event up to
+ * the first signed event at or after it, whole when wanted and without
+ * body when not.  Advances *i past that origin's wants; *n counts the
+ * records packed.
+ */
+static int
+pack_origin(struct store *s, MDB_txn *txn, const struct wants *w, size_t *i,
+    msgpack_packer *pk, uint64_t *n, char *err, size_t errlen)
+{
+	const uint8_t *origin = w->v[*i].origin;
+	size_t end = *i;
+
+	while (end < w->n && memcmp(w->v[end].origin, origin, SL_KEY_LEN) == 0)
+		end++;
+	while (*i < end) {
+		struct sl_event ev = { 0 };
+
+		/* One run; the wants it passes are consumed on the way, so
+		 * the next run starts beyond this one's signed end. */
+		for (uint64_t q = w->v[*i].seq; ev.sig == NULL; q++) {
+			const uint8_t *rec;
+			size_t len;
+			bool wanted = false;
+			int rc = store_txn_event(s, txn, origin, q, &rec, &len);
+
+			while (*i < end && w->v[*i].seq == q) {
+				wanted = true;
+				(*i)++;
+			}
+			if (rc != SL_OK ||
+			    sl_event_decode(&ev, rec, len) != SL_OK) {
+				snprintf(err, errlen, "cannot read event %llu "
+				    "of an origin in the history: %s",
+				    (unsigned long long)q, rc == SL_ENOENT ?
+				    "no signature covers it" :
+				    "the store is damaged (run samlog verify)");
+				return SL_ESTORE;
+			}
+			if (wanted) {
+				sl_pack_bin(pk, rec, len);
+			} else {
+				uint8_t tmp[SL_HEADER_MAX + 128];
+				size_t tl = sl_record_encode(tmp, ev.hdr,
+				    ev.hdr_len, ev.sig, NULL, NULL, 0);
+
+				sl_pack_bin(pk, tmp, tl);
+			}
+			(*n)++;
+		}
+	}
+	return SL_OK;
+}
+
+int
+audit_build(struct store *s, struct project *p, MDB_txn *txn,
+    const uint8_t id[SL_ID_LEN], char kind, const uint8_t node[SL_KEY_LEN],
+    const char *org, struct sl_buf *out, char *err, size_t errlen)
+{
+	struct wants w = { 0 };
+	struct sl_buf recs = { 0 }, st = { 0 };
+	msgpack_packer pk;
+	uint64_t n = 0;
+	uint8_t hash[SL_HASH_LEN], sig[SL_SIG_LEN];
+	const char *word = project_kind_word(kind);
+	int rc;
+
+	if ((rc = project_history(p, txn, id, UINT64_MAX, history_cb, &w)) !=
+	    SL_OK) {
+		snprintf(err, errlen, "cannot read the record's history");
+		goto out;
+	}
+	/* Each origin's announcement, so the checker can name it. */
+	for (size_t i = 0, nh = w.n; i < nh && !w.failed; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = memcmp(w.v[k].origin, w.v[i].origin,
+			    SL_KEY_LEN) == 0;
+		uint64_t seq = seen ? 0 : project_node_org_seq(p, txn,
+		    w.v[i].origin);
+
+		if (seq > 0)
+			want_add(&w, w.v[i].origin, seq);
+	}
+	rc = SL_ENOMEM;
+	if (w.failed || w.n == 0) {
+		snprintf(err, errlen, w.failed ? "out of memory" :
+		    "the record has no events");
+		goto out;
+	}
+	qsort(w.v, w.n, sizeof *w.v, want_cmp);
+
+	msgpack_packer_init(&pk, &recs, sl_buf_write);
+	for (size_t i = 0; i < w.n;)
+		if ((rc = pack_origin(s, txn, &w, &i, &pk, &n, err, errlen)) !=
+		    SL_OK)
+			goto out;
+
+	/* The statement: [version, record, kind, exporter, org, time,
+	 * vector, records]. */
+	msgpack_packer_init(&pk, &st, sl_buf_write);
+	msgpack_pack_array(&pk, 8);
+	msgpack_pack_uint64(&pk, SL_AUDIT_VERSION);
+	sl_pack_bin(&pk, id, SL_ID_LEN);
+	sl_pack_cstr(&pk, word ? word : "");
+	sl_pack_bin(&pk, node, SL_KEY_LEN);
+	sl_pack_cstr(&pk, org);
+	msgpack_pack_uint64(&pk, sl_now_ms());
+	msgpack_pack_array(&pk, store_origin_count(s));
+	for (size_t i = 0; i < store_origin_count(s); i++) {
+		const struct store_tip *t = store_tip_at(s, i);
+
+		msgpack_pack_array(&pk, 3);
+		sl_pack_bin(&pk, t->origin, SL_KEY_LEN);
+		msgpack_pack_uint64(&pk, t->seq);
+		sl_pack_bin(&pk, t->hash, SL_HASH_LEN);
+	}
+	msgpack_pack_array(&pk, (uint32_t)n);
+	if (recs.len > 0)
+		sl_buf_write(&st, (const char *)recs.p, recs.len);
+	rc = SL_ENOMEM;
+	if (recs.failed || st.failed || n > UINT32_MAX ||
+	    st.len > SL_AUDIT_STATEMENT_MAX) {
+		snprintf(err, errlen, st.len > SL_AUDIT_STATEMENT_MAX ?
+		    "the bundle would exceed %u MiB" : "out of memory",
+		    SL_AUDIT_STATEMENT_MAX >> 20);
+		goto out;
+	}
+	sl_sha256(hash, st.p, st.len);
+	if ((rc = store_sign_audit(s, hash, sig)) != SL_OK) {
+		snprintf(err, errlen, "this node has no key to sign with");
+		goto out;
+	}
+	sl_buf_write(out, SL_AUDIT_MAGIC, SL_AUDIT_MAGIC_LEN);
+	msgpack_packer_init(&pk, out, sl_buf_write);
+	msgpack_pack_array(&pk, 2);
+	sl_pack_bin(&pk, st.p, st.len);
+	sl_pack_bin(&pk, sig, SL_SIG_LEN);
+	rc = out->failed ? SL_ENOMEM : SL_OK;
+	if (rc != SL_OK)
+		snprintf(err, errlen, "out of memory");
+out:
+	free(w.v);
+	free(recs.p);
+	free(st.p);
+	return rc;
+}
