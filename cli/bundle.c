@@ -394,24 +394,6 @@ origin_org(const struct bundle *b, const uint8_t *origin, const char **org,
 	}
 }
 
-static void
-pack_id(msgpack_packer *pk, const uint8_t *b, size_t n)
-{
-	char t[SL_NODE_ID_TEXT + 1];
-
-	sl_b32_encode(t, b, n);
-	sl_pack_cstr(pk, t);
-}
-
-static void
-pack_time(msgpack_packer *pk, uint64_t hlc)
-{
-	char t[40];
-
-	sl_hlc_format(t, sizeof t, hlc);
-	sl_pack_cstr(pk, t);
-}
-
 /* Field-level last writer wins over the events in fold order, as the
  * nodes fold (PROTOCOL.md section 11); events of another kind that name
  * the record are ignored there and here. */
@@ -461,7 +443,7 @@ pack_state(msgpack_packer *pk, struct sl_buf *g, const struct bundle *b,
 	}
 	msgpack_pack_map(pk, nf + 6);
 	sl_pack_cstr(pk, "id");
-	pack_id(pk, b->id, SL_ID_LEN);
+	sl_pack_b32(pk, b->id, SL_ID_LEN);
 	sl_pack_cstr(pk, "kind");
 	sl_pack_str(pk, b->kind, b->kind_len);
 	for (uint32_t x = 0; x < nf; x++) {
@@ -469,9 +451,9 @@ pack_state(msgpack_packer *pk, struct sl_buf *g, const struct bundle *b,
 		sl_buf_write(g, (const char *)f[x].v, f[x].vl);
 	}
 	sl_pack_cstr(pk, "created");
-	pack_time(pk, sub[0]->ev.hlc);
+	sl_pack_time(pk, sub[0]->ev.hlc);
 	sl_pack_cstr(pk, "updated");
-	pack_time(pk, sub[b->nsubject - 1]->ev.hlc);
+	sl_pack_time(pk, sub[b->nsubject - 1]->ev.hlc);
 	sl_pack_cstr(pk, "events");
 	msgpack_pack_uint32(pk, b->nsubject);
 	sl_pack_cstr(pk, "conflict");
@@ -519,11 +501,11 @@ pack_report(struct sl_buf *g, struct bundle *b, struct aev **sub)
 	sl_pack_cstr(&pk, "file");
 	sl_pack_cstr(&pk, b->file);
 	sl_pack_cstr(&pk, "exported_by");
-	pack_id(&pk, b->exporter, SL_KEY_LEN);
+	sl_pack_b32(&pk, b->exporter, SL_KEY_LEN);
 	sl_pack_cstr(&pk, "exporter_org");
 	sl_pack_str(&pk, b->org, b->org_len);
 	sl_pack_cstr(&pk, "exported");
-	pack_time(&pk, b->time_ms << 16);
+	sl_pack_time(&pk, b->time_ms << 16);
 	sl_pack_cstr(&pk, "chain_records");
 	msgpack_pack_uint32(&pk, b->nev);
 	sl_pack_cstr(&pk, "origins");
@@ -542,13 +524,13 @@ pack_report(struct sl_buf *g, struct bundle *b, struct aev **sub)
 		sl_pack_cstr(&pk, "seq");
 		msgpack_pack_uint64(&pk, ev->seq);
 		sl_pack_cstr(&pk, "origin");
-		pack_id(&pk, ev->origin, SL_KEY_LEN);
+		sl_pack_b32(&pk, ev->origin, SL_KEY_LEN);
 		sl_pack_cstr(&pk, "org");
 		sl_pack_str(&pk, org, ol);
 		sl_pack_cstr(&pk, "author");
 		sl_pack_str(&pk, ev->author, ev->author_len);
 		sl_pack_cstr(&pk, "time");
-		pack_time(&pk, ev->hlc);
+		sl_pack_time(&pk, ev->hlc);
 		sl_pack_cstr(&pk, "type");
 		sl_pack_str(&pk, ev->type, ev->type_len);
 		sl_pack_cstr(&pk, "changes");
@@ -563,7 +545,7 @@ pack_report(struct sl_buf *g, struct bundle *b, struct aev **sub)
 		else
 			msgpack_pack_false(&pk);
 		sl_pack_cstr(&pk, "hash");
-		pack_id(&pk, sub[i]->hash, SL_HASH_LEN);
+		sl_pack_b32(&pk, sub[i]->hash, SL_HASH_LEN);
 		sl_pack_cstr(&pk, "signed_at");
 		msgpack_pack_uint64(&pk, sub[i]->covered_by);
 		sl_pack_cstr(&pk, "verified");
@@ -710,7 +692,7 @@ cmd_audit_out(const char *dir, bool dir_named, const char *id,
 	sl_pack_cstr(&pk, "file");
 	sl_pack_cstr(&pk, file);
 	sl_pack_cstr(&pk, "id");
-	pack_id(&pk, b.id, SL_ID_LEN);
+	sl_pack_b32(&pk, b.id, SL_ID_LEN);
 	sl_pack_cstr(&pk, "kind");
 	sl_pack_str(&pk, b.kind, b.kind_len);
 	sl_pack_cstr(&pk, "events");

@@ -84,24 +84,6 @@ struct cmd_ctx {
 /* ---- small helpers ----------------------------------------------------- */
 
 static void
-ptime(msgpack_packer *pk, uint64_t hlc)
-{
-	char t[40];
-
-	sl_hlc_format(t, sizeof t, hlc);
-	sl_pack_cstr(pk, t);
-}
-
-static void
-pid(msgpack_packer *pk, const uint8_t *b, size_t n)
-{
-	char t[SL_NODE_ID_TEXT + 1];
-
-	sl_b32_encode(t, b, n);
-	sl_pack_cstr(pk, t);
-}
-
-static void
 reply_result(struct ctl_conn *c, uint32_t id, int code, const char *msg,
     const uint8_t *rec_id)
 {
@@ -116,7 +98,7 @@ reply_result(struct ctl_conn *c, uint32_t id, int code, const char *msg,
 	sl_pack_cstr(&pk, msg ? msg : sl_strerror(code));
 	if (rec_id) {
 		sl_pack_cstr(&pk, "id");
-		pid(&pk, rec_id, SL_ID_LEN);
+		sl_pack_b32(&pk, rec_id, SL_ID_LEN);
 	}
 	ctl_send(c, SL_MSG_RESULT, id, g.p, g.len);
 	free(g.p);
@@ -962,7 +944,7 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct prec *r,
 	competing = competing && prec_conflict(r);
 	msgpack_pack_map(&pk, n + 7 + (r->kind == 'c') + competing);
 	sl_pack_cstr(&pk, "id");
-	pid(&pk, r->id, SL_ID_LEN);
+	sl_pack_b32(&pk, r->id, SL_ID_LEN);
 	sl_pack_cstr(&pk, "record");
 	sl_pack_cstr(&pk, project_kind_word(r->kind));
 	sl_pack_cstr(&pk, "kind");
@@ -989,9 +971,9 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct prec *r,
 			msgpack_pack_nil(&pk);
 	}
 	sl_pack_cstr(&pk, "created");
-	ptime(&pk, r->c_hlc);
+	sl_pack_time(&pk, r->c_hlc);
 	sl_pack_cstr(&pk, "updated");
-	ptime(&pk, r->u_hlc);
+	sl_pack_time(&pk, r->u_hlc);
 	sl_pack_cstr(&pk, "author");
 	sl_pack_cstr(&pk, r->c_author);
 	sl_pack_cstr(&pk, "conflict");
@@ -1404,13 +1386,13 @@ pack_event_common(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk,
 	sl_pack_cstr(pk, "seq");
 	msgpack_pack_uint64(pk, ev->seq);
 	sl_pack_cstr(pk, "origin");
-	pid(pk, ev->origin, SL_KEY_LEN);
+	sl_pack_b32(pk, ev->origin, SL_KEY_LEN);
 	sl_pack_cstr(pk, "org");
 	sl_pack_cstr(pk, org);
 	sl_pack_cstr(pk, "author");
 	sl_pack_str(pk, ev->author, ev->author_len);
 	sl_pack_cstr(pk, "time");
-	ptime(pk, ev->hlc);
+	sl_pack_time(pk, ev->hlc);
 	sl_pack_cstr(pk, "type");
 	sl_pack_str(pk, ev->type, ev->type_len);
 	sl_pack_cstr(pk, "changes");
@@ -1542,23 +1524,23 @@ log_cb(void *ctx, uint64_t arrival, const uint8_t *rec, size_t len)
 	sl_pack_cstr(&pk, "arrival");
 	msgpack_pack_uint64(&pk, arrival);
 	sl_pack_cstr(&pk, "hash");
-	pid(&pk, hash, SL_HASH_LEN);
+	sl_pack_b32(&pk, hash, SL_HASH_LEN);
 	sl_pack_cstr(&pk, "prev");
 	if (ev.prev)
-		pid(&pk, ev.prev, SL_HASH_LEN);
+		sl_pack_b32(&pk, ev.prev, SL_HASH_LEN);
 	else
 		msgpack_pack_nil(&pk);
 	sl_pack_cstr(&pk, "hlc");
 	msgpack_pack_uint64(&pk, ev.hlc);
 	sl_pack_cstr(&pk, "entity");
 	if (ev.entity)
-		pid(&pk, ev.entity, SL_ID_LEN);
+		sl_pack_b32(&pk, ev.entity, SL_ID_LEN);
 	else
 		msgpack_pack_nil(&pk);
 	sl_pack_cstr(&pk, "parents");
 	msgpack_pack_array(&pk, ev.n_parents);
 	for (uint32_t i = 0; i < ev.n_parents; i++)
-		pid(&pk, ev.parents[i], SL_HASH_LEN);
+		sl_pack_b32(&pk, ev.parents[i], SL_HASH_LEN);
 	sl_pack_cstr(&pk, "signed");
 	if (ev.sig)
 		msgpack_pack_true(&pk);
@@ -1579,7 +1561,7 @@ read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, 12);
 	sl_pack_cstr(&pk, "node_id");
-	pid(&pk, d->node, SL_KEY_LEN);
+	sl_pack_b32(&pk, d->node, SL_KEY_LEN);
 	sl_pack_cstr(&pk, "org");
 	sl_pack_cstr(&pk, d->org);
 	sl_pack_cstr(&pk, "events");
@@ -1589,7 +1571,7 @@ read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	sl_pack_cstr(&pk, "forks");
 	msgpack_pack_uint64(&pk, forks);
 	sl_pack_cstr(&pk, "clock");
-	ptime(&pk, store_hlc(d->s));
+	sl_pack_time(&pk, store_hlc(d->s));
 	sl_pack_cstr(&pk, "commits");
 	msgpack_pack_uint64(&pk, d->commits);
 	sl_pack_cstr(&pk, "writes");

@@ -236,6 +236,26 @@ uint64_t sl_now_ms(void);
 /* Formats an HLC as RFC 3339 UTC with milliseconds into out (>= 25 bytes). */
 void sl_hlc_format(char *out, size_t outlen, uint64_t hlc);
 
+/* Packs n bytes (a key, id or hash) as their base32 text, and a clock as
+ * its RFC 3339 time: how replies and reports show them. */
+static inline void
+sl_pack_b32(msgpack_packer *pk, const uint8_t *b, size_t n)
+{
+	char t[SL_B32_LEN(64) + 1];
+
+	sl_b32_encode(t, b, n);
+	sl_pack_cstr(pk, t);
+}
+
+static inline void
+sl_pack_time(msgpack_packer *pk, uint64_t hlc)
+{
+	char t[40];
+
+	sl_hlc_format(t, sizeof t, hlc);
+	sl_pack_cstr(pk, t);
+}
+
 /* ---------------------------------------------------------------------------
  * Events (event.c)
  *
