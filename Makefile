@@ -5,7 +5,8 @@
 #   make check      set up, build, run every test, normally and under ASan+UBSan,
 #                   plus a short fuzz pass
 #   make bench      benchmarks (not part of check)
-#   make fuzz       fuzz the event decoder for FUZZ_TIME seconds (default 300)
+#   make fuzz       fuzz every decoder of outside input, FUZZ_TIME seconds
+#                   each (default 300; FUZZ=NAME for one)
 #   make install    PREFIX=/usr/local, DESTDIR= for staging
 #
 # Dependencies are Debian's packages; `make deps` installs the missing ones
@@ -17,7 +18,7 @@ DESTDIR ?=
 BUILD   ?= build
 SAN     ?=
 FUZZ_TIME ?= 300
-FUZZ_CHECK_TIME ?= 15
+FUZZ_CHECK_TIME ?= 10
 
 PKGS     := libuv lmdb msgpack libsodium libssl libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -106,26 +107,54 @@ check: deps
 	@$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/build/stage >/dev/null
 	@SAMLOG_UNIT=build/stage/lib/systemd/system/samlogd.service \
 	    SAMLOG_MAN="$$(echo build/stage/share/man/man*/*)" \
-	    sh tests/run.sh build build/asan -- build/fuzz/fuzz_event \
-	    tests/fuzz/corpus/event $(FUZZ_CHECK_TIME)
+	    SAMLOG_FUZZ_TIME=$(FUZZ_CHECK_TIME) \
+	    sh tests/run.sh build build/asan -- $(FUZZ_TARGETS)
 
 # ---- fuzzing (clang's libFuzzer) -----------------------------------------
+#
+# One target per decoder of outside input (tests/fuzz/fuzz_*.c), each with
+# a seed corpus in tests/fuzz/corpus/NAME.  `make fuzz` runs each for
+# FUZZ_TIME seconds (FUZZ=NAME for one); check runs each for
+# FUZZ_CHECK_TIME.  Crashes land in tests/fuzz/crashes/ and, once fixed,
+# are kept in tests/fuzz/regress/NAME, which check replays every time.
 
 FUZZ_CC ?= clang
-build/fuzz/fuzz_event: tests/fuzz/fuzz_event.c $(PROTO_SRC) protocol/samlog_proto.h
+FUZZ_TARGETS := event peer control config import bundle
+FUZZ ?= $(FUZZ_TARGETS)
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) \
+              -fsanitize=fuzzer-no-link,address,undefined \
+              -fno-sanitize-recover=all -Iprotocol -Idaemon -Icli $(PKG_CFLAGS)
+fuzz_obj = $(patsubst %.c,build/fuzz/obj/%.o,$(1))
+FUZZ_DAEMON_OBJ := $(call fuzz_obj,$(PROTO_SRC) $(STORE_SRC) $(DAEMON_SRC))
+FUZZ_CLI_OBJ := $(call fuzz_obj,$(CLI_SRC) $(CLI_PROTO_SRC))
+FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
+
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) \
-	    -fsanitize=fuzzer,address,undefined -Iprotocol $(PKG_CFLAGS) \
-	    -o $@ tests/fuzz/fuzz_event.c $(PROTO_SRC) $(PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -c $< -o $@
+
+FUZZ_LINK = $(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^
+build/fuzz/fuzz_event: build/fuzz/obj/tests/fuzz/fuzz_event.o \
+    $(call fuzz_obj,$(PROTO_SRC))
+	$(FUZZ_LINK) $(PKG_LIBS)
+build/fuzz/fuzz_peer build/fuzz/fuzz_control build/fuzz/fuzz_config: \
+    build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_DAEMON_OBJ)
+	$(FUZZ_LINK) $(PKG_LIBS)
+build/fuzz/fuzz_import build/fuzz/fuzz_bundle: \
+    build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_CLI_OBJ)
+	$(FUZZ_LINK) $(CLI_LIBS)
 
 .PHONY: fuzz-build
-fuzz-build: build/fuzz/fuzz_event
+fuzz-build: $(FUZZ_BINS)
 
 fuzz: deps fuzz-build
-	@mkdir -p build/fuzz/corpus-event
-	build/fuzz/fuzz_event -max_total_time=$(FUZZ_TIME) \
-	    -artifact_prefix=tests/fuzz/crashes/ build/fuzz/corpus-event \
-	    tests/fuzz/corpus/event
+	@for t in $(FUZZ); do \
+	    mkdir -p build/fuzz/corpus-$$t tests/fuzz/crashes; \
+	    echo "== fuzz_$$t for $(FUZZ_TIME)s"; \
+	    build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) \
+	        -artifact_prefix=tests/fuzz/crashes/$$t- \
+	        build/fuzz/corpus-$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
 
 # ---- benchmarks ------------------------------------------------------------
 
@@ -196,3 +225,4 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find build/fuzz/obj -name '*.d' 2>/dev/null)

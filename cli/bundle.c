@@ -553,6 +553,13 @@ pack_report(struct sl_buf *g, struct bundle *b, struct aev **sub)
 	}
 }
 
+static void
+bundle_free(struct bundle *b)
+{
+	free(b->vec);
+	free(b->ev);
+}
+
 /*
  * Checks the bundle in buf; on success packs the report (a map) into
  * report and returns true, else b->err says what is wrong.
@@ -573,11 +580,19 @@ audit_verify(struct bundle *b, const uint8_t *buf, size_t len,
 	return ok;
 }
 
-static void
-bundle_free(struct bundle *b)
+
+bool
+audit_check_buffer(const uint8_t *buf, size_t len, char *err, size_t errlen)
 {
-	free(b->vec);
-	free(b->ev);
+	struct bundle b = { .file = "-" };
+	struct sl_buf report = { 0 };
+	bool ok = audit_verify(&b, buf, len, &report);
+
+	if (!ok)
+		snprintf(err, errlen, "%s", b.err);
+	bundle_free(&b);
+	free(report.p);
+	return ok;
 }
 
 static int

@@ -6,6 +6,8 @@
 #define SAMLOG_BUNDLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "output.h"
 
@@ -18,5 +20,10 @@ int cmd_audit_check(const char *file, const struct output *out);
  * prints what it wrote.  The exit status. */
 int cmd_audit_out(const char *dir, bool dir_named, const char *id,
     const char *file, const struct output *out);
+
+/* Checks the bundle in buf as --check does, printing nothing: true, or
+ * false with err saying why (the fuzzer's entry). */
+bool audit_check_buffer(const uint8_t *buf, size_t len, char *err,
+    size_t errlen);
 
 #endif

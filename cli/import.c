@@ -49,6 +49,7 @@ struct importer {
 	struct sl_buf rows;      /* [line, body] pairs, packed */
 	size_t nrows;
 	unsigned errors;
+	bool quiet;              /* count bad rows, print nothing */
 };
 
 static const char *const ignored[] = { "created", "updated", "author",
@@ -69,13 +70,15 @@ static void
 row_error(struct importer *im, unsigned line, const char *fmt, ...)
 {
 	va_list ap;
+	char why[512];
 
 	if (im->errors++ < 20) {
-		fprintf(stderr, "samlog: %s:%u: ", im->file, line);
 		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
+		vsnprintf(why, sizeof why, fmt, ap);
 		va_end(ap);
-		fputc('\n', stderr);
+		if (!im->quiet)
+			fprintf(stderr, "samlog: %s:%u: %s\n", im->file, line,
+			    why);
 	}
 }
 
@@ -317,8 +320,13 @@ csv_record(const char **p, const char *end, char **cells, int max,
 		if (s < end && *s == '"') {
 			s++;
 			for (;;) {
-				if (s >= end)
-					return free(cell.p), -2;
+				if (s >= end) {
+					/* Unterminated: nothing of it is kept. */
+					free(cell.p);
+					while (n > 0)
+						free(cells[--n]);
+					return -2;
+				}
 				if (*s == '"') {
 					if (s + 1 < end && s[1] == '"') {
 						sl_buf_write(&cell, "\"", 1);
@@ -847,6 +855,21 @@ send_all(struct importer *im, int fd)
 	}
 	fprintf(stderr, "samlog: %s: nothing imported\n", im->file);
 	return code == SL_EUSAGE ? 2 : 1;
+}
+
+size_t
+import_parse(const char *file, const char *buf, size_t len, bool csv,
+    const char *kind, unsigned *errors)
+{
+	struct importer im = { .file = file, .kind_flag = kind, .quiet = true };
+
+	if (csv)
+		parse_csv(&im, buf, len);
+	else
+		parse_jsonl(&im, buf, len);
+	*errors = im.errors + im.rows.failed;
+	free(im.rows.p);
+	return im.nrows;
 }
 
 int

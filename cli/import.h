@@ -5,10 +5,17 @@
 #define SAMLOG_IMPORT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Imports file into the node of dir, all rows or none.  kind and format
  * may be NULL.  Returns the exit status (0, 1, 2); errors are printed. */
 int cmd_import(const char *dir, bool dir_named, const char *file,
     const char *kind, const char *format);
+
+/* Parses buf (CSV when csv, else JSON Lines) into rows as cmd_import
+ * does, but silently; returns the number of good rows and sets *errors.
+ * Nothing is sent anywhere (the fuzzer's entry). */
+size_t import_parse(const char *file, const char *buf, size_t len, bool csv,
+    const char *kind, unsigned *errors);
 
 #endif

@@ -129,6 +129,18 @@ fail(char *msg, size_t len, int code, const char *fmt, ...)
 
 /* ---- request parsing ------------------------------------------------------- */
 
+/* Command and argument names: what the CLI sends, [a-z0-9._-]; nothing
+ * else reaches a reply or the log. */
+static bool
+word_ok(const char *s, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' &&
+		    s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
+
 static int
 args_parse(struct args *a, const uint8_t *body, size_t len, char *msg,
     size_t mlen)
@@ -148,7 +160,7 @@ args_parse(struct args *a, const uint8_t *body, size_t len, char *msg,
 			return fail(msg, mlen, SL_EUSAGE, "malformed request");
 		if (sl == 3 && memcmp(s, "cmd", 3) == 0) {
 			if (sl_mp_read_str(&m, &s, &sl, 1, sizeof a->cmd - 1) !=
-			    SL_OK)
+			    SL_OK || !word_ok(s, sl))
 				return fail(msg, mlen, SL_EUSAGE, "malformed "
 				    "command");
 			memcpy(a->cmd, s, sl);
@@ -159,11 +171,15 @@ args_parse(struct args *a, const uint8_t *body, size_t len, char *msg,
 		    sl_mp_read_map(&m, &na, MAX_ARGS) != SL_OK)
 			return fail(msg, mlen, SL_EUSAGE, "malformed request");
 		for (uint32_t j = 0; j < na; j++) {
+			/* "args" may come more than once: count them all. */
+			if (a->n == MAX_ARGS)
+				return fail(msg, mlen, SL_EUSAGE, "too many "
+				    "arguments");
 			struct arg *g = &a->a[a->n++];
 			bool t;
 
 			if (sl_mp_read_str(&m, &s, &sl, 1, sizeof g->name - 1) !=
-			    SL_OK)
+			    SL_OK || !word_ok(s, sl))
 				return fail(msg, mlen, SL_EUSAGE, "malformed "
 				    "argument name");
 			memcpy(g->name, s, sl);
@@ -2184,6 +2200,19 @@ done:
 	reply_end(c, id);
 	reply_result(c, id, rc, rc == SL_OK ? "ok" : msg[0] ? msg : NULL, NULL);
 	free(a);
+}
+
+int
+cmd_parse_request(const uint8_t *body, size_t len, char *msg, size_t mlen)
+{
+	struct args *a = malloc(sizeof *a);
+	int rc;
+
+	if (a == NULL)
+		return SL_ENOMEM;
+	rc = args_parse(a, body, len, msg, mlen);
+	free(a);
+	return rc;
 }
 
 struct cmd_ctx *

@@ -26,6 +26,12 @@ struct cmd_ctx *cmd_new(uv_loop_t *loop, struct store *s, struct project *p,
     const uint8_t node[SL_KEY_LEN], const char *org);
 /* Commits and answers the writes still queued (at shutdown). */
 void cmd_flush(struct cmd_ctx *d);
+
+/* Decodes a request body ({"cmd", "args"}) as cmd_request does, and
+ * nothing more: SL_OK or SL_EUSAGE with msg saying why (the fuzzer's
+ * entry to the control-socket decoder). */
+int cmd_parse_request(const uint8_t *body, size_t len, char *msg,
+    size_t mlen);
 /* Frees d; its idle handle must already be closed (uv_walk at exit). */
 void cmd_free(struct cmd_ctx *d);
 /* The control_request_fn for control_open. */

@@ -495,11 +495,10 @@ check_fork(struct peer *p, struct ostate *o, uint64_t seq,
 	o->sent = 0;
 }
 
-/* Reads a vector (HELLO or HAVE) into the peer's table.  Forks are looked
- * for once per connection, in the HELLO: a peer cannot make this node
- * resend a history over and over.  SL_OK or a decoding error. */
-static int
-read_vector(struct peer *p, struct sl_mp *r, bool hello)
+/* ---- wire decoding (pure: also what the peer-frame fuzzer drives) ------ */
+
+int
+sync_wire_vector(struct sl_mp *r, sync_vec_fn fn, void *ctx)
 {
 	uint32_t n, three;
 	int rc;
@@ -510,7 +509,6 @@ read_vector(struct peer *p, struct sl_mp *r, bool hello)
 		const uint8_t *k, *h;
 		uint32_t klen, hlen;
 		uint64_t seq;
-		struct ostate *o;
 
 		if ((rc = sl_mp_read_array(r, &three, 3)) != SL_OK)
 			return rc;
@@ -522,21 +520,106 @@ read_vector(struct peer *p, struct sl_mp *r, bool hello)
 		    (rc = sl_mp_read_bin(r, &h, &hlen, SL_HASH_LEN,
 		    SL_HASH_LEN)) != SL_OK)
 			return rc;
-		if ((o = os_find(p, k, true)) == NULL)
-			return SL_ENOMEM;
-		o->want = true;
-		o->has = seq;
-		if (hello)
-			check_fork(p, o, seq, h);
+		if ((rc = fn(ctx, k, seq, h)) != SL_OK)
+			return rc;
 	}
+	return SL_OK;
+}
+
+int
+sync_wire_hello(struct sl_mp *r, struct sync_hello *out, sync_vec_fn fn,
+    void *ctx)
+{
+	uint32_t n;
+	int rc;
+
+	*out = (struct sync_hello){ 0 };
+	if (sl_mp_read_map(r, &n, 16) != SL_OK)
+		return SL_ETYPE;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k, *v;
+		uint32_t klen, vlen;
+
+		if ((rc = sl_mp_read_str(r, &k, &klen, 1, 32)) != SL_OK)
+			return rc;
+		if (klen == 7 && memcmp(k, "version", 7) == 0) {
+			rc = sl_mp_read_uint(r, &out->version);
+		} else if (klen == 3 && memcmp(k, "org", 3) == 0) {
+			if ((rc = sl_mp_read_str(r, &v, &vlen, 0,
+			    SL_ORG_MAX)) == SL_OK && sl_utf8_valid(v, vlen))
+				snprintf(out->org, sizeof out->org, "%.*s",
+				    (int)vlen, v);
+		} else if (klen == 6 && memcmp(k, "vector", 6) == 0 &&
+		    !out->have_vec) {
+			rc = sync_wire_vector(r, fn, ctx);
+			out->have_vec = true;
+		} else {
+			rc = sl_mp_skip(r, NULL, NULL); /* a later version's */
+		}
+		if (rc != SL_OK)
+			return rc;
+	}
+	return SL_OK;
+}
+
+int
+sync_wire_records(struct sl_mp *r, uint32_t n, const uint8_t **recs,
+    size_t *lens)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t len;
+		int rc;
+
+		if ((rc = sl_mp_read_bin(r, &recs[i], &len, 1, SL_EVENT_MAX)) !=
+		    SL_OK)
+			return rc;
+		lens[i] = len;
+	}
+	return sl_mp_at_end(r) ? SL_OK : SL_ETRAIL;
+}
+
+void
+sync_wire_bye(struct sl_mp *r, char *why, size_t len)
+{
+	uint32_t n, klen, vlen;
+	const char *k, *v;
+
+	snprintf(why, len, "no reason given");
+	if (sl_mp_read_map(r, &n, 4) == SL_OK && n >= 1 &&
+	    sl_mp_read_str(r, &k, &klen, 1, 32) == SL_OK &&
+	    sl_mp_read_str(r, &v, &vlen, 0, 180) == SL_OK &&
+	    sl_utf8_valid(v, vlen))
+		snprintf(why, len, "%.*s", (int)vlen, v);
+}
+
+struct vec_ctx {
+	struct peer *p;
+	bool hello;
+};
+
+/* A vector entry into the peer's table.  Forks are looked for once per
+ * connection, in the HELLO: a peer cannot make this node resend a
+ * history over and over. */
+static int
+vector_entry(void *ctx, const uint8_t origin[SL_KEY_LEN], uint64_t seq,
+    const uint8_t hash[SL_HASH_LEN])
+{
+	struct vec_ctx *v = ctx;
+	struct ostate *o = os_find(v->p, origin, true);
+
+	if (o == NULL)
+		return SL_ENOMEM;
+	o->want = true;
+	o->has = seq;
+	if (v->hello)
+		check_fork(v->p, o, seq, hash);
 	return SL_OK;
 }
 
 /* ---- sending events ---------------------------------------------------- */
 
-/* Origin, seq and whether the record is signed, without a full decode. */
-static bool
-rec_peek(const uint8_t *rec, size_t len, const uint8_t **origin,
+bool
+sync_rec_peek(const uint8_t *rec, size_t len, const uint8_t **origin,
     uint64_t *seq, bool *is_signed)
 {
 	struct sl_mp r, h;
@@ -643,7 +726,7 @@ send_batch(struct conn *c, MDB_txn *txn, struct ostate *o)
 			conn_close(c, false, "out of memory");
 			return -1;
 		}
-		if (!rec_peek(rec, len, &org, &s2, &last_signed))
+		if (!sync_rec_peek(rec, len, &org, &s2, &last_signed))
 			last_signed = false;
 		sy->recs[n] = rec;
 		sy->lens[n++] = len;
@@ -760,17 +843,8 @@ handle_events(struct conn *c, struct sl_mp *r)
 		sy->recs[i] = c->crec[i];
 		sy->lens[i] = c->clen[i];
 	}
-	for (size_t i = c->cn; i < total; i++) {
-		uint32_t len;
-
-		if (sl_mp_read_bin(r, &sy->recs[i], &len, 1, SL_EVENT_MAX) !=
-		    SL_OK) {
-			conn_close(c, true, "malformed EVENTS frame");
-			return;
-		}
-		sy->lens[i] = len;
-	}
-	if (!sl_mp_at_end(r)) {
+	if (sync_wire_records(r, n, sy->recs + c->cn, sy->lens + c->cn) !=
+	    SL_OK) {
 		conn_close(c, true, "malformed EVENTS frame");
 		return;
 	}
@@ -779,7 +853,7 @@ handle_events(struct conn *c, struct sl_mp *r)
 		uint64_t seq;
 		bool sgn;
 
-		if (!rec_peek(sy->recs[i], sy->lens[i], &o, &seq, &sgn)) {
+		if (!sync_rec_peek(sy->recs[i], sy->lens[i], &o, &seq, &sgn)) {
 			/* Not even a header: let the store say why. */
 			last_signed = i;
 			continue;
@@ -871,46 +945,27 @@ static void
 handle_hello(struct conn *c, struct sl_mp *r)
 {
 	struct peer *p = c->peer;
-	uint32_t n;
-	uint64_t version = 0;
-	bool have_vec = false;
-	char org[SL_ORG_MAX + 1] = "";
-	int rc = SL_OK;
+	struct vec_ctx v = { p, true };
+	struct sync_hello h;
+	int rc;
 
 	if (c->hello_got) {
 		conn_close(c, true, "a second HELLO");
 		return;
 	}
-	if (sl_mp_read_map(r, &n, 16) != SL_OK)
-		rc = SL_ETYPE;
-	for (uint32_t i = 0; rc == SL_OK && i < n; i++) {
-		const char *k, *v;
-		uint32_t klen, vlen;
-
-		if ((rc = sl_mp_read_str(r, &k, &klen, 1, 32)) != SL_OK)
-			break;
-		if (klen == 7 && memcmp(k, "version", 7) == 0) {
-			rc = sl_mp_read_uint(r, &version);
-		} else if (klen == 3 && memcmp(k, "org", 3) == 0) {
-			if ((rc = sl_mp_read_str(r, &v, &vlen, 0,
-			    SL_ORG_MAX)) == SL_OK)
-				snprintf(org, sizeof org, "%.*s", (int)vlen, v);
-		} else if (klen == 6 && memcmp(k, "vector", 6) == 0) {
-			for (size_t j = 0; j < p->nos; j++) {
-				p->os[j].want = false;
-				p->os[j].has = 0;
-			}
-			rc = read_vector(p, r, true);
-			have_vec = true;
-		} else {
-			rc = sl_mp_skip(r, NULL, NULL); /* a later version's */
-		}
+	for (size_t j = 0; j < p->nos; j++) {
+		p->os[j].want = false;
+		p->os[j].has = 0;
 	}
-	if (rc != SL_OK || !have_vec || version == 0) {
+	rc = sync_wire_hello(r, &h, vector_entry, &v);
+	if (rc != SL_OK || !h.have_vec || h.version == 0) {
 		conn_close(c, true, "malformed HELLO (%s)", rc != SL_OK ?
 		    sl_strerror(rc) : "version or vector missing");
 		return;
 	}
+	uint64_t version = h.version;
+	const char *org = h.org;
+
 	if (version != SL_PEER_VERSION) {
 		conn_close(c, true, "protocol version %llu, this node speaks "
 		    "%d", (unsigned long long)version, SL_PEER_VERSION);
@@ -950,7 +1005,8 @@ handle_frame(struct conn *c, const struct sl_frame_hdr *h,
 		handle_hello(c, &r);
 		break;
 	case SL_PEER_HAVE: {
-		int rc = read_vector(c->peer, &r, false);
+		struct vec_ctx v = { c->peer, false };
+		int rc = sync_wire_vector(&r, vector_entry, &v);
 
 		if (rc != SL_OK || !sl_mp_at_end(&r)) {
 			conn_close(c, true, "malformed HAVE (%s)",
@@ -967,18 +1023,9 @@ handle_frame(struct conn *c, const struct sl_frame_hdr *h,
 	case SL_PEER_PING:
 		break;
 	case SL_PEER_BYE: {
-		const char *why = "no reason given";
-		uint32_t n, klen, vlen = 15;
-		const char *k, *v;
-		char buf[200];
+		char why[200];
 
-		if (sl_mp_read_map(&r, &n, 4) == SL_OK && n >= 1 &&
-		    sl_mp_read_str(&r, &k, &klen, 1, 32) == SL_OK &&
-		    sl_mp_read_str(&r, &v, &vlen, 0, 180) == SL_OK &&
-		    sl_utf8_valid(v, vlen)) {
-			snprintf(buf, sizeof buf, "%.*s", (int)vlen, v);
-			why = buf;
-		}
+		sync_wire_bye(&r, why, sizeof why);
 		conn_close(c, false, "the peer closed: %s", why);
 		break;
 	}

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the cmocka suites of each build directory given, then (after "--")
-# a short libFuzzer pass: FUZZER CORPUS SECONDS.  Prints each suite's
-# output and ends with one line CI reads: "N passed, N failed".
+# a short libFuzzer pass of each named target (build/fuzz/fuzz_NAME).
+# Prints each suite's output and ends with one line CI reads:
+# "N passed, N failed".
 set -u
 SUITES="test_mp test_event test_store test_project test_node test_e2e test_sync"
 passed=0
@@ -66,20 +67,38 @@ if [ -n "${SAMLOG_MAN:-}" ]; then
 	fi
 fi
 
+# After "--": fuzz target names.  Each replays its kept regression inputs
+# (crashes found and fixed), then runs SAMLOG_FUZZ_TIME seconds from its
+# seed corpus.
 if [ "${1:-}" = "--" ]; then
-	fuzzer=$2 corpus=$3 secs=$4
-	work=$(mktemp -d)
-	echo "== $fuzzer for ${secs}s"
-	if "$fuzzer" -max_total_time="$secs" -artifact_prefix="$work/" \
-	    "$work" "$corpus" >"$log" 2>&1; then
-		tail -n 3 "$log"
-		passed=$((passed + 1))
-	else
-		cat "$log"
-		echo "!! fuzzing found a crash; inputs kept in $work"
-		failed=$((failed + 1))
-	fi
-	[ "$failed" -eq 0 ] && rm -rf "$work"
+	shift
+	secs=${SAMLOG_FUZZ_TIME:-10}
+	for t in "$@"; do
+		fuzzer=build/fuzz/fuzz_$t
+		work=$(mktemp -d)
+		regress=tests/fuzz/regress/$t
+		if [ -d "$regress" ] && [ -n "$(ls -A "$regress")" ]; then
+			echo "== $fuzzer on $(ls "$regress" | wc -l) kept inputs"
+			if "$fuzzer" "$regress"/* >"$log" 2>&1; then
+				passed=$((passed + 1))
+			else
+				cat "$log"
+				echo "!! a fixed crash of $t is back"
+				failed=$((failed + 1))
+			fi
+		fi
+		echo "== $fuzzer for ${secs}s"
+		if "$fuzzer" -max_total_time="$secs" -artifact_prefix="$work/" \
+		    "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1; then
+			tail -n 1 "$log"
+			passed=$((passed + 1))
+			rm -rf "$work"
+		else
+			cat "$log"
+			echo "!! fuzzing $t found a crash; inputs kept in $work"
+			failed=$((failed + 1))
+		fi
+	done
 fi
 
 echo
