@@ -4,6 +4,7 @@
 #   make run        set up, build, create the default node if needed, run it
 #   make check      set up, build, run every test, normally and under ASan+UBSan,
 #                   plus a short fuzz pass
+#   make lint       cppcheck (part of check)
 #   make bench      benchmarks (not part of check)
 #   make fuzz       fuzz every decoder of outside input, FUZZ_TIME seconds
 #                   each (default 300; FUZZ=NAME for one)
@@ -60,7 +61,7 @@ CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 TESTS := test_mp test_event test_store test_project test_node test_e2e test_sync
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
-.PHONY: all deps run check tests test-run bench fuzz fuzz-check install \
+.PHONY: all deps run check lint tests test-run bench fuzz fuzz-check install \
         uninstall clean
 .DEFAULT_GOAL := all
 
@@ -99,7 +100,7 @@ tests: all $(TEST_BINS)
 test-run: tests
 	@sh tests/run.sh $(BUILD)
 
-check: deps
+check: deps lint
 	@$(MAKE) --no-print-directory tests
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 tests
 	@$(MAKE) --no-print-directory fuzz-build
@@ -109,6 +110,21 @@ check: deps
 	    SAMLOG_MAN="$$(echo build/stage/share/man/man*/*)" \
 	    SAMLOG_FUZZ_TIME=$(FUZZ_CHECK_TIME) \
 	    sh tests/run.sh build build/asan -- $(FUZZ_TARGETS)
+
+# ---- static analysis -----------------------------------------------------
+#
+# cppcheck over the product and the tests, with the suppressions (and the
+# reasons for them) in tests/lint/.  Any finding fails the check.
+
+CPPCHECK_FLAGS := --quiet --enable=warning,portability,performance \
+                  --inline-suppr --error-exitcode=1 --std=c11 -D_GNU_SOURCE \
+                  --suppressions-list=tests/lint/cppcheck.supp \
+                  -Iprotocol -Idaemon -Icli
+
+.PHONY: lint
+lint: deps
+	@echo "== cppcheck"
+	@cppcheck $(CPPCHECK_FLAGS) protocol daemon cli tests
 
 # ---- fuzzing (clang's libFuzzer) -----------------------------------------
 #

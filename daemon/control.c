@@ -216,8 +216,8 @@ ctl_flush(struct ctl_conn *c)
 	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, write_cb) != 0) {
 		c->queued -= w->len;
 		free(w);
-		ctl_conn_unref(c);
 		conn_close(c, "cannot write");
+		ctl_conn_unref(c); /* last: it may free c */
 		return;
 	}
 	if (!c->reading_paused && c->queued > CTL_HIGH_MARK) {

@@ -932,8 +932,10 @@ handle_events(struct conn *c, struct sl_mp *r)
 		klen[kn++] = sy->lens[i];
 	}
 	carry_clear(c);
-	memcpy(c->crec, keep, kn * sizeof keep[0]);
-	memcpy(c->clen, klen, kn * sizeof klen[0]);
+	if (kn > 0) {
+		memcpy(c->crec, keep, kn * sizeof keep[0]);
+		memcpy(c->clen, klen, kn * sizeof klen[0]);
+	}
 	c->cn = kn;
 	if (memcmp(origin, sy->key.pub, SL_KEY_LEN) == 0)
 		check_self(sy);

@@ -351,9 +351,9 @@ sl_mp_skip(struct sl_mp *r, const uint8_t **start, size_t *len)
 }
 
 int
-sl_buf_write(void *data, const char *src, size_t len)
+sl_buf_write(void *buf, const char *data, size_t len)
 {
-	struct sl_buf *b = data;
+	struct sl_buf *b = buf;
 
 	if (b->failed)
 		return -1;
@@ -373,7 +373,7 @@ sl_buf_write(void *data, const char *src, size_t len)
 		b->cap = cap;
 	}
 	if (len > 0)
-		memcpy(b->p + b->len, src, len);
+		memcpy(b->p + b->len, data, len);
 	b->len += len;
 	return 0;
 }

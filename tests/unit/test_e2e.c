@@ -36,7 +36,8 @@ daemon_start(void)
 
 	snprintf(sock, sizeof sock, "%s/%s", dir, SL_CTL_SOCKET);
 	if ((daemon_pid = fork()) == 0) {
-		freopen(logpath, "a", stderr);
+		if (freopen(logpath, "a", stderr) == NULL)
+			_exit(126);
 		execl(tu_prog("samlogd"), "samlogd", "-d", dir, "--foreground",
 		    (char *)NULL);
 		_exit(127);

@@ -288,7 +288,8 @@ test_daemon_lifecycle(void **state)
 	assert_int_equal(r.status, 0);
 	/* Foreground: ready line, a second daemon refused, SIGTERM -> 0. */
 	if ((pid = fork()) == 0) {
-		freopen(logp, "w", stderr);
+		if (freopen(logp, "w", stderr) == NULL)
+			_exit(126);
 		execl(tu_prog("samlogd"), "samlogd", "-d", dir, "--foreground",
 		    (char *)NULL);
 		_exit(127);
@@ -373,7 +374,8 @@ test_systemd_notify(void **state)
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
 	snprintf(env, sizeof env, "NOTIFY_SOCKET=%s", ns);
 	if ((pid = fork()) == 0) {
-		freopen(logp, "w", stderr);
+		if (freopen(logp, "w", stderr) == NULL)
+			_exit(126);
 		putenv(env);
 		execl(tu_prog("samlogd"), "samlogd", "-d", dir, "--foreground",
 		    "--socket", sock, "--org", "Märsta", (char *)NULL);
