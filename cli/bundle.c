@@ -457,10 +457,7 @@ pack_state(msgpack_packer *pk, struct sl_buf *g, const struct bundle *b,
 	sl_pack_cstr(pk, "events");
 	msgpack_pack_uint32(pk, b->nsubject);
 	sl_pack_cstr(pk, "conflict");
-	if (heads > 1)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
+	sl_pack_bool(pk, heads > 1);
 }
 
 /* Heads: the record's events no other of its events names (sorted
@@ -540,10 +537,7 @@ pack_report(struct sl_buf *g, struct bundle *b, struct aev **sub)
 		else
 			msgpack_pack_map(&pk, 0);
 		sl_pack_cstr(&pk, "erased");
-		if (ev->payload == NULL)
-			msgpack_pack_true(&pk);
-		else
-			msgpack_pack_false(&pk);
+		sl_pack_bool(&pk, ev->payload == NULL);
 		sl_pack_cstr(&pk, "hash");
 		sl_pack_b32(&pk, sub[i]->hash, SL_HASH_LEN);
 		sl_pack_cstr(&pk, "signed_at");

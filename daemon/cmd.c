@@ -993,10 +993,7 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct prec *r,
 	sl_pack_cstr(&pk, "author");
 	sl_pack_cstr(&pk, r->c_author);
 	sl_pack_cstr(&pk, "conflict");
-	if (prec_conflict(r))
-		msgpack_pack_true(&pk);
-	else
-		msgpack_pack_false(&pk);
+	sl_pack_bool(&pk, prec_conflict(r));
 	if (competing) {
 		sl_pack_cstr(&pk, "competing");
 		pack_competing(d, txn, r, &pk, g);
@@ -1417,10 +1414,7 @@ pack_event_common(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk,
 	else
 		msgpack_pack_map(pk, 0);
 	sl_pack_cstr(pk, "verified");
-	if (sl_event_check_payload(ev) == SL_OK)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
+	sl_pack_bool(pk, sl_event_check_payload(ev) == SL_OK);
 }
 
 static int
@@ -1558,10 +1552,7 @@ log_cb(void *ctx, uint64_t arrival, const uint8_t *rec, size_t len)
 	for (uint32_t i = 0; i < ev.n_parents; i++)
 		sl_pack_b32(&pk, ev.parents[i], SL_HASH_LEN);
 	sl_pack_cstr(&pk, "signed");
-	if (ev.sig)
-		msgpack_pack_true(&pk);
-	else
-		msgpack_pack_false(&pk);
+	sl_pack_bool(&pk, ev.sig != NULL);
 	ctl_send(l->c, SL_MSG_RECORD, l->id, g.p, g.len);
 	free(g.p);
 	return 0;
@@ -1597,10 +1588,7 @@ read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	sl_pack_cstr(&pk, "listen");
 	sl_pack_cstr(&pk, d->sync ? sync_listen_addr(d->sync) : "");
 	sl_pack_cstr(&pk, "writes_held");
-	if (d->held)
-		msgpack_pack_true(&pk);
-	else
-		msgpack_pack_false(&pk);
+	sl_pack_bool(&pk, d->held);
 	sl_pack_cstr(&pk, "peers");
 	size_t np = d->sync ? sync_peer_count(d->sync) : 0;
 
@@ -1624,10 +1612,7 @@ read_verify(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, char *msg,
 	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, 5);
 	sl_pack_cstr(&pk, "ok");
-	if (rc == SL_OK)
-		msgpack_pack_true(&pk);
-	else
-		msgpack_pack_false(&pk);
+	sl_pack_bool(&pk, rc == SL_OK);
 	sl_pack_cstr(&pk, "events");
 	msgpack_pack_uint64(&pk, rep.events);
 	sl_pack_cstr(&pk, "signatures");

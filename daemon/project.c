@@ -370,10 +370,7 @@ rec_encode(const struct prec *r, struct sl_buf *g)
 	msgpack_packer_init(&pk, g, sl_buf_write);
 	msgpack_pack_array(&pk, 9);
 	sl_pack_str(&pk, k, r->kind ? 1 : 0);
-	if (r->created)
-		msgpack_pack_true(&pk);
-	else
-		msgpack_pack_false(&pk);
+	sl_pack_bool(&pk, r->created);
 	msgpack_pack_uint64(&pk, r->c_hlc);
 	sl_pack_bin(&pk, r->c_origin, SL_KEY_LEN);
 	sl_pack_str(&pk, r->c_author, strlen(r->c_author));

@@ -1978,10 +1978,7 @@ sync_pack_peer(const struct sync *sy, size_t i, msgpack_packer *pk)
 	else
 		sl_pack_cstr(pk, p->cfg.addr);
 	sl_pack_cstr(pk, "connected");
-	if (up)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
+	sl_pack_bool(pk, up);
 	sl_pack_cstr(pk, "direction");
 	sl_pack_cstr(pk, up ? (c->outgoing ? "out" : "in") : "");
 	sl_pack_cstr(pk, "last_contact");

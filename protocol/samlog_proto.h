@@ -157,6 +157,15 @@ sl_pack_bin(msgpack_packer *pk, const void *p, size_t n)
 	msgpack_pack_bin_body(pk, p, n);
 }
 
+static inline void
+sl_pack_bool(msgpack_packer *pk, bool v)
+{
+	if (v)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
 /* True if s[0..len) is well-formed UTF-8 without C0 controls or DEL. */
 bool sl_utf8_valid(const char *s, size_t len);
 
