@@ -136,23 +136,28 @@ audit_build(struct store *s, struct project *p, MDB_txn *txn,
 		snprintf(err, errlen, "cannot read the record's history");
 		goto out;
 	}
-	/* Each origin's announcement, so the checker can name it. */
-	for (size_t i = 0, nh = w.n; i < nh && !w.failed; i++) {
-		bool seen = false;
-
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = memcmp(w.v[k].origin, w.v[i].origin,
-			    SL_KEY_LEN) == 0;
-		uint64_t seq = seen ? 0 : project_node_org_seq(p, txn,
-		    w.v[i].origin);
-
-		if (seq > 0)
-			want_add(&w, w.v[i].origin, seq);
-	}
 	rc = SL_ENOMEM;
 	if (w.failed || w.n == 0) {
 		snprintf(err, errlen, w.failed ? "out of memory" :
 		    "the record has no events");
+		goto out;
+	}
+	qsort(w.v, w.n, sizeof *w.v, want_cmp);
+	/* Each origin's announcement, so the checker can name it: once per
+	 * origin, the sorted wants being grouped by origin. */
+	for (size_t i = 0, nh = w.n; i < nh; i++) {
+		uint8_t origin[SL_KEY_LEN];
+		uint64_t seq;
+
+		if (i > 0 && memcmp(w.v[i - 1].origin, w.v[i].origin,
+		    SL_KEY_LEN) == 0)
+			continue;
+		memcpy(origin, w.v[i].origin, SL_KEY_LEN); /* want_add moves w.v */
+		if ((seq = project_node_org_seq(p, txn, origin)) > 0)
+			want_add(&w, origin, seq);
+	}
+	if (w.failed) {
+		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	qsort(w.v, w.n, sizeof *w.v, want_cmp);

@@ -1021,6 +1021,29 @@ test_audit(void **state)
 	/* node.org, A, B, C (signed), the adoption. */
 	assert_int_equal(tu_json_num(r->out, "chain_records"), 5);
 
+	/* A record of 64 events, the size at which the daemon's list of
+	 * wanted events grows while the origins' announcements are added. */
+	char c[64], *many;
+
+	snprintf(c, sizeof c, "%s", out1(sl("contact", "add", "--name",
+	    "Ofta Ändrad", NULL)));
+	for (int i = 1; i < 64; i++) {
+		char role[32];
+
+		snprintf(role, sizeof role, "roll %d", i);
+		out1(sl("contact", "update", c, "--role", role, NULL));
+	}
+	if (asprintf(&many, "%s/many.audit", tmp) < 0)
+		abort();
+	r = sl("audit", c, "--out", many, "--json", NULL);
+	if (r->status != 0)
+		fail_msg("%s", r->err);
+	assert_int_equal(tu_json_num(r->out, "events"), 64);
+	r = sl("audit", "--check", many, "--json", NULL);
+	assert_int_equal(r->status, 0);
+	assert_non_null(strstr(r->out, "\"role\": \"roll 63\""));
+	free(many);
+
 	/* The records as the daemon shows them, before it goes away. */
 	char *show = strdup(sl("decision", "show", d, "--json", NULL)->out);
 
