@@ -89,7 +89,7 @@ $(BUILD)/test_project: $(BUILD)/obj/tests/unit/test_project.o $(BUILD)/obj/tests
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_e2e: $(BUILD)/obj/tests/unit/test_e2e.o $(BUILD)/obj/tests/unit/testutil.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
-$(BUILD)/test_sync: $(BUILD)/obj/tests/unit/test_sync.o $(BUILD)/obj/tests/unit/testutil.o $(BUILD)/obj/tests/unit/fill.o $(STORE_OBJ) $(PROTO_OBJ)
+$(BUILD)/test_sync: $(BUILD)/obj/tests/unit/test_sync.o $(BUILD)/obj/tests/unit/cluster.o $(BUILD)/obj/tests/unit/testutil.o $(BUILD)/obj/tests/unit/fill.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_node: $(BUILD)/obj/tests/unit/test_node.o $(BUILD)/obj/tests/unit/testutil.o $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka

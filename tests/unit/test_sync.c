@@ -26,296 +26,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "cluster.h"
 #include "fill.h"
 #include "samlog_proto.h"
 #include "store.h"
 #include "testutil.h"
-
-#define WAIT_MS 30000
-
-struct node {
-	char name[16];
-	char dir[512];
-	char log[600];
-	char id[SL_NODE_ID_TEXT + 1];
-	char listen[64];   /* 127.0.0.1:PORT once started */
-	pid_t pid;
-};
-
-static char *tmp;
-/* Daemons still running, killed by the teardown when a test fails. */
-static pid_t running[16];
-
-static void
-node_init(struct node *n, const char *name, const char *org)
-{
-	struct tu_run *r = malloc(sizeof *r);
-
-	assert_non_null(r);
-	memset(n, 0, sizeof *n);
-	snprintf(n->name, sizeof n->name, "%s", name);
-	snprintf(n->dir, sizeof n->dir, "%s/%s", tmp, name);
-	snprintf(n->log, sizeof n->log, "%s/%s.log", tmp, name);
-	assert_int_equal(tu_run(r, (char *const[]){ (char *)tu_prog("samlog"),
-	    "-d", n->dir, "init", "--org", (char *)org, NULL }, NULL), 0);
-	assert_int_equal(r->status, 0);
-	const char *p = strstr(r->out, "node_id:");
-
-	assert_non_null(p);
-	p += strspn(p + 8, " ") + 8;
-	snprintf(n->id, sizeof n->id, "%.*s", (int)strcspn(p, "\n"), p);
-	assert_int_equal(strlen(n->id), SL_NODE_ID_TEXT);
-	free(r);
-}
-
-/* Runs samlog -d n->dir ARGS... (NULL-terminated). */
-static struct tu_run *
-sl(const struct node *n, const char *first, ...)
-{
-	static struct tu_run r;
-	char *argv[32];
-	int k = 0;
-	va_list ap;
-
-	argv[k++] = (char *)tu_prog("samlog");
-	argv[k++] = "-d";
-	argv[k++] = (char *)n->dir;
-	argv[k++] = (char *)first;
-	va_start(ap, first);
-	for (char *a; (a = va_arg(ap, char *)) != NULL;)
-		argv[k++] = a;
-	va_end(ap);
-	argv[k] = NULL;
-	assert_int_equal(tu_run(&r, argv, NULL), 0);
-	return &r;
-}
-
-static struct tu_run *
-ok(struct tu_run *r)
-{
-	if (r->status != 0)
-		fail_msg("samlog failed (%d): %s", r->status, r->err);
-	return r;
-}
-
-/* The first line of stdout. */
-static char *
-line1(struct tu_run *r)
-{
-	static char buf[4][256];
-	static int k;
-	char *b = buf[k++ % 4];
-
-	ok(r);
-	snprintf(b, sizeof buf[0], "%.*s", (int)strcspn(r->out, "\n"), r->out);
-	return b;
-}
-
-static long
-events(const struct node *n)
-{
-	return tu_json_num(ok(sl(n, "status", "--json", NULL))->out, "events");
-}
-
-/* Starts samlogd on n, listening on `listen` (NULL: any free port, or
- * the port it had before), and waits until it answers. */
-static void
-node_start(struct node *n)
-{
-	char sock[600], listen[64];
-
-	snprintf(sock, sizeof sock, "%s/%s", n->dir, SL_CTL_SOCKET);
-	snprintf(listen, sizeof listen, "%s", n->listen[0] ? n->listen :
-	    "127.0.0.1:0");
-	if ((n->pid = fork()) == 0) {
-		if (freopen(n->log, "a", stderr) == NULL)
-			_exit(126);
-		execl(tu_prog("samlogd"), "samlogd", "-d", n->dir, "--listen",
-		    listen, "--foreground", (char *)NULL);
-		_exit(127);
-	}
-	for (size_t i = 0; i < sizeof running / sizeof running[0]; i++) {
-		if (running[i] == 0) {
-			running[i] = n->pid;
-			break;
-		}
-	}
-	for (int i = 0; i < 1000; i++) {
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-		memcpy(sa.sun_path, sock, strlen(sock) + 1);
-		if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
-			close(fd);
-			break;
-		}
-		close(fd);
-		usleep(10000);
-	}
-	struct tu_run *r = ok(sl(n, "status", "--json", NULL));
-	const char *p = strstr(r->out, "\"listen\": \"");
-
-	assert_non_null(p);
-	p += 11;
-	snprintf(n->listen, sizeof n->listen, "%.*s", (int)strcspn(p, "\""),
-	    p);
-	assert_non_null(strchr(n->listen, ':'));
-}
-
-static int
-node_stop(struct node *n, int sig)
-{
-	int status;
-
-	if (n->pid <= 0)
-		return -1;
-	kill(n->pid, sig);
-	for (size_t i = 0; i < sizeof running / sizeof running[0]; i++)
-		if (running[i] == n->pid)
-			running[i] = 0;
-	assert_int_equal(waitpid(n->pid, &status, 0), n->pid);
-	n->pid = 0;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/* n trusts m; dials it when dial is true. */
-static void
-trust(const struct node *n, const struct node *m, bool dial)
-{
-	if (dial)
-		ok(sl(n, "peer", "add", m->name, "--key", m->id, "--addr",
-		    m->listen, NULL));
-	else
-		ok(sl(n, "peer", "add", m->name, "--key", m->id, NULL));
-}
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Waits until every node holds `want` events; fails after WAIT_MS. */
-static void
-wait_events(struct node **ns, int k, long want)
-{
-	uint64_t t0 = now_ms();
-
-	for (;;) {
-		int done = 0;
-
-		for (int i = 0; i < k; i++)
-			done += events(ns[i]) == want;
-		if (done == k)
-			return;
-		if (now_ms() - t0 > WAIT_MS) {
-			for (int i = 0; i < k; i++)
-				print_message("%s: %ld events (want %ld)\n",
-				    ns[i]->name, events(ns[i]), want);
-			fail_msg("no convergence within %d ms", WAIT_MS);
-		}
-		usleep(50000);
-	}
-}
-
-/* Every query gives the same answer on every node. */
-static void
-assert_same(struct node **ns, int k)
-{
-	static const char *const q[][3] = {
-		{ "org", "list", "--json" }, { "contact", "list", "--json" },
-		{ "meeting", "list", "--json" }, { "decision", "list", "--json" },
-	};
-	char *first = malloc(sizeof ((struct tu_run *)0)->out);
-
-	assert_non_null(first);
-	for (size_t j = 0; j < sizeof q / sizeof q[0]; j++) {
-		snprintf(first, sizeof ((struct tu_run *)0)->out, "%s",
-		    ok(sl(ns[0], q[j][0], q[j][1], q[j][2], NULL))->out);
-		for (int i = 1; i < k; i++) {
-			struct tu_run *r = ok(sl(ns[i], q[j][0], q[j][1],
-			    q[j][2], NULL));
-
-			if (strcmp(first, r->out) != 0)
-				fail_msg("%s %s differs between %s and %s",
-				    q[j][0], q[j][1], ns[0]->name, ns[i]->name);
-		}
-	}
-	free(first);
-	for (int i = 0; i < k; i++)
-		assert_int_equal(ok(sl(ns[i], "verify", NULL))->status, 0);
-}
-
-static bool
-log_has(const struct node *n, const char *needle)
-{
-	FILE *f = fopen(n->log, "r");
-	char line[2048];
-	bool found = false;
-
-	if (f == NULL)
-		return false;
-	while (!found && fgets(line, sizeof line, f) != NULL)
-		found = strstr(line, needle) != NULL;
-	fclose(f);
-	return found;
-}
-
-static void
-wait_log(const struct node *n, const char *needle)
-{
-	uint64_t t0 = now_ms();
-
-	while (!log_has(n, needle)) {
-		if (now_ms() - t0 > WAIT_MS)
-			fail_msg("%s's log never said \"%s\"", n->name, needle);
-		usleep(50000);
-	}
-}
-
-static char *
-add_contact(const struct node *n, const char *name)
-{
-	return line1(sl(n, "contact", "add", "--name", name, "--role",
-	    "first", NULL));
-}
-
-static int
-setup(void **state)
-{
-	(void)state;
-	tmp = tu_tmpdir();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	if (getenv("SAMLOG_KEEP") == NULL)
-		tu_rmtree(tmp);
-	else
-		print_message("kept %s\n", tmp);
-	return 0;
-}
-
-/* After each test: stop what a failed test left running. */
-static int
-reap(void **state)
-{
-	(void)state;
-	for (size_t i = 0; i < sizeof running / sizeof running[0]; i++) {
-		if (running[i] != 0) {
-			kill(running[i], SIGKILL);
-			waitpid(running[i], NULL, 0);
-			running[i] = 0;
-		}
-	}
-	return 0;
-}
 
 /* ---- scenarios ------------------------------------------------------------ */
 
@@ -558,8 +273,8 @@ test_fork_detected(void **state)
 	/* a2 is a copy of a's directory: same key, same genesis. */
 	a2 = a;
 	snprintf(a2.name, sizeof a2.name, "af2");
-	snprintf(a2.dir, sizeof a2.dir, "%s/af2", tmp);
-	snprintf(a2.log, sizeof a2.log, "%s/af2.log", tmp);
+	snprintf(a2.dir, sizeof a2.dir, "%s/af2", cl_tmp);
+	snprintf(a2.log, sizeof a2.log, "%s/af2.log", cl_tmp);
 	node_start(&a);
 	assert_int_equal(node_stop(&a, SIGTERM), 0);
 	snprintf(cmd, sizeof cmd, "cp -a %s %s && rm -f %s/samlogd.sock "
@@ -712,8 +427,8 @@ test_concurrent_edits(void **state)
 	static char rec_a[sizeof ((struct tu_run *)0)->out];
 	char *fa, *fb;
 
-	if (asprintf(&fa, "%s/a.audit", tmp) < 0 ||
-	    asprintf(&fb, "%s/b.audit", tmp) < 0)
+	if (asprintf(&fa, "%s/a.audit", cl_tmp) < 0 ||
+	    asprintf(&fb, "%s/b.audit", cl_tmp) < 0)
 		abort();
 	ok(sl(&a, "audit", id, "--out", fa, NULL));
 	ok(sl(&b, "audit", id, "--out", fb, NULL));
@@ -738,19 +453,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_two_nodes, reap),
-		cmocka_unit_test_teardown(test_line_of_three, reap),
-		cmocka_unit_test_teardown(test_star_offline, reap),
-		cmocka_unit_test_teardown(test_non_member_refused, reap),
-		cmocka_unit_test_teardown(test_tampered, reap),
-		cmocka_unit_test_teardown(test_fork_detected, reap),
-		cmocka_unit_test_teardown(test_killed_mid_transfer, reap),
-		cmocka_unit_test_teardown(test_restored_backup, reap),
-		cmocka_unit_test_teardown(test_concurrent_edits, reap),
+		cmocka_unit_test_teardown(test_two_nodes, cl_reap),
+		cmocka_unit_test_teardown(test_line_of_three, cl_reap),
+		cmocka_unit_test_teardown(test_star_offline, cl_reap),
+		cmocka_unit_test_teardown(test_non_member_refused, cl_reap),
+		cmocka_unit_test_teardown(test_tampered, cl_reap),
+		cmocka_unit_test_teardown(test_fork_detected, cl_reap),
+		cmocka_unit_test_teardown(test_killed_mid_transfer, cl_reap),
+		cmocka_unit_test_teardown(test_restored_backup, cl_reap),
+		cmocka_unit_test_teardown(test_concurrent_edits, cl_reap),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("TEST_FILTER") != NULL)
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
 }

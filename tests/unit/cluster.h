@@ -1,0 +1,69 @@
+/*
+ * cluster.h - real samlogd nodes for the tests that need several: each in
+ * its own directory under a temporary root, started as a child process,
+ * driven through the samlog binary.  Failures go through cmocka, so these
+ * are for use inside cmocka tests.
+ */
+#ifndef SAMLOG_CLUSTER_H
+#define SAMLOG_CLUSTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "samlog_proto.h"
+#include "testutil.h"
+
+#define WAIT_MS 30000
+
+struct node {
+	char name[16];
+	char dir[512];
+	char log[600];
+	char id[SL_NODE_ID_TEXT + 1];
+	char listen[64];   /* 127.0.0.1:PORT once started */
+	char *const *env;  /* extra "K=V" for the daemon, or NULL */
+	pid_t pid;
+};
+
+/* The temporary root: set by cl_setup, removed by cl_teardown (kept,
+ * and its path printed, when SAMLOG_KEEP is set). */
+extern char *cl_tmp;
+
+int cl_setup(void **state);
+int cl_teardown(void **state);
+/* A per-test teardown: kills whatever daemons a failed test left. */
+int cl_reap(void **state);
+
+/* samlog init in cl_tmp/name; fills in the node id. */
+void node_init(struct node *n, const char *name, const char *org);
+/* Starts samlogd on n->listen (any free port the first time, the same
+ * one after) and waits until it answers on its control socket. */
+void node_start(struct node *n);
+/* Sends sig, waits; the exit status, or 128 + the signal. */
+int node_stop(struct node *n, int sig);
+/* n trusts m; with dial, n also dials m at addr (NULL: m->listen). */
+void trust(const struct node *n, const struct node *m, bool dial);
+void trust_at(const struct node *n, const struct node *m, const char *addr);
+
+/* Runs samlog -d n->dir ARGS... (NULL-terminated) into a static buffer. */
+struct tu_run *sl(const struct node *n, const char *first, ...);
+/* Fails the test unless r exited 0; returns r. */
+struct tu_run *ok(struct tu_run *r);
+/* The first line of r's stdout (r must have exited 0). */
+char *line1(struct tu_run *r);
+/* The node's event count (status --json). */
+long events(const struct node *n);
+char *add_contact(const struct node *n, const char *name);
+
+uint64_t now_ms(void);
+/* Waits until each of ns[0..k) holds want events; fails after WAIT_MS. */
+void wait_events(struct node **ns, int k, long want);
+/* Every projection lists the same on every node, and verify is clean. */
+void assert_same(struct node **ns, int k);
+bool log_has(const struct node *n, const char *needle);
+/* How many lines of n's log contain needle. */
+int log_count(const struct node *n, const char *needle);
+void wait_log(const struct node *n, const char *needle);
+
+#endif
