@@ -300,7 +300,7 @@ check_history(struct bundle *b, struct aev ***out)
 	char id[SL_ID_TEXT + 1];
 
 	sl_b32_encode(id, b->id, SL_ID_LEN);
-	sub = calloc(b->nev, sizeof *sub);
+	sub = calloc(b->nev, sizeof(struct aev *));
 	hashes = calloc(b->nev, sizeof *hashes);
 	if (sub == NULL || hashes == NULL) {
 		free(sub);
@@ -344,7 +344,7 @@ check_history(struct bundle *b, struct aev ***out)
 		return bad(b, "the history is incomplete: the bundle lacks "
 		    "the creating event of record %s", id);
 	}
-	qsort(sub, n, sizeof *sub, fold_cmp);
+	qsort(sub, n, sizeof(struct aev *), fold_cmp);
 	b->nsubject = n;
 	*out = sub;
 	return true;

@@ -197,8 +197,8 @@ row_pack(struct importer *im, struct row *r)
 			f->is_bool = true;
 			f->truth = strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
 			    strcmp(v, "1") == 0;
-			if (!f->truth && v[0] && strcmp(v, "false") &&
-			    strcmp(v, "no") && strcmp(v, "0")) {
+			if (!f->truth && v[0] && strcmp(v, "false") != 0 &&
+			    strcmp(v, "no") != 0 && strcmp(v, "0") != 0) {
 				row_error(im, r->line, "iop must be true or false, "
 				    "not \"%s\"", v);
 				continue;
@@ -806,8 +806,8 @@ send_all(struct importer *im, int fd)
 		}
 		pack_request(&req, "import.rows", start, (size_t)(m.p - start),
 		    n);
-		if (req.p == NULL || (code = exchange(fd, &req, &imported, msg,
-		    sizeof msg)) != SL_OK) {
+		if (req.p == NULL || exchange(fd, &req, &imported, msg,
+		    sizeof msg) != SL_OK) {
 			fprintf(stderr, "%ssamlog: %s: %s\n", bar ? "\n" : "",
 			    im->file, req.p ? msg : "out of memory");
 			free(req.p);

@@ -224,7 +224,10 @@ arg_str(const struct args *a, const char *name, char *out, size_t outlen)
 {
 	const struct arg *g = arg_get(a, name);
 
-	out[0] = '\0';
+	/* All of out, not just out[0]: callers index into it up to its
+	 * strlen(), which the static analyzer does not connect with what
+	 * was written. */
+	memset(out, 0, outlen);
 	if (g == NULL)
 		return false;
 	if (g->type == ARG_STR)
@@ -740,7 +743,7 @@ write_contact_update(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 		    "--municipality");
 		goto out;
 	}
-	if ((rc = project_get(d->p, txn, id, &cur)) != SL_OK) {
+	if (project_get(d->p, txn, id, &cur) != SL_OK) {
 		rc = fail(msg, mlen, SL_ENOENT, "no contact with id %s", text);
 		goto out;
 	}
@@ -784,7 +787,7 @@ write_decision_step(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 		return fail(msg, mlen, SL_EUSAGE, "%s needs an ID", a->cmd);
 	if ((rc = resolve(d, txn, NULL, text, 'd', id, msg, mlen)) != SL_OK)
 		return rc;
-	if ((rc = project_get(d->p, txn, id, &cur)) != SL_OK)
+	if (project_get(d->p, txn, id, &cur) != SL_OK)
 		return fail(msg, mlen, SL_ENOENT, "no decision with id %s", text);
 	prec_str(&cur, "status", status, sizeof status);
 	if (!step_allowed(status, step)) {
@@ -1370,7 +1373,7 @@ read_show(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 			return fail(msg, mlen, SL_EVALUE, "invalid time \"%s\" "
 			    "for --as-of (use YYYY-MM-DD or "
 			    "YYYY-MM-DDTHH:MM:SSZ)", asof);
-		if ((rc = project_as_of(d->p, txn, rid, until, &r)) != SL_OK)
+		if (project_as_of(d->p, txn, rid, until, &r) != SL_OK)
 			return fail(msg, mlen, SL_ENOENT, "%s %s did not exist "
 			    "yet at %s", project_kind_word(kind), text, asof);
 	} else if ((rc = project_get(d->p, txn, rid, &r)) != SL_OK) {
@@ -1847,7 +1850,8 @@ import_row(struct cmd_ctx *d, struct store_batch *b, const char *author,
 	if ((rc = args_parse(a, body, len, msg, mlen)) != SL_OK)
 		goto out;
 	snprintf(word, sizeof word, "%.*s", (int)strcspn(a->cmd, "."), a->cmd);
-	if (project_kind(word) == 0 || strcmp(a->cmd + strlen(word), ".add")) {
+	if (project_kind(word) == 0 ||
+	    strcmp(a->cmd + strlen(word), ".add") != 0) {
 		rc = fail(msg, mlen, SL_EUSAGE, "not a record to add");
 		goto out;
 	}
@@ -2071,7 +2075,8 @@ import_dispatch(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 
 	sl_mp_init(&m, body, len);
 	if (sl_mp_read_map(&m, &n, 2) != SL_OK || n != 2 ||
-	    sl_mp_read_str(&m, &s, &sl, 3, 3) != SL_OK || memcmp(s, "cmd", 3) ||
+	    sl_mp_read_str(&m, &s, &sl, 3, 3) != SL_OK ||
+	    memcmp(s, "cmd", 3) != 0 ||
 	    sl_mp_read_str(&m, &s, &sl, 1, 20) != SL_OK || sl < 8 ||
 	    memcmp(s, "import.", 7) != 0)
 		return false;

@@ -211,15 +211,16 @@ ctl_flush(struct ctl_conn *c)
 	}
 	uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
 
-	ctl_conn_ref(c);
 	c->queued += w->len;
 	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, write_cb) != 0) {
 		c->queued -= w->len;
 		free(w);
 		conn_close(c, "cannot write");
-		ctl_conn_unref(c); /* last: it may free c */
 		return;
 	}
+	/* write_cb's reference: libuv calls it on a later loop turn, never
+	 * from inside uv_write. */
+	ctl_conn_ref(c);
 	if (!c->reading_paused && c->queued > CTL_HIGH_MARK) {
 		c->reading_paused = true;
 		uv_read_stop((uv_stream_t *)&c->pipe);

@@ -176,7 +176,8 @@ set_add(uint8_t (**set)[SL_HASH_LEN], uint32_t *n, const uint8_t *h)
 		else
 			hi = mid;
 	}
-	uint8_t (*ns)[SL_HASH_LEN] = realloc(*set, (*n + 1) * SL_HASH_LEN);
+	uint8_t (*ns)[SL_HASH_LEN] = realloc(*set,
+	    ((size_t)*n + 1) * SL_HASH_LEN);
 
 	if (ns == NULL)
 		return ENOMEM;
@@ -766,12 +767,11 @@ rb_collect_cb(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 {
 	struct rb *b = ctx;
 	bool creates;
-	char kind;
 
 	b->total++;
 	if (ev->type_len == 8 && memcmp(ev->type, "node.org", 8) == 0)
 		return nodes_apply(b->p, txn, ev);
-	if ((kind = type_kind(ev, &creates)) == 0)
+	if (type_kind(ev, &creates) == 0)
 		return 0;
 	if (!creates && ev->entity == NULL)
 		return 0;
@@ -960,7 +960,7 @@ rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 
 		/* Equal keys cannot occur: each names its record's id. */
 		rc = mdb_put(txn, p->pidx, &k, &empty, MDB_APPEND);
-		if (rc == 0 && (i + 1) % (RB_CHUNK * 4) == 0)
+		if (rc == 0 && (i + 1) % ((size_t)RB_CHUNK * 4) == 0)
 			rc = rb_chunk(p, &txn);
 	}
 	free(keys);

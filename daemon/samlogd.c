@@ -167,14 +167,17 @@ static void
 daemon_open(struct daemon *d)
 {
 	char err[512];
-	char *store_path;
+	char *store_path, *conf_path;
 	struct stat st;
 
 	if (stat(d->dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		fatal("no node in %s (create one with: samlog init --org NAME"
 		    " -d %s)", d->dir, d->dir);
-	d->conf_path = dir_file(d->dir, SL_NODE_CONF_FILE);
-	if (config_load(&d->conf, d->conf_path, err, sizeof err) != SL_OK ||
+	/* Held in a local until the end: clang's analyzer forgets a pointer
+	 * kept in *d when &d->conf is passed to another file's function,
+	 * and reports a leak that is not there. */
+	conf_path = dir_file(d->dir, SL_NODE_CONF_FILE);
+	if (config_load(&d->conf, conf_path, err, sizeof err) != SL_OK ||
 	    apply_flags(d, &d->conf, err, sizeof err) != SL_OK)
 		fatal("%s", err);
 	if (sl_node_load_key(d->dir, &d->key, err, sizeof err) != SL_OK)
@@ -187,6 +190,7 @@ daemon_open(struct daemon *d)
 	free(store_path);
 	if (project_open(&d->proj, d->store, err, sizeof err) != SL_OK)
 		fatal("%s", err);
+	d->conf_path = conf_path;
 }
 
 static void

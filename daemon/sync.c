@@ -11,6 +11,7 @@
  * the reading of the log, never memory: catch-up and live push are the
  * same loop.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -671,12 +672,13 @@ next_origin(struct conn *c)
 	if (c->stick >= 0) {
 		/* Continue a run cut before its signed event, if there is
 		 * still something to continue. */
-		struct ostate *o = (size_t)c->stick < p->nos ?
-		    &p->os[c->stick] : NULL;
+		if ((size_t)c->stick < p->nos) {
+			struct ostate *o = &p->os[c->stick];
 
-		if (o != NULL && o->want && !o->unsendable &&
-		    tip_seq(c->sy, o->origin) > o->sent)
-			return o;
+			if (o->want && !o->unsendable &&
+			    tip_seq(c->sy, o->origin) > o->sent)
+				return o;
+		}
 		c->stick = -1;
 	}
 	for (size_t k = 0; k < p->nos; k++) {
@@ -995,6 +997,10 @@ handle_frame(struct conn *c, const struct sl_frame_hdr *h,
 {
 	struct sl_mp r;
 
+	/* Frames are read only once on_established() has bound the
+	 * connection to its peer, and conn_close() stops the reading when
+	 * it unbinds it: every handler may use c->peer. */
+	assert(c->peer != NULL);
 	sl_mp_init(&r, body, h->len);
 	if (h->type != SL_PEER_HELLO && h->type != SL_PEER_BYE &&
 	    !c->hello_got) {
@@ -1562,7 +1568,7 @@ peer_new(struct sync *sy, const struct config_peer *cfg)
 	struct peer **np;
 
 	if (p == NULL || (np = realloc(sy->peers, (sy->npeers + 1) *
-	    sizeof *np)) == NULL) {
+	    sizeof(struct peer *))) == NULL) {
 		free(p);
 		return NULL;
 	}
@@ -1592,7 +1598,7 @@ peer_drop(struct sync *sy, struct peer *p)
 		;
 	if (i < sy->npeers) {
 		memmove(&sy->peers[i], &sy->peers[i + 1],
-		    (sy->npeers - i - 1) * sizeof sy->peers[0]);
+		    (sy->npeers - i - 1) * sizeof(struct peer *));
 		sy->npeers--;
 	}
 	uv_close((uv_handle_t *)&p->redial, peer_timer_closed);

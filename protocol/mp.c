@@ -283,7 +283,7 @@ mp_skip(struct sl_mp *r, int depth)
 	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
 		body = 0;
 	} else if (b >= 0x80 && b <= 0x8f) {
-		count = 2u * (b & 0x0f);
+		count = 2 * (uint64_t)(b & 0x0f);
 	} else if (b >= 0x90 && b <= 0x9f) {
 		count = b & 0x0f;
 	} else if (b >= 0xa0 && b <= 0xbf) {

@@ -36,11 +36,13 @@ tu_fill(const char *dir, size_t n, char *err, size_t errlen)
 		size_t k = n - done < FILL_BATCH ? n - done : FILL_BATCH;
 
 		for (size_t i = 0; i < k; i++) {
-			/* {"name": "Contact 000000123"} */
+			/* {"name": "Contact 000000123"}: map of 1, "name" */
+			static const uint8_t map_name[] = { 0x81, 0xa4, 'n',
+				'a', 'm', 'e' };
 			int len = snprintf((char *)pay[i] + 6, 58,
 			    "Contact %09zu", done + i);
 
-			memcpy(pay[i], "\x81\xa4name", 6);
+			memcpy(pay[i], map_name, sizeof map_name);
 			memmove(pay[i] + 7, pay[i] + 6, (size_t)len);
 			pay[i][6] = (uint8_t)(0xa0 | len);
 			d[i] = (struct sl_event_draft){ .author = "fill",

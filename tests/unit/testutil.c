@@ -150,8 +150,8 @@ tu_flip_record(const char *path, uint64_t seq, size_t byte, uint8_t mask)
 	if ((rc = mdb_env_open(env, path, 0, 0600)) != 0 ||
 	    (rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0)
 		goto out;
-	if ((rc = mdb_dbi_open(txn, "log.00000001", 0, &dbi)) != 0 ||
-	    (rc = mdb_get(txn, dbi, &k, &d)) != 0 || byte >= d.mv_size ||
+	if (mdb_dbi_open(txn, "log.00000001", 0, &dbi) != 0 ||
+	    mdb_get(txn, dbi, &k, &d) != 0 || byte >= d.mv_size ||
 	    (copy = malloc(d.mv_size)) == NULL) {
 		mdb_txn_abort(txn);
 		rc = -1;
