@@ -4,7 +4,7 @@
 #   make run        set up, build, create the default node if needed, run it
 #   make check      set up, build, run every test, normally and under ASan+UBSan,
 #                   plus a short fuzz pass
-#   make lint       cppcheck (part of check)
+#   make lint       cppcheck and clang-tidy (part of check)
 #   make bench      benchmarks (not part of check)
 #   make fuzz       fuzz every decoder of outside input, FUZZ_TIME seconds
 #                   each (default 300; FUZZ=NAME for one)
@@ -58,7 +58,8 @@ DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
 CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 
-TESTS := test_mp test_event test_store test_project test_node test_e2e test_sync
+TESTS := test_mp test_event test_store test_project test_node test_e2e test_sync \
+         test_fault
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
 .PHONY: all deps run check lint tests test-run bench fuzz fuzz-check install \
@@ -91,6 +92,9 @@ $(BUILD)/test_e2e: $(BUILD)/obj/tests/unit/test_e2e.o $(BUILD)/obj/tests/unit/te
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_sync: $(BUILD)/obj/tests/unit/test_sync.o $(BUILD)/obj/tests/unit/cluster.o $(BUILD)/obj/tests/unit/testutil.o $(BUILD)/obj/tests/unit/fill.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+CLUSTER_OBJ := $(BUILD)/obj/tests/unit/cluster.o $(BUILD)/obj/tests/unit/testutil.o
+$(BUILD)/test_fault: $(BUILD)/obj/tests/unit/test_fault.o $(BUILD)/obj/tests/unit/relay.o $(CLUSTER_OBJ) $(BUILD)/obj/tests/unit/fill.o $(STORE_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_node: $(BUILD)/obj/tests/unit/test_node.o $(BUILD)/obj/tests/unit/testutil.o $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
@@ -114,17 +118,34 @@ check: deps lint
 # ---- static analysis -----------------------------------------------------
 #
 # cppcheck over the product and the tests, with the suppressions (and the
-# reasons for them) in tests/lint/.  Any finding fails the check.
+# reasons for them) in tests/lint/; then clang-tidy over the product with
+# the checks in .clang-tidy (tests/lint/README.md says which, and why some
+# are off).  Any finding of either fails the check.  clang-tidy runs the
+# static analyzer, so it is the slow part: one file per job, TIDY_JOBS at
+# a time, largest first so that the last job to finish is a short one.
 
 CPPCHECK_FLAGS := --quiet --enable=warning,portability,performance \
                   --inline-suppr --error-exitcode=1 --std=c11 -D_GNU_SOURCE \
                   --suppressions-list=tests/lint/cppcheck.supp \
                   -Iprotocol -Idaemon -Icli
 
+TIDY_SRC    := $(wildcard protocol/*.c daemon/*.c cli/*.c)
+TIDY_JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+TIDY_CFLAGS := -std=c11 -D_GNU_SOURCE -Iprotocol -Idaemon -Icli -Itests/unit \
+               $(PKG_CFLAGS)
+# One file (the script's $0): its report is printed in one piece, so that
+# parallel jobs do not interleave, and without clang's "N warnings
+# generated." (a count of what clang-tidy filtered out: system headers).
+TIDY_ONE = out=$$(clang-tidy -quiet --warnings-as-errors="*" "$$0" -- \
+           $(TIDY_CFLAGS) 2>&1); rc=$$?; printf "%s\n" "$$out" | \
+           grep -v -e "^[0-9]* warnings* generated\.$$" -e "^$$"; exit $$rc
+
 .PHONY: lint
 lint: deps
 	@echo "== cppcheck"
 	@cppcheck $(CPPCHECK_FLAGS) protocol daemon cli tests
+	@echo "== clang-tidy"
+	@ls -S $(TIDY_SRC) | xargs -P$(TIDY_JOBS) -n1 sh -c '$(TIDY_ONE)'
 
 # ---- fuzzing (clang's libFuzzer) -----------------------------------------
 #

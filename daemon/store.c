@@ -26,6 +26,7 @@
  * open, which holds because the store never keeps one across calls), and
  * the whole operation replayed from its inputs.
  */
+#include <assert.h>
 #include <errno.h>
 #include <lmdb.h>
 #include <stdarg.h>
@@ -45,7 +46,7 @@
 /* A foreign clock more than this far ahead of ours is not adopted, so one
  * node with a wrong clock cannot drag every later local event into the
  * future. */
-#define STORE_MAX_SKEW_MS (5 * 60 * 1000)
+#define STORE_MAX_SKEW_MS ((uint64_t)5 * 60 * 1000)
 
 #define LOG_KEY_LEN 12     /* origin index (4, BE) + seq (8, BE) */
 #define ORIGIN_VAL_LEN 4   /* origin index (4, BE) */
@@ -593,6 +594,7 @@ store_batch_begin(struct store *s, struct store_batch **out, char *err,
 	return SL_OK;
 fail:
 	rc = batch_fail(b, rc, err, errlen);
+	assert(rc != SL_OK);   /* *out stays NULL only on an error */
 	free(b);
 	return rc;
 }
@@ -799,19 +801,23 @@ refuse(struct store_ingest_result *res, int code, size_t index,
     const uint8_t *origin, uint64_t seq, const char *fmt, ...)
 {
 	va_list ap;
-	char o[SL_NODE_ID_TEXT + 1] = "?";
+	char o[SL_NODE_ID_TEXT + 1];
 	char why[160];
 
 	res->code = code;
 	res->index = index;
 	res->seq = seq;
-	if (origin != NULL) {
-		memcpy(res->origin, origin, SL_KEY_LEN);
-		origin_text(o, origin);
-	}
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
+	/* A failure of the store itself (full, out of memory) is about no
+	 * event in particular. */
+	if (origin == NULL) {
+		snprintf(res->reason, sizeof res->reason, "%s", why);
+		return code;
+	}
+	memcpy(res->origin, origin, SL_KEY_LEN);
+	origin_text(o, origin);
 	snprintf(res->reason, sizeof res->reason, "origin %s seq %llu: %s", o,
 	    (unsigned long long)seq, why);
 	return code;
@@ -935,7 +941,10 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 		for (size_t i = sg->first; i < g->n; i = g->next[i]) {
 			const struct sl_event *e = &g->evs[i];
 
-			if (e->seq <= tip) {
+			/* An origin new to this node (o == NULL) has tip 0
+			 * and decoded events start at seq 1: nothing of it
+			 * is stored to compare with. */
+			if (o != NULL && e->seq <= tip) {
 				bool same;
 
 				if ((rc = same_as_stored(txn, o, e, &same)) != 0)
@@ -1279,14 +1288,16 @@ static int
 vfail(struct store_verify_report *rep, int code, const uint8_t *origin,
     uint64_t seq, const char *why)
 {
-	char o[SL_NODE_ID_TEXT + 1] = "?";
+	char o[SL_NODE_ID_TEXT + 1];
 
 	rep->code = code;
 	rep->seq = seq;
-	if (origin != NULL) {
-		memcpy(rep->origin, origin, SL_KEY_LEN);
-		origin_text(o, origin);
+	if (origin == NULL) {
+		snprintf(rep->reason, sizeof rep->reason, "%s", why);
+		return code;
 	}
+	memcpy(rep->origin, origin, SL_KEY_LEN);
+	origin_text(o, origin);
 	snprintf(rep->reason, sizeof rep->reason, "origin %s seq %llu: %s", o,
 	    (unsigned long long)seq, why);
 	return code;

@@ -5,7 +5,7 @@ set -eu
 
 PKGS="make gcc clang libclang-rt-14-dev pkg-config libuv1-dev liblmdb-dev \
 libmsgpack-dev libsodium-dev libssl-dev libcmocka-dev systemd groff-base \
-cppcheck"
+cppcheck clang-tidy faketime"
 
 missing=""
 for p in $PKGS; do

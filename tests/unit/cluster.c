@@ -22,7 +22,28 @@
 
 char *cl_tmp;
 /* Daemons still running, killed by the teardown when a test fails. */
-static pid_t running[32];
+static pid_t running[64];
+
+/* Remembers a child for cl_reap; fails when there are too many. */
+static void
+track(pid_t pid)
+{
+	for (size_t i = 0; i < sizeof running / sizeof running[0]; i++) {
+		if (running[i] == 0) {
+			running[i] = pid;
+			return;
+		}
+	}
+	fail_msg("more than %zu children", sizeof running / sizeof running[0]);
+}
+
+static void
+untrack(pid_t pid)
+{
+	for (size_t i = 0; i < sizeof running / sizeof running[0]; i++)
+		if (running[i] == pid)
+			running[i] = 0;
+}
 
 void
 node_init(struct node *n, const char *name, const char *org)
@@ -114,12 +135,7 @@ node_start(struct node *n)
 		    listen, "--foreground", (char *)NULL);
 		_exit(127);
 	}
-	for (size_t i = 0; i < sizeof running / sizeof running[0]; i++) {
-		if (running[i] == 0) {
-			running[i] = n->pid;
-			break;
-		}
-	}
+	track(n->pid);
 	for (int i = 0; i < 1000; i++) {
 		struct sockaddr_un sa = { .sun_family = AF_UNIX };
 		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -150,9 +166,7 @@ node_stop(struct node *n, int sig)
 	if (n->pid <= 0)
 		return -1;
 	kill(n->pid, sig);
-	for (size_t i = 0; i < sizeof running / sizeof running[0]; i++)
-		if (running[i] == n->pid)
-			running[i] = 0;
+	untrack(n->pid);
 	assert_int_equal(waitpid(n->pid, &status, 0), n->pid);
 	n->pid = 0;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -203,6 +217,31 @@ wait_events(struct node **ns, int k, long want)
 			fail_msg("no convergence within %d ms", WAIT_MS);
 		}
 		usleep(50000);
+	}
+}
+
+long
+wait_converged(struct node **ns, int k)
+{
+	uint64_t t0 = now_ms();
+	long last = -1;
+
+	for (;;) {
+		long first = events(ns[0]);
+		bool same = true;
+
+		for (int i = 1; i < k; i++)
+			same = same && events(ns[i]) == first;
+		if (same && first == last)
+			return first;
+		last = same ? first : -1;
+		if (now_ms() - t0 > WAIT_MS) {
+			for (int i = 0; i < k; i++)
+				print_message("%s: %ld events\n", ns[i]->name,
+				    events(ns[i]));
+			fail_msg("no convergence within %d ms", WAIT_MS);
+		}
+		usleep(200000);
 	}
 }
 
@@ -308,3 +347,302 @@ cl_reap(void **state)
 	return 0;
 }
 
+
+/* ---- clients writing at once --------------------------------------------- */
+
+struct writers {
+	int k;
+	pid_t pid[32];
+	char path[32][640];
+	long acked, failed;
+	/* After stop: every acknowledged contact and its last role. */
+	size_t n;
+	char (*id)[64];
+	char (*role)[32];
+};
+
+static volatile sig_atomic_t writer_quit;
+
+static void
+writer_on_term(int sig)
+{
+	(void)sig;
+	writer_quit = 1;
+}
+
+/* One client: runs until SIGTERM, then finishes the operation at hand
+ * (retrying it for up to a minute if the daemon is away). */
+static void
+writer_main(const struct node *n, const char *path, const char *tag,
+    unsigned seed, bool updates)
+{
+	static struct tu_run r;
+	static char ids[4096][64];
+	size_t nids = 0;
+	FILE *f = fopen(path, "w");
+	uint64_t quit_at = 0;
+
+	if (f == NULL)
+		_exit(3);
+	setvbuf(f, NULL, _IOLBF, 0);
+	signal(SIGTERM, writer_on_term);
+	srandom(seed);
+	for (unsigned op = 0; !writer_quit; op++) {
+		char name[96], role[32], *argv[16];
+		bool add = !updates || nids == 0 || nids == 4096 ||
+		    random() % 3 != 0;
+		size_t pick = nids ? (size_t)random() % nids : 0;
+		int a = 0;
+
+		snprintf(role, sizeof role, "r%u", op);
+		argv[a++] = (char *)tu_prog("samlog");
+		argv[a++] = "-d";
+		argv[a++] = (char *)n->dir;
+		argv[a++] = "contact";
+		if (add) {
+			snprintf(name, sizeof name, "%s-%u", tag, op);
+			argv[a++] = "add";
+			argv[a++] = "--name";
+			argv[a++] = name;
+		} else {
+			argv[a++] = "update";
+			argv[a++] = ids[pick];
+		}
+		argv[a++] = "--role";
+		argv[a++] = role;
+		argv[a] = NULL;
+		for (;;) {
+			if (tu_run(&r, argv, NULL) != 0)
+				_exit(4);
+			if (r.status == 0)
+				break;
+			fprintf(f, "fail %d %.*s\n", r.status,
+			    (int)strcspn(r.err, "\n"), r.err);
+			if (writer_quit && quit_at == 0)
+				quit_at = now_ms() + 60000;
+			if (quit_at != 0 && now_ms() > quit_at)
+				_exit(5);
+			usleep(20000);
+		}
+		if (add) {
+			snprintf(ids[nids], sizeof ids[0], "%.*s",
+			    (int)strcspn(r.out, "\n"), r.out);
+			fprintf(f, "set %s %s\n", ids[nids++], role);
+		} else {
+			fprintf(f, "set %s %s\n", ids[pick], role);
+		}
+	}
+	fclose(f);
+	_exit(0);
+}
+
+struct writers *
+writers_start(const struct node *n, int k, const char *tag, unsigned seed,
+    bool updates)
+{
+	struct writers *w = calloc(1, sizeof *w);
+
+	assert_non_null(w);
+	assert_true(k > 0 && k <= 32);
+	w->k = k;
+	for (int i = 0; i < k; i++) {
+		char t[64];
+
+		snprintf(w->path[i], sizeof w->path[i], "%s/writer-%s-%d",
+		    cl_tmp, tag, i);
+		snprintf(t, sizeof t, "%s%d", tag, i);
+		if ((w->pid[i] = fork()) == 0)
+			writer_main(n, w->path[i], t, seed * 131u + (unsigned)i,
+			    updates);
+		assert_true(w->pid[i] > 0);
+		track(w->pid[i]);
+	}
+	return w;
+}
+
+static int
+find_id(const struct writers *w, const char *id)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (strcmp(w->id[i], id) == 0)
+			return (int)i;
+	return -1;
+}
+
+long
+writers_stop(struct writers *w)
+{
+	for (int i = 0; i < w->k; i++)
+		kill(w->pid[i], SIGTERM);
+	for (int i = 0; i < w->k; i++) {
+		int status;
+
+		assert_int_equal(waitpid(w->pid[i], &status, 0), w->pid[i]);
+		untrack(w->pid[i]);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fail_msg("client %d ended with status %d", i, status);
+	}
+	for (int i = 0; i < w->k; i++) {
+		FILE *f = fopen(w->path[i], "r");
+		char line[512], id[64], role[32];
+
+		assert_non_null(f);
+		while (fgets(line, sizeof line, f) != NULL) {
+			if (strncmp(line, "fail ", 5) == 0) {
+				w->failed++;
+				continue;
+			}
+			assert_int_equal(sscanf(line, "set %63s %31s", id,
+			    role), 2);
+			w->acked++;
+			int j = find_id(w, id);
+
+			if (j < 0) {
+				if ((w->n & (w->n - 1)) == 0) {
+					size_t cap = w->n ? w->n * 2 : 64;
+
+					w->id = realloc(w->id, cap *
+					    sizeof *w->id);
+					w->role = realloc(w->role, cap *
+					    sizeof *w->role);
+					assert_non_null(w->id);
+					assert_non_null(w->role);
+				}
+				j = (int)w->n++;
+				snprintf(w->id[j], sizeof w->id[0], "%s", id);
+			}
+			snprintf(w->role[j], sizeof w->role[0], "%s", role);
+		}
+		fclose(f);
+	}
+	return w->acked;
+}
+
+long
+writers_failures(const struct writers *w)
+{
+	return w->failed;
+}
+
+/* Runs a shell command line; fails the test unless it exits 0. */
+static void
+shell(const char *cmd)
+{
+	static struct tu_run r;
+
+	assert_int_equal(tu_run(&r, (char *const[]){ "/bin/sh", "-c",
+	    (char *)cmd, NULL }, NULL), 0);
+	if (r.status != 0)
+		fail_msg("`%s` failed (%d): %s", cmd, r.status, r.err);
+}
+
+void
+export_to(const struct node *n, const char *path)
+{
+	char *cmd;
+
+	if (asprintf(&cmd, "'%s' -d '%s' export --format csv > '%s'",
+	    tu_prog("samlog"), n->dir, path) < 0)
+		abort();
+	shell(cmd);
+	free(cmd);
+}
+
+void
+writers_check(struct writers *w, struct node **ns, int k)
+{
+	char path[640];
+	char *seen = malloc(w->n + 1);
+
+	assert_non_null(seen);
+	for (int i = 0; i < k; i++) {
+		snprintf(path, sizeof path, "%s/%s.check.csv", cl_tmp,
+		    ns[i]->name);
+		export_to(ns[i], path);
+		FILE *f = fopen(path, "r");
+		char line[4096];
+		size_t found = 0;
+
+		assert_non_null(f);
+		memset(seen, 0, w->n + 1);
+		/* record,id,name,kind,municipality,sector,iop,org,org_name,
+		 * role,...: the writers' values hold no comma or quote. */
+		while (fgets(line, sizeof line, f) != NULL) {
+			char *col[11];
+			int c = 0;
+
+			if (strncmp(line, "contact,", 8) != 0)
+				continue;
+			for (char *p = line, *q; c < 11; p = q + 1) {
+				col[c++] = p;
+				if ((q = strchr(p, ',')) == NULL)
+					break;
+				*q = '\0';
+			}
+			int j = c >= 10 ? find_id(w, col[1]) : -1;
+
+			if (j < 0)
+				continue;
+			if (strcmp(w->role[j], col[9]) != 0)
+				fail_msg("%s: contact %s has role %s, but %s "
+				    "was acknowledged last", ns[i]->name,
+				    col[1], col[9], w->role[j]);
+			found += !seen[j];
+			seen[j] = 1;
+		}
+		fclose(f);
+		for (size_t j = 0; j < w->n; j++)
+			if (!seen[j])
+				fail_msg("%s: acknowledged contact %s is "
+				    "missing", ns[i]->name, w->id[j]);
+		assert_int_equal(found, w->n);
+	}
+	free(seen);
+}
+
+void
+writers_free(struct writers *w)
+{
+	if (w == NULL)
+		return;
+	free(w->id);
+	free(w->role);
+	free(w);
+}
+
+void
+assert_same_export(struct node **ns, int k)
+{
+	char first[640], other[640], *cmd;
+
+	snprintf(first, sizeof first, "%s/%s.same.csv", cl_tmp, ns[0]->name);
+	export_to(ns[0], first);
+	for (int i = 1; i < k; i++) {
+		snprintf(other, sizeof other, "%s/%s.same.csv", cl_tmp,
+		    ns[i]->name);
+		export_to(ns[i], other);
+		if (asprintf(&cmd, "cmp '%s' '%s'", first, other) < 0)
+			abort();
+		shell(cmd);
+		free(cmd);
+	}
+	for (int i = 0; i < k; i++)
+		assert_int_equal(ok(sl(ns[i], "verify", NULL))->status, 0);
+}
+
+long
+rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}

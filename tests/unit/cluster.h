@@ -59,11 +59,43 @@ char *add_contact(const struct node *n, const char *name);
 uint64_t now_ms(void);
 /* Waits until each of ns[0..k) holds want events; fails after WAIT_MS. */
 void wait_events(struct node **ns, int k, long want);
+/* Waits until ns[0..k) hold the same number of events, twice in a row
+ * 200 ms apart; fails after WAIT_MS.  Returns the count. */
+long wait_converged(struct node **ns, int k);
 /* Every projection lists the same on every node, and verify is clean. */
 void assert_same(struct node **ns, int k);
 bool log_has(const struct node *n, const char *needle);
 /* How many lines of n's log contain needle. */
 int log_count(const struct node *n, const char *needle);
 void wait_log(const struct node *n, const char *needle);
+
+/*
+ * Clients writing at once: k processes, each adding contacts to node n
+ * through the CLI as fast as it answers and, with updates, changing the
+ * role of its own contacts at random.  A client records an operation only
+ * when samlog exited 0 (the daemon acknowledged it); one that failed (the
+ * daemon down, the disk full) is retried until acknowledged, so a
+ * client's last acknowledged role is its contact's final role.
+ */
+struct writers;
+struct writers *writers_start(const struct node *n, int k, const char *tag,
+    unsigned seed, bool updates);
+/* Asks every client to stop after its current operation and waits;
+ * returns the number of operations acknowledged. */
+long writers_stop(struct writers *w);
+/* Fails unless every acknowledged contact is on each of ns[0..k) with its
+ * last acknowledged role.  Needs writers_stop first. */
+void writers_check(struct writers *w, struct node **ns, int k);
+void writers_free(struct writers *w);
+/* How many operations failed and were retried. */
+long writers_failures(const struct writers *w);
+
+/* samlog export of n into path (JSON Lines, every kind). */
+void export_to(const struct node *n, const char *path);
+/* Fails unless the exports of ns[0..k) are byte for byte the same and
+ * verify is clean on each; for projections too large for assert_same. */
+void assert_same_export(struct node **ns, int k);
+/* The daemon's resident memory in KiB (VmRSS), or -1. */
+long rss_kib(pid_t pid);
 
 #endif

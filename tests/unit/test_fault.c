@@ -1,0 +1,404 @@
+/*
+ * test_fault.c - faults injected under real daemons syncing over TLS on
+ * loopback: a relay that cuts, delays, splits, corrupts and stalls the
+ * stream; kill -9 of the sender during catch-up and of both nodes during
+ * heavy appends; the disk filling up under a node; clocks a year ahead
+ * and a year behind.  After each, the nodes converge to the same
+ * projections, verify is clean everywhere, and every operation a client
+ * saw acknowledged is there.
+ *
+ * SAMLOG_FAULT_SEED replays a run's dice (the seed is printed).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "cluster.h"
+#include "fill.h"
+#include "relay.h"
+
+#define FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+static unsigned seed;
+static struct relay relay;
+static char mounted[600];
+
+static int
+setup(void **state)
+{
+	const char *s = getenv("SAMLOG_FAULT_SEED");
+
+	seed = s != NULL ? (unsigned)strtoul(s, NULL, 10) :
+	    (unsigned)time(NULL);
+	srandom(seed);
+	print_message("fault seed %u (SAMLOG_FAULT_SEED=%u replays it)\n",
+	    seed, seed);
+	return cl_setup(state);
+}
+
+/* After each test: the relay and any tmpfs go too. */
+static int
+reap(void **state)
+{
+	relay_stop(&relay);
+	cl_reap(state);
+	if (mounted[0] != '\0') {
+		umount2(mounted, MNT_DETACH);
+		mounted[0] = '\0';
+	}
+	return 0;
+}
+
+static void
+sleep_ms(unsigned ms)
+{
+	usleep(ms * 1000u);
+}
+
+/* ---- a misbehaving network ----------------------------------------------- */
+
+static void
+test_relay_chaos(void **state)
+{
+	struct node a, b, *all[] = { &a, &b };
+	char err[256], stats[640];
+	struct writers *wa, *wb;
+	uint64_t t0;
+
+	(void)state;
+	node_init(&a, "ra", "A");
+	node_init(&b, "rb", "B");
+	/* A history worth catching up on: some 2 MB. */
+	assert_int_equal(tu_fill(a.dir, 10000, err, sizeof err), 0);
+	node_start(&a);
+	node_start(&b);
+	snprintf(stats, sizeof stats, "%s/relay.stats", cl_tmp);
+	assert_int_equal(relay_start(&relay, a.listen, RELAY_CUT |
+	    RELAY_DELAY | RELAY_SPLIT | RELAY_DROP | RELAY_STALL, seed,
+	    stats), 0);
+	trust(&a, &b, false);
+	trust_at(&b, &a, relay.addr);
+	/* Clients write on both sides all through. */
+	wa = writers_start(&a, 2, "ra", seed, true);
+	wb = writers_start(&b, 2, "rb", seed + 1, true);
+	t0 = now_ms();
+	while (now_ms() - t0 < 40000 &&
+	    (now_ms() - t0 < 8000 || relay_broken(&relay) < 8))
+		sleep_ms(200);
+	print_message("relay broke %d connections in %llu ms\n",
+	    relay_broken(&relay), (unsigned long long)(now_ms() - t0));
+	assert_true(relay_broken(&relay) >= 8);
+	long acked = writers_stop(wa) + writers_stop(wb);
+
+	assert_true(acked > 0);
+	/* The network heals; everything arrives. */
+	relay_calm(&relay);
+	wait_converged(all, 2);
+	assert_same_export(all, 2);
+	writers_check(wa, all, 2);
+	writers_check(wb, all, 2);
+	/* A corrupted or cut stream is a broken connection, never a
+	 * refused event or a fork. */
+	struct tu_run *r = ok(sl(&b, "status", "--json", NULL));
+
+	assert_int_equal(tu_json_num(r->out, "refused"), 0);
+	assert_int_equal(tu_json_num(r->out, "forks"), 0);
+	writers_free(wa);
+	writers_free(wb);
+	relay_stop(&relay);
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	assert_int_equal(node_stop(&b, SIGTERM), 0);
+}
+
+/* ---- kill -9 --------------------------------------------------------------- */
+
+static void
+test_kill_sender_in_catch_up(void **state)
+{
+	struct node a, b, *all[] = { &a, &b };
+	char err[256], stats[640];
+	long n = 0;
+
+	(void)state;
+	node_init(&a, "ka", "A");
+	node_init(&b, "kb", "B");
+	assert_int_equal(tu_fill(a.dir, 30000, err, sizeof err), 0);
+	node_start(&a);
+	node_start(&b);
+	/* A slow line (each 16 KiB held up to 20 ms), so that there is a
+	 * transfer to interrupt. */
+	snprintf(stats, sizeof stats, "%s/slow.stats", cl_tmp);
+	assert_int_equal(relay_start(&relay, a.listen, RELAY_DELAY, seed,
+	    stats), 0);
+	trust(&a, &b, false);
+	trust_at(&b, &a, relay.addr);
+	/* The sender dies with part of its log across. */
+	for (int i = 0; i < 5000 && (n = events(&b)) < 3000; i++)
+		sleep_ms(2);
+	assert_int_equal(node_stop(&a, SIGKILL), 128 + SIGKILL);
+	assert_true(n < 30002);
+	node_start(&a);   /* same port: b redials */
+	/* And then the receiver, further on. */
+	for (int i = 0; i < 5000 && (n = events(&b)) < 15000; i++)
+		sleep_ms(2);
+	assert_int_equal(node_stop(&b, SIGKILL), 128 + SIGKILL);
+	assert_true(n < 30002);
+	node_start(&b);
+	wait_events(all, 2, 30002);
+	assert_same(all, 2);
+	relay_stop(&relay);
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	assert_int_equal(node_stop(&b, SIGTERM), 0);
+}
+
+static void
+test_kill_during_appends(void **state)
+{
+	struct node a, b, *all[] = { &a, &b };
+	struct writers *wa, *wb;
+
+	(void)state;
+	node_init(&a, "wa", "A");
+	node_init(&b, "wb", "B");
+	node_start(&a);
+	node_start(&b);
+	trust(&a, &b, false);
+	trust(&b, &a, true);
+	wa = writers_start(&a, 4, "wa", seed, true);
+	wb = writers_start(&b, 2, "wb", seed + 1, true);
+	/* Each node dies twice, hard, while its clients write. */
+	for (int round = 0; round < 2; round++) {
+		struct node *victim[] = { &a, &b };
+
+		for (int v = 0; v < 2; v++) {
+			sleep_ms(700 + (unsigned)(random() % 800));
+			assert_int_equal(node_stop(victim[v], SIGKILL),
+			    128 + SIGKILL);
+			sleep_ms(300);
+			node_start(victim[v]);
+		}
+	}
+	sleep_ms(500);
+	long acked = writers_stop(wa) + writers_stop(wb);
+	long failed = writers_failures(wa) + writers_failures(wb);
+
+	print_message("%ld operations acknowledged, %ld failed and retried\n",
+	    acked, failed);
+	/* The kills did land while clients were writing. */
+	assert_true(failed > 0);
+	wait_converged(all, 2);
+	assert_same_export(all, 2);
+	writers_check(wa, all, 2);
+	writers_check(wb, all, 2);
+	writers_free(wa);
+	writers_free(wb);
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	assert_int_equal(node_stop(&b, SIGTERM), 0);
+}
+
+/* ---- a full disk ----------------------------------------------------------- */
+
+/* Fills the file system under dir with a ballast file until it is full. */
+static void
+fill_disk(const char *path)
+{
+	static char block[65536];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	memset(block, 0xa5, sizeof block);
+	for (;;) {
+		ssize_t w = write(fd, block, sizeof block);
+
+		if (w < (ssize_t)sizeof block) {
+			/* The last few pages, byte by bytes' worth. */
+			while (write(fd, block, 512) > 0)
+				;
+			assert_int_equal(errno, ENOSPC);
+			break;
+		}
+	}
+	close(fd);
+}
+
+static void
+test_disk_full(void **state)
+{
+	struct node a, b, *all[] = { &a, &b };
+	char ballast[640], dir[600];
+	struct tu_run *r;
+	struct writers *wb;
+	int refused = 0;
+	long held;
+
+	(void)state;
+	snprintf(dir, sizeof dir, "%s/da", cl_tmp);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	if (mount("tmpfs", dir, "tmpfs", 0, "size=16m,mode=0700") != 0) {
+		print_message("cannot mount a tmpfs (%s): needs root; "
+		    "skipped\n", strerror(errno));
+		skip();
+	}
+	snprintf(mounted, sizeof mounted, "%s", dir);
+	node_init(&a, "da", "A");
+	node_init(&b, "db", "B");
+	node_start(&a);
+	node_start(&b);
+	trust(&a, &b, false);
+	trust(&b, &a, true);
+	add_contact(&a, "Före");
+	wait_events(all, 2, 3);
+	/* The disk under a fills up; b's clients go on writing. */
+	snprintf(ballast, sizeof ballast, "%s/ballast", dir);
+	fill_disk(ballast);
+	wb = writers_start(&b, 2, "db", seed, false);
+	/* Appends on a fail, one clear line, exit 1; LMDB may still find a
+	 * freed page or two for the first ones. */
+	for (int i = 0; i < 400 && refused == 0; i++) {
+		char name[32];
+
+		snprintf(name, sizeof name, "Full %d", i);
+		r = sl(&a, "contact", "add", "--name", name, NULL);
+		if (r->status == 0)
+			continue;
+		assert_int_equal(r->status, 1);
+		assert_int_equal(tu_lines(r->err), 1);
+		print_message("a full disk says: %s", r->err);
+		assert_non_null(strstr(r->err, "space"));
+		refused++;
+	}
+	assert_int_equal(refused, 1);
+	/* It keeps serving reads and stays whole. */
+	held = events(&a);
+	ok(sl(&a, "contact", "list", NULL));
+	assert_int_equal(ok(sl(&a, "verify", NULL))->status, 0);
+	sleep_ms(1500);
+	assert_int_equal(events(&a), held);
+	/* Space comes back: appends and sync resume by themselves. */
+	assert_int_equal(unlink(ballast), 0);
+	add_contact(&a, "Efter");
+	assert_int_equal(kill(a.pid, 0), 0);
+	sleep_ms(500);
+	writers_stop(wb);
+	wait_converged(all, 2);
+	assert_same_export(all, 2);
+	writers_check(wb, all, 2);
+	writers_free(wb);
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	assert_int_equal(node_stop(&b, SIGTERM), 0);
+	assert_int_equal(umount2(dir, 0), 0);
+	mounted[0] = '\0';
+}
+
+/* ---- clocks ---------------------------------------------------------------- */
+
+static void
+test_clock_skew(void **state)
+{
+	static char *ahead[] = { "LD_PRELOAD=" FAKETIME_LIB,
+		"FAKETIME=+400d", "FAKETIME_DONT_FAKE_MONOTONIC=1",
+		"ASAN_OPTIONS=verify_asan_link_order=0", NULL };
+	static char *behind[] = { "LD_PRELOAD=" FAKETIME_LIB,
+		"FAKETIME=-400d", "FAKETIME_DONT_FAKE_MONOTONIC=1",
+		"ASAN_OPTIONS=verify_asan_link_order=0", NULL };
+	struct node a, f, p, *all[] = { &a, &f, &p };
+	struct writers *w[3];
+	char id[64];
+
+	(void)state;
+	if (access(FAKETIME_LIB, R_OK) != 0)
+		fail_msg("%s is missing (Debian package faketime)",
+		    FAKETIME_LIB);
+	node_init(&a, "ca", "A");
+	node_init(&f, "cf", "Ahead");
+	node_init(&p, "cp", "Behind");
+	f.env = ahead;
+	p.env = behind;
+	node_start(&a);
+	node_start(&f);
+	node_start(&p);
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 3; j++)
+			if (i != j)
+				trust(all[i], all[j], i < j);
+	snprintf(id, sizeof id, "%s", add_contact(&a, "Delad"));
+	wait_converged(all, 3);
+	/* The skew is real: the node ahead stamps next year. */
+	char *show = ok(sl(&f, "contact", "add", "--name", "Framtid",
+	    NULL))->out;
+	char fid[64];
+
+	snprintf(fid, sizeof fid, "%.*s", (int)strcspn(show, "\n"), show);
+	for (int i = 0; i < 3; i++)
+		w[i] = writers_start(all[i], 2, all[i]->name, seed + (unsigned)i,
+		    true);
+	/* Everyone edits one contact at once. */
+	for (int i = 0; i < 3; i++) {
+		char role[24];
+
+		snprintf(role, sizeof role, "roll-%d", i);
+		ok(sl(all[i], "contact", "update", id, "--role", role, NULL));
+	}
+	sleep_ms(2000);
+	for (int i = 0; i < 3; i++)
+		writers_stop(w[i]);
+	wait_converged(all, 3);
+	assert_same_export(all, 3);
+	for (int i = 0; i < 3; i++)
+		writers_check(w[i], all, 3);
+	struct tu_run *r = ok(sl(&a, "contact", "show", fid, "--json", NULL));
+	time_t then = time(NULL) + 400 * 86400;
+	struct tm tm;
+	char year[32];
+
+	gmtime_r(&then, &tm);
+	snprintf(year, sizeof year, "\"created\": \"%d-", tm.tm_year + 1900);
+	if (strstr(r->out, year) == NULL)
+		fail_msg("the node ahead did not stamp %s: %s", year, r->out);
+	/* Having heard from it does not drag a's own clock along: a's next
+	 * event is stamped this year, not next. */
+	char *mine = add_contact(&a, "Nutid");
+
+	then = time(NULL);
+	gmtime_r(&then, &tm);
+	snprintf(year, sizeof year, "\"created\": \"%d-", tm.tm_year + 1900);
+	r = ok(sl(&a, "contact", "show", mine, "--json", NULL));
+	if (strstr(r->out, year) == NULL)
+		fail_msg("a's own clock was dragged along: %s", r->out);
+	wait_converged(all, 3);
+	assert_same_export(all, 3);
+	for (int i = 0; i < 3; i++) {
+		writers_free(w[i]);
+		assert_int_equal(node_stop(all[i], SIGTERM), 0);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_relay_chaos, reap),
+		cmocka_unit_test_teardown(test_kill_sender_in_catch_up, reap),
+		cmocka_unit_test_teardown(test_kill_during_appends, reap),
+		cmocka_unit_test_teardown(test_disk_full, reap),
+		cmocka_unit_test_teardown(test_clock_skew, reap),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	return cmocka_run_group_tests(tests, setup, cl_teardown);
+}
