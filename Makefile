@@ -6,6 +6,8 @@
 #                   plus a short fuzz pass
 #   make lint       cppcheck and clang-tidy (part of check)
 #   make bench      benchmarks (not part of check)
+#   make soak       five nodes under partitions and kills, DURATION seconds
+#                   (default 600; check runs 60), SEED= to replay
 #   make fuzz       fuzz every decoder of outside input, FUZZ_TIME seconds
 #                   each (default 300; FUZZ=NAME for one)
 #   make install    PREFIX=/usr/local, DESTDIR= for staging
@@ -59,10 +61,10 @@ CLI_OBJ    := $(call obj,$(CLI_SRC))
 CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 
 TESTS := test_mp test_event test_store test_project test_node test_e2e test_sync \
-         test_fault
+         test_fault test_soak
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
-.PHONY: all deps run check lint tests test-run bench fuzz fuzz-check install \
+.PHONY: all deps run check lint tests test-run bench fuzz fuzz-check soak install \
         uninstall clean
 .DEFAULT_GOAL := all
 
@@ -94,6 +96,8 @@ $(BUILD)/test_sync: $(BUILD)/obj/tests/unit/test_sync.o $(BUILD)/obj/tests/unit/
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 CLUSTER_OBJ := $(BUILD)/obj/tests/unit/cluster.o $(BUILD)/obj/tests/unit/testutil.o
 $(BUILD)/test_fault: $(BUILD)/obj/tests/unit/test_fault.o $(BUILD)/obj/tests/unit/relay.o $(CLUSTER_OBJ) $(BUILD)/obj/tests/unit/fill.o $(STORE_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+$(BUILD)/test_soak: $(BUILD)/obj/tests/unit/test_soak.o $(BUILD)/obj/tests/unit/relay.o $(CLUSTER_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_node: $(BUILD)/obj/tests/unit/test_node.o $(BUILD)/obj/tests/unit/testutil.o $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
@@ -193,6 +197,19 @@ fuzz: deps fuzz-build
 	        build/fuzz/corpus-$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
 
+# ---- soak --------------------------------------------------------------------
+#
+# Five nodes under clients, partitions and kills for DURATION seconds
+# (check runs 60); SEED replays a run's schedule (it is always printed).
+
+SEED     ?=
+DURATION ?= 600
+
+soak: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/test_soak
+	@SAMLOG_BUILD=$(BUILD) SAMLOG_SOAK_SEED=$(SEED) \
+	    SAMLOG_SOAK_DURATION=$(DURATION) $(BUILD)/test_soak
+
 # ---- benchmarks ------------------------------------------------------------
 
 $(BUILD)/bench_store: $(BUILD)/obj/tests/bench/bench_store.o $(STORE_OBJ) $(PROTO_OBJ)
@@ -204,9 +221,12 @@ $(BUILD)/bench_daemon: $(BUILD)/obj/tests/bench/bench_daemon.o $(BUILD)/obj/test
 $(BUILD)/bench_sync: $(BUILD)/obj/tests/bench/bench_sync.o $(BUILD)/obj/tests/unit/testutil.o $(BUILD)/obj/tests/unit/fill.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/bench_load: $(BUILD)/obj/tests/bench/bench_load.o $(CLUSTER_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/bench_store $(BUILD)/bench_daemon \
-	    $(BUILD)/bench_sync
+	    $(BUILD)/bench_sync $(BUILD)/bench_load
 	@echo "== events with 200-byte payloads"
 	@BENCH_PAYLOAD=200 $(BUILD)/bench_store
 	@echo "== 200-byte events (37-byte payloads)"
@@ -215,6 +235,8 @@ bench: deps
 	@SAMLOG_BUILD=$(BUILD) $(BUILD)/bench_daemon
 	@echo "== sync between two daemons over TLS on loopback"
 	@SAMLOG_BUILD=$(BUILD) $(BUILD)/bench_sync
+	@echo "== 32 clients writing to one node while two peers sync"
+	@SAMLOG_BUILD=$(BUILD) $(BUILD)/bench_load
 
 # ---- running and installing -----------------------------------------------
 

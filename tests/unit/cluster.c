@@ -21,6 +21,7 @@
 #include "cluster.h"
 
 char *cl_tmp;
+unsigned cl_wait_ms = WAIT_MS;
 /* Daemons still running, killed by the teardown when a test fails. */
 static pid_t running[64];
 
@@ -197,7 +198,7 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Waits until every node holds `want` events; fails after WAIT_MS. */
+/* Waits until every node holds `want` events; fails after cl_wait_ms. */
 void
 wait_events(struct node **ns, int k, long want)
 {
@@ -210,11 +211,11 @@ wait_events(struct node **ns, int k, long want)
 			done += events(ns[i]) == want;
 		if (done == k)
 			return;
-		if (now_ms() - t0 > WAIT_MS) {
+		if (now_ms() - t0 > cl_wait_ms) {
 			for (int i = 0; i < k; i++)
 				print_message("%s: %ld events (want %ld)\n",
 				    ns[i]->name, events(ns[i]), want);
-			fail_msg("no convergence within %d ms", WAIT_MS);
+			fail_msg("no convergence within %u ms", cl_wait_ms);
 		}
 		usleep(50000);
 	}
@@ -235,11 +236,11 @@ wait_converged(struct node **ns, int k)
 		if (same && first == last)
 			return first;
 		last = same ? first : -1;
-		if (now_ms() - t0 > WAIT_MS) {
+		if (now_ms() - t0 > cl_wait_ms) {
 			for (int i = 0; i < k; i++)
 				print_message("%s: %ld events\n", ns[i]->name,
 				    events(ns[i]));
-			fail_msg("no convergence within %d ms", WAIT_MS);
+			fail_msg("no convergence within %u ms", cl_wait_ms);
 		}
 		usleep(200000);
 	}
@@ -300,7 +301,7 @@ wait_log(const struct node *n, const char *needle)
 	uint64_t t0 = now_ms();
 
 	while (!log_has(n, needle)) {
-		if (now_ms() - t0 > WAIT_MS)
+		if (now_ms() - t0 > cl_wait_ms)
 			fail_msg("%s's log never said \"%s\"", n->name, needle);
 		usleep(50000);
 	}
@@ -359,9 +360,19 @@ struct writers {
 	size_t n;
 	char (*id)[64];
 	char (*role)[32];
+	unsigned long long *us; /* each acknowledged operation's latency */
 };
 
 static volatile sig_atomic_t writer_quit;
+
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 static void
 writer_on_term(int sig)
@@ -374,7 +385,7 @@ writer_on_term(int sig)
  * (retrying it for up to a minute if the daemon is away). */
 static void
 writer_main(const struct node *n, const char *path, const char *tag,
-    unsigned seed, bool updates)
+    unsigned seed, bool updates, unsigned pace_ms)
 {
 	static struct tu_run r;
 	static char ids[4096][64];
@@ -411,6 +422,8 @@ writer_main(const struct node *n, const char *path, const char *tag,
 		argv[a++] = "--role";
 		argv[a++] = role;
 		argv[a] = NULL;
+		uint64_t began = now_us();
+
 		for (;;) {
 			if (tu_run(&r, argv, NULL) != 0)
 				_exit(4);
@@ -424,13 +437,18 @@ writer_main(const struct node *n, const char *path, const char *tag,
 				_exit(5);
 			usleep(20000);
 		}
+		/* The time to an acknowledgement, retries included. */
+		unsigned long long us = (unsigned long long)(now_us() - began);
+
 		if (add) {
 			snprintf(ids[nids], sizeof ids[0], "%.*s",
 			    (int)strcspn(r.out, "\n"), r.out);
-			fprintf(f, "set %s %s\n", ids[nids++], role);
+			fprintf(f, "set %s %s %llu\n", ids[nids++], role, us);
 		} else {
-			fprintf(f, "set %s %s\n", ids[pick], role);
+			fprintf(f, "set %s %s %llu\n", ids[pick], role, us);
 		}
+		if (pace_ms > 0)
+			usleep((useconds_t)(random() % pace_ms) * 1000u);
 	}
 	fclose(f);
 	_exit(0);
@@ -439,6 +457,13 @@ writer_main(const struct node *n, const char *path, const char *tag,
 struct writers *
 writers_start(const struct node *n, int k, const char *tag, unsigned seed,
     bool updates)
+{
+	return writers_start_paced(n, k, tag, seed, updates, 0);
+}
+
+struct writers *
+writers_start_paced(const struct node *n, int k, const char *tag,
+    unsigned seed, bool updates, unsigned pace_ms)
 {
 	struct writers *w = calloc(1, sizeof *w);
 
@@ -453,7 +478,7 @@ writers_start(const struct node *n, int k, const char *tag, unsigned seed,
 		snprintf(t, sizeof t, "%s%d", tag, i);
 		if ((w->pid[i] = fork()) == 0)
 			writer_main(n, w->path[i], t, seed * 131u + (unsigned)i,
-			    updates);
+			    updates, pace_ms);
 		assert_true(w->pid[i] > 0);
 		track(w->pid[i]);
 	}
@@ -492,9 +517,18 @@ writers_stop(struct writers *w)
 				w->failed++;
 				continue;
 			}
-			assert_int_equal(sscanf(line, "set %63s %31s", id,
-			    role), 2);
-			w->acked++;
+			unsigned long long us;
+
+			assert_int_equal(sscanf(line, "set %63s %31s %llu", id,
+			    role, &us), 3);
+			if ((w->acked & (w->acked - 1)) == 0) {
+				size_t cap = w->acked ? (size_t)w->acked * 2 :
+				    64;
+
+				w->us = realloc(w->us, cap * sizeof *w->us);
+				assert_non_null(w->us);
+			}
+			w->us[w->acked++] = us;
 			int j = find_id(w, id);
 
 			if (j < 0) {
@@ -522,6 +556,24 @@ long
 writers_failures(const struct writers *w)
 {
 	return w->failed;
+}
+
+static int
+cmp_ull(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a;
+	unsigned long long y = *(const unsigned long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+unsigned long long
+writers_latency_us(struct writers *w, double q)
+{
+	if (w->acked == 0)
+		return 0;
+	qsort(w->us, (size_t)w->acked, sizeof *w->us, cmp_ull);
+	return w->us[(size_t)(q * (double)(w->acked - 1))];
 }
 
 /* Runs a shell command line; fails the test unless it exits 0. */
@@ -607,6 +659,7 @@ writers_free(struct writers *w)
 		return;
 	free(w->id);
 	free(w->role);
+	free(w->us);
 	free(w);
 }
 

@@ -15,6 +15,9 @@
 #include "testutil.h"
 
 #define WAIT_MS 30000
+/* How long the wait_ functions wait before they fail the test (default
+ * WAIT_MS). */
+extern unsigned cl_wait_ms;
 
 struct node {
 	char name[16];
@@ -80,6 +83,9 @@ void wait_log(const struct node *n, const char *needle);
 struct writers;
 struct writers *writers_start(const struct node *n, int k, const char *tag,
     unsigned seed, bool updates);
+/* The same, each client resting up to pace_ms between operations. */
+struct writers *writers_start_paced(const struct node *n, int k,
+    const char *tag, unsigned seed, bool updates, unsigned pace_ms);
 /* Asks every client to stop after its current operation and waits;
  * returns the number of operations acknowledged. */
 long writers_stop(struct writers *w);
@@ -89,6 +95,9 @@ void writers_check(struct writers *w, struct node **ns, int k);
 void writers_free(struct writers *w);
 /* How many operations failed and were retried. */
 long writers_failures(const struct writers *w);
+/* The q-quantile (0..1) of the time from a client's first try of an
+ * operation to its acknowledgement, in microseconds. */
+unsigned long long writers_latency_us(struct writers *w, double q);
 
 /* samlog export of n into path (JSON Lines, every kind). */
 void export_to(const struct node *n, const char *path);

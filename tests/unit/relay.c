@@ -25,13 +25,17 @@
 
 #include "relay.h"
 
-static volatile sig_atomic_t calm;
+static volatile sig_atomic_t calm, down;
 
 static void
-on_calm(int sig)
+on_signal(int sig)
 {
-	(void)sig;
-	calm = 1;
+	if (sig == SIGUSR1)
+		calm = 1;
+	else if (sig == SIGUSR2)
+		down = 1;
+	else if (sig == SIGHUP)
+		down = 0;
 }
 
 static int
@@ -133,6 +137,12 @@ handle(int a, const char *target, unsigned flags, unsigned seed,
 	struct pollfd p[2] = { { a, POLLIN, 0 }, { b, POLLIN, 0 } };
 
 	for (;;) {
+		if (down) {
+			note(stats, "partition", moved);
+			reset(a);
+			reset(b);
+			_exit(0);
+		}
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -202,9 +212,12 @@ static void
 listener(int lfd, const char *target, unsigned flags, unsigned seed,
     const char *stats)
 {
-	struct sigaction sa = { .sa_handler = on_calm };
+	/* No SA_RESTART: a signal must wake a handler blocked in poll. */
+	struct sigaction sa = { .sa_handler = on_signal };
 
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGCHLD, SIG_IGN); /* handlers are reaped by the kernel */
 	for (unsigned k = 0;; k++) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -213,6 +226,10 @@ listener(int lfd, const char *target, unsigned flags, unsigned seed,
 			if (errno == EINTR)
 				continue;
 			_exit(1);
+		}
+		if (down) {
+			reset(fd);
+			continue;
 		}
 		pid_t pid = fork();
 
@@ -263,6 +280,21 @@ relay_calm(struct relay *r)
 {
 	if (r->pid > 0)
 		kill(r->pid, SIGUSR1);
+}
+
+void
+relay_down(struct relay *r)
+{
+	/* The whole group: the listener and every connection's handler. */
+	if (r->pid > 0)
+		kill(-r->pid, SIGUSR2);
+}
+
+void
+relay_up(struct relay *r)
+{
+	if (r->pid > 0)
+		kill(r->pid, SIGHUP);
 }
 
 void

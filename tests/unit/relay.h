@@ -28,6 +28,10 @@ int relay_start(struct relay *r, const char *target, unsigned flags,
     unsigned seed, const char *stats);
 /* From now on new connections are forwarded faithfully. */
 void relay_calm(struct relay *r);
+/* A partition: cuts every connection the relay holds and, until
+ * relay_up, closes each new one at once. */
+void relay_down(struct relay *r);
+void relay_up(struct relay *r);
 /* Stops the relay and every connection it holds. */
 void relay_stop(struct relay *r);
 /* Connections the relay broke on purpose so far (cut, dropped, stalled). */
