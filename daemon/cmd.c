@@ -1046,6 +1046,8 @@ retry:
 		p->msg[0] = '\0';
 	}
 	if ((rc = store_batch_begin(d->s, &b, err, sizeof err)) != SL_OK) {
+		if (rc == SL_ERETRY)
+			goto retry;   /* the map grew; it is bounded */
 		for (p = list; p; p = p->next) {
 			p->code = rc;
 			snprintf(p->msg, sizeof p->msg, "%s", err);
@@ -1986,6 +1988,8 @@ retry:
 	char why[512];
 
 	if ((rc = store_batch_begin(d->s, &b, why, sizeof why)) != SL_OK) {
+		if (rc == SL_ERETRY)
+			goto retry;   /* the map grew; it is bounded */
 		rc = fail(msg, mlen, rc, "%s", why);
 		goto done;
 	}

@@ -766,8 +766,9 @@ store_append(struct store *s, const struct sl_event_draft *drafts, size_t n,
 	if (n == 0)
 		return SL_OK;
 	do {
+		/* SL_ERETRY: the map grew under the first own write; again. */
 		if ((rc = store_batch_begin(s, &b, err, errlen)) != SL_OK)
-			break;
+			continue;
 		for (size_t i = 0; i < n && rc == SL_OK; i++)
 			rc = store_batch_append(b, &drafts[i],
 			    out != NULL ? &out[i] : NULL, err, errlen);
