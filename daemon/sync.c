@@ -35,7 +35,10 @@
 #define BACKOFF_MIN_MS 2000       /* redial after [b/2, b], b doubling */
 #define BACKOFF_MAX_MS 60000
 #define MAX_CONNS 256              /* accepted connections */
-#define MAX_HANDSHAKES 16         /* accepted, not yet through TLS */
+#define MAX_HANDSHAKES 64         /* accepted, not yet through TLS */
+#define MAX_HANDSHAKES_ADDR 8     /* of those, from one address */
+#define STRANGER_LOG_MAX 20       /* lines on strangers' connections */
+#define STRANGER_LOG_MS 60000     /* per this long (and one on drops) */
 #define VECTOR_MAX 4096
 #define CARRY_MAX SL_SIGN_INTERVAL
 
@@ -90,6 +93,8 @@ struct conn {
 	struct tls tls;
 	bool outgoing, established, hello_got, closing, in_close;
 	char addr[80];
+	uint8_t src[16];          /* the address it came from (addr_source) */
+	size_t srclen;
 	uint8_t *in;
 	size_t in_off, in_len, in_cap;
 	size_t queued;
@@ -121,6 +126,9 @@ struct sync {
 	bool holding, self_forked;
 	uint64_t hold_tip, hold_since;
 	bool closing;
+	uint64_t drops, drop_logged; /* connections dropped since the last
+	                                line that said so, and when (ms) */
+	uint64_t slog_since, slog_lines, slog_quiet; /* stranger_log */
 	char org[SL_ORG_MAX + 1];
 	char rbuf[64 * 1024];
 	struct sl_buf scratch;
@@ -156,6 +164,41 @@ static void
 key_text(char out[SL_NODE_ID_TEXT + 1], const uint8_t key[SL_KEY_LEN])
 {
 	sl_b32_encode(out, key, SL_KEY_LEN);
+}
+
+/*
+ * A line about a connection from a stranger: one that has not shown a
+ * member's key (yet).  Anyone can open connections, so at most
+ * STRANGER_LOG_MAX such lines are written per STRANGER_LOG_MS; past that
+ * they are counted, and the count goes out with the next line written.
+ */
+static void
+stranger_log(struct sync *sy, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void
+stranger_log(struct sync *sy, const char *fmt, ...)
+{
+	uint64_t now = sl_now_ms();
+	char line[400], left[64] = "";
+	va_list ap;
+
+	if (now - sy->slog_since >= STRANGER_LOG_MS) {
+		sy->slog_since = now;
+		sy->slog_lines = 0;
+	}
+	if (sy->slog_lines >= STRANGER_LOG_MAX) {
+		sy->slog_quiet++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (sy->slog_quiet > 0)
+		snprintf(left, sizeof left, " (%llu like it left out before)",
+		    (unsigned long long)sy->slog_quiet);
+	log_warn("%s%s%s", line, left, ++sy->slog_lines == STRANGER_LOG_MAX ?
+	    " (more like it this minute are only counted)" : "");
+	sy->slog_quiet = 0;
 }
 
 static void
@@ -874,10 +917,9 @@ handle_events(struct conn *c, struct sl_mp *r)
 
 		snprintf(res.reason, sizeof res.reason, "a record that does "
 		    "not decode");
+		/* Logged once, by conn_close, with the peer's address. */
 		p->refused++;
 		peer_error(p, "refused: %s", res.reason);
-		log_warn("peer %s: refused a record that does not decode",
-		    p->cfg.name);
 		store_keep_refused(sy->s, p->cfg.key, sy->recs[0], sy->lens[0],
 		    SL_EINVAL, res.reason);
 		conn_close(c, true, "sent a record that does not decode");
@@ -962,6 +1004,8 @@ handle_hello(struct conn *c, struct sl_mp *r)
 		p->os[j].has = 0;
 	}
 	rc = sync_wire_hello(r, &h, vector_entry, &v);
+	if (rc == SL_OK && !sl_mp_at_end(r))
+		rc = SL_ETRAIL;
 	if (rc != SL_OK || !h.have_vec || h.version == 0) {
 		conn_close(c, true, "malformed HELLO (%s)", rc != SL_OK ?
 		    sl_strerror(rc) : "version or vector missing");
@@ -1029,6 +1073,9 @@ handle_frame(struct conn *c, const struct sl_frame_hdr *h,
 		handle_events(c, &r);
 		break;
 	case SL_PEER_PING:
+		/* nil, and nothing else: any other body does not decode. */
+		if (!sl_mp_read_nil(&r) || !sl_mp_at_end(&r))
+			conn_close(c, true, "malformed PING");
 		break;
 	case SL_PEER_BYE: {
 		char why[200];
@@ -1112,8 +1159,13 @@ conn_close(struct conn *c, bool bye, const char *fmt, ...)
 	c->closing = true;
 	c->closing_at = sl_now_ms();
 	if (p != NULL && !sy->closing) {
-		if (c->hello_got)
+		/* With a BYE, it is for what the peer sent (or it is no
+		 * longer a member): worth a warning. */
+		if (c->hello_got && !bye)
 			log_info("peer %s (%s): disconnected: %s", p->cfg.name,
+			    c->addr, why);
+		else if (c->hello_got)
+			log_warn("peer %s (%s): disconnected: %s", p->cfg.name,
 			    c->addr, why);
 		else
 			log_warn("peer %s (%s): %s", p->cfg.name, c->addr,
@@ -1124,7 +1176,8 @@ conn_close(struct conn *c, bool bye, const char *fmt, ...)
 		    (p->conn == NULL || p->conn == c))
 			peer_error(p, "%s", why);
 	} else if (!sy->closing) {
-		log_warn("connection from %s refused: %s", c->addr, why);
+		stranger_log(sy, "connection from %s refused: %s", c->addr,
+		    why);
 	}
 	/* Unlink from the peer (the connection list keeps it until it is
 	 * freed, so that shutdown finds it). */
@@ -1386,6 +1439,53 @@ addr_text(char *out, size_t len, const struct sockaddr *sa)
 	}
 }
 
+/* Where a connection comes from, for the limit per address: an IPv4
+ * address, or the /64 of an IPv6 one (what one host is given). */
+static size_t
+addr_source(uint8_t out[16], const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		memcpy(out, &in->sin_addr, 4);
+		return 4;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		const uint8_t *b = in6->sin6_addr.s6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			memcpy(out, b + 12, 4);
+			return 4;
+		}
+		memcpy(out, b, 8);
+		return 8;
+	}
+	return 0;
+}
+
+/* Notes a connection dropped at accept.  A flood of them must not flood
+ * the log: one line, then at most one a minute, with the count. */
+static void
+drop_note(struct sync *sy, const char *addr, const char *why)
+{
+	uint64_t now = sl_now_ms();
+
+	if (sy->drop_logged != 0 && now - sy->drop_logged < STRANGER_LOG_MS) {
+		sy->drops++;
+		return;
+	}
+	if (sy->drops > 0)
+		log_warn("connection from %s dropped: %s (and %llu more in the "
+		    "last %d s)", addr, why, (unsigned long long)sy->drops,
+		    (int)((now - sy->drop_logged) / 1000));
+	else
+		log_warn("connection from %s dropped: %s (more such drops are "
+		    "logged at most once a minute)", addr, why);
+	sy->drops = 0;
+	sy->drop_logged = now;
+}
+
 static void
 on_connection(uv_stream_t *server, int status)
 {
@@ -1393,30 +1493,21 @@ on_connection(uv_stream_t *server, int status)
 	struct sockaddr_storage ss;
 	int sl = sizeof ss;
 	struct conn *c;
+	char why[80];
 
 	if (status < 0) {
 		log_warn("accepting a peer failed: %s", uv_strerror(status));
 		return;
 	}
-	size_t pending = 0, in = 0;
-
-	for (struct conn *k = sy->conns; k != NULL; k = k->next) {
-		in += !k->outgoing && !k->closing;
-		pending += !k->outgoing && !k->established && !k->closing;
-	}
-	/* Strangers may hold only a few slots, and only for the handshake;
-	 * outgoing dials are never refused for want of a slot. */
-	if (pending >= MAX_HANDSHAKES || in >= MAX_CONNS ||
-	    (c = conn_new(sy, false)) == NULL) {
+	if ((c = conn_new(sy, false)) == NULL) {
 		uv_tcp_t *tmp = malloc(sizeof *tmp);
 
-		/* Too many connections: take it and close it at once. */
+		/* Out of memory: take it and close it at once. */
 		if (tmp == NULL)
 			return;
 		uv_tcp_init(sy->loop, tmp);
 		if (uv_accept(server, (uv_stream_t *)tmp) == 0)
-			log_warn("peer connection dropped: too many "
-			    "connections");
+			drop_note(sy, "?", "out of memory");
 		uv_close((uv_handle_t *)tmp, (uv_close_cb)free);
 		return;
 	}
@@ -1424,8 +1515,45 @@ on_connection(uv_stream_t *server, int status)
 		conn_close(c, false, "accept failed");
 		return;
 	}
-	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0)
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
 		addr_text(c->addr, sizeof c->addr, (struct sockaddr *)&ss);
+		c->srclen = addr_source(c->src, (struct sockaddr *)&ss);
+	}
+	/*
+	 * Strangers may hold only a few slots, and only for the handshake
+	 * (HANDSHAKE_MS); outgoing dials are never refused for want of a
+	 * slot.  The limit per address keeps one host's idle connections
+	 * from locking every other peer out; many hosts together still
+	 * can, for as long as they keep it up.
+	 */
+	size_t pending = 0, same = 0, in = 0;
+
+	for (struct conn *k = sy->conns; k != NULL; k = k->next) {
+		if (k == c || k->outgoing || k->closing)
+			continue;
+		in++;
+		if (k->established)
+			continue;
+		pending++;
+		same += k->srclen == c->srclen &&
+		    memcmp(k->src, c->src, c->srclen) == 0;
+	}
+	why[0] = '\0';
+	if (same >= MAX_HANDSHAKES_ADDR)
+		snprintf(why, sizeof why, "%zu TLS handshakes pending from "
+		    "that address already", same);
+	else if (pending >= MAX_HANDSHAKES)
+		snprintf(why, sizeof why, "%zu TLS handshakes pending already",
+		    pending);
+	else if (in >= MAX_CONNS)
+		snprintf(why, sizeof why, "%zu peer connections already", in);
+	if (why[0] != '\0') {
+		drop_note(sy, c->addr, why);
+		c->closing = true;
+		c->closing_at = sl_now_ms();
+		conn_close_handles(c);
+		return;
+	}
 	uv_tcp_nodelay(&c->tcp, 1);
 	uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
 }
