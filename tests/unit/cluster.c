@@ -338,6 +338,7 @@ int
 cl_reap(void **state)
 {
 	(void)state;
+	cl_wait_ms = WAIT_MS;   /* a failed test may have left it changed */
 	for (size_t i = 0; i < sizeof running / sizeof running[0]; i++) {
 		if (running[i] != 0) {
 			kill(running[i], SIGKILL);
@@ -356,11 +357,17 @@ struct writers {
 	pid_t pid[32];
 	char path[32][640];
 	long acked, failed;
-	/* After stop: every acknowledged contact and its last role. */
+	/* After stop: every acknowledged contact and its last role, one
+	 * entry per contact, sorted by id. */
 	size_t n;
-	char (*id)[64];
-	char (*role)[32];
+	struct acked *set;
 	unsigned long long *us; /* each acknowledged operation's latency */
+};
+
+struct acked {
+	char id[64];
+	char role[32];
+	size_t at;      /* its line among all the clients' lines */
 };
 
 static volatile sig_atomic_t writer_quit;
@@ -485,13 +492,40 @@ writers_start_paced(const struct node *n, int k, const char *tag,
 	return w;
 }
 
+/* Makes room for one more of n elements of size bytes, doubling. */
+static void *
+grow(void *p, size_t n, size_t size)
+{
+	if ((n & (n - 1)) != 0)
+		return p;
+	p = realloc(p, (n ? n * 2 : 64) * size);
+	assert_non_null(p);
+	return p;
+}
+
+/* By id; for one id, in the order the operations were acknowledged. */
+static int
+acked_cmp(const void *a, const void *b)
+{
+	const struct acked *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	return c != 0 ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+static int
+id_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct acked *)elem)->id);
+}
+
 static int
 find_id(const struct writers *w, const char *id)
 {
-	for (size_t i = 0; i < w->n; i++)
-		if (strcmp(w->id[i], id) == 0)
-			return (int)i;
-	return -1;
+	const struct acked *e = bsearch(id, w->set, w->n, sizeof *w->set,
+	    id_cmp);
+
+	return e != NULL ? (int)(e - w->set) : -1;
 }
 
 long
@@ -521,34 +555,27 @@ writers_stop(struct writers *w)
 
 			assert_int_equal(sscanf(line, "set %63s %31s %llu", id,
 			    role, &us), 3);
-			if ((w->acked & (w->acked - 1)) == 0) {
-				size_t cap = w->acked ? (size_t)w->acked * 2 :
-				    64;
-
-				w->us = realloc(w->us, cap * sizeof *w->us);
-				assert_non_null(w->us);
-			}
+			w->us = grow(w->us, (size_t)w->acked, sizeof *w->us);
 			w->us[w->acked++] = us;
-			int j = find_id(w, id);
-
-			if (j < 0) {
-				if ((w->n & (w->n - 1)) == 0) {
-					size_t cap = w->n ? w->n * 2 : 64;
-
-					w->id = realloc(w->id, cap *
-					    sizeof *w->id);
-					w->role = realloc(w->role, cap *
-					    sizeof *w->role);
-					assert_non_null(w->id);
-					assert_non_null(w->role);
-				}
-				j = (int)w->n++;
-				snprintf(w->id[j], sizeof w->id[0], "%s", id);
-			}
-			snprintf(w->role[j], sizeof w->role[0], "%s", role);
+			w->set = grow(w->set, w->n, sizeof *w->set);
+			snprintf(w->set[w->n].id, sizeof w->set[0].id, "%s", id);
+			snprintf(w->set[w->n].role, sizeof w->set[0].role, "%s",
+			    role);
+			w->set[w->n].at = w->n;
+			w->n++;
 		}
 		fclose(f);
 	}
+	/* One entry per contact: the last of each id's run. */
+	size_t keep = 0;
+
+	qsort(w->set, w->n, sizeof *w->set, acked_cmp);
+	for (size_t i = 0; i < w->n; i++) {
+		if (keep > 0 && strcmp(w->set[keep - 1].id, w->set[i].id) == 0)
+			keep--;
+		w->set[keep++] = w->set[i];
+	}
+	w->n = keep;
 	return w->acked;
 }
 
@@ -635,10 +662,10 @@ writers_check(struct writers *w, struct node **ns, int k)
 
 			if (j < 0)
 				continue;
-			if (strcmp(w->role[j], col[9]) != 0)
+			if (strcmp(w->set[j].role, col[9]) != 0)
 				fail_msg("%s: contact %s has role %s, but %s "
 				    "was acknowledged last", ns[i]->name,
-				    col[1], col[9], w->role[j]);
+				    col[1], col[9], w->set[j].role);
 			found += !seen[j];
 			seen[j] = 1;
 		}
@@ -646,7 +673,7 @@ writers_check(struct writers *w, struct node **ns, int k)
 		for (size_t j = 0; j < w->n; j++)
 			if (!seen[j])
 				fail_msg("%s: acknowledged contact %s is "
-				    "missing", ns[i]->name, w->id[j]);
+				    "missing", ns[i]->name, w->set[j].id);
 		assert_int_equal(found, w->n);
 	}
 	free(seen);
@@ -657,8 +684,7 @@ writers_free(struct writers *w)
 {
 	if (w == NULL)
 		return;
-	free(w->id);
-	free(w->role);
+	free(w->set);
 	free(w->us);
 	free(w);
 }

@@ -654,20 +654,15 @@ victim_alive(const struct scene *s, const char *when)
 		    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 }
 
-/* Waits until both nodes hold want events, for at most ms. */
+/* Waits until both nodes hold s->count events, for at most ms. */
 static void
-scene_wait(struct scene *s, long want, int ms)
+scene_wait(struct scene *s, unsigned ms)
 {
-	uint64_t end = now_ms() + (uint64_t)ms;
-	long a;
+	struct node *both[] = { &s->v, &s->h };
 
-	while ((a = events(&s->v)) != want || events(&s->h) != want) {
-		if (now_ms() > end)
-			fail_msg("no convergence within %d ms: %s %ld, %s %ld "
-			    "(want %ld)", ms, s->v.name, a, s->h.name,
-			    events(&s->h), want);
-		usleep(20000);
-	}
+	cl_wait_ms = ms;
+	wait_events(both, 2, s->count);
+	cl_wait_ms = WAIT_MS;
 }
 
 /* The victim still runs, answers the CLI, takes a new event of its own
@@ -682,7 +677,7 @@ scene_check(struct scene *s, const char *when)
 	add_contact(&s->v, "Offrets kontakt");
 	add_contact(&s->h, "Ärlig kontakt");
 	s->count += 2;
-	scene_wait(s, s->count, WAIT_MS);
+	scene_wait(s, WAIT_MS);
 	assert_same(both, 2);
 }
 
@@ -909,7 +904,7 @@ test_replay(void **state)
 		atk_events(&a, &r[i], 1);
 	a.taping = false;
 	s.count += 3;
-	scene_wait(&s, s.count, WAIT_MS);
+	scene_wait(&s, WAIT_MS);
 	/* The same records again on the same connection: one by one, the
 	 * oldest alone, all three in one frame, a suffix. */
 	atk_events(&a, &r[0], 1);
@@ -928,7 +923,7 @@ test_replay(void **state)
 	r[3] = chain_add(ms, &m, "Ny efter återspelning");
 	atk_events(&a, &r[3], 1);
 	s.count += 1;
-	scene_wait(&s, s.count, WAIT_MS);
+	scene_wait(&s, WAIT_MS);
 	assert_false(a.closed);
 	struct sl_buf tape = a.tape, caps[ATK_CAPTURE];
 	size_t ncap = a.ncap;
@@ -954,7 +949,7 @@ test_replay(void **state)
 	r[4] = chain_add(ms, &m, "Andra sessionen");
 	atk_events(&a, &r[4], 1);
 	s.count += 1;
-	scene_wait(&s, s.count, WAIT_MS);
+	scene_wait(&s, WAIT_MS);
 	assert_false(a.closed);
 	snprintf(addr1, sizeof addr1, "%s", a.addr);
 	atk_end(&a);
@@ -1016,7 +1011,7 @@ test_fork(void **state)
 	atk_events(&a, &a1, 1);
 	atk_events(&a, &a2, 1);
 	s.count += 2;
-	scene_wait(&s, s.count, WAIT_MS);
+	scene_wait(&s, WAIT_MS);
 	/* Now the other history's seq 2, twice, and a2 again. */
 	mark = log_mark(&s.v);
 	atk_events(&a, &b2, 1);
@@ -1684,7 +1679,7 @@ test_idle_flood(void **state)
 	add_contact(&s.v, "Under flod");
 	add_contact(&s.h, "Ärlig under flod");
 	s.count += 2;
-	scene_wait(&s, s.count, 10000);
+	scene_wait(&s, 10000);
 	sample(&s, &rss_max, &fds_max);
 	/* The honest peer restarts and must get in while the flood goes
 	 * on: it dials the victim as soon as it starts. */
@@ -1693,7 +1688,7 @@ test_idle_flood(void **state)
 	s.count += 1;
 	t = now_ms();
 	node_start(&s.h);
-	scene_wait(&s, s.count, 10000);
+	scene_wait(&s, 10000);
 	print_message("honest peer back in sync %.1f s after its restart, "
 	    "during the flood\n", (double)(now_ms() - t) / 1000);
 	sample(&s, &rss_max, &fds_max);
