@@ -40,12 +40,14 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP \
               -Iprotocol -Idaemon -Icli $(PKG_CFLAGS)
 
 PROTO_SRC  := protocol/mp.c protocol/event.c protocol/crypto.c protocol/frame.c \
-              protocol/clock.c protocol/base32.c protocol/node.c protocol/hash.c
+              protocol/clock.c protocol/base32.c protocol/node.c protocol/hash.c \
+              protocol/schema.c protocol/record.c
 # What the CLI needs: no OpenSSL, no LMDB, no libuv (start-up time);
 # SHA-256 for checking audit bundles comes from libsodium.
 CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
               protocol/node.c protocol/crypto.c protocol/event.c \
-              protocol/clock.c protocol/hash_sodium.c
+              protocol/clock.c protocol/hash_sodium.c protocol/schema.c \
+              protocol/record.c
 STORE_SRC  := daemon/store.c daemon/project.c
 DAEMON_SRC := daemon/log.c daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/audit.c \

@@ -60,6 +60,9 @@ struct bundle {
 	uint32_t nvec;
 	struct aev *ev;         /* sorted by (origin, seq) */
 	uint32_t nev;
+	const uint8_t *missing; /* parents the exporter did not hold */
+	uint32_t nmissing;
+	struct sl_fold_mem *fold;
 	uint32_t nsigs, norigins, nsubject;
 	char err[512];
 };
@@ -146,12 +149,13 @@ parse(struct bundle *b, const uint8_t *buf, size_t len)
 	    SL_OK || !sl_mp_at_end(&m))
 		return bad(b, "damaged: the bundle's frame does not decode");
 	sl_mp_init(&s, st, stlen);
-	if (sl_mp_read_array(&s, &n, 8) != SL_OK || n != 8 ||
+	if (sl_mp_read_array(&s, &n, 9) != SL_OK || n < 8 ||
 	    sl_mp_read_uint(&s, &v) != SL_OK)
 		return bad(b, "damaged: the statement does not decode");
-	if (v != SL_AUDIT_VERSION)
-		return bad(b, "bundle version %llu; this samlog reads version "
-		    "%d", (unsigned long long)v, SL_AUDIT_VERSION);
+	/* Version 1 had no list of missing parents. */
+	if ((v != 1 && v != SL_AUDIT_VERSION) || n != (v == 1 ? 8u : 9u))
+		return bad(b, "bundle version %llu; this samlog reads versions "
+		    "1 to %d", (unsigned long long)v, SL_AUDIT_VERSION);
 	if (sl_mp_read_bin(&s, &id, &l, SL_ID_LEN, SL_ID_LEN) != SL_OK ||
 	    sl_mp_read_str(&s, &b->kind, &b->kind_len, 1, 16) != SL_OK ||
 	    sl_mp_read_bin(&s, &b->exporter, &l, SL_KEY_LEN, SL_KEY_LEN) !=
@@ -195,6 +199,18 @@ parse(struct bundle *b, const uint8_t *buf, size_t len)
 		if ((rc = sl_event_check_payload(&b->ev[i].ev)) != SL_OK)
 			return bad(b, "record %u: %s", i + 1, sl_strerror(rc));
 		sl_event_hash(b->ev[i].hash, &b->ev[i].ev);
+	}
+	if (v >= 2) {
+		if (sl_mp_read_array(&s, &b->nmissing, stlen / SL_HASH_LEN) !=
+		    SL_OK)
+			return bad(b, "damaged: the statement's missing parents "
+			    "do not decode");
+		b->missing = s.p;
+		for (uint32_t i = 0; i < b->nmissing; i++)
+			if (sl_mp_read_bin(&s, &id, &l, SL_HASH_LEN,
+			    SL_HASH_LEN) != SL_OK)
+				return bad(b, "damaged: the statement's missing "
+				    "parents do not decode");
 	}
 	if (!sl_mp_at_end(&s))
 		return bad(b, "damaged: bytes after the statement's records");
@@ -289,8 +305,25 @@ of_kind(const struct bundle *b, const struct aev *e)
 	    e->ev.type[b->kind_len] == '.';
 }
 
+/* True if the exporter declared that it does not hold parent h. */
+static bool
+declared_missing(const struct bundle *b, const uint8_t h[SL_HASH_LEN])
+{
+	struct sl_mp m;
+	const uint8_t *p;
+	uint32_t l;
+
+	sl_mp_init(&m, b->missing, b->missing ? SL_AUDIT_STATEMENT_MAX : 0);
+	for (uint32_t i = 0; i < b->nmissing; i++)
+		if (sl_mp_read_bin(&m, &p, &l, SL_HASH_LEN, SL_HASH_LEN) ==
+		    SL_OK && memcmp(p, h, SL_HASH_LEN) == 0)
+			return true;
+	return false;
+}
+
 /* The record's events: its creating event present and of the kind, and
- * every parent named by one of them present too. */
+ * every parent named by one of them present too, or declared missing by
+ * the exporter (a parent it never held). */
 static bool
 check_history(struct bundle *b, struct aev ***out)
 {
@@ -327,7 +360,8 @@ check_history(struct bundle *b, struct aev ***out)
 	for (uint32_t i = 0; i < n && creators == 1; i++)
 		for (uint32_t k = 0; k < sub[i]->ev.n_parents; k++)
 			if (bsearch(sub[i]->ev.parents[k], hashes, n, SL_HASH_LEN,
-			    hash_cmp) == NULL) {
+			    hash_cmp) == NULL &&
+			    !declared_missing(b, sub[i]->ev.parents[k])) {
 				char o[SL_NODE_ID_TEXT + 1];
 
 				bad(b, "origin %s seq %llu names a parent the "
@@ -394,94 +428,84 @@ origin_org(const struct bundle *b, const uint8_t *origin, const char **org,
 	}
 }
 
-/* Field-level last writer wins over the events in fold order, as the
- * nodes fold (PROTOCOL.md section 11); events of another kind that name
- * the record are ignored there and here. */
-#define FOLD_MAX 64
+/*
+ * The record as the nodes fold it: the subject events go through the
+ * same fold samlogd runs (protocol/record.c), in the order of their
+ * clocks, and the result is shown field by field as samlogd shows it.
+ */
+static bool
+fold_subject(struct bundle *b, struct aev **sub)
+{
+	if ((b->fold = sl_fold_mem_new()) == NULL)
+		return bad(b, "out of memory");
+	for (uint32_t i = 0; i < b->nsubject; i++) {
+		int rc = sl_fold_mem_add(b->fold, sub[i]->ev.rec,
+		    sub[i]->ev.rec_len);
 
-struct fval {
-	const char *k;
-	uint32_t kl;
-	const uint8_t *v;
-	size_t vl;
-};
+		if (rc != SL_OK)
+			return bad(b, "cannot fold the record: %s",
+			    sl_strerror(rc));
+	}
+	return true;
+}
 
 static void
-pack_state(msgpack_packer *pk, struct sl_buf *g, const struct bundle *b,
-    struct aev **sub, uint32_t heads)
+pack_state(msgpack_packer *pk, const struct bundle *b)
 {
-	struct fval f[FOLD_MAX];
-	uint32_t nf = 0;
+	struct sl_rec r;
 
-	for (uint32_t i = 0; i < b->nsubject; i++) {
-		const struct sl_event *ev = &sub[i]->ev;
-		struct sl_mp m;
-		uint32_t n;
-
-		if (ev->payload == NULL || !of_kind(b, sub[i]))
-			continue;
-		sl_mp_init(&m, ev->payload, ev->payload_len);
-		if (sl_mp_read_map(&m, &n, FOLD_MAX) != SL_OK)
-			continue;
-		for (uint32_t j = 0; j < n; j++) {
-			const char *k;
-			uint32_t kl, x;
-			const uint8_t *v;
-			size_t vl;
-
-			if (sl_mp_read_str(&m, &k, &kl, 1, 64) != SL_OK ||
-			    sl_mp_skip(&m, &v, &vl) != SL_OK)
-				break;
-			for (x = 0; x < nf; x++)
-				if (f[x].kl == kl && memcmp(f[x].k, k, kl) == 0)
-					break;
-			if (x == nf && nf == FOLD_MAX)
-				continue;
-			nf += x == nf;
-			f[x] = (struct fval){ k, kl, v, vl };
-		}
+	if (sl_fold_mem_record(b->fold, b->id, &r) != SL_OK) {
+		/* Its creating event has no effect: nothing to show. */
+		msgpack_pack_map(pk, 2);
+		sl_pack_cstr(pk, "id");
+		sl_pack_b32(pk, b->id, SL_ID_LEN);
+		sl_pack_cstr(pk, "kind");
+		sl_pack_str(pk, b->kind, b->kind_len);
+		return;
 	}
-	msgpack_pack_map(pk, nf + 6);
+	msgpack_pack_map(pk, r.kind->nfields + 6);
 	sl_pack_cstr(pk, "id");
 	sl_pack_b32(pk, b->id, SL_ID_LEN);
 	sl_pack_cstr(pk, "kind");
 	sl_pack_str(pk, b->kind, b->kind_len);
-	for (uint32_t x = 0; x < nf; x++) {
-		sl_pack_str(pk, f[x].k, f[x].kl);
-		sl_buf_write(g, (const char *)f[x].v, f[x].vl);
+	for (uint32_t i = 0; i < r.kind->nfields; i++) {
+		/* An organisation's own kind field shows as org_kind: the
+		 * key "kind" names the record kind here. */
+		if (strcmp(r.kind->fields[i].name, "kind") == 0)
+			sl_pack_cstr(pk, "org_kind");
+		else
+			sl_pack_cstr(pk, r.kind->fields[i].name);
+		sl_rec_pack_field(pk, &r, i);
 	}
 	sl_pack_cstr(pk, "created");
-	sl_pack_time(pk, sub[0]->ev.hlc);
+	sl_pack_time(pk, r.c_hlc);
 	sl_pack_cstr(pk, "updated");
-	sl_pack_time(pk, sub[b->nsubject - 1]->ev.hlc);
+	sl_pack_time(pk, r.u_hlc);
 	sl_pack_cstr(pk, "events");
 	msgpack_pack_uint32(pk, b->nsubject);
 	sl_pack_cstr(pk, "conflict");
-	sl_pack_bool(pk, heads > 1);
+	sl_pack_bool(pk, r.nheads > 1);
+	sl_rec_free(&r);
 }
 
-/* Heads: the record's events no other of its events names (sorted
- * parents, searched: a record edited ten thousand times stays quick). */
-static uint32_t
-count_heads(const struct bundle *b, struct aev **sub)
+static void
+pack_effect(msgpack_packer *pk, const struct bundle *b,
+    const uint8_t h[SL_HASH_LEN])
 {
-	uint8_t (*named)[SL_HASH_LEN];
-	uint32_t n = 0, heads = 0;
+	struct sl_evmeta m;
+	char t[96];
 
-	for (uint32_t i = 0; i < b->nsubject; i++)
-		n += sub[i]->ev.n_parents;
-	if ((named = calloc(n ? n : 1, SL_HASH_LEN)) == NULL)
-		return 0;
-	n = 0;
-	for (uint32_t i = 0; i < b->nsubject; i++)
-		for (uint32_t k = 0; k < sub[i]->ev.n_parents; k++)
-			memcpy(named[n++], sub[i]->ev.parents[k], SL_HASH_LEN);
-	qsort(named, n, SL_HASH_LEN, hash_cmp);
-	for (uint32_t i = 0; i < b->nsubject; i++)
-		heads += bsearch(sub[i]->hash, named, n, SL_HASH_LEN,
-		    hash_cmp) == NULL;
-	free(named);
-	return heads;
+	if (sl_fold_mem_meta(b->fold, h, &m) != SL_OK)
+		snprintf(t, sizeof t, "not a record event");
+	else if (m.status == SL_EV_PENDING)
+		snprintf(t, sizeof t, "waiting for a parent the bundle does "
+		    "not hold");
+	else if (m.why != SL_WHY_NONE)
+		snprintf(t, sizeof t, "%s: %s", sl_fold_status_name(m.status),
+		    sl_fold_why(m.why));
+	else
+		snprintf(t, sizeof t, "%s", sl_fold_status_name(m.status));
+	sl_pack_cstr(pk, t);
 }
 
 static void
@@ -492,7 +516,7 @@ pack_report(struct sl_buf *g, struct bundle *b, struct aev **sub)
 	uint32_t ol;
 
 	msgpack_packer_init(&pk, g, sl_buf_write);
-	msgpack_pack_map(&pk, 10);
+	msgpack_pack_map(&pk, 11);
 	sl_pack_cstr(&pk, "verified");
 	msgpack_pack_true(&pk);
 	sl_pack_cstr(&pk, "file");
@@ -509,15 +533,29 @@ pack_report(struct sl_buf *g, struct bundle *b, struct aev **sub)
 	msgpack_pack_uint32(&pk, b->norigins);
 	sl_pack_cstr(&pk, "signatures");
 	msgpack_pack_uint32(&pk, b->nsigs);
+	sl_pack_cstr(&pk, "missing");
+	msgpack_pack_array(&pk, b->nmissing);
+	{
+		struct sl_mp m;
+		const uint8_t *h;
+		uint32_t l;
+
+		sl_mp_init(&m, b->missing, b->missing ?
+		    SL_AUDIT_STATEMENT_MAX : 0);
+		for (uint32_t i = 0; i < b->nmissing; i++)
+			if (sl_mp_read_bin(&m, &h, &l, SL_HASH_LEN,
+			    SL_HASH_LEN) == SL_OK)
+				sl_pack_b32(&pk, h, SL_HASH_LEN);
+	}
 	sl_pack_cstr(&pk, "record");
-	pack_state(&pk, g, b, sub, count_heads(b, sub));
+	pack_state(&pk, b);
 	sl_pack_cstr(&pk, "history");
 	msgpack_pack_array(&pk, b->nsubject);
 	for (uint32_t i = 0; i < b->nsubject; i++) {
 		const struct sl_event *ev = &sub[i]->ev;
 
 		origin_org(b, ev->origin, &org, &ol);
-		msgpack_pack_map(&pk, 11);
+		msgpack_pack_map(&pk, 12);
 		sl_pack_cstr(&pk, "seq");
 		msgpack_pack_uint64(&pk, ev->seq);
 		sl_pack_cstr(&pk, "origin");
@@ -531,11 +569,17 @@ pack_report(struct sl_buf *g, struct bundle *b, struct aev **sub)
 		sl_pack_cstr(&pk, "type");
 		sl_pack_str(&pk, ev->type, ev->type_len);
 		sl_pack_cstr(&pk, "changes");
-		if (ev->payload != NULL && ev->payload_len > 0)
-			sl_buf_write(g, (const char *)ev->payload,
-			    ev->payload_len);
-		else
-			msgpack_pack_map(&pk, 0);
+		{
+			struct sl_mp m;
+
+			sl_mp_init(&m, ev->payload, ev->payload != NULL ?
+			    ev->payload_len : 0);
+			if (ev->payload == NULL || !sl_mp_is_map(&m) ||
+			    sl_mp_repack(&m, &pk, 8) != SL_OK)
+				msgpack_pack_map(&pk, 0);
+		}
+		sl_pack_cstr(&pk, "effect");
+		pack_effect(&pk, b, sub[i]->hash);
 		sl_pack_cstr(&pk, "erased");
 		sl_pack_bool(&pk, ev->payload == NULL);
 		sl_pack_cstr(&pk, "hash");
@@ -552,6 +596,7 @@ bundle_free(struct bundle *b)
 {
 	free(b->vec);
 	free(b->ev);
+	sl_fold_mem_free(b->fold);
 }
 
 /*
@@ -564,7 +609,7 @@ audit_verify(struct bundle *b, const uint8_t *buf, size_t len,
 {
 	struct aev **sub = NULL;
 	bool ok = parse(b, buf, len) && check_chains(b) &&
-	    check_history(b, &sub);
+	    check_history(b, &sub) && fold_subject(b, sub);
 
 	if (ok)
 		pack_report(report, b, sub);

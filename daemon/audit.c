@@ -25,6 +25,10 @@ struct wants {
 	struct want *v;
 	size_t n, cap;
 	bool failed;
+	struct project *p;
+	MDB_txn *txn;
+	uint8_t (*missing)[SL_HASH_LEN]; /* parents this node does not hold */
+	size_t nmissing, capmissing;
 };
 
 static void
@@ -57,10 +61,41 @@ want_cmp(const void *a, const void *b)
 }
 
 static int
-history_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN])
+history_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN],
+    const struct sl_evmeta *m)
 {
+	struct wants *w = ctx;
+	struct sl_evmeta pm;
+
 	(void)hash;
-	want_add(ctx, ev->origin, ev->seq);
+	(void)m;
+	want_add(w, ev->origin, ev->seq);
+	/* A parent the fold never saw is not in the bundle: say so, so a
+	 * checker can tell it from one left out. */
+	for (uint32_t i = 0; i < ev->n_parents; i++) {
+		bool dup = false;
+
+		if (project_meta(w->p, w->txn, ev->parents[i], &pm) == SL_OK)
+			continue;
+		for (size_t k = 0; k < w->nmissing && !dup; k++)
+			dup = memcmp(w->missing[k], ev->parents[i],
+			    SL_HASH_LEN) == 0;
+		if (dup)
+			continue;
+		if (w->nmissing == w->capmissing) {
+			size_t cap = w->capmissing ? w->capmissing * 2 : 4;
+			uint8_t (*nm)[SL_HASH_LEN] = realloc(w->missing,
+			    cap * SL_HASH_LEN);
+
+			if (nm == NULL) {
+				w->failed = true;
+				return 0;
+			}
+			w->missing = nm;
+			w->capmissing = cap;
+		}
+		memcpy(w->missing[w->nmissing++], ev->parents[i], SL_HASH_LEN);
+	}
 	return 0;
 }
 
@@ -123,7 +158,7 @@ audit_build(struct store *s, struct project *p, MDB_txn *txn,
     const uint8_t id[SL_ID_LEN], char kind, const uint8_t node[SL_KEY_LEN],
     const char *org, struct sl_buf *out, char *err, size_t errlen)
 {
-	struct wants w = { 0 };
+	struct wants w = { .p = p, .txn = txn };
 	struct sl_buf recs = { 0 }, st = { 0 };
 	msgpack_packer pk;
 	uint64_t n = 0;
@@ -169,9 +204,9 @@ audit_build(struct store *s, struct project *p, MDB_txn *txn,
 			goto out;
 
 	/* The statement: [version, record, kind, exporter, org, time,
-	 * vector, records]. */
+	 * vector, records, missing]. */
 	msgpack_packer_init(&pk, &st, sl_buf_write);
-	msgpack_pack_array(&pk, 8);
+	msgpack_pack_array(&pk, 9);
 	msgpack_pack_uint64(&pk, SL_AUDIT_VERSION);
 	sl_pack_bin(&pk, id, SL_ID_LEN);
 	sl_pack_cstr(&pk, word ? word : "");
@@ -190,6 +225,9 @@ audit_build(struct store *s, struct project *p, MDB_txn *txn,
 	msgpack_pack_array(&pk, (uint32_t)n);
 	if (recs.len > 0)
 		sl_buf_write(&st, (const char *)recs.p, recs.len);
+	msgpack_pack_array(&pk, (uint32_t)w.nmissing);
+	for (size_t i = 0; i < w.nmissing; i++)
+		sl_pack_bin(&pk, w.missing[i], SL_HASH_LEN);
 	rc = SL_ENOMEM;
 	if (recs.failed || st.failed || n > UINT32_MAX ||
 	    st.len > SL_AUDIT_STATEMENT_MAX) {
@@ -213,6 +251,7 @@ audit_build(struct store *s, struct project *p, MDB_txn *txn,
 		snprintf(err, errlen, "out of memory");
 out:
 	free(w.v);
+	free(w.missing);
 	free(recs.p);
 	free(st.p);
 	return rc;

@@ -24,8 +24,6 @@
 #define MAX_ARGS 32
 #define GROUP_MAX 512
 #define MAX_ELEMS 64
-#define NAME_MAX_LEN 200
-#define TEXT_MAX_LEN 20000
 
 struct arg {
 	char name[24];
@@ -256,85 +254,57 @@ args_only(const struct args *a, const char *const *allowed, char *msg,
 
 /* ---- value rules ------------------------------------------------------------ */
 
+/* A field's text as the user typed it, checked by the schema; the
+ * message names the flag and, where it helps, what would do. */
 static int
-check_text(const char *flag, const char *s, size_t n, size_t max, char *msg,
+check_field(const struct sl_field *f, const char *s, size_t n, char *msg,
     size_t mlen)
 {
-	if (n == 0)
-		return fail(msg, mlen, SL_EVALUE, "--%s must not be empty", flag);
-	if (n > max)
-		return fail(msg, mlen, SL_EVALUE, "--%s is too long (%zu bytes; "
-		    "at most %zu)", flag, n, max);
-	/* Free text may hold line breaks and tabs; nothing else below 0x20. */
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
+	char why[160];
 
-		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
-			return fail(msg, mlen, SL_EVALUE, "--%s contains a "
-			    "control character", flag);
+	if (sl_schema_check_text(f, s, n, why, sizeof why) == SL_OK)
+		return SL_OK;
+	switch (f->type) {
+	case SL_F_DATE:
+		return fail(msg, mlen, SL_EVALUE, "invalid date \"%.*s\" for "
+		    "--%s (use YYYY-MM-DD, e.g. 2019-11-14)", (int)n, s,
+		    f->flag);
+	case SL_F_EMAIL:
+		if (n > 0 && n <= f->max)
+			return fail(msg, mlen, SL_EVALUE, "invalid email "
+			    "\"%.*s\"", (int)n, s);
+		break;
+	case SL_F_ENUM:
+	case SL_F_STATE: {
+		char list[256] = "";
+
+		for (const char *const *v = f->values; *v; v++) {
+			size_t used = strlen(list);
+
+			snprintf(list + used, sizeof list - used, "%s%s",
+			    used == 0 ? "" : v[1] == NULL ? " or " : ", ", *v);
+		}
+		if (n > 0 && n <= f->max)
+			return fail(msg, mlen, SL_EVALUE, "unknown %s \"%.*s\" "
+			    "(use %s)", f->name, (int)n, s, list);
+		break;
 	}
-	char *tmp = malloc(n + 1);
-	bool ok;
-
-	if (tmp == NULL)
-		return SL_ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		tmp[i] = s[i] == '\n' || s[i] == '\t' ? ' ' : s[i];
-	ok = sl_utf8_valid(tmp, n);
-	free(tmp);
-	if (!ok)
-		return fail(msg, mlen, SL_EVALUE, "--%s is not valid UTF-8",
-		    flag);
-	if (isspace((unsigned char)s[0]) || isspace((unsigned char)s[n - 1]))
-		return fail(msg, mlen, SL_EVALUE, "--%s must not start or end "
-		    "with a space", flag);
-	return SL_OK;
-}
-
-static bool
-date_valid(const char *s)
-{
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-		30, 31 };
-	int y, m, d;
-	char tail;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return false;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-			return false;
-	if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
-		return false;
-	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-		return false;
-	if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return false;
-	return true;
+	default:
+		break;
+	}
+	return fail(msg, mlen, SL_EVALUE, "--%s %s", f->flag, why);
 }
 
 static int
 check_date(const char *flag, const char *s, char *msg, size_t mlen)
 {
-	if (!date_valid(s))
-		return fail(msg, mlen, SL_EVALUE, "invalid date \"%s\" for --%s "
-		    "(use YYYY-MM-DD, e.g. 2019-11-14)", s, flag);
-	return SL_OK;
-}
+	static const struct sl_field date = { "date", NULL, SL_F_DATE, 10, 0,
+		NULL, NULL, 0 };
+	struct sl_field f = date;
 
-static bool
-word_in(const char *w, const char *const *set)
-{
-	for (; *set; set++)
-		if (strcmp(w, *set) == 0)
-			return true;
-	return false;
+	f.flag = flag;
+	return check_field(&f, s, strlen(s), msg, mlen);
 }
-
-static const char *const org_kinds[] = { "asf", "municipality", "authority",
-	"partner", "company", "other", NULL };
-static const char *const statuses[] = { "proposed", "adopted", "rejected",
-	"amended", "revoked", NULL };
 
 /* Resolves an id argument to a record of kind; the message names flag. */
 static int
@@ -382,34 +352,29 @@ resolve_text(struct cmd_ctx *d, MDB_txn *txn, const char *flag,
 
 /* ---- payloads ------------------------------------------------------------- */
 
-/* A payload under construction: fields kept sorted by name. */
+/* A payload under construction, packed as it is built: the fields are
+ * visited in the schema's order and written sorted by name at the end. */
 struct payload {
 	uint32_t n;
 	struct {
 		const char *name;
-		int type;          /* 0 str, 1 array, 2 true, 3 nil */
-		char *s;           /* owned */
-		char **e;          /* owned */
-		uint32_t ne;
-	} f[16];
+		struct sl_buf v;   /* the value, packed */
+	} f[SL_SCHEMA_MAX_FIELDS + 1];
 };
 
 static void
 payload_free(struct payload *pl)
 {
-	for (uint32_t i = 0; i < pl->n; i++) {
-		free(pl->f[i].s);
-		for (uint32_t k = 0; k < pl->f[i].ne; k++)
-			free(pl->f[i].e[k]);
-		free(pl->f[i].e);
-	}
+	for (uint32_t i = 0; i < pl->n; i++)
+		free(pl->f[i].v.p);
 	pl->n = 0;
 }
 
-static void
-payload_add(struct payload *pl, const char *name, int type, const char *s,
-    char **e, uint32_t ne)
+/* A new field's value buffer, kept in name order. */
+static msgpack_packer
+payload_field(struct payload *pl, const char *name, struct sl_buf **vb)
 {
+	msgpack_packer pk;
 	uint32_t i = pl->n++;
 
 	while (i > 0 && strcmp(pl->f[i - 1].name, name) > 0) {
@@ -417,13 +382,31 @@ payload_add(struct payload *pl, const char *name, int type, const char *s,
 		i--;
 	}
 	pl->f[i].name = name;
-	pl->f[i].type = type;
-	pl->f[i].s = s ? strdup(s) : NULL;
-	pl->f[i].e = e;
-	pl->f[i].ne = ne;
+	pl->f[i].v = (struct sl_buf){ 0 };
+	*vb = &pl->f[i].v;
+	msgpack_packer_init(&pk, *vb, sl_buf_write);
+	return pk;
 }
 
 static void
+payload_str(struct payload *pl, const char *name, const char *s, size_t n)
+{
+	struct sl_buf *vb;
+	msgpack_packer pk = payload_field(pl, name, &vb);
+
+	sl_pack_str(&pk, s, n);
+}
+
+static void
+payload_nil(struct payload *pl, const char *name)
+{
+	struct sl_buf *vb;
+	msgpack_packer pk = payload_field(pl, name, &vb);
+
+	msgpack_pack_nil(&pk);
+}
+
+static int
 payload_pack(const struct payload *pl, struct sl_buf *g)
 {
 	msgpack_packer pk;
@@ -431,158 +414,184 @@ payload_pack(const struct payload *pl, struct sl_buf *g)
 	msgpack_packer_init(&pk, g, sl_buf_write);
 	msgpack_pack_map(&pk, pl->n);
 	for (uint32_t i = 0; i < pl->n; i++) {
+		if (pl->f[i].v.p == NULL)
+			return SL_ENOMEM;
 		sl_pack_cstr(&pk, pl->f[i].name);
-		if (pl->f[i].type == 0) {
-			sl_pack_cstr(&pk, pl->f[i].s);
-		} else if (pl->f[i].type == 1) {
-			msgpack_pack_array(&pk, pl->f[i].ne);
-			for (uint32_t k = 0; k < pl->f[i].ne; k++)
-				sl_pack_cstr(&pk, pl->f[i].e[k]);
-		} else if (pl->f[i].type == 2) {
-			msgpack_pack_true(&pk);
-		} else {
-			msgpack_pack_nil(&pk);
-		}
+		sl_buf_write(g, (const char *)pl->f[i].v.p, pl->f[i].v.len);
 	}
+	return g->p == NULL ? SL_ENOMEM : SL_OK;
 }
 
-/* Adds a checked single-line text field if the argument is given. */
-static int
-field_text(struct payload *pl, const struct args *a, const char *name,
-    size_t max, bool required, char *msg, size_t mlen)
+/* The single text a flag carries (the last, if repeated). */
+static bool
+arg_text(const struct arg *g, const char **s, uint32_t *n)
 {
-	const struct arg *g = arg_get(a, name);
-	char *v;
-	int rc;
-
-	if (g == NULL) {
-		if (required)
-			return fail(msg, mlen, SL_EUSAGE, "%s needs --%s", a->cmd,
-			    name);
-		return SL_OK;
+	if (g->type == ARG_STR) {
+		*s = g->s;
+		*n = g->slen;
+	} else if (g->type == ARG_ARR && g->n > 0) {
+		*s = g->e[g->n - 1];
+		*n = g->elen[g->n - 1];
+	} else {
+		return false;
 	}
-	if (g->type == ARG_TRUE)
-		return fail(msg, mlen, SL_EUSAGE, "--%s needs a value", name);
-	const char *s = g->type == ARG_STR ? g->s : g->n ? g->e[g->n - 1] : "";
-	uint32_t n = g->type == ARG_STR ? g->slen : g->n ? g->elen[g->n - 1] : 0;
-
-	if ((rc = check_text(name, s, n, max, msg, mlen)) != SL_OK)
-		return rc;
-	if ((v = strndup(s, n)) == NULL)
-		return SL_ENOMEM;
-	payload_add(pl, name, 0, v, NULL, 0);
-	free(v);
-	return SL_OK;
+	return true;
 }
 
-/* Adds an array field from a repeatable flag; ids resolved to full ids. */
+/*
+ * Adds field f from its flag, checked by the schema: references are
+ * resolved to full ids of the kind the schema names, lists keep the
+ * order given without repeats, a switch is true.
+ */
 static int
-field_list(struct cmd_ctx *d, MDB_txn *txn, struct payload *pl,
-    const struct args *a, const char *flag, const char *name, char ref_kind,
-    char *msg, size_t mlen)
+field_from_arg(struct cmd_ctx *d, MDB_txn *txn, struct payload *pl,
+    const struct args *a, const struct sl_field *f, char *msg, size_t mlen)
 {
-	const struct arg *g = arg_get(a, flag);
-	const char *one[1];
-	uint32_t onel[1], n;
-	const char *const *e;
-	const uint32_t *el;
-	char **out;
+	const struct arg *g = arg_get(a, f->flag);
+	struct sl_buf *vb;
+	msgpack_packer pk;
+	const char *s;
+	uint32_t n;
 	int rc;
 
 	if (g == NULL)
 		return SL_OK;
+	if (f->type == SL_F_BOOL) {
+		if (g->type != ARG_TRUE)
+			return fail(msg, mlen, SL_EUSAGE, "--%s takes no value",
+			    f->flag);
+		pk = payload_field(pl, f->name, &vb);
+		msgpack_pack_true(&pk);
+		return SL_OK;
+	}
 	if (g->type == ARG_TRUE)
-		return fail(msg, mlen, SL_EUSAGE, "--%s needs a value", flag);
-	if (g->type == ARG_STR) {
+		return fail(msg, mlen, SL_EUSAGE, "--%s needs a value", f->flag);
+	if (f->type == SL_F_REFS || f->type == SL_F_TEXTS) {
+		const char *one[1];
+		uint32_t onel[1], cnt = g->type == ARG_STR ? 1 : g->n, k = 0;
+		const char *const *e = g->type == ARG_STR ? one : g->e;
+		const uint32_t *el = g->type == ARG_STR ? onel : g->elen;
+		char (*out)[SL_TEXT_MAX + 1] = calloc(cnt ? cnt : 1,
+		    sizeof *out);
+
 		one[0] = g->s;
 		onel[0] = g->slen;
-		e = one;
-		el = onel;
-		n = 1;
-	} else {
-		e = g->e;
-		el = g->elen;
-		n = g->n;
-	}
-	if ((out = calloc(n ? n : 1, sizeof *out)) == NULL)
-		return SL_ENOMEM;
-	uint32_t k = 0;
+		if (out == NULL)
+			return SL_ENOMEM;
+		for (uint32_t i = 0; i < cnt; i++) {
+			struct sl_field one_f = *f;
+			bool dup = false;
 
-	for (uint32_t i = 0; i < n; i++) {
-		char v[NAME_MAX_LEN + 1];
-
-		if ((rc = check_text(flag, e[i], el[i], NAME_MAX_LEN, msg,
-		    mlen)) != SL_OK)
-			goto fail;
-		snprintf(v, sizeof v, "%.*s", (int)el[i], e[i]);
-		if (ref_kind) {
-			uint8_t id[SL_ID_LEN];
-
-			if ((rc = resolve(d, txn, flag, v, ref_kind, id, msg,
-			    mlen)) != SL_OK)
-				goto fail;
-			sl_b32_encode(v, id, SL_ID_LEN);
+			one_f.type = SL_F_TEXT;
+			if ((rc = check_field(&one_f, e[i], el[i], msg, mlen)) !=
+			    SL_OK) {
+				free(out);
+				return rc;
+			}
+			snprintf(out[k], sizeof out[k], "%.*s", (int)el[i], e[i]);
+			if (f->type == SL_F_REFS && (rc = resolve_text(d, txn,
+			    f->flag, out[k], f->ref, out[k], msg, mlen)) !=
+			    SL_OK) {
+				free(out);
+				return rc;
+			}
+			for (uint32_t j = 0; j < k && !dup; j++)
+				dup = strcmp(out[j], out[k]) == 0;
+			k += !dup;
 		}
-		bool dup = false;
-
-		for (uint32_t j = 0; j < k && !dup; j++)
-			dup = strcmp(out[j], v) == 0;
-		if (!dup && (out[k++] = strdup(v)) == NULL) {
-			rc = SL_ENOMEM;
-			goto fail;
-		}
-	}
-	payload_add(pl, name, 1, NULL, out, k);
-	return SL_OK;
-fail:
-	for (uint32_t j = 0; j < k; j++)
-		free(out[j]);
-	free(out);
-	return rc;
-}
-
-/* Adds a reference field (one id) resolved to the full id. */
-static int
-field_ref(struct cmd_ctx *d, MDB_txn *txn, struct payload *pl,
-    const struct args *a, const char *name, char kind, char *msg, size_t mlen)
-{
-	char text[64], full[SL_ID_TEXT + 1];
-	int rc;
-
-	if (!arg_str(a, name, text, sizeof text))
+		pk = payload_field(pl, f->name, &vb);
+		msgpack_pack_array(&pk, k);
+		for (uint32_t i = 0; i < k; i++)
+			sl_pack_cstr(&pk, out[i]);
+		free(out);
 		return SL_OK;
-	if ((rc = resolve_text(d, txn, name, text, kind, full, msg, mlen)) !=
-	    SL_OK)
+	}
+	if (!arg_text(g, &s, &n))
+		return fail(msg, mlen, SL_EUSAGE, "--%s needs a value", f->flag);
+	if (f->type == SL_F_REF) {
+		char text[64], full[SL_ID_TEXT + 1];
+
+		snprintf(text, sizeof text, "%.*s", (int)n, s);
+		if ((rc = resolve_text(d, txn, f->flag, text, f->ref, full, msg,
+		    mlen)) != SL_OK)
+			return rc;
+		payload_str(pl, f->name, full, SL_ID_TEXT);
+		return SL_OK;
+	}
+	if ((rc = check_field(f, s, n, msg, mlen)) != SL_OK)
 		return rc;
-	payload_add(pl, name, 0, full, NULL, 0);
+	payload_str(pl, f->name, s, n);
 	return SL_OK;
 }
 
+/* The flags an event type takes, for args_only. */
+static void
+type_flags(const struct sl_evtype *et, const char **out, size_t max,
+    const char *first)
+{
+	size_t k = 0;
+
+	if (first != NULL)
+		out[k++] = first;
+	for (uint32_t i = 0; i < et->kind->nfields && k + 1 < max; i++)
+		if ((et->fields & (1u << i)) &&
+		    et->kind->fields[i].type != SL_F_STATE)
+			out[k++] = et->kind->fields[i].flag;
+	out[k] = NULL;
+}
+
+/* The states of a record's current heads (the lifecycle's "from"). */
+static uint32_t
+head_states(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
+    uint8_t *states)
+{
+	uint8_t heads[SL_MAX_PARENTS][SL_HASH_LEN];
+	uint32_t n = project_heads(d->p, txn, r->id, heads, SL_MAX_PARENTS);
+	struct sl_evmeta m;
+
+	if (n > SL_MAX_PARENTS)
+		n = SL_MAX_PARENTS;
+	for (uint32_t i = 0; i < n; i++)
+		states[i] = project_meta(d->p, txn, heads[i], &m) == SL_OK ?
+		    m.state : 0;
+	return n;
+}
+
 static int
-append_event(struct store_batch *b, const char *type, const char *author,
-    const uint8_t *entity, const struct prec *cur, const struct payload *pl,
-    uint8_t out_id[SL_ID_LEN], bool *dead, char *msg, size_t mlen)
+hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, SL_HASH_LEN);
+}
+
+static int
+append_event(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
+    const struct sl_evtype *et, const char *author, const uint8_t *entity,
+    const struct payload *pl, uint8_t out_id[SL_ID_LEN], bool *dead,
+    char *msg, size_t mlen)
 {
 	struct sl_buf g = { 0 };
 	uint8_t heads[SL_MAX_PARENTS][SL_HASH_LEN];
-	struct sl_event_draft dr = { .author = author, .type = type,
+	struct sl_event_draft dr = { .author = author, .type = et->type,
 		.entity = entity };
 	struct store_appended ap;
 	int rc;
 
-	payload_pack(pl, &g);
-	if (g.p == NULL)
-		return SL_ENOMEM;
+	if ((rc = payload_pack(pl, &g)) != SL_OK) {
+		free(g.p);
+		return rc;
+	}
 	if (g.len > SL_PAYLOAD_MAX) {
 		free(g.p);
 		return fail(msg, mlen, SL_EVALUE, "the record is too large");
 	}
-	if (cur != NULL) {
+	if (entity != NULL) {
 		/* The heads this edit saw: naming them all resolves any
-		 * conflict between them.  Kept sorted as the format wants. */
-		dr.n_parents = prec_heads(cur, heads, SL_MAX_PARENTS);
+		 * conflict between them.  Sorted, as the format wants. */
+		dr.n_parents = project_heads(d->p, txn, entity, heads,
+		    SL_MAX_PARENTS);
 		if (dr.n_parents > SL_MAX_PARENTS)
 			dr.n_parents = SL_MAX_PARENTS;
+		qsort(heads, dr.n_parents, SL_HASH_LEN, hash_cmp);
 		dr.parents = (const uint8_t (*)[SL_HASH_LEN])heads;
 	}
 	dr.payload = g.p;
@@ -590,7 +599,9 @@ append_event(struct store_batch *b, const char *type, const char *author,
 	rc = store_batch_append(b, &dr, &ap, msg, mlen);
 	free(g.p);
 	if (rc != SL_OK) {
-		*dead = true;
+		/* A refused draft leaves the batch usable. */
+		if (rc != SL_EVALUE && rc != SL_ESIZE && rc != SL_EINVAL)
+			*dead = true;
 		return rc;
 	}
 	if (entity != NULL)
@@ -602,226 +613,204 @@ append_event(struct store_batch *b, const char *type, const char *author,
 
 /* ---- writes ------------------------------------------------------------------ */
 
+/* KIND add: every field the creating type may carry, from its flag. */
 static int
 write_add(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
-    const struct args *a, char kind, const char *author, uint8_t id[SL_ID_LEN],
-    bool *dead, char *msg, size_t mlen)
+    const struct args *a, const struct sl_evtype *et, const char *author,
+    uint8_t id[SL_ID_LEN], bool *dead, char *msg, size_t mlen)
 {
-	static const char *const org_args[] = { "name", "kind", "municipality",
-		"sector", "iop", NULL };
-	static const char *const contact_args[] = { "name", "org", "role",
-		"email", "phone", "municipality", NULL };
-	static const char *const meeting_args[] = { "title", "date", "with",
-		"org", "municipality", "notes", NULL };
-	static const char *const decision_args[] = { "title", "text", "body",
-		"meeting", NULL };
+	const struct sl_kind *k = et->kind;
+	const char *allowed[SL_SCHEMA_MAX_FIELDS + 2];
 	struct payload pl = { 0 };
-	char v[NAME_MAX_LEN + 1];
-	const char *type = NULL;
 	int rc;
 
-	switch (kind) {
-	case 'o':
-		if ((rc = args_only(a, org_args, msg, mlen)) != SL_OK ||
-		    (rc = field_text(&pl, a, "name", NAME_MAX_LEN, true, msg,
-		    mlen)) != SL_OK ||
-		    (rc = field_text(&pl, a, "municipality", NAME_MAX_LEN, false,
-		    msg, mlen)) != SL_OK ||
-		    (rc = field_list(d, txn, &pl, a, "sector", "sector", 0, msg,
-		    mlen)) != SL_OK)
-			break;
-		if (arg_str(a, "kind", v, sizeof v) && !word_in(v, org_kinds)) {
-			rc = fail(msg, mlen, SL_EVALUE, "unknown kind \"%s\" (use "
-			    "asf, municipality, authority, partner, company or "
-			    "other)", v);
-			break;
+	type_flags(et, allowed, sizeof allowed / sizeof allowed[0], NULL);
+	if ((rc = args_only(a, allowed, msg, mlen)) != SL_OK)
+		return rc;
+	for (uint32_t i = 0; i < k->nfields; i++) {
+		const struct sl_field *f = &k->fields[i];
+
+		if (!(et->fields & (1u << i)))
+			continue;
+		if (f->type == SL_F_STATE) {
+			const char *s = sl_schema_state_name(k, et->to);
+
+			payload_str(&pl, f->name, s, strlen(s));
+			continue;
 		}
-		payload_add(&pl, "kind", 0, v[0] ? v : "other", NULL, 0);
-		if (arg_get(a, "iop") != NULL)
-			payload_add(&pl, "iop", 2, NULL, NULL, 0);
-		type = "org.created";
-		break;
-	case 'c':
-		if ((rc = args_only(a, contact_args, msg, mlen)) != SL_OK ||
-		    (rc = field_text(&pl, a, "name", NAME_MAX_LEN, true, msg,
-		    mlen)) != SL_OK ||
-		    (rc = field_ref(d, txn, &pl, a, "org", 'o', msg, mlen)) !=
-		    SL_OK ||
-		    (rc = field_text(&pl, a, "role", NAME_MAX_LEN, false, msg,
-		    mlen)) != SL_OK ||
-		    (rc = field_text(&pl, a, "email", NAME_MAX_LEN, false, msg,
-		    mlen)) != SL_OK ||
-		    (rc = field_text(&pl, a, "phone", NAME_MAX_LEN, false, msg,
-		    mlen)) != SL_OK ||
-		    (rc = field_text(&pl, a, "municipality", NAME_MAX_LEN, false,
-		    msg, mlen)) != SL_OK)
-			break;
-		if (arg_str(a, "email", v, sizeof v) && (strchr(v, '@') == NULL ||
-		    v[0] == '@' || v[strlen(v) - 1] == '@' || strchr(v, ' '))) {
-			rc = fail(msg, mlen, SL_EVALUE, "invalid email \"%s\"", v);
-			break;
+		if ((et->required & (1u << i)) && arg_get(a, f->flag) == NULL) {
+			rc = fail(msg, mlen, SL_EUSAGE, "%s needs --%s", a->cmd,
+			    f->flag);
+			goto out;
 		}
-		type = "contact.created";
-		break;
-	case 'm':
-		if ((rc = args_only(a, meeting_args, msg, mlen)) != SL_OK ||
-		    (rc = field_text(&pl, a, "title", NAME_MAX_LEN, true, msg,
-		    mlen)) != SL_OK ||
-		    (rc = field_text(&pl, a, "date", 10, true, msg, mlen)) !=
+		if ((rc = field_from_arg(d, txn, &pl, a, f, msg, mlen)) !=
 		    SL_OK)
-			break;
-		arg_str(a, "date", v, sizeof v);
-		if ((rc = check_date("date", v, msg, mlen)) != SL_OK ||
-		    (rc = field_list(d, txn, &pl, a, "with", "with", 'c', msg,
-		    mlen)) != SL_OK ||
-		    (rc = field_list(d, txn, &pl, a, "org", "orgs", 'o', msg,
-		    mlen)) != SL_OK ||
-		    (rc = field_text(&pl, a, "municipality", NAME_MAX_LEN, false,
-		    msg, mlen)) != SL_OK ||
-		    (rc = field_text(&pl, a, "notes", TEXT_MAX_LEN, false, msg,
-		    mlen)) != SL_OK)
-			break;
-		type = "meeting.created";
-		break;
-	case 'd':
-		if ((rc = args_only(a, decision_args, msg, mlen)) != SL_OK ||
-		    (rc = field_text(&pl, a, "title", NAME_MAX_LEN, true, msg,
-		    mlen)) != SL_OK ||
-		    (rc = field_text(&pl, a, "text", TEXT_MAX_LEN, true, msg,
-		    mlen)) != SL_OK ||
-		    (rc = field_text(&pl, a, "body", NAME_MAX_LEN, false, msg,
-		    mlen)) != SL_OK ||
-		    (rc = field_ref(d, txn, &pl, a, "meeting", 'm', msg, mlen)) !=
-		    SL_OK)
-			break;
-		payload_add(&pl, "status", 0, "proposed", NULL, 0);
-		type = "decision.created";
-		break;
-	default:
-		rc = SL_EUSAGE;
+			goto out;
+		if (f->dflt != NULL && arg_get(a, f->flag) == NULL)
+			payload_str(&pl, f->name, f->dflt, strlen(f->dflt));
 	}
-	if (rc == SL_OK)
-		rc = append_event(b, type, author, NULL, NULL, &pl, id, dead, msg,
-		    mlen);
+	rc = append_event(d, b, txn, et, author, NULL, &pl, id, dead, msg,
+	    mlen);
+out:
 	payload_free(&pl);
 	return rc;
 }
 
-static int
-write_contact_update(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
-    const struct args *a, const char *author, uint8_t id[SL_ID_LEN],
-    bool *dead, char *msg, size_t mlen)
+/* The lifecycle in words, from the schema: "proposed -> adopted or
+ * rejected; adopted or amended -> amended or revoked". */
+static void
+lifecycle_text(const struct sl_kind *k, char *out, size_t len)
 {
-	static const char *const allowed[] = { "id", "name", "org", "role",
-		"email", "phone", "municipality", NULL };
+	uint32_t done = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; sl_schema_evtype_at(i) != NULL; i++) {
+		const struct sl_evtype *et = sl_schema_evtype_at(i);
+
+		if (et->kind != k || et->role != SL_ET_STEP ||
+		    (done & (1u << i)))
+			continue;
+		size_t used = strlen(out);
+		bool first = true;
+
+		snprintf(out + used, len - used, "%s", used ? "; " : "");
+		for (uint8_t s = 1; k->states[s] != NULL; s++) {
+			if (!(et->from & (1u << s)))
+				continue;
+			used = strlen(out);
+			snprintf(out + used, len - used, "%s%s", first ? "" :
+			    " or ", k->states[s]);
+			first = false;
+		}
+		used = strlen(out);
+		snprintf(out + used, len - used, " ->");
+		first = true;
+		for (size_t j = i; sl_schema_evtype_at(j) != NULL; j++) {
+			const struct sl_evtype *o = sl_schema_evtype_at(j);
+
+			if (o->kind != k || o->role != SL_ET_STEP ||
+			    o->from != et->from)
+				continue;
+			done |= 1u << j;
+			used = strlen(out);
+			snprintf(out + used, len - used, "%s %s", first ? "" :
+			    " or", sl_schema_state_name(k, o->to));
+			first = false;
+		}
+	}
+}
+
+/* KIND update ID / KIND STEP ID: an event naming an existing record and
+ * its heads.  A step must be allowed from the state of one of the heads
+ * (the same rule the fold applies when any node folds it). */
+static int
+write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
+    const struct args *a, const struct sl_evtype *et, const char *author,
+    uint8_t id[SL_ID_LEN], bool *dead, char *msg, size_t mlen)
+{
+	const struct sl_kind *k = et->kind;
+	const char *allowed[SL_SCHEMA_MAX_FIELDS + 2];
 	struct payload pl = { 0 };
-	struct prec cur;
+	struct sl_rec cur;
 	char text[64];
 	int rc;
 
+	type_flags(et, allowed, sizeof allowed / sizeof allowed[0], "id");
 	if ((rc = args_only(a, allowed, msg, mlen)) != SL_OK)
 		return rc;
 	if (!arg_str(a, "id", text, sizeof text))
-		return fail(msg, mlen, SL_EUSAGE, "contact update needs an ID");
-	if ((rc = resolve(d, txn, NULL, text, 'c', id, msg, mlen)) != SL_OK)
-		return rc;
-	if ((rc = field_text(&pl, a, "name", NAME_MAX_LEN, false, msg,
-	    mlen)) != SL_OK ||
-	    (rc = field_ref(d, txn, &pl, a, "org", 'o', msg, mlen)) != SL_OK ||
-	    (rc = field_text(&pl, a, "role", NAME_MAX_LEN, false, msg, mlen)) !=
-	    SL_OK ||
-	    (rc = field_text(&pl, a, "email", NAME_MAX_LEN, false, msg, mlen)) !=
-	    SL_OK ||
-	    (rc = field_text(&pl, a, "phone", NAME_MAX_LEN, false, msg, mlen)) !=
-	    SL_OK ||
-	    (rc = field_text(&pl, a, "municipality", NAME_MAX_LEN, false, msg,
-	    mlen)) != SL_OK)
-		goto out;
-	if (pl.n == 0) {
-		rc = fail(msg, mlen, SL_EUSAGE, "contact update needs at least "
-		    "one of --name, --org, --role, --email, --phone, "
-		    "--municipality");
-		goto out;
-	}
-	if (project_get(d->p, txn, id, &cur) != SL_OK) {
-		rc = fail(msg, mlen, SL_ENOENT, "no contact with id %s", text);
-		goto out;
-	}
-	rc = append_event(b, "contact.updated", author, id, &cur, &pl, id, dead,
-	    msg, mlen);
-	prec_free(&cur);
-out:
-	payload_free(&pl);
-	return rc;
-}
-
-/* The decision lifecycle: which step is allowed from which status. */
-static bool
-step_allowed(const char *from, const char *step)
-{
-	if (strcmp(step, "adopted") == 0 || strcmp(step, "rejected") == 0)
-		return strcmp(from, "proposed") == 0;
-	if (strcmp(step, "amended") == 0 || strcmp(step, "revoked") == 0)
-		return strcmp(from, "adopted") == 0 ||
-		    strcmp(from, "amended") == 0;
-	return false;
-}
-
-static int
-write_decision_step(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
-    const struct args *a, const char *step, const char *author,
-    uint8_t id[SL_ID_LEN], bool *dead, char *msg, size_t mlen)
-{
-	static const char *const allowed[] = { "id", "reason", "text", NULL };
-	static const char *const allowed_no_text[] = { "id", "reason", NULL };
-	struct payload pl = { 0 };
-	struct prec cur;
-	char text[64], status[32], type[32];
-	bool amend = strcmp(step, "amended") == 0;
-	int rc;
-
-	if ((rc = args_only(a, amend ? allowed : allowed_no_text, msg,
-	    mlen)) != SL_OK)
-		return rc;
-	if (!arg_str(a, "id", text, sizeof text))
 		return fail(msg, mlen, SL_EUSAGE, "%s needs an ID", a->cmd);
-	if ((rc = resolve(d, txn, NULL, text, 'd', id, msg, mlen)) != SL_OK)
+	if ((rc = resolve(d, txn, NULL, text, k->c, id, msg, mlen)) != SL_OK)
 		return rc;
-	if (project_get(d->p, txn, id, &cur) != SL_OK)
-		return fail(msg, mlen, SL_ENOENT, "no decision with id %s", text);
-	prec_str(&cur, "status", status, sizeof status);
-	if (!step_allowed(status, step)) {
-		rc = fail(msg, mlen, SL_ESTATE, "decision %s is %s and cannot "
-		    "be %s (allowed: proposed -> adopted or rejected; adopted "
-		    "or amended -> amended or revoked)", text, status, step);
+	for (uint32_t i = 0; i < k->nfields; i++) {
+		const struct sl_field *f = &k->fields[i];
+
+		if (!(et->fields & (1u << i)) || f->type == SL_F_STATE)
+			continue;
+		if ((et->required & (1u << i)) && arg_get(a, f->flag) == NULL) {
+			rc = fail(msg, mlen, SL_EUSAGE, "%s needs --%s", a->cmd,
+			    f->flag);
+			goto out;
+		}
+		if ((rc = field_from_arg(d, txn, &pl, a, f, msg, mlen)) !=
+		    SL_OK)
+			goto out;
+		/* A step says why, or that no reason was given: an old
+		 * step's reason must not read as this one's. */
+		if (et->role == SL_ET_STEP && (f->flags & SL_FF_NULL) &&
+		    arg_get(a, f->flag) == NULL)
+			payload_nil(&pl, f->name);
+	}
+	if (et->role == SL_ET_UPDATE && pl.n == 0) {
+		char list[256] = "";
+
+		for (const char *const *f = allowed + 1; *f; f++) {
+			size_t used = strlen(list);
+
+			snprintf(list + used, sizeof list - used, "%s--%s",
+			    used == 0 ? "" : f[1] == NULL ? " or " : ", ", *f);
+		}
+		rc = fail(msg, mlen, SL_EUSAGE, "%s needs at least one of %s",
+		    a->cmd, list);
 		goto out;
 	}
-	if ((rc = field_text(&pl, a, "text", TEXT_MAX_LEN, amend, msg,
-	    mlen)) != SL_OK ||
-	    (rc = field_text(&pl, a, "reason", TEXT_MAX_LEN, false, msg,
-	    mlen)) != SL_OK)
+	if ((rc = project_get(d->p, txn, id, &cur)) != SL_OK) {
+		rc = fail(msg, mlen, SL_ENOENT, "no %s with id %s", k->word,
+		    text);
 		goto out;
-	/* Each step says why, or that no reason was given: an old step's
-	 * reason must not read as this one's. */
-	if (arg_get(a, "reason") == NULL)
-		payload_add(&pl, "reason", 3, NULL, NULL, 0);
-	payload_add(&pl, "status", 0, step, NULL, 0);
-	snprintf(type, sizeof type, "decision.%s", step);
-	rc = append_event(b, type, author, id, &cur, &pl, id, dead, msg, mlen);
+	}
+	if (et->role == SL_ET_STEP) {
+		uint8_t states[SL_MAX_PARENTS];
+		uint32_t n = head_states(d, txn, &cur, states);
+
+		if (!sl_fold_step_allowed(et, states, n)) {
+			char life[256];
+
+			lifecycle_text(k, life, sizeof life);
+			rc = fail(msg, mlen, SL_ESTATE, "%s %s is %s and cannot "
+			    "be %s (allowed: %s)", k->word, text,
+			    sl_schema_state_name(k, cur.state),
+			    sl_schema_state_name(k, et->to), life);
+			sl_rec_free(&cur);
+			goto out;
+		}
+		for (uint32_t i = 0; i < k->nfields; i++) {
+			const char *s = sl_schema_state_name(k, et->to);
+
+			if ((et->fields & (1u << i)) &&
+			    k->fields[i].type == SL_F_STATE)
+				payload_str(&pl, k->fields[i].name, s,
+				    strlen(s));
+		}
+	}
+	sl_rec_free(&cur);
+	rc = append_event(d, b, txn, et, author, id, &pl, id, dead, msg, mlen);
 out:
-	prec_free(&cur);
 	payload_free(&pl);
 	return rc;
+}
+
+/* The event type a write command makes ("decision.adopt"), or NULL. */
+static const struct sl_evtype *
+write_type(const char *cmd)
+{
+	char word[16];
+	size_t n = strcspn(cmd, ".");
+	const struct sl_kind *k;
+
+	if (cmd[n] != '.' || n >= sizeof word)
+		return NULL;
+	memcpy(word, cmd, n);
+	word[n] = '\0';
+	if ((k = sl_schema_kind(word)) == NULL || !k->record)
+		return NULL;
+	return sl_schema_verb(k, cmd + n + 1);
 }
 
 static bool
 is_write(const char *cmd)
 {
-	static const char *const writes[] = { "org.add", "contact.add",
-		"meeting.add", "decision.add", "contact.update", "decision.adopt",
-		"decision.reject", "decision.revoke", "decision.amend", NULL };
-
-	return word_in(cmd, writes);
+	return write_type(cmd) != NULL;
 }
 
 /* One write request inside the group commit's transaction. */
@@ -831,6 +820,7 @@ write_one(struct cmd_ctx *d, struct store_batch *b, struct pending *p,
 {
 	MDB_txn *txn = store_batch_txn(b);
 	struct args *a = malloc(sizeof *a);
+	const struct sl_evtype *et;
 	int rc;
 
 	if (a == NULL)
@@ -838,26 +828,14 @@ write_one(struct cmd_ctx *d, struct store_batch *b, struct pending *p,
 	if ((rc = args_parse(a, p->body, p->len, p->msg, sizeof p->msg)) !=
 	    SL_OK)
 		goto out;
-	if (strcmp(a->cmd, "contact.update") == 0)
-		rc = write_contact_update(d, b, txn, a, p->author, p->rec_id,
-		    dead, p->msg, sizeof p->msg);
-	else if (strncmp(a->cmd, "decision.", 9) == 0 &&
-	    strcmp(a->cmd, "decision.add") != 0) {
-		const char *verb = a->cmd + 9;
-		const char *step = strcmp(verb, "adopt") == 0 ? "adopted" :
-		    strcmp(verb, "reject") == 0 ? "rejected" :
-		    strcmp(verb, "revoke") == 0 ? "revoked" : "amended";
-
-		rc = write_decision_step(d, b, txn, a, step, p->author,
-		    p->rec_id, dead, p->msg, sizeof p->msg);
-	} else {
-		char word[16];
-
-		snprintf(word, sizeof word, "%.*s",
-		    (int)strcspn(a->cmd, "."), a->cmd);
-		rc = write_add(d, b, txn, a, project_kind(word), p->author,
-		    p->rec_id, dead, p->msg, sizeof p->msg);
-	}
+	if ((et = write_type(a->cmd)) == NULL)
+		rc = fail(p->msg, sizeof p->msg, SL_EUSAGE, "unknown command");
+	else if (et->role == SL_ET_CREATE)
+		rc = write_add(d, b, txn, a, et, p->author, p->rec_id, dead,
+		    p->msg, sizeof p->msg);
+	else
+		rc = write_change(d, b, txn, a, et, p->author, p->rec_id, dead,
+		    p->msg, sizeof p->msg);
 out:
 	free(a);
 	return rc;
@@ -866,7 +844,7 @@ out:
 /* ---- record output -------------------------------------------------------- */
 
 static void pack_event_common(struct cmd_ctx *d, MDB_txn *txn,
-    msgpack_packer *pk, struct sl_buf *g, const struct sl_event *ev);
+    msgpack_packer *pk, const struct sl_event *ev, const struct sl_evmeta *m);
 
 struct compete_ctx {
 	struct cmd_ctx *d;
@@ -878,7 +856,8 @@ struct compete_ctx {
 };
 
 static int
-compete_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN])
+compete_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN],
+    const struct sl_evmeta *m)
 {
 	struct compete_ctx *cc = ctx;
 	msgpack_packer pk;
@@ -887,8 +866,8 @@ compete_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN]
 		if (memcmp(cc->heads[i], hash, SL_HASH_LEN) != 0)
 			continue;
 		msgpack_packer_init(&pk, &cc->g, sl_buf_write);
-		msgpack_pack_map(&pk, 8);
-		pack_event_common(cc->d, cc->txn, &pk, &cc->g, ev);
+		msgpack_pack_map(&pk, 9);
+		pack_event_common(cc->d, cc->txn, &pk, ev, m);
 		cc->n++;
 		break;
 	}
@@ -902,13 +881,13 @@ compete_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN]
  * origin), the same on every node.
  */
 static void
-pack_competing(struct cmd_ctx *d, MDB_txn *txn, const struct prec *r,
+pack_competing(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
     msgpack_packer *pk, struct sl_buf *g)
 {
 	uint8_t heads[SL_MAX_PARENTS][SL_HASH_LEN];
 	struct compete_ctx cc = { d, txn, heads, 0, { 0 }, 0 };
 
-	cc.nheads = prec_heads(r, heads, SL_MAX_PARENTS);
+	cc.nheads = project_heads(d->p, txn, r->id, heads, SL_MAX_PARENTS);
 	if (cc.nheads > SL_MAX_PARENTS)
 		cc.nheads = SL_MAX_PARENTS;
 	project_history(d->p, txn, r->id, UINT64_MAX, compete_cb, &cc);
@@ -918,74 +897,67 @@ pack_competing(struct cmd_ctx *d, MDB_txn *txn, const struct prec *r,
 	free(cc.g.p);
 }
 
+/*
+ * A record as replies carry it: id, record (the kind's word), kind (the
+ * record kind, or an organisation's own kind field), every field of the
+ * schema under its name, the name of each referred organisation
+ * (org_name, for a contact's org), created, updated, author, conflict,
+ * and with competing the competing edits.
+ */
 static void
-pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct prec *r,
+pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
     struct sl_buf *g, bool competing)
 {
-	const char *const *fields = NULL;
-	static const char *const of[] = { "name", "municipality", "sector", "iop",
-		NULL };
-	static const char *const cf[] = { "name", "org", "role", "email",
-		"phone", "municipality", NULL };
-	static const char *const mf[] = { "title", "date", "with", "orgs",
-		"municipality", "notes", NULL };
-	static const char *const df[] = { "title", "text", "body", "meeting",
-		"status", "reason", NULL };
+	const struct sl_kind *k = r->kind;
 	msgpack_packer pk;
-	uint32_t n = 0;
-	char kind[32], org_name[SL_ORG_MAX + 1] = "", oid[64];
+	uint32_t n = 0, refs = 0;
+	char kind[32];
 
-	switch (r->kind) {
-	case 'o': fields = of; break;
-	case 'c': fields = cf; break;
-	case 'm': fields = mf; break;
-	default: fields = df; break;
-	}
-	for (const char *const *f = fields; *f; f++)
-		n++;
-	if (r->kind == 'o') {
-		if (!prec_str(r, "kind", kind, sizeof kind))
-			snprintf(kind, sizeof kind, "other");
-	} else {
-		snprintf(kind, sizeof kind, "%s", project_kind_word(r->kind));
-	}
-	if (r->kind == 'c' && prec_str(r, "org", oid, sizeof oid)) {
-		uint8_t id[SL_ID_LEN];
-		struct prec o;
+	if (!project_str(r, "kind", kind, sizeof kind) ||
+	    sl_schema_field(k, "kind", 4, NULL) == NULL) {
+		const struct sl_field *kf = sl_schema_field(k, "kind", 4, NULL);
 
-		if (sl_b32_decode(id, SL_ID_LEN, oid) &&
-		    project_get(d->p, txn, id, &o) == SL_OK) {
-			prec_str(&o, "name", org_name, sizeof org_name);
-			prec_free(&o);
-		}
+		snprintf(kind, sizeof kind, "%s", kf != NULL && kf->dflt ?
+		    kf->dflt : k->word);
+	}
+	for (uint32_t i = 0; i < k->nfields; i++) {
+		n += strcmp(k->fields[i].name, "kind") != 0;
+		refs += k->fields[i].type == SL_F_REF &&
+		    k->fields[i].ref == 'o';
 	}
 	msgpack_packer_init(&pk, g, sl_buf_write);
-	competing = competing && prec_conflict(r);
-	msgpack_pack_map(&pk, n + 7 + (r->kind == 'c') + competing);
+	competing = competing && r->nheads > 1;
+	msgpack_pack_map(&pk, n + 7 + refs + competing);
 	sl_pack_cstr(&pk, "id");
 	sl_pack_b32(&pk, r->id, SL_ID_LEN);
 	sl_pack_cstr(&pk, "record");
-	sl_pack_cstr(&pk, project_kind_word(r->kind));
+	sl_pack_cstr(&pk, k->word);
 	sl_pack_cstr(&pk, "kind");
 	sl_pack_cstr(&pk, kind);
-	for (const char *const *f = fields; *f; f++) {
-		const struct pfield *pf = prec_field(r, *f);
-
-		sl_pack_cstr(&pk, *f);
-		if (pf != NULL)
-			sl_buf_write(g, (const char *)pf->val, pf->len);
-		else if (strcmp(*f, "iop") == 0)
-			msgpack_pack_false(&pk);
-		else if (strcmp(*f, "sector") == 0 || strcmp(*f, "with") == 0 ||
-		    strcmp(*f, "orgs") == 0)
-			msgpack_pack_array(&pk, 0);
-		else
-			msgpack_pack_nil(&pk);
+	for (uint32_t i = 0; i < k->nfields; i++) {
+		if (strcmp(k->fields[i].name, "kind") == 0)
+			continue;
+		sl_pack_cstr(&pk, k->fields[i].name);
+		sl_rec_pack_field(&pk, r, i);
 	}
-	if (r->kind == 'c') {
-		sl_pack_cstr(&pk, "org_name");
-		if (org_name[0])
-			sl_pack_cstr(&pk, org_name);
+	for (uint32_t i = 0; i < k->nfields; i++) {
+		const struct sl_field *f = &k->fields[i];
+		char oid[64], name[SL_ORG_MAX + 1] = "", key[48];
+		uint8_t id[SL_ID_LEN];
+		struct sl_rec o;
+
+		if (f->type != SL_F_REF || f->ref != 'o')
+			continue;
+		if (project_str(r, f->name, oid, sizeof oid) &&
+		    sl_b32_decode(id, SL_ID_LEN, oid) &&
+		    project_get(d->p, txn, id, &o) == SL_OK) {
+			project_str(&o, "name", name, sizeof name);
+			sl_rec_free(&o);
+		}
+		snprintf(key, sizeof key, "%s_name", f->name);
+		sl_pack_cstr(&pk, key);
+		if (name[0])
+			sl_pack_cstr(&pk, name);
 		else
 			msgpack_pack_nil(&pk);
 	}
@@ -996,7 +968,7 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct prec *r,
 	sl_pack_cstr(&pk, "author");
 	sl_pack_cstr(&pk, r->c_author);
 	sl_pack_cstr(&pk, "conflict");
-	sl_pack_bool(&pk, prec_conflict(r));
+	sl_pack_bool(&pk, r->nheads > 1);
 	if (competing) {
 		sl_pack_cstr(&pk, "competing");
 		pack_competing(d, txn, r, &pk, g);
@@ -1005,7 +977,7 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct prec *r,
 
 static void
 send_record(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
-    const struct prec *r, bool competing)
+    const struct sl_rec *r, bool competing)
 {
 	struct sl_buf g = { 0 };
 
@@ -1101,12 +1073,12 @@ reply:;
 		list = p->next;
 		d->writes++;
 		if (ctl_conn_alive(p->c)) {
-			struct prec r;
+			struct sl_rec r;
 
 			if (p->code == SL_OK && txn != NULL &&
 			    project_get(d->p, txn, p->rec_id, &r) == SL_OK) {
 				send_record(d, p->c, p->id, txn, &r, false);
-				prec_free(&r);
+				sl_rec_free(&r);
 			}
 			reply_end(p->c, p->id);
 			reply_result(p->c, p->id, p->code,
@@ -1135,38 +1107,46 @@ idle_cb(uv_idle_t *h)
 
 /* ---- reads --------------------------------------------------------------- */
 
+/* A list filter: a field and the value asked for (ids resolved). */
+struct filter {
+	const struct sl_field *f;
+	char v[SL_TEXT_MAX + 1];
+};
+
 struct list_ctx {
 	struct cmd_ctx *d;
 	struct ctl_conn *c;
 	uint32_t id;
 	MDB_txn *txn;
-	const struct args *a;
 	char kind;
-	const char *scan_field;
-	char ref[SL_ID_TEXT + 1]; /* resolved --org / --with id */
+	struct filter flt[SL_SCHEMA_MAX_FIELDS];
+	uint32_t nflt;
+	const struct sl_field *range;  /* the sort field --from/--to bound */
+	char from[SL_TEXT_MAX + 1], to[SL_TEXT_MAX + 1];
 	uint64_t count;
 };
 
+/* True if r's field f is want, or (a list) holds want; ASCII letters
+ * match either case. */
 static bool
-str_field_is(const struct prec *r, const char *field, const char *want)
+field_matches(const struct sl_rec *r, const struct sl_field *f,
+    const char *want)
 {
-	char v[NAME_MAX_LEN + 1];
-
-	return prec_str(r, field, v, sizeof v) && strcasecmp(v, want) == 0;
-}
-
-static bool
-array_has(const struct prec *r, const char *field, const char *want)
-{
-	const struct pfield *f = prec_field(r, field);
+	char v[SL_TEXT_MAX + 1];
+	const struct sl_recfield *rf;
 	struct sl_mp m;
 	uint32_t n, l;
 	const char *s;
 
-	if (f == NULL)
+	if (f->type != SL_F_REFS && f->type != SL_F_TEXTS) {
+		if (!project_str(r, f->name, v, sizeof v) && f->dflt != NULL)
+			snprintf(v, sizeof v, "%s", f->dflt);
+		return strcasecmp(v, want) == 0;
+	}
+	if ((rf = sl_rec_get(r, f->name)) == NULL)
 		return false;
-	sl_mp_init(&m, f->val, f->len);
-	if (sl_mp_read_array(&m, &n, 1024) != SL_OK)
+	sl_mp_init(&m, rf->val, rf->len);
+	if (sl_mp_read_array(&m, &n, SL_LIST_MAX) != SL_OK)
 		return false;
 	for (uint32_t i = 0; i < n; i++)
 		if (sl_mp_read_str(&m, &s, &l, 0, UINT32_MAX) == SL_OK &&
@@ -1177,133 +1157,114 @@ array_has(const struct prec *r, const char *field, const char *want)
 
 /* Every filter the request names, whichever one the scan used. */
 static int
-list_cb(void *ctx, const struct prec *r)
+list_cb(void *ctx, const struct sl_rec *r)
 {
 	struct list_ctx *l = ctx;
-	char v[NAME_MAX_LEN + 1], date[16];
 
-	if (r->kind != l->kind)
+	if (r->kind->c != l->kind)
 		return 0;
-	switch (l->kind) {
-	case 'o':
-		if (arg_str(l->a, "kind", v, sizeof v) && !str_field_is(r, "kind", v))
+	for (uint32_t i = 0; i < l->nflt; i++)
+		if (!field_matches(r, l->flt[i].f, l->flt[i].v))
 			return 0;
-		if (arg_str(l->a, "municipality", v, sizeof v) &&
-		    !str_field_is(r, "municipality", v))
+	if (l->range != NULL && (l->from[0] || l->to[0])) {
+		char v[SL_TEXT_MAX + 1];
+
+		project_str(r, l->range->name, v, sizeof v);
+		if ((l->from[0] && strcmp(v, l->from) < 0) ||
+		    (l->to[0] && strcmp(v, l->to) > 0))
 			return 0;
-		break;
-	case 'c':
-		if (l->ref[0] && !str_field_is(r, "org", l->ref))
-			return 0;
-		if (arg_str(l->a, "municipality", v, sizeof v) &&
-		    !str_field_is(r, "municipality", v))
-			return 0;
-		if (arg_str(l->a, "role", v, sizeof v) && !str_field_is(r, "role", v))
-			return 0;
-		break;
-	case 'm':
-		prec_str(r, "date", date, sizeof date);
-		if (arg_str(l->a, "from", v, sizeof v) && strcmp(date, v) < 0)
-			return 0;
-		if (arg_str(l->a, "to", v, sizeof v) && strcmp(date, v) > 0)
-			return 0;
-		if (l->ref[0] && !array_has(r, "with", l->ref))
-			return 0;
-		if (arg_str(l->a, "municipality", v, sizeof v) &&
-		    !str_field_is(r, "municipality", v))
-			return 0;
-		break;
-	case 'd':
-		if (arg_str(l->a, "status", v, sizeof v) &&
-		    !str_field_is(r, "status", v))
-			return 0;
-		break;
 	}
 	send_record(l->d, l->c, l->id, l->txn, r, false);
 	l->count++;
 	return 0;
 }
 
+/*
+ * KIND list: a filter for every indexed field of the kind (its flag),
+ * and --from/--to when the kind sorts by a date.  The scan reads the
+ * index of the first filter given, in the schema's order, else the sort
+ * index (over the range, if one is given); the callback applies the
+ * rest.
+ */
 static int
 read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
     const struct args *a, char kind, char *msg, size_t mlen)
 {
-	static const char *const oa[] = { "kind", "municipality", NULL };
-	static const char *const ca[] = { "org", "municipality", "role", NULL };
-	static const char *const ma[] = { "from", "to", "with", "municipality",
-		NULL };
-	static const char *const da[] = { "status", NULL };
-	struct list_ctx l = { d, c, id, txn, a, kind, NULL, "", 0 };
-	const char *field = NULL, *value = NULL, *from = NULL, *to = NULL;
-	char v[NAME_MAX_LEN + 1], f[16] = "", t[16] = "";
+	const struct sl_kind *k = sl_schema_kind_c(kind);
+	const char *allowed[SL_SCHEMA_MAX_FIELDS + 3];
+	struct list_ctx *l = calloc(1, sizeof *l);
+	size_t na = 0;
 	int rc;
 
-	rc = args_only(a, kind == 'o' ? oa : kind == 'c' ? ca : kind == 'm' ?
-	    ma : da, msg, mlen);
-	if (rc != SL_OK)
-		return rc;
-	/* The scan: the most selective index the request names. */
-	switch (kind) {
-	case 'o':
-		if (arg_str(a, "kind", v, sizeof v)) {
-			if (!word_in(v, org_kinds))
-				return fail(msg, mlen, SL_EVALUE, "unknown kind "
-				    "\"%s\" (use asf, municipality, authority, "
-				    "partner, company or other)", v);
-			field = "kind";
-		} else if (arg_str(a, "municipality", v, sizeof v)) {
-			field = "municipality";
+	if (l == NULL)
+		return SL_ENOMEM;
+	*l = (struct list_ctx){ .d = d, .c = c, .id = id, .txn = txn,
+		.kind = kind };
+	for (uint32_t i = 0; i < k->nfields; i++) {
+		const struct sl_field *f = &k->fields[i];
+
+		if (f->flags & SL_FF_INDEX)
+			allowed[na++] = f->flag;
+		if ((f->flags & SL_FF_SORT) && f->type == SL_F_DATE) {
+			l->range = f;
+			allowed[na++] = "from";
+			allowed[na++] = "to";
 		}
-		break;
-	case 'c':
-		if (arg_str(a, "org", v, sizeof v)) {
-			if ((rc = resolve_text(d, txn, "org", v, 'o', l.ref,
-			    msg, mlen)) != SL_OK)
-				return rc;
-			snprintf(v, sizeof v, "%s", l.ref);
-			field = "org";
-		} else if (arg_str(a, "role", v, sizeof v)) {
-			field = "role";
-		} else if (arg_str(a, "municipality", v, sizeof v)) {
-			field = "municipality";
-		}
-		break;
-	case 'm':
-		if (arg_str(a, "from", f, sizeof f) &&
-		    (rc = check_date("from", f, msg, mlen)) != SL_OK)
-			return rc;
-		if (arg_str(a, "to", t, sizeof t) &&
-		    (rc = check_date("to", t, msg, mlen)) != SL_OK)
-			return rc;
-		if (arg_str(a, "with", v, sizeof v)) {
-			if ((rc = resolve_text(d, txn, "with", v, 'c', l.ref,
-			    msg, mlen)) != SL_OK)
-				return rc;
-			snprintf(v, sizeof v, "%s", l.ref);
-			field = "with";
-		} else if (arg_str(a, "municipality", v, sizeof v)) {
-			field = "municipality";
-		} else {
-			from = f[0] ? f : NULL;
-			to = t[0] ? t : NULL;
-		}
-		break;
-	case 'd':
-		if (arg_str(a, "status", v, sizeof v)) {
-			if (!word_in(v, statuses))
-				return fail(msg, mlen, SL_EVALUE, "unknown status "
-				    "\"%s\" (use proposed, adopted, rejected, "
-				    "amended or revoked)", v);
-			field = "status";
-		}
-		break;
 	}
-	if (field != NULL)
-		value = v;
-	rc = project_list(d->p, txn, kind, field, value, from, to, list_cb, &l);
+	allowed[na] = NULL;
+	if ((rc = args_only(a, allowed, msg, mlen)) != SL_OK)
+		goto out;
+	if (l->range != NULL &&
+	    ((arg_str(a, "from", l->from, sizeof l->from) &&
+	    (rc = check_date("from", l->from, msg, mlen)) != SL_OK) ||
+	    (arg_str(a, "to", l->to, sizeof l->to) &&
+	    (rc = check_date("to", l->to, msg, mlen)) != SL_OK)))
+		goto out;
+	for (uint32_t i = 0; i < k->nfields; i++) {
+		const struct sl_field *f = &k->fields[i];
+		struct filter *fl = &l->flt[l->nflt];
+
+		if (!(f->flags & SL_FF_INDEX) ||
+		    !arg_str(a, f->flag, fl->v, sizeof fl->v))
+			continue;
+		fl->f = f;
+		if (f->type == SL_F_REF || f->type == SL_F_REFS) {
+			if ((rc = resolve_text(d, txn, f->flag, fl->v, f->ref,
+			    fl->v, msg, mlen)) != SL_OK)
+				goto out;
+		} else if (f->type == SL_F_ENUM || f->type == SL_F_STATE) {
+			struct sl_field one = *f;
+
+			one.type = SL_F_ENUM;
+			if ((rc = check_field(&one, fl->v, strlen(fl->v), msg,
+			    mlen)) != SL_OK)
+				goto out;
+		}
+		l->nflt++;
+	}
+	if (l->nflt > 0)
+		rc = project_list(d->p, txn, kind, l->flt[0].f->name,
+		    l->flt[0].v, NULL, NULL, list_cb, l);
+	else
+		rc = project_list(d->p, txn, kind, NULL, NULL,
+		    l->from[0] ? l->from : NULL, l->to[0] ? l->to : NULL,
+		    list_cb, l);
 	if (rc != SL_OK)
-		return fail(msg, mlen, rc, "cannot list: %s", sl_strerror(rc));
-	return SL_OK;
+		rc = fail(msg, mlen, rc, "cannot list: %s", sl_strerror(rc));
+out:
+	free(l);
+	return rc;
+}
+
+static bool
+date_valid(const char *s)
+{
+	static const struct sl_field date = { "date", "date", SL_F_DATE, 10,
+		0, NULL, NULL, 0 };
+	char why[96];
+
+	return sl_schema_check_text(&date, s, strlen(s), why, sizeof why) ==
+	    SL_OK;
 }
 
 /* Parses --as-of: YYYY-MM-DD (the end of that day) or an RFC 3339 UTC
@@ -1360,7 +1321,7 @@ read_show(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 	static const char *const allowed[] = { "id", "as-of", NULL };
 	char text[64], asof[64];
 	uint8_t rid[SL_ID_LEN];
-	struct prec r;
+	struct sl_rec r;
 	uint64_t until;
 	int rc;
 
@@ -1383,7 +1344,7 @@ read_show(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 		    project_kind_word(kind), text);
 	}
 	send_record(d, c, id, txn, &r, true);
-	prec_free(&r);
+	sl_rec_free(&r);
 	return SL_OK;
 }
 
@@ -1394,11 +1355,39 @@ struct hist_ctx {
 	MDB_txn *txn;
 };
 
+/* The fold's verdict on an event, in words. */
+static void
+pack_effect(msgpack_packer *pk, const struct sl_evmeta *m)
+{
+	char t[96];
+
+	if (m == NULL) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	if (m->status == SL_EV_PENDING)
+		snprintf(t, sizeof t, "waiting for a parent this node does not "
+		    "hold");
+	else if (m->why != SL_WHY_NONE)
+		snprintf(t, sizeof t, "%s: %s", sl_fold_status_name(m->status),
+		    sl_fold_why(m->why));
+	else
+		snprintf(t, sizeof t, "%s", sl_fold_status_name(m->status));
+	sl_pack_cstr(pk, t);
+}
+
+/*
+ * The keys every event shows (9): seq, origin, org, author, time, type,
+ * changes (its payload, decoded and packed again: a map, empty if the
+ * body is erased or is no map), verified (the payload matches its
+ * hash) and effect (the fold's verdict, nil for events of no record).
+ */
 static void
 pack_event_common(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk,
-    struct sl_buf *g, const struct sl_event *ev)
+    const struct sl_event *ev, const struct sl_evmeta *m)
 {
 	char org[SL_ORG_MAX + 1];
+	struct sl_mp mp;
 
 	project_node_org(d->p, txn, ev->origin, org, sizeof org);
 	sl_pack_cstr(pk, "seq");
@@ -1414,16 +1403,19 @@ pack_event_common(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk,
 	sl_pack_cstr(pk, "type");
 	sl_pack_str(pk, ev->type, ev->type_len);
 	sl_pack_cstr(pk, "changes");
-	if (ev->payload != NULL && ev->payload_len > 0)
-		sl_buf_write(g, (const char *)ev->payload, ev->payload_len);
-	else
+	sl_mp_init(&mp, ev->payload, ev->payload != NULL ? ev->payload_len : 0);
+	if (ev->payload == NULL || !sl_mp_is_map(&mp) ||
+	    sl_mp_repack(&mp, pk, 8) != SL_OK)
 		msgpack_pack_map(pk, 0);
 	sl_pack_cstr(pk, "verified");
 	sl_pack_bool(pk, sl_event_check_payload(ev) == SL_OK);
+	sl_pack_cstr(pk, "effect");
+	pack_effect(pk, m);
 }
 
 static int
-history_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN])
+history_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN],
+    const struct sl_evmeta *m)
 {
 	struct hist_ctx *h = ctx;
 	struct sl_buf g = { 0 };
@@ -1431,8 +1423,8 @@ history_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN]
 
 	(void)hash;
 	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 8);
-	pack_event_common(h->d, h->txn, &pk, &g, ev);
+	msgpack_pack_map(&pk, 9);
+	pack_event_common(h->d, h->txn, &pk, ev, m);
 	ctl_send(h->c, SL_MSG_RECORD, h->id, g.p, g.len);
 	free(g.p);
 	return 0;
@@ -1474,7 +1466,7 @@ read_audit(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 	static const char *const allowed[] = { "id", NULL };
 	char text[64], err[256];
 	uint8_t rid[SL_ID_LEN];
-	struct prec r;
+	struct sl_rec r;
 	struct sl_buf b = { 0 };
 	int rc;
 
@@ -1486,9 +1478,9 @@ read_audit(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 		return rc;
 	if ((rc = project_get(d->p, txn, rid, &r)) != SL_OK)
 		return fail(msg, mlen, rc, "no record with id %s", text);
-	rc = audit_build(d->s, d->p, txn, rid, r.kind, d->node, d->org, &b,
+	rc = audit_build(d->s, d->p, txn, rid, r.kind->c, d->node, d->org, &b,
 	    err, sizeof err);
-	prec_free(&r);
+	sl_rec_free(&r);
 	if (rc != SL_OK) {
 		free(b.p);
 		return fail(msg, mlen, rc, "cannot build the bundle: %s", err);
@@ -1534,8 +1526,11 @@ log_cb(void *ctx, uint64_t arrival, const uint8_t *rec, size_t len)
 		return SL_ESTORE;
 	sl_event_hash(hash, &ev);
 	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 15);
-	pack_event_common(l->d, l->txn, &pk, &g, &ev);
+	struct sl_evmeta m;
+	bool known = project_meta(l->d->p, l->txn, hash, &m) == SL_OK;
+
+	msgpack_pack_map(&pk, 16);
+	pack_event_common(l->d, l->txn, &pk, &ev, known ? &m : NULL);
 	sl_pack_cstr(&pk, "arrival");
 	msgpack_pack_uint64(&pk, arrival);
 	sl_pack_cstr(&pk, "hash");
@@ -1571,7 +1566,7 @@ read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	uint64_t forks = store_fork_count(d->s);
 
 	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 12);
+	msgpack_pack_map(&pk, 13);
 	sl_pack_cstr(&pk, "node_id");
 	sl_pack_b32(&pk, d->node, SL_KEY_LEN);
 	sl_pack_cstr(&pk, "org");
@@ -1590,6 +1585,8 @@ read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	msgpack_pack_uint64(&pk, d->writes);
 	sl_pack_cstr(&pk, "refused");
 	msgpack_pack_uint64(&pk, store_refused_count(d->s));
+	sl_pack_cstr(&pk, "future");
+	msgpack_pack_uint64(&pk, project_future_count(d->p));
 	sl_pack_cstr(&pk, "listen");
 	sl_pack_cstr(&pk, d->sync ? sync_listen_addr(d->sync) : "");
 	sl_pack_cstr(&pk, "writes_held");
@@ -1773,6 +1770,22 @@ struct remap {
 	char now[SL_ID_TEXT + 1];
 };
 
+/* True if flag names a reference to another record in some kind. */
+static bool
+is_ref_flag(const char *flag)
+{
+	for (size_t i = 0; i < sl_schema_kind_count(); i++) {
+		const struct sl_kind *k = sl_schema_kind_at(i);
+
+		for (uint32_t j = 0; j < k->nfields; j++)
+			if ((k->fields[j].type == SL_F_REF ||
+			    k->fields[j].type == SL_F_REFS) &&
+			    strcmp(k->fields[j].flag, flag) == 0)
+				return true;
+	}
+	return false;
+}
+
 /* Points reference arguments that name an old id of this import at the
  * record made for it. */
 static void
@@ -1781,8 +1794,7 @@ remap_refs(struct args *a, const struct remap *m, size_t n)
 	for (uint32_t i = 0; i < a->n; i++) {
 		struct arg *g = &a->a[i];
 
-		if (strcmp(g->name, "org") != 0 && strcmp(g->name, "with") != 0 &&
-		    strcmp(g->name, "meeting") != 0)
+		if (!is_ref_flag(g->name))
 			continue;
 		for (size_t k = 0; k < n; k++) {
 			size_t ol = strlen(m[k].old);
@@ -1816,25 +1828,54 @@ arg_take(struct args *a, const char *name, char *out, size_t outlen)
 	return false;
 }
 
-/* The steps that bring a new (proposed) decision to status. */
-static const char *const *
-status_steps(const char *status)
+/*
+ * The steps that lead a new record of kind k from state `from` to state
+ * `to`, shortest first, found by walking the schema's lifecycle; the
+ * count, or -1 if `to` cannot be reached.
+ */
+static int
+lifecycle_path(const struct sl_kind *k, uint8_t from, uint8_t to,
+    const struct sl_evtype **out, int max)
 {
-	static const char *const none[] = { NULL };
-	static const char *const adopted[] = { "adopted", NULL };
-	static const char *const rejected[] = { "rejected", NULL };
-	static const char *const amended[] = { "adopted", "amended", NULL };
-	static const char *const revoked[] = { "adopted", "revoked", NULL };
+	const struct sl_evtype *via[32] = { 0 };
+	uint8_t queue[32], prev[32];
+	bool seen[32] = { false };
+	int qh = 0, qt = 0, n = 0;
 
-	return strcmp(status, "proposed") == 0 ? none :
-	    strcmp(status, "adopted") == 0 ? adopted :
-	    strcmp(status, "rejected") == 0 ? rejected :
-	    strcmp(status, "amended") == 0 ? amended :
-	    strcmp(status, "revoked") == 0 ? revoked : NULL;
+	if (from == to)
+		return 0;
+	queue[qt++] = from;
+	seen[from] = true;
+	while (qh < qt) {
+		uint8_t s = queue[qh++];
+
+		for (size_t i = 0; sl_schema_evtype_at(i) != NULL; i++) {
+			const struct sl_evtype *et = sl_schema_evtype_at(i);
+
+			if (et->kind != k || et->role != SL_ET_STEP ||
+			    !(et->from & (1u << s)) || et->to >= 32 ||
+			    seen[et->to])
+				continue;
+			seen[et->to] = true;
+			via[et->to] = et;
+			prev[et->to] = s;
+			queue[qt++] = et->to;
+		}
+	}
+	if (!seen[to])
+		return -1;
+	for (uint8_t s = to; s != from; s = prev[s])
+		n++;
+	if (n > max)
+		return -1;
+	for (uint8_t s = to, i = (uint8_t)n; s != from; s = prev[s])
+		out[--i] = via[s];
+	return n;
 }
 
-/* One row inside the import's batch.  SL_OK, or an error in msg (dead
- * set when the batch itself failed). */
+/* One row inside the import's batch: the record, then the lifecycle
+ * steps that bring it to the status the row gives.  SL_OK, or an error
+ * in msg (dead set when the batch itself failed). */
 static int
 import_row(struct cmd_ctx *d, struct store_batch *b, const char *author,
     const uint8_t *body, size_t len, struct remap *map, size_t *nmap,
@@ -1842,38 +1883,41 @@ import_row(struct cmd_ctx *d, struct store_batch *b, const char *author,
 {
 	MDB_txn *txn = store_batch_txn(b);
 	struct args *a = malloc(sizeof *a), *sa = NULL;
-	char old[64] = "", status[32] = "", word[16];
+	char old[64] = "", status[32] = "";
+	const struct sl_evtype *et, *steps[8];
 	uint8_t id[SL_ID_LEN];
-	const char *const *steps = NULL;
-	int rc;
+	int nsteps = 0, rc;
 
 	if (a == NULL)
 		return SL_ENOMEM;
 	if ((rc = args_parse(a, body, len, msg, mlen)) != SL_OK)
 		goto out;
-	snprintf(word, sizeof word, "%.*s", (int)strcspn(a->cmd, "."), a->cmd);
-	if (project_kind(word) == 0 ||
-	    strcmp(a->cmd + strlen(word), ".add") != 0) {
+	if ((et = write_type(a->cmd)) == NULL || et->role != SL_ET_CREATE) {
 		rc = fail(msg, mlen, SL_EUSAGE, "not a record to add");
 		goto out;
 	}
 	arg_take(a, "id", old, sizeof old);
 	if (arg_take(a, "status", status, sizeof status) &&
-	    (project_kind(word) != 'd' || (steps = status_steps(status)) ==
-	    NULL)) {
+	    (nsteps = lifecycle_path(et->kind, et->to,
+	    sl_schema_state(et->kind, status), steps, 8)) < 0) {
+		rc = fail(msg, mlen, SL_EVALUE, "invalid status \"%s\"", status);
+		goto out;
+	}
+	if (status[0] && sl_schema_state(et->kind, status) == 0) {
 		rc = fail(msg, mlen, SL_EVALUE, "invalid status \"%s\"", status);
 		goto out;
 	}
 	remap_refs(a, map, *nmap);
-	if ((rc = write_add(d, b, txn, a, project_kind(word), author, id, dead,
-	    msg, mlen)) != SL_OK)
+	if ((rc = write_add(d, b, txn, a, et, author, id, dead, msg, mlen)) !=
+	    SL_OK)
 		goto out;
 	if (old[0] != '\0' && strlen(old) == SL_ID_TEXT) {
 		memcpy(map[*nmap].old, old, SL_ID_TEXT + 1);
 		sl_b32_encode(map[*nmap].now, id, SL_ID_LEN);
 		(*nmap)++;
 	}
-	for (; steps != NULL && *steps != NULL; steps++) {
+	for (int i = 0; i < nsteps; i++) {
+		const struct sl_evtype *st = steps[i];
 		char idt[SL_ID_TEXT + 1];
 		uint8_t sid[SL_ID_LEN];
 
@@ -1883,25 +1927,30 @@ import_row(struct cmd_ctx *d, struct store_batch *b, const char *author,
 		}
 		sl_b32_encode(idt, id, SL_ID_LEN);
 		memset(sa, 0, sizeof *sa);
-		snprintf(sa->cmd, sizeof sa->cmd, "decision.import");
+		snprintf(sa->cmd, sizeof sa->cmd, "%s.import", et->kind->word);
 		sa->n = 1;
 		snprintf(sa->a[0].name, sizeof sa->a[0].name, "id");
 		sa->a[0].type = ARG_STR;
 		sa->a[0].s = idt;
 		sa->a[0].slen = SL_ID_TEXT;
-		if (strcmp(*steps, "amended") == 0) {
-			/* The text stays; the status says it was amended. */
-			const struct arg *t = arg_get(a, "text");
+		/* What a step requires (an amendment's text) is the row's:
+		 * the status says the record got there. */
+		for (uint32_t f = 0; f < et->kind->nfields; f++) {
+			const struct sl_field *fd = &et->kind->fields[f];
+			const struct arg *t;
 
-			if (t == NULL) {
-				rc = fail(msg, mlen, SL_EVALUE, "an amended "
-				    "decision needs its text");
+			if (!(st->required & (1u << f)))
+				continue;
+			if ((t = arg_get(a, fd->flag)) == NULL) {
+				rc = fail(msg, mlen, SL_EVALUE, "an %s %s needs "
+				    "its %s", sl_schema_state_name(et->kind,
+				    st->to), et->kind->word, fd->name);
 				goto out;
 			}
 			sa->a[sa->n++] = *t;
 		}
-		if ((rc = write_decision_step(d, b, txn, sa, *steps, author, sid,
-		    dead, msg, mlen)) != SL_OK)
+		if ((rc = write_change(d, b, txn, sa, st, author, sid, dead, msg,
+		    mlen)) != SL_OK)
 			goto out;
 	}
 out:

@@ -7,6 +7,7 @@
  * organisation may be called "Café #1".  Every problem names the file and
  * line, and nothing of a bad file is used.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -156,6 +157,30 @@ config_free(struct config *c)
 	c->npeers = 0;
 }
 
+/* "N", "Ns", "Nm", "Nh" or "Nd", from 1 s to 7 days, in milliseconds. */
+static bool
+duration_parse(const char *s, uint64_t *ms)
+{
+	uint64_t n = 0, unit = 1000;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return false;
+	while (isdigit((unsigned char)*p) && n < 1000000000)
+		n = n * 10 + (uint64_t)(*p++ - '0');
+	switch (*p) {
+	case '\0': case 's': break;
+	case 'm': unit = 60 * 1000; break;
+	case 'h': unit = 3600 * 1000; break;
+	case 'd': unit = 86400 * 1000; break;
+	default: return false;
+	}
+	if (*p != '\0' && p[1] != '\0')
+		return false;
+	*ms = n * unit;
+	return *ms >= 1000 && *ms <= 7ull * 86400 * 1000;
+}
+
 int
 config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
@@ -163,7 +188,7 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 	unsigned lineno = 0;
 	/* Every key but peer may be set once. */
 	static const char *const single[] = { "org", "group", "listen",
-		"socket" };
+		"socket", "max_skew" };
 	unsigned seen = 0;
 	FILE *f;
 	int ret = SL_OK;
@@ -236,6 +261,14 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 				break;
 			}
 			snprintf(c->listen, sizeof c->listen, "%s", val);
+		} else if (strcmp(key, "max_skew") == 0) {
+			if (!duration_parse(val, &c->max_skew_ms)) {
+				snprintf(err, errlen, "%s:%u: max_skew \"%s\" is "
+				    "not a duration from 1s to 7d (e.g. 600s, 10m, "
+				    "2h)", path, lineno, val);
+				ret = SL_EINVAL;
+				break;
+			}
 		} else if (strcmp(key, "socket") == 0) {
 			if (val[0] != '/' || strlen(val) >= sizeof c->socket) {
 				snprintf(err, errlen, "%s:%u: socket must be an "

@@ -4,6 +4,7 @@
  *     org = Samordningsförbundet Norrort
  *     group = samlog                      # may use the control socket
  *     listen = 0.0.0.0:7420               # accept peers here
+ *     max_skew = 10m                      # clocks further ahead wait
  *     socket = /run/samlog/samlogd.sock   # the control socket
  *     peer = sigtuna 7x3k...q0 [host:port] # a member; with an address, dialled
  */
@@ -32,6 +33,7 @@ struct config {
 	char group[64];   /* members may use the control socket; "" = owner only */
 	char listen[CONFIG_ADDR_MAX + 1]; /* "" = do not listen */
 	char socket[CONFIG_PATH_MAX];     /* "" = DIR/samlogd.sock */
+	uint64_t max_skew_ms;  /* 0 = the default (PROJECT_SKEW_DEFAULT_MS) */
 	struct config_peer *peers;        /* owned; config_free */
 	size_t npeers;
 };

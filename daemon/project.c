@@ -1,23 +1,27 @@
 /*
- * project.c - folding the event log into records, and reading them back.
+ * project.c - the fold's LMDB backend, the indexes, rebuilds and queries.
  *
  * Databases (in the store's environment):
- *   rec     id (16) -> the record, encoded canonically (see rec_encode)
- *   pidx    kind, index code, lower-cased value, 0, id -> ""
- *   pev     id, clock (8), origin (32), seq (8) -> "": a record's events
- *   pnodes  origin -> clock (8) + seq (8) + organisation name: the node.org
- *           event that won
- *   pmeta   "version" -> PROJECT_VERSION
+ *   rec      id (16) -> the record (sl_rec_encode): its fields, heads
+ *            count and state; a few hundred bytes whatever its history
+ *   pidx     kind, field code, lower-cased value, 0, id -> ""
+ *   pev      id, clock (8), origin (32), seq (8) -> [status, why]: the
+ *            events naming a record, for history, as-of and audit
+ *   pevm     event hash -> sl_evmeta: the fold's verdict on each event
+ *   pwait    parent hash, child hash -> "": events waiting for a parent
+ *   phead    id, event hash -> "": each record's heads
+ *   pfuture  clock (8), origin (32), seq (8) -> "": events whose clock is
+ *            further ahead of the wall clock than the allowed skew; they
+ *            are folded when the wall clock gets there
+ *   pnodes   origin -> clock (8) + seq (8) + organisation name: the
+ *            node.org event that won
+ *   pmeta    "version" -> PROJECT_VERSION
  *
- * The fold of one event into a record is a set union (its events, the
- * parents they name) plus a per-field maximum by (clock, origin); both are
- * commutative, so the result does not depend on arrival order, and the
- * encoding sorts everything, so equal records are equal bytes.
- *
- * Index maintenance is computed, not special-cased: the index keys of a
- * record are derived before and after folding an event, and only the
- * difference is written.  A record touched by one event changes at most a
- * handful of keys.
+ * What an event means is decided in protocol/record.c; this file only
+ * keeps what it decides.  Index maintenance is computed, not
+ * special-cased: a record's index keys are derived (from the schema's
+ * indexed fields) when the fold reads it and again when it writes it
+ * back, and only the difference is written.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -28,455 +32,11 @@
 
 #include "project.h"
 
-struct project {
-	struct store *s;
-	MDB_env *env;
-	MDB_dbi rec, pidx, pev, pnodes, pmeta;
-};
-
-/* ---- kinds, fields, indexes -------------------------------------------- */
-
-static const struct {
-	char kind;
-	const char *word;
-	const char *fields[16];
-} kinds[] = {
-	{ 'o', "org", { "name", "kind", "municipality", "sector", "iop",
-	    NULL } },
-	{ 'c', "contact", { "name", "org", "role", "email", "phone",
-	    "municipality", NULL } },
-	{ 'm', "meeting", { "title", "date", "with", "orgs", "municipality",
-	    "notes", NULL } },
-	{ 'd', "decision", { "title", "text", "body", "meeting", "status",
-	    "reason", NULL } },
-};
-
-#define N_KINDS (sizeof kinds / sizeof kinds[0])
-
-static const struct index_def {
-	char kind, code;
-	const char *field;
-	bool sort;
-} index_defs[] = {
-	{ 'o', 'n', "name", true }, { 'o', 'k', "kind", false },
-	{ 'o', 'M', "municipality", false },
-	{ 'c', 'n', "name", true }, { 'c', 'o', "org", false },
-	{ 'c', 'M', "municipality", false }, { 'c', 'r', "role", false },
-	{ 'm', 'D', "date", true }, { 'm', 'w', "with", false },
-	{ 'm', 'M', "municipality", false }, { 'm', 'g', "orgs", false },
-	{ 'd', 't', "title", true }, { 'd', 's', "status", false },
-	{ 'd', 'm', "meeting", false },
-};
-
-#define N_INDEX (sizeof index_defs / sizeof index_defs[0])
 #define IDX_VAL_MAX 128
 #define IDX_KEY_MAX (2 + IDX_VAL_MAX + 1 + SL_ID_LEN)
-#define MAX_KEYS 64
-
-char
-project_kind(const char *word)
-{
-	for (size_t i = 0; i < N_KINDS; i++)
-		if (strcmp(kinds[i].word, word) == 0)
-			return kinds[i].kind;
-	return 0;
-}
-
-const char *
-project_kind_word(char kind)
-{
-	for (size_t i = 0; i < N_KINDS; i++)
-		if (kinds[i].kind == kind)
-			return kinds[i].word;
-	return "?";
-}
-
-static bool
-field_allowed(char kind, const char *name, size_t len)
-{
-	for (size_t i = 0; i < N_KINDS; i++) {
-		if (kinds[i].kind != kind)
-			continue;
-		for (const char *const *f = kinds[i].fields; *f; f++)
-			if (strlen(*f) == len && memcmp(*f, name, len) == 0)
-				return true;
-	}
-	return false;
-}
-
-static const struct index_def *
-index_find(char kind, const char *field)
-{
-	for (size_t i = 0; i < N_INDEX; i++)
-		if (index_defs[i].kind == kind && (field == NULL ?
-		    index_defs[i].sort : strcmp(index_defs[i].field, field) == 0))
-			return &index_defs[i];
-	return NULL;
-}
-
-bool
-project_indexed(char kind, const char *field)
-{
-	return index_find(kind, field) != NULL;
-}
-
-/* ---- records in memory ---------------------------------------------------- */
-
-void
-prec_free(struct prec *r)
-{
-	for (uint32_t i = 0; i < r->nf; i++)
-		free(r->f[i].val);
-	free(r->evs);
-	free(r->sup);
-	memset(r, 0, sizeof *r);
-}
-
-const struct pfield *
-prec_field(const struct prec *r, const char *name)
-{
-	for (uint32_t i = 0; i < r->nf; i++)
-		if (strcmp(r->f[i].name, name) == 0)
-			return &r->f[i];
-	return NULL;
-}
-
-bool
-prec_str(const struct prec *r, const char *name, char *out, size_t outlen)
-{
-	const struct pfield *f = prec_field(r, name);
-	struct sl_mp m;
-	const char *s;
-	uint32_t n;
-
-	out[0] = '\0';
-	if (f == NULL)
-		return false;
-	sl_mp_init(&m, f->val, f->len);
-	if (sl_mp_read_str(&m, &s, &n, 0, UINT32_MAX) != SL_OK)
-		return false;
-	snprintf(out, outlen, "%.*s", (int)n, s);
-	return true;
-}
-
-/* Inserts h into the sorted set; 0 or ENOMEM. */
-static int
-set_add(uint8_t (**set)[SL_HASH_LEN], uint32_t *n, const uint8_t *h)
-{
-	uint32_t lo = 0, hi = *n;
-
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		int c = memcmp((*set)[mid], h, SL_HASH_LEN);
-
-		if (c == 0)
-			return 0;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	uint8_t (*ns)[SL_HASH_LEN] = realloc(*set,
-	    ((size_t)*n + 1) * SL_HASH_LEN);
-
-	if (ns == NULL)
-		return ENOMEM;
-	memmove(ns[lo + 1], ns[lo], (size_t)(*n - lo) * SL_HASH_LEN);
-	memcpy(ns[lo], h, SL_HASH_LEN);
-	*set = ns;
-	(*n)++;
-	return 0;
-}
-
-static bool
-set_has(uint8_t (*set)[SL_HASH_LEN], uint32_t n, const uint8_t *h)
-{
-	uint32_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		int c = memcmp(set[mid], h, SL_HASH_LEN);
-
-		if (c == 0)
-			return true;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
-uint32_t
-prec_heads(const struct prec *r, uint8_t (*out)[SL_HASH_LEN], uint32_t max)
-{
-	uint32_t k = 0;
-
-	for (uint32_t i = 0; i < r->nevs; i++) {
-		if (set_has(r->sup, r->nsup, r->evs[i]))
-			continue;
-		if (k < max && out != NULL)
-			memcpy(out[k], r->evs[i], SL_HASH_LEN);
-		k++;
-	}
-	return k;
-}
-
-bool
-prec_conflict(const struct prec *r)
-{
-	return prec_heads(r, NULL, 0) > 1;
-}
-
-/* (hlc, origin) ordering of two writes. */
-static int
-write_cmp(uint64_t ha, const uint8_t *oa, uint64_t hb, const uint8_t *ob)
-{
-	if (ha != hb)
-		return ha < hb ? -1 : 1;
-	return memcmp(oa, ob, SL_KEY_LEN);
-}
-
-/* Sets one field if this write wins; 0 or ENOMEM. */
-static int
-prec_set(struct prec *r, const char *name, size_t nlen, const uint8_t *val,
-    size_t vlen, uint64_t hlc, const uint8_t *origin)
-{
-	uint32_t i;
-	int c = 1;
-
-	for (i = 0; i < r->nf; i++) {
-		c = strncmp(r->f[i].name, name, nlen);
-		if (c == 0 && r->f[i].name[nlen] != '\0')
-			c = 1;
-		if (c >= 0)
-			break;
-	}
-	if (i < r->nf && c == 0) {
-		struct pfield *f = &r->f[i];
-
-		if (write_cmp(hlc, origin, f->hlc, f->origin) <= 0)
-			return 0;
-		uint8_t *nv = malloc(vlen ? vlen : 1);
-
-		if (nv == NULL)
-			return ENOMEM;
-		memcpy(nv, val, vlen);
-		free(f->val);
-		f->val = nv;
-		f->len = (uint32_t)vlen;
-		f->hlc = hlc;
-		memcpy(f->origin, origin, SL_KEY_LEN);
-		return 0;
-	}
-	if (r->nf == PREC_MAX_FIELDS)
-		return 0; /* cannot happen with the known field lists */
-	uint8_t *nv = malloc(vlen ? vlen : 1);
-
-	if (nv == NULL)
-		return ENOMEM;
-	memcpy(nv, val, vlen);
-	memmove(&r->f[i + 1], &r->f[i], (r->nf - i) * sizeof r->f[0]);
-	memset(&r->f[i], 0, sizeof r->f[i]);
-	memcpy(r->f[i].name, name, nlen);
-	r->f[i].val = nv;
-	r->f[i].len = (uint32_t)vlen;
-	r->f[i].hlc = hlc;
-	memcpy(r->f[i].origin, origin, SL_KEY_LEN);
-	r->nf++;
-	return 0;
-}
-
-/* The kind an event type speaks of ("contact.updated" -> 'c'), and
- * whether it creates the record. */
-static char
-type_kind(const struct sl_event *ev, bool *creates)
-{
-	char word[16];
-	const char *dot = memchr(ev->type, '.', ev->type_len);
-
-	*creates = false;
-	if (dot == NULL || (size_t)(dot - ev->type) >= sizeof word)
-		return 0;
-	memcpy(word, ev->type, (size_t)(dot - ev->type));
-	word[dot - ev->type] = '\0';
-	size_t rest = ev->type_len - (size_t)(dot - ev->type) - 1;
-
-	*creates = rest == 7 && memcmp(dot + 1, "created", 7) == 0;
-	return project_kind(word);
-}
-
-/* Folds one event into r.  Fields the kind does not know are ignored:
- * a newer node's additions must not break an older one. */
-static int
-prec_apply(struct prec *r, char kind, bool creates, const struct sl_event *ev,
-    const uint8_t hash[SL_HASH_LEN])
-{
-	int rc;
-
-	if (r->kind == 0)
-		r->kind = kind;
-	if (creates) {
-		r->created = true;
-		r->c_hlc = ev->hlc;
-		memcpy(r->c_origin, ev->origin, SL_KEY_LEN);
-		snprintf(r->c_author, sizeof r->c_author, "%.*s",
-		    (int)ev->author_len, ev->author);
-	}
-	if (ev->payload != NULL) {
-		struct sl_mp m;
-		uint32_t n;
-
-		sl_mp_init(&m, ev->payload, ev->payload_len);
-		if (sl_mp_read_map(&m, &n, 64) == SL_OK) {
-			for (uint32_t i = 0; i < n; i++) {
-				const char *name;
-				uint32_t nlen;
-				const uint8_t *v;
-				size_t vlen;
-
-				if (sl_mp_read_str(&m, &name, &nlen, 1,
-				    PFIELD_NAME_MAX) != SL_OK ||
-				    sl_mp_skip(&m, &v, &vlen) != SL_OK)
-					break;
-				if (!field_allowed(r->kind, name, nlen))
-					continue;
-				if ((rc = prec_set(r, name, nlen, v, vlen, ev->hlc,
-				    ev->origin)) != 0)
-					return rc;
-			}
-		}
-	}
-	if ((rc = set_add(&r->evs, &r->nevs, hash)) != 0)
-		return rc;
-	for (uint32_t i = 0; i < ev->n_parents; i++)
-		if ((rc = set_add(&r->sup, &r->nsup, ev->parents[i])) != 0)
-			return rc;
-	if (ev->hlc > r->u_hlc)
-		r->u_hlc = ev->hlc;
-	return 0;
-}
-
-/* ---- record encoding ------------------------------------------------------ */
-
-/* [kind, created, c_hlc, c_origin, c_author, u_hlc,
- *  [[name, value, hlc, origin]...], [evs...], [sup...]] */
-static int
-rec_encode(const struct prec *r, struct sl_buf *g)
-{
-	msgpack_packer pk;
-	char k[2] = { r->kind, 0 };
-
-	g->len = 0;
-	msgpack_packer_init(&pk, g, sl_buf_write);
-	msgpack_pack_array(&pk, 9);
-	sl_pack_str(&pk, k, r->kind ? 1 : 0);
-	sl_pack_bool(&pk, r->created);
-	msgpack_pack_uint64(&pk, r->c_hlc);
-	sl_pack_bin(&pk, r->c_origin, SL_KEY_LEN);
-	sl_pack_str(&pk, r->c_author, strlen(r->c_author));
-	msgpack_pack_uint64(&pk, r->u_hlc);
-	msgpack_pack_array(&pk, r->nf);
-	for (uint32_t i = 0; i < r->nf; i++) {
-		msgpack_pack_array(&pk, 4);
-		sl_pack_str(&pk, r->f[i].name, strlen(r->f[i].name));
-		sl_buf_write(g, (const char *)r->f[i].val, r->f[i].len);
-		msgpack_pack_uint64(&pk, r->f[i].hlc);
-		sl_pack_bin(&pk, r->f[i].origin, SL_KEY_LEN);
-	}
-	msgpack_pack_array(&pk, r->nevs);
-	for (uint32_t i = 0; i < r->nevs; i++)
-		sl_pack_bin(&pk, r->evs[i], SL_HASH_LEN);
-	msgpack_pack_array(&pk, r->nsup);
-	for (uint32_t i = 0; i < r->nsup; i++)
-		sl_pack_bin(&pk, r->sup[i], SL_HASH_LEN);
-	return g->p == NULL ? ENOMEM : 0;
-}
-
-static int
-read_hashes(struct sl_mp *m, uint8_t (**set)[SL_HASH_LEN], uint32_t *n)
-{
-	uint32_t cnt;
-	int rc;
-
-	if ((rc = sl_mp_read_array(m, &cnt, UINT32_MAX)) != SL_OK)
-		return rc;
-	if (cnt > 0 && (*set = malloc((size_t)cnt * SL_HASH_LEN)) == NULL)
-		return SL_ENOMEM;
-	for (uint32_t i = 0; i < cnt; i++) {
-		const uint8_t *h;
-		uint32_t l;
-
-		if ((rc = sl_mp_read_bin(m, &h, &l, SL_HASH_LEN,
-		    SL_HASH_LEN)) != SL_OK)
-			return rc;
-		memcpy((*set)[i], h, SL_HASH_LEN);
-		(*n)++;
-	}
-	return SL_OK;
-}
-
-static int
-rec_decode(struct prec *r, const uint8_t id[SL_ID_LEN], const void *buf,
-    size_t len)
-{
-	struct sl_mp m;
-	uint32_t n, l;
-	const char *s;
-	const uint8_t *b;
-	int rc;
-
-	memset(r, 0, sizeof *r);
-	memcpy(r->id, id, SL_ID_LEN);
-	sl_mp_init(&m, buf, len);
-	if ((rc = sl_mp_read_array(&m, &n, 9)) != SL_OK || n != 9 ||
-	    (rc = sl_mp_read_str(&m, &s, &l, 0, 1)) != SL_OK)
-		goto fail;
-	r->kind = l ? s[0] : 0;
-	if ((rc = sl_mp_read_bool(&m, &r->created)) != SL_OK ||
-	    (rc = sl_mp_read_uint(&m, &r->c_hlc)) != SL_OK ||
-	    (rc = sl_mp_read_bin(&m, &b, &l, SL_KEY_LEN, SL_KEY_LEN)) != SL_OK)
-		goto fail;
-	memcpy(r->c_origin, b, SL_KEY_LEN);
-	if ((rc = sl_mp_read_str(&m, &s, &l, 0, SL_AUTHOR_MAX)) != SL_OK)
-		goto fail;
-	memcpy(r->c_author, s, l);
-	if ((rc = sl_mp_read_uint(&m, &r->u_hlc)) != SL_OK ||
-	    (rc = sl_mp_read_array(&m, &n, PREC_MAX_FIELDS)) != SL_OK)
-		goto fail;
-	for (uint32_t i = 0; i < n; i++) {
-		struct pfield *f = &r->f[i];
-		uint32_t four, nl;
-		const uint8_t *v;
-		size_t vlen;
-
-		if ((rc = sl_mp_read_array(&m, &four, 4)) != SL_OK ||
-		    (rc = sl_mp_read_str(&m, &s, &nl, 1, PFIELD_NAME_MAX)) != SL_OK ||
-		    (rc = sl_mp_skip(&m, &v, &vlen)) != SL_OK ||
-		    (rc = sl_mp_read_uint(&m, &f->hlc)) != SL_OK ||
-		    (rc = sl_mp_read_bin(&m, &b, &l, SL_KEY_LEN,
-		    SL_KEY_LEN)) != SL_OK)
-			goto fail;
-		memcpy(f->name, s, nl); /* nl <= PFIELD_NAME_MAX, checked above */
-		memcpy(f->origin, b, SL_KEY_LEN);
-		if ((f->val = malloc(vlen ? vlen : 1)) == NULL) {
-			rc = SL_ENOMEM;
-			goto fail;
-		}
-		memcpy(f->val, v, vlen);
-		f->len = (uint32_t)vlen;
-		r->nf++;
-	}
-	if ((rc = read_hashes(&m, &r->evs, &r->nevs)) != SL_OK ||
-	    (rc = read_hashes(&m, &r->sup, &r->nsup)) != SL_OK)
-		goto fail;
-	return SL_OK;
-fail:
-	prec_free(r);
-	return rc == SL_OK ? SL_EVALUE : rc;
-}
-
-/* ---- index keys ------------------------------------------------------------ */
+#define MAX_KEYS 160
+#define PEV_KEY_LEN (SL_ID_LEN + 8 + SL_KEY_LEN + 8)
+#define FUT_KEY_LEN (8 + SL_KEY_LEN + 8)
 
 struct keyset {
 	uint8_t k[MAX_KEYS][IDX_KEY_MAX];
@@ -484,17 +44,116 @@ struct keyset {
 	int n;
 };
 
+struct project {
+	struct store *s;
+	MDB_env *env;
+	MDB_dbi rec, pidx, pev, pevm, pwait, phead, pfuture, pnodes, pmeta;
+	MDB_txn *txn;            /* the fold's transaction */
+	uint64_t skew_ms;
+	struct keyset before, after; /* a record's keys around one fold */
+	struct sl_buf g;         /* encoding scratch */
+};
+
 static void
-keyset_add(struct keyset *ks, const struct prec *r, char code, const char *v,
-    size_t vlen)
+put_be(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+/* LMDB's codes to the fold's, and back. */
+static int
+sl_of(int rc)
+{
+	return rc == 0 ? SL_OK : rc == MDB_NOTFOUND ? SL_ENOENT :
+	    rc == ENOMEM ? SL_ENOMEM : SL_ESTORE;
+}
+
+/* ---- kinds and records ------------------------------------------------- */
+
+char
+project_kind(const char *word)
+{
+	const struct sl_kind *k = sl_schema_kind(word);
+
+	return k != NULL && k->record ? k->c : 0;
+}
+
+const char *
+project_kind_word(char kind)
+{
+	const struct sl_kind *k = sl_schema_kind_c(kind);
+
+	return k != NULL ? k->word : "?";
+}
+
+bool
+project_str(const struct sl_rec *r, const char *name, char *out,
+    size_t outlen)
+{
+	const struct sl_field *f = sl_schema_field(r->kind, name, strlen(name),
+	    NULL);
+	const struct sl_recfield *rf;
+	struct sl_mp m;
+	const char *s;
+	uint32_t n;
+
+	out[0] = '\0';
+	if (f != NULL && f->type == SL_F_STATE) {
+		snprintf(out, outlen, "%s", sl_schema_state_name(r->kind,
+		    r->state));
+		return r->state != 0;
+	}
+	if ((rf = sl_rec_get(r, name)) == NULL)
+		return false;
+	sl_mp_init(&m, rf->val, rf->len);
+	if (sl_mp_read_str(&m, &s, &n, 0, UINT32_MAX) != SL_OK)
+		return false;
+	snprintf(out, outlen, "%.*s", (int)n, s);
+	return true;
+}
+
+/* The index of kind on field (NULL: its sort field), or NULL. */
+static const struct sl_field *
+index_find(char kind, const char *field, uint32_t *idx)
+{
+	const struct sl_kind *k = sl_schema_kind_c(kind);
+
+	for (uint32_t i = 0; k != NULL && i < k->nfields; i++) {
+		const struct sl_field *f = &k->fields[i];
+
+		if (!(f->flags & (SL_FF_INDEX | SL_FF_SORT)))
+			continue;
+		if (field == NULL ? (f->flags & SL_FF_SORT) != 0 :
+		    strcmp(f->name, field) == 0) {
+			*idx = i;
+			return f;
+		}
+	}
+	return NULL;
+}
+
+bool
+project_indexed(char kind, const char *field)
+{
+	uint32_t i;
+
+	return index_find(kind, field, &i) != NULL;
+}
+
+/* ---- index keys ----------------------------------------------------------- */
+
+static void
+keyset_add(struct keyset *ks, const struct sl_rec *r, uint32_t fi,
+    const char *v, size_t vlen)
 {
 	if (ks->n == MAX_KEYS)
 		return;
 	uint8_t *k = ks->k[ks->n];
 	size_t n = vlen < IDX_VAL_MAX ? vlen : IDX_VAL_MAX;
 
-	k[0] = (uint8_t)r->kind;
-	k[1] = (uint8_t)code;
+	k[0] = (uint8_t)r->kind->c;
+	k[1] = (uint8_t)('A' + fi);
 	for (size_t i = 0; i < n; i++)
 		k[2 + i] = (uint8_t)tolower((unsigned char)v[i]);
 	k[2 + n] = 0;
@@ -504,35 +163,40 @@ keyset_add(struct keyset *ks, const struct prec *r, char code, const char *v,
 
 /* The index keys a record has now (none until it is created). */
 static void
-keyset_of(struct keyset *ks, const struct prec *r)
+keyset_of(struct keyset *ks, const struct sl_rec *r)
 {
 	ks->n = 0;
-	if (!r->created)
-		return;
-	for (size_t i = 0; i < N_INDEX; i++) {
-		const struct index_def *d = &index_defs[i];
-		const struct pfield *f;
+	for (uint32_t i = 0; r->kind != NULL && i < r->kind->nfields; i++) {
+		const struct sl_field *f = &r->kind->fields[i];
+		const struct sl_recfield *rf = &r->f[i];
 		struct sl_mp m;
 		const char *s;
 		uint32_t n, l;
 
-		if (d->kind != r->kind)
+		if (!(f->flags & (SL_FF_INDEX | SL_FF_SORT)))
 			continue;
-		if ((f = prec_field(r, d->field)) == NULL) {
-			if (d->sort)
-				keyset_add(ks, r, d->code, "", 0);
+		if (f->type == SL_F_STATE) {
+			s = sl_schema_state_name(r->kind, r->state);
+			keyset_add(ks, r, i, s, strlen(s));
 			continue;
 		}
-		sl_mp_init(&m, f->val, f->len);
+		if (rf->val == NULL) {
+			if (f->flags & SL_FF_SORT)
+				keyset_add(ks, r, i, "", 0);
+			else if (f->dflt != NULL)
+				keyset_add(ks, r, i, f->dflt, strlen(f->dflt));
+			continue;
+		}
+		sl_mp_init(&m, rf->val, rf->len);
 		if (sl_mp_read_str(&m, &s, &l, 0, UINT32_MAX) == SL_OK) {
-			keyset_add(ks, r, d->code, s, l);
+			keyset_add(ks, r, i, s, l);
 			continue;
 		}
-		if (sl_mp_read_array(&m, &n, 256) != SL_OK)
+		if (sl_mp_read_array(&m, &n, SL_LIST_MAX) != SL_OK)
 			continue;
 		for (uint32_t j = 0; j < n; j++)
 			if (sl_mp_read_str(&m, &s, &l, 0, UINT32_MAX) == SL_OK)
-				keyset_add(ks, r, d->code, s, l);
+				keyset_add(ks, r, i, s, l);
 	}
 }
 
@@ -545,7 +209,185 @@ keyset_has(const struct keyset *ks, const uint8_t *k, uint8_t len)
 	return false;
 }
 
-/* ---- the fold, as the store's hook --------------------------------------- */
+/* ---- the fold's backend ----------------------------------------------------- */
+
+static int
+be_meta_get(void *ctx, const uint8_t h[SL_HASH_LEN], struct sl_evmeta *m)
+{
+	struct project *p = ctx;
+	MDB_val k = { SL_HASH_LEN, (void *)h }, d;
+	int rc = mdb_get(p->txn, p->pevm, &k, &d);
+
+	if (rc != 0)
+		return sl_of(rc);
+	if (d.mv_size != SL_EVMETA_LEN)
+		return SL_ESTORE;
+	sl_evmeta_decode(m, d.mv_data);
+	return SL_OK;
+}
+
+static void
+pev_key(uint8_t k[PEV_KEY_LEN], const uint8_t id[SL_ID_LEN], uint64_t hlc,
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq)
+{
+	memcpy(k, id, SL_ID_LEN);
+	put_be(k + SL_ID_LEN, hlc, 8);
+	memcpy(k + SL_ID_LEN + 8, origin, SL_KEY_LEN);
+	put_be(k + SL_ID_LEN + 8 + SL_KEY_LEN, seq, 8);
+}
+
+static int
+be_meta_put(void *ctx, const uint8_t h[SL_HASH_LEN], const struct sl_evmeta *m)
+{
+	struct project *p = ctx;
+	uint8_t v[SL_EVMETA_LEN], ek[PEV_KEY_LEN], st[2] = { m->status, m->why };
+	MDB_val k = { SL_HASH_LEN, (void *)h }, d = { sizeof v, v };
+	MDB_val pk = { sizeof ek, ek }, pd = { sizeof st, st };
+	int rc;
+
+	sl_evmeta_encode(v, m);
+	pev_key(ek, m->id, m->hlc, m->origin, m->seq);
+	if ((rc = mdb_put(p->txn, p->pevm, &k, &d, 0)) != 0 ||
+	    (rc = mdb_put(p->txn, p->pev, &pk, &pd, 0)) != 0)
+		return sl_of(rc);
+	return SL_OK;
+}
+
+static int
+be_wait_add(void *ctx, const uint8_t parent[SL_HASH_LEN],
+    const uint8_t child[SL_HASH_LEN])
+{
+	struct project *p = ctx;
+	uint8_t kb[2 * SL_HASH_LEN];
+	MDB_val k = { sizeof kb, kb }, d = { 0, "" };
+
+	memcpy(kb, parent, SL_HASH_LEN);
+	memcpy(kb + SL_HASH_LEN, child, SL_HASH_LEN);
+	return sl_of(mdb_put(p->txn, p->pwait, &k, &d, 0));
+}
+
+static int
+be_wait_take(void *ctx, const uint8_t parent[SL_HASH_LEN],
+    uint8_t child[SL_HASH_LEN])
+{
+	struct project *p = ctx;
+	uint8_t kb[SL_HASH_LEN];
+	MDB_cursor *c;
+	MDB_val k = { sizeof kb, kb }, d;
+	int rc;
+
+	memcpy(kb, parent, SL_HASH_LEN);
+	if ((rc = mdb_cursor_open(p->txn, p->pwait, &c)) != 0)
+		return sl_of(rc);
+	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	if (rc == 0 && (k.mv_size != 2 * SL_HASH_LEN ||
+	    memcmp(k.mv_data, parent, SL_HASH_LEN) != 0))
+		rc = MDB_NOTFOUND;
+	if (rc == 0) {
+		memcpy(child, (const uint8_t *)k.mv_data + SL_HASH_LEN,
+		    SL_HASH_LEN);
+		rc = mdb_cursor_del(c, 0);
+	}
+	mdb_cursor_close(c);
+	return sl_of(rc);
+}
+
+static int
+be_event_load(void *ctx, const struct sl_evmeta *m, struct sl_event *ev)
+{
+	struct project *p = ctx;
+	const uint8_t *rec;
+	size_t len;
+	int rc = store_txn_event(p->s, p->txn, m->origin, m->seq, &rec, &len);
+
+	if (rc != SL_OK)
+		return rc;
+	return sl_event_decode(ev, rec, len) == SL_OK ? SL_OK : SL_ESTORE;
+}
+
+static int
+be_rec_get(void *ctx, const uint8_t id[SL_ID_LEN], struct sl_rec *r)
+{
+	struct project *p = ctx;
+	MDB_val k = { SL_ID_LEN, (void *)id }, d;
+	int rc = mdb_get(p->txn, p->rec, &k, &d);
+
+	p->before.n = 0;
+	if (rc != 0)
+		return sl_of(rc);
+	if ((rc = sl_rec_decode(r, id, d.mv_data, d.mv_size)) != SL_OK)
+		return SL_ESTORE;
+	keyset_of(&p->before, r);
+	return SL_OK;
+}
+
+/* Writes r and the difference between its index keys and those it had
+ * when be_rec_get read it (the fold always reads before it writes). */
+static int
+be_rec_put(void *ctx, struct sl_rec *r)
+{
+	struct project *p = ctx;
+	MDB_val k = { SL_ID_LEN, r->id }, d, empty = { 0, "" };
+	int rc;
+
+	keyset_of(&p->after, r);
+	for (int i = 0; i < p->before.n; i++) {
+		if (keyset_has(&p->after, p->before.k[i], p->before.len[i]))
+			continue;
+		MDB_val ik = { p->before.len[i], p->before.k[i] };
+
+		if ((rc = mdb_del(p->txn, p->pidx, &ik, NULL)) != 0 &&
+		    rc != MDB_NOTFOUND)
+			return sl_of(rc);
+	}
+	for (int i = 0; i < p->after.n; i++) {
+		if (keyset_has(&p->before, p->after.k[i], p->after.len[i]))
+			continue;
+		MDB_val ik = { p->after.len[i], p->after.k[i] };
+
+		if ((rc = mdb_put(p->txn, p->pidx, &ik, &empty, 0)) != 0)
+			return sl_of(rc);
+	}
+	if ((rc = sl_rec_encode(r, &p->g)) != SL_OK)
+		return rc;
+	d = (MDB_val){ p->g.len, p->g.p };
+	return sl_of(mdb_put(p->txn, p->rec, &k, &d, 0));
+}
+
+static int
+be_head(struct project *p, const uint8_t id[SL_ID_LEN],
+    const uint8_t h[SL_HASH_LEN], bool add)
+{
+	uint8_t kb[SL_ID_LEN + SL_HASH_LEN];
+	MDB_val k = { sizeof kb, kb }, d = { 0, "" };
+
+	memcpy(kb, id, SL_ID_LEN);
+	memcpy(kb + SL_ID_LEN, h, SL_HASH_LEN);
+	if (add)
+		return sl_of(mdb_put(p->txn, p->phead, &k, &d, 0));
+	return sl_of(mdb_del(p->txn, p->phead, &k, NULL));
+}
+
+static int
+be_head_add(void *ctx, const uint8_t id[SL_ID_LEN],
+    const uint8_t h[SL_HASH_LEN])
+{
+	return be_head(ctx, id, h, true);
+}
+
+static int
+be_head_del(void *ctx, const uint8_t id[SL_ID_LEN],
+    const uint8_t h[SL_HASH_LEN])
+{
+	return be_head(ctx, id, h, false);
+}
+
+static const struct sl_fold_ops lmdb_ops = {
+	be_meta_get, be_meta_put, be_wait_add, be_wait_take, be_event_load,
+	be_rec_get, be_rec_put, be_head_add, be_head_del,
+};
+
+/* ---- the store's hooks --------------------------------------------------------- */
 
 static int
 nodes_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
@@ -581,10 +423,8 @@ nodes_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
 			return rc;
 		uint8_t v[16 + SL_ORG_MAX];
 
-		for (int b = 0; b < 8; b++) {
-			v[b] = (uint8_t)(ev->hlc >> (56 - 8 * b));
-			v[8 + b] = (uint8_t)(ev->seq >> (56 - 8 * b));
-		}
+		put_be(v, ev->hlc, 8);
+		put_be(v + 8, ev->seq, 8);
 		memcpy(v + 16, org, ol);
 		d = (MDB_val){ 16 + ol, v };
 		return mdb_put(txn, p->pnodes, &k, &d, 0);
@@ -592,81 +432,155 @@ nodes_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
 	return 0;
 }
 
+static bool
+is_node_org(const struct sl_event *ev)
+{
+	return ev->type_len == 8 && memcmp(ev->type, "node.org", 8) == 0;
+}
+
+/* The latest clock an event may carry to be folded now. */
+static uint64_t
+fold_limit(const struct project *p)
+{
+	return (sl_now_ms() + p->skew_ms) << 16;
+}
+
+/* Folds one event now, whatever its clock. */
+static int
+fold_now(struct project *p, MDB_txn *txn, const struct sl_event *ev,
+    const uint8_t hash[SL_HASH_LEN])
+{
+	int rc;
+
+	if (is_node_org(ev))
+		return nodes_apply(p, txn, ev);
+	p->txn = txn;
+	rc = sl_fold_event(&lmdb_ops, p, ev, hash);
+	p->txn = NULL;
+	if (rc == SL_OK)
+		return 0;
+	return rc == SL_ENOMEM ? ENOMEM : MDB_CORRUPTED;
+}
+
+/* The store's hook: fold, or put off an event from too far ahead. */
 static int
 project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
     const uint8_t hash[SL_HASH_LEN])
 {
 	struct project *p = ctx;
-	static struct keyset before, after; /* large; the daemon is one thread */
-	uint8_t id[SL_ID_LEN], ek[SL_ID_LEN + 8 + SL_KEY_LEN + 8];
-	struct prec r;
-	struct sl_buf g = { 0 };
-	bool creates;
-	char kind;
-	MDB_val k = { SL_ID_LEN, id }, d, empty = { 0, "" };
+	uint8_t id[SL_ID_LEN];
+	const struct sl_evtype *et;
+
+	if (!is_node_org(ev) && !sl_fold_target(ev, hash, id, &et))
+		return 0; /* no record event: kept and relayed only */
+	if (ev->hlc > fold_limit(p)) {
+		uint8_t kb[FUT_KEY_LEN];
+		MDB_val k = { sizeof kb, kb }, d = { 0, "" };
+
+		put_be(kb, ev->hlc, 8);
+		memcpy(kb + 8, ev->origin, SL_KEY_LEN);
+		put_be(kb + 8 + SL_KEY_LEN, ev->seq, 8);
+		return mdb_put(txn, p->pfuture, &k, &d, 0);
+	}
+	return fold_now(p, txn, ev, hash);
+}
+
+/* The store's check: the schema's content rules. */
+static int
+project_check(void *ctx, const char *type, size_t tlen, const uint8_t *entity,
+    uint32_t n_parents, const uint8_t *payload, size_t plen, char *why,
+    size_t wlen)
+{
+	(void)ctx;
+	return sl_schema_check_event(type, tlen, entity, n_parents, payload,
+	    plen, why, wlen);
+}
+
+uint64_t
+project_future_count(struct project *p)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+	uint64_t n = 0;
+
+	if (store_read_begin(p->s, &txn) != SL_OK)
+		return 0;
+	if (mdb_stat(txn, p->pfuture, &st) == 0)
+		n = st.ms_entries;
+	mdb_txn_abort(txn);
+	return n;
+}
+
+static int
+due_txn(struct project *p, MDB_txn *txn, uint64_t *n)
+{
+	uint64_t limit = fold_limit(p);
+	MDB_val k, d;
 	int rc;
 
-	if (ev->type_len == 8 && memcmp(ev->type, "node.org", 8) == 0)
-		return nodes_apply(p, txn, ev);
-	if ((kind = type_kind(ev, &creates)) == 0)
-		return 0; /* not a record event */
-	if (creates)
-		sl_entity_id(id, hash);
-	else if (ev->entity != NULL)
-		memcpy(id, ev->entity, SL_ID_LEN);
-	else
-		return 0;
-	rc = mdb_get(txn, p->rec, &k, &d);
-	if (rc == MDB_NOTFOUND) {
-		memset(&r, 0, sizeof r);
-		memcpy(r.id, id, SL_ID_LEN);
-	} else if (rc != 0) {
-		return rc;
-	} else if (rec_decode(&r, id, d.mv_data, d.mv_size) != SL_OK) {
-		return MDB_CORRUPTED;
-	}
-	if (r.kind != 0 && r.kind != kind)
-		goto out; /* an event of another kind naming this id: ignored */
-	keyset_of(&before, &r);
-	if ((rc = prec_apply(&r, kind, creates, ev, hash)) != 0)
-		goto out;
-	keyset_of(&after, &r);
-	for (int i = 0; i < before.n; i++) {
-		if (keyset_has(&after, before.k[i], before.len[i]))
-			continue;
-		MDB_val ik = { before.len[i], before.k[i] };
+	for (;;) {
+		MDB_cursor *c;
+		uint8_t kb[FUT_KEY_LEN];
+		const uint8_t *rec;
+		size_t len;
+		struct sl_event ev;
+		uint8_t hash[SL_HASH_LEN];
 
-		if ((rc = mdb_del(txn, p->pidx, &ik, NULL)) != 0 &&
-		    rc != MDB_NOTFOUND)
-			goto out;
+		if ((rc = mdb_cursor_open(txn, p->pfuture, &c)) != 0)
+			return rc;
+		rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
+		if (rc == 0 && k.mv_size == FUT_KEY_LEN)
+			memcpy(kb, k.mv_data, FUT_KEY_LEN);
+		mdb_cursor_close(c);
+		if (rc == MDB_NOTFOUND)
+			return 0;
+		if (rc != 0)
+			return rc;
+		if (k.mv_size != FUT_KEY_LEN)
+			return MDB_CORRUPTED;
+		if (sl_get_be(kb, 8) > limit)
+			return 0;
+		k = (MDB_val){ FUT_KEY_LEN, kb };
+		if ((rc = mdb_del(txn, p->pfuture, &k, NULL)) != 0)
+			return rc;
+		if (store_txn_event(p->s, txn, kb + 8, sl_get_be(kb + 8 +
+		    SL_KEY_LEN, 8), &rec, &len) != SL_OK ||
+		    sl_event_decode(&ev, rec, len) != SL_OK)
+			return MDB_CORRUPTED;
+		sl_event_hash(hash, &ev);
+		if ((rc = fold_now(p, txn, &ev, hash)) != 0)
+			return rc;
+		(*n)++;
 	}
-	for (int i = 0; i < after.n; i++) {
-		if (keyset_has(&before, after.k[i], after.len[i]))
-			continue;
-		MDB_val ik = { after.len[i], after.k[i] };
+}
 
-		if ((rc = mdb_put(txn, p->pidx, &ik, &empty, 0)) != 0)
-			goto out;
-	}
-	if ((rc = rec_encode(&r, &g)) != 0)
-		goto out;
-	d = (MDB_val){ g.len, g.p };
-	if ((rc = mdb_put(txn, p->rec, &k, &d, 0)) != 0)
-		goto out;
-	memcpy(ek, id, SL_ID_LEN);
-	for (int b = 0; b < 8; b++) {
-		ek[SL_ID_LEN + b] = (uint8_t)(ev->hlc >> (56 - 8 * b));
-		ek[SL_ID_LEN + 8 + SL_KEY_LEN + b] =
-		    (uint8_t)(ev->seq >> (56 - 8 * b));
-	}
-	memcpy(ek + SL_ID_LEN + 8, ev->origin, SL_KEY_LEN);
-	MDB_val evk = { sizeof ek, ek };
+int
+project_due(struct project *p, uint64_t *np)
+{
+	MDB_txn *txn;
+	uint64_t n = 0;
+	int rc;
 
-	rc = mdb_put(txn, p->pev, &evk, &empty, 0);
-out:
-	free(g.p);
-	prec_free(&r);
-	return rc;
+	if (np != NULL)
+		*np = 0;
+	if (project_future_count(p) == 0)
+		return SL_OK;
+	for (;;) {
+		n = 0;
+		if ((rc = mdb_txn_begin(p->env, NULL, 0, &txn)) != 0)
+			break;
+		if ((rc = due_txn(p, txn, &n)) != 0)
+			mdb_txn_abort(txn);
+		else
+			rc = mdb_txn_commit(txn);
+		if (rc != MDB_MAP_FULL || store_grow_map(p->s) != SL_OK)
+			break;
+	}
+	if (rc != 0)
+		return SL_ESTORE;
+	if (np != NULL)
+		*np = n;
+	return SL_OK;
 }
 
 /* ---- open, rebuild -------------------------------------------------------- */
@@ -674,14 +588,15 @@ out:
 static int
 dbs_open(struct project *p, MDB_txn *txn)
 {
+	static const char *const names[] = { "rec", "pidx", "pev", "pevm",
+		"pwait", "phead", "pfuture", "pnodes", "pmeta" };
+	MDB_dbi *dbis[] = { &p->rec, &p->pidx, &p->pev, &p->pevm, &p->pwait,
+		&p->phead, &p->pfuture, &p->pnodes, &p->pmeta };
 	int rc;
 
-	if ((rc = mdb_dbi_open(txn, "rec", MDB_CREATE, &p->rec)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "pidx", MDB_CREATE, &p->pidx)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "pev", MDB_CREATE, &p->pev)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "pnodes", MDB_CREATE, &p->pnodes)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "pmeta", MDB_CREATE, &p->pmeta)) != 0)
-		return rc;
+	for (size_t i = 0; i < sizeof dbis / sizeof dbis[0]; i++)
+		if ((rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i])) != 0)
+			return rc;
 	return 0;
 }
 
@@ -696,14 +611,11 @@ version_put(struct project *p, MDB_txn *txn)
 
 /*
  * Rebuilding.  Because the fold does not depend on order, a rebuild may
- * visit the events in whatever order writes fastest, and it does: it
- * first lists every record event as (id, clock, origin, seq), sorts that
- * list, and then folds each record's events in one go, so that records
- * and their event index are written in key order with MDB_APPEND (full
- * pages, no searching), and the index keys, collected and sorted, are
- * appended last.  Folding the events one by one in arrival order, as the
- * live path does, writes the same bytes (the property test checks it)
- * but touches the trees at random.
+ * visit the events in whatever order is fastest: it lists every record
+ * event as (id, clock, origin, seq), sorts the list and folds it through
+ * the live path, so each record's events come one after another (its
+ * parents first: they have smaller clocks) and the record and its event
+ * index stay in the pages just touched.
  */
 struct rb_item {
 	uint8_t id[SL_ID_LEN];
@@ -715,16 +627,11 @@ struct rb {
 	struct project *p;
 	struct rb_item *items;
 	size_t n, cap;
-	uint64_t total;
-	/* collected index keys: offsets into an arena */
-	uint8_t *arena;
-	size_t alen, acap;
-	uint32_t *koff;
-	uint8_t *klen;
-	size_t nk, kcap;
+	uint64_t limit;
+	int rc;
 };
 
-static struct store *rb_store; /* for the comparators */
+static struct store *rb_store; /* for the comparator */
 
 static int
 rb_item_cmp(const void *a, const void *b)
@@ -744,37 +651,18 @@ rb_item_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static const uint8_t *rb_arena;
-
-struct rb_key {
-	uint32_t off;
-	uint8_t len;
-};
-
-static int
-rb_key_qcmp(const void *a, const void *b)
-{
-	const struct rb_key *x = a, *y = b;
-	size_t m = x->len < y->len ? x->len : y->len;
-	int c = memcmp(rb_arena + x->off, rb_arena + y->off, m);
-
-	return c != 0 ? c : (int)x->len - (int)y->len;
-}
-
 static int
 rb_collect_cb(void *ctx, MDB_txn *txn, const struct sl_event *ev,
     const uint8_t hash[SL_HASH_LEN])
 {
 	struct rb *b = ctx;
-	bool creates;
+	const struct sl_evtype *et;
+	uint8_t id[SL_ID_LEN];
 
-	b->total++;
-	if (ev->type_len == 8 && memcmp(ev->type, "node.org", 8) == 0)
-		return nodes_apply(b->p, txn, ev);
-	if (type_kind(ev, &creates) == 0)
+	if (!is_node_org(ev) && !sl_fold_target(ev, hash, id, &et))
 		return 0;
-	if (!creates && ev->entity == NULL)
-		return 0;
+	if (ev->hlc > b->limit || is_node_org(ev))
+		return project_fold(b->p, txn, ev, hash);
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 4096;
 		struct rb_item *ni = realloc(b->items, cap * sizeof *ni);
@@ -786,10 +674,7 @@ rb_collect_cb(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 	}
 	struct rb_item *it = &b->items[b->n++];
 
-	if (creates)
-		sl_entity_id(it->id, hash);
-	else
-		memcpy(it->id, ev->entity, SL_ID_LEN);
+	memcpy(it->id, id, SL_ID_LEN);
 	it->hlc = ev->hlc;
 	it->seq = ev->seq;
 	it->oi = 0;
@@ -800,102 +685,11 @@ rb_collect_cb(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 	return 0;
 }
 
-static int
-rb_keep_keys(struct rb *b, const struct keyset *ks)
-{
-	for (int i = 0; i < ks->n; i++) {
-		if (b->alen + ks->len[i] > b->acap) {
-			size_t cap = b->acap ? b->acap * 2 : 1 << 20;
-			uint8_t *na = realloc(b->arena, cap);
-
-			if (na == NULL)
-				return ENOMEM;
-			b->arena = na;
-			b->acap = cap;
-		}
-		if (b->nk == b->kcap) {
-			size_t cap = b->kcap ? b->kcap * 2 : 8192;
-			uint32_t *no = realloc(b->koff, cap * sizeof *no);
-			uint8_t *nl = no ? realloc(b->klen, cap) : NULL;
-
-			if (no != NULL)
-				b->koff = no;
-			if (nl == NULL)
-				return ENOMEM;
-			b->klen = nl;
-			b->kcap = cap;
-		}
-		memcpy(b->arena + b->alen, ks->k[i], ks->len[i]);
-		b->koff[b->nk] = (uint32_t)b->alen;
-		b->klen[b->nk++] = ks->len[i];
-		b->alen += ks->len[i];
-	}
-	return 0;
-}
-
-/* Folds one record's sorted events and appends it and its event index. */
-static int
-rb_record(struct rb *b, MDB_txn *txn, const struct rb_item *it, size_t n,
-    struct sl_buf *g)
-{
-	static struct keyset ks;
-	struct project *p = b->p;
-	struct prec r;
-	MDB_val empty = { 0, "" };
-	int rc = 0;
-
-	memset(&r, 0, sizeof r);
-	memcpy(r.id, it[0].id, SL_ID_LEN);
-	for (size_t i = 0; i < n; i++) {
-		const uint8_t *origin = store_tip_at(p->s, it[i].oi)->origin;
-		const uint8_t *rec;
-		size_t len;
-		struct sl_event ev;
-		uint8_t hash[SL_HASH_LEN], ek[SL_ID_LEN + 8 + SL_KEY_LEN + 8];
-		bool creates;
-		char kind;
-
-		if (store_txn_event(p->s, txn, origin, it[i].seq, &rec, &len) !=
-		    SL_OK || sl_event_decode(&ev, rec, len) != SL_OK) {
-			rc = MDB_CORRUPTED;
-			goto out;
-		}
-		sl_event_hash(hash, &ev);
-		kind = type_kind(&ev, &creates);
-		if (r.kind != 0 && r.kind != kind)
-			continue;
-		if ((rc = prec_apply(&r, kind, creates, &ev, hash)) != 0)
-			goto out;
-		memcpy(ek, r.id, SL_ID_LEN);
-		for (int k = 0; k < 8; k++) {
-			ek[SL_ID_LEN + k] = (uint8_t)(ev.hlc >> (56 - 8 * k));
-			ek[SL_ID_LEN + 8 + SL_KEY_LEN + k] =
-			    (uint8_t)(ev.seq >> (56 - 8 * k));
-		}
-		memcpy(ek + SL_ID_LEN + 8, ev.origin, SL_KEY_LEN);
-		MDB_val evk = { sizeof ek, ek };
-
-		if ((rc = mdb_put(txn, p->pev, &evk, &empty, MDB_APPEND)) != 0)
-			goto out;
-	}
-	if ((rc = rec_encode(&r, g)) != 0)
-		goto out;
-	MDB_val k = { SL_ID_LEN, r.id }, d = { g->len, g->p };
-
-	if ((rc = mdb_put(txn, p->rec, &k, &d, MDB_APPEND)) != 0)
-		goto out;
-	keyset_of(&ks, &r);
-	rc = rb_keep_keys(b, &ks);
-out:
-	prec_free(&r);
-	return rc;
-}
-
 /* Commits the rebuild so far and opens the next transaction: LMDB keeps
  * every page a transaction dirtied in a cache for later reuse, so one
  * huge transaction would leave the daemon holding the whole projection's
  * size in memory for good. */
-#define RB_CHUNK 20000
+#define RB_CHUNK 50000
 
 static int
 rb_chunk(struct project *p, MDB_txn **txn)
@@ -911,68 +705,51 @@ rb_chunk(struct project *p, MDB_txn **txn)
 static int
 rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 {
+	MDB_dbi drop[] = { p->rec, p->pidx, p->pev, p->pevm, p->pwait,
+		p->phead, p->pfuture, p->pnodes };
 	MDB_txn *txn = *txnp;
 	MDB_val vk = { 7, "version" };
-	struct rb b = { .p = p };
-	struct sl_buf g = { 0 };
-	uint64_t n = 0, records = 0;
+	struct rb b = { .p = p, .limit = fold_limit(p) };
+	uint64_t n = 0;
 	int rc;
 
 	/* The version goes first and comes back last: a rebuild cut short
 	 * leaves no version, and the next start rebuilds again. */
-	if (((rc = mdb_del(txn, p->pmeta, &vk, NULL)) != 0 &&
-	    rc != MDB_NOTFOUND) ||
-	    (rc = mdb_drop(txn, p->rec, 0)) != 0 ||
-	    (rc = mdb_drop(txn, p->pidx, 0)) != 0 ||
-	    (rc = mdb_drop(txn, p->pev, 0)) != 0 ||
-	    (rc = mdb_drop(txn, p->pnodes, 0)) != 0 ||
-	    (rc = store_txn_scan(p->s, txn, rb_collect_cb, &b, &n)) != 0 ||
+	if ((rc = mdb_del(txn, p->pmeta, &vk, NULL)) != 0 &&
+	    rc != MDB_NOTFOUND)
+		goto out;
+	for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
+		if ((rc = mdb_drop(txn, drop[i], 0)) != 0)
+			goto out;
+	if ((rc = store_txn_scan(p->s, txn, rb_collect_cb, &b, &n)) != 0 ||
 	    (rc = rb_chunk(p, &txn)) != 0)
 		goto out;
 	rb_store = p->s;
 	if (b.n > 0)
 		qsort(b.items, b.n, sizeof *b.items, rb_item_cmp);
-	for (size_t i = 0; i < b.n;) {
-		size_t j = i + 1;
+	for (size_t i = 0; i < b.n; i++) {
+		const struct rb_item *it = &b.items[i];
+		const uint8_t *rec;
+		size_t len;
+		struct sl_event ev;
+		uint8_t hash[SL_HASH_LEN];
 
-		while (j < b.n && memcmp(b.items[j].id, b.items[i].id,
-		    SL_ID_LEN) == 0)
-			j++;
-		if ((rc = rb_record(&b, txn, &b.items[i], j - i, &g)) != 0)
+		if (store_txn_event(p->s, txn, store_tip_at(p->s, it->oi)->origin,
+		    it->seq, &rec, &len) != SL_OK ||
+		    sl_event_decode(&ev, rec, len) != SL_OK) {
+			rc = MDB_CORRUPTED;
 			goto out;
-		if (++records % RB_CHUNK == 0 && (rc = rb_chunk(p, &txn)) != 0)
+		}
+		sl_event_hash(hash, &ev);
+		if ((rc = fold_now(p, txn, &ev, hash)) != 0)
 			goto out;
-		i = j;
+		if ((i + 1) % RB_CHUNK == 0 && (rc = rb_chunk(p, &txn)) != 0)
+			goto out;
 	}
-	struct rb_key *keys = malloc((b.nk ? b.nk : 1) * sizeof *keys);
-
-	if (keys == NULL) {
-		rc = ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < b.nk; i++)
-		keys[i] = (struct rb_key){ b.koff[i], b.klen[i] };
-	rb_arena = b.arena;
-	qsort(keys, b.nk, sizeof *keys, rb_key_qcmp);
-	for (size_t i = 0; i < b.nk && rc == 0; i++) {
-		MDB_val k = { keys[i].len, b.arena + keys[i].off };
-		MDB_val empty = { 0, "" };
-
-		/* Equal keys cannot occur: each names its record's id. */
-		rc = mdb_put(txn, p->pidx, &k, &empty, MDB_APPEND);
-		if (rc == 0 && (i + 1) % ((size_t)RB_CHUNK * 4) == 0)
-			rc = rb_chunk(p, &txn);
-	}
-	free(keys);
-	if (rc == 0)
-		rc = version_put(p, txn);
+	rc = version_put(p, txn);
 	*events = n;
 out:
-	free(g.p);
 	free(b.items);
-	free(b.arena);
-	free(b.koff);
-	free(b.klen);
 	*txnp = txn;
 	return rc;
 }
@@ -1023,6 +800,7 @@ project_open(struct project **out, struct store *s, char *err, size_t errlen)
 	}
 	p->s = s;
 	p->env = store_env(s);
+	p->skew_ms = PROJECT_SKEW_DEFAULT_MS;
 	if ((rc = mdb_txn_begin(p->env, NULL, 0, &txn)) != 0)
 		goto fail;
 	if ((rc = dbs_open(p, txn)) != 0) {
@@ -1035,10 +813,12 @@ project_open(struct project **out, struct store *s, char *err, size_t errlen)
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto fail;
 	if (rebuild && (rc = project_rebuild(p, NULL, err, errlen)) != SL_OK) {
+		free(p->g.p);
 		free(p);
 		return rc;
 	}
 	store_set_hook(s, project_fold, p);
+	store_set_check(s, project_check, p);
 	*out = p;
 	return SL_OK;
 fail:
@@ -1053,14 +833,22 @@ project_close(struct project *p)
 	if (p == NULL)
 		return;
 	store_set_hook(p->s, NULL, NULL);
+	store_set_check(p->s, NULL, NULL);
+	free(p->g.p);
 	free(p);
+}
+
+void
+project_set_skew(struct project *p, uint64_t ms)
+{
+	p->skew_ms = ms;
 }
 
 /* ---- queries ---------------------------------------------------------------- */
 
 int
 project_get(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
-    struct prec *r)
+    struct sl_rec *r)
 {
 	MDB_val k = { SL_ID_LEN, (void *)id }, d;
 	int rc = mdb_get(txn, p->rec, &k, &d);
@@ -1070,13 +858,77 @@ project_get(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
 		return SL_ENOENT;
 	if (rc != 0)
 		return SL_ESTORE;
-	if ((rc = rec_decode(r, id, d.mv_data, d.mv_size)) != SL_OK)
+	if ((rc = sl_rec_decode(r, id, d.mv_data, d.mv_size)) != SL_OK)
 		return rc;
-	if (!r->created) {
-		prec_free(r);
+	if (r->kind == NULL) {
+		sl_rec_free(r);
 		return SL_ENOENT;
 	}
 	return SL_OK;
+}
+
+int
+project_meta(struct project *p, MDB_txn *txn, const uint8_t h[SL_HASH_LEN],
+    struct sl_evmeta *m)
+{
+	MDB_val k = { SL_HASH_LEN, (void *)h }, d;
+	int rc = mdb_get(txn, p->pevm, &k, &d);
+
+	if (rc != 0)
+		return sl_of(rc);
+	if (d.mv_size != SL_EVMETA_LEN)
+		return SL_ESTORE;
+	sl_evmeta_decode(m, d.mv_data);
+	return SL_OK;
+}
+
+struct head_sort {
+	uint8_t h[SL_HASH_LEN];
+	struct sl_evmeta m;
+};
+
+static int
+head_cmp(const void *a, const void *b)
+{
+	const struct head_sort *x = a, *y = b;
+
+	if (x->m.hlc != y->m.hlc)
+		return x->m.hlc < y->m.hlc ? -1 : 1;
+	return memcmp(x->m.origin, y->m.origin, SL_KEY_LEN);
+}
+
+uint32_t
+project_heads(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
+    uint8_t (*out)[SL_HASH_LEN], uint32_t max)
+{
+	struct head_sort hs[SL_MAX_PARENTS];
+	MDB_cursor *c;
+	MDB_val k = { SL_ID_LEN, (void *)id }, d;
+	uint32_t n = 0, kept = 0;
+	int rc;
+
+	if (mdb_cursor_open(txn, p->phead, &c) != 0)
+		return 0;
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != SL_ID_LEN + SL_HASH_LEN ||
+		    memcmp(k.mv_data, id, SL_ID_LEN) != 0)
+			break;
+		if (kept < SL_MAX_PARENTS) {
+			memcpy(hs[kept].h, (const uint8_t *)k.mv_data +
+			    SL_ID_LEN, SL_HASH_LEN);
+			if (project_meta(p, txn, hs[kept].h, &hs[kept].m) !=
+			    SL_OK)
+				memset(&hs[kept].m, 0, sizeof hs[kept].m);
+			kept++;
+		}
+		n++;
+	}
+	mdb_cursor_close(c);
+	qsort(hs, kept, sizeof hs[0], head_cmp);
+	for (uint32_t i = 0; i < kept && i < max && out != NULL; i++)
+		memcpy(out[i], hs[i].h, SL_HASH_LEN);
+	return n;
 }
 
 int
@@ -1111,16 +963,16 @@ project_resolve(struct project *p, MDB_txn *txn, const char *prefix,
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		char text[SL_ID_TEXT + 1];
-		struct prec r;
+		struct sl_rec r;
 
 		sl_b32_encode(text, k.mv_data, SL_ID_LEN);
 		if (strncasecmp(text, prefix, n) != 0)
 			break;
-		if (rec_decode(&r, k.mv_data, d.mv_data, d.mv_size) != SL_OK)
+		if (sl_rec_decode(&r, k.mv_data, d.mv_data, d.mv_size) != SL_OK)
 			continue;
-		bool match = r.created && (kind == 0 || r.kind == kind);
+		bool match = r.kind != NULL && (kind == 0 || r.kind->c == kind);
 
-		prec_free(&r);
+		sl_rec_free(&r);
 		if (!match)
 			continue;
 		if (found++ == 0)
@@ -1140,7 +992,8 @@ project_list(struct project *p, MDB_txn *txn, char kind, const char *field,
     const char *value, const char *from, const char *to, project_rec_fn fn,
     void *ctx)
 {
-	const struct index_def *def = index_find(kind, field);
+	uint32_t fi;
+	const struct sl_field *def = index_find(kind, field, &fi);
 	uint8_t start[IDX_KEY_MAX], stop[IDX_KEY_MAX];
 	size_t slen = 2, plen = 2, tlen = 0;
 	MDB_cursor *c;
@@ -1150,7 +1003,7 @@ project_list(struct project *p, MDB_txn *txn, char kind, const char *field,
 	if (def == NULL)
 		return SL_EINVAL;
 	start[0] = stop[0] = (uint8_t)kind;
-	start[1] = stop[1] = (uint8_t)def->code;
+	start[1] = stop[1] = (uint8_t)('A' + fi);
 	if (value != NULL || from != NULL) {
 		const char *v = value != NULL ? value : from;
 		size_t n = strlen(v) < IDX_VAL_MAX ? strlen(v) : IDX_VAL_MAX;
@@ -1176,7 +1029,7 @@ project_list(struct project *p, MDB_txn *txn, char kind, const char *field,
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		const uint8_t *key = k.mv_data;
-		struct prec r;
+		struct sl_rec r;
 
 		if (k.mv_size < 3 + SL_ID_LEN || memcmp(key, start, plen) != 0)
 			break;
@@ -1194,7 +1047,7 @@ project_list(struct project *p, MDB_txn *txn, char kind, const char *field,
 		if (project_get(p, txn, id, &r) != SL_OK)
 			continue;
 		ret = fn(ctx, &r);
-		prec_free(&r);
+		sl_rec_free(&r);
 		if (ret != 0)
 			break;
 	}
@@ -1220,10 +1073,10 @@ project_history(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
 		const uint8_t *rec;
 		size_t len;
 		struct sl_event ev;
+		struct sl_evmeta m;
 		uint8_t hash[SL_HASH_LEN];
 
-		if (k.mv_size != SL_ID_LEN + 8 + SL_KEY_LEN + 8 ||
-		    memcmp(key, id, SL_ID_LEN) != 0)
+		if (k.mv_size != PEV_KEY_LEN || memcmp(key, id, SL_ID_LEN) != 0)
 			break;
 		if (sl_get_be(key + SL_ID_LEN, 8) > until)
 			break;
@@ -1235,48 +1088,40 @@ project_history(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
 			break;
 		}
 		sl_event_hash(hash, &ev);
-		if ((ret = fn(ctx, &ev, hash)) != 0)
+		if (project_meta(p, txn, hash, &m) != SL_OK) {
+			ret = SL_ESTORE;
+			break;
+		}
+		if ((ret = fn(ctx, &ev, hash, &m)) != 0)
 			break;
 	}
 	mdb_cursor_close(c);
 	return ret;
 }
 
-struct as_of {
-	struct prec *r;
-	int rc;
-};
-
 static int
-as_of_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN])
+as_of_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN],
+    const struct sl_evmeta *m)
 {
-	struct as_of *a = ctx;
-	bool creates;
-	char kind = type_kind(ev, &creates);
-
-	if (kind == 0 || (a->r->kind != 0 && a->r->kind != kind))
-		return 0;
-	return prec_apply(a->r, kind, creates, ev, hash) == 0 ? 0 : SL_ENOMEM;
+	(void)hash;
+	(void)m;
+	return sl_fold_mem_add(ctx, ev->rec, ev->rec_len);
 }
 
 int
 project_as_of(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
-    uint64_t until, struct prec *r)
+    uint64_t until, struct sl_rec *r)
 {
-	struct as_of a = { r, 0 };
+	struct sl_fold_mem *m = sl_fold_mem_new();
 	int rc;
 
 	memset(r, 0, sizeof *r);
-	memcpy(r->id, id, SL_ID_LEN);
-	if ((rc = project_history(p, txn, id, until, as_of_cb, &a)) != SL_OK) {
-		prec_free(r);
-		return rc;
-	}
-	if (!r->created) {
-		prec_free(r);
-		return SL_ENOENT;
-	}
-	return SL_OK;
+	if (m == NULL)
+		return SL_ENOMEM;
+	if ((rc = project_history(p, txn, id, until, as_of_cb, m)) == SL_OK)
+		rc = sl_fold_mem_record(m, id, r);
+	sl_fold_mem_free(m);
+	return rc;
 }
 
 void
@@ -1305,7 +1150,8 @@ project_node_org_seq(struct project *p, MDB_txn *txn,
 int
 project_dump(struct project *p, project_dump_fn fn, void *ctx)
 {
-	MDB_dbi dbs[] = { p->rec, p->pidx, p->pev, p->pnodes };
+	MDB_dbi dbs[] = { p->rec, p->pidx, p->pev, p->pevm, p->pwait,
+		p->phead, p->pfuture, p->pnodes };
 	MDB_txn *txn;
 	int rc = 0;
 

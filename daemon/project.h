@@ -4,10 +4,9 @@
  *
  * Every event that enters the log is folded into its record inside the
  * same write transaction (store hook), so the records can never disagree
- * with the log.  Folding is field-level last-writer-wins by (clock,
- * origin), and a record's heads are its events that no other event names
- * as a parent: both are independent of the order events arrive in, so
- * every node that holds the same events holds byte-identical records.
+ * with the log.  The fold itself is protocol/record.c (sl_fold_event),
+ * the same code `samlog audit --check` runs; this module is its LMDB
+ * backend, the indexes the schema asks for, rebuilds and queries.
  */
 #ifndef SAMLOG_PROJECT_H
 #define SAMLOG_PROJECT_H
@@ -19,73 +18,64 @@
 
 /* Bump when the fold or the encoding changes: a node rebuilds its
  * records from the log at start when its stored version differs. */
-#define PROJECT_VERSION 2
+#define PROJECT_VERSION 3
 
-#define PREC_MAX_FIELDS 24
-#define PFIELD_NAME_MAX 15
+/* How far ahead of the wall clock an event's clock may be and still be
+ * folded at once (milliseconds); later ones wait for the clock. */
+#define PROJECT_SKEW_DEFAULT_MS (10 * 60 * 1000)
 
 struct project;
 
-struct pfield {
-	char name[PFIELD_NAME_MAX + 1];
-	uint8_t *val;             /* raw msgpack bytes, owned */
-	uint32_t len;
-	uint64_t hlc;             /* the write that won */
-	uint8_t origin[SL_KEY_LEN];
-};
-
-/* One record.  prec_free releases what decoding or folding allocated. */
-struct prec {
-	uint8_t id[SL_ID_LEN];
-	char kind;                /* 'o', 'c', 'm', 'd'; 0 if not known yet */
-	bool created;             /* its creating event has been seen */
-	uint64_t c_hlc, u_hlc;    /* created, last updated */
-	uint8_t c_origin[SL_KEY_LEN];
-	char c_author[SL_AUTHOR_MAX + 1];
-	uint32_t nf;
-	struct pfield f[PREC_MAX_FIELDS]; /* sorted by name */
-	uint8_t (*evs)[SL_HASH_LEN];      /* its events, sorted */
-	uint32_t nevs;
-	uint8_t (*sup)[SL_HASH_LEN];      /* events named as parents, sorted */
-	uint32_t nsup;
-};
-
-void prec_free(struct prec *r);
-/* The field called name, or NULL. */
-const struct pfield *prec_field(const struct prec *r, const char *name);
 /* Copies a string field into out (empty if absent or not a string);
- * returns true if it was a string. */
-bool prec_str(const struct prec *r, const char *name, char *out,
+ * returns true if it was a string.  The state field reads the state. */
+bool project_str(const struct sl_rec *r, const char *name, char *out,
     size_t outlen);
-/* True if the record has more than one head: concurrent edits. */
-bool prec_conflict(const struct prec *r);
-/* Writes the record's current heads (at most max) into out; returns the
- * count. */
-uint32_t prec_heads(const struct prec *r, uint8_t (*out)[SL_HASH_LEN],
-    uint32_t max);
 
-/* The record kind char for "org", "contact", "meeting", "decision". */
+/* The record kind char for "org", "contact", "meeting", "decision", or 0;
+ * and back ("?" for none). */
 char project_kind(const char *word);
-/* And back. */
 const char *project_kind_word(char kind);
 
 /*
- * Opens the projection databases in s's environment and installs the
- * fold as s's hook.  Rebuilds from the log when the stored projection
- * version is not PROJECT_VERSION.  On failure err says why.
+ * Opens the projection databases in s's environment, installs the fold
+ * as s's hook and the schema's content rules as s's check.  Rebuilds
+ * from the log when the stored projection version is not
+ * PROJECT_VERSION.  On failure err says why.
  */
 int project_open(struct project **out, struct store *s, char *err,
     size_t errlen);
 void project_close(struct project *p);
 
-/* Empties the projections and folds every event again, in one write
- * transaction.  *events (may be NULL) receives the count. */
+/* The allowed clock skew in milliseconds (default above). */
+void project_set_skew(struct project *p, uint64_t ms);
+
+/* Empties the projections and folds every event again.  *events (may be
+ * NULL) receives the count. */
 int project_rebuild(struct project *p, uint64_t *events, char *err,
     size_t errlen);
 
-/* Reads record id.  SL_OK, SL_ENOENT (absent or not created yet). */
+/*
+ * Folds the events whose clock the wall clock has now come close enough
+ * to (within the skew), in one write transaction.  *n (may be NULL)
+ * receives how many.  SL_OK or SL_ESTORE.
+ */
+int project_due(struct project *p, uint64_t *n);
+/* Events waiting for the wall clock. */
+uint64_t project_future_count(struct project *p);
+
+/* Reads record id.  SL_OK, SL_ENOENT (absent or not created yet).  The
+ * caller frees r with sl_rec_free. */
 int project_get(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
-    struct prec *r);
+    struct sl_rec *r);
+
+/* Writes the record's current heads (at most max) into out, oldest
+ * first by (clock, origin); returns the count (which may exceed max). */
+uint32_t project_heads(struct project *p, MDB_txn *txn,
+    const uint8_t id[SL_ID_LEN], uint8_t (*out)[SL_HASH_LEN], uint32_t max);
+
+/* The fold's verdict on event h, SL_OK or SL_ENOENT. */
+int project_meta(struct project *p, MDB_txn *txn, const uint8_t h[SL_HASH_LEN],
+    struct sl_evmeta *m);
 
 /*
  * Resolves an id prefix (4 or more base32 characters) to one record of
@@ -96,7 +86,7 @@ int project_resolve(struct project *p, MDB_txn *txn, const char *prefix,
     char kind, uint8_t id[SL_ID_LEN], char *cands, size_t candlen);
 
 /* Called per record; a nonzero return stops the listing and is returned. */
-typedef int (*project_rec_fn)(void *ctx, const struct prec *r);
+typedef int (*project_rec_fn)(void *ctx, const struct sl_rec *r);
 
 /*
  * Lists the records of kind through one index: field (NULL: the kind's
@@ -111,17 +101,19 @@ int project_list(struct project *p, MDB_txn *txn, char kind,
 /* True if kind has an index on field. */
 bool project_indexed(char kind, const char *field);
 
-/* Called per event of a record, oldest first by (clock, origin). */
+/* Called per event naming a record, oldest first by (clock, origin), with
+ * the fold's verdict on it. */
 typedef int (*project_ev_fn)(void *ctx, const struct sl_event *ev,
-    const uint8_t hash[SL_HASH_LEN]);
+    const uint8_t hash[SL_HASH_LEN], const struct sl_evmeta *m);
 
-/* The events of record id with clock <= until (UINT64_MAX: all). */
+/* The events naming record id with clock <= until (UINT64_MAX: all). */
 int project_history(struct project *p, MDB_txn *txn,
     const uint8_t id[SL_ID_LEN], uint64_t until, project_ev_fn fn, void *ctx);
 
-/* Folds record id from its events with clock <= until. */
+/* Folds record id from its events with clock <= until (the same fold,
+ * in memory). */
 int project_as_of(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
-    uint64_t until, struct prec *r);
+    uint64_t until, struct sl_rec *r);
 
 /* The organisation name origin last announced (node.org), or "". */
 void project_node_org(struct project *p, MDB_txn *txn,

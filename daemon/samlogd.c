@@ -48,7 +48,7 @@ struct daemon {
 	const char *listen_arg, *org_arg, *group_arg, *socket_arg;
 	uv_loop_t loop;
 	uv_signal_t sig_int, sig_term, sig_hup;
-	uv_timer_t idle_timer;
+	uv_timer_t idle_timer, due_timer;
 	uint64_t last_requests;
 	bool trimmed;
 	int lock_fd;
@@ -190,6 +190,8 @@ daemon_open(struct daemon *d)
 	free(store_path);
 	if (project_open(&d->proj, d->store, err, sizeof err) != SL_OK)
 		fatal("%s", err);
+	if (d->conf.max_skew_ms != 0)
+		project_set_skew(d->proj, d->conf.max_skew_ms);
 	d->conf_path = conf_path;
 }
 
@@ -258,6 +260,8 @@ signal_hup_cb(uv_signal_t *h, int signum)
 		log_warn("a new control socket or group takes effect at the next "
 		    "start");
 	sync_apply(d->sync, &c);
+	project_set_skew(d->proj, c.max_skew_ms != 0 ? c.max_skew_ms :
+	    PROJECT_SKEW_DEFAULT_MS);
 	config_free(&d->conf);
 	d->conf = c;
 	log_info("configuration reloaded from %s", d->conf_path);
@@ -288,6 +292,24 @@ idle_timer_cb(uv_timer_t *h)
 	d->trimmed = true;
 	malloc_trim(0);
 	store_release_pages(d->store);
+}
+
+/*
+ * Events stamped further ahead of our wall clock than the allowed skew
+ * wait unfolded (project.c); once a second, fold those the clock has
+ * caught up with.  Cheap when none wait: one read of a count.
+ */
+static void
+due_timer_cb(uv_timer_t *h)
+{
+	struct daemon *d = h->data;
+	uint64_t n;
+
+	if (project_due(d->proj, &n) != SL_OK)
+		log_warn("cannot fold the events whose time has come");
+	else if (n > 0)
+		log_info("folded %llu event(s) whose clock was ahead of ours "
+		    "and is due now", (unsigned long long)n);
 }
 
 static void
@@ -438,6 +460,9 @@ main(int argc, char **argv)
 	uv_timer_init(&d.loop, &d.idle_timer);
 	d.idle_timer.data = &d;
 	uv_timer_start(&d.idle_timer, idle_timer_cb, 2000, 2000);
+	uv_timer_init(&d.loop, &d.due_timer);
+	d.due_timer.data = &d;
+	uv_timer_start(&d.due_timer, due_timer_cb, 1000, 1000);
 	if (ready_fd >= 0)
 		detach_stdio(d.dir, ready_fd);
 	char id[SL_NODE_ID_TEXT + 1];

@@ -57,6 +57,7 @@
 
 struct origin_entry {
 	struct store_tip tip;
+	uint64_t tip_hlc; /* the tip's clock: the next must be greater */
 	uint32_t idx;
 	MDB_dbi dbi;    /* its log database */
 	bool damaged;   /* its tip record does not decode: no appends */
@@ -77,6 +78,8 @@ struct store {
 	uint8_t *buf; /* SL_EVENT_MAX bytes of scratch for encoding */
 	store_hook_fn hook;
 	void *hook_ctx;
+	store_check_fn check;
+	void *check_ctx;
 };
 
 static void
@@ -230,8 +233,10 @@ origin_load_tip(MDB_txn *txn, struct origin_entry *o, uint64_t *hlc)
 			sl_event_hash(o->tip.hash, &ev);
 			*hlc = ev.hlc;
 		}
+		o->tip_hlc = *hlc;
 	} else if (rc == MDB_NOTFOUND) {
 		o->tip.seq = 0;
+		o->tip_hlc = 0;
 		*hlc = 0;
 		rc = 0;
 	}
@@ -514,6 +519,13 @@ store_set_hook(struct store *s, store_hook_fn fn, void *ctx)
 	s->hook_ctx = ctx;
 }
 
+void
+store_set_check(struct store *s, store_check_fn fn, void *ctx)
+{
+	s->check = fn;
+	s->check_ctx = ctx;
+}
+
 /* Ends a batch whose transaction failed with LMDB code rc: aborts, grows
  * the map when it was full, and maps the code to a result. */
 static int
@@ -637,6 +649,16 @@ store_batch_append(struct store_batch *b, const struct sl_event_draft *d,
 		set_err(err, errlen, "invalid event: %s", sl_strerror(rc));
 		return rc;
 	}
+	if (s->check != NULL) {
+		char why[200];
+
+		if ((rc = s->check(s->check_ctx, d->type, strlen(d->type),
+		    d->entity, d->n_parents, d->payload, d->payload_len, why,
+		    sizeof why)) != SL_OK) {
+			set_err(err, errlen, "invalid event: %s", why);
+			return SL_EVALUE;
+		}
+	}
 	/* The previous event is final now: it is not the commit's last. */
 	if (b->pending && (rc = batch_put_pending(b, s->buf,
 	    b->pending_len)) != 0)
@@ -730,6 +752,7 @@ store_batch_commit(struct store_batch *b, char *err, size_t errlen)
 
 	s->events += b->seq - b->first_seq;
 	o->tip.seq = b->seq;
+	o->tip_hlc = b->hlc;
 	memcpy(o->tip.hash, b->prev, SL_HASH_LEN);
 	s->hlc = b->hlc;
 	s->next_arrival = b->arrival;
@@ -825,9 +848,10 @@ refuse(struct store_ingest_result *res, int code, size_t index,
 }
 
 /* Everything that can be checked without the store: decoding, payload
- * hashes, per-origin order and chain links, and signature coverage. */
+ * hashes, the content rules, per-origin order, clocks and chain links,
+ * and signature coverage. */
 static int
-ingest_check(struct ingest *g, struct store_ingest_result *res)
+ingest_check(struct store *s, struct ingest *g, struct store_ingest_result *res)
 {
 	size_t n = g->n;
 
@@ -843,6 +867,16 @@ ingest_check(struct ingest *g, struct store_ingest_result *res)
 		if ((rc = sl_event_check_payload(e)) != SL_OK)
 			return refuse(res, rc, i, e->origin, e->seq, "%s",
 			    sl_strerror(rc));
+		if (s->check != NULL) {
+			char why[200];
+
+			if (s->check(s->check_ctx, e->type, e->type_len,
+			    e->entity, e->n_parents, e->payload, e->payload_len,
+			    why, sizeof why) != SL_OK)
+				return refuse(res, SL_ESCHEMA, i, e->origin,
+				    e->seq, "%.*s: %s", (int)e->type_len,
+				    e->type, why);
+		}
 		sl_event_hash(g->hash[i], e);
 
 		struct seg *sg = NULL;
@@ -865,6 +899,10 @@ ingest_check(struct ingest *g, struct store_ingest_result *res)
 			if (memcmp(e->prev, g->hash[sg->last], SL_HASH_LEN) != 0)
 				return refuse(res, SL_ECHAIN, i, e->origin,
 				    e->seq, "%s", sl_strerror(SL_ECHAIN));
+			if (e->hlc <= p->hlc)
+				return refuse(res, SL_ECLOCK, i, e->origin,
+				    e->seq, "its clock is not after seq %llu's",
+				    (unsigned long long)p->seq);
 			g->next[sg->last] = i;
 			sg->last = i;
 		}
@@ -889,10 +927,11 @@ ingest_check(struct ingest *g, struct store_ingest_result *res)
 	return SL_OK;
 }
 
-/* True if the stored record at (idx, seq) has exactly header hdr. */
+/* True if the stored record at (idx, seq) has exactly header hdr;
+ * *bodyless if that stored copy has lost its body. */
 static int
 same_as_stored(MDB_txn *txn, const struct origin_entry *o,
-    const struct sl_event *e, bool *same)
+    const struct sl_event *e, bool *same, bool *bodyless)
 {
 	uint8_t kb[8];
 	MDB_val k = seq_key(kb, e->seq), d;
@@ -905,6 +944,7 @@ same_as_stored(MDB_txn *txn, const struct origin_entry *o,
 		return MDB_CORRUPTED;
 	*same = old.hdr_len == e->hdr_len &&
 	    memcmp(old.hdr, e->hdr, e->hdr_len) == 0;
+	*bodyless = old.payload == NULL;
 	return 0;
 }
 
@@ -917,7 +957,7 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 	MDB_txn *txn;
 	uint64_t arrival = s->next_arrival, hlc = s->hlc;
 	uint64_t cap = (sl_now_ms() + STORE_MAX_SKEW_MS) << 16;
-	size_t added = 0, dups = 0;
+	size_t added = 0, dups = 0, restored = 0;
 	int rc;
 
 	if ((rc = txn_begin(s, 0, &txn)) != 0)
@@ -946,10 +986,29 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 			 * and decoded events start at seq 1: nothing of it
 			 * is stored to compare with. */
 			if (o != NULL && e->seq <= tip) {
-				bool same;
+				bool same, bodyless;
 
-				if ((rc = same_as_stored(txn, o, e, &same)) != 0)
+				if ((rc = same_as_stored(txn, o, e, &same,
+				    &bodyless)) != 0)
 					goto fail;
+				if (same && bodyless && e->payload != NULL) {
+					/* A copy that lost its body in transit
+					 * (a relay may drop it) gets it back:
+					 * the payload hash proves it. */
+					MDB_val key = seq_key(kb, e->seq);
+					MDB_val val = { e->rec_len,
+						(void *)e->rec };
+
+					if ((rc = mdb_put(txn, o->dbi, &key,
+					    &val, 0)) != 0)
+						goto fail;
+					if (s->hook != NULL &&
+					    (rc = s->hook(s->hook_ctx, txn, e,
+					    g->hash[i])) != 0)
+						goto fail;
+					restored++;
+					continue;
+				}
 				if (same) {
 					dups++;
 					continue;
@@ -958,6 +1017,13 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 				refuse(res, SL_EFORK, i, e->origin, e->seq,
 				    "differs from the event this node holds; "
 				    "kept as evidence");
+				goto refused;
+			}
+			if (o != NULL && e->seq == tip + 1 &&
+			    e->hlc <= o->tip_hlc) {
+				refuse(res, SL_ECLOCK, i, e->origin, e->seq,
+				    "its clock is not after seq %llu's",
+				    (unsigned long long)tip);
 				goto refused;
 			}
 			if (e->seq > 1 && memcmp(e->prev, o->tip.hash,
@@ -986,6 +1052,7 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 			    e->seq)) != 0)
 				goto fail;
 			tip = o->tip.seq = e->seq;
+			o->tip_hlc = e->hlc;
 			memcpy(o->tip.hash, g->hash[i], SL_HASH_LEN);
 			added++;
 			if (s->hook != NULL &&
@@ -1004,6 +1071,7 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 	s->events += added;
 	res->added = added;
 	res->duplicates = dups;
+	res->restored = restored;
 	return 0;
 refused:
 	rc = 0;
@@ -1068,7 +1136,7 @@ store_ingest(struct store *s, const uint8_t *const *recs, const size_t *lens,
 		g.evs[i].rec = recs[i];
 		g.evs[i].rec_len = lens[i];
 	}
-	if ((rc = ingest_check(&g, res)) != SL_OK)
+	if ((rc = ingest_check(s, &g, res)) != SL_OK)
 		goto out;
 	for (;;) {
 		rc = ingest_txn(s, &g, res);

@@ -74,6 +74,19 @@ typedef int (*store_hook_fn)(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 void store_set_hook(struct store *s, store_hook_fn fn, void *ctx);
 
 /*
+ * Called for every event before it enters the log, local or foreign,
+ * with its type, entity, parent count and payload (NULL: body erased):
+ * the content rules (samlogd installs the schema's).  SL_OK, or another
+ * code with why filled in: a local append is refused (SL_EVALUE, the
+ * batch stays usable), an ingest batch refused (SL_ESCHEMA).  Also
+ * called for the lost body of a duplicate (see store_ingest).
+ */
+typedef int (*store_check_fn)(void *ctx, const char *type, size_t tlen,
+    const uint8_t *entity, uint32_t n_parents, const uint8_t *payload,
+    size_t plen, char *why, size_t wlen);
+void store_set_check(struct store *s, store_check_fn fn, void *ctx);
+
+/*
  * A write batch: local appends sharing one durable commit (group commit).
  * begin opens the write transaction; each append assigns seq, prev and
  * clock and calls the hook; commit signs the last event and makes them all
@@ -129,6 +142,7 @@ struct store_ingest_result {
 	size_t index;               /* position of that event in the batch */
 	size_t added;
 	size_t duplicates;
+	size_t restored;            /* duplicates that brought a lost body */
 	char reason[256];
 };
 
@@ -136,8 +150,11 @@ struct store_ingest_result {
  * Ingests a batch of foreign records (any origins; each origin's events in
  * ascending, consecutive seq order).  Every record is decoded strictly, its
  * payload and chain checked, and every event must be covered by a verified
- * signature of its origin within the batch.  Events already held are
- * counted as duplicates and skipped.  Anything else wrong refuses the whole
+ * signature of its origin within the batch, pass the check hook, and
+ * have a clock greater than the previous event of its origin's.  Events
+ * already held are counted as duplicates and skipped, except that a
+ * duplicate with its body replaces a held copy whose body is missing
+ * (the hook is called again for it: restored).  Anything else wrong refuses the whole
  * batch and writes nothing, except a fork: a signed, different event for an
  * existing (origin, seq) is refused, kept as evidence in the forks database,
  * and reported with SL_EFORK.

@@ -159,7 +159,15 @@ int
 sl_mp_read_str(struct sl_mp *r, const char **s, uint32_t *len, uint32_t min,
     uint32_t max)
 {
-	return mp_read_bytes(r, true, (const uint8_t **)s, len, min, max);
+	/* Through a pointer of the right type: writing a char pointer
+	 * through a uint8_t ** breaks the aliasing rules, and once inlined
+	 * the compiler may act on that. */
+	const uint8_t *d;
+	int rc = mp_read_bytes(r, true, &d, len, min, max);
+
+	if (rc == SL_OK)
+		*s = (const char *)d;
+	return rc;
 }
 
 /* Reads an array (fix 0x90, 16-bit 0xdc, 32-bit 0xdd) or map (0x80,
@@ -211,7 +219,17 @@ sl_mp_read_map(struct sl_mp *r, uint32_t *n, uint32_t max)
 }
 
 bool
-sl_utf8_valid(const char *str, size_t len)
+sl_mp_is_map(const struct sl_mp *r)
+{
+	if (r->p >= r->end)
+		return false;
+	return (*r->p >= 0x80 && *r->p <= 0x8f) || *r->p == 0xde ||
+	    *r->p == 0xdf;
+}
+
+/* Well-formed UTF-8; with controls false, also no C0 control or DEL. */
+static bool
+utf8_ok(const char *str, size_t len, bool controls)
 {
 	const uint8_t *s = (const uint8_t *)str;
 	size_t i = 0;
@@ -222,7 +240,7 @@ sl_utf8_valid(const char *str, size_t len)
 		size_t n;
 
 		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
+			if (!controls && (c < 0x20 || c == 0x7f))
 				return false;
 			i++;
 			continue;
@@ -253,6 +271,94 @@ sl_utf8_valid(const char *str, size_t len)
 		i += n + 1;
 	}
 	return true;
+}
+
+bool
+sl_utf8_valid(const char *str, size_t len)
+{
+	return utf8_ok(str, len, false);
+}
+
+static int
+mp_repack(struct sl_mp *r, msgpack_packer *pk, int depth)
+{
+	const uint8_t *b = NULL;
+	const char *s = NULL;
+	uint32_t n;
+	uint64_t u;
+	bool t;
+	int rc;
+
+	if (depth < 0)
+		return SL_ESIZE;
+	if (sl_mp_read_nil(r)) {
+		msgpack_pack_nil(pk);
+		return SL_OK;
+	}
+	if (sl_mp_read_bool(r, &t) == SL_OK) {
+		sl_pack_bool(pk, t);
+		return SL_OK;
+	}
+	if (sl_mp_read_uint(r, &u) == SL_OK) {
+		msgpack_pack_uint64(pk, u);
+		return SL_OK;
+	}
+	if (sl_mp_read_str(r, &s, &n, 0, UINT32_MAX) == SL_OK) {
+		/* Controls are the printer's to escape; a str must still be
+		 * text. */
+		if (!utf8_ok(s, n, true))
+			return SL_EVALUE;
+		sl_pack_str(pk, s, n);
+		return SL_OK;
+	}
+	if (sl_mp_read_bin(r, &b, &n, 0, UINT32_MAX) == SL_OK) {
+		sl_pack_bin(pk, b, n);
+		return SL_OK;
+	}
+	if (sl_mp_read_array(r, &n, UINT32_MAX) == SL_OK) {
+		msgpack_pack_array(pk, n);
+		for (uint32_t i = 0; i < n; i++)
+			if ((rc = mp_repack(r, pk, depth - 1)) != SL_OK)
+				return rc;
+		return SL_OK;
+	}
+	if (sl_mp_read_map(r, &n, UINT32_MAX) == SL_OK) {
+		msgpack_pack_map(pk, n);
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t kl;
+
+			if (sl_mp_read_str(r, &s, &kl, 0, UINT32_MAX) != SL_OK)
+				return SL_ETYPE;
+			if (!utf8_ok(s, kl, true))
+				return SL_EVALUE;
+			sl_pack_str(pk, s, kl);
+			if ((rc = mp_repack(r, pk, depth - 1)) != SL_OK)
+				return rc;
+		}
+		return SL_OK;
+	}
+	return SL_ETYPE;
+}
+
+int
+sl_mp_repack(struct sl_mp *r, msgpack_packer *pk, int depth)
+{
+	struct sl_buf g = { 0 };
+	struct sl_mp m = *r;
+	msgpack_packer tmp;
+	int rc;
+
+	/* Into a scratch buffer first: a value that fails half-way must
+	 * leave nothing in the reply. */
+	msgpack_packer_init(&tmp, &g, sl_buf_write);
+	if ((rc = mp_repack(&m, &tmp, depth)) == SL_OK && g.failed)
+		rc = SL_ENOMEM;
+	if (rc == SL_OK) {
+		pk->callback(pk->data, (const char *)g.p, g.len);
+		*r = m;
+	}
+	free(g.p);
+	return rc;
 }
 
 int

@@ -75,6 +75,8 @@ enum sl_result {
 	SL_EUSAGE,     /* a request is malformed (wrong usage) */
 	SL_EAMBIG,     /* an id prefix matches more than one record */
 	SL_ESTATE,     /* the step is not allowed in the record's state */
+	SL_ESCHEMA,    /* an event breaks the record schema (PROTOCOL.md 11) */
+	SL_ECLOCK,     /* an event's clock does not rise along its chain */
 	SL_RESULT_COUNT
 };
 
@@ -117,6 +119,17 @@ bool sl_mp_read_nil(struct sl_mp *r);
 bool sl_mp_peek_nil(const struct sl_mp *r);
 /* True if every byte has been consumed. */
 bool sl_mp_at_end(const struct sl_mp *r);
+/* True if the next value starts as a map (does not consume). */
+bool sl_mp_is_map(const struct sl_mp *r);
+/*
+ * Reads one value strictly (canonical nil, bool, unsigned integer, UTF-8
+ * str, bin, array, map with str keys; at most depth levels) and packs it
+ * again into pk: what replies carry instead of the stored bytes, so
+ * nothing but decoded values reaches a client.  On an error nothing is
+ * consumed, but pk may hold part of the value: pack into a scratch
+ * buffer when that matters.
+ */
+int sl_mp_repack(struct sl_mp *r, msgpack_packer *pk, int depth);
 
 /* The n-byte (n <= 8) big-endian unsigned integer at p. */
 uint64_t sl_get_be(const uint8_t *p, int n);
@@ -377,7 +390,7 @@ void sl_entity_id(uint8_t out[SL_ID_LEN], const uint8_t hash[SL_HASH_LEN]);
  * SL_AUDIT_STATEMENT_MAX is refused at both ends. */
 #define SL_AUDIT_MAGIC "samlog-audit-1\n"
 #define SL_AUDIT_MAGIC_LEN 15
-#define SL_AUDIT_VERSION 1
+#define SL_AUDIT_VERSION 2 /* 1: no list of missing parents */
 #define SL_AUDIT_STATEMENT_MAX (256u << 20)
 
 #define SL_FRAME_HDR 12
@@ -471,5 +484,284 @@ int sl_node_load_key(const char *dir, struct sl_key *k, char *err,
 /* True if name is a valid organisation name: 1..SL_ORG_MAX bytes of
  * UTF-8 without control characters, not starting or ending with a space. */
 bool sl_org_valid(const char *name);
+
+/* ---------------------------------------------------------------------------
+ * The record schema (schema.c): every record kind, its fields with their
+ * types and limits, the event types that create and change records, and
+ * the lifecycles.  It is data: validation (at local write and at ingest),
+ * the fold (record.c), the projections' indexes, replies and the CLI's
+ * flags all read this one table.  PROTOCOL.md section 11 states it.
+ */
+enum sl_ftype {
+	SL_F_TEXT,      /* str: UTF-8, no controls but \n and \t, trimmed */
+	SL_F_EMAIL,     /* a TEXT with one @ inside and no space */
+	SL_F_DATE,      /* str YYYY-MM-DD, a real day from 1900 on */
+	SL_F_ENUM,      /* str, one of values */
+	SL_F_BOOL,      /* true or false */
+	SL_F_REF,       /* str: the 26-character id of a record of kind ref */
+	SL_F_REFS,      /* array of REF, no repeats */
+	SL_F_TEXTS,     /* array of TEXT, no repeats */
+	SL_F_STATE      /* str: the lifecycle state, set by the fold */
+};
+
+/* Field flags. */
+#define SL_FF_REQUIRED 0x01  /* a creating event must carry it */
+#define SL_FF_UPDATE   0x02  /* KIND.updated may set it */
+#define SL_FF_INDEX    0x04  /* indexed: a list filter */
+#define SL_FF_SORT     0x08  /* indexed: the kind's list order */
+#define SL_FF_NULL     0x10  /* nil is a value (cleared / none given) */
+
+#define SL_SCHEMA_MAX_FIELDS 16
+#define SL_FIELD_NAME_MAX 32  /* bytes of a payload key, known or not */
+#define SL_LIST_MAX 64        /* elements of an array field */
+#define SL_TEXT_MAX 200       /* bytes of a one-line text */
+#define SL_LONGTEXT_MAX 20000 /* bytes of notes, decision texts, reasons */
+
+struct sl_field {
+	const char *name;        /* payload key = JSON key */
+	const char *flag;        /* CLI flag (without --) */
+	enum sl_ftype type;
+	uint32_t max;            /* bytes of each text */
+	char ref;                /* REF/REFS: the kind referred to */
+	const char *const *values; /* ENUM: allowed values, NULL-terminated */
+	const char *dflt;        /* shown when absent (ENUM), or NULL */
+	unsigned flags;          /* SL_FF_* */
+};
+
+struct sl_kind {
+	char c;                  /* one byte, used in stored keys */
+	const char *word;        /* "org", "contact", ... */
+	bool record;             /* false: node announcements, not records */
+	const struct sl_field *fields;
+	uint32_t nfields;
+	const char *const *states; /* lifecycle states (index 1..), or NULL */
+};
+
+enum sl_role { SL_ET_CREATE, SL_ET_UPDATE, SL_ET_STEP };
+
+/* An event type: what it may carry and, for a step, from which states
+ * (bit s for state s) to which state it leads. */
+struct sl_evtype {
+	const char *type;
+	const char *verb;        /* the command: KIND VERB ("decision adopt") */
+	const struct sl_kind *kind;
+	enum sl_role role;
+	uint32_t fields;         /* bit i: kind->fields[i] may be carried */
+	uint32_t required;       /* bit i: must be carried */
+	uint32_t from;           /* STEP: states it may leave */
+	uint8_t to;              /* the state after it (CREATE, STEP) */
+};
+
+/* Kinds: count, by index, by word ("contact"), by stored byte. */
+size_t sl_schema_kind_count(void);
+const struct sl_kind *sl_schema_kind_at(size_t i);
+const struct sl_kind *sl_schema_kind(const char *word);
+const struct sl_kind *sl_schema_kind_c(char c);
+/* The field called name (n bytes) of kind k, or NULL; *idx its index. */
+const struct sl_field *sl_schema_field(const struct sl_kind *k,
+    const char *name, size_t n, uint32_t *idx);
+/* The event type of type[0..n), or NULL for a type this version does not
+ * know (such events are stored and relayed but change no record). */
+const struct sl_evtype *sl_schema_evtype(const char *type, size_t n);
+/* The event type of kind k made by command verb ("adopt"), or NULL. */
+const struct sl_evtype *sl_schema_verb(const struct sl_kind *k,
+    const char *verb);
+/* Event types by index (NULL past the end). */
+const struct sl_evtype *sl_schema_evtype_at(size_t i);
+/* The step type of kind k that leads to state s, or NULL. */
+const struct sl_evtype *sl_schema_step_to(const struct sl_kind *k,
+    uint8_t s);
+/* State index of name in k's lifecycle (1..), 0 if none. */
+uint8_t sl_schema_state(const struct sl_kind *k, const char *name);
+const char *sl_schema_state_name(const struct sl_kind *k, uint8_t s);
+
+/*
+ * Checks one value (msgpack bytes) against field f: type, limits, UTF-8,
+ * controls.  SL_OK, or SL_ESCHEMA with why (a phrase without the field
+ * name, e.g. "must not be empty") filled in.
+ */
+int sl_schema_check_value(const struct sl_field *f, const uint8_t *v,
+    size_t len, char *why, size_t wlen);
+/* The same for a text the user typed (no msgpack around it). */
+int sl_schema_check_text(const struct sl_field *f, const char *s, size_t n,
+    char *why, size_t wlen);
+
+/*
+ * The content rules of an event (PROTOCOL.md 11.2), applied to every
+ * event a node writes and every event it accepts from a peer: the payload
+ * is exactly one canonical map with ascending, unique keys of
+ * [a-z][a-z0-9_]*; for a known type, entity and parents fit its role and
+ * every field it may carry has its type, required ones are there, and a
+ * state field names the state the type leads to.  payload NULL: the body
+ * is erased (nothing to check).  SL_OK or SL_ESCHEMA with why filled in.
+ */
+int sl_schema_check_event(const char *type, size_t tlen,
+    const uint8_t *entity, uint32_t n_parents, const uint8_t *payload,
+    size_t plen, char *why, size_t wlen);
+
+/* ---------------------------------------------------------------------------
+ * The fold (record.c): the one code that turns a record's events into
+ * the record, used by samlogd (live, per event, and when rebuilding),
+ * by `samlog audit --check` and by the tests.
+ *
+ * An event of a record is *evaluated* once all its parents are: a
+ * creating event at once; any other event once every parent it names is
+ * held and evaluated.  It then *belongs* to the record if its type is of
+ * the record's kind, it names at least one parent, all of them belong to
+ * the same record and all have smaller clocks; otherwise it is IGNORED
+ * (no effect, anywhere).  A belonging step is APPLIED if the lifecycle
+ * allows it from the state its parents reached, else a NOOP (it stays in
+ * the history and among the heads, so a clash shows as a conflict).
+ * Fields: per field, the APPLIED event with the greatest (clock, origin)
+ * wins.  Heads: belonging events no belonging event names.  State: the
+ * state after the head with the greatest (clock, origin).  Every step
+ * depends only on an event and its causal past, so the result is the
+ * same for any arrival order, and each event costs O(log n).
+ */
+enum sl_ev_status {
+	SL_EV_PENDING = 0,  /* waiting for a parent not (yet) held */
+	SL_EV_APPLIED,
+	SL_EV_NOOP,         /* belongs, but the step was not allowed */
+	SL_EV_IGNORED,      /* does not belong to the record */
+	SL_EV_STATUS_COUNT
+};
+
+/* Why an event is a NOOP or IGNORED (stored; sl_fold_why names it). */
+enum sl_ev_why {
+	SL_WHY_NONE = 0,
+	SL_WHY_KIND,        /* its type is of another kind than the record */
+	SL_WHY_NOPARENT,    /* names no parent */
+	SL_WHY_FOREIGN,     /* a parent belongs to another record, or none */
+	SL_WHY_CLOCK,       /* not later than a parent */
+	SL_WHY_STEP,        /* the lifecycle does not allow the step */
+	SL_WHY_COUNT
+};
+const char *sl_fold_status_name(int status);
+/* True if step et may follow heads in the given states (n of them): the
+ * lifecycle allows it from one of them, or, after a clash (heads in
+ * different states), it re-states one of them.  The fold and a node's
+ * local write both ask this. */
+bool sl_fold_step_allowed(const struct sl_evtype *et, const uint8_t *states,
+    uint32_t n);
+const char *sl_fold_why(int why);
+
+/* What the fold keeps of one event, keyed by its hash. */
+struct sl_evmeta {
+	uint8_t id[SL_ID_LEN];       /* the record it names or creates */
+	uint64_t hlc;
+	uint8_t origin[SL_KEY_LEN];
+	uint64_t seq;
+	uint8_t status;              /* enum sl_ev_status */
+	uint8_t why;                 /* enum sl_ev_why */
+	uint8_t state;               /* lifecycle state after it */
+	char kind;                   /* its type's kind byte */
+};
+#define SL_EVMETA_LEN (SL_ID_LEN + 8 + SL_KEY_LEN + 8 + 4)
+void sl_evmeta_encode(uint8_t out[SL_EVMETA_LEN], const struct sl_evmeta *m);
+void sl_evmeta_decode(struct sl_evmeta *m, const uint8_t in[SL_EVMETA_LEN]);
+
+/* One field's winning value: owned bytes. */
+struct sl_recfield {
+	uint8_t *val;                /* msgpack bytes, malloc'd */
+	uint32_t len;
+	uint64_t hlc;
+	uint8_t origin[SL_KEY_LEN];
+};
+
+/* A record as the fold leaves it.  sl_rec_free releases the values. */
+struct sl_rec {
+	uint8_t id[SL_ID_LEN];
+	const struct sl_kind *kind;  /* NULL until its creating event */
+	uint64_t c_hlc, u_hlc;       /* created; last event that belongs */
+	uint8_t c_origin[SL_KEY_LEN];
+	char c_author[SL_AUTHOR_MAX + 1];
+	uint32_t nheads;
+	uint8_t state;               /* lifecycle state (0: none) */
+	uint64_t w_hlc;              /* the winning head */
+	uint8_t w_origin[SL_KEY_LEN];
+	struct sl_recfield f[SL_SCHEMA_MAX_FIELDS]; /* by schema index */
+};
+void sl_rec_free(struct sl_rec *r);
+/* The value of field name (or NULL if absent). */
+const struct sl_recfield *sl_rec_get(const struct sl_rec *r,
+    const char *name);
+/* Packs field i of r's kind as replies show it: the value decoded and
+ * packed again, the state's name for the state field; when absent the
+ * field's default, false, an empty list or nil.  Daemon replies and the
+ * audit checker's report both use it, so they cannot differ. */
+void sl_rec_pack_field(msgpack_packer *pk, const struct sl_rec *r,
+    uint32_t i);
+/* Canonical bytes of a record (for storing it); g is reset first.
+ * sl_rec_decode fills r (which it owns afterwards) or returns an error. */
+int sl_rec_encode(const struct sl_rec *r, struct sl_buf *g);
+int sl_rec_decode(struct sl_rec *r, const uint8_t id[SL_ID_LEN],
+    const uint8_t *buf, size_t len);
+
+/*
+ * Where the fold keeps its state: the daemon's backend writes LMDB
+ * databases, the in-memory one (sl_fold_mem) serves the audit checker,
+ * rebuilds and as-of queries.  Each returns SL_OK, SL_ENOENT where said,
+ * or another code, which stops the fold and is returned.
+ */
+struct sl_fold_ops {
+	int (*meta_get)(void *ctx, const uint8_t h[SL_HASH_LEN],
+	    struct sl_evmeta *m);                      /* SL_ENOENT: unknown */
+	int (*meta_put)(void *ctx, const uint8_t h[SL_HASH_LEN],
+	    const struct sl_evmeta *m);
+	/* child waits for parent; take removes and returns one child. */
+	int (*wait_add)(void *ctx, const uint8_t parent[SL_HASH_LEN],
+	    const uint8_t child[SL_HASH_LEN]);
+	int (*wait_take)(void *ctx, const uint8_t parent[SL_HASH_LEN],
+	    uint8_t child[SL_HASH_LEN]);               /* SL_ENOENT: none */
+	/* The event of a pending meta, decoded; its bytes live until the
+	 * next call. */
+	int (*event_load)(void *ctx, const struct sl_evmeta *m,
+	    struct sl_event *ev);
+	int (*rec_get)(void *ctx, const uint8_t id[SL_ID_LEN],
+	    struct sl_rec *r);                         /* SL_ENOENT: none */
+	/* May take r's values (leaving NULL in their place). */
+	int (*rec_put)(void *ctx, struct sl_rec *r);
+	int (*head_add)(void *ctx, const uint8_t id[SL_ID_LEN],
+	    const uint8_t h[SL_HASH_LEN]);
+	int (*head_del)(void *ctx, const uint8_t id[SL_ID_LEN],
+	    const uint8_t h[SL_HASH_LEN]);             /* SL_ENOENT: no head */
+};
+
+/*
+ * Folds one event (and then every event that was waiting for it).  An
+ * event already folded is folded again only to add fields its body
+ * carries that were missing (a copy whose body was erased in transit).
+ * Events of types the schema does not know, and node announcements, are
+ * not record events: SL_OK, nothing done.
+ */
+int sl_fold_event(const struct sl_fold_ops *ops, void *ctx,
+    const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN]);
+
+/* The record an event is about: false if it is no record event. */
+bool sl_fold_target(const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN],
+    uint8_t id[SL_ID_LEN], const struct sl_evtype **et);
+
+/* The in-memory backend: holds copies of the events it is given. */
+struct sl_fold_mem;
+struct sl_fold_mem *sl_fold_mem_new(void);
+void sl_fold_mem_free(struct sl_fold_mem *m);
+extern const struct sl_fold_ops sl_fold_mem_ops;
+/* Folds a copy of the record bytes rec (decoded as ev). */
+int sl_fold_mem_add(struct sl_fold_mem *m, const uint8_t *rec, size_t len);
+/* The record id (SL_ENOENT if absent or never created; r owned by the
+ * caller afterwards). */
+int sl_fold_mem_record(struct sl_fold_mem *m, const uint8_t id[SL_ID_LEN],
+    struct sl_rec *r);
+/* The meta of event h. */
+int sl_fold_mem_meta(struct sl_fold_mem *m, const uint8_t h[SL_HASH_LEN],
+    struct sl_evmeta *out);
+/* Calls fn for every (parent, child) still waiting, and for every head
+ * of record id. */
+typedef void (*sl_fold_pair_fn)(void *ctx, const uint8_t a[SL_HASH_LEN],
+    const uint8_t b[SL_HASH_LEN]);
+void sl_fold_mem_waits(struct sl_fold_mem *m, sl_fold_pair_fn fn, void *ctx);
+typedef void (*sl_fold_hash_fn)(void *ctx, const uint8_t h[SL_HASH_LEN]);
+void sl_fold_mem_heads(struct sl_fold_mem *m, const uint8_t id[SL_ID_LEN],
+    sl_fold_hash_fn fn, void *ctx);
 
 #endif /* SAMLOG_PROTO_H */

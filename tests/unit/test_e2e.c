@@ -912,7 +912,7 @@ forge(const uint8_t *buf, size_t len, const char *name,
 	sl_key_generate(&key, NULL);
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 8);
+	msgpack_pack_array(&pk, st.data.via.array.size);
 	for (int i = 0; i < 7; i++)
 		if (i == 3)
 			sl_pack_bin(&pk, key.pub, SL_KEY_LEN);
@@ -937,6 +937,8 @@ forge(const uint8_t *buf, size_t len, const char *name,
 			rec[n - fg->flip] ^= 0x01;
 		sl_pack_bin(&pk, rec, n);
 	}
+	for (uint32_t i = 8; i < st.data.via.array.size; i++)
+		msgpack_pack_object(&pk, f[i]); /* the missing parents */
 	/* The new statement, signed with the forger's key. */
 	msgpack_sbuffer outbuf;
 	msgpack_packer opk;

@@ -1,0 +1,576 @@
+/*
+ * schema.c - the record schema as data, and the content rules of events.
+ *
+ * Every kind of record, its fields (type, limits, flags), the event types
+ * that create and change records and the lifecycles are the tables below.
+ * Nothing else in samlog lists fields per kind: validation at local write
+ * and at ingest, the fold, the projection indexes, the daemon's replies
+ * and the CLI's flags all read these tables, so adding a field is one
+ * line here (and its tests).
+ *
+ * The content rules are stateless: they look at one event alone, so a
+ * node can apply them when the event arrives, before it knows anything
+ * else, and every node reaches the same verdict.  Rules that need other
+ * events (the record's kind, the lifecycle, clocks against parents) are
+ * the fold's (record.c).
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "samlog_proto.h"
+
+static const char *const org_kinds[] = { "asf", "municipality", "authority",
+	"partner", "company", "other", NULL };
+static const char *const decision_states[] = { "", "proposed", "adopted",
+	"rejected", "amended", "revoked", NULL };
+
+#define T SL_TEXT_MAX
+#define L SL_LONGTEXT_MAX
+#define RQ SL_FF_REQUIRED
+#define UP SL_FF_UPDATE
+#define IX SL_FF_INDEX
+#define SO SL_FF_SORT
+#define NL SL_FF_NULL
+
+static const struct sl_field org_fields[] = {
+	{ "name", "name", SL_F_TEXT, T, 0, NULL, NULL, RQ | SO },
+	{ "kind", "kind", SL_F_ENUM, T, 0, org_kinds, "other", IX },
+	{ "municipality", "municipality", SL_F_TEXT, T, 0, NULL, NULL, IX },
+	{ "sector", "sector", SL_F_TEXTS, T, 0, NULL, NULL, 0 },
+	{ "iop", "iop", SL_F_BOOL, 0, 0, NULL, NULL, 0 },
+};
+
+static const struct sl_field contact_fields[] = {
+	{ "name", "name", SL_F_TEXT, T, 0, NULL, NULL, RQ | UP | SO },
+	{ "org", "org", SL_F_REF, 0, 'o', NULL, NULL, UP | IX },
+	{ "role", "role", SL_F_TEXT, T, 0, NULL, NULL, UP | IX },
+	{ "email", "email", SL_F_EMAIL, T, 0, NULL, NULL, UP },
+	{ "phone", "phone", SL_F_TEXT, T, 0, NULL, NULL, UP },
+	{ "municipality", "municipality", SL_F_TEXT, T, 0, NULL, NULL, UP | IX },
+};
+
+static const struct sl_field meeting_fields[] = {
+	{ "title", "title", SL_F_TEXT, T, 0, NULL, NULL, RQ },
+	{ "date", "date", SL_F_DATE, 10, 0, NULL, NULL, RQ | SO },
+	{ "with", "with", SL_F_REFS, 0, 'c', NULL, NULL, IX },
+	{ "orgs", "org", SL_F_REFS, 0, 'o', NULL, NULL, IX },
+	{ "municipality", "municipality", SL_F_TEXT, T, 0, NULL, NULL, IX },
+	{ "notes", "notes", SL_F_TEXT, L, 0, NULL, NULL, 0 },
+};
+
+static const struct sl_field decision_fields[] = {
+	{ "title", "title", SL_F_TEXT, T, 0, NULL, NULL, RQ | SO },
+	{ "text", "text", SL_F_TEXT, L, 0, NULL, NULL, RQ },
+	{ "body", "body", SL_F_TEXT, T, 0, NULL, NULL, 0 },
+	{ "meeting", "meeting", SL_F_REF, 0, 'm', NULL, NULL, IX },
+	{ "status", "status", SL_F_STATE, T, 0, decision_states + 1, NULL, IX },
+	{ "reason", "reason", SL_F_TEXT, L, 0, NULL, NULL, NL },
+};
+
+static const struct sl_field node_fields[] = {
+	{ "org", "org", SL_F_TEXT, SL_ORG_MAX, 0, NULL, NULL, RQ },
+};
+
+#undef T
+#undef L
+#undef RQ
+#undef UP
+#undef IX
+#undef SO
+#undef NL
+
+#define N(a) ((uint32_t)(sizeof(a) / sizeof((a)[0])))
+
+static const struct sl_kind kinds[] = {
+	{ 'o', "org", true, org_fields, N(org_fields), NULL },
+	{ 'c', "contact", true, contact_fields, N(contact_fields), NULL },
+	{ 'm', "meeting", true, meeting_fields, N(meeting_fields), NULL },
+	{ 'd', "decision", true, decision_fields, N(decision_fields),
+	    decision_states },
+	{ 'n', "node", false, node_fields, N(node_fields), NULL },
+};
+
+#define K_ORG (&kinds[0])
+#define K_CONTACT (&kinds[1])
+#define K_MEETING (&kinds[2])
+#define K_DECISION (&kinds[3])
+#define K_NODE (&kinds[4])
+
+/* Decision states, as bits for `from`. */
+enum { D_PROPOSED = 1, D_ADOPTED, D_REJECTED, D_AMENDED, D_REVOKED };
+#define B(s) (1u << (s))
+/* Field bits by position in the kind's table. */
+#define F(i) (1u << (i))
+#define ALL(k) ((1u << N(k)) - 1)
+
+static const struct sl_evtype evtypes[] = {
+	{ "org.created", "add", K_ORG, SL_ET_CREATE, ALL(org_fields), F(0), 0, 0 },
+	{ "contact.created", "add", K_CONTACT, SL_ET_CREATE, ALL(contact_fields),
+	    F(0), 0, 0 },
+	{ "contact.updated", "update", K_CONTACT, SL_ET_UPDATE, ALL(contact_fields), 0,
+	    0, 0 },
+	{ "meeting.created", "add", K_MEETING, SL_ET_CREATE, ALL(meeting_fields),
+	    F(0) | F(1), 0, 0 },
+	/* title, text, body, meeting, status */
+	{ "decision.created", "add", K_DECISION, SL_ET_CREATE,
+	    F(0) | F(1) | F(2) | F(3) | F(4), F(0) | F(1), 0, D_PROPOSED },
+	/* steps carry status and reason; amend also the new text */
+	{ "decision.adopted", "adopt", K_DECISION, SL_ET_STEP, F(4) | F(5), 0,
+	    B(D_PROPOSED), D_ADOPTED },
+	{ "decision.rejected", "reject", K_DECISION, SL_ET_STEP, F(4) | F(5), 0,
+	    B(D_PROPOSED), D_REJECTED },
+	{ "decision.amended", "amend", K_DECISION, SL_ET_STEP, F(1) | F(4) | F(5),
+	    F(1), B(D_ADOPTED) | B(D_AMENDED), D_AMENDED },
+	{ "decision.revoked", "revoke", K_DECISION, SL_ET_STEP, F(4) | F(5), 0,
+	    B(D_ADOPTED) | B(D_AMENDED), D_REVOKED },
+	{ "node.org", NULL, K_NODE, SL_ET_UPDATE, F(0), F(0), 0, 0 },
+};
+
+#undef B
+#undef F
+#undef ALL
+
+size_t
+sl_schema_kind_count(void)
+{
+	return N(kinds);
+}
+
+const struct sl_kind *
+sl_schema_kind_at(size_t i)
+{
+	return i < N(kinds) ? &kinds[i] : NULL;
+}
+
+const struct sl_kind *
+sl_schema_kind(const char *word)
+{
+	for (size_t i = 0; i < N(kinds); i++)
+		if (strcmp(kinds[i].word, word) == 0)
+			return &kinds[i];
+	return NULL;
+}
+
+const struct sl_kind *
+sl_schema_kind_c(char c)
+{
+	for (size_t i = 0; i < N(kinds); i++)
+		if (kinds[i].c == c)
+			return &kinds[i];
+	return NULL;
+}
+
+const struct sl_field *
+sl_schema_field(const struct sl_kind *k, const char *name, size_t n,
+    uint32_t *idx)
+{
+	for (uint32_t i = 0; k != NULL && i < k->nfields; i++) {
+		const char *f = k->fields[i].name;
+
+		if (strlen(f) == n && memcmp(f, name, n) == 0) {
+			if (idx != NULL)
+				*idx = i;
+			return &k->fields[i];
+		}
+	}
+	return NULL;
+}
+
+const struct sl_evtype *
+sl_schema_evtype(const char *type, size_t n)
+{
+	for (size_t i = 0; i < N(evtypes); i++)
+		if (strlen(evtypes[i].type) == n &&
+		    memcmp(evtypes[i].type, type, n) == 0)
+			return &evtypes[i];
+	return NULL;
+}
+
+const struct sl_evtype *
+sl_schema_verb(const struct sl_kind *k, const char *verb)
+{
+	for (size_t i = 0; i < N(evtypes); i++)
+		if (evtypes[i].kind == k && evtypes[i].verb != NULL &&
+		    strcmp(evtypes[i].verb, verb) == 0)
+			return &evtypes[i];
+	return NULL;
+}
+
+const struct sl_evtype *
+sl_schema_evtype_at(size_t i)
+{
+	return i < N(evtypes) ? &evtypes[i] : NULL;
+}
+
+const struct sl_evtype *
+sl_schema_step_to(const struct sl_kind *k, uint8_t s)
+{
+	for (size_t i = 0; i < N(evtypes); i++)
+		if (evtypes[i].kind == k && evtypes[i].role == SL_ET_STEP &&
+		    evtypes[i].to == s)
+			return &evtypes[i];
+	return NULL;
+}
+
+uint8_t
+sl_schema_state(const struct sl_kind *k, const char *name)
+{
+	if (k == NULL || k->states == NULL)
+		return 0;
+	for (uint8_t s = 1; k->states[s] != NULL; s++)
+		if (strcmp(k->states[s], name) == 0)
+			return s;
+	return 0;
+}
+
+const char *
+sl_schema_state_name(const struct sl_kind *k, uint8_t s)
+{
+	if (k == NULL || k->states == NULL || s == 0)
+		return "";
+	for (uint8_t i = 1; k->states[i] != NULL; i++)
+		if (i == s)
+			return k->states[i];
+	return "";
+}
+
+/* ---- values ------------------------------------------------------------- */
+
+static int
+why(char *w, size_t wlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+why(char *w, size_t wlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w, wlen, fmt, ap);
+	va_end(ap);
+	return SL_ESCHEMA;
+}
+
+/* C1 controls (U+0080..U+009F) are C2 80..C2 9F in UTF-8. */
+static bool
+has_c1(const char *s, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++)
+		if ((unsigned char)s[i] == 0xc2 &&
+		    (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f)
+			return true;
+	return false;
+}
+
+static bool
+date_ok(const char *s, size_t n)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+		30, 31 };
+	int y = 0, m, d;
+
+	if (n != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
+			return false;
+	for (int i = 0; i < 4; i++)
+		y = y * 10 + (s[i] - '0');
+	m = (s[5] - '0') * 10 + (s[6] - '0');
+	d = (s[8] - '0') * 10 + (s[9] - '0');
+	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+		return false;
+	if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return false;
+	return true;
+}
+
+int
+sl_schema_check_text(const struct sl_field *f, const char *s, size_t n,
+    char *w, size_t wlen)
+{
+	uint32_t max = f->max ? f->max : SL_TEXT_MAX;
+
+	if (n == 0)
+		return why(w, wlen, "must not be empty");
+	if (n > max)
+		return why(w, wlen, "is too long (%zu bytes; at most %u)", n, max);
+	/* Text may hold line breaks and tabs; no other control character
+	 * (C0, DEL or C1) reaches a record, so none reaches a terminal. */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
+			return why(w, wlen, "contains a control character");
+	}
+	if (has_c1(s, n))
+		return why(w, wlen, "contains a control character");
+	/* sl_utf8_valid refuses \n and \t too; look past them. */
+	for (size_t i = 0, st = 0; i <= n; i++) {
+		if (i < n && s[i] != '\n' && s[i] != '\t')
+			continue;
+		if (i > st && !sl_utf8_valid(s + st, i - st))
+			return why(w, wlen, "is not valid UTF-8");
+		st = i + 1;
+	}
+	if (isspace((unsigned char)s[0]) || isspace((unsigned char)s[n - 1]))
+		return why(w, wlen, "must not start or end with a space");
+	switch (f->type) {
+	case SL_F_EMAIL: {
+		const char *at = memchr(s, '@', n);
+
+		if (at == NULL || at == s || at == s + n - 1 ||
+		    memchr(s, ' ', n) != NULL)
+			return why(w, wlen, "is not an email address");
+		break;
+	}
+	case SL_F_DATE:
+		if (!date_ok(s, n))
+			return why(w, wlen, "is not a date (use YYYY-MM-DD, "
+			    "e.g. 2019-11-14)");
+		break;
+	case SL_F_ENUM:
+	case SL_F_STATE:
+		for (const char *const *v = f->values; v != NULL && *v; v++)
+			if (strlen(*v) == n && memcmp(*v, s, n) == 0)
+				return SL_OK;
+		return why(w, wlen, "is not one of the allowed values");
+	case SL_F_REF:
+	case SL_F_REFS: {
+		uint8_t id[SL_ID_LEN];
+		char t[SL_ID_TEXT + 1];
+
+		if (n != SL_ID_TEXT)
+			return why(w, wlen, "is not a record id");
+		memcpy(t, s, n);
+		t[n] = '\0';
+		if (!sl_b32_decode(id, SL_ID_LEN, t))
+			return why(w, wlen, "is not a record id");
+		for (size_t i = 0; i < n; i++)
+			if (isupper((unsigned char)t[i]))
+				return why(w, wlen, "is not a record id");
+		break;
+	}
+	default:
+		break;
+	}
+	return SL_OK;
+}
+
+static int
+check_str(const struct sl_field *f, struct sl_mp *m, char *w, size_t wlen)
+{
+	const char *s;
+	uint32_t n;
+	int rc = sl_mp_read_str(m, &s, &n, 0, SL_PAYLOAD_MAX);
+
+	if (rc != SL_OK)
+		return why(w, wlen, "is not a string (%s)", sl_strerror(rc));
+	return sl_schema_check_text(f, s, n, w, wlen);
+}
+
+int
+sl_schema_check_value(const struct sl_field *f, const uint8_t *v, size_t len,
+    char *w, size_t wlen)
+{
+	struct sl_mp m;
+	int rc = SL_OK;
+
+	sl_mp_init(&m, v, len);
+	if ((f->flags & SL_FF_NULL) && sl_mp_read_nil(&m))
+		goto end;
+	switch (f->type) {
+	case SL_F_BOOL: {
+		bool b;
+
+		if (sl_mp_read_bool(&m, &b) != SL_OK)
+			return why(w, wlen, "is not true or false");
+		break;
+	}
+	case SL_F_REFS:
+	case SL_F_TEXTS: {
+		uint32_t n;
+		const uint8_t *seen[SL_LIST_MAX];
+		size_t seenl[SL_LIST_MAX];
+
+		if ((rc = sl_mp_read_array(&m, &n, SL_LIST_MAX)) != SL_OK)
+			return why(w, wlen, "is not a list of at most %d values "
+			    "(%s)", SL_LIST_MAX, sl_strerror(rc));
+		for (uint32_t i = 0; i < n; i++) {
+			seen[i] = m.p;
+			if ((rc = check_str(f, &m, w, wlen)) != SL_OK)
+				return rc;
+			seenl[i] = (size_t)(m.p - seen[i]);
+			for (uint32_t j = 0; j < i; j++)
+				if (seenl[j] == seenl[i] &&
+				    memcmp(seen[j], seen[i], seenl[i]) == 0)
+					return why(w, wlen, "repeats a value");
+		}
+		break;
+	}
+	default:
+		if ((rc = check_str(f, &m, w, wlen)) != SL_OK)
+			return rc;
+		break;
+	}
+end:
+	if (!sl_mp_at_end(&m))
+		return why(w, wlen, "has bytes after its value");
+	return SL_OK;
+}
+
+/* A value of a field this version does not know: any canonical msgpack
+ * of nil, booleans, unsigned integers, UTF-8 strings, binaries, and
+ * arrays and maps of them, at most 8 deep. */
+static int
+check_any(struct sl_mp *m, int depth)
+{
+	const char *s;
+	const uint8_t *b;
+	uint32_t n;
+	uint64_t u;
+	bool t;
+
+	if (depth > 8)
+		return SL_ESIZE;
+	if (sl_mp_read_nil(m) || sl_mp_read_bool(m, &t) == SL_OK ||
+	    sl_mp_read_uint(m, &u) == SL_OK ||
+	    sl_mp_read_bin(m, &b, &n, 0, SL_PAYLOAD_MAX) == SL_OK)
+		return SL_OK;
+	if (sl_mp_read_str(m, &s, &n, 0, SL_PAYLOAD_MAX) == SL_OK)
+		return sl_utf8_valid(s, n) || n == 0 ? SL_OK : SL_EVALUE;
+	if (sl_mp_read_array(m, &n, SL_PAYLOAD_MAX) == SL_OK) {
+		for (uint32_t i = 0; i < n; i++) {
+			int rc = check_any(m, depth + 1);
+
+			if (rc != SL_OK)
+				return rc;
+		}
+		return SL_OK;
+	}
+	if (sl_mp_read_map(m, &n, SL_PAYLOAD_MAX) == SL_OK) {
+		for (uint32_t i = 0; i < n; i++) {
+			int rc;
+
+			if (sl_mp_read_str(m, &s, &n, 1, SL_FIELD_NAME_MAX) !=
+			    SL_OK)
+				return SL_ETYPE;
+			if ((rc = check_any(m, depth + 1)) != SL_OK)
+				return rc;
+		}
+		return SL_OK;
+	}
+	return SL_ETYPE;
+}
+
+static bool
+key_ok(const char *s, uint32_t n)
+{
+	if (n == 0 || n > SL_FIELD_NAME_MAX || !islower((unsigned char)s[0]))
+		return false;
+	for (uint32_t i = 0; i < n; i++)
+		if (!islower((unsigned char)s[i]) &&
+		    !isdigit((unsigned char)s[i]) && s[i] != '_')
+			return false;
+	return true;
+}
+
+int
+sl_schema_check_event(const char *type, size_t tlen, const uint8_t *entity,
+    uint32_t n_parents, const uint8_t *payload, size_t plen, char *w,
+    size_t wlen)
+{
+	const struct sl_evtype *et = sl_schema_evtype(type, tlen);
+	const char *prev = NULL;
+	uint32_t n, prevl = 0, seen = 0;
+	struct sl_mp m;
+	int rc;
+
+	if (et != NULL && et->kind->record) {
+		if (et->role == SL_ET_CREATE && (entity != NULL || n_parents))
+			return why(w, wlen, "%s names a record or parents",
+			    et->type);
+		if (et->role != SL_ET_CREATE && (entity == NULL ||
+		    n_parents == 0))
+			return why(w, wlen, "%s must name its record and the "
+			    "heads it saw", et->type);
+	}
+	if (payload == NULL)
+		return SL_OK; /* erased: nothing left to check */
+	sl_mp_init(&m, payload, plen);
+	if ((rc = sl_mp_read_map(&m, &n, 256)) != SL_OK)
+		return why(w, wlen, "the payload is not a map (%s)",
+		    sl_strerror(rc));
+	for (uint32_t i = 0; i < n; i++) {
+		const struct sl_field *f = NULL;
+		const uint8_t *v;
+		const char *k;
+		uint32_t kl, idx = 0;
+		size_t vl;
+		char fw[160];
+
+		if (sl_mp_read_str(&m, &k, &kl, 0, SL_PAYLOAD_MAX) != SL_OK ||
+		    !key_ok(k, kl))
+			return why(w, wlen, "payload key %u is not a field name "
+			    "([a-z][a-z0-9_]*, at most %d bytes)", i + 1,
+			    SL_FIELD_NAME_MAX);
+		if (prev != NULL) {
+			int c = memcmp(prev, k, prevl < kl ? prevl : kl);
+
+			if (c > 0 || (c == 0 && prevl >= kl))
+				return why(w, wlen, "payload keys are not in "
+				    "ascending order or repeat (\"%.*s\")",
+				    (int)kl, k);
+		}
+		prev = k;
+		prevl = kl;
+		v = m.p;
+		if (et != NULL)
+			f = sl_schema_field(et->kind, k, kl, &idx);
+		if (f == NULL) {
+			/* A field this version does not know: kept and
+			 * carried, folded by nobody who does not know it. */
+			if (check_any(&m, 0) != SL_OK)
+				return why(w, wlen, "field \"%.*s\" is not a "
+				    "canonical value", (int)kl, k);
+			continue;
+		}
+		if (!(et->fields & (1u << idx)))
+			return why(w, wlen, "%s cannot carry \"%s\"", et->type,
+			    f->name);
+		if ((rc = sl_mp_skip(&m, &v, &vl)) != SL_OK)
+			return why(w, wlen, "field \"%s\" is cut short",
+			    f->name);
+		if (sl_schema_check_value(f, v, vl, fw, sizeof fw) != SL_OK)
+			return why(w, wlen, "\"%s\" %s", f->name, fw);
+		if (f->type == SL_F_STATE) {
+			const char *want = sl_schema_state_name(et->kind, et->to);
+			const char *st;
+			uint32_t sn;
+			struct sl_mp sm;
+
+			sl_mp_init(&sm, v, vl);
+			if (sl_mp_read_str(&sm, &st, &sn, 0, SL_TEXT_MAX) !=
+			    SL_OK || strlen(want) != sn ||
+			    memcmp(want, st, sn) != 0)
+				return why(w, wlen, "\"%s\" is not the state %s "
+				    "leads to", f->name, et->type);
+		}
+		seen |= 1u << idx;
+	}
+	if (!sl_mp_at_end(&m))
+		return why(w, wlen, "bytes follow the payload's map");
+	if (et != NULL && (seen & et->required) != et->required) {
+		for (uint32_t i = 0; i < et->kind->nfields; i++)
+			if ((et->required & (1u << i)) && !(seen & (1u << i)))
+				return why(w, wlen, "%s needs \"%s\"", et->type,
+				    et->kind->fields[i].name);
+	}
+	if (et != NULL && et->role == SL_ET_UPDATE && et->kind->record &&
+	    seen == 0)
+		return why(w, wlen, "%s changes no field", et->type);
+	return SL_OK;
+}
