@@ -81,10 +81,16 @@ rights_check(const struct ctl_conn *c, const char *cmd, char *msg,
 		return SL_OK;
 	/* The command as the CLI spells it ("peer add"); a client that is
 	 * not the CLI may have sent any bytes. */
-	for (i = 0; cmd[i] != '\0' && i < sizeof name - 1; i++)
-		name[i] = cmd[i] == '.' ? ' ' : (cmd[i] >= 'a' &&
-		    cmd[i] <= 'z') || (cmd[i] >= '0' && cmd[i] <= '9') ||
-		    cmd[i] == '_' || cmd[i] == '-' ? cmd[i] : '?';
+	for (i = 0; i < sizeof name - 1 && cmd[i] != '\0'; i++) {
+		char ch = cmd[i];
+
+		if (ch == '.')
+			ch = ' ';
+		else if (!(ch >= 'a' && ch <= 'z') &&
+		    !(ch >= '0' && ch <= '9') && ch != '_' && ch != '-')
+			ch = '?';
+		name[i] = ch;
+	}
 	name[i] = '\0';
 	snprintf(msg, mlen, "%s needs the node owner (uid %u) or root", name,
 	    (unsigned)owner);
