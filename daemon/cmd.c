@@ -20,6 +20,7 @@
 #include "audit.h"
 #include "cmd.h"
 #include "log.h"
+#include "rights.h"
 
 #define MAX_ARGS 32
 #define GROUP_MAX 512
@@ -2121,7 +2122,7 @@ import_dispatch(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	uint32_t n, na;
 	const char *s;
 	uint32_t sl;
-	char verb[16] = "", msg[16384] = "";
+	char cmd[24] = "", verb[16] = "", msg[16384] = "";
 	const uint8_t *rows = NULL;
 	size_t rlen = 0;
 	int rc = SL_OK;
@@ -2133,6 +2134,7 @@ import_dispatch(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	    sl_mp_read_str(&m, &s, &sl, 1, 20) != SL_OK || sl < 8 ||
 	    memcmp(s, "import.", 7) != 0)
 		return false;
+	snprintf(cmd, sizeof cmd, "%.*s", (int)sl, s);
 	snprintf(verb, sizeof verb, "%.*s", (int)sl - 7, s + 7);
 	if (sl_mp_read_str(&m, &s, &sl, 4, 4) != SL_OK ||
 	    memcmp(s, "args", 4) != 0 || sl_mp_read_map(&m, &na, 1) != SL_OK) {
@@ -2144,6 +2146,8 @@ import_dispatch(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 			rc = fail(msg, sizeof msg, SL_EUSAGE, "malformed "
 			    "request");
 	}
+	if (rc == SL_OK)
+		rc = rights_check(c, cmd, msg, sizeof msg);
 	if (rc == SL_OK)
 		rc = import_request(d, c, id, verb, rows, rlen, msg, sizeof msg);
 	reply_end(c, id);
@@ -2176,7 +2180,8 @@ cmd_request(void *ctx, struct ctl_conn *c, uint32_t id, const uint8_t *body,
 		reply_result(c, id, SL_ENOMEM, NULL, NULL);
 		return;
 	}
-	if ((rc = args_parse(a, body, len, msg, sizeof msg)) != SL_OK)
+	if ((rc = args_parse(a, body, len, msg, sizeof msg)) != SL_OK ||
+	    (rc = rights_check(c, a->cmd, msg, sizeof msg)) != SL_OK)
 		goto done;
 	if (is_write(a->cmd)) {
 		struct pending *p = calloc(1, sizeof *p);

@@ -34,7 +34,8 @@ int cmd_parse_request(const uint8_t *body, size_t len, char *msg,
     size_t mlen);
 /* Frees d; its idle handle must already be closed (uv_walk at exit). */
 void cmd_free(struct cmd_ctx *d);
-/* The control_request_fn for control_open. */
+/* The control_request_fn for control_open.  Every request is checked
+ * against the client's rights (rights.h) before it does anything. */
 void cmd_request(void *ctx, struct ctl_conn *c, uint32_t id,
     const uint8_t *body, size_t len);
 /*

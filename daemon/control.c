@@ -51,6 +51,7 @@ struct ctl_conn {
 	bool reading_paused;
 	bool closed;
 	int refs;
+	uid_t uid;         /* (uid_t)-1: unknown */
 	char user[SL_AUTHOR_MAX + 8];
 };
 
@@ -96,6 +97,12 @@ const char *
 ctl_conn_user(const struct ctl_conn *c)
 {
 	return c->user;
+}
+
+uid_t
+ctl_conn_uid(const struct ctl_conn *c)
+{
+	return c->uid;
 }
 
 size_t
@@ -301,9 +308,11 @@ peer_user(struct ctl_conn *c)
 	char pwbuf[1024];
 
 	snprintf(c->user, sizeof c->user, "unknown");
+	c->uid = (uid_t)-1;
 	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
 		return;
+	c->uid = cred.uid;
 	if (getpwuid_r(cred.uid, &pw, pwbuf, sizeof pwbuf, &res) == 0 &&
 	    res != NULL && sl_utf8_valid(pw.pw_name, strlen(pw.pw_name)) &&
 	    strlen(pw.pw_name) <= SL_AUTHOR_MAX)

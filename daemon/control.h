@@ -40,6 +40,8 @@ void ctl_send(struct ctl_conn *c, uint8_t type, uint32_t id, const void *body,
 void ctl_flush(struct ctl_conn *c);
 /* The local user name of the peer (SO_PEERCRED), e.g. "anna". */
 const char *ctl_conn_user(const struct ctl_conn *c);
+/* The peer's uid (SO_PEERCRED), or (uid_t)-1 if it could not be read. */
+uid_t ctl_conn_uid(const struct ctl_conn *c);
 /* Keeps c's memory valid across loop iterations (pending replies). */
 void ctl_conn_ref(struct ctl_conn *c);
 void ctl_conn_unref(struct ctl_conn *c);

@@ -41,6 +41,7 @@ static const char *const result_names[SL_RESULT_COUNT] = {
 	[SL_EUSAGE] = "malformed request",
 	[SL_EAMBIG] = "ambiguous id",
 	[SL_ESTATE] = "not allowed in this state",
+	[SL_EPERM] = "not permitted",
 	[SL_ESCHEMA] = "breaks the record schema",
 	[SL_ECLOCK] = "clock does not rise along the chain",
 };

@@ -75,6 +75,7 @@ enum sl_result {
 	SL_EUSAGE,     /* a request is malformed (wrong usage) */
 	SL_EAMBIG,     /* an id prefix matches more than one record */
 	SL_ESTATE,     /* the step is not allowed in the record's state */
+	SL_EPERM,      /* the client lacks the right (the node owner's) */
 	SL_ESCHEMA,    /* an event breaks the record schema (PROTOCOL.md 11) */
 	SL_ECLOCK,     /* an event's clock does not rise along its chain */
 	SL_RESULT_COUNT

@@ -3,6 +3,10 @@
  * binaries run in a temporary directory, checked for exit codes, output,
  * file modes and the one-line errors; plus the config parser.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +25,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "rights.h"
 #include "samlog_proto.h"
 #include "testutil.h"
 
@@ -411,6 +416,337 @@ test_systemd_notify(void **state)
 	tu_rmtree(tmp);
 }
 
+/* ---- the two rights on the control socket ------------------------------- */
+
+/*
+ * A node run as a service is: a node directory owned by the user samlogd
+ * runs as (A), its control socket in a directory of A's that a group may
+ * enter, mode 0660 for that group, and people in the group (B).  B may use
+ * the record commands; only A and root may change who is trusted or
+ * rebuild.  Real uids from Debian's base-passwd: A is "daemon", B is
+ * "nobody", the group is "users" (both get it as a supplementary group,
+ * as "usermod -aG" would).
+ */
+struct rights {
+	char *tmp, *node, *sock, *conf, *samlog, *samlogd;
+	struct tu_cred owner, member, stranger;
+	uid_t owner_uid;
+};
+
+static void
+copy_prog(const char *from, const char *to)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	char buf[65536];
+	ssize_t n;
+
+	assert_true(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	assert_int_equal(n, 0);
+	close(in);
+	assert_int_equal(fchmod(out, 0755), 0);
+	assert_int_equal(close(out), 0);
+}
+
+/* The whole of a small file, as a string the caller frees. */
+static char *
+slurp(const char *p)
+{
+	char *buf = calloc(1, 65536);
+	FILE *f = fopen(p, "r");
+
+	assert_non_null(buf);
+	assert_non_null(f);
+	size_t n = fread(buf, 1, 65535, f);
+
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* samlog ARGS... on the node's socket, as who (NULL: root). */
+static void
+samlog_as(struct tu_run *r, const struct rights *e, const struct tu_cred *who,
+    ...)
+{
+	char *argv[16] = { e->samlog, "-d", e->node }, env[700];
+	size_t n = 3;
+	va_list ap;
+
+	va_start(ap, who);
+	while ((argv[n] = va_arg(ap, char *)) != NULL)
+		assert_true(++n < 15);
+	va_end(ap);
+	snprintf(env, sizeof env, "SAMLOG_SOCKET=%s", e->sock);
+	assert_int_equal(tu_run_as(r, who, argv, (char *const[]){ env, NULL }),
+	    0);
+}
+
+/* samlog as who must be refused: exit 1, one line naming the owner, no
+ * output. */
+static void
+refused(const struct rights *e, const struct tu_cred *who, const char *what,
+    ...)
+{
+	char *argv[16] = { e->samlog, "-d", e->node }, env[700], want[200];
+	struct tu_run r;
+	size_t n = 3;
+	va_list ap;
+
+	va_start(ap, what);
+	while ((argv[n] = va_arg(ap, char *)) != NULL)
+		assert_true(++n < 15);
+	va_end(ap);
+	snprintf(env, sizeof env, "SAMLOG_SOCKET=%s", e->sock);
+	assert_int_equal(tu_run_as(&r, who, argv, (char *const[]){ env, NULL }),
+	    0);
+	snprintf(want, sizeof want, "samlog: %s needs the node owner (uid %u) "
+	    "or root\n", what, (unsigned)e->owner_uid);
+	assert_string_equal(r.err, want);
+	assert_int_equal(r.status, 1);
+	assert_string_equal(r.out, "");
+}
+
+/* Stops the node's detached daemon, if it runs: SIGTERM, then up to 10 s
+ * for it to go.  True once it is gone. */
+static bool
+rights_stop(const struct rights *e)
+{
+	char *lock = path2(e->node, "samlogd.lock");
+	FILE *f = fopen(lock, "r");
+	long pid = 0;
+	bool gone = true;
+
+	if (f != NULL && fscanf(f, "%ld", &pid) == 1 && pid > 0 &&
+	    kill((pid_t)pid, SIGTERM) == 0) {
+		for (int i = 0; i < 1000 && kill((pid_t)pid, 0) == 0; i++)
+			usleep(10000);
+		gone = kill((pid_t)pid, 0) != 0;
+	}
+	if (f != NULL)
+		fclose(f);
+	free(lock);
+	return gone;
+}
+
+static int
+rights_teardown(void **state)
+{
+	struct rights *e = *state;
+
+	if (e == NULL)
+		return 0;
+	if (e->node != NULL)
+		rights_stop(e); /* a failed check left it running */
+	free(e->node);
+	free(e->sock);
+	free(e->conf);
+	free(e->samlog);
+	free(e->samlogd);
+	tu_rmtree(e->tmp);
+	free(e);
+	return 0;
+}
+
+/* Every command the CLI sends has its right in the one table; a name
+ * the table does not know is the owner's. */
+static void
+test_rights_table(void **state)
+{
+	static const char *const record[] = { "org.add", "org.list",
+		"org.show", "contact.add", "contact.update", "contact.list",
+		"contact.show", "meeting.add", "meeting.list", "meeting.show",
+		"decision.add", "decision.adopt", "decision.reject",
+		"decision.revoke", "decision.amend", "decision.list",
+		"decision.show", "import.rows", "import.commit", "import.abort",
+		"history", "audit", "log", "status", "peer.list", "verify",
+		NULL };
+	static const char *const admin[] = { "peer.add", "peer.remove",
+		"rebuild", "config.set", "frobnicate", "", NULL };
+
+	(void)state;
+	for (const char *const *p = record; *p != NULL; p++)
+		assert_int_equal(rights_needed(*p), RIGHT_RECORD);
+	for (const char *const *p = admin; *p != NULL; p++)
+		assert_int_equal(rights_needed(*p), RIGHT_ADMIN);
+	assert_int_equal(SL_EPERM, 27); /* on the wire: PROTOCOL.md */
+	assert_string_equal(sl_strerror(SL_EPERM), "not permitted");
+}
+
+static void
+test_control_rights(void **state)
+{
+	struct passwd *pw;
+	struct group *g = NULL;
+	uid_t ua = 0, ub = 0;
+	gid_t ga = 0, gb = 0, gg = 0;
+	struct rights *e;
+	struct tu_run r;
+	struct sl_key k;
+	uint8_t seed[SL_SEED_LEN];
+	char k1[SL_NODE_ID_TEXT + 1], k2[SL_NODE_ID_TEXT + 1];
+
+	if (geteuid() != 0) {
+		print_message("skipped: two real users need root to set up "
+		    "(run as root)\n");
+		skip();
+	}
+	/* getpw* and getgr* answer in static storage: copy at once. */
+	if ((pw = getpwnam("daemon")) != NULL) {
+		ua = pw->pw_uid;
+		ga = pw->pw_gid;
+	}
+	if (pw != NULL && (pw = getpwnam("nobody")) != NULL) {
+		ub = pw->pw_uid;
+		gb = pw->pw_gid;
+	}
+	if (pw != NULL && (g = getgrnam("users")) != NULL)
+		gg = g->gr_gid;
+	if (pw == NULL || g == NULL || ua == 0 || ub == 0 || ua == ub) {
+		print_message("skipped: no user daemon or nobody, or no group "
+		    "users\n");
+		skip();
+	}
+	assert_non_null(e = calloc(1, sizeof *e));
+	*state = e;
+	e->tmp = tu_tmpdir();
+	e->owner_uid = ua;
+	e->owner = (struct tu_cred){ ua, ga, 1, { gg },
+		e->tmp };
+	e->member = (struct tu_cred){ ub, gb, 1, { gg },
+		e->tmp };
+	e->stranger = (struct tu_cred){ ub, gb, 0, { 0 },
+		e->tmp };
+	/* Installed programs, where any user may run them. */
+	assert_int_equal(chmod(e->tmp, 0755), 0);
+	char *bin = path2(e->tmp, "bin"), *home = path2(e->tmp, "home");
+	char *run = path2(e->tmp, "run");
+
+	assert_int_equal(mkdir(bin, 0755), 0);
+	e->samlog = path2(bin, "samlog");
+	e->samlogd = path2(bin, "samlogd");
+	copy_prog(tu_prog("samlog"), e->samlog);
+	copy_prog(tu_prog("samlogd"), e->samlogd);
+	/* A's node directory, and A's runtime directory the group enters. */
+	assert_int_equal(mkdir(home, 0700), 0);
+	assert_int_equal(chown(home, ua, ga), 0);
+	assert_int_equal(mkdir(run, 0750), 0);
+	assert_int_equal(chown(run, ua, gg), 0);
+	e->node = path2(home, "node");
+	e->sock = path2(run, "samlogd.sock");
+	e->conf = path2(e->node, "samlog.conf");
+	assert_int_equal(tu_run_as(&r, &e->owner, (char *const[]){ e->samlog,
+	    "-d", e->node, "init", "--org", "Märsta", NULL }, NULL), 0);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(tu_run_as(&r, &e->owner, (char *const[]){ e->samlogd,
+	    "-d", e->node, "--socket", e->sock, "--group", "users", NULL },
+	    NULL), 0);
+	assert_int_equal(r.status, 0);
+	struct stat st;
+
+	assert_int_equal(stat(e->sock, &st), 0);
+	assert_int_equal(st.st_uid, ua);
+	assert_int_equal(st.st_gid, gg);
+	assert_int_equal(st.st_mode & 0777, 0660);
+
+	sl_key_generate(&k, seed);
+	sl_b32_encode(k1, k.pub, SL_KEY_LEN);
+	sl_key_generate(&k, seed);
+	sl_b32_encode(k2, k.pub, SL_KEY_LEN);
+	sl_key_wipe(&k);
+	/* The owner trusts a member node. */
+	samlog_as(&r, e, &e->owner, "peer", "add", "sigtuna", "--key", k1,
+	    NULL);
+	assert_int_equal(r.status, 0);
+	char *conf0 = slurp(e->conf);
+
+	assert_non_null(strstr(conf0, k1));
+
+	/* A member of the group: records yes, and as themselves. */
+	samlog_as(&r, e, &e->member, "contact", "add", "--name", "Anna Berg",
+	    NULL);
+	assert_string_equal(r.err, "");
+	assert_int_equal(r.status, 0);
+	samlog_as(&r, e, &e->member, "contact", "list", NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "Anna Berg"));
+	samlog_as(&r, e, &e->member, "log", NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "nobody"));
+	samlog_as(&r, e, &e->member, "status", NULL);
+	assert_int_equal(r.status, 0);
+	samlog_as(&r, e, &e->member, "verify", NULL);
+	assert_int_equal(r.status, 0);
+	samlog_as(&r, e, &e->member, "peer", "list", NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "sigtuna"));
+
+	/* ...but not the node: trust and rebuild are refused, and nothing
+	 * changes. */
+	refused(e, &e->member, "peer add", "peer", "add", "evil", "--key", k2,
+	    NULL);
+	refused(e, &e->member, "peer add", "peer", "add", "sigtuna", "--key",
+	    k1, "--addr", "127.0.0.1:9", NULL);
+	refused(e, &e->member, "peer remove", "peer", "remove", "sigtuna",
+	    NULL);
+	refused(e, &e->member, "rebuild", "rebuild", NULL);
+	char *conf1 = slurp(e->conf);
+
+	assert_string_equal(conf1, conf0);
+	free(conf1);
+	samlog_as(&r, e, &e->member, "peer", "list", "--json", NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "sigtuna"));
+	assert_null(strstr(r.out, "evil"));
+	assert_null(strstr(r.out, k2));
+	assert_null(strstr(r.out, "127.0.0.1:9"));
+
+	/* Outside the group: not even the socket. */
+	samlog_as(&r, e, &e->stranger, "status", NULL);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "cannot reach samlogd"));
+
+	/* The owner, then root, may. */
+	samlog_as(&r, e, &e->owner, "rebuild", NULL);
+	assert_string_equal(r.err, "");
+	assert_int_equal(r.status, 0);
+	samlog_as(&r, e, &e->owner, "peer", "remove", "sigtuna", NULL);
+	assert_string_equal(r.err, "");
+	assert_int_equal(r.status, 0);
+	char *conf2 = slurp(e->conf);
+
+	assert_null(strstr(conf2, k1));
+	free(conf2);
+	samlog_as(&r, e, NULL, "peer", "add", "upplands-vasby", "--key", k2,
+	    NULL);
+	assert_string_equal(r.err, "");
+	assert_int_equal(r.status, 0);
+	samlog_as(&r, e, NULL, "rebuild", NULL);
+	assert_int_equal(r.status, 0);
+	samlog_as(&r, e, NULL, "peer", "remove", "upplands-vasby", NULL);
+	assert_int_equal(r.status, 0);
+	char *conf3 = slurp(e->conf);
+
+	assert_null(strstr(conf3, k2));
+	free(conf3);
+	/* The refusals are in the log, and the daemon stops cleanly. */
+	assert_true(rights_stop(e));
+	char *logp = path2(e->node, "samlogd.log"), *log = slurp(logp);
+
+	assert_non_null(strstr(log, "refused peer add to nobody"));
+	assert_non_null(strstr(log, "refused rebuild to nobody"));
+	assert_non_null(strstr(log, "stopped"));
+	assert_null(strstr(log, "Sanitizer"));
+	free(log);
+	free(logp);
+	free(conf0);
+	free(bin);
+	free(home);
+	free(run);
+}
+
 int
 main(void)
 {
@@ -422,10 +758,14 @@ main(void)
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_daemon_lifecycle),
 		cmocka_unit_test(test_systemd_notify),
+		cmocka_unit_test(test_rights_table),
+		cmocka_unit_test_teardown(test_control_rights, rights_teardown),
 	};
 
 	if (sl_crypto_init() != 0)
 		return 1;
+	if (getenv("TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
 	int rc = cmocka_run_group_tests_name("node", tests, NULL, NULL);
 
 	sl_crypto_shutdown();

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,23 @@ tu_lines(const char *s)
 int
 tu_run(struct tu_run *r, char *const *argv, char *const *env)
 {
+	return tu_run_as(r, NULL, argv, env);
+}
+
+/* In the child: become cred's user, or _exit(126). */
+static void
+become(const struct tu_cred *cred)
+{
+	if (setgroups(cred->ngroups, cred->groups) != 0 ||
+	    setgid(cred->gid) != 0 || setuid(cred->uid) != 0 ||
+	    (cred->cwd != NULL && chdir(cred->cwd) != 0))
+		_exit(126);
+}
+
+int
+tu_run_as(struct tu_run *r, const struct tu_cred *cred, char *const *argv,
+    char *const *env)
+{
 	int po[2], pe[2], status;
 	size_t no = 0, ne = 0;
 	pid_t pid;
@@ -85,6 +103,8 @@ tu_run(struct tu_run *r, char *const *argv, char *const *env)
 	if (pid == 0) {
 		dup2(po[1], 1);
 		dup2(pe[1], 2);
+		if (cred != NULL)
+			become(cred);
 		for (size_t i = 0; env != NULL && env[i] != NULL; i++)
 			putenv(env[i]);
 		execv(argv[0], argv);

@@ -27,6 +27,24 @@ struct tu_run {
  */
 int tu_run(struct tu_run *r, char *const *argv, char *const *env);
 
+/* Who runs a program, for tu_run_as. */
+struct tu_cred {
+	uid_t uid;
+	gid_t gid;         /* primary group */
+	size_t ngroups;    /* supplementary groups */
+	gid_t groups[4];
+	const char *cwd;   /* working directory, or NULL: the caller's */
+};
+
+/*
+ * tu_run as another user: the child sets cred's groups, gid and uid (in
+ * that order; the caller must be root) and changes to cred->cwd before it
+ * runs argv.  A child that cannot become cred exits 126.  cred NULL is
+ * tu_run.
+ */
+int tu_run_as(struct tu_run *r, const struct tu_cred *cred, char *const *argv,
+    char *const *env);
+
 /* Path of a built program: $SAMLOG_BUILD/name (default build/name). */
 const char *tu_prog(const char *name);
 
