@@ -668,6 +668,52 @@ test_random_replies(void **state)
 	}
 }
 
+/* ---- the escape itself, and error lines ---------------------------------- */
+
+static char *
+escaped(const char *s, size_t n, bool lines)
+{
+	struct sbuf b = { 0 };
+
+	text_escape(&b, s, n, lines);
+	if (b.p == NULL)
+		sb_put(&b, "", 0);
+	assert_non_null(b.p);
+	assert_int_equal(strlen(b.p), b.len);
+	return b.p;
+}
+
+#define ESC_EQ(lit, lines, want) do { \
+	char *e_ = escaped(lit, sizeof(lit) - 1, lines); \
+	assert_safe(want, e_, strlen(e_)); \
+	assert_string_equal(e_, want); \
+	free(e_); \
+} while (0)
+
+static void
+test_escape_forms(void **state)
+{
+	(void)state;
+	ESC_EQ("", false, "");
+	ESC_EQ("Väsby € \xf0\x9f\x98\x80", false, "Väsby € \xf0\x9f\x98\x80");
+	ESC_EQ("a\\b", false, "a\\\\b");
+	ESC_EQ("\\x1b", false, "\\\\x1b");    /* the text, not an ESC */
+	ESC_EQ("a\nb\tc\rd", false, "a\\nb\\tc\\x0dd");
+	ESC_EQ("a\nb\tc\rd", true, "a\nb\\tc\\x0dd");
+	ESC_EQ("\x1b]52;c;eA==\x07", false, "\\x1b]52;c;eA==\\x07");
+	ESC_EQ("\0\x01\x1f\x7f", false, "\\x00\\x01\\x1f\\x7f");
+	/* C1: U+0080 to U+009F; U+00A0 is printable. */
+	ESC_EQ("\xc2\x80\xc2\x9b\xc2\x9f\xc2\xa0", false,
+	    "\\xc2\\x80\\xc2\\x9b\\xc2\\x9f\xc2\xa0");
+	/* Invalid UTF-8: a lone C1 byte, a cut sequence, an overlong
+	 * form, a surrogate, beyond U+10FFFF. */
+	ESC_EQ("\x9b" "2J", false, "\\x9b" "2J");
+	ESC_EQ("\xe2\x82", false, "\\xe2\\x82");
+	ESC_EQ("\xc0\xaf", false, "\\xc0\\xaf");
+	ESC_EQ("\xed\xa0\x80", false, "\\xed\\xa0\\x80");
+	ESC_EQ("\xf4\x90\x80\x80", false, "\\xf4\\x90\\x80\\x80");
+}
+
 int
 main(void)
 {
@@ -677,6 +723,7 @@ main(void)
 		cmocka_unit_test(test_show_escapes),
 		cmocka_unit_test(test_json_escapes),
 		cmocka_unit_test(test_random_replies),
+		cmocka_unit_test(test_escape_forms),
 	};
 
 	if (getenv("TEST_FILTER") != NULL)
