@@ -714,6 +714,51 @@ test_escape_forms(void **state)
 	ESC_EQ("\xf4\x90\x80\x80", false, "\\xf4\\x90\\x80\\x80");
 }
 
+/* cli_error's line on stderr, caught in a file. */
+static char *
+error_line(const char *fmt, const char *arg)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(2);
+	char *buf = calloc(1, 4096);
+
+	assert_non_null(tmp);
+	assert_non_null(buf);
+	assert_true(saved >= 0);
+	fflush(stderr);
+	assert_int_equal(dup2(fileno(tmp), 2), 2);
+	cli_error(fmt, arg);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	rewind(tmp);
+	assert_true(fread(buf, 1, 4095, tmp) > 0);
+	fclose(tmp);
+	return buf;
+}
+
+static void
+test_error_lines(void **state)
+{
+	char *l;
+	char big[3000];
+
+	(void)state;
+	l = error_line("decision x is %s and cannot be adopted",
+	    "\x1b]52;c;eA==\x07\n\xc2\x9b" "2J");
+	assert_string_equal(l, "samlog: decision x is \\x1b]52;c;eA==\\x07"
+	    "\\n\\xc2\\x9b2J and cannot be adopted\n");
+	free(l);
+	/* Longer than the first buffer: nothing cut. */
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 2] = '\x1b';
+	big[sizeof big - 1] = '\0';
+	l = error_line("%s", big);
+	assert_int_equal(strlen(l), 8 + sizeof big - 2 + 4 + 1);
+	assert_string_equal(l + strlen(l) - 5, "\\x1b\n");
+	free(l);
+}
+
 int
 main(void)
 {
@@ -724,6 +769,7 @@ main(void)
 		cmocka_unit_test(test_json_escapes),
 		cmocka_unit_test(test_random_replies),
 		cmocka_unit_test(test_escape_forms),
+		cmocka_unit_test(test_error_lines),
 	};
 
 	if (getenv("TEST_FILTER") != NULL)
