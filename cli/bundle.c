@@ -665,7 +665,7 @@ cmd_audit_check(const char *file, const struct output *out)
 	    &buf, &len))
 		return 1;
 	if (!audit_verify(&b, (const uint8_t *)buf, len, &report))
-		fprintf(stderr, "samlog: %s: %s\n", file, b.err);
+		cli_error("%s: %s", file, b.err);
 	else
 		status = print_report(&report, out);
 	bundle_free(&b);
@@ -724,12 +724,11 @@ cmd_audit_out(const char *dir, bool dir_named, const char *id,
 	status = 1;
 	/* Check what arrived before anyone relies on it. */
 	if (fetched.failed || fetched.p == NULL) {
-		fprintf(stderr, "samlog: malformed reply from samlogd\n");
+		cli_error("malformed reply from samlogd");
 		goto out;
 	}
 	if (!audit_verify(&b, fetched.p, fetched.len, &report)) {
-		fprintf(stderr, "samlog: the bundle samlogd made does not "
-		    "check: %s\n", b.err);
+		cli_error("the bundle samlogd made does not check: %s", b.err);
 		goto out;
 	}
 	if (!file_replace(file, fetched.p, fetched.len))

@@ -9,11 +9,17 @@
  * holding ',' '"' or a line break is quoted; lists are joined by ';'.
  * Organisations come first, then contacts, meetings and decisions, so
  * that an import meets every record before the records referring to it.
+ *
+ * Into a file or a pipe the text is written exactly as it is.  On a
+ * terminal CSV text is escaped as tables are (text_escape, line breaks
+ * kept), so that a member's control characters do not reach it; JSON
+ * Lines are always escaped as JSON.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "export.h"
 #include "output.h"
@@ -25,12 +31,21 @@ static const char *const csv_columns[] = { "record", "id", "name", "kind",
 	"phone", "title", "date", "with", "orgs", "notes", "text", "body",
 	"meeting", "status", "reason", "created", "updated", "author", NULL };
 
+static bool csv_terminal;   /* standard output is a terminal */
+
 /* One cell, quoted when it must be.  A single value is also quoted for
  * a ';' or an outer space (import trims and splits lists there); a
  * joined list (list true) is not. */
 static void
 csv_text(FILE *f, const char *s, size_t n, bool list)
 {
+	struct sbuf e = { 0 };
+
+	if (csv_terminal) {
+		text_escape(&e, s, n, true);
+		s = e.p != NULL ? e.p : "";
+		n = e.len;
+	}
 	bool quote = !list && n > 0 && (s[0] == ' ' || s[n - 1] == ' ');
 
 	for (size_t i = 0; i < n && !quote; i++)
@@ -38,6 +53,7 @@ csv_text(FILE *f, const char *s, size_t n, bool list)
 		    s[i] == '\r' || (!list && s[i] == ';');
 	if (!quote) {
 		fwrite(s, 1, n, f);
+		free(e.p);
 		return;
 	}
 	fputc('"', f);
@@ -47,6 +63,7 @@ csv_text(FILE *f, const char *s, size_t n, bool list)
 		fputc(s[i], f);
 	}
 	fputc('"', f);
+	free(e.p);
 }
 
 static void
@@ -136,8 +153,7 @@ cmd_export(const char *dir, bool dir_named, const char *format,
 	} else if (strcmp(format, "csv") == 0) {
 		out = &out_csv;
 	} else {
-		fprintf(stderr, "samlog: invalid --format \"%s\" (jsonl or "
-		    "csv)\n", format);
+		cli_error("invalid --format \"%s\" (jsonl or csv)", format);
 		return 2;
 	}
 	if (kind != NULL) {
@@ -146,11 +162,12 @@ cmd_export(const char *dir, bool dir_named, const char *format,
 		for (const char *const *k = kinds; *k; k++)
 			ok = ok || strcmp(*k, kind) == 0;
 		if (!ok) {
-			fprintf(stderr, "samlog: invalid --kind \"%s\" (org, "
-			    "contact, meeting or decision)\n", kind);
+			cli_error("invalid --kind \"%s\" (org, contact, "
+			    "meeting or decision)", kind);
 			return 2;
 		}
 	}
+	csv_terminal = isatty(STDOUT_FILENO);
 	if (out == &out_csv) {
 		for (const char *const *c = csv_columns; *c; c++)
 			fprintf(stdout, "%s%s", c == csv_columns ? "" : ",", *c);

@@ -23,8 +23,7 @@ file_slurp(const char *path, size_t max, char **out, size_t *outlen)
 	bool ok = false;
 
 	if (f == NULL) {
-		fprintf(stderr, "samlog: cannot read %s: %s\n", path,
-		    strerror(errno));
+		cli_error("cannot read %s: %s", path, strerror(errno));
 		return false;
 	}
 	for (;;) {
@@ -32,12 +31,11 @@ file_slurp(const char *path, size_t max, char **out, size_t *outlen)
 		size_t got;
 
 		if (len > max) {
-			fprintf(stderr, "samlog: %s is larger than %zu MiB\n",
-			    path, max >> 20);
+			cli_error("%s is larger than %zu MiB", path, max >> 20);
 			goto out;
 		}
 		if ((nb = realloc(buf, len + 65536)) == NULL) {
-			fprintf(stderr, "samlog: %s: out of memory\n", path);
+			cli_error("%s: out of memory", path);
 			goto out;
 		}
 		buf = nb;
@@ -47,8 +45,7 @@ file_slurp(const char *path, size_t max, char **out, size_t *outlen)
 			break;
 	}
 	if (ferror(f)) {
-		fprintf(stderr, "samlog: cannot read %s: %s\n", path,
-		    strerror(errno));
+		cli_error("cannot read %s: %s", path, strerror(errno));
 		goto out;
 	}
 	ok = true;
@@ -72,19 +69,17 @@ file_replace(const char *path, const void *data, size_t len)
 
 	if (strcmp(path, "-") == 0) {
 		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
-			fprintf(stderr, "samlog: cannot write to standard "
-			    "output\n");
+			cli_error("cannot write to standard output");
 			return false;
 		}
 		return true;
 	}
 	if ((size_t)snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= sizeof tmp) {
-		fprintf(stderr, "samlog: the path is too long: %s\n", path);
+		cli_error("the path is too long: %s", path);
 		return false;
 	}
 	if ((fd = mkstemp(tmp)) < 0) {
-		fprintf(stderr, "samlog: cannot create %s: %s\n", tmp,
-		    strerror(errno));
+		cli_error("cannot create %s: %s", tmp, strerror(errno));
 		return false;
 	}
 	if (!write_full(fd, data, len) || fsync(fd) != 0) {
@@ -92,8 +87,7 @@ file_replace(const char *path, const void *data, size_t len)
 
 		close(fd);
 		unlink(tmp);
-		fprintf(stderr, "samlog: cannot write %s: %s\n", path,
-		    strerror(e));
+		cli_error("cannot write %s: %s", path, strerror(e));
 		return false;
 	}
 	mode_t mask = umask(0);
@@ -104,8 +98,7 @@ file_replace(const char *path, const void *data, size_t len)
 		int e = errno;
 
 		unlink(tmp);
-		fprintf(stderr, "samlog: cannot write %s: %s\n", path,
-		    strerror(e));
+		cli_error("cannot write %s: %s", path, strerror(e));
 		return false;
 	}
 	return true;

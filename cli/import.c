@@ -77,8 +77,7 @@ row_error(struct importer *im, unsigned line, const char *fmt, ...)
 		vsnprintf(why, sizeof why, fmt, ap);
 		va_end(ap);
 		if (!im->quiet)
-			fprintf(stderr, "samlog: %s:%u: %s\n", im->file, line,
-			    why);
+			cli_error("%s:%u: %s", im->file, line, why);
 	}
 }
 
@@ -808,15 +807,20 @@ send_all(struct importer *im, int fd)
 		    n);
 		if (req.p == NULL || exchange(fd, &req, &imported, msg,
 		    sizeof msg) != SL_OK) {
-			fprintf(stderr, "%ssamlog: %s: %s\n", bar ? "\n" : "",
-			    im->file, req.p ? msg : "out of memory");
+			if (bar)
+				fputc('\n', stderr);
+			cli_error("%s: %s", im->file, req.p ? msg :
+			    "out of memory");
 			free(req.p);
 			return 1;
 		}
 		sent += n;
-		if (bar)
-			fprintf(stderr, "\rimporting %s: %zu of %zu rows sent",
-			    im->file, sent, im->nrows);
+		if (bar) {
+			fputs("\rimporting ", stderr);
+			text_put(stderr, im->file, strlen(im->file));
+			fprintf(stderr, ": %zu of %zu rows sent", sent,
+			    im->nrows);
+		}
 		start = m.p;
 		n = 0;
 	}
@@ -842,18 +846,17 @@ send_all(struct importer *im, int fd)
 		if (code == SL_EVALUE && colon != NULL && l[0] >= '0' &&
 		    l[0] <= '9') {
 			if (strncmp(l, "0:", 2) == 0)
-				fprintf(stderr, "samlog: %s:%s\n", im->file,
-				    colon + 1);
+				cli_error("%s:%s", im->file, colon + 1);
 			else
-				fprintf(stderr, "samlog: %s:%s\n", im->file, l);
+				cli_error("%s:%s", im->file, l);
 			bad++;
 		} else {
-			fprintf(stderr, "samlog: %s: %s\n", im->file, l);
+			cli_error("%s: %s", im->file, l);
 		}
 		if (nl == NULL)
 			break;
 	}
-	fprintf(stderr, "samlog: %s: nothing imported\n", im->file);
+	cli_error("%s: nothing imported", im->file);
 	return code == SL_EUSAGE ? 2 : 1;
 }
 
@@ -889,13 +892,13 @@ cmd_import(const char *dir, bool dir_named, const char *file,
 		    strcmp(dot, ".json") == 0 ? "jsonl" : "";
 	}
 	if (strcmp(format, "csv") != 0 && strcmp(format, "jsonl") != 0) {
-		fprintf(stderr, "samlog: cannot tell the format of %s: give "
-		    "--format csv or --format jsonl\n", file);
+		cli_error("cannot tell the format of %s: give --format csv "
+		    "or --format jsonl", file);
 		return 2;
 	}
 	if (kind != NULL && !record_kind(kind)) {
-		fprintf(stderr, "samlog: invalid --kind \"%s\" (org, contact, "
-		    "meeting or decision)\n", kind);
+		cli_error("invalid --kind \"%s\" (org, contact, meeting or "
+		    "decision)", kind);
 		return 2;
 	}
 	if (!file_slurp(file, IMPORT_FILE_MAX, &buf, &len))
@@ -906,13 +909,13 @@ cmd_import(const char *dir, bool dir_named, const char *file,
 		parse_jsonl(&im, buf, len);
 	if (im.errors > 0 || im.rows.failed) {
 		if (im.errors > 20)
-			fprintf(stderr, "samlog: %s: and %u more bad rows\n",
-			    file, im.errors - 20);
-		fprintf(stderr, "samlog: %s: nothing imported\n", file);
+			cli_error("%s: and %u more bad rows", file,
+			    im.errors - 20);
+		cli_error("%s: nothing imported", file);
 		goto out;
 	}
 	if (im.nrows == 0) {
-		fprintf(stderr, "samlog: %s holds no records\n", file);
+		cli_error("%s holds no records", file);
 		goto out;
 	}
 	if ((fd = request_connect(dir, dir_named, path, sizeof path)) < 0)

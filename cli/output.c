@@ -6,8 +6,16 @@
  * "Vasby".  On a terminal the table is fitted to its width by shrinking
  * the widest column and ending cut cells with an ellipsis; into a pipe
  * nothing is cut.
+ *
+ * Text comes from other members' nodes and is printed only escaped
+ * (text_escape): no control character and no invalid UTF-8 reaches the
+ * terminal, and widths count the escaped form.  A table cell is one line
+ * (a line break shows as \n); in a "key: value" block a value's lines go
+ * on under the value's column.  Map entries whose key is not a string are
+ * left out.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -70,15 +78,50 @@ utf8_width(const char *s, size_t n)
 	return w;
 }
 
-/* Appends the text form of o to a growing string. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-};
+size_t
+utf8_seq(const char *str, size_t n, uint32_t *cp)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	uint32_t v;
+	size_t k;
 
-static void
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		k = 1;
+		v = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		k = 2;
+		v = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		k = 3;
+		v = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n - 1 < k)
+		return 0;
+	for (size_t j = 1; j <= k; j++) {
+		if ((s[j] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[j] & 0x3f);
+	}
+	if ((k == 2 && v < 0x800) || (k == 3 && v < 0x10000) ||
+	    (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff)
+		return 0;
+	*cp = v;
+	return k + 1;
+}
+
+void
 sb_put(struct sbuf *b, const char *s, size_t n)
 {
+	if (b->p != NULL && n == 0)
+		return;   /* an empty string's pointer may be NULL */
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 64;
 
@@ -91,15 +134,111 @@ sb_put(struct sbuf *b, const char *s, size_t n)
 		b->p = np;
 		b->cap = cap;
 	}
-	memcpy(b->p + b->len, s, n);
+	if (n > 0)
+		memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
 }
 
+void
+text_escape(struct sbuf *b, const char *str, size_t n, bool lines)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, run = 0;
+
+	if (n == 0)
+		return;   /* str may be NULL */
+	while (i < n) {
+		unsigned char c = s[i];
+		uint32_t cp;
+		size_t k;
+		char e[8];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			i++;
+			continue;
+		}
+		if (c >= 0x80 && (k = utf8_seq(str + i, n - i, &cp)) > 0 &&
+		    cp > 0x9f) {
+			i += k;
+			continue;
+		}
+		/* Up to here the text is printed as it is. */
+		sb_put(b, str + run, i - run);
+		if (c == '\\')
+			sb_put(b, "\\\\", 2);
+		else if (c == '\n')
+			sb_put(b, lines ? "\n" : "\\n", lines ? 1 : 2);
+		else if (c == '\t')
+			sb_put(b, "\\t", 2);
+		else
+			sb_put(b, e, (size_t)snprintf(e, sizeof e, "\\x%02x", c));
+		run = ++i;
+	}
+	sb_put(b, str + run, n - run);
+}
+
+void
+text_put(FILE *f, const char *s, size_t n)
+{
+	struct sbuf b = { 0 };
+
+	text_escape(&b, s, n, false);
+	if (b.p != NULL)
+		fputs(b.p, f);
+	free(b.p);
+}
+
+void
+cli_verror(const char *fmt, va_list ap)
+{
+	va_list aq;
+	char small[512], *msg = small;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(small, sizeof small, fmt, ap);
+	if (n >= (int)sizeof small && (msg = malloc((size_t)n + 1)) != NULL)
+		vsnprintf(msg, (size_t)n + 1, fmt, aq);
+	else if (msg == NULL)
+		msg = small;    /* out of memory: the message cut short */
+	va_end(aq);
+	fputs("samlog: ", stderr);
+	text_put(stderr, msg, n < 0 ? 0 : strlen(msg));
+	fputc('\n', stderr);
+	if (msg != small)
+		free(msg);
+}
+
+void
+cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cli_verror(fmt, ap);
+	va_end(ap);
+}
+
+bool
+map_key(const msgpack_object_kv *kv, const char **key, size_t *len)
+{
+	if (kv->key.type != MSGPACK_OBJECT_STR)
+		return false;
+	*key = kv->key.via.str.ptr;
+	*len = kv->key.via.str.size;
+	return true;
+}
+
+/* Appends the text form of o; lines: a string's line breaks stay line
+ * breaks (a "key: value" block), else they show as \n (a table cell). */
 static void
-text_of(struct sbuf *b, const msgpack_object *o)
+text_of(struct sbuf *b, const msgpack_object *o, bool lines)
 {
 	char num[32];
+	const char *k;
+	size_t kl;
+	bool first = true;
 
 	switch (o->type) {
 	case MSGPACK_OBJECT_NIL:
@@ -112,30 +251,40 @@ text_of(struct sbuf *b, const msgpack_object *o)
 		snprintf(num, sizeof num, "%" PRIu64, o->via.u64);
 		sb_put(b, num, strlen(num));
 		break;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		snprintf(num, sizeof num, "%" PRId64, o->via.i64);
+		sb_put(b, num, strlen(num));
+		break;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		snprintf(num, sizeof num, "%g", o->via.f64);
+		sb_put(b, num, strlen(num));
+		break;
 	case MSGPACK_OBJECT_STR:
-		/* One line per cell: line breaks become spaces. */
-		for (uint32_t i = 0; i < o->via.str.size; i++) {
-			char c = o->via.str.ptr[i];
-
-			sb_put(b, c == '\n' || c == '\t' ? " " : &c, 1);
-		}
+		text_escape(b, o->via.str.ptr, o->via.str.size, lines);
+		break;
+	case MSGPACK_OBJECT_BIN:
+		text_escape(b, o->via.bin.ptr, o->via.bin.size, lines);
 		break;
 	case MSGPACK_OBJECT_ARRAY:
 		for (uint32_t i = 0; i < o->via.array.size; i++) {
 			if (i)
 				sb_put(b, ", ", 2);
-			text_of(b, &o->via.array.ptr[i]);
+			text_of(b, &o->via.array.ptr[i], lines);
 		}
 		break;
 	case MSGPACK_OBJECT_MAP:
 		for (uint32_t i = 0; i < o->via.map.size; i++) {
 			const msgpack_object_kv *kv = &o->via.map.ptr[i];
 
-			if (i)
+			if (!map_key(kv, &k, &kl))
+				continue;
+			if (!first)
 				sb_put(b, ", ", 2);
-			text_of(b, &kv->key);
+			first = false;
+			text_escape(b, k, kl, false);
 			sb_put(b, "=", 1);
-			text_of(b, &kv->val);
+			text_of(b, &kv->val, lines);
 		}
 		break;
 	default:
@@ -146,17 +295,15 @@ text_of(struct sbuf *b, const msgpack_object *o)
 const msgpack_object *
 map_get(const msgpack_object *m, const char *key)
 {
-	size_t n = strlen(key);
+	size_t n = strlen(key), kl;
+	const char *k;
 
 	if (m->type != MSGPACK_OBJECT_MAP)
 		return NULL;
-	for (uint32_t i = 0; i < m->via.map.size; i++) {
-		const msgpack_object *k = &m->via.map.ptr[i].key;
-
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-		    memcmp(k->via.str.ptr, key, n) == 0)
+	for (uint32_t i = 0; i < m->via.map.size; i++)
+		if (map_key(&m->via.map.ptr[i], &k, &kl) && kl == n &&
+		    memcmp(k, key, n) == 0)
 			return &m->via.map.ptr[i].val;
-	}
 	return NULL;
 }
 
@@ -210,52 +357,98 @@ is_map_array(const msgpack_object *o)
 	    o->via.array.ptr[0].type == MSGPACK_OBJECT_MAP;
 }
 
-/* "key: value" lines with the values aligned; an array of maps (a
- * status's peers, a record's competing edits) becomes indented blocks,
- * each starting with "- ". */
-/* A map as "key: value" lines at indent; item marks the first line "- "
- * (an element of a list).  Arrays of maps, and at the top level maps,
- * become indented blocks. */
+/* The key of kv escaped into k, and its width; false if it is no
+ * string. */
+static bool
+key_text(const msgpack_object_kv *kv, struct sbuf *k, size_t *w)
+{
+	const char *s;
+	size_t n;
+
+	if (!map_key(kv, &s, &n))
+		return false;
+	*k = (struct sbuf){ 0 };
+	text_escape(k, s, n, false);
+	if (k->p == NULL)
+		sb_put(k, "", 0);
+	*w = k->p != NULL ? utf8_width(k->p, k->len) : 0;
+	return k->p != NULL;
+}
+
+/* s, whose line breaks each go on at column col. */
+static void
+print_lines(FILE *f, const char *s, size_t col)
+{
+	for (const char *nl; (nl = strchr(s, '\n')) != NULL; s = nl + 1)
+		fprintf(f, "%.*s\n%*s", (int)(nl - s), s, (int)col, "");
+	fprintf(f, "%s\n", s);
+}
+
+/* A map as "key: value" lines at indent, the values aligned and a
+ * value's further lines under its first; item marks the first line "- "
+ * (an element of a list).  Arrays of maps (a status's peers, a record's
+ * competing edits), and at the top level maps, become indented blocks.
+ * Entries whose key is not a string, and elements of those arrays that
+ * are not maps, are left out. */
 static void
 print_kv(FILE *f, const msgpack_object *rec, int indent, bool item)
 {
-	size_t w = 0;
+	size_t w = 0, kw;
+	struct sbuf k;
+	bool first = true;
 
 	if (rec->type != MSGPACK_OBJECT_MAP)
 		return;
-	for (uint32_t i = 0; i < rec->via.map.size; i++)
-		if (rec->via.map.ptr[i].key.via.str.size > w)
-			w = rec->via.map.ptr[i].key.via.str.size;
+	for (uint32_t i = 0; i < rec->via.map.size; i++) {
+		if (!key_text(&rec->via.map.ptr[i], &k, &kw))
+			continue;
+		if (kw > w)
+			w = kw;
+		free(k.p);
+	}
 	for (uint32_t i = 0; i < rec->via.map.size; i++) {
 		const msgpack_object_kv *kv = &rec->via.map.ptr[i];
 		struct sbuf b = { 0 };
 		int pad = indent;
 
-		if (item && i == 0) {
+		if (!key_text(kv, &k, &kw))
+			continue;
+		if (item && first) {
 			fprintf(f, "%*s- ", indent - 2, "");
 			pad = 0;
 		}
+		first = false;
 		if (is_map_array(&kv->val)) {
-			fprintf(f, "%*s%.*s:\n", pad, "",
-			    (int)kv->key.via.str.size, kv->key.via.str.ptr);
+			fprintf(f, "%*s%s:\n", pad, "", k.p);
 			for (uint32_t j = 0; j < kv->val.via.array.size; j++)
 				print_kv(f, &kv->val.via.array.ptr[j],
 				    indent + 4, true);
-			continue;
-		}
-		if (indent == 0 && kv->val.type == MSGPACK_OBJECT_MAP &&
+		} else if (indent == 0 && kv->val.type == MSGPACK_OBJECT_MAP &&
 		    kv->val.via.map.size > 0) {
-			fprintf(f, "%.*s:\n", (int)kv->key.via.str.size,
-			    kv->key.via.str.ptr);
+			fprintf(f, "%s:\n", k.p);
 			print_kv(f, &kv->val, 2, false);
-			continue;
+		} else {
+			text_of(&b, &kv->val, true);
+			fprintf(f, "%*s%s:%*s ", pad, "", k.p, (int)(w - kw), "");
+			print_lines(f, b.p ? b.p : "", (size_t)indent + w + 2);
+			free(b.p);
 		}
-		text_of(&b, &kv->val);
-		fprintf(f, "%*s%.*s:%*s %s\n", pad, "",
-		    (int)kv->key.via.str.size, kv->key.via.str.ptr,
-		    (int)(w - kv->key.via.str.size), "", b.p ? b.p : "");
-		free(b.p);
+		free(k.p);
 	}
+}
+
+/* Cuts b after n code points. */
+static void
+cut_cps(struct sbuf *b, size_t n)
+{
+	size_t cp = 0;
+
+	for (size_t i = 0; i < b->len; i++)
+		if (((unsigned char)b->p[i] & 0xc0) != 0x80 && cp++ == n) {
+			b->p[i] = '\0';
+			b->len = i;
+			return;
+		}
 }
 
 static void
@@ -265,8 +458,10 @@ text_record(FILE *f, const msgpack_object *rec)
 	if (text_mode == OUT_ID) {
 		const msgpack_object *id = map_get(rec, "id");
 
-		if (id != NULL && id->type == MSGPACK_OBJECT_STR)
-			fprintf(f, "%.*s\n", (int)id->via.str.size, id->via.str.ptr);
+		if (id != NULL && id->type == MSGPACK_OBJECT_STR) {
+			text_put(f, id->via.str.ptr, id->via.str.size);
+			fputc('\n', f);
+		}
 		return;
 	}
 	if (text_mode != OUT_LIST || text_cols == NULL) {
@@ -289,12 +484,11 @@ text_record(FILE *f, const msgpack_object *rec)
 		struct sbuf b = { 0 };
 
 		if (v != NULL)
-			text_of(&b, v);
+			text_of(&b, v, false);
 		if (b.p == NULL)
 			sb_put(&b, "", 0);
-		if (text_cols[c].shorten && b.p && strlen(b.p) >
-		    (size_t)text_cols[c].shorten)
-			b.p[text_cols[c].shorten] = '\0';
+		if (text_cols[c].shorten && b.p != NULL)
+			cut_cps(&b, (size_t)text_cols[c].shorten);
 		/* A record in conflict is marked after its id. */
 		if (c == 0 && strcmp(text_cols[c].key, "id") == 0) {
 			const msgpack_object *cf = map_get(rec, "conflict");
@@ -344,9 +538,15 @@ text_end(FILE *f)
 		w[widest]--;
 		total--;
 	}
-	for (int c = 0; c < text_ncols; c++)
-		fprintf(f, "%s%-*s", c ? "  " : "",
-		    c == text_ncols - 1 ? 0 : (int)w[c], text_cols[c].head);
+	/* Headings are cut like cells, so no line is wider than the
+	 * terminal. */
+	for (int c = 0; c < text_ncols; c++) {
+		fputs(c ? "  " : "", f);
+		size_t hw = print_fit(f, text_cols[c].head, w[c]);
+
+		if (c < text_ncols - 1)
+			fprintf(f, "%*s", (int)(w[c] - hw), "");
+	}
 	fputc('\n', f);
 	for (size_t r = 0; r < text_rows; r++) {
 		for (int c = 0; c < text_ncols; c++) {

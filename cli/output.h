@@ -11,6 +11,9 @@
 #define SAMLOG_OUTPUT_H
 
 #include <msgpack.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "parser.h"
@@ -33,10 +36,55 @@ const struct output *output_pick(bool json);
 /* Writes one msgpack value as JSON (shared by both backends' needs). */
 void json_value(FILE *f, const msgpack_object *o);
 
-/* The value of key in map m, or NULL. */
+/* The value of key in map m, or NULL.  Entries whose key is not a
+ * string are passed over. */
 const msgpack_object *map_get(const msgpack_object *m, const char *key);
+
+/* The key of a map entry when it is a string (true), else false: every
+ * walk over a map asks this before it reads a key as text. */
+bool map_key(const msgpack_object_kv *kv, const char **key, size_t *len);
 
 /* Display width of UTF-8 text: code points, not bytes. */
 size_t utf8_width(const char *s, size_t n);
+
+/* The length (1-4) of the valid UTF-8 sequence at s[0..n), with its
+ * code point in *cp; 0 if the bytes there are not one (a stray or
+ * missing continuation byte, an overlong form, a surrogate, beyond
+ * U+10FFFF). */
+size_t utf8_seq(const char *s, size_t n, uint32_t *cp);
+
+/* A growing NUL-terminated string; p stays NULL until something is put
+ * and is freed by the caller. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+};
+
+void sb_put(struct sbuf *b, const char *s, size_t n);
+
+/*
+ * Text from the log as it may reach a terminal.  Every byte that a
+ * terminal would act on is written as a visible escape:
+ *
+ *   \\       a backslash (so that the escapes are unambiguous)
+ *   \n       a line break; with lines true it stays a line break
+ *   \t       a tab
+ *   \xHH     every other byte of a C0 control (U+0000-U+001F), of DEL
+ *            (U+007F), of a C1 control (U+0080-U+009F, the bytes C2 80 to
+ *            C2 9F) or of invalid UTF-8
+ *
+ * so that what comes out is valid UTF-8 with no control character but
+ * the line breaks kept.  Appended to b.
+ */
+void text_escape(struct sbuf *b, const char *s, size_t n, bool lines);
+
+/* s[0..n) escaped (no line break kept) on f. */
+void text_put(FILE *f, const char *s, size_t n);
+
+/* One "samlog: ..." line on stderr, the message escaped as text_escape
+ * does: error messages quote values from the log and from the daemon. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_verror(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
 
 #endif

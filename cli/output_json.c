@@ -1,10 +1,16 @@
 /*
  * output_json.c - the JSON backend.  Maps become objects, arrays arrays;
- * strings are escaped per RFC 8259 (UTF-8 passes through, control
- * characters become \u00XX).  Lists print one array, everything else one
- * object, each on its own line.
+ * strings are escaped per RFC 8259, and further so that JSON printed on a
+ * terminal is safe there too: every C0 control, DEL and C1 control
+ * (U+0080-U+009F) becomes \u00XX (\n, \r, \t and the quote and
+ * backslash their short forms), other UTF-8 passes through, and each byte
+ * of invalid UTF-8 becomes \ufffd (the replacement character), so the
+ * output is always valid UTF-8.  A map entry whose key is not a string is
+ * left out (JSON has no other keys).  Lists print one array, everything
+ * else one object, each on its own line.
  */
 #include <inttypes.h>
+#include <math.h>
 
 #include "output.h"
 
@@ -15,9 +21,23 @@ static void
 json_string(FILE *f, const char *s, size_t n)
 {
 	fputc('"', f);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n;) {
 		unsigned char c = (unsigned char)s[i];
+		uint32_t cp;
+		size_t k;
 
+		if (c >= 0x80) {
+			if ((k = utf8_seq(s + i, n - i, &cp)) == 0) {
+				fputs("\\ufffd", f);
+				k = 1;
+			} else if (cp <= 0x9f) {
+				fprintf(f, "\\u%04x", (unsigned)cp);
+			} else {
+				fwrite(s + i, 1, k, f);
+			}
+			i += k;
+			continue;
+		}
 		switch (c) {
 		case '"': fputs("\\\"", f); break;
 		case '\\': fputs("\\\\", f); break;
@@ -30,6 +50,7 @@ json_string(FILE *f, const char *s, size_t n)
 			else
 				fputc(c, f);
 		}
+		i++;
 	}
 	fputc('"', f);
 }
@@ -52,7 +73,10 @@ json_value(FILE *f, const msgpack_object *o)
 		break;
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64:
-		fprintf(f, "%.17g", o->via.f64);
+		if (isfinite(o->via.f64))
+			fprintf(f, "%.17g", o->via.f64);
+		else
+			fputs("null", f);   /* JSON has no NaN or infinity */
 		break;
 	case MSGPACK_OBJECT_STR:
 		json_string(f, o->via.str.ptr, o->via.str.size);
@@ -69,23 +93,27 @@ json_value(FILE *f, const msgpack_object *o)
 		}
 		fputc(']', f);
 		break;
-	case MSGPACK_OBJECT_MAP:
+	case MSGPACK_OBJECT_MAP: {
+		const char *k;
+		size_t kl;
+		bool first = true;
+
 		fputc('{', f);
 		for (uint32_t i = 0; i < o->via.map.size; i++) {
 			const msgpack_object_kv *kv = &o->via.map.ptr[i];
 
-			if (i)
+			if (!map_key(kv, &k, &kl))
+				continue;
+			if (!first)
 				fputs(", ", f);
-			if (kv->key.type == MSGPACK_OBJECT_STR)
-				json_string(f, kv->key.via.str.ptr,
-				    kv->key.via.str.size);
-			else
-				json_string(f, "?", 1);
+			first = false;
+			json_string(f, k, kl);
 			fputs(": ", f);
 			json_value(f, &kv->val);
 		}
 		fputc('}', f);
 		break;
+	}
 	default:
 		fputs("null", f);
 	}

@@ -112,12 +112,12 @@ write_full(int fd, const void *buf, size_t n)
 	return true;
 }
 
+/* One "samlog: ..." line; the daemon's messages quote values from the
+ * log, so the line is escaped (cli_error). */
 static int
 say(int status, const char *fmt, const char *a, const char *b)
 {
-	fputs("samlog: ", stderr);
-	fprintf(stderr, fmt, a, b);
-	fputc('\n', stderr);
+	cli_error(fmt, a, b);
 	return status;
 }
 

@@ -22,11 +22,9 @@ fail(int status, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("samlog: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cli_verror(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return status;
 }
 

@@ -11,7 +11,9 @@
  * does: connect as a non-member; replay old frames as a member; send a
  * second, validly signed history of its own key; send frames that are
  * empty, oversize, cut short or of the wrong type, and bytes that are not
- * TLS at all; and hold a thousand idle connections open.
+ * TLS at all; hold a thousand idle connections open; and write text with
+ * terminal control sequences (and maps keyed by integers) into the
+ * shared record, which no command may then print raw.
  *
  * After every case the victim must still run, answer the CLI, sync new
  * events with its honest peer, verify clean, and have logged the case
@@ -1740,6 +1742,469 @@ test_idle_flood(void **state)
 	scene_stop(&s);
 }
 
+/* ---- 7. terminal controls in a member's text ------------------------------ */
+
+/*
+ * What a member can write into the shared record to take over the
+ * terminal of whoever reads it: OSC 52 sets the clipboard, CSI 2K erases
+ * a line and CSI 1A goes up one, CSI and OSC in their one-character C1
+ * forms (U+009B, U+009D ... U+009C), DEL and invalid UTF-8.
+ */
+#define OSC52 "\x1b]52;c;cm0gLXJmIH4K\x07"
+#define ERASE "\x1b[2K\x1b[1A"
+#define C1CSI "\xc2\x9b" "2J"
+#define C1OSC "\xc2\x9d" "52;c;eA==\xc2\x9c"
+
+/* Appends one signed event of any type and author, with payload pl (raw
+ * msgpack), naming entity (NULL: it creates a record) and one parent
+ * (or none). */
+static struct rec
+chain_raw(struct store *s, const struct ident *id, const char *author,
+    const char *type, const uint8_t *entity, const struct rec *parent,
+    const struct sl_buf *pl)
+{
+	struct store_appended ap;
+	struct rec r;
+	char err[256];
+	struct sl_event_draft d = { .author = author, .type = type,
+		.entity = entity, .payload = pl->p,
+		.payload_len = (uint32_t)pl->len };
+
+	assert_false(pl->failed);
+	if (parent != NULL) {
+		d.parents = (const uint8_t (*)[SL_HASH_LEN])parent->hash;
+		d.n_parents = 1;
+	}
+	if (store_append(s, &d, 1, &ap, err, sizeof err) != SL_OK)
+		fail_msg("%s: %s", type, err);
+	assert_int_equal(store_event_get(s, id->key.pub, ap.seq, &r.p, &r.len),
+	    SL_OK);
+	r.seq = ap.seq;
+	memcpy(r.hash, ap.hash, SL_HASH_LEN);
+	return r;
+}
+
+/* A payload of string fields: key, value, ..., NULL; the caller frees
+ * b->p. */
+static void
+text_payload(struct sl_buf *b, const char *k, ...)
+{
+	msgpack_packer pk;
+	va_list ap;
+	uint32_t n = 0;
+
+	va_start(ap, k);
+	for (const char *x = k; x != NULL; x = va_arg(ap, const char *)) {
+		(void)va_arg(ap, const char *);
+		n++;
+	}
+	va_end(ap);
+	*b = (struct sl_buf){ 0 };
+	msgpack_packer_init(&pk, b, sl_buf_write);
+	msgpack_pack_map(&pk, n);
+	va_start(ap, k);
+	for (const char *x = k; x != NULL; x = va_arg(ap, const char *)) {
+		sl_pack_cstr(&pk, x);
+		sl_pack_cstr(&pk, va_arg(ap, const char *));
+	}
+	va_end(ap);
+}
+
+/* The member's chain, sent in one session; when the victim has closed
+ * its side it has handled all of it (taken, or refused). */
+static void
+send_chain(struct scene *s, const struct ident *m, const struct rec *r,
+    size_t n)
+{
+	struct vent vec[] = { { m->key.pub, 0, NULL } };
+	struct atk a;
+
+	atk_session(&a, m, &s->v, vec, 1);
+	atk_events(&a, r, n);
+	atk_end(&a);
+}
+
+/*
+ * Offset of the first byte of s[0..n) that a terminal would act on, or
+ * -1: a C0 control but the line break, DEL, a C1 control (UTF-8 C2 80 to
+ * C2 9F), or any byte of invalid UTF-8 (a lone C1 byte among them).
+ */
+static long
+unsafe_at(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i];
+		size_t k;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			if ((c < 0x20 && c != '\n') || c == 0x7f)
+				return (long)i;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			k = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			k = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			k = 3;
+			cp = c & 0x07;
+		} else {
+			return (long)i;
+		}
+		if (n - i - 1 < k)
+			return (long)i;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return (long)i;
+			cp = cp << 6 | (s[i + j] & 0x3f);
+		}
+		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
+		    (cp >= 0x80 && cp <= 0x9f))
+			return (long)i;
+		i += k + 1;
+	}
+	return -1;
+}
+
+/* The length of what tu_run captured in buf (zeroed before): up to its
+ * last byte that is not NUL, so that a NUL printed inside counts. */
+static size_t
+captured(const char *buf, size_t cap)
+{
+	size_t n = cap - 1;
+
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	return n;
+}
+
+static void
+safe_or_fail(const char *cmd, const char *where, const char *s, size_t n)
+{
+	static char shown[8192];
+	long at = unsafe_at(s, n);
+	size_t k = 0, from;
+
+	if (at < 0)
+		return;
+	from = (size_t)at > 200 ? (size_t)at - 200 : 0;
+	for (size_t i = from; i < n && i < (size_t)at + 200; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\n' || (c >= 0x20 && c < 0x7f))
+			shown[k++] = (char)c;
+		else
+			k += (size_t)snprintf(shown + k, sizeof shown - k,
+			    "<%02X>", c);
+	}
+	shown[k] = '\0';
+	fail_msg("samlog %s: its %s holds byte 0x%02x at offset %ld, which a "
+	    "terminal acts on:\n%s", cmd, where, (unsigned char)s[at], at,
+	    shown);
+}
+
+/*
+ * samlog -d VICTIM ARGS... (NULL-terminated), and the same with --json:
+ * whatever either printed, on standard output or standard error, must be
+ * safe on a terminal.  Returns the run of the form asked for (json or
+ * not), in a static buffer.
+ */
+static struct tu_run *
+look(const struct node *v, bool json, const char *first, ...)
+{
+	static struct tu_run r[2];
+	char *argv[16], cmd[256] = "";
+	int n = 0, base;
+	va_list ap;
+
+	argv[n++] = (char *)tu_prog("samlog");
+	argv[n++] = "-d";
+	argv[n++] = (char *)v->dir;
+	base = n;
+	va_start(ap, first);
+	for (const char *a = first; a != NULL; a = va_arg(ap, const char *))
+		argv[n++] = (char *)a;
+	va_end(ap);
+	for (int i = base; i < n; i++)
+		snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), "%s%s",
+		    i > base ? " " : "", argv[i]);
+	for (int j = 0; j < 2; j++) {
+		argv[n] = j ? "--json" : NULL;
+		argv[n + 1] = NULL;
+		assert_int_equal(tu_run(&r[j], argv, NULL), 0);
+		if (r[j].status != 0 && r[j].status != 1)
+			fail_msg("samlog %s%s: exit %d: %s", cmd, j ? " --json" :
+			    "", r[j].status, r[j].err);
+		safe_or_fail(cmd, j ? "JSON" : "output", r[j].out,
+		    captured(r[j].out, sizeof r[j].out));
+		safe_or_fail(cmd, j ? "JSON's standard error" :
+		    "standard error", r[j].err, captured(r[j].err,
+		    sizeof r[j].err));
+	}
+	return &r[json];
+}
+
+/* If the record was taken (the victim may refuse such text instead),
+ * out shows it escaped: it contains want. */
+static void
+shown_as(bool taken, const struct tu_run *r, const char *what,
+    const char *want)
+{
+	if (taken && strstr(r->out, want) == NULL && strstr(r->err,
+	    want) == NULL)
+		fail_msg("%s does not show \"%s\":\n%s%s", what, want, r->out,
+		    r->err);
+}
+
+static void
+test_terminal_controls(void **state)
+{
+	struct scene s;
+	struct ident a, b, c, d;
+	struct sl_buf pl;
+	struct rec ra[2], rb[2], rc[2], rd[1];
+	char org[SL_ID_TEXT + 1], eve[SL_ID_TEXT + 1], dec[SL_ID_TEXT + 1];
+	char map[SL_ID_TEXT + 1], file[700];
+	uint8_t ent[SL_ID_LEN];
+
+	(void)state;
+	scene_start(&s, "tc");
+	ident_init(&a, "tc-org");
+	ident_init(&b, "tc-contact");
+	ident_init(&c, "tc-decision");
+	ident_init(&d, "tc-map");
+	scene_member(&s, &a);
+	scene_member(&s, &b);
+	scene_member(&s, &c);
+	scene_member(&s, &d);
+
+	/* A: its organisation's announced name, and an organisation
+	 * record. */
+	struct store *st = chain_open(&a, "store");
+
+	text_payload(&pl, "org", "Angripare " OSC52 C1CSI, NULL);
+	ra[0] = chain_raw(st, &a, "samlogd", "node.org", NULL, NULL, &pl);
+	free(pl.p);
+	text_payload(&pl, "name", "Mallory AB" OSC52, "kind", "other",
+	    "municipality", "Sigtuna" C1CSI, NULL);
+	ra[1] = chain_raw(st, &a, "mallory", "org.created", NULL, NULL, &pl);
+	free(pl.p);
+	store_close(st);
+	sl_b32_encode(org, ra[1].hash, SL_ID_LEN);
+
+	/* B: a contact of that organisation, written by an author whose
+	 * name (in the event's header) holds a C1 CSI; the header decoder
+	 * refuses C0 controls and DEL there, and so does store_append. */
+	st = chain_open(&b, "store");
+	text_payload(&pl, "name", "Eve" ERASE, "org", org, "role",
+	    "chef\x7f\x7f\x7f", "email", "eve" C1OSC "@example.se",
+	    "municipality", "Bad \xff\xfe UTF-8", "phone", "\r070\b\b", NULL);
+	rb[0] = chain_raw(st, &b, "mal" C1CSI "lory", "contact.created", NULL,
+	    NULL, &pl);
+	free(pl.p);
+	sl_entity_id(ent, rb[0].hash);
+	text_payload(&pl, "role", "\x1b[31mröd\x1b[0m" C1CSI, NULL);
+	rb[1] = chain_raw(st, &b, "mal" C1CSI "lory", "contact.updated", ent,
+	    &rb[0], &pl);
+	free(pl.p);
+	store_close(st);
+	sl_b32_encode(eve, rb[0].hash, SL_ID_LEN);
+
+	/* C: a decision whose status is a control sequence (quoted back by
+	 * the victim's refusal of a lifecycle step) and whose payload has
+	 * a field name of one (an audit shows every field); then an
+	 * organisation name in C1 form for the audit's history. */
+	st = chain_open(&c, "store");
+	text_payload(&pl, "title", "Budget" OSC52, "text",
+	    "Rad ett\nRad två" ERASE "\r", "body", "styrelsen" C1CSI,
+	    "status", "\x1b]52;c;eA==\x07", "\x1b[2Kextra", "x", NULL);
+	rc[0] = chain_raw(st, &c, "mallory", "decision.created", NULL, NULL,
+	    &pl);
+	free(pl.p);
+	text_payload(&pl, "org", "Beslutare " C1OSC, NULL);
+	rc[1] = chain_raw(st, &c, "samlogd", "node.org", NULL, NULL, &pl);
+	free(pl.p);
+	store_close(st);
+	sl_b32_encode(dec, rc[0].hash, SL_ID_LEN);
+
+	/* D: field values that are maps and arrays, with keys that are
+	 * integers and binaries, and a payload key that is an integer. */
+	msgpack_packer pk;
+
+	st = chain_open(&d, "store");
+	pl = (struct sl_buf){ 0 };
+	msgpack_packer_init(&pk, &pl, sl_buf_write);
+	msgpack_pack_map(&pk, 4);
+	sl_pack_cstr(&pk, "name");
+	sl_pack_cstr(&pk, "Kartvärden");
+	sl_pack_cstr(&pk, "role");
+	msgpack_pack_map(&pk, 3);
+	msgpack_pack_uint64(&pk, 0x4141414100000001ull);
+	sl_pack_cstr(&pk, "dold");
+	sl_pack_bin(&pk, (const uint8_t *)"k", 1);
+	sl_pack_cstr(&pk, "dold");
+	sl_pack_cstr(&pk, "n");
+	msgpack_pack_map(&pk, 2);
+	msgpack_pack_uint64(&pk, 2);
+	sl_pack_cstr(&pk, "dold");
+	sl_pack_cstr(&pk, "djup");
+	sl_pack_cstr(&pk, ERASE);
+	sl_pack_cstr(&pk, "phone");
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_map(&pk, 1);
+	msgpack_pack_uint64(&pk, 3);
+	sl_pack_cstr(&pk, "dold");
+	sl_pack_cstr(&pk, OSC52);
+	msgpack_pack_uint64(&pk, 9);
+	sl_pack_cstr(&pk, "dold");
+	rd[0] = chain_raw(st, &d, "mallory", "contact.created", NULL, NULL,
+	    &pl);
+	free(pl.p);
+	store_close(st);
+	sl_b32_encode(map, rd[0].hash, SL_ID_LEN);
+
+	send_chain(&s, &a, ra, 2);
+	send_chain(&s, &b, rb, 2);
+	send_chain(&s, &c, rc, 2);
+	send_chain(&s, &d, rd, 1);
+
+	/* A BYE before HELLO: its reason becomes the peer's last error in
+	 * the victim's status. */
+	struct atk at;
+	msgpack_packer bp;
+	struct sl_buf bye = { 0 };
+
+	msgpack_packer_init(&bp, &bye, sl_buf_write);
+	msgpack_pack_map(&bp, 1);
+	sl_pack_cstr(&bp, "reason");
+	sl_pack_cstr(&bp, "Hej då " C1CSI C1OSC);
+	atk_start(&at, &a, &s.v);
+	atk_frame(&at, SL_PEER_BYE, bye.p, bye.len);
+	assert_true(atk_wait_closed(&at, 10000));
+	atk_close(&at);
+	free(bye.p);
+
+	/* Whatever the victim took, the honest peer takes too. */
+	s.count = events(&s.v);
+	scene_wait(&s, WAIT_MS);
+	victim_alive(&s, "after text with terminal controls");
+
+	/* Every view of it, as a table and as JSON. */
+	bool org_in = look(&s.v, false, "org", "show", org, NULL)->status == 0;
+	bool eve_in = look(&s.v, false, "contact", "show", eve, NULL)->status
+	    == 0;
+	bool dec_in = look(&s.v, false, "decision", "show", dec, NULL)->status
+	    == 0;
+	bool map_in = look(&s.v, false, "contact", "show", map, NULL)->status
+	    == 0;
+
+	print_message("taken by the victim: organisation %s, contact %s, "
+	    "decision %s, map values %s\n", org_in ? "yes" : "no",
+	    eve_in ? "yes" : "no", dec_in ? "yes" : "no",
+	    map_in ? "yes" : "no");
+	shown_as(org_in, look(&s.v, false, "org", "list", NULL), "org list",
+	    "Mallory AB\\x1b]52;c;cm0gLXJmIH4K\\x07");
+	shown_as(org_in, look(&s.v, true, "org", "list", NULL),
+	    "org list --json", "Mallory AB\\u001b]52;c;cm0gLXJmIH4K\\u0007");
+	shown_as(org_in, look(&s.v, false, "org", "show", org, NULL),
+	    "org show", "Sigtuna\\xc2\\x9b2J");
+	shown_as(org_in, look(&s.v, false, "history", org, NULL),
+	    "history of the organisation",
+	    "Angripare \\x1b]52;c;cm0gLXJmIH4K\\x07\\xc2\\x9b2J");
+	shown_as(eve_in, look(&s.v, false, "contact", "list", NULL),
+	    "contact list", "Eve\\x1b[2K\\x1b[1A");
+	shown_as(eve_in && org_in, look(&s.v, false, "contact", "list", NULL),
+	    "contact list", "Mallory AB\\x1b]52;c;");
+	shown_as(eve_in, look(&s.v, true, "contact", "list", NULL),
+	    "contact list --json", "Eve\\u001b[2K\\u001b[1A");
+	shown_as(eve_in, look(&s.v, false, "contact", "show", eve, NULL),
+	    "contact show", "\\x1b[31mröd\\x1b[0m\\xc2\\x9b2J");
+	shown_as(eve_in, look(&s.v, false, "history", eve, NULL),
+	    "history of the contact", "role=chef\\x7f\\x7f\\x7f");
+	shown_as(eve_in, look(&s.v, false, "contact", "show", eve, NULL),
+	    "contact show", "Bad \\xff\\xfe UTF-8");
+	shown_as(eve_in, look(&s.v, true, "contact", "show", eve, NULL),
+	    "contact show --json", "eve\\u009d52;c;eA==\\u009c@example.se");
+	shown_as(eve_in, look(&s.v, false, "history", eve, NULL),
+	    "history of the contact", "mal\\xc2\\x9b2Jlory");
+	shown_as(eve_in, look(&s.v, false, "log", NULL), "log",
+	    "mal\\xc2\\x9b2Jlory");
+	shown_as(eve_in, look(&s.v, true, "log", NULL), "log --json",
+	    "mal\\u009b2Jlory");
+	shown_as(dec_in, look(&s.v, false, "decision", "list", NULL),
+	    "decision list", "Budget\\x1b]52;c;");
+	shown_as(dec_in, look(&s.v, false, "decision", "show", dec, NULL),
+	    "decision show", "Rad två\\x1b[2K\\x1b[1A\\x0d");
+	look(&s.v, false, "decision", "show", dec, "--as-of", "2099-01-01",
+	    NULL);
+	shown_as(dec_in, look(&s.v, false, "history", dec, NULL),
+	    "history of the decision", "Budget\\x1b]52;c;");
+	look(&s.v, false, "meeting", "list", NULL);
+	look(&s.v, false, "history", map, NULL);
+	look(&s.v, false, "export", NULL);
+	look(&s.v, false, "verify", NULL);
+	/* The victim refuses to adopt a decision "adopted" by nobody, and
+	 * says what its status is. */
+	struct tu_run *r = look(&s.v, false, "decision", "adopt", dec, NULL);
+
+	shown_as(dec_in, r, "decision adopt's refusal", "is \\x1b]52;c;eA==\\x07");
+	if (dec_in)
+		assert_int_equal(r->status, 1);
+	/* A value that is a map with keys that are not strings: no key
+	 * read as a string, no crash; those entries are left out. */
+	if (map_in) {
+		r = look(&s.v, false, "contact", "show", map, NULL);
+		assert_null(strstr(r->out, "dold"));
+		assert_non_null(strstr(r->out, "djup"));
+		r = look(&s.v, true, "contact", "show", map, NULL);
+		assert_null(strstr(r->out, "dold"));
+		r = look(&s.v, false, "history", map, NULL);
+		assert_null(strstr(r->out, "dold"));
+		assert_non_null(strstr(r->out, "Kartvärden"));
+	}
+	/* The peer that said goodbye in C1 controls. */
+	r = look(&s.v, false, "status", NULL);
+	shown_as(true, r, "status", "Hej då \\xc2\\x9b2J\\xc2\\x9d52;c;");
+	shown_as(true, look(&s.v, true, "status", NULL), "status --json",
+	    "Hej då \\u009b2J\\u009d52;c;");
+	look(&s.v, false, "peer", "list", NULL);
+
+	/* The audit bundle of the decision, and its check, which prints
+	 * every field the events carry. */
+	snprintf(file, sizeof file, "%s/tc.audit", cl_tmp);
+	r = look(&s.v, false, "audit", dec, "--out", file, NULL);
+	if (dec_in) {
+		assert_int_equal(r->status, 0);
+		shown_as(true, look(&s.v, false, "audit", "--check", file, NULL),
+		    "audit --check", "\\x1b[2Kextra:");
+		shown_as(true, look(&s.v, false, "audit", "--check", file, NULL),
+		    "audit --check", "Beslutare \\xc2\\x9d52;c;eA==\\xc2\\x9c");
+		shown_as(true, look(&s.v, true, "audit", "--check", file, NULL),
+		    "audit --check --json", "\"\\u001b[2Kextra\": \"x\"");
+	}
+
+	scene_check(&s, "after text with terminal controls");
+	for (int i = 0; i < 2; i++) {
+		free(ra[i].p);
+		free(rb[i].p);
+		free(rc[i].p);
+	}
+	free(rd[0].p);
+	ident_free(&a);
+	ident_free(&b);
+	ident_free(&c);
+	ident_free(&d);
+	scene_stop(&s);
+}
+
 int
 main(void)
 {
@@ -1749,6 +2214,7 @@ main(void)
 		cmocka_unit_test_teardown(test_fork, hostile_reap),
 		cmocka_unit_test_teardown(test_malformed, hostile_reap),
 		cmocka_unit_test_teardown(test_idle_flood, hostile_reap),
+		cmocka_unit_test_teardown(test_terminal_controls, hostile_reap),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
