@@ -188,7 +188,7 @@ void
 atk_connect(struct atk *a, const struct node *v, const char *src)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET };
-	struct sockaddr_in me;
+	struct sockaddr_in me = { .sin_family = AF_INET };
 	socklen_t ml = sizeof me;
 	struct timeval tv = { 10, 0 };
 	char host[64];
@@ -595,3 +595,112 @@ scene_stop(struct scene *s)
 	assert_int_equal(node_stop(&s->h, SIGTERM), 0);
 }
 
+
+/* ---- forged events -------------------------------------------------------- */
+
+void
+forger_init(struct forger *f, const struct ident *id)
+{
+	memset(f, 0, sizeof *f);
+	f->id = id;
+}
+
+static int
+hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, SL_HASH_LEN);
+}
+
+struct rec
+forge(struct forger *f, const struct forgery *e)
+{
+	uint8_t parents[SL_MAX_PARENTS][SL_HASH_LEN] = { { 0 } };
+	uint8_t hdr[SL_HEADER_MAX], salt[SL_SALT_LEN], ph[SL_HASH_LEN];
+	uint8_t sig[SL_SIG_LEN];
+	struct sl_event ev;
+	struct rec r;
+	size_t hlen;
+
+	assert_true(e->n_parents <= SL_MAX_PARENTS);
+	assert_true(e->payload_len <= SL_PAYLOAD_MAX);
+	if (e->n_parents > 0)
+		memcpy(parents, e->parents, e->n_parents * sizeof parents[0]);
+	qsort(parents, e->n_parents, sizeof parents[0], hash_cmp);
+	struct sl_event_draft d = { .author = e->author != NULL ? e->author :
+		"mallory", .type = e->type, .entity = e->entity,
+		.parents = (const uint8_t (*)[SL_HASH_LEN])parents,
+		.n_parents = e->n_parents, .payload = e->payload,
+		.payload_len = e->payload_len };
+
+	assert_int_equal(sl_draft_check(&d), SL_OK);
+	sl_random(salt, sizeof salt);
+	sl_payload_hash(ph, salt, e->payload != NULL ? e->payload :
+	    (const uint8_t *)"", e->payload_len);
+	struct sl_header_in h = { .origin = f->id->key.pub, .seq = f->seq + 1,
+		.prev = f->seq > 0 ? f->prev : NULL,
+		.hlc = e->hlc != 0 ? e->hlc : sl_now_ms() << 16,
+		.payload_hash = ph };
+
+	hlen = sl_header_encode(hdr, &d, &h);
+	assert_true(hlen > 0 && hlen <= SL_HEADER_MAX);
+	r.seq = h.seq;
+	sl_sha256(r.hash, hdr, hlen);
+	sl_sign_hash(sig, &f->id->key, r.hash);
+	r.p = malloc(sl_record_size(hlen, !e->erased, e->payload_len));
+	assert_non_null(r.p);
+	r.len = sl_record_encode(r.p, hdr, hlen, sig, e->erased ? NULL : salt,
+	    e->erased ? NULL : (e->payload != NULL ? e->payload :
+	    (const uint8_t *)""), e->erased ? 0 : e->payload_len);
+	/* What the victim will check first: the record is well formed. */
+	assert_int_equal(sl_event_decode(&ev, r.p, r.len), SL_OK);
+	assert_int_equal(sl_event_check_payload(&ev), SL_OK);
+	f->seq = h.seq;
+	f->hlc = h.hlc;
+	memcpy(f->prev, r.hash, SL_HASH_LEN);
+	return r;
+}
+
+struct rec
+rec_erased(const struct rec *r)
+{
+	struct sl_event ev;
+	struct rec e = *r;
+
+	assert_int_equal(sl_event_decode(&ev, r->p, r->len), SL_OK);
+	e.p = malloc(sl_record_size(ev.hdr_len, false, 0));
+	assert_non_null(e.p);
+	e.len = sl_record_encode(e.p, ev.hdr, ev.hdr_len, ev.sig, NULL, NULL,
+	    0);
+	assert_int_equal(sl_event_decode(&ev, e.p, e.len), SL_OK);
+	assert_null(ev.payload);
+	return e;
+}
+
+void
+id_of(uint8_t out[SL_ID_LEN], const char *text)
+{
+	if (!sl_b32_decode(out, SL_ID_LEN, text))
+		fail_msg("\"%s\" is not a record id", text);
+}
+
+char *
+id_created(char *out, const struct rec *r)
+{
+	uint8_t id[SL_ID_LEN];
+
+	sl_entity_id(id, r->hash);
+	sl_b32_encode(out, id, SL_ID_LEN);
+	return out;
+}
+
+void
+atk_deliver(const struct ident *id, const struct node *v,
+    const struct rec *r, size_t n)
+{
+	struct atk a;
+
+	atk_session(&a, id, v, NULL, 0);
+	for (size_t i = 0; i < n; i++)
+		atk_events(&a, &r[i], 1);
+	atk_end(&a);
+}

@@ -185,4 +185,61 @@ long victim_num(const struct scene *s, const char *key);
 /* Stops both daemons with SIGTERM; both must exit 0. */
 void scene_stop(struct scene *s);
 
+/* ---- forged events -------------------------------------------------------- */
+
+/*
+ * An identity's chain kept by hand, so that any header at all can be
+ * forged onto it: the seq, hash and clock of the last event made.  The
+ * chain itself stays valid (seq 1, 2, 3..., each prev the hash of the
+ * one before, each event signed), whatever the events say.
+ */
+struct forger {
+	const struct ident *id;
+	uint64_t seq;                /* of the last event made; 0: none yet */
+	uint8_t prev[SL_HASH_LEN];   /* its hash */
+	uint64_t hlc;                /* its clock */
+};
+
+/* What to forge.  Anything the header's encoding can carry, and any
+ * payload bytes at all (not necessarily a map). */
+struct forgery {
+	const char *type;            /* e.g. "contact.updated" */
+	const uint8_t *entity;       /* SL_ID_LEN bytes, or NULL */
+	const uint8_t (*parents)[SL_HASH_LEN]; /* n_parents, any order */
+	uint32_t n_parents;          /* at most SL_MAX_PARENTS */
+	uint64_t hlc;                /* the clock; 0: the wall clock now */
+	const char *author;          /* NULL: "mallory" */
+	const uint8_t *payload;      /* payload_len bytes (NULL if 0) */
+	uint32_t payload_len;        /* at most SL_PAYLOAD_MAX */
+	bool erased;                 /* the record's body is nil */
+};
+
+/* A chain of id's key that has no event yet (seq 1 comes next). */
+void forger_init(struct forger *f, const struct ident *id);
+/*
+ * The next event of f's chain with exactly the header values of e (its
+ * parents sorted ascending, as the format wants; a random salt),
+ * signed with the identity's key, and its record: the caller frees
+ * r.p.  The record decodes and its payload hash matches (checked).
+ */
+struct rec forge(struct forger *f, const struct forgery *e);
+/* A copy of r with its body erased (nil): header and signature as they
+ * were, so it still verifies; the caller frees the copy's p. */
+struct rec rec_erased(const struct rec *r);
+/* A 16-byte record id from its base32 text; fails the test if it is
+ * not one. */
+void id_of(uint8_t out[SL_ID_LEN], const char *text);
+/* The id of the record r's event creates (the first bytes of its hash),
+ * as base32 text into out (SL_ID_TEXT + 1 bytes); returns out. */
+char *id_created(char *out, const struct rec *r);
+
+/*
+ * Sends r[0..n) to the victim v as id, a member of v: a session (TLS,
+ * HELLO with an empty vector, so that v sends nothing back), one EVENTS
+ * frame per record in order, then the end of our stream.  Returns once
+ * v has closed its side, that is once it has handled every frame.
+ */
+void atk_deliver(const struct ident *id, const struct node *v,
+    const struct rec *r, size_t n);
+
 #endif
