@@ -63,7 +63,7 @@ CLI_OBJ    := $(call obj,$(CLI_SRC))
 CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 
 TESTS := test_mp test_event test_output test_store test_project test_node \
-         test_e2e test_sync test_fault test_hostile test_soak
+         test_e2e test_sync test_fault test_hostile test_meaning test_soak
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
 .PHONY: all deps run check lint tests test-run bench fuzz fuzz-check soak install \
@@ -104,7 +104,9 @@ $(BUILD)/test_fault: $(BUILD)/obj/tests/unit/test_fault.o $(BUILD)/obj/tests/uni
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_soak: $(BUILD)/obj/tests/unit/test_soak.o $(BUILD)/obj/tests/unit/relay.o $(CLUSTER_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
-$(BUILD)/test_hostile: $(BUILD)/obj/tests/unit/test_hostile.o $(CLUSTER_OBJ) $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
+$(BUILD)/test_hostile: $(BUILD)/obj/tests/unit/test_hostile.o $(BUILD)/obj/tests/unit/attacker.o $(CLUSTER_OBJ) $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+$(BUILD)/test_meaning: $(BUILD)/obj/tests/unit/test_meaning.o $(BUILD)/obj/tests/unit/attacker.o $(CLUSTER_OBJ) $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_node: $(BUILD)/obj/tests/unit/test_node.o $(BUILD)/obj/tests/unit/testutil.o $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
