@@ -49,6 +49,7 @@ struct ostate {
 	bool want;      /* in the peer's vector: it accepts this origin */
 	bool refused;   /* refused from this peer until it reconnects */
 	bool unsendable;/* this node cannot read it from its log */
+	bool bodywait;  /* stopped before an event whose body we lack */
 };
 
 struct ann {
@@ -718,7 +719,7 @@ next_origin(struct conn *c)
 		if ((size_t)c->stick < p->nos) {
 			struct ostate *o = &p->os[c->stick];
 
-			if (o->want && !o->unsendable &&
+			if (o->want && !o->unsendable && !o->bodywait &&
 			    tip_seq(c->sy, o->origin) > o->sent)
 				return o;
 		}
@@ -729,7 +730,7 @@ next_origin(struct conn *c)
 		struct ostate *o = &p->os[i];
 		uint64_t from = o->has > o->sent ? o->has : o->sent;
 
-		if (o->want && !o->unsendable &&
+		if (o->want && !o->unsendable && !o->bodywait &&
 		    tip_seq(c->sy, o->origin) > from) {
 			c->rr = i + 1;
 			return o;
@@ -738,8 +739,28 @@ next_origin(struct conn *c)
 	return NULL;
 }
 
-/* One EVENTS frame of o's events from the log.  0 when one was sent, 1
- * if there was nothing to send, -1 if the connection has failed. */
+/* True if the record's body is missing (nil): a copy a relay stripped. */
+static bool
+rec_bodyless(const uint8_t *rec, size_t len)
+{
+	struct sl_mp r;
+	uint32_t n;
+
+	sl_mp_init(&r, rec, len);
+	return sl_mp_read_array(&r, &n, 3) == SL_OK && n == 3 &&
+	    sl_mp_skip(&r, NULL, NULL) == SL_OK &&
+	    sl_mp_skip(&r, NULL, NULL) == SL_OK && sl_mp_peek_nil(&r);
+}
+
+/*
+ * One EVENTS frame of o's events from the log.  0 when one was sent, 1
+ * if there was nothing to send, -1 if the connection has failed.
+ *
+ * A copy whose body this node lacks (a relay dropped it) is not passed
+ * on: the frame ends at the last signed event before it and the origin
+ * waits (bodywait) until the whole copy arrives and restores it, so
+ * stripped copies do not spread and the restored ones do.
+ */
 static int
 send_batch(struct conn *c, MDB_txn *txn, struct ostate *o)
 {
@@ -749,7 +770,7 @@ send_batch(struct conn *c, MDB_txn *txn, struct ostate *o)
 	 * has said since: the receiver holds its unsigned tail. */
 	uint64_t seq = (c->stick >= 0 || o->sent > o->has ? o->sent : o->has) +
 	    1;
-	size_t n = 0, bytes = 0;
+	size_t n = 0, bytes = 0, upto_signed = 0;
 	bool last_signed = false;
 
 	for (; seq <= tip; seq++) {
@@ -765,6 +786,13 @@ send_batch(struct conn *c, MDB_txn *txn, struct ostate *o)
 			c->stick = -1;
 			return 0;
 		}
+		if (rec_bodyless(rec, len)) {
+			o->bodywait = true;
+			seq -= n - upto_signed;
+			n = upto_signed;
+			last_signed = n > 0;
+			break;
+		}
 		if (n > 0 && bytes + len + 5 > FRAME_BODY_MAX - 5)
 			break;
 		if (recs_reserve(sy, n + 1) != 0) {
@@ -776,6 +804,8 @@ send_batch(struct conn *c, MDB_txn *txn, struct ostate *o)
 		sy->recs[n] = rec;
 		sy->lens[n++] = len;
 		bytes += len + 5;
+		if (last_signed)
+			upto_signed = n;
 		if (last_signed && (bytes >= BATCH_BYTES || n >= BATCH_EVENTS)) {
 			seq++;
 			break;
@@ -946,7 +976,7 @@ handle_events(struct conn *c, struct sl_mp *r)
 
 		if (rc == SL_OK) {
 			p->received += res.added;
-			if (res.added > 0)
+			if (res.added > 0 || res.restored > 0)
 				sync_log_grew(sy);
 		} else if (rc == SL_ESTORE || rc == SL_EFULL ||
 		    rc == SL_ENOMEM) {
@@ -1834,6 +1864,9 @@ idle_cb(uv_idle_t *h)
 	sy->grew = false;
 	for (c = sy->conns; c != NULL; c = next) {
 		next = c->next;
+		/* The log changed: an origin waiting for a body may have it. */
+		for (size_t i = 0; c->peer != NULL && i < c->peer->nos; i++)
+			c->peer->os[i].bodywait = false;
 		if (c->hello_got && !c->closing) {
 			send_have(c);
 			pump(c);

@@ -497,7 +497,7 @@ expect_refused(struct verdict *v, const struct node *victim,
 /* The keys of an entry of `samlog log --json`. */
 static const char *const log_keys[] = { "seq", "origin", "org", "author",
 	"time", "type", "changes", "verified", "arrival", "hash", "prev", "hlc",
-	"entity", "parents", "signed", NULL };
+	"entity", "parents", "signed", "effect", NULL };
 
 /* `samlog log --json` on n is one JSON array of objects with no key but
  * log_keys; says what is wrong otherwise. */
@@ -1264,9 +1264,17 @@ test_stripped_bodies(void **state)
 	bare[0] = rec_erased(&full[0]);
 	bare[1] = rec_erased(&full[1]);
 
-	/* The attacker relays them without their bodies... */
+	/* The attacker relays them without their bodies: the victim keeps
+	 * them (the format allows a missing body) but does not pass such
+	 * copies on. */
+	long before = events(&s.v);
+
 	atk_deliver(&a, &s.v, bare, 2);
-	wait_events((struct node *[]){ &w }, 1, 4);
+	wait_events((struct node *[]){ &s.v }, 1, before + 2);
+	usleep(1000 * 1000);
+	expect(&v, events(&w) == 2, "w-sb: W holds %ld events after the "
+	    "stripped copies, want 2 (a copy without its body is not relayed)",
+	    events(&w));
 	print_message("after the stripped copies: %s on the victim, %s on W\n",
 	    shown(&s.v, "contact", x, "name"), shown(&w, "contact", x, "name"));
 	/* ...and then T sends them whole. */
