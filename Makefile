@@ -4,6 +4,7 @@
 #   make run        set up, build, create the default node if needed, run it
 #   make check      set up, build, run every test, normally and under ASan+UBSan,
 #                   plus a short fuzz pass
+#   make unit       the fast suites (no daemon, no network): seconds
 #   make lint       cppcheck and clang-tidy (part of check)
 #   make bench      benchmarks (not part of check)
 #   make soak       five nodes under partitions and kills, DURATION seconds
@@ -29,7 +30,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CLI_LIBS   := $(shell pkg-config --libs msgpack libsodium 2>/dev/null)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
-           -Wno-format-nonliteral
+           -Wno-format-nonliteral -Wmissing-prototypes
 CFLAGS  ?= -O2 -g
 ifeq ($(SAN),1)
 CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -37,7 +38,16 @@ CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS += -fsanitize=address,undefined
 endif
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP \
-              -Iprotocol -Idaemon -Icli $(PKG_CFLAGS)
+              $(PKG_CFLAGS)
+# Each folder sees only the headers it may use: protocol/ its own, the
+# daemon and the CLI protocol/ and their own, the tests everything.  A
+# forbidden include (cli/ reaching into daemon/, protocol/ into either)
+# is a compile error.
+INC_protocol := -Iprotocol
+INC_daemon   := -Iprotocol -Idaemon
+INC_cli      := -Iprotocol -Icli
+INC_tests    := -Iprotocol -Idaemon -Icli -Itests/unit
+inc = $(INC_$(firstword $(subst /, ,$(1))))
 
 PROTO_SRC  := protocol/mp.c protocol/event.c protocol/crypto.c protocol/frame.c \
               protocol/clock.c protocol/base32.c protocol/node.c protocol/hash.c \
@@ -66,15 +76,15 @@ TESTS := test_mp test_event test_output test_store test_project test_node \
          test_e2e test_sync test_fault test_hostile test_meaning test_soak
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
-.PHONY: all deps run check lint tests test-run bench fuzz fuzz-check soak install \
-        uninstall clean
+.PHONY: all deps run check lint tests test-run unit bench fuzz fuzz-check soak \
+        install uninstall clean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/samlogd $(BUILD)/samlog
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(call inc,$*) -c $< -o $@
 
 $(BUILD)/samlogd: $(BUILD)/obj/daemon/samlogd.o $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -112,6 +122,12 @@ $(BUILD)/test_node: $(BUILD)/obj/tests/unit/test_node.o $(BUILD)/obj/tests/unit/
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 tests: all $(TEST_BINS)
+
+# The fast tier for the edit-test loop: the suites that need no daemon
+# and no network (a few seconds in all).
+UNIT := test_mp test_event test_output test_store test_project
+unit: $(addprefix $(BUILD)/,$(UNIT))
+	@SAMLOG_SUITES="$(UNIT)" sh tests/run.sh $(BUILD)
 
 # Runs the suites of one build directory (used by check for both builds).
 test-run: tests
@@ -173,7 +189,7 @@ FUZZ_TARGETS := event peer control config import bundle
 FUZZ ?= $(FUZZ_TARGETS)
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) \
               -fsanitize=fuzzer-no-link,address,undefined \
-              -fno-sanitize-recover=all -Iprotocol -Idaemon -Icli $(PKG_CFLAGS)
+              -fno-sanitize-recover=all $(PKG_CFLAGS)
 fuzz_obj = $(patsubst %.c,build/fuzz/obj/%.o,$(1))
 FUZZ_DAEMON_OBJ := $(call fuzz_obj,$(PROTO_SRC) $(STORE_SRC) $(DAEMON_SRC))
 FUZZ_CLI_OBJ := $(call fuzz_obj,$(CLI_SRC) $(CLI_PROTO_SRC))
@@ -181,7 +197,7 @@ FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(call inc,$*) -MMD -MP -c $< -o $@
 
 FUZZ_LINK = $(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^
 build/fuzz/fuzz_event: build/fuzz/obj/tests/fuzz/fuzz_event.o \
