@@ -1,0 +1,169 @@
+/*
+ * cmd_int.h - what the parts of the request handler share (not for the
+ * rest of the daemon: cmd.h is its interface).
+ *
+ *   cmd.c         the command table and dispatch, the context's life
+ *   cmd_args.c    replies, request decoding, values and ids as typed
+ *   cmd_write.c   record writes built from the schema, the group commit
+ *   cmd_read.c    record replies, lists, show, history, audit, log,
+ *                 status, verify, rebuild, peers
+ *   cmd_import.c  imports: rows held per connection, written in one commit
+ *
+ * Every function returns SL_OK or an SL_E* code with one sentence in msg
+ * (msg, mlen), unless it says otherwise.
+ */
+#ifndef SAMLOG_CMD_INT_H
+#define SAMLOG_CMD_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit.h"
+#include "cmd.h"
+#include "log.h"
+#include "rights.h"
+
+#define MAX_ARGS 32
+#define GROUP_MAX 512
+#define MAX_ELEMS 64
+
+struct arg {
+	char name[24];
+	enum { ARG_STR, ARG_ARR, ARG_TRUE } type;
+	const char *s;
+	uint32_t slen;
+	uint32_t n;
+	const char *e[MAX_ELEMS];
+	uint32_t elen[MAX_ELEMS];
+};
+
+struct args {
+	char cmd[32];
+	uint32_t n;
+	struct arg a[MAX_ARGS];
+};
+
+struct pending {
+	struct pending *next;
+	struct ctl_conn *c;
+	uint32_t id;
+	uint8_t *body;
+	size_t len;
+	char author[SL_AUTHOR_MAX + 8];
+	int code;
+	char msg[256];
+	uint8_t rec_id[SL_ID_LEN];
+};
+
+/* An import in progress on one connection: its rows, as [line, request
+ * body] msgpack pairs, until import.commit writes them in one commit. */
+struct import_sess {
+	struct import_sess *next;
+	struct ctl_conn *c;
+	struct sl_buf rows;
+	uint32_t n;
+};
+
+#define IMPORT_MAX_BYTES (256u << 20)  /* rows held per import */
+#define IMPORT_MAX_ERRORS 20           /* bad rows reported */
+
+struct cmd_ctx {
+	uv_loop_t *loop;
+	uv_idle_t idle;
+	struct store *s;
+	struct project *p;
+	uint8_t node[SL_KEY_LEN];
+	char org[SL_ORG_MAX + 1];
+	struct pending *head, **tail;
+	uint64_t commits, writes, requests;
+	struct sync *sync;   /* NULL: no peers (tests) */
+	struct import_sess *imports;
+	bool held;           /* writes wait: see sync_hold_fn */
+};
+
+/* ---- cmd_args.c ------------------------------------------------------ */
+
+/* One RESULT frame (rec_id: the record a write made, or NULL) / one END. */
+void cmd_reply_result(struct ctl_conn *c, uint32_t id, int code,
+    const char *msg, const uint8_t *rec_id);
+void cmd_reply_end(struct ctl_conn *c, uint32_t id);
+/* Writes the message into msg and returns code. */
+int cmd_fail(char *msg, size_t len, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Decodes a request body into a (which borrows body's bytes). */
+int cmd_args_parse(struct args *a, const uint8_t *body, size_t len,
+    char *msg, size_t mlen);
+/* The argument called name, or NULL. */
+const struct arg *cmd_arg_get(const struct args *a, const char *name);
+/* A single string argument copied into out; false if absent. */
+bool cmd_arg_str(const struct args *a, const char *name, char *out,
+    size_t outlen);
+/* Refuses arguments not in allowed (NULL-terminated). */
+int cmd_args_only(const struct args *a, const char *const *allowed,
+    char *msg, size_t mlen);
+/* A field's text as typed, checked by the schema; the message names the
+ * flag and what would do. */
+int cmd_check_field(const struct sl_field *f, const char *s, size_t n,
+    char *msg, size_t mlen);
+int cmd_check_date(const char *flag, const char *s, char *msg, size_t mlen);
+/* An id argument (prefix) to a record of kind (0: any); flag (may be
+ * NULL) is named in the message.  _text writes the full id's text. */
+int cmd_resolve(struct cmd_ctx *d, MDB_txn *txn, const char *flag,
+    const char *text, char kind, uint8_t id[SL_ID_LEN], char *msg,
+    size_t mlen);
+int cmd_resolve_text(struct cmd_ctx *d, MDB_txn *txn, const char *flag,
+    const char *text, char kind, char out[SL_ID_TEXT + 1], char *msg,
+    size_t mlen);
+
+/* ---- cmd_write.c ----------------------------------------------------- */
+
+/* The event type a write command makes ("decision.adopt"), or NULL. */
+const struct sl_evtype *cmd_write_type(const char *cmd);
+bool cmd_is_write(const char *cmd);
+/* KIND add, and KIND update/STEP ID, inside batch b: id receives the
+ * record's id; *dead is set when the batch itself failed. */
+int cmd_write_add(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
+    const struct args *a, const struct sl_evtype *et, const char *author,
+    uint8_t id[SL_ID_LEN], bool *dead, char *msg, size_t mlen);
+int cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
+    const struct args *a, const struct sl_evtype *et, const char *author,
+    uint8_t id[SL_ID_LEN], bool *dead, char *msg, size_t mlen);
+/* Commits up to GROUP_MAX queued writes and answers them; the idle
+ * callback that calls it once per loop turn. */
+void cmd_commit(struct cmd_ctx *d);
+void cmd_idle_cb(uv_idle_t *h);
+
+/* ---- cmd_read.c ------------------------------------------------------ */
+
+/* One RECORD frame with r as replies show it (competing: with the
+ * competing edits of a record in conflict). */
+void cmd_send_record(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn, const struct sl_rec *r, bool competing);
+int cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn, const struct args *a, char kind, char *msg, size_t mlen);
+int cmd_read_show(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn, const struct args *a, char kind, char *msg, size_t mlen);
+int cmd_read_history(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn, const struct args *a, char *msg, size_t mlen);
+int cmd_read_audit(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn, const struct args *a, char *msg, size_t mlen);
+int cmd_read_log(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn);
+int cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id);
+int cmd_read_verify(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    char *msg, size_t mlen);
+int cmd_read_rebuild(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    char *msg, size_t mlen);
+int cmd_peer(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct args *a, char *msg, size_t mlen);
+
+/* ---- cmd_import.c ---------------------------------------------------- */
+
+/* Handles import.rows/commit/abort; false if body is no import request
+ * (then cmd_request handles it). */
+bool cmd_import_dispatch(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const uint8_t *body, size_t len);
+void cmd_import_drop(struct cmd_ctx *d, struct import_sess *x);
+
+#endif

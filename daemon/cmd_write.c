@@ -1,0 +1,631 @@
+/*
+ * cmd_write.c - record writes, built from the schema, and the group
+ * commit.
+ *
+ * A write request names a kind and a verb ("decision.adopt"); the schema
+ * says which event type that makes, which flags it takes and which it
+ * needs.  References are resolved inside the write transaction (so a
+ * record added earlier in the same group commit counts), a step is
+ * checked against the lifecycle with the fold's own rule, and the event
+ * names the record's heads.  The store then applies the same content
+ * rules it applies to peers' events.  Anything wrong is refused with one
+ * sentence and nothing is written.
+ */
+#include <ctype.h>
+#include <msgpack.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd_int.h"
+
+/* ---- payloads ------------------------------------------------------------- */
+
+/* A payload under construction, packed as it is built: the fields are
+ * visited in the schema's order and written sorted by name at the end. */
+struct payload {
+	uint32_t n;
+	struct {
+		const char *name;
+		struct sl_buf v;   /* the value, packed */
+	} f[SL_SCHEMA_MAX_FIELDS + 1];
+};
+
+static void
+payload_free(struct payload *pl)
+{
+	for (uint32_t i = 0; i < pl->n; i++)
+		free(pl->f[i].v.p);
+	pl->n = 0;
+}
+
+/* A new field's value buffer, kept in name order. */
+static msgpack_packer
+payload_field(struct payload *pl, const char *name, struct sl_buf **vb)
+{
+	msgpack_packer pk;
+	uint32_t i = pl->n++;
+
+	while (i > 0 && strcmp(pl->f[i - 1].name, name) > 0) {
+		pl->f[i] = pl->f[i - 1];
+		i--;
+	}
+	pl->f[i].name = name;
+	pl->f[i].v = (struct sl_buf){ 0 };
+	*vb = &pl->f[i].v;
+	msgpack_packer_init(&pk, *vb, sl_buf_write);
+	return pk;
+}
+
+static void
+payload_str(struct payload *pl, const char *name, const char *s, size_t n)
+{
+	struct sl_buf *vb;
+	msgpack_packer pk = payload_field(pl, name, &vb);
+
+	sl_pack_str(&pk, s, n);
+}
+
+static void
+payload_nil(struct payload *pl, const char *name)
+{
+	struct sl_buf *vb;
+	msgpack_packer pk = payload_field(pl, name, &vb);
+
+	msgpack_pack_nil(&pk);
+}
+
+static int
+payload_pack(const struct payload *pl, struct sl_buf *g)
+{
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, g, sl_buf_write);
+	msgpack_pack_map(&pk, pl->n);
+	for (uint32_t i = 0; i < pl->n; i++) {
+		if (pl->f[i].v.p == NULL)
+			return SL_ENOMEM;
+		sl_pack_cstr(&pk, pl->f[i].name);
+		sl_buf_write(g, (const char *)pl->f[i].v.p, pl->f[i].v.len);
+	}
+	return g->p == NULL ? SL_ENOMEM : SL_OK;
+}
+
+/* The single text a flag carries (the last, if repeated). */
+static bool
+arg_text(const struct arg *g, const char **s, uint32_t *n)
+{
+	if (g->type == ARG_STR) {
+		*s = g->s;
+		*n = g->slen;
+	} else if (g->type == ARG_ARR && g->n > 0) {
+		*s = g->e[g->n - 1];
+		*n = g->elen[g->n - 1];
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Adds field f from its flag, checked by the schema: references are
+ * resolved to full ids of the kind the schema names, lists keep the
+ * order given without repeats, a switch is true.
+ */
+static int
+field_from_arg(struct cmd_ctx *d, MDB_txn *txn, struct payload *pl,
+    const struct args *a, const struct sl_field *f, char *msg, size_t mlen)
+{
+	const struct arg *g = cmd_arg_get(a, f->flag);
+	struct sl_buf *vb;
+	msgpack_packer pk;
+	const char *s;
+	uint32_t n;
+	int rc;
+
+	if (g == NULL)
+		return SL_OK;
+	if (f->type == SL_F_BOOL) {
+		if (g->type != ARG_TRUE)
+			return cmd_fail(msg, mlen, SL_EUSAGE, "--%s takes no value",
+			    f->flag);
+		pk = payload_field(pl, f->name, &vb);
+		msgpack_pack_true(&pk);
+		return SL_OK;
+	}
+	if (g->type == ARG_TRUE)
+		return cmd_fail(msg, mlen, SL_EUSAGE, "--%s needs a value", f->flag);
+	if (f->type == SL_F_REFS || f->type == SL_F_TEXTS) {
+		const char *one[1];
+		uint32_t onel[1], cnt = g->type == ARG_STR ? 1 : g->n, k = 0;
+		const char *const *e = g->type == ARG_STR ? one : g->e;
+		const uint32_t *el = g->type == ARG_STR ? onel : g->elen;
+		char (*out)[SL_TEXT_MAX + 1] = calloc(cnt ? cnt : 1,
+		    sizeof *out);
+
+		one[0] = g->s;
+		onel[0] = g->slen;
+		if (out == NULL)
+			return SL_ENOMEM;
+		for (uint32_t i = 0; i < cnt; i++) {
+			struct sl_field one_f = *f;
+			bool dup = false;
+
+			one_f.type = SL_F_TEXT;
+			if ((rc = cmd_check_field(&one_f, e[i], el[i], msg, mlen)) !=
+			    SL_OK) {
+				free(out);
+				return rc;
+			}
+			snprintf(out[k], sizeof out[k], "%.*s", (int)el[i], e[i]);
+			if (f->type == SL_F_REFS && (rc = cmd_resolve_text(d, txn,
+			    f->flag, out[k], f->ref, out[k], msg, mlen)) !=
+			    SL_OK) {
+				free(out);
+				return rc;
+			}
+			for (uint32_t j = 0; j < k && !dup; j++)
+				dup = strcmp(out[j], out[k]) == 0;
+			k += !dup;
+		}
+		pk = payload_field(pl, f->name, &vb);
+		msgpack_pack_array(&pk, k);
+		for (uint32_t i = 0; i < k; i++)
+			sl_pack_cstr(&pk, out[i]);
+		free(out);
+		return SL_OK;
+	}
+	if (!arg_text(g, &s, &n))
+		return cmd_fail(msg, mlen, SL_EUSAGE, "--%s needs a value", f->flag);
+	if (f->type == SL_F_REF) {
+		char text[64], full[SL_ID_TEXT + 1];
+
+		snprintf(text, sizeof text, "%.*s", (int)n, s);
+		if ((rc = cmd_resolve_text(d, txn, f->flag, text, f->ref, full, msg,
+		    mlen)) != SL_OK)
+			return rc;
+		payload_str(pl, f->name, full, SL_ID_TEXT);
+		return SL_OK;
+	}
+	if ((rc = cmd_check_field(f, s, n, msg, mlen)) != SL_OK)
+		return rc;
+	payload_str(pl, f->name, s, n);
+	return SL_OK;
+}
+
+/* The flags an event type takes, for args_only. */
+static void
+type_flags(const struct sl_evtype *et, const char **out, size_t max,
+    const char *first)
+{
+	size_t k = 0;
+
+	if (first != NULL)
+		out[k++] = first;
+	for (uint32_t i = 0; i < et->kind->nfields && k + 1 < max; i++)
+		if ((et->fields & (1u << i)) &&
+		    et->kind->fields[i].type != SL_F_STATE)
+			out[k++] = et->kind->fields[i].flag;
+	out[k] = NULL;
+}
+
+/* The states of a record's current heads (the lifecycle's "from"). */
+static uint32_t
+head_states(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
+    uint8_t *states)
+{
+	uint8_t heads[SL_MAX_PARENTS][SL_HASH_LEN];
+	uint32_t n = project_heads(d->p, txn, r->id, heads, SL_MAX_PARENTS);
+	struct sl_evmeta m;
+
+	if (n > SL_MAX_PARENTS)
+		n = SL_MAX_PARENTS;
+	for (uint32_t i = 0; i < n; i++)
+		states[i] = project_meta(d->p, txn, heads[i], &m) == SL_OK ?
+		    m.state : 0;
+	return n;
+}
+
+static int
+hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, SL_HASH_LEN);
+}
+
+static int
+append_event(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
+    const struct sl_evtype *et, const char *author, const uint8_t *entity,
+    const struct payload *pl, uint8_t out_id[SL_ID_LEN], bool *dead,
+    char *msg, size_t mlen)
+{
+	struct sl_buf g = { 0 };
+	uint8_t heads[SL_MAX_PARENTS][SL_HASH_LEN];
+	struct sl_event_draft dr = { .author = author, .type = et->type,
+		.entity = entity };
+	struct store_appended ap;
+	int rc;
+
+	if ((rc = payload_pack(pl, &g)) != SL_OK) {
+		free(g.p);
+		return rc;
+	}
+	if (g.len > SL_PAYLOAD_MAX) {
+		free(g.p);
+		return cmd_fail(msg, mlen, SL_EVALUE, "the record is too large");
+	}
+	if (entity != NULL) {
+		/* The heads this edit saw: naming them all resolves any
+		 * conflict between them.  Sorted, as the format wants. */
+		dr.n_parents = project_heads(d->p, txn, entity, heads,
+		    SL_MAX_PARENTS);
+		if (dr.n_parents > SL_MAX_PARENTS)
+			dr.n_parents = SL_MAX_PARENTS;
+		qsort(heads, dr.n_parents, SL_HASH_LEN, hash_cmp);
+		dr.parents = (const uint8_t (*)[SL_HASH_LEN])heads;
+	}
+	dr.payload = g.p;
+	dr.payload_len = (uint32_t)g.len;
+	rc = store_batch_append(b, &dr, &ap, msg, mlen);
+	free(g.p);
+	if (rc != SL_OK) {
+		/* A refused draft leaves the batch usable. */
+		if (rc != SL_EVALUE && rc != SL_ESIZE && rc != SL_EINVAL)
+			*dead = true;
+		return rc;
+	}
+	if (entity != NULL)
+		memcpy(out_id, entity, SL_ID_LEN);
+	else
+		sl_entity_id(out_id, ap.hash);
+	return SL_OK;
+}
+
+/* ---- writes ------------------------------------------------------------------ */
+
+/* KIND add: every field the creating type may carry, from its flag. */
+int
+cmd_write_add(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
+    const struct args *a, const struct sl_evtype *et, const char *author,
+    uint8_t id[SL_ID_LEN], bool *dead, char *msg, size_t mlen)
+{
+	const struct sl_kind *k = et->kind;
+	const char *allowed[SL_SCHEMA_MAX_FIELDS + 2];
+	struct payload pl = { 0 };
+	int rc;
+
+	type_flags(et, allowed, sizeof allowed / sizeof allowed[0], NULL);
+	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
+		return rc;
+	for (uint32_t i = 0; i < k->nfields; i++) {
+		const struct sl_field *f = &k->fields[i];
+
+		if (!(et->fields & (1u << i)))
+			continue;
+		if (f->type == SL_F_STATE) {
+			const char *s = sl_schema_state_name(k, et->to);
+
+			payload_str(&pl, f->name, s, strlen(s));
+			continue;
+		}
+		if ((et->required & (1u << i)) && cmd_arg_get(a, f->flag) == NULL) {
+			rc = cmd_fail(msg, mlen, SL_EUSAGE, "%s needs --%s", a->cmd,
+			    f->flag);
+			goto out;
+		}
+		if ((rc = field_from_arg(d, txn, &pl, a, f, msg, mlen)) !=
+		    SL_OK)
+			goto out;
+		if (f->dflt != NULL && cmd_arg_get(a, f->flag) == NULL)
+			payload_str(&pl, f->name, f->dflt, strlen(f->dflt));
+	}
+	rc = append_event(d, b, txn, et, author, NULL, &pl, id, dead, msg,
+	    mlen);
+out:
+	payload_free(&pl);
+	return rc;
+}
+
+/* The lifecycle in words, from the schema: "proposed -> adopted or
+ * rejected; adopted or amended -> amended or revoked". */
+static void
+lifecycle_text(const struct sl_kind *k, char *out, size_t len)
+{
+	uint32_t done = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; sl_schema_evtype_at(i) != NULL; i++) {
+		const struct sl_evtype *et = sl_schema_evtype_at(i);
+
+		if (et->kind != k || et->role != SL_ET_STEP ||
+		    (done & (1u << i)))
+			continue;
+		size_t used = strlen(out);
+		bool first = true;
+
+		snprintf(out + used, len - used, "%s", used ? "; " : "");
+		for (uint8_t s = 1; k->states[s] != NULL; s++) {
+			if (!(et->from & (1u << s)))
+				continue;
+			used = strlen(out);
+			snprintf(out + used, len - used, "%s%s", first ? "" :
+			    " or ", k->states[s]);
+			first = false;
+		}
+		used = strlen(out);
+		snprintf(out + used, len - used, " ->");
+		first = true;
+		for (size_t j = i; sl_schema_evtype_at(j) != NULL; j++) {
+			const struct sl_evtype *o = sl_schema_evtype_at(j);
+
+			if (o->kind != k || o->role != SL_ET_STEP ||
+			    o->from != et->from)
+				continue;
+			done |= 1u << j;
+			used = strlen(out);
+			snprintf(out + used, len - used, "%s %s", first ? "" :
+			    " or", sl_schema_state_name(k, o->to));
+			first = false;
+		}
+	}
+}
+
+/* KIND update ID / KIND STEP ID: an event naming an existing record and
+ * its heads.  A step must be allowed from the state of one of the heads
+ * (the same rule the fold applies when any node folds it). */
+int
+cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
+    const struct args *a, const struct sl_evtype *et, const char *author,
+    uint8_t id[SL_ID_LEN], bool *dead, char *msg, size_t mlen)
+{
+	const struct sl_kind *k = et->kind;
+	const char *allowed[SL_SCHEMA_MAX_FIELDS + 2];
+	struct payload pl = { 0 };
+	struct sl_rec cur;
+	char text[64];
+	int rc;
+
+	type_flags(et, allowed, sizeof allowed / sizeof allowed[0], "id");
+	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
+		return rc;
+	if (!cmd_arg_str(a, "id", text, sizeof text))
+		return cmd_fail(msg, mlen, SL_EUSAGE, "%s needs an ID", a->cmd);
+	if ((rc = cmd_resolve(d, txn, NULL, text, k->c, id, msg, mlen)) != SL_OK)
+		return rc;
+	for (uint32_t i = 0; i < k->nfields; i++) {
+		const struct sl_field *f = &k->fields[i];
+
+		if (!(et->fields & (1u << i)) || f->type == SL_F_STATE)
+			continue;
+		if ((et->required & (1u << i)) && cmd_arg_get(a, f->flag) == NULL) {
+			rc = cmd_fail(msg, mlen, SL_EUSAGE, "%s needs --%s", a->cmd,
+			    f->flag);
+			goto out;
+		}
+		if ((rc = field_from_arg(d, txn, &pl, a, f, msg, mlen)) !=
+		    SL_OK)
+			goto out;
+		/* A step says why, or that no reason was given: an old
+		 * step's reason must not read as this one's. */
+		if (et->role == SL_ET_STEP && (f->flags & SL_FF_NULL) &&
+		    cmd_arg_get(a, f->flag) == NULL)
+			payload_nil(&pl, f->name);
+	}
+	if (et->role == SL_ET_UPDATE && pl.n == 0) {
+		char list[256] = "";
+
+		for (const char *const *f = allowed + 1; *f; f++) {
+			size_t used = strlen(list);
+
+			snprintf(list + used, sizeof list - used, "%s--%s",
+			    used == 0 ? "" : f[1] == NULL ? " or " : ", ", *f);
+		}
+		rc = cmd_fail(msg, mlen, SL_EUSAGE, "%s needs at least one of %s",
+		    a->cmd, list);
+		goto out;
+	}
+	if ((rc = project_get(d->p, txn, id, &cur)) != SL_OK) {
+		rc = cmd_fail(msg, mlen, SL_ENOENT, "no %s with id %s", k->word,
+		    text);
+		goto out;
+	}
+	if (et->role == SL_ET_STEP) {
+		uint8_t states[SL_MAX_PARENTS];
+		uint32_t n = head_states(d, txn, &cur, states);
+
+		if (!sl_fold_step_allowed(et, states, n)) {
+			char life[256];
+
+			lifecycle_text(k, life, sizeof life);
+			rc = cmd_fail(msg, mlen, SL_ESTATE, "%s %s is %s and cannot "
+			    "be %s (allowed: %s)", k->word, text,
+			    sl_schema_state_name(k, cur.state),
+			    sl_schema_state_name(k, et->to), life);
+			sl_rec_free(&cur);
+			goto out;
+		}
+		for (uint32_t i = 0; i < k->nfields; i++) {
+			const char *s = sl_schema_state_name(k, et->to);
+
+			if ((et->fields & (1u << i)) &&
+			    k->fields[i].type == SL_F_STATE)
+				payload_str(&pl, k->fields[i].name, s,
+				    strlen(s));
+		}
+	}
+	sl_rec_free(&cur);
+	rc = append_event(d, b, txn, et, author, id, &pl, id, dead, msg, mlen);
+out:
+	payload_free(&pl);
+	return rc;
+}
+
+/* The event type a write command makes ("decision.adopt"), or NULL. */
+const struct sl_evtype *
+cmd_write_type(const char *cmd)
+{
+	char word[16];
+	size_t n = strcspn(cmd, ".");
+	const struct sl_kind *k;
+
+	if (cmd[n] != '.' || n >= sizeof word)
+		return NULL;
+	memcpy(word, cmd, n);
+	word[n] = '\0';
+	if ((k = sl_schema_kind(word)) == NULL || !k->record)
+		return NULL;
+	return sl_schema_verb(k, cmd + n + 1);
+}
+
+bool
+cmd_is_write(const char *cmd)
+{
+	return cmd_write_type(cmd) != NULL;
+}
+
+/* One write request inside the group commit's transaction. */
+static int
+write_one(struct cmd_ctx *d, struct store_batch *b, struct pending *p,
+    bool *dead)
+{
+	MDB_txn *txn = store_batch_txn(b);
+	struct args *a = malloc(sizeof *a);
+	const struct sl_evtype *et;
+	int rc;
+
+	if (a == NULL)
+		return SL_ENOMEM;
+	if ((rc = cmd_args_parse(a, p->body, p->len, p->msg, sizeof p->msg)) !=
+	    SL_OK)
+		goto out;
+	if ((et = cmd_write_type(a->cmd)) == NULL)
+		rc = cmd_fail(p->msg, sizeof p->msg, SL_EUSAGE, "unknown command");
+	else if (et->role == SL_ET_CREATE)
+		rc = cmd_write_add(d, b, txn, a, et, p->author, p->rec_id, dead,
+		    p->msg, sizeof p->msg);
+	else
+		rc = cmd_write_change(d, b, txn, a, et, p->author, p->rec_id, dead,
+		    p->msg, sizeof p->msg);
+out:
+	free(a);
+	return rc;
+}
+
+/* ---- the group commit ------------------------------------------------------- */
+
+
+void
+cmd_commit(struct cmd_ctx *d)
+{
+	struct pending *list = d->head, *p;
+	struct store_batch *b = NULL;
+	char err[256];
+	int rc;
+
+	/* At most GROUP_MAX writes per commit: bounds the commit's dirty
+	 * pages (LMDB keeps them cached) and the wait of the first writer. */
+	size_t k = 1;
+
+	if (list == NULL || d->held)
+		return;
+	for (p = list; p->next != NULL && k < GROUP_MAX; p = p->next)
+		k++;
+	d->head = p->next;
+	p->next = NULL;
+	if (d->head == NULL)
+		d->tail = &d->head;
+	else
+		uv_idle_start(&d->idle, cmd_idle_cb);
+retry:
+	for (p = list; p; p = p->next) {
+		p->code = SL_OK;
+		p->msg[0] = '\0';
+	}
+	if ((rc = store_batch_begin(d->s, &b, err, sizeof err)) != SL_OK) {
+		if (rc == SL_ERETRY)
+			goto retry;   /* the map grew; it is bounded */
+		for (p = list; p; p = p->next) {
+			p->code = rc;
+			snprintf(p->msg, sizeof p->msg, "%s", err);
+		}
+		goto reply;
+	}
+	bool dead = false;
+	size_t ok = 0;
+
+	for (p = list; p && !dead; p = p->next) {
+		p->code = write_one(d, b, p, &dead);
+		ok += p->code == SL_OK;
+		if (dead) {
+			rc = p->code;
+			snprintf(err, sizeof err, "%s", p->msg);
+		}
+	}
+	if (dead) {
+		store_batch_abort(b);
+		if (rc == SL_ERETRY)
+			goto retry;
+		for (p = list; p; p = p->next) {
+			p->code = rc;
+			snprintf(p->msg, sizeof p->msg, "%s", err);
+		}
+		goto reply;
+	}
+	if (ok == 0) {
+		store_batch_abort(b);
+		goto reply;
+	}
+	if ((rc = store_batch_commit(b, err, sizeof err)) == SL_ERETRY)
+		goto retry;
+	d->commits++;
+	if (rc == SL_OK && d->sync != NULL)
+		sync_log_grew(d->sync);
+	if (rc != SL_OK) {
+		log_warn("commit failed: %s", err);
+		for (p = list; p; p = p->next) {
+			if (p->code == SL_OK) {
+				p->code = rc;
+				snprintf(p->msg, sizeof p->msg, "%s", err);
+			}
+		}
+	}
+reply:;
+	MDB_txn *txn = NULL;
+
+	store_read_begin(d->s, &txn);
+	while ((p = list) != NULL) {
+		list = p->next;
+		d->writes++;
+		if (ctl_conn_alive(p->c)) {
+			struct sl_rec r;
+
+			if (p->code == SL_OK && txn != NULL &&
+			    project_get(d->p, txn, p->rec_id, &r) == SL_OK) {
+				cmd_send_record(d, p->c, p->id, txn, &r, false);
+				sl_rec_free(&r);
+			}
+			cmd_reply_end(p->c, p->id);
+			cmd_reply_result(p->c, p->id, p->code,
+			    p->code == SL_OK ? "ok" : p->msg[0] ? p->msg :
+			    sl_strerror(p->code), p->code == SL_OK ? p->rec_id :
+			    NULL);
+			if (list == NULL || list->c != p->c)
+				ctl_flush(p->c);
+		}
+		ctl_conn_unref(p->c);
+		free(p->body);
+		free(p);
+	}
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+}
+
+void
+cmd_idle_cb(uv_idle_t *h)
+{
+	struct cmd_ctx *d = h->data;
+
+	uv_idle_stop(h);
+	cmd_commit(d);
+}
