@@ -436,7 +436,7 @@ origin_org(const struct bundle *b, const uint8_t *origin, const char **org,
 static bool
 fold_subject(struct bundle *b, struct aev **sub)
 {
-	if ((b->fold = sl_fold_mem_new()) == NULL)
+	if ((b->fold = sl_fold_mem_new()) == NULL || sub == NULL)
 		return bad(b, "out of memory");
 	for (uint32_t i = 0; i < b->nsubject; i++) {
 		int rc = sl_fold_mem_add(b->fold, sub[i]->ev.rec,

@@ -425,7 +425,7 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 		    a->cmd, list);
 		goto out;
 	}
-	if ((rc = project_get(d->p, txn, id, &cur)) != SL_OK) {
+	if (project_get(d->p, txn, id, &cur) != SL_OK) {
 		rc = cmd_fail(msg, mlen, SL_ENOENT, "no %s with id %s", k->word,
 		    text);
 		goto out;

@@ -170,9 +170,9 @@ duration_parse(const char *s, uint64_t *ms)
 		n = n * 10 + (uint64_t)(*p++ - '0');
 	switch (*p) {
 	case '\0': case 's': break;
-	case 'm': unit = 60 * 1000; break;
-	case 'h': unit = 3600 * 1000; break;
-	case 'd': unit = 86400 * 1000; break;
+	case 'm': unit = (uint64_t)60 * 1000; break;
+	case 'h': unit = (uint64_t)3600 * 1000; break;
+	case 'd': unit = (uint64_t)86400 * 1000; break;
 	default: return false;
 	}
 	if (*p != '\0' && p[1] != '\0')

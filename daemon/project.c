@@ -280,7 +280,7 @@ be_wait_take(void *ctx, const uint8_t parent[SL_HASH_LEN],
 	if ((rc = mdb_cursor_open(p->txn, p->pwait, &c)) != 0)
 		return sl_of(rc);
 	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
-	if (rc == 0 && (k.mv_size != 2 * SL_HASH_LEN ||
+	if (rc == 0 && (k.mv_size != (size_t)2 * SL_HASH_LEN ||
 	    memcmp(k.mv_data, parent, SL_HASH_LEN) != 0))
 		rc = MDB_NOTFOUND;
 	if (rc == 0) {
@@ -315,7 +315,7 @@ be_rec_get(void *ctx, const uint8_t id[SL_ID_LEN], struct sl_rec *r)
 	p->before.n = 0;
 	if (rc != 0)
 		return sl_of(rc);
-	if ((rc = sl_rec_decode(r, id, d.mv_data, d.mv_size)) != SL_OK)
+	if (sl_rec_decode(r, id, d.mv_data, d.mv_size) != SL_OK)
 		return SL_ESTORE;
 	keyset_of(&p->before, r);
 	return SL_OK;

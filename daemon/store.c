@@ -652,9 +652,9 @@ store_batch_append(struct store_batch *b, const struct sl_event_draft *d,
 	if (s->check != NULL) {
 		char why[200];
 
-		if ((rc = s->check(s->check_ctx, d->type, strlen(d->type),
+		if (s->check(s->check_ctx, d->type, strlen(d->type),
 		    d->entity, d->n_parents, d->payload, d->payload_len, why,
-		    sizeof why)) != SL_OK) {
+		    sizeof why) != SL_OK) {
 			set_err(err, errlen, "invalid event: %s", why);
 			return SL_EVALUE;
 		}

@@ -329,13 +329,10 @@ apply_fields(struct sl_rec *r, const struct sl_evtype *et,
 		if (rf->val != NULL && write_cmp(ev->hlc, ev->origin, rf->hlc,
 		    rf->origin) <= 0)
 			continue;
-		uint8_t *nv = malloc(vl ? vl : 1);
-
-		if (nv == NULL)
-			return SL_ENOMEM;
-		memcpy(nv, v, vl);
 		free(rf->val);
-		rf->val = nv;
+		if ((rf->val = malloc(vl ? vl : 1)) == NULL)
+			return SL_ENOMEM;
+		memcpy(rf->val, v, vl);
 		rf->len = (uint32_t)vl;
 		rf->hlc = ev->hlc;
 		memcpy(rf->origin, ev->origin, SL_KEY_LEN);

@@ -541,7 +541,7 @@ sl_schema_check_event(const char *type, size_t tlen, const uint8_t *entity,
 		if (!(et->fields & (1u << idx)))
 			return why(w, wlen, "%s cannot carry \"%s\"", et->type,
 			    f->name);
-		if ((rc = sl_mp_skip(&m, &v, &vl)) != SL_OK)
+		if (sl_mp_skip(&m, &v, &vl) != SL_OK)
 			return why(w, wlen, "field \"%s\" is cut short",
 			    f->name);
 		if (sl_schema_check_value(f, v, vl, fw, sizeof fw) != SL_OK)
