@@ -39,7 +39,7 @@
 #define MAX_HANDSHAKES_ADDR 8     /* of those, from one address */
 #define STRANGER_LOG_MAX 20       /* lines on strangers' connections */
 #define STRANGER_LOG_MS 60000     /* per this long (and one on drops) */
-#define VECTOR_MAX 4096
+#define VECTOR_MAX SL_PEER_VECTOR_MAX
 #define CARRY_MAX SL_SIGN_INTERVAL
 
 struct ostate {
@@ -431,10 +431,7 @@ pack_vector(struct conn *c, msgpack_packer *pk, bool all, bool count_only)
 		}
 		if (a != NULL)
 			a->seq = seq;
-		msgpack_pack_array(pk, 3);
-		sl_pack_bin(pk, k, SL_KEY_LEN);
-		msgpack_pack_uint64(pk, seq);
-		sl_pack_bin(pk, tip != NULL ? tip->hash : zero, SL_HASH_LEN);
+		sl_wire_pack_entry(pk, k, seq, tip != NULL ? tip->hash : zero);
 	}
 	return n;
 }
@@ -468,13 +465,8 @@ send_hello(struct conn *c, const char *org)
 	c->nann = 0;
 	scratch_reset(sy);
 	msgpack_packer_init(&pk, &sy->scratch, sl_buf_write);
-	msgpack_pack_map(&pk, 3);
-	sl_pack_cstr(&pk, "version");
-	msgpack_pack_uint64(&pk, SL_PEER_VERSION);
-	sl_pack_cstr(&pk, "org");
-	sl_pack_cstr(&pk, org);
-	sl_pack_cstr(&pk, "vector");
-	msgpack_pack_array(&pk, (uint32_t)pack_vector(c, NULL, true, true));
+	sl_wire_pack_hello(&pk, org, (uint32_t)pack_vector(c, NULL, true,
+	    true));
 	pack_vector(c, &pk, true, false);
 	send_scratch(c, SL_PEER_HELLO);
 }
@@ -539,103 +531,6 @@ check_fork(struct peer *p, struct ostate *o, uint64_t seq,
 	o->sent = 0;
 }
 
-/* ---- wire decoding (pure: also what the peer-frame fuzzer drives) ------ */
-
-int
-sync_wire_vector(struct sl_mp *r, sync_vec_fn fn, void *ctx)
-{
-	uint32_t n, three;
-	int rc;
-
-	if ((rc = sl_mp_read_array(r, &n, VECTOR_MAX)) != SL_OK)
-		return rc;
-	for (uint32_t i = 0; i < n; i++) {
-		const uint8_t *k, *h;
-		uint32_t klen, hlen;
-		uint64_t seq;
-
-		if ((rc = sl_mp_read_array(r, &three, 3)) != SL_OK)
-			return rc;
-		if (three != 3)
-			return SL_EFIELDS;
-		if ((rc = sl_mp_read_bin(r, &k, &klen, SL_KEY_LEN,
-		    SL_KEY_LEN)) != SL_OK ||
-		    (rc = sl_mp_read_uint(r, &seq)) != SL_OK ||
-		    (rc = sl_mp_read_bin(r, &h, &hlen, SL_HASH_LEN,
-		    SL_HASH_LEN)) != SL_OK)
-			return rc;
-		if ((rc = fn(ctx, k, seq, h)) != SL_OK)
-			return rc;
-	}
-	return SL_OK;
-}
-
-int
-sync_wire_hello(struct sl_mp *r, struct sync_hello *out, sync_vec_fn fn,
-    void *ctx)
-{
-	uint32_t n;
-	int rc;
-
-	*out = (struct sync_hello){ 0 };
-	if (sl_mp_read_map(r, &n, 16) != SL_OK)
-		return SL_ETYPE;
-	for (uint32_t i = 0; i < n; i++) {
-		const char *k, *v;
-		uint32_t klen, vlen;
-
-		if ((rc = sl_mp_read_str(r, &k, &klen, 1, 32)) != SL_OK)
-			return rc;
-		if (klen == 7 && memcmp(k, "version", 7) == 0) {
-			rc = sl_mp_read_uint(r, &out->version);
-		} else if (klen == 3 && memcmp(k, "org", 3) == 0) {
-			if ((rc = sl_mp_read_str(r, &v, &vlen, 0,
-			    SL_ORG_MAX)) == SL_OK && sl_utf8_valid(v, vlen))
-				snprintf(out->org, sizeof out->org, "%.*s",
-				    (int)vlen, v);
-		} else if (klen == 6 && memcmp(k, "vector", 6) == 0 &&
-		    !out->have_vec) {
-			rc = sync_wire_vector(r, fn, ctx);
-			out->have_vec = true;
-		} else {
-			rc = sl_mp_skip(r, NULL, NULL); /* a later version's */
-		}
-		if (rc != SL_OK)
-			return rc;
-	}
-	return SL_OK;
-}
-
-int
-sync_wire_records(struct sl_mp *r, uint32_t n, const uint8_t **recs,
-    size_t *lens)
-{
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t len;
-		int rc;
-
-		if ((rc = sl_mp_read_bin(r, &recs[i], &len, 1, SL_EVENT_MAX)) !=
-		    SL_OK)
-			return rc;
-		lens[i] = len;
-	}
-	return sl_mp_at_end(r) ? SL_OK : SL_ETRAIL;
-}
-
-void
-sync_wire_bye(struct sl_mp *r, char *why, size_t len)
-{
-	uint32_t n, klen, vlen;
-	const char *k, *v;
-
-	snprintf(why, len, "no reason given");
-	if (sl_mp_read_map(r, &n, 4) == SL_OK && n >= 1 &&
-	    sl_mp_read_str(r, &k, &klen, 1, 32) == SL_OK &&
-	    sl_mp_read_str(r, &v, &vlen, 0, 180) == SL_OK &&
-	    sl_utf8_valid(v, vlen))
-		snprintf(why, len, "%.*s", (int)vlen, v);
-}
-
 struct vec_ctx {
 	struct peer *p;
 	bool hello;
@@ -661,27 +556,6 @@ vector_entry(void *ctx, const uint8_t origin[SL_KEY_LEN], uint64_t seq,
 }
 
 /* ---- sending events ---------------------------------------------------- */
-
-bool
-sync_rec_peek(const uint8_t *rec, size_t len, const uint8_t **origin,
-    uint64_t *seq, bool *is_signed)
-{
-	struct sl_mp r, h;
-	const uint8_t *hdr;
-	uint32_t n, hlen, olen;
-	uint64_t version;
-
-	sl_mp_init(&r, rec, len);
-	if (sl_mp_read_array(&r, &n, 3) != SL_OK || n != 3 ||
-	    sl_mp_read_bin(&r, &hdr, &hlen, 1, SL_HEADER_MAX) != SL_OK)
-		return false;
-	*is_signed = !sl_mp_peek_nil(&r);
-	sl_mp_init(&h, hdr, hlen);
-	return sl_mp_read_array(&h, &n, 10) == SL_OK && n == 10 &&
-	    sl_mp_read_uint(&h, &version) == SL_OK &&
-	    sl_mp_read_bin(&h, origin, &olen, SL_KEY_LEN, SL_KEY_LEN) ==
-	    SL_OK && sl_mp_read_uint(&h, seq) == SL_OK;
-}
 
 static int
 recs_reserve(struct sync *sy, size_t n)
@@ -771,7 +645,7 @@ send_batch(struct conn *c, MDB_txn *txn, struct ostate *o)
 			conn_close(c, false, "out of memory");
 			return -1;
 		}
-		if (!sync_rec_peek(rec, len, &org, &s2, &last_signed))
+		if (!sl_wire_peek(rec, len, &org, &s2, &last_signed))
 			last_signed = false;
 		sy->recs[n] = rec;
 		sy->lens[n++] = len;
@@ -794,9 +668,7 @@ send_batch(struct conn *c, MDB_txn *txn, struct ostate *o)
 
 	scratch_reset(sy);
 	msgpack_packer_init(&pk, &sy->scratch, sl_buf_write);
-	msgpack_pack_array(&pk, (uint32_t)n);
-	for (size_t i = 0; i < n; i++)
-		sl_pack_bin(&pk, sy->recs[i], sy->lens[i]);
+	sl_wire_pack_events(&pk, sy->recs, sy->lens, n);
 	o->sent = seq - 1;
 	c->peer->sent += n;
 	return send_scratch(c, SL_PEER_EVENTS);
@@ -888,7 +760,7 @@ handle_events(struct conn *c, struct sl_mp *r)
 		sy->recs[i] = c->crec[i];
 		sy->lens[i] = c->clen[i];
 	}
-	if (sync_wire_records(r, n, sy->recs + c->cn, sy->lens + c->cn) !=
+	if (sl_wire_records(r, n, sy->recs + c->cn, sy->lens + c->cn) !=
 	    SL_OK) {
 		conn_close(c, true, "malformed EVENTS frame");
 		return;
@@ -898,7 +770,7 @@ handle_events(struct conn *c, struct sl_mp *r)
 		uint64_t seq;
 		bool sgn;
 
-		if (!sync_rec_peek(sy->recs[i], sy->lens[i], &o, &seq, &sgn)) {
+		if (!sl_wire_peek(sy->recs[i], sy->lens[i], &o, &seq, &sgn)) {
 			/* Not even a header: let the store say why. */
 			last_signed = i;
 			continue;
@@ -992,7 +864,7 @@ handle_hello(struct conn *c, struct sl_mp *r)
 {
 	struct peer *p = c->peer;
 	struct vec_ctx v = { p, true };
-	struct sync_hello h;
+	struct sl_peer_hello h;
 	int rc;
 
 	if (c->hello_got) {
@@ -1003,7 +875,7 @@ handle_hello(struct conn *c, struct sl_mp *r)
 		p->os[j].want = false;
 		p->os[j].has = 0;
 	}
-	rc = sync_wire_hello(r, &h, vector_entry, &v);
+	rc = sl_wire_hello(r, &h, vector_entry, &v);
 	if (rc == SL_OK && !sl_mp_at_end(r))
 		rc = SL_ETRAIL;
 	if (rc != SL_OK || !h.have_vec || h.version == 0) {
@@ -1058,7 +930,7 @@ handle_frame(struct conn *c, const struct sl_frame_hdr *h,
 		break;
 	case SL_PEER_HAVE: {
 		struct vec_ctx v = { c->peer, false };
-		int rc = sync_wire_vector(&r, vector_entry, &v);
+		int rc = sl_wire_vector(&r, vector_entry, &v);
 
 		if (rc != SL_OK || !sl_mp_at_end(&r)) {
 			conn_close(c, true, "malformed HAVE (%s)",
@@ -1080,7 +952,7 @@ handle_frame(struct conn *c, const struct sl_frame_hdr *h,
 	case SL_PEER_BYE: {
 		char why[200];
 
-		sync_wire_bye(&r, why, sizeof why);
+		sl_wire_bye(&r, why, sizeof why);
 		conn_close(c, false, "the peer closed: %s", why);
 		break;
 	}
@@ -1151,9 +1023,7 @@ conn_close(struct conn *c, bool bye, const char *fmt, ...)
 
 		scratch_reset(sy);
 		msgpack_packer_init(&pk, &sy->scratch, sl_buf_write);
-		msgpack_pack_map(&pk, 1);
-		sl_pack_cstr(&pk, "reason");
-		sl_pack_str(&pk, why, strlen(why) > 180 ? 180 : strlen(why));
+		sl_wire_pack_bye(&pk, why);
 		send_scratch(c, SL_PEER_BYE);
 	}
 	c->closing = true;
