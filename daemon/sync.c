@@ -717,15 +717,20 @@ refuse_origin(struct conn *c, const uint8_t origin[SL_KEY_LEN],
 	struct peer *p = c->peer;
 	struct ostate *o = os_find(p, origin, true);
 
+	int kept = SL_OK;
+
 	if (o != NULL)
 		o->refused = true;
 	p->refused++;
 	peer_error(p, "refused: %s", res->reason);
-	log_warn("peer %s: refused events: %s; other origins go on", p->cfg.name,
-	    res->reason);
-	if (res->code != SL_EFORK && rec != NULL &&
-	    store_keep_refused(sy->s, p->cfg.key, rec, len, res->code,
-	    res->reason) != SL_OK)
+	/* Forks are kept (or, past their cap, not) by the store itself. */
+	if (res->code != SL_EFORK && rec != NULL)
+		kept = store_keep_refused(sy->s, p->cfg.key, rec, len,
+		    res->code, res->reason);
+	log_warn("peer %s: refused events: %s%s; other origins go on",
+	    p->cfg.name, res->reason, kept == SL_EFULL ? " (not kept: the "
+	    "refused records kept as evidence are at their cap)" : "");
+	if (kept != SL_OK && kept != SL_EFULL)
 		log_warn("cannot keep the refused record as evidence");
 	if (res->code == SL_EFORK &&
 	    memcmp(origin, sy->key.pub, SL_KEY_LEN) == 0) {

@@ -9,9 +9,10 @@
  * plain blocking socket, frames encoded as the daemon encodes them, and
  * signed events written into its own store with store_append.  What it
  * does: connect as a non-member; replay old frames as a member; send a
- * second, validly signed history of its own key; send frames that are
- * empty, oversize, cut short or of the wrong type, and bytes that are not
- * TLS at all; and hold a thousand idle connections open.
+ * second, validly signed history of its own key, and a new one on every
+ * connection; send frames that are empty, oversize, cut short or of the
+ * wrong type, and bytes that are not TLS at all; and hold a thousand idle
+ * connections open.
  *
  * After every case the victim must still run, answer the CLI, sync new
  * events with its honest peer, verify clean, and have logged the case
@@ -1740,6 +1741,162 @@ test_idle_flood(void **state)
 	scene_stop(&s);
 }
 
+/* ---- 8. a second history on every connection ----------------------------- */
+
+#define FORK_CONNS 32        /* connections, each with its own history */
+#define FORK_RUN 16          /* events per history, signed at the end */
+#define FORK_PAD 60000       /* bytes of each event's payload: a run of
+                                16 fills most of a 1 MiB frame */
+/* The victim's caps on fork evidence (daemon/store.c). */
+#define FORKS_BYTES_MAX (16 << 20)
+
+/* A history of m's key that shares seq 1 (r1) with the one the victim
+ * holds and goes its own way from seq 2: FORK_RUN events of FORK_PAD
+ * bytes in one commit, so only the last is signed.  Written in its own
+ * store (sub); its records go to out. */
+static void
+chain_fork(const struct ident *m, const char *sub, const struct rec *r1,
+    int k, struct rec *out)
+{
+	struct store *s = chain_open(m, sub);
+	struct store_ingest_result res;
+	struct sl_event_draft d[FORK_RUN];
+	struct store_appended ap[FORK_RUN];
+	struct sl_buf g[FORK_RUN];
+	char *pad = malloc(FORK_PAD + 1), name[64], err[256];
+
+	assert_non_null(pad);
+	memset(pad, 'x', FORK_PAD);
+	pad[FORK_PAD] = '\0';
+	assert_int_equal(store_ingest(s, (const uint8_t *const[]){ r1->p },
+	    (const size_t[]){ r1->len }, 1, &res), SL_OK);
+	for (int i = 0; i < FORK_RUN; i++) {
+		msgpack_packer pk;
+
+		g[i] = (struct sl_buf){ 0 };
+		msgpack_packer_init(&pk, &g[i], sl_buf_write);
+		msgpack_pack_map(&pk, 2);
+		snprintf(name, sizeof name, "Historia %d.%d", k, i);
+		sl_pack_cstr(&pk, "name");
+		sl_pack_cstr(&pk, name);
+		sl_pack_cstr(&pk, "notes");
+		sl_pack_cstr(&pk, pad);
+		assert_false(g[i].failed);
+		d[i] = (struct sl_event_draft){ .author = "mallory",
+			.type = "contact.created", .payload = g[i].p,
+			.payload_len = (uint32_t)g[i].len };
+	}
+	if (store_append(s, d, FORK_RUN, ap, err, sizeof err) != SL_OK)
+		fail_msg("%s", err);
+	for (int i = 0; i < FORK_RUN; i++) {
+		out[i].seq = ap[i].seq;
+		memcpy(out[i].hash, ap[i].hash, SL_HASH_LEN);
+		assert_int_equal(store_event_get(s, m->key.pub, ap[i].seq,
+		    &out[i].p, &out[i].len), SL_OK);
+		free(g[i].p);
+	}
+	assert_int_equal(out[0].seq, 2);
+	free(pad);
+	store_close(s);
+}
+
+static long
+file_size(const char *dir, const char *name)
+{
+	char path[700];
+	struct stat st;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static void
+test_fork_flood(void **state)
+{
+	struct scene s;
+	struct ident m;
+	struct rec run[FORK_RUN];
+	long mark, size0, size1, rss0, rss1, forks;
+	int kept = 0, unkept = 0;
+	char store_dir[600];
+
+	(void)state;
+	scene_start(&s, "ff");
+	ident_init(&m, "m-ff");
+	scene_member(&s, &m);
+	snprintf(store_dir, sizeof store_dir, "%s/%s", s.v.dir,
+	    SL_NODE_STORE_DIR);
+	/* The victim holds the member's seq 1 and 2. */
+	struct store *ms = chain_open(&m, "store");
+	struct rec r1 = chain_add(ms, &m, "Gemensam början");
+	struct rec r2 = chain_add(ms, &m, "Den riktiga historien");
+	struct vent vec0[] = { { m.key.pub, 0, NULL } };
+	struct atk a;
+
+	store_close(ms);
+	atk_session(&a, &m, &s.v, vec0, 1);
+	atk_events(&a, &r1, 1);
+	atk_events(&a, &r2, 1);
+	s.count += 2;
+	scene_wait(&s, WAIT_MS);
+	atk_end(&a);
+	size0 = file_size(store_dir, "data.mdb");
+	rss0 = rss_kib(s.v.pid);
+
+	/* Each connection shows a history of its own from seq 2 on (about
+	 * 1 MiB, one frame), as a modified node could make any number of. */
+	for (int k = 0; k < FORK_CONNS; k++) {
+		char sub[16], addr[64];
+
+		snprintf(sub, sizeof sub, "fork%02d", k);
+		chain_fork(&m, sub, &r1, k, run);
+		struct vent vec[] = { { m.key.pub, run[FORK_RUN - 1].seq,
+			run[FORK_RUN - 1].hash } };
+
+		mark = log_mark(&s.v);
+		atk_session(&a, &m, &s.v, vec, 1);
+		atk_events(&a, run, FORK_RUN);
+		snprintf(addr, sizeof addr, "%s", a.addr);
+		atk_end(&a);
+		/* Logged once each, kept or not: the session, the fork, the
+		 * end. */
+		expect_logged(&s.v, mark, (const char *[]){ m.n.name, m.n.id,
+		    addr, NULL }, m.n.id, "differs from the event", 3);
+		if (log_lines(&s.v, mark, (const char *[]){ m.n.id, NULL },
+		    "not kept", NULL, 0) == 1)
+			unkept++;
+		else
+			kept++;
+		for (int i = 0; i < FORK_RUN; i++)
+			free(run[i].p);
+	}
+	size1 = file_size(store_dir, "data.mdb");
+	rss1 = rss_kib(s.v.pid);
+	forks = victim_num(&s, "forks");
+	print_message("victim store: data.mdb %ld kB before, %ld kB after %d "
+	    "histories of %d events (%d kept, %d not); forks: %ld\n",
+	    size0 / 1024, size1 / 1024, FORK_CONNS, FORK_RUN, kept, unkept,
+	    forks);
+	print_message("victim VmRSS: %ld kB before, %ld kB after\n", rss0,
+	    rss1);
+	/* The evidence stops at its cap (and the last kept one was still
+	 * whole); later forks are refused, counted and logged all the
+	 * same. */
+	assert_true(unkept > 0);
+	assert_true(kept > 0);
+	assert_int_equal(forks, (long)kept * FORK_RUN);
+	assert_true(size1 - size0 < FORKS_BYTES_MAX + (2 << 20));
+	assert_true(rss1 - rss0 < 16 * 1024 + RSS_EXTRA_KB);
+	assert_int_equal(victim_num(&s, "refused"), 0);
+	assert_int_equal(events(&s.v), s.count);
+	/* Still syncing, and clean. */
+	scene_check(&s, "after a history on every connection");
+	free(r1.p);
+	free(r2.p);
+	ident_free(&m);
+	scene_stop(&s);
+}
+
 int
 main(void)
 {
@@ -1749,6 +1906,7 @@ main(void)
 		cmocka_unit_test_teardown(test_fork, hostile_reap),
 		cmocka_unit_test_teardown(test_malformed, hostile_reap),
 		cmocka_unit_test_teardown(test_idle_flood, hostile_reap),
+		cmocka_unit_test_teardown(test_fork_flood, hostile_reap),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
