@@ -490,10 +490,15 @@ send_have(struct conn *c)
 }
 
 /*
- * The peer holds event seq of origin with hash h.  If this node holds a
- * different event there, the origin has forked: a version vector alone
- * would call the two nodes equal.  Sending this node's event at seq shows
- * the peer the other history, and its store keeps both as evidence.
+ * The peer says it holds event seq of origin with hash h.  If this node
+ * holds a different event there, the two hold different histories of the
+ * origin, which a version vector alone would call equal; but a hash in a
+ * vector is only the peer's word (any member can name any hash), so it is
+ * logged as that peer's claim, never as a fork of the origin.  Sending
+ * this node's events from seq shows the peer this history: if it really
+ * holds another signed one, its store keeps both as evidence, and when it
+ * sends its own this node's store does; only that evidence says an origin
+ * forked.
  */
 static void
 check_fork(struct peer *p, struct ostate *o, uint64_t seq,
@@ -522,11 +527,12 @@ check_fork(struct peer *p, struct ostate *o, uint64_t seq,
 	if (memcmp(mine, h, SL_HASH_LEN) == 0)
 		return;
 	key_text(id, o->origin);
-	log_warn("peer %s holds another event at seq %llu of origin %s: the "
-	    "origin has forked; sending this node's history from there",
+	log_warn("peer %s claims another event at seq %llu of origin %s than "
+	    "this node holds (its claim, unproven: only two signed events "
+	    "show a fork); sending this node's history from there",
 	    p->cfg.name, (unsigned long long)seq, id);
-	peer_error(p, "origin %s has forked at or before seq %llu", id,
-	    (unsigned long long)seq);
+	peer_error(p, "claims another event at seq %llu of origin %s",
+	    (unsigned long long)seq, id);
 	o->has = seq - 1;
 	o->sent = 0;
 }
@@ -536,9 +542,9 @@ struct vec_ctx {
 	bool hello;
 };
 
-/* A vector entry into the peer's table.  Forks are looked for once per
- * connection, in the HELLO: a peer cannot make this node resend a
- * history over and over. */
+/* A vector entry into the peer's table.  Other histories are looked for
+ * once per connection, in the HELLO: a peer cannot make this node resend
+ * a history over and over. */
 static int
 vector_entry(void *ctx, const uint8_t origin[SL_KEY_LEN], uint64_t seq,
     const uint8_t hash[SL_HASH_LEN])

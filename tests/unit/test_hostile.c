@@ -1033,7 +1033,7 @@ test_fork(void **state)
 	    "differs from the event"));
 
 	/* A second session that shows the other history in its HELLO: the
-	 * victim notices from the vector and sends its own seq 2, and the
+	 * victim logs the member's claim, sends its own seq 2, and the
 	 * fork, sent again, changes nothing and is logged once more for
 	 * this session. */
 	struct vent vec2[] = { { m.key.pub, 2, b2.hash } };
@@ -1050,7 +1050,7 @@ test_fork(void **state)
 	atk_events(&a, &b2, 1);
 	snprintf(addr, sizeof addr, "%s", a.addr);
 	atk_end(&a);
-	snprintf(needle, sizeof needle, "holds another event at seq 2 of "
+	snprintf(needle, sizeof needle, "claims another event at seq 2 of "
 	    "origin %s", m.n.id);
 	expect_logged(&s.v, mark, (const char *[]){ m.n.name, m.n.id, addr,
 	    NULL }, m.n.id, needle, 4);
@@ -1897,6 +1897,54 @@ test_fork_flood(void **state)
 	scene_stop(&s);
 }
 
+/* ---- 10. a member naming another tip for an honest origin ----------------- */
+
+static void
+test_tip_claim(void **state)
+{
+	struct scene s;
+	struct ident m;
+	struct atk a;
+	uint8_t hk[SL_KEY_LEN], fake[SL_HASH_LEN];
+	long mark;
+	char addr[64], needle[160];
+
+	(void)state;
+	scene_start(&s, "tc");
+	ident_init(&m, "m-tc");
+	scene_member(&s, &m);
+	assert_true(sl_b32_decode(hk, SL_KEY_LEN, s.h.id));
+	memset(fake, 0xa5, sizeof fake);
+	/* Both nodes hold the honest peer's seq 1 (its node.org); the
+	 * member names another event there, with nothing to show for it. */
+	struct vent vec[] = { { hk, 1, fake }, { m.key.pub, 0, NULL } };
+
+	mark = log_mark(&s.v);
+	atk_start(&a, &m, &s.v);
+	a.capture = true;
+	atk_hello(&a, vec, 2);
+	assert_true(atk_wait_hello(&a, 10000));
+	/* The victim answers with its own seq 1 of that origin. */
+	for (int k = 0; k < 50 && a.ncap == 0; k++)
+		atk_poll(&a, 100);
+	assert_true(a.ncap >= 1);
+	snprintf(addr, sizeof addr, "%s", a.addr);
+	atk_end(&a);
+	/* One line, as the member's claim; none says the honest origin
+	 * forked. */
+	snprintf(needle, sizeof needle, "claims another event at seq 1 of "
+	    "origin %s", s.h.id);
+	expect_logged(&s.v, mark, (const char *[]){ m.n.name, addr, NULL },
+	    m.n.name, needle, 3);
+	assert_int_equal(log_lines(&s.v, 0, (const char *[]){ s.h.id,
+	    s.h.name, NULL }, "forked", NULL, 0), 0);
+	assert_int_equal(victim_num(&s, "forks"), 0);
+	assert_int_equal(victim_num(&s, "refused"), 0);
+	scene_check(&s, "after a claimed tip");
+	ident_free(&m);
+	scene_stop(&s);
+}
+
 int
 main(void)
 {
@@ -1907,6 +1955,7 @@ main(void)
 		cmocka_unit_test_teardown(test_malformed, hostile_reap),
 		cmocka_unit_test_teardown(test_idle_flood, hostile_reap),
 		cmocka_unit_test_teardown(test_fork_flood, hostile_reap),
+		cmocka_unit_test_teardown(test_tip_claim, hostile_reap),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
