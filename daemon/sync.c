@@ -30,7 +30,8 @@
 #define KEEPALIVE_MS 10000        /* PING after this much quiet */
 #define SILENCE_MS 30000          /* nothing heard this long: give up */
 #define HANDSHAKE_MS 5000
-#define HOLD_MS 10000             /* own events promised but not coming */
+#define HOLD_MS 10000             /* own events claimed but not coming */
+#define HOLD_TEXT "10 s"          /* HOLD_MS, for the log */
 #define CLOSE_MS 5000             /* a closing connection's last words */
 #define BACKOFF_MIN_MS 2000       /* redial after [b/2, b], b doubling */
 #define BACKOFF_MAX_MS 60000
@@ -73,6 +74,13 @@ struct peer {
 	uint64_t received, sent, refused;
 	char last_error[256];
 	uint64_t last_error_at;
+	/* Claims to more of this node's own chain than it holds
+	 * (check_self): when this session's began (ms, 0: none) and this
+	 * node's tip then, whether this session has sent any of those
+	 * events, and whether an earlier claim proved false, which stays
+	 * until the peer sends some. */
+	uint64_t claim_at, claim_base;
+	bool self_given, claim_false;
 };
 
 struct wreq {
@@ -142,6 +150,7 @@ static void conn_close(struct conn *c, bool bye, const char *fmt, ...)
 static void pump(struct conn *c);
 static void peer_schedule(struct peer *p);
 static void check_self(struct sync *sy);
+static void claim_check(struct peer *p, bool ended);
 static void hold_watch(struct sync *sy);
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -749,6 +758,35 @@ refuse_origin(struct conn *c, const uint8_t origin[SL_KEY_LEN],
 	}
 }
 
+/*
+ * Peer p has sent verified events of this node's own chain up to seq top,
+ * of which `added` were new (this node held up to seq before).  Signed by
+ * this node's own key, events this node lacked show that its store really
+ * is behind (restored from a backup): this, not a claim in a vector, is
+ * what check_self believes.  Events that another peer brought first count
+ * as well, if this node lacked them when p's claim began.
+ */
+static void
+self_taken(struct peer *p, uint64_t before, uint64_t top, size_t added)
+{
+	struct sync *sy = p->sy;
+	struct ostate *o = os_find(p, sy->key.pub, false);
+	uint64_t now = tip_seq(sy, sy->key.pub);
+
+	if (added == 0 && (p->claim_at == 0 || top <= p->claim_base))
+		return;
+	if (added > 0 && !p->self_given)
+		log_warn("peer %s sent this node's own events %llu to %llu, "
+		    "which this node lacked (restored from a backup?), and "
+		    "says it holds up to seq %llu: taking them back before "
+		    "appending again", p->cfg.name,
+		    (unsigned long long)before + 1, (unsigned long long)now,
+		    (unsigned long long)(o != NULL && o->has > now ? o->has :
+		    now));
+	p->self_given = true;
+	p->claim_false = false;
+}
+
 static void
 handle_events(struct conn *c, struct sl_mp *r)
 {
@@ -825,10 +863,19 @@ handle_events(struct conn *c, struct sl_mp *r)
 	}
 	if (upto > 0) {
 		struct store_ingest_result res;
+		uint64_t before = tip_seq(sy, origin);
 		int rc = store_ingest(sy->s, sy->recs, sy->lens, upto, &res);
 
 		if (rc == SL_OK) {
+			const uint8_t *o;
+			uint64_t top = 0;
+			bool sgn;
+
 			p->received += res.added;
+			if (memcmp(origin, sy->key.pub, SL_KEY_LEN) == 0 &&
+			    sl_wire_peek(sy->recs[upto - 1], sy->lens[upto - 1],
+			    &o, &top, &sgn))
+				self_taken(p, before, top, res.added);
 			if (res.added > 0)
 				sync_log_grew(sy);
 		} else if (rc == SL_ESTORE || rc == SL_EFULL ||
@@ -908,6 +955,8 @@ handle_hello(struct conn *c, struct sl_mp *r)
 		p->os[j].unsendable = false;
 	}
 	c->hello_got = true;
+	p->claim_at = 0;
+	p->self_given = false;
 	p->since = sl_now_ms();
 	p->backoff = 0;
 	p->last_error[0] = '\0';
@@ -1039,6 +1088,8 @@ conn_close(struct conn *c, bool bye, const char *fmt, ...)
 	}
 	c->closing = true;
 	c->closing_at = sl_now_ms();
+	if (p != NULL && p->conn == c && c->hello_got && !sy->closing)
+		claim_check(p, true);
 	if (p != NULL && !sy->closing) {
 		/* With a BYE, it is for what the peer sent (or it is no
 		 * longer a member): worth a warning. */
@@ -1617,14 +1668,21 @@ peer_drop(struct sync *sy, struct peer *p)
 
 /*
  * A node restored from an old backup holds less of its own chain than its
- * peers do; appending at once would fork it.  While a connected peer says
- * it holds more of this node's own events, local writes wait, and the
- * missing events come back through the normal sync first.
+ * peers do; appending at once would fork it.  A peer's vector saying it
+ * holds more of this node's chain is only a claim, though, and any member
+ * can make it: believing it would let a member stall this node's writes
+ * at will.  So writes wait only for a peer that has also sent some of
+ * those events (self_given: signed by this node's own key, which no other
+ * node can forge), until the rest has come.  A restored node thus still
+ * takes its events back before it appends again, and a false claim holds
+ * nothing.  (The first frame comes right after HELLO; a local write in
+ * between is appended and then found as a fork of this node's own chain,
+ * as one made before any peer connected is.)
  */
 static void
 check_self(struct sync *sy)
 {
-	uint64_t mine = tip_seq(sy, sy->key.pub), most = 0;
+	uint64_t mine = tip_seq(sy, sy->key.pub), most = 0, now = sl_now_ms();
 	const char *who = NULL;
 
 	for (size_t i = 0; i < sy->npeers; i++) {
@@ -1633,9 +1691,15 @@ check_self(struct sync *sy)
 
 		if (p->conn == NULL || !p->conn->hello_got ||
 		    (o = os_find(p, sy->key.pub, false)) == NULL || !o->want ||
-		    o->refused)
+		    o->refused || o->has <= mine) {
+			p->claim_at = 0;
 			continue;
-		if (o->has > most) {
+		}
+		if (p->claim_at == 0) {
+			p->claim_at = now;
+			p->claim_base = mine;
+		}
+		if (p->self_given && !p->claim_false && o->has > most) {
 			most = o->has;
 			who = p->cfg.name;
 		}
@@ -1643,10 +1707,10 @@ check_self(struct sync *sy)
 	bool hold = most > mine && !sy->self_forked;
 
 	if (hold && !sy->holding) {
-		log_warn("peer %s holds this node's own events up to seq %llu "
-		    "but this node only up to %llu (restored from a backup?): "
-		    "taking them back before appending again", who,
-		    (unsigned long long)most, (unsigned long long)mine);
+		log_info("holding local writes until peer %s has sent the rest "
+		    "of this node's own events, up to seq %llu (this node holds "
+		    "up to %llu)", who, (unsigned long long)most,
+		    (unsigned long long)mine);
 	} else if (!hold && sy->holding) {
 		if (most > mine)
 			log_warn("could not take back this node's own events; "
@@ -1660,22 +1724,55 @@ check_self(struct sync *sy)
 	}
 	sy->holding = hold;
 	sy->hold_tip = mine;
-	sy->hold_since = sl_now_ms();
+	sy->hold_since = now;
 	if (sy->hold != NULL)
 		sy->hold(sy->hold_ctx, hold);
 }
 
 /*
- * A peer that says it holds more of this node's own chain must also send
- * it.  If the chain has not grown for HOLD_MS while writes are held, the
- * claim is ignored for the rest of that peer's session (its frames of
- * this origin too) and writes go on.
+ * A claim to more of this node's own chain is false if the session that
+ * made it ends (ended), or HOLD_MS pass, without the peer sending a
+ * single one of those events.  The peer is remembered for it, across its
+ * reconnects, with one line in the log: its later claims are not logged
+ * or counted (`ahead`) until it does send some.
+ */
+static void
+claim_check(struct peer *p, bool ended)
+{
+	struct sync *sy = p->sy;
+	struct ostate *o = os_find(p, sy->key.pub, false);
+	uint64_t mine = tip_seq(sy, sy->key.pub);
+
+	if (p->claim_false || p->self_given || p->claim_at == 0 || o == NULL ||
+	    !o->want || o->refused || o->has <= mine)
+		return;
+	if (!ended && sl_now_ms() - p->claim_at < HOLD_MS)
+		return;
+	log_warn("peer %s claims this node's own events up to seq %llu but "
+	    "sent none beyond seq %llu %s: a false claim, not believed until "
+	    "it sends some", p->cfg.name, (unsigned long long)o->has,
+	    (unsigned long long)mine, ended ? "before its session ended" :
+	    "in " HOLD_TEXT);
+	peer_error(p, "claimed this node's own events it did not send");
+	p->claim_false = true;
+}
+
+/*
+ * Claims are judged once HOLD_MS old.  And a peer that has sent some of
+ * this node's own events must also send the rest: if the chain has not
+ * grown for HOLD_MS while writes are held, that peer's claim is ignored
+ * for the rest of its session (its frames of this origin too), it is
+ * remembered as a false claim, and writes go on.
  */
 static void
 hold_watch(struct sync *sy)
 {
 	uint64_t mine = tip_seq(sy, sy->key.pub), now = sl_now_ms();
 
+	for (size_t i = 0; i < sy->npeers; i++)
+		if (sy->peers[i]->conn != NULL &&
+		    sy->peers[i]->conn->hello_got)
+			claim_check(sy->peers[i], false);
 	if (!sy->holding)
 		return;
 	if (mine != sy->hold_tip) {
@@ -1690,14 +1787,17 @@ hold_watch(struct sync *sy)
 		struct ostate *o = os_find(p, sy->key.pub, false);
 
 		if (p->conn != NULL && o != NULL && o->want && !o->refused &&
-		    o->has > mine) {
+		    p->self_given && !p->claim_false && o->has > mine) {
 			log_warn("peer %s said it holds this node's own events "
-			    "up to seq %llu but sent none for %d s: ignoring "
-			    "that claim", p->cfg.name,
-			    (unsigned long long)o->has, HOLD_MS / 1000);
+			    "up to seq %llu but sent none past seq %llu in "
+			    HOLD_TEXT ": a false claim, not believed until it "
+			    "sends more", p->cfg.name,
+			    (unsigned long long)o->has,
+			    (unsigned long long)mine);
 			peer_error(p, "claimed this node's own events it did "
 			    "not send");
 			o->refused = true;
+			p->claim_false = true;
 		}
 	}
 	check_self(sy);
@@ -1978,7 +2078,8 @@ sync_pack_peer(const struct sync *sy, size_t i, msgpack_packer *pk)
 			continue;
 		if (mine > o->has)
 			behind += mine - o->has;
-		else if (is_member(sy, o->origin))
+		else if (is_member(sy, o->origin) && !(p->claim_false &&
+		    memcmp(o->origin, sy->key.pub, SL_KEY_LEN) == 0))
 			ahead += o->has - mine;
 	}
 	key_text(id, p->cfg.key);

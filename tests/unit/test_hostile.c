@@ -10,9 +10,10 @@
  * signed events written into its own store with store_append.  What it
  * does: connect as a non-member; replay old frames as a member; send a
  * second, validly signed history of its own key, and a new one on every
- * connection; send frames that are empty, oversize, cut short or of the
- * wrong type, and bytes that are not TLS at all; and hold a thousand idle
- * connections open.
+ * connection; claim the victim's own events it does not have, and
+ * another tip for an honest origin; send frames that are empty,
+ * oversize, cut short or of the wrong type, and bytes that are not TLS
+ * at all; and hold a thousand idle connections open.
  *
  * After every case the victim must still run, answer the CLI, sync new
  * events with its honest peer, verify clean, and have logged the case
@@ -20,8 +21,9 @@
  * connections, in a bounded number of lines.  Its memory and descriptors
  * are measured (/proc) and must stay bounded.
  *
- * Time: about 40 s, most of it the 30 s a member stalled inside a frame
- * takes to be cut off, during which the other cases run.
+ * Time: about 70 s: 40 s for the first cases, most of it the 30 s a member
+ * stalled inside a frame takes to be cut off, during which the other
+ * cases run; 30 s of claims to the victim's own chain; 15 s of forks.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -1897,6 +1899,96 @@ test_fork_flood(void **state)
 	scene_stop(&s);
 }
 
+/* ---- 9. a member claiming more of the victim's own chain ----------------- */
+
+#define CLAIM_S 30           /* how long the attack goes on */
+#define CLAIM_SESSION_MS 3000
+
+static bool
+victim_held(const struct scene *s)
+{
+	return strstr(ok(sl(&s->v, "status", "--json", NULL))->out,
+	    "\"writes_held\": true") != NULL;
+}
+
+static void
+test_own_claim(void **state)
+{
+	struct scene s;
+	struct ident m;
+	struct writers *w;
+	uint8_t vk[SL_KEY_LEN], fake[SL_HASH_LEN];
+	long mark, acked;
+	int sessions = 0, held = 0, samples = 0;
+	uint64_t t0;
+
+	(void)state;
+	scene_start(&s, "oc");
+	ident_init(&m, "m-oc");
+	scene_member(&s, &m);
+	assert_true(sl_b32_decode(vk, SL_KEY_LEN, s.v.id));
+	memset(fake, 0x5a, sizeof fake);
+	/* 2^40 events of the victim's own chain, none of which it sends. */
+	struct vent vec[] = { { vk, (uint64_t)1 << 40, fake },
+		{ m.key.pub, 0, NULL } };
+
+	mark = log_mark(&s.v);
+	w = writers_start_paced(&s.v, 1, "oc", 9, false, 50);
+	t0 = now_ms();
+	while (now_ms() - t0 < CLAIM_S * 1000) {
+		struct atk a;
+		uint64_t until;
+
+		atk_session(&a, &m, &s.v, vec, 2);
+		sessions++;
+		until = now_ms() + CLAIM_SESSION_MS;
+		for (int k = 0; now_ms() < until; k++) {
+			atk_poll(&a, 100);
+			if (k == 3 || k == 20) {
+				samples++;
+				held += victim_held(&s);
+			}
+		}
+		atk_end(&a);
+	}
+	acked = writers_stop(w);
+	unsigned long long p50 = writers_latency_us(w, 0.5);
+	unsigned long long p99 = writers_latency_us(w, 0.99);
+	unsigned long long max = writers_latency_us(w, 1.0);
+
+	print_message("%d sessions claiming 2^40 own events in %d s: %ld "
+	    "writes acknowledged, p50 %.1f ms, p99 %.1f ms, slowest %.1f "
+	    "ms; writes held in %d of %d samples\n", sessions, CLAIM_S, acked,
+	    p50 / 1e3, p99 / 1e3, max / 1e3, held, samples);
+	/* Nothing was held, every write was answered at once (a pace of
+	 * one every 25 ms on average), and none was lost. */
+	assert_int_equal(held, 0);
+	assert_true(acked >= 100);
+	assert_true(p99 < 1000000);
+	assert_true(max < 3000000);
+	assert_int_equal(writers_failures(w), 0);
+	s.count += acked;
+	scene_wait(&s, WAIT_MS);
+	writers_check(w, (struct node *[]){ &s.v, &s.h }, 2);
+	writers_free(w);
+	/* The false claim is logged once, for all the sessions: each had
+	 * its start and its end, and nothing else was said about it. */
+	char needle[80];
+
+	snprintf(needle, sizeof needle, "up to seq %llu",
+	    (unsigned long long)1 << 40);
+	expect_logged(&s.v, mark, (const char *[]){ m.n.name, NULL },
+	    m.n.name, "false claim", 2 * sessions + 1);
+	assert_int_equal(log_lines(&s.v, mark, (const char *[]){ m.n.name,
+	    NULL }, needle, NULL, 0), 1);
+	assert_true(sessions >= 5);
+	assert_int_equal(victim_num(&s, "forks"), 0);
+	assert_int_equal(victim_num(&s, "refused"), 0);
+	scene_check(&s, "after false claims to its own chain");
+	ident_free(&m);
+	scene_stop(&s);
+}
+
 /* ---- 10. a member naming another tip for an honest origin ----------------- */
 
 static void
@@ -1955,6 +2047,7 @@ main(void)
 		cmocka_unit_test_teardown(test_malformed, hostile_reap),
 		cmocka_unit_test_teardown(test_idle_flood, hostile_reap),
 		cmocka_unit_test_teardown(test_fork_flood, hostile_reap),
+		cmocka_unit_test_teardown(test_own_claim, hostile_reap),
 		cmocka_unit_test_teardown(test_tip_claim, hostile_reap),
 	};
 
