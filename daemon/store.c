@@ -1216,7 +1216,7 @@ store_keep_refused(struct store *s, const uint8_t from[SL_KEY_LEN],
 
 	/* Evidence is bounded: a member sending junk forever must not fill
 	 * the disk.  Past the cap refusals are still counted and logged. */
-	if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != 0)
+	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
 		return SL_ESTORE;
 	have_bytes = db_bytes(txn, s->refused, &have_n);
 	mdb_txn_abort(txn);
