@@ -51,7 +51,7 @@ inc = $(INC_$(firstword $(subst /, ,$(1))))
 
 PROTO_SRC  := protocol/mp.c protocol/event.c protocol/crypto.c protocol/frame.c \
               protocol/clock.c protocol/base32.c protocol/node.c protocol/hash.c \
-              protocol/schema.c protocol/record.c
+              protocol/schema.c protocol/record.c protocol/peer_wire.c
 # What the CLI needs: no OpenSSL, no LMDB, no libuv (start-up time);
 # SHA-256 for checking audit bundles comes from libsodium.
 CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
@@ -202,10 +202,12 @@ build/fuzz/obj/%.o: %.c
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(call inc,$*) -MMD -MP -c $< -o $@
 
 FUZZ_LINK = $(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^
-build/fuzz/fuzz_event: build/fuzz/obj/tests/fuzz/fuzz_event.o \
+# event and peer read only what the protocol library decodes.
+build/fuzz/fuzz_event build/fuzz/fuzz_peer: \
+    build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o \
     $(call fuzz_obj,$(PROTO_SRC))
 	$(FUZZ_LINK) $(PKG_LIBS)
-build/fuzz/fuzz_peer build/fuzz/fuzz_control build/fuzz/fuzz_config: \
+build/fuzz/fuzz_control build/fuzz/fuzz_config: \
     build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_DAEMON_OBJ)
 	$(FUZZ_LINK) $(PKG_LIBS)
 build/fuzz/fuzz_import build/fuzz/fuzz_bundle: \

@@ -52,7 +52,13 @@
 #define ORIGIN_VAL_LEN 4   /* origin index (4, BE) */
 /* Each origin costs LMDB one named-database slot, fixed at open. */
 #define STORE_MAX_ORIGINS 1000
+/* Evidence is bounded by count and by the pages it fills, so that a
+ * member sending refusable records or second histories without end cannot
+ * fill the disk (PROTOCOL.md section 12). */
 #define STORE_REFUSED_MAX 10000   /* refused records kept as evidence */
+#define STORE_REFUSED_BYTES ((uint64_t)16 << 20)
+#define STORE_FORKS_MAX 10000     /* fork evidence records kept */
+#define STORE_FORKS_BYTES ((uint64_t)16 << 20)
 #define FORK_KEY_LEN (LOG_KEY_LEN + SL_HASH_LEN)
 
 struct origin_entry {
@@ -1015,8 +1021,7 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 				}
 				g->fork_at = i;
 				refuse(res, SL_EFORK, i, e->origin, e->seq,
-				    "differs from the event this node holds; "
-				    "kept as evidence");
+				    "differs from the event this node holds");
 				goto refused;
 			}
 			if (o != NULL && e->seq == tip + 1 &&
@@ -1031,7 +1036,7 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 				g->fork_at = i;
 				refuse(res, SL_EFORK, i, e->origin, e->seq,
 				    "builds on a different seq %llu than the "
-				    "one this node holds; kept as evidence",
+				    "one this node holds",
 				    (unsigned long long)(e->seq - 1));
 				goto refused;
 			}
@@ -1082,22 +1087,56 @@ reload:
 	return rc;
 }
 
-/* Keeps the forked event and the rest of its origin's run in the batch,
- * up to the signed event that authenticates them, as evidence. */
+/* Pages a database fills, in bytes, as txn sees it. */
+static uint64_t
+db_bytes(MDB_txn *txn, MDB_dbi dbi, uint64_t *entries)
+{
+	MDB_stat st;
+
+	if (mdb_stat(txn, dbi, &st) != 0) {
+		*entries = 0;
+		return 0;
+	}
+	*entries = st.ms_entries;
+	return (uint64_t)st.ms_psize * (st.ms_branch_pages + st.ms_leaf_pages +
+	    st.ms_overflow_pages);
+}
+
+/*
+ * Keeps the forked event and the rest of its origin's run in the batch,
+ * up to the first signed event (the one that authenticates them), as
+ * evidence: all of it, or, when it would take the forks database past
+ * STORE_FORKS_MAX records or STORE_FORKS_BYTES, none (*kept false).
+ */
 static int
-fork_keep_txn(struct store *s, const struct ingest *g)
+fork_keep_txn(struct store *s, const struct ingest *g, bool *kept)
 {
 	const struct sl_event *first = &g->evs[g->fork_at];
 	const struct origin_entry *o = origin_find(s, first->origin);
 	uint8_t kb[FORK_KEY_LEN];
+	uint64_t n = 0, bytes = 0, have_n, have_bytes;
+	size_t i;
 	MDB_txn *txn;
 	int rc;
 
+	*kept = false;
 	if (o == NULL)
 		return MDB_NOTFOUND;
+	for (i = g->fork_at; i < g->n; i = g->next[i]) {
+		n++;
+		bytes += g->evs[i].rec_len + FORK_KEY_LEN;
+		if (g->evs[i].sig != NULL)
+			break;
+	}
 	if ((rc = txn_begin(s, 0, &txn)) != 0)
 		return rc;
-	for (size_t i = g->fork_at; i < g->n; i = g->next[i]) {
+	have_bytes = db_bytes(txn, s->forks, &have_n);
+	if (have_n + n > STORE_FORKS_MAX ||
+	    have_bytes + bytes > STORE_FORKS_BYTES) {
+		mdb_txn_abort(txn);
+		return 0;
+	}
+	for (i = g->fork_at; i < g->n; i = g->next[i]) {
 		const struct sl_event *e = &g->evs[i];
 
 		log_key(kb, o->idx, e->seq);
@@ -1109,8 +1148,12 @@ fork_keep_txn(struct store *s, const struct ingest *g)
 			mdb_txn_abort(txn);
 			return rc;
 		}
+		if (e->sig != NULL)
+			break;
 	}
-	return mdb_txn_commit(txn);
+	if ((rc = mdb_txn_commit(txn)) == 0)
+		*kept = true;
+	return rc;
 }
 
 int
@@ -1118,6 +1161,7 @@ store_ingest(struct store *s, const uint8_t *const *recs, const size_t *lens,
     size_t n, struct store_ingest_result *res)
 {
 	struct ingest g = { .n = n, .fork_at = n };
+	bool kept = false;
 	int rc;
 
 	memset(res, 0, sizeof *res);
@@ -1141,7 +1185,7 @@ store_ingest(struct store *s, const uint8_t *const *recs, const size_t *lens,
 	for (;;) {
 		rc = ingest_txn(s, &g, res);
 		if (rc == 0 && res->code == SL_EFORK)
-			rc = fork_keep_txn(s, &g);
+			rc = fork_keep_txn(s, &g, &kept);
 		if (rc != MDB_MAP_FULL)
 			break;
 		if (store_grow(s) != SL_OK) {
@@ -1151,11 +1195,16 @@ store_ingest(struct store *s, const uint8_t *const *recs, const size_t *lens,
 		}
 		res->code = SL_OK;
 	}
-	if (rc != 0)
+	if (rc != 0) {
 		rc = refuse(res, rc == ENOSPC ? SL_EFULL : SL_ESTORE, 0, NULL, 0,
 		    "cannot write: %s", mdb_strerror(rc));
-	else
-		rc = res->code;
+	} else if ((rc = res->code) == SL_EFORK) {
+		size_t l = strlen(res->reason);
+
+		snprintf(res->reason + l, sizeof res->reason - l, "%s", kept ?
+		    "; kept as evidence" : "; not kept: the fork evidence is "
+		    "at its cap (10,000 records or 16 MiB)");
+	}
 out:
 	free(g.evs);
 	free(g.hash);
@@ -1230,11 +1279,17 @@ store_keep_refused(struct store *s, const uint8_t from[SL_KEY_LEN],
 	struct sl_buf g = { 0 };
 	msgpack_packer pk;
 	MDB_txn *txn;
+	uint64_t have_n, have_bytes;
 	int rc;
 
 	/* Evidence is bounded: a member sending junk forever must not fill
 	 * the disk.  Past the cap refusals are still counted and logged. */
-	if (db_entries(s, s->refused) >= STORE_REFUSED_MAX)
+	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
+		return SL_ESTORE;
+	have_bytes = db_bytes(txn, s->refused, &have_n);
+	mdb_txn_abort(txn);
+	if (have_n >= STORE_REFUSED_MAX ||
+	    have_bytes + len + sizeof kb > STORE_REFUSED_BYTES)
 		return SL_EFULL;
 	put_be64(kb, sl_now_ms());
 	sl_sha256(kb + 8, rec, len);

@@ -10,6 +10,8 @@
  *   forks    (origin index, seq, hash) -> record: evidence of equivocation
  *   refused  (time, record hash) -> [code, from, reason, record]: records
  *            peers sent that failed their checks
+ * The two evidence databases are capped (10,000 records and 16 MiB of
+ * pages each), so that no peer can fill the disk with them.
  *
  * The store is the only writer of its environment and is not thread-safe:
  * samlogd calls it from its one loop thread.
@@ -156,8 +158,11 @@ struct store_ingest_result {
  * duplicate with its body replaces a held copy whose body is missing
  * (the hook is called again for it: restored).  Anything else wrong refuses the whole
  * batch and writes nothing, except a fork: a signed, different event for an
- * existing (origin, seq) is refused, kept as evidence in the forks database,
- * and reported with SL_EFORK.
+ * existing (origin, seq) is refused and reported with SL_EFORK, and it and
+ * the events after it up to the first signed one are kept as evidence in
+ * the forks database, all or none: none once that would take the database
+ * past 10,000 records or 16 MiB.  res->reason ends in "kept as evidence"
+ * or "not kept: ...".
  */
 int store_ingest(struct store *s, const uint8_t *const *recs,
     const size_t *lens, size_t n, struct store_ingest_result *res);
@@ -186,8 +191,8 @@ uint64_t store_fork_count(struct store *s);
  * Keeps a record a peer sent that was refused for its content (a bad
  * signature, payload or chain) in the "refused" database, keyed by (time,
  * SHA-256 of the record), with the sender's key, the code and reason: the
- * evidence an auditor needs.  At most 10,000 are kept (SL_EFULL beyond).
- * SL_OK, SL_EFULL or SL_ESTORE.
+ * evidence an auditor needs.  At most 10,000 are kept, in at most 16 MiB
+ * of pages (SL_EFULL beyond).  SL_OK, SL_EFULL or SL_ESTORE.
  */
 int store_keep_refused(struct store *s, const uint8_t from[SL_KEY_LEN],
     const uint8_t *rec, size_t len, int code, const char *reason);

@@ -30,7 +30,8 @@
 #define KEEPALIVE_MS 10000        /* PING after this much quiet */
 #define SILENCE_MS 30000          /* nothing heard this long: give up */
 #define HANDSHAKE_MS 5000
-#define HOLD_MS 10000             /* own events promised but not coming */
+#define HOLD_MS 10000             /* own events claimed but not coming */
+#define HOLD_TEXT "10 s"          /* HOLD_MS, for the log */
 #define CLOSE_MS 5000             /* a closing connection's last words */
 #define BACKOFF_MIN_MS 2000       /* redial after [b/2, b], b doubling */
 #define BACKOFF_MAX_MS 60000
@@ -39,7 +40,7 @@
 #define MAX_HANDSHAKES_ADDR 8     /* of those, from one address */
 #define STRANGER_LOG_MAX 20       /* lines on strangers' connections */
 #define STRANGER_LOG_MS 60000     /* per this long (and one on drops) */
-#define VECTOR_MAX 4096
+#define VECTOR_MAX SL_PEER_VECTOR_MAX
 #define CARRY_MAX SL_SIGN_INTERVAL
 
 struct ostate {
@@ -74,6 +75,13 @@ struct peer {
 	uint64_t received, sent, refused;
 	char last_error[256];
 	uint64_t last_error_at;
+	/* Claims to more of this node's own chain than it holds
+	 * (check_self): when this session's began (ms, 0: none) and this
+	 * node's tip then, whether this session has sent any of those
+	 * events, and whether an earlier claim proved false, which stays
+	 * until the peer sends some. */
+	uint64_t claim_at, claim_base;
+	bool self_given, claim_false;
 };
 
 struct wreq {
@@ -143,6 +151,7 @@ static void conn_close(struct conn *c, bool bye, const char *fmt, ...)
 static void pump(struct conn *c);
 static void peer_schedule(struct peer *p);
 static void check_self(struct sync *sy);
+static void claim_check(struct peer *p, bool ended);
 static void hold_watch(struct sync *sy);
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -432,10 +441,7 @@ pack_vector(struct conn *c, msgpack_packer *pk, bool all, bool count_only)
 		}
 		if (a != NULL)
 			a->seq = seq;
-		msgpack_pack_array(pk, 3);
-		sl_pack_bin(pk, k, SL_KEY_LEN);
-		msgpack_pack_uint64(pk, seq);
-		sl_pack_bin(pk, tip != NULL ? tip->hash : zero, SL_HASH_LEN);
+		sl_wire_pack_entry(pk, k, seq, tip != NULL ? tip->hash : zero);
 	}
 	return n;
 }
@@ -469,13 +475,8 @@ send_hello(struct conn *c, const char *org)
 	c->nann = 0;
 	scratch_reset(sy);
 	msgpack_packer_init(&pk, &sy->scratch, sl_buf_write);
-	msgpack_pack_map(&pk, 3);
-	sl_pack_cstr(&pk, "version");
-	msgpack_pack_uint64(&pk, SL_PEER_VERSION);
-	sl_pack_cstr(&pk, "org");
-	sl_pack_cstr(&pk, org);
-	sl_pack_cstr(&pk, "vector");
-	msgpack_pack_array(&pk, (uint32_t)pack_vector(c, NULL, true, true));
+	sl_wire_pack_hello(&pk, org, (uint32_t)pack_vector(c, NULL, true,
+	    true));
 	pack_vector(c, &pk, true, false);
 	send_scratch(c, SL_PEER_HELLO);
 }
@@ -499,10 +500,15 @@ send_have(struct conn *c)
 }
 
 /*
- * The peer holds event seq of origin with hash h.  If this node holds a
- * different event there, the origin has forked: a version vector alone
- * would call the two nodes equal.  Sending this node's event at seq shows
- * the peer the other history, and its store keeps both as evidence.
+ * The peer says it holds event seq of origin with hash h.  If this node
+ * holds a different event there, the two hold different histories of the
+ * origin, which a version vector alone would call equal; but a hash in a
+ * vector is only the peer's word (any member can name any hash), so it is
+ * logged as that peer's claim, never as a fork of the origin.  Sending
+ * this node's events from seq shows the peer this history: if it really
+ * holds another signed one, its store keeps both as evidence, and when it
+ * sends its own this node's store does; only that evidence says an origin
+ * forked.
  */
 static void
 check_fork(struct peer *p, struct ostate *o, uint64_t seq,
@@ -531,110 +537,14 @@ check_fork(struct peer *p, struct ostate *o, uint64_t seq,
 	if (memcmp(mine, h, SL_HASH_LEN) == 0)
 		return;
 	key_text(id, o->origin);
-	log_warn("peer %s holds another event at seq %llu of origin %s: the "
-	    "origin has forked; sending this node's history from there",
+	log_warn("peer %s claims another event at seq %llu of origin %s than "
+	    "this node holds (its claim, unproven: only two signed events "
+	    "show a fork); sending this node's history from there",
 	    p->cfg.name, (unsigned long long)seq, id);
-	peer_error(p, "origin %s has forked at or before seq %llu", id,
-	    (unsigned long long)seq);
+	peer_error(p, "claims another event at seq %llu of origin %s",
+	    (unsigned long long)seq, id);
 	o->has = seq - 1;
 	o->sent = 0;
-}
-
-/* ---- wire decoding (pure: also what the peer-frame fuzzer drives) ------ */
-
-int
-sync_wire_vector(struct sl_mp *r, sync_vec_fn fn, void *ctx)
-{
-	uint32_t n, three;
-	int rc;
-
-	if ((rc = sl_mp_read_array(r, &n, VECTOR_MAX)) != SL_OK)
-		return rc;
-	for (uint32_t i = 0; i < n; i++) {
-		const uint8_t *k, *h;
-		uint32_t klen, hlen;
-		uint64_t seq;
-
-		if ((rc = sl_mp_read_array(r, &three, 3)) != SL_OK)
-			return rc;
-		if (three != 3)
-			return SL_EFIELDS;
-		if ((rc = sl_mp_read_bin(r, &k, &klen, SL_KEY_LEN,
-		    SL_KEY_LEN)) != SL_OK ||
-		    (rc = sl_mp_read_uint(r, &seq)) != SL_OK ||
-		    (rc = sl_mp_read_bin(r, &h, &hlen, SL_HASH_LEN,
-		    SL_HASH_LEN)) != SL_OK)
-			return rc;
-		if ((rc = fn(ctx, k, seq, h)) != SL_OK)
-			return rc;
-	}
-	return SL_OK;
-}
-
-int
-sync_wire_hello(struct sl_mp *r, struct sync_hello *out, sync_vec_fn fn,
-    void *ctx)
-{
-	uint32_t n;
-	int rc;
-
-	*out = (struct sync_hello){ 0 };
-	if (sl_mp_read_map(r, &n, 16) != SL_OK)
-		return SL_ETYPE;
-	for (uint32_t i = 0; i < n; i++) {
-		const char *k, *v;
-		uint32_t klen, vlen;
-
-		if ((rc = sl_mp_read_str(r, &k, &klen, 1, 32)) != SL_OK)
-			return rc;
-		if (klen == 7 && memcmp(k, "version", 7) == 0) {
-			rc = sl_mp_read_uint(r, &out->version);
-		} else if (klen == 3 && memcmp(k, "org", 3) == 0) {
-			if ((rc = sl_mp_read_str(r, &v, &vlen, 0,
-			    SL_ORG_MAX)) == SL_OK && sl_utf8_valid(v, vlen))
-				snprintf(out->org, sizeof out->org, "%.*s",
-				    (int)vlen, v);
-		} else if (klen == 6 && memcmp(k, "vector", 6) == 0 &&
-		    !out->have_vec) {
-			rc = sync_wire_vector(r, fn, ctx);
-			out->have_vec = true;
-		} else {
-			rc = sl_mp_skip(r, NULL, NULL); /* a later version's */
-		}
-		if (rc != SL_OK)
-			return rc;
-	}
-	return SL_OK;
-}
-
-int
-sync_wire_records(struct sl_mp *r, uint32_t n, const uint8_t **recs,
-    size_t *lens)
-{
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t len;
-		int rc;
-
-		if ((rc = sl_mp_read_bin(r, &recs[i], &len, 1, SL_EVENT_MAX)) !=
-		    SL_OK)
-			return rc;
-		lens[i] = len;
-	}
-	return sl_mp_at_end(r) ? SL_OK : SL_ETRAIL;
-}
-
-void
-sync_wire_bye(struct sl_mp *r, char *why, size_t len)
-{
-	uint32_t n, klen, vlen;
-	const char *k, *v;
-
-	snprintf(why, len, "no reason given");
-	if (sl_mp_read_map(r, &n, 4) == SL_OK && n >= 1 &&
-	    sl_mp_read_str(r, &k, &klen, 1, 32) == SL_OK &&
-	    sl_mp_read_str(r, &v, &vlen, 0, 180) == SL_OK &&
-	    sl_utf8_valid(v, vlen))
-		snprintf(why, len, "%.*s", (int)vlen, v);
 }
 
 struct vec_ctx {
@@ -642,9 +552,9 @@ struct vec_ctx {
 	bool hello;
 };
 
-/* A vector entry into the peer's table.  Forks are looked for once per
- * connection, in the HELLO: a peer cannot make this node resend a
- * history over and over. */
+/* A vector entry into the peer's table.  Other histories are looked for
+ * once per connection, in the HELLO: a peer cannot make this node resend
+ * a history over and over. */
 static int
 vector_entry(void *ctx, const uint8_t origin[SL_KEY_LEN], uint64_t seq,
     const uint8_t hash[SL_HASH_LEN])
@@ -662,27 +572,6 @@ vector_entry(void *ctx, const uint8_t origin[SL_KEY_LEN], uint64_t seq,
 }
 
 /* ---- sending events ---------------------------------------------------- */
-
-bool
-sync_rec_peek(const uint8_t *rec, size_t len, const uint8_t **origin,
-    uint64_t *seq, bool *is_signed)
-{
-	struct sl_mp r, h;
-	const uint8_t *hdr;
-	uint32_t n, hlen, olen;
-	uint64_t version;
-
-	sl_mp_init(&r, rec, len);
-	if (sl_mp_read_array(&r, &n, 3) != SL_OK || n != 3 ||
-	    sl_mp_read_bin(&r, &hdr, &hlen, 1, SL_HEADER_MAX) != SL_OK)
-		return false;
-	*is_signed = !sl_mp_peek_nil(&r);
-	sl_mp_init(&h, hdr, hlen);
-	return sl_mp_read_array(&h, &n, 10) == SL_OK && n == 10 &&
-	    sl_mp_read_uint(&h, &version) == SL_OK &&
-	    sl_mp_read_bin(&h, origin, &olen, SL_KEY_LEN, SL_KEY_LEN) ==
-	    SL_OK && sl_mp_read_uint(&h, seq) == SL_OK;
-}
 
 static int
 recs_reserve(struct sync *sy, size_t n)
@@ -799,7 +688,7 @@ send_batch(struct conn *c, MDB_txn *txn, struct ostate *o)
 			conn_close(c, false, "out of memory");
 			return -1;
 		}
-		if (!sync_rec_peek(rec, len, &org, &s2, &last_signed))
+		if (!sl_wire_peek(rec, len, &org, &s2, &last_signed))
 			last_signed = false;
 		sy->recs[n] = rec;
 		sy->lens[n++] = len;
@@ -824,9 +713,7 @@ send_batch(struct conn *c, MDB_txn *txn, struct ostate *o)
 
 	scratch_reset(sy);
 	msgpack_packer_init(&pk, &sy->scratch, sl_buf_write);
-	msgpack_pack_array(&pk, (uint32_t)n);
-	for (size_t i = 0; i < n; i++)
-		sl_pack_bin(&pk, sy->recs[i], sy->lens[i]);
+	sl_wire_pack_events(&pk, sy->recs, sy->lens, n);
 	o->sent = seq - 1;
 	c->peer->sent += n;
 	return send_scratch(c, SL_PEER_EVENTS);
@@ -875,15 +762,20 @@ refuse_origin(struct conn *c, const uint8_t origin[SL_KEY_LEN],
 	struct peer *p = c->peer;
 	struct ostate *o = os_find(p, origin, true);
 
+	int kept = SL_OK;
+
 	if (o != NULL)
 		o->refused = true;
 	p->refused++;
 	peer_error(p, "refused: %s", res->reason);
-	log_warn("peer %s: refused events: %s; other origins go on", p->cfg.name,
-	    res->reason);
-	if (res->code != SL_EFORK && rec != NULL &&
-	    store_keep_refused(sy->s, p->cfg.key, rec, len, res->code,
-	    res->reason) != SL_OK)
+	/* Forks are kept (or, past their cap, not) by the store itself. */
+	if (res->code != SL_EFORK && rec != NULL)
+		kept = store_keep_refused(sy->s, p->cfg.key, rec, len,
+		    res->code, res->reason);
+	log_warn("peer %s: refused events: %s%s; other origins go on",
+	    p->cfg.name, res->reason, kept == SL_EFULL ? " (not kept: the "
+	    "refused records kept as evidence are at their cap)" : "");
+	if (kept != SL_OK && kept != SL_EFULL)
 		log_warn("cannot keep the refused record as evidence");
 	if (res->code == SL_EFORK &&
 	    memcmp(origin, sy->key.pub, SL_KEY_LEN) == 0) {
@@ -894,6 +786,35 @@ refuse_origin(struct conn *c, const uint8_t origin[SL_KEY_LEN],
 		sy->self_forked = true;
 		check_self(sy);
 	}
+}
+
+/*
+ * Peer p has sent verified events of this node's own chain up to seq top,
+ * of which `added` were new (this node held up to seq before).  Signed by
+ * this node's own key, events this node lacked show that its store really
+ * is behind (restored from a backup): this, not a claim in a vector, is
+ * what check_self believes.  Events that another peer brought first count
+ * as well, if this node lacked them when p's claim began.
+ */
+static void
+self_taken(struct peer *p, uint64_t before, uint64_t top, size_t added)
+{
+	struct sync *sy = p->sy;
+	struct ostate *o = os_find(p, sy->key.pub, false);
+	uint64_t now = tip_seq(sy, sy->key.pub);
+
+	if (added == 0 && (p->claim_at == 0 || top <= p->claim_base))
+		return;
+	if (added > 0 && !p->self_given)
+		log_warn("peer %s sent this node's own events %llu to %llu, "
+		    "which this node lacked (restored from a backup?), and "
+		    "says it holds up to seq %llu: taking them back before "
+		    "appending again", p->cfg.name,
+		    (unsigned long long)before + 1, (unsigned long long)now,
+		    (unsigned long long)(o != NULL && o->has > now ? o->has :
+		    now));
+	p->self_given = true;
+	p->claim_false = false;
 }
 
 static void
@@ -918,7 +839,7 @@ handle_events(struct conn *c, struct sl_mp *r)
 		sy->recs[i] = c->crec[i];
 		sy->lens[i] = c->clen[i];
 	}
-	if (sync_wire_records(r, n, sy->recs + c->cn, sy->lens + c->cn) !=
+	if (sl_wire_records(r, n, sy->recs + c->cn, sy->lens + c->cn) !=
 	    SL_OK) {
 		conn_close(c, true, "malformed EVENTS frame");
 		return;
@@ -928,7 +849,7 @@ handle_events(struct conn *c, struct sl_mp *r)
 		uint64_t seq;
 		bool sgn;
 
-		if (!sync_rec_peek(sy->recs[i], sy->lens[i], &o, &seq, &sgn)) {
+		if (!sl_wire_peek(sy->recs[i], sy->lens[i], &o, &seq, &sgn)) {
 			/* Not even a header: let the store say why. */
 			last_signed = i;
 			continue;
@@ -972,10 +893,19 @@ handle_events(struct conn *c, struct sl_mp *r)
 	}
 	if (upto > 0) {
 		struct store_ingest_result res;
+		uint64_t before = tip_seq(sy, origin);
 		int rc = store_ingest(sy->s, sy->recs, sy->lens, upto, &res);
 
 		if (rc == SL_OK) {
+			const uint8_t *o;
+			uint64_t top = 0;
+			bool sgn;
+
 			p->received += res.added;
+			if (memcmp(origin, sy->key.pub, SL_KEY_LEN) == 0 &&
+			    sl_wire_peek(sy->recs[upto - 1], sy->lens[upto - 1],
+			    &o, &top, &sgn))
+				self_taken(p, before, top, res.added);
 			if (res.added > 0 || res.restored > 0)
 				sync_log_grew(sy);
 		} else if (rc == SL_ESTORE || rc == SL_EFULL ||
@@ -1022,7 +952,7 @@ handle_hello(struct conn *c, struct sl_mp *r)
 {
 	struct peer *p = c->peer;
 	struct vec_ctx v = { p, true };
-	struct sync_hello h;
+	struct sl_peer_hello h;
 	int rc;
 
 	if (c->hello_got) {
@@ -1033,7 +963,7 @@ handle_hello(struct conn *c, struct sl_mp *r)
 		p->os[j].want = false;
 		p->os[j].has = 0;
 	}
-	rc = sync_wire_hello(r, &h, vector_entry, &v);
+	rc = sl_wire_hello(r, &h, vector_entry, &v);
 	if (rc == SL_OK && !sl_mp_at_end(r))
 		rc = SL_ETRAIL;
 	if (rc != SL_OK || !h.have_vec || h.version == 0) {
@@ -1055,6 +985,8 @@ handle_hello(struct conn *c, struct sl_mp *r)
 		p->os[j].unsendable = false;
 	}
 	c->hello_got = true;
+	p->claim_at = 0;
+	p->self_given = false;
 	p->since = sl_now_ms();
 	p->backoff = 0;
 	p->last_error[0] = '\0';
@@ -1088,7 +1020,7 @@ handle_frame(struct conn *c, const struct sl_frame_hdr *h,
 		break;
 	case SL_PEER_HAVE: {
 		struct vec_ctx v = { c->peer, false };
-		int rc = sync_wire_vector(&r, vector_entry, &v);
+		int rc = sl_wire_vector(&r, vector_entry, &v);
 
 		if (rc != SL_OK || !sl_mp_at_end(&r)) {
 			conn_close(c, true, "malformed HAVE (%s)",
@@ -1110,7 +1042,7 @@ handle_frame(struct conn *c, const struct sl_frame_hdr *h,
 	case SL_PEER_BYE: {
 		char why[200];
 
-		sync_wire_bye(&r, why, sizeof why);
+		sl_wire_bye(&r, why, sizeof why);
 		conn_close(c, false, "the peer closed: %s", why);
 		break;
 	}
@@ -1181,13 +1113,13 @@ conn_close(struct conn *c, bool bye, const char *fmt, ...)
 
 		scratch_reset(sy);
 		msgpack_packer_init(&pk, &sy->scratch, sl_buf_write);
-		msgpack_pack_map(&pk, 1);
-		sl_pack_cstr(&pk, "reason");
-		sl_pack_str(&pk, why, strlen(why) > 180 ? 180 : strlen(why));
+		sl_wire_pack_bye(&pk, why);
 		send_scratch(c, SL_PEER_BYE);
 	}
 	c->closing = true;
 	c->closing_at = sl_now_ms();
+	if (p != NULL && p->conn == c && c->hello_got && !sy->closing)
+		claim_check(p, true);
 	if (p != NULL && !sy->closing) {
 		/* With a BYE, it is for what the peer sent (or it is no
 		 * longer a member): worth a warning. */
@@ -1766,14 +1698,21 @@ peer_drop(struct sync *sy, struct peer *p)
 
 /*
  * A node restored from an old backup holds less of its own chain than its
- * peers do; appending at once would fork it.  While a connected peer says
- * it holds more of this node's own events, local writes wait, and the
- * missing events come back through the normal sync first.
+ * peers do; appending at once would fork it.  A peer's vector saying it
+ * holds more of this node's chain is only a claim, though, and any member
+ * can make it: believing it would let a member stall this node's writes
+ * at will.  So writes wait only for a peer that has also sent some of
+ * those events (self_given: signed by this node's own key, which no other
+ * node can forge), until the rest has come.  A restored node thus still
+ * takes its events back before it appends again, and a false claim holds
+ * nothing.  (The first frame comes right after HELLO; a local write in
+ * between is appended and then found as a fork of this node's own chain,
+ * as one made before any peer connected is.)
  */
 static void
 check_self(struct sync *sy)
 {
-	uint64_t mine = tip_seq(sy, sy->key.pub), most = 0;
+	uint64_t mine = tip_seq(sy, sy->key.pub), most = 0, now = sl_now_ms();
 	const char *who = NULL;
 
 	for (size_t i = 0; i < sy->npeers; i++) {
@@ -1782,9 +1721,15 @@ check_self(struct sync *sy)
 
 		if (p->conn == NULL || !p->conn->hello_got ||
 		    (o = os_find(p, sy->key.pub, false)) == NULL || !o->want ||
-		    o->refused)
+		    o->refused || o->has <= mine) {
+			p->claim_at = 0;
 			continue;
-		if (o->has > most) {
+		}
+		if (p->claim_at == 0) {
+			p->claim_at = now;
+			p->claim_base = mine;
+		}
+		if (p->self_given && !p->claim_false && o->has > most) {
 			most = o->has;
 			who = p->cfg.name;
 		}
@@ -1792,10 +1737,10 @@ check_self(struct sync *sy)
 	bool hold = most > mine && !sy->self_forked;
 
 	if (hold && !sy->holding) {
-		log_warn("peer %s holds this node's own events up to seq %llu "
-		    "but this node only up to %llu (restored from a backup?): "
-		    "taking them back before appending again", who,
-		    (unsigned long long)most, (unsigned long long)mine);
+		log_info("holding local writes until peer %s has sent the rest "
+		    "of this node's own events, up to seq %llu (this node holds "
+		    "up to %llu)", who, (unsigned long long)most,
+		    (unsigned long long)mine);
 	} else if (!hold && sy->holding) {
 		if (most > mine)
 			log_warn("could not take back this node's own events; "
@@ -1809,22 +1754,55 @@ check_self(struct sync *sy)
 	}
 	sy->holding = hold;
 	sy->hold_tip = mine;
-	sy->hold_since = sl_now_ms();
+	sy->hold_since = now;
 	if (sy->hold != NULL)
 		sy->hold(sy->hold_ctx, hold);
 }
 
 /*
- * A peer that says it holds more of this node's own chain must also send
- * it.  If the chain has not grown for HOLD_MS while writes are held, the
- * claim is ignored for the rest of that peer's session (its frames of
- * this origin too) and writes go on.
+ * A claim to more of this node's own chain is false if the session that
+ * made it ends (ended), or HOLD_MS pass, without the peer sending a
+ * single one of those events.  The peer is remembered for it, across its
+ * reconnects, with one line in the log: its later claims are not logged
+ * or counted (`ahead`) until it does send some.
+ */
+static void
+claim_check(struct peer *p, bool ended)
+{
+	struct sync *sy = p->sy;
+	struct ostate *o = os_find(p, sy->key.pub, false);
+	uint64_t mine = tip_seq(sy, sy->key.pub);
+
+	if (p->claim_false || p->self_given || p->claim_at == 0 || o == NULL ||
+	    !o->want || o->refused || o->has <= mine)
+		return;
+	if (!ended && sl_now_ms() - p->claim_at < HOLD_MS)
+		return;
+	log_warn("peer %s claims this node's own events up to seq %llu but "
+	    "sent none beyond seq %llu %s: a false claim, not believed until "
+	    "it sends some", p->cfg.name, (unsigned long long)o->has,
+	    (unsigned long long)mine, ended ? "before its session ended" :
+	    "in " HOLD_TEXT);
+	peer_error(p, "claimed this node's own events it did not send");
+	p->claim_false = true;
+}
+
+/*
+ * Claims are judged once HOLD_MS old.  And a peer that has sent some of
+ * this node's own events must also send the rest: if the chain has not
+ * grown for HOLD_MS while writes are held, that peer's claim is ignored
+ * for the rest of its session (its frames of this origin too), it is
+ * remembered as a false claim, and writes go on.
  */
 static void
 hold_watch(struct sync *sy)
 {
 	uint64_t mine = tip_seq(sy, sy->key.pub), now = sl_now_ms();
 
+	for (size_t i = 0; i < sy->npeers; i++)
+		if (sy->peers[i]->conn != NULL &&
+		    sy->peers[i]->conn->hello_got)
+			claim_check(sy->peers[i], false);
 	if (!sy->holding)
 		return;
 	if (mine != sy->hold_tip) {
@@ -1839,14 +1817,17 @@ hold_watch(struct sync *sy)
 		struct ostate *o = os_find(p, sy->key.pub, false);
 
 		if (p->conn != NULL && o != NULL && o->want && !o->refused &&
-		    o->has > mine) {
+		    p->self_given && !p->claim_false && o->has > mine) {
 			log_warn("peer %s said it holds this node's own events "
-			    "up to seq %llu but sent none for %d s: ignoring "
-			    "that claim", p->cfg.name,
-			    (unsigned long long)o->has, HOLD_MS / 1000);
+			    "up to seq %llu but sent none past seq %llu in "
+			    HOLD_TEXT ": a false claim, not believed until it "
+			    "sends more", p->cfg.name,
+			    (unsigned long long)o->has,
+			    (unsigned long long)mine);
 			peer_error(p, "claimed this node's own events it did "
 			    "not send");
 			o->refused = true;
+			p->claim_false = true;
 		}
 	}
 	check_self(sy);
@@ -2130,7 +2111,8 @@ sync_pack_peer(const struct sync *sy, size_t i, msgpack_packer *pk)
 			continue;
 		if (mine > o->has)
 			behind += mine - o->has;
-		else if (is_member(sy, o->origin))
+		else if (is_member(sy, o->origin) && !(p->claim_false &&
+		    memcmp(o->origin, sy->key.pub, SL_KEY_LEN) == 0))
 			ahead += o->has - mine;
 	}
 	key_text(id, p->cfg.key);

@@ -77,32 +77,4 @@ void sync_set_org(struct sync *sy, const char *org);
 void sync_close(struct sync *sy);
 void sync_free(struct sync *sy);
 
-/*
- * Wire decoding: pure functions over a peer frame's body, used by the
- * frame handlers and driven directly by the fuzzer (tests/fuzz).  Each
- * returns SL_OK or the first decoding error; nothing is trusted before
- * they accept it.
- */
-typedef int (*sync_vec_fn)(void *ctx, const uint8_t origin[SL_KEY_LEN],
-    uint64_t seq, const uint8_t hash[SL_HASH_LEN]);
-/* A vector: [[origin, seq, tip hash]...], fn called per entry. */
-int sync_wire_vector(struct sl_mp *r, sync_vec_fn fn, void *ctx);
-
-struct sync_hello {
-	uint64_t version;         /* 0 if absent */
-	char org[SL_ORG_MAX + 1]; /* "" if absent or not UTF-8 */
-	bool have_vec;
-};
-/* HELLO's map; unknown keys are skipped (a later version's). */
-int sync_wire_hello(struct sl_mp *r, struct sync_hello *out, sync_vec_fn fn,
-    void *ctx);
-/* EVENTS after its array header: n records, borrowed, then the end. */
-int sync_wire_records(struct sl_mp *r, uint32_t n, const uint8_t **recs,
-    size_t *lens);
-/* BYE's reason, or "no reason given". */
-void sync_wire_bye(struct sl_mp *r, char *why, size_t len);
-/* Origin, seq and whether a record is signed, without a full decode. */
-bool sync_rec_peek(const uint8_t *rec, size_t len, const uint8_t **origin,
-    uint64_t *seq, bool *is_signed);
-
 #endif

@@ -4,8 +4,9 @@
  * It defines the event format (see protocol/PROTOCOL.md for the bytes), the
  * result codes every layer reports, and the small libraries both programs
  * link: a strict msgpack reader, SHA-256 and Ed25519 wrappers, base32 ids,
- * the hybrid logical clock and the node directory's files.  Everything here
- * is prefixed sl_ / SL_.  Nothing in this library allocates unless its
+ * the hybrid logical clock and the node directory's files; and the codec
+ * of the peer protocol's frame bodies, which only samlogd links.
+ * Everything here is prefixed sl_ / SL_.  Nothing in this library allocates unless its
  * contract says so; decoded structures borrow the caller's bytes.
  */
 #ifndef SAMLOG_PROTO_H
@@ -764,5 +765,60 @@ void sl_fold_mem_waits(struct sl_fold_mem *m, sl_fold_pair_fn fn, void *ctx);
 typedef void (*sl_fold_hash_fn)(void *ctx, const uint8_t h[SL_HASH_LEN]);
 void sl_fold_mem_heads(struct sl_fold_mem *m, const uint8_t id[SL_ID_LEN],
     sl_fold_hash_fn fn, void *ctx);
+
+/* ---------------------------------------------------------------------------
+ * Peer frame bodies (peer_wire.c): pure functions with no session state,
+ * used by samlogd's frame handlers and driven by the fuzzer.  A VECTOR is
+ * [[origin bin(32), seq uint, tip hash bin(32)], ...].  The decoders
+ * return SL_OK or the first decoding error, hand out pointers into the
+ * frame (valid as long as it is) and trust nothing before they accept it.
+ */
+
+#define SL_PEER_VECTOR_MAX 4096 /* entries of a VECTOR */
+#define SL_PEER_BYE_MAX 180     /* bytes of a BYE's reason */
+
+/* Called per vector entry; a return other than SL_OK stops the decoding
+ * and is returned. */
+typedef int (*sl_peer_vec_fn)(void *ctx, const uint8_t origin[SL_KEY_LEN],
+    uint64_t seq, const uint8_t hash[SL_HASH_LEN]);
+/* A VECTOR of at most SL_PEER_VECTOR_MAX entries, fn called on each in
+ * order.  What follows it is left to the caller (HAVE: nothing). */
+int sl_wire_vector(struct sl_mp *r, sl_peer_vec_fn fn, void *ctx);
+
+struct sl_peer_hello {
+	uint64_t version;         /* 0 if absent */
+	char org[SL_ORG_MAX + 1]; /* "" if absent or not UTF-8 */
+	bool have_vec;            /* the vector was there (fn saw it) */
+};
+/* HELLO's map (at most 16 keys); unknown keys are skipped (a later
+ * version's), a second "vector" too.  Trailing bytes are the caller's to
+ * refuse. */
+int sl_wire_hello(struct sl_mp *r, struct sl_peer_hello *out,
+    sl_peer_vec_fn fn, void *ctx);
+/* EVENTS after its array header: n records of 1..SL_EVENT_MAX bytes into
+ * recs/lens (borrowed), then the end of the body (SL_ETRAIL if not). */
+int sl_wire_records(struct sl_mp *r, uint32_t n, const uint8_t **recs,
+    size_t *lens);
+/* BYE's reason (valid UTF-8, at most SL_PEER_BYE_MAX bytes) into why,
+ * or "no reason given"; never fails. */
+void sl_wire_bye(struct sl_mp *r, char *why, size_t len);
+/* A record's origin (borrowed), seq and whether it carries a signature,
+ * from the start of its header alone: false if that much does not
+ * decode.  Nothing is verified; sl_event_decode does the rest. */
+bool sl_wire_peek(const uint8_t *rec, size_t len, const uint8_t **origin,
+    uint64_t *seq, bool *is_signed);
+
+/* HELLO of this version for org, up to the header of its vector: the
+ * caller packs nvec entries next. */
+void sl_wire_pack_hello(msgpack_packer *pk, const char *org, uint32_t nvec);
+/* One vector entry (HELLO's or HAVE's; HAVE's array header is the
+ * caller's). */
+void sl_wire_pack_entry(msgpack_packer *pk, const uint8_t origin[SL_KEY_LEN],
+    uint64_t seq, const uint8_t hash[SL_HASH_LEN]);
+/* EVENTS: the n records as they are. */
+void sl_wire_pack_events(msgpack_packer *pk, const uint8_t *const *recs,
+    const size_t *lens, size_t n);
+/* BYE with why, cut to SL_PEER_BYE_MAX bytes. */
+void sl_wire_pack_bye(msgpack_packer *pk, const char *why);
 
 #endif /* SAMLOG_PROTO_H */

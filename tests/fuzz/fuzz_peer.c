@@ -1,8 +1,10 @@
 /*
  * fuzz_peer.c - libFuzzer target for what a peer sends after the TLS
  * handshake: the 12-byte frame header, then the body of each frame type
- * through the same wire decoders the handlers use (sync_wire_*), and each
- * record of an EVENTS frame through the peek and the full event decoder.
+ * through the same wire decoders the handlers use (sl_wire_*, in
+ * protocol/peer_wire.c: this target links the protocol library alone),
+ * and each record of an EVENTS frame through the peek and the full event
+ * decoder.
  * Input: one byte choosing how to read the rest (a whole frame with its
  * header, or a bare body of HELLO, HAVE, EVENTS or BYE).
  */
@@ -11,7 +13,6 @@
 #include <string.h>
 
 #include "samlog_proto.h"
-#include "sync.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,15 +38,15 @@ body(uint8_t type, const uint8_t *p, size_t n)
 	sl_mp_init(&r, p, n);
 	switch (type) {
 	case SL_PEER_HELLO: {
-		struct sync_hello h;
+		struct sl_peer_hello h;
 
-		if (sync_wire_hello(&r, &h, vec_entry, &sum) == SL_OK &&
+		if (sl_wire_hello(&r, &h, vec_entry, &sum) == SL_OK &&
 		    strlen(h.org) > SL_ORG_MAX)
 			abort();
 		break;
 	}
 	case SL_PEER_HAVE:
-		(void)sync_wire_vector(&r, vec_entry, &sum);
+		(void)sl_wire_vector(&r, vec_entry, &sum);
 		break;
 	case SL_PEER_EVENTS: {
 		uint32_t k;
@@ -58,14 +59,14 @@ body(uint8_t type, const uint8_t *p, size_t n)
 		recs = calloc(k, sizeof *recs);
 		lens = calloc(k, sizeof *lens);
 		if (recs != NULL && lens != NULL &&
-		    sync_wire_records(&r, k, recs, lens) == SL_OK) {
+		    sl_wire_records(&r, k, recs, lens) == SL_OK) {
 			for (uint32_t i = 0; i < k; i++) {
 				const uint8_t *o;
 				uint64_t seq;
 				bool sgn;
 				struct sl_event ev;
 
-				if (sync_rec_peek(recs[i], lens[i], &o, &seq,
+				if (sl_wire_peek(recs[i], lens[i], &o, &seq,
 				    &sgn))
 					sum += o[0] + seq;
 				if (sl_event_decode(&ev, recs[i], lens[i]) ==
@@ -79,7 +80,7 @@ body(uint8_t type, const uint8_t *p, size_t n)
 		break;
 	}
 	case SL_PEER_BYE:
-		sync_wire_bye(&r, why, sizeof why);
+		sl_wire_bye(&r, why, sizeof why);
 		if (!sl_utf8_valid(why, strlen(why)))
 			abort(); /* what goes to the log must be clean */
 		break;

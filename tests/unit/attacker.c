@@ -277,7 +277,7 @@ atk_frames(struct atk *a)
 			break;
 		case SL_PEER_BYE:
 			sl_mp_init(&r, body, h.len);
-			sync_wire_bye(&r, a->bye, sizeof a->bye);
+			sl_wire_bye(&r, a->bye, sizeof a->bye);
 			break;
 		case SL_PEER_EVENTS:
 			if (a->capture && a->ncap < ATK_CAPTURE) {

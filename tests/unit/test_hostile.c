@@ -9,9 +9,11 @@
  * plain blocking socket, frames encoded as the daemon encodes them, and
  * signed events written into its own store with store_append.  What it
  * does: connect as a non-member; replay old frames as a member; send a
- * second, validly signed history of its own key; send frames that are
- * empty, oversize, cut short or of the wrong type, and bytes that are not
- * TLS at all; hold a thousand idle connections open; and write text with
+ * second, validly signed history of its own key, and a new one on every
+ * connection; claim the victim's own events it does not have, and
+ * another tip for an honest origin; send frames that are empty,
+ * oversize, cut short or of the wrong type, and bytes that are not TLS
+ * at all; hold a thousand idle connections open; and write text with
  * terminal control sequences (and maps keyed by integers) into the
  * shared record, which no command may then print raw.
  *
@@ -21,8 +23,9 @@
  * connections, in a bounded number of lines.  Its memory and descriptors
  * are measured (/proc) and must stay bounded.
  *
- * Time: about 40 s, most of it the 30 s a member stalled inside a frame
- * takes to be cut off, during which the other cases run.
+ * Time: about 70 s: 40 s for the first cases, most of it the 30 s a member
+ * stalled inside a frame takes to be cut off, during which the other
+ * cases run; 30 s of claims to the victim's own chain; 15 s of forks.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -415,7 +418,7 @@ test_fork(void **state)
 	    "differs from the event"));
 
 	/* A second session that shows the other history in its HELLO: the
-	 * victim notices from the vector and sends its own seq 2, and the
+	 * victim logs the member's claim, sends its own seq 2, and the
 	 * fork, sent again, changes nothing and is logged once more for
 	 * this session. */
 	struct vent vec2[] = { { m.key.pub, 2, b2.hash } };
@@ -432,7 +435,7 @@ test_fork(void **state)
 	atk_events(&a, &b2, 1);
 	snprintf(addr, sizeof addr, "%s", a.addr);
 	atk_end(&a);
-	snprintf(needle, sizeof needle, "holds another event at seq 2 of "
+	snprintf(needle, sizeof needle, "claims another event at seq 2 of "
 	    "origin %s", m.n.id);
 	expect_logged(&s.v, mark, (const char *[]){ m.n.name, m.n.id, addr,
 	    NULL }, m.n.id, needle, 4);
@@ -1586,6 +1589,300 @@ test_terminal_controls(void **state)
 	scene_stop(&s);
 }
 
+/* ---- 8. a second history on every connection ----------------------------- */
+
+#define FORK_CONNS 32        /* connections, each with its own history */
+#define FORK_RUN 16          /* events per history, signed at the end */
+#define FORK_PAD 60000       /* bytes of each event's payload: a run of
+                                16 fills most of a 1 MiB frame */
+/* The victim's caps on fork evidence (daemon/store.c). */
+#define FORKS_BYTES_MAX (16 << 20)
+
+/* A history of m's key that shares seq 1 (r1) with the one the victim
+ * holds and goes its own way from seq 2: FORK_RUN events of FORK_PAD
+ * bytes in one commit, so only the last is signed.  Written in its own
+ * store (sub); its records go to out. */
+static void
+chain_fork(const struct ident *m, const char *sub, const struct rec *r1,
+    int k, struct rec *out)
+{
+	struct store *s = chain_open(m, sub);
+	struct store_ingest_result res;
+	struct sl_event_draft d[FORK_RUN];
+	struct store_appended ap[FORK_RUN];
+	struct sl_buf g[FORK_RUN];
+	char *pad = malloc(FORK_PAD + 1), name[64], err[256];
+
+	assert_non_null(pad);
+	memset(pad, 'x', FORK_PAD);
+	pad[FORK_PAD] = '\0';
+	assert_int_equal(store_ingest(s, (const uint8_t *const[]){ r1->p },
+	    (const size_t[]){ r1->len }, 1, &res), SL_OK);
+	for (int i = 0; i < FORK_RUN; i++) {
+		msgpack_packer pk;
+
+		g[i] = (struct sl_buf){ 0 };
+		msgpack_packer_init(&pk, &g[i], sl_buf_write);
+		msgpack_pack_map(&pk, 2);
+		snprintf(name, sizeof name, "Historia %d.%d", k, i);
+		sl_pack_cstr(&pk, "name");
+		sl_pack_cstr(&pk, name);
+		sl_pack_cstr(&pk, "notes");
+		sl_pack_cstr(&pk, pad);
+		assert_false(g[i].failed);
+		d[i] = (struct sl_event_draft){ .author = "mallory",
+			.type = "contact.created", .payload = g[i].p,
+			.payload_len = (uint32_t)g[i].len };
+	}
+	if (store_append(s, d, FORK_RUN, ap, err, sizeof err) != SL_OK)
+		fail_msg("%s", err);
+	for (int i = 0; i < FORK_RUN; i++) {
+		out[i].seq = ap[i].seq;
+		memcpy(out[i].hash, ap[i].hash, SL_HASH_LEN);
+		assert_int_equal(store_event_get(s, m->key.pub, ap[i].seq,
+		    &out[i].p, &out[i].len), SL_OK);
+		free(g[i].p);
+	}
+	assert_int_equal(out[0].seq, 2);
+	free(pad);
+	store_close(s);
+}
+
+static long
+file_size(const char *dir, const char *name)
+{
+	char path[700];
+	struct stat st;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static void
+test_fork_flood(void **state)
+{
+	struct scene s;
+	struct ident m;
+	struct rec run[FORK_RUN];
+	long mark, size0, size1, rss0, rss1, forks;
+	int kept = 0, unkept = 0;
+	char store_dir[600];
+
+	(void)state;
+	scene_start(&s, "ff");
+	ident_init(&m, "m-ff");
+	scene_member(&s, &m);
+	snprintf(store_dir, sizeof store_dir, "%s/%s", s.v.dir,
+	    SL_NODE_STORE_DIR);
+	/* The victim holds the member's seq 1 and 2. */
+	struct store *ms = chain_open(&m, "store");
+	struct rec r1 = chain_add(ms, &m, "Gemensam början");
+	struct rec r2 = chain_add(ms, &m, "Den riktiga historien");
+	struct vent vec0[] = { { m.key.pub, 0, NULL } };
+	struct atk a;
+
+	store_close(ms);
+	atk_session(&a, &m, &s.v, vec0, 1);
+	atk_events(&a, &r1, 1);
+	atk_events(&a, &r2, 1);
+	s.count += 2;
+	scene_wait(&s, WAIT_MS);
+	atk_end(&a);
+	size0 = file_size(store_dir, "data.mdb");
+	rss0 = rss_kib(s.v.pid);
+
+	/* Each connection shows a history of its own from seq 2 on (about
+	 * 1 MiB, one frame), as a modified node could make any number of. */
+	for (int k = 0; k < FORK_CONNS; k++) {
+		char sub[16], addr[64];
+
+		snprintf(sub, sizeof sub, "fork%02d", k);
+		chain_fork(&m, sub, &r1, k, run);
+		struct vent vec[] = { { m.key.pub, run[FORK_RUN - 1].seq,
+			run[FORK_RUN - 1].hash } };
+
+		mark = log_mark(&s.v);
+		atk_session(&a, &m, &s.v, vec, 1);
+		atk_events(&a, run, FORK_RUN);
+		snprintf(addr, sizeof addr, "%s", a.addr);
+		atk_end(&a);
+		/* Logged once each, kept or not: the session, the fork, the
+		 * end. */
+		expect_logged(&s.v, mark, (const char *[]){ m.n.name, m.n.id,
+		    addr, NULL }, m.n.id, "differs from the event", 3);
+		if (log_lines(&s.v, mark, (const char *[]){ m.n.id, NULL },
+		    "not kept", NULL, 0) == 1)
+			unkept++;
+		else
+			kept++;
+		for (int i = 0; i < FORK_RUN; i++)
+			free(run[i].p);
+	}
+	size1 = file_size(store_dir, "data.mdb");
+	rss1 = rss_kib(s.v.pid);
+	forks = victim_num(&s, "forks");
+	print_message("victim store: data.mdb %ld kB before, %ld kB after %d "
+	    "histories of %d events (%d kept, %d not); forks: %ld\n",
+	    size0 / 1024, size1 / 1024, FORK_CONNS, FORK_RUN, kept, unkept,
+	    forks);
+	print_message("victim VmRSS: %ld kB before, %ld kB after\n", rss0,
+	    rss1);
+	/* The evidence stops at its cap (and the last kept one was still
+	 * whole); later forks are refused, counted and logged all the
+	 * same. */
+	assert_true(unkept > 0);
+	assert_true(kept > 0);
+	assert_int_equal(forks, (long)kept * FORK_RUN);
+	assert_true(size1 - size0 < FORKS_BYTES_MAX + (2 << 20));
+	assert_true(rss1 - rss0 < 16 * 1024 + RSS_EXTRA_KB);
+	assert_int_equal(victim_num(&s, "refused"), 0);
+	assert_int_equal(events(&s.v), s.count);
+	/* Still syncing, and clean. */
+	scene_check(&s, "after a history on every connection");
+	free(r1.p);
+	free(r2.p);
+	ident_free(&m);
+	scene_stop(&s);
+}
+
+/* ---- 9. a member claiming more of the victim's own chain ----------------- */
+
+#define CLAIM_S 30           /* how long the attack goes on */
+#define CLAIM_SESSION_MS 3000
+
+static bool
+victim_held(const struct scene *s)
+{
+	return strstr(ok(sl(&s->v, "status", "--json", NULL))->out,
+	    "\"writes_held\": true") != NULL;
+}
+
+static void
+test_own_claim(void **state)
+{
+	struct scene s;
+	struct ident m;
+	struct writers *w;
+	uint8_t vk[SL_KEY_LEN], fake[SL_HASH_LEN];
+	long mark, acked;
+	int sessions = 0, held = 0, samples = 0;
+	uint64_t t0;
+
+	(void)state;
+	scene_start(&s, "oc");
+	ident_init(&m, "m-oc");
+	scene_member(&s, &m);
+	assert_true(sl_b32_decode(vk, SL_KEY_LEN, s.v.id));
+	memset(fake, 0x5a, sizeof fake);
+	/* 2^40 events of the victim's own chain, none of which it sends. */
+	struct vent vec[] = { { vk, (uint64_t)1 << 40, fake },
+		{ m.key.pub, 0, NULL } };
+
+	mark = log_mark(&s.v);
+	w = writers_start_paced(&s.v, 1, "oc", 9, false, 50);
+	t0 = now_ms();
+	while (now_ms() - t0 < CLAIM_S * 1000) {
+		struct atk a;
+		uint64_t until;
+
+		atk_session(&a, &m, &s.v, vec, 2);
+		sessions++;
+		until = now_ms() + CLAIM_SESSION_MS;
+		for (int k = 0; now_ms() < until; k++) {
+			atk_poll(&a, 100);
+			if (k == 3 || k == 20) {
+				samples++;
+				held += victim_held(&s);
+			}
+		}
+		atk_end(&a);
+	}
+	acked = writers_stop(w);
+	unsigned long long p50 = writers_latency_us(w, 0.5);
+	unsigned long long p99 = writers_latency_us(w, 0.99);
+	unsigned long long max = writers_latency_us(w, 1.0);
+
+	print_message("%d sessions claiming 2^40 own events in %d s: %ld "
+	    "writes acknowledged, p50 %.1f ms, p99 %.1f ms, slowest %.1f "
+	    "ms; writes held in %d of %d samples\n", sessions, CLAIM_S, acked,
+	    p50 / 1e3, p99 / 1e3, max / 1e3, held, samples);
+	/* Nothing was held, every write was answered at once (a pace of
+	 * one every 25 ms on average), and none was lost. */
+	assert_int_equal(held, 0);
+	assert_true(acked >= 100);
+	assert_true(p99 < 1000000);
+	assert_true(max < 3000000);
+	assert_int_equal(writers_failures(w), 0);
+	s.count += acked;
+	scene_wait(&s, WAIT_MS);
+	writers_check(w, (struct node *[]){ &s.v, &s.h }, 2);
+	writers_free(w);
+	/* The false claim is logged once, for all the sessions: each had
+	 * its start and its end, and nothing else was said about it. */
+	char needle[80];
+
+	snprintf(needle, sizeof needle, "up to seq %llu",
+	    (unsigned long long)1 << 40);
+	expect_logged(&s.v, mark, (const char *[]){ m.n.name, NULL },
+	    m.n.name, "false claim", 2 * sessions + 1);
+	assert_int_equal(log_lines(&s.v, mark, (const char *[]){ m.n.name,
+	    NULL }, needle, NULL, 0), 1);
+	assert_true(sessions >= 5);
+	assert_int_equal(victim_num(&s, "forks"), 0);
+	assert_int_equal(victim_num(&s, "refused"), 0);
+	scene_check(&s, "after false claims to its own chain");
+	ident_free(&m);
+	scene_stop(&s);
+}
+
+/* ---- 10. a member naming another tip for an honest origin ----------------- */
+
+static void
+test_tip_claim(void **state)
+{
+	struct scene s;
+	struct ident m;
+	struct atk a;
+	uint8_t hk[SL_KEY_LEN], fake[SL_HASH_LEN];
+	long mark;
+	char addr[64], needle[160];
+
+	(void)state;
+	scene_start(&s, "tc");
+	ident_init(&m, "m-tc");
+	scene_member(&s, &m);
+	assert_true(sl_b32_decode(hk, SL_KEY_LEN, s.h.id));
+	memset(fake, 0xa5, sizeof fake);
+	/* Both nodes hold the honest peer's seq 1 (its node.org); the
+	 * member names another event there, with nothing to show for it. */
+	struct vent vec[] = { { hk, 1, fake }, { m.key.pub, 0, NULL } };
+
+	mark = log_mark(&s.v);
+	atk_start(&a, &m, &s.v);
+	a.capture = true;
+	atk_hello(&a, vec, 2);
+	assert_true(atk_wait_hello(&a, 10000));
+	/* The victim answers with its own seq 1 of that origin. */
+	for (int k = 0; k < 50 && a.ncap == 0; k++)
+		atk_poll(&a, 100);
+	assert_true(a.ncap >= 1);
+	snprintf(addr, sizeof addr, "%s", a.addr);
+	atk_end(&a);
+	/* One line, as the member's claim; none says the honest origin
+	 * forked. */
+	snprintf(needle, sizeof needle, "claims another event at seq 1 of "
+	    "origin %s", s.h.id);
+	expect_logged(&s.v, mark, (const char *[]){ m.n.name, addr, NULL },
+	    m.n.name, needle, 3);
+	assert_int_equal(log_lines(&s.v, 0, (const char *[]){ s.h.id,
+	    s.h.name, NULL }, "forked", NULL, 0), 0);
+	assert_int_equal(victim_num(&s, "forks"), 0);
+	assert_int_equal(victim_num(&s, "refused"), 0);
+	scene_check(&s, "after a claimed tip");
+	ident_free(&m);
+	scene_stop(&s);
+}
+
 int
 main(void)
 {
@@ -1596,6 +1893,9 @@ main(void)
 		cmocka_unit_test_teardown(test_malformed, hostile_reap),
 		cmocka_unit_test_teardown(test_idle_flood, hostile_reap),
 		cmocka_unit_test_teardown(test_terminal_controls, hostile_reap),
+		cmocka_unit_test_teardown(test_fork_flood, hostile_reap),
+		cmocka_unit_test_teardown(test_own_claim, hostile_reap),
+		cmocka_unit_test_teardown(test_tip_claim, hostile_reap),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

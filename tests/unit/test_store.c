@@ -410,6 +410,40 @@ test_fork_detected(void **state)
 	store_close(b);
 }
 
+/* Evidence of refused records is capped by the pages it fills as well as
+ * by count: records of the largest size stop at 16 MiB, long before
+ * 10,000 of them. */
+static void
+test_refused_capped(void **state)
+{
+	struct fixture *f = *state;
+	struct store *b = open_at(f, "b", &f->kb, NULL);
+	uint8_t *rec = malloc(SL_EVENT_MAX);
+	uint64_t n;
+	int rc = SL_OK, k;
+
+	assert_non_null(rec);
+	memset(rec, 0x5a, SL_EVENT_MAX);
+	for (k = 0; k < 1000 && rc == SL_OK; k++) {
+		rec[0] = (uint8_t)k;
+		rec[1] = (uint8_t)(k >> 8);
+		rc = store_keep_refused(b, f->ka.pub, rec, SL_EVENT_MAX, SL_ESIG,
+		    "bad signature");
+	}
+	assert_int_equal(rc, SL_EFULL);
+	n = store_refused_count(b);
+	assert_int_equal(n, k - 1);
+	assert_true(n * SL_EVENT_MAX <= (16u << 20));
+	assert_true(n * SL_EVENT_MAX > (15u << 20));
+	/* Once full, it stays full. */
+	rec[0] ^= 0xff;
+	assert_int_equal(store_keep_refused(b, f->ka.pub, rec, SL_EVENT_MAX,
+	    SL_ESIG, "bad signature"), SL_EFULL);
+	assert_int_equal(store_refused_count(b), n);
+	free(rec);
+	store_close(b);
+}
+
 static void
 test_persistence(void **state)
 {
@@ -609,6 +643,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unsigned_and_bad_signature,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_detected, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_refused_capped, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup,
 		    teardown),

@@ -7,7 +7,7 @@
  * refused; a tampered event and a fork refused and kept as evidence while
  * other origins still sync; a receiver killed mid-transfer that resumes;
  * a node restored from an old backup taking its own events back before
- * appending; concurrent edits giving the same conflict everywhere.
+ * appending, also when they fill many frames; concurrent edits giving the same conflict everywhere.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -375,6 +375,64 @@ test_restored_backup(void **state)
 	assert_int_equal(node_stop(&b, SIGTERM), 0);
 }
 
+/*
+ * A node restored from a backup many frames behind: a peer's claim alone
+ * holds nothing, but once the first of its own events are back, writes
+ * wait until the rest have come, and then go on at the right seq.
+ */
+static void
+test_restored_far_behind(void **state)
+{
+	struct node a, b, *all[] = { &a, &b };
+	struct writers *w;
+	char cmd[4096], err[256];
+	long acked, n;
+
+	(void)state;
+	node_init(&a, "ag", "A");
+	node_init(&b, "bg", "B");
+	node_start(&a);
+	node_start(&b);
+	trust(&a, &b, true);
+	trust(&b, &a, false);
+	wait_events(all, 2, 2);
+	/* Back up a; then 300,000 events of its own reach b. */
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	snprintf(cmd, sizeof cmd, "cp -a %s %s.bak", a.dir, a.dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tu_fill(a.dir, 300000, err, sizeof err), 0);
+	node_start(&a);
+	wait_events(all, 2, 300002);
+	/* a comes back from the backup with a client writing on it from
+	 * the moment it has the first of its events back. */
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	snprintf(cmd, sizeof cmd, "rm -rf %s && mv %s.bak %s && rm -f "
+	    "%s/samlogd.sock %s/samlogd.lock", a.dir, a.dir, a.dir, a.dir,
+	    a.dir);
+	assert_int_equal(system(cmd), 0);
+	node_start(&a);
+	wait_log(&a, "taking them back");
+	w = writers_start(&a, 1, "ag", 3, false);
+	wait_log(&a, "took back this node's own events up to seq 300001");
+	usleep(300000);
+	acked = writers_stop(w);
+	n = wait_converged(all, 2);
+	print_message("%ld writes acknowledged during and after the "
+	    "catch-up\n", acked);
+	assert_int_equal(n, 300002 + acked);
+	/* The writes waited: no fork of a's chain on either node. */
+	assert_true(log_has(&a, "holding local writes until peer bg"));
+	assert_int_equal(tu_json_num(ok(sl(&a, "status", "--json",
+	    NULL))->out, "forks"), 0);
+	assert_int_equal(tu_json_num(ok(sl(&b, "status", "--json",
+	    NULL))->out, "forks"), 0);
+	writers_check(w, all, 2);
+	writers_free(w);
+	assert_same_export(all, 2);
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	assert_int_equal(node_stop(&b, SIGTERM), 0);
+}
+
 static void
 test_concurrent_edits(void **state)
 {
@@ -461,6 +519,7 @@ main(void)
 		cmocka_unit_test_teardown(test_fork_detected, cl_reap),
 		cmocka_unit_test_teardown(test_killed_mid_transfer, cl_reap),
 		cmocka_unit_test_teardown(test_restored_backup, cl_reap),
+		cmocka_unit_test_teardown(test_restored_far_behind, cl_reap),
 		cmocka_unit_test_teardown(test_concurrent_edits, cl_reap),
 	};
 
