@@ -17,6 +17,7 @@
  *    the owner can write, and loaded on SIGHUP, which only the owner and
  *    root can send; no request changes it otherwise.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,27 +26,14 @@
 #include "rights.h"
 #include "samlog_proto.h"
 
+/* The commands that are no record command, with their right.  Every
+ * record command (KIND.VERB for a verb of the schema, and KIND.list,
+ * KIND.show) has the record right: it comes from the schema, so a kind
+ * or step added there needs nothing here. */
 static const struct {
 	const char *cmd;
 	enum right right;
 } table[] = {
-	{ "org.add", RIGHT_RECORD },
-	{ "org.list", RIGHT_RECORD },
-	{ "org.show", RIGHT_RECORD },
-	{ "contact.add", RIGHT_RECORD },
-	{ "contact.update", RIGHT_RECORD },
-	{ "contact.list", RIGHT_RECORD },
-	{ "contact.show", RIGHT_RECORD },
-	{ "meeting.add", RIGHT_RECORD },
-	{ "meeting.list", RIGHT_RECORD },
-	{ "meeting.show", RIGHT_RECORD },
-	{ "decision.add", RIGHT_RECORD },
-	{ "decision.adopt", RIGHT_RECORD },
-	{ "decision.reject", RIGHT_RECORD },
-	{ "decision.revoke", RIGHT_RECORD },
-	{ "decision.amend", RIGHT_RECORD },
-	{ "decision.list", RIGHT_RECORD },
-	{ "decision.show", RIGHT_RECORD },
 	{ "import.rows", RIGHT_RECORD },
 	{ "import.commit", RIGHT_RECORD },
 	{ "import.abort", RIGHT_RECORD },
@@ -60,9 +48,29 @@ static const struct {
 	{ "rebuild", RIGHT_ADMIN },
 };
 
+/* True for KIND.VERB of a record kind of the schema. */
+static bool
+record_cmd(const char *cmd)
+{
+	const char *dot = strchr(cmd, '.');
+	const struct sl_kind *k;
+	char word[16];
+
+	if (dot == NULL || (size_t)(dot - cmd) >= sizeof word)
+		return false;
+	memcpy(word, cmd, (size_t)(dot - cmd));
+	word[dot - cmd] = '\0';
+	if ((k = sl_schema_kind(word)) == NULL || !k->record)
+		return false;
+	return strcmp(dot + 1, "list") == 0 || strcmp(dot + 1, "show") == 0 ||
+	    sl_schema_verb(k, dot + 1) != NULL;
+}
+
 enum right
 rights_needed(const char *cmd)
 {
+	if (record_cmd(cmd))
+		return RIGHT_RECORD;
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
 		if (strcmp(table[i].cmd, cmd) == 0)
 			return table[i].right;

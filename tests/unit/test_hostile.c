@@ -1848,8 +1848,8 @@ test_tip_claim(void **state)
 	char addr[64], needle[160];
 
 	(void)state;
-	scene_start(&s, "tc");
-	ident_init(&m, "m-tc");
+	scene_start(&s, "tp");
+	ident_init(&m, "m-tp");
 	scene_member(&s, &m);
 	assert_true(sl_b32_decode(hk, SL_KEY_LEN, s.h.id));
 	memset(fake, 0xa5, sizeof fake);
