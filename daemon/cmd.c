@@ -300,7 +300,7 @@ static int
 check_date(const char *flag, const char *s, char *msg, size_t mlen)
 {
 	static const struct sl_field date = { "date", NULL, SL_F_DATE, 10, 0,
-		NULL, NULL, 0 };
+		NULL, NULL, 0, NULL };
 	struct sl_field f = date;
 
 	f.flag = flag;
@@ -1261,7 +1261,7 @@ static bool
 date_valid(const char *s)
 {
 	static const struct sl_field date = { "date", "date", SL_F_DATE, 10,
-		0, NULL, NULL, 0 };
+		0, NULL, NULL, 0, NULL };
 	char why[96];
 
 	return sl_schema_check_text(&date, s, strlen(s), why, sizeof why) ==
