@@ -52,8 +52,9 @@ STORE_SRC  := daemon/store.c daemon/project.c
 DAEMON_SRC := daemon/log.c daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/audit.c daemon/rights.c \
               daemon/tls.c daemon/sync.c
-CLI_SRC    := cli/parser.c cli/output.c cli/output_json.c cli/request.c \
-              cli/import.c cli/export.c cli/fileio.c cli/bundle.c
+CLI_SRC    := cli/parser.c cli/records.c cli/output.c cli/output_json.c \
+              cli/request.c cli/import.c cli/export.c cli/fileio.c \
+              cli/bundle.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 PROTO_OBJ  := $(call obj,$(PROTO_SRC))
