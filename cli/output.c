@@ -38,8 +38,9 @@ struct column {
  * choice, one table keyed by field name for every kind.  A kind's table
  * is ID, then those of its fields named here, by rank (ties in the
  * schema's order); a field not named here shows in `show` and in JSON
- * only.  A reference shows the name replies carry beside it where there
- * is one (records_ref_name), under head.
+ * only (but a kind with no field named here shows those it requires or
+ * sorts by).  A reference shows the name replies carry beside it where
+ * there is one (records_ref_name), under head.
  */
 static const struct {
 	const char *field;
@@ -350,16 +351,23 @@ print_fit(FILE *f, const char *s, size_t w)
 	return w;
 }
 
+/* A field's rank in k's table (0: not shown).  A kind none of whose
+ * fields the table names shows the fields it requires or sorts by. */
 static int
-shown_rank(const struct sl_field *f, const char **head)
+shown_rank(const struct sl_kind *k, const struct sl_field *f,
+    const char **head)
 {
+	bool any = false;
+
 	for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++) {
 		if (strcmp(shown[i].field, f->name) == 0) {
 			*head = shown[i].head;
 			return shown[i].rank;
 		}
+		for (uint32_t j = 0; j < k->nfields && !any; j++)
+			any = strcmp(shown[i].field, k->fields[j].name) == 0;
 	}
-	return 0;
+	return !any && (f->flags & (SL_FF_REQUIRED | SL_FF_SORT)) ? 1 : 0;
 }
 
 /* The columns of kind k's list into kind_cols; their count. */
@@ -374,7 +382,7 @@ kind_layout(const struct sl_kind *k)
 	 * ties keep the schema's order). */
 	for (uint32_t i = 0; i < k->nfields; i++) {
 		const char *h = NULL;
-		int r = shown_rank(&k->fields[i], &h), j;
+		int r = shown_rank(k, &k->fields[i], &h), j;
 
 		if (r == 0)
 			continue;
