@@ -63,8 +63,8 @@ DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
 CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 
-TESTS := test_mp test_event test_output test_store test_project test_node \
-         test_e2e test_sync test_fault test_hostile test_soak
+TESTS := test_mp test_event test_output test_schema test_store test_project \
+         test_node test_e2e test_sync test_fault test_hostile test_soak
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
 .PHONY: all deps run check lint tests test-run bench fuzz fuzz-check soak install \
@@ -91,6 +91,9 @@ $(BUILD)/test_event: $(BUILD)/obj/tests/unit/test_event.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 # The CLI's output backends, linked as samlog links them (no daemon).
 $(BUILD)/test_output: $(BUILD)/obj/tests/unit/test_output.o $(CLI_OBJ) $(CLI_PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS) -lcmocka
+# The schema against the CLI's parser, import, export, tables and docs.
+$(BUILD)/test_schema: $(BUILD)/obj/tests/unit/test_schema.o $(CLI_OBJ) $(CLI_PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS) -lcmocka
 $(BUILD)/test_store: $(BUILD)/obj/tests/unit/test_store.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
