@@ -406,7 +406,7 @@ kind_layout(const struct sl_kind *k)
 			snprintf(kind_keys[c], sizeof kind_keys[c], "%s",
 			    fd->name);
 		if (head[c - 1] == NULL) {
-			for (j = 0; fd->name[j] != '\0' && j < SL_FIELD_NAME_MAX;
+			for (j = 0; j < SL_FIELD_NAME_MAX && fd->name[j] != '\0';
 			    j++)
 				kind_heads[c][j] = (char)toupper(
 				    (unsigned char)fd->name[j]);

@@ -135,6 +135,8 @@ static char text_store[32768];
 static size_t n_text_store;
 static bool table_ready;
 
+static void table_full(const char *what) __attribute__((noreturn));
+
 static void
 table_full(const char *what)
 {
@@ -210,7 +212,7 @@ field_metavar(const struct sl_field *f)
 		return "YYYY-MM-DD";
 	if ((f->type == SL_F_REF || f->type == SL_F_REFS) && to != NULL)
 		w = to->word;
-	for (i = 0; w[i] != '\0' && i < SL_FIELD_NAME_MAX; i++)
+	for (i = 0; i < SL_FIELD_NAME_MAX && w[i] != '\0'; i++)
 		buf[i] = (char)toupper((unsigned char)w[i]);
 	buf[i] = '\0';
 	if (f->type == SL_F_REF || f->type == SL_F_REFS)

@@ -56,29 +56,29 @@ taken(const struct sl_kind *k, size_t n)
 static void
 records_init(void)
 {
-	size_t n = 0, total = 0, used = 0;
+	size_t n = 0, nk = sl_schema_kind_count(), used = 0;
 
 	if (ready)
 		return;
 	ready = true;
-	for (size_t i = 0; i < sl_schema_kind_count(); i++)
-		total += sl_schema_kind_at(i)->record;
-	if (total > MAX_KINDS)
-		total = MAX_KINDS;
-	while (n < total) {
+	while (n < MAX_KINDS) {
 		const struct sl_kind *pick = NULL, *first = NULL;
 
-		for (size_t i = 0; i < sl_schema_kind_count() && !pick; i++) {
+		for (size_t i = 0; i < nk && pick == NULL; i++) {
 			const struct sl_kind *k = sl_schema_kind_at(i);
 
-			if (!k->record || taken(k, n))
+			if (k == NULL || !k->record || taken(k, n))
 				continue;
 			if (first == NULL)
 				first = k;
 			if (refs_done(k, kinds, n))
 				pick = k;
 		}
-		kinds[n++] = pick != NULL ? pick : first;
+		if (pick == NULL)
+			pick = first;   /* a cycle: the schema's order */
+		if (pick == NULL)
+			break;          /* every record kind is placed */
+		kinds[n++] = pick;
 	}
 	for (size_t i = 0; i < n; i++) {
 		words[i] = kinds[i]->word;

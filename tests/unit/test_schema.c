@@ -86,7 +86,8 @@ parse_cmd(struct parse_result *r, char *err, size_t elen,
 	if (c->pos != NULL && strcmp(c->pos, "ID") == 0)
 		argv[n++] = ANY_ID;
 	for (const struct flag_def *f = c->flags; f->name != NULL; f++) {
-		if (!(f->flags & FL_REQUIRED) || f == skip)
+		if (!(f->flags & FL_REQUIRED) ||
+		    (skip != NULL && strcmp(f->name, skip->name) == 0))
 			continue;
 		snprintf(fl[k], sizeof fl[k], "--%s", f->name);
 		argv[n++] = fl[k++];
