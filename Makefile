@@ -64,8 +64,9 @@ DAEMON_SRC := daemon/log.c daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/cmd_import.c \
               daemon/audit.c daemon/rights.c \
               daemon/tls.c daemon/sync.c
-CLI_SRC    := cli/parser.c cli/output.c cli/output_json.c cli/request.c \
-              cli/import.c cli/export.c cli/fileio.c cli/bundle.c
+CLI_SRC    := cli/parser.c cli/records.c cli/output.c cli/output_json.c \
+              cli/request.c cli/import.c cli/export.c cli/fileio.c \
+              cli/bundle.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 PROTO_OBJ  := $(call obj,$(PROTO_SRC))
@@ -74,8 +75,9 @@ DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
 CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 
-TESTS := test_mp test_event test_output test_store test_project test_node \
-         test_e2e test_sync test_fault test_hostile test_meaning test_soak
+TESTS := test_mp test_event test_output test_schema test_store test_project \
+         test_node test_e2e test_sync test_fault test_hostile test_meaning \
+         test_soak
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
 .PHONY: all deps run check lint tests test-run unit bench fuzz fuzz-check soak \
@@ -103,6 +105,9 @@ $(BUILD)/test_event: $(BUILD)/obj/tests/unit/test_event.o $(PROTO_OBJ)
 # The CLI's output backends, linked as samlog links them (no daemon).
 $(BUILD)/test_output: $(BUILD)/obj/tests/unit/test_output.o $(CLI_OBJ) $(CLI_PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS) -lcmocka
+# The schema against the CLI's parser, import, export, tables and docs.
+$(BUILD)/test_schema: $(BUILD)/obj/tests/unit/test_schema.o $(CLI_OBJ) $(CLI_PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS) -lcmocka
 $(BUILD)/test_store: $(BUILD)/obj/tests/unit/test_store.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_project: $(BUILD)/obj/tests/unit/test_project.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
@@ -127,7 +132,7 @@ tests: all $(TEST_BINS)
 
 # The fast tier for the edit-test loop: the suites that need no daemon
 # and no network (a few seconds in all).
-UNIT := test_mp test_event test_output test_store test_project
+UNIT := test_mp test_event test_output test_schema test_store test_project
 unit: $(addprefix $(BUILD)/,$(UNIT))
 	@SAMLOG_SUITES="$(UNIT)" sh tests/run.sh $(BUILD)
 

@@ -5,10 +5,12 @@
  * Each kind's list comes from the daemon through the ordinary list
  * request; this file only chooses the output.  JSON Lines carry every key
  * of CLI.md (one object per line, `record` naming the kind).  CSV has one
- * header for all the kinds asked for, the union of their fields; a cell
- * holding ',' '"' or a line break is quoted; lists are joined by ';'.
- * Organisations come first, then contacts, meetings and decisions, so
- * that an import meets every record before the records referring to it.
+ * header for all the kinds, the union of the schema's fields (each
+ * reference to an organisation followed by the name replies add beside
+ * it) between record, id and created, updated, author; a cell holding
+ * ',' '"' or a line break is quoted; lists are joined by ';'.  Kinds come
+ * in records_kinds() order, each after the kinds it refers to, so that
+ * an import meets every record before the records referring to it.
  *
  * Into a file or a pipe the text is written exactly as it is.  On a
  * terminal CSV text is escaped as tables are (text_escape, line breaks
@@ -23,13 +25,15 @@
 
 #include "export.h"
 #include "output.h"
+#include "records.h"
 #include "request.h"
 #include "samlog_proto.h"
 
-static const char *const csv_columns[] = { "record", "id", "name", "kind",
-	"municipality", "sector", "iop", "org", "org_name", "role", "email",
-	"phone", "title", "date", "with", "orgs", "notes", "text", "body",
-	"meeting", "status", "reason", "created", "updated", "author", NULL };
+/* The CSV columns, made from the schema once (export_columns). */
+#define MAX_COLUMNS 256
+
+static const char *csv_columns[MAX_COLUMNS + 1];
+static char csv_names[MAX_COLUMNS][SL_FIELD_NAME_MAX + 8];
 
 static bool csv_terminal;   /* standard output is a terminal */
 
@@ -105,6 +109,43 @@ csv_cell(FILE *f, const msgpack_object *v)
 }
 
 static void
+column_add(size_t *n, const char *name)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(csv_columns[i], name) == 0)
+			return;
+	if (*n < MAX_COLUMNS) {
+		snprintf(csv_names[*n], sizeof csv_names[*n], "%s", name);
+		csv_columns[*n] = csv_names[*n];
+		(*n)++;
+	}
+}
+
+const char *const *
+export_columns(void)
+{
+	static const char *const meta[] = { "created", "updated", "author" };
+	size_t n = 0;
+	char key[SL_FIELD_NAME_MAX + 8];
+
+	if (csv_columns[0] != NULL)
+		return csv_columns;
+	column_add(&n, "record");
+	column_add(&n, "id");
+	for (const struct sl_kind *const *k = records_kinds(); *k; k++) {
+		for (uint32_t i = 0; i < (*k)->nfields; i++) {
+			column_add(&n, (*k)->fields[i].name);
+			if (records_ref_name(&(*k)->fields[i], key, sizeof key))
+				column_add(&n, key);
+		}
+	}
+	for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++)
+		column_add(&n, meta[i]);
+	csv_columns[n] = NULL;
+	return csv_columns;
+}
+
+static void
 begin_none(FILE *f, enum out_mode mode, const char *table)
 {
 	(void)f;
@@ -128,7 +169,7 @@ jsonl_record(FILE *f, const msgpack_object *rec)
 static void
 csv_record(FILE *f, const msgpack_object *rec)
 {
-	for (const char *const *c = csv_columns; *c; c++) {
+	for (const char *const *c = export_columns(); *c; c++) {
 		if (c != csv_columns)
 			fputc(',', f);
 		csv_cell(f, map_get(rec, *c));
@@ -143,8 +184,7 @@ int
 cmd_export(const char *dir, bool dir_named, const char *format,
     const char *kind)
 {
-	static const char *const kinds[] = { "org", "contact", "meeting",
-		"decision", NULL };
+	const char *const *kinds = records_words();
 	const struct output *out;
 	int status = 0;
 
@@ -156,20 +196,14 @@ cmd_export(const char *dir, bool dir_named, const char *format,
 		cli_error("invalid --format \"%s\" (jsonl or csv)", format);
 		return 2;
 	}
-	if (kind != NULL) {
-		bool ok = false;
-
-		for (const char *const *k = kinds; *k; k++)
-			ok = ok || strcmp(*k, kind) == 0;
-		if (!ok) {
-			cli_error("invalid --kind \"%s\" (org, contact, "
-			    "meeting or decision)", kind);
-			return 2;
-		}
+	if (kind != NULL && records_kind(kind) == NULL) {
+		cli_error("invalid --kind \"%s\" (%s)", kind,
+		    records_words_text());
+		return 2;
 	}
 	csv_terminal = isatty(STDOUT_FILENO);
 	if (out == &out_csv) {
-		for (const char *const *c = csv_columns; *c; c++)
+		for (const char *const *c = export_columns(); *c; c++)
 			fprintf(stdout, "%s%s", c == csv_columns ? "" : ",", *c);
 		fputs("\r\n", stdout);
 	}

@@ -11,4 +11,10 @@
 int cmd_export(const char *dir, bool dir_named, const char *format,
     const char *kind);
 
+/* The CSV header's columns, NULL-terminated: record, id, every field of
+ * every kind (by name, once), each reference to an organisation followed
+ * by its name's key, then created, updated, author.  Made from the
+ * schema on the first call; static. */
+const char *const *export_columns(void);
+
 #endif

@@ -8,11 +8,17 @@
  * commit (import.commit): every row, or none, with each bad row reported
  * by its line.
  *
- * Fields are CLI.md's JSON keys.  Arrays (sector, with, orgs) are JSON
- * arrays, or in CSV one cell with values separated by ';'.  The keys an
- * export adds (id, created, updated, author, conflict, org_name, record)
- * are understood: ids let references between the imported records be
- * kept, `record` names the kind, decisions keep their status.
+ * Fields are the schema's (protocol/schema.c): a key is a field's name
+ * (CLI.md's JSON keys) and goes to the daemon under the field's flag, as
+ * `samlog KIND add` sends it.  List fields are JSON arrays, or in CSV one
+ * cell with values separated by ';'; a bool is true or false (also yes,
+ * no, 1, 0 or empty in CSV).  The keys an export adds (id, record, the
+ * reply's created, updated, author, conflict, competing, and org_name
+ * beside a reference) are understood: ids let references between the
+ * imported records be kept, `record` names the kind, a record's state
+ * (a decision's status) is reached through its lifecycle by the daemon,
+ * and fields the creating event cannot carry (a decision's reason) are
+ * passed over.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +28,7 @@
 
 #include "fileio.h"
 #include "import.h"
+#include "records.h"
 #include "request.h"
 #include "samlog_proto.h"
 
@@ -33,6 +40,7 @@
 struct field {
 	char key[32];
 	enum { F_ARG, F_SKIP, F_ID } use;
+	const struct sl_field *sf; /* F_ARG: the schema's field */
 	char *val;             /* string value (list: joined by '\n') */
 	bool list, is_bool, truth;
 };
@@ -52,8 +60,9 @@ struct importer {
 	bool quiet;              /* count bad rows, print nothing */
 };
 
+/* Keys of a record as replies carry it that are no field of it. */
 static const char *const ignored[] = { "created", "updated", "author",
-	"conflict", "org_name", "competing", "reason", NULL };
+	"conflict", "competing", NULL };
 
 static bool
 in_list(const char *w, const char *const *set)
@@ -90,54 +99,23 @@ row_get(struct row *r, const char *key)
 	return NULL;
 }
 
-/* The flag an add takes for a field of kind, or NULL if none. */
-static const char *
-flag_for(const char *kind, const char *key, bool *list, bool *is_bool)
+/* The field of kind k that key names if the creating event et carries
+ * it; NULL otherwise, with *known telling whether k has such a field. */
+static const struct sl_field *
+field_for(const struct sl_kind *k, const struct sl_evtype *et,
+    const char *key, bool *known)
 {
-	static const struct {
-		const char *kind, *key, *flag;
-		bool list, is_bool;
-	} map[] = {
-		{ "org", "name", "name", false, false },
-		{ "org", "kind", "kind", false, false },
-		{ "org", "municipality", "municipality", false, false },
-		{ "org", "sector", "sector", true, false },
-		{ "org", "iop", "iop", false, true },
-		{ "contact", "name", "name", false, false },
-		{ "contact", "org", "org", false, false },
-		{ "contact", "role", "role", false, false },
-		{ "contact", "email", "email", false, false },
-		{ "contact", "phone", "phone", false, false },
-		{ "contact", "municipality", "municipality", false, false },
-		{ "meeting", "title", "title", false, false },
-		{ "meeting", "date", "date", false, false },
-		{ "meeting", "with", "with", true, false },
-		{ "meeting", "orgs", "org", true, false },
-		{ "meeting", "municipality", "municipality", false, false },
-		{ "meeting", "notes", "notes", false, false },
-		{ "decision", "title", "title", false, false },
-		{ "decision", "text", "text", false, false },
-		{ "decision", "body", "body", false, false },
-		{ "decision", "meeting", "meeting", false, false },
-		{ "decision", "status", "status", false, false },
-	};
+	uint32_t idx;
+	const struct sl_field *f = sl_schema_field(k, key, strlen(key), &idx);
 
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-		if (strcmp(map[i].kind, kind) == 0 &&
-		    strcmp(map[i].key, key) == 0) {
-			*list = map[i].list;
-			*is_bool = map[i].is_bool;
-			return map[i].flag;
-		}
-	}
-	return NULL;
+	*known = f != NULL;
+	return f != NULL && et != NULL && (et->fields & (1u << idx)) ? f : NULL;
 }
 
 static bool
-record_kind(const char *w)
+is_list(const struct sl_field *f)
 {
-	return strcmp(w, "org") == 0 || strcmp(w, "contact") == 0 ||
-	    strcmp(w, "meeting") == 0 || strcmp(w, "decision") == 0;
+	return f->type == SL_F_REFS || f->type == SL_F_TEXTS;
 }
 
 /* Packs one parsed row as an add request; reports what is wrong with it. */
@@ -148,9 +126,11 @@ row_pack(struct importer *im, struct row *r)
 	const char *kind = rk ? rk->val : im->kind_flag ? im->kind_flag :
 	    k ? k->val : NULL;
 	bool kind_is_record = rk == NULL && im->kind_flag == NULL;
+	const struct sl_kind *sk;
+	const struct sl_evtype *et;
 	struct sl_buf body = { 0 };
 	msgpack_packer pk;
-	char cmd[32];
+	char cmd[64];
 	int nargs = 0;
 
 	if (kind == NULL) {
@@ -158,39 +138,42 @@ row_pack(struct importer *im, struct row *r)
 		    "\"record\" field or (JSON) a \"kind\"");
 		return;
 	}
-	if (!record_kind(kind)) {
-		row_error(im, r->line, "unknown record kind \"%s\" (org, "
-		    "contact, meeting or decision)", kind);
+	if ((sk = records_kind(kind)) == NULL ||
+	    (et = records_create(sk)) == NULL || et->verb == NULL) {
+		row_error(im, r->line, "unknown record kind \"%s\" (%s)", kind,
+		    records_words_text());
 		return;
 	}
 	/* Check every field, count the arguments. */
 	for (int i = 0; i < r->n; i++) {
 		struct field *f = &r->f[i];
-		bool list, is_bool;
+		bool known;
 
-		f->use = F_ARG;
+		f->use = F_SKIP;
 		if (strcmp(f->key, "id") == 0) {
 			f->use = F_ID;
 			nargs += f->val[0] != '\0';
 			continue;
 		}
+		/* "kind" names the record kind unless the kind has a
+		 * field of that name (an organisation's kind) and the
+		 * kind was named otherwise. */
 		if (strcmp(f->key, "record") == 0 ||
-		    (kind_is_record && strcmp(f->key, "kind") == 0) ||
-		    (strcmp(f->key, "kind") == 0 && strcmp(kind, "org") != 0) ||
-		    in_list(f->key, ignored)) {
-			f->use = F_SKIP;
+		    (strcmp(f->key, "kind") == 0 && (kind_is_record ||
+		    sl_schema_field(sk, "kind", 4, NULL) == NULL)) ||
+		    in_list(f->key, ignored) || records_is_ref_name(f->key))
 			continue;
-		}
-		if (flag_for(kind, f->key, &list, &is_bool) == NULL) {
+		if ((f->sf = field_for(sk, et, f->key, &known)) == NULL) {
 			/* An empty cell of another kind's column (a CSV of
-			 * several kinds) is no error. */
-			if (f->val[0] != '\0' && !(f->is_bool && !f->truth))
+			 * several kinds) is no error, nor a field the
+			 * creating event does not carry. */
+			if (!known && f->val[0] != '\0' &&
+			    !(f->is_bool && !f->truth))
 				row_error(im, r->line, "a %s has no field "
 				    "\"%s\"", kind, f->key);
-			f->use = F_SKIP;
 			continue;
 		}
-		if (is_bool && !f->is_bool) {
+		if (f->sf->type == SL_F_BOOL && !f->is_bool) {
 			const char *v = f->val;
 
 			f->is_bool = true;
@@ -198,14 +181,15 @@ row_pack(struct importer *im, struct row *r)
 			    strcmp(v, "1") == 0;
 			if (!f->truth && v[0] && strcmp(v, "false") != 0 &&
 			    strcmp(v, "no") != 0 && strcmp(v, "0") != 0) {
-				row_error(im, r->line, "iop must be true or false, "
-				    "not \"%s\"", v);
+				row_error(im, r->line, "%s must be true or false, "
+				    "not \"%s\"", f->key, v);
 				continue;
 			}
 		}
-		nargs += is_bool ? f->truth : f->val[0] != '\0';
+		f->use = F_ARG;
+		nargs += f->sf->type == SL_F_BOOL ? f->truth : f->val[0] != '\0';
 	}
-	snprintf(cmd, sizeof cmd, "%s.add", kind);
+	snprintf(cmd, sizeof cmd, "%s.%s", sk->word, et->verb);
 	msgpack_packer_init(&pk, &body, sl_buf_write);
 	msgpack_pack_map(&pk, 2);
 	sl_pack_cstr(&pk, "cmd");
@@ -214,8 +198,6 @@ row_pack(struct importer *im, struct row *r)
 	msgpack_pack_map(&pk, (size_t)nargs);
 	for (int i = 0; i < r->n; i++) {
 		struct field *f = &r->f[i];
-		bool list, is_bool;
-		const char *flag;
 
 		if (f->use == F_ID) {
 			if (f->val[0] != '\0') {
@@ -224,20 +206,19 @@ row_pack(struct importer *im, struct row *r)
 			}
 			continue;
 		}
-		if (f->use == F_SKIP ||
-		    (flag = flag_for(kind, f->key, &list, &is_bool)) == NULL)
+		if (f->use != F_ARG)
 			continue;
-		if (is_bool) {
+		if (f->sf->type == SL_F_BOOL) {
 			if (f->truth) {
-				sl_pack_cstr(&pk, flag);
+				sl_pack_cstr(&pk, f->sf->flag);
 				msgpack_pack_true(&pk);
 			}
 			continue;
 		}
 		if (f->val[0] == '\0')
 			continue;
-		sl_pack_cstr(&pk, flag);
-		if (!list) {
+		sl_pack_cstr(&pk, f->sf->flag);
+		if (!is_list(f->sf)) {
 			sl_pack_cstr(&pk, f->val);
 			continue;
 		}
@@ -861,8 +842,8 @@ send_all(struct importer *im, int fd)
 }
 
 size_t
-import_parse(const char *file, const char *buf, size_t len, bool csv,
-    const char *kind, unsigned *errors)
+import_parse_rows(const char *file, const char *buf, size_t len, bool csv,
+    const char *kind, unsigned *errors, struct sl_buf *rows)
 {
 	struct importer im = { .file = file, .kind_flag = kind, .quiet = true };
 
@@ -871,8 +852,18 @@ import_parse(const char *file, const char *buf, size_t len, bool csv,
 	else
 		parse_jsonl(&im, buf, len);
 	*errors = im.errors + im.rows.failed;
-	free(im.rows.p);
+	if (rows != NULL)
+		*rows = im.rows;
+	else
+		free(im.rows.p);
 	return im.nrows;
+}
+
+size_t
+import_parse(const char *file, const char *buf, size_t len, bool csv,
+    const char *kind, unsigned *errors)
+{
+	return import_parse_rows(file, buf, len, csv, kind, errors, NULL);
 }
 
 int
@@ -896,9 +887,9 @@ cmd_import(const char *dir, bool dir_named, const char *file,
 		    "or --format jsonl", file);
 		return 2;
 	}
-	if (kind != NULL && !record_kind(kind)) {
-		cli_error("invalid --kind \"%s\" (org, contact, meeting or "
-		    "decision)", kind);
+	if (kind != NULL && records_kind(kind) == NULL) {
+		cli_error("invalid --kind \"%s\" (%s)", kind,
+		    records_words_text());
 		return 2;
 	}
 	if (!file_slurp(file, IMPORT_FILE_MAX, &buf, &len))

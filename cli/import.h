@@ -18,4 +18,11 @@ int cmd_import(const char *dir, bool dir_named, const char *file,
 size_t import_parse(const char *file, const char *buf, size_t len, bool csv,
     const char *kind, unsigned *errors);
 
+/* The same, keeping the rows: *rows receives the [line, body] pairs
+ * that would be sent (msgpack, one after another; body the packed add
+ * request), and the caller frees rows->p. */
+struct sl_buf;
+size_t import_parse_rows(const char *file, const char *buf, size_t len,
+    bool csv, const char *kind, unsigned *errors, struct sl_buf *rows);
+
 #endif

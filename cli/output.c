@@ -14,6 +14,7 @@
  * on under the value's column.  Map entries whose key is not a string are
  * left out.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "output.h"
+#include "records.h"
 
 #define MAX_COLS 8
 
@@ -31,23 +33,37 @@ struct column {
 	int shorten; /* show only this many characters (ids), 0: all */
 };
 
+/*
+ * Which fields a record list shows, and in what order: a presentation
+ * choice, one table keyed by field name for every kind.  A kind's table
+ * is ID, then those of its fields named here, by rank (ties in the
+ * schema's order); a field not named here shows in `show` and in JSON
+ * only (but a kind with no field named here shows those it requires or
+ * sorts by).  A reference shows the name replies carry beside it where
+ * there is one (records_ref_name), under head.
+ */
+static const struct {
+	const char *field;
+	int rank;
+	const char *head;   /* NULL: the field's name in capitals */
+} shown[] = {
+	{ "date", 1, NULL },
+	{ "status", 1, NULL },
+	{ "name", 2, NULL },
+	{ "title", 2, NULL },
+	{ "kind", 3, NULL },
+	{ "org", 3, "ORGANISATION" },
+	{ "role", 4, NULL },
+	{ "municipality", 5, NULL },
+	{ "body", 6, NULL },
+	{ "email", 6, NULL },
+	{ "iop", 6, NULL },
+};
+
 static const struct {
 	const char *name;
 	struct column cols[MAX_COLS];
 } layouts[] = {
-	{ "org", { { "ID", "id", 10 }, { "NAME", "name", 0 },
-	    { "KIND", "kind", 0 }, { "MUNICIPALITY", "municipality", 0 },
-	    { "IOP", "iop", 0 }, { NULL, NULL, 0 } } },
-	{ "contact", { { "ID", "id", 10 }, { "NAME", "name", 0 },
-	    { "ORGANISATION", "org_name", 0 }, { "ROLE", "role", 0 },
-	    { "MUNICIPALITY", "municipality", 0 }, { "EMAIL", "email", 0 },
-	    { NULL, NULL, 0 } } },
-	{ "meeting", { { "ID", "id", 10 }, { "DATE", "date", 0 },
-	    { "TITLE", "title", 0 }, { "MUNICIPALITY", "municipality", 0 },
-	    { NULL, NULL, 0 } } },
-	{ "decision", { { "ID", "id", 10 }, { "STATUS", "status", 0 },
-	    { "TITLE", "title", 0 }, { "BODY", "body", 0 },
-	    { NULL, NULL, 0 } } },
 	{ "history", { { "TIME", "time", 19 }, { "ORG", "org", 0 },
 	    { "AUTHOR", "author", 0 }, { "TYPE", "type", 0 },
 	    { "CHANGES", "changes", 0 }, { NULL, NULL, 0 } } },
@@ -62,6 +78,9 @@ static const struct {
 };
 
 static enum out_mode text_mode;
+static struct column kind_cols[MAX_COLS];
+static char kind_heads[MAX_COLS][SL_FIELD_NAME_MAX + 1];
+static char kind_keys[MAX_COLS][SL_FIELD_NAME_MAX + 8];
 static const struct column *text_cols;
 static int text_ncols;
 static char **cells;      /* rows * ncols strings */
@@ -332,14 +351,89 @@ print_fit(FILE *f, const char *s, size_t w)
 	return w;
 }
 
+/* A field's rank in k's table (0: not shown).  A kind none of whose
+ * fields the table names shows the fields it requires or sorts by. */
+static int
+shown_rank(const struct sl_kind *k, const struct sl_field *f,
+    const char **head)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++) {
+		if (strcmp(shown[i].field, f->name) == 0) {
+			*head = shown[i].head;
+			return shown[i].rank;
+		}
+		for (uint32_t j = 0; j < k->nfields && !any; j++)
+			any = strcmp(shown[i].field, k->fields[j].name) == 0;
+	}
+	return !any && (f->flags & (SL_FF_REQUIRED | SL_FF_SORT)) ? 1 : 0;
+}
+
+/* The columns of kind k's list into kind_cols; their count. */
+static int
+kind_layout(const struct sl_kind *k)
+{
+	const struct sl_field *f[MAX_COLS];
+	const char *head[MAX_COLS];
+	int rank[MAX_COLS], n = 0;
+
+	/* The fields shown, sorted by rank (an insertion sort: stable, so
+	 * ties keep the schema's order). */
+	for (uint32_t i = 0; i < k->nfields; i++) {
+		const char *h = NULL;
+		int r = shown_rank(k, &k->fields[i], &h), j;
+
+		if (r == 0)
+			continue;
+		if (n == MAX_COLS - 2)
+			break;     /* with ID and the end mark: full */
+		for (j = n++; j > 0 && rank[j - 1] > r; j--) {
+			f[j] = f[j - 1];
+			head[j] = head[j - 1];
+			rank[j] = rank[j - 1];
+		}
+		f[j] = &k->fields[i];
+		head[j] = h;
+		rank[j] = r;
+	}
+	kind_cols[0] = (struct column){ "ID", "id", 10 };
+	for (int c = 1; c <= n; c++) {
+		const struct sl_field *fd = f[c - 1];
+		size_t j;
+
+		if (!records_ref_name(fd, kind_keys[c], sizeof kind_keys[c]))
+			snprintf(kind_keys[c], sizeof kind_keys[c], "%s",
+			    fd->name);
+		if (head[c - 1] == NULL) {
+			for (j = 0; j < SL_FIELD_NAME_MAX && fd->name[j] != '\0';
+			    j++)
+				kind_heads[c][j] = (char)toupper(
+				    (unsigned char)fd->name[j]);
+			kind_heads[c][j] = '\0';
+			head[c - 1] = kind_heads[c];
+		}
+		kind_cols[c] = (struct column){ head[c - 1], kind_keys[c], 0 };
+	}
+	kind_cols[n + 1] = (struct column){ NULL, NULL, 0 };
+	return n + 1;
+}
+
 static void
 text_begin(FILE *f, enum out_mode mode, const char *table)
 {
+	const struct sl_kind *k;
+
 	(void)f;
 	text_mode = mode;
 	text_count = 0;
 	text_cols = NULL;
 	text_ncols = 0;
+	if (table != NULL && (k = records_kind(table)) != NULL) {
+		text_ncols = kind_layout(k);
+		text_cols = kind_cols;
+		return;
+	}
 	for (size_t i = 0; table && i < sizeof layouts / sizeof layouts[0];
 	    i++) {
 		if (strcmp(layouts[i].name, table) == 0) {

@@ -5,204 +5,414 @@
  * command, as CLI.md promises.  A command is one or two words ("status",
  * "org add"); after it come its flags ("--flag value" or "--flag=value")
  * and at most one positional argument (an id).
+ *
+ * The node, peer and file commands are the tables below.  The record
+ * commands are made from the record schema on first use: for each kind
+ * one command per event type with a verb (add, update, the lifecycle's
+ * steps), whose flags are the fields the type carries (a list field
+ * repeatable, a bool a switch, an enumeration's values offered by
+ * completion, required where the type requires them), then list, whose
+ * filters are the indexed fields (and --from/--to over a date the kind
+ * sorts by), and show.  samlogd reads the same schema to take them, so a
+ * new field is a new flag on both sides at once.  Making the table costs
+ * a few microseconds, well inside the CLI's start-up.
  */
+#include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "parser.h"
+#include "records.h"
+#include "samlog_proto.h"
 
-#define END_FLAGS { NULL, NULL, NULL, 0 }
+#define END_FLAGS { NULL, NULL, NULL, 0, NULL, NULL }
+
+static const char *const formats[] = { "csv", "jsonl", NULL };
 
 static const struct flag_def init_flags[] = {
-	{ "org", "NAME", "the organisation this node speaks for", FL_REQUIRED },
+	{ "org", "NAME", "the organisation this node speaks for", FL_REQUIRED,
+	    NULL, NULL },
 	END_FLAGS,
 };
 static const struct flag_def no_flags[] = { END_FLAGS };
-static const struct flag_def org_add_flags[] = {
-	{ "name", "NAME", "the organisation's name", FL_REQUIRED },
-	{ "kind", "KIND", "asf, municipality, authority, partner, company or "
-	    "other (default other)", 0 },
-	{ "municipality", "M", "the municipality it works in", 0 },
-	{ "sector", "S", "a line of business (repeatable)", FL_REPEAT },
-	{ "iop", NULL, "it has an idea-based public partnership (IOP)",
-	    FL_SWITCH },
-	END_FLAGS,
-};
-static const struct flag_def org_list_flags[] = {
-	{ "kind", "KIND", "only organisations of this kind", 0 },
-	{ "municipality", "M", "only those in this municipality", 0 },
-	END_FLAGS,
-};
-static const struct flag_def contact_add_flags[] = {
-	{ "name", "NAME", "the person's name", FL_REQUIRED },
-	{ "org", "ID", "the organisation they belong to", 0 },
-	{ "role", "R", "their role", 0 },
-	{ "email", "E", "e-mail address", 0 },
-	{ "phone", "P", "phone number", 0 },
-	{ "municipality", "M", "municipality", 0 },
-	END_FLAGS,
-};
-static const struct flag_def contact_update_flags[] = {
-	{ "name", "NAME", "new name", 0 },
-	{ "org", "ID", "new organisation", 0 },
-	{ "role", "R", "new role", 0 },
-	{ "email", "E", "new e-mail address", 0 },
-	{ "phone", "P", "new phone number", 0 },
-	{ "municipality", "M", "new municipality", 0 },
-	END_FLAGS,
-};
-static const struct flag_def contact_list_flags[] = {
-	{ "org", "ID", "only contacts of this organisation", 0 },
-	{ "municipality", "M", "only contacts in this municipality", 0 },
-	{ "role", "R", "only contacts with this role", 0 },
-	END_FLAGS,
-};
-static const struct flag_def meeting_add_flags[] = {
-	{ "title", "T", "what the meeting was", FL_REQUIRED },
-	{ "date", "YYYY-MM-DD", "when it was held", FL_REQUIRED },
-	{ "with", "CONTACT_ID", "a participant (repeatable)", FL_REPEAT },
-	{ "org", "ID", "an organisation taking part (repeatable)", FL_REPEAT },
-	{ "municipality", "M", "the municipality it concerned", 0 },
-	{ "notes", "TEXT", "notes", 0 },
-	END_FLAGS,
-};
-static const struct flag_def meeting_list_flags[] = {
-	{ "from", "DATE", "held on or after this date", 0 },
-	{ "to", "DATE", "held on or before this date", 0 },
-	{ "with", "CONTACT_ID", "with this participant", 0 },
-	{ "municipality", "M", "concerning this municipality", 0 },
-	END_FLAGS,
-};
-static const struct flag_def decision_add_flags[] = {
-	{ "title", "T", "a short title", FL_REQUIRED },
-	{ "text", "TEXT", "the decision's text", FL_REQUIRED },
-	{ "body", "NAME", "the body that decides (e.g. the board)", 0 },
-	{ "meeting", "ID", "the meeting it was taken at", 0 },
-	END_FLAGS,
-};
-static const struct flag_def decision_step_flags[] = {
-	{ "reason", "TEXT", "why", 0 },
-	END_FLAGS,
-};
-static const struct flag_def decision_amend_flags[] = {
-	{ "text", "TEXT", "the new text (the old one is kept)", FL_REQUIRED },
-	{ "reason", "TEXT", "why", 0 },
-	END_FLAGS,
-};
-static const struct flag_def decision_list_flags[] = {
-	{ "status", "S", "proposed, adopted, rejected, amended or revoked", 0 },
-	END_FLAGS,
-};
 static const struct flag_def show_flags[] = {
-	{ "as-of", "TIME", "as it was then (YYYY-MM-DD or RFC 3339 UTC)", 0 },
+	{ "as-of", "TIME", "as it was then (YYYY-MM-DD or RFC 3339 UTC)", 0,
+	    NULL, NULL },
 	END_FLAGS,
 };
 
 static const struct flag_def peer_add_flags[] = {
 	{ "key", "NODEID", "the member's node id (samlog init prints it)",
-	    FL_REQUIRED },
-	{ "addr", "HOST:PORT", "where to dial it (without: accept it only)", 0 },
+	    FL_REQUIRED, NULL, NULL },
+	{ "addr", "HOST:PORT", "where to dial it (without: accept it only)", 0,
+	    NULL, NULL },
 	END_FLAGS,
 };
 
-static const struct flag_def import_flags[] = {
-	{ "kind", "KIND", "org, contact, meeting or decision (CSV, unless "
-	    "the file has a \"record\" column)", 0 },
-	{ "format", "F", "csv or jsonl (default: from the file name)", 0 },
+/* --kind of import and export: help and values from the schema. */
+static struct flag_def import_flags[] = {
+	{ "kind", "KIND", NULL, 0, NULL, NULL },
+	{ "format", "F", "csv or jsonl (default: from the file name)", 0,
+	    formats, NULL },
 	END_FLAGS,
 };
 
-static const struct flag_def export_flags[] = {
-	{ "format", "F", "jsonl (default) or csv", 0 },
-	{ "kind", "KIND", "only org, contact, meeting or decision", 0 },
+static struct flag_def export_flags[] = {
+	{ "format", "F", "jsonl (default) or csv", 0, formats, NULL },
+	{ "kind", "KIND", NULL, 0, NULL, NULL },
 	END_FLAGS,
 };
 
 static const struct flag_def audit_flags[] = {
 	{ "out", "FILE", "write the record's bundle to FILE (- for standard "
-	    "output)", 0 },
+	    "output)", 0, NULL, NULL },
 	{ "check", "FILE", "verify the bundle in FILE offline: no daemon, no "
-	    "node directory", 0 },
+	    "node directory", 0, NULL, NULL },
 	END_FLAGS,
 };
 
-static const struct command_def commands[] = {
+/* The commands help lists before the records' ... */
+static const struct command_def head[] = {
 	{ "init", CMD_INIT, NULL, OUT_NONE, NULL, NULL,
-	    "create a new node: key and configuration", init_flags },
+	    "create a new node: key and configuration", init_flags, NULL },
 	{ "status", CMD_REMOTE, "status", OUT_OBJECT, NULL, NULL,
-	    "show the node: id, organisation, log size, peers", no_flags },
+	    "show the node: id, organisation, log size, peers", no_flags,
+	    NULL },
 	{ "peer add", CMD_REMOTE, "peer.add", OUT_OBJECT, NULL, "NAME",
 	    "trust a member organisation's node; with --addr, dial it",
-	    peer_add_flags },
+	    peer_add_flags, NULL },
 	{ "peer list", CMD_REMOTE, "peer.list", OUT_LIST, "peer", NULL,
 	    "list the members and peers, and whether they are connected",
-	    no_flags },
+	    no_flags, NULL },
 	{ "peer remove", CMD_REMOTE, "peer.remove", OUT_OBJECT, NULL, "NAME",
-	    "stop trusting and dialling a member", no_flags },
+	    "stop trusting and dialling a member", no_flags, NULL },
 	{ "verify", CMD_REMOTE, "verify", OUT_OBJECT, NULL, NULL,
 	    "check every chain and signature (exit 1 on any failure)",
-	    no_flags },
+	    no_flags, NULL },
 	{ "log", CMD_REMOTE, "log", OUT_LIST, "log", NULL,
-	    "show the raw events in arrival order", no_flags },
+	    "show the raw events in arrival order", no_flags, NULL },
 	{ "rebuild", CMD_REMOTE, "rebuild", OUT_OBJECT, NULL, NULL,
-	    "rebuild the records from the log", no_flags },
-	{ "org add", CMD_REMOTE, "org.add", OUT_ID, NULL, NULL,
-	    "add an organisation", org_add_flags },
-	{ "org list", CMD_REMOTE, "org.list", OUT_LIST, "org", NULL,
-	    "list organisations", org_list_flags },
-	{ "org show", CMD_REMOTE, "org.show", OUT_OBJECT, NULL, "ID",
-	    "show an organisation", show_flags },
-	{ "contact add", CMD_REMOTE, "contact.add", OUT_ID, NULL, NULL,
-	    "add a contact person", contact_add_flags },
-	{ "contact update", CMD_REMOTE, "contact.update", OUT_ID, NULL, "ID",
-	    "change a contact's fields", contact_update_flags },
-	{ "contact list", CMD_REMOTE, "contact.list", OUT_LIST, "contact", NULL,
-	    "list contacts", contact_list_flags },
-	{ "contact show", CMD_REMOTE, "contact.show", OUT_OBJECT, NULL, "ID",
-	    "show a contact", show_flags },
-	{ "meeting add", CMD_REMOTE, "meeting.add", OUT_ID, NULL, NULL,
-	    "record a meeting", meeting_add_flags },
-	{ "meeting list", CMD_REMOTE, "meeting.list", OUT_LIST, "meeting", NULL,
-	    "list meetings", meeting_list_flags },
-	{ "meeting show", CMD_REMOTE, "meeting.show", OUT_OBJECT, NULL, "ID",
-	    "show a meeting", show_flags },
-	{ "decision add", CMD_REMOTE, "decision.add", OUT_ID, NULL, NULL,
-	    "propose a decision (status: proposed)", decision_add_flags },
-	{ "decision adopt", CMD_REMOTE, "decision.adopt", OUT_ID, NULL, "ID",
-	    "adopt a proposed decision", decision_step_flags },
-	{ "decision reject", CMD_REMOTE, "decision.reject", OUT_ID, NULL, "ID",
-	    "reject a proposed decision", decision_step_flags },
-	{ "decision revoke", CMD_REMOTE, "decision.revoke", OUT_ID, NULL, "ID",
-	    "revoke an adopted or amended decision", decision_step_flags },
-	{ "decision amend", CMD_REMOTE, "decision.amend", OUT_ID, NULL, "ID",
-	    "amend an adopted decision's text", decision_amend_flags },
-	{ "decision list", CMD_REMOTE, "decision.list", OUT_LIST, "decision",
-	    NULL, "list decisions", decision_list_flags },
-	{ "decision show", CMD_REMOTE, "decision.show", OUT_OBJECT, NULL, "ID",
-	    "show a decision", show_flags },
-	{ "import", CMD_IMPORT, NULL, OUT_NONE, NULL, "FILE",
-	    "add the records of a CSV or JSON Lines file: all, or none",
-	    import_flags },
-	{ "export", CMD_EXPORT, NULL, OUT_NONE, NULL, NULL,
-	    "write the records as JSON Lines or CSV (import reads them back)",
-	    export_flags },
-	{ "history", CMD_REMOTE, "history", OUT_LIST, "history", "ID",
-	    "every event of a record, oldest first", no_flags },
-	{ "audit", CMD_AUDIT, "audit", OUT_OBJECT, NULL, "[ID]",
-	    "write a decision's (any record's) signed history to a file, or "
-	    "check such a file", audit_flags },
-	{ "help", CMD_HELP, NULL, OUT_NONE, NULL, "[COMMAND]",
-	    "show help for all commands or one", no_flags },
-	{ "version", CMD_VERSION, NULL, OUT_NONE, NULL, NULL,
-	    "show the version", no_flags },
+	    "rebuild the records from the log", no_flags, NULL },
 };
 
-#define N_COMMANDS (sizeof commands / sizeof commands[0])
+/* ... and after them. */
+static const struct command_def tail[] = {
+	{ "import", CMD_IMPORT, NULL, OUT_NONE, NULL, "FILE",
+	    "add the records of a CSV or JSON Lines file: all, or none",
+	    import_flags, NULL },
+	{ "export", CMD_EXPORT, NULL, OUT_NONE, NULL, NULL,
+	    "write the records as JSON Lines or CSV (import reads them back)",
+	    export_flags, NULL },
+	{ "history", CMD_REMOTE, "history", OUT_LIST, "history", "ID",
+	    "every event of a record, oldest first", no_flags, NULL },
+	{ "audit", CMD_AUDIT, "audit", OUT_OBJECT, NULL, "[ID]",
+	    "write a decision's (any record's) signed history to a file, or "
+	    "check such a file", audit_flags, NULL },
+	{ "help", CMD_HELP, NULL, OUT_NONE, NULL, "[COMMAND]",
+	    "show help for all commands or one", no_flags, NULL },
+	{ "version", CMD_VERSION, NULL, OUT_NONE, NULL, NULL,
+	    "show the version", no_flags, NULL },
+};
+
+/*
+ * The whole table, made once: head, then for each record kind a command
+ * per event type that has a verb (add, update, the lifecycle's steps),
+ * list and show, then tail.  Their names, flags, help and texts live in
+ * the static stores below, sized well above what the schema needs (its
+ * limits: SL_SCHEMA_MAX_FIELDS fields per kind); outgrowing them is a
+ * programming error, reported and stopped at once.
+ */
+#define MAX_COMMANDS 160
+#define MAX_FLAGS 1024
+
+static struct command_def commands[MAX_COMMANDS];
+static size_t n_commands;
+static struct flag_def flag_store[MAX_FLAGS];
+static size_t n_flag_store;
+static char text_store[32768];
+static size_t n_text_store;
+static bool table_ready;
+
+static void table_full(const char *what) __attribute__((noreturn));
+
+static void
+table_full(const char *what)
+{
+	fprintf(stderr, "samlog: the command table has no room for more %s\n",
+	    what);
+	abort();
+}
+
+static const char *text_printf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* A formatted text kept for the life of the process. */
+static const char *
+text_printf(const char *fmt, ...)
+{
+	char *at = text_store + n_text_store;
+	size_t room = sizeof text_store - n_text_store;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(at, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room)
+		table_full("text");
+	n_text_store += (size_t)n + 1;
+	return at;
+}
+
+static struct flag_def *
+flag_push(void)
+{
+	if (n_flag_store == MAX_FLAGS)
+		table_full("flags");
+	flag_store[n_flag_store] = (struct flag_def)END_FLAGS;
+	return &flag_store[n_flag_store++];
+}
+
+static struct command_def *
+command_push(void)
+{
+	if (n_commands == MAX_COMMANDS)
+		table_full("commands");
+	commands[n_commands] = (struct command_def){ 0 };
+	return &commands[n_commands++];
+}
+
+/* "a, b or c" of a NULL-terminated list. */
+static const char *
+values_text(const char *const *v)
+{
+	char buf[1024];
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; v[i] != NULL && used < sizeof buf; i++)
+		used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s",
+		    i == 0 ? "" : v[i + 1] == NULL ? " or " : ", ", v[i]);
+	return text_printf("%s", buf);
+}
+
+/* The placeholder of a field's value: ORG_ID for a reference to an org,
+ * YYYY-MM-DD for a date, else the flag in capitals. */
+static const char *
+field_metavar(const struct sl_field *f)
+{
+	const struct sl_kind *to = sl_schema_kind_c(f->ref);
+	const char *w = f->flag;
+	char buf[SL_FIELD_NAME_MAX + 8];
+	size_t i;
+
+	if (f->type == SL_F_DATE)
+		return "YYYY-MM-DD";
+	if ((f->type == SL_F_REF || f->type == SL_F_REFS) && to != NULL)
+		w = to->word;
+	for (i = 0; i < SL_FIELD_NAME_MAX && w[i] != '\0'; i++)
+		buf[i] = (char)toupper((unsigned char)w[i]);
+	buf[i] = '\0';
+	if (f->type == SL_F_REF || f->type == SL_F_REFS)
+		return text_printf("%s_ID", buf);
+	return text_printf("%s", buf);
+}
+
+/* A field's help: the schema's phrase, after "only those where this is"
+ * for a filter; then (repeatable) for a list, the values of an ENUM or
+ * a lifecycle state and an ENUM's default. */
+static const char *
+field_help(const struct sl_field *f, bool filter)
+{
+	const char *h = f->help != NULL ? f->help : f->name;
+	const char *values = "", *dflt = "";
+	bool list = f->type == SL_F_REFS || f->type == SL_F_TEXTS;
+
+	if ((f->type == SL_F_ENUM || f->type == SL_F_STATE) &&
+	    f->values != NULL)
+		values = values_text(f->values);
+	if (f->type == SL_F_ENUM && f->dflt != NULL && !filter)
+		dflt = text_printf(" (default %s)", f->dflt);
+	return text_printf("%s%s%s%s%s%s", filter ? "only those where this "
+	    "is " : "", h, list && !filter ? " (repeatable)" : "",
+	    values[0] ? ": " : "", values, dflt);
+}
+
+/* The flags of an event type: each field it may carry but the state
+ * (which the lifecycle sets), required where the type requires it. */
+static const struct flag_def *
+evtype_flags(const struct sl_evtype *et)
+{
+	const struct flag_def *first = &flag_store[n_flag_store];
+	const struct sl_kind *k = et->kind;
+
+	for (uint32_t i = 0; i < k->nfields; i++) {
+		const struct sl_field *f = &k->fields[i];
+		struct flag_def *fd;
+
+		if (!(et->fields & (1u << i)) || f->type == SL_F_STATE)
+			continue;
+		fd = flag_push();
+		fd->name = f->flag;
+		fd->field = f;
+		fd->help = field_help(f, false);
+		if (f->type == SL_F_BOOL) {
+			fd->flags = FL_SWITCH;
+		} else {
+			fd->metavar = field_metavar(f);
+			if (f->type == SL_F_REFS || f->type == SL_F_TEXTS)
+				fd->flags |= FL_REPEAT;
+			if (f->type == SL_F_ENUM)
+				fd->values = f->values;
+		}
+		if (et->required & (1u << i))
+			fd->flags |= FL_REQUIRED;
+	}
+	flag_push();
+	return first;
+}
+
+/* The filters of KIND list, as samlogd's read_list takes them: --from
+ * and --to when the kind sorts by a date, and one per indexed field. */
+static const struct flag_def *
+list_flags(const struct sl_kind *k)
+{
+	const struct flag_def *first = &flag_store[n_flag_store];
+
+	for (uint32_t i = 0; i < k->nfields; i++) {
+		const struct sl_field *f = &k->fields[i];
+		struct flag_def *fd;
+
+		if ((f->flags & SL_FF_SORT) && f->type == SL_F_DATE) {
+			fd = flag_push();
+			fd->name = "from";
+			fd->metavar = "DATE";
+			fd->help = text_printf("only those whose %s is this day "
+			    "or later", f->name);
+			fd = flag_push();
+			fd->name = "to";
+			fd->metavar = "DATE";
+			fd->help = text_printf("only those whose %s is this day "
+			    "or earlier", f->name);
+		}
+		if (!(f->flags & SL_FF_INDEX))
+			continue;
+		fd = flag_push();
+		fd->name = f->flag;
+		fd->field = f;
+		fd->metavar = field_metavar(f);
+		fd->help = field_help(f, true);
+		if (f->type == SL_F_ENUM || f->type == SL_F_STATE)
+			fd->values = f->values;
+	}
+	flag_push();
+	return first;
+}
+
+/* "proposed" or "adopted or amended": the states a step leaves. */
+static const char *
+from_text(const struct sl_evtype *et)
+{
+	const char *v[33];
+	size_t n = 0;
+
+	for (uint8_t s = 1; s < 32; s++)
+		if ((et->from & (1u << s)) &&
+		    sl_schema_state_name(et->kind, s)[0] != '\0')
+			v[n++] = sl_schema_state_name(et->kind, s);
+	v[n] = NULL;
+	return values_text(v);
+}
+
+static void
+record_commands(const struct sl_kind *k)
+{
+	const char *w = k->word;
+	const struct sl_evtype *et;
+	struct command_def *c;
+
+	for (size_t i = 0; (et = sl_schema_evtype_at(i)) != NULL; i++) {
+		if (et->kind != k || et->verb == NULL)
+			continue;
+		c = command_push();
+		c->name = text_printf("%s %s", w, et->verb);
+		c->id = CMD_REMOTE;
+		c->remote = text_printf("%s.%s", w, et->verb);
+		c->out = OUT_ID;
+		c->kind = k;
+		c->flags = evtype_flags(et);
+		switch (et->role) {
+		case SL_ET_CREATE:
+			c->summary = et->to ? text_printf("add a new %s record "
+			    "(status: %s)", w, sl_schema_state_name(k, et->to)) :
+			    text_printf("add a new %s record", w);
+			break;
+		case SL_ET_UPDATE:
+			c->pos = "ID";
+			c->summary = text_printf("change fields of the %s record "
+			    "ID", w);
+			break;
+		case SL_ET_STEP:
+			c->pos = "ID";
+			c->summary = text_printf("%s the %s record ID (%s -> %s)",
+			    et->verb, w, from_text(et),
+			    sl_schema_state_name(k, et->to));
+			break;
+		}
+	}
+	c = command_push();
+	c->name = text_printf("%s list", w);
+	c->id = CMD_REMOTE;
+	c->remote = text_printf("%s.list", w);
+	c->out = OUT_LIST;
+	c->table = w;
+	c->kind = k;
+	c->summary = text_printf("list the %s records", w);
+	c->flags = list_flags(k);
+	c = command_push();
+	c->name = text_printf("%s show", w);
+	c->id = CMD_REMOTE;
+	c->remote = text_printf("%s.show", w);
+	c->out = OUT_OBJECT;
+	c->pos = "ID";
+	c->kind = k;
+	c->summary = text_printf("show the %s record ID", w);
+	c->flags = show_flags;
+}
+
+static void
+table_init(void)
+{
+	if (table_ready)
+		return;
+	table_ready = true;
+	import_flags[0].help = text_printf("%s (CSV, unless the file has a "
+	    "\"record\" column)", records_words_text());
+	import_flags[0].values = records_words();
+	export_flags[1].help = text_printf("only %s", records_words_text());
+	export_flags[1].values = records_words();
+	for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+		*command_push() = head[i];
+	for (const struct sl_kind *const *k = records_kinds(); *k; k++)
+		record_commands(*k);
+	for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
+		*command_push() = tail[i];
+}
+
+const struct command_def *
+parse_command_at(size_t i)
+{
+	table_init();
+	return i < n_commands ? &commands[i] : NULL;
+}
 
 const struct command_def *
 parse_find(const char *name)
 {
-	for (size_t i = 0; i < N_COMMANDS; i++)
+	table_init();
+	for (size_t i = 0; i < n_commands; i++)
 		if (strcmp(commands[i].name, name) == 0)
 			return &commands[i];
 	return NULL;
@@ -214,7 +424,8 @@ is_group(const char *word)
 {
 	size_t n = strlen(word);
 
-	for (size_t i = 0; i < N_COMMANDS; i++)
+	table_init();
+	for (size_t i = 0; i < n_commands; i++)
 		if (strncmp(commands[i].name, word, n) == 0 &&
 		    commands[i].name[n] == ' ')
 			return true;
@@ -433,21 +644,33 @@ usage_line(FILE *f, const struct command_def *c)
 void
 parse_usage(FILE *f, const struct command_def *cmd)
 {
+	table_init();
 	if (cmd != NULL) {
+		int nw = 13, mw = 11;
+
 		fprintf(f, "usage:\n");
 		usage_line(f, cmd);
 		fprintf(f, "\n%s.\n", cmd->summary);
 		if (cmd->flags[0].name != NULL)
 			fprintf(f, "\n");
+		/* Columns at least as wide as they always were, wider for
+		 * a long flag or placeholder. */
+		for (const struct flag_def *fl = cmd->flags; fl->name != NULL;
+		    fl++) {
+			if ((int)strlen(fl->name) > nw)
+				nw = (int)strlen(fl->name);
+			if (fl->metavar != NULL && (int)strlen(fl->metavar) > mw)
+				mw = (int)strlen(fl->metavar);
+		}
 		for (const struct flag_def *fl = cmd->flags; fl->name != NULL;
 		    fl++)
-			fprintf(f, "  --%-13s %-11s %s\n", fl->name,
+			fprintf(f, "  --%-*s %-*s %s\n", nw, fl->name, mw,
 			    fl->metavar ? fl->metavar : "", fl->help);
 		return;
 	}
 	fprintf(f, "usage: samlog [-d DIR] [--json] COMMAND [ARGS]\n\n"
 	    "commands:\n");
-	for (size_t i = 0; i < N_COMMANDS; i++)
+	for (size_t i = 0; i < n_commands; i++)
 		fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nglobal options (before or after the command):\n"
 	    "  -d, --dir DIR  node directory (default: $SAMLOG_DIR, else\n"
@@ -475,7 +698,7 @@ print_words(FILE *f, const char *group)
 {
 	size_t gl = strlen(group);
 
-	for (size_t i = 0; i < N_COMMANDS; i++) {
+	for (size_t i = 0; i < n_commands; i++) {
 		const char *n = commands[i].name, *w;
 		size_t wl;
 
@@ -507,10 +730,6 @@ print_words(FILE *f, const char *group)
 const char *
 parse_complete(FILE *f, int n, char **words, const char **dir)
 {
-	static const char *const org_kinds = "asf\nmunicipality\nauthority\n"
-	    "partner\ncompany\nother\n";
-	static const char *const statuses = "proposed\nadopted\nrejected\n"
-	    "amended\nrevoked\n";
 	const struct command_def *c = NULL;
 	const char *group = NULL, *cur = n > 0 ? words[n - 1] : "";
 	const char *prev = n > 1 ? words[n - 2] : "";
@@ -518,6 +737,7 @@ parse_complete(FILE *f, int n, char **words, const char **dir)
 	bool pos_given = false;
 
 	*dir = NULL;
+	table_init();
 	for (int i = 0; i < n - 1; i++) {
 		const char *w = words[i];
 
@@ -551,19 +771,19 @@ parse_complete(FILE *f, int n, char **words, const char **dir)
 		return NULL;   /* a directory: the shell completes those */
 	const struct flag_def *pf = flag_named(c, prev);
 
+	/* A flag's value: the values it takes, ids of the kind a
+	 * reference names, or a file name. */
 	if (pf != NULL && !(pf->flags & FL_SWITCH)) {
-		if (strcmp(pf->name, "kind") == 0)
-			fputs(org_kinds, f);
-		else if (strcmp(pf->name, "status") == 0)
-			fputs(statuses, f);
-		else if (strcmp(pf->name, "format") == 0)
-			fputs("csv\njsonl\n", f);
-		else if (strcmp(pf->name, "org") == 0)
-			return "org";
-		else if (strcmp(pf->name, "with") == 0)
-			return "contact";
-		else if (strcmp(pf->name, "meeting") == 0)
-			return "meeting";
+		const struct sl_field *fd = pf->field;
+		const struct sl_kind *to;
+
+		if (pf->values != NULL)
+			for (const char *const *v = pf->values; *v; v++)
+				fprintf(f, "%s\n", *v);
+		else if (fd != NULL && (fd->type == SL_F_REF ||
+		    fd->type == SL_F_REFS) &&
+		    (to = sl_schema_kind_c(fd->ref)) != NULL)
+			return to->word;
 		else if (strcmp(pf->metavar, "FILE") == 0)
 			fputs("__files__\n", f);
 		return NULL;
@@ -590,13 +810,6 @@ parse_complete(FILE *f, int n, char **words, const char **dir)
 	if (c->pos == NULL || pos_given || (strcmp(c->pos, "ID") != 0 &&
 	    strcmp(c->pos, "[ID]") != 0))
 		return NULL;
-	if (strcmp(c->name, "history") == 0)
-		return "*";
-	if (strcmp(c->name, "audit") == 0)
-		return "decision";
-	snprintf(name, sizeof name, "%.*s", (int)strcspn(c->name, " "),
-	    c->name);
-	return strcmp(name, "org") == 0 ? "org" : strcmp(name, "contact") == 0 ?
-	    "contact" : strcmp(name, "meeting") == 0 ? "meeting" :
-	    strcmp(name, "decision") == 0 ? "decision" : NULL;
+	/* A record command's own kind; history and audit take any. */
+	return c->kind != NULL ? c->kind->word : "*";
 }

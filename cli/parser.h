@@ -3,7 +3,9 @@
  *
  * No I/O except printing usage: samlog.c decides what to do with the
  * result.  The usage text is generated from the same table the parser
- * reads, so the two cannot drift apart.
+ * reads, so the two cannot drift apart.  The record commands (KIND add,
+ * update, the lifecycle steps, list, show) and their flags are made from
+ * the record schema (protocol/schema.c) when the table is first read.
  */
 #ifndef SAMLOG_PARSER_H
 #define SAMLOG_PARSER_H
@@ -35,11 +37,18 @@ enum out_mode {
 #define FL_REPEAT 2u   /* may be given more than once: an array */
 #define FL_SWITCH 4u   /* takes no value */
 
+struct sl_field;
+struct sl_kind;
+
 struct flag_def {
 	const char *name;    /* without the leading "--" */
 	const char *metavar;
 	const char *help;
 	unsigned flags;
+	const char *const *values;    /* the values it takes (completion),
+	                                 NULL-terminated, or NULL */
+	const struct sl_field *field; /* the schema field it sets or filters
+	                                 by, or NULL */
 };
 
 struct command_def {
@@ -51,6 +60,7 @@ struct command_def {
 	const char *pos;      /* positional argument ("ID"), or NULL */
 	const char *summary;
 	const struct flag_def *flags; /* terminated by a NULL name */
+	const struct sl_kind *kind;   /* a record command's kind, or NULL */
 };
 
 #define MAX_VALUES 64
@@ -82,9 +92,9 @@ bool parse_args(struct parse_result *r, int argc, char **argv, char *err,
  * Shell completion: words are what follows "samlog" on the command line,
  * the last one the word being completed (maybe empty).  Prints the
  * candidates that need no daemon (command words, flags, enumerated
- * values) to f, one per line, and returns the record kind ("org",
- * "contact", "meeting", "decision", or "*" for any) whose ids belong at
- * the cursor, or NULL.  *dir receives a -d DIR among the words.
+ * values) to f, one per line, and returns the record kind (its word, or
+ * "*" for any) whose ids belong at the cursor, or NULL.  *dir receives a
+ * -d DIR among the words.
  */
 const char *parse_complete(FILE *f, int n, char **words, const char **dir);
 
@@ -93,6 +103,10 @@ const char *parse_value(const struct parse_result *r, const char *name);
 
 /* Looks a command up by its typed name ("org add"); NULL if none. */
 const struct command_def *parse_find(const char *name);
+
+/* The commands by index, in the order help lists them; NULL past the
+ * end.  Valid for the life of the process. */
+const struct command_def *parse_command_at(size_t i);
 
 /* Prints the usage of one command, or of all when cmd is NULL. */
 void parse_usage(FILE *f, const struct command_def *cmd);

@@ -14,6 +14,7 @@
 #include "bundle.h"
 #include "export.h"
 #include "import.h"
+#include "records.h"
 #include "request.h"
 #include "samlog_proto.h"
 
@@ -102,8 +103,7 @@ static int
 cmd_complete(int n, char **words)
 {
 	const char *dir_arg, *kind = parse_complete(stdout, n, words, &dir_arg);
-	static const char *const all[] = { "org", "contact", "meeting",
-		"decision", NULL };
+	const char *const *all = records_words();
 	const char *one[] = { kind, NULL };
 	char *dir;
 

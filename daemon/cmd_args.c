@@ -235,7 +235,7 @@ int
 cmd_check_date(const char *flag, const char *s, char *msg, size_t mlen)
 {
 	static const struct sl_field date = { "date", NULL, SL_F_DATE, 10, 0,
-		NULL, NULL, 0 };
+		NULL, NULL, 0, NULL };
 	struct sl_field f = date;
 
 	f.flag = flag;

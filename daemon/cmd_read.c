@@ -315,7 +315,7 @@ static bool
 date_valid(const char *s)
 {
 	static const struct sl_field date = { "date", "date", SL_F_DATE, 10,
-		0, NULL, NULL, 0 };
+		0, NULL, NULL, 0, NULL };
 	char why[96];
 
 	return sl_schema_check_text(&date, s, strlen(s), why, sizeof why) ==

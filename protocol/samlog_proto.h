@@ -528,6 +528,10 @@ struct sl_field {
 	const char *const *values; /* ENUM: allowed values, NULL-terminated */
 	const char *dflt;        /* shown when absent (ENUM), or NULL */
 	unsigned flags;          /* SL_FF_* */
+	/* What the value is, for the CLI's help: a noun phrase ("the
+	 * person's name") that also reads after "only those where this
+	 * is" (a list filter); for a BOOL, what true says. */
+	const char *help;
 };
 
 struct sl_kind {

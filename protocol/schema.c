@@ -5,8 +5,9 @@
  * that create and change records and the lifecycles are the tables below.
  * Nothing else in samlog lists fields per kind: validation at local write
  * and at ingest, the fold, the projection indexes, the daemon's replies
- * and the CLI's flags all read these tables, so adding a field is one
- * line here (and its tests).
+ * and the CLI's commands, flags, help, import and export columns and
+ * completion all read these tables, so adding a field is one line here
+ * (and its tests).
  *
  * The content rules are stateless: they look at one event alone, so a
  * node can apply them when the event arrives, before it knows anything
@@ -35,42 +36,62 @@ static const char *const decision_states[] = { "", "proposed", "adopted",
 #define NL SL_FF_NULL
 
 static const struct sl_field org_fields[] = {
-	{ "name", "name", SL_F_TEXT, T, 0, NULL, NULL, RQ | SO },
-	{ "kind", "kind", SL_F_ENUM, T, 0, org_kinds, "other", IX },
-	{ "municipality", "municipality", SL_F_TEXT, T, 0, NULL, NULL, IX },
-	{ "sector", "sector", SL_F_TEXTS, T, 0, NULL, NULL, 0 },
-	{ "iop", "iop", SL_F_BOOL, 0, 0, NULL, NULL, 0 },
+	{ "name", "name", SL_F_TEXT, T, 0, NULL, NULL, RQ | SO,
+	    "the organisation's name" },
+	{ "kind", "kind", SL_F_ENUM, T, 0, org_kinds, "other", IX,
+	    "the kind of organisation" },
+	{ "municipality", "municipality", SL_F_TEXT, T, 0, NULL, NULL, IX,
+	    "the municipality it works in" },
+	{ "sector", "sector", SL_F_TEXTS, T, 0, NULL, NULL, 0,
+	    "a line of business" },
+	{ "iop", "iop", SL_F_BOOL, 0, 0, NULL, NULL, 0,
+	    "it has an idea-based public partnership (IOP)" },
 };
 
 static const struct sl_field contact_fields[] = {
-	{ "name", "name", SL_F_TEXT, T, 0, NULL, NULL, RQ | UP | SO },
-	{ "org", "org", SL_F_REF, 0, 'o', NULL, NULL, UP | IX },
-	{ "role", "role", SL_F_TEXT, T, 0, NULL, NULL, UP | IX },
-	{ "email", "email", SL_F_EMAIL, T, 0, NULL, NULL, UP },
-	{ "phone", "phone", SL_F_TEXT, T, 0, NULL, NULL, UP },
-	{ "municipality", "municipality", SL_F_TEXT, T, 0, NULL, NULL, UP | IX },
+	{ "name", "name", SL_F_TEXT, T, 0, NULL, NULL, RQ | UP | SO,
+	    "the person's name" },
+	{ "org", "org", SL_F_REF, 0, 'o', NULL, NULL, UP | IX,
+	    "the organisation they belong to" },
+	{ "role", "role", SL_F_TEXT, T, 0, NULL, NULL, UP | IX, "their role" },
+	{ "email", "email", SL_F_EMAIL, T, 0, NULL, NULL, UP,
+	    "their e-mail address" },
+	{ "phone", "phone", SL_F_TEXT, T, 0, NULL, NULL, UP,
+	    "their phone number" },
+	{ "municipality", "municipality", SL_F_TEXT, T, 0, NULL, NULL, UP | IX,
+	    "the municipality they work in" },
 };
 
 static const struct sl_field meeting_fields[] = {
-	{ "title", "title", SL_F_TEXT, T, 0, NULL, NULL, RQ },
-	{ "date", "date", SL_F_DATE, 10, 0, NULL, NULL, RQ | SO },
-	{ "with", "with", SL_F_REFS, 0, 'c', NULL, NULL, IX },
-	{ "orgs", "org", SL_F_REFS, 0, 'o', NULL, NULL, IX },
-	{ "municipality", "municipality", SL_F_TEXT, T, 0, NULL, NULL, IX },
-	{ "notes", "notes", SL_F_TEXT, L, 0, NULL, NULL, 0 },
+	{ "title", "title", SL_F_TEXT, T, 0, NULL, NULL, RQ,
+	    "what the meeting was" },
+	{ "date", "date", SL_F_DATE, 10, 0, NULL, NULL, RQ | SO,
+	    "the day it was held" },
+	{ "with", "with", SL_F_REFS, 0, 'c', NULL, NULL, IX, "a participant" },
+	{ "orgs", "org", SL_F_REFS, 0, 'o', NULL, NULL, IX,
+	    "an organisation taking part" },
+	{ "municipality", "municipality", SL_F_TEXT, T, 0, NULL, NULL, IX,
+	    "the municipality it concerned" },
+	{ "notes", "notes", SL_F_TEXT, L, 0, NULL, NULL, 0, "notes" },
 };
 
 static const struct sl_field decision_fields[] = {
-	{ "title", "title", SL_F_TEXT, T, 0, NULL, NULL, RQ | SO },
-	{ "text", "text", SL_F_TEXT, L, 0, NULL, NULL, RQ },
-	{ "body", "body", SL_F_TEXT, T, 0, NULL, NULL, 0 },
-	{ "meeting", "meeting", SL_F_REF, 0, 'm', NULL, NULL, IX },
-	{ "status", "status", SL_F_STATE, T, 0, decision_states + 1, NULL, IX },
-	{ "reason", "reason", SL_F_TEXT, L, 0, NULL, NULL, NL },
+	{ "title", "title", SL_F_TEXT, T, 0, NULL, NULL, RQ | SO,
+	    "a short title" },
+	{ "text", "text", SL_F_TEXT, L, 0, NULL, NULL, RQ,
+	    "the decision's text" },
+	{ "body", "body", SL_F_TEXT, T, 0, NULL, NULL, 0,
+	    "the body that decides (e.g. the board)" },
+	{ "meeting", "meeting", SL_F_REF, 0, 'm', NULL, NULL, IX,
+	    "the meeting it was taken at" },
+	{ "status", "status", SL_F_STATE, T, 0, decision_states + 1, NULL, IX,
+	    "its status" },
+	{ "reason", "reason", SL_F_TEXT, L, 0, NULL, NULL, NL, "why" },
 };
 
 static const struct sl_field node_fields[] = {
-	{ "org", "org", SL_F_TEXT, SL_ORG_MAX, 0, NULL, NULL, RQ },
+	{ "org", "org", SL_F_TEXT, SL_ORG_MAX, 0, NULL, NULL, RQ,
+	    "the organisation the node speaks for" },
 };
 
 #undef T

@@ -253,6 +253,10 @@ test_records(void **state)
 		r = sl("meeting", "list", "--municipality", "sigtuna", NULL);
 	assert_non_null(strstr(r->out, "Lunchseminarium"));
 	assert_null(strstr(r->out, "Uppstartsmöte"));
+	/* Every indexed field filters, a list field by one of its values. */
+	r = sl("meeting", "list", "--org", p1, NULL);
+	assert_non_null(strstr(r->out, "Uppstartsmöte"));
+	assert_null(strstr(r->out, "Lunchseminarium"));
 
 	/* The decision lifecycle. */
 	char *d1 = out1(sl("decision", "add", "--title", "Handlingsplan 2020",
@@ -262,6 +266,9 @@ test_records(void **state)
 	    "--text", "Starta ett nätverk", NULL));
 	r = sl("decision", "list", "--status", "proposed", NULL);
 	assert_non_null(strstr(r->out, "Handlingsplan 2020"));
+	r = sl("decision", "list", "--meeting", m1, "--json", NULL);
+	assert_non_null(strstr(r->out, d1));
+	assert_null(strstr(r->out, d2));
 	out1(sl("decision", "adopt", d1, "--reason", "enhälligt", NULL));
 	out1(sl("decision", "reject", d2, NULL));
 	out1(sl("decision", "amend", d1, "--text", "Ny text", "--reason",
@@ -1184,6 +1191,10 @@ test_completion(void **state)
 	assert_non_null(strstr(complete("import completion/"),
 	    "completion/samlog.bash\n"));
 	assert_string_equal(complete("export --format c"), "csv\n");
+	/* --kind of import and export: the record kinds. */
+	assert_string_equal(complete("import x.csv --kind c"), "contact\n");
+	assert_string_equal(complete("export --kind d"), "decision\n");
+	assert_string_equal(complete("decision list --me"), "--meeting\n");
 	assert_non_null(strstr(complete("audit --check completion/"),
 	    "completion/samlog.bash\n"));
 	/* Record ids come from the daemon, for the kind the command takes. */
