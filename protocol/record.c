@@ -300,6 +300,10 @@ static int
 apply_fields(struct sl_rec *r, const struct sl_evtype *et,
     const struct sl_event *ev)
 {
+	struct {
+		const uint8_t *v;
+		size_t len;
+	} win[SL_SCHEMA_MAX_FIELDS] = { { NULL, 0 } };
 	struct sl_mp m;
 	uint32_t n;
 	char why[160];
@@ -309,31 +313,38 @@ apply_fields(struct sl_rec *r, const struct sl_evtype *et,
 	sl_mp_init(&m, ev->payload, ev->payload_len);
 	if (sl_mp_read_map(&m, &n, 256) != SL_OK)
 		return SL_OK;
+	/* First what this event may set, then set it where it wins. */
 	for (uint32_t i = 0; i < n; i++) {
 		const char *k;
 		uint32_t kl, idx;
 		const uint8_t *v;
 		size_t vl;
 		const struct sl_field *f;
-		struct sl_recfield *rf;
 
 		if (sl_mp_read_str(&m, &k, &kl, 0, SL_PAYLOAD_MAX) != SL_OK ||
 		    sl_mp_skip(&m, &v, &vl) != SL_OK)
-			return SL_OK;
+			break;
 		f = sl_schema_field(r->kind, k, kl, &idx);
-		if (f == NULL || f->type == SL_F_STATE ||
-		    !(et->fields & (1u << idx)) ||
+		if (f == NULL || idx >= SL_SCHEMA_MAX_FIELDS ||
+		    f->type == SL_F_STATE || !(et->fields & (1u << idx)) ||
 		    sl_schema_check_value(f, v, vl, why, sizeof why) != SL_OK)
 			continue;
-		rf = &r->f[idx];
-		if (rf->val != NULL && write_cmp(ev->hlc, ev->origin, rf->hlc,
-		    rf->origin) <= 0)
+		win[idx].v = v;
+		win[idx].len = vl;
+	}
+	for (uint32_t i = 0; i < SL_SCHEMA_MAX_FIELDS; i++) {
+		struct sl_recfield *rf = &r->f[i];
+		uint8_t *nv;
+
+		if (win[i].v == NULL || (rf->val != NULL && write_cmp(ev->hlc,
+		    ev->origin, rf->hlc, rf->origin) <= 0))
 			continue;
-		free(rf->val);
-		if ((rf->val = malloc(vl ? vl : 1)) == NULL)
+		if ((nv = malloc(win[i].len ? win[i].len : 1)) == NULL)
 			return SL_ENOMEM;
-		memcpy(rf->val, v, vl);
-		rf->len = (uint32_t)vl;
+		memcpy(nv, win[i].v, win[i].len);
+		free(rf->val);
+		rf->val = nv;
+		rf->len = (uint32_t)win[i].len;
 		rf->hlc = ev->hlc;
 		memcpy(rf->origin, ev->origin, SL_KEY_LEN);
 	}
