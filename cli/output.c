@@ -66,7 +66,8 @@ static const struct {
 } layouts[] = {
 	{ "history", { { "TIME", "time", 19 }, { "ORG", "org", 0 },
 	    { "AUTHOR", "author", 0 }, { "TYPE", "type", 0 },
-	    { "CHANGES", "changes", 0 }, { NULL, NULL, 0 } } },
+	    { "EFFECT", "effect", 0 }, { "CHANGES", "changes", 0 },
+	    { NULL, NULL, 0 } } },
 	{ "peer", { { "NAME", "name", 0 }, { "NODE ID", "node_id", 10 },
 	    { "ADDRESS", "addr", 0 }, { "CONNECTED", "connected", 0 },
 	    { "LAST CONTACT", "last_contact", 0 }, { "BEHIND", "behind", 0 },
