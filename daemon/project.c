@@ -293,13 +293,15 @@ be_wait_take(void *ctx, const uint8_t parent[SL_HASH_LEN],
 }
 
 static int
-be_event_load(void *ctx, const struct sl_evmeta *m, struct sl_event *ev)
+be_event_load(void *ctx, const uint8_t h[SL_HASH_LEN],
+    const struct sl_evmeta *m, struct sl_event *ev)
 {
 	struct project *p = ctx;
 	const uint8_t *rec;
 	size_t len;
 	int rc = store_txn_event(p->s, p->txn, m->origin, m->seq, &rec, &len);
 
+	(void)h;
 	if (rc != SL_OK)
 		return rc;
 	return sl_event_decode(ev, rec, len) == SL_OK ? SL_OK : SL_ESTORE;
@@ -914,14 +916,15 @@ project_heads(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
 		if (k.mv_size != SL_ID_LEN + SL_HASH_LEN ||
 		    memcmp(k.mv_data, id, SL_ID_LEN) != 0)
 			break;
-		if (kept < SL_MAX_PARENTS) {
-			memcpy(hs[kept].h, (const uint8_t *)k.mv_data +
-			    SL_ID_LEN, SL_HASH_LEN);
-			if (project_meta(p, txn, hs[kept].h, &hs[kept].m) !=
-			    SL_OK)
-				memset(&hs[kept].m, 0, sizeof hs[kept].m);
-			kept++;
-		}
+		/* A record a member has split into thousands of heads
+		 * costs a write no more than one with a few. */
+		if (kept == SL_MAX_PARENTS)
+			break;
+		memcpy(hs[kept].h, (const uint8_t *)k.mv_data + SL_ID_LEN,
+		    SL_HASH_LEN);
+		if (project_meta(p, txn, hs[kept].h, &hs[kept].m) != SL_OK)
+			memset(&hs[kept].m, 0, sizeof hs[kept].m);
+		kept++;
 		n++;
 	}
 	mdb_cursor_close(c);

@@ -68,8 +68,11 @@ uint64_t project_future_count(struct project *p);
 int project_get(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
     struct sl_rec *r);
 
-/* Writes the record's current heads (at most max) into out, oldest
- * first by (clock, origin); returns the count (which may exceed max). */
+/* Writes the record's current heads into out, oldest first by (clock,
+ * origin), and returns how many: all of them, or the first
+ * SL_MAX_PARENTS in hash order when there are more (an event names at
+ * most that many; the record's nheads has the full count).  max <=
+ * SL_MAX_PARENTS. */
 uint32_t project_heads(struct project *p, MDB_txn *txn,
     const uint8_t id[SL_ID_LEN], uint8_t (*out)[SL_HASH_LEN], uint32_t max);
 

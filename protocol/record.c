@@ -593,7 +593,7 @@ sl_fold_event(const struct sl_fold_ops *ops, void *ctx,
 			break;
 		if (m.status != SL_EV_PENDING)
 			continue; /* judged already (waited on two parents) */
-		if ((rc = ops->event_load(ctx, &m, &cev)) != SL_OK)
+		if ((rc = ops->event_load(ctx, h, &m, &cev)) != SL_OK)
 			break;
 		if (!sl_fold_target(&cev, h, id, &cet)) {
 			rc = SL_EVALUE;
@@ -641,7 +641,6 @@ struct sl_fold_mem {
 	size_t wt_cap, wt_n;
 	struct mem_rec *recs;
 	size_t nrec, rec_cap;
-	struct sl_event cur;     /* event_load's last decode */
 };
 
 static size_t
@@ -804,22 +803,15 @@ mem_wait_take(void *ctx, const uint8_t parent[SL_HASH_LEN],
 }
 
 static int
-mem_event_load(void *ctx, const struct sl_evmeta *meta, struct sl_event *ev)
+mem_event_load(void *ctx, const uint8_t h[SL_HASH_LEN],
+    const struct sl_evmeta *meta, struct sl_event *ev)
 {
-	struct sl_fold_mem *m = ctx;
+	struct mem_ev *e = ev_find(ctx, h, false);
 
-	/* Find the entry by (origin, seq): the fold asks only for pending
-	 * events, which are few; a linear scan keeps the table small. */
-	for (size_t i = 0; i < m->ev_cap; i++) {
-		struct mem_ev *e = &m->ev[i];
-
-		if (!e->used || !e->has_meta || e->rec == NULL ||
-		    e->m.seq != meta->seq ||
-		    memcmp(e->m.origin, meta->origin, SL_KEY_LEN) != 0)
-			continue;
-		return sl_event_decode(ev, e->rec, e->len);
-	}
-	return SL_ENOENT;
+	(void)meta;
+	if (e == NULL || e->rec == NULL)
+		return SL_ENOENT;
+	return sl_event_decode(ev, e->rec, e->len);
 }
 
 static int
