@@ -58,8 +58,8 @@ CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
               protocol/node.c protocol/crypto.c protocol/event.c \
               protocol/clock.c protocol/hash_sodium.c protocol/schema.c \
               protocol/record.c
-STORE_SRC  := daemon/store.c daemon/project.c
-DAEMON_SRC := daemon/log.c daemon/config.c daemon/control.c daemon/cmd.c \
+STORE_SRC  := daemon/store.c daemon/project.c daemon/log.c
+DAEMON_SRC := daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/cmd_args.c daemon/cmd_write.c daemon/cmd_read.c \
               daemon/cmd_import.c \
               daemon/audit.c daemon/rights.c \

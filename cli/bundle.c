@@ -436,11 +436,15 @@ origin_org(const struct bundle *b, const uint8_t *origin, const char **org,
 static bool
 fold_subject(struct bundle *b, struct aev **sub)
 {
+	/* As a node does: an event stamped further ahead of this wall
+	 * clock than the default skew waits. */
+	uint64_t limit = (sl_now_ms() + SL_SKEW_DEFAULT_MS) << 16;
+
 	if ((b->fold = sl_fold_mem_new()) == NULL || sub == NULL)
 		return bad(b, "out of memory");
 	for (uint32_t i = 0; i < b->nsubject; i++) {
-		int rc = sl_fold_mem_add(b->fold, sub[i]->ev.rec,
-		    sub[i]->ev.rec_len);
+		int rc = sub[i]->ev.hlc > limit ? SL_OK :
+		    sl_fold_mem_add(b->fold, sub[i]->ev.rec, sub[i]->ev.rec_len);
 
 		if (rc != SL_OK)
 			return bad(b, "cannot fold the record: %s",
@@ -496,7 +500,8 @@ pack_effect(msgpack_packer *pk, const struct bundle *b,
 	char t[96];
 
 	if (sl_fold_mem_meta(b->fold, h, &m) != SL_OK)
-		snprintf(t, sizeof t, "not a record event");
+		snprintf(t, sizeof t, "not folded (a type this version does "
+		    "not know, or stamped ahead of this clock)");
 	else if (m.status == SL_EV_PENDING)
 		snprintf(t, sizeof t, "waiting for a parent the bundle does "
 		    "not hold");

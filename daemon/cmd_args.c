@@ -259,8 +259,9 @@ cmd_resolve(struct cmd_ctx *d, MDB_txn *txn, const char *flag, const char *text,
 		    "26 characters of 0-9 and a-z without i, l, o, u)",
 		    flag ? "--" : "", flag ? flag : "", text);
 	case SL_ENOENT:
-		return cmd_fail(msg, mlen, SL_ENOENT, "no %s with id %s%s%s", what,
-		    text, flag ? " (--" : "", flag ? flag : "");
+		return cmd_fail(msg, mlen, SL_ENOENT, "no %s with id %s%s%s%s",
+		    what, text, flag ? " (--" : "", flag ? flag : "",
+		    flag ? ")" : "");
 	case SL_EAMBIG:
 		if (flag)
 			return cmd_fail(msg, mlen, SL_EAMBIG, "--%s %s matches more "

@@ -282,6 +282,18 @@ append_event(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 	return SL_OK;
 }
 
+/* The command as the CLI spells it ("contact update"), into out. */
+static const char *
+cmd_words(const char *cmd, char out[32])
+{
+	size_t i;
+
+	for (i = 0; i < 31 && cmd[i] != '\0'; i++)
+		out[i] = cmd[i] == '.' ? ' ' : cmd[i];
+	out[i] = '\0';
+	return out;
+}
+
 /* ---- writes ------------------------------------------------------------------ */
 
 /* KIND add: every field the creating type may carry, from its flag. */
@@ -293,6 +305,7 @@ cmd_write_add(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 	const struct sl_kind *k = et->kind;
 	const char *allowed[SL_SCHEMA_MAX_FIELDS + 2];
 	struct payload pl = { 0 };
+	char words[32];
 	int rc;
 
 	type_flags(et, allowed, sizeof allowed / sizeof allowed[0], NULL);
@@ -310,7 +323,8 @@ cmd_write_add(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 			continue;
 		}
 		if ((et->required & (1u << i)) && cmd_arg_get(a, f->flag) == NULL) {
-			rc = cmd_fail(msg, mlen, SL_EUSAGE, "%s needs --%s", a->cmd,
+			rc = cmd_fail(msg, mlen, SL_EUSAGE, "%s needs --%s",
+			    cmd_words(a->cmd, words),
 			    f->flag);
 			goto out;
 		}
@@ -383,14 +397,15 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 	const char *allowed[SL_SCHEMA_MAX_FIELDS + 2];
 	struct payload pl = { 0 };
 	struct sl_rec cur;
-	char text[64];
+	char text[64], words[32];
 	int rc;
 
 	type_flags(et, allowed, sizeof allowed / sizeof allowed[0], "id");
 	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
 		return rc;
 	if (!cmd_arg_str(a, "id", text, sizeof text))
-		return cmd_fail(msg, mlen, SL_EUSAGE, "%s needs an ID", a->cmd);
+		return cmd_fail(msg, mlen, SL_EUSAGE, "%s needs an ID",
+		    cmd_words(a->cmd, words));
 	if ((rc = cmd_resolve(d, txn, NULL, text, k->c, id, msg, mlen)) != SL_OK)
 		return rc;
 	for (uint32_t i = 0; i < k->nfields; i++) {
@@ -399,7 +414,8 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 		if (!(et->fields & (1u << i)) || f->type == SL_F_STATE)
 			continue;
 		if ((et->required & (1u << i)) && cmd_arg_get(a, f->flag) == NULL) {
-			rc = cmd_fail(msg, mlen, SL_EUSAGE, "%s needs --%s", a->cmd,
+			rc = cmd_fail(msg, mlen, SL_EUSAGE, "%s needs --%s",
+			    cmd_words(a->cmd, words),
 			    f->flag);
 			goto out;
 		}
@@ -422,7 +438,7 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 			    used == 0 ? "" : f[1] == NULL ? " or " : ", ", *f);
 		}
 		rc = cmd_fail(msg, mlen, SL_EUSAGE, "%s needs at least one of %s",
-		    a->cmd, list);
+		    cmd_words(a->cmd, words), list);
 		goto out;
 	}
 	if (project_get(d->p, txn, id, &cur) != SL_OK) {

@@ -157,9 +157,8 @@ config_free(struct config *c)
 	c->npeers = 0;
 }
 
-/* "N", "Ns", "Nm", "Nh" or "Nd", from 1 s to 7 days, in milliseconds. */
-static bool
-duration_parse(const char *s, uint64_t *ms)
+bool
+config_duration_parse(const char *s, uint64_t *ms)
 {
 	uint64_t n = 0, unit = 1000;
 	const char *p = s;
@@ -262,7 +261,7 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 			}
 			snprintf(c->listen, sizeof c->listen, "%s", val);
 		} else if (strcmp(key, "max_skew") == 0) {
-			if (!duration_parse(val, &c->max_skew_ms)) {
+			if (!config_duration_parse(val, &c->max_skew_ms)) {
 				snprintf(err, errlen, "%s:%u: max_skew \"%s\" is "
 				    "not a duration from 1s to 7d (e.g. 600s, 10m, "
 				    "2h)", path, lineno, val);

@@ -58,6 +58,10 @@ bool config_name_valid(const char *name);
 bool config_addr_split(const char *addr, char *host, size_t hostlen,
     unsigned *port, bool allow_zero, char *err, size_t errlen);
 
+/* Parses a duration "N", "Ns", "Nm", "Nh" or "Nd" into milliseconds;
+ * false unless it is from 1 s to 7 days. */
+bool config_duration_parse(const char *s, uint64_t *ms);
+
 /* The peer called name, or NULL. */
 const struct config_peer *config_peer_find(const struct config *c,
     const char *name);

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "project.h"
 
 #define IDX_VAL_MAX 128
@@ -50,6 +51,7 @@ struct project {
 	MDB_dbi rec, pidx, pev, pevm, pwait, phead, pfuture, pnodes, pmeta;
 	MDB_txn *txn;            /* the fold's transaction */
 	uint64_t skew_ms;
+	uint64_t future_logged;  /* when future_note last spoke (ms) */
 	struct keyset before, after; /* a record's keys around one fold */
 	struct sl_buf g;         /* encoding scratch */
 };
@@ -464,6 +466,25 @@ fold_now(struct project *p, MDB_txn *txn, const struct sl_event *ev,
 	return rc == SL_ENOMEM ? ENOMEM : MDB_CORRUPTED;
 }
 
+/* Says, at most once a minute, that events wait for the clock: a member
+ * with a clock ahead, or this node's own clock behind. */
+static void
+future_note(struct project *p, const struct sl_event *ev)
+{
+	uint64_t now = sl_now_ms(), ahead = SL_HLC_MS(ev->hlc) - now;
+	char o[SL_NODE_ID_TEXT + 1];
+
+	if (now < p->future_logged + 60 * 1000)
+		return;
+	p->future_logged = now;
+	sl_b32_encode(o, ev->origin, SL_KEY_LEN);
+	log_warn("holding events stamped further ahead of this node's clock "
+	    "than max_skew (one of origin %.10s is %llu min ahead); they "
+	    "change the records when the clock gets there.  If they come "
+	    "from every member, check this node's clock", o,
+	    (unsigned long long)(ahead / 60000));
+}
+
 /* The store's hook: fold, or put off an event from too far ahead. */
 static int
 project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
@@ -476,13 +497,24 @@ project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 	if (!is_node_org(ev) && !sl_fold_target(ev, hash, id, &et))
 		return 0; /* no record event: kept and relayed only */
 	if (ev->hlc > fold_limit(p)) {
-		uint8_t kb[FUT_KEY_LEN];
+		uint8_t kb[FUT_KEY_LEN], ek[PEV_KEY_LEN];
+		uint8_t st[2] = { SL_EV_FUTURE, SL_WHY_NONE };
 		MDB_val k = { sizeof kb, kb }, d = { 0, "" };
+		MDB_val pk = { sizeof ek, ek }, pd = { sizeof st, st };
+		int rc;
 
 		put_be(kb, ev->hlc, 8);
 		memcpy(kb + 8, ev->origin, SL_KEY_LEN);
 		put_be(kb + 8 + SL_KEY_LEN, ev->seq, 8);
-		return mdb_put(txn, p->pfuture, &k, &d, 0);
+		if ((rc = mdb_put(txn, p->pfuture, &k, &d, 0)) != 0)
+			return rc;
+		future_note(p, ev);
+		/* Its record's history shows it waiting; the fold, when it
+		 * comes, writes its verdict over this. */
+		if (is_node_org(ev))
+			return 0;
+		pev_key(ek, id, ev->hlc, ev->origin, ev->seq);
+		return mdb_put(txn, p->pev, &pk, &pd, 0);
 	}
 	return fold_now(p, txn, ev, hash);
 }
@@ -843,7 +875,11 @@ project_close(struct project *p)
 void
 project_set_skew(struct project *p, uint64_t ms)
 {
+	/* A node's clock follows its peers' only up to half the skew
+	 * ahead: its own events then stay within the skew of a node whose
+	 * clock is as far behind, so an honest member's edits never wait. */
 	p->skew_ms = ms;
+	store_set_follow(p->s, ms / 2);
 }
 
 /* ---- queries ---------------------------------------------------------------- */
@@ -1092,8 +1128,18 @@ project_history(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
 		}
 		sl_event_hash(hash, &ev);
 		if (project_meta(p, txn, hash, &m) != SL_OK) {
-			ret = SL_ESTORE;
-			break;
+			/* Not folded yet: waiting for the clock. */
+			if (d.mv_size < 1 || ((const uint8_t *)d.mv_data)[0] !=
+			    SL_EV_FUTURE) {
+				ret = SL_ESTORE;
+				break;
+			}
+			memset(&m, 0, sizeof m);
+			memcpy(m.id, id, SL_ID_LEN);
+			m.hlc = ev.hlc;
+			memcpy(m.origin, ev.origin, SL_KEY_LEN);
+			m.seq = ev.seq;
+			m.status = SL_EV_FUTURE;
 		}
 		if ((ret = fn(ctx, &ev, hash, &m)) != 0)
 			break;
@@ -1107,7 +1153,8 @@ as_of_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN],
     const struct sl_evmeta *m)
 {
 	(void)hash;
-	(void)m;
+	if (m->status == SL_EV_FUTURE)
+		return SL_OK; /* as the live fold: not yet */
 	return sl_fold_mem_add(ctx, ev->rec, ev->rec_len);
 }
 

@@ -22,7 +22,7 @@
 
 /* How far ahead of the wall clock an event's clock may be and still be
  * folded at once (milliseconds); later ones wait for the clock. */
-#define PROJECT_SKEW_DEFAULT_MS ((uint64_t)10 * 60 * 1000)
+#define PROJECT_SKEW_DEFAULT_MS SL_SKEW_DEFAULT_MS
 
 struct project;
 

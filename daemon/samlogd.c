@@ -46,6 +46,7 @@ struct daemon {
 	struct control *ctl;
 	struct sync *sync;
 	const char *listen_arg, *org_arg, *group_arg, *socket_arg;
+	uint64_t skew_arg;      /* --max-skew in ms, 0 if not given */
 	uv_loop_t loop;
 	uv_signal_t sig_int, sig_term, sig_hup;
 	uv_timer_t idle_timer, due_timer;
@@ -60,6 +61,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: samlogd [-d DIR] [--listen HOST:PORT] [--foreground]\n"
 	    "               [--org NAME] [--group GROUP] [--socket PATH]\n"
+	    "               [--max-skew DURATION]\n"
 	    "\n"
 	    "Runs the samlog node in DIR (default: $SAMLOG_DIR, else\n"
 	    "$XDG_DATA_HOME/samlog, else ~/.local/share/samlog).\n"
@@ -73,6 +75,9 @@ usage(FILE *f)
 	    "                    (overrides 'group')\n"
 	    "  -s, --socket PATH the control socket (overrides 'socket';\n"
 	    "                    default DIR/samlogd.sock)\n"
+	    "  -k, --max-skew DURATION  how far ahead a clock may be and still\n"
+	    "                    change records at once (overrides 'max_skew';\n"
+	    "                    default 10m)\n"
 	    "  -f, --foreground  stay in the foreground, log to stderr\n"
 	    "  -h, --help        show this help\n"
 	    "  -V, --version     show the version\n");
@@ -156,6 +161,8 @@ apply_flags(const struct daemon *d, struct config *c, char *err, size_t errlen)
 		snprintf(c->socket, sizeof c->socket, "%s", d->socket_arg);
 	if (d->listen_arg != NULL)
 		snprintf(c->listen, sizeof c->listen, "%s", d->listen_arg);
+	if (d->skew_arg != 0)
+		c->max_skew_ms = d->skew_arg;
 	if (c->group[0] != '\0' && getgrnam(c->group) == NULL) {
 		snprintf(err, errlen, "group \"%s\" does not exist", c->group);
 		return SL_EINVAL;
@@ -190,8 +197,8 @@ daemon_open(struct daemon *d)
 	free(store_path);
 	if (project_open(&d->proj, d->store, err, sizeof err) != SL_OK)
 		fatal("%s", err);
-	if (d->conf.max_skew_ms != 0)
-		project_set_skew(d->proj, d->conf.max_skew_ms);
+	project_set_skew(d->proj, d->conf.max_skew_ms != 0 ?
+	    d->conf.max_skew_ms : PROJECT_SKEW_DEFAULT_MS);
 	d->conf_path = conf_path;
 }
 
@@ -384,6 +391,7 @@ main(int argc, char **argv)
 		{ "org", required_argument, NULL, 'o' },
 		{ "group", required_argument, NULL, 'g' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "max-skew", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -395,7 +403,7 @@ main(int argc, char **argv)
 
 	log_init("samlogd");
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":d:fg:hl:o:s:V", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":d:fg:hk:l:o:s:V", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': dir_arg = optarg; break;
 		case 'f': foreground = true; break;
@@ -403,6 +411,14 @@ main(int argc, char **argv)
 		case 'o': d.org_arg = optarg; break;
 		case 'g': d.group_arg = optarg; break;
 		case 's': d.socket_arg = optarg; break;
+		case 'k':
+			if (!config_duration_parse(optarg, &d.skew_arg)) {
+				fprintf(stderr, "samlogd: --max-skew: \"%s\" is "
+				    "not a duration from 1s to 7d (e.g. 600s, "
+				    "10m, 2h)\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("samlogd %s\n", SL_VERSION_STRING); return 0;
 		case ':':

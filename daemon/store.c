@@ -86,6 +86,7 @@ struct store {
 	void *hook_ctx;
 	store_check_fn check;
 	void *check_ctx;
+	uint64_t follow_ms;  /* a foreign clock moves ours up to this ahead */
 };
 
 static void
@@ -254,7 +255,7 @@ origin_load_tip(MDB_txn *txn, struct origin_entry *o, uint64_t *hlc)
 static int
 origins_load(struct store *s, MDB_txn *txn)
 {
-	uint64_t cap = (sl_now_ms() + STORE_MAX_SKEW_MS) << 16;
+	uint64_t cap = (sl_now_ms() + s->follow_ms) << 16;
 	MDB_cursor *c;
 	MDB_val k, d;
 	MDB_stat st;
@@ -432,6 +433,7 @@ store_open(struct store **out, const char *path, const struct sl_key *key,
 		return SL_ENOMEM;
 	}
 	s->max_map = opt && opt->max_map ? opt->max_map : STORE_DEFAULT_MAX;
+	s->follow_ms = STORE_MAX_SKEW_MS;
 	if (key != NULL) {
 		s->key = *key;
 		s->has_key = true;
@@ -523,6 +525,12 @@ store_set_hook(struct store *s, store_hook_fn fn, void *ctx)
 {
 	s->hook = fn;
 	s->hook_ctx = ctx;
+}
+
+void
+store_set_follow(struct store *s, uint64_t ms)
+{
+	s->follow_ms = ms;
 }
 
 void
@@ -962,7 +970,7 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 	uint8_t kb[8];
 	MDB_txn *txn;
 	uint64_t arrival = s->next_arrival, hlc = s->hlc;
-	uint64_t cap = (sl_now_ms() + STORE_MAX_SKEW_MS) << 16;
+	uint64_t cap = (sl_now_ms() + s->follow_ms) << 16;
 	size_t added = 0, dups = 0, restored = 0;
 	int rc;
 

@@ -88,6 +88,10 @@ typedef int (*store_check_fn)(void *ctx, const char *type, size_t tlen,
     size_t plen, char *why, size_t wlen);
 void store_set_check(struct store *s, store_check_fn fn, void *ctx);
 
+/* How far ahead of the wall clock a foreign event's clock may move this
+ * node's hybrid clock (default 5 minutes); see project_set_skew. */
+void store_set_follow(struct store *s, uint64_t ms);
+
 /*
  * A write batch: local appends sharing one durable commit (group commit).
  * begin opens the write transaction; each append assigns seq, prev and

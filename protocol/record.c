@@ -33,7 +33,7 @@
 #include "samlog_proto.h"
 
 static const char *const status_names[] = { "pending", "applied",
-	"no effect", "ignored" };
+	"no effect", "ignored", "waiting for the clock" };
 static const char *const why_names[] = { "", "an event of another kind",
 	"names no parent", "a parent is not of this record",
 	"not later than its parents", "the lifecycle does not allow it" };

@@ -624,11 +624,17 @@ int sl_schema_check_event(const char *type, size_t tlen,
  * depends only on an event and its causal past, so the result is the
  * same for any arrival order, and each event costs O(log n).
  */
+/* How far ahead of the wall clock an event may be stamped and still be
+ * folded at once, unless a node's max_skew says otherwise. */
+#define SL_SKEW_DEFAULT_MS ((uint64_t)10 * 60 * 1000)
+
 enum sl_ev_status {
 	SL_EV_PENDING = 0,  /* waiting for a parent not (yet) held */
 	SL_EV_APPLIED,
 	SL_EV_NOOP,         /* belongs, but the step was not allowed */
 	SL_EV_IGNORED,      /* does not belong to the record */
+	SL_EV_FUTURE,       /* a node's own note, never a verdict: stamped
+			       further ahead of its clock than the skew */
 	SL_EV_STATUS_COUNT
 };
 

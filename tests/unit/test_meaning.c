@@ -969,6 +969,18 @@ test_wrong_kind(void **state)
 /* ---- 2. clocks -------------------------------------------------------------- */
 
 /* (a) An edit three years ahead waits; an honest edit now wins. */
+/* The victim's status count of events waiting for the clock. */
+static long
+victim_future(const struct node *n)
+{
+	struct tu_run *r = sl(n, "--json", "status", NULL);
+	const char *p;
+
+	if (r->status != 0 || (p = strstr(r->out, "\"future\": ")) == NULL)
+		return -1;
+	return strtol(p + 10, NULL, 10);
+}
+
 static void
 test_clock_future(void **state)
 {
@@ -1002,6 +1014,14 @@ test_clock_future(void **state)
 	expect(&v, events(&s.v) == before + 1, "v-cf: the event three years "
 	    "ahead is not stored (events %ld -> %ld)", before, events(&s.v));
 	expect_shown(&v, &s.v, "contact", c, "role", js("r1"));
+	/* It shows in the record's history as waiting, and is counted. */
+	struct tu_run *hr = sl(&s.v, "--json", "history", c, NULL);
+
+	expect(&v, hr->status == 0 && strstr(hr->out,
+	    "\"effect\": \"waiting for the clock\"") != NULL, "v-cf: history "
+	    "does not show the event as waiting for the clock: %s", hr->out);
+	expect(&v, victim_future(&s.v) == 1, "v-cf: status future is %ld, "
+	    "want 1", victim_future(&s.v));
 
 	expect_run(&v, &s.h, "contact update --role r2", sl(&s.h, "contact",
 	    "update", c, "--role", "r2", NULL));
