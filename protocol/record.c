@@ -407,18 +407,23 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 		rc = ops->meta_get(ctx, ev->parents[i], &pm);
 		if (rc != SL_OK && rc != SL_ENOENT)
 			return rc;
-		/* A held parent of another record settles it at once; one
-		 * not held, or not judged yet, is waited for. */
-		if (rc == SL_OK && (pm.status == SL_EV_IGNORED ||
-		    memcmp(pm.id, m->id, SL_ID_LEN) != 0)) {
-			m->why = SL_WHY_FOREIGN;
-			continue;
-		}
+		/*
+		 * A parent not held, or not judged yet, is waited for, even
+		 * when another parent already shows the event does not
+		 * belong: a verdict reached on part of the parents would
+		 * depend on which arrived first (which reason, and ignored
+		 * or still pending when the rest never comes).
+		 */
 		if (rc == SL_ENOENT || pm.status == SL_EV_PENDING) {
 			if ((rc = ops->wait_add(ctx, ev->parents[i], hash)) !=
 			    SL_OK)
 				return rc;
 			pending = true;
+			continue;
+		}
+		if (pm.status == SL_EV_IGNORED ||
+		    memcmp(pm.id, m->id, SL_ID_LEN) != 0) {
+			m->why = SL_WHY_FOREIGN;
 			continue;
 		}
 		if (pm.kind != et->kind->c) {
@@ -435,12 +440,13 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 			have_best = true;
 		}
 	}
-	if (m->why != SL_WHY_NONE) {
-		m->status = SL_EV_IGNORED;
-		return SL_OK;
-	}
 	if (pending) {
 		m->status = SL_EV_PENDING;
+		m->why = SL_WHY_NONE;
+		return SL_OK;
+	}
+	if (m->why != SL_WHY_NONE) {
+		m->status = SL_EV_IGNORED;
 		return SL_OK;
 	}
 	m->state = best.state;
