@@ -925,10 +925,21 @@ sl_fold_mem_add(struct sl_fold_mem *m, const uint8_t *rec, size_t len)
 	struct sl_event ev;
 	uint8_t h[SL_HASH_LEN];
 	struct mem_ev *e;
+	char why[200];
 	int rc;
 
 	if ((rc = sl_event_decode(&ev, rec, len)) != SL_OK)
 		return rc;
+	/* What a node's store refuses of a record, this refuses too, or
+	 * the checker would fold events no node holds (a bundle is
+	 * anyone's file): a body that does not match its hash, and an
+	 * event the content rules refuse.  Chains and signatures are the
+	 * caller's (bundle.c checks them over the whole bundle). */
+	if ((rc = sl_event_check_payload(&ev)) != SL_OK)
+		return rc;
+	if (sl_schema_check_event(ev.type, ev.type_len, ev.entity,
+	    ev.n_parents, ev.payload, ev.payload_len, why, sizeof why) != SL_OK)
+		return SL_ESCHEMA;
 	sl_event_hash(h, &ev);
 	if ((e = ev_find(m, h, true)) == NULL)
 		return SL_ENOMEM;

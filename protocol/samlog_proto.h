@@ -747,7 +747,9 @@ struct sl_fold_mem;
 struct sl_fold_mem *sl_fold_mem_new(void);
 void sl_fold_mem_free(struct sl_fold_mem *m);
 extern const struct sl_fold_ops sl_fold_mem_ops;
-/* Folds a copy of the record bytes rec (decoded as ev). */
+/* Folds a copy of the record bytes rec.  Refuses, as a node's store
+ * does, a body that does not match its payload hash (SL_EPAYLOAD) and
+ * an event the content rules refuse (SL_ESCHEMA); nothing is folded. */
 int sl_fold_mem_add(struct sl_fold_mem *m, const uint8_t *rec, size_t len);
 /* The record id (SL_ENOENT if absent or never created; r owned by the
  * caller afterwards). */
