@@ -62,8 +62,8 @@ DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
 CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 
-TESTS := test_mp test_event test_output test_store test_project test_node \
-         test_e2e test_sync test_fault test_hostile test_soak
+TESTS := test_mp test_event test_output test_store test_project test_fold \
+         test_node test_e2e test_sync test_fault test_hostile test_soak
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
 .PHONY: all deps run check lint tests test-run bench fuzz fuzz-check soak install \
@@ -94,6 +94,8 @@ $(BUILD)/test_output: $(BUILD)/obj/tests/unit/test_output.o $(CLI_OBJ) $(CLI_PRO
 $(BUILD)/test_store: $(BUILD)/obj/tests/unit/test_store.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_project: $(BUILD)/obj/tests/unit/test_project.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+$(BUILD)/test_fold: $(BUILD)/obj/tests/unit/test_fold.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_e2e: $(BUILD)/obj/tests/unit/test_e2e.o $(BUILD)/obj/tests/unit/testutil.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka

@@ -4,7 +4,8 @@
 # Prints each suite's output and ends with one line CI reads:
 # "N passed, N failed".
 set -u
-SUITES="test_mp test_event test_output test_store test_project test_node
+SUITES="test_mp test_event test_output test_store test_project test_fold
+    test_node
     test_e2e test_sync test_fault test_hostile test_soak"
 passed=0
 failed=0
