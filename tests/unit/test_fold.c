@@ -1117,6 +1117,28 @@ test_random_sets(void **state)
 
 /* ---- histories that once differed ------------------------------------------ */
 
+#define FULL_N 4000
+
+/* A log's records, copied. */
+struct records {
+	uint8_t *rec[FULL_N];
+	size_t len[FULL_N];
+	size_t n;
+};
+
+static int
+collect_all(void *ctx, uint64_t arrival, const uint8_t *rec, size_t len)
+{
+	struct records *all = ctx;
+
+	(void)arrival;
+	if (all->n == FULL_N || (all->rec[all->n] = malloc(len)) == NULL)
+		return 1;
+	memcpy(all->rec[all->n], rec, len);
+	all->len[all->n++] = len;
+	return 0;
+}
+
 #define AT(ms) (CLOCK_BASE + ((uint64_t)(ms) << 16))
 
 /* The events of s in the given order (whole copies) through both paths,
@@ -1268,6 +1290,87 @@ test_checker_refuses_what_nodes_refuse(void **state)
 	set_free(&s);
 }
 
+/*
+ * A map that fills while the fold writes: the store must grow it and
+ * replay, on a local append, an ingest and a rebuild.  The fold's LMDB
+ * backend reported MDB_MAP_FULL as a damaged store, which stopped every
+ * write once the projections had filled the first map.
+ */
+static void
+test_map_full_during_fold(void **state)
+{
+	enum { N = FULL_N, BATCH = 100 };
+	struct store_options opt = { .initial_map = 1 << 20 };
+	static struct sl_event_draft d[BATCH];
+	static uint8_t pl[BATCH][32];
+	struct store *a, *b;
+	struct project *pa, *pb;
+	struct store_ingest_result r;
+	char path[512], err[256];
+	uint64_t events;
+	size_t first;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/full-a", tmp);
+	if (store_open(&a, path, &keys[0], &opt, err, sizeof err) != SL_OK ||
+	    project_open(&pa, a, err, sizeof err) != SL_OK)
+		fail_msg("open: %s", err);
+	first = store_map_size(a);
+	for (int done = 0; done < N; done += BATCH) {
+		for (int i = 0; i < BATCH; i++) {
+			char name[24];
+
+			snprintf(name, sizeof name, "Kontakt %d", done + i);
+			d[i] = (struct sl_event_draft){ .author = "t",
+				.type = "contact.created", .payload = pl[i],
+				.payload_len = (uint32_t)payload(pl[i],
+				sizeof pl[i], 1, "name", name) };
+		}
+		if (store_append(a, d, BATCH, NULL, err, sizeof err) != SL_OK)
+			fail_msg("append at %d: %s", done, err);
+	}
+	assert_true(store_map_size(a) >= 4 * first);
+
+	/* The same events into a node without projections, then with. */
+	struct records *all = calloc(1, sizeof *all);
+
+	assert_non_null(all);
+	assert_int_equal(store_scan(a, 0, collect_all, all), SL_OK);
+	assert_int_equal(all->n, N);
+	snprintf(path, sizeof path, "%s/full-b", tmp);
+	if (store_open(&b, path, NULL, &opt, err, sizeof err) != SL_OK)
+		fail_msg("open: %s", err);
+	for (size_t i = 0; i < N; i += BATCH)
+		if (store_ingest(b, (const uint8_t *const *)all->rec + i,
+		    all->len + i, BATCH, &r) != SL_OK)
+			fail_msg("ingest: %s", r.reason);
+	store_close(b);
+	/* Its first opening with projections rebuilds them. */
+	if (store_open(&b, path, NULL, &opt, err, sizeof err) != SL_OK ||
+	    project_open(&pb, b, err, sizeof err) != SL_OK)
+		fail_msg("open and rebuild: %s", err);
+	project_close(pb);
+	store_close(b);
+	/* And an ingest that folds as it goes. */
+	snprintf(path, sizeof path, "%s/full-c", tmp);
+	if (store_open(&b, path, NULL, &opt, err, sizeof err) != SL_OK ||
+	    project_open(&pb, b, err, sizeof err) != SL_OK)
+		fail_msg("open: %s", err);
+	for (size_t i = 0; i < N; i += BATCH)
+		if (store_ingest(b, (const uint8_t *const *)all->rec + i,
+		    all->len + i, BATCH, &r) != SL_OK)
+			fail_msg("ingest and fold: %s", r.reason);
+	assert_int_equal(project_rebuild(pb, &events, err, sizeof err), SL_OK);
+	assert_int_equal(events, N);
+	for (size_t i = 0; i < all->n; i++)
+		free(all->rec[i]);
+	free(all);
+	project_close(pb);
+	store_close(b);
+	project_close(pa);
+	store_close(a);
+}
+
 static int
 setup(void **state)
 {
@@ -1302,6 +1405,7 @@ main(void)
 		cmocka_unit_test(test_why_of_all_parents),
 		cmocka_unit_test(test_pending_parent_of_another_record),
 		cmocka_unit_test(test_checker_refuses_what_nodes_refuse),
+		cmocka_unit_test(test_map_full_during_fold),
 	};
 
 	if (sl_crypto_init() != 0)
