@@ -408,12 +408,17 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 		if (rc != SL_OK && rc != SL_ENOENT)
 			return rc;
 		/*
-		 * A parent not held, or not judged yet, is waited for, even
-		 * when another parent already shows the event does not
-		 * belong: a verdict reached on part of the parents would
-		 * depend on which arrived first (which reason, and ignored
-		 * or still pending when the rest never comes).
+		 * The verdict, and its reason, must not depend on which
+		 * parents arrived first, so the event is judged only once
+		 * each parent is settled: held, if it names another record
+		 * (its header says so, whatever its own verdict), or held
+		 * and judged, if it names this one.  Until then it waits,
+		 * even when a parent already shows it does not belong.
 		 */
+		if (rc == SL_OK && memcmp(pm.id, m->id, SL_ID_LEN) != 0) {
+			m->why = SL_WHY_FOREIGN;
+			continue;
+		}
 		if (rc == SL_ENOENT || pm.status == SL_EV_PENDING) {
 			if ((rc = ops->wait_add(ctx, ev->parents[i], hash)) !=
 			    SL_OK)
@@ -421,8 +426,7 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 			pending = true;
 			continue;
 		}
-		if (pm.status == SL_EV_IGNORED ||
-		    memcmp(pm.id, m->id, SL_ID_LEN) != 0) {
+		if (pm.status == SL_EV_IGNORED) {
 			m->why = SL_WHY_FOREIGN;
 			continue;
 		}
@@ -516,10 +520,12 @@ out:
 	return rc;
 }
 
+/* Judges one event (first: it was not held before) and joins it to its
+ * record; the events it settles go on w. */
 static int
 fold_one(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
     const uint8_t hash[SL_HASH_LEN], const struct sl_evtype *et,
-    const uint8_t id[SL_ID_LEN], struct work *w)
+    const uint8_t id[SL_ID_LEN], bool first, struct work *w)
 {
 	struct sl_evmeta m = { .seq = ev->seq, .hlc = ev->hlc,
 		.kind = et->kind->c };
@@ -531,13 +537,15 @@ fold_one(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 	if ((rc = judge(ops, ctx, ev, hash, et, &m)) != SL_OK ||
 	    (rc = ops->meta_put(ctx, hash, &m)) != SL_OK)
 		return rc;
-	if (m.status == SL_EV_PENDING)
+	if (m.status == SL_EV_PENDING && !first)
 		return SL_OK;
-	if (m.status != SL_EV_IGNORED &&
+	if (m.status != SL_EV_PENDING && m.status != SL_EV_IGNORED &&
 	    (rc = join(ops, ctx, ev, hash, et, &m)) != SL_OK)
 		return rc;
 	/* Whatever the verdict, the events waiting for this one can now be
-	 * judged (an ignored parent makes its children ignored). */
+	 * judged (an ignored parent makes its children ignored).  Just
+	 * held, even pending, it settles those of other records; those of
+	 * its own wait for it again. */
 	while ((rc = ops->wait_take(ctx, hash, child)) == SL_OK)
 		if ((rc = work_push(w, child)) != SL_OK)
 			return rc;
@@ -580,7 +588,7 @@ sl_fold_event(const struct sl_fold_ops *ops, void *ctx,
 	}
 	if (rc != SL_ENOENT)
 		return rc;
-	rc = fold_one(ops, ctx, ev, hash, et, id, &w);
+	rc = fold_one(ops, ctx, ev, hash, et, id, true, &w);
 	while (rc == SL_OK && w.n > 0) {
 		uint8_t h[SL_HASH_LEN];
 		struct sl_event cev;
@@ -597,7 +605,7 @@ sl_fold_event(const struct sl_fold_ops *ops, void *ctx,
 			rc = SL_EVALUE;
 			break;
 		}
-		rc = fold_one(ops, ctx, &cev, h, cet, id, &w);
+		rc = fold_one(ops, ctx, &cev, h, cet, id, false, &w);
 	}
 	free(w.h);
 	return rc;
