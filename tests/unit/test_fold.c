@@ -605,7 +605,8 @@ adversarial(struct set *s, int o)
 	    what);
 }
 
-/* An event the content rules refuse (every node and the checker). */
+/* An event both paths refuse: one the content rules refuse, a body not
+ * matching its hash, a record cut short. */
 static void
 malformed(struct set *s, int o)
 {
