@@ -76,8 +76,8 @@ CLI_OBJ    := $(call obj,$(CLI_SRC))
 CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 
 TESTS := test_mp test_event test_output test_schema test_store test_project \
-         test_node test_e2e test_sync test_fault test_hostile test_meaning \
-         test_soak
+         test_fold test_node test_e2e test_sync test_fault test_hostile \
+         test_meaning test_soak
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
 .PHONY: all deps run check lint tests test-run unit bench fuzz fuzz-check soak \
@@ -112,6 +112,8 @@ $(BUILD)/test_store: $(BUILD)/obj/tests/unit/test_store.o $(BUILD)/obj/tests/uni
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_project: $(BUILD)/obj/tests/unit/test_project.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+$(BUILD)/test_fold: $(BUILD)/obj/tests/unit/test_fold.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_e2e: $(BUILD)/obj/tests/unit/test_e2e.o $(BUILD)/obj/tests/unit/testutil.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_sync: $(BUILD)/obj/tests/unit/test_sync.o $(BUILD)/obj/tests/unit/cluster.o $(BUILD)/obj/tests/unit/testutil.o $(BUILD)/obj/tests/unit/fill.o $(STORE_OBJ) $(PROTO_OBJ)
@@ -132,7 +134,8 @@ tests: all $(TEST_BINS)
 
 # The fast tier for the edit-test loop: the suites that need no daemon
 # and no network (a few seconds in all).
-UNIT := test_mp test_event test_output test_schema test_store test_project
+UNIT := test_mp test_event test_output test_schema test_store test_project \
+        test_fold
 unit: $(addprefix $(BUILD)/,$(UNIT))
 	@SAMLOG_SUITES="$(UNIT)" sh tests/run.sh $(BUILD)
 
@@ -255,18 +258,23 @@ $(BUILD)/bench_daemon: $(BUILD)/obj/tests/bench/bench_daemon.o $(BUILD)/obj/test
 $(BUILD)/bench_sync: $(BUILD)/obj/tests/bench/bench_sync.o $(BUILD)/obj/tests/unit/testutil.o $(BUILD)/obj/tests/unit/fill.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/bench_record: $(BUILD)/obj/tests/bench/bench_record.o $(STORE_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(BUILD)/bench_load: $(BUILD)/obj/tests/bench/bench_load.o $(CLUSTER_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/bench_store $(BUILD)/bench_daemon \
-	    $(BUILD)/bench_sync $(BUILD)/bench_load
+	    $(BUILD)/bench_record $(BUILD)/bench_sync $(BUILD)/bench_load
 	@echo "== events with 200-byte payloads"
 	@BENCH_PAYLOAD=200 $(BUILD)/bench_store
 	@echo "== 200-byte events (37-byte payloads)"
 	@BENCH_PAYLOAD=37 $(BUILD)/bench_store
 	@echo "== the daemon and the CLI"
 	@SAMLOG_BUILD=$(BUILD) $(BUILD)/bench_daemon
+	@echo "== records: many events on one record; rebuilds"
+	@$(BUILD)/bench_record
 	@echo "== sync between two daemons over TLS on loopback"
 	@SAMLOG_BUILD=$(BUILD) $(BUILD)/bench_sync
 	@echo "== 32 clients writing to one node while two peers sync"

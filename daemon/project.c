@@ -50,6 +50,7 @@ struct project {
 	MDB_env *env;
 	MDB_dbi rec, pidx, pev, pevm, pwait, phead, pfuture, pnodes, pmeta;
 	MDB_txn *txn;            /* the fold's transaction */
+	int mdb_rc;              /* the LMDB code that stopped the fold */
 	uint64_t skew_ms;
 	uint64_t future_logged;  /* when future_note last spoke (ms) */
 	struct keyset before, after; /* a record's keys around one fold */
@@ -213,6 +214,17 @@ keyset_has(const struct keyset *ks, const uint8_t *k, uint8_t len)
 
 /* ---- the fold's backend ----------------------------------------------------- */
 
+/* LMDB's codes to the fold's, keeping the first failure: the fold knows
+ * only its own codes, and the store needs LMDB's (on MDB_MAP_FULL it
+ * grows the map and replays the transaction). */
+static int
+be_rc(struct project *p, int rc)
+{
+	if (rc != 0 && rc != MDB_NOTFOUND && p->mdb_rc == 0)
+		p->mdb_rc = rc;
+	return sl_of(rc);
+}
+
 static int
 be_meta_get(void *ctx, const uint8_t h[SL_HASH_LEN], struct sl_evmeta *m)
 {
@@ -221,7 +233,7 @@ be_meta_get(void *ctx, const uint8_t h[SL_HASH_LEN], struct sl_evmeta *m)
 	int rc = mdb_get(p->txn, p->pevm, &k, &d);
 
 	if (rc != 0)
-		return sl_of(rc);
+		return be_rc(p, rc);
 	if (d.mv_size != SL_EVMETA_LEN)
 		return SL_ESTORE;
 	sl_evmeta_decode(m, d.mv_data);
@@ -251,7 +263,7 @@ be_meta_put(void *ctx, const uint8_t h[SL_HASH_LEN], const struct sl_evmeta *m)
 	pev_key(ek, m->id, m->hlc, m->origin, m->seq);
 	if ((rc = mdb_put(p->txn, p->pevm, &k, &d, 0)) != 0 ||
 	    (rc = mdb_put(p->txn, p->pev, &pk, &pd, 0)) != 0)
-		return sl_of(rc);
+		return be_rc(p, rc);
 	return SL_OK;
 }
 
@@ -265,7 +277,7 @@ be_wait_add(void *ctx, const uint8_t parent[SL_HASH_LEN],
 
 	memcpy(kb, parent, SL_HASH_LEN);
 	memcpy(kb + SL_HASH_LEN, child, SL_HASH_LEN);
-	return sl_of(mdb_put(p->txn, p->pwait, &k, &d, 0));
+	return be_rc(p, mdb_put(p->txn, p->pwait, &k, &d, 0));
 }
 
 static int
@@ -280,7 +292,7 @@ be_wait_take(void *ctx, const uint8_t parent[SL_HASH_LEN],
 
 	memcpy(kb, parent, SL_HASH_LEN);
 	if ((rc = mdb_cursor_open(p->txn, p->pwait, &c)) != 0)
-		return sl_of(rc);
+		return be_rc(p, rc);
 	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
 	if (rc == 0 && (k.mv_size != (size_t)2 * SL_HASH_LEN ||
 	    memcmp(k.mv_data, parent, SL_HASH_LEN) != 0))
@@ -291,7 +303,7 @@ be_wait_take(void *ctx, const uint8_t parent[SL_HASH_LEN],
 		rc = mdb_cursor_del(c, 0);
 	}
 	mdb_cursor_close(c);
-	return sl_of(rc);
+	return be_rc(p, rc);
 }
 
 static int
@@ -318,7 +330,7 @@ be_rec_get(void *ctx, const uint8_t id[SL_ID_LEN], struct sl_rec *r)
 
 	p->before.n = 0;
 	if (rc != 0)
-		return sl_of(rc);
+		return be_rc(p, rc);
 	if (sl_rec_decode(r, id, d.mv_data, d.mv_size) != SL_OK)
 		return SL_ESTORE;
 	keyset_of(&p->before, r);
@@ -342,7 +354,7 @@ be_rec_put(void *ctx, struct sl_rec *r)
 
 		if ((rc = mdb_del(p->txn, p->pidx, &ik, NULL)) != 0 &&
 		    rc != MDB_NOTFOUND)
-			return sl_of(rc);
+			return be_rc(p, rc);
 	}
 	for (int i = 0; i < p->after.n; i++) {
 		if (keyset_has(&p->before, p->after.k[i], p->after.len[i]))
@@ -350,12 +362,12 @@ be_rec_put(void *ctx, struct sl_rec *r)
 		MDB_val ik = { p->after.len[i], p->after.k[i] };
 
 		if ((rc = mdb_put(p->txn, p->pidx, &ik, &empty, 0)) != 0)
-			return sl_of(rc);
+			return be_rc(p, rc);
 	}
 	if ((rc = sl_rec_encode(r, &p->g)) != SL_OK)
 		return rc;
 	d = (MDB_val){ p->g.len, p->g.p };
-	return sl_of(mdb_put(p->txn, p->rec, &k, &d, 0));
+	return be_rc(p, mdb_put(p->txn, p->rec, &k, &d, 0));
 }
 
 static int
@@ -368,8 +380,8 @@ be_head(struct project *p, const uint8_t id[SL_ID_LEN],
 	memcpy(kb, id, SL_ID_LEN);
 	memcpy(kb + SL_ID_LEN, h, SL_HASH_LEN);
 	if (add)
-		return sl_of(mdb_put(p->txn, p->phead, &k, &d, 0));
-	return sl_of(mdb_del(p->txn, p->phead, &k, NULL));
+		return be_rc(p, mdb_put(p->txn, p->phead, &k, &d, 0));
+	return be_rc(p, mdb_del(p->txn, p->phead, &k, NULL));
 }
 
 static int
@@ -459,10 +471,16 @@ fold_now(struct project *p, MDB_txn *txn, const struct sl_event *ev,
 	if (is_node_org(ev))
 		return nodes_apply(p, txn, ev);
 	p->txn = txn;
+	p->mdb_rc = 0;
 	rc = sl_fold_event(&lmdb_ops, p, ev, hash);
 	p->txn = NULL;
 	if (rc == SL_OK)
 		return 0;
+	/* The LMDB code that stopped the fold, not a generic one: a full
+	 * map reported as a damaged store stopped every append, ingest and
+	 * rebuild once the projections filled the first map. */
+	if (p->mdb_rc != 0)
+		return p->mdb_rc;
 	return rc == SL_ENOMEM ? ENOMEM : MDB_CORRUPTED;
 }
 

@@ -415,10 +415,15 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 		rc = ops->meta_get(ctx, ev->parents[i], &pm);
 		if (rc != SL_OK && rc != SL_ENOENT)
 			return rc;
-		/* A held parent of another record settles it at once; one
-		 * not held, or not judged yet, is waited for. */
-		if (rc == SL_OK && (pm.status == SL_EV_IGNORED ||
-		    memcmp(pm.id, m->id, SL_ID_LEN) != 0)) {
+		/*
+		 * The verdict, and its reason, must not depend on which
+		 * parents arrived first, so the event is judged only once
+		 * each parent is settled: held, if it names another record
+		 * (its header says so, whatever its own verdict), or held
+		 * and judged, if it names this one.  Until then it waits,
+		 * even when a parent already shows it does not belong.
+		 */
+		if (rc == SL_OK && memcmp(pm.id, m->id, SL_ID_LEN) != 0) {
 			m->why = SL_WHY_FOREIGN;
 			continue;
 		}
@@ -427,6 +432,10 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 			    SL_OK)
 				return rc;
 			pending = true;
+			continue;
+		}
+		if (pm.status == SL_EV_IGNORED) {
+			m->why = SL_WHY_FOREIGN;
 			continue;
 		}
 		if (pm.kind != et->kind->c) {
@@ -443,12 +452,13 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 			have_best = true;
 		}
 	}
-	if (m->why != SL_WHY_NONE) {
-		m->status = SL_EV_IGNORED;
-		return SL_OK;
-	}
 	if (pending) {
 		m->status = SL_EV_PENDING;
+		m->why = SL_WHY_NONE;
+		return SL_OK;
+	}
+	if (m->why != SL_WHY_NONE) {
+		m->status = SL_EV_IGNORED;
 		return SL_OK;
 	}
 	m->state = best.state;
@@ -518,10 +528,12 @@ out:
 	return rc;
 }
 
+/* Judges one event (first: it was not held before) and joins it to its
+ * record; the events it settles go on w. */
 static int
 fold_one(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
     const uint8_t hash[SL_HASH_LEN], const struct sl_evtype *et,
-    const uint8_t id[SL_ID_LEN], struct work *w)
+    const uint8_t id[SL_ID_LEN], bool first, struct work *w)
 {
 	struct sl_evmeta m = { .seq = ev->seq, .hlc = ev->hlc,
 		.kind = et->kind->c };
@@ -533,13 +545,15 @@ fold_one(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 	if ((rc = judge(ops, ctx, ev, hash, et, &m)) != SL_OK ||
 	    (rc = ops->meta_put(ctx, hash, &m)) != SL_OK)
 		return rc;
-	if (m.status == SL_EV_PENDING)
+	if (m.status == SL_EV_PENDING && !first)
 		return SL_OK;
-	if (m.status != SL_EV_IGNORED &&
+	if (m.status != SL_EV_PENDING && m.status != SL_EV_IGNORED &&
 	    (rc = join(ops, ctx, ev, hash, et, &m)) != SL_OK)
 		return rc;
 	/* Whatever the verdict, the events waiting for this one can now be
-	 * judged (an ignored parent makes its children ignored). */
+	 * judged (an ignored parent makes its children ignored).  Just
+	 * held, even pending, it settles those of other records; those of
+	 * its own wait for it again. */
 	while ((rc = ops->wait_take(ctx, hash, child)) == SL_OK)
 		if ((rc = work_push(w, child)) != SL_OK)
 			return rc;
@@ -582,7 +596,7 @@ sl_fold_event(const struct sl_fold_ops *ops, void *ctx,
 	}
 	if (rc != SL_ENOENT)
 		return rc;
-	rc = fold_one(ops, ctx, ev, hash, et, id, &w);
+	rc = fold_one(ops, ctx, ev, hash, et, id, true, &w);
 	while (rc == SL_OK && w.n > 0) {
 		uint8_t h[SL_HASH_LEN];
 		struct sl_event cev;
@@ -599,7 +613,7 @@ sl_fold_event(const struct sl_fold_ops *ops, void *ctx,
 			rc = SL_EVALUE;
 			break;
 		}
-		rc = fold_one(ops, ctx, &cev, h, cet, id, &w);
+		rc = fold_one(ops, ctx, &cev, h, cet, id, false, &w);
 	}
 	free(w.h);
 	return rc;
@@ -919,10 +933,21 @@ sl_fold_mem_add(struct sl_fold_mem *m, const uint8_t *rec, size_t len)
 	struct sl_event ev;
 	uint8_t h[SL_HASH_LEN];
 	struct mem_ev *e;
+	char why[200];
 	int rc;
 
 	if ((rc = sl_event_decode(&ev, rec, len)) != SL_OK)
 		return rc;
+	/* What a node's store refuses of a record, this refuses too, or
+	 * the checker would fold events no node holds (a bundle is
+	 * anyone's file): a body that does not match its hash, and an
+	 * event the content rules refuse.  Chains and signatures are the
+	 * caller's (bundle.c checks them over the whole bundle). */
+	if ((rc = sl_event_check_payload(&ev)) != SL_OK)
+		return rc;
+	if (sl_schema_check_event(ev.type, ev.type_len, ev.entity,
+	    ev.n_parents, ev.payload, ev.payload_len, why, sizeof why) != SL_OK)
+		return SL_ESCHEMA;
 	sl_event_hash(h, &ev);
 	if ((e = ev_find(m, h, true)) == NULL)
 		return SL_ENOMEM;

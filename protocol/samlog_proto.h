@@ -610,12 +610,13 @@ int sl_schema_check_event(const char *type, size_t tlen,
  * the record, used by samlogd (live, per event, and when rebuilding),
  * by `samlog audit --check` and by the tests.
  *
- * An event of a record is *evaluated* once all its parents are: a
- * creating event at once; any other event once every parent it names is
- * held and evaluated.  It then *belongs* to the record if its type is of
- * the record's kind, it names at least one parent, all of them belong to
- * the same record and all have smaller clocks; otherwise it is IGNORED
- * (no effect, anywhere).  A belonging step is APPLIED if the lifecycle
+ * An event of a record is *evaluated* once all its parents are settled:
+ * a creating event at once; any other event once every parent it names
+ * is held and, if that parent names the same record, evaluated (one
+ * naming another record is settled by its header alone).  It then
+ * *belongs* to the record if its type is of the record's kind, it names
+ * at least one parent, all of them belong to the same record and all
+ * have smaller clocks; otherwise it is IGNORED (no effect, anywhere).  A belonging step is APPLIED if the lifecycle
  * allows it from the state its parents reached, else a NOOP (it stays in
  * the history and among the heads, so a clash shows as a conflict).
  * Fields: per field, the APPLIED event with the greatest (clock, origin)
@@ -758,7 +759,9 @@ struct sl_fold_mem;
 struct sl_fold_mem *sl_fold_mem_new(void);
 void sl_fold_mem_free(struct sl_fold_mem *m);
 extern const struct sl_fold_ops sl_fold_mem_ops;
-/* Folds a copy of the record bytes rec (decoded as ev). */
+/* Folds a copy of the record bytes rec.  Refuses, as a node's store
+ * does, a body that does not match its payload hash (SL_EPAYLOAD) and
+ * an event the content rules refuse (SL_ESCHEMA); nothing is folded. */
 int sl_fold_mem_add(struct sl_fold_mem *m, const uint8_t *rec, size_t len);
 /* The record id (SL_ENOENT if absent or never created; r owned by the
  * caller afterwards). */
