@@ -40,6 +40,13 @@ struct aev {
 	uint8_t hash[SL_HASH_LEN];
 	uint64_t covered_by;    /* seq of the signed event covering it */
 	bool subject;           /* one of the audited record's events */
+	bool foreign;           /* a parent of one, of another record */
+};
+
+/* An event's hash and its place in the bundle, for lookups. */
+struct hidx {
+	uint8_t h[SL_HASH_LEN];
+	uint32_t i;
 };
 
 struct vec {
@@ -357,21 +364,44 @@ check_history(struct bundle *b, struct aev ***out)
 		sub[n++] = e;
 	}
 	qsort(hashes, n, SL_HASH_LEN, hash_cmp);
-	for (uint32_t i = 0; i < n && creators == 1; i++)
-		for (uint32_t k = 0; k < sub[i]->ev.n_parents; k++)
-			if (bsearch(sub[i]->ev.parents[k], hashes, n, SL_HASH_LEN,
-			    hash_cmp) == NULL &&
-			    !declared_missing(b, sub[i]->ev.parents[k])) {
-				char o[SL_NODE_ID_TEXT + 1];
+	/* Every event of the bundle by hash: a parent of another record is
+	 * there as its header (the fold judges by it). */
+	struct hidx *all = calloc(b->nev, sizeof *all);
 
-				bad(b, "origin %s seq %llu names a parent the "
-				    "bundle does not hold: the history is "
-				    "incomplete", short_id(sub[i]->ev.origin,
-				    o), (unsigned long long)sub[i]->ev.seq);
-				free(sub);
-				free(hashes);
-				return false;
+	if (all == NULL) {
+		free(sub);
+		free(hashes);
+		return bad(b, "out of memory");
+	}
+	for (uint32_t i = 0; i < b->nev; i++) {
+		memcpy(all[i].h, b->ev[i].hash, SL_HASH_LEN);
+		all[i].i = i;
+	}
+	qsort(all, b->nev, sizeof *all, hash_cmp);
+	for (uint32_t i = 0; i < n && creators == 1; i++)
+		for (uint32_t k = 0; k < sub[i]->ev.n_parents; k++) {
+			const uint8_t *ph = sub[i]->ev.parents[k];
+			const struct hidx *f;
+			char o[SL_NODE_ID_TEXT + 1];
+
+			if (bsearch(ph, hashes, n, SL_HASH_LEN, hash_cmp) !=
+			    NULL || declared_missing(b, ph))
+				continue;
+			if ((f = bsearch(ph, all, b->nev, sizeof *all,
+			    hash_cmp)) != NULL) {
+				b->ev[f->i].foreign = true;
+				continue;
 			}
+			bad(b, "origin %s seq %llu names a parent the bundle "
+			    "does not hold: the history is incomplete",
+			    short_id(sub[i]->ev.origin, o),
+			    (unsigned long long)sub[i]->ev.seq);
+			free(all);
+			free(sub);
+			free(hashes);
+			return false;
+		}
+	free(all);
 	free(hashes);
 	if (creators != 1) {
 		free(sub);
@@ -442,6 +472,18 @@ fold_subject(struct bundle *b, struct aev **sub)
 
 	if ((b->fold = sl_fold_mem_new()) == NULL || sub == NULL)
 		return bad(b, "out of memory");
+	/* The parents of other records first: the fold settles an event
+	 * naming one by that parent's header. */
+	for (uint32_t i = 0; i < b->nev; i++) {
+		int rc;
+
+		if (!b->ev[i].foreign || b->ev[i].subject)
+			continue;
+		if ((rc = sl_fold_mem_add(b->fold, b->ev[i].ev.rec,
+		    b->ev[i].ev.rec_len)) != SL_OK)
+			return bad(b, "cannot fold a parent of another record: "
+			    "%s", sl_strerror(rc));
+	}
 	for (uint32_t i = 0; i < b->nsubject; i++) {
 		int rc = sub[i]->ev.hlc > limit ? SL_OK :
 		    sl_fold_mem_add(b->fold, sub[i]->ev.rec, sub[i]->ev.rec_len);

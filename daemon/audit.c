@@ -19,6 +19,7 @@
 struct want {
 	uint8_t origin[SL_KEY_LEN];
 	uint64_t seq;
+	bool body;      /* whole; else its header and signature only */
 };
 
 struct wants {
@@ -32,7 +33,8 @@ struct wants {
 };
 
 static void
-want_add(struct wants *w, const uint8_t origin[SL_KEY_LEN], uint64_t seq)
+want_add(struct wants *w, const uint8_t origin[SL_KEY_LEN], uint64_t seq,
+    bool body)
 {
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 64;
@@ -46,6 +48,7 @@ want_add(struct wants *w, const uint8_t origin[SL_KEY_LEN], uint64_t seq)
 		w->cap = cap;
 	}
 	memcpy(w->v[w->n].origin, origin, SL_KEY_LEN);
+	w->v[w->n].body = body;
 	w->v[w->n++].seq = seq;
 }
 
@@ -68,15 +71,19 @@ history_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN]
 	struct sl_evmeta pm;
 
 	(void)hash;
-	(void)m;
-	want_add(w, ev->origin, ev->seq);
+	want_add(w, ev->origin, ev->seq, true);
 	/* A parent the fold never saw is not in the bundle: say so, so a
-	 * checker can tell it from one left out. */
+	 * checker can tell it from one left out.  A parent of another
+	 * record goes in as its header (what the fold judges by), without
+	 * that record's content. */
 	for (uint32_t i = 0; i < ev->n_parents; i++) {
 		bool dup = false;
 
-		if (project_meta(w->p, w->txn, ev->parents[i], &pm) == SL_OK)
+		if (project_meta(w->p, w->txn, ev->parents[i], &pm) == SL_OK) {
+			if (memcmp(pm.id, m->id, SL_ID_LEN) != 0)
+				want_add(w, pm.origin, pm.seq, false);
 			continue;
+		}
 		for (size_t k = 0; k < w->nmissing && !dup; k++)
 			dup = memcmp(w->missing[k], ev->parents[i],
 			    SL_HASH_LEN) == 0;
@@ -126,7 +133,7 @@ pack_origin(struct store *s, MDB_txn *txn, const struct wants *w, size_t *i,
 			int rc = store_txn_event(s, txn, origin, q, &rec, &len);
 
 			while (*i < end && w->v[*i].seq == q) {
-				wanted = true;
+				wanted = wanted || w->v[*i].body;
 				(*i)++;
 			}
 			if (rc != SL_OK ||
@@ -189,7 +196,7 @@ audit_build(struct store *s, struct project *p, MDB_txn *txn,
 			continue;
 		memcpy(origin, w.v[i].origin, SL_KEY_LEN); /* want_add moves w.v */
 		if ((seq = project_node_org_seq(p, txn, origin)) > 0)
-			want_add(&w, origin, seq);
+			want_add(&w, origin, seq, true);
 	}
 	if (w.failed) {
 		snprintf(err, errlen, "out of memory");

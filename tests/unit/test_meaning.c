@@ -1527,6 +1527,67 @@ test_missing_parent(void **state)
 	verdict_end(&v);
 }
 
+/*
+ * 7. A parent of another record.  An edit of contact C that names, beside
+ * C's head, the creation of an honest decision D: it has no effect (a
+ * parent is not of C's record), and C stays auditable: the bundle carries
+ * D's event as a header, and the checker judges the edit as the node did.
+ */
+static void
+test_foreign_parent(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a;
+	struct forger f;
+	struct rec e;
+	uint8_t parents[2][SL_HASH_LEN], tmp[SL_HASH_LEN];
+	struct sl_buf g;
+	char c[SL_ID_TEXT + 1], d[SL_ID_TEXT + 1], path[640];
+
+	(void)state;
+	scene_start(&s, "fp");
+	ident_init(&a, "a-fp");
+	scene_member(&s, &a);
+	snprintf(c, sizeof c, "%s", contact_add(&s.h, "Fia Främling", "r1"));
+	snprintf(d, sizeof d, "%s", line1(sl(&s.h, "decision", "add",
+	    "--title", "Lokaler", "--text", "Förslag", NULL)));
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	head_of(&s.v, c, parents[0]);
+	head_of(&s.v, d, parents[1]);
+	if (memcmp(parents[0], parents[1], SL_HASH_LEN) > 0) {
+		memcpy(tmp, parents[0], SL_HASH_LEN);
+		memcpy(parents[0], parents[1], SL_HASH_LEN);
+		memcpy(parents[1], tmp, SL_HASH_LEN);
+	}
+	forger_init(&f, &a);
+	g = pmap("role", "främmande", NULL);
+	e = forge_on(&f, "contact.updated", c,
+	    (const uint8_t (*)[SL_HASH_LEN])parents, 2, 0, &g);
+	free(g.p);
+	atk_deliver(&a, &s.v, &e, 1);
+	wait_holds(&s.v, e.hash);
+	expect_shown(&v, &s.v, "contact", c, "role", js("r1"));
+	struct tu_run *hr = sl(&s.v, "--json", "history", c, NULL);
+
+	expect(&v, hr->status == 0 && strstr(hr->out, "a parent is not of "
+	    "this record") != NULL, "v-fp: history does not say the edit was "
+	    "ignored for its parent: %s", hr->out);
+	snprintf(path, sizeof path, "%s/fp.audit", cl_tmp);
+	expect_run(&v, &s.v, "audit C --out F", sl(&s.v, "audit", c, "--out",
+	    path, NULL));
+	struct tu_run *r = check_offline(path, false);
+
+	expect(&v, r->status == 0, "audit --check F exited %d: %.*s",
+	    r->status, (int)strcspn(r->err, "\n"), r->err);
+	expect_check_is_node(&v, &s.v, c, path);
+	expect_verify(&v, &s.v);
+	free(e.p);
+	ident_free(&a);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
 int
 main(void)
 {
@@ -1542,6 +1603,7 @@ main(void)
 		cmocka_unit_test_teardown(test_checker_equals_node, cl_reap),
 		cmocka_unit_test_teardown(test_bad_payloads, cl_reap),
 		cmocka_unit_test_teardown(test_missing_parent, cl_reap),
+		cmocka_unit_test_teardown(test_foreign_parent, cl_reap),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
