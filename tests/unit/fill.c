@@ -46,7 +46,7 @@ tu_fill(const char *dir, size_t n, char *err, size_t errlen)
 			memmove(pay[i] + 7, pay[i] + 6, (size_t)len);
 			pay[i][6] = (uint8_t)(0xa0 | len);
 			d[i] = (struct sl_event_draft){ .author = "fill",
-				.type = "contact.add", .payload = pay[i],
+				.type = "contact.created", .payload = pay[i],
 				.payload_len = (uint32_t)(7 + len) };
 		}
 		if (store_append(s, d, k, NULL, err, errlen) != SL_OK)

@@ -8,7 +8,8 @@
 
 #include <stddef.h>
 
-/* Appends n "contact.add" events to the node in dir, 1000 per commit.
+/* Appends n contacts (contact.created events, records the projections
+ * fold) to the node in dir, 1000 per commit.
  * 0, or -1 with err set. */
 int tu_fill(const char *dir, size_t n, char *err, size_t errlen);
 
