@@ -61,12 +61,15 @@ put_be(uint8_t *p, uint64_t v, int n)
 		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
 }
 
-/* LMDB's codes to the fold's, and back. */
+/* LMDB's codes to the fold's, and back (fold_now).  A full map must
+ * come back as MDB_MAP_FULL: that is what makes the store grow the map
+ * and replay the transaction. */
 static int
 sl_of(int rc)
 {
 	return rc == 0 ? SL_OK : rc == MDB_NOTFOUND ? SL_ENOENT :
-	    rc == ENOMEM ? SL_ENOMEM : SL_ESTORE;
+	    rc == ENOMEM ? SL_ENOMEM : rc == MDB_MAP_FULL ? SL_EFULL :
+	    SL_ESTORE;
 }
 
 /* ---- kinds and records ------------------------------------------------- */
@@ -459,7 +462,8 @@ fold_now(struct project *p, MDB_txn *txn, const struct sl_event *ev,
 	p->txn = NULL;
 	if (rc == SL_OK)
 		return 0;
-	return rc == SL_ENOMEM ? ENOMEM : MDB_CORRUPTED;
+	return rc == SL_ENOMEM ? ENOMEM : rc == SL_EFULL ? MDB_MAP_FULL :
+	    MDB_CORRUPTED;
 }
 
 /* The store's hook: fold, or put off an event from too far ahead. */

@@ -443,6 +443,79 @@ test_ambiguous_prefix(void **state)
 	node_close(&a);
 }
 
+/*
+ * The projection's own writes may be the ones that find the map full.
+ * Then the store must grow the map and replay, as it does when the log's
+ * writes fill it.  The fold's backend used to turn MDB_MAP_FULL into a
+ * storage error: the batch was refused ("cannot write: MDB_CORRUPTED")
+ * and the map never grew, so the same batch failed on every retry.  A
+ * cascade (many events waiting for the one that comes last) writes the
+ * most projection for the least log: K edits of x's that wait for a's
+ * contact, then the contact.
+ */
+static void
+test_map_full_in_fold(void **state)
+{
+	enum { K = 3000 };
+	struct store_options opt = { .initial_map = 128u << 10 };
+	char path[512], err[256];
+	uint8_t pl[512], id[SL_ID_LEN];
+	struct node a, x, v;
+	struct store_appended ap;
+	struct store_ingest_result res;
+	const uint8_t **recs = calloc(K, sizeof *recs);
+	size_t *lens = calloc(K, sizeof *lens), n, clen;
+	uint8_t *c;
+	struct sl_rec r;
+
+	(void)state;
+	assert_non_null(recs);
+	assert_non_null(lens);
+	node_open(&a, &ka);
+	node_open(&x, &kb);
+	snprintf(path, sizeof path, "%s/small", tmp);
+	if (store_open(&v.s, path, NULL, &opt, err, sizeof err) != SL_OK ||
+	    project_open(&v.p, v.s, err, sizeof err) != SL_OK)
+		fail_msg("open: %s", err);
+	n = payload(pl, sizeof pl, 1, "name", "Kaskad");
+	emit(&a, "contact.created", NULL, NULL, pl, n, &ap);
+	sl_entity_id(id, ap.hash);
+	assert_int_equal(store_event_get(a.s, ka.pub, 1, &c, &clen), SL_OK);
+	ingest_one(&x, c, clen);
+	for (int i = 0; i < K; i++) {
+		char role[32];
+
+		snprintf(role, sizeof role, "roll %d", i);
+		n = payload(pl, sizeof pl, 1, "role", role);
+		emit(&x, "contact.updated", id, id, pl, n, &ap);
+	}
+	for (int i = 0; i < K; i++) {
+		uint8_t *rec;
+
+		assert_int_equal(store_event_get(x.s, kb.pub, (uint64_t)i + 1,
+		    &rec, &lens[i]), SL_OK);
+		recs[i] = rec;
+	}
+	for (int i = 0; i < K; i += 500)
+		if (store_ingest(v.s, recs + i, lens + i, 500, &res) != SL_OK)
+			fail_msg("ingest: %s", res.reason);
+	if (store_ingest(v.s, (const uint8_t *const *)&c, &clen, 1, &res) !=
+	    SL_OK)
+		fail_msg("the contact that %d edits wait for (map %zu "
+		    "bytes): %s", K, store_map_size(v.s), res.reason);
+	get(&v, id, &r);
+	sl_rec_free(&r);
+	for (int i = 0; i < K; i++)
+		free((void *)recs[i]);
+	free(recs);
+	free(lens);
+	free(c);
+	node_close(&a);
+	node_close(&x);
+	project_close(v.p);
+	store_close(v.s);
+}
+
 static int
 setup(void **state)
 {
@@ -475,6 +548,7 @@ main(void)
 		cmocka_unit_test(test_any_order_same_bytes),
 		cmocka_unit_test(test_as_of_and_history),
 		cmocka_unit_test(test_ambiguous_prefix),
+		cmocka_unit_test(test_map_full_in_fold),
 	};
 
 	if (sl_crypto_init() != 0)
