@@ -516,6 +516,49 @@ test_map_full_in_fold(void **state)
 	store_close(v.s);
 }
 
+/*
+ * A field this version does not know may hold maps (PROTOCOL.md 11.2,
+ * rule 4).  The check used to read a map inside such a field with the
+ * map's count overwritten by each key's length: a later version's event
+ * with {"a": 1, "b": 2} in a new field was refused (that origin's chain
+ * stopped there), and a map that claimed 2 entries and held 1 passed
+ * the check with a "name" the fold never sees.
+ */
+static void
+test_unknown_nested_map(void **state)
+{
+	/* {"name": "Ny Version", "zz": {"a": 1, "b": 2}} */
+	static const uint8_t later[] = { 0x82, 0xa4, 'n', 'a', 'm', 'e', 0xaa,
+		'N', 'y', ' ', 'V', 'e', 'r', 's', 'i', 'o', 'n', 0xa2, 'z', 'z',
+		0x82, 0xa1, 'a', 0x01, 0xa1, 'b', 0x02 };
+	/* A map of 2 that holds 1: {"a": {"b": 1, "name": "Smugglad"}} */
+	static const uint8_t smuggle[] = { 0x82, 0xa1, 'a', 0x82, 0xa1, 'b',
+		0x01, 0xa4, 'n', 'a', 'm', 'e', 0xa8, 'S', 'm', 'u', 'g', 'g',
+		'l', 'a', 'd' };
+	struct sl_event_draft d = { .author = "t", .type = "contact.created",
+		.payload = later, .payload_len = sizeof later };
+	struct store_appended ap;
+	struct node n;
+	struct sl_rec r;
+	uint8_t id[SL_ID_LEN];
+	char err[256], name[64];
+
+	(void)state;
+	node_open(&n, &ka);
+	if (store_append(n.s, &d, 1, &ap, err, sizeof err) != SL_OK)
+		fail_msg("a map inside an unknown field: %s", err);
+	sl_entity_id(id, ap.hash);
+	get(&n, id, &r);
+	assert_true(project_str(&r, "name", name, sizeof name));
+	assert_string_equal(name, "Ny Version");
+	sl_rec_free(&r);
+	d.payload = smuggle;
+	d.payload_len = sizeof smuggle;
+	assert_int_equal(store_append(n.s, &d, 1, &ap, err, sizeof err),
+	    SL_EVALUE);
+	node_close(&n);
+}
+
 static int
 setup(void **state)
 {
@@ -549,6 +592,7 @@ main(void)
 		cmocka_unit_test(test_as_of_and_history),
 		cmocka_unit_test(test_ambiguous_prefix),
 		cmocka_unit_test(test_map_full_in_fold),
+		cmocka_unit_test(test_unknown_nested_map),
 	};
 
 	if (sl_crypto_init() != 0)
