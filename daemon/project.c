@@ -296,13 +296,15 @@ be_wait_take(void *ctx, const uint8_t parent[SL_HASH_LEN],
 }
 
 static int
-be_event_load(void *ctx, const struct sl_evmeta *m, struct sl_event *ev)
+be_event_load(void *ctx, const uint8_t h[SL_HASH_LEN],
+    const struct sl_evmeta *m, struct sl_event *ev)
 {
 	struct project *p = ctx;
 	const uint8_t *rec;
 	size_t len;
 	int rc = store_txn_event(p->s, p->txn, m->origin, m->seq, &rec, &len);
 
+	(void)h; /* the log is keyed by (origin, seq) */
 	if (rc != SL_OK)
 		return rc;
 	return sl_event_decode(ev, rec, len) == SL_OK ? SL_OK : SL_ESTORE;

@@ -389,14 +389,26 @@ sl_fold_step_allowed(const struct sl_evtype *et, const uint8_t *states,
 	return differ && restates;
 }
 
-/* Judges ev against its parents; m receives the verdict. */
+/*
+ * Judges ev against its parents; m receives the verdict.  again: ev was
+ * judged before and is waiting (its missing parents are registered).
+ *
+ * The reason an event is ignored must not depend on which parents were
+ * held when it arrived, so the reasons have a fixed precedence: a
+ * parent of another record (or one that was ignored) first, then one of
+ * another kind, then the clock.  Only the first is final while a parent
+ * is still missing (that parent could only add a reason of lower
+ * precedence); the others wait until every parent is judged, as any
+ * other event does.
+ */
 static int
 judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
     const uint8_t hash[SL_HASH_LEN], const struct sl_evtype *et,
-    struct sl_evmeta *m)
+    struct sl_evmeta *m, bool again)
 {
 	struct sl_evmeta pm, best;
 	bool pending = false, have_best = false, step_ok = false;
+	bool foreign = false, kind = false, clock = false;
 	uint8_t states[SL_MAX_PARENTS];
 	uint32_t ns = 0;
 	int rc;
@@ -419,22 +431,23 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 		 * not held, or not judged yet, is waited for. */
 		if (rc == SL_OK && (pm.status == SL_EV_IGNORED ||
 		    memcmp(pm.id, m->id, SL_ID_LEN) != 0)) {
-			m->why = SL_WHY_FOREIGN;
+			foreign = true;
 			continue;
 		}
 		if (rc == SL_ENOENT || pm.status == SL_EV_PENDING) {
-			if ((rc = ops->wait_add(ctx, ev->parents[i], hash)) !=
-			    SL_OK)
+			/* Judged again, ev waits already for each parent it
+			 * still lacks (it lacked it then too). */
+			if (!again && (rc = ops->wait_add(ctx, ev->parents[i],
+			    hash)) != SL_OK)
 				return rc;
 			pending = true;
 			continue;
 		}
 		if (pm.kind != et->kind->c) {
-			m->why = SL_WHY_KIND;
+			kind = true;
 			continue;
 		}
-		if (pm.hlc >= ev->hlc && m->why == SL_WHY_NONE)
-			m->why = SL_WHY_CLOCK;
+		clock = clock || pm.hlc >= ev->hlc;
 		if (ns < SL_MAX_PARENTS)
 			states[ns++] = pm.state;
 		if (!have_best || write_cmp(pm.hlc, pm.origin, best.hlc,
@@ -443,8 +456,10 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 			have_best = true;
 		}
 	}
-	if (m->why != SL_WHY_NONE) {
+	if (foreign || (!pending && (kind || clock))) {
 		m->status = SL_EV_IGNORED;
+		m->why = foreign ? SL_WHY_FOREIGN : kind ? SL_WHY_KIND :
+		    SL_WHY_CLOCK;
 		return SL_OK;
 	}
 	if (pending) {
@@ -518,10 +533,12 @@ out:
 	return rc;
 }
 
+/* Judges and folds ev (again: it was waiting), then queues the events
+ * that were waiting for it. */
 static int
 fold_one(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
     const uint8_t hash[SL_HASH_LEN], const struct sl_evtype *et,
-    const uint8_t id[SL_ID_LEN], struct work *w)
+    const uint8_t id[SL_ID_LEN], struct work *w, bool again)
 {
 	struct sl_evmeta m = { .seq = ev->seq, .hlc = ev->hlc,
 		.kind = et->kind->c };
@@ -530,7 +547,7 @@ fold_one(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 
 	memcpy(m.id, id, SL_ID_LEN);
 	memcpy(m.origin, ev->origin, SL_KEY_LEN);
-	if ((rc = judge(ops, ctx, ev, hash, et, &m)) != SL_OK ||
+	if ((rc = judge(ops, ctx, ev, hash, et, &m, again)) != SL_OK ||
 	    (rc = ops->meta_put(ctx, hash, &m)) != SL_OK)
 		return rc;
 	if (m.status == SL_EV_PENDING)
@@ -582,7 +599,7 @@ sl_fold_event(const struct sl_fold_ops *ops, void *ctx,
 	}
 	if (rc != SL_ENOENT)
 		return rc;
-	rc = fold_one(ops, ctx, ev, hash, et, id, &w);
+	rc = fold_one(ops, ctx, ev, hash, et, id, &w, false);
 	while (rc == SL_OK && w.n > 0) {
 		uint8_t h[SL_HASH_LEN];
 		struct sl_event cev;
@@ -593,13 +610,13 @@ sl_fold_event(const struct sl_fold_ops *ops, void *ctx,
 			break;
 		if (m.status != SL_EV_PENDING)
 			continue; /* judged already (waited on two parents) */
-		if ((rc = ops->event_load(ctx, &m, &cev)) != SL_OK)
+		if ((rc = ops->event_load(ctx, h, &m, &cev)) != SL_OK)
 			break;
 		if (!sl_fold_target(&cev, h, id, &cet)) {
 			rc = SL_EVALUE;
 			break;
 		}
-		rc = fold_one(ops, ctx, &cev, h, cet, id, &w);
+		rc = fold_one(ops, ctx, &cev, h, cet, id, &w, true);
 	}
 	free(w.h);
 	return rc;
@@ -772,11 +789,11 @@ mem_wait_add(void *ctx, const uint8_t parent[SL_HASH_LEN],
 {
 	struct mem_wait *w = wait_find(ctx, parent, true);
 
+	/* No check for a repeat: the fold registers a child once per
+	 * parent (judge), and a scan here made K children of one parent
+	 * cost O(K^2). */
 	if (w == NULL)
 		return SL_ENOMEM;
-	for (uint32_t i = 0; i < w->n; i++)
-		if (memcmp(w->kids[i], child, SL_HASH_LEN) == 0)
-			return SL_OK;
 	if (w->n == w->cap) {
 		uint32_t cap = w->cap ? w->cap * 2 : 2;
 		uint8_t (*nk)[SL_HASH_LEN] = realloc(w->kids,
@@ -804,22 +821,18 @@ mem_wait_take(void *ctx, const uint8_t parent[SL_HASH_LEN],
 }
 
 static int
-mem_event_load(void *ctx, const struct sl_evmeta *meta, struct sl_event *ev)
+mem_event_load(void *ctx, const uint8_t h[SL_HASH_LEN],
+    const struct sl_evmeta *meta, struct sl_event *ev)
 {
-	struct sl_fold_mem *m = ctx;
+	/* By hash, not by scanning for (origin, seq): the events released
+	 * at once may be as many as the table holds (K backdated edits all
+	 * wait for the creation), and a scan each made that O(K^2). */
+	struct mem_ev *e = ev_find(ctx, h, false);
 
-	/* Find the entry by (origin, seq): the fold asks only for pending
-	 * events, which are few; a linear scan keeps the table small. */
-	for (size_t i = 0; i < m->ev_cap; i++) {
-		struct mem_ev *e = &m->ev[i];
-
-		if (!e->used || !e->has_meta || e->rec == NULL ||
-		    e->m.seq != meta->seq ||
-		    memcmp(e->m.origin, meta->origin, SL_KEY_LEN) != 0)
-			continue;
-		return sl_event_decode(ev, e->rec, e->len);
-	}
-	return SL_ENOENT;
+	(void)meta;
+	if (e == NULL || !e->has_meta || e->rec == NULL)
+		return SL_ENOENT;
+	return sl_event_decode(ev, e->rec, e->len);
 }
 
 static int

@@ -719,10 +719,10 @@ struct sl_fold_ops {
 	    const uint8_t child[SL_HASH_LEN]);
 	int (*wait_take)(void *ctx, const uint8_t parent[SL_HASH_LEN],
 	    uint8_t child[SL_HASH_LEN]);               /* SL_ENOENT: none */
-	/* The event of a pending meta, decoded; its bytes live until the
-	 * next call. */
-	int (*event_load)(void *ctx, const struct sl_evmeta *m,
-	    struct sl_event *ev);
+	/* The event h of a pending meta m, decoded; its bytes live until
+	 * the next call. */
+	int (*event_load)(void *ctx, const uint8_t h[SL_HASH_LEN],
+	    const struct sl_evmeta *m, struct sl_event *ev);
 	int (*rec_get)(void *ctx, const uint8_t id[SL_ID_LEN],
 	    struct sl_rec *r);                         /* SL_ENOENT: none */
 	/* May take r's values (leaving NULL in their place). */
