@@ -3,11 +3,12 @@
  * segments and signatures that prove it, signed by this node as its
  * statement of what it held (format: PROTOCOL.md section 13).
  *
- * What goes in, per origin: every event of the record and the origin's
+ * What goes in, per origin: every event of the record, every event of
+ * another record one of them names as a parent, and the origin's
  * winning node.org announcement (the name an auditor sees for the key),
- * each followed by the origin's events up to the next signed one, so that
- * each event is covered by a signature the checker can verify.  The
- * events in those segments that are not the record's keep header and
+ * each followed by the origin's events up to the next signed one, so
+ * that each event is covered by a signature the checker can verify.
+ * Those that are not the record's or a node.org keep header and
  * signature only: their bodies (other records' personal data) are
  * dropped, which the format allows and the hashes do not notice.
  */
@@ -19,6 +20,7 @@
 struct want {
 	uint8_t origin[SL_KEY_LEN];
 	uint64_t seq;
+	bool body;      /* whole; else header and signature only */
 };
 
 struct wants {
@@ -27,12 +29,14 @@ struct wants {
 	bool failed;
 	struct project *p;
 	MDB_txn *txn;
+	const uint8_t *id;               /* the record */
 	uint8_t (*missing)[SL_HASH_LEN]; /* parents this node does not hold */
 	size_t nmissing, capmissing;
 };
 
 static void
-want_add(struct wants *w, const uint8_t origin[SL_KEY_LEN], uint64_t seq)
+want_add(struct wants *w, const uint8_t origin[SL_KEY_LEN], uint64_t seq,
+    bool body)
 {
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 64;
@@ -46,6 +50,7 @@ want_add(struct wants *w, const uint8_t origin[SL_KEY_LEN], uint64_t seq)
 		w->cap = cap;
 	}
 	memcpy(w->v[w->n].origin, origin, SL_KEY_LEN);
+	w->v[w->n].body = body;
 	w->v[w->n++].seq = seq;
 }
 
@@ -61,6 +66,22 @@ want_cmp(const void *a, const void *b)
 }
 
 static int
+hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, SL_HASH_LEN);
+}
+
+/*
+ * Each event of the record, and what its parents are: a parent of
+ * another record goes in too, header and signature only, so that the
+ * checker sees it is another record's (and folds the child as the node
+ * did, ignored); a parent the fold never saw is listed as missing, so a
+ * checker can tell it from one left out.  The missing list is sorted
+ * and made unique once at the end (audit_build): checking each parent
+ * against it here made the bundle cost O(M^2) for M missing parents,
+ * which any member can make large.
+ */
+static int
 history_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN],
     const struct sl_evmeta *m)
 {
@@ -69,19 +90,13 @@ history_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN]
 
 	(void)hash;
 	(void)m;
-	want_add(w, ev->origin, ev->seq);
-	/* A parent the fold never saw is not in the bundle: say so, so a
-	 * checker can tell it from one left out. */
+	want_add(w, ev->origin, ev->seq, true);
 	for (uint32_t i = 0; i < ev->n_parents; i++) {
-		bool dup = false;
-
-		if (project_meta(w->p, w->txn, ev->parents[i], &pm) == SL_OK)
+		if (project_meta(w->p, w->txn, ev->parents[i], &pm) == SL_OK) {
+			if (memcmp(pm.id, w->id, SL_ID_LEN) != 0)
+				want_add(w, pm.origin, pm.seq, false);
 			continue;
-		for (size_t k = 0; k < w->nmissing && !dup; k++)
-			dup = memcmp(w->missing[k], ev->parents[i],
-			    SL_HASH_LEN) == 0;
-		if (dup)
-			continue;
+		}
 		if (w->nmissing == w->capmissing) {
 			size_t cap = w->capmissing ? w->capmissing * 2 : 4;
 			uint8_t (*nm)[SL_HASH_LEN] = realloc(w->missing,
@@ -97,6 +112,21 @@ history_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN]
 		memcpy(w->missing[w->nmissing++], ev->parents[i], SL_HASH_LEN);
 	}
 	return 0;
+}
+
+/* Sorts the missing parents and drops repeats. */
+static void
+missing_unique(struct wants *w)
+{
+	size_t k = 0;
+
+	if (w->nmissing == 0)
+		return;
+	qsort(w->missing, w->nmissing, SL_HASH_LEN, hash_cmp);
+	for (size_t i = 1; i < w->nmissing; i++)
+		if (memcmp(w->missing[k], w->missing[i], SL_HASH_LEN) != 0)
+			memcpy(w->missing[++k], w->missing[i], SL_HASH_LEN);
+	w->nmissing = k + 1;
 }
 
 /*
@@ -126,7 +156,7 @@ pack_origin(struct store *s, MDB_txn *txn, const struct wants *w, size_t *i,
 			int rc = store_txn_event(s, txn, origin, q, &rec, &len);
 
 			while (*i < end && w->v[*i].seq == q) {
-				wanted = true;
+				wanted = wanted || w->v[*i].body;
 				(*i)++;
 			}
 			if (rc != SL_OK ||
@@ -158,7 +188,7 @@ audit_build(struct store *s, struct project *p, MDB_txn *txn,
     const uint8_t id[SL_ID_LEN], char kind, const uint8_t node[SL_KEY_LEN],
     const char *org, struct sl_buf *out, char *err, size_t errlen)
 {
-	struct wants w = { .p = p, .txn = txn };
+	struct wants w = { .p = p, .txn = txn, .id = id };
 	struct sl_buf recs = { 0 }, st = { 0 };
 	msgpack_packer pk;
 	uint64_t n = 0;
@@ -171,6 +201,7 @@ audit_build(struct store *s, struct project *p, MDB_txn *txn,
 		snprintf(err, errlen, "cannot read the record's history");
 		goto out;
 	}
+	missing_unique(&w);
 	rc = SL_ENOMEM;
 	if (w.failed || w.n == 0) {
 		snprintf(err, errlen, w.failed ? "out of memory" :
@@ -189,7 +220,7 @@ audit_build(struct store *s, struct project *p, MDB_txn *txn,
 			continue;
 		memcpy(origin, w.v[i].origin, SL_KEY_LEN); /* want_add moves w.v */
 		if ((seq = project_node_org_seq(p, txn, origin)) > 0)
-			want_add(&w, origin, seq);
+			want_add(&w, origin, seq, true);
 	}
 	if (w.failed) {
 		snprintf(err, errlen, "out of memory");
