@@ -6,8 +6,9 @@
  * and checks any bundle offline with nothing but the file: no daemon, no
  * node directory, no network.  What a check proves:
  *
- *   - every record is well formed, and every body present matches its
- *     payload hash;
+ *   - every record is well formed, every body present matches its
+ *     payload hash and keeps the content rules, and each origin's
+ *     clock rises along its chain (what every node checks at ingest);
  *   - every record is covered: it links through unbroken prev hashes to
  *     a later (or the same) event of its origin whose Ed25519 signature
  *     verifies under that origin's key, and every signature present
@@ -284,6 +285,27 @@ check_chains(struct bundle *b)
 			return bad(b, "origin %s seq %llu is not in the chain "
 			    "the statement's vector names", o,
 			    (unsigned long long)e->ev.seq);
+		/* What every node refuses at ingest (PROTOCOL.md 11.2) no
+		 * node holds, so no bundle of a node's may hold it: a clock
+		 * that does not rise along the chain, or content that
+		 * breaks the rules (the checker's fold would otherwise
+		 * show what no node shows). */
+		if (same && p->ev.seq + 1 == e->ev.seq &&
+		    e->ev.hlc <= p->ev.hlc)
+			return bad(b, "origin %s seq %llu: its clock is not "
+			    "after seq %llu's", o,
+			    (unsigned long long)e->ev.seq,
+			    (unsigned long long)p->ev.seq);
+		{
+			char why[200];
+
+			if (sl_schema_check_event(e->ev.type, e->ev.type_len,
+			    e->ev.entity, e->ev.n_parents, e->ev.payload,
+			    e->ev.payload_len, why, sizeof why) != SL_OK)
+				return bad(b, "origin %s seq %llu: %.*s: %s", o,
+				    (unsigned long long)e->ev.seq,
+				    (int)e->ev.type_len, e->ev.type, why);
+		}
 	}
 	/* Coverage, from each origin's end backwards. */
 	for (uint32_t i = b->nev; i-- > 0;) {
