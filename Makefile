@@ -77,7 +77,7 @@ CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 
 TESTS := test_mp test_event test_output test_schema test_store test_project \
          test_fold test_node test_e2e test_sync test_fault test_hostile \
-         test_meaning test_soak
+         test_meaning test_attack test_soak
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
 .PHONY: all deps run check lint tests test-run unit bench fuzz fuzz-check soak \
@@ -126,6 +126,9 @@ $(BUILD)/test_soak: $(BUILD)/obj/tests/unit/test_soak.o $(BUILD)/obj/tests/unit/
 $(BUILD)/test_hostile: $(BUILD)/obj/tests/unit/test_hostile.o $(BUILD)/obj/tests/unit/attacker.o $(CLUSTER_OBJ) $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_meaning: $(BUILD)/obj/tests/unit/test_meaning.o $(BUILD)/obj/tests/unit/attacker.o $(CLUSTER_OBJ) $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+# The security review's findings (the open ones: SAMLOG_ATTACK_OPEN=1).
+$(BUILD)/test_attack: $(BUILD)/obj/tests/unit/test_attack.o $(BUILD)/obj/tests/unit/attacker.o $(CLUSTER_OBJ) $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_node: $(BUILD)/obj/tests/unit/test_node.o $(BUILD)/obj/tests/unit/testutil.o $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka

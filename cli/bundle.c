@@ -6,14 +6,17 @@
  * and checks any bundle offline with nothing but the file: no daemon, no
  * node directory, no network.  What a check proves:
  *
- *   - every record is well formed, and every body present matches its
- *     payload hash;
+ *   - every record is well formed, every body present matches its
+ *     payload hash and keeps the content rules, and each origin's
+ *     clock rises along its chain (what every node checks at ingest);
  *   - every record is covered: it links through unbroken prev hashes to
  *     a later (or the same) event of its origin whose Ed25519 signature
  *     verifies under that origin's key, and every signature present
  *     verifies;
  *   - the record's history is closed: it has its creating event, and
- *     every parent any of its events names is in the bundle;
+ *     every parent any of its events names is in the bundle (another
+ *     record's event, header only, when one names that) or declared
+ *     missing by the exporter;
  *   - the statement (record, exporter, time, version vector, records) is
  *     signed by the exporting node, and agrees with the records' chains.
  *
@@ -40,18 +43,17 @@ struct aev {
 	uint8_t hash[SL_HASH_LEN];
 	uint64_t covered_by;    /* seq of the signed event covering it */
 	bool subject;           /* one of the audited record's events */
-	bool foreign;           /* a parent of one, of another record */
-};
-
-/* An event's hash and its place in the bundle, for lookups. */
-struct hidx {
-	uint8_t h[SL_HASH_LEN];
-	uint32_t i;
+	bool foreign;           /* another record's, named as a parent */
 };
 
 struct vec {
 	const uint8_t *origin, *hash;
 	uint64_t seq;
+};
+
+struct hidx {
+	uint8_t h[SL_HASH_LEN];
+	uint32_t i;             /* in b->ev */
 };
 
 struct bundle {
@@ -67,8 +69,13 @@ struct bundle {
 	uint32_t nvec;
 	struct aev *ev;         /* sorted by (origin, seq) */
 	uint32_t nev;
-	const uint8_t *missing; /* parents the exporter did not hold */
 	uint32_t nmissing;
+	uint8_t (*miss)[SL_HASH_LEN]; /* parents the exporter did not hold,
+				       * sorted */
+	struct hidx *all;       /* every record's hash, sorted, and index */
+	uint32_t *foreign;      /* other records' events that the record's
+				 * name as parents (indices in ev) */
+	uint32_t nforeign;
 	struct sl_fold_mem *fold;
 	uint32_t nsigs, norigins, nsubject;
 	char err[512];
@@ -212,12 +219,17 @@ parse(struct bundle *b, const uint8_t *buf, size_t len)
 		    SL_OK)
 			return bad(b, "damaged: the statement's missing parents "
 			    "do not decode");
-		b->missing = s.p;
-		for (uint32_t i = 0; i < b->nmissing; i++)
+		if ((b->miss = calloc(b->nmissing ? b->nmissing : 1,
+		    SL_HASH_LEN)) == NULL)
+			return bad(b, "out of memory");
+		for (uint32_t i = 0; i < b->nmissing; i++) {
 			if (sl_mp_read_bin(&s, &id, &l, SL_HASH_LEN,
 			    SL_HASH_LEN) != SL_OK)
 				return bad(b, "damaged: the statement's missing "
 				    "parents do not decode");
+			memcpy(b->miss[i], id, SL_HASH_LEN);
+		}
+		qsort(b->miss, b->nmissing, SL_HASH_LEN, hash_cmp);
 	}
 	if (!sl_mp_at_end(&s))
 		return bad(b, "damaged: bytes after the statement's records");
@@ -273,6 +285,27 @@ check_chains(struct bundle *b)
 			return bad(b, "origin %s seq %llu is not in the chain "
 			    "the statement's vector names", o,
 			    (unsigned long long)e->ev.seq);
+		/* What every node refuses at ingest (PROTOCOL.md 11.2) no
+		 * node holds, so no bundle of a node's may hold it: a clock
+		 * that does not rise along the chain, or content that
+		 * breaks the rules (the checker's fold would otherwise
+		 * show what no node shows). */
+		if (same && p->ev.seq + 1 == e->ev.seq &&
+		    e->ev.hlc <= p->ev.hlc)
+			return bad(b, "origin %s seq %llu: its clock is not "
+			    "after seq %llu's", o,
+			    (unsigned long long)e->ev.seq,
+			    (unsigned long long)p->ev.seq);
+		{
+			char why[200];
+
+			if (sl_schema_check_event(e->ev.type, e->ev.type_len,
+			    e->ev.entity, e->ev.n_parents, e->ev.payload,
+			    e->ev.payload_len, why, sizeof why) != SL_OK)
+				return bad(b, "origin %s seq %llu: %.*s: %s", o,
+				    (unsigned long long)e->ev.seq,
+				    (int)e->ev.type_len, e->ev.type, why);
+		}
 	}
 	/* Coverage, from each origin's end backwards. */
 	for (uint32_t i = b->nev; i-- > 0;) {
@@ -312,97 +345,82 @@ of_kind(const struct bundle *b, const struct aev *e)
 	    e->ev.type[b->kind_len] == '.';
 }
 
-/* True if the exporter declared that it does not hold parent h. */
+/* True if the exporter declared that it does not hold parent h (a
+ * sorted copy: a linear scan per parent made a bundle with M missing
+ * parents cost O(M^2)). */
 static bool
 declared_missing(const struct bundle *b, const uint8_t h[SL_HASH_LEN])
 {
-	struct sl_mp m;
-	const uint8_t *p;
-	uint32_t l;
+	return b->nmissing > 0 && bsearch(h, b->miss, b->nmissing,
+	    SL_HASH_LEN, hash_cmp) != NULL;
+}
 
-	sl_mp_init(&m, b->missing, b->missing ? SL_AUDIT_STATEMENT_MAX : 0);
-	for (uint32_t i = 0; i < b->nmissing; i++)
-		if (sl_mp_read_bin(&m, &p, &l, SL_HASH_LEN, SL_HASH_LEN) ==
-		    SL_OK && memcmp(p, h, SL_HASH_LEN) == 0)
-			return true;
-	return false;
+/* The bundle's record whose hash is h, or NULL. */
+static struct aev *
+bundle_event(const struct bundle *b, const uint8_t h[SL_HASH_LEN])
+{
+	const struct hidx *p = bsearch(h, b->all, b->nev, sizeof *b->all,
+	    hash_cmp);
+
+	return p != NULL ? &b->ev[p->i] : NULL;
 }
 
 /* The record's events: its creating event present and of the kind, and
- * every parent named by one of them present too, or declared missing by
- * the exporter (a parent it never held). */
+ * every parent named by one of them present too (one of the record's, or
+ * another record's, which the fold will find is not of this record), or
+ * declared missing by the exporter (a parent it never held). */
 static bool
 check_history(struct bundle *b, struct aev ***out)
 {
 	struct aev **sub;
-	uint8_t (*hashes)[SL_HASH_LEN];
 	uint32_t n = 0, creators = 0;
 	char id[SL_ID_TEXT + 1];
 
 	sl_b32_encode(id, b->id, SL_ID_LEN);
 	sub = calloc(b->nev, sizeof(struct aev *));
-	hashes = calloc(b->nev, sizeof *hashes);
-	if (sub == NULL || hashes == NULL) {
+	b->all = calloc(b->nev, sizeof *b->all);
+	b->foreign = calloc(b->nev, sizeof *b->foreign);
+	if (sub == NULL || b->all == NULL || b->foreign == NULL) {
 		free(sub);
-		free(hashes);
 		return bad(b, "out of memory");
 	}
 	for (uint32_t i = 0; i < b->nev; i++) {
 		struct aev *e = &b->ev[i];
 
+		memcpy(b->all[i].h, e->hash, SL_HASH_LEN);
+		b->all[i].i = i;
 		if (!(e->subject = is_subject(b, e)))
 			continue;
 		creators += e->ev.entity == NULL;
 		if (e->ev.entity == NULL && !of_kind(b, e)) {
 			free(sub);
-			free(hashes);
 			return bad(b, "the record %s is created by a %.*s event, "
 			    "not a %.*s", id, (int)e->ev.type_len, e->ev.type,
 			    (int)b->kind_len, b->kind);
 		}
-		memcpy(hashes[n], e->hash, SL_HASH_LEN);
 		sub[n++] = e;
 	}
-	qsort(hashes, n, SL_HASH_LEN, hash_cmp);
-	/* Every event of the bundle by hash: a parent of another record is
-	 * there as its header (the fold judges by it). */
-	struct hidx *all = calloc(b->nev, sizeof *all);
-
-	if (all == NULL) {
-		free(sub);
-		free(hashes);
-		return bad(b, "out of memory");
-	}
-	for (uint32_t i = 0; i < b->nev; i++) {
-		memcpy(all[i].h, b->ev[i].hash, SL_HASH_LEN);
-		all[i].i = i;
-	}
-	qsort(all, b->nev, sizeof *all, hash_cmp);
+	qsort(b->all, b->nev, sizeof *b->all, hash_cmp);
 	for (uint32_t i = 0; i < n && creators == 1; i++)
 		for (uint32_t k = 0; k < sub[i]->ev.n_parents; k++) {
 			const uint8_t *ph = sub[i]->ev.parents[k];
-			const struct hidx *f;
+			struct aev *pe = bundle_event(b, ph);
 			char o[SL_NODE_ID_TEXT + 1];
 
-			if (bsearch(ph, hashes, n, SL_HASH_LEN, hash_cmp) !=
-			    NULL || declared_missing(b, ph))
-				continue;
-			if ((f = bsearch(ph, all, b->nev, sizeof *all,
-			    hash_cmp)) != NULL) {
-				b->ev[f->i].foreign = true;
-				continue;
+			if (pe != NULL && !pe->subject && !pe->foreign) {
+				pe->foreign = true;
+				b->foreign[b->nforeign++] =
+				    (uint32_t)(pe - b->ev);
 			}
+			if (pe != NULL || declared_missing(b, ph))
+				continue;
 			bad(b, "origin %s seq %llu names a parent the bundle "
 			    "does not hold: the history is incomplete",
 			    short_id(sub[i]->ev.origin, o),
 			    (unsigned long long)sub[i]->ev.seq);
-			free(all);
 			free(sub);
-			free(hashes);
 			return false;
 		}
-	free(all);
-	free(hashes);
 	if (creators != 1) {
 		free(sub);
 		return bad(b, "the history is incomplete: the bundle lacks "
@@ -472,17 +490,15 @@ fold_subject(struct bundle *b, struct aev **sub)
 
 	if ((b->fold = sl_fold_mem_new()) == NULL || sub == NULL)
 		return bad(b, "out of memory");
-	/* The parents of other records first: the fold settles an event
-	 * naming one by that parent's header. */
-	for (uint32_t i = 0; i < b->nev; i++) {
-		int rc;
+	/* The other records' events the record's name first: the fold
+	 * needs to know they are not of this record. */
+	for (uint32_t i = 0; b->foreign != NULL && i < b->nforeign; i++) {
+		const struct aev *fe = &b->ev[b->foreign[i]];
+		int rc = sl_fold_mem_add(b->fold, fe->ev.rec, fe->ev.rec_len);
 
-		if (!b->ev[i].foreign || b->ev[i].subject)
-			continue;
-		if ((rc = sl_fold_mem_add(b->fold, b->ev[i].ev.rec,
-		    b->ev[i].ev.rec_len)) != SL_OK)
-			return bad(b, "cannot fold a parent of another record: "
-			    "%s", sl_strerror(rc));
+		if (rc != SL_OK)
+			return bad(b, "cannot fold the record: %s",
+			    sl_strerror(rc));
 	}
 	for (uint32_t i = 0; i < b->nsubject; i++) {
 		int rc = sub[i]->ev.hlc > limit ? SL_OK :
@@ -582,18 +598,8 @@ pack_report(struct sl_buf *g, struct bundle *b, struct aev **sub)
 	msgpack_pack_uint32(&pk, b->nsigs);
 	sl_pack_cstr(&pk, "missing");
 	msgpack_pack_array(&pk, b->nmissing);
-	{
-		struct sl_mp m;
-		const uint8_t *h;
-		uint32_t l;
-
-		sl_mp_init(&m, b->missing, b->missing ?
-		    SL_AUDIT_STATEMENT_MAX : 0);
-		for (uint32_t i = 0; i < b->nmissing; i++)
-			if (sl_mp_read_bin(&m, &h, &l, SL_HASH_LEN,
-			    SL_HASH_LEN) == SL_OK)
-				sl_pack_b32(&pk, h, SL_HASH_LEN);
-	}
+	for (uint32_t i = 0; b->miss != NULL && i < b->nmissing; i++)
+		sl_pack_b32(&pk, b->miss[i], SL_HASH_LEN);
 	sl_pack_cstr(&pk, "record");
 	pack_state(&pk, b);
 	sl_pack_cstr(&pk, "history");
@@ -643,6 +649,9 @@ bundle_free(struct bundle *b)
 {
 	free(b->vec);
 	free(b->ev);
+	free(b->miss);
+	free(b->all);
+	free(b->foreign);
 	sl_fold_mem_free(b->fold);
 }
 

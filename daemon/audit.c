@@ -3,11 +3,12 @@
  * segments and signatures that prove it, signed by this node as its
  * statement of what it held (format: PROTOCOL.md section 13).
  *
- * What goes in, per origin: every event of the record and the origin's
+ * What goes in, per origin: every event of the record, every event of
+ * another record one of them names as a parent, and the origin's
  * winning node.org announcement (the name an auditor sees for the key),
- * each followed by the origin's events up to the next signed one, so that
- * each event is covered by a signature the checker can verify.  The
- * events in those segments that are not the record's keep header and
+ * each followed by the origin's events up to the next signed one, so
+ * that each event is covered by a signature the checker can verify.
+ * Those that are not the record's or a node.org keep header and
  * signature only: their bodies (other records' personal data) are
  * dropped, which the format allows and the hashes do not notice.
  */
@@ -19,7 +20,7 @@
 struct want {
 	uint8_t origin[SL_KEY_LEN];
 	uint64_t seq;
-	bool body;      /* whole; else its header and signature only */
+	bool body;      /* whole; else header and signature only */
 };
 
 struct wants {
@@ -28,6 +29,7 @@ struct wants {
 	bool failed;
 	struct project *p;
 	MDB_txn *txn;
+	const uint8_t *id;               /* the record */
 	uint8_t (*missing)[SL_HASH_LEN]; /* parents this node does not hold */
 	size_t nmissing, capmissing;
 };
@@ -64,6 +66,22 @@ want_cmp(const void *a, const void *b)
 }
 
 static int
+hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, SL_HASH_LEN);
+}
+
+/*
+ * Each event of the record, and what its parents are: a parent of
+ * another record goes in too, header and signature only, so that the
+ * checker sees it is another record's (and folds the child as the node
+ * did, ignored); a parent the fold never saw is listed as missing, so a
+ * checker can tell it from one left out.  The missing list is sorted
+ * and made unique once at the end (audit_build): checking each parent
+ * against it here made the bundle cost O(M^2) for M missing parents,
+ * which any member can make large.
+ */
+static int
 history_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN],
     const struct sl_evmeta *m)
 {
@@ -71,24 +89,14 @@ history_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN]
 	struct sl_evmeta pm;
 
 	(void)hash;
+	(void)m;
 	want_add(w, ev->origin, ev->seq, true);
-	/* A parent the fold never saw is not in the bundle: say so, so a
-	 * checker can tell it from one left out.  A parent of another
-	 * record goes in as its header (what the fold judges by), without
-	 * that record's content. */
 	for (uint32_t i = 0; i < ev->n_parents; i++) {
-		bool dup = false;
-
 		if (project_meta(w->p, w->txn, ev->parents[i], &pm) == SL_OK) {
-			if (memcmp(pm.id, m->id, SL_ID_LEN) != 0)
+			if (memcmp(pm.id, w->id, SL_ID_LEN) != 0)
 				want_add(w, pm.origin, pm.seq, false);
 			continue;
 		}
-		for (size_t k = 0; k < w->nmissing && !dup; k++)
-			dup = memcmp(w->missing[k], ev->parents[i],
-			    SL_HASH_LEN) == 0;
-		if (dup)
-			continue;
 		if (w->nmissing == w->capmissing) {
 			size_t cap = w->capmissing ? w->capmissing * 2 : 4;
 			uint8_t (*nm)[SL_HASH_LEN] = realloc(w->missing,
@@ -104,6 +112,21 @@ history_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN]
 		memcpy(w->missing[w->nmissing++], ev->parents[i], SL_HASH_LEN);
 	}
 	return 0;
+}
+
+/* Sorts the missing parents and drops repeats. */
+static void
+missing_unique(struct wants *w)
+{
+	size_t k = 0;
+
+	if (w->nmissing == 0)
+		return;
+	qsort(w->missing, w->nmissing, SL_HASH_LEN, hash_cmp);
+	for (size_t i = 1; i < w->nmissing; i++)
+		if (memcmp(w->missing[k], w->missing[i], SL_HASH_LEN) != 0)
+			memcpy(w->missing[++k], w->missing[i], SL_HASH_LEN);
+	w->nmissing = k + 1;
 }
 
 /*
@@ -165,7 +188,7 @@ audit_build(struct store *s, struct project *p, MDB_txn *txn,
     const uint8_t id[SL_ID_LEN], char kind, const uint8_t node[SL_KEY_LEN],
     const char *org, struct sl_buf *out, char *err, size_t errlen)
 {
-	struct wants w = { .p = p, .txn = txn };
+	struct wants w = { .p = p, .txn = txn, .id = id };
 	struct sl_buf recs = { 0 }, st = { 0 };
 	msgpack_packer pk;
 	uint64_t n = 0;
@@ -178,6 +201,7 @@ audit_build(struct store *s, struct project *p, MDB_txn *txn,
 		snprintf(err, errlen, "cannot read the record's history");
 		goto out;
 	}
+	missing_unique(&w);
 	rc = SL_ENOMEM;
 	if (w.failed || w.n == 0) {
 		snprintf(err, errlen, w.failed ? "out of memory" :

@@ -122,10 +122,14 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
 
 		if (f->type != SL_F_REF || f->ref != 'o')
 			continue;
+		/* Only a record of the kind the field refers to: the fold
+		 * keeps whatever id a member wrote, and a contact's name must
+		 * not show as an organisation's. */
 		if (project_str(r, f->name, oid, sizeof oid) &&
 		    sl_b32_decode(id, SL_ID_LEN, oid) &&
 		    project_get(d->p, txn, id, &o) == SL_OK) {
-			project_str(&o, "name", name, sizeof name);
+			if (o.kind->c == f->ref)
+				project_str(&o, "name", name, sizeof name);
 			sl_rec_free(&o);
 		}
 		snprintf(key, sizeof key, "%s_name", f->name);

@@ -264,6 +264,17 @@ append_event(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 			dr.n_parents = SL_MAX_PARENTS;
 		qsort(heads, dr.n_parents, SL_HASH_LEN, hash_cmp);
 		dr.parents = (const uint8_t (*)[SL_HASH_LEN])heads;
+		/* Stamped after every head it names, or the fold would
+		 * ignore it ("not later than its parents"): a head may be
+		 * ahead of this node's clock (up to max_skew), further than
+		 * the store adopts a foreign clock, or one that waited in
+		 * pfuture until it was due. */
+		for (uint32_t i = 0; i < dr.n_parents; i++) {
+			struct sl_evmeta m;
+
+			if (project_meta(d->p, txn, heads[i], &m) == SL_OK)
+				store_batch_after(b, m.hlc);
+		}
 	}
 	dr.payload = g.p;
 	dr.payload_len = (uint32_t)g.len;

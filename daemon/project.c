@@ -64,12 +64,15 @@ put_be(uint8_t *p, uint64_t v, int n)
 		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
 }
 
-/* LMDB's codes to the fold's, and back. */
+/* LMDB's codes to the fold's, and back (fold_now).  A full map must
+ * come back as MDB_MAP_FULL: that is what makes the store grow the map
+ * and replay the transaction. */
 static int
 sl_of(int rc)
 {
 	return rc == 0 ? SL_OK : rc == MDB_NOTFOUND ? SL_ENOENT :
-	    rc == ENOMEM ? SL_ENOMEM : SL_ESTORE;
+	    rc == ENOMEM ? SL_ENOMEM : rc == MDB_MAP_FULL ? SL_EFULL :
+	    SL_ESTORE;
 }
 
 /* ---- kinds and records ------------------------------------------------- */

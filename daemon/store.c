@@ -631,6 +631,13 @@ store_batch_txn(const struct store_batch *b)
 	return b->txn;
 }
 
+void
+store_batch_after(struct store_batch *b, uint64_t hlc)
+{
+	if (hlc > b->hlc)
+		b->hlc = hlc;
+}
+
 /* Puts the pending record (the batch's last so far) into the log. */
 static int
 batch_put_pending(struct store_batch *b, const uint8_t *rec, size_t len)

@@ -110,6 +110,11 @@ int store_batch_append(struct store_batch *b, const struct sl_event_draft *d,
     struct store_appended *out, char *err, size_t errlen);
 int store_batch_commit(struct store_batch *b, char *err, size_t errlen);
 void store_batch_abort(struct store_batch *b);
+/* The batch's next event gets a clock greater than hlc (and so do those
+ * after it): an event must be later than every parent it names, or the
+ * fold ignores it (PROTOCOL.md 11.3), and a parent may be up to
+ * max_skew ahead of this node's clock. */
+void store_batch_after(struct store_batch *b, uint64_t hlc);
 
 /*
  * Reads the record of (origin, seq) inside txn without copying: *rec is

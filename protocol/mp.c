@@ -19,7 +19,8 @@ void
 sl_mp_init(struct sl_mp *r, const void *buf, size_t len)
 {
 	r->p = buf;
-	r->end = r->p + len;
+	/* NULL with 0 is an empty reader (NULL + 0 is undefined in C). */
+	r->end = buf != NULL ? r->p + len : r->p;
 }
 
 static size_t

@@ -785,11 +785,11 @@ mem_wait_add(void *ctx, const uint8_t parent[SL_HASH_LEN],
 {
 	struct mem_wait *w = wait_find(ctx, parent, true);
 
+	/* No check for a repeat: a scan here made K children of one parent
+	 * cost O(K^2).  A child may be listed twice (judged again while a
+	 * second parent is missing); the fold skips one already judged. */
 	if (w == NULL)
 		return SL_ENOMEM;
-	for (uint32_t i = 0; i < w->n; i++)
-		if (memcmp(w->kids[i], child, SL_HASH_LEN) == 0)
-			return SL_OK;
 	if (w->n == w->cap) {
 		uint32_t cap = w->cap ? w->cap * 2 : 2;
 		uint8_t (*nk)[SL_HASH_LEN] = realloc(w->kids,

@@ -474,9 +474,12 @@ check_any(struct sl_mp *m, int depth)
 	}
 	if (sl_mp_read_map(m, &n, SL_PAYLOAD_MAX) == SL_OK) {
 		for (uint32_t i = 0; i < n; i++) {
+			uint32_t kl;
 			int rc;
 
-			if (sl_mp_read_str(m, &s, &n, 1, SL_FIELD_NAME_MAX) !=
+			/* The key's length in its own variable: n counts the
+			 * map's entries. */
+			if (sl_mp_read_str(m, &s, &kl, 1, SL_FIELD_NAME_MAX) !=
 			    SL_OK)
 				return SL_ETYPE;
 			if ((rc = check_any(m, depth + 1)) != SL_OK)
