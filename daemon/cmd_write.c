@@ -211,10 +211,12 @@ type_flags(const struct sl_evtype *et, const char **out, size_t max,
 	out[k] = NULL;
 }
 
-/* The states of a record's current heads (the lifecycle's "from"). */
+/* The states of a record's current heads (the lifecycle's "from"), the
+ * greatest head's in *best, and the states their past went through in
+ * *seen: what sl_fold_step_allowed judges a step by. */
 static uint32_t
 head_states(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
-    uint8_t *states)
+    uint8_t *states, uint8_t *best, uint32_t *seen)
 {
 	uint8_t heads[SL_MAX_PARENTS][SL_HASH_LEN];
 	uint32_t n = project_heads(d->p, txn, r->id, heads, SL_MAX_PARENTS);
@@ -222,9 +224,16 @@ head_states(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
 
 	if (n > SL_MAX_PARENTS)
 		n = SL_MAX_PARENTS;
-	for (uint32_t i = 0; i < n; i++)
-		states[i] = project_meta(d->p, txn, heads[i], &m) == SL_OK ?
-		    m.state : 0;
+	*best = 0;
+	*seen = 0;
+	/* Oldest first by (clock, origin): the last is the greatest. */
+	for (uint32_t i = 0; i < n; i++) {
+		if (project_meta(d->p, txn, heads[i], &m) != SL_OK)
+			memset(&m, 0, sizeof m);
+		states[i] = m.state;
+		*best = m.state;
+		*seen |= m.seen;
+	}
 	return n;
 }
 
@@ -459,9 +468,33 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 	}
 	if (et->role == SL_ET_STEP) {
 		uint8_t states[SL_MAX_PARENTS];
-		uint32_t n = head_states(d, txn, &cur, states);
+		uint8_t best;
+		uint32_t seen;
+		uint32_t n = head_states(d, txn, &cur, states, &best, &seen);
 
-		if (!sl_fold_step_allowed(et, states, n)) {
+		uint32_t fin = seen & sl_schema_final_states(k);
+
+		if (!sl_fold_step_allowed(et, states, n, best, seen) &&
+		    fin != 0) {
+			uint8_t f = 1;
+
+			while (f < 8 && !(fin & (1u << f)))
+				f++;
+			const struct sl_evtype *again = sl_schema_step_to(k, f);
+			char hint[128] = "";
+
+			if (cur.nheads > 1 && again != NULL)
+				snprintf(hint, sizeof hint, " (to end its "
+				    "conflict: samlog %s %s %s)", k->word,
+				    again->verb, text);
+			rc = cmd_fail(msg, mlen, SL_ESTATE, "%s %s was %s, which "
+			    "stands: it cannot be %s%s", k->word, text,
+			    sl_schema_state_name(k, f),
+			    sl_schema_state_name(k, et->to), hint);
+			sl_rec_free(&cur);
+			goto out;
+		}
+		if (!sl_fold_step_allowed(et, states, n, best, seen)) {
 			char life[256];
 
 			lifecycle_text(k, life, sizeof life);

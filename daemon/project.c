@@ -540,13 +540,25 @@ project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 	return fold_now(p, txn, ev, hash);
 }
 
-/* The store's check: the schema's content rules. */
+/*
+ * The store's check: the schema's content rules, and a body.  A body may
+ * leave an event only by a signed erasure, which this version does not
+ * have; a copy without one is a relay's doing (it could then keep the
+ * whole copy from this node for good: our vector would say we hold it),
+ * so it is refused like any other bad event, and the origin's events come
+ * whole from another peer.
+ */
 static int
 project_check(void *ctx, const char *type, size_t tlen, const uint8_t *entity,
     uint32_t n_parents, const uint8_t *payload, size_t plen, char *why,
     size_t wlen)
 {
 	(void)ctx;
+	if (payload == NULL) {
+		snprintf(why, wlen, "its body is missing (a relay dropped it; "
+		    "no signed erasure says so)");
+		return SL_ESCHEMA;
+	}
 	return sl_schema_check_event(type, tlen, entity, n_parents, payload,
 	    plen, why, wlen);
 }

@@ -72,6 +72,7 @@ sl_evmeta_encode(uint8_t out[SL_EVMETA_LEN], const struct sl_evmeta *m)
 	out[SL_ID_LEN + 17 + SL_KEY_LEN] = m->why;
 	out[SL_ID_LEN + 18 + SL_KEY_LEN] = m->state;
 	out[SL_ID_LEN + 19 + SL_KEY_LEN] = (uint8_t)m->kind;
+	out[SL_ID_LEN + 20 + SL_KEY_LEN] = m->seen;
 }
 
 void
@@ -85,6 +86,7 @@ sl_evmeta_decode(struct sl_evmeta *m, const uint8_t in[SL_EVMETA_LEN])
 	m->why = in[SL_ID_LEN + 17 + SL_KEY_LEN];
 	m->state = in[SL_ID_LEN + 18 + SL_KEY_LEN];
 	m->kind = (char)in[SL_ID_LEN + 19 + SL_KEY_LEN];
+	m->seen = in[SL_ID_LEN + 20 + SL_KEY_LEN];
 }
 
 /* ---- records ------------------------------------------------------------- */
@@ -375,16 +377,22 @@ work_push(struct work *w, const uint8_t h[SL_HASH_LEN])
 
 bool
 sl_fold_step_allowed(const struct sl_evtype *et, const uint8_t *states,
-    uint32_t n)
+    uint32_t n, uint8_t best, uint32_t seen)
 {
+	uint32_t fin = seen & sl_schema_final_states(et->kind);
 	bool differ = false, restates = false;
 
 	for (uint32_t i = 0; i < n; i++) {
-		if (states[i] < 32 && (et->from & (1u << states[i])))
-			return true;
 		differ = differ || states[i] != states[0];
 		restates = restates || states[i] == et->to;
 	}
+	/* A rejection or revocation anywhere in what the author saw stands:
+	 * naming an older event beside it (the creation) does not step
+	 * around it.  A clash with it resolves only towards it. */
+	if (fin != 0)
+		return differ && restates && (fin & (1u << et->to)) != 0;
+	if (best < 32 && (et->from & (1u << best)))
+		return true;
 	/* After a clash, re-stating one branch resolves it. */
 	return differ && restates;
 }
@@ -398,12 +406,13 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 	struct sl_evmeta pm, best;
 	bool pending = false, have_best = false, step_ok = false;
 	uint8_t states[SL_MAX_PARENTS];
-	uint32_t ns = 0;
+	uint32_t ns = 0, seen = 0;
 	int rc;
 
 	if (et->role == SL_ET_CREATE) {
 		m->status = SL_EV_APPLIED;
 		m->state = et->to;
+		m->seen = (uint8_t)(et->to < 8 ? 1u << et->to : 0);
 		return SL_OK;
 	}
 	if (ev->n_parents == 0) {
@@ -446,6 +455,7 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 			m->why = SL_WHY_CLOCK;
 		if (ns < SL_MAX_PARENTS)
 			states[ns++] = pm.state;
+		seen |= pm.seen;
 		if (!have_best || write_cmp(pm.hlc, pm.origin, best.hlc,
 		    best.origin) > 0) {
 			best = pm;
@@ -462,14 +472,24 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 		return SL_OK;
 	}
 	m->state = best.state;
+	/* A rejection or revocation in the past stands: an event that builds
+	 * on it and on something else (a branch started before it) does not
+	 * bring the other branch's state back. */
+	for (uint8_t f = 1; f < 8; f++)
+		if (seen & sl_schema_final_states(et->kind) & (1u << f)) {
+			m->state = f;
+			break;
+		}
+	m->seen = (uint8_t)((seen | (1u << m->state)) & 0xff);
 	if (et->role != SL_ET_STEP) {
 		m->status = SL_EV_APPLIED;
 		return SL_OK;
 	}
-	step_ok = sl_fold_step_allowed(et, states, ns);
+	step_ok = sl_fold_step_allowed(et, states, ns, best.state, seen);
 	if (step_ok) {
 		m->status = SL_EV_APPLIED;
 		m->state = et->to;
+		m->seen |= (uint8_t)(1u << (et->to & 7));
 	} else {
 		m->status = SL_EV_NOOP;
 		m->why = SL_WHY_STEP;

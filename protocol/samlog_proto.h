@@ -577,6 +577,9 @@ const struct sl_evtype *sl_schema_evtype_at(size_t i);
 /* The step type of kind k that leads to state s, or NULL. */
 const struct sl_evtype *sl_schema_step_to(const struct sl_kind *k,
     uint8_t s);
+/* The states of k's lifecycle no step leaves (rejected, revoked), as bit
+ * s for state s: once in an event's past, they stand. */
+uint32_t sl_schema_final_states(const struct sl_kind *k);
 /* State index of name in k's lifecycle (1..), 0 if none. */
 uint8_t sl_schema_state(const struct sl_kind *k, const char *name);
 const char *sl_schema_state_name(const struct sl_kind *k, uint8_t s);
@@ -650,12 +653,18 @@ enum sl_ev_why {
 	SL_WHY_COUNT
 };
 const char *sl_fold_status_name(int status);
-/* True if step et may follow heads in the given states (n of them): the
- * lifecycle allows it from one of them, or, after a clash (heads in
- * different states), it re-states one of them.  The fold and a node's
- * local write both ask this. */
+/*
+ * True if step et may follow parents in the given states (n of them),
+ * the greatest of which (by clock, origin) is in state best, and whose
+ * causal past went through the states in seen (bit s for state s): the
+ * lifecycle allows it from best; or, after a clash (parents in different
+ * states), it re-states one of them.  A state the lifecycle never leaves
+ * (rejected, revoked), once in the causal past, is final: only a clash's
+ * re-statement of it is allowed.  The fold and a node's local write both
+ * ask this.
+ */
 bool sl_fold_step_allowed(const struct sl_evtype *et, const uint8_t *states,
-    uint32_t n);
+    uint32_t n, uint8_t best, uint32_t seen);
 const char *sl_fold_why(int why);
 
 /* What the fold keeps of one event, keyed by its hash. */
@@ -668,8 +677,10 @@ struct sl_evmeta {
 	uint8_t why;                 /* enum sl_ev_why */
 	uint8_t state;               /* lifecycle state after it */
 	char kind;                   /* its type's kind byte */
+	uint8_t seen;                /* states its causal past went through
+					(bit s for state s) */
 };
-#define SL_EVMETA_LEN (SL_ID_LEN + 8 + SL_KEY_LEN + 8 + 4)
+#define SL_EVMETA_LEN (SL_ID_LEN + 8 + SL_KEY_LEN + 8 + 5)
 void sl_evmeta_encode(uint8_t out[SL_EVMETA_LEN], const struct sl_evmeta *m);
 void sl_evmeta_decode(struct sl_evmeta *m, const uint8_t in[SL_EVMETA_LEN]);
 

@@ -2100,10 +2100,19 @@ test_hostile_orders(void **state)
 				;
 			if (k >= nev)
 				continue;
-			if (inode_take(&n, k == stripped ? &bare : &ev[k], 1,
-			    &res) != SL_OK)
+			/* A copy without its body is refused (no erasure
+			 * says so); the whole copy must come before the rest
+			 * of its chain. */
+			if (k == stripped) {
+				assert_int_equal(inode_take(&n, &bare, 1, &res),
+				    SL_ESCHEMA);
+				assert_int_equal(inode_take(&n, &ev[stripped], 1,
+				    &res), SL_OK);
+				full_sent = true;
+			} else if (inode_take(&n, &ev[k], 1, &res) != SL_OK) {
 				fail_msg("round %d: event %d: %s", round, k,
 				    res.reason);
+			}
 			next[c] = k + 1;
 			done++;
 		}
@@ -2154,12 +2163,14 @@ main(void)
 		cmocka_unit_test_teardown(test_audit_missing_quadratic,
 		    cl_reap),
 		cmocka_unit_test_teardown(test_ref_other_kind, cl_reap),
-	};
-	const struct CMUnitTest open[] = {
 		cmocka_unit_test(test_checker_future),
 		cmocka_unit_test(test_cascade),
 		cmocka_unit_test_teardown(test_lifecycle_ancestor, cl_reap),
 		cmocka_unit_test_teardown(test_stripped_relay, cl_reap),
+	};
+	/* Open: the name an origin announces is its own word until
+	 * membership binds names to keys (the next issue). */
+	const struct CMUnitTest open[] = {
 		cmocka_unit_test_teardown(test_org_impersonation, cl_reap),
 	};
 	int rc;

@@ -1173,12 +1173,21 @@ test_clock_clash(void **state)
 	expect_shown(&v, &n1, "decision", d, "conflict", "true");
 	expect_shown(&v, &n2, "decision", d, "conflict", "true");
 
-	expect_run(&v, &n1, "decision adopt (resolving the clash)",
-	    sl(&n1, "decision", "adopt", d, NULL));
+	/* A rejection stands: the clash is not stuck, it resolves towards
+	 * it (reject again, on either node); adopting over it is refused,
+	 * here and by every node's fold. */
+	struct tu_run *r = sl(&n1, "decision", "adopt", d, NULL);
+
+	expect(&v, r->status == 1 && strstr(r->err, "cannot be adopted") !=
+	    NULL, "c1-cc: decision adopt over a rejection exited %d: %s",
+	    r->status, r->err);
+	expect_run(&v, &n1, "decision reject (resolving the clash)",
+	    sl(&n1, "decision", "reject", d, "--reason", "Avslaget står",
+	    NULL));
 	wait_converged(both, 2);
 	for (int i = 0; i < 2; i++) {
 		expect_shown(&v, both[i], "decision", d, "status",
-		    js("adopted"));
+		    js("rejected"));
 		expect_shown(&v, both[i], "decision", d, "conflict", "false");
 	}
 
@@ -1284,14 +1293,19 @@ test_stripped_bodies(void **state)
 	bare[0] = rec_erased(&full[0]);
 	bare[1] = rec_erased(&full[1]);
 
-	/* The attacker relays them without their bodies: the victim keeps
-	 * them (the format allows a missing body) but does not pass such
-	 * copies on. */
-	long before = events(&s.v);
+	/* The attacker relays them without their bodies: the victim
+	 * refuses such copies (only a signed erasure may remove a body) and
+	 * keeps them as evidence, so it neither shows an empty record nor
+	 * tells its peers it holds events it could not pass on whole. */
+	long before = events(&s.v), refused = status_num(&s.v, "refused");
 
 	atk_deliver(&a, &s.v, bare, 2);
-	wait_events((struct node *[]){ &s.v }, 1, before + 2);
 	usleep(1000 * 1000);
+	expect(&v, events(&s.v) == before, "v-sb: the victim stored the "
+	    "copies without bodies (events %ld -> %ld)", before, events(&s.v));
+	expect(&v, status_num(&s.v, "refused") > refused, "v-sb: the copies "
+	    "without bodies were not refused (refused %ld -> %ld)", refused,
+	    status_num(&s.v, "refused"));
 	expect(&v, events(&w) == 2, "w-sb: W holds %ld events after the "
 	    "stripped copies, want 2 (a copy without its body is not relayed)",
 	    events(&w));
