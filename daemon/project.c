@@ -495,7 +495,7 @@ future_note(struct project *p, const struct sl_event *ev)
 	uint64_t now = sl_now_ms(), ahead = SL_HLC_MS(ev->hlc) - now;
 	char o[SL_NODE_ID_TEXT + 1];
 
-	if (now < p->future_logged + 60 * 1000)
+	if (now < p->future_logged + (uint64_t)60 * 1000)
 		return;
 	p->future_logged = now;
 	sl_b32_encode(o, ev->origin, SL_KEY_LEN);
