@@ -103,8 +103,8 @@ $(BUILD)/test_mp: $(BUILD)/obj/tests/unit/test_mp.o $(PROTO_OBJ)
 $(BUILD)/test_event: $(BUILD)/obj/tests/unit/test_event.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 # The CLI's output backends, linked as samlog links them (no daemon).
-$(BUILD)/test_output: $(BUILD)/obj/tests/unit/test_output.o $(CLI_OBJ) $(CLI_PROTO_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS) -lcmocka
+$(BUILD)/test_output: $(BUILD)/obj/tests/unit/test_output.o $(BUILD)/obj/tests/unit/testutil.o $(CLI_OBJ) $(CLI_PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 # The schema against the CLI's parser, import, export, tables and docs.
 $(BUILD)/test_schema: $(BUILD)/obj/tests/unit/test_schema.o $(CLI_OBJ) $(CLI_PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS) -lcmocka
@@ -125,10 +125,10 @@ $(BUILD)/test_soak: $(BUILD)/obj/tests/unit/test_soak.o $(BUILD)/obj/tests/unit/
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_hostile: $(BUILD)/obj/tests/unit/test_hostile.o $(BUILD)/obj/tests/unit/attacker.o $(CLUSTER_OBJ) $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
-$(BUILD)/test_meaning: $(BUILD)/obj/tests/unit/test_meaning.o $(BUILD)/obj/tests/unit/attacker.o $(CLUSTER_OBJ) $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
+$(BUILD)/test_meaning: $(BUILD)/obj/tests/unit/test_meaning.o $(BUILD)/obj/tests/unit/attacker.o $(BUILD)/obj/tests/unit/victim.o $(CLUSTER_OBJ) $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 # The security review's findings (the open ones: SAMLOG_ATTACK_OPEN=1).
-$(BUILD)/test_attack: $(BUILD)/obj/tests/unit/test_attack.o $(BUILD)/obj/tests/unit/attacker.o $(CLUSTER_OBJ) $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
+$(BUILD)/test_attack: $(BUILD)/obj/tests/unit/test_attack.o $(BUILD)/obj/tests/unit/attacker.o $(BUILD)/obj/tests/unit/victim.o $(CLUSTER_OBJ) $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_node: $(BUILD)/obj/tests/unit/test_node.o $(BUILD)/obj/tests/unit/testutil.o $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka

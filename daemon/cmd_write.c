@@ -316,47 +316,63 @@ cmd_words(const char *cmd, char out[32])
 
 /* ---- writes ------------------------------------------------------------------ */
 
+/*
+ * Every field event type et carries, from its flag: the required ones
+ * must be given; the state field is the state et leads to; a creating
+ * event gets a field's default when its flag is absent, and a step nil
+ * for a field that may be nil (a step says why, or that no reason was
+ * given: an old step's reason must not read as this one's).
+ */
+static int
+fields_from_args(struct cmd_ctx *d, MDB_txn *txn, struct payload *pl,
+    const struct args *a, const struct sl_evtype *et, char *msg, size_t mlen)
+{
+	const struct sl_kind *k = et->kind;
+	char words[32];
+	int rc;
+
+	for (uint32_t i = 0; i < k->nfields; i++) {
+		const struct sl_field *f = &k->fields[i];
+		bool given = cmd_arg_get(a, f->flag) != NULL;
+
+		if (!(et->fields & (1u << i)))
+			continue;
+		if (f->type == SL_F_STATE) {
+			const char *st = sl_schema_state_name(k, et->to);
+
+			payload_str(pl, f->name, st, strlen(st));
+			continue;
+		}
+		if ((et->required & (1u << i)) && !given)
+			return cmd_fail(msg, mlen, SL_EUSAGE, "%s needs --%s",
+			    cmd_words(a->cmd, words), f->flag);
+		if ((rc = field_from_arg(d, txn, pl, a, f, msg, mlen)) != SL_OK)
+			return rc;
+		if (!given && et->role == SL_ET_CREATE && f->dflt != NULL)
+			payload_str(pl, f->name, f->dflt, strlen(f->dflt));
+		else if (!given && et->role == SL_ET_STEP &&
+		    (f->flags & SL_FF_NULL))
+			payload_nil(pl, f->name);
+	}
+	return SL_OK;
+}
+
 /* KIND add: every field the creating type may carry, from its flag. */
 int
 cmd_write_add(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
     const struct args *a, const struct sl_evtype *et, const char *author,
     uint8_t id[SL_ID_LEN], bool *dead, char *msg, size_t mlen)
 {
-	const struct sl_kind *k = et->kind;
 	const char *allowed[SL_SCHEMA_MAX_FIELDS + 2];
 	struct payload pl = { 0 };
-	char words[32];
 	int rc;
 
 	type_flags(et, allowed, sizeof allowed / sizeof allowed[0], NULL);
 	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
 		return rc;
-	for (uint32_t i = 0; i < k->nfields; i++) {
-		const struct sl_field *f = &k->fields[i];
-
-		if (!(et->fields & (1u << i)))
-			continue;
-		if (f->type == SL_F_STATE) {
-			const char *s = sl_schema_state_name(k, et->to);
-
-			payload_str(&pl, f->name, s, strlen(s));
-			continue;
-		}
-		if ((et->required & (1u << i)) && cmd_arg_get(a, f->flag) == NULL) {
-			rc = cmd_fail(msg, mlen, SL_EUSAGE, "%s needs --%s",
-			    cmd_words(a->cmd, words),
-			    f->flag);
-			goto out;
-		}
-		if ((rc = field_from_arg(d, txn, &pl, a, f, msg, mlen)) !=
-		    SL_OK)
-			goto out;
-		if (f->dflt != NULL && cmd_arg_get(a, f->flag) == NULL)
-			payload_str(&pl, f->name, f->dflt, strlen(f->dflt));
-	}
-	rc = append_event(d, b, txn, et, author, NULL, &pl, id, dead, msg,
-	    mlen);
-out:
+	if ((rc = fields_from_args(d, txn, &pl, a, et, msg, mlen)) == SL_OK)
+		rc = append_event(d, b, txn, et, author, NULL, &pl, id, dead,
+		    msg, mlen);
 	payload_free(&pl);
 	return rc;
 }
@@ -405,6 +421,42 @@ lifecycle_text(const struct sl_kind *k, char *out, size_t len)
 	}
 }
 
+/* SL_OK if step et may follow record cur's heads (the fold's own rule),
+ * else SL_ESTATE and a message that says why and what would do. */
+static int
+step_check(struct cmd_ctx *d, MDB_txn *txn, const struct sl_evtype *et,
+    const struct sl_rec *cur, const char *text, char *msg, size_t mlen)
+{
+	const struct sl_kind *k = et->kind;
+	uint8_t states[SL_MAX_PARENTS], best;
+	uint32_t seen, n = head_states(d, txn, cur, states, &best, &seen);
+	uint32_t fin = seen & sl_schema_final_states(k);
+	char life[256], hint[128] = "";
+	uint8_t f = 1;
+
+	if (sl_fold_step_allowed(et, states, n, best, seen))
+		return SL_OK;
+	if (fin == 0) {
+		lifecycle_text(k, life, sizeof life);
+		return cmd_fail(msg, mlen, SL_ESTATE, "%s %s is %s and cannot be "
+		    "%s (allowed: %s)", k->word, text,
+		    sl_schema_state_name(k, cur->state),
+		    sl_schema_state_name(k, et->to), life);
+	}
+	/* A rejection or revocation stands; in a conflict, making it
+	 * again is what ends it. */
+	while (f < 8 && !(fin & (1u << f)))
+		f++;
+	const struct sl_evtype *again = sl_schema_step_to(k, f);
+
+	if (cur->nheads > 1 && again != NULL)
+		snprintf(hint, sizeof hint, " (to end its conflict: samlog %s %s "
+		    "%s)", k->word, again->verb, text);
+	return cmd_fail(msg, mlen, SL_ESTATE, "%s %s was %s, which stands: it "
+	    "cannot be %s%s", k->word, text, sl_schema_state_name(k, f),
+	    sl_schema_state_name(k, et->to), hint);
+}
+
 /* KIND update ID / KIND STEP ID: an event naming an existing record and
  * its heads.  A step must be allowed from the state of one of the heads
  * (the same rule the fold applies when any node folds it). */
@@ -428,26 +480,8 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 		    cmd_words(a->cmd, words));
 	if ((rc = cmd_resolve(d, txn, NULL, text, k->c, id, msg, mlen)) != SL_OK)
 		return rc;
-	for (uint32_t i = 0; i < k->nfields; i++) {
-		const struct sl_field *f = &k->fields[i];
-
-		if (!(et->fields & (1u << i)) || f->type == SL_F_STATE)
-			continue;
-		if ((et->required & (1u << i)) && cmd_arg_get(a, f->flag) == NULL) {
-			rc = cmd_fail(msg, mlen, SL_EUSAGE, "%s needs --%s",
-			    cmd_words(a->cmd, words),
-			    f->flag);
-			goto out;
-		}
-		if ((rc = field_from_arg(d, txn, &pl, a, f, msg, mlen)) !=
-		    SL_OK)
-			goto out;
-		/* A step says why, or that no reason was given: an old
-		 * step's reason must not read as this one's. */
-		if (et->role == SL_ET_STEP && (f->flags & SL_FF_NULL) &&
-		    cmd_arg_get(a, f->flag) == NULL)
-			payload_nil(&pl, f->name);
-	}
+	if ((rc = fields_from_args(d, txn, &pl, a, et, msg, mlen)) != SL_OK)
+		goto out;
 	if (et->role == SL_ET_UPDATE && pl.n == 0) {
 		char list[256] = "";
 
@@ -466,53 +500,10 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 		    text);
 		goto out;
 	}
-	if (et->role == SL_ET_STEP) {
-		uint8_t states[SL_MAX_PARENTS];
-		uint8_t best;
-		uint32_t seen;
-		uint32_t n = head_states(d, txn, &cur, states, &best, &seen);
-
-		uint32_t fin = seen & sl_schema_final_states(k);
-
-		if (!sl_fold_step_allowed(et, states, n, best, seen) &&
-		    fin != 0) {
-			uint8_t f = 1;
-
-			while (f < 8 && !(fin & (1u << f)))
-				f++;
-			const struct sl_evtype *again = sl_schema_step_to(k, f);
-			char hint[128] = "";
-
-			if (cur.nheads > 1 && again != NULL)
-				snprintf(hint, sizeof hint, " (to end its "
-				    "conflict: samlog %s %s %s)", k->word,
-				    again->verb, text);
-			rc = cmd_fail(msg, mlen, SL_ESTATE, "%s %s was %s, which "
-			    "stands: it cannot be %s%s", k->word, text,
-			    sl_schema_state_name(k, f),
-			    sl_schema_state_name(k, et->to), hint);
-			sl_rec_free(&cur);
-			goto out;
-		}
-		if (!sl_fold_step_allowed(et, states, n, best, seen)) {
-			char life[256];
-
-			lifecycle_text(k, life, sizeof life);
-			rc = cmd_fail(msg, mlen, SL_ESTATE, "%s %s is %s and cannot "
-			    "be %s (allowed: %s)", k->word, text,
-			    sl_schema_state_name(k, cur.state),
-			    sl_schema_state_name(k, et->to), life);
-			sl_rec_free(&cur);
-			goto out;
-		}
-		for (uint32_t i = 0; i < k->nfields; i++) {
-			const char *s = sl_schema_state_name(k, et->to);
-
-			if ((et->fields & (1u << i)) &&
-			    k->fields[i].type == SL_F_STATE)
-				payload_str(&pl, k->fields[i].name, s,
-				    strlen(s));
-		}
+	if (et->role == SL_ET_STEP && (rc = step_check(d, txn, et, &cur, text,
+	    msg, mlen)) != SL_OK) {
+		sl_rec_free(&cur);
+		goto out;
 	}
 	sl_rec_free(&cur);
 	rc = append_event(d, b, txn, et, author, id, &pl, id, dead, msg, mlen);

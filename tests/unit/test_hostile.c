@@ -1208,54 +1208,6 @@ send_chain(struct scene *s, const struct ident *m, const struct rec *r,
 	atk_end(&a);
 }
 
-/*
- * Offset of the first byte of s[0..n) that a terminal would act on, or
- * -1: a C0 control but the line break, DEL, a C1 control (UTF-8 C2 80 to
- * C2 9F), or any byte of invalid UTF-8 (a lone C1 byte among them).
- */
-static long
-unsafe_at(const char *str, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i];
-		size_t k;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			if ((c < 0x20 && c != '\n') || c == 0x7f)
-				return (long)i;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			k = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			k = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			k = 3;
-			cp = c & 0x07;
-		} else {
-			return (long)i;
-		}
-		if (n - i - 1 < k)
-			return (long)i;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return (long)i;
-			cp = cp << 6 | (s[i + j] & 0x3f);
-		}
-		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
-		    (cp >= 0x80 && cp <= 0x9f))
-			return (long)i;
-		i += k + 1;
-	}
-	return -1;
-}
 
 /* The length of what tu_run captured in buf (zeroed before): up to its
  * last byte that is not NUL, so that a NUL printed inside counts. */
@@ -1273,7 +1225,7 @@ static void
 safe_or_fail(const char *cmd, const char *where, const char *s, size_t n)
 {
 	static char shown[8192];
-	long at = unsafe_at(s, n);
+	long at = tu_unsafe_at(s, n);
 	size_t k = 0, from;
 
 	if (at < 0)

@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "output.h"
+#include "testutil.h"
 
 /* ---- building objects ---------------------------------------------------- */
 
@@ -146,54 +147,6 @@ render(const struct output *o, enum out_mode mode, const char *table,
 	return buf;
 }
 
-/*
- * The offset of the first byte of s[0..n) that is not safe on a
- * terminal, or -1: a C0 control other than the line break, DEL, a C1
- * control (U+0080-U+009F, encoded C2 80..C2 9F), or invalid UTF-8.
- */
-static long
-unsafe_at(const char *str, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i];
-		size_t k;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			if ((c < 0x20 && c != '\n') || c == 0x7f)
-				return (long)i;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			k = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			k = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			k = 3;
-			cp = c & 0x07;
-		} else {
-			return (long)i;
-		}
-		if (n - i - 1 < k)
-			return (long)i;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return (long)i;
-			cp = cp << 6 | (s[i + j] & 0x3f);
-		}
-		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
-		    (cp >= 0x80 && cp <= 0x9f))
-			return (long)i;
-		i += k + 1;
-	}
-	return -1;
-}
 
 /* Fails the test unless s[0..n) is safe on a terminal; shows the
  * output with every byte outside printable ASCII as <XX>, so that the
@@ -201,7 +154,7 @@ unsafe_at(const char *str, size_t n)
 static void
 assert_safe(const char *what, const char *s, size_t n)
 {
-	long at = unsafe_at(s, n);
+	long at = tu_unsafe_at(s, n);
 	static char shown[65536];
 	size_t k = 0;
 

@@ -65,4 +65,11 @@ long tu_json_num(const char *s, const char *key);
 /* Counts the lines of s. */
 size_t tu_lines(const char *s);
 
+/*
+ * The offset of the first byte of s[0..n) that is not safe on a
+ * terminal, or -1: a C0 control other than the line break, DEL, a C1
+ * control (U+0080-U+009F, encoded C2 80..C2 9F), or invalid UTF-8.
+ */
+long tu_unsafe_at(const char *s, size_t n);
+
 #endif
