@@ -756,7 +756,7 @@ rb_collect_cb(void *ctx, MDB_txn *txn, const struct sl_event *ev,
  * every page a transaction dirtied in a cache for later reuse, so one
  * huge transaction would leave the daemon holding the whole projection's
  * size in memory for good. */
-#define RB_CHUNK 50000
+#define RB_CHUNK 5000
 
 static int
 rb_chunk(struct project *p, MDB_txn **txn)
