@@ -260,6 +260,80 @@ test_lifecycle_ancestor(void **state)
 	verdict_end(&v);
 }
 
+/*
+ * 3. A late rejection, branched from the creation, stands for good.
+ * "A final state in the parents' seen states stands" cannot tell a real
+ * clash (two members step "proposed" at once) from a member that, months
+ * after a decision was adopted and amended, signs a rejection naming only
+ * its creation: both look like a branch from "proposed".  Any one member
+ * then ends any adopted decision: the record shows a conflict whose
+ * greatest head (the member picks its clock) reads "rejected", and every
+ * honest node refuses every step but a re-rejection (step_check and the
+ * fold agree), so the organisations that adopted it cannot restore it.
+ */
+static void
+test_late_reject_branch(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a;
+	struct forger f;
+	struct rec e;
+	uint8_t created[SL_HASH_LEN];
+	struct sl_buf g;
+	char d[SL_ID_TEXT + 1];
+	struct tu_run *r;
+
+	(void)state;
+	scene_start(&s, "lr");
+	ident_init(&a, "a-lr");
+	scene_member(&s, &a);
+
+	/* Adopted, then amended, by the honest member. */
+	snprintf(d, sizeof d, "%s", line1(sl(&s.h, "decision", "add",
+	    "--title", "Antaget", "--text", "Förslag", NULL)));
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	head_of(&s.v, d, created);
+	ok(sl(&s.h, "decision", "adopt", d, NULL));
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	ok(sl(&s.h, "decision", "amend", d, "--text", "Ändrat", NULL));
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	expect_shown(&v, &s.v, "decision", d, "status", js("amended"));
+
+	/* The member's rejection, naming only the creation. */
+	forger_init(&f, &a);
+	g = pmap("reason", "sent", "status", "rejected", NULL);
+	e = forge_on(&f, "decision.rejected", d,
+	    (const uint8_t (*)[SL_HASH_LEN])created, 1, 0, &g);
+	free(g.p);
+	atk_deliver(&a, &s.v, &e, 1);
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	printf("# after the late rejection: status %s conflict %s\n",
+	    shown(&s.v, "decision", d, "status"),
+	    shown(&s.v, "decision", d, "conflict"));
+
+	/* The honest organisations restate their branch. */
+	r = sl(&s.v, "decision", "amend", d, "--text", "Återställt", NULL);
+	expect(&v, r->status == 0, "v-lr: the honest amendment that ends the "
+	    "clash was refused: %s", r->err);
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	for (int i = 0; i < 2; i++) {
+		const struct node *n = i == 0 ? &s.v : &s.h;
+		const char *st = shown(n, "decision", d, "status");
+		const char *cf = shown(n, "decision", d, "conflict");
+
+		expect(&v, strcmp(st, js("amended")) == 0 &&
+		    strcmp(cf, "false") == 0, "%s: decision show %.8s: status "
+		    "is %s with conflict %s, want \"amended\" and no conflict "
+		    "(a late rejection naming only the creation)", n->name, d,
+		    st, cf);
+	}
+	free(e.p);
+	ident_free(&a);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
 /* Record seq of origin (a node id's text) in the store of the stopped
  * node n, as the node holds it. */
 static struct rec
@@ -1417,6 +1491,7 @@ main(void)
 	 * membership binds names to keys (the next issue). */
 	const struct CMUnitTest open[] = {
 		cmocka_unit_test_teardown(test_org_impersonation, cl_reap),
+		cmocka_unit_test_teardown(test_late_reject_branch, cl_reap),
 	};
 	int rc;
 
