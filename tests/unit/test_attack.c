@@ -14,7 +14,8 @@
  *          test_nested_unknown_map, test_why_order, test_checker_rules,
  *          test_ref_other_kind
  *   open   test_lifecycle_ancestor, test_stripped_relay,
- *          test_org_impersonation, test_checker_future, test_cascade
+ *          test_org_impersonation, test_checker_future, test_cascade,
+ *          test_late_reject_branch, test_restate_ancestor
  *          (prints a time; fails only on an error)
  *
  * Each test's comment says what the attack did on the code it was found
@@ -255,6 +256,144 @@ test_lifecycle_ancestor(void **state)
 
 	free(e[1].p);
 	free(e[2].p);
+	ident_free(&a);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+/*
+ * 3. A late rejection, branched from the creation, stands for good.
+ * "A final state in the parents' seen states stands" cannot tell a real
+ * clash (two members step "proposed" at once) from a member that, months
+ * after a decision was adopted and amended, signs a rejection naming only
+ * its creation: both look like a branch from "proposed".  Any one member
+ * then ends any adopted decision: the record shows a conflict whose
+ * greatest head (the member picks its clock) reads "rejected", and every
+ * honest node refuses every step but a re-rejection (step_check and the
+ * fold agree), so the organisations that adopted it cannot restore it.
+ */
+static void
+test_late_reject_branch(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a;
+	struct forger f;
+	struct rec e;
+	uint8_t created[SL_HASH_LEN];
+	struct sl_buf g;
+	char d[SL_ID_TEXT + 1];
+	struct tu_run *r;
+
+	(void)state;
+	scene_start(&s, "lr");
+	ident_init(&a, "a-lr");
+	scene_member(&s, &a);
+
+	/* Adopted, then amended, by the honest member. */
+	snprintf(d, sizeof d, "%s", line1(sl(&s.h, "decision", "add",
+	    "--title", "Antaget", "--text", "Förslag", NULL)));
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	head_of(&s.v, d, created);
+	ok(sl(&s.h, "decision", "adopt", d, NULL));
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	ok(sl(&s.h, "decision", "amend", d, "--text", "Ändrat", NULL));
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	expect_shown(&v, &s.v, "decision", d, "status", js("amended"));
+
+	/* The member's rejection, naming only the creation. */
+	forger_init(&f, &a);
+	g = pmap("reason", "sent", "status", "rejected", NULL);
+	e = forge_on(&f, "decision.rejected", d,
+	    (const uint8_t (*)[SL_HASH_LEN])created, 1, 0, &g);
+	free(g.p);
+	atk_deliver(&a, &s.v, &e, 1);
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	printf("# after the late rejection: status %s conflict %s\n",
+	    shown(&s.v, "decision", d, "status"),
+	    shown(&s.v, "decision", d, "conflict"));
+
+	/* The honest organisations restate their branch. */
+	r = sl(&s.v, "decision", "amend", d, "--text", "Återställt", NULL);
+	expect(&v, r->status == 0, "v-lr: the honest amendment that ends the "
+	    "clash was refused: %s", r->err);
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	for (int i = 0; i < 2; i++) {
+		const struct node *n = i == 0 ? &s.v : &s.h;
+		const char *st = shown(n, "decision", d, "status");
+		const char *cf = shown(n, "decision", d, "conflict");
+
+		expect(&v, strcmp(st, js("amended")) == 0 &&
+		    strcmp(cf, "false") == 0, "%s: decision show %.8s: status "
+		    "is %s with conflict %s, want \"amended\" and no conflict "
+		    "(a late rejection naming only the creation)", n->name, d,
+		    st, cf);
+	}
+	free(e.p);
+	ident_free(&a);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+/*
+ * 4. The clash rule still steps around the lifecycle by naming an
+ * ancestor, when no final state is in the past: an "adopt" naming the
+ * adoption and the amendment that follows it (states 2 and 4 differ, one
+ * is re-stated) turns an amended decision back into adopted, with no
+ * conflict shown, though adopted follows only proposed.  No honest local
+ * write can do this (it names heads only, never an ancestor).
+ */
+static void
+test_restate_ancestor(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a;
+	struct forger f;
+	struct rec e;
+	uint8_t pr[2][SL_HASH_LEN];
+	struct sl_buf g;
+	char d[SL_ID_TEXT + 1];
+
+	(void)state;
+	scene_start(&s, "ra");
+	ident_init(&a, "a-ra");
+	scene_member(&s, &a);
+
+	snprintf(d, sizeof d, "%s", line1(sl(&s.h, "decision", "add",
+	    "--title", "Ändrat", "--text", "Förslag", NULL)));
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	ok(sl(&s.h, "decision", "adopt", d, NULL));
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	head_of(&s.v, d, pr[0]);
+	ok(sl(&s.h, "decision", "amend", d, "--text", "Ny", NULL));
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	head_of(&s.v, d, pr[1]);
+	if (memcmp(pr[0], pr[1], SL_HASH_LEN) > 0) {
+		uint8_t t[SL_HASH_LEN];
+
+		memcpy(t, pr[0], SL_HASH_LEN);
+		memcpy(pr[0], pr[1], SL_HASH_LEN);
+		memcpy(pr[1], t, SL_HASH_LEN);
+	}
+	forger_init(&f, &a);
+	g = pmap("reason", NULL, "status", "adopted", NULL);
+	e = forge_on(&f, "decision.adopted", d,
+	    (const uint8_t (*)[SL_HASH_LEN])pr, 2, 0, &g);
+	free(g.p);
+	atk_deliver(&a, &s.v, &e, 1);
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	for (int i = 0; i < 2; i++) {
+		const struct node *n = i == 0 ? &s.v : &s.h;
+		const char *st = shown(n, "decision", d, "status");
+		const char *cf = shown(n, "decision", d, "conflict");
+
+		expect(&v, strcmp(st, js("amended")) == 0 ||
+		    strcmp(cf, "true") == 0, "%s: decision show %.8s: status "
+		    "is %s with conflict %s, want \"amended\" (adopted does "
+		    "not follow amended)", n->name, d, st, cf);
+	}
+	free(e.p);
 	ident_free(&a);
 	scene_stop(&s);
 	verdict_end(&v);
@@ -1417,6 +1556,8 @@ main(void)
 	 * membership binds names to keys (the next issue). */
 	const struct CMUnitTest open[] = {
 		cmocka_unit_test_teardown(test_org_impersonation, cl_reap),
+		cmocka_unit_test_teardown(test_late_reject_branch, cl_reap),
+		cmocka_unit_test_teardown(test_restate_ancestor, cl_reap),
 	};
 	int rc;
 
