@@ -211,12 +211,12 @@ type_flags(const struct sl_evtype *et, const char **out, size_t max,
 	out[k] = NULL;
 }
 
-/* The states of a record's current heads (the lifecycle's "from"), the
- * greatest head's in *best, and the states their past went through in
- * *seen: what sl_fold_step_allowed judges a step by. */
+/* The states of a record's current heads and the states their pasts
+ * went through, oldest first by (clock, origin), so the last is the
+ * greatest: what sl_fold_step_allowed judges a step by. */
 static uint32_t
 head_states(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
-    uint8_t *states, uint8_t *best, uint32_t *seen)
+    uint8_t *states, uint8_t *seens)
 {
 	uint8_t heads[SL_MAX_PARENTS][SL_HASH_LEN];
 	uint32_t n = project_heads(d->p, txn, r->id, heads, SL_MAX_PARENTS);
@@ -224,15 +224,11 @@ head_states(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
 
 	if (n > SL_MAX_PARENTS)
 		n = SL_MAX_PARENTS;
-	*best = 0;
-	*seen = 0;
-	/* Oldest first by (clock, origin): the last is the greatest. */
 	for (uint32_t i = 0; i < n; i++) {
 		if (project_meta(d->p, txn, heads[i], &m) != SL_OK)
 			memset(&m, 0, sizeof m);
 		states[i] = m.state;
-		*best = m.state;
-		*seen |= m.seen;
+		seens[i] = m.seen;
 	}
 	return n;
 }
@@ -428,33 +424,23 @@ step_check(struct cmd_ctx *d, MDB_txn *txn, const struct sl_evtype *et,
     const struct sl_rec *cur, const char *text, char *msg, size_t mlen)
 {
 	const struct sl_kind *k = et->kind;
-	uint8_t states[SL_MAX_PARENTS], best;
-	uint32_t seen, n = head_states(d, txn, cur, states, &best, &seen);
-	uint32_t fin = seen & sl_schema_final_states(k);
-	char life[256], hint[128] = "";
-	uint8_t f = 1;
+	uint8_t states[SL_MAX_PARENTS], seens[SL_MAX_PARENTS];
+	uint32_t n = head_states(d, txn, cur, states, seens);
+	char life[256];
 
-	if (sl_fold_step_allowed(et, states, n, best, seen))
+	if (n > 0 && sl_fold_step_allowed(et, states, seens, n, n - 1))
 		return SL_OK;
-	if (fin == 0) {
-		lifecycle_text(k, life, sizeof life);
-		return cmd_fail(msg, mlen, SL_ESTATE, "%s %s is %s and cannot be "
-		    "%s (allowed: %s)", k->word, text,
-		    sl_schema_state_name(k, cur->state),
-		    sl_schema_state_name(k, et->to), life);
-	}
-	/* A rejection or revocation stands; in a conflict, making it
-	 * again is what ends it. */
-	while (f < 8 && !(fin & (1u << f)))
-		f++;
-	const struct sl_evtype *again = sl_schema_step_to(k, f);
-
-	if (cur->nheads > 1 && again != NULL)
-		snprintf(hint, sizeof hint, " (to end its conflict: samlog %s %s "
-		    "%s)", k->word, again->verb, text);
-	return cmd_fail(msg, mlen, SL_ESTATE, "%s %s was %s, which stands: it "
-	    "cannot be %s%s", k->word, text, sl_schema_state_name(k, f),
-	    sl_schema_state_name(k, et->to), hint);
+	if (cur->nheads > 1)
+		return cmd_fail(msg, mlen, SL_ESTATE, "%s %s is in conflict "
+		    "(%s and %s at once) and cannot be %s: re-state one side "
+		    "(see samlog %s show %s)", k->word, text,
+		    sl_schema_state_name(k, states[0]),
+		    sl_schema_state_name(k, states[n - 1]),
+		    sl_schema_state_name(k, et->to), k->word, text);
+	lifecycle_text(k, life, sizeof life);
+	return cmd_fail(msg, mlen, SL_ESTATE, "%s %s is %s and cannot be %s "
+	    "(allowed: %s)", k->word, text, sl_schema_state_name(k, cur->state),
+	    sl_schema_state_name(k, et->to), life);
 }
 
 /* KIND update ID / KIND STEP ID: an event naming an existing record and

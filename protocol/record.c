@@ -22,9 +22,12 @@
  * Lifecycle clashes: two organisations that step a decision at once (one
  * adopts, one rejects) both step from "proposed", so both steps are
  * valid in their own past.  The record shows two heads (a conflict) and
- * the state of the greater one.  A later step that names both heads may
- * re-state either branch (adopt again, or reject again) or step on from
- * either, which resolves the conflict.
+ * the state of the greater one.  A later step that names both heads and
+ * re-states one branch (adopt again, or reject again) resolves it.  Each
+ * event keeps the states its past went through, so a step that names an
+ * old event beside a newer one is judged from the newer one's state (no
+ * clash to resolve), and a step that is not allowed changes nothing: it
+ * cannot end a conflict, nor hide one.
  */
 #include <sodium.h>
 #include <stdlib.h>
@@ -377,24 +380,36 @@ work_push(struct work *w, const uint8_t h[SL_HASH_LEN])
 
 bool
 sl_fold_step_allowed(const struct sl_evtype *et, const uint8_t *states,
-    uint32_t n, uint8_t best, uint32_t seen)
+    const uint8_t *seens, uint32_t n, uint32_t best)
 {
-	uint32_t fin = seen & sl_schema_final_states(et->kind);
-	bool differ = false, restates = false;
+	bool clash = false;
 
+	if (n == 0 || best >= n)
+		return false;
+	/* The parents the greatest one has not seen the state of are
+	 * branches it did not know: a clash. */
+	for (uint32_t i = 0; i < n; i++)
+		if (i != best && states[i] < 8 &&
+		    !(seens[best] & (1u << states[i])))
+			clash = true;
+	if (!clash)
+		return states[best] < 32 && (et->from & (1u << states[best]));
+	/* A clash resolves by re-stating one branch, one that no other
+	 * branch went through (naming an old event beside a newer one is
+	 * no clash to resolve). */
 	for (uint32_t i = 0; i < n; i++) {
-		differ = differ || states[i] != states[0];
-		restates = restates || states[i] == et->to;
+		bool through = false;
+
+		if (states[i] != et->to)
+			continue;
+		for (uint32_t j = 0; j < n; j++)
+			if (states[j] != et->to && et->to < 8 &&
+			    (seens[j] & (1u << et->to)))
+				through = true;
+		if (!through)
+			return true;
 	}
-	/* A rejection or revocation anywhere in what the author saw stands:
-	 * naming an older event beside it (the creation) does not step
-	 * around it.  A clash with it resolves only towards it. */
-	if (fin != 0)
-		return differ && restates && (fin & (1u << et->to)) != 0;
-	if (best < 32 && (et->from & (1u << best)))
-		return true;
-	/* After a clash, re-stating one branch resolves it. */
-	return differ && restates;
+	return false;
 }
 
 /* Judges ev against its parents; m receives the verdict. */
@@ -405,8 +420,8 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 {
 	struct sl_evmeta pm, best;
 	bool pending = false, have_best = false, step_ok = false;
-	uint8_t states[SL_MAX_PARENTS];
-	uint32_t ns = 0, seen = 0;
+	uint8_t states[SL_MAX_PARENTS], seens[SL_MAX_PARENTS];
+	uint32_t ns = 0, seen = 0, bi = 0;
 	int rc;
 
 	if (et->role == SL_ET_CREATE) {
@@ -453,13 +468,16 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 		}
 		if (pm.hlc >= ev->hlc && m->why == SL_WHY_NONE)
 			m->why = SL_WHY_CLOCK;
-		if (ns < SL_MAX_PARENTS)
-			states[ns++] = pm.state;
 		seen |= pm.seen;
 		if (!have_best || write_cmp(pm.hlc, pm.origin, best.hlc,
 		    best.origin) > 0) {
 			best = pm;
 			have_best = true;
+			bi = ns;
+		}
+		if (ns < SL_MAX_PARENTS) {
+			states[ns] = pm.state;
+			seens[ns++] = pm.seen;
 		}
 	}
 	if (pending) {
@@ -472,20 +490,12 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 		return SL_OK;
 	}
 	m->state = best.state;
-	/* A rejection or revocation in the past stands: an event that builds
-	 * on it and on something else (a branch started before it) does not
-	 * bring the other branch's state back. */
-	for (uint8_t f = 1; f < 8; f++)
-		if (seen & sl_schema_final_states(et->kind) & (1u << f)) {
-			m->state = f;
-			break;
-		}
 	m->seen = (uint8_t)((seen | (1u << m->state)) & 0xff);
 	if (et->role != SL_ET_STEP) {
 		m->status = SL_EV_APPLIED;
 		return SL_OK;
 	}
-	step_ok = sl_fold_step_allowed(et, states, ns, best.state, seen);
+	step_ok = sl_fold_step_allowed(et, states, seens, ns, bi);
 	if (step_ok) {
 		m->status = SL_EV_APPLIED;
 		m->state = et->to;
@@ -567,7 +577,9 @@ fold_one(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 		return rc;
 	if (m.status == SL_EV_PENDING && !first)
 		return SL_OK;
-	if (m.status != SL_EV_PENDING && m.status != SL_EV_IGNORED &&
+	/* A step the lifecycle did not allow changes nothing, heads
+	 * included: it neither resolves a conflict nor hides one. */
+	if (m.status == SL_EV_APPLIED &&
 	    (rc = join(ops, ctx, ev, hash, et, &m)) != SL_OK)
 		return rc;
 	/* Whatever the verdict, the events waiting for this one can now be

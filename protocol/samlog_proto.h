@@ -577,9 +577,6 @@ const struct sl_evtype *sl_schema_evtype_at(size_t i);
 /* The step type of kind k that leads to state s, or NULL. */
 const struct sl_evtype *sl_schema_step_to(const struct sl_kind *k,
     uint8_t s);
-/* The states of k's lifecycle no step leaves (rejected, revoked), as bit
- * s for state s: once in an event's past, they stand. */
-uint32_t sl_schema_final_states(const struct sl_kind *k);
 /* State index of name in k's lifecycle (1..), 0 if none. */
 uint8_t sl_schema_state(const struct sl_kind *k, const char *name);
 const char *sl_schema_state_name(const struct sl_kind *k, uint8_t s);
@@ -619,11 +616,11 @@ int sl_schema_check_event(const char *type, size_t tlen,
  * naming another record is settled by its header alone).  It then
  * *belongs* to the record if its type is of the record's kind, it names
  * at least one parent, all of them belong to the same record and all
- * have smaller clocks; otherwise it is IGNORED (no effect, anywhere).  A belonging step is APPLIED if the lifecycle
- * allows it from the state its parents reached, else a NOOP (it stays in
- * the history and among the heads, so a clash shows as a conflict).
+ * have smaller clocks; otherwise it is IGNORED (no effect, anywhere).
+ * A belonging step is APPLIED if sl_fold_step_allowed says so, else a
+ * NOOP (it stays in the history and changes nothing, heads included).
  * Fields: per field, the APPLIED event with the greatest (clock, origin)
- * wins.  Heads: belonging events no belonging event names.  State: the
+ * wins.  Heads: APPLIED events no APPLIED event names.  State: the
  * state after the head with the greatest (clock, origin).  Every step
  * depends only on an event and its causal past, so the result is the
  * same for any arrival order, and each event costs O(log n).
@@ -654,17 +651,16 @@ enum sl_ev_why {
 };
 const char *sl_fold_status_name(int status);
 /*
- * True if step et may follow parents in the given states (n of them),
- * the greatest of which (by clock, origin) is in state best, and whose
- * causal past went through the states in seen (bit s for state s): the
- * lifecycle allows it from best; or, after a clash (parents in different
- * states), it re-states one of them.  A state the lifecycle never leaves
- * (rejected, revoked), once in the causal past, is final: only a clash's
- * re-statement of it is allowed.  The fold and a node's local write both
- * ask this.
+ * True if step et may follow n parents in states[i], whose pasts went
+ * through the states seens[i] (bit s for state s), parents[best] being
+ * the greatest by (clock, origin).  When the greatest parent has seen
+ * every other parent's state, the lifecycle must allow the step from its
+ * state.  Otherwise the parents are branches it did not know (a clash),
+ * and the step must re-state one of them that no other went through.
+ * The fold and a node's local write both ask this.
  */
 bool sl_fold_step_allowed(const struct sl_evtype *et, const uint8_t *states,
-    uint32_t n, uint8_t best, uint32_t seen);
+    const uint8_t *seens, uint32_t n, uint32_t best);
 const char *sl_fold_why(int why);
 
 /* What the fold keeps of one event, keyed by its hash. */

@@ -235,23 +235,6 @@ sl_schema_step_to(const struct sl_kind *k, uint8_t s)
 	return NULL;
 }
 
-uint32_t
-sl_schema_final_states(const struct sl_kind *k)
-{
-	uint32_t left = 0, all = 0;
-
-	for (uint8_t s = 1; k->states != NULL && k->states[s] != NULL &&
-	    s < 8; s++)
-		all |= 1u << s;
-	for (size_t i = 0; sl_schema_evtype_at(i) != NULL; i++) {
-		const struct sl_evtype *et = sl_schema_evtype_at(i);
-
-		if (et->kind == k && et->role == SL_ET_STEP)
-			left |= et->from;
-	}
-	return all & ~left;
-}
-
 uint8_t
 sl_schema_state(const struct sl_kind *k, const char *name)
 {
