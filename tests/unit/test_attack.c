@@ -15,7 +15,8 @@
  *          test_ref_other_kind
  *   open   test_lifecycle_ancestor, test_stripped_relay,
  *          test_org_impersonation, test_checker_future, test_cascade,
- *          test_late_reject_branch, test_restate_ancestor
+ *          test_late_reject_branch, test_restate_ancestor,
+ *          test_self_resolved_clash, test_noop_launders_seen
  *          (prints a time; fails only on an error)
  *
  * Each test's comment says what the attack did on the code it was found
@@ -394,6 +395,146 @@ test_restate_ancestor(void **state)
 		    "not follow amended)", n->name, d, st, cf);
 	}
 	free(e.p);
+	ident_free(&a);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+/*
+ * 5. A member ends another organisation's adopted decision silently by
+ * making a clash and resolving it itself.  A rejection branching from
+ * the creation (a clash, which would show), then at once a rejection
+ * naming the honest adoption and that branch: the greatest parent (the
+ * branch) has not seen "adopted", so it is a clash, and the step
+ * re-states the branch's "rejected", which the adoption never went
+ * through, so it applies.  Both heads are named: one head, "rejected",
+ * no conflict, on every node; and "rejected" is final, so no honest step
+ * brings the adoption back.
+ */
+static void
+test_self_resolved_clash(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a;
+	struct forger f;
+	struct rec e[2];
+	uint8_t created[SL_HASH_LEN], pr[2][SL_HASH_LEN];
+	struct sl_buf g;
+	char d[SL_ID_TEXT + 1];
+
+	(void)state;
+	scene_start(&s, "sr");
+	ident_init(&a, "a-sr");
+	scene_member(&s, &a);
+
+	snprintf(d, sizeof d, "%s", line1(sl(&s.h, "decision", "add",
+	    "--title", "Antaget", "--text", "Förslag", NULL)));
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	head_of(&s.v, d, created);
+	ok(sl(&s.h, "decision", "adopt", d, NULL));
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	head_of(&s.v, d, pr[0]);
+	expect_shown(&v, &s.v, "decision", d, "status", js("adopted"));
+
+	forger_init(&f, &a);
+	g = pmap("reason", "nej", "status", "rejected", NULL);
+	e[0] = forge_on(&f, "decision.rejected", d,
+	    (const uint8_t (*)[SL_HASH_LEN])created, 1, 0, &g);
+	memcpy(pr[1], e[0].hash, SL_HASH_LEN);
+	e[1] = forge_on(&f, "decision.rejected", d,
+	    (const uint8_t (*)[SL_HASH_LEN])pr, 2, f.hlc + 1, &g);
+	free(g.p);
+	atk_deliver(&a, &s.v, e, 2);
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	for (int i = 0; i < 2; i++) {
+		const struct node *n = i == 0 ? &s.v : &s.h;
+		const char *st = shown(n, "decision", d, "status");
+		const char *cf = shown(n, "decision", d, "conflict");
+
+		expect(&v, strcmp(st, js("adopted")) == 0 ||
+		    strcmp(cf, "true") == 0, "%s: decision show %.8s: status "
+		    "is %s with conflict %s, want \"adopted\" (or a "
+		    "conflict): a clash made and resolved by one member",
+		    n->name, d, st, cf);
+	}
+	free(e[0].p);
+	free(e[1].p);
+	ident_free(&a);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+/*
+ * 6. A no-op launders "seen": a revoked decision comes back, amended,
+ * with no conflict.  A step that does not apply keeps the state of its
+ * greatest parent but the seen states of all of its parents.  The
+ * member adopts on a branch from the creation (clock after the
+ * revocation), then names the revocation and that branch in a rejection
+ * (a clash; "rejected" re-states no side: a no-op, whose state is the
+ * branch's "adopted" and whose seen holds "revoked"), then names all
+ * three in an amendment: its greatest parent, the no-op, has seen every
+ * other parent's state, so it is judged from "adopted" and applies.
+ * Both heads are named: one head, "amended", new text, no conflict.
+ */
+static void
+test_noop_launders_seen(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a;
+	struct forger f;
+	struct rec e[3];
+	uint8_t created[SL_HASH_LEN], pr[3][SL_HASH_LEN];
+	struct sl_buf g;
+	char d[SL_ID_TEXT + 1];
+
+	(void)state;
+	scene_start(&s, "nl");
+	ident_init(&a, "a-nl");
+	scene_member(&s, &a);
+
+	snprintf(d, sizeof d, "%s", line1(sl(&s.h, "decision", "add",
+	    "--title", "Återkallat", "--text", "Förslag", NULL)));
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	head_of(&s.v, d, created);
+	ok(sl(&s.h, "decision", "adopt", d, NULL));
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	ok(sl(&s.h, "decision", "revoke", d, "--reason", "fel", NULL));
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	head_of(&s.v, d, pr[0]);
+	expect_shown(&v, &s.v, "decision", d, "status", js("revoked"));
+
+	forger_init(&f, &a);
+	g = pmap("reason", NULL, "status", "adopted", NULL);
+	e[0] = forge_on(&f, "decision.adopted", d,
+	    (const uint8_t (*)[SL_HASH_LEN])created, 1, 0, &g);
+	free(g.p);
+	memcpy(pr[1], e[0].hash, SL_HASH_LEN);
+	g = pmap("reason", "x", "status", "rejected", NULL);
+	e[1] = forge_on(&f, "decision.rejected", d,
+	    (const uint8_t (*)[SL_HASH_LEN])pr, 2, f.hlc + 1, &g);
+	free(g.p);
+	memcpy(pr[2], e[1].hash, SL_HASH_LEN);
+	g = pmap("reason", NULL, "status", "amended", "text", "Nytt liv",
+	    NULL);
+	e[2] = forge_on(&f, "decision.amended", d,
+	    (const uint8_t (*)[SL_HASH_LEN])pr, 3, f.hlc + 1, &g);
+	free(g.p);
+	atk_deliver(&a, &s.v, e, 3);
+	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	for (int i = 0; i < 2; i++) {
+		const struct node *n = i == 0 ? &s.v : &s.h;
+		const char *st = shown(n, "decision", d, "status");
+		const char *cf = shown(n, "decision", d, "conflict");
+
+		expect(&v, strcmp(st, js("revoked")) == 0 ||
+		    strcmp(cf, "true") == 0, "%s: decision show %.8s: status "
+		    "is %s with conflict %s, want \"revoked\" (or a "
+		    "conflict): a no-op's seen laundered", n->name, d, st, cf);
+	}
+	for (int i = 0; i < 3; i++)
+		free(e[i].p);
 	ident_free(&a);
 	scene_stop(&s);
 	verdict_end(&v);
@@ -1558,6 +1699,8 @@ main(void)
 	 * membership binds names to keys (the next issue). */
 	const struct CMUnitTest open[] = {
 		cmocka_unit_test_teardown(test_org_impersonation, cl_reap),
+		cmocka_unit_test_teardown(test_self_resolved_clash, cl_reap),
+		cmocka_unit_test_teardown(test_noop_launders_seen, cl_reap),
 	};
 	int rc;
 
