@@ -501,8 +501,13 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 		m->state = et->to;
 		m->seen |= (uint8_t)(1u << (et->to & 7));
 	} else {
+		/* A no-op stands for its greatest parent only: the other
+		 * parents' seen states are not its own, or a child naming it
+		 * would be judged from that parent's state as if it had seen
+		 * the other branches (a clash laundered into no clash). */
 		m->status = SL_EV_NOOP;
 		m->why = SL_WHY_STEP;
+		m->seen = (uint8_t)(best.seen | (1u << (best.state & 7)));
 	}
 	return SL_OK;
 }
