@@ -216,7 +216,7 @@ type_flags(const struct sl_evtype *et, const char **out, size_t max,
  * greatest: what sl_fold_step_allowed judges a step by. */
 static uint32_t
 head_states(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
-    uint8_t *states, uint8_t *seens)
+    uint8_t *states, uint8_t *seens, uint8_t (*origins)[SL_KEY_LEN])
 {
 	uint8_t heads[SL_MAX_PARENTS][SL_HASH_LEN];
 	uint32_t n = project_heads(d->p, txn, r->id, heads, SL_MAX_PARENTS);
@@ -229,6 +229,7 @@ head_states(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
 			memset(&m, 0, sizeof m);
 		states[i] = m.state;
 		seens[i] = m.seen;
+		memcpy(origins[i], m.origin, SL_KEY_LEN);
 	}
 	return n;
 }
@@ -425,18 +426,21 @@ step_check(struct cmd_ctx *d, MDB_txn *txn, const struct sl_evtype *et,
 {
 	const struct sl_kind *k = et->kind;
 	uint8_t states[SL_MAX_PARENTS], seens[SL_MAX_PARENTS];
-	uint32_t n = head_states(d, txn, cur, states, seens);
+	uint8_t origins[SL_MAX_PARENTS][SL_KEY_LEN];
+	uint32_t n = head_states(d, txn, cur, states, seens, origins);
 	char life[256];
 
-	if (n > 0 && sl_fold_step_allowed(et, states, seens, n, n - 1))
+	if (n > 0 && sl_fold_step_allowed(et, states, seens,
+	    (const uint8_t (*)[SL_KEY_LEN])origins, n, n - 1, d->node))
 		return SL_OK;
 	if (cur->nheads > 1)
 		return cmd_fail(msg, mlen, SL_ESTATE, "%s %s is in conflict "
-		    "(%s and %s at once) and cannot be %s: re-state one side "
-		    "(see samlog %s show %s)", k->word, text,
+		    "(%s and %s at once) and cannot be %s by this "
+		    "organisation: a conflict ends when one side is accepted "
+		    "by an organisation that did not take it", k->word, text,
 		    sl_schema_state_name(k, states[0]),
 		    sl_schema_state_name(k, states[n - 1]),
-		    sl_schema_state_name(k, et->to), k->word, text);
+		    sl_schema_state_name(k, et->to));
 	lifecycle_text(k, life, sizeof life);
 	return cmd_fail(msg, mlen, SL_ESTATE, "%s %s is %s and cannot be %s "
 	    "(allowed: %s)", k->word, text, sl_schema_state_name(k, cur->state),

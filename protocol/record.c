@@ -380,7 +380,8 @@ work_push(struct work *w, const uint8_t h[SL_HASH_LEN])
 
 bool
 sl_fold_step_allowed(const struct sl_evtype *et, const uint8_t *states,
-    const uint8_t *seens, uint32_t n, uint32_t best)
+    const uint8_t *seens, const uint8_t (*origins)[SL_KEY_LEN], uint32_t n,
+    uint32_t best, const uint8_t self[SL_KEY_LEN])
 {
 	bool clash = false;
 
@@ -394,13 +395,20 @@ sl_fold_step_allowed(const struct sl_evtype *et, const uint8_t *states,
 			clash = true;
 	if (!clash)
 		return states[best] < 32 && (et->from & (1u << states[best]));
-	/* A clash resolves by re-stating one branch, one that no other
-	 * branch went through (naming an old event beside a newer one is
-	 * no clash to resolve). */
+	/*
+	 * A clash resolves by re-stating one branch: one that no other
+	 * branch went through (naming an old event beside a newer one is no
+	 * clash to resolve), and one another origin took.  A member may end
+	 * a dispute by accepting the other side, never by declaring its own
+	 * side the winner: a branch it started from an old event and then
+	 * "resolved" would otherwise overturn another organisation's step
+	 * without a conflict ever showing.
+	 */
 	for (uint32_t i = 0; i < n; i++) {
 		bool through = false;
 
-		if (states[i] != et->to)
+		if (states[i] != et->to ||
+		    memcmp(origins[i], self, SL_KEY_LEN) == 0)
 			continue;
 		for (uint32_t j = 0; j < n; j++)
 			if (states[j] != et->to && et->to < 8 &&
@@ -421,6 +429,7 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 	struct sl_evmeta pm, best;
 	bool pending = false, have_best = false, step_ok = false;
 	uint8_t states[SL_MAX_PARENTS], seens[SL_MAX_PARENTS];
+	uint8_t origins[SL_MAX_PARENTS][SL_KEY_LEN];
 	uint32_t ns = 0, seen = 0, bi = 0;
 	int rc;
 
@@ -477,6 +486,7 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 		}
 		if (ns < SL_MAX_PARENTS) {
 			states[ns] = pm.state;
+			memcpy(origins[ns], pm.origin, SL_KEY_LEN);
 			seens[ns++] = pm.seen;
 		}
 	}
@@ -495,7 +505,8 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 		m->status = SL_EV_APPLIED;
 		return SL_OK;
 	}
-	step_ok = sl_fold_step_allowed(et, states, seens, ns, bi);
+	step_ok = sl_fold_step_allowed(et, states, seens,
+	    (const uint8_t (*)[SL_KEY_LEN])origins, ns, bi, ev->origin);
 	if (step_ok) {
 		m->status = SL_EV_APPLIED;
 		m->state = et->to;

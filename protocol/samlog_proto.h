@@ -651,16 +651,18 @@ enum sl_ev_why {
 };
 const char *sl_fold_status_name(int status);
 /*
- * True if step et may follow n parents in states[i], whose pasts went
- * through the states seens[i] (bit s for state s), parents[best] being
- * the greatest by (clock, origin).  When the greatest parent has seen
- * every other parent's state, the lifecycle must allow the step from its
- * state.  Otherwise the parents are branches it did not know (a clash),
- * and the step must re-state one of them that no other went through.
- * The fold and a node's local write both ask this.
+ * True if step et, made by origin self, may follow n parents in
+ * states[i], made by origins[i], whose pasts went through the states
+ * seens[i] (bit s for state s), parents[best] being the greatest by
+ * (clock, origin).  When the greatest parent has seen every other
+ * parent's state, the lifecycle must allow the step from its state.
+ * Otherwise the parents are branches it did not know (a clash), and the
+ * step must re-state one of them that no other went through and that
+ * another origin made.  The fold and a node's local write both ask this.
  */
 bool sl_fold_step_allowed(const struct sl_evtype *et, const uint8_t *states,
-    const uint8_t *seens, uint32_t n, uint32_t best);
+    const uint8_t *seens, const uint8_t (*origins)[SL_KEY_LEN], uint32_t n,
+    uint32_t best, const uint8_t self[SL_KEY_LEN]);
 const char *sl_fold_why(int why);
 
 /* What the fold keeps of one event, keyed by its hash. */

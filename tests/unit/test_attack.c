@@ -424,8 +424,8 @@ test_self_resolved_clash(void **state)
 	char d[SL_ID_TEXT + 1];
 
 	(void)state;
-	scene_start(&s, "sr");
-	ident_init(&a, "a-sr");
+	scene_start(&s, "sx");
+	ident_init(&a, "a-sx");
 	scene_member(&s, &a);
 
 	snprintf(d, sizeof d, "%s", line1(sl(&s.h, "decision", "add",
@@ -1694,13 +1694,13 @@ main(void)
 		cmocka_unit_test_teardown(test_stripped_relay, cl_reap),
 		cmocka_unit_test_teardown(test_late_reject_branch, cl_reap),
 		cmocka_unit_test_teardown(test_restate_ancestor, cl_reap),
+		cmocka_unit_test_teardown(test_self_resolved_clash, cl_reap),
 		cmocka_unit_test_teardown(test_noop_launders_seen, cl_reap),
 	};
 	/* Open: the name an origin announces is its own word until
 	 * membership binds names to keys (the next issue). */
 	const struct CMUnitTest open[] = {
 		cmocka_unit_test_teardown(test_org_impersonation, cl_reap),
-		cmocka_unit_test_teardown(test_self_resolved_clash, cl_reap),
 	};
 	int rc;
 

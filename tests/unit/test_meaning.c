@@ -417,10 +417,16 @@ test_clock_clash(void **state)
 	expect_shown(&v, &n1, "decision", d, "conflict", "true");
 	expect_shown(&v, &n2, "decision", d, "conflict", "true");
 
-	/* The clash is not stuck: a step that names both heads and
-	 * re-states one side ends it, on both nodes. */
-	expect_run(&v, &n1, "decision adopt (resolving the clash)",
-	    sl(&n1, "decision", "adopt", d, NULL));
+	/* The clash is not stuck: an organisation that accepts the other
+	 * side ends it, on both nodes.  Declaring its own side the winner
+	 * is not an organisation's to do. */
+	struct tu_run *own = sl(&n1, "decision", "adopt", d, NULL);
+
+	expect(&v, own->status == 1 && strstr(own->err, "in conflict") !=
+	    NULL, "c1-cc: re-stating its own side exited %d: %s",
+	    own->status, own->err);
+	expect_run(&v, &n2, "decision adopt on the node that rejected "
+	    "(accepting the adoption)", sl(&n2, "decision", "adopt", d, NULL));
 	wait_converged(both, 2);
 	for (int i = 0; i < 2; i++) {
 		expect_shown(&v, both[i], "decision", d, "status",
