@@ -425,15 +425,15 @@ step_check(struct cmd_ctx *d, MDB_txn *txn, const struct sl_evtype *et,
     const struct sl_rec *cur, const char *text, char *msg, size_t mlen)
 {
 	const struct sl_kind *k = et->kind;
-	uint8_t states[SL_MAX_PARENTS], seens[SL_MAX_PARENTS];
-	uint8_t origins[SL_MAX_PARENTS][SL_KEY_LEN];
+	uint8_t states[SL_MAX_PARENTS] = { 0 }, seens[SL_MAX_PARENTS] = { 0 };
+	uint8_t origins[SL_MAX_PARENTS][SL_KEY_LEN] = { { 0 } };
 	uint32_t n = head_states(d, txn, cur, states, seens, origins);
 	char life[256];
 
 	if (n > 0 && sl_fold_step_allowed(et, states, seens,
 	    (const uint8_t (*)[SL_KEY_LEN])origins, n, n - 1, d->node))
 		return SL_OK;
-	if (cur->nheads > 1)
+	if (cur->nheads > 1 && n > 0)
 		return cmd_fail(msg, mlen, SL_ESTATE, "%s %s is in conflict "
 		    "(%s and %s at once) and cannot be %s by this "
 		    "organisation: a conflict ends when one side is accepted "
