@@ -113,7 +113,7 @@ test_future_head(void **state)
 	ident_init(&a, "a-fh");
 	scene_member(&s, &a);
 	snprintf(c, sizeof c, "%s", contact_add(&s.h, "Hanna Hederlig", "r1"));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	head_of(&s.v, c, head);
 
 	/* Seven minutes ahead: within max_skew (folded now), beyond the
@@ -125,14 +125,14 @@ test_future_head(void **state)
 	    (sl_now_ms() + 7 * MIN_MS) << 16, &g);
 	free(g.p);
 	atk_deliver(&a, &s.v, &e, 1);
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 
 	/* Honest edits on both nodes, acknowledged "ok". */
 	expect_run(&v, &s.v, "contact update --role offret", sl(&s.v,
 	    "contact", "update", c, "--role", "offret", NULL));
 	expect_run(&v, &s.h, "contact update --email", sl(&s.h, "contact",
 	    "update", c, "--email", "hanna@example.org", NULL));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	expect_shown(&v, &s.v, "contact", c, "role", js("offret"));
 	expect_shown(&v, &s.v, "contact", c, "email",
 	    js("hanna@example.org"));
@@ -183,12 +183,9 @@ test_lifecycle_ancestor(void **state)
 	scene_member(&s, &a);
 
 	/* Decision D: proposed, then rejected, by the honest member. */
-	snprintf(d, sizeof d, "%s", line1(sl(&s.h, "decision", "add",
-	    "--title", "Avslaget", "--text", "Förslag", NULL)));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
-	head_of(&s.v, d, created);
+	snprintf(d, sizeof d, "%s", scene_decision(&s, "Avslaget", created));
 	ok(sl(&s.h, "decision", "reject", d, "--reason", "nej", NULL));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	head_of(&s.v, d, head);
 	/* The same step, asked of the victim, is refused. */
 	r = sl(&s.v, "decision", "adopt", d, NULL);
@@ -203,7 +200,7 @@ test_lifecycle_ancestor(void **state)
 	    (const uint8_t (*)[SL_HASH_LEN])pr, 2, 0, &g);
 	free(g.p);
 	atk_deliver(&a, &s.v, e, 1);
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	/* Rejected, or at least a conflict anyone can see. */
 	for (int i = 0; i < 2; i++) {
 		const struct node *n = i == 0 ? &s.v : &s.h;
@@ -220,15 +217,13 @@ test_lifecycle_ancestor(void **state)
 	/* Decision D2: proposed, adopted, revoked.  A branch adopting from
 	 * the creation, then an amendment naming the revocation and the
 	 * branch: a clash "resolved" into amended. */
-	snprintf(d2, sizeof d2, "%s", line1(sl(&s.h, "decision", "add",
-	    "--title", "Återkallat", "--text", "Förslag", NULL)));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
-	head_of(&s.v, d2, created);
+	snprintf(d2, sizeof d2, "%s", scene_decision(&s, "Återkallat",
+	    created));
 	ok(sl(&s.h, "decision", "adopt", d2, NULL));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	head_of(&s.v, d2, adopted);
 	ok(sl(&s.h, "decision", "revoke", d2, "--reason", "fel", NULL));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	head_of(&s.v, d2, revoked);
 
 	g = pmap("reason", NULL, "status", "adopted", NULL);
@@ -243,7 +238,7 @@ test_lifecycle_ancestor(void **state)
 	    (const uint8_t (*)[SL_HASH_LEN])pr, 2, f.hlc + 1, &g);
 	free(g.p);
 	atk_deliver(&a, &s.v, e + 1, 2);
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	{
 		const char *st = shown(&s.v, "decision", d2, "status");
 		const char *cf = shown(&s.v, "decision", d2, "conflict");
@@ -292,14 +287,11 @@ test_late_reject_branch(void **state)
 	scene_member(&s, &a);
 
 	/* Adopted, then amended, by the honest member. */
-	snprintf(d, sizeof d, "%s", line1(sl(&s.h, "decision", "add",
-	    "--title", "Antaget", "--text", "Förslag", NULL)));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
-	head_of(&s.v, d, created);
+	snprintf(d, sizeof d, "%s", scene_decision(&s, "Antaget", created));
 	ok(sl(&s.h, "decision", "adopt", d, NULL));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	ok(sl(&s.h, "decision", "amend", d, "--text", "Ändrat", NULL));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	expect_shown(&v, &s.v, "decision", d, "status", js("amended"));
 
 	/* The member's rejection, naming only the creation. */
@@ -309,7 +301,7 @@ test_late_reject_branch(void **state)
 	    (const uint8_t (*)[SL_HASH_LEN])created, 1, 0, &g);
 	free(g.p);
 	atk_deliver(&a, &s.v, &e, 1);
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	printf("# after the late rejection: status %s conflict %s\n",
 	    shown(&s.v, "decision", d, "status"),
 	    shown(&s.v, "decision", d, "conflict"));
@@ -318,7 +310,7 @@ test_late_reject_branch(void **state)
 	r = sl(&s.v, "decision", "amend", d, "--text", "Återställt", NULL);
 	expect(&v, r->status == 0, "v-lr: the honest amendment that ends the "
 	    "clash was refused: %s", r->err);
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	for (int i = 0; i < 2; i++) {
 		const struct node *n = i == 0 ? &s.v : &s.h;
 		const char *st = shown(n, "decision", d, "status");
@@ -361,14 +353,12 @@ test_restate_ancestor(void **state)
 	ident_init(&a, "a-ra");
 	scene_member(&s, &a);
 
-	snprintf(d, sizeof d, "%s", line1(sl(&s.h, "decision", "add",
-	    "--title", "Ändrat", "--text", "Förslag", NULL)));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	snprintf(d, sizeof d, "%s", scene_decision(&s, "Ändrat", NULL));
 	ok(sl(&s.h, "decision", "adopt", d, NULL));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	head_of(&s.v, d, pr[0]);
 	ok(sl(&s.h, "decision", "amend", d, "--text", "Ny", NULL));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	head_of(&s.v, d, pr[1]);
 	if (memcmp(pr[0], pr[1], SL_HASH_LEN) > 0) {
 		uint8_t t[SL_HASH_LEN];
@@ -383,7 +373,7 @@ test_restate_ancestor(void **state)
 	    (const uint8_t (*)[SL_HASH_LEN])pr, 2, 0, &g);
 	free(g.p);
 	atk_deliver(&a, &s.v, &e, 1);
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	for (int i = 0; i < 2; i++) {
 		const struct node *n = i == 0 ? &s.v : &s.h;
 		const char *st = shown(n, "decision", d, "status");
@@ -428,12 +418,9 @@ test_self_resolved_clash(void **state)
 	ident_init(&a, "a-sx");
 	scene_member(&s, &a);
 
-	snprintf(d, sizeof d, "%s", line1(sl(&s.h, "decision", "add",
-	    "--title", "Antaget", "--text", "Förslag", NULL)));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
-	head_of(&s.v, d, created);
+	snprintf(d, sizeof d, "%s", scene_decision(&s, "Antaget", created));
 	ok(sl(&s.h, "decision", "adopt", d, NULL));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	head_of(&s.v, d, pr[0]);
 	expect_shown(&v, &s.v, "decision", d, "status", js("adopted"));
 
@@ -446,7 +433,7 @@ test_self_resolved_clash(void **state)
 	    (const uint8_t (*)[SL_HASH_LEN])pr, 2, f.hlc + 1, &g);
 	free(g.p);
 	atk_deliver(&a, &s.v, e, 2);
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	for (int i = 0; i < 2; i++) {
 		const struct node *n = i == 0 ? &s.v : &s.h;
 		const char *st = shown(n, "decision", d, "status");
@@ -494,14 +481,11 @@ test_noop_launders_seen(void **state)
 	ident_init(&a, "a-nl");
 	scene_member(&s, &a);
 
-	snprintf(d, sizeof d, "%s", line1(sl(&s.h, "decision", "add",
-	    "--title", "Återkallat", "--text", "Förslag", NULL)));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
-	head_of(&s.v, d, created);
+	snprintf(d, sizeof d, "%s", scene_decision(&s, "Återkallat", created));
 	ok(sl(&s.h, "decision", "adopt", d, NULL));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	ok(sl(&s.h, "decision", "revoke", d, "--reason", "fel", NULL));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	head_of(&s.v, d, pr[0]);
 	expect_shown(&v, &s.v, "decision", d, "status", js("revoked"));
 
@@ -522,7 +506,7 @@ test_noop_launders_seen(void **state)
 	    (const uint8_t (*)[SL_HASH_LEN])pr, 3, f.hlc + 1, &g);
 	free(g.p);
 	atk_deliver(&a, &s.v, e, 3);
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	for (int i = 0; i < 2; i++) {
 		const struct node *n = i == 0 ? &s.v : &s.h;
 		const char *st = shown(n, "decision", d, "status");
@@ -609,9 +593,9 @@ test_stripped_relay(void **state)
 	node_start(&s.v);
 	atk_deliver(&a, &s.v, &bare, 1);
 	node_start(&s.h);
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	snprintf(y, sizeof y, "%s", contact_add(&s.h, "Ylva Hederlig", "r2"));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 
 	got = shown_within(&s.v, "contact", x, "name", js("Xenia Hederlig"),
 	    OUTCOME_MS);
@@ -663,7 +647,7 @@ test_audit_foreign_parent(void **state)
 	scene_member(&s, &a);
 	snprintf(x, sizeof x, "%s", contact_add(&s.h, "Xavier Revision", "r1"));
 	snprintf(y, sizeof y, "%s", contact_add(&s.h, "Yrsa Annan", "r1"));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	head_of(&s.v, y, yc);
 
 	forger_init(&f, &a);
@@ -672,7 +656,7 @@ test_audit_foreign_parent(void **state)
 	    (const uint8_t (*)[SL_HASH_LEN])yc, 1, 0, &g);
 	free(g.p);
 	atk_deliver(&a, &s.v, &e, 1);
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	expect_shown(&v, &s.v, "contact", x, "role", js("r1"));
 
 	snprintf(path, sizeof path, "%s/af.audit", cl_tmp);
@@ -764,7 +748,7 @@ test_audit_missing_quadratic(void **state)
 	ident_init(&a, "a-am");
 	scene_member(&s, &a);
 	snprintf(x, sizeof x, "%s", contact_add(&s.h, "Xenia Granskad", "r1"));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 
 	forger_init(&f, &a);
 	g = pmap("role", "brus", NULL);
@@ -1383,7 +1367,7 @@ test_ref_other_kind(void **state)
 	ident_init(&a, "a-rk");
 	scene_member(&s, &a);
 	snprintf(p, sizeof p, "%s", contact_add(&s.h, "Petra Person", "r1"));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 
 	forger_init(&f, &a);
 	g = pmap("name", "Kalle Kontakt", "org", p, NULL);
@@ -1391,7 +1375,7 @@ test_ref_other_kind(void **state)
 	free(g.p);
 	id_created(c, &e);
 	atk_deliver(&a, &s.v, &e, 1);
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	expect_shown(&v, &s.v, "contact", c, "org", js(p));
 	expect_shown(&v, &s.v, "contact", c, "org_name", "null");
 
@@ -1432,7 +1416,7 @@ test_org_impersonation(void **state)
 	ident_init(&a, "a-oi");
 	scene_member(&s, &a);
 	snprintf(c, sizeof c, "%s", contact_add(&s.h, "Hanna Hederlig", "r1"));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	head_of(&s.v, c, head);
 
 	forger_init(&f, &a);
@@ -1447,7 +1431,7 @@ test_org_impersonation(void **state)
 	    .payload = g.p, .payload_len = (uint32_t)g.len });
 	free(g.p);
 	atk_deliver(&a, &s.v, e, 2);
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 
 	r = sl(&s.v, "history", c, "--json", NULL);
 	p = r->out;

@@ -93,7 +93,7 @@ test_controls(void **state)
 	snprintf(c, sizeof c, "%s", contact_add(&s.h, "Kontroll Karin", "r1"));
 	ok(sl(&s.h, "contact", "update", c, "--email", "karin@example.org",
 	    NULL));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	head_of(&s.v, c, head);
 
 	/* A payload changed after it was hashed: refused, counted, not
@@ -114,7 +114,7 @@ test_controls(void **state)
 	    (const uint8_t (*)[SL_HASH_LEN])head, 1, 0, &g);
 	free(g.p);
 	atk_deliver(&a, &s.v, &e, 1);
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	expect_shown(&v, &s.v, "contact", c, "role", js("r3"));
 	expect_shown(&v, &s.h, "contact", c, "role", js("r3"));
 	expect_shown(&v, &s.v, "contact", c, "email", js("karin@example.org"));
@@ -167,7 +167,7 @@ test_wrong_kind(void **state)
 	ident_init(&a, "a-wk");
 	scene_member(&s, &a);
 	snprintf(c, sizeof c, "%s", contact_add(&s.h, "Cecilia Ek", "r1"));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	head_of(&s.v, c, head);
 
 	/* decision.adopted naming the contact: with and without its head
@@ -183,7 +183,7 @@ test_wrong_kind(void **state)
 	e[3] = forge_on(&f, "decision.adopted", c, NULL, 0, f.hlc + 1, &g);
 	free(g.p);
 	atk_deliver(&a, &s.v, e, 4);
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	expect_contact(&v, &s.v, c, "Cecilia Ek", "r1", "after the events");
 	expect_run(&v, &s.v, "rebuild", sl(&s.v, "rebuild", NULL));
 	expect_contact(&v, &s.v, c, "Cecilia Ek", "r1", "after rebuild");
@@ -244,7 +244,7 @@ test_clock_future(void **state)
 	scene_member(&s, &a);
 	snprintf(c, sizeof c, "%s", contact_add(&s.h, "Framtida Fredrik",
 	    "r1"));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	head_of(&s.v, c, head);
 	before = events(&s.v);
 
@@ -269,7 +269,7 @@ test_clock_future(void **state)
 
 	expect_run(&v, &s.h, "contact update --role r2", sl(&s.h, "contact",
 	    "update", c, "--role", "r2", NULL));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	expect_shown(&v, &s.h, "contact", c, "role", js("r2"));
 	expect_shown(&v, &s.v, "contact", c, "role", js("r2"));
 
@@ -299,7 +299,7 @@ test_clock_backdated(void **state)
 	ident_init(&a, "a-cb");
 	scene_member(&s, &a);
 	snprintf(c, sizeof c, "%s", contact_add(&s.h, "Bakåt Berit", "r1"));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	assert_int_equal(heads_of(&s.v, c, &head, 1, &created), 1);
 	assert_true(created > (3600000ull << 16));
 
@@ -311,7 +311,7 @@ test_clock_backdated(void **state)
 	    created - (3600000ull << 16), &g);
 	free(g.p);
 	atk_deliver(&a, &s.v, &e, 1);
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	expect_shown(&v, &s.v, "contact", c, "role", js("r1"));
 	expect_shown(&v, &s.v, "contact", c, "email", "null");
 	expect_shown(&v, &s.v, "contact", c, "name", js("Bakåt Berit"));
@@ -345,7 +345,7 @@ test_clock_revoke(void **state)
 	scene_member(&s, &a2);
 	snprintf(d, sizeof d, "%s", line1(sl(&s.h, "decision", "add",
 	    "--title", "Budget 2027", "--text", "Förslag", NULL)));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	head_of(&s.v, d, head);
 
 	g = pmap("reason", "kapad", "status", "revoked", NULL);
@@ -359,12 +359,12 @@ test_clock_revoke(void **state)
 	free(g.p);
 	atk_deliver(&a1, &s.v, &e1, 1);
 	atk_deliver(&a2, &s.v, &e2, 1);
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	expect_shown(&v, &s.v, "decision", d, "status", js("proposed"));
 
 	expect_run(&v, &s.h, "decision adopt", sl(&s.h, "decision", "adopt",
 	    d, NULL));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	expect_shown(&v, &s.h, "decision", d, "status", js("adopted"));
 	expect_shown(&v, &s.v, "decision", d, "status", js("adopted"));
 
@@ -458,7 +458,7 @@ test_clock_not_rising(void **state)
 	scene_member(&s, &a[0]);
 	scene_member(&s, &a[1]);
 	snprintf(c, sizeof c, "%s", contact_add(&s.h, "Stig Klocka", "r1"));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	head_of(&s.v, c, head);
 
 	for (int i = 0; i < 2; i++) {
@@ -625,7 +625,7 @@ test_checker_equals_node(void **state)
 	free(g.p);
 	atk_deliver(&a1, &s.v, e, 2);
 	atk_deliver(&a2, &s.v, &e[2], 1);
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 
 	snprintf(path, sizeof path, "%s/ck.audit", cl_tmp);
 	expect_check_is_node(&v, &s.v, c, path);
@@ -682,7 +682,7 @@ test_bad_payloads(void **state)
 	scene_start(&s, "bp");
 	snprintf(c, sizeof c, "%s", contact_add(&s.h, "Petra Nyttolast",
 	    "r1"));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	head_of(&s.v, c, head);
 	id_of(cid, c);
 
@@ -748,7 +748,7 @@ test_missing_parent(void **state)
 	scene_member(&s, &a);
 	snprintf(c, sizeof c, "%s", contact_add(&s.h, "Moa Föräldralös",
 	    "r1"));
-	wait_converged((struct node *[]){ &s.v, &s.h }, 2);
+	scene_converge(&s);
 	sl_random(ghost, sizeof ghost);
 	sl_b32_encode(ghost_text, ghost, SL_HASH_LEN);
 	held = events(&s.v);

@@ -757,3 +757,25 @@ forge_on(struct forger *f, const char *type, const char *id,
 	    .n_parents = np, .hlc = hlc, .payload = g->p,
 	    .payload_len = (uint32_t)g->len });
 }
+
+void
+scene_converge(struct scene *s)
+{
+	wait_converged((struct node *[]){ &s->v, &s->h }, 2);
+}
+
+const char *
+scene_decision(struct scene *s, const char *title,
+    uint8_t created[SL_HASH_LEN])
+{
+	static char d[4][SL_ID_TEXT + 1];
+	static int k;
+	char *out = d[k++ % 4];
+
+	snprintf(out, sizeof d[0], "%s", line1(sl(&s->h, "decision", "add",
+	    "--title", title, "--text", "Förslag", NULL)));
+	scene_converge(s);
+	if (created != NULL)
+		head_of(&s->v, out, created);
+	return out;
+}

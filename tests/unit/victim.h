@@ -126,4 +126,12 @@ struct sl_buf pmap(const char *k, ...);
 struct rec forge_on(struct forger *f, const char *type, const char *id, const uint8_t (*parents)[SL_HASH_LEN],
     uint32_t np, uint64_t hlc, const struct sl_buf *g);
 
+/* Waits until the scene's victim and honest node hold the same events. */
+void scene_converge(struct scene *s);
+
+/* A decision the honest node proposes (title, text "Förslag"), once the
+ * victim holds it; created (may be NULL) gets its creating event. */
+const char *scene_decision(struct scene *s, const char *title,
+    uint8_t created[SL_HASH_LEN]);
+
 #endif
