@@ -4,7 +4,7 @@
  *
  * Each kind's list comes from the daemon through the ordinary list
  * request; this file only chooses the output.  JSON Lines carry every key
- * of CLI.md (one object per line, `record` naming the kind).  CSV has one
+ * of samlog(1) (one object per line, `record` naming the kind).  CSV has one
  * header for all the kinds, the union of the schema's fields (each
  * reference to an organisation followed by the name replies add beside
  * it) between record, id and created, updated, author; a cell holding

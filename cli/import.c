@@ -9,7 +9,7 @@
  * by its line.
  *
  * Fields are the schema's (protocol/schema.c): a key is a field's name
- * (CLI.md's JSON keys) and goes to the daemon under the field's flag, as
+ * (the JSON keys of replies) and goes to the daemon under the field's flag, as
  * `samlog KIND add` sends it.  List fields are JSON arrays, or in CSV one
  * cell with values separated by ';'; a bool is true or false (also yes,
  * no, 1, 0 or empty in CSV).  The keys an export adds (id, record, the

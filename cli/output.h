@@ -4,7 +4,7 @@
  * Every reply is a sequence of msgpack maps (records, rows, objects).  A
  * command hands them to the output chosen by --json: the text backend
  * prints aligned tables and "key: value" blocks sized for the terminal,
- * the JSON backend prints objects and arrays per CLI.md.  There is no
+ * the JSON backend prints objects and arrays per samlog(1).  There is no
  * second code path per command.
  */
 #ifndef SAMLOG_OUTPUT_H

@@ -2,7 +2,7 @@
  * parser.c - the command table and the argv walker.
  *
  * Global options (-d DIR, --json, --help) are accepted before or after the
- * command, as CLI.md promises.  A command is one or two words ("status",
+ * command, as samlog(1) promises.  A command is one or two words ("status",
  * "org add"); after it come its flags ("--flag value" or "--flag=value")
  * and at most one positional argument (an id).
  *

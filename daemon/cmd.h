@@ -1,6 +1,6 @@
 /*
  * cmd.h - what the control socket's requests mean: the record commands
- * of CLI.md (add, list, show, update, decision steps, history), and the
+ * of samlog(1) (add, list, show, update, decision steps, history), and the
  * node commands (status, verify, log, rebuild).
  *
  * Reads are answered at once from a read transaction.  Writes are queued

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Loads demo records into a running node: the situation of the 2019 report
-# to the coordination association's board (../shared/seed/), with invented
-# people.  Usage: demo.sh SAMLOG_BINARY NODE_DIR
+# Loads demo records into a running node: the region's organisations as a
+# 2019 report to the coordination association's board describes them, with
+# invented people, meetings and decisions.  Usage: demo.sh SAMLOG_BINARY
+# NODE_DIR
 set -eu
 SL=$1
 DIR=$2

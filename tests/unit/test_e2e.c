@@ -600,7 +600,7 @@ test_import(void **state)
 	long before;
 
 	(void)state;
-	/* CSV: a header of CLI.md's field names, quoting, lists by ';'. */
+	/* CSV: a header of the schema's field names, quoting, lists by ';'. */
 	p = write_file("orgs.csv", "\xef\xbb\xbfname,kind,municipality,sector,iop\r\n"
 	    "\"Värmekällan, Märsta\",asf,Sigtuna,\"café; second hand\",yes\r\n"
 	    "Kom i kapp,asf,Upplands Väsby,,no\r\n"
