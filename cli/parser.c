@@ -38,8 +38,10 @@ static const struct flag_def init_flags[] = {
 };
 static const struct flag_def no_flags[] = { END_FLAGS };
 static const struct flag_def show_flags[] = {
-	{ "as-of", "TIME", "as it was then (YYYY-MM-DD or RFC 3339 UTC)", 0,
-	    NULL, NULL },
+	{ "as-of", "DATE", "as it stood on that day (by the dates changes "
+	    "take effect)", 0, NULL, NULL },
+	{ "known-at", "TIME", "as this node knew it then (YYYY-MM-DD or ISO "
+	    "8601, e.g. 2026-12-01T22:06:21+01:00)", 0, NULL, NULL },
 	END_FLAGS,
 };
 
@@ -203,7 +205,8 @@ values_text(const char *const *v)
 static const char *
 field_metavar(const struct sl_field *f)
 {
-	const struct sl_kind *to = sl_schema_kind_c(f->ref);
+	const struct sl_kind *to = f->ref != NULL && f->ref[0] != '\0' &&
+	    f->ref[1] == '\0' ? sl_schema_kind_c(f->ref[0]) : NULL;
 	const char *w = f->flag;
 	char buf[SL_FIELD_NAME_MAX + 8];
 	size_t i;
@@ -240,6 +243,32 @@ field_help(const struct sl_field *f, bool filter)
 	    values[0] ? ": " : "", values, dflt);
 }
 
+/* What every change takes: --on; an update also --unset, an add
+ * --force. */
+static void
+common_write_flags(const struct sl_evtype *et)
+{
+	struct flag_def *fd = flag_push();
+
+	fd->name = "on";
+	fd->metavar = "DATE";
+	fd->help = "the day the change takes effect (default: today, or the "
+	    "date it sets)";
+	if (et->role == SL_ET_UPDATE && et->sets == 0) {
+		fd = flag_push();
+		fd->name = "unset";
+		fd->metavar = "FIELD";
+		fd->flags = FL_REPEAT;
+		fd->help = "clear a field (repeatable)";
+	}
+	if (et->role == SL_ET_CREATE) {
+		fd = flag_push();
+		fd->name = "force";
+		fd->flags = FL_SWITCH;
+		fd->help = "add it although an active record has that name";
+	}
+}
+
 /* The flags of an event type: each field it may carry but the state
  * (which the lifecycle sets), required where the type requires it. */
 static const struct flag_def *
@@ -252,7 +281,8 @@ evtype_flags(const struct sl_evtype *et)
 		const struct sl_field *f = &k->fields[i];
 		struct flag_def *fd;
 
-		if (!(et->fields & (1u << i)) || f->type == SL_F_STATE)
+		if (!(et->fields & (1u << i)) || f->type == SL_F_STATE ||
+		    (f->flags & SL_FF_NOFLAG))
 			continue;
 		fd = flag_push();
 		fd->name = f->flag;
@@ -270,6 +300,7 @@ evtype_flags(const struct sl_evtype *et)
 		if (et->required & (1u << i))
 			fd->flags |= FL_REQUIRED;
 	}
+	common_write_flags(et);
 	flag_push();
 	return first;
 }
@@ -280,33 +311,78 @@ static const struct flag_def *
 list_flags(const struct sl_kind *k)
 {
 	const struct flag_def *first = &flag_store[n_flag_store];
+	const char *date = "date (the day of its latest change)";
+	struct flag_def *fd;
 
+	for (uint32_t i = 0; i < k->nfields; i++)
+		if ((k->fields[i].flags & SL_FF_SORT) &&
+		    k->fields[i].type == SL_F_DATE)
+			date = k->fields[i].name;
+	fd = flag_push();
+	fd->name = "from";
+	fd->metavar = "DATE";
+	fd->help = text_printf("only those whose %s is this day or later",
+	    date);
+	fd = flag_push();
+	fd->name = "to";
+	fd->metavar = "DATE";
+	fd->help = text_printf("only those whose %s is this day or earlier",
+	    date);
 	for (uint32_t i = 0; i < k->nfields; i++) {
 		const struct sl_field *f = &k->fields[i];
-		struct flag_def *fd;
 
-		if ((f->flags & SL_FF_SORT) && f->type == SL_F_DATE) {
-			fd = flag_push();
-			fd->name = "from";
-			fd->metavar = "DATE";
-			fd->help = text_printf("only those whose %s is this day "
-			    "or later", f->name);
-			fd = flag_push();
-			fd->name = "to";
-			fd->metavar = "DATE";
-			fd->help = text_printf("only those whose %s is this day "
-			    "or earlier", f->name);
-		}
 		if (!(f->flags & SL_FF_INDEX))
 			continue;
 		fd = flag_push();
 		fd->name = f->flag;
 		fd->field = f;
-		fd->metavar = field_metavar(f);
 		fd->help = field_help(f, true);
-		if (f->type == SL_F_ENUM || f->type == SL_F_STATE)
+		if (f->type == SL_F_BOOL) {
+			fd->flags = FL_SWITCH;
+			continue;
+		}
+		fd->metavar = field_metavar(f);
+		fd->flags = FL_REPEAT;
+		if (f->type == SL_F_ENUM || f->type == SL_F_STATE) {
 			fd->values = f->values;
+			fd->help = text_printf("%s (several: a,b)", fd->help);
+		}
 	}
+	if (sl_schema_field(k, "valid_until", 11, NULL) != NULL) {
+		fd = flag_push();
+		fd->name = "in-force";
+		fd->flags = FL_SWITCH;
+		fd->help = "only those in force (adopted or amended, and not "
+		    "past their last day)";
+	}
+	if (sl_schema_field(k, "due", 3, NULL) != NULL) {
+		fd = flag_push();
+		fd->name = "open";
+		fd->flags = FL_SWITCH;
+		fd->help = "only open ones";
+		fd = flag_push();
+		fd->name = "overdue";
+		fd->flags = FL_SWITCH;
+		fd->help = "only open ones past their due day";
+	}
+	if (sl_schema_field(k, "end", 3, NULL) != NULL) {
+		fd = flag_push();
+		fd->name = "expiring";
+		fd->metavar = "DAYS";
+		fd->help = "only those ending within DAYS days (e.g. 90d)";
+	}
+	fd = flag_push();
+	fd->name = "archived";
+	fd->flags = FL_SWITCH;
+	fd->help = "archived records too";
+	fd = flag_push();
+	fd->name = "as-of";
+	fd->metavar = "DATE";
+	fd->help = "as they stood on that day";
+	fd = flag_push();
+	fd->name = "known-at";
+	fd->metavar = "TIME";
+	fd->help = "as this node knew them then";
 	flag_push();
 	return first;
 }
@@ -351,8 +427,15 @@ record_commands(const struct sl_kind *k)
 			break;
 		case SL_ET_UPDATE:
 			c->pos = "ID";
-			c->summary = text_printf("change fields of the %s record "
-			    "ID", w);
+			if (et->sets == SL_SETS_TRUE)
+				c->summary = text_printf("archive the %s record ID "
+				    "(hidden from lists, history kept)", w);
+			else if (et->sets == SL_SETS_FALSE)
+				c->summary = text_printf("bring the archived %s "
+				    "record ID back", w);
+			else
+				c->summary = text_printf("change fields of the %s "
+				    "record ID", w);
 			break;
 		case SL_ET_STEP:
 			c->pos = "ID";
@@ -782,7 +865,7 @@ parse_complete(FILE *f, int n, char **words, const char **dir)
 				fprintf(f, "%s\n", *v);
 		else if (fd != NULL && (fd->type == SL_F_REF ||
 		    fd->type == SL_F_REFS) &&
-		    (to = sl_schema_kind_c(fd->ref)) != NULL)
+		    fd->ref != NULL && (to = sl_schema_kind_c(fd->ref[0])) != NULL)
 			return to->word;
 		else if (strcmp(pf->metavar, "FILE") == 0)
 			fputs("__files__\n", f);

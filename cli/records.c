@@ -28,18 +28,20 @@ refs_done(const struct sl_kind *k, const struct sl_kind **done, size_t n)
 {
 	for (uint32_t i = 0; i < k->nfields; i++) {
 		const struct sl_field *f = &k->fields[i];
-		const struct sl_kind *to;
-		bool found = false;
 
 		if (f->type != SL_F_REF && f->type != SL_F_REFS)
 			continue;
-		if ((to = sl_schema_kind_c(f->ref)) == NULL || to == k ||
-		    !to->record)
-			continue;
-		for (size_t j = 0; j < n && !found; j++)
-			found = done[j] == to;
-		if (!found)
-			return false;
+		for (const char *r = f->ref; r != NULL && *r; r++) {
+			const struct sl_kind *to = sl_schema_kind_c(*r);
+			bool found = false;
+
+			if (to == NULL || to == k || !to->record)
+				continue;
+			for (size_t j = 0; j < n && !found; j++)
+				found = done[j] == to;
+			if (!found)
+				return false;
+		}
 	}
 	return true;
 }
@@ -133,13 +135,12 @@ records_create(const struct sl_kind *k)
 bool
 records_ref_name(const struct sl_field *f, char *key, size_t n)
 {
-	/* Exactly samlogd's rule (pack_record): a single reference to an
-	 * organisation brings that organisation's name along.  The one
-	 * kind the CLI names, and only to match what replies carry; were
-	 * the rule a function in protocol/, both would call it. */
-	if (f->type != SL_F_REF || f->ref != 'o')
+	/* Exactly samlogd's rule (pack_record): every reference brings
+	 * the names of what it names along, FIELD_name (one) or
+	 * FIELD_names (a list). */
+	if (f->type != SL_F_REF && f->type != SL_F_REFS)
 		return false;
-	snprintf(key, n, "%s_name", f->name);
+	snprintf(key, n, "%s_name%s", f->name, f->type == SL_F_REFS ? "s" : "");
 	return true;
 }
 

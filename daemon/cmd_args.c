@@ -242,32 +242,52 @@ cmd_check_date(const char *flag, const char *s, char *msg, size_t mlen)
 	return cmd_check_field(&f, s, strlen(s), msg, mlen);
 }
 
-/* Resolves an id argument to a record of kind; the message names flag. */
+/* "org or contact" for kinds "oc" ("record" for any). */
+static void
+kinds_words(const char *kinds, char *out, size_t len)
+{
+	size_t n = kinds ? strlen(kinds) : 0;
+
+	if (n == 0) {
+		snprintf(out, len, "record");
+		return;
+	}
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		size_t used = strlen(out);
+
+		snprintf(out + used, len - used, "%s%s", i == 0 ? "" :
+		    i + 1 == n ? " or " : ", ", project_kind_word(kinds[i]));
+	}
+}
+
+/* Resolves what the user typed (an id prefix or a name) to a record of
+ * one of kinds; the message names flag. */
 int
 cmd_resolve(struct cmd_ctx *d, MDB_txn *txn, const char *flag, const char *text,
-    char kind, uint8_t id[SL_ID_LEN], char *msg, size_t mlen)
+    const char *kinds, uint8_t id[SL_ID_LEN], char *msg, size_t mlen)
 {
-	char cands[512];
-	int rc = project_resolve(d->p, txn, text, kind, id, cands, sizeof cands);
-	const char *what = kind ? project_kind_word(kind) : "record";
+	char cands[512], what[64];
+	int rc = project_resolve(d->p, txn, text, kinds, id, cands, sizeof cands);
 
+	kinds_words(kinds, what, sizeof what);
 	switch (rc) {
 	case SL_OK:
 		return SL_OK;
 	case SL_EINVAL:
-		return cmd_fail(msg, mlen, SL_EVALUE, "%s%s\"%s\" is not an id (4 to "
-		    "26 characters of 0-9 and a-z without i, l, o, u)",
-		    flag ? "--" : "", flag ? flag : "", text);
+		return cmd_fail(msg, mlen, SL_EVALUE, "%s%s\"%s\" is neither an id "
+		    "nor a name", flag ? "--" : "", flag ? flag : "", text);
 	case SL_ENOENT:
-		return cmd_fail(msg, mlen, SL_ENOENT, "no %s with id %s%s%s%s",
-		    what, text, flag ? " (--" : "", flag ? flag : "",
-		    flag ? ")" : "");
+		return cmd_fail(msg, mlen, SL_ENOENT, "no %s with id or name "
+		    "\"%s\"%s%s%s", what, text, flag ? " (--" : "",
+		    flag ? flag : "", flag ? ")" : "");
 	case SL_EAMBIG:
 		if (flag)
-			return cmd_fail(msg, mlen, SL_EAMBIG, "--%s %s matches more "
-			    "than one %s: %s", flag, text, what, cands);
-		return cmd_fail(msg, mlen, SL_EAMBIG, "id %s matches more than one "
-		    "%s: %s", text, what, cands);
+			return cmd_fail(msg, mlen, SL_EAMBIG, "--%s \"%s\" matches "
+			    "more than one %s: %s (give more of the id)", flag,
+			    text, what, cands);
+		return cmd_fail(msg, mlen, SL_EAMBIG, "\"%s\" matches more than "
+		    "one %s: %s (give more of the id)", text, what, cands);
 	default:
 		return cmd_fail(msg, mlen, SL_ESTORE, "cannot read the records");
 	}
@@ -276,11 +296,11 @@ cmd_resolve(struct cmd_ctx *d, MDB_txn *txn, const char *flag, const char *text,
 /* Resolves an id argument and writes the full id text into out. */
 int
 cmd_resolve_text(struct cmd_ctx *d, MDB_txn *txn, const char *flag,
-    const char *text, char kind, char out[SL_ID_TEXT + 1], char *msg,
+    const char *text, const char *kinds, char out[SL_ID_TEXT + 1], char *msg,
     size_t mlen)
 {
 	uint8_t id[SL_ID_LEN];
-	int rc = cmd_resolve(d, txn, flag, text, kind, id, msg, mlen);
+	int rc = cmd_resolve(d, txn, flag, text, kinds, id, msg, mlen);
 
 	if (rc == SL_OK)
 		sl_b32_encode(out, id, SL_ID_LEN);

@@ -110,10 +110,11 @@ int cmd_check_date(const char *flag, const char *s, char *msg, size_t mlen);
 /* An id argument (prefix) to a record of kind (0: any); flag (may be
  * NULL) is named in the message.  _text writes the full id's text. */
 int cmd_resolve(struct cmd_ctx *d, MDB_txn *txn, const char *flag,
-    const char *text, char kind, uint8_t id[SL_ID_LEN], char *msg,
+    const char *text, const char *kinds, uint8_t id[SL_ID_LEN], char *msg,
     size_t mlen);
 int cmd_resolve_text(struct cmd_ctx *d, MDB_txn *txn, const char *flag,
-    const char *text, char kind, char out[SL_ID_TEXT + 1], char *msg,
+    const char *text, const char *kinds, char out[SL_ID_TEXT + 1],
+    char *msg,
     size_t mlen);
 
 /* ---- cmd_write.c ----------------------------------------------------- */

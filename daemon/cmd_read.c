@@ -40,7 +40,7 @@ compete_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN]
 		if (memcmp(cc->heads[i], hash, SL_HASH_LEN) != 0)
 			continue;
 		msgpack_packer_init(&pk, &cc->g, sl_buf_write);
-		msgpack_pack_map(&pk, 9);
+		msgpack_pack_map(&pk, 10);
 		pack_event_common(cc->d, cc->txn, &pk, ev, m);
 		cc->n++;
 		break;
@@ -71,12 +71,83 @@ pack_competing(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
 	free(cc.g.p);
 }
 
+/* The label of the record id names, if it is one of kinds. */
+static bool
+ref_label(struct cmd_ctx *d, MDB_txn *txn, const char *kinds, const char *idt,
+    size_t n, char *out, size_t outlen)
+{
+	uint8_t id[SL_ID_LEN];
+	char t[SL_ID_TEXT + 1];
+	struct sl_rec o;
+	bool ok = false;
+
+	out[0] = '\0';
+	if (n != SL_ID_TEXT)
+		return false;
+	memcpy(t, idt, n);
+	t[n] = '\0';
+	if (!sl_b32_decode(id, SL_ID_LEN, t) ||
+	    project_get(d->p, txn, id, &o) != SL_OK)
+		return false;
+	/* Only a record of the kind the field refers to: the fold keeps
+	 * whatever id a member wrote, and a contact's name must not show as
+	 * an organisation's. */
+	if (o.kind != NULL && strchr(kinds, o.kind->c) != NULL)
+		ok = project_label(&o, out, outlen);
+	sl_rec_free(&o);
+	return ok;
+}
+
+/* FIELD_name (REF) or FIELD_names (REFS): the labels of what it names. */
+static void
+pack_ref_names(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
+    uint32_t i, msgpack_packer *pk)
+{
+	const struct sl_field *f = &r->kind->fields[i];
+	const struct sl_recfield *rf = &r->f[i];
+	char key[48], label[SL_TEXT_MAX + 1];
+	struct sl_mp m;
+	const char *s;
+	uint32_t n, l;
+
+	snprintf(key, sizeof key, "%s_name%s", f->name,
+	    f->type == SL_F_REFS ? "s" : "");
+	sl_pack_cstr(pk, key);
+	if (!sl_rec_has(r, i)) {
+		if (f->type == SL_F_REFS)
+			msgpack_pack_array(pk, 0);
+		else
+			msgpack_pack_nil(pk);
+		return;
+	}
+	sl_mp_init(&m, rf->val, rf->len);
+	if (f->type == SL_F_REF) {
+		if (sl_mp_read_str(&m, &s, &l, 0, UINT32_MAX) == SL_OK &&
+		    ref_label(d, txn, f->ref, s, l, label, sizeof label))
+			sl_pack_cstr(pk, label);
+		else
+			msgpack_pack_nil(pk);
+		return;
+	}
+	if (sl_mp_read_array(&m, &n, SL_LIST_MAX) != SL_OK)
+		n = 0;
+	msgpack_pack_array(pk, n);
+	for (uint32_t j = 0; j < n; j++) {
+		if (sl_mp_read_str(&m, &s, &l, 0, UINT32_MAX) == SL_OK &&
+		    ref_label(d, txn, f->ref, s, l, label, sizeof label))
+			sl_pack_cstr(pk, label);
+		else
+			msgpack_pack_nil(pk);
+	}
+}
+
 /*
  * A record as replies carry it: id, record (the kind's word), kind (the
  * record kind, or an organisation's own kind field), every field of the
- * schema under its name, the name of each referred organisation
- * (org_name, for a contact's org), created, updated, author, conflict,
- * and with competing the competing edits.
+ * schema under its name, the names of the records each reference names
+ * (FIELD_name, FIELD_names), created and updated (record time), on and
+ * created_on (effective dates), author, conflict, and with competing the
+ * competing edits.
  */
 static void
 pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
@@ -85,7 +156,7 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
 	const struct sl_kind *k = r->kind;
 	msgpack_packer pk;
 	uint32_t n = 0, refs = 0;
-	char kind[32];
+	char kind[32], date[11];
 
 	if (!project_str(r, "kind", kind, sizeof kind) ||
 	    sl_schema_field(k, "kind", 4, NULL) == NULL) {
@@ -96,12 +167,12 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
 	}
 	for (uint32_t i = 0; i < k->nfields; i++) {
 		n += strcmp(k->fields[i].name, "kind") != 0;
-		refs += k->fields[i].type == SL_F_REF &&
-		    k->fields[i].ref == 'o';
+		refs += k->fields[i].type == SL_F_REF ||
+		    k->fields[i].type == SL_F_REFS;
 	}
 	msgpack_packer_init(&pk, g, sl_buf_write);
 	competing = competing && r->nheads > 1;
-	msgpack_pack_map(&pk, n + 7 + refs + competing);
+	msgpack_pack_map(&pk, n + 9 + refs + competing);
 	sl_pack_cstr(&pk, "id");
 	sl_pack_b32(&pk, r->id, SL_ID_LEN);
 	sl_pack_cstr(&pk, "record");
@@ -114,35 +185,20 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
 		sl_pack_cstr(&pk, k->fields[i].name);
 		sl_rec_pack_field(&pk, r, i);
 	}
-	for (uint32_t i = 0; i < k->nfields; i++) {
-		const struct sl_field *f = &k->fields[i];
-		char oid[64], name[SL_ORG_MAX + 1] = "", key[48];
-		uint8_t id[SL_ID_LEN];
-		struct sl_rec o;
-
-		if (f->type != SL_F_REF || f->ref != 'o')
-			continue;
-		/* Only a record of the kind the field refers to: the fold
-		 * keeps whatever id a member wrote, and a contact's name must
-		 * not show as an organisation's. */
-		if (project_str(r, f->name, oid, sizeof oid) &&
-		    sl_b32_decode(id, SL_ID_LEN, oid) &&
-		    project_get(d->p, txn, id, &o) == SL_OK) {
-			if (o.kind->c == f->ref)
-				project_str(&o, "name", name, sizeof name);
-			sl_rec_free(&o);
-		}
-		snprintf(key, sizeof key, "%s_name", f->name);
-		sl_pack_cstr(&pk, key);
-		if (name[0])
-			sl_pack_cstr(&pk, name);
-		else
-			msgpack_pack_nil(&pk);
-	}
+	for (uint32_t i = 0; i < k->nfields; i++)
+		if (k->fields[i].type == SL_F_REF ||
+		    k->fields[i].type == SL_F_REFS)
+			pack_ref_names(d, txn, r, i, &pk);
 	sl_pack_cstr(&pk, "created");
 	sl_pack_time(&pk, r->c_hlc);
 	sl_pack_cstr(&pk, "updated");
 	sl_pack_time(&pk, r->u_hlc);
+	sl_date_format(r->c_eff, date);
+	sl_pack_cstr(&pk, "created_on");
+	sl_pack_cstr(&pk, date);
+	sl_date_format(r->w_eff, date);
+	sl_pack_cstr(&pk, "on");
+	sl_pack_cstr(&pk, date);
 	sl_pack_cstr(&pk, "author");
 	sl_pack_cstr(&pk, r->c_author);
 	sl_pack_cstr(&pk, "conflict");
@@ -166,41 +222,123 @@ cmd_send_record(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn
 
 /* ---- reads --------------------------------------------------------------- */
 
-/* A list filter: a field and the value asked for (ids resolved). */
+/* A list filter: a field and the values asked for (ids resolved); a
+ * record matches if its field is (or, a list, holds) any of them. */
+#define FILTER_VALUES 8
 struct filter {
 	const struct sl_field *f;
-	char v[SL_TEXT_MAX + 1];
+	char v[FILTER_VALUES][SL_TEXT_MAX + 1];
+	uint32_t nv;
+};
+
+/* A record that matched, for sorting before it is sent. */
+struct hit {
+	uint8_t key[64];
+	uint8_t klen;
+	uint8_t id[SL_ID_LEN];
 };
 
 struct list_ctx {
 	struct cmd_ctx *d;
-	struct ctl_conn *c;
-	uint32_t id;
 	MDB_txn *txn;
 	char kind;
 	struct filter flt[SL_SCHEMA_MAX_FIELDS];
 	uint32_t nflt;
-	const struct sl_field *range;  /* the sort field --from/--to bound */
+	const struct sl_field *range;  /* the date --from/--to bound (NULL:
+					  the record's effective date) */
 	char from[SL_TEXT_MAX + 1], to[SL_TEXT_MAX + 1];
-	uint64_t count;
+	bool archived, in_force, overdue, past;
+	uint32_t today, expiring;      /* --expiring: end by this day */
+	uint32_t as_of;                /* UINT32_MAX: now */
+	uint64_t known;                /* UINT64_MAX: all */
+	struct hit *hits;
+	size_t nhits, cap;
+	int err;
 };
 
-/* True if r's field f is want, or (a list) holds want; ASCII letters
- * match either case. */
-static bool
-field_matches(const struct sl_rec *r, const struct sl_field *f,
-    const char *want)
+/* The local day now, as YYYYMMDD. */
+static uint32_t
+today_ymd(void)
 {
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL)
+		return 0;
+	return (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 +
+	    tm.tm_mday);
+}
+
+/* YYYYMMDD plus days. */
+static uint32_t
+ymd_add(uint32_t ymd, int days)
+{
+	struct tm tm = { 0 };
+	time_t t;
+
+	tm.tm_year = (int)(ymd / 10000) - 1900;
+	tm.tm_mon = (int)(ymd / 100 % 100) - 1;
+	tm.tm_mday = (int)(ymd % 100) + days;
+	tm.tm_hour = 12;
+	t = timegm(&tm);
+	if (gmtime_r(&t, &tm) == NULL)
+		return ymd;
+	return (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 +
+	    tm.tm_mday);
+}
+
+/* A date field of r as YYYYMMDD (0 if absent). */
+static uint32_t
+rec_date(const struct sl_rec *r, const char *name)
+{
+	char v[16];
+	uint32_t ymd;
+
+	if (!project_str(r, name, v, sizeof v) ||
+	    !sl_date_parse(v, strlen(v), &ymd))
+		return 0;
+	return ymd;
+}
+
+static bool
+value_is(const char *s, size_t n, const struct filter *fl)
+{
+	char a[4 * SL_TEXT_MAX + 4], b[4 * SL_TEXT_MAX + 4];
+
+	sl_text_fold(s, n, a, sizeof a);
+	for (uint32_t i = 0; i < fl->nv; i++) {
+		sl_text_fold(fl->v[i], strlen(fl->v[i]), b, sizeof b);
+		if (strcmp(a, b) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* True if r's field is one of the filter's values, or (a list) holds
+ * one; letters match either case. */
+static bool
+field_matches(const struct sl_rec *r, const struct filter *fl)
+{
+	const struct sl_field *f = fl->f;
 	char v[SL_TEXT_MAX + 1];
 	const struct sl_recfield *rf;
 	struct sl_mp m;
 	uint32_t n, l;
 	const char *s;
 
+	if (f->type == SL_F_BOOL) {
+		bool b = false;
+
+		if ((rf = sl_rec_get(r, f->name)) != NULL) {
+			sl_mp_init(&m, rf->val, rf->len);
+			(void)sl_mp_read_bool(&m, &b);
+		}
+		return value_is(b ? "true" : "false", b ? 4 : 5, fl);
+	}
 	if (f->type != SL_F_REFS && f->type != SL_F_TEXTS) {
 		if (!project_str(r, f->name, v, sizeof v) && f->dflt != NULL)
 			snprintf(v, sizeof v, "%s", f->dflt);
-		return strcasecmp(v, want) == 0;
+		return value_is(v, strlen(v), fl);
 	}
 	if ((rf = sl_rec_get(r, f->name)) == NULL)
 		return false;
@@ -209,108 +347,348 @@ field_matches(const struct sl_rec *r, const struct sl_field *f,
 		return false;
 	for (uint32_t i = 0; i < n; i++)
 		if (sl_mp_read_str(&m, &s, &l, 0, UINT32_MAX) == SL_OK &&
-		    l == strlen(want) && strncasecmp(s, want, l) == 0)
+		    value_is(s, l, fl))
 			return true;
 	return false;
 }
 
-/* Every filter the request names, whichever one the scan used. */
-static int
-list_cb(void *ctx, const struct sl_rec *r)
+/* The kind's special filters (--in-force, --overdue, --expiring), by
+ * the fields they read. */
+static bool
+special_matches(const struct list_ctx *l, const struct sl_rec *r)
 {
-	struct list_ctx *l = ctx;
+	if (l->in_force) {
+		uint32_t until = rec_date(r, "valid_until");
+		uint32_t day = l->as_of != UINT32_MAX ? l->as_of : l->today;
+		const char *st = sl_schema_state_name(r->kind, r->state);
 
-	if (r->kind->c != l->kind)
-		return 0;
+		if (strcmp(st, "adopted") != 0 && strcmp(st, "amended") != 0)
+			return false;
+		if (until != 0 && until < day)
+			return false;
+	}
+	if (l->overdue) {
+		uint32_t due = rec_date(r, "due");
+
+		if (r->state != sl_schema_state(r->kind, "open") || due == 0 ||
+		    due >= l->today)
+			return false;
+	}
+	if (l->expiring) {
+		uint32_t end = rec_date(r, "end");
+
+		if (end == 0 || end < l->today || end > l->expiring)
+			return false;
+	}
+	return true;
+}
+
+static bool
+list_matches(const struct list_ctx *l, const struct sl_rec *r)
+{
+	if (r->kind == NULL || r->kind->c != l->kind)
+		return false;
+	if (!l->archived && project_archived(r))
+		return false;
 	for (uint32_t i = 0; i < l->nflt; i++)
-		if (!field_matches(r, l->flt[i].f, l->flt[i].v))
-			return 0;
-	if (l->range != NULL && (l->from[0] || l->to[0])) {
+		if (!field_matches(r, &l->flt[i]))
+			return false;
+	if (l->from[0] || l->to[0]) {
 		char v[SL_TEXT_MAX + 1];
 
-		project_str(r, l->range->name, v, sizeof v);
+		if (l->range != NULL)
+			project_str(r, l->range->name, v, sizeof v);
+		else
+			sl_date_format(r->w_eff, v);
 		if ((l->from[0] && strcmp(v, l->from) < 0) ||
 		    (l->to[0] && strcmp(v, l->to) > 0))
-			return 0;
+			return false;
 	}
-	cmd_send_record(l->d, l->c, l->id, l->txn, r, false);
-	l->count++;
-	return 0;
+	return special_matches(l, r);
+}
+
+/* Keeps a record that matches, with its sort key. */
+static int
+list_cb(void *ctx, const struct sl_rec *cur)
+{
+	struct list_ctx *l = ctx;
+	struct sl_rec past;
+	const struct sl_rec *r = cur;
+	struct hit *h;
+	char label[SL_TEXT_MAX + 1];
+	const struct sl_field *sf = NULL;
+
+	if (l->past) {
+		if (project_as_of(l->d->p, l->txn, cur->id, l->known, l->as_of,
+		    &past) != SL_OK)
+			return 0;
+		if (past.kind == NULL) {
+			sl_rec_free(&past);
+			return 0;
+		}
+		r = &past;
+	}
+	if (!list_matches(l, r))
+		goto out;
+	if (l->nhits == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		struct hit *nh = realloc(l->hits, cap * sizeof *nh);
+
+		if (nh == NULL) {
+			l->err = SL_ENOMEM;
+			goto out;
+		}
+		l->hits = nh;
+		l->cap = cap;
+	}
+	h = &l->hits[l->nhits++];
+	for (uint32_t i = 0; i < r->kind->nfields; i++)
+		if (r->kind->fields[i].flags & SL_FF_SORT)
+			sf = &r->kind->fields[i];
+	label[0] = '\0';
+	if (sf != NULL)
+		project_str(r, sf->name, label, sizeof label);
+	h->klen = (uint8_t)sl_text_key(label, strlen(label), h->key,
+	    sizeof h->key);
+	memcpy(h->id, r->id, SL_ID_LEN);
+out:
+	if (r == &past)
+		sl_rec_free(&past);
+	return l->err;
+}
+
+static int
+hit_cmp(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+	size_t n = x->klen < y->klen ? x->klen : y->klen;
+	int c = memcmp(x->key, y->key, n);
+
+	if (c != 0)
+		return c;
+	if (x->klen != y->klen)
+		return x->klen < y->klen ? -1 : 1;
+	return memcmp(x->id, y->id, SL_ID_LEN);
+}
+
+/* The values of a filter flag: repeated, and for a closed set of words
+ * (enum, state) also comma-separated. */
+static int
+filter_values(struct cmd_ctx *d, MDB_txn *txn, const struct arg *g,
+    struct filter *fl, char *msg, size_t mlen)
+{
+	const struct sl_field *f = fl->f;
+	uint32_t cnt = g->type == ARG_ARR ? g->n : 1;
+	int rc;
+
+	if (f->type == SL_F_BOOL) {
+		fl->nv = 1;
+		snprintf(fl->v[0], sizeof fl->v[0], "%s",
+		    g->type == ARG_TRUE ? "true" : g->type == ARG_STR &&
+		    g->slen == 2 && memcmp(g->s, "no", 2) == 0 ? "false" :
+		    g->type == ARG_STR && g->slen == 5 &&
+		    memcmp(g->s, "false", 5) == 0 ? "false" : "true");
+		return SL_OK;
+	}
+	if (g->type == ARG_TRUE)
+		return cmd_fail(msg, mlen, SL_EUSAGE, "--%s needs a value",
+		    f->flag);
+	for (uint32_t i = 0; i < cnt; i++) {
+		const char *s = g->type == ARG_ARR ? g->e[i] : g->s;
+		uint32_t n = g->type == ARG_ARR ? g->elen[i] : g->slen;
+		bool words = f->type == SL_F_ENUM || f->type == SL_F_STATE;
+
+		while (n > 0) {
+			uint32_t part = n;
+			char one[SL_TEXT_MAX + 1];
+
+			if (words) {
+				const char *comma = memchr(s, ',', n);
+
+				if (comma != NULL)
+					part = (uint32_t)(comma - s);
+			}
+			if (fl->nv == FILTER_VALUES)
+				return cmd_fail(msg, mlen, SL_EUSAGE, "--%s takes "
+				    "at most %d values", f->flag,
+				    FILTER_VALUES);
+			snprintf(one, sizeof one, "%.*s", (int)part, s);
+			if (words) {
+				struct sl_field e = *f;
+
+				e.type = SL_F_ENUM;
+				if ((rc = cmd_check_field(&e, one, strlen(one),
+				    msg, mlen)) != SL_OK)
+					return rc;
+			}
+			if ((f->type == SL_F_REF || f->type == SL_F_REFS) &&
+			    (rc = cmd_resolve_text(d, txn, f->flag, one, f->ref,
+			    one, msg, mlen)) != SL_OK)
+				return rc;
+			snprintf(fl->v[fl->nv++], sizeof fl->v[0], "%s", one);
+			if (part == n)
+				break;
+			s += part + 1;
+			n -= part + 1;
+		}
+	}
+	return SL_OK;
+}
+
+/* --expiring 90d (or 90): days ahead. */
+static bool
+parse_days(const char *s, int *days)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (end == s || v < 0 || v > 36500 ||
+	    (*end != '\0' && strcmp(end, "d") != 0))
+		return false;
+	*days = (int)v;
+	return true;
+}
+
+static bool parse_as_of(const char *s, uint64_t *hlc);
+static int parse_times(const struct args *a, uint32_t *as_of, uint64_t *known,
+    char *msg, size_t mlen);
+
+/* Which special filters a kind has: by the fields they need. */
+static bool
+kind_has(const struct sl_kind *k, const char *field)
+{
+	return sl_schema_field(k, field, strlen(field), NULL) != NULL;
 }
 
 /*
- * KIND list: a filter for every indexed field of the kind (its flag),
- * and --from/--to when the kind sorts by a date.  The scan reads the
- * index of the first filter given, in the schema's order, else the sort
- * index (over the range, if one is given); the callback applies the
- * rest.
+ * KIND list: a filter for every indexed field of the kind (its flag;
+ * several values: any of them), --from/--to over the kind's date (or
+ * the effective date), --archived, --as-of/--known-at, and what the
+ * kind's fields allow: --in-force (valid_until and a lifecycle with
+ * adopted), --open/--overdue (due and open), --expiring (end).  The scan
+ * reads the index of a single-valued filter if one is given, else every
+ * record of the kind; the rest are applied to each record; the result is
+ * sorted by the kind's sort field (Swedish alphabetical order), then id.
  */
 int
 cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
     const struct args *a, char kind, char *msg, size_t mlen)
 {
 	const struct sl_kind *k = sl_schema_kind_c(kind);
-	const char *allowed[SL_SCHEMA_MAX_FIELDS + 3];
+	const char *allowed[SL_SCHEMA_MAX_FIELDS + 16];
 	struct list_ctx *l = calloc(1, sizeof *l);
+	const struct filter *scan = NULL;
 	size_t na = 0;
+	char v[32];
 	int rc;
 
 	if (l == NULL)
 		return SL_ENOMEM;
-	*l = (struct list_ctx){ .d = d, .c = c, .id = id, .txn = txn,
-		.kind = kind };
+	*l = (struct list_ctx){ .d = d, .txn = txn, .kind = kind,
+		.today = today_ymd(), .as_of = UINT32_MAX, .known = UINT64_MAX };
 	for (uint32_t i = 0; i < k->nfields; i++) {
 		const struct sl_field *f = &k->fields[i];
 
 		if (f->flags & SL_FF_INDEX)
 			allowed[na++] = f->flag;
-		if ((f->flags & SL_FF_SORT) && f->type == SL_F_DATE) {
+		if ((f->flags & SL_FF_SORT) && f->type == SL_F_DATE)
 			l->range = f;
-			allowed[na++] = "from";
-			allowed[na++] = "to";
-		}
 	}
+	allowed[na++] = "from";
+	allowed[na++] = "to";
+	allowed[na++] = "archived";
+	allowed[na++] = "as-of";
+	allowed[na++] = "known-at";
+	if (kind_has(k, "valid_until"))
+		allowed[na++] = "in-force";
+	if (kind_has(k, "due")) {
+		allowed[na++] = "open";
+		allowed[na++] = "overdue";
+	}
+	if (kind_has(k, "end"))
+		allowed[na++] = "expiring";
 	allowed[na] = NULL;
 	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
 		goto out;
-	if (l->range != NULL &&
-	    ((cmd_arg_str(a, "from", l->from, sizeof l->from) &&
+	if ((cmd_arg_str(a, "from", l->from, sizeof l->from) &&
 	    (rc = cmd_check_date("from", l->from, msg, mlen)) != SL_OK) ||
 	    (cmd_arg_str(a, "to", l->to, sizeof l->to) &&
-	    (rc = cmd_check_date("to", l->to, msg, mlen)) != SL_OK)))
+	    (rc = cmd_check_date("to", l->to, msg, mlen)) != SL_OK))
 		goto out;
+	if ((rc = parse_times(a, &l->as_of, &l->known, msg, mlen)) != SL_OK)
+		goto out;
+	l->past = l->as_of != UINT32_MAX || l->known != UINT64_MAX;
+	l->archived = cmd_arg_get(a, "archived") != NULL;
+	l->in_force = cmd_arg_get(a, "in-force") != NULL;
+	l->overdue = cmd_arg_get(a, "overdue") != NULL;
+	if (cmd_arg_str(a, "expiring", v, sizeof v)) {
+		int days;
+
+		if (!parse_days(v, &days)) {
+			rc = cmd_fail(msg, mlen, SL_EVALUE, "invalid --expiring "
+			    "\"%s\" (use a number of days, e.g. 90d)", v);
+			goto out;
+		}
+		l->expiring = ymd_add(l->today, days);
+	}
 	for (uint32_t i = 0; i < k->nfields; i++) {
 		const struct sl_field *f = &k->fields[i];
+		const struct arg *g;
 		struct filter *fl = &l->flt[l->nflt];
 
-		if (!(f->flags & SL_FF_INDEX) ||
-		    !cmd_arg_str(a, f->flag, fl->v, sizeof fl->v))
+		if (!(f->flags & SL_FF_INDEX) || (g = cmd_arg_get(a, f->flag)) ==
+		    NULL)
 			continue;
 		fl->f = f;
-		if (f->type == SL_F_REF || f->type == SL_F_REFS) {
-			if ((rc = cmd_resolve_text(d, txn, f->flag, fl->v, f->ref,
-			    fl->v, msg, mlen)) != SL_OK)
-				goto out;
-		} else if (f->type == SL_F_ENUM || f->type == SL_F_STATE) {
-			struct sl_field one = *f;
-
-			one.type = SL_F_ENUM;
-			if ((rc = cmd_check_field(&one, fl->v, strlen(fl->v), msg,
-			    mlen)) != SL_OK)
-				goto out;
-		}
+		if ((rc = filter_values(d, txn, g, fl, msg, mlen)) != SL_OK)
+			goto out;
 		l->nflt++;
 	}
-	if (l->nflt > 0)
-		rc = project_list(d->p, txn, kind, l->flt[0].f->name,
-		    l->flt[0].v, NULL, NULL, list_cb, l);
-	else
+	if (cmd_arg_get(a, "open") != NULL || l->overdue) {
+		struct filter *fl = &l->flt[l->nflt];
+
+		fl->f = sl_schema_field(k, "status", 6, NULL);
+		if (fl->f != NULL) {
+			snprintf(fl->v[0], sizeof fl->v[0], "open");
+			fl->nv = 1;
+			l->nflt++;
+		}
+	}
+	for (uint32_t i = 0; i < l->nflt && !l->past; i++)
+		if (l->flt[i].nv == 1 && l->flt[i].f->type != SL_F_BOOL) {
+			scan = &l->flt[i];
+			break;
+		}
+	if (scan != NULL)
+		rc = project_list(d->p, txn, kind, scan->f->name, scan->v[0],
+		    NULL, NULL, list_cb, l);
+	else if (l->range != NULL && !l->past)
 		rc = project_list(d->p, txn, kind, NULL, NULL,
 		    l->from[0] ? l->from : NULL, l->to[0] ? l->to : NULL,
 		    list_cb, l);
-	if (rc != SL_OK)
+	else
+		rc = project_list(d->p, txn, kind, NULL, NULL, NULL, NULL,
+		    list_cb, l);
+	if (rc != SL_OK) {
 		rc = cmd_fail(msg, mlen, rc, "cannot list: %s", sl_strerror(rc));
+		goto out;
+	}
+	qsort(l->hits, l->nhits, sizeof l->hits[0], hit_cmp);
+	for (size_t i = 0; i < l->nhits; i++) {
+		struct sl_rec r;
+
+		if (l->past) {
+			if (project_as_of(d->p, txn, l->hits[i].id, l->known,
+			    l->as_of, &r) != SL_OK)
+				continue;
+		} else if (project_get(d->p, txn, l->hits[i].id, &r) != SL_OK) {
+			continue;
+		}
+		cmd_send_record(d, c, id, txn, &r, false);
+		sl_rec_free(&r);
+	}
 out:
+	free(l->hits);
 	free(l);
 	return rc;
 }
@@ -373,31 +751,64 @@ parse_as_of(const char *s, uint64_t *hlc)
 	return true;
 }
 
+/* --as-of DATE (effective time; a time is taken as its own day) and
+ * --known-at TIME (record time). */
+static int
+parse_times(const struct args *a, uint32_t *as_of, uint64_t *known,
+    char *msg, size_t mlen)
+{
+	char t[64];
+
+	*as_of = UINT32_MAX;
+	*known = UINT64_MAX;
+	if (cmd_arg_str(a, "as-of", t, sizeof t)) {
+		size_t n = strlen(t);
+
+		if (n > 10 && (t[10] == 'T' || t[10] == ' '))
+			n = 10;
+		if (!sl_date_parse(t, n, as_of))
+			return cmd_fail(msg, mlen, SL_EVALUE, "invalid date \"%s\" "
+			    "for --as-of (use YYYY-MM-DD, e.g. 2019-12-31)", t);
+	}
+	if (cmd_arg_str(a, "known-at", t, sizeof t) && !parse_as_of(t, known))
+		return cmd_fail(msg, mlen, SL_EVALUE, "invalid time \"%s\" for "
+		    "--known-at (use YYYY-MM-DD or an ISO 8601 time such as "
+		    "2026-12-01T22:06:21+01:00)", t);
+	return SL_OK;
+}
+
 int
 cmd_read_show(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
     const struct args *a, char kind, char *msg, size_t mlen)
 {
-	static const char *const allowed[] = { "id", "as-of", NULL };
-	char text[64], asof[64];
+	static const char *const allowed[] = { "id", "as-of", "known-at", NULL };
+	char text[SL_TEXT_MAX + 1], kinds[2] = { kind, 0 }, t[64];
 	uint8_t rid[SL_ID_LEN];
 	struct sl_rec r;
-	uint64_t until;
+	uint64_t known;
+	uint32_t as_of;
 	int rc;
 
 	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
 		return rc;
 	if (!cmd_arg_str(a, "id", text, sizeof text))
-		return cmd_fail(msg, mlen, SL_EUSAGE, "show needs an ID");
-	if ((rc = cmd_resolve(d, txn, NULL, text, kind, rid, msg, mlen)) != SL_OK)
+		return cmd_fail(msg, mlen, SL_EUSAGE, "show needs an ID or a name");
+	if ((rc = cmd_resolve(d, txn, NULL, text, kinds, rid, msg, mlen)) !=
+	    SL_OK)
 		return rc;
-	if (cmd_arg_str(a, "as-of", asof, sizeof asof)) {
-		if (!parse_as_of(asof, &until))
-			return cmd_fail(msg, mlen, SL_EVALUE, "invalid time \"%s\" "
-			    "for --as-of (use YYYY-MM-DD or "
-			    "YYYY-MM-DDTHH:MM:SSZ)", asof);
-		if (project_as_of(d->p, txn, rid, until, &r) != SL_OK)
+	if ((rc = parse_times(a, &as_of, &known, msg, mlen)) != SL_OK)
+		return rc;
+	if (as_of != UINT32_MAX || known != UINT64_MAX) {
+		if (project_as_of(d->p, txn, rid, known, as_of, &r) != SL_OK ||
+		    r.kind == NULL) {
+			sl_rec_free(&r);
+			t[0] = '\0';
+			cmd_arg_str(a, as_of != UINT32_MAX ? "as-of" : "known-at",
+			    t, sizeof t);
 			return cmd_fail(msg, mlen, SL_ENOENT, "%s %s did not exist "
-			    "yet at %s", project_kind_word(kind), text, asof);
+			    "yet %s %s", project_kind_word(kind), text,
+			    as_of != UINT32_MAX ? "on" : "at", t);
+		}
 	} else if ((rc = project_get(d->p, txn, rid, &r)) != SL_OK) {
 		return cmd_fail(msg, mlen, rc, "no %s with id %s",
 		    project_kind_word(kind), text);
@@ -436,7 +847,8 @@ pack_effect(msgpack_packer *pk, const struct sl_evmeta *m)
 }
 
 /*
- * The keys every event shows (9): seq, origin, org, author, time, type,
+ * The keys every event shows (10): seq, origin, org, author, time, on,
+ * type,
  * changes (its payload, decoded and packed again: a map, empty if the
  * body is erased or is no map), verified (the payload matches its
  * hash) and effect (the fold's verdict, nil for events of no record).
@@ -445,7 +857,7 @@ static void
 pack_event_common(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk,
     const struct sl_event *ev, const struct sl_evmeta *m)
 {
-	char org[SL_ORG_MAX + 1];
+	char org[SL_ORG_MAX + 1], on[11];
 	struct sl_mp mp;
 
 	project_node_org(d->p, txn, ev->origin, org, sizeof org);
@@ -459,6 +871,9 @@ pack_event_common(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk,
 	sl_pack_str(pk, ev->author, ev->author_len);
 	sl_pack_cstr(pk, "time");
 	sl_pack_time(pk, ev->hlc);
+	sl_date_format(sl_event_effective(ev), on);
+	sl_pack_cstr(pk, "on");
+	sl_pack_cstr(pk, on);
 	sl_pack_cstr(pk, "type");
 	sl_pack_str(pk, ev->type, ev->type_len);
 	sl_pack_cstr(pk, "changes");
@@ -482,7 +897,7 @@ history_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN]
 
 	(void)hash;
 	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 9);
+	msgpack_pack_map(&pk, 10);
 	pack_event_common(h->d, h->txn, &pk, ev, m);
 	ctl_send(h->c, SL_MSG_RECORD, h->id, g.p, g.len);
 	free(g.p);
@@ -503,7 +918,7 @@ cmd_read_history(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *tx
 		return rc;
 	if (!cmd_arg_str(a, "id", text, sizeof text))
 		return cmd_fail(msg, mlen, SL_EUSAGE, "history needs an ID");
-	if ((rc = cmd_resolve(d, txn, NULL, text, 0, rid, msg, mlen)) != SL_OK)
+	if ((rc = cmd_resolve(d, txn, NULL, text, NULL, rid, msg, mlen)) != SL_OK)
 		return rc;
 	if ((rc = project_history(d->p, txn, rid, UINT64_MAX, history_cb,
 	    &h)) != SL_OK)
@@ -533,7 +948,7 @@ cmd_read_audit(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 		return rc;
 	if (!cmd_arg_str(a, "id", text, sizeof text))
 		return cmd_fail(msg, mlen, SL_EUSAGE, "audit needs a record ID");
-	if ((rc = cmd_resolve(d, txn, NULL, text, 0, rid, msg, mlen)) != SL_OK)
+	if ((rc = cmd_resolve(d, txn, NULL, text, NULL, rid, msg, mlen)) != SL_OK)
 		return rc;
 	if ((rc = project_get(d->p, txn, rid, &r)) != SL_OK)
 		return cmd_fail(msg, mlen, rc, "no record with id %s", text);

@@ -195,7 +195,8 @@ field_from_arg(struct cmd_ctx *d, MDB_txn *txn, struct payload *pl,
 	return SL_OK;
 }
 
-/* The flags an event type takes, for args_only. */
+/* The flags an event type takes, for args_only: first (or none), its
+ * fields' flags, then --on, and --unset (update) or --force (add). */
 static void
 type_flags(const struct sl_evtype *et, const char **out, size_t max,
     const char *first)
@@ -204,10 +205,16 @@ type_flags(const struct sl_evtype *et, const char **out, size_t max,
 
 	if (first != NULL)
 		out[k++] = first;
-	for (uint32_t i = 0; i < et->kind->nfields && k + 1 < max; i++)
+	for (uint32_t i = 0; i < et->kind->nfields && k + 3 < max; i++)
 		if ((et->fields & (1u << i)) &&
-		    et->kind->fields[i].type != SL_F_STATE)
+		    et->kind->fields[i].type != SL_F_STATE &&
+		    !(et->kind->fields[i].flags & SL_FF_NOFLAG))
 			out[k++] = et->kind->fields[i].flag;
+	out[k++] = "on";
+	if (et->role == SL_ET_UPDATE && et->sets == 0)
+		out[k++] = "unset";
+	if (et->role == SL_ET_CREATE)
+		out[k++] = "force";
 	out[k] = NULL;
 }
 
@@ -216,7 +223,7 @@ type_flags(const struct sl_evtype *et, const char **out, size_t max,
  * greatest: what sl_fold_step_allowed judges a step by. */
 static uint32_t
 head_states(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
-    uint8_t *states, uint8_t *seens, uint8_t (*origins)[SL_KEY_LEN])
+    uint8_t *states, uint16_t *seens, uint8_t (*origins)[SL_KEY_LEN])
 {
 	uint8_t heads[SL_MAX_PARENTS][SL_HASH_LEN];
 	uint32_t n = project_heads(d->p, txn, r->id, heads, SL_MAX_PARENTS);
@@ -313,6 +320,9 @@ cmd_words(const char *cmd, char out[32])
 
 /* ---- writes ------------------------------------------------------------------ */
 
+static int unset_from_args(struct payload *pl, const struct args *a,
+    const struct sl_evtype *et, char *msg, size_t mlen);
+
 /*
  * Every field event type et carries, from its flag: the required ones
  * must be given; the state field is the state et leads to; a creating
@@ -330,10 +340,24 @@ fields_from_args(struct cmd_ctx *d, MDB_txn *txn, struct payload *pl,
 
 	for (uint32_t i = 0; i < k->nfields; i++) {
 		const struct sl_field *f = &k->fields[i];
-		bool given = cmd_arg_get(a, f->flag) != NULL;
+		bool given = !(f->flags & SL_FF_NOFLAG) &&
+		    cmd_arg_get(a, f->flag) != NULL;
 
 		if (!(et->fields & (1u << i)))
 			continue;
+		if (f->flags & SL_FF_NOFLAG) {
+			struct sl_buf *vb;
+			msgpack_packer pk;
+
+			if (et->sets == 0)
+				continue;
+			pk = payload_field(pl, f->name, &vb);
+			if (et->sets == SL_SETS_TRUE)
+				msgpack_pack_true(&pk);
+			else
+				msgpack_pack_false(&pk);
+			continue;
+		}
 		if (f->type == SL_F_STATE) {
 			const char *st = sl_schema_state_name(k, et->to);
 
@@ -351,7 +375,196 @@ fields_from_args(struct cmd_ctx *d, MDB_txn *txn, struct payload *pl,
 		    (f->flags & SL_FF_NULL))
 			payload_nil(pl, f->name);
 	}
+	return unset_from_args(pl, a, et, msg, mlen);
+}
+
+/* --unset FIELD (repeatable): nil for a field the update may set and
+ * that is not required; by flag or field name. */
+static int
+unset_from_args(struct payload *pl, const struct args *a,
+    const struct sl_evtype *et, char *msg, size_t mlen)
+{
+	const struct arg *g = cmd_arg_get(a, "unset");
+	const struct sl_kind *k = et->kind;
+	uint32_t cnt;
+
+	if (g == NULL)
+		return SL_OK;
+	if (g->type == ARG_TRUE)
+		return cmd_fail(msg, mlen, SL_EUSAGE, "--unset needs a field name");
+	cnt = g->type == ARG_ARR ? g->n : 1;
+	for (uint32_t j = 0; j < cnt; j++) {
+		const char *s = g->type == ARG_ARR ? g->e[j] : g->s;
+		uint32_t n = g->type == ARG_ARR ? g->elen[j] : g->slen;
+		const struct sl_field *f = NULL;
+		uint32_t i;
+
+		for (i = 0; i < k->nfields && f == NULL; i++)
+			if ((strlen(k->fields[i].flag) == n &&
+			    memcmp(k->fields[i].flag, s, n) == 0) ||
+			    (strlen(k->fields[i].name) == n &&
+			    memcmp(k->fields[i].name, s, n) == 0))
+				f = &k->fields[i];
+		i--;
+		if (f == NULL || !(et->fields & (1u << i)) ||
+		    (f->flags & SL_FF_NOFLAG) || f->type == SL_F_STATE)
+			return cmd_fail(msg, mlen, SL_EUSAGE, "--unset: %s has no "
+			    "field \"%.*s\" that an update sets", k->word,
+			    (int)n, s);
+		if (f->flags & SL_FF_REQUIRED)
+			return cmd_fail(msg, mlen, SL_EVALUE, "--unset %s: a %s "
+			    "always has a %s (give a new one with --%s)",
+			    f->flag, k->word, f->name, f->flag);
+		if (cmd_arg_get(a, f->flag) != NULL)
+			return cmd_fail(msg, mlen, SL_EUSAGE, "--%s and --unset %s "
+			    "at once", f->flag, f->flag);
+		for (uint32_t x = 0; x < pl->n; x++)
+			if (strcmp(pl->f[x].name, f->name) == 0)
+				goto next; /* named twice */
+		payload_nil(pl, f->name);
+next:;
+	}
 	return SL_OK;
+}
+
+/* The local day now, YYYY-MM-DD. */
+static void
+local_today(char out[11])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(out, 11, "%Y-%m-%d", &tm) == 0)
+		out[0] = '\0';
+}
+
+/*
+ * The day the change takes effect: --on, else the date of a field
+ * marked effective that the change sets (a meeting's date, the day a
+ * contact left), else today.  Every record event carries it, so each
+ * says the day its author meant.
+ */
+static int
+effective_from_args(struct payload *pl, const struct args *a,
+    const struct sl_evtype *et, char *msg, size_t mlen)
+{
+	char on[64];
+	int rc;
+
+	if (cmd_arg_str(a, "on", on, sizeof on)) {
+		if ((rc = cmd_check_date("on", on, msg, mlen)) != SL_OK)
+			return rc;
+	} else {
+		on[0] = '\0';
+		for (uint32_t i = 0; i < et->kind->nfields && !on[0]; i++) {
+			const struct sl_field *f = &et->kind->fields[i];
+
+			if ((f->flags & SL_FF_EFFECTIVE) &&
+			    (et->fields & (1u << i)))
+				cmd_arg_str(a, f->flag, on, sizeof on);
+		}
+		if (!on[0])
+			local_today(on);
+	}
+	if (on[0])
+		payload_str(pl, "on", on, strlen(on));
+	return SL_OK;
+}
+
+/* What a new record's duplicate must share with it: fields that say
+ * where it belongs (an organisation, a municipality) or when (a
+ * meeting's date). */
+struct dup_ctx {
+	struct cmd_ctx *d;
+	MDB_txn *txn;
+	const struct args *a;
+	const struct sl_kind *k;
+	char fold[4 * SL_TEXT_MAX + 4];
+	char found[SL_ID_TEXT + 1];
+};
+
+static bool
+dup_scope(const struct sl_field *f)
+{
+	return strcmp(f->name, "org") == 0 ||
+	    strcmp(f->name, "municipality") == 0 ||
+	    (f->type == SL_F_DATE && (f->flags & SL_FF_SORT));
+}
+
+static int
+dup_cb(void *ctx, const struct sl_rec *r)
+{
+	struct dup_ctx *x = ctx;
+	char label[SL_TEXT_MAX + 1], f1[4 * SL_TEXT_MAX + 4];
+
+	if (x->found[0] || r->kind != x->k || project_archived(r))
+		return 0;
+	project_label(r, label, sizeof label);
+	sl_text_fold(label, strlen(label), f1, sizeof f1);
+	if (strcmp(f1, x->fold) != 0)
+		return 0;
+	for (uint32_t i = 0; i < x->k->nfields; i++) {
+		const struct sl_field *f = &x->k->fields[i];
+		char mine[SL_TEXT_MAX + 1], theirs[SL_TEXT_MAX + 1];
+		char a1[4 * SL_TEXT_MAX + 4], a2[4 * SL_TEXT_MAX + 4];
+
+		if (!dup_scope(f) || f->type == SL_F_REFS ||
+		    !cmd_arg_str(x->a, f->flag, mine, sizeof mine) ||
+		    !project_str(r, f->name, theirs, sizeof theirs))
+			continue;
+		/* A reference was resolved to a full id in the payload; the
+		 * argument may be a name or a prefix: compare what the
+		 * record holds with what the argument resolves to. */
+		if (f->type == SL_F_REF) {
+			char full[SL_ID_TEXT + 1], m2[256];
+
+			if (cmd_resolve_text(x->d, x->txn, f->flag, mine, f->ref,
+			    full, m2, sizeof m2) == SL_OK &&
+			    strcmp(full, theirs) == 0)
+				continue;
+			return 0;
+		}
+		sl_text_fold(mine, strlen(mine), a1, sizeof a1);
+		sl_text_fold(theirs, strlen(theirs), a2, sizeof a2);
+		if (strcmp(a1, a2) != 0)
+			return 0;
+	}
+	sl_b32_encode(x->found, r->id, SL_ID_LEN);
+	return 0;
+}
+
+/*
+ * A new record with the label (name or title) of an active record of its
+ * kind, in the same organisation, municipality or on the same day where
+ * both say, is probably that record again: refused unless --force, with
+ * the existing one's id.
+ */
+static int
+duplicate_check(struct cmd_ctx *d, MDB_txn *txn, const struct args *a,
+    const struct sl_kind *k, char *msg, size_t mlen)
+{
+	struct dup_ctx *x = calloc(1, sizeof *x);
+	char label[SL_TEXT_MAX + 1];
+	int rc = SL_OK;
+
+	if (x == NULL)
+		return SL_ENOMEM;
+	x->d = d;
+	x->txn = txn;
+	x->a = a;
+	x->k = k;
+	if (k->nfields > 0 && cmd_arg_str(a, k->fields[0].flag, label,
+	    sizeof label) && project_indexed(k->c, k->fields[0].name)) {
+		sl_text_fold(label, strlen(label), x->fold, sizeof x->fold);
+		if (project_list(d->p, txn, k->c, k->fields[0].name, label, NULL,
+		    NULL, dup_cb, x) == SL_OK && x->found[0])
+			rc = cmd_fail(msg, mlen, SL_EEXIST, "%s \"%s\" already "
+			    "exists: %s (add --force to add another)", k->word,
+			    label, x->found);
+	}
+	free(x);
+	return rc;
 }
 
 /* KIND add: every field the creating type may carry, from its flag. */
@@ -367,7 +580,10 @@ cmd_write_add(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 	type_flags(et, allowed, sizeof allowed / sizeof allowed[0], NULL);
 	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
 		return rc;
-	if ((rc = fields_from_args(d, txn, &pl, a, et, msg, mlen)) == SL_OK)
+	if ((rc = fields_from_args(d, txn, &pl, a, et, msg, mlen)) == SL_OK &&
+	    (rc = effective_from_args(&pl, a, et, msg, mlen)) == SL_OK &&
+	    (cmd_arg_get(a, "force") != NULL ||
+	    (rc = duplicate_check(d, txn, a, et->kind, msg, mlen)) == SL_OK))
 		rc = append_event(d, b, txn, et, author, NULL, &pl, id, dead,
 		    msg, mlen);
 	payload_free(&pl);
@@ -425,7 +641,8 @@ step_check(struct cmd_ctx *d, MDB_txn *txn, const struct sl_evtype *et,
     const struct sl_rec *cur, const char *text, char *msg, size_t mlen)
 {
 	const struct sl_kind *k = et->kind;
-	uint8_t states[SL_MAX_PARENTS] = { 0 }, seens[SL_MAX_PARENTS] = { 0 };
+	uint8_t states[SL_MAX_PARENTS] = { 0 };
+	uint16_t seens[SL_MAX_PARENTS] = { 0 };
 	uint8_t origins[SL_MAX_PARENTS][SL_KEY_LEN] = { { 0 } };
 	uint32_t n = head_states(d, txn, cur, states, seens, origins);
 	char life[256];
@@ -459,7 +676,7 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 	const char *allowed[SL_SCHEMA_MAX_FIELDS + 2];
 	struct payload pl = { 0 };
 	struct sl_rec cur;
-	char text[64], words[32];
+	char text[SL_TEXT_MAX + 1], words[32], kinds[2] = { 0, 0 };
 	int rc;
 
 	type_flags(et, allowed, sizeof allowed / sizeof allowed[0], "id");
@@ -468,7 +685,9 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 	if (!cmd_arg_str(a, "id", text, sizeof text))
 		return cmd_fail(msg, mlen, SL_EUSAGE, "%s needs an ID",
 		    cmd_words(a->cmd, words));
-	if ((rc = cmd_resolve(d, txn, NULL, text, k->c, id, msg, mlen)) != SL_OK)
+	kinds[0] = k->c;
+	if ((rc = cmd_resolve(d, txn, NULL, text, kinds, id, msg, mlen)) !=
+	    SL_OK)
 		return rc;
 	if ((rc = fields_from_args(d, txn, &pl, a, et, msg, mlen)) != SL_OK)
 		goto out;
@@ -478,6 +697,8 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 		for (const char *const *f = allowed + 1; *f; f++) {
 			size_t used = strlen(list);
 
+			if (strcmp(*f, "on") == 0)
+				continue;
 			snprintf(list + used, sizeof list - used, "%s--%s",
 			    used == 0 ? "" : f[1] == NULL ? " or " : ", ", *f);
 		}
@@ -485,9 +706,19 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 		    cmd_words(a->cmd, words), list);
 		goto out;
 	}
+	if ((rc = effective_from_args(&pl, a, et, msg, mlen)) != SL_OK)
+		goto out;
 	if (project_get(d->p, txn, id, &cur) != SL_OK) {
 		rc = cmd_fail(msg, mlen, SL_ENOENT, "no %s with id %s", k->word,
 		    text);
+		goto out;
+	}
+	if (et->sets != 0 && project_archived(&cur) ==
+	    (et->sets == SL_SETS_TRUE)) {
+		rc = cmd_fail(msg, mlen, SL_EVALUE, "%s %s is %s archived",
+		    k->word, text, et->sets == SL_SETS_TRUE ? "already" :
+		    "not");
+		sl_rec_free(&cur);
 		goto out;
 	}
 	if (et->role == SL_ET_STEP && (rc = step_check(d, txn, et, &cur, text,

@@ -156,12 +156,10 @@ keyset_add(struct keyset *ks, const struct sl_rec *r, uint32_t fi,
 	if (ks->n == MAX_KEYS)
 		return;
 	uint8_t *k = ks->k[ks->n];
-	size_t n = vlen < IDX_VAL_MAX ? vlen : IDX_VAL_MAX;
+	size_t n = sl_text_key(v, vlen, k + 2, IDX_VAL_MAX);
 
 	k[0] = (uint8_t)r->kind->c;
 	k[1] = (uint8_t)('A' + fi);
-	for (size_t i = 0; i < n; i++)
-		k[2 + i] = (uint8_t)tolower((unsigned char)v[i]);
 	k[2 + n] = 0;
 	memcpy(k + 3 + n, r->id, SL_ID_LEN);
 	ks->len[ks->n++] = (uint8_t)(3 + n + SL_ID_LEN);
@@ -186,7 +184,7 @@ keyset_of(struct keyset *ks, const struct sl_rec *r)
 			keyset_add(ks, r, i, s, strlen(s));
 			continue;
 		}
-		if (rf->val == NULL) {
+		if (!sl_rec_has(r, i)) {
 			if (f->flags & SL_FF_SORT)
 				keyset_add(ks, r, i, "", 0);
 			else if (f->dflt != NULL)
@@ -1003,20 +1001,62 @@ project_heads(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
 	return n;
 }
 
-int
-project_resolve(struct project *p, MDB_txn *txn, const char *prefix,
-    char kind, uint8_t id[SL_ID_LEN], char *cands, size_t candlen)
+bool
+project_label(const struct sl_rec *r, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	if (r->kind == NULL || r->kind->nfields == 0)
+		return false;
+	return project_str(r, r->kind->fields[0].name, out, outlen);
+}
+
+bool
+project_archived(const struct sl_rec *r)
+{
+	const struct sl_recfield *f = sl_rec_get(r, "archived");
+	struct sl_mp m;
+	bool b = false;
+
+	if (f == NULL)
+		return false;
+	sl_mp_init(&m, f->val, f->len);
+	return sl_mp_read_bool(&m, &b) == SL_OK && b;
+}
+
+static bool
+kind_in(const char *kinds, char c)
+{
+	return kinds == NULL || kinds[0] == '\0' ||
+	    (c != 0 && strchr(kinds, c) != NULL);
+}
+
+static void
+cand_add(char *cands, size_t candlen, const uint8_t id[SL_ID_LEN],
+    const char *label)
+{
+	char text[SL_ID_TEXT + 1];
+	size_t used = strlen(cands);
+
+	sl_b32_encode(text, id, SL_ID_LEN);
+	if (used + SL_ID_TEXT + strlen(label) + 6 < candlen)
+		snprintf(cands + used, candlen - used, "%s%s%s%s%s",
+		    used ? ", " : "", text, label[0] ? " (" : "", label,
+		    label[0] ? ")" : "");
+}
+
+/* Records of kinds whose id begins with prefix. */
+static int
+resolve_prefix(struct project *p, MDB_txn *txn, const char *prefix,
+    const char *kinds, uint8_t id[SL_ID_LEN], char *cands, size_t candlen,
+    int *found)
 {
 	size_t n = strlen(prefix);
 	char full[SL_ID_TEXT + 1];
 	uint8_t lo[SL_ID_LEN];
 	MDB_cursor *c;
 	MDB_val k, d;
-	int found = 0, rc;
+	int rc;
 
-	cands[0] = '\0';
-	if (n < 4 || n > SL_ID_TEXT || !sl_b32_valid_prefix(prefix, n))
-		return SL_EINVAL;
 	/* The smallest id with this prefix: the prefix padded with '0'. */
 	memset(full, '0', SL_ID_TEXT);
 	memcpy(full, prefix, n);
@@ -1034,7 +1074,7 @@ project_resolve(struct project *p, MDB_txn *txn, const char *prefix,
 	k = (MDB_val){ SL_ID_LEN, lo };
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		char text[SL_ID_TEXT + 1];
+		char text[SL_ID_TEXT + 1], label[SL_TEXT_MAX + 1];
 		struct sl_rec r;
 
 		sl_b32_encode(text, k.mv_data, SL_ID_LEN);
@@ -1042,20 +1082,116 @@ project_resolve(struct project *p, MDB_txn *txn, const char *prefix,
 			break;
 		if (sl_rec_decode(&r, k.mv_data, d.mv_data, d.mv_size) != SL_OK)
 			continue;
-		bool match = r.kind != NULL && (kind == 0 || r.kind->c == kind);
+		bool match = r.kind != NULL && r.kind->record &&
+		    kind_in(kinds, r.kind->c);
 
+		project_label(&r, label, sizeof label);
 		sl_rec_free(&r);
 		if (!match)
 			continue;
-		if (found++ == 0)
+		if ((*found)++ == 0)
 			memcpy(id, k.mv_data, SL_ID_LEN);
-		size_t used = strlen(cands);
-
-		if (used + SL_ID_TEXT + 2 < candlen)
-			snprintf(cands + used, candlen - used, "%s%s",
-			    used ? " " : "", text);
+		cand_add(cands, candlen, k.mv_data, label);
 	}
 	mdb_cursor_close(c);
+	return SL_OK;
+}
+
+/* Records of kinds whose label is name (active ones first). */
+static int
+resolve_name(struct project *p, MDB_txn *txn, const char *name,
+    const char *kinds, uint8_t id[SL_ID_LEN], char *cands, size_t candlen,
+    int *found)
+{
+	uint8_t want[IDX_VAL_MAX + 1];
+	size_t wn = sl_text_key(name, strlen(name), want, IDX_VAL_MAX);
+	int archived = 0;
+	uint8_t arch_id[SL_ID_LEN] = { 0 };
+	char arch_cands[512] = "", fname[4 * SL_TEXT_MAX + 4];
+
+	sl_text_fold(name, strlen(name), fname, sizeof fname);
+
+	for (size_t ki = 0; sl_schema_kind_at(ki) != NULL; ki++) {
+		const struct sl_kind *k = sl_schema_kind_at(ki);
+		uint8_t start[IDX_KEY_MAX];
+		MDB_cursor *c;
+		MDB_val key, d;
+		int rc;
+
+		if (!k->record || !kind_in(kinds, k->c) || k->nfields == 0 ||
+		    !(k->fields[0].flags & (SL_FF_INDEX | SL_FF_SORT)))
+			continue;
+		start[0] = (uint8_t)k->c;
+		start[1] = 'A';
+		memcpy(start + 2, want, wn);
+		start[2 + wn] = 0;
+		if (mdb_cursor_open(txn, p->pidx, &c) != 0)
+			return SL_ESTORE;
+		key = (MDB_val){ 3 + wn, start };
+		for (rc = mdb_cursor_get(c, &key, &d, MDB_SET_RANGE); rc == 0;
+		    rc = mdb_cursor_get(c, &key, &d, MDB_NEXT)) {
+			const uint8_t *kb = key.mv_data;
+			char label[SL_TEXT_MAX + 1], fl[4 * SL_TEXT_MAX + 4];
+			struct sl_rec r;
+			bool arch;
+
+			if (key.mv_size != 3 + wn + SL_ID_LEN ||
+			    memcmp(kb, start, 3 + wn) != 0)
+				break;
+			if (project_get(p, txn, kb + 3 + wn, &r) != SL_OK)
+				continue;
+			project_label(&r, label, sizeof label);
+			arch = project_archived(&r);
+			sl_rec_free(&r);
+			/* The key is cut at IDX_VAL_MAX: compare in full. */
+			sl_text_fold(label, strlen(label), fl, sizeof fl);
+			if (strcmp(fl, fname) != 0)
+				continue;
+			if (arch) {
+				if (archived++ == 0)
+					memcpy(arch_id, kb + 3 + wn, SL_ID_LEN);
+				cand_add(arch_cands, sizeof arch_cands,
+				    kb + 3 + wn, label);
+				continue;
+			}
+			if ((*found)++ == 0)
+				memcpy(id, kb + 3 + wn, SL_ID_LEN);
+			cand_add(cands, candlen, kb + 3 + wn, label);
+		}
+		mdb_cursor_close(c);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return SL_ESTORE;
+	}
+	if (*found == 0 && archived > 0) {
+		*found = archived;
+		memcpy(id, arch_id, SL_ID_LEN);
+		snprintf(cands, candlen, "%s", arch_cands);
+	}
+	return SL_OK;
+}
+
+int
+project_resolve(struct project *p, MDB_txn *txn, const char *text,
+    const char *kinds, uint8_t id[SL_ID_LEN], char *cands, size_t candlen)
+{
+	size_t n = strlen(text);
+	int found = 0, rc;
+
+	cands[0] = '\0';
+	if (n >= 4 && n <= SL_ID_TEXT && sl_b32_valid_prefix(text, n)) {
+		rc = resolve_prefix(p, txn, text, kinds, id, cands, candlen,
+		    &found);
+		if (rc != SL_OK && rc != SL_EINVAL)
+			return rc;
+		if (found > 0)
+			return found > 1 ? SL_EAMBIG : SL_OK;
+	}
+	if (n == 0 || n > SL_TEXT_MAX)
+		return SL_EINVAL;
+	cands[0] = '\0';
+	if ((rc = resolve_name(p, txn, text, kinds, id, cands, candlen,
+	    &found)) != SL_OK)
+		return rc;
 	return found == 0 ? SL_ENOENT : found > 1 ? SL_EAMBIG : SL_OK;
 }
 
@@ -1078,10 +1214,8 @@ project_list(struct project *p, MDB_txn *txn, char kind, const char *field,
 	start[1] = stop[1] = (uint8_t)('A' + fi);
 	if (value != NULL || from != NULL) {
 		const char *v = value != NULL ? value : from;
-		size_t n = strlen(v) < IDX_VAL_MAX ? strlen(v) : IDX_VAL_MAX;
+		size_t n = sl_text_key(v, strlen(v), start + 2, IDX_VAL_MAX);
 
-		for (size_t i = 0; i < n; i++)
-			start[2 + i] = (uint8_t)tolower((unsigned char)v[i]);
 		slen = 2 + n;
 		if (value != NULL) {
 			start[slen++] = 0; /* exact value: "value\0" + id */
@@ -1089,10 +1223,8 @@ project_list(struct project *p, MDB_txn *txn, char kind, const char *field,
 		}
 	}
 	if (value == NULL && to != NULL) {
-		size_t n = strlen(to) < IDX_VAL_MAX ? strlen(to) : IDX_VAL_MAX;
+		size_t n = sl_text_key(to, strlen(to), stop + 2, IDX_VAL_MAX);
 
-		for (size_t i = 0; i < n; i++)
-			stop[2 + i] = (uint8_t)tolower((unsigned char)to[i]);
 		tlen = 2 + n;
 	}
 	if (mdb_cursor_open(txn, p->pidx, &c) != 0)
@@ -1181,29 +1313,40 @@ project_history(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
 	return ret;
 }
 
+struct as_of {
+	struct sl_fold_mem *m;
+	uint32_t eff;
+};
+
 static int
 as_of_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN],
     const struct sl_evmeta *m)
 {
+	struct as_of *a = ctx;
+
 	(void)hash;
 	if (m->status == SL_EV_FUTURE)
 		return SL_OK; /* as the live fold: not yet */
-	return sl_fold_mem_add(ctx, ev->rec, ev->rec_len);
+	/* Not in effect yet: left out, and so is every event after it
+	 * (they wait for it as for a parent that never comes). */
+	if (sl_event_effective(ev) > a->eff)
+		return SL_OK;
+	return sl_fold_mem_add(a->m, ev->rec, ev->rec_len);
 }
 
 int
 project_as_of(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
-    uint64_t until, struct sl_rec *r)
+    uint64_t known, uint32_t eff, struct sl_rec *r)
 {
-	struct sl_fold_mem *m = sl_fold_mem_new();
+	struct as_of a = { sl_fold_mem_new(), eff };
 	int rc;
 
 	memset(r, 0, sizeof *r);
-	if (m == NULL)
+	if (a.m == NULL)
 		return SL_ENOMEM;
-	if ((rc = project_history(p, txn, id, until, as_of_cb, m)) == SL_OK)
-		rc = sl_fold_mem_record(m, id, r);
-	sl_fold_mem_free(m);
+	if ((rc = project_history(p, txn, id, known, as_of_cb, &a)) == SL_OK)
+		rc = sl_fold_mem_record(a.m, id, r);
+	sl_fold_mem_free(a.m);
 	return rc;
 }
 

@@ -18,7 +18,7 @@
 
 /* Bump when the fold or the encoding changes: a node rebuilds its
  * records from the log at start when its stored version differs. */
-#define PROJECT_VERSION 8
+#define PROJECT_VERSION 9
 
 /* How far ahead of the wall clock an event's clock may be and still be
  * folded at once (milliseconds); later ones wait for the clock. */
@@ -81,12 +81,20 @@ int project_meta(struct project *p, MDB_txn *txn, const uint8_t h[SL_HASH_LEN],
     struct sl_evmeta *m);
 
 /*
- * Resolves an id prefix (4 or more base32 characters) to one record of
- * kind (0: any).  SL_EINVAL for a malformed prefix, SL_ENOENT, SL_EAMBIG
- * (cands then lists the candidates' full ids, space-separated).
+ * Resolves what a user typed for a record of one of kinds (NULL or "":
+ * any) to its id: an id prefix (4 or more base32 characters), else a
+ * name (the kind's first field, compared case-insensitively, Swedish
+ * letters included; an active record before archived ones).  SL_ENOENT,
+ * SL_EAMBIG (cands then lists the candidates: "id (name)", comma-
+ * separated) or SL_EINVAL (neither an id prefix nor a name).
  */
-int project_resolve(struct project *p, MDB_txn *txn, const char *prefix,
-    char kind, uint8_t id[SL_ID_LEN], char *cands, size_t candlen);
+int project_resolve(struct project *p, MDB_txn *txn, const char *text,
+    const char *kinds, uint8_t id[SL_ID_LEN], char *cands, size_t candlen);
+/* The label of a record (its first field: a name or a title) into out;
+ * false if it has none. */
+bool project_label(const struct sl_rec *r, char *out, size_t outlen);
+/* True if the record is archived. */
+bool project_archived(const struct sl_rec *r);
 
 /* Called per record; a nonzero return stops the listing and is returned. */
 typedef int (*project_rec_fn)(void *ctx, const struct sl_rec *r);
@@ -113,10 +121,11 @@ typedef int (*project_ev_fn)(void *ctx, const struct sl_event *ev,
 int project_history(struct project *p, MDB_txn *txn,
     const uint8_t id[SL_ID_LEN], uint64_t until, project_ev_fn fn, void *ctx);
 
-/* Folds record id from its events with clock <= until (the same fold,
- * in memory). */
+/* Folds record id from its events with clock <= known that are in
+ * effect on day eff (YYYYMMDD; UINT32_MAX: any): the same fold, in
+ * memory.  An event left out leaves out every event after it. */
 int project_as_of(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
-    uint64_t until, struct sl_rec *r);
+    uint64_t known, uint32_t eff, struct sl_rec *r);
 
 /* The organisation name origin last announced (node.org), or "". */
 void project_node_org(struct project *p, MDB_txn *txn,

@@ -43,3 +43,15 @@ sl_hlc_format(char *out, size_t outlen, uint64_t hlc)
 	}
 	snprintf(out, outlen, "%s.%03uZ", buf, (unsigned)(ms % 1000));
 }
+
+uint32_t
+sl_hlc_day(uint64_t hlc)
+{
+	time_t secs = (time_t)(SL_HLC_MS(hlc) / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&secs, &tm) == NULL)
+		return 0;
+	return (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 +
+	    tm.tm_mday);
+}

@@ -75,7 +75,7 @@ sl_evmeta_encode(uint8_t out[SL_EVMETA_LEN], const struct sl_evmeta *m)
 	out[SL_ID_LEN + 17 + SL_KEY_LEN] = m->why;
 	out[SL_ID_LEN + 18 + SL_KEY_LEN] = m->state;
 	out[SL_ID_LEN + 19 + SL_KEY_LEN] = (uint8_t)m->kind;
-	out[SL_ID_LEN + 20 + SL_KEY_LEN] = m->seen;
+	put_be(out + SL_ID_LEN + 20 + SL_KEY_LEN, m->seen, 2);
 }
 
 void
@@ -89,7 +89,7 @@ sl_evmeta_decode(struct sl_evmeta *m, const uint8_t in[SL_EVMETA_LEN])
 	m->why = in[SL_ID_LEN + 17 + SL_KEY_LEN];
 	m->state = in[SL_ID_LEN + 18 + SL_KEY_LEN];
 	m->kind = (char)in[SL_ID_LEN + 19 + SL_KEY_LEN];
-	m->seen = in[SL_ID_LEN + 20 + SL_KEY_LEN];
+	m->seen = (uint16_t)sl_get_be(in + SL_ID_LEN + 20 + SL_KEY_LEN, 2);
 }
 
 /* ---- records ------------------------------------------------------------- */
@@ -108,7 +108,7 @@ sl_rec_get(const struct sl_rec *r, const char *name)
 	uint32_t i;
 
 	if (sl_schema_field(r->kind, name, strlen(name), &i) == NULL ||
-	    r->f[i].val == NULL)
+	    !sl_rec_has(r, i))
 		return NULL;
 	return &r->f[i];
 }
@@ -124,7 +124,7 @@ sl_rec_pack_field(msgpack_packer *pk, const struct sl_rec *r, uint32_t i)
 		sl_pack_cstr(pk, sl_schema_state_name(r->kind, r->state));
 		return;
 	}
-	if (rf->val != NULL) {
+	if (sl_rec_has(r, i)) {
 		sl_mp_init(&m, rf->val, rf->len);
 		if (sl_mp_repack(&m, pk, 4) != SL_OK)
 			msgpack_pack_nil(pk); /* the fold keeps checked values */
@@ -149,6 +149,60 @@ write_cmp(uint64_t ha, const uint8_t *oa, uint64_t hb, const uint8_t *ob)
 	return memcmp(oa, ob, SL_KEY_LEN);
 }
 
+/* (effective date, clock, origin) order: the order of field values. */
+static int
+value_cmp(uint32_t ea, uint64_t ha, const uint8_t *oa, uint32_t eb,
+    uint64_t hb, const uint8_t *ob)
+{
+	if (ea != eb)
+		return ea < eb ? -1 : 1;
+	return write_cmp(ha, oa, hb, ob);
+}
+
+uint32_t
+sl_event_effective(const struct sl_event *ev)
+{
+	struct sl_mp m;
+	uint32_t n, ymd;
+
+	if (ev->payload != NULL) {
+		sl_mp_init(&m, ev->payload, ev->payload_len);
+		if (sl_mp_read_map(&m, &n, 256) == SL_OK) {
+			for (uint32_t i = 0; i < n; i++) {
+				const char *k, *s;
+				uint32_t kl, sl;
+				const uint8_t *v;
+				size_t vl;
+
+				if (sl_mp_read_str(&m, &k, &kl, 0,
+				    SL_PAYLOAD_MAX) != SL_OK)
+					break;
+				if (kl == 2 && memcmp(k, "on", 2) == 0) {
+					if (sl_mp_read_str(&m, &s, &sl, 0, 16) ==
+					    SL_OK && sl_date_parse(s, sl, &ymd))
+						return ymd;
+					break;
+				}
+				/* Keys ascend: past "on", it is not there. */
+				if (kl > 0 && (k[0] > 'o' || (k[0] == 'o' &&
+				    kl > 1 && k[1] > 'n')))
+					break;
+				if (sl_mp_skip(&m, &v, &vl) != SL_OK)
+					break;
+			}
+		}
+	}
+	return sl_hlc_day(ev->hlc);
+}
+
+bool
+sl_rec_has(const struct sl_rec *r, uint32_t i)
+{
+	const struct sl_recfield *f = &r->f[i];
+
+	return f->val != NULL && !(f->len == 1 && f->val[0] == 0xc0);
+}
+
 /*
  * [kind, c_hlc, c_origin, c_author, u_hlc, nheads, state, w_hlc, w_origin,
  *  [[field index, value, hlc, origin]...]]: a few hundred bytes whatever
@@ -165,9 +219,11 @@ sl_rec_encode(const struct sl_rec *r, struct sl_buf *g)
 	g->len = 0;
 	g->failed = false;
 	msgpack_packer_init(&pk, g, sl_buf_write);
-	msgpack_pack_array(&pk, 10);
+	msgpack_pack_array(&pk, 12);
 	sl_pack_str(&pk, &k, k ? 1 : 0);
 	msgpack_pack_uint64(&pk, r->c_hlc);
+	msgpack_pack_uint32(&pk, r->c_eff);
+	msgpack_pack_uint32(&pk, r->w_eff);
 	sl_pack_bin(&pk, r->c_origin, SL_KEY_LEN);
 	sl_pack_cstr(&pk, r->c_author);
 	msgpack_pack_uint64(&pk, r->u_hlc);
@@ -183,9 +239,10 @@ sl_rec_encode(const struct sl_rec *r, struct sl_buf *g)
 
 		if (f->val == NULL)
 			continue;
-		msgpack_pack_array(&pk, 4);
+		msgpack_pack_array(&pk, 5);
 		msgpack_pack_uint32(&pk, i);
 		sl_buf_write(g, (const char *)f->val, f->len);
+		msgpack_pack_uint32(&pk, f->eff);
 		msgpack_pack_uint64(&pk, f->hlc);
 		sl_pack_bin(&pk, f->origin, SL_KEY_LEN);
 	}
@@ -206,7 +263,7 @@ sl_rec_decode(struct sl_rec *r, const uint8_t id[SL_ID_LEN],
 	memset(r, 0, sizeof *r);
 	memcpy(r->id, id, SL_ID_LEN);
 	sl_mp_init(&m, buf, len);
-	if ((rc = sl_mp_read_array(&m, &n, 10)) != SL_OK || n != 10 ||
+	if ((rc = sl_mp_read_array(&m, &n, 12)) != SL_OK || n != 12 ||
 	    (rc = sl_mp_read_str(&m, &s, &l, 0, 1)) != SL_OK)
 		goto fail;
 	if (l == 1 && (r->kind = sl_schema_kind_c(s[0])) == NULL) {
@@ -214,7 +271,13 @@ sl_rec_decode(struct sl_rec *r, const uint8_t id[SL_ID_LEN],
 		goto fail;
 	}
 	if ((rc = sl_mp_read_uint(&m, &r->c_hlc)) != SL_OK ||
-	    (rc = sl_mp_read_bin(&m, &b, &l, SL_KEY_LEN, SL_KEY_LEN)) != SL_OK)
+	    (rc = sl_mp_read_uint(&m, &u)) != SL_OK)
+		goto fail;
+	r->c_eff = (uint32_t)u;
+	if ((rc = sl_mp_read_uint(&m, &u)) != SL_OK)
+		goto fail;
+	r->w_eff = (uint32_t)u;
+	if ((rc = sl_mp_read_bin(&m, &b, &l, SL_KEY_LEN, SL_KEY_LEN)) != SL_OK)
 		goto fail;
 	memcpy(r->c_origin, b, SL_KEY_LEN);
 	if ((rc = sl_mp_read_str(&m, &s, &l, 0, SL_AUTHOR_MAX)) != SL_OK)
@@ -234,14 +297,14 @@ sl_rec_decode(struct sl_rec *r, const uint8_t id[SL_ID_LEN],
 	if ((rc = sl_mp_read_array(&m, &n, SL_SCHEMA_MAX_FIELDS)) != SL_OK)
 		goto fail;
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t four;
+		uint32_t five;
 		const uint8_t *v;
 		size_t vlen;
-		uint64_t idx;
+		uint64_t idx, eff;
 		struct sl_recfield *f;
 
-		if ((rc = sl_mp_read_array(&m, &four, 4)) != SL_OK ||
-		    four != 4 || (rc = sl_mp_read_uint(&m, &idx)) != SL_OK)
+		if ((rc = sl_mp_read_array(&m, &five, 5)) != SL_OK ||
+		    five != 5 || (rc = sl_mp_read_uint(&m, &idx)) != SL_OK)
 			goto fail;
 		if (idx >= SL_SCHEMA_MAX_FIELDS || r->f[idx].val != NULL) {
 			rc = SL_EVALUE;
@@ -249,11 +312,13 @@ sl_rec_decode(struct sl_rec *r, const uint8_t id[SL_ID_LEN],
 		}
 		f = &r->f[idx];
 		if ((rc = sl_mp_skip(&m, &v, &vlen)) != SL_OK ||
+		    (rc = sl_mp_read_uint(&m, &eff)) != SL_OK ||
 		    (rc = sl_mp_read_uint(&m, &f->hlc)) != SL_OK ||
 		    (rc = sl_mp_read_bin(&m, &b, &l, SL_KEY_LEN,
 		    SL_KEY_LEN)) != SL_OK)
 			goto fail;
 		memcpy(f->origin, b, SL_KEY_LEN);
+		f->eff = (uint32_t)eff;
 		if ((f->val = malloc(vlen ? vlen : 1)) == NULL) {
 			rc = SL_ENOMEM;
 			goto fail;
@@ -310,7 +375,7 @@ apply_fields(struct sl_rec *r, const struct sl_evtype *et,
 		size_t len;
 	} win[SL_SCHEMA_MAX_FIELDS] = { { NULL, 0 } };
 	struct sl_mp m;
-	uint32_t n;
+	uint32_t n, eff = sl_event_effective(ev);
 	char why[160];
 
 	if (ev->payload == NULL)
@@ -341,8 +406,8 @@ apply_fields(struct sl_rec *r, const struct sl_evtype *et,
 		struct sl_recfield *rf = &r->f[i];
 		uint8_t *nv;
 
-		if (win[i].v == NULL || (rf->val != NULL && write_cmp(ev->hlc,
-		    ev->origin, rf->hlc, rf->origin) <= 0))
+		if (win[i].v == NULL || (rf->val != NULL && value_cmp(eff,
+		    ev->hlc, ev->origin, rf->eff, rf->hlc, rf->origin) <= 0))
 			continue;
 		if ((nv = malloc(win[i].len ? win[i].len : 1)) == NULL)
 			return SL_ENOMEM;
@@ -350,6 +415,7 @@ apply_fields(struct sl_rec *r, const struct sl_evtype *et,
 		free(rf->val);
 		rf->val = nv;
 		rf->len = (uint32_t)win[i].len;
+		rf->eff = eff;
 		rf->hlc = ev->hlc;
 		memcpy(rf->origin, ev->origin, SL_KEY_LEN);
 	}
@@ -380,7 +446,7 @@ work_push(struct work *w, const uint8_t h[SL_HASH_LEN])
 
 bool
 sl_fold_step_allowed(const struct sl_evtype *et, const uint8_t *states,
-    const uint8_t *seens, const uint8_t (*origins)[SL_KEY_LEN], uint32_t n,
+    const uint16_t *seens, const uint8_t (*origins)[SL_KEY_LEN], uint32_t n,
     uint32_t best, const uint8_t self[SL_KEY_LEN])
 {
 	bool clash = false;
@@ -390,7 +456,7 @@ sl_fold_step_allowed(const struct sl_evtype *et, const uint8_t *states,
 	/* The parents the greatest one has not seen the state of are
 	 * branches it did not know: a clash. */
 	for (uint32_t i = 0; i < n; i++)
-		if (i != best && states[i] < 8 &&
+		if (i != best && states[i] < 16 &&
 		    !(seens[best] & (1u << states[i])))
 			clash = true;
 	if (!clash)
@@ -411,7 +477,7 @@ sl_fold_step_allowed(const struct sl_evtype *et, const uint8_t *states,
 		    memcmp(origins[i], self, SL_KEY_LEN) == 0)
 			continue;
 		for (uint32_t j = 0; j < n; j++)
-			if (states[j] != et->to && et->to < 8 &&
+			if (states[j] != et->to && et->to < 16 &&
 			    (seens[j] & (1u << et->to)))
 				through = true;
 		if (!through)
@@ -428,7 +494,8 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 {
 	struct sl_evmeta pm, best;
 	bool pending = false, have_best = false, step_ok = false;
-	uint8_t states[SL_MAX_PARENTS], seens[SL_MAX_PARENTS];
+	uint8_t states[SL_MAX_PARENTS];
+	uint16_t seens[SL_MAX_PARENTS];
 	uint8_t origins[SL_MAX_PARENTS][SL_KEY_LEN];
 	uint32_t ns = 0, seen = 0, bi = 0;
 	int rc;
@@ -436,7 +503,7 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 	if (et->role == SL_ET_CREATE) {
 		m->status = SL_EV_APPLIED;
 		m->state = et->to;
-		m->seen = (uint8_t)(et->to < 8 ? 1u << et->to : 0);
+		m->seen = (uint16_t)(et->to < 16 ? 1u << et->to : 0);
 		return SL_OK;
 	}
 	if (ev->n_parents == 0) {
@@ -500,7 +567,7 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 		return SL_OK;
 	}
 	m->state = best.state;
-	m->seen = (uint8_t)((seen | (1u << m->state)) & 0xff);
+	m->seen = (uint16_t)((seen | (1u << (m->state & 15))) & 0xffff);
 	if (et->role != SL_ET_STEP) {
 		m->status = SL_EV_APPLIED;
 		return SL_OK;
@@ -510,7 +577,7 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 	if (step_ok) {
 		m->status = SL_EV_APPLIED;
 		m->state = et->to;
-		m->seen |= (uint8_t)(1u << (et->to & 7));
+		m->seen |= (uint16_t)(1u << (et->to & 15));
 	} else {
 		/* A no-op stands for its greatest parent only: the other
 		 * parents' seen states are not its own, or a child naming it
@@ -518,7 +585,7 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 		 * the other branches (a clash laundered into no clash). */
 		m->status = SL_EV_NOOP;
 		m->why = SL_WHY_STEP;
-		m->seen = (uint8_t)(best.seen | (1u << (best.state & 7)));
+		m->seen = (uint16_t)(best.seen | (1u << (best.state & 15)));
 	}
 	return SL_OK;
 }
@@ -541,6 +608,7 @@ join(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 	if (et->role == SL_ET_CREATE) {
 		r.kind = et->kind;
 		r.c_hlc = ev->hlc;
+		r.c_eff = sl_event_effective(ev);
 		memcpy(r.c_origin, ev->origin, SL_KEY_LEN);
 		snprintf(r.c_author, sizeof r.c_author, "%.*s",
 		    (int)ev->author_len, ev->author);
@@ -562,6 +630,7 @@ join(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 	if (r.nheads == 1 || write_cmp(ev->hlc, ev->origin, r.w_hlc,
 	    r.w_origin) > 0) {
 		r.w_hlc = ev->hlc;
+		r.w_eff = sl_event_effective(ev);
 		memcpy(r.w_origin, ev->origin, SL_KEY_LEN);
 		r.state = m->state;
 	}

@@ -500,7 +500,8 @@ enum sl_ftype {
 	SL_F_DATE,      /* str YYYY-MM-DD, a real day from 1900 on */
 	SL_F_ENUM,      /* str, one of values */
 	SL_F_BOOL,      /* true or false */
-	SL_F_REF,       /* str: the 26-character id of a record of kind ref */
+	SL_F_REF,       /* str: the 26-character id of a record of a kind in
+			   ref */
 	SL_F_REFS,      /* array of REF, no repeats */
 	SL_F_TEXTS,     /* array of TEXT, no repeats */
 	SL_F_STATE      /* str: the lifecycle state, set by the fold */
@@ -512,6 +513,10 @@ enum sl_ftype {
 #define SL_FF_INDEX    0x04  /* indexed: a list filter */
 #define SL_FF_SORT     0x08  /* indexed: the kind's list order */
 #define SL_FF_NULL     0x10  /* nil is a value (cleared / none given) */
+#define SL_FF_TALLY    0x20  /* TEXTS: each "CATEGORY=N" (a headcount) */
+#define SL_FF_NOFLAG   0x40  /* set only by its event types (archived) */
+#define SL_FF_EFFECTIVE 0x80 /* DATE: a change that sets it takes effect
+				on that day unless it says otherwise */
 
 #define SL_SCHEMA_MAX_FIELDS 16
 #define SL_FIELD_NAME_MAX 32  /* bytes of a payload key, known or not */
@@ -524,7 +529,7 @@ struct sl_field {
 	const char *flag;        /* CLI flag (without --) */
 	enum sl_ftype type;
 	uint32_t max;            /* bytes of each text */
-	char ref;                /* REF/REFS: the kind referred to */
+	const char *ref;         /* REF/REFS: the kinds referred to ("oc") */
 	const char *const *values; /* ENUM: allowed values, NULL-terminated */
 	const char *dflt;        /* shown when absent (ENUM), or NULL */
 	unsigned flags;          /* SL_FF_* */
@@ -556,7 +561,10 @@ struct sl_evtype {
 	uint32_t required;       /* bit i: must be carried */
 	uint32_t from;           /* STEP: states it may leave */
 	uint8_t to;              /* the state after it (CREATE, STEP) */
+	uint8_t sets;            /* SL_SETS_*: the BOOL value it carries */
 };
+#define SL_SETS_TRUE 1       /* KIND.archived: archived is true */
+#define SL_SETS_FALSE 2      /* KIND.restored: archived is false */
 
 /* Kinds: count, by index, by word ("contact"), by stored byte. */
 size_t sl_schema_kind_count(void);
@@ -619,8 +627,8 @@ int sl_schema_check_event(const char *type, size_t tlen,
  * have smaller clocks; otherwise it is IGNORED (no effect, anywhere).
  * A belonging step is APPLIED if sl_fold_step_allowed says so, else a
  * NOOP (it stays in the history and changes nothing, heads included).
- * Fields: per field, the APPLIED event with the greatest (clock, origin)
- * wins.  Heads: APPLIED events no APPLIED event names.  State: the
+ * Fields: per field, the APPLIED event with the greatest (effective
+ * date, clock, origin) wins.  Heads: APPLIED events no APPLIED event names.  State: the
  * state after the head with the greatest (clock, origin).  Every step
  * depends only on an event and its causal past, so the result is the
  * same for any arrival order, and each event costs O(log n).
@@ -661,7 +669,7 @@ const char *sl_fold_status_name(int status);
  * another origin made.  The fold and a node's local write both ask this.
  */
 bool sl_fold_step_allowed(const struct sl_evtype *et, const uint8_t *states,
-    const uint8_t *seens, const uint8_t (*origins)[SL_KEY_LEN], uint32_t n,
+    const uint16_t *seens, const uint8_t (*origins)[SL_KEY_LEN], uint32_t n,
     uint32_t best, const uint8_t self[SL_KEY_LEN]);
 const char *sl_fold_why(int why);
 
@@ -675,10 +683,10 @@ struct sl_evmeta {
 	uint8_t why;                 /* enum sl_ev_why */
 	uint8_t state;               /* lifecycle state after it */
 	char kind;                   /* its type's kind byte */
-	uint8_t seen;                /* states its causal past went through
+	uint16_t seen;               /* states its causal past went through
 					(bit s for state s) */
 };
-#define SL_EVMETA_LEN (SL_ID_LEN + 8 + SL_KEY_LEN + 8 + 5)
+#define SL_EVMETA_LEN (SL_ID_LEN + 8 + SL_KEY_LEN + 8 + 6)
 void sl_evmeta_encode(uint8_t out[SL_EVMETA_LEN], const struct sl_evmeta *m);
 void sl_evmeta_decode(struct sl_evmeta *m, const uint8_t in[SL_EVMETA_LEN]);
 
@@ -686,6 +694,7 @@ void sl_evmeta_decode(struct sl_evmeta *m, const uint8_t in[SL_EVMETA_LEN]);
 struct sl_recfield {
 	uint8_t *val;                /* msgpack bytes, malloc'd */
 	uint32_t len;
+	uint32_t eff;                /* its event's effective date (YYYYMMDD) */
 	uint64_t hlc;
 	uint8_t origin[SL_KEY_LEN];
 };
@@ -695,6 +704,8 @@ struct sl_rec {
 	uint8_t id[SL_ID_LEN];
 	const struct sl_kind *kind;  /* NULL until its creating event */
 	uint64_t c_hlc, u_hlc;       /* created; last event that belongs */
+	uint32_t c_eff, w_eff;       /* effective dates (YYYYMMDD) of the
+					creating event and the winning head */
 	uint8_t c_origin[SL_KEY_LEN];
 	char c_author[SL_AUTHOR_MAX + 1];
 	uint32_t nheads;
@@ -704,7 +715,9 @@ struct sl_rec {
 	struct sl_recfield f[SL_SCHEMA_MAX_FIELDS]; /* by schema index */
 };
 void sl_rec_free(struct sl_rec *r);
-/* The value of field name (or NULL if absent). */
+/* True if field i holds a value (not absent, not cleared by nil). */
+bool sl_rec_has(const struct sl_rec *r, uint32_t i);
+/* The value of field name (or NULL if absent or cleared). */
 const struct sl_recfield *sl_rec_get(const struct sl_rec *r,
     const char *name);
 /* Packs field i of r's kind as replies show it: the value decoded and
@@ -762,6 +775,33 @@ int sl_fold_event(const struct sl_fold_ops *ops, void *ctx,
 /* The record an event is about: false if it is no record event. */
 bool sl_fold_target(const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN],
     uint8_t id[SL_ID_LEN], const struct sl_evtype **et);
+
+/*
+ * Text people type (text.c).  sl_text_fold: lower case (ASCII and the
+ * Latin-1 letters) and "a" + combining ring etc. composed (NFC for the
+ * letters Swedish uses); returns the length written (out is
+ * NUL-terminated, cut at max).  sl_text_key: a byte string that sorts in
+ * Swedish alphabetical order (a-z, then å, ä, ö) and compares equal for
+ * texts that differ only in case or composition.  sl_text_contains: does
+ * the folded hay contain needle (already folded)?
+ */
+size_t sl_text_fold(const char *s, size_t n, char *out, size_t max);
+size_t sl_text_key(const char *s, size_t n, uint8_t *out, size_t max);
+bool sl_text_contains(const char *hay, size_t hn, const char *needle_folded,
+    size_t nn);
+
+/*
+ * Effective time (PROTOCOL.md 11.5): the day a change takes effect, as
+ * the author says it (payload key "on", a DATE), else the UTC day of the
+ * event's clock.  As YYYYMMDD, so that dates compare as integers.
+ */
+uint32_t sl_event_effective(const struct sl_event *ev);
+/* YYYY-MM-DD (a real day) to YYYYMMDD; false if it is none. */
+bool sl_date_parse(const char *s, size_t n, uint32_t *ymd);
+/* YYYYMMDD to "YYYY-MM-DD" ("" for 0). */
+void sl_date_format(uint32_t ymd, char out[11]);
+/* The UTC day of a clock (ms since the epoch in its upper bits). */
+uint32_t sl_hlc_day(uint64_t hlc);
 
 /* The in-memory backend: holds copies of the events it is given. */
 struct sl_fold_mem;

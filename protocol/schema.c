@@ -24,8 +24,19 @@
 
 static const char *const org_kinds[] = { "asf", "municipality", "authority",
 	"partner", "company", "other", NULL };
+static const char *const org_statuses[] = { "idea", "starting", "active",
+	"dormant", "closed", NULL };
+static const char *const meeting_types[] = { "meeting", "check-in",
+	"seminar", "committee", NULL };
+static const char *const agreement_types[] = { "iop", "samverkansavtal",
+	"uppdrag", "upphandling", "pilot", NULL };
+/* Lifecycle states: index 0 is "none"; new states are appended so that
+ * the numbers stay what they were (they are stored, never sent). */
 static const char *const decision_states[] = { "", "proposed", "adopted",
-	"rejected", "amended", "revoked", NULL };
+	"rejected", "amended", "revoked", "referred", "tabled", "expired",
+	NULL };
+static const char *const action_states[] = { "", "open", "done", "dropped",
+	NULL };
 
 #define T SL_TEXT_MAX
 #define L SL_LONGTEXT_MAX
@@ -34,63 +45,136 @@ static const char *const decision_states[] = { "", "proposed", "adopted",
 #define IX SL_FF_INDEX
 #define SO SL_FF_SORT
 #define NL SL_FF_NULL
+#define NF SL_FF_NOFLAG
+#define EF SL_FF_EFFECTIVE
+
+/* Every kind ends with its notes and the archived mark (set only by
+ * KIND.archived and KIND.restored). */
+#define NOTES_ARCHIVED \
+	{ "notes", "notes", SL_F_TEXT, L, NULL, NULL, NULL, UP, "notes" }, \
+	{ "archived", "archived", SL_F_BOOL, 0, NULL, NULL, NULL, NF, \
+	    "it is archived (hidden from lists)" }
 
 static const struct sl_field org_fields[] = {
-	{ "name", "name", SL_F_TEXT, T, 0, NULL, NULL, RQ | SO,
+	{ "name", "name", SL_F_TEXT, T, NULL, NULL, NULL, RQ | UP | SO,
 	    "the organisation's name" },
-	{ "kind", "kind", SL_F_ENUM, T, 0, org_kinds, "other", IX,
+	{ "kind", "kind", SL_F_ENUM, T, NULL, org_kinds, "other", UP | IX,
 	    "the kind of organisation" },
-	{ "municipality", "municipality", SL_F_TEXT, T, 0, NULL, NULL, IX,
-	    "the municipality it works in" },
-	{ "sector", "sector", SL_F_TEXTS, T, 0, NULL, NULL, 0,
+	{ "municipality", "municipality", SL_F_TEXT, T, NULL, NULL, NULL,
+	    UP | IX, "the municipality it works in" },
+	{ "sector", "sector", SL_F_TEXTS, T, NULL, NULL, NULL, UP | IX,
 	    "a line of business" },
-	{ "iop", "iop", SL_F_BOOL, 0, 0, NULL, NULL, 0,
+	{ "iop", "iop", SL_F_BOOL, 0, NULL, NULL, NULL, UP | IX,
 	    "it has an idea-based public partnership (IOP)" },
+	{ "status", "status", SL_F_ENUM, T, NULL, org_statuses, NULL, UP | IX,
+	    "where it stands (idea, starting, active, dormant, closed)" },
+	{ "founded", "founded", SL_F_DATE, 10, NULL, NULL, NULL, UP | EF,
+	    "the day it was founded" },
+	{ "networks", "network", SL_F_TEXTS, T, NULL, NULL, NULL, UP | IX,
+	    "a network it is a member of" },
+	NOTES_ARCHIVED,
 };
 
 static const struct sl_field contact_fields[] = {
-	{ "name", "name", SL_F_TEXT, T, 0, NULL, NULL, RQ | UP | SO,
+	{ "name", "name", SL_F_TEXT, T, NULL, NULL, NULL, RQ | UP | SO,
 	    "the person's name" },
-	{ "org", "org", SL_F_REF, 0, 'o', NULL, NULL, UP | IX,
+	{ "org", "org", SL_F_REF, 0, "o", NULL, NULL, UP | IX,
 	    "the organisation they belong to" },
-	{ "role", "role", SL_F_TEXT, T, 0, NULL, NULL, UP | IX, "their role" },
-	{ "email", "email", SL_F_EMAIL, T, 0, NULL, NULL, UP,
+	{ "role", "role", SL_F_TEXT, T, NULL, NULL, NULL, UP | IX,
+	    "their role" },
+	{ "email", "email", SL_F_EMAIL, T, NULL, NULL, NULL, UP,
 	    "their e-mail address" },
-	{ "phone", "phone", SL_F_TEXT, T, 0, NULL, NULL, UP,
+	{ "phone", "phone", SL_F_TEXT, T, NULL, NULL, NULL, UP,
 	    "their phone number" },
-	{ "municipality", "municipality", SL_F_TEXT, T, 0, NULL, NULL, UP | IX,
-	    "the municipality they work in" },
+	{ "municipality", "municipality", SL_F_TEXT, T, NULL, NULL, NULL,
+	    UP | IX, "the municipality they work in" },
+	{ "left", "left", SL_F_DATE, 10, NULL, NULL, NULL, UP | EF,
+	    "the day they left their post" },
+	{ "replaced_by", "replaced-by", SL_F_REF, 0, "c", NULL, NULL, UP,
+	    "the contact who took over" },
+	NOTES_ARCHIVED,
 };
 
 static const struct sl_field meeting_fields[] = {
-	{ "title", "title", SL_F_TEXT, T, 0, NULL, NULL, RQ,
+	{ "title", "title", SL_F_TEXT, T, NULL, NULL, NULL, RQ | UP | IX,
 	    "what the meeting was" },
-	{ "date", "date", SL_F_DATE, 10, 0, NULL, NULL, RQ | SO,
+	{ "date", "date", SL_F_DATE, 10, NULL, NULL, NULL, RQ | UP | SO | EF,
 	    "the day it was held" },
-	{ "with", "with", SL_F_REFS, 0, 'c', NULL, NULL, IX, "a participant" },
-	{ "orgs", "org", SL_F_REFS, 0, 'o', NULL, NULL, IX,
+	{ "type", "type", SL_F_ENUM, T, NULL, meeting_types, "meeting",
+	    UP | IX, "the kind of meeting" },
+	{ "with", "with", SL_F_REFS, 0, "c", NULL, NULL, UP | IX,
+	    "a participant who attended" },
+	{ "invited", "invited", SL_F_REFS, 0, "c", NULL, NULL, UP | IX,
+	    "a person invited" },
+	{ "orgs", "org", SL_F_REFS, 0, "o", NULL, NULL, UP | IX,
 	    "an organisation taking part" },
-	{ "municipality", "municipality", SL_F_TEXT, T, 0, NULL, NULL, IX,
-	    "the municipality it concerned" },
-	{ "notes", "notes", SL_F_TEXT, L, 0, NULL, NULL, 0, "notes" },
+	{ "municipality", "municipality", SL_F_TEXT, T, NULL, NULL, NULL,
+	    UP | IX, "the municipality it concerned" },
+	{ "counts", "count", SL_F_TEXTS, T, NULL, NULL, NULL,
+	    UP | SL_FF_TALLY, "a headcount by category, as CATEGORY=N" },
+	NOTES_ARCHIVED,
 };
 
 static const struct sl_field decision_fields[] = {
-	{ "title", "title", SL_F_TEXT, T, 0, NULL, NULL, RQ | SO,
+	{ "title", "title", SL_F_TEXT, T, NULL, NULL, NULL, RQ | UP | SO,
 	    "a short title" },
-	{ "text", "text", SL_F_TEXT, L, 0, NULL, NULL, RQ,
+	{ "text", "text", SL_F_TEXT, L, NULL, NULL, NULL, RQ,
 	    "the decision's text" },
-	{ "body", "body", SL_F_TEXT, T, 0, NULL, NULL, 0,
-	    "the body that decides (e.g. the board)" },
-	{ "meeting", "meeting", SL_F_REF, 0, 'm', NULL, NULL, IX,
+	{ "body", "body", SL_F_REF, 0, "o", NULL, NULL, UP | IX,
+	    "the organisation whose body decides" },
+	{ "meeting", "meeting", SL_F_REF, 0, "m", NULL, NULL, UP | IX,
 	    "the meeting it was taken at" },
-	{ "status", "status", SL_F_STATE, T, 0, decision_states + 1, NULL, IX,
-	    "its status" },
-	{ "reason", "reason", SL_F_TEXT, L, 0, NULL, NULL, NL, "why" },
+	{ "status", "status", SL_F_STATE, T, NULL, decision_states + 1, NULL,
+	    IX, "its status" },
+	{ "reason", "reason", SL_F_TEXT, L, NULL, NULL, NULL, NL, "why" },
+	{ "minutes", "minutes", SL_F_TEXT, T, NULL, NULL, NULL, UP,
+	    "the minutes reference (e.g. KS 2019-10-25 § 12)" },
+	{ "valid_until", "valid-until", SL_F_DATE, 10, NULL, NULL, NULL,
+	    UP | IX, "the last day it is in force" },
+	NOTES_ARCHIVED,
+};
+
+static const struct sl_field agreement_fields[] = {
+	{ "title", "title", SL_F_TEXT, T, NULL, NULL, NULL, RQ | UP | SO,
+	    "what the agreement is called" },
+	{ "type", "type", SL_F_ENUM, T, NULL, agreement_types, NULL,
+	    RQ | UP | IX, "the kind of agreement" },
+	{ "parties", "party", SL_F_REFS, 0, "o", NULL, NULL, RQ | UP | IX,
+	    "an organisation party to it" },
+	{ "purpose", "purpose", SL_F_TEXT, L, NULL, NULL, NULL, UP,
+	    "what it is for" },
+	{ "start", "start", SL_F_DATE, 10, NULL, NULL, NULL, UP | IX | EF,
+	    "the first day it runs" },
+	{ "end", "end", SL_F_DATE, 10, NULL, NULL, NULL, UP | IX,
+	    "the last day it runs" },
+	{ "case", "case", SL_F_TEXT, T, NULL, NULL, NULL, UP | IX,
+	    "the municipality's case number (diarienummer)" },
+	{ "municipality", "municipality", SL_F_TEXT, T, NULL, NULL, NULL,
+	    UP | IX, "the municipality it concerns" },
+	NOTES_ARCHIVED,
+};
+
+static const struct sl_field action_fields[] = {
+	{ "title", "title", SL_F_TEXT, T, NULL, NULL, NULL, RQ | UP | SO,
+	    "what is to be done" },
+	{ "owner", "owner", SL_F_REFS, 0, "oc", NULL, NULL, UP | IX,
+	    "who is responsible (an organisation or a contact)" },
+	{ "due", "due", SL_F_DATE, 10, NULL, NULL, NULL, UP | IX,
+	    "the day it is due" },
+	{ "status", "status", SL_F_STATE, T, NULL, action_states + 1, NULL,
+	    IX, "its status" },
+	{ "from", "from", SL_F_REF, 0, "md", NULL, NULL, UP | IX,
+	    "the meeting or decision it came from" },
+	{ "closed_at", "meeting", SL_F_REF, 0, "m", NULL, NULL, NL,
+	    "the meeting that closed it" },
+	{ "reason", "reason", SL_F_TEXT, L, NULL, NULL, NULL, NL, "why" },
+	{ "municipality", "municipality", SL_F_TEXT, T, NULL, NULL, NULL,
+	    UP | IX, "the municipality it concerns" },
+	NOTES_ARCHIVED,
 };
 
 static const struct sl_field node_fields[] = {
-	{ "org", "org", SL_F_TEXT, SL_ORG_MAX, 0, NULL, NULL, RQ,
+	{ "org", "org", SL_F_TEXT, SL_ORG_MAX, NULL, NULL, NULL, RQ,
 	    "the organisation the node speaks for" },
 };
 
@@ -101,6 +185,9 @@ static const struct sl_field node_fields[] = {
 #undef IX
 #undef SO
 #undef NL
+#undef NF
+#undef EF
+#undef NOTES_ARCHIVED
 
 #define N(a) ((uint32_t)(sizeof(a) / sizeof((a)[0])))
 
@@ -110,6 +197,8 @@ static const struct sl_kind kinds[] = {
 	{ 'm', "meeting", true, meeting_fields, N(meeting_fields), NULL },
 	{ 'd', "decision", true, decision_fields, N(decision_fields),
 	    decision_states },
+	{ 'a', "agreement", true, agreement_fields, N(agreement_fields), NULL },
+	{ 't', "action", true, action_fields, N(action_fields), action_states },
 	{ 'n', "node", false, node_fields, N(node_fields), NULL },
 };
 
@@ -117,41 +206,101 @@ static const struct sl_kind kinds[] = {
 #define K_CONTACT (&kinds[1])
 #define K_MEETING (&kinds[2])
 #define K_DECISION (&kinds[3])
-#define K_NODE (&kinds[4])
+#define K_AGREEMENT (&kinds[4])
+#define K_ACTION (&kinds[5])
+#define K_NODE (&kinds[6])
 
-/* Decision states, as bits for `from`. */
-enum { D_PROPOSED = 1, D_ADOPTED, D_REJECTED, D_AMENDED, D_REVOKED };
+enum { D_PROPOSED = 1, D_ADOPTED, D_REJECTED, D_AMENDED, D_REVOKED,
+	D_REFERRED, D_TABLED, D_EXPIRED };
+enum { A_OPEN = 1, A_DONE, A_DROPPED };
 #define B(s) (1u << (s))
 /* Field bits by position in the kind's table. */
 #define F(i) (1u << (i))
 #define ALL(k) ((1u << N(k)) - 1)
+/* Every field but the last (archived). */
+#define MOST(k) (ALL(k) >> 1)
+/* The archived mark: the last field. */
+#define ARCH(k) (1u << (N(k) - 1))
+
+/* Decision fields: 0 title, 1 text, 2 body, 3 meeting, 4 status,
+ * 5 reason, 6 minutes, 7 valid_until, 8 notes, 9 archived.  Action:
+ * 0 title, 1 owner, 2 due, 3 status, 4 from, 5 closed_at, 6 reason,
+ * 7 municipality, 8 notes, 9 archived. */
+#define D_UPD (F(0) | F(2) | F(3) | F(6) | F(7) | F(8))
+#define D_STEP (F(4) | F(5) | F(6))
+#define D_OPEN (B(D_PROPOSED) | B(D_REFERRED) | B(D_TABLED))
+#define D_INFORCE (B(D_ADOPTED) | B(D_AMENDED))
+#define A_UPD (F(0) | F(1) | F(2) | F(4) | F(7) | F(8))
+#define A_STEP (F(3) | F(5) | F(6))
+
+#define ARCHIVE(k, kind) \
+	{ #kind ".archived", "archive", k, SL_ET_UPDATE, ARCH(kind##_fields), \
+	    ARCH(kind##_fields), 0, 0, SL_SETS_TRUE }, \
+	{ #kind ".restored", "restore", k, SL_ET_UPDATE, ARCH(kind##_fields), \
+	    ARCH(kind##_fields), 0, 0, SL_SETS_FALSE }
 
 static const struct sl_evtype evtypes[] = {
-	{ "org.created", "add", K_ORG, SL_ET_CREATE, ALL(org_fields), F(0), 0, 0 },
-	{ "contact.created", "add", K_CONTACT, SL_ET_CREATE, ALL(contact_fields),
-	    F(0), 0, 0 },
-	{ "contact.updated", "update", K_CONTACT, SL_ET_UPDATE, ALL(contact_fields), 0,
-	    0, 0 },
-	{ "meeting.created", "add", K_MEETING, SL_ET_CREATE, ALL(meeting_fields),
-	    F(0) | F(1), 0, 0 },
-	/* title, text, body, meeting, status */
+	{ "org.created", "add", K_ORG, SL_ET_CREATE, MOST(org_fields), F(0),
+	    0, 0, 0 },
+	{ "org.updated", "update", K_ORG, SL_ET_UPDATE, MOST(org_fields), 0,
+	    0, 0, 0 },
+	ARCHIVE(K_ORG, org),
+	{ "contact.created", "add", K_CONTACT, SL_ET_CREATE,
+	    MOST(contact_fields), F(0), 0, 0, 0 },
+	{ "contact.updated", "update", K_CONTACT, SL_ET_UPDATE,
+	    MOST(contact_fields), 0, 0, 0, 0 },
+	ARCHIVE(K_CONTACT, contact),
+	{ "meeting.created", "add", K_MEETING, SL_ET_CREATE,
+	    MOST(meeting_fields), F(0) | F(1), 0, 0, 0 },
+	{ "meeting.updated", "update", K_MEETING, SL_ET_UPDATE,
+	    MOST(meeting_fields), 0, 0, 0, 0 },
+	ARCHIVE(K_MEETING, meeting),
 	{ "decision.created", "add", K_DECISION, SL_ET_CREATE,
-	    F(0) | F(1) | F(2) | F(3) | F(4), F(0) | F(1), 0, D_PROPOSED },
-	/* steps carry status and reason; amend also the new text */
-	{ "decision.adopted", "adopt", K_DECISION, SL_ET_STEP, F(4) | F(5), 0,
-	    B(D_PROPOSED), D_ADOPTED },
-	{ "decision.rejected", "reject", K_DECISION, SL_ET_STEP, F(4) | F(5), 0,
-	    B(D_PROPOSED), D_REJECTED },
-	{ "decision.amended", "amend", K_DECISION, SL_ET_STEP, F(1) | F(4) | F(5),
-	    F(1), B(D_ADOPTED) | B(D_AMENDED), D_AMENDED },
-	{ "decision.revoked", "revoke", K_DECISION, SL_ET_STEP, F(4) | F(5), 0,
-	    B(D_ADOPTED) | B(D_AMENDED), D_REVOKED },
-	{ "node.org", NULL, K_NODE, SL_ET_UPDATE, F(0), F(0), 0, 0 },
+	    D_UPD | F(1) | F(4), F(0) | F(1), 0, D_PROPOSED, 0 },
+	/* The text changes only by amendment: an adopted text is never
+	 * rewritten by an update. */
+	{ "decision.updated", "update", K_DECISION, SL_ET_UPDATE, D_UPD, 0,
+	    0, 0, 0 },
+	{ "decision.adopted", "adopt", K_DECISION, SL_ET_STEP, D_STEP, 0,
+	    D_OPEN, D_ADOPTED, 0 },
+	{ "decision.rejected", "reject", K_DECISION, SL_ET_STEP, D_STEP, 0,
+	    D_OPEN, D_REJECTED, 0 },
+	{ "decision.referred", "refer-back", K_DECISION, SL_ET_STEP, D_STEP,
+	    0, D_OPEN, D_REFERRED, 0 },
+	{ "decision.tabled", "table", K_DECISION, SL_ET_STEP, D_STEP, 0,
+	    D_OPEN, D_TABLED, 0 },
+	{ "decision.amended", "amend", K_DECISION, SL_ET_STEP, D_STEP | F(1),
+	    F(1), D_INFORCE, D_AMENDED, 0 },
+	{ "decision.revoked", "revoke", K_DECISION, SL_ET_STEP, D_STEP, 0,
+	    D_INFORCE, D_REVOKED, 0 },
+	{ "decision.expired", "expire", K_DECISION, SL_ET_STEP, D_STEP, 0,
+	    D_INFORCE, D_EXPIRED, 0 },
+	ARCHIVE(K_DECISION, decision),
+	{ "agreement.created", "add", K_AGREEMENT, SL_ET_CREATE,
+	    MOST(agreement_fields), F(0) | F(1) | F(2), 0, 0, 0 },
+	{ "agreement.updated", "update", K_AGREEMENT, SL_ET_UPDATE,
+	    MOST(agreement_fields), 0, 0, 0, 0 },
+	ARCHIVE(K_AGREEMENT, agreement),
+	{ "action.created", "add", K_ACTION, SL_ET_CREATE, A_UPD | F(3),
+	    F(0), 0, A_OPEN, 0 },
+	{ "action.updated", "update", K_ACTION, SL_ET_UPDATE, A_UPD, 0, 0, 0,
+	    0 },
+	{ "action.done", "done", K_ACTION, SL_ET_STEP, A_STEP, 0, B(A_OPEN),
+	    A_DONE, 0 },
+	{ "action.dropped", "drop", K_ACTION, SL_ET_STEP, A_STEP, 0,
+	    B(A_OPEN), A_DROPPED, 0 },
+	{ "action.reopened", "reopen", K_ACTION, SL_ET_STEP, A_STEP, 0,
+	    B(A_DONE) | B(A_DROPPED), A_OPEN, 0 },
+	ARCHIVE(K_ACTION, action),
+	{ "node.org", NULL, K_NODE, SL_ET_UPDATE, F(0), F(0), 0, 0, 0 },
 };
 
 #undef B
 #undef F
 #undef ALL
+#undef MOST
+#undef ARCH
+#undef ARCHIVE
 
 size_t
 sl_schema_kind_count(void)
@@ -309,6 +458,29 @@ date_ok(const char *s, size_t n)
 	return true;
 }
 
+bool
+sl_date_parse(const char *s, size_t n, uint32_t *ymd)
+{
+	if (!date_ok(s, n))
+		return false;
+	*ymd = (uint32_t)((s[0] - '0') * 10000000 + (s[1] - '0') * 1000000 +
+	    (s[2] - '0') * 100000 + (s[3] - '0') * 10000 +
+	    (s[5] - '0') * 1000 + (s[6] - '0') * 100 + (s[8] - '0') * 10 +
+	    (s[9] - '0'));
+	return true;
+}
+
+void
+sl_date_format(uint32_t ymd, char out[11])
+{
+	if (ymd == 0) {
+		out[0] = '\0';
+		return;
+	}
+	snprintf(out, 11, "%04u-%02u-%02u", (ymd / 10000) % 10000,
+	    (ymd / 100) % 100, ymd % 100);
+}
+
 int
 sl_schema_check_text(const struct sl_field *f, const char *s, size_t n,
     char *w, size_t wlen)
@@ -378,6 +550,18 @@ sl_schema_check_text(const struct sl_field *f, const char *s, size_t n,
 	default:
 		break;
 	}
+	if (f->flags & SL_FF_TALLY) {
+		const char *eq = memchr(s, '=', n);
+		size_t dn = eq ? n - (size_t)(eq - s) - 1 : 0;
+
+		if (eq == NULL || eq == s || dn == 0 || dn > 6)
+			return why(w, wlen, "is not a headcount (use CATEGORY=N, "
+			    "e.g. participants=12)");
+		for (size_t i = 0; i < dn; i++)
+			if (!isdigit((unsigned char)eq[1 + i]))
+				return why(w, wlen, "is not a headcount (use "
+				    "CATEGORY=N, e.g. participants=12)");
+	}
 	return SL_OK;
 }
 
@@ -401,7 +585,8 @@ sl_schema_check_value(const struct sl_field *f, const uint8_t *v, size_t len,
 	int rc = SL_OK;
 
 	sl_mp_init(&m, v, len);
-	if ((f->flags & SL_FF_NULL) && sl_mp_read_nil(&m))
+	/* nil clears a field (--unset); a required field is never cleared. */
+	if (!(f->flags & SL_FF_REQUIRED) && sl_mp_read_nil(&m))
 		goto end;
 	switch (f->type) {
 	case SL_F_BOOL: {
@@ -552,6 +737,18 @@ sl_schema_check_event(const char *type, size_t tlen, const uint8_t *entity,
 		prev = k;
 		prevl = kl;
 		v = m.p;
+		if (kl == 2 && memcmp(k, "on", 2) == 0 && et != NULL &&
+		    et->kind->record) {
+			/* The effective date of a record event (11.5). */
+			const char *ds;
+			uint32_t dl, ymd;
+
+			if (sl_mp_read_str(&m, &ds, &dl, 0, 16) != SL_OK ||
+			    !sl_date_parse(ds, dl, &ymd))
+				return why(w, wlen, "\"on\" is not a date "
+				    "(YYYY-MM-DD)");
+			continue;
+		}
 		if (et != NULL)
 			f = sl_schema_field(et->kind, k, kl, &idx);
 		if (f == NULL) {
@@ -582,6 +779,16 @@ sl_schema_check_event(const char *type, size_t tlen, const uint8_t *entity,
 			    memcmp(want, st, sn) != 0)
 				return why(w, wlen, "\"%s\" is not the state %s "
 				    "leads to", f->name, et->type);
+		}
+		if (f->type == SL_F_BOOL && et->sets != 0) {
+			struct sl_mp bm;
+			bool b = false;
+
+			sl_mp_init(&bm, v, vl);
+			if (sl_mp_read_bool(&bm, &b) != SL_OK ||
+			    b != (et->sets == SL_SETS_TRUE))
+				return why(w, wlen, "\"%s\" is not the value %s "
+				    "sets", f->name, et->type);
 		}
 		seen |= 1u << idx;
 	}

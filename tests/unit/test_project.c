@@ -356,13 +356,13 @@ test_as_of_and_history(void **state)
 	emit(&a, "decision.adopted", id, id, pl, n, &u1);
 	sl_rec_free(&r);
 	assert_int_equal(store_read_begin(a.s, &txn), SL_OK);
-	assert_int_equal(project_as_of(a.p, txn, id, c1.hlc, &r), SL_OK);
+	assert_int_equal(project_as_of(a.p, txn, id, c1.hlc, UINT32_MAX, &r), SL_OK);
 	assert_true(project_str(&r, "status", v, sizeof v));
 	assert_string_equal(v, "proposed");
 	sl_rec_free(&r);
-	assert_int_equal(project_as_of(a.p, txn, id, c1.hlc - 1, &r),
+	assert_int_equal(project_as_of(a.p, txn, id, c1.hlc - 1, UINT32_MAX, &r),
 	    SL_ENOENT);
-	assert_int_equal(project_as_of(a.p, txn, id, UINT64_MAX, &r), SL_OK);
+	assert_int_equal(project_as_of(a.p, txn, id, UINT64_MAX, UINT32_MAX, &r), SL_OK);
 	assert_true(project_str(&r, "status", v, sizeof v));
 	assert_string_equal(v, "adopted");
 	sl_rec_free(&r);
@@ -372,12 +372,12 @@ test_as_of_and_history(void **state)
 
 	sl_b32_encode(text, id, SL_ID_LEN);
 	text[5] = '\0';
-	assert_int_equal(project_resolve(a.p, txn, text, 'd', got, cands,
+	assert_int_equal(project_resolve(a.p, txn, text, "d", got, cands,
 	    sizeof cands), SL_OK);
 	assert_memory_equal(got, id, SL_ID_LEN);
-	assert_int_equal(project_resolve(a.p, txn, text, 'c', got, cands,
+	assert_int_equal(project_resolve(a.p, txn, text, "c", got, cands,
 	    sizeof cands), SL_ENOENT);
-	assert_int_equal(project_resolve(a.p, txn, "abc", 0, got, cands,
+	assert_int_equal(project_resolve(a.p, txn, "abc", NULL, got, cands,
 	    sizeof cands), SL_EINVAL);
 	assert_int_equal(project_resolve(a.p, txn, "abcl", 0, got, cands,
 	    sizeof cands), SL_EINVAL);
@@ -434,11 +434,11 @@ test_ambiguous_prefix(void **state)
 
 	snprintf(pre, sizeof pre, "%.4s", ids[x]);
 	assert_int_equal(store_read_begin(a.s, &txn), SL_OK);
-	assert_int_equal(project_resolve(a.p, txn, pre, 0, got, cands,
+	assert_int_equal(project_resolve(a.p, txn, pre, NULL, got, cands,
 	    sizeof cands), SL_EAMBIG);
 	assert_non_null(strstr(cands, ids[x]));
 	assert_non_null(strstr(cands, ids[y]));
-	assert_int_equal(project_resolve(a.p, txn, ids[x], 'o', got, cands,
+	assert_int_equal(project_resolve(a.p, txn, ids[x], "o", got, cands,
 	    sizeof cands), SL_OK);
 	mdb_txn_abort(txn);
 	node_close(&a);

@@ -245,17 +245,21 @@ test_kind_order(void **state)
 		/* What it refers to came before it. */
 		for (uint32_t i = 0; i < ks[n]->nfields; i++) {
 			const struct sl_field *f = &ks[n]->fields[i];
-			const struct sl_kind *to = sl_schema_kind_c(f->ref);
-			bool before = false;
 
 			if (f->type != SL_F_REF && f->type != SL_F_REFS)
 				continue;
-			assert_non_null(to);
-			for (size_t j = 0; j < n && !before; j++)
-				before = ks[j] == to;
-			if (!before && to != ks[n])
-				fail_msg("%s refers to %s, which comes later",
-				    ks[n]->word, to->word);
+			assert_non_null(f->ref);
+			for (const char *r = f->ref; *r; r++) {
+				const struct sl_kind *to = sl_schema_kind_c(*r);
+				bool before = false;
+
+				assert_non_null(to);
+				for (size_t j = 0; j < n && !before; j++)
+					before = ks[j] == to;
+				if (!before && to != ks[n])
+					fail_msg("%s refers to %s, which comes "
+					    "later", ks[n]->word, to->word);
+			}
 		}
 		for (size_t j = 0; j < n; j++)
 			assert_ptr_not_equal(ks[j], ks[n]);
@@ -409,7 +413,7 @@ test_completion(void **state)
 				if (f->type == SL_F_REF || f->type == SL_F_REFS) {
 					assert_non_null(ids);
 					assert_string_equal(ids,
-					    sl_schema_kind_c(f->ref)->word);
+					    sl_schema_kind_c(f->ref[0])->word);
 				}
 				free(out);
 			}
