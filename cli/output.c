@@ -58,6 +58,12 @@ static const struct {
 	{ "body", 6, NULL },
 	{ "email", 6, NULL },
 	{ "iop", 6, NULL },
+	{ "due", 1, NULL },
+	{ "type", 3, NULL },
+	{ "owner", 3, NULL },
+	{ "parties", 3, NULL },
+	{ "start", 4, NULL },
+	{ "end", 4, NULL },
 };
 
 static const struct {
@@ -68,6 +74,8 @@ static const struct {
 	    { "AUTHOR", "author", 0 }, { "TYPE", "type", 0 },
 	    { "EFFECT", "effect", 0 }, { "CHANGES", "changes", 0 },
 	    { NULL, NULL, 0 } } },
+	{ "records", { { "ID", "id", 10 }, { "RECORD", "record", 0 },
+	    { "NAME", "label", 0 }, { "ON", "on", 0 }, { NULL, NULL, 0 } } },
 	{ "peer", { { "NAME", "name", 0 }, { "NODE ID", "node_id", 10 },
 	    { "ADDRESS", "addr", 0 }, { "CONNECTED", "connected", 0 },
 	    { "LAST CONTACT", "last_contact", 0 }, { "BEHIND", "behind", 0 },

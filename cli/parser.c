@@ -37,6 +37,11 @@ static const struct flag_def init_flags[] = {
 	END_FLAGS,
 };
 static const struct flag_def no_flags[] = { END_FLAGS };
+static const struct flag_def find_flags[] = {
+	{ "archived", NULL, "archived records too", FL_SWITCH, NULL, NULL },
+	END_FLAGS,
+};
+
 static const struct flag_def show_flags[] = {
 	{ "as-of", "DATE", "as it stood on that day (by the dates changes "
 	    "take effect)", 0, NULL, NULL },
@@ -109,6 +114,14 @@ static const struct command_def tail[] = {
 	    export_flags, NULL },
 	{ "history", CMD_REMOTE, "history", OUT_LIST, "history", "ID",
 	    "every event of a record, oldest first", no_flags, NULL },
+	{ "find", CMD_REMOTE, "find", OUT_LIST, "records", "TEXT",
+	    "records whose names, titles, texts or notes contain TEXT "
+	    "(any case), in alphabetical order", find_flags, NULL },
+	{ "conflicts", CMD_REMOTE, "conflicts", OUT_LIST, "records", NULL,
+	    "records with competing edits, to resolve", no_flags, NULL },
+	{ "timeline", CMD_REMOTE, "timeline", OUT_LIST, "records", "ORG",
+	    "an organisation and every record about it, by date", find_flags,
+	    NULL },
 	{ "audit", CMD_AUDIT, "audit", OUT_OBJECT, NULL, "[ID]",
 	    "write a decision's (any record's) signed history to a file, or "
 	    "check such a file", audit_flags, NULL },

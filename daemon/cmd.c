@@ -53,6 +53,26 @@ do_history(struct cmd_call *k)
 }
 
 static int
+do_find(struct cmd_call *k)
+{
+	return cmd_read_find(k->d, k->c, k->id, k->txn, k->a, k->msg, k->mlen);
+}
+
+static int
+do_conflicts(struct cmd_call *k)
+{
+	return cmd_read_conflicts(k->d, k->c, k->id, k->txn, k->a, k->msg,
+	    k->mlen);
+}
+
+static int
+do_timeline(struct cmd_call *k)
+{
+	return cmd_read_timeline(k->d, k->c, k->id, k->txn, k->a, k->msg,
+	    k->mlen);
+}
+
+static int
 do_audit(struct cmd_call *k)
 {
 	return cmd_read_audit(k->d, k->c, k->id, k->txn, k->a, k->msg, k->mlen);
@@ -97,6 +117,9 @@ static const struct cmd_entry {
 	{ "list", true, true, do_list },
 	{ "show", true, true, do_show },
 	{ "history", false, true, do_history },
+	{ "find", false, true, do_find },
+	{ "conflicts", false, true, do_conflicts },
+	{ "timeline", false, true, do_timeline },
 	{ "audit", false, true, do_audit },
 	{ "log", false, true, do_log },
 	{ "status", false, false, do_status },

@@ -145,6 +145,12 @@ int cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     MDB_txn *txn, const struct args *a, char kind, char *msg, size_t mlen);
 int cmd_read_show(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     MDB_txn *txn, const struct args *a, char kind, char *msg, size_t mlen);
+int cmd_read_find(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn, const struct args *a, char *msg, size_t mlen);
+int cmd_read_conflicts(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn, const struct args *a, char *msg, size_t mlen);
+int cmd_read_timeline(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn, const struct args *a, char *msg, size_t mlen);
 int cmd_read_history(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     MDB_txn *txn, const struct args *a, char *msg, size_t mlen);
 int cmd_read_audit(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,

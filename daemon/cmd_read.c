@@ -144,7 +144,8 @@ pack_ref_names(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
 /*
  * A record as replies carry it: id, record (the kind's word), kind (the
  * record kind, or an organisation's own kind field), every field of the
- * schema under its name, the names of the records each reference names
+ * schema under its name, label (its name or title), the names of the
+ * records each reference names
  * (FIELD_name, FIELD_names), created and updated (record time), on and
  * created_on (effective dates), author, conflict, and with competing the
  * competing edits.
@@ -156,7 +157,7 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
 	const struct sl_kind *k = r->kind;
 	msgpack_packer pk;
 	uint32_t n = 0, refs = 0;
-	char kind[32], date[11];
+	char kind[32], date[11], label[SL_TEXT_MAX + 1];
 
 	if (!project_str(r, "kind", kind, sizeof kind) ||
 	    sl_schema_field(k, "kind", 4, NULL) == NULL) {
@@ -172,11 +173,14 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
 	}
 	msgpack_packer_init(&pk, g, sl_buf_write);
 	competing = competing && r->nheads > 1;
-	msgpack_pack_map(&pk, n + 9 + refs + competing);
+	msgpack_pack_map(&pk, n + 10 + refs + competing);
 	sl_pack_cstr(&pk, "id");
 	sl_pack_b32(&pk, r->id, SL_ID_LEN);
 	sl_pack_cstr(&pk, "record");
 	sl_pack_cstr(&pk, k->word);
+	project_label(r, label, sizeof label);
+	sl_pack_cstr(&pk, "label");
+	sl_pack_cstr(&pk, label);
 	sl_pack_cstr(&pk, "kind");
 	sl_pack_cstr(&pk, kind);
 	for (uint32_t i = 0; i < k->nfields; i++) {
@@ -1201,4 +1205,255 @@ cmd_read_log(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn)
 	struct log_ctx l = { d, c, id, txn };
 
 	return store_scan(d->s, 0, log_cb, &l);
+}
+
+/* ---- find, conflicts, timeline ---------------------------------------------- */
+
+/* Records across kinds, collected then sorted: by label in Swedish
+ * order (find, conflicts) or by date (timeline). */
+struct across {
+	struct cmd_ctx *d;
+	MDB_txn *txn;
+	char needle[4 * SL_TEXT_MAX + 4];
+	size_t nlen;
+	bool archived, conflicts;
+	uint8_t about[SL_ID_LEN];      /* timeline: the organisation */
+	bool timeline;
+	struct hit *hits;
+	size_t nhits, cap;
+	int err;
+};
+
+/* True if any text field of r contains the needle. */
+static bool
+rec_contains(const struct sl_rec *r, const char *needle, size_t nn)
+{
+	for (uint32_t i = 0; i < r->kind->nfields; i++) {
+		const struct sl_field *f = &r->kind->fields[i];
+		const struct sl_recfield *rf = &r->f[i];
+		struct sl_mp m;
+		const char *s;
+		uint32_t n, l;
+
+		if (!sl_rec_has(r, i) || (f->type != SL_F_TEXT &&
+		    f->type != SL_F_TEXTS && f->type != SL_F_EMAIL))
+			continue;
+		sl_mp_init(&m, rf->val, rf->len);
+		if (f->type != SL_F_TEXTS) {
+			if (sl_mp_read_str(&m, &s, &l, 0, UINT32_MAX) == SL_OK &&
+			    sl_text_contains(s, l, needle, nn))
+				return true;
+			continue;
+		}
+		if (sl_mp_read_array(&m, &n, SL_LIST_MAX) != SL_OK)
+			continue;
+		for (uint32_t j = 0; j < n; j++)
+			if (sl_mp_read_str(&m, &s, &l, 0, UINT32_MAX) == SL_OK &&
+			    sl_text_contains(s, l, needle, nn))
+				return true;
+	}
+	return false;
+}
+
+/* True if a reference field of r names id. */
+static bool
+rec_refers(const struct sl_rec *r, const uint8_t id[SL_ID_LEN])
+{
+	char want[SL_ID_TEXT + 1];
+
+	sl_b32_encode(want, id, SL_ID_LEN);
+	for (uint32_t i = 0; i < r->kind->nfields; i++) {
+		const struct sl_field *f = &r->kind->fields[i];
+		const struct sl_recfield *rf = &r->f[i];
+		struct sl_mp m;
+		const char *s;
+		uint32_t n = 1, l;
+
+		if (!sl_rec_has(r, i) || (f->type != SL_F_REF &&
+		    f->type != SL_F_REFS))
+			continue;
+		sl_mp_init(&m, rf->val, rf->len);
+		if (f->type == SL_F_REFS &&
+		    sl_mp_read_array(&m, &n, SL_LIST_MAX) != SL_OK)
+			continue;
+		for (uint32_t j = 0; j < n; j++)
+			if (sl_mp_read_str(&m, &s, &l, 0, UINT32_MAX) == SL_OK &&
+			    l == SL_ID_TEXT && memcmp(s, want, l) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* The day a record belongs to on a timeline: its own date field if it
+ * has one (a meeting's date, an agreement's start), else the day of its
+ * latest change. */
+static uint32_t
+rec_day(const struct sl_rec *r)
+{
+	for (uint32_t i = 0; i < r->kind->nfields; i++) {
+		const struct sl_field *f = &r->kind->fields[i];
+
+		if (f->type == SL_F_DATE && (f->flags & (SL_FF_SORT |
+		    SL_FF_EFFECTIVE)) && strcmp(f->name, "left") != 0) {
+			uint32_t ymd = rec_date(r, f->name);
+
+			if (ymd != 0)
+				return ymd;
+		}
+	}
+	return r->w_eff;
+}
+
+static int
+across_cb(void *ctx, const struct sl_rec *r)
+{
+	struct across *x = ctx;
+	char label[SL_TEXT_MAX + 1];
+	struct hit *h;
+
+	if (r->kind == NULL || !r->kind->record ||
+	    (!x->archived && project_archived(r)))
+		return 0;
+	if (x->conflicts && r->nheads < 2)
+		return 0;
+	if (x->nlen > 0 && !rec_contains(r, x->needle, x->nlen))
+		return 0;
+	if (x->timeline && memcmp(r->id, x->about, SL_ID_LEN) != 0 &&
+	    !rec_refers(r, x->about))
+		return 0;
+	if (x->nhits == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 256;
+		struct hit *nh = realloc(x->hits, cap * sizeof *nh);
+
+		if (nh == NULL)
+			return x->err = SL_ENOMEM;
+		x->hits = nh;
+		x->cap = cap;
+	}
+	h = &x->hits[x->nhits++];
+	if (x->timeline) {
+		char day[11];
+
+		sl_date_format(rec_day(r), day);
+		h->klen = (uint8_t)snprintf((char *)h->key, sizeof h->key, "%s",
+		    day);
+	} else {
+		project_label(r, label, sizeof label);
+		h->klen = (uint8_t)sl_text_key(label, strlen(label), h->key,
+		    sizeof h->key);
+	}
+	memcpy(h->id, r->id, SL_ID_LEN);
+	return 0;
+}
+
+static int
+across_run(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
+    struct across *x, char *msg, size_t mlen)
+{
+	int rc = SL_OK;
+
+	for (size_t i = 0; sl_schema_kind_at(i) != NULL && rc == SL_OK; i++) {
+		const struct sl_kind *k = sl_schema_kind_at(i);
+
+		if (k->record)
+			rc = project_list(d->p, txn, k->c, NULL, NULL, NULL, NULL,
+			    across_cb, x);
+	}
+	if (rc == SL_OK)
+		rc = x->err;
+	if (rc != SL_OK) {
+		free(x->hits);
+		return cmd_fail(msg, mlen, rc, "cannot read the records: %s",
+		    sl_strerror(rc));
+	}
+	qsort(x->hits, x->nhits, sizeof x->hits[0], hit_cmp);
+	for (size_t i = 0; i < x->nhits; i++) {
+		struct sl_rec r;
+
+		if (project_get(d->p, txn, x->hits[i].id, &r) != SL_OK)
+			continue;
+		cmd_send_record(d, c, id, txn, &r, false);
+		sl_rec_free(&r);
+	}
+	free(x->hits);
+	return SL_OK;
+}
+
+/* find TEXT: every record with a text field (names, titles, texts,
+ * notes, roles...) that contains TEXT, case and composition aside. */
+int
+cmd_read_find(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
+    const struct args *a, char *msg, size_t mlen)
+{
+	static const char *const allowed[] = { "id", "archived", NULL };
+	struct across *x = calloc(1, sizeof *x);
+	char text[SL_TEXT_MAX + 1];
+	int rc;
+
+	if (x == NULL)
+		return SL_ENOMEM;
+	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
+		goto out;
+	if (!cmd_arg_str(a, "id", text, sizeof text) || text[0] == '\0') {
+		rc = cmd_fail(msg, mlen, SL_EUSAGE, "find needs a TEXT to look "
+		    "for");
+		goto out;
+	}
+	*x = (struct across){ .d = d, .txn = txn,
+		.archived = cmd_arg_get(a, "archived") != NULL };
+	x->nlen = sl_text_fold(text, strlen(text), x->needle, sizeof x->needle);
+	rc = across_run(d, c, id, txn, x, msg, mlen);
+out:
+	free(x);
+	return rc;
+}
+
+/* conflicts: every record with more than one head. */
+int
+cmd_read_conflicts(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn, const struct args *a, char *msg, size_t mlen)
+{
+	static const char *const allowed[] = { NULL };
+	struct across *x = calloc(1, sizeof *x);
+	int rc;
+
+	if (x == NULL)
+		return SL_ENOMEM;
+	if ((rc = cmd_args_only(a, allowed, msg, mlen)) == SL_OK) {
+		*x = (struct across){ .d = d, .txn = txn, .conflicts = true,
+			.archived = true };
+		rc = across_run(d, c, id, txn, x, msg, mlen);
+	}
+	free(x);
+	return rc;
+}
+
+/* timeline ORG: the organisation and every record that refers to it,
+ * by date. */
+int
+cmd_read_timeline(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn, const struct args *a, char *msg, size_t mlen)
+{
+	static const char *const allowed[] = { "id", "archived", NULL };
+	struct across *x = calloc(1, sizeof *x);
+	char text[SL_TEXT_MAX + 1];
+	int rc;
+
+	if (x == NULL)
+		return SL_ENOMEM;
+	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
+		goto out;
+	if (!cmd_arg_str(a, "id", text, sizeof text)) {
+		rc = cmd_fail(msg, mlen, SL_EUSAGE, "timeline needs an "
+		    "organisation (a name or an id)");
+		goto out;
+	}
+	*x = (struct across){ .d = d, .txn = txn, .timeline = true,
+		.archived = cmd_arg_get(a, "archived") != NULL };
+	if ((rc = cmd_resolve(d, txn, NULL, text, "o", x->about, msg, mlen)) ==
+	    SL_OK)
+		rc = across_run(d, c, id, txn, x, msg, mlen);
+out:
+	free(x);
+	return rc;
 }
