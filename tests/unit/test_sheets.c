@@ -419,12 +419,15 @@ test_excel_roundtrip(void **state)
 	assert_non_null(strstr(r->out, "\"role\": \"'=redan skyddad\""));
 	assert_int_equal(tu_lines(sl("contact", "list", NULL)->out), 4);
 	/* One changed cell: one update event on that record. */
-	char *cell = strstr(text, "'=SUM(A1)");
+	char *cell = strstr(text, "'=SUM(A1)"), *edited;
 
 	assert_non_null(cell);
-	memcpy(cell, "ordf.    ", 9);
+	if (asprintf(&edited, "%.*sordf.%s", (int)(cell - text), text,
+	    cell + 9) < 0)
+		abort();
 	free(p);
-	p = write_file("kontakter2.csv", text);
+	p = write_file("kontakter2.csv", edited);
+	free(edited);
 	r = sl("import", p, NULL);
 	succeeded(r);
 	assert_non_null(strstr(r->out, "1 updated"));
@@ -484,7 +487,7 @@ test_formula_import(void **state)
 	    "B,''=x\n"
 	    "C,'vanlig\n"
 	    "D,'-minus\n"
-	    "E,\"'\t tab\"\n");
+	    "E,\"'@rubrik\"\n");
 	r = sl("import", p, "--kind", "contact", NULL);
 	succeeded(r);
 	r = sl("contact", "list", "--json", NULL);
@@ -492,7 +495,7 @@ test_formula_import(void **state)
 	assert_non_null(strstr(r->out, "\"role\": \"'=x\""));
 	assert_non_null(strstr(r->out, "\"role\": \"'vanlig\""));
 	assert_non_null(strstr(r->out, "\"role\": \"-minus\""));
-	assert_non_null(strstr(r->out, "\"role\": \"\\t tab\""));
+	assert_non_null(strstr(r->out, "\"role\": \"@rubrik\""));
 	free(p);
 }
 
