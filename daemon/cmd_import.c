@@ -565,7 +565,7 @@ update_row(struct import_run *x, MDB_txn *txn, const struct args *a,
     const struct sl_rec *cur, const char *status, char *msg, size_t mlen)
 {
 	const struct sl_kind *k = cur->kind;
-	const struct sl_evtype *upd = update_type(k), *steps[8];
+	const struct sl_evtype *upd = update_type(k), *steps[8] = { NULL };
 	uint32_t differ = 0, covered = 0, rest;
 	uint8_t to = status[0] ? sl_schema_state(k, status) : cur->state;
 	char idt[SL_ID_TEXT + 1];
@@ -589,7 +589,7 @@ update_row(struct import_run *x, MDB_txn *txn, const struct args *a,
 		return SL_OK;
 	}
 	for (int i = 0; i < nsteps; i++)
-		covered |= steps[i]->required;
+		covered |= steps[i] != NULL ? steps[i]->required : 0;
 	rest = differ & ~covered;
 	if (rest != 0 && (upd == NULL || (rest & ~upd->fields))) {
 		uint32_t i = 0;
@@ -665,7 +665,7 @@ import_row(struct import_run *x, uint64_t line, const uint8_t *body,
 	struct args *a = malloc(sizeof *a);
 	char old[64] = "", status[32] = "", name[SL_TEXT_MAX + 1];
 	char (*ids)[SL_ID_TEXT + 1] = NULL;
-	const struct sl_evtype *et, *steps[8];
+	const struct sl_evtype *et, *steps[8] = { NULL };
 	uint8_t id[SL_ID_LEN];
 	int nsteps = 0, rc;
 
@@ -927,7 +927,7 @@ cmd_import_dispatch(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     const uint8_t *body, size_t len)
 {
 	struct sl_mp m;
-	uint32_t n, na;
+	uint32_t n, na = 0;
 	const char *s;
 	uint32_t sl;
 	char cmd[24] = "", verb[16] = "", msg[16384] = "";
@@ -950,11 +950,16 @@ cmd_import_dispatch(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		rc = cmd_fail(msg, sizeof msg, SL_EUSAGE, "malformed request");
 	for (uint32_t i = 0; rc == SL_OK && i < na; i++) {
 		/* "rows" (import.rows), "force" (import.commit). */
-		if (sl_mp_read_str(&m, &s, &sl, 4, 5) != SL_OK)
-			rc = SL_EUSAGE;
-		else if (sl == 4 && memcmp(s, "rows", 4) == 0 && rows == NULL)
+		bool is_rows, is_force;
+
+		rc = sl_mp_read_str(&m, &s, &sl, 4, 5);
+		is_rows = rc == SL_OK && sl == 4 && memcmp(s, "rows", 4) == 0 &&
+		    rows == NULL;
+		is_force = rc == SL_OK && sl == 5 &&
+		    memcmp(s, "force", 5) == 0 && !force;
+		if (is_rows)
 			rc = sl_mp_skip(&m, &rows, &rlen);
-		else if (sl == 5 && memcmp(s, "force", 5) == 0 && !force)
+		else if (is_force)
 			rc = sl_mp_read_bool(&m, &force);
 		else
 			rc = SL_EUSAGE;
