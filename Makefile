@@ -25,9 +25,9 @@ FUZZ_TIME ?= 300
 FUZZ_CHECK_TIME ?= 10
 
 PKGS     := libuv lmdb msgpack libsodium libssl libcrypto
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) jansson 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CLI_LIBS   := $(shell pkg-config --libs msgpack libsodium 2>/dev/null)
+CLI_LIBS   := $(shell pkg-config --libs msgpack libsodium jansson 2>/dev/null)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
            -Wno-format-nonliteral -Wmissing-prototypes
@@ -52,13 +52,13 @@ inc = $(INC_$(firstword $(subst /, ,$(1))))
 PROTO_SRC  := protocol/mp.c protocol/event.c protocol/crypto.c protocol/frame.c \
               protocol/clock.c protocol/base32.c protocol/node.c protocol/hash.c \
               protocol/schema.c protocol/record.c protocol/peer_wire.c \
-              protocol/text.c
+              protocol/text.c protocol/labels.c
 # What the CLI needs: no OpenSSL, no LMDB, no libuv (start-up time);
 # SHA-256 for checking audit bundles comes from libsodium.
 CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
               protocol/node.c protocol/crypto.c protocol/event.c \
               protocol/clock.c protocol/hash_sodium.c protocol/schema.c \
-              protocol/record.c protocol/text.c
+              protocol/record.c protocol/text.c protocol/labels.c
 STORE_SRC  := daemon/store.c daemon/project.c daemon/log.c
 DAEMON_SRC := daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/cmd_args.c daemon/cmd_write.c daemon/cmd_read.c \
@@ -78,7 +78,7 @@ CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 
 TESTS := test_mp test_event test_output test_schema test_store test_project \
          test_fold test_node test_e2e test_sync test_fault test_hostile \
-         test_meaning test_attack test_soak
+         test_meaning test_attack test_soak test_sheets
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
 .PHONY: all deps run check lint tests test-run unit bench fuzz fuzz-check soak \
@@ -105,7 +105,7 @@ $(BUILD)/test_event: $(BUILD)/obj/tests/unit/test_event.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 # The CLI's output backends, linked as samlog links them (no daemon).
 $(BUILD)/test_output: $(BUILD)/obj/tests/unit/test_output.o $(BUILD)/obj/tests/unit/testutil.o $(CLI_OBJ) $(CLI_PROTO_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CLI_LIBS) -lcmocka
 # The schema against the CLI's parser, import, export, tables and docs.
 $(BUILD)/test_schema: $(BUILD)/obj/tests/unit/test_schema.o $(CLI_OBJ) $(CLI_PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS) -lcmocka
@@ -116,6 +116,9 @@ $(BUILD)/test_project: $(BUILD)/obj/tests/unit/test_project.o $(BUILD)/obj/tests
 $(BUILD)/test_fold: $(BUILD)/obj/tests/unit/test_fold.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_e2e: $(BUILD)/obj/tests/unit/test_e2e.o $(BUILD)/obj/tests/unit/testutil.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+# Spreadsheets in and out through samlog and a real samlogd.
+$(BUILD)/test_sheets: $(BUILD)/obj/tests/unit/test_sheets.o $(BUILD)/obj/tests/unit/testutil.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_sync: $(BUILD)/obj/tests/unit/test_sync.o $(BUILD)/obj/tests/unit/cluster.o $(BUILD)/obj/tests/unit/testutil.o $(BUILD)/obj/tests/unit/fill.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka

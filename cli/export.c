@@ -4,13 +4,20 @@
  *
  * Each kind's list comes from the daemon through the ordinary list
  * request; this file only chooses the output.  JSON Lines carry every key
- * of samlog(1) (one object per line, `record` naming the kind).  CSV has one
- * header for all the kinds, the union of the schema's fields (each
- * reference to an organisation followed by the name replies add beside
- * it) between record, id and created, updated, author; a cell holding
- * ',' '"' or a line break is quoted; lists are joined by ';'.  Kinds come
- * in records_kinds() order, each after the kinds it refers to, so that
- * an import meets every record before the records referring to it.
+ * of samlog(1) (one object per line, `record` naming the kind).  CSV of
+ * one kind (--kind) has that kind's columns: id, record, then its fields
+ * in the schema's order (each reference to an organisation followed by
+ * the name replies add beside it).  CSV of every kind has one header for
+ * all of them, the union of the schema's fields between record, id and
+ * created, updated, author.  A cell holding the separator, '"' or a line
+ * break is quoted; lists are joined by ';'.  A cell a spreadsheet would
+ * run as a formula (one beginning with = + - @, a tab or a CR) gets a
+ * leading ', and so does one beginning with one or more ' before such a
+ * character, so that import, which takes exactly one ' off such cells,
+ * reads back what was written.  --excel writes what Excel opens as it is: a UTF-8 BOM, ';'
+ * between cells, CRLF (always) between rows.  Kinds come in
+ * records_kinds() order, each after the kinds it refers to, so that an
+ * import meets every record before the records referring to it.
  *
  * Into a file or a pipe the text is written exactly as it is.  On a
  * terminal CSV text is escaped as tables are (text_escape, line breaks
@@ -36,6 +43,26 @@ static const char *csv_columns[MAX_COLUMNS + 1];
 static char csv_names[MAX_COLUMNS][SL_FIELD_NAME_MAX + 8];
 
 static bool csv_terminal;   /* standard output is a terminal */
+static char csv_sep = ',';  /* between cells */
+static const char *const *csv_cols; /* this export's columns */
+
+/* The columns of kind k alone: id, record, its fields (made once per
+ * run; an export has one kind). */
+static const char *kind_columns[MAX_COLUMNS + 1];
+static char kind_names[MAX_COLUMNS][SL_FIELD_NAME_MAX + 8];
+
+/* True if a spreadsheet would take s as a formula, or s is such a text
+ * behind one or more ' (which import would take one of off). */
+static bool
+formula_like(const char *s, size_t n)
+{
+	static const char run[] = "=+-@\t\r";
+	size_t q = 0;
+
+	while (q < n && s[q] == '\'')
+		q++;
+	return q < n && memchr(run, s[q], sizeof run - 1) != NULL;
+}
 
 /* One cell, quoted when it must be.  A single value is also quoted for
  * a ';' or an outer space (import trims and splits lists there); a
@@ -51,16 +78,21 @@ csv_text(FILE *f, const char *s, size_t n, bool list)
 		n = e.len;
 	}
 	bool quote = !list && n > 0 && (s[0] == ' ' || s[n - 1] == ' ');
+	bool tick = formula_like(s, n);
 
 	for (size_t i = 0; i < n && !quote; i++)
-		quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' ||
+		quote = s[i] == csv_sep || s[i] == '"' || s[i] == '\n' ||
 		    s[i] == '\r' || (!list && s[i] == ';');
 	if (!quote) {
+		if (tick)
+			fputc('\'', f);
 		fwrite(s, 1, n, f);
 		free(e.p);
 		return;
 	}
 	fputc('"', f);
+	if (tick)
+		fputc('\'', f);
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '"')
 			fputc('"', f);
@@ -121,6 +153,25 @@ column_add(size_t *n, const char *name)
 	}
 }
 
+static const char *const *
+columns_of(const struct sl_kind *k)
+{
+	size_t n = 0;
+
+	kind_columns[n++] = "id";
+	kind_columns[n++] = "record";
+	for (uint32_t i = 0; i < k->nfields && n + 2 <= MAX_COLUMNS; i++) {
+		kind_columns[n++] = k->fields[i].name;
+		if (records_ref_name(&k->fields[i], kind_names[n],
+		    sizeof kind_names[n])) {
+			kind_columns[n] = kind_names[n];
+			n++;
+		}
+	}
+	kind_columns[n] = NULL;
+	return kind_columns;
+}
+
 const char *const *
 export_columns(void)
 {
@@ -169,9 +220,9 @@ jsonl_record(FILE *f, const msgpack_object *rec)
 static void
 csv_record(FILE *f, const msgpack_object *rec)
 {
-	for (const char *const *c = export_columns(); *c; c++) {
-		if (c != csv_columns)
-			fputc(',', f);
+	for (const char *const *c = csv_cols; *c; c++) {
+		if (c != csv_cols)
+			fputc(csv_sep, f);
 		csv_cell(f, map_get(rec, *c));
 	}
 	fputs("\r\n", f);
@@ -182,12 +233,18 @@ static const struct output out_csv = { begin_none, csv_record, end_none };
 
 int
 cmd_export(const char *dir, bool dir_named, const char *format,
-    const char *kind)
+    const char *kind, bool excel)
 {
 	const char *const *kinds = records_words();
 	const struct output *out;
 	int status = 0;
 
+	if (excel && format != NULL && strcmp(format, "csv") != 0) {
+		cli_error("--excel writes CSV: leave out --format %s", format);
+		return 2;
+	}
+	if (excel)
+		format = "csv";
 	if (format == NULL || strcmp(format, "jsonl") == 0) {
 		out = &out_jsonl;
 	} else if (strcmp(format, "csv") == 0) {
@@ -202,9 +259,17 @@ cmd_export(const char *dir, bool dir_named, const char *format,
 		return 2;
 	}
 	csv_terminal = isatty(STDOUT_FILENO);
+	csv_sep = excel ? ';' : ',';
+	csv_cols = kind != NULL ? columns_of(records_kind(kind)) :
+	    export_columns();
 	if (out == &out_csv) {
-		for (const char *const *c = export_columns(); *c; c++)
-			fprintf(stdout, "%s%s", c == csv_columns ? "" : ",", *c);
+		if (excel)
+			fputs("\xef\xbb\xbf", stdout);
+		for (const char *const *c = csv_cols; *c; c++) {
+			if (c != csv_cols)
+				fputc(csv_sep, stdout);
+			fputs(*c, stdout);
+		}
 		fputs("\r\n", stdout);
 	}
 	for (const char *const *k = kinds; *k && status == 0; k++)

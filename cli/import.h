@@ -1,5 +1,5 @@
 /*
- * import.h - samlog import FILE [--kind K] [--format csv|jsonl].
+ * import.h - samlog import FILE [--kind K] [--format csv|jsonl] [--force].
  */
 #ifndef SAMLOG_IMPORT_H
 #define SAMLOG_IMPORT_H
@@ -8,9 +8,11 @@
 #include <stddef.h>
 
 /* Imports file into the node of dir, all rows or none.  kind and format
- * may be NULL.  Returns the exit status (0, 1, 2); errors are printed. */
+ * may be NULL; force adds rows whose name a record of their kind has
+ * already (otherwise they are skipped and said).  Returns the exit
+ * status (0, 1, 2); errors are printed. */
 int cmd_import(const char *dir, bool dir_named, const char *file,
-    const char *kind, const char *format);
+    const char *kind, const char *format, bool force);
 
 /* Parses buf (CSV when csv, else JSON Lines) into rows as cmd_import
  * does, but silently; returns the number of good rows and sets *errors.

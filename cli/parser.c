@@ -63,12 +63,16 @@ static struct flag_def import_flags[] = {
 	{ "kind", "KIND", NULL, 0, NULL, NULL },
 	{ "format", "F", "csv or jsonl (default: from the file name)", 0,
 	    formats, NULL },
+	{ "force", NULL, "also add rows whose name a record has already",
+	    FL_SWITCH, NULL, NULL },
 	END_FLAGS,
 };
 
 static struct flag_def export_flags[] = {
 	{ "format", "F", "jsonl (default) or csv", 0, formats, NULL },
 	{ "kind", "KIND", NULL, 0, NULL, NULL },
+	{ "excel", NULL, "CSV as Excel opens it: a BOM, ';' and CRLF",
+	    FL_SWITCH, NULL, NULL },
 	END_FLAGS,
 };
 

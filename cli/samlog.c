@@ -188,13 +188,15 @@ main(int argc, char **argv)
 			    "SAMLOG_DIR, or use -d DIR");
 		if (r.cmd == CMD_EXPORT)
 			status = cmd_export(dir, named, parse_value(&r,
-			    "format"), parse_value(&r, "kind"));
+			    "format"), parse_value(&r, "kind"),
+			    parse_value(&r, "excel") != NULL);
 		else if (r.cmd == CMD_IMPORT && r.pos == NULL)
 			status = fail(2, "import needs a FILE (see: samlog help "
 			    "import)");
 		else if (r.cmd == CMD_IMPORT)
 			status = cmd_import(dir, named, r.pos, parse_value(&r,
-			    "kind"), parse_value(&r, "format"));
+			    "kind"), parse_value(&r, "format"),
+			    parse_value(&r, "force") != NULL);
 		else
 			status = request_run(dir, named, &r, out);
 		free(dir);

@@ -883,4 +883,23 @@ void sl_wire_pack_events(msgpack_packer *pk, const uint8_t *const *recs,
 /* BYE with why, cut to SL_PEER_BYE_MAX bytes. */
 void sl_wire_pack_bye(msgpack_packer *pk, const char *why);
 
+/* ---------------------------------------------------------------------------
+ * Swedish labels of the schema's fields (labels.c), for people rather
+ * than programs: the header a Swedish spreadsheet gives a column, and
+ * the label reports and web pages show.  A field's label and its other
+ * accepted spellings are a small table keyed by the field's name, so a
+ * kind that gains a field with a known name is labelled at once.
+ */
+/* The Swedish label of the field called field ("Namn" for name), or NULL
+ * if the table has none. */
+const char *sl_label_sv(const char *field);
+/* The field of kind k that a column header names: the field's name, its
+ * flag, its Swedish label or one of the label's aliases, in any case
+ * (A-Z and the Latin-1 letters, Å Ä Ö among them) and with surrounding
+ * spaces ignored.  NULL if none; *idx (may be NULL) its index in k. */
+const struct sl_field *sl_field_by_header(const struct sl_kind *k,
+    const char *header, uint32_t *idx);
+/* True if a[0..an) and b[0..bn) are equal once both are folded so. */
+bool sl_text_eq_fold(const char *a, size_t an, const char *b, size_t bn);
+
 #endif /* SAMLOG_PROTO_H */

@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="make gcc clang libclang-rt-14-dev pkg-config libuv1-dev liblmdb-dev \
-libmsgpack-dev libsodium-dev libssl-dev libcmocka-dev systemd groff-base \
+libmsgpack-dev libsodium-dev libssl-dev libcmocka-dev libjansson-dev systemd groff-base \
 cppcheck clang-tidy faketime"
 
 missing=""

@@ -671,7 +671,7 @@ test_import(void **state)
 	p = write_file("fields.csv", "name,colour\nA,red\n");
 	r = sl("import", p, "--kind", "org", NULL);
 	assert_int_equal(r->status, 1);
-	assert_non_null(strstr(r->err, "fields.csv:2: a org has no field "
+	assert_non_null(strstr(r->err, "fields.csv:1: unknown column "
 	    "\"colour\""));
 	free(p);
 	assert_int_equal(event_count(), before);

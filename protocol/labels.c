@@ -1,0 +1,166 @@
+/*
+ * labels.c - the Swedish names of the schema's fields.
+ *
+ * The schema (schema.c) names fields for programs: payload keys, JSON
+ * keys, flags.  People in a Swedish office name them otherwise: a
+ * spreadsheet's header says "Namn", "E-post", "Kommun".  This table
+ * gives each field name its Swedish label (first) and the other
+ * spellings a header may use; it is keyed by field name, not by kind, so
+ * "name" is "Namn" wherever a kind has a name, and a field a kind gains
+ * later is labelled here by one line.  Fields of kinds still to come
+ * (agreements, actions) are here already.
+ *
+ * Headers are compared folded: ASCII and Latin-1 capitals lowercased
+ * (Å Ä Ö included), surrounding spaces dropped.
+ */
+#include <string.h>
+
+#include "samlog_proto.h"
+
+#define MAX_ALIASES 4
+
+static const struct label {
+	const char *field;
+	const char *sv[MAX_ALIASES + 1]; /* the label, then aliases; NULL */
+} labels[] = {
+	{ "name", { "Namn" } },
+	{ "role", { "Roll" } },
+	{ "email", { "E-post", "Epost", "Mejl", "E-mail" } },
+	{ "phone", { "Telefon", "Tel", "Telefonnummer" } },
+	{ "municipality", { "Kommun" } },
+	{ "org", { "Organisation" } },
+	{ "orgs", { "Organisationer" } },
+	{ "kind", { "Typ", "Sort" } },
+	{ "type", { "Typ" } },
+	{ "sector", { "Bransch", "Sektor" } },
+	{ "title", { "Titel", "Rubrik" } },
+	{ "date", { "Datum" } },
+	{ "notes", { "Anteckningar" } },
+	{ "text", { "Text", "Beslutstext" } },
+	{ "status", { "Status" } },
+	{ "reason", { "Motivering", "Skäl" } },
+	{ "body", { "Organ", "Beslutsorgan" } },
+	{ "meeting", { "Möte" } },
+	{ "with", { "Deltagare" } },
+	{ "iop", { "IOP" } },
+	{ "party", { "Part", "Parter" } },
+	{ "purpose", { "Syfte" } },
+	{ "start", { "Start", "Startdatum" } },
+	{ "end", { "Slut", "Slutdatum" } },
+	{ "case", { "Diarienummer", "Dnr" } },
+	{ "owner", { "Ansvarig" } },
+	{ "due", { "Förfallodatum", "Klart senast" } },
+	{ "minutes", { "Protokoll", "Paragraf" } },
+	{ "left", { "Slutade" } },
+	{ "founded", { "Grundad" } },
+	{ "network", { "Nätverk" } },
+	{ "valid_until", { "Gäller till" } },
+};
+
+#define NLABELS (sizeof labels / sizeof labels[0])
+
+static const struct label *
+label_of(const char *field)
+{
+	for (size_t i = 0; field != NULL && i < NLABELS; i++)
+		if (strcmp(labels[i].field, field) == 0)
+			return &labels[i];
+	return NULL;
+}
+
+const char *
+sl_label_sv(const char *field)
+{
+	const struct label *l = label_of(field);
+
+	return l != NULL ? l->sv[0] : NULL;
+}
+
+static unsigned char
+fold1(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+/* The second byte of a C3 sequence, folded. */
+static unsigned char
+fold_c3(unsigned char d)
+{
+	return d >= 0x80 && d <= 0x9e && d != 0x97 ? (unsigned char)(d + 0x20) :
+	    d;
+}
+
+bool
+sl_text_eq_fold(const char *a, size_t an, const char *b, size_t bn)
+{
+	/* Folding keeps lengths, so texts of different lengths differ. */
+	if (an != bn)
+		return false;
+	for (size_t i = 0; i < an; i++) {
+		unsigned char x = fold1((unsigned char)a[i]);
+		unsigned char y = fold1((unsigned char)b[i]);
+
+		if (x != y)
+			return false;
+		if (x == 0xc3 && i + 1 < an) {
+			if (fold_c3((unsigned char)a[i + 1]) !=
+			    fold_c3((unsigned char)b[i + 1]))
+				return false;
+			i++;
+		}
+	}
+	return true;
+}
+
+/* True if folded header h (hl bytes) spells word. */
+static bool
+spells(const char *h, size_t hl, const char *word)
+{
+	char w[128];
+	size_t wl;
+
+	if (word == NULL)
+		return false;
+	wl = sl_text_fold(word, strlen(word), w, sizeof w);
+	return wl == hl && memcmp(w, h, hl) == 0;
+}
+
+const struct sl_field *
+sl_field_by_header(const struct sl_kind *k, const char *header, uint32_t *idx)
+{
+	char h[256];
+	size_t n, hl;
+
+	if (k == NULL || header == NULL)
+		return NULL;
+	while (*header == ' ')
+		header++;
+	n = strlen(header);
+	while (n > 0 && header[n - 1] == ' ')
+		n--;
+	if (n == 0 || n >= sizeof h)
+		return NULL;
+	hl = sl_text_fold(header, n, h, sizeof h);
+	/* Names and flags first: a program's spelling wins over a label
+	 * that happens to equal another field's name. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < k->nfields; i++) {
+			const struct sl_field *f = &k->fields[i];
+			const struct label *l = label_of(f->name);
+			bool hit = false;
+
+			if (pass == 0)
+				hit = spells(h, hl, f->name) ||
+				    spells(h, hl, f->flag);
+			for (int a = 0; pass == 1 && l != NULL && !hit &&
+			    a < MAX_ALIASES && l->sv[a] != NULL; a++)
+				hit = spells(h, hl, l->sv[a]);
+			if (hit) {
+				if (idx != NULL)
+					*idx = i;
+				return f;
+			}
+		}
+	}
+	return NULL;
+}
