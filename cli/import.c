@@ -811,8 +811,7 @@ send_all(struct importer *im, int fd)
 	code = req.p ? exchange(fd, &req, &imported, msg, sizeof msg) : SL_ENOMEM;
 	free(req.p);
 	if (code == SL_OK) {
-		printf("imported %llu records from %s\n",
-		    (unsigned long long)imported, im->file);
+		output_imported(imported, im->file);
 		return 0;
 	}
 	/* "LINE: reason" lines, or one message. */

@@ -30,8 +30,23 @@ struct output {
 extern const struct output output_text;
 extern const struct output output_json;
 
+/* Tells the text backend that the list asked for was filtered, so that
+ * an empty one says "no ... records match" rather than "no ... records". */
+void output_set_filtered(bool filtered);
+
+/* Whether --json was given, for the commands that print outside the
+ * backends (import's summary). */
+void output_set_json(bool json);
+
+/* import's summary: "imported N records from FILE", or with --json
+ * {"imported": N, "file": FILE}. */
+void output_imported(uint64_t n, const char *file);
+
 /* The backend for the --json choice. */
 const struct output *output_pick(bool json);
+
+/* Writes s[0..n) as a JSON string, escaped as the JSON backend does. */
+void json_text(FILE *f, const char *s, size_t n);
 
 /* Writes one msgpack value as JSON (shared by both backends' needs). */
 void json_value(FILE *f, const msgpack_object *o);
