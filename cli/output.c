@@ -694,14 +694,9 @@ wrap_next(const char **s, size_t w)
 		}
 		i++;
 	}
-	if (p[i] == '\0')
-		end = i;         /* the rest fits */
-	else if (p[i] == ' ')
-		end = i;         /* a word ends exactly at the edge */
-	else if (brk > 0)
-		end = brk;
-	else
-		end = i;         /* one long word: break it */
+	/* The rest fits, or a word ends exactly at the edge, or one long
+	 * word is broken there; else the line ends at the last space. */
+	end = p[i] != '\0' && p[i] != ' ' && brk > 0 ? brk : i;
 	*s = p + end;
 	while (**s == ' ')
 		(*s)++;
@@ -755,8 +750,8 @@ print_wrapped(FILE *f, const char *const *row, const size_t *w)
 	const char *at[MAX_COLS];
 	bool more = true;
 
-	for (int c = 0; c < text_ncols; c++)
-		at[c] = row[c] ? row[c] : "";
+	for (int c = 0; c < MAX_COLS; c++)
+		at[c] = c < text_ncols && row[c] ? row[c] : "";
 	while (more) {
 		size_t pad = 0;
 
@@ -797,7 +792,7 @@ print_empty(FILE *f)
 static void
 text_end(FILE *f)
 {
-	size_t w[MAX_COLS] = { 0 }, floor[MAX_COLS], total = 0;
+	size_t w[MAX_COLS] = { 0 }, floor[MAX_COLS] = { 0 }, total = 0;
 	size_t term = term_width(f);
 
 	if (text_mode != OUT_LIST || text_cols == NULL)
@@ -828,14 +823,14 @@ text_end(FILE *f)
 			floor[c] = 1;
 	}
 	if (term > 0 && total > term && !text_wrap) {
-		total = narrow(w, floor, total, term, -1);
+		(void)narrow(w, floor, total, term, -1);
 	} else if (term > 0 && total > term) {
 		/* Wrapped: first the last column (the free text: CHANGES)
 		 * down to a third of the terminal, then the others down to
 		 * their longest word, then below it (a word broken across
 		 * lines), then any column. */
 		int last = text_ncols - 1;
-		size_t keep = term / 3 > 20 ? term / 3 : 20, wf[MAX_COLS];
+		size_t keep = term / 3 > 20 ? term / 3 : 20, wf[MAX_COLS] = { 0 };
 
 		for (int c = 0; c < text_ncols; c++) {
 			wf[c] = floor[c];
@@ -848,10 +843,10 @@ text_end(FILE *f)
 		total = narrow(w, floor, total, term, last);
 		for (int c = 0; c < text_ncols; c++)
 			floor[c] = 1;
-		total = narrow(w, floor, total, term, -1);
+		(void)narrow(w, floor, total, term, -1);
 	}
 	if (text_wrap) {
-		const char *heads[MAX_COLS];
+		const char *heads[MAX_COLS] = { NULL };
 
 		for (int c = 0; c < text_ncols; c++)
 			heads[c] = text_cols[c].head;
