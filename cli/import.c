@@ -1035,24 +1035,8 @@ static void
 print_summary(const char *file, const struct summary *s)
 {
 	const uint64_t n[] = { s->added, s->updated, s->unchanged, s->skipped };
-	const char *const what[] = { "added", "updated", "unchanged",
-		"skipped" };
-	bool first = true;
 
-	printf("imported %" PRIu64 " records from %s", s->added + s->updated,
-	    file);
-	if (s->detailed && s->added != s->added + s->updated + s->unchanged +
-	    s->skipped) {
-		for (int i = 0; i < 4; i++) {
-			if (n[i] == 0)
-				continue;
-			printf("%s%" PRIu64 " %s", first ? " (" : ", ", n[i],
-			    what[i]);
-			first = false;
-		}
-		fputs(")", stdout);
-	}
-	fputc('\n', stdout);
+	output_imported(file, n, s->detailed);
 }
 
 /* Sends the rows in chunks, then commits.  The exit status. */

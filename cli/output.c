@@ -3,9 +3,16 @@
  * blocks for single objects, the bare id for additions.
  *
  * Widths are counted in code points, not bytes, so "Väsby" lines up with
- * "Vasby".  On a terminal the table is fitted to its width by shrinking
- * the widest column and ending cut cells with an ellipsis; into a pipe
- * nothing is cut.
+ * "Vasby".  On a terminal (as wide as COLUMNS says, else as the terminal
+ * says) the table is fitted to its width by shrinking the widest column
+ * but the ids: a record list ends cut cells with an ellipsis, history
+ * wraps them at spaces onto further lines and cuts nothing.  Into a pipe
+ * nothing is cut or wrapped: a row is one line.  An empty list on a
+ * terminal says so.
+ *
+ * Times (created, updated, an event's time...) arrive as RFC 3339 UTC
+ * and print as local time with the offset, "2026-12-01 22:06:21 +01:00"
+ * (TZ honoured); a yes/no value prints yes or no.
  *
  * Text comes from other members' nodes and is printed only escaped
  * (text_escape): no control character and no invalid UTF-8 reaches the
@@ -30,7 +37,8 @@
 struct column {
 	const char *head;
 	const char *key;
-	int shorten; /* show only this many characters (ids), 0: all */
+	int shorten; /* show only this many characters (ids), 0: all; such
+	                a column is never narrowed further */
 };
 
 /*
@@ -68,25 +76,32 @@ static const struct {
 
 static const struct {
 	const char *name;
+	bool wrap;   /* on a terminal, wrap long cells instead of cutting */
 	struct column cols[MAX_COLS];
 } layouts[] = {
-	{ "history", { { "TIME", "time", 19 }, { "ORG", "org", 0 },
+	{ "history", true, { { "TIME", "time", 0 }, { "ORG", "org", 0 },
 	    { "AUTHOR", "author", 0 }, { "TYPE", "type", 0 },
 	    { "EFFECT", "effect", 0 }, { "CHANGES", "changes", 0 },
 	    { NULL, NULL, 0 } } },
-	{ "records", { { "ID", "id", 10 }, { "RECORD", "record", 0 },
+	{ "records", false, { { "ID", "id", 10 }, { "RECORD", "record", 0 },
 	    { "NAME", "label", 0 }, { "ON", "on", 0 }, { NULL, NULL, 0 } } },
-	{ "peer", { { "NAME", "name", 0 }, { "NODE ID", "node_id", 10 },
+	{ "peer", false, { { "NAME", "name", 0 }, { "NODE ID", "node_id", 10 },
 	    { "ADDRESS", "addr", 0 }, { "CONNECTED", "connected", 0 },
 	    { "LAST CONTACT", "last_contact", 0 }, { "BEHIND", "behind", 0 },
 	    { "AHEAD", "ahead", 0 }, { NULL, NULL, 0 } } },
-	{ "log", { { "#", "arrival", 0 }, { "ORIGIN", "origin", 10 },
-	    { "SEQ", "seq", 0 }, { "TIME", "time", 19 },
+	{ "log", false, { { "#", "arrival", 0 }, { "ORIGIN", "origin", 10 },
+	    { "SEQ", "seq", 0 }, { "TIME", "time", 0 },
 	    { "AUTHOR", "author", 0 }, { "TYPE", "type", 0 },
 	    { NULL, NULL, 0 } } },
 };
 
+/* The keys whose values are times (RFC 3339 UTC in replies). */
+static const char *const time_keys[] = { "time", "created", "updated",
+	"clock", "last_contact", "exported", NULL };
+
 static enum out_mode text_mode;
+static const char *text_table;
+static bool text_wrap, text_filtered;
 static struct column kind_cols[MAX_COLS];
 static char kind_heads[MAX_COLS][SL_FIELD_NAME_MAX + 1];
 static char kind_keys[MAX_COLS][SL_FIELD_NAME_MAX + 8];
@@ -272,8 +287,7 @@ text_of(struct sbuf *b, const msgpack_object *o, bool lines)
 	case MSGPACK_OBJECT_NIL:
 		break;
 	case MSGPACK_OBJECT_BOOLEAN:
-		if (o->via.boolean)
-			sb_put(b, "yes", 3);
+		sb_put(b, o->via.boolean ? "yes" : "no", o->via.boolean ? 3 : 2);
 		break;
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
 		snprintf(num, sizeof num, "%" PRIu64, o->via.u64);
@@ -333,6 +347,40 @@ map_get(const msgpack_object *m, const char *key)
 		    memcmp(k, key, n) == 0)
 			return &m->via.map.ptr[i].val;
 	return NULL;
+}
+
+void
+output_set_filtered(bool filtered)
+{
+	text_filtered = filtered;
+}
+
+/* The text of value o of key (length kl) into b: a time as local time
+ * with its offset, anything else as text_of makes it. */
+static void
+value_text(struct sbuf *b, const char *key, size_t kl,
+    const msgpack_object *o, bool lines)
+{
+	char in[64], out[64];
+	struct sl_time_parts tp;
+	int64_t ms;
+	bool is_time = false;
+
+	for (const char *const *k = time_keys; *k && !is_time; k++)
+		is_time = strlen(*k) == kl && memcmp(*k, key, kl) == 0;
+	if (is_time && o->type == MSGPACK_OBJECT_STR &&
+	    o->via.str.size < sizeof in) {
+		memcpy(in, o->via.str.ptr, o->via.str.size);
+		in[o->via.str.size] = '\0';
+		if (sl_time_parse_parts(in, &tp) == SL_OK &&
+		    tp.kind == SL_TIME_OFFSET &&
+		    sl_time_parse(in, &ms, NULL) == SL_OK) {
+			sl_time_format_local(ms, out, sizeof out);
+			sb_put(b, out, strlen(out));
+			return;
+		}
+	}
+	text_of(b, o, lines);
 }
 
 /* Prints s in at most w code points, ending in an ellipsis when cut;
@@ -438,6 +486,8 @@ text_begin(FILE *f, enum out_mode mode, const char *table)
 	text_count = 0;
 	text_cols = NULL;
 	text_ncols = 0;
+	text_table = table;
+	text_wrap = false;
 	if (table != NULL && (k = records_kind(table)) != NULL) {
 		text_ncols = kind_layout(k);
 		text_cols = kind_cols;
@@ -447,6 +497,7 @@ text_begin(FILE *f, enum out_mode mode, const char *table)
 	    i++) {
 		if (strcmp(layouts[i].name, table) == 0) {
 			text_cols = layouts[i].cols;
+			text_wrap = layouts[i].wrap;
 			while (text_cols[text_ncols].head != NULL)
 				text_ncols++;
 		}
@@ -531,7 +582,8 @@ print_kv(FILE *f, const msgpack_object *rec, int indent, bool item)
 			fprintf(f, "%s:\n", k.p);
 			print_kv(f, &kv->val, 2, false);
 		} else {
-			text_of(&b, &kv->val, true);
+			value_text(&b, kv->key.via.str.ptr, kv->key.via.str.size,
+			    &kv->val, true);
 			fprintf(f, "%*s%s:%*s ", pad, "", k.p, (int)(w - kw), "");
 			print_lines(f, b.p ? b.p : "", (size_t)indent + w + 2);
 			free(b.p);
@@ -587,7 +639,8 @@ text_record(FILE *f, const msgpack_object *rec)
 		struct sbuf b = { 0 };
 
 		if (v != NULL)
-			text_of(&b, v, false);
+			value_text(&b, text_cols[c].key,
+			    strlen(text_cols[c].key), v, false);
 		if (b.p == NULL)
 			sb_put(&b, "", 0);
 		if (text_cols[c].shorten && b.p != NULL)
@@ -605,18 +658,161 @@ text_record(FILE *f, const msgpack_object *rec)
 	text_rows++;
 }
 
+/* The width of the terminal f is, or 0 if it is none: COLUMNS when it
+ * holds a sensible number, else what the terminal says. */
+static size_t
+term_width(FILE *f)
+{
+	const char *env = getenv("COLUMNS");
+	struct winsize ws;
+	char *end;
+	long n;
+
+	if (!isatty(fileno(f)))
+		return 0;
+	if (env != NULL && *env != '\0') {
+		n = strtol(env, &end, 10);
+		if (*end == '\0' && n > 0 && n <= 10000)
+			return (size_t)n;
+	}
+	if (ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 0;
+}
+
+/*
+ * The next line of s wrapped at w code points (w >= 1): as many words
+ * as fit, broken at a space; a word longer than w is broken after w code
+ * points (never inside a character).  Returns its length in bytes and
+ * moves *s past it and the spaces after it.
+ */
+static size_t
+wrap_next(const char **s, size_t w)
+{
+	const char *p = *s;
+	size_t cp = 0, i = 0, brk = 0, end;
+
+	while (p[i] != '\0') {
+		if (p[i] == ' ' && cp <= w)
+			brk = i;     /* the last space that ends a line in time */
+		if (((unsigned char)p[i] & 0xc0) != 0x80) {
+			if (cp == w)
+				break;   /* p[i] starts the (w+1)th character */
+			cp++;
+		}
+		i++;
+	}
+	/* The rest fits, or a word ends exactly at the edge, or one long
+	 * word is broken there; else the line ends at the last space. */
+	end = p[i] != '\0' && p[i] != ' ' && brk > 0 ? brk : i;
+	*s = p + end;
+	while (**s == ' ')
+		(*s)++;
+	while (end > 0 && p[end - 1] == ' ')
+		end--;
+	return end;
+}
+
+/* The longest word of s in code points. */
+static size_t
+longest_word(const char *s)
+{
+	size_t best = 0, cur = 0;
+
+	for (; *s; s++) {
+		if (*s == ' ') {
+			cur = 0;
+			continue;
+		}
+		if (((unsigned char)*s & 0xc0) != 0x80 && ++cur > best)
+			best = cur;
+	}
+	return best;
+}
+
+/* Narrows the widest column (ids never, nor column skip) to fit total
+ * into term, none below its floor; returns the new total. */
+static size_t
+narrow(size_t *w, const size_t *floor, size_t total, size_t term, int skip)
+{
+	while (total > term) {
+		int widest = -1;
+
+		for (int c = 0; c < text_ncols; c++)
+			if (!text_cols[c].shorten && c != skip && w[c] > floor[c] &&
+			    (widest < 0 || w[c] > w[widest]))
+				widest = c;
+		if (widest < 0)
+			break;
+		w[widest]--;
+		total--;
+	}
+	return total;
+}
+
+/* One row whose cells wrap within their widths, over as many lines as
+ * the tallest cell needs. */
+static void
+print_wrapped(FILE *f, const char *const *row, const size_t *w)
+{
+	const char *at[MAX_COLS];
+	bool more = true;
+
+	for (int c = 0; c < MAX_COLS; c++)
+		at[c] = c < text_ncols && row[c] ? row[c] : "";
+	while (more) {
+		size_t pad = 0;
+
+		more = false;
+		for (int c = 0; c < text_ncols; c++) {
+			const char *start = at[c];
+			size_t n = *at[c] ? wrap_next(&at[c], w[c]) : 0;
+			size_t cw = utf8_width(start, n);
+
+			if (n > 0) {
+				fprintf(f, "%*s%s%.*s", (int)pad, "", c ? "  " : "",
+				    (int)n, start);
+				pad = 0;
+			} else {
+				pad += c ? 2 : 0;
+			}
+			pad += w[c] - (cw < w[c] ? cw : w[c]);
+			more = more || *at[c] != '\0';
+		}
+		fputc('\n', f);
+	}
+}
+
+/* What an empty list says on a terminal. */
+static void
+print_empty(FILE *f)
+{
+	const char *t = text_table ? text_table : "";
+
+	if (records_kind(t) != NULL)
+		fprintf(f, "no %s records%s\n", t, text_filtered ? " match" : "");
+	else if (strcmp(t, "peer") == 0)
+		fprintf(f, "no peers\n");
+	else
+		fprintf(f, "no events\n");
+}
+
 static void
 text_end(FILE *f)
 {
-	size_t w[MAX_COLS] = { 0 }, total = 0;
-	struct winsize ws;
-	size_t term = 0;
+	size_t w[MAX_COLS] = { 0 }, floor[MAX_COLS] = { 0 }, total = 0;
+	size_t term = term_width(f);
 
 	if (text_mode != OUT_LIST || text_cols == NULL)
 		goto out;
-	if (text_rows == 0)
+	if (text_rows == 0) {
+		if (term > 0)
+			print_empty(f);
 		goto out;
+	}
 	for (int c = 0; c < text_ncols; c++) {
+		size_t word = text_wrap ? longest_word(text_cols[c].head) : 0;
+
 		w[c] = strlen(text_cols[c].head);
 		for (size_t r = 0; r < text_rows; r++) {
 			const char *s = cells[r * (size_t)text_ncols + (size_t)c];
@@ -624,22 +820,49 @@ text_end(FILE *f)
 
 			if (cw > w[c])
 				w[c] = cw;
+			if (text_wrap && s && longest_word(s) > word)
+				word = longest_word(s);
 		}
 		total += w[c] + (c ? 2 : 0);
+		/* A wrapped column keeps its words whole while it can (up
+		 * to 16 characters of them); a cut one keeps 6. */
+		floor[c] = text_wrap ? (word < 16 ? word : 16) : 6;
+		if (floor[c] == 0)
+			floor[c] = 1;
 	}
-	if (isatty(fileno(f)) && ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 &&
-	    ws.ws_col > 20)
-		term = ws.ws_col;
-	while (term && total > term) {
-		int widest = 0;
+	if (term > 0 && total > term && !text_wrap) {
+		(void)narrow(w, floor, total, term, -1);
+	} else if (term > 0 && total > term) {
+		/* Wrapped: first the last column (the free text: CHANGES)
+		 * down to a third of the terminal, then the others down to
+		 * their longest word, then below it (a word broken across
+		 * lines), then any column. */
+		int last = text_ncols - 1;
+		size_t keep = term / 3 > 20 ? term / 3 : 20, wf[MAX_COLS] = { 0 };
 
-		for (int c = 1; c < text_ncols; c++)
-			if (w[c] > w[widest])
-				widest = c;
-		if (w[widest] <= 6)
-			break;
-		w[widest]--;
-		total--;
+		for (int c = 0; c < text_ncols; c++) {
+			wf[c] = floor[c];
+			floor[c] = c == last ? (w[c] < keep ? w[c] : keep) : w[c];
+		}
+		total = narrow(w, floor, total, term, -1);
+		total = narrow(w, wf, total, term, last);
+		for (int c = 0; c < last; c++)
+			floor[c] = wf[c] < 4 ? wf[c] : 4;
+		total = narrow(w, floor, total, term, last);
+		for (int c = 0; c < text_ncols; c++)
+			floor[c] = 1;
+		(void)narrow(w, floor, total, term, -1);
+	}
+	if (text_wrap) {
+		const char *heads[MAX_COLS] = { NULL };
+
+		for (int c = 0; c < text_ncols; c++)
+			heads[c] = text_cols[c].head;
+		print_wrapped(f, heads, w);
+		for (size_t r = 0; r < text_rows; r++)
+			print_wrapped(f, (const char *const *)&cells[r *
+			    (size_t)text_ncols], w);
+		goto out;
 	}
 	/* Headings are cut like cells, so no line is wider than the
 	 * terminal. */
@@ -676,6 +899,45 @@ const struct output output_text = {
 	text_record,
 	text_end,
 };
+
+static bool json_chosen;
+
+void
+output_set_json(bool json)
+{
+	json_chosen = json;
+}
+
+void
+output_imported(const char *file, const uint64_t n[4], bool detailed)
+{
+	static const char *const what[] = { "added", "updated", "unchanged",
+		"skipped" };
+	bool first = true;
+
+	if (json_chosen) {
+		fprintf(stdout, "{\"imported\": %" PRIu64 ", ", n[0] + n[1]);
+		for (int i = 0; i < 4; i++)
+			fprintf(stdout, "\"%s\": %" PRIu64 ", ", what[i], n[i]);
+		fputs("\"file\": ", stdout);
+		json_text(stdout, file, strlen(file));
+		fputs("}\n", stdout);
+		return;
+	}
+	printf("imported %" PRIu64 " records from ", n[0] + n[1]);
+	text_put(stdout, file, strlen(file));
+	if (detailed && n[0] != n[0] + n[1] + n[2] + n[3]) {
+		for (int i = 0; i < 4; i++) {
+			if (n[i] == 0)
+				continue;
+			printf("%s%" PRIu64 " %s", first ? " (" : ", ", n[i],
+			    what[i]);
+			first = false;
+		}
+		fputs(")", stdout);
+	}
+	putchar('\n');
+}
 
 const struct output *
 output_pick(bool json)

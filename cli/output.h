@@ -30,8 +30,25 @@ struct output {
 extern const struct output output_text;
 extern const struct output output_json;
 
+/* Tells the text backend that the list asked for was filtered, so that
+ * an empty one says "no ... records match" rather than "no ... records". */
+void output_set_filtered(bool filtered);
+
+/* Whether --json was given, for the commands that print outside the
+ * backends (import's summary). */
+void output_set_json(bool json);
+
+/* import's summary: "imported N records from FILE", or with --json
+ * {"imported": N, "file": FILE}. */
+/* "imported N records from FILE (A added, U updated, ...)", or JSON;
+ * n: added, updated, unchanged, skipped. */
+void output_imported(const char *file, const uint64_t n[4], bool detailed);
+
 /* The backend for the --json choice. */
 const struct output *output_pick(bool json);
+
+/* Writes s[0..n) as a JSON string, escaped as the JSON backend does. */
+void json_text(FILE *f, const char *s, size_t n);
 
 /* Writes one msgpack value as JSON (shared by both backends' needs). */
 void json_value(FILE *f, const msgpack_object *o);

@@ -15,7 +15,15 @@
 #include "output.h"
 
 static enum out_mode json_mode;
+
+static void json_string(FILE *f, const char *s, size_t n);
 static size_t json_count;
+
+void
+json_text(FILE *f, const char *s, size_t n)
+{
+	json_string(f, s, n);
+}
 
 static void
 json_string(FILE *f, const char *s, size_t n)

@@ -42,11 +42,12 @@ static const struct flag_def find_flags[] = {
 	END_FLAGS,
 };
 
+#define KNOWN_AT_HELP "as this node knew it then: a time (2026-12-01T22:06:21" \
+	"+01:00, ...Z, or 2026-12-01 22:06 local time) or a day (its end)"
 static const struct flag_def show_flags[] = {
 	{ "as-of", "DATE", "as it stood on that day (by the dates changes "
-	    "take effect)", 0, NULL, NULL },
-	{ "known-at", "TIME", "as this node knew it then (YYYY-MM-DD or ISO "
-	    "8601, e.g. 2026-12-01T22:06:21+01:00)", 0, NULL, NULL },
+	    "take effect; a time counts as its own day)", FL_DAY, NULL, NULL },
+	{ "known-at", "TIME", KNOWN_AT_HELP, FL_TIME, NULL, NULL },
 	END_FLAGS,
 };
 
@@ -392,14 +393,11 @@ list_flags(const struct sl_kind *k)
 	fd->name = "archived";
 	fd->flags = FL_SWITCH;
 	fd->help = "archived records too";
-	fd = flag_push();
-	fd->name = "as-of";
-	fd->metavar = "DATE";
-	fd->help = "as they stood on that day";
-	fd = flag_push();
-	fd->name = "known-at";
-	fd->metavar = "TIME";
-	fd->help = "as this node knew them then";
+	*flag_push() = (struct flag_def){ "as-of", "DATE", "as they stood on "
+		"that day (by the dates changes take effect)", FL_DAY, NULL,
+		NULL };
+	*flag_push() = (struct flag_def){ "known-at", "TIME", KNOWN_AT_HELP,
+		FL_TIME, NULL, NULL };
 	flag_push();
 	return first;
 }
@@ -501,6 +499,8 @@ table_init(void)
 		*command_push() = tail[i];
 }
 
+static bool is_group(const char *word);
+
 const struct command_def *
 parse_command_at(size_t i)
 {
@@ -516,6 +516,12 @@ parse_find(const char *name)
 		if (strcmp(commands[i].name, name) == 0)
 			return &commands[i];
 	return NULL;
+}
+
+bool
+parse_is_group(const char *word)
+{
+	return is_group(word);
 }
 
 /* True if word starts a two-word command ("org", "decision"...). */
@@ -632,9 +638,22 @@ parse_args(struct parse_result *r, int argc, char **argv, char *err,
 			}
 			snprintf(name, sizeof name, "%s", a);
 			if (is_group(a)) {
+				if (i + 1 < argc && (strcmp(argv[i + 1],
+				    "--help") == 0 || strcmp(argv[i + 1],
+				    "-h") == 0)) {
+					/* KIND --help: help KIND */
+					r->cmd = CMD_HELP;
+					r->def = parse_find("help");
+					r->topic = a;
+					r->help = true;
+					i++;
+					continue;
+				}
 				if (i + 1 >= argc || argv[i + 1][0] == '-') {
+					r->group = a;
 					snprintf(err, errlen, "'%s' needs a "
-					    "subcommand (see: samlog help)", a);
+					    "subcommand, one of those above (see: "
+					    "samlog help %s)", a, a);
 					return false;
 				}
 				snprintf(name, sizeof name, "%s %s", a,
@@ -701,9 +720,11 @@ parse_args(struct parse_result *r, int argc, char **argv, char *err,
 		return false;
 	}
 	if (r->cmd == CMD_NONE) {
-		/* `samlog` alone or `samlog --help`: the overview. */
+		/* `samlog --help`: the overview; `samlog` alone: the same,
+		 * as wrong usage. */
 		r->cmd = CMD_HELP;
 		r->def = parse_find("help");
+		r->bare = !r->help;
 		return true;
 	}
 	if (r->help)
@@ -722,23 +743,88 @@ parse_args(struct parse_result *r, int argc, char **argv, char *err,
 	return true;
 }
 
-static void
-usage_line(FILE *f, const struct command_def *c)
+void
+parse_usage_text(const struct command_def *c, char *buf, size_t len)
 {
-	fprintf(f, "  samlog %s", c->name);
-	if (c->pos != NULL)
-		fprintf(f, " %s", c->pos);
-	for (const struct flag_def *fl = c->flags; fl->name != NULL; fl++) {
+	size_t used = (size_t)snprintf(buf, len, "%s", c->name);
+
+	if (c->pos != NULL && used < len)
+		used += (size_t)snprintf(buf + used, len - used, " %s", c->pos);
+	for (const struct flag_def *fl = c->flags; fl->name != NULL &&
+	    used < len; fl++) {
 		char arg[64];
 
 		if (fl->flags & FL_SWITCH)
 			snprintf(arg, sizeof arg, "--%s", fl->name);
 		else
 			snprintf(arg, sizeof arg, "--%s %s", fl->name, fl->metavar);
-		fprintf(f, (fl->flags & FL_REQUIRED) ? " %s%s" : " [%s]%s", arg,
+		used += (size_t)snprintf(buf + used, len - used,
+		    (fl->flags & FL_REQUIRED) ? " %s%s" : " [%s]%s", arg,
 		    (fl->flags & FL_REPEAT) ? "..." : "");
 	}
-	fputc('\n', f);
+}
+
+static void
+usage_line(FILE *f, const struct command_def *c)
+{
+	char buf[2048];
+
+	parse_usage_text(c, buf, sizeof buf);
+	fprintf(f, "  samlog %s\n", buf);
+}
+
+void
+parse_usage_group(FILE *f, const char *group)
+{
+	size_t gl = strlen(group), w = 0;
+
+	table_init();
+	for (size_t i = 0; i < n_commands; i++)
+		if (strncmp(commands[i].name, group, gl) == 0 &&
+		    commands[i].name[gl] == ' ' && strlen(commands[i].name) > w)
+			w = strlen(commands[i].name);
+	fprintf(f, "usage: samlog %s COMMAND [ARGS]\n\ncommands:\n", group);
+	for (size_t i = 0; i < n_commands; i++)
+		if (strncmp(commands[i].name, group, gl) == 0 &&
+		    commands[i].name[gl] == ' ')
+			fprintf(f, "  %-*s  %s\n", (int)w, commands[i].name,
+			    commands[i].summary);
+	fprintf(f, "\n\"samlog %s COMMAND --help\" shows one.\n", group);
+}
+
+bool
+parse_normalise(struct parse_result *r, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < r->nvals; i++) {
+		const struct flag_def *f = r->vals[i].flag;
+		const char *v = r->vals[i].value;
+		struct sl_time_parts tp;
+		char buf[40];
+		int64_t ms;
+
+		if (!(f->flags & (FL_TIME | FL_DAY)))
+			continue;
+		if (v == NULL || sl_time_parse_parts(v, &tp) != SL_OK ||
+		    sl_time_parse(v, &ms, NULL) != SL_OK) {
+			snprintf(err, errlen, "invalid time \"%s\" for --%s (use "
+			    "a day, 2026-12-01, or a time, 2026-12-01T22:06:21"
+			    "+01:00)", v ? v : "", f->name);
+			return false;
+		}
+		if (f->flags & FL_DAY) {
+			/* The day as written: in the time's own offset, or
+			 * local time without one. */
+			sl_time_format_date(&tp, buf, sizeof buf);
+		} else {
+			/* A day is known at its end, local time. */
+			if (tp.kind == SL_TIME_DATE)
+				ms = sl_time_local_ms(tp.y, tp.mo, tp.d + 1, 0, 0,
+				    0, 0) - 1;
+			sl_time_format_utc(ms, buf, sizeof buf);
+		}
+		r->vals[i].value = text_printf("%s", buf);
+	}
+	return true;
 }
 
 void
@@ -778,6 +864,12 @@ parse_usage(FILE *f, const struct command_def *cmd)
 	    "~/.local/share/samlog)\n"
 	    "  --json         print JSON instead of tables\n"
 	    "  -h, --help     help for a command: samlog COMMAND --help\n"
+	    "\nthe daemon: -d DIR's (its samlog.conf's socket, else "
+	    "DIR/samlogd.sock);\nwithout -d, $SAMLOG_SOCKET, else the node "
+	    "directory's, else the system\nservice's (/run/samlog).\n"
+	    "\ntimes: tables print local time with its offset (TZ); "
+	    "--known-at and --as-of\ntake 2026-12-01T22:06:21+01:00, ...Z, "
+	    "2026-12-01 22:06 (local) or 2026-12-01.\n"
 	    "\nids: any unique prefix of 4 or more characters will do.\n"
 	    "exit status: 0 success, 1 the request failed, 2 wrong usage\n");
 }

@@ -36,6 +36,10 @@ enum out_mode {
 #define FL_REQUIRED 1u
 #define FL_REPEAT 2u   /* may be given more than once: an array */
 #define FL_SWITCH 4u   /* takes no value */
+#define FL_TIME 8u     /* a time (ISO 8601, offset or local, or a day:
+                          its end), sent as RFC 3339 UTC */
+#define FL_DAY 16u     /* a day, or a time: its day as written, sent as
+                          YYYY-MM-DD */
 
 struct sl_field;
 struct sl_kind;
@@ -72,6 +76,9 @@ struct parse_result {
 	bool json;
 	bool help;            /* --help after a command */
 	const char *topic;    /* `samlog help TOPIC [SUBTOPIC]` */
+	const char *group;    /* a group ("contact") given without its
+	                         subcommand: parse_args fails */
+	bool bare;            /* no command at all (not even --help) */
 	const char *topic2;
 	const char *pos;      /* the positional argument */
 	size_t nvals;
@@ -98,6 +105,16 @@ bool parse_args(struct parse_result *r, int argc, char **argv, char *err,
  */
 const char *parse_complete(FILE *f, int n, char **words, const char **dir);
 
+/*
+ * Rewrites the values of FL_TIME and FL_DAY flags as samlogd takes them
+ * (see those flags).  False with one sentence in err when one is no
+ * time: the request failed (exit 1).
+ */
+bool parse_normalise(struct parse_result *r, char *err, size_t errlen);
+
+/* True if word starts two-word commands ("org", "decision"...). */
+bool parse_is_group(const char *word);
+
 /* The last value given for flag name, or NULL. */
 const char *parse_value(const struct parse_result *r, const char *name);
 
@@ -110,5 +127,12 @@ const struct command_def *parse_command_at(size_t i);
 
 /* Prints the usage of one command, or of all when cmd is NULL. */
 void parse_usage(FILE *f, const struct command_def *cmd);
+
+/* Prints the commands of a group ("contact"), one line each. */
+void parse_usage_group(FILE *f, const char *group);
+
+/* The usage line of a command, without "  samlog " ("contact add --name
+ * NAME [--org ORG_ID]..."), into buf. */
+void parse_usage_text(const struct command_def *c, char *buf, size_t len);
 
 #endif

@@ -4,6 +4,7 @@
  * the one RESULT.  The CLI holds no business logic: arguments go to the
  * daemon as the user typed them, and the daemon's verdict comes back.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,21 +122,62 @@ say(int status, const char *fmt, const char *a, const char *b)
 	return status;
 }
 
+/* The socket DIR's samlog.conf names ("socket = PATH", an absolute
+ * path), into path; false if it names none or cannot be read. */
+static bool
+conf_socket(const char *dir, char *path, size_t plen)
+{
+	char conf[4096], line[1024];
+	bool found = false;
+	FILE *f;
+
+	if ((size_t)snprintf(conf, sizeof conf, "%s/samlog.conf", dir) >=
+	    sizeof conf || (f = fopen(conf, "re")) == NULL)
+		return false;
+	while (fgets(line, sizeof line, f) != NULL) {
+		char *s = line, *e;
+
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (strncmp(s, "socket", 6) != 0)
+			continue;
+		s += 6;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s++ != '=')
+			continue;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		e = s + strlen(s);
+		while (e > s && (e[-1] == '\n' || e[-1] == '\r' ||
+		    e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		if (s[0] == '/' && (size_t)(e - s) < plen) {
+			snprintf(path, plen, "%s", s);
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 int
 request_connect(const char *dir, bool dir_named, char *path, size_t plen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
 
-	/* $SAMLOG_SOCKET, else the node directory's socket; a system
-	 * service's socket in /run/samlog serves when no directory was
-	 * named and the user has no node of their own. */
+	/* $SAMLOG_SOCKET (main drops it when -d DIR was given), else the
+	 * node directory's socket (its samlog.conf's "socket =", else
+	 * DIR/samlogd.sock); a system service's socket in /run/samlog
+	 * serves when no directory was named and the user has no node of
+	 * their own. */
 	const char *env = getenv("SAMLOG_SOCKET");
 	struct stat st;
 
 	if (env != NULL && env[0] != '\0')
 		snprintf(path, plen, "%s", env);
-	else
+	else if (!conf_socket(dir, path, plen))
 		snprintf(path, plen, "%s/%s", dir, SL_CTL_SOCKET);
 	if ((env == NULL || env[0] == '\0') && !dir_named &&
 	    stat(path, &st) != 0 && stat(SL_SYSTEM_SOCKET, &st) == 0)
@@ -157,6 +199,40 @@ request_connect(const char *dir, bool dir_named, char *path, size_t plen)
 	return fd;
 }
 
+/* {"ok": true, "command": "peer remove", "name": NAME} through out. */
+static void
+print_done(const struct parse_result *r, const struct output *out)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+	char key[32] = "";
+
+	for (size_t i = 0; r->pos && r->def->pos && r->def->pos[i] &&
+	    i + 1 < sizeof key; i++)
+		if (isalpha((unsigned char)r->def->pos[i]))
+			key[strlen(key)] = (char)tolower(
+			    (unsigned char)r->def->pos[i]);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2 + (key[0] != '\0'));
+	sl_pack_cstr(&pk, "ok");
+	msgpack_pack_true(&pk);
+	sl_pack_cstr(&pk, "command");
+	sl_pack_cstr(&pk, r->def->name);
+	if (key[0] != '\0') {
+		sl_pack_cstr(&pk, key);
+		sl_pack_cstr(&pk, r->pos);
+	}
+	out->begin(stdout, r->def->out, r->def->table);
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, sb.data, sb.size, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS)
+		out->record(stdout, &u.data);
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 int
 request_run(const char *dir, bool dir_named, const struct parse_result *r,
     const struct output *out)
@@ -170,6 +246,7 @@ request_run(const char *dir, bool dir_named, const struct parse_result *r,
 	if ((fd = request_connect(dir, dir_named, path, sizeof path)) < 0)
 		return 1;
 	build_request(&w, r);
+	output_set_filtered(r->nvals > 0);
 	struct sl_frame_hdr h = { SL_CTL_VERSION, SL_MSG_REQUEST, 0, 1,
 		(uint32_t)w.len };
 
@@ -252,6 +329,13 @@ request_run(const char *dir, bool dir_named, const struct parse_result *r,
 		body = NULL;
 	}
 	free(body);
+	if (!began && status == 0 && out == &output_json &&
+	    (r->def->out == OUT_OBJECT || r->def->out == OUT_ID)) {
+		/* A command whose reply is no record (peer remove): --json
+		 * still prints one object, saying what was done. */
+		print_done(r, out);
+		began = true;
+	}
 	if (began)
 		out->end(stdout);
 	close(fd);

@@ -76,20 +76,103 @@ cmd_init(const struct parse_result *r, const struct output *out)
 	return 0;
 }
 
+/* One command as data: help --json. */
+static void
+pack_command(msgpack_packer *pk, const struct command_def *c)
+{
+	char usage[2048];
+	size_t nf = 0;
+
+	parse_usage_text(c, usage, sizeof usage);
+	for (const struct flag_def *f = c->flags; f->name != NULL; f++)
+		nf++;
+	msgpack_pack_map(pk, 4);
+	pk_kv(pk, "command", c->name);
+	pk_kv(pk, "usage", usage);
+	pk_kv(pk, "summary", c->summary);
+	sl_pack_cstr(pk, "flags");
+	msgpack_pack_array(pk, nf);
+	for (const struct flag_def *f = c->flags; f->name != NULL; f++) {
+		msgpack_pack_map(pk, 5);
+		pk_kv(pk, "flag", f->name);
+		sl_pack_cstr(pk, "value");
+		if (f->metavar != NULL)
+			sl_pack_cstr(pk, f->metavar);
+		else
+			msgpack_pack_nil(pk);
+		pk_kv(pk, "help", f->help ? f->help : "");
+		sl_pack_cstr(pk, "required");
+		sl_pack_bool(pk, (f->flags & FL_REQUIRED) != 0);
+		sl_pack_cstr(pk, "repeatable");
+		sl_pack_bool(pk, (f->flags & FL_REPEAT) != 0);
+	}
+}
+
+/* Hands one packed map to out as a record. */
+static void
+emit(const struct output *out, const msgpack_sbuffer *sb)
+{
+	msgpack_unpacked u;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, sb->data, sb->size, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS)
+		out->record(stdout, &u.data);
+	msgpack_unpacked_destroy(&u);
+}
+
+/* help --json: the commands (all, or a group's) as an array, one
+ * command as an object. */
 static int
-cmd_help(const struct parse_result *r)
+help_json(const char *group, const struct command_def *one,
+    const struct output *out)
+{
+	const struct command_def *c;
+	size_t gl = group ? strlen(group) : 0;
+
+	out->begin(stdout, one ? OUT_OBJECT : OUT_LIST, NULL);
+	for (size_t i = 0; (c = one ? (i ? NULL : one) : parse_command_at(i))
+	    != NULL; i++) {
+		msgpack_sbuffer sb;
+		msgpack_packer pk;
+
+		if (group != NULL && (strncmp(c->name, group, gl) != 0 ||
+		    c->name[gl] != ' '))
+			continue;
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		pack_command(&pk, c);
+		emit(out, &sb);
+		msgpack_sbuffer_destroy(&sb);
+	}
+	out->end(stdout);
+	return 0;
+}
+
+static int
+cmd_help(const struct parse_result *r, const struct output *out)
 {
 	if (r->topic == NULL) {
+		if (r->json)
+			return help_json(NULL, NULL, out);
 		parse_usage(stdout, NULL);
 		return 0;
 	}
 	char name[64];
 	const struct command_def *c;
 
+	if (r->topic2 == NULL && parse_is_group(r->topic)) {
+		if (r->json)
+			return help_json(r->topic, NULL, out);
+		parse_usage_group(stdout, r->topic);
+		return 0;
+	}
 	snprintf(name, sizeof name, "%s%s%s", r->topic, r->topic2 ? " " : "",
 	    r->topic2 ? r->topic2 : "");
 	if ((c = parse_find(name)) == NULL)
 		return fail(2, "unknown command '%s' (see: samlog help)", name);
+	if (r->json)
+		return help_json(NULL, c, out);
 	parse_usage(stdout, c);
 	return 0;
 }
@@ -130,20 +213,56 @@ main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "__complete") == 0)
 		return cmd_complete(argc - 2, argv + 2);
 
-	if (!parse_args(&r, argc, argv, err, sizeof err))
+	if (!parse_args(&r, argc, argv, err, sizeof err)) {
+		/* A group without its subcommand: what it has, then the
+		 * error. */
+		if (r.group != NULL)
+			parse_usage_group(stdout, r.group);
+		fflush(stdout);
 		return fail(2, "%s", err);
-	if (r.help) {
-		parse_usage(stdout, r.cmd == CMD_HELP ? NULL : r.def);
-		return 0;
 	}
 	const struct output *out = output_pick(r.json);
 
+	if (r.bare) {
+		parse_usage(stdout, NULL);
+		fflush(stdout);
+		return fail(2, "no command given (see the list above)");
+	}
+	if (r.help) {
+		if (r.cmd == CMD_HELP)
+			return cmd_help(&r, out);
+		if (r.json)
+			return help_json(NULL, r.def, out);
+		parse_usage(stdout, r.def);
+		return 0;
+	}
+	if (!parse_normalise(&r, err, sizeof err))
+		return fail(1, "%s", err);
+	/* An explicit -d DIR names the node to talk to: it wins over
+	 * $SAMLOG_SOCKET (see samlog --help). */
+	if (r.dir != NULL)
+		unsetenv("SAMLOG_SOCKET");
+
 	switch (r.cmd) {
 	case CMD_HELP:
-		status = cmd_help(&r);
+		status = cmd_help(&r, out);
 		break;
 	case CMD_VERSION:
-		printf("samlog %s\n", SL_VERSION_STRING);
+		if (r.json) {
+			msgpack_sbuffer sb;
+			msgpack_packer pk;
+
+			msgpack_sbuffer_init(&sb);
+			msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+			msgpack_pack_map(&pk, 1);
+			pk_kv(&pk, "version", SL_VERSION_STRING);
+			out->begin(stdout, OUT_OBJECT, NULL);
+			emit(out, &sb);
+			out->end(stdout);
+			msgpack_sbuffer_destroy(&sb);
+		} else {
+			printf("samlog %s\n", SL_VERSION_STRING);
+		}
 		status = 0;
 		break;
 	case CMD_INIT:
@@ -186,17 +305,25 @@ main(int argc, char **argv)
 		if (dir == NULL)
 			return fail(1, "no node directory: set HOME or "
 			    "SAMLOG_DIR, or use -d DIR");
-		if (r.cmd == CMD_EXPORT)
+		if (r.cmd == CMD_EXPORT && r.json && parse_value(&r,
+		    "format") != NULL && strcmp(parse_value(&r, "format"),
+		    "jsonl") != 0)
+			status = fail(2, "export: --json writes JSON Lines; it "
+			    "cannot be --format %s too", parse_value(&r,
+			    "format"));
+		else if (r.cmd == CMD_EXPORT)
 			status = cmd_export(dir, named, parse_value(&r,
 			    "format"), parse_value(&r, "kind"),
 			    parse_value(&r, "excel") != NULL);
 		else if (r.cmd == CMD_IMPORT && r.pos == NULL)
 			status = fail(2, "import needs a FILE (see: samlog help "
 			    "import)");
-		else if (r.cmd == CMD_IMPORT)
+		else if (r.cmd == CMD_IMPORT) {
+			output_set_json(r.json);
 			status = cmd_import(dir, named, r.pos, parse_value(&r,
 			    "kind"), parse_value(&r, "format"),
 			    parse_value(&r, "force") != NULL);
+		}
 		else
 			status = request_run(dir, named, &r, out);
 		free(dir);

@@ -713,45 +713,29 @@ date_valid(const char *s)
 static bool
 parse_as_of(const char *s, uint64_t *hlc)
 {
-	struct tm tm = { 0 };
-	int y, mo, da, h = 23, mi = 59, se = 59, ms = 999;
-	char z = 'Z', tail;
-	int n = (int)strlen(s);
+	struct sl_time_parts tp;
+	int64_t ms;
 
-	if (n == 10) {
-		if (!date_valid(s) || sscanf(s, "%d-%d-%d", &y, &mo, &da) != 3)
-			return false;
-	} else if (n == 20 || n == 24) {
-		char day[11];
-
-		memcpy(day, s, 10);
-		day[10] = '\0';
-		if (!date_valid(day) || s[10] != 'T')
-			return false;
-		if (sscanf(s, "%d-%d-%dT%d:%d:%d", &y, &mo, &da, &h, &mi, &se) != 6)
-			return false;
-		ms = 999;
-		if (n == 24 && (s[19] != '.' ||
-		    sscanf(s + 20, "%3d%c%c", &ms, &z, &tail) != 2))
-			return false;
-		if (n == 20)
-			z = s[19];
-		if (z != 'Z' || h > 23 || mi > 59 || se > 60)
-			return false;
-	} else {
+	/* A day means its end (UTC); a time with an offset (Z, +01:00) is
+	 * that instant, the whole second when it has no fraction; a time
+	 * without one is the daemon's local time. */
+	if (sl_time_parse_parts(s, &tp) != SL_OK ||
+	    sl_time_parse(s, &ms, NULL) != SL_OK)
 		return false;
+	if (tp.kind == SL_TIME_DATE && !date_valid(s))
+		return false;
+	if (tp.kind == SL_TIME_DATE) {
+		struct tm tm = { .tm_year = tp.y - 1900, .tm_mon = tp.mo - 1,
+			.tm_mday = tp.d, .tm_hour = 23, .tm_min = 59,
+			.tm_sec = 59 };
+
+		ms = (int64_t)timegm(&tm) * 1000 + 999;
+	} else if (tp.frac == 0) {
+		ms += 999;
 	}
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = da;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	time_t t = timegm(&tm);
-
-	if (t < 0)
+	if (ms < 0)
 		return false;
-	*hlc = (((uint64_t)t * 1000 + (uint64_t)ms) << 16) | 0xffff;
+	*hlc = ((uint64_t)ms << 16) | 0xffff;
 	return true;
 }
 

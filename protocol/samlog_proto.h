@@ -902,4 +902,42 @@ const struct sl_field *sl_field_by_header(const struct sl_kind *k,
 /* True if a[0..an) and b[0..bn) are equal once both are folded so. */
 bool sl_text_eq_fold(const char *a, size_t an, const char *b, size_t bn);
 
+/* ---------------------------------------------------------------------------
+ * Times as people write and read them (timefmt.c)
+ *
+ * sl_time_parse reads ISO 8601 as a person gives it: a day
+ * (2026-12-01), a time with its offset (2026-12-01T22:06:21+01:00, ...Z,
+ * with a space for the T, seconds optional, a fraction of 1-9 digits cut
+ * to milliseconds), or a time without an offset, which is local time
+ * (TZ).  *ms is milliseconds since 1970-01-01T00:00Z: the instant, or for
+ * a day the local midnight that starts it; *kind (may be NULL) says
+ * which form it was.  SL_OK, or SL_EVALUE for anything else.
+ */
+enum {
+	SL_TIME_DATE = 1,    /* YYYY-MM-DD */
+	SL_TIME_OFFSET = 2,  /* a time with Z or +HH:MM */
+	SL_TIME_LOCAL = 3,   /* a time without an offset: local time */
+};
+
+struct sl_time_parts {
+	int y, mo, d, h, mi, s, ms;
+	int frac;      /* digits of the fraction given (0: none) */
+	int off_min;   /* the offset east of UTC, SL_TIME_OFFSET only */
+	int kind;      /* SL_TIME_* */
+};
+
+int sl_time_parse(const char *s, int64_t *ms, int *kind);
+/* The same, into its parts as written (no zone applied). */
+int sl_time_parse_parts(const char *s, struct sl_time_parts *p);
+/* The local time y-mo-d h:mi:sec.ms (fields may overflow: day 32 is
+ * the next month's first) as milliseconds since the epoch. */
+int64_t sl_time_local_ms(int y, int mo, int d, int h, int mi, int sec,
+    int ms);
+/* "2026-12-01 22:06:21 +01:00": local time (TZ) with its offset. */
+void sl_time_format_local(int64_t ms, char *buf, size_t len);
+/* "2026-12-01T21:06:21.000Z": RFC 3339 UTC with milliseconds. */
+void sl_time_format_utc(int64_t ms, char *buf, size_t len);
+/* "2026-12-01": the day of p as written (in its own offset). */
+void sl_time_format_date(const struct sl_time_parts *p, char *buf, size_t len);
+
 #endif /* SAMLOG_PROTO_H */

@@ -392,7 +392,7 @@ test_systemd_notify(void **state)
 
 	snprintf(se, sizeof se, "SAMLOG_SOCKET=%s", sock);
 	assert_int_equal(tu_run(&r, (char *const[]){ (char *)tu_prog("samlog"),
-	    "-d", dir, "status", NULL }, (char *const[]){ se, NULL }), 0);
+	    "status", NULL }, (char *const[]){ se, NULL }), 0);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "Märsta"));
 	kill(pid, SIGHUP);
@@ -471,8 +471,10 @@ static void
 samlog_as(struct tu_run *r, const struct rights *e, const struct tu_cred *who,
     ...)
 {
-	char *argv[16] = { e->samlog, "-d", e->node }, env[700];
-	size_t n = 3;
+	/* No -d: an explicit node directory would win over
+	 * $SAMLOG_SOCKET, and this socket is not the directory's. */
+	char *argv[16] = { e->samlog }, env[700];
+	size_t n = 1;
 	va_list ap;
 
 	va_start(ap, who);
@@ -490,9 +492,9 @@ static void
 refused(const struct rights *e, const struct tu_cred *who, const char *what,
     ...)
 {
-	char *argv[16] = { e->samlog, "-d", e->node }, env[700], want[200];
+	char *argv[16] = { e->samlog }, env[700], want[200];
 	struct tu_run r;
-	size_t n = 3;
+	size_t n = 1;
 	va_list ap;
 
 	va_start(ap, what);
