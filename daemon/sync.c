@@ -2142,11 +2142,11 @@ sync_pack_peer(const struct sync *sy, size_t i, msgpack_packer *pk)
 	sl_pack_cstr(pk, p->cfg.name);
 	sl_pack_cstr(pk, "node_id");
 	sl_pack_cstr(pk, id);
+	/* Where the peer is dialled, not where a connection happens to come
+	 * from: an incoming one's address is the peer's ephemeral port. */
 	sl_pack_cstr(pk, "addr");
-	if (up)
-		sl_pack_cstr(pk, c->addr);
-	else
-		sl_pack_cstr(pk, p->cfg.addr);
+	sl_pack_cstr(pk, p->cfg.addr[0] ? p->cfg.addr : up && !c->outgoing ?
+	    "incoming" : "-");
 	sl_pack_cstr(pk, "connected");
 	sl_pack_bool(pk, up);
 	sl_pack_cstr(pk, "direction");
