@@ -157,7 +157,7 @@ unit: $(addprefix $(BUILD)/,$(UNIT))
 test-run: tests
 	@sh tests/run.sh $(BUILD)
 
-check: deps lint
+check: deps lint man-check
 	@$(MAKE) --no-print-directory tests
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 tests
 	@$(MAKE) --no-print-directory fuzz-build
@@ -293,6 +293,22 @@ bench: deps
 	@SAMLOG_BUILD=$(BUILD) $(BUILD)/bench_sync
 	@echo "== 32 clients writing to one node while two peers sync"
 	@SAMLOG_BUILD=$(BUILD) $(BUILD)/bench_load
+
+# ---- the man page's record commands --------------------------------------
+#
+# samlog(1) documents the record commands between two marker lines; that
+# part is printed by build/samlog-mangen from the command table samlog
+# parses with (made from the record schema).  `make man` rewrites it;
+# man-check (part of check) fails while the committed page differs.
+
+$(BUILD)/samlog-mangen: $(BUILD)/obj/cli/mangen.o $(CLI_OBJ) $(CLI_PROTO_OBJ)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(CLI_LIBS)
+
+man: $(BUILD)/samlog-mangen
+	@sh scripts/man.sh $(BUILD)/samlog-mangen man/samlog.1 update
+
+man-check: $(BUILD)/samlog-mangen
+	@sh scripts/man.sh $(BUILD)/samlog-mangen man/samlog.1 check
 
 # ---- running and installing -----------------------------------------------
 
