@@ -312,7 +312,8 @@ man-check: $(BUILD)/samlog-mangen
 
 # ---- running and installing -----------------------------------------------
 
-deps:
+# deps waits for deps-build: under -j the two never run apt-get at once.
+deps: deps-build
 	@sh scripts/deps.sh test
 deps-build:
 	@sh scripts/deps.sh build
