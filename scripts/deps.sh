@@ -15,9 +15,10 @@ BUILD_PKGS="make gcc pkg-config libuv1-dev liblmdb-dev libmsgpack-dev \
 libssl-dev libsodium-dev libjansson-dev"
 # cmocka: the suites; clang and its runtime: libFuzzer; cppcheck and
 # clang-tidy: lint; systemd: systemd-analyze verify of the unit;
-# groff-base: the man page check; faketime: test_fault's clocks.
+# groff-base and mandoc: the man pages' check; faketime: test_fault's
+# clocks.
 TEST_PKGS="libcmocka-dev clang libclang-rt-14-dev cppcheck clang-tidy \
-systemd groff-base faketime"
+systemd groff-base mandoc faketime"
 
 case "${1:-}" in
 build) pkgs=$BUILD_PKGS ;;
