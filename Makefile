@@ -12,9 +12,13 @@
 #   make fuzz       fuzz every decoder of outside input, FUZZ_TIME seconds
 #                   each (default 300; FUZZ=NAME for one)
 #   make install    PREFIX=/usr/local, DESTDIR= for staging
+#   make man        regenerate the record commands of man/samlog.1 from
+#                   the schema (check fails while the page is stale)
 #
-# Dependencies are Debian's packages; `make deps` installs the missing ones
-# when run as root and prints the apt-get line otherwise.
+# Dependencies are Debian's packages (scripts/deps.sh): what the build
+# needs is installed by every target that builds, what the tests need by
+# those that test, when run as root; as another user the missing ones are
+# named in one apt-get line to run first.  `make deps` installs both.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -25,9 +29,13 @@ FUZZ_TIME ?= 300
 FUZZ_CHECK_TIME ?= 10
 
 PKGS     := libuv lmdb msgpack libsodium libssl libcrypto
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) jansson 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CLI_LIBS   := $(shell pkg-config --libs msgpack libsodium jansson 2>/dev/null)
+# Asked of pkg-config when first used, not when the Makefile is read: on a
+# fresh machine the packages (pkg-config too) come with deps-build, which
+# every object waits for.
+lazy = $(eval $(1) := $$(shell $(2) 2>/dev/null))$($(1))
+PKG_CFLAGS = $(call lazy,PKG_CFLAGS,pkg-config --cflags $(PKGS) jansson)
+PKG_LIBS   = $(call lazy,PKG_LIBS,pkg-config --libs $(PKGS))
+CLI_LIBS   = $(call lazy,CLI_LIBS,pkg-config --libs msgpack libsodium jansson)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
            -Wno-format-nonliteral -Wmissing-prototypes
@@ -37,7 +45,7 @@ CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP \
               $(PKG_CFLAGS)
 # Each folder sees only the headers it may use: protocol/ its own, the
 # daemon and the CLI protocol/ and their own, the tests everything.  A
@@ -82,13 +90,13 @@ TESTS := test_mp test_event test_output test_schema test_store test_project \
          test_meaning test_attack test_soak test_sheets test_cli_golden
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
-.PHONY: all deps run check lint tests test-run unit bench fuzz fuzz-check soak \
-        install uninstall clean
+.PHONY: all deps deps-build run check lint tests test-run unit bench fuzz \
+        fuzz-check soak install uninstall clean man man-check
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/samlogd $(BUILD)/samlog
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(call inc,$*) -c $< -o $@
 
@@ -99,6 +107,9 @@ $(BUILD)/samlog: $(BUILD)/obj/cli/samlog.o $(CLI_OBJ) $(CLI_PROTO_OBJ)
 	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(CLI_LIBS)
 
 # ---- tests -----------------------------------------------------------------
+
+# The tests' and benchmarks' objects need the test packages (cmocka).
+$(call obj,$(wildcard tests/unit/*.c tests/bench/*.c)): | deps
 
 $(BUILD)/test_mp: $(BUILD)/obj/tests/unit/test_mp.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
@@ -154,7 +165,7 @@ unit: $(addprefix $(BUILD)/,$(UNIT))
 test-run: tests
 	@sh tests/run.sh $(BUILD)
 
-check: deps lint
+check: deps lint man-check
 	@$(MAKE) --no-print-directory tests
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 tests
 	@$(MAKE) --no-print-directory fuzz-build
@@ -181,7 +192,7 @@ CPPCHECK_FLAGS := --quiet --enable=warning,portability,performance \
 
 TIDY_SRC    := $(wildcard protocol/*.c daemon/*.c cli/*.c)
 TIDY_JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
-TIDY_CFLAGS := -std=c11 -D_GNU_SOURCE -Iprotocol -Idaemon -Icli -Itests/unit \
+TIDY_CFLAGS = -std=c11 -D_GNU_SOURCE -Iprotocol -Idaemon -Icli -Itests/unit \
                $(PKG_CFLAGS)
 # One file (the script's $0): its report is printed in one piece, so that
 # parallel jobs do not interleave, and without clang's "N warnings
@@ -208,7 +219,7 @@ lint: deps
 FUZZ_CC ?= clang
 FUZZ_TARGETS := event peer control config import bundle
 FUZZ ?= $(FUZZ_TARGETS)
-FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) \
+FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) \
               -fsanitize=fuzzer-no-link,address,undefined \
               -fno-sanitize-recover=all $(PKG_CFLAGS)
 fuzz_obj = $(patsubst %.c,build/fuzz/obj/%.o,$(1))
@@ -216,7 +227,7 @@ FUZZ_DAEMON_OBJ := $(call fuzz_obj,$(PROTO_SRC) $(STORE_SRC) $(DAEMON_SRC))
 FUZZ_CLI_OBJ := $(call fuzz_obj,$(CLI_SRC) $(CLI_PROTO_SRC))
 FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 
-build/fuzz/obj/%.o: %.c
+build/fuzz/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(call inc,$*) -MMD -MP -c $< -o $@
 
@@ -291,15 +302,36 @@ bench: deps
 	@echo "== 32 clients writing to one node while two peers sync"
 	@SAMLOG_BUILD=$(BUILD) $(BUILD)/bench_load
 
+# ---- the man page's record commands --------------------------------------
+#
+# samlog(1) documents the record commands between two marker lines; that
+# part is printed by build/samlog-mangen from the command table samlog
+# parses with (made from the record schema).  `make man` rewrites it;
+# man-check (part of check) fails while the committed page differs.
+
+$(BUILD)/samlog-mangen: $(BUILD)/obj/cli/mangen.o $(CLI_OBJ) $(CLI_PROTO_OBJ)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(CLI_LIBS)
+
+man: $(BUILD)/samlog-mangen
+	@sh scripts/man.sh $(BUILD)/samlog-mangen man/samlog.1 update
+
+man-check: $(BUILD)/samlog-mangen
+	@sh scripts/man.sh $(BUILD)/samlog-mangen man/samlog.1 check
+
 # ---- running and installing -----------------------------------------------
 
-deps:
-	@sh scripts/deps.sh
+# deps waits for deps-build: under -j the two never run apt-get at once.
+deps: deps-build
+	@sh scripts/deps.sh test
+deps-build:
+	@sh scripts/deps.sh build
 
-# The main job: a default node (created on first run) served in the
+# The main job: a default node (created on first run, for the
+# organisation ORG names, asked for on a terminal) served in the
 # foreground; Ctrl-C stops it.
-run: deps
-	@$(MAKE) --no-print-directory all
+ORG ?=
+export ORG
+run: all
 	@sh scripts/run.sh $(BUILD)
 
 UNITDIR     ?= $(PREFIX)/lib/systemd/system

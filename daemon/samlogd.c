@@ -260,13 +260,27 @@ signal_hup_cb(uv_signal_t *h, int signum)
 			log_warn("cannot record the new org: %s", err);
 		sync_set_org(d->sync, c.org);
 	}
-	if (strcmp(c.listen, d->conf.listen) != 0)
-		log_warn("a new listen address takes effect at the next start");
+	/* A new listen address is taken at once; one that cannot be had
+	 * leaves the old listener (and the old value, so that the next
+	 * reload tries again). */
+	if (strcmp(c.listen, d->conf.listen) != 0 &&
+	    sync_listen(d->sync, c.listen, err, sizeof err) != 0) {
+		log_warn("listen address not changed: %s; still listening on "
+		    "%s", err, sync_listen_addr(d->sync)[0] ?
+		    sync_listen_addr(d->sync) : "nothing");
+		snprintf(c.listen, sizeof c.listen, "%s", d->conf.listen);
+	}
 	if (strcmp(c.socket, d->conf.socket) != 0 ||
 	    strcmp(c.group, d->conf.group) != 0)
-		log_warn("a new control socket or group takes effect at the next "
-		    "start");
+		log_warn("a new control socket or group needs a restart of "
+		    "samlogd; until then the old one serves");
 	sync_apply(d->sync, &c);
+	if (c.max_skew_ms != d->conf.max_skew_ms)
+		log_info("max_skew is now %llu s (was %llu s)",
+		    (unsigned long long)(c.max_skew_ms != 0 ? c.max_skew_ms :
+		    PROJECT_SKEW_DEFAULT_MS) / 1000,
+		    (unsigned long long)(d->conf.max_skew_ms != 0 ?
+		    d->conf.max_skew_ms : PROJECT_SKEW_DEFAULT_MS) / 1000);
 	project_set_skew(d->proj, c.max_skew_ms != 0 ? c.max_skew_ms :
 	    PROJECT_SKEW_DEFAULT_MS);
 	config_free(&d->conf);

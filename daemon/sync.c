@@ -122,8 +122,7 @@ struct sync {
 	struct sl_key key;
 	char *conf_path;
 	SSL_CTX *ssl;
-	uv_tcp_t listener;
-	bool listening;
+	uv_tcp_t *listener;     /* NULL: not listening */
 	char listen_addr[CONFIG_ADDR_MAX + 1];
 	struct peer **peers;
 	size_t npeers;
@@ -1910,7 +1909,18 @@ sync_listen(struct sync *sy, const char *addr, char *err, size_t errlen)
 	unsigned port;
 	struct sockaddr_storage ss;
 	int len = sizeof ss, rc;
+	uv_tcp_t *l;
 
+	if (addr[0] == '\0') {
+		if (sy->listener != NULL) {
+			uv_close((uv_handle_t *)sy->listener, (uv_close_cb)free);
+			sy->listener = NULL;
+			log_info("no longer listening for peers on %s",
+			    sy->listen_addr);
+		}
+		sy->listen_addr[0] = '\0';
+		return 0;
+	}
 	if (!config_addr_split(addr, host, sizeof host, &port, true, why,
 	    sizeof why)) {
 		snprintf(err, errlen, "listen: %s", why);
@@ -1924,18 +1934,29 @@ sync_listen(struct sync *sy, const char *addr, char *err, size_t errlen)
 		    host);
 		return -1;
 	}
-	uv_tcp_init(sy->loop, &sy->listener);
-	sy->listener.data = sy;
-	sy->listening = true;
-	if ((rc = uv_tcp_bind(&sy->listener, (struct sockaddr *)&ss, 0)) != 0 ||
-	    (rc = uv_listen((uv_stream_t *)&sy->listener, 64,
-	    on_connection)) != 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", addr,
-		    uv_strerror(rc));
+	/* The new listener is bound before the old one closes: a reload to
+	 * an address that cannot be had keeps the node reachable. */
+	if ((l = malloc(sizeof *l)) == NULL) {
+		snprintf(err, errlen, "cannot listen on %s: out of memory",
+		    addr);
 		return -1;
 	}
-	if (uv_tcp_getsockname(&sy->listener, (struct sockaddr *)&ss,
-	    &len) == 0)
+	uv_tcp_init(sy->loop, l);
+	l->data = sy;
+	if ((rc = uv_tcp_bind(l, (struct sockaddr *)&ss, 0)) != 0 ||
+	    (rc = uv_listen((uv_stream_t *)l, 64, on_connection)) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", addr,
+		    uv_strerror(rc));
+		uv_close((uv_handle_t *)l, (uv_close_cb)free);
+		return -1;
+	}
+	if (sy->listener != NULL) {
+		uv_close((uv_handle_t *)sy->listener, (uv_close_cb)free);
+		log_info("no longer listening for peers on %s",
+		    sy->listen_addr);
+	}
+	sy->listener = l;
+	if (uv_tcp_getsockname(l, (struct sockaddr *)&ss, &len) == 0)
 		addr_text(sy->listen_addr, sizeof sy->listen_addr,
 		    (struct sockaddr *)&ss);
 	log_info("listening for peers on %s", sy->listen_addr);
@@ -2121,11 +2142,11 @@ sync_pack_peer(const struct sync *sy, size_t i, msgpack_packer *pk)
 	sl_pack_cstr(pk, p->cfg.name);
 	sl_pack_cstr(pk, "node_id");
 	sl_pack_cstr(pk, id);
+	/* Where the peer is dialled, not where a connection happens to come
+	 * from: an incoming one's address is the peer's ephemeral port. */
 	sl_pack_cstr(pk, "addr");
-	if (up)
-		sl_pack_cstr(pk, c->addr);
-	else
-		sl_pack_cstr(pk, p->cfg.addr);
+	sl_pack_cstr(pk, p->cfg.addr[0] ? p->cfg.addr : up && !c->outgoing ?
+	    "incoming" : "-");
 	sl_pack_cstr(pk, "connected");
 	sl_pack_bool(pk, up);
 	sl_pack_cstr(pk, "direction");
@@ -2166,8 +2187,9 @@ sync_close(struct sync *sy)
 		peer_drop(sy, sy->peers[sy->npeers - 1]);
 	uv_idle_stop(&sy->idle);
 	uv_close((uv_handle_t *)&sy->idle, NULL);
-	if (sy->listening)
-		uv_close((uv_handle_t *)&sy->listener, NULL);
+	if (sy->listener != NULL)
+		uv_close((uv_handle_t *)sy->listener, (uv_close_cb)free);
+	sy->listener = NULL;
 }
 
 void

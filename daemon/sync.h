@@ -40,8 +40,10 @@ int sync_new(struct sync **out, uv_loop_t *loop, struct store *s,
     char *err, size_t errlen);
 void sync_set_hold(struct sync *sy, sync_hold_fn fn, void *ctx);
 
-/* Listens for peers on "HOST:PORT" (port 0: any free port).  0 or -1 with
- * err set. */
+/* Listens for peers on "HOST:PORT" (port 0: any free port) instead of
+ * where it listened before; "" stops listening.  The old listener closes
+ * only once the new one listens: on failure (-1, err set) nothing
+ * changed.  0 on success. */
 int sync_listen(struct sync *sy, const char *addr, char *err, size_t errlen);
 /* The address actually listened on ("" if none). */
 const char *sync_listen_addr(const struct sync *sy);

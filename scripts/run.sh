@@ -1,14 +1,27 @@
 #!/bin/sh
 # The main job: makes sure the default node exists (creating it on the first
-# run, for the organisation in SAMLOG_ORG, and loading the demo records into
-# it), then serves it with samlogd in the foreground.  Ctrl-C stops it.
+# run and loading the demo records into it), then serves it with samlogd in
+# the foreground.  Ctrl-C stops it.
+#
+# The organisation a new node speaks for is $ORG (make run ORG="NAME"),
+# else $SAMLOG_ORG; without either it is asked for once on a terminal, and
+# refused elsewhere.  An existing node keeps its own (samlog.conf's org).
 set -eu
 build=${1:-build}
-org=${SAMLOG_ORG:-Samordningsförbundet}
+org=${ORG:-${SAMLOG_ORG:-}}
 dir=${SAMLOG_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/samlog}
 new=0
 
 if [ ! -f "$dir/node.key" ]; then
+	if [ -z "$org" ] && [ -t 0 ] && [ -t 2 ]; then
+		printf 'run: a new node in %s; the organisation it speaks for: ' \
+		    "$dir" >&2
+		IFS= read -r org || org=""
+	fi
+	if [ -z "$org" ]; then
+		echo "run: no organisation for the new node in $dir: run make run ORG=\"NAME\"" >&2
+		exit 1
+	fi
 	"$build/samlog" -d "$dir" init --org "$org"
 	new=1
 fi

@@ -50,12 +50,15 @@ if [ -n "${SAMLOG_UNIT:-}" ]; then
 	fi
 fi
 
-# The installed man pages must format without a single groff warning.
+# The installed man pages must format without a single groff warning,
+# and pass mandoc's lint without one either.
 if [ -n "${SAMLOG_MAN:-}" ]; then
-	echo "== groff -man -ww on $SAMLOG_MAN"
+	echo "== groff -man -ww and mandoc -T lint on $SAMLOG_MAN"
 	bad=0
 	for m in $SAMLOG_MAN; do
-		if ! groff -man -ww -z -Tutf8 "$m" >"$log" 2>&1 || [ -s "$log" ]
+		if ! { groff -man -ww -z -Tutf8 "$m" &&
+		    mandoc -T lint -W warning "$m"; } >"$log" 2>&1 ||
+		    [ -s "$log" ]
 		then
 			cat "$log"
 			echo "!! $m has warnings"

@@ -67,6 +67,18 @@ test_two_nodes(void **state)
 	assert_int_equal(tu_json_num(r->out, "ahead"), 0);
 	r = ok(sl(&a, "peer", "list", "--json", NULL));
 	assert_non_null(strstr(r->out, "\"connected\": true"));
+	/* peer list shows where a peer is dialled; a peer that only comes
+	 * in shows as such, never as its connection's ephemeral port. */
+	char want[128];
+
+	snprintf(want, sizeof want, "\"addr\": \"%s\"", b.listen);
+	assert_non_null(strstr(r->out, want));
+	r = ok(sl(&b, "peer", "list", "--json", NULL));
+	assert_non_null(strstr(r->out, "\"connected\": true"));
+	assert_non_null(strstr(r->out, "\"addr\": \"incoming\""));
+	r = ok(sl(&b, "peer", "list", NULL));
+	assert_non_null(strstr(r->out, "incoming"));
+	assert_null(strstr(r->out, "127.0.0.1"));
 	/* Peer commands check their input and change nothing when wrong. */
 	r = sl(&a, "peer", "add", "x", "--key", "nonsense", NULL);
 	assert_int_equal(r->status, 1);
@@ -96,6 +108,15 @@ test_two_nodes(void **state)
 	usleep(500000);
 	assert_int_equal(events(&a), 5);
 	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	/* Not dialled and no longer connected: no address at all. */
+	for (int i = 0; i < 100; i++) {
+		r = ok(sl(&b, "peer", "list", "--json", NULL));
+		if (strstr(r->out, "\"connected\": false") != NULL)
+			break;
+		usleep(100000);
+	}
+	assert_non_null(strstr(r->out, "\"connected\": false"));
+	assert_non_null(strstr(r->out, "\"addr\": \"-\""));
 	assert_int_equal(node_stop(&b, SIGTERM), 0);
 }
 
