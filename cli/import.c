@@ -81,7 +81,7 @@ struct importer {
 
 /* Keys of a record as replies carry it that are no field of it. */
 static const char *const ignored[] = { "created", "updated", "author",
-	"conflict", "competing", NULL };
+	"conflict", "competing", "label", "on", "created_on", NULL };
 
 static bool
 in_list(const char *w, const char *const *set)

@@ -79,7 +79,8 @@ static const struct {
 	bool wrap;   /* on a terminal, wrap long cells instead of cutting */
 	struct column cols[MAX_COLS];
 } layouts[] = {
-	{ "history", true, { { "TIME", "time", 0 }, { "ORG", "org", 0 },
+	{ "history", true, { { "ON", "on", 0 }, { "TIME", "time", 0 },
+	    { "ORG", "org", 0 },
 	    { "AUTHOR", "author", 0 }, { "TYPE", "type", 0 },
 	    { "EFFECT", "effect", 0 }, { "CHANGES", "changes", 0 },
 	    { NULL, NULL, 0 } } },

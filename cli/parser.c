@@ -237,7 +237,7 @@ field_metavar(const struct sl_field *f)
 		buf[i] = (char)toupper((unsigned char)w[i]);
 	buf[i] = '\0';
 	if (f->type == SL_F_REF || f->type == SL_F_REFS)
-		return text_printf("%s_ID", buf);
+		return text_printf("%s", buf); /* a name or an id */
 	return text_printf("%s", buf);
 }
 
@@ -332,20 +332,28 @@ list_flags(const struct sl_kind *k)
 	const char *date = "date (the day of its latest change)";
 	struct flag_def *fd;
 
-	for (uint32_t i = 0; i < k->nfields; i++)
+	bool range = true;
+
+	for (uint32_t i = 0; i < k->nfields; i++) {
 		if ((k->fields[i].flags & SL_FF_SORT) &&
 		    k->fields[i].type == SL_F_DATE)
 			date = k->fields[i].name;
-	fd = flag_push();
-	fd->name = "from";
-	fd->metavar = "DATE";
-	fd->help = text_printf("only those whose %s is this day or later",
-	    date);
-	fd = flag_push();
-	fd->name = "to";
-	fd->metavar = "DATE";
-	fd->help = text_printf("only those whose %s is this day or earlier",
-	    date);
+		/* A field of that flag (an action's --from) filters instead. */
+		if (strcmp(k->fields[i].flag, "from") == 0)
+			range = false;
+	}
+	if (range) {
+		fd = flag_push();
+		fd->name = "from";
+		fd->metavar = "DATE";
+		fd->help = text_printf("only those whose %s is this day or "
+		    "later", date);
+		fd = flag_push();
+		fd->name = "to";
+		fd->metavar = "DATE";
+		fd->help = text_printf("only those whose %s is this day or "
+		    "earlier", date);
+	}
 	for (uint32_t i = 0; i < k->nfields; i++) {
 		const struct sl_field *f = &k->fields[i];
 

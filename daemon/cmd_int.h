@@ -42,6 +42,8 @@ struct args {
 	char cmd[32];
 	uint32_t n;
 	struct arg a[MAX_ARGS];
+	bool import;         /* a row of an import: it finds duplicates by
+				name itself (cmd_import.c) */
 };
 
 struct pending {

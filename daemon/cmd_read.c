@@ -584,6 +584,7 @@ cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 	const struct filter *scan = NULL;
 	size_t na = 0;
 	char v[32];
+	bool range_ok = true;
 	int rc;
 
 	if (l == NULL)
@@ -598,8 +599,13 @@ cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 		if ((f->flags & SL_FF_SORT) && f->type == SL_F_DATE)
 			l->range = f;
 	}
-	allowed[na++] = "from";
-	allowed[na++] = "to";
+	/* A field of that flag (an action's --from) filters instead. */
+	if (sl_schema_field(k, "from", 4, NULL) == NULL) {
+		allowed[na++] = "from";
+		allowed[na++] = "to";
+	} else {
+		range_ok = false;
+	}
 	allowed[na++] = "archived";
 	allowed[na++] = "as-of";
 	allowed[na++] = "known-at";
@@ -614,10 +620,10 @@ cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 	allowed[na] = NULL;
 	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
 		goto out;
-	if ((cmd_arg_str(a, "from", l->from, sizeof l->from) &&
+	if (range_ok && ((cmd_arg_str(a, "from", l->from, sizeof l->from) &&
 	    (rc = cmd_check_date("from", l->from, msg, mlen)) != SL_OK) ||
 	    (cmd_arg_str(a, "to", l->to, sizeof l->to) &&
-	    (rc = cmd_check_date("to", l->to, msg, mlen)) != SL_OK))
+	    (rc = cmd_check_date("to", l->to, msg, mlen)) != SL_OK)))
 		goto out;
 	if ((rc = parse_times(a, &l->as_of, &l->known, msg, mlen)) != SL_OK)
 		goto out;

@@ -582,7 +582,7 @@ cmd_write_add(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 		return rc;
 	if ((rc = fields_from_args(d, txn, &pl, a, et, msg, mlen)) == SL_OK &&
 	    (rc = effective_from_args(&pl, a, et, msg, mlen)) == SL_OK &&
-	    (cmd_arg_get(a, "force") != NULL ||
+	    (cmd_arg_get(a, "force") != NULL || a->import ||
 	    (rc = duplicate_check(d, txn, a, et->kind, msg, mlen)) == SL_OK))
 		rc = append_event(d, b, txn, et, author, NULL, &pl, id, dead,
 		    msg, mlen);

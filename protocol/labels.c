@@ -54,6 +54,14 @@ static const struct label {
 	{ "left", { "Slutade" } },
 	{ "founded", { "Grundad" } },
 	{ "network", { "Nätverk" } },
+	{ "networks", { "Nätverk" } },
+	{ "parties", { "Parter", "Part" } },
+	{ "invited", { "Inbjudna" } },
+	{ "counts", { "Antal", "Deltagarantal" } },
+	{ "replaced_by", { "Ersatt av", "Efterträdare" } },
+	{ "closed_at", { "Avslutad vid", "Avslutat på möte" } },
+	{ "from", { "Från", "Ursprung" } },
+	{ "archived", { "Arkiverad" } },
 	{ "valid_until", { "Gäller till" } },
 };
 

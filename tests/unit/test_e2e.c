@@ -1219,11 +1219,168 @@ test_completion(void **state)
 	assert_string_equal(complete("pe"), "peer\n");
 }
 
+/*
+ * The report's work, by name: an ASF mapped, an IOP with its period, a
+ * meeting with attendees, a board decision with its date and minutes,
+ * referred back and later adopted, an action from it, closed at a
+ * meeting.  Then asked by effective date (--as-of), by record time
+ * (--known-at), by word (find), by several values, and corrected.
+ */
+static void
+test_report_work(void **state)
+{
+	struct tu_run *r;
+
+	(void)state;
+	char *asf = out1(sl("org", "add", "--name", "Återbruket i Märsta",
+	    "--kind", "asf", "--municipality", "Sigtuna", "--status", "active",
+	    "--founded", "2015-03-01", NULL));
+	char *fb = out1(sl("org", "add", "--name", "Samordningsförbundet",
+	    "--kind", "authority", NULL));
+	/* Names wherever ids are asked, any case, Swedish letters too. */
+	char *anna = out1(sl("contact", "add", "--name", "Anna Berg", "--org",
+	    "återbruket i MÄRSTA", "--role", "ordförande", NULL));
+	r = sl("contact", "show", "anna berg", "--json", NULL);
+	assert_non_null(strstr(r->out, asf));
+	assert_non_null(strstr(r->out, "\"org_name\": \"Återbruket i Märsta\""));
+	/* The same name again in the same organisation: --force or not. */
+	refused(sl("contact", "add", "--name", "ANNA BERG", "--org", asf, NULL),
+	    1, anna);
+	out1(sl("contact", "add", "--name", "Anna Berg", "--org", fb,
+	    NULL));
+	/* Now the name is ambiguous: the candidates are listed. */
+	refused(sl("contact", "show", "Anna Berg", NULL), 1, "more than one");
+	/* An IOP with its period. */
+	char *iop = out1(sl("agreement", "add", "--title", "IOP Återbruket",
+	    "--type", "iop", "--party", "Återbruket i Märsta", "--party",
+	    "Samordningsförbundet", "--start", "2019-01-01", "--end",
+	    "2021-12-31", "--case", "KS 2018/123", NULL));
+	r = sl("agreement", "list", "--party", "Återbruket i Märsta", "--json",
+	    NULL);
+	assert_non_null(strstr(r->out, iop));
+	/* A meeting held in 2019 with attendees, recorded today. */
+	char *m = out1(sl("meeting", "add", "--title", "Uppstart", "--date",
+	    "2019-11-14", "--with", anna, "--org", "Återbruket i Märsta",
+	    "--type", "check-in", "--count", "deltagare=12", NULL));
+	r = sl("meeting", "show", m, "--json", NULL);
+	assert_non_null(strstr(r->out, "\"with_names\": [\"Anna Berg\"]"));
+	assert_non_null(strstr(r->out, "\"on\": \"2019-11-14\""));
+	/* A board decision: proposed, referred back, adopted, with dates. */
+	char *d = out1(sl("decision", "add", "--title", "Handlingsplan 2020",
+	    "--text", "Styrelsen antar handlingsplanen.", "--body",
+	    "Samordningsförbundet", "--meeting", "Uppstart", "--on",
+	    "2019-10-01", NULL));
+	out1(sl("decision", "refer-back", "Handlingsplan 2020", "--on",
+	    "2019-10-25", "--minutes", "Styrelsen 2019-10-25 § 12", NULL));
+	out1(sl("decision", "adopt", d, "--on", "2019-12-06", "--minutes",
+	    "Styrelsen 2019-12-06 § 4", NULL));
+	r = sl("decision", "show", d, "--as-of", "2019-10-31", "--json", NULL);
+	assert_non_null(strstr(r->out, "\"status\": \"referred\""));
+	assert_non_null(strstr(r->out, "§ 12"));
+	r = sl("decision", "show", d, "--as-of", "2019-12-31", "--json", NULL);
+	assert_non_null(strstr(r->out, "\"status\": \"adopted\""));
+	assert_non_null(strstr(r->out, "\"on\": \"2019-12-06\""));
+	refused(sl("decision", "show", d, "--as-of", "2019-09-30", NULL), 1,
+	    "did not exist yet");
+	/* An ISO 8601 time with an offset is its own day. */
+	r = sl("decision", "show", d, "--as-of", "2019-10-31T22:06:21+01:00",
+	    "--json", NULL);
+	assert_non_null(strstr(r->out, "\"status\": \"referred\""));
+	/* --known-at: by record time, all of it was typed in just now. */
+	r = sl("decision", "show", d, "--known-at", "2019-12-31", NULL);
+	assert_int_equal(r->status, 1);
+	/* In force: adopted and amended alike; several values at once. */
+	r = sl("decision", "list", "--in-force", "--json", NULL);
+	assert_non_null(strstr(r->out, d));
+	r = sl("decision", "list", "--status", "adopted,amended", "--json",
+	    NULL);
+	assert_non_null(strstr(r->out, d));
+	r = sl("decision", "list", "--from", "2019-12-01", "--to",
+	    "2019-12-31", "--json", NULL);
+	assert_non_null(strstr(r->out, d));
+	r = sl("decision", "list", "--from", "2020-01-01", "--json", NULL);
+	assert_string_equal(r->out, "[]\n");
+	/* An action from it, owned by the ASF, closed at a meeting. */
+	char *t = out1(sl("action", "add", "--title", "Ta fram underlag",
+	    "--owner", "Återbruket i Märsta", "--due", "2020-02-01", "--from",
+	    "Handlingsplan 2020", NULL));
+	r = sl("action", "list", "--overdue", "--owner", asf, "--json", NULL);
+	assert_non_null(strstr(r->out, t));
+	out1(sl("action", "done", t, "--meeting", "Uppstart", "--on",
+	    "2020-01-20", NULL));
+	r = sl("action", "list", "--open", "--json", NULL);
+	assert_string_equal(r->out, "[]\n");
+	/* Finding things: any case, Swedish letters, across kinds. */
+	r = sl("find", "ÅTERBRUKET", "--json", NULL);
+	assert_non_null(strstr(r->out, asf));
+	assert_non_null(strstr(r->out, iop));
+	r = sl("find", "handlingsplanen", "--json", NULL);
+	assert_non_null(strstr(r->out, d));
+	/* Everything about one organisation, by date. */
+	r = sl("timeline", "Återbruket i Märsta", "--json", NULL);
+	assert_non_null(strstr(r->out, m));
+	assert_non_null(strstr(r->out, iop));
+	assert_non_null(strstr(r->out, anna));
+	(void)fb;
+}
+
+/* Corrections: update every kind, clear a field, archive and restore. */
+static void
+test_corrections(void **state)
+{
+	struct tu_run *r;
+
+	(void)state;
+	char *o = out1(sl("org", "add", "--name", "Väsby Cykel", "--kind",
+	    "asf", NULL));
+	char *dup = out1(sl("org", "add", "--name", "Vasby Cykel", NULL));
+	out1(sl("org", "update", o, "--municipality", "Upplands Väsby",
+	    "--status", "starting", NULL));
+	char *c = out1(sl("contact", "add", "--name", "Bo Ek", "--phone",
+	    "070-1", "--org", o, NULL));
+	out1(sl("contact", "update", c, "--unset", "phone", "--left",
+	    "2020-06-30", NULL));
+	r = sl("contact", "show", c, "--json", NULL);
+	assert_non_null(strstr(r->out, "\"phone\": null"));
+	assert_non_null(strstr(r->out, "\"left\": \"2020-06-30\""));
+	/* The day he left is when that change took effect. */
+	r = sl("contact", "show", c, "--as-of", "2020-06-29", "--json", NULL);
+	assert_non_null(strstr(r->out, "\"phone\": \"070-1\""));
+	refused(sl("contact", "update", c, "--unset", "name", NULL), 1,
+	    "always has a name");
+	char *m = out1(sl("meeting", "add", "--title", "Möte", "--date",
+	    "2019-11-14", NULL));
+	out1(sl("meeting", "update", m, "--notes", "Protokoll skickat",
+	    NULL));
+	/* The duplicate goes; lists hide it, --archived shows it. */
+	out1(sl("org", "archive", dup, NULL));
+	r = sl("org", "list", "--json", NULL);
+	assert_null(strstr(r->out, dup));
+	assert_non_null(strstr(r->out, o));
+	r = sl("org", "list", "--archived", "--json", NULL);
+	assert_non_null(strstr(r->out, dup));
+	refused(sl("org", "archive", dup, NULL), 1, "already archived");
+	out1(sl("org", "restore", dup, NULL));
+	r = sl("org", "list", "--json", NULL);
+	assert_non_null(strstr(r->out, dup));
+	r = sl("history", dup, "--json", NULL);
+	assert_non_null(strstr(r->out, "org.archived"));
+	assert_non_null(strstr(r->out, "org.restored"));
+	/* Filters by a yes/no field and an enum, several values. */
+	r = sl("org", "list", "--status", "starting,active", "--json", NULL);
+	assert_non_null(strstr(r->out, o));
+	assert_null(strstr(r->out, dup));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_work, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_corrections, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_completion, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_import, setup, teardown),

@@ -168,11 +168,14 @@ check_flag(const struct command_def *c, const struct sl_field *f,
 	}
 	assert_ptr_equal(fd->field, f);
 	/* Its shape. */
-	if (!filter && f->type == SL_F_BOOL)
+	if (f->type == SL_F_BOOL)
 		assert_true(fd->flags & FL_SWITCH);
 	else
 		assert_false(fd->flags & FL_SWITCH);
-	assert_int_equal(!filter && is_list(f), (fd->flags & FL_REPEAT) != 0);
+	/* A filter takes several values (any of them matches); a field
+	 * being set, more than one only if it is a list. */
+	assert_int_equal(filter ? f->type != SL_F_BOOL : is_list(f),
+	    (fd->flags & FL_REPEAT) != 0);
 	/* Taken on the command line, twice for a list; once only for
 	 * anything else. */
 	if (!parse_cmd(&r, err, sizeof err, c, fd, f->flag,
@@ -211,7 +214,8 @@ check_evtype(const struct sl_evtype *et)
 		struct parse_result r;
 		char err[256], want[64];
 
-		if (!(et->fields & (1u << i)) || f->type == SL_F_STATE)
+		if (!(et->fields & (1u << i)) || f->type == SL_F_STATE ||
+		    (f->flags & SL_FF_NOFLAG))
 			continue;
 		check_flag(c, f, false);
 		fd = flag_of(c, f->flag);
@@ -302,7 +306,7 @@ test_commands(void **state)
 				    j++)
 					if (et->kind == *k &&
 					    et->role == SL_ET_UPDATE &&
-					    et->verb != NULL)
+					    et->sets == 0 && et->verb != NULL)
 						u = command(*k, et->verb);
 				if (u == NULL)
 					fail_msg("%s's %s may be updated, but no "

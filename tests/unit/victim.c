@@ -447,7 +447,7 @@ expect_refused(struct verdict *v, const struct node *victim,
 /* The keys of an entry of `samlog log --json`. */
 static const char *const log_keys[] = { "seq", "origin", "org", "author",
 	"time", "type", "changes", "verified", "arrival", "hash", "prev", "hlc",
-	"entity", "parents", "signed", "effect", NULL };
+	"entity", "parents", "signed", "effect", "on", NULL };
 
 /* `samlog log --json` on n is one JSON array of objects with no key but
  * log_keys; says what is wrong otherwise. */
