@@ -76,6 +76,7 @@ sl_evmeta_encode(uint8_t out[SL_EVMETA_LEN], const struct sl_evmeta *m)
 	out[SL_ID_LEN + 18 + SL_KEY_LEN] = m->state;
 	out[SL_ID_LEN + 19 + SL_KEY_LEN] = (uint8_t)m->kind;
 	put_be(out + SL_ID_LEN + 20 + SL_KEY_LEN, m->seen, 2);
+	put_be(out + SL_ID_LEN + 22 + SL_KEY_LEN, m->order, 4);
 }
 
 void
@@ -90,6 +91,7 @@ sl_evmeta_decode(struct sl_evmeta *m, const uint8_t in[SL_EVMETA_LEN])
 	m->state = in[SL_ID_LEN + 18 + SL_KEY_LEN];
 	m->kind = (char)in[SL_ID_LEN + 19 + SL_KEY_LEN];
 	m->seen = (uint16_t)sl_get_be(in + SL_ID_LEN + 20 + SL_KEY_LEN, 2);
+	m->order = (uint32_t)sl_get_be(in + SL_ID_LEN + 22 + SL_KEY_LEN, 4);
 }
 
 /* ---- records ------------------------------------------------------------- */
@@ -368,14 +370,14 @@ sl_fold_target(const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN],
  */
 static int
 apply_fields(struct sl_rec *r, const struct sl_evtype *et,
-    const struct sl_event *ev)
+    const struct sl_event *ev, uint32_t eff)
 {
 	struct {
 		const uint8_t *v;
 		size_t len;
 	} win[SL_SCHEMA_MAX_FIELDS] = { { NULL, 0 } };
 	struct sl_mp m;
-	uint32_t n, eff = sl_event_effective(ev);
+	uint32_t n;
 	char why[160];
 
 	if (ev->payload == NULL)
@@ -500,6 +502,7 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 	uint32_t ns = 0, seen = 0, bi = 0;
 	int rc;
 
+	m->order = sl_event_effective(ev);
 	if (et->role == SL_ET_CREATE) {
 		m->status = SL_EV_APPLIED;
 		m->state = et->to;
@@ -545,6 +548,11 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 		if (pm.hlc >= ev->hlc && m->why == SL_WHY_NONE)
 			m->why = SL_WHY_CLOCK;
 		seen |= pm.seen;
+		/* A change made after another (it names it) comes after it,
+		 * whatever day it says: only concurrent values are ordered by
+		 * their days. */
+		if (pm.order > m->order)
+			m->order = pm.order;
 		if (!have_best || write_cmp(pm.hlc, pm.origin, best.hlc,
 		    best.origin) > 0) {
 			best = pm;
@@ -634,8 +642,8 @@ join(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 		memcpy(r.w_origin, ev->origin, SL_KEY_LEN);
 		r.state = m->state;
 	}
-	if (m->status == SL_EV_APPLIED && (rc = apply_fields(&r, et, ev)) !=
-	    SL_OK)
+	if (m->status == SL_EV_APPLIED && (rc = apply_fields(&r, et, ev,
+	    m->order)) != SL_OK)
 		goto out;
 	rc = ops->rec_put(ctx, &r);
 out:
@@ -687,7 +695,7 @@ restore(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 
 	if (rc != SL_OK)
 		return rc == SL_ENOENT ? SL_OK : rc;
-	if ((rc = apply_fields(&r, et, ev)) == SL_OK)
+	if ((rc = apply_fields(&r, et, ev, m->order)) == SL_OK)
 		rc = ops->rec_put(ctx, &r);
 	sl_rec_free(&r);
 	return rc;

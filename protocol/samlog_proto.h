@@ -685,8 +685,11 @@ struct sl_evmeta {
 	char kind;                   /* its type's kind byte */
 	uint16_t seen;               /* states its causal past went through
 					(bit s for state s) */
+	uint32_t order;              /* the day its values are ordered by:
+					its effective day, or a parent's
+					if later (11.5) */
 };
-#define SL_EVMETA_LEN (SL_ID_LEN + 8 + SL_KEY_LEN + 8 + 6)
+#define SL_EVMETA_LEN (SL_ID_LEN + 8 + SL_KEY_LEN + 8 + 10)
 void sl_evmeta_encode(uint8_t out[SL_EVMETA_LEN], const struct sl_evmeta *m);
 void sl_evmeta_decode(struct sl_evmeta *m, const uint8_t in[SL_EVMETA_LEN]);
 
