@@ -539,6 +539,78 @@ print_lines(FILE *f, const char *s, size_t col)
 	fprintf(f, "%s\n", s);
 }
 
+/* In a record, a key shown through another: the names a reference
+ * brings (FIELD_name, FIELD_names, shown with the reference) and the
+ * label (its name or title). */
+static bool
+shown_elsewhere(const msgpack_object *rec, const char *k, size_t n)
+{
+	char key[SL_FIELD_NAME_MAX + 8], base[SL_FIELD_NAME_MAX + 8];
+	size_t bl;
+
+	if (map_get(rec, "record") == NULL || n >= sizeof key)
+		return false;
+	memcpy(key, k, n);
+	key[n] = '\0';
+	if (strcmp(key, "label") == 0)
+		return true;
+	if (!records_is_ref_name(key))
+		return false;
+	bl = n - (key[n - 1] == 's' ? 6 : 5);
+	memcpy(base, key, bl);
+	base[bl] = '\0';
+	return map_get(rec, base) != NULL;
+}
+
+/* A reference with the names its record brings: "Name (id prefix)",
+ * several separated by commas; false if rec has no names for key. */
+static bool
+ref_text(struct sbuf *b, const msgpack_object *rec, const char *k, size_t n,
+    const msgpack_object *v)
+{
+	char nk[SL_FIELD_NAME_MAX + 8];
+	const msgpack_object *names;
+	const msgpack_object *ids = v;
+	uint32_t cnt = 1;
+
+	if (map_get(rec, "record") == NULL || n + 7 > sizeof nk)
+		return false;
+	snprintf(nk, sizeof nk, "%.*s_name%s", (int)n, k,
+	    v->type == MSGPACK_OBJECT_ARRAY ? "s" : "");
+	if ((names = map_get(rec, nk)) == NULL)
+		return false;
+	if (v->type == MSGPACK_OBJECT_ARRAY) {
+		if (names->type != MSGPACK_OBJECT_ARRAY ||
+		    names->via.array.size != v->via.array.size)
+			return false;
+		cnt = v->via.array.size;
+	} else if (v->type != MSGPACK_OBJECT_STR) {
+		return false;
+	}
+	for (uint32_t i = 0; i < cnt; i++) {
+		const msgpack_object *id = v->type == MSGPACK_OBJECT_ARRAY ?
+		    &ids->via.array.ptr[i] : v;
+		const msgpack_object *nm = v->type == MSGPACK_OBJECT_ARRAY ?
+		    &names->via.array.ptr[i] : names;
+
+		if (i > 0)
+			sb_put(b, ", ", 2);
+		if (nm->type == MSGPACK_OBJECT_STR) {
+			text_escape(b, nm->via.str.ptr, nm->via.str.size, false);
+			sb_put(b, " (", 2);
+		}
+		if (id->type == MSGPACK_OBJECT_STR)
+			text_escape(b, id->via.str.ptr, id->via.str.size > 10 &&
+			    nm->type == MSGPACK_OBJECT_STR ? 10 :
+			    id->via.str.size, false);
+		if (nm->type == MSGPACK_OBJECT_STR)
+			sb_put(b, ")", 1);
+	}
+	if (b->p == NULL)
+		sb_put(b, "", 0);
+	return true;
+}
+
 /* A map as "key: value" lines at indent, the values aligned and a
  * value's further lines under its first; item marks the first line "- "
  * (an element of a list).  Arrays of maps (a status's peers, a record's
@@ -555,9 +627,12 @@ print_kv(FILE *f, const msgpack_object *rec, int indent, bool item)
 	if (rec->type != MSGPACK_OBJECT_MAP)
 		return;
 	for (uint32_t i = 0; i < rec->via.map.size; i++) {
-		if (!key_text(&rec->via.map.ptr[i], &k, &kw))
+		const msgpack_object_kv *kv = &rec->via.map.ptr[i];
+
+		if (!key_text(kv, &k, &kw))
 			continue;
-		if (kw > w)
+		if (kw > w && !shown_elsewhere(rec, kv->key.via.str.ptr,
+		    kv->key.via.str.size))
 			w = kw;
 		free(k.p);
 	}
@@ -568,6 +643,11 @@ print_kv(FILE *f, const msgpack_object *rec, int indent, bool item)
 
 		if (!key_text(kv, &k, &kw))
 			continue;
+		if (shown_elsewhere(rec, kv->key.via.str.ptr,
+		    kv->key.via.str.size)) {
+			free(k.p);
+			continue;
+		}
 		if (item && first) {
 			fprintf(f, "%*s- ", indent - 2, "");
 			pad = 0;
@@ -583,8 +663,10 @@ print_kv(FILE *f, const msgpack_object *rec, int indent, bool item)
 			fprintf(f, "%s:\n", k.p);
 			print_kv(f, &kv->val, 2, false);
 		} else {
-			value_text(&b, kv->key.via.str.ptr, kv->key.via.str.size,
-			    &kv->val, true);
+			if (!ref_text(&b, rec, kv->key.via.str.ptr,
+			    kv->key.via.str.size, &kv->val))
+				value_text(&b, kv->key.via.str.ptr,
+				    kv->key.via.str.size, &kv->val, true);
 			fprintf(f, "%*s%s:%*s ", pad, "", k.p, (int)(w - kw), "");
 			print_lines(f, b.p ? b.p : "", (size_t)indent + w + 2);
 			free(b.p);
