@@ -876,6 +876,8 @@ print_empty(FILE *f)
 		fprintf(f, "no %s records%s\n", t, text_filtered ? " match" : "");
 	else if (strcmp(t, "peer") == 0)
 		fprintf(f, "no peers\n");
+	else if (strcmp(t, "records") == 0)
+		fprintf(f, "no records\n");
 	else
 		fprintf(f, "no events\n");
 }
@@ -886,13 +888,17 @@ text_end(FILE *f)
 	size_t w[MAX_COLS] = { 0 }, floor[MAX_COLS] = { 0 }, total = 0;
 	size_t term = term_width(f);
 
-	if (text_mode != OUT_LIST || text_cols == NULL)
+	if (text_mode != OUT_LIST)
 		goto out;
+	/* Before any row there are no columns yet (a kind's are made from
+	 * its first record). */
 	if (text_rows == 0) {
-		if (term > 0)
+		if (isatty(fileno(f)))
 			print_empty(f);
 		goto out;
 	}
+	if (text_cols == NULL)
+		goto out;
 	for (int c = 0; c < text_ncols; c++) {
 		size_t word = text_wrap ? longest_word(text_cols[c].head) : 0;
 

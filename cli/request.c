@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "request.h"
@@ -26,7 +27,20 @@ build_request(struct sl_buf *w, const struct parse_result *r)
 	msgpack_packer pk;
 	const struct flag_def *done[MAX_VALUES];
 	size_t ndone = 0, nargs = r->pos != NULL;
+	/* A record change takes effect today by default: the user's day
+	 * (TZ), which the daemon's may not be. */
+	const char *verb = r->def->remote != NULL ?
+	    strchr(r->def->remote, '.') : NULL;
+	bool change = r->def->kind != NULL && r->def->out == OUT_ID &&
+	    verb != NULL && strcmp(verb, ".list") != 0 &&
+	    strcmp(verb, ".show") != 0;
+	char today[16] = "";
+	time_t now = time(NULL);
+	struct tm tm;
 
+	if (change && localtime_r(&now, &tm) != NULL)
+		strftime(today, sizeof today, "%Y-%m-%d", &tm);
+	nargs += today[0] != '\0';
 	for (const struct flag_def *f = r->def->flags; f->name; f++)
 		nargs += parse_value(r, f->name) != NULL;
 	msgpack_packer_init(&pk, w, sl_buf_write);
@@ -38,6 +52,10 @@ build_request(struct sl_buf *w, const struct parse_result *r)
 	if (r->pos != NULL) {
 		sl_pack_cstr(&pk, "id");
 		sl_pack_cstr(&pk, r->pos);
+	}
+	if (today[0] != '\0') {
+		sl_pack_cstr(&pk, "today");
+		sl_pack_cstr(&pk, today);
 	}
 	for (size_t i = 0; i < r->nvals; i++) {
 		const struct flag_def *f = r->vals[i].flag;

@@ -628,6 +628,9 @@ cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 	if ((rc = parse_times(a, &l->as_of, &l->known, msg, mlen)) != SL_OK)
 		goto out;
 	l->past = l->as_of != UINT32_MAX || l->known != UINT64_MAX;
+	/* Overdue and expiring as of that day. */
+	if (l->as_of != UINT32_MAX)
+		l->today = l->as_of;
 	l->archived = cmd_arg_get(a, "archived") != NULL;
 	l->in_force = cmd_arg_get(a, "in-force") != NULL;
 	l->overdue = cmd_arg_get(a, "overdue") != NULL;
@@ -904,7 +907,7 @@ cmd_read_history(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *tx
 {
 	static const char *const allowed[] = { "id", NULL };
 	struct hist_ctx h = { d, c, id, txn };
-	char text[64];
+	char text[SL_TEXT_MAX + 1];
 	uint8_t rid[SL_ID_LEN];
 	int rc;
 
@@ -932,7 +935,7 @@ cmd_read_audit(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
     const struct args *a, char *msg, size_t mlen)
 {
 	static const char *const allowed[] = { "id", NULL };
-	char text[64], err[256];
+	char text[SL_TEXT_MAX + 1], err[256];
 	uint8_t rid[SL_ID_LEN];
 	struct sl_rec r;
 	struct sl_buf b = { 0 };

@@ -180,7 +180,7 @@ field_from_arg(struct cmd_ctx *d, MDB_txn *txn, struct payload *pl,
 	if (!arg_text(g, &s, &n))
 		return cmd_fail(msg, mlen, SL_EUSAGE, "--%s needs a value", f->flag);
 	if (f->type == SL_F_REF) {
-		char text[64], full[SL_ID_TEXT + 1];
+		char text[SL_TEXT_MAX + 1], full[SL_ID_TEXT + 1];
 
 		snprintf(text, sizeof text, "%.*s", (int)n, s);
 		if ((rc = cmd_resolve_text(d, txn, f->flag, text, f->ref, full, msg,
@@ -205,12 +205,13 @@ type_flags(const struct sl_evtype *et, const char **out, size_t max,
 
 	if (first != NULL)
 		out[k++] = first;
-	for (uint32_t i = 0; i < et->kind->nfields && k + 3 < max; i++)
+	for (uint32_t i = 0; i < et->kind->nfields && k + 4 < max; i++)
 		if ((et->fields & (1u << i)) &&
 		    et->kind->fields[i].type != SL_F_STATE &&
 		    !(et->kind->fields[i].flags & SL_FF_NOFLAG))
 			out[k++] = et->kind->fields[i].flag;
 	out[k++] = "on";
+	out[k++] = "today";
 	if (et->role == SL_ET_UPDATE && et->sets == 0)
 		out[k++] = "unset";
 	if (et->role == SL_ET_CREATE)
@@ -447,11 +448,12 @@ local_today(char out[11])
  */
 static int
 effective_from_args(struct payload *pl, const struct args *a,
-    const struct sl_evtype *et, char *msg, size_t mlen)
+    const struct sl_evtype *et, uint32_t *ymd, char *msg, size_t mlen)
 {
 	char on[64];
 	int rc;
 
+	*ymd = 0;
 	if (cmd_arg_str(a, "on", on, sizeof on)) {
 		if ((rc = cmd_check_date("on", on, msg, mlen)) != SL_OK)
 			return rc;
@@ -464,11 +466,64 @@ effective_from_args(struct payload *pl, const struct args *a,
 			    (et->fields & (1u << i)))
 				cmd_arg_str(a, f->flag, on, sizeof on);
 		}
-		if (!on[0])
+		/* The CLI says which day it is where its user is. */
+		if (!on[0] && (!cmd_arg_str(a, "today", on, sizeof on) ||
+		    !sl_date_parse(on, strlen(on), ymd)))
 			local_today(on);
 	}
-	if (on[0])
+	if (on[0] && sl_date_parse(on, strlen(on), ymd))
 		payload_str(pl, "on", on, strlen(on));
+	return SL_OK;
+}
+
+/* The greatest order day (11.5) of record r's heads: the day its latest
+ * known change took effect. */
+static uint32_t
+heads_day(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r)
+{
+	uint8_t heads[SL_MAX_PARENTS][SL_HASH_LEN];
+	uint32_t n = project_heads(d->p, txn, r->id, heads, SL_MAX_PARENTS);
+	uint32_t day = 0;
+	struct sl_evmeta m;
+
+	if (n > SL_MAX_PARENTS)
+		n = SL_MAX_PARENTS;
+	for (uint32_t i = 0; i < n; i++)
+		if (project_meta(d->p, txn, heads[i], &m) == SL_OK &&
+		    m.order > day)
+			day = m.order;
+	return day;
+}
+
+/*
+ * A change cannot take effect before its record existed, nor a step
+ * before the change it follows: --as-of would then show neither (an
+ * event counts only with its past).  A local rule; the fold takes such
+ * events as they are.
+ */
+static int
+effective_check(struct cmd_ctx *d, MDB_txn *txn, const struct sl_evtype *et,
+    const struct sl_rec *cur, const char *text, uint32_t on, char *msg,
+    size_t mlen)
+{
+	char a[11], b[11];
+	uint32_t last;
+
+	if (on == 0)
+		return SL_OK;
+	sl_date_format(on, a);
+	if (on < cur->c_eff) {
+		sl_date_format(cur->c_eff, b);
+		return cmd_fail(msg, mlen, SL_EVALUE, "%s %s was recorded as "
+		    "existing from %s, not on %s (give its add --on, or "
+		    "a later --on)", et->kind->word, text, b, a);
+	}
+	if (et->role == SL_ET_STEP && on < (last = heads_day(d, txn, cur))) {
+		sl_date_format(last, b);
+		return cmd_fail(msg, mlen, SL_EVALUE, "%s %s last changed on %s; "
+		    "a step after that cannot take effect on %s",
+		    et->kind->word, text, b, a);
+	}
 	return SL_OK;
 }
 
@@ -573,15 +628,16 @@ cmd_write_add(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
     const struct args *a, const struct sl_evtype *et, const char *author,
     uint8_t id[SL_ID_LEN], bool *dead, char *msg, size_t mlen)
 {
-	const char *allowed[SL_SCHEMA_MAX_FIELDS + 2];
+	const char *allowed[SL_SCHEMA_MAX_FIELDS + 6];
 	struct payload pl = { 0 };
+	uint32_t on;
 	int rc;
 
 	type_flags(et, allowed, sizeof allowed / sizeof allowed[0], NULL);
 	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
 		return rc;
 	if ((rc = fields_from_args(d, txn, &pl, a, et, msg, mlen)) == SL_OK &&
-	    (rc = effective_from_args(&pl, a, et, msg, mlen)) == SL_OK &&
+	    (rc = effective_from_args(&pl, a, et, &on, msg, mlen)) == SL_OK &&
 	    (cmd_arg_get(a, "force") != NULL || a->import ||
 	    (rc = duplicate_check(d, txn, a, et->kind, msg, mlen)) == SL_OK))
 		rc = append_event(d, b, txn, et, author, NULL, &pl, id, dead,
@@ -673,10 +729,11 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
     uint8_t id[SL_ID_LEN], bool *dead, char *msg, size_t mlen)
 {
 	const struct sl_kind *k = et->kind;
-	const char *allowed[SL_SCHEMA_MAX_FIELDS + 2];
+	const char *allowed[SL_SCHEMA_MAX_FIELDS + 6];
 	struct payload pl = { 0 };
 	struct sl_rec cur;
 	char text[SL_TEXT_MAX + 1], words[32], kinds[2] = { 0, 0 };
+	uint32_t on;
 	int rc;
 
 	type_flags(et, allowed, sizeof allowed / sizeof allowed[0], "id");
@@ -697,7 +754,7 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 		for (const char *const *f = allowed + 1; *f; f++) {
 			size_t used = strlen(list);
 
-			if (strcmp(*f, "on") == 0)
+			if (strcmp(*f, "on") == 0 || strcmp(*f, "today") == 0)
 				continue;
 			snprintf(list + used, sizeof list - used, "%s--%s",
 			    used == 0 ? "" : f[1] == NULL ? " or " : ", ", *f);
@@ -706,11 +763,16 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 		    cmd_words(a->cmd, words), list);
 		goto out;
 	}
-	if ((rc = effective_from_args(&pl, a, et, msg, mlen)) != SL_OK)
+	if ((rc = effective_from_args(&pl, a, et, &on, msg, mlen)) != SL_OK)
 		goto out;
 	if (project_get(d->p, txn, id, &cur) != SL_OK) {
 		rc = cmd_fail(msg, mlen, SL_ENOENT, "no %s with id %s", k->word,
 		    text);
+		goto out;
+	}
+	if ((rc = effective_check(d, txn, et, &cur, text, on, msg, mlen)) !=
+	    SL_OK) {
+		sl_rec_free(&cur);
 		goto out;
 	}
 	if (et->sets != 0 && project_archived(&cur) ==

@@ -127,8 +127,8 @@ size_t
 sl_text_key(const char *s, size_t n, uint8_t *out, size_t max)
 {
 	char f[4 * SL_TEXT_MAX + 4];
-	size_t fn = sl_text_fold(s, n < SL_TEXT_MAX * 2 ? n : SL_TEXT_MAX * 2, f,
-	    sizeof f);
+	size_t cap = (size_t)SL_TEXT_MAX * 2;
+	size_t fn = sl_text_fold(s, n < cap ? n : cap, f, sizeof f);
 	size_t o = 0, i = 0, len;
 
 	while (i < fn && o < max) {

@@ -1315,7 +1315,7 @@ test_report_work(void **state)
 	/* An action from it, owned by the ASF, closed at a meeting. */
 	char *t = keep(out1(sl("action", "add", "--title", "Ta fram underlag",
 	    "--owner", "Återbruket i Märsta", "--due", "2020-02-01", "--from",
-	    "Handlingsplan 2020", NULL)));
+	    "Handlingsplan 2020", "--on", "2019-12-06", NULL)));
 	r = sl("action", "list", "--overdue", "--owner", asf, "--json", NULL);
 	assert_non_null(strstr(r->out, t));
 	out1(sl("action", "done", t, "--meeting", "Uppstart", "--on",
@@ -1372,6 +1372,16 @@ test_corrections(void **state)
 	r = sl("org", "list", "--archived", "--json", NULL);
 	assert_non_null(strstr(r->out, dup));
 	refused(sl("org", "archive", dup, NULL), 1, "already archived");
+	/* Nothing takes effect before its record existed, nor a step
+	 * before the change it follows (--as-of would show neither). */
+	refused(sl("org", "restore", dup, "--on", "2019-01-01", NULL), 1,
+	    "not on 2019-01-01");
+	char *t = keep(out1(sl("action", "add", "--title", "Följ upp",
+	    "--on", "2019-01-01", NULL)));
+	out1(sl("action", "drop", t, "--on", "2020-05-01", NULL));
+	out1(sl("action", "reopen", t, "--on", "2020-05-02", NULL));
+	refused(sl("action", "done", t, "--on", "2020-04-17", NULL), 1,
+	    "cannot take effect on 2020-04-17");
 	out1(sl("org", "restore", dup, NULL));
 	r = sl("org", "list", "--json", NULL);
 	assert_non_null(strstr(r->out, dup));
