@@ -35,7 +35,11 @@
 
 #define IDX_VAL_MAX 128
 #define IDX_KEY_MAX (2 + IDX_VAL_MAX + 1 + SL_ID_LEN)
-#define MAX_KEYS 160
+/* Every key a record can have: each field a list of SL_LIST_MAX at most
+ * (a meeting has 196: 64 attended, 64 invited, 64 organisations and
+ * four more).  A smaller cap dropped the rest without a word, and the
+ * record fell out of the lists filtered by them (test_attack13). */
+#define MAX_KEYS (SL_SCHEMA_MAX_FIELDS * SL_LIST_MAX)
 #define PEV_KEY_LEN (SL_ID_LEN + 8 + SL_KEY_LEN + 8)
 #define FUT_KEY_LEN (8 + SL_KEY_LEN + 8)
 
@@ -154,7 +158,7 @@ keyset_add(struct keyset *ks, const struct sl_rec *r, uint32_t fi,
     const char *v, size_t vlen)
 {
 	if (ks->n == MAX_KEYS)
-		return;
+		return; /* cannot happen: MAX_KEYS is every key there can be */
 	uint8_t *k = ks->k[ks->n];
 	size_t n = sl_text_key(v, vlen, k + 2, IDX_VAL_MAX);
 
