@@ -1183,13 +1183,41 @@ project_resolve(struct project *p, MDB_txn *txn, const char *text,
 
 	cands[0] = '\0';
 	if (n >= 4 && n <= SL_ID_TEXT && sl_b32_valid_prefix(text, n)) {
+		uint8_t nid[SL_ID_LEN];
+		char ncands[512] = "", ntext[SL_ID_TEXT + 1];
+		int nfound = 0;
+
 		rc = resolve_prefix(p, txn, text, kinds, id, cands, candlen,
 		    &found);
 		if (rc != SL_OK && rc != SL_EINVAL)
 			return rc;
-		if (found > 0)
+		if (found == 0)
+			goto by_name;
+		/* A whole id is that record, whatever anyone is named. */
+		if (n == SL_ID_TEXT)
 			return found > 1 ? SL_EAMBIG : SL_OK;
+		/*
+		 * A shorter prefix may also be a name ("Bygg"): ids are
+		 * hashes a member can grind to begin with another's name,
+		 * so a record of that name that is not the one the prefix
+		 * found makes the text ambiguous, never silently the id.
+		 */
+		if ((rc = resolve_name(p, txn, text, kinds, nid, ncands,
+		    sizeof ncands, &nfound)) != SL_OK)
+			return rc;
+		if (nfound == 0 || (found == 1 && nfound == 1 &&
+		    memcmp(nid, id, SL_ID_LEN) == 0))
+			return found > 1 ? SL_EAMBIG : SL_OK;
+		sl_b32_encode(ntext, nid, SL_ID_LEN);
+		if (strstr(cands, ntext) == NULL || nfound > 1) {
+			size_t used = strlen(cands);
+
+			snprintf(cands + used, candlen - used, "%s%s",
+			    used ? ", " : "", ncands);
+		}
+		return SL_EAMBIG;
 	}
+by_name:
 	if (n == 0 || n > SL_TEXT_MAX)
 		return SL_EINVAL;
 	cands[0] = '\0';
