@@ -5,8 +5,9 @@
  * test that passes once the weakness is gone.
  *
  *   fixed  test_prefix_shadows_name, test_index_key_cap
- *   held   test_on_orders (the order day in every arrival order, after
- *          a rebuild and in the audit checker)
+ *   held   test_on_orders (the order day, the same after a rebuild and
+ *          in the audit checker), test_new_rules (nil, archived and on
+ *          checked at ingest)
  *   open   test_asof_frozen, test_archive_shadow
  *          (SAMLOG_ATTACK_OPEN=1 runs them; they fail until fixed)
  *
@@ -511,6 +512,145 @@ test_on_orders(void **state)
 	verdict_end(&v);
 }
 
+
+/* The bad payloads of test_new_rules, by case. */
+static struct sl_buf
+bad_payload(int i, const char **type, const char **what)
+{
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	*type = "org.updated";
+	switch (i) {
+	case 0:
+		*what = "nil for a required field (name)";
+		msgpack_pack_map(&pk, 1);
+		sl_pack_cstr(&pk, "name");
+		msgpack_pack_nil(&pk);
+		break;
+	case 1:
+		*what = "archived through org.updated";
+		msgpack_pack_map(&pk, 1);
+		sl_pack_cstr(&pk, "archived");
+		msgpack_pack_true(&pk);
+		break;
+	case 2:
+		*what = "org.archived with archived false";
+		*type = "org.archived";
+		msgpack_pack_map(&pk, 1);
+		sl_pack_cstr(&pk, "archived");
+		msgpack_pack_false(&pk);
+		break;
+	case 3:
+		*what = "org.archived with archived nil";
+		*type = "org.archived";
+		msgpack_pack_map(&pk, 1);
+		sl_pack_cstr(&pk, "archived");
+		msgpack_pack_nil(&pk);
+		break;
+	case 4:
+		*what = "org.archived carrying a name too";
+		*type = "org.archived";
+		msgpack_pack_map(&pk, 2);
+		sl_pack_cstr(&pk, "archived");
+		msgpack_pack_true(&pk);
+		sl_pack_cstr(&pk, "name");
+		sl_pack_cstr(&pk, "Kapad");
+		break;
+	case 5:
+		*what = "an update with nothing but on";
+		msgpack_pack_map(&pk, 1);
+		sl_pack_cstr(&pk, "on");
+		sl_pack_cstr(&pk, "2019-01-01");
+		break;
+	case 6:
+		*what = "on 2019-02-29 (no such day)";
+		msgpack_pack_map(&pk, 2);
+		sl_pack_cstr(&pk, "notes");
+		sl_pack_cstr(&pk, "x");
+		sl_pack_cstr(&pk, "on");
+		sl_pack_cstr(&pk, "2019-02-29");
+		break;
+	case 7:
+		*what = "on as a number";
+		msgpack_pack_map(&pk, 2);
+		sl_pack_cstr(&pk, "notes");
+		sl_pack_cstr(&pk, "x");
+		sl_pack_cstr(&pk, "on");
+		msgpack_pack_uint32(&pk, 20190101);
+		break;
+	case 8:
+		*what = "on nil";
+		msgpack_pack_map(&pk, 2);
+		sl_pack_cstr(&pk, "notes");
+		sl_pack_cstr(&pk, "x");
+		sl_pack_cstr(&pk, "on");
+		msgpack_pack_nil(&pk);
+		break;
+	default:
+		*what = "on 1899-12-31";
+		msgpack_pack_map(&pk, 2);
+		sl_pack_cstr(&pk, "notes");
+		sl_pack_cstr(&pk, "x");
+		sl_pack_cstr(&pk, "on");
+		sl_pack_cstr(&pk, "1899-12-31");
+		break;
+	}
+	assert_false(g.failed);
+	return g;
+}
+
+/*
+ * The new content rules hold at ingest, from a peer: nil for a required
+ * field, archived through an update or with the wrong value or with
+ * other fields, an update of nothing but its date, and dates that are
+ * not days are refused (each by a fresh member: a refusal stalls its
+ * origin), and the record is as it was.
+ */
+static void
+test_new_rules(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	uint8_t head[SL_HASH_LEN], oid[SL_ID_LEN];
+	char o[SL_ID_TEXT + 1];
+
+	(void)state;
+	scene_start(&s, "nr");
+	snprintf(o, sizeof o, "%s", added(&v, &s.h, "org add", sl(&s.h, "org",
+	    "add", "--name", "Regelrätt", NULL)));
+	scene_converge(&s);
+	head_of(&s.v, o, head);
+	id_of(oid, o);
+	for (int i = 0; i < 10; i++) {
+		struct ident a;
+		struct forger f;
+		struct rec e;
+		struct sl_buf g;
+		const char *type, *what;
+		char name[16];
+
+		snprintf(name, sizeof name, "a%d-nr", i);
+		ident_init(&a, name);
+		scene_member(&s, &a);
+		forger_init(&f, &a);
+		g = bad_payload(i, &type, &what);
+		e = forge(&f, &(struct forgery){ .type = type, .entity = oid,
+		    .parents = (const uint8_t (*)[SL_HASH_LEN])head,
+		    .n_parents = 1, .payload = g.p,
+		    .payload_len = (uint32_t)g.len });
+		free(g.p);
+		expect_refused(&v, &s.v, &a, &e, 1, true, what);
+		free(e.p);
+		ident_free(&a);
+	}
+	expect_shown(&v, &s.v, "org", o, "name", js("Regelrätt"));
+	expect_shown(&v, &s.v, "org", o, "archived", "false");
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
 int
 main(void)
 {
@@ -518,6 +658,7 @@ main(void)
 		cmocka_unit_test_teardown(test_prefix_shadows_name, cl_reap),
 		cmocka_unit_test_teardown(test_index_key_cap, cl_reap),
 		cmocka_unit_test_teardown(test_on_orders, cl_reap),
+		cmocka_unit_test_teardown(test_new_rules, cl_reap),
 	};
 	const struct CMUnitTest open[] = {
 		cmocka_unit_test_teardown(test_asof_frozen, cl_reap),
