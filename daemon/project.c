@@ -35,7 +35,11 @@
 
 #define IDX_VAL_MAX 128
 #define IDX_KEY_MAX (2 + IDX_VAL_MAX + 1 + SL_ID_LEN)
-#define MAX_KEYS 160
+/* Every key a record can have: each field a list of SL_LIST_MAX at most
+ * (a meeting has 196: 64 attended, 64 invited, 64 organisations and
+ * four more).  A smaller cap dropped the rest without a word, and the
+ * record fell out of the lists filtered by them (test_attack13). */
+#define MAX_KEYS (SL_SCHEMA_MAX_FIELDS * SL_LIST_MAX)
 #define PEV_KEY_LEN (SL_ID_LEN + 8 + SL_KEY_LEN + 8)
 #define FUT_KEY_LEN (8 + SL_KEY_LEN + 8)
 
@@ -154,7 +158,7 @@ keyset_add(struct keyset *ks, const struct sl_rec *r, uint32_t fi,
     const char *v, size_t vlen)
 {
 	if (ks->n == MAX_KEYS)
-		return;
+		return; /* cannot happen: MAX_KEYS is every key there can be */
 	uint8_t *k = ks->k[ks->n];
 	size_t n = sl_text_key(v, vlen, k + 2, IDX_VAL_MAX);
 
@@ -1179,13 +1183,41 @@ project_resolve(struct project *p, MDB_txn *txn, const char *text,
 
 	cands[0] = '\0';
 	if (n >= 4 && n <= SL_ID_TEXT && sl_b32_valid_prefix(text, n)) {
+		uint8_t nid[SL_ID_LEN];
+		char ncands[512] = "", ntext[SL_ID_TEXT + 1];
+		int nfound = 0;
+
 		rc = resolve_prefix(p, txn, text, kinds, id, cands, candlen,
 		    &found);
 		if (rc != SL_OK && rc != SL_EINVAL)
 			return rc;
-		if (found > 0)
+		if (found == 0)
+			goto by_name;
+		/* A whole id is that record, whatever anyone is named. */
+		if (n == SL_ID_TEXT)
 			return found > 1 ? SL_EAMBIG : SL_OK;
+		/*
+		 * A shorter prefix may also be a name ("Bygg"): ids are
+		 * hashes a member can grind to begin with another's name,
+		 * so a record of that name that is not the one the prefix
+		 * found makes the text ambiguous, never silently the id.
+		 */
+		if ((rc = resolve_name(p, txn, text, kinds, nid, ncands,
+		    sizeof ncands, &nfound)) != SL_OK)
+			return rc;
+		if (nfound == 0 || (found == 1 && nfound == 1 &&
+		    memcmp(nid, id, SL_ID_LEN) == 0))
+			return found > 1 ? SL_EAMBIG : SL_OK;
+		sl_b32_encode(ntext, nid, SL_ID_LEN);
+		if (strstr(cands, ntext) == NULL || nfound > 1) {
+			size_t used = strlen(cands);
+
+			snprintf(cands + used, candlen - used, "%s%s",
+			    used ? ", " : "", ncands);
+		}
+		return SL_EAMBIG;
 	}
+by_name:
 	if (n == 0 || n > SL_TEXT_MAX)
 		return SL_EINVAL;
 	cands[0] = '\0';

@@ -18,7 +18,7 @@
 
 /* Bump when the fold or the encoding changes: a node rebuilds its
  * records from the log at start when its stored version differs. */
-#define PROJECT_VERSION 9
+#define PROJECT_VERSION 10
 
 /* How far ahead of the wall clock an event's clock may be and still be
  * folded at once (milliseconds); later ones wait for the clock. */
@@ -84,7 +84,9 @@ int project_meta(struct project *p, MDB_txn *txn, const uint8_t h[SL_HASH_LEN],
  * Resolves what a user typed for a record of one of kinds (NULL or "":
  * any) to its id: an id prefix (4 or more base32 characters), else a
  * name (the kind's first field, compared case-insensitively, Swedish
- * letters included; an active record before archived ones).  SL_ENOENT,
+ * letters included; an active record before archived ones); a text
+ * shorter than an id that is both a prefix and another record's name is
+ * ambiguous.  SL_ENOENT,
  * SL_EAMBIG (cands then lists the candidates: "id (name)", comma-
  * separated) or SL_EINVAL (neither an id prefix nor a name).
  */
