@@ -301,7 +301,8 @@ check_chains(struct bundle *b)
 
 			if (sl_schema_check_event(e->ev.type, e->ev.type_len,
 			    e->ev.entity, e->ev.n_parents, e->ev.payload,
-			    e->ev.payload_len, why, sizeof why) != SL_OK)
+			    e->ev.payload_len, e->ev.hlc, why, sizeof why) !=
+			    SL_OK)
 				return bad(b, "origin %s seq %llu: %.*s: %s", o,
 				    (unsigned long long)e->ev.seq,
 				    (int)e->ev.type_len, e->ev.type, why);

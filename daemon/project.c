@@ -552,8 +552,8 @@ project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
  */
 static int
 project_check(void *ctx, const char *type, size_t tlen, const uint8_t *entity,
-    uint32_t n_parents, const uint8_t *payload, size_t plen, char *why,
-    size_t wlen)
+    uint32_t n_parents, const uint8_t *payload, size_t plen, uint64_t hlc,
+    char *why, size_t wlen)
 {
 	(void)ctx;
 	if (payload == NULL) {
@@ -562,7 +562,7 @@ project_check(void *ctx, const char *type, size_t tlen, const uint8_t *entity,
 		return SL_ESCHEMA;
 	}
 	return sl_schema_check_event(type, tlen, entity, n_parents, payload,
-	    plen, why, wlen);
+	    plen, hlc, why, wlen);
 }
 
 uint64_t

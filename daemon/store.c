@@ -673,9 +673,10 @@ store_batch_append(struct store_batch *b, const struct sl_event_draft *d,
 	if (s->check != NULL) {
 		char why[200];
 
+		/* Stamped now, or later (after its parents). */
 		if (s->check(s->check_ctx, d->type, strlen(d->type),
-		    d->entity, d->n_parents, d->payload, d->payload_len, why,
-		    sizeof why) != SL_OK) {
+		    d->entity, d->n_parents, d->payload, d->payload_len,
+		    sl_now_ms() << 16, why, sizeof why) != SL_OK) {
 			set_err(err, errlen, "invalid event: %s", why);
 			return SL_EVALUE;
 		}
@@ -893,7 +894,7 @@ ingest_check(struct store *s, struct ingest *g, struct store_ingest_result *res)
 
 			if (s->check(s->check_ctx, e->type, e->type_len,
 			    e->entity, e->n_parents, e->payload, e->payload_len,
-			    why, sizeof why) != SL_OK)
+			    e->hlc, why, sizeof why) != SL_OK)
 				return refuse(res, SL_ESCHEMA, i, e->origin,
 				    e->seq, "%.*s: %s", (int)e->type_len,
 				    e->type, why);

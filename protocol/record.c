@@ -1071,7 +1071,8 @@ sl_fold_mem_add(struct sl_fold_mem *m, const uint8_t *rec, size_t len)
 	if ((rc = sl_event_check_payload(&ev)) != SL_OK)
 		return rc;
 	if (sl_schema_check_event(ev.type, ev.type_len, ev.entity,
-	    ev.n_parents, ev.payload, ev.payload_len, why, sizeof why) != SL_OK)
+	    ev.n_parents, ev.payload, ev.payload_len, ev.hlc, why,
+	    sizeof why) != SL_OK)
 		return SL_ESCHEMA;
 	sl_event_hash(h, &ev);
 	if ((e = ev_find(m, h, true)) == NULL)

@@ -611,7 +611,10 @@ int sl_schema_check_text(const struct sl_field *f, const char *s, size_t n,
  */
 int sl_schema_check_event(const char *type, size_t tlen,
     const uint8_t *entity, uint32_t n_parents, const uint8_t *payload,
-    size_t plen, char *why, size_t wlen);
+    size_t plen, uint64_t hlc, char *why, size_t wlen);
+/* How far ahead of its own clock's day an event's "on" may be (11.5): a
+ * meeting planned within a year, no further. */
+#define SL_ON_AHEAD_DAYS 400
 
 /* ---------------------------------------------------------------------------
  * The fold (record.c): the one code that turns a record's events into

@@ -689,8 +689,8 @@ key_ok(const char *s, uint32_t n)
 
 int
 sl_schema_check_event(const char *type, size_t tlen, const uint8_t *entity,
-    uint32_t n_parents, const uint8_t *payload, size_t plen, char *w,
-    size_t wlen)
+    uint32_t n_parents, const uint8_t *payload, size_t plen, uint64_t hlc,
+    char *w, size_t wlen)
 {
 	const struct sl_evtype *et = sl_schema_evtype(type, tlen);
 	const char *prev = NULL;
@@ -747,6 +747,12 @@ sl_schema_check_event(const char *type, size_t tlen, const uint8_t *entity,
 			    !sl_date_parse(ds, dl, &ymd))
 				return why(w, wlen, "\"on\" is not a date "
 				    "(YYYY-MM-DD)");
+			/* Far ahead, a change would hide every later one
+			 * from --as-of views for as long (11.5). */
+			if (hlc != UINT64_MAX && ymd > sl_hlc_day(hlc +
+			    ((uint64_t)SL_ON_AHEAD_DAYS * 86400000u << 16)))
+				return why(w, wlen, "\"on\" is more than %d days "
+				    "after the event's clock", SL_ON_AHEAD_DAYS);
 			continue;
 		}
 		if (et != NULL)

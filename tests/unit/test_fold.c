@@ -267,7 +267,7 @@ forge(struct set *s, int o, const char *type, const uint8_t *entity,
 	assert_int_equal(sl_draft_check(&d), SL_OK);
 	/* What the store's content rules say must be what the set says. */
 	if ((sl_schema_check_event(type, strlen(type), entity, e->np, pl, plen,
-	    why, sizeof why) != SL_OK) != bad)
+	    UINT64_MAX, why, sizeof why) != SL_OK) != bad)
 		fail_msg("%s: the content rules %s it (%s)", what,
 		    bad ? "accept" : "refuse", why);
 	for (size_t i = 0; i < sizeof salt; i++)
