@@ -1013,7 +1013,8 @@ output_imported(const char *file, const uint64_t n[4], bool detailed)
 		fputs("}\n", stdout);
 		return;
 	}
-	printf("imported %" PRIu64 " records from ", n[0] + n[1]);
+	printf("imported %" PRIu64 " record%s from ", n[0] + n[1],
+	    n[0] + n[1] == 1 ? "" : "s");
 	text_put(stdout, file, strlen(file));
 	if (detailed && n[0] != n[0] + n[1] + n[2] + n[3]) {
 		for (int i = 0; i < 4; i++) {

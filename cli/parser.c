@@ -306,6 +306,10 @@ evtype_flags(const struct sl_evtype *et)
 		fd->name = f->flag;
 		fd->field = f;
 		fd->help = field_help(f, false);
+		if (et->role == SL_ET_UPDATE && (f->type == SL_F_REFS ||
+		    f->type == SL_F_TEXTS))
+			fd->help = text_printf("%s; the values given replace the "
+			    "list", fd->help);
 		if (f->type == SL_F_BOOL) {
 			fd->flags = FL_SWITCH;
 		} else {
@@ -462,8 +466,8 @@ record_commands(const struct sl_kind *k)
 			break;
 		case SL_ET_STEP:
 			c->pos = "ID";
-			c->summary = text_printf("%s the %s record ID (%s -> %s)",
-			    et->verb, w, from_text(et),
+			c->summary = text_printf("move the %s record ID from %s "
+			    "to %s", w, from_text(et),
 			    sl_schema_state_name(k, et->to));
 			break;
 		}
@@ -864,8 +868,14 @@ parse_usage(FILE *f, const struct command_def *cmd)
 	}
 	fprintf(f, "usage: samlog [-d DIR] [--json] COMMAND [ARGS]\n\n"
 	    "commands:\n");
+	size_t cw = 0;
+
 	for (size_t i = 0; i < n_commands; i++)
-		fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
+		if (strlen(commands[i].name) > cw)
+			cw = strlen(commands[i].name);
+	for (size_t i = 0; i < n_commands; i++)
+		fprintf(f, "  %-*s  %s\n", (int)cw, commands[i].name,
+		    commands[i].summary);
 	fprintf(f, "\nglobal options (before or after the command):\n"
 	    "  -d, --dir DIR  node directory (default: $SAMLOG_DIR, else\n"
 	    "                 $XDG_DATA_HOME/samlog, else "

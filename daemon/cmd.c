@@ -182,7 +182,7 @@ cmd_request(void *ctx, struct ctl_conn *c, uint32_t id, const uint8_t *body,
 {
 	struct cmd_ctx *d = ctx;
 	struct args *a = malloc(sizeof *a);
-	char msg[512] = "";
+	char msg[1024] = "";
 	struct cmd_call k = { d, c, id, NULL, a, 0, msg, sizeof msg };
 	const struct cmd_entry *e;
 	int rc;

@@ -54,7 +54,7 @@ struct pending {
 	size_t len;
 	char author[SL_AUTHOR_MAX + 8];
 	int code;
-	char msg[256];
+	char msg[1024];
 	uint8_t rec_id[SL_ID_LEN];
 };
 

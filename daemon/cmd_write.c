@@ -413,8 +413,8 @@ unset_from_args(struct payload *pl, const struct args *a,
 			    "field \"%.*s\" that an update sets", k->word,
 			    (int)n, s);
 		if (f->flags & SL_FF_REQUIRED)
-			return cmd_fail(msg, mlen, SL_EVALUE, "--unset %s: a %s "
-			    "always has a %s (give a new one with --%s)",
+			return cmd_fail(msg, mlen, SL_EVALUE, "--unset %s: every "
+			    "%s has a %s (give a new one with --%s)",
 			    f->flag, k->word, f->name, f->flag);
 		if (cmd_arg_get(a, f->flag) != NULL)
 			return cmd_fail(msg, mlen, SL_EUSAGE, "--%s and --unset %s "
@@ -446,9 +446,33 @@ local_today(char out[11])
  * contact left), else today.  Every record event carries it, so each
  * says the day its author meant.
  */
+/* The date of the record the REF argument of f names (its kind's
+ * date field), into on; false if none. */
+static bool
+ref_date(struct cmd_ctx *d, MDB_txn *txn, const struct args *a,
+    const struct sl_field *f, char on[64])
+{
+	char text[SL_TEXT_MAX + 1], m[256];
+	uint8_t id[SL_ID_LEN];
+	struct sl_rec r;
+	bool ok = false;
+
+	if (!cmd_arg_str(a, f->flag, text, sizeof text) ||
+	    cmd_resolve(d, txn, f->flag, text, f->ref, id, m, sizeof m) !=
+	    SL_OK || project_get(d->p, txn, id, &r) != SL_OK)
+		return false;
+	for (uint32_t i = 0; r.kind != NULL && i < r.kind->nfields && !ok; i++)
+		if (r.kind->fields[i].type == SL_F_DATE &&
+		    (r.kind->fields[i].flags & SL_FF_SORT))
+			ok = project_str(&r, r.kind->fields[i].name, on, 64);
+	sl_rec_free(&r);
+	return ok;
+}
+
 static int
-effective_from_args(struct payload *pl, const struct args *a,
-    const struct sl_evtype *et, uint32_t *ymd, char *msg, size_t mlen)
+effective_from_args(struct cmd_ctx *d, MDB_txn *txn, struct payload *pl,
+    const struct args *a, const struct sl_evtype *et, uint32_t *ymd,
+    char *msg, size_t mlen)
 {
 	char on[64];
 	int rc;
@@ -462,8 +486,12 @@ effective_from_args(struct payload *pl, const struct args *a,
 		for (uint32_t i = 0; i < et->kind->nfields && !on[0]; i++) {
 			const struct sl_field *f = &et->kind->fields[i];
 
-			if ((f->flags & SL_FF_EFFECTIVE) &&
-			    (et->fields & (1u << i)))
+			if (!(f->flags & SL_FF_EFFECTIVE) ||
+			    !(et->fields & (1u << i)))
+				continue;
+			if (f->type == SL_F_REF)
+				ref_date(d, txn, a, f, on);
+			else
 				cmd_arg_str(a, f->flag, on, sizeof on);
 		}
 		/* The CLI says which day it is where its user is. */
@@ -622,6 +650,27 @@ duplicate_check(struct cmd_ctx *d, MDB_txn *txn, const struct args *a,
 	return rc;
 }
 
+/* A start after its end (an agreement's period) is refused: with the
+ * record's current values where the change does not give them. */
+static int
+range_check(const struct args *a, const struct sl_rec *cur,
+    const struct sl_kind *k, char *msg, size_t mlen)
+{
+	char start[32] = "", end[32] = "";
+
+	if (sl_schema_field(k, "start", 5, NULL) == NULL ||
+	    sl_schema_field(k, "end", 3, NULL) == NULL)
+		return SL_OK;
+	if (!cmd_arg_str(a, "start", start, sizeof start) && cur != NULL)
+		project_str(cur, "start", start, sizeof start);
+	if (!cmd_arg_str(a, "end", end, sizeof end) && cur != NULL)
+		project_str(cur, "end", end, sizeof end);
+	if (start[0] && end[0] && strcmp(start, end) > 0)
+		return cmd_fail(msg, mlen, SL_EVALUE, "the %s would end (%s) "
+		    "before it starts (%s)", k->word, end, start);
+	return SL_OK;
+}
+
 /* KIND add: every field the creating type may carry, from its flag. */
 int
 cmd_write_add(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
@@ -637,7 +686,9 @@ cmd_write_add(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
 		return rc;
 	if ((rc = fields_from_args(d, txn, &pl, a, et, msg, mlen)) == SL_OK &&
-	    (rc = effective_from_args(&pl, a, et, &on, msg, mlen)) == SL_OK &&
+	    (rc = range_check(a, NULL, et->kind, msg, mlen)) == SL_OK &&
+	    (rc = effective_from_args(d, txn, &pl, a, et, &on, msg, mlen)) ==
+	    SL_OK &&
 	    (cmd_arg_get(a, "force") != NULL || a->import ||
 	    (rc = duplicate_check(d, txn, a, et->kind, msg, mlen)) == SL_OK))
 		rc = append_event(d, b, txn, et, author, NULL, &pl, id, dead,
@@ -763,7 +814,8 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 		    cmd_words(a->cmd, words), list);
 		goto out;
 	}
-	if ((rc = effective_from_args(&pl, a, et, &on, msg, mlen)) != SL_OK)
+	if ((rc = effective_from_args(d, txn, &pl, a, et, &on, msg, mlen)) !=
+	    SL_OK)
 		goto out;
 	if (project_get(d->p, txn, id, &cur) != SL_OK) {
 		rc = cmd_fail(msg, mlen, SL_ENOENT, "no %s with id %s", k->word,
@@ -771,7 +823,7 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 		goto out;
 	}
 	if ((rc = effective_check(d, txn, et, &cur, text, on, msg, mlen)) !=
-	    SL_OK) {
+	    SL_OK || (rc = range_check(a, &cur, k, msg, mlen)) != SL_OK) {
 		sl_rec_free(&cur);
 		goto out;
 	}
@@ -854,7 +906,7 @@ cmd_commit(struct cmd_ctx *d)
 {
 	struct pending *list = d->head, *p;
 	struct store_batch *b = NULL;
-	char err[256];
+	char err[1024];
 	int rc;
 
 	/* At most GROUP_MAX writes per commit: bounds the commit's dirty

@@ -515,8 +515,10 @@ enum sl_ftype {
 #define SL_FF_NULL     0x10  /* nil is a value (cleared / none given) */
 #define SL_FF_TALLY    0x20  /* TEXTS: each "CATEGORY=N" (a headcount) */
 #define SL_FF_NOFLAG   0x40  /* set only by its event types (archived) */
-#define SL_FF_EFFECTIVE 0x80 /* DATE: a change that sets it takes effect
-				on that day unless it says otherwise */
+#define SL_FF_EFFECTIVE 0x80 /* a change that sets it takes effect on
+				its day (a DATE) or its record's date (a
+				REF: an action closed at a meeting) unless
+				it says otherwise */
 
 #define SL_SCHEMA_MAX_FIELDS 16
 #define SL_FIELD_NAME_MAX 32  /* bytes of a payload key, known or not */

@@ -1322,6 +1322,15 @@ test_report_work(void **state)
 	    "2020-01-20", NULL));
 	r = sl("action", "list", "--open", "--json", NULL);
 	assert_string_equal(r->out, "[]\n");
+	/* Closed at a meeting: on the meeting's day unless --on says. */
+	char *t2 = keep(out1(sl("action", "add", "--title", "Boka lokal",
+	    "--on", "2019-11-01", NULL)));
+	out1(sl("action", "done", t2, "--meeting", "Uppstart", NULL));
+	r = sl("action", "show", t2, "--json", NULL);
+	assert_non_null(strstr(r->out, "\"on\": \"2019-11-14\""));
+	/* A period that ends before it starts. */
+	refused(sl("agreement", "update", iop, "--end", "2018-12-31", NULL),
+	    1, "before it starts");
 	/* Finding things: any case, Swedish letters, across kinds. */
 	r = sl("find", "ÅTERBRUKET", "--json", NULL);
 	assert_non_null(strstr(r->out, asf));
@@ -1359,7 +1368,7 @@ test_corrections(void **state)
 	r = sl("contact", "show", c, "--as-of", "2020-06-29", "--json", NULL);
 	assert_non_null(strstr(r->out, "\"phone\": \"070-1\""));
 	refused(sl("contact", "update", c, "--unset", "name", NULL), 1,
-	    "always has a name");
+	    "every contact has a name");
 	char *m = keep(out1(sl("meeting", "add", "--title", "Möte", "--date",
 	    "2019-11-14", NULL)));
 	out1(sl("meeting", "update", m, "--notes", "Protokoll skickat",
