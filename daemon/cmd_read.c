@@ -686,7 +686,8 @@ cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 		rc = cmd_fail(msg, mlen, rc, "cannot list: %s", sl_strerror(rc));
 		goto out;
 	}
-	qsort(l->hits, l->nhits, sizeof l->hits[0], hit_cmp);
+	if (l->nhits > 1)
+		qsort(l->hits, l->nhits, sizeof l->hits[0], hit_cmp);
 	for (size_t i = 0; i < l->nhits; i++) {
 		struct sl_rec r;
 
@@ -1359,7 +1360,8 @@ across_run(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 		return cmd_fail(msg, mlen, rc, "cannot read the records: %s",
 		    sl_strerror(rc));
 	}
-	qsort(x->hits, x->nhits, sizeof x->hits[0], hit_cmp);
+	if (x->nhits > 1)
+		qsort(x->hits, x->nhits, sizeof x->hits[0], hit_cmp);
 	for (size_t i = 0; i < x->nhits; i++) {
 		struct sl_rec r;
 
