@@ -170,6 +170,57 @@ truth_of(const char *v, bool *ok)
 	return false;
 }
 
+/*
+ * What column i's header means for kind sk: COL_SKIP (not a field: the
+ * id, the record kind, a name that comes with a reference, a reply-only
+ * key), COL_UNKNOWN, or COL_FIELD with *sf and *idx.  Remembered per
+ * column, as every row of a file has the same header: matching it
+ * (folding, Swedish labels) for each cell was most of an import's time.
+ */
+enum { COL_SKIP, COL_UNKNOWN, COL_FIELD };
+
+static int
+col_meaning(const struct sl_kind *sk, bool kind_is_record, int i,
+    const char *key, const struct sl_field **sf, uint32_t *idx)
+{
+	static struct {
+		const struct sl_kind *k;
+		bool kir, valid;
+		char key[64];
+		int what;
+		const struct sl_field *sf;
+		uint32_t idx;
+	} cache[128];
+	int what;
+
+	if (i >= 0 && i < 128 && cache[i].valid && cache[i].k == sk &&
+	    cache[i].kir == kind_is_record && strcmp(cache[i].key, key) == 0) {
+		*sf = cache[i].sf;
+		*idx = cache[i].idx;
+		return cache[i].what;
+	}
+	*sf = NULL;
+	*idx = 0;
+	if (strcmp(key, "record") == 0 || (strcmp(key, "kind") == 0 &&
+	    (kind_is_record || sl_schema_field(sk, "kind", 4, NULL) == NULL)) ||
+	    in_list(key, ignored) || records_is_ref_name(key))
+		what = COL_SKIP;
+	else if ((*sf = sl_field_by_header(sk, key, idx)) == NULL)
+		what = COL_UNKNOWN;
+	else
+		what = COL_FIELD;
+	if (i >= 0 && i < 128 && strlen(key) < sizeof cache[i].key) {
+		cache[i].k = sk;
+		cache[i].kir = kind_is_record;
+		cache[i].valid = true;
+		snprintf(cache[i].key, sizeof cache[i].key, "%s", key);
+		cache[i].what = what;
+		cache[i].sf = *sf;
+		cache[i].idx = *idx;
+	}
+	return what;
+}
+
 /* Packs one parsed row as an add request; reports what is wrong with it. */
 static void
 row_pack(struct importer *im, struct row *r)
@@ -212,10 +263,10 @@ row_pack(struct importer *im, struct row *r)
 		/* "kind" names the record kind unless the kind has a
 		 * field of that name (an organisation's kind) and the
 		 * kind was named otherwise. */
-		if (strcmp(f->key, "record") == 0 ||
-		    (strcmp(f->key, "kind") == 0 && (kind_is_record ||
-		    sl_schema_field(sk, "kind", 4, NULL) == NULL)) ||
-		    in_list(f->key, ignored) || records_is_ref_name(f->key))
+		int what = col_meaning(sk, kind_is_record, i, f->key, &f->sf,
+		    &idx);
+
+		if (what == COL_SKIP)
 			continue;
 		if (f->key[0] == '\0') {
 			if (f->val[0] != '\0')
@@ -223,7 +274,7 @@ row_pack(struct importer *im, struct row *r)
 				    "without a header", f->val);
 			continue;
 		}
-		if ((f->sf = sl_field_by_header(sk, f->key, &idx)) == NULL) {
+		if (what == COL_UNKNOWN) {
 			/* An empty cell of another kind's column (a CSV of
 			 * several kinds) is no error. */
 			if (f->val[0] != '\0' && !(f->is_bool && !f->truth))

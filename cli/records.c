@@ -147,12 +147,27 @@ records_ref_name(const struct sl_field *f, char *key, size_t n)
 bool
 records_is_ref_name(const char *key)
 {
-	char k[SL_FIELD_NAME_MAX + 8];
+	size_t n = strlen(key), bl;
+	enum sl_ftype want;
 
+	/* FIELD_name (a REF) or FIELD_names (a REFS), as records_ref_name
+	 * makes them. */
+	if (n > 5 && strcmp(key + n - 5, "_name") == 0) {
+		bl = n - 5;
+		want = SL_F_REF;
+	} else if (n > 6 && strcmp(key + n - 6, "_names") == 0) {
+		bl = n - 6;
+		want = SL_F_REFS;
+	} else {
+		return false;
+	}
 	for (const struct sl_kind *const *kp = records_kinds(); *kp; kp++)
-		for (uint32_t i = 0; i < (*kp)->nfields; i++)
-			if (records_ref_name(&(*kp)->fields[i], k, sizeof k) &&
-			    strcmp(k, key) == 0)
+		for (uint32_t i = 0; i < (*kp)->nfields; i++) {
+			const struct sl_field *f = &(*kp)->fields[i];
+
+			if (f->type == want && strlen(f->name) == bl &&
+			    memcmp(f->name, key, bl) == 0)
 				return true;
+		}
 	return false;
 }

@@ -233,6 +233,8 @@ struct filter {
 	const struct sl_field *f;
 	char v[FILTER_VALUES][SL_TEXT_MAX + 1];
 	uint32_t nv;
+	bool folded;        /* free text: compared folded (fv) */
+	char fv[FILTER_VALUES][SL_TEXT_MAX + 1]; /* folding never grows */
 };
 
 /* A record that matched, for sorting before it is sent. */
@@ -244,6 +246,8 @@ struct hit {
 
 struct list_ctx {
 	struct cmd_ctx *d;
+	struct ctl_conn *c;
+	uint32_t id;
 	MDB_txn *txn;
 	char kind;
 	struct filter flt[SL_SCHEMA_MAX_FIELDS];
@@ -251,7 +255,7 @@ struct list_ctx {
 	const struct sl_field *range;  /* the date --from/--to bound (NULL:
 					  the record's effective date) */
 	char from[SL_TEXT_MAX + 1], to[SL_TEXT_MAX + 1];
-	bool archived, in_force, overdue, past;
+	bool archived, in_force, overdue, past, stream;
 	uint32_t today, expiring;      /* --expiring: end by this day */
 	uint32_t as_of;                /* UINT32_MAX: now */
 	uint64_t known;                /* UINT64_MAX: all */
@@ -304,17 +308,23 @@ rec_date(const struct sl_rec *r, const char *name)
 	return ymd;
 }
 
+/* Free text compares folded (any case, Swedish letters, NFC); ids,
+ * enum words and states exactly (they are checked and canonical). */
 static bool
 value_is(const char *s, size_t n, const struct filter *fl)
 {
-	char a[4 * SL_TEXT_MAX + 4], b[4 * SL_TEXT_MAX + 4];
+	char a[4 * SL_TEXT_MAX + 4];
 
-	sl_text_fold(s, n, a, sizeof a);
-	for (uint32_t i = 0; i < fl->nv; i++) {
-		sl_text_fold(fl->v[i], strlen(fl->v[i]), b, sizeof b);
-		if (strcmp(a, b) == 0)
-			return true;
+	if (!fl->folded) {
+		for (uint32_t i = 0; i < fl->nv; i++)
+			if (strlen(fl->v[i]) == n && memcmp(fl->v[i], s, n) == 0)
+				return true;
+		return false;
 	}
+	sl_text_fold(s, n, a, sizeof a);
+	for (uint32_t i = 0; i < fl->nv; i++)
+		if (strcmp(a, fl->fv[i]) == 0)
+			return true;
 	return false;
 }
 
@@ -434,6 +444,13 @@ list_cb(void *ctx, const struct sl_rec *cur)
 	}
 	if (!list_matches(l, r))
 		goto out;
+	/* A scan of the kind's sort index is in order already; any other
+	 * (one value of another field: in id order), or as of a day (the
+	 * values then may differ), is sorted first. */
+	if (l->stream) {
+		cmd_send_record(l->d, l->c, l->id, l->txn, r, false);
+		goto out;
+	}
 	if (l->nhits == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 256;
 		struct hit *nh = realloc(l->hits, cap * sizeof *nh);
@@ -485,6 +502,8 @@ filter_values(struct cmd_ctx *d, MDB_txn *txn, const struct arg *g,
 	uint32_t cnt = g->type == ARG_ARR ? g->n : 1;
 	int rc;
 
+	fl->folded = f->type == SL_F_TEXT || f->type == SL_F_TEXTS ||
+	    f->type == SL_F_EMAIL;
 	if (f->type == SL_F_BOOL) {
 		fl->nv = 1;
 		snprintf(fl->v[0], sizeof fl->v[0], "%s",
@@ -529,7 +548,10 @@ filter_values(struct cmd_ctx *d, MDB_txn *txn, const struct arg *g,
 			    (rc = cmd_resolve_text(d, txn, f->flag, one, f->ref,
 			    one, msg, mlen)) != SL_OK)
 				return rc;
-			snprintf(fl->v[fl->nv++], sizeof fl->v[0], "%s", one);
+			snprintf(fl->v[fl->nv], sizeof fl->v[0], "%s", one);
+			sl_text_fold(one, strlen(one), fl->fv[fl->nv],
+			    sizeof fl->fv[0]);
+			fl->nv++;
 			if (part == n)
 				break;
 			s += part + 1;
@@ -589,7 +611,8 @@ cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 
 	if (l == NULL)
 		return SL_ENOMEM;
-	*l = (struct list_ctx){ .d = d, .txn = txn, .kind = kind,
+	*l = (struct list_ctx){ .d = d, .c = c, .id = id, .txn = txn,
+		.kind = kind,
 		.today = today_ymd(), .as_of = UINT32_MAX, .known = UINT64_MAX };
 	for (uint32_t i = 0; i < k->nfields; i++) {
 		const struct sl_field *f = &k->fields[i];
@@ -675,13 +698,16 @@ cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 	if (scan != NULL)
 		rc = project_list(d->p, txn, kind, scan->f->name, scan->v[0],
 		    NULL, NULL, list_cb, l);
-	else if (l->range != NULL && !l->past)
+	else if (l->range != NULL && !l->past) {
+		l->stream = true;
 		rc = project_list(d->p, txn, kind, NULL, NULL,
 		    l->from[0] ? l->from : NULL, l->to[0] ? l->to : NULL,
 		    list_cb, l);
-	else
+	} else {
+		l->stream = !l->past;
 		rc = project_list(d->p, txn, kind, NULL, NULL, NULL, NULL,
 		    list_cb, l);
+	}
 	if (rc != SL_OK) {
 		rc = cmd_fail(msg, mlen, rc, "cannot list: %s", sl_strerror(rc));
 		goto out;

@@ -432,12 +432,19 @@ next:;
 static void
 local_today(char out[11])
 {
+	/* Once a second at most: an import asks for every row. */
+	static time_t last = (time_t)-1;
+	static char day[11];
 	time_t t = time(NULL);
 	struct tm tm;
 
-	if (localtime_r(&t, &tm) == NULL ||
-	    strftime(out, 11, "%Y-%m-%d", &tm) == 0)
-		out[0] = '\0';
+	if (t != last) {
+		if (localtime_r(&t, &tm) == NULL ||
+		    strftime(day, sizeof day, "%Y-%m-%d", &tm) == 0)
+			day[0] = '\0';
+		last = t;
+	}
+	memcpy(out, day, sizeof day);
 }
 
 /*

@@ -165,8 +165,9 @@ keyset_add(struct keyset *ks, const struct sl_rec *r, uint32_t fi,
 	k[0] = (uint8_t)r->kind->c;
 	k[1] = (uint8_t)('A' + fi);
 	k[2 + n] = 0;
-	memcpy(k + 3 + n, r->id, SL_ID_LEN);
-	ks->len[ks->n++] = (uint8_t)(3 + n + SL_ID_LEN);
+	n += 3;
+	memcpy(k + n, r->id, SL_ID_LEN);
+	ks->len[ks->n++] = (uint8_t)(n + SL_ID_LEN);
 }
 
 /* The index keys a record has now (none until it is created). */
@@ -1139,10 +1140,12 @@ resolve_name(struct project *p, MDB_txn *txn, const char *name,
 			struct sl_rec r;
 			bool arch;
 
-			if (key.mv_size != 3 + wn + SL_ID_LEN ||
+			const uint8_t *kid = kb + key.mv_size - SL_ID_LEN;
+
+			if (key.mv_size < 3 + wn + SL_ID_LEN ||
 			    memcmp(kb, start, 3 + wn) != 0)
 				break;
-			if (project_get(p, txn, kb + 3 + wn, &r) != SL_OK)
+			if (project_get(p, txn, kid, &r) != SL_OK)
 				continue;
 			project_label(&r, label, sizeof label);
 			arch = project_archived(&r);
@@ -1153,14 +1156,14 @@ resolve_name(struct project *p, MDB_txn *txn, const char *name,
 				continue;
 			if (arch) {
 				if (archived++ == 0)
-					memcpy(arch_id, kb + 3 + wn, SL_ID_LEN);
+					memcpy(arch_id, kid, SL_ID_LEN);
 				cand_add(arch_cands, sizeof arch_cands,
-				    kb + 3 + wn, label);
+				    kid, label);
 				continue;
 			}
 			if ((*found)++ == 0)
-				memcpy(id, kb + 3 + wn, SL_ID_LEN);
-			cand_add(cands, candlen, kb + 3 + wn, label);
+				memcpy(id, kid, SL_ID_LEN);
+			cand_add(cands, candlen, kid, label);
 		}
 		mdb_cursor_close(c);
 		if (rc != 0 && rc != MDB_NOTFOUND)

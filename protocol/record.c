@@ -502,7 +502,7 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 	uint32_t ns = 0, seen = 0, bi = 0;
 	int rc;
 
-	m->order = sl_event_effective(ev);
+	m->order = m->eff;
 	if (et->role == SL_ET_CREATE) {
 		m->status = SL_EV_APPLIED;
 		m->state = et->to;
@@ -616,7 +616,7 @@ join(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 	if (et->role == SL_ET_CREATE) {
 		r.kind = et->kind;
 		r.c_hlc = ev->hlc;
-		r.c_eff = sl_event_effective(ev);
+		r.c_eff = m->eff;
 		memcpy(r.c_origin, ev->origin, SL_KEY_LEN);
 		snprintf(r.c_author, sizeof r.c_author, "%.*s",
 		    (int)ev->author_len, ev->author);
@@ -638,7 +638,7 @@ join(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 	if (r.nheads == 1 || write_cmp(ev->hlc, ev->origin, r.w_hlc,
 	    r.w_origin) > 0) {
 		r.w_hlc = ev->hlc;
-		r.w_eff = sl_event_effective(ev);
+		r.w_eff = m->eff;
 		memcpy(r.w_origin, ev->origin, SL_KEY_LEN);
 		r.state = m->state;
 	}
@@ -659,7 +659,7 @@ fold_one(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
     const uint8_t id[SL_ID_LEN], bool first, struct work *w)
 {
 	struct sl_evmeta m = { .seq = ev->seq, .hlc = ev->hlc,
-		.kind = et->kind->c };
+		.kind = et->kind->c, .eff = sl_event_effective(ev) };
 	uint8_t child[SL_HASH_LEN];
 	int rc;
 

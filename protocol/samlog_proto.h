@@ -693,6 +693,8 @@ struct sl_evmeta {
 	uint32_t order;              /* the day its values are ordered by:
 					its effective day, or a parent's
 					if later (11.5) */
+	uint32_t eff;                /* its own effective day (not stored:
+					the fold's, while it folds) */
 };
 #define SL_EVMETA_LEN (SL_ID_LEN + 8 + SL_KEY_LEN + 8 + 10)
 void sl_evmeta_encode(uint8_t out[SL_EVMETA_LEN], const struct sl_evmeta *m);

@@ -477,8 +477,19 @@ sl_date_format(uint32_t ymd, char out[11])
 		out[0] = '\0';
 		return;
 	}
-	snprintf(out, 11, "%04u-%02u-%02u", (ymd / 10000) % 10000,
-	    (ymd / 100) % 100, ymd % 100);
+	uint32_t y = (ymd / 10000) % 10000, m = (ymd / 100) % 100, d = ymd % 100;
+
+	out[0] = (char)('0' + y / 1000);
+	out[1] = (char)('0' + y / 100 % 10);
+	out[2] = (char)('0' + y / 10 % 10);
+	out[3] = (char)('0' + y % 10);
+	out[4] = '-';
+	out[5] = (char)('0' + m / 10);
+	out[6] = (char)('0' + m % 10);
+	out[7] = '-';
+	out[8] = (char)('0' + d / 10);
+	out[9] = (char)('0' + d % 10);
+	out[10] = '\0';
 }
 
 int

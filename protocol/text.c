@@ -98,6 +98,22 @@ sl_text_fold(const char *s, size_t n, char *out, size_t max)
 	unsigned prev = 0;
 	size_t prev_at = 0;
 
+	if (max == 0)
+		return 0;
+	/* Plain ASCII: lower case is all there is to do. */
+	while (o < n && (unsigned char)s[o] < 0x80)
+		o++;
+	if (o == n) {
+		if (n >= max)
+			n = max - 1;
+		for (i = 0; i < n; i++)
+			out[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ?
+			    s[i] + ('a' - 'A') : s[i]);
+		out[n] = '\0';
+		return n;
+	}
+	o = 0;
+
 	while (i < n) {
 		unsigned cp = next_cp(s, n, &i, &len);
 		unsigned c;
@@ -127,6 +143,18 @@ size_t
 sl_text_key(const char *s, size_t n, uint8_t *out, size_t max)
 {
 	char f[4 * SL_TEXT_MAX + 4];
+	size_t ascii = 0;
+
+	/* Most keys are plain ASCII (ids, dates, words): lower case is all
+	 * there is to do. */
+	while (ascii < n && ascii < max && (unsigned char)s[ascii] < 0x80)
+		ascii++;
+	if (ascii == n || ascii == max) {
+		for (size_t i = 0; i < ascii; i++)
+			out[i] = (uint8_t)(s[i] >= 'A' && s[i] <= 'Z' ?
+			    s[i] + ('a' - 'A') : s[i]);
+		return ascii;
+	}
 	size_t cap = (size_t)SL_TEXT_MAX * 2;
 	size_t fn = sl_text_fold(s, n < cap ? n : cap, f, sizeof f);
 	size_t o = 0, i = 0, len;

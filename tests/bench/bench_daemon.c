@@ -281,7 +281,8 @@ bench_import(const char *tmp, size_t n)
 	}
 	t0 = now_s();
 	if (tu_run(&run, (char *const[]){ (char *)tu_prog("samlog"), "-d", d2,
-	    "import", csv, NULL }, NULL) != 0 || run.status != 0) {
+	    "import", csv, "--kind", "contact", NULL }, NULL) != 0 ||
+	    run.status != 0) {
 		fprintf(stderr, "import failed: %s\n", run.err);
 		exit(1);
 	}
