@@ -293,6 +293,24 @@ cmd_resolve(struct cmd_ctx *d, MDB_txn *txn, const char *flag, const char *text,
 	}
 }
 
+void
+cmd_local_day(char out[11])
+{
+	/* Once a second at most: an import asks for every row. */
+	static time_t last = (time_t)-1;
+	static char day[11];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (t != last) {
+		if (localtime_r(&t, &tm) == NULL ||
+		    strftime(day, sizeof day, "%Y-%m-%d", &tm) == 0)
+			day[0] = '\0';
+		last = t;
+	}
+	memcpy(out, day, sizeof day);
+}
+
 /* Resolves an id argument and writes the full id text into out. */
 int
 cmd_resolve_text(struct cmd_ctx *d, MDB_txn *txn, const char *flag,

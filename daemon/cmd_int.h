@@ -109,6 +109,8 @@ int cmd_args_only(const struct args *a, const char *const *allowed,
 int cmd_check_field(const struct sl_field *f, const char *s, size_t n,
     char *msg, size_t mlen);
 int cmd_check_date(const char *flag, const char *s, char *msg, size_t mlen);
+/* The daemon's local day now, YYYY-MM-DD ("" if unknown). */
+void cmd_local_day(char out[11]);
 /* An id argument (prefix) to a record of kind (0: any); flag (may be
  * NULL) is named in the message.  _text writes the full id's text. */
 int cmd_resolve(struct cmd_ctx *d, MDB_txn *txn, const char *flag,

@@ -264,17 +264,15 @@ struct list_ctx {
 	int err;
 };
 
-/* The local day now, as YYYYMMDD. */
+/* The local day now, as YYYYMMDD (0 if unknown). */
 static uint32_t
 today_ymd(void)
 {
-	time_t t = time(NULL);
-	struct tm tm;
+	char day[11];
+	uint32_t ymd;
 
-	if (localtime_r(&t, &tm) == NULL)
-		return 0;
-	return (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 +
-	    tm.tm_mday);
+	cmd_local_day(day);
+	return sl_date_parse(day, strlen(day), &ymd) ? ymd : 0;
 }
 
 /* YYYYMMDD plus days. */

@@ -224,7 +224,8 @@ type_flags(const struct sl_evtype *et, const char **out, size_t max,
  * greatest: what sl_fold_step_allowed judges a step by. */
 static uint32_t
 head_states(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
-    uint8_t *states, uint16_t *seens, uint8_t (*origins)[SL_KEY_LEN])
+    uint8_t *states, uint16_t *seens, uint8_t (*origins)[SL_KEY_LEN],
+    uint32_t *day)
 {
 	uint8_t heads[SL_MAX_PARENTS][SL_HASH_LEN];
 	uint32_t n = project_heads(d->p, txn, r->id, heads, SL_MAX_PARENTS);
@@ -232,12 +233,15 @@ head_states(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
 
 	if (n > SL_MAX_PARENTS)
 		n = SL_MAX_PARENTS;
+	*day = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		if (project_meta(d->p, txn, heads[i], &m) != SL_OK)
 			memset(&m, 0, sizeof m);
 		states[i] = m.state;
 		seens[i] = m.seen;
 		memcpy(origins[i], m.origin, SL_KEY_LEN);
+		if (m.order > *day)
+			*day = m.order;
 	}
 	return n;
 }
@@ -428,25 +432,6 @@ next:;
 	return SL_OK;
 }
 
-/* The local day now, YYYY-MM-DD. */
-static void
-local_today(char out[11])
-{
-	/* Once a second at most: an import asks for every row. */
-	static time_t last = (time_t)-1;
-	static char day[11];
-	time_t t = time(NULL);
-	struct tm tm;
-
-	if (t != last) {
-		if (localtime_r(&t, &tm) == NULL ||
-		    strftime(day, sizeof day, "%Y-%m-%d", &tm) == 0)
-			day[0] = '\0';
-		last = t;
-	}
-	memcpy(out, day, sizeof day);
-}
-
 /*
  * The day the change takes effect: --on, else the date of a field
  * marked effective that the change sets (a meeting's date, the day a
@@ -504,45 +489,24 @@ effective_from_args(struct cmd_ctx *d, MDB_txn *txn, struct payload *pl,
 		/* The CLI says which day it is where its user is. */
 		if (!on[0] && (!cmd_arg_str(a, "today", on, sizeof on) ||
 		    !sl_date_parse(on, strlen(on), ymd)))
-			local_today(on);
+			cmd_local_day(on);
 	}
 	if (on[0] && sl_date_parse(on, strlen(on), ymd))
 		payload_str(pl, "on", on, strlen(on));
 	return SL_OK;
 }
 
-/* The greatest order day (11.5) of record r's heads: the day its latest
- * known change took effect. */
-static uint32_t
-heads_day(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r)
-{
-	uint8_t heads[SL_MAX_PARENTS][SL_HASH_LEN];
-	uint32_t n = project_heads(d->p, txn, r->id, heads, SL_MAX_PARENTS);
-	uint32_t day = 0;
-	struct sl_evmeta m;
-
-	if (n > SL_MAX_PARENTS)
-		n = SL_MAX_PARENTS;
-	for (uint32_t i = 0; i < n; i++)
-		if (project_meta(d->p, txn, heads[i], &m) == SL_OK &&
-		    m.order > day)
-			day = m.order;
-	return day;
-}
-
 /*
- * A change cannot take effect before its record existed, nor a step
- * before the change it follows: --as-of would then show neither (an
- * event counts only with its past).  A local rule; the fold takes such
- * events as they are.
+ * A change cannot take effect before its record existed (nor a step
+ * before the change it follows: step_check, which reads the heads):
+ * --as-of would then show neither (an event counts only with its
+ * past).  A local rule; the fold takes such events as they are.
  */
 static int
-effective_check(struct cmd_ctx *d, MDB_txn *txn, const struct sl_evtype *et,
-    const struct sl_rec *cur, const char *text, uint32_t on, char *msg,
-    size_t mlen)
+effective_check(const struct sl_evtype *et, const struct sl_rec *cur,
+    const char *text, uint32_t on, char *msg, size_t mlen)
 {
 	char a[11], b[11];
-	uint32_t last;
 
 	if (on == 0)
 		return SL_OK;
@@ -552,12 +516,6 @@ effective_check(struct cmd_ctx *d, MDB_txn *txn, const struct sl_evtype *et,
 		return cmd_fail(msg, mlen, SL_EVALUE, "%s %s was recorded as "
 		    "existing from %s, not on %s (give its add --on, or "
 		    "a later --on)", et->kind->word, text, b, a);
-	}
-	if (et->role == SL_ET_STEP && on < (last = heads_day(d, txn, cur))) {
-		sl_date_format(last, b);
-		return cmd_fail(msg, mlen, SL_EVALUE, "%s %s last changed on %s; "
-		    "a step after that cannot take effect on %s",
-		    et->kind->word, text, b, a);
 	}
 	return SL_OK;
 }
@@ -752,14 +710,28 @@ lifecycle_text(const struct sl_kind *k, char *out, size_t len)
  * else SL_ESTATE and a message that says why and what would do. */
 static int
 step_check(struct cmd_ctx *d, MDB_txn *txn, const struct sl_evtype *et,
-    const struct sl_rec *cur, const char *text, char *msg, size_t mlen)
+    const struct sl_rec *cur, const char *text, uint32_t on, char *msg,
+    size_t mlen)
 {
 	const struct sl_kind *k = et->kind;
 	uint8_t states[SL_MAX_PARENTS] = { 0 };
 	uint16_t seens[SL_MAX_PARENTS] = { 0 };
 	uint8_t origins[SL_MAX_PARENTS][SL_KEY_LEN] = { { 0 } };
-	uint32_t n = head_states(d, txn, cur, states, seens, origins);
+	uint32_t last;
+	uint32_t n = head_states(d, txn, cur, states, seens, origins, &last);
 	char life[256];
+
+	/* Nor a step before the change it follows: the greatest order
+	 * day (11.5) of the heads it names. */
+	if (on != 0 && on < last) {
+		char a[11], b[11];
+
+		sl_date_format(on, a);
+		sl_date_format(last, b);
+		return cmd_fail(msg, mlen, SL_EVALUE, "%s %s last changed on %s; "
+		    "a step after that cannot take effect on %s", k->word,
+		    text, b, a);
+	}
 
 	if (n > 0 && sl_fold_step_allowed(et, states, seens,
 	    (const uint8_t (*)[SL_KEY_LEN])origins, n, n - 1, d->node))
@@ -829,7 +801,7 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 		    text);
 		goto out;
 	}
-	if ((rc = effective_check(d, txn, et, &cur, text, on, msg, mlen)) !=
+	if ((rc = effective_check(et, &cur, text, on, msg, mlen)) !=
 	    SL_OK || (rc = range_check(a, &cur, k, msg, mlen)) != SL_OK) {
 		sl_rec_free(&cur);
 		goto out;
@@ -843,7 +815,7 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 		goto out;
 	}
 	if (et->role == SL_ET_STEP && (rc = step_check(d, txn, et, &cur, text,
-	    msg, mlen)) != SL_OK) {
+	    on, msg, mlen)) != SL_OK) {
 		sl_rec_free(&cur);
 		goto out;
 	}

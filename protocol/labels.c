@@ -84,41 +84,6 @@ sl_label_sv(const char *field)
 	return l != NULL ? l->sv[0] : NULL;
 }
 
-static unsigned char
-fold1(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
-}
-
-/* The second byte of a C3 sequence, folded. */
-static unsigned char
-fold_c3(unsigned char d)
-{
-	return d >= 0x80 && d <= 0x9e && d != 0x97 ? (unsigned char)(d + 0x20) :
-	    d;
-}
-
-bool
-sl_text_eq_fold(const char *a, size_t an, const char *b, size_t bn)
-{
-	/* Folding keeps lengths, so texts of different lengths differ. */
-	if (an != bn)
-		return false;
-	for (size_t i = 0; i < an; i++) {
-		unsigned char x = fold1((unsigned char)a[i]);
-		unsigned char y = fold1((unsigned char)b[i]);
-
-		if (x != y)
-			return false;
-		if (x == 0xc3 && i + 1 < an) {
-			if (fold_c3((unsigned char)a[i + 1]) !=
-			    fold_c3((unsigned char)b[i + 1]))
-				return false;
-			i++;
-		}
-	}
-	return true;
-}
 
 /* True if folded header h (hl bytes) spells word. */
 static bool

@@ -909,8 +909,6 @@ const char *sl_label_sv(const char *field);
  * spaces ignored.  NULL if none; *idx (may be NULL) its index in k. */
 const struct sl_field *sl_field_by_header(const struct sl_kind *k,
     const char *header, uint32_t *idx);
-/* True if a[0..an) and b[0..bn) are equal once both are folded so. */
-bool sl_text_eq_fold(const char *a, size_t an, const char *b, size_t bn);
 
 /* ---------------------------------------------------------------------------
  * Times as people write and read them (timefmt.c)
