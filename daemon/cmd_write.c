@@ -750,6 +750,34 @@ step_check(struct cmd_ctx *d, MDB_txn *txn, const struct sl_evtype *et,
 	    sl_schema_state_name(k, et->to), life);
 }
 
+/* SL_OK if this organisation may change record cur with et: the fold's
+ * rule (PROTOCOL.md 11.6), said before the event is made.  Until an
+ * organisation has several devices, this node's key is its
+ * organisation. */
+static int
+authority_check(struct cmd_ctx *d, MDB_txn *txn, const struct sl_evtype *et,
+    const struct sl_rec *cur, const char *text, char *msg, size_t mlen)
+{
+	char org[SL_ORG_MAX + 1] = "";
+
+	if (!sl_evtype_owner_only(et) ||
+	    memcmp(cur->c_origin, d->node, SL_KEY_LEN) == 0)
+		return SL_OK;
+	project_node_org(d->p, txn, cur->c_origin, org, sizeof org);
+	if (org[0] == '\0') {
+		char id[SL_NODE_ID_TEXT + 1];
+
+		sl_b32_encode(id, cur->c_origin, SL_KEY_LEN);
+		snprintf(org, sizeof org, "node %.10s", id);
+	}
+	if (et->kind->owned)
+		return cmd_fail(msg, mlen, SL_EPERM, "%s %s is %s's: only %s "
+		    "may %s it", et->kind->word, text, org, org,
+		    et->verb != NULL ? et->verb : "change");
+	return cmd_fail(msg, mlen, SL_EPERM, "%s %s was recorded by %s: only "
+	    "%s may %s it", et->kind->word, text, org, org, et->verb);
+}
+
 /* KIND update ID / KIND STEP ID: an event naming an existing record and
  * its heads.  A step must be allowed from the state of one of the heads
  * (the same rule the fold applies when any node folds it). */
@@ -801,7 +829,9 @@ cmd_write_change(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 		    text);
 		goto out;
 	}
-	if ((rc = effective_check(et, &cur, text, on, msg, mlen)) !=
+	if ((rc = authority_check(d, txn, et, &cur, text, msg, mlen)) !=
+	    SL_OK ||
+	    (rc = effective_check(et, &cur, text, on, msg, mlen)) !=
 	    SL_OK || (rc = range_check(a, &cur, k, msg, mlen)) != SL_OK) {
 		sl_rec_free(&cur);
 		goto out;

@@ -406,7 +406,7 @@ be_head_del(void *ctx, const uint8_t id[SL_ID_LEN],
 
 static const struct sl_fold_ops lmdb_ops = {
 	be_meta_get, be_meta_put, be_wait_add, be_wait_take, be_event_load,
-	be_rec_get, be_rec_put, be_head_add, be_head_del,
+	be_rec_get, be_rec_put, be_head_add, be_head_del, NULL,
 };
 
 /* ---- the store's hooks --------------------------------------------------------- */

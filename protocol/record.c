@@ -39,7 +39,10 @@ static const char *const status_names[] = { "pending", "applied",
 	"no effect", "ignored", "waiting for the clock" };
 static const char *const why_names[] = { "", "an event of another kind",
 	"names no parent", "a parent is not of this record",
-	"not later than its parents", "the lifecycle does not allow it" };
+	"not later than its parents", "the lifecycle does not allow it",
+	"not the deciding organisation",
+	"only the organisation that created the record may archive or "
+	"restore it" };
 
 const char *
 sl_fold_status_name(int status)
@@ -77,6 +80,7 @@ sl_evmeta_encode(uint8_t out[SL_EVMETA_LEN], const struct sl_evmeta *m)
 	out[SL_ID_LEN + 19 + SL_KEY_LEN] = (uint8_t)m->kind;
 	put_be(out + SL_ID_LEN + 20 + SL_KEY_LEN, m->seen, 2);
 	put_be(out + SL_ID_LEN + 22 + SL_KEY_LEN, m->order, 4);
+	memcpy(out + SL_ID_LEN + 26 + SL_KEY_LEN, m->owner, SL_KEY_LEN);
 }
 
 void
@@ -92,6 +96,7 @@ sl_evmeta_decode(struct sl_evmeta *m, const uint8_t in[SL_EVMETA_LEN])
 	m->kind = (char)in[SL_ID_LEN + 19 + SL_KEY_LEN];
 	m->seen = (uint16_t)sl_get_be(in + SL_ID_LEN + 20 + SL_KEY_LEN, 2);
 	m->order = (uint32_t)sl_get_be(in + SL_ID_LEN + 22 + SL_KEY_LEN, 4);
+	memcpy(m->owner, in + SL_ID_LEN + 26 + SL_KEY_LEN, SL_KEY_LEN);
 }
 
 /* ---- records ------------------------------------------------------------- */
@@ -488,6 +493,17 @@ sl_fold_step_allowed(const struct sl_evtype *et, const uint8_t *states,
 	return false;
 }
 
+/* The organisation key speaks for. */
+static void
+org_of(const struct sl_fold_ops *ops, void *ctx, const uint8_t key[SL_KEY_LEN],
+    uint8_t org[SL_KEY_LEN])
+{
+	if (ops->org_of != NULL)
+		ops->org_of(ctx, key, org);
+	else
+		memcpy(org, key, SL_KEY_LEN);
+}
+
 /* Judges ev against its parents; m receives the verdict. */
 static int
 judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
@@ -504,6 +520,7 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 
 	m->order = m->eff;
 	if (et->role == SL_ET_CREATE) {
+		org_of(ops, ctx, ev->origin, m->owner);
 		m->status = SL_EV_APPLIED;
 		m->state = et->to;
 		m->seen = (uint16_t)(et->to < 16 ? 1u << et->to : 0);
@@ -576,6 +593,23 @@ judge(const struct sl_fold_ops *ops, void *ctx, const struct sl_event *ev,
 	}
 	m->state = best.state;
 	m->seen = (uint16_t)((seen | (1u << (m->state & 15))) & 0xffff);
+	/* Every parent descends from the one creating event. */
+	memcpy(m->owner, best.owner, SL_KEY_LEN);
+	if (sl_evtype_owner_only(et)) {
+		uint8_t org[SL_KEY_LEN];
+
+		org_of(ops, ctx, ev->origin, org);
+		if (memcmp(org, m->owner, SL_KEY_LEN) != 0) {
+			/* Stands for its greatest parent, as a step the
+			 * lifecycle refuses does. */
+			m->status = SL_EV_NOOP;
+			m->why = et->kind->owned ? SL_WHY_AUTHORITY :
+			    SL_WHY_CREATOR;
+			m->seen = (uint16_t)(best.seen |
+			    (1u << (best.state & 15)));
+			return SL_OK;
+		}
+	}
 	if (et->role != SL_ET_STEP) {
 		m->status = SL_EV_APPLIED;
 		return SL_OK;
@@ -1023,6 +1057,7 @@ mem_head_del(void *ctx, const uint8_t id[SL_ID_LEN],
 const struct sl_fold_ops sl_fold_mem_ops = {
 	mem_meta_get, mem_meta_put, mem_wait_add, mem_wait_take,
 	mem_event_load, mem_rec_get, mem_rec_put, mem_head_add, mem_head_del,
+	NULL,
 };
 
 struct sl_fold_mem *

@@ -548,6 +548,9 @@ struct sl_kind {
 	const struct sl_field *fields;
 	uint32_t nfields;
 	const char *const *states; /* lifecycle states (index 1..), or NULL */
+	bool owned;              /* only the organisation that created a
+				    record may change it at all (decisions:
+				    the deciding organisation) */
 };
 
 enum sl_role { SL_ET_CREATE, SL_ET_UPDATE, SL_ET_STEP };
@@ -567,6 +570,11 @@ struct sl_evtype {
 };
 #define SL_SETS_TRUE 1       /* KIND.archived: archived is true */
 #define SL_SETS_FALSE 2      /* KIND.restored: archived is false */
+/* Does et count only from the organisation that created the record?
+ * Every event of an owned kind (a decision), and archiving and
+ * restoring any record: a member may correct a shared record, never
+ * take it out of sight (PROTOCOL.md 11.6). */
+bool sl_evtype_owner_only(const struct sl_evtype *et);
 
 /* Kinds: count, by index, by word ("contact"), by stored byte. */
 size_t sl_schema_kind_count(void);
@@ -660,6 +668,10 @@ enum sl_ev_why {
 	SL_WHY_FOREIGN,     /* a parent belongs to another record, or none */
 	SL_WHY_CLOCK,       /* not later than a parent */
 	SL_WHY_STEP,        /* the lifecycle does not allow the step */
+	SL_WHY_AUTHORITY,   /* a record only its organisation may change
+			       (a decision), changed by another */
+	SL_WHY_CREATOR,     /* archived or restored by an organisation that
+			       did not create the record */
 	SL_WHY_COUNT
 };
 const char *sl_fold_status_name(int status);
@@ -695,8 +707,10 @@ struct sl_evmeta {
 					if later (11.5) */
 	uint32_t eff;                /* its own effective day (not stored:
 					the fold's, while it folds) */
+	uint8_t owner[SL_KEY_LEN];   /* the organisation that created the
+					record (11.6) */
 };
-#define SL_EVMETA_LEN (SL_ID_LEN + 8 + SL_KEY_LEN + 8 + 10)
+#define SL_EVMETA_LEN (SL_ID_LEN + 8 + SL_KEY_LEN + 8 + 10 + SL_KEY_LEN)
 void sl_evmeta_encode(uint8_t out[SL_EVMETA_LEN], const struct sl_evmeta *m);
 void sl_evmeta_decode(struct sl_evmeta *m, const uint8_t in[SL_EVMETA_LEN]);
 
@@ -770,6 +784,10 @@ struct sl_fold_ops {
 	    const uint8_t h[SL_HASH_LEN]);
 	int (*head_del)(void *ctx, const uint8_t id[SL_ID_LEN],
 	    const uint8_t h[SL_HASH_LEN]);             /* SL_ENOENT: no head */
+	/* The organisation a signing key speaks for (11.6).  NULL: every
+	 * key is an organisation of its own. */
+	void (*org_of)(void *ctx, const uint8_t key[SL_KEY_LEN],
+	    uint8_t org[SL_KEY_LEN]);
 };
 
 /*

@@ -192,14 +192,20 @@ static const struct sl_field node_fields[] = {
 #define N(a) ((uint32_t)(sizeof(a) / sizeof((a)[0])))
 
 static const struct sl_kind kinds[] = {
-	{ 'o', "org", true, org_fields, N(org_fields), NULL },
-	{ 'c', "contact", true, contact_fields, N(contact_fields), NULL },
-	{ 'm', "meeting", true, meeting_fields, N(meeting_fields), NULL },
+	{ 'o', "org", true, org_fields, N(org_fields), NULL, false },
+	{ 'c', "contact", true, contact_fields, N(contact_fields), NULL,
+	    false },
+	{ 'm', "meeting", true, meeting_fields, N(meeting_fields), NULL,
+	    false },
+	/* A decision is its deciding organisation's word: no one else may
+	 * step, amend, update, archive or restore it. */
 	{ 'd', "decision", true, decision_fields, N(decision_fields),
-	    decision_states },
-	{ 'a', "agreement", true, agreement_fields, N(agreement_fields), NULL },
-	{ 't', "action", true, action_fields, N(action_fields), action_states },
-	{ 'n', "node", false, node_fields, N(node_fields), NULL },
+	    decision_states, true },
+	{ 'a', "agreement", true, agreement_fields, N(agreement_fields), NULL,
+	    false },
+	{ 't', "action", true, action_fields, N(action_fields), action_states,
+	    false },
+	{ 'n', "node", false, node_fields, N(node_fields), NULL, false },
 };
 
 #define K_ORG (&kinds[0])
@@ -301,6 +307,12 @@ static const struct sl_evtype evtypes[] = {
 #undef MOST
 #undef ARCH
 #undef ARCHIVE
+
+bool
+sl_evtype_owner_only(const struct sl_evtype *et)
+{
+	return et->kind->owned || et->sets != 0;
+}
 
 size_t
 sl_schema_kind_count(void)

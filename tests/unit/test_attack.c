@@ -306,9 +306,10 @@ test_late_reject_branch(void **state)
 	    shown(&s.v, "decision", d, "status"),
 	    shown(&s.v, "decision", d, "conflict"));
 
-	/* The honest organisations restate their branch. */
-	r = sl(&s.v, "decision", "amend", d, "--text", "Återställt", NULL);
-	expect(&v, r->status == 0, "v-lr: the honest amendment that ends the "
+	/* The deciding organisation restates its branch (since 11.6 the
+	 * member's rejection is no step at all: not its decision). */
+	r = sl(&s.h, "decision", "amend", d, "--text", "Återställt", NULL);
+	expect(&v, r->status == 0, "h-lr: the honest amendment that ends the "
 	    "clash was refused: %s", r->err);
 	scene_converge(&s);
 	for (int i = 0; i < 2; i++) {

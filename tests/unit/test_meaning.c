@@ -21,7 +21,9 @@
  *   5. bad payloads: not a map, trailing bytes, a key that is no text, a
  *      non-canonical map, a known field of the wrong type, a control
  *      character, a field over its limit;
- *   6. a parent no one holds.
+ *   6. a parent no one holds;
+ *   7. authority: another organisation's decision stepped or renamed,
+ *      its contact archived.
  *
  * Each test checks everything it expects and reports every deviation at
  * once (struct verdict), so one run says all that is wrong with a case.
@@ -377,8 +379,10 @@ test_clock_revoke(void **state)
 	verdict_end(&v);
 }
 
-/* (d) Two honest nodes, apart, take clashing steps; once they meet,
- * both show the same, in conflict, and a step on either resolves it. */
+/* (d) Two honest nodes, apart, take clashing steps on a shared record
+ * (an action: a decision is its deciding organisation's alone, 11.6);
+ * once they meet, both show the same, in conflict, and a step on either
+ * resolves it. */
 static void
 test_clock_clash(void **state)
 {
@@ -395,43 +399,43 @@ test_clock_clash(void **state)
 	node_start(&n2);
 	trust(&n1, &n2, false);
 	trust(&n2, &n1, true);
-	snprintf(d, sizeof d, "%s", line1(sl(&n1, "decision", "add",
-	    "--title", "Lokalfrågan", "--text", "Förslag", NULL)));
+	snprintf(d, sizeof d, "%s", line1(sl(&n1, "action", "add",
+	    "--title", "Lokalfrågan", NULL)));
 	wait_converged(both, 2);
-	expect_shown(&v, &n2, "decision", d, "status", js("proposed"));
+	expect_shown(&v, &n2, "action", d, "status", js("open"));
 
 	/* Apart: n2 forgets n1 (the connection drops at once, and n1 has no
 	 * address to dial). */
 	ok(sl(&n2, "peer", "remove", n1.name, NULL));
-	ok(sl(&n1, "decision", "adopt", d, NULL));
-	ok(sl(&n2, "decision", "reject", d, NULL));
-	expect_shown(&v, &n1, "decision", d, "status", js("adopted"));
-	expect_shown(&v, &n2, "decision", d, "status", js("rejected"));
+	ok(sl(&n1, "action", "done", d, NULL));
+	ok(sl(&n2, "action", "drop", d, NULL));
+	expect_shown(&v, &n1, "action", d, "status", js("done"));
+	expect_shown(&v, &n2, "action", d, "status", js("dropped"));
 
 	trust(&n2, &n1, true);
 	wait_converged(both, 2);
-	snprintf(st1, sizeof st1, "%s", shown(&n1, "decision", d, "status"));
-	snprintf(st2, sizeof st2, "%s", shown(&n2, "decision", d, "status"));
+	snprintf(st1, sizeof st1, "%s", shown(&n1, "action", d, "status"));
+	snprintf(st2, sizeof st2, "%s", shown(&n2, "action", d, "status"));
 	expect(&v, strcmp(st1, st2) == 0, "after the clash the nodes differ: "
 	    "%s on c1-cc, %s on c2-cc", st1, st2);
-	expect_shown(&v, &n1, "decision", d, "conflict", "true");
-	expect_shown(&v, &n2, "decision", d, "conflict", "true");
+	expect_shown(&v, &n1, "action", d, "conflict", "true");
+	expect_shown(&v, &n2, "action", d, "conflict", "true");
 
 	/* The clash is not stuck: an organisation that accepts the other
 	 * side ends it, on both nodes.  Declaring its own side the winner
 	 * is not an organisation's to do. */
-	struct tu_run *own = sl(&n1, "decision", "adopt", d, NULL);
+	struct tu_run *own = sl(&n1, "action", "done", d, NULL);
 
 	expect(&v, own->status == 1 && strstr(own->err, "in conflict") !=
 	    NULL, "c1-cc: re-stating its own side exited %d: %s",
 	    own->status, own->err);
-	expect_run(&v, &n2, "decision adopt on the node that rejected "
-	    "(accepting the adoption)", sl(&n2, "decision", "adopt", d, NULL));
+	expect_run(&v, &n2, "action done on the node that dropped it "
+	    "(accepting the other side)", sl(&n2, "action", "done", d, NULL));
 	wait_converged(both, 2);
 	for (int i = 0; i < 2; i++) {
-		expect_shown(&v, both[i], "decision", d, "status",
-		    js("adopted"));
-		expect_shown(&v, both[i], "decision", d, "conflict", "false");
+		expect_shown(&v, both[i], "action", d, "status",
+		    js("done"));
+		expect_shown(&v, both[i], "action", d, "conflict", "false");
 	}
 
 	expect_verify(&v, &n1);
@@ -784,6 +788,112 @@ test_missing_parent(void **state)
 	verdict_end(&v);
 }
 
+/* ---- 7. authority: a member speaks for itself, never for others ---------- */
+
+/*
+ * The honest node's decision and its contact; a member forges the
+ * decision's adoption, a new title for it, the archiving of the contact
+ * and its archived decision's restoring.  None of it is the member's to
+ * say: every node keeps the record as its organisation left it, history
+ * shows why, and the organisation's own step still counts.  The victim,
+ * a real member node, is refused the same steps at local write.
+ */
+static void
+test_authority(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a;
+	struct forger f;
+	struct rec e[3];
+	uint8_t dh[SL_HASH_LEN], ch[SL_HASH_LEN];
+	struct sl_buf g;
+	char d[SL_ID_TEXT + 1], c[SL_ID_TEXT + 1], path[640];
+	struct tu_run *r;
+
+	(void)state;
+	scene_start(&s, "au");
+	ident_init(&a, "a-au");
+	scene_member(&s, &a);
+	snprintf(d, sizeof d, "%s", scene_decision(&s, "Budget 2028", dh));
+	snprintf(c, sizeof c, "%s", contact_add(&s.h, "Ägd Åsa", "r1"));
+	scene_converge(&s);
+	head_of(&s.v, c, ch);
+
+	forger_init(&f, &a);
+	g = pmap("status", "adopted", NULL);
+	e[0] = forge_on(&f, "decision.adopted", d,
+	    (const uint8_t (*)[SL_HASH_LEN])dh, 1, 0, &g);
+	free(g.p);
+	g = pmap("title", "Kapad", NULL);
+	e[1] = forge_on(&f, "decision.updated", d,
+	    (const uint8_t (*)[SL_HASH_LEN])e[0].hash, 1,
+	    f.hlc + (10ull << 16), &g);
+	free(g.p);
+	{
+		/* {"archived": true} */
+		static const uint8_t arch[] = { 0x81, 0xa8, 'a', 'r', 'c', 'h',
+			'i', 'v', 'e', 'd', 0xc3 };
+
+		g.p = malloc(sizeof arch);
+		assert_non_null(g.p);
+		memcpy(g.p, arch, sizeof arch);
+		g.len = sizeof arch;
+	}
+	e[2] = forge_on(&f, "contact.archived", c,
+	    (const uint8_t (*)[SL_HASH_LEN])ch, 1, f.hlc + (10ull << 16),
+	    &g);
+	free(g.p);
+	atk_deliver(&a, &s.v, e, 3);
+	scene_converge(&s);
+	for (int i = 0; i < 2; i++) {
+		const struct node *n = i == 0 ? &s.v : &s.h;
+
+		expect_shown(&v, n, "decision", d, "status", js("proposed"));
+		expect_shown(&v, n, "decision", d, "title", js("Budget 2028"));
+		expect_shown(&v, n, "contact", c, "archived", "false");
+	}
+	r = sl(&s.v, "history", d, NULL);
+	expect(&v, r->status == 0 && strstr(r->out, "not the deciding "
+	    "organisation") != NULL, "history of the decision on the victim "
+	    "does not say why the forged steps changed nothing: %s%s", r->out,
+	    r->err);
+
+	/* The checker folds the same. */
+	snprintf(path, sizeof path, "%s/au.audit", cl_tmp);
+	expect_run(&v, &s.v, "audit --out", sl(&s.v, "audit", d, "--out",
+	    path, NULL));
+	r = check_offline(path, true);
+	expect(&v, r->status == 0 && strstr(r->out, "\"status\": "
+	    "\"proposed\"") != NULL && strstr(r->out, "\"title\": \"Budget "
+	    "2028\"") != NULL && strstr(r->out, "not the deciding "
+	    "organisation") != NULL, "the checker folds the forged "
+	    "adoption otherwise (exit %d): %s%s", r->status, r->out, r->err);
+
+	/* A member node is refused the same at local write. */
+	r = sl(&s.v, "decision", "adopt", d, NULL);
+	expect(&v, r->status == 1 && strstr(r->err, "Hederlig") != NULL,
+	    "the victim adopting the honest node's decision exited %d: %s",
+	    r->status, r->err);
+	r = sl(&s.v, "contact", "archive", c, NULL);
+	expect(&v, r->status == 1 && strstr(r->err, "Hederlig") != NULL,
+	    "the victim archiving the honest node's contact exited %d: %s",
+	    r->status, r->err);
+
+	/* The organisation's own step counts. */
+	expect_run(&v, &s.h, "decision adopt", sl(&s.h, "decision", "adopt", d,
+	    NULL));
+	scene_converge(&s);
+	expect_shown(&v, &s.v, "decision", d, "status", js("adopted"));
+
+	expect_verify(&v, &s.v);
+	for (int i = 0; i < 3; i++)
+		free(e[i].p);
+	ident_free(&a);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
 int
 main(void)
 {
@@ -799,6 +909,7 @@ main(void)
 		cmocka_unit_test_teardown(test_checker_equals_node, cl_reap),
 		cmocka_unit_test_teardown(test_bad_payloads, cl_reap),
 		cmocka_unit_test_teardown(test_missing_parent, cl_reap),
+		cmocka_unit_test_teardown(test_authority, cl_reap),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
