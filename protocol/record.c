@@ -37,12 +37,12 @@
 
 static const char *const status_names[] = { "pending", "applied",
 	"no effect", "ignored", "waiting for the clock" };
+#define WHY_CREATOR \
+	"only the organisation that created the record may archive or restore it"
 static const char *const why_names[] = { "", "an event of another kind",
 	"names no parent", "a parent is not of this record",
 	"not later than its parents", "the lifecycle does not allow it",
-	"not the deciding organisation",
-	"only the organisation that created the record may archive or "
-	"restore it" };
+	"not the deciding organisation", WHY_CREATOR };
 
 const char *
 sl_fold_status_name(int status)
