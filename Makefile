@@ -63,14 +63,15 @@ inc = $(INC_$(firstword $(subst /, ,$(1))))
 PROTO_SRC  := protocol/mp.c protocol/event.c protocol/crypto.c protocol/frame.c \
               protocol/clock.c protocol/base32.c protocol/node.c protocol/hash.c \
               protocol/schema.c protocol/record.c protocol/peer_wire.c \
-              protocol/text.c protocol/labels.c protocol/timefmt.c
+              protocol/text.c protocol/labels.c protocol/timefmt.c \
+              protocol/member.c
 # What the CLI needs: no OpenSSL, no LMDB, no libuv (start-up time);
 # SHA-256 for checking audit bundles comes from libsodium.
 CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
               protocol/node.c protocol/crypto.c protocol/event.c \
               protocol/clock.c protocol/hash_sodium.c protocol/schema.c \
               protocol/record.c protocol/text.c protocol/labels.c \
-              protocol/timefmt.c
+              protocol/timefmt.c protocol/member.c
 STORE_SRC  := daemon/store.c daemon/project.c daemon/log.c
 DAEMON_SRC := daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/cmd_args.c daemon/cmd_write.c daemon/cmd_read.c \
@@ -89,7 +90,7 @@ CLI_OBJ    := $(call obj,$(CLI_SRC))
 CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 
 TESTS := test_mp test_event test_output test_schema test_store test_project \
-         test_fold test_node test_e2e test_sync test_fault test_hostile \
+         test_fold test_member test_node test_e2e test_sync test_fault test_hostile \
          test_meaning test_attack test_attack13 test_soak test_sheets \
          test_cli_golden
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
@@ -129,6 +130,9 @@ $(BUILD)/test_store: $(BUILD)/obj/tests/unit/test_store.o $(BUILD)/obj/tests/uni
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_project: $(BUILD)/obj/tests/unit/test_project.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+$(BUILD)/test_member: $(BUILD)/obj/tests/unit/test_member.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
 $(BUILD)/test_fold: $(BUILD)/obj/tests/unit/test_fold.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_e2e: $(BUILD)/obj/tests/unit/test_e2e.o $(BUILD)/obj/tests/unit/testutil.o $(PROTO_OBJ)
@@ -164,7 +168,7 @@ tests: all $(TEST_BINS)
 # The fast tier for the edit-test loop: the suites that need no daemon
 # and no network (a few seconds in all).
 UNIT := test_mp test_event test_output test_schema test_store test_project \
-        test_fold
+        test_fold test_member
 unit: $(addprefix $(BUILD)/,$(UNIT))
 	@SAMLOG_SUITES="$(UNIT)" sh tests/run.sh $(BUILD)
 

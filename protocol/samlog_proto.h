@@ -504,7 +504,9 @@ enum sl_ftype {
 			   ref */
 	SL_F_REFS,      /* array of REF, no repeats */
 	SL_F_TEXTS,     /* array of TEXT, no repeats */
-	SL_F_STATE      /* str: the lifecycle state, set by the fold */
+	SL_F_STATE,     /* str: the lifecycle state, set by the fold */
+	SL_F_KEY,       /* str: a signing key, 52 characters of base32 */
+	SL_F_SEQ        /* a positive integer: a seq of a chain */
 };
 
 /* Field flags. */
@@ -803,6 +805,73 @@ int sl_fold_event(const struct sl_fold_ops *ops, void *ctx,
 /* The record an event is about: false if it is no record event. */
 bool sl_fold_target(const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN],
     uint8_t id[SL_ID_LEN], const struct sl_evtype **et);
+
+/*
+ * Membership (member.c, PROTOCOL.md 12.1): the federation's members as
+ * the membership events a node holds say, the same on every node that
+ * holds the same events.
+ */
+enum sl_mev_type { SL_MEV_ADMIT = 1, SL_MEV_RETIRE, SL_MEV_RENAME };
+struct sl_mev {
+	uint8_t origin[SL_KEY_LEN];
+	uint64_t seq, hlc;
+	enum sl_mev_type type;
+	uint8_t org[SL_KEY_LEN];     /* admitted, retired, renamed */
+	char name[SL_ORG_MAX + 1];   /* admitted or renamed as ("" none) */
+	uint64_t upto;               /* retired: the last seq that counts */
+};
+/* SL_OK and e filled if ev is a membership event; SL_ENOENT if it is
+ * of another type; SL_EINVAL if its payload says nothing usable (erased,
+ * or not what the content rules let through). */
+int sl_mev_decode(const struct sl_event *ev, struct sl_mev *e);
+
+struct sl_member {
+	uint8_t org[SL_KEY_LEN];
+	bool member;                 /* admitted (or the anchor) */
+	uint64_t upto;               /* its events after this seq do not
+					count (UINT64_MAX: not retired) */
+	uint64_t since;              /* clock of its first admission that
+					counts (0: the anchor, not admitted) */
+	uint8_t by[SL_KEY_LEN];      /* who admitted it then */
+	uint64_t retired_hlc;        /* the retirement that cut it */
+	uint8_t retired_by[SL_KEY_LEN];
+};
+struct sl_mname {
+	uint8_t org[SL_KEY_LEN];
+	uint64_t hlc;
+	char name[SL_ORG_MAX + 1];
+};
+struct sl_members {
+	uint8_t anchor[SL_KEY_LEN];  /* this node's own organisation */
+	struct sl_mev *ev;           /* held membership events */
+	size_t nev, cap;
+	struct sl_member *m;         /* every organisation named (check
+					->member) */
+	size_t nm, mcap;
+	struct sl_mname *names;      /* names given, in log order */
+	size_t nnames, ncap;
+};
+/* Starts with the anchor alone; free with sl_members_free. */
+void sl_members_init(struct sl_members *ms, const uint8_t anchor[SL_KEY_LEN]);
+void sl_members_free(struct sl_members *ms);
+/* Holds e (once: a repeat changes nothing); sl_members_settle then
+ * recomputes who is a member. */
+int sl_members_add(struct sl_members *ms, const struct sl_mev *e);
+int sl_members_settle(struct sl_members *ms);
+/* The member org (NULL if it is none). */
+const struct sl_member *sl_members_get(const struct sl_members *ms,
+    const uint8_t org[SL_KEY_LEN]);
+/* Does the event seq of origin count (its organisation a member, not
+ * after its cut-off)?  Is origin a member's that no retirement cut? */
+bool sl_members_counts(const struct sl_members *ms,
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq);
+bool sl_members_current(const struct sl_members *ms,
+    const uint8_t origin[SL_KEY_LEN]);
+/* org's name at clock hlc (its first if it had none yet); NULL if the
+ * log gave it none. */
+const char *sl_members_name_at(const struct sl_members *ms,
+    const uint8_t org[SL_KEY_LEN], uint64_t hlc);
+size_t sl_members_count(const struct sl_members *ms);
 
 /*
  * Text people type (text.c).  sl_text_fold: lower case (ASCII and the

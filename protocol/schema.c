@@ -178,6 +178,16 @@ static const struct sl_field node_fields[] = {
 	    "the organisation the node speaks for" },
 };
 
+/* Membership (PROTOCOL.md 12.1): no records, a federation's members. */
+static const struct sl_field member_fields[] = {
+	{ "org", "org", SL_F_KEY, SL_NODE_ID_TEXT, NULL, NULL, NULL, RQ,
+	    "the organisation's key" },
+	{ "name", "name", SL_F_TEXT, SL_ORG_MAX, NULL, NULL, NULL, 0,
+	    "the organisation's name" },
+	{ "upto", "upto", SL_F_SEQ, 0, NULL, NULL, NULL, 0,
+	    "the last of its events that count" },
+};
+
 #undef T
 #undef L
 #undef RQ
@@ -206,6 +216,7 @@ static const struct sl_kind kinds[] = {
 	{ 't', "action", true, action_fields, N(action_fields), action_states,
 	    false },
 	{ 'n', "node", false, node_fields, N(node_fields), NULL, false },
+	{ 'M', "member", false, member_fields, N(member_fields), NULL, false },
 };
 
 #define K_ORG (&kinds[0])
@@ -215,6 +226,7 @@ static const struct sl_kind kinds[] = {
 #define K_AGREEMENT (&kinds[4])
 #define K_ACTION (&kinds[5])
 #define K_NODE (&kinds[6])
+#define K_MEMBER (&kinds[7])
 
 enum { D_PROPOSED = 1, D_ADOPTED, D_REJECTED, D_AMENDED, D_REVOKED,
 	D_REFERRED, D_TABLED, D_EXPIRED };
@@ -299,6 +311,14 @@ static const struct sl_evtype evtypes[] = {
 	    B(A_DONE) | B(A_DROPPED), A_OPEN, 0 },
 	ARCHIVE(K_ACTION, action),
 	{ "node.org", NULL, K_NODE, SL_ET_UPDATE, F(0), F(0), 0, 0, 0 },
+	/* Fields: 0 org, 1 name, 2 upto.  A renaming names the
+	 * organisation it renames: its own (12.1). */
+	{ "member.admitted", NULL, K_MEMBER, SL_ET_UPDATE, F(0) | F(1),
+	    F(0) | F(1), 0, 0, 0 },
+	{ "member.retired", NULL, K_MEMBER, SL_ET_UPDATE, F(0) | F(2),
+	    F(0) | F(2), 0, 0, 0 },
+	{ "member.renamed", NULL, K_MEMBER, SL_ET_UPDATE, F(0) | F(1),
+	    F(0) | F(1), 0, 0, 0 },
 };
 
 #undef B
@@ -535,6 +555,20 @@ sl_schema_check_text(const struct sl_field *f, const char *s, size_t n,
 	if (isspace((unsigned char)s[0]) || isspace((unsigned char)s[n - 1]))
 		return why(w, wlen, "must not start or end with a space");
 	switch (f->type) {
+	case SL_F_KEY: {
+		uint8_t k[SL_KEY_LEN];
+		char t[SL_NODE_ID_TEXT + 1];
+
+		if (n != SL_NODE_ID_TEXT)
+			return why(w, wlen, "is not a key (%d characters of "
+			    "base32)", SL_NODE_ID_TEXT);
+		memcpy(t, s, n);
+		t[n] = '\0';
+		if (!sl_b32_decode(k, sizeof k, t))
+			return why(w, wlen, "is not a key (%d characters of "
+			    "base32)", SL_NODE_ID_TEXT);
+		break;
+	}
 	case SL_F_EMAIL: {
 		const char *at = memchr(s, '@', n);
 
@@ -612,6 +646,13 @@ sl_schema_check_value(const struct sl_field *f, const uint8_t *v, size_t len,
 	if (!(f->flags & SL_FF_REQUIRED) && sl_mp_read_nil(&m))
 		goto end;
 	switch (f->type) {
+	case SL_F_SEQ: {
+		uint64_t u;
+
+		if (sl_mp_read_uint(&m, &u) != SL_OK || u == 0)
+			return why(w, wlen, "is not a positive integer");
+		break;
+	}
 	case SL_F_BOOL: {
 		bool b;
 
@@ -721,6 +762,8 @@ sl_schema_check_event(const char *type, size_t tlen, const uint8_t *entity,
 	struct sl_mp m;
 	int rc;
 
+	if (et != NULL && !et->kind->record && (entity != NULL || n_parents))
+		return why(w, wlen, "%s names a record or parents", et->type);
 	if (et != NULL && et->kind->record) {
 		if (et->role == SL_ET_CREATE && (entity != NULL || n_parents))
 			return why(w, wlen, "%s names a record or parents",

@@ -1,0 +1,292 @@
+/*
+ * test_member.c - membership from the log (protocol/member.c).
+ *
+ * Who is a member must be a function of the membership events held,
+ * whatever order they arrive in and whichever member's node computes
+ * it: every case here adds the same events in every order (or many
+ * random ones) and from several anchors, and expects one answer.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "samlog_proto.h"
+
+/* Keys A, B, C... : 32 bytes of one letter. */
+static const uint8_t *
+key(char c)
+{
+	static uint8_t k[26][SL_KEY_LEN];
+
+	memset(k[c - 'A'], c, SL_KEY_LEN);
+	return k[c - 'A'];
+}
+
+static struct sl_mev
+ev(char origin, uint64_t seq, uint64_t hlc, enum sl_mev_type t, char org,
+    const char *name, uint64_t upto)
+{
+	struct sl_mev e;
+
+	memset(&e, 0, sizeof e);
+	memcpy(e.origin, key(origin), SL_KEY_LEN);
+	e.seq = seq;
+	e.hlc = hlc;
+	e.type = t;
+	memcpy(e.org, key(org), SL_KEY_LEN);
+	snprintf(e.name, sizeof e.name, "%s", name != NULL ? name : "");
+	e.upto = upto;
+	return e;
+}
+
+/* The member set as letters ("ABC"), and each one's cut-off. */
+static void
+summary(const struct sl_members *ms, char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (char c = 'A'; c <= 'H'; c++) {
+		const struct sl_member *m = sl_members_get(ms, key(c));
+
+		if (m == NULL)
+			continue;
+		if (m->upto == UINT64_MAX)
+			used += (size_t)snprintf(out + used, len - used, "%c", c);
+		else
+			used += (size_t)snprintf(out + used, len - used,
+			    "%c<=%llu", c, (unsigned long long)m->upto);
+		if (used >= len)
+			break;
+	}
+}
+
+/* Folds e[0..n) from anchor in the order perm, and returns the summary. */
+static void
+fold(const struct sl_mev *e, size_t n, const size_t *perm, char anchor,
+    char *out, size_t len)
+{
+	struct sl_members ms;
+
+	sl_members_init(&ms, key(anchor));
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(sl_members_add(&ms, &e[perm[i]]), SL_OK);
+		/* Settling after each, as a node does, must not matter. */
+		assert_int_equal(sl_members_settle(&ms), SL_OK);
+	}
+	summary(&ms, out, len);
+	sl_members_free(&ms);
+}
+
+/* Every anchor in anchors and 200 random orders give want. */
+static void
+expect_all(const struct sl_mev *e, size_t n, const char *anchors,
+    const char *want)
+{
+	size_t perm[32];
+	char got[256];
+
+	assert_true(n <= 32);
+	srand(7);
+	for (const char *a = anchors; *a; a++)
+		for (int round = 0; round < 200; round++) {
+			for (size_t i = 0; i < n; i++)
+				perm[i] = i;
+			for (size_t i = n; round > 0 && i > 1; i--) {
+				size_t j = (size_t)rand() % i, t = perm[i - 1];
+
+				perm[i - 1] = perm[j];
+				perm[j] = t;
+			}
+			fold(e, n, perm, *a, got, sizeof got);
+			if (strcmp(got, want) != 0)
+				fail_msg("anchor %c, order %d: members %s, want "
+				    "%s", *a, round, got, want);
+		}
+}
+
+/* A admits B, B admits C (and each admits back, as joining does): the
+ * same three on every member's node; D, admitted by no member, is none,
+ * though it admits itself and A. */
+static void
+test_closure(void **state)
+{
+	const struct sl_mev e[] = {
+		ev('A', 1, 10, SL_MEV_ADMIT, 'B', "Bee", 0),
+		ev('B', 1, 11, SL_MEV_ADMIT, 'A', "Ay", 0),
+		ev('B', 2, 20, SL_MEV_ADMIT, 'C', "Cee", 0),
+		ev('C', 1, 21, SL_MEV_ADMIT, 'B', "Bee", 0),
+		ev('D', 1, 5, SL_MEV_ADMIT, 'D', "Dee", 0),
+		ev('D', 2, 6, SL_MEV_ADMIT, 'A', "Ay", 0),
+	};
+
+	(void)state;
+	expect_all(e, sizeof e / sizeof e[0], "ABC", "ABC");
+}
+
+/* Told only of the hub (B), a node (A) still learns of C: the case of a
+ * node that was given one peer's key. */
+static void
+test_through_hub(void **state)
+{
+	const struct sl_mev e[] = {
+		ev('A', 1, 10, SL_MEV_ADMIT, 'B', "Hub", 0),
+		ev('B', 1, 11, SL_MEV_ADMIT, 'A', "Väsby", 0),
+		ev('B', 2, 12, SL_MEV_ADMIT, 'C', "Sigtuna", 0),
+		ev('C', 1, 13, SL_MEV_ADMIT, 'B', "Hub", 0),
+	};
+
+	(void)state;
+	expect_all(e, sizeof e / sizeof e[0], "ABC", "ABC");
+}
+
+/* B retires C at seq 3: C's events after 3 no longer count, its
+ * admission of D at seq 5 does not either, its admission of E at 2
+ * does. */
+static void
+test_retired(void **state)
+{
+	const struct sl_mev e[] = {
+		ev('A', 1, 10, SL_MEV_ADMIT, 'B', "B", 0),
+		ev('B', 1, 11, SL_MEV_ADMIT, 'A', "A", 0),
+		ev('B', 2, 12, SL_MEV_ADMIT, 'C', "C", 0),
+		ev('C', 2, 13, SL_MEV_ADMIT, 'E', "E", 0),
+		ev('C', 5, 30, SL_MEV_ADMIT, 'D', "D", 0),
+		ev('B', 3, 40, SL_MEV_RETIRE, 'C', NULL, 3),
+	};
+	struct sl_members ms;
+
+	(void)state;
+	expect_all(e, sizeof e / sizeof e[0], "AB", "ABC<=3E");
+	sl_members_init(&ms, key('A'));
+	for (size_t i = 0; i < sizeof e / sizeof e[0]; i++)
+		assert_int_equal(sl_members_add(&ms, &e[i]), SL_OK);
+	assert_int_equal(sl_members_settle(&ms), SL_OK);
+	assert_true(sl_members_counts(&ms, key('C'), 3));
+	assert_false(sl_members_counts(&ms, key('C'), 4));
+	assert_false(sl_members_current(&ms, key('C')));
+	assert_true(sl_members_current(&ms, key('B')));
+	assert_false(sl_members_counts(&ms, key('D'), 1));
+	sl_members_free(&ms);
+}
+
+/* Two members retire each other: the first, in log order, stands; the
+ * second was made after its author's cut-off.  In any order. */
+static void
+test_mutual_retire(void **state)
+{
+	const struct sl_mev e[] = {
+		ev('A', 1, 10, SL_MEV_ADMIT, 'B', "B", 0),
+		ev('B', 1, 11, SL_MEV_ADMIT, 'A', "A", 0),
+		ev('A', 2, 12, SL_MEV_ADMIT, 'C', "C", 0),
+		ev('C', 1, 13, SL_MEV_ADMIT, 'A', "A", 0),
+		ev('B', 4, 50, SL_MEV_RETIRE, 'C', NULL, 1),
+		ev('C', 3, 40, SL_MEV_RETIRE, 'B', NULL, 2),
+	};
+
+	(void)state;
+	expect_all(e, sizeof e / sizeof e[0], "A", "AB<=2C");
+}
+
+/* Names: the first admission's; only the organisation's own renaming
+ * changes it; a name another member holds is not given; history asks
+ * by clock. */
+static void
+test_names(void **state)
+{
+	const struct sl_mev e[] = {
+		ev('A', 1, 10, SL_MEV_ADMIT, 'B', "Sigtuna kommun", 0),
+		ev('B', 1, 11, SL_MEV_ADMIT, 'A', "Samordningsförbundet", 0),
+		ev('A', 2, 12, SL_MEV_ADMIT, 'C', "SIGTUNA KOMMUN", 0),
+		ev('C', 1, 13, SL_MEV_ADMIT, 'B', "Impostor", 0),
+		ev('A', 3, 14, SL_MEV_RENAME, 'B', "Kapad", 0),
+		ev('B', 2, 20, SL_MEV_RENAME, 'B', "Sigtuna kommun (KS)", 0),
+	};
+	struct sl_members ms;
+
+	(void)state;
+	sl_members_init(&ms, key('C'));
+	for (size_t i = sizeof e / sizeof e[0]; i-- > 0;) {
+		assert_int_equal(sl_members_add(&ms, &e[i]), SL_OK);
+		assert_int_equal(sl_members_settle(&ms), SL_OK);
+	}
+	assert_string_equal(sl_members_name_at(&ms, key('B'), 15),
+	    "Sigtuna kommun");
+	assert_string_equal(sl_members_name_at(&ms, key('B'), 5),
+	    "Sigtuna kommun");
+	assert_string_equal(sl_members_name_at(&ms, key('B'), 25),
+	    "Sigtuna kommun (KS)");
+	assert_null(sl_members_name_at(&ms, key('C'), 25));
+	assert_string_equal(sl_members_name_at(&ms, key('A'), 25),
+	    "Samordningsförbundet");
+	sl_members_free(&ms);
+}
+
+/* Decoding from real events: the payload keys, an erased payload, a
+ * type of another kind. */
+static void
+test_decode(void **state)
+{
+	/* {"name": "Nya", "org": <52 chars>} */
+	char org[SL_NODE_ID_TEXT + 1];
+	uint8_t payload[128], origin[SL_KEY_LEN];
+	size_t n = 0;
+	struct sl_event e;
+	struct sl_mev m;
+
+	(void)state;
+	sl_b32_encode(org, key('B'), SL_KEY_LEN);
+	payload[n++] = 0x82;
+	payload[n++] = 0xa4;
+	memcpy(payload + n, "name", 4);
+	n += 4;
+	payload[n++] = 0xa3;
+	memcpy(payload + n, "Nya", 3);
+	n += 3;
+	payload[n++] = 0xa3;
+	memcpy(payload + n, "org", 3);
+	n += 3;
+	payload[n++] = 0xd9;
+	payload[n++] = SL_NODE_ID_TEXT;
+	memcpy(payload + n, org, SL_NODE_ID_TEXT);
+	n += SL_NODE_ID_TEXT;
+	memset(&e, 0, sizeof e);
+	memcpy(origin, key('A'), SL_KEY_LEN);
+	e.origin = origin;
+	e.seq = 4;
+	e.hlc = 99;
+	e.type = "member.admitted";
+	e.type_len = strlen(e.type);
+	e.payload = payload;
+	e.payload_len = (uint32_t)n;
+	assert_int_equal(sl_mev_decode(&e, &m), SL_OK);
+	assert_int_equal(m.type, SL_MEV_ADMIT);
+	assert_memory_equal(m.org, key('B'), SL_KEY_LEN);
+	assert_string_equal(m.name, "Nya");
+	assert_int_equal(m.seq, 4);
+	e.payload = NULL;
+	assert_int_equal(sl_mev_decode(&e, &m), SL_EINVAL);
+	e.type = "contact.created";
+	e.type_len = strlen(e.type);
+	assert_int_equal(sl_mev_decode(&e, &m), SL_ENOENT);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_closure),
+		cmocka_unit_test(test_through_hub),
+		cmocka_unit_test(test_retired),
+		cmocka_unit_test(test_mutual_retire),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_decode),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
