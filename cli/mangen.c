@@ -171,6 +171,12 @@ field_type(const struct sl_field *f)
 		printf("texts of at most %u bytes, at most %d of them",
 		    (unsigned)f->max, SL_LIST_MAX);
 		break;
+	case SL_F_KEY:
+		fputs("a node id", stdout);
+		break;
+	case SL_F_SEQ:
+		fputs("a positive number", stdout);
+		break;
 	case SL_F_STATE:
 		fputs("the lifecycle's state", stdout);
 		break;

@@ -90,6 +90,10 @@ static const struct {
 	    { "ADDRESS", "addr", 0 }, { "CONNECTED", "connected", 0 },
 	    { "LAST CONTACT", "last_contact", 0 }, { "BEHIND", "behind", 0 },
 	    { "AHEAD", "ahead", 0 }, { NULL, NULL, 0 } } },
+	{ "member", false, { { "NAME", "name", 0 },
+	    { "FINGERPRINT", "fingerprint", 0 }, { "STATUS", "status", 0 },
+	    { "ADMITTED", "admitted", 0 }, { "BY", "admitted_by", 0 },
+	    { "EVENTS", "events", 0 }, { NULL, NULL, 0 } } },
 	{ "log", false, { { "#", "arrival", 0 }, { "ORIGIN", "origin", 10 },
 	    { "SEQ", "seq", 0 }, { "TIME", "time", 0 },
 	    { "AUTHOR", "author", 0 }, { "TYPE", "type", 0 },
@@ -98,7 +102,7 @@ static const struct {
 
 /* The keys whose values are times (RFC 3339 UTC in replies). */
 static const char *const time_keys[] = { "time", "created", "updated",
-	"clock", "last_contact", "exported", NULL };
+	"clock", "last_contact", "exported", "admitted", "retired", NULL };
 
 static enum out_mode text_mode;
 static const char *text_table;

@@ -98,6 +98,12 @@ static const struct command_def head[] = {
 	{ "peer list", CMD_REMOTE, "peer.list", OUT_LIST, "peer", NULL,
 	    "list the members and peers, and whether they are connected",
 	    no_flags, NULL },
+	{ "member list", CMD_REMOTE, "member.list", OUT_LIST, "member", NULL,
+	    "list the federation's members as the log says: names, key "
+	    "fingerprints, who admitted them", no_flags, NULL },
+	{ "member retire", CMD_REMOTE, "member.retire", OUT_LIST, "member",
+	    "ORG", "retire a member organisation (a name or a fingerprint): "
+	    "its later events count nowhere", no_flags, NULL },
 	{ "peer remove", CMD_REMOTE, "peer.remove", OUT_OBJECT, NULL, "NAME",
 	    "stop trusting and dialling a member", no_flags, NULL },
 	{ "verify", CMD_REMOTE, "verify", OUT_OBJECT, NULL, NULL,

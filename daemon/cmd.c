@@ -108,6 +108,12 @@ do_peer(struct cmd_call *k)
 	return cmd_peer(k->d, k->c, k->id, k->a, k->msg, k->mlen);
 }
 
+static int
+do_member(struct cmd_call *k)
+{
+	return cmd_member(k->d, k->c, k->id, k->a, k->msg, k->mlen);
+}
+
 static const struct cmd_entry {
 	const char *name;
 	bool kind;
@@ -128,6 +134,8 @@ static const struct cmd_entry {
 	{ "peer.add", false, false, do_peer },
 	{ "peer.list", false, false, do_peer },
 	{ "peer.remove", false, false, do_peer },
+	{ "member.list", false, false, do_member },
+	{ "member.retire", false, false, do_member },
 };
 
 /* The entry for cmd; *kind the record kind of a KIND.NAME command. */
@@ -314,6 +322,155 @@ cmd_stats(const struct cmd_ctx *d, uint64_t *commits, uint64_t *writes,
 	*commits = d->commits;
 	*writes = d->writes;
 	*requests = d->requests;
+}
+
+/* Appends one membership event {"name"?, "org", "upto"?}. */
+static int
+member_append(struct cmd_ctx *d, const char *type,
+    const uint8_t org[SL_KEY_LEN], const char *name, uint64_t upto,
+    char *err, size_t errlen)
+{
+	char id[SL_NODE_ID_TEXT + 1];
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+	int rc;
+
+	sl_b32_encode(id, org, SL_KEY_LEN);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 1 + (name != NULL) + (upto != 0));
+	if (name != NULL) {
+		sl_pack_cstr(&pk, "name");
+		sl_pack_cstr(&pk, name);
+	}
+	sl_pack_cstr(&pk, "org");
+	sl_pack_cstr(&pk, id);
+	if (upto != 0) {
+		sl_pack_cstr(&pk, "upto");
+		msgpack_pack_uint64(&pk, upto);
+	}
+	struct sl_event_draft dr = { .author = "samlogd", .type = type,
+		.payload = g.p, .payload_len = (uint32_t)g.len };
+
+	rc = store_append(d->s, &dr, 1, NULL, err, errlen);
+	free(g.p);
+	return rc;
+}
+
+/* Has this node admitted org (an admission in its own chain)? */
+static bool
+admitted_by_self(const struct sl_members *ms, const uint8_t self[SL_KEY_LEN],
+    const uint8_t org[SL_KEY_LEN])
+{
+	for (size_t i = 0; i < ms->nev; i++)
+		if (ms->ev[i].type == SL_MEV_ADMIT &&
+		    memcmp(ms->ev[i].origin, self, SL_KEY_LEN) == 0 &&
+		    memcmp(ms->ev[i].org, org, SL_KEY_LEN) == 0)
+			return true;
+	return false;
+}
+
+int
+cmd_members_sync(struct cmd_ctx *d, const struct config *c, bool startup,
+    char *err, size_t errlen)
+{
+	struct todo {
+		const char *type;
+		uint8_t org[SL_KEY_LEN];
+		char name[SL_ORG_MAX + 1];
+	} *todo;
+	size_t n = 0;
+	MDB_txn *txn;
+	const struct sl_members *ms;
+	int rc = SL_OK;
+
+	if ((todo = calloc(c->npeers + 1, sizeof *todo)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return SL_ENOMEM;
+	}
+	if ((rc = store_read_begin(d->s, &txn)) != SL_OK) {
+		snprintf(err, errlen, "cannot read the store");
+		free(todo);
+		return rc;
+	}
+	if ((ms = project_members(d->p, txn)) == NULL) {
+		mdb_txn_abort(txn);
+		snprintf(err, errlen, "cannot read the members");
+		free(todo);
+		return SL_ESTORE;
+	}
+	bool founded = admitted_by_self(ms, d->node, d->node);
+
+	if (!founded) {
+		/* The founding of a federation, or an older node's first
+		 * start with membership: its name bound in its own chain. */
+		todo[n].type = "member.admitted";
+		memcpy(todo[n].org, d->node, SL_KEY_LEN);
+		snprintf(todo[n++].name, sizeof todo[0].name, "%s", c->org);
+	} else {
+		const char *cur = sl_members_name_at(ms, d->node, UINT64_MAX);
+
+		if (cur != NULL && strcmp(cur, c->org) != 0) {
+			todo[n].type = "member.renamed";
+			memcpy(todo[n].org, d->node, SL_KEY_LEN);
+			snprintf(todo[n++].name, sizeof todo[0].name, "%s",
+			    c->org);
+		}
+	}
+	/* A peer line of an older version trusted the peer: the admission
+	 * it stands for, under the name the peer announced.  At a start
+	 * only on the first with membership: a node restored from a backup
+	 * must not write before its peers have given it back its own
+	 * chain (it would fork it), so later peer lines are admitted when
+	 * they are added (peer add, a reload). */
+	for (size_t i = 0; i < c->npeers && (!startup || !founded); i++) {
+		if (admitted_by_self(ms, d->node, c->peers[i].key))
+			continue;
+		todo[n].type = "member.admitted";
+		memcpy(todo[n].org, c->peers[i].key, SL_KEY_LEN);
+		project_node_org(d->p, txn, c->peers[i].key, todo[n].name,
+		    sizeof todo[0].name);
+		n++;
+	}
+	mdb_txn_abort(txn);
+	/* A peer line names no organisation (its NAME is this node's
+	 * label for it): an admission without a name leaves the name to
+	 * the organisation's own founding event. */
+	for (size_t i = 0; i < n && rc == SL_OK; i++)
+		rc = member_append(d, todo[i].type, todo[i].org,
+		    todo[i].name[0] != '\0' ? todo[i].name : NULL, 0, err,
+		    errlen);
+	free(todo);
+	if (rc == SL_OK && n > 0 && d->sync != NULL)
+		sync_log_grew(d->sync);
+	return rc;
+}
+
+int
+cmd_member_admit(struct cmd_ctx *d, const uint8_t org[SL_KEY_LEN],
+    const char *name, char *err, size_t errlen)
+{
+	MDB_txn *txn;
+	const struct sl_members *ms;
+	bool done;
+	int rc;
+
+	if ((rc = store_read_begin(d->s, &txn)) != SL_OK) {
+		snprintf(err, errlen, "cannot read the store");
+		return rc;
+	}
+	ms = project_members(d->p, txn);
+	done = ms != NULL && admitted_by_self(ms, d->node, org);
+	mdb_txn_abort(txn);
+	if (ms == NULL) {
+		snprintf(err, errlen, "cannot read the members");
+		return SL_ESTORE;
+	}
+	if (done)
+		return SL_OK;
+	if ((rc = member_append(d, "member.admitted", org, name, 0, err,
+	    errlen)) == SL_OK && d->sync != NULL)
+		sync_log_grew(d->sync);
+	return rc;
 }
 
 int

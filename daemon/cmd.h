@@ -44,6 +44,19 @@ void cmd_request(void *ctx, struct ctl_conn *c, uint32_t id,
  * with err set.
  */
 int cmd_announce(struct cmd_ctx *d, const char *org, char *err, size_t errlen);
+/*
+ * Makes sure the log says what c says of membership (PROTOCOL.md 12.1):
+ * this node's organisation admitted by itself under c->org (the founding
+ * of a federation, or an older node's first start with membership), or
+ * renamed by itself when c->org changed; each peer line admitted by this
+ * node (an older version's peer lines were its trust), at a start
+ * (startup) only the first time.  SL_OK or an error with err set.
+ */
+int cmd_members_sync(struct cmd_ctx *d, const struct config *c,
+    bool startup, char *err, size_t errlen);
+/* Admits org under name (peer add): SL_OK or an error in err. */
+int cmd_member_admit(struct cmd_ctx *d, const uint8_t org[SL_KEY_LEN],
+    const char *name, char *err, size_t errlen);
 /* Gives cmd the peers: status lists them, the peer commands change them,
  * and every commit is pushed to them. */
 void cmd_set_sync(struct cmd_ctx *d, struct sync *sy);

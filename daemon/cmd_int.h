@@ -8,6 +8,7 @@
  *   cmd_read.c    record replies, lists, show, history, audit, log,
  *                 status, verify, rebuild, peers
  *   cmd_import.c  imports: rows held per connection, written in one commit
+ *   cmd_member.c  the federation's members: list, retire
  *
  * Every function returns SL_OK or an SL_E* code with one sentence in msg
  * (msg, mlen), unless it says otherwise.
@@ -167,6 +168,12 @@ int cmd_read_verify(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 int cmd_read_rebuild(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     char *msg, size_t mlen);
 int cmd_peer(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct args *a, char *msg, size_t mlen);
+
+/* ---- cmd_member.c ---------------------------------------------------- */
+
+/* member.list, member.retire. */
+int cmd_member(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     const struct args *a, char *msg, size_t mlen);
 
 /* ---- cmd_import.c ---------------------------------------------------- */

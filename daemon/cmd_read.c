@@ -882,7 +882,9 @@ pack_event_common(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk,
 	char org[SL_ORG_MAX + 1], on[11];
 	struct sl_mp mp;
 
-	project_node_org(d->p, txn, ev->origin, org, sizeof org);
+	/* The name bound to the organisation when it made the event: a
+	 * rename later does not relabel its past. */
+	project_org_at(d->p, txn, ev->origin, ev->hlc, org, sizeof org);
 	sl_pack_cstr(pk, "seq");
 	msgpack_pack_uint64(pk, ev->seq);
 	sl_pack_cstr(pk, "origin");
@@ -1059,10 +1061,20 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 {
 	struct sl_buf g = { 0 };
 	msgpack_packer pk;
-	uint64_t forks = store_fork_count(d->s);
+	uint64_t forks = store_fork_count(d->s), members = 0, mevents = 0;
+	MDB_txn *txn;
 
+	if (store_read_begin(d->s, &txn) == SL_OK) {
+		const struct sl_members *ms = project_members(d->p, txn);
+
+		if (ms != NULL) {
+			members = sl_members_count(ms);
+			mevents = ms->nev;
+		}
+		mdb_txn_abort(txn);
+	}
 	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 13);
+	msgpack_pack_map(&pk, 15);
 	sl_pack_cstr(&pk, "node_id");
 	sl_pack_b32(&pk, d->node, SL_KEY_LEN);
 	sl_pack_cstr(&pk, "org");
@@ -1071,6 +1083,10 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	msgpack_pack_uint64(&pk, store_event_count(d->s));
 	sl_pack_cstr(&pk, "origins");
 	msgpack_pack_uint64(&pk, store_origin_count(d->s));
+	sl_pack_cstr(&pk, "members");
+	msgpack_pack_uint64(&pk, members);
+	sl_pack_cstr(&pk, "member_events");
+	msgpack_pack_uint64(&pk, mevents);
 	sl_pack_cstr(&pk, "forks");
 	msgpack_pack_uint64(&pk, forks);
 	sl_pack_cstr(&pk, "clock");
@@ -1208,6 +1224,13 @@ cmd_peer(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 
 	if ((rc = sync_peer_add(d->sync, name, key, has_addr ? addr : NULL,
 	    msg, mlen)) != SL_OK)
+		return rc;
+	/* Trusting a node is admitting its organisation (PROTOCOL.md
+	 * 12.1): every member's node then accepts it. */
+	uint8_t kb[SL_KEY_LEN];
+
+	if (sl_b32_decode(kb, SL_KEY_LEN, key) &&
+	    (rc = cmd_member_admit(d, kb, NULL, msg, mlen)) != SL_OK)
 		return rc;
 	long i = sync_peer_index(d->sync, name);
 

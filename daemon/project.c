@@ -15,7 +15,14 @@
  *            are folded when the wall clock gets there
  *   pnodes   origin -> clock (8) + seq (8) + organisation name: the
  *            node.org event that won
- *   pmeta    "version" -> PROJECT_VERSION
+ *   pmember  origin (32) + seq (8) -> clock (8), type (1), org (32),
+ *            upto (8), name: the membership events (protocol/member.c);
+ *            "gen" -> 8 random bytes, new with each, so that the copy in
+ *            memory is known to be stale (a transaction that wrote one
+ *            and was then aborted leaves the old value)
+ *   pmeta    "version" -> PROJECT_VERSION; "recut" -> "" while a
+ *            retirement has cut events the records still hold (the
+ *            next project_due rebuilds without them)
  *
  * What an event means is decided in protocol/record.c; this file only
  * keeps what it decides.  Index maintenance is computed, not
@@ -53,6 +60,10 @@ struct project {
 	struct store *s;
 	MDB_env *env;
 	MDB_dbi rec, pidx, pev, pevm, pwait, phead, pfuture, pnodes, pmeta;
+	MDB_dbi pmember;
+	struct sl_members members; /* as pmember says, at members_gen */
+	uint8_t members_gen[8];
+	bool members_ok;
 	MDB_txn *txn;            /* the fold's transaction */
 	int mdb_rc;              /* the LMDB code that stopped the fold */
 	uint64_t skew_ms;
@@ -454,6 +465,149 @@ nodes_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
 	return 0;
 }
 
+/* ---- membership ---------------------------------------------------------- */
+
+static bool
+is_member_event(const struct sl_event *ev)
+{
+	return ev->type_len > 7 && memcmp(ev->type, "member.", 7) == 0;
+}
+
+#define PMEMBER_VAL_MIN (8 + 1 + SL_KEY_LEN + 8)
+
+/* The members as pmember says in txn: the copy in memory, reloaded if
+ * another generation was written since.  NULL on a store error. */
+static const struct sl_members *
+members_of(struct project *p, MDB_txn *txn)
+{
+	MDB_val gk = { 3, "gen" }, k, d;
+	MDB_cursor *c;
+	uint8_t anchor[SL_KEY_LEN] = { 0 };
+	int rc = mdb_get(txn, p->pmember, &gk, &d);
+
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return NULL;
+	if (rc == 0 && d.mv_size != 8)
+		return NULL;
+	if (p->members_ok && (rc == MDB_NOTFOUND ? memcmp(p->members_gen,
+	    "\0\0\0\0\0\0\0\0", 8) == 0 : memcmp(p->members_gen,
+	    d.mv_data, 8) == 0))
+		return &p->members;
+	memset(p->members_gen, 0, 8);
+	if (rc == 0)
+		memcpy(p->members_gen, d.mv_data, 8);
+	sl_members_free(&p->members);
+	store_key_pub(p->s, anchor);
+	sl_members_init(&p->members, anchor);
+	p->members_ok = false;
+	if (mdb_cursor_open(txn, p->pmember, &c) != 0)
+		return NULL;
+	while ((rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) == 0) {
+		struct sl_mev e;
+		const uint8_t *v = d.mv_data;
+
+		if (k.mv_size != SL_KEY_LEN + 8)
+			continue; /* "gen" */
+		if (d.mv_size < PMEMBER_VAL_MIN ||
+		    d.mv_size > PMEMBER_VAL_MIN + SL_ORG_MAX) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		memset(&e, 0, sizeof e);
+		memcpy(e.origin, k.mv_data, SL_KEY_LEN);
+		e.seq = sl_get_be((const uint8_t *)k.mv_data + SL_KEY_LEN, 8);
+		e.hlc = sl_get_be(v, 8);
+		e.type = (enum sl_mev_type)v[8];
+		memcpy(e.org, v + 9, SL_KEY_LEN);
+		e.upto = sl_get_be(v + 9 + SL_KEY_LEN, 8);
+		memcpy(e.name, v + PMEMBER_VAL_MIN, d.mv_size -
+		    PMEMBER_VAL_MIN);
+		if (sl_members_add(&p->members, &e) != SL_OK) {
+			rc = ENOMEM;
+			break;
+		}
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND || sl_members_settle(&p->members) != SL_OK)
+		return NULL;
+	p->members_ok = true;
+	return &p->members;
+}
+
+/* Was the event seq of origin made after its organisation's retirement
+ * took effect?  Such events stay in the log as evidence and change no
+ * record (12.1). */
+static bool
+cut_off(struct project *p, MDB_txn *txn, const uint8_t origin[SL_KEY_LEN],
+    uint64_t seq)
+{
+	const struct sl_members *ms = members_of(p, txn);
+	const struct sl_member *m;
+
+	if (ms == NULL || (m = sl_members_get(ms, origin)) == NULL)
+		return false;
+	return seq > m->upto;
+}
+
+/* Keeps a membership event; a retirement that cuts events the records
+ * already hold marks them for a rebuild without those events. */
+static int
+members_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
+{
+	struct sl_mev e;
+	uint8_t kb[SL_KEY_LEN + 8], v[PMEMBER_VAL_MIN + SL_ORG_MAX], gen[8];
+	size_t nl;
+	MDB_val k = { sizeof kb, kb }, d, gk = { 3, "gen" },
+	    gd = { sizeof gen, gen };
+	const struct sl_members *ms;
+	int rc;
+
+	if (sl_mev_decode(ev, &e) != SL_OK)
+		return 0; /* says nothing this version can use */
+	memcpy(kb, e.origin, SL_KEY_LEN);
+	put_be(kb + SL_KEY_LEN, e.seq, 8);
+	put_be(v, e.hlc, 8);
+	v[8] = (uint8_t)e.type;
+	memcpy(v + 9, e.org, SL_KEY_LEN);
+	put_be(v + 9 + SL_KEY_LEN, e.upto, 8);
+	nl = strlen(e.name);
+	memcpy(v + PMEMBER_VAL_MIN, e.name, nl);
+	d = (MDB_val){ PMEMBER_VAL_MIN + nl, v };
+	sl_random(gen, sizeof gen);
+	if ((rc = mdb_put(txn, p->pmember, &k, &d, 0)) != 0 ||
+	    (rc = mdb_put(txn, p->pmember, &gk, &gd, 0)) != 0)
+		return rc;
+	if (e.type != SL_MEV_RETIRE)
+		return 0;
+	if ((ms = members_of(p, txn)) == NULL)
+		return MDB_CORRUPTED;
+	for (size_t i = 0; i < ms->nm; i++) {
+		const struct sl_member *m = &ms->m[i];
+		const struct store_tip *t = store_tip_of(p->s, m->org);
+		MDB_val rk = { 5, "recut" }, rd = { 0, "" };
+
+		if (m->member && m->upto != UINT64_MAX && t != NULL &&
+		    t->seq > m->upto) {
+			char o[SL_NODE_ID_TEXT + 1];
+
+			sl_b32_encode(o, m->org, SL_KEY_LEN);
+			log_info("a retirement cuts events %llu to %llu of "
+			    "%.10s, which this node holds: the records are "
+			    "rebuilt without them",
+			    (unsigned long long)m->upto + 1,
+			    (unsigned long long)t->seq, o);
+			return mdb_put(txn, p->pmeta, &rk, &rd, 0);
+		}
+	}
+	return 0;
+}
+
+const struct sl_members *
+project_members(struct project *p, MDB_txn *txn)
+{
+	return members_of(p, txn);
+}
+
 static bool
 is_node_org(const struct sl_event *ev)
 {
@@ -474,6 +628,8 @@ fold_now(struct project *p, MDB_txn *txn, const struct sl_event *ev,
 {
 	int rc;
 
+	if (cut_off(p, txn, ev->origin, ev->seq))
+		return 0; /* after its organisation's retirement (12.1) */
 	if (is_node_org(ev))
 		return nodes_apply(p, txn, ev);
 	p->txn = txn;
@@ -518,6 +674,8 @@ project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 	uint8_t id[SL_ID_LEN];
 	const struct sl_evtype *et;
 
+	if (is_member_event(ev))
+		return members_apply(p, txn, ev);
 	if (!is_node_org(ev) && !sl_fold_target(ev, hash, id, &et))
 		return 0; /* no record event: kept and relayed only */
 	if (ev->hlc > fold_limit(p)) {
@@ -624,6 +782,21 @@ due_txn(struct project *p, MDB_txn *txn, uint64_t *n)
 	}
 }
 
+/* Has a retirement cut events the records still hold? */
+static bool
+recut_pending(struct project *p)
+{
+	MDB_txn *txn;
+	MDB_val k = { 5, "recut" }, d;
+	bool yes;
+
+	if (store_read_begin(p->s, &txn) != SL_OK)
+		return false;
+	yes = mdb_get(txn, p->pmeta, &k, &d) == 0;
+	mdb_txn_abort(txn);
+	return yes;
+}
+
 int
 project_due(struct project *p, uint64_t *np)
 {
@@ -633,6 +806,15 @@ project_due(struct project *p, uint64_t *np)
 
 	if (np != NULL)
 		*np = 0;
+	if (recut_pending(p)) {
+		char err[256];
+
+		if (project_rebuild(p, &n, err, sizeof err) != SL_OK) {
+			log_warn("%s", err);
+			return SL_ESTORE;
+		}
+		n = 0;
+	}
 	if (project_future_count(p) == 0)
 		return SL_OK;
 	for (;;) {
@@ -659,9 +841,9 @@ static int
 dbs_open(struct project *p, MDB_txn *txn)
 {
 	static const char *const names[] = { "rec", "pidx", "pev", "pevm",
-		"pwait", "phead", "pfuture", "pnodes", "pmeta" };
+		"pwait", "phead", "pfuture", "pnodes", "pmeta", "pmember" };
 	MDB_dbi *dbis[] = { &p->rec, &p->pidx, &p->pev, &p->pevm, &p->pwait,
-		&p->phead, &p->pfuture, &p->pnodes, &p->pmeta };
+		&p->phead, &p->pfuture, &p->pnodes, &p->pmeta, &p->pmember };
 	int rc;
 
 	for (size_t i = 0; i < sizeof dbis / sizeof dbis[0]; i++)
@@ -729,6 +911,8 @@ rb_collect_cb(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 	const struct sl_evtype *et;
 	uint8_t id[SL_ID_LEN];
 
+	if (is_member_event(ev))
+		return members_apply(b->p, txn, ev);
 	if (!is_node_org(ev) && !sl_fold_target(ev, hash, id, &et))
 		return 0;
 	if (ev->hlc > b->limit || is_node_org(ev))
@@ -776,8 +960,9 @@ static int
 rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 {
 	MDB_dbi drop[] = { p->rec, p->pidx, p->pev, p->pevm, p->pwait,
-		p->phead, p->pfuture, p->pnodes };
+		p->phead, p->pfuture, p->pnodes, p->pmember };
 	MDB_txn *txn = *txnp;
+	MDB_val rk = { 5, "recut" };
 	MDB_val vk = { 7, "version" };
 	struct rb b = { .p = p, .limit = fold_limit(p) };
 	uint64_t n = 0;
@@ -791,6 +976,12 @@ rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 	for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
 		if ((rc = mdb_drop(txn, drop[i], 0)) != 0)
 			goto out;
+	if ((rc = mdb_del(txn, p->pmeta, &rk, NULL)) != 0 &&
+	    rc != MDB_NOTFOUND)
+		goto out;
+	p->members_ok = false;
+	/* The scan folds membership events as it meets them, so every
+	 * cut-off is known before the first record event is folded. */
 	if ((rc = store_txn_scan(p->s, txn, rb_collect_cb, &b, &n)) != 0 ||
 	    (rc = rb_chunk(p, &txn)) != 0)
 		goto out;
@@ -904,6 +1095,7 @@ project_close(struct project *p)
 		return;
 	store_set_hook(p->s, NULL, NULL);
 	store_set_check(p->s, NULL, NULL);
+	sl_members_free(&p->members);
 	free(p->g.p);
 	free(p);
 }
@@ -1389,9 +1581,26 @@ void
 project_node_org(struct project *p, MDB_txn *txn,
     const uint8_t origin[SL_KEY_LEN], char *org, size_t len)
 {
+	project_org_at(p, txn, origin, UINT64_MAX, org, len);
+}
+
+void
+project_org_at(struct project *p, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN], uint64_t hlc, char *org, size_t len)
+{
 	MDB_val k = { SL_KEY_LEN, (void *)origin }, d;
+	const struct sl_members *ms = members_of(p, txn);
+	const char *name;
 
 	org[0] = '\0';
+	/* The name the log binds to the organisation (12.1); a node of an
+	 * older version, or one no member has admitted, only announced
+	 * one. */
+	if (ms != NULL && (name = sl_members_name_at(ms, origin, hlc)) !=
+	    NULL) {
+		snprintf(org, len, "%s", name);
+		return;
+	}
 	if (mdb_get(txn, p->pnodes, &k, &d) == 0 && d.mv_size > 16)
 		snprintf(org, len, "%.*s", (int)(d.mv_size - 16),
 		    (const char *)d.mv_data + 16);

@@ -129,7 +129,15 @@ int project_history(struct project *p, MDB_txn *txn,
 int project_as_of(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
     uint64_t known, uint32_t eff, struct sl_rec *r);
 
-/* The organisation name origin last announced (node.org), or "". */
+/* The federation's members as the log says (protocol/member.c); valid
+ * until the next call with another transaction.  NULL on a store
+ * error. */
+const struct sl_members *project_members(struct project *p, MDB_txn *txn);
+/* The name of origin's organisation at clock hlc (UINT64_MAX: now): the
+ * one membership binds, else the one its node last announced, else "". */
+void project_org_at(struct project *p, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN], uint64_t hlc, char *org, size_t len);
+/* The same now. */
 void project_node_org(struct project *p, MDB_txn *txn,
     const uint8_t origin[SL_KEY_LEN], char *org, size_t len);
 /* The seq of that announcement in origin's chain, or 0 if none. */

@@ -45,9 +45,11 @@ static const struct {
 	{ "log", RIGHT_RECORD },
 	{ "status", RIGHT_RECORD },
 	{ "peer.list", RIGHT_RECORD },
+	{ "member.list", RIGHT_RECORD },
 	{ "verify", RIGHT_RECORD },
 	{ "peer.add", RIGHT_ADMIN },
 	{ "peer.remove", RIGHT_ADMIN },
+	{ "member.retire", RIGHT_ADMIN },
 	{ "rebuild", RIGHT_ADMIN },
 };
 

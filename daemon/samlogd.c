@@ -212,7 +212,8 @@ daemon_serve(struct daemon *d)
 	if ((d->cmd = cmd_new(&d->loop, d->store, d->proj, d->key.pub,
 	    d->conf.org)) == NULL)
 		fatal("out of memory");
-	if (cmd_announce(d->cmd, d->conf.org, err, sizeof err) != SL_OK)
+	if (cmd_announce(d->cmd, d->conf.org, err, sizeof err) != SL_OK ||
+	    cmd_members_sync(d->cmd, &d->conf, true, err, sizeof err) != SL_OK)
 		fatal("cannot record this node's organisation: %s", err);
 	if (sync_new(&d->sync, &d->loop, d->store, &d->key, d->conf_path,
 	    &d->conf, err, sizeof err) != SL_OK)
@@ -260,6 +261,8 @@ signal_hup_cb(uv_signal_t *h, int signum)
 			log_warn("cannot record the new org: %s", err);
 		sync_set_org(d->sync, c.org);
 	}
+	if (cmd_members_sync(d->cmd, &c, false, err, sizeof err) != SL_OK)
+		log_warn("cannot record the members: %s", err);
 	/* A new listen address is taken at once; one that cannot be had
 	 * leaves the old listener (and the old value, so that the next
 	 * reload tries again). */

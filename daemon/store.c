@@ -1243,6 +1243,15 @@ store_tip_at(const struct store *s, size_t i)
 	return i < s->n_orig ? &s->orig[i].tip : NULL;
 }
 
+bool
+store_key_pub(const struct store *s, uint8_t pub[SL_KEY_LEN])
+{
+	if (!s->has_key)
+		return false;
+	memcpy(pub, s->key.pub, SL_KEY_LEN);
+	return true;
+}
+
 const struct store_tip *
 store_tip_of(const struct store *s, const uint8_t origin[SL_KEY_LEN])
 {

@@ -188,6 +188,9 @@ struct store_tip {
 size_t store_origin_count(const struct store *s);
 const struct store_tip *store_tip_at(const struct store *s, size_t i);
 /* Tip of one origin, or NULL if none of its events are held. */
+/* The node key's public half this store was opened with: false if it
+ * was opened without one. */
+bool store_key_pub(const struct store *s, uint8_t pub[SL_KEY_LEN]);
 const struct store_tip *store_tip_of(const struct store *s,
     const uint8_t origin[SL_KEY_LEN]);
 

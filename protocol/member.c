@@ -21,8 +21,8 @@
  *     another, retirements are applied in (hlc, origin, seq) order, each
  *     against the cut-offs before it, and the closure and the cut-offs
  *     are recomputed until neither changes;
- *   - names: the first admission that counts gives an organisation its
- *     name, and only its own member.renamed changes it afterwards; a
+ *   - names: the first admission that counts and names it gives an
+ *     organisation its name, and only its own member.renamed changes it afterwards; a
  *     name another member holds at that point is not given (the
  *     organisation is shown by its key's fingerprint instead).
  *
@@ -257,7 +257,6 @@ name_taken(const struct sl_members *ms, const uint8_t org[SL_KEY_LEN],
 int
 sl_members_settle(struct sl_members *ms)
 {
-	struct sl_member *a;
 	uint64_t *before;
 	bool changed;
 	int rounds = 0;
@@ -265,7 +264,7 @@ sl_members_settle(struct sl_members *ms)
 	qsort(ms->ev, ms->nev, sizeof ms->ev[0], mev_cmp);
 	ms->nm = 0;
 	ms->nnames = 0;
-	if ((a = get(ms, ms->anchor)) == NULL)
+	if (get(ms, ms->anchor) == NULL)
 		return SL_ENOMEM;
 	for (size_t i = 0; i < ms->nev; i++) {
 		struct sl_member *m = get(ms, ms->ev[i].org);
@@ -273,7 +272,8 @@ sl_members_settle(struct sl_members *ms)
 		if (m == NULL || get(ms, org_of(ms->ev[i].origin)) == NULL)
 			return SL_ENOMEM;
 	}
-	if ((before = malloc(ms->nm * sizeof *before)) == NULL)
+	/* nm >= 1: the anchor. */
+	if ((before = malloc((ms->nm + 1) * sizeof *before)) == NULL)
 		return SL_ENOMEM;
 	do {
 		bool grew;
@@ -331,9 +331,12 @@ sl_members_settle(struct sl_members *ms)
 
 		if (!counts(ms, e) || !m->member)
 			continue;
-		if (e->type == SL_MEV_ADMIT && m->since == 0) {
-			m->since = e->hlc;
-			memcpy(m->by, org_of(e->origin), SL_KEY_LEN);
+		if (e->type == SL_MEV_ADMIT) {
+			if (m->since == 0) {
+				m->since = e->hlc;
+				memcpy(m->by, org_of(e->origin), SL_KEY_LEN);
+			}
+			/* The first admission that names it. */
 			if (e->name[0] != '\0' && current_name(ms, e->org) ==
 			    NULL && !name_taken(ms, e->org, e->name) &&
 			    (rc = add_name(ms, e)) != SL_OK)

@@ -314,7 +314,7 @@ static const struct sl_evtype evtypes[] = {
 	/* Fields: 0 org, 1 name, 2 upto.  A renaming names the
 	 * organisation it renames: its own (12.1). */
 	{ "member.admitted", NULL, K_MEMBER, SL_ET_UPDATE, F(0) | F(1),
-	    F(0) | F(1), 0, 0, 0 },
+	    F(0), 0, 0, 0 },
 	{ "member.retired", NULL, K_MEMBER, SL_ET_UPDATE, F(0) | F(2),
 	    F(0) | F(2), 0, 0, 0 },
 	{ "member.renamed", NULL, K_MEMBER, SL_ET_UPDATE, F(0) | F(1),

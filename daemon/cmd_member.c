@@ -1,0 +1,279 @@
+/*
+ * cmd_member.c - the federation's members: member list, member retire.
+ *
+ * Who is a member is what the log says (protocol/member.c, PROTOCOL.md
+ * 12.1); these commands show it and add to it with events of this
+ * node's own chain, which every member's node receives.
+ */
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd_int.h"
+#include "control.h"
+#include "project.h"
+#include "store.h"
+#include "sync.h"
+
+/* The organisation NAME, a fingerprint or a node id prefix, among the
+ * organisations the log names; SL_OK and org filled, or why not. */
+static int
+member_find(const struct sl_members *ms, const char *text,
+    uint8_t org[SL_KEY_LEN], char *msg, size_t mlen)
+{
+	char want[SL_ORG_MAX * 2 + 1], have[SL_ORG_MAX * 2 + 1];
+	const struct sl_member *hit = NULL;
+	size_t n = strlen(text), hits = 0;
+
+	sl_text_fold(text, n, want, sizeof want);
+	for (size_t i = 0; i < ms->nm; i++) {
+		const struct sl_member *m = &ms->m[i];
+		const char *name = sl_members_name_at(ms, m->org, UINT64_MAX);
+		char id[SL_NODE_ID_TEXT + 1];
+		bool match = false;
+
+		if (!m->member)
+			continue;
+		sl_b32_encode(id, m->org, SL_KEY_LEN);
+		if (n >= 8 && n <= SL_NODE_ID_TEXT &&
+		    strncasecmp(id, text, n) == 0)
+			match = true;
+		if (name != NULL) {
+			sl_text_fold(name, strlen(name), have, sizeof have);
+			if (strcmp(have, want) == 0)
+				match = true;
+		}
+		if (match) {
+			hit = m;
+			hits++;
+		}
+	}
+	if (hits == 0)
+		return cmd_fail(msg, mlen, SL_ENOENT, "no member \"%s\" (see: "
+		    "samlog member list)", text);
+	if (hits > 1)
+		return cmd_fail(msg, mlen, SL_EINVAL, "\"%s\" names %zu members: "
+		    "give more of a fingerprint", text, hits);
+	memcpy(org, hit->org, SL_KEY_LEN);
+	return SL_OK;
+}
+
+static void
+pack_name(msgpack_packer *pk, const struct sl_members *ms,
+    const uint8_t org[SL_KEY_LEN])
+{
+	const char *name = sl_members_name_at(ms, org, UINT64_MAX);
+
+	if (name != NULL)
+		sl_pack_cstr(pk, name);
+	else
+		msgpack_pack_nil(pk);
+}
+
+/* One member as `member list` shows it. */
+static void
+send_member(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct sl_members *ms, const struct sl_member *m)
+{
+	const struct store_tip *t = store_tip_of(d->s, m->org);
+	char fpr[SL_NODE_ID_TEXT + 1];
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+	bool self = memcmp(m->org, d->node, SL_KEY_LEN) == 0;
+
+	sl_b32_encode(fpr, m->org, SL_KEY_LEN);
+	fpr[16] = '\0'; /* the fingerprint: a node id's first 16 */
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 10);
+	sl_pack_cstr(&pk, "name");
+	pack_name(&pk, ms, m->org);
+	sl_pack_cstr(&pk, "fingerprint");
+	sl_pack_cstr(&pk, fpr);
+	sl_pack_cstr(&pk, "node_id");
+	sl_pack_b32(&pk, m->org, SL_KEY_LEN);
+	sl_pack_cstr(&pk, "status");
+	sl_pack_cstr(&pk, m->upto != UINT64_MAX ? "retired" : self ?
+	    "this node" : "member");
+	sl_pack_cstr(&pk, "admitted");
+	if (m->since != 0)
+		sl_pack_time(&pk, m->since);
+	else
+		msgpack_pack_nil(&pk);
+	sl_pack_cstr(&pk, "admitted_by");
+	if (m->since != 0)
+		pack_name(&pk, ms, m->by);
+	else
+		msgpack_pack_nil(&pk);
+	sl_pack_cstr(&pk, "retired");
+	if (m->upto != UINT64_MAX)
+		sl_pack_time(&pk, m->retired_hlc);
+	else
+		msgpack_pack_nil(&pk);
+	sl_pack_cstr(&pk, "retired_by");
+	if (m->upto != UINT64_MAX)
+		pack_name(&pk, ms, m->retired_by);
+	else
+		msgpack_pack_nil(&pk);
+	sl_pack_cstr(&pk, "upto");
+	if (m->upto != UINT64_MAX)
+		msgpack_pack_uint64(&pk, m->upto);
+	else
+		msgpack_pack_nil(&pk);
+	sl_pack_cstr(&pk, "events");
+	msgpack_pack_uint64(&pk, t != NULL ? t->seq : 0);
+	ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
+	free(g.p);
+}
+
+static int
+member_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct sl_members *ms)
+{
+	const struct sl_member **v = calloc(ms->nm + 1, sizeof(void *));
+	size_t n = 0;
+
+	if (v == NULL)
+		return SL_ENOMEM;
+	for (size_t i = 0; i < ms->nm; i++)
+		if (ms->m[i].member)
+			v[n++] = &ms->m[i];
+	/* Oldest admission first (this node's own first if never
+	 * admitted by another). */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && v[j]->since < v[j - 1]->since;
+		    j--) {
+			const struct sl_member *t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++)
+		send_member(d, c, id, ms, v[i]);
+	free(v);
+	return SL_OK;
+}
+
+/* Appends a member.retired event cutting org after seq upto. */
+static int
+member_retire_append(struct cmd_ctx *d, const uint8_t org[SL_KEY_LEN],
+    uint64_t upto, char *msg, size_t mlen)
+{
+	char kid[SL_NODE_ID_TEXT + 1];
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+	int rc;
+
+	sl_b32_encode(kid, org, SL_KEY_LEN);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 2);
+	sl_pack_cstr(&pk, "org");
+	sl_pack_cstr(&pk, kid);
+	sl_pack_cstr(&pk, "upto");
+	msgpack_pack_uint64(&pk, upto);
+	struct sl_event_draft dr = { .author = "samlogd",
+		.type = "member.retired", .payload = g.p,
+		.payload_len = (uint32_t)g.len };
+
+	rc = store_append(d->s, &dr, 1, NULL, msg, mlen);
+	free(g.p);
+	if (rc == SL_OK && d->sync != NULL)
+		sync_log_grew(d->sync);
+	return rc;
+}
+
+/* member retire ORG, in read transaction txn (which it ends). */
+static int
+member_retire(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn, const struct sl_members *ms, const struct args *a,
+    char *msg, size_t mlen)
+{
+	static const char *const retire_args[] = { "id", NULL };
+	char text[SL_ORG_MAX + 2], shown[SL_ORG_MAX + 2];
+	uint8_t org[SL_KEY_LEN];
+	const struct store_tip *t;
+	const char *name;
+	uint64_t upto;
+	int rc;
+
+	if ((rc = cmd_args_only(a, retire_args, msg, mlen)) != SL_OK) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	if (!cmd_arg_str(a, "id", text, sizeof text)) {
+		mdb_txn_abort(txn);
+		return cmd_fail(msg, mlen, SL_EUSAGE, "member retire needs an "
+		    "ORG (a name or a fingerprint)");
+	}
+	if ((rc = member_find(ms, text, org, msg, mlen)) != SL_OK) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	name = sl_members_name_at(ms, org, UINT64_MAX);
+	snprintf(shown, sizeof shown, "%s", name != NULL ? name : text);
+	name = shown;
+	rc = SL_OK;
+	if (!sl_members_current(ms, org))
+		rc = cmd_fail(msg, mlen, SL_EVALUE, "%s is already retired",
+		    name);
+	else if (!sl_members_current(ms, d->node))
+		rc = cmd_fail(msg, mlen, SL_EPERM, "this node's organisation "
+		    "is retired: it can no longer retire others");
+	/* Its events this node holds count; any it makes from now on, or
+	 * made and this node has not seen, do not. */
+	t = store_tip_of(d->s, org);
+	if (rc == SL_OK && (t == NULL || t->seq == 0))
+		rc = cmd_fail(msg, mlen, SL_EVALUE, "this node holds no event "
+		    "of %s yet: sync with it (or a member that has its "
+		    "events) before retiring it, so that its past counts",
+		    name);
+	if (rc != SL_OK || t == NULL) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	upto = t->seq;
+	mdb_txn_abort(txn);
+	if ((rc = member_retire_append(d, org, upto, msg, mlen)) != SL_OK)
+		return rc;
+	log_info("retired %s: its events after seq %llu no longer count",
+	    name, (unsigned long long)upto);
+	if (store_read_begin(d->s, &txn) != SL_OK ||
+	    (ms = project_members(d->p, txn)) == NULL) {
+		if (txn != NULL)
+			mdb_txn_abort(txn);
+		return cmd_fail(msg, mlen, SL_ESTORE, "retired, but cannot "
+		    "read the members back");
+	}
+	const struct sl_member *m = sl_members_get(ms, org);
+
+	if (m != NULL)
+		send_member(d, c, id, ms, m);
+	mdb_txn_abort(txn);
+	return SL_OK;
+}
+
+int
+cmd_member(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct args *a, char *msg, size_t mlen)
+{
+	static const char *const no_args[] = { NULL };
+	const struct sl_members *ms;
+	MDB_txn *txn;
+	int rc;
+
+	if (store_read_begin(d->s, &txn) != SL_OK)
+		return cmd_fail(msg, mlen, SL_ESTORE, "cannot read the store");
+	if ((ms = project_members(d->p, txn)) == NULL) {
+		mdb_txn_abort(txn);
+		return cmd_fail(msg, mlen, SL_ESTORE, "cannot read the members");
+	}
+	if (strcmp(a->cmd, "member.retire") == 0)
+		return member_retire(d, c, id, txn, ms, a, msg, mlen);
+	if (strcmp(a->cmd, "member.list") != 0)
+		rc = cmd_fail(msg, mlen, SL_EUSAGE, "unknown command \"%s\"",
+		    a->cmd);
+	else if ((rc = cmd_args_only(a, no_args, msg, mlen)) == SL_OK)
+		rc = member_list(d, c, id, ms);
+	mdb_txn_abort(txn);
+	return rc;
+}
