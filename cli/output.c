@@ -706,6 +706,15 @@ text_record(FILE *f, const msgpack_object *rec)
 		}
 		return;
 	}
+	if (text_mode == OUT_LINE) {
+		if (rec->type == MSGPACK_OBJECT_MAP && rec->via.map.size > 0 &&
+		    rec->via.map.ptr[0].val.type == MSGPACK_OBJECT_STR) {
+			text_put(f, rec->via.map.ptr[0].val.via.str.ptr,
+			    rec->via.map.ptr[0].val.via.str.size);
+			fputc('\n', f);
+		}
+		return;
+	}
 	if (text_mode != OUT_LIST || text_cols == NULL) {
 		if (text_count > 1)
 			fputc('\n', f);

@@ -85,6 +85,14 @@ static const struct flag_def audit_flags[] = {
 	END_FLAGS,
 };
 
+static const struct flag_def invite_flags[] = {
+	{ "expires", "DURATION", "how long it may be used: 30m, 24h, 7d "
+	    "(default 7d)", 0, NULL, NULL },
+	{ "addr", "HOST:PORT", "where the newcomer reaches this node "
+	    "(default: the address it listens on)", 0, NULL, NULL },
+	END_FLAGS,
+};
+
 /* The commands help lists before the records' ... */
 static const struct command_def head[] = {
 	{ "init", CMD_INIT, NULL, OUT_NONE, NULL, NULL,
@@ -98,6 +106,9 @@ static const struct command_def head[] = {
 	{ "peer list", CMD_REMOTE, "peer.list", OUT_LIST, "peer", NULL,
 	    "list the members and peers, and whether they are connected",
 	    no_flags, NULL },
+	{ "invite", CMD_REMOTE, "invite", OUT_LINE, NULL, NULL,
+	    "print a one-time invitation for a new member organisation "
+	    "(give it to them; they run samlog join)", invite_flags, NULL },
 	{ "member list", CMD_REMOTE, "member.list", OUT_LIST, "member", NULL,
 	    "list the federation's members as the log says: names, key "
 	    "fingerprints, who admitted them", no_flags, NULL },

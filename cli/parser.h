@@ -31,6 +31,8 @@ enum out_mode {
 	OUT_ID,       /* add, update, steps: the id (JSON: the record) */
 	OUT_OBJECT,   /* show, status, verify, rebuild: one object */
 	OUT_LIST,     /* list, history, log: a table (JSON: an array) */
+	OUT_LINE,     /* invite: the first value of the reply, one line
+			 (JSON: the object) */
 };
 
 #define FL_REQUIRED 1u

@@ -114,6 +114,12 @@ do_member(struct cmd_call *k)
 	return cmd_member(k->d, k->c, k->id, k->a, k->msg, k->mlen);
 }
 
+static int
+do_invite(struct cmd_call *k)
+{
+	return cmd_invite(k->d, k->c, k->id, k->a, k->msg, k->mlen);
+}
+
 static const struct cmd_entry {
 	const char *name;
 	bool kind;
@@ -135,6 +141,7 @@ static const struct cmd_entry {
 	{ "peer.list", false, false, do_peer },
 	{ "peer.remove", false, false, do_peer },
 	{ "member.list", false, false, do_member },
+	{ "invite", false, false, do_invite },
 	{ "member.retire", false, false, do_member },
 };
 

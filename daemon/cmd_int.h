@@ -176,6 +176,29 @@ int cmd_peer(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 int cmd_member(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     const struct args *a, char *msg, size_t mlen);
 
+/*
+ * An invitation (PROTOCOL.md 12.2), one line:
+ *   samlog-invite:1:INVITER:SECRET:EXPIRES:HOST:PORT
+ * INVITER the inviting node's id, SECRET 16 random bytes in base32,
+ * EXPIRES unix seconds, then the address the newcomer dials.
+ */
+#define SL_INVITE_PREFIX "samlog-invite:1:"
+#define SL_INVITE_MAX 400
+struct invitation {
+	uint8_t inviter[SL_KEY_LEN];
+	uint8_t secret[STORE_SECRET_LEN];
+	uint64_t expires_s;
+	char addr[CONFIG_ADDR_MAX + 1];
+	char host[CONFIG_ADDR_MAX + 1];
+	unsigned port;
+};
+/* invite: a new invitation, kept (hashed) in the store, printed once. */
+int cmd_invite(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct args *a, char *msg, size_t mlen);
+/* Reads an invitation's text; false (msg says why) if it is none. */
+bool cmd_invite_parse(const char *text, struct invitation *inv, char *msg,
+    size_t mlen);
+
 /* ---- cmd_import.c ---------------------------------------------------- */
 
 /* Handles import.rows/commit/abort; false if body is no import request

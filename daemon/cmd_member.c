@@ -277,3 +277,127 @@ cmd_member(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	mdb_txn_abort(txn);
 	return rc;
 }
+
+/* ---- invitations ------------------------------------------------------- */
+
+int
+cmd_invite(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct args *a, char *msg, size_t mlen)
+{
+	static const char *const allowed[] = { "expires", "addr", NULL };
+	char exp_s[16] = "7d", addr[CONFIG_ADDR_MAX + 2] = "";
+	char host[CONFIG_ADDR_MAX + 1], line[SL_INVITE_MAX];
+	char node[SL_NODE_ID_TEXT + 1], sec[SL_B32_LEN(STORE_SECRET_LEN) + 1];
+	uint8_t secret[STORE_SECRET_LEN];
+	uint64_t ms, expires;
+	unsigned port;
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+	MDB_txn *txn;
+	bool current = false;
+	int rc;
+
+	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
+		return rc;
+	if (!cmd_arg_str(a, "expires", exp_s, sizeof exp_s))
+		snprintf(exp_s, sizeof exp_s, "7d");
+	if (!config_duration_parse(exp_s, &ms))
+		return cmd_fail(msg, mlen, SL_EUSAGE, "--expires takes a number "
+		    "and s, m, h or d (30m, 24h, 7d), from 1 s to 7 days; not "
+		    "\"%s\"", exp_s);
+	if (!cmd_arg_str(a, "addr", addr, sizeof addr))
+		snprintf(addr, sizeof addr, "%s", d->sync != NULL ?
+		    sync_listen_addr(d->sync) : "");
+	if (addr[0] == '\0')
+		return cmd_fail(msg, mlen, SL_EINVAL, "this node does not "
+		    "listen for peers: set listen in samlog.conf (or give "
+		    "--addr HOST:PORT where it can be reached)");
+	if (!config_addr_split(addr, host, sizeof host, &port, false, msg,
+	    mlen))
+		return SL_EUSAGE;
+	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+		return cmd_fail(msg, mlen, SL_EINVAL, "this node listens on "
+		    "every address (%s): give --addr HOST:PORT, the one the "
+		    "newcomer can reach", addr);
+	if (store_read_begin(d->s, &txn) == SL_OK) {
+		const struct sl_members *ms2 = project_members(d->p, txn);
+
+		current = ms2 != NULL && sl_members_current(ms2, d->node);
+		mdb_txn_abort(txn);
+	}
+	if (!current)
+		return cmd_fail(msg, mlen, SL_EPERM, "this node's organisation "
+		    "is retired: it cannot admit others");
+	sl_random(secret, sizeof secret);
+	expires = sl_now_ms() + ms;
+	if ((rc = store_invite_add(d->s, secret, expires)) != SL_OK)
+		return cmd_fail(msg, mlen, rc, "cannot keep the invitation");
+	sl_b32_encode(node, d->node, SL_KEY_LEN);
+	sl_b32_encode(sec, secret, sizeof secret);
+	sl_wipe(secret, sizeof secret);
+	snprintf(line, sizeof line, "%s%s:%s:%llu:%s", SL_INVITE_PREFIX, node,
+	    sec, (unsigned long long)(expires / 1000), addr);
+	log_info("gave an invitation, open until %llu (unix time)",
+	    (unsigned long long)(expires / 1000));
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 4);
+	sl_pack_cstr(&pk, "invitation");
+	sl_pack_cstr(&pk, line);
+	sl_pack_cstr(&pk, "expires");
+	sl_pack_time(&pk, expires << 16);
+	sl_pack_cstr(&pk, "inviter");
+	sl_pack_cstr(&pk, node);
+	sl_pack_cstr(&pk, "addr");
+	sl_pack_cstr(&pk, addr);
+	ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
+	sl_wipe(line, sizeof line);
+	free(g.p);
+	return SL_OK;
+}
+
+bool
+cmd_invite_parse(const char *text, struct invitation *inv, char *msg,
+    size_t mlen)
+{
+	size_t pl = strlen(SL_INVITE_PREFIX);
+	char node[SL_NODE_ID_TEXT + 1], sec[SL_B32_LEN(STORE_SECRET_LEN) + 1];
+	const char *p = text;
+	char *end;
+
+	memset(inv, 0, sizeof *inv);
+	if (strncmp(p, SL_INVITE_PREFIX, pl) != 0)
+		goto bad;
+	p += pl;
+	if (strlen(p) < SL_NODE_ID_TEXT + 1 || p[SL_NODE_ID_TEXT] != ':')
+		goto bad;
+	memcpy(node, p, SL_NODE_ID_TEXT);
+	node[SL_NODE_ID_TEXT] = '\0';
+	if (!sl_b32_decode(inv->inviter, SL_KEY_LEN, node))
+		goto bad;
+	p += SL_NODE_ID_TEXT + 1;
+	if (strlen(p) < sizeof sec || p[sizeof sec - 1] != ':')
+		goto bad;
+	memcpy(sec, p, sizeof sec - 1);
+	sec[sizeof sec - 1] = '\0';
+	if (!sl_b32_decode(inv->secret, STORE_SECRET_LEN, sec))
+		goto bad;
+	p += sizeof sec;
+	if (*p < '0' || *p > '9')
+		goto bad;
+	inv->expires_s = strtoull(p, &end, 10);
+	if (*end != ':')
+		goto bad;
+	p = end + 1;
+	if (strchr(p, ':') == NULL || strlen(p) >= sizeof inv->addr)
+		goto bad;
+	snprintf(inv->addr, sizeof inv->addr, "%s", p);
+	if (!config_addr_split(inv->addr, inv->host, sizeof inv->host,
+	    &inv->port, false, msg, mlen))
+		return false;
+	return true;
+bad:
+	cmd_fail(msg, mlen, SL_EUSAGE, "that is not an invitation (it starts "
+	    "\"%s\" and is one line: copy all of what samlog invite printed)",
+	    SL_INVITE_PREFIX);
+	return false;
+}

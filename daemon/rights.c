@@ -50,6 +50,8 @@ static const struct {
 	{ "peer.add", RIGHT_ADMIN },
 	{ "peer.remove", RIGHT_ADMIN },
 	{ "member.retire", RIGHT_ADMIN },
+	{ "invite", RIGHT_ADMIN },
+	{ "join", RIGHT_ADMIN },
 	{ "rebuild", RIGHT_ADMIN },
 };
 

@@ -71,7 +71,7 @@ struct origin_entry {
 
 struct store {
 	MDB_env *env;
-	MDB_dbi meta, origins, arrival, forks, refused;
+	MDB_dbi meta, origins, arrival, forks, refused, invites;
 	bool has_key;
 	struct sl_key key;
 	struct origin_entry *orig;
@@ -367,7 +367,8 @@ store_init_txn(struct store *s, char *err, size_t errlen)
 	    (rc = mdb_dbi_open(txn, "origins", MDB_CREATE, &s->origins)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "arrival", MDB_CREATE, &s->arrival)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "forks", MDB_CREATE, &s->forks)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "refused", MDB_CREATE, &s->refused)) != 0)
+	    (rc = mdb_dbi_open(txn, "refused", MDB_CREATE, &s->refused)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "invites", MDB_CREATE, &s->invites)) != 0)
 		goto fail_txn;
 	rc = meta_get_u64(s, txn, "format", &fmt);
 	if (rc == MDB_NOTFOUND)
@@ -1658,4 +1659,96 @@ store_release_pages(struct store *s)
 		madvise((void *)lo, hi - lo, MADV_DONTNEED);
 	}
 	fclose(f);
+}
+
+/* ---- invitations ------------------------------------------------------ */
+
+int
+store_invite_add(struct store *s, const uint8_t secret[STORE_SECRET_LEN],
+    uint64_t expires_ms)
+{
+	uint8_t kb[SL_HASH_LEN], v[8];
+	MDB_val k = { sizeof kb, kb }, d = { sizeof v, v };
+	MDB_txn *txn;
+	int rc;
+
+	sl_sha256(kb, secret, STORE_SECRET_LEN);
+	put_be64(v, expires_ms);
+	for (;;) {
+		if ((rc = txn_begin(s, 0, &txn)) != 0)
+			break;
+		/* Expired invitations go when a new one is made. */
+		MDB_cursor *c;
+		MDB_val ck, cd;
+
+		if ((rc = mdb_cursor_open(txn, s->invites, &c)) == 0) {
+			while (mdb_cursor_get(c, &ck, &cd, MDB_NEXT) == 0)
+				if (cd.mv_size == 8 &&
+				    sl_get_be(cd.mv_data, 8) < sl_now_ms())
+					mdb_cursor_del(c, 0);
+			mdb_cursor_close(c);
+		}
+		if (rc == 0)
+			rc = mdb_put(txn, s->invites, &k, &d, 0);
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+		if (rc != MDB_MAP_FULL || store_grow(s) != SL_OK)
+			break;
+	}
+	return rc == 0 ? SL_OK : SL_ESTORE;
+}
+
+int
+store_invite_take(struct store *s, const uint8_t secret[STORE_SECRET_LEN],
+    uint64_t now_ms)
+{
+	uint8_t kb[SL_HASH_LEN];
+	MDB_val k = { sizeof kb, kb }, d;
+	MDB_txn *txn;
+	uint64_t exp = 0;
+	int rc;
+
+	sl_sha256(kb, secret, STORE_SECRET_LEN);
+	if (txn_begin(s, 0, &txn) != 0)
+		return SL_ESTORE;
+	rc = mdb_get(txn, s->invites, &k, &d);
+	if (rc == MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return SL_ENOENT;
+	}
+	if (rc != 0 || d.mv_size != 8) {
+		mdb_txn_abort(txn);
+		return SL_ESTORE;
+	}
+	exp = sl_get_be(d.mv_data, 8);
+	/* Used or expired, it is gone: a secret never admits twice. */
+	if (mdb_del(txn, s->invites, &k, NULL) != 0) {
+		mdb_txn_abort(txn);
+		return SL_ESTORE;
+	}
+	if (mdb_txn_commit(txn) != 0)
+		return SL_ESTORE;
+	return exp < now_ms ? SL_EVALUE : SL_OK;
+}
+
+size_t
+store_invite_count(struct store *s, uint64_t now_ms)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, d;
+	size_t n = 0;
+
+	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
+		return 0;
+	if (mdb_cursor_open(txn, s->invites, &c) == 0) {
+		while (mdb_cursor_get(c, &k, &d, MDB_NEXT) == 0)
+			if (d.mv_size == 8 && sl_get_be(d.mv_data, 8) >= now_ms)
+				n++;
+		mdb_cursor_close(c);
+	}
+	mdb_txn_abort(txn);
+	return n;
 }

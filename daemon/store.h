@@ -256,4 +256,19 @@ struct store_verify_report {
  */
 int store_verify(struct store *s, struct store_verify_report *rep);
 
+/*
+ * Invitations this node has given (samlog invite), by the SHA-256 of
+ * their secret: store_invite_add keeps one until expires_ms (and drops
+ * the expired ones); store_invite_take removes the one for secret: SL_OK
+ * if it was there and had not expired, SL_EVALUE if it had expired,
+ * SL_ENOENT if it is unknown or was used (a secret admits once);
+ * store_invite_count says how many are still open.
+ */
+#define STORE_SECRET_LEN 16
+int store_invite_add(struct store *s, const uint8_t secret[STORE_SECRET_LEN],
+    uint64_t expires_ms);
+int store_invite_take(struct store *s, const uint8_t secret[STORE_SECRET_LEN],
+    uint64_t now_ms);
+size_t store_invite_count(struct store *s, uint64_t now_ms);
+
 #endif /* SAMLOG_STORE_H */
