@@ -8,6 +8,7 @@
  *   cmd_read.c    record replies, lists, show, history, audit, log,
  *                 status, verify, rebuild, peers
  *   cmd_import.c  imports: rows held per connection, written in one commit
+ *   cmd_events.c  the raw event export (PROTOCOL.md section 14)
  *
  * Every function returns SL_OK or an SL_E* code with one sentence in msg
  * (msg, mlen), unless it says otherwise.
@@ -168,6 +169,13 @@ int cmd_read_rebuild(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     char *msg, size_t mlen);
 int cmd_peer(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     const struct args *a, char *msg, size_t mlen);
+
+/* ---- cmd_events.c ---------------------------------------------------- */
+
+/* events [--origin ID]... [--since TIME|SEQ]: the raw event export, sent
+ * as RECORD frames {"data": bin} whose bytes, joined, are the file. */
+int cmd_events(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn, const struct args *a, char *msg, size_t mlen);
 
 /* ---- cmd_import.c ---------------------------------------------------- */
 
