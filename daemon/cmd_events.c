@@ -46,7 +46,7 @@ event_hlc(struct cmd_ctx *d, MDB_txn *txn, const uint8_t *origin,
 	if ((rc = store_txn_event(d->s, txn, origin, seq, &rec, &len)) !=
 	    SL_OK)
 		return rc;
-	if ((rc = sl_event_decode(&ev, rec, len)) != SL_OK)
+	if (sl_event_decode(&ev, rec, len) != SL_OK)
 		return SL_ESTORE;
 	*hlc = ev.hlc;
 	return SL_OK;
@@ -133,7 +133,7 @@ parse_since(const struct args *a, uint64_t *seq, uint64_t *hlc, char *msg,
 	text[g->slen] = '\0';
 	for (i = 0; isdigit((unsigned char)text[i]); i++)
 		;
-	if (text[i] == '\0' && i <= 18) {
+	if (i <= 18 && text[i] == '\0') {
 		if ((*seq = strtoull(text, NULL, 10)) == 0)
 			return cmd_fail(msg, mlen, SL_EUSAGE, "invalid --since "
 			    "\"0\": seqs begin at 1");
