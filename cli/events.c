@@ -319,7 +319,7 @@ static void
 pack_chains(msgpack_packer *pk, const struct evcheck *c,
     const struct ident *v)
 {
-	char fp[SL_FPR_TEXT + 1], t[160], h[SL_NODE_ID_TEXT + 1];
+	char fp[SL_FPR_TEXT + 1], t[160], h[SL_NODE_ID_TEXT + 1] = "";
 
 	sl_pack_cstr(pk, "chains");
 	msgpack_pack_array(pk, c->f.norigins);
@@ -390,10 +390,17 @@ pack_summary(struct sl_buf *g, const struct evcheck *c, struct pins *pins)
 	msgpack_pack_uint32(&pk, c->nsigs);
 	sl_pack_cstr(&pk, "erased");
 	msgpack_pack_uint32(&pk, c->erased);
+	/* An export of an empty log has no clocks to show. */
 	sl_pack_cstr(&pk, "first_time");
-	sl_pack_time(&pk, c->first_hlc);
+	if (c->last_hlc > 0)
+		sl_pack_time(&pk, c->first_hlc);
+	else
+		msgpack_pack_nil(&pk);
 	sl_pack_cstr(&pk, "last_time");
-	sl_pack_time(&pk, c->last_hlc);
+	if (c->last_hlc > 0)
+		sl_pack_time(&pk, c->last_hlc);
+	else
+		msgpack_pack_nil(&pk);
 	sl_pack_cstr(&pk, "records");
 	msgpack_pack_uint32(&pk, c->records);
 	sl_pack_cstr(&pk, "waiting");
