@@ -64,23 +64,24 @@ PROTO_SRC  := protocol/mp.c protocol/event.c protocol/crypto.c protocol/frame.c 
               protocol/clock.c protocol/base32.c protocol/node.c protocol/hash.c \
               protocol/schema.c protocol/record.c protocol/peer_wire.c \
               protocol/text.c protocol/labels.c protocol/timefmt.c \
-              protocol/member.c
+              protocol/member.c protocol/evfile.c
 # What the CLI needs: no OpenSSL, no LMDB, no libuv (start-up time);
 # SHA-256 for checking audit bundles comes from libsodium.
 CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
               protocol/node.c protocol/crypto.c protocol/event.c \
               protocol/clock.c protocol/hash_sodium.c protocol/schema.c \
               protocol/record.c protocol/text.c protocol/labels.c \
-              protocol/timefmt.c protocol/member.c
+              protocol/timefmt.c protocol/member.c \
+              protocol/evfile.c
 STORE_SRC  := daemon/store.c daemon/project.c daemon/log.c
 DAEMON_SRC := daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/cmd_args.c daemon/cmd_write.c daemon/cmd_read.c \
-              daemon/cmd_import.c daemon/cmd_member.c \
+              daemon/cmd_import.c daemon/cmd_member.c daemon/cmd_events.c \
               daemon/audit.c daemon/rights.c \
               daemon/tls.c daemon/sync.c
 CLI_SRC    := cli/parser.c cli/records.c cli/output.c cli/output_json.c \
               cli/request.c cli/import.c cli/export.c cli/fileio.c \
-              cli/bundle.c
+              cli/bundle.c cli/chains.c cli/pins.c cli/events.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 PROTO_OBJ  := $(call obj,$(PROTO_SRC))
@@ -92,7 +93,7 @@ CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 TESTS := test_mp test_event test_output test_schema test_store test_project \
          test_fold test_member test_node test_e2e test_sync test_fault test_hostile \
          test_meaning test_attack test_attack13 test_soak test_sheets \
-         test_cli_golden
+         test_cli_golden test_raw test_evfile
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
 .PHONY: all deps deps-build run check lint tests test-run unit bench fuzz \
@@ -160,6 +161,12 @@ $(BUILD)/test_attack13: $(BUILD)/obj/tests/unit/test_attack13.o $(BUILD)/obj/tes
 # The CLI's output against tests/golden/, through real daemons.
 $(BUILD)/test_cli_golden: $(BUILD)/obj/tests/unit/test_cli_golden.o $(CLUSTER_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+# The raw event export's format and checker, without a daemon.
+$(BUILD)/test_evfile: $(BUILD)/obj/tests/unit/test_evfile.o $(CLI_OBJ) $(CLI_PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS) -lcmocka
+# Raw event exports from real daemons, verified offline (PROTOCOL.md 14).
+$(BUILD)/test_raw: $(BUILD)/obj/tests/unit/test_raw.o $(CLUSTER_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_node: $(BUILD)/obj/tests/unit/test_node.o $(BUILD)/obj/tests/unit/testutil.o $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
@@ -168,7 +175,7 @@ tests: all $(TEST_BINS)
 # The fast tier for the edit-test loop: the suites that need no daemon
 # and no network (a few seconds in all).
 UNIT := test_mp test_event test_output test_schema test_store test_project \
-        test_fold test_member
+        test_fold test_member test_evfile
 unit: $(addprefix $(BUILD)/,$(UNIT))
 	@SAMLOG_SUITES="$(UNIT)" sh tests/run.sh $(BUILD)
 
@@ -228,7 +235,7 @@ lint: deps
 # are kept in tests/fuzz/regress/NAME, which check replays every time.
 
 FUZZ_CC ?= clang
-FUZZ_TARGETS := event peer control config import bundle
+FUZZ_TARGETS := event peer control config import bundle events
 FUZZ ?= $(FUZZ_TARGETS)
 FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) \
               -fsanitize=fuzzer-no-link,address,undefined \
@@ -251,7 +258,7 @@ build/fuzz/fuzz_event build/fuzz/fuzz_peer: \
 build/fuzz/fuzz_control build/fuzz/fuzz_config: \
     build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_DAEMON_OBJ)
 	$(FUZZ_LINK) $(PKG_LIBS)
-build/fuzz/fuzz_import build/fuzz/fuzz_bundle: \
+build/fuzz/fuzz_import build/fuzz/fuzz_bundle build/fuzz/fuzz_events: \
     build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_CLI_OBJ)
 	$(FUZZ_LINK) $(CLI_LIBS)
 

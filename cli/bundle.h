@@ -10,10 +10,13 @@
 #include <stdint.h>
 
 #include "output.h"
+#include "pins.h"
 
 /* samlog audit --check FILE: verifies the bundle in FILE ("-": standard
- * input) and prints the record and its history.  The exit status. */
-int cmd_audit_check(const char *file, const struct output *out);
+ * input) and prints the record and its history, and its keys; with pins
+ * (pins.h), fails for any key that is not pinned.  The exit status. */
+int cmd_audit_check(const char *file, struct pins *pins,
+    const struct output *out);
 
 /* samlog audit ID --out FILE: asks samlogd of dir for record id's bundle,
  * checks it, writes it to FILE ("-": standard output) atomically and

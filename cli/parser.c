@@ -74,14 +74,36 @@ static struct flag_def export_flags[] = {
 	{ "kind", "KIND", NULL, 0, NULL, NULL },
 	{ "excel", NULL, "CSV as Excel opens it: a BOM, ';' and CRLF",
 	    FL_SWITCH, NULL, NULL },
+	{ "events", "FILE", "instead, the raw signed events as stored, for "
+	    "samlog verify --file (- for standard output)", 0, NULL, NULL },
+	{ "origin", "ID", "with --events: only this origin's (a node id or a "
+	    "unique prefix; a,b for several)", FL_REPEAT, NULL, NULL },
+	{ "since", "TIME", "with --events: only events from this time or day "
+	    "on (by their clocks), or from this seq on", 0, NULL, NULL },
 	END_FLAGS,
 };
+
+/* The pins of the offline checks (PROTOCOL.md 14.3). */
+#define PIN_FLAGS \
+	{ "expect", "FINGERPRINT", "fail unless every key is one expected: a "\
+	    "key's fingerprint, its node id's first 16 characters", \
+	    FL_REPEAT, NULL, NULL }, \
+	{ "members", "FILE", "the expected keys, a fingerprint and a name a " \
+	    "line (# comments)", 0, NULL, NULL }
 
 static const struct flag_def audit_flags[] = {
 	{ "out", "FILE", "write the record's bundle to FILE (- for standard "
 	    "output)", 0, NULL, NULL },
 	{ "check", "FILE", "verify the bundle in FILE offline: no daemon, no "
 	    "node directory", 0, NULL, NULL },
+	PIN_FLAGS,
+	END_FLAGS,
+};
+
+static const struct flag_def verify_flags[] = {
+	{ "file", "FILE", "instead, verify the event export in FILE offline: "
+	    "no daemon, no node directory", 0, NULL, NULL },
+	PIN_FLAGS,
 	END_FLAGS,
 };
 
@@ -117,9 +139,9 @@ static const struct command_def head[] = {
 	    "its later events count nowhere", no_flags, NULL },
 	{ "peer remove", CMD_REMOTE, "peer.remove", OUT_OBJECT, NULL, "NAME",
 	    "stop trusting and dialling a member", no_flags, NULL },
-	{ "verify", CMD_REMOTE, "verify", OUT_OBJECT, NULL, NULL,
-	    "check every chain and signature (exit 1 on any failure)",
-	    no_flags, NULL },
+	{ "verify", CMD_VERIFY, "verify", OUT_OBJECT, NULL, NULL,
+	    "check every chain and signature (exit 1 on any failure), of the "
+	    "node or of an event export", verify_flags, NULL },
 	{ "log", CMD_REMOTE, "log", OUT_LIST, "log", NULL,
 	    "show the raw events in arrival order", no_flags, NULL },
 	{ "rebuild", CMD_REMOTE, "rebuild", OUT_OBJECT, NULL, NULL,
@@ -132,8 +154,8 @@ static const struct command_def tail[] = {
 	    "add the records of a CSV or JSON Lines file: all, or none",
 	    import_flags, NULL },
 	{ "export", CMD_EXPORT, NULL, OUT_NONE, NULL, NULL,
-	    "write the records as JSON Lines or CSV (import reads them back)",
-	    export_flags, NULL },
+	    "write the records as JSON Lines or CSV (import reads them back), "
+	    "or the raw signed events", export_flags, NULL },
 	{ "history", CMD_REMOTE, "history", OUT_LIST, "history", "ID",
 	    "every event of a record, oldest first", no_flags, NULL },
 	{ "find", CMD_REMOTE, "find", OUT_LIST, "records", "TEXT",

@@ -23,6 +23,7 @@ enum cmd_id {
 	CMD_IMPORT,   /* import.c, then samlogd */
 	CMD_EXPORT,   /* export.c: lists from samlogd */
 	CMD_AUDIT,    /* bundle.c: from samlogd (--out), or offline (--check) */
+	CMD_VERIFY,   /* samlogd's store, or a file offline (events.c) */
 };
 
 /* How a remote command's reply is printed. */

@@ -12,6 +12,7 @@
 #include "output.h"
 #include "parser.h"
 #include "bundle.h"
+#include "events.h"
 #include "export.h"
 #include "import.h"
 #include "records.h"
@@ -268,6 +269,32 @@ main(int argc, char **argv)
 	case CMD_INIT:
 		status = cmd_init(&r, out);
 		break;
+	case CMD_VERIFY: {
+		const char *file = parse_value(&r, "file");
+		struct pins pins;
+
+		if (file == NULL && (parse_value(&r, "expect") != NULL ||
+		    parse_value(&r, "members") != NULL)) {
+			status = fail(2, "verify: --expect and --members go with "
+			    "--file FILE (see: samlog help verify)");
+			break;
+		}
+		if (file == NULL) {
+			char *dir = sl_node_dir_resolve(r.dir);
+
+			if (dir == NULL)
+				return fail(1, "no node directory: set HOME or "
+				    "SAMLOG_DIR, or use -d DIR");
+			status = request_run(dir, r.dir != NULL ||
+			    getenv("SAMLOG_DIR") != NULL, &r, out);
+			free(dir);
+			break;
+		}
+		if ((status = pins_load(&pins, &r)) == 0)
+			status = cmd_verify_file(file, &pins, out);
+		pins_free(&pins);
+		break;
+	}
 	case CMD_AUDIT: {
 		const char *check = parse_value(&r, "check");
 		const char *file = parse_value(&r, "out");
@@ -277,8 +304,18 @@ main(int argc, char **argv)
 			    "--check FILE (see: samlog help audit)");
 			break;
 		}
+		if (check == NULL && (parse_value(&r, "expect") != NULL ||
+		    parse_value(&r, "members") != NULL)) {
+			status = fail(2, "audit: --expect and --members go with "
+			    "--check FILE (see: samlog help audit)");
+			break;
+		}
 		if (check != NULL) {
-			status = cmd_audit_check(check, out);
+			struct pins pins;
+
+			if ((status = pins_load(&pins, &r)) == 0)
+				status = cmd_audit_check(check, &pins, out);
+			pins_free(&pins);
 			break;
 		}
 		if (r.pos == NULL || file == NULL) {
@@ -305,7 +342,22 @@ main(int argc, char **argv)
 		if (dir == NULL)
 			return fail(1, "no node directory: set HOME or "
 			    "SAMLOG_DIR, or use -d DIR");
-		if (r.cmd == CMD_EXPORT && r.json && parse_value(&r,
+		if (r.cmd == CMD_EXPORT && parse_value(&r, "events") == NULL &&
+		    (parse_value(&r, "origin") != NULL ||
+		    parse_value(&r, "since") != NULL))
+			status = fail(2, "export: --origin and --since go with "
+			    "--events FILE (see: samlog help export)");
+		else if (r.cmd == CMD_EXPORT && parse_value(&r, "events") !=
+		    NULL && (parse_value(&r, "format") != NULL ||
+		    parse_value(&r, "kind") != NULL ||
+		    parse_value(&r, "excel") != NULL))
+			status = fail(2, "export: --events writes every kind's "
+			    "events as stored: leave out --format, --kind and "
+			    "--excel");
+		else if (r.cmd == CMD_EXPORT && parse_value(&r, "events") !=
+		    NULL)
+			status = cmd_export_events(dir, named, &r, out);
+		else if (r.cmd == CMD_EXPORT && r.json && parse_value(&r,
 		    "format") != NULL && strcmp(parse_value(&r, "format"),
 		    "jsonl") != 0)
 			status = fail(2, "export: --json writes JSON Lines; it "

@@ -79,6 +79,12 @@ do_audit(struct cmd_call *k)
 }
 
 static int
+do_events(struct cmd_call *k)
+{
+	return cmd_events(k->d, k->c, k->id, k->txn, k->a, k->msg, k->mlen);
+}
+
+static int
 do_log(struct cmd_call *k)
 {
 	return cmd_read_log(k->d, k->c, k->id, k->txn);
@@ -133,6 +139,7 @@ static const struct cmd_entry {
 	{ "conflicts", false, true, do_conflicts },
 	{ "timeline", false, true, do_timeline },
 	{ "audit", false, true, do_audit },
+	{ "events", false, true, do_events },
 	{ "log", false, true, do_log },
 	{ "status", false, false, do_status },
 	{ "verify", false, false, do_verify },

@@ -9,6 +9,7 @@
  *                 status, verify, rebuild, peers
  *   cmd_import.c  imports: rows held per connection, written in one commit
  *   cmd_member.c  the federation's members: list, retire
+ *   cmd_events.c  the raw event export (PROTOCOL.md section 14)
  *
  * Every function returns SL_OK or an SL_E* code with one sentence in msg
  * (msg, mlen), unless it says otherwise.
@@ -198,6 +199,12 @@ int cmd_invite(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 /* Reads an invitation's text; false (msg says why) if it is none. */
 bool cmd_invite_parse(const char *text, struct invitation *inv, char *msg,
     size_t mlen);
+/* ---- cmd_events.c ---------------------------------------------------- */
+
+/* events [--origin ID]... [--since TIME|SEQ]: the raw event export, sent
+ * as RECORD frames {"data": bin} whose bytes, joined, are the file. */
+int cmd_events(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn, const struct args *a, char *msg, size_t mlen);
 
 /* ---- cmd_import.c ---------------------------------------------------- */
 

@@ -4,8 +4,9 @@
  * Why each command has the right it has:
  *  - The record commands and import write records signed by this node,
  *    with the asker (SO_PEERCRED) as their author: what the group is for.
- *  - history, audit, log and the list and show commands (export is the
- *    list commands) read what any member may read; they change nothing.
+ *  - history, audit, events, log and the list and show commands (export
+ *    is the list commands, export --events is events) read what any
+ *    member may read; they change nothing.
  *  - status, peer list and verify read the node's state: its id (which
  *    the other organisations need), its peers and their sync state, and
  *    the check of every chain and signature.  They change nothing.
@@ -42,6 +43,7 @@ static const struct {
 	{ "conflicts", RIGHT_RECORD },
 	{ "timeline", RIGHT_RECORD },
 	{ "audit", RIGHT_RECORD },
+	{ "events", RIGHT_RECORD },
 	{ "log", RIGHT_RECORD },
 	{ "status", RIGHT_RECORD },
 	{ "peer.list", RIGHT_RECORD },

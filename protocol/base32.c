@@ -78,3 +78,41 @@ sl_b32_valid_prefix(const char *text, size_t n)
 			return false;
 	return true;
 }
+
+/*
+ * Fingerprints are prefixes of the id rather than a hash of the key, so
+ * that an auditor can hold one against the node ids the members'
+ * configurations already name.  16 characters are the key's first 80
+ * bits: finding another key with the same ones takes some 2^80 key
+ * generations.
+ */
+void
+sl_fingerprint(char out[SL_FPR_TEXT + 1], const uint8_t key[SL_KEY_LEN])
+{
+	char id[SL_NODE_ID_TEXT + 1];
+
+	sl_b32_encode(id, key, SL_KEY_LEN);
+	memcpy(out, id, SL_FPR_TEXT);
+	out[SL_FPR_TEXT] = '\0';
+}
+
+bool
+sl_fingerprint_valid(const char *text, size_t n)
+{
+	return n >= SL_FPR_TEXT && n <= SL_NODE_ID_TEXT &&
+	    sl_b32_valid_prefix(text, n);
+}
+
+bool
+sl_fingerprint_match(const char *text, size_t n, const uint8_t key[SL_KEY_LEN])
+{
+	char id[SL_NODE_ID_TEXT + 1];
+
+	if (!sl_fingerprint_valid(text, n))
+		return false;
+	sl_b32_encode(id, key, SL_KEY_LEN);
+	for (size_t i = 0; i < n; i++)
+		if (b32_value(text[i]) != b32_value(id[i]))
+			return false;
+	return true;
+}

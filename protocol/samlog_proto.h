@@ -245,6 +245,20 @@ bool sl_b32_decode(uint8_t *out, size_t len, const char *text);
 /* True if every character of text[0..n) is in the alphabet. */
 bool sl_b32_valid_prefix(const char *text, size_t n);
 
+/*
+ * A key's fingerprint (PROTOCOL.md 14.3): the first SL_FPR_TEXT
+ * characters of its node id, what an auditor pins and reads aloud.
+ * sl_fingerprint writes it and a NUL.  sl_fingerprint_valid: text[0..n)
+ * is a fingerprint or a longer prefix of a node id (SL_FPR_TEXT to
+ * SL_NODE_ID_TEXT characters of the alphabet, either case).
+ * sl_fingerprint_match: such a text is a prefix of key's node id.
+ */
+#define SL_FPR_TEXT 16
+void sl_fingerprint(char out[SL_FPR_TEXT + 1], const uint8_t key[SL_KEY_LEN]);
+bool sl_fingerprint_valid(const char *text, size_t n);
+bool sl_fingerprint_match(const char *text, size_t n,
+    const uint8_t key[SL_KEY_LEN]);
+
 /* ---------------------------------------------------------------------------
  * Hybrid logical clock: milliseconds since the epoch << 16 | counter.
  * Ordered as one unsigned integer.
@@ -394,6 +408,62 @@ void sl_entity_id(uint8_t out[SL_ID_LEN], const uint8_t hash[SL_HASH_LEN]);
 #define SL_AUDIT_MAGIC_LEN 15
 #define SL_AUDIT_VERSION 2 /* 1: no list of missing parents */
 #define SL_AUDIT_STATEMENT_MAX (256u << 20)
+
+/* ---------------------------------------------------------------------------
+ * Raw event exports (evfile.c, PROTOCOL.md section 14): the magic, a
+ * head [version, time, since_hlc, since_seq, origins], the records as
+ * stored, each a bin, and a trailer [count, SHA-256 of all bytes before
+ * it].  Pure functions: the daemon writes, the CLI reads.
+ */
+#define SL_EVFILE_MAGIC "samlog-events-1\n"
+#define SL_EVFILE_MAGIC_LEN 16
+#define SL_EVFILE_VERSION 1
+#define SL_EVFILE_MAX ((size_t)1 << 30)  /* bytes a reader takes */
+
+/* One origin of the head: the first seq in the file and the exporter's
+ * tip.  The pointers borrow SL_KEY_LEN and SL_HASH_LEN bytes. */
+struct sl_evfile_origin {
+	const uint8_t *origin;
+	uint64_t first, tip;
+	const uint8_t *tip_hash;
+};
+
+/* Writing: the magic and head into an empty out, then each record, then
+ * the trailer, which hashes everything out holds.  out->failed says if
+ * memory ran out. */
+void sl_evfile_begin(struct sl_buf *out, uint64_t time_ms, uint64_t since_hlc,
+    uint64_t since_seq, const struct sl_evfile_origin *o, uint32_t n);
+void sl_evfile_record(struct sl_buf *out, const uint8_t *rec, size_t len);
+void sl_evfile_end(struct sl_buf *out, uint64_t count);
+
+struct sl_evfile_rec {
+	const uint8_t *p;
+	uint32_t len;
+	size_t at;           /* offset of its bin in the file */
+};
+
+/* A parsed file.  Pointers borrow the buffer given to sl_evfile_parse;
+ * origins and recs are allocated (sl_evfile_free). */
+struct sl_evfile {
+	uint64_t version, time_ms, since_hlc, since_seq;
+	struct sl_evfile_origin *origins; /* ascending by key */
+	uint32_t norigins;
+	struct sl_evfile_rec *recs;       /* in file order, not decoded */
+	uint32_t nrecs;
+	uint64_t count;                   /* the trailer's */
+	bool hash_ok;                     /* the trailer's hash matches */
+};
+
+/*
+ * Reads the frame of a file strictly: magic, head, records as bins,
+ * trailer, nothing after.  Records are not decoded (sl_event_decode);
+ * a trailer whose count or hash disagrees is reported through f, not
+ * refused.  SL_OK, or an error with one sentence in err (a file that is
+ * no export, cut short, or does not decode); f is then to be freed too.
+ */
+int sl_evfile_parse(struct sl_evfile *f, const uint8_t *buf, size_t len,
+    char *err, size_t errlen);
+void sl_evfile_free(struct sl_evfile *f);
 
 #define SL_FRAME_HDR 12
 #define SL_CTL_VERSION 1
