@@ -77,13 +77,12 @@ send_member(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     const struct sl_members *ms, const struct sl_member *m)
 {
 	const struct store_tip *t = store_tip_of(d->s, m->org);
-	char fpr[SL_NODE_ID_TEXT + 1];
+	char fpr[SL_FPR_TEXT + 1];
 	struct sl_buf g = { 0 };
 	msgpack_packer pk;
 	bool self = memcmp(m->org, d->node, SL_KEY_LEN) == 0;
 
-	sl_b32_encode(fpr, m->org, SL_KEY_LEN);
-	fpr[16] = '\0'; /* the fingerprint: a node id's first 16 */
+	sl_fingerprint(fpr, m->org);
 	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, 10);
 	sl_pack_cstr(&pk, "name");

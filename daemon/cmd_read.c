@@ -40,7 +40,7 @@ compete_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN]
 		if (memcmp(cc->heads[i], hash, SL_HASH_LEN) != 0)
 			continue;
 		msgpack_packer_init(&pk, &cc->g, sl_buf_write);
-		msgpack_pack_map(&pk, 10);
+		msgpack_pack_map(&pk, 11);
 		pack_event_common(cc->d, cc->txn, &pk, ev, m);
 		cc->n++;
 		break;
@@ -869,8 +869,8 @@ pack_effect(msgpack_packer *pk, const struct sl_evmeta *m)
 }
 
 /*
- * The keys every event shows (10): seq, origin, org, author, time, on,
- * type,
+ * The keys every event shows (11): seq, origin, org, fingerprint (its
+ * key's, PROTOCOL.md 14.3), author, time, on, type,
  * changes (its payload, decoded and packed again: a map, empty if the
  * body is erased or is no map), verified (the payload matches its
  * hash) and effect (the fold's verdict, nil for events of no record).
@@ -879,7 +879,7 @@ static void
 pack_event_common(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk,
     const struct sl_event *ev, const struct sl_evmeta *m)
 {
-	char org[SL_ORG_MAX + 1], on[11];
+	char org[SL_ORG_MAX + 1], on[11], fpr[SL_FPR_TEXT + 1];
 	struct sl_mp mp;
 
 	/* The name bound to the organisation when it made the event: a
@@ -891,6 +891,9 @@ pack_event_common(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk,
 	sl_pack_b32(pk, ev->origin, SL_KEY_LEN);
 	sl_pack_cstr(pk, "org");
 	sl_pack_cstr(pk, org);
+	sl_fingerprint(fpr, ev->origin);
+	sl_pack_cstr(pk, "fingerprint");
+	sl_pack_cstr(pk, fpr);
 	sl_pack_cstr(pk, "author");
 	sl_pack_str(pk, ev->author, ev->author_len);
 	sl_pack_cstr(pk, "time");
@@ -921,7 +924,7 @@ history_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN]
 
 	(void)hash;
 	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 10);
+	msgpack_pack_map(&pk, 11);
 	pack_event_common(h->d, h->txn, &pk, ev, m);
 	ctl_send(h->c, SL_MSG_RECORD, h->id, g.p, g.len);
 	free(g.p);
@@ -1027,7 +1030,7 @@ log_cb(void *ctx, uint64_t arrival, const uint8_t *rec, size_t len)
 	struct sl_evmeta m;
 	bool known = project_meta(l->d->p, l->txn, hash, &m) == SL_OK;
 
-	msgpack_pack_map(&pk, 16);
+	msgpack_pack_map(&pk, 17);
 	pack_event_common(l->d, l->txn, &pk, &ev, known ? &m : NULL);
 	sl_pack_cstr(&pk, "arrival");
 	msgpack_pack_uint64(&pk, arrival);

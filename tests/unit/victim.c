@@ -445,7 +445,8 @@ expect_refused(struct verdict *v, const struct node *victim,
 }
 
 /* The keys of an entry of `samlog log --json`. */
-static const char *const log_keys[] = { "seq", "origin", "org", "author",
+static const char *const log_keys[] = { "seq", "origin", "org",
+	"fingerprint", "author",
 	"time", "type", "changes", "verified", "arrival", "hash", "prev", "hlc",
 	"entity", "parents", "signed", "effect", "on", NULL };
 
