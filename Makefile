@@ -74,7 +74,7 @@ CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
 STORE_SRC  := daemon/store.c daemon/project.c daemon/log.c
 DAEMON_SRC := daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/cmd_args.c daemon/cmd_write.c daemon/cmd_read.c \
-              daemon/cmd_import.c \
+              daemon/cmd_import.c daemon/cmd_peer.c \
               daemon/audit.c daemon/rights.c \
               daemon/tls.c daemon/sync.c
 CLI_SRC    := cli/parser.c cli/records.c cli/output.c cli/output_json.c \

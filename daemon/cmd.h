@@ -44,9 +44,10 @@ void cmd_request(void *ctx, struct ctl_conn *c, uint32_t id,
  * with err set.
  */
 int cmd_announce(struct cmd_ctx *d, const char *org, char *err, size_t errlen);
-/* Gives cmd the peers: status lists them, the peer commands change them,
- * and every commit is pushed to them. */
-void cmd_set_sync(struct cmd_ctx *d, struct sync *sy);
+/* Gives cmd the peers: status lists them, the peer commands change them
+ * (in samlog.conf at conf_path, then in sy), and every commit is pushed
+ * to them.  sy and conf_path are borrowed and must outlive d. */
+void cmd_set_sync(struct cmd_ctx *d, struct sync *sy, const char *conf_path);
 /* A sync_hold_fn: while held, writes queue and are not committed. */
 void cmd_hold(void *ctx, bool hold);
 /* Statistics: group commits made, write requests answered, requests

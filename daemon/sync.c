@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "sync.h"
@@ -120,7 +119,6 @@ struct sync {
 	uv_loop_t *loop;
 	struct store *s;
 	struct sl_key key;
-	char *conf_path;
 	SSL_CTX *ssl;
 	uv_tcp_t *listener;     /* NULL: not listening */
 	char listen_addr[CONFIG_ADDR_MAX + 1];
@@ -208,16 +206,6 @@ stranger_log(struct sync *sy, const char *fmt, ...)
 	log_warn("%s%s%s", line, left, ++sy->slog_lines == STRANGER_LOG_MAX ?
 	    " (more like it this minute are only counted)" : "");
 	sy->slog_quiet = 0;
-}
-
-static void
-time_text(char *out, size_t len, uint64_t ms)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static struct peer *
@@ -1868,14 +1856,13 @@ sync_log_grew(struct sync *sy)
 
 int
 sync_new(struct sync **out, uv_loop_t *loop, struct store *s,
-    const struct sl_key *key, const char *conf_path, const struct config *c,
-    char *err, size_t errlen)
+    const struct sl_key *key, const struct config *c, char *err,
+    size_t errlen)
 {
 	struct sync *sy = calloc(1, sizeof *sy);
 
 	*out = NULL;
-	if (sy == NULL || (sy->conf_path = strdup(conf_path)) == NULL) {
-		free(sy);
+	if (sy == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return SL_ENOMEM;
 	}
@@ -1884,7 +1871,6 @@ sync_new(struct sync **out, uv_loop_t *loop, struct store *s,
 	sy->key = *key;
 	if ((sy->ssl = tls_ctx_new(key, err, errlen)) == NULL) {
 		sl_key_wipe(&sy->key);
-		free(sy->conf_path);
 		free(sy);
 		return SL_EINVAL;
 	}
@@ -2007,95 +1993,10 @@ sync_apply(struct sync *sy, const struct config *c)
 	sync_log_grew(sy);
 }
 
-/* Reloads the config after the file changed and applies its peers. */
-static int
-reload(struct sync *sy, char *msg, size_t mlen)
+size_t
+sync_peer_count(const struct sync *sy)
 {
-	struct config c;
-	int rc;
-
-	if ((rc = config_load(&c, sy->conf_path, msg, mlen)) != SL_OK)
-		return rc;
-	sync_apply(sy, &c);
-	config_free(&c);
-	return SL_OK;
-}
-
-int
-sync_peer_add(struct sync *sy, const char *name, const char *node_id,
-    const char *addr, char *msg, size_t mlen)
-{
-	struct config_peer cp;
-	struct peer *old;
-	char host[CONFIG_ADDR_MAX + 1], why[160];
-	unsigned port;
-	int rc;
-
-	memset(&cp, 0, sizeof cp);
-	if (!config_name_valid(name)) {
-		snprintf(msg, mlen, "invalid peer name \"%s\" (1 to %d letters, "
-		    "digits, '.', '_' or '-')", name, CONFIG_NAME_MAX);
-		return SL_EVALUE;
-	}
-	if (strlen(node_id) != SL_NODE_ID_TEXT ||
-	    !sl_b32_decode(cp.key, SL_KEY_LEN, node_id)) {
-		snprintf(msg, mlen, "invalid node id \"%s\" (%d base32 "
-		    "characters, as 'samlog init' prints)", node_id,
-		    SL_NODE_ID_TEXT);
-		return SL_EVALUE;
-	}
-	if (addr != NULL && !config_addr_split(addr, host, sizeof host, &port,
-	    false, why, sizeof why)) {
-		snprintf(msg, mlen, "%s", why);
-		return SL_EVALUE;
-	}
-	if (memcmp(cp.key, sy->key.pub, SL_KEY_LEN) == 0) {
-		snprintf(msg, mlen, "%s is this node's own id", node_id);
-		return SL_EVALUE;
-	}
-	if ((old = peer_by_key(sy, cp.key)) != NULL &&
-	    strcmp(old->cfg.name, name) != 0) {
-		snprintf(msg, mlen, "node %s is already peer %s", node_id,
-		    old->cfg.name);
-		return SL_EEXIST;
-	}
-	if ((old = peer_by_name(sy, name)) != NULL &&
-	    memcmp(old->cfg.key, cp.key, SL_KEY_LEN) != 0) {
-		snprintf(msg, mlen, "peer %s exists with another node id "
-		    "(remove it first: samlog peer remove %s)", name, name);
-		return SL_EEXIST;
-	}
-	if (old == NULL && sy->npeers >= CONFIG_PEERS_MAX) {
-		snprintf(msg, mlen, "this node has %d peers already",
-		    CONFIG_PEERS_MAX);
-		return SL_EFULL;
-	}
-	snprintf(cp.name, sizeof cp.name, "%s", name);
-	snprintf(cp.addr, sizeof cp.addr, "%s", addr ? addr : "");
-	if ((rc = config_write_peer(sy->conf_path, &cp, false, msg,
-	    mlen)) != SL_OK)
-		return rc;
-	log_info("peer %s %s (%s%s%s)", name, old ? "updated" : "added", node_id,
-	    cp.addr[0] ? ", dialled at " : ", not dialled",
-	    cp.addr[0] ? cp.addr : "");
-	return reload(sy, msg, mlen);
-}
-
-int
-sync_peer_remove(struct sync *sy, const char *name, char *msg, size_t mlen)
-{
-	struct peer *p = peer_by_name(sy, name);
-	int rc;
-
-	if (p == NULL) {
-		snprintf(msg, mlen, "no peer called \"%s\" (see: samlog peer "
-		    "list)", name);
-		return SL_ENOENT;
-	}
-	if ((rc = config_write_peer(sy->conf_path, &p->cfg, true, msg,
-	    mlen)) != SL_OK)
-		return rc;
-	return reload(sy, msg, mlen);
+	return sy->npeers;
 }
 
 long
@@ -2107,21 +2008,26 @@ sync_peer_index(const struct sync *sy, const char *name)
 	return -1;
 }
 
-size_t
-sync_peer_count(const struct sync *sy)
+long
+sync_peer_index_key(const struct sync *sy, const uint8_t key[SL_KEY_LEN])
 {
-	return sy->npeers;
+	for (size_t i = 0; i < sy->npeers; i++)
+		if (memcmp(sy->peers[i]->cfg.key, key, SL_KEY_LEN) == 0)
+			return (long)i;
+	return -1;
 }
 
 void
-sync_pack_peer(const struct sync *sy, size_t i, msgpack_packer *pk)
+sync_peer_get(const struct sync *sy, size_t i, struct sync_peer_info *out)
 {
 	const struct peer *p = sy->peers[i];
 	const struct conn *c = p->conn;
-	bool up = c != NULL && c->hello_got && !c->closing;
-	char id[SL_NODE_ID_TEXT + 1], t[32];
-	uint64_t behind = 0, ahead = 0;
 
+	memset(out, 0, sizeof *out);
+	out->cfg = p->cfg;
+	out->connected = c != NULL && c->hello_got && !c->closing;
+	out->outgoing = c != NULL && c->outgoing;
+	out->last_contact = p->last_contact;
 	/* behind: events this node holds that the peer lacks; ahead: events
 	 * the peer holds (of origins this node accepts) that it lacks. */
 	for (size_t k = 0; k < p->nos; k++) {
@@ -2131,45 +2037,16 @@ sync_pack_peer(const struct sync *sy, size_t i, msgpack_packer *pk)
 		if (!o->want)
 			continue;
 		if (mine > o->has)
-			behind += mine - o->has;
+			out->behind += mine - o->has;
 		else if (is_member(sy, o->origin) && !(p->claim_false &&
 		    memcmp(o->origin, sy->key.pub, SL_KEY_LEN) == 0))
-			ahead += o->has - mine;
+			out->ahead += o->has - mine;
 	}
-	key_text(id, p->cfg.key);
-	msgpack_pack_map(pk, 12);
-	sl_pack_cstr(pk, "name");
-	sl_pack_cstr(pk, p->cfg.name);
-	sl_pack_cstr(pk, "node_id");
-	sl_pack_cstr(pk, id);
-	/* Where the peer is dialled, not where a connection happens to come
-	 * from: an incoming one's address is the peer's ephemeral port. */
-	sl_pack_cstr(pk, "addr");
-	sl_pack_cstr(pk, p->cfg.addr[0] ? p->cfg.addr : up && !c->outgoing ?
-	    "incoming" : "-");
-	sl_pack_cstr(pk, "connected");
-	sl_pack_bool(pk, up);
-	sl_pack_cstr(pk, "direction");
-	sl_pack_cstr(pk, up ? (c->outgoing ? "out" : "in") : "");
-	sl_pack_cstr(pk, "last_contact");
-	if (p->last_contact) {
-		time_text(t, sizeof t, up ? sl_now_ms() : p->last_contact);
-		sl_pack_cstr(pk, t);
-	} else {
-		msgpack_pack_nil(pk);
-	}
-	sl_pack_cstr(pk, "behind");
-	msgpack_pack_uint64(pk, behind);
-	sl_pack_cstr(pk, "ahead");
-	msgpack_pack_uint64(pk, ahead);
-	sl_pack_cstr(pk, "sent");
-	msgpack_pack_uint64(pk, p->sent);
-	sl_pack_cstr(pk, "received");
-	msgpack_pack_uint64(pk, p->received);
-	sl_pack_cstr(pk, "refused");
-	msgpack_pack_uint64(pk, p->refused);
-	sl_pack_cstr(pk, "last_error");
-	sl_pack_cstr(pk, p->last_error);
+	out->sent = p->sent;
+	out->received = p->received;
+	out->refused = p->refused;
+	snprintf(out->last_error, sizeof out->last_error, "%s",
+	    p->last_error);
 }
 
 void
@@ -2200,7 +2077,6 @@ sync_free(struct sync *sy)
 	tls_ctx_free(sy->ssl);
 	sl_key_wipe(&sy->key);
 	free(sy->peers);
-	free(sy->conf_path);
 	free(sy->scratch.p);
 	free(sy->recs);
 	free(sy->lens);
