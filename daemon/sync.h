@@ -1,6 +1,6 @@
 /*
- * sync.h - peers: the members this node syncs with, the TLS connections
- * to them, and the sync protocol over them (PROTOCOL.md, "Sync").
+ * sync.h - peers: the members this node syncs with, and the sync session
+ * with each over the connections conn.c keeps (PROTOCOL.md, "Sync").
  *
  * Every connection starts with both sides sending HELLO with their version
  * vector (for each origin they accept, the highest seq they hold); each
@@ -30,13 +30,6 @@
 #include "store.h"
 
 struct sync;
-
-/* Output queued per connection above which no more events are read from
- * the log for it, and below which sending resumes; and the hard cap at
- * which a peer that does not read is disconnected. */
-#define SYNC_HIGH_WATER (4u << 20)
-#define SYNC_LOW_WATER (1u << 20)
-#define SYNC_QUEUE_MAX (16u << 20)
 
 /* Called with true to hold local writes (this node is taking back events
  * of its own chain from a peer) and false to let them go on; always
