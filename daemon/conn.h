@@ -51,11 +51,12 @@ struct conn_cbs {
 	 * False fails the handshake before a byte of application data. */
 	tls_check_fn admit;
 	/* The handshake is done (conn_key(c) is the peer's key).  The owner
-	 * binds c with conn_set_data or closes it; frames follow only while
-	 * c is open. */
+	 * binds c with conn_set_data (a dial came with its data already) or
+	 * closes it; frames follow only while c is open. */
 	void (*established)(void *ctx, struct conn *c);
-	/* One complete frame: h has been checked (version, a type below
-	 * SL_PEER_COUNT, h->len at most SL_PEER_FRAME_MAX); body holds
+	/* One complete frame: h has been checked (version, a type from 1
+	 * to below SL_PEER_COUNT, no flags, h->len at most
+	 * SL_PEER_FRAME_MAX: a bad header closes c with a BYE); body holds
 	 * h->len bytes, borrowed from the read buffer for the call.  May
 	 * send on c or close it. */
 	void (*frame)(void *ctx, struct conn *c, const struct sl_frame_hdr *h,
