@@ -77,8 +77,9 @@ STORE_SRC  := daemon/store.c daemon/project.c daemon/log.c
 DAEMON_SRC := daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/cmd_args.c daemon/cmd_write.c daemon/cmd_read.c \
               daemon/cmd_import.c daemon/cmd_member.c daemon/cmd_events.c \
+              daemon/cmd_peer.c \
               daemon/audit.c daemon/rights.c \
-              daemon/tls.c daemon/sync.c
+              daemon/tls.c daemon/conn.c daemon/sync.c
 CLI_SRC    := cli/parser.c cli/records.c cli/output.c cli/output_json.c \
               cli/request.c cli/import.c cli/export.c cli/fileio.c \
               cli/bundle.c cli/chains.c cli/pins.c cli/events.c

@@ -306,9 +306,10 @@ cmd_flush(struct cmd_ctx *d)
 }
 
 void
-cmd_set_sync(struct cmd_ctx *d, struct sync *sy)
+cmd_set_sync(struct cmd_ctx *d, struct sync *sy, const char *conf_path)
 {
 	d->sync = sy;
+	d->conf_path = conf_path;
 }
 
 void

@@ -57,9 +57,10 @@ int cmd_members_sync(struct cmd_ctx *d, const struct config *c,
 /* Admits org under name (peer add): SL_OK or an error in err. */
 int cmd_member_admit(struct cmd_ctx *d, const uint8_t org[SL_KEY_LEN],
     const char *name, char *err, size_t errlen);
-/* Gives cmd the peers: status lists them, the peer commands change them,
- * and every commit is pushed to them. */
-void cmd_set_sync(struct cmd_ctx *d, struct sync *sy);
+/* Gives cmd the peers: status lists them, the peer commands change them
+ * (in samlog.conf at conf_path, then in sy), and every commit is pushed
+ * to them.  sy and conf_path are borrowed and must outlive d. */
+void cmd_set_sync(struct cmd_ctx *d, struct sync *sy, const char *conf_path);
 /* A sync_hold_fn: while held, writes queue and are not committed. */
 void cmd_hold(void *ctx, bool hold);
 /* Statistics: group commits made, write requests answered, requests

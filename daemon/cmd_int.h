@@ -6,7 +6,8 @@
  *   cmd_args.c    replies, request decoding, values and ids as typed
  *   cmd_write.c   record writes built from the schema, the group commit
  *   cmd_read.c    record replies, lists, show, history, audit, log,
- *                 status, verify, rebuild, peers
+ *                 status, verify, rebuild
+ *   cmd_peer.c    the peer commands (samlog.conf, then sync), peers packed
  *   cmd_import.c  imports: rows held per connection, written in one commit
  *   cmd_member.c  the federation's members: list, retire
  *   cmd_events.c  the raw event export (PROTOCOL.md section 14)
@@ -82,6 +83,7 @@ struct cmd_ctx {
 	struct pending *head, **tail;
 	uint64_t commits, writes, requests;
 	struct sync *sync;   /* NULL: no peers (tests) */
+	const char *conf_path; /* samlog.conf, for the peer commands */
 	struct import_sess *imports;
 	bool held;           /* writes wait: see sync_hold_fn */
 };
@@ -168,8 +170,13 @@ int cmd_read_verify(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     char *msg, size_t mlen);
 int cmd_read_rebuild(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     char *msg, size_t mlen);
+
+/* ---- cmd_peer.c ------------------------------------------------------ */
+
 int cmd_peer(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     const struct args *a, char *msg, size_t mlen);
+/* One peer as a map, as `peer list` and `status` show it. */
+void cmd_pack_peer(const struct sync_peer_info *pi, msgpack_packer *pk);
 
 /* ---- cmd_member.c ---------------------------------------------------- */
 

@@ -2,8 +2,8 @@
  * cmd_read.c - answers from a read transaction: records as replies show
  * them (every field of the schema, decoded and packed again), lists
  * through the schema's indexes, show (and as-of), history with the fold's
- * verdict on each event, audit bundles, the log, status, verify, rebuild
- * and the peer commands.
+ * verdict on each event, audit bundles, the log, status, verify and
+ * rebuild.
  */
 #include <ctype.h>
 #include <msgpack.h>
@@ -1110,8 +1110,12 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	size_t np = d->sync ? sync_peer_count(d->sync) : 0;
 
 	msgpack_pack_array(&pk, np);
-	for (size_t i = 0; i < np; i++)
-		sync_pack_peer(d->sync, i, &pk);
+	for (size_t i = 0; i < np; i++) {
+		struct sync_peer_info pi;
+
+		sync_peer_get(d->sync, i, &pi);
+		cmd_pack_peer(&pi, &pk);
+	}
 	ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
 	free(g.p);
 	return SL_OK;
@@ -1170,76 +1174,6 @@ cmd_read_rebuild(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, char *msg,
 	msgpack_pack_uint64(&pk, sl_now_ms() - t0);
 	ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
 	free(g.p);
-	return SL_OK;
-}
-
-/* Peer i as one RECORD. */
-static void
-send_peer(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, size_t i)
-{
-	struct sl_buf g = { 0 };
-	msgpack_packer pk;
-
-	msgpack_packer_init(&pk, &g, sl_buf_write);
-	sync_pack_peer(d->sync, i, &pk);
-	ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
-	free(g.p);
-}
-
-/* peer add NAME --key NODEID [--addr HOST:PORT], peer remove NAME,
- * peer list. */
-int
-cmd_peer(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
-    const struct args *a, char *msg, size_t mlen)
-{
-	static const char *const add_args[] = { "id", "key", "addr", NULL };
-	static const char *const rm_args[] = { "id", NULL };
-	static const char *const no_args[] = { NULL };
-	char name[CONFIG_NAME_MAX + 2], key[SL_NODE_ID_TEXT + 2];
-	char addr[CONFIG_ADDR_MAX + 2];
-	const char *verb = a->cmd + 5;
-	int rc;
-
-	if (d->sync == NULL)
-		return cmd_fail(msg, mlen, SL_EINVAL, "this daemon runs without "
-		    "peers");
-	if (strcmp(verb, "list") == 0) {
-		if ((rc = cmd_args_only(a, no_args, msg, mlen)) != SL_OK)
-			return rc;
-		for (size_t i = 0; i < sync_peer_count(d->sync); i++)
-			send_peer(d, c, id, i);
-		return SL_OK;
-	}
-	bool add = strcmp(verb, "add") == 0;
-
-	if (!add && strcmp(verb, "remove") != 0)
-		return cmd_fail(msg, mlen, SL_EUSAGE, "unknown command \"%s\"",
-		    a->cmd);
-	if ((rc = cmd_args_only(a, add ? add_args : rm_args, msg, mlen)) != SL_OK)
-		return rc;
-	if (!cmd_arg_str(a, "id", name, sizeof name))
-		return cmd_fail(msg, mlen, SL_EUSAGE, "peer %s needs a NAME", verb);
-	if (!add)
-		return sync_peer_remove(d->sync, name, msg, mlen);
-	if (!cmd_arg_str(a, "key", key, sizeof key))
-		return cmd_fail(msg, mlen, SL_EUSAGE, "peer add needs --key NODEID");
-	bool has_addr = cmd_arg_str(a, "addr", addr, sizeof addr);
-
-	if ((rc = sync_peer_add(d->sync, name, key, has_addr ? addr : NULL,
-	    msg, mlen)) != SL_OK)
-		return rc;
-	/* Trusting a node is admitting its organisation (PROTOCOL.md
-	 * 12.1): every member's node then accepts it. */
-	uint8_t kb[SL_KEY_LEN];
-
-	if (sl_b32_decode(kb, SL_KEY_LEN, key) &&
-	    (rc = cmd_member_admit(d, kb, NULL, msg, mlen)) != SL_OK)
-		return rc;
-	long i = sync_peer_index(d->sync, name);
-
-	if (i >= 0) {
-		send_peer(d, c, id, (size_t)i);
-	}
 	return SL_OK;
 }
 

@@ -215,12 +215,12 @@ daemon_serve(struct daemon *d)
 	if (cmd_announce(d->cmd, d->conf.org, err, sizeof err) != SL_OK ||
 	    cmd_members_sync(d->cmd, &d->conf, true, err, sizeof err) != SL_OK)
 		fatal("cannot record this node's organisation: %s", err);
-	if (sync_new(&d->sync, &d->loop, d->store, &d->key, d->conf_path,
-	    &d->conf, err, sizeof err) != SL_OK)
+	if (sync_new(&d->sync, &d->loop, d->store, &d->key, &d->conf, err,
+	    sizeof err) != SL_OK)
 		fatal("%s", err);
 	sync_set_org(d->sync, d->conf.org);
 	sync_set_hold(d->sync, cmd_hold, d->cmd);
-	cmd_set_sync(d->cmd, d->sync);
+	cmd_set_sync(d->cmd, d->sync, d->conf_path);
 	if (sock == NULL)
 		fatal("out of memory");
 	if (d->conf.listen[0] != '\0' && sync_listen(d->sync, d->conf.listen,

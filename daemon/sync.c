@@ -1,52 +1,44 @@
 /*
- * sync.c - peers and the sync protocol (see sync.h and PROTOCOL.md).
+ * sync.c - peers and the sync session (see sync.h and PROTOCOL.md).
  *
- * Everything runs on the daemon's one libuv loop.  A connection is a TCP
- * handle, a TLS state on memory BIOs (tls.c) and a keepalive timer.  What
+ * Everything runs on the daemon's one libuv loop.  Connections, their
+ * TLS, frames, write queues and timers are conn.c's; this file is what
+ * happens over them.  A connection this node uses has a session (struct
+ * session, its conn_data) bound to a configured peer: made when the peer
+ * is dialled, or when an accepted connection shows a member's key.  What
  * a peer holds and wants is kept per peer as a small table of origins
  * (struct ostate): `has` is what the peer said it holds, `sent` what this
- * connection has sent since it began.  The pump reads the next batch of
- * events for the peer straight from the log whenever the connection's
- * output queue is below SYNC_HIGH_WATER, so a slow reader holds back only
- * the reading of the log, never memory: catch-up and live push are the
- * same loop.
+ * session has sent since it began.  The pump reads the next batch of
+ * events for the peer straight from the log whenever the connection has
+ * room (conn_has_room: its queue below CONN_HIGH_WATER), so a slow reader
+ * holds back only the reading of the log, never memory: catch-up and live
+ * push are the same loop.
  */
 #include <assert.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "conn.h"
 #include "log.h"
 #include "sync.h"
-#include "tls.h"
 
 #define BATCH_BYTES (256u << 10)  /* an EVENTS frame ends on the first
                                      signed event past this */
 #define BATCH_EVENTS 4096
 #define FRAME_BODY_MAX SL_PEER_FRAME_MAX
-#define KEEPALIVE_MS 10000        /* PING after this much quiet */
-#define SILENCE_MS 30000          /* nothing heard this long: give up */
-#define HANDSHAKE_MS 5000
 #define HOLD_MS 10000             /* own events claimed but not coming */
 #define HOLD_TEXT "10 s"          /* HOLD_MS, for the log */
-#define CLOSE_MS 5000             /* a closing connection's last words */
 #define BACKOFF_MIN_MS 2000       /* redial after [b/2, b], b doubling */
 #define BACKOFF_MAX_MS 60000
-#define MAX_CONNS 256              /* accepted connections */
-#define MAX_HANDSHAKES 64         /* accepted, not yet through TLS */
-#define MAX_HANDSHAKES_ADDR 8     /* of those, from one address */
-#define STRANGER_LOG_MAX 20       /* lines on strangers' connections */
-#define STRANGER_LOG_MS 60000     /* per this long (and one on drops) */
 #define VECTOR_MAX SL_PEER_VECTOR_MAX
 #define CARRY_MAX SL_SIGN_INTERVAL
 
 struct ostate {
 	uint8_t origin[SL_KEY_LEN];
 	uint64_t has;   /* the peer holds up to here (its HELLO/HAVE) */
-	uint64_t sent;  /* this connection sent up to here */
+	uint64_t sent;  /* this session sent up to here */
 	bool want;      /* in the peer's vector: it accepts this origin */
 	bool refused;   /* refused from this peer until it reconnects */
 	bool unsendable;/* this node cannot read it from its log */
@@ -58,18 +50,18 @@ struct ann {
 	uint64_t seq;   /* last seq this node announced to the connection */
 };
 
-struct conn;
+struct session;
 
 struct peer {
 	struct sync *sy;
 	struct config_peer cfg;
-	struct conn *conn;       /* the established connection, or NULL */
-	struct conn *dialing;    /* an outgoing attempt in progress */
+	struct session *ses;     /* the established session, or NULL */
+	struct session *dialing; /* an outgoing attempt in progress */
 	uv_timer_t redial;
-	uv_getaddrinfo_t gai;
 	bool resolving, removed, timer_open;
 	unsigned backoff;
-	uint64_t since, last_contact; /* ms */
+	uint64_t since, last_contact; /* ms; last_contact: when a session's
+	                                 connection last heard from it */
 	struct ostate *os;
 	size_t nos, cap;
 	uint64_t received, sent, refused;
@@ -84,30 +76,18 @@ struct peer {
 	bool self_given, claim_false;
 };
 
-struct wreq {
-	uv_write_t req;
-	size_t len;
-	char *buf;
-};
-
-struct conn {
+/*
+ * The sync state of one connection (its conn_data), from the dial or the
+ * handshake until conn.c frees the connection (freed_cb).  peer is the
+ * peer it serves (for a dial, the one dialled) until the connection
+ * closes, then NULL.
+ */
+struct session {
 	struct sync *sy;
-	struct conn *next;
-	struct peer *peer;        /* outgoing: target; incoming: once known */
-	uv_tcp_t tcp;
-	uv_timer_t ka;
-	uv_connect_t connect;
-	uv_shutdown_t shut;
-	int handles;
-	struct tls tls;
-	bool outgoing, established, hello_got, closing, in_close;
-	char addr[80];
-	uint8_t src[16];          /* the address it came from (addr_source) */
-	size_t srclen;
-	uint8_t *in;
-	size_t in_off, in_len, in_cap;
-	size_t queued;
-	uint64_t opened, last_rx, last_tx, closing_at;
+	struct session *next;
+	struct peer *peer;
+	struct conn *conn;
+	bool hello_got;
 	struct ann *ann;
 	size_t nann, annc;
 	size_t rr;
@@ -120,13 +100,10 @@ struct sync {
 	uv_loop_t *loop;
 	struct store *s;
 	struct sl_key key;
-	char *conf_path;
-	SSL_CTX *ssl;
-	uv_tcp_t *listener;     /* NULL: not listening */
-	char listen_addr[CONFIG_ADDR_MAX + 1];
+	struct conn_set *net;
 	struct peer **peers;
 	size_t npeers;
-	struct conn *conns;
+	struct session *sessions;
 	uv_idle_t idle;
 	bool grew;
 	sync_hold_fn hold;
@@ -134,20 +111,13 @@ struct sync {
 	bool holding, self_forked;
 	uint64_t hold_tip, hold_since;
 	bool closing;
-	uint64_t drops, drop_logged; /* connections dropped since the last
-	                                line that said so, and when (ms) */
-	uint64_t slog_since, slog_lines, slog_quiet; /* stranger_log */
 	char org[SL_ORG_MAX + 1];
-	char rbuf[64 * 1024];
-	struct sl_buf scratch;
 	const uint8_t **recs;
 	size_t *lens;
 	size_t recs_cap;
 };
 
-static void conn_close(struct conn *c, bool bye, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void pump(struct conn *c);
+static void pump(struct session *ss);
 static void peer_schedule(struct peer *p);
 static void check_self(struct sync *sy);
 static void claim_check(struct peer *p, bool ended);
@@ -164,60 +134,15 @@ tip_seq(const struct sync *sy, const uint8_t origin[SL_KEY_LEN])
 }
 
 static const char *
-peer_name(const struct conn *c)
+peer_name(const struct session *ss)
 {
-	return c->peer != NULL ? c->peer->cfg.name : c->addr;
+	return ss->peer != NULL ? ss->peer->cfg.name : conn_addr(ss->conn);
 }
 
 static void
 key_text(char out[SL_NODE_ID_TEXT + 1], const uint8_t key[SL_KEY_LEN])
 {
 	sl_b32_encode(out, key, SL_KEY_LEN);
-}
-
-/*
- * A line about a connection from a stranger: one that has not shown a
- * member's key (yet).  Anyone can open connections, so at most
- * STRANGER_LOG_MAX such lines are written per STRANGER_LOG_MS; past that
- * they are counted, and the count goes out with the next line written.
- */
-static void
-stranger_log(struct sync *sy, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void
-stranger_log(struct sync *sy, const char *fmt, ...)
-{
-	uint64_t now = sl_now_ms();
-	char line[400], left[64] = "";
-	va_list ap;
-
-	if (now - sy->slog_since >= STRANGER_LOG_MS) {
-		sy->slog_since = now;
-		sy->slog_lines = 0;
-	}
-	if (sy->slog_lines >= STRANGER_LOG_MAX) {
-		sy->slog_quiet++;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	if (sy->slog_quiet > 0)
-		snprintf(left, sizeof left, " (%llu like it left out before)",
-		    (unsigned long long)sy->slog_quiet);
-	log_warn("%s%s%s", line, left, ++sy->slog_lines == STRANGER_LOG_MAX ?
-	    " (more like it this minute are only counted)" : "");
-	sy->slog_quiet = 0;
-}
-
-static void
-time_text(char *out, size_t len, uint64_t ms)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static struct peer *
@@ -248,14 +173,15 @@ is_member(const struct sync *sy, const uint8_t key[SL_KEY_LEN])
 	    peer_by_key(sy, key) != NULL;
 }
 
+/* conn.c's admit: who may finish a TLS handshake with this node. */
 static bool
-tls_check(void *ctx, const uint8_t key[SL_KEY_LEN])
+admit_cb(void *ctx, const uint8_t key[SL_KEY_LEN])
 {
-	struct conn *c = ctx;
+	struct sync *sy = ctx;
 
 	/* A node may not connect to itself, and must be a member. */
-	return memcmp(key, c->sy->key.pub, SL_KEY_LEN) != 0 &&
-	    is_member(c->sy, key);
+	return memcmp(key, sy->key.pub, SL_KEY_LEN) != 0 &&
+	    is_member(sy, key);
 }
 
 static struct ostate *
@@ -296,120 +222,15 @@ peer_error(struct peer *p, const char *fmt, ...)
 	p->last_error_at = sl_now_ms();
 }
 
-/* ---- writing ---------------------------------------------------------- */
-
-static void
-write_cb(uv_write_t *req, int status)
-{
-	struct wreq *w = (struct wreq *)req;
-	struct conn *c = req->handle->data;
-
-	c->queued -= w->len;
-	free(w->buf);
-	free(w);
-	if (c->closing)
-		return;
-	if (status < 0) {
-		conn_close(c, false, "write failed: %s", uv_strerror(status));
-		return;
-	}
-	if (c->queued < SYNC_LOW_WATER)
-		pump(c);
-}
-
-/* Sends whatever TLS has produced for the network. */
-static void
-conn_flush(struct conn *c)
-{
-	struct wreq *w;
-	char *buf;
-	size_t n;
-
-	while ((n = tls_take_out(&c->tls, &buf)) > 0) {
-		if ((w = malloc(sizeof *w)) == NULL) {
-			free(buf);
-			return;
-		}
-		w->buf = buf;
-		w->len = n;
-		uv_buf_t b = uv_buf_init(buf, (unsigned)n);
-		int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1,
-		    write_cb);
-
-		if (rc != 0) {
-			free(buf);
-			free(w);
-			if (!c->closing)
-				conn_close(c, false, "write failed: %s",
-				    uv_strerror(rc));
-			return;
-		}
-		c->queued += n;
-	}
-}
-
-/* Sends one frame (header and body in one TLS write). */
-static int
-conn_send(struct conn *c, uint8_t type, const void *body, size_t len)
-{
-	struct sl_frame_hdr h = { SL_CTL_VERSION, type, 0, 0, (uint32_t)len };
-	struct sl_buf *g = &c->sy->scratch;
-	uint8_t hb[SL_FRAME_HDR];
-
-	if (c->closing || !c->established)
-		return -1;
-	if (c->queued > SYNC_QUEUE_MAX) {
-		conn_close(c, false, "the peer is not reading (%zu bytes "
-		    "queued)", c->queued);
-		return -1;
-	}
-	sl_frame_hdr_encode(hb, &h);
-	if (body == g->p) {
-		/* The body was built in scratch with room for the header. */
-		memcpy(g->p, hb, SL_FRAME_HDR);
-		if (tls_write(&c->tls, g->p, SL_FRAME_HDR + len) != 0)
-			goto fail;
-	} else if (tls_write(&c->tls, hb, SL_FRAME_HDR) != 0 ||
-	    (len > 0 && tls_write(&c->tls, body, len) != 0)) {
-		goto fail;
-	}
-	c->last_tx = sl_now_ms();
-	conn_flush(c);
-	return c->closing ? -1 : 0;
-fail:
-	conn_close(c, false, "%s", c->tls.why[0] ? c->tls.why :
-	    "TLS write failed");
-	return -1;
-}
-
-/* Frames are built in scratch behind SL_FRAME_HDR bytes of room, where
- * conn_send puts the header: one TLS record write per frame. */
-static void
-scratch_reset(struct sync *sy)
-{
-	sy->scratch.len = 0;
-	sy->scratch.failed = false;
-	sl_buf_write(&sy->scratch, "\0\0\0\0\0\0\0\0\0\0\0\0", SL_FRAME_HDR);
-}
-
-static int
-send_scratch(struct conn *c, uint8_t type)
-{
-	struct sl_buf *g = &c->sy->scratch;
-
-	if (g->p == NULL || g->failed)
-		return -1;
-	return conn_send(c, type, g->p, g->len - SL_FRAME_HDR);
-}
-
 /* ---- vectors ---------------------------------------------------------- */
 
-/* Appends [origin, seq] for each member whose tip differs from what c
+/* Appends [origin, seq] for each member whose tip differs from what ss
  * was last told (all of them when all is true); returns the count. */
 static size_t
-pack_vector(struct conn *c, msgpack_packer *pk, bool all, bool count_only)
+pack_vector(struct session *ss, msgpack_packer *pk, bool all,
+    bool count_only)
 {
-	struct sync *sy = c->sy;
+	struct sync *sy = ss->sy;
 	size_t n = 0;
 
 	for (size_t i = 0; i <= sy->npeers; i++) {
@@ -426,16 +247,16 @@ pack_vector(struct conn *c, msgpack_packer *pk, bool all, bool count_only)
 		static const uint8_t zero[SL_HASH_LEN];
 		struct ann *a = NULL;
 
-		for (size_t j = 0; j < c->nann; j++)
-			if (memcmp(c->ann[j].origin, k, SL_KEY_LEN) == 0)
-				a = &c->ann[j];
+		for (size_t j = 0; j < ss->nann; j++)
+			if (memcmp(ss->ann[j].origin, k, SL_KEY_LEN) == 0)
+				a = &ss->ann[j];
 		if (!all && a != NULL && a->seq == seq)
 			continue;
 		n++;
 		if (count_only)
 			continue;
-		if (a == NULL && c->nann < c->annc) {
-			a = &c->ann[c->nann++];
+		if (a == NULL && ss->nann < ss->annc) {
+			a = &ss->ann[ss->nann++];
 			memcpy(a->origin, k, SL_KEY_LEN);
 		}
 		if (a != NULL)
@@ -446,58 +267,53 @@ pack_vector(struct conn *c, msgpack_packer *pk, bool all, bool count_only)
 }
 
 static int
-ann_reserve(struct conn *c)
+ann_reserve(struct session *ss)
 {
-	size_t need = c->sy->npeers + 1;
+	size_t need = ss->sy->npeers + 1;
 
-	if (c->annc >= need)
+	if (ss->annc >= need)
 		return 0;
-	struct ann *n = realloc(c->ann, need * sizeof *n);
+	struct ann *n = realloc(ss->ann, need * sizeof *n);
 
 	if (n == NULL)
 		return -1;
-	c->ann = n;
-	c->annc = need;
+	ss->ann = n;
+	ss->annc = need;
 	return 0;
 }
 
 static void
-send_hello(struct conn *c, const char *org)
+send_hello(struct session *ss, const char *org)
 {
-	struct sync *sy = c->sy;
 	msgpack_packer pk;
 
-	if (ann_reserve(c) != 0) {
-		conn_close(c, false, "out of memory");
+	if (ann_reserve(ss) != 0) {
+		conn_close(ss->conn, false, "out of memory");
 		return;
 	}
-	c->nann = 0;
-	scratch_reset(sy);
-	msgpack_packer_init(&pk, &sy->scratch, sl_buf_write);
-	sl_wire_pack_hello(&pk, org, (uint32_t)pack_vector(c, NULL, true,
+	ss->nann = 0;
+	msgpack_packer_init(&pk, conn_frame_begin(ss->sy->net), sl_buf_write);
+	sl_wire_pack_hello(&pk, org, (uint32_t)pack_vector(ss, NULL, true,
 	    true));
-	pack_vector(c, &pk, true, false);
-	send_scratch(c, SL_PEER_HELLO);
+	pack_vector(ss, &pk, true, false);
+	conn_frame_send(ss->conn, SL_PEER_HELLO);
 }
 
 /* HAVE with what changed since the last announcement, if anything. */
 static void
-send_have(struct conn *c)
+send_have(struct session *ss)
 {
-	struct sync *sy = c->sy;
 	msgpack_packer pk;
 	size_t n;
 
-	if (ann_reserve(c) != 0 || (n = pack_vector(c, NULL, false,
+	if (ann_reserve(ss) != 0 || (n = pack_vector(ss, NULL, false,
 	    true)) == 0)
 		return;
-	scratch_reset(sy);
-	msgpack_packer_init(&pk, &sy->scratch, sl_buf_write);
+	msgpack_packer_init(&pk, conn_frame_begin(ss->sy->net), sl_buf_write);
 	msgpack_pack_array(&pk, (uint32_t)n);
-	pack_vector(c, &pk, false, false);
-	send_scratch(c, SL_PEER_HAVE);
+	pack_vector(ss, &pk, false, false);
+	conn_frame_send(ss->conn, SL_PEER_HAVE);
 }
-
 /*
  * The peer says it holds event seq of origin with hash h.  If this node
  * holds a different event there, the two hold different histories of the
@@ -597,30 +413,30 @@ recs_reserve(struct sync *sy, size_t n)
 
 /* The next origin with events the peer lacks, round robin; NULL if none. */
 static struct ostate *
-next_origin(struct conn *c)
+next_origin(struct session *ss)
 {
-	struct peer *p = c->peer;
+	struct peer *p = ss->peer;
 
-	if (c->stick >= 0) {
+	if (ss->stick >= 0) {
 		/* Continue a run cut before its signed event, if there is
 		 * still something to continue. */
-		if ((size_t)c->stick < p->nos) {
-			struct ostate *o = &p->os[c->stick];
+		if ((size_t)ss->stick < p->nos) {
+			struct ostate *o = &p->os[ss->stick];
 
 			if (o->want && !o->unsendable && !o->bodywait &&
-			    tip_seq(c->sy, o->origin) > o->sent)
+			    tip_seq(ss->sy, o->origin) > o->sent)
 				return o;
 		}
-		c->stick = -1;
+		ss->stick = -1;
 	}
 	for (size_t k = 0; k < p->nos; k++) {
-		size_t i = (c->rr + k) % p->nos;
+		size_t i = (ss->rr + k) % p->nos;
 		struct ostate *o = &p->os[i];
 		uint64_t from = o->has > o->sent ? o->has : o->sent;
 
 		if (o->want && !o->unsendable && !o->bodywait &&
-		    tip_seq(c->sy, o->origin) > from) {
-			c->rr = i + 1;
+		    tip_seq(ss->sy, o->origin) > from) {
+			ss->rr = i + 1;
 			return o;
 		}
 	}
@@ -650,14 +466,14 @@ rec_bodyless(const uint8_t *rec, size_t len)
  * stripped copies do not spread and the restored ones do.
  */
 static int
-send_batch(struct conn *c, MDB_txn *txn, struct ostate *o)
+send_batch(struct session *ss, MDB_txn *txn, struct ostate *o)
 {
-	struct sync *sy = c->sy;
+	struct sync *sy = ss->sy;
 	uint64_t tip = tip_seq(sy, o->origin);
 	/* A cut run continues exactly where it stopped, whatever the peer
 	 * has said since: the receiver holds its unsigned tail. */
-	uint64_t seq = (c->stick >= 0 || o->sent > o->has ? o->sent : o->has) +
-	    1;
+	uint64_t seq = (ss->stick >= 0 || o->sent > o->has ? o->sent :
+	    o->has) + 1;
 	size_t n = 0, bytes = 0, upto_signed = 0;
 	bool last_signed = false;
 
@@ -671,7 +487,7 @@ send_batch(struct conn *c, MDB_txn *txn, struct ostate *o)
 			log_warn("cannot read seq %llu of an origin from the "
 			    "log; not sending it", (unsigned long long)seq);
 			o->unsendable = true;
-			c->stick = -1;
+			ss->stick = -1;
 			return 0;
 		}
 		if (rec_bodyless(rec, len)) {
@@ -684,7 +500,7 @@ send_batch(struct conn *c, MDB_txn *txn, struct ostate *o)
 		if (n > 0 && bytes + len + 5 > FRAME_BODY_MAX - 5)
 			break;
 		if (recs_reserve(sy, n + 1) != 0) {
-			conn_close(c, false, "out of memory");
+			conn_close(ss->conn, false, "out of memory");
 			return -1;
 		}
 		if (!sl_wire_peek(rec, len, &org, &s2, &last_signed))
@@ -700,41 +516,39 @@ send_batch(struct conn *c, MDB_txn *txn, struct ostate *o)
 		}
 	}
 	if (n == 0) {
-		c->stick = -1;
+		ss->stick = -1;
 		return 1;   /* nothing to send after all: no progress */
 	}
 	/* Cut before a signed event only by the frame cap: then the next
 	 * frame must continue this origin, so the receiver can complete
 	 * the run. */
-	c->stick = last_signed ? -1 : (long)(o - c->peer->os);
+	ss->stick = last_signed ? -1 : (long)(o - ss->peer->os);
 
 	msgpack_packer pk;
 
-	scratch_reset(sy);
-	msgpack_packer_init(&pk, &sy->scratch, sl_buf_write);
+	msgpack_packer_init(&pk, conn_frame_begin(sy->net), sl_buf_write);
 	sl_wire_pack_events(&pk, sy->recs, sy->lens, n);
 	o->sent = seq - 1;
-	c->peer->sent += n;
-	return send_scratch(c, SL_PEER_EVENTS);
+	ss->peer->sent += n;
+	return conn_frame_send(ss->conn, SL_PEER_EVENTS);
 }
 
-/* Sends what the peer lacks while the output queue has room. */
+/* Sends what the peer lacks while the connection has room. */
 static void
-pump(struct conn *c)
+pump(struct session *ss)
 {
 	MDB_txn *txn = NULL;
 	struct ostate *o;
 
-	if (c->closing || !c->hello_got || c->peer == NULL)
+	if (conn_closing(ss->conn) || !ss->hello_got || ss->peer == NULL)
 		return;
-	while (!c->closing && c->queued < SYNC_HIGH_WATER &&
-	    (o = next_origin(c)) != NULL) {
-		if (txn == NULL && store_read_begin(c->sy->s, &txn) != SL_OK) {
+	while (conn_has_room(ss->conn) && (o = next_origin(ss)) != NULL) {
+		if (txn == NULL && store_read_begin(ss->sy->s, &txn) != SL_OK) {
 			log_warn("cannot read the log to send to %s",
-			    peer_name(c));
+			    peer_name(ss));
 			return;
 		}
-		if (send_batch(c, txn, o) != 0)
+		if (send_batch(ss, txn, o) != 0)
 			break;   /* failed, or made no progress */
 	}
 	if (txn != NULL)
@@ -744,21 +558,21 @@ pump(struct conn *c)
 /* ---- receiving events ------------------------------------------------- */
 
 static void
-carry_clear(struct conn *c)
+carry_clear(struct session *ss)
 {
-	for (size_t i = 0; i < c->cn; i++)
-		free(c->crec[i]);
-	c->cn = 0;
+	for (size_t i = 0; i < ss->cn; i++)
+		free(ss->crec[i]);
+	ss->cn = 0;
 }
 
 /* A content refusal: keep the evidence, stop taking this origin from
  * this peer until it reconnects, and carry on with the others. */
 static void
-refuse_origin(struct conn *c, const uint8_t origin[SL_KEY_LEN],
+refuse_origin(struct session *ss, const uint8_t origin[SL_KEY_LEN],
     const struct store_ingest_result *res, const uint8_t *rec, size_t len)
 {
-	struct sync *sy = c->sy;
-	struct peer *p = c->peer;
+	struct sync *sy = ss->sy;
+	struct peer *p = ss->peer;
 	struct ostate *o = os_find(p, origin, true);
 
 	int kept = SL_OK;
@@ -786,7 +600,6 @@ refuse_origin(struct conn *c, const uint8_t origin[SL_KEY_LEN],
 		check_self(sy);
 	}
 }
-
 /*
  * Peer p has sent verified events of this node's own chain up to seq top,
  * of which `added` were new (this node held up to seq before).  Signed by
@@ -817,30 +630,30 @@ self_taken(struct peer *p, uint64_t before, uint64_t top, size_t added)
 }
 
 static void
-handle_events(struct conn *c, struct sl_mp *r)
+handle_events(struct session *ss, struct sl_mp *r)
 {
-	struct sync *sy = c->sy;
-	struct peer *p = c->peer;
+	struct sync *sy = ss->sy;
+	struct peer *p = ss->peer;
 	const uint8_t *origin = NULL;
 	uint32_t n;
 	size_t total, last_signed = SIZE_MAX;
 
 	if (sl_mp_read_array(r, &n, FRAME_BODY_MAX) != SL_OK || n == 0) {
-		conn_close(c, true, "malformed EVENTS frame");
+		conn_close(ss->conn, true, "malformed EVENTS frame");
 		return;
 	}
-	total = c->cn + n;
+	total = ss->cn + n;
 	if (recs_reserve(sy, total) != 0) {
-		conn_close(c, false, "out of memory");
+		conn_close(ss->conn, false, "out of memory");
 		return;
 	}
-	for (size_t i = 0; i < c->cn; i++) {
-		sy->recs[i] = c->crec[i];
-		sy->lens[i] = c->clen[i];
+	for (size_t i = 0; i < ss->cn; i++) {
+		sy->recs[i] = ss->crec[i];
+		sy->lens[i] = ss->clen[i];
 	}
-	if (sl_wire_records(r, n, sy->recs + c->cn, sy->lens + c->cn) !=
+	if (sl_wire_records(r, n, sy->recs + ss->cn, sy->lens + ss->cn) !=
 	    SL_OK) {
-		conn_close(c, true, "malformed EVENTS frame");
+		conn_close(ss->conn, true, "malformed EVENTS frame");
 		return;
 	}
 	for (size_t i = 0; i < total; i++) {
@@ -856,7 +669,8 @@ handle_events(struct conn *c, struct sl_mp *r)
 		if (origin == NULL)
 			origin = o;
 		else if (memcmp(o, origin, SL_KEY_LEN) != 0) {
-			conn_close(c, true, "an EVENTS frame mixes origins");
+			conn_close(ss->conn, true, "an EVENTS frame mixes "
+			    "origins");
 			return;
 		}
 		if (sgn)
@@ -872,7 +686,8 @@ handle_events(struct conn *c, struct sl_mp *r)
 		peer_error(p, "refused: %s", res.reason);
 		store_keep_refused(sy->s, p->cfg.key, sy->recs[0], sy->lens[0],
 		    SL_EINVAL, res.reason);
-		conn_close(c, true, "sent a record that does not decode");
+		conn_close(ss->conn, true, "sent a record that does not "
+		    "decode");
 		return;
 	}
 	struct ostate *os = os_find(p, origin, false);
@@ -880,14 +695,14 @@ handle_events(struct conn *c, struct sl_mp *r)
 	if (!is_member(sy, origin) || (os != NULL && os->refused)) {
 		/* Not wanted (membership changed since the HELLO) or
 		 * already refused from this peer: drop quietly. */
-		carry_clear(c);
+		carry_clear(ss);
 		return;
 	}
 	size_t upto = last_signed == SIZE_MAX ? 0 : last_signed + 1;
 
 	if (total - upto > CARRY_MAX) {
-		conn_close(c, true, "more than %d unsigned events in a row",
-		    CARRY_MAX);
+		conn_close(ss->conn, true, "more than %d unsigned events in a "
+		    "row", CARRY_MAX);
 		return;
 	}
 	if (upto > 0) {
@@ -909,14 +724,14 @@ handle_events(struct conn *c, struct sl_mp *r)
 				sync_log_grew(sy);
 		} else if (rc == SL_ESTORE || rc == SL_EFULL ||
 		    rc == SL_ENOMEM) {
-			conn_close(c, false, "cannot store events: %s",
+			conn_close(ss->conn, false, "cannot store events: %s",
 			    res.reason);
 			return;
 		} else {
-			refuse_origin(c, origin, &res, res.index < upto ?
+			refuse_origin(ss, origin, &res, res.index < upto ?
 			    sy->recs[res.index] : NULL, res.index < upto ?
 			    sy->lens[res.index] : 0);
-			carry_clear(c);
+			carry_clear(ss);
 			return;
 		}
 	}
@@ -928,18 +743,18 @@ handle_events(struct conn *c, struct sl_mp *r)
 		if ((keep[kn] = malloc(sy->lens[i])) == NULL) {
 			for (size_t j = 0; j < kn; j++)
 				free(keep[j]);
-			conn_close(c, false, "out of memory");
+			conn_close(ss->conn, false, "out of memory");
 			return;
 		}
 		memcpy(keep[kn], sy->recs[i], sy->lens[i]);
 		klen[kn++] = sy->lens[i];
 	}
-	carry_clear(c);
+	carry_clear(ss);
 	if (kn > 0) {
-		memcpy(c->crec, keep, kn * sizeof keep[0]);
-		memcpy(c->clen, klen, kn * sizeof klen[0]);
+		memcpy(ss->crec, keep, kn * sizeof keep[0]);
+		memcpy(ss->clen, klen, kn * sizeof klen[0]);
 	}
-	c->cn = kn;
+	ss->cn = kn;
 	if (memcmp(origin, sy->key.pub, SL_KEY_LEN) == 0)
 		check_self(sy);
 }
@@ -947,15 +762,15 @@ handle_events(struct conn *c, struct sl_mp *r)
 /* ---- frames ------------------------------------------------------------ */
 
 static void
-handle_hello(struct conn *c, struct sl_mp *r)
+handle_hello(struct session *ss, struct sl_mp *r)
 {
-	struct peer *p = c->peer;
+	struct peer *p = ss->peer;
 	struct vec_ctx v = { p, true };
 	struct sl_peer_hello h;
 	int rc;
 
-	if (c->hello_got) {
-		conn_close(c, true, "a second HELLO");
+	if (ss->hello_got) {
+		conn_close(ss->conn, true, "a second HELLO");
 		return;
 	}
 	for (size_t j = 0; j < p->nos; j++) {
@@ -966,7 +781,7 @@ handle_hello(struct conn *c, struct sl_mp *r)
 	if (rc == SL_OK && !sl_mp_at_end(r))
 		rc = SL_ETRAIL;
 	if (rc != SL_OK || !h.have_vec || h.version == 0) {
-		conn_close(c, true, "malformed HELLO (%s)", rc != SL_OK ?
+		conn_close(ss->conn, true, "malformed HELLO (%s)", rc != SL_OK ?
 		    sl_strerror(rc) : "version or vector missing");
 		return;
 	}
@@ -974,8 +789,8 @@ handle_hello(struct conn *c, struct sl_mp *r)
 	const char *org = h.org;
 
 	if (version != SL_PEER_VERSION) {
-		conn_close(c, true, "protocol version %llu, this node speaks "
-		    "%d", (unsigned long long)version, SL_PEER_VERSION);
+		conn_close(ss->conn, true, "protocol version %llu, this node "
+		    "speaks %d", (unsigned long long)version, SL_PEER_VERSION);
 		return;
 	}
 	for (size_t j = 0; j < p->nos; j++) {
@@ -983,245 +798,214 @@ handle_hello(struct conn *c, struct sl_mp *r)
 		p->os[j].refused = false;
 		p->os[j].unsendable = false;
 	}
-	c->hello_got = true;
+	ss->hello_got = true;
 	p->claim_at = 0;
 	p->self_given = false;
 	p->since = sl_now_ms();
 	p->backoff = 0;
 	p->last_error[0] = '\0';
 	log_info("peer %s (%s, %s) is in sync session: %s", p->cfg.name,
-	    org[0] ? org : "?", c->addr, c->outgoing ? "dialled" :
-	    "accepted");
-	check_self(c->sy);
-	pump(c);
+	    org[0] ? org : "?", conn_addr(ss->conn),
+	    conn_outgoing(ss->conn) ? "dialled" : "accepted");
+	check_self(ss->sy);
+	pump(ss);
 }
 
+/* conn.c's frame: one frame of a session. */
 static void
-handle_frame(struct conn *c, const struct sl_frame_hdr *h,
+frame_cb(void *ctx, struct conn *c, const struct sl_frame_hdr *h,
     const uint8_t *body)
 {
+	struct session *ss = conn_data(c);
 	struct sl_mp r;
 
-	/* Frames are read only once on_established() has bound the
-	 * connection to its peer, and conn_close() stops the reading when
-	 * it unbinds it: every handler may use c->peer. */
-	assert(c->peer != NULL);
+	(void)ctx;
+	/* Frames come only once established_cb() has bound the connection
+	 * to its peer (or closed it), and none come once it is closing,
+	 * which is when closed_cb() unbinds it: every handler may use
+	 * ss->peer. */
+	assert(ss != NULL && ss->peer != NULL);
 	sl_mp_init(&r, body, h->len);
 	if (h->type != SL_PEER_HELLO && h->type != SL_PEER_BYE &&
-	    !c->hello_got) {
-		conn_close(c, true, "%s before HELLO", h->type ==
+	    !ss->hello_got) {
+		conn_close(ss->conn, true, "%s before HELLO", h->type ==
 		    SL_PEER_EVENTS ? "EVENTS" : "a frame");
 		return;
 	}
 	switch (h->type) {
 	case SL_PEER_HELLO:
-		handle_hello(c, &r);
+		handle_hello(ss, &r);
 		break;
 	case SL_PEER_HAVE: {
-		struct vec_ctx v = { c->peer, false };
+		struct vec_ctx v = { ss->peer, false };
 		int rc = sl_wire_vector(&r, vector_entry, &v);
 
 		if (rc != SL_OK || !sl_mp_at_end(&r)) {
-			conn_close(c, true, "malformed HAVE (%s)",
+			conn_close(ss->conn, true, "malformed HAVE (%s)",
 			    sl_strerror(rc != SL_OK ? rc : SL_ETRAIL));
 			return;
 		}
-		check_self(c->sy);
-		pump(c);
+		check_self(ss->sy);
+		pump(ss);
 		break;
 	}
 	case SL_PEER_EVENTS:
-		handle_events(c, &r);
+		handle_events(ss, &r);
 		break;
 	case SL_PEER_PING:
 		/* nil, and nothing else: any other body does not decode. */
 		if (!sl_mp_read_nil(&r) || !sl_mp_at_end(&r))
-			conn_close(c, true, "malformed PING");
+			conn_close(ss->conn, true, "malformed PING");
 		break;
 	case SL_PEER_BYE: {
 		char why[200];
 
 		sl_wire_bye(&r, why, sizeof why);
-		conn_close(c, false, "the peer closed: %s", why);
+		conn_close(ss->conn, false, "the peer closed: %s", why);
 		break;
 	}
 	}
 }
 
-/* ---- connection life --------------------------------------------------- */
+/* ---- sessions ------------------------------------------------------------ */
 
-static void
-conn_free(struct conn *c)
+static struct session *
+session_new(struct sync *sy, struct peer *p)
 {
-	struct sync *sy = c->sy;
+	struct session *ss = calloc(1, sizeof *ss);
 
-	for (struct conn **pp = &sy->conns; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
+	if (ss == NULL)
+		return NULL;
+	ss->sy = sy;
+	ss->peer = p;
+	ss->stick = -1;
+	ss->next = sy->sessions;
+	sy->sessions = ss;
+	return ss;
+}
+
+/* conn.c's freed: the connection is gone, and so is its session. */
+static void
+freed_cb(void *ctx, void *data)
+{
+	struct sync *sy = ctx;
+	struct session *ss = data;
+
+	for (struct session **pp = &sy->sessions; *pp; pp = &(*pp)->next) {
+		if (*pp == ss) {
+			*pp = ss->next;
 			break;
 		}
 	}
-	carry_clear(c);
-	tls_free(&c->tls);
-	free(c->in);
-	free(c->ann);
-	free(c);
+	carry_clear(ss);
+	free(ss->ann);
+	free(ss);
 }
 
+/* conn.c's closed: log why, unbind the session from its peer, and
+ * redial the peer if it is dialled and nothing else serves it. */
 static void
-handle_closed(uv_handle_t *h)
+closed_cb(void *ctx, struct conn *c, bool bye, const char *why)
 {
-	struct conn *c = h->data;
+	struct sync *sy = ctx;
+	struct session *ss = conn_data(c);
+	struct peer *p = ss != NULL ? ss->peer : NULL;
 
-	if (--c->handles == 0)
-		conn_free(c);
-}
-
-static void
-conn_close_handles(struct conn *c)
-{
-	if (!uv_is_closing((uv_handle_t *)&c->tcp))
-		uv_close((uv_handle_t *)&c->tcp, handle_closed);
-	if (!uv_is_closing((uv_handle_t *)&c->ka))
-		uv_close((uv_handle_t *)&c->ka, handle_closed);
-}
-
-static void
-shutdown_cb(uv_shutdown_t *req, int status)
-{
-	(void)status;
-	conn_close_handles(req->data);
-}
-
-static void
-conn_close(struct conn *c, bool bye, const char *fmt, ...)
-{
-	struct sync *sy = c->sy;
-	struct peer *p = c->peer;
-	char why[300];
-	va_list ap;
-
-	if (c->closing || c->in_close)
-		return;
-	c->in_close = true;   /* a failing BYE must not close us twice */
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof why, fmt, ap);
-	va_end(ap);
-	if (bye && c->established) {
-		msgpack_packer pk;
-
-		scratch_reset(sy);
-		msgpack_packer_init(&pk, &sy->scratch, sl_buf_write);
-		sl_wire_pack_bye(&pk, why);
-		send_scratch(c, SL_PEER_BYE);
-	}
-	c->closing = true;
-	c->closing_at = sl_now_ms();
-	if (p != NULL && p->conn == c && c->hello_got && !sy->closing)
+	/* ss is NULL for a stranger's connection, which conn.c logs. */
+	if (p != NULL && p->ses == ss && ss->hello_got && !sy->closing)
 		claim_check(p, true);
 	if (p != NULL && !sy->closing) {
 		/* With a BYE, it is for what the peer sent (or it is no
 		 * longer a member): worth a warning. */
-		if (c->hello_got && !bye)
+		if (ss->hello_got && !bye)
 			log_info("peer %s (%s): disconnected: %s", p->cfg.name,
-			    c->addr, why);
-		else if (c->hello_got)
+			    conn_addr(c), why);
+		else if (ss->hello_got)
 			log_warn("peer %s (%s): disconnected: %s", p->cfg.name,
-			    c->addr, why);
+			    conn_addr(c), why);
 		else
-			log_warn("peer %s (%s): %s", p->cfg.name, c->addr,
+			log_warn("peer %s (%s): %s", p->cfg.name, conn_addr(c),
 			    why);
 		/* A duplicate connection closing while another one serves
 		 * the peer is not the peer's problem. */
-		if (!(c->hello_got && strstr(why, "closed") != NULL) &&
-		    (p->conn == NULL || p->conn == c))
+		if (!(ss->hello_got && strstr(why, "closed") != NULL) &&
+		    (p->ses == NULL || p->ses == ss))
 			peer_error(p, "%s", why);
-	} else if (!sy->closing) {
-		stranger_log(sy, "connection from %s refused: %s", c->addr,
-		    why);
 	}
-	/* Unlink from the peer (the connection list keeps it until it is
-	 * freed, so that shutdown finds it). */
+	/* Unlink from the peer (the session stays, unbound, until conn.c
+	 * frees the connection: freed_cb). */
 	if (p != NULL) {
-		if (p->conn == c) {
-			p->conn = NULL;
-			p->last_contact = c->last_rx;
+		if (p->ses == ss) {
+			p->ses = NULL;
+			p->last_contact = conn_last_rx(c);
 		}
-		if (p->dialing == c)
+		if (p->dialing == ss)
 			p->dialing = NULL;
 		if (!sy->closing && !p->removed && p->cfg.addr[0] &&
-		    p->conn == NULL && p->dialing == NULL)
+		    p->ses == NULL && p->dialing == NULL)
 			peer_schedule(p);
+		ss->peer = NULL;
 	}
-	c->peer = NULL;
-	uv_read_stop((uv_stream_t *)&c->tcp);
-	/* Let what is queued (the TLS alert or BYE) go out first, but only
-	 * for CLOSE_MS: the keepalive timer cuts it off. */
-	conn_flush(c);
-	c->shut.data = c;
-	if (c->tcp.type != UV_TCP || !uv_is_writable((uv_stream_t *)&c->tcp) ||
-	    uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, shutdown_cb) != 0)
-		conn_close_handles(c);
 	if (!sy->closing)
 		check_self(sy);
 }
 
+/* conn.c's writable: the queue has drained, send on. */
 static void
-ka_cb(uv_timer_t *t)
+writable_cb(void *ctx, struct conn *c)
 {
-	struct conn *c = t->data;
-	uint64_t now = sl_now_ms();
+	struct session *ss = conn_data(c);
 
-	hold_watch(c->sy);
-	if (c->closing) {
-		if (now - c->closing_at >= CLOSE_MS)
-			conn_close_handles(c);
-		return;
-	}
-	if (!c->established && now - c->opened >= HANDSHAKE_MS) {
-		conn_close(c, false, "no TLS handshake within %d s",
-		    HANDSHAKE_MS / 1000);
-		return;
-	}
-	if (c->established && now - c->last_rx >= SILENCE_MS) {
-		conn_close(c, false, "nothing heard for %d s", SILENCE_MS /
-		    1000);
-		return;
-	}
-	if (c->established && now - c->last_tx >= KEEPALIVE_MS)
-		conn_send(c, SL_PEER_PING, "\xc0", 1);
+	(void)ctx;
+	if (ss != NULL)
+		pump(ss);
 }
 
-/* The handshake is done and the key is a member: bind it to its peer. */
+/* conn.c's tick, once a second per connection. */
 static void
-on_established(struct conn *c)
+tick_cb(void *ctx)
 {
-	struct sync *sy = c->sy;
-	struct peer *p = peer_by_key(sy, c->tls.key);
+	hold_watch(ctx);
+}
+
+/* conn.c's established: the handshake is done and the key was a member
+ * then; bind the connection to its peer. */
+static void
+established_cb(void *ctx, struct conn *c)
+{
+	struct sync *sy = ctx;
+	struct session *ss = conn_data(c); /* dialled: made by resolved_cb */
+	struct peer *p = peer_by_key(sy, conn_key(c));
 	char id[SL_NODE_ID_TEXT + 1];
 
-	c->established = true;
-	c->last_rx = c->last_tx = sl_now_ms();
-	key_text(id, c->tls.key);
+	key_text(id, conn_key(c));
 	if (p == NULL) {
 		conn_close(c, false, "node %s is not a member", id);
 		return;
 	}
-	if (c->outgoing && c->peer != p) {
+	if (ss != NULL && ss->peer != p) {
 		conn_close(c, false, "dialled %s but node %s answered",
-		    c->peer->cfg.name, id);
+		    ss->peer != NULL ? ss->peer->cfg.name : "?", id);
 		return;
 	}
-	c->peer = p;
-	if (c->outgoing && p->dialing == c)
+	if (ss == NULL) {
+		if ((ss = session_new(sy, p)) == NULL) {
+			conn_close(c, false, "out of memory");
+			return;
+		}
+		ss->conn = c;
+		conn_set_data(c, ss);
+	}
+	if (p->dialing == ss)
 		p->dialing = NULL;
-	if (p->conn != NULL) {
+	if (p->ses != NULL) {
 		/* Both sides dialled: keep the connection dialled by the
 		 * lower key (both ends choose the same one); a second one
 		 * from the same dialer replaces the old (it was cut). */
-		struct conn *old = p->conn;
-		const uint8_t *dn = c->outgoing ? sy->key.pub : p->cfg.key;
-		const uint8_t *dold = old->outgoing ? sy->key.pub : p->cfg.key;
+		struct session *old = p->ses;
+		const uint8_t *dn = conn_outgoing(c) ? sy->key.pub : p->cfg.key;
+		const uint8_t *dold = conn_outgoing(old->conn) ? sy->key.pub :
+		    p->cfg.key;
 		bool keep_new = dn == dold ||
 		    memcmp(dn, dold, SL_KEY_LEN) < 0;
 
@@ -1229,380 +1013,72 @@ on_established(struct conn *c)
 			conn_close(c, false, "already connected");
 			return;
 		}
-		p->conn = c;
-		conn_close(old, false, "replaced by a newer connection");
+		p->ses = ss;
+		conn_close(old->conn, false, "replaced by a newer connection");
 	}
-	p->conn = c;
+	p->ses = ss;
 	if (p->timer_open)
 		uv_timer_stop(&p->redial);
-	p->last_contact = c->last_rx;
-	send_hello(c, sy->org);
-}
-
-static void
-alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	struct conn *c = h->data;
-
-	(void)suggested;
-	*buf = uv_buf_init(c->sy->rbuf, sizeof c->sy->rbuf);
-}
-
-/* Decrypts what is available and handles every complete frame. */
-static void
-conn_progress(struct conn *c)
-{
-	if (!c->established) {
-		int r = tls_handshake(&c->tls);
-
-		conn_flush(c);
-		if (r < 0) {
-			conn_close(c, false, "%s", c->tls.why);
-			return;
-		}
-		if (r == 0)
-			return;
-		on_established(c);
-		if (c->closing)
-			return;
-	}
-	for (;;) {
-		if (c->in_cap - c->in_len < 16384) {
-			/* Compact, then grow if still short. */
-			if (c->in_off > 0) {
-				memmove(c->in, c->in + c->in_off,
-				    c->in_len - c->in_off);
-				c->in_len -= c->in_off;
-				c->in_off = 0;
-			}
-			if (c->in_cap - c->in_len < 16384) {
-				size_t cap = c->in_cap ? c->in_cap * 2 : 65536;
-				uint8_t *n;
-
-				if (cap > SL_PEER_FRAME_MAX + SL_FRAME_HDR +
-				    65536)
-					cap = SL_PEER_FRAME_MAX + SL_FRAME_HDR +
-					    65536;
-				if (cap <= c->in_cap ||
-				    (n = realloc(c->in, cap)) == NULL) {
-					conn_close(c, false, "out of memory");
-					return;
-				}
-				c->in = n;
-				c->in_cap = cap;
-			}
-		}
-		int got = tls_read(&c->tls, c->in + c->in_len,
-		    c->in_cap - c->in_len);
-
-		if (got < 0) {
-			if (c->outgoing && !c->hello_got &&
-			    strstr(c->tls.why, "alert") != NULL)
-				conn_close(c, false, "the peer refused this node "
-				    "(is it a member there?): %s", c->tls.why);
-			else
-				conn_close(c, false, "%s", c->tls.why);
-			return;
-		}
-		if (got == 0)
-			break;
-		c->in_len += (size_t)got;
-		c->last_rx = sl_now_ms();
-		if (c->peer != NULL)
-			c->peer->last_contact = c->last_rx;
-		while (!c->closing && c->in_len - c->in_off >= SL_FRAME_HDR) {
-			struct sl_frame_hdr h;
-			int rc = sl_frame_hdr_decode_n(&h, c->in + c->in_off,
-			    SL_PEER_FRAME_MAX, SL_PEER_COUNT);
-
-			if (rc != SL_OK) {
-				conn_close(c, true, "bad frame header (%s)",
-				    sl_strerror(rc));
-				return;
-			}
-			if (c->in_len - c->in_off < SL_FRAME_HDR + h.len)
-				break;
-			handle_frame(c, &h, c->in + c->in_off + SL_FRAME_HDR);
-			c->in_off += SL_FRAME_HDR + h.len;
-		}
-		if (c->closing)
-			return;
-		if (c->in_off == c->in_len)
-			c->in_off = c->in_len = 0;
-	}
-	conn_flush(c);
-}
-
-static void
-read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	struct conn *c = s->data;
-
-	if (c->closing || nread == 0)
-		return;
-	if (nread < 0) {
-		conn_close(c, false, "%s", nread == UV_EOF ?
-		    "connection closed by the peer" : uv_strerror((int)nread));
-		return;
-	}
-	if (tls_feed(&c->tls, buf->base, (size_t)nread) != 0) {
-		conn_close(c, false, "out of memory");
-		return;
-	}
-	conn_progress(c);
-}
-
-static struct conn *
-conn_new(struct sync *sy, bool outgoing)
-{
-	struct conn *c;
-
-	if ((c = calloc(1, sizeof *c)) == NULL)
-		return NULL;
-	c->sy = sy;
-	c->outgoing = outgoing;
-	c->stick = -1;
-	c->opened = sl_now_ms();
-	if (tls_init(&c->tls, sy->ssl, outgoing, tls_check, c) != 0) {
-		free(c);
-		return NULL;
-	}
-	uv_tcp_init(sy->loop, &c->tcp);
-	uv_timer_init(sy->loop, &c->ka);
-	c->tcp.data = c->ka.data = c;
-	c->handles = 2;
-	c->next = sy->conns;
-	sy->conns = c;
-	uv_timer_start(&c->ka, ka_cb, 1000, 1000);
-	return c;
-}
-
-static void
-addr_text(char *out, size_t len, const struct sockaddr *sa)
-{
-	char host[64] = "?";
-	int port = 0;
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-
-		uv_ip4_name(in, host, sizeof host);
-		port = ntohs(in->sin_port);
-		snprintf(out, len, "%s:%d", host, port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-
-		uv_ip6_name(in6, host, sizeof host);
-		port = ntohs(in6->sin6_port);
-		snprintf(out, len, "[%s]:%d", host, port);
-	} else {
-		snprintf(out, len, "?");
-	}
-}
-
-/* Where a connection comes from, for the limit per address: an IPv4
- * address, or the /64 of an IPv6 one (what one host is given). */
-static size_t
-addr_source(uint8_t out[16], const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-
-		memcpy(out, &in->sin_addr, 4);
-		return 4;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-		const uint8_t *b = in6->sin6_addr.s6_addr;
-
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-			memcpy(out, b + 12, 4);
-			return 4;
-		}
-		memcpy(out, b, 8);
-		return 8;
-	}
-	return 0;
-}
-
-/* Notes a connection dropped at accept.  A flood of them must not flood
- * the log: one line, then at most one a minute, with the count. */
-static void
-drop_note(struct sync *sy, const char *addr, const char *why)
-{
-	uint64_t now = sl_now_ms();
-
-	if (sy->drop_logged != 0 && now - sy->drop_logged < STRANGER_LOG_MS) {
-		sy->drops++;
-		return;
-	}
-	if (sy->drops > 0)
-		log_warn("connection from %s dropped: %s (and %llu more in the "
-		    "last %d s)", addr, why, (unsigned long long)sy->drops,
-		    (int)((now - sy->drop_logged) / 1000));
-	else
-		log_warn("connection from %s dropped: %s (more such drops are "
-		    "logged at most once a minute)", addr, why);
-	sy->drops = 0;
-	sy->drop_logged = now;
-}
-
-static void
-on_connection(uv_stream_t *server, int status)
-{
-	struct sync *sy = server->data;
-	struct sockaddr_storage ss;
-	int sl = sizeof ss;
-	struct conn *c;
-	char why[80];
-
-	if (status < 0) {
-		log_warn("accepting a peer failed: %s", uv_strerror(status));
-		return;
-	}
-	if ((c = conn_new(sy, false)) == NULL) {
-		uv_tcp_t *tmp = malloc(sizeof *tmp);
-
-		/* Out of memory: take it and close it at once. */
-		if (tmp == NULL)
-			return;
-		uv_tcp_init(sy->loop, tmp);
-		if (uv_accept(server, (uv_stream_t *)tmp) == 0)
-			drop_note(sy, "?", "out of memory");
-		uv_close((uv_handle_t *)tmp, (uv_close_cb)free);
-		return;
-	}
-	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
-		conn_close(c, false, "accept failed");
-		return;
-	}
-	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
-		addr_text(c->addr, sizeof c->addr, (struct sockaddr *)&ss);
-		c->srclen = addr_source(c->src, (struct sockaddr *)&ss);
-	}
-	/*
-	 * Strangers may hold only a few slots, and only for the handshake
-	 * (HANDSHAKE_MS); outgoing dials are never refused for want of a
-	 * slot.  The limit per address keeps one host's idle connections
-	 * from locking every other peer out; many hosts together still
-	 * can, for as long as they keep it up.
-	 */
-	size_t pending = 0, same = 0, in = 0;
-
-	for (struct conn *k = sy->conns; k != NULL; k = k->next) {
-		if (k == c || k->outgoing || k->closing)
-			continue;
-		in++;
-		if (k->established)
-			continue;
-		pending++;
-		same += k->srclen == c->srclen &&
-		    memcmp(k->src, c->src, c->srclen) == 0;
-	}
-	why[0] = '\0';
-	if (same >= MAX_HANDSHAKES_ADDR)
-		snprintf(why, sizeof why, "%zu TLS handshakes pending from "
-		    "that address already", same);
-	else if (pending >= MAX_HANDSHAKES)
-		snprintf(why, sizeof why, "%zu TLS handshakes pending already",
-		    pending);
-	else if (in >= MAX_CONNS)
-		snprintf(why, sizeof why, "%zu peer connections already", in);
-	if (why[0] != '\0') {
-		drop_note(sy, c->addr, why);
-		c->closing = true;
-		c->closing_at = sl_now_ms();
-		conn_close_handles(c);
-		return;
-	}
-	uv_tcp_nodelay(&c->tcp, 1);
-	uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+	p->last_contact = conn_last_rx(c);
+	send_hello(ss, sy->org);
 }
 
 /* ---- dialling ---------------------------------------------------------- */
 
-static void
-connect_cb(uv_connect_t *req, int status)
-{
-	struct conn *c = req->data;
-
-	if (c->closing)
-		return;
-	if (status < 0) {
-		conn_close(c, false, "cannot connect to %s: %s", c->addr,
-		    uv_strerror(status));
-		return;
-	}
-	uv_tcp_nodelay(&c->tcp, 1);
-	uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
-	conn_progress(c);   /* the ClientHello */
-}
-
 static void peer_maybe_free(struct peer *p);
 
 static void
-resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+resolved_cb(void *data, int status, const struct sockaddr *sa)
 {
-	struct peer *p = req->data;
+	struct peer *p = data;
 	struct sync *sy = p->sy;
-	struct conn *c;
+	struct session *ss;
 
 	p->resolving = false;
 	if (p->removed || sy->closing) {
-		uv_freeaddrinfo(res);
 		peer_maybe_free(p);
 		return;
 	}
-	if (status < 0 || res == NULL) {
+	if (sa == NULL) {
 		peer_error(p, "cannot resolve %s: %s", p->cfg.addr,
 		    uv_strerror(status));
 		log_warn("peer %s: cannot resolve %s: %s", p->cfg.name,
 		    p->cfg.addr, uv_strerror(status));
-		uv_freeaddrinfo(res);
 		peer_schedule(p);
 		return;
 	}
-	if (p->conn != NULL || (c = conn_new(sy, true)) == NULL) {
-		uv_freeaddrinfo(res);
-		if (p->conn == NULL)
-			peer_schedule(p);
+	if (p->ses != NULL)
+		return;
+	if ((ss = session_new(sy, p)) == NULL) {
+		peer_schedule(p);
 		return;
 	}
-	c->peer = p;
-	p->dialing = c;
-	addr_text(c->addr, sizeof c->addr, res->ai_addr);
-	c->connect.data = c;
-	int rc = uv_tcp_connect(&c->connect, &c->tcp, res->ai_addr,
-	    connect_cb);
-
-	uv_freeaddrinfo(res);
-	if (rc != 0)
-		conn_close(c, false, "cannot connect to %s: %s", c->addr,
-		    uv_strerror(rc));
+	p->dialing = ss;
+	/* A connect refused at once has been reported (closed_cb) when
+	 * conn_dial returns; ss lasts until freed_cb all the same. */
+	if (conn_dial(sy->net, sa, ss, &ss->conn) != SL_OK) {
+		p->dialing = NULL;
+		freed_cb(sy, ss);
+		peer_schedule(p);
+	}
 }
 
 static void
 peer_dial(struct peer *p)
 {
 	struct sync *sy = p->sy;
-	char host[CONFIG_ADDR_MAX + 1], port[8], err[160];
-	unsigned pn;
-	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM };
+	char err[160];
+	int rc;
 
-	if (p->removed || sy->closing || p->conn != NULL || p->dialing != NULL ||
+	if (p->removed || sy->closing || p->ses != NULL || p->dialing != NULL ||
 	    p->resolving || p->cfg.addr[0] == '\0')
 		return;
-	if (!config_addr_split(p->cfg.addr, host, sizeof host, &pn, false, err,
-	    sizeof err)) {
-		peer_error(p, "%s", err);
-		return;
-	}
-	snprintf(port, sizeof port, "%u", pn);
-	p->gai.data = p;
-	if (uv_getaddrinfo(sy->loop, &p->gai, resolved_cb, host, port,
-	    &hints) == 0)
+	rc = conn_resolve(sy->net, p->cfg.addr, resolved_cb, p, err,
+	    sizeof err);
+	if (rc == SL_OK)
 		p->resolving = true;
+	else if (rc == SL_EVALUE)
+		peer_error(p, "%s", err);
 	else
 		peer_schedule(p);
 }
@@ -1612,7 +1088,6 @@ redial_cb(uv_timer_t *t)
 {
 	peer_dial(t->data);
 }
-
 /* Next dial after [b/2, b] ms, b doubling from BACKOFF_MIN_MS up to
  * BACKOFF_MAX_MS; the jitter keeps a restarted network from dialling in
  * step. */
@@ -1679,10 +1154,11 @@ peer_drop(struct sync *sy, struct peer *p)
 	size_t i;
 
 	p->removed = true;
-	if (p->conn != NULL)
-		conn_close(p->conn, true, "no longer a member of this node");
+	if (p->ses != NULL)
+		conn_close(p->ses->conn, true, "no longer a member of this "
+		    "node");
 	if (p->dialing != NULL)
-		conn_close(p->dialing, false, "no longer a member");
+		conn_close(p->dialing->conn, false, "no longer a member");
 	for (i = 0; i < sy->npeers && sy->peers[i] != p; i++)
 		;
 	if (i < sy->npeers) {
@@ -1718,7 +1194,7 @@ check_self(struct sync *sy)
 		struct peer *p = sy->peers[i];
 		struct ostate *o;
 
-		if (p->conn == NULL || !p->conn->hello_got ||
+		if (p->ses == NULL || !p->ses->hello_got ||
 		    (o = os_find(p, sy->key.pub, false)) == NULL || !o->want ||
 		    o->refused || o->has <= mine) {
 			p->claim_at = 0;
@@ -1799,8 +1275,8 @@ hold_watch(struct sync *sy)
 	uint64_t mine = tip_seq(sy, sy->key.pub), now = sl_now_ms();
 
 	for (size_t i = 0; i < sy->npeers; i++)
-		if (sy->peers[i]->conn != NULL &&
-		    sy->peers[i]->conn->hello_got)
+		if (sy->peers[i]->ses != NULL &&
+		    sy->peers[i]->ses->hello_got)
 			claim_check(sy->peers[i], false);
 	if (!sy->holding)
 		return;
@@ -1815,7 +1291,7 @@ hold_watch(struct sync *sy)
 		struct peer *p = sy->peers[i];
 		struct ostate *o = os_find(p, sy->key.pub, false);
 
-		if (p->conn != NULL && o != NULL && o->want && !o->refused &&
+		if (p->ses != NULL && o != NULL && o->want && !o->refused &&
 		    p->self_given && !p->claim_false && o->has > mine) {
 			log_warn("peer %s said it holds this node's own events "
 			    "up to seq %llu but sent none past seq %llu in "
@@ -1838,18 +1314,18 @@ static void
 idle_cb(uv_idle_t *h)
 {
 	struct sync *sy = h->data;
-	struct conn *c, *next;
+	struct session *ss, *next;
 
 	uv_idle_stop(h);
 	sy->grew = false;
-	for (c = sy->conns; c != NULL; c = next) {
-		next = c->next;
+	for (ss = sy->sessions; ss != NULL; ss = next) {
+		next = ss->next;
 		/* The log changed: an origin waiting for a body may have it. */
-		for (size_t i = 0; c->peer != NULL && i < c->peer->nos; i++)
-			c->peer->os[i].bodywait = false;
-		if (c->hello_got && !c->closing) {
-			send_have(c);
-			pump(c);
+		for (size_t i = 0; ss->peer != NULL && i < ss->peer->nos; i++)
+			ss->peer->os[i].bodywait = false;
+		if (ss->hello_got && !conn_closing(ss->conn)) {
+			send_have(ss);
+			pump(ss);
 		}
 	}
 	check_self(sy);
@@ -1868,25 +1344,34 @@ sync_log_grew(struct sync *sy)
 
 int
 sync_new(struct sync **out, uv_loop_t *loop, struct store *s,
-    const struct sl_key *key, const char *conf_path, const struct config *c,
-    char *err, size_t errlen)
+    const struct sl_key *key, const struct config *c, char *err,
+    size_t errlen)
 {
+	static const struct conn_cbs cbs = {
+		.admit = admit_cb,
+		.established = established_cb,
+		.frame = frame_cb,
+		.writable = writable_cb,
+		.closed = closed_cb,
+		.freed = freed_cb,
+		.tick = tick_cb,
+	};
 	struct sync *sy = calloc(1, sizeof *sy);
+	int rc;
 
 	*out = NULL;
-	if (sy == NULL || (sy->conf_path = strdup(conf_path)) == NULL) {
-		free(sy);
+	if (sy == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return SL_ENOMEM;
 	}
 	sy->loop = loop;
 	sy->s = s;
 	sy->key = *key;
-	if ((sy->ssl = tls_ctx_new(key, err, errlen)) == NULL) {
+	if ((rc = conn_set_new(&sy->net, loop, key, &cbs, sy, err,
+	    errlen)) != SL_OK) {
 		sl_key_wipe(&sy->key);
-		free(sy->conf_path);
 		free(sy);
-		return SL_EINVAL;
+		return rc;
 	}
 	uv_idle_init(loop, &sy->idle);
 	sy->idle.data = sy;
@@ -1905,68 +1390,13 @@ sync_set_hold(struct sync *sy, sync_hold_fn fn, void *ctx)
 int
 sync_listen(struct sync *sy, const char *addr, char *err, size_t errlen)
 {
-	char host[CONFIG_ADDR_MAX + 1], why[160];
-	unsigned port;
-	struct sockaddr_storage ss;
-	int len = sizeof ss, rc;
-	uv_tcp_t *l;
-
-	if (addr[0] == '\0') {
-		if (sy->listener != NULL) {
-			uv_close((uv_handle_t *)sy->listener, (uv_close_cb)free);
-			sy->listener = NULL;
-			log_info("no longer listening for peers on %s",
-			    sy->listen_addr);
-		}
-		sy->listen_addr[0] = '\0';
-		return 0;
-	}
-	if (!config_addr_split(addr, host, sizeof host, &port, true, why,
-	    sizeof why)) {
-		snprintf(err, errlen, "listen: %s", why);
-		return -1;
-	}
-	if (strcmp(host, "*") == 0)
-		snprintf(host, sizeof host, "0.0.0.0");
-	if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)&ss) != 0 &&
-	    uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)&ss) != 0) {
-		snprintf(err, errlen, "listen: \"%s\" is not an IP address",
-		    host);
-		return -1;
-	}
-	/* The new listener is bound before the old one closes: a reload to
-	 * an address that cannot be had keeps the node reachable. */
-	if ((l = malloc(sizeof *l)) == NULL) {
-		snprintf(err, errlen, "cannot listen on %s: out of memory",
-		    addr);
-		return -1;
-	}
-	uv_tcp_init(sy->loop, l);
-	l->data = sy;
-	if ((rc = uv_tcp_bind(l, (struct sockaddr *)&ss, 0)) != 0 ||
-	    (rc = uv_listen((uv_stream_t *)l, 64, on_connection)) != 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", addr,
-		    uv_strerror(rc));
-		uv_close((uv_handle_t *)l, (uv_close_cb)free);
-		return -1;
-	}
-	if (sy->listener != NULL) {
-		uv_close((uv_handle_t *)sy->listener, (uv_close_cb)free);
-		log_info("no longer listening for peers on %s",
-		    sy->listen_addr);
-	}
-	sy->listener = l;
-	if (uv_tcp_getsockname(l, (struct sockaddr *)&ss, &len) == 0)
-		addr_text(sy->listen_addr, sizeof sy->listen_addr,
-		    (struct sockaddr *)&ss);
-	log_info("listening for peers on %s", sy->listen_addr);
-	return 0;
+	return conn_listen(sy->net, addr, err, errlen);
 }
 
 const char *
 sync_listen_addr(const struct sync *sy)
 {
-	return sy->listen_addr;
+	return conn_listen_addr(sy->net);
 }
 
 void
@@ -1982,7 +1412,7 @@ sync_apply(struct sync *sy, const struct config *c)
 				snprintf(p->cfg.addr, sizeof p->cfg.addr, "%s",
 				    n->addr);
 				if (p->dialing != NULL)
-					conn_close(p->dialing, false,
+					conn_close(p->dialing->conn, false,
 					    "address changed");
 				p->backoff = 0;
 				if (p->timer_open)
@@ -2007,95 +1437,10 @@ sync_apply(struct sync *sy, const struct config *c)
 	sync_log_grew(sy);
 }
 
-/* Reloads the config after the file changed and applies its peers. */
-static int
-reload(struct sync *sy, char *msg, size_t mlen)
+size_t
+sync_peer_count(const struct sync *sy)
 {
-	struct config c;
-	int rc;
-
-	if ((rc = config_load(&c, sy->conf_path, msg, mlen)) != SL_OK)
-		return rc;
-	sync_apply(sy, &c);
-	config_free(&c);
-	return SL_OK;
-}
-
-int
-sync_peer_add(struct sync *sy, const char *name, const char *node_id,
-    const char *addr, char *msg, size_t mlen)
-{
-	struct config_peer cp;
-	struct peer *old;
-	char host[CONFIG_ADDR_MAX + 1], why[160];
-	unsigned port;
-	int rc;
-
-	memset(&cp, 0, sizeof cp);
-	if (!config_name_valid(name)) {
-		snprintf(msg, mlen, "invalid peer name \"%s\" (1 to %d letters, "
-		    "digits, '.', '_' or '-')", name, CONFIG_NAME_MAX);
-		return SL_EVALUE;
-	}
-	if (strlen(node_id) != SL_NODE_ID_TEXT ||
-	    !sl_b32_decode(cp.key, SL_KEY_LEN, node_id)) {
-		snprintf(msg, mlen, "invalid node id \"%s\" (%d base32 "
-		    "characters, as 'samlog init' prints)", node_id,
-		    SL_NODE_ID_TEXT);
-		return SL_EVALUE;
-	}
-	if (addr != NULL && !config_addr_split(addr, host, sizeof host, &port,
-	    false, why, sizeof why)) {
-		snprintf(msg, mlen, "%s", why);
-		return SL_EVALUE;
-	}
-	if (memcmp(cp.key, sy->key.pub, SL_KEY_LEN) == 0) {
-		snprintf(msg, mlen, "%s is this node's own id", node_id);
-		return SL_EVALUE;
-	}
-	if ((old = peer_by_key(sy, cp.key)) != NULL &&
-	    strcmp(old->cfg.name, name) != 0) {
-		snprintf(msg, mlen, "node %s is already peer %s", node_id,
-		    old->cfg.name);
-		return SL_EEXIST;
-	}
-	if ((old = peer_by_name(sy, name)) != NULL &&
-	    memcmp(old->cfg.key, cp.key, SL_KEY_LEN) != 0) {
-		snprintf(msg, mlen, "peer %s exists with another node id "
-		    "(remove it first: samlog peer remove %s)", name, name);
-		return SL_EEXIST;
-	}
-	if (old == NULL && sy->npeers >= CONFIG_PEERS_MAX) {
-		snprintf(msg, mlen, "this node has %d peers already",
-		    CONFIG_PEERS_MAX);
-		return SL_EFULL;
-	}
-	snprintf(cp.name, sizeof cp.name, "%s", name);
-	snprintf(cp.addr, sizeof cp.addr, "%s", addr ? addr : "");
-	if ((rc = config_write_peer(sy->conf_path, &cp, false, msg,
-	    mlen)) != SL_OK)
-		return rc;
-	log_info("peer %s %s (%s%s%s)", name, old ? "updated" : "added", node_id,
-	    cp.addr[0] ? ", dialled at " : ", not dialled",
-	    cp.addr[0] ? cp.addr : "");
-	return reload(sy, msg, mlen);
-}
-
-int
-sync_peer_remove(struct sync *sy, const char *name, char *msg, size_t mlen)
-{
-	struct peer *p = peer_by_name(sy, name);
-	int rc;
-
-	if (p == NULL) {
-		snprintf(msg, mlen, "no peer called \"%s\" (see: samlog peer "
-		    "list)", name);
-		return SL_ENOENT;
-	}
-	if ((rc = config_write_peer(sy->conf_path, &p->cfg, true, msg,
-	    mlen)) != SL_OK)
-		return rc;
-	return reload(sy, msg, mlen);
+	return sy->npeers;
 }
 
 long
@@ -2107,21 +1452,31 @@ sync_peer_index(const struct sync *sy, const char *name)
 	return -1;
 }
 
-size_t
-sync_peer_count(const struct sync *sy)
+long
+sync_peer_index_key(const struct sync *sy, const uint8_t key[SL_KEY_LEN])
 {
-	return sy->npeers;
+	for (size_t i = 0; i < sy->npeers; i++)
+		if (memcmp(sy->peers[i]->cfg.key, key, SL_KEY_LEN) == 0)
+			return (long)i;
+	return -1;
 }
 
 void
-sync_pack_peer(const struct sync *sy, size_t i, msgpack_packer *pk)
+sync_peer_get(const struct sync *sy, size_t i, struct sync_peer_info *out)
 {
 	const struct peer *p = sy->peers[i];
-	const struct conn *c = p->conn;
-	bool up = c != NULL && c->hello_got && !c->closing;
-	char id[SL_NODE_ID_TEXT + 1], t[32];
-	uint64_t behind = 0, ahead = 0;
+	const struct session *ss = p->ses;
 
+	memset(out, 0, sizeof *out);
+	out->cfg = p->cfg;
+	out->connected = ss != NULL && ss->hello_got &&
+	    !conn_closing(ss->conn);
+	out->outgoing = ss != NULL && conn_outgoing(ss->conn);
+	/* While a session is up, its connection knows when it last heard
+	 * from the peer; the peer's own copy is from the session's start
+	 * and end. */
+	out->last_contact = ss != NULL ? conn_last_rx(ss->conn) :
+	    p->last_contact;
 	/* behind: events this node holds that the peer lacks; ahead: events
 	 * the peer holds (of origins this node accepts) that it lacks. */
 	for (size_t k = 0; k < p->nos; k++) {
@@ -2131,65 +1486,27 @@ sync_pack_peer(const struct sync *sy, size_t i, msgpack_packer *pk)
 		if (!o->want)
 			continue;
 		if (mine > o->has)
-			behind += mine - o->has;
+			out->behind += mine - o->has;
 		else if (is_member(sy, o->origin) && !(p->claim_false &&
 		    memcmp(o->origin, sy->key.pub, SL_KEY_LEN) == 0))
-			ahead += o->has - mine;
+			out->ahead += o->has - mine;
 	}
-	key_text(id, p->cfg.key);
-	msgpack_pack_map(pk, 12);
-	sl_pack_cstr(pk, "name");
-	sl_pack_cstr(pk, p->cfg.name);
-	sl_pack_cstr(pk, "node_id");
-	sl_pack_cstr(pk, id);
-	/* Where the peer is dialled, not where a connection happens to come
-	 * from: an incoming one's address is the peer's ephemeral port. */
-	sl_pack_cstr(pk, "addr");
-	sl_pack_cstr(pk, p->cfg.addr[0] ? p->cfg.addr : up && !c->outgoing ?
-	    "incoming" : "-");
-	sl_pack_cstr(pk, "connected");
-	sl_pack_bool(pk, up);
-	sl_pack_cstr(pk, "direction");
-	sl_pack_cstr(pk, up ? (c->outgoing ? "out" : "in") : "");
-	sl_pack_cstr(pk, "last_contact");
-	if (p->last_contact) {
-		time_text(t, sizeof t, up ? sl_now_ms() : p->last_contact);
-		sl_pack_cstr(pk, t);
-	} else {
-		msgpack_pack_nil(pk);
-	}
-	sl_pack_cstr(pk, "behind");
-	msgpack_pack_uint64(pk, behind);
-	sl_pack_cstr(pk, "ahead");
-	msgpack_pack_uint64(pk, ahead);
-	sl_pack_cstr(pk, "sent");
-	msgpack_pack_uint64(pk, p->sent);
-	sl_pack_cstr(pk, "received");
-	msgpack_pack_uint64(pk, p->received);
-	sl_pack_cstr(pk, "refused");
-	msgpack_pack_uint64(pk, p->refused);
-	sl_pack_cstr(pk, "last_error");
-	sl_pack_cstr(pk, p->last_error);
+	out->sent = p->sent;
+	out->received = p->received;
+	out->refused = p->refused;
+	snprintf(out->last_error, sizeof out->last_error, "%s",
+	    p->last_error);
 }
 
 void
 sync_close(struct sync *sy)
 {
-	struct conn *c;
-
 	sy->closing = true;
-	for (c = sy->conns; c != NULL; c = c->next) {
-		c->peer = NULL;
-		conn_close(c, true, "the node is shutting down");
-		conn_close_handles(c);
-	}
+	conn_set_close(sy->net, "the node is shutting down");
 	while (sy->npeers > 0)
 		peer_drop(sy, sy->peers[sy->npeers - 1]);
 	uv_idle_stop(&sy->idle);
 	uv_close((uv_handle_t *)&sy->idle, NULL);
-	if (sy->listener != NULL)
-		uv_close((uv_handle_t *)sy->listener, (uv_close_cb)free);
-	sy->listener = NULL;
 }
 
 void
@@ -2197,11 +1514,9 @@ sync_free(struct sync *sy)
 {
 	if (sy == NULL)
 		return;
-	tls_ctx_free(sy->ssl);
+	conn_set_free(sy->net);
 	sl_key_wipe(&sy->key);
 	free(sy->peers);
-	free(sy->conf_path);
-	free(sy->scratch.p);
 	free(sy->recs);
 	free(sy->lens);
 	free(sy);

@@ -1,6 +1,6 @@
 /*
- * sync.h - peers: membership, the TLS connections to other nodes, and the
- * sync protocol over them (PROTOCOL.md, "Sync").
+ * sync.h - peers: the members this node syncs with, and the sync session
+ * with each over the connections conn.c keeps (PROTOCOL.md, "Sync").
  *
  * Every connection starts with both sides sending HELLO with their version
  * vector (for each origin they accept, the highest seq they hold); each
@@ -9,6 +9,13 @@
  * events as they enter its log (its own and those it received from other
  * peers, which is how events cross nodes that are not directly connected).
  * HAVE frames keep each side's view of the other's vector current.
+ *
+ * The peer set is what the caller applies (sync_apply): this module never
+ * reads or writes samlog.conf, and answers no control request itself; it
+ * tells what it knows of a peer as a plain struct (sync_peer_get).
+ *
+ * Everything runs on the daemon's one loop thread; nothing here is
+ * thread-safe.
  */
 #ifndef SAMLOG_SYNC_H
 #define SAMLOG_SYNC_H
@@ -24,20 +31,24 @@
 
 struct sync;
 
-/* Output queued per connection above which no more events are read from
- * the log for it, and below which sending resumes; and the hard cap at
- * which a peer that does not read is disconnected. */
-#define SYNC_HIGH_WATER (4u << 20)
-#define SYNC_LOW_WATER (1u << 20)
-#define SYNC_QUEUE_MAX (16u << 20)
-
 /* Called with true to hold local writes (this node is taking back events
- * of its own chain from a peer) and false to let them go on. */
+ * of its own chain from a peer) and false to let them go on; always
+ * alternating, starting with true.  ctx is the value given to
+ * sync_set_hold. */
 typedef void (*sync_hold_fn)(void *ctx, bool hold);
 
+/*
+ * Makes the sync state on loop for store s (borrowed: it must outlive the
+ * sync) as the node with key (copied; the copy is wiped by sync_free),
+ * and applies the peers of c (read during the call only: sync_apply),
+ * which starts dialling those with an address.  It does not listen until
+ * sync_listen.  SL_OK; on failure *out is NULL and err says why:
+ * SL_ENOMEM, or SL_EINVAL when the TLS context cannot be made from key.
+ */
 int sync_new(struct sync **out, uv_loop_t *loop, struct store *s,
-    const struct sl_key *key, const char *conf_path, const struct config *c,
-    char *err, size_t errlen);
+    const struct sl_key *key, const struct config *c, char *err,
+    size_t errlen);
+/* Sets who is told to hold local writes (fn may be NULL: nobody). */
 void sync_set_hold(struct sync *sy, sync_hold_fn fn, void *ctx);
 
 /* Listens for peers on "HOST:PORT" (port 0: any free port) instead of
@@ -45,37 +56,62 @@ void sync_set_hold(struct sync *sy, sync_hold_fn fn, void *ctx);
  * only once the new one listens: on failure (-1, err set) nothing
  * changed.  0 on success. */
 int sync_listen(struct sync *sy, const char *addr, char *err, size_t errlen);
-/* The address actually listened on ("" if none). */
+/* The address actually listened on ("" if none).  Borrowed: valid until
+ * the next sync_listen. */
 const char *sync_listen_addr(const struct sync *sy);
 
-/* Takes the peers of c (after a reload): new ones are dialled, removed
- * ones disconnected, changed ones redialled. */
+/*
+ * Makes the peer set that of c (read during the call only), after a
+ * reload or a peer command: new peers are dialled, removed ones
+ * disconnected (with a BYE) and forgotten, and those whose address
+ * changed redialled; a peer whose key changed under the same name is
+ * removed and added anew.  Peer indexes (below) change.  New members are
+ * announced to connected peers.
+ */
 void sync_apply(struct sync *sy, const struct config *c);
 
-/* The log has grown (a local commit): announce and push to peers. */
+/* The log has grown (a local commit or an import): announce and push to
+ * peers, once per loop turn however often it is called. */
 void sync_log_grew(struct sync *sy);
 
-/*
- * The peer commands: they change samlog.conf and take effect at once.
- * SL_OK, or an SL_E* code with msg saying why.
- */
-int sync_peer_add(struct sync *sy, const char *name, const char *node_id,
-    const char *addr, char *msg, size_t mlen);
-int sync_peer_remove(struct sync *sy, const char *name, char *msg,
-    size_t mlen);
+/* What this node knows of one peer, as `peer list` and `status` show
+ * it: a copy, which the caller owns. */
+struct sync_peer_info {
+	struct config_peer cfg;  /* name, key, and where it is dialled
+	                            ("": not dialled) */
+	bool connected;          /* in a sync session now (HELLO received) */
+	bool outgoing;           /* that session's connection was dialled
+	                            by this node; false when not connected */
+	uint64_t last_contact;   /* ms: when the peer was last heard from,
+	                            0 never (while connected, the last read) */
+	uint64_t behind;         /* events this node holds that it lacks */
+	uint64_t ahead;          /* events of members it says it holds and
+	                            this node lacks (its claim; one to this
+	                            node's own chain proved false is left
+	                            out) */
+	uint64_t sent, received; /* events, since this daemon started */
+	uint64_t refused;        /* refusals of what it sent, likewise */
+	char last_error[256];    /* the last thing that went wrong with it;
+	                            "" again after a good HELLO */
+};
 
-/* Packs peer i (below sync_peer_count) as a map, for `peer list` and
- * `status`. */
-void sync_pack_peer(const struct sync *sy, size_t i, msgpack_packer *pk);
+/* Peers now; indexes below it are valid until the next sync_apply. */
 size_t sync_peer_count(const struct sync *sy);
-/* Index of the peer called name, or -1. */
+/* Index of the peer called name, or of the peer with key; -1 if none. */
 long sync_peer_index(const struct sync *sy, const char *name);
+long sync_peer_index_key(const struct sync *sy,
+    const uint8_t key[SL_KEY_LEN]);
+/* Fills *out with peer i (below sync_peer_count). */
+void sync_peer_get(const struct sync *sy, size_t i,
+    struct sync_peer_info *out);
 
-/* The organisation this node speaks for, sent in HELLO. */
+/* The organisation this node speaks for, sent in HELLO (copied; sessions
+ * already begun keep what they sent). */
 void sync_set_org(struct sync *sy, const char *org);
 
-/* Closes every connection and handle; the loop must then run until they
- * have finished closing, and then sync_free frees sy. */
+/* Closes every connection (with a BYE), the listener and every handle,
+ * and stops dialling; the loop must then run until they have finished
+ * closing, and then sync_free frees sy (NULL is fine). */
 void sync_close(struct sync *sy);
 void sync_free(struct sync *sy);
 
