@@ -61,6 +61,10 @@ int cmd_member_admit(struct cmd_ctx *d, const uint8_t org[SL_KEY_LEN],
  * (in samlog.conf at conf_path, then in sy), and every commit is pushed
  * to them.  sy and conf_path are borrowed and must outlive d. */
 void cmd_set_sync(struct cmd_ctx *d, struct sync *sy, const char *conf_path);
+/* sync's sync_member_fn and sync_members_fn: the members as the log
+ * says (ctx: the cmd_ctx). */
+bool cmd_sync_member(void *ctx, const uint8_t key[SL_KEY_LEN], uint64_t *upto);
+size_t cmd_sync_members(void *ctx, uint8_t (*keys)[SL_KEY_LEN], size_t max);
 /* A sync_hold_fn: while held, writes queue and are not committed. */
 void cmd_hold(void *ctx, bool hold);
 /* Statistics: group commits made, write requests answered, requests

@@ -400,3 +400,48 @@ bad:
 	    SL_INVITE_PREFIX);
 	return false;
 }
+
+/* ---- for sync ---------------------------------------------------------- */
+
+bool
+cmd_sync_member(void *ctx, const uint8_t key[SL_KEY_LEN], uint64_t *upto)
+{
+	struct cmd_ctx *d = ctx;
+	const struct sl_members *ms;
+	const struct sl_member *m;
+	MDB_txn *txn;
+	bool yes = false;
+
+	*upto = UINT64_MAX;
+	if (store_read_begin(d->s, &txn) != SL_OK)
+		return false;
+	if ((ms = project_members(d->p, txn)) != NULL &&
+	    (m = sl_members_get(ms, key)) != NULL) {
+		yes = true;
+		*upto = m->upto;
+	}
+	mdb_txn_abort(txn);
+	return yes;
+}
+
+size_t
+cmd_sync_members(void *ctx, uint8_t (*keys)[SL_KEY_LEN], size_t max)
+{
+	struct cmd_ctx *d = ctx;
+	const struct sl_members *ms;
+	MDB_txn *txn;
+	size_t n = 0;
+
+	if (store_read_begin(d->s, &txn) != SL_OK)
+		return 0;
+	if ((ms = project_members(d->p, txn)) != NULL)
+		for (size_t i = 0; i < ms->nm; i++) {
+			if (!ms->m[i].member)
+				continue;
+			if (n < max)
+				memcpy(keys[n], ms->m[i].org, SL_KEY_LEN);
+			n++;
+		}
+	mdb_txn_abort(txn);
+	return n;
+}

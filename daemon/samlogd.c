@@ -220,6 +220,7 @@ daemon_serve(struct daemon *d)
 		fatal("%s", err);
 	sync_set_org(d->sync, d->conf.org);
 	sync_set_hold(d->sync, cmd_hold, d->cmd);
+	sync_set_members(d->sync, cmd_sync_member, cmd_sync_members, d->cmd);
 	cmd_set_sync(d->cmd, d->sync, d->conf_path);
 	if (sock == NULL)
 		fatal("out of memory");

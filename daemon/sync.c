@@ -115,6 +115,11 @@ struct sync {
 	const uint8_t **recs;
 	size_t *lens;
 	size_t recs_cap;
+	sync_member_fn member;      /* NULL: this node and its peers */
+	sync_members_fn members;
+	void *members_ctx;
+	uint8_t (*mkeys)[SL_KEY_LEN]; /* the members, for a vector */
+	size_t nmkeys, mkeys_cap;
 };
 
 static void pump(struct session *ss);
@@ -165,12 +170,29 @@ peer_by_name(const struct sync *sy, const char *name)
 	return NULL;
 }
 
-/* Members: this node and every configured peer. */
+/* Members: as the log says; without it, this node and every configured
+ * peer.  *upto (may be NULL): the last seq of key's that counts. */
+static bool
+member_upto(const struct sync *sy, const uint8_t key[SL_KEY_LEN],
+    uint64_t *upto)
+{
+	uint64_t u = UINT64_MAX;
+	bool yes;
+
+	if (sy->member != NULL)
+		yes = sy->member(sy->members_ctx, key, &u);
+	else
+		yes = memcmp(key, sy->key.pub, SL_KEY_LEN) == 0 ||
+		    peer_by_key(sy, key) != NULL;
+	if (upto != NULL)
+		*upto = u;
+	return yes;
+}
+
 static bool
 is_member(const struct sync *sy, const uint8_t key[SL_KEY_LEN])
 {
-	return memcmp(key, sy->key.pub, SL_KEY_LEN) == 0 ||
-	    peer_by_key(sy, key) != NULL;
+	return member_upto(sy, key, NULL);
 }
 
 /* conn.c's admit: who may finish a TLS handshake with this node. */
@@ -178,10 +200,65 @@ static bool
 admit_cb(void *ctx, const uint8_t key[SL_KEY_LEN])
 {
 	struct sync *sy = ctx;
+	uint64_t upto;
 
-	/* A node may not connect to itself, and must be a member. */
+	/* A node may not connect to itself, and must be a current member
+	 * (a retired one's events after its cut-off count nowhere). */
 	return memcmp(key, sy->key.pub, SL_KEY_LEN) != 0 &&
-	    is_member(sy, key);
+	    member_upto(sy, key, &upto) && upto == UINT64_MAX;
+}
+
+/* The last seq of origin this node holds that counts: what it may
+ * announce and send. */
+static uint64_t
+tip_counts(const struct sync *sy, const uint8_t origin[SL_KEY_LEN])
+{
+	uint64_t upto, t = tip_seq(sy, origin);
+
+	if (member_upto(sy, origin, &upto) && upto < t)
+		return upto;
+	return t;
+}
+
+/* The members' keys into sy->mkeys (sy->nmkeys); -1 out of memory. */
+static int
+members_load(struct sync *sy)
+{
+	size_t n;
+
+	if (sy->members == NULL) {
+		size_t need = sy->npeers + 1;
+
+		if (need > sy->mkeys_cap) {
+			uint8_t (*k)[SL_KEY_LEN] = realloc(sy->mkeys,
+			    need * sizeof *k);
+
+			if (k == NULL)
+				return -1;
+			sy->mkeys = k;
+			sy->mkeys_cap = need;
+		}
+		sy->nmkeys = 0;
+		for (size_t i = 0; i < sy->npeers; i++)
+			if (!sy->peers[i]->removed)
+				memcpy(sy->mkeys[sy->nmkeys++],
+				    sy->peers[i]->cfg.key, SL_KEY_LEN);
+		memcpy(sy->mkeys[sy->nmkeys++], sy->key.pub, SL_KEY_LEN);
+		return 0;
+	}
+	for (;;) {
+		n = sy->members(sy->members_ctx, sy->mkeys, sy->mkeys_cap);
+		if (n <= sy->mkeys_cap)
+			break;
+		uint8_t (*k)[SL_KEY_LEN] = realloc(sy->mkeys, n * sizeof *k);
+
+		if (k == NULL)
+			return -1;
+		sy->mkeys = k;
+		sy->mkeys_cap = n;
+	}
+	sy->nmkeys = n;
+	return 0;
 }
 
 static struct ostate *
@@ -233,18 +310,12 @@ pack_vector(struct session *ss, msgpack_packer *pk, bool all,
 	struct sync *sy = ss->sy;
 	size_t n = 0;
 
-	for (size_t i = 0; i <= sy->npeers; i++) {
-		const uint8_t *k;
-
-		if (i == sy->npeers)
-			k = sy->key.pub;
-		else if (sy->peers[i]->removed)
-			continue;
-		else
-			k = sy->peers[i]->cfg.key;
+	for (size_t i = 0; i < sy->nmkeys; i++) {
+		const uint8_t *k = sy->mkeys[i];
 		const struct store_tip *tip = store_tip_of(sy->s, k);
-		uint64_t seq = tip != NULL ? tip->seq : 0;
+		uint64_t seq = tip_counts(sy, k);
 		static const uint8_t zero[SL_HASH_LEN];
+		uint8_t h[SL_HASH_LEN];
 		struct ann *a = NULL;
 
 		for (size_t j = 0; j < ss->nann; j++)
@@ -261,16 +332,27 @@ pack_vector(struct session *ss, msgpack_packer *pk, bool all,
 		}
 		if (a != NULL)
 			a->seq = seq;
-		sl_wire_pack_entry(pk, k, seq, tip != NULL ? tip->hash : zero);
+		/* Past a retirement's cut-off the vector names the last
+		 * event that counts, and its hash. */
+		memcpy(h, tip != NULL ? tip->hash : zero, SL_HASH_LEN);
+		if (tip != NULL && seq < tip->seq && store_event_hash(sy->s,
+		    k, seq, h) != SL_OK)
+			memcpy(h, zero, SL_HASH_LEN);
+		sl_wire_pack_entry(pk, k, seq, h);
 	}
 	return n;
 }
 
+/* Room to remember what ss was told of every member (and the members'
+ * keys loaded); -1 out of memory. */
 static int
 ann_reserve(struct session *ss)
 {
-	size_t need = ss->sy->npeers + 1;
+	size_t need;
 
+	if (members_load(ss->sy) != 0)
+		return -1;
+	need = ss->sy->nmkeys;
 	if (ss->annc >= need)
 		return 0;
 	struct ann *n = realloc(ss->ann, need * sizeof *n);
@@ -424,7 +506,7 @@ next_origin(struct session *ss)
 			struct ostate *o = &p->os[ss->stick];
 
 			if (o->want && !o->unsendable && !o->bodywait &&
-			    tip_seq(ss->sy, o->origin) > o->sent)
+			    tip_counts(ss->sy, o->origin) > o->sent)
 				return o;
 		}
 		ss->stick = -1;
@@ -435,7 +517,7 @@ next_origin(struct session *ss)
 		uint64_t from = o->has > o->sent ? o->has : o->sent;
 
 		if (o->want && !o->unsendable && !o->bodywait &&
-		    tip_seq(ss->sy, o->origin) > from) {
+		    tip_counts(ss->sy, o->origin) > from) {
 			ss->rr = i + 1;
 			return o;
 		}
@@ -469,7 +551,7 @@ static int
 send_batch(struct session *ss, MDB_txn *txn, struct ostate *o)
 {
 	struct sync *sy = ss->sy;
-	uint64_t tip = tip_seq(sy, o->origin);
+	uint64_t tip = tip_counts(sy, o->origin);
 	/* A cut run continues exactly where it stopped, whatever the peer
 	 * has said since: the receiver holds its unsigned tail. */
 	uint64_t seq = (ss->stick >= 0 || o->sent > o->has ? o->sent :
@@ -692,11 +774,58 @@ handle_events(struct session *ss, struct sl_mp *r)
 	}
 	struct ostate *os = os_find(p, origin, false);
 
-	if (!is_member(sy, origin) || (os != NULL && os->refused)) {
+	uint64_t cut;
+
+	if (!member_upto(sy, origin, &cut) || (os != NULL && os->refused)) {
 		/* Not wanted (membership changed since the HELLO) or
 		 * already refused from this peer: drop quietly. */
 		carry_clear(ss);
 		return;
+	}
+	/* A retired organisation's events after its cut-off count nowhere
+	 * (12.1): the first is kept as evidence, none is stored.  The
+	 * cut-off is an event its retirer had verified, so a signed one:
+	 * what comes before it verifies without what follows. */
+	size_t beyond = SIZE_MAX;
+
+	for (size_t i = 0; cut != UINT64_MAX && i < total; i++) {
+		const uint8_t *o;
+		uint64_t seq;
+		bool sgn;
+
+		if (sl_wire_peek(sy->recs[i], sy->lens[i], &o, &seq, &sgn) &&
+		    seq > cut) {
+			beyond = i;
+			break;
+		}
+	}
+	if (beyond != SIZE_MAX) {
+		struct store_ingest_result res = { .code = SL_ESCHEMA,
+			.index = SIZE_MAX };
+		char oid[SL_NODE_ID_TEXT + 1];
+
+		key_text(oid, origin);
+		snprintf(res.reason, sizeof res.reason, "origin %.16s was "
+		    "retired: its events after seq %llu count nowhere", oid,
+		    (unsigned long long)cut);
+		store_keep_refused(sy->s, p->cfg.key, sy->recs[beyond],
+		    sy->lens[beyond], SL_ESCHEMA, res.reason);
+		total = beyond;
+		last_signed = SIZE_MAX;
+		for (size_t i = 0; i < total; i++) {
+			const uint8_t *o;
+			uint64_t seq;
+			bool sgn;
+
+			if (!sl_wire_peek(sy->recs[i], sy->lens[i], &o, &seq,
+			    &sgn) || sgn)
+				last_signed = i;
+		}
+		if (total == 0 || last_signed + 1 != total) {
+			refuse_origin(ss, origin, &res, NULL, 0);
+			carry_clear(ss);
+			return;
+		}
 	}
 	size_t upto = last_signed == SIZE_MAX ? 0 : last_signed + 1;
 
@@ -734,6 +863,15 @@ handle_events(struct session *ss, struct sl_mp *r)
 			carry_clear(ss);
 			return;
 		}
+	}
+	if (beyond != SIZE_MAX) {
+		struct store_ingest_result res = { .code = SL_ESCHEMA };
+
+		snprintf(res.reason, sizeof res.reason, "events after a "
+		    "retirement's cut-off (seq %llu)", (unsigned long long)cut);
+		refuse_origin(ss, origin, &res, NULL, 0);
+		carry_clear(ss);
+		return;
 	}
 	/* Keep the unsigned tail (copies: the frame buffer is reused). */
 	uint8_t *keep[CARRY_MAX];
@@ -1385,6 +1523,15 @@ sync_set_hold(struct sync *sy, sync_hold_fn fn, void *ctx)
 {
 	sy->hold = fn;
 	sy->hold_ctx = ctx;
+}
+
+void
+sync_set_members(struct sync *sy, sync_member_fn member,
+    sync_members_fn list, void *ctx)
+{
+	sy->member = member;
+	sy->members = list;
+	sy->members_ctx = ctx;
 }
 
 int

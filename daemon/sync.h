@@ -51,6 +51,22 @@ int sync_new(struct sync **out, uv_loop_t *loop, struct store *s,
 /* Sets who is told to hold local writes (fn may be NULL: nobody). */
 void sync_set_hold(struct sync *sy, sync_hold_fn fn, void *ctx);
 
+/*
+ * Who the members are, as the log says (PROTOCOL.md 12.1): member(ctx,
+ * key, &upto) is true for a member organisation's key and sets upto to
+ * the last seq of its that counts (UINT64_MAX: not retired); list(ctx,
+ * keys, max) writes up to max members' keys and returns how many there
+ * are.  Without them (tests that build a sync alone) the members are
+ * this node and its configured peers.  Both are called from the loop,
+ * as often as once per frame; the context is borrowed.
+ */
+typedef bool (*sync_member_fn)(void *ctx, const uint8_t key[SL_KEY_LEN],
+    uint64_t *upto);
+typedef size_t (*sync_members_fn)(void *ctx, uint8_t (*keys)[SL_KEY_LEN],
+    size_t max);
+void sync_set_members(struct sync *sy, sync_member_fn member,
+    sync_members_fn list, void *ctx);
+
 /* Listens for peers on "HOST:PORT" (port 0: any free port) instead of
  * where it listened before; "" stops listening.  The old listener closes
  * only once the new one listens: on failure (-1, err set) nothing

@@ -152,6 +152,111 @@ test_line_of_three(void **state)
 	assert_int_equal(node_stop(&c, SIGTERM), 0);
 }
 
+/*
+ * Membership in the log: Upplands Väsby's node is told only of the hub's,
+ * the hub of both, Sigtuna's only of the hub's.  Väsby learns that
+ * Sigtuna is a member from the hub's admission of it, takes Sigtuna's
+ * events through the hub and names them Sigtuna's; each node lists the
+ * same three members.  (An older version dropped Sigtuna's events on
+ * Väsby's node and showed nothing wrong.)
+ */
+static void
+test_members_through_hub(void **state)
+{
+	struct node v, h, t, *all[] = { &v, &h, &t };
+	struct tu_run *r;
+
+	(void)state;
+	node_init(&v, "vh", "Upplands Väsby kommun");
+	node_init(&h, "hh", "Samordningsförbundet");
+	node_init(&t, "th", "Sigtuna kommun");
+	node_start(&v);
+	node_start(&h);
+	node_start(&t);
+	trust(&v, &h, true);
+	trust(&h, &v, false);
+	trust(&h, &t, false);
+	trust(&t, &h, true);
+	add_contact(&t, "Från Sigtuna");
+	add_contact(&v, "Från Väsby");
+	wait_events(all, 3, 5);
+	assert_same(all, 3);
+	for (int i = 0; i < 3; i++) {
+		r = ok(sl(all[i], "member", "list", "--json", NULL));
+		if (strstr(r->out, "\"Sigtuna kommun\"") == NULL ||
+		    strstr(r->out, "\"Upplands Väsby kommun\"") == NULL ||
+		    strstr(r->out, "\"Samordningsförbundet\"") == NULL)
+			fail_msg("%s: member list lacks a member: %s",
+			    all[i]->name, r->out);
+		assert_int_equal(tu_json_num(ok(sl(all[i], "status", "--json",
+		    NULL))->out, "members"), 3);
+	}
+	r = ok(sl(&v, "find", "Från Sigtuna", "--json", NULL));
+	if (strstr(r->out, "Från Sigtuna") == NULL)
+		fail_msg("vh: Sigtuna's contact is missing: %s", r->out);
+	/* Live, through the middle. */
+	add_contact(&t, "Också från Sigtuna");
+	wait_events(all, 3, 6);
+	assert_same(all, 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(node_stop(all[i], SIGTERM), 0);
+}
+
+/*
+ * A retired member: the hub retires Sigtuna.  Sigtuna's events up to the
+ * cut-off stay on every node; the one it makes afterwards reaches no
+ * record anywhere: its node is no longer let in (test_meaning sends such
+ * an event through another member: refused, kept as evidence).
+ */
+static void
+test_member_retired(void **state)
+{
+	struct node v, h, t, *all[] = { &v, &h, &t }, *two[] = { &v, &h };
+	struct tu_run *r;
+
+	(void)state;
+	node_init(&v, "vr", "Upplands Väsby kommun");
+	node_init(&h, "hr", "Samordningsförbundet");
+	node_init(&t, "tr", "Sigtuna kommun");
+	node_start(&v);
+	node_start(&h);
+	node_start(&t);
+	trust(&v, &h, true);
+	trust(&h, &v, false);
+	trust(&h, &t, false);
+	trust(&t, &h, true);
+	add_contact(&t, "Före pensionen");
+	wait_events(all, 3, 4);
+	r = ok(sl(&h, "member", "retire", "Sigtuna kommun", "--json", NULL));
+	if (strstr(r->out, "\"retired\"") == NULL)
+		fail_msg("hr: member retire said: %s", r->out);
+	/* Every node learns of it before Sigtuna writes again. */
+	for (int i = 0; i < 3; i++) {
+		uint64_t t0 = now_ms();
+
+		while (strstr(ok(sl(all[i], "member", "list", "--json",
+		    NULL))->out, "\"status\": \"retired\"") == NULL) {
+			if (now_ms() - t0 > 20000)
+				fail_msg("%s never saw the retirement",
+				    all[i]->name);
+			usleep(100000);
+		}
+	}
+	add_contact(&t, "Efter pensionen");
+	usleep(1500000);
+	for (int i = 0; i < 2; i++) {
+		r = ok(sl(two[i], "find", "pensionen", "--json", NULL));
+		if (strstr(r->out, "Före pensionen") == NULL ||
+		    strstr(r->out, "Efter pensionen") != NULL)
+			fail_msg("%s: want only the contact from before the "
+			    "retirement: %s", two[i]->name, r->out);
+	}
+	/* The hub no longer lets Sigtuna's node connect at all. */
+	wait_log(&h, "is not a member");
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(node_stop(all[i], SIGTERM), 0);
+}
+
 static void
 test_star_offline(void **state)
 {
@@ -535,6 +640,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_two_nodes, cl_reap),
 		cmocka_unit_test_teardown(test_line_of_three, cl_reap),
+		cmocka_unit_test_teardown(test_members_through_hub, cl_reap),
+		cmocka_unit_test_teardown(test_member_retired, cl_reap),
 		cmocka_unit_test_teardown(test_star_offline, cl_reap),
 		cmocka_unit_test_teardown(test_non_member_refused, cl_reap),
 		cmocka_unit_test_teardown(test_tampered, cl_reap),
