@@ -228,6 +228,12 @@ cmd_request(void *ctx, struct ctl_conn *c, uint32_t id, const uint8_t *body,
 		free(a);
 		return; /* answered after its commit */
 	}
+	if (strcmp(a->cmd, "join") == 0) {
+		if ((rc = cmd_join(d, c, id, a, msg, sizeof msg)) != SL_OK)
+			goto done;
+		free(a);
+		return; /* answered when the inviting node answers */
+	}
 	if ((e = cmd_find(a->cmd, &k.kind)) == NULL) {
 		rc = cmd_fail(msg, sizeof msg, SL_EUSAGE, "unknown command "
 		    "\"%s\"", a->cmd);

@@ -65,6 +65,11 @@ void cmd_set_sync(struct cmd_ctx *d, struct sync *sy, const char *conf_path);
  * says (ctx: the cmd_ctx). */
 bool cmd_sync_member(void *ctx, const uint8_t key[SL_KEY_LEN], uint64_t *upto);
 size_t cmd_sync_members(void *ctx, uint8_t (*keys)[SL_KEY_LEN], size_t max);
+/* sync's sync_join_fn and sync_invites_fn (ctx: the cmd_ctx). */
+int cmd_sync_join(void *ctx, const uint8_t key[SL_KEY_LEN],
+    const uint8_t secret[SL_JOIN_SECRET_LEN], const char *name, char *why,
+    size_t wlen);
+bool cmd_invites_open(void *ctx);
 /* A sync_hold_fn: while held, writes queue and are not committed. */
 void cmd_hold(void *ctx, bool hold);
 /* Statistics: group commits made, write requests answered, requests

@@ -203,6 +203,10 @@ struct invitation {
 /* invite: a new invitation, kept (hashed) in the store, printed once. */
 int cmd_invite(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     const struct args *a, char *msg, size_t mlen);
+/* join INVITATION: SL_OK when the request waits for the inviter (it is
+ * answered then, or after 20 s), else an error answered at once. */
+int cmd_join(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct args *a, char *msg, size_t mlen);
 /* Reads an invitation's text; false (msg says why) if it is none. */
 bool cmd_invite_parse(const char *text, struct invitation *inv, char *msg,
     size_t mlen);

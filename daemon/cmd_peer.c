@@ -241,3 +241,345 @@ cmd_peer(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	}
 	return SL_OK;
 }
+
+/* ---- joining (PROTOCOL.md 12.2) --------------------------------------------- */
+
+/* A peer NAME for key: name made of [A-Za-z0-9._-] when it has enough
+ * of those, else "member-" and the key's fingerprint; not the NAME of a
+ * peer with another key. */
+static void
+peer_label(const struct cmd_ctx *d, const char *name,
+    const uint8_t key[SL_KEY_LEN], char out[CONFIG_NAME_MAX + 1])
+{
+	char fpr[SL_FPR_TEXT + 1];
+	size_t n = 0;
+
+	for (const char *p = name; p != NULL && *p && n < 24; p++) {
+		char ch = *p;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
+		    ch == '_')
+			out[n++] = ch;
+		else if (ch == ' ' && n > 0 && out[n - 1] != '-')
+			out[n++] = '-';
+	}
+	while (n > 0 && out[n - 1] == '-')
+		n--;
+	out[n] = '\0';
+	sl_fingerprint(fpr, key);
+	if (n < 3)
+		snprintf(out, CONFIG_NAME_MAX + 1, "member-%.8s", fpr);
+	long i = sync_peer_index(d->sync, out);
+
+	if (i >= 0) {
+		struct sync_peer_info pi;
+
+		sync_peer_get(d->sync, (size_t)i, &pi);
+		if (memcmp(pi.cfg.key, key, SL_KEY_LEN) != 0) {
+			size_t used = strlen(out);
+
+			snprintf(out + (used > 16 ? 16 : used),
+			    CONFIG_NAME_MAX + 1 - (used > 16 ? 16 : used),
+			    "-%.8s", fpr);
+		}
+	}
+}
+
+/* Writes (or rewrites) the peer line for key and applies it. */
+static int
+peer_line(struct cmd_ctx *d, const uint8_t key[SL_KEY_LEN], const char *label,
+    const char *addr, char *msg, size_t mlen)
+{
+	struct config_peer cp;
+	long i = sync_peer_index_key(d->sync, key);
+	int rc;
+
+	memset(&cp, 0, sizeof cp);
+	if (i >= 0) {
+		struct sync_peer_info pi;
+
+		sync_peer_get(d->sync, (size_t)i, &pi);
+		cp = pi.cfg;
+	} else {
+		snprintf(cp.name, sizeof cp.name, "%s", label);
+		memcpy(cp.key, key, SL_KEY_LEN);
+	}
+	if (addr != NULL)
+		snprintf(cp.addr, sizeof cp.addr, "%s", addr);
+	if ((rc = config_write_peer(d->conf_path, &cp, false, msg, mlen)) !=
+	    SL_OK)
+		return rc;
+	return peer_reload(d, msg, mlen);
+}
+
+/* Takes the newcomer's JOIN (sync_join_fn). */
+int
+cmd_sync_join(void *ctx, const uint8_t key[SL_KEY_LEN],
+    const uint8_t secret[SL_JOIN_SECRET_LEN], const char *name, char *why,
+    size_t wlen)
+{
+	struct cmd_ctx *d = ctx;
+	char label[CONFIG_NAME_MAX + 1], fpr[SL_FPR_TEXT + 1];
+	char a[SL_ORG_MAX * 2 + 1], b[SL_ORG_MAX * 2 + 1];
+	const struct sl_members *ms;
+	MDB_txn *txn;
+	int rc;
+
+	uint64_t expires = 0;
+
+	sl_fingerprint(fpr, key);
+	rc = store_invite_take(d->s, secret, sl_now_ms(), &expires);
+	if (rc == SL_ENOENT) {
+		log_warn("refused a join by %s (\"%s\"): an unknown or used "
+		    "invitation", fpr, name);
+		snprintf(why, wlen, "the invitation is unknown to this node or "
+		    "was used already: ask for a new one (samlog invite)");
+		return SL_EPERM;
+	}
+	if (rc == SL_EVALUE) {
+		log_warn("refused a join by %s (\"%s\"): an expired invitation",
+		    fpr, name);
+		snprintf(why, wlen, "the invitation has expired: ask for a new "
+		    "one (samlog invite)");
+		return SL_EPERM;
+	}
+	if (rc != SL_OK) {
+		snprintf(why, wlen, "the inviting node cannot read its "
+		    "invitations now");
+		return rc;
+	}
+	/* The invitation is taken; a refusal below gives it back (a name
+	 * to correct is no reason to need a new one). */
+	if (store_read_begin(d->s, &txn) != SL_OK) {
+		snprintf(why, wlen, "the inviting node cannot read its store");
+		return SL_ESTORE;
+	}
+	if ((ms = project_members(d->p, txn)) == NULL) {
+		mdb_txn_abort(txn);
+		snprintf(why, wlen, "the inviting node cannot read its members");
+		return SL_ESTORE;
+	}
+	rc = SL_OK;
+	if (sl_members_get(ms, key) != NULL && !sl_members_current(ms, key)) {
+		snprintf(why, wlen, "this key was retired from the federation "
+		    "and cannot join again: make a new node (samlog init)");
+		rc = SL_EPERM;
+	}
+	sl_text_fold(name, strlen(name), a, sizeof a);
+	for (size_t i = 0; rc == SL_OK && i < ms->nm; i++) {
+		const char *held = sl_members_name_at(ms, ms->m[i].org,
+		    UINT64_MAX);
+
+		if (!ms->m[i].member || held == NULL ||
+		    memcmp(ms->m[i].org, key, SL_KEY_LEN) == 0)
+			continue;
+		sl_text_fold(held, strlen(held), b, sizeof b);
+		if (strcmp(a, b) == 0) {
+			snprintf(why, wlen, "the name \"%s\" is another "
+			    "member's: join under your organisation's own name "
+			    "(org in samlog.conf)", name);
+			rc = SL_EEXIST;
+		}
+	}
+	mdb_txn_abort(txn);
+	if (rc != SL_OK) {
+		log_warn("refused a join by %s (\"%s\"): %s", fpr, name, why);
+		if (rc == SL_EEXIST)
+			store_invite_add(d->s, secret, expires);
+		return rc;
+	}
+	peer_label(d, name, key, label);
+	if ((rc = cmd_member_admit(d, key, name, why, wlen)) != SL_OK ||
+	    (rc = peer_line(d, key, label, NULL, why, wlen)) != SL_OK)
+		return rc;
+	log_info("admitted %s (%s) with an invitation; peer %s", name, fpr,
+	    label);
+	return SL_OK;
+}
+
+bool
+cmd_invites_open(void *ctx)
+{
+	struct cmd_ctx *d = ctx;
+
+	return store_invite_count(d->s, sl_now_ms()) > 0;
+}
+
+/* A join under way: the request waiting for the inviter's answer. */
+struct join_wait {
+	struct cmd_ctx *d;
+	struct ctl_conn *c;
+	uint32_t id;
+	uint8_t inviter[SL_KEY_LEN];
+	char addr[CONFIG_ADDR_MAX + 1];
+	uv_timer_t timer;
+	bool done;
+};
+
+#define JOIN_WAIT_MS 20000
+
+static void
+join_freed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+/* Answers the join request and ends the wait. */
+static void
+join_finish(struct join_wait *w, int code, const char *msg)
+{
+	struct cmd_ctx *d = w->d;
+	char m[512];
+
+	if (w->done)
+		return;
+	w->done = true;
+	uv_timer_stop(&w->timer);
+	snprintf(m, sizeof m, "%s", msg);
+	if (code == SL_OK) {
+		char err[256];
+		struct sl_buf g = { 0 };
+		msgpack_packer pk;
+		char id[SL_NODE_ID_TEXT + 1];
+
+		/* This node admits its inviter: from its own organisation
+		 * it reaches every member the inviter reaches. */
+		if (cmd_member_admit(d, w->inviter, NULL, err, sizeof err) !=
+		    SL_OK) {
+			code = SL_ESTORE;
+			snprintf(m, sizeof m, "joined, but cannot record the "
+			    "inviter as a member: %s", err);
+		} else {
+			sl_b32_encode(id, w->inviter, SL_KEY_LEN);
+			msgpack_packer_init(&pk, &g, sl_buf_write);
+			msgpack_pack_map(&pk, 3);
+			sl_pack_cstr(&pk, "joined");
+			sl_pack_bool(&pk, true);
+			sl_pack_cstr(&pk, "inviter");
+			sl_pack_cstr(&pk, id);
+			sl_pack_cstr(&pk, "addr");
+			sl_pack_cstr(&pk, w->addr);
+			ctl_send(w->c, SL_MSG_RECORD, w->id, g.p, g.len);
+			free(g.p);
+			log_info("joined the federation through %.16s at %s",
+			    id, w->addr);
+		}
+	} else {
+		char err[256];
+		long i = sync_peer_index_key(d->sync, w->inviter);
+
+		/* A join that did not happen leaves no peer behind. */
+		if (i >= 0) {
+			struct sync_peer_info pi;
+
+			sync_peer_get(d->sync, (size_t)i, &pi);
+			if (config_write_peer(d->conf_path, &pi.cfg, true, err,
+			    sizeof err) == SL_OK)
+				peer_reload(d, err, sizeof err);
+		}
+		log_warn("join through %s failed: %s", w->addr, m);
+	}
+	cmd_reply_end(w->c, w->id);
+	cmd_reply_result(w->c, w->id, code, code == SL_OK ? "ok" : m, NULL);
+	ctl_flush(w->c);
+	ctl_conn_unref(w->c);
+	uv_close((uv_handle_t *)&w->timer, join_freed);
+}
+
+static void
+joined_cb(void *ctx, int code, const char *why)
+{
+	struct join_wait *w = ctx;
+	char m[400];
+
+	snprintf(m, sizeof m, "the inviting node refused: %s", why);
+	join_finish(w, code, code == SL_OK ? "" : m);
+}
+
+static void
+join_timeout_cb(uv_timer_t *t)
+{
+	struct join_wait *w = t->data;
+	struct cmd_ctx *d = w->d;
+	long i = sync_peer_index_key(d->sync, w->inviter);
+	struct sync_peer_info pi;
+	char m[512];
+
+	pi.last_error[0] = '\0';
+	if (i >= 0)
+		sync_peer_get(d->sync, (size_t)i, &pi);
+	sync_join_cancel(d->sync, w->inviter);
+	snprintf(m, sizeof m, "no answer from the inviting node at %s within "
+	    "%d s%s%s", w->addr, JOIN_WAIT_MS / 1000, pi.last_error[0] ?
+	    ": " : "", pi.last_error);
+	join_finish(w, SL_EIO, m);
+}
+
+int
+cmd_join(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct args *a, char *msg, size_t mlen)
+{
+	static const char *const allowed[] = { "id", NULL };
+	char text[SL_INVITE_MAX + 2], label[CONFIG_NAME_MAX + 1];
+	struct invitation inv;
+	struct join_wait *w;
+	int rc;
+
+	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
+		return rc;
+	if (!cmd_arg_str(a, "id", text, sizeof text))
+		return cmd_fail(msg, mlen, SL_EUSAGE, "join needs the INVITATION "
+		    "a member's samlog invite printed");
+	if (!cmd_invite_parse(text, &inv, msg, mlen))
+		return SL_EUSAGE;
+	if (d->sync == NULL)
+		return cmd_fail(msg, mlen, SL_EINVAL, "this daemon runs without "
+		    "peers");
+	if (memcmp(inv.inviter, d->node, SL_KEY_LEN) == 0)
+		return cmd_fail(msg, mlen, SL_EINVAL, "that invitation is this "
+		    "node's own: run samlog join on the new organisation's "
+		    "node");
+	if (inv.expires_s * 1000 < sl_now_ms())
+		return cmd_fail(msg, mlen, SL_EVALUE, "the invitation has "
+		    "expired: ask the member for a new one (samlog invite)");
+	MDB_txn *txn;
+	bool already = false;
+
+	if (store_read_begin(d->s, &txn) == SL_OK) {
+		const struct sl_members *ms = project_members(d->p, txn);
+
+		already = ms != NULL && sl_members_current(ms, inv.inviter);
+		mdb_txn_abort(txn);
+	}
+	if (already)
+		return cmd_fail(msg, mlen, SL_EEXIST, "this node is in that "
+		    "federation already: the inviting node's organisation is "
+		    "one of its members (samlog member list)");
+	if ((w = calloc(1, sizeof *w)) == NULL)
+		return SL_ENOMEM;
+	peer_label(d, "inviter", inv.inviter, label);
+	if ((rc = peer_line(d, inv.inviter, label, inv.addr, msg, mlen)) !=
+	    SL_OK) {
+		free(w);
+		return rc;
+	}
+	w->d = d;
+	w->c = c;
+	w->id = id;
+	memcpy(w->inviter, inv.inviter, SL_KEY_LEN);
+	snprintf(w->addr, sizeof w->addr, "%s", inv.addr);
+	if ((rc = sync_join(d->sync, inv.inviter, inv.secret, d->org,
+	    joined_cb, w)) != SL_OK) {
+		sl_wipe(&inv, sizeof inv);
+		free(w);
+		return cmd_fail(msg, mlen, rc, "a join through that node is "
+		    "already under way");
+	}
+	sl_wipe(&inv, sizeof inv);
+	ctl_conn_ref(c);
+	uv_timer_init(d->loop, &w->timer);
+	w->timer.data = w;
+	uv_timer_start(&w->timer, join_timeout_cb, JOIN_WAIT_MS, 0);
+	return SL_OK;
+}

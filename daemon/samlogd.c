@@ -221,6 +221,7 @@ daemon_serve(struct daemon *d)
 	sync_set_org(d->sync, d->conf.org);
 	sync_set_hold(d->sync, cmd_hold, d->cmd);
 	sync_set_members(d->sync, cmd_sync_member, cmd_sync_members, d->cmd);
+	sync_set_join(d->sync, cmd_sync_join, cmd_invites_open, d->cmd);
 	cmd_set_sync(d->cmd, d->sync, d->conf_path);
 	if (sock == NULL)
 		fatal("out of memory");

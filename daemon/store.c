@@ -1724,7 +1724,7 @@ store_invite_add(struct store *s, const uint8_t secret[STORE_SECRET_LEN],
 
 int
 store_invite_take(struct store *s, const uint8_t secret[STORE_SECRET_LEN],
-    uint64_t now_ms)
+    uint64_t now_ms, uint64_t *expires_ms)
 {
 	uint8_t kb[SL_HASH_LEN];
 	MDB_val k = { sizeof kb, kb }, d;
@@ -1745,6 +1745,8 @@ store_invite_take(struct store *s, const uint8_t secret[STORE_SECRET_LEN],
 		return SL_ESTORE;
 	}
 	exp = sl_get_be(d.mv_data, 8);
+	if (expires_ms != NULL)
+		*expires_ms = exp;
 	/* Used or expired, it is gone: a secret never admits twice. */
 	if (mdb_del(txn, s->invites, &k, NULL) != 0) {
 		mdb_txn_abort(txn);

@@ -265,14 +265,15 @@ int store_verify(struct store *s, struct store_verify_report *rep);
  * their secret: store_invite_add keeps one until expires_ms (and drops
  * the expired ones); store_invite_take removes the one for secret: SL_OK
  * if it was there and had not expired, SL_EVALUE if it had expired,
- * SL_ENOENT if it is unknown or was used (a secret admits once);
+ * SL_ENOENT if it is unknown or was used (a secret admits once), and
+ * its expiry (expires_ms, may be NULL) when it was there;
  * store_invite_count says how many are still open.
  */
 #define STORE_SECRET_LEN 16
 int store_invite_add(struct store *s, const uint8_t secret[STORE_SECRET_LEN],
     uint64_t expires_ms);
 int store_invite_take(struct store *s, const uint8_t secret[STORE_SECRET_LEN],
-    uint64_t now_ms);
+    uint64_t now_ms, uint64_t *expires_ms);
 size_t store_invite_count(struct store *s, uint64_t now_ms);
 
 #endif /* SAMLOG_STORE_H */

@@ -74,6 +74,13 @@ struct peer {
 	 * until the peer sends some. */
 	uint64_t claim_at, claim_base;
 	bool self_given, claim_false;
+	/* This node joins through this peer (sync_join): JOIN goes first
+	 * on each connection until the inviter answers. */
+	bool join_pending;
+	uint8_t join_secret[SL_JOIN_SECRET_LEN];
+	char join_name[SL_ORG_MAX + 1];
+	sync_joined_fn join_done;
+	void *join_done_ctx;
 };
 
 /*
@@ -88,6 +95,7 @@ struct session {
 	struct peer *peer;
 	struct conn *conn;
 	bool hello_got;
+	bool joining;             /* a newcomer's: JOIN must come first */
 	struct ann *ann;
 	size_t nann, annc;
 	size_t rr;
@@ -120,9 +128,14 @@ struct sync {
 	void *members_ctx;
 	uint8_t (*mkeys)[SL_KEY_LEN]; /* the members, for a vector */
 	size_t nmkeys, mkeys_cap;
+	sync_join_fn join;          /* NULL: no invitations */
+	sync_invites_fn invites_open;
+	void *join_ctx;
 };
 
 static void pump(struct session *ss);
+static void join_end(struct peer *p, int code, const char *why);
+static void peer_dial(struct peer *p);
 static void peer_schedule(struct peer *p);
 static void check_self(struct sync *sy);
 static void claim_check(struct peer *p, bool ended);
@@ -202,10 +215,21 @@ admit_cb(void *ctx, const uint8_t key[SL_KEY_LEN])
 	struct sync *sy = ctx;
 	uint64_t upto;
 
+	struct peer *p;
+
 	/* A node may not connect to itself, and must be a current member
 	 * (a retired one's events after its cut-off count nowhere). */
-	return memcmp(key, sy->key.pub, SL_KEY_LEN) != 0 &&
-	    member_upto(sy, key, &upto) && upto == UINT64_MAX;
+	if (memcmp(key, sy->key.pub, SL_KEY_LEN) == 0)
+		return false;
+	if (member_upto(sy, key, &upto))
+		return upto == UINT64_MAX;
+	/* This node is joining through that peer: it is no member of
+	 * this node's yet. */
+	if ((p = peer_by_key(sy, key)) != NULL && p->join_pending)
+		return true;
+	/* A newcomer with an invitation: it may send JOIN, and nothing
+	 * else, until it is admitted (12.2). */
+	return sy->invites_open != NULL && sy->invites_open(sy->join_ctx);
 }
 
 /* The last seq of origin this node holds that counts: what it may
@@ -945,8 +969,64 @@ handle_hello(struct session *ss, struct sl_mp *r)
 	log_info("peer %s (%s, %s) is in sync session: %s", p->cfg.name,
 	    org[0] ? org : "?", conn_addr(ss->conn),
 	    conn_outgoing(ss->conn) ? "dialled" : "accepted");
+	/* The inviter answers a JOIN it accepts with its HELLO. */
+	if (p->join_pending && conn_outgoing(ss->conn))
+		join_end(p, SL_OK, "");
 	check_self(ss->sy);
 	pump(ss);
+}
+
+/*
+ * The first frame of a newcomer's connection (12.2): JOIN with the
+ * invitation's secret.  The daemon admits it (sync->join: takes the
+ * invitation, writes the admission and the peer line); the session then
+ * goes on as any member's, starting with this node's HELLO, which tells
+ * the newcomer it is in.  Anything else, or a refusal, ends it with a
+ * BYE that says why.
+ */
+static void
+handle_join(struct session *ss, uint8_t type, struct sl_mp *r)
+{
+	struct sync *sy = ss->sy;
+	const uint8_t *key = conn_key(ss->conn);
+	char name[SL_ORG_MAX + 1], why[SL_PEER_BYE_MAX + 1];
+	uint8_t secret[SL_JOIN_SECRET_LEN];
+	struct peer *p;
+	int rc;
+
+	if (type == SL_PEER_BYE) {
+		conn_close(ss->conn, false, "the newcomer closed");
+		return;
+	}
+	if (type != SL_PEER_JOIN) {
+		conn_close(ss->conn, true, "this node does not know your key: "
+		    "join with an invitation first");
+		return;
+	}
+	if ((rc = sl_wire_join(r, name, secret)) != SL_OK) {
+		conn_close(ss->conn, true, "malformed JOIN (%s)",
+		    sl_strerror(rc));
+		return;
+	}
+	why[0] = '\0';
+	rc = sy->join(sy->join_ctx, key, secret, name, why, sizeof why);
+	sl_wipe(secret, sizeof secret);
+	if (rc != SL_OK) {
+		conn_close(ss->conn, true, "%s", why[0] ? why : sl_strerror(rc));
+		return;
+	}
+	if ((p = peer_by_key(sy, key)) == NULL) {
+		conn_close(ss->conn, true, "admitted, but this node has no peer "
+		    "line for you: dial again");
+		return;
+	}
+	ss->joining = false;
+	ss->peer = p;
+	if (p->ses != NULL)
+		conn_close(p->ses->conn, false, "replaced by the joining one");
+	p->ses = ss;
+	p->last_contact = conn_last_rx(ss->conn);
+	send_hello(ss, sy->org);
 }
 
 /* conn.c's frame: one frame of a session. */
@@ -958,12 +1038,19 @@ frame_cb(void *ctx, struct conn *c, const struct sl_frame_hdr *h,
 	struct sl_mp r;
 
 	(void)ctx;
+	assert(ss != NULL);
+	sl_mp_init(&r, body, h->len);
+	if (ss->joining) {
+		handle_join(ss, h->type, &r);
+		return;
+	}
 	/* Frames come only once established_cb() has bound the connection
 	 * to its peer (or closed it), and none come once it is closing,
 	 * which is when closed_cb() unbinds it: every handler may use
 	 * ss->peer. */
-	assert(ss != NULL && ss->peer != NULL);
-	sl_mp_init(&r, body, h->len);
+	assert(ss->peer != NULL);
+	if (h->type == SL_PEER_JOIN)
+		return; /* a member's (it joined before): nothing to do */
 	if (h->type != SL_PEER_HELLO && h->type != SL_PEER_BYE &&
 	    !ss->hello_got) {
 		conn_close(ss->conn, true, "%s before HELLO", h->type ==
@@ -1003,6 +1090,68 @@ frame_cb(void *ctx, struct conn *c, const struct sl_frame_hdr *h,
 		break;
 	}
 	}
+}
+
+/* ---- joining ------------------------------------------------------------- */
+
+/* Ends this node's join through p: done is told, once. */
+static void
+join_end(struct peer *p, int code, const char *why)
+{
+	sync_joined_fn done = p->join_done;
+	void *ctx = p->join_done_ctx;
+
+	p->join_pending = false;
+	sl_wipe(p->join_secret, sizeof p->join_secret);
+	p->join_done = NULL;
+	p->join_done_ctx = NULL;
+	if (done != NULL)
+		done(ctx, code, why);
+}
+
+int
+sync_join(struct sync *sy, const uint8_t key[SL_KEY_LEN],
+    const uint8_t secret[SL_JOIN_SECRET_LEN], const char *name,
+    sync_joined_fn done, void *ctx)
+{
+	struct peer *p = peer_by_key(sy, key);
+
+	if (p == NULL || p->cfg.addr[0] == '\0')
+		return SL_ENOENT;
+	if (p->join_pending)
+		return SL_EEXIST;
+	p->join_pending = true;
+	memcpy(p->join_secret, secret, SL_JOIN_SECRET_LEN);
+	snprintf(p->join_name, sizeof p->join_name, "%s", name);
+	p->join_done = done;
+	p->join_done_ctx = ctx;
+	if (p->ses != NULL)
+		conn_close(p->ses->conn, false, "joining: dialling again");
+	else if (p->dialing == NULL)
+		peer_dial(p);
+	return SL_OK;
+}
+
+void
+sync_join_cancel(struct sync *sy, const uint8_t key[SL_KEY_LEN])
+{
+	struct peer *p = peer_by_key(sy, key);
+
+	if (p != NULL && p->join_pending) {
+		p->join_done = NULL;
+		p->join_done_ctx = NULL;
+		p->join_pending = false;
+		sl_wipe(p->join_secret, sizeof p->join_secret);
+	}
+}
+
+void
+sync_set_join(struct sync *sy, sync_join_fn join, sync_invites_fn open,
+    void *ctx)
+{
+	sy->join = join;
+	sy->invites_open = open;
+	sy->join_ctx = ctx;
 }
 
 /* ---- sessions ------------------------------------------------------------ */
@@ -1052,6 +1201,17 @@ closed_cb(void *ctx, struct conn *c, bool bye, const char *why)
 	/* ss is NULL for a stranger's connection, which conn.c logs. */
 	if (p != NULL && p->ses == ss && ss->hello_got && !sy->closing)
 		claim_check(p, true);
+	/* The inviter refused the invitation (a BYE that says why), or had
+	 * no invitation open at all (it refused this node's key in the
+	 * handshake): the join is over. */
+	if (p != NULL && p->join_pending && !ss->hello_got && bye &&
+	    strncmp(why, "the peer closed: ", 17) == 0)
+		join_end(p, SL_EPERM, why + 17);
+	else if (p != NULL && p->join_pending && !ss->hello_got &&
+	    conn_outgoing(c) && strstr(why, "refused this node") != NULL)
+		join_end(p, SL_EPERM, "it has no invitation open: yours is "
+		    "unknown to it, was used already, or has expired; ask for "
+		    "a new one (samlog invite)");
 	if (p != NULL && !sy->closing) {
 		/* With a BYE, it is for what the peer sent (or it is no
 		 * longer a member): worth a warning. */
@@ -1117,6 +1277,18 @@ established_cb(void *ctx, struct conn *c)
 	char id[SL_NODE_ID_TEXT + 1];
 
 	key_text(id, conn_key(c));
+	if (p == NULL && ss == NULL && !is_member(sy, conn_key(c)) &&
+	    sy->invites_open != NULL && sy->invites_open(sy->join_ctx)) {
+		/* A newcomer: it has the handshake's time to send JOIN. */
+		if ((ss = session_new(sy, NULL)) == NULL) {
+			conn_close(c, false, "out of memory");
+			return;
+		}
+		ss->conn = c;
+		ss->joining = true;
+		conn_set_data(c, ss);
+		return;
+	}
 	if (p == NULL) {
 		conn_close(c, false, "node %s is not a member", id);
 		return;
@@ -1158,6 +1330,14 @@ established_cb(void *ctx, struct conn *c)
 	if (p->timer_open)
 		uv_timer_stop(&p->redial);
 	p->last_contact = conn_last_rx(c);
+	if (p->join_pending && conn_outgoing(c)) {
+		msgpack_packer pk;
+
+		msgpack_packer_init(&pk, conn_frame_begin(sy->net),
+		    sl_buf_write);
+		sl_wire_pack_join(&pk, p->join_name, p->join_secret);
+		conn_frame_send(c, SL_PEER_JOIN);
+	}
 	send_hello(ss, sy->org);
 }
 

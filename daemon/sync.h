@@ -67,6 +67,34 @@ typedef size_t (*sync_members_fn)(void *ctx, uint8_t (*keys)[SL_KEY_LEN],
 void sync_set_members(struct sync *sy, sync_member_fn member,
     sync_members_fn list, void *ctx);
 
+/*
+ * Joining (PROTOCOL.md 12.2).  As the inviter: while invites_open(ctx)
+ * says invitations are open, a node whose key is no member may finish
+ * the TLS handshake, but its connection carries nothing until its first
+ * frame, JOIN, is accepted by join(ctx, key, secret, name, why, wlen):
+ * SL_OK once the newcomer is admitted and has a peer line (the session
+ * then goes on as a member's), else an SL_E* code and why, sent back in
+ * a BYE.  As the newcomer: sync_join makes the configured peer with key
+ * (it must have an address) get JOIN {secret, name} first on the next
+ * connection this node dials to it; done(ctx, code, why) is called once:
+ * SL_OK when the inviter answers with HELLO, SL_EPERM with the reason of
+ * its BYE.  Until then the peer's key is let through TLS though it is no
+ * member yet.  sync_join_cancel forgets a join (done is not called).
+ * sync_join returns SL_OK, SL_ENOENT (no such peer, or no address) or
+ * SL_EEXIST (a join through it is under way).
+ */
+typedef int (*sync_join_fn)(void *ctx, const uint8_t key[SL_KEY_LEN],
+    const uint8_t secret[SL_JOIN_SECRET_LEN], const char *name, char *why,
+    size_t wlen);
+typedef bool (*sync_invites_fn)(void *ctx);
+void sync_set_join(struct sync *sy, sync_join_fn join, sync_invites_fn open,
+    void *ctx);
+typedef void (*sync_joined_fn)(void *ctx, int code, const char *why);
+int sync_join(struct sync *sy, const uint8_t key[SL_KEY_LEN],
+    const uint8_t secret[SL_JOIN_SECRET_LEN], const char *name,
+    sync_joined_fn done, void *ctx);
+void sync_join_cancel(struct sync *sy, const uint8_t key[SL_KEY_LEN]);
+
 /* Listens for peers on "HOST:PORT" (port 0: any free port) instead of
  * where it listened before; "" stops listening.  The old listener closes
  * only once the new one listens: on failure (-1, err set) nothing

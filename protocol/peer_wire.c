@@ -173,3 +173,43 @@ sl_wire_pack_bye(msgpack_packer *pk, const char *why)
 	sl_pack_cstr(pk, "reason");
 	sl_pack_str(pk, why, len > SL_PEER_BYE_MAX ? SL_PEER_BYE_MAX : len);
 }
+
+void
+sl_wire_pack_join(msgpack_packer *pk, const char *name,
+    const uint8_t secret[SL_JOIN_SECRET_LEN])
+{
+	msgpack_pack_map(pk, 2);
+	sl_pack_cstr(pk, "name");
+	sl_pack_cstr(pk, name);
+	sl_pack_cstr(pk, "secret");
+	sl_pack_bin(pk, secret, SL_JOIN_SECRET_LEN);
+}
+
+int
+sl_wire_join(struct sl_mp *r, char name[SL_ORG_MAX + 1],
+    uint8_t secret[SL_JOIN_SECRET_LEN])
+{
+	uint32_t n, kl, nl, sl;
+	const char *k, *nm;
+	const uint8_t *sec;
+	int rc;
+
+	if ((rc = sl_mp_read_map(r, &n, 2)) != SL_OK)
+		return rc;
+	if (n != 2)
+		return SL_EINVAL;
+	if ((rc = sl_mp_read_str(r, &k, &kl, 4, 4)) != SL_OK ||
+	    memcmp(k, "name", 4) != 0 ||
+	    (rc = sl_mp_read_str(r, &nm, &nl, 1, SL_ORG_MAX)) != SL_OK ||
+	    (rc = sl_mp_read_str(r, &k, &kl, 6, 6)) != SL_OK ||
+	    memcmp(k, "secret", 6) != 0 ||
+	    (rc = sl_mp_read_bin(r, &sec, &sl, SL_JOIN_SECRET_LEN,
+	    SL_JOIN_SECRET_LEN)) != SL_OK)
+		return rc != SL_OK ? rc : SL_EINVAL;
+	memcpy(name, nm, nl);
+	name[nl] = '\0';
+	if (!sl_org_valid(name))
+		return SL_EINVAL;
+	memcpy(secret, sec, SL_JOIN_SECRET_LEN);
+	return sl_mp_at_end(r) ? SL_OK : SL_ETRAIL;
+}

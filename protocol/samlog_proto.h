@@ -514,6 +514,8 @@ enum sl_peer_msg {
 	SL_PEER_EVENTS,    /* [record bin, ...]: one origin, consecutive seqs */
 	SL_PEER_PING,      /* nil: keepalive */
 	SL_PEER_BYE,       /* {"reason": str}: closing, and why */
+	SL_PEER_JOIN,      /* {"name": str, "secret": bin(16)}: a newcomer's
+			      first frame (12.2) */
 	SL_PEER_COUNT
 };
 
@@ -1049,6 +1051,14 @@ void sl_wire_pack_events(msgpack_packer *pk, const uint8_t *const *recs,
     const size_t *lens, size_t n);
 /* BYE with why, cut to SL_PEER_BYE_MAX bytes. */
 void sl_wire_pack_bye(msgpack_packer *pk, const char *why);
+/* JOIN (12.2): the invitation's secret and the newcomer's organisation
+ * name.  The decoder wants exactly these two keys, a name that is an
+ * organisation name (sl_org_valid) and nothing after the map. */
+#define SL_JOIN_SECRET_LEN 16
+void sl_wire_pack_join(msgpack_packer *pk, const char *name,
+    const uint8_t secret[SL_JOIN_SECRET_LEN]);
+int sl_wire_join(struct sl_mp *r, char name[SL_ORG_MAX + 1],
+    uint8_t secret[SL_JOIN_SECRET_LEN]);
 
 /* ---------------------------------------------------------------------------
  * Swedish labels of the schema's fields (labels.c), for people rather

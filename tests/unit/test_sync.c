@@ -257,6 +257,116 @@ test_member_retired(void **state)
 		assert_int_equal(node_stop(all[i], SIGTERM), 0);
 }
 
+/* `samlog invite` on n: the line it prints (a static buffer). */
+static const char *
+invite(const struct node *n, const char *expires)
+{
+	static char line[512];
+	struct tu_run *r = expires != NULL ? sl(n, "invite", "--expires",
+	    expires, NULL) : sl(n, "invite", NULL);
+
+	if (r->status != 0)
+		fail_msg("%s: invite exited %d: %s", n->name, r->status, r->err);
+	snprintf(line, sizeof line, "%.*s", (int)strcspn(r->out, "\n"),
+	    r->out);
+	if (strncmp(line, "samlog-invite:", 14) != 0)
+		fail_msg("%s: invite printed %s", n->name, r->out);
+	return line;
+}
+
+/* `samlog join` on n expected to fail with exit status want and a message
+ * holding needle, on one line. */
+static void
+join_refused(const struct node *n, const char *inv, int want,
+    const char *needle)
+{
+	struct tu_run *r = sl(n, "join", inv, NULL);
+
+	if (r->status != want || strstr(r->err, needle) == NULL ||
+	    strchr(r->err, '\n') != r->err + strlen(r->err) - 1)
+		fail_msg("%s: join %.40s... exited %d, want %d and \"%s\": %s",
+		    n->name, inv, r->status, want, needle, r->err);
+}
+
+/*
+ * Joining takes two commands, and three nodes in a line converge though
+ * the ends never meet: the association founds the federation, Sigtuna
+ * joins it, Väsby joins Sigtuna.  Väsby takes the association's events
+ * (and it Väsby's) only because the log says Sigtuna admitted Väsby and
+ * the association admitted Sigtuna.  A wrong, expired or reused
+ * invitation is refused with one line and changes nothing.
+ */
+static void
+test_join(void **state)
+{
+	struct node f, t, v, x, *all[] = { &f, &t, &v };
+	char inv[512], line[512];
+	struct tu_run *r;
+
+	(void)state;
+	node_init(&f, "fj", "Samordningsförbundet");
+	node_init(&t, "tj", "Sigtuna kommun");
+	node_init(&v, "vj", "Upplands Väsby kommun");
+	node_init(&x, "xj", "Sigtuna kommun");
+	node_start(&f);
+	node_start(&t);
+	node_start(&v);
+	node_start(&x);
+	add_contact(&f, "Från förbundet");
+
+	/* Two commands. */
+	snprintf(inv, sizeof inv, "%s", invite(&f, NULL));
+	r = ok(sl(&t, "join", inv, "--json", NULL));
+	if (strstr(r->out, "\"joined\": true") == NULL)
+		fail_msg("tj: join said %s", r->out);
+	/* Used once: another node cannot use it again. */
+	join_refused(&x, inv, 1, "was used");
+	/* Not an invitation at all; one that says it expired; a secret
+	 * the inviter never gave (its last characters changed). */
+	join_refused(&x, "samlog-invite:1:nonsense", 2, "not an invitation");
+	snprintf(line, sizeof line, "%s", invite(&f, "1s"));
+	sleep(2);
+	join_refused(&x, line, 1, "expired");
+	snprintf(line, sizeof line, "%s", invite(&f, NULL));
+	{
+		/* The secret is the field after the inviter's id. */
+		char *sec = line + strlen("samlog-invite:1:") +
+		    SL_NODE_ID_TEXT + 1;
+
+		sec[0] = sec[0] == 'a' ? 'b' : 'a';
+	}
+	join_refused(&x, line, 1, "was used");
+	/* A name another member holds: refused, and the invitation stays
+	 * good for the right name. */
+	snprintf(line, sizeof line, "%s", invite(&f, NULL));
+	join_refused(&x, line, 1, "another member's");
+
+	/* Väsby joins through Sigtuna: the ends never connect. */
+	snprintf(inv, sizeof inv, "%s", invite(&t, NULL));
+	ok(sl(&v, "join", inv, NULL));
+	add_contact(&v, "Från Väsby");
+	add_contact(&t, "Från Sigtuna");
+	wait_events(all, 3, 6);
+	assert_same(all, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(tu_json_num(ok(sl(all[i], "status", "--json",
+		    NULL))->out, "members"), 3);
+		r = ok(sl(all[i], "member", "list", "--json", NULL));
+		if (strstr(r->out, "Upplands Väsby kommun") == NULL ||
+		    strstr(r->out, "Samordningsförbundet") == NULL)
+			fail_msg("%s: member list %s", all[i]->name, r->out);
+	}
+	/* The refused node changed nothing anywhere. */
+	assert_int_equal(tu_json_num(ok(sl(&x, "status", "--json",
+	    NULL))->out, "members"), 1);
+	r = ok(sl(&f, "peer", "list", "--json", NULL));
+	if (strstr(r->out, x.id) != NULL)
+		fail_msg("fj: the refused node became a peer: %s", r->out);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(node_stop(all[i], SIGTERM), 0);
+	assert_int_equal(node_stop(&x, SIGTERM), 0);
+}
+
 static void
 test_star_offline(void **state)
 {
@@ -642,6 +752,7 @@ main(void)
 		cmocka_unit_test_teardown(test_line_of_three, cl_reap),
 		cmocka_unit_test_teardown(test_members_through_hub, cl_reap),
 		cmocka_unit_test_teardown(test_member_retired, cl_reap),
+		cmocka_unit_test_teardown(test_join, cl_reap),
 		cmocka_unit_test_teardown(test_star_offline, cl_reap),
 		cmocka_unit_test_teardown(test_non_member_refused, cl_reap),
 		cmocka_unit_test_teardown(test_tampered, cl_reap),
