@@ -123,7 +123,7 @@ static const struct command_def head[] = {
 	    "show the node: id, organisation, log size, peers", no_flags,
 	    NULL },
 	{ "peer add", CMD_REMOTE, "peer.add", OUT_OBJECT, NULL, "NAME",
-	    "trust a member organisation's node; with --addr, dial it",
+	    "admit a member organisation's node; with --addr, dial it",
 	    peer_add_flags, NULL },
 	{ "peer list", CMD_REMOTE, "peer.list", OUT_LIST, "peer", NULL,
 	    "list the members and peers, and whether they are connected",
@@ -141,7 +141,7 @@ static const struct command_def head[] = {
 	    "ORG", "retire a member organisation (a name or a fingerprint): "
 	    "its later events count nowhere", no_flags, NULL },
 	{ "peer remove", CMD_REMOTE, "peer.remove", OUT_OBJECT, NULL, "NAME",
-	    "stop trusting and dialling a member", no_flags, NULL },
+	    "stop dialling a peer (membership ends by member retire)", no_flags, NULL },
 	{ "verify", CMD_VERIFY, "verify", OUT_OBJECT, NULL, NULL,
 	    "check every chain and signature (exit 1 on any failure), of the "
 	    "node or of an event export", verify_flags, NULL },

@@ -34,7 +34,7 @@ cmd_pack_peer(const struct sync_peer_info *pi, msgpack_packer *pk)
 	bool up = pi->connected;
 
 	sl_b32_encode(id, pi->cfg.key, SL_KEY_LEN);
-	msgpack_pack_map(pk, 12);
+	msgpack_pack_map(pk, 13);
 	sl_pack_cstr(pk, "name");
 	sl_pack_cstr(pk, pi->cfg.name);
 	sl_pack_cstr(pk, "node_id");
@@ -65,6 +65,8 @@ cmd_pack_peer(const struct sync_peer_info *pi, msgpack_packer *pk)
 	msgpack_pack_uint64(pk, pi->received);
 	sl_pack_cstr(pk, "refused");
 	msgpack_pack_uint64(pk, pi->refused);
+	sl_pack_cstr(pk, "not_accepted");
+	msgpack_pack_uint64(pk, pi->strangers);
 	sl_pack_cstr(pk, "last_error");
 	sl_pack_cstr(pk, pi->last_error);
 }

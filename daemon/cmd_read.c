@@ -1077,7 +1077,7 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 		mdb_txn_abort(txn);
 	}
 	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 15);
+	msgpack_pack_map(&pk, 16);
 	sl_pack_cstr(&pk, "node_id");
 	sl_pack_b32(&pk, d->node, SL_KEY_LEN);
 	sl_pack_cstr(&pk, "org");
@@ -1106,8 +1106,33 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	sl_pack_cstr(&pk, d->sync ? sync_listen_addr(d->sync) : "");
 	sl_pack_cstr(&pk, "writes_held");
 	sl_pack_bool(&pk, d->held);
-	sl_pack_cstr(&pk, "peers");
 	size_t np = d->sync ? sync_peer_count(d->sync) : 0;
+	size_t nw = 0;
+
+	/* What needs a person: peers that hold events of origins this node
+	 * does not accept (the two disagree on who is a member). */
+	for (size_t i = 0; i < np; i++) {
+		struct sync_peer_info pi;
+
+		sync_peer_get(d->sync, i, &pi);
+		nw += pi.strangers > 0;
+	}
+	sl_pack_cstr(&pk, "warnings");
+	msgpack_pack_array(&pk, nw);
+	for (size_t i = 0; i < np; i++) {
+		struct sync_peer_info pi;
+		char w[400];
+
+		sync_peer_get(d->sync, i, &pi);
+		if (pi.strangers == 0)
+			continue;
+		snprintf(w, sizeof w, "peer %s holds events of %u origin%s "
+		    "this node does not accept: they are members there, not "
+		    "here (compare samlog member list on both nodes)",
+		    pi.cfg.name, pi.strangers, pi.strangers == 1 ? "" : "s");
+		sl_pack_cstr(&pk, w);
+	}
+	sl_pack_cstr(&pk, "peers");
 
 	msgpack_pack_array(&pk, np);
 	for (size_t i = 0; i < np; i++) {

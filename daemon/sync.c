@@ -1817,6 +1817,10 @@ sync_peer_get(const struct sync *sy, size_t i, struct sync_peer_info *out)
 		else if (is_member(sy, o->origin) && !(p->claim_false &&
 		    memcmp(o->origin, sy->key.pub, SL_KEY_LEN) == 0))
 			out->ahead += o->has - mine;
+		/* The peer accepts, and holds events of, an origin this
+		 * node does not: the two disagree on who is a member. */
+		if (o->has > 0 && !is_member(sy, o->origin))
+			out->strangers++;
 	}
 	out->sent = p->sent;
 	out->received = p->received;

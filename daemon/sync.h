@@ -135,6 +135,8 @@ struct sync_peer_info {
 	                            out) */
 	uint64_t sent, received; /* events, since this daemon started */
 	uint64_t refused;        /* refusals of what it sent, likewise */
+	uint32_t strangers;      /* origins it holds events of, as a member's,
+	                            that are no members here */
 	char last_error[256];    /* the last thing that went wrong with it;
 	                            "" again after a good HELLO */
 };

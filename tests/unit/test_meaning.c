@@ -23,7 +23,9 @@
  *      character, a field over its limit;
  *   6. a parent no one holds;
  *   7. authority: another organisation's decision stepped or renamed,
- *      its contact archived.
+ *      its contact archived;
+ *   8. a member's node that holds events of an origin the victim does
+ *      not accept.
  *
  * Each test checks everything it expects and reports every deviation at
  * once (struct verdict), so one run says all that is wrong with a case.
@@ -894,6 +896,45 @@ test_authority(void **state)
 	verdict_end(&v);
 }
 
+/*
+ * 8. Nodes that disagree on who is a member: a member's node says it
+ * holds events of an origin the victim does not accept.  The victim
+ * takes none of them, and `status` says so (an older version showed
+ * nothing: a node given only some of the members' keys dropped the
+ * others' events without a word).
+ */
+static void
+test_stranger_warning(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a, x;
+	struct atk k;
+	struct vent vec[1];
+	struct tu_run *r;
+
+	(void)state;
+	scene_start(&s, "sw");
+	ident_init(&a, "a-sw");
+	ident_init(&x, "x-sw");
+	scene_member(&s, &a);
+	vec[0] = (struct vent){ x.key.pub, 5, NULL };
+	atk_session(&k, &a, &s.v, vec, 1);
+	r = sl(&s.v, "status", "--json", NULL);
+	expect(&v, r->status == 0 && strstr(r->out, "does not accept") !=
+	    NULL, "v-sw: status does not warn of the origin it does not "
+	    "accept: %s", r->out);
+	r = sl(&s.v, "status", NULL);
+	expect(&v, strstr(r->out, "a-sw holds events of 1 origin") != NULL,
+	    "v-sw: status (table) does not name the peer: %s", r->out);
+	atk_end(&k);
+	expect_verify(&v, &s.v);
+	ident_free(&a);
+	ident_free(&x);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
 int
 main(void)
 {
@@ -910,6 +951,7 @@ main(void)
 		cmocka_unit_test_teardown(test_bad_payloads, cl_reap),
 		cmocka_unit_test_teardown(test_missing_parent, cl_reap),
 		cmocka_unit_test_teardown(test_authority, cl_reap),
+		cmocka_unit_test_teardown(test_stranger_warning, cl_reap),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
