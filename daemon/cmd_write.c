@@ -894,9 +894,23 @@ write_one(struct cmd_ctx *d, struct store_batch *b, struct pending *p,
 	if ((rc = cmd_args_parse(a, p->body, p->len, p->msg, sizeof p->msg)) !=
 	    SL_OK)
 		goto out;
+	const struct sl_members *ms = project_members(d->p, txn);
+	const struct sl_member *self = ms != NULL ? sl_members_get(ms,
+	    d->node) : NULL;
+
 	if ((et = cmd_write_type(a->cmd)) == NULL)
 		rc = cmd_fail(p->msg, sizeof p->msg, SL_EUSAGE, "unknown command");
-	else if (et->role == SL_ET_CREATE)
+	else if (self != NULL && self->upto != UINT64_MAX) {
+		/* Its events after the cut-off count on no member's node:
+		 * a record written now would exist here alone. */
+		const char *by = sl_members_name_at(ms, self->retired_by,
+		    UINT64_MAX);
+
+		rc = cmd_fail(p->msg, sizeof p->msg, SL_EPERM, "this "
+		    "organisation was retired from the federation%s%s: its "
+		    "new records would count on no member's node", by != NULL ?
+		    " by " : "", by != NULL ? by : "");
+	} else if (et->role == SL_ET_CREATE)
 		rc = cmd_write_add(d, b, txn, a, et, p->author, p->rec_id, dead,
 		    p->msg, sizeof p->msg);
 	else

@@ -25,7 +25,8 @@
  *   7. authority: another organisation's decision stepped or renamed,
  *      its contact archived;
  *   8. a member's node that holds events of an origin the victim does
- *      not accept.
+ *      not accept;
+ *   9. a retired member's later event relayed by another member.
  *
  * Each test checks everything it expects and reports every deviation at
  * once (struct verdict), so one run says all that is wrong with a case.
@@ -935,6 +936,68 @@ test_stranger_warning(void **state)
 	verdict_end(&v);
 }
 
+/*
+ * 9. A retired member's later event, relayed by another member: the hub
+ * retires member a after a's first event; a second member passes on an
+ * event a signed afterwards.  The victim refuses it (kept as evidence)
+ * and keeps a's first one.
+ */
+static void
+test_retired_relayed(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a, b;
+	struct forger f;
+	struct rec e1, e2;
+	struct sl_buf g;
+	char fpr[SL_FPR_TEXT + 1], c1[SL_ID_TEXT + 1];
+	long refused;
+	struct tu_run *r;
+
+	(void)state;
+	scene_start(&s, "rr");
+	ident_init(&a, "a-rr");
+	ident_init(&b, "b-rr");
+	scene_member(&s, &a);
+	scene_member(&s, &b);
+	forger_init(&f, &a);
+	g = pmap("name", "Före Pension", NULL);
+	e1 = forge_on(&f, "contact.created", NULL, NULL, 0, 0, &g);
+	free(g.p);
+	id_created(c1, &e1);
+	atk_deliver(&a, &s.v, &e1, 1);
+	scene_converge(&s);
+	sl_fingerprint(fpr, a.key.pub);
+	expect_run(&v, &s.h, "member retire", sl(&s.h, "member", "retire",
+	    fpr, NULL));
+	/* The retirement reaches the victim. */
+	for (int i = 0; i < 100 && strstr(sl(&s.v, "member", "list", "--json",
+	    NULL)->out, "\"retired\"") == NULL; i++)
+		usleep(100000);
+	refused = status_num(&s.v, "refused");
+	g = pmap("name", "Efter Pension", NULL);
+	e2 = forge_on(&f, "contact.created", NULL, NULL, 0, 0, &g);
+	free(g.p);
+	atk_deliver(&b, &s.v, &e2, 1);
+	usleep(500000);
+	expect(&v, status_num(&s.v, "refused") == refused + 1, "v-rr: the "
+	    "retired member's later event was not refused (refused %ld, was "
+	    "%ld)", status_num(&s.v, "refused"), refused);
+	r = sl(&s.v, "find", "Pension", "--json", NULL);
+	expect(&v, strstr(r->out, "Före Pension") != NULL &&
+	    strstr(r->out, "Efter Pension") == NULL, "v-rr: want only the "
+	    "contact from before the retirement: %s", r->out);
+	expect_shown(&v, &s.v, "contact", c1, "name", js("Före Pension"));
+	expect_verify(&v, &s.v);
+	free(e1.p);
+	free(e2.p);
+	ident_free(&a);
+	ident_free(&b);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
 int
 main(void)
 {
@@ -952,6 +1015,7 @@ main(void)
 		cmocka_unit_test_teardown(test_missing_parent, cl_reap),
 		cmocka_unit_test_teardown(test_authority, cl_reap),
 		cmocka_unit_test_teardown(test_stranger_warning, cl_reap),
+		cmocka_unit_test_teardown(test_retired_relayed, cl_reap),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -204,9 +204,9 @@ test_members_through_hub(void **state)
 
 /*
  * A retired member: the hub retires Sigtuna.  Sigtuna's events up to the
- * cut-off stay on every node; the one it makes afterwards reaches no
- * record anywhere: its node is no longer let in (test_meaning sends such
- * an event through another member: refused, kept as evidence).
+ * cut-off stay on every node; its own node refuses to write more, and no
+ * other node lets it in (test_meaning sends a later event of a retired
+ * member through another member: refused, kept as evidence).
  */
 static void
 test_member_retired(void **state)
@@ -242,8 +242,11 @@ test_member_retired(void **state)
 			usleep(100000);
 		}
 	}
-	add_contact(&t, "Efter pensionen");
-	usleep(1500000);
+	/* Sigtuna's own node refuses to write what would count nowhere. */
+	r = sl(&t, "contact", "add", "--name", "Efter pensionen", NULL);
+	if (r->status != 1 || strstr(r->err, "retired") == NULL)
+		fail_msg("tr: a write after the retirement exited %d: %s",
+		    r->status, r->err);
 	for (int i = 0; i < 2; i++) {
 		r = ok(sl(two[i], "find", "pensionen", "--json", NULL));
 		if (strstr(r->out, "Före pensionen") == NULL ||
@@ -365,6 +368,56 @@ test_join(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(node_stop(all[i], SIGTERM), 0);
 	assert_int_equal(node_stop(&x, SIGTERM), 0);
+}
+
+/*
+ * An older version's node: a store with events and no membership, and a
+ * peer line in samlog.conf (its trust then).  On its first start with
+ * membership it admits itself and the peer's organisation in its own
+ * chain, so the peer, which admits it back, takes its events, and a
+ * third node told only of the peer takes them too.
+ */
+static void
+test_upgrade_peer_lines(void **state)
+{
+	struct node a, b, c, *all[] = { &a, &b, &c };
+	char path[700], err[256];
+	FILE *f;
+	struct tu_run *r;
+
+	(void)state;
+	node_init(&a, "au", "Äldre nod");
+	node_init(&b, "bu", "Navet");
+	node_init(&c, "cu", "Tredje");
+	assert_int_equal(tu_fill(a.dir, 3, err, sizeof err), 0);
+	node_start(&b);
+	snprintf(path, sizeof path, "%s/samlog.conf", a.dir);
+	assert_non_null(f = fopen(path, "a"));
+	fprintf(f, "peer = navet %s %s\n", b.id, b.listen);
+	fclose(f);
+	node_start(&a);
+	r = ok(sl(&a, "log", "--json", NULL));
+	if (strstr(r->out, "member.admitted") == NULL)
+		fail_msg("au: no admissions on its first start: %s", r->out);
+	trust(&b, &a, false);
+	node_start(&c);
+	trust(&c, &b, true);
+	trust(&b, &c, false);
+	wait_events(all, 3, 3 + 3);
+	assert_same(all, 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(tu_json_num(ok(sl(all[i], "status", "--json",
+		    NULL))->out, "members"), 3);
+	/* A second start writes no more admissions. */
+	long before = tu_json_num(ok(sl(&a, "status", "--json", NULL))->out,
+	    "member_events");
+
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	node_start(&a);
+	assert_int_equal(tu_json_num(ok(sl(&a, "status", "--json",
+	    NULL))->out, "member_events"), before);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(node_stop(all[i], SIGTERM), 0);
 }
 
 static void
@@ -753,6 +806,7 @@ main(void)
 		cmocka_unit_test_teardown(test_members_through_hub, cl_reap),
 		cmocka_unit_test_teardown(test_member_retired, cl_reap),
 		cmocka_unit_test_teardown(test_join, cl_reap),
+		cmocka_unit_test_teardown(test_upgrade_peer_lines, cl_reap),
 		cmocka_unit_test_teardown(test_star_offline, cl_reap),
 		cmocka_unit_test_teardown(test_non_member_refused, cl_reap),
 		cmocka_unit_test_teardown(test_tampered, cl_reap),
