@@ -276,6 +276,79 @@ test_decode(void **state)
 	assert_int_equal(sl_mev_decode(&e, &m), SL_ENOENT);
 }
 
+/* The record of PROTOCOL.md's vector member-admitted, from its hex. */
+static size_t
+documented_record(uint8_t *out, size_t cap)
+{
+	FILE *f = fopen("protocol/PROTOCOL.md", "r");
+	char line[512], hex[4096] = "";
+	bool in = false, rec = false;
+	size_t n = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strcmp(line, "```vector member-admitted") == 0) {
+			in = true;
+			continue;
+		}
+		if (!in)
+			continue;
+		if (strcmp(line, "```") == 0)
+			break;
+		if (strncmp(line, "record ", 7) == 0) {
+			rec = true;
+			strncat(hex, line + 13, sizeof hex - strlen(hex) - 1);
+		} else if (rec && line[0] == ' ') {
+			strncat(hex, line + 13, sizeof hex - strlen(hex) - 1);
+		} else {
+			rec = false;
+		}
+	}
+	fclose(f);
+	for (const char *h = hex; h[0] && h[1] && n < cap; h += 2) {
+		unsigned v;
+
+		assert_int_equal(sscanf(h, "%2x", &v), 1);
+		out[n++] = (uint8_t)v;
+	}
+	return n;
+}
+
+/* PROTOCOL.md 12.1's example means what the text says: an admission of
+ * section 9's node under "Sigtuna kommun", which the content rules take
+ * and which makes that organisation a member of the admitting one's. */
+static void
+test_documented(void **state)
+{
+	uint8_t rec[1024], org[SL_KEY_LEN];
+	size_t n = documented_record(rec, sizeof rec);
+	struct sl_event ev;
+	struct sl_mev m;
+	struct sl_members ms;
+	char w[256];
+
+	(void)state;
+	assert_true(n > 100);
+	assert_int_equal(sl_event_decode(&ev, rec, n), SL_OK);
+	assert_int_equal(sl_schema_check_event(ev.type, ev.type_len, ev.entity,
+	    ev.n_parents, ev.payload, ev.payload_len, ev.hlc, w, sizeof w),
+	    SL_OK);
+	assert_int_equal(sl_mev_decode(&ev, &m), SL_OK);
+	assert_int_equal(m.type, SL_MEV_ADMIT);
+	assert_string_equal(m.name, "Sigtuna kommun");
+	assert_true(sl_b32_decode(org, SL_KEY_LEN,
+	    "0eggffzksr8bw7bgvmceejy0k5ky9nhgkejgtqrxvj3684jn66w0"));
+	assert_memory_equal(m.org, org, SL_KEY_LEN);
+	sl_members_init(&ms, ev.origin);
+	assert_int_equal(sl_members_add(&ms, &m), SL_OK);
+	assert_int_equal(sl_members_settle(&ms), SL_OK);
+	assert_non_null(sl_members_get(&ms, org));
+	assert_string_equal(sl_members_name_at(&ms, org, UINT64_MAX),
+	    "Sigtuna kommun");
+	sl_members_free(&ms);
+}
+
 int
 main(void)
 {
@@ -286,6 +359,7 @@ main(void)
 		cmocka_unit_test(test_mutual_retire),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_decode),
+		cmocka_unit_test(test_documented),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
