@@ -93,7 +93,7 @@ CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 
 TESTS := test_mp test_event test_output test_schema test_store test_project \
          test_fold test_member test_node test_e2e test_sync test_fault test_hostile \
-         test_meaning test_attack test_attack13 test_soak test_sheets \
+         test_meaning test_attack test_attack13 test_attack14 test_soak test_sheets \
          test_cli_golden test_raw test_evfile
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
@@ -158,6 +158,10 @@ $(BUILD)/test_attack: $(BUILD)/obj/tests/unit/test_attack.o $(BUILD)/obj/tests/u
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 # Issue 13's review (the open ones: SAMLOG_ATTACK_OPEN=1).
 $(BUILD)/test_attack13: $(BUILD)/obj/tests/unit/test_attack13.o $(BUILD)/obj/tests/unit/attacker.o $(BUILD)/obj/tests/unit/victim.o $(CLUSTER_OBJ) $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+# Issue 14's review: membership in the log, the deciding organisation
+# (the open ones: SAMLOG_ATTACK_OPEN=1).
+$(BUILD)/test_attack14: $(BUILD)/obj/tests/unit/test_attack14.o $(BUILD)/obj/tests/unit/attacker.o $(BUILD)/obj/tests/unit/victim.o $(CLUSTER_OBJ) $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 # The CLI's output against tests/golden/, through real daemons.
 $(BUILD)/test_cli_golden: $(BUILD)/obj/tests/unit/test_cli_golden.o $(CLUSTER_OBJ) $(PROTO_OBJ)

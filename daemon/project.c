@@ -982,8 +982,15 @@ rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 	p->members_ok = false;
 	/* The scan folds membership events as it meets them, so every
 	 * cut-off is known before the first record event is folded. */
-	if ((rc = store_txn_scan(p->s, txn, rb_collect_cb, &b, &n)) != 0 ||
-	    (rc = rb_chunk(p, &txn)) != 0)
+	if ((rc = store_txn_scan(p->s, txn, rb_collect_cb, &b, &n)) != 0)
+		goto out;
+	/* The scan met the retirements again and marked them (the cut
+	 * events stay in the log): this rebuild is the one they asked
+	 * for, or the next project_due would rebuild again, for good. */
+	if ((rc = mdb_del(txn, p->pmeta, &rk, NULL)) != 0 &&
+	    rc != MDB_NOTFOUND)
+		goto out;
+	if ((rc = rb_chunk(p, &txn)) != 0)
 		goto out;
 	rb_store = p->s;
 	if (b.n > 0)

@@ -1,0 +1,845 @@
+/*
+ * test_attack14.c - a review of membership in the log (member.admitted,
+ * member.retired, member.renamed; PROTOCOL.md 12.1) and of the
+ * deciding organisation's authority (11.6), as a hostile member: each
+ * finding as a test that passes once the weakness is gone.
+ *
+ *   fixed  test_recut_loop (rebuild_txn clears "recut" after its scan)
+ *   held   test_rename_other, test_member_forms, test_decision_authority
+ *   open   test_self_retire_unrelayed,
+ *          test_retire_erases_past, test_retire_anchor,
+ *          test_backdated_name, test_member_flood
+ *          (SAMLOG_ATTACK_OPEN=1 runs them; they fail until fixed)
+ *
+ * Replay one: TEST_FILTER=test_recut_loop build/test_attack14;
+ * SAMLOG_KEEP=1 keeps the nodes' directories and logs.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "attacker.h"
+#include "cluster.h"
+#include "samlog_proto.h"
+#include "testutil.h"
+#include "victim.h"
+
+/* ---- helpers ---------------------------------------------------------- */
+
+/* A membership payload, keys in canonical order: name (NULL: none),
+ * org, upto (0: none). */
+static struct sl_buf
+mpay(const char *name, const uint8_t org[SL_KEY_LEN], uint64_t upto)
+{
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+	char t[SL_NODE_ID_TEXT + 1];
+
+	sl_b32_encode(t, org, SL_KEY_LEN);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 1 + (name != NULL) + (upto != 0));
+	if (name != NULL) {
+		sl_pack_cstr(&pk, "name");
+		sl_pack_cstr(&pk, name);
+	}
+	sl_pack_cstr(&pk, "org");
+	sl_pack_cstr(&pk, t);
+	if (upto != 0) {
+		sl_pack_cstr(&pk, "upto");
+		msgpack_pack_uint64(&pk, upto);
+	}
+	assert_false(g.failed);
+	return g;
+}
+
+/* A clock for f's next event: now, or just after its last one (two
+ * events of one millisecond would not rise along the chain). */
+static uint64_t
+next_hlc(const struct forger *f)
+{
+	uint64_t now = sl_now_ms() << 16;
+
+	return now > f->hlc ? now : f->hlc + 1;
+}
+
+/* A membership event of f's chain (no record, no parents); hlc 0: the
+ * next clock. */
+static struct rec
+mforge(struct forger *f, const char *type, const char *name,
+    const uint8_t org[SL_KEY_LEN], uint64_t upto, uint64_t hlc)
+{
+	struct sl_buf g = mpay(name, org, upto);
+
+	if (hlc == 0)
+		hlc = next_hlc(f);
+	struct rec r = forge(f, &(struct forgery){ .type = type, .hlc = hlc,
+	    .author = "samlogd", .payload = g.p,
+	    .payload_len = (uint32_t)g.len });
+
+	free(g.p);
+	return r;
+}
+
+/* A node's key from its id. */
+static void
+key_of(uint8_t out[SL_KEY_LEN], const struct node *n)
+{
+	assert_true(sl_b32_decode(out, SL_KEY_LEN, n->id));
+}
+
+/*
+ * The JSON value of key in the member whose node_id is id, from
+ * `samlog member list --json` on n; "<none>" if that member is not
+ * listed.  Rotating buffers.
+ */
+static const char *
+member_field(const struct node *n, const char *id, const char *key)
+{
+	static char out[4][512];
+	static int k;
+	char *o = out[k++ % 4];
+	struct tu_run *r = sl(n, "member", "list", "--json", NULL);
+	const char *p = r->out, *el;
+	size_t ell;
+
+	snprintf(o, sizeof out[0], "<none>");
+	if (r->status != 0) {
+		snprintf(o, sizeof out[0], "<member list exited %d: %.200s>",
+		    r->status, r->err);
+		return o;
+	}
+	jws(&p);
+	while (jelem(&p, &el, &ell) == 1) {
+		char obj[4096], nid[128];
+
+		snprintf(obj, sizeof obj, "%.*s", (int)(ell < 4095 ? ell :
+		    4095), el);
+		if (jget(obj, "node_id", nid, sizeof nid) &&
+		    strcmp(nid, js(id)) == 0) {
+			if (!jget(obj, key, o, sizeof out[0]))
+				snprintf(o, sizeof out[0], "<no %s>", key);
+			return o;
+		}
+	}
+	return o;
+}
+
+/* Waits up to ms for member_field to read want; returns the last. */
+static const char *
+member_within(const struct node *n, const char *id, const char *key,
+    const char *want, unsigned ms)
+{
+	uint64_t t0 = now_ms();
+	const char *got;
+
+	for (;;) {
+		got = member_field(n, id, key);
+		if (strcmp(got, want) == 0 || now_ms() - t0 > ms)
+			return got;
+		usleep(100000);
+	}
+}
+
+/* The victim's log lines with needle after waiting ms. */
+static int
+log_after(const struct node *n, const char *needle, unsigned ms)
+{
+	usleep(ms * 1000);
+	return log_count(n, needle);
+}
+
+/* ---- findings --------------------------------------------------------- */
+
+/*
+ * 1. (fixed) A retirement that cuts events a node already folded rebuilt the
+ * records once a second, for good.  members_apply marks "recut" when a
+ * retired member's tip (in the store) is past its cut-off; the rebuild
+ * deletes the mark first and then rescans the log, and the scan meets
+ * the same retirement, sees the same tip (the cut events stay in the
+ * log as evidence) and sets the mark again; project_due (every second)
+ * rebuilds again.  Any member triggers it: write two events, retire
+ * yourself at the first.  Every node that held the events spends its
+ * life rebuilding (a full rebuild per second, and a log line each).
+ * Fix: in rebuild_txn delete "recut" after the scan (or do not mark
+ * during a rebuild: it rebuilds without them already).
+ */
+static void
+test_recut_loop(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a;
+	struct forger f;
+	struct rec e[3];
+	uint8_t ak[SL_KEY_LEN], head[SL_HASH_LEN];
+	struct sl_buf g;
+	char c[SL_ID_TEXT + 1], mine[SL_ID_TEXT + 1];
+	int n1, n2;
+
+	(void)state;
+	scene_start(&s, "rl");
+	ident_init(&a, "a-rl");
+	scene_member(&s, &a);
+	snprintf(c, sizeof c, "%s", contact_add(&s.h, "Rut Rebygg", "r1"));
+	scene_converge(&s);
+	head_of(&s.v, c, head);
+	memcpy(ak, a.key.pub, SL_KEY_LEN);
+
+	forger_init(&f, &a);
+	g = pmap("name", "Angriparens kontakt", "role", "a1", NULL);
+	e[0] = forge_on(&f, "contact.created", NULL, NULL, 0, 0, &g);
+	free(g.p);
+	id_created(mine, &e[0]);
+	g = pmap("role", "kapad", NULL);
+	e[1] = forge_on(&f, "contact.updated", c,
+	    (const uint8_t (*)[SL_HASH_LEN])head, 1, next_hlc(&f), &g);
+	free(g.p);
+	atk_deliver(&a, &s.v, e, 2);
+	expect_shown(&v, &s.v, "contact", c, "role", js("kapad"));
+	/* Retire ourselves at seq 1: seq 2 (the edit) no longer counts. */
+	e[2] = mforge(&f, "member.retired", NULL, ak, 1, 0);
+	atk_deliver(&a, &s.v, &e[2], 1);
+
+	{
+		const char *got = shown_within(&s.v, "contact", c, "role",
+		    js("r1"), OUTCOME_MS);
+
+		expect(&v, strcmp(got, js("r1")) == 0, "v-rl: the cut edit "
+		    "still shows after the retirement: role %s", got);
+	}
+	expect_shown(&v, &s.v, "contact", mine, "name",
+	    js("Angriparens kontakt"));
+	n1 = log_after(&s.v, "the records are rebuilt without them", 1500);
+	n2 = log_after(&s.v, "the records are rebuilt without them", 4000);
+	expect(&v, n2 <= 2 && n2 == n1, "v-rl: the victim keeps rebuilding "
+	    "its records: %d recut lines, then %d four seconds later", n1,
+	    n2);
+	victim_alive(&s, "after the recut");
+
+	for (int i = 0; i < 3; i++)
+		free(e[i].p);
+	ident_free(&a);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+/*
+ * 2. A retirement that cuts its own event is held by the node it
+ * reached and by no other.  A member retiring itself at a seq before
+ * the retirement (the honest CLI does exactly this: `member retire`
+ * takes the retired org's tip, and does not refuse this node's own
+ * organisation) is past its own cut-off, so tip_counts never announces
+ * it and it is never sent: the node it was delivered to shows the
+ * member retired (and refuses its later events), every other node
+ * shows it a current member and folds them.  Fix: a retirement never
+ * cuts itself (for org == origin the cut-off is at least the
+ * retirement's own seq), and `member retire` refuses this node's own
+ * organisation, or takes its seq.
+ */
+static void
+test_self_retire_unrelayed(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a;
+	struct forger f;
+	struct rec e[2];
+	uint8_t ak[SL_KEY_LEN];
+	struct sl_buf g;
+	const char *got;
+
+	(void)state;
+	scene_start(&s, "sr");
+	ident_init(&a, "a-sr");
+	scene_member(&s, &a);
+	memcpy(ak, a.key.pub, SL_KEY_LEN);
+
+	forger_init(&f, &a);
+	g = pmap("name", "Före", "role", "a1", NULL);
+	e[0] = forge_on(&f, "contact.created", NULL, NULL, 0, 0, &g);
+	free(g.p);
+	e[1] = mforge(&f, "member.retired", NULL, ak, 1, 0);
+	atk_deliver(&a, &s.v, e, 2);
+	got = member_within(&s.v, a.n.id, "status", js("retired"),
+	    OUTCOME_MS);
+	expect(&v, strcmp(got, js("retired")) == 0, "v-sr: the victim "
+	    "shows the self-retired member as %s", got);
+	/* The honest node, synced with the victim. */
+	got = member_within(&s.h, a.n.id, "status", js("retired"),
+	    OUTCOME_MS);
+	expect(&v, strcmp(got, js("retired")) == 0, "h-sr: the honest node "
+	    "shows %s for a member the victim shows retired: the "
+	    "retirement is never relayed (it is past its own cut-off)", got);
+
+	/* And the honest CLI: a node retiring its own organisation. */
+	{
+		struct tu_run *r = sl(&s.h, "member", "retire", "Hederlig",
+		    NULL);
+
+		if (r->status == 0) {
+			got = member_within(&s.v, s.h.id, "status",
+			    js("retired"), OUTCOME_MS);
+			expect(&v, strcmp(got, js("retired")) == 0, "v-sr: "
+			    "`member retire Hederlig` on Hederlig's own node "
+			    "succeeded, and the victim never learns of it "
+			    "(it shows %s)", got);
+		}
+	}
+
+	for (int i = 0; i < 2; i++)
+		free(e[i].p);
+	ident_free(&a);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+/*
+ * 3. Any member erases any other member's past.  A member.retired
+ * counts from any member, about any organisation, with any upto: the
+ * honest CLI takes the retired organisation's tip, but nothing checks
+ * that at ingest.  The attacker retires Hederlig at seq 1: every node
+ * rebuilds its records without Hederlig's events after seq 1 (its
+ * contacts, decisions...), refuses its handshakes and its new events,
+ * and nothing can undo it (the lowest upto wins; a new admission does
+ * not lift a cut-off).  The organisation was spoken for by another.
+ * Fix (a design decision): a retirement of another organisation should
+ * need more than one member's word (the anchor's own, or the admitting
+ * organisation's, or a quorum), and never cut events the retirer had
+ * seen: e.g. the retirement names the hash of the retired origin's
+ * event at upto, and a node refuses a retirement whose upto is below
+ * the retired origin's events the retirer's own chain had named before.
+ */
+static void
+test_retire_erases_past(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a;
+	struct forger f;
+	struct rec e;
+	uint8_t hk[SL_KEY_LEN];
+	char c[SL_ID_TEXT + 1];
+	const char *got;
+
+	(void)state;
+	scene_start(&s, "re");
+	ident_init(&a, "a-re");
+	scene_member(&s, &a);
+	snprintf(c, sizeof c, "%s", contact_add(&s.h, "Hedda Historia", "r1"));
+	scene_converge(&s);
+	key_of(hk, &s.h);
+
+	forger_init(&f, &a);
+	e = mforge(&f, "member.retired", NULL, hk, 1, 0);
+	atk_deliver(&a, &s.v, &e, 1);
+	got = member_within(&s.v, s.h.id, "status", js("retired"), 3000);
+	print_message("v-re: Hederlig's status after the attack: %s\n", got);
+	expect(&v, strcmp(got, js("retired")) != 0, "v-re: one member "
+	    "retired Hederlig (shown %s, retired_by %s)", got,
+	    member_field(&s.v, s.h.id, "retired_by"));
+	usleep(2500 * 1000); /* the rebuild */
+	got = shown(&s.v, "contact", c, "name");
+	expect(&v, strcmp(got, js("Hedda Historia")) == 0, "v-re: Hederlig's "
+	    "contact, made before the attack, is gone from the victim's "
+	    "records (%s)", got);
+
+	free(e.p);
+	ident_free(&a);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+/*
+ * 4. A member silences a node from inside: it retires the node's own
+ * organisation (the anchor) at its current tip.  The anchor is a member
+ * whatever the log says, but its cut-off is set like any other's, so the
+ * node's own writes from then on succeed at the CLI and change nothing
+ * (fold_now skips them as past the cut-off) and are never announced.
+ * Fix: as 3; at the least, a node must refuse a local write it will not
+ * fold (say so), rather than acknowledge it.
+ */
+static void
+test_retire_anchor(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a;
+	struct forger f;
+	struct rec e;
+	uint8_t vk[SL_KEY_LEN];
+	struct tu_run *r;
+	char c[SL_ID_TEXT + 1];
+
+	(void)state;
+	scene_start(&s, "ra");
+	ident_init(&a, "a-ra");
+	scene_member(&s, &a);
+	scene_converge(&s);
+	key_of(vk, &s.v);
+
+	forger_init(&f, &a);
+	{
+		/* The victim's own tip: what `member retire` would take. */
+		char ev[64];
+		uint64_t tip;
+
+		snprintf(ev, sizeof ev, "%s", member_field(&s.v, s.v.id,
+		    "events"));
+		tip = strtoull(ev, NULL, 10);
+		expect(&v, tip > 0, "v-ra: the victim's own tip: %s", ev);
+		e = mforge(&f, "member.retired", NULL, vk, tip, 0);
+	}
+	atk_deliver(&a, &s.v, &e, 1);
+	usleep(1500 * 1000);
+	r = sl(&s.v, "contact", "add", "--name", "Efter Attacken", NULL);
+	expect(&v, r->status != 0 || r->out[0] != '\0', "v-ra: `contact "
+	    "add` exited 0 and printed no id: the victim's own organisation "
+	    "was retired by the attacker, and its write folds to nothing");
+	if (r->status == 0 && r->out[0] != '\0') {
+		const char *got;
+
+		snprintf(c, sizeof c, "%s", line1(r));
+		got = shown_within(&s.v, "contact", c, "name",
+		    js("Efter Attacken"), 3000);
+		expect(&v, strcmp(got, js("Efter Attacken")) == 0, "v-ra: the "
+		    "victim acknowledged `contact add` (%.8s) and does not "
+		    "show it: its own organisation was retired by the "
+		    "attacker (%s)", c, got);
+	}
+
+	free(e.p);
+	ident_free(&a);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+/*
+ * 5. Names by clock: an impostor takes a member's name from before it
+ * had one.  Names go by the first naming admission in (hlc, origin, seq)
+ * order, and a clock proves nothing: the attacker admits a fresh key K
+ * (no name, now), and K, whose chain is new, admits itself under
+ * "Hederlig" at a clock in 1970.  K's naming sorts before Hederlig's
+ * own founding admission, so K is "Hederlig" on every node and the real
+ * Hederlig is given no name (shown by its fingerprint, or its node.org
+ * word).  The collision check made for this is defeated by the clock.
+ * Fix: a name is given in causal order, not clock order; simplest, an
+ * organisation's name comes only from its own events (its founding
+ * self-admission and renames) and an admission by another never names
+ * it, with collisions settled by (the naming event's) first arrival...
+ * or: an admission's name counts only if its hlc is after the admitting
+ * organisation's own admission (K was admitted now; its 1970 event is
+ * before it).
+ */
+static void
+test_backdated_name(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a, k;
+	struct forger f, fk;
+	struct rec e[2];
+	const char *got;
+
+	(void)state;
+	scene_start(&s, "bn");
+	ident_init(&a, "a-bn");
+	ident_init(&k, "k-bn");
+	scene_member(&s, &a);
+	scene_converge(&s);
+	got = member_field(&s.v, s.h.id, "name");
+	expect(&v, strcmp(got, js("Hederlig")) == 0, "v-bn: before: the "
+	    "honest member's name is %s", got);
+
+	forger_init(&f, &a);
+	e[0] = mforge(&f, "member.admitted", NULL, k.key.pub, 0, 0);
+	forger_init(&fk, &k);
+	e[1] = mforge(&fk, "member.admitted", "Hederlig", k.key.pub, 0,
+	    (uint64_t)1000 << 16);
+	atk_deliver(&a, &s.v, e, 2);
+	member_within(&s.v, k.n.id, "status", js("member"), OUTCOME_MS);
+	got = member_field(&s.v, k.n.id, "name");
+	expect(&v, strcmp(got, js("Hederlig")) != 0, "v-bn: the impostor "
+	    "key %.10s is named %s", k.n.id, got);
+	got = member_field(&s.v, s.h.id, "name");
+	expect(&v, strcmp(got, js("Hederlig")) == 0, "v-bn: the real "
+	    "Hederlig lost its name: %s", got);
+	for (int i = 0; i < 2; i++)
+		free(e[i].p);
+	ident_free(&a);
+	ident_free(&k);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+/*
+ * 6. Settling the members is cubic in admissions and done after every
+ * batch.  sl_members_settle finds members by a linear scan (counts() and
+ * find() in the closure, O(events x members) a pass), and gives names
+ * by name_taken, which for each naming admission folds the current name
+ * of every member (current_name itself a linear scan): O(M^3) with M
+ * named admissions.  members_of reloads and settles whenever the
+ * generation changes, which every membership event does: the next
+ * frame's member check, every vector and every fold pays it.  One
+ * member's chain of a few thousand admissions of made-up keys, each
+ * named, stalls the victim's loop for minutes, and again at every start.
+ * Fix: index members by key (a sorted array or hash), keep the folded
+ * names with the members, and check collisions by a set of folded
+ * names: O(M log M) a settle; and cap the admissions one origin may
+ * make.
+ */
+static void
+test_member_flood(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a;
+	struct forger f;
+	enum { N = 4000, PER = 1000 };
+	int n = getenv("SAMLOG_FLOOD_N") != NULL ?
+	    atoi(getenv("SAMLOG_FLOOD_N")) : N;
+	struct rec *e;
+	struct atk at;
+	uint64_t t0, dt;
+	struct tu_run *r;
+	bool closed;
+
+	(void)state;
+	if (n < 1 || n > 100000)
+		n = N;
+	e = calloc((size_t)n, sizeof *e);
+	assert_non_null(e);
+	scene_start(&s, "mf");
+	ident_init(&a, "a-mf");
+	scene_member(&s, &a);
+	scene_converge(&s);
+
+	forger_init(&f, &a);
+	for (int i = 0; i < n; i++) {
+		uint8_t key[SL_KEY_LEN];
+		char name[64];
+
+		sl_random(key, sizeof key);
+		snprintf(name, sizeof name, "Förening nummer %d", i);
+		e[i] = mforge(&f, "member.admitted", name, key, 0, 0);
+	}
+	atk_session(&at, &a, &s.v, NULL, 0);
+	t0 = now_ms();
+	for (int i = 0; i < n; i += PER)
+		atk_events(&at, &e[i], n - i < PER ? (size_t)(n - i) : PER);
+	/* Our end of stream: the victim closes once it has handled every
+	 * frame. */
+	shutdown(at.fd, SHUT_WR);
+	closed = atk_wait_closed(&at, 180000);
+	dt = now_ms() - t0;
+	atk_close(&at);
+	print_message("v-mf: %d named admissions (frames of %d) handled in "
+	    "%llu ms%s\n", n, PER, (unsigned long long)dt, closed ? "" :
+	    " (not done yet)");
+	expect(&v, closed && dt < 10000, "v-mf: %d named admissions from one "
+	    "member kept the victim's loop busy for %llu ms%s", n,
+	    (unsigned long long)dt, closed ? "" : " and more");
+	if (closed) {
+		t0 = now_ms();
+		r = sl(&s.v, "member", "list", NULL);
+		dt = now_ms() - t0;
+		expect(&v, r->status == 0 && dt < 5000, "v-mf: member list "
+		    "took %llu ms", (unsigned long long)dt);
+	}
+	victim_alive(&s, "after the flood");
+
+	for (int i = 0; i < n; i++)
+		free(e[i].p);
+	free(e);
+	ident_free(&a);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+/* ---- what held -------------------------------------------------------- */
+
+/*
+ * member.renamed naming another organisation, and renaming oneself to a
+ * name another member holds: neither changes a name.
+ */
+static void
+test_rename_other(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a;
+	struct forger f;
+	struct rec e[3];
+	uint8_t hk[SL_KEY_LEN];
+	const char *got;
+
+	(void)state;
+	scene_start(&s, "ro");
+	ident_init(&a, "a-ro");
+	scene_member(&s, &a);
+	scene_converge(&s);
+	key_of(hk, &s.h);
+
+	forger_init(&f, &a);
+	e[0] = mforge(&f, "member.renamed", "Kapad", hk, 0, 0);
+	e[1] = mforge(&f, "member.renamed", "HEDERLIG", a.key.pub, 0, 0);
+	/* Admit the honest org again under another name. */
+	e[2] = mforge(&f, "member.admitted", "Falsk", hk, 0, 0);
+	atk_deliver(&a, &s.v, e, 3);
+	scene_converge(&s);
+	usleep(500 * 1000);
+	for (int i = 0; i < 2; i++) {
+		const struct node *n = i == 0 ? &s.v : &s.h;
+
+		got = member_field(n, s.h.id, "name");
+		expect(&v, strcmp(got, js("Hederlig")) == 0, "%s: Hederlig "
+		    "is now named %s", n->name, got);
+		got = member_field(n, a.n.id, "name");
+		expect(&v, strcasecmp(got, js("Hederlig")) != 0, "%s: the "
+		    "attacker renamed itself to %s", n->name, got);
+	}
+	/* The same after a rebuild. */
+	ok(sl(&s.v, "rebuild", NULL));
+	got = member_field(&s.v, s.h.id, "name");
+	expect(&v, strcmp(got, js("Hederlig")) == 0, "v-ro: after a rebuild "
+	    "Hederlig is named %s", got);
+
+	for (int i = 0; i < 3; i++)
+		free(e[i].p);
+	ident_free(&a);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+/*
+ * Malformed membership events: an entity, parents, no org, a bad key, a
+ * zero upto, an erased body, a non-member's own admission relayed by a
+ * member.  Each is refused at ingest or changes nothing.
+ */
+static void
+test_member_forms(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a[4], x;
+	uint8_t hk[SL_KEY_LEN], eid[SL_ID_LEN] = { 1, 2, 3 };
+	char c[SL_ID_TEXT + 1], name[16];
+	const char *got;
+	struct rec e[4], er;
+
+	(void)state;
+	scene_start(&s, "mo");
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof name, "a%d-mo", i);
+		ident_init(&a[i], name);
+		scene_member(&s, &a[i]);
+	}
+	ident_init(&x, "x-mo");
+	snprintf(c, sizeof c, "%s", contact_add(&s.h, "Form Fast", "r1"));
+	scene_converge(&s);
+	key_of(hk, &s.h);
+
+	/* A retirement with an entity. */
+	{
+		struct forger f;
+		struct sl_buf g = mpay(NULL, hk, 1);
+
+		forger_init(&f, &a[0]);
+		e[0] = forge(&f, &(struct forgery){ .type = "member.retired",
+		    .entity = eid, .payload = g.p,
+		    .payload_len = (uint32_t)g.len });
+		free(g.p);
+		atk_deliver(&a[0], &s.v, &e[0], 1);
+	}
+	/* upto 0 ("a positive integer"). */
+	{
+		struct forger f;
+		struct sl_buf g = { 0 };
+		msgpack_packer pk;
+		char t[SL_NODE_ID_TEXT + 1];
+
+		sl_b32_encode(t, hk, SL_KEY_LEN);
+		msgpack_packer_init(&pk, &g, sl_buf_write);
+		msgpack_pack_map(&pk, 2);
+		sl_pack_cstr(&pk, "org");
+		sl_pack_cstr(&pk, t);
+		sl_pack_cstr(&pk, "upto");
+		msgpack_pack_uint64(&pk, 0);
+		forger_init(&f, &a[1]);
+		e[1] = forge(&f, &(struct forgery){ .type = "member.retired",
+		    .payload = g.p, .payload_len = (uint32_t)g.len });
+		free(g.p);
+		atk_deliver(&a[1], &s.v, &e[1], 1);
+	}
+	/* Erased. */
+	{
+		struct forger f;
+
+		forger_init(&f, &a[2]);
+		e[2] = mforge(&f, "member.retired", NULL, hk, 1, 0);
+		er = rec_erased(&e[2]);
+		atk_deliver(&a[2], &s.v, &er, 1);
+		free(er.p);
+	}
+	/* A parent. */
+	{
+		struct forger f;
+		struct sl_buf g = mpay(NULL, hk, 1);
+		uint8_t ph[SL_HASH_LEN];
+
+		head_of(&s.v, c, ph);
+		forger_init(&f, &a[3]);
+		e[3] = forge(&f, &(struct forgery){ .type = "member.retired",
+		    .parents = (const uint8_t (*)[SL_HASH_LEN])ph,
+		    .n_parents = 1, .payload = g.p,
+		    .payload_len = (uint32_t)g.len });
+		free(g.p);
+		atk_deliver(&a[3], &s.v, &e[3], 1);
+	}
+	/* A non-member admits itself and retires Hederlig, relayed over a
+	 * member's session. */
+	{
+		struct forger f;
+		struct rec xe[2];
+
+		forger_init(&f, &x);
+		xe[0] = mforge(&f, "member.admitted", "Utomstående", x.key.pub,
+		    0, 0);
+		xe[1] = mforge(&f, "member.retired", NULL, hk, 1, 0);
+		atk_deliver(&a[0], &s.v, xe, 2);
+		free(xe[0].p);
+		free(xe[1].p);
+	}
+	usleep(1500 * 1000);
+	got = member_field(&s.v, s.h.id, "status");
+	expect(&v, strcmp(got, js("member")) == 0, "v-mo: Hederlig's status "
+	    "is %s", got);
+	got = member_field(&s.v, x.n.id, "status");
+	expect(&v, strcmp(got, "<none>") == 0, "v-mo: the non-member is "
+	    "listed: %s", got);
+	expect_shown(&v, &s.v, "contact", c, "name", js("Form Fast"));
+	print_message("v-mo: refused %ld\n", status_num(&s.v, "refused"));
+
+	for (int i = 0; i < 4; i++) {
+		free(e[i].p);
+		ident_free(&a[i]);
+	}
+	ident_free(&x);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+/*
+ * The deciding organisation: an update naming the creating event and
+ * an archived ancestor, a step naming a parent of another kind, an
+ * import of a decision by id; after a rebuild and in the checker, the
+ * decision stays the honest organisation's.
+ */
+static void
+test_decision_authority(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a;
+	struct forger f;
+	struct rec e[3];
+	uint8_t dh[SL_HASH_LEN], ch[SL_HASH_LEN];
+	uint8_t two[2][SL_HASH_LEN];
+	struct sl_buf g;
+	char d[SL_ID_TEXT + 1], c[SL_ID_TEXT + 1], mine[SL_ID_TEXT + 1];
+	char path[640];
+
+	(void)state;
+	scene_start(&s, "da");
+	ident_init(&a, "a-da");
+	scene_member(&s, &a);
+	snprintf(d, sizeof d, "%s", scene_decision(&s, "Budget 2029", dh));
+	snprintf(c, sizeof c, "%s", contact_add(&s.h, "Dora Dekret", "r1"));
+	scene_converge(&s);
+	head_of(&s.v, c, ch);
+
+	forger_init(&f, &a);
+	/* The attacker's own decision, then an adoption of the honest one
+	 * naming both the honest decision's head and the attacker's own
+	 * decision (of which it is the owner). */
+	g = pmap("text", "Egen", "title", "Egen", NULL);
+	e[0] = forge_on(&f, "decision.created", NULL, NULL, 0, 0, &g);
+	free(g.p);
+	id_created(mine, &e[0]);
+	memcpy(two[0], dh, SL_HASH_LEN);
+	memcpy(two[1], e[0].hash, SL_HASH_LEN);
+	if (memcmp(two[0], two[1], SL_HASH_LEN) > 0) {
+		memcpy(two[0], e[0].hash, SL_HASH_LEN);
+		memcpy(two[1], dh, SL_HASH_LEN);
+	}
+	g = pmap("status", "adopted", NULL);
+	e[1] = forge_on(&f, "decision.adopted", d,
+	    (const uint8_t (*)[SL_HASH_LEN])two, 2, next_hlc(&f), &g);
+	free(g.p);
+	/* A step naming a contact as parent. */
+	g = pmap("status", "rejected", NULL);
+	e[2] = forge_on(&f, "decision.rejected", d,
+	    (const uint8_t (*)[SL_HASH_LEN])ch, 1, next_hlc(&f), &g);
+	free(g.p);
+	atk_deliver(&a, &s.v, e, 3);
+	scene_converge(&s);
+	expect_shown(&v, &s.v, "decision", d, "status", js("proposed"));
+	ok(sl(&s.v, "rebuild", NULL));
+	expect_shown(&v, &s.v, "decision", d, "status", js("proposed"));
+	expect_shown(&v, &s.h, "decision", d, "status", js("proposed"));
+	snprintf(path, sizeof path, "%s/da.audit", cl_tmp);
+	expect_run(&v, &s.v, "audit --out", sl(&s.v, "audit", d, "--out",
+	    path, NULL));
+	{
+		struct tu_run *r = check_offline(path, true);
+
+		expect(&v, r->status == 0 && strstr(r->out, "\"status\": "
+		    "\"proposed\"") != NULL, "the checker folds otherwise "
+		    "(exit %d): %.300s%.300s", r->status, r->out, r->err);
+	}
+
+	for (int i = 0; i < 3; i++)
+		free(e[i].p);
+	ident_free(&a);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest held[] = {
+		cmocka_unit_test_teardown(test_recut_loop, cl_reap),
+		cmocka_unit_test_teardown(test_rename_other, cl_reap),
+		cmocka_unit_test_teardown(test_member_forms, cl_reap),
+		cmocka_unit_test_teardown(test_decision_authority, cl_reap),
+	};
+	const struct CMUnitTest open[] = {
+		cmocka_unit_test_teardown(test_self_retire_unrelayed, cl_reap),
+		cmocka_unit_test_teardown(test_retire_erases_past, cl_reap),
+		cmocka_unit_test_teardown(test_retire_anchor, cl_reap),
+		cmocka_unit_test_teardown(test_backdated_name, cl_reap),
+		cmocka_unit_test_teardown(test_member_flood, cl_reap),
+	};
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (sl_crypto_init() != 0)
+		return 1;
+	if (getenv("TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	rc = cmocka_run_group_tests_name("attack14", held, cl_setup,
+	    cl_teardown);
+	if (getenv("SAMLOG_ATTACK_OPEN") != NULL)
+		rc += cmocka_run_group_tests_name("attack14, open", open,
+		    cl_setup, cl_teardown);
+	return rc;
+}
