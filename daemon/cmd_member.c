@@ -84,15 +84,19 @@ send_member(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 
 	sl_fingerprint(fpr, m->org);
 	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 10);
+	msgpack_pack_map(&pk, 11);
 	sl_pack_cstr(&pk, "name");
 	pack_name(&pk, ms, m->org);
+	/* Another member holds the same name: neither is shown by it. */
+	sl_pack_cstr(&pk, "contested");
+	sl_pack_bool(&pk, sl_members_contested(ms, m->org));
 	sl_pack_cstr(&pk, "fingerprint");
 	sl_pack_cstr(&pk, fpr);
 	sl_pack_cstr(&pk, "node_id");
 	sl_pack_b32(&pk, m->org, SL_KEY_LEN);
 	sl_pack_cstr(&pk, "status");
-	sl_pack_cstr(&pk, m->upto != UINT64_MAX ? "retired" : self ?
+	sl_pack_cstr(&pk, m->upto != UINT64_MAX ? "retired" :
+	    sl_members_contested(ms, m->org) ? "name contested" : self ?
 	    "this node" : "member");
 	sl_pack_cstr(&pk, "admitted");
 	if (m->since != 0)
@@ -212,9 +216,38 @@ member_retire(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	snprintf(shown, sizeof shown, "%s", name != NULL ? name : text);
 	name = shown;
 	rc = SL_OK;
-	if (!sl_members_current(ms, org))
+	/* Who admitted it: only they may retire it (12.1). */
+	bool mine = false;
+	char others[512] = "";
+
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *e = &ms->ev[i];
+		const char *by;
+		size_t used = strlen(others);
+
+		if (e->type != SL_MEV_ADMIT || memcmp(e->org, org,
+		    SL_KEY_LEN) != 0 || memcmp(e->origin, org, SL_KEY_LEN) == 0)
+			continue;
+		if (memcmp(e->origin, d->node, SL_KEY_LEN) == 0) {
+			mine = true;
+			continue;
+		}
+		by = sl_members_name_at(ms, e->origin, UINT64_MAX);
+		if (strstr(others, by != NULL ? by : "?") == NULL)
+			snprintf(others + used, sizeof others - used, "%s%s",
+			    used ? ", " : "", by != NULL ? by : "?");
+	}
+	if (memcmp(org, d->node, SL_KEY_LEN) == 0)
+		rc = cmd_fail(msg, mlen, SL_EINVAL, "%s is this node's own "
+		    "organisation: a node does not retire itself here (the "
+		    "organisations that admitted it can)", name);
+	else if (!sl_members_current(ms, org))
 		rc = cmd_fail(msg, mlen, SL_EVALUE, "%s is already retired",
 		    name);
+	else if (!mine)
+		rc = cmd_fail(msg, mlen, SL_EPERM, "%s was not admitted by this "
+		    "node's organisation: only the organisations that admitted "
+		    "it may retire it (%s)", name, others[0] ? others : "none");
 	else if (!sl_members_current(ms, d->node))
 		rc = cmd_fail(msg, mlen, SL_EPERM, "this node's organisation "
 		    "is retired: it can no longer retire others");
@@ -234,8 +267,9 @@ member_retire(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	mdb_txn_abort(txn);
 	if ((rc = member_retire_append(d, org, upto, msg, mlen)) != SL_OK)
 		return rc;
-	log_info("retired %s: its events after seq %llu no longer count",
-	    name, (unsigned long long)upto);
+	log_info("retired %s (from seq %llu on)%s%s%s", name,
+	    (unsigned long long)upto + 1, others[0] ? "; it is retired once "
+	    "these have retired it too: " : "", others, "");
 	if (store_read_begin(d->s, &txn) != SL_OK ||
 	    (ms = project_members(d->p, txn)) == NULL) {
 		if (txn != NULL)
@@ -364,6 +398,9 @@ cmd_invite_parse(const char *text, struct invitation *inv, char *msg,
 	char *end;
 
 	memset(inv, 0, sizeof *inv);
+	/* Pasted with spaces or a line break around it. */
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
 	if (strncmp(p, SL_INVITE_PREFIX, pl) != 0)
 		goto bad;
 	p += pl;
@@ -390,12 +427,13 @@ cmd_invite_parse(const char *text, struct invitation *inv, char *msg,
 	if (strchr(p, ':') == NULL || strlen(p) >= sizeof inv->addr)
 		goto bad;
 	snprintf(inv->addr, sizeof inv->addr, "%s", p);
+	inv->addr[strcspn(inv->addr, " \t\r\n")] = '\0';
 	if (!config_addr_split(inv->addr, inv->host, sizeof inv->host,
 	    &inv->port, false, msg, mlen))
 		return false;
 	return true;
 bad:
-	cmd_fail(msg, mlen, SL_EUSAGE, "that is not an invitation (it starts "
+	cmd_fail(msg, mlen, SL_EINVAL, "that is not an invitation (it starts "
 	    "\"%s\" and is one line: copy all of what samlog invite printed)",
 	    SL_INVITE_PREFIX);
 	return false;

@@ -259,6 +259,17 @@ peer_label(const struct cmd_ctx *d, const char *name,
 	for (const char *p = name; p != NULL && *p && n < 24; p++) {
 		char ch = *p;
 
+		/* å ä é ö and their capitals: the letter without its mark. */
+		if ((unsigned char)p[0] == 0xc3 && p[1] != '\0') {
+			static const char from[] = "\xa5\xa4\xa9\xb6\x85\x84\x89\x96";
+			static const char to[] = "aaeoAAEO";
+			const char *f = memchr(from, p[1], sizeof from - 1);
+
+			p++;
+			if (f == NULL)
+				continue;
+			ch = to[f - from];
+		}
 		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
 		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
 		    ch == '_')
@@ -534,7 +545,7 @@ cmd_join(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		return cmd_fail(msg, mlen, SL_EUSAGE, "join needs the INVITATION "
 		    "a member's samlog invite printed");
 	if (!cmd_invite_parse(text, &inv, msg, mlen))
-		return SL_EUSAGE;
+		return SL_EINVAL;
 	if (d->sync == NULL)
 		return cmd_fail(msg, mlen, SL_EINVAL, "this daemon runs without "
 		    "peers");

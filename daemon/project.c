@@ -475,10 +475,11 @@ is_member_event(const struct sl_event *ev)
 
 #define PMEMBER_VAL_MIN (8 + 1 + SL_KEY_LEN + 8)
 
-/* The members as pmember says in txn: the copy in memory, reloaded if
- * another generation was written since.  NULL on a store error. */
-static const struct sl_members *
-members_of(struct project *p, MDB_txn *txn)
+/* The membership events as pmember says in txn, in memory (not
+ * necessarily settled): reloaded only if another generation was written
+ * since.  NULL on a store error. */
+static struct sl_members *
+members_held(struct project *p, MDB_txn *txn)
 {
 	MDB_val gk = { 3, "gen" }, k, d;
 	MDB_cursor *c;
@@ -528,23 +529,39 @@ members_of(struct project *p, MDB_txn *txn)
 		}
 	}
 	mdb_cursor_close(c);
-	if (rc != MDB_NOTFOUND || sl_members_settle(&p->members) != SL_OK)
+	if (rc != MDB_NOTFOUND)
 		return NULL;
 	p->members_ok = true;
 	return &p->members;
 }
 
+/* The members as pmember says in txn, settled. */
+static const struct sl_members *
+members_of(struct project *p, MDB_txn *txn)
+{
+	struct sl_members *ms = members_held(p, txn);
+
+	if (ms != NULL && ms->dirty && sl_members_settle(ms) != SL_OK) {
+		p->members_ok = false;
+		return NULL;
+	}
+	return ms;
+}
+
 /* Was the event seq of origin made after its organisation's retirement
  * took effect?  Such events stay in the log as evidence and change no
- * record (12.1). */
+ * record (12.1).  Without a retirement held nothing is cut, and nothing
+ * needs settling (a flood of admissions is not settled per event). */
 static bool
 cut_off(struct project *p, MDB_txn *txn, const uint8_t origin[SL_KEY_LEN],
     uint64_t seq)
 {
-	const struct sl_members *ms = members_of(p, txn);
+	const struct sl_members *ms = members_held(p, txn);
 	const struct sl_member *m;
 
-	if (ms == NULL || (m = sl_members_get(ms, origin)) == NULL)
+	if (ms == NULL || ms->nretire == 0 ||
+	    (ms = members_of(p, txn)) == NULL ||
+	    (m = sl_members_get(ms, origin)) == NULL)
 		return false;
 	return seq > m->upto;
 }
@@ -574,9 +591,17 @@ members_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
 	memcpy(v + PMEMBER_VAL_MIN, e.name, nl);
 	d = (MDB_val){ PMEMBER_VAL_MIN + nl, v };
 	sl_random(gen, sizeof gen);
+	/* The copy in memory takes the event too if it was current: no
+	 * reload per event. */
+	bool current = members_held(p, txn) != NULL;
+
 	if ((rc = mdb_put(txn, p->pmember, &k, &d, 0)) != 0 ||
 	    (rc = mdb_put(txn, p->pmember, &gk, &gd, 0)) != 0)
 		return rc;
+	if (current && sl_members_add(&p->members, &e) == SL_OK)
+		memcpy(p->members_gen, gen, sizeof gen);
+	else
+		p->members_ok = false;
 	if (e.type != SL_MEV_RETIRE)
 		return 0;
 	if ((ms = members_of(p, txn)) == NULL)

@@ -1204,7 +1204,7 @@ closed_cb(void *ctx, struct conn *c, bool bye, const char *why)
 	/* The inviter refused the invitation (a BYE that says why), or had
 	 * no invitation open at all (it refused this node's key in the
 	 * handshake): the join is over. */
-	if (p != NULL && p->join_pending && !ss->hello_got && bye &&
+	if (p != NULL && p->join_pending && !ss->hello_got &&
 	    strncmp(why, "the peer closed: ", 17) == 0)
 		join_end(p, SL_EPERM, why + 17);
 	else if (p != NULL && p->join_pending && !ss->hello_got &&
@@ -1637,7 +1637,18 @@ idle_cb(uv_idle_t *h)
 	uv_idle_stop(h);
 	sy->grew = false;
 	for (ss = sy->sessions; ss != NULL; ss = next) {
+		uint64_t upto;
+
 		next = ss->next;
+		/* The log changed: it may have retired a peer, whose
+		 * connection then ends as a new one would be refused. */
+		if (ss->peer != NULL && sy->member != NULL &&
+		    !conn_closing(ss->conn) && (!member_upto(sy,
+		    ss->peer->cfg.key, &upto) || upto != UINT64_MAX)) {
+			conn_close(ss->conn, true, "the organisation was retired "
+			    "from the federation");
+			continue;
+		}
 		/* The log changed: an origin waiting for a body may have it. */
 		for (size_t i = 0; ss->peer != NULL && i < ss->peer->nos; i++)
 			ss->peer->os[i].bodywait = false;

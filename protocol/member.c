@@ -153,39 +153,83 @@ sl_members_add(struct sl_members *ms, const struct sl_mev *e)
 		ms->cap = cap;
 	}
 	ms->ev[ms->nev++] = *e;
+	ms->dirty = true;
+	ms->nretire += e->type == SL_MEV_RETIRE;
 	return SL_OK;
 }
 
+static const char *current(const struct sl_members *ms,
+    const uint8_t org[SL_KEY_LEN]);
+static size_t first_name(const struct sl_members *ms,
+    const uint8_t org[SL_KEY_LEN]);
+static int contest(struct sl_members *ms);
+
+static int
+member_cmp(const void *a, const void *b)
+{
+	return key_cmp(((const struct sl_member *)a)->org,
+	    ((const struct sl_member *)b)->org);
+}
+
+/* The entry of org (ms->m is sorted by key once settling has begun). */
 static struct sl_member *
 find(const struct sl_members *ms, const uint8_t org[SL_KEY_LEN])
 {
-	for (size_t i = 0; i < ms->nm; i++)
-		if (key_cmp(ms->m[i].org, org) == 0)
-			return &ms->m[i];
+	size_t lo = 0, hi = ms->nm;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = key_cmp(ms->m[mid].org, org);
+
+		if (c == 0)
+			return &ms->m[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 
-static struct sl_member *
-get(struct sl_members *ms, const uint8_t org[SL_KEY_LEN])
+static int
+push_key(struct sl_members *ms, const uint8_t org[SL_KEY_LEN])
 {
-	struct sl_member *m = find(ms, org);
-
-	if (m != NULL)
-		return m;
 	if (ms->nm == ms->mcap) {
 		size_t cap = ms->mcap ? ms->mcap * 2 : 16;
 		struct sl_member *n = realloc(ms->m, cap * sizeof *n);
 
 		if (n == NULL)
-			return NULL;
+			return SL_ENOMEM;
 		ms->m = n;
 		ms->mcap = cap;
 	}
-	m = &ms->m[ms->nm++];
-	memset(m, 0, sizeof *m);
-	memcpy(m->org, org, SL_KEY_LEN);
-	m->upto = UINT64_MAX;
-	return m;
+	memset(&ms->m[ms->nm], 0, sizeof ms->m[0]);
+	memcpy(ms->m[ms->nm].org, org, SL_KEY_LEN);
+	ms->m[ms->nm++].upto = UINT64_MAX;
+	return SL_OK;
+}
+
+/* Every organisation any held event names or comes from, once each,
+ * sorted by key. */
+static int
+collect(struct sl_members *ms)
+{
+	size_t w = 0;
+	int rc;
+
+	ms->nm = 0;
+	if ((rc = push_key(ms, ms->anchor)) != SL_OK)
+		return rc;
+	for (size_t i = 0; i < ms->nev; i++)
+		if ((rc = push_key(ms, ms->ev[i].org)) != SL_OK ||
+		    (rc = push_key(ms, ms->ev[i].origin)) != SL_OK)
+			return rc;
+	qsort(ms->m, ms->nm, sizeof ms->m[0], member_cmp);
+	for (size_t i = 0; i < ms->nm; i++)
+		if (w == 0 || key_cmp(ms->m[w - 1].org, ms->m[i].org) != 0)
+			ms->m[w++] = ms->m[i];
+	ms->nm = w;
+	return SL_OK;
 }
 
 /* In this version an organisation is its one signing key. */
@@ -195,7 +239,7 @@ org_of(const uint8_t *origin)
 	return origin;
 }
 
-/* Does event e count, given the members marked so far? */
+/* Does event e count, given the members and cut-offs so far? */
 static bool
 counts(const struct sl_members *ms, const struct sl_mev *e)
 {
@@ -220,134 +264,260 @@ add_name(struct sl_members *ms, const struct sl_mev *e)
 
 	memcpy(nm->org, e->org, SL_KEY_LEN);
 	nm->hlc = e->hlc;
+	nm->seq = e->seq;
 	memcpy(nm->name, e->name, sizeof nm->name);
 	return SL_OK;
 }
 
-/* The name org holds now (after the names given so far), or NULL. */
-static const char *
-current_name(const struct sl_members *ms, const uint8_t org[SL_KEY_LEN])
+static int
+mname_cmp(const void *pa, const void *pb)
 {
-	for (size_t i = ms->nnames; i-- > 0;)
-		if (key_cmp(ms->names[i].org, org) == 0)
-			return ms->names[i].name;
-	return NULL;
+	const struct sl_mname *a = pa, *b = pb;
+	int c = key_cmp(a->org, b->org);
+
+	if (c != 0)
+		return c;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-static bool
-name_taken(const struct sl_members *ms, const uint8_t org[SL_KEY_LEN],
-    const char *name)
+/* The closure of admissions from the anchor, under the cut-offs now. */
+static void
+closure(struct sl_members *ms)
 {
-	char a[SL_ORG_MAX * 2 + 1], b[SL_ORG_MAX * 2 + 1];
+	bool grew;
 
-	sl_text_fold(name, strlen(name), a, sizeof a);
-	for (size_t i = 0; i < ms->nm; i++) {
-		const char *cur;
+	for (size_t i = 0; i < ms->nm; i++)
+		ms->m[i].member = false;
+	find(ms, ms->anchor)->member = true;
+	do {
+		grew = false;
+		for (size_t i = 0; i < ms->nev; i++) {
+			const struct sl_mev *e = &ms->ev[i];
+			struct sl_member *m;
 
-		if (key_cmp(ms->m[i].org, org) == 0 || !ms->m[i].member ||
-		    (cur = current_name(ms, ms->m[i].org)) == NULL)
+			if (e->type != SL_MEV_ADMIT || !counts(ms, e))
+				continue;
+			m = find(ms, e->org);
+			if (!m->member) {
+				m->member = true;
+				grew = true;
+			}
+		}
+	} while (grew);
+}
+
+/* Has org `by` a retirement of `org` that counts?  Its upto in *upto. */
+static bool
+retired_by(const struct sl_members *ms, const uint8_t *by, const uint8_t *org,
+    uint64_t *upto)
+{
+	bool yes = false;
+
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *e = &ms->ev[i];
+
+		if (e->type != SL_MEV_RETIRE || key_cmp(e->org, org) != 0 ||
+		    key_cmp(org_of(e->origin), by) != 0 || !counts(ms, e))
 			continue;
-		sl_text_fold(cur, strlen(cur), b, sizeof b);
-		if (strcmp(a, b) == 0)
-			return true;
+		if (!yes || e->upto > *upto)
+			*upto = e->upto;
+		yes = true;
 	}
-	return false;
+	return yes;
+}
+
+/*
+ * Cut-offs from the retirements that count.  An organisation retiring
+ * itself (leaving) needs no one else, and its cut-off is never before
+ * the retirement itself (which must reach every node).  Retiring
+ * another takes the word of every organisation that admitted it (those
+ * that vouched for it), so that no member can silence one it did not
+ * vouch for alone, and the cut-off is the highest any of them names
+ * (what the last of them had seen).  (A majority would not do: under
+ * "one member admits" a member can admit as many keys as it likes.)
+ */
+static void
+cutoffs(struct sl_members *ms, uint64_t *next, uint32_t *votes)
+{
+	for (size_t i = 0; i < ms->nm; i++) {
+		next[i] = UINT64_MAX;
+		votes[i] = 0;
+	}
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *e = &ms->ev[i];
+		const struct sl_member *m;
+		size_t k;
+
+		if (e->type != SL_MEV_RETIRE || !counts(ms, e) ||
+		    (m = find(ms, e->org)) == NULL || !m->member)
+			continue;
+		k = (size_t)(m - ms->m);
+		if (key_cmp(org_of(e->origin), e->org) == 0) {
+			uint64_t self = e->upto > e->seq ? e->upto : e->seq;
+
+			if (self < next[k])
+				next[k] = self;
+			continue;
+		}
+		votes[k]++;
+	}
+	for (size_t k = 0; k < ms->nm; k++) {
+		uint64_t hi = 0, u = 0;
+		bool all = true, any = false;
+
+		if (votes[k] == 0)
+			continue;
+		/* Every organisation that admitted it, itself aside. */
+		for (size_t i = 0; i < ms->nev && all; i++) {
+			const struct sl_mev *e = &ms->ev[i];
+			const uint8_t *by = org_of(e->origin);
+
+			if (e->type != SL_MEV_ADMIT ||
+			    key_cmp(e->org, ms->m[k].org) != 0 ||
+			    key_cmp(by, e->org) == 0 || !counts(ms, e))
+				continue;
+			any = true;
+			if (!retired_by(ms, by, e->org, &u))
+				all = false;
+			else if (u > hi)
+				hi = u;
+		}
+		if (any && all && hi < next[k])
+			next[k] = hi;
+	}
 }
 
 int
 sl_members_settle(struct sl_members *ms)
 {
-	uint64_t *before;
+	uint64_t *next;
+	uint32_t *votes;
 	bool changed;
-	int rounds = 0;
+	int rounds = 0, rc;
 
+	ms->dirty = false;
 	qsort(ms->ev, ms->nev, sizeof ms->ev[0], mev_cmp);
-	ms->nm = 0;
 	ms->nnames = 0;
-	if (get(ms, ms->anchor) == NULL)
+	if ((rc = collect(ms)) != SL_OK)
+		return rc;
+	next = malloc((ms->nm + 1) * sizeof *next);
+	votes = malloc((ms->nm + 1) * sizeof *votes);
+	if (next == NULL || votes == NULL) {
+		free(next);
+		free(votes);
 		return SL_ENOMEM;
-	for (size_t i = 0; i < ms->nev; i++) {
-		struct sl_member *m = get(ms, ms->ev[i].org);
-
-		if (m == NULL || get(ms, org_of(ms->ev[i].origin)) == NULL)
-			return SL_ENOMEM;
 	}
-	/* nm >= 1: the anchor. */
-	if ((before = malloc((ms->nm + 1) * sizeof *before)) == NULL)
-		return SL_ENOMEM;
+	/* The closure and the cut-offs depend on each other: repeat until
+	 * neither changes (a bounded number of rounds: the result is the
+	 * same on every node in any case, as it depends only on the
+	 * events held). */
 	do {
-		bool grew;
-
-		for (size_t i = 0; i < ms->nm; i++) {
-			before[i] = ms->m[i].upto;
-			ms->m[i].member = false;
-			ms->m[i].since = 0;
-		}
-		find(ms, ms->anchor)->member = true;
-		/* The closure over admissions. */
-		do {
-			grew = false;
-			for (size_t i = 0; i < ms->nev; i++) {
-				const struct sl_mev *e = &ms->ev[i];
-				struct sl_member *m;
-
-				if (e->type != SL_MEV_ADMIT || !counts(ms, e))
-					continue;
-				m = find(ms, e->org);
-				if (!m->member) {
-					m->member = true;
-					grew = true;
-				}
-			}
-		} while (grew);
-		/* Cut-offs, in log order, each against those before it. */
-		for (size_t i = 0; i < ms->nm; i++)
-			ms->m[i].upto = UINT64_MAX;
-		for (size_t i = 0; i < ms->nev; i++) {
-			const struct sl_mev *e = &ms->ev[i];
-			struct sl_member *m;
-
-			if (e->type != SL_MEV_RETIRE || !counts(ms, e))
-				continue;
-			m = find(ms, e->org);
-			if (e->upto < m->upto) {
-				m->upto = e->upto;
-				m->retired_hlc = e->hlc;
-				memcpy(m->retired_by, org_of(e->origin),
-				    SL_KEY_LEN);
-			}
-		}
+		closure(ms);
+		cutoffs(ms, next, votes);
 		changed = false;
 		for (size_t i = 0; i < ms->nm; i++)
-			if (ms->m[i].upto != before[i])
+			if (ms->m[i].upto != next[i]) {
+				ms->m[i].upto = next[i];
 				changed = true;
+			}
 	} while (changed && ++rounds < 64);
-	free(before);
-	/* Admission times and names, in log order. */
+	free(next);
+	free(votes);
+	/* Admission and retirement times, in log order. */
 	for (size_t i = 0; i < ms->nev; i++) {
 		const struct sl_mev *e = &ms->ev[i];
 		struct sl_member *m = find(ms, e->org);
-		int rc;
 
 		if (!counts(ms, e) || !m->member)
 			continue;
-		if (e->type == SL_MEV_ADMIT) {
-			if (m->since == 0) {
-				m->since = e->hlc;
-				memcpy(m->by, org_of(e->origin), SL_KEY_LEN);
-			}
-			/* The first admission that names it. */
-			if (e->name[0] != '\0' && current_name(ms, e->org) ==
-			    NULL && !name_taken(ms, e->org, e->name) &&
-			    (rc = add_name(ms, e)) != SL_OK)
-				return rc;
-		} else if (e->type == SL_MEV_RENAME && key_cmp(e->org,
-		    org_of(e->origin)) == 0 && e->name[0] != '\0' &&
-		    !name_taken(ms, e->org, e->name) &&
-		    (rc = add_name(ms, e)) != SL_OK) {
-			return rc;
+		if (e->type == SL_MEV_ADMIT && m->since == 0 &&
+		    key_cmp(org_of(e->origin), e->org) != 0) {
+			m->since = e->hlc;
+			memcpy(m->by, org_of(e->origin), SL_KEY_LEN);
+		}
+		if (e->type == SL_MEV_RETIRE && m->upto != UINT64_MAX &&
+		    m->retired_hlc == 0) {
+			m->retired_hlc = e->hlc;
+			memcpy(m->retired_by, org_of(e->origin), SL_KEY_LEN);
 		}
 	}
+	for (size_t i = 0; i < ms->nm; i++)
+		if (ms->m[i].since == 0 && key_cmp(ms->m[i].org, ms->anchor) == 0)
+			memcpy(ms->m[i].by, ms->anchor, SL_KEY_LEN);
+	/*
+	 * Names.  An organisation names itself (its own admission or
+	 * renaming, in its own chain's order: no clock decides); one that
+	 * never did keeps the name its first admission gave.  A name two
+	 * members hold is given to neither (names are compared folded): an
+	 * impostor can take a name out of sight, never take it over.
+	 */
+	for (size_t i = 0; i < ms->nm; i++)
+		ms->m[i].named = false;
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *e = &ms->ev[i];
+		struct sl_member *m = find(ms, e->org);
+
+		if (e->name[0] == '\0' || !m->member || !counts(ms, e) ||
+		    e->type == SL_MEV_RETIRE ||
+		    key_cmp(org_of(e->origin), e->org) != 0)
+			continue;
+		if ((rc = add_name(ms, e)) != SL_OK)
+			return rc;
+		m->named = true;
+	}
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *e = &ms->ev[i];
+		struct sl_member *m = find(ms, e->org);
+
+		if (e->type != SL_MEV_ADMIT || e->name[0] == '\0' ||
+		    !m->member || !counts(ms, e) || m->named)
+			continue;
+		m->named = true;
+		if ((rc = add_name(ms, e)) != SL_OK)
+			return rc;
+	}
+	qsort(ms->names, ms->nnames, sizeof ms->names[0], mname_cmp);
+	return contest(ms);
+}
+
+struct fold {
+	char f[SL_ORG_MAX * 2 + 1];
+	size_t k;
+};
+
+static int
+fold_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct fold *)a)->f, ((const struct fold *)b)->f);
+}
+
+/* Marks the members whose current name another member holds too. */
+static int
+contest(struct sl_members *ms)
+{
+	struct fold *v;
+	size_t n = 0;
+
+	for (size_t i = 0; i < ms->nm; i++)
+		ms->m[i].contested = false;
+	if ((v = malloc((ms->nm + 1) * sizeof *v)) == NULL)
+		return SL_ENOMEM;
+	for (size_t k = 0; k < ms->nm; k++) {
+		const char *cur;
+
+		if (!ms->m[k].member ||
+		    (cur = current(ms, ms->m[k].org)) == NULL)
+			continue;
+		sl_text_fold(cur, strlen(cur), v[n].f, sizeof v[n].f);
+		v[n++].k = k;
+	}
+	qsort(v, n, sizeof *v, fold_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(v[i].f, v[i - 1].f) == 0) {
+			ms->m[v[i].k].contested = true;
+			ms->m[v[i - 1].k].contested = true;
+		}
+	free(v);
 	return SL_OK;
 }
 
@@ -377,23 +547,63 @@ sl_members_current(const struct sl_members *ms,
 	return m != NULL && m->upto == UINT64_MAX;
 }
 
+/* org's latest name entry, or NULL (contest not considered). */
+static const char *
+current(const struct sl_members *ms, const uint8_t org[SL_KEY_LEN])
+{
+	const char *last = NULL;
+
+	for (size_t i = first_name(ms, org); i < ms->nnames &&
+	    key_cmp(ms->names[i].org, org) == 0; i++)
+		last = ms->names[i].name;
+	return last;
+}
+
+/* The index of org's first name entry (names are sorted by org). */
+static size_t
+first_name(const struct sl_members *ms, const uint8_t org[SL_KEY_LEN])
+{
+	size_t lo = 0, hi = ms->nnames;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (key_cmp(ms->names[mid].org, org) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 const char *
 sl_members_name_at(const struct sl_members *ms, const uint8_t org[SL_KEY_LEN],
     uint64_t hlc)
 {
+	const struct sl_member *m = find(ms, org);
 	const char *first = NULL, *at = NULL;
 
-	for (size_t i = 0; i < ms->nnames; i++) {
-		if (key_cmp(ms->names[i].org, org) != 0)
-			continue;
+	if (m == NULL || m->contested)
+		return NULL;
+	for (size_t i = first_name(ms, org); i < ms->nnames &&
+	    key_cmp(ms->names[i].org, org) == 0; i++) {
 		if (first == NULL)
 			first = ms->names[i].name;
 		if (ms->names[i].hlc <= hlc)
 			at = ms->names[i].name;
 	}
-	/* An event from before its organisation was admitted (written
-	 * offline, then joined) shows the name it was admitted under. */
+	/* An event from before its organisation named itself (written
+	 * offline, then joined) shows the first name it took. */
 	return at != NULL ? at : first;
+}
+
+bool
+sl_members_contested(const struct sl_members *ms,
+    const uint8_t org[SL_KEY_LEN])
+{
+	const struct sl_member *m = find(ms, org);
+
+	return m != NULL && m->contested;
 }
 
 size_t

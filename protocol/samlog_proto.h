@@ -907,10 +907,12 @@ struct sl_member {
 	uint8_t by[SL_KEY_LEN];      /* who admitted it then */
 	uint64_t retired_hlc;        /* the retirement that cut it */
 	uint8_t retired_by[SL_KEY_LEN];
+	bool named;                  /* (settling) an admission named it */
+	bool contested;              /* another member holds its name */
 };
 struct sl_mname {
 	uint8_t org[SL_KEY_LEN];
-	uint64_t hlc;
+	uint64_t hlc, seq;
 	char name[SL_ORG_MAX + 1];
 };
 struct sl_members {
@@ -920,8 +922,10 @@ struct sl_members {
 	struct sl_member *m;         /* every organisation named (check
 					->member) */
 	size_t nm, mcap;
-	struct sl_mname *names;      /* names given, in log order */
+	struct sl_mname *names;      /* names given, by org and seq */
 	size_t nnames, ncap;
+	bool dirty;                  /* events added since the last settle */
+	size_t nretire;              /* retirements held (none: no cut-offs) */
 };
 /* Starts with the anchor alone; free with sl_members_free. */
 void sl_members_init(struct sl_members *ms, const uint8_t anchor[SL_KEY_LEN]);
@@ -940,9 +944,12 @@ bool sl_members_counts(const struct sl_members *ms,
 bool sl_members_current(const struct sl_members *ms,
     const uint8_t origin[SL_KEY_LEN]);
 /* org's name at clock hlc (its first if it had none yet); NULL if the
- * log gave it none. */
+ * log gave it none, or if another member holds the same name (contested:
+ * neither is shown by it). */
 const char *sl_members_name_at(const struct sl_members *ms,
     const uint8_t org[SL_KEY_LEN], uint64_t hlc);
+bool sl_members_contested(const struct sl_members *ms,
+    const uint8_t org[SL_KEY_LEN]);
 size_t sl_members_count(const struct sl_members *ms);
 
 /*

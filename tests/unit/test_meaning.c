@@ -969,7 +969,10 @@ test_retired_relayed(void **state)
 	atk_deliver(&a, &s.v, &e1, 1);
 	scene_converge(&s);
 	sl_fingerprint(fpr, a.key.pub);
+	/* Both organisations that admitted a retire it. */
 	expect_run(&v, &s.h, "member retire", sl(&s.h, "member", "retire",
+	    fpr, NULL));
+	expect_run(&v, &s.v, "member retire", sl(&s.v, "member", "retire",
 	    fpr, NULL));
 	/* The retirement reaches the victim. */
 	for (int i = 0; i < 100 && strstr(sl(&s.v, "member", "list", "--json",

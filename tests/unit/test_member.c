@@ -175,8 +175,9 @@ test_retired(void **state)
 	sl_members_free(&ms);
 }
 
-/* Two members retire each other: the first, in log order, stands; the
- * second was made after its author's cut-off.  In any order. */
+/* Retiring another takes every organisation that admitted it: C and B
+ * retire each other, but neither admitted the other, so neither counts;
+ * A, which alone admitted C, retires it at seq 1.  In any order. */
 static void
 test_mutual_retire(void **state)
 {
@@ -188,14 +189,36 @@ test_mutual_retire(void **state)
 		ev('B', 4, 50, SL_MEV_RETIRE, 'C', NULL, 1),
 		ev('C', 3, 40, SL_MEV_RETIRE, 'B', NULL, 2),
 	};
+	struct sl_mev f[sizeof e / sizeof e[0] + 1];
 
 	(void)state;
-	expect_all(e, sizeof e / sizeof e[0], "A", "AB<=2C");
+	expect_all(e, sizeof e / sizeof e[0], "A", "ABC");
+	memcpy(f, e, sizeof e);
+	f[sizeof e / sizeof e[0]] = ev('A', 3, 60, SL_MEV_RETIRE, 'C', NULL,
+	    1);
+	expect_all(f, sizeof f / sizeof f[0], "AB", "ABC<=1");
 }
 
-/* Names: the first admission's; only the organisation's own renaming
- * changes it; a name another member holds is not given; history asks
- * by clock. */
+/* An organisation that retires itself is cut after its retirement,
+ * never before it, whatever upto it names: the retirement itself counts
+ * (and so reaches every node). */
+static void
+test_self_retire(void **state)
+{
+	const struct sl_mev e[] = {
+		ev('A', 1, 10, SL_MEV_ADMIT, 'B', "B", 0),
+		ev('B', 1, 11, SL_MEV_ADMIT, 'A', "A", 0),
+		ev('B', 5, 20, SL_MEV_RETIRE, 'B', NULL, 2),
+	};
+
+	(void)state;
+	expect_all(e, sizeof e / sizeof e[0], "AB", "AB<=5");
+}
+
+/* Names: an organisation names itself; a name from an admission counts
+ * only for one that never did; a name two members hold is given to
+ * neither (no clock decides who had it first); renaming another does
+ * nothing; history asks by clock. */
 static void
 test_names(void **state)
 {
@@ -211,19 +234,52 @@ test_names(void **state)
 
 	(void)state;
 	sl_members_init(&ms, key('C'));
-	for (size_t i = sizeof e / sizeof e[0]; i-- > 0;) {
+	for (size_t i = 0; i < 5; i++)
 		assert_int_equal(sl_members_add(&ms, &e[i]), SL_OK);
-		assert_int_equal(sl_members_settle(&ms), SL_OK);
-	}
-	assert_string_equal(sl_members_name_at(&ms, key('B'), 15),
-	    "Sigtuna kommun");
-	assert_string_equal(sl_members_name_at(&ms, key('B'), 5),
-	    "Sigtuna kommun");
-	assert_string_equal(sl_members_name_at(&ms, key('B'), 25),
-	    "Sigtuna kommun (KS)");
-	assert_null(sl_members_name_at(&ms, key('C'), 25));
+	assert_int_equal(sl_members_settle(&ms), SL_OK);
+	/* B and C are both "Sigtuna kommun": neither is. */
+	assert_null(sl_members_name_at(&ms, key('B'), 15));
+	assert_null(sl_members_name_at(&ms, key('C'), 15));
+	assert_true(sl_members_contested(&ms, key('B')));
 	assert_string_equal(sl_members_name_at(&ms, key('A'), 25),
 	    "Samordningsförbundet");
+	/* B names itself: its own name wins over what admitted it, and
+	 * the clash is gone. */
+	assert_int_equal(sl_members_add(&ms, &e[5]), SL_OK);
+	assert_int_equal(sl_members_settle(&ms), SL_OK);
+	assert_false(sl_members_contested(&ms, key('B')));
+	assert_string_equal(sl_members_name_at(&ms, key('B'), 25),
+	    "Sigtuna kommun (KS)");
+	assert_string_equal(sl_members_name_at(&ms, key('C'), 25),
+	    "SIGTUNA KOMMUN");
+	sl_members_free(&ms);
+}
+
+/* Many admissions settle fast (each member found by key, names checked
+ * once): 4,000 admissions by one member. */
+static void
+test_many(void **state)
+{
+	struct sl_members ms;
+	uint8_t a[SL_KEY_LEN];
+	struct sl_mev e;
+
+	(void)state;
+	memset(a, 'A', sizeof a);
+	sl_members_init(&ms, a);
+	for (uint32_t i = 0; i < 4000; i++) {
+		memset(&e, 0, sizeof e);
+		memcpy(e.origin, a, SL_KEY_LEN);
+		e.seq = i + 1;
+		e.hlc = 100 + i;
+		e.type = SL_MEV_ADMIT;
+		memcpy(e.org, &i, sizeof i);
+		memset(e.org + sizeof i, 'x', SL_KEY_LEN - sizeof i);
+		snprintf(e.name, sizeof e.name, "Organisation %u", i % 100);
+		assert_int_equal(sl_members_add(&ms, &e), SL_OK);
+	}
+	assert_int_equal(sl_members_settle(&ms), SL_OK);
+	assert_int_equal(sl_members_count(&ms), 4001);
 	sl_members_free(&ms);
 }
 
@@ -357,6 +413,8 @@ main(void)
 		cmocka_unit_test(test_through_hub),
 		cmocka_unit_test(test_retired),
 		cmocka_unit_test(test_mutual_retire),
+		cmocka_unit_test(test_self_retire),
+		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_documented),

@@ -326,7 +326,7 @@ test_join(void **state)
 	join_refused(&x, inv, 1, "was used");
 	/* Not an invitation at all; one that says it expired; a secret
 	 * the inviter never gave (its last characters changed). */
-	join_refused(&x, "samlog-invite:1:nonsense", 2, "not an invitation");
+	join_refused(&x, "samlog-invite:1:nonsense", 1, "not an invitation");
 	snprintf(line, sizeof line, "%s", invite(&f, "1s"));
 	sleep(2);
 	join_refused(&x, line, 1, "expired");
