@@ -370,8 +370,12 @@ cmd_invite(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	sl_wipe(secret, sizeof secret);
 	snprintf(line, sizeof line, "%s%s:%s:%llu:%s", SL_INVITE_PREFIX, node,
 	    sec, (unsigned long long)(expires / 1000), addr);
-	log_info("gave an invitation, open until %llu (unix time)",
-	    (unsigned long long)(expires / 1000));
+	{
+		char when[48];
+
+		sl_hlc_format(when, sizeof when, expires << 16);
+		log_info("gave an invitation, open until %s", when);
+	}
 	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, 4);
 	sl_pack_cstr(&pk, "invitation");

@@ -1065,14 +1065,27 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	struct sl_buf g = { 0 };
 	msgpack_packer pk;
 	uint64_t forks = store_fork_count(d->s), members = 0, mevents = 0;
+	char retired[SL_ORG_MAX + 160] = "";
 	MDB_txn *txn;
 
 	if (store_read_begin(d->s, &txn) == SL_OK) {
 		const struct sl_members *ms = project_members(d->p, txn);
+		const struct sl_member *self;
 
 		if (ms != NULL) {
 			members = sl_members_count(ms);
 			mevents = ms->nev;
+			if ((self = sl_members_get(ms, d->node)) != NULL &&
+			    self->upto != UINT64_MAX) {
+				const char *by = sl_members_name_at(ms,
+				    self->retired_by, UINT64_MAX);
+
+				snprintf(retired, sizeof retired, "this "
+				    "organisation was retired from the "
+				    "federation%s%s: its new records would "
+				    "count on no member's node", by ? " by " :
+				    "", by ? by : "");
+			}
 		}
 		mdb_txn_abort(txn);
 	}
@@ -1107,7 +1120,7 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	sl_pack_cstr(&pk, "writes_held");
 	sl_pack_bool(&pk, d->held);
 	size_t np = d->sync ? sync_peer_count(d->sync) : 0;
-	size_t nw = 0;
+	size_t nw = retired[0] != '\0';
 
 	/* What needs a person: peers that hold events of origins this node
 	 * does not accept (the two disagree on who is a member). */
@@ -1119,6 +1132,8 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	}
 	sl_pack_cstr(&pk, "warnings");
 	msgpack_pack_array(&pk, nw);
+	if (retired[0] != '\0')
+		sl_pack_cstr(&pk, retired);
 	for (size_t i = 0; i < np; i++) {
 		struct sync_peer_info pi;
 		char w[400];

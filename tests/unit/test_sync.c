@@ -247,6 +247,10 @@ test_member_retired(void **state)
 	if (r->status != 1 || strstr(r->err, "retired") == NULL)
 		fail_msg("tr: a write after the retirement exited %d: %s",
 		    r->status, r->err);
+	r = ok(sl(&t, "status", NULL));
+	if (strstr(r->out, "was retired from the federation by "
+	    "Samordningsförbundet") == NULL)
+		fail_msg("tr: status does not say it was retired: %s", r->out);
 	for (int i = 0; i < 2; i++) {
 		r = ok(sl(two[i], "find", "pensionen", "--json", NULL));
 		if (strstr(r->out, "Före pensionen") == NULL ||
