@@ -670,36 +670,6 @@ cmd_audit_check(const char *file, struct pins *pins, const struct output *out)
 
 static struct sl_buf fetched;
 
-static void
-fetch_begin(FILE *f, enum out_mode mode, const char *table)
-{
-	(void)f;
-	(void)mode;
-	(void)table;
-}
-
-static void
-fetch_record(FILE *f, const msgpack_object *rec)
-{
-	const msgpack_object *d = map_get(rec, "data");
-
-	(void)f;
-	if (d == NULL || d->type != MSGPACK_OBJECT_BIN) {
-		fetched.failed = true;
-		return;
-	}
-	sl_buf_write(&fetched, d->via.bin.ptr, d->via.bin.size);
-}
-
-static void
-fetch_end(FILE *f)
-{
-	(void)f;
-}
-
-static const struct output fetch_output = { fetch_begin, fetch_record,
-	fetch_end };
-
 int
 cmd_audit_out(const char *dir, bool dir_named, const char *id,
     const char *file, const struct output *out)
@@ -710,8 +680,8 @@ cmd_audit_out(const char *dir, bool dir_named, const char *id,
 	struct sl_buf report = { 0 };
 	int status;
 
-	fetched = (struct sl_buf){ 0 };
-	if ((status = request_run(dir, dir_named, &r, &fetch_output)) != 0)
+	if ((status = request_fetch(dir, dir_named, &r, SIZE_MAX,
+	    &fetched)) != 0)
 		goto out;
 	status = 1;
 	/* Check what arrived before anyone relies on it. */

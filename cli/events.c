@@ -483,37 +483,6 @@ cmd_verify_file(const char *file, struct pins *pins,
 
 static struct sl_buf fetched;
 
-static void
-fetch_begin(FILE *f, enum out_mode mode, const char *table)
-{
-	(void)f;
-	(void)mode;
-	(void)table;
-}
-
-static void
-fetch_record(FILE *f, const msgpack_object *rec)
-{
-	const msgpack_object *d = map_get(rec, "data");
-
-	(void)f;
-	if (d == NULL || d->type != MSGPACK_OBJECT_BIN ||
-	    fetched.len + d->via.bin.size > SL_EVFILE_MAX) {
-		fetched.failed = true;
-		return;
-	}
-	sl_buf_write(&fetched, d->via.bin.ptr, d->via.bin.size);
-}
-
-static void
-fetch_end(FILE *f)
-{
-	(void)f;
-}
-
-static const struct output fetch_output = { fetch_begin, fetch_record,
-	fetch_end };
-
 /* --since as samlogd takes it: a seq as typed, or the time (a day: its
  * start, local time) as RFC 3339 UTC.  False with one line printed. */
 static bool
@@ -565,8 +534,8 @@ cmd_export_events(const char *dir, bool dir_named,
 		q.vals[q.nvals] = r->vals[k];
 		q.vals[q.nvals++].value = sb;
 	}
-	fetched = (struct sl_buf){ 0 };
-	if ((status = request_run(dir, dir_named, &q, &fetch_output)) != 0)
+	if ((status = request_fetch(dir, dir_named, &q, SL_EVFILE_MAX,
+	    &fetched)) != 0)
 		goto out;
 	status = 1;
 	if (fetched.failed || fetched.p == NULL) {

@@ -46,7 +46,7 @@ build_request(struct sl_buf *w, const struct parse_result *r)
 	msgpack_packer_init(&pk, w, sl_buf_write);
 	msgpack_pack_map(&pk, 2);
 	sl_pack_cstr(&pk, "cmd");
-	sl_pack_cstr(&pk, r->def->remote);
+	sl_pack_cstr(&pk, r->def->remote != NULL ? r->def->remote : "");
 	sl_pack_cstr(&pk, "args");
 	msgpack_pack_map(&pk, nargs);
 	if (r->pos != NULL) {
@@ -376,4 +376,50 @@ request_list(const char *dir, bool dir_named, const char *kind,
 	def.out = mode;
 	r.def = &def;
 	return request_run(dir, dir_named, &r, out);
+}
+
+/* ---- replies that are bytes (audit --out, export --events) ------------- */
+
+static struct sl_buf *fetch_to;
+static size_t fetch_max;
+
+static void
+fetch_begin(FILE *f, enum out_mode mode, const char *table)
+{
+	(void)f;
+	(void)mode;
+	(void)table;
+}
+
+static void
+fetch_record(FILE *f, const msgpack_object *rec)
+{
+	const msgpack_object *d = map_get(rec, "data");
+
+	(void)f;
+	if (d == NULL || d->type != MSGPACK_OBJECT_BIN ||
+	    fetch_to->len + d->via.bin.size > fetch_max) {
+		fetch_to->failed = true;
+		return;
+	}
+	sl_buf_write(fetch_to, d->via.bin.ptr, d->via.bin.size);
+}
+
+static void
+fetch_end(FILE *f)
+{
+	(void)f;
+}
+
+static const struct output fetch_output = { fetch_begin, fetch_record,
+	fetch_end };
+
+int
+request_fetch(const char *dir, bool dir_named, const struct parse_result *r,
+    size_t max, struct sl_buf *out)
+{
+	*out = (struct sl_buf){ 0 };
+	fetch_to = out;
+	fetch_max = max;
+	return request_run(dir, dir_named, r, &fetch_output);
 }

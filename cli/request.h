@@ -7,6 +7,7 @@
 
 #include "output.h"
 #include "parser.h"
+#include "samlog_proto.h"
 
 /*
  * Sends r's command to the daemon of node directory dir and prints the
@@ -14,6 +15,12 @@
  * one "samlog: ..." line is on stderr) or 2 (the daemon called it wrong
  * usage).
  */
+/* Runs r, whose reply is RECORD frames {"data": bin}, and joins their
+ * bytes into *out (reset first; the caller frees out->p): at most max
+ * bytes, else (or on any other record) out->failed is set.  The exit
+ * status request_run gives. */
+int request_fetch(const char *dir, bool dir_named,
+    const struct parse_result *r, size_t max, struct sl_buf *out);
 int request_run(const char *dir, bool dir_named, const struct parse_result *r,
     const struct output *out);
 

@@ -345,9 +345,8 @@ cmd_stats(const struct cmd_ctx *d, uint64_t *commits, uint64_t *writes,
 	*requests = d->requests;
 }
 
-/* Appends one membership event {"name"?, "org", "upto"?}. */
-static int
-member_append(struct cmd_ctx *d, const char *type,
+int
+cmd_member_append(struct cmd_ctx *d, const char *type,
     const uint8_t org[SL_KEY_LEN], const char *name, uint64_t upto,
     char *err, size_t errlen)
 {
@@ -457,7 +456,7 @@ cmd_members_sync(struct cmd_ctx *d, const struct config *c, bool startup,
 	 * label for it): an admission without a name leaves the name to
 	 * the organisation's own founding event. */
 	for (size_t i = 0; i < n && rc == SL_OK; i++)
-		rc = member_append(d, todo[i].type, todo[i].org,
+		rc = cmd_member_append(d, todo[i].type, todo[i].org,
 		    todo[i].name[0] != '\0' ? todo[i].name : NULL, 0, err,
 		    errlen);
 	free(todo);
@@ -488,7 +487,7 @@ cmd_member_admit(struct cmd_ctx *d, const uint8_t org[SL_KEY_LEN],
 	}
 	if (done)
 		return SL_OK;
-	if ((rc = member_append(d, "member.admitted", org, name, 0, err,
+	if ((rc = cmd_member_append(d, "member.admitted", org, name, 0, err,
 	    errlen)) == SL_OK && d->sync != NULL)
 		sync_log_grew(d->sync);
 	return rc;

@@ -178,6 +178,14 @@ int cmd_peer(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 /* One peer as a map, as `peer list` and `status` show it. */
 void cmd_pack_peer(const struct sync_peer_info *pi, msgpack_packer *pk);
 
+/* ---- cmd.c ----------------------------------------------------------- */
+
+/* Appends one membership event of type {"name": name (NULL: none),
+ * "org": org, "upto": upto (0: none)} to this node's chain. */
+int cmd_member_append(struct cmd_ctx *d, const char *type,
+    const uint8_t org[SL_KEY_LEN], const char *name, uint64_t upto,
+    char *err, size_t errlen);
+
 /* ---- cmd_member.c ---------------------------------------------------- */
 
 /* member.list, member.retire. */

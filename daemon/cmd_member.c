@@ -157,34 +157,6 @@ member_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	return SL_OK;
 }
 
-/* Appends a member.retired event cutting org after seq upto. */
-static int
-member_retire_append(struct cmd_ctx *d, const uint8_t org[SL_KEY_LEN],
-    uint64_t upto, char *msg, size_t mlen)
-{
-	char kid[SL_NODE_ID_TEXT + 1];
-	struct sl_buf g = { 0 };
-	msgpack_packer pk;
-	int rc;
-
-	sl_b32_encode(kid, org, SL_KEY_LEN);
-	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 2);
-	sl_pack_cstr(&pk, "org");
-	sl_pack_cstr(&pk, kid);
-	sl_pack_cstr(&pk, "upto");
-	msgpack_pack_uint64(&pk, upto);
-	struct sl_event_draft dr = { .author = "samlogd",
-		.type = "member.retired", .payload = g.p,
-		.payload_len = (uint32_t)g.len };
-
-	rc = store_append(d->s, &dr, 1, NULL, msg, mlen);
-	free(g.p);
-	if (rc == SL_OK && d->sync != NULL)
-		sync_log_grew(d->sync);
-	return rc;
-}
-
 /* member retire ORG, in read transaction txn (which it ends). */
 static int
 member_retire(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
@@ -265,8 +237,11 @@ member_retire(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	}
 	upto = t->seq;
 	mdb_txn_abort(txn);
-	if ((rc = member_retire_append(d, org, upto, msg, mlen)) != SL_OK)
+	if ((rc = cmd_member_append(d, "member.retired", org, NULL, upto, msg,
+	    mlen)) != SL_OK)
 		return rc;
+	if (d->sync != NULL)
+		sync_log_grew(d->sync);
 	log_info("retired %s (from seq %llu on)%s%s%s", name,
 	    (unsigned long long)upto + 1, others[0] ? "; it is retired once "
 	    "these have retired it too: " : "", others, "");

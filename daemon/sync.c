@@ -1645,6 +1645,12 @@ idle_cb(uv_idle_t *h)
 		if (ss->peer != NULL && sy->member != NULL &&
 		    !conn_closing(ss->conn) && (!member_upto(sy,
 		    ss->peer->cfg.key, &upto) || upto != UINT64_MAX)) {
+			/* What it lacks goes first (its retirement among
+			 * it), then the BYE. */
+			if (ss->hello_got) {
+				send_have(ss);
+				pump(ss);
+			}
 			conn_close(ss->conn, true, "the organisation was retired "
 			    "from the federation");
 			continue;

@@ -527,8 +527,9 @@ test_stripped_bodies(void **state)
 	trust(&s.v, &w, false);
 	trust(&w, &t.n, false);
 	trust(&w, &s.v, true);
-	/* W holds its own node.org and the victim's. */
-	wait_events((struct node *[]){ &w }, 1, 2);
+	/* W holds its own node.org, the victim's and the honest peer's
+	 * (a member W learns of from the victim's admission of it). */
+	wait_events((struct node *[]){ &w }, 1, 3);
 
 	/* T's contact X, created and edited. */
 	forger_init(&ft, &t);
@@ -556,8 +557,8 @@ test_stripped_bodies(void **state)
 	expect(&v, status_num(&s.v, "refused") > refused, "v-sb: the copies "
 	    "without bodies were not refused (refused %ld -> %ld)", refused,
 	    status_num(&s.v, "refused"));
-	expect(&v, events(&w) == 2, "w-sb: W holds %ld events after the "
-	    "stripped copies, want 2 (a copy without its body is not relayed)",
+	expect(&v, events(&w) == 3, "w-sb: W holds %ld events after the "
+	    "stripped copies, want 3 (a copy without its body is not relayed)",
 	    events(&w));
 	print_message("after the stripped copies: %s on the victim, %s on W\n",
 	    shown(&s.v, "contact", x, "name"), shown(&w, "contact", x, "name"));
