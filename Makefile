@@ -64,7 +64,7 @@ PROTO_SRC  := protocol/mp.c protocol/event.c protocol/crypto.c protocol/frame.c 
               protocol/clock.c protocol/base32.c protocol/node.c protocol/hash.c \
               protocol/schema.c protocol/record.c protocol/peer_wire.c \
               protocol/text.c protocol/labels.c protocol/timefmt.c \
-              protocol/member.c protocol/evfile.c
+              protocol/member.c protocol/evfile.c protocol/checkpoint.c
 # What the CLI needs: no OpenSSL, no LMDB, no libuv (start-up time);
 # SHA-256 for checking audit bundles comes from libsodium.
 CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
@@ -72,7 +72,7 @@ CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
               protocol/clock.c protocol/hash_sodium.c protocol/schema.c \
               protocol/record.c protocol/text.c protocol/labels.c \
               protocol/timefmt.c protocol/member.c \
-              protocol/evfile.c
+              protocol/evfile.c protocol/checkpoint.c
 STORE_SRC  := daemon/store.c daemon/project.c daemon/log.c
 DAEMON_SRC := daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/cmd_args.c daemon/cmd_write.c daemon/cmd_read.c \
