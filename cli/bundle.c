@@ -18,7 +18,11 @@
  *     record's event, header only, when one names that) or declared
  *     missing by the exporter;
  *   - the statement (record, exporter, time, version vector, records) is
- *     signed by the exporting node, and agrees with the records' chains.
+ *     signed by the exporting node, and agrees with the records' chains;
+ *   - no other organisation's checkpoint in the bundle names another
+ *     event at a seq the bundle holds, or a chain's end beyond the
+ *     vector's (PROTOCOL.md 15.3); those that cover the record's events
+ *     are counted as its witnesses.
  *
  * It then folds the record from its events exactly as every node does
  * (field by field, greatest (clock, origin) wins) and prints the state
@@ -72,6 +76,9 @@ struct bundle {
 	uint32_t nforeign;
 	struct sl_fold_mem *fold;
 	uint32_t nsigs, norigins, nsubject;
+	const uint8_t **wit;    /* the origins that witness the record's
+				 * chains (PROTOCOL.md 15.4) */
+	uint32_t nwit;
 	char err[512];
 };
 
@@ -364,6 +371,146 @@ check_history(struct bundle *b, struct chain_ev ***out)
 	return true;
 }
 
+/*
+ * Witnesses (PROTOCOL.md 15.4).  Each checkpoint in the bundle (signed
+ * by its origin W, its chain checked above) is held against the
+ * statement: a tip (O, s, h), O not W, fails the bundle when the bundle
+ * holds another event at (O, s) or its vector another hash at s (a
+ * fork), or when s is above the vector's tip for O (the exporter carried
+ * a witness's word that O's chain went further than it says it held:
+ * the end of that chain, where events of the record may be, is left
+ * out).  W witnesses the bundle when its checkpoints name, for every
+ * origin O of the record's events other than W, a seq at or above the
+ * highest of the record's events of O.
+ */
+static const struct vec *
+vec_of(const struct bundle *b, const uint8_t *origin)
+{
+	const struct vec key = { origin, NULL, 0 };
+
+	return bsearch(&key, b->vec, b->nvec, sizeof *b->vec, vec_cmp);
+}
+
+static const struct chain_ev *
+event_at(const struct bundle *b, const uint8_t *origin, uint64_t seq)
+{
+	for (uint32_t i = 0; i < b->nev; i++)
+		if (b->ev[i].ev.seq == seq &&
+		    memcmp(b->ev[i].ev.origin, origin, SL_KEY_LEN) == 0)
+			return &b->ev[i];
+	return NULL;
+}
+
+static bool
+is_ckpt(const struct chain_ev *e)
+{
+	return e->ev.payload != NULL &&
+	    e->ev.type_len == sizeof SL_CKPT_TYPE - 1 &&
+	    memcmp(e->ev.type, SL_CKPT_TYPE, e->ev.type_len) == 0;
+}
+
+/* The highest seq a checkpoint of w in the bundle names for origin. */
+static uint64_t
+witness_upto(const struct bundle *b, const uint8_t *w, const uint8_t *origin)
+{
+	uint64_t best = 0;
+
+	for (uint32_t i = 0; i < b->nev; i++) {
+		const struct chain_ev *e = &b->ev[i];
+		struct sl_ckpt_tip *tips;
+		size_t n;
+
+		if (!is_ckpt(e) || memcmp(e->ev.origin, w, SL_KEY_LEN) != 0 ||
+		    sl_ckpt_decode(e->ev.payload, e->ev.payload_len, &tips,
+		    &n) != SL_OK)
+			continue;
+		for (size_t k = 0; k < n; k++)
+			if (memcmp(tips[k].origin, origin, SL_KEY_LEN) == 0 &&
+			    tips[k].seq > best)
+				best = tips[k].seq;
+		free(tips);
+	}
+	return best;
+}
+
+static bool
+check_tip(struct bundle *b, const struct chain_ev *c,
+    const struct sl_ckpt_tip *t)
+{
+	const struct vec *v = vec_of(b, t->origin);
+	const struct chain_ev *e = event_at(b, t->origin, t->seq);
+	char o[SL_NODE_ID_TEXT + 1], w[SL_NODE_ID_TEXT + 1];
+
+	chain_short_id(t->origin, o);
+	chain_short_id(c->ev.origin, w);
+	if ((e != NULL && memcmp(e->hash, t->hash, SL_HASH_LEN) != 0) ||
+	    (v != NULL && v->seq == t->seq &&
+	    memcmp(v->hash, t->hash, SL_HASH_LEN) != 0))
+		return bad(b, "the checkpoint of origin %s (seq %llu) names "
+		    "another event at seq %llu of origin %s than the bundle: "
+		    "two histories of that origin (a fork)", w,
+		    (unsigned long long)c->ev.seq, (unsigned long long)t->seq,
+		    o);
+	if (v == NULL || v->seq < t->seq)
+		return bad(b, "the checkpoint of origin %s (seq %llu) saw "
+		    "origin %s at seq %llu, but the bundle says its exporter "
+		    "held it only to seq %llu: the end of that chain is left "
+		    "out", w, (unsigned long long)c->ev.seq, o,
+		    (unsigned long long)t->seq,
+		    (unsigned long long)(v != NULL ? v->seq : 0));
+	return true;
+}
+
+static bool
+check_witnesses(struct bundle *b, struct chain_ev **sub)
+{
+	if (sub == NULL || (b->wit = calloc(b->nev, sizeof *b->wit)) == NULL)
+		return bad(b, "out of memory");
+	for (uint32_t i = 0; i < b->nev; i++) {
+		const struct chain_ev *c = &b->ev[i];
+		struct sl_ckpt_tip *tips;
+		size_t n;
+		bool ok = true;
+
+		if (!is_ckpt(c))
+			continue;
+		if (sl_ckpt_decode(c->ev.payload, c->ev.payload_len, &tips,
+		    &n) != SL_OK)
+			continue; /* a later version's: the content rules
+				     passed it, this one cannot read it */
+		for (size_t k = 0; k < n && ok; k++)
+			if (memcmp(tips[k].origin, c->ev.origin,
+			    SL_KEY_LEN) != 0)
+				ok = check_tip(b, c, &tips[k]);
+		free(tips);
+		if (!ok)
+			return false;
+	}
+	for (uint32_t i = 0; i < b->nev; i++) {
+		const uint8_t *w = b->ev[i].ev.origin;
+		bool covers = true, names = false, seen = false;
+
+		if (!is_ckpt(&b->ev[i]))
+			continue;
+		for (uint32_t k = 0; k < b->nwit && !seen; k++)
+			seen = b->wit[k] != NULL &&
+			    memcmp(b->wit[k], w, SL_KEY_LEN) == 0;
+		if (seen)
+			continue;
+		for (uint32_t k = 0; k < b->nsubject && covers; k++) {
+			const struct sl_event *ev = &sub[k]->ev;
+
+			if (memcmp(ev->origin, w, SL_KEY_LEN) == 0)
+				continue;
+			names = true;
+			covers = witness_upto(b, w, ev->origin) >= ev->seq;
+		}
+		if (covers && names)
+			b->wit[b->nwit++] = w;
+	}
+	return true;
+}
+
 /* The organisation origin announced last in the bundle (chains.c). */
 static void
 origin_org(const struct bundle *b, const uint8_t *origin, const char **org,
@@ -504,7 +651,7 @@ pack_report(struct sl_buf *g, struct bundle *b, struct chain_ev **sub,
 	size_t nid = bundle_idents(b, &idv);
 
 	msgpack_packer_init(&pk, g, sl_buf_write);
-	msgpack_pack_map(&pk, 13);
+	msgpack_pack_map(&pk, 16);
 	pins_pack(&pk, pins, idv, nid);
 	free(idv);
 	sl_pack_cstr(&pk, "verified");
@@ -523,6 +670,29 @@ pack_report(struct sl_buf *g, struct bundle *b, struct chain_ev **sub,
 	msgpack_pack_uint32(&pk, b->norigins);
 	sl_pack_cstr(&pk, "signatures");
 	msgpack_pack_uint32(&pk, b->nsigs);
+	{
+		char t[64];
+
+		snprintf(t, sizeof t, "witnessed by %u organisation%s",
+		    b->nwit, b->nwit == 1 ? "" : "s");
+		sl_pack_cstr(&pk, "witnessed");
+		sl_pack_cstr(&pk, t);
+	}
+	sl_pack_cstr(&pk, "witnessed_by");
+	msgpack_pack_uint32(&pk, b->nwit);
+	sl_pack_cstr(&pk, "witnesses");
+	msgpack_pack_array(&pk, b->nwit);
+	for (uint32_t i = 0; i < b->nwit; i++) {
+		char fp[SL_FPR_TEXT + 1];
+
+		sl_fingerprint(fp, b->wit[i]);
+		origin_org(b, b->wit[i], &org, &ol);
+		msgpack_pack_map(&pk, 2);
+		sl_pack_cstr(&pk, "origin");
+		sl_pack_cstr(&pk, fp);
+		sl_pack_cstr(&pk, "org");
+		sl_pack_str(&pk, org, ol);
+	}
 	sl_pack_cstr(&pk, "missing");
 	msgpack_pack_array(&pk, b->nmissing);
 	for (uint32_t i = 0; b->miss != NULL && i < b->nmissing; i++)
@@ -579,6 +749,7 @@ bundle_free(struct bundle *b)
 	free(b->miss);
 	free(b->all);
 	free(b->foreign);
+	free(b->wit);
 	sl_fold_mem_free(b->fold);
 }
 
@@ -593,7 +764,8 @@ audit_verify(struct bundle *b, const uint8_t *buf, size_t len,
 	struct chain_ev **sub = NULL;
 	struct pins none = { 0 };
 	bool ok = parse(b, buf, len) && check_chains(b) &&
-	    check_history(b, &sub) && fold_subject(b, sub);
+	    check_history(b, &sub) && check_witnesses(b, sub) &&
+	    fold_subject(b, sub);
 
 	if (ok)
 		pack_report(report, b, sub, pins != NULL ? pins : &none);

@@ -11,6 +11,11 @@
  * Those that are not the record's or a node.org keep header and
  * signature only: their bodies (other records' personal data) are
  * dropped, which the format allows and the hashes do not notice.
+ *
+ * And the witnesses (PROTOCOL.md 15.4): per origin, its latest
+ * checkpoint that names no tip beyond what this node holds (a checker
+ * reads a tip above the statement's vector as the end of a chain left
+ * out), whole: a checkpoint is signed on its own, so it needs no run.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +188,56 @@ pack_origin(struct store *s, MDB_txn *txn, const struct wants *w, size_t *i,
 	return SL_OK;
 }
 
+/* How far back, in checkpoints, to look for one within this node's
+ * tips: they are written at most once per interval, so a few cover any
+ * sync lag. */
+#define WITNESS_LOOKBACK 64
+
+/* Does the checkpoint at (w, seq) name only tips this node holds? */
+static bool
+ckpt_within(struct store *s, MDB_txn *txn, const uint8_t w[SL_KEY_LEN],
+    uint64_t seq)
+{
+	const uint8_t *rec;
+	size_t len, n;
+	struct sl_event ev;
+	struct sl_ckpt_tip *tips;
+	bool ok = true;
+
+	if (store_txn_event(s, txn, w, seq, &rec, &len) != SL_OK ||
+	    sl_event_decode(&ev, rec, len) != SL_OK ||
+	    sl_ckpt_decode(ev.payload, ev.payload_len, &tips, &n) != SL_OK)
+		return false;
+	for (size_t i = 0; i < n && ok; i++) {
+		const struct store_tip *t = store_tip_of(s, tips[i].origin);
+
+		ok = t != NULL && t->seq >= tips[i].seq;
+	}
+	free(tips);
+	return ok;
+}
+
+static void
+want_witnesses(struct store *s, struct project *p, MDB_txn *txn,
+    struct wants *w)
+{
+	for (size_t i = 0; i < store_origin_count(s); i++) {
+		uint8_t o[SL_KEY_LEN];
+		uint64_t before = UINT64_MAX, seq;
+
+		memcpy(o, store_tip_at(s, i)->origin, SL_KEY_LEN);
+		for (int k = 0; k < WITNESS_LOOKBACK &&
+		    project_checkpoint_before(p, txn, o, before, &seq) == SL_OK;
+		    k++) {
+			if (ckpt_within(s, txn, o, seq)) {
+				want_add(w, o, seq, true);
+				break;
+			}
+			before = seq;
+		}
+	}
+}
+
 int
 audit_build(struct store *s, struct project *p, MDB_txn *txn,
     const uint8_t id[SL_ID_LEN], char kind, const uint8_t node[SL_KEY_LEN],
@@ -222,6 +277,7 @@ audit_build(struct store *s, struct project *p, MDB_txn *txn,
 		if ((seq = project_node_org_seq(p, txn, origin)) > 0)
 			want_add(&w, origin, seq, true);
 	}
+	want_witnesses(s, p, txn, &w);
 	if (w.failed) {
 		snprintf(err, errlen, "out of memory");
 		goto out;

@@ -39,6 +39,14 @@ void cmd_free(struct cmd_ctx *d);
 void cmd_request(void *ctx, struct ctl_conn *c, uint32_t id,
     const uint8_t *body, size_t len);
 /*
+ * Appends a checkpoint (PROTOCOL.md 15) of the members' tips this node
+ * holds, alone in its commit so that it is signed, unless nothing changed
+ * since the last one or writes are held.  *wrote says whether one was
+ * written.  SL_OK or an SL_E* code (err says why).
+ */
+int cmd_checkpoint(struct cmd_ctx *d, bool *wrote, char *err,
+    size_t errlen);
+/*
  * Makes sure the log says which organisation this node speaks for: appends
  * a node.org event when the last one differs from org.  SL_OK or an error
  * with err set.

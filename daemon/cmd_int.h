@@ -11,6 +11,7 @@
  *   cmd_import.c  imports: rows held per connection, written in one commit
  *   cmd_member.c  the federation's members: list, retire
  *   cmd_events.c  the raw event export (PROTOCOL.md section 14)
+ *   cmd_ckpt.c    this node's checkpoints (PROTOCOL.md section 15)
  *
  * Every function returns SL_OK or an SL_E* code with one sentence in msg
  * (msg, mlen), unless it says otherwise.
@@ -86,6 +87,8 @@ struct cmd_ctx {
 	const char *conf_path; /* samlog.conf, for the peer commands */
 	struct import_sess *imports;
 	bool held;           /* writes wait: see sync_hold_fn */
+	bool ckpt_done;      /* a checkpoint was written since the start */
+	uint8_t ckpt_digest[SL_HASH_LEN]; /* the tips right after it */
 };
 
 /* ---- cmd_args.c ------------------------------------------------------ */

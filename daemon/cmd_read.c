@@ -1059,6 +1059,98 @@ log_cb(void *ctx, uint64_t arrival, const uint8_t *rec, size_t len)
 	return 0;
 }
 
+/* The status's witnesses (PROTOCOL.md 15): per origin held, how many
+ * other organisations' checkpoints name it and the seq all of them
+ * reach; then every contradiction kept.  Contradictions are few (each is
+ * proof that an origin showed two histories), so they are listed whole. */
+static int
+contra_count_cb(void *ctx, const struct project_contra *x)
+{
+	(void)x;
+	(*(uint32_t *)ctx)++;
+	return 0;
+}
+
+struct contra_pack {
+	struct cmd_ctx *d;
+	MDB_txn *txn;
+	msgpack_packer *pk;
+};
+
+static void
+pack_fingerprint(msgpack_packer *pk, const uint8_t key[SL_KEY_LEN])
+{
+	char t[SL_FPR_TEXT + 1];
+
+	sl_fingerprint(t, key);
+	sl_pack_cstr(pk, t);
+}
+
+static int
+contra_pack_cb(void *ctx, const struct project_contra *x)
+{
+	struct contra_pack *cp = ctx;
+	char org[SL_ORG_MAX + 1];
+
+	msgpack_pack_map(cp->pk, 6);
+	sl_pack_cstr(cp->pk, "origin");
+	pack_fingerprint(cp->pk, x->origin);
+	sl_pack_cstr(cp->pk, "seq");
+	msgpack_pack_uint64(cp->pk, x->seq);
+	sl_pack_cstr(cp->pk, "witness");
+	pack_fingerprint(cp->pk, x->witness);
+	project_org_at(cp->d->p, cp->txn, x->witness, UINT64_MAX, org,
+	    sizeof org);
+	sl_pack_cstr(cp->pk, "witness_org");
+	sl_pack_cstr(cp->pk, org);
+	sl_pack_cstr(cp->pk, "claimed");
+	sl_pack_b32(cp->pk, x->claimed, SL_HASH_LEN);
+	sl_pack_cstr(cp->pk, "held");
+	sl_pack_b32(cp->pk, x->held, SL_HASH_LEN);
+	return 0;
+}
+
+static void
+pack_witnesses(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk)
+{
+	size_t n = txn != NULL ? store_origin_count(d->s) : 0;
+	uint32_t nc = 0;
+	struct contra_pack cp = { d, txn, pk };
+
+	sl_pack_cstr(pk, "checkpoint_events");
+	msgpack_pack_uint64(pk, txn != NULL ?
+	    project_checkpoint_count(d->p, txn) : 0);
+	sl_pack_cstr(pk, "witnessed");
+	msgpack_pack_array(pk, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		const struct store_tip *t = store_tip_at(d->s, i);
+		uint32_t k = 0;
+		uint64_t upto = 0;
+		char org[SL_ORG_MAX + 1];
+
+		(void)project_witnessed(d->p, txn, t->origin, &k, &upto);
+		project_org_at(d->p, txn, t->origin, UINT64_MAX, org,
+		    sizeof org);
+		msgpack_pack_map(pk, 5);
+		sl_pack_cstr(pk, "origin");
+		pack_fingerprint(pk, t->origin);
+		sl_pack_cstr(pk, "org");
+		sl_pack_cstr(pk, org);
+		sl_pack_cstr(pk, "seq");
+		msgpack_pack_uint64(pk, t->seq);
+		sl_pack_cstr(pk, "witnesses");
+		msgpack_pack_uint32(pk, k);
+		sl_pack_cstr(pk, "upto");
+		msgpack_pack_uint64(pk, upto);
+	}
+	if (txn != NULL)
+		(void)project_contradictions(d->p, txn, contra_count_cb, &nc);
+	sl_pack_cstr(pk, "contradictions");
+	msgpack_pack_array(pk, nc);
+	if (nc > 0)
+		(void)project_contradictions(d->p, txn, contra_pack_cb, &cp);
+}
+
 int
 cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 {
@@ -1087,10 +1179,11 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 				    "", by ? by : "");
 			}
 		}
-		mdb_txn_abort(txn);
+	} else {
+		txn = NULL;
 	}
 	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 16);
+	msgpack_pack_map(&pk, 19);
 	sl_pack_cstr(&pk, "node_id");
 	sl_pack_b32(&pk, d->node, SL_KEY_LEN);
 	sl_pack_cstr(&pk, "org");
@@ -1103,6 +1196,9 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	msgpack_pack_uint64(&pk, members);
 	sl_pack_cstr(&pk, "member_events");
 	msgpack_pack_uint64(&pk, mevents);
+	pack_witnesses(d, txn, &pk);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
 	sl_pack_cstr(&pk, "forks");
 	msgpack_pack_uint64(&pk, forks);
 	sl_pack_cstr(&pk, "clock");

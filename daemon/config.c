@@ -180,6 +180,16 @@ config_duration_parse(const char *s, uint64_t *ms)
 	return *ms >= 1000 && *ms <= 7ull * 86400 * 1000;
 }
 
+bool
+config_interval_parse(const char *s, uint64_t *ms)
+{
+	if (strcmp(s, "0") == 0) {
+		*ms = 0;
+		return true;
+	}
+	return config_duration_parse(s, ms);
+}
+
 int
 config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
@@ -187,12 +197,13 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 	unsigned lineno = 0;
 	/* Every key but peer may be set once. */
 	static const char *const single[] = { "org", "group", "listen",
-		"socket", "max_skew" };
+		"socket", "max_skew", "checkpoint_interval" };
 	unsigned seen = 0;
 	FILE *f;
 	int ret = SL_OK;
 
 	memset(c, 0, sizeof *c);
+	c->checkpoint_ms = CONFIG_CHECKPOINT_DEFAULT;
 	if ((f = fopen(path, "re")) == NULL) {
 		snprintf(err, errlen, "cannot read %s: %s", path,
 		    strerror(errno));
@@ -260,6 +271,14 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 				break;
 			}
 			snprintf(c->listen, sizeof c->listen, "%s", val);
+		} else if (strcmp(key, "checkpoint_interval") == 0) {
+			if (!config_interval_parse(val, &c->checkpoint_ms)) {
+				snprintf(err, errlen, "%s:%u: checkpoint_interval "
+				    "\"%s\" is not 0 (never) or a duration from "
+				    "1s to 7d (e.g. 300s, 5m)", path, lineno, val);
+				ret = SL_EINVAL;
+				break;
+			}
 		} else if (strcmp(key, "max_skew") == 0) {
 			if (!config_duration_parse(val, &c->max_skew_ms)) {
 				snprintf(err, errlen, "%s:%u: max_skew \"%s\" is "

@@ -28,12 +28,17 @@ struct config_peer {
 	char addr[CONFIG_ADDR_MAX + 1]; /* "" = a member that is not dialled */
 };
 
+#define CONFIG_CHECKPOINT_DEFAULT ((uint64_t)5 * 60 * 1000)
+
 struct config {
 	char org[SL_ORG_MAX + 1];
 	char group[64];   /* members may use the control socket; "" = owner only */
 	char listen[CONFIG_ADDR_MAX + 1]; /* "" = do not listen */
 	char socket[CONFIG_PATH_MAX];     /* "" = DIR/samlogd.sock */
 	uint64_t max_skew_ms;  /* 0 = the default (PROJECT_SKEW_DEFAULT_MS) */
+	/* How often, at most, the node writes a checkpoint (PROTOCOL.md
+	 * 15); CONFIG_CHECKPOINT_DEFAULT unless set, 0 = never. */
+	uint64_t checkpoint_ms;
 	struct config_peer *peers;        /* owned; config_free */
 	size_t npeers;
 };
@@ -46,6 +51,10 @@ struct config {
 int config_load(struct config *c, const char *path, char *err,
     size_t errlen);
 void config_free(struct config *c);
+
+/* Parses a checkpoint interval: "0" (never) or a duration of
+ * config_duration_parse's form. */
+bool config_interval_parse(const char *s, uint64_t *ms);
 
 /* True for a valid peer name: 1..CONFIG_NAME_MAX of [A-Za-z0-9._-]. */
 bool config_name_valid(const char *name);

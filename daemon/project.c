@@ -20,6 +20,14 @@
  *            "gen" -> 8 random bytes, new with each, so that the copy in
  *            memory is known to be stale (a transaction that wrote one
  *            and was then aborted leaves the old value)
+ *   pckpt    witness (32) + seq (8) -> "": the checkpoint events held
+ *            (PROTOCOL.md 15)
+ *   pwit     origin (32) + witness (32) -> seq (8) + hash (32): the
+ *            highest seq of origin that witness's checkpoints name, and
+ *            the hash they give it
+ *   pcontra  origin (32) + seq (8) + witness (32) -> claimed hash (32) +
+ *            held hash (32): a checkpoint that names another event than
+ *            the one this node holds at that seq
  *   pmeta    "version" -> PROJECT_VERSION; "recut" -> "" while a
  *            retirement has cut events the records still hold (the
  *            next project_due rebuilds without them)
@@ -61,6 +69,7 @@ struct project {
 	MDB_env *env;
 	MDB_dbi rec, pidx, pev, pevm, pwait, phead, pfuture, pnodes, pmeta;
 	MDB_dbi pmember;
+	MDB_dbi pckpt, pwit, pcontra;
 	struct sl_members members; /* as pmember says, at members_gen */
 	uint8_t members_gen[8];
 	bool members_ok;
@@ -465,6 +474,239 @@ nodes_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
 	return 0;
 }
 
+/* ---- checkpoints and witnesses (PROTOCOL.md 15) --------------------------- */
+
+static bool
+is_checkpoint(const struct sl_event *ev)
+{
+	return ev->type_len == sizeof SL_CKPT_TYPE - 1 &&
+	    memcmp(ev->type, SL_CKPT_TYPE, ev->type_len) == 0;
+}
+
+/* The hash of the event this node holds at (origin, seq) in txn: 0,
+ * MDB_NOTFOUND, or MDB_CORRUPTED. */
+static int
+held_hash(struct project *p, MDB_txn *txn, const uint8_t origin[SL_KEY_LEN],
+    uint64_t seq, uint8_t hash[SL_HASH_LEN])
+{
+	const uint8_t *rec;
+	size_t len;
+	struct sl_event ev;
+	int rc = store_txn_event(p->s, txn, origin, seq, &rec, &len);
+
+	if (rc == SL_ENOENT)
+		return MDB_NOTFOUND;
+	if (rc != SL_OK || sl_event_decode(&ev, rec, len) != SL_OK)
+		return MDB_CORRUPTED;
+	sl_event_hash(hash, &ev);
+	return 0;
+}
+
+/* Keeps the evidence that witness named claimed for (origin, seq) where
+ * this node holds held. */
+static int
+contra_put(struct project *p, MDB_txn *txn, const uint8_t origin[SL_KEY_LEN],
+    uint64_t seq, const uint8_t witness[SL_KEY_LEN],
+    const uint8_t claimed[SL_HASH_LEN], const uint8_t held[SL_HASH_LEN])
+{
+	uint8_t kb[SL_KEY_LEN + 8 + SL_KEY_LEN], v[2 * SL_HASH_LEN];
+	MDB_val k = { sizeof kb, kb }, d = { sizeof v, v };
+	char o[SL_NODE_ID_TEXT + 1], w[SL_NODE_ID_TEXT + 1];
+
+	memcpy(kb, origin, SL_KEY_LEN);
+	put_be(kb + SL_KEY_LEN, seq, 8);
+	memcpy(kb + SL_KEY_LEN + 8, witness, SL_KEY_LEN);
+	memcpy(v, claimed, SL_HASH_LEN);
+	memcpy(v + SL_HASH_LEN, held, SL_HASH_LEN);
+	sl_b32_encode(o, origin, SL_KEY_LEN);
+	sl_b32_encode(w, witness, SL_KEY_LEN);
+	log_warn("checkpoint contradiction: %.16s names another event for "
+	    "seq %llu of %.16s than the one this node holds (two histories "
+	    "of that origin were shown)", w, (unsigned long long)seq, o);
+	return mdb_put(txn, p->pcontra, &k, &d, 0);
+}
+
+/* A checkpoint: its tips raise what each origin is witnessed up to, and
+ * each is compared with the event held at its seq. */
+static int
+ckpt_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
+{
+	uint8_t kb[SL_KEY_LEN + 8], wk[2 * SL_KEY_LEN], v[8 + SL_HASH_LEN];
+	uint8_t held[SL_HASH_LEN];
+	MDB_val k = { sizeof kb, kb }, d = { 0, "" };
+	struct sl_ckpt_tip *tips;
+	size_t n;
+	int rc;
+
+	memcpy(kb, ev->origin, SL_KEY_LEN);
+	put_be(kb + SL_KEY_LEN, ev->seq, 8);
+	if ((rc = mdb_put(txn, p->pckpt, &k, &d, 0)) != 0)
+		return rc;
+	if (sl_ckpt_decode(ev->payload, ev->payload_len, &tips, &n) != SL_OK)
+		return 0; /* a later version's, or erased: says nothing here */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct sl_ckpt_tip *t = &tips[i];
+		MDB_val wkv = { sizeof wk, wk }, wd;
+
+		/* An origin's word on its own chain proves nothing more
+		 * than its chain already does. */
+		if (memcmp(t->origin, ev->origin, SL_KEY_LEN) == 0)
+			continue;
+		memcpy(wk, t->origin, SL_KEY_LEN);
+		memcpy(wk + SL_KEY_LEN, ev->origin, SL_KEY_LEN);
+		rc = mdb_get(txn, p->pwit, &wkv, &wd);
+		if (rc == MDB_NOTFOUND || (rc == 0 && wd.mv_size == sizeof v &&
+		    sl_get_be(wd.mv_data, 8) < t->seq)) {
+			put_be(v, t->seq, 8);
+			memcpy(v + 8, t->hash, SL_HASH_LEN);
+			wd = (MDB_val){ sizeof v, v };
+			rc = mdb_put(txn, p->pwit, &wkv, &wd, 0);
+		}
+		if (rc != 0)
+			break;
+		rc = held_hash(p, txn, t->origin, t->seq, held);
+		if (rc == MDB_NOTFOUND) {
+			rc = 0; /* compared when that event arrives */
+			continue;
+		}
+		if (rc == 0 && memcmp(held, t->hash, SL_HASH_LEN) != 0)
+			rc = contra_put(p, txn, t->origin, t->seq, ev->origin,
+			    t->hash, held);
+	}
+	free(tips);
+	return rc;
+}
+
+/* An event arriving after a checkpoint named its seq: compared with the
+ * highest tip each witness gave its origin.  (A lower tip of an older
+ * checkpoint is covered too: the chain links it to this one.) */
+static int
+ckpt_check_arrival(struct project *p, MDB_txn *txn, const struct sl_event *ev,
+    const uint8_t hash[SL_HASH_LEN])
+{
+	MDB_cursor *c;
+	MDB_val k = { SL_KEY_LEN, (void *)ev->origin }, d;
+	int rc, op = MDB_SET_RANGE;
+
+	if ((rc = mdb_cursor_open(txn, p->pwit, &c)) != 0)
+		return rc;
+	while ((rc = mdb_cursor_get(c, &k, &d, op)) == 0) {
+		const uint8_t *kp = k.mv_data;
+
+		op = MDB_NEXT;
+		if (k.mv_size != (size_t)2 * SL_KEY_LEN ||
+		    memcmp(kp, ev->origin, SL_KEY_LEN) != 0)
+			break;
+		if (d.mv_size != 8 + SL_HASH_LEN ||
+		    sl_get_be(d.mv_data, 8) != ev->seq ||
+		    memcmp((const uint8_t *)d.mv_data + 8, hash,
+		    SL_HASH_LEN) == 0)
+			continue;
+		uint8_t w[SL_KEY_LEN], claimed[SL_HASH_LEN];
+
+		memcpy(w, kp + SL_KEY_LEN, SL_KEY_LEN);
+		memcpy(claimed, (const uint8_t *)d.mv_data + 8, SL_HASH_LEN);
+		if ((rc = contra_put(p, txn, ev->origin, ev->seq, w, claimed,
+		    hash)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+uint64_t
+project_checkpoint_count(struct project *p, MDB_txn *txn)
+{
+	MDB_stat st;
+
+	return mdb_stat(txn, p->pckpt, &st) == 0 ? st.ms_entries : 0;
+}
+
+int
+project_checkpoint_before(struct project *p, MDB_txn *txn,
+    const uint8_t witness[SL_KEY_LEN], uint64_t before, uint64_t *seq)
+{
+	uint8_t kb[SL_KEY_LEN + 8];
+	MDB_cursor *c;
+	MDB_val k = { sizeof kb, kb }, d;
+	int rc;
+
+	memcpy(kb, witness, SL_KEY_LEN);
+	put_be(kb + SL_KEY_LEN, before, 8);
+	if (mdb_cursor_open(txn, p->pckpt, &c) != 0)
+		return SL_ESTORE;
+	/* The greatest key below (witness, before): one step back from the
+	 * first at or after it, or the last of all when there is none. */
+	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	rc = mdb_cursor_get(c, &k, &d, rc == 0 ? MDB_PREV : MDB_LAST);
+	if (rc == 0 && (k.mv_size != sizeof kb ||
+	    memcmp(k.mv_data, witness, SL_KEY_LEN) != 0))
+		rc = MDB_NOTFOUND;
+	if (rc == 0)
+		*seq = sl_get_be((const uint8_t *)k.mv_data + SL_KEY_LEN, 8);
+	mdb_cursor_close(c);
+	return rc == 0 ? SL_OK : rc == MDB_NOTFOUND ? SL_ENOENT : SL_ESTORE;
+}
+
+int
+project_witnessed(struct project *p, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN], uint32_t *k, uint64_t *upto)
+{
+	MDB_cursor *c;
+	MDB_val key = { SL_KEY_LEN, (void *)origin }, d;
+	int rc, op = MDB_SET_RANGE;
+
+	*k = 0;
+	*upto = 0;
+	if (mdb_cursor_open(txn, p->pwit, &c) != 0)
+		return SL_ESTORE;
+	while ((rc = mdb_cursor_get(c, &key, &d, op)) == 0) {
+		uint64_t s;
+
+		op = MDB_NEXT;
+		if (key.mv_size != (size_t)2 * SL_KEY_LEN ||
+		    memcmp(key.mv_data, origin, SL_KEY_LEN) != 0)
+			break;
+		if (d.mv_size != 8 + SL_HASH_LEN)
+			continue;
+		s = sl_get_be(d.mv_data, 8);
+		if (*k == 0 || s < *upto)
+			*upto = s;
+		(*k)++;
+	}
+	mdb_cursor_close(c);
+	return rc == 0 || rc == MDB_NOTFOUND ? SL_OK : SL_ESTORE;
+}
+
+int
+project_contradictions(struct project *p, MDB_txn *txn,
+    project_contra_fn fn, void *ctx)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc = 0;
+
+	if (mdb_cursor_open(txn, p->pcontra, &c) != 0)
+		return SL_ESTORE;
+	while (rc == 0 && mdb_cursor_get(c, &k, &d, MDB_NEXT) == 0) {
+		struct project_contra x;
+		const uint8_t *kp = k.mv_data;
+
+		if (k.mv_size != (size_t)2 * SL_KEY_LEN + 8 ||
+		    d.mv_size != (size_t)2 * SL_HASH_LEN)
+			continue;
+		memcpy(x.origin, kp, SL_KEY_LEN);
+		x.seq = sl_get_be(kp + SL_KEY_LEN, 8);
+		memcpy(x.witness, kp + SL_KEY_LEN + 8, SL_KEY_LEN);
+		memcpy(x.claimed, d.mv_data, SL_HASH_LEN);
+		memcpy(x.held, (const uint8_t *)d.mv_data + SL_HASH_LEN,
+		    SL_HASH_LEN);
+		rc = fn(ctx, &x);
+	}
+	mdb_cursor_close(c);
+	return rc;
+}
+
 /* ---- membership ---------------------------------------------------------- */
 
 static bool
@@ -698,7 +940,12 @@ project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 	struct project *p = ctx;
 	uint8_t id[SL_ID_LEN];
 	const struct sl_evtype *et;
+	int rc;
 
+	if ((rc = ckpt_check_arrival(p, txn, ev, hash)) != 0)
+		return rc;
+	if (is_checkpoint(ev))
+		return ckpt_apply(p, txn, ev);
 	if (is_member_event(ev))
 		return members_apply(p, txn, ev);
 	if (!is_node_org(ev) && !sl_fold_target(ev, hash, id, &et))
@@ -708,7 +955,6 @@ project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 		uint8_t st[2] = { SL_EV_FUTURE, SL_WHY_NONE };
 		MDB_val k = { sizeof kb, kb }, d = { 0, "" };
 		MDB_val pk = { sizeof ek, ek }, pd = { sizeof st, st };
-		int rc;
 
 		put_be(kb, ev->hlc, 8);
 		memcpy(kb + 8, ev->origin, SL_KEY_LEN);
@@ -866,9 +1112,11 @@ static int
 dbs_open(struct project *p, MDB_txn *txn)
 {
 	static const char *const names[] = { "rec", "pidx", "pev", "pevm",
-		"pwait", "phead", "pfuture", "pnodes", "pmeta", "pmember" };
+		"pwait", "phead", "pfuture", "pnodes", "pmeta", "pmember",
+		"pckpt", "pwit", "pcontra" };
 	MDB_dbi *dbis[] = { &p->rec, &p->pidx, &p->pev, &p->pevm, &p->pwait,
-		&p->phead, &p->pfuture, &p->pnodes, &p->pmeta, &p->pmember };
+		&p->phead, &p->pfuture, &p->pnodes, &p->pmeta, &p->pmember,
+		&p->pckpt, &p->pwit, &p->pcontra };
 	int rc;
 
 	for (size_t i = 0; i < sizeof dbis / sizeof dbis[0]; i++)
@@ -938,6 +1186,10 @@ rb_collect_cb(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 
 	if (is_member_event(ev))
 		return members_apply(b->p, txn, ev);
+	/* Every event is in the log already: the checkpoint compares its
+	 * tips with all of them, no arrival check is needed. */
+	if (is_checkpoint(ev))
+		return ckpt_apply(b->p, txn, ev);
 	if (!is_node_org(ev) && !sl_fold_target(ev, hash, id, &et))
 		return 0;
 	if (ev->hlc > b->limit || is_node_org(ev))
@@ -985,7 +1237,8 @@ static int
 rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 {
 	MDB_dbi drop[] = { p->rec, p->pidx, p->pev, p->pevm, p->pwait,
-		p->phead, p->pfuture, p->pnodes, p->pmember };
+		p->phead, p->pfuture, p->pnodes, p->pmember, p->pckpt, p->pwit,
+		p->pcontra };
 	MDB_txn *txn = *txnp;
 	MDB_val rk = { 5, "recut" };
 	MDB_val vk = { 7, "version" };

@@ -18,7 +18,7 @@
 
 /* Bump when the fold or the encoding changes: a node rebuilds its
  * records from the log at start when its stored version differs. */
-#define PROJECT_VERSION 13
+#define PROJECT_VERSION 14
 
 /* How far ahead of the wall clock an event's clock may be and still be
  * folded at once (milliseconds); later ones wait for the clock. */
@@ -143,6 +143,33 @@ void project_node_org(struct project *p, MDB_txn *txn,
 /* The seq of that announcement in origin's chain, or 0 if none. */
 uint64_t project_node_org_seq(struct project *p, MDB_txn *txn,
     const uint8_t origin[SL_KEY_LEN]);
+
+/*
+ * Witnesses (PROTOCOL.md 15).  project_checkpoint_count: the checkpoint
+ * events held, of every origin.  project_witnessed: how many other
+ * organisations' checkpoints name origin (*k) and the highest seq all of
+ * them name (*upto; 0 when *k is 0).  project_contradictions calls fn
+ * for each checkpoint tip that names another event than the one held
+ * (origin, seq, then witness order); a nonzero return stops and is
+ * returned.
+ */
+uint64_t project_checkpoint_count(struct project *p, MDB_txn *txn);
+/* The seq of witness's last checkpoint below seq `before` (UINT64_MAX:
+ * its last): SL_OK, SL_ENOENT (none), SL_ESTORE. */
+int project_checkpoint_before(struct project *p, MDB_txn *txn,
+    const uint8_t witness[SL_KEY_LEN], uint64_t before, uint64_t *seq);
+int project_witnessed(struct project *p, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN], uint32_t *k, uint64_t *upto);
+struct project_contra {
+	uint8_t origin[SL_KEY_LEN];
+	uint64_t seq;
+	uint8_t witness[SL_KEY_LEN];
+	uint8_t claimed[SL_HASH_LEN]; /* what the checkpoint names */
+	uint8_t held[SL_HASH_LEN];    /* what this node holds */
+};
+typedef int (*project_contra_fn)(void *ctx, const struct project_contra *c);
+int project_contradictions(struct project *p, MDB_txn *txn,
+    project_contra_fn fn, void *ctx);
 
 /* Calls fn for every key and value of every projection database, in
  * order: for comparing two nodes' projections byte for byte. */

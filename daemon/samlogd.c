@@ -47,9 +47,12 @@ struct daemon {
 	struct sync *sync;
 	const char *listen_arg, *org_arg, *group_arg, *socket_arg;
 	uint64_t skew_arg;      /* --max-skew in ms, 0 if not given */
+	uint64_t ckpt_arg;      /* --checkpoint-interval in ms */
+	bool ckpt_given;        /* ... given (0 is a value: never) */
 	uv_loop_t loop;
 	uv_signal_t sig_int, sig_term, sig_hup;
-	uv_timer_t idle_timer, due_timer;
+	uv_timer_t idle_timer, due_timer, ckpt_timer;
+	uint64_t ckpt_ms;       /* the interval the timer runs at */
 	uint64_t last_requests;
 	bool trimmed;
 	int lock_fd;
@@ -61,7 +64,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: samlogd [-d DIR] [--listen HOST:PORT] [--foreground]\n"
 	    "               [--org NAME] [--group GROUP] [--socket PATH]\n"
-	    "               [--max-skew DURATION]\n"
+	    "               [--max-skew DURATION] [--checkpoint-interval "
+	    "DURATION]\n"
 	    "\n"
 	    "Runs the samlog node in DIR (default: $SAMLOG_DIR, else\n"
 	    "$XDG_DATA_HOME/samlog, else ~/.local/share/samlog).\n"
@@ -78,6 +82,9 @@ usage(FILE *f)
 	    "  -k, --max-skew DURATION  how far ahead a clock may be and still\n"
 	    "                    change records at once (overrides 'max_skew';\n"
 	    "                    default 10m)\n"
+	    "  -c, --checkpoint-interval DURATION  how often, at most, to sign\n"
+	    "                    a checkpoint of the tips held (overrides\n"
+	    "                    'checkpoint_interval'; default 5m, 0: never)\n"
 	    "  -f, --foreground  stay in the foreground, log to stderr\n"
 	    "  -h, --help        show this help\n"
 	    "  -V, --version     show the version\n");
@@ -163,6 +170,8 @@ apply_flags(const struct daemon *d, struct config *c, char *err, size_t errlen)
 		snprintf(c->listen, sizeof c->listen, "%s", d->listen_arg);
 	if (d->skew_arg != 0)
 		c->max_skew_ms = d->skew_arg;
+	if (d->ckpt_given)
+		c->checkpoint_ms = d->ckpt_arg;
 	if (c->group[0] != '\0' && getgrnam(c->group) == NULL) {
 		snprintf(err, errlen, "group \"%s\" does not exist", c->group);
 		return SL_EINVAL;
@@ -235,6 +244,32 @@ daemon_serve(struct daemon *d)
 }
 
 static void
+ckpt_timer_cb(uv_timer_t *h)
+{
+	struct daemon *d = h->data;
+	char err[256];
+	bool wrote;
+
+	if (cmd_checkpoint(d->cmd, &wrote, err, sizeof err) != SL_OK)
+		log_warn("no checkpoint written: %s", err);
+}
+
+/* (Re)starts the checkpoint timer at the configured interval; 0 stops
+ * it.  A reload that keeps the interval keeps the timer's phase. */
+static void
+ckpt_timer_set(struct daemon *d)
+{
+	uint64_t ms = d->conf.checkpoint_ms;
+
+	if (ms == d->ckpt_ms && uv_is_active((uv_handle_t *)&d->ckpt_timer))
+		return;
+	uv_timer_stop(&d->ckpt_timer);
+	d->ckpt_ms = ms;
+	if (ms != 0)
+		uv_timer_start(&d->ckpt_timer, ckpt_timer_cb, ms, ms);
+}
+
+static void
 signal_stop_cb(uv_signal_t *h, int signum)
 {
 	log_info("%s: shutting down", strsignal(signum));
@@ -290,6 +325,7 @@ signal_hup_cb(uv_signal_t *h, int signum)
 	    PROJECT_SKEW_DEFAULT_MS);
 	config_free(&d->conf);
 	d->conf = c;
+	ckpt_timer_set(d);
 	log_info("configuration reloaded from %s", d->conf_path);
 	notify("READY=1");
 }
@@ -411,6 +447,7 @@ main(int argc, char **argv)
 		{ "group", required_argument, NULL, 'g' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "max-skew", required_argument, NULL, 'k' },
+		{ "checkpoint-interval", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -422,7 +459,7 @@ main(int argc, char **argv)
 
 	log_init("samlogd");
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":d:fg:hk:l:o:s:V", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:d:fg:hk:l:o:s:V", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': dir_arg = optarg; break;
 		case 'f': foreground = true; break;
@@ -437,6 +474,15 @@ main(int argc, char **argv)
 				    "10m, 2h)\n", optarg);
 				return 2;
 			}
+			break;
+		case 'c':
+			if (!config_interval_parse(optarg, &d.ckpt_arg)) {
+				fprintf(stderr, "samlogd: --checkpoint-interval: "
+				    "\"%s\" is not 0 (never) or a duration from "
+				    "1s to 7d (e.g. 300s, 5m)\n", optarg);
+				return 2;
+			}
+			d.ckpt_given = true;
 			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("samlogd %s\n", SL_VERSION_STRING); return 0;
@@ -498,6 +544,9 @@ main(int argc, char **argv)
 	uv_timer_init(&d.loop, &d.due_timer);
 	d.due_timer.data = &d;
 	uv_timer_start(&d.due_timer, due_timer_cb, 1000, 1000);
+	uv_timer_init(&d.loop, &d.ckpt_timer);
+	d.ckpt_timer.data = &d;
+	ckpt_timer_set(&d);
 	if (ready_fd >= 0)
 		detach_stdio(d.dir, ready_fd);
 	char id[SL_NODE_ID_TEXT + 1];

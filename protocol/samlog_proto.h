@@ -578,7 +578,8 @@ enum sl_ftype {
 	SL_F_TEXTS,     /* array of TEXT, no repeats */
 	SL_F_STATE,     /* str: the lifecycle state, set by the fold */
 	SL_F_KEY,       /* str: a signing key, 52 characters of base32 */
-	SL_F_SEQ        /* a positive integer: a seq of a chain */
+	SL_F_SEQ,       /* a positive integer: a seq of a chain */
+	SL_F_TIPS       /* a checkpoint's tips (checkpoint.c) */
 };
 
 /* Field flags. */
@@ -877,6 +878,33 @@ int sl_fold_event(const struct sl_fold_ops *ops, void *ctx,
 /* The record an event is about: false if it is no record event. */
 bool sl_fold_target(const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN],
     uint8_t id[SL_ID_LEN], const struct sl_evtype **et);
+
+/*
+ * Checkpoints (checkpoint.c, PROTOCOL.md 15): a node's signed word of the
+ * tips it holds, {"tips": [[origin bin(32), seq uint, hash bin(32)], ...]},
+ * strictly ascending by origin.  SL_CKPT_MAX keeps the payload within
+ * SL_PAYLOAD_MAX (a tip takes 77 bytes at most).
+ */
+#define SL_CKPT_MAX 512
+#define SL_CKPT_TYPE "checkpoint"
+struct sl_ckpt_tip {
+	uint8_t origin[SL_KEY_LEN];
+	uint64_t seq;
+	uint8_t hash[SL_HASH_LEN];
+};
+/* Appends the payload of n tips (already sorted by origin, distinct,
+ * n <= SL_CKPT_MAX) to g.  SL_OK, SL_EINVAL (not sorted, too many) or
+ * SL_ENOMEM. */
+int sl_ckpt_encode(struct sl_buf *g, const struct sl_ckpt_tip *tips,
+    size_t n);
+/* Checks the value of "tips" (msgpack bytes): SL_OK, or SL_ESCHEMA with
+ * why filled in (a phrase without the field name). */
+int sl_ckpt_check_tips(const uint8_t *v, size_t len, char *why,
+    size_t wlen);
+/* Decodes a whole checkpoint payload into *tips (caller frees; NULL
+ * when n is 0).  SL_OK, SL_ESCHEMA if it breaks the rules, SL_ENOMEM. */
+int sl_ckpt_decode(const uint8_t *payload, size_t plen,
+    struct sl_ckpt_tip **tips, size_t *n);
 
 /*
  * Membership (member.c, PROTOCOL.md 12.1): the federation's members as

@@ -188,6 +188,13 @@ static const struct sl_field member_fields[] = {
 	    "the last of its events that count" },
 };
 
+/* Checkpoints (PROTOCOL.md 15): no records, a node's word on the tips
+ * it holds. */
+static const struct sl_field checkpoint_fields[] = {
+	{ "tips", "tips", SL_F_TIPS, 0, NULL, NULL, NULL, RQ,
+	    "the tips the node holds" },
+};
+
 #undef T
 #undef L
 #undef RQ
@@ -217,6 +224,8 @@ static const struct sl_kind kinds[] = {
 	    false },
 	{ 'n', "node", false, node_fields, N(node_fields), NULL, false },
 	{ 'M', "member", false, member_fields, N(member_fields), NULL, false },
+	{ 'C', "checkpoint", false, checkpoint_fields, N(checkpoint_fields),
+	    NULL, false },
 };
 
 #define K_ORG (&kinds[0])
@@ -227,6 +236,7 @@ static const struct sl_kind kinds[] = {
 #define K_ACTION (&kinds[5])
 #define K_NODE (&kinds[6])
 #define K_MEMBER (&kinds[7])
+#define K_CHECKPOINT (&kinds[8])
 
 enum { D_PROPOSED = 1, D_ADOPTED, D_REJECTED, D_AMENDED, D_REVOKED,
 	D_REFERRED, D_TABLED, D_EXPIRED };
@@ -319,6 +329,8 @@ static const struct sl_evtype evtypes[] = {
 	    F(0) | F(2), 0, 0, 0 },
 	{ "member.renamed", NULL, K_MEMBER, SL_ET_UPDATE, F(0) | F(1),
 	    F(0) | F(1), 0, 0, 0 },
+	{ SL_CKPT_TYPE, NULL, K_CHECKPOINT, SL_ET_UPDATE, F(0), F(0), 0, 0,
+	    0 },
 };
 
 #undef B
@@ -646,6 +658,8 @@ sl_schema_check_value(const struct sl_field *f, const uint8_t *v, size_t len,
 	if (!(f->flags & SL_FF_REQUIRED) && sl_mp_read_nil(&m))
 		goto end;
 	switch (f->type) {
+	case SL_F_TIPS:
+		return sl_ckpt_check_tips(v, len, w, wlen);
 	case SL_F_SEQ: {
 		uint64_t u;
 
