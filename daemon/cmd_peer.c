@@ -517,7 +517,7 @@ join_timeout_cb(uv_timer_t *t)
 	struct cmd_ctx *d = w->d;
 	long i = sync_peer_index_key(d->sync, w->inviter);
 	struct sync_peer_info pi;
-	char m[512];
+	char m[sizeof pi.last_error + CONFIG_ADDR_MAX + 96];
 
 	pi.last_error[0] = '\0';
 	if (i >= 0)
