@@ -1889,6 +1889,29 @@ project_org_at(struct project *p, MDB_txn *txn,
 	if (mdb_get(txn, p->pnodes, &k, &d) == 0 && d.mv_size > 16)
 		snprintf(org, len, "%.*s", (int)(d.mv_size - 16),
 		    (const char *)d.mv_data + 16);
+	if (org[0] == '\0' || ms == NULL)
+		return;
+	/* An announcement is the node's own word: not a name another
+	 * member holds, or it would speak as that member in every
+	 * history (and none that is contested). */
+	char a[SL_ORG_MAX * 2 + 1], b[SL_ORG_MAX * 2 + 1];
+
+	sl_text_fold(org, strlen(org), a, sizeof a);
+	for (size_t i = 0; i < ms->nm; i++) {
+		const char *held;
+
+		if (!ms->m[i].member || memcmp(ms->m[i].org, origin,
+		    SL_KEY_LEN) == 0)
+			continue;
+		held = sl_members_name_at(ms, ms->m[i].org, UINT64_MAX);
+		if (held == NULL)
+			continue;
+		sl_text_fold(held, strlen(held), b, sizeof b);
+		if (strcmp(a, b) == 0) {
+			org[0] = '\0';
+			return;
+		}
+	}
 }
 
 uint64_t
