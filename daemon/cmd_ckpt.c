@@ -92,7 +92,8 @@ cmd_checkpoint(struct cmd_ctx *d, bool *wrote, char *err, size_t errlen)
 	}
 	/* Above SL_CKPT_MAX origins the first ones in store order are
 	 * named; a federation that size needs a larger format. */
-	qsort(tips, k, sizeof *tips, tip_cmp);
+	if (k > 1)
+		qsort(tips, k, sizeof *tips, tip_cmp);
 	rc = sl_ckpt_encode(&g, tips, k);
 	free(tips);
 	if (rc != SL_OK) {

@@ -224,7 +224,8 @@ collect(struct sl_members *ms)
 		if ((rc = push_key(ms, ms->ev[i].org)) != SL_OK ||
 		    (rc = push_key(ms, ms->ev[i].origin)) != SL_OK)
 			return rc;
-	qsort(ms->m, ms->nm, sizeof ms->m[0], member_cmp);
+	if (ms->nm > 1)
+		qsort(ms->m, ms->nm, sizeof ms->m[0], member_cmp);
 	for (size_t i = 0; i < ms->nm; i++)
 		if (w == 0 || key_cmp(ms->m[w - 1].org, ms->m[i].org) != 0)
 			ms->m[w++] = ms->m[i];
@@ -396,7 +397,8 @@ sl_members_settle(struct sl_members *ms)
 	int rounds = 0, rc;
 
 	ms->dirty = false;
-	qsort(ms->ev, ms->nev, sizeof ms->ev[0], mev_cmp);
+	if (ms->nev > 1)
+		qsort(ms->ev, ms->nev, sizeof ms->ev[0], mev_cmp);
 	ms->nnames = 0;
 	if ((rc = collect(ms)) != SL_OK)
 		return rc;
@@ -476,7 +478,8 @@ sl_members_settle(struct sl_members *ms)
 		if ((rc = add_name(ms, e)) != SL_OK)
 			return rc;
 	}
-	qsort(ms->names, ms->nnames, sizeof ms->names[0], mname_cmp);
+	if (ms->nnames > 1)
+		qsort(ms->names, ms->nnames, sizeof ms->names[0], mname_cmp);
 	return contest(ms);
 }
 
@@ -511,7 +514,8 @@ contest(struct sl_members *ms)
 		sl_text_fold(cur, strlen(cur), v[n].f, sizeof v[n].f);
 		v[n++].k = k;
 	}
-	qsort(v, n, sizeof *v, fold_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof *v, fold_cmp);
 	for (size_t i = 1; i < n; i++)
 		if (strcmp(v[i].f, v[i - 1].f) == 0) {
 			ms->m[v[i].k].contested = true;
