@@ -1867,6 +1867,7 @@ sync_free(struct sync *sy)
 	free(sy->peers);
 	free(sy->recs);
 	free(sy->lens);
+	free(sy->mkeys);
 	free(sy);
 }
 
