@@ -483,25 +483,6 @@ is_checkpoint(const struct sl_event *ev)
 	    memcmp(ev->type, SL_CKPT_TYPE, ev->type_len) == 0;
 }
 
-/* The hash of the event this node holds at (origin, seq) in txn: 0,
- * MDB_NOTFOUND, or MDB_CORRUPTED. */
-static int
-held_hash(struct project *p, MDB_txn *txn, const uint8_t origin[SL_KEY_LEN],
-    uint64_t seq, uint8_t hash[SL_HASH_LEN])
-{
-	const uint8_t *rec;
-	size_t len;
-	struct sl_event ev;
-	int rc = store_txn_event(p->s, txn, origin, seq, &rec, &len);
-
-	if (rc == SL_ENOENT)
-		return MDB_NOTFOUND;
-	if (rc != SL_OK || sl_event_decode(&ev, rec, len) != SL_OK)
-		return MDB_CORRUPTED;
-	sl_event_hash(hash, &ev);
-	return 0;
-}
-
 /* Keeps the evidence that witness named claimed for (origin, seq) where
  * this node holds held. */
 static int
@@ -564,10 +545,14 @@ ckpt_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
 		}
 		if (rc != 0)
 			break;
-		rc = held_hash(p, txn, t->origin, t->seq, held);
-		if (rc == MDB_NOTFOUND) {
+		rc = store_txn_event_hash(p->s, txn, t->origin, t->seq, held);
+		if (rc == SL_ENOENT) {
 			rc = 0; /* compared when that event arrives */
 			continue;
+		}
+		if (rc != SL_OK) {
+			rc = MDB_CORRUPTED;
+			break;
 		}
 		if (rc == 0 && memcmp(held, t->hash, SL_HASH_LEN) != 0)
 			rc = contra_put(p, txn, t->origin, t->seq, ev->origin,

@@ -1565,23 +1565,32 @@ store_txn_event(struct store *s, MDB_txn *txn,
 }
 
 int
+store_txn_event_hash(struct store *s, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq, uint8_t hash[SL_HASH_LEN])
+{
+	const uint8_t *rec;
+	size_t len;
+	struct sl_event ev;
+	int rc = store_txn_event(s, txn, origin, seq, &rec, &len);
+
+	if (rc != SL_OK)
+		return rc;
+	if (sl_event_decode(&ev, rec, len) != SL_OK)
+		return SL_ESTORE;
+	sl_event_hash(hash, &ev);
+	return SL_OK;
+}
+
+int
 store_event_hash(struct store *s, const uint8_t origin[SL_KEY_LEN],
     uint64_t seq, uint8_t hash[SL_HASH_LEN])
 {
 	MDB_txn *txn;
-	const uint8_t *rec;
-	size_t len;
-	struct sl_event ev;
 	int rc;
 
 	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
 		return SL_ESTORE;
-	if ((rc = store_txn_event(s, txn, origin, seq, &rec, &len)) == SL_OK) {
-		if (sl_event_decode(&ev, rec, len) == SL_OK)
-			sl_event_hash(hash, &ev);
-		else
-			rc = SL_ESTORE;
-	}
+	rc = store_txn_event_hash(s, txn, origin, seq, hash);
 	mdb_txn_abort(txn);
 	return rc;
 }

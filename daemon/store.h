@@ -124,9 +124,12 @@ int store_txn_event(struct store *s, MDB_txn *txn,
     const uint8_t origin[SL_KEY_LEN], uint64_t seq, const uint8_t **rec,
     size_t *len);
 
-/* The hash of the event (origin, seq): SL_OK, SL_ENOENT or SL_ESTORE. */
+/* The hash of the event (origin, seq), in its own read transaction or
+ * inside txn: SL_OK, SL_ENOENT or SL_ESTORE. */
 int store_event_hash(struct store *s, const uint8_t origin[SL_KEY_LEN],
     uint64_t seq, uint8_t hash[SL_HASH_LEN]);
+int store_txn_event_hash(struct store *s, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq, uint8_t hash[SL_HASH_LEN]);
 
 /*
  * Calls fn (the hook's signature) for every event in arrival order inside
