@@ -180,6 +180,12 @@ field_type(const struct sl_field *f)
 	case SL_F_TIPS:
 		fputs("a checkpoint's tips", stdout);
 		break;
+	case SL_F_SIG:
+		fputs("a signature", stdout);
+		break;
+	case SL_F_CUTS:
+		fputs("each device's last counted seq", stdout);
+		break;
 	case SL_F_STATE:
 		fputs("the lifecycle's state", stdout);
 		break;

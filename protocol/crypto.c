@@ -12,10 +12,11 @@
 #include "samlog_proto.h"
 
 /* Domain prefixes: a signature made for an event can never be replayed
- * as a signature over an audit bundle, nor the other way round.  Both are
- * 15 bytes. */
+ * as a signature over an audit bundle or a device certificate, nor the
+ * other way round.  All are 15 bytes. */
 static const char sig_domain[] = "samlog/event/v1";
 static const char audit_domain[] = "samlog/audit/v1";
+static const char cert_domain[] = "samlog/certs/v1";
 
 int
 sl_crypto_init(void)
@@ -122,4 +123,18 @@ sl_verify_audit(const uint8_t sig[SL_SIG_LEN], const uint8_t signer[SL_KEY_LEN],
     const uint8_t hash[SL_HASH_LEN])
 {
 	return verify_in(sig, signer, audit_domain, hash);
+}
+
+void
+sl_sign_cert(uint8_t sig[SL_SIG_LEN], const struct sl_key *k,
+    const uint8_t hash[SL_HASH_LEN])
+{
+	sign_in(sig, k, cert_domain, hash);
+}
+
+bool
+sl_verify_cert(const uint8_t sig[SL_SIG_LEN], const uint8_t signer[SL_KEY_LEN],
+    const uint8_t hash[SL_HASH_LEN])
+{
+	return verify_in(sig, signer, cert_domain, hash);
 }

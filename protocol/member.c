@@ -29,6 +29,7 @@
  * Membership events are few (one or two per organisation), so the whole
  * set is recomputed whenever one is added.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,67 @@ mev_cmp(const void *pa, const void *pb)
 	return 0;
 }
 
+/* A key field's value (52 characters of base32) into out. */
+static bool
+read_key(struct sl_mp *m, uint8_t out[SL_KEY_LEN])
+{
+	char t[SL_NODE_ID_TEXT + 1];
+	const char *s;
+	uint32_t sn;
+
+	if (sl_mp_read_str(m, &s, &sn, 0, SL_NODE_ID_TEXT) != SL_OK ||
+	    sn != SL_NODE_ID_TEXT)
+		return false;
+	memcpy(t, s, sn);
+	t[sn] = '\0';
+	return sl_b32_decode(out, SL_KEY_LEN, t);
+}
+
+/* A CUTS value into cuts (n of them; at most SL_CUTS_MAX): SL_OK, or why
+ * it is not one. */
+static const char *
+read_cuts(struct sl_mp *m, struct sl_mcut *cuts, uint32_t *n)
+{
+	uint32_t len;
+
+	if (sl_mp_read_array(m, &len, SL_CUTS_MAX) != SL_OK)
+		return "is not a list of at most 32 [device key, seq] pairs";
+	for (uint32_t i = 0; i < len; i++) {
+		const uint8_t *b;
+		uint32_t two, bl;
+		uint64_t u;
+
+		if (sl_mp_read_array(m, &two, 2) != SL_OK || two != 2 ||
+		    sl_mp_read_bin(m, &b, &bl, SL_KEY_LEN, SL_KEY_LEN) !=
+		    SL_OK || sl_mp_read_uint(m, &u) != SL_OK)
+			return "is not a list of [device key, seq] pairs";
+		if (i > 0 && memcmp(cuts[i - 1].device, b, SL_KEY_LEN) >= 0)
+			return "does not list its keys in ascending order "
+			    "once each";
+		memcpy(cuts[i].device, b, SL_KEY_LEN);
+		cuts[i].upto = u;
+	}
+	*n = len;
+	return NULL;
+}
+
+int
+sl_cuts_check(const uint8_t *v, size_t len, char *why, size_t wlen)
+{
+	struct sl_mcut cuts[SL_CUTS_MAX];
+	struct sl_mp m;
+	uint32_t n;
+	const char *w;
+
+	sl_mp_init(&m, v, len);
+	if ((w = read_cuts(&m, cuts, &n)) == NULL && !sl_mp_at_end(&m))
+		w = "has bytes after its value";
+	if (w == NULL)
+		return SL_OK;
+	snprintf(why, wlen, "%s", w);
+	return SL_ESCHEMA;
+}
+
 int
 sl_mev_decode(const struct sl_event *ev, struct sl_mev *out)
 {
@@ -63,10 +125,12 @@ sl_mev_decode(const struct sl_event *ev, struct sl_mev *out)
 		enum sl_mev_type t;
 	} types[] = { { "member.admitted", SL_MEV_ADMIT },
 		{ "member.retired", SL_MEV_RETIRE },
-		{ "member.renamed", SL_MEV_RENAME } };
+		{ "member.renamed", SL_MEV_RENAME },
+		{ "device.added", SL_MEV_DEVICE },
+		{ "device.revoked", SL_MEV_REVOKE } };
 	struct sl_mp m;
 	uint32_t n;
-	bool have_org = false;
+	bool have_org = false, have_dev = false;
 
 	memset(out, 0, sizeof *out);
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
@@ -91,17 +155,16 @@ sl_mev_decode(const struct sl_event *ev, struct sl_mev *out)
 
 		if (sl_mp_read_str(&m, &k, &kl, 0, SL_FIELD_NAME_MAX) != SL_OK)
 			return SL_EINVAL;
+		if (sl_mp_read_nil(&m))
+			continue; /* not given */
 		if (kl == 3 && memcmp(k, "org", 3) == 0) {
-			char t[SL_NODE_ID_TEXT + 1];
-
-			if (sl_mp_read_str(&m, &s, &sn, 0, SL_NODE_ID_TEXT) !=
-			    SL_OK || sn != SL_NODE_ID_TEXT)
-				return SL_EINVAL;
-			memcpy(t, s, sn);
-			t[sn] = '\0';
-			if (!sl_b32_decode(out->org, SL_KEY_LEN, t))
+			if (!read_key(&m, out->org))
 				return SL_EINVAL;
 			have_org = true;
+		} else if (kl == 6 && memcmp(k, "device", 6) == 0) {
+			if (!read_key(&m, out->device))
+				return SL_EINVAL;
+			have_dev = true;
 		} else if (kl == 4 && memcmp(k, "name", 4) == 0) {
 			if (sl_mp_read_str(&m, &s, &sn, 0, SL_ORG_MAX) != SL_OK)
 				return SL_EINVAL;
@@ -110,13 +173,138 @@ sl_mev_decode(const struct sl_event *ev, struct sl_mev *out)
 		} else if (kl == 4 && memcmp(k, "upto", 4) == 0) {
 			if (sl_mp_read_uint(&m, &out->upto) != SL_OK)
 				return SL_EINVAL;
+		} else if (kl == 4 && memcmp(k, "cert", 4) == 0) {
+			out->certified = true;
+			if (sl_mp_skip(&m, NULL, NULL) != SL_OK)
+				return SL_EINVAL;
+		} else if (kl == 7 && memcmp(k, "devices", 7) == 0 &&
+		    out->type == SL_MEV_RETIRE) {
+			if (read_cuts(&m, out->cuts, &out->ncuts) != NULL)
+				return SL_EINVAL;
 		} else if (sl_mp_skip(&m, NULL, NULL) != SL_OK) {
 			return SL_EINVAL;
 		}
 	}
-	if (!have_org)
+	if (!have_org || ((out->type == SL_MEV_DEVICE ||
+	    out->type == SL_MEV_REVOKE) && !have_dev))
 		return SL_EINVAL;
 	return SL_OK;
+}
+
+/* The statements a device certificate and a revocation sign: a domain
+ * word, the two keys, and the name or the last seq. */
+void
+sl_device_added_hash(uint8_t out[SL_HASH_LEN], const uint8_t org[SL_KEY_LEN],
+    const uint8_t device[SL_KEY_LEN], const char *name)
+{
+	uint8_t b[13 + 2 * SL_KEY_LEN + SL_ORG_MAX];
+	size_t nl = strlen(name);
+
+	if (nl > SL_ORG_MAX)
+		nl = SL_ORG_MAX;
+	memcpy(b, "device.added", 13); /* with its NUL */
+	memcpy(b + 13, org, SL_KEY_LEN);
+	memcpy(b + 13 + SL_KEY_LEN, device, SL_KEY_LEN);
+	memcpy(b + 13 + 2 * SL_KEY_LEN, name, nl);
+	sl_sha256(out, b, 13 + 2 * SL_KEY_LEN + nl);
+}
+
+void
+sl_device_revoked_hash(uint8_t out[SL_HASH_LEN],
+    const uint8_t org[SL_KEY_LEN], const uint8_t device[SL_KEY_LEN],
+    uint64_t upto)
+{
+	uint8_t b[15 + 2 * SL_KEY_LEN + 8];
+
+	memcpy(b, "device.revoked", 15);
+	memcpy(b + 15, org, SL_KEY_LEN);
+	memcpy(b + 15 + SL_KEY_LEN, device, SL_KEY_LEN);
+	for (int i = 0; i < 8; i++)
+		b[15 + 2 * SL_KEY_LEN + i] = (uint8_t)(upto >> (56 - 8 * i));
+	sl_sha256(out, b, sizeof b);
+}
+
+int
+sl_device_check(const char *type, size_t tlen, const uint8_t *payload,
+    size_t plen, char *why, size_t wlen)
+{
+	uint8_t org[SL_KEY_LEN], dev[SL_KEY_LEN], h[SL_HASH_LEN];
+	const uint8_t *cert = NULL, *proof = NULL;
+	char name[SL_ORG_MAX + 1] = "";
+	bool added = tlen == 12 && memcmp(type, "device.added", 12) == 0;
+	bool have_org = false, have_dev = false;
+	uint64_t upto = 0;
+	struct sl_mp m;
+	uint32_t n;
+
+	sl_mp_init(&m, payload, plen);
+	if (sl_mp_read_map(&m, &n, 256) != SL_OK)
+		goto bad;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k, *s;
+		uint32_t kl, sn;
+
+		if (sl_mp_read_str(&m, &k, &kl, 0, SL_FIELD_NAME_MAX) != SL_OK)
+			goto bad;
+		if (sl_mp_read_nil(&m))
+			continue;
+		if (kl == 3 && memcmp(k, "org", 3) == 0)
+			have_org = read_key(&m, org);
+		else if (kl == 6 && memcmp(k, "device", 6) == 0)
+			have_dev = read_key(&m, dev);
+		else if (kl == 4 && memcmp(k, "name", 4) == 0) {
+			if (sl_mp_read_str(&m, &s, &sn, 0, SL_ORG_MAX) != SL_OK)
+				goto bad;
+			memcpy(name, s, sn);
+			name[sn] = '\0';
+		} else if (kl == 4 && memcmp(k, "upto", 4) == 0) {
+			if (sl_mp_read_uint(&m, &upto) != SL_OK)
+				goto bad;
+		} else if (kl == 4 && memcmp(k, "cert", 4) == 0) {
+			if (sl_mp_read_bin(&m, &cert, &sn, SL_SIG_LEN,
+			    SL_SIG_LEN) != SL_OK)
+				goto bad;
+		} else if (kl == 5 && memcmp(k, "proof", 5) == 0) {
+			if (sl_mp_read_bin(&m, &proof, &sn, SL_SIG_LEN,
+			    SL_SIG_LEN) != SL_OK)
+				goto bad;
+		} else if (sl_mp_skip(&m, NULL, NULL) != SL_OK) {
+			goto bad;
+		}
+	}
+	if (!have_org || !have_dev)
+		goto bad;
+	if (memcmp(org, dev, SL_KEY_LEN) == 0) {
+		snprintf(why, wlen, "an organisation key is not a device of "
+		    "itself");
+		return SL_ESCHEMA;
+	}
+	if (added) {
+		sl_device_added_hash(h, org, dev, name);
+		if (cert == NULL || !sl_verify_cert(cert, org, h)) {
+			snprintf(why, wlen, "the certificate is not the "
+			    "organisation key's signature");
+			return SL_ESCHEMA;
+		}
+		if (proof == NULL || !sl_verify_cert(proof, dev, h)) {
+			snprintf(why, wlen, "the proof is not the device "
+			    "key's signature");
+			return SL_ESCHEMA;
+		}
+		return SL_OK;
+	}
+	/* A revocation: the organisation's word, or (without one) the
+	 * device's own, which only the device's own chain can carry. */
+	sl_device_revoked_hash(h, org, dev, upto);
+	if (cert != NULL && !sl_verify_cert(cert, org, h)) {
+		snprintf(why, wlen, "the certificate is not the organisation "
+		    "key's signature");
+		return SL_ESCHEMA;
+	}
+	return SL_OK;
+bad:
+	snprintf(why, wlen, "is not a device statement");
+	return SL_ESCHEMA;
 }
 
 void
@@ -133,6 +321,7 @@ sl_members_free(struct sl_members *ms)
 	free(ms->ev);
 	free(ms->m);
 	free(ms->names);
+	free(ms->d);
 	memset(ms, 0, sizeof *ms);
 }
 
@@ -154,7 +343,7 @@ sl_members_add(struct sl_members *ms, const struct sl_mev *e)
 	}
 	ms->ev[ms->nev++] = *e;
 	ms->dirty = true;
-	ms->nretire += e->type == SL_MEV_RETIRE;
+	ms->nretire += e->type == SL_MEV_RETIRE || e->type == SL_MEV_REVOKE;
 	return SL_OK;
 }
 
@@ -233,20 +422,70 @@ collect(struct sl_members *ms)
 	return SL_OK;
 }
 
-/* In this version an organisation is its one signing key. */
-static const uint8_t *
-org_of(const uint8_t *origin)
+static int
+device_cmp(const void *a, const void *b)
 {
-	return origin;
+	return key_cmp(((const struct sl_device *)a)->key,
+	    ((const struct sl_device *)b)->key);
 }
 
-/* Does event e count, given the members and cut-offs so far? */
+/* The device entry of key (ms->d is sorted by key), or NULL. */
+static struct sl_device *
+find_device(const struct sl_members *ms, const uint8_t key[SL_KEY_LEN])
+{
+	size_t lo = 0, hi = ms->nd;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = key_cmp(ms->d[mid].key, key);
+
+		if (c == 0)
+			return &ms->d[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The organisation origin signs for: a device's organisation, else the
+ * key itself (an organisation's own key signs for it). */
+static const uint8_t *
+org_of(const struct sl_members *ms, const uint8_t *origin)
+{
+	const struct sl_device *d = find_device(ms, origin);
+
+	return d != NULL && !d->contested ? d->org : origin;
+}
+
+/* Is origin a signer of a member, and its last seq that counts? */
+static bool
+signer(const struct sl_members *ms, const uint8_t *origin, uint64_t *upto)
+{
+	const struct sl_device *d = find_device(ms, origin);
+	const struct sl_member *m;
+
+	if (d != NULL) {
+		if (d->contested || (m = find(ms, d->org)) == NULL ||
+		    !m->member)
+			return false;
+		*upto = d->upto;
+		return true;
+	}
+	if ((m = find(ms, origin)) == NULL || !m->member)
+		return false;
+	*upto = m->upto;
+	return true;
+}
+
+/* Does event e count, given the members, devices and cut-offs so far? */
 static bool
 counts(const struct sl_members *ms, const struct sl_mev *e)
 {
-	const struct sl_member *m = find(ms, org_of(e->origin));
+	uint64_t upto;
 
-	return m != NULL && m->member && e->seq <= m->upto;
+	return signer(ms, e->origin, &upto) && e->seq <= upto;
 }
 
 static int
@@ -281,17 +520,84 @@ mname_cmp(const void *pa, const void *pb)
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-/* The closure of admissions from the anchor, under the cut-offs now. */
-static void
+/*
+ * The devices the certificates that count make, keeping each one's
+ * cut-off from the last round.  A key two organisations certified signs
+ * for neither (it proved it holds its key to both: its holder's doing);
+ * a member's own key is never another's device.
+ */
+static int
+devices(struct sl_members *ms)
+{
+	struct sl_device *old = ms->d;
+	size_t nold = ms->nd, n = 0, w = 0;
+	struct sl_device *d = NULL;
+
+	for (size_t i = 0; i < ms->nev; i++)
+		n += ms->ev[i].type == SL_MEV_DEVICE;
+	if (n > 0 && (d = calloc(n, sizeof *d)) == NULL)
+		return SL_ENOMEM;
+	n = 0;
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *e = &ms->ev[i];
+		const struct sl_member *o = find(ms, e->org), *k;
+
+		if (e->type != SL_MEV_DEVICE || !counts(ms, e) ||
+		    o == NULL || !o->member ||
+		    ((k = find(ms, e->device)) != NULL && k->member))
+			continue;
+		memcpy(d[n].key, e->device, SL_KEY_LEN);
+		memcpy(d[n].org, e->org, SL_KEY_LEN);
+		memcpy(d[n].name, e->name, sizeof d[n].name);
+		d[n].since = e->hlc;
+		d[n].upto = UINT64_MAX;
+		n++;
+	}
+	/* Events are in log order: the first certificate of a key names
+	 * it and dates it; one from another organisation contests it. */
+	if (n > 1)
+		qsort(d, n, sizeof *d, device_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (w > 0 && key_cmp(d[w - 1].key, d[i].key) == 0) {
+			if (key_cmp(d[w - 1].org, d[i].org) != 0)
+				d[w - 1].contested = true;
+			else if (d[i].since < d[w - 1].since)
+				d[w - 1].since = d[i].since;
+			continue;
+		}
+		d[w++] = d[i];
+	}
+	for (size_t i = 0; i < w; i++) {
+		const struct sl_device *p = NULL;
+
+		for (size_t j = 0; j < nold; j++)
+			if (key_cmp(old[j].key, d[i].key) == 0)
+				p = &old[j];
+		if (p != NULL)
+			d[i].upto = p->upto;
+	}
+	free(old);
+	ms->d = d;
+	ms->nd = w;
+	ms->dcap = w;
+	return SL_OK;
+}
+
+/* The closure of admissions from the anchor, and the devices, under the
+ * cut-offs now. */
+static int
 closure(struct sl_members *ms)
 {
 	bool grew;
+	int rc;
 
 	for (size_t i = 0; i < ms->nm; i++)
 		ms->m[i].member = false;
 	find(ms, ms->anchor)->member = true;
 	do {
 		grew = false;
+		if ((rc = devices(ms)) != SL_OK)
+			return rc;
 		for (size_t i = 0; i < ms->nev; i++) {
 			const struct sl_mev *e = &ms->ev[i];
 			struct sl_member *m;
@@ -305,12 +611,15 @@ closure(struct sl_members *ms)
 			}
 		}
 	} while (grew);
+	return devices(ms);
 }
 
-/* Has org `by` a retirement of `org` that counts?  Its upto in *upto. */
+/* Has org `by` a retirement of `org` that counts?  Its upto in *upto;
+ * in *dev (if dev is not NULL) the last seq of device dev it lets count
+ * (0 where no retirement of by's lists it). */
 static bool
 retired_by(const struct sl_members *ms, const uint8_t *by, const uint8_t *org,
-    uint64_t *upto)
+    uint64_t *upto, const uint8_t *dev, uint64_t *dupto)
 {
 	bool yes = false;
 
@@ -318,81 +627,167 @@ retired_by(const struct sl_members *ms, const uint8_t *by, const uint8_t *org,
 		const struct sl_mev *e = &ms->ev[i];
 
 		if (e->type != SL_MEV_RETIRE || key_cmp(e->org, org) != 0 ||
-		    key_cmp(org_of(e->origin), by) != 0 || !counts(ms, e))
+		    key_cmp(org_of(ms, e->origin), by) != 0 || !counts(ms, e))
 			continue;
 		if (!yes || e->upto > *upto)
 			*upto = e->upto;
+		if (!yes && dev != NULL)
+			*dupto = 0;
+		for (uint32_t c = 0; dev != NULL && c < e->ncuts; c++)
+			if (key_cmp(e->cuts[c].device, dev) == 0 &&
+			    e->cuts[c].upto > *dupto)
+				*dupto = e->cuts[c].upto;
 		yes = true;
 	}
 	return yes;
 }
 
+/* The last seq of device dev a retirement e lets count: what it lists
+ * (0 if it does not list it), and never before e itself when e is in
+ * dev's own chain. */
+static uint64_t
+cut_of(const struct sl_mev *e, const uint8_t *dev)
+{
+	uint64_t u = 0;
+
+	for (uint32_t c = 0; c < e->ncuts; c++)
+		if (key_cmp(e->cuts[c].device, dev) == 0)
+			u = e->cuts[c].upto;
+	if (key_cmp(e->origin, dev) == 0 && e->seq > u)
+		u = e->seq;
+	return u;
+}
+
 /*
- * Cut-offs from the retirements that count.  An organisation retiring
- * itself (leaving) needs no one else, and its cut-off is never before
- * the retirement itself (which must reach every node).  Retiring
- * another takes the word of every organisation that admitted it (those
- * that vouched for it), so that no member can silence one it did not
- * vouch for alone, and the cut-off is the highest any of them names
- * (what the last of them had seen).  (A majority would not do: under
- * "one member admits" a member can admit as many keys as it likes.)
+ * Is org k retired by the word of every organisation that admitted it
+ * (those that vouched for it), so that no member can silence one it did
+ * not vouch for alone?  The cut-offs are the highest any of them names
+ * (what the last of them had seen): *hi for the organisation key's own
+ * chain, and (if dev is not NULL) *dhi for device dev.  (A majority
+ * would not do: under "one member admits" a member can admit as many
+ * keys as it likes.)
+ */
+static bool
+retired_by_admitters(const struct sl_members *ms, const uint8_t *org,
+    const uint8_t *dev, uint64_t *hi, uint64_t *dhi)
+{
+	bool any = false;
+
+	*hi = 0;
+	if (dhi != NULL)
+		*dhi = 0;
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *e = &ms->ev[i];
+		const uint8_t *by = org_of(ms, e->origin);
+		uint64_t u = 0, du = 0;
+
+		if (e->type != SL_MEV_ADMIT || key_cmp(e->org, org) != 0 ||
+		    key_cmp(by, e->org) == 0 || !counts(ms, e))
+			continue;
+		any = true;
+		if (!retired_by(ms, by, e->org, &u, dev, &du))
+			return false;
+		if (u > *hi)
+			*hi = u;
+		if (dhi != NULL && du > *dhi)
+			*dhi = du;
+	}
+	return any;
+}
+
+/*
+ * Cut-offs from the retirements and revocations that count.
+ *
+ * An organisation retiring itself (leaving) needs no one else; its
+ * key's cut-off is never before the retirement itself when its key
+ * wrote it (it must reach every node).  Retiring another takes the word
+ * of every organisation that admitted it (retired_by_admitters).  A
+ * retirement cuts the retired organisation's devices as well: each at
+ * the seq it lists for the device, at 0 (none of its events) if it lists
+ * none (a retirer cannot hold a device's events without its
+ * certificate, so it lists every device whose events it took).
+ *
+ * A device is cut by its organisation's revocation at the seq it names,
+ * and by its own (a device retiring itself, as on rotation) at no
+ * earlier than that revocation.
  */
 static void
-cutoffs(struct sl_members *ms, uint64_t *next, uint32_t *votes)
+cutoffs(struct sl_members *ms, uint64_t *next, uint64_t *dnext)
 {
-	for (size_t i = 0; i < ms->nm; i++) {
+	for (size_t i = 0; i < ms->nm; i++)
 		next[i] = UINT64_MAX;
-		votes[i] = 0;
-	}
+	for (size_t j = 0; j < ms->nd; j++)
+		dnext[j] = UINT64_MAX;
 	for (size_t i = 0; i < ms->nev; i++) {
 		const struct sl_mev *e = &ms->ev[i];
 		const struct sl_member *m;
+		const struct sl_device *d;
 		size_t k;
 
-		if (e->type != SL_MEV_RETIRE || !counts(ms, e) ||
-		    (m = find(ms, e->org)) == NULL || !m->member)
-			continue;
-		k = (size_t)(m - ms->m);
-		if (key_cmp(org_of(e->origin), e->org) == 0) {
-			uint64_t self = e->upto > e->seq ? e->upto : e->seq;
+		if (e->type == SL_MEV_REVOKE && counts(ms, e) &&
+		    (d = find_device(ms, e->device)) != NULL &&
+		    key_cmp(d->org, e->org) == 0) {
+			uint64_t u = e->upto;
 
-			if (self < next[k])
-				next[k] = self;
+			k = (size_t)(d - ms->d);
+			if (!e->certified) {
+				/* The device's own word, in its own chain. */
+				if (key_cmp(e->origin, e->device) != 0)
+					continue;
+				if (e->seq > u)
+					u = e->seq;
+			}
+			if (u < dnext[k])
+				dnext[k] = u;
 			continue;
 		}
-		votes[k]++;
+		if (e->type != SL_MEV_RETIRE || !counts(ms, e) ||
+		    (m = find(ms, e->org)) == NULL || !m->member ||
+		    key_cmp(org_of(ms, e->origin), e->org) != 0)
+			continue;
+		/* Leaving. */
+		k = (size_t)(m - ms->m);
+		uint64_t self = e->upto;
+
+		if (key_cmp(e->origin, e->org) == 0 && e->seq > self)
+			self = e->seq;
+		if (self < next[k])
+			next[k] = self;
+		for (size_t j = 0; j < ms->nd; j++) {
+			uint64_t u;
+
+			if (key_cmp(ms->d[j].org, e->org) != 0)
+				continue;
+			u = cut_of(e, ms->d[j].key);
+			if (u < dnext[j])
+				dnext[j] = u;
+		}
 	}
 	for (size_t k = 0; k < ms->nm; k++) {
-		uint64_t hi = 0, u = 0;
-		bool all = true, any = false;
+		uint64_t hi;
 
-		if (votes[k] == 0)
+		if (!ms->m[k].member || key_cmp(ms->m[k].org, ms->anchor) == 0 ||
+		    !retired_by_admitters(ms, ms->m[k].org, NULL, &hi, NULL))
 			continue;
-		/* Every organisation that admitted it, itself aside. */
-		for (size_t i = 0; i < ms->nev && all; i++) {
-			const struct sl_mev *e = &ms->ev[i];
-			const uint8_t *by = org_of(e->origin);
-
-			if (e->type != SL_MEV_ADMIT ||
-			    key_cmp(e->org, ms->m[k].org) != 0 ||
-			    key_cmp(by, e->org) == 0 || !counts(ms, e))
-				continue;
-			any = true;
-			if (!retired_by(ms, by, e->org, &u))
-				all = false;
-			else if (u > hi)
-				hi = u;
-		}
-		if (any && all && hi < next[k])
+		if (hi < next[k])
 			next[k] = hi;
+		for (size_t j = 0; j < ms->nd; j++) {
+			uint64_t h, dh;
+
+			if (key_cmp(ms->d[j].org, ms->m[k].org) != 0 ||
+			    !retired_by_admitters(ms, ms->m[k].org,
+			    ms->d[j].key, &h, &dh))
+				continue;
+			if (dh < dnext[j])
+				dnext[j] = dh;
+		}
 	}
 }
 
 int
 sl_members_settle(struct sl_members *ms)
 {
-	uint64_t *next;
-	uint32_t *votes;
+	uint64_t *next = NULL, *dnext = NULL;
 	bool changed;
 	int rounds = 0, rc;
 
@@ -400,48 +795,61 @@ sl_members_settle(struct sl_members *ms)
 	if (ms->nev > 1)
 		qsort(ms->ev, ms->nev, sizeof ms->ev[0], mev_cmp);
 	ms->nnames = 0;
+	free(ms->d);
+	ms->d = NULL;
+	ms->nd = ms->dcap = 0;
 	if ((rc = collect(ms)) != SL_OK)
 		return rc;
-	next = malloc((ms->nm + 1) * sizeof *next);
-	votes = malloc((ms->nm + 1) * sizeof *votes);
-	if (next == NULL || votes == NULL) {
-		free(next);
-		free(votes);
-		return SL_ENOMEM;
-	}
 	/* The closure and the cut-offs depend on each other: repeat until
 	 * neither changes (a bounded number of rounds: the result is the
 	 * same on every node in any case, as it depends only on the
 	 * events held). */
 	do {
-		closure(ms);
-		cutoffs(ms, next, votes);
+		if ((rc = closure(ms)) != SL_OK)
+			goto out;
+		free(next);
+		free(dnext);
+		next = malloc((ms->nm + 1) * sizeof *next);
+		dnext = malloc((ms->nd + 1) * sizeof *dnext);
+		if (next == NULL || dnext == NULL) {
+			rc = SL_ENOMEM;
+			goto out;
+		}
+		cutoffs(ms, next, dnext);
 		changed = false;
 		for (size_t i = 0; i < ms->nm; i++)
 			if (ms->m[i].upto != next[i]) {
 				ms->m[i].upto = next[i];
 				changed = true;
 			}
+		for (size_t j = 0; j < ms->nd; j++)
+			if (ms->d[j].upto != dnext[j]) {
+				ms->d[j].upto = dnext[j];
+				changed = true;
+			}
 	} while (changed && ++rounds < 64);
-	free(next);
-	free(votes);
-	/* Admission and retirement times, in log order. */
+	/* Admission, retirement and revocation times, in log order. */
 	for (size_t i = 0; i < ms->nev; i++) {
 		const struct sl_mev *e = &ms->ev[i];
 		struct sl_member *m = find(ms, e->org);
+		struct sl_device *d;
 
 		if (!counts(ms, e) || !m->member)
 			continue;
 		if (e->type == SL_MEV_ADMIT && m->since == 0 &&
-		    key_cmp(org_of(e->origin), e->org) != 0) {
+		    key_cmp(org_of(ms, e->origin), e->org) != 0) {
 			m->since = e->hlc;
-			memcpy(m->by, org_of(e->origin), SL_KEY_LEN);
+			memcpy(m->by, org_of(ms, e->origin), SL_KEY_LEN);
 		}
 		if (e->type == SL_MEV_RETIRE && m->upto != UINT64_MAX &&
 		    m->retired_hlc == 0) {
 			m->retired_hlc = e->hlc;
-			memcpy(m->retired_by, org_of(e->origin), SL_KEY_LEN);
+			memcpy(m->retired_by, org_of(ms, e->origin), SL_KEY_LEN);
 		}
+		if (e->type == SL_MEV_REVOKE &&
+		    (d = find_device(ms, e->device)) != NULL &&
+		    d->upto != UINT64_MAX && d->revoked_hlc == 0)
+			d->revoked_hlc = e->hlc;
 	}
 	for (size_t i = 0; i < ms->nm; i++)
 		if (ms->m[i].since == 0 && key_cmp(ms->m[i].org, ms->anchor) == 0)
@@ -460,11 +868,11 @@ sl_members_settle(struct sl_members *ms)
 		struct sl_member *m = find(ms, e->org);
 
 		if (e->name[0] == '\0' || !m->member || !counts(ms, e) ||
-		    e->type == SL_MEV_RETIRE ||
-		    key_cmp(org_of(e->origin), e->org) != 0)
+		    (e->type != SL_MEV_ADMIT && e->type != SL_MEV_RENAME) ||
+		    key_cmp(org_of(ms, e->origin), e->org) != 0)
 			continue;
 		if ((rc = add_name(ms, e)) != SL_OK)
-			return rc;
+			goto out;
 		m->named = true;
 	}
 	for (size_t i = 0; i < ms->nev; i++) {
@@ -476,11 +884,15 @@ sl_members_settle(struct sl_members *ms)
 			continue;
 		m->named = true;
 		if ((rc = add_name(ms, e)) != SL_OK)
-			return rc;
+			goto out;
 	}
 	if (ms->nnames > 1)
 		qsort(ms->names, ms->nnames, sizeof ms->names[0], mname_cmp);
-	return contest(ms);
+	rc = contest(ms);
+out:
+	free(next);
+	free(dnext);
+	return rc;
 }
 
 struct fold {
@@ -537,18 +949,70 @@ bool
 sl_members_counts(const struct sl_members *ms, const uint8_t origin[SL_KEY_LEN],
     uint64_t seq)
 {
-	const struct sl_member *m = sl_members_get(ms, org_of(origin));
+	uint64_t upto;
 
-	return m != NULL && seq <= m->upto;
+	return signer(ms, origin, &upto) && seq <= upto;
 }
 
 bool
 sl_members_current(const struct sl_members *ms,
     const uint8_t origin[SL_KEY_LEN])
 {
-	const struct sl_member *m = sl_members_get(ms, org_of(origin));
+	uint64_t upto;
 
-	return m != NULL && m->upto == UINT64_MAX;
+	return signer(ms, origin, &upto) && upto == UINT64_MAX;
+}
+
+const uint8_t *
+sl_members_org_of(const struct sl_members *ms,
+    const uint8_t origin[SL_KEY_LEN])
+{
+	return org_of(ms, origin);
+}
+
+bool
+sl_members_signer(const struct sl_members *ms, const uint8_t key[SL_KEY_LEN],
+    uint64_t *upto)
+{
+	uint64_t u;
+
+	if (!signer(ms, key, &u))
+		return false;
+	if (upto != NULL)
+		*upto = u;
+	return true;
+}
+
+size_t
+sl_members_signers(const struct sl_members *ms, uint8_t (*keys)[SL_KEY_LEN],
+    size_t max)
+{
+	size_t n = 0;
+	uint64_t u;
+
+	for (size_t i = 0; i < ms->nm; i++) {
+		/* A device key sits among the organisations too (it is an
+		 * origin): it is counted below, once. */
+		if (!ms->m[i].member || find_device(ms, ms->m[i].org) != NULL)
+			continue;
+		if (n < max)
+			memcpy(keys[n], ms->m[i].org, SL_KEY_LEN);
+		n++;
+	}
+	for (size_t j = 0; j < ms->nd; j++) {
+		if (!signer(ms, ms->d[j].key, &u))
+			continue;
+		if (n < max)
+			memcpy(keys[n], ms->d[j].key, SL_KEY_LEN);
+		n++;
+	}
+	return n;
+}
+
+const struct sl_device *
+sl_members_device(const struct sl_members *ms, const uint8_t key[SL_KEY_LEN])
+{
+	return find_device(ms, key);
 }
 
 /* org's latest name entry, or NULL (contest not considered). */

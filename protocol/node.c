@@ -233,6 +233,20 @@ int
 sl_node_load_key(const char *dir, struct sl_key *k, char *err, size_t errlen)
 {
 	char *keyp = path_join(dir, SL_NODE_KEY_FILE);
+	int ret;
+
+	if (keyp == NULL) {
+		node_err(err, errlen, "out of memory");
+		return SL_ENOMEM;
+	}
+	ret = sl_key_load_file(keyp, k, err, errlen);
+	free(keyp);
+	return ret;
+}
+
+int
+sl_key_load_file(const char *keyp, struct sl_key *k, char *err, size_t errlen)
+{
 	char line[256];
 	uint8_t seed[SL_SEED_LEN];
 	struct stat st;
@@ -240,10 +254,6 @@ sl_node_load_key(const char *dir, struct sl_key *k, char *err, size_t errlen)
 	int ret = SL_EIO;
 	bool found = false;
 
-	if (keyp == NULL) {
-		node_err(err, errlen, "out of memory");
-		return SL_ENOMEM;
-	}
 	if ((f = fopen(keyp, "re")) == NULL) {
 		node_err(err, errlen, "cannot read %s: %s", keyp,
 		    strerror(errno));
@@ -280,6 +290,35 @@ sl_node_load_key(const char *dir, struct sl_key *k, char *err, size_t errlen)
 out:
 	if (f != NULL)
 		fclose(f);
-	free(keyp);
+	return ret;
+}
+
+int
+sl_key_save_file(const char *path, const struct sl_key *k,
+    const uint8_t seed[SL_SEED_LEN], char *err, size_t errlen)
+{
+	char text[512], seed_text[SL_B32_LEN(SL_SEED_LEN) + 1];
+	char id[SL_NODE_ID_TEXT + 1];
+	struct stat st;
+	int ret = SL_OK;
+
+	if (lstat(path, &st) == 0) {
+		node_err(err, errlen, "%s exists; refusing to overwrite it",
+		    path);
+		return SL_EEXIST;
+	}
+	sl_b32_encode(seed_text, seed, SL_SEED_LEN);
+	sl_b32_encode(id, k->pub, SL_KEY_LEN);
+	snprintf(text, sizeof text,
+	    "# samlog key %s: an Ed25519 seed, in base32.\n"
+	    "# Keep it secret and back it up: whoever holds it can sign "
+	    "with it.\n%s\n", id, seed_text);
+	if (write_new_file(path, text) != 0) {
+		node_err(err, errlen, "cannot write %s: %s", path,
+		    strerror(errno));
+		ret = SL_EIO;
+	}
+	sl_wipe(text, sizeof text);
+	sl_wipe(seed_text, sizeof seed_text);
 	return ret;
 }

@@ -230,6 +230,12 @@ void sl_sign_audit(uint8_t sig[SL_SIG_LEN], const struct sl_key *k,
     const uint8_t hash[SL_HASH_LEN]);
 bool sl_verify_audit(const uint8_t sig[SL_SIG_LEN],
     const uint8_t signer[SL_KEY_LEN], const uint8_t hash[SL_HASH_LEN]);
+/* The same for the hash of a device certificate's statement (its own
+ * domain prefix, PROTOCOL.md 12.3). */
+void sl_sign_cert(uint8_t sig[SL_SIG_LEN], const struct sl_key *k,
+    const uint8_t hash[SL_HASH_LEN]);
+bool sl_verify_cert(const uint8_t sig[SL_SIG_LEN],
+    const uint8_t signer[SL_KEY_LEN], const uint8_t hash[SL_HASH_LEN]);
 
 /* ---------------------------------------------------------------------------
  * Base32 (base32.c): lowercase, alphabet 0-9 a-z without i l o u, no
@@ -554,6 +560,13 @@ int sl_node_create(const char *dir, const char *org, char *node_id,
  */
 int sl_node_load_key(const char *dir, struct sl_key *k, char *err,
     size_t errlen);
+/* The same for a key file anywhere (an organisation key kept apart). */
+int sl_key_load_file(const char *path, struct sl_key *k, char *err,
+    size_t errlen);
+/* Writes k's seed to path (created 0600 with O_EXCL, synced): SL_OK,
+ * SL_EEXIST if path exists, or SL_EIO with a reason in err. */
+int sl_key_save_file(const char *path, const struct sl_key *k,
+    const uint8_t seed[SL_SEED_LEN], char *err, size_t errlen);
 
 /* True if name is a valid organisation name: 1..SL_ORG_MAX bytes of
  * UTF-8 without control characters, not starting or ending with a space. */
@@ -579,7 +592,11 @@ enum sl_ftype {
 	SL_F_STATE,     /* str: the lifecycle state, set by the fold */
 	SL_F_KEY,       /* str: a signing key, 52 characters of base32 */
 	SL_F_SEQ,       /* a positive integer: a seq of a chain */
-	SL_F_TIPS       /* a checkpoint's tips (checkpoint.c) */
+	SL_F_TIPS,      /* a checkpoint's tips (checkpoint.c) */
+	SL_F_SIG,       /* bin: an Ed25519 signature (64 bytes) */
+	SL_F_CUTS       /* array of [key bin32, seq], keys ascending
+			   (member.c): the last seq of each device that
+			   counts */
 };
 
 /* Field flags. */
@@ -911,20 +928,66 @@ int sl_ckpt_decode(const uint8_t *payload, size_t plen,
  * the membership events a node holds say, the same on every node that
  * holds the same events.
  */
-enum sl_mev_type { SL_MEV_ADMIT = 1, SL_MEV_RETIRE, SL_MEV_RENAME };
+enum sl_mev_type { SL_MEV_ADMIT = 1, SL_MEV_RETIRE, SL_MEV_RENAME,
+	SL_MEV_DEVICE, SL_MEV_REVOKE };
+#define SL_CUTS_MAX 32          /* devices a retirement lists */
+struct sl_mcut {
+	uint8_t device[SL_KEY_LEN];
+	uint64_t upto;
+};
 struct sl_mev {
 	uint8_t origin[SL_KEY_LEN];
 	uint64_t seq, hlc;
 	enum sl_mev_type type;
-	uint8_t org[SL_KEY_LEN];     /* admitted, retired, renamed */
-	char name[SL_ORG_MAX + 1];   /* admitted or renamed as ("" none) */
-	uint64_t upto;               /* retired: the last seq that counts */
+	uint8_t org[SL_KEY_LEN];     /* admitted, retired, renamed; the
+					device's organisation */
+	char name[SL_ORG_MAX + 1];   /* admitted, renamed or device as
+					("" none) */
+	uint64_t upto;               /* retired, revoked: the last seq that
+					counts */
+	uint8_t device[SL_KEY_LEN];  /* device.added, device.revoked */
+	bool certified;              /* device.revoked: by the organisation
+					key (else by the device itself) */
+	uint32_t ncuts;              /* member.retired: its devices' */
+	struct sl_mcut cuts[SL_CUTS_MAX];
 };
 /* SL_OK and e filled if ev is a membership event; SL_ENOENT if it is
  * of another type; SL_EINVAL if its payload says nothing usable (erased,
  * or not what the content rules let through). */
 int sl_mev_decode(const struct sl_event *ev, struct sl_mev *e);
 
+/*
+ * Devices (PROTOCOL.md 12.3).  An organisation key certifies a device
+ * key with two signatures over one statement: the organisation's (the
+ * certificate) and the device's (proof that the device holds its key).
+ * A revocation is the organisation's signature over another.
+ * sl_device_added_hash / sl_device_revoked_hash: the statements' hashes.
+ * sl_device_check: the content rule for a device event's payload (both
+ * signatures verify): SL_OK or SL_ESCHEMA with why filled in.
+ * sl_cuts_check: the content rule for a CUTS value.
+ */
+void sl_device_added_hash(uint8_t out[SL_HASH_LEN],
+    const uint8_t org[SL_KEY_LEN], const uint8_t device[SL_KEY_LEN],
+    const char *name);
+void sl_device_revoked_hash(uint8_t out[SL_HASH_LEN],
+    const uint8_t org[SL_KEY_LEN], const uint8_t device[SL_KEY_LEN],
+    uint64_t upto);
+int sl_device_check(const char *type, size_t tlen, const uint8_t *payload,
+    size_t plen, char *why, size_t wlen);
+int sl_cuts_check(const uint8_t *v, size_t len, char *why, size_t wlen);
+
+struct sl_device {
+	uint8_t key[SL_KEY_LEN];
+	uint8_t org[SL_KEY_LEN];
+	char name[SL_ORG_MAX + 1];
+	uint64_t since;              /* clock of the certificate that counts */
+	uint64_t upto;               /* its events after this seq do not count
+					(UINT64_MAX: current) */
+	uint64_t revoked_hlc;        /* the revocation that cut it (0: none, or
+					its organisation's retirement) */
+	bool contested;              /* two organisations certified it: it
+					signs for neither */
+};
 struct sl_member {
 	uint8_t org[SL_KEY_LEN];
 	bool member;                 /* admitted (or the anchor) */
@@ -952,8 +1015,11 @@ struct sl_members {
 	size_t nm, mcap;
 	struct sl_mname *names;      /* names given, by org and seq */
 	size_t nnames, ncap;
+	struct sl_device *d;         /* every device certified, by key */
+	size_t nd, dcap;
 	bool dirty;                  /* events added since the last settle */
-	size_t nretire;              /* retirements held (none: no cut-offs) */
+	size_t nretire;              /* retirements and revocations held
+					(none: no cut-offs) */
 };
 /* Starts with the anchor alone; free with sl_members_free. */
 void sl_members_init(struct sl_members *ms, const uint8_t anchor[SL_KEY_LEN]);
@@ -971,6 +1037,21 @@ bool sl_members_counts(const struct sl_members *ms,
     const uint8_t origin[SL_KEY_LEN], uint64_t seq);
 bool sl_members_current(const struct sl_members *ms,
     const uint8_t origin[SL_KEY_LEN]);
+/* The organisation origin signs for: a member's key for itself, a
+ * device's its organisation's (whatever their standing), else origin. */
+const uint8_t *sl_members_org_of(const struct sl_members *ms,
+    const uint8_t origin[SL_KEY_LEN]);
+/* Is key a signer whose events count (a member's own key or a device of
+ * a member, certified and not contested)?  *upto: its last seq that
+ * counts.  sl_members_signers: every such key, in keys[0..max); returns
+ * how many there are. */
+bool sl_members_signer(const struct sl_members *ms,
+    const uint8_t key[SL_KEY_LEN], uint64_t *upto);
+size_t sl_members_signers(const struct sl_members *ms,
+    uint8_t (*keys)[SL_KEY_LEN], size_t max);
+/* The device key (NULL if key is none). */
+const struct sl_device *sl_members_device(const struct sl_members *ms,
+    const uint8_t key[SL_KEY_LEN]);
 /* org's name at clock hlc (its first if it had none yet); NULL if the
  * log gave it none, or if another member holds the same name (contested:
  * neither is shown by it). */

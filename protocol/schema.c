@@ -186,6 +186,25 @@ static const struct sl_field member_fields[] = {
 	    "the organisation's name" },
 	{ "upto", "upto", SL_F_SEQ, 0, NULL, NULL, NULL, 0,
 	    "the last of its events that count" },
+	{ "devices", "devices", SL_F_CUTS, 0, NULL, NULL, NULL, 0,
+	    "the last event of each of its devices that counts" },
+};
+
+/* Devices (PROTOCOL.md 12.3): no records, an organisation's signing
+ * keys. */
+static const struct sl_field device_fields[] = {
+	{ "org", "org", SL_F_KEY, SL_NODE_ID_TEXT, NULL, NULL, NULL, RQ,
+	    "the organisation's key" },
+	{ "device", "device", SL_F_KEY, SL_NODE_ID_TEXT, NULL, NULL, NULL, RQ,
+	    "the device's key" },
+	{ "name", "name", SL_F_TEXT, SL_ORG_MAX, NULL, NULL, NULL, 0,
+	    "the device's name" },
+	{ "upto", "upto", SL_F_SEQ, 0, NULL, NULL, NULL, 0,
+	    "the last of its events that count" },
+	{ "cert", "cert", SL_F_SIG, 0, NULL, NULL, NULL, 0,
+	    "the organisation key's signature" },
+	{ "proof", "proof", SL_F_SIG, 0, NULL, NULL, NULL, 0,
+	    "the device key's signature" },
 };
 
 /* Checkpoints (PROTOCOL.md 15): no records, a node's word on the tips
@@ -226,6 +245,7 @@ static const struct sl_kind kinds[] = {
 	{ 'M', "member", false, member_fields, N(member_fields), NULL, false },
 	{ 'C', "checkpoint", false, checkpoint_fields, N(checkpoint_fields),
 	    NULL, false },
+	{ 'D', "device", false, device_fields, N(device_fields), NULL, false },
 };
 
 #define K_ORG (&kinds[0])
@@ -237,6 +257,7 @@ static const struct sl_kind kinds[] = {
 #define K_NODE (&kinds[6])
 #define K_MEMBER (&kinds[7])
 #define K_CHECKPOINT (&kinds[8])
+#define K_DEVICE (&kinds[9])
 
 enum { D_PROPOSED = 1, D_ADOPTED, D_REJECTED, D_AMENDED, D_REVOKED,
 	D_REFERRED, D_TABLED, D_EXPIRED };
@@ -321,16 +342,23 @@ static const struct sl_evtype evtypes[] = {
 	    B(A_DONE) | B(A_DROPPED), A_OPEN, 0 },
 	ARCHIVE(K_ACTION, action),
 	{ "node.org", NULL, K_NODE, SL_ET_UPDATE, F(0), F(0), 0, 0, 0 },
-	/* Fields: 0 org, 1 name, 2 upto.  A renaming names the
+	/* Fields: 0 org, 1 name, 2 upto, 3 devices.  A renaming names the
 	 * organisation it renames: its own (12.1). */
 	{ "member.admitted", NULL, K_MEMBER, SL_ET_UPDATE, F(0) | F(1),
 	    F(0), 0, 0, 0 },
-	{ "member.retired", NULL, K_MEMBER, SL_ET_UPDATE, F(0) | F(2),
+	{ "member.retired", NULL, K_MEMBER, SL_ET_UPDATE, F(0) | F(2) | F(3),
 	    F(0) | F(2), 0, 0, 0 },
 	{ "member.renamed", NULL, K_MEMBER, SL_ET_UPDATE, F(0) | F(1),
 	    F(0) | F(1), 0, 0, 0 },
 	{ SL_CKPT_TYPE, NULL, K_CHECKPOINT, SL_ET_UPDATE, F(0), F(0), 0, 0,
 	    0 },
+	/* Fields: 0 org, 1 device, 2 name, 3 upto, 4 cert, 5 proof.  A
+	 * revocation without a certificate is the device's own (12.3). */
+	{ "device.added", NULL, K_DEVICE, SL_ET_UPDATE,
+	    F(0) | F(1) | F(2) | F(4) | F(5), F(0) | F(1) | F(2) | F(4) | F(5),
+	    0, 0, 0 },
+	{ "device.revoked", NULL, K_DEVICE, SL_ET_UPDATE,
+	    F(0) | F(1) | F(3) | F(4), F(0) | F(1) | F(3), 0, 0, 0 },
 };
 
 #undef B
@@ -660,6 +688,17 @@ sl_schema_check_value(const struct sl_field *f, const uint8_t *v, size_t len,
 	switch (f->type) {
 	case SL_F_TIPS:
 		return sl_ckpt_check_tips(v, len, w, wlen);
+	case SL_F_CUTS:
+		return sl_cuts_check(v, len, w, wlen);
+	case SL_F_SIG: {
+		const uint8_t *b;
+		uint32_t n;
+
+		if (sl_mp_read_bin(&m, &b, &n, SL_SIG_LEN, SL_SIG_LEN) != SL_OK)
+			return why(w, wlen, "is not a signature (%d bytes)",
+			    SL_SIG_LEN);
+		break;
+	}
 	case SL_F_SEQ: {
 		uint64_t u;
 
@@ -889,5 +928,9 @@ sl_schema_check_event(const char *type, size_t tlen, const uint8_t *entity,
 	if (et != NULL && et->role == SL_ET_UPDATE && et->kind->record &&
 	    seen == 0)
 		return why(w, wlen, "%s changes no field", et->type);
+	/* A certificate or revocation is checked whole: its signatures
+	 * are over the statement the fields make (12.3). */
+	if (et != NULL && et->kind == K_DEVICE)
+		return sl_device_check(type, tlen, payload, plen, w, wlen);
 	return SL_OK;
 }

@@ -405,6 +405,268 @@ test_documented(void **state)
 	sl_members_free(&ms);
 }
 
+/* Packs {cert, device, name, org, proof} by hand (keys ascending). */
+static size_t
+device_payload(uint8_t *out, size_t cap, const uint8_t *org,
+    const uint8_t *dev, const char *name, const uint8_t *cert,
+    const uint8_t *proof)
+{
+	char o[SL_NODE_ID_TEXT + 1], d[SL_NODE_ID_TEXT + 1];
+	size_t n = 0, nl = strlen(name);
+
+	assert_true(cap > 300);
+	sl_b32_encode(o, org, SL_KEY_LEN);
+	sl_b32_encode(d, dev, SL_KEY_LEN);
+	out[n++] = 0x85;
+	out[n++] = 0xa4;
+	memcpy(out + n, "cert", 4);
+	n += 4;
+	out[n++] = 0xc4;
+	out[n++] = SL_SIG_LEN;
+	memcpy(out + n, cert, SL_SIG_LEN);
+	n += SL_SIG_LEN;
+	out[n++] = 0xa6;
+	memcpy(out + n, "device", 6);
+	n += 6;
+	out[n++] = 0xd9;
+	out[n++] = SL_NODE_ID_TEXT;
+	memcpy(out + n, d, SL_NODE_ID_TEXT);
+	n += SL_NODE_ID_TEXT;
+	out[n++] = 0xa4;
+	memcpy(out + n, "name", 4);
+	n += 4;
+	out[n++] = (uint8_t)(0xa0 | nl);
+	memcpy(out + n, name, nl);
+	n += nl;
+	out[n++] = 0xa3;
+	memcpy(out + n, "org", 3);
+	n += 3;
+	out[n++] = 0xd9;
+	out[n++] = SL_NODE_ID_TEXT;
+	memcpy(out + n, o, SL_NODE_ID_TEXT);
+	n += SL_NODE_ID_TEXT;
+	out[n++] = 0xa5;
+	memcpy(out + n, "proof", 5);
+	n += 5;
+	out[n++] = 0xc4;
+	out[n++] = SL_SIG_LEN;
+	memcpy(out + n, proof, SL_SIG_LEN);
+	n += SL_SIG_LEN;
+	return n;
+}
+
+/* ---- devices (12.3) ------------------------------------------------------ */
+
+/* A device event: device dev of org, carried by origin. */
+static struct sl_mev
+dev_ev(char origin, uint64_t seq, uint64_t hlc, enum sl_mev_type t, char org,
+    char dev, uint64_t upto, bool certified)
+{
+	struct sl_mev e = ev(origin, seq, hlc, t, org, NULL, upto);
+
+	memcpy(e.device, key(dev), SL_KEY_LEN);
+	e.certified = certified;
+	return e;
+}
+
+/* Which of the keys P..W sign, for whom, and up to which seq:
+ * "X:A<=5 Y:A". */
+static void
+dev_summary(const struct sl_members *ms, char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	summary(ms, out, len);
+	used = strlen(out);
+	for (char c = 'P'; c <= 'W' && used < len; c++) {
+		uint64_t upto;
+
+		if (!sl_members_signer(ms, key(c), &upto))
+			continue;
+		used += (size_t)snprintf(out + used, len - used, " %c:%c", c,
+		    sl_members_org_of(ms, key(c))[0]);
+		if (upto != UINT64_MAX && used < len)
+			used += (size_t)snprintf(out + used, len - used,
+			    "<=%llu", (unsigned long long)upto);
+	}
+}
+
+/* Every order of e[0..n) from anchor gives want. */
+static void
+dev_expect(const struct sl_mev *e, size_t n, const char *anchors,
+    const char *want)
+{
+	size_t perm[32];
+	char got[256];
+
+	assert_true(n <= 32);
+	srand(11);
+	for (const char *a = anchors; *a; a++)
+		for (int round = 0; round < 200; round++) {
+			struct sl_members ms;
+
+			for (size_t i = 0; i < n; i++)
+				perm[i] = i;
+			for (size_t i = n; round > 0 && i > 1; i--) {
+				size_t j = (size_t)rand() % i, t = perm[i - 1];
+
+				perm[i - 1] = perm[j];
+				perm[j] = t;
+			}
+			sl_members_init(&ms, key(*a));
+			for (size_t i = 0; i < n; i++) {
+				assert_int_equal(sl_members_add(&ms,
+				    &e[perm[i]]), SL_OK);
+				assert_int_equal(sl_members_settle(&ms), SL_OK);
+			}
+			dev_summary(&ms, got, sizeof got);
+			sl_members_free(&ms);
+			if (strcmp(got, want) != 0)
+				fail_msg("anchor %c, order %d: %s, want %s", *a,
+				    round, got, want);
+		}
+}
+
+/* A certifies P; P signs for A: its admission of B counts (B is a
+ * member through it), and on B's node too. */
+static void
+test_device(void **state)
+{
+	const struct sl_mev e[] = {
+		dev_ev('A', 1, 10, SL_MEV_DEVICE, 'A', 'P', 0, true),
+		ev('P', 1, 20, SL_MEV_ADMIT, 'B', "Bee", 0),
+		ev('B', 1, 21, SL_MEV_ADMIT, 'A', "Aye", 0),
+	};
+
+	(void)state;
+	dev_expect(e, 3, "AB", "AB P:A");
+}
+
+/* Revocation: A's word cuts P at 5; P's own word (rotation) cuts Q at
+ * its own seq at the earliest; a revocation without A's certificate in
+ * another chain says nothing; one by B (another organisation) neither. */
+static void
+test_revoke(void **state)
+{
+	const struct sl_mev e[] = {
+		dev_ev('A', 1, 10, SL_MEV_DEVICE, 'A', 'P', 0, true),
+		dev_ev('A', 2, 11, SL_MEV_DEVICE, 'A', 'Q', 0, true),
+		dev_ev('A', 3, 12, SL_MEV_DEVICE, 'A', 'R', 0, true),
+		ev('A', 4, 13, SL_MEV_ADMIT, 'B', "Bee", 0),
+		dev_ev('A', 5, 30, SL_MEV_REVOKE, 'A', 'P', 5, true),
+		dev_ev('Q', 7, 31, SL_MEV_REVOKE, 'A', 'Q', 3, false),
+		dev_ev('P', 2, 32, SL_MEV_REVOKE, 'A', 'R', 1, false),
+		dev_ev('B', 1, 33, SL_MEV_REVOKE, 'B', 'R', 1, true),
+		ev('B', 2, 34, SL_MEV_ADMIT, 'A', "Aye", 0),
+	};
+
+	(void)state;
+	dev_expect(e, 9, "AB", "AB P:A<=5 Q:A<=7 R:A");
+}
+
+/* A key two organisations certified signs for neither; a member's own
+ * key certified as another's device stays its own. */
+static void
+test_device_contested(void **state)
+{
+	const struct sl_mev e[] = {
+		ev('A', 1, 10, SL_MEV_ADMIT, 'B', "Bee", 0),
+		dev_ev('A', 2, 11, SL_MEV_DEVICE, 'A', 'P', 0, true),
+		dev_ev('B', 1, 12, SL_MEV_DEVICE, 'B', 'P', 0, true),
+		dev_ev('A', 3, 13, SL_MEV_DEVICE, 'A', 'B', 0, true),
+		ev('B', 2, 14, SL_MEV_ADMIT, 'A', "Aye", 0),
+	};
+	struct sl_members ms;
+
+	(void)state;
+	dev_expect(e, 5, "AB", "AB");
+	sl_members_init(&ms, key('A'));
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(sl_members_add(&ms, &e[i]), SL_OK);
+	assert_int_equal(sl_members_settle(&ms), SL_OK);
+	assert_memory_equal(sl_members_org_of(&ms, key('B')), key('B'),
+	    SL_KEY_LEN);
+	assert_true(sl_members_device(&ms, key('P'))->contested);
+	sl_members_free(&ms);
+}
+
+/* Retiring B (admitted by A alone) cuts B's key at 4, and its devices
+ * at what the retirement lists: P at 6, Q (unlisted) at 0.  B leaving
+ * by its device R's word cuts R at that event at the earliest. */
+static void
+test_retire_devices(void **state)
+{
+	struct sl_mev e[] = {
+		ev('A', 1, 10, SL_MEV_ADMIT, 'B', "Bee", 0),
+		dev_ev('B', 1, 11, SL_MEV_DEVICE, 'B', 'P', 0, true),
+		dev_ev('B', 2, 12, SL_MEV_DEVICE, 'B', 'Q', 0, true),
+		ev('A', 2, 20, SL_MEV_RETIRE, 'B', NULL, 4),
+		ev('A', 3, 21, SL_MEV_ADMIT, 'C', "Cee", 0),
+		dev_ev('C', 1, 22, SL_MEV_DEVICE, 'C', 'R', 0, true),
+		ev('R', 9, 23, SL_MEV_RETIRE, 'C', NULL, 2),
+	};
+
+	(void)state;
+	memcpy(e[3].cuts[0].device, key('P'), SL_KEY_LEN);
+	e[3].cuts[0].upto = 6;
+	e[3].ncuts = 1;
+	dev_expect(e, 7, "A", "AB<=4C<=2 P:B<=6 Q:B<=0 R:C<=9");
+}
+
+/* The content rule: both signatures over the statement, from the right
+ * keys, and a revocation's certificate if it has one. */
+static void
+test_device_check(void **state)
+{
+	struct sl_key org, dev, other;
+	uint8_t h[SL_HASH_LEN], cert[SL_SIG_LEN], proof[SL_SIG_LEN];
+	uint8_t pl[512];
+	char w[256];
+	size_t n;
+
+	(void)state;
+	sl_key_generate(&org, NULL);
+	sl_key_generate(&dev, NULL);
+	sl_key_generate(&other, NULL);
+	sl_device_added_hash(h, org.pub, dev.pub, "laptop");
+	sl_sign_cert(cert, &org, h);
+	sl_sign_cert(proof, &dev, h);
+#define PAYLOAD(o, d, nm, c, p) \
+	(n = device_payload(pl, sizeof pl, (o), (d), (nm), (c), (p)))
+	PAYLOAD(org.pub, dev.pub, "laptop", cert, proof);
+	assert_int_equal(sl_schema_check_event("device.added", 12, NULL, 0, pl,
+	    n, UINT64_MAX, w, sizeof w), SL_OK);
+	/* Another name than the one signed. */
+	PAYLOAD(org.pub, dev.pub, "laptoq", cert, proof);
+	assert_int_equal(sl_schema_check_event("device.added", 12, NULL, 0, pl,
+	    n, UINT64_MAX, w, sizeof w), SL_ESCHEMA);
+	/* A certificate by a key that is not the organisation's. */
+	sl_sign_cert(cert, &other, h);
+	PAYLOAD(org.pub, dev.pub, "laptop", cert, proof);
+	assert_int_equal(sl_schema_check_event("device.added", 12, NULL, 0, pl,
+	    n, UINT64_MAX, w, sizeof w), SL_ESCHEMA);
+	assert_non_null(strstr(w, "certificate"));
+	/* No proof that the device holds its key (someone else's public
+	 * key certified, to contest it). */
+	sl_sign_cert(cert, &org, h);
+	sl_sign_cert(proof, &other, h);
+	PAYLOAD(org.pub, dev.pub, "laptop", cert, proof);
+	assert_int_equal(sl_schema_check_event("device.added", 12, NULL, 0, pl,
+	    n, UINT64_MAX, w, sizeof w), SL_ESCHEMA);
+	assert_non_null(strstr(w, "proof"));
+	/* An event signature is not a certificate (domains differ). */
+	sl_sign_hash(cert, &org, h);
+	sl_sign_cert(proof, &dev, h);
+	PAYLOAD(org.pub, dev.pub, "laptop", cert, proof);
+	assert_int_equal(sl_schema_check_event("device.added", 12, NULL, 0, pl,
+	    n, UINT64_MAX, w, sizeof w), SL_ESCHEMA);
+	sl_key_wipe(&org);
+	sl_key_wipe(&dev);
+	sl_key_wipe(&other);
+#undef PAYLOAD
+}
+
 int
 main(void)
 {
@@ -418,6 +680,11 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_documented),
+		cmocka_unit_test(test_device),
+		cmocka_unit_test(test_revoke),
+		cmocka_unit_test(test_device_contested),
+		cmocka_unit_test(test_retire_devices),
+		cmocka_unit_test(test_device_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
