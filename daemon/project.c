@@ -424,9 +424,21 @@ be_head_del(void *ctx, const uint8_t id[SL_ID_LEN],
 	return be_head(ctx, id, h, false);
 }
 
+static const struct sl_members *members_of(struct project *p, MDB_txn *txn);
+
+/* The organisation a key signs for (12.3): a device's, else its own. */
+static void
+be_org_of(void *ctx, const uint8_t key[SL_KEY_LEN], uint8_t org[SL_KEY_LEN])
+{
+	struct project *p = ctx;
+	const struct sl_members *ms = members_of(p, p->txn);
+
+	memcpy(org, ms != NULL ? sl_members_org_of(ms, key) : key, SL_KEY_LEN);
+}
+
 static const struct sl_fold_ops lmdb_ops = {
 	be_meta_get, be_meta_put, be_wait_add, be_wait_take, be_event_load,
-	be_rec_get, be_rec_put, be_head_add, be_head_del, NULL,
+	be_rec_get, be_rec_put, be_head_add, be_head_del, be_org_of,
 };
 
 /* ---- the store's hooks --------------------------------------------------------- */
@@ -697,10 +709,70 @@ project_contradictions(struct project *p, MDB_txn *txn,
 static bool
 is_member_event(const struct sl_event *ev)
 {
-	return ev->type_len > 7 && memcmp(ev->type, "member.", 7) == 0;
+	return (ev->type_len > 7 && memcmp(ev->type, "member.", 7) == 0) ||
+	    (ev->type_len > 7 && memcmp(ev->type, "device.", 7) == 0);
 }
 
-#define PMEMBER_VAL_MIN (8 + 1 + SL_KEY_LEN + 8)
+/* clock (8), type (1), org (32), upto (8), device (32), certified (1),
+ * cuts (1), then 40 bytes a cut and the name. */
+#define PMEMBER_VAL_MIN (8 + 1 + SL_KEY_LEN + 8 + SL_KEY_LEN + 1 + 1)
+#define PMEMBER_CUT (SL_KEY_LEN + 8)
+#define PMEMBER_VAL_MAX (PMEMBER_VAL_MIN + SL_CUTS_MAX * PMEMBER_CUT + \
+	SL_ORG_MAX)
+
+static size_t
+pmember_pack(uint8_t *v, const struct sl_mev *e)
+{
+	size_t n = 9 + SL_KEY_LEN, nl = strlen(e->name);
+
+	put_be(v, e->hlc, 8);
+	v[8] = (uint8_t)e->type;
+	memcpy(v + 9, e->org, SL_KEY_LEN);
+	put_be(v + n, e->upto, 8);
+	n += 8;
+	memcpy(v + n, e->device, SL_KEY_LEN);
+	n += SL_KEY_LEN;
+	v[n++] = e->certified;
+	v[n++] = (uint8_t)e->ncuts;
+	for (uint32_t i = 0; i < e->ncuts; i++) {
+		memcpy(v + n, e->cuts[i].device, SL_KEY_LEN);
+		put_be(v + n + SL_KEY_LEN, e->cuts[i].upto, 8);
+		n += PMEMBER_CUT;
+	}
+	memcpy(v + n, e->name, nl);
+	return n + nl;
+}
+
+static bool
+pmember_unpack(const uint8_t *v, size_t len, struct sl_mev *e)
+{
+	size_t n = 9 + SL_KEY_LEN, nl;
+
+	if (len < PMEMBER_VAL_MIN || len > PMEMBER_VAL_MAX)
+		return false;
+	e->hlc = sl_get_be(v, 8);
+	e->type = (enum sl_mev_type)v[8];
+	memcpy(e->org, v + 9, SL_KEY_LEN);
+	e->upto = sl_get_be(v + n, 8);
+	n += 8;
+	memcpy(e->device, v + n, SL_KEY_LEN);
+	n += SL_KEY_LEN;
+	e->certified = v[n++] != 0;
+	e->ncuts = v[n++];
+	if (e->ncuts > SL_CUTS_MAX || len < n + e->ncuts * PMEMBER_CUT)
+		return false;
+	for (uint32_t i = 0; i < e->ncuts; i++) {
+		memcpy(e->cuts[i].device, v + n, SL_KEY_LEN);
+		e->cuts[i].upto = sl_get_be(v + n + SL_KEY_LEN, 8);
+		n += PMEMBER_CUT;
+	}
+	nl = len - n;
+	if (nl > SL_ORG_MAX)
+		return false;
+	memcpy(e->name, v + n, nl);
+	e->name[nl] = '\0';
+	return true;
+}
 
 /* The membership events as pmember says in txn, in memory (not
  * necessarily settled): reloaded only if another generation was written
@@ -725,7 +797,7 @@ members_held(struct project *p, MDB_txn *txn)
 	if (rc == 0)
 		memcpy(p->members_gen, d.mv_data, 8);
 	sl_members_free(&p->members);
-	store_key_pub(p->s, anchor);
+	store_org_pub(p->s, anchor);
 	sl_members_init(&p->members, anchor);
 	p->members_ok = false;
 	if (mdb_cursor_open(txn, p->pmember, &c) != 0)
@@ -736,20 +808,13 @@ members_held(struct project *p, MDB_txn *txn)
 
 		if (k.mv_size != SL_KEY_LEN + 8)
 			continue; /* "gen" */
-		if (d.mv_size < PMEMBER_VAL_MIN ||
-		    d.mv_size > PMEMBER_VAL_MIN + SL_ORG_MAX) {
+		memset(&e, 0, sizeof e);
+		if (!pmember_unpack(v, d.mv_size, &e)) {
 			rc = MDB_CORRUPTED;
 			break;
 		}
-		memset(&e, 0, sizeof e);
 		memcpy(e.origin, k.mv_data, SL_KEY_LEN);
 		e.seq = sl_get_be((const uint8_t *)k.mv_data + SL_KEY_LEN, 8);
-		e.hlc = sl_get_be(v, 8);
-		e.type = (enum sl_mev_type)v[8];
-		memcpy(e.org, v + 9, SL_KEY_LEN);
-		e.upto = sl_get_be(v + 9 + SL_KEY_LEN, 8);
-		memcpy(e.name, v + PMEMBER_VAL_MIN, d.mv_size -
-		    PMEMBER_VAL_MIN);
 		if (sl_members_add(&p->members, &e) != SL_OK) {
 			rc = ENOMEM;
 			break;
@@ -784,13 +849,13 @@ cut_off(struct project *p, MDB_txn *txn, const uint8_t origin[SL_KEY_LEN],
     uint64_t seq)
 {
 	const struct sl_members *ms = members_held(p, txn);
-	const struct sl_member *m;
+	uint64_t upto;
 
 	if (ms == NULL || ms->nretire == 0 ||
 	    (ms = members_of(p, txn)) == NULL ||
-	    (m = sl_members_get(ms, origin)) == NULL)
+	    !sl_members_signer(ms, origin, &upto))
 		return false;
-	return seq > m->upto;
+	return seq > upto;
 }
 
 /* Keeps a membership event; a retirement that cuts events the records
@@ -799,8 +864,7 @@ static int
 members_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
 {
 	struct sl_mev e;
-	uint8_t kb[SL_KEY_LEN + 8], v[PMEMBER_VAL_MIN + SL_ORG_MAX], gen[8];
-	size_t nl;
+	uint8_t kb[SL_KEY_LEN + 8], v[PMEMBER_VAL_MAX], gen[8];
 	MDB_val k = { sizeof kb, kb }, d, gk = { 3, "gen" },
 	    gd = { sizeof gen, gen };
 	const struct sl_members *ms;
@@ -810,13 +874,7 @@ members_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
 		return 0; /* says nothing this version can use */
 	memcpy(kb, e.origin, SL_KEY_LEN);
 	put_be(kb + SL_KEY_LEN, e.seq, 8);
-	put_be(v, e.hlc, 8);
-	v[8] = (uint8_t)e.type;
-	memcpy(v + 9, e.org, SL_KEY_LEN);
-	put_be(v + 9 + SL_KEY_LEN, e.upto, 8);
-	nl = strlen(e.name);
-	memcpy(v + PMEMBER_VAL_MIN, e.name, nl);
-	d = (MDB_val){ PMEMBER_VAL_MIN + nl, v };
+	d = (MDB_val){ pmember_pack(v, &e), v };
 	sl_random(gen, sizeof gen);
 	/* The copy in memory takes the event too if it was current: no
 	 * reload per event. */
@@ -829,25 +887,35 @@ members_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
 		memcpy(p->members_gen, gen, sizeof gen);
 	else
 		p->members_ok = false;
-	if (e.type != SL_MEV_RETIRE)
+	/* An admission or a renaming cuts nothing; a certificate can
+	 * (a second one contests a device: it then signs for no one). */
+	if (e.type == SL_MEV_ADMIT || e.type == SL_MEV_RENAME ||
+	    (e.type == SL_MEV_DEVICE && store_tip_of(p->s, e.device) == NULL))
 		return 0;
 	if ((ms = members_of(p, txn)) == NULL)
 		return MDB_CORRUPTED;
-	for (size_t i = 0; i < ms->nm; i++) {
-		const struct sl_member *m = &ms->m[i];
-		const struct store_tip *t = store_tip_of(p->s, m->org);
+	for (size_t i = 0; i < ms->nm + ms->nd; i++) {
+		const uint8_t *key = i < ms->nm ? ms->m[i].org :
+		    ms->d[i - ms->nm].key;
+		const struct store_tip *t = store_tip_of(p->s, key);
 		MDB_val rk = { 5, "recut" }, rd = { 0, "" };
+		uint64_t upto = 0;
+		bool signs;
 
-		if (m->member && m->upto != UINT64_MAX && t != NULL &&
-		    t->seq > m->upto) {
+		if (t == NULL)
+			continue;
+		signs = sl_members_signer(ms, key, &upto);
+		/* A device that signs for no one now (contested) had its
+		 * events folded as its organisation's. */
+		if ((signs && t->seq > upto) || (!signs && i >= ms->nm)) {
 			char o[SL_NODE_ID_TEXT + 1];
 
-			sl_b32_encode(o, m->org, SL_KEY_LEN);
-			log_info("a retirement cuts events %llu to %llu of "
-			    "%.10s, which this node holds: the records are "
-			    "rebuilt without them",
-			    (unsigned long long)m->upto + 1,
-			    (unsigned long long)t->seq, o);
+			sl_b32_encode(o, key, SL_KEY_LEN);
+			log_info("a retirement or revocation cuts events of "
+			    "%.10s (from %llu; it has %llu here): the records "
+			    "are rebuilt without them", o, signs ?
+			    (unsigned long long)upto + 1 : 1ULL,
+			    (unsigned long long)t->seq);
 			return mdb_put(txn, p->pmeta, &rk, &rd, 0);
 		}
 	}
@@ -1863,6 +1931,10 @@ project_org_at(struct project *p, MDB_txn *txn,
 	const char *name;
 
 	org[0] = '\0';
+	/* A device speaks for its organisation (12.3). */
+	if (ms != NULL)
+		origin = sl_members_org_of(ms, origin);
+	k.mv_data = (void *)origin;
 	/* The name the log binds to the organisation (12.1); a node of an
 	 * older version, or one no member has admitted, only announced
 	 * one. */

@@ -1605,6 +1605,63 @@ store_sign_audit(struct store *s, const uint8_t hash[SL_HASH_LEN],
 	return SL_OK;
 }
 
+int
+store_sign_cert(struct store *s, const uint8_t hash[SL_HASH_LEN],
+    uint8_t sig[SL_SIG_LEN])
+{
+	if (!s->has_key)
+		return SL_EINVAL;
+	sl_sign_cert(sig, &s->key, hash);
+	return SL_OK;
+}
+
+int
+store_meta_key(struct store *s, const char *name, uint8_t out[SL_KEY_LEN])
+{
+	MDB_txn *txn;
+	MDB_val k = { strlen(name), (void *)name }, d;
+	int rc;
+
+	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
+		return SL_ESTORE;
+	rc = mdb_get(txn, s->meta, &k, &d);
+	if (rc == 0 && d.mv_size == SL_KEY_LEN)
+		memcpy(out, d.mv_data, SL_KEY_LEN);
+	mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND)
+		return SL_ENOENT;
+	return rc == 0 && d.mv_size == SL_KEY_LEN ? SL_OK : SL_ESTORE;
+}
+
+int
+store_meta_key_put(struct store *s, const char *name,
+    const uint8_t key[SL_KEY_LEN])
+{
+	MDB_txn *txn;
+	MDB_val k = { strlen(name), (void *)name },
+	    d = { SL_KEY_LEN, (void *)key };
+	int rc;
+
+	if (txn_begin(s, 0, &txn) != 0)
+		return SL_ESTORE;
+	if (key != NULL)
+		rc = mdb_put(txn, s->meta, &k, &d, 0);
+	else if ((rc = mdb_del(txn, s->meta, &k, NULL)) == MDB_NOTFOUND)
+		rc = 0;
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc == MDB_MAP_FULL ? SL_EFULL : SL_ESTORE;
+	}
+	return mdb_txn_commit(txn) == 0 ? SL_OK : SL_ESTORE;
+}
+
+void
+store_org_pub(struct store *s, uint8_t out[SL_KEY_LEN])
+{
+	if (store_meta_key(s, "org", out) != SL_OK && s->has_key)
+		memcpy(out, s->key.pub, SL_KEY_LEN);
+}
+
 MDB_env *
 store_env(struct store *s)
 {

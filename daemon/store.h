@@ -223,6 +223,24 @@ uint64_t store_refused_count(struct store *s);
 int store_sign_audit(struct store *s, const uint8_t hash[SL_HASH_LEN],
     uint8_t sig[SL_SIG_LEN]);
 
+/* The same with the certificate domain (sl_sign_cert): a device
+ * certificate or revocation by this node's key, or its proof. */
+int store_sign_cert(struct store *s, const uint8_t hash[SL_HASH_LEN],
+    uint8_t sig[SL_SIG_LEN]);
+
+/*
+ * Keys the store keeps beside the log: "org" (the organisation this
+ * node's key signs for, when it is a device: PROTOCOL.md 12.3), "next"
+ * (a rotation under way: the key that takes over) and "node" (the key
+ * this store belongs to).  store_meta_key: SL_OK, SL_ENOENT or
+ * SL_ESTORE.  store_meta_key_put: durable; key NULL deletes.  SL_OK,
+ * SL_EFULL or SL_ESTORE.  store_org_pub: "org", else the node key.
+ */
+int store_meta_key(struct store *s, const char *name, uint8_t out[SL_KEY_LEN]);
+int store_meta_key_put(struct store *s, const char *name,
+    const uint8_t key[SL_KEY_LEN]);
+void store_org_pub(struct store *s, uint8_t out[SL_KEY_LEN]);
+
 size_t store_map_size(struct store *s);
 /* Last hybrid clock value issued or seen. */
 uint64_t store_hlc(const struct store *s);

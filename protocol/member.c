@@ -422,11 +422,20 @@ collect(struct sl_members *ms)
 	return SL_OK;
 }
 
+/* By key, then in log order (qsort is not stable). */
 static int
-device_cmp(const void *a, const void *b)
+device_cmp(const void *pa, const void *pb)
 {
-	return key_cmp(((const struct sl_device *)a)->key,
-	    ((const struct sl_device *)b)->key);
+	const struct sl_device *a = pa, *b = pb;
+	int c = key_cmp(a->key, b->key);
+
+	if (c != 0)
+		return c;
+	if (a->since != b->since)
+		return a->since < b->since ? -1 : 1;
+	if ((c = key_cmp(a->cert_origin, b->cert_origin)) != 0)
+		return c;
+	return a->cert_seq < b->cert_seq ? -1 : a->cert_seq > b->cert_seq;
 }
 
 /* The device entry of key (ms->d is sorted by key), or NULL. */
@@ -523,8 +532,10 @@ mname_cmp(const void *pa, const void *pb)
 /*
  * The devices the certificates that count make, keeping each one's
  * cut-off from the last round.  A key two organisations certified signs
- * for neither (it proved it holds its key to both: its holder's doing);
- * a member's own key is never another's device.
+ * for neither (it proved it holds its key to both: its holder's doing).
+ * A device is never an organisation of its own: an admission of its key
+ * makes no member (closure), so a device that once founded a federation
+ * of its own, or was admitted by mistake, signs for its organisation.
  */
 static int
 devices(struct sl_members *ms)
@@ -540,16 +551,18 @@ devices(struct sl_members *ms)
 	n = 0;
 	for (size_t i = 0; i < ms->nev; i++) {
 		const struct sl_mev *e = &ms->ev[i];
-		const struct sl_member *o = find(ms, e->org), *k;
+		const struct sl_member *o = find(ms, e->org);
 
 		if (e->type != SL_MEV_DEVICE || !counts(ms, e) ||
 		    o == NULL || !o->member ||
-		    ((k = find(ms, e->device)) != NULL && k->member))
+		    key_cmp(e->device, ms->anchor) == 0)
 			continue;
 		memcpy(d[n].key, e->device, SL_KEY_LEN);
 		memcpy(d[n].org, e->org, SL_KEY_LEN);
 		memcpy(d[n].name, e->name, sizeof d[n].name);
 		d[n].since = e->hlc;
+		memcpy(d[n].cert_origin, e->origin, SL_KEY_LEN);
+		d[n].cert_seq = e->seq;
 		d[n].upto = UINT64_MAX;
 		n++;
 	}
@@ -561,9 +574,7 @@ devices(struct sl_members *ms)
 		if (w > 0 && key_cmp(d[w - 1].key, d[i].key) == 0) {
 			if (key_cmp(d[w - 1].org, d[i].org) != 0)
 				d[w - 1].contested = true;
-			else if (d[i].since < d[w - 1].since)
-				d[w - 1].since = d[i].since;
-			continue;
+			continue; /* the first (in log order) dates it */
 		}
 		d[w++] = d[i];
 	}
@@ -602,7 +613,11 @@ closure(struct sl_members *ms)
 			const struct sl_mev *e = &ms->ev[i];
 			struct sl_member *m;
 
-			if (e->type != SL_MEV_ADMIT || !counts(ms, e))
+			const struct sl_device *dv;
+
+			if (e->type != SL_MEV_ADMIT || !counts(ms, e) ||
+			    ((dv = find_device(ms, e->org)) != NULL &&
+			    !dv->contested))
 				continue;
 			m = find(ms, e->org);
 			if (!m->member) {

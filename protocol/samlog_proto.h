@@ -981,6 +981,8 @@ struct sl_device {
 	uint8_t org[SL_KEY_LEN];
 	char name[SL_ORG_MAX + 1];
 	uint64_t since;              /* clock of the certificate that counts */
+	uint8_t cert_origin[SL_KEY_LEN]; /* the chain that carries it */
+	uint64_t cert_seq;           /* and where */
 	uint64_t upto;               /* its events after this seq do not count
 					(UINT64_MAX: current) */
 	uint64_t revoked_hlc;        /* the revocation that cut it (0: none, or

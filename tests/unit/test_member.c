@@ -565,8 +565,8 @@ test_revoke(void **state)
 	dev_expect(e, 9, "AB", "AB P:A<=5 Q:A<=7 R:A");
 }
 
-/* A key two organisations certified signs for neither; a member's own
- * key certified as another's device stays its own. */
+/* A key two organisations certified signs for neither; a key certified
+ * as a device is no member of its own, though it admitted itself. */
 static void
 test_device_contested(void **state)
 {
@@ -574,19 +574,22 @@ test_device_contested(void **state)
 		ev('A', 1, 10, SL_MEV_ADMIT, 'B', "Bee", 0),
 		dev_ev('A', 2, 11, SL_MEV_DEVICE, 'A', 'P', 0, true),
 		dev_ev('B', 1, 12, SL_MEV_DEVICE, 'B', 'P', 0, true),
-		dev_ev('A', 3, 13, SL_MEV_DEVICE, 'A', 'B', 0, true),
 		ev('B', 2, 14, SL_MEV_ADMIT, 'A', "Aye", 0),
+		ev('Q', 1, 5, SL_MEV_ADMIT, 'Q', "Cue", 0),
+		dev_ev('A', 3, 15, SL_MEV_DEVICE, 'A', 'Q', 0, true),
+		ev('A', 4, 16, SL_MEV_ADMIT, 'Q', "Cue", 0),
 	};
 	struct sl_members ms;
 
 	(void)state;
-	dev_expect(e, 5, "AB", "AB");
+	dev_expect(e, 7, "AB", "AB Q:A");
 	sl_members_init(&ms, key('A'));
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < 7; i++)
 		assert_int_equal(sl_members_add(&ms, &e[i]), SL_OK);
 	assert_int_equal(sl_members_settle(&ms), SL_OK);
-	assert_memory_equal(sl_members_org_of(&ms, key('B')), key('B'),
+	assert_memory_equal(sl_members_org_of(&ms, key('Q')), key('A'),
 	    SL_KEY_LEN);
+	assert_null(sl_members_get(&ms, key('Q')));
 	assert_true(sl_members_device(&ms, key('P'))->contested);
 	sl_members_free(&ms);
 }
