@@ -278,6 +278,7 @@ cmd_new(uv_loop_t *loop, struct store *s, struct project *p,
 	d->s = s;
 	d->p = p;
 	memcpy(d->node, node, SL_KEY_LEN);
+	store_org_pub(s, d->orgkey);
 	snprintf(d->org, sizeof d->org, "%s", org);
 	d->tail = &d->head;
 	uv_idle_init(loop, &d->idle);
@@ -376,6 +377,12 @@ cmd_member_append(struct cmd_ctx *d, const char *type,
 	return rc;
 }
 
+bool
+cmd_is_device(const struct cmd_ctx *d)
+{
+	return memcmp(d->node, d->orgkey, SL_KEY_LEN) != 0;
+}
+
 /* Has this node admitted org (an admission in its own chain)? */
 static bool
 admitted_by_self(const struct sl_members *ms, const uint8_t self[SL_KEY_LEN],
@@ -418,9 +425,14 @@ cmd_members_sync(struct cmd_ctx *d, const struct config *c, bool startup,
 		free(todo);
 		return SL_ESTORE;
 	}
-	bool founded = admitted_by_self(ms, d->node, d->node);
+	/* A device's organisation was founded, and is named, by its
+	 * organisation key's node (12.3). */
+	bool founded = cmd_is_device(d) ||
+	    admitted_by_self(ms, d->node, d->node);
 
-	if (!founded) {
+	if (cmd_is_device(d)) {
+		/* nothing of its own to found or rename */
+	} else if (!founded) {
 		/* The founding of a federation, or an older node's first
 		 * start with membership: its name bound in its own chain. */
 		todo[n].type = "member.admitted";
@@ -443,7 +455,9 @@ cmd_members_sync(struct cmd_ctx *d, const struct config *c, bool startup,
 	 * chain (it would fork it), so later peer lines are admitted when
 	 * they are added (peer add, a reload). */
 	for (size_t i = 0; i < c->npeers && (!startup || !founded); i++) {
-		if (admitted_by_self(ms, d->node, c->peers[i].key))
+		if (admitted_by_self(ms, d->node, c->peers[i].key) ||
+		    sl_members_device(ms, c->peers[i].key) != NULL ||
+		    memcmp(c->peers[i].key, d->orgkey, SL_KEY_LEN) == 0)
 			continue;
 		todo[n].type = "member.admitted";
 		memcpy(todo[n].org, c->peers[i].key, SL_KEY_LEN);

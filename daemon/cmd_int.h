@@ -79,7 +79,9 @@ struct cmd_ctx {
 	uv_idle_t idle;
 	struct store *s;
 	struct project *p;
-	uint8_t node[SL_KEY_LEN];
+	uint8_t node[SL_KEY_LEN];     /* this node's key: its chain */
+	uint8_t orgkey[SL_KEY_LEN];   /* the organisation it signs for: its
+					own key, or as a device (12.3) */
 	char org[SL_ORG_MAX + 1];
 	struct pending *head, **tail;
 	uint64_t commits, writes, requests;
@@ -188,6 +190,26 @@ void cmd_pack_peer(const struct sync_peer_info *pi, msgpack_packer *pk);
 int cmd_member_append(struct cmd_ctx *d, const char *type,
     const uint8_t org[SL_KEY_LEN], const char *name, uint64_t upto,
     char *err, size_t errlen);
+/* Is this node's key a device of another organisation's (12.3)? */
+bool cmd_is_device(const struct cmd_ctx *d);
+
+/* A peer NAME for key made of name's [A-Za-z0-9._-] (else from its
+ * fingerprint), not another peer's; cmd_peer_line writes (or rewrites)
+ * the peer line for key (addr NULL: keep it; "" none) and applies it. */
+void cmd_peer_label(const struct cmd_ctx *d, const char *name,
+    const uint8_t key[SL_KEY_LEN], char out[CONFIG_NAME_MAX + 1]);
+int cmd_peer_line(struct cmd_ctx *d, const uint8_t key[SL_KEY_LEN],
+    const char *label, const char *addr, char *msg, size_t mlen);
+
+/* ---- cmd_device.c ---------------------------------------------------- */
+
+/* device.list, device.request, device.add, device.revoke, device.rotate
+ * (PROTOCOL.md 12.3). */
+int cmd_device(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct args *a, char *msg, size_t mlen);
+/* Did the last request ask the daemon to start again with its new key
+ * (device rotate)? */
+bool cmd_restart_wanted(const struct cmd_ctx *d);
 
 /* ---- cmd_member.c ---------------------------------------------------- */
 
@@ -202,9 +224,13 @@ int cmd_member(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
  * EXPIRES unix seconds, then the address the newcomer dials.
  */
 #define SL_INVITE_PREFIX "samlog-invite:1:"
+/* From a device (12.3): the inviting device's key, then its
+ * organisation's. */
+#define SL_INVITE_PREFIX2 "samlog-invite:2:"
 #define SL_INVITE_MAX 400
 struct invitation {
 	uint8_t inviter[SL_KEY_LEN];
+	uint8_t org[SL_KEY_LEN];     /* the inviter's organisation */
 	uint8_t secret[STORE_SECRET_LEN];
 	uint64_t expires_s;
 	char addr[CONFIG_ADDR_MAX + 1];

@@ -80,7 +80,7 @@ send_member(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	char fpr[SL_FPR_TEXT + 1];
 	struct sl_buf g = { 0 };
 	msgpack_packer pk;
-	bool self = memcmp(m->org, d->node, SL_KEY_LEN) == 0;
+	bool self = memcmp(m->org, d->orgkey, SL_KEY_LEN) == 0;
 
 	sl_fingerprint(fpr, m->org);
 	msgpack_packer_init(&pk, &g, sl_buf_write);
@@ -197,19 +197,21 @@ member_retire(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		const char *by;
 		size_t used = strlen(others);
 
+		const uint8_t *from = sl_members_org_of(ms, e->origin);
+
 		if (e->type != SL_MEV_ADMIT || memcmp(e->org, org,
-		    SL_KEY_LEN) != 0 || memcmp(e->origin, org, SL_KEY_LEN) == 0)
+		    SL_KEY_LEN) != 0 || memcmp(from, org, SL_KEY_LEN) == 0)
 			continue;
-		if (memcmp(e->origin, d->node, SL_KEY_LEN) == 0) {
+		if (memcmp(from, d->orgkey, SL_KEY_LEN) == 0) {
 			mine = true;
 			continue;
 		}
-		by = sl_members_name_at(ms, e->origin, UINT64_MAX);
+		by = sl_members_name_at(ms, from, UINT64_MAX);
 		if (strstr(others, by != NULL ? by : "?") == NULL)
 			snprintf(others + used, sizeof others - used, "%s%s",
 			    used ? ", " : "", by != NULL ? by : "?");
 	}
-	if (memcmp(org, d->node, SL_KEY_LEN) == 0)
+	if (memcmp(org, d->orgkey, SL_KEY_LEN) == 0)
 		rc = cmd_fail(msg, mlen, SL_EINVAL, "%s is this node's own "
 		    "organisation: a node does not retire itself here (the "
 		    "organisations that admitted it can)", name);
@@ -222,7 +224,8 @@ member_retire(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		    "it may retire it (%s)", name, others[0] ? others : "none");
 	else if (!sl_members_current(ms, d->node))
 		rc = cmd_fail(msg, mlen, SL_EPERM, "this node's organisation "
-		    "is retired: it can no longer retire others");
+		    "is retired (or this device revoked): it can no longer "
+		    "retire others");
 	/* Its events this node holds count; any it makes from now on, or
 	 * made and this node has not seen, do not. */
 	t = store_tip_of(d->s, org);
@@ -343,8 +346,18 @@ cmd_invite(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	sl_b32_encode(node, d->node, SL_KEY_LEN);
 	sl_b32_encode(sec, secret, sizeof secret);
 	sl_wipe(secret, sizeof secret);
-	snprintf(line, sizeof line, "%s%s:%s:%llu:%s", SL_INVITE_PREFIX, node,
-	    sec, (unsigned long long)(expires / 1000), addr);
+	/* The newcomer admits the organisation and dials the device. */
+	if (cmd_is_device(d)) {
+		char org[SL_NODE_ID_TEXT + 1];
+
+		sl_b32_encode(org, d->orgkey, SL_KEY_LEN);
+		snprintf(line, sizeof line, "%s%s:%s:%s:%llu:%s",
+		    SL_INVITE_PREFIX2, node, org, sec,
+		    (unsigned long long)(expires / 1000), addr);
+	} else {
+		snprintf(line, sizeof line, "%s%s:%s:%llu:%s", SL_INVITE_PREFIX,
+		    node, sec, (unsigned long long)(expires / 1000), addr);
+	}
 	{
 		char when[48];
 
@@ -380,16 +393,23 @@ cmd_invite_parse(const char *text, struct invitation *inv, char *msg,
 	/* Pasted with spaces or a line break around it. */
 	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
 		p++;
-	if (strncmp(p, SL_INVITE_PREFIX, pl) != 0)
+	bool two = strncmp(p, SL_INVITE_PREFIX2, pl) == 0;
+
+	if (strncmp(p, SL_INVITE_PREFIX, pl) != 0 && !two)
 		goto bad;
 	p += pl;
-	if (strlen(p) < SL_NODE_ID_TEXT + 1 || p[SL_NODE_ID_TEXT] != ':')
-		goto bad;
-	memcpy(node, p, SL_NODE_ID_TEXT);
-	node[SL_NODE_ID_TEXT] = '\0';
-	if (!sl_b32_decode(inv->inviter, SL_KEY_LEN, node))
-		goto bad;
-	p += SL_NODE_ID_TEXT + 1;
+	for (int k = 0; k < 1 + two; k++) {
+		if (strlen(p) < SL_NODE_ID_TEXT + 1 || p[SL_NODE_ID_TEXT] != ':')
+			goto bad;
+		memcpy(node, p, SL_NODE_ID_TEXT);
+		node[SL_NODE_ID_TEXT] = '\0';
+		if (!sl_b32_decode(k == 0 ? inv->inviter : inv->org,
+		    SL_KEY_LEN, node))
+			goto bad;
+		p += SL_NODE_ID_TEXT + 1;
+	}
+	if (!two)
+		memcpy(inv->org, inv->inviter, SL_KEY_LEN);
 	if (strlen(p) < sizeof sec || p[sizeof sec - 1] != ':')
 		goto bad;
 	memcpy(sec, p, sizeof sec - 1);
@@ -425,18 +445,15 @@ cmd_sync_member(void *ctx, const uint8_t key[SL_KEY_LEN], uint64_t *upto)
 {
 	struct cmd_ctx *d = ctx;
 	const struct sl_members *ms;
-	const struct sl_member *m;
 	MDB_txn *txn;
 	bool yes = false;
 
 	*upto = UINT64_MAX;
 	if (store_read_begin(d->s, &txn) != SL_OK)
 		return false;
-	if ((ms = project_members(d->p, txn)) != NULL &&
-	    (m = sl_members_get(ms, key)) != NULL) {
-		yes = true;
-		*upto = m->upto;
-	}
+	/* A member's own key or one of its devices (12.3). */
+	if ((ms = project_members(d->p, txn)) != NULL)
+		yes = sl_members_signer(ms, key, upto);
 	mdb_txn_abort(txn);
 	return yes;
 }
@@ -452,13 +469,7 @@ cmd_sync_members(void *ctx, uint8_t (*keys)[SL_KEY_LEN], size_t max)
 	if (store_read_begin(d->s, &txn) != SL_OK)
 		return 0;
 	if ((ms = project_members(d->p, txn)) != NULL)
-		for (size_t i = 0; i < ms->nm; i++) {
-			if (!ms->m[i].member)
-				continue;
-			if (n < max)
-				memcpy(keys[n], ms->m[i].org, SL_KEY_LEN);
-			n++;
-		}
+		n = sl_members_signers(ms, keys, max);
 	mdb_txn_abort(txn);
 	return n;
 }

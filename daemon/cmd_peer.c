@@ -249,8 +249,8 @@ cmd_peer(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 /* A peer NAME for key: name made of [A-Za-z0-9._-] when it has enough
  * of those, else "member-" and the key's fingerprint; not the NAME of a
  * peer with another key. */
-static void
-peer_label(const struct cmd_ctx *d, const char *name,
+void
+cmd_peer_label(const struct cmd_ctx *d, const char *name,
     const uint8_t key[SL_KEY_LEN], char out[CONFIG_NAME_MAX + 1])
 {
 	char fpr[SL_FPR_TEXT + 1];
@@ -300,8 +300,8 @@ peer_label(const struct cmd_ctx *d, const char *name,
 }
 
 /* Writes (or rewrites) the peer line for key and applies it. */
-static int
-peer_line(struct cmd_ctx *d, const uint8_t key[SL_KEY_LEN], const char *label,
+int
+cmd_peer_line(struct cmd_ctx *d, const uint8_t key[SL_KEY_LEN], const char *label,
     const char *addr, char *msg, size_t mlen)
 {
 	struct config_peer cp;
@@ -402,9 +402,9 @@ cmd_sync_join(void *ctx, const uint8_t key[SL_KEY_LEN],
 			store_invite_add(d->s, secret, expires);
 		return rc;
 	}
-	peer_label(d, name, key, label);
+	cmd_peer_label(d, name, key, label);
 	if ((rc = cmd_member_admit(d, key, name, why, wlen)) != SL_OK ||
-	    (rc = peer_line(d, key, label, NULL, why, wlen)) != SL_OK)
+	    (rc = cmd_peer_line(d, key, label, NULL, why, wlen)) != SL_OK)
 		return rc;
 	log_info("admitted %s (%s) with an invitation; peer %s", name, fpr,
 	    label);
@@ -425,6 +425,7 @@ struct join_wait {
 	struct ctl_conn *c;
 	uint32_t id;
 	uint8_t inviter[SL_KEY_LEN];
+	uint8_t org[SL_KEY_LEN];     /* the inviter's organisation */
 	char addr[CONFIG_ADDR_MAX + 1];
 	uv_timer_t timer;
 	bool done;
@@ -458,7 +459,7 @@ join_finish(struct join_wait *w, int code, const char *msg)
 
 		/* This node admits its inviter: from its own organisation
 		 * it reaches every member the inviter reaches. */
-		if (cmd_member_admit(d, w->inviter, NULL, err, sizeof err) !=
+		if (cmd_member_admit(d, w->org, NULL, err, sizeof err) !=
 		    SL_OK) {
 			code = SL_ESTORE;
 			snprintf(m, sizeof m, "joined, but cannot record the "
@@ -549,10 +550,12 @@ cmd_join(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	if (d->sync == NULL)
 		return cmd_fail(msg, mlen, SL_EINVAL, "this daemon runs without "
 		    "peers");
-	if (memcmp(inv.inviter, d->node, SL_KEY_LEN) == 0)
+	if (memcmp(inv.inviter, d->node, SL_KEY_LEN) == 0 ||
+	    memcmp(inv.org, d->orgkey, SL_KEY_LEN) == 0)
 		return cmd_fail(msg, mlen, SL_EINVAL, "that invitation is this "
-		    "node's own: run samlog join on the new organisation's "
-		    "node");
+		    "organisation's own: run samlog join on the new "
+		    "organisation's node (a new device of this one is added "
+		    "with samlog device add)");
 	if (inv.expires_s * 1000 < sl_now_ms())
 		return cmd_fail(msg, mlen, SL_EVALUE, "the invitation has "
 		    "expired: ask the member for a new one (samlog invite)");
@@ -562,7 +565,7 @@ cmd_join(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	if (store_read_begin(d->s, &txn) == SL_OK) {
 		const struct sl_members *ms = project_members(d->p, txn);
 
-		already = ms != NULL && sl_members_current(ms, inv.inviter);
+		already = ms != NULL && sl_members_current(ms, inv.org);
 		mdb_txn_abort(txn);
 	}
 	if (already)
@@ -571,8 +574,8 @@ cmd_join(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		    "one of its members (samlog member list)");
 	if ((w = calloc(1, sizeof *w)) == NULL)
 		return SL_ENOMEM;
-	peer_label(d, "inviter", inv.inviter, label);
-	if ((rc = peer_line(d, inv.inviter, label, inv.addr, msg, mlen)) !=
+	cmd_peer_label(d, "inviter", inv.inviter, label);
+	if ((rc = cmd_peer_line(d, inv.inviter, label, inv.addr, msg, mlen)) !=
 	    SL_OK) {
 		free(w);
 		return rc;
@@ -581,6 +584,7 @@ cmd_join(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	w->c = c;
 	w->id = id;
 	memcpy(w->inviter, inv.inviter, SL_KEY_LEN);
+	memcpy(w->org, inv.org, SL_KEY_LEN);
 	snprintf(w->addr, sizeof w->addr, "%s", inv.addr);
 	if ((rc = sync_join(d->sync, inv.inviter, inv.secret, d->org,
 	    joined_cb, w)) != SL_OK) {

@@ -1167,7 +1167,7 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 		if (ms != NULL) {
 			members = sl_members_count(ms);
 			mevents = ms->nev;
-			if ((self = sl_members_get(ms, d->node)) != NULL &&
+			if ((self = sl_members_get(ms, d->orgkey)) != NULL &&
 			    self->upto != UINT64_MAX) {
 				const char *by = sl_members_name_at(ms,
 				    self->retired_by, UINT64_MAX);

@@ -896,7 +896,11 @@ write_one(struct cmd_ctx *d, struct store_batch *b, struct pending *p,
 		goto out;
 	const struct sl_members *ms = project_members(d->p, txn);
 	const struct sl_member *self = ms != NULL ? sl_members_get(ms,
-	    d->node) : NULL;
+	    d->orgkey) : NULL;
+	uint64_t dev_upto = UINT64_MAX;
+	bool dev_cut = ms != NULL && cmd_is_device(d) &&
+	    (!sl_members_signer(ms, d->node, &dev_upto) ||
+	    dev_upto != UINT64_MAX);
 
 	if ((et = cmd_write_type(a->cmd)) == NULL)
 		rc = cmd_fail(p->msg, sizeof p->msg, SL_EUSAGE, "unknown command");
@@ -910,6 +914,13 @@ write_one(struct cmd_ctx *d, struct store_batch *b, struct pending *p,
 		    "organisation was retired from the federation%s%s: its "
 		    "new records would count on no member's node", by != NULL ?
 		    " by " : "", by != NULL ? by : "");
+	} else if (dev_cut) {
+		rc = cmd_fail(p->msg, sizeof p->msg, SL_EPERM, "%s",
+		    dev_upto != UINT64_MAX ? "this device was revoked: its "
+		    "new records would count on no member's node (samlog "
+		    "device list)" : "this device's certificate has not "
+		    "reached it yet: sync with a node of its organisation "
+		    "first (samlog peer list)");
 	} else if (et->role == SL_ET_CREATE)
 		rc = cmd_write_add(d, b, txn, a, et, p->author, p->rec_id, dead,
 		    p->msg, sizeof p->msg);

@@ -274,7 +274,7 @@ sl_device_check(const char *type, size_t tlen, const uint8_t *payload,
 	}
 	if (!have_org || !have_dev)
 		goto bad;
-	if (memcmp(org, dev, SL_KEY_LEN) == 0) {
+	if (added && memcmp(org, dev, SL_KEY_LEN) == 0) {
 		snprintf(why, wlen, "an organisation key is not a device of "
 		    "itself");
 		return SL_ESCHEMA;
@@ -394,6 +394,7 @@ push_key(struct sl_members *ms, const uint8_t org[SL_KEY_LEN])
 	}
 	memset(&ms->m[ms->nm], 0, sizeof ms->m[0]);
 	memcpy(ms->m[ms->nm].org, org, SL_KEY_LEN);
+	ms->m[ms->nm].chain_upto = UINT64_MAX;
 	ms->m[ms->nm++].upto = UINT64_MAX;
 	return SL_OK;
 }
@@ -484,7 +485,7 @@ signer(const struct sl_members *ms, const uint8_t *origin, uint64_t *upto)
 	}
 	if ((m = find(ms, origin)) == NULL || !m->member)
 		return false;
-	*upto = m->upto;
+	*upto = m->upto < m->chain_upto ? m->upto : m->chain_upto;
 	return true;
 }
 
@@ -727,10 +728,11 @@ retired_by_admitters(const struct sl_members *ms, const uint8_t *org,
  * earlier than that revocation.
  */
 static void
-cutoffs(struct sl_members *ms, uint64_t *next, uint64_t *dnext)
+cutoffs(struct sl_members *ms, uint64_t *next, uint64_t *dnext,
+    uint64_t *cnext)
 {
 	for (size_t i = 0; i < ms->nm; i++)
-		next[i] = UINT64_MAX;
+		next[i] = cnext[i] = UINT64_MAX;
 	for (size_t j = 0; j < ms->nd; j++)
 		dnext[j] = UINT64_MAX;
 	for (size_t i = 0; i < ms->nev; i++) {
@@ -739,6 +741,19 @@ cutoffs(struct sl_members *ms, uint64_t *next, uint64_t *dnext)
 		const struct sl_device *d;
 		size_t k;
 
+		/* An organisation key that moved to a device (rotation)
+		 * ends its own chain: its own word only. */
+		if (e->type == SL_MEV_REVOKE && counts(ms, e) &&
+		    key_cmp(e->device, e->org) == 0 &&
+		    key_cmp(e->origin, e->org) == 0 &&
+		    (m = find(ms, e->org)) != NULL) {
+			uint64_t u = e->upto > e->seq ? e->upto : e->seq;
+
+			k = (size_t)(m - ms->m);
+			if (u < cnext[k])
+				cnext[k] = u;
+			continue;
+		}
 		if (e->type == SL_MEV_REVOKE && counts(ms, e) &&
 		    (d = find_device(ms, e->device)) != NULL &&
 		    key_cmp(d->org, e->org) == 0) {
@@ -802,7 +817,7 @@ cutoffs(struct sl_members *ms, uint64_t *next, uint64_t *dnext)
 int
 sl_members_settle(struct sl_members *ms)
 {
-	uint64_t *next = NULL, *dnext = NULL;
+	uint64_t *next = NULL, *dnext = NULL, *cnext = NULL;
 	bool changed;
 	int rounds = 0, rc;
 
@@ -824,17 +839,21 @@ sl_members_settle(struct sl_members *ms)
 			goto out;
 		free(next);
 		free(dnext);
+		free(cnext);
 		next = malloc((ms->nm + 1) * sizeof *next);
+		cnext = malloc((ms->nm + 1) * sizeof *cnext);
 		dnext = malloc((ms->nd + 1) * sizeof *dnext);
-		if (next == NULL || dnext == NULL) {
+		if (next == NULL || dnext == NULL || cnext == NULL) {
 			rc = SL_ENOMEM;
 			goto out;
 		}
-		cutoffs(ms, next, dnext);
+		cutoffs(ms, next, dnext, cnext);
 		changed = false;
 		for (size_t i = 0; i < ms->nm; i++)
-			if (ms->m[i].upto != next[i]) {
+			if (ms->m[i].upto != next[i] ||
+			    ms->m[i].chain_upto != cnext[i]) {
 				ms->m[i].upto = next[i];
+				ms->m[i].chain_upto = cnext[i];
 				changed = true;
 			}
 		for (size_t j = 0; j < ms->nd; j++)
@@ -907,6 +926,7 @@ sl_members_settle(struct sl_members *ms)
 out:
 	free(next);
 	free(dnext);
+	free(cnext);
 	return rc;
 }
 

@@ -611,6 +611,7 @@ enum sl_ftype {
 				its day (a DATE) or its record's date (a
 				REF: an action closed at a meeting) unless
 				it says otherwise */
+#define SL_FF_ZERO     0x100 /* SEQ: 0 is a value (none of the chain) */
 
 #define SL_SCHEMA_MAX_FIELDS 16
 #define SL_FIELD_NAME_MAX 32  /* bytes of a payload key, known or not */
@@ -995,6 +996,9 @@ struct sl_member {
 	bool member;                 /* admitted (or the anchor) */
 	uint64_t upto;               /* its events after this seq do not
 					count (UINT64_MAX: not retired) */
+	uint64_t chain_upto;         /* its own key's events after this seq
+					do not count: it moved to a device
+					(12.3; UINT64_MAX: not) */
 	uint64_t since;              /* clock of its first admission that
 					counts (0: the anchor, not admitted) */
 	uint8_t by[SL_KEY_LEN];      /* who admitted it then */

@@ -199,8 +199,8 @@ static const struct sl_field device_fields[] = {
 	    "the device's key" },
 	{ "name", "name", SL_F_TEXT, SL_ORG_MAX, NULL, NULL, NULL, 0,
 	    "the device's name" },
-	{ "upto", "upto", SL_F_SEQ, 0, NULL, NULL, NULL, 0,
-	    "the last of its events that count" },
+	{ "upto", "upto", SL_F_SEQ, 0, NULL, NULL, NULL, SL_FF_ZERO,
+	    "the last of its events that count (0: none)" },
 	{ "cert", "cert", SL_F_SIG, 0, NULL, NULL, NULL, 0,
 	    "the organisation key's signature" },
 	{ "proof", "proof", SL_F_SIG, 0, NULL, NULL, NULL, 0,
@@ -702,7 +702,8 @@ sl_schema_check_value(const struct sl_field *f, const uint8_t *v, size_t len,
 	case SL_F_SEQ: {
 		uint64_t u;
 
-		if (sl_mp_read_uint(&m, &u) != SL_OK || u == 0)
+		if (sl_mp_read_uint(&m, &u) != SL_OK ||
+		    (u == 0 && !(f->flags & SL_FF_ZERO)))
 			return why(w, wlen, "is not a positive integer");
 		break;
 	}

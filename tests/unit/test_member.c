@@ -617,6 +617,37 @@ test_retire_devices(void **state)
 	dev_expect(e, 7, "A", "AB<=4C<=2 P:B<=6 Q:B<=0 R:C<=9");
 }
 
+/* An organisation key that moved to a device (rotation) ends its own
+ * chain at its own word, and only there: it stays the member, and its
+ * device signs for it. */
+static void
+test_org_key_retires_chain(void **state)
+{
+	const struct sl_mev e[] = {
+		ev('A', 1, 10, SL_MEV_ADMIT, 'B', "Bee", 0),
+		dev_ev('A', 2, 11, SL_MEV_DEVICE, 'A', 'P', 0, true),
+		dev_ev('A', 3, 12, SL_MEV_REVOKE, 'A', 'A', 0, false),
+		/* Not A's own chain: says nothing of A's. */
+		dev_ev('B', 1, 13, SL_MEV_REVOKE, 'A', 'A', 0, false),
+		ev('B', 2, 14, SL_MEV_ADMIT, 'A', "Aye", 0),
+	};
+	struct sl_members ms;
+	uint64_t upto;
+
+	(void)state;
+	dev_expect(e, 5, "AB", "AB P:A");
+	sl_members_init(&ms, key('B'));
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(sl_members_add(&ms, &e[i]), SL_OK);
+	assert_int_equal(sl_members_settle(&ms), SL_OK);
+	assert_true(sl_members_signer(&ms, key('A'), &upto));
+	assert_int_equal(upto, 3);
+	assert_false(sl_members_current(&ms, key('A')));
+	assert_true(sl_members_current(&ms, key('P')));
+	assert_non_null(sl_members_get(&ms, key('A')));
+	sl_members_free(&ms);
+}
+
 /* The content rule: both signatures over the statement, from the right
  * keys, and a revocation's certificate if it has one. */
 static void
@@ -687,6 +718,7 @@ main(void)
 		cmocka_unit_test(test_revoke),
 		cmocka_unit_test(test_device_contested),
 		cmocka_unit_test(test_retire_devices),
+		cmocka_unit_test(test_org_key_retires_chain),
 		cmocka_unit_test(test_device_check),
 	};
 
