@@ -77,7 +77,7 @@ STORE_SRC  := daemon/store.c daemon/project.c daemon/log.c
 DAEMON_SRC := daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/cmd_args.c daemon/cmd_write.c daemon/cmd_read.c \
               daemon/cmd_import.c daemon/cmd_member.c daemon/cmd_events.c \
-              daemon/cmd_peer.c daemon/cmd_ckpt.c \
+              daemon/cmd_peer.c daemon/cmd_ckpt.c daemon/cmd_device.c \
               daemon/audit.c daemon/rights.c \
               daemon/tls.c daemon/conn.c daemon/sync.c
 CLI_SRC    := cli/parser.c cli/records.c cli/output.c cli/output_json.c \
@@ -94,7 +94,7 @@ CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 TESTS := test_mp test_event test_output test_schema test_store test_project \
          test_fold test_member test_node test_e2e test_sync test_fault test_hostile \
          test_meaning test_attack test_attack13 test_attack14 test_soak test_sheets \
-         test_cli_golden test_raw test_evfile test_ckpt
+         test_cli_golden test_raw test_evfile test_ckpt test_device
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
 .PHONY: all deps deps-build run check lint tests test-run unit bench fuzz \
@@ -145,6 +145,8 @@ $(BUILD)/test_sheets: $(BUILD)/obj/tests/unit/test_sheets.o $(BUILD)/obj/tests/u
 $(BUILD)/test_sync: $(BUILD)/obj/tests/unit/test_sync.o $(BUILD)/obj/tests/unit/cluster.o $(BUILD)/obj/tests/unit/testutil.o $(BUILD)/obj/tests/unit/fill.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 CLUSTER_OBJ := $(BUILD)/obj/tests/unit/cluster.o $(BUILD)/obj/tests/unit/testutil.o
+$(BUILD)/test_device: $(BUILD)/obj/tests/unit/test_device.o $(CLUSTER_OBJ) $(BUILD)/obj/tests/unit/fill.o $(STORE_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_fault: $(BUILD)/obj/tests/unit/test_fault.o $(BUILD)/obj/tests/unit/relay.o $(CLUSTER_OBJ) $(BUILD)/obj/tests/unit/fill.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_soak: $(BUILD)/obj/tests/unit/test_soak.o $(BUILD)/obj/tests/unit/relay.o $(CLUSTER_OBJ) $(STORE_OBJ) $(PROTO_OBJ)

@@ -94,6 +94,10 @@ static const struct {
 	    { "FINGERPRINT", "fingerprint", 0 }, { "STATUS", "status", 0 },
 	    { "ADMITTED", "admitted", 0 }, { "BY", "admitted_by", 0 },
 	    { "EVENTS", "events", 0 }, { NULL, NULL, 0 } } },
+	{ "device", false, { { "ORG", "org", 0 }, { "NAME", "name", 0 },
+	    { "FINGERPRINT", "fingerprint", 0 }, { "STATUS", "status", 0 },
+	    { "ADDED", "added", 0 }, { "EVENTS", "events", 0 },
+	    { NULL, NULL, 0 } } },
 	{ "log", false, { { "#", "arrival", 0 }, { "ORIGIN", "origin", 10 },
 	    { "SEQ", "seq", 0 }, { "TIME", "time", 0 },
 	    { "AUTHOR", "author", 0 }, { "TYPE", "type", 0 },
@@ -103,7 +107,7 @@ static const struct {
 /* The keys whose values are times (RFC 3339 UTC in replies). */
 static const char *const time_keys[] = { "time", "created", "updated",
 	"clock", "last_contact", "exported", "admitted", "retired",
-	"first_time", "last_time", "since", NULL };
+	"first_time", "last_time", "since", "added", "revoked", NULL };
 
 static enum out_mode text_mode;
 static const char *text_table;

@@ -115,6 +115,36 @@ static const struct flag_def invite_flags[] = {
 	END_FLAGS,
 };
 
+#define ORG_KEY_FLAG \
+	{ "org-key", "FILE", "the organisation key's file, where this node's " \
+	    "own key is not it (samlog reads it and passes it for this " \
+	    "request only)", 0, NULL, NULL }
+
+static const struct flag_def device_request_flags[] = {
+	{ "name", "NAME", "what to call this machine (laptop, server-2)",
+	    FL_REQUIRED, NULL, NULL },
+	END_FLAGS,
+};
+
+static const struct flag_def device_add_flags[] = {
+	ORG_KEY_FLAG,
+	{ "addr", "HOST:PORT", "where the device reaches this node (default: "
+	    "the address it listens on)", 0, NULL, NULL },
+	END_FLAGS,
+};
+
+static const struct flag_def device_revoke_flags[] = {
+	ORG_KEY_FLAG,
+	END_FLAGS,
+};
+
+static const struct flag_def device_rotate_flags[] = {
+	ORG_KEY_FLAG,
+	{ "name", "NAME", "what to call this machine's new key (default: its "
+	    "name now, or server)", 0, NULL, NULL },
+	END_FLAGS,
+};
+
 /* The commands help lists before the records' ... */
 static const struct command_def head[] = {
 	{ "init", CMD_INIT, NULL, OUT_NONE, NULL, NULL,
@@ -140,6 +170,24 @@ static const struct command_def head[] = {
 	{ "member retire", CMD_REMOTE, "member.retire", OUT_LIST, "member",
 	    "ORG", "retire a member organisation (a name or a fingerprint): "
 	    "its later events count nowhere", no_flags, NULL },
+	{ "device list", CMD_REMOTE, "device.list", OUT_LIST, "device", NULL,
+	    "list every member's signing keys: organisation keys and devices, "
+	    "current or revoked", no_flags, NULL },
+	{ "device request", CMD_REMOTE, "device.request", OUT_LINE, NULL,
+	    "ORG", "on a new machine of an organisation (its key): print a "
+	    "request to give to a node of it (samlog device add)",
+	    device_request_flags, NULL },
+	{ "device add", CMD_REMOTE, "device.add", OUT_LINE, NULL, "REQUEST",
+	    "certify a new machine of this organisation; prints the line "
+	    "for samlog join on it", device_add_flags, NULL },
+	{ "device revoke", CMD_REMOTE, "device.revoke", OUT_OBJECT, NULL,
+	    "DEVICE", "revoke a device of this organisation (lost, stolen, "
+	    "retired): its later events count nowhere", device_revoke_flags,
+	    NULL },
+	{ "device rotate", CMD_REMOTE, "device.rotate", OUT_OBJECT, NULL,
+	    NULL, "move this node to a new key of its own (the organisation "
+	    "key, if it was this node's, stays in org.key to keep off line)",
+	    device_rotate_flags, NULL },
 	{ "peer remove", CMD_REMOTE, "peer.remove", OUT_OBJECT, NULL, "NAME",
 	    "stop dialling a peer (membership ends by member retire)", no_flags, NULL },
 	{ "verify", CMD_VERIFY, "verify", OUT_OBJECT, NULL, NULL,

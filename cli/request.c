@@ -261,9 +261,32 @@ request_run(const char *dir, bool dir_named, const struct parse_result *r,
 	int fd, status = 1;
 	bool got_result = false, began = false;
 
+	/* An organisation key file is read here, by its user, and passed
+	 * for this one request (the daemon may not be able to read it). */
+	struct parse_result keyed;
+	char seed_text[SL_B32_LEN(SL_SEED_LEN) + 1];
+
+	for (size_t i = 0; i < r->nvals; i++) {
+		struct sl_key k;
+		char err[512];
+
+		if (strcmp(r->vals[i].flag->name, "org-key") != 0)
+			continue;
+		if (sl_key_load_file(r->vals[i].value, &k, err, sizeof err) !=
+		    SL_OK)
+			return say(1, "--org-key: %s%s", err, "");
+		/* libsodium's secret key is the seed, then the public key. */
+		sl_b32_encode(seed_text, k.secret, SL_SEED_LEN);
+		sl_key_wipe(&k);
+		keyed = *r;
+		keyed.vals[i].value = seed_text;
+		r = &keyed;
+		break;
+	}
 	if ((fd = request_connect(dir, dir_named, path, sizeof path)) < 0)
 		return 1;
 	build_request(&w, r);
+	sl_wipe(seed_text, sizeof seed_text);
 	output_set_filtered(r->nvals > 0);
 	struct sl_frame_hdr h = { SL_CTL_VERSION, SL_MSG_REQUEST, 0, 1,
 		(uint32_t)w.len };
@@ -276,6 +299,8 @@ request_run(const char *dir, bool dir_named, const struct parse_result *r,
 		return say(1, "cannot send the request to samlogd at %s%s", path,
 		    "");
 	}
+	if (w.p != NULL)
+		sl_wipe(w.p, w.len);
 	free(w.p);
 	while (!got_result) {
 		struct sl_frame_hdr rh;

@@ -121,6 +121,12 @@ do_member(struct cmd_call *k)
 }
 
 static int
+do_device(struct cmd_call *k)
+{
+	return cmd_device(k->d, k->c, k->id, k->a, k->msg, k->mlen);
+}
+
+static int
 do_invite(struct cmd_call *k)
 {
 	return cmd_invite(k->d, k->c, k->id, k->a, k->msg, k->mlen);
@@ -150,6 +156,11 @@ static const struct cmd_entry {
 	{ "member.list", false, false, do_member },
 	{ "invite", false, false, do_invite },
 	{ "member.retire", false, false, do_member },
+	{ "device.list", false, false, do_device },
+	{ "device.request", false, false, do_device },
+	{ "device.add", false, false, do_device },
+	{ "device.revoke", false, false, do_device },
+	{ "device.rotate", false, false, do_device },
 };
 
 /* The entry for cmd; *kind the record kind of a KIND.NAME command. */

@@ -22,6 +22,13 @@
 
 struct cmd_ctx;
 
+/* sync_moved_fn (sync.h): does the log make `now` the new key of the
+ * peer that had `was`? */
+bool cmd_sync_moved(void *ctx, const uint8_t was[SL_KEY_LEN],
+    const uint8_t now[SL_KEY_LEN], const char *name);
+/* Did a request (device rotate) ask samlogd to start again with its
+ * new key? */
+bool cmd_restart_wanted(const struct cmd_ctx *d);
 struct cmd_ctx *cmd_new(uv_loop_t *loop, struct store *s, struct project *p,
     const uint8_t node[SL_KEY_LEN], const char *org);
 /* Commits and answers the writes still queued (at shutdown). */

@@ -90,6 +90,10 @@ struct cmd_ctx {
 	struct import_sess *imports;
 	bool held;           /* writes wait: see sync_hold_fn */
 	bool ckpt_done;      /* a checkpoint was written since the start */
+	/* Peers that moved to a new key, their lines to rewrite soon. */
+	uv_timer_t moved_timer;
+	char moved[8][CONFIG_NAME_MAX + 1];
+	size_t nmoved;
 	uint8_t ckpt_digest[SL_HASH_LEN]; /* the tips right after it */
 };
 
@@ -207,11 +211,21 @@ int cmd_peer_line(struct cmd_ctx *d, const uint8_t key[SL_KEY_LEN],
  * (PROTOCOL.md 12.3). */
 int cmd_device(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     const struct args *a, char *msg, size_t mlen);
+/* Is text an enrolment line (device add's)?  join ENROLMENT: this node
+ * becomes a device of the line's organisation and dials the node named. */
+bool cmd_is_enrolment(const char *text);
+int cmd_device_join(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const char *text, char *msg, size_t mlen);
 /* Did the last request ask the daemon to start again with its new key
  * (device rotate)? */
 bool cmd_restart_wanted(const struct cmd_ctx *d);
 
 /* ---- cmd_member.c ---------------------------------------------------- */
+
+/* The organisation NAME, a fingerprint or a node id prefix, among the
+ * members; SL_OK and org filled, or why not. */
+int cmd_member_find(const struct sl_members *ms, const char *text,
+    uint8_t org[SL_KEY_LEN], char *msg, size_t mlen);
 
 /* member.list, member.retire. */
 int cmd_member(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,

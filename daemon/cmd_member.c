@@ -18,8 +18,8 @@
 
 /* The organisation NAME, a fingerprint or a node id prefix, among the
  * organisations the log names; SL_OK and org filled, or why not. */
-static int
-member_find(const struct sl_members *ms, const char *text,
+int
+cmd_member_find(const struct sl_members *ms, const char *text,
     uint8_t org[SL_KEY_LEN], char *msg, size_t mlen)
 {
 	char want[SL_ORG_MAX * 2 + 1], have[SL_ORG_MAX * 2 + 1];
@@ -180,7 +180,7 @@ member_retire(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		return cmd_fail(msg, mlen, SL_EUSAGE, "member retire needs an "
 		    "ORG (a name or a fingerprint)");
 	}
-	if ((rc = member_find(ms, text, org, msg, mlen)) != SL_OK) {
+	if ((rc = cmd_member_find(ms, text, org, msg, mlen)) != SL_OK) {
 		mdb_txn_abort(txn);
 		return rc;
 	}

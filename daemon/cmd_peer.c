@@ -465,6 +465,10 @@ join_finish(struct join_wait *w, int code, const char *msg)
 			snprintf(m, sizeof m, "joined, but cannot record the "
 			    "inviter as a member: %s", err);
 		} else {
+			/* A device invited this node: its key is let through
+			 * until its certificate arrives (12.3). */
+			if (memcmp(w->inviter, w->org, SL_KEY_LEN) != 0)
+				sync_enrol(d->sync, w->inviter);
 			sl_b32_encode(id, w->inviter, SL_KEY_LEN);
 			msgpack_packer_init(&pk, &g, sl_buf_write);
 			msgpack_pack_map(&pk, 3);
@@ -545,6 +549,15 @@ cmd_join(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	if (!cmd_arg_str(a, "id", text, sizeof text))
 		return cmd_fail(msg, mlen, SL_EUSAGE, "join needs the INVITATION "
 		    "a member's samlog invite printed");
+	/* A device's enrolment (samlog device add) is answered at once. */
+	if (cmd_is_enrolment(text)) {
+		rc = cmd_device_join(d, c, id, text, msg, mlen);
+		if (rc == SL_OK) {
+			cmd_reply_end(c, id);
+			cmd_reply_result(c, id, SL_OK, "ok", NULL);
+		}
+		return rc;
+	}
 	if (!cmd_invite_parse(text, &inv, msg, mlen))
 		return SL_EINVAL;
 	if (d->sync == NULL)

@@ -759,9 +759,14 @@ authority_check(struct cmd_ctx *d, MDB_txn *txn, const struct sl_evtype *et,
     const struct sl_rec *cur, const char *text, char *msg, size_t mlen)
 {
 	char org[SL_ORG_MAX + 1] = "";
+	const struct sl_members *ms = project_members(d->p, txn);
+	const uint8_t *owner = ms != NULL ? sl_members_org_of(ms,
+	    cur->c_origin) : cur->c_origin;
 
+	/* Whose record it is: the organisation its creator's key signs
+	 * for, a device's as its organisation key's (12.3). */
 	if (!sl_evtype_owner_only(et) ||
-	    memcmp(cur->c_origin, d->node, SL_KEY_LEN) == 0)
+	    memcmp(owner, d->orgkey, SL_KEY_LEN) == 0)
 		return SL_OK;
 	project_node_org(d->p, txn, cur->c_origin, org, sizeof org);
 	if (org[0] == '\0') {
@@ -898,7 +903,7 @@ write_one(struct cmd_ctx *d, struct store_batch *b, struct pending *p,
 	const struct sl_member *self = ms != NULL ? sl_members_get(ms,
 	    d->orgkey) : NULL;
 	uint64_t dev_upto = UINT64_MAX;
-	bool dev_cut = ms != NULL && cmd_is_device(d) &&
+	bool dev_cut = ms != NULL && !sl_members_current(ms, d->node) &&
 	    (!sl_members_signer(ms, d->node, &dev_upto) ||
 	    dev_upto != UINT64_MAX);
 
@@ -916,8 +921,10 @@ write_one(struct cmd_ctx *d, struct store_batch *b, struct pending *p,
 		    " by " : "", by != NULL ? by : "");
 	} else if (dev_cut) {
 		rc = cmd_fail(p->msg, sizeof p->msg, SL_EPERM, "%s",
-		    dev_upto != UINT64_MAX ? "this device was revoked: its "
-		    "new records would count on no member's node (samlog "
+		    cmd_restart_wanted(d) ? "this node moved to a new key: "
+		    "it signs again once samlogd has started with it" :
+		    dev_upto != UINT64_MAX ? "this node's key was revoked: "
+		    "its new records would count on no member's node (samlog "
 		    "device list)" : "this device's certificate has not "
 		    "reached it yet: sync with a node of its organisation "
 		    "first (samlog peer list)");

@@ -1106,6 +1106,23 @@ due_txn(struct project *p, MDB_txn *txn, uint64_t *n)
 	}
 }
 
+int
+project_anchor_changed(struct project *p)
+{
+	MDB_txn *txn;
+	MDB_val k = { 5, "recut" }, d = { 0, "" };
+	int rc;
+
+	p->members_ok = false;
+	if (mdb_txn_begin(p->env, NULL, 0, &txn) != 0)
+		return SL_ESTORE;
+	if ((rc = mdb_put(txn, p->pmeta, &k, &d, 0)) != 0) {
+		mdb_txn_abort(txn);
+		return SL_ESTORE;
+	}
+	return mdb_txn_commit(txn) == 0 ? SL_OK : SL_ESTORE;
+}
+
 /* Has a retirement cut events the records still hold? */
 static bool
 recut_pending(struct project *p)

@@ -133,6 +133,10 @@ int project_as_of(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
  * until the next call with another transaction.  NULL on a store
  * error. */
 const struct sl_members *project_members(struct project *p, MDB_txn *txn);
+/* This node's organisation changed (it became a device: the store's
+ * "org"): the members are derived again, and the records rebuilt at the
+ * next project_due.  SL_OK or SL_ESTORE. */
+int project_anchor_changed(struct project *p);
 /* The name of origin's organisation at clock hlc (UINT64_MAX: now): the
  * one membership binds, else the one its node last announced, else "". */
 void project_org_at(struct project *p, MDB_txn *txn,

@@ -179,6 +179,87 @@ apply_flags(const struct daemon *d, struct config *c, char *err, size_t errlen)
 	return SL_OK;
 }
 
+/*
+ * A key rotation (samlog device rotate, PROTOCOL.md 12.3) interrupted by
+ * a crash: node.key.next holds the new key.  If the old key's chain
+ * already ends with its own revocation, the rotation happened and is
+ * finished (the store and node.key take the new key); if not, it never
+ * did, and the new key is dropped.  Either way one key signs after.
+ */
+static void
+rotate_finish(struct daemon *d)
+{
+	char err[512], *next = dir_file(d->dir, SL_NODE_KEY_FILE ".next");
+	char *keyp = dir_file(d->dir, SL_NODE_KEY_FILE);
+	char *orgp = dir_file(d->dir, "org.key");
+	char *store_path = dir_file(d->dir, SL_NODE_STORE_DIR);
+	uint8_t node[SL_KEY_LEN], org[SL_KEY_LEN], pending[SL_KEY_LEN];
+	struct store *s = NULL;
+	struct sl_key nk;
+	bool done = false;
+
+	if (next == NULL || keyp == NULL || orgp == NULL || store_path == NULL)
+		fatal("out of memory");
+	if (access(next, F_OK) != 0)
+		goto out;
+	if (sl_key_load_file(next, &nk, err, sizeof err) != SL_OK)
+		fatal("a key rotation was under way, but %s", err);
+	if (store_open(&s, store_path, NULL, NULL, err, sizeof err) != SL_OK)
+		fatal("%s", err);
+	if (store_meta_key(s, "node", node) == SL_OK &&
+	    memcmp(node, nk.pub, SL_KEY_LEN) == 0) {
+		done = true; /* the store took it: only the file is left */
+	} else if (store_meta_key(s, "next", pending) == SL_OK &&
+	    memcmp(pending, nk.pub, SL_KEY_LEN) == 0) {
+		const struct store_tip *t = store_tip_of(s, d->key.pub);
+		uint8_t *buf = NULL;
+		size_t len;
+		struct sl_event ev;
+		struct sl_mev e;
+
+		if (t != NULL && t->seq > 0 &&
+		    store_event_get(s, d->key.pub, t->seq, &buf, &len) ==
+		    SL_OK && sl_event_decode(&ev, buf, len) == SL_OK &&
+		    sl_mev_decode(&ev, &e) == SL_OK &&
+		    e.type == SL_MEV_REVOKE &&
+		    memcmp(e.device, d->key.pub, SL_KEY_LEN) == 0)
+			done = true;
+		free(buf);
+		if (done && (store_meta_key_put(s, "node", nk.pub) != SL_OK ||
+		    store_meta_key_put(s, "next", NULL) != SL_OK))
+			fatal("cannot finish the key rotation in the store");
+	}
+	if (!done) {
+		log_warn("a key rotation was begun and not written: this node "
+		    "keeps its key");
+		if (store_meta_key_put(s, "next", NULL) != SL_OK ||
+		    unlink(next) != 0)
+			fatal("cannot drop the unfinished key rotation (%s)",
+			    next);
+		goto out;
+	}
+	/* The organisation key stays, in org.key, when it was this node's. */
+	if (store_meta_key(s, "org", org) == SL_OK &&
+	    memcmp(org, d->key.pub, SL_KEY_LEN) == 0 &&
+	    access(orgp, F_OK) != 0 && link(keyp, orgp) != 0)
+		fatal("cannot keep the organisation key in %s: %s", orgp,
+		    strerror(errno));
+	if (rename(next, keyp) != 0)
+		fatal("cannot move %s to %s: %s", next, keyp, strerror(errno));
+	log_info("finished the key rotation begun before the last stop");
+	sl_key_wipe(&d->key);
+	if (sl_node_load_key(d->dir, &d->key, err, sizeof err) != SL_OK)
+		fatal("%s", err);
+out:
+	if (s != NULL)
+		store_close(s);
+	sl_key_wipe(&nk);
+	free(next);
+	free(keyp);
+	free(orgp);
+	free(store_path);
+}
+
 static void
 daemon_open(struct daemon *d)
 {
@@ -199,6 +280,7 @@ daemon_open(struct daemon *d)
 	if (sl_node_load_key(d->dir, &d->key, err, sizeof err) != SL_OK)
 		fatal("%s", err);
 	daemon_lock(d);
+	rotate_finish(d);
 	store_path = dir_file(d->dir, SL_NODE_STORE_DIR);
 	if (store_open(&d->store, store_path, &d->key, NULL, err,
 	    sizeof err) != SL_OK)
@@ -230,6 +312,7 @@ daemon_serve(struct daemon *d)
 	sync_set_org(d->sync, d->conf.org);
 	sync_set_hold(d->sync, cmd_hold, d->cmd);
 	sync_set_members(d->sync, cmd_sync_member, cmd_sync_members, d->cmd);
+	sync_set_moved(d->sync, cmd_sync_moved, d->cmd);
 	sync_set_join(d->sync, cmd_sync_join, cmd_invites_open, d->cmd);
 	cmd_set_sync(d->cmd, d->sync, d->conf_path);
 	if (sock == NULL)
@@ -367,6 +450,27 @@ due_timer_cb(uv_timer_t *h)
 	struct daemon *d = h->data;
 	uint64_t n;
 
+	/* device rotate: the new key signs once the daemon starts again,
+	 * after the connected peers have taken its certificate (up to
+	 * 10 s): they then know the new key when it connects. */
+	if (cmd_restart_wanted(d->cmd)) {
+		static uint64_t asked;
+		bool waiting = false;
+
+		if (asked == 0)
+			asked = uv_now(h->loop);
+		for (size_t i = 0; i < sync_peer_count(d->sync); i++) {
+			struct sync_peer_info pi;
+
+			sync_peer_get(d->sync, i, &pi);
+			waiting = waiting || (pi.connected && pi.behind > 0);
+		}
+		if (!waiting || uv_now(h->loop) - asked > 10000) {
+			log_info("starting again with this node's new key");
+			uv_stop(h->loop);
+		}
+		return;
+	}
 	if (project_due(d->proj, &n) != SL_OK)
 		log_warn("cannot fold the events whose time has come");
 	else if (n > 0)
@@ -566,7 +670,14 @@ main(int argc, char **argv)
 	/* Orderly stop: commit what clients already sent, stop listening,
 	 * close every handle and let their callbacks run, then close the
 	 * store (every commit is durable by then). */
-	notify("STOPPING=1");
+	bool restart = cmd_restart_wanted(d.cmd);
+	/* Started again, it listens where it listened (a port it was given
+	 * as 0 stays the one it got). */
+	char listen_now[CONFIG_ADDR_MAX + 1];
+
+	snprintf(listen_now, sizeof listen_now, "%s",
+	    sync_listen_addr(d.sync));
+	notify(restart ? "RELOADING=1" : "STOPPING=1");
 	cmd_flush(d.cmd);
 	sync_close(d.sync);
 	control_close(d.ctl);
@@ -580,10 +691,29 @@ main(int argc, char **argv)
 	store_close(d.store);
 	sl_key_wipe(&d.key);
 	sl_crypto_shutdown();
-	log_info("stopped");
+	log_info(restart ? "stopped, to start again" : "stopped");
 	if (d.lock_fd >= 0)
 		close(d.lock_fd);
 	free(d.conf_path);
 	free(d.dir);
+	if (restart) {
+		/* The same process (its pid is what systemd and scripts
+		 * know), with the same arguments. */
+		char **av = calloc((size_t)argc + 3, sizeof *av);
+
+		if (av == NULL)
+			return 1;
+		for (int i = 0; i < argc; i++)
+			av[i] = argv[i];
+		if (listen_now[0] != '\0') {
+			av[argc] = (char *)"--listen";
+			av[argc + 1] = listen_now;
+		}
+		execv("/proc/self/exe", av);
+		free(av);
+		fprintf(stderr, "samlogd: cannot start again: %s\n",
+		    strerror(errno));
+		return 1;
+	}
 	return 0;
 }

@@ -81,6 +81,9 @@ struct peer {
 	char join_name[SL_ORG_MAX + 1];
 	sync_joined_fn join_done;
 	void *join_done_ctx;
+	/* This node is a new device enrolled through this peer (12.3):
+	 * its key is let through until the log says whose it is. */
+	bool enrolling;
 };
 
 /*
@@ -123,6 +126,8 @@ struct sync {
 	const uint8_t **recs;
 	size_t *lens;
 	size_t recs_cap;
+	sync_moved_fn moved;        /* NULL: peers keep their keys */
+	void *moved_ctx;
 	sync_member_fn member;      /* NULL: this node and its peers */
 	sync_members_fn members;
 	void *members_ctx;
@@ -225,7 +230,8 @@ admit_cb(void *ctx, const uint8_t key[SL_KEY_LEN])
 		return upto == UINT64_MAX;
 	/* This node is joining through that peer: it is no member of
 	 * this node's yet. */
-	if ((p = peer_by_key(sy, key)) != NULL && p->join_pending)
+	if ((p = peer_by_key(sy, key)) != NULL &&
+	    (p->join_pending || p->enrolling))
 		return true;
 	/* A newcomer with an invitation: it may send JOIN, and nothing
 	 * else, until it is admitted (12.2). */
@@ -1132,6 +1138,19 @@ sync_join(struct sync *sy, const uint8_t key[SL_KEY_LEN],
 	return SL_OK;
 }
 
+int
+sync_enrol(struct sync *sy, const uint8_t key[SL_KEY_LEN])
+{
+	struct peer *p = peer_by_key(sy, key);
+
+	if (p == NULL || p->cfg.addr[0] == '\0')
+		return SL_ENOENT;
+	p->enrolling = true;
+	if (p->ses == NULL && p->dialing == NULL)
+		peer_dial(p);
+	return SL_OK;
+}
+
 void
 sync_join_cancel(struct sync *sy, const uint8_t key[SL_KEY_LEN])
 {
@@ -1277,6 +1296,23 @@ established_cb(void *ctx, struct conn *c)
 	char id[SL_NODE_ID_TEXT + 1];
 
 	key_text(id, conn_key(c));
+	/* A peer that moved to a new key: the one dialled, or (coming in)
+	 * the first whose key the log says the new one replaced. */
+	if (p == NULL && sy->moved != NULL && is_member(sy, conn_key(c))) {
+		for (size_t i = 0; i < sy->npeers && p == NULL; i++) {
+			struct peer *q = sy->peers[i];
+
+			if (q->removed || (ss != NULL && ss->peer != q))
+				continue;
+			if (sy->moved(sy->moved_ctx, q->cfg.key, conn_key(c),
+			    q->cfg.name)) {
+				log_info("peer %s moved to key %.16s", q->cfg.name,
+				    id);
+				memcpy(q->cfg.key, conn_key(c), SL_KEY_LEN);
+				p = q;
+			}
+		}
+	}
 	if (p == NULL && ss == NULL && !is_member(sy, conn_key(c)) &&
 	    sy->invites_open != NULL && sy->invites_open(sy->join_ctx)) {
 		/* A newcomer: it has the handshake's time to send JOIN. */
@@ -1642,17 +1678,21 @@ idle_cb(uv_idle_t *h)
 		next = ss->next;
 		/* The log changed: it may have retired a peer, whose
 		 * connection then ends as a new one would be refused. */
+		bool known = ss->peer != NULL && sy->member != NULL &&
+		    member_upto(sy, ss->peer->cfg.key, &upto);
+
 		if (ss->peer != NULL && sy->member != NULL &&
-		    !conn_closing(ss->conn) && (!member_upto(sy,
-		    ss->peer->cfg.key, &upto) || upto != UINT64_MAX)) {
+		    !conn_closing(ss->conn) && (known ? upto != UINT64_MAX :
+		    !ss->peer->enrolling && !ss->peer->join_pending)) {
 			/* What it lacks goes first (its retirement among
 			 * it), then the BYE. */
 			if (ss->hello_got) {
 				send_have(ss);
 				pump(ss);
 			}
-			conn_close(ss->conn, true, "the organisation was retired "
-			    "from the federation");
+			conn_close(ss->conn, true, "the key no longer signs for "
+			    "a current member (its organisation retired, or "
+			    "the device revoked)");
 			continue;
 		}
 		/* The log changed: an origin waiting for a body may have it. */
@@ -1729,6 +1769,13 @@ sync_set_members(struct sync *sy, sync_member_fn member,
 	sy->member = member;
 	sy->members = list;
 	sy->members_ctx = ctx;
+}
+
+void
+sync_set_moved(struct sync *sy, sync_moved_fn moved, void *ctx)
+{
+	sy->moved = moved;
+	sy->moved_ctx = ctx;
 }
 
 int

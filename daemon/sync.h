@@ -66,6 +66,17 @@ typedef size_t (*sync_members_fn)(void *ctx, uint8_t (*keys)[SL_KEY_LEN],
     size_t max);
 void sync_set_members(struct sync *sy, sync_member_fn member,
     sync_members_fn list, void *ctx);
+/*
+ * A peer's node moved to a new key (samlog device rotate, PROTOCOL.md
+ * 12.3): a connection shows key `now` where this node knows the peer
+ * called name by key `was`.  moved(ctx, was, now, name) says whether the
+ * log makes `now` the same organisation's current key and `was` one that
+ * no longer signs; if so the peer takes the new key (and the callback
+ * may keep it in the configuration, later: not from inside this call).
+ */
+typedef bool (*sync_moved_fn)(void *ctx, const uint8_t was[SL_KEY_LEN],
+    const uint8_t now[SL_KEY_LEN], const char *name);
+void sync_set_moved(struct sync *sy, sync_moved_fn moved, void *ctx);
 
 /*
  * Joining (PROTOCOL.md 12.2).  As the inviter: while invites_open(ctx)
@@ -94,6 +105,12 @@ int sync_join(struct sync *sy, const uint8_t key[SL_KEY_LEN],
     const uint8_t secret[SL_JOIN_SECRET_LEN], const char *name,
     sync_joined_fn done, void *ctx);
 void sync_join_cancel(struct sync *sy, const uint8_t key[SL_KEY_LEN]);
+/* This node was enrolled as a device through the configured peer with
+ * key (it must have an address): that key is let through TLS, though
+ * this node does not know it is a member's yet, until the log says
+ * (a known key's standing always decides).  Dials it.  SL_OK or
+ * SL_ENOENT. */
+int sync_enrol(struct sync *sy, const uint8_t key[SL_KEY_LEN]);
 
 /* Listens for peers on "HOST:PORT" (port 0: any free port) instead of
  * where it listened before; "" stops listening.  The old listener closes
