@@ -533,6 +533,12 @@ fold_subject(struct bundle *b, struct chain_ev **sub)
 
 	if ((b->fold = sl_fold_mem_new()) == NULL || sub == NULL)
 		return bad(b, "out of memory");
+	/* Devices' certificates first: their steps are their
+	 * organisations' (PROTOCOL.md 12.3). */
+	for (uint32_t i = 0; i < b->nev; i++)
+		if (sl_fold_mem_certify(b->fold, b->ev[i].ev.rec,
+		    b->ev[i].ev.rec_len) != SL_OK)
+			return bad(b, "out of memory");
 	/* The other records' events the record's name first: the fold
 	 * needs to know they are not of this record. */
 	for (uint32_t i = 0; b->foreign != NULL && i < b->nforeign; i++) {
@@ -624,8 +630,8 @@ bundle_idents(const struct bundle *b, struct ident **v)
 
 	if ((*v = calloc((size_t)b->nev + 1, sizeof **v)) == NULL)
 		return 0;
-	(*v)[n++] = (struct ident){ b->exporter, b->org, b->org_len,
-		"exporter" };
+	(*v)[n++] = (struct ident){ .key = b->exporter, .org = b->org,
+		.org_len = b->org_len, .role = "exporter" };
 	for (uint32_t i = 0; i < b->nev; i++) {
 		struct ident *d = &(*v)[n];
 
@@ -637,6 +643,10 @@ bundle_idents(const struct bundle *b, struct ident **v)
 		origin_org(b, d->key, &d->org, &d->org_len);
 		n++;
 	}
+	/* Devices, by the certificates in the bundle (12.3). */
+	for (size_t i = 0; b->fold != NULL && i < n; i++)
+		(*v)[i].is_device = sl_fold_mem_device_org(b->fold,
+		    (*v)[i].key, (*v)[i].device_of);
 	return n;
 }
 

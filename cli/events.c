@@ -216,6 +216,14 @@ fold_all(struct evcheck *c)
 		if (!c->ev[i].twin && !c->ev[i].bad)
 			v[n++] = &c->ev[i];
 	qsort(v, n, sizeof(struct chain_ev *), fold_cmp);
+	/* Devices' certificates first: their steps are their
+	 * organisations' (PROTOCOL.md 12.3). */
+	for (uint32_t i = 0; i < n; i++)
+		if (sl_fold_mem_certify(c->fold, v[i]->ev.rec,
+		    v[i]->ev.rec_len) != SL_OK) {
+			free(v);
+			return false;
+		}
 	for (uint32_t i = 0; i < n; i++) {
 		int rc = sl_fold_mem_add(c->fold, v[i]->ev.rec, v[i]->ev.rec_len);
 
@@ -311,6 +319,8 @@ idents(const struct evcheck *c)
 		v[i].role = "origin";
 		chain_origin_org(c->ev, c->nev, v[i].key, &v[i].org,
 		    &v[i].org_len);
+		v[i].is_device = c->fold != NULL && sl_fold_mem_device_org(
+		    c->fold, v[i].key, v[i].device_of);
 	}
 	return v;
 }

@@ -143,6 +143,16 @@ pins_find(struct pins *p, const uint8_t key[SL_KEY_LEN])
 	return NULL;
 }
 
+struct pin *
+pins_find_ident(struct pins *p, const struct ident *id)
+{
+	struct pin *pin = pins_find(p, id->key);
+
+	if (pin == NULL && id->is_device)
+		pin = pins_find(p, id->device_of);
+	return pin;
+}
+
 /* True if v[i]'s key came earlier in v. */
 static bool
 listed_before(const struct ident *v, size_t i)
@@ -162,7 +172,7 @@ pins_check(struct pins *p, const char *file, const struct ident *v, size_t n)
 	if (p->n == 0)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct pin *pin = pins_find(p, v[i].key);
+		const struct pin *pin = pins_find_ident(p, &v[i]);
 
 		if (pin != NULL || listed_before(v, i))
 			continue;
@@ -191,12 +201,12 @@ pins_pack(msgpack_packer *pk, struct pins *p, const struct ident *v,
 	sl_pack_cstr(pk, "identities");
 	msgpack_pack_array(pk, k);
 	for (size_t i = 0; i < n; i++) {
-		const struct pin *pin = pins_find(p, v[i].key);
+		const struct pin *pin = pins_find_ident(p, &v[i]);
 
 		if (listed_before(v, i))
 			continue;
 		sl_fingerprint(fp, v[i].key);
-		msgpack_pack_map(pk, 5);
+		msgpack_pack_map(pk, 6);
 		sl_pack_cstr(pk, "fingerprint");
 		sl_pack_cstr(pk, fp);
 		sl_pack_cstr(pk, "role");
@@ -212,6 +222,14 @@ pins_pack(msgpack_packer *pk, struct pins *p, const struct ident *v,
 			sl_pack_cstr(pk, "yes (--expect)");
 		sl_pack_cstr(pk, "key");
 		sl_pack_b32(pk, v[i].key, SL_KEY_LEN);
+		/* A device: the organisation key that certified it. */
+		sl_pack_cstr(pk, "device_of");
+		if (v[i].is_device) {
+			sl_fingerprint(fp, v[i].device_of);
+			sl_pack_cstr(pk, fp);
+		} else {
+			msgpack_pack_nil(pk);
+		}
 	}
 	for (size_t i = 0; i < p->n; i++) {
 		bool seen = false;

@@ -32,6 +32,9 @@ struct ident {
 	const char *org;
 	uint32_t org_len;
 	const char *role;
+	bool is_device;              /* a certificate in the file makes it */
+	uint8_t device_of[SL_KEY_LEN]; /* a device of this organisation key
+					(PROTOCOL.md 12.3) */
 };
 
 /*
@@ -45,6 +48,9 @@ void pins_free(struct pins *p);
 
 /* The pin that key matches, or NULL. */
 struct pin *pins_find(struct pins *p, const uint8_t key[SL_KEY_LEN]);
+/* The pin that the identity's key matches, or its organisation key's
+ * when it is a device: pinning an organisation pins its devices. */
+struct pin *pins_find_ident(struct pins *p, const struct ident *id);
 
 /*
  * With pins: one "samlog: FILE: ..." line for each identity of v[0..n)

@@ -12,6 +12,10 @@
  * signature only: their bodies (other records' personal data) are
  * dropped, which the format allows and the hashes do not notice.
  *
+ * A device's certificate (PROTOCOL.md 12.3), for each origin that is
+ * a device and for the exporting node: whole, so that the checker folds
+ * the device's steps as its organisation's, as every node does.
+ *
  * And the witnesses (PROTOCOL.md 15.4): per origin, its latest
  * checkpoint that names no tip beyond what this node holds (a checker
  * reads a tip above the statement's vector as the end of a chain left
@@ -264,8 +268,12 @@ audit_build(struct store *s, struct project *p, MDB_txn *txn,
 		goto out;
 	}
 	qsort(w.v, w.n, sizeof *w.v, want_cmp);
-	/* Each origin's announcement, so the checker can name it: once per
-	 * origin, the sorted wants being grouped by origin. */
+	/* Each origin's announcement, so the checker can name it, and a
+	 * device's certificate: once per origin, the sorted wants being
+	 * grouped by origin. */
+	const struct sl_members *ms = project_members(p, txn);
+	const struct sl_device *dv;
+
 	for (size_t i = 0, nh = w.n; i < nh; i++) {
 		uint8_t origin[SL_KEY_LEN];
 		uint64_t seq;
@@ -276,7 +284,13 @@ audit_build(struct store *s, struct project *p, MDB_txn *txn,
 		memcpy(origin, w.v[i].origin, SL_KEY_LEN); /* want_add moves w.v */
 		if ((seq = project_node_org_seq(p, txn, origin)) > 0)
 			want_add(&w, origin, seq, true);
+		if (ms != NULL && (dv = sl_members_device(ms, origin)) !=
+		    NULL && !dv->contested)
+			want_add(&w, dv->cert_origin, dv->cert_seq, true);
 	}
+	if (ms != NULL && (dv = sl_members_device(ms, node)) != NULL &&
+	    !dv->contested)
+		want_add(&w, dv->cert_origin, dv->cert_seq, true);
 	want_witnesses(s, p, txn, &w);
 	if (w.failed) {
 		snprintf(err, errlen, "out of memory");

@@ -814,6 +814,11 @@ struct sl_fold_mem {
 	size_t wt_cap, wt_n;
 	struct mem_rec *recs;
 	size_t nrec, rec_cap;
+	struct mem_dev {
+		uint8_t key[SL_KEY_LEN], org[SL_KEY_LEN];
+		bool contested;
+	} *dev;                  /* devices certified (sl_fold_mem_certify) */
+	size_t ndev, dev_cap;
 };
 
 static size_t
@@ -1054,11 +1059,70 @@ mem_head_del(void *ctx, const uint8_t id[SL_ID_LEN],
 	return SL_OK;
 }
 
+/* A device's organisation, from the certificates given (12.3); a key
+ * two organisations certified, or none, signs for itself. */
+static void
+mem_org_of(void *ctx, const uint8_t key[SL_KEY_LEN], uint8_t org[SL_KEY_LEN])
+{
+	const struct sl_fold_mem *m = ctx;
+
+	memcpy(org, key, SL_KEY_LEN);
+	for (size_t i = 0; i < m->ndev; i++)
+		if (memcmp(m->dev[i].key, key, SL_KEY_LEN) == 0 &&
+		    !m->dev[i].contested)
+			memcpy(org, m->dev[i].org, SL_KEY_LEN);
+}
+
 const struct sl_fold_ops sl_fold_mem_ops = {
 	mem_meta_get, mem_meta_put, mem_wait_add, mem_wait_take,
 	mem_event_load, mem_rec_get, mem_rec_put, mem_head_add, mem_head_del,
-	NULL,
+	mem_org_of,
 };
+
+bool
+sl_fold_mem_device_org(const struct sl_fold_mem *m,
+    const uint8_t key[SL_KEY_LEN], uint8_t org[SL_KEY_LEN])
+{
+	mem_org_of((void *)(uintptr_t)m, key, org);
+	return memcmp(org, key, SL_KEY_LEN) != 0;
+}
+
+int
+sl_fold_mem_certify(struct sl_fold_mem *m, const uint8_t *rec, size_t len)
+{
+	struct sl_event ev;
+	struct sl_mev e;
+	char why[200];
+
+	/* Only a certificate whose body is present, matches its hash and
+	 * keeps the content rules (which verify both signatures). */
+	if (sl_event_decode(&ev, rec, len) != SL_OK || ev.payload == NULL ||
+	    ev.type_len != 12 || memcmp(ev.type, "device.added", 12) != 0 ||
+	    sl_event_check_payload(&ev) != SL_OK ||
+	    sl_schema_check_event(ev.type, ev.type_len, ev.entity,
+	    ev.n_parents, ev.payload, ev.payload_len, ev.hlc, why,
+	    sizeof why) != SL_OK || sl_mev_decode(&ev, &e) != SL_OK)
+		return SL_OK;
+	for (size_t i = 0; i < m->ndev; i++)
+		if (memcmp(m->dev[i].key, e.device, SL_KEY_LEN) == 0) {
+			if (memcmp(m->dev[i].org, e.org, SL_KEY_LEN) != 0)
+				m->dev[i].contested = true;
+			return SL_OK;
+		}
+	if (m->ndev == m->dev_cap) {
+		size_t cap = m->dev_cap ? m->dev_cap * 2 : 4;
+		struct mem_dev *nd = realloc(m->dev, cap * sizeof *nd);
+
+		if (nd == NULL)
+			return SL_ENOMEM;
+		m->dev = nd;
+		m->dev_cap = cap;
+	}
+	memcpy(m->dev[m->ndev].key, e.device, SL_KEY_LEN);
+	memcpy(m->dev[m->ndev].org, e.org, SL_KEY_LEN);
+	m->dev[m->ndev++].contested = false;
+	return SL_OK;
+}
 
 struct sl_fold_mem *
 sl_fold_mem_new(void)
@@ -1084,6 +1148,7 @@ sl_fold_mem_free(struct sl_fold_mem *m)
 	free(m->ev);
 	free(m->wt);
 	free(m->recs);
+	free(m->dev);
 	free(m);
 }
 

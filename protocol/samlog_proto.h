@@ -1103,6 +1103,16 @@ extern const struct sl_fold_ops sl_fold_mem_ops;
  * does, a body that does not match its payload hash (SL_EPAYLOAD) and
  * an event the content rules refuse (SL_ESCHEMA); nothing is folded. */
 int sl_fold_mem_add(struct sl_fold_mem *m, const uint8_t *rec, size_t len);
+/* Takes the device certificate rec (device.added, PROTOCOL.md 12.3) if
+ * it is a valid one, so that the device's events fold as its
+ * organisation's; anything else is passed over.  Give every certificate
+ * before the first event they concern.  SL_OK or SL_ENOMEM. */
+int sl_fold_mem_certify(struct sl_fold_mem *m, const uint8_t *rec,
+    size_t len);
+/* Is key a device of an organisation by the certificates given?  Its
+ * organisation key into org if so. */
+bool sl_fold_mem_device_org(const struct sl_fold_mem *m,
+    const uint8_t key[SL_KEY_LEN], uint8_t org[SL_KEY_LEN]);
 /* The record id (SL_ENOENT if absent or never created; r owned by the
  * caller afterwards). */
 int sl_fold_mem_record(struct sl_fold_mem *m, const uint8_t id[SL_ID_LEN],

@@ -184,6 +184,42 @@ test_device_signs_for_org(void **state)
 			fail_msg("%s: decision %s", all[i]->name, r->out);
 	}
 
+	/* The offline checkers fold the laptop's step as the association's
+	 * too: the bundle carries its certificate, the export has it. */
+	{
+		char file[700], evf[700];
+
+		snprintf(file, sizeof file, "%s/decision.bundle", cl_tmp);
+		snprintf(evf, sizeof evf, "%s/all.events", cl_tmp);
+		ok(sl(&t, "audit", dec, "--out", file, NULL));
+		r = ok(sl(&t, "audit", "--check", file, "--json", NULL));
+		if (strstr(r->out, "\"adopted\"") == NULL ||
+		    strstr(r->out, "not the deciding") != NULL)
+			fail_msg("audit --check of the laptop's step: %s",
+			    r->out);
+		/* Pinning the two organisations' keys pins the laptop too:
+		 * the association's key certified it. */
+		{
+			char fo[SL_FPR_TEXT + 1], ft[SL_FPR_TEXT + 1];
+
+			snprintf(fo, sizeof fo, "%.16s", o.id);
+			snprintf(ft, sizeof ft, "%.16s", t.id);
+			r = ok(sl(&t, "audit", "--check", file, "--expect", fo,
+			    "--expect", ft, "--json", NULL));
+			if (strstr(r->out, "\"device_of\": \"") == NULL)
+				fail_msg("the laptop is no device in %s", r->out);
+			/* One line for each key not expected. */
+			r = sl(&t, "audit", "--check", file, "--expect", ft,
+			    NULL);
+			if (r->status != 1 || strstr(r->err, "not an expected "
+			    "key") == NULL)
+				fail_msg("audit --check pinned to Sigtuna alone: "
+				    "%d %s", r->status, r->err);
+		}
+		ok(sl(&t, "export", "--events", evf, NULL));
+		ok(sl(&t, "verify", "--file", evf, NULL));
+	}
+
 	/* Revoked: its earlier records stay, it writes nothing more. */
 	ok(sl(&o, "device", "revoke", "laptop", NULL));
 	refused(sl(&o, "device", "revoke", "laptop", NULL), 1, "already");
