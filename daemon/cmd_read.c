@@ -1157,14 +1157,40 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	struct sl_buf g = { 0 };
 	msgpack_packer pk;
 	uint64_t forks = store_fork_count(d->s), members = 0, mevents = 0;
-	char retired[SL_ORG_MAX + 160] = "";
+	char retired[SL_ORG_MAX + 160] = "", signs[SL_ORG_MAX + 96] = "";
+	char orgname[SL_ORG_MAX + 1];
 	MDB_txn *txn;
 
+	snprintf(orgname, sizeof orgname, "%s", d->org);
 	if (store_read_begin(d->s, &txn) == SL_OK) {
 		const struct sl_members *ms = project_members(d->p, txn);
 		const struct sl_member *self;
 
 		if (ms != NULL) {
+			const struct sl_device *dv = sl_members_device(ms,
+			    d->node);
+			const char *on = sl_members_name_at(ms, d->orgkey,
+			    UINT64_MAX);
+			uint64_t upto;
+
+			/* How this node's key signs (12.3). */
+			if (!sl_members_signer(ms, d->node, &upto))
+				snprintf(signs, sizeof signs, "not yet: its "
+				    "certificate has not reached this node");
+			else if (upto != UINT64_MAX)
+				snprintf(signs, sizeof signs, "no longer: %s",
+				    dv != NULL ? "this device was revoked" :
+				    "this key moved to a device");
+			else if (dv != NULL)
+				snprintf(signs, sizeof signs, "as its device "
+				    "%s", dv->name);
+			else
+				snprintf(signs, sizeof signs, "as the "
+				    "organisation key");
+			/* A device speaks for its organisation, by the name
+			 * the log gives it. */
+			if (cmd_is_device(d) && on != NULL)
+				snprintf(orgname, sizeof orgname, "%s", on);
 			members = sl_members_count(ms);
 			mevents = ms->nev;
 			if ((self = sl_members_get(ms, d->orgkey)) != NULL &&
@@ -1183,11 +1209,15 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 		txn = NULL;
 	}
 	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 19);
+	msgpack_pack_map(&pk, 21);
 	sl_pack_cstr(&pk, "node_id");
 	sl_pack_b32(&pk, d->node, SL_KEY_LEN);
 	sl_pack_cstr(&pk, "org");
-	sl_pack_cstr(&pk, d->org);
+	sl_pack_cstr(&pk, orgname);
+	sl_pack_cstr(&pk, "org_key");
+	sl_pack_b32(&pk, d->orgkey, SL_KEY_LEN);
+	sl_pack_cstr(&pk, "signs");
+	sl_pack_cstr(&pk, signs);
 	sl_pack_cstr(&pk, "events");
 	msgpack_pack_uint64(&pk, store_event_count(d->s));
 	sl_pack_cstr(&pk, "origins");
