@@ -332,19 +332,21 @@ test_decode(void **state)
 	assert_int_equal(sl_mev_decode(&e, &m), SL_ENOENT);
 }
 
-/* The record of PROTOCOL.md's vector member-admitted, from its hex. */
+/* The record of PROTOCOL.md's vector `name`, from its hex. */
 static size_t
-documented_record(uint8_t *out, size_t cap)
+documented_record(const char *name, uint8_t *out, size_t cap)
 {
+	char head[64];
 	FILE *f = fopen("protocol/PROTOCOL.md", "r");
 	char line[512], hex[4096] = "";
 	bool in = false, rec = false;
 	size_t n = 0;
 
 	assert_non_null(f);
+	snprintf(head, sizeof head, "```vector %s", name);
 	while (fgets(line, sizeof line, f) != NULL) {
 		line[strcspn(line, "\n")] = '\0';
-		if (strcmp(line, "```vector member-admitted") == 0) {
+		if (strcmp(line, head) == 0) {
 			in = true;
 			continue;
 		}
@@ -378,7 +380,7 @@ static void
 test_documented(void **state)
 {
 	uint8_t rec[1024], org[SL_KEY_LEN];
-	size_t n = documented_record(rec, sizeof rec);
+	size_t n = documented_record("member-admitted", rec, sizeof rec);
 	struct sl_event ev;
 	struct sl_mev m;
 	struct sl_members ms;
@@ -456,6 +458,67 @@ device_payload(uint8_t *out, size_t cap, const uint8_t *org,
 }
 
 /* ---- devices (12.3) ------------------------------------------------------ */
+
+/* PROTOCOL.md 12.3's example means what the text says: the node of
+ * 12.1's example certifies the key of seed 40..5f as "laptop"; the
+ * content rules take it (both signatures verify), and the laptop then
+ * signs for that organisation.  With its name changed, the signatures
+ * no longer hold. */
+static void
+test_documented_device(void **state)
+{
+	uint8_t rec[2048], seed[SL_SEED_LEN], h[SL_HASH_LEN];
+	size_t n = documented_record("device-added", rec, sizeof rec);
+	struct sl_key dev;
+	struct sl_event ev;
+	struct sl_mev m;
+	struct sl_members ms;
+	char w[256];
+
+	(void)state;
+	assert_true(n > 200);
+	for (int i = 0; i < SL_SEED_LEN; i++)
+		seed[i] = (uint8_t)(0x40 + i);
+	sl_key_from_seed(&dev, seed);
+	assert_int_equal(sl_event_decode(&ev, rec, n), SL_OK);
+	assert_int_equal(sl_schema_check_event(ev.type, ev.type_len, ev.entity,
+	    ev.n_parents, ev.payload, ev.payload_len, ev.hlc, w, sizeof w),
+	    SL_OK);
+	assert_int_equal(sl_mev_decode(&ev, &m), SL_OK);
+	assert_int_equal(m.type, SL_MEV_DEVICE);
+	assert_string_equal(m.name, "laptop");
+	assert_memory_equal(m.org, ev.origin, SL_KEY_LEN);
+	assert_memory_equal(m.device, dev.pub, SL_KEY_LEN);
+	sl_device_added_hash(h, m.org, m.device, "laptop");
+	{
+		static const char want[] = "1ddd4c82f5f7baa93c2659f1c24f55f7"
+		    "8abd7b33b48756873730f80c462cb35a";
+		char got[2 * SL_HASH_LEN + 1];
+
+		for (int i = 0; i < SL_HASH_LEN; i++)
+			snprintf(got + 2 * i, 3, "%02x", h[i]);
+		assert_string_equal(got, want);
+	}
+	sl_members_init(&ms, ev.origin);
+	assert_int_equal(sl_members_add(&ms, &m), SL_OK);
+	assert_int_equal(sl_members_settle(&ms), SL_OK);
+	assert_true(sl_members_current(&ms, dev.pub));
+	assert_memory_equal(sl_members_org_of(&ms, dev.pub), ev.origin,
+	    SL_KEY_LEN);
+	sl_members_free(&ms);
+	/* "laptop" -> "laptoq" inside the payload: refused. */
+	{
+		uint8_t *p = memmem(rec, n, "laptop", 6);
+
+		assert_non_null(p);
+		p[5] = 'q';
+		assert_int_equal(sl_event_decode(&ev, rec, n), SL_OK);
+		assert_int_equal(sl_schema_check_event(ev.type, ev.type_len,
+		    ev.entity, ev.n_parents, ev.payload, ev.payload_len, ev.hlc,
+		    w, sizeof w), SL_ESCHEMA);
+	}
+	sl_key_wipe(&dev);
+}
 
 /* A device event: device dev of org, carried by origin. */
 static struct sl_mev
@@ -714,6 +777,7 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_documented),
+		cmocka_unit_test(test_documented_device),
 		cmocka_unit_test(test_device),
 		cmocka_unit_test(test_revoke),
 		cmocka_unit_test(test_device_contested),
