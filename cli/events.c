@@ -43,6 +43,11 @@ struct evcheck {
 	uint32_t norigins, nsigs, erased, records, waiting;
 	uint64_t first_hlc, last_hlc;
 	struct sl_fold_mem *fold;
+	/* The membership the file's events make, from the federation's
+	 * founder (PROTOCOL.md 14.2): none in an export of an older log. */
+	bool has_ms;
+	struct sl_members ms;
+	uint32_t cut;            /* events after a cut-off: evidence only */
 };
 
 static bool
@@ -194,6 +199,53 @@ fold_cmp(const void *a, const void *b)
 }
 
 /*
+ * The members the file's membership events make (12.1, 12.3), seen from
+ * the organisation that founded the federation: the first (in (hlc,
+ * origin) order) to admit itself.  An export comes from a member's node,
+ * which holds every member's events, so the members, devices and
+ * cut-offs are the ones a member's node derives.
+ */
+static bool
+members_all(struct evcheck *c)
+{
+	const struct sl_mev *founder = NULL;
+	struct sl_mev *v = calloc(c->nev ? c->nev : 1, sizeof *v);
+	uint32_t n = 0;
+
+	if (v == NULL)
+		return false;
+	for (uint32_t i = 0; i < c->nev; i++) {
+		const struct chain_ev *e = &c->ev[i];
+
+		if (e->twin || e->bad || sl_mev_decode(&e->ev, &v[n]) != SL_OK)
+			continue;
+		n++;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		if (v[i].type == SL_MEV_ADMIT &&
+		    memcmp(v[i].org, v[i].origin, SL_KEY_LEN) == 0 &&
+		    (founder == NULL || v[i].hlc < founder->hlc ||
+		    (v[i].hlc == founder->hlc && memcmp(v[i].origin,
+		    founder->origin, SL_KEY_LEN) < 0)))
+			founder = &v[i];
+	if (founder != NULL) {
+		sl_members_init(&c->ms, founder->origin);
+		c->has_ms = true;
+		for (uint32_t i = 0; i < n; i++)
+			if (sl_members_add(&c->ms, &v[i]) != SL_OK) {
+				free(v);
+				return false;
+			}
+		if (sl_members_settle(&c->ms) != SL_OK) {
+			free(v);
+			return false;
+		}
+	}
+	free(v);
+	return true;
+}
+
+/*
  * The records through the nodes' fold (protocol/record.c), in the order
  * of their clocks; those already found wrong, and a fork's second
  * event, stay out, as a node keeps them out.  Then what the fold made
@@ -212,9 +264,18 @@ fold_all(struct evcheck *c)
 		free(v);
 		return false;
 	}
-	for (uint32_t i = 0; i < c->nev; i++)
-		if (!c->ev[i].twin && !c->ev[i].bad)
-			v[n++] = &c->ev[i];
+	/* An event after its signer's cut-off (a retirement, a
+	 * revocation) is evidence: a node folds it into nothing. */
+	for (uint32_t i = 0; i < c->nev; i++) {
+		if (c->ev[i].twin || c->ev[i].bad)
+			continue;
+		if (c->has_ms && !sl_members_counts(&c->ms, c->ev[i].ev.origin,
+		    c->ev[i].ev.seq)) {
+			c->cut++;
+			continue;
+		}
+		v[n++] = &c->ev[i];
+	}
 	qsort(v, n, sizeof(struct chain_ev *), fold_cmp);
 	/* Devices' certificates first: their steps are their
 	 * organisations' (PROTOCOL.md 12.3). */
@@ -279,7 +340,7 @@ evcheck_run(struct evcheck *c, const uint8_t *buf, size_t len)
 	}
 	chains_check(c->ev, c->nev, &opts, &c->norigins, &c->nsigs);
 	check_heads(c);
-	if (!fold_all(c)) {
+	if (!members_all(c) || !fold_all(c)) {
 		problem(c, "out of memory");
 		return false;
 	}
@@ -292,6 +353,8 @@ evcheck_free(struct evcheck *c)
 	sl_evfile_free(&c->f);
 	free(c->ev);
 	sl_fold_mem_free(c->fold);
+	if (c->has_ms)
+		sl_members_free(&c->ms);
 }
 
 bool
@@ -323,6 +386,65 @@ idents(const struct evcheck *c)
 		    c->fold, v[i].key, v[i].device_of);
 	}
 	return v;
+}
+
+/* The membership history the file holds: each organisation the
+ * founder's federation admitted, when and by whom, whether it was
+ * retired, and its devices. */
+static void
+pack_members(msgpack_packer *pk, const struct evcheck *c)
+{
+	const struct sl_members *ms = &c->ms;
+	char fp[SL_FPR_TEXT + 1];
+	uint32_t n = 0;
+
+	sl_pack_cstr(pk, "members");
+	if (!c->has_ms) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	for (size_t i = 0; i < ms->nm; i++)
+		n += ms->m[i].member;
+	msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < ms->nm; i++) {
+		const struct sl_member *m = &ms->m[i];
+		const char *name = sl_members_name_at(ms, m->org, UINT64_MAX);
+		uint32_t nd = 0, nrev = 0;
+
+		if (!m->member)
+			continue;
+		for (size_t j = 0; j < ms->nd; j++)
+			if (memcmp(ms->d[j].org, m->org, SL_KEY_LEN) == 0) {
+				nd++;
+				nrev += ms->d[j].upto != UINT64_MAX;
+			}
+		sl_fingerprint(fp, m->org);
+		msgpack_pack_map(pk, 7);
+		sl_pack_cstr(pk, "name");
+		if (name != NULL)
+			sl_pack_cstr(pk, name);
+		else
+			msgpack_pack_nil(pk);
+		sl_pack_cstr(pk, "fingerprint");
+		sl_pack_cstr(pk, fp);
+		sl_pack_cstr(pk, "admitted");
+		if (m->since != 0)
+			sl_pack_time(pk, m->since);
+		else
+			sl_pack_cstr(pk, "founded the federation");
+		sl_pack_cstr(pk, "admitted_by");
+		sl_fingerprint(fp, m->by);
+		sl_pack_cstr(pk, fp);
+		sl_pack_cstr(pk, "retired");
+		if (m->upto != UINT64_MAX)
+			sl_pack_time(pk, m->retired_hlc);
+		else
+			msgpack_pack_nil(pk);
+		sl_pack_cstr(pk, "devices");
+		msgpack_pack_uint32(pk, nd);
+		sl_pack_cstr(pk, "devices_revoked");
+		msgpack_pack_uint32(pk, nrev);
+	}
 }
 
 static void
@@ -387,7 +509,7 @@ pack_summary(struct sl_buf *g, const struct evcheck *c, struct pins *pins)
 		g->failed = true;
 		return;
 	}
-	msgpack_pack_map(&pk, 16);
+	msgpack_pack_map(&pk, 18);
 	sl_pack_cstr(&pk, "verified");
 	msgpack_pack_true(&pk);
 	sl_pack_cstr(&pk, "file");
@@ -415,6 +537,9 @@ pack_summary(struct sl_buf *g, const struct evcheck *c, struct pins *pins)
 	msgpack_pack_uint32(&pk, c->records);
 	sl_pack_cstr(&pk, "waiting");
 	msgpack_pack_uint32(&pk, c->waiting);
+	sl_pack_cstr(&pk, "cut");
+	msgpack_pack_uint32(&pk, c->cut);
+	pack_members(&pk, c);
 	sl_pack_cstr(&pk, "exported");
 	sl_pack_time(&pk, c->f.time_ms << 16);
 	sl_pack_cstr(&pk, "since");

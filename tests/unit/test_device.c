@@ -245,6 +245,19 @@ test_device_signs_for_org(void **state)
 	r = ok(sl(&t, "device", "list", "--json", NULL));
 	if (strstr(r->out, "\"revoked\"") == NULL)
 		fail_msg("td: device list %s", r->out);
+	/* The export says so offline: the association's one device,
+	 * revoked. */
+	{
+		char evf[700];
+
+		snprintf(evf, sizeof evf, "%s/after.events", cl_tmp);
+		ok(sl(&t, "export", "--events", evf, NULL));
+		r = ok(sl(&t, "verify", "--file", evf, "--json", NULL));
+		if (strstr(r->out, "\"devices\": 1, \"devices_revoked\": 1")
+		    == NULL || strstr(r->out, "\"name\": \"Sigtuna kommun\"")
+		    == NULL)
+			fail_msg("verify --file: members %s", r->out);
+	}
 
 	/* A node of no member cannot enrol through the association: its
 	 * request names the association, but only the association's key
@@ -306,13 +319,25 @@ test_rotate(void **state)
 	assert_int_equal(o.pid, pid);
 	{
 		uint64_t until = now_ms() + WAIT_MS;
+		char was[SL_NODE_ID_TEXT + 32];
 
+		snprintf(was, sizeof was, "\"node_id\": \"%s\"", before);
 		while ((r = sl(&o, "status", "--json", NULL))->status != 0 ||
-		    strstr(r->out, before) != NULL) {
+		    strstr(r->out, was) != NULL) {
 			if (now_ms() > until)
 				fail_msg("or: still signs with its old key");
 			usleep(50000);
 		}
+	}
+	/* It signs for the organisation, whose key stays the old one. */
+	{
+		char want[SL_NODE_ID_TEXT + 32];
+
+		snprintf(want, sizeof want, "\"org_key\": \"%s\"", before);
+		if (strstr(r->out, want) == NULL ||
+		    strstr(r->out, "\"signs\": \"as its device server\"") ==
+		    NULL)
+			fail_msg("or: status after the rotation %s", r->out);
 	}
 	snprintf(path, sizeof path, "%s/org.key", o.dir);
 	assert_int_equal(stat(path, &st), 0);
