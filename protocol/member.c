@@ -796,7 +796,7 @@ cutoffs(struct sl_members *ms, uint64_t *next, uint64_t *dnext,
 	for (size_t k = 0; k < ms->nm; k++) {
 		uint64_t hi;
 
-		if (!ms->m[k].member || key_cmp(ms->m[k].org, ms->anchor) == 0 ||
+		if (!ms->m[k].member ||
 		    !retired_by_admitters(ms, ms->m[k].org, NULL, &hi, NULL))
 			continue;
 		if (hi < next[k])

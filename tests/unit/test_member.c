@@ -457,6 +457,22 @@ device_payload(uint8_t *out, size_t cap, const uint8_t *org,
 	return n;
 }
 
+/* A retired organisation's own node sees its retirement too (its
+ * anchor is no exception: a first version of the device rules skipped
+ * it, and the retired node went on writing). */
+static void
+test_retired_sees_itself(void **state)
+{
+	const struct sl_mev e[] = {
+		ev('A', 1, 10, SL_MEV_ADMIT, 'B', "Bee", 0),
+		ev('B', 1, 11, SL_MEV_ADMIT, 'A', "Aye", 0),
+		ev('A', 2, 20, SL_MEV_RETIRE, 'B', NULL, 3),
+	};
+
+	(void)state;
+	expect_all(e, 3, "AB", "AB<=3");
+}
+
 /* ---- devices (12.3) ------------------------------------------------------ */
 
 /* PROTOCOL.md 12.3's example means what the text says: the node of
@@ -777,6 +793,7 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_documented),
+		cmocka_unit_test(test_retired_sees_itself),
 		cmocka_unit_test(test_documented_device),
 		cmocka_unit_test(test_device),
 		cmocka_unit_test(test_revoke),
