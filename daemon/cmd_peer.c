@@ -334,7 +334,6 @@ cmd_sync_join(void *ctx, const uint8_t key[SL_KEY_LEN],
 {
 	struct cmd_ctx *d = ctx;
 	char label[CONFIG_NAME_MAX + 1], fpr[SL_FPR_TEXT + 1];
-	char a[SL_ORG_MAX * 2 + 1], b[SL_ORG_MAX * 2 + 1];
 	const struct sl_members *ms;
 	MDB_txn *txn;
 	int rc;
@@ -379,21 +378,11 @@ cmd_sync_join(void *ctx, const uint8_t key[SL_KEY_LEN],
 		    "and cannot join again: make a new node (samlog init)");
 		rc = SL_EPERM;
 	}
-	sl_text_fold(name, strlen(name), a, sizeof a);
-	for (size_t i = 0; rc == SL_OK && i < ms->nm; i++) {
-		const char *held = sl_members_name_at(ms, ms->m[i].org,
-		    UINT64_MAX);
-
-		if (!ms->m[i].member || held == NULL ||
-		    memcmp(ms->m[i].org, key, SL_KEY_LEN) == 0)
-			continue;
-		sl_text_fold(held, strlen(held), b, sizeof b);
-		if (strcmp(a, b) == 0) {
-			snprintf(why, wlen, "the name \"%s\" is another "
-			    "member's: join under your organisation's own name "
-			    "(org in samlog.conf)", name);
-			rc = SL_EEXIST;
-		}
+	if (rc == SL_OK && sl_members_name_holder(ms, name, key) != NULL) {
+		snprintf(why, wlen, "the name \"%s\" is another member's: join "
+		    "under your organisation's own name (org in samlog.conf)",
+		    name);
+		rc = SL_EEXIST;
 	}
 	mdb_txn_abort(txn);
 	if (rc != SL_OK) {

@@ -1968,24 +1968,8 @@ project_org_at(struct project *p, MDB_txn *txn,
 	/* An announcement is the node's own word: not a name another
 	 * member holds, or it would speak as that member in every
 	 * history (and none that is contested). */
-	char a[SL_ORG_MAX * 2 + 1], b[SL_ORG_MAX * 2 + 1];
-
-	sl_text_fold(org, strlen(org), a, sizeof a);
-	for (size_t i = 0; i < ms->nm; i++) {
-		const char *held;
-
-		if (!ms->m[i].member || memcmp(ms->m[i].org, origin,
-		    SL_KEY_LEN) == 0)
-			continue;
-		held = sl_members_name_at(ms, ms->m[i].org, UINT64_MAX);
-		if (held == NULL)
-			continue;
-		sl_text_fold(held, strlen(held), b, sizeof b);
-		if (strcmp(a, b) == 0) {
-			org[0] = '\0';
-			return;
-		}
-	}
+	if (sl_members_name_holder(ms, org, origin) != NULL)
+		org[0] = '\0';
 }
 
 uint64_t

@@ -1109,6 +1109,28 @@ sl_members_contested(const struct sl_members *ms,
 	return m != NULL && m->contested;
 }
 
+const uint8_t *
+sl_members_name_holder(const struct sl_members *ms, const char *name,
+    const uint8_t *except)
+{
+	char a[SL_ORG_MAX * 2 + 1], b[SL_ORG_MAX * 2 + 1];
+
+	sl_text_fold(name, strlen(name), a, sizeof a);
+	for (size_t i = 0; i < ms->nm; i++) {
+		const char *held;
+
+		if (!ms->m[i].member || (except != NULL &&
+		    key_cmp(ms->m[i].org, except) == 0) ||
+		    (held = sl_members_name_at(ms, ms->m[i].org,
+		    UINT64_MAX)) == NULL)
+			continue;
+		sl_text_fold(held, strlen(held), b, sizeof b);
+		if (strcmp(a, b) == 0)
+			return ms->m[i].org;
+	}
+	return NULL;
+}
+
 size_t
 sl_members_count(const struct sl_members *ms)
 {

@@ -1065,6 +1065,11 @@ const char *sl_members_name_at(const struct sl_members *ms,
     const uint8_t org[SL_KEY_LEN], uint64_t hlc);
 bool sl_members_contested(const struct sl_members *ms,
     const uint8_t org[SL_KEY_LEN]);
+/* A member other than `except` (may be NULL) whose name now is name
+ * (compared folded, as names are: case and composition aside), or
+ * NULL. */
+const uint8_t *sl_members_name_holder(const struct sl_members *ms,
+    const char *name, const uint8_t *except);
 size_t sl_members_count(const struct sl_members *ms);
 
 /*
