@@ -393,14 +393,13 @@ device_add(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 {
 	static const char *const allowed[] = { "id", "org-key", "addr", NULL };
 	char text[600], addr[CONFIG_ADDR_MAX + 2] = "", line[400];
-	char label[CONFIG_NAME_MAX + 1], host[CONFIG_ADDR_MAX + 1];
+	char label[CONFIG_NAME_MAX + 1];
 	char o[SL_NODE_ID_TEXT + 1], k[SL_NODE_ID_TEXT + 1];
 	uint8_t h[SL_HASH_LEN], cert[SL_SIG_LEN];
 	const struct sl_device *v;
 	struct request r;
 	struct sl_buf g = { 0 }, out = { 0 };
 	msgpack_packer pk;
-	unsigned port;
 	int rc;
 
 	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
@@ -427,20 +426,8 @@ device_add(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	if (!sl_verify_cert(r.proof, r.device, h))
 		return cmd_fail(msg, mlen, SL_EINVAL, "the request's proof does "
 		    "not verify: copy the whole line again");
-	if (!cmd_arg_str(a, "addr", addr, sizeof addr))
-		snprintf(addr, sizeof addr, "%s", d->sync != NULL ?
-		    sync_listen_addr(d->sync) : "");
-	if (addr[0] == '\0')
-		return cmd_fail(msg, mlen, SL_EINVAL, "this node does not "
-		    "listen for peers: set listen in samlog.conf (or give "
-		    "--addr HOST:PORT where the device can reach it)");
-	if (!config_addr_split(addr, host, sizeof host, &port, false, msg,
-	    mlen))
-		return SL_EUSAGE;
-	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
-		return cmd_fail(msg, mlen, SL_EINVAL, "this node listens on "
-		    "every address (%s): give --addr HOST:PORT, the one the "
-		    "device can reach", addr);
+	if ((rc = cmd_reach_addr(d, a, "device", addr, msg, mlen)) != SL_OK)
+		return rc;
 	if ((rc = org_sign(d, a, h, cert, msg, mlen)) != SL_OK)
 		return rc;
 	pack_statement(&g, cert, r.device, r.name, r.org, r.proof, false, 0);

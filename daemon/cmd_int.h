@@ -222,6 +222,11 @@ bool cmd_restart_wanted(const struct cmd_ctx *d);
 
 /* ---- cmd_member.c ---------------------------------------------------- */
 
+/* Where `who` (a newcomer, a device) reaches this node: --addr, else
+ * where it listens; one that names no single address is refused. */
+int cmd_reach_addr(const struct cmd_ctx *d, const struct args *a,
+    const char *who, char addr[CONFIG_ADDR_MAX + 2], char *msg, size_t mlen);
+
 /* The organisation NAME, a fingerprint or a node id prefix, among the
  * members; SL_OK and org filled, or why not. */
 int cmd_member_find(const struct sl_members *ms, const char *text,

@@ -292,16 +292,39 @@ cmd_member(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 /* ---- invitations ------------------------------------------------------- */
 
 int
+cmd_reach_addr(const struct cmd_ctx *d, const struct args *a, const char *who,
+    char addr[CONFIG_ADDR_MAX + 2], char *msg, size_t mlen)
+{
+	char host[CONFIG_ADDR_MAX + 1];
+	unsigned port;
+
+	if (!cmd_arg_str(a, "addr", addr, CONFIG_ADDR_MAX + 2))
+		snprintf(addr, CONFIG_ADDR_MAX + 2, "%s", d->sync != NULL ?
+		    sync_listen_addr(d->sync) : "");
+	if (addr[0] == '\0')
+		return cmd_fail(msg, mlen, SL_EINVAL, "this node does not "
+		    "listen for peers: set listen in samlog.conf (or give "
+		    "--addr HOST:PORT where the %s can reach it)", who);
+	if (!config_addr_split(addr, host, sizeof host, &port, false, msg,
+	    mlen))
+		return SL_EUSAGE;
+	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+		return cmd_fail(msg, mlen, SL_EINVAL, "this node listens on "
+		    "every address (%s): give --addr HOST:PORT, the one the "
+		    "%s can reach", addr, who);
+	return SL_OK;
+}
+
+int
 cmd_invite(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     const struct args *a, char *msg, size_t mlen)
 {
 	static const char *const allowed[] = { "expires", "addr", NULL };
 	char exp_s[16] = "7d", addr[CONFIG_ADDR_MAX + 2] = "";
-	char host[CONFIG_ADDR_MAX + 1], line[SL_INVITE_MAX];
+	char line[SL_INVITE_MAX];
 	char node[SL_NODE_ID_TEXT + 1], sec[SL_B32_LEN(STORE_SECRET_LEN) + 1];
 	uint8_t secret[STORE_SECRET_LEN];
 	uint64_t ms, expires;
-	unsigned port;
 	struct sl_buf g = { 0 };
 	msgpack_packer pk;
 	MDB_txn *txn;
@@ -316,20 +339,9 @@ cmd_invite(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		return cmd_fail(msg, mlen, SL_EUSAGE, "--expires takes a number "
 		    "and s, m, h or d (30m, 24h, 7d), from 1 s to 7 days; not "
 		    "\"%s\"", exp_s);
-	if (!cmd_arg_str(a, "addr", addr, sizeof addr))
-		snprintf(addr, sizeof addr, "%s", d->sync != NULL ?
-		    sync_listen_addr(d->sync) : "");
-	if (addr[0] == '\0')
-		return cmd_fail(msg, mlen, SL_EINVAL, "this node does not "
-		    "listen for peers: set listen in samlog.conf (or give "
-		    "--addr HOST:PORT where it can be reached)");
-	if (!config_addr_split(addr, host, sizeof host, &port, false, msg,
-	    mlen))
-		return SL_EUSAGE;
-	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
-		return cmd_fail(msg, mlen, SL_EINVAL, "this node listens on "
-		    "every address (%s): give --addr HOST:PORT, the one the "
-		    "newcomer can reach", addr);
+	if ((rc = cmd_reach_addr(d, a, "newcomer", addr, msg, mlen)) !=
+	    SL_OK)
+		return rc;
 	if (store_read_begin(d->s, &txn) == SL_OK) {
 		const struct sl_members *ms2 = project_members(d->p, txn);
 
