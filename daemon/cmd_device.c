@@ -863,12 +863,8 @@ cmd_device(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	MDB_txn *txn;
 	int rc;
 
-	if (store_read_begin(d->s, &txn) != SL_OK)
-		return cmd_fail(msg, mlen, SL_ESTORE, "cannot read the store");
-	if ((ms = project_members(d->p, txn)) == NULL) {
-		mdb_txn_abort(txn);
-		return cmd_fail(msg, mlen, SL_ESTORE, "cannot read the members");
-	}
+	if ((ms = cmd_members_read(d, &txn, &rc, msg, mlen)) == NULL)
+		return rc;
 	if (strcmp(a->cmd, "device.list") == 0) {
 		if ((rc = cmd_args_only(a, no_args, msg, mlen)) == SL_OK)
 			rc = device_list(d, c, id, ms);

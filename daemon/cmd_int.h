@@ -222,6 +222,11 @@ bool cmd_restart_wanted(const struct cmd_ctx *d);
 
 /* ---- cmd_member.c ---------------------------------------------------- */
 
+/* The members in a new read transaction *txn (the caller aborts it),
+ * or NULL with *txn NULL and the reason in msg (*rc its code). */
+const struct sl_members *cmd_members_read(struct cmd_ctx *d, MDB_txn **txn,
+    int *rc, char *msg, size_t mlen);
+
 /* Where `who` (a newcomer, a device) reaches this node: --addr, else
  * where it listens; one that names no single address is refused. */
 int cmd_reach_addr(const struct cmd_ctx *d, const struct args *a,

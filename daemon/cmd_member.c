@@ -263,6 +263,25 @@ member_retire(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	return SL_OK;
 }
 
+const struct sl_members *
+cmd_members_read(struct cmd_ctx *d, MDB_txn **txn, int *rc, char *msg,
+    size_t mlen)
+{
+	const struct sl_members *ms;
+
+	if (store_read_begin(d->s, txn) != SL_OK) {
+		*txn = NULL;
+		*rc = cmd_fail(msg, mlen, SL_ESTORE, "cannot read the store");
+		return NULL;
+	}
+	if ((ms = project_members(d->p, *txn)) == NULL) {
+		mdb_txn_abort(*txn);
+		*txn = NULL;
+		*rc = cmd_fail(msg, mlen, SL_ESTORE, "cannot read the members");
+	}
+	return ms;
+}
+
 int
 cmd_member(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     const struct args *a, char *msg, size_t mlen)
@@ -272,12 +291,8 @@ cmd_member(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	MDB_txn *txn;
 	int rc;
 
-	if (store_read_begin(d->s, &txn) != SL_OK)
-		return cmd_fail(msg, mlen, SL_ESTORE, "cannot read the store");
-	if ((ms = project_members(d->p, txn)) == NULL) {
-		mdb_txn_abort(txn);
-		return cmd_fail(msg, mlen, SL_ESTORE, "cannot read the members");
-	}
+	if ((ms = cmd_members_read(d, &txn, &rc, msg, mlen)) == NULL)
+		return rc;
 	if (strcmp(a->cmd, "member.retire") == 0)
 		return member_retire(d, c, id, txn, ms, a, msg, mlen);
 	if (strcmp(a->cmd, "member.list") != 0)

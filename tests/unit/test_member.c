@@ -407,53 +407,33 @@ test_documented(void **state)
 	sl_members_free(&ms);
 }
 
-/* Packs {cert, device, name, org, proof} by hand (keys ascending). */
+/* {cert, device, name, org, proof} (keys ascending) into out. */
 static size_t
 device_payload(uint8_t *out, size_t cap, const uint8_t *org,
     const uint8_t *dev, const char *name, const uint8_t *cert,
     const uint8_t *proof)
 {
-	char o[SL_NODE_ID_TEXT + 1], d[SL_NODE_ID_TEXT + 1];
-	size_t n = 0, nl = strlen(name);
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+	size_t n;
 
-	assert_true(cap > 300);
-	sl_b32_encode(o, org, SL_KEY_LEN);
-	sl_b32_encode(d, dev, SL_KEY_LEN);
-	out[n++] = 0x85;
-	out[n++] = 0xa4;
-	memcpy(out + n, "cert", 4);
-	n += 4;
-	out[n++] = 0xc4;
-	out[n++] = SL_SIG_LEN;
-	memcpy(out + n, cert, SL_SIG_LEN);
-	n += SL_SIG_LEN;
-	out[n++] = 0xa6;
-	memcpy(out + n, "device", 6);
-	n += 6;
-	out[n++] = 0xd9;
-	out[n++] = SL_NODE_ID_TEXT;
-	memcpy(out + n, d, SL_NODE_ID_TEXT);
-	n += SL_NODE_ID_TEXT;
-	out[n++] = 0xa4;
-	memcpy(out + n, "name", 4);
-	n += 4;
-	out[n++] = (uint8_t)(0xa0 | nl);
-	memcpy(out + n, name, nl);
-	n += nl;
-	out[n++] = 0xa3;
-	memcpy(out + n, "org", 3);
-	n += 3;
-	out[n++] = 0xd9;
-	out[n++] = SL_NODE_ID_TEXT;
-	memcpy(out + n, o, SL_NODE_ID_TEXT);
-	n += SL_NODE_ID_TEXT;
-	out[n++] = 0xa5;
-	memcpy(out + n, "proof", 5);
-	n += 5;
-	out[n++] = 0xc4;
-	out[n++] = SL_SIG_LEN;
-	memcpy(out + n, proof, SL_SIG_LEN);
-	n += SL_SIG_LEN;
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 5);
+	sl_pack_cstr(&pk, "cert");
+	sl_pack_bin(&pk, cert, SL_SIG_LEN);
+	sl_pack_cstr(&pk, "device");
+	sl_pack_b32(&pk, dev, SL_KEY_LEN);
+	sl_pack_cstr(&pk, "name");
+	sl_pack_cstr(&pk, name);
+	sl_pack_cstr(&pk, "org");
+	sl_pack_b32(&pk, org, SL_KEY_LEN);
+	sl_pack_cstr(&pk, "proof");
+	sl_pack_bin(&pk, proof, SL_SIG_LEN);
+	assert_false(g.failed);
+	assert_true(g.len <= cap);
+	memcpy(out, g.p, g.len);
+	n = g.len;
+	free(g.p);
 	return n;
 }
 
