@@ -163,7 +163,8 @@ static const struct command_def head[] = {
 	    "(give it to them; they run samlog join)", invite_flags, NULL },
 	{ "join", CMD_REMOTE, "join", OUT_OBJECT, NULL, "INVITATION",
 	    "join the federation a member invited this node to (its samlog "
-	    "invite line)", no_flags, NULL },
+	    "invite line), or become a device of an organisation (its samlog "
+	    "device add line)", no_flags, NULL },
 	{ "member list", CMD_REMOTE, "member.list", OUT_LIST, "member", NULL,
 	    "list the federation's members as the log says: names, key "
 	    "fingerprints, who admitted them", no_flags, NULL },
