@@ -251,7 +251,7 @@ int cmd_member(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 /* From a device (12.3): the inviting device's key, then its
  * organisation's. */
 #define SL_INVITE_PREFIX2 "samlog-invite:2:"
-#define SL_INVITE_MAX 400
+#define SL_INVITE_MAX 512
 struct invitation {
 	uint8_t inviter[SL_KEY_LEN];
 	uint8_t org[SL_KEY_LEN];     /* the inviter's organisation */
