@@ -197,7 +197,7 @@ void
 sl_device_added_hash(uint8_t out[SL_HASH_LEN], const uint8_t org[SL_KEY_LEN],
     const uint8_t device[SL_KEY_LEN], const char *name)
 {
-	uint8_t b[13 + 2 * SL_KEY_LEN + SL_ORG_MAX];
+	uint8_t b[13 + 2 * SL_KEY_LEN];
 	size_t nl = strlen(name);
 
 	if (nl > SL_ORG_MAX)
@@ -205,8 +205,7 @@ sl_device_added_hash(uint8_t out[SL_HASH_LEN], const uint8_t org[SL_KEY_LEN],
 	memcpy(b, "device.added", 13); /* with its NUL */
 	memcpy(b + 13, org, SL_KEY_LEN);
 	memcpy(b + 13 + SL_KEY_LEN, device, SL_KEY_LEN);
-	memcpy(b + 13 + 2 * SL_KEY_LEN, name, nl);
-	sl_sha256(out, b, 13 + 2 * SL_KEY_LEN + nl);
+	sl_sha256_2(out, b, sizeof b, name, nl);
 }
 
 void
