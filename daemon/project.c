@@ -73,6 +73,10 @@ struct project {
 	struct sl_members members; /* as pmember says, at members_gen */
 	uint8_t members_gen[8];
 	bool members_ok;
+	/* The members were read with no device among them, and no
+	 * membership event was applied since: a key signs for itself,
+	 * with no lookup per folded event. */
+	bool no_devices;
 	MDB_txn *txn;            /* the fold's transaction */
 	int mdb_rc;              /* the LMDB code that stopped the fold */
 	uint64_t skew_ms;
@@ -431,9 +435,15 @@ static void
 be_org_of(void *ctx, const uint8_t key[SL_KEY_LEN], uint8_t org[SL_KEY_LEN])
 {
 	struct project *p = ctx;
-	const struct sl_members *ms = members_of(p, p->txn);
+	const struct sl_members *ms;
 
+	if (p->no_devices) {
+		memcpy(org, key, SL_KEY_LEN);
+		return;
+	}
+	ms = members_of(p, p->txn);
 	memcpy(org, ms != NULL ? sl_members_org_of(ms, key) : key, SL_KEY_LEN);
+	p->no_devices = ms != NULL && ms->nd == 0;
 }
 
 static const struct sl_fold_ops lmdb_ops = {
@@ -796,10 +806,12 @@ members_held(struct project *p, MDB_txn *txn)
 	memset(p->members_gen, 0, 8);
 	if (rc == 0)
 		memcpy(p->members_gen, d.mv_data, 8);
+	p->no_devices = false;
 	sl_members_free(&p->members);
 	store_org_pub(p->s, anchor);
 	sl_members_init(&p->members, anchor);
 	p->members_ok = false;
+	p->no_devices = false;
 	if (mdb_cursor_open(txn, p->pmember, &c) != 0)
 		return NULL;
 	while ((rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) == 0) {
@@ -835,6 +847,7 @@ members_of(struct project *p, MDB_txn *txn)
 
 	if (ms != NULL && ms->dirty && sl_members_settle(ms) != SL_OK) {
 		p->members_ok = false;
+		p->no_devices = false;
 		return NULL;
 	}
 	return ms;
@@ -872,6 +885,7 @@ members_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
 
 	if (sl_mev_decode(ev, &e) != SL_OK)
 		return 0; /* says nothing this version can use */
+	p->no_devices = false;
 	memcpy(kb, e.origin, SL_KEY_LEN);
 	put_be(kb + SL_KEY_LEN, e.seq, 8);
 	d = (MDB_val){ pmember_pack(v, &e), v };
@@ -1113,6 +1127,7 @@ project_anchor_changed(struct project *p)
 	MDB_val k = { 5, "recut" }, d = { 0, "" };
 
 	p->members_ok = false;
+	p->no_devices = false;
 	if (mdb_txn_begin(p->env, NULL, 0, &txn) != 0)
 		return SL_ESTORE;
 	if (mdb_put(txn, p->pmeta, &k, &d, 0) != 0) {
@@ -1327,6 +1342,7 @@ rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 	    rc != MDB_NOTFOUND)
 		goto out;
 	p->members_ok = false;
+	p->no_devices = false;
 	/* The scan folds membership events as it meets them, so every
 	 * cut-off is known before the first record event is folded. */
 	if ((rc = store_txn_scan(p->s, txn, rb_collect_cb, &b, &n)) != 0)
