@@ -180,6 +180,9 @@ field_type(const struct sl_field *f)
 	case SL_F_TIPS:
 		fputs("a checkpoint's tips", stdout);
 		break;
+	case SL_F_FORK:
+		fputs("a fork proof", stdout);
+		break;
 	case SL_F_STATE:
 		fputs("the lifecycle's state", stdout);
 		break;

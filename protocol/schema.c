@@ -195,6 +195,13 @@ static const struct sl_field checkpoint_fields[] = {
 	    "the tips the node holds" },
 };
 
+/* Fork proofs (PROTOCOL.md 16): no records, a node's proof that an
+ * origin signed two histories. */
+static const struct sl_field fork_fields[] = {
+	{ "proof", "proof", SL_F_FORK, 0, NULL, NULL, NULL, RQ,
+	    "the two signed runs" },
+};
+
 #undef T
 #undef L
 #undef RQ
@@ -226,6 +233,7 @@ static const struct sl_kind kinds[] = {
 	{ 'M', "member", false, member_fields, N(member_fields), NULL, false },
 	{ 'C', "checkpoint", false, checkpoint_fields, N(checkpoint_fields),
 	    NULL, false },
+	{ 'F', "fork", false, fork_fields, N(fork_fields), NULL, false },
 };
 
 #define K_ORG (&kinds[0])
@@ -237,6 +245,7 @@ static const struct sl_kind kinds[] = {
 #define K_NODE (&kinds[6])
 #define K_MEMBER (&kinds[7])
 #define K_CHECKPOINT (&kinds[8])
+#define K_FORK (&kinds[9])
 
 enum { D_PROPOSED = 1, D_ADOPTED, D_REJECTED, D_AMENDED, D_REVOKED,
 	D_REFERRED, D_TABLED, D_EXPIRED };
@@ -331,6 +340,7 @@ static const struct sl_evtype evtypes[] = {
 	    F(0) | F(1), 0, 0, 0 },
 	{ SL_CKPT_TYPE, NULL, K_CHECKPOINT, SL_ET_UPDATE, F(0), F(0), 0, 0,
 	    0 },
+	{ SL_FORK_TYPE, NULL, K_FORK, SL_ET_UPDATE, F(0), F(0), 0, 0, 0 },
 };
 
 #undef B
@@ -660,6 +670,8 @@ sl_schema_check_value(const struct sl_field *f, const uint8_t *v, size_t len,
 	switch (f->type) {
 	case SL_F_TIPS:
 		return sl_ckpt_check_tips(v, len, w, wlen);
+	case SL_F_FORK:
+		return sl_fork_check(v, len, NULL, w, wlen);
 	case SL_F_SEQ: {
 		uint64_t u;
 
