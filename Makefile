@@ -78,7 +78,7 @@ STORE_SRC  := daemon/store.c daemon/project.c daemon/log.c
 DAEMON_SRC := daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/cmd_args.c daemon/cmd_write.c daemon/cmd_read.c \
               daemon/cmd_import.c daemon/cmd_member.c daemon/cmd_events.c \
-              daemon/cmd_peer.c daemon/cmd_ckpt.c \
+              daemon/cmd_peer.c daemon/cmd_ckpt.c daemon/cmd_fork.c \
               daemon/audit.c daemon/rights.c \
               daemon/tls.c daemon/conn.c daemon/sync.c
 CLI_SRC    := cli/parser.c cli/records.c cli/output.c cli/output_json.c \
@@ -176,7 +176,7 @@ $(BUILD)/test_ckpt: $(BUILD)/obj/tests/unit/test_ckpt.o $(CLUSTER_OBJ) $(PROTO_O
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 # Fork proofs (PROTOCOL.md 16): the payload's rules, the worked example,
 # and real daemons passing a proof along a line.
-$(BUILD)/test_fork: $(BUILD)/obj/tests/unit/test_fork.o $(CLUSTER_OBJ) $(PROTO_OBJ)
+$(BUILD)/test_fork: $(BUILD)/obj/tests/unit/test_fork.o $(CLUSTER_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 # Raw event exports from real daemons, verified offline (PROTOCOL.md 14).
 $(BUILD)/test_raw: $(BUILD)/obj/tests/unit/test_raw.o $(CLUSTER_OBJ) $(PROTO_OBJ)

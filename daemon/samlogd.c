@@ -51,7 +51,8 @@ struct daemon {
 	bool ckpt_given;        /* ... given (0 is a value: never) */
 	uv_loop_t loop;
 	uv_signal_t sig_int, sig_term, sig_hup;
-	uv_timer_t idle_timer, due_timer, ckpt_timer;
+	uv_timer_t idle_timer, due_timer, ckpt_timer, fork_timer;
+	bool fork_pending;      /* fork evidence may want a proof */
 	uint64_t ckpt_ms;       /* the interval the timer runs at */
 	uint64_t last_requests;
 	bool trimmed;
@@ -361,6 +362,8 @@ idle_timer_cb(uv_timer_t *h)
  * wait unfolded (project.c); once a second, fold those the clock has
  * caught up with.  Cheap when none wait: one read of a count.
  */
+static void fork_timer_cb(uv_timer_t *h);
+
 static void
 due_timer_cb(uv_timer_t *h)
 {
@@ -372,6 +375,32 @@ due_timer_cb(uv_timer_t *h)
 	else if (n > 0)
 		log_info("folded %llu event(s) whose clock was ahead of ours "
 		    "and is due now", (unsigned long long)n);
+	if (d->fork_pending)
+		fork_timer_cb(&d->fork_timer);
+}
+
+/* Fork proofs (PROTOCOL.md 16): a scan of the evidence after each fork
+ * refused, at the start, and again every second while writes are held. */
+static void
+fork_timer_cb(uv_timer_t *h)
+{
+	struct daemon *d = h->data;
+	char err[256];
+	size_t wrote;
+	int rc = cmd_fork_proofs(d->cmd, &wrote, err, sizeof err);
+
+	d->fork_pending = rc == SL_ERETRY;
+	if (rc != SL_OK && rc != SL_ERETRY)
+		log_warn("no fork proof written: %s", err);
+}
+
+static void
+fork_seen(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	d->fork_pending = true;
+	uv_timer_start(&d->fork_timer, fork_timer_cb, 0, 0);
 }
 
 static void
@@ -547,6 +576,10 @@ main(int argc, char **argv)
 	uv_timer_init(&d.loop, &d.ckpt_timer);
 	d.ckpt_timer.data = &d;
 	ckpt_timer_set(&d);
+	uv_timer_init(&d.loop, &d.fork_timer);
+	d.fork_timer.data = &d;
+	sync_set_fork(d.sync, fork_seen, &d);
+	fork_seen(&d);
 	if (ready_fd >= 0)
 		detach_stdio(d.dir, ready_fd);
 	char id[SL_NODE_ID_TEXT + 1];

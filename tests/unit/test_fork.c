@@ -25,7 +25,9 @@
 #include <msgpack.h>
 
 #include "cluster.h"
+#include "project.h"
 #include "samlog_proto.h"
+#include "store.h"
 #include "testutil.h"
 
 /* ---- the payload's content rules ------------------------------------------ */
@@ -296,6 +298,170 @@ test_payload_rules(void **state)
 	free(g.p);
 	sl_key_wipe(&k);
 	sl_key_wipe(&k2);
+}
+
+/* ---- a real store: local write and ingest --------------------------------- */
+
+static int
+list_cb(void *ctx, const struct project_fork *x)
+{
+	struct project_fork *out = ctx;
+
+	*out = *x;
+	return 0;
+}
+
+/*
+ * The same rules in a store with its projection (what samlogd runs): a
+ * forged proof is refused as a local write and at ingest (the carrier's
+ * signature on it is good: only the payload is wrong); a good one from
+ * another member is taken, listed, kept through a rebuild, and makes the
+ * (origin, seq) proven.
+ */
+static void
+test_store_ingest(void **state)
+{
+	static struct chain one, two;
+	static struct sl_fork_run ra, rb;
+	uint8_t seed[SL_SEED_LEN], cseed[SL_SEED_LEN], vseed[SL_SEED_LEN];
+	struct sl_key k, kc, kv;
+	struct store *carrier, *victim;
+	struct project *vp;
+	struct sl_buf good = { 0 }, bad;
+	char path[700], err[256], why[256];
+	uint8_t *rec;
+	size_t len;
+	struct store_ingest_result res;
+	struct project_fork x;
+	MDB_txn *txn;
+	uint64_t n;
+
+	(void)state;
+	for (int i = 0; i < SL_SEED_LEN; i++) {
+		seed[i] = (uint8_t)(0x20 + i);
+		cseed[i] = (uint8_t)(0xa0 + i);
+		vseed[i] = (uint8_t)(0xc0 + i);
+	}
+	sl_key_from_seed(&k, seed);
+	sl_key_from_seed(&kc, cseed);
+	sl_key_from_seed(&kv, vseed);
+	chain(&one, &k, 1, NULL, 2, 0x10);
+	chain(&two, &k, 1, NULL, 1, 0x40);
+	run_of(&ra, &one, 0, 2);
+	run_of(&rb, &two, 0, 1);
+	assert_int_equal(sl_fork_encode(&good, k.pub, 1, &ra, &rb, why,
+	    sizeof why), SL_OK);
+	/* Forged: two's signature broken. */
+	{
+		uint8_t sig[SL_SIG_LEN];
+
+		memcpy(sig, two.sig, SL_SIG_LEN);
+		sig[0] ^= 0x80;
+		rb.sig = sig;
+		raw(&bad, k.pub, 1, &ra, &rb);
+		rb.sig = two.sig;
+	}
+
+	/* The carrier: a store without content rules, so that it writes
+	 * the forgery (a hostile member's node could). */
+	snprintf(path, sizeof path, "%s/carrier", cl_tmp);
+	assert_int_equal(store_open(&carrier, path, &kc, NULL, err,
+	    sizeof err), SL_OK);
+	snprintf(path, sizeof path, "%s/victim", cl_tmp);
+	assert_int_equal(store_open(&victim, path, &kv, NULL, err,
+	    sizeof err), SL_OK);
+	assert_int_equal(project_open(&vp, victim, err, sizeof err), SL_OK);
+
+	/* A local write of the forgery: refused, nothing written. */
+	{
+		struct sl_event_draft d = { .author = "samlogd",
+			.type = SL_FORK_TYPE, .payload = bad.p,
+			.payload_len = (uint32_t)bad.len };
+
+		assert_int_not_equal(store_append(victim, &d, 1, NULL, err,
+		    sizeof err), SL_OK);
+		printf("local write refused: %s\n", err);
+		assert_int_equal(store_event_count(victim), 0);
+	}
+
+	/* The carrier's seq 1: the forgery; seq 2: the good proof. */
+	{
+		struct sl_event_draft d[2] = {
+			{ .author = "samlogd", .type = SL_FORK_TYPE,
+			  .payload = bad.p, .payload_len = (uint32_t)bad.len },
+			{ .author = "samlogd", .type = SL_FORK_TYPE,
+			  .payload = good.p, .payload_len = (uint32_t)good.len },
+		};
+
+		assert_int_equal(store_append(carrier, &d[0], 1, NULL, err,
+		    sizeof err), SL_OK);
+		assert_int_equal(store_append(carrier, &d[1], 1, NULL, err,
+		    sizeof err), SL_OK);
+	}
+	assert_int_equal(store_event_get(carrier, kc.pub, 1, &rec, &len),
+	    SL_OK);
+	{
+		const uint8_t *recs[1] = { rec };
+
+		assert_int_equal(store_ingest(victim, recs, &len, 1, &res),
+		    SL_ESCHEMA);
+		printf("ingest refused: %s\n", res.reason);
+		assert_non_null(strstr(res.reason, "signature"));
+	}
+	free(rec);
+	assert_int_equal(store_event_count(victim), 0);
+	/* The carrier's good proof at seq 2 builds on the forgery, so it
+	 * can never be taken: another member writes the good one. */
+	store_close(carrier);
+	{
+		uint8_t s2[SL_SEED_LEN];
+		struct sl_key k2;
+		struct sl_event_draft d = { .author = "samlogd",
+			.type = SL_FORK_TYPE, .payload = good.p,
+			.payload_len = (uint32_t)good.len };
+		const uint8_t *recs[1];
+
+		for (int i = 0; i < SL_SEED_LEN; i++)
+			s2[i] = (uint8_t)(0xe0 + i);
+		sl_key_from_seed(&k2, s2);
+		snprintf(path, sizeof path, "%s/carrier2", cl_tmp);
+		assert_int_equal(store_open(&carrier, path, &k2, NULL, err,
+		    sizeof err), SL_OK);
+		assert_int_equal(store_append(carrier, &d, 1, NULL, err,
+		    sizeof err), SL_OK);
+		assert_int_equal(store_event_get(carrier, k2.pub, 1, &rec,
+		    &len), SL_OK);
+		recs[0] = rec;
+		assert_int_equal(store_ingest(victim, recs, &len, 1, &res),
+		    SL_OK);
+		free(rec);
+		store_close(carrier);
+		assert_int_equal(store_read_begin(victim, &txn), SL_OK);
+		assert_true(project_fork_proven(vp, txn, k.pub, 1));
+		assert_false(project_fork_proven(vp, txn, k.pub, 2));
+		assert_false(project_fork_proven(vp, txn, kc.pub, 1));
+		memset(&x, 0, sizeof x);
+		assert_int_equal(project_fork_proofs(vp, txn, list_cb, &x), 0);
+		mdb_txn_abort(txn);
+		assert_memory_equal(x.origin, k.pub, SL_KEY_LEN);
+		assert_memory_equal(x.prover, k2.pub, SL_KEY_LEN);
+		assert_int_equal(x.seq, 1);
+		assert_int_equal(x.prover_seq, 1);
+		sl_key_wipe(&k2);
+	}
+	/* Rebuilt from the log: the same. */
+	assert_int_equal(project_rebuild(vp, &n, err, sizeof err), SL_OK);
+	assert_int_equal(store_read_begin(victim, &txn), SL_OK);
+	assert_true(project_fork_proven(vp, txn, k.pub, 1));
+	mdb_txn_abort(txn);
+
+	project_close(vp);
+	store_close(victim);
+	free(good.p);
+	free(bad.p);
+	sl_key_wipe(&k);
+	sl_key_wipe(&kc);
+	sl_key_wipe(&kv);
 }
 
 /* ---- section 16's worked example ------------------------------------------ */
@@ -575,6 +741,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_payload_rules),
 		cmocka_unit_test(test_example),
+		cmocka_unit_test(test_store_ingest),
 		cmocka_unit_test_teardown(test_line, cl_reap),
 	};
 
