@@ -723,7 +723,7 @@ fork_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
 	memcpy(kb, f.origin, SL_KEY_LEN);
 	put_be(kb + SL_KEY_LEN, f.seq, 8);
 	memcpy(kb + SL_KEY_LEN + 8, ev->origin, SL_KEY_LEN);
-	put_be(kb + 2 * SL_KEY_LEN + 8, ev->seq, 8);
+	put_be(kb + SL_KEY_LEN + 8 + SL_KEY_LEN, ev->seq, 8);
 	put_be(v, ev->hlc, 8);
 	sl_fingerprint(o, f.origin);
 	sl_fingerprint(w, ev->origin);
@@ -770,7 +770,7 @@ project_fork_proofs(struct project *p, MDB_txn *txn, project_fork_fn fn,
 		memcpy(x.origin, kp, SL_KEY_LEN);
 		x.seq = sl_get_be(kp + SL_KEY_LEN, 8);
 		memcpy(x.prover, kp + SL_KEY_LEN + 8, SL_KEY_LEN);
-		x.prover_seq = sl_get_be(kp + 2 * SL_KEY_LEN + 8, 8);
+		x.prover_seq = sl_get_be(kp + SL_KEY_LEN + 8 + SL_KEY_LEN, 8);
 		x.hlc = sl_get_be(d.mv_data, 8);
 		rc = fn(ctx, &x);
 	}
