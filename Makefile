@@ -249,7 +249,7 @@ lint: deps
 # are kept in tests/fuzz/regress/NAME, which check replays every time.
 
 FUZZ_CC ?= clang
-FUZZ_TARGETS := event peer control config import bundle events
+FUZZ_TARGETS := event peer control config import bundle events fork
 FUZZ ?= $(FUZZ_TARGETS)
 FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) \
               -fsanitize=fuzzer-no-link,address,undefined \
@@ -264,8 +264,8 @@ build/fuzz/obj/%.o: %.c | deps
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(call inc,$*) -MMD -MP -c $< -o $@
 
 FUZZ_LINK = $(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^
-# event and peer read only what the protocol library decodes.
-build/fuzz/fuzz_event build/fuzz/fuzz_peer: \
+# event, peer and fork read only what the protocol library decodes.
+build/fuzz/fuzz_event build/fuzz/fuzz_peer build/fuzz/fuzz_fork: \
     build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o \
     $(call fuzz_obj,$(PROTO_SRC))
 	$(FUZZ_LINK) $(PKG_LIBS)

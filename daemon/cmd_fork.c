@@ -13,9 +13,10 @@
  * held there).  It is written unless some proof held (this node's, or one
  * another member wrote that arrived first) already proves that (origin,
  * seq), and never while writes are held (the node is taking its own chain
- * back: appending would fork it).  The scan runs after every fork kept,
- * at the start and with the checkpoint timer, so evidence kept while
- * writes were held, or by an older version, is proved later.
+ * back: appending would fork it).  samlogd scans after every fork
+ * refused, at the start, and every second while a scan asks to be called
+ * again (writes held, or more than FORK_SCAN_MAX forks to prove), so
+ * evidence kept meanwhile, or by an older version, is proved later.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,11 @@
 #include "sync.h"
 
 #define FORK_SCAN_MAX 64   /* proofs written by one scan */
+/* Seqs of one origin that proofs held may name before this node writes
+ * no more of that origin's: every member knows by then, and a member
+ * forking its own chain at every seq on purpose cannot make this node
+ * carry its headers to everyone. */
+#define FORK_PER_ORIGIN 16
 
 struct fork_scan {
 	struct cmd_ctx *d;
@@ -89,15 +95,22 @@ kept_run(struct fork_scan *fs, const struct sl_event *first,
 	}
 }
 
+/* Whether this scan proves (origin, seq) already; *of counts the seqs
+ * of origin it proves. */
 static bool
 planned(const struct fork_scan *fs, const uint8_t origin[SL_KEY_LEN],
-    uint64_t seq)
+    uint64_t seq, uint32_t *of)
 {
-	for (size_t i = 0; i < fs->n; i++)
-		if (fs->seq[i] == seq &&
-		    memcmp(fs->origin[i], origin, SL_KEY_LEN) == 0)
-			return true;
-	return false;
+	bool found = false;
+
+	*of = 0;
+	for (size_t i = 0; i < fs->n; i++) {
+		if (memcmp(fs->origin[i], origin, SL_KEY_LEN) != 0)
+			continue;
+		(*of)++;
+		found = found || fs->seq[i] == seq;
+	}
+	return found;
 }
 
 static int
@@ -108,6 +121,7 @@ fork_cb(void *ctx, const uint8_t origin[SL_KEY_LEN], uint64_t seq,
 	struct sl_event ev;
 	uint8_t h[SL_HASH_LEN], held[SL_HASH_LEN];
 	uint64_t at;
+	uint32_t of;
 	char why[200], o[SL_FPR_TEXT + 1];
 	int rc;
 
@@ -133,7 +147,9 @@ fork_cb(void *ctx, const uint8_t origin[SL_KEY_LEN], uint64_t seq,
 		return 0;
 	}
 	if (project_fork_proven(fs->d->p, fs->txn, origin, at) ||
-	    planned(fs, origin, at))
+	    planned(fs, origin, at, &of) ||
+	    project_fork_seqs(fs->d->p, fs->txn, origin) + of >=
+	    FORK_PER_ORIGIN)
 		return 0;
 	sl_fingerprint(o, origin);
 	if (!held_run(fs, origin, at, &fs->a) || !kept_run(fs, &ev, &fs->b)) {
@@ -156,9 +172,11 @@ fork_cb(void *ctx, const uint8_t origin[SL_KEY_LEN], uint64_t seq,
 }
 
 int
-cmd_fork_proofs(struct cmd_ctx *d, size_t *wrote, char *err, size_t errlen)
+cmd_fork_proofs(struct cmd_ctx *d, const uint8_t *origin, uint64_t seq,
+    size_t *wrote, char *err, size_t errlen)
 {
 	struct fork_scan *fs;
+	bool more;
 	int rc;
 
 	*wrote = 0;
@@ -176,10 +194,12 @@ cmd_fork_proofs(struct cmd_ctx *d, size_t *wrote, char *err, size_t errlen)
 		free(fs);
 		return rc;
 	}
-	rc = store_txn_forks(d->s, fs->txn, fork_cb, fs);
+	rc = store_txn_forks(d->s, fs->txn, origin, seq, fork_cb, fs);
 	mdb_txn_abort(fs->txn);
 	if (rc == SL_ENOMEM)
 		snprintf(err, errlen, "out of memory");
+	/* Cut at FORK_SCAN_MAX: the rest on the next call. */
+	more = rc == 1;
 	rc = rc == SL_ENOMEM ? rc : SL_OK;
 	/* Each alone in its commit, so that it is signed on its own. */
 	for (size_t i = 0; i < fs->n; i++) {
@@ -195,7 +215,7 @@ cmd_fork_proofs(struct cmd_ctx *d, size_t *wrote, char *err, size_t errlen)
 	free(fs);
 	if (*wrote > 0 && d->sync != NULL)
 		sync_log_grew(d->sync);
-	return rc;
+	return rc == SL_OK && more ? SL_ERETRY : rc;
 }
 
 /* ---- status ------------------------------------------------------------- */

@@ -751,6 +751,33 @@ project_fork_proven(struct project *p, MDB_txn *txn,
 	return found;
 }
 
+uint32_t
+project_fork_seqs(struct project *p, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN])
+{
+	MDB_cursor *c;
+	MDB_val k = { SL_KEY_LEN, (void *)origin }, d;
+	uint64_t last = 0;
+	uint32_t n = 0;
+	int op = MDB_SET_RANGE;
+
+	if (mdb_cursor_open(txn, p->pfork, &c) != 0)
+		return 0;
+	while (mdb_cursor_get(c, &k, &d, op) == 0) {
+		uint64_t seq;
+
+		op = MDB_NEXT;
+		if (k.mv_size != PFORK_KEY_LEN ||
+		    memcmp(k.mv_data, origin, SL_KEY_LEN) != 0)
+			break;
+		seq = sl_get_be((const uint8_t *)k.mv_data + SL_KEY_LEN, 8);
+		n += n == 0 || seq != last;
+		last = seq;
+	}
+	mdb_cursor_close(c);
+	return n;
+}
+
 int
 project_fork_proofs(struct project *p, MDB_txn *txn, project_fork_fn fn,
     void *ctx)

@@ -179,6 +179,9 @@ int project_contradictions(struct project *p, MDB_txn *txn,
  */
 bool project_fork_proven(struct project *p, MDB_txn *txn,
     const uint8_t origin[SL_KEY_LEN], uint64_t seq);
+/* How many seqs of origin proofs held say it forked at. */
+uint32_t project_fork_seqs(struct project *p, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN]);
 struct project_fork {
 	uint8_t origin[SL_KEY_LEN];   /* the origin that forked */
 	uint64_t seq;                 /* where */

@@ -35,6 +35,10 @@
 #include "store.h"
 #include "sync.h"
 
+/* Refusals remembered between two looks for fork proofs; more make the
+ * next look read all of the evidence. */
+#define FORK_QUEUE 16
+
 struct daemon {
 	char *dir;
 	char *conf_path;
@@ -52,7 +56,12 @@ struct daemon {
 	uv_loop_t loop;
 	uv_signal_t sig_int, sig_term, sig_hup;
 	uv_timer_t idle_timer, due_timer, ckpt_timer, fork_timer;
-	bool fork_pending;      /* fork evidence may want a proof */
+	/* Fork evidence that may want a proof (PROTOCOL.md 16): the
+	 * (origin, seq) of each refusal since the last look, or all. */
+	uint8_t fork_origin[FORK_QUEUE][SL_KEY_LEN];
+	uint64_t fork_seq[FORK_QUEUE];
+	size_t fork_n;
+	bool fork_all;
 	uint64_t ckpt_ms;       /* the interval the timer runs at */
 	uint64_t last_requests;
 	bool trimmed;
@@ -375,31 +384,50 @@ due_timer_cb(uv_timer_t *h)
 	else if (n > 0)
 		log_info("folded %llu event(s) whose clock was ahead of ours "
 		    "and is due now", (unsigned long long)n);
-	if (d->fork_pending)
+	if (d->fork_all)
 		fork_timer_cb(&d->fork_timer);
 }
 
-/* Fork proofs (PROTOCOL.md 16): a scan of the evidence after each fork
- * refused, at the start, and again every second while writes are held. */
+/* Fork proofs (PROTOCOL.md 16): a look at the evidence each refusal
+ * kept, soon after it; at the start and whenever a look asks to be
+ * called again (writes held), every second, a look at all of it. */
 static void
 fork_timer_cb(uv_timer_t *h)
 {
 	struct daemon *d = h->data;
 	char err[256];
-	size_t wrote;
-	int rc = cmd_fork_proofs(d->cmd, &wrote, err, sizeof err);
+	size_t wrote, n = d->fork_all ? 1 : d->fork_n;
+	bool again = false;
 
-	d->fork_pending = rc == SL_ERETRY;
-	if (rc != SL_OK && rc != SL_ERETRY)
-		log_warn("no fork proof written: %s", err);
+	for (size_t i = 0; i < n; i++) {
+		int rc = cmd_fork_proofs(d->cmd, d->fork_all ? NULL :
+		    d->fork_origin[i], d->fork_all ? 0 : d->fork_seq[i], &wrote,
+		    err, sizeof err);
+
+		again = again || rc == SL_ERETRY;
+		if (rc != SL_OK && rc != SL_ERETRY)
+			log_warn("no fork proof written: %s", err);
+	}
+	d->fork_n = 0;
+	d->fork_all = again;
 }
 
 static void
-fork_seen(void *ctx)
+fork_seen(void *ctx, const uint8_t origin[SL_KEY_LEN], uint64_t seq)
 {
 	struct daemon *d = ctx;
+	size_t i;
 
-	d->fork_pending = true;
+	for (i = 0; i < d->fork_n; i++)
+		if (d->fork_seq[i] == seq &&
+		    memcmp(d->fork_origin[i], origin, SL_KEY_LEN) == 0)
+			break;
+	if (i == d->fork_n && d->fork_n < FORK_QUEUE) {
+		memcpy(d->fork_origin[d->fork_n], origin, SL_KEY_LEN);
+		d->fork_seq[d->fork_n++] = seq;
+	} else if (i == d->fork_n) {
+		d->fork_all = true;
+	}
 	uv_timer_start(&d->fork_timer, fork_timer_cb, 0, 0);
 }
 
@@ -579,7 +607,8 @@ main(int argc, char **argv)
 	uv_timer_init(&d.loop, &d.fork_timer);
 	d.fork_timer.data = &d;
 	sync_set_fork(d.sync, fork_seen, &d);
-	fork_seen(&d);
+	d.fork_all = true;
+	uv_timer_start(&d.fork_timer, fork_timer_cb, 0, 0);
 	if (ready_fd >= 0)
 		detach_stdio(d.dir, ready_fd);
 	char id[SL_NODE_ID_TEXT + 1];

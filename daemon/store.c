@@ -1357,12 +1357,22 @@ store_fork_count(struct store *s)
 }
 
 int
-store_txn_forks(struct store *s, MDB_txn *txn, store_fork_fn fn, void *ctx)
+store_txn_forks(struct store *s, MDB_txn *txn, const uint8_t *origin,
+    uint64_t seq, store_fork_fn fn, void *ctx)
 {
+	const struct origin_entry *want = NULL;
+	uint8_t kb[FORK_KEY_LEN];
 	MDB_cursor *c;
 	MDB_val k, d;
 	int rc = 0, op = MDB_FIRST;
 
+	/* One (origin, seq): from its first key on, while keys are its. */
+	if (origin != NULL) {
+		if ((want = origin_find(s, origin)) == NULL)
+			return 0;
+		k = log_key(kb, want->idx, seq);
+		op = MDB_SET_RANGE;
+	}
 	if (mdb_cursor_open(txn, s->forks, &c) != 0)
 		return SL_ESTORE;
 	while (rc == 0 && mdb_cursor_get(c, &k, &d, op) == 0) {
@@ -1370,6 +1380,9 @@ store_txn_forks(struct store *s, MDB_txn *txn, store_fork_fn fn, void *ctx)
 		const struct origin_entry *o;
 
 		op = MDB_NEXT;
+		if (want != NULL && (k.mv_size < LOG_KEY_LEN ||
+		    memcmp(kp, kb, LOG_KEY_LEN) != 0))
+			break;
 		if (k.mv_size != FORK_KEY_LEN ||
 		    (o = origin_by_idx(s,
 		    (uint32_t)sl_get_be(kp, 4))) == NULL)

@@ -699,7 +699,7 @@ refuse_origin(struct session *ss, const uint8_t origin[SL_KEY_LEN],
 	if (kept != SL_OK && kept != SL_EFULL)
 		log_warn("cannot keep the refused record as evidence");
 	if (res->code == SL_EFORK && sy->on_fork != NULL)
-		sy->on_fork(sy->fork_ctx);
+		sy->on_fork(sy->fork_ctx, res->origin, res->seq);
 	if (res->code == SL_EFORK &&
 	    memcmp(origin, sy->key.pub, SL_KEY_LEN) == 0) {
 		log_warn("this node's own chain differs from the copy peer %s "
