@@ -176,7 +176,7 @@ $(BUILD)/test_ckpt: $(BUILD)/obj/tests/unit/test_ckpt.o $(CLUSTER_OBJ) $(PROTO_O
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 # Fork proofs (PROTOCOL.md 16): the payload's rules, the worked example,
 # and real daemons passing a proof along a line.
-$(BUILD)/test_fork: $(BUILD)/obj/tests/unit/test_fork.o $(CLUSTER_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
+$(BUILD)/test_fork: $(BUILD)/obj/tests/unit/test_fork.o $(BUILD)/obj/tests/unit/attacker.o $(CLUSTER_OBJ) $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 # Raw event exports from real daemons, verified offline (PROTOCOL.md 14).
 $(BUILD)/test_raw: $(BUILD)/obj/tests/unit/test_raw.o $(CLUSTER_OBJ) $(PROTO_OBJ)

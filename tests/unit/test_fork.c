@@ -24,6 +24,7 @@
 #include <cmocka.h>
 #include <msgpack.h>
 
+#include "attacker.h"
 #include "cluster.h"
 #include "project.h"
 #include "samlog_proto.h"
@@ -746,6 +747,127 @@ test_line(void **state)
 	assert_int_equal(node_stop(&c, SIGTERM), 0);
 }
 
+/*
+ * A member against a real victim node and its honest peer (the scene of
+ * test_hostile).  m sends a fork.proof whose proof is forged (a bad
+ * signature): refused, kept as a refused record, nothing listed.  Then
+ * the same proof made right, at the same seq of m's chain: taken, and
+ * the honest peer, which only talks to the victim, lists it as m's.
+ * Then m2 forks its own chain by a broken link (its seq 3 builds on
+ * another seq 2 than the victim's): the victim proves it at seq 2, its
+ * run the event it holds there, the other the seq 3 whose prev names
+ * another event.
+ */
+static void
+test_member(void **state)
+{
+	static struct chain one, two;
+	static struct sl_fork_run ra, rb;
+	uint8_t seed[SL_SEED_LEN], sig[SL_SIG_LEN];
+	char why[256], fm[SL_FPR_TEXT + 1], fm2[SL_FPR_TEXT + 1];
+	char fk[SL_FPR_TEXT + 1], needle[128];
+	struct sl_buf good = { 0 }, bad;
+	struct sl_key k;
+	struct scene s;
+	struct ident m, m2;
+	struct forger f;
+	struct rec r;
+	const char *out;
+
+	(void)state;
+	for (int i = 0; i < SL_SEED_LEN; i++)
+		seed[i] = (uint8_t)(0x20 + i);
+	sl_key_from_seed(&k, seed);
+	sl_fingerprint(fk, k.pub);
+	chain(&one, &k, 1, NULL, 2, 0x10);
+	chain(&two, &k, 1, NULL, 1, 0x40);
+	run_of(&ra, &one, 0, 2);
+	run_of(&rb, &two, 0, 1);
+	assert_int_equal(sl_fork_encode(&good, k.pub, 1, &ra, &rb, why,
+	    sizeof why), SL_OK);
+	memcpy(sig, two.sig, SL_SIG_LEN);
+	sig[9] ^= 0x04;
+	rb.sig = sig;
+	raw(&bad, k.pub, 1, &ra, &rb);
+
+	scene_start(&s, "fh");
+	ident_init(&m, "m-fh");
+	ident_init(&m2, "m2-fh");
+	scene_member(&s, &m);
+	scene_member(&s, &m2);
+	sl_fingerprint(fm, m.key.pub);
+	sl_fingerprint(fm2, m2.key.pub);
+
+	/* The forgery: refused at ingest. */
+	forger_init(&f, &m);
+	r = forge(&f, &(struct forgery){ .type = SL_FORK_TYPE, .payload =
+	    bad.p, .payload_len = (uint32_t)bad.len });
+	atk_deliver(&m, &s.v, &r, 1);
+	free(r.p);
+	assert_int_equal(victim_num(&s, "refused"), 1);
+	out = ok(sl(&s.v, "status", "--json", NULL))->out;
+	assert_non_null(strstr(out, "\"fork_proofs\": []"));
+	assert_non_null(strstr(out, "the signature is not the origin's"));
+
+	/* The real proof at the same seq (the forgery never counted). */
+	forger_init(&f, &m);
+	r = forge(&f, &(struct forgery){ .type = SL_FORK_TYPE, .payload =
+	    good.p, .payload_len = (uint32_t)good.len });
+	atk_deliver(&m, &s.v, &r, 1);
+	free(r.p);
+	s.count++;
+	scene_wait(&s, WAIT_MS);
+	out = wait_proof(&s.h, fk);
+	snprintf(needle, sizeof needle, "\"proved_by\": \"%s\"", fm);
+	assert_non_null(strstr(out, needle));
+	assert_int_equal(victim_num(&s, "refused"), 1);
+
+	/* m2 forks by a broken link. */
+	{
+		struct store *sa = chain_open(&m2, "store");
+		struct store *sb = chain_open(&m2, "fork");
+		struct rec a1 = chain_add(sa, &m2, "Gemensam början");
+		struct rec a2 = chain_add(sa, &m2, "Historia A");
+		struct store_ingest_result res;
+
+		assert_int_equal(store_ingest(sb, (const uint8_t *const[]){
+		    a1.p }, (const size_t[]){ a1.len }, 1, &res), SL_OK);
+		struct rec b2 = chain_add(sb, &m2, "Historia B");
+		struct rec b3 = chain_add(sb, &m2, "Historia B igen");
+		struct rec two_of[2] = { a1, a2 };
+
+		atk_deliver(&m2, &s.v, two_of, 2);
+		s.count += 2;
+		scene_wait(&s, WAIT_MS);
+		atk_deliver(&m2, &s.v, &b3, 1);
+		s.count++;           /* the victim's proof */
+		scene_wait(&s, WAIT_MS);
+		assert_int_equal(victim_num(&s, "forks"), 1);
+		out = strstr(wait_proof(&s.h, fm2), "\"fork_proofs\"");
+		snprintf(needle, sizeof needle, "\"origin\": \"%s\"", fm2);
+		out = strstr(out, needle);
+		assert_non_null(out);
+		/* Not 3, where the broken link was found: 2, where the two
+		 * histories part. */
+		assert_int_equal(tu_json_num(out, "seq"), 2);
+		free(a1.p);
+		free(a2.p);
+		free(b2.p);
+		free(b3.p);
+		store_close(sa);
+		store_close(sb);
+	}
+	out = ok(sl(&s.v, "status", "--json", NULL))->out;
+	assert_int_equal(count(out, "\"proved_by\""), 2);
+	scene_check(&s, "after two fork proofs");
+	free(good.p);
+	free(bad.p);
+	sl_key_wipe(&k);
+	ident_free(&m);
+	ident_free(&m2);
+	scene_stop(&s);
+}
+
 int
 main(void)
 {
@@ -754,6 +876,7 @@ main(void)
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_store_ingest),
 		cmocka_unit_test_teardown(test_line, cl_reap),
+		cmocka_unit_test_teardown(test_member, cl_reap),
 	};
 
 	return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
