@@ -64,7 +64,8 @@ PROTO_SRC  := protocol/mp.c protocol/event.c protocol/crypto.c protocol/frame.c 
               protocol/clock.c protocol/base32.c protocol/node.c protocol/hash.c \
               protocol/schema.c protocol/record.c protocol/peer_wire.c \
               protocol/text.c protocol/labels.c protocol/timefmt.c \
-              protocol/member.c protocol/evfile.c protocol/checkpoint.c
+              protocol/member.c protocol/evfile.c protocol/checkpoint.c \
+              protocol/forkproof.c
 # What the CLI needs: no OpenSSL, no LMDB, no libuv (start-up time);
 # SHA-256 for checking audit bundles comes from libsodium.
 CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
@@ -72,12 +73,12 @@ CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
               protocol/clock.c protocol/hash_sodium.c protocol/schema.c \
               protocol/record.c protocol/text.c protocol/labels.c \
               protocol/timefmt.c protocol/member.c \
-              protocol/evfile.c protocol/checkpoint.c
+              protocol/evfile.c protocol/checkpoint.c protocol/forkproof.c
 STORE_SRC  := daemon/store.c daemon/project.c daemon/log.c
 DAEMON_SRC := daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/cmd_args.c daemon/cmd_write.c daemon/cmd_read.c \
               daemon/cmd_import.c daemon/cmd_member.c daemon/cmd_events.c \
-              daemon/cmd_peer.c daemon/cmd_ckpt.c daemon/cmd_device.c \
+              daemon/cmd_peer.c daemon/cmd_ckpt.c daemon/cmd_device.c daemon/cmd_fork.c \
               daemon/audit.c daemon/rights.c \
               daemon/tls.c daemon/conn.c daemon/sync.c
 CLI_SRC    := cli/parser.c cli/records.c cli/output.c cli/output_json.c \
@@ -94,7 +95,7 @@ CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 TESTS := test_mp test_event test_output test_schema test_store test_project \
          test_fold test_member test_node test_e2e test_sync test_fault test_hostile \
          test_meaning test_attack test_attack13 test_attack14 test_soak test_sheets \
-         test_cli_golden test_raw test_evfile test_ckpt test_device
+         test_cli_golden test_raw test_evfile test_ckpt test_device test_fork
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
 .PHONY: all deps deps-build run check lint tests test-run unit bench fuzz \
@@ -175,6 +176,10 @@ $(BUILD)/test_evfile: $(BUILD)/obj/tests/unit/test_evfile.o $(CLI_OBJ) $(CLI_PRO
 # worked example, and real daemons witnessing each other.
 $(BUILD)/test_ckpt: $(BUILD)/obj/tests/unit/test_ckpt.o $(CLUSTER_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+# Fork proofs (PROTOCOL.md 16): the payload's rules, the worked example,
+# and real daemons passing a proof along a line.
+$(BUILD)/test_fork: $(BUILD)/obj/tests/unit/test_fork.o $(BUILD)/obj/tests/unit/attacker.o $(CLUSTER_OBJ) $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 # Raw event exports from real daemons, verified offline (PROTOCOL.md 14).
 $(BUILD)/test_raw: $(BUILD)/obj/tests/unit/test_raw.o $(CLUSTER_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
@@ -246,7 +251,7 @@ lint: deps
 # are kept in tests/fuzz/regress/NAME, which check replays every time.
 
 FUZZ_CC ?= clang
-FUZZ_TARGETS := event peer control config import bundle events
+FUZZ_TARGETS := event peer control config import bundle events fork
 FUZZ ?= $(FUZZ_TARGETS)
 FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) \
               -fsanitize=fuzzer-no-link,address,undefined \
@@ -261,8 +266,8 @@ build/fuzz/obj/%.o: %.c | deps
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(call inc,$*) -MMD -MP -c $< -o $@
 
 FUZZ_LINK = $(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^
-# event and peer read only what the protocol library decodes.
-build/fuzz/fuzz_event build/fuzz/fuzz_peer: \
+# event, peer and fork read only what the protocol library decodes.
+build/fuzz/fuzz_event build/fuzz/fuzz_peer build/fuzz/fuzz_fork: \
     build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o \
     $(call fuzz_obj,$(PROTO_SRC))
 	$(FUZZ_LINK) $(PKG_LIBS)

@@ -186,6 +186,9 @@ field_type(const struct sl_field *f)
 	case SL_F_CUTS:
 		fputs("each device's last counted seq", stdout);
 		break;
+	case SL_F_FORK:
+		fputs("a fork proof", stdout);
+		break;
 	case SL_F_STATE:
 		fputs("the lifecycle's state", stdout);
 		break;

@@ -54,6 +54,17 @@ void cmd_request(void *ctx, struct ctl_conn *c, uint32_t id,
 int cmd_checkpoint(struct cmd_ctx *d, bool *wrote, char *err,
     size_t errlen);
 /*
+ * Appends a fork proof (PROTOCOL.md 16) for each fork this node keeps
+ * evidence of that no proof held proves yet, each alone in its commit,
+ * unless writes are held: of all the evidence, or with origin not NULL
+ * of the evidence whose run starts at (origin, seq) (what one refusal
+ * kept: the whole database need not be read).  *wrote says how many.  SL_OK, SL_ERETRY (call
+ * again later: writes are held, or there is more to prove than one call
+ * writes) or an SL_E* code (err says why).
+ */
+int cmd_fork_proofs(struct cmd_ctx *d, const uint8_t *origin, uint64_t seq,
+    size_t *wrote, char *err, size_t errlen);
+/*
  * Makes sure the log says which organisation this node speaks for: appends
  * a node.org event when the last one differs from org.  SL_OK or an error
  * with err set.

@@ -12,6 +12,7 @@
  *   cmd_member.c  the federation's members: list, retire
  *   cmd_events.c  the raw event export (PROTOCOL.md section 14)
  *   cmd_ckpt.c    this node's checkpoints (PROTOCOL.md section 15)
+ *   cmd_fork.c    this node's fork proofs (PROTOCOL.md section 16)
  *
  * Every function returns SL_OK or an SL_E* code with one sentence in msg
  * (msg, mlen), unless it says otherwise.
@@ -96,6 +97,14 @@ struct cmd_ctx {
 	size_t nmoved;
 	uint8_t ckpt_digest[SL_HASH_LEN]; /* the tips right after it */
 };
+
+/* ---- cmd_fork.c ------------------------------------------------------ */
+
+/* The fork proofs held, for status (PROTOCOL.md 16): with pk NULL only
+ * counts them; else packs each as a map (warnings false) or as one
+ * warning line (true).  Returns how many. */
+uint32_t cmd_fork_status(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk,
+    bool warnings);
 
 /* ---- cmd_args.c ------------------------------------------------------ */
 

@@ -1209,7 +1209,7 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 		txn = NULL;
 	}
 	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 21);
+	msgpack_pack_map(&pk, 22);
 	sl_pack_cstr(&pk, "node_id");
 	sl_pack_b32(&pk, d->node, SL_KEY_LEN);
 	sl_pack_cstr(&pk, "org");
@@ -1227,10 +1227,14 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	sl_pack_cstr(&pk, "member_events");
 	msgpack_pack_uint64(&pk, mevents);
 	pack_witnesses(d, txn, &pk);
-	if (txn != NULL)
-		mdb_txn_abort(txn);
 	sl_pack_cstr(&pk, "forks");
 	msgpack_pack_uint64(&pk, forks);
+	/* Proofs that an origin signed two histories (PROTOCOL.md 16). */
+	uint32_t nf = cmd_fork_status(d, txn, NULL, false);
+
+	sl_pack_cstr(&pk, "fork_proofs");
+	msgpack_pack_array(&pk, nf);
+	(void)cmd_fork_status(d, txn, &pk, false);
 	sl_pack_cstr(&pk, "clock");
 	sl_pack_time(&pk, store_hlc(d->s));
 	sl_pack_cstr(&pk, "commits");
@@ -1246,7 +1250,7 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	sl_pack_cstr(&pk, "writes_held");
 	sl_pack_bool(&pk, d->held);
 	size_t np = d->sync ? sync_peer_count(d->sync) : 0;
-	size_t nw = retired[0] != '\0';
+	size_t nw = (retired[0] != '\0') + nf;
 
 	/* What needs a person: peers that hold events of origins this node
 	 * does not accept (the two disagree on who is a member). */
@@ -1260,6 +1264,9 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	msgpack_pack_array(&pk, nw);
 	if (retired[0] != '\0')
 		sl_pack_cstr(&pk, retired);
+	(void)cmd_fork_status(d, txn, &pk, true);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
 	for (size_t i = 0; i < np; i++) {
 		struct sync_peer_info pi;
 		char w[400];

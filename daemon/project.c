@@ -28,6 +28,9 @@
  *   pcontra  origin (32) + seq (8) + witness (32) -> claimed hash (32) +
  *            held hash (32): a checkpoint that names another event than
  *            the one this node holds at that seq
+ *   pfork    origin (32) + seq (8) + prover (32) + prover's seq (8) ->
+ *            clock (8): the fork proofs held (PROTOCOL.md 16), by the
+ *            (origin, seq) they prove forked
  *   pmeta    "version" -> PROJECT_VERSION; "recut" -> "" while a
  *            retirement has cut events the records still hold (the
  *            next project_due rebuilds without them)
@@ -70,6 +73,7 @@ struct project {
 	MDB_dbi rec, pidx, pev, pevm, pwait, phead, pfuture, pnodes, pmeta;
 	MDB_dbi pmember;
 	MDB_dbi pckpt, pwit, pcontra;
+	MDB_dbi pfork;
 	struct sl_members members; /* as pmember says, at members_gen */
 	uint8_t members_gen[8];
 	bool members_ok;
@@ -714,6 +718,115 @@ project_contradictions(struct project *p, MDB_txn *txn,
 	return rc;
 }
 
+/* ---- fork proofs (PROTOCOL.md 16) ---------------------------------------- */
+
+static bool
+is_fork_proof(const struct sl_event *ev)
+{
+	return ev->type_len == sizeof SL_FORK_TYPE - 1 &&
+	    memcmp(ev->type, SL_FORK_TYPE, ev->type_len) == 0;
+}
+
+#define PFORK_KEY_LEN (2 * SL_KEY_LEN + 16)
+
+/* A proof (checked again: the content rules let an erased or later
+ * version's payload through) is kept under the (origin, seq) it proves
+ * forked. */
+static int
+fork_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
+{
+	uint8_t kb[PFORK_KEY_LEN], v[8];
+	MDB_val k = { sizeof kb, kb }, d = { sizeof v, v };
+	struct sl_fork f;
+	char o[SL_FPR_TEXT + 1], w[SL_FPR_TEXT + 1];
+
+	if (sl_fork_decode(ev->payload, ev->payload_len, &f) != SL_OK)
+		return 0;
+	memcpy(kb, f.origin, SL_KEY_LEN);
+	put_be(kb + SL_KEY_LEN, f.seq, 8);
+	memcpy(kb + SL_KEY_LEN + 8, ev->origin, SL_KEY_LEN);
+	put_be(kb + SL_KEY_LEN + 8 + SL_KEY_LEN, ev->seq, 8);
+	put_be(v, ev->hlc, 8);
+	sl_fingerprint(o, f.origin);
+	sl_fingerprint(w, ev->origin);
+	log_warn("fork proof: %s signed two histories at seq %llu (proved by "
+	    "%s)", o, (unsigned long long)f.seq, w);
+	return mdb_put(txn, p->pfork, &k, &d, 0);
+}
+
+bool
+project_fork_proven(struct project *p, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq)
+{
+	uint8_t kb[SL_KEY_LEN + 8];
+	MDB_cursor *c;
+	MDB_val k = { sizeof kb, kb }, d;
+	bool found;
+
+	memcpy(kb, origin, SL_KEY_LEN);
+	put_be(kb + SL_KEY_LEN, seq, 8);
+	if (mdb_cursor_open(txn, p->pfork, &c) != 0)
+		return false;
+	found = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE) == 0 &&
+	    k.mv_size == PFORK_KEY_LEN && memcmp(k.mv_data, kb, sizeof kb) == 0;
+	mdb_cursor_close(c);
+	return found;
+}
+
+uint32_t
+project_fork_seqs(struct project *p, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN])
+{
+	MDB_cursor *c;
+	MDB_val k = { SL_KEY_LEN, (void *)origin }, d;
+	uint64_t last = 0;
+	uint32_t n = 0;
+	int op = MDB_SET_RANGE;
+
+	if (mdb_cursor_open(txn, p->pfork, &c) != 0)
+		return 0;
+	while (mdb_cursor_get(c, &k, &d, op) == 0) {
+		uint64_t seq;
+
+		op = MDB_NEXT;
+		if (k.mv_size != PFORK_KEY_LEN ||
+		    memcmp(k.mv_data, origin, SL_KEY_LEN) != 0)
+			break;
+		seq = sl_get_be((const uint8_t *)k.mv_data + SL_KEY_LEN, 8);
+		n += n == 0 || seq != last;
+		last = seq;
+	}
+	mdb_cursor_close(c);
+	return n;
+}
+
+int
+project_fork_proofs(struct project *p, MDB_txn *txn, project_fork_fn fn,
+    void *ctx)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc = 0;
+
+	if (mdb_cursor_open(txn, p->pfork, &c) != 0)
+		return SL_ESTORE;
+	while (rc == 0 && mdb_cursor_get(c, &k, &d, MDB_NEXT) == 0) {
+		struct project_fork x;
+		const uint8_t *kp = k.mv_data;
+
+		if (k.mv_size != PFORK_KEY_LEN || d.mv_size != 8)
+			continue;
+		memcpy(x.origin, kp, SL_KEY_LEN);
+		x.seq = sl_get_be(kp + SL_KEY_LEN, 8);
+		memcpy(x.prover, kp + SL_KEY_LEN + 8, SL_KEY_LEN);
+		x.prover_seq = sl_get_be(kp + SL_KEY_LEN + 8 + SL_KEY_LEN, 8);
+		x.hlc = sl_get_be(d.mv_data, 8);
+		rc = fn(ctx, &x);
+	}
+	mdb_cursor_close(c);
+	return rc;
+}
+
 /* ---- membership ---------------------------------------------------------- */
 
 static bool
@@ -1013,6 +1126,8 @@ project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 		return rc;
 	if (is_checkpoint(ev))
 		return ckpt_apply(p, txn, ev);
+	if (is_fork_proof(ev))
+		return fork_apply(p, txn, ev);
 	if (is_member_event(ev))
 		return members_apply(p, txn, ev);
 	if (!is_node_org(ev) && !sl_fold_target(ev, hash, id, &et))
@@ -1197,10 +1312,10 @@ dbs_open(struct project *p, MDB_txn *txn)
 {
 	static const char *const names[] = { "rec", "pidx", "pev", "pevm",
 		"pwait", "phead", "pfuture", "pnodes", "pmeta", "pmember",
-		"pckpt", "pwit", "pcontra" };
+		"pckpt", "pwit", "pcontra", "pfork" };
 	MDB_dbi *dbis[] = { &p->rec, &p->pidx, &p->pev, &p->pevm, &p->pwait,
 		&p->phead, &p->pfuture, &p->pnodes, &p->pmeta, &p->pmember,
-		&p->pckpt, &p->pwit, &p->pcontra };
+		&p->pckpt, &p->pwit, &p->pcontra, &p->pfork };
 	int rc;
 
 	for (size_t i = 0; i < sizeof dbis / sizeof dbis[0]; i++)
@@ -1274,6 +1389,8 @@ rb_collect_cb(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 	 * tips with all of them, no arrival check is needed. */
 	if (is_checkpoint(ev))
 		return ckpt_apply(b->p, txn, ev);
+	if (is_fork_proof(ev))
+		return fork_apply(b->p, txn, ev);
 	if (!is_node_org(ev) && !sl_fold_target(ev, hash, id, &et))
 		return 0;
 	if (ev->hlc > b->limit || is_node_org(ev))
@@ -1322,7 +1439,7 @@ rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 {
 	MDB_dbi drop[] = { p->rec, p->pidx, p->pev, p->pevm, p->pwait,
 		p->phead, p->pfuture, p->pnodes, p->pmember, p->pckpt, p->pwit,
-		p->pcontra };
+		p->pcontra, p->pfork };
 	MDB_txn *txn = *txnp;
 	MDB_val rk = { 5, "recut" };
 	MDB_val vk = { 7, "version" };

@@ -18,7 +18,7 @@
 
 /* Bump when the fold or the encoding changes: a node rebuilds its
  * records from the log at start when its stored version differs. */
-#define PROJECT_VERSION 15
+#define PROJECT_VERSION 16
 
 /* How far ahead of the wall clock an event's clock may be and still be
  * folded at once (milliseconds); later ones wait for the clock. */
@@ -174,6 +174,28 @@ struct project_contra {
 typedef int (*project_contra_fn)(void *ctx, const struct project_contra *c);
 int project_contradictions(struct project *p, MDB_txn *txn,
     project_contra_fn fn, void *ctx);
+
+/*
+ * Fork proofs (PROTOCOL.md 16).  project_fork_proven: some proof held
+ * says origin forked at seq.  project_fork_proofs calls fn for every
+ * proof held, by (origin, seq, prover, prover's seq); a nonzero return
+ * stops and is returned.
+ */
+bool project_fork_proven(struct project *p, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq);
+/* How many seqs of origin proofs held say it forked at. */
+uint32_t project_fork_seqs(struct project *p, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN]);
+struct project_fork {
+	uint8_t origin[SL_KEY_LEN];   /* the origin that forked */
+	uint64_t seq;                 /* where */
+	uint8_t prover[SL_KEY_LEN];   /* whose chain holds the proof */
+	uint64_t prover_seq;          /* at which seq */
+	uint64_t hlc;                 /* the proof's clock */
+};
+typedef int (*project_fork_fn)(void *ctx, const struct project_fork *f);
+int project_fork_proofs(struct project *p, MDB_txn *txn, project_fork_fn fn,
+    void *ctx);
 
 /* Calls fn for every key and value of every projection database, in
  * order: for comparing two nodes' projections byte for byte. */

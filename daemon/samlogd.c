@@ -35,6 +35,10 @@
 #include "store.h"
 #include "sync.h"
 
+/* Refusals remembered between two looks for fork proofs; more make the
+ * next look read all of the evidence. */
+#define FORK_QUEUE 16
+
 struct daemon {
 	char *dir;
 	char *conf_path;
@@ -51,7 +55,13 @@ struct daemon {
 	bool ckpt_given;        /* ... given (0 is a value: never) */
 	uv_loop_t loop;
 	uv_signal_t sig_int, sig_term, sig_hup;
-	uv_timer_t idle_timer, due_timer, ckpt_timer;
+	uv_timer_t idle_timer, due_timer, ckpt_timer, fork_timer;
+	/* Fork evidence that may want a proof (PROTOCOL.md 16): the
+	 * (origin, seq) of each refusal since the last look, or all. */
+	uint8_t fork_origin[FORK_QUEUE][SL_KEY_LEN];
+	uint64_t fork_seq[FORK_QUEUE];
+	size_t fork_n;
+	bool fork_all;
 	uint64_t ckpt_ms;       /* the interval the timer runs at */
 	uint64_t last_requests;
 	bool trimmed;
@@ -444,6 +454,8 @@ idle_timer_cb(uv_timer_t *h)
  * wait unfolded (project.c); once a second, fold those the clock has
  * caught up with.  Cheap when none wait: one read of a count.
  */
+static void fork_timer_cb(uv_timer_t *h);
+
 static void
 due_timer_cb(uv_timer_t *h)
 {
@@ -476,6 +488,51 @@ due_timer_cb(uv_timer_t *h)
 	else if (n > 0)
 		log_info("folded %llu event(s) whose clock was ahead of ours "
 		    "and is due now", (unsigned long long)n);
+	if (d->fork_all)
+		fork_timer_cb(&d->fork_timer);
+}
+
+/* Fork proofs (PROTOCOL.md 16): a look at the evidence each refusal
+ * kept, soon after it; at the start and whenever a look asks to be
+ * called again (writes held), every second, a look at all of it. */
+static void
+fork_timer_cb(uv_timer_t *h)
+{
+	struct daemon *d = h->data;
+	char err[256];
+	size_t wrote, n = d->fork_all ? 1 : d->fork_n;
+	bool again = false;
+
+	for (size_t i = 0; i < n; i++) {
+		int rc = cmd_fork_proofs(d->cmd, d->fork_all ? NULL :
+		    d->fork_origin[i], d->fork_all ? 0 : d->fork_seq[i], &wrote,
+		    err, sizeof err);
+
+		again = again || rc == SL_ERETRY;
+		if (rc != SL_OK && rc != SL_ERETRY)
+			log_warn("no fork proof written: %s", err);
+	}
+	d->fork_n = 0;
+	d->fork_all = again;
+}
+
+static void
+fork_seen(void *ctx, const uint8_t origin[SL_KEY_LEN], uint64_t seq)
+{
+	struct daemon *d = ctx;
+	size_t i;
+
+	for (i = 0; i < d->fork_n; i++)
+		if (d->fork_seq[i] == seq &&
+		    memcmp(d->fork_origin[i], origin, SL_KEY_LEN) == 0)
+			break;
+	if (i == d->fork_n && d->fork_n < FORK_QUEUE) {
+		memcpy(d->fork_origin[d->fork_n], origin, SL_KEY_LEN);
+		d->fork_seq[d->fork_n++] = seq;
+	} else if (i == d->fork_n) {
+		d->fork_all = true;
+	}
+	uv_timer_start(&d->fork_timer, fork_timer_cb, 0, 0);
 }
 
 static void
@@ -651,6 +708,11 @@ main(int argc, char **argv)
 	uv_timer_init(&d.loop, &d.ckpt_timer);
 	d.ckpt_timer.data = &d;
 	ckpt_timer_set(&d);
+	uv_timer_init(&d.loop, &d.fork_timer);
+	d.fork_timer.data = &d;
+	sync_set_fork(d.sync, fork_seen, &d);
+	d.fork_all = true;
+	uv_timer_start(&d.fork_timer, fork_timer_cb, 0, 0);
 	if (ready_fd >= 0)
 		detach_stdio(d.dir, ready_fd);
 	char id[SL_NODE_ID_TEXT + 1];

@@ -1357,6 +1357,96 @@ store_fork_count(struct store *s)
 }
 
 int
+store_txn_forks(struct store *s, MDB_txn *txn, const uint8_t *origin,
+    uint64_t seq, store_fork_fn fn, void *ctx)
+{
+	const struct origin_entry *want = NULL;
+	uint8_t kb[FORK_KEY_LEN];
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc = 0, op = MDB_FIRST;
+
+	/* One (origin, seq): from its first key on, while keys are its. */
+	if (origin != NULL) {
+		if ((want = origin_find(s, origin)) == NULL)
+			return 0;
+		k = log_key(kb, want->idx, seq);
+		op = MDB_SET_RANGE;
+	}
+	if (mdb_cursor_open(txn, s->forks, &c) != 0)
+		return SL_ESTORE;
+	while (rc == 0 && mdb_cursor_get(c, &k, &d, op) == 0) {
+		const uint8_t *kp = k.mv_data;
+		const struct origin_entry *o;
+
+		op = MDB_NEXT;
+		if (want != NULL && (k.mv_size < LOG_KEY_LEN ||
+		    memcmp(kp, kb, LOG_KEY_LEN) != 0))
+			break;
+		if (k.mv_size != FORK_KEY_LEN ||
+		    (o = origin_by_idx(s,
+		    (uint32_t)sl_get_be(kp, 4))) == NULL)
+			continue;
+		rc = fn(ctx, o->tip.origin, sl_get_be(kp + 4, 8), d.mv_data,
+		    d.mv_size);
+	}
+	mdb_cursor_close(c);
+	return rc;
+}
+
+bool
+store_txn_fork_has(struct store *s, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq,
+    const uint8_t hash[SL_HASH_LEN])
+{
+	const struct origin_entry *o = origin_find(s, origin);
+	uint8_t kb[FORK_KEY_LEN];
+	MDB_val k = { sizeof kb, kb }, d;
+
+	if (o == NULL)
+		return false;
+	log_key(kb, o->idx, seq);
+	memcpy(kb + LOG_KEY_LEN, hash, SL_HASH_LEN);
+	return mdb_get(txn, s->forks, &k, &d) == 0;
+}
+
+int
+store_txn_fork_next(struct store *s, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq,
+    const uint8_t prev[SL_HASH_LEN], const uint8_t **rec, size_t *len)
+{
+	const struct origin_entry *o = origin_find(s, origin);
+	uint8_t kb[FORK_KEY_LEN];
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc = SL_ENOENT;
+
+	if (o == NULL)
+		return SL_ENOENT;
+	k = log_key(kb, o->idx, seq);
+	if (mdb_cursor_open(txn, s->forks, &c) != 0)
+		return SL_ESTORE;
+	/* Every record of (origin, seq), one per hash kept. */
+	for (int op = MDB_SET_RANGE; mdb_cursor_get(c, &k, &d, op) == 0;
+	    op = MDB_NEXT) {
+		struct sl_event ev;
+
+		if (k.mv_size != FORK_KEY_LEN ||
+		    memcmp(k.mv_data, kb, LOG_KEY_LEN) != 0)
+			break;
+		if (sl_event_decode(&ev, d.mv_data, d.mv_size) == SL_OK &&
+		    ev.prev != NULL && memcmp(ev.prev, prev, SL_HASH_LEN) == 0) {
+			*rec = d.mv_data;
+			*len = d.mv_size;
+			rc = SL_OK;
+			break;
+		}
+	}
+	mdb_cursor_close(c);
+	return rc;
+}
+
+int
 store_event_get(struct store *s, const uint8_t origin[SL_KEY_LEN],
     uint64_t seq, uint8_t **buf, size_t *len)
 {

@@ -205,6 +205,25 @@ const struct store_tip *store_tip_of(const struct store *s,
 uint64_t store_event_count(const struct store *s);
 /* Fork evidence records kept. */
 uint64_t store_fork_count(struct store *s);
+/*
+ * The fork evidence kept (PROTOCOL.md 16): fn is called inside txn for
+ * every record in the forks database, by origin (in the store's order),
+ * seq and hash, or with origin not NULL only for those of (origin, seq);
+ * *rec is valid until txn ends.  A nonzero return stops and is
+ * returned.  store_txn_fork_next finds the evidence record of
+ * (origin, seq) whose prev is prev: SL_OK, SL_ENOENT or SL_ESTORE.
+ */
+typedef int (*store_fork_fn)(void *ctx, const uint8_t origin[SL_KEY_LEN],
+    uint64_t seq, const uint8_t *rec, size_t len);
+int store_txn_forks(struct store *s, MDB_txn *txn,
+    const uint8_t *origin, uint64_t seq, store_fork_fn fn, void *ctx);
+int store_txn_fork_next(struct store *s, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq,
+    const uint8_t prev[SL_HASH_LEN], const uint8_t **rec, size_t *len);
+/* True if the forks database holds the event (origin, seq) of hash. */
+bool store_txn_fork_has(struct store *s, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq,
+    const uint8_t hash[SL_HASH_LEN]);
 
 /*
  * Keeps a record a peer sent that was refused for its content (a bad

@@ -119,6 +119,8 @@ struct sync {
 	bool grew;
 	sync_hold_fn hold;
 	void *hold_ctx;
+	sync_fork_fn on_fork;   /* a fork was refused (PROTOCOL.md 16) */
+	void *fork_ctx;
 	bool holding, self_forked;
 	uint64_t hold_tip, hold_since;
 	bool closing;
@@ -702,6 +704,8 @@ refuse_origin(struct session *ss, const uint8_t origin[SL_KEY_LEN],
 	    "refused records kept as evidence are at their cap)" : "");
 	if (kept != SL_OK && kept != SL_EFULL)
 		log_warn("cannot keep the refused record as evidence");
+	if (res->code == SL_EFORK && sy->on_fork != NULL)
+		sy->on_fork(sy->fork_ctx, res->origin, res->seq);
 	if (res->code == SL_EFORK &&
 	    memcmp(origin, sy->key.pub, SL_KEY_LEN) == 0) {
 		log_warn("this node's own chain differs from the copy peer %s "
@@ -1760,6 +1764,13 @@ sync_set_hold(struct sync *sy, sync_hold_fn fn, void *ctx)
 {
 	sy->hold = fn;
 	sy->hold_ctx = ctx;
+}
+
+void
+sync_set_fork(struct sync *sy, sync_fork_fn fn, void *ctx)
+{
+	sy->on_fork = fn;
+	sy->fork_ctx = ctx;
 }
 
 void

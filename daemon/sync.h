@@ -50,6 +50,12 @@ int sync_new(struct sync **out, uv_loop_t *loop, struct store *s,
     size_t errlen);
 /* Sets who is told to hold local writes (fn may be NULL: nobody). */
 void sync_set_hold(struct sync *sy, sync_hold_fn fn, void *ctx);
+/* Sets who is told that a peer's events were refused as a fork of origin
+ * at seq (the store kept the evidence from there on, or was at its cap):
+ * fn may be NULL. */
+typedef void (*sync_fork_fn)(void *ctx, const uint8_t origin[SL_KEY_LEN],
+    uint64_t seq);
+void sync_set_fork(struct sync *sy, sync_fork_fn fn, void *ctx);
 
 /*
  * Who the members are, as the log says (PROTOCOL.md 12.1): member(ctx,

@@ -293,6 +293,17 @@ sl_event_decode(struct sl_event *ev, const uint8_t *buf, size_t len)
 	return header_decode(ev);
 }
 
+int
+sl_header_decode(struct sl_event *ev, const uint8_t *hdr, size_t len)
+{
+	memset(ev, 0, sizeof *ev);
+	if (len == 0 || len > SL_HEADER_MAX)
+		return SL_ESIZE;
+	ev->hdr = hdr;
+	ev->hdr_len = len;
+	return header_decode(ev);
+}
+
 void
 sl_event_hash(uint8_t out[SL_HASH_LEN], const struct sl_event *ev)
 {

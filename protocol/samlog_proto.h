@@ -388,6 +388,9 @@ size_t sl_record_encode(uint8_t *out, const uint8_t *hdr, size_t hdr_len,
  * hashes or signatures.  Returns SL_OK or the first error found.
  */
 int sl_event_decode(struct sl_event *ev, const uint8_t *buf, size_t len);
+/* Decodes a header alone (len bytes, at most SL_HEADER_MAX) into ev's
+ * header fields; rec, sig and the body are NULL.  The same checks. */
+int sl_header_decode(struct sl_event *ev, const uint8_t *hdr, size_t len);
 
 /* SHA-256 of the event's header bytes. */
 void sl_event_hash(uint8_t out[SL_HASH_LEN], const struct sl_event *ev);
@@ -594,9 +597,10 @@ enum sl_ftype {
 	SL_F_SEQ,       /* a positive integer: a seq of a chain */
 	SL_F_TIPS,      /* a checkpoint's tips (checkpoint.c) */
 	SL_F_SIG,       /* bin: an Ed25519 signature (64 bytes) */
-	SL_F_CUTS       /* array of [key bin32, seq], keys ascending
+	SL_F_CUTS,      /* array of [key bin32, seq], keys ascending
 			   (member.c): the last seq of each device that
 			   counts */
+	SL_F_FORK       /* a fork proof (forkproof.c) */
 };
 
 /* Field flags. */
@@ -923,6 +927,43 @@ int sl_ckpt_check_tips(const uint8_t *v, size_t len, char *why,
  * when n is 0).  SL_OK, SL_ESCHEMA if it breaks the rules, SL_ENOMEM. */
 int sl_ckpt_decode(const uint8_t *payload, size_t plen,
     struct sl_ckpt_tip **tips, size_t *n);
+
+/*
+ * Fork proofs (forkproof.c, PROTOCOL.md 16): a node's signed word that an
+ * origin signed two histories, {"proof": [origin bin(32), seq uint, run,
+ * run]}, each run [[header bin, ...], sig bin(64)]: consecutive headers
+ * of that origin, chained by prev, the last one signed.  A run names a
+ * hash for seq: its first header's (when that header is at seq) or that
+ * header's prev (when it is at seq + 1).  The two runs name different
+ * hashes, the lower one first.  No body travels: the headers commit to
+ * the payloads only through their salted hashes.
+ */
+#define SL_FORK_TYPE "fork.proof"
+#define SL_FORK_RUN_MAX SL_SIGN_INTERVAL /* headers in one run */
+struct sl_fork_run {
+	const uint8_t *hdr[SL_FORK_RUN_MAX]; /* in seq order */
+	size_t hdr_len[SL_FORK_RUN_MAX];
+	size_t n;
+	const uint8_t *sig;                  /* the last header's */
+};
+struct sl_fork {
+	uint8_t origin[SL_KEY_LEN];
+	uint64_t seq;
+	uint8_t hash[2][SL_HASH_LEN];        /* what each run names, ascending */
+};
+/* Appends the payload proving that origin signed the two runs (in either
+ * order: the encoder puts them in the canonical one) to g, after checking
+ * it as a receiver would.  SL_OK, SL_ESCHEMA (no proof; why says why),
+ * SL_ESIZE (larger than a payload may be) or SL_ENOMEM. */
+int sl_fork_encode(struct sl_buf *g, const uint8_t origin[SL_KEY_LEN],
+    uint64_t seq, const struct sl_fork_run *a, const struct sl_fork_run *b,
+    char *why, size_t wlen);
+/* Checks the value of "proof" (msgpack bytes): SL_OK, or SL_ESCHEMA with
+ * why filled in; *out (may be NULL) receives what it proves. */
+int sl_fork_check(const uint8_t *v, size_t len, struct sl_fork *out,
+    char *why, size_t wlen);
+/* Decodes and checks a whole fork proof payload.  SL_OK or SL_ESCHEMA. */
+int sl_fork_decode(const uint8_t *payload, size_t plen, struct sl_fork *out);
 
 /*
  * Membership (member.c, PROTOCOL.md 12.1): the federation's members as

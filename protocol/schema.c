@@ -214,6 +214,13 @@ static const struct sl_field checkpoint_fields[] = {
 	    "the tips the node holds" },
 };
 
+/* Fork proofs (PROTOCOL.md 16): no records, a node's proof that an
+ * origin signed two histories. */
+static const struct sl_field fork_fields[] = {
+	{ "proof", "proof", SL_F_FORK, 0, NULL, NULL, NULL, RQ,
+	    "the two signed runs" },
+};
+
 #undef T
 #undef L
 #undef RQ
@@ -246,6 +253,7 @@ static const struct sl_kind kinds[] = {
 	{ 'C', "checkpoint", false, checkpoint_fields, N(checkpoint_fields),
 	    NULL, false },
 	{ 'D', "device", false, device_fields, N(device_fields), NULL, false },
+	{ 'F', "fork", false, fork_fields, N(fork_fields), NULL, false },
 };
 
 #define K_ORG (&kinds[0])
@@ -258,6 +266,7 @@ static const struct sl_kind kinds[] = {
 #define K_MEMBER (&kinds[7])
 #define K_CHECKPOINT (&kinds[8])
 #define K_DEVICE (&kinds[9])
+#define K_FORK (&kinds[10])
 
 enum { D_PROPOSED = 1, D_ADOPTED, D_REJECTED, D_AMENDED, D_REVOKED,
 	D_REFERRED, D_TABLED, D_EXPIRED };
@@ -359,6 +368,7 @@ static const struct sl_evtype evtypes[] = {
 	    0, 0, 0 },
 	{ "device.revoked", NULL, K_DEVICE, SL_ET_UPDATE,
 	    F(0) | F(1) | F(3) | F(4), F(0) | F(1) | F(3), 0, 0, 0 },
+	{ SL_FORK_TYPE, NULL, K_FORK, SL_ET_UPDATE, F(0), F(0), 0, 0, 0 },
 };
 
 #undef B
@@ -699,6 +709,8 @@ sl_schema_check_value(const struct sl_field *f, const uint8_t *v, size_t len,
 			    SL_SIG_LEN);
 		break;
 	}
+	case SL_F_FORK:
+		return sl_fork_check(v, len, NULL, w, wlen);
 	case SL_F_SEQ: {
 		uint64_t u;
 

@@ -407,9 +407,15 @@ test_fork(void **state)
 
 	snprintf(addr, sizeof addr, "%s", a.addr);
 	atk_end(&a);
+	/* The victim proves the fork to its peers (PROTOCOL.md 16): one
+	 * event of its own, which the honest peer takes too. */
+	s.count++;
+	scene_wait(&s, WAIT_MS);
 	assert_int_equal(victim_num(&s, "forks"), 1);
 	assert_int_equal(victim_num(&s, "refused"), 0);
 	assert_int_equal(events(&s.v), s.count);
+	assert_non_null(strstr(ok(sl(&s.h, "status", "--json", NULL))->out,
+	    "signed two histories"));
 	/* One line for the fork, with the key; one for the end of the
 	 * session. */
 	expect_logged(&s.v, mark, (const char *[]){ m.n.name, m.n.id, addr,
@@ -1687,6 +1693,9 @@ test_fork_flood(void **state)
 	assert_true(unkept > 0);
 	assert_true(kept > 0);
 	assert_int_equal(forks, (long)kept * FORK_RUN);
+	/* One proof of the fork at seq 2, however many histories. */
+	s.count++;
+	scene_wait(&s, WAIT_MS);
 	assert_true(size1 - size0 < FORKS_BYTES_MAX + (2 << 20));
 	assert_true(rss1 - rss0 < 16 * 1024 + RSS_EXTRA_KB);
 	assert_int_equal(victim_num(&s, "refused"), 0);
