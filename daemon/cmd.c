@@ -388,6 +388,49 @@ cmd_member_append(struct cmd_ctx *d, const char *type,
 	return rc;
 }
 
+int
+cmd_member_retire_append(struct cmd_ctx *d, const uint8_t org[SL_KEY_LEN],
+    uint64_t upto, const struct sl_mcut *cuts, uint32_t ncuts, char *err,
+    size_t errlen)
+{
+	char id[SL_NODE_ID_TEXT + 1];
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+	int rc;
+
+	if (ncuts == 0)
+		return cmd_member_append(d, "member.retired", org, NULL, upto,
+		    err, errlen);
+	sl_b32_encode(id, org, SL_KEY_LEN);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 3);
+	sl_pack_cstr(&pk, "devices");
+	msgpack_pack_array(&pk, ncuts);
+	for (uint32_t i = 0; i < ncuts; i++) {
+		msgpack_pack_array(&pk, 2);
+		sl_pack_bin(&pk, cuts[i].device, SL_KEY_LEN);
+		msgpack_pack_uint64(&pk, cuts[i].upto);
+	}
+	sl_pack_cstr(&pk, "org");
+	sl_pack_cstr(&pk, id);
+	sl_pack_cstr(&pk, "upto");
+	msgpack_pack_uint64(&pk, upto);
+	struct sl_event_draft dr = { .author = "samlogd",
+		.type = "member.retired", .payload = g.p,
+		.payload_len = (uint32_t)g.len };
+	char why[200];
+
+	if (g.failed)
+		rc = SL_ENOMEM;
+	else if (sl_schema_check_event(dr.type, strlen(dr.type), NULL, 0,
+	    dr.payload, dr.payload_len, UINT64_MAX, why, sizeof why) != SL_OK)
+		rc = cmd_fail(err, errlen, SL_ESCHEMA, "%s", why);
+	else
+		rc = store_append(d->s, &dr, 1, NULL, err, errlen);
+	free(g.p);
+	return rc;
+}
+
 bool
 cmd_is_device(const struct cmd_ctx *d)
 {

@@ -203,6 +203,11 @@ void cmd_pack_peer(const struct sync_peer_info *pi, msgpack_packer *pk);
 int cmd_member_append(struct cmd_ctx *d, const char *type,
     const uint8_t org[SL_KEY_LEN], const char *name, uint64_t upto,
     char *err, size_t errlen);
+/* member.retired of org up to upto, with each of its devices' last seq
+ * this node holds (PROTOCOL.md 12.3: a device not listed is cut at 0). */
+int cmd_member_retire_append(struct cmd_ctx *d, const uint8_t org[SL_KEY_LEN],
+    uint64_t upto, const struct sl_mcut *cuts, uint32_t ncuts, char *err,
+    size_t errlen);
 /* Is this node's key a device of another organisation's (12.3)? */
 bool cmd_is_device(const struct cmd_ctx *d);
 

@@ -239,8 +239,23 @@ member_retire(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		return rc;
 	}
 	upto = t->seq;
+	/* Its devices' events this node holds count too (12.3); the keys
+	 * are in ascending order in ms->d, as the event wants them. */
+	struct sl_mcut cuts[SL_CUTS_MAX];
+	uint32_t ncuts = 0;
+
+	for (size_t j = 0; j < ms->nd && ncuts < SL_CUTS_MAX; j++) {
+		const struct sl_device *v = &ms->d[j];
+		const struct store_tip *dt;
+
+		if (v->contested || memcmp(v->org, org, SL_KEY_LEN) != 0)
+			continue;
+		dt = store_tip_of(d->s, v->key);
+		memcpy(cuts[ncuts].device, v->key, SL_KEY_LEN);
+		cuts[ncuts++].upto = dt != NULL ? dt->seq : 0;
+	}
 	mdb_txn_abort(txn);
-	if ((rc = cmd_member_append(d, "member.retired", org, NULL, upto, msg,
+	if ((rc = cmd_member_retire_append(d, org, upto, cuts, ncuts, msg,
 	    mlen)) != SL_OK)
 		return rc;
 	if (d->sync != NULL)

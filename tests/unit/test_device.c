@@ -401,12 +401,69 @@ test_rotate(void **state)
 		assert_int_equal(node_stop(all[i], SIGTERM), 0);
 }
 
+/*
+ * Retiring an organisation that has a device: the association retires
+ * Sigtuna, whose laptop wrote a contact.  The contact stays on every
+ * node (the retirement lists the laptop's last seq; without it, a
+ * device not listed is cut at 0 and its past would be rebuilt away),
+ * and the laptop writes nothing more.
+ */
+static void
+test_retire_with_device(void **state)
+{
+	struct node o, t, l, *all[] = { &o, &t, &l };
+	char inv[512];
+	struct tu_run *r;
+
+	(void)state;
+	node_init(&o, "ow", "Samordningsförbundet");
+	node_init(&t, "tw", "Sigtuna kommun");
+	node_init(&l, "lw", "Sigtunas laptop");
+	node_start(&o);
+	node_start(&t);
+	node_start(&l);
+	snprintf(inv, sizeof inv, "%s", out_line(&o, sl(&o, "invite", NULL),
+	    "samlog-invite:1:"));
+	ok(sl(&t, "join", inv, NULL));
+	enrol(&t, &l, "laptop", NULL);
+	ok(sl(&l, "contact", "add", "--name", "Från Sigtunas laptop", "--role",
+	    "x", NULL));
+	wait_record(&o, "contact", "Från Sigtunas laptop");
+	wait_events(all, 3, events(&o));
+	r = ok(sl(&o, "member", "retire", "Sigtuna kommun", "--json", NULL));
+	if (strstr(r->out, "\"retired\"") == NULL)
+		fail_msg("ow: member retire said %s", r->out);
+	{
+		uint64_t until = now_ms() + WAIT_MS;
+
+		while (strstr(ok(sl(&l, "device", "list", "--json",
+		    NULL))->out, "\"retired\"") == NULL) {
+			if (now_ms() > until)
+				fail_msg("lw: the retirement did not reach it");
+			usleep(50000);
+		}
+	}
+	refused(sl(&l, "contact", "add", "--name", "Efter utträdet", "--role",
+	    "x", NULL), 1, "retired from the federation");
+	/* A rebuild (the retirement asks for one where it cuts) keeps the
+	 * laptop's past. */
+	ok(sl(&o, "rebuild", NULL));
+	sleep(1);
+	for (int i = 0; i < 2; i++)
+		if (!has_record(all[i], "contact", "Från Sigtunas laptop"))
+			fail_msg("%s: the laptop's past was cut away",
+			    all[i]->name);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(node_stop(all[i], SIGTERM), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_device_signs_for_org, cl_reap),
 		cmocka_unit_test_teardown(test_rotate, cl_reap),
+		cmocka_unit_test_teardown(test_retire_with_device, cl_reap),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
