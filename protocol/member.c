@@ -714,9 +714,10 @@ retired_by_admitters(const struct sl_members *ms, const uint8_t *org,
 /*
  * Cut-offs from the retirements and revocations that count.
  *
- * An organisation retiring itself (leaving) needs no one else; its
- * key's cut-off is never before the retirement itself when its key
- * wrote it (it must reach every node).  Retiring another takes the word
+ * An organisation retiring itself (leaving) needs no one else but
+ * takes its organisation key's own chain (none of its devices leaves
+ * for it); that key's cut-off is never before the retirement itself
+ * (it must reach every node).  Retiring another takes the word
  * of every organisation that admitted it (retired_by_admitters).  A
  * retirement cuts the retired organisation's devices as well: each at
  * the seq it lists for the device, at 0 (none of its events) if it lists
@@ -771,16 +772,16 @@ cutoffs(struct sl_members *ms, uint64_t *next, uint64_t *dnext,
 				dnext[k] = u;
 			continue;
 		}
+		/* Leaving: the organisation key's own word, as for
+		 * certifying and revoking its devices (a stolen device must
+		 * not end its organisation, nor cut its past). */
 		if (e->type != SL_MEV_RETIRE || !counts(ms, e) ||
 		    (m = find(ms, e->org)) == NULL || !m->member ||
-		    key_cmp(org_of(ms, e->origin), e->org) != 0)
+		    key_cmp(e->origin, e->org) != 0)
 			continue;
-		/* Leaving. */
 		k = (size_t)(m - ms->m);
-		uint64_t self = e->upto;
+		uint64_t self = e->upto > e->seq ? e->upto : e->seq;
 
-		if (key_cmp(e->origin, e->org) == 0 && e->seq > self)
-			self = e->seq;
 		if (self < next[k])
 			next[k] = self;
 		for (size_t j = 0; j < ms->nd; j++) {
@@ -876,7 +877,8 @@ sl_members_settle(struct sl_members *ms)
 			memcpy(m->by, org_of(ms, e->origin), SL_KEY_LEN);
 		}
 		if (e->type == SL_MEV_RETIRE && m->upto != UINT64_MAX &&
-		    m->retired_hlc == 0) {
+		    m->retired_hlc == 0 && (key_cmp(e->origin, e->org) == 0 ||
+		    key_cmp(org_of(ms, e->origin), e->org) != 0)) {
 			m->retired_hlc = e->hlc;
 			memcpy(m->retired_by, org_of(ms, e->origin), SL_KEY_LEN);
 		}

@@ -581,6 +581,180 @@ test_member_flood(void **state)
 	verdict_end(&v);
 }
 
+
+/* ---- devices: helpers --------------------------------------------------- */
+
+/*
+ * A device statement's payload, keys in canonical order: cert (by
+ * cert_by over the statement, NULL: none), device, name (NULL: none),
+ * org, proof (by proof_by, NULL: none), upto (has_upto).  type picks the
+ * statement signed (device.added or device.revoked).
+ */
+static struct sl_buf
+dpay(const char *type, const uint8_t org[SL_KEY_LEN],
+    const uint8_t dev[SL_KEY_LEN], const char *name, bool has_upto,
+    uint64_t upto, const struct sl_key *cert_by, const struct sl_key *proof_by)
+{
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+	uint8_t h[SL_HASH_LEN], cert[SL_SIG_LEN], proof[SL_SIG_LEN];
+
+	if (strcmp(type, "device.added") == 0)
+		sl_device_added_hash(h, org, dev, name != NULL ? name : "");
+	else
+		sl_device_revoked_hash(h, org, dev, upto);
+	if (cert_by != NULL)
+		sl_sign_cert(cert, cert_by, h);
+	if (proof_by != NULL)
+		sl_sign_cert(proof, proof_by, h);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 2 + (cert_by != NULL) + (name != NULL) +
+	    (proof_by != NULL) + has_upto);
+	if (cert_by != NULL) {
+		sl_pack_cstr(&pk, "cert");
+		msgpack_pack_bin(&pk, SL_SIG_LEN);
+		msgpack_pack_bin_body(&pk, cert, SL_SIG_LEN);
+	}
+	sl_pack_cstr(&pk, "device");
+	sl_pack_b32(&pk, dev, SL_KEY_LEN);
+	if (name != NULL) {
+		sl_pack_cstr(&pk, "name");
+		sl_pack_cstr(&pk, name);
+	}
+	sl_pack_cstr(&pk, "org");
+	sl_pack_b32(&pk, org, SL_KEY_LEN);
+	if (proof_by != NULL) {
+		sl_pack_cstr(&pk, "proof");
+		msgpack_pack_bin(&pk, SL_SIG_LEN);
+		msgpack_pack_bin_body(&pk, proof, SL_SIG_LEN);
+	}
+	if (has_upto) {
+		sl_pack_cstr(&pk, "upto");
+		msgpack_pack_uint64(&pk, upto);
+	}
+	assert_false(g.failed);
+	return g;
+}
+
+/* An event of f's chain with payload g (freed here). */
+static struct rec
+gforge(struct forger *f, const char *type, struct sl_buf g)
+{
+	struct rec r = forge(f, &(struct forgery){ .type = type,
+	    .hlc = next_hlc(f), .author = "samlogd", .payload = g.p,
+	    .payload_len = (uint32_t)g.len });
+
+	free(g.p);
+	return r;
+}
+
+/* org's certificate of dev, with dev's proof, in f's chain. */
+static struct rec
+dadd(struct forger *f, const struct ident *org, const struct ident *dev,
+    const char *name)
+{
+	return gforge(f, "device.added", dpay("device.added", org->key.pub,
+	    dev->key.pub, name, false, 0, &org->key, &dev->key));
+}
+
+/* org's revocation of dev at upto (certified), in f's chain. */
+static struct rec
+drevoke(struct forger *f, const struct ident *org, const struct ident *dev,
+    uint64_t upto)
+{
+	return gforge(f, "device.revoked", dpay("device.revoked",
+	    org->key.pub, dev->key.pub, NULL, true, upto, &org->key, NULL));
+}
+
+/* A contact.created event {name} of f's chain; its id into id. */
+static struct rec
+cforge(struct forger *f, const char *name, char id[SL_ID_TEXT + 1])
+{
+	struct sl_buf g = pmap("name", name, NULL);
+	struct rec r = forge_on(f, "contact.created", NULL, NULL, 0,
+	    next_hlc(f), &g);
+
+	free(g.p);
+	id_created(id, &r);
+	return r;
+}
+
+/* ---- devices: findings ------------------------------------------------ */
+
+/*
+ * 7. A stolen device ends its organisation, and erases its past.  A
+ * member.retired of its own organisation counted as "leaving" from any
+ * key that signs for it, a device as well, at the upto it names (not
+ * raised to the retirement's own seq, which holds only for the key's own
+ * chain) and cutting every device it does not list at 0.  A thief
+ * holding one device key of A retires A at seq 1: A's own events after
+ * it and all its other devices' events count nowhere, on every node;
+ * and the organisation cannot undo it, since its revocation of the
+ * stolen device is written after its key's cut-off and counts neither.
+ * (The honest CLI never writes such a retirement: `member retire`
+ * refuses this node's own organisation.)  Fix: leaving takes the
+ * organisation key's own word, as certifying and revoking its devices
+ * do; a device's retirement of its own organisation says nothing.
+ */
+static void
+test_device_retires_org(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a, d, b;
+	struct forger fa, fd;
+	struct rec e[3], t;
+	char c[SL_ID_TEXT + 1];
+	const char *got;
+
+	(void)state;
+	scene_start(&s, "dr");
+	ident_init(&a, "a-dr");
+	ident_init(&d, "d-dr");
+	ident_init(&b, "b-dr"); /* a relay, whatever becomes of A */
+	scene_member(&s, &a);
+	scene_member(&s, &b);
+	scene_converge(&s);
+
+	forger_init(&fa, &a);
+	forger_init(&fd, &d);
+	e[0] = dadd(&fa, &a, &d, "Bärbar");
+	e[1] = cforge(&fa, "Före stölden", c);
+	atk_deliver(&a, &s.v, e, 2);
+	expect_shown(&v, &s.v, "contact", c, "name", js("Före stölden"));
+	/* The thief: A leaves, from seq 1, by the stolen device's word. */
+	t = mforge(&fd, "member.retired", NULL, a.key.pub, 1, 0);
+	atk_deliver(&b, &s.v, &t, 1);
+	/* The organisation revokes the device at once: nothing of it. */
+	e[2] = drevoke(&fa, &a, &d, 0);
+	atk_deliver(&b, &s.v, &e[2], 1);
+	usleep(2500 * 1000); /* a recut, if any */
+	for (int i = 0; i < 2; i++) {
+		const struct node *n = i == 0 ? &s.v : &s.h;
+
+		got = shown_within(n, "contact", c, "name", js("Före stölden"),
+		    OUTCOME_MS);
+		expect(&v, strcmp(got, js("Före stölden")) == 0, "%s: A's "
+		    "contact is gone (%s): a stolen device retired A",
+		    n->name, got);
+		got = member_field(n, a.n.id, "status");
+		expect(&v, strcmp(got, js("member")) == 0, "%s: A is %s after "
+		    "its stolen device retired it", n->name, got);
+	}
+	ok(sl(&s.v, "rebuild", NULL));
+	expect_shown(&v, &s.v, "contact", c, "name", js("Före stölden"));
+	victim_alive(&s, "after the device's retirement");
+
+	for (int i = 0; i < 3; i++)
+		free(e[i].p);
+	free(t.p);
+	ident_free(&a);
+	ident_free(&d);
+	ident_free(&b);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
 /* ---- what held -------------------------------------------------------- */
 
 /*
@@ -849,6 +1023,7 @@ main(void)
 		cmocka_unit_test_teardown(test_retire_anchor, cl_reap),
 		cmocka_unit_test_teardown(test_backdated_name, cl_reap),
 		cmocka_unit_test_teardown(test_member_flood, cl_reap),
+		cmocka_unit_test_teardown(test_device_retires_org, cl_reap),
 	};
 	int rc;
 
