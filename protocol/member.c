@@ -711,6 +711,31 @@ retired_by_admitters(const struct sl_members *ms, const uint8_t *org,
 	return any;
 }
 
+/* Did org certify device d by a certificate that counts?  d's own
+ * organisation did; a contested key's other organisations may have too
+ * (and each may revoke it: a key that signs for no one keeps its
+ * cut-offs, or a second certificate would bring back the events a
+ * revocation cut). */
+static bool
+certified_by(const struct sl_members *ms, const struct sl_device *d,
+    const uint8_t *org)
+{
+	const struct sl_member *o;
+
+	if (key_cmp(d->org, org) == 0)
+		return true;
+	if (!d->contested || (o = find(ms, org)) == NULL || !o->member)
+		return false;
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *e = &ms->ev[i];
+
+		if (e->type == SL_MEV_DEVICE && key_cmp(e->device, d->key) ==
+		    0 && key_cmp(e->org, org) == 0 && counts(ms, e))
+			return true;
+	}
+	return false;
+}
+
 /*
  * Cut-offs from the retirements and revocations that count.
  *
@@ -757,7 +782,7 @@ cutoffs(struct sl_members *ms, uint64_t *next, uint64_t *dnext,
 		}
 		if (e->type == SL_MEV_REVOKE && counts(ms, e) &&
 		    (d = find_device(ms, e->device)) != NULL &&
-		    key_cmp(d->org, e->org) == 0) {
+		    certified_by(ms, d, e->org)) {
 			uint64_t u = e->upto;
 
 			k = (size_t)(d - ms->d);

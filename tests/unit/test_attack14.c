@@ -755,6 +755,172 @@ test_device_retires_org(void **state)
 	verdict_end(&v);
 }
 
+
+/*
+ * 8. A key that already signed for its organisation becomes its device
+ * and its records change hands on one node and not on another.  The
+ * fold stores a record's deciding organisation when it folds the
+ * creating event (org_of of its origin, then); a certificate that makes
+ * a key whose events are held a device of an organisation changes what
+ * org_of says of that key, and members_apply marks a rebuild only for
+ * cuts.  A admits K (its own second key) as a member; K creates a
+ * decision; A certifies K as its device (K's proof: A holds K); A's own
+ * key adopts the decision.  The victim folded the decision as K's and
+ * refuses the adoption; after `samlog rebuild` (or on a node that took
+ * the certificate first) it is A's, and adopted.  Fix: a certificate
+ * that changes the organisation of a key whose events are held marks
+ * the records for a rebuild, as a cut does.
+ */
+static void
+test_late_cert(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a, k;
+	struct forger fa, fk;
+	struct rec e[3], kd;
+	struct sl_buf g;
+	char d[SL_ID_TEXT + 1];
+	const char *before, *after;
+	char keep[64];
+
+	(void)state;
+	scene_start(&s, "lc");
+	ident_init(&a, "a-lc");
+	ident_init(&k, "k-lc");
+	scene_member(&s, &a);
+	scene_converge(&s);
+
+	forger_init(&fa, &a);
+	forger_init(&fk, &k);
+	e[0] = mforge(&fa, "member.admitted", "Kusin", k.key.pub, 0, 0);
+	atk_deliver(&a, &s.v, e, 1);
+	member_within(&s.v, k.n.id, "status", js("member"), OUTCOME_MS);
+	g = pmap("text", "Kusinens", "title", "Kusinens beslut", NULL);
+	kd = forge_on(&fk, "decision.created", NULL, NULL, 0, 0, &g);
+	free(g.p);
+	id_created(d, &kd);
+	atk_deliver(&a, &s.v, &kd, 1);
+	expect_shown(&v, &s.v, "decision", d, "status", js("proposed"));
+	e[1] = dadd(&fa, &a, &k, "Kusinen");
+	g = pmap("status", "adopted", NULL);
+	e[2] = forge_on(&fa, "decision.adopted", d,
+	    (const uint8_t (*)[SL_HASH_LEN])kd.hash, 1, next_hlc(&fa), &g);
+	free(g.p);
+	atk_deliver(&a, &s.v, &e[1], 2);
+	usleep(2500 * 1000); /* a rebuild, if one is marked */
+	before = shown(&s.v, "decision", d, "status");
+	snprintf(keep, sizeof keep, "%s", before);
+	ok(sl(&s.v, "rebuild", NULL));
+	after = shown(&s.v, "decision", d, "status");
+	expect(&v, strcmp(keep, after) == 0, "v-lc: the decision is %s, and "
+	    "%s after a rebuild", keep, after);
+
+	for (int i = 0; i < 3; i++)
+		free(e[i].p);
+	free(kd.p);
+	ident_free(&a);
+	ident_free(&k);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+/*
+ * 9. A thief's events after its device's revocation count again once
+ * any member certifies the stolen key too.  A key two organisations
+ * certified is "contested" and signs for no one; project.c's cut_off
+ * asks only signers for their cut-off, so every event the node holds of
+ * a contested key folds, those after its revocation too; and the
+ * revocation no longer counts anyway, since it must come from the
+ * organisation of the key's first certificate by clock, which the
+ * accomplice dates 1970.  The thief delivers an event after its cut-off
+ * to a node that has not yet the revocation (it is stored; the
+ * revocation then rebuilds the records without it), signs a proof for
+ * the accomplice Y, and Y's certificate brings the event back, on every
+ * node that holds it and after any rebuild.  Fix: a revocation counts
+ * from any organisation that certified the key, and a contested key's
+ * events after its cut-off stay cut (cut_off asks the device too).
+ */
+static void
+test_contest_revives(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a, d, y;
+	struct forger fa, fd, fy;
+	struct rec e[2], de, ye, te;
+	char c[SL_ID_TEXT + 1], tc[SL_ID_TEXT + 1];
+	const char *got;
+
+	(void)state;
+	scene_start(&s, "ce");
+	ident_init(&a, "a-ce");
+	ident_init(&d, "d-ce");
+	ident_init(&y, "y-ce");
+	scene_member(&s, &a);
+	scene_member(&s, &y);
+	scene_converge(&s);
+
+	forger_init(&fa, &a);
+	forger_init(&fd, &d);
+	forger_init(&fy, &y);
+	e[0] = dadd(&fa, &a, &d, "Stulen");
+	atk_deliver(&a, &s.v, e, 1);
+	de = cforge(&fd, "Enhetens kontakt", c);
+	atk_deliver(&a, &s.v, &de, 1);
+	expect_shown(&v, &s.v, "contact", c, "name", js("Enhetens kontakt"));
+	/* Stolen: the thief's first event reaches the victim before the
+	 * revocation does. */
+	te = cforge(&fd, "Tjuvens kontakt", tc);
+	atk_deliver(&a, &s.v, &te, 1);
+	expect_shown(&v, &s.v, "contact", tc, "name", js("Tjuvens kontakt"));
+	e[1] = drevoke(&fa, &a, &d, 1);
+	atk_deliver(&a, &s.v, &e[1], 1);
+	got = shown_within(&s.v, "contact", tc, "name", "<gone>", OUTCOME_MS);
+	expect(&v, strncmp(got, "<show exited", 12) == 0, "v-ce: the thief's "
+	    "contact shows after the revocation: %s", got);
+	/* Y certifies the stolen key, at a clock in 1970. */
+	{
+		struct sl_buf g = dpay("device.added", y.key.pub, d.key.pub,
+		    "Min nu", false, 0, &y.key, &d.key);
+
+		ye = forge(&fy, &(struct forgery){ .type = "device.added",
+		    .hlc = (uint64_t)1000 << 16, .author = "samlogd",
+		    .payload = g.p, .payload_len = (uint32_t)g.len });
+		free(g.p);
+	}
+	atk_deliver(&y, &s.v, &ye, 1);
+	usleep(2500 * 1000); /* the rebuild the contest marks */
+	for (int round = 0; round < 2; round++) {
+		got = shown(&s.v, "contact", tc, "name");
+		expect(&v, strncmp(got, "<show exited", 12) == 0, "v-ce: the "
+		    "thief's contact, after the revocation, counts again "
+		    "once Y certified the stolen key%s: %s", round ?
+		    " (after a rebuild)" : "", got);
+		/* What the device made before it stays (as the key's own,
+		 * now that it is contested). */
+		got = shown(&s.v, "contact", c, "name");
+		expect(&v, strcmp(got, js("Enhetens kontakt")) == 0, "v-ce: "
+		    "the revoked device's contact, from before its "
+		    "revocation, is gone%s: %s", round ? " (after a "
+		    "rebuild)" : "", got);
+		if (round == 0)
+			ok(sl(&s.v, "rebuild", NULL));
+	}
+	victim_alive(&s, "after the contest");
+
+	for (int i = 0; i < 2; i++)
+		free(e[i].p);
+	free(de.p);
+	free(ye.p);
+	free(te.p);
+	ident_free(&a);
+	ident_free(&d);
+	ident_free(&y);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
 /* ---- what held -------------------------------------------------------- */
 
 /*
@@ -1024,6 +1190,8 @@ main(void)
 		cmocka_unit_test_teardown(test_backdated_name, cl_reap),
 		cmocka_unit_test_teardown(test_member_flood, cl_reap),
 		cmocka_unit_test_teardown(test_device_retires_org, cl_reap),
+		cmocka_unit_test_teardown(test_late_cert, cl_reap),
+		cmocka_unit_test_teardown(test_contest_revives, cl_reap),
 	};
 	int rc;
 
