@@ -1176,6 +1176,310 @@ test_decision_authority(void **state)
 	verdict_end(&v);
 }
 
+
+/*
+ * Malformed device statements and retirements' device lists, each the
+ * first event of a chain of its own (a device of the attacker's): a key
+ * of 51 characters, a 63-byte certificate, a name with a NUL inside
+ * (signed as its prefix), a device list out of order, one of 33 pairs,
+ * a pair of three, a certificate given as text, a statement of the
+ * organisation key as its own device, an upto of 2^64-1.  Each is
+ * refused at ingest or changes nothing, and the victim lives (run it
+ * under the sanitizer build too).
+ */
+static void
+test_device_forms(void **state)
+{
+	enum { NBAD = 10 };
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a, dv[NBAD];
+	struct forger fa;
+	struct rec cert[NBAD], bad[NBAD];
+	uint8_t hk[SL_KEY_LEN], h[SL_HASH_LEN], sig[SL_SIG_LEN];
+	char name[32], t[SL_NODE_ID_TEXT + 1];
+	const char *got;
+
+	(void)state;
+	scene_start(&s, "df");
+	ident_init(&a, "a-df");
+	scene_member(&s, &a);
+	scene_converge(&s);
+	key_of(hk, &s.h);
+	forger_init(&fa, &a);
+	for (int i = 0; i < NBAD; i++) {
+		snprintf(name, sizeof name, "d%d-df", i);
+		ident_init(&dv[i], name);
+		snprintf(name, sizeof name, "Enhet %d", i);
+		cert[i] = dadd(&fa, &a, &dv[i], name);
+	}
+	atk_deliver(&a, &s.v, cert, NBAD);
+	for (int i = 0; i < NBAD; i++) {
+		struct forger f;
+		struct sl_buf g = { 0 };
+		msgpack_packer pk;
+		const char *type = "device.added";
+
+		forger_init(&f, &dv[i]);
+		msgpack_packer_init(&pk, &g, sl_buf_write);
+		sl_b32_encode(t, a.key.pub, SL_KEY_LEN);
+		switch (i) {
+		case 0: /* a key of 51 characters */
+			msgpack_pack_map(&pk, 2);
+			sl_pack_cstr(&pk, "device");
+			msgpack_pack_str(&pk, 51);
+			msgpack_pack_str_body(&pk, t, 51);
+			sl_pack_cstr(&pk, "org");
+			sl_pack_cstr(&pk, t);
+			break;
+		case 1: /* a 63-byte certificate */
+			sl_device_added_hash(h, a.key.pub, hk, "x");
+			sl_sign_cert(sig, &a.key, h);
+			msgpack_pack_map(&pk, 4);
+			sl_pack_cstr(&pk, "cert");
+			msgpack_pack_bin(&pk, 63);
+			msgpack_pack_bin_body(&pk, sig, 63);
+			sl_pack_cstr(&pk, "device");
+			sl_pack_b32(&pk, hk, SL_KEY_LEN);
+			sl_pack_cstr(&pk, "name");
+			sl_pack_cstr(&pk, "x");
+			sl_pack_cstr(&pk, "org");
+			sl_pack_cstr(&pk, t);
+			break;
+		case 2: { /* a NUL inside the name: "Hederlig\0..." */
+			struct ident *o = &dv[i];
+			uint8_t cs[SL_SIG_LEN], ps[SL_SIG_LEN];
+
+			sl_device_added_hash(h, a.key.pub, o->key.pub,
+			    "Hederlig");
+			sl_sign_cert(cs, &a.key, h);
+			sl_sign_cert(ps, &o->key, h);
+			msgpack_pack_map(&pk, 5);
+			sl_pack_cstr(&pk, "cert");
+			msgpack_pack_bin(&pk, SL_SIG_LEN);
+			msgpack_pack_bin_body(&pk, cs, SL_SIG_LEN);
+			sl_pack_cstr(&pk, "device");
+			sl_pack_b32(&pk, o->key.pub, SL_KEY_LEN);
+			sl_pack_cstr(&pk, "name");
+			msgpack_pack_str(&pk, 12);
+			msgpack_pack_str_body(&pk, "Hederlig\0abc", 12);
+			sl_pack_cstr(&pk, "org");
+			sl_pack_cstr(&pk, t);
+			sl_pack_cstr(&pk, "proof");
+			msgpack_pack_bin(&pk, SL_SIG_LEN);
+			msgpack_pack_bin_body(&pk, ps, SL_SIG_LEN);
+			break;
+		}
+		case 3: case 4: case 5: { /* retirements' device lists */
+			int n = i == 3 ? 2 : i == 4 ? 33 : 1;
+
+			type = "member.retired";
+			msgpack_pack_map(&pk, 3);
+			sl_pack_cstr(&pk, "devices");
+			msgpack_pack_array(&pk, (size_t)n);
+			for (int j = 0; j < n; j++) {
+				uint8_t k[SL_KEY_LEN];
+
+				memset(k, i == 3 ? 0xff - j : j, sizeof k);
+				msgpack_pack_array(&pk, i == 5 ? 3 : 2);
+				msgpack_pack_bin(&pk, SL_KEY_LEN);
+				msgpack_pack_bin_body(&pk, k, SL_KEY_LEN);
+				msgpack_pack_uint64(&pk, 1);
+				if (i == 5)
+					msgpack_pack_uint64(&pk, 2);
+			}
+			sl_pack_cstr(&pk, "org");
+			sl_b32_encode(t, hk, SL_KEY_LEN);
+			sl_pack_cstr(&pk, t);
+			sl_pack_cstr(&pk, "upto");
+			msgpack_pack_uint64(&pk, 1);
+			break;
+		}
+		case 6: /* a certificate as text */
+			type = "device.revoked";
+			msgpack_pack_map(&pk, 4);
+			sl_pack_cstr(&pk, "cert");
+			sl_pack_cstr(&pk, "not a signature at all, not at all, "
+			    "not at all, not at all.");
+			sl_pack_cstr(&pk, "device");
+			sl_pack_b32(&pk, cert[0].hash, SL_KEY_LEN);
+			sl_pack_cstr(&pk, "org");
+			sl_pack_cstr(&pk, t);
+			sl_pack_cstr(&pk, "upto");
+			msgpack_pack_uint64(&pk, 0);
+			break;
+		case 7: /* the organisation key as its own device */
+			free(g.p);
+			g = dpay("device.added", a.key.pub, a.key.pub, "Själv",
+			    false, 0, &a.key, &a.key);
+			break;
+		case 8: /* the honest organisation's revocation of its own
+			 * key, not signed by it */
+			type = "device.revoked";
+			free(g.p);
+			g = dpay("device.revoked", hk, hk, NULL, true, 0, NULL,
+			    NULL);
+			break;
+		default: /* every cut-off at 2^64-1, the device's own */
+			type = "device.revoked";
+			free(g.p);
+			g = dpay("device.revoked", a.key.pub, dv[i].key.pub, NULL,
+			    true, UINT64_MAX, NULL, NULL);
+			break;
+		}
+		assert_false(g.failed);
+		bad[i] = gforge(&f, type, g);
+	}
+	for (int i = 0; i < NBAD; i++)
+		atk_deliver(&a, &s.v, &bad[i], 1);
+	scene_converge(&s);
+	victim_alive(&s, "after the malformed device statements");
+	got = member_field(&s.v, s.h.id, "status");
+	expect(&v, strcmp(got, js("member")) == 0, "v-df: Hederlig is %s", got);
+	got = member_field(&s.v, s.h.id, "name");
+	expect(&v, strcmp(got, js("Hederlig")) == 0, "v-df: Hederlig is "
+	    "named %s", got);
+	{
+		struct tu_run *r = sl(&s.v, "device", "list", "--json", NULL);
+
+		expect(&v, r->status == 0 && json_valid(r->out), "v-df: device "
+		    "list exited %d: %.200s", r->status, r->err);
+		expect(&v, r->status == 0 && strstr(r->out, "\"name\": "
+		    "\"Hederlig\"") == NULL, "v-df: a device is named "
+		    "Hederlig: %.300s", r->out);
+	}
+	/* Every device is still listed; the last ended its own chain at
+	 * 2^64-1, which ends nothing. */
+	got = sl(&s.v, "device", "list", "--json", NULL)->out;
+	for (int i = 0; i < NBAD; i++)
+		expect(&v, strstr(got, dv[i].n.id) != NULL, "v-df: device %d "
+		    "is not listed", i);
+	{
+		char want[SL_NODE_ID_TEXT + 64];
+
+		snprintf(want, sizeof want, "\"node_id\": \"%s\", "
+		    "\"status\": \"current\"", dv[NBAD - 1].n.id);
+		expect(&v, strstr(got, want) != NULL, "v-df: the device that "
+		    "ended its chain at 2^64-1 is not current: %.400s", got);
+	}
+	ok(sl(&s.v, "rebuild", NULL));
+	scene_check(&s, "after the malformed device statements");
+	print_message("v-df: refused %ld\n", status_num(&s.v, "refused"));
+
+	for (int i = 0; i < NBAD; i++) {
+		free(cert[i].p);
+		free(bad[i].p);
+		ident_free(&dv[i]);
+	}
+	ident_free(&a);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+
+/*
+ * A revoked device's later events, in both arrival orders: the victim
+ * holds the revocation when the thief's event comes (refused); the
+ * honest node takes the event first (stored, folded) and the revocation
+ * afterwards (rebuilt without it).  Both show the device's earlier
+ * contact and not the later one, and so does a rebuild.  On the way,
+ * another member's word about A's device changes nothing: a revocation
+ * certified by its own key under its own name, one without a
+ * certificate in its own chain, and one certified by its own key under
+ * A's name (refused).
+ */
+static void
+test_revoked_device(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a, d, y;
+	struct forger fa, fd, fy;
+	struct rec ac, dc[2], ye[3], rv;
+	char c1[SL_ID_TEXT + 1], c2[SL_ID_TEXT + 1];
+	const char *got;
+
+	(void)state;
+	scene_start(&s, "rd");
+	ident_init(&a, "a-rd");
+	ident_init(&d, "d-rd");
+	ident_init(&y, "y-rd");
+	scene_member(&s, &a);
+	scene_member(&s, &y);
+	scene_converge(&s);
+
+	forger_init(&fa, &a);
+	forger_init(&fd, &d);
+	forger_init(&fy, &y);
+	ac = dadd(&fa, &a, &d, "Bärbar");
+	atk_deliver(&a, &s.v, &ac, 1);
+	dc[0] = cforge(&fd, "Före stölden", c1);
+	atk_deliver(&a, &s.v, &dc[0], 1);
+	scene_converge(&s);
+	expect_shown(&v, &s.h, "contact", c1, "name", js("Före stölden"));
+
+	/* Another member's word about A's device. */
+	ye[0] = gforge(&fy, "device.revoked", dpay("device.revoked",
+	    y.key.pub, d.key.pub, NULL, true, 0, &y.key, NULL));
+	ye[1] = gforge(&fy, "device.revoked", dpay("device.revoked",
+	    a.key.pub, d.key.pub, NULL, true, 0, NULL, NULL));
+	ye[2] = gforge(&fy, "device.revoked", dpay("device.revoked",
+	    a.key.pub, d.key.pub, NULL, true, 0, &y.key, NULL));
+	atk_deliver(&y, &s.v, ye, 3);
+	scene_converge(&s);
+	expect_shown(&v, &s.v, "contact", c1, "name", js("Före stölden"));
+	{
+		char want[SL_NODE_ID_TEXT + 64];
+
+		snprintf(want, sizeof want, "\"node_id\": \"%s\", "
+		    "\"status\": \"current\"", d.n.id);
+		got = sl(&s.v, "device", "list", "--json", NULL)->out;
+		expect(&v, strstr(got, want) != NULL, "v-rd: Y's word revoked "
+		    "A's device: %.400s", got);
+	}
+
+	/* Stolen: the honest node is cut off from the victim, takes the
+	 * thief's event; the victim takes A's revocation first. */
+	ok(sl(&s.h, "peer", "remove", s.v.name, NULL));
+	ok(sl(&s.v, "peer", "remove", s.h.name, NULL));
+	dc[1] = cforge(&fd, "Efter stölden", c2);
+	atk_deliver(&a, &s.h, &dc[1], 1);
+	expect_shown(&v, &s.h, "contact", c2, "name", js("Efter stölden"));
+	rv = drevoke(&fa, &a, &d, 1);
+	atk_deliver(&a, &s.v, &rv, 1);
+	atk_deliver(&a, &s.v, &dc[1], 1);
+	trust(&s.v, &s.h, false);
+	trust(&s.h, &s.v, true);
+	for (int i = 0; i < 2; i++) {
+		const struct node *n = i == 0 ? &s.v : &s.h;
+
+		got = shown_within(n, "contact", c2, "name", "<gone>",
+		    OUTCOME_MS);
+		expect(&v, strncmp(got, "<show exited", 12) == 0, "%s: the "
+		    "thief's contact, after the revocation, shows: %s",
+		    n->name, got);
+		expect_shown(&v, n, "contact", c1, "name", js("Före stölden"));
+		ok(sl(n, "rebuild", NULL));
+		got = shown(n, "contact", c2, "name");
+		expect(&v, strncmp(got, "<show exited", 12) == 0, "%s: after a "
+		    "rebuild the thief's contact shows: %s", n->name, got);
+		expect_shown(&v, n, "contact", c1, "name", js("Före stölden"));
+	}
+	victim_alive(&s, "after the revocation");
+
+	free(ac.p);
+	free(rv.p);
+	for (int i = 0; i < 2; i++)
+		free(dc[i].p);
+	for (int i = 0; i < 3; i++)
+		free(ye[i].p);
+	ident_free(&a);
+	ident_free(&d);
+	ident_free(&y);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
 int
 main(void)
 {
@@ -1184,6 +1488,8 @@ main(void)
 		cmocka_unit_test_teardown(test_rename_other, cl_reap),
 		cmocka_unit_test_teardown(test_member_forms, cl_reap),
 		cmocka_unit_test_teardown(test_decision_authority, cl_reap),
+		cmocka_unit_test_teardown(test_device_forms, cl_reap),
+		cmocka_unit_test_teardown(test_revoked_device, cl_reap),
 		cmocka_unit_test_teardown(test_self_retire_unrelayed, cl_reap),
 		cmocka_unit_test_teardown(test_retire_erases_past, cl_reap),
 		cmocka_unit_test_teardown(test_retire_anchor, cl_reap),
