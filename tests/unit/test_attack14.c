@@ -921,6 +921,121 @@ test_contest_revives(void **state)
 	verdict_end(&v);
 }
 
+
+/*
+ * 10. One request line hands an organisation to another.  `samlog
+ * device request ORG` signs, with this node's key, the proof that it is
+ * a device of ORG, and runs on any node that is no device yet, a
+ * member organisation's own node too.  A hostile member Y asks the
+ * honest organisation's operator to run it with Y's key (a request
+ * line looks like nothing), certifies the honest key with it, and on
+ * every node the honest organisation's key is Y's device: its
+ * admissions no longer make it a member (a device is never one), its
+ * events and decisions sign for Y.  `device add` refuses a member's key
+ * on the honest path, but the rule at ingest cannot tell (the proof is
+ * the key holder's word).  Fix: `device request` refuses on a node whose
+ * organisation is already in a federation (it knows a member besides
+ * itself): a new machine asks before it joins anything.
+ */
+static void
+test_request_hands_over(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident y;
+	struct forger fy;
+	struct tu_run *r;
+	char d[SL_ID_TEXT + 1], yid[SL_NODE_ID_TEXT + 1];
+	uint8_t dh[SL_HASH_LEN];
+	const char *got;
+
+	(void)state;
+	scene_start(&s, "rh");
+	ident_init(&y, "y-rh");
+	scene_member(&s, &y);
+	snprintf(d, sizeof d, "%s", scene_decision(&s, "Hederligs beslut",
+	    dh));
+	scene_converge(&s);
+	sl_b32_encode(yid, y.key.pub, SL_KEY_LEN);
+
+	r = sl(&s.h, "device", "request", yid, "--name", "Testburk", NULL);
+	if (r->status == 0) {
+		char line[1024], f[4][400];
+		const char *p;
+		uint8_t proof[SL_SIG_LEN];
+		struct sl_buf g = { 0 };
+		msgpack_packer pk;
+		uint8_t hk[SL_KEY_LEN], h[SL_HASH_LEN], cert[SL_SIG_LEN];
+		struct rec e;
+		int i;
+
+		snprintf(line, sizeof line, "%.*s", (int)strcspn(r->out, "\n"),
+		    r->out);
+		p = strstr(line, "request:1:");
+		assert_non_null(p);
+		p += strlen("request:1:");
+		for (i = 0; i < 4 && *p != '\0'; i++) {
+			size_t n = strcspn(p, ":\"");
+
+			snprintf(f[i], sizeof f[i], "%.*s", (int)n, p);
+			p += n + (p[n] == ':');
+		}
+		assert_int_equal(i, 4);
+		assert_true(sl_b32_decode(proof, SL_SIG_LEN, f[3]));
+		key_of(hk, &s.h);
+		sl_device_added_hash(h, y.key.pub, hk, "Testburk");
+		sl_sign_cert(cert, &y.key, h);
+		msgpack_packer_init(&pk, &g, sl_buf_write);
+		msgpack_pack_map(&pk, 5);
+		sl_pack_cstr(&pk, "cert");
+		msgpack_pack_bin(&pk, SL_SIG_LEN);
+		msgpack_pack_bin_body(&pk, cert, SL_SIG_LEN);
+		sl_pack_cstr(&pk, "device");
+		sl_pack_b32(&pk, hk, SL_KEY_LEN);
+		sl_pack_cstr(&pk, "name");
+		sl_pack_cstr(&pk, "Testburk");
+		sl_pack_cstr(&pk, "org");
+		sl_pack_b32(&pk, y.key.pub, SL_KEY_LEN);
+		sl_pack_cstr(&pk, "proof");
+		msgpack_pack_bin(&pk, SL_SIG_LEN);
+		msgpack_pack_bin_body(&pk, proof, SL_SIG_LEN);
+		forger_init(&fy, &y);
+		e = gforge(&fy, "device.added", g);
+		atk_deliver(&y, &s.v, &e, 1);
+		free(e.p);
+		usleep(2500 * 1000);
+		got = member_field(&s.v, s.h.id, "status");
+		expect(&v, strcmp(got, js("member")) == 0, "v-rh: after Y "
+		    "certified Hederlig's key with the proof `device request` "
+		    "printed, Hederlig is %s on the victim", got);
+		got = sl(&s.v, "device", "list", "--json", NULL)->out;
+		expect(&v, strstr(got, "\"name\": \"Testburk\"") == NULL,
+		    "v-rh: Hederlig's key is Y's device: %.300s", got);
+		/* Y's own key takes Hederlig's decision. */
+		{
+			struct sl_buf a = pmap("status", "adopted", NULL);
+			struct rec ad = forge_on(&fy, "decision.adopted", d,
+			    (const uint8_t (*)[SL_HASH_LEN])dh, 1,
+			    next_hlc(&fy), &a);
+
+			free(a.p);
+			atk_deliver(&y, &s.v, &ad, 1);
+			free(ad.p);
+			ok(sl(&s.v, "rebuild", NULL));
+			expect_shown(&v, &s.v, "decision", d, "status",
+			    js("proposed"));
+		}
+	} else {
+		expect(&v, strstr(r->err, "member") != NULL ||
+		    strstr(r->err, "federation") != NULL, "h-rh: device "
+		    "request refused, but says %s", r->err);
+	}
+
+	ident_free(&y);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
 /* ---- what held -------------------------------------------------------- */
 
 /*
@@ -1498,6 +1613,7 @@ main(void)
 		cmocka_unit_test_teardown(test_device_retires_org, cl_reap),
 		cmocka_unit_test_teardown(test_late_cert, cl_reap),
 		cmocka_unit_test_teardown(test_contest_revives, cl_reap),
+		cmocka_unit_test_teardown(test_request_hands_over, cl_reap),
 	};
 	int rc;
 
