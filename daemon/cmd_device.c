@@ -823,7 +823,7 @@ cmd_device_join(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	o[SL_NODE_ID_TEXT] = '\0';
 	memcpy(k, s + SL_NODE_ID_TEXT + 1, SL_NODE_ID_TEXT);
 	k[SL_NODE_ID_TEXT] = '\0';
-	snprintf(addr, sizeof addr, "%s", s + 2 * (SL_NODE_ID_TEXT + 1));
+	snprintf(addr, sizeof addr, "%s", s + (size_t)2 * (SL_NODE_ID_TEXT + 1));
 	addr[strcspn(addr, " \t\r\n")] = '\0';
 	if (!sl_b32_decode(org, SL_KEY_LEN, o) ||
 	    !sl_b32_decode(peer, SL_KEY_LEN, k))

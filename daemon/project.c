@@ -759,7 +759,7 @@ pmember_unpack(const uint8_t *v, size_t len, struct sl_mev *e)
 	n += SL_KEY_LEN;
 	e->certified = v[n++] != 0;
 	e->ncuts = v[n++];
-	if (e->ncuts > SL_CUTS_MAX || len < n + e->ncuts * PMEMBER_CUT)
+	if (e->ncuts > SL_CUTS_MAX || len < n + (size_t)e->ncuts * PMEMBER_CUT)
 		return false;
 	for (uint32_t i = 0; i < e->ncuts; i++) {
 		memcpy(e->cuts[i].device, v + n, SL_KEY_LEN);
@@ -1188,12 +1188,11 @@ project_anchor_changed(struct project *p)
 {
 	MDB_txn *txn;
 	MDB_val k = { 5, "recut" }, d = { 0, "" };
-	int rc;
 
 	p->members_ok = false;
 	if (mdb_txn_begin(p->env, NULL, 0, &txn) != 0)
 		return SL_ESTORE;
-	if ((rc = mdb_put(txn, p->pmeta, &k, &d, 0)) != 0) {
+	if (mdb_put(txn, p->pmeta, &k, &d, 0) != 0) {
 		mdb_txn_abort(txn);
 		return SL_ESTORE;
 	}

@@ -205,7 +205,8 @@ sl_device_added_hash(uint8_t out[SL_HASH_LEN], const uint8_t org[SL_KEY_LEN],
 	memcpy(b, "device.added", 13); /* with its NUL */
 	memcpy(b + 13, org, SL_KEY_LEN);
 	memcpy(b + 13 + SL_KEY_LEN, device, SL_KEY_LEN);
-	memcpy(b + 13 + 2 * SL_KEY_LEN, name, nl);
+	for (size_t i = 0; i < nl; i++)
+		b[13 + (size_t)2 * SL_KEY_LEN + i] = (uint8_t)name[i];
 	sl_sha256(out, b, 13 + 2 * SL_KEY_LEN + nl);
 }
 
