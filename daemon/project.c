@@ -855,12 +855,15 @@ cut_off(struct project *p, MDB_txn *txn, const uint8_t origin[SL_KEY_LEN],
 	if (ms == NULL || ms->nretire == 0 ||
 	    (ms = members_of(p, txn)) == NULL)
 		return false;
-	/* A device that signs for no one (contested) keeps the cut-off a
-	 * revocation gave it. */
-	if (!sl_members_signer(ms, origin, &upto))
-		return (dv = sl_members_device(ms, origin)) != NULL &&
-		    seq > dv->upto;
-	return seq > upto;
+	if (sl_members_signer(ms, origin, &upto))
+		return seq > upto;
+	/* A device that signs for no one (contested) folds as its own key,
+	 * up to the cut-off a revocation gave it; any other key that signs
+	 * for no member counts nowhere, as ingest has it (a thief's puppet,
+	 * admitted by a device its organisation then revoked before the
+	 * admission). */
+	return (dv = sl_members_device(ms, origin)) == NULL ||
+	    !dv->contested || seq > dv->upto;
 }
 
 /* A device key whose events the store holds, and the organisation it
@@ -982,9 +985,9 @@ members_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
 		if (t == NULL)
 			continue;
 		signs = sl_members_signer(ms, key, &upto);
-		/* A device that signs for no one now (contested) had its
-		 * events folded as its organisation's. */
-		if ((signs && t->seq > upto) || (!signs && i >= ms->nm)) {
+		/* A key that signs for no one now had its events folded as
+		 * a member's (a contested device as its organisation's). */
+		if ((signs && t->seq > upto) || !signs) {
 			char o[SL_NODE_ID_TEXT + 1];
 
 			sl_b32_encode(o, key, SL_KEY_LEN);

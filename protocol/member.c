@@ -323,6 +323,7 @@ sl_members_free(struct sl_members *ms)
 	free(ms->m);
 	free(ms->names);
 	free(ms->d);
+	free(ms->dcut);
 	memset(ms, 0, sizeof *ms);
 }
 
@@ -531,9 +532,32 @@ mname_cmp(const void *pa, const void *pb)
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+/* The cut-off the last round gave device key (UINT64_MAX: none);
+ * ms->dcut is sorted by key. */
+static uint64_t
+last_cut(const struct sl_members *ms, const uint8_t key[SL_KEY_LEN])
+{
+	size_t lo = 0, hi = ms->ndcut;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = key_cmp(ms->dcut[mid].device, key);
+
+		if (c == 0)
+			return ms->dcut[mid].upto;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return UINT64_MAX;
+}
+
 /*
  * The devices the certificates that count make, keeping each one's
- * cut-off from the last round.  A key two organisations certified signs
+ * cut-off from the last round (ms->dcut: not from the last call, which
+ * within a closure may have been made before the device's organisation
+ * was found a member, and so known no device at all).  A key two organisations certified signs
  * for neither (it proved it holds its key to both: its holder's doing).
  * A device is never an organisation of its own: an admission of its key
  * makes no member (closure), so a device that once founded a federation
@@ -542,8 +566,7 @@ mname_cmp(const void *pa, const void *pb)
 static int
 devices(struct sl_members *ms)
 {
-	struct sl_device *old = ms->d;
-	size_t nold = ms->nd, n = 0, w = 0;
+	size_t n = 0, w = 0;
 	struct sl_device *d = NULL;
 
 	for (size_t i = 0; i < ms->nev; i++)
@@ -580,16 +603,9 @@ devices(struct sl_members *ms)
 		}
 		d[w++] = d[i];
 	}
-	for (size_t i = 0; i < w; i++) {
-		const struct sl_device *p = NULL;
-
-		for (size_t j = 0; j < nold; j++)
-			if (key_cmp(old[j].key, d[i].key) == 0)
-				p = &old[j];
-		if (p != NULL)
-			d[i].upto = p->upto;
-	}
-	free(old);
+	for (size_t i = 0; i < w; i++)
+		d[i].upto = last_cut(ms, d[i].key);
+	free(ms->d);
 	ms->d = d;
 	ms->nd = w;
 	ms->dcap = w;
@@ -855,6 +871,9 @@ sl_members_settle(struct sl_members *ms)
 	free(ms->d);
 	ms->d = NULL;
 	ms->nd = ms->dcap = 0;
+	free(ms->dcut);
+	ms->dcut = NULL;
+	ms->ndcut = 0;
 	if ((rc = collect(ms)) != SL_OK)
 		return rc;
 	/* The closure and the cut-offs depend on each other: repeat until
@@ -888,6 +907,19 @@ sl_members_settle(struct sl_members *ms)
 				ms->d[j].upto = dnext[j];
 				changed = true;
 			}
+		/* For the next round's closure (ms->d is sorted by key). */
+		free(ms->dcut);
+		ms->ndcut = 0;
+		if (ms->nd > 0 && (ms->dcut = malloc(ms->nd *
+		    sizeof *ms->dcut)) == NULL) {
+			rc = SL_ENOMEM;
+			goto out;
+		}
+		for (size_t j = 0; j < ms->nd; j++) {
+			memcpy(ms->dcut[j].device, ms->d[j].key, SL_KEY_LEN);
+			ms->dcut[j].upto = ms->d[j].upto;
+		}
+		ms->ndcut = ms->nd;
 	} while (changed && ++rounds < 64);
 	/* Admission, retirement and revocation times, in log order. */
 	for (size_t i = 0; i < ms->nev; i++) {

@@ -1023,6 +1023,9 @@ struct sl_members {
 	size_t nnames, ncap;
 	struct sl_device *d;         /* every device certified, by key */
 	size_t nd, dcap;
+	struct sl_mcut *dcut;        /* the devices' cut-offs of the last
+					round of a settle, by key */
+	size_t ndcut;
 	bool dirty;                  /* events added since the last settle */
 	size_t nretire;              /* retirements and revocations held
 					(none: no cut-offs) */

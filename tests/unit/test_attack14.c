@@ -1036,6 +1036,85 @@ test_request_hands_over(void **state)
 	verdict_end(&v);
 }
 
+
+/*
+ * 11. A thief's puppet outlives the revocation.  A stolen device admits
+ * a key of the thief's (Z, "Marionett"), which writes a contact; the
+ * organisation then revokes the device at a seq before the admission.
+ * Two faults.  (a) member.c: on any node but the organisation's own,
+ * the revocation did not stop the admission counting at all: devices()
+ * carried a device's cut-off over from its previous call, and within a
+ * closure that call is made before the organisation is found a member
+ * (no devices then), so every round began with the device uncut, and
+ * Z stayed a member (and settling ran its 64 rounds).  (b) Were Z no
+ * member, a node that gets the revocation first drops Z's events at
+ * ingest, but project.c's cut_off only cut signers, so a node that had
+ * folded them kept them, after any rebuild too: the records depended on
+ * arrival order.  Fix: the devices' cut-offs are kept from round to
+ * round of a settle (ms->dcut); an event whose key signs for no member
+ * folds to nothing, as ingest has it (a contested device keeps its
+ * cut-off), and a key that stops signing marks a rebuild.
+ */
+static void
+test_puppet_outlives(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a, d, z;
+	struct forger fa, fd, fz;
+	struct rec ac, adm, zc, rv;
+	char c[SL_ID_TEXT + 1];
+	const char *got;
+
+	(void)state;
+	scene_start(&s, "po");
+	ident_init(&a, "a-po");
+	ident_init(&d, "d-po");
+	ident_init(&z, "z-po");
+	scene_member(&s, &a);
+	scene_converge(&s);
+
+	forger_init(&fa, &a);
+	forger_init(&fd, &d);
+	forger_init(&fz, &z);
+	ac = dadd(&fa, &a, &d, "Bärbar");
+	atk_deliver(&a, &s.v, &ac, 1);
+	adm = mforge(&fd, "member.admitted", "Marionett", z.key.pub, 0, 0);
+	atk_deliver(&a, &s.v, &adm, 1);
+	member_within(&s.v, z.n.id, "status", js("member"), OUTCOME_MS);
+	zc = cforge(&fz, "Marionettens kontakt", c);
+	atk_deliver(&a, &s.v, &zc, 1);
+	expect_shown(&v, &s.v, "contact", c, "name",
+	    js("Marionettens kontakt"));
+	/* The organisation never saw the admission: it revokes the device
+	 * at 0. */
+	rv = drevoke(&fa, &a, &d, 0);
+	atk_deliver(&a, &s.v, &rv, 1);
+	got = member_within(&s.v, z.n.id, "status", "<none>", OUTCOME_MS);
+	print_message("v-po: Z after the revocation: %s\n", got);
+	for (int round = 0; round < 2; round++) {
+		got = shown_within(&s.v, "contact", c, "name", "<gone>",
+		    round == 0 ? OUTCOME_MS : 0);
+		expect(&v, strncmp(got, "<show exited", 12) == 0, "v-po: the "
+		    "puppet's contact shows after the device that admitted it "
+		    "was revoked%s: %s", round ? " (and after a rebuild)" : "",
+		    got);
+		if (round == 0)
+			ok(sl(&s.v, "rebuild", NULL));
+	}
+	victim_alive(&s, "after the revocation");
+
+	free(ac.p);
+	free(adm.p);
+	free(zc.p);
+	free(rv.p);
+	ident_free(&a);
+	ident_free(&d);
+	ident_free(&z);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
 /* ---- what held -------------------------------------------------------- */
 
 /*
@@ -1614,6 +1693,7 @@ main(void)
 		cmocka_unit_test_teardown(test_late_cert, cl_reap),
 		cmocka_unit_test_teardown(test_contest_revives, cl_reap),
 		cmocka_unit_test_teardown(test_request_hands_over, cl_reap),
+		cmocka_unit_test_teardown(test_puppet_outlives, cl_reap),
 	};
 	int rc;
 

@@ -594,6 +594,24 @@ test_device_contested(void **state)
 	sl_members_free(&ms);
 }
 
+/* A device's admission after its revocation's cut-off makes no member,
+ * on B's node too (where A's devices are found only once A is: the
+ * device's cut-off must outlive that). */
+static void
+test_revoked_admits(void **state)
+{
+	const struct sl_mev e[] = {
+		ev('B', 1, 5, SL_MEV_ADMIT, 'A', "Aye", 0),
+		ev('A', 1, 6, SL_MEV_ADMIT, 'B', "Bee", 0),
+		dev_ev('A', 2, 10, SL_MEV_DEVICE, 'A', 'P', 0, true),
+		ev('P', 2, 20, SL_MEV_ADMIT, 'C', "Cee", 0),
+		dev_ev('A', 3, 30, SL_MEV_REVOKE, 'A', 'P', 1, true),
+	};
+
+	(void)state;
+	dev_expect(e, 5, "AB", "AB P:A<=1");
+}
+
 /* A contested key signs for no one but keeps the cut-off its
  * organisation's revocation gave it, whichever certificate is first by
  * clock (B's, dated before A's): a second certificate does not bring
@@ -765,6 +783,7 @@ main(void)
 		cmocka_unit_test(test_device_contested),
 		cmocka_unit_test(test_retire_devices),
 		cmocka_unit_test(test_contested_keeps_cut),
+		cmocka_unit_test(test_revoked_admits),
 		cmocka_unit_test(test_org_key_retires_chain),
 		cmocka_unit_test(test_device_check),
 	};
