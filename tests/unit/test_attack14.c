@@ -15,6 +15,31 @@
  *
  * Each fixed one failed on the code it was written against (1afb478).
  *
+ * Devices (organisation keys and their devices, 12.3), reviewed the same
+ * way against 4c774ec, as a hostile member and as a thief holding a
+ * stolen device key:
+ *
+ *   fixed  test_device_retires_org (leaving takes the organisation key:
+ *          a stolen device ended its organisation past any revocation),
+ *          test_late_cert (a certificate giving a key whose events are
+ *          held another organisation rebuilds the records),
+ *          test_contest_revives (a second certificate brought back a
+ *          revoked device's later events; a contested key keeps its
+ *          cut-off, from any organisation that certified it),
+ *          test_request_hands_over (device request signed away a member
+ *          organisation's own key), test_puppet_outlives (a revoked
+ *          device's admissions still counted on every node but its
+ *          organisation's own; a non-member's held events still folded)
+ *   held   test_device_forms (malformed statements and device lists),
+ *          test_revoked_device (a revoked device's later events in both
+ *          arrival orders and after a rebuild; another member's word
+ *          about a device not its own)
+ *   open   a stolen device key and any member together make the key
+ *          "contested": the records it made lose their deciding
+ *          organisation (owner = the bare key), for good.  No rule over
+ *          the log as it is can tell the two certificates apart; it needs
+ *          a certificate bound to the device's own chain.
+ *
  * Replay one: TEST_FILTER=test_recut_loop build/test_attack14;
  * SAMLOG_KEEP=1 keeps the nodes' directories and logs.
  */
@@ -682,7 +707,7 @@ cforge(struct forger *f, const char *name, char id[SL_ID_TEXT + 1])
 /* ---- devices: findings ------------------------------------------------ */
 
 /*
- * 7. A stolen device ends its organisation, and erases its past.  A
+ * 7. (fixed) A stolen device ends its organisation, and erases its past.  A
  * member.retired of its own organisation counted as "leaving" from any
  * key that signs for it, a device as well, at the upto it names (not
  * raised to the retirement's own seq, which holds only for the key's own
@@ -757,7 +782,7 @@ test_device_retires_org(void **state)
 
 
 /*
- * 8. A key that already signed for its organisation becomes its device
+ * 8. (fixed) A key that already signed for its organisation becomes its device
  * and its records change hands on one node and not on another.  The
  * fold stores a record's deciding organisation when it folds the
  * creating event (org_of of its origin, then); a certificate that makes
@@ -826,7 +851,7 @@ test_late_cert(void **state)
 }
 
 /*
- * 9. A thief's events after its device's revocation count again once
+ * 9. (fixed) A thief's events after its device's revocation count again once
  * any member certifies the stolen key too.  A key two organisations
  * certified is "contested" and signs for no one; project.c's cut_off
  * asks only signers for their cut-off, so every event the node holds of
@@ -923,7 +948,7 @@ test_contest_revives(void **state)
 
 
 /*
- * 10. One request line hands an organisation to another.  `samlog
+ * 10. (fixed) One request line hands an organisation to another.  `samlog
  * device request ORG` signs, with this node's key, the proof that it is
  * a device of ORG, and runs on any node that is no device yet, a
  * member organisation's own node too.  A hostile member Y asks the
@@ -1038,7 +1063,7 @@ test_request_hands_over(void **state)
 
 
 /*
- * 11. A thief's puppet outlives the revocation.  A stolen device admits
+ * 11. (fixed) A thief's puppet outlives the revocation.  A stolen device admits
  * a key of the thief's (Z, "Marionett"), which writes a contact; the
  * organisation then revokes the device at a seq before the admission.
  * Two faults.  (a) member.c: on any node but the organisation's own,
