@@ -939,10 +939,13 @@ members_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
 
 	if (sl_mev_decode(ev, &e) != SL_OK)
 		return 0; /* says nothing this version can use */
-	/* An admission or a renaming cuts nothing and moves no key (a
-	 * flood of admissions is not settled per event). */
-	if (e.type != SL_MEV_ADMIT && e.type != SL_MEV_RENAME &&
-	    ((ms = members_of(p, txn)) == NULL ||
+	/* An admission or a renaming cuts nothing and moves no key, nor
+	 * does a certificate of a key none of whose events are held (a
+	 * flood of either is not settled per event). */
+	bool quiet = e.type == SL_MEV_ADMIT || e.type == SL_MEV_RENAME ||
+	    (e.type == SL_MEV_DEVICE && store_tip_of(p->s, e.device) == NULL);
+
+	if (!quiet && ((ms = members_of(p, txn)) == NULL ||
 	    held_orgs(p, ms, &before, &nb) != SL_OK))
 		return MDB_CORRUPTED;
 	memcpy(kb, e.origin, SL_KEY_LEN);
@@ -962,7 +965,7 @@ members_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
 		memcpy(p->members_gen, gen, sizeof gen);
 	else
 		p->members_ok = false;
-	if (e.type == SL_MEV_ADMIT || e.type == SL_MEV_RENAME)
+	if (quiet)
 		return 0;
 	if ((ms = members_of(p, txn)) == NULL) {
 		free(before);

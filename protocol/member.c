@@ -324,6 +324,7 @@ sl_members_free(struct sl_members *ms)
 	free(ms->names);
 	free(ms->d);
 	free(ms->dcut);
+	free(ms->dorg);
 	memset(ms, 0, sizeof *ms);
 }
 
@@ -532,6 +533,12 @@ mname_cmp(const void *pa, const void *pb)
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+static int
+dorg_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 2 * SL_KEY_LEN);
+}
+
 /* The cut-off the last round gave device key (UINT64_MAX: none);
  * ms->dcut is sorted by key. */
 static uint64_t
@@ -595,6 +602,31 @@ devices(struct sl_members *ms)
 	 * it and dates it; one from another organisation contests it. */
 	if (n > 1)
 		qsort(d, n, sizeof *d, device_cmp);
+	/* Every (key, organisation) of a contested key, for
+	 * certified_by. */
+	free(ms->dorg);
+	ms->dorg = NULL;
+	ms->ndorg = 0;
+	for (size_t i = 0, j; i < n; i = j) {
+		bool two = false;
+
+		for (j = i + 1; j < n && key_cmp(d[j].key, d[i].key) == 0; j++)
+			two |= key_cmp(d[j].org, d[i].org) != 0;
+		if (!two)
+			continue;
+		if (ms->dorg == NULL && (ms->dorg = malloc(n *
+		    sizeof *ms->dorg)) == NULL) {
+			free(d);
+			return SL_ENOMEM;
+		}
+		for (size_t k = i; k < j; k++) {
+			memcpy(ms->dorg[ms->ndorg], d[k].key, SL_KEY_LEN);
+			memcpy(ms->dorg[ms->ndorg++] + SL_KEY_LEN, d[k].org,
+			    SL_KEY_LEN);
+		}
+	}
+	if (ms->ndorg > 1)
+		qsort(ms->dorg, ms->ndorg, sizeof *ms->dorg, dorg_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (w > 0 && key_cmp(d[w - 1].key, d[i].key) == 0) {
 			if (key_cmp(d[w - 1].org, d[i].org) != 0)
@@ -737,20 +769,16 @@ static bool
 certified_by(const struct sl_members *ms, const struct sl_device *d,
     const uint8_t *org)
 {
-	const struct sl_member *o;
+	uint8_t want[2 * SL_KEY_LEN];
 
 	if (key_cmp(d->org, org) == 0)
 		return true;
-	if (!d->contested || (o = find(ms, org)) == NULL || !o->member)
+	if (!d->contested || ms->ndorg == 0)
 		return false;
-	for (size_t i = 0; i < ms->nev; i++) {
-		const struct sl_mev *e = &ms->ev[i];
-
-		if (e->type == SL_MEV_DEVICE && key_cmp(e->device, d->key) ==
-		    0 && key_cmp(e->org, org) == 0 && counts(ms, e))
-			return true;
-	}
-	return false;
+	memcpy(want, d->key, SL_KEY_LEN);
+	memcpy(want + SL_KEY_LEN, org, SL_KEY_LEN);
+	return bsearch(want, ms->dorg, ms->ndorg, sizeof *ms->dorg,
+	    dorg_cmp) != NULL;
 }
 
 /*
