@@ -536,7 +536,7 @@ mname_cmp(const void *pa, const void *pb)
 static int
 dorg_cmp(const void *a, const void *b)
 {
-	return memcmp(a, b, 2 * SL_KEY_LEN);
+	return memcmp(a, b, (size_t)2 * SL_KEY_LEN);
 }
 
 /* The cut-off the last round gave device key (UINT64_MAX: none);
