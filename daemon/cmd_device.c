@@ -316,6 +316,13 @@ device_request(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	if (cmd_is_device(d))
 		return cmd_fail(msg, mlen, SL_EEXIST, "this node is a device of "
 		    "an organisation already");
+	/* The request's proof gives this key to org for good: on a node
+	 * whose organisation is a member of a federation already, it would
+	 * give that organisation away (its admissions, its records). */
+	if (sl_members_count(ms) > 1)
+		return cmd_fail(msg, mlen, SL_EPERM, "this node's organisation "
+		    "is a member of a federation already: run samlog device "
+		    "request on the new machine, before it joins anything");
 	if (memcmp(org, d->node, SL_KEY_LEN) == 0)
 		return cmd_fail(msg, mlen, SL_EINVAL, "that is this node's own "
 		    "key: run samlog device request on the new machine");

@@ -393,9 +393,12 @@ cmd_invite(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		char org[SL_NODE_ID_TEXT + 1];
 
 		sl_b32_encode(org, d->orgkey, SL_KEY_LEN);
-		snprintf(line, sizeof line, "%s%s:%s:%s:%llu:%s",
+		if (snprintf(line, sizeof line, "%s%s:%s:%s:%llu:%s",
 		    SL_INVITE_PREFIX2, node, org, sec,
-		    (unsigned long long)(expires / 1000), addr);
+		    (unsigned long long)(expires / 1000), addr) >=
+		    (int)sizeof line)
+			return cmd_fail(msg, mlen, SL_EINVAL, "the invitation "
+			    "is too long: give a shorter --addr");
 	} else {
 		snprintf(line, sizeof line, "%s%s:%s:%llu:%s", SL_INVITE_PREFIX,
 		    node, sec, (unsigned long long)(expires / 1000), addr);

@@ -975,30 +975,106 @@ cut_off(struct project *p, MDB_txn *txn, const uint8_t origin[SL_KEY_LEN],
     uint64_t seq)
 {
 	const struct sl_members *ms = members_held(p, txn);
+	const struct sl_device *dv;
 	uint64_t upto;
 
 	if (ms == NULL || ms->nretire == 0 ||
-	    (ms = members_of(p, txn)) == NULL ||
-	    !sl_members_signer(ms, origin, &upto))
+	    (ms = members_of(p, txn)) == NULL)
 		return false;
-	return seq > upto;
+	if (sl_members_signer(ms, origin, &upto))
+		return seq > upto;
+	/* A device that signs for no one (contested) folds as its own key,
+	 * up to the cut-off a revocation gave it; any other key that signs
+	 * for no member counts nowhere, as ingest has it (a thief's puppet,
+	 * admitted by a device its organisation then revoked before the
+	 * admission). */
+	return (dv = sl_members_device(ms, origin)) == NULL ||
+	    !dv->contested || seq > dv->upto;
+}
+
+/* A device key whose events the store holds, and the organisation it
+ * signs for. */
+struct held_org {
+	uint8_t key[SL_KEY_LEN], org[SL_KEY_LEN];
+};
+
+/* The devices of ms whose events are held, each with its organisation
+ * (*n of them; malloc'd, NULL if none).  SL_OK or SL_ENOMEM. */
+static int
+held_orgs(struct project *p, const struct sl_members *ms,
+    struct held_org **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (ms->nd == 0)
+		return SL_OK;
+	if ((*out = malloc(ms->nd * sizeof **out)) == NULL)
+		return SL_ENOMEM;
+	for (size_t j = 0; j < ms->nd; j++) {
+		if (store_tip_of(p->s, ms->d[j].key) == NULL)
+			continue;
+		memcpy((*out)[*n].key, ms->d[j].key, SL_KEY_LEN);
+		memcpy((*out)[*n].org, sl_members_org_of(ms, ms->d[j].key),
+		    SL_KEY_LEN);
+		(*n)++;
+	}
+	return SL_OK;
+}
+
+/* Does a key whose events are held sign for another organisation in ms
+ * than it did (before[0..nb))?  The records folded its events with the
+ * organisation it had then (a decision's deciding organisation). */
+static bool
+org_moved(struct project *p, const struct sl_members *ms,
+    const struct held_org *before, size_t nb)
+{
+	for (size_t i = 0; i < nb; i++)
+		if (memcmp(sl_members_org_of(ms, before[i].key), before[i].org,
+		    SL_KEY_LEN) != 0)
+			return true;
+	for (size_t j = 0; j < ms->nd; j++) {
+		const uint8_t *key = ms->d[j].key;
+		bool was = false;
+
+		if (store_tip_of(p->s, key) == NULL ||
+		    memcmp(sl_members_org_of(ms, key), key, SL_KEY_LEN) == 0)
+			continue;
+		for (size_t i = 0; i < nb && !was; i++)
+			was = memcmp(before[i].key, key, SL_KEY_LEN) == 0;
+		if (!was)
+			return true;
+	}
+	return false;
 }
 
 /* Keeps a membership event; a retirement that cuts events the records
- * already hold marks them for a rebuild without those events. */
+ * already hold, or a certificate that gives a key whose events they
+ * hold another organisation, marks them for a rebuild. */
 static int
 members_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
 {
 	struct sl_mev e;
 	uint8_t kb[SL_KEY_LEN + 8], v[PMEMBER_VAL_MAX], gen[8];
 	MDB_val k = { sizeof kb, kb }, d, gk = { 3, "gen" },
-	    gd = { sizeof gen, gen };
+	    gd = { sizeof gen, gen }, rk = { 5, "recut" }, rd = { 0, "" };
 	const struct sl_members *ms;
+	struct held_org *before = NULL;
+	size_t nb = 0;
+	bool moved;
 	int rc;
 
 	if (sl_mev_decode(ev, &e) != SL_OK)
 		return 0; /* says nothing this version can use */
 	p->no_devices = false;
+	/* An admission or a renaming cuts nothing and moves no key, nor
+	 * does a certificate of a key none of whose events are held (a
+	 * flood of either is not settled per event). */
+	bool quiet = e.type == SL_MEV_ADMIT || e.type == SL_MEV_RENAME ||
+	    (e.type == SL_MEV_DEVICE && store_tip_of(p->s, e.device) == NULL);
+
+	if (!quiet && ((ms = members_of(p, txn)) == NULL ||
+	    held_orgs(p, ms, &before, &nb) != SL_OK))
+		return MDB_CORRUPTED;
 	memcpy(kb, e.origin, SL_KEY_LEN);
 	put_be(kb + SL_KEY_LEN, e.seq, 8);
 	d = (MDB_val){ pmember_pack(v, &e), v };
@@ -1008,33 +1084,40 @@ members_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
 	bool current = members_held(p, txn) != NULL;
 
 	if ((rc = mdb_put(txn, p->pmember, &k, &d, 0)) != 0 ||
-	    (rc = mdb_put(txn, p->pmember, &gk, &gd, 0)) != 0)
+	    (rc = mdb_put(txn, p->pmember, &gk, &gd, 0)) != 0) {
+		free(before);
 		return rc;
+	}
 	if (current && sl_members_add(&p->members, &e) == SL_OK)
 		memcpy(p->members_gen, gen, sizeof gen);
 	else
 		p->members_ok = false;
-	/* An admission or a renaming cuts nothing; a certificate can
-	 * (a second one contests a device: it then signs for no one). */
-	if (e.type == SL_MEV_ADMIT || e.type == SL_MEV_RENAME ||
-	    (e.type == SL_MEV_DEVICE && store_tip_of(p->s, e.device) == NULL))
+	if (quiet)
 		return 0;
-	if ((ms = members_of(p, txn)) == NULL)
+	if ((ms = members_of(p, txn)) == NULL) {
+		free(before);
 		return MDB_CORRUPTED;
+	}
+	moved = org_moved(p, ms, before, nb);
+	free(before);
+	if (moved) {
+		log_info("a certificate gives a key whose events are held "
+		    "another organisation: the records are rebuilt");
+		return mdb_put(txn, p->pmeta, &rk, &rd, 0);
+	}
 	for (size_t i = 0; i < ms->nm + ms->nd; i++) {
 		const uint8_t *key = i < ms->nm ? ms->m[i].org :
 		    ms->d[i - ms->nm].key;
 		const struct store_tip *t = store_tip_of(p->s, key);
-		MDB_val rk = { 5, "recut" }, rd = { 0, "" };
 		uint64_t upto = 0;
 		bool signs;
 
 		if (t == NULL)
 			continue;
 		signs = sl_members_signer(ms, key, &upto);
-		/* A device that signs for no one now (contested) had its
-		 * events folded as its organisation's. */
-		if ((signs && t->seq > upto) || (!signs && i >= ms->nm)) {
+		/* A key that signs for no one now had its events folded as
+		 * a member's (a contested device as its organisation's). */
+		if ((signs && t->seq > upto) || !signs) {
 			char o[SL_NODE_ID_TEXT + 1];
 
 			sl_b32_encode(o, key, SL_KEY_LEN);

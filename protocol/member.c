@@ -321,6 +321,8 @@ sl_members_free(struct sl_members *ms)
 	free(ms->m);
 	free(ms->names);
 	free(ms->d);
+	free(ms->dcut);
+	free(ms->dorg);
 	memset(ms, 0, sizeof *ms);
 }
 
@@ -529,9 +531,38 @@ mname_cmp(const void *pa, const void *pb)
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+static int
+dorg_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, (size_t)2 * SL_KEY_LEN);
+}
+
+/* The cut-off the last round gave device key (UINT64_MAX: none);
+ * ms->dcut is sorted by key. */
+static uint64_t
+last_cut(const struct sl_members *ms, const uint8_t key[SL_KEY_LEN])
+{
+	size_t lo = 0, hi = ms->ndcut;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = key_cmp(ms->dcut[mid].device, key);
+
+		if (c == 0)
+			return ms->dcut[mid].upto;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return UINT64_MAX;
+}
+
 /*
  * The devices the certificates that count make, keeping each one's
- * cut-off from the last round.  A key two organisations certified signs
+ * cut-off from the last round (ms->dcut: not from the last call, which
+ * within a closure may have been made before the device's organisation
+ * was found a member, and so known no device at all).  A key two organisations certified signs
  * for neither (it proved it holds its key to both: its holder's doing).
  * A device is never an organisation of its own: an admission of its key
  * makes no member (closure), so a device that once founded a federation
@@ -540,8 +571,7 @@ mname_cmp(const void *pa, const void *pb)
 static int
 devices(struct sl_members *ms)
 {
-	struct sl_device *old = ms->d;
-	size_t nold = ms->nd, n = 0, w = 0;
+	size_t n = 0, w = 0;
 	struct sl_device *d = NULL;
 
 	for (size_t i = 0; i < ms->nev; i++)
@@ -570,6 +600,31 @@ devices(struct sl_members *ms)
 	 * it and dates it; one from another organisation contests it. */
 	if (n > 1)
 		qsort(d, n, sizeof *d, device_cmp);
+	/* Every (key, organisation) of a contested key, for
+	 * certified_by. */
+	free(ms->dorg);
+	ms->dorg = NULL;
+	ms->ndorg = 0;
+	for (size_t i = 0, j; i < n; i = j) {
+		bool two = false;
+
+		for (j = i + 1; j < n && key_cmp(d[j].key, d[i].key) == 0; j++)
+			two |= key_cmp(d[j].org, d[i].org) != 0;
+		if (!two)
+			continue;
+		if (ms->dorg == NULL && (ms->dorg = malloc(n *
+		    sizeof *ms->dorg)) == NULL) {
+			free(d);
+			return SL_ENOMEM;
+		}
+		for (size_t k = i; k < j; k++) {
+			memcpy(ms->dorg[ms->ndorg], d[k].key, SL_KEY_LEN);
+			memcpy(ms->dorg[ms->ndorg++] + SL_KEY_LEN, d[k].org,
+			    SL_KEY_LEN);
+		}
+	}
+	if (ms->ndorg > 1)
+		qsort(ms->dorg, ms->ndorg, sizeof *ms->dorg, dorg_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (w > 0 && key_cmp(d[w - 1].key, d[i].key) == 0) {
 			if (key_cmp(d[w - 1].org, d[i].org) != 0)
@@ -578,16 +633,9 @@ devices(struct sl_members *ms)
 		}
 		d[w++] = d[i];
 	}
-	for (size_t i = 0; i < w; i++) {
-		const struct sl_device *p = NULL;
-
-		for (size_t j = 0; j < nold; j++)
-			if (key_cmp(old[j].key, d[i].key) == 0)
-				p = &old[j];
-		if (p != NULL)
-			d[i].upto = p->upto;
-	}
-	free(old);
+	for (size_t i = 0; i < w; i++)
+		d[i].upto = last_cut(ms, d[i].key);
+	free(ms->d);
 	ms->d = d;
 	ms->nd = w;
 	ms->dcap = w;
@@ -710,12 +758,34 @@ retired_by_admitters(const struct sl_members *ms, const uint8_t *org,
 	return any;
 }
 
+/* Did org certify device d by a certificate that counts?  d's own
+ * organisation did; a contested key's other organisations may have too
+ * (and each may revoke it: a key that signs for no one keeps its
+ * cut-offs, or a second certificate would bring back the events a
+ * revocation cut). */
+static bool
+certified_by(const struct sl_members *ms, const struct sl_device *d,
+    const uint8_t *org)
+{
+	uint8_t want[2 * SL_KEY_LEN];
+
+	if (key_cmp(d->org, org) == 0)
+		return true;
+	if (!d->contested || ms->ndorg == 0)
+		return false;
+	memcpy(want, d->key, SL_KEY_LEN);
+	memcpy(want + SL_KEY_LEN, org, SL_KEY_LEN);
+	return bsearch(want, ms->dorg, ms->ndorg, sizeof *ms->dorg,
+	    dorg_cmp) != NULL;
+}
+
 /*
  * Cut-offs from the retirements and revocations that count.
  *
- * An organisation retiring itself (leaving) needs no one else; its
- * key's cut-off is never before the retirement itself when its key
- * wrote it (it must reach every node).  Retiring another takes the word
+ * An organisation retiring itself (leaving) needs no one else but
+ * takes its organisation key's own chain (none of its devices leaves
+ * for it); that key's cut-off is never before the retirement itself
+ * (it must reach every node).  Retiring another takes the word
  * of every organisation that admitted it (retired_by_admitters).  A
  * retirement cuts the retired organisation's devices as well: each at
  * the seq it lists for the device, at 0 (none of its events) if it lists
@@ -755,7 +825,7 @@ cutoffs(struct sl_members *ms, uint64_t *next, uint64_t *dnext,
 		}
 		if (e->type == SL_MEV_REVOKE && counts(ms, e) &&
 		    (d = find_device(ms, e->device)) != NULL &&
-		    key_cmp(d->org, e->org) == 0) {
+		    certified_by(ms, d, e->org)) {
 			uint64_t u = e->upto;
 
 			k = (size_t)(d - ms->d);
@@ -770,16 +840,16 @@ cutoffs(struct sl_members *ms, uint64_t *next, uint64_t *dnext,
 				dnext[k] = u;
 			continue;
 		}
+		/* Leaving: the organisation key's own word, as for
+		 * certifying and revoking its devices (a stolen device must
+		 * not end its organisation, nor cut its past). */
 		if (e->type != SL_MEV_RETIRE || !counts(ms, e) ||
 		    (m = find(ms, e->org)) == NULL || !m->member ||
-		    key_cmp(org_of(ms, e->origin), e->org) != 0)
+		    key_cmp(e->origin, e->org) != 0)
 			continue;
-		/* Leaving. */
 		k = (size_t)(m - ms->m);
-		uint64_t self = e->upto;
+		uint64_t self = e->upto > e->seq ? e->upto : e->seq;
 
-		if (key_cmp(e->origin, e->org) == 0 && e->seq > self)
-			self = e->seq;
 		if (self < next[k])
 			next[k] = self;
 		for (size_t j = 0; j < ms->nd; j++) {
@@ -827,6 +897,9 @@ sl_members_settle(struct sl_members *ms)
 	free(ms->d);
 	ms->d = NULL;
 	ms->nd = ms->dcap = 0;
+	free(ms->dcut);
+	ms->dcut = NULL;
+	ms->ndcut = 0;
 	if ((rc = collect(ms)) != SL_OK)
 		return rc;
 	/* The closure and the cut-offs depend on each other: repeat until
@@ -860,6 +933,19 @@ sl_members_settle(struct sl_members *ms)
 				ms->d[j].upto = dnext[j];
 				changed = true;
 			}
+		/* For the next round's closure (ms->d is sorted by key). */
+		free(ms->dcut);
+		ms->ndcut = 0;
+		if (ms->nd > 0 && (ms->dcut = malloc(ms->nd *
+		    sizeof *ms->dcut)) == NULL) {
+			rc = SL_ENOMEM;
+			goto out;
+		}
+		for (size_t j = 0; j < ms->nd; j++) {
+			memcpy(ms->dcut[j].device, ms->d[j].key, SL_KEY_LEN);
+			ms->dcut[j].upto = ms->d[j].upto;
+		}
+		ms->ndcut = ms->nd;
 	} while (changed && ++rounds < 64);
 	/* Admission, retirement and revocation times, in log order. */
 	for (size_t i = 0; i < ms->nev; i++) {
@@ -875,7 +961,8 @@ sl_members_settle(struct sl_members *ms)
 			memcpy(m->by, org_of(ms, e->origin), SL_KEY_LEN);
 		}
 		if (e->type == SL_MEV_RETIRE && m->upto != UINT64_MAX &&
-		    m->retired_hlc == 0) {
+		    m->retired_hlc == 0 && (key_cmp(e->origin, e->org) == 0 ||
+		    key_cmp(org_of(ms, e->origin), e->org) != 0)) {
 			m->retired_hlc = e->hlc;
 			memcpy(m->retired_by, org_of(ms, e->origin), SL_KEY_LEN);
 		}

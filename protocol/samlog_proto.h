@@ -1064,6 +1064,13 @@ struct sl_members {
 	size_t nnames, ncap;
 	struct sl_device *d;         /* every device certified, by key */
 	size_t nd, dcap;
+	struct sl_mcut *dcut;        /* the devices' cut-offs of the last
+					round of a settle, by key */
+	size_t ndcut;
+	uint8_t (*dorg)[2 * SL_KEY_LEN]; /* a contested key and an
+					organisation that certified it,
+					sorted */
+	size_t ndorg;
 	bool dirty;                  /* events added since the last settle */
 	size_t nretire;              /* retirements and revocations held
 					(none: no cut-offs) */

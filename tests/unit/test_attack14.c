@@ -15,6 +15,31 @@
  *
  * Each fixed one failed on the code it was written against (1afb478).
  *
+ * Devices (organisation keys and their devices, 12.3), reviewed the same
+ * way against 4c774ec, as a hostile member and as a thief holding a
+ * stolen device key:
+ *
+ *   fixed  test_device_retires_org (leaving takes the organisation key:
+ *          a stolen device ended its organisation past any revocation),
+ *          test_late_cert (a certificate giving a key whose events are
+ *          held another organisation rebuilds the records),
+ *          test_contest_revives (a second certificate brought back a
+ *          revoked device's later events; a contested key keeps its
+ *          cut-off, from any organisation that certified it),
+ *          test_request_hands_over (device request signed away a member
+ *          organisation's own key), test_puppet_outlives (a revoked
+ *          device's admissions still counted on every node but its
+ *          organisation's own; a non-member's held events still folded)
+ *   held   test_device_forms (malformed statements and device lists),
+ *          test_revoked_device (a revoked device's later events in both
+ *          arrival orders and after a rebuild; another member's word
+ *          about a device not its own)
+ *   open   a stolen device key and any member together make the key
+ *          "contested": the records it made lose their deciding
+ *          organisation (owner = the bare key), for good.  No rule over
+ *          the log as it is can tell the two certificates apart; it needs
+ *          a certificate bound to the device's own chain.
+ *
  * Replay one: TEST_FILTER=test_recut_loop build/test_attack14;
  * SAMLOG_KEEP=1 keeps the nodes' directories and logs.
  */
@@ -581,6 +606,540 @@ test_member_flood(void **state)
 	verdict_end(&v);
 }
 
+
+/* ---- devices: helpers --------------------------------------------------- */
+
+/*
+ * A device statement's payload, keys in canonical order: cert (by
+ * cert_by over the statement, NULL: none), device, name (NULL: none),
+ * org, proof (by proof_by, NULL: none), upto (has_upto).  type picks the
+ * statement signed (device.added or device.revoked).
+ */
+static struct sl_buf
+dpay(const char *type, const uint8_t org[SL_KEY_LEN],
+    const uint8_t dev[SL_KEY_LEN], const char *name, bool has_upto,
+    uint64_t upto, const struct sl_key *cert_by, const struct sl_key *proof_by)
+{
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+	uint8_t h[SL_HASH_LEN], cert[SL_SIG_LEN], proof[SL_SIG_LEN];
+
+	if (strcmp(type, "device.added") == 0)
+		sl_device_added_hash(h, org, dev, name != NULL ? name : "");
+	else
+		sl_device_revoked_hash(h, org, dev, upto);
+	if (cert_by != NULL)
+		sl_sign_cert(cert, cert_by, h);
+	if (proof_by != NULL)
+		sl_sign_cert(proof, proof_by, h);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 2 + (cert_by != NULL) + (name != NULL) +
+	    (proof_by != NULL) + has_upto);
+	if (cert_by != NULL) {
+		sl_pack_cstr(&pk, "cert");
+		msgpack_pack_bin(&pk, SL_SIG_LEN);
+		msgpack_pack_bin_body(&pk, cert, SL_SIG_LEN);
+	}
+	sl_pack_cstr(&pk, "device");
+	sl_pack_b32(&pk, dev, SL_KEY_LEN);
+	if (name != NULL) {
+		sl_pack_cstr(&pk, "name");
+		sl_pack_cstr(&pk, name);
+	}
+	sl_pack_cstr(&pk, "org");
+	sl_pack_b32(&pk, org, SL_KEY_LEN);
+	if (proof_by != NULL) {
+		sl_pack_cstr(&pk, "proof");
+		msgpack_pack_bin(&pk, SL_SIG_LEN);
+		msgpack_pack_bin_body(&pk, proof, SL_SIG_LEN);
+	}
+	if (has_upto) {
+		sl_pack_cstr(&pk, "upto");
+		msgpack_pack_uint64(&pk, upto);
+	}
+	assert_false(g.failed);
+	return g;
+}
+
+/* An event of f's chain with payload g (freed here). */
+static struct rec
+gforge(struct forger *f, const char *type, struct sl_buf g)
+{
+	struct rec r = forge(f, &(struct forgery){ .type = type,
+	    .hlc = next_hlc(f), .author = "samlogd", .payload = g.p,
+	    .payload_len = (uint32_t)g.len });
+
+	free(g.p);
+	return r;
+}
+
+/* org's certificate of dev, with dev's proof, in f's chain. */
+static struct rec
+dadd(struct forger *f, const struct ident *org, const struct ident *dev,
+    const char *name)
+{
+	return gforge(f, "device.added", dpay("device.added", org->key.pub,
+	    dev->key.pub, name, false, 0, &org->key, &dev->key));
+}
+
+/* org's revocation of dev at upto (certified), in f's chain. */
+static struct rec
+drevoke(struct forger *f, const struct ident *org, const struct ident *dev,
+    uint64_t upto)
+{
+	return gforge(f, "device.revoked", dpay("device.revoked",
+	    org->key.pub, dev->key.pub, NULL, true, upto, &org->key, NULL));
+}
+
+/* A contact.created event {name} of f's chain; its id into id. */
+static struct rec
+cforge(struct forger *f, const char *name, char id[SL_ID_TEXT + 1])
+{
+	struct sl_buf g = pmap("name", name, NULL);
+	struct rec r = forge_on(f, "contact.created", NULL, NULL, 0,
+	    next_hlc(f), &g);
+
+	free(g.p);
+	id_created(id, &r);
+	return r;
+}
+
+/* ---- devices: findings ------------------------------------------------ */
+
+/*
+ * 7. (fixed) A stolen device ends its organisation, and erases its past.  A
+ * member.retired of its own organisation counted as "leaving" from any
+ * key that signs for it, a device as well, at the upto it names (not
+ * raised to the retirement's own seq, which holds only for the key's own
+ * chain) and cutting every device it does not list at 0.  A thief
+ * holding one device key of A retires A at seq 1: A's own events after
+ * it and all its other devices' events count nowhere, on every node;
+ * and the organisation cannot undo it, since its revocation of the
+ * stolen device is written after its key's cut-off and counts neither.
+ * (The honest CLI never writes such a retirement: `member retire`
+ * refuses this node's own organisation.)  Fix: leaving takes the
+ * organisation key's own word, as certifying and revoking its devices
+ * do; a device's retirement of its own organisation says nothing.
+ */
+static void
+test_device_retires_org(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a, d, b;
+	struct forger fa, fd;
+	struct rec e[3], t;
+	char c[SL_ID_TEXT + 1];
+	const char *got;
+
+	(void)state;
+	scene_start(&s, "dr");
+	ident_init(&a, "a-dr");
+	ident_init(&d, "d-dr");
+	ident_init(&b, "b-dr"); /* a relay, whatever becomes of A */
+	scene_member(&s, &a);
+	scene_member(&s, &b);
+	scene_converge(&s);
+
+	forger_init(&fa, &a);
+	forger_init(&fd, &d);
+	e[0] = dadd(&fa, &a, &d, "Bärbar");
+	e[1] = cforge(&fa, "Före stölden", c);
+	atk_deliver(&a, &s.v, e, 2);
+	expect_shown(&v, &s.v, "contact", c, "name", js("Före stölden"));
+	/* The thief: A leaves, from seq 1, by the stolen device's word. */
+	t = mforge(&fd, "member.retired", NULL, a.key.pub, 1, 0);
+	atk_deliver(&b, &s.v, &t, 1);
+	/* The organisation revokes the device at once: nothing of it. */
+	e[2] = drevoke(&fa, &a, &d, 0);
+	atk_deliver(&b, &s.v, &e[2], 1);
+	usleep(2500 * 1000); /* a recut, if any */
+	for (int i = 0; i < 2; i++) {
+		const struct node *n = i == 0 ? &s.v : &s.h;
+
+		got = shown_within(n, "contact", c, "name", js("Före stölden"),
+		    OUTCOME_MS);
+		expect(&v, strcmp(got, js("Före stölden")) == 0, "%s: A's "
+		    "contact is gone (%s): a stolen device retired A",
+		    n->name, got);
+		got = member_field(n, a.n.id, "status");
+		expect(&v, strcmp(got, js("member")) == 0, "%s: A is %s after "
+		    "its stolen device retired it", n->name, got);
+	}
+	ok(sl(&s.v, "rebuild", NULL));
+	expect_shown(&v, &s.v, "contact", c, "name", js("Före stölden"));
+	victim_alive(&s, "after the device's retirement");
+
+	for (int i = 0; i < 3; i++)
+		free(e[i].p);
+	free(t.p);
+	ident_free(&a);
+	ident_free(&d);
+	ident_free(&b);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+
+/*
+ * 8. (fixed) A key that already signed for its organisation becomes its device
+ * and its records change hands on one node and not on another.  The
+ * fold stores a record's deciding organisation when it folds the
+ * creating event (org_of of its origin, then); a certificate that makes
+ * a key whose events are held a device of an organisation changes what
+ * org_of says of that key, and members_apply marks a rebuild only for
+ * cuts.  A admits K (its own second key) as a member; K creates a
+ * decision; A certifies K as its device (K's proof: A holds K); A's own
+ * key adopts the decision.  The victim folded the decision as K's and
+ * refuses the adoption; after `samlog rebuild` (or on a node that took
+ * the certificate first) it is A's, and adopted.  Fix: a certificate
+ * that changes the organisation of a key whose events are held marks
+ * the records for a rebuild, as a cut does.
+ */
+static void
+test_late_cert(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a, k;
+	struct forger fa, fk;
+	struct rec e[3], kd;
+	struct sl_buf g;
+	char d[SL_ID_TEXT + 1];
+	const char *before, *after;
+	char keep[64];
+
+	(void)state;
+	scene_start(&s, "lc");
+	ident_init(&a, "a-lc");
+	ident_init(&k, "k-lc");
+	scene_member(&s, &a);
+	scene_converge(&s);
+
+	forger_init(&fa, &a);
+	forger_init(&fk, &k);
+	e[0] = mforge(&fa, "member.admitted", "Kusin", k.key.pub, 0, 0);
+	atk_deliver(&a, &s.v, e, 1);
+	member_within(&s.v, k.n.id, "status", js("member"), OUTCOME_MS);
+	g = pmap("text", "Kusinens", "title", "Kusinens beslut", NULL);
+	kd = forge_on(&fk, "decision.created", NULL, NULL, 0, 0, &g);
+	free(g.p);
+	id_created(d, &kd);
+	atk_deliver(&a, &s.v, &kd, 1);
+	expect_shown(&v, &s.v, "decision", d, "status", js("proposed"));
+	e[1] = dadd(&fa, &a, &k, "Kusinen");
+	g = pmap("status", "adopted", NULL);
+	e[2] = forge_on(&fa, "decision.adopted", d,
+	    (const uint8_t (*)[SL_HASH_LEN])kd.hash, 1, next_hlc(&fa), &g);
+	free(g.p);
+	atk_deliver(&a, &s.v, &e[1], 2);
+	usleep(2500 * 1000); /* a rebuild, if one is marked */
+	before = shown(&s.v, "decision", d, "status");
+	snprintf(keep, sizeof keep, "%s", before);
+	ok(sl(&s.v, "rebuild", NULL));
+	after = shown(&s.v, "decision", d, "status");
+	expect(&v, strcmp(keep, after) == 0, "v-lc: the decision is %s, and "
+	    "%s after a rebuild", keep, after);
+
+	for (int i = 0; i < 3; i++)
+		free(e[i].p);
+	free(kd.p);
+	ident_free(&a);
+	ident_free(&k);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+/*
+ * 9. (fixed) A thief's events after its device's revocation count again once
+ * any member certifies the stolen key too.  A key two organisations
+ * certified is "contested" and signs for no one; project.c's cut_off
+ * asks only signers for their cut-off, so every event the node holds of
+ * a contested key folds, those after its revocation too; and the
+ * revocation no longer counts anyway, since it must come from the
+ * organisation of the key's first certificate by clock, which the
+ * accomplice dates 1970.  The thief delivers an event after its cut-off
+ * to a node that has not yet the revocation (it is stored; the
+ * revocation then rebuilds the records without it), signs a proof for
+ * the accomplice Y, and Y's certificate brings the event back, on every
+ * node that holds it and after any rebuild.  Fix: a revocation counts
+ * from any organisation that certified the key, and a contested key's
+ * events after its cut-off stay cut (cut_off asks the device too).
+ */
+static void
+test_contest_revives(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a, d, y;
+	struct forger fa, fd, fy;
+	struct rec e[2], de, ye, te;
+	char c[SL_ID_TEXT + 1], tc[SL_ID_TEXT + 1];
+	const char *got;
+
+	(void)state;
+	scene_start(&s, "ce");
+	ident_init(&a, "a-ce");
+	ident_init(&d, "d-ce");
+	ident_init(&y, "y-ce");
+	scene_member(&s, &a);
+	scene_member(&s, &y);
+	scene_converge(&s);
+
+	forger_init(&fa, &a);
+	forger_init(&fd, &d);
+	forger_init(&fy, &y);
+	e[0] = dadd(&fa, &a, &d, "Stulen");
+	atk_deliver(&a, &s.v, e, 1);
+	de = cforge(&fd, "Enhetens kontakt", c);
+	atk_deliver(&a, &s.v, &de, 1);
+	expect_shown(&v, &s.v, "contact", c, "name", js("Enhetens kontakt"));
+	/* Stolen: the thief's first event reaches the victim before the
+	 * revocation does. */
+	te = cforge(&fd, "Tjuvens kontakt", tc);
+	atk_deliver(&a, &s.v, &te, 1);
+	expect_shown(&v, &s.v, "contact", tc, "name", js("Tjuvens kontakt"));
+	e[1] = drevoke(&fa, &a, &d, 1);
+	atk_deliver(&a, &s.v, &e[1], 1);
+	got = shown_within(&s.v, "contact", tc, "name", "<gone>", OUTCOME_MS);
+	expect(&v, strncmp(got, "<show exited", 12) == 0, "v-ce: the thief's "
+	    "contact shows after the revocation: %s", got);
+	/* Y certifies the stolen key, at a clock in 1970. */
+	{
+		struct sl_buf g = dpay("device.added", y.key.pub, d.key.pub,
+		    "Min nu", false, 0, &y.key, &d.key);
+
+		ye = forge(&fy, &(struct forgery){ .type = "device.added",
+		    .hlc = (uint64_t)1000 << 16, .author = "samlogd",
+		    .payload = g.p, .payload_len = (uint32_t)g.len });
+		free(g.p);
+	}
+	atk_deliver(&y, &s.v, &ye, 1);
+	usleep(2500 * 1000); /* the rebuild the contest marks */
+	for (int round = 0; round < 2; round++) {
+		got = shown(&s.v, "contact", tc, "name");
+		expect(&v, strncmp(got, "<show exited", 12) == 0, "v-ce: the "
+		    "thief's contact, after the revocation, counts again "
+		    "once Y certified the stolen key%s: %s", round ?
+		    " (after a rebuild)" : "", got);
+		/* What the device made before it stays (as the key's own,
+		 * now that it is contested). */
+		got = shown(&s.v, "contact", c, "name");
+		expect(&v, strcmp(got, js("Enhetens kontakt")) == 0, "v-ce: "
+		    "the revoked device's contact, from before its "
+		    "revocation, is gone%s: %s", round ? " (after a "
+		    "rebuild)" : "", got);
+		if (round == 0)
+			ok(sl(&s.v, "rebuild", NULL));
+	}
+	victim_alive(&s, "after the contest");
+
+	for (int i = 0; i < 2; i++)
+		free(e[i].p);
+	free(de.p);
+	free(ye.p);
+	free(te.p);
+	ident_free(&a);
+	ident_free(&d);
+	ident_free(&y);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+
+/*
+ * 10. (fixed) One request line hands an organisation to another.  `samlog
+ * device request ORG` signs, with this node's key, the proof that it is
+ * a device of ORG, and runs on any node that is no device yet, a
+ * member organisation's own node too.  A hostile member Y asks the
+ * honest organisation's operator to run it with Y's key (a request
+ * line looks like nothing), certifies the honest key with it, and on
+ * every node the honest organisation's key is Y's device: its
+ * admissions no longer make it a member (a device is never one), its
+ * events and decisions sign for Y.  `device add` refuses a member's key
+ * on the honest path, but the rule at ingest cannot tell (the proof is
+ * the key holder's word).  Fix: `device request` refuses on a node whose
+ * organisation is already in a federation (it knows a member besides
+ * itself): a new machine asks before it joins anything.
+ */
+static void
+test_request_hands_over(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident y;
+	struct forger fy;
+	struct tu_run *r;
+	char d[SL_ID_TEXT + 1], yid[SL_NODE_ID_TEXT + 1];
+	uint8_t dh[SL_HASH_LEN];
+	const char *got;
+
+	(void)state;
+	scene_start(&s, "rh");
+	ident_init(&y, "y-rh");
+	scene_member(&s, &y);
+	snprintf(d, sizeof d, "%s", scene_decision(&s, "Hederligs beslut",
+	    dh));
+	scene_converge(&s);
+	sl_b32_encode(yid, y.key.pub, SL_KEY_LEN);
+
+	r = sl(&s.h, "device", "request", yid, "--name", "Testburk", NULL);
+	if (r->status == 0) {
+		char line[1024], f[4][400];
+		const char *p;
+		uint8_t proof[SL_SIG_LEN];
+		struct sl_buf g = { 0 };
+		msgpack_packer pk;
+		uint8_t hk[SL_KEY_LEN], h[SL_HASH_LEN], cert[SL_SIG_LEN];
+		struct rec e;
+		int i;
+
+		snprintf(line, sizeof line, "%.*s", (int)strcspn(r->out, "\n"),
+		    r->out);
+		p = strstr(line, "request:1:");
+		assert_non_null(p);
+		p += strlen("request:1:");
+		for (i = 0; i < 4 && *p != '\0'; i++) {
+			size_t n = strcspn(p, ":\"");
+
+			snprintf(f[i], sizeof f[i], "%.*s", (int)n, p);
+			p += n + (p[n] == ':');
+		}
+		assert_int_equal(i, 4);
+		assert_true(sl_b32_decode(proof, SL_SIG_LEN, f[3]));
+		key_of(hk, &s.h);
+		sl_device_added_hash(h, y.key.pub, hk, "Testburk");
+		sl_sign_cert(cert, &y.key, h);
+		msgpack_packer_init(&pk, &g, sl_buf_write);
+		msgpack_pack_map(&pk, 5);
+		sl_pack_cstr(&pk, "cert");
+		msgpack_pack_bin(&pk, SL_SIG_LEN);
+		msgpack_pack_bin_body(&pk, cert, SL_SIG_LEN);
+		sl_pack_cstr(&pk, "device");
+		sl_pack_b32(&pk, hk, SL_KEY_LEN);
+		sl_pack_cstr(&pk, "name");
+		sl_pack_cstr(&pk, "Testburk");
+		sl_pack_cstr(&pk, "org");
+		sl_pack_b32(&pk, y.key.pub, SL_KEY_LEN);
+		sl_pack_cstr(&pk, "proof");
+		msgpack_pack_bin(&pk, SL_SIG_LEN);
+		msgpack_pack_bin_body(&pk, proof, SL_SIG_LEN);
+		forger_init(&fy, &y);
+		e = gforge(&fy, "device.added", g);
+		atk_deliver(&y, &s.v, &e, 1);
+		free(e.p);
+		usleep(2500 * 1000);
+		got = member_field(&s.v, s.h.id, "status");
+		expect(&v, strcmp(got, js("member")) == 0, "v-rh: after Y "
+		    "certified Hederlig's key with the proof `device request` "
+		    "printed, Hederlig is %s on the victim", got);
+		got = sl(&s.v, "device", "list", "--json", NULL)->out;
+		expect(&v, strstr(got, "\"name\": \"Testburk\"") == NULL,
+		    "v-rh: Hederlig's key is Y's device: %.300s", got);
+		/* Y's own key takes Hederlig's decision. */
+		{
+			struct sl_buf a = pmap("status", "adopted", NULL);
+			struct rec ad = forge_on(&fy, "decision.adopted", d,
+			    (const uint8_t (*)[SL_HASH_LEN])dh, 1,
+			    next_hlc(&fy), &a);
+
+			free(a.p);
+			atk_deliver(&y, &s.v, &ad, 1);
+			free(ad.p);
+			ok(sl(&s.v, "rebuild", NULL));
+			expect_shown(&v, &s.v, "decision", d, "status",
+			    js("proposed"));
+		}
+	} else {
+		expect(&v, strstr(r->err, "member") != NULL ||
+		    strstr(r->err, "federation") != NULL, "h-rh: device "
+		    "request refused, but says %s", r->err);
+	}
+
+	ident_free(&y);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+
+/*
+ * 11. (fixed) A thief's puppet outlives the revocation.  A stolen device admits
+ * a key of the thief's (Z, "Marionett"), which writes a contact; the
+ * organisation then revokes the device at a seq before the admission.
+ * Two faults.  (a) member.c: on any node but the organisation's own,
+ * the revocation did not stop the admission counting at all: devices()
+ * carried a device's cut-off over from its previous call, and within a
+ * closure that call is made before the organisation is found a member
+ * (no devices then), so every round began with the device uncut, and
+ * Z stayed a member (and settling ran its 64 rounds).  (b) Were Z no
+ * member, a node that gets the revocation first drops Z's events at
+ * ingest, but project.c's cut_off only cut signers, so a node that had
+ * folded them kept them, after any rebuild too: the records depended on
+ * arrival order.  Fix: the devices' cut-offs are kept from round to
+ * round of a settle (ms->dcut); an event whose key signs for no member
+ * folds to nothing, as ingest has it (a contested device keeps its
+ * cut-off), and a key that stops signing marks a rebuild.
+ */
+static void
+test_puppet_outlives(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a, d, z;
+	struct forger fa, fd, fz;
+	struct rec ac, adm, zc, rv;
+	char c[SL_ID_TEXT + 1];
+	const char *got;
+
+	(void)state;
+	scene_start(&s, "po");
+	ident_init(&a, "a-po");
+	ident_init(&d, "d-po");
+	ident_init(&z, "z-po");
+	scene_member(&s, &a);
+	scene_converge(&s);
+
+	forger_init(&fa, &a);
+	forger_init(&fd, &d);
+	forger_init(&fz, &z);
+	ac = dadd(&fa, &a, &d, "Bärbar");
+	atk_deliver(&a, &s.v, &ac, 1);
+	adm = mforge(&fd, "member.admitted", "Marionett", z.key.pub, 0, 0);
+	atk_deliver(&a, &s.v, &adm, 1);
+	member_within(&s.v, z.n.id, "status", js("member"), OUTCOME_MS);
+	zc = cforge(&fz, "Marionettens kontakt", c);
+	atk_deliver(&a, &s.v, &zc, 1);
+	expect_shown(&v, &s.v, "contact", c, "name",
+	    js("Marionettens kontakt"));
+	/* The organisation never saw the admission: it revokes the device
+	 * at 0. */
+	rv = drevoke(&fa, &a, &d, 0);
+	atk_deliver(&a, &s.v, &rv, 1);
+	got = member_within(&s.v, z.n.id, "status", "<none>", OUTCOME_MS);
+	print_message("v-po: Z after the revocation: %s\n", got);
+	for (int round = 0; round < 2; round++) {
+		got = shown_within(&s.v, "contact", c, "name", "<gone>",
+		    round == 0 ? OUTCOME_MS : 0);
+		expect(&v, strncmp(got, "<show exited", 12) == 0, "v-po: the "
+		    "puppet's contact shows after the device that admitted it "
+		    "was revoked%s: %s", round ? " (and after a rebuild)" : "",
+		    got);
+		if (round == 0)
+			ok(sl(&s.v, "rebuild", NULL));
+	}
+	victim_alive(&s, "after the revocation");
+
+	free(ac.p);
+	free(adm.p);
+	free(zc.p);
+	free(rv.p);
+	ident_free(&a);
+	ident_free(&d);
+	ident_free(&z);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
 /* ---- what held -------------------------------------------------------- */
 
 /*
@@ -836,6 +1395,310 @@ test_decision_authority(void **state)
 	verdict_end(&v);
 }
 
+
+/*
+ * Malformed device statements and retirements' device lists, each the
+ * first event of a chain of its own (a device of the attacker's): a key
+ * of 51 characters, a 63-byte certificate, a name with a NUL inside
+ * (signed as its prefix), a device list out of order, one of 33 pairs,
+ * a pair of three, a certificate given as text, a statement of the
+ * organisation key as its own device, an upto of 2^64-1.  Each is
+ * refused at ingest or changes nothing, and the victim lives (run it
+ * under the sanitizer build too).
+ */
+static void
+test_device_forms(void **state)
+{
+	enum { NBAD = 10 };
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a, dv[NBAD];
+	struct forger fa;
+	struct rec cert[NBAD], bad[NBAD];
+	uint8_t hk[SL_KEY_LEN], h[SL_HASH_LEN], sig[SL_SIG_LEN];
+	char name[32], t[SL_NODE_ID_TEXT + 1];
+	const char *got;
+
+	(void)state;
+	scene_start(&s, "df");
+	ident_init(&a, "a-df");
+	scene_member(&s, &a);
+	scene_converge(&s);
+	key_of(hk, &s.h);
+	forger_init(&fa, &a);
+	for (int i = 0; i < NBAD; i++) {
+		snprintf(name, sizeof name, "d%d-df", i);
+		ident_init(&dv[i], name);
+		snprintf(name, sizeof name, "Enhet %d", i);
+		cert[i] = dadd(&fa, &a, &dv[i], name);
+	}
+	atk_deliver(&a, &s.v, cert, NBAD);
+	for (int i = 0; i < NBAD; i++) {
+		struct forger f;
+		struct sl_buf g = { 0 };
+		msgpack_packer pk;
+		const char *type = "device.added";
+
+		forger_init(&f, &dv[i]);
+		msgpack_packer_init(&pk, &g, sl_buf_write);
+		sl_b32_encode(t, a.key.pub, SL_KEY_LEN);
+		switch (i) {
+		case 0: /* a key of 51 characters */
+			msgpack_pack_map(&pk, 2);
+			sl_pack_cstr(&pk, "device");
+			msgpack_pack_str(&pk, 51);
+			msgpack_pack_str_body(&pk, t, 51);
+			sl_pack_cstr(&pk, "org");
+			sl_pack_cstr(&pk, t);
+			break;
+		case 1: /* a 63-byte certificate */
+			sl_device_added_hash(h, a.key.pub, hk, "x");
+			sl_sign_cert(sig, &a.key, h);
+			msgpack_pack_map(&pk, 4);
+			sl_pack_cstr(&pk, "cert");
+			msgpack_pack_bin(&pk, 63);
+			msgpack_pack_bin_body(&pk, sig, 63);
+			sl_pack_cstr(&pk, "device");
+			sl_pack_b32(&pk, hk, SL_KEY_LEN);
+			sl_pack_cstr(&pk, "name");
+			sl_pack_cstr(&pk, "x");
+			sl_pack_cstr(&pk, "org");
+			sl_pack_cstr(&pk, t);
+			break;
+		case 2: { /* a NUL inside the name: "Hederlig\0..." */
+			struct ident *o = &dv[i];
+			uint8_t cs[SL_SIG_LEN], ps[SL_SIG_LEN];
+
+			sl_device_added_hash(h, a.key.pub, o->key.pub,
+			    "Hederlig");
+			sl_sign_cert(cs, &a.key, h);
+			sl_sign_cert(ps, &o->key, h);
+			msgpack_pack_map(&pk, 5);
+			sl_pack_cstr(&pk, "cert");
+			msgpack_pack_bin(&pk, SL_SIG_LEN);
+			msgpack_pack_bin_body(&pk, cs, SL_SIG_LEN);
+			sl_pack_cstr(&pk, "device");
+			sl_pack_b32(&pk, o->key.pub, SL_KEY_LEN);
+			sl_pack_cstr(&pk, "name");
+			msgpack_pack_str(&pk, 12);
+			msgpack_pack_str_body(&pk, "Hederlig\0abc", 12);
+			sl_pack_cstr(&pk, "org");
+			sl_pack_cstr(&pk, t);
+			sl_pack_cstr(&pk, "proof");
+			msgpack_pack_bin(&pk, SL_SIG_LEN);
+			msgpack_pack_bin_body(&pk, ps, SL_SIG_LEN);
+			break;
+		}
+		case 3: case 4: case 5: { /* retirements' device lists */
+			int n = i == 3 ? 2 : i == 4 ? 33 : 1;
+
+			type = "member.retired";
+			msgpack_pack_map(&pk, 3);
+			sl_pack_cstr(&pk, "devices");
+			msgpack_pack_array(&pk, (size_t)n);
+			for (int j = 0; j < n; j++) {
+				uint8_t k[SL_KEY_LEN];
+
+				memset(k, i == 3 ? 0xff - j : j, sizeof k);
+				msgpack_pack_array(&pk, i == 5 ? 3 : 2);
+				msgpack_pack_bin(&pk, SL_KEY_LEN);
+				msgpack_pack_bin_body(&pk, k, SL_KEY_LEN);
+				msgpack_pack_uint64(&pk, 1);
+				if (i == 5)
+					msgpack_pack_uint64(&pk, 2);
+			}
+			sl_pack_cstr(&pk, "org");
+			sl_b32_encode(t, hk, SL_KEY_LEN);
+			sl_pack_cstr(&pk, t);
+			sl_pack_cstr(&pk, "upto");
+			msgpack_pack_uint64(&pk, 1);
+			break;
+		}
+		case 6: /* a certificate as text */
+			type = "device.revoked";
+			msgpack_pack_map(&pk, 4);
+			sl_pack_cstr(&pk, "cert");
+			sl_pack_cstr(&pk, "not a signature at all, not at all, "
+			    "not at all, not at all.");
+			sl_pack_cstr(&pk, "device");
+			sl_pack_b32(&pk, cert[0].hash, SL_KEY_LEN);
+			sl_pack_cstr(&pk, "org");
+			sl_pack_cstr(&pk, t);
+			sl_pack_cstr(&pk, "upto");
+			msgpack_pack_uint64(&pk, 0);
+			break;
+		case 7: /* the organisation key as its own device */
+			free(g.p);
+			g = dpay("device.added", a.key.pub, a.key.pub, "Själv",
+			    false, 0, &a.key, &a.key);
+			break;
+		case 8: /* the honest organisation's revocation of its own
+			 * key, not signed by it */
+			type = "device.revoked";
+			free(g.p);
+			g = dpay("device.revoked", hk, hk, NULL, true, 0, NULL,
+			    NULL);
+			break;
+		default: /* every cut-off at 2^64-1, the device's own */
+			type = "device.revoked";
+			free(g.p);
+			g = dpay("device.revoked", a.key.pub, dv[i].key.pub, NULL,
+			    true, UINT64_MAX, NULL, NULL);
+			break;
+		}
+		assert_false(g.failed);
+		bad[i] = gforge(&f, type, g);
+	}
+	for (int i = 0; i < NBAD; i++)
+		atk_deliver(&a, &s.v, &bad[i], 1);
+	scene_converge(&s);
+	victim_alive(&s, "after the malformed device statements");
+	got = member_field(&s.v, s.h.id, "status");
+	expect(&v, strcmp(got, js("member")) == 0, "v-df: Hederlig is %s", got);
+	got = member_field(&s.v, s.h.id, "name");
+	expect(&v, strcmp(got, js("Hederlig")) == 0, "v-df: Hederlig is "
+	    "named %s", got);
+	{
+		struct tu_run *r = sl(&s.v, "device", "list", "--json", NULL);
+
+		expect(&v, r->status == 0 && json_valid(r->out), "v-df: device "
+		    "list exited %d: %.200s", r->status, r->err);
+		expect(&v, r->status == 0 && strstr(r->out, "\"name\": "
+		    "\"Hederlig\"") == NULL, "v-df: a device is named "
+		    "Hederlig: %.300s", r->out);
+	}
+	/* Every device is still listed; the last ended its own chain at
+	 * 2^64-1, which ends nothing. */
+	got = sl(&s.v, "device", "list", "--json", NULL)->out;
+	for (int i = 0; i < NBAD; i++)
+		expect(&v, strstr(got, dv[i].n.id) != NULL, "v-df: device %d "
+		    "is not listed", i);
+	{
+		char want[SL_NODE_ID_TEXT + 64];
+
+		snprintf(want, sizeof want, "\"node_id\": \"%s\", "
+		    "\"status\": \"current\"", dv[NBAD - 1].n.id);
+		expect(&v, strstr(got, want) != NULL, "v-df: the device that "
+		    "ended its chain at 2^64-1 is not current: %.400s", got);
+	}
+	ok(sl(&s.v, "rebuild", NULL));
+	scene_check(&s, "after the malformed device statements");
+	print_message("v-df: refused %ld\n", status_num(&s.v, "refused"));
+
+	for (int i = 0; i < NBAD; i++) {
+		free(cert[i].p);
+		free(bad[i].p);
+		ident_free(&dv[i]);
+	}
+	ident_free(&a);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
+
+/*
+ * A revoked device's later events, in both arrival orders: the victim
+ * holds the revocation when the thief's event comes (refused); the
+ * honest node takes the event first (stored, folded) and the revocation
+ * afterwards (rebuilt without it).  Both show the device's earlier
+ * contact and not the later one, and so does a rebuild.  On the way,
+ * another member's word about A's device changes nothing: a revocation
+ * certified by its own key under its own name, one without a
+ * certificate in its own chain, and one certified by its own key under
+ * A's name (refused).
+ */
+static void
+test_revoked_device(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a, d, y;
+	struct forger fa, fd, fy;
+	struct rec ac, dc[2], ye[3], rv;
+	char c1[SL_ID_TEXT + 1], c2[SL_ID_TEXT + 1];
+	const char *got;
+
+	(void)state;
+	scene_start(&s, "rd");
+	ident_init(&a, "a-rd");
+	ident_init(&d, "d-rd");
+	ident_init(&y, "y-rd");
+	scene_member(&s, &a);
+	scene_member(&s, &y);
+	scene_converge(&s);
+
+	forger_init(&fa, &a);
+	forger_init(&fd, &d);
+	forger_init(&fy, &y);
+	ac = dadd(&fa, &a, &d, "Bärbar");
+	atk_deliver(&a, &s.v, &ac, 1);
+	dc[0] = cforge(&fd, "Före stölden", c1);
+	atk_deliver(&a, &s.v, &dc[0], 1);
+	scene_converge(&s);
+	expect_shown(&v, &s.h, "contact", c1, "name", js("Före stölden"));
+
+	/* Another member's word about A's device. */
+	ye[0] = gforge(&fy, "device.revoked", dpay("device.revoked",
+	    y.key.pub, d.key.pub, NULL, true, 0, &y.key, NULL));
+	ye[1] = gforge(&fy, "device.revoked", dpay("device.revoked",
+	    a.key.pub, d.key.pub, NULL, true, 0, NULL, NULL));
+	ye[2] = gforge(&fy, "device.revoked", dpay("device.revoked",
+	    a.key.pub, d.key.pub, NULL, true, 0, &y.key, NULL));
+	atk_deliver(&y, &s.v, ye, 3);
+	scene_converge(&s);
+	expect_shown(&v, &s.v, "contact", c1, "name", js("Före stölden"));
+	{
+		char want[SL_NODE_ID_TEXT + 64];
+
+		snprintf(want, sizeof want, "\"node_id\": \"%s\", "
+		    "\"status\": \"current\"", d.n.id);
+		got = sl(&s.v, "device", "list", "--json", NULL)->out;
+		expect(&v, strstr(got, want) != NULL, "v-rd: Y's word revoked "
+		    "A's device: %.400s", got);
+	}
+
+	/* Stolen: the honest node is cut off from the victim, takes the
+	 * thief's event; the victim takes A's revocation first. */
+	ok(sl(&s.h, "peer", "remove", s.v.name, NULL));
+	ok(sl(&s.v, "peer", "remove", s.h.name, NULL));
+	dc[1] = cforge(&fd, "Efter stölden", c2);
+	atk_deliver(&a, &s.h, &dc[1], 1);
+	expect_shown(&v, &s.h, "contact", c2, "name", js("Efter stölden"));
+	rv = drevoke(&fa, &a, &d, 1);
+	atk_deliver(&a, &s.v, &rv, 1);
+	atk_deliver(&a, &s.v, &dc[1], 1);
+	trust(&s.v, &s.h, false);
+	trust(&s.h, &s.v, true);
+	for (int i = 0; i < 2; i++) {
+		const struct node *n = i == 0 ? &s.v : &s.h;
+
+		got = shown_within(n, "contact", c2, "name", "<gone>",
+		    OUTCOME_MS);
+		expect(&v, strncmp(got, "<show exited", 12) == 0, "%s: the "
+		    "thief's contact, after the revocation, shows: %s",
+		    n->name, got);
+		expect_shown(&v, n, "contact", c1, "name", js("Före stölden"));
+		ok(sl(n, "rebuild", NULL));
+		got = shown(n, "contact", c2, "name");
+		expect(&v, strncmp(got, "<show exited", 12) == 0, "%s: after a "
+		    "rebuild the thief's contact shows: %s", n->name, got);
+		expect_shown(&v, n, "contact", c1, "name", js("Före stölden"));
+	}
+	victim_alive(&s, "after the revocation");
+
+	free(ac.p);
+	free(rv.p);
+	for (int i = 0; i < 2; i++)
+		free(dc[i].p);
+	for (int i = 0; i < 3; i++)
+		free(ye[i].p);
+	ident_free(&a);
+	ident_free(&d);
+	ident_free(&y);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
 int
 main(void)
 {
@@ -844,11 +1707,18 @@ main(void)
 		cmocka_unit_test_teardown(test_rename_other, cl_reap),
 		cmocka_unit_test_teardown(test_member_forms, cl_reap),
 		cmocka_unit_test_teardown(test_decision_authority, cl_reap),
+		cmocka_unit_test_teardown(test_device_forms, cl_reap),
+		cmocka_unit_test_teardown(test_revoked_device, cl_reap),
 		cmocka_unit_test_teardown(test_self_retire_unrelayed, cl_reap),
 		cmocka_unit_test_teardown(test_retire_erases_past, cl_reap),
 		cmocka_unit_test_teardown(test_retire_anchor, cl_reap),
 		cmocka_unit_test_teardown(test_backdated_name, cl_reap),
 		cmocka_unit_test_teardown(test_member_flood, cl_reap),
+		cmocka_unit_test_teardown(test_device_retires_org, cl_reap),
+		cmocka_unit_test_teardown(test_late_cert, cl_reap),
+		cmocka_unit_test_teardown(test_contest_revives, cl_reap),
+		cmocka_unit_test_teardown(test_request_hands_over, cl_reap),
+		cmocka_unit_test_teardown(test_puppet_outlives, cl_reap),
 	};
 	int rc;
 

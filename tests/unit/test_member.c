@@ -653,9 +653,73 @@ test_device_contested(void **state)
 	sl_members_free(&ms);
 }
 
+/* A device's admission after its revocation's cut-off makes no member,
+ * on B's node too (where A's devices are found only once A is: the
+ * device's cut-off must outlive that). */
+static void
+test_revoked_admits(void **state)
+{
+	const struct sl_mev e[] = {
+		ev('B', 1, 5, SL_MEV_ADMIT, 'A', "Aye", 0),
+		ev('A', 1, 6, SL_MEV_ADMIT, 'B', "Bee", 0),
+		dev_ev('A', 2, 10, SL_MEV_DEVICE, 'A', 'P', 0, true),
+		ev('P', 2, 20, SL_MEV_ADMIT, 'C', "Cee", 0),
+		dev_ev('A', 3, 30, SL_MEV_REVOKE, 'A', 'P', 1, true),
+	};
+
+	(void)state;
+	dev_expect(e, 5, "AB", "AB P:A<=1");
+}
+
+/* A contested key signs for no one but keeps the cut-off its
+ * organisation's revocation gave it, whichever certificate is first by
+ * clock (B's, dated before A's): a second certificate does not bring
+ * back the events a revocation cut. */
+static void
+test_contested_keeps_cut(void **state)
+{
+	const struct sl_mev e[] = {
+		ev('A', 1, 10, SL_MEV_ADMIT, 'B', "Bee", 0),
+		ev('B', 1, 11, SL_MEV_ADMIT, 'A', "Aye", 0),
+		dev_ev('A', 2, 20, SL_MEV_DEVICE, 'A', 'P', 0, true),
+		dev_ev('A', 3, 30, SL_MEV_REVOKE, 'A', 'P', 2, true),
+		dev_ev('B', 2, 1, SL_MEV_DEVICE, 'B', 'P', 0, true),
+		/* Not B's own revocation's business to lift A's. */
+		dev_ev('P', 5, 31, SL_MEV_REVOKE, 'B', 'P', 9, false),
+	};
+	size_t perm[6] = { 0, 1, 2, 3, 4, 5 };
+
+	(void)state;
+	srand(13);
+	for (int round = 0; round < 200; round++) {
+		struct sl_members ms;
+		const struct sl_device *d;
+
+		for (size_t i = 6; round > 0 && i > 1; i--) {
+			size_t j = (size_t)rand() % i, t = perm[i - 1];
+
+			perm[i - 1] = perm[j];
+			perm[j] = t;
+		}
+		sl_members_init(&ms, key(round % 2 ? 'A' : 'B'));
+		for (size_t i = 0; i < 6; i++) {
+			assert_int_equal(sl_members_add(&ms, &e[perm[i]]),
+			    SL_OK);
+			assert_int_equal(sl_members_settle(&ms), SL_OK);
+		}
+		d = sl_members_device(&ms, key('P'));
+		assert_non_null(d);
+		assert_true(d->contested);
+		assert_int_equal(d->upto, 2);
+		assert_false(sl_members_counts(&ms, key('P'), 1));
+		sl_members_free(&ms);
+	}
+}
+
 /* Retiring B (admitted by A alone) cuts B's key at 4, and its devices
- * at what the retirement lists: P at 6, Q (unlisted) at 0.  B leaving
- * by its device R's word cuts R at that event at the earliest. */
+ * at what the retirement lists: P at 6, Q (unlisted) at 0.  C "leaving"
+ * by its device R's word says nothing: leaving takes the organisation
+ * key (a stolen device must not end its organisation). */
 static void
 test_retire_devices(void **state)
 {
@@ -673,7 +737,7 @@ test_retire_devices(void **state)
 	memcpy(e[3].cuts[0].device, key('P'), SL_KEY_LEN);
 	e[3].cuts[0].upto = 6;
 	e[3].ncuts = 1;
-	dev_expect(e, 7, "A", "AB<=4C<=2 P:B<=6 Q:B<=0 R:C<=9");
+	dev_expect(e, 7, "A", "AB<=4C P:B<=6 Q:B<=0 R:C");
 }
 
 /* An organisation key that moved to a device (rotation) ends its own
@@ -779,6 +843,8 @@ main(void)
 		cmocka_unit_test(test_revoke),
 		cmocka_unit_test(test_device_contested),
 		cmocka_unit_test(test_retire_devices),
+		cmocka_unit_test(test_contested_keeps_cut),
+		cmocka_unit_test(test_revoked_admits),
 		cmocka_unit_test(test_org_key_retires_chain),
 		cmocka_unit_test(test_device_check),
 	};
