@@ -140,6 +140,8 @@ static const struct flag_def device_revoke_flags[] = {
 
 static const struct flag_def device_rotate_flags[] = {
 	ORG_KEY_FLAG,
+	{ "force", NULL, "rotate though a peer is not connected or has not "
+	    "taken all of this node's events", FL_SWITCH, NULL, NULL },
 	{ "name", "NAME", "what to call this machine's new key (default: its "
 	    "name now, or server)", 0, NULL, NULL },
 	END_FLAGS,

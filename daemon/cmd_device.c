@@ -272,7 +272,8 @@ device_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 				continue;
 			send_device(c, id, d, ms, v->key, v->org, v->name,
 			    v->contested ? "contested" : v->upto != UINT64_MAX ?
-			    (v->revoked_hlc != 0 ? "revoked" : "retired") :
+			    (v->replaced ? "replaced" : v->revoked_hlc != 0 ?
+			    "revoked" : "retired") :
 			    "current", v->since, v->revoked_hlc, v->upto);
 		}
 	}
@@ -324,8 +325,9 @@ device_request(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		    "is a member of a federation already: run samlog device "
 		    "request on the new machine, before it joins anything");
 	if (memcmp(org, d->node, SL_KEY_LEN) == 0)
-		return cmd_fail(msg, mlen, SL_EINVAL, "that is this node's own "
-		    "key: run samlog device request on the new machine");
+		return cmd_fail(msg, mlen, SL_EINVAL, "that names this node "
+		    "itself: give the key of the organisation this machine is "
+		    "to join (samlog status on a node of it prints org_key)");
 	sl_device_added_hash(h, org, d->node, name);
 	if (store_sign_cert(d->s, h, proof) != SL_OK)
 		return cmd_fail(msg, mlen, SL_ESTORE, "cannot sign");
@@ -360,6 +362,14 @@ request_parse(const char *text, struct request *r, char *msg, size_t mlen)
 	memset(r, 0, sizeof *r);
 	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
 		s++;
+	if (strncmp(s, ENROL_PREFIX, strlen(ENROL_PREFIX)) == 0)
+		return cmd_fail(msg, mlen, SL_EINVAL, "that is an enrolment, "
+		    "what device add prints: run samlog join with it on the new "
+		    "machine");
+	if (strncmp(s, "samlog-invite:", 14) == 0)
+		return cmd_fail(msg, mlen, SL_EINVAL, "that is an invitation "
+		    "for a new organisation: run samlog join with it on that "
+		    "organisation's node");
 	if (strncmp(s, REQ_PREFIX, pl) != 0)
 		goto bad;
 	s += pl;
@@ -429,6 +439,19 @@ device_add(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	if (sl_members_get(ms, r.device) != NULL)
 		return cmd_fail(msg, mlen, SL_EINVAL, "that key is a member "
 		    "organisation's own key, not a new machine's");
+	for (size_t j = 0; j < ms->nd; j++) {
+		char x[SL_ORG_MAX * 2 + 1], y[SL_ORG_MAX * 2 + 1];
+
+		if (memcmp(ms->d[j].org, d->orgkey, SL_KEY_LEN) != 0 ||
+		    ms->d[j].upto != UINT64_MAX)
+			continue;
+		sl_text_fold(ms->d[j].name, strlen(ms->d[j].name), x, sizeof x);
+		sl_text_fold(r.name, strlen(r.name), y, sizeof y);
+		if (strcmp(x, y) == 0)
+			return cmd_fail(msg, mlen, SL_EEXIST, "a current device "
+			    "of this organisation is called \"%s\": make a new "
+			    "request with another --name", r.name);
+	}
 	sl_device_added_hash(h, r.org, r.device, r.name);
 	if (!sl_verify_cert(r.proof, r.device, h))
 		return cmd_fail(msg, mlen, SL_EINVAL, "the request's proof does "
@@ -452,9 +475,15 @@ device_add(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	if (d->sync != NULL && (rc = cmd_peer_line(d, r.device, label, "",
 	    msg, mlen)) != SL_OK)
 		return rc;
+	/* The enrolment names the machine it is for: no other node may
+	 * take it. */
+	char dv[SL_NODE_ID_TEXT + 1];
+
 	sl_b32_encode(o, r.org, SL_KEY_LEN);
+	sl_b32_encode(dv, r.device, SL_KEY_LEN);
 	sl_b32_encode(k, d->node, SL_KEY_LEN);
-	snprintf(line, sizeof line, "%s%s:%s:%s", ENROL_PREFIX, o, k, addr);
+	snprintf(line, sizeof line, "%s%s:%s:%s:%s", ENROL_PREFIX, o, dv, k,
+	    addr);
 	sl_b32_encode(k, r.device, SL_KEY_LEN);
 	log_info("added device %s (%.16s)", r.name, k);
 	msgpack_packer_init(&pk, &out, sl_buf_write);
@@ -600,7 +629,8 @@ device_rotate(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     const struct sl_members *ms, const struct args *a, char *msg,
     size_t mlen)
 {
-	static const char *const allowed[] = { "org-key", "name", NULL };
+	static const char *const allowed[] = { "org-key", "name", "force",
+		NULL };
 	char next[PATH_MAX], keyp[PATH_MAX], orgp[PATH_MAX];
 	char name[SL_ORG_MAX + 2] = "", fw[160];
 	uint8_t seed[SL_SEED_LEN], h[SL_HASH_LEN], cert[SL_SIG_LEN];
@@ -615,9 +645,31 @@ device_rotate(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 
 	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
 		return rc;
+	if (restart_wanted)
+		return cmd_fail(msg, mlen, SL_ESTATE, "this node is moving to its "
+		    "new key: it starts again in a moment");
 	if (!sl_members_current(ms, d->node))
 		return cmd_fail(msg, mlen, SL_EPERM, "this node's key does not "
 		    "sign for a current member: nothing to rotate");
+	/* The peers learn the new key from this node's chain: one that has
+	 * not taken all of it (a rotation just before, or off line) would
+	 * not know the new key when it connects. */
+	for (size_t i = 0; d->sync != NULL && cmd_arg_get(a, "force") == NULL &&
+	    i < sync_peer_count(d->sync); i++) {
+		struct sync_peer_info pi;
+		uint64_t up;
+
+		sync_peer_get(d->sync, i, &pi);
+		if (!sl_members_signer(ms, pi.cfg.key, &up) || up != UINT64_MAX)
+			continue;
+		if (!pi.connected || pi.behind > 0)
+			return cmd_fail(msg, mlen, SL_ESTATE, "peer %s %s: rotate "
+			    "once it has all of this node's events (samlog peer "
+			    "list), or give --force (a peer that misses the new "
+			    "key's certificate takes it from another member)",
+			    pi.cfg.name, pi.connected ? "has not taken this "
+			    "node's latest events yet" : "is not connected");
+	}
 	if (!cmd_arg_str(a, "name", name, sizeof name))
 		snprintf(name, sizeof name, "%s", me != NULL ? me->name :
 		    "server");
@@ -790,9 +842,13 @@ cmd_device_join(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     const char *text, char *msg, size_t mlen)
 {
 	char o[SL_NODE_ID_TEXT + 1], k[SL_NODE_ID_TEXT + 1];
+	char dv[SL_NODE_ID_TEXT + 1];
 	char addr[CONFIG_ADDR_MAX + 1], host[CONFIG_ADDR_MAX + 1];
 	char label[CONFIG_NAME_MAX + 1];
-	uint8_t org[SL_KEY_LEN], peer[SL_KEY_LEN];
+	uint8_t org[SL_KEY_LEN], peer[SL_KEY_LEN], dev[SL_KEY_LEN];
+	const struct sl_members *ms;
+	MDB_txn *txn;
+	size_t others;
 	const char *s = text;
 	struct sl_buf g = { 0 };
 	msgpack_packer pk;
@@ -802,19 +858,37 @@ cmd_device_join(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
 		s++;
 	s += strlen(ENROL_PREFIX);
-	if (strlen(s) < 2 * (SL_NODE_ID_TEXT + 1) + 3 ||
+	if (strlen(s) < (size_t)3 * (SL_NODE_ID_TEXT + 1) + 3 ||
 	    s[SL_NODE_ID_TEXT] != ':' ||
-	    s[2 * SL_NODE_ID_TEXT + 1] != ':')
+	    s[(size_t)2 * SL_NODE_ID_TEXT + 1] != ':' ||
+	    s[(size_t)3 * SL_NODE_ID_TEXT + 2] != ':')
 		goto bad;
 	memcpy(o, s, SL_NODE_ID_TEXT);
 	o[SL_NODE_ID_TEXT] = '\0';
-	memcpy(k, s + SL_NODE_ID_TEXT + 1, SL_NODE_ID_TEXT);
+	memcpy(dv, s + SL_NODE_ID_TEXT + 1, SL_NODE_ID_TEXT);
+	dv[SL_NODE_ID_TEXT] = '\0';
+	memcpy(k, s + (size_t)2 * (SL_NODE_ID_TEXT + 1), SL_NODE_ID_TEXT);
 	k[SL_NODE_ID_TEXT] = '\0';
-	snprintf(addr, sizeof addr, "%s", s + (size_t)2 * (SL_NODE_ID_TEXT + 1));
+	snprintf(addr, sizeof addr, "%s", s + (size_t)3 * (SL_NODE_ID_TEXT + 1));
 	addr[strcspn(addr, " \t\r\n")] = '\0';
 	if (!sl_b32_decode(org, SL_KEY_LEN, o) ||
+	    !sl_b32_decode(dev, SL_KEY_LEN, dv) ||
 	    !sl_b32_decode(peer, SL_KEY_LEN, k))
 		goto bad;
+	/* Only the machine the enrolment was made for takes it, and only
+	 * before it belongs to anything else. */
+	if (memcmp(dev, d->node, SL_KEY_LEN) != 0)
+		return cmd_fail(msg, mlen, SL_EPERM, "that enrolment is for "
+		    "another machine (%.16s): run samlog join with it there",
+		    dv);
+	if ((ms = cmd_members_read(d, &txn, &rc, msg, mlen)) == NULL)
+		return rc;
+	others = sl_members_count(ms);
+	mdb_txn_abort(txn);
+	if (!cmd_is_device(d) && others > 1)
+		return cmd_fail(msg, mlen, SL_EPERM, "this node's organisation "
+		    "is a member of a federation: it cannot become another's "
+		    "device");
 	if (!config_addr_split(addr, host, sizeof host, &port, false, msg,
 	    mlen))
 		return SL_EINVAL;

@@ -761,16 +761,32 @@ main(int argc, char **argv)
 	if (restart) {
 		/* The same process (its pid is what systemd and scripts
 		 * know), with the same arguments. */
-		char **av = calloc((size_t)argc + 3, sizeof *av);
+		char **av = calloc((size_t)argc + 4, sizeof *av);
+		int n = 0;
 
 		if (av == NULL)
 			return 1;
-		for (int i = 0; i < argc; i++)
-			av[i] = argv[i];
-		if (listen_now[0] != '\0') {
-			av[argc] = (char *)"--listen";
-			av[argc + 1] = listen_now;
+		/* Its arguments, but where it listens now (once), and in
+		 * the foreground: a daemon that detached once must not fork
+		 * again (its pid is what systemd and scripts know). */
+		for (int i = 0; i < argc; i++) {
+			if (i > 0 && (strcmp(argv[i], "--listen") == 0 ||
+			    strcmp(argv[i], "-l") == 0) && i + 1 < argc &&
+			    listen_now[0] != '\0') {
+				i++;
+				continue;
+			}
+			if (i > 0 && listen_now[0] != '\0' &&
+			    strncmp(argv[i], "--listen=", 9) == 0)
+				continue;
+			av[n++] = argv[i];
 		}
+		if (listen_now[0] != '\0') {
+			av[n++] = (char *)"--listen";
+			av[n++] = listen_now;
+		}
+		if (!foreground)
+			av[n++] = (char *)"--foreground";
 		execv("/proc/self/exe", av);
 		free(av);
 		fprintf(stderr, "samlogd: cannot start again: %s\n",

@@ -654,9 +654,17 @@ closure(struct sl_members *ms)
 		ms->m[i].member = false;
 	find(ms, ms->anchor)->member = true;
 	do {
+		size_t nd;
+
 		grew = false;
-		if ((rc = devices(ms)) != SL_OK)
-			return rc;
+		/* A certificate a device carries counts once that device
+		 * is one: devices until they stop growing, then the
+		 * admissions they (and the members) make. */
+		do {
+			nd = ms->nd;
+			if ((rc = devices(ms)) != SL_OK)
+				return rc;
+		} while (ms->nd > nd);
 		for (size_t i = 0; i < ms->nev; i++) {
 			const struct sl_mev *e = &ms->ev[i];
 			struct sl_member *m;
@@ -968,8 +976,12 @@ sl_members_settle(struct sl_members *ms)
 		}
 		if (e->type == SL_MEV_REVOKE &&
 		    (d = find_device(ms, e->device)) != NULL &&
-		    d->upto != UINT64_MAX && d->revoked_hlc == 0)
+		    d->upto != UINT64_MAX && d->revoked_hlc == 0) {
 			d->revoked_hlc = e->hlc;
+			/* Its own word (a rotation): replaced, not revoked. */
+			d->replaced = !e->certified &&
+			    key_cmp(e->origin, e->device) == 0;
+		}
 	}
 	for (size_t i = 0; i < ms->nm; i++)
 		if (ms->m[i].since == 0 && key_cmp(ms->m[i].org, ms->anchor) == 0)

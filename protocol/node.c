@@ -260,6 +260,11 @@ sl_key_load_file(const char *keyp, struct sl_key *k, char *err, size_t errlen)
 		ret = errno == ENOENT ? SL_ENOENT : SL_EIO;
 		goto out;
 	}
+	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+		node_err(err, errlen, "%s is not a file", keyp);
+		ret = SL_EINVAL;
+		goto out;
+	}
 	if (fstat(fileno(f), &st) != 0 || (st.st_mode & 077) != 0) {
 		node_err(err, errlen, "%s may be read by other users (mode "
 		    "%04o); fix it with: chmod 600 %s", keyp,

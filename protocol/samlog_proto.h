@@ -1031,6 +1031,8 @@ struct sl_device {
 					its organisation's retirement) */
 	bool contested;              /* two organisations certified it: it
 					signs for neither */
+	bool replaced;               /* (settled) it retired itself (moved to
+					a new key) rather than was revoked */
 };
 struct sl_member {
 	uint8_t org[SL_KEY_LEN];

@@ -49,6 +49,9 @@ refused(struct tu_run *r, int want, const char *needle)
 		    needle, r->out, r->err);
 }
 
+/* The last enrolment line enrol() used. */
+static char last_enrolment[1024];
+
 /* Makes m a device of o's organisation (o's key certifies, or the key
  * in org_key): the three steps a user takes. */
 static void
@@ -63,6 +66,7 @@ enrol(const struct node *o, const struct node *m, const char *name,
 	r = org_key != NULL ? sl(o, "device", "add", req, "--org-key",
 	    org_key, NULL) : sl(o, "device", "add", req, NULL);
 	snprintf(enr, sizeof enr, "%s", out_line(o, r, "samlog-device:1:"));
+	snprintf(last_enrolment, sizeof last_enrolment, "%s", enr);
 	r = ok(sl(m, "join", enr, "--json", NULL));
 	if (strstr(r->out, "\"enrolled\": true") == NULL)
 		fail_msg("%s: join said %s", m->name, r->out);
@@ -101,8 +105,9 @@ wait_record(const struct node *n, const char *kind, const char *name)
 
 	while (!has_record(n, kind, name)) {
 		if (now_ms() > until)
-			fail_msg("%s: no %s \"%s\" after %d ms", n->name, kind,
-			    name, WAIT_MS);
+			fail_msg("%s: no %s \"%s\" after %d ms; its members: "
+			    "%s", n->name, kind, name, WAIT_MS, sl(n, "member",
+			    "list", "--json", NULL)->out);
 		usleep(50000);
 	}
 }
@@ -154,6 +159,32 @@ test_device_signs_for_org(void **state)
 		    NULL), 1, "not a device request");
 	}
 	enrol(&o, &l, "laptop", NULL);
+	/* The enrolment is the laptop's alone: on another machine, or on
+	 * a member's node, it is refused and changes nothing (a first
+	 * version let any node take it and speak as the association). */
+	{
+		char want[SL_NODE_ID_TEXT + 32];
+
+		refused(sl(&x, "join", last_enrolment, NULL), 1,
+		    "another machine");
+		refused(sl(&t, "join", last_enrolment, NULL), 1,
+		    "another machine");
+		snprintf(want, sizeof want, "\"org_key\": \"%s\"", x.id);
+		r = ok(sl(&x, "status", "--json", NULL));
+		if (strstr(r->out, want) == NULL)
+			fail_msg("xd: its organisation changed: %s", r->out);
+	}
+	/* A second device may not take a current one's name. */
+	{
+		char req2[1024];
+
+		snprintf(req2, sizeof req2, "%s", out_line(&x, sl(&x, "device",
+		    "request", o.id, "--name", "Laptop", NULL),
+		    "samlog-device-request:1:"));
+		refused(sl(&o, "device", "add", req2, NULL), 1, "is called");
+		refused(sl(&o, "device", "add", last_enrolment, NULL), 1,
+		    "samlog join");
+	}
 	r = ok(sl(&o, "device", "list", "--json", NULL));
 	if (strstr(r->out, "\"laptop\"") == NULL ||
 	    strstr(r->out, "\"current\"") == NULL)
@@ -339,6 +370,17 @@ test_rotate(void **state)
 		    NULL)
 			fail_msg("or: status after the rotation %s", r->out);
 	}
+	/* A second rotation at once: refused while Sigtuna has not taken
+	 * the first (a first version let it, and cut the node off from
+	 * Sigtuna for good: the new key's certificate was in a chain
+	 * Sigtuna never got). */
+	r = sl(&o, "device", "rotate", NULL);
+	if (r->status == 0)
+		fail_msg("or: a second rotation at once was let through: %s",
+		    r->out);
+	if (strstr(r->err, "peer") == NULL && strstr(r->err, "moving") ==
+	    NULL)
+		fail_msg("or: the second rotation said %s", r->err);
 	snprintf(path, sizeof path, "%s/org.key", o.dir);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 077, 0);
@@ -365,6 +407,29 @@ test_rotate(void **state)
 	ok(sl(&s, "contact", "add", "--name", "Från server 2", "--role", "x",
 	    NULL));
 	wait_record(&t, "contact", "Från server 2");
+
+	/* Once Sigtuna has it all, a second rotation goes through, and
+	 * Sigtuna follows again. */
+	{
+		uint64_t until = now_ms() + WAIT_MS;
+
+		while ((r = sl(&o, "device", "rotate", "--org-key", path,
+		    NULL))->status != 0) {
+			if (now_ms() > until)
+				fail_msg("or: a second rotation was never let "
+				    "through: %s", r->err);
+			usleep(200000);
+		}
+		until = now_ms() + WAIT_MS;
+		while (log_count(&o, "ready in") < 3) {
+			if (now_ms() > until)
+				fail_msg("or: did not start again twice");
+			usleep(50000);
+		}
+		assert_int_equal(o.pid, pid);
+	}
+	add_contact(&o, "Efter andra flytten");
+	wait_record(&t, "contact", "Efter andra flytten");
 
 	/* An invitation from the moved node names the organisation. */
 	snprintf(inv, sizeof inv, "%s", out_line(&o, sl(&o, "invite", NULL),

@@ -740,6 +740,28 @@ test_retire_devices(void **state)
 	dev_expect(e, 7, "A", "AB<=4C P:B<=6 Q:B<=0 R:C");
 }
 
+/* Two rotations: the organisation key certifies P and ends its chain, P
+ * certifies Q and retires itself, and Q admits C.  Every member's node
+ * has C (a first version settled the devices once per round of
+ * admissions, so from B's node Q's certificate, carried by P, came one
+ * round late and C was never admitted there). */
+static void
+test_device_chain(void **state)
+{
+	const struct sl_mev e[] = {
+		ev('A', 1, 10, SL_MEV_ADMIT, 'B', "Bee", 0),
+		ev('B', 1, 11, SL_MEV_ADMIT, 'A', "Aye", 0),
+		dev_ev('A', 2, 12, SL_MEV_DEVICE, 'A', 'P', 0, true),
+		dev_ev('A', 3, 13, SL_MEV_REVOKE, 'A', 'A', 0, false),
+		dev_ev('P', 1, 14, SL_MEV_DEVICE, 'A', 'Q', 0, true),
+		dev_ev('P', 2, 15, SL_MEV_REVOKE, 'A', 'P', 0, false),
+		ev('Q', 1, 16, SL_MEV_ADMIT, 'C', "Cee", 0),
+	};
+
+	(void)state;
+	dev_expect(e, 7, "AB", "ABC P:A<=2 Q:A");
+}
+
 /* An organisation key that moved to a device (rotation) ends its own
  * chain at its own word, and only there: it stays the member, and its
  * device signs for it. */
@@ -846,6 +868,7 @@ main(void)
 		cmocka_unit_test(test_contested_keeps_cut),
 		cmocka_unit_test(test_revoked_admits),
 		cmocka_unit_test(test_org_key_retires_chain),
+		cmocka_unit_test(test_device_chain),
 		cmocka_unit_test(test_device_check),
 	};
 
