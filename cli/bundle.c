@@ -486,28 +486,40 @@ check_witnesses(struct bundle *b, struct chain_ev **sub)
 		if (!ok)
 			return false;
 	}
+	/* A witness is an organisation: its devices count once, and not
+	 * for its own events (12.3). */
+	uint8_t (*worg)[SL_KEY_LEN] = calloc(b->nev ? b->nev : 1,
+	    SL_KEY_LEN);
+
+	if (worg == NULL)
+		return bad(b, "out of memory");
 	for (uint32_t i = 0; i < b->nev; i++) {
 		const uint8_t *w = b->ev[i].ev.origin;
+		uint8_t wo[SL_KEY_LEN], eo[SL_KEY_LEN];
 		bool covers = true, names = false, seen = false;
 
 		if (!is_ckpt(&b->ev[i]))
 			continue;
+		(void)sl_fold_mem_device_org(b->fold, w, wo);
 		for (uint32_t k = 0; k < b->nwit && !seen; k++)
-			seen = b->wit[k] != NULL &&
-			    memcmp(b->wit[k], w, SL_KEY_LEN) == 0;
+			seen = memcmp(worg[k], wo, SL_KEY_LEN) == 0;
 		if (seen)
 			continue;
 		for (uint32_t k = 0; k < b->nsubject && covers; k++) {
 			const struct sl_event *ev = &sub[k]->ev;
 
-			if (memcmp(ev->origin, w, SL_KEY_LEN) == 0)
+			(void)sl_fold_mem_device_org(b->fold, ev->origin, eo);
+			if (memcmp(eo, wo, SL_KEY_LEN) == 0)
 				continue;
 			names = true;
 			covers = witness_upto(b, w, ev->origin) >= ev->seq;
 		}
-		if (covers && names)
+		if (covers && names) {
+			memcpy(worg[b->nwit], wo, SL_KEY_LEN);
 			b->wit[b->nwit++] = w;
+		}
 	}
+	free(worg);
 	return true;
 }
 
@@ -531,14 +543,8 @@ fold_subject(struct bundle *b, struct chain_ev **sub)
 	 * clock than the default skew waits. */
 	uint64_t limit = (sl_now_ms() + SL_SKEW_DEFAULT_MS) << 16;
 
-	if ((b->fold = sl_fold_mem_new()) == NULL || sub == NULL)
+	if (b->fold == NULL || sub == NULL)
 		return bad(b, "out of memory");
-	/* Devices' certificates first: their steps are their
-	 * organisations' (PROTOCOL.md 12.3). */
-	for (uint32_t i = 0; i < b->nev; i++)
-		if (sl_fold_mem_certify(b->fold, b->ev[i].ev.rec,
-		    b->ev[i].ev.rec_len) != SL_OK)
-			return bad(b, "out of memory");
 	/* The other records' events the record's name first: the fold
 	 * needs to know they are not of this record. */
 	for (uint32_t i = 0; b->foreign != NULL && i < b->nforeign; i++) {
@@ -767,6 +773,20 @@ bundle_free(struct bundle *b)
  * Checks the bundle in buf; on success packs the report (a map) into
  * report and returns true, else b->err says what is wrong.
  */
+/* The devices the bundle's certificates make (PROTOCOL.md 12.3), first:
+ * a device's steps are its organisation's, and its checkpoints too. */
+static bool
+certify_all(struct bundle *b)
+{
+	if ((b->fold = sl_fold_mem_new()) == NULL)
+		return bad(b, "out of memory");
+	for (uint32_t i = 0; i < b->nev; i++)
+		if (sl_fold_mem_certify(b->fold, b->ev[i].ev.rec,
+		    b->ev[i].ev.rec_len) != SL_OK)
+			return bad(b, "out of memory");
+	return true;
+}
+
 static bool
 audit_verify(struct bundle *b, const uint8_t *buf, size_t len,
     struct sl_buf *report, struct pins *pins)
@@ -774,8 +794,8 @@ audit_verify(struct bundle *b, const uint8_t *buf, size_t len,
 	struct chain_ev **sub = NULL;
 	struct pins none = { 0 };
 	bool ok = parse(b, buf, len) && check_chains(b) &&
-	    check_history(b, &sub) && check_witnesses(b, sub) &&
-	    fold_subject(b, sub);
+	    check_history(b, &sub) && certify_all(b) &&
+	    check_witnesses(b, sub) && fold_subject(b, sub);
 
 	if (ok)
 		pack_report(report, b, sub, pins != NULL ? pins : &none);

@@ -665,6 +665,13 @@ project_witnessed(struct project *p, MDB_txn *txn,
 {
 	MDB_cursor *c;
 	MDB_val key = { SL_KEY_LEN, (void *)origin }, d;
+	const struct sl_members *ms = members_of(p, txn);
+	/* Witnesses are organisations (12.3): another organisation's
+	 * devices count once (its lowest word), the origin's own not. */
+	struct { uint8_t org[SL_KEY_LEN]; uint64_t seq; } seen[64];
+	const uint8_t *own = ms != NULL ? sl_members_org_of(ms, origin) :
+	    origin;
+	size_t ns = 0;
 	int rc, op = MDB_SET_RANGE;
 
 	*k = 0;
@@ -672,7 +679,10 @@ project_witnessed(struct project *p, MDB_txn *txn,
 	if (mdb_cursor_open(txn, p->pwit, &c) != 0)
 		return SL_ESTORE;
 	while ((rc = mdb_cursor_get(c, &key, &d, op)) == 0) {
+		const uint8_t *w = (const uint8_t *)key.mv_data + SL_KEY_LEN;
+		const uint8_t *org;
 		uint64_t s;
+		size_t j;
 
 		op = MDB_NEXT;
 		if (key.mv_size != (size_t)2 * SL_KEY_LEN ||
@@ -681,11 +691,29 @@ project_witnessed(struct project *p, MDB_txn *txn,
 		if (d.mv_size != 8 + SL_HASH_LEN)
 			continue;
 		s = sl_get_be(d.mv_data, 8);
-		if (*k == 0 || s < *upto)
-			*upto = s;
-		(*k)++;
+		org = ms != NULL ? sl_members_org_of(ms, w) : w;
+		if (memcmp(org, own, SL_KEY_LEN) == 0)
+			continue;
+		for (j = 0; j < ns; j++)
+			if (memcmp(seen[j].org, org, SL_KEY_LEN) == 0)
+				break;
+		if (j < ns) {
+			/* One organisation's word: the highest of its keys'. */
+			if (s > seen[j].seq)
+				seen[j].seq = s;
+			continue;
+		}
+		if (ns < sizeof seen / sizeof seen[0]) {
+			memcpy(seen[ns].org, org, SL_KEY_LEN);
+			seen[ns++].seq = s;
+		}
 	}
 	mdb_cursor_close(c);
+	for (size_t j = 0; j < ns; j++) {
+		if (*k == 0 || seen[j].seq < *upto)
+			*upto = seen[j].seq;
+		(*k)++;
+	}
 	return rc == 0 || rc == MDB_NOTFOUND ? SL_OK : SL_ESTORE;
 }
 

@@ -522,6 +522,67 @@ test_retire_with_device(void **state)
 		assert_int_equal(node_stop(all[i], SIGTERM), 0);
 }
 
+static int
+count(const char *s, const char *needle)
+{
+	int k = 0;
+
+	for (const char *p = s; (p = strstr(p, needle)) != NULL; p++)
+		k++;
+	return k;
+}
+
+/*
+ * Witnesses are organisations: the association's laptop witnessing the
+ * association's own chain is no witness, and the association's two keys
+ * witnessing Sigtuna's chain are one witness.  On Sigtuna's node every
+ * one of the three origins ends witnessed by exactly one organisation (a
+ * first version counted keys: two for the association's chain and for
+ * Sigtuna's).
+ */
+static void
+test_device_witness(void **state)
+{
+	struct node o, t, l, *all[] = { &o, &t, &l };
+	char inv[512], path[700];
+	const char *out = "";
+	uint64_t until;
+
+	(void)state;
+	node_init(&o, "ov", "Samordningsförbundet");
+	node_init(&t, "tv", "Sigtuna kommun");
+	node_init(&l, "lv", "Laptop");
+	for (int i = 0; i < 3; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof path, "%s/%s", all[i]->dir,
+		    SL_NODE_CONF_FILE);
+		assert_non_null(f = fopen(path, "a"));
+		fprintf(f, "checkpoint_interval = 1s\n");
+		fclose(f);
+		node_start(all[i]);
+	}
+	snprintf(inv, sizeof inv, "%s", out_line(&o, sl(&o, "invite", NULL),
+	    "samlog-invite:1:"));
+	ok(sl(&t, "join", inv, NULL));
+	enrol(&o, &l, "laptop", NULL);
+	add_contact(&l, "Från laptopen");
+	add_contact(&t, "Från Sigtuna");
+	until = now_ms() + WAIT_MS;
+	for (;;) {
+		out = ok(sl(&t, "status", "--json", NULL))->out;
+		if (count(out, "\"witnesses\": 1") == 3 &&
+		    count(out, "\"witnesses\": 2") == 0)
+			break;
+		if (now_ms() > until)
+			fail_msg("tv: want three origins witnessed by one "
+			    "organisation each:\n%s", out);
+		usleep(200000);
+	}
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(node_stop(all[i], SIGTERM), 0);
+}
+
 int
 main(void)
 {
@@ -529,6 +590,7 @@ main(void)
 		cmocka_unit_test_teardown(test_device_signs_for_org, cl_reap),
 		cmocka_unit_test_teardown(test_rotate, cl_reap),
 		cmocka_unit_test_teardown(test_retire_with_device, cl_reap),
+		cmocka_unit_test_teardown(test_device_witness, cl_reap),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
