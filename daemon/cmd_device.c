@@ -409,7 +409,7 @@ device_add(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     size_t mlen)
 {
 	static const char *const allowed[] = { "id", "org-key", "addr", NULL };
-	char text[600], addr[CONFIG_ADDR_MAX + 2] = "", line[400];
+	char text[600], addr[CONFIG_ADDR_MAX + 2] = "", line[512];
 	char label[CONFIG_NAME_MAX + 1];
 	char o[SL_NODE_ID_TEXT + 1], k[SL_NODE_ID_TEXT + 1];
 	uint8_t h[SL_HASH_LEN], cert[SL_SIG_LEN];
