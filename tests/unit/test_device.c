@@ -334,7 +334,18 @@ test_rotate(void **state)
 	pid = o.pid;
 	snprintf(before, sizeof before, "%s", o.id);
 
-	r = ok(sl(&o, "device", "rotate", "--json", NULL));
+	/* A rotation waits until the peers hold all of the node's events
+	 * (the contact just added may not have reached Sigtuna yet). */
+	{
+		uint64_t until = now_ms() + WAIT_MS;
+
+		while ((r = sl(&o, "device", "rotate", "--json", NULL))->status
+		    != 0) {
+			if (now_ms() > until || strstr(r->err, "peer") == NULL)
+				fail_msg("or: rotate: %s", r->err);
+			usleep(100000);
+		}
+	}
 	if (strstr(r->out, "org.key") == NULL)
 		fail_msg("or: rotate said %s", r->out);
 	wait_log(&o, "starting again");
