@@ -11,29 +11,10 @@
  * payloads.  Origins and hashes are bin(32): the canonical byte form, and
  * the shortest, so 512 tips fit in one payload.
  */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "samlog_proto.h"
-
-static int
-why(char *w, size_t wlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-why(char *w, size_t wlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (w == NULL || wlen == 0)
-		return SL_ESCHEMA;
-	va_start(ap, fmt);
-	vsnprintf(w, wlen, fmt, ap);
-	va_end(ap);
-	return SL_ESCHEMA;
-}
 
 int
 sl_ckpt_encode(struct sl_buf *g, const struct sl_ckpt_tip *tips, size_t n)
@@ -69,26 +50,26 @@ read_tips(struct sl_mp *m, struct sl_ckpt_tip *out, uint32_t *np, char *w,
 	int rc;
 
 	if ((rc = sl_mp_read_array(m, &n, SL_CKPT_MAX)) != SL_OK)
-		return why(w, wlen, "is not a list of at most %d tips (%s)",
+		return sl_why(w, wlen, "is not a list of at most %d tips (%s)",
 		    SL_CKPT_MAX, sl_strerror(rc));
 	for (uint32_t i = 0; i < n; i++) {
 		if (sl_mp_read_array(m, &k, 3) != SL_OK || k != 3)
-			return why(w, wlen, "tip %u is not [origin, seq, hash]",
+			return sl_why(w, wlen, "tip %u is not [origin, seq, hash]",
 			    i + 1);
 		if (sl_mp_read_bin(m, &o, &ol, SL_KEY_LEN, SL_KEY_LEN) != SL_OK)
-			return why(w, wlen, "tip %u: the origin is not 32 "
+			return sl_why(w, wlen, "tip %u: the origin is not 32 "
 			    "bytes", i + 1);
 		if (sl_mp_read_uint(m, &seq) != SL_OK || seq == 0)
-			return why(w, wlen, "tip %u: the seq is not a positive "
+			return sl_why(w, wlen, "tip %u: the seq is not a positive "
 			    "integer", i + 1);
 		if (sl_mp_read_bin(m, &h, &hl, SL_HASH_LEN, SL_HASH_LEN) !=
 		    SL_OK)
-			return why(w, wlen, "tip %u: the hash is not 32 bytes",
+			return sl_why(w, wlen, "tip %u: the hash is not 32 bytes",
 			    i + 1);
 		/* Sorted and distinct in one comparison: a repeat is not
 		 * above the one before it either. */
 		if (prev != NULL && memcmp(prev, o, SL_KEY_LEN) >= 0)
-			return why(w, wlen, "tip %u is not after the one before "
+			return sl_why(w, wlen, "tip %u is not after the one before "
 			    "(ascending by origin, each origin once)", i + 1);
 		prev = o;
 		if (out != NULL) {
@@ -112,7 +93,7 @@ sl_ckpt_check_tips(const uint8_t *v, size_t len, char *w, size_t wlen)
 	if ((rc = read_tips(&m, NULL, &n, w, wlen)) != SL_OK)
 		return rc;
 	if (!sl_mp_at_end(&m))
-		return why(w, wlen, "has bytes after its value");
+		return sl_why(w, wlen, "has bytes after its value");
 	return SL_OK;
 }
 

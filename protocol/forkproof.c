@@ -10,29 +10,10 @@
  * rules (at write and at ingest), the daemon's projection and any offline
  * checker, so that all of them refuse the same payloads.
  */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "samlog_proto.h"
-
-static int
-why(char *w, size_t wlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-why(char *w, size_t wlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (w == NULL || wlen == 0)
-		return SL_ESCHEMA;
-	va_start(ap, fmt);
-	vsnprintf(w, wlen, fmt, ap);
-	va_end(ap);
-	return SL_ESCHEMA;
-}
 
 /*
  * Checks one run: every header decodes, is origin's, follows the one
@@ -49,19 +30,19 @@ run_check(const uint8_t origin[SL_KEY_LEN], uint64_t seq,
 	uint64_t at = 0;
 
 	if (r->n == 0 || r->n > SL_FORK_RUN_MAX)
-		return why(w, wlen, "run %d holds %zu headers (1 to %d)", k,
+		return sl_why(w, wlen, "run %d holds %zu headers (1 to %d)", k,
 		    r->n, SL_FORK_RUN_MAX);
 	if (r->sig == NULL)
-		return why(w, wlen, "run %d has no signature", k);
+		return sl_why(w, wlen, "run %d has no signature", k);
 	for (size_t i = 0; i < r->n; i++) {
 		struct sl_event ev;
 		int rc = sl_header_decode(&ev, r->hdr[i], r->hdr_len[i]);
 
 		if (rc != SL_OK)
-			return why(w, wlen, "run %d: header %zu does not decode "
+			return sl_why(w, wlen, "run %d: header %zu does not decode "
 			    "(%s)", k, i + 1, sl_strerror(rc));
 		if (memcmp(ev.origin, origin, SL_KEY_LEN) != 0)
-			return why(w, wlen, "run %d: header %zu is another "
+			return sl_why(w, wlen, "run %d: header %zu is another "
 			    "origin's", k, i + 1);
 		if (i == 0) {
 			if (ev.seq == seq) {
@@ -69,21 +50,21 @@ run_check(const uint8_t origin[SL_KEY_LEN], uint64_t seq,
 			} else if (seq < UINT64_MAX && ev.seq == seq + 1) {
 				memcpy(named, ev.prev, SL_HASH_LEN);
 			} else {
-				return why(w, wlen, "run %d starts at seq %llu, "
+				return sl_why(w, wlen, "run %d starts at seq %llu, "
 				    "not at the proof's seq %llu or the one "
 				    "after it", k, (unsigned long long)ev.seq,
 				    (unsigned long long)seq);
 			}
 		} else if (ev.seq != at + 1 ||
 		    memcmp(ev.prev, h, SL_HASH_LEN) != 0) {
-			return why(w, wlen, "run %d: header %zu does not follow "
+			return sl_why(w, wlen, "run %d: header %zu does not follow "
 			    "the one before it", k, i + 1);
 		}
 		at = ev.seq;
 		sl_event_hash(h, &ev);
 	}
 	if (!sl_verify_hash(r->sig, origin, h))
-		return why(w, wlen, "run %d: the signature is not the origin's "
+		return sl_why(w, wlen, "run %d: the signature is not the origin's "
 		    "on its last header", k);
 	return SL_OK;
 }
@@ -96,10 +77,10 @@ pair_check(const uint8_t n1[SL_HASH_LEN], const uint8_t n2[SL_HASH_LEN],
 	int c = memcmp(n1, n2, SL_HASH_LEN);
 
 	if (c == 0)
-		return why(w, wlen, "both runs name the same event for the "
+		return sl_why(w, wlen, "both runs name the same event for the "
 		    "seq: no fork");
 	if (c > 0)
-		return why(w, wlen, "the runs are not in order (the lower hash "
+		return sl_why(w, wlen, "the runs are not in order (the lower hash "
 		    "first)");
 	return SL_OK;
 }
@@ -125,7 +106,7 @@ sl_fork_encode(struct sl_buf *g, const uint8_t origin[SL_KEY_LEN],
 	int rc;
 
 	if (seq == 0)
-		return why(w, wlen, "seq 0 is no seq");
+		return sl_why(w, wlen, "seq 0 is no seq");
 	if ((rc = run_check(origin, seq, a, 1, na, w, wlen)) != SL_OK ||
 	    (rc = run_check(origin, seq, b, 2, nb, w, wlen)) != SL_OK)
 		return rc;
@@ -148,7 +129,7 @@ sl_fork_encode(struct sl_buf *g, const uint8_t origin[SL_KEY_LEN],
 	if (g->failed)
 		return SL_ENOMEM;
 	if (g->len - start > SL_PAYLOAD_MAX) {
-		why(w, wlen, "the proof takes %zu bytes, more than a payload "
+		sl_why(w, wlen, "the proof takes %zu bytes, more than a payload "
 		    "may (%d)", g->len - start, SL_PAYLOAD_MAX);
 		return SL_ESIZE;
 	}
@@ -163,20 +144,20 @@ run_read(struct sl_mp *m, struct sl_fork_run *r, int k, char *w, size_t wlen)
 	const uint8_t *sig;
 
 	if (sl_mp_read_array(m, &n, 2) != SL_OK || n != 2)
-		return why(w, wlen, "run %d is not [headers, signature]", k);
+		return sl_why(w, wlen, "run %d is not [headers, signature]", k);
 	if (sl_mp_read_array(m, &n, SL_FORK_RUN_MAX) != SL_OK || n == 0)
-		return why(w, wlen, "run %d: the headers are not a list of 1 to "
+		return sl_why(w, wlen, "run %d: the headers are not a list of 1 to "
 		    "%d", k, SL_FORK_RUN_MAX);
 	r->n = n;
 	for (uint32_t i = 0; i < n; i++) {
 		if (sl_mp_read_bin(m, &r->hdr[i], &l, 1, SL_HEADER_MAX) !=
 		    SL_OK)
-			return why(w, wlen, "run %d: header %u is not 1 to %d "
+			return sl_why(w, wlen, "run %d: header %u is not 1 to %d "
 			    "bytes", k, i + 1, SL_HEADER_MAX);
 		r->hdr_len[i] = l;
 	}
 	if (sl_mp_read_bin(m, &sig, &l, SL_SIG_LEN, SL_SIG_LEN) != SL_OK)
-		return why(w, wlen, "run %d: the signature is not %d bytes", k,
+		return sl_why(w, wlen, "run %d: the signature is not %d bytes", k,
 		    SL_SIG_LEN);
 	r->sig = sig;
 	return SL_OK;
@@ -195,20 +176,20 @@ sl_fork_check(const uint8_t *v, size_t len, struct sl_fork *out, char *w,
 
 	sl_mp_init(&m, v, len);
 	if (sl_mp_read_array(&m, &n, 4) != SL_OK || n != 4)
-		return why(w, wlen, "is not [origin, seq, run, run]");
+		return sl_why(w, wlen, "is not [origin, seq, run, run]");
 	if (sl_mp_read_bin(&m, &o, &ol, SL_KEY_LEN, SL_KEY_LEN) != SL_OK)
-		return why(w, wlen, "the origin is not 32 bytes");
+		return sl_why(w, wlen, "the origin is not 32 bytes");
 	if (sl_mp_read_uint(&m, &f.seq) != SL_OK || f.seq == 0)
-		return why(w, wlen, "the seq is not a positive integer");
+		return sl_why(w, wlen, "the seq is not a positive integer");
 	memcpy(f.origin, o, SL_KEY_LEN);
 	/* Two runs of SL_FORK_RUN_MAX pointers are too many for a small
 	 * stack. */
 	if ((r = calloc(2, sizeof *r)) == NULL)
-		return why(w, wlen, "out of memory");
+		return sl_why(w, wlen, "out of memory");
 	if ((rc = run_read(&m, &r[0], 1, w, wlen)) == SL_OK &&
 	    (rc = run_read(&m, &r[1], 2, w, wlen)) == SL_OK) {
 		if (!sl_mp_at_end(&m))
-			rc = why(w, wlen, "has bytes after its value");
+			rc = sl_why(w, wlen, "has bytes after its value");
 		else if ((rc = run_check(f.origin, f.seq, &r[0], 1, f.hash[0],
 		    w, wlen)) == SL_OK &&
 		    (rc = run_check(f.origin, f.seq, &r[1], 2, f.hash[1], w,

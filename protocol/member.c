@@ -29,7 +29,6 @@
  * Membership events are few (one or two per organisation), so the whole
  * set is recomputed whenever one is added.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,8 +112,7 @@ sl_cuts_check(const uint8_t *v, size_t len, char *why, size_t wlen)
 		w = "has bytes after its value";
 	if (w == NULL)
 		return SL_OK;
-	snprintf(why, wlen, "%s", w);
-	return SL_ESCHEMA;
+	return sl_why(why, wlen, "%s", w);
 }
 
 int
@@ -273,37 +271,28 @@ sl_device_check(const char *type, size_t tlen, const uint8_t *payload,
 	}
 	if (!have_org || !have_dev)
 		goto bad;
-	if (added && memcmp(org, dev, SL_KEY_LEN) == 0) {
-		snprintf(why, wlen, "an organisation key is not a device of "
-		    "itself");
-		return SL_ESCHEMA;
-	}
+	if (added && memcmp(org, dev, SL_KEY_LEN) == 0)
+		return sl_why(why, wlen, "an organisation key is not a device "
+		    "of itself");
 	if (added) {
 		sl_device_added_hash(h, org, dev, name);
-		if (cert == NULL || !sl_verify_cert(cert, org, h)) {
-			snprintf(why, wlen, "the certificate is not the "
+		if (cert == NULL || !sl_verify_cert(cert, org, h))
+			return sl_why(why, wlen, "the certificate is not the "
 			    "organisation key's signature");
-			return SL_ESCHEMA;
-		}
-		if (proof == NULL || !sl_verify_cert(proof, dev, h)) {
-			snprintf(why, wlen, "the proof is not the device "
+		if (proof == NULL || !sl_verify_cert(proof, dev, h))
+			return sl_why(why, wlen, "the proof is not the device "
 			    "key's signature");
-			return SL_ESCHEMA;
-		}
 		return SL_OK;
 	}
 	/* A revocation: the organisation's word, or (without one) the
 	 * device's own, which only the device's own chain can carry. */
 	sl_device_revoked_hash(h, org, dev, upto);
-	if (cert != NULL && !sl_verify_cert(cert, org, h)) {
-		snprintf(why, wlen, "the certificate is not the organisation "
-		    "key's signature");
-		return SL_ESCHEMA;
-	}
+	if (cert != NULL && !sl_verify_cert(cert, org, h))
+		return sl_why(why, wlen, "the certificate is not the "
+		    "organisation key's signature");
 	return SL_OK;
 bad:
-	snprintf(why, wlen, "is not a device statement");
-	return SL_ESCHEMA;
+	return sl_why(why, wlen, "is not a device statement");
 }
 
 void

@@ -82,6 +82,11 @@ enum sl_result {
 	SL_RESULT_COUNT
 };
 
+/* Writes why a content rule refuses something into w (if w is not NULL)
+ * and returns SL_ESCHEMA: the one way the rules say why. */
+int sl_why(char *w, size_t wlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Phrase for a result code; "unknown error" for values out of range. */
 const char *sl_strerror(int code);
 

@@ -490,15 +490,13 @@ sl_schema_state_name(const struct sl_kind *k, uint8_t s)
 
 /* ---- values ------------------------------------------------------------- */
 
-static int
-why(char *w, size_t wlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-why(char *w, size_t wlen, const char *fmt, ...)
+int
+sl_why(char *w, size_t wlen, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (w == NULL || wlen == 0)
+		return SL_ESCHEMA;
 	va_start(ap, fmt);
 	vsnprintf(w, wlen, fmt, ap);
 	va_end(ap);
@@ -581,41 +579,41 @@ sl_schema_check_text(const struct sl_field *f, const char *s, size_t n,
 	uint32_t max = f->max ? f->max : SL_TEXT_MAX;
 
 	if (n == 0)
-		return why(w, wlen, "must not be empty");
+		return sl_why(w, wlen, "must not be empty");
 	if (n > max)
-		return why(w, wlen, "is too long (%zu bytes; at most %u)", n, max);
+		return sl_why(w, wlen, "is too long (%zu bytes; at most %u)", n, max);
 	/* Text may hold line breaks and tabs; no other control character
 	 * (C0, DEL or C1) reaches a record, so none reaches a terminal. */
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
 		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
-			return why(w, wlen, "contains a control character");
+			return sl_why(w, wlen, "contains a control character");
 	}
 	if (has_c1(s, n))
-		return why(w, wlen, "contains a control character");
+		return sl_why(w, wlen, "contains a control character");
 	/* sl_utf8_valid refuses \n and \t too; look past them. */
 	for (size_t i = 0, st = 0; i <= n; i++) {
 		if (i < n && s[i] != '\n' && s[i] != '\t')
 			continue;
 		if (i > st && !sl_utf8_valid(s + st, i - st))
-			return why(w, wlen, "is not valid UTF-8");
+			return sl_why(w, wlen, "is not valid UTF-8");
 		st = i + 1;
 	}
 	if (isspace((unsigned char)s[0]) || isspace((unsigned char)s[n - 1]))
-		return why(w, wlen, "must not start or end with a space");
+		return sl_why(w, wlen, "must not start or end with a space");
 	switch (f->type) {
 	case SL_F_KEY: {
 		uint8_t k[SL_KEY_LEN];
 		char t[SL_NODE_ID_TEXT + 1];
 
 		if (n != SL_NODE_ID_TEXT)
-			return why(w, wlen, "is not a key (%d characters of "
+			return sl_why(w, wlen, "is not a key (%d characters of "
 			    "base32)", SL_NODE_ID_TEXT);
 		memcpy(t, s, n);
 		t[n] = '\0';
 		if (!sl_b32_decode(k, sizeof k, t))
-			return why(w, wlen, "is not a key (%d characters of "
+			return sl_why(w, wlen, "is not a key (%d characters of "
 			    "base32)", SL_NODE_ID_TEXT);
 		break;
 	}
@@ -624,12 +622,12 @@ sl_schema_check_text(const struct sl_field *f, const char *s, size_t n,
 
 		if (at == NULL || at == s || at == s + n - 1 ||
 		    memchr(s, ' ', n) != NULL)
-			return why(w, wlen, "is not an email address");
+			return sl_why(w, wlen, "is not an email address");
 		break;
 	}
 	case SL_F_DATE:
 		if (!date_ok(s, n))
-			return why(w, wlen, "is not a date (use YYYY-MM-DD, "
+			return sl_why(w, wlen, "is not a date (use YYYY-MM-DD, "
 			    "e.g. 2019-11-14)");
 		break;
 	case SL_F_ENUM:
@@ -637,21 +635,21 @@ sl_schema_check_text(const struct sl_field *f, const char *s, size_t n,
 		for (const char *const *v = f->values; v != NULL && *v; v++)
 			if (strlen(*v) == n && memcmp(*v, s, n) == 0)
 				return SL_OK;
-		return why(w, wlen, "is not one of the allowed values");
+		return sl_why(w, wlen, "is not one of the allowed values");
 	case SL_F_REF:
 	case SL_F_REFS: {
 		uint8_t id[SL_ID_LEN];
 		char t[SL_ID_TEXT + 1];
 
 		if (n != SL_ID_TEXT)
-			return why(w, wlen, "is not a record id");
+			return sl_why(w, wlen, "is not a record id");
 		memcpy(t, s, n);
 		t[n] = '\0';
 		if (!sl_b32_decode(id, SL_ID_LEN, t))
-			return why(w, wlen, "is not a record id");
+			return sl_why(w, wlen, "is not a record id");
 		for (size_t i = 0; i < n; i++)
 			if (isupper((unsigned char)t[i]))
-				return why(w, wlen, "is not a record id");
+				return sl_why(w, wlen, "is not a record id");
 		break;
 	}
 	default:
@@ -662,11 +660,11 @@ sl_schema_check_text(const struct sl_field *f, const char *s, size_t n,
 		size_t dn = eq ? n - (size_t)(eq - s) - 1 : 0;
 
 		if (eq == NULL || eq == s || dn == 0 || dn > 6)
-			return why(w, wlen, "is not a headcount (use CATEGORY=N, "
+			return sl_why(w, wlen, "is not a headcount (use CATEGORY=N, "
 			    "e.g. participants=12)");
 		for (size_t i = 0; i < dn; i++)
 			if (!isdigit((unsigned char)eq[1 + i]))
-				return why(w, wlen, "is not a headcount (use "
+				return sl_why(w, wlen, "is not a headcount (use "
 				    "CATEGORY=N, e.g. participants=12)");
 	}
 	return SL_OK;
@@ -680,7 +678,7 @@ check_str(const struct sl_field *f, struct sl_mp *m, char *w, size_t wlen)
 	int rc = sl_mp_read_str(m, &s, &n, 0, SL_PAYLOAD_MAX);
 
 	if (rc != SL_OK)
-		return why(w, wlen, "is not a string (%s)", sl_strerror(rc));
+		return sl_why(w, wlen, "is not a string (%s)", sl_strerror(rc));
 	return sl_schema_check_text(f, s, n, w, wlen);
 }
 
@@ -705,7 +703,7 @@ sl_schema_check_value(const struct sl_field *f, const uint8_t *v, size_t len,
 		uint32_t n;
 
 		if (sl_mp_read_bin(&m, &b, &n, SL_SIG_LEN, SL_SIG_LEN) != SL_OK)
-			return why(w, wlen, "is not a signature (%d bytes)",
+			return sl_why(w, wlen, "is not a signature (%d bytes)",
 			    SL_SIG_LEN);
 		break;
 	}
@@ -716,14 +714,14 @@ sl_schema_check_value(const struct sl_field *f, const uint8_t *v, size_t len,
 
 		if (sl_mp_read_uint(&m, &u) != SL_OK ||
 		    (u == 0 && !(f->flags & SL_FF_ZERO)))
-			return why(w, wlen, "is not a positive integer");
+			return sl_why(w, wlen, "is not a positive integer");
 		break;
 	}
 	case SL_F_BOOL: {
 		bool b;
 
 		if (sl_mp_read_bool(&m, &b) != SL_OK)
-			return why(w, wlen, "is not true or false");
+			return sl_why(w, wlen, "is not true or false");
 		break;
 	}
 	case SL_F_REFS:
@@ -733,7 +731,7 @@ sl_schema_check_value(const struct sl_field *f, const uint8_t *v, size_t len,
 		size_t seenl[SL_LIST_MAX];
 
 		if ((rc = sl_mp_read_array(&m, &n, SL_LIST_MAX)) != SL_OK)
-			return why(w, wlen, "is not a list of at most %d values "
+			return sl_why(w, wlen, "is not a list of at most %d values "
 			    "(%s)", SL_LIST_MAX, sl_strerror(rc));
 		for (uint32_t i = 0; i < n; i++) {
 			seen[i] = m.p;
@@ -743,7 +741,7 @@ sl_schema_check_value(const struct sl_field *f, const uint8_t *v, size_t len,
 			for (uint32_t j = 0; j < i; j++)
 				if (seenl[j] == seenl[i] &&
 				    memcmp(seen[j], seen[i], seenl[i]) == 0)
-					return why(w, wlen, "repeats a value");
+					return sl_why(w, wlen, "repeats a value");
 		}
 		break;
 	}
@@ -754,7 +752,7 @@ sl_schema_check_value(const struct sl_field *f, const uint8_t *v, size_t len,
 	}
 end:
 	if (!sl_mp_at_end(&m))
-		return why(w, wlen, "has bytes after its value");
+		return sl_why(w, wlen, "has bytes after its value");
 	return SL_OK;
 }
 
@@ -829,21 +827,21 @@ sl_schema_check_event(const char *type, size_t tlen, const uint8_t *entity,
 	int rc;
 
 	if (et != NULL && !et->kind->record && (entity != NULL || n_parents))
-		return why(w, wlen, "%s names a record or parents", et->type);
+		return sl_why(w, wlen, "%s names a record or parents", et->type);
 	if (et != NULL && et->kind->record) {
 		if (et->role == SL_ET_CREATE && (entity != NULL || n_parents))
-			return why(w, wlen, "%s names a record or parents",
+			return sl_why(w, wlen, "%s names a record or parents",
 			    et->type);
 		if (et->role != SL_ET_CREATE && (entity == NULL ||
 		    n_parents == 0))
-			return why(w, wlen, "%s must name its record and the "
+			return sl_why(w, wlen, "%s must name its record and the "
 			    "heads it saw", et->type);
 	}
 	if (payload == NULL)
 		return SL_OK; /* erased: nothing left to check */
 	sl_mp_init(&m, payload, plen);
 	if ((rc = sl_mp_read_map(&m, &n, 256)) != SL_OK)
-		return why(w, wlen, "the payload is not a map (%s)",
+		return sl_why(w, wlen, "the payload is not a map (%s)",
 		    sl_strerror(rc));
 	for (uint32_t i = 0; i < n; i++) {
 		const struct sl_field *f = NULL;
@@ -855,14 +853,14 @@ sl_schema_check_event(const char *type, size_t tlen, const uint8_t *entity,
 
 		if (sl_mp_read_str(&m, &k, &kl, 0, SL_PAYLOAD_MAX) != SL_OK ||
 		    !key_ok(k, kl))
-			return why(w, wlen, "payload key %u is not a field name "
+			return sl_why(w, wlen, "payload key %u is not a field name "
 			    "([a-z][a-z0-9_]*, at most %d bytes)", i + 1,
 			    SL_FIELD_NAME_MAX);
 		if (prev != NULL) {
 			int c = memcmp(prev, k, prevl < kl ? prevl : kl);
 
 			if (c > 0 || (c == 0 && prevl >= kl))
-				return why(w, wlen, "payload keys are not in "
+				return sl_why(w, wlen, "payload keys are not in "
 				    "ascending order or repeat (\"%.*s\")",
 				    (int)kl, k);
 		}
@@ -877,13 +875,13 @@ sl_schema_check_event(const char *type, size_t tlen, const uint8_t *entity,
 
 			if (sl_mp_read_str(&m, &ds, &dl, 0, 16) != SL_OK ||
 			    !sl_date_parse(ds, dl, &ymd))
-				return why(w, wlen, "\"on\" is not a date "
+				return sl_why(w, wlen, "\"on\" is not a date "
 				    "(YYYY-MM-DD)");
 			/* Far ahead, a change would hide every later one
 			 * from --as-of views for as long (11.5). */
 			if (hlc != UINT64_MAX && ymd > sl_hlc_day(hlc +
 			    ((uint64_t)SL_ON_AHEAD_DAYS * 86400000u << 16)))
-				return why(w, wlen, "\"on\" is more than %d days "
+				return sl_why(w, wlen, "\"on\" is more than %d days "
 				    "after the event's clock", SL_ON_AHEAD_DAYS);
 			continue;
 		}
@@ -893,18 +891,18 @@ sl_schema_check_event(const char *type, size_t tlen, const uint8_t *entity,
 			/* A field this version does not know: kept and
 			 * carried, folded by nobody who does not know it. */
 			if (check_any(&m, 0) != SL_OK)
-				return why(w, wlen, "field \"%.*s\" is not a "
+				return sl_why(w, wlen, "field \"%.*s\" is not a "
 				    "canonical value", (int)kl, k);
 			continue;
 		}
 		if (!(et->fields & (1u << idx)))
-			return why(w, wlen, "%s cannot carry \"%s\"", et->type,
+			return sl_why(w, wlen, "%s cannot carry \"%s\"", et->type,
 			    f->name);
 		if (sl_mp_skip(&m, &v, &vl) != SL_OK)
-			return why(w, wlen, "field \"%s\" is cut short",
+			return sl_why(w, wlen, "field \"%s\" is cut short",
 			    f->name);
 		if (sl_schema_check_value(f, v, vl, fw, sizeof fw) != SL_OK)
-			return why(w, wlen, "\"%s\" %s", f->name, fw);
+			return sl_why(w, wlen, "\"%s\" %s", f->name, fw);
 		if (f->type == SL_F_STATE) {
 			const char *want = sl_schema_state_name(et->kind, et->to);
 			const char *st;
@@ -915,7 +913,7 @@ sl_schema_check_event(const char *type, size_t tlen, const uint8_t *entity,
 			if (sl_mp_read_str(&sm, &st, &sn, 0, SL_TEXT_MAX) !=
 			    SL_OK || strlen(want) != sn ||
 			    memcmp(want, st, sn) != 0)
-				return why(w, wlen, "\"%s\" is not the state %s "
+				return sl_why(w, wlen, "\"%s\" is not the state %s "
 				    "leads to", f->name, et->type);
 		}
 		if (f->type == SL_F_BOOL && et->sets != 0) {
@@ -925,22 +923,22 @@ sl_schema_check_event(const char *type, size_t tlen, const uint8_t *entity,
 			sl_mp_init(&bm, v, vl);
 			if (sl_mp_read_bool(&bm, &b) != SL_OK ||
 			    b != (et->sets == SL_SETS_TRUE))
-				return why(w, wlen, "\"%s\" is not the value %s "
+				return sl_why(w, wlen, "\"%s\" is not the value %s "
 				    "sets", f->name, et->type);
 		}
 		seen |= 1u << idx;
 	}
 	if (!sl_mp_at_end(&m))
-		return why(w, wlen, "bytes follow the payload's map");
+		return sl_why(w, wlen, "bytes follow the payload's map");
 	if (et != NULL && (seen & et->required) != et->required) {
 		for (uint32_t i = 0; i < et->kind->nfields; i++)
 			if ((et->required & (1u << i)) && !(seen & (1u << i)))
-				return why(w, wlen, "%s needs \"%s\"", et->type,
+				return sl_why(w, wlen, "%s needs \"%s\"", et->type,
 				    et->kind->fields[i].name);
 	}
 	if (et != NULL && et->role == SL_ET_UPDATE && et->kind->record &&
 	    seen == 0)
-		return why(w, wlen, "%s changes no field", et->type);
+		return sl_why(w, wlen, "%s changes no field", et->type);
 	/* A certificate or revocation is checked whole: its signatures
 	 * are over the statement the fields make (12.3). */
 	if (et != NULL && et->kind == K_DEVICE)
