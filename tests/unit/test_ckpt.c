@@ -153,21 +153,6 @@ test_payload_rules(void **state)
 
 #define FIELD_MAX 8192
 
-static size_t
-unhex(uint8_t *out, size_t cap, const char *hex)
-{
-	size_t n = 0;
-
-	for (; hex[0] && hex[1]; hex += 2) {
-		unsigned v;
-
-		assert_true(sscanf(hex, "%2x", &v) == 1);
-		assert_true(n < cap);
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
-
 /* The ```checkpoint block of PROTOCOL.md: "tip ORIGIN SEQ HASH" lines and
  * a "payload" in hex, continued on indented lines. */
 static void
@@ -202,9 +187,9 @@ test_example(void **state)
 			assert_true(n < 8);
 			assert_int_equal(sscanf(line + 4, "%64s %llu %64s", o,
 			    &s, h), 3);
-			assert_int_equal(unhex(tips[n].origin, SL_KEY_LEN, o),
+			assert_int_equal(tu_unhex(tips[n].origin, SL_KEY_LEN, o),
 			    SL_KEY_LEN);
-			assert_int_equal(unhex(tips[n].hash, SL_HASH_LEN, h),
+			assert_int_equal(tu_unhex(tips[n].hash, SL_HASH_LEN, h),
 			    SL_HASH_LEN);
 			tips[n++].seq = s;
 		} else if (strncmp(line, "payload ", 8) == 0) {
@@ -219,7 +204,7 @@ test_example(void **state)
 	fclose(f);
 	assert_true(in);
 	assert_int_equal(n, 2);
-	wl = unhex(want, sizeof want, hex);
+	wl = tu_unhex(want, sizeof want, hex);
 	assert_int_equal(sl_ckpt_encode(&g, tips, n), SL_OK);
 	if (g.len != wl || memcmp(g.p, want, wl) != 0) {
 		printf("payload      ");

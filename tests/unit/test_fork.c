@@ -469,21 +469,6 @@ test_store_ingest(void **state)
 
 #define FIELD_MAX 16384
 
-static size_t
-unhex(uint8_t *out, size_t cap, const char *hex)
-{
-	size_t n = 0;
-
-	for (; hex[0] && hex[1]; hex += 2) {
-		unsigned v;
-
-		assert_true(sscanf(hex, "%2x", &v) == 1);
-		assert_true(n < cap);
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
-
 static void
 dump(const char *name, const uint8_t *p, size_t n)
 {
@@ -552,14 +537,14 @@ test_example(void **state)
 	}
 	fclose(f);
 	assert_true(in);
-	assert_int_equal(unhex(seed, sizeof seed, field[0]), SL_SEED_LEN);
+	assert_int_equal(tu_unhex(seed, sizeof seed, field[0]), SL_SEED_LEN);
 	sl_key_from_seed(&k, seed);
 	/* Seq 1 twice: the same inputs but the payload hash, all 0x11 in
 	 * one and all 0x22 in the other. */
 	hl[0] = header(mine[0], &k, 1, NULL, 0x11);
 	hl[1] = header(mine[1], &k, 1, NULL, 0x22);
 	for (int i = 0; i < 2; i++) {
-		size_t n = unhex(hb[i], SL_HEADER_MAX, field[1 + i]);
+		size_t n = tu_unhex(hb[i], SL_HEADER_MAX, field[1 + i]);
 
 		if (n != hl[i] || memcmp(hb[i], mine[i], n) != 0) {
 			dump(names[1 + i], mine[i], hl[i]);
@@ -573,7 +558,7 @@ test_example(void **state)
 		r[i].n = 1;
 		r[i].sig = sig[i];
 	}
-	wl = unhex(want, sizeof want, field[3]);
+	wl = tu_unhex(want, sizeof want, field[3]);
 	assert_int_equal(sl_fork_encode(&g, k.pub, 1, &r[0], &r[1], why,
 	    sizeof why), SL_OK);
 	if (g.len != wl || memcmp(g.p, want, wl) != 0) {

@@ -245,3 +245,21 @@ tu_unsafe_at(const char *str, size_t n)
 	}
 	return -1;
 }
+
+size_t
+tu_unhex(uint8_t *out, size_t cap, const char *hex)
+{
+	size_t n = 0;
+
+	for (; hex[0] && hex[1]; hex += 2) {
+		unsigned v;
+
+		if (sscanf(hex, "%2x", &v) != 1 || n >= cap) {
+			fprintf(stderr, "tu_unhex: %s at \"%.8s\"\n", n >= cap ?
+			    "more bytes than fit" : "not hex", hex);
+			abort();
+		}
+		out[n++] = (uint8_t)v;
+	}
+	return n;
+}

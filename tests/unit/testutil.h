@@ -72,4 +72,9 @@ size_t tu_lines(const char *s);
  */
 long tu_unsafe_at(const char *s, size_t n);
 
+/* Decodes the hex text hex (pairs of digits) into out[0..cap): the
+ * number of bytes.  Aborts, saying why, on a pair that is no hex or on
+ * more than cap bytes (a worked example of PROTOCOL.md misread). */
+size_t tu_unhex(uint8_t *out, size_t cap, const char *hex);
+
 #endif
