@@ -49,13 +49,10 @@ struct request {
 	uint8_t proof[SL_SIG_LEN];
 };
 
-static bool restart_wanted;
-
 bool
 cmd_restart_wanted(const struct cmd_ctx *d)
 {
-	(void)d;
-	return restart_wanted;
+	return d->restart;
 }
 
 /* The node directory (where samlog.conf is) joined with file. */
@@ -645,7 +642,7 @@ device_rotate(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 
 	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
 		return rc;
-	if (restart_wanted)
+	if (d->restart)
 		return cmd_fail(msg, mlen, SL_ESTATE, "this node is moving to its "
 		    "new key: it starts again in a moment");
 	if (!sl_members_current(ms, d->node))
@@ -738,7 +735,7 @@ device_rotate(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		goto out;
 	}
 	fsync_dir_of(keyp);
-	restart_wanted = true;
+	d->restart = true;
 	char nid[SL_NODE_ID_TEXT + 1];
 
 	sl_b32_encode(nid, nk.pub, SL_KEY_LEN);

@@ -91,6 +91,7 @@ struct cmd_ctx {
 	struct import_sess *imports;
 	bool held;           /* writes wait: see sync_hold_fn */
 	bool ckpt_done;      /* a checkpoint was written since the start */
+	bool restart;        /* device rotate: start again with the new key */
 	/* Peers that moved to a new key, their lines to rewrite soon. */
 	uv_timer_t moved_timer;
 	char moved[8][CONFIG_NAME_MAX + 1];
