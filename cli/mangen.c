@@ -189,6 +189,12 @@ field_type(const struct sl_field *f)
 	case SL_F_FORK:
 		fputs("a fork proof", stdout);
 		break;
+	case SL_F_KEYS:
+		fputs("a list of keys", stdout);
+		break;
+	case SL_F_APPROVALS:
+		fputs("members' signed approvals", stdout);
+		break;
 	case SL_F_STATE:
 		fputs("the lifecycle's state", stdout);
 		break;

@@ -865,11 +865,15 @@ is_member_event(const struct sl_event *ev)
 }
 
 /* clock (8), type (1), org (32), upto (8), device (32), certified (1),
- * cuts (1), then 40 bytes a cut and the name. */
-#define PMEMBER_VAL_MIN (8 + 1 + SL_KEY_LEN + 8 + SL_KEY_LEN + 1 + 1)
+ * cuts (1), then 40 bytes a cut; the majority policy's ledgered (1),
+ * ledger (32), term (8), act (1), sig (64), approvers (1), then 32 bytes
+ * an approver; and the name. */
+#define PMEMBER_LEDGER (1 + SL_KEY_LEN + 8 + 1 + SL_SIG_LEN + 1)
+#define PMEMBER_VAL_MIN (8 + 1 + SL_KEY_LEN + 8 + SL_KEY_LEN + 1 + 1 + \
+	PMEMBER_LEDGER)
 #define PMEMBER_CUT (SL_KEY_LEN + 8)
 #define PMEMBER_VAL_MAX (PMEMBER_VAL_MIN + SL_CUTS_MAX * PMEMBER_CUT + \
-	SL_ORG_MAX)
+	SL_APPROVALS_MAX * SL_KEY_LEN + SL_ORG_MAX)
 
 static size_t
 pmember_pack(uint8_t *v, const struct sl_mev *e)
@@ -889,6 +893,19 @@ pmember_pack(uint8_t *v, const struct sl_mev *e)
 		memcpy(v + n, e->cuts[i].device, SL_KEY_LEN);
 		put_be(v + n + SL_KEY_LEN, e->cuts[i].upto, 8);
 		n += PMEMBER_CUT;
+	}
+	v[n++] = e->ledgered;
+	memcpy(v + n, e->ledger, SL_KEY_LEN);
+	n += SL_KEY_LEN;
+	put_be(v + n, e->term, 8);
+	n += 8;
+	v[n++] = (uint8_t)e->act;
+	memcpy(v + n, e->sig, SL_SIG_LEN);
+	n += SL_SIG_LEN;
+	v[n++] = (uint8_t)e->napp;
+	for (uint32_t i = 0; i < e->napp; i++) {
+		memcpy(v + n, e->app[i], SL_KEY_LEN);
+		n += SL_KEY_LEN;
 	}
 	memcpy(v + n, e->name, nl);
 	return n + nl;
@@ -916,6 +933,24 @@ pmember_unpack(const uint8_t *v, size_t len, struct sl_mev *e)
 		memcpy(e->cuts[i].device, v + n, SL_KEY_LEN);
 		e->cuts[i].upto = sl_get_be(v + n + SL_KEY_LEN, 8);
 		n += PMEMBER_CUT;
+	}
+	if (len < n + PMEMBER_LEDGER)
+		return false;
+	e->ledgered = v[n++] != 0;
+	memcpy(e->ledger, v + n, SL_KEY_LEN);
+	n += SL_KEY_LEN;
+	e->term = sl_get_be(v + n, 8);
+	n += 8;
+	e->act = (enum sl_mact)v[n++];
+	memcpy(e->sig, v + n, SL_SIG_LEN);
+	n += SL_SIG_LEN;
+	e->napp = v[n++];
+	if (e->napp > SL_APPROVALS_MAX || len < n + (size_t)e->napp *
+	    SL_KEY_LEN)
+		return false;
+	for (uint32_t i = 0; i < e->napp; i++) {
+		memcpy(e->app[i], v + n, SL_KEY_LEN);
+		n += SL_KEY_LEN;
 	}
 	nl = len - n;
 	if (nl > SL_ORG_MAX)

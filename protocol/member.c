@@ -99,6 +99,190 @@ read_cuts(struct sl_mp *m, struct sl_mcut *cuts, uint32_t *n)
 	return NULL;
 }
 
+/* A KEYS value (at most SL_APPROVALS_MAX keys, ascending) into the keys
+ * of cuts (upto 0). */
+static const char *
+read_keys(struct sl_mp *m, struct sl_mcut *cuts, uint32_t *n)
+{
+	uint32_t len;
+
+	if (sl_mp_read_array(m, &len, SL_APPROVALS_MAX) != SL_OK || len == 0)
+		return "is not a list of 1 to 32 keys";
+	for (uint32_t i = 0; i < len; i++) {
+		const uint8_t *b;
+		uint32_t bl;
+
+		if (sl_mp_read_bin(m, &b, &bl, SL_KEY_LEN, SL_KEY_LEN) != SL_OK)
+			return "is not a list of keys (32 bytes each)";
+		if (i > 0 && memcmp(cuts[i - 1].device, b, SL_KEY_LEN) >= 0)
+			return "does not list its keys in ascending order "
+			    "once each";
+		memcpy(cuts[i].device, b, SL_KEY_LEN);
+		cuts[i].upto = 0;
+	}
+	*n = len;
+	return NULL;
+}
+
+/* An APPROVALS value: [key, upto, devices, sig] each, keys ascending. */
+struct approval {
+	uint8_t key[SL_KEY_LEN];
+	uint64_t upto;
+	uint32_t ncuts;
+	struct sl_mcut cuts[SL_CUTS_MAX];
+	uint8_t sig[SL_SIG_LEN];
+};
+struct approvals {
+	uint32_t n;
+	struct approval a[SL_APPROVALS_MAX];
+};
+
+static const char *
+read_approvals(struct sl_mp *m, struct approvals *ap)
+{
+	uint32_t len;
+
+	if (sl_mp_read_array(m, &len, SL_APPROVALS_MAX) != SL_OK || len == 0)
+		return "is not a list of 1 to 32 approvals";
+	for (uint32_t i = 0; i < len; i++) {
+		struct approval *a = &ap->a[i];
+		const uint8_t *b, *sig;
+		uint32_t four, bl;
+		const char *w;
+
+		if (sl_mp_read_array(m, &four, 4) != SL_OK || four != 4 ||
+		    sl_mp_read_bin(m, &b, &bl, SL_KEY_LEN, SL_KEY_LEN) !=
+		    SL_OK || sl_mp_read_uint(m, &a->upto) != SL_OK)
+			return "is not a list of [key, seq, devices, "
+			    "signature] approvals";
+		if ((w = read_cuts(m, a->cuts, &a->ncuts)) != NULL)
+			return "has an approval whose devices are not a list "
+			    "of [device key, seq] pairs";
+		if (sl_mp_read_bin(m, &sig, &bl, SL_SIG_LEN, SL_SIG_LEN) !=
+		    SL_OK)
+			return "has an approval without a signature";
+		if (i > 0 && memcmp(ap->a[i - 1].key, b, SL_KEY_LEN) >= 0)
+			return "does not list its approvers in ascending "
+			    "order once each";
+		memcpy(a->key, b, SL_KEY_LEN);
+		memcpy(a->sig, sig, SL_SIG_LEN);
+	}
+	ap->n = len;
+	return NULL;
+}
+
+/* Takes c into e's cuts: the higher seq of a device listed twice.  False
+ * if that makes more than SL_CUTS_MAX. */
+static bool
+merge_cut(struct sl_mev *e, const struct sl_mcut *c)
+{
+	uint32_t i;
+
+	for (i = 0; i < e->ncuts; i++)
+		if (memcmp(e->cuts[i].device, c->device, SL_KEY_LEN) == 0) {
+			if (c->upto > e->cuts[i].upto)
+				e->cuts[i].upto = c->upto;
+			return true;
+		}
+	if (e->ncuts == SL_CUTS_MAX)
+		return false;
+	e->cuts[e->ncuts++] = *c;
+	return true;
+}
+
+int
+sl_keys_check(const uint8_t *v, size_t len, char *why, size_t wlen)
+{
+	struct sl_mcut k[SL_APPROVALS_MAX];
+	struct sl_mp m;
+	uint32_t n;
+	const char *w;
+
+	sl_mp_init(&m, v, len);
+	if ((w = read_keys(&m, k, &n)) == NULL && !sl_mp_at_end(&m))
+		w = "has bytes after its value";
+	if (w == NULL)
+		return SL_OK;
+	return sl_why(why, wlen, "%s", w);
+}
+
+int
+sl_approvals_check(const uint8_t *v, size_t len, char *why, size_t wlen)
+{
+	struct approvals *ap = malloc(sizeof *ap);
+	struct sl_mp m;
+	const char *w;
+
+	if (ap == NULL)
+		return sl_why(why, wlen, "cannot be read (out of memory)");
+	sl_mp_init(&m, v, len);
+	if ((w = read_approvals(&m, ap)) == NULL && !sl_mp_at_end(&m))
+		w = "has bytes after its value";
+	free(ap);
+	if (w == NULL)
+		return SL_OK;
+	return sl_why(why, wlen, "%s", w);
+}
+
+static const char *const mact_names[] = { "", "admit", "retire", "policy" };
+
+const char *
+sl_mact_name(enum sl_mact act)
+{
+	return (unsigned)act < 4 ? mact_names[act] : "";
+}
+
+enum sl_mact
+sl_mact_parse(const char *s, size_t n)
+{
+	for (unsigned i = 1; i < 4; i++)
+		if (strlen(mact_names[i]) == n && memcmp(mact_names[i], s, n) == 0)
+			return (enum sl_mact)i;
+	return SL_MACT_NONE;
+}
+
+void
+sl_approval_hash(uint8_t out[SL_HASH_LEN], enum sl_mact act,
+    const uint8_t ledger[SL_KEY_LEN], const uint8_t org[SL_KEY_LEN],
+    uint64_t term, const char *name, uint64_t upto,
+    const struct sl_mcut *extra, uint32_t nextra)
+{
+	uint8_t b[16 + 1 + 2 * SL_KEY_LEN + 16 + SL_HASH_LEN];
+	size_t nl = strlen(name), n = 0;
+
+	memcpy(b, "member.approved", 16); /* with its NUL */
+	n = 16;
+	b[n++] = (uint8_t)act;
+	memcpy(b + n, ledger, SL_KEY_LEN);
+	n += SL_KEY_LEN;
+	memcpy(b + n, org, SL_KEY_LEN);
+	n += SL_KEY_LEN;
+	for (int i = 0; i < 8; i++)
+		b[n++] = (uint8_t)(term >> (56 - 8 * i));
+	for (int i = 0; i < 8; i++)
+		b[n++] = (uint8_t)(upto >> (56 - 8 * i));
+	/* The rest, hashed: the name, then each key and seq listed. */
+	{
+		uint8_t tail[SL_ORG_MAX + SL_CUTS_MAX * (SL_KEY_LEN + 8)];
+		size_t tn = 0;
+
+		if (nl > SL_ORG_MAX)
+			nl = SL_ORG_MAX;
+		memcpy(tail, name, nl);
+		tn = nl;
+		for (uint32_t i = 0; i < nextra && i < SL_CUTS_MAX; i++) {
+			memcpy(tail + tn, extra[i].device, SL_KEY_LEN);
+			tn += SL_KEY_LEN;
+			for (int j = 0; j < 8; j++)
+				tail[tn++] = (uint8_t)(extra[i].upto >>
+				    (56 - 8 * j));
+		}
+		sl_sha256(b + n, tail, tn);
+		n += SL_HASH_LEN;
+	}
+	sl_sha256(out, b, n);
+}
+
 int
 sl_cuts_check(const uint8_t *v, size_t len, char *why, size_t wlen)
 {
@@ -125,10 +309,13 @@ sl_mev_decode(const struct sl_event *ev, struct sl_mev *out)
 		{ "member.retired", SL_MEV_RETIRE },
 		{ "member.renamed", SL_MEV_RENAME },
 		{ "device.added", SL_MEV_DEVICE },
-		{ "device.revoked", SL_MEV_REVOKE } };
+		{ "device.revoked", SL_MEV_REVOKE },
+		{ "member.approved", SL_MEV_APPROVE },
+		{ "member.policy", SL_MEV_POLICY } };
 	struct sl_mp m;
 	uint32_t n;
 	bool have_org = false, have_dev = false;
+	struct approvals *ap = NULL;
 
 	memset(out, 0, sizeof *out);
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
@@ -152,41 +339,267 @@ sl_mev_decode(const struct sl_event *ev, struct sl_mev *out)
 		uint32_t kl, sn;
 
 		if (sl_mp_read_str(&m, &k, &kl, 0, SL_FIELD_NAME_MAX) != SL_OK)
-			return SL_EINVAL;
+			goto bad;
 		if (sl_mp_read_nil(&m))
 			continue; /* not given */
 		if (kl == 3 && memcmp(k, "org", 3) == 0) {
 			if (!read_key(&m, out->org))
-				return SL_EINVAL;
+				goto bad;
 			have_org = true;
 		} else if (kl == 6 && memcmp(k, "device", 6) == 0) {
 			if (!read_key(&m, out->device))
-				return SL_EINVAL;
+				goto bad;
 			have_dev = true;
 		} else if (kl == 4 && memcmp(k, "name", 4) == 0) {
 			if (sl_mp_read_str(&m, &s, &sn, 0, SL_ORG_MAX) != SL_OK)
-				return SL_EINVAL;
+				goto bad;
 			memcpy(out->name, s, sn);
 			out->name[sn] = '\0';
 		} else if (kl == 4 && memcmp(k, "upto", 4) == 0) {
 			if (sl_mp_read_uint(&m, &out->upto) != SL_OK)
-				return SL_EINVAL;
+				goto bad;
 		} else if (kl == 4 && memcmp(k, "cert", 4) == 0) {
 			out->certified = true;
 			if (sl_mp_skip(&m, NULL, NULL) != SL_OK)
-				return SL_EINVAL;
+				goto bad;
 		} else if (kl == 7 && memcmp(k, "devices", 7) == 0 &&
-		    out->type == SL_MEV_RETIRE) {
+		    (out->type == SL_MEV_RETIRE ||
+		    out->type == SL_MEV_APPROVE)) {
 			if (read_cuts(&m, out->cuts, &out->ncuts) != NULL)
-				return SL_EINVAL;
+				goto bad;
+		} else if (kl == 7 && memcmp(k, "members", 7) == 0) {
+			if (read_keys(&m, out->cuts, &out->ncuts) != NULL)
+				goto bad;
+		} else if (kl == 6 && memcmp(k, "ledger", 6) == 0) {
+			if (!read_key(&m, out->ledger))
+				goto bad;
+			out->ledgered = true;
+		} else if (kl == 4 && memcmp(k, "term", 4) == 0) {
+			if (sl_mp_read_uint(&m, &out->term) != SL_OK)
+				goto bad;
+		} else if (kl == 3 && memcmp(k, "act", 3) == 0) {
+			if (sl_mp_read_str(&m, &s, &sn, 0, 16) != SL_OK)
+				goto bad;
+			out->act = sl_mact_parse(s, sn);
+		} else if (kl == 3 && memcmp(k, "sig", 3) == 0) {
+			const uint8_t *b;
+
+			if (sl_mp_read_bin(&m, &b, &sn, SL_SIG_LEN,
+			    SL_SIG_LEN) != SL_OK)
+				goto bad;
+			memcpy(out->sig, b, SL_SIG_LEN);
+		} else if (kl == 9 && memcmp(k, "approvals", 9) == 0 &&
+		    ap == NULL) {
+			if ((ap = malloc(sizeof *ap)) == NULL)
+				return SL_ENOMEM; /* nothing held yet */
+			if (read_approvals(&m, ap) != NULL)
+				goto bad;
 		} else if (sl_mp_skip(&m, NULL, NULL) != SL_OK) {
-			return SL_EINVAL;
+			goto bad;
 		}
+	}
+	if (out->type == SL_MEV_POLICY) {
+		/* A policy's org is its ledger (the proposer's key). */
+		memcpy(out->org, out->ledger, SL_KEY_LEN);
+		have_org = out->ledgered;
 	}
 	if (!have_org || ((out->type == SL_MEV_DEVICE ||
 	    out->type == SL_MEV_REVOKE) && !have_dev))
-		return SL_EINVAL;
+		goto bad;
+	if (ap != NULL) {
+		/* An entry's approvers; a retirement cuts at the highest
+		 * seq any of them had seen, of the key and of each device
+		 * (the content rules checked every signature). */
+		if (!out->ledgered)
+			goto bad;
+		out->napp = ap->n;
+		for (uint32_t i = 0; i < ap->n; i++)
+			memcpy(out->app[i], ap->a[i].key, SL_KEY_LEN);
+		if (out->type == SL_MEV_RETIRE) {
+			out->upto = 0;
+			out->ncuts = 0;
+			for (uint32_t i = 0; i < ap->n; i++) {
+				if (ap->a[i].upto > out->upto)
+					out->upto = ap->a[i].upto;
+				for (uint32_t c = 0; c < ap->a[i].ncuts; c++)
+					if (!merge_cut(out, &ap->a[i].cuts[c]))
+						goto bad;
+			}
+		}
+	}
+	if (out->type == SL_MEV_APPROVE) {
+		uint8_t h[SL_HASH_LEN];
+
+		/* Its signature is its origin's: checked here, where the
+		 * origin is known (a bad one makes no approval). */
+		if (!out->ledgered || out->act == SL_MACT_NONE)
+			goto bad;
+		sl_approval_hash(h, out->act, out->ledger, out->org, out->term,
+		    out->name, out->upto, out->cuts, out->ncuts);
+		if (!sl_verify_cert(out->sig, out->origin, h))
+			goto bad;
+	}
+	free(ap);
 	return SL_OK;
+bad:
+	free(ap);
+	return SL_EINVAL;
+}
+
+/*
+ * The content rule for the majority policy's events (12.4): what each
+ * may carry, and every approval an entry carries verifies over the
+ * statement its fields make.  (An approval event's own signature is its
+ * origin's, checked where the origin is known: sl_mev_decode.)
+ */
+int
+sl_ledger_check(const char *type, size_t tlen, const uint8_t *payload,
+    size_t plen, char *why, size_t wlen)
+{
+	struct approvals *ap = NULL;
+	struct sl_mcut extra[SL_CUTS_MAX];
+	uint8_t ledger[SL_KEY_LEN], org[SL_KEY_LEN], h[SL_HASH_LEN];
+	char name[SL_ORG_MAX + 1] = "";
+	bool have_ledger = false, have_org = false, have_term = false,
+	    have_members = false, have_devices = false, majority = false;
+	enum sl_mact act = SL_MACT_NONE;
+	uint64_t term = 0, upto = 0;
+	uint32_t n, nextra = 0;
+	struct sl_mp m;
+	int rc = SL_OK;
+
+	if (tlen == 15 && memcmp(type, "member.admitted", 15) == 0)
+		act = SL_MACT_ADMIT;
+	else if (tlen == 14 && memcmp(type, "member.retired", 14) == 0)
+		act = SL_MACT_RETIRE;
+	else if (tlen == 13 && memcmp(type, "member.policy", 13) == 0)
+		act = SL_MACT_POLICY;
+	sl_mp_init(&m, payload, plen);
+	if (sl_mp_read_map(&m, &n, 256) != SL_OK)
+		goto bad;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k, *s;
+		uint32_t kl, sn;
+
+		if (sl_mp_read_str(&m, &k, &kl, 0, SL_FIELD_NAME_MAX) != SL_OK)
+			goto bad;
+		if (sl_mp_read_nil(&m))
+			continue;
+		if (kl == 3 && memcmp(k, "org", 3) == 0) {
+			have_org = read_key(&m, org);
+		} else if (kl == 6 && memcmp(k, "ledger", 6) == 0) {
+			have_ledger = read_key(&m, ledger);
+		} else if (kl == 4 && memcmp(k, "name", 4) == 0) {
+			if (sl_mp_read_str(&m, &s, &sn, 0, SL_ORG_MAX) != SL_OK)
+				goto bad;
+			memcpy(name, s, sn);
+			name[sn] = '\0';
+		} else if (kl == 4 && memcmp(k, "term", 4) == 0) {
+			if (sl_mp_read_uint(&m, &term) != SL_OK)
+				goto bad;
+			have_term = true;
+		} else if (kl == 4 && memcmp(k, "upto", 4) == 0) {
+			if (sl_mp_read_uint(&m, &upto) != SL_OK)
+				goto bad;
+		} else if (kl == 3 && memcmp(k, "act", 3) == 0 &&
+		    tlen == 15 && memcmp(type, "member.approved", 15) == 0) {
+			if (sl_mp_read_str(&m, &s, &sn, 0, 16) != SL_OK ||
+			    (act = sl_mact_parse(s, sn)) == SL_MACT_NONE) {
+				rc = sl_why(why, wlen, "\"act\" is none of admit, "
+				    "retire, policy");
+				goto out;
+			}
+		} else if (kl == 9 && memcmp(k, "admission", 9) == 0) {
+			if (sl_mp_read_str(&m, &s, &sn, 0, 16) != SL_OK)
+				goto bad;
+			majority = sn == 8 && memcmp(s, "majority", 8) == 0;
+		} else if (kl == 7 && memcmp(k, "members", 7) == 0) {
+			if (read_keys(&m, extra, &nextra) != NULL)
+				goto bad;
+			have_members = true;
+		} else if (kl == 7 && memcmp(k, "devices", 7) == 0) {
+			if (read_cuts(&m, extra, &nextra) != NULL)
+				goto bad;
+			have_devices = true;
+		} else if (kl == 9 && memcmp(k, "approvals", 9) == 0 &&
+		    ap == NULL) {
+			if ((ap = malloc(sizeof *ap)) == NULL) {
+				rc = sl_why(why, wlen, "cannot be checked (out "
+				    "of memory)");
+				goto out;
+			}
+			if (read_approvals(&m, ap) != NULL)
+				goto bad;
+		} else if (sl_mp_skip(&m, NULL, NULL) != SL_OK) {
+			goto bad;
+		}
+	}
+	if (tlen == 15 && memcmp(type, "member.approved", 15) == 0) {
+		/* One approval: what it approves, nothing else. */
+		if (!have_ledger || !have_org || !have_term ||
+		    act == SL_MACT_NONE)
+			goto bad;
+		if (act == SL_MACT_POLICY && (!have_members || have_devices ||
+		    name[0] != '\0' || upto != 0 ||
+		    memcmp(org, ledger, SL_KEY_LEN) != 0 || term != 0))
+			goto bad_policy;
+		if (act != SL_MACT_POLICY && have_members)
+			goto bad;
+		if (act == SL_MACT_ADMIT && (have_devices || upto != 0))
+			goto bad;
+		if (act == SL_MACT_RETIRE && name[0] != '\0')
+			goto bad;
+		goto out;
+	}
+	if (act == SL_MACT_POLICY) {
+		if (!majority) {
+			rc = sl_why(why, wlen, "\"admission\" is not "
+			    "\"majority\"");
+			goto out;
+		}
+		if (!have_ledger || !have_members || ap == NULL || have_term ||
+		    have_org || have_devices)
+			goto bad_policy;
+		memcpy(org, ledger, SL_KEY_LEN);
+		name[0] = '\0';
+	} else if (!have_ledger && !have_term && ap == NULL) {
+		goto out; /* an entry of no ledger (one member admits) */
+	} else if (!have_ledger || !have_term || ap == NULL || !have_org ||
+	    have_members) {
+		rc = sl_why(why, wlen, "an entry of a ledger carries "
+		    "\"ledger\", \"term\" and \"approvals\"");
+		goto out;
+	}
+	for (uint32_t i = 0; i < ap->n; i++) {
+		const struct approval *a = &ap->a[i];
+
+		if (act == SL_MACT_RETIRE)
+			sl_approval_hash(h, act, ledger, org, term, "", a->upto,
+			    a->cuts, a->ncuts);
+		else if (a->upto != 0 || a->ncuts != 0)
+			goto bad;
+		else if (act == SL_MACT_POLICY)
+			sl_approval_hash(h, act, ledger, org, 0, "", 0, extra,
+			    nextra);
+		else
+			sl_approval_hash(h, act, ledger, org, term, name, 0,
+			    NULL, 0);
+		if (!sl_verify_cert(a->sig, a->key, h)) {
+			rc = sl_why(why, wlen, "approval %u is not its key's "
+			    "signature of what the entry says", i + 1);
+			goto out;
+		}
+	}
+	goto out;
+bad_policy:
+	rc = sl_why(why, wlen, "is not a policy statement (ledger, members "
+	    "and approvals; the proposer's own key as org)");
+	goto out;
+bad:
+	rc = sl_why(why, wlen, "is not a statement of the majority policy");
+out:
+	free(ap);
+	return rc;
 }
 
 /* The statements a device certificate and a revocation sign: a domain
@@ -312,6 +725,9 @@ sl_members_free(struct sl_members *ms)
 	free(ms->d);
 	free(ms->dcut);
 	free(ms->dorg);
+	free(ms->lret);
+	free(ms->voters);
+	free(ms->terms);
 	memset(ms, 0, sizeof *ms);
 }
 
@@ -334,6 +750,7 @@ sl_members_add(struct sl_members *ms, const struct sl_mev *e)
 	ms->ev[ms->nev++] = *e;
 	ms->dirty = true;
 	ms->nretire += e->type == SL_MEV_RETIRE || e->type == SL_MEV_REVOKE;
+	ms->nledger += e->type == SL_MEV_APPROVE || e->type == SL_MEV_POLICY;
 	return SL_OK;
 }
 
@@ -400,10 +817,19 @@ collect(struct sl_members *ms)
 	ms->nm = 0;
 	if ((rc = push_key(ms, ms->anchor)) != SL_OK)
 		return rc;
-	for (size_t i = 0; i < ms->nev; i++)
-		if ((rc = push_key(ms, ms->ev[i].org)) != SL_OK ||
-		    (rc = push_key(ms, ms->ev[i].origin)) != SL_OK)
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *e = &ms->ev[i];
+
+		if ((rc = push_key(ms, e->org)) != SL_OK ||
+		    (rc = push_key(ms, e->origin)) != SL_OK)
 			return rc;
+		/* A policy's members are organisations too. */
+		for (uint32_t c = 0; (e->type == SL_MEV_POLICY ||
+		    (e->type == SL_MEV_APPROVE && e->act == SL_MACT_POLICY)) &&
+		    c < e->ncuts; c++)
+			if ((rc = push_key(ms, e->cuts[c].device)) != SL_OK)
+				return rc;
+	}
 	if (ms->nm > 1)
 		qsort(ms->m, ms->nm, sizeof ms->m[0], member_cmp);
 	for (size_t i = 0; i < ms->nm; i++)
@@ -631,14 +1057,366 @@ devices(struct sl_members *ms)
 	return SL_OK;
 }
 
+/*
+ * The majority policy (PROTOCOL.md 12.4).
+ *
+ * A policy in its proposer's chain, approved by every member it lists,
+ * starts a *ledger*: from then on, the members are the ones it lists and
+ * those its later entries admit, in the order of the chain that keeps
+ * it (the proposer's, and after a rotation the new key's), each entry
+ * approved by more than half of the members voting at that point (a
+ * retirement also by the retired organisation alone: it leaves).  The
+ * chain orders the entries, so a majority is always of the members of
+ * the moment: approvals given when a few were a majority count for
+ * nothing once more have joined.  A ledger governs a node if the node's
+ * organisation approved something in it and the ledger made it a
+ * member: another ledger (one a member made up, with its own puppets)
+ * cannot take the node over.  Where none governs, one member admits.
+ */
+static int closure_one(struct sl_members *ms);
+
+struct walk {
+	uint8_t (*vote)[SL_KEY_LEN];  /* the members voting now */
+	size_t nvote;
+	uint8_t (*ever)[SL_KEY_LEN];  /* every member it had */
+	size_t never;
+	struct sl_mcut *terms;        /* entries about each organisation */
+	size_t nterms;
+	size_t *adm, nadm;            /* the entries that took effect */
+	size_t *ret, nret;
+	uint8_t keeper[SL_KEY_LEN];
+};
+
+static void
+walk_free(struct walk *w)
+{
+	free(w->vote);
+	free(w->ever);
+	free(w->terms);
+	free(w->adm);
+	free(w->ret);
+	memset(w, 0, sizeof *w);
+}
+
+static bool
+in_keys(uint8_t (*k)[SL_KEY_LEN], size_t n, const uint8_t *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (key_cmp(k[i], key) == 0)
+			return true;
+	return false;
+}
+
+static uint64_t
+term_of(const struct walk *w, const uint8_t *org)
+{
+	for (size_t i = 0; i < w->nterms; i++)
+		if (key_cmp(w->terms[i].device, org) == 0)
+			return w->terms[i].upto;
+	return 0;
+}
+
+static void
+term_up(struct walk *w, const uint8_t *org)
+{
+	for (size_t i = 0; i < w->nterms; i++)
+		if (key_cmp(w->terms[i].device, org) == 0) {
+			w->terms[i].upto++;
+			return;
+		}
+	memcpy(w->terms[w->nterms].device, org, SL_KEY_LEN);
+	w->terms[w->nterms++].upto = 1;
+}
+
+/* Is the event seq of origin within the cut-offs the last round left
+ * (a keeper's entries after its chain's end do not count)? */
+static bool
+within(const struct sl_members *ms, const uint8_t *origin, uint64_t seq)
+{
+	const struct sl_device *d = find_device(ms, origin);
+	const struct sl_member *m;
+
+	if (d != NULL)
+		return !d->contested && seq <= d->upto;
+	m = find(ms, origin);
+	return m != NULL && seq <= m->upto && seq <= m->chain_upto;
+}
+
+/* How many organisations among vote approved entry e (their keys'
+ * organisations, each once); *self: did e->org approve it? */
+static size_t
+approvers(const struct sl_members *ms, const struct sl_mev *e,
+    uint8_t (*vote)[SL_KEY_LEN], size_t nvote, bool *self)
+{
+	uint8_t seen[SL_APPROVALS_MAX][SL_KEY_LEN];
+	size_t n = 0;
+
+	*self = false;
+	for (uint32_t i = 0; i < e->napp; i++) {
+		const uint8_t *o = org_of(ms, e->app[i]);
+
+		if (key_cmp(o, e->org) == 0)
+			*self = true;
+		if (!in_keys(vote, nvote, o) || in_keys(seen, n, o))
+			continue;
+		memcpy(seen[n++], o, SL_KEY_LEN);
+	}
+	return n;
+}
+
+/* Is P a policy that starts a ledger: in its proposer's own chain, the
+ * proposer's organisation among its members, approved by every member,
+ * and the first such of that chain? */
+static bool
+policy_valid(const struct sl_members *ms, const struct sl_mev *P)
+{
+	bool self;
+
+	if (P->type != SL_MEV_POLICY || !P->ledgered ||
+	    key_cmp(P->ledger, P->origin) != 0 || P->ncuts == 0)
+		return false;
+	{
+		uint8_t list[SL_APPROVALS_MAX][SL_KEY_LEN];
+
+		for (uint32_t c = 0; c < P->ncuts; c++)
+			memcpy(list[c], P->cuts[c].device, SL_KEY_LEN);
+		if (!in_keys(list, P->ncuts, org_of(ms, P->origin)) ||
+		    approvers(ms, P, list, P->ncuts, &self) != P->ncuts)
+			return false;
+	}
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *e = &ms->ev[i];
+
+		if (e == P)
+			return true;
+		if (e->type == SL_MEV_POLICY && key_cmp(e->origin,
+		    P->origin) == 0 && e->seq < P->seq &&
+		    policy_valid(ms, e))
+			return false;
+	}
+	return true;
+}
+
+/* The ledger P starts, walked in its keeper's chain order. */
+static int
+walk(const struct sl_members *ms, const struct sl_mev *P, struct walk *w)
+{
+	uint8_t chain[SL_KEY_LEN];
+	uint64_t after = P->seq;
+	size_t cap = ms->nm + SL_APPROVALS_MAX;
+
+	memset(w, 0, sizeof *w);
+	w->vote = malloc(cap * sizeof *w->vote);
+	w->ever = malloc(cap * sizeof *w->ever);
+	w->terms = malloc(cap * sizeof *w->terms);
+	w->adm = malloc((ms->nev + 1) * sizeof *w->adm);
+	w->ret = malloc((ms->nev + 1) * sizeof *w->ret);
+	if (w->vote == NULL || w->ever == NULL || w->terms == NULL ||
+	    w->adm == NULL || w->ret == NULL) {
+		walk_free(w);
+		return SL_ENOMEM;
+	}
+	for (uint32_t c = 0; c < P->ncuts; c++) {
+		memcpy(w->vote[w->nvote++], P->cuts[c].device, SL_KEY_LEN);
+		memcpy(w->ever[w->never++], P->cuts[c].device, SL_KEY_LEN);
+	}
+	memcpy(chain, P->origin, SL_KEY_LEN);
+	for (int hop = 0; hop < 16; hop++) {
+		uint64_t last = 0, end = UINT64_MAX;
+		const struct sl_mev *next = NULL;
+
+		/* The chain's entries in seq order (its events are in
+		 * clock order, which a chain keeps; pick by seq anyway). */
+		for (;;) {
+			const struct sl_mev *e = NULL;
+
+			for (size_t i = 0; i < ms->nev; i++) {
+				const struct sl_mev *x = &ms->ev[i];
+
+				if (key_cmp(x->origin, chain) != 0 ||
+				    x->seq <= last || x->seq <= after)
+					continue;
+				if (e == NULL || x->seq < e->seq)
+					e = x;
+			}
+			if (e == NULL)
+				break;
+			last = e->seq;
+			if (!within(ms, chain, e->seq))
+				break;
+			/* A rotation: the chain's key ends, its new key
+			 * (certified in it before) keeps the ledger. */
+			if (e->type == SL_MEV_DEVICE &&
+			    key_cmp(e->org, org_of(ms, chain)) == 0)
+				next = e;
+			if (e->type == SL_MEV_REVOKE && !e->certified &&
+			    key_cmp(e->device, chain) == 0) {
+				end = e->seq;
+				break;
+			}
+			if (e->type == SL_MEV_REVOKE &&
+			    key_cmp(e->device, chain) == 0 &&
+			    key_cmp(e->org, chain) == 0) {
+				end = e->seq;
+				break;
+			}
+			if ((e->type != SL_MEV_ADMIT &&
+			    e->type != SL_MEV_RETIRE) || !e->ledgered ||
+			    e->napp == 0 || key_cmp(e->ledger, P->ledger) != 0 ||
+			    e->term != term_of(w, e->org))
+				continue;
+			bool self;
+			size_t n = approvers(ms, e, w->vote, w->nvote, &self);
+
+			if (e->type == SL_MEV_ADMIT) {
+				const struct sl_device *dv =
+				    find_device(ms, e->org);
+
+				/* A retired key stays retired (it joins
+				 * again as a new node). */
+				if (in_keys(w->ever, w->never, e->org) ||
+				    (dv != NULL && !dv->contested) ||
+				    2 * n <= w->nvote)
+					continue;
+				memcpy(w->vote[w->nvote++], e->org, SL_KEY_LEN);
+				memcpy(w->ever[w->never++], e->org, SL_KEY_LEN);
+				w->adm[w->nadm++] = (size_t)(e - ms->ev);
+			} else {
+				size_t k;
+
+				if (!in_keys(w->vote, w->nvote, e->org) ||
+				    (2 * n <= w->nvote && !self))
+					continue;
+				for (k = 0; key_cmp(w->vote[k], e->org) != 0;
+				    k++)
+					;
+				memmove(w->vote[k], w->vote[k + 1],
+				    (w->nvote - k - 1) * sizeof w->vote[0]);
+				w->nvote--;
+				w->ret[w->nret++] = (size_t)(e - ms->ev);
+			}
+			term_up(w, e->org);
+			if (w->nvote + 1 >= cap || w->never + 1 >= cap ||
+			    w->nterms + 1 >= cap)
+				break; /* cannot grow past the organisations
+					  named */
+		}
+		if (next == NULL || end == UINT64_MAX || next->seq > end)
+			break;
+		memcpy(chain, next->device, SL_KEY_LEN);
+		after = 0;
+	}
+	memcpy(w->keeper, chain, SL_KEY_LEN);
+	return SL_OK;
+}
+
+/* Has org approved anything in ledger (an approval, or its approval in
+ * the policy itself)? */
+static bool
+acked(const struct sl_members *ms, const uint8_t *org, const uint8_t *ledger)
+{
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *e = &ms->ev[i];
+
+		if (!e->ledgered || key_cmp(e->ledger, ledger) != 0)
+			continue;
+		if (e->type == SL_MEV_APPROVE &&
+		    key_cmp(org_of(ms, e->origin), org) == 0)
+			return true;
+		for (uint32_t a = 0; e->type == SL_MEV_POLICY && a < e->napp;
+		    a++)
+			if (key_cmp(org_of(ms, e->app[a]), org) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* Which ledger governs the anchor (ms->gov, ms->li and the rest), under
+ * the devices now. */
+static int
+govern(struct sl_members *ms)
+{
+	ms->gov = false;
+	ms->nlret = ms->nvoters = ms->nterms = 0;
+	for (size_t i = 0; i < ms->nev; i++)
+		ms->ev[i].entered = false;
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *P = &ms->ev[i];
+		struct walk w;
+		int rc;
+
+		if (P->type != SL_MEV_POLICY || !policy_valid(ms, P) ||
+		    !acked(ms, ms->anchor, P->ledger))
+			continue;
+		if ((rc = walk(ms, P, &w)) != SL_OK)
+			return rc;
+		if (!in_keys(w.ever, w.never, ms->anchor)) {
+			walk_free(&w);
+			continue;
+		}
+		ms->gov = true;
+		memcpy(ms->li.ledger, P->ledger, SL_KEY_LEN);
+		memcpy(ms->li.keeper, w.keeper, SL_KEY_LEN);
+		ms->li.policy_hlc = P->hlc;
+		ms->li.voters = w.nvote;
+		for (size_t k = 0; k < ms->nm; k++)
+			ms->m[k].member = in_keys(w.ever, w.never, ms->m[k].org);
+		free(ms->lret);
+		free(ms->voters);
+		free(ms->terms);
+		ms->lret = w.ret;
+		ms->nlret = w.nret;
+		ms->voters = w.vote;
+		ms->nvoters = w.nvote;
+		ms->terms = w.terms;
+		ms->nterms = w.nterms;
+		/* The admissions that took effect, for since and names. */
+		for (size_t k = 0; k < w.nadm; k++)
+			ms->ev[w.adm[k]].entered = true;
+		w.ret = NULL;
+		w.vote = NULL;
+		w.terms = NULL;
+		walk_free(&w);
+		return SL_OK;
+	}
+	return SL_OK;
+}
+
 /* The closure of admissions from the anchor, and the devices, under the
- * cut-offs now. */
+ * cut-offs now; under a ledger, its members. */
 static int
 closure(struct sl_members *ms)
+{
+	int rc;
+
+	if ((rc = closure_one(ms)) != SL_OK || ms->nledger == 0)
+		return rc;
+	/* The ledger reads the devices; the devices count by the
+	 * members it gives: a few rounds settle both. */
+	for (int round = 0; round < 4; round++) {
+		size_t nd;
+
+		if ((rc = govern(ms)) != SL_OK)
+			return rc;
+		if (!ms->gov)
+			return round == 0 ? SL_OK : closure_one(ms);
+		do {
+			nd = ms->nd;
+			if ((rc = devices(ms)) != SL_OK)
+				return rc;
+		} while (ms->nd > nd);
+	}
+	return SL_OK;
+}
+
+/* The closure of admissions from the anchor (one member admits). */
+static int
+closure_one(struct sl_members *ms)
 {
 	bool grew;
 	int rc;
 
+	ms->gov = false;
 	for (size_t i = 0; i < ms->nm; i++)
 		ms->m[i].member = false;
 	find(ms, ms->anchor)->member = true;
@@ -859,10 +1637,37 @@ cutoffs(struct sl_members *ms, uint64_t *next, uint64_t *dnext,
 				dnext[j] = u;
 		}
 	}
+	/* Under a ledger, its retirements: the key at the highest seq its
+	 * approvers had seen, each device at the highest they listed (0 if
+	 * none did).  The word of every admitter is the rule of one member
+	 * admits only. */
+	for (size_t r = 0; ms->gov && r < ms->nlret; r++) {
+		const struct sl_mev *e = &ms->ev[ms->lret[r]];
+		const struct sl_member *m = find(ms, e->org);
+		size_t k;
+
+		if (m == NULL)
+			continue;
+		k = (size_t)(m - ms->m);
+		if (e->upto < next[k])
+			next[k] = e->upto;
+		for (size_t j = 0; j < ms->nd; j++) {
+			uint64_t u = 0;
+
+			if (key_cmp(ms->d[j].org, e->org) != 0)
+				continue;
+			for (uint32_t c = 0; c < e->ncuts; c++)
+				if (key_cmp(e->cuts[c].device, ms->d[j].key) ==
+				    0)
+					u = e->cuts[c].upto;
+			if (u < dnext[j])
+				dnext[j] = u;
+		}
+	}
 	for (size_t k = 0; k < ms->nm; k++) {
 		uint64_t hi;
 
-		if (!ms->m[k].member ||
+		if (!ms->m[k].member || ms->gov ||
 		    !retired_by_admitters(ms, ms->m[k].org, NULL, &hi, NULL))
 			continue;
 		if (hi < next[k])
@@ -878,6 +1683,15 @@ cutoffs(struct sl_members *ms, uint64_t *next, uint64_t *dnext,
 				dnext[j] = dh;
 		}
 	}
+}
+
+static bool
+is_lret(const struct sl_members *ms, size_t i)
+{
+	for (size_t r = 0; ms->gov && r < ms->nlret; r++)
+		if (ms->lret[r] == i)
+			return true;
+	return false;
 }
 
 int
@@ -952,6 +1766,11 @@ sl_members_settle(struct sl_members *ms)
 
 		if (!counts(ms, e) || !m->member)
 			continue;
+		/* Under a ledger only its entries admit and retire others. */
+		if (ms->gov && (e->type == SL_MEV_ADMIT ||
+		    (e->type == SL_MEV_RETIRE && key_cmp(e->origin, e->org) !=
+		    0)) && !e->entered && !is_lret(ms, i))
+			continue;
 		if (e->type == SL_MEV_ADMIT && m->since == 0 &&
 		    key_cmp(org_of(ms, e->origin), e->org) != 0) {
 			m->since = e->hlc;
@@ -1001,7 +1820,8 @@ sl_members_settle(struct sl_members *ms)
 		struct sl_member *m = find(ms, e->org);
 
 		if (e->type != SL_MEV_ADMIT || e->name[0] == '\0' ||
-		    !m->member || !counts(ms, e) || m->named)
+		    !m->member || !counts(ms, e) || m->named ||
+		    (ms->gov && !e->entered))
 			continue;
 		m->named = true;
 		if ((rc = add_name(ms, e)) != SL_OK)
@@ -1226,4 +2046,176 @@ sl_members_count(const struct sl_members *ms)
 	for (size_t i = 0; i < ms->nm; i++)
 		n += ms->m[i].member;
 	return n;
+}
+
+/* ---- the majority policy, for the commands (12.4) --------------------- */
+
+bool
+sl_members_ledger(const struct sl_members *ms, struct sl_ledger_info *out)
+{
+	if (!ms->gov)
+		return false;
+	if (out != NULL)
+		*out = ms->li;
+	return true;
+}
+
+bool
+sl_members_acked(const struct sl_members *ms, const uint8_t org[SL_KEY_LEN],
+    const uint8_t ledger[SL_KEY_LEN])
+{
+	return acked(ms, org, ledger);
+}
+
+/* Do approvals a and b approve the same motion? */
+static bool
+same_motion(const struct sl_mev *a, const struct sl_mev *b)
+{
+	if (a->act != b->act || a->term != b->term ||
+	    key_cmp(a->ledger, b->ledger) != 0 || key_cmp(a->org, b->org) != 0)
+		return false;
+	if (a->act == SL_MACT_ADMIT)
+		return strcmp(a->name, b->name) == 0;
+	if (a->act == SL_MACT_POLICY) {
+		if (a->ncuts != b->ncuts)
+			return false;
+		for (uint32_t c = 0; c < a->ncuts; c++)
+			if (key_cmp(a->cuts[c].device, b->cuts[c].device) != 0)
+				return false;
+	}
+	return true; /* a retirement: each approver names its own seqs */
+}
+
+size_t
+sl_members_motions(const struct sl_members *ms, struct sl_motion *out,
+    size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *e = &ms->ev[i];
+		const uint8_t *by = org_of(ms, e->origin);
+		struct sl_motion *mo = NULL;
+		uint8_t (*vote)[SL_KEY_LEN];
+		size_t nvote;
+		uint8_t list[SL_APPROVALS_MAX][SL_KEY_LEN];
+		bool dup = false;
+
+		if (e->type != SL_MEV_APPROVE || !counts(ms, e))
+			continue;
+		if (ms->gov) {
+			/* Under the ledger: what it has not recorded (the
+			 * organisation's entries so far are its term). */
+			uint64_t t = 0;
+
+			if (e->act == SL_MACT_POLICY ||
+			    key_cmp(e->ledger, ms->li.ledger) != 0)
+				continue;
+			for (size_t k = 0; k < ms->nterms; k++)
+				if (key_cmp(ms->terms[k].device, e->org) == 0)
+					t = ms->terms[k].upto;
+			if (e->term != t)
+				continue;
+			vote = ms->voters;
+			nvote = ms->nvoters;
+		} else {
+			/* Proposals to take the policy: each listed member
+			 * must approve. */
+			const struct sl_mev *p;
+			bool started = false;
+
+			if (e->act != SL_MACT_POLICY)
+				continue;
+			for (size_t k = 0; k < ms->nev && !started; k++) {
+				p = &ms->ev[k];
+				started = p->type == SL_MEV_POLICY &&
+				    key_cmp(p->ledger, e->ledger) == 0 &&
+				    policy_valid(ms, p);
+			}
+			if (started)
+				continue;
+			for (uint32_t c = 0; c < e->ncuts; c++)
+				memcpy(list[c], e->cuts[c].device, SL_KEY_LEN);
+			vote = list;
+			nvote = e->ncuts;
+		}
+		for (size_t k = 0; k < n && k < max; k++)
+			if (same_motion(out[k].first, e))
+				mo = &out[k];
+		if (mo == NULL) {
+			if (n >= max) {
+				n++;
+				continue;
+			}
+			mo = &out[n++];
+			memset(mo, 0, sizeof *mo);
+			mo->act = e->act;
+			memcpy(mo->ledger, e->ledger, SL_KEY_LEN);
+			memcpy(mo->org, e->org, SL_KEY_LEN);
+			memcpy(mo->name, e->name, sizeof mo->name);
+			mo->term = e->term;
+			mo->first = e;
+			mo->needed = e->act == SL_MACT_POLICY ? nvote :
+			    nvote / 2 + 1;
+		}
+		/* One approval per organisation counts; a retirement by the
+		 * retired organisation itself is enough alone. */
+		for (size_t k = 0; k < mo->nev; k++)
+			if (key_cmp(org_of(ms, mo->ev[k]->origin), by) == 0)
+				dup = true;
+		if (dup || mo->nev >= SL_APPROVALS_MAX)
+			continue;
+		if (e->act == SL_MACT_RETIRE && key_cmp(by, e->org) == 0 &&
+		    in_keys(vote, nvote, by))
+			mo->needed = 1;
+		if (!in_keys(vote, nvote, by))
+			continue;
+		mo->ev[mo->nev++] = e;
+		mo->approved++;
+	}
+	/* A retirement its organisation approved needs no one else. */
+	for (size_t k = 0; k < n && k < max; k++)
+		for (size_t j = 0; out[k].act == SL_MACT_RETIRE &&
+		    j < out[k].nev; j++)
+			if (key_cmp(org_of(ms, out[k].ev[j]->origin),
+			    out[k].org) == 0)
+				out[k].needed = 1;
+	return n;
+}
+
+bool
+sl_members_to_ack(const struct sl_members *ms, uint8_t ledger[SL_KEY_LEN],
+    uint64_t *term)
+{
+	if (ms->gov || ms->nledger == 0)
+		return false;
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *P = &ms->ev[i];
+		struct walk w;
+		bool inviter = false;
+
+		if (P->type != SL_MEV_POLICY || !policy_valid(ms, P) ||
+		    acked(ms, ms->anchor, P->ledger))
+			continue;
+		/* An organisation this node's own chain admitted (the one
+		 * it joined through) approved this ledger. */
+		for (size_t k = 0; k < ms->nev && !inviter; k++) {
+			const struct sl_mev *a = &ms->ev[k];
+
+			inviter = a->type == SL_MEV_ADMIT &&
+			    key_cmp(org_of(ms, a->origin), ms->anchor) == 0 &&
+			    key_cmp(a->org, ms->anchor) != 0 &&
+			    acked(ms, a->org, P->ledger);
+		}
+		if (!inviter || walk(ms, P, &w) != SL_OK)
+			continue;
+		if (in_keys(w.vote, w.nvote, ms->anchor)) {
+			memcpy(ledger, P->ledger, SL_KEY_LEN);
+			*term = term_of(&w, ms->anchor);
+			walk_free(&w);
+			return true;
+		}
+		walk_free(&w);
+	}
+	return false;
 }

@@ -605,7 +605,10 @@ enum sl_ftype {
 	SL_F_CUTS,      /* array of [key bin32, seq], keys ascending
 			   (member.c): the last seq of each device that
 			   counts */
-	SL_F_FORK       /* a fork proof (forkproof.c) */
+	SL_F_FORK,      /* a fork proof (forkproof.c) */
+	SL_F_KEYS,      /* array of key bin32, ascending (member.c) */
+	SL_F_APPROVALS  /* array of [key bin32, seq, CUTS, sig bin64],
+			   keys ascending (member.c): members' approvals */
 };
 
 /* Field flags. */
@@ -976,8 +979,13 @@ int sl_fork_decode(const uint8_t *payload, size_t plen, struct sl_fork *out);
  * holds the same events.
  */
 enum sl_mev_type { SL_MEV_ADMIT = 1, SL_MEV_RETIRE, SL_MEV_RENAME,
-	SL_MEV_DEVICE, SL_MEV_REVOKE };
+	SL_MEV_DEVICE, SL_MEV_REVOKE, SL_MEV_APPROVE, SL_MEV_POLICY };
+/* What a member approves under the majority policy (12.4). */
+enum sl_mact { SL_MACT_NONE = 0, SL_MACT_ADMIT, SL_MACT_RETIRE,
+	SL_MACT_POLICY };
 #define SL_CUTS_MAX 32          /* devices a retirement lists */
+#define SL_APPROVALS_MAX 32     /* approvals an entry carries; members a
+				   policy lists */
 struct sl_mcut {
 	uint8_t device[SL_KEY_LEN];
 	uint64_t upto;
@@ -995,8 +1003,21 @@ struct sl_mev {
 	uint8_t device[SL_KEY_LEN];  /* device.added, device.revoked */
 	bool certified;              /* device.revoked: by the organisation
 					key (else by the device itself) */
-	uint32_t ncuts;              /* member.retired: its devices' */
+	uint32_t ncuts;              /* member.retired: its devices';
+					member.policy and a policy's
+					approval: the members (upto 0) */
 	struct sl_mcut cuts[SL_CUTS_MAX];
+	/* The majority policy (12.4). */
+	bool ledgered;               /* carries "ledger": an entry of a
+					ledger, or an approval */
+	uint8_t ledger[SL_KEY_LEN];  /* the ledger's key */
+	uint64_t term;               /* entries about org before it */
+	enum sl_mact act;            /* member.approved: what */
+	uint8_t sig[SL_SIG_LEN];     /* member.approved: the approval */
+	bool entered;                /* (settled) an entry of the governing
+					ledger that took effect */
+	uint32_t napp;               /* an entry's approvers' keys */
+	uint8_t app[SL_APPROVALS_MAX][SL_KEY_LEN];
 };
 /* SL_OK and e filled if ev is a membership event; SL_ENOENT if it is
  * of another type; SL_EINVAL if its payload says nothing usable (erased,
@@ -1022,6 +1043,29 @@ void sl_device_revoked_hash(uint8_t out[SL_HASH_LEN],
 int sl_device_check(const char *type, size_t tlen, const uint8_t *payload,
     size_t plen, char *why, size_t wlen);
 int sl_cuts_check(const uint8_t *v, size_t len, char *why, size_t wlen);
+
+/*
+ * Admission by majority (PROTOCOL.md 12.4).  A member approves a motion
+ * (admit an organisation, retire one, take the majority policy) by
+ * signing its statement; the ledger's keeper records it with the
+ * approvals once enough members gave one.  sl_approval_hash: the
+ * statement (extra: a retirement's devices, a policy's members, each
+ * upto 0).  sl_keys_check, sl_approvals_check: the content rules for a
+ * KEYS and an APPROVALS value.  sl_ledger_check: the content rule for a
+ * whole member.approved or member.policy payload, or an entry that
+ * carries approvals (every approval verifies): SL_OK or SL_ESCHEMA.
+ */
+void sl_approval_hash(uint8_t out[SL_HASH_LEN], enum sl_mact act,
+    const uint8_t ledger[SL_KEY_LEN], const uint8_t org[SL_KEY_LEN],
+    uint64_t term, const char *name, uint64_t upto,
+    const struct sl_mcut *extra, uint32_t nextra);
+int sl_keys_check(const uint8_t *v, size_t len, char *why, size_t wlen);
+int sl_approvals_check(const uint8_t *v, size_t len, char *why,
+    size_t wlen);
+int sl_ledger_check(const char *type, size_t tlen, const uint8_t *payload,
+    size_t plen, char *why, size_t wlen);
+const char *sl_mact_name(enum sl_mact act);
+enum sl_mact sl_mact_parse(const char *s, size_t n);
 
 struct sl_device {
 	uint8_t key[SL_KEY_LEN];
@@ -1060,6 +1104,13 @@ struct sl_mname {
 	uint64_t hlc, seq;
 	char name[SL_ORG_MAX + 1];
 };
+/* The ledger of the majority policy that governs (12.4). */
+struct sl_ledger_info {
+	uint8_t ledger[SL_KEY_LEN];  /* its key: the policy's origin */
+	uint8_t keeper[SL_KEY_LEN];  /* the key that carries it now */
+	uint64_t policy_hlc;
+	size_t voters;               /* members that vote now */
+};
 struct sl_members {
 	uint8_t anchor[SL_KEY_LEN];  /* this node's own organisation */
 	struct sl_mev *ev;           /* held membership events */
@@ -1081,6 +1132,17 @@ struct sl_members {
 	bool dirty;                  /* events added since the last settle */
 	size_t nretire;              /* retirements and revocations held
 					(none: no cut-offs) */
+	/* The majority policy (12.4), settled. */
+	size_t nledger;              /* approvals and policies held (none:
+					one member admits) */
+	bool gov;                    /* a ledger governs */
+	struct sl_ledger_info li;
+	size_t *lret;                /* its retirements (into ev) */
+	size_t nlret;
+	uint8_t (*voters)[SL_KEY_LEN]; /* the members who vote now */
+	size_t nvoters;
+	struct sl_mcut *terms;       /* entries about each organisation */
+	size_t nterms;
 };
 /* Starts with the anchor alone; free with sl_members_free. */
 void sl_members_init(struct sl_members *ms, const uint8_t anchor[SL_KEY_LEN]);
@@ -1126,6 +1188,40 @@ bool sl_members_contested(const struct sl_members *ms,
 const uint8_t *sl_members_name_holder(const struct sl_members *ms,
     const char *name, const uint8_t *except);
 size_t sl_members_count(const struct sl_members *ms);
+
+/*
+ * The majority policy (12.4).  sl_members_ledger: the ledger that
+ * governs this node's members (false: none, one member admits), with the
+ * key that keeps it now and how many members vote.  sl_members_motions:
+ * what members have approved and no ledger has recorded yet: under the
+ * governing ledger, or (none governing) proposals to take the policy;
+ * up to max of them, returns how many there are.  sl_members_to_ack: a
+ * ledger that admitted this node's organisation, that an organisation
+ * this node's own chain admitted (its inviter) approved, and that this
+ * node has not yet approved: the node approves it to be governed by it.
+ */
+bool sl_members_ledger(const struct sl_members *ms,
+    struct sl_ledger_info *out);
+struct sl_motion {
+	enum sl_mact act;
+	uint8_t ledger[SL_KEY_LEN];
+	uint8_t org[SL_KEY_LEN];
+	char name[SL_ORG_MAX + 1];
+	uint64_t term;
+	const struct sl_mev *first;  /* an approval of it (a policy's
+					members are its cuts) */
+	size_t approved, needed;     /* organisations that approved; how
+					many it takes */
+	size_t nev;                  /* the approvals that count: */
+	const struct sl_mev *ev[SL_APPROVALS_MAX];
+};
+size_t sl_members_motions(const struct sl_members *ms,
+    struct sl_motion *out, size_t max);
+bool sl_members_to_ack(const struct sl_members *ms,
+    uint8_t ledger[SL_KEY_LEN], uint64_t *term);
+/* Has org approved anything in the ledger ledger? */
+bool sl_members_acked(const struct sl_members *ms,
+    const uint8_t org[SL_KEY_LEN], const uint8_t ledger[SL_KEY_LEN]);
 
 /*
  * Text people type (text.c).  sl_text_fold: lower case (ASCII and the

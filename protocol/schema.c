@@ -188,6 +188,20 @@ static const struct sl_field member_fields[] = {
 	    "the last of its events that count" },
 	{ "devices", "devices", SL_F_CUTS, 0, NULL, NULL, NULL, 0,
 	    "the last event of each of its devices that counts" },
+	{ "ledger", "ledger", SL_F_KEY, SL_NODE_ID_TEXT, NULL, NULL, NULL, 0,
+	    "the ledger of the majority policy: its proposer's key" },
+	{ "term", "term", SL_F_SEQ, 0, NULL, NULL, NULL, SL_FF_ZERO,
+	    "the ledger's entries about the organisation before it" },
+	{ "approvals", "approvals", SL_F_APPROVALS, 0, NULL, NULL, NULL, 0,
+	    "the members' signed approvals" },
+	{ "act", "act", SL_F_TEXT, 16, NULL, NULL, NULL, 0,
+	    "what is approved: admit, retire or policy" },
+	{ "members", "members", SL_F_KEYS, 0, NULL, NULL, NULL, 0,
+	    "the members a policy starts with" },
+	{ "sig", "sig", SL_F_SIG, 0, NULL, NULL, NULL, 0,
+	    "the approver's signature of what it approves" },
+	{ "admission", "admission", SL_F_TEXT, 16, NULL, NULL, NULL, 0,
+	    "the admission policy: majority" },
 };
 
 /* Devices (PROTOCOL.md 12.3): no records, an organisation's signing
@@ -351,12 +365,19 @@ static const struct sl_evtype evtypes[] = {
 	    B(A_DONE) | B(A_DROPPED), A_OPEN, 0 },
 	ARCHIVE(K_ACTION, action),
 	{ "node.org", NULL, K_NODE, SL_ET_UPDATE, F(0), F(0), 0, 0, 0 },
-	/* Fields: 0 org, 1 name, 2 upto, 3 devices.  A renaming names the
-	 * organisation it renames: its own (12.1). */
-	{ "member.admitted", NULL, K_MEMBER, SL_ET_UPDATE, F(0) | F(1),
-	    F(0), 0, 0, 0 },
-	{ "member.retired", NULL, K_MEMBER, SL_ET_UPDATE, F(0) | F(2) | F(3),
-	    F(0) | F(2), 0, 0, 0 },
+	/* Fields: 0 org, 1 name, 2 upto, 3 devices, 4 ledger, 5 term,
+	 * 6 approvals, 7 act, 8 members, 9 sig, 10 admission.  A renaming
+	 * names the organisation it renames: its own (12.1).  An entry of a
+	 * ledger carries 4, 5 and 6 (12.4). */
+	{ "member.admitted", NULL, K_MEMBER, SL_ET_UPDATE,
+	    F(0) | F(1) | F(4) | F(5) | F(6), F(0), 0, 0, 0 },
+	{ "member.retired", NULL, K_MEMBER, SL_ET_UPDATE,
+	    F(0) | F(2) | F(3) | F(4) | F(5) | F(6), F(0) | F(2), 0, 0, 0 },
+	{ "member.approved", NULL, K_MEMBER, SL_ET_UPDATE,
+	    F(0) | F(1) | F(2) | F(3) | F(4) | F(5) | F(7) | F(8) | F(9),
+	    F(0) | F(4) | F(5) | F(7) | F(9), 0, 0, 0 },
+	{ "member.policy", NULL, K_MEMBER, SL_ET_UPDATE,
+	    F(4) | F(6) | F(8) | F(10), F(4) | F(6) | F(8) | F(10), 0, 0, 0 },
 	{ "member.renamed", NULL, K_MEMBER, SL_ET_UPDATE, F(0) | F(1),
 	    F(0) | F(1), 0, 0, 0 },
 	{ SL_CKPT_TYPE, NULL, K_CHECKPOINT, SL_ET_UPDATE, F(0), F(0), 0, 0,
@@ -698,6 +719,10 @@ sl_schema_check_value(const struct sl_field *f, const uint8_t *v, size_t len,
 		return sl_ckpt_check_tips(v, len, w, wlen);
 	case SL_F_CUTS:
 		return sl_cuts_check(v, len, w, wlen);
+	case SL_F_KEYS:
+		return sl_keys_check(v, len, w, wlen);
+	case SL_F_APPROVALS:
+		return sl_approvals_check(v, len, w, wlen);
 	case SL_F_SIG: {
 		const uint8_t *b;
 		uint32_t n;
@@ -943,5 +968,8 @@ sl_schema_check_event(const char *type, size_t tlen, const uint8_t *entity,
 	 * are over the statement the fields make (12.3). */
 	if (et != NULL && et->kind == K_DEVICE)
 		return sl_device_check(type, tlen, payload, plen, w, wlen);
+	/* So is an approval, a policy or an entry of a ledger (12.4). */
+	if (et != NULL && et->kind == K_MEMBER)
+		return sl_ledger_check(type, tlen, payload, plen, w, wlen);
 	return SL_OK;
 }

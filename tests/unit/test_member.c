@@ -846,6 +846,223 @@ test_device_check(void **state)
 #undef PAYLOAD
 }
 
+/* ---- the majority policy (12.4) ---------------------------------------- */
+
+/* Keys from letters: "ABC" into cuts (as a policy's members, ascending)
+ * or into an entry's approvers. */
+static void
+keys_into(struct sl_mev *e, const char *members, const char *approvers)
+{
+	for (const char *c = members; c != NULL && *c; c++) {
+		memcpy(e->cuts[e->ncuts].device, key(*c), SL_KEY_LEN);
+		e->cuts[e->ncuts++].upto = 0;
+	}
+	for (const char *c = approvers; c != NULL && *c; c++)
+		memcpy(e->app[e->napp++], key(*c), SL_KEY_LEN);
+}
+
+/* origin proposes the policy with members, approved by approvers. */
+static struct sl_mev
+policy(char origin, uint64_t seq, uint64_t hlc, const char *members,
+    const char *approvers)
+{
+	struct sl_mev e = ev(origin, seq, hlc, SL_MEV_POLICY, origin, NULL, 0);
+
+	e.ledgered = true;
+	memcpy(e.ledger, key(origin), SL_KEY_LEN);
+	keys_into(&e, members, approvers);
+	return e;
+}
+
+/* An entry of ledger `ledger` in origin's chain. */
+static struct sl_mev
+entry(char origin, uint64_t seq, uint64_t hlc, enum sl_mev_type t, char org,
+    char ledger, uint64_t term, const char *approvers, uint64_t upto)
+{
+	struct sl_mev e = ev(origin, seq, hlc, t, org, NULL, upto);
+
+	e.ledgered = true;
+	memcpy(e.ledger, key(ledger), SL_KEY_LEN);
+	e.term = term;
+	keys_into(&e, NULL, approvers);
+	return e;
+}
+
+/* origin approves admitting org in ledger (and so takes it as its own). */
+static struct sl_mev
+approve(char origin, uint64_t seq, uint64_t hlc, enum sl_mact act, char org,
+    char ledger, uint64_t term)
+{
+	struct sl_mev e = ev(origin, seq, hlc, SL_MEV_APPROVE, org, NULL, 0);
+
+	e.ledgered = true;
+	e.act = act;
+	memcpy(e.ledger, key(ledger), SL_KEY_LEN);
+	e.term = term;
+	return e;
+}
+
+/* A founds a federation under the majority policy; each admission takes
+ * more than half of the members of that moment, in the ledger's order:
+ * B by A alone (1 of 1), C by A and B (2 of 2; A alone is 1 of 2 and
+ * does nothing), D by two of three.  Every member's node, in any order
+ * of arrival, derives the same four. */
+static void
+test_majority(void **state)
+{
+	const struct sl_mev e[] = {
+		policy('A', 1, 10, "A", "A"),
+		entry('A', 2, 20, SL_MEV_ADMIT, 'B', 'A', 0, "A", 0),
+		approve('B', 1, 21, SL_MACT_ADMIT, 'B', 'A', 0),
+		entry('A', 3, 30, SL_MEV_ADMIT, 'C', 'A', 0, "A", 0),
+		entry('A', 4, 40, SL_MEV_ADMIT, 'C', 'A', 0, "AB", 0),
+		approve('C', 1, 41, SL_MACT_ADMIT, 'C', 'A', 0),
+		entry('A', 5, 50, SL_MEV_ADMIT, 'D', 'A', 0, "BC", 0),
+		approve('D', 1, 51, SL_MACT_ADMIT, 'D', 'A', 0),
+		/* A lone admission by a member: under the ledger, none. */
+		ev('B', 2, 60, SL_MEV_ADMIT, 'E', "Puppet", 0),
+		/* An entry of A's ledger in B's chain orders nothing. */
+		entry('B', 3, 61, SL_MEV_ADMIT, 'F', 'A', 0, "ABCD", 0),
+	};
+	struct sl_members ms;
+	struct sl_ledger_info li;
+
+	(void)state;
+	expect_all(e, sizeof e / sizeof e[0], "ABCD", "ABCD");
+	sl_members_init(&ms, key('C'));
+	for (size_t i = 0; i < sizeof e / sizeof e[0]; i++)
+		assert_int_equal(sl_members_add(&ms, &e[i]), SL_OK);
+	assert_int_equal(sl_members_settle(&ms), SL_OK);
+	assert_true(sl_members_ledger(&ms, &li));
+	assert_memory_equal(li.ledger, key('A'), SL_KEY_LEN);
+	assert_int_equal(li.voters, 4);
+	assert_false(sl_members_counts(&ms, key('E'), 1));
+	sl_members_free(&ms);
+}
+
+/* Approvals from when a few were a majority count for nothing later:
+ * A and B were two of three when they could admit alone; with C and D
+ * in, their two approvals of P are two of four, not a majority, in
+ * whatever order the entries' events arrive.  A third organisation's
+ * approval makes it. */
+static void
+test_majority_stale(void **state)
+{
+	struct sl_mev e[] = {
+		policy('A', 1, 10, "AB", "AB"),
+		approve('B', 1, 11, SL_MACT_POLICY, 'A', 'A', 0),
+		entry('A', 2, 20, SL_MEV_ADMIT, 'C', 'A', 0, "AB", 0),
+		approve('C', 1, 21, SL_MACT_ADMIT, 'C', 'A', 0),
+		entry('A', 3, 30, SL_MEV_ADMIT, 'D', 'A', 0, "ABC", 0),
+		approve('D', 1, 31, SL_MACT_ADMIT, 'D', 'A', 0),
+		entry('A', 4, 40, SL_MEV_ADMIT, 'E', 'A', 0, "AB", 0),
+	};
+
+	(void)state;
+	expect_all(e, sizeof e / sizeof e[0], "ABCD", "ABCD");
+	e[6] = entry('A', 4, 40, SL_MEV_ADMIT, 'E', 'A', 0, "ABD", 0);
+	expect_all(e, sizeof e / sizeof e[0], "ABCD", "ABCDE");
+}
+
+/* A policy needs every member it lists: B never approved A's list, so
+ * A's policy starts nothing and one member admits (A's lone admission
+ * of E counts). */
+static void
+test_majority_unanimous(void **state)
+{
+	const struct sl_mev e[] = {
+		ev('A', 1, 5, SL_MEV_ADMIT, 'B', "B", 0),
+		ev('B', 1, 6, SL_MEV_ADMIT, 'A', "A", 0),
+		policy('A', 2, 10, "AB", "A"),
+		approve('A', 3, 11, SL_MACT_POLICY, 'A', 'A', 0),
+		ev('A', 4, 20, SL_MEV_ADMIT, 'E', "E", 0),
+	};
+	struct sl_members ms;
+
+	(void)state;
+	expect_all(e, sizeof e / sizeof e[0], "AB", "ABE");
+	sl_members_init(&ms, key('A'));
+	for (size_t i = 0; i < sizeof e / sizeof e[0]; i++)
+		assert_int_equal(sl_members_add(&ms, &e[i]), SL_OK);
+	assert_int_equal(sl_members_settle(&ms), SL_OK);
+	assert_false(sl_members_ledger(&ms, NULL));
+	sl_members_free(&ms);
+}
+
+/* A member cannot take another's node over with a ledger of its own:
+ * F (a member of A's ledger) starts one with its puppet E and "admits"
+ * B in it.  B never approved anything in F's ledger, so A's governs B's
+ * node still, where E is none.  F's backdated clock changes nothing. */
+static void
+test_majority_hijack(void **state)
+{
+	const struct sl_mev e[] = {
+		policy('A', 1, 10, "A", "A"),
+		entry('A', 2, 20, SL_MEV_ADMIT, 'B', 'A', 0, "A", 0),
+		approve('B', 1, 21, SL_MACT_ADMIT, 'B', 'A', 0),
+		entry('A', 3, 30, SL_MEV_ADMIT, 'F', 'A', 0, "AB", 0),
+		approve('F', 1, 31, SL_MACT_ADMIT, 'F', 'A', 0),
+		policy('F', 2, 1, "EF", "EF"),
+		entry('F', 3, 2, SL_MEV_ADMIT, 'B', 'F', 0, "EF", 0),
+		ev('E', 1, 3, SL_MEV_ADMIT, 'E', "Puppet", 0),
+	};
+
+	(void)state;
+	expect_all(e, sizeof e / sizeof e[0], "AB", "ABF");
+}
+
+/* Retiring under the ledger: more than half of the members, or the
+ * organisation itself (it leaves); the cut-off is the highest seq its
+ * approvers had seen.  An admission of the old term does nothing, nor
+ * does one of the next: a retired key stays retired (as under one
+ * member admits: it joins again as a new node). */
+static void
+test_majority_retire(void **state)
+{
+	struct sl_mev e[] = {
+		policy('A', 1, 10, "ABC", "ABC"),
+		approve('B', 1, 11, SL_MACT_POLICY, 'A', 'A', 0),
+		approve('C', 1, 12, SL_MACT_POLICY, 'A', 'A', 0),
+		entry('A', 2, 20, SL_MEV_RETIRE, 'C', 'A', 0, "A", 7),
+		entry('A', 3, 30, SL_MEV_RETIRE, 'C', 'A', 0, "AB", 5),
+		entry('A', 4, 40, SL_MEV_ADMIT, 'C', 'A', 0, "AB", 0),
+	};
+
+	(void)state;
+	/* A alone (1 of 3) retires no one; A and B do, at 5; the old
+	 * term's admission does nothing. */
+	expect_all(e, sizeof e / sizeof e[0], "AB", "ABC<=5");
+	/* C leaves by its own approval alone. */
+	e[4] = entry('A', 3, 30, SL_MEV_RETIRE, 'C', 'A', 0, "C", 9);
+	expect_all(e, sizeof e / sizeof e[0], "AB", "ABC<=9");
+	e[4] = entry('A', 3, 30, SL_MEV_RETIRE, 'C', 'A', 0, "AB", 5);
+	e[5] = entry('A', 4, 40, SL_MEV_ADMIT, 'C', 'A', 1, "AB", 0);
+	expect_all(e, sizeof e / sizeof e[0], "AB", "ABC<=5");
+}
+
+/* The ledger goes on in the key a rotation hands it to: A certifies A2
+ * and retires its own key's chain; A2's entries count, A's after its end
+ * do not. */
+static void
+test_majority_rotation(void **state)
+{
+	struct sl_mev dev = ev('A', 3, 30, SL_MEV_DEVICE, 'A', "new", 0);
+	struct sl_mev end = ev('A', 4, 31, SL_MEV_REVOKE, 'A', NULL, 4);
+	struct sl_mev e[] = {
+		policy('A', 1, 10, "AB", "AB"),
+		approve('B', 1, 11, SL_MACT_POLICY, 'A', 'A', 0),
+		dev, end,
+		entry('G', 1, 40, SL_MEV_ADMIT, 'C', 'A', 0, "AB", 0),
+		approve('C', 1, 41, SL_MACT_ADMIT, 'C', 'A', 0),
+		entry('A', 5, 50, SL_MEV_ADMIT, 'D', 'A', 0, "AB", 0),
+	};
+
+	(void)state;
+	memcpy(e[2].device, key('G'), SL_KEY_LEN);
+	memcpy(e[3].device, key('A'), SL_KEY_LEN);
+	expect_all(e, sizeof e / sizeof e[0], "AB", "ABC");
+}
+
 int
 main(void)
 {
@@ -870,6 +1087,12 @@ main(void)
 		cmocka_unit_test(test_org_key_retires_chain),
 		cmocka_unit_test(test_device_chain),
 		cmocka_unit_test(test_device_check),
+		cmocka_unit_test(test_majority),
+		cmocka_unit_test(test_majority_stale),
+		cmocka_unit_test(test_majority_unanimous),
+		cmocka_unit_test(test_majority_hijack),
+		cmocka_unit_test(test_majority_retire),
+		cmocka_unit_test(test_majority_rotation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
