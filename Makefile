@@ -79,6 +79,7 @@ DAEMON_SRC := daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/cmd_args.c daemon/cmd_write.c daemon/cmd_read.c \
               daemon/cmd_import.c daemon/cmd_member.c daemon/cmd_events.c \
               daemon/cmd_peer.c daemon/cmd_ckpt.c daemon/cmd_device.c daemon/cmd_fork.c \
+              daemon/cmd_ledger.c \
               daemon/audit.c daemon/rights.c \
               daemon/tls.c daemon/conn.c daemon/sync.c
 CLI_SRC    := cli/parser.c cli/records.c cli/output.c cli/output_json.c \
@@ -95,7 +96,8 @@ CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 TESTS := test_mp test_event test_output test_schema test_store test_project \
          test_fold test_member test_node test_e2e test_sync test_fault test_hostile \
          test_meaning test_attack test_attack13 test_attack14 test_soak test_sheets \
-         test_cli_golden test_raw test_evfile test_ckpt test_device test_fork
+         test_cli_golden test_raw test_evfile test_ckpt test_device test_fork \
+         test_majority
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
 .PHONY: all deps deps-build run check lint tests test-run unit bench fuzz \
@@ -181,6 +183,9 @@ $(BUILD)/test_ckpt: $(BUILD)/obj/tests/unit/test_ckpt.o $(CLUSTER_OBJ) $(PROTO_O
 $(BUILD)/test_fork: $(BUILD)/obj/tests/unit/test_fork.o $(BUILD)/obj/tests/unit/attacker.o $(CLUSTER_OBJ) $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 # Raw event exports from real daemons, verified offline (PROTOCOL.md 14).
+# Admission by majority (PROTOCOL.md 12.4) with real daemons.
+$(BUILD)/test_majority: $(BUILD)/obj/tests/unit/test_majority.o $(CLUSTER_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_raw: $(BUILD)/obj/tests/unit/test_raw.o $(CLUSTER_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_node: $(BUILD)/obj/tests/unit/test_node.o $(BUILD)/obj/tests/unit/testutil.o $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)

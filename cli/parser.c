@@ -172,7 +172,15 @@ static const struct command_def head[] = {
 	    "fingerprints, who admitted them", no_flags, NULL },
 	{ "member retire", CMD_REMOTE, "member.retire", OUT_LIST, "member",
 	    "ORG", "retire a member organisation (a name or a fingerprint): "
-	    "its later events count nowhere", no_flags, NULL },
+	    "its later events count nowhere (under the majority policy: "
+	    "asks the members)", no_flags, NULL },
+	{ "member approve", CMD_REMOTE, "member.approve", OUT_LIST, "member",
+	    "ORG", "under the majority policy: approve admitting or retiring "
+	    "ORG (as member list shows it waiting)", no_flags, NULL },
+	{ "member policy", CMD_REMOTE, "member.policy", OUT_OBJECT, NULL,
+	    "[majority]", "show how members are admitted; with majority, "
+	    "propose (or approve) that admitting and retiring take more than "
+	    "half of the members", no_flags, NULL },
 	{ "device list", CMD_REMOTE, "device.list", OUT_LIST, "device", NULL,
 	    "list every member's signing keys: organisation keys and devices, "
 	    "current or revoked", no_flags, NULL },

@@ -156,6 +156,8 @@ static const struct cmd_entry {
 	{ "member.list", false, false, do_member },
 	{ "invite", false, false, do_invite },
 	{ "member.retire", false, false, do_member },
+	{ "member.policy", false, false, do_member },
+	{ "member.approve", false, false, do_member },
 	{ "device.list", false, false, do_device },
 	{ "device.request", false, false, do_device },
 	{ "device.add", false, false, do_device },
@@ -539,7 +541,7 @@ cmd_member_admit(struct cmd_ctx *d, const uint8_t org[SL_KEY_LEN],
 {
 	MDB_txn *txn;
 	const struct sl_members *ms;
-	bool done;
+	bool done, majority;
 	int rc;
 
 	if ((rc = store_read_begin(d->s, &txn)) != SL_OK) {
@@ -548,6 +550,9 @@ cmd_member_admit(struct cmd_ctx *d, const uint8_t org[SL_KEY_LEN],
 	}
 	ms = project_members(d->p, txn);
 	done = ms != NULL && admitted_by_self(ms, d->node, org);
+	majority = ms != NULL && sl_members_ledger(ms, NULL);
+	if (majority)
+		done = sl_members_get(ms, org) != NULL;
 	mdb_txn_abort(txn);
 	if (ms == NULL) {
 		snprintf(err, errlen, "cannot read the members");
@@ -555,6 +560,14 @@ cmd_member_admit(struct cmd_ctx *d, const uint8_t org[SL_KEY_LEN],
 	}
 	if (done)
 		return SL_OK;
+	/* Under the majority policy this node's word is one approval
+	 * (12.4). */
+	if (majority) {
+		size_t approved, needed;
+
+		return cmd_ledger_approve(d, SL_MACT_ADMIT, org, name,
+		    &approved, &needed, err, errlen);
+	}
 	if ((rc = cmd_member_append(d, "member.admitted", org, name, 0, err,
 	    errlen)) == SL_OK && d->sync != NULL)
 		sync_log_grew(d->sync);

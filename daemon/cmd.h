@@ -54,6 +54,14 @@ void cmd_request(void *ctx, struct ctl_conn *c, uint32_t id,
 int cmd_checkpoint(struct cmd_ctx *d, bool *wrote, char *err,
     size_t errlen);
 /*
+ * Admission by majority (PROTOCOL.md 12.4), on the node's own: records
+ * what enough members approved where this node keeps the ledger, starts
+ * the ledger this node proposed once every member approved, and follows
+ * the ledger that admitted this node.  At most one event a call; cheap
+ * when the log holds no approval.  Call it every second or so.
+ */
+void cmd_ledger_tick(struct cmd_ctx *d);
+/*
  * Appends a fork proof (PROTOCOL.md 16) for each fork this node keeps
  * evidence of that no proof held proves yet, each alone in its commit,
  * unless writes are held: of all the evidence, or with origin not NULL
@@ -91,6 +99,8 @@ void cmd_set_sync(struct cmd_ctx *d, struct sync *sy, const char *conf_path);
  * says (ctx: the cmd_ctx). */
 bool cmd_sync_member(void *ctx, const uint8_t key[SL_KEY_LEN], uint64_t *upto);
 size_t cmd_sync_members(void *ctx, uint8_t (*keys)[SL_KEY_LEN], size_t max);
+/* sync_reader_fn: a newcomer this node asked the members to admit (12.4). */
+bool cmd_sync_reader(void *ctx, const uint8_t key[SL_KEY_LEN]);
 /* sync's sync_join_fn and sync_invites_fn (ctx: the cmd_ctx). */
 int cmd_sync_join(void *ctx, const uint8_t key[SL_KEY_LEN],
     const uint8_t secret[SL_JOIN_SECRET_LEN], const char *name, char *why,

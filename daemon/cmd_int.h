@@ -10,6 +10,7 @@
  *   cmd_peer.c    the peer commands (samlog.conf, then sync), peers packed
  *   cmd_import.c  imports: rows held per connection, written in one commit
  *   cmd_member.c  the federation's members: list, retire
+ *   cmd_ledger.c  admission by majority: member policy, member approve
  *   cmd_events.c  the raw event export (PROTOCOL.md section 14)
  *   cmd_ckpt.c    this node's checkpoints (PROTOCOL.md section 15)
  *   cmd_fork.c    this node's fork proofs (PROTOCOL.md section 16)
@@ -251,6 +252,30 @@ int cmd_reach_addr(const struct cmd_ctx *d, const struct args *a,
  * members; SL_OK and org filled, or why not. */
 int cmd_member_find(const struct sl_members *ms, const char *text,
     uint8_t org[SL_KEY_LEN], char *msg, size_t mlen);
+
+/* One member as member list shows it. */
+void cmd_member_row(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct sl_members *ms, const struct sl_member *m);
+
+/* ---- cmd_ledger.c ---------------------------------------------------- */
+
+/* member.policy and member.approve, in read transaction txn (which they
+ * end) over members ms. */
+int cmd_ledger(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct args *a, MDB_txn *txn, const struct sl_members *ms,
+    char *msg, size_t mlen);
+/* What waits for the members' approval, as member list rows; the row of
+ * what is asked about org (act), else org's member row. */
+void cmd_ledger_pending(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct sl_members *ms);
+void cmd_ledger_row(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct sl_members *ms, enum sl_mact act,
+    const uint8_t org[SL_KEY_LEN]);
+/* This node approves admitting org under name, or retiring it (12.4);
+ * where the motion stands after it in *approved of *needed. */
+int cmd_ledger_approve(struct cmd_ctx *d, enum sl_mact act,
+    const uint8_t org[SL_KEY_LEN], const char *name, size_t *approved,
+    size_t *needed, char *msg, size_t mlen);
 
 /* member.list, member.retire. */
 int cmd_member(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,

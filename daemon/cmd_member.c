@@ -72,8 +72,8 @@ pack_name(msgpack_packer *pk, const struct sl_members *ms,
 }
 
 /* One member as `member list` shows it. */
-static void
-send_member(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+void
+cmd_member_row(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     const struct sl_members *ms, const struct sl_member *m)
 {
 	const struct store_tip *t = store_tip_of(d->s, m->org);
@@ -152,8 +152,10 @@ member_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 			v[j - 1] = t;
 		}
 	for (size_t i = 0; i < n; i++)
-		send_member(d, c, id, ms, v[i]);
+		cmd_member_row(d, c, id, ms, v[i]);
 	free(v);
+	/* Then what waits for the members' approval (12.4). */
+	cmd_ledger_pending(d, c, id, ms);
 	return SL_OK;
 }
 
@@ -188,6 +190,37 @@ member_retire(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	snprintf(shown, sizeof shown, "%s", name != NULL ? name : text);
 	name = shown;
 	rc = SL_OK;
+	/* Under the majority policy a retirement takes more than half of
+	 * the members: this node's is an approval (12.4). */
+	if (sl_members_ledger(ms, NULL)) {
+		size_t approved, needed;
+		bool self = memcmp(org, d->orgkey, SL_KEY_LEN) == 0;
+		bool current = sl_members_current(ms, org);
+		bool me = sl_members_current(ms, d->node);
+
+		mdb_txn_abort(txn);
+		if (self)
+			return cmd_fail(msg, mlen, SL_EINVAL, "%s is this node's "
+			    "own organisation: a node does not retire itself "
+			    "here (the other members can)", name);
+		if (!current)
+			return cmd_fail(msg, mlen, SL_EVALUE, "%s is already "
+			    "retired", name);
+		if (!me)
+			return cmd_fail(msg, mlen, SL_EPERM, "this node's "
+			    "organisation is retired (or this device revoked): "
+			    "it can no longer retire others");
+		if ((rc = cmd_ledger_approve(d, SL_MACT_RETIRE, org, NULL,
+		    &approved, &needed, msg, mlen)) != SL_OK)
+			return rc;
+		log_info("asked to retire %s (%zu of %zu approvals)", name,
+		    approved, needed);
+		if ((ms = cmd_members_read(d, &txn, &rc, msg, mlen)) == NULL)
+			return rc;
+		cmd_ledger_row(d, c, id, ms, SL_MACT_RETIRE, org);
+		mdb_txn_abort(txn);
+		return SL_OK;
+	}
 	/* Who admitted it: only they may retire it (12.1). */
 	bool mine = false;
 	char others[512] = "";
@@ -273,7 +306,7 @@ member_retire(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	const struct sl_member *m = sl_members_get(ms, org);
 
 	if (m != NULL)
-		send_member(d, c, id, ms, m);
+		cmd_member_row(d, c, id, ms, m);
 	mdb_txn_abort(txn);
 	return SL_OK;
 }
@@ -310,6 +343,9 @@ cmd_member(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		return rc;
 	if (strcmp(a->cmd, "member.retire") == 0)
 		return member_retire(d, c, id, txn, ms, a, msg, mlen);
+	if (strcmp(a->cmd, "member.policy") == 0 ||
+	    strcmp(a->cmd, "member.approve") == 0)
+		return cmd_ledger(d, c, id, a, txn, ms, msg, mlen);
 	if (strcmp(a->cmd, "member.list") != 0)
 		rc = cmd_fail(msg, mlen, SL_EUSAGE, "unknown command \"%s\"",
 		    a->cmd);

@@ -339,6 +339,7 @@ cmd_sync_join(void *ctx, const uint8_t key[SL_KEY_LEN],
 	int rc;
 
 	uint64_t expires = 0;
+	bool majority = false;
 
 	sl_fingerprint(fpr, key);
 	rc = store_invite_take(d->s, secret, sl_now_ms(), &expires);
@@ -378,6 +379,7 @@ cmd_sync_join(void *ctx, const uint8_t key[SL_KEY_LEN],
 		    "and cannot join again: make a new node (samlog init)");
 		rc = SL_EPERM;
 	}
+	majority = sl_members_ledger(ms, NULL);
 	if (rc == SL_OK && sl_members_name_holder(ms, name, key) != NULL) {
 		snprintf(why, wlen, "the name \"%s\" is another member's: join "
 		    "under your organisation's own name (org in samlog.conf)",
@@ -392,6 +394,22 @@ cmd_sync_join(void *ctx, const uint8_t key[SL_KEY_LEN],
 		return rc;
 	}
 	cmd_peer_label(d, name, key, label);
+	if (majority) {
+		size_t approved, needed;
+
+		/* Under the majority policy this node's word is one
+		 * approval; the newcomer gets the log and is let in once
+		 * enough members approved (12.4). */
+		if ((rc = cmd_ledger_approve(d, SL_MACT_ADMIT, key, name,
+		    &approved, &needed, why, wlen)) != SL_OK ||
+		    (rc = cmd_peer_line(d, key, label, NULL, why, wlen)) !=
+		    SL_OK)
+			return rc;
+		log_info("asked to admit %s (%s) with an invitation: %zu of %zu "
+		    "approvals; the others approve with samlog member approve",
+		    name, fpr, approved, needed);
+		return SL_OK;
+	}
 	if ((rc = cmd_member_admit(d, key, name, why, wlen)) != SL_OK ||
 	    (rc = cmd_peer_line(d, key, label, NULL, why, wlen)) != SL_OK)
 		return rc;

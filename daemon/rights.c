@@ -52,6 +52,8 @@ static const struct {
 	{ "peer.add", RIGHT_ADMIN },
 	{ "peer.remove", RIGHT_ADMIN },
 	{ "member.retire", RIGHT_ADMIN },
+	{ "member.approve", RIGHT_ADMIN },
+	{ "member.policy", RIGHT_ADMIN },
 	{ "device.list", RIGHT_RECORD },
 	{ "device.request", RIGHT_ADMIN },
 	{ "device.add", RIGHT_ADMIN },

@@ -322,6 +322,7 @@ daemon_serve(struct daemon *d)
 	sync_set_org(d->sync, d->conf.org);
 	sync_set_hold(d->sync, cmd_hold, d->cmd);
 	sync_set_members(d->sync, cmd_sync_member, cmd_sync_members, d->cmd);
+	sync_set_reader(d->sync, cmd_sync_reader, d->cmd);
 	sync_set_moved(d->sync, cmd_sync_moved, d->cmd);
 	sync_set_join(d->sync, cmd_sync_join, cmd_invites_open, d->cmd);
 	cmd_set_sync(d->cmd, d->sync, d->conf_path);
@@ -483,6 +484,8 @@ due_timer_cb(uv_timer_t *h)
 		}
 		return;
 	}
+	/* Admission by majority: what enough members approved. */
+	cmd_ledger_tick(d->cmd);
 	if (project_due(d->proj, &n) != SL_OK)
 		log_warn("cannot fold the events whose time has come");
 	else if (n > 0)

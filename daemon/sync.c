@@ -132,6 +132,8 @@ struct sync {
 	void *moved_ctx;
 	sync_member_fn member;      /* NULL: this node and its peers */
 	sync_members_fn members;
+	sync_reader_fn reader;
+	void *reader_ctx;
 	void *members_ctx;
 	uint8_t (*mkeys)[SL_KEY_LEN]; /* the members, for a vector */
 	size_t nmkeys, mkeys_cap;
@@ -230,6 +232,9 @@ admit_cb(void *ctx, const uint8_t key[SL_KEY_LEN])
 		return false;
 	if (member_upto(sy, key, &upto))
 		return upto == UINT64_MAX;
+	/* A newcomer the members are still asked about: it reads. */
+	if (sy->reader != NULL && sy->reader(sy->reader_ctx, key))
+		return true;
 	/* This node is joining through that peer: it is no member of
 	 * this node's yet. */
 	if ((p = peer_by_key(sy, key)) != NULL &&
@@ -1687,7 +1692,9 @@ idle_cb(uv_idle_t *h)
 
 		if (ss->peer != NULL && sy->member != NULL &&
 		    !conn_closing(ss->conn) && (known ? upto != UINT64_MAX :
-		    !ss->peer->enrolling && !ss->peer->join_pending)) {
+		    !ss->peer->enrolling && !ss->peer->join_pending &&
+		    (sy->reader == NULL || !sy->reader(sy->reader_ctx,
+		    ss->peer->cfg.key)))) {
 			/* What it lacks goes first (its retirement among
 			 * it), then the BYE. */
 			if (ss->hello_got) {
@@ -1771,6 +1778,13 @@ sync_set_fork(struct sync *sy, sync_fork_fn fn, void *ctx)
 {
 	sy->on_fork = fn;
 	sy->fork_ctx = ctx;
+}
+
+void
+sync_set_reader(struct sync *sy, sync_reader_fn reader, void *ctx)
+{
+	sy->reader = reader;
+	sy->reader_ctx = ctx;
 }
 
 void

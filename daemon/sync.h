@@ -73,6 +73,15 @@ typedef size_t (*sync_members_fn)(void *ctx, uint8_t (*keys)[SL_KEY_LEN],
 void sync_set_members(struct sync *sy, sync_member_fn member,
     sync_members_fn list, void *ctx);
 /*
+ * A reader: a key that is no member but may connect and take this
+ * node's events (none of its own are taken): a newcomer waiting for
+ * the members' approval (PROTOCOL.md 12.4).  reader(ctx, key) is called
+ * for keys that are no member, on a handshake and when the log grows;
+ * NULL (the default): none.  The context is borrowed.
+ */
+typedef bool (*sync_reader_fn)(void *ctx, const uint8_t key[SL_KEY_LEN]);
+void sync_set_reader(struct sync *sy, sync_reader_fn reader, void *ctx);
+/*
  * A peer's node moved to a new key (samlog device rotate, PROTOCOL.md
  * 12.3): a connection shows key `now` where this node knows the peer
  * called name by key `was`.  moved(ctx, was, now, name) says whether the

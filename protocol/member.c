@@ -1085,6 +1085,7 @@ struct walk {
 	size_t *adm, nadm;            /* the entries that took effect */
 	size_t *ret, nret;
 	uint8_t keeper[SL_KEY_LEN];
+	uint8_t ledger[SL_KEY_LEN];
 };
 
 static void
@@ -1221,6 +1222,7 @@ walk(const struct sl_members *ms, const struct sl_mev *P, struct walk *w)
 		memcpy(w->ever[w->never++], P->cuts[c].device, SL_KEY_LEN);
 	}
 	memcpy(chain, P->origin, SL_KEY_LEN);
+	memcpy(w->ledger, P->ledger, SL_KEY_LEN);
 	for (int hop = 0; hop < 16; hop++) {
 		uint64_t last = 0, end = UINT64_MAX;
 		const struct sl_mev *next = NULL;
@@ -2086,12 +2088,47 @@ same_motion(const struct sl_mev *a, const struct sl_mev *b)
 	return true; /* a retirement: each approver names its own seqs */
 }
 
+/* The ledger a node not (yet) governed by one looks at: one that an
+ * organisation its own chain admitted (its inviter) approved; walked
+ * into *w.  False if none. */
+static bool
+view_ledger(const struct sl_members *ms, struct walk *w)
+{
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *P = &ms->ev[i];
+		bool inviter = false;
+
+		if (P->type != SL_MEV_POLICY || !policy_valid(ms, P))
+			continue;
+		for (size_t k = 0; k < ms->nev && !inviter; k++) {
+			const struct sl_mev *a = &ms->ev[k];
+
+			inviter = a->type == SL_MEV_ADMIT &&
+			    key_cmp(org_of(ms, a->origin), ms->anchor) == 0 &&
+			    key_cmp(a->org, ms->anchor) != 0 &&
+			    acked(ms, a->org, P->ledger);
+		}
+		if (inviter && walk(ms, P, w) == SL_OK)
+			return true;
+	}
+	return false;
+}
+
 size_t
 sl_members_motions(const struct sl_members *ms, struct sl_motion *out,
     size_t max)
 {
+	struct walk view;
+	bool viewing = false;
+	const uint8_t *vledger = ms->li.ledger;
 	size_t n = 0;
 
+	memset(&view, 0, sizeof view);
+	/* A newcomer sees its own admission wait in its inviter's
+	 * ledger. */
+	if (!ms->gov && ms->nledger > 0 && (viewing = view_ledger(ms,
+	    &view)))
+		vledger = view.ledger;
 	for (size_t i = 0; i < ms->nev; i++) {
 		const struct sl_mev *e = &ms->ev[i];
 		const uint8_t *by = org_of(ms, e->origin);
@@ -2103,21 +2140,32 @@ sl_members_motions(const struct sl_members *ms, struct sl_motion *out,
 
 		if (e->type != SL_MEV_APPROVE || !counts(ms, e))
 			continue;
-		if (ms->gov) {
+		if (ms->gov || (viewing && e->act != SL_MACT_POLICY)) {
 			/* Under the ledger: what it has not recorded (the
 			 * organisation's entries so far are its term). */
 			uint64_t t = 0;
+			const struct sl_mcut *terms = ms->gov ? ms->terms :
+			    view.terms;
+			size_t nterms = ms->gov ? ms->nterms : view.nterms;
 
 			if (e->act == SL_MACT_POLICY ||
-			    key_cmp(e->ledger, ms->li.ledger) != 0)
+			    key_cmp(e->ledger, ms->gov ? ms->li.ledger :
+			    vledger) != 0)
 				continue;
-			for (size_t k = 0; k < ms->nterms; k++)
-				if (key_cmp(ms->terms[k].device, e->org) == 0)
-					t = ms->terms[k].upto;
+			for (size_t k = 0; k < nterms; k++)
+				if (key_cmp(terms[k].device, e->org) == 0)
+					t = terms[k].upto;
 			if (e->term != t)
 				continue;
-			vote = ms->voters;
-			nvote = ms->nvoters;
+			vote = ms->gov ? ms->voters : view.vote;
+			nvote = ms->gov ? ms->nvoters : view.nvote;
+			/* An admission of a member (a newcomer's own
+			 * approval of the ledger that admitted it) waits for
+			 * nothing. */
+			if (e->act == SL_MACT_ADMIT && (in_keys(vote, nvote,
+			    e->org) || (ms->gov ? find(ms, e->org)->member :
+			    in_keys(view.ever, view.never, e->org))))
+				continue;
 		} else {
 			/* Proposals to take the policy: each listed member
 			 * must approve. */
@@ -2180,6 +2228,7 @@ sl_members_motions(const struct sl_members *ms, struct sl_motion *out,
 			if (key_cmp(org_of(ms, out[k].ev[j]->origin),
 			    out[k].org) == 0)
 				out[k].needed = 1;
+	walk_free(&view);
 	return n;
 }
 

@@ -1,0 +1,821 @@
+/*
+ * cmd_ledger.c - admission by majority (PROTOCOL.md 12.4): member policy,
+ * member approve, and what a node does on its own once enough members
+ * approved (the ledger's keeper records the entry; a newcomer takes the
+ * ledger that admitted it as its own).
+ *
+ * A member's approval is an event of its own chain that carries its
+ * signature of the statement; the keeper copies the signatures into the
+ * entry, so that an entry proves itself to any node and to an auditor
+ * with no other event at hand.
+ */
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd_int.h"
+#include "control.h"
+#include "project.h"
+#include "store.h"
+#include "sync.h"
+
+#define MOTIONS_MAX 32
+
+/* Checks draft dr as a receiver would, then appends it alone. */
+static int
+append_checked(struct cmd_ctx *d, const char *type, struct sl_buf *g,
+    char *err, size_t elen)
+{
+	struct sl_event_draft dr = { .author = "samlogd", .type = type,
+		.payload = g->p, .payload_len = (uint32_t)g->len };
+	char why[200];
+	int rc;
+
+	if (g->failed)
+		rc = cmd_fail(err, elen, SL_ENOMEM, "out of memory");
+	else if (sl_schema_check_event(type, strlen(type), NULL, 0, g->p,
+	    g->len, UINT64_MAX, why, sizeof why) != SL_OK)
+		rc = cmd_fail(err, elen, SL_ESCHEMA, "%s", why);
+	else
+		rc = store_append(d->s, &dr, 1, NULL, err, elen);
+	free(g->p);
+	g->p = NULL;
+	if (rc == SL_OK && d->sync != NULL)
+		sync_log_grew(d->sync);
+	return rc;
+}
+
+static void
+pack_cuts(msgpack_packer *pk, const struct sl_mcut *c, uint32_t n)
+{
+	msgpack_pack_array(pk, n);
+	for (uint32_t i = 0; i < n; i++) {
+		msgpack_pack_array(pk, 2);
+		sl_pack_bin(pk, c[i].device, SL_KEY_LEN);
+		msgpack_pack_uint64(pk, c[i].upto);
+	}
+}
+
+/* This node approves a motion: member.approved in its own chain, with
+ * its signature of the statement (12.4). */
+static int
+approve_append(struct cmd_ctx *d, enum sl_mact act,
+    const uint8_t ledger[SL_KEY_LEN], const uint8_t org[SL_KEY_LEN],
+    const char *name, uint64_t term, uint64_t upto,
+    const struct sl_mcut *extra, uint32_t nextra, char *err, size_t elen)
+{
+	uint8_t h[SL_HASH_LEN], sig[SL_SIG_LEN];
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+	bool with_name = act == SL_MACT_ADMIT && name != NULL &&
+	    name[0] != '\0';
+
+	sl_approval_hash(h, act, ledger, org, term, with_name ? name : "",
+	    upto, extra, nextra);
+	if (store_sign_cert(d->s, h, sig) != SL_OK)
+		return cmd_fail(err, elen, SL_ESTORE, "cannot sign the "
+		    "approval with this node's key");
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 5 + (act == SL_MACT_RETIRE && nextra > 0) +
+	    (act == SL_MACT_POLICY) + with_name + (act == SL_MACT_RETIRE));
+	sl_pack_cstr(&pk, "act");
+	sl_pack_cstr(&pk, sl_mact_name(act));
+	if (act == SL_MACT_RETIRE && nextra > 0) {
+		sl_pack_cstr(&pk, "devices");
+		pack_cuts(&pk, extra, nextra);
+	}
+	sl_pack_cstr(&pk, "ledger");
+	sl_pack_b32(&pk, ledger, SL_KEY_LEN);
+	if (act == SL_MACT_POLICY) {
+		sl_pack_cstr(&pk, "members");
+		msgpack_pack_array(&pk, nextra);
+		for (uint32_t i = 0; i < nextra; i++)
+			sl_pack_bin(&pk, extra[i].device, SL_KEY_LEN);
+	}
+	if (with_name) {
+		sl_pack_cstr(&pk, "name");
+		sl_pack_cstr(&pk, name);
+	}
+	sl_pack_cstr(&pk, "org");
+	sl_pack_b32(&pk, org, SL_KEY_LEN);
+	sl_pack_cstr(&pk, "sig");
+	sl_pack_bin(&pk, sig, SL_SIG_LEN);
+	sl_pack_cstr(&pk, "term");
+	msgpack_pack_uint64(&pk, term);
+	if (act == SL_MACT_RETIRE) {
+		sl_pack_cstr(&pk, "upto");
+		msgpack_pack_uint64(&pk, upto);
+	}
+	return append_checked(d, "member.approved", &g, err, elen);
+}
+
+/* By the approver's key: the order an entry lists approvals in. */
+static int
+approval_cmp(const void *a, const void *b)
+{
+	const struct sl_mev *x = *(const struct sl_mev *const *)a;
+	const struct sl_mev *y = *(const struct sl_mev *const *)b;
+
+	return memcmp(x->origin, y->origin, SL_KEY_LEN);
+}
+
+/*
+ * The entry that records motion mo (enough members approved it), packed
+ * into g while the members are read: a policy starts the ledger, an
+ * admission or a retirement goes into it.  *type: which event.
+ */
+static void
+entry_pack(const struct sl_motion *mo, struct sl_buf *g, const char **type)
+{
+	const struct sl_mev *v[SL_APPROVALS_MAX];
+	struct sl_mev merged;
+	msgpack_packer pk;
+	size_t n = mo->nev;
+
+	memcpy(v, mo->ev, n * sizeof v[0]);
+	qsort(v, n, sizeof v[0], approval_cmp);
+	memset(&merged, 0, sizeof merged);
+	msgpack_packer_init(&pk, g, sl_buf_write);
+	if (mo->act == SL_MACT_POLICY) {
+		*type = "member.policy";
+		msgpack_pack_map(&pk, 4);
+		sl_pack_cstr(&pk, "admission");
+		sl_pack_cstr(&pk, "majority");
+	} else if (mo->act == SL_MACT_ADMIT) {
+		*type = "member.admitted";
+		msgpack_pack_map(&pk, 4 + (mo->name[0] != '\0'));
+	} else {
+		*type = "member.retired";
+		/* Cut at the highest seq any approver had seen. */
+		for (size_t i = 0; i < n; i++) {
+			if (v[i]->upto > merged.upto)
+				merged.upto = v[i]->upto;
+			for (uint32_t c = 0; c < v[i]->ncuts; c++) {
+				uint32_t k;
+
+				for (k = 0; k < merged.ncuts; k++)
+					if (memcmp(merged.cuts[k].device,
+					    v[i]->cuts[c].device,
+					    SL_KEY_LEN) == 0)
+						break;
+				if (k == merged.ncuts) {
+					if (k == SL_CUTS_MAX)
+						continue;
+					merged.cuts[merged.ncuts++] =
+					    v[i]->cuts[c];
+				} else if (v[i]->cuts[c].upto >
+				    merged.cuts[k].upto) {
+					merged.cuts[k].upto =
+					    v[i]->cuts[c].upto;
+				}
+			}
+		}
+		msgpack_pack_map(&pk, 5 + (merged.ncuts > 0));
+	}
+	sl_pack_cstr(&pk, "approvals");
+	msgpack_pack_array(&pk, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		bool retire = mo->act == SL_MACT_RETIRE;
+
+		msgpack_pack_array(&pk, 4);
+		sl_pack_bin(&pk, v[i]->origin, SL_KEY_LEN);
+		msgpack_pack_uint64(&pk, retire ? v[i]->upto : 0);
+		pack_cuts(&pk, v[i]->cuts, retire ? v[i]->ncuts : 0);
+		sl_pack_bin(&pk, v[i]->sig, SL_SIG_LEN);
+	}
+	if (mo->act == SL_MACT_RETIRE && merged.ncuts > 0) {
+		/* Ascending, as a CUTS value lists them. */
+		for (uint32_t i = 1; i < merged.ncuts; i++)
+			for (uint32_t j = i; j > 0 && memcmp(merged.cuts[j].device,
+			    merged.cuts[j - 1].device, SL_KEY_LEN) < 0; j--) {
+				struct sl_mcut t = merged.cuts[j];
+
+				merged.cuts[j] = merged.cuts[j - 1];
+				merged.cuts[j - 1] = t;
+			}
+		sl_pack_cstr(&pk, "devices");
+		pack_cuts(&pk, merged.cuts, merged.ncuts);
+	}
+	sl_pack_cstr(&pk, "ledger");
+	sl_pack_b32(&pk, mo->ledger, SL_KEY_LEN);
+	if (mo->act == SL_MACT_POLICY) {
+		const struct sl_mev *f = mo->first;
+
+		sl_pack_cstr(&pk, "members");
+		msgpack_pack_array(&pk, f->ncuts);
+		for (uint32_t i = 0; i < f->ncuts; i++)
+			sl_pack_bin(&pk, f->cuts[i].device, SL_KEY_LEN);
+		return;
+	}
+	if (mo->act == SL_MACT_ADMIT && mo->name[0] != '\0') {
+		sl_pack_cstr(&pk, "name");
+		sl_pack_cstr(&pk, mo->name);
+	}
+	sl_pack_cstr(&pk, "org");
+	sl_pack_b32(&pk, mo->org, SL_KEY_LEN);
+	sl_pack_cstr(&pk, "term");
+	msgpack_pack_uint64(&pk, mo->term);
+	if (mo->act == SL_MACT_RETIRE) {
+		sl_pack_cstr(&pk, "upto");
+		msgpack_pack_uint64(&pk, merged.upto > 0 ? merged.upto : 1);
+	}
+}
+
+/*
+ * What a node does on its own (called every second, cheap when no
+ * approval is held): the ledger's keeper records a motion enough members
+ * approved; a proposer of the policy starts the ledger once every member
+ * it lists approved; a newcomer approves the ledger that admitted it (so
+ * that it governs its node).  One event a call.
+ */
+void
+cmd_ledger_tick(struct cmd_ctx *d)
+{
+	struct sl_motion *mo = NULL;
+	struct sl_ledger_info li;
+	const struct sl_members *ms;
+	struct sl_buf g = { 0 };
+	const char *type = NULL;
+	uint8_t ledger[SL_KEY_LEN];
+	uint64_t term = 0;
+	bool gov, ack = false;
+	char err[256];
+	MDB_txn *txn;
+	size_t n;
+	int rc;
+
+	if (d->held || store_read_begin(d->s, &txn) != SL_OK)
+		return;
+	if ((ms = project_members(d->p, txn)) == NULL || ms->nledger == 0) {
+		mdb_txn_abort(txn);
+		return;
+	}
+	gov = sl_members_ledger(ms, &li);
+	if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL) {
+		mdb_txn_abort(txn);
+		return;
+	}
+	n = sl_members_motions(ms, mo, MOTIONS_MAX);
+	for (size_t i = 0; i < n && i < MOTIONS_MAX && type == NULL; i++) {
+		if (mo[i].approved < mo[i].needed)
+			continue;
+		if (mo[i].act == SL_MACT_POLICY ? !gov &&
+		    memcmp(mo[i].ledger, d->node, SL_KEY_LEN) == 0 :
+		    gov && memcmp(li.keeper, d->node, SL_KEY_LEN) == 0 &&
+		    memcmp(mo[i].ledger, li.ledger, SL_KEY_LEN) == 0)
+			entry_pack(&mo[i], &g, &type);
+	}
+	if (type == NULL && !gov)
+		ack = sl_members_to_ack(ms, ledger, &term);
+	mdb_txn_abort(txn);
+	free(mo);
+	if (type != NULL) {
+		if ((rc = append_checked(d, type, &g, err, sizeof err)) != SL_OK)
+			log_warn("cannot record what the members approved: %s",
+			    err);
+		else
+			log_info("recorded %s: enough members approved it", type);
+		return;
+	}
+	if (ack) {
+		if (approve_append(d, SL_MACT_ADMIT, ledger, d->orgkey, NULL,
+		    term, 0, NULL, 0, err, sizeof err) != SL_OK)
+			log_warn("cannot take the ledger that admitted this "
+			    "node as its own: %s", err);
+		else
+			log_info("admitted by the members' majority: this node "
+			    "follows their ledger now");
+	}
+}
+
+/* The organisations that are members now (not retired), as a policy
+ * lists them: ascending.  Returns how many, or SIZE_MAX if more than a
+ * policy may list. */
+static size_t
+current_members(const struct sl_members *ms, struct sl_mcut *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ms->nm; i++) {
+		if (!ms->m[i].member || ms->m[i].upto != UINT64_MAX ||
+		    sl_members_device(ms, ms->m[i].org) != NULL)
+			continue;
+		if (n == SL_APPROVALS_MAX)
+			return SIZE_MAX;
+		memcpy(out[n].device, ms->m[i].org, SL_KEY_LEN);
+		out[n++].upto = 0;
+	}
+	return n;
+}
+
+static const char *
+name_or(const struct sl_members *ms, const uint8_t *org, char *buf,
+    size_t len)
+{
+	const char *name = sl_members_name_at(ms, org, UINT64_MAX);
+
+	if (name != NULL)
+		return name;
+	sl_fingerprint(buf, org);
+	(void)len;
+	return buf;
+}
+
+/* The policy in a reply: admission, since, keeper, voters. */
+static void
+send_policy(struct ctl_conn *c, uint32_t id, const struct sl_members *ms,
+    const char *note)
+{
+	struct sl_ledger_info li;
+	bool gov = sl_members_ledger(ms, &li);
+	char fpr[SL_FPR_TEXT + 1];
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 5);
+	sl_pack_cstr(&pk, "admission");
+	sl_pack_cstr(&pk, gov ? "majority" : "one");
+	sl_pack_cstr(&pk, "since");
+	if (gov)
+		sl_pack_time(&pk, li.policy_hlc);
+	else
+		msgpack_pack_nil(&pk);
+	sl_pack_cstr(&pk, "keeper");
+	if (gov)
+		sl_pack_cstr(&pk, name_or(ms, sl_members_org_of(ms, li.keeper),
+		    fpr, sizeof fpr));
+	else
+		msgpack_pack_nil(&pk);
+	sl_pack_cstr(&pk, "voters");
+	if (gov)
+		msgpack_pack_uint64(&pk, li.voters);
+	else
+		msgpack_pack_nil(&pk);
+	sl_pack_cstr(&pk, "note");
+	sl_pack_cstr(&pk, note);
+	ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
+	free(g.p);
+}
+
+/* member policy [majority]: show the policy, or take the majority one
+ * (propose it, or approve the proposal if it lists the members this node
+ * knows). */
+static int
+member_policy(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn, const struct sl_members *ms, const struct args *a,
+    char *msg, size_t mlen)
+{
+	static const char *const allowed[] = { "id", NULL };
+	struct sl_mcut now[SL_APPROVALS_MAX];
+	struct sl_motion *mo = NULL;
+	char want[16] = "", note[512];
+	uint8_t ledger[SL_KEY_LEN];
+	size_t nnow, n;
+	int rc;
+
+	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
+		goto out;
+	if (!cmd_arg_str(a, "id", want, sizeof want)) {
+		size_t pending = 0;
+
+		if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL) {
+			rc = cmd_fail(msg, mlen, SL_ENOMEM, "out of memory");
+			goto out;
+		}
+		n = sl_members_motions(ms, mo, MOTIONS_MAX);
+		for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
+			pending += mo[i].act == SL_MACT_POLICY;
+		snprintf(note, sizeof note, "%s", sl_members_ledger(ms, NULL) ?
+		    "an admission or a retirement takes more than half of "
+		    "the members (samlog member approve)" : pending > 0 ?
+		    "a proposal to admit by majority waits for every member "
+		    "to approve it (samlog member policy majority on each)" :
+		    "one member admits (samlog invite)");
+		send_policy(c, id, ms, note);
+		goto out;
+	}
+	if (strcmp(want, "one") == 0) {
+		rc = sl_members_ledger(ms, NULL) ?
+		    cmd_fail(msg, mlen, SL_EINVAL, "this federation admits by "
+		    "majority: going back to one member admits is not "
+		    "supported (a majority could not stop one member's "
+		    "puppets afterwards)") :
+		    cmd_fail(msg, mlen, SL_EVALUE, "this federation admits by "
+		    "one member already");
+		goto out;
+	}
+	if (strcmp(want, "majority") != 0) {
+		rc = cmd_fail(msg, mlen, SL_EUSAGE, "member policy takes "
+		    "majority (or nothing, to show the policy); not \"%s\"",
+		    want);
+		goto out;
+	}
+	if (sl_members_ledger(ms, NULL)) {
+		rc = cmd_fail(msg, mlen, SL_EVALUE, "this federation admits by "
+		    "majority already");
+		goto out;
+	}
+	if (!sl_members_current(ms, d->node)) {
+		rc = cmd_fail(msg, mlen, SL_EPERM, "this node's organisation "
+		    "is retired (or this device revoked)");
+		goto out;
+	}
+	if ((nnow = current_members(ms, now)) == SIZE_MAX) {
+		rc = cmd_fail(msg, mlen, SL_EINVAL, "the majority policy is for "
+		    "federations of at most %d members", SL_APPROVALS_MAX);
+		goto out;
+	}
+	if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL) {
+		rc = cmd_fail(msg, mlen, SL_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* Someone proposed it with the members this node knows: approve
+	 * that proposal.  A proposal that lists others (made before a
+	 * member joined or left) is stale: this node proposes anew. */
+	memcpy(ledger, d->node, SL_KEY_LEN);
+	n = sl_members_motions(ms, mo, MOTIONS_MAX);
+	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++) {
+		const struct sl_mev *f = mo[i].first;
+		bool same = mo[i].act == SL_MACT_POLICY && f->ncuts == nnow;
+
+		for (size_t k = 0; same && k < nnow; k++)
+			same = memcmp(f->cuts[k].device, now[k].device,
+			    SL_KEY_LEN) == 0;
+		if (!same)
+			continue;
+		for (size_t k = 0; k < mo[i].nev; k++)
+			if (memcmp(sl_members_org_of(ms, mo[i].ev[k]->origin),
+			    d->orgkey, SL_KEY_LEN) == 0) {
+				rc = cmd_fail(msg, mlen, SL_EVALUE, "this "
+				    "organisation approved the proposal "
+				    "already: %zu of %zu members have",
+				    mo[i].approved, mo[i].needed);
+				goto out;
+			}
+		memcpy(ledger, mo[i].ledger, SL_KEY_LEN);
+		break;
+	}
+	mdb_txn_abort(txn);
+	txn = NULL;
+	if ((rc = approve_append(d, SL_MACT_POLICY, ledger, ledger, NULL, 0,
+	    0, now, (uint32_t)nnow, msg, mlen)) != SL_OK)
+		goto out;
+	log_info("approved admitting by majority (%zu members)", nnow);
+	/* With every approval in (a federation of one), the ledger starts
+	 * now. */
+	cmd_ledger_tick(d);
+	if ((ms = cmd_members_read(d, &txn, &rc, msg, mlen)) == NULL)
+		goto out;
+	snprintf(note, sizeof note, "%s", sl_members_ledger(ms, NULL) ?
+	    "from now on an admission or a retirement takes more than half of "
+	    "the members" : "approved; it starts once every member has run "
+	    "samlog member policy majority");
+	send_policy(c, id, ms, note);
+out:
+	free(mo);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return rc;
+}
+
+/* The motion ORG names (a candidate's or a member's name, or a
+ * fingerprint), under the governing ledger. */
+static const struct sl_motion *
+motion_find(const struct sl_members *ms, const struct sl_motion *mo,
+    size_t n, const char *text)
+{
+	char want[SL_ORG_MAX * 2 + 1], have[SL_ORG_MAX * 2 + 1];
+	size_t tl = strlen(text);
+	const struct sl_motion *hit = NULL;
+
+	sl_text_fold(text, tl, want, sizeof want);
+	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++) {
+		const char *name = mo[i].act == SL_MACT_ADMIT ? mo[i].name :
+		    sl_members_name_at(ms, mo[i].org, UINT64_MAX);
+		char id[SL_NODE_ID_TEXT + 1];
+
+		if (mo[i].act == SL_MACT_POLICY)
+			continue;
+		sl_b32_encode(id, mo[i].org, SL_KEY_LEN);
+		if (name != NULL && name[0] != '\0') {
+			sl_text_fold(name, strlen(name), have, sizeof have);
+			if (strcmp(have, want) == 0)
+				hit = &mo[i];
+		}
+		if (tl >= 8 && tl <= SL_NODE_ID_TEXT &&
+		    strncasecmp(id, text, tl) == 0)
+			hit = &mo[i];
+	}
+	return hit;
+}
+
+/* This node's view of org's events: its tip, and each of its devices'
+ * (what a retirement lets count). */
+static uint64_t
+seen_of(struct cmd_ctx *d, const struct sl_members *ms,
+    const uint8_t org[SL_KEY_LEN], struct sl_mcut *cuts, uint32_t *ncuts)
+{
+	const struct store_tip *t = store_tip_of(d->s, org);
+
+	*ncuts = 0;
+	for (size_t j = 0; j < ms->nd && *ncuts < SL_CUTS_MAX; j++) {
+		const struct sl_device *v = &ms->d[j];
+		const struct store_tip *dt;
+
+		if (v->contested || memcmp(v->org, org, SL_KEY_LEN) != 0)
+			continue;
+		dt = store_tip_of(d->s, v->key);
+		memcpy(cuts[*ncuts].device, v->key, SL_KEY_LEN);
+		cuts[(*ncuts)++].upto = dt != NULL ? dt->seq : 0;
+	}
+	return t != NULL ? t->seq : 0;
+}
+
+/* A motion as member list shows it: a row with its approvals. */
+static void
+send_motion(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct sl_members *ms, const struct sl_motion *mo)
+{
+	char fpr[SL_FPR_TEXT + 1], by[SL_FPR_TEXT + 1], status[64];
+	const char *name = mo->act == SL_MACT_ADMIT ? mo->name :
+	    sl_members_name_at(ms, mo->org, UINT64_MAX);
+	const uint8_t *from = mo->first != NULL ?
+	    sl_members_org_of(ms, mo->first->origin) : mo->org;
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+
+	(void)d;
+	sl_fingerprint(fpr, mo->org);
+	snprintf(status, sizeof status, "%s %zu of %zu",
+	    mo->act == SL_MACT_ADMIT ? "admit?" : "retire?", mo->approved,
+	    mo->needed);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 13);
+	sl_pack_cstr(&pk, "name");
+	if (name != NULL && name[0] != '\0')
+		sl_pack_cstr(&pk, name);
+	else
+		msgpack_pack_nil(&pk);
+	sl_pack_cstr(&pk, "contested");
+	sl_pack_bool(&pk, false);
+	sl_pack_cstr(&pk, "fingerprint");
+	sl_pack_cstr(&pk, fpr);
+	sl_pack_cstr(&pk, "node_id");
+	sl_pack_b32(&pk, mo->org, SL_KEY_LEN);
+	sl_pack_cstr(&pk, "status");
+	sl_pack_cstr(&pk, status);
+	sl_pack_cstr(&pk, "admitted");
+	msgpack_pack_nil(&pk);
+	sl_pack_cstr(&pk, "admitted_by");
+	sl_pack_cstr(&pk, name_or(ms, from, by, sizeof by));
+	sl_pack_cstr(&pk, "retired");
+	msgpack_pack_nil(&pk);
+	sl_pack_cstr(&pk, "retired_by");
+	msgpack_pack_nil(&pk);
+	sl_pack_cstr(&pk, "upto");
+	msgpack_pack_nil(&pk);
+	sl_pack_cstr(&pk, "events");
+	msgpack_pack_uint64(&pk, 0);
+	sl_pack_cstr(&pk, "approvals");
+	msgpack_pack_uint64(&pk, mo->approved);
+	sl_pack_cstr(&pk, "needed");
+	msgpack_pack_uint64(&pk, mo->needed);
+	ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
+	free(g.p);
+}
+
+void
+cmd_ledger_row(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct sl_members *ms, enum sl_mact act,
+    const uint8_t org[SL_KEY_LEN])
+{
+	const struct sl_member *m = sl_members_get(ms, org);
+	struct sl_motion *mo;
+	size_t n;
+
+	if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) != NULL) {
+		n = sl_members_motions(ms, mo, MOTIONS_MAX);
+		for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
+			if (mo[i].act == act && memcmp(mo[i].org, org,
+			    SL_KEY_LEN) == 0) {
+				send_motion(d, c, id, ms, &mo[i]);
+				free(mo);
+				return;
+			}
+		free(mo);
+	}
+	if (m != NULL)
+		cmd_member_row(d, c, id, ms, m);
+}
+
+void
+cmd_ledger_pending(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct sl_members *ms)
+{
+	struct sl_motion *mo;
+	size_t n;
+
+	if (ms->nledger == 0 || (mo = calloc(MOTIONS_MAX, sizeof *mo)) ==
+	    NULL)
+		return;
+	n = sl_members_motions(ms, mo, MOTIONS_MAX);
+	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
+		if (mo[i].act != SL_MACT_POLICY)
+			send_motion(d, c, id, ms, &mo[i]);
+	free(mo);
+}
+
+/*
+ * Under the majority policy, this node's organisation asks for (or
+ * approves) admitting org under name, or retiring it: an approval in its
+ * own chain.  *approved, *needed: where the motion stands after it.
+ * SL_OK, or why not (msg).
+ */
+int
+cmd_ledger_approve(struct cmd_ctx *d, enum sl_mact act,
+    const uint8_t org[SL_KEY_LEN], const char *name, size_t *approved,
+    size_t *needed, char *msg, size_t mlen)
+{
+	struct sl_motion *mo = NULL;
+	struct sl_ledger_info li;
+	const struct sl_members *ms;
+	struct sl_mcut cuts[SL_CUTS_MAX];
+	uint32_t ncuts = 0;
+	uint64_t term = 0, upto = 0;
+	MDB_txn *txn;
+	int rc = SL_OK;
+
+	*approved = *needed = 0;
+	if ((ms = cmd_members_read(d, &txn, &rc, msg, mlen)) == NULL)
+		return rc;
+	if (!sl_members_ledger(ms, &li)) {
+		mdb_txn_abort(txn);
+		return cmd_fail(msg, mlen, SL_EINVAL, "this federation admits "
+		    "by one member: nothing waits for approval");
+	}
+	for (size_t k = 0; k < ms->nterms; k++)
+		if (memcmp(ms->terms[k].device, org, SL_KEY_LEN) == 0)
+			term = ms->terms[k].upto;
+	if (act == SL_MACT_RETIRE)
+		upto = seen_of(d, ms, org, cuts, &ncuts);
+	/* Asked twice (a second peer add, a join retried): once is
+	 * enough. */
+	if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) != NULL) {
+		size_t n = sl_members_motions(ms, mo, MOTIONS_MAX);
+
+		for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
+			for (size_t k = 0; mo[i].act == act && memcmp(mo[i].org,
+			    org, SL_KEY_LEN) == 0 && k < mo[i].nev; k++)
+				if (memcmp(sl_members_org_of(ms,
+				    mo[i].ev[k]->origin), d->orgkey,
+				    SL_KEY_LEN) == 0) {
+					*approved = mo[i].approved;
+					*needed = mo[i].needed;
+					free(mo);
+					mdb_txn_abort(txn);
+					return SL_OK;
+				}
+		free(mo);
+		mo = NULL;
+	}
+	mdb_txn_abort(txn);
+	if (act == SL_MACT_RETIRE && upto == 0)
+		return cmd_fail(msg, mlen, SL_EVALUE, "this node holds no event "
+		    "of that organisation yet: sync with it (or a member that "
+		    "has its events) first, so that its past counts");
+	if ((rc = approve_append(d, act, li.ledger, org, name, term, upto,
+	    cuts, ncuts, msg, mlen)) != SL_OK)
+		return rc;
+	/* Recorded at once where this node keeps the ledger. */
+	cmd_ledger_tick(d);
+	if ((ms = cmd_members_read(d, &txn, &rc, msg, mlen)) == NULL)
+		return rc;
+	if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) != NULL) {
+		size_t n = sl_members_motions(ms, mo, MOTIONS_MAX);
+
+		for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
+			if (mo[i].act == act && memcmp(mo[i].org, org,
+			    SL_KEY_LEN) == 0) {
+				*approved = mo[i].approved;
+				*needed = mo[i].needed;
+			}
+	}
+	free(mo);
+	mdb_txn_abort(txn);
+	return SL_OK;
+}
+
+/* member approve ORG: approve what is asked about ORG (its admission or
+ * its retirement). */
+static int
+member_approve(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn, const struct sl_members *ms, const struct args *a,
+    char *msg, size_t mlen)
+{
+	static const char *const allowed[] = { "id", NULL };
+	char text[SL_ORG_MAX + 2], name[SL_ORG_MAX + 1];
+	struct sl_motion *mo = NULL;
+	const struct sl_motion *hit;
+	uint8_t org[SL_KEY_LEN];
+	enum sl_mact act;
+	size_t n, approved, needed;
+	int rc;
+
+	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
+		goto out;
+	if (!cmd_arg_str(a, "id", text, sizeof text)) {
+		rc = cmd_fail(msg, mlen, SL_EUSAGE, "member approve needs an "
+		    "ORG (a name or a fingerprint, as member list shows it)");
+		goto out;
+	}
+	if (!sl_members_ledger(ms, NULL)) {
+		rc = cmd_fail(msg, mlen, SL_EINVAL, "this federation admits by "
+		    "one member: nothing waits for approval (see: samlog "
+		    "member policy)");
+		goto out;
+	}
+	if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL) {
+		rc = cmd_fail(msg, mlen, SL_ENOMEM, "out of memory");
+		goto out;
+	}
+	n = sl_members_motions(ms, mo, MOTIONS_MAX);
+	if ((hit = motion_find(ms, mo, n, text)) == NULL) {
+		rc = cmd_fail(msg, mlen, SL_ENOENT, "nothing about \"%s\" waits "
+		    "for approval (see: samlog member list)", text);
+		goto out;
+	}
+	for (size_t i = 0; i < hit->nev; i++)
+		if (memcmp(sl_members_org_of(ms, hit->ev[i]->origin),
+		    d->orgkey, SL_KEY_LEN) == 0) {
+			rc = cmd_fail(msg, mlen, SL_EVALUE, "this organisation "
+			    "approved it already (%zu of %zu)", hit->approved,
+			    hit->needed);
+			goto out;
+		}
+	if (!sl_members_current(ms, d->node)) {
+		rc = cmd_fail(msg, mlen, SL_EPERM, "this node's organisation "
+		    "is retired (or this device revoked)");
+		goto out;
+	}
+	act = hit->act;
+	memcpy(org, hit->org, SL_KEY_LEN);
+	snprintf(name, sizeof name, "%s", hit->name);
+	mdb_txn_abort(txn);
+	txn = NULL;
+	if ((rc = cmd_ledger_approve(d, act, org, name, &approved, &needed,
+	    msg, mlen)) != SL_OK)
+		goto out;
+	log_info("approved %s %s", act == SL_MACT_ADMIT ? "admitting" :
+	    "retiring", text);
+	if ((ms = cmd_members_read(d, &txn, &rc, msg, mlen)) == NULL)
+		goto out;
+	cmd_ledger_row(d, c, id, ms, act, org);
+out:
+	free(mo);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+cmd_ledger(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct args *a, MDB_txn *txn, const struct sl_members *ms,
+    char *msg, size_t mlen)
+{
+	if (strcmp(a->cmd, "member.policy") == 0)
+		return member_policy(d, c, id, txn, ms, a, msg, mlen);
+	return member_approve(d, c, id, txn, ms, a, msg, mlen);
+}
+
+/* sync_reader_fn: a newcomer this node's organisation asked the members
+ * to admit may connect and read until they have (12.4). */
+bool
+cmd_sync_reader(void *ctx, const uint8_t key[SL_KEY_LEN])
+{
+	struct cmd_ctx *d = ctx;
+	const struct sl_members *ms;
+	struct sl_motion *mo;
+	bool yes = false;
+	MDB_txn *txn;
+
+	if (store_read_begin(d->s, &txn) != SL_OK)
+		return false;
+	if ((ms = project_members(d->p, txn)) != NULL && ms->nledger > 0 &&
+	    sl_members_ledger(ms, NULL) &&
+	    (mo = calloc(MOTIONS_MAX, sizeof *mo)) != NULL) {
+		size_t n = sl_members_motions(ms, mo, MOTIONS_MAX);
+
+		for (size_t i = 0; i < n && i < MOTIONS_MAX && !yes; i++)
+			for (size_t k = 0; mo[i].act == SL_MACT_ADMIT &&
+			    memcmp(mo[i].org, key, SL_KEY_LEN) == 0 &&
+			    k < mo[i].nev; k++)
+				yes = yes || memcmp(sl_members_org_of(ms,
+				    mo[i].ev[k]->origin), d->orgkey,
+				    SL_KEY_LEN) == 0;
+		free(mo);
+	}
+	mdb_txn_abort(txn);
+	return yes;
+}

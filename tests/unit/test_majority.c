@@ -1,0 +1,317 @@
+/*
+ * test_majority.c - admission by majority (PROTOCOL.md 12.4), with real
+ * daemons on loopback.
+ *
+ * Under the majority policy one member's word admits no one: a newcomer
+ * waits, its events refused everywhere, until more than half of the
+ * members approved; a retirement takes the same.  The policy itself
+ * starts only once every member approved it.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "cluster.h"
+
+/* The invitation n prints (a static buffer). */
+static const char *
+invite(const struct node *n)
+{
+	static char line[1024];
+	struct tu_run *r = ok(sl(n, "invite", NULL));
+
+	snprintf(line, sizeof line, "%.*s", (int)strcspn(r->out, "\n"),
+	    r->out);
+	if (strncmp(line, "samlog-invite:", 14) != 0)
+		fail_msg("%s: invite printed %s", n->name, r->out);
+	return line;
+}
+
+/* A command expected to fail with status want and one line holding
+ * needle. */
+static void
+refused(struct tu_run *r, int want, const char *needle)
+{
+	if (r->status != want || strstr(r->err, needle) == NULL ||
+	    strchr(r->err, '\n') != r->err + strlen(r->err) - 1)
+		fail_msg("exited %d, want %d and \"%s\": %s%s", r->status, want,
+		    needle, r->out, r->err);
+}
+
+/* Waits until n's command (args, NULL-terminated, --json added) prints
+ * needle. */
+static void
+wait_out(const struct node *n, const char *needle, ...)
+{
+	const char *argv[12];
+	uint64_t until = now_ms() + WAIT_MS;
+	struct tu_run *r;
+	va_list ap;
+	int k = 0;
+
+	va_start(ap, needle);
+	while (k < 10 && (argv[k] = va_arg(ap, const char *)) != NULL)
+		k++;
+	va_end(ap);
+	argv[k] = "--json";
+	argv[k + 1] = NULL;
+	for (;;) {
+		r = sl(n, argv[0], k > 1 ? argv[1] : argv[k], k > 2 ? argv[2] :
+		    k > 1 ? argv[k] : NULL, k > 2 ? argv[k] : NULL, NULL);
+		if (r->status == 0 && strstr(r->out, needle) != NULL)
+			return;
+		if (now_ms() > until)
+			fail_msg("%s: %s %s never printed %s; it printed %s%s",
+			    n->name, argv[0], k > 1 ? argv[1] : "", needle,
+			    r->out, r->err);
+		usleep(100000);
+	}
+}
+
+static bool
+has_contact(const struct node *n, const char *name)
+{
+	return strstr(ok(sl(n, "contact", "list", "--json", NULL))->out,
+	    name) != NULL;
+}
+
+static void
+wait_contact(const struct node *n, const char *name)
+{
+	uint64_t until = now_ms() + WAIT_MS;
+
+	while (!has_contact(n, name)) {
+		if (now_ms() > until)
+			fail_msg("%s: no contact \"%s\" after %d ms; members: %s",
+			    n->name, name, WAIT_MS, sl(n, "member", "list",
+			    "--json", NULL)->out);
+		usleep(100000);
+	}
+}
+
+/*
+ * The association founds a federation that admits by majority.  Sigtuna
+ * joins at once (the association is the only member: 1 of 1).  Väsby,
+ * invited by Sigtuna, waits: 1 of 2, its contact refused on both nodes,
+ * and a peer add by Sigtuna of another key is one more approval, not an
+ * admission.  The association's approval lets Väsby in everywhere, with
+ * its contact.  Retiring Väsby then takes two of three: the
+ * association's word alone cuts nothing, Sigtuna's makes it.
+ */
+static void
+test_majority_admits(void **state)
+{
+	struct node o, t, v, x, *all[] = { &o, &t, &v };
+	char inv[1024];
+	struct tu_run *r;
+
+	(void)state;
+	node_init(&o, "om", "Samordningsförbundet");
+	node_init(&t, "tm", "Sigtuna kommun");
+	node_init(&v, "vm", "Upplands Väsby kommun");
+	node_init(&x, "xm", "Impostor");
+	for (int i = 0; i < 3; i++)
+		node_start(all[i]);
+	node_start(&x);
+
+	r = ok(sl(&o, "member", "policy", "--json", NULL));
+	if (strstr(r->out, "\"admission\": \"one\"") == NULL)
+		fail_msg("om: policy %s", r->out);
+	r = ok(sl(&o, "member", "policy", "majority", "--json", NULL));
+	if (strstr(r->out, "\"admission\": \"majority\"") == NULL)
+		fail_msg("om: a federation of one did not take it: %s", r->out);
+	refused(sl(&o, "member", "policy", "majority", NULL), 1, "already");
+	refused(sl(&o, "member", "policy", "one", NULL), 1, "not supported");
+	refused(sl(&o, "member", "policy", "most", NULL), 2, "majority");
+
+	/* Sigtuna: the association alone is a majority of one. */
+	snprintf(inv, sizeof inv, "%s", invite(&o));
+	ok(sl(&t, "join", inv, NULL));
+	wait_out(&o, "\"name\": \"Sigtuna kommun\"", "member", "list", NULL);
+	wait_out(&t, "\"admission\": \"majority\"", "member", "policy", NULL);
+	add_contact(&t, "Sigtunas kontakt");
+	wait_contact(&o, "Sigtunas kontakt");
+
+	/* Väsby, invited by Sigtuna: 1 of 2. */
+	snprintf(inv, sizeof inv, "%s", invite(&t));
+	ok(sl(&v, "join", inv, NULL));
+	wait_out(&o, "\"status\": \"admit? 1 of 2\"", "member", "list", NULL);
+	wait_out(&v, "\"status\": \"admit? 1 of 2\"", "member", "list", NULL);
+	add_contact(&v, "Väsbys kontakt");
+	/* A lone word is one approval: Sigtuna trusting the impostor's key
+	 * admits no one. */
+	ok(sl(&t, "peer", "add", "impostor", "--key", x.id, "--addr",
+	    x.listen, NULL));
+	add_contact(&x, "Bedragarens kontakt");
+	sleep(2);
+	for (int i = 0; i < 2; i++) {
+		if (has_contact(all[i], "Väsbys kontakt") ||
+		    has_contact(all[i], "Bedragarens kontakt"))
+			fail_msg("%s: took a contact from a node not admitted",
+			    all[i]->name);
+		r = ok(sl(all[i], "member", "list", "--json", NULL));
+		if (strstr(r->out, "\"name\": \"Upplands Väsby kommun\"") ==
+		    NULL || strstr(r->out, "\"status\": \"member\"") == NULL)
+			fail_msg("%s: member list %s", all[i]->name, r->out);
+	}
+	refused(sl(&t, "member", "approve", "Upplands Väsby kommun", NULL), 1,
+	    "already");
+	refused(sl(&t, "member", "approve", "Ingen", NULL), 1,
+	    "nothing about");
+
+	/* The association approves: Väsby is in, on every node. */
+	r = ok(sl(&o, "member", "approve", "Upplands Väsby kommun", "--json",
+	    NULL));
+	for (int i = 0; i < 3; i++)
+		wait_contact(all[i], "Väsbys kontakt");
+	wait_out(&v, "\"admission\": \"majority\"", "member", "policy", NULL);
+	for (int i = 0; i < 3; i++)
+		if (has_contact(all[i], "Bedragarens kontakt"))
+			fail_msg("%s: took the impostor's contact",
+			    all[i]->name);
+
+	/* Retiring Väsby: two of three. */
+	r = ok(sl(&o, "member", "retire", "Upplands Väsby kommun", "--json",
+	    NULL));
+	if (strstr(r->out, "retire? 1 of 2") == NULL)
+		fail_msg("om: retire said %s", r->out);
+	wait_out(&t, "retire? 1 of 2", "member", "list", NULL);
+	ok(sl(&t, "member", "approve", "Upplands Väsby kommun", NULL));
+	for (int i = 0; i < 2; i++)
+		wait_out(all[i], "\"status\": \"retired\"", "member", "list",
+		    NULL);
+	/* Its node learns it too, and writes no more. */
+	{
+		uint64_t until = now_ms() + WAIT_MS;
+
+		while ((r = sl(&v, "contact", "add", "--name",
+		    "Efter utträdet", "--role", "x", NULL))->status == 0) {
+			if (now_ms() > until)
+				fail_msg("vm: still writes after its retirement");
+			usleep(200000);
+		}
+		refused(r, 1, "retired");
+		/* What it wrote before it knew counts nowhere. */
+		sleep(2);
+		for (int i = 0; i < 2; i++)
+			if (has_contact(all[i], "Efter utträdet"))
+				fail_msg("%s: took a retired member's later "
+				    "contact", all[i]->name);
+	}
+	for (int i = 0; i < 3; i++) {
+		if (!has_contact(all[i], "Väsbys kontakt"))
+			fail_msg("%s: a retired member's past was cut away",
+			    all[i]->name);
+		assert_int_equal(node_stop(all[i], SIGTERM), 0);
+	}
+	assert_int_equal(node_stop(&x, SIGTERM), 0);
+}
+
+/*
+ * A federation that admits by one member takes the majority policy only
+ * once every member approved it: the association's proposal alone
+ * changes nothing (a newcomer it invites is admitted at once); Sigtuna's
+ * approval starts it on both nodes; the next newcomer waits.
+ */
+static void
+test_majority_proposal(void **state)
+{
+	struct node o, t, v, w, *all[] = { &o, &t, &v };
+	char inv[1024];
+	struct tu_run *r;
+
+	(void)state;
+	node_init(&o, "op", "Samordningsförbundet");
+	node_init(&t, "tp", "Sigtuna kommun");
+	node_init(&v, "vp", "Upplands Väsby kommun");
+	node_init(&w, "wp", "Coompanion");
+	node_start(&o);
+	node_start(&t);
+	node_start(&v);
+	node_start(&w);
+	snprintf(inv, sizeof inv, "%s", invite(&o));
+	ok(sl(&t, "join", inv, NULL));
+	wait_out(&t, "\"name\": \"Samordningsförbundet\"", "member", "list",
+	    NULL);
+	wait_out(&o, "\"name\": \"Sigtuna kommun\"", "member", "list", NULL);
+
+	r = ok(sl(&o, "member", "policy", "majority", "--json", NULL));
+	if (strstr(r->out, "\"admission\": \"one\"") == NULL ||
+	    strstr(r->out, "every member") == NULL)
+		fail_msg("op: %s", r->out);
+	refused(sl(&o, "member", "policy", "majority", NULL), 1,
+	    "approved the proposal already");
+	/* Until Sigtuna approves, one member admits. */
+	snprintf(inv, sizeof inv, "%s", invite(&o));
+	ok(sl(&v, "join", inv, NULL));
+	add_contact(&v, "Väsbys kontakt");
+	wait_contact(&o, "Väsbys kontakt");
+	wait_contact(&t, "Väsbys kontakt");
+	/* The proposal listed two members; there are three now: it is
+	 * stale, and Sigtuna proposes anew, listing three; the others
+	 * approve that one, and it starts on every node. */
+	wait_out(&t, "\"name\": \"Upplands Väsby kommun\"", "member", "list",
+	    NULL);
+	wait_out(&v, "\"name\": \"Sigtuna kommun\"", "member", "list", NULL);
+	r = ok(sl(&t, "member", "policy", "majority", "--json", NULL));
+	if (strstr(r->out, "\"admission\": \"one\"") == NULL)
+		fail_msg("tp: %s", r->out);
+	wait_out(&o, "", "status", NULL);
+	{
+		uint64_t until = now_ms() + WAIT_MS;
+
+		/* Each approves once Sigtuna's proposal has reached it. */
+		while ((r = sl(&o, "member", "policy", "majority", NULL))->status
+		    != 0) {
+			if (now_ms() > until)
+				fail_msg("op: %s", r->err);
+			usleep(200000);
+		}
+		until = now_ms() + WAIT_MS;
+		while ((r = sl(&v, "member", "policy", "majority", NULL))->status
+		    != 0) {
+			if (now_ms() > until)
+				fail_msg("vp: %s", r->err);
+			usleep(200000);
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		wait_out(all[i], "\"admission\": \"majority\"", "member",
+		    "policy", NULL);
+	/* The next newcomer waits for two of three. */
+	snprintf(inv, sizeof inv, "%s", invite(&v));
+	ok(sl(&w, "join", inv, NULL));
+	for (int i = 0; i < 3; i++)
+		wait_out(all[i], "\"status\": \"admit? 1 of 2\"", "member",
+		    "list", NULL);
+	add_contact(&w, "Coompanions kontakt");
+	ok(sl(&t, "member", "approve", "Coompanion", NULL));
+	for (int i = 0; i < 3; i++)
+		wait_contact(all[i], "Coompanions kontakt");
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(node_stop(all[i], SIGTERM), 0);
+	assert_int_equal(node_stop(&w, SIGTERM), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_majority_admits, cl_reap),
+		cmocka_unit_test_teardown(test_majority_proposal, cl_reap),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	if (sl_crypto_init() != 0)
+		return 1;
+	if (getenv("TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
+}
