@@ -238,10 +238,10 @@ check_hex(const struct vector *v, const char *key, const uint8_t *b, size_t n,
 static void
 test_vectors(void **state)
 {
-	static struct vector vs[8];
+	static struct vector vs[16];
 	static struct built b;
 	bool print = getenv("SAMLOG_PRINT_VECTORS") != NULL;
-	int n = load_vectors(vs, 8);
+	int n = load_vectors(vs, 16);
 
 	(void)state;
 	assert_true(n >= 3);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <msgpack.h>
 
 #include "samlog_proto.h"
 
@@ -846,6 +847,120 @@ test_device_check(void **state)
 #undef PAYLOAD
 }
 
+/* PROTOCOL.md 12.4's worked example: a ledger's entry whose approval
+ * verifies over the documented statement; a changed name, or the
+ * approval of a key that did not sign, is refused by the content rules.
+ * An approval event counts only with its origin's signature. */
+static void
+test_documented_majority(void **state)
+{
+	uint8_t rec[2048], seed[SL_SEED_LEN], h[SL_HASH_LEN];
+	size_t n = documented_record("member-admitted-majority", rec,
+	    sizeof rec);
+	struct sl_key cand, other;
+	struct sl_event ev;
+	struct sl_mev m;
+	char w[256];
+
+	(void)state;
+	assert_true(n > 200);
+	for (int i = 0; i < SL_SEED_LEN; i++)
+		seed[i] = (uint8_t)(0x40 + i);
+	sl_key_from_seed(&cand, seed);
+	for (int i = 0; i < SL_SEED_LEN; i++)
+		seed[i] = (uint8_t)(0x60 + i);
+	sl_key_from_seed(&other, seed);
+	assert_int_equal(sl_event_decode(&ev, rec, n), SL_OK);
+	assert_int_equal(sl_schema_check_event(ev.type, ev.type_len, ev.entity,
+	    ev.n_parents, ev.payload, ev.payload_len, ev.hlc, w, sizeof w),
+	    SL_OK);
+	assert_int_equal(sl_mev_decode(&ev, &m), SL_OK);
+	assert_int_equal(m.type, SL_MEV_ADMIT);
+	assert_true(m.ledgered);
+	assert_int_equal(m.napp, 1);
+	assert_memory_equal(m.app[0], ev.origin, SL_KEY_LEN);
+	assert_memory_equal(m.ledger, ev.origin, SL_KEY_LEN);
+	assert_memory_equal(m.org, cand.pub, SL_KEY_LEN);
+	sl_approval_hash(h, SL_MACT_ADMIT, m.ledger, m.org, 0,
+	    "Sigtuna kommun", 0, NULL, 0);
+	{
+		static const char want[] = "d25a91ea0165e0a950c944fa1fa0477e"
+		    "601e1db3d15398f5fcd15b04c6a142ac";
+		char got[2 * SL_HASH_LEN + 1];
+
+		for (int i = 0; i < SL_HASH_LEN; i++)
+			snprintf(got + 2 * i, 3, "%02x", h[i]);
+		assert_string_equal(got, want);
+	}
+	/* Its approval by another key: the signature is not that key's. */
+	{
+		uint8_t *p = memmem(ev.payload, ev.payload_len, ev.origin,
+		    SL_KEY_LEN);
+		uint8_t pl[1024];
+
+		assert_non_null(p);
+		memcpy(pl, ev.payload, ev.payload_len);
+		memcpy(pl + (p - ev.payload), other.pub, SL_KEY_LEN);
+		assert_int_equal(sl_schema_check_event(ev.type, ev.type_len,
+		    ev.entity, ev.n_parents, pl, ev.payload_len, ev.hlc, w,
+		    sizeof w), SL_ESCHEMA);
+		assert_non_null(strstr(w, "approval 1"));
+	}
+	/* "Sigtuna" -> "Sigtunb": the approval is of another name. */
+	{
+		uint8_t *p = memmem(rec, n, "Sigtuna", 7);
+
+		assert_non_null(p);
+		p[6] = 'b';
+		assert_int_equal(sl_event_decode(&ev, rec, n), SL_OK);
+		assert_int_equal(sl_schema_check_event(ev.type, ev.type_len,
+		    ev.entity, ev.n_parents, ev.payload, ev.payload_len, ev.hlc,
+		    w, sizeof w), SL_ESCHEMA);
+	}
+	/* An approval event: counts with its origin's signature only. */
+	{
+		struct sl_buf g = { 0 };
+		msgpack_packer pk;
+		uint8_t sig[SL_SIG_LEN];
+		struct sl_event ae;
+
+		sl_approval_hash(h, SL_MACT_ADMIT, other.pub, cand.pub, 0, "",
+		    0, NULL, 0);
+		sl_sign_cert(sig, &other, h);
+		msgpack_packer_init(&pk, &g, sl_buf_write);
+		msgpack_pack_map(&pk, 5);
+		sl_pack_cstr(&pk, "act");
+		sl_pack_cstr(&pk, "admit");
+		sl_pack_cstr(&pk, "ledger");
+		sl_pack_b32(&pk, other.pub, SL_KEY_LEN);
+		sl_pack_cstr(&pk, "org");
+		sl_pack_b32(&pk, cand.pub, SL_KEY_LEN);
+		sl_pack_cstr(&pk, "sig");
+		sl_pack_bin(&pk, sig, SL_SIG_LEN);
+		sl_pack_cstr(&pk, "term");
+		msgpack_pack_uint64(&pk, 0);
+		memset(&ae, 0, sizeof ae);
+		ae.origin = other.pub;
+		ae.seq = 3;
+		ae.hlc = 7;
+		ae.type = "member.approved";
+		ae.type_len = strlen(ae.type);
+		ae.payload = (const uint8_t *)g.p;
+		ae.payload_len = (uint32_t)g.len;
+		assert_int_equal(sl_schema_check_event(ae.type, ae.type_len,
+		    NULL, 0, ae.payload, ae.payload_len, ae.hlc, w, sizeof w),
+		    SL_OK);
+		assert_int_equal(sl_mev_decode(&ae, &m), SL_OK);
+		assert_int_equal(m.type, SL_MEV_APPROVE);
+		assert_int_equal(m.act, SL_MACT_ADMIT);
+		ae.origin = cand.pub;
+		assert_int_equal(sl_mev_decode(&ae, &m), SL_EINVAL);
+		free(g.p);
+	}
+	sl_key_wipe(&cand);
+	sl_key_wipe(&other);
+}
+
 /* ---- the majority policy (12.4) ---------------------------------------- */
 
 /* Keys from letters: "ABC" into cuts (as a policy's members, ascending)
@@ -1087,6 +1202,7 @@ main(void)
 		cmocka_unit_test(test_org_key_retires_chain),
 		cmocka_unit_test(test_device_chain),
 		cmocka_unit_test(test_device_check),
+		cmocka_unit_test(test_documented_majority),
 		cmocka_unit_test(test_majority),
 		cmocka_unit_test(test_majority_stale),
 		cmocka_unit_test(test_majority_unanimous),
