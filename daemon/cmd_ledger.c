@@ -819,3 +819,19 @@ cmd_sync_reader(void *ctx, const uint8_t key[SL_KEY_LEN])
 	mdb_txn_abort(txn);
 	return yes;
 }
+
+size_t
+cmd_ledger_waiting(const struct sl_members *ms)
+{
+	struct sl_motion *mo;
+	size_t n, k = 0;
+
+	if (ms->nledger == 0 || (mo = calloc(MOTIONS_MAX, sizeof *mo)) ==
+	    NULL)
+		return 0;
+	n = sl_members_motions(ms, mo, MOTIONS_MAX);
+	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
+		k += mo[i].act != SL_MACT_POLICY;
+	free(mo);
+	return k;
+}

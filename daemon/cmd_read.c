@@ -1158,7 +1158,8 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	msgpack_packer pk;
 	uint64_t forks = store_fork_count(d->s), members = 0, mevents = 0;
 	char retired[SL_ORG_MAX + 160] = "", signs[SL_ORG_MAX + 96] = "";
-	char orgname[SL_ORG_MAX + 1];
+	char orgname[SL_ORG_MAX + 1], waiting[200] = "";
+	const char *admission = "one";
 	MDB_txn *txn;
 
 	snprintf(orgname, sizeof orgname, "%s", d->org);
@@ -1193,6 +1194,20 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 				snprintf(orgname, sizeof orgname, "%s", on);
 			members = sl_members_count(ms);
 			mevents = ms->nev;
+			/* Admission by majority (12.4): what waits for the
+			 * members. */
+			if (sl_members_ledger(ms, NULL)) {
+				size_t nw = cmd_ledger_waiting(ms);
+
+				admission = "majority";
+				if (nw > 0)
+					snprintf(waiting, sizeof waiting, "%zu "
+					    "admission%s or retirement%s wait for "
+					    "the members' approval (samlog member "
+					    "list; samlog member approve ORG)",
+					    nw, nw == 1 ? "" : "s",
+					    nw == 1 ? "" : "s");
+			}
 			if ((self = sl_members_get(ms, d->orgkey)) != NULL &&
 			    self->upto != UINT64_MAX) {
 				const char *by = sl_members_name_at(ms,
@@ -1209,7 +1224,7 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 		txn = NULL;
 	}
 	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 22);
+	msgpack_pack_map(&pk, 23);
 	sl_pack_cstr(&pk, "node_id");
 	sl_pack_b32(&pk, d->node, SL_KEY_LEN);
 	sl_pack_cstr(&pk, "org");
@@ -1226,6 +1241,8 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	msgpack_pack_uint64(&pk, members);
 	sl_pack_cstr(&pk, "member_events");
 	msgpack_pack_uint64(&pk, mevents);
+	sl_pack_cstr(&pk, "admission");
+	sl_pack_cstr(&pk, admission);
 	pack_witnesses(d, txn, &pk);
 	sl_pack_cstr(&pk, "forks");
 	msgpack_pack_uint64(&pk, forks);
@@ -1250,7 +1267,7 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	sl_pack_cstr(&pk, "writes_held");
 	sl_pack_bool(&pk, d->held);
 	size_t np = d->sync ? sync_peer_count(d->sync) : 0;
-	size_t nw = (retired[0] != '\0') + nf;
+	size_t nw = (retired[0] != '\0') + (waiting[0] != '\0') + nf;
 
 	/* What needs a person: peers that hold events of origins this node
 	 * does not accept (the two disagree on who is a member). */
@@ -1264,6 +1281,8 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	msgpack_pack_array(&pk, nw);
 	if (retired[0] != '\0')
 		sl_pack_cstr(&pk, retired);
+	if (waiting[0] != '\0')
+		sl_pack_cstr(&pk, waiting);
 	(void)cmd_fork_status(d, txn, &pk, true);
 	if (txn != NULL)
 		mdb_txn_abort(txn);

@@ -145,6 +145,10 @@ test_majority_admits(void **state)
 	wait_out(&o, "\"status\": \"admit? 1 of 2\"", "member", "list", NULL);
 	wait_out(&v, "\"status\": \"admit? 1 of 2\"", "member", "list", NULL);
 	add_contact(&v, "Väsbys kontakt");
+	r = ok(sl(&o, "status", "--json", NULL));
+	if (strstr(r->out, "\"admission\": \"majority\"") == NULL ||
+	    strstr(r->out, "wait for the members' approval") == NULL)
+		fail_msg("om: status %s", r->out);
 	/* A lone word is one approval: Sigtuna trusting the impostor's key
 	 * admits no one. */
 	ok(sl(&t, "peer", "add", "impostor", "--key", x.id, "--addr",
@@ -204,6 +208,18 @@ test_majority_admits(void **state)
 			if (has_contact(all[i], "Efter utträdet"))
 				fail_msg("%s: took a retired member's later "
 				    "contact", all[i]->name);
+	}
+	/* An auditor's offline check of the whole log agrees: the ledger
+	 * in the file admits and retires as the nodes did. */
+	{
+		char path[700];
+
+		snprintf(path, sizeof path, "%s/majority.events", cl_tmp);
+		ok(sl(&t, "export", "--events", path, NULL));
+		r = ok(sl(&t, "verify", "--file", path, "--json", NULL));
+		if (strstr(r->out, "Upplands Väsby kommun") == NULL ||
+		    strstr(r->out, "Bedragarens") != NULL)
+			fail_msg("verify --file: %s", r->out);
 	}
 	for (int i = 0; i < 3; i++) {
 		if (!has_contact(all[i], "Väsbys kontakt"))
