@@ -1084,6 +1084,7 @@ struct walk {
 	size_t nterms;
 	size_t *adm, nadm;            /* the entries that took effect */
 	size_t *ret, nret;
+	size_t *chain;                /* (walking) one chain's events */
 	uint8_t keeper[SL_KEY_LEN];
 	uint8_t ledger[SL_KEY_LEN];
 };
@@ -1096,6 +1097,7 @@ walk_free(struct walk *w)
 	free(w->terms);
 	free(w->adm);
 	free(w->ret);
+	free(w->chain);
 	memset(w, 0, sizeof *w);
 }
 
@@ -1198,6 +1200,21 @@ policy_valid(const struct sl_members *ms, const struct sl_mev *P)
 	return true;
 }
 
+/* Indexes into ms->ev of one chain's events, by seq (insertion: a
+ * chain's events arrive nearly in order). */
+static void
+chain_sort(const struct sl_members *ms, size_t *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && ms->ev[v[j]].seq <
+		    ms->ev[v[j - 1]].seq; j--) {
+			size_t t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+}
+
 /* The ledger P starts, walked in its keeper's chain order. */
 static int
 walk(const struct sl_members *ms, const struct sl_mev *P, struct walk *w)
@@ -1212,8 +1229,9 @@ walk(const struct sl_members *ms, const struct sl_mev *P, struct walk *w)
 	w->terms = malloc(cap * sizeof *w->terms);
 	w->adm = malloc((ms->nev + 1) * sizeof *w->adm);
 	w->ret = malloc((ms->nev + 1) * sizeof *w->ret);
+	w->chain = malloc((ms->nev + 1) * sizeof *w->chain);
 	if (w->vote == NULL || w->ever == NULL || w->terms == NULL ||
-	    w->adm == NULL || w->ret == NULL) {
+	    w->adm == NULL || w->ret == NULL || w->chain == NULL) {
 		walk_free(w);
 		return SL_ENOMEM;
 	}
@@ -1227,22 +1245,19 @@ walk(const struct sl_members *ms, const struct sl_mev *P, struct walk *w)
 		uint64_t last = 0, end = UINT64_MAX;
 		const struct sl_mev *next = NULL;
 
-		/* The chain's entries in seq order (its events are in
-		 * clock order, which a chain keeps; pick by seq anyway). */
-		for (;;) {
-			const struct sl_mev *e = NULL;
+		/* The chain's events after the start, in seq order. */
+		size_t nc = 0;
 
-			for (size_t i = 0; i < ms->nev; i++) {
-				const struct sl_mev *x = &ms->ev[i];
+		for (size_t i = 0; i < ms->nev; i++)
+			if (key_cmp(ms->ev[i].origin, chain) == 0 &&
+			    ms->ev[i].seq > after)
+				w->chain[nc++] = i;
+		chain_sort(ms, w->chain, nc);
+		for (size_t c = 0; c < nc; c++) {
+			const struct sl_mev *e = &ms->ev[w->chain[c]];
 
-				if (key_cmp(x->origin, chain) != 0 ||
-				    x->seq <= last || x->seq <= after)
-					continue;
-				if (e == NULL || x->seq < e->seq)
-					e = x;
-			}
-			if (e == NULL)
-				break;
+			if (e->seq == last)
+				continue; /* held twice: not in one store */
 			last = e->seq;
 			if (!within(ms, chain, e->seq))
 				break;
