@@ -271,8 +271,12 @@ void cmd_ledger_pending(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 void cmd_ledger_row(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     const struct sl_members *ms, enum sl_mact act,
     const uint8_t org[SL_KEY_LEN]);
-/* How many admissions and retirements wait for the members. */
+/* How many admissions and retirements wait for the members; how many
+ * proposals to take the majority policy wait (the first one's
+ * approvals in *approved of *needed). */
 size_t cmd_ledger_waiting(const struct sl_members *ms);
+size_t cmd_ledger_proposed(const struct sl_members *ms, size_t *approved,
+    size_t *needed);
 /* This node approves admitting org under name, or retiring it (12.4);
  * where the motion stands after it in *approved of *needed. */
 int cmd_ledger_approve(struct cmd_ctx *d, enum sl_mact act,

@@ -835,3 +835,27 @@ cmd_ledger_waiting(const struct sl_members *ms)
 	free(mo);
 	return k;
 }
+
+size_t
+cmd_ledger_proposed(const struct sl_members *ms, size_t *approved,
+    size_t *needed)
+{
+	struct sl_motion *mo;
+	size_t n, k = 0;
+
+	*approved = *needed = 0;
+	if (ms->nledger == 0 || sl_members_ledger(ms, NULL) ||
+	    (mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL)
+		return 0;
+	n = sl_members_motions(ms, mo, MOTIONS_MAX);
+	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
+		if (mo[i].act == SL_MACT_POLICY &&
+		    mo[i].approved < mo[i].needed) {
+			if (k++ == 0) {
+				*approved = mo[i].approved;
+				*needed = mo[i].needed;
+			}
+		}
+	free(mo);
+	return k;
+}

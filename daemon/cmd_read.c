@@ -1207,6 +1207,15 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 					    "list; samlog member approve ORG)",
 					    nw, nw == 1 ? "" : "s",
 					    nw == 1 ? "" : "s");
+			} else {
+				size_t a, n;
+
+				if (cmd_ledger_proposed(ms, &a, &n) > 0)
+					snprintf(waiting, sizeof waiting, "a "
+					    "proposal to admit by majority has "
+					    "%zu of the %zu approvals it needs "
+					    "(samlog member policy majority on "
+					    "each member's node)", a, n);
 			}
 			if ((self = sl_members_get(ms, d->orgkey)) != NULL &&
 			    self->upto != UINT64_MAX) {

@@ -264,6 +264,9 @@ test_majority_proposal(void **state)
 		fail_msg("op: %s", r->out);
 	refused(sl(&o, "member", "policy", "majority", NULL), 1,
 	    "approved the proposal already");
+	r = ok(sl(&o, "status", "--json", NULL));
+	if (strstr(r->out, "has 1 of the 2 approvals") == NULL)
+		fail_msg("op: status %s", r->out);
 	/* Until Sigtuna approves, one member admits. */
 	snprintf(inv, sizeof inv, "%s", invite(&o));
 	ok(sl(&v, "join", inv, NULL));
