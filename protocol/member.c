@@ -570,6 +570,22 @@ sl_ledger_check(const char *type, size_t tlen, const uint8_t *payload,
 		    "\"ledger\", \"term\" and \"approvals\"");
 		goto out;
 	}
+	if (act == SL_MACT_RETIRE) {
+		/* What sl_mev_decode merges must fit, or the entry would be
+		 * taken and mean nothing. */
+		struct sl_mev *mg = calloc(1, sizeof *mg);
+		bool fits = mg != NULL;
+
+		for (uint32_t i = 0; fits && i < ap->n; i++)
+			for (uint32_t c = 0; fits && c < ap->a[i].ncuts; c++)
+				fits = merge_cut(mg, &ap->a[i].cuts[c]);
+		free(mg);
+		if (!fits) {
+			rc = sl_why(why, wlen, "its approvals list more than "
+			    "32 devices in all");
+			goto out;
+		}
+	}
 	for (uint32_t i = 0; i < ap->n; i++) {
 		const struct approval *a = &ap->a[i];
 
@@ -1145,6 +1161,49 @@ within(const struct sl_members *ms, const uint8_t *origin, uint64_t seq)
 	return m != NULL && seq <= m->upto && seq <= m->chain_upto;
 }
 
+/*
+ * Does approval key k in entry (or policy) e speak for its organisation?
+ * An organisation key does; a device does while nothing cuts it.  A
+ * device a revocation (or its organisation's retirement) cut speaks
+ * only by an approval event of the same motion in its own chain within
+ * its cut-off: an approval carries no seq, so a stolen key its
+ * organisation revoked would otherwise speak for it for ever.
+ */
+static bool
+approval_ok(const struct sl_members *ms, const struct sl_mev *e,
+    const uint8_t *k)
+{
+	const struct sl_device *d = find_device(ms, k);
+	enum sl_mact act = e->type == SL_MEV_ADMIT ? SL_MACT_ADMIT :
+	    e->type == SL_MEV_RETIRE ? SL_MACT_RETIRE : SL_MACT_POLICY;
+
+	if (d == NULL || d->contested || d->upto == UINT64_MAX)
+		return true;
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *a = &ms->ev[i];
+
+		if (a->type != SL_MEV_APPROVE || a->act != act ||
+		    key_cmp(a->origin, k) != 0 || a->seq > d->upto ||
+		    key_cmp(a->ledger, e->ledger) != 0 ||
+		    key_cmp(a->org, e->org) != 0 ||
+		    (act != SL_MACT_POLICY && a->term != e->term))
+			continue;
+		if (act == SL_MACT_ADMIT && strcmp(a->name, e->name) != 0)
+			continue;
+		if (act == SL_MACT_POLICY) {
+			bool same = a->ncuts == e->ncuts;
+
+			for (uint32_t c = 0; same && c < a->ncuts; c++)
+				same = key_cmp(a->cuts[c].device,
+				    e->cuts[c].device) == 0;
+			if (!same)
+				continue;
+		}
+		return true;
+	}
+	return false;
+}
+
 /* How many organisations among vote approved entry e (their keys'
  * organisations, each once); *self: did e->org approve it? */
 static size_t
@@ -1157,6 +1216,9 @@ approvers(const struct sl_members *ms, const struct sl_mev *e,
 	*self = false;
 	for (uint32_t i = 0; i < e->napp; i++) {
 		const uint8_t *o = org_of(ms, e->app[i]);
+
+		if (!approval_ok(ms, e, e->app[i]))
+			continue;
 
 		if (key_cmp(o, e->org) == 0)
 			*self = true;
@@ -1327,26 +1389,44 @@ walk(const struct sl_members *ms, const struct sl_mev *P, struct walk *w)
 	return SL_OK;
 }
 
-/* Has org approved anything in ledger (an approval, or its approval in
- * the policy itself)? */
+/* Does policy approval a approve P's own list of members? */
 static bool
-acked(const struct sl_members *ms, const uint8_t *org, const uint8_t *ledger)
+same_list(const struct sl_mev *a, const struct sl_mev *P)
 {
+	if (a->ncuts != P->ncuts)
+		return false;
+	for (uint32_t c = 0; c < a->ncuts; c++)
+		if (key_cmp(a->cuts[c].device, P->cuts[c].device) != 0)
+			return false;
+	return true;
+}
+
+/* Has org approved anything in the ledger P starts: its approval in P
+ * itself, an approval of P's own list, or of an entry of P's ledger?
+ * (Its approval of another proposal of the same keeper, with another
+ * list, is no approval of P.) */
+static bool
+acked_policy(const struct sl_members *ms, const uint8_t *org,
+    const struct sl_mev *P)
+{
+	for (uint32_t a = 0; a < P->napp; a++)
+		if (key_cmp(org_of(ms, P->app[a]), org) == 0 &&
+		    approval_ok(ms, P, P->app[a]))
+			return true;
 	for (size_t i = 0; i < ms->nev; i++) {
 		const struct sl_mev *e = &ms->ev[i];
 
-		if (!e->ledgered || key_cmp(e->ledger, ledger) != 0)
+		if (e->type != SL_MEV_APPROVE || !e->ledgered ||
+		    key_cmp(e->ledger, P->ledger) != 0 ||
+		    key_cmp(org_of(ms, e->origin), org) != 0 ||
+		    !within(ms, e->origin, e->seq))
 			continue;
-		if (e->type == SL_MEV_APPROVE &&
-		    key_cmp(org_of(ms, e->origin), org) == 0)
+		if (e->act != SL_MACT_POLICY || same_list(e, P))
 			return true;
-		for (uint32_t a = 0; e->type == SL_MEV_POLICY && a < e->napp;
-		    a++)
-			if (key_cmp(org_of(ms, e->app[a]), org) == 0)
-				return true;
 	}
 	return false;
 }
+
 
 /* Which ledger governs the anchor (ms->gov, ms->li and the rest), under
  * the devices now. */
@@ -1363,7 +1443,7 @@ govern(struct sl_members *ms)
 		int rc;
 
 		if (P->type != SL_MEV_POLICY || !policy_valid(ms, P) ||
-		    !acked(ms, ms->anchor, P->ledger))
+		    !acked_policy(ms, ms->anchor, P))
 			continue;
 		if ((rc = walk(ms, P, &w)) != SL_OK)
 			return rc;
@@ -2077,13 +2157,6 @@ sl_members_ledger(const struct sl_members *ms, struct sl_ledger_info *out)
 	return true;
 }
 
-bool
-sl_members_acked(const struct sl_members *ms, const uint8_t org[SL_KEY_LEN],
-    const uint8_t ledger[SL_KEY_LEN])
-{
-	return acked(ms, org, ledger);
-}
-
 /* Do approvals a and b approve the same motion? */
 static bool
 same_motion(const struct sl_mev *a, const struct sl_mev *b)
@@ -2121,7 +2194,7 @@ view_ledger(const struct sl_members *ms, struct walk *w)
 			inviter = a->type == SL_MEV_ADMIT &&
 			    key_cmp(org_of(ms, a->origin), ms->anchor) == 0 &&
 			    key_cmp(a->org, ms->anchor) != 0 &&
-			    acked(ms, a->org, P->ledger);
+			    acked_policy(ms, a->org, P);
 		}
 		if (inviter && walk(ms, P, w) == SL_OK)
 			return true;
@@ -2221,6 +2294,21 @@ sl_members_motions(const struct sl_members *ms, struct sl_motion *out,
 			mo->needed = e->act == SL_MACT_POLICY ? nvote :
 			    nvote / 2 + 1;
 		}
+		/* A retirement's approval that lists a key which is no
+		 * device of the retired organisation says nothing true
+		 * (and could overfill the entry's list): left out. */
+		if (e->act == SL_MACT_RETIRE) {
+			bool junk = false;
+
+			for (uint32_t c = 0; c < e->ncuts && !junk; c++) {
+				const struct sl_device *dv = find_device(ms,
+				    e->cuts[c].device);
+
+				junk = dv == NULL || key_cmp(dv->org, e->org) != 0;
+			}
+			if (junk)
+				continue;
+		}
 		/* One approval per organisation counts; a retirement by the
 		 * retired organisation itself is enough alone. */
 		for (size_t k = 0; k < mo->nev; k++)
@@ -2259,7 +2347,7 @@ sl_members_to_ack(const struct sl_members *ms, uint8_t ledger[SL_KEY_LEN],
 		bool inviter = false;
 
 		if (P->type != SL_MEV_POLICY || !policy_valid(ms, P) ||
-		    acked(ms, ms->anchor, P->ledger))
+		    acked_policy(ms, ms->anchor, P))
 			continue;
 		/* An organisation this node's own chain admitted (the one
 		 * it joined through) approved this ledger. */
@@ -2269,7 +2357,7 @@ sl_members_to_ack(const struct sl_members *ms, uint8_t ledger[SL_KEY_LEN],
 			inviter = a->type == SL_MEV_ADMIT &&
 			    key_cmp(org_of(ms, a->origin), ms->anchor) == 0 &&
 			    key_cmp(a->org, ms->anchor) != 0 &&
-			    acked(ms, a->org, P->ledger);
+			    acked_policy(ms, a->org, P);
 		}
 		if (!inviter || walk(ms, P, &w) != SL_OK)
 			continue;

@@ -1219,9 +1219,6 @@ size_t sl_members_motions(const struct sl_members *ms,
     struct sl_motion *out, size_t max);
 bool sl_members_to_ack(const struct sl_members *ms,
     uint8_t ledger[SL_KEY_LEN], uint64_t *term);
-/* Has org approved anything in the ledger ledger? */
-bool sl_members_acked(const struct sl_members *ms,
-    const uint8_t org[SL_KEY_LEN], const uint8_t ledger[SL_KEY_LEN]);
 
 /*
  * Text people type (text.c).  sl_text_fold: lower case (ASCII and the

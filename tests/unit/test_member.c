@@ -1178,6 +1178,156 @@ test_majority_rotation(void **state)
 	expect_all(e, sizeof e / sizeof e[0], "AB", "ABC");
 }
 
+/* HOSTILE: a member's approval of a *proposal* is no approval of the
+ * policy its proposer then appends with a different list.  A, B and C
+ * federate (one member admits); C proposes the policy for ABC and A and
+ * B approve that proposal; C instead appends a policy listing only
+ * itself, admits its puppets E and F, then A and B, and retires B.  A
+ * and B never approved C's one-member list: C's ledger must govern no
+ * one but C, and B (admitted by A too) cannot be retired by C. */
+static void
+test_majority_proposal_hijack(void **state)
+{
+	struct sl_mev pa = approve('A', 2, 12, SL_MACT_POLICY, 'C', 'C', 0);
+	struct sl_mev pb = approve('B', 2, 13, SL_MACT_POLICY, 'C', 'C', 0);
+	struct sl_mev pc = approve('C', 2, 11, SL_MACT_POLICY, 'C', 'C', 0);
+	struct sl_mev e[] = {
+		ev('A', 1, 1, SL_MEV_ADMIT, 'B', NULL, 0),
+		ev('B', 1, 2, SL_MEV_ADMIT, 'A', NULL, 0),
+		ev('A', 3, 3, SL_MEV_ADMIT, 'C', NULL, 0),
+		ev('C', 1, 4, SL_MEV_ADMIT, 'A', NULL, 0),
+		pc, pa, pb,
+		policy('C', 3, 20, "C", "C"),
+		entry('C', 4, 21, SL_MEV_ADMIT, 'E', 'C', 0, "C", 0),
+		entry('C', 5, 22, SL_MEV_ADMIT, 'F', 'C', 0, "CE", 0),
+		entry('C', 6, 23, SL_MEV_ADMIT, 'A', 'C', 0, "CEF", 0),
+		entry('C', 7, 24, SL_MEV_ADMIT, 'B', 'C', 0, "CEF", 0),
+		entry('C', 8, 25, SL_MEV_RETIRE, 'B', 'C', 1, "CEF", 1),
+	};
+
+	(void)state;
+	keys_into(&e[4], "ABC", NULL);
+	keys_into(&e[5], "ABC", NULL);
+	keys_into(&e[6], "ABC", NULL);
+	/* One member admits still: C's entries admit its puppets as its
+	 * lone admissions would, and retire no one A admitted too. */
+	expect_all(e, sizeof e / sizeof e[0], "AB", "ABCEF");
+}
+
+/* HOSTILE: a device key its organisation revoked (stolen) speaks for
+ * it no more.  Under A's ledger of A, B and C, B certifies P and then
+ * revokes it by its own word (upto 0: none of P's events count).  The
+ * keeper A, with the thief of P, records E's admission "approved" by A
+ * and P: P's approval must not count as B's, so E has one approval of
+ * three and is no member. */
+static void
+test_majority_revoked_device(void **state)
+{
+	const struct sl_mev e[] = {
+		policy('A', 1, 10, "ABC", "ABC"),
+		dev_ev('B', 1, 20, SL_MEV_DEVICE, 'B', 'P', 0, true),
+		dev_ev('B', 2, 30, SL_MEV_REVOKE, 'B', 'P', 0, true),
+		entry('A', 2, 40, SL_MEV_ADMIT, 'E', 'A', 0, "AP", 0),
+	};
+	/* P approved before its revocation (its approval event at seq 1,
+	 * within the cut-off): that approval is B's still. */
+	struct sl_mev f[] = {
+		policy('A', 1, 10, "ABC", "ABC"),
+		dev_ev('B', 1, 20, SL_MEV_DEVICE, 'B', 'P', 0, true),
+		approve('P', 1, 25, SL_MACT_ADMIT, 'E', 'A', 0),
+		dev_ev('B', 2, 30, SL_MEV_REVOKE, 'B', 'P', 1, true),
+		entry('A', 2, 40, SL_MEV_ADMIT, 'E', 'A', 0, "AP", 0),
+	};
+
+	(void)state;
+	expect_all(e, sizeof e / sizeof e[0], "ABC", "ABC");
+	expect_all(f, sizeof f / sizeof f[0], "ABC", "ABCE");
+}
+
+/* HOSTILE: a retirement entry the content rules accept must mean what it
+ * says.  Two approvers of Z's retirement list 17 devices each (34 in
+ * all, the second's bogus): the entry passes sl_ledger_check, so the
+ * keeper appends it, but sl_mev_decode refuses it (more than 32 cuts
+ * merged), so it retires no one, the motion stays approved, and the
+ * keeper appends it again every tick.  Both must agree. */
+static void
+test_majority_cuts_overflow(void **state)
+{
+	uint8_t seed[SL_SEED_LEN], h[SL_HASH_LEN], sig[SL_SIG_LEN];
+	struct sl_key k[2];
+	uint8_t z[SL_KEY_LEN];
+	struct sl_mcut cuts[2][17];
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+	struct sl_event ev;
+	struct sl_mev m;
+	char w[256];
+	int ck, dk;
+
+	(void)state;
+	memset(z, 'Z', sizeof z);
+	for (int j = 0; j < 2; j++) {
+		for (int i = 0; i < SL_SEED_LEN; i++)
+			seed[i] = (uint8_t)(0x10 * (j + 1) + i);
+		sl_key_from_seed(&k[j], seed);
+		for (int c = 0; c < 17; c++) {
+			memset(cuts[j][c].device, 0, SL_KEY_LEN);
+			cuts[j][c].device[0] = (uint8_t)j;
+			cuts[j][c].device[1] = (uint8_t)c;
+			cuts[j][c].upto = 1;
+		}
+	}
+	if (memcmp(k[0].pub, k[1].pub, SL_KEY_LEN) > 0) {
+		struct sl_key t = k[0];
+
+		k[0] = k[1];
+		k[1] = t;
+	}
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 5);
+	sl_pack_cstr(&pk, "approvals");
+	msgpack_pack_array(&pk, 2);
+	for (int j = 0; j < 2; j++) {
+		sl_approval_hash(h, SL_MACT_RETIRE, k[0].pub, z, 0, "", 1,
+		    cuts[j], 17);
+		sl_sign_cert(sig, &k[j], h);
+		msgpack_pack_array(&pk, 4);
+		sl_pack_bin(&pk, k[j].pub, SL_KEY_LEN);
+		msgpack_pack_uint64(&pk, 1);
+		msgpack_pack_array(&pk, 17);
+		for (int c = 0; c < 17; c++) {
+			msgpack_pack_array(&pk, 2);
+			sl_pack_bin(&pk, cuts[j][c].device, SL_KEY_LEN);
+			msgpack_pack_uint64(&pk, 1);
+		}
+		sl_pack_bin(&pk, sig, SL_SIG_LEN);
+	}
+	sl_pack_cstr(&pk, "ledger");
+	sl_pack_b32(&pk, k[0].pub, SL_KEY_LEN);
+	sl_pack_cstr(&pk, "org");
+	sl_pack_b32(&pk, z, SL_KEY_LEN);
+	sl_pack_cstr(&pk, "term");
+	msgpack_pack_uint64(&pk, 0);
+	sl_pack_cstr(&pk, "upto");
+	msgpack_pack_uint64(&pk, 1);
+	memset(&ev, 0, sizeof ev);
+	ev.origin = k[0].pub;
+	ev.seq = 2;
+	ev.hlc = 7;
+	ev.type = "member.retired";
+	ev.type_len = strlen(ev.type);
+	ev.payload = (const uint8_t *)g.p;
+	ev.payload_len = (uint32_t)g.len;
+	ck = sl_schema_check_event(ev.type, ev.type_len, NULL, 0, ev.payload,
+	    ev.payload_len, ev.hlc, w, sizeof w);
+	dk = sl_mev_decode(&ev, &m);
+	free(g.p);
+	sl_key_wipe(&k[0]);
+	sl_key_wipe(&k[1]);
+	/* Accepted and meaningful, or refused by the content rules. */
+	assert_true((ck == SL_OK) == (dk == SL_OK));
+}
+
 int
 main(void)
 {
@@ -1209,6 +1359,9 @@ main(void)
 		cmocka_unit_test(test_majority_hijack),
 		cmocka_unit_test(test_majority_retire),
 		cmocka_unit_test(test_majority_rotation),
+		cmocka_unit_test(test_majority_proposal_hijack),
+		cmocka_unit_test(test_majority_revoked_device),
+		cmocka_unit_test(test_majority_cuts_overflow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
