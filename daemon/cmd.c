@@ -553,6 +553,13 @@ cmd_member_admit(struct cmd_ctx *d, const uint8_t org[SL_KEY_LEN],
 	majority = ms != NULL && sl_members_ledger(ms, NULL);
 	if (majority)
 		done = sl_members_get(ms, org) != NULL;
+	/* A node waiting to be admitted admits no one (its own inviter it
+	 * admitted when it joined). */
+	if (ms != NULL && !done && (rc = cmd_ledger_refuse_waiting(ms, err,
+	    errlen)) != SL_OK) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
 	mdb_txn_abort(txn);
 	if (ms == NULL) {
 		snprintf(err, errlen, "cannot read the members");

@@ -271,12 +271,22 @@ void cmd_ledger_pending(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 void cmd_ledger_row(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     const struct sl_members *ms, enum sl_mact act,
     const uint8_t org[SL_KEY_LEN]);
-/* How many admissions and retirements wait for the members; how many
- * proposals to take the majority policy wait (the first one's
- * approvals in *approved of *needed). */
-size_t cmd_ledger_waiting(const struct sl_members *ms);
-size_t cmd_ledger_proposed(const struct sl_members *ms, size_t *approved,
+/* Does this node's own organisation wait for the members' approval
+ * (it joined a federation that admits by majority and is not admitted
+ * yet)?  Where it stands in *approved of *needed.  cmd_ledger_refuse_
+ * waiting: SL_OK if not, else SL_EPERM with one line saying so, for the
+ * commands only a member may give. */
+bool cmd_ledger_self_waiting(const struct sl_members *ms, size_t *approved,
     size_t *needed);
+int cmd_ledger_refuse_waiting(const struct sl_members *ms, char *msg,
+    size_t mlen);
+/* How many admissions and retirements wait for the members' approval
+ * (*ready of them have it and wait for the keeper's node). */
+size_t cmd_ledger_waiting(const struct sl_members *ms, size_t *ready);
+/* Where the admission policy stands, in one sentence (note, len); true
+ * if something waits for people. */
+bool cmd_ledger_note(struct cmd_ctx *d, const struct sl_members *ms,
+    char *note, size_t len);
 /* This node approves admitting org under name, or retiring it (12.4);
  * where the motion stands after it in *approved of *needed. */
 int cmd_ledger_approve(struct cmd_ctx *d, enum sl_mact act,

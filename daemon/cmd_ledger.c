@@ -289,6 +289,46 @@ cmd_ledger_tick(struct cmd_ctx *d)
 	}
 }
 
+/* Does this node's own organisation wait for the members' approval (it
+ * joined, and the ledger has not admitted it)?  Where it stands in
+ * *approved of *needed. */
+bool
+cmd_ledger_self_waiting(const struct sl_members *ms, size_t *approved,
+    size_t *needed)
+{
+	struct sl_motion *mo;
+	bool yes = false;
+	size_t n;
+
+	*approved = *needed = 0;
+	if (ms->nledger == 0 || sl_members_ledger(ms, NULL) ||
+	    (mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL)
+		return false;
+	n = sl_members_motions(ms, mo, MOTIONS_MAX);
+	for (size_t i = 0; i < n && i < MOTIONS_MAX && !yes; i++)
+		if (mo[i].act == SL_MACT_ADMIT && memcmp(mo[i].org, ms->anchor,
+		    SL_KEY_LEN) == 0) {
+			yes = true;
+			*approved = mo[i].approved;
+			*needed = mo[i].needed;
+		}
+	free(mo);
+	return yes;
+}
+
+int
+cmd_ledger_refuse_waiting(const struct sl_members *ms, char *msg,
+    size_t mlen)
+{
+	size_t a, n;
+
+	if (!cmd_ledger_self_waiting(ms, &a, &n))
+		return SL_OK;
+	return cmd_fail(msg, mlen, SL_EPERM, "this node's organisation is not "
+	    "a member yet: it waits for the members' approval (%zu of %zu)",
+	    a, n);
+}
+
 /* The organisations that are members now (not retired), as a policy
  * lists them: ascending.  Returns how many, or SIZE_MAX if more than a
  * policy may list. */
@@ -322,6 +362,83 @@ name_or(const struct sl_members *ms, const uint8_t *org, char *buf,
 	return buf;
 }
 
+/*
+ * Where the policy stands, in one sentence for note (len bytes): under
+ * the majority, waiting to be admitted, or a proposal to take it
+ * (approvals so far, or stale: it lists other members than this node
+ * knows).  Returns true if something waits for people (a warning).
+ */
+bool
+cmd_ledger_note(struct cmd_ctx *d, const struct sl_members *ms, char *note,
+    size_t len)
+{
+	struct sl_mcut now[SL_APPROVALS_MAX];
+	struct sl_motion *mo;
+	const struct sl_motion *same = NULL, *stale = NULL;
+	char who[SL_FPR_TEXT + 1];
+	size_t nnow, n, a, k;
+	bool mine = false;
+
+	if (sl_members_ledger(ms, NULL)) {
+		snprintf(note, len, "an admission or a retirement takes more "
+		    "than half of the members (samlog member approve)");
+		return false;
+	}
+	if (cmd_ledger_self_waiting(ms, &a, &k)) {
+		snprintf(note, len, "this node's organisation waits for the "
+		    "members' approval (%zu of %zu): what it writes counts "
+		    "on their nodes once they have approved", a, k);
+		return true;
+	}
+	snprintf(note, len, "one member admits (samlog invite)");
+	nnow = current_members(ms, now);
+	if (ms->nledger == 0 || (mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL)
+		return false;
+	n = sl_members_motions(ms, mo, MOTIONS_MAX);
+	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++) {
+		const struct sl_mev *f = mo[i].first;
+		bool eq = mo[i].act == SL_MACT_POLICY && f->ncuts == nnow;
+
+		if (mo[i].act != SL_MACT_POLICY)
+			continue;
+		for (size_t j = 0; eq && j < nnow; j++)
+			eq = memcmp(f->cuts[j].device, now[j].device,
+			    SL_KEY_LEN) == 0;
+		if (eq && same == NULL)
+			same = &mo[i];
+		else if (!eq && stale == NULL)
+			stale = &mo[i];
+	}
+	if (same != NULL) {
+		for (size_t j = 0; j < same->nev; j++)
+			mine = mine || memcmp(sl_members_org_of(ms,
+			    same->ev[j]->origin), d->orgkey, SL_KEY_LEN) == 0;
+		name_or(ms, sl_members_org_of(ms, same->ledger), who,
+		    sizeof who);
+		if (same->approved >= same->needed)
+			snprintf(note, len, "every member has approved admitting "
+			    "by majority: it starts when %s's node records it",
+			    name_or(ms, sl_members_org_of(ms, same->ledger),
+			    who, sizeof who));
+		else
+			snprintf(note, len, "a proposal by %s to admit by "
+			    "majority has %zu of the %zu approvals it needs%s "
+			    "(samlog member policy majority on each member's "
+			    "node)", name_or(ms, sl_members_org_of(ms,
+			    same->ledger), who, sizeof who), same->approved,
+			    same->needed, mine ? ", this node's among them" :
+			    "");
+	} else if (stale != NULL) {
+		snprintf(note, len, "a proposal by %s to admit by majority lists "
+		    "%u members and this node knows %zu: it is stale (samlog "
+		    "member policy majority proposes anew)", name_or(ms,
+		    sl_members_org_of(ms, stale->ledger), who, sizeof who),
+		    stale->first->ncuts, nnow);
+	}
+	free(mo);
+	return same != NULL || stale != NULL;
+}
+
 /* The policy in a reply: admission, since, keeper, voters. */
 static void
 send_policy(struct ctl_conn *c, uint32_t id, const struct sl_members *ms,
@@ -332,11 +449,13 @@ send_policy(struct ctl_conn *c, uint32_t id, const struct sl_members *ms,
 	char fpr[SL_FPR_TEXT + 1];
 	struct sl_buf g = { 0 };
 	msgpack_packer pk;
+	size_t a, k;
 
 	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, 5);
 	sl_pack_cstr(&pk, "admission");
-	sl_pack_cstr(&pk, gov ? "majority" : "one");
+	sl_pack_cstr(&pk, gov || cmd_ledger_self_waiting(ms, &a, &k) ?
+	    "majority" : "one");
 	sl_pack_cstr(&pk, "since");
 	if (gov)
 		sl_pack_time(&pk, li.policy_hlc);
@@ -378,30 +497,18 @@ member_policy(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
 		goto out;
 	if (!cmd_arg_str(a, "id", want, sizeof want)) {
-		size_t pending = 0;
-
-		if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL) {
-			rc = cmd_fail(msg, mlen, SL_ENOMEM, "out of memory");
-			goto out;
-		}
-		n = sl_members_motions(ms, mo, MOTIONS_MAX);
-		for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
-			pending += mo[i].act == SL_MACT_POLICY;
-		snprintf(note, sizeof note, "%s", sl_members_ledger(ms, NULL) ?
-		    "an admission or a retirement takes more than half of "
-		    "the members (samlog member approve)" : pending > 0 ?
-		    "a proposal to admit by majority waits for every member "
-		    "to approve it (samlog member policy majority on each)" :
-		    "one member admits (samlog invite)");
+		(void)cmd_ledger_note(d, ms, note, sizeof note);
 		send_policy(c, id, ms, note);
 		goto out;
 	}
+	if ((rc = cmd_ledger_refuse_waiting(ms, msg, mlen)) != SL_OK)
+		goto out;
 	if (strcmp(want, "one") == 0) {
 		rc = sl_members_ledger(ms, NULL) ?
 		    cmd_fail(msg, mlen, SL_EINVAL, "this federation admits by "
 		    "majority: going back to one member admits is not "
-		    "supported (a majority could not stop one member's "
-		    "puppets afterwards)") :
+		    "supported (one member could then let in anyone again, "
+		    "outvoting the others)") :
 		    cmd_fail(msg, mlen, SL_EVALUE, "this federation admits by "
 		    "one member already");
 		goto out;
@@ -462,16 +569,18 @@ member_policy(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	if ((rc = approve_append(d, SL_MACT_POLICY, ledger, ledger, NULL, 0,
 	    0, now, (uint32_t)nnow, msg, mlen)) != SL_OK)
 		goto out;
-	log_info("approved admitting by majority (%zu members)", nnow);
+	log_info("%s admitting by majority (%zu members)", memcmp(ledger,
+	    d->node, SL_KEY_LEN) == 0 ? "proposed" : "approved", nnow);
 	/* With every approval in (a federation of one), the ledger starts
 	 * now. */
 	cmd_ledger_tick(d);
 	if ((ms = cmd_members_read(d, &txn, &rc, msg, mlen)) == NULL)
 		goto out;
-	snprintf(note, sizeof note, "%s", sl_members_ledger(ms, NULL) ?
-	    "from now on an admission or a retirement takes more than half of "
-	    "the members" : "approved; it starts once every member has run "
-	    "samlog member policy majority");
+	if (sl_members_ledger(ms, NULL))
+		snprintf(note, sizeof note, "from now on an admission or a "
+		    "retirement takes more than half of the members");
+	else
+		(void)cmd_ledger_note(d, ms, note, sizeof note);
 	send_policy(c, id, ms, note);
 out:
 	free(mo);
@@ -533,7 +642,8 @@ seen_of(struct cmd_ctx *d, const struct sl_members *ms,
 	return t != NULL ? t->seq : 0;
 }
 
-/* A motion as member list shows it: a row with its approvals. */
+/* A motion as member list shows it: a row with its approvals; a
+ * retirement on the member's own row. */
 static void
 send_motion(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     const struct sl_members *ms, const struct sl_motion *mo)
@@ -543,14 +653,22 @@ send_motion(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	    sl_members_name_at(ms, mo->org, UINT64_MAX);
 	const uint8_t *from = mo->first != NULL ?
 	    sl_members_org_of(ms, mo->first->origin) : mo->org;
+	const struct sl_member *m = sl_members_get(ms, mo->org);
+	const struct store_tip *t = store_tip_of(d->s, mo->org);
+	bool retire = mo->act == SL_MACT_RETIRE && m != NULL;
 	struct sl_buf g = { 0 };
 	msgpack_packer pk;
 
-	(void)d;
 	sl_fingerprint(fpr, mo->org);
-	snprintf(status, sizeof status, "%s %zu of %zu",
-	    mo->act == SL_MACT_ADMIT ? "admit?" : "retire?", mo->approved,
-	    mo->needed);
+	/* Enough approvals: the keeper's node records it when it has
+	 * them. */
+	if (mo->approved >= mo->needed)
+		snprintf(status, sizeof status, "%s", mo->act == SL_MACT_ADMIT ?
+		    "admitting" : "retiring");
+	else
+		snprintf(status, sizeof status, "%s %zu of %zu",
+		    mo->act == SL_MACT_ADMIT ? "admit?" : "retire?",
+		    mo->approved, mo->needed);
 	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, 13);
 	sl_pack_cstr(&pk, "name");
@@ -566,18 +684,30 @@ send_motion(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	sl_pack_b32(&pk, mo->org, SL_KEY_LEN);
 	sl_pack_cstr(&pk, "status");
 	sl_pack_cstr(&pk, status);
+	/* An admission shows who asked; a retirement the member's own
+	 * admission. */
 	sl_pack_cstr(&pk, "admitted");
-	msgpack_pack_nil(&pk);
+	if (retire && m->since != 0)
+		sl_pack_time(&pk, m->since);
+	else
+		msgpack_pack_nil(&pk);
 	sl_pack_cstr(&pk, "admitted_by");
-	sl_pack_cstr(&pk, name_or(ms, from, by, sizeof by));
+	if (retire && m->since == 0)
+		msgpack_pack_nil(&pk);
+	else
+		sl_pack_cstr(&pk, name_or(ms, retire ? m->by : from, by,
+		    sizeof by));
 	sl_pack_cstr(&pk, "retired");
 	msgpack_pack_nil(&pk);
 	sl_pack_cstr(&pk, "retired_by");
-	msgpack_pack_nil(&pk);
+	if (retire)
+		sl_pack_cstr(&pk, name_or(ms, from, by, sizeof by));
+	else
+		msgpack_pack_nil(&pk);
 	sl_pack_cstr(&pk, "upto");
 	msgpack_pack_nil(&pk);
 	sl_pack_cstr(&pk, "events");
-	msgpack_pack_uint64(&pk, 0);
+	msgpack_pack_uint64(&pk, t != NULL ? t->seq : 0);
 	sl_pack_cstr(&pk, "approvals");
 	msgpack_pack_uint64(&pk, mo->approved);
 	sl_pack_cstr(&pk, "needed");
@@ -730,6 +860,8 @@ member_approve(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		    "ORG (a name or a fingerprint, as member list shows it)");
 		goto out;
 	}
+	if ((rc = cmd_ledger_refuse_waiting(ms, msg, mlen)) != SL_OK)
+		goto out;
 	if (!sl_members_ledger(ms, NULL)) {
 		rc = cmd_fail(msg, mlen, SL_EINVAL, "this federation admits by "
 		    "one member: nothing waits for approval (see: samlog "
@@ -821,41 +953,22 @@ cmd_sync_reader(void *ctx, const uint8_t key[SL_KEY_LEN])
 }
 
 size_t
-cmd_ledger_waiting(const struct sl_members *ms)
+cmd_ledger_waiting(const struct sl_members *ms, size_t *ready)
 {
 	struct sl_motion *mo;
 	size_t n, k = 0;
 
-	if (ms->nledger == 0 || (mo = calloc(MOTIONS_MAX, sizeof *mo)) ==
-	    NULL)
-		return 0;
-	n = sl_members_motions(ms, mo, MOTIONS_MAX);
-	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
-		k += mo[i].act != SL_MACT_POLICY;
-	free(mo);
-	return k;
-}
-
-size_t
-cmd_ledger_proposed(const struct sl_members *ms, size_t *approved,
-    size_t *needed)
-{
-	struct sl_motion *mo;
-	size_t n, k = 0;
-
-	*approved = *needed = 0;
-	if (ms->nledger == 0 || sl_members_ledger(ms, NULL) ||
+	*ready = 0;
+	if (ms->nledger == 0 || !sl_members_ledger(ms, NULL) ||
 	    (mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL)
 		return 0;
 	n = sl_members_motions(ms, mo, MOTIONS_MAX);
-	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
-		if (mo[i].act == SL_MACT_POLICY &&
-		    mo[i].approved < mo[i].needed) {
-			if (k++ == 0) {
-				*approved = mo[i].approved;
-				*needed = mo[i].needed;
-			}
-		}
+	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++) {
+		if (mo[i].act == SL_MACT_POLICY)
+			continue;
+		k++;
+		*ready += mo[i].approved >= mo[i].needed;
+	}
 	free(mo);
 	return k;
 }

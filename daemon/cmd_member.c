@@ -138,8 +138,14 @@ member_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 
 	if (v == NULL)
 		return SL_ENOMEM;
+	size_t wa, wn;
+	bool waiting = cmd_ledger_self_waiting(ms, &wa, &wn);
+
+	/* A newcomer waiting for the members shows as what it is (its
+	 * admission, below), not as a member. */
 	for (size_t i = 0; i < ms->nm; i++)
-		if (ms->m[i].member)
+		if (ms->m[i].member && !(waiting && memcmp(ms->m[i].org,
+		    ms->anchor, SL_KEY_LEN) == 0))
 			v[n++] = &ms->m[i];
 	/* Oldest admission first (this node's own first if never
 	 * admitted by another). */
@@ -190,6 +196,10 @@ member_retire(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	snprintf(shown, sizeof shown, "%s", name != NULL ? name : text);
 	name = shown;
 	rc = SL_OK;
+	if ((rc = cmd_ledger_refuse_waiting(ms, msg, mlen)) != SL_OK) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
 	/* Under the majority policy a retirement takes more than half of
 	 * the members: this node's is an approval (12.4). */
 	if (sl_members_ledger(ms, NULL)) {
@@ -412,7 +422,11 @@ cmd_invite(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		const struct sl_members *ms2 = project_members(d->p, txn);
 
 		current = ms2 != NULL && sl_members_current(ms2, d->node);
+		rc = ms2 != NULL ? cmd_ledger_refuse_waiting(ms2, msg, mlen) :
+		    SL_OK;
 		mdb_txn_abort(txn);
+		if (rc != SL_OK)
+			return rc;
 	}
 	if (!current)
 		return cmd_fail(msg, mlen, SL_EPERM, "this node's organisation "

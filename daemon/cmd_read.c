@@ -1151,6 +1151,16 @@ pack_witnesses(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk)
 		(void)project_contradictions(d->p, txn, contra_pack_cb, &cp);
 }
 
+/* Does peer pi hold events of origins this node does not accept, other
+ * than its own while the members are asked to admit it (12.4: that is
+ * no disagreement)? */
+static bool
+stranger_warning(struct cmd_ctx *d, const struct sync_peer_info *pi)
+{
+	return pi->strangers > 1 || (pi->strangers == 1 &&
+	    !cmd_sync_reader(d, pi->cfg.key));
+}
+
 int
 cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 {
@@ -1158,7 +1168,7 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	msgpack_packer pk;
 	uint64_t forks = store_fork_count(d->s), members = 0, mevents = 0;
 	char retired[SL_ORG_MAX + 160] = "", signs[SL_ORG_MAX + 96] = "";
-	char orgname[SL_ORG_MAX + 1], waiting[200] = "";
+	char orgname[SL_ORG_MAX + 1], waiting[512] = "";
 	const char *admission = "one";
 	MDB_txn *txn;
 
@@ -1197,25 +1207,45 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 			/* Admission by majority (12.4): what waits for the
 			 * members. */
 			if (sl_members_ledger(ms, NULL)) {
-				size_t nw = cmd_ledger_waiting(ms);
+				size_t ready, nw = cmd_ledger_waiting(ms,
+				    &ready);
+				struct sl_ledger_info li;
+				char kf[SL_FPR_TEXT + 1];
+				const char *kn;
 
 				admission = "majority";
-				if (nw > 0)
+				(void)sl_members_ledger(ms, &li);
+				kn = sl_members_name_at(ms,
+				    sl_members_org_of(ms, li.keeper),
+				    UINT64_MAX);
+				if (kn == NULL) {
+					sl_fingerprint(kf, li.keeper);
+					kn = kf;
+				}
+				if (nw > ready)
 					snprintf(waiting, sizeof waiting, "%zu "
-					    "admission%s or retirement%s wait for "
-					    "the members' approval (samlog member "
-					    "list; samlog member approve ORG)",
-					    nw, nw == 1 ? "" : "s",
-					    nw == 1 ? "" : "s");
+					    "admission%s or retirement%s wait%s "
+					    "for the members' approval (samlog "
+					    "member list; samlog member approve "
+					    "ORG)", nw - ready, nw - ready == 1 ?
+					    "" : "s", nw - ready == 1 ? "" : "s",
+					    nw - ready == 1 ? "s" : "");
+				else if (ready > 0)
+					snprintf(waiting, sizeof waiting, "%zu "
+					    "admission%s or retirement%s %s "
+					    "approved and wait%s for %s's node to "
+					    "record %s", ready, ready == 1 ? "" :
+					    "s", ready == 1 ? "" : "s", ready ==
+					    1 ? "is" : "are", ready == 1 ? "s" :
+					    "", kn, ready == 1 ? "it" : "them");
 			} else {
 				size_t a, n;
 
-				if (cmd_ledger_proposed(ms, &a, &n) > 0)
-					snprintf(waiting, sizeof waiting, "a "
-					    "proposal to admit by majority has "
-					    "%zu of the %zu approvals it needs "
-					    "(samlog member policy majority on "
-					    "each member's node)", a, n);
+				if (cmd_ledger_self_waiting(ms, &a, &n))
+					admission = "majority";
+				if (!cmd_ledger_note(d, ms, waiting,
+				    sizeof waiting))
+					waiting[0] = '\0';
 			}
 			if ((self = sl_members_get(ms, d->orgkey)) != NULL &&
 			    self->upto != UINT64_MAX) {
@@ -1284,7 +1314,7 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 		struct sync_peer_info pi;
 
 		sync_peer_get(d->sync, i, &pi);
-		nw += pi.strangers > 0;
+		nw += stranger_warning(d, &pi);
 	}
 	sl_pack_cstr(&pk, "warnings");
 	msgpack_pack_array(&pk, nw);
@@ -1300,7 +1330,7 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 		char w[400];
 
 		sync_peer_get(d->sync, i, &pi);
-		if (pi.strangers == 0)
+		if (!stranger_warning(d, &pi))
 			continue;
 		snprintf(w, sizeof w, "peer %s holds events of %u origin%s "
 		    "this node does not accept: they are members there, not "

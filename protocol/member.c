@@ -1452,6 +1452,7 @@ govern(struct sl_members *ms)
 			continue;
 		}
 		ms->gov = true;
+		ms->gov_ev = i;
 		memcpy(ms->li.ledger, P->ledger, SL_KEY_LEN);
 		memcpy(ms->li.keeper, w.keeper, SL_KEY_LEN);
 		ms->li.policy_hlc = P->hlc;
@@ -1782,6 +1783,42 @@ cutoffs(struct sl_members *ms, uint64_t *next, uint64_t *dnext,
 	}
 }
 
+/* Is org one of the members the governing ledger's policy lists? */
+static bool
+founding(const struct sl_members *ms, const uint8_t *org)
+{
+	const struct sl_mev *P;
+
+	if (!ms->gov)
+		return false;
+	P = &ms->ev[ms->gov_ev];
+	for (uint32_t c = 0; c < P->ncuts; c++)
+		if (key_cmp(P->cuts[c].device, org) == 0)
+			return true;
+	return false;
+}
+
+/* The organisation that first asked for ledger entry e (the earliest
+ * approval of its motion: the inviter, the one that asked to retire),
+ * else the keeper's. */
+static const uint8_t *
+first_asked(const struct sl_members *ms, const struct sl_mev *e)
+{
+	enum sl_mact act = e->type == SL_MEV_ADMIT ? SL_MACT_ADMIT :
+	    SL_MACT_RETIRE;
+
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *a = &ms->ev[i];
+
+		if (a->type == SL_MEV_APPROVE && a->act == act &&
+		    a->term == e->term && key_cmp(a->org, e->org) == 0 &&
+		    key_cmp(a->ledger, e->ledger) == 0 &&
+		    key_cmp(org_of(ms, a->origin), e->org) != 0)
+			return org_of(ms, a->origin);
+	}
+	return org_of(ms, e->origin);
+}
+
 static bool
 is_lret(const struct sl_members *ms, size_t i)
 {
@@ -1863,21 +1900,26 @@ sl_members_settle(struct sl_members *ms)
 
 		if (!counts(ms, e) || !m->member)
 			continue;
-		/* Under a ledger only its entries admit and retire others. */
+		/* Under a ledger only its entries admit and retire others
+		 * (the members it started with keep how they came in). */
 		if (ms->gov && (e->type == SL_MEV_ADMIT ||
 		    (e->type == SL_MEV_RETIRE && key_cmp(e->origin, e->org) !=
-		    0)) && !e->entered && !is_lret(ms, i))
+		    0)) && !e->entered && !is_lret(ms, i) &&
+		    !(e->type == SL_MEV_ADMIT && founding(ms, e->org)))
 			continue;
 		if (e->type == SL_MEV_ADMIT && m->since == 0 &&
 		    key_cmp(org_of(ms, e->origin), e->org) != 0) {
 			m->since = e->hlc;
-			memcpy(m->by, org_of(ms, e->origin), SL_KEY_LEN);
+			/* By majority: the member that asked first. */
+			memcpy(m->by, e->entered ? first_asked(ms, e) :
+			    org_of(ms, e->origin), SL_KEY_LEN);
 		}
 		if (e->type == SL_MEV_RETIRE && m->upto != UINT64_MAX &&
 		    m->retired_hlc == 0 && (key_cmp(e->origin, e->org) == 0 ||
 		    key_cmp(org_of(ms, e->origin), e->org) != 0)) {
 			m->retired_hlc = e->hlc;
-			memcpy(m->retired_by, org_of(ms, e->origin), SL_KEY_LEN);
+			memcpy(m->retired_by, is_lret(ms, i) ? first_asked(ms, e) :
+			    org_of(ms, e->origin), SL_KEY_LEN);
 		}
 		if (e->type == SL_MEV_REVOKE &&
 		    (d = find_device(ms, e->device)) != NULL &&
@@ -1918,7 +1960,7 @@ sl_members_settle(struct sl_members *ms)
 
 		if (e->type != SL_MEV_ADMIT || e->name[0] == '\0' ||
 		    !m->member || !counts(ms, e) || m->named ||
-		    (ms->gov && !e->entered))
+		    (ms->gov && !e->entered && !founding(ms, e->org)))
 			continue;
 		m->named = true;
 		if ((rc = add_name(ms, e)) != SL_OK)

@@ -1136,6 +1136,7 @@ struct sl_members {
 	size_t nledger;              /* approvals and policies held (none:
 					one member admits) */
 	bool gov;                    /* a ledger governs */
+	size_t gov_ev;               /* its policy (into ev) */
 	struct sl_ledger_info li;
 	size_t *lret;                /* its retirements (into ev) */
 	size_t nlret;

@@ -147,8 +147,34 @@ test_majority_admits(void **state)
 	add_contact(&v, "Väsbys kontakt");
 	r = ok(sl(&o, "status", "--json", NULL));
 	if (strstr(r->out, "\"admission\": \"majority\"") == NULL ||
-	    strstr(r->out, "wait for the members' approval") == NULL)
+	    strstr(r->out, "1 admission or retirement waits for the members' "
+	    "approval") == NULL)
 		fail_msg("om: status %s", r->out);
+	/* Its inviter holds its events, and that is no disagreement. */
+	r = ok(sl(&t, "status", "--json", NULL));
+	if (strstr(r->out, "does not accept") != NULL)
+		fail_msg("tm: status %s", r->out);
+	/* The newcomer's own node says it waits, lists itself once, and
+	 * admits, approves or retires no one meanwhile. */
+	r = ok(sl(&v, "status", "--json", NULL));
+	if (strstr(r->out, "\"admission\": \"majority\"") == NULL ||
+	    strstr(r->out, "waits for the members' approval (1 of 2)") == NULL)
+		fail_msg("vm: status %s", r->out);
+	r = ok(sl(&v, "member", "list", "--json", NULL));
+	{
+		const char *p1 = strstr(r->out, "Upplands Väsby kommun");
+
+		if (p1 == NULL || strstr(p1 + 1, "Upplands Väsby kommun") !=
+		    NULL)
+			fail_msg("vm: lists itself twice: %s", r->out);
+	}
+	refused(sl(&v, "invite", NULL), 1, "not a member yet");
+	refused(sl(&v, "member", "approve", "Sigtuna kommun", NULL), 1,
+	    "not a member yet");
+	refused(sl(&v, "member", "retire", "Sigtuna kommun", NULL), 1,
+	    "not a member yet");
+	refused(sl(&v, "member", "policy", "majority", NULL), 1,
+	    "not a member yet");
 	/* A lone word is one approval: Sigtuna trusting the impostor's key
 	 * admits no one. */
 	ok(sl(&t, "peer", "add", "impostor", "--key", x.id, "--addr",
@@ -176,6 +202,9 @@ test_majority_admits(void **state)
 	for (int i = 0; i < 3; i++)
 		wait_contact(all[i], "Väsbys kontakt");
 	wait_out(&v, "\"admission\": \"majority\"", "member", "policy", NULL);
+	/* Admitted by the member that asked: Sigtuna, which invited it. */
+	wait_out(&o, "\"admitted_by\": \"Sigtuna kommun\"", "member", "list",
+	    NULL);
 	for (int i = 0; i < 3; i++)
 		if (has_contact(all[i], "Bedragarens kontakt"))
 			fail_msg("%s: took the impostor's contact",
@@ -260,7 +289,8 @@ test_majority_proposal(void **state)
 
 	r = ok(sl(&o, "member", "policy", "majority", "--json", NULL));
 	if (strstr(r->out, "\"admission\": \"one\"") == NULL ||
-	    strstr(r->out, "every member") == NULL)
+	    strstr(r->out, "has 1 of the 2 approvals it needs, this node's "
+	    "among them") == NULL)
 		fail_msg("op: %s", r->out);
 	refused(sl(&o, "member", "policy", "majority", NULL), 1,
 	    "approved the proposal already");
@@ -279,8 +309,12 @@ test_majority_proposal(void **state)
 	wait_out(&t, "\"name\": \"Upplands Väsby kommun\"", "member", "list",
 	    NULL);
 	wait_out(&v, "\"name\": \"Sigtuna kommun\"", "member", "list", NULL);
+	r = ok(sl(&o, "member", "policy", "--json", NULL));
+	if (strstr(r->out, "is stale") == NULL)
+		fail_msg("op: a stale proposal not called so: %s", r->out);
 	r = ok(sl(&t, "member", "policy", "majority", "--json", NULL));
-	if (strstr(r->out, "\"admission\": \"one\"") == NULL)
+	if (strstr(r->out, "\"admission\": \"one\"") == NULL ||
+	    strstr(r->out, "has 1 of the 3 approvals") == NULL)
 		fail_msg("tp: %s", r->out);
 	wait_out(&o, "", "status", NULL);
 	{
@@ -304,6 +338,12 @@ test_majority_proposal(void **state)
 	for (int i = 0; i < 3; i++)
 		wait_out(all[i], "\"admission\": \"majority\"", "member",
 		    "policy", NULL);
+	/* The members it started with keep how they came in. */
+	r = ok(sl(&o, "member", "list", "--json", NULL));
+	if (strstr(r->out, "\"admitted_by\": null") != NULL &&
+	    strstr(strstr(r->out, "\"admitted_by\": null") + 1,
+	    "\"admitted_by\": null") != NULL)
+		fail_msg("op: admissions forgotten: %s", r->out);
 	/* The next newcomer waits for two of three. */
 	snprintf(inv, sizeof inv, "%s", invite(&v));
 	ok(sl(&w, "join", inv, NULL));
