@@ -177,6 +177,10 @@ static const struct command_def head[] = {
 	{ "member approve", CMD_REMOTE, "member.approve", OUT_LIST, "member",
 	    "ORG", "under the majority policy: approve admitting or retiring "
 	    "ORG (as member list shows it waiting)", no_flags, NULL },
+	{ "member keeper", CMD_REMOTE, "member.keeper", OUT_OBJECT, NULL,
+	    "ORG", "under the majority policy: approve that ORG's node keeps "
+	    "the order of admissions from now on (its keeper is gone or "
+	    "leaving)", no_flags, NULL },
 	{ "member policy", CMD_REMOTE, "member.policy", OUT_OBJECT, NULL,
 	    "[majority]", "show how members are admitted; with majority, "
 	    "propose (or approve) that admitting and retiring take more than "

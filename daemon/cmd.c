@@ -158,6 +158,7 @@ static const struct cmd_entry {
 	{ "member.retire", false, false, do_member },
 	{ "member.policy", false, false, do_member },
 	{ "member.approve", false, false, do_member },
+	{ "member.keeper", false, false, do_member },
 	{ "device.list", false, false, do_device },
 	{ "device.request", false, false, do_device },
 	{ "device.add", false, false, do_device },

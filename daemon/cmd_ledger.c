@@ -77,8 +77,10 @@ approve_append(struct cmd_ctx *d, enum sl_mact act,
 		return cmd_fail(err, elen, SL_ESTORE, "cannot sign the "
 		    "approval with this node's key");
 	msgpack_packer_init(&pk, &g, sl_buf_write);
+	bool with_upto = act == SL_MACT_RETIRE || act == SL_MACT_KEEPER;
+
 	msgpack_pack_map(&pk, 5 + (act == SL_MACT_RETIRE && nextra > 0) +
-	    (act == SL_MACT_POLICY) + with_name + (act == SL_MACT_RETIRE));
+	    (act == SL_MACT_POLICY) + with_name + with_upto);
 	sl_pack_cstr(&pk, "act");
 	sl_pack_cstr(&pk, sl_mact_name(act));
 	if (act == SL_MACT_RETIRE && nextra > 0) {
@@ -103,7 +105,7 @@ approve_append(struct cmd_ctx *d, enum sl_mact act,
 	sl_pack_bin(&pk, sig, SL_SIG_LEN);
 	sl_pack_cstr(&pk, "term");
 	msgpack_pack_uint64(&pk, term);
-	if (act == SL_MACT_RETIRE) {
+	if (with_upto) {
 		sl_pack_cstr(&pk, "upto");
 		msgpack_pack_uint64(&pk, upto);
 	}
@@ -137,9 +139,10 @@ entry_pack(const struct sl_motion *mo, struct sl_buf *g, const char **type)
 	qsort(v, n, sizeof v[0], approval_cmp);
 	memset(&merged, 0, sizeof merged);
 	msgpack_packer_init(&pk, g, sl_buf_write);
-	if (mo->act == SL_MACT_POLICY) {
+	if (mo->act == SL_MACT_POLICY || mo->act == SL_MACT_KEEPER) {
+		/* Starting the ledger, or taking it on (a handoff). */
 		*type = "member.policy";
-		msgpack_pack_map(&pk, 4);
+		msgpack_pack_map(&pk, mo->act == SL_MACT_POLICY ? 4 : 5);
 		sl_pack_cstr(&pk, "admission");
 		sl_pack_cstr(&pk, "majority");
 	} else if (mo->act == SL_MACT_ADMIT) {
@@ -180,7 +183,8 @@ entry_pack(const struct sl_motion *mo, struct sl_buf *g, const char **type)
 
 		msgpack_pack_array(&pk, 4);
 		sl_pack_bin(&pk, v[i]->origin, SL_KEY_LEN);
-		msgpack_pack_uint64(&pk, retire ? v[i]->upto : 0);
+		msgpack_pack_uint64(&pk, retire || mo->act == SL_MACT_KEEPER ?
+		    v[i]->upto : 0);
 		pack_cuts(&pk, v[i]->cuts, retire ? v[i]->ncuts : 0);
 		sl_pack_bin(&pk, v[i]->sig, SL_SIG_LEN);
 	}
@@ -216,6 +220,8 @@ entry_pack(const struct sl_motion *mo, struct sl_buf *g, const char **type)
 	sl_pack_b32(&pk, mo->org, SL_KEY_LEN);
 	sl_pack_cstr(&pk, "term");
 	msgpack_pack_uint64(&pk, mo->term);
+	if (mo->act == SL_MACT_KEEPER)
+		return;
 	if (mo->act == SL_MACT_RETIRE) {
 		sl_pack_cstr(&pk, "upto");
 		msgpack_pack_uint64(&pk, merged.upto > 0 ? merged.upto : 1);
@@ -262,6 +268,8 @@ cmd_ledger_tick(struct cmd_ctx *d)
 			continue;
 		if (mo[i].act == SL_MACT_POLICY ? !gov &&
 		    memcmp(mo[i].ledger, d->node, SL_KEY_LEN) == 0 :
+		    mo[i].act == SL_MACT_KEEPER ? gov &&
+		    memcmp(mo[i].org, d->node, SL_KEY_LEN) == 0 :
 		    gov && memcmp(li.keeper, d->node, SL_KEY_LEN) == 0 &&
 		    memcmp(mo[i].ledger, li.ledger, SL_KEY_LEN) == 0)
 			entry_pack(&mo[i], &g, &type);
@@ -324,6 +332,11 @@ cmd_ledger_refuse_waiting(const struct sl_members *ms, char *msg,
 
 	if (!cmd_ledger_self_waiting(ms, &a, &n))
 		return SL_OK;
+	if (a >= n)
+		return cmd_fail(msg, mlen, SL_EPERM, "this node's organisation "
+		    "is not a member yet: the members approved it, and it "
+		    "waits for their ledger to record it (a few seconds once "
+		    "the keeper's node is reached)");
 	return cmd_fail(msg, mlen, SL_EPERM, "this node's organisation is not "
 	    "a member yet: it waits for the members' approval (%zu of %zu)",
 	    a, n);
@@ -380,14 +393,38 @@ cmd_ledger_note(struct cmd_ctx *d, const struct sl_members *ms, char *note,
 	bool mine = false;
 
 	if (sl_members_ledger(ms, NULL)) {
+		bool asked = false;
+
 		snprintf(note, len, "an admission or a retirement takes more "
 		    "than half of the members (samlog member approve)");
-		return false;
+		if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL)
+			return false;
+		n = sl_members_motions(ms, mo, MOTIONS_MAX);
+		for (size_t i = 0; i < n && i < MOTIONS_MAX && !asked; i++)
+			if (mo[i].act == SL_MACT_KEEPER) {
+				asked = true;
+				snprintf(note, len, "handing the order of "
+				    "admissions to %s: %zu of the %zu approvals "
+				    "it needs (samlog member keeper ORG)%s",
+				    name_or(ms, sl_members_org_of(ms, mo[i].org),
+				    who, sizeof who), mo[i].approved,
+				    mo[i].needed, mo[i].approved >= mo[i].needed ?
+				    "; it takes over when its node records it" :
+				    "");
+			}
+		free(mo);
+		return asked;
 	}
 	if (cmd_ledger_self_waiting(ms, &a, &k)) {
-		snprintf(note, len, "this node's organisation waits for the "
-		    "members' approval (%zu of %zu): what it writes counts "
-		    "on their nodes once they have approved", a, k);
+		if (a >= k)
+			snprintf(note, len, "the members approved this node's "
+			    "organisation: it is a member once their ledger "
+			    "records it");
+		else
+			snprintf(note, len, "this node's organisation waits for "
+			    "the members' approval (%zu of %zu): what it writes "
+			    "counts on their nodes once they have approved", a,
+			    k);
 		return true;
 	}
 	snprintf(note, len, "one member admits (samlog invite)");
@@ -605,7 +642,7 @@ motion_find(const struct sl_members *ms, const struct sl_motion *mo,
 		    sl_members_name_at(ms, mo[i].org, UINT64_MAX);
 		char id[SL_NODE_ID_TEXT + 1];
 
-		if (mo[i].act == SL_MACT_POLICY)
+		if (mo[i].act != SL_MACT_ADMIT && mo[i].act != SL_MACT_RETIRE)
 			continue;
 		sl_b32_encode(id, mo[i].org, SL_KEY_LEN);
 		if (name != NULL && name[0] != '\0') {
@@ -752,7 +789,7 @@ cmd_ledger_pending(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		return;
 	n = sl_members_motions(ms, mo, MOTIONS_MAX);
 	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
-		if (mo[i].act != SL_MACT_POLICY)
+		if (mo[i].act == SL_MACT_ADMIT || mo[i].act == SL_MACT_RETIRE)
 			send_motion(d, c, id, ms, &mo[i]);
 	free(mo);
 }
@@ -772,6 +809,7 @@ cmd_ledger_approve(struct cmd_ctx *d, enum sl_mact act,
 	struct sl_ledger_info li;
 	const struct sl_members *ms;
 	struct sl_mcut cuts[SL_CUTS_MAX];
+	char named[SL_ORG_MAX + 1];
 	uint32_t ncuts = 0;
 	uint64_t term = 0, upto = 0;
 	MDB_txn *txn;
@@ -791,13 +829,23 @@ cmd_ledger_approve(struct cmd_ctx *d, enum sl_mact act,
 	if (act == SL_MACT_RETIRE)
 		upto = seen_of(d, ms, org, cuts, &ncuts);
 	/* Asked twice (a second peer add, a join retried): once is
-	 * enough. */
+	 * enough.  An admission asked without a name (peer add) joins the
+	 * one asked with a name. */
 	if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) != NULL) {
 		size_t n = sl_members_motions(ms, mo, MOTIONS_MAX);
 
+		for (size_t i = 0; act == SL_MACT_ADMIT && (name == NULL ||
+		    name[0] == '\0') && i < n && i < MOTIONS_MAX; i++)
+			if (mo[i].act == act && mo[i].name[0] != '\0' &&
+			    memcmp(mo[i].org, org, SL_KEY_LEN) == 0) {
+				snprintf(named, sizeof named, "%s", mo[i].name);
+				name = named;
+			}
 		for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
 			for (size_t k = 0; mo[i].act == act && memcmp(mo[i].org,
-			    org, SL_KEY_LEN) == 0 && k < mo[i].nev; k++)
+			    org, SL_KEY_LEN) == 0 && (act != SL_MACT_ADMIT ||
+			    strcmp(mo[i].name, name != NULL ? name : "") == 0) &&
+			    k < mo[i].nev; k++)
 				if (memcmp(sl_members_org_of(ms,
 				    mo[i].ev[k]->origin), d->orgkey,
 				    SL_KEY_LEN) == 0) {
@@ -827,7 +875,8 @@ cmd_ledger_approve(struct cmd_ctx *d, enum sl_mact act,
 
 		for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
 			if (mo[i].act == act && memcmp(mo[i].org, org,
-			    SL_KEY_LEN) == 0) {
+			    SL_KEY_LEN) == 0 && (act != SL_MACT_ADMIT ||
+			    strcmp(mo[i].name, name != NULL ? name : "") == 0)) {
 				*approved = mo[i].approved;
 				*needed = mo[i].needed;
 			}
@@ -911,6 +960,115 @@ out:
 	return rc;
 }
 
+/* The key that signs for org now: its organisation key, or (moved to
+ * devices) its first current device.  False if none. */
+static bool
+signing_key(const struct sl_members *ms, const uint8_t org[SL_KEY_LEN],
+    uint8_t out[SL_KEY_LEN])
+{
+	uint64_t upto;
+
+	if (sl_members_signer(ms, org, &upto) && upto == UINT64_MAX) {
+		memcpy(out, org, SL_KEY_LEN);
+		return true;
+	}
+	for (size_t j = 0; j < ms->nd; j++)
+		if (!ms->d[j].contested && ms->d[j].upto == UINT64_MAX &&
+		    memcmp(ms->d[j].org, org, SL_KEY_LEN) == 0) {
+			memcpy(out, ms->d[j].key, SL_KEY_LEN);
+			return true;
+		}
+	return false;
+}
+
+/* member keeper ORG: approve handing the order of admissions to ORG's
+ * node (the keeper is gone, or leaving). */
+static int
+member_keeper(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn, const struct sl_members *ms, const struct args *a,
+    char *msg, size_t mlen)
+{
+	static const char *const allowed[] = { "id", NULL };
+	char text[SL_ORG_MAX + 2], note[512];
+	struct sl_ledger_info li;
+	uint8_t org[SL_KEY_LEN], key[SL_KEY_LEN];
+	const struct store_tip *t;
+	struct sl_motion *mo = NULL;
+	uint64_t upto;
+	size_t n;
+	int rc;
+
+	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
+		goto out;
+	if (!cmd_arg_str(a, "id", text, sizeof text)) {
+		rc = cmd_fail(msg, mlen, SL_EUSAGE, "member keeper needs an ORG "
+		    "(a name or a fingerprint): the member whose node is to "
+		    "keep the order of admissions");
+		goto out;
+	}
+	if ((rc = cmd_ledger_refuse_waiting(ms, msg, mlen)) != SL_OK)
+		goto out;
+	if (!sl_members_ledger(ms, &li)) {
+		rc = cmd_fail(msg, mlen, SL_EINVAL, "this federation admits by "
+		    "one member: there is no keeper (see: samlog member "
+		    "policy)");
+		goto out;
+	}
+	if (!sl_members_current(ms, d->node)) {
+		rc = cmd_fail(msg, mlen, SL_EPERM, "this node's organisation "
+		    "is retired (or this device revoked)");
+		goto out;
+	}
+	if ((rc = cmd_member_find(ms, text, org, msg, mlen)) != SL_OK)
+		goto out;
+	if (!sl_members_current(ms, org) || !signing_key(ms, org, key)) {
+		rc = cmd_fail(msg, mlen, SL_EVALUE, "%s is not a current member "
+		    "with a key that signs", text);
+		goto out;
+	}
+	if (memcmp(sl_members_org_of(ms, li.keeper), org, SL_KEY_LEN) == 0) {
+		rc = cmd_fail(msg, mlen, SL_EVALUE, "%s keeps the order of "
+		    "admissions already", text);
+		goto out;
+	}
+	if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL) {
+		rc = cmd_fail(msg, mlen, SL_ENOMEM, "out of memory");
+		goto out;
+	}
+	n = sl_members_motions(ms, mo, MOTIONS_MAX);
+	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
+		for (size_t k = 0; mo[i].act == SL_MACT_KEEPER &&
+		    memcmp(mo[i].org, key, SL_KEY_LEN) == 0 && k < mo[i].nev;
+		    k++)
+			if (memcmp(sl_members_org_of(ms, mo[i].ev[k]->origin),
+			    d->orgkey, SL_KEY_LEN) == 0) {
+				rc = cmd_fail(msg, mlen, SL_EVALUE, "this "
+				    "organisation approved it already (%zu of "
+				    "%zu)", mo[i].approved, mo[i].needed);
+				goto out;
+			}
+	/* The old keeper's entries count up to what this node holds of
+	 * its chain. */
+	t = store_tip_of(d->s, li.keeper);
+	upto = t != NULL && t->seq > 0 ? t->seq : 1;
+	mdb_txn_abort(txn);
+	txn = NULL;
+	if ((rc = approve_append(d, SL_MACT_KEEPER, li.ledger, key, NULL,
+	    li.handoffs, upto, NULL, 0, msg, mlen)) != SL_OK)
+		goto out;
+	log_info("approved handing the order of admissions to %s", text);
+	cmd_ledger_tick(d);
+	if ((ms = cmd_members_read(d, &txn, &rc, msg, mlen)) == NULL)
+		goto out;
+	(void)cmd_ledger_note(d, ms, note, sizeof note);
+	send_policy(c, id, ms, note);
+out:
+	free(mo);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return rc;
+}
+
 int
 cmd_ledger(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     const struct args *a, MDB_txn *txn, const struct sl_members *ms,
@@ -918,6 +1076,8 @@ cmd_ledger(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 {
 	if (strcmp(a->cmd, "member.policy") == 0)
 		return member_policy(d, c, id, txn, ms, a, msg, mlen);
+	if (strcmp(a->cmd, "member.keeper") == 0)
+		return member_keeper(d, c, id, txn, ms, a, msg, mlen);
 	return member_approve(d, c, id, txn, ms, a, msg, mlen);
 }
 
@@ -964,7 +1124,7 @@ cmd_ledger_waiting(const struct sl_members *ms, size_t *ready)
 		return 0;
 	n = sl_members_motions(ms, mo, MOTIONS_MAX);
 	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++) {
-		if (mo[i].act == SL_MACT_POLICY)
+		if (mo[i].act != SL_MACT_ADMIT && mo[i].act != SL_MACT_RETIRE)
 			continue;
 		k++;
 		*ready += mo[i].approved >= mo[i].needed;

@@ -354,7 +354,8 @@ cmd_member(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	if (strcmp(a->cmd, "member.retire") == 0)
 		return member_retire(d, c, id, txn, ms, a, msg, mlen);
 	if (strcmp(a->cmd, "member.policy") == 0 ||
-	    strcmp(a->cmd, "member.approve") == 0)
+	    strcmp(a->cmd, "member.approve") == 0 ||
+	    strcmp(a->cmd, "member.keeper") == 0)
 		return cmd_ledger(d, c, id, a, txn, ms, msg, mlen);
 	if (strcmp(a->cmd, "member.list") != 0)
 		rc = cmd_fail(msg, mlen, SL_EUSAGE, "unknown command \"%s\"",

@@ -405,9 +405,13 @@ cmd_sync_join(void *ctx, const uint8_t key[SL_KEY_LEN],
 		    (rc = cmd_peer_line(d, key, label, NULL, why, wlen)) !=
 		    SL_OK)
 			return rc;
-		log_info("asked to admit %s (%s) with an invitation: %zu of %zu "
-		    "approvals; the others approve with samlog member approve",
-		    name, fpr, approved, needed);
+		if (needed == 0)
+			log_info("admitted %s (%s) with an invitation: enough "
+			    "members approved", name, fpr);
+		else
+			log_info("asked to admit %s (%s) with an invitation: %zu "
+			    "of %zu approvals; the others approve with samlog "
+			    "member approve", name, fpr, approved, needed);
 		return SL_OK;
 	}
 	if ((rc = cmd_member_admit(d, key, name, why, wlen)) != SL_OK ||

@@ -54,6 +54,7 @@ static const struct {
 	{ "member.retire", RIGHT_ADMIN },
 	{ "member.approve", RIGHT_ADMIN },
 	{ "member.policy", RIGHT_ADMIN },
+	{ "member.keeper", RIGHT_ADMIN },
 	{ "device.list", RIGHT_RECORD },
 	{ "device.request", RIGHT_ADMIN },
 	{ "device.add", RIGHT_ADMIN },

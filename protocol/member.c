@@ -224,18 +224,19 @@ sl_approvals_check(const uint8_t *v, size_t len, char *why, size_t wlen)
 	return sl_why(why, wlen, "%s", w);
 }
 
-static const char *const mact_names[] = { "", "admit", "retire", "policy" };
+static const char *const mact_names[] = { "", "admit", "retire", "policy",
+	"keeper" };
 
 const char *
 sl_mact_name(enum sl_mact act)
 {
-	return (unsigned)act < 4 ? mact_names[act] : "";
+	return (unsigned)act < 5 ? mact_names[act] : "";
 }
 
 enum sl_mact
 sl_mact_parse(const char *s, size_t n)
 {
-	for (unsigned i = 1; i < 4; i++)
+	for (unsigned i = 1; i < 5; i++)
 		if (strlen(mact_names[i]) == n && memcmp(mact_names[i], s, n) == 0)
 			return (enum sl_mact)i;
 	return SL_MACT_NONE;
@@ -398,7 +399,10 @@ sl_mev_decode(const struct sl_event *ev, struct sl_mev *out)
 			goto bad;
 		}
 	}
-	if (out->type == SL_MEV_POLICY) {
+	if (out->type == SL_MEV_POLICY && have_org) {
+		/* A handoff: org is the ledger's new keeper. */
+		out->act = SL_MACT_KEEPER;
+	} else if (out->type == SL_MEV_POLICY) {
 		/* A policy's org is its ledger (the proposer's key). */
 		memcpy(out->org, out->ledger, SL_KEY_LEN);
 		have_org = out->ledgered;
@@ -415,6 +419,14 @@ sl_mev_decode(const struct sl_event *ev, struct sl_mev *out)
 		out->napp = ap->n;
 		for (uint32_t i = 0; i < ap->n; i++)
 			memcpy(out->app[i], ap->a[i].key, SL_KEY_LEN);
+		if (out->act == SL_MACT_KEEPER) {
+			/* The old keeper's entries count up to the highest
+			 * seq any approver had seen of it. */
+			out->upto = 0;
+			for (uint32_t i = 0; i < ap->n; i++)
+				if (ap->a[i].upto > out->upto)
+					out->upto = ap->a[i].upto;
+		}
 		if (out->type == SL_MEV_RETIRE) {
 			out->upto = 0;
 			out->ncuts = 0;
@@ -506,7 +518,7 @@ sl_ledger_check(const char *type, size_t tlen, const uint8_t *payload,
 			if (sl_mp_read_str(&m, &s, &sn, 0, 16) != SL_OK ||
 			    (act = sl_mact_parse(s, sn)) == SL_MACT_NONE) {
 				rc = sl_why(why, wlen, "\"act\" is none of admit, "
-				    "retire, policy");
+				    "retire, policy, keeper");
 				goto out;
 			}
 		} else if (kl == 9 && memcmp(k, "admission", 9) == 0) {
@@ -549,9 +561,18 @@ sl_ledger_check(const char *type, size_t tlen, const uint8_t *payload,
 			goto bad;
 		if (act == SL_MACT_RETIRE && name[0] != '\0')
 			goto bad;
+		if (act == SL_MACT_KEEPER && (have_devices || name[0] != '\0'))
+			goto bad;
 		goto out;
 	}
-	if (act == SL_MACT_POLICY) {
+	if (act == SL_MACT_POLICY && have_org) {
+		/* A handoff to a new keeper (org): its term and the old
+		 * keeper's last seq each approval saw. */
+		act = SL_MACT_KEEPER;
+		if (!majority || !have_ledger || !have_term || ap == NULL ||
+		    have_members || have_devices || name[0] != '\0')
+			goto bad_policy;
+	} else if (act == SL_MACT_POLICY) {
 		if (!majority) {
 			rc = sl_why(why, wlen, "\"admission\" is not "
 			    "\"majority\"");
@@ -592,6 +613,9 @@ sl_ledger_check(const char *type, size_t tlen, const uint8_t *payload,
 		if (act == SL_MACT_RETIRE)
 			sl_approval_hash(h, act, ledger, org, term, "", a->upto,
 			    a->cuts, a->ncuts);
+		else if (act == SL_MACT_KEEPER && a->ncuts == 0)
+			sl_approval_hash(h, act, ledger, org, term, "", a->upto,
+			    NULL, 0);
 		else if (a->upto != 0 || a->ncuts != 0)
 			goto bad;
 		else if (act == SL_MACT_POLICY)
@@ -609,7 +633,8 @@ sl_ledger_check(const char *type, size_t tlen, const uint8_t *payload,
 	goto out;
 bad_policy:
 	rc = sl_why(why, wlen, "is not a policy statement (ledger, members "
-	    "and approvals; the proposer's own key as org)");
+	    "and approvals; or, handing a ledger on, ledger, org, term and "
+	    "approvals)");
 	goto out;
 bad:
 	rc = sl_why(why, wlen, "is not a statement of the majority policy");
@@ -1103,6 +1128,8 @@ struct walk {
 	size_t *chain;                /* (walking) one chain's events */
 	uint8_t keeper[SL_KEY_LEN];
 	uint8_t ledger[SL_KEY_LEN];
+	uint64_t handoffs;            /* keepers before the one now */
+	size_t *hand, nhand;          /* the handoffs of this ledger held */
 };
 
 static void
@@ -1114,6 +1141,7 @@ walk_free(struct walk *w)
 	free(w->adm);
 	free(w->ret);
 	free(w->chain);
+	free(w->hand);
 	memset(w, 0, sizeof *w);
 }
 
@@ -1175,7 +1203,8 @@ approval_ok(const struct sl_members *ms, const struct sl_mev *e,
 {
 	const struct sl_device *d = find_device(ms, k);
 	enum sl_mact act = e->type == SL_MEV_ADMIT ? SL_MACT_ADMIT :
-	    e->type == SL_MEV_RETIRE ? SL_MACT_RETIRE : SL_MACT_POLICY;
+	    e->type == SL_MEV_RETIRE ? SL_MACT_RETIRE :
+	    e->act == SL_MACT_KEEPER ? SL_MACT_KEEPER : SL_MACT_POLICY;
 
 	if (d == NULL || d->contested || d->upto == UINT64_MAX)
 		return true;
@@ -1277,6 +1306,38 @@ chain_sort(const struct sl_members *ms, size_t *v, size_t n)
 		}
 }
 
+/*
+ * A handoff of the ledger away from keeper chain `chain` that takes
+ * effect once the walk has read that chain up to pos: in the new
+ * keeper's own chain (org is its origin), of this ledger and the next
+ * term of handoffs, cutting the old chain at or before pos, approved by
+ * more than half of the members voting now, the new keeper among them.
+ * Of several, the lowest cut, then the lowest key.  NULL if none.
+ */
+static const struct sl_mev *
+handoff(const struct sl_members *ms, const struct walk *w,
+    const uint8_t *chain, uint64_t pos)
+{
+	const struct sl_mev *best = NULL;
+
+	for (size_t h = 0; h < w->nhand; h++) {
+		const struct sl_mev *e = &ms->ev[w->hand[h]];
+		bool self;
+
+		if (e->term != w->handoffs || e->upto > pos ||
+		    key_cmp(e->origin, e->org) != 0 ||
+		    key_cmp(e->origin, chain) == 0 ||
+		    !in_keys(w->vote, w->nvote, org_of(ms, e->org)) ||
+		    !within(ms, e->origin, e->seq) ||
+		    2 * approvers(ms, e, w->vote, w->nvote, &self) <= w->nvote)
+			continue;
+		if (best == NULL || e->upto < best->upto || (e->upto ==
+		    best->upto && key_cmp(e->origin, best->origin) < 0))
+			best = e;
+	}
+	return best;
+}
+
 /* The ledger P starts, walked in its keeper's chain order. */
 static int
 walk(const struct sl_members *ms, const struct sl_mev *P, struct walk *w)
@@ -1292,20 +1353,27 @@ walk(const struct sl_members *ms, const struct sl_mev *P, struct walk *w)
 	w->adm = malloc((ms->nev + 1) * sizeof *w->adm);
 	w->ret = malloc((ms->nev + 1) * sizeof *w->ret);
 	w->chain = malloc((ms->nev + 1) * sizeof *w->chain);
+	w->hand = malloc((ms->nev + 1) * sizeof *w->hand);
 	if (w->vote == NULL || w->ever == NULL || w->terms == NULL ||
-	    w->adm == NULL || w->ret == NULL || w->chain == NULL) {
+	    w->adm == NULL || w->ret == NULL || w->chain == NULL ||
+	    w->hand == NULL) {
 		walk_free(w);
 		return SL_ENOMEM;
 	}
+	for (size_t i = 0; i < ms->nev; i++)
+		if (ms->ev[i].type == SL_MEV_POLICY &&
+		    ms->ev[i].act == SL_MACT_KEEPER && ms->ev[i].ledgered &&
+		    key_cmp(ms->ev[i].ledger, P->ledger) == 0)
+			w->hand[w->nhand++] = i;
 	for (uint32_t c = 0; c < P->ncuts; c++) {
 		memcpy(w->vote[w->nvote++], P->cuts[c].device, SL_KEY_LEN);
 		memcpy(w->ever[w->never++], P->cuts[c].device, SL_KEY_LEN);
 	}
 	memcpy(chain, P->origin, SL_KEY_LEN);
 	memcpy(w->ledger, P->ledger, SL_KEY_LEN);
-	for (int hop = 0; hop < 16; hop++) {
+	for (int hop = 0; hop < 64; hop++) {
 		uint64_t last = 0, end = UINT64_MAX;
-		const struct sl_mev *next = NULL;
+		const struct sl_mev *next = NULL, *hand = NULL;
 
 		/* The chain's events after the start, in seq order. */
 		size_t nc = 0;
@@ -1320,6 +1388,10 @@ walk(const struct sl_members *ms, const struct sl_mev *P, struct walk *w)
 
 			if (e->seq == last)
 				continue; /* held twice: not in one store */
+			/* The members handed the ledger on before this
+			 * entry. */
+			if ((hand = handoff(ms, w, chain, e->seq - 1)) != NULL)
+				break;
 			last = e->seq;
 			if (!within(ms, chain, e->seq))
 				break;
@@ -1379,6 +1451,16 @@ walk(const struct sl_members *ms, const struct sl_mev *P, struct walk *w)
 			    w->nterms + 1 >= cap)
 				break; /* cannot grow past the organisations
 					  named */
+		}
+		/* Handed on at or after the end of what this node holds of
+		 * the chain (or of what counts of it). */
+		if (hand == NULL)
+			hand = handoff(ms, w, chain, UINT64_MAX);
+		if (hand != NULL) {
+			memcpy(chain, hand->origin, SL_KEY_LEN);
+			after = hand->seq;
+			w->handoffs++;
+			continue;
 		}
 		if (next == NULL || end == UINT64_MAX || next->seq > end)
 			break;
@@ -1457,6 +1539,7 @@ govern(struct sl_members *ms)
 		memcpy(ms->li.keeper, w.keeper, SL_KEY_LEN);
 		ms->li.policy_hlc = P->hlc;
 		ms->li.voters = w.nvote;
+		ms->li.handoffs = w.handoffs;
 		for (size_t k = 0; k < ms->nm; k++)
 			ms->m[k].member = in_keys(w.ever, w.never, ms->m[k].org);
 		free(ms->lret);
@@ -2285,6 +2368,9 @@ sl_members_motions(const struct sl_members *ms, struct sl_motion *out,
 			for (size_t k = 0; k < nterms; k++)
 				if (key_cmp(terms[k].device, e->org) == 0)
 					t = terms[k].upto;
+			/* A handoff's term counts the keepers before. */
+			if (e->act == SL_MACT_KEEPER)
+				t = ms->gov ? ms->li.handoffs : view.handoffs;
 			if (e->term != t)
 				continue;
 			vote = ms->gov ? ms->voters : view.vote;

@@ -982,7 +982,7 @@ enum sl_mev_type { SL_MEV_ADMIT = 1, SL_MEV_RETIRE, SL_MEV_RENAME,
 	SL_MEV_DEVICE, SL_MEV_REVOKE, SL_MEV_APPROVE, SL_MEV_POLICY };
 /* What a member approves under the majority policy (12.4). */
 enum sl_mact { SL_MACT_NONE = 0, SL_MACT_ADMIT, SL_MACT_RETIRE,
-	SL_MACT_POLICY };
+	SL_MACT_POLICY, SL_MACT_KEEPER };
 #define SL_CUTS_MAX 32          /* devices a retirement lists */
 #define SL_APPROVALS_MAX 32     /* approvals an entry carries; members a
 				   policy lists */
@@ -1110,6 +1110,7 @@ struct sl_ledger_info {
 	uint8_t keeper[SL_KEY_LEN];  /* the key that carries it now */
 	uint64_t policy_hlc;
 	size_t voters;               /* members that vote now */
+	uint64_t handoffs;           /* keepers it had before this one */
 };
 struct sl_members {
 	uint8_t anchor[SL_KEY_LEN];  /* this node's own organisation */

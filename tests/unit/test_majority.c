@@ -359,12 +359,84 @@ test_majority_proposal(void **state)
 	assert_int_equal(node_stop(&w, SIGTERM), 0);
 }
 
+
+/*
+ * The keeper's node is gone for good: the other two members hand the
+ * order of admissions to Sigtuna (two of three), and admit a newcomer
+ * without it.  One member alone hands nothing on.
+ */
+static void
+test_majority_keeper(void **state)
+{
+	struct node o, t, v, w, *all[] = { &o, &t, &v, &w };
+	char inv[1024];
+	struct tu_run *r;
+
+	(void)state;
+	node_init(&o, "ok", "Samordningsförbundet");
+	node_init(&t, "tk", "Sigtuna kommun");
+	node_init(&v, "vk", "Upplands Väsby kommun");
+	node_init(&w, "wk", "Coompanion");
+	for (int i = 0; i < 4; i++)
+		node_start(all[i]);
+	ok(sl(&o, "member", "policy", "majority", NULL));
+	snprintf(inv, sizeof inv, "%s", invite(&o));
+	ok(sl(&t, "join", inv, NULL));
+	wait_out(&o, "\"name\": \"Sigtuna kommun\"", "member", "list", NULL);
+	wait_out(&t, "\"admission\": \"majority\"", "member", "policy", NULL);
+	snprintf(inv, sizeof inv, "%s", invite(&o));
+	ok(sl(&v, "join", inv, NULL));
+	/* Sigtuna's peer add is its approval: with the association's, two
+	 * of two. */
+	wait_out(&t, "admit? 1 of 2", "member", "list", NULL);
+	ok(sl(&t, "peer", "add", "vasby", "--key", v.id, "--addr", v.listen,
+	    NULL));
+
+	for (int i = 0; i < 3; i++)
+		wait_out(all[i], "\"voters\": 3", "member", "policy", NULL);
+	refused(sl(&t, "member", "keeper", "Samordningsförbundet", NULL), 1,
+	    "already");
+	/* Väsby takes Sigtuna's connections (a member already: no
+	 * approval). */
+	ok(sl(&v, "peer", "add", "sigtuna", "--key", t.id, NULL));
+
+	/* The association's node stops for good. */
+	assert_int_equal(node_stop(&o, SIGTERM), 0);
+	r = ok(sl(&t, "member", "keeper", "Sigtuna kommun", "--json", NULL));
+	if (strstr(r->out, "1 of the 2 approvals") == NULL)
+		fail_msg("tk: keeper said %s", r->out);
+	r = ok(sl(&t, "member", "policy", "--json", NULL));
+	if (strstr(r->out, "\"keeper\": \"Samordningsförbundet\"") == NULL)
+		fail_msg("tk: one approval handed it on: %s", r->out);
+	refused(sl(&t, "member", "keeper", "Sigtuna kommun", NULL), 1,
+	    "already");
+	wait_out(&v, "handing the order of admissions to Sigtuna kommun",
+	    "member", "policy", NULL);
+	ok(sl(&v, "member", "keeper", "Sigtuna kommun", NULL));
+	wait_out(&t, "\"keeper\": \"Sigtuna kommun\"", "member", "policy",
+	    NULL);
+	wait_out(&v, "\"keeper\": \"Sigtuna kommun\"", "member", "policy",
+	    NULL);
+
+	/* A newcomer gets in without the association's node. */
+	snprintf(inv, sizeof inv, "%s", invite(&v));
+	ok(sl(&w, "join", inv, NULL));
+	wait_out(&t, "admit? 1 of 2", "member", "list", NULL);
+	add_contact(&w, "Coompanions kontakt");
+	ok(sl(&t, "member", "approve", "Coompanion", NULL));
+	wait_contact(&t, "Coompanions kontakt");
+	wait_contact(&v, "Coompanions kontakt");
+	for (int i = 1; i < 4; i++)
+		assert_int_equal(node_stop(all[i], SIGTERM), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_majority_admits, cl_reap),
 		cmocka_unit_test_teardown(test_majority_proposal, cl_reap),
+		cmocka_unit_test_teardown(test_majority_keeper, cl_reap),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -1328,6 +1328,48 @@ test_majority_cuts_overflow(void **state)
 	assert_true((ck == SL_OK) == (dk == SL_OK));
 }
 
+/* In the chain of `to`: the ledger `ledger` goes on in to's chain after
+ * the old keeper's seq `upto`, in handoff term `term`. */
+static struct sl_mev
+handoff_ev(char to, uint64_t seq, uint64_t hlc, char ledger, uint64_t term,
+    uint64_t upto, const char *approvers)
+{
+	struct sl_mev e = ev(to, seq, hlc, SL_MEV_POLICY, to, NULL, upto);
+
+	e.ledgered = true;
+	e.act = SL_MACT_KEEPER;
+	memcpy(e.ledger, key(ledger), SL_KEY_LEN);
+	e.term = term;
+	keys_into(&e, NULL, approvers);
+	return e;
+}
+
+/* The members hand the ledger on (its keeper gone): with more than half
+ * of them, B keeps it after A's seq 2; A's later entries count for
+ * nothing, B's do.  With two of four the handoff is none, and A's entry
+ * counts while B's does not.  A second handoff needs the next term. */
+static void
+test_majority_keeper(void **state)
+{
+	struct sl_mev e[] = {
+		policy('A', 1, 10, "ABC", "ABC"),
+		approve('B', 1, 11, SL_MACT_POLICY, 'A', 'A', 0),
+		approve('C', 1, 12, SL_MACT_POLICY, 'A', 'A', 0),
+		entry('A', 2, 20, SL_MEV_ADMIT, 'D', 'A', 0, "AB", 0),
+		approve('D', 1, 21, SL_MACT_ADMIT, 'D', 'A', 0),
+		handoff_ev('B', 2, 30, 'A', 0, 2, "BCD"),
+		entry('A', 3, 40, SL_MEV_ADMIT, 'F', 'A', 0, "ABCD", 0),
+		entry('B', 3, 41, SL_MEV_ADMIT, 'E', 'A', 0, "BCD", 0),
+		approve('E', 1, 42, SL_MACT_ADMIT, 'E', 'A', 0),
+		handoff_ev('C', 2, 50, 'A', 0, 3, "BCDE"),
+	};
+
+	(void)state;
+	expect_all(e, sizeof e / sizeof e[0], "ABCD", "ABCDE");
+	e[5] = handoff_ev('B', 2, 30, 'A', 0, 2, "BC");
+	expect_all(e, sizeof e / sizeof e[0], "ABCD", "ABCDF");
+}
+
 int
 main(void)
 {
@@ -1359,6 +1401,7 @@ main(void)
 		cmocka_unit_test(test_majority_hijack),
 		cmocka_unit_test(test_majority_retire),
 		cmocka_unit_test(test_majority_rotation),
+		cmocka_unit_test(test_majority_keeper),
 		cmocka_unit_test(test_majority_proposal_hijack),
 		cmocka_unit_test(test_majority_revoked_device),
 		cmocka_unit_test(test_majority_cuts_overflow),
