@@ -112,16 +112,6 @@ approve_append(struct cmd_ctx *d, enum sl_mact act,
 	return append_checked(d, "member.approved", &g, err, elen);
 }
 
-/* By the approver's key: the order an entry lists approvals in. */
-static int
-approval_cmp(const void *a, const void *b)
-{
-	const struct sl_mev *x = *(const struct sl_mev *const *)a;
-	const struct sl_mev *y = *(const struct sl_mev *const *)b;
-
-	return memcmp(x->origin, y->origin, SL_KEY_LEN);
-}
-
 /*
  * The entry that records motion mo (enough members approved it), packed
  * into g while the members are read: a policy starts the ledger, an
@@ -135,8 +125,16 @@ entry_pack(const struct sl_motion *mo, struct sl_buf *g, const char **type)
 	msgpack_packer pk;
 	size_t n = mo->nev;
 
-	memcpy(v, mo->ev, n * sizeof v[0]);
-	qsort(v, n, sizeof v[0], approval_cmp);
+	/* By the approver's key: the order an entry lists them in (at
+	 * most 32: insertion). */
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i;
+
+		for (; j > 0 && memcmp(v[j - 1]->origin, mo->ev[i]->origin,
+		    SL_KEY_LEN) > 0; j--)
+			v[j] = v[j - 1];
+		v[j] = mo->ev[i];
+	}
 	memset(&merged, 0, sizeof merged);
 	msgpack_packer_init(&pk, g, sl_buf_write);
 	if (mo->act == SL_MACT_POLICY || mo->act == SL_MACT_KEEPER) {
@@ -249,7 +247,6 @@ cmd_ledger_tick(struct cmd_ctx *d)
 	char err[256];
 	MDB_txn *txn;
 	size_t n;
-	int rc;
 
 	if (d->held || store_read_begin(d->s, &txn) != SL_OK)
 		return;
@@ -279,7 +276,7 @@ cmd_ledger_tick(struct cmd_ctx *d)
 	mdb_txn_abort(txn);
 	free(mo);
 	if (type != NULL) {
-		if ((rc = append_checked(d, type, &g, err, sizeof err)) != SL_OK)
+		if (append_checked(d, type, &g, err, sizeof err) != SL_OK)
 			log_warn("cannot record what the members approved: %s",
 			    err);
 		else

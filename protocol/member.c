@@ -148,14 +148,13 @@ read_approvals(struct sl_mp *m, struct approvals *ap)
 		struct approval *a = &ap->a[i];
 		const uint8_t *b, *sig;
 		uint32_t four, bl;
-		const char *w;
 
 		if (sl_mp_read_array(m, &four, 4) != SL_OK || four != 4 ||
 		    sl_mp_read_bin(m, &b, &bl, SL_KEY_LEN, SL_KEY_LEN) !=
 		    SL_OK || sl_mp_read_uint(m, &a->upto) != SL_OK)
 			return "is not a list of [key, seq, devices, "
 			    "signature] approvals";
-		if ((w = read_cuts(m, a->cuts, &a->ncuts)) != NULL)
+		if (read_cuts(m, a->cuts, &a->ncuts) != NULL)
 			return "has an approval whose devices are not a list "
 			    "of [device key, seq] pairs";
 		if (sl_mp_read_bin(m, &sig, &bl, SL_SIG_LEN, SL_SIG_LEN) !=
@@ -269,8 +268,8 @@ sl_approval_hash(uint8_t out[SL_HASH_LEN], enum sl_mact act,
 
 		if (nl > SL_ORG_MAX)
 			nl = SL_ORG_MAX;
-		memcpy(tail, name, nl);
-		tn = nl;
+		for (size_t i = 0; i < nl; i++)
+			tail[tn++] = (uint8_t)name[i];
 		for (uint32_t i = 0; i < nextra && i < SL_CUTS_MAX; i++) {
 			memcpy(tail + tn, extra[i].device, SL_KEY_LEN);
 			tn += SL_KEY_LEN;
@@ -1032,7 +1031,7 @@ devices(struct sl_members *ms)
 
 	for (size_t i = 0; i < ms->nev; i++)
 		n += ms->ev[i].type == SL_MEV_DEVICE;
-	if (n > 0 && (d = calloc(n, sizeof *d)) == NULL)
+	if ((d = calloc(n + 1, sizeof *d)) == NULL)
 		return SL_ENOMEM;
 	n = 0;
 	for (size_t i = 0; i < ms->nev; i++) {
