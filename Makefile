@@ -321,13 +321,16 @@ $(BUILD)/bench_sync: $(BUILD)/obj/tests/bench/bench_sync.o $(BUILD)/obj/tests/un
 
 $(BUILD)/bench_record: $(BUILD)/obj/tests/bench/bench_record.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/bench_member: $(BUILD)/obj/tests/bench/bench_member.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/bench_load: $(BUILD)/obj/tests/bench/bench_load.o $(CLUSTER_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/bench_store $(BUILD)/bench_daemon \
-	    $(BUILD)/bench_record $(BUILD)/bench_sync $(BUILD)/bench_load
+	    $(BUILD)/bench_record $(BUILD)/bench_sync $(BUILD)/bench_load \
+	    $(BUILD)/bench_member
 	@echo "== events with 200-byte payloads"
 	@BENCH_PAYLOAD=200 $(BUILD)/bench_store
 	@echo "== 200-byte events (37-byte payloads)"
@@ -336,6 +339,8 @@ bench: deps
 	@SAMLOG_BUILD=$(BUILD) $(BUILD)/bench_daemon
 	@echo "== records: many events on one record; rebuilds"
 	@$(BUILD)/bench_record
+	@echo "== settling the members"
+	@$(BUILD)/bench_member
 	@echo "== sync between two daemons over TLS on loopback"
 	@SAMLOG_BUILD=$(BUILD) $(BUILD)/bench_sync
 	@echo "== 32 clients writing to one node while two peers sync"

@@ -463,15 +463,22 @@ join_finish(struct join_wait *w, int code, const char *msg)
 	uv_timer_stop(&w->timer);
 	snprintf(m, sizeof m, "%s", msg);
 	if (code == SL_OK) {
-		char err[256];
+		char err[256] = "cannot keep the organisation it joined "
+		    "through";
 		struct sl_buf g = { 0 };
 		msgpack_packer pk;
 		char id[SL_NODE_ID_TEXT + 1];
 
 		/* This node admits its inviter: from its own organisation
-		 * it reaches every member the inviter reaches. */
-		if (cmd_member_admit(d, w->org, NULL, err, sizeof err) !=
-		    SL_OK) {
+		 * it reaches every member the inviter reaches.  Kept first:
+		 * under the majority policy the inviter's ledger is the one
+		 * this node follows (12.4). */
+		bool kept = store_meta_key_put(d->s, "inviter", w->org) ==
+		    SL_OK;
+
+		project_members_forget(d->p);
+		if (!kept || cmd_member_admit(d, w->org, NULL, err,
+		    sizeof err) != SL_OK) {
 			code = SL_ESTORE;
 			snprintf(m, sizeof m, "joined, but cannot record the "
 			    "inviter as a member: %s", err);

@@ -866,14 +866,14 @@ is_member_event(const struct sl_event *ev)
 
 /* clock (8), type (1), org (32), upto (8), device (32), certified (1),
  * cuts (1), then 40 bytes a cut; the majority policy's ledgered (1),
- * ledger (32), term (8), act (1), sig (64), approvers (1), then 32 bytes
- * an approver; and the name. */
+ * ledger (32), term (8), act (1), sig (64), approvers (1), then 40 bytes
+ * an approver (its key and the seq it names); and the name. */
 #define PMEMBER_LEDGER (1 + SL_KEY_LEN + 8 + 1 + SL_SIG_LEN + 1)
 #define PMEMBER_VAL_MIN (8 + 1 + SL_KEY_LEN + 8 + SL_KEY_LEN + 1 + 1 + \
 	PMEMBER_LEDGER)
 #define PMEMBER_CUT (SL_KEY_LEN + 8)
 #define PMEMBER_VAL_MAX (PMEMBER_VAL_MIN + SL_CUTS_MAX * PMEMBER_CUT + \
-	SL_APPROVALS_MAX * SL_KEY_LEN + SL_ORG_MAX)
+	SL_APPROVALS_MAX * (SL_KEY_LEN + 8) + SL_ORG_MAX)
 
 static size_t
 pmember_pack(uint8_t *v, const struct sl_mev *e)
@@ -905,7 +905,8 @@ pmember_pack(uint8_t *v, const struct sl_mev *e)
 	v[n++] = (uint8_t)e->napp;
 	for (uint32_t i = 0; i < e->napp; i++) {
 		memcpy(v + n, e->app[i], SL_KEY_LEN);
-		n += SL_KEY_LEN;
+		put_be(v + n + SL_KEY_LEN, e->app_upto[i], 8);
+		n += SL_KEY_LEN + 8;
 	}
 	memcpy(v + n, e->name, nl);
 	return n + nl;
@@ -946,11 +947,12 @@ pmember_unpack(const uint8_t *v, size_t len, struct sl_mev *e)
 	n += SL_SIG_LEN;
 	e->napp = v[n++];
 	if (e->napp > SL_APPROVALS_MAX || len < n + (size_t)e->napp *
-	    SL_KEY_LEN)
+	    (SL_KEY_LEN + 8))
 		return false;
 	for (uint32_t i = 0; i < e->napp; i++) {
 		memcpy(e->app[i], v + n, SL_KEY_LEN);
-		n += SL_KEY_LEN;
+		e->app_upto[i] = sl_get_be(v + n + SL_KEY_LEN, 8);
+		n += SL_KEY_LEN + 8;
 	}
 	nl = len - n;
 	if (nl > SL_ORG_MAX)
@@ -968,7 +970,7 @@ members_held(struct project *p, MDB_txn *txn)
 {
 	MDB_val gk = { 3, "gen" }, k, d;
 	MDB_cursor *c;
-	uint8_t anchor[SL_KEY_LEN] = { 0 };
+	uint8_t anchor[SL_KEY_LEN] = { 0 }, inviter[SL_KEY_LEN];
 	int rc = mdb_get(txn, p->pmember, &gk, &d);
 
 	if (rc != 0 && rc != MDB_NOTFOUND)
@@ -986,6 +988,10 @@ members_held(struct project *p, MDB_txn *txn)
 	sl_members_free(&p->members);
 	store_org_pub(p->s, anchor);
 	sl_members_init(&p->members, anchor);
+	/* A node that joined follows, on its own, only the ledger of the
+	 * organisation it joined through (12.4). */
+	if (store_meta_key(p->s, "inviter", inviter) == SL_OK)
+		sl_members_set_inviter(&p->members, inviter);
 	p->members_ok = false;
 	p->no_devices = false;
 	if (mdb_cursor_open(txn, p->pmember, &c) != 0)
@@ -1199,6 +1205,13 @@ const struct sl_members *
 project_members(struct project *p, MDB_txn *txn)
 {
 	return members_of(p, txn);
+}
+
+void
+project_members_forget(struct project *p)
+{
+	p->members_ok = false;
+	p->no_devices = false;
 }
 
 static bool

@@ -133,6 +133,9 @@ int project_as_of(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
  * until the next call with another transaction.  NULL on a store
  * error. */
 const struct sl_members *project_members(struct project *p, MDB_txn *txn);
+/* The members are read again from the store at the next ask (a store
+ * setting they depend on changed: the organisation joined through). */
+void project_members_forget(struct project *p);
 /* This node's organisation changed (it became a device: the store's
  * "org"): the members are derived again, and the records rebuilt at the
  * next project_due.  SL_OK or SL_ESTORE. */

@@ -416,8 +416,10 @@ sl_mev_decode(const struct sl_event *ev, struct sl_mev *out)
 		if (!out->ledgered)
 			goto bad;
 		out->napp = ap->n;
-		for (uint32_t i = 0; i < ap->n; i++)
+		for (uint32_t i = 0; i < ap->n; i++) {
 			memcpy(out->app[i], ap->a[i].key, SL_KEY_LEN);
+			out->app_upto[i] = ap->a[i].upto;
+		}
 		if (out->act == SL_MACT_KEEPER) {
 			/* The old keeper's entries count up to the highest
 			 * seq any approver had seen of it. */
@@ -766,9 +768,19 @@ sl_members_free(struct sl_members *ms)
 	free(ms->dcut);
 	free(ms->dorg);
 	free(ms->lret);
+	free(ms->lret_upto);
 	free(ms->voters);
 	free(ms->terms);
 	memset(ms, 0, sizeof *ms);
+}
+
+void
+sl_members_set_inviter(struct sl_members *ms, const uint8_t *org)
+{
+	ms->has_inviter = org != NULL;
+	if (org != NULL)
+		memcpy(ms->inviter, org, SL_KEY_LEN);
+	ms->dirty = true;
 }
 
 int
@@ -1129,6 +1141,11 @@ struct walk {
 	uint8_t ledger[SL_KEY_LEN];
 	uint64_t handoffs;            /* keepers before the one now */
 	size_t *hand, nhand;          /* the handoffs of this ledger held */
+	/* Each handoff's standing, worked out again only when the voters
+	 * (or the keeper, or the term) change: vgen counts those. */
+	uint64_t vgen, *hgen, *hcut;
+	bool *hok;
+	uint64_t *ret_upto;           /* each retirement's cut-off */
 };
 
 static void
@@ -1141,6 +1158,10 @@ walk_free(struct walk *w)
 	free(w->ret);
 	free(w->chain);
 	free(w->hand);
+	free(w->hgen);
+	free(w->hcut);
+	free(w->hok);
+	free(w->ret_upto);
 	memset(w, 0, sizeof *w);
 }
 
@@ -1198,8 +1219,9 @@ within(const struct sl_members *ms, const uint8_t *origin, uint64_t seq)
  */
 static bool
 approval_ok(const struct sl_members *ms, const struct sl_mev *e,
-    const uint8_t *k)
+    uint32_t ai)
 {
+	const uint8_t *k = e->app[ai];
 	const struct sl_device *d = find_device(ms, k);
 	enum sl_mact act = e->type == SL_MEV_ADMIT ? SL_MACT_ADMIT :
 	    e->type == SL_MEV_RETIRE ? SL_MACT_RETIRE :
@@ -1217,6 +1239,11 @@ approval_ok(const struct sl_members *ms, const struct sl_mev *e,
 		    (act != SL_MACT_POLICY && a->term != e->term))
 			continue;
 		if (act == SL_MACT_ADMIT && strcmp(a->name, e->name) != 0)
+			continue;
+		/* The seq it named, too: a stolen key re-signing names
+		 * another. */
+		if ((act == SL_MACT_RETIRE || act == SL_MACT_KEEPER) &&
+		    a->upto != e->app_upto[ai])
 			continue;
 		if (act == SL_MACT_POLICY) {
 			bool same = a->ncuts == e->ncuts;
@@ -1245,7 +1272,7 @@ approvers(const struct sl_members *ms, const struct sl_mev *e,
 	for (uint32_t i = 0; i < e->napp; i++) {
 		const uint8_t *o = org_of(ms, e->app[i]);
 
-		if (!approval_ok(ms, e, e->app[i]))
+		if (!approval_ok(ms, e, i))
 			continue;
 
 		if (key_cmp(o, e->org) == 0)
@@ -1313,26 +1340,60 @@ chain_sort(const struct sl_members *ms, size_t *v, size_t n)
  * more than half of the members voting now, the new keeper among them.
  * Of several, the lowest cut, then the lowest key.  NULL if none.
  */
+/* The highest seq named by the approvals of e that count: by members
+ * voting now (or, for a retirement, the retired organisation itself),
+ * each by a key that speaks for its organisation.  What the last of
+ * them had seen; a key of no member names nothing. */
+static uint64_t
+counted_cut(const struct sl_members *ms, const struct sl_mev *e,
+    uint8_t (*vote)[SL_KEY_LEN], size_t nvote)
+{
+	uint64_t cut = 0;
+
+	for (uint32_t i = 0; i < e->napp; i++) {
+		const uint8_t *o = org_of(ms, e->app[i]);
+
+		if (!approval_ok(ms, e, i) || (!in_keys(vote, nvote, o) &&
+		    !(e->type == SL_MEV_RETIRE && key_cmp(o, e->org) == 0)))
+			continue;
+		if (e->app_upto[i] > cut)
+			cut = e->app_upto[i];
+	}
+	return cut;
+}
+
 static const struct sl_mev *
-handoff(const struct sl_members *ms, const struct walk *w,
-    const uint8_t *chain, uint64_t pos)
+handoff(const struct sl_members *ms, struct walk *w, const uint8_t *chain,
+    uint64_t pos)
 {
 	const struct sl_mev *best = NULL;
+	uint64_t best_cut = 0;
 
 	for (size_t h = 0; h < w->nhand; h++) {
 		const struct sl_mev *e = &ms->ev[w->hand[h]];
 		bool self;
 
-		if (e->term != w->handoffs || e->upto > pos ||
-		    key_cmp(e->origin, e->org) != 0 ||
-		    key_cmp(e->origin, chain) == 0 ||
-		    !in_keys(w->vote, w->nvote, org_of(ms, e->org)) ||
-		    !within(ms, e->origin, e->seq) ||
-		    2 * approvers(ms, e, w->vote, w->nvote, &self) <= w->nvote)
+		/* Its standing changes only with the voters, the keeper or
+		 * the term: worked out again only then. */
+		if (w->hgen[h] != w->vgen + 1) {
+			w->hgen[h] = w->vgen + 1;
+			w->hok[h] = e->term == w->handoffs &&
+			    key_cmp(e->origin, e->org) == 0 &&
+			    key_cmp(e->origin, chain) != 0 &&
+			    in_keys(w->vote, w->nvote, org_of(ms, e->org)) &&
+			    within(ms, e->origin, e->seq) &&
+			    2 * approvers(ms, e, w->vote, w->nvote, &self) >
+			    w->nvote;
+			w->hcut[h] = w->hok[h] ? counted_cut(ms, e, w->vote,
+			    w->nvote) : 0;
+		}
+		if (!w->hok[h] || w->hcut[h] > pos)
 			continue;
-		if (best == NULL || e->upto < best->upto || (e->upto ==
-		    best->upto && key_cmp(e->origin, best->origin) < 0))
+		if (best == NULL || w->hcut[h] < best_cut || (w->hcut[h] ==
+		    best_cut && key_cmp(e->origin, best->origin) < 0)) {
 			best = e;
+			best_cut = w->hcut[h];
+		}
 	}
 	return best;
 }
@@ -1353,9 +1414,14 @@ walk(const struct sl_members *ms, const struct sl_mev *P, struct walk *w)
 	w->ret = malloc((ms->nev + 1) * sizeof *w->ret);
 	w->chain = malloc((ms->nev + 1) * sizeof *w->chain);
 	w->hand = malloc((ms->nev + 1) * sizeof *w->hand);
+	w->hgen = calloc(ms->nev + 1, sizeof *w->hgen);
+	w->hcut = calloc(ms->nev + 1, sizeof *w->hcut);
+	w->hok = calloc(ms->nev + 1, sizeof *w->hok);
+	w->ret_upto = malloc((ms->nev + 1) * sizeof *w->ret_upto);
 	if (w->vote == NULL || w->ever == NULL || w->terms == NULL ||
 	    w->adm == NULL || w->ret == NULL || w->chain == NULL ||
-	    w->hand == NULL) {
+	    w->hand == NULL || w->hgen == NULL || w->hcut == NULL ||
+	    w->hok == NULL || w->ret_upto == NULL) {
 		walk_free(w);
 		return SL_ENOMEM;
 	}
@@ -1431,12 +1497,17 @@ walk(const struct sl_members *ms, const struct sl_mev *P, struct walk *w)
 				memcpy(w->vote[w->nvote++], e->org, SL_KEY_LEN);
 				memcpy(w->ever[w->never++], e->org, SL_KEY_LEN);
 				w->adm[w->nadm++] = (size_t)(e - ms->ev);
+				w->vgen++;
 			} else {
 				size_t k;
 
 				if (!in_keys(w->vote, w->nvote, e->org) ||
 				    (2 * n <= w->nvote && !self))
 					continue;
+				/* Cut where the last of the approvers that
+				 * count had seen it. */
+				w->ret_upto[w->nret] = counted_cut(ms, e, w->vote,
+				    w->nvote);
 				for (k = 0; key_cmp(w->vote[k], e->org) != 0;
 				    k++)
 					;
@@ -1444,6 +1515,7 @@ walk(const struct sl_members *ms, const struct sl_mev *P, struct walk *w)
 				    (w->nvote - k - 1) * sizeof w->vote[0]);
 				w->nvote--;
 				w->ret[w->nret++] = (size_t)(e - ms->ev);
+				w->vgen++;
 			}
 			term_up(w, e->org);
 			if (w->nvote + 1 >= cap || w->never + 1 >= cap ||
@@ -1459,12 +1531,14 @@ walk(const struct sl_members *ms, const struct sl_mev *P, struct walk *w)
 			memcpy(chain, hand->origin, SL_KEY_LEN);
 			after = hand->seq;
 			w->handoffs++;
+			w->vgen++;
 			continue;
 		}
 		if (next == NULL || end == UINT64_MAX || next->seq > end)
 			break;
 		memcpy(chain, next->device, SL_KEY_LEN);
 		after = 0;
+		w->vgen++;
 	}
 	memcpy(w->keeper, chain, SL_KEY_LEN);
 	return SL_OK;
@@ -1492,7 +1566,7 @@ acked_policy(const struct sl_members *ms, const uint8_t *org,
 {
 	for (uint32_t a = 0; a < P->napp; a++)
 		if (key_cmp(org_of(ms, P->app[a]), org) == 0 &&
-		    approval_ok(ms, P, P->app[a]))
+		    approval_ok(ms, P, a))
 			return true;
 	for (size_t i = 0; i < ms->nev; i++) {
 		const struct sl_mev *e = &ms->ev[i];
@@ -1546,6 +1620,9 @@ govern(struct sl_members *ms)
 		free(ms->terms);
 		ms->lret = w.ret;
 		ms->nlret = w.nret;
+		free(ms->lret_upto);
+		ms->lret_upto = w.ret_upto;
+		w.ret_upto = NULL;
 		ms->voters = w.vote;
 		ms->nvoters = w.nvote;
 		ms->terms = w.terms;
@@ -1829,8 +1906,8 @@ cutoffs(struct sl_members *ms, uint64_t *next, uint64_t *dnext,
 		if (m == NULL)
 			continue;
 		k = (size_t)(m - ms->m);
-		if (e->upto < next[k])
-			next[k] = e->upto;
+		if (ms->lret_upto[r] < next[k])
+			next[k] = ms->lret_upto[r];
 		for (size_t j = 0; j < ms->nd; j++) {
 			uint64_t u = 0;
 
@@ -2303,24 +2380,43 @@ same_motion(const struct sl_mev *a, const struct sl_mev *b)
 /* The ledger a node not (yet) governed by one looks at: one that an
  * organisation its own chain admitted (its inviter) approved; walked
  * into *w.  False if none. */
+/* Is this node a newcomer waiting under a ledger: it joined through an
+ * organisation (sl_members_set_inviter), and no other organisation
+ * admitted it by an admission of its own (under one member admits its
+ * inviter would have)?  A founder, or a member of a federation where one
+ * member admits, follows no ledger on its own: else any member it
+ * admitted could make it follow a ledger of puppets. */
+static bool
+newcomer(const struct sl_members *ms)
+{
+	if (!ms->has_inviter)
+		return false;
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *a = &ms->ev[i];
+
+		if (a->type == SL_MEV_ADMIT && !a->ledgered &&
+		    key_cmp(a->org, ms->anchor) == 0 &&
+		    key_cmp(org_of(ms, a->origin), ms->anchor) != 0 &&
+		    counts(ms, a))
+			return false;
+	}
+	return true;
+}
+
+/* The ledger a newcomer looks at: the one its inviter approved; walked
+ * into *w.  False if none. */
 static bool
 view_ledger(const struct sl_members *ms, struct walk *w)
 {
+	if (!newcomer(ms))
+		return false;
 	for (size_t i = 0; i < ms->nev; i++) {
 		const struct sl_mev *P = &ms->ev[i];
-		bool inviter = false;
 
-		if (P->type != SL_MEV_POLICY || !policy_valid(ms, P))
+		if (P->type != SL_MEV_POLICY || !policy_valid(ms, P) ||
+		    !acked_policy(ms, ms->inviter, P))
 			continue;
-		for (size_t k = 0; k < ms->nev && !inviter; k++) {
-			const struct sl_mev *a = &ms->ev[k];
-
-			inviter = a->type == SL_MEV_ADMIT &&
-			    key_cmp(org_of(ms, a->origin), ms->anchor) == 0 &&
-			    key_cmp(a->org, ms->anchor) != 0 &&
-			    acked_policy(ms, a->org, P);
-		}
-		if (inviter && walk(ms, P, w) == SL_OK)
+		if (walk(ms, P, w) == SL_OK)
 			return true;
 	}
 	return false;
@@ -2466,35 +2562,17 @@ bool
 sl_members_to_ack(const struct sl_members *ms, uint8_t ledger[SL_KEY_LEN],
     uint64_t *term)
 {
-	if (ms->gov || ms->nledger == 0)
+	struct walk w;
+
+	if (ms->gov || ms->nledger == 0 || !view_ledger(ms, &w))
 		return false;
-	for (size_t i = 0; i < ms->nev; i++) {
-		const struct sl_mev *P = &ms->ev[i];
-		struct walk w;
-		bool inviter = false;
-
-		if (P->type != SL_MEV_POLICY || !policy_valid(ms, P) ||
-		    acked_policy(ms, ms->anchor, P))
-			continue;
-		/* An organisation this node's own chain admitted (the one
-		 * it joined through) approved this ledger. */
-		for (size_t k = 0; k < ms->nev && !inviter; k++) {
-			const struct sl_mev *a = &ms->ev[k];
-
-			inviter = a->type == SL_MEV_ADMIT &&
-			    key_cmp(org_of(ms, a->origin), ms->anchor) == 0 &&
-			    key_cmp(a->org, ms->anchor) != 0 &&
-			    acked_policy(ms, a->org, P);
-		}
-		if (!inviter || walk(ms, P, &w) != SL_OK)
-			continue;
-		if (in_keys(w.vote, w.nvote, ms->anchor)) {
-			memcpy(ledger, P->ledger, SL_KEY_LEN);
-			*term = term_of(&w, ms->anchor);
-			walk_free(&w);
-			return true;
-		}
+	/* Admitted in it: the node approves its admission there. */
+	if (in_keys(w.vote, w.nvote, ms->anchor)) {
+		memcpy(ledger, w.ledger, SL_KEY_LEN);
+		*term = term_of(&w, ms->anchor);
 		walk_free(&w);
+		return true;
 	}
+	walk_free(&w);
 	return false;
 }

@@ -1018,6 +1018,7 @@ struct sl_mev {
 					ledger that took effect */
 	uint32_t napp;               /* an entry's approvers' keys */
 	uint8_t app[SL_APPROVALS_MAX][SL_KEY_LEN];
+	uint64_t app_upto[SL_APPROVALS_MAX]; /* and the seq each names */
 };
 /* SL_OK and e filled if ev is a membership event; SL_ENOENT if it is
  * of another type; SL_EINVAL if its payload says nothing usable (erased,
@@ -1145,6 +1146,10 @@ struct sl_members {
 	size_t nvoters;
 	struct sl_mcut *terms;       /* entries about each organisation */
 	size_t nterms;
+	uint64_t *lret_upto;         /* each retirement's cut-off */
+	uint8_t inviter[SL_KEY_LEN]; /* the organisation this node joined
+					through (sl_members_set_inviter) */
+	bool has_inviter;
 };
 /* Starts with the anchor alone; free with sl_members_free. */
 void sl_members_init(struct sl_members *ms, const uint8_t anchor[SL_KEY_LEN]);
@@ -1219,6 +1224,10 @@ struct sl_motion {
 };
 size_t sl_members_motions(const struct sl_members *ms,
     struct sl_motion *out, size_t max);
+/* The organisation this node joined through (NULL: none, it founded
+ * its federation or joined before this was kept): the only one whose
+ * ledger a newcomer follows on its own. */
+void sl_members_set_inviter(struct sl_members *ms, const uint8_t *org);
 bool sl_members_to_ack(const struct sl_members *ms,
     uint8_t ledger[SL_KEY_LEN], uint64_t *term);
 

@@ -1000,6 +1000,9 @@ entry(char origin, uint64_t seq, uint64_t hlc, enum sl_mev_type t, char org,
 	memcpy(e.ledger, key(ledger), SL_KEY_LEN);
 	e.term = term;
 	keys_into(&e, NULL, approvers);
+	/* Each approver names the same seq (a retirement's cut-off). */
+	for (uint32_t i = 0; i < e.napp; i++)
+		e.app_upto[i] = upto;
 	return e;
 }
 
@@ -1341,6 +1344,8 @@ handoff_ev(char to, uint64_t seq, uint64_t hlc, char ledger, uint64_t term,
 	memcpy(e.ledger, key(ledger), SL_KEY_LEN);
 	e.term = term;
 	keys_into(&e, NULL, approvers);
+	for (uint32_t i = 0; i < e.napp; i++)
+		e.app_upto[i] = upto;
 	return e;
 }
 
@@ -1368,6 +1373,137 @@ test_majority_keeper(void **state)
 	expect_all(e, sizeof e / sizeof e[0], "ABCD", "ABCDE");
 	e[5] = handoff_ev('B', 2, 30, 'A', 0, 2, "BC");
 	expect_all(e, sizeof e / sizeof e[0], "ABCD", "ABCDF");
+}
+
+/* HOSTILE: an organisation a node admitted under "one member admits"
+ * cannot make that node follow a ledger of its own puppets.  A founded
+ * the federation and admitted B and C (each admits back).  B starts a
+ * ledger of B and its puppets E and F, and "admits" A in it with B's and
+ * E's approvals.  A is no newcomer waiting for anyone: its node must not
+ * take B's ledger as its own (sl_members_to_ack), which would make it
+ * govern A's node and end C's membership there.  A newcomer that joined
+ * through B under a majority ledger B approved still takes it. */
+static void
+test_majority_ack_hijack(void **state)
+{
+	const struct sl_mev e[] = {
+		ev('A', 1, 1, SL_MEV_ADMIT, 'B', "B", 0),
+		ev('B', 1, 2, SL_MEV_ADMIT, 'A', "A", 0),
+		ev('A', 2, 3, SL_MEV_ADMIT, 'C', "C", 0),
+		ev('C', 1, 4, SL_MEV_ADMIT, 'A', "A", 0),
+		policy('B', 2, 10, "BEF", "BEF"),
+		entry('B', 3, 11, SL_MEV_ADMIT, 'A', 'B', 0, "BE", 0),
+	};
+	/* The real thing: A's ledger of A and B; C joins through B. */
+	const struct sl_mev f[] = {
+		policy('A', 1, 10, "AB", "AB"),
+		approve('B', 1, 11, SL_MACT_POLICY, 'A', 'A', 0),
+		ev('C', 1, 12, SL_MEV_ADMIT, 'B', "B", 0),
+		approve('B', 2, 13, SL_MACT_ADMIT, 'C', 'A', 0),
+		entry('A', 2, 14, SL_MEV_ADMIT, 'C', 'A', 0, "AB", 0),
+	};
+	struct sl_members ms;
+	uint8_t ledger[SL_KEY_LEN];
+	uint64_t term = 9;
+
+	(void)state;
+	expect_all(e, sizeof e / sizeof e[0], "AC", "ABC");
+	/* A founded its federation: it follows no ledger on its own; nor
+	 * would it if it had joined through B, which admitted it under
+	 * one member admits. */
+	sl_members_init(&ms, key('A'));
+	for (size_t i = 0; i < sizeof e / sizeof e[0]; i++)
+		assert_int_equal(sl_members_add(&ms, &e[i]), SL_OK);
+	assert_int_equal(sl_members_settle(&ms), SL_OK);
+	assert_false(sl_members_to_ack(&ms, ledger, &term));
+	sl_members_set_inviter(&ms, key('B'));
+	assert_int_equal(sl_members_settle(&ms), SL_OK);
+	assert_false(sl_members_to_ack(&ms, ledger, &term));
+	sl_members_free(&ms);
+
+	/* C joined through B, which asked the majority: C follows. */
+	sl_members_init(&ms, key('C'));
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+		assert_int_equal(sl_members_add(&ms, &f[i]), SL_OK);
+	assert_int_equal(sl_members_settle(&ms), SL_OK);
+	assert_false(sl_members_to_ack(&ms, ledger, &term));
+	sl_members_set_inviter(&ms, key('B'));
+	assert_int_equal(sl_members_settle(&ms), SL_OK);
+	assert_true(sl_members_to_ack(&ms, ledger, &term));
+	assert_memory_equal(ledger, key('A'), SL_KEY_LEN);
+	assert_int_equal(term, 1); /* the entries about C so far */
+	sl_members_free(&ms);
+}
+
+/* A handoff as its bytes say it (sl_mev_decode): in to's chain at seq,
+ * of ledger `ledger`, term 0, approvals by keys[i] with uptos[i] (the
+ * signatures are not checked here: the content rules did). */
+static struct sl_mev
+handoff_decoded(char to, uint64_t seq, uint64_t hlc, char ledger,
+    const char *keys, const uint64_t *uptos)
+{
+	uint8_t sig[SL_SIG_LEN];
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+	struct sl_event ev;
+	struct sl_mev m;
+
+	memset(sig, 0, sizeof sig);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 5);
+	sl_pack_cstr(&pk, "admission");
+	sl_pack_cstr(&pk, "majority");
+	sl_pack_cstr(&pk, "approvals");
+	msgpack_pack_array(&pk, strlen(keys));
+	for (size_t i = 0; keys[i]; i++) {
+		msgpack_pack_array(&pk, 4);
+		sl_pack_bin(&pk, key(keys[i]), SL_KEY_LEN);
+		msgpack_pack_uint64(&pk, uptos[i]);
+		msgpack_pack_array(&pk, 0);
+		sl_pack_bin(&pk, sig, SL_SIG_LEN);
+	}
+	sl_pack_cstr(&pk, "ledger");
+	sl_pack_b32(&pk, key(ledger), SL_KEY_LEN);
+	sl_pack_cstr(&pk, "org");
+	sl_pack_b32(&pk, key(to), SL_KEY_LEN);
+	sl_pack_cstr(&pk, "term");
+	msgpack_pack_uint64(&pk, 0);
+	memset(&ev, 0, sizeof ev);
+	ev.origin = key(to);
+	ev.seq = seq;
+	ev.hlc = hlc;
+	ev.type = "member.policy";
+	ev.type_len = strlen(ev.type);
+	ev.payload = (const uint8_t *)g.p;
+	ev.payload_len = (uint32_t)g.len;
+	assert_int_equal(sl_mev_decode(&ev, &m), SL_OK);
+	free(g.p);
+	assert_int_equal(m.act, SL_MACT_KEEPER);
+	return m;
+}
+
+/* HOSTILE: a key that is no member's speaks for no one, also not for
+ * where a handoff cuts the old keeper's chain.  B, C and D (three of
+ * four) hand A's ledger to B, each having seen A's chain to seq 2; B
+ * adds an approval by its puppet P "having seen" seq 99.  A's entry at
+ * seq 3 (admitting F) must count for nothing, as without P. */
+static void
+test_majority_keeper_puppet_cut(void **state)
+{
+	static const uint64_t honest[] = { 2, 2, 2 };
+	static const uint64_t puppet[] = { 2, 2, 2, 99 };
+	struct sl_mev e[] = {
+		policy('A', 1, 10, "ABC", "ABC"),
+		entry('A', 2, 20, SL_MEV_ADMIT, 'D', 'A', 0, "AB", 0),
+		approve('D', 1, 21, SL_MACT_ADMIT, 'D', 'A', 0),
+		handoff_decoded('B', 2, 30, 'A', "BCD", honest),
+		entry('A', 3, 40, SL_MEV_ADMIT, 'F', 'A', 0, "ABCD", 0),
+	};
+
+	(void)state;
+	expect_all(e, sizeof e / sizeof e[0], "ABCD", "ABCD");
+	e[3] = handoff_decoded('B', 2, 30, 'A', "BCDP", puppet);
+	expect_all(e, sizeof e / sizeof e[0], "ABCD", "ABCD");
 }
 
 int
@@ -1405,6 +1541,8 @@ main(void)
 		cmocka_unit_test(test_majority_proposal_hijack),
 		cmocka_unit_test(test_majority_revoked_device),
 		cmocka_unit_test(test_majority_cuts_overflow),
+		cmocka_unit_test(test_majority_ack_hijack),
+		cmocka_unit_test(test_majority_keeper_puppet_cut),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
