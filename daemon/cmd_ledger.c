@@ -22,6 +22,18 @@
 
 #define MOTIONS_MAX 32
 
+/* Is org's approval among the approvals of motion mo that count? */
+static bool
+approved_by(const struct sl_members *ms, const struct sl_motion *mo,
+    const uint8_t org[SL_KEY_LEN])
+{
+	for (size_t k = 0; k < mo->nev; k++)
+		if (memcmp(sl_members_org_of(ms, mo->ev[k]->origin), org,
+		    SL_KEY_LEN) == 0)
+			return true;
+	return false;
+}
+
 /* Checks draft dr as a receiver would, then appends it alone. */
 static int
 append_checked(struct cmd_ctx *d, const char *type, struct sl_buf *g,
@@ -444,9 +456,7 @@ cmd_ledger_note(struct cmd_ctx *d, const struct sl_members *ms, char *note,
 			stale = &mo[i];
 	}
 	if (same != NULL) {
-		for (size_t j = 0; j < same->nev; j++)
-			mine = mine || memcmp(sl_members_org_of(ms,
-			    same->ev[j]->origin), d->orgkey, SL_KEY_LEN) == 0;
+		mine = approved_by(ms, same, d->orgkey);
 		name_or(ms, sl_members_org_of(ms, same->ledger), who,
 		    sizeof who);
 		if (same->approved >= same->needed)
@@ -586,15 +596,12 @@ member_policy(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 			    SL_KEY_LEN) == 0;
 		if (!same)
 			continue;
-		for (size_t k = 0; k < mo[i].nev; k++)
-			if (memcmp(sl_members_org_of(ms, mo[i].ev[k]->origin),
-			    d->orgkey, SL_KEY_LEN) == 0) {
-				rc = cmd_fail(msg, mlen, SL_EVALUE, "this "
-				    "organisation approved the proposal "
-				    "already: %zu of %zu members have",
-				    mo[i].approved, mo[i].needed);
-				goto out;
-			}
+		if (approved_by(ms, &mo[i], d->orgkey)) {
+			rc = cmd_fail(msg, mlen, SL_EVALUE, "this organisation "
+			    "approved the proposal already: %zu of %zu members "
+			    "have", mo[i].approved, mo[i].needed);
+			goto out;
+		}
 		memcpy(ledger, mo[i].ledger, SL_KEY_LEN);
 		break;
 	}
@@ -839,19 +846,16 @@ cmd_ledger_approve(struct cmd_ctx *d, enum sl_mact act,
 				name = named;
 			}
 		for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
-			for (size_t k = 0; mo[i].act == act && memcmp(mo[i].org,
-			    org, SL_KEY_LEN) == 0 && (act != SL_MACT_ADMIT ||
+			if (mo[i].act == act && memcmp(mo[i].org, org,
+			    SL_KEY_LEN) == 0 && (act != SL_MACT_ADMIT ||
 			    strcmp(mo[i].name, name != NULL ? name : "") == 0) &&
-			    k < mo[i].nev; k++)
-				if (memcmp(sl_members_org_of(ms,
-				    mo[i].ev[k]->origin), d->orgkey,
-				    SL_KEY_LEN) == 0) {
-					*approved = mo[i].approved;
-					*needed = mo[i].needed;
-					free(mo);
-					mdb_txn_abort(txn);
-					return SL_OK;
-				}
+			    approved_by(ms, &mo[i], d->orgkey)) {
+				*approved = mo[i].approved;
+				*needed = mo[i].needed;
+				free(mo);
+				mdb_txn_abort(txn);
+				return SL_OK;
+			}
 		free(mo);
 		mo = NULL;
 	}
@@ -924,14 +928,12 @@ member_approve(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		    "for approval (see: samlog member list)", text);
 		goto out;
 	}
-	for (size_t i = 0; i < hit->nev; i++)
-		if (memcmp(sl_members_org_of(ms, hit->ev[i]->origin),
-		    d->orgkey, SL_KEY_LEN) == 0) {
-			rc = cmd_fail(msg, mlen, SL_EVALUE, "this organisation "
-			    "approved it already (%zu of %zu)", hit->approved,
-			    hit->needed);
-			goto out;
-		}
+	if (approved_by(ms, hit, d->orgkey)) {
+		rc = cmd_fail(msg, mlen, SL_EVALUE, "this organisation "
+		    "approved it already (%zu of %zu)", hit->approved,
+		    hit->needed);
+		goto out;
+	}
 	if (!sl_members_current(ms, d->node)) {
 		rc = cmd_fail(msg, mlen, SL_EPERM, "this node's organisation "
 		    "is retired (or this device revoked)");
@@ -1034,16 +1036,13 @@ member_keeper(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	}
 	n = sl_members_motions(ms, mo, MOTIONS_MAX);
 	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
-		for (size_t k = 0; mo[i].act == SL_MACT_KEEPER &&
-		    memcmp(mo[i].org, key, SL_KEY_LEN) == 0 && k < mo[i].nev;
-		    k++)
-			if (memcmp(sl_members_org_of(ms, mo[i].ev[k]->origin),
-			    d->orgkey, SL_KEY_LEN) == 0) {
-				rc = cmd_fail(msg, mlen, SL_EVALUE, "this "
-				    "organisation approved it already (%zu of "
-				    "%zu)", mo[i].approved, mo[i].needed);
-				goto out;
-			}
+		if (mo[i].act == SL_MACT_KEEPER && memcmp(mo[i].org, key,
+		    SL_KEY_LEN) == 0 && approved_by(ms, &mo[i], d->orgkey)) {
+			rc = cmd_fail(msg, mlen, SL_EVALUE, "this organisation "
+			    "approved it already (%zu of %zu)", mo[i].approved,
+			    mo[i].needed);
+			goto out;
+		}
 	/* The old keeper's entries count up to what this node holds of
 	 * its chain. */
 	t = store_tip_of(d->s, li.keeper);
@@ -1097,12 +1096,9 @@ cmd_sync_reader(void *ctx, const uint8_t key[SL_KEY_LEN])
 		size_t n = sl_members_motions(ms, mo, MOTIONS_MAX);
 
 		for (size_t i = 0; i < n && i < MOTIONS_MAX && !yes; i++)
-			for (size_t k = 0; mo[i].act == SL_MACT_ADMIT &&
-			    memcmp(mo[i].org, key, SL_KEY_LEN) == 0 &&
-			    k < mo[i].nev; k++)
-				yes = yes || memcmp(sl_members_org_of(ms,
-				    mo[i].ev[k]->origin), d->orgkey,
-				    SL_KEY_LEN) == 0;
+			yes = mo[i].act == SL_MACT_ADMIT && memcmp(mo[i].org,
+			    key, SL_KEY_LEN) == 0 && approved_by(ms, &mo[i],
+			    d->orgkey);
 		free(mo);
 	}
 	mdb_txn_abort(txn);

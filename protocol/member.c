@@ -189,20 +189,30 @@ merge_cut(struct sl_mev *e, const struct sl_mcut *c)
 	return true;
 }
 
-int
-sl_keys_check(const uint8_t *v, size_t len, char *why, size_t wlen)
+/* The content rule for a list value (KEYS or CUTS) read by rd: all of
+ * v, and nothing after it. */
+static int
+list_check(const char *(*rd)(struct sl_mp *, struct sl_mcut *, uint32_t *),
+    const uint8_t *v, size_t len, char *why, size_t wlen)
 {
-	struct sl_mcut k[SL_APPROVALS_MAX];
+	struct sl_mcut list[SL_CUTS_MAX > SL_APPROVALS_MAX ? SL_CUTS_MAX :
+	    SL_APPROVALS_MAX];
 	struct sl_mp m;
 	uint32_t n;
 	const char *w;
 
 	sl_mp_init(&m, v, len);
-	if ((w = read_keys(&m, k, &n)) == NULL && !sl_mp_at_end(&m))
+	if ((w = rd(&m, list, &n)) == NULL && !sl_mp_at_end(&m))
 		w = "has bytes after its value";
 	if (w == NULL)
 		return SL_OK;
 	return sl_why(why, wlen, "%s", w);
+}
+
+int
+sl_keys_check(const uint8_t *v, size_t len, char *why, size_t wlen)
+{
+	return list_check(read_keys, v, len, why, wlen);
 }
 
 int
@@ -286,17 +296,7 @@ sl_approval_hash(uint8_t out[SL_HASH_LEN], enum sl_mact act,
 int
 sl_cuts_check(const uint8_t *v, size_t len, char *why, size_t wlen)
 {
-	struct sl_mcut cuts[SL_CUTS_MAX];
-	struct sl_mp m;
-	uint32_t n;
-	const char *w;
-
-	sl_mp_init(&m, v, len);
-	if ((w = read_cuts(&m, cuts, &n)) == NULL && !sl_mp_at_end(&m))
-		w = "has bytes after its value";
-	if (w == NULL)
-		return SL_OK;
-	return sl_why(why, wlen, "%s", w);
+	return list_check(read_cuts, v, len, why, wlen);
 }
 
 int

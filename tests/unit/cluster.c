@@ -753,3 +753,28 @@ rss_kib(pid_t pid)
 	fclose(f);
 	return kib;
 }
+
+void
+refused(struct tu_run *r, int want, const char *needle)
+{
+	if (r->status != want || strstr(r->err, needle) == NULL ||
+	    strchr(r->err, '\n') != r->err + strlen(r->err) - 1)
+		fail_msg("exited %d, want %d and \"%s\": %s%s", r->status, want,
+		    needle, r->out, r->err);
+}
+
+const char *
+invite_line(const struct node *n, const char *expires)
+{
+	static char line[1024];
+	struct tu_run *r = expires != NULL ? sl(n, "invite", "--expires",
+	    expires, NULL) : sl(n, "invite", NULL);
+
+	if (r->status != 0)
+		fail_msg("%s: invite exited %d: %s", n->name, r->status, r->err);
+	snprintf(line, sizeof line, "%.*s", (int)strcspn(r->out, "\n"),
+	    r->out);
+	if (strncmp(line, "samlog-invite:", 14) != 0)
+		fail_msg("%s: invite printed %s", n->name, r->out);
+	return line;
+}

@@ -55,6 +55,12 @@ struct tu_run *sl(const struct node *n, const char *first, ...);
 struct tu_run *ok(struct tu_run *r);
 /* The first line of r's stdout (r must have exited 0). */
 char *line1(struct tu_run *r);
+/* Fails the test unless r exited with status want and printed one line
+ * on stderr holding needle. */
+void refused(struct tu_run *r, int want, const char *needle);
+/* `samlog invite` on n (with --expires if expires is not NULL): the
+ * line it printed (a static buffer). */
+const char *invite_line(const struct node *n, const char *expires);
 /* The node's event count (status --json). */
 long events(const struct node *n);
 char *add_contact(const struct node *n, const char *name);

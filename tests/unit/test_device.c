@@ -38,17 +38,6 @@ out_line(const struct node *n, struct tu_run *r, const char *prefix)
 	return line;
 }
 
-/* A command expected to fail with status want and one line holding
- * needle. */
-static void
-refused(struct tu_run *r, int want, const char *needle)
-{
-	if (r->status != want || strstr(r->err, needle) == NULL ||
-	    strchr(r->err, '\n') != r->err + strlen(r->err) - 1)
-		fail_msg("exited %d, want %d and \"%s\": %s%s", r->status, want,
-		    needle, r->out, r->err);
-}
-
 /* The last enrolment line enrol() used. */
 static char last_enrolment[1024];
 

@@ -20,31 +20,6 @@
 
 #include "cluster.h"
 
-/* The invitation n prints (a static buffer). */
-static const char *
-invite(const struct node *n)
-{
-	static char line[1024];
-	struct tu_run *r = ok(sl(n, "invite", NULL));
-
-	snprintf(line, sizeof line, "%.*s", (int)strcspn(r->out, "\n"),
-	    r->out);
-	if (strncmp(line, "samlog-invite:", 14) != 0)
-		fail_msg("%s: invite printed %s", n->name, r->out);
-	return line;
-}
-
-/* A command expected to fail with status want and one line holding
- * needle. */
-static void
-refused(struct tu_run *r, int want, const char *needle)
-{
-	if (r->status != want || strstr(r->err, needle) == NULL ||
-	    strchr(r->err, '\n') != r->err + strlen(r->err) - 1)
-		fail_msg("exited %d, want %d and \"%s\": %s%s", r->status, want,
-		    needle, r->out, r->err);
-}
-
 /* Waits until n's command (args, NULL-terminated, --json added) prints
  * needle. */
 static void
@@ -132,7 +107,7 @@ test_majority_admits(void **state)
 	refused(sl(&o, "member", "policy", "most", NULL), 2, "majority");
 
 	/* Sigtuna: the association alone is a majority of one. */
-	snprintf(inv, sizeof inv, "%s", invite(&o));
+	snprintf(inv, sizeof inv, "%s", invite_line(&o, NULL));
 	ok(sl(&t, "join", inv, NULL));
 	wait_out(&o, "\"name\": \"Sigtuna kommun\"", "member", "list", NULL);
 	wait_out(&t, "\"admission\": \"majority\"", "member", "policy", NULL);
@@ -140,7 +115,7 @@ test_majority_admits(void **state)
 	wait_contact(&o, "Sigtunas kontakt");
 
 	/* Väsby, invited by Sigtuna: 1 of 2. */
-	snprintf(inv, sizeof inv, "%s", invite(&t));
+	snprintf(inv, sizeof inv, "%s", invite_line(&t, NULL));
 	ok(sl(&v, "join", inv, NULL));
 	wait_out(&o, "\"status\": \"admit? 1 of 2\"", "member", "list", NULL);
 	wait_out(&v, "\"status\": \"admit? 1 of 2\"", "member", "list", NULL);
@@ -281,7 +256,7 @@ test_majority_proposal(void **state)
 	node_start(&t);
 	node_start(&v);
 	node_start(&w);
-	snprintf(inv, sizeof inv, "%s", invite(&o));
+	snprintf(inv, sizeof inv, "%s", invite_line(&o, NULL));
 	ok(sl(&t, "join", inv, NULL));
 	wait_out(&t, "\"name\": \"Samordningsförbundet\"", "member", "list",
 	    NULL);
@@ -298,7 +273,7 @@ test_majority_proposal(void **state)
 	if (strstr(r->out, "has 1 of the 2 approvals") == NULL)
 		fail_msg("op: status %s", r->out);
 	/* Until Sigtuna approves, one member admits. */
-	snprintf(inv, sizeof inv, "%s", invite(&o));
+	snprintf(inv, sizeof inv, "%s", invite_line(&o, NULL));
 	ok(sl(&v, "join", inv, NULL));
 	add_contact(&v, "Väsbys kontakt");
 	wait_contact(&o, "Väsbys kontakt");
@@ -345,7 +320,7 @@ test_majority_proposal(void **state)
 	    "\"admitted_by\": null") != NULL)
 		fail_msg("op: admissions forgotten: %s", r->out);
 	/* The next newcomer waits for two of three. */
-	snprintf(inv, sizeof inv, "%s", invite(&v));
+	snprintf(inv, sizeof inv, "%s", invite_line(&v, NULL));
 	ok(sl(&w, "join", inv, NULL));
 	for (int i = 0; i < 3; i++)
 		wait_out(all[i], "\"status\": \"admit? 1 of 2\"", "member",
@@ -358,7 +333,6 @@ test_majority_proposal(void **state)
 		assert_int_equal(node_stop(all[i], SIGTERM), 0);
 	assert_int_equal(node_stop(&w, SIGTERM), 0);
 }
-
 
 /*
  * The keeper's node is gone for good: the other two members hand the
@@ -380,11 +354,11 @@ test_majority_keeper(void **state)
 	for (int i = 0; i < 4; i++)
 		node_start(all[i]);
 	ok(sl(&o, "member", "policy", "majority", NULL));
-	snprintf(inv, sizeof inv, "%s", invite(&o));
+	snprintf(inv, sizeof inv, "%s", invite_line(&o, NULL));
 	ok(sl(&t, "join", inv, NULL));
 	wait_out(&o, "\"name\": \"Sigtuna kommun\"", "member", "list", NULL);
 	wait_out(&t, "\"admission\": \"majority\"", "member", "policy", NULL);
-	snprintf(inv, sizeof inv, "%s", invite(&o));
+	snprintf(inv, sizeof inv, "%s", invite_line(&o, NULL));
 	ok(sl(&v, "join", inv, NULL));
 	/* Sigtuna's peer add is its approval: with the association's, two
 	 * of two. */
@@ -419,7 +393,7 @@ test_majority_keeper(void **state)
 	    NULL);
 
 	/* A newcomer gets in without the association's node. */
-	snprintf(inv, sizeof inv, "%s", invite(&v));
+	snprintf(inv, sizeof inv, "%s", invite_line(&v, NULL));
 	ok(sl(&w, "join", inv, NULL));
 	wait_out(&t, "admit? 1 of 2", "member", "list", NULL);
 	add_contact(&w, "Coompanions kontakt");

@@ -28,6 +28,18 @@ key(char c)
 	return k[c - 'A'];
 }
 
+/* The key whose seed is the bytes base, base + 1, ... (as PROTOCOL.md's
+ * examples make theirs). */
+static void
+seeded(struct sl_key *k, uint8_t base)
+{
+	uint8_t seed[SL_SEED_LEN];
+
+	for (int i = 0; i < SL_SEED_LEN; i++)
+		seed[i] = (uint8_t)(base + i);
+	sl_key_from_seed(k, seed);
+}
+
 static struct sl_mev
 ev(char origin, uint64_t seq, uint64_t hlc, enum sl_mev_type t, char org,
     const char *name, uint64_t upto)
@@ -464,7 +476,7 @@ test_retired_sees_itself(void **state)
 static void
 test_documented_device(void **state)
 {
-	uint8_t rec[2048], seed[SL_SEED_LEN], h[SL_HASH_LEN];
+	uint8_t rec[2048], h[SL_HASH_LEN];
 	size_t n = documented_record("device-added", rec, sizeof rec);
 	struct sl_key dev;
 	struct sl_event ev;
@@ -474,9 +486,7 @@ test_documented_device(void **state)
 
 	(void)state;
 	assert_true(n > 200);
-	for (int i = 0; i < SL_SEED_LEN; i++)
-		seed[i] = (uint8_t)(0x40 + i);
-	sl_key_from_seed(&dev, seed);
+	seeded(&dev, 0x40);
 	assert_int_equal(sl_event_decode(&ev, rec, n), SL_OK);
 	assert_int_equal(sl_schema_check_event(ev.type, ev.type_len, ev.entity,
 	    ev.n_parents, ev.payload, ev.payload_len, ev.hlc, w, sizeof w),
@@ -854,7 +864,7 @@ test_device_check(void **state)
 static void
 test_documented_majority(void **state)
 {
-	uint8_t rec[2048], seed[SL_SEED_LEN], h[SL_HASH_LEN];
+	uint8_t rec[2048], h[SL_HASH_LEN];
 	size_t n = documented_record("member-admitted-majority", rec,
 	    sizeof rec);
 	struct sl_key cand, other;
@@ -864,12 +874,8 @@ test_documented_majority(void **state)
 
 	(void)state;
 	assert_true(n > 200);
-	for (int i = 0; i < SL_SEED_LEN; i++)
-		seed[i] = (uint8_t)(0x40 + i);
-	sl_key_from_seed(&cand, seed);
-	for (int i = 0; i < SL_SEED_LEN; i++)
-		seed[i] = (uint8_t)(0x60 + i);
-	sl_key_from_seed(&other, seed);
+	seeded(&cand, 0x40);
+	seeded(&other, 0x60);
 	assert_int_equal(sl_event_decode(&ev, rec, n), SL_OK);
 	assert_int_equal(sl_schema_check_event(ev.type, ev.type_len, ev.entity,
 	    ev.n_parents, ev.payload, ev.payload_len, ev.hlc, w, sizeof w),

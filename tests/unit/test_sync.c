@@ -264,23 +264,6 @@ test_member_retired(void **state)
 		assert_int_equal(node_stop(all[i], SIGTERM), 0);
 }
 
-/* `samlog invite` on n: the line it prints (a static buffer). */
-static const char *
-invite(const struct node *n, const char *expires)
-{
-	static char line[512];
-	struct tu_run *r = expires != NULL ? sl(n, "invite", "--expires",
-	    expires, NULL) : sl(n, "invite", NULL);
-
-	if (r->status != 0)
-		fail_msg("%s: invite exited %d: %s", n->name, r->status, r->err);
-	snprintf(line, sizeof line, "%.*s", (int)strcspn(r->out, "\n"),
-	    r->out);
-	if (strncmp(line, "samlog-invite:", 14) != 0)
-		fail_msg("%s: invite printed %s", n->name, r->out);
-	return line;
-}
-
 /* `samlog join` on n expected to fail with exit status want and a message
  * holding needle, on one line. */
 static void
@@ -322,7 +305,7 @@ test_join(void **state)
 	add_contact(&f, "Från förbundet");
 
 	/* Two commands. */
-	snprintf(inv, sizeof inv, "%s", invite(&f, NULL));
+	snprintf(inv, sizeof inv, "%s", invite_line(&f, NULL));
 	r = ok(sl(&t, "join", inv, "--json", NULL));
 	if (strstr(r->out, "\"joined\": true") == NULL)
 		fail_msg("tj: join said %s", r->out);
@@ -331,10 +314,10 @@ test_join(void **state)
 	/* Not an invitation at all; one that says it expired; a secret
 	 * the inviter never gave (its last characters changed). */
 	join_refused(&x, "samlog-invite:1:nonsense", 1, "not an invitation");
-	snprintf(line, sizeof line, "%s", invite(&f, "1s"));
+	snprintf(line, sizeof line, "%s", invite_line(&f, "1s"));
 	sleep(2);
 	join_refused(&x, line, 1, "expired");
-	snprintf(line, sizeof line, "%s", invite(&f, NULL));
+	snprintf(line, sizeof line, "%s", invite_line(&f, NULL));
 	{
 		/* The secret is the field after the inviter's id. */
 		char *sec = line + strlen("samlog-invite:1:") +
@@ -345,11 +328,11 @@ test_join(void **state)
 	join_refused(&x, line, 1, "was used");
 	/* A name another member holds: refused, and the invitation stays
 	 * good for the right name. */
-	snprintf(line, sizeof line, "%s", invite(&f, NULL));
+	snprintf(line, sizeof line, "%s", invite_line(&f, NULL));
 	join_refused(&x, line, 1, "another member's");
 
 	/* Väsby joins through Sigtuna: the ends never connect. */
-	snprintf(inv, sizeof inv, "%s", invite(&t, NULL));
+	snprintf(inv, sizeof inv, "%s", invite_line(&t, NULL));
 	ok(sl(&v, "join", inv, NULL));
 	add_contact(&v, "Från Väsby");
 	add_contact(&t, "Från Sigtuna");
