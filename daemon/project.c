@@ -1137,8 +1137,11 @@ members_apply(struct project *p, MDB_txn *txn, const struct sl_event *ev)
 	p->no_devices = false;
 	/* An admission or a renaming cuts nothing and moves no key, nor
 	 * does a certificate of a key none of whose events are held (a
-	 * flood of either is not settled per event). */
-	bool quiet = e.type == SL_MEV_ADMIT || e.type == SL_MEV_RENAME ||
+	 * flood of either is not settled per event).  An entry of a
+	 * majority's ledger may (a new voter can make a handoff count,
+	 * which drops the old keeper's later entries): settled. */
+	bool quiet = (e.type == SL_MEV_ADMIT && !e.ledgered) ||
+	    e.type == SL_MEV_RENAME ||
 	    (e.type == SL_MEV_DEVICE && store_tip_of(p->s, e.device) == NULL);
 
 	if (!quiet && ((ms = members_of(p, txn)) == NULL ||
