@@ -189,14 +189,16 @@ merge_cut(struct sl_mev *e, const struct sl_mcut *c)
 	return true;
 }
 
+/* A KEYS value is read into a CUTS-sized list. */
+_Static_assert(SL_APPROVALS_MAX <= SL_CUTS_MAX, "a KEYS value fits a list");
+
 /* The content rule for a list value (KEYS or CUTS) read by rd: all of
  * v, and nothing after it. */
 static int
 list_check(const char *(*rd)(struct sl_mp *, struct sl_mcut *, uint32_t *),
     const uint8_t *v, size_t len, char *why, size_t wlen)
 {
-	struct sl_mcut list[SL_CUTS_MAX > SL_APPROVALS_MAX ? SL_CUTS_MAX :
-	    SL_APPROVALS_MAX];
+	struct sl_mcut list[SL_CUTS_MAX];
 	struct sl_mp m;
 	uint32_t n;
 	const char *w;
