@@ -93,6 +93,8 @@ struct cmd_ctx {
 	bool held;           /* writes wait: see sync_hold_fn */
 	bool ckpt_done;      /* a checkpoint was written since the start */
 	bool restart;        /* device rotate: start again with the new key */
+	uint64_t ledger_warned; /* when cmd_ledger_tick last logged a
+				   failure (ms): once a minute at most */
 	/* Peers that moved to a new key, their lines to rewrite soon. */
 	uv_timer_t moved_timer;
 	char moved[8][CONFIG_NAME_MAX + 1];

@@ -238,6 +238,46 @@ entry_pack(const struct sl_motion *mo, struct sl_buf *g, const char **type)
 	}
 }
 
+/* Has this node's chain (node) recorded motion mo already?  An entry
+ * the rules then found wanting (its motion still open) is not written
+ * again every second: once is the keeper's word. */
+static bool
+recorded(const struct sl_members *ms, const uint8_t node[SL_KEY_LEN],
+    const struct sl_motion *mo)
+{
+	for (size_t i = 0; i < ms->nev; i++) {
+		const struct sl_mev *e = &ms->ev[i];
+		enum sl_mev_type t = mo->act == SL_MACT_ADMIT ? SL_MEV_ADMIT :
+		    mo->act == SL_MACT_RETIRE ? SL_MEV_RETIRE : SL_MEV_POLICY;
+
+		if (e->type != t || !e->ledgered || e->napp == 0 ||
+		    memcmp(e->origin, node, SL_KEY_LEN) != 0 ||
+		    memcmp(e->ledger, mo->ledger, SL_KEY_LEN) != 0)
+			continue;
+		if (mo->act == SL_MACT_POLICY ? e->act != SL_MACT_KEEPER &&
+		    e->ncuts == mo->first->ncuts && memcmp(e->cuts,
+		    mo->first->cuts, e->ncuts * sizeof e->cuts[0]) == 0 :
+		    e->term == mo->term &&
+		    memcmp(e->org, mo->org, SL_KEY_LEN) == 0 &&
+		    (mo->act != SL_MACT_KEEPER || e->act == SL_MACT_KEEPER))
+			return true;
+	}
+	return false;
+}
+
+/* A failure of the tick, logged once a minute at most (it is tried
+ * again every second). */
+static void
+tick_warn(struct cmd_ctx *d, const char *what, const char *why)
+{
+	uint64_t now = sl_now_ms();
+
+	if (d->ledger_warned != 0 && now - d->ledger_warned < 60000)
+		return;
+	d->ledger_warned = now;
+	log_warn("%s: %s", what, why);
+}
+
 /*
  * What a node does on its own (called every second, cheap when no
  * approval is held): the ledger's keeper records a motion enough members
@@ -273,7 +313,8 @@ cmd_ledger_tick(struct cmd_ctx *d)
 	}
 	n = sl_members_motions(ms, mo, MOTIONS_MAX);
 	for (size_t i = 0; i < n && i < MOTIONS_MAX && type == NULL; i++) {
-		if (mo[i].approved < mo[i].needed)
+		if (mo[i].approved < mo[i].needed ||
+		    recorded(ms, d->node, &mo[i]))
 			continue;
 		if (mo[i].act == SL_MACT_POLICY ? !gov &&
 		    memcmp(mo[i].ledger, d->node, SL_KEY_LEN) == 0 :
@@ -289,7 +330,7 @@ cmd_ledger_tick(struct cmd_ctx *d)
 	free(mo);
 	if (type != NULL) {
 		if (append_checked(d, type, &g, err, sizeof err) != SL_OK)
-			log_warn("cannot record what the members approved: %s",
+			tick_warn(d, "cannot record what the members approved",
 			    err);
 		else
 			log_info("recorded %s: enough members approved it", type);
@@ -298,8 +339,8 @@ cmd_ledger_tick(struct cmd_ctx *d)
 	if (ack) {
 		if (approve_append(d, SL_MACT_ADMIT, ledger, d->orgkey, NULL,
 		    term, 0, NULL, 0, err, sizeof err) != SL_OK)
-			log_warn("cannot take the ledger that admitted this "
-			    "node as its own: %s", err);
+			tick_warn(d, "cannot take the ledger that admitted this "
+			    "node as its own", err);
 		else
 			log_info("admitted by the members' majority: this node "
 			    "follows their ledger now");

@@ -2473,11 +2473,14 @@ sl_members_motions(const struct sl_members *ms, struct sl_motion *out,
 			vote = ms->gov ? ms->voters : view.vote;
 			nvote = ms->gov ? ms->nvoters : view.nvote;
 			/* An admission of a member (a newcomer's own
-			 * approval of the ledger that admitted it) waits for
-			 * nothing. */
+			 * approval of the ledger that admitted it), or of a
+			 * device's key (never a member), waits for nothing. */
+			const struct sl_device *dv = find_device(ms, e->org);
+
 			if (e->act == SL_MACT_ADMIT && (in_keys(vote, nvote,
 			    e->org) || (ms->gov ? find(ms, e->org)->member :
-			    in_keys(view.ever, view.never, e->org))))
+			    in_keys(view.ever, view.never, e->org)) ||
+			    (dv != NULL && !dv->contested)))
 				continue;
 		} else {
 			/* Proposals to take the policy: each listed member
