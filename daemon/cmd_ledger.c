@@ -22,6 +22,35 @@
 
 #define MOTIONS_MAX 32
 
+/* The motions of ms (sl_members_motions), at most MOTIONS_MAX, in a new
+ * array the caller frees; *n: how many it holds.  NULL if out of
+ * memory. */
+static struct sl_motion *
+motions_of(const struct sl_members *ms, size_t *n)
+{
+	struct sl_motion *mo = calloc(MOTIONS_MAX, sizeof *mo);
+
+	*n = 0;
+	if (mo == NULL)
+		return NULL;
+	*n = sl_members_motions(ms, mo, MOTIONS_MAX);
+	if (*n > MOTIONS_MAX)
+		*n = MOTIONS_MAX;
+	return mo;
+}
+
+/* SL_OK if this node still signs for a current member, else SL_EPERM
+ * with one line saying so: it approves nothing any more. */
+static int
+refuse_retired(const struct cmd_ctx *d, const struct sl_members *ms,
+    char *msg, size_t mlen)
+{
+	if (sl_members_current(ms, d->node))
+		return SL_OK;
+	return cmd_fail(msg, mlen, SL_EPERM, "this node's organisation is "
+	    "retired (or this device revoked)");
+}
+
 /* Is org's approval among the approvals of motion mo that count? */
 static bool
 approved_by(const struct sl_members *ms, const struct sl_motion *mo,
@@ -307,12 +336,11 @@ cmd_ledger_tick(struct cmd_ctx *d)
 		return;
 	}
 	gov = sl_members_ledger(ms, &li);
-	if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL) {
+	if ((mo = motions_of(ms, &n)) == NULL) {
 		mdb_txn_abort(txn);
 		return;
 	}
-	n = sl_members_motions(ms, mo, MOTIONS_MAX);
-	for (size_t i = 0; i < n && i < MOTIONS_MAX && type == NULL; i++) {
+	for (size_t i = 0; i < n && type == NULL; i++) {
 		if (mo[i].approved < mo[i].needed ||
 		    recorded(ms, d->node, &mo[i]))
 			continue;
@@ -360,10 +388,9 @@ cmd_ledger_self_waiting(const struct sl_members *ms, size_t *approved,
 
 	*approved = *needed = 0;
 	if (ms->nledger == 0 || sl_members_ledger(ms, NULL) ||
-	    (mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL)
+	    (mo = motions_of(ms, &n)) == NULL)
 		return false;
-	n = sl_members_motions(ms, mo, MOTIONS_MAX);
-	for (size_t i = 0; i < n && i < MOTIONS_MAX && !yes; i++)
+	for (size_t i = 0; i < n && !yes; i++)
 		if (mo[i].act == SL_MACT_ADMIT && memcmp(mo[i].org, ms->anchor,
 		    SL_KEY_LEN) == 0) {
 			yes = true;
@@ -447,10 +474,9 @@ cmd_ledger_note(struct cmd_ctx *d, const struct sl_members *ms, char *note,
 
 		snprintf(note, len, "an admission or a retirement takes more "
 		    "than half of the members (samlog member approve)");
-		if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL)
+		if ((mo = motions_of(ms, &n)) == NULL)
 			return false;
-		n = sl_members_motions(ms, mo, MOTIONS_MAX);
-		for (size_t i = 0; i < n && i < MOTIONS_MAX && !asked; i++)
+		for (size_t i = 0; i < n && !asked; i++)
 			if (mo[i].act == SL_MACT_KEEPER) {
 				asked = true;
 				snprintf(note, len, "handing the order of "
@@ -479,10 +505,9 @@ cmd_ledger_note(struct cmd_ctx *d, const struct sl_members *ms, char *note,
 	}
 	snprintf(note, len, "one member admits (samlog invite)");
 	nnow = current_members(ms, now);
-	if (ms->nledger == 0 || (mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL)
+	if (ms->nledger == 0 || (mo = motions_of(ms, &n)) == NULL)
 		return false;
-	n = sl_members_motions(ms, mo, MOTIONS_MAX);
-	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const struct sl_mev *f = mo[i].first;
 		bool eq = mo[i].act == SL_MACT_POLICY && f->ncuts == nnow;
 
@@ -609,17 +634,14 @@ member_policy(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		    "majority already");
 		goto out;
 	}
-	if (!sl_members_current(ms, d->node)) {
-		rc = cmd_fail(msg, mlen, SL_EPERM, "this node's organisation "
-		    "is retired (or this device revoked)");
+	if ((rc = refuse_retired(d, ms, msg, mlen)) != SL_OK)
 		goto out;
-	}
 	if ((nnow = current_members(ms, now)) == SIZE_MAX) {
 		rc = cmd_fail(msg, mlen, SL_EINVAL, "the majority policy is for "
 		    "federations of at most %d members", SL_APPROVALS_MAX);
 		goto out;
 	}
-	if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL) {
+	if ((mo = motions_of(ms, &n)) == NULL) {
 		rc = cmd_fail(msg, mlen, SL_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -627,8 +649,7 @@ member_policy(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	 * that proposal.  A proposal that lists others (made before a
 	 * member joined or left) is stale: this node proposes anew. */
 	memcpy(ledger, d->node, SL_KEY_LEN);
-	n = sl_members_motions(ms, mo, MOTIONS_MAX);
-	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const struct sl_mev *f = mo[i].first;
 		bool same = mo[i].act == SL_MACT_POLICY && f->ncuts == nnow;
 
@@ -682,7 +703,7 @@ motion_find(const struct sl_members *ms, const struct sl_motion *mo,
 	const struct sl_motion *hit = NULL;
 
 	sl_text_fold(text, tl, want, sizeof want);
-	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const char *name = mo[i].act == SL_MACT_ADMIT ? mo[i].name :
 		    sl_members_name_at(ms, mo[i].org, UINT64_MAX);
 		char id[SL_NODE_ID_TEXT + 1];
@@ -807,9 +828,8 @@ cmd_ledger_row(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	struct sl_motion *mo;
 	size_t n;
 
-	if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) != NULL) {
-		n = sl_members_motions(ms, mo, MOTIONS_MAX);
-		for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
+	if ((mo = motions_of(ms, &n)) != NULL) {
+		for (size_t i = 0; i < n; i++)
 			if (mo[i].act == act && memcmp(mo[i].org, org,
 			    SL_KEY_LEN) == 0) {
 				send_motion(d, c, id, ms, &mo[i]);
@@ -829,11 +849,10 @@ cmd_ledger_pending(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	struct sl_motion *mo;
 	size_t n;
 
-	if (ms->nledger == 0 || (mo = calloc(MOTIONS_MAX, sizeof *mo)) ==
+	if (ms->nledger == 0 || (mo = motions_of(ms, &n)) ==
 	    NULL)
 		return;
-	n = sl_members_motions(ms, mo, MOTIONS_MAX);
-	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
+	for (size_t i = 0; i < n; i++)
 		if (mo[i].act == SL_MACT_ADMIT || mo[i].act == SL_MACT_RETIRE)
 			send_motion(d, c, id, ms, &mo[i]);
 	free(mo);
@@ -858,6 +877,7 @@ cmd_ledger_approve(struct cmd_ctx *d, enum sl_mact act,
 	uint32_t ncuts = 0;
 	uint64_t term = 0, upto = 0;
 	MDB_txn *txn;
+	size_t n;
 	int rc = SL_OK;
 
 	*approved = *needed = 0;
@@ -876,17 +896,15 @@ cmd_ledger_approve(struct cmd_ctx *d, enum sl_mact act,
 	/* Asked twice (a second peer add, a join retried): once is
 	 * enough.  An admission asked without a name (peer add) joins the
 	 * one asked with a name. */
-	if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) != NULL) {
-		size_t n = sl_members_motions(ms, mo, MOTIONS_MAX);
-
+	if ((mo = motions_of(ms, &n)) != NULL) {
 		for (size_t i = 0; act == SL_MACT_ADMIT && (name == NULL ||
-		    name[0] == '\0') && i < n && i < MOTIONS_MAX; i++)
+		    name[0] == '\0') && i < n; i++)
 			if (mo[i].act == act && mo[i].name[0] != '\0' &&
 			    memcmp(mo[i].org, org, SL_KEY_LEN) == 0) {
 				snprintf(named, sizeof named, "%s", mo[i].name);
 				name = named;
 			}
-		for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
+		for (size_t i = 0; i < n; i++)
 			if (mo[i].act == act && memcmp(mo[i].org, org,
 			    SL_KEY_LEN) == 0 && (act != SL_MACT_ADMIT ||
 			    strcmp(mo[i].name, name != NULL ? name : "") == 0) &&
@@ -912,10 +930,8 @@ cmd_ledger_approve(struct cmd_ctx *d, enum sl_mact act,
 	cmd_ledger_tick(d);
 	if ((ms = cmd_members_read(d, &txn, &rc, msg, mlen)) == NULL)
 		return rc;
-	if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) != NULL) {
-		size_t n = sl_members_motions(ms, mo, MOTIONS_MAX);
-
-		for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
+	if ((mo = motions_of(ms, &n)) != NULL) {
+		for (size_t i = 0; i < n; i++)
 			if (mo[i].act == act && memcmp(mo[i].org, org,
 			    SL_KEY_LEN) == 0 && (act != SL_MACT_ADMIT ||
 			    strcmp(mo[i].name, name != NULL ? name : "") == 0)) {
@@ -959,11 +975,10 @@ member_approve(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		    "member policy)");
 		goto out;
 	}
-	if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL) {
+	if ((mo = motions_of(ms, &n)) == NULL) {
 		rc = cmd_fail(msg, mlen, SL_ENOMEM, "out of memory");
 		goto out;
 	}
-	n = sl_members_motions(ms, mo, MOTIONS_MAX);
 	if ((hit = motion_find(ms, mo, n, text)) == NULL) {
 		rc = cmd_fail(msg, mlen, SL_ENOENT, "nothing about \"%s\" waits "
 		    "for approval (see: samlog member list)", text);
@@ -975,11 +990,8 @@ member_approve(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		    hit->needed);
 		goto out;
 	}
-	if (!sl_members_current(ms, d->node)) {
-		rc = cmd_fail(msg, mlen, SL_EPERM, "this node's organisation "
-		    "is retired (or this device revoked)");
+	if ((rc = refuse_retired(d, ms, msg, mlen)) != SL_OK)
 		goto out;
-	}
 	act = hit->act;
 	memcpy(org, hit->org, SL_KEY_LEN);
 	snprintf(name, sizeof name, "%s", hit->name);
@@ -1054,11 +1066,8 @@ member_keeper(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		    "policy)");
 		goto out;
 	}
-	if (!sl_members_current(ms, d->node)) {
-		rc = cmd_fail(msg, mlen, SL_EPERM, "this node's organisation "
-		    "is retired (or this device revoked)");
+	if ((rc = refuse_retired(d, ms, msg, mlen)) != SL_OK)
 		goto out;
-	}
 	if ((rc = cmd_member_find(ms, text, org, msg, mlen)) != SL_OK)
 		goto out;
 	if (!sl_members_current(ms, org) || !signing_key(ms, org, key)) {
@@ -1071,12 +1080,11 @@ member_keeper(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		    "admissions already", text);
 		goto out;
 	}
-	if ((mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL) {
+	if ((mo = motions_of(ms, &n)) == NULL) {
 		rc = cmd_fail(msg, mlen, SL_ENOMEM, "out of memory");
 		goto out;
 	}
-	n = sl_members_motions(ms, mo, MOTIONS_MAX);
-	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++)
+	for (size_t i = 0; i < n; i++)
 		if (mo[i].act == SL_MACT_KEEPER && memcmp(mo[i].org, key,
 		    SL_KEY_LEN) == 0 && approved_by(ms, &mo[i], d->orgkey)) {
 			rc = cmd_fail(msg, mlen, SL_EVALUE, "this organisation "
@@ -1128,15 +1136,14 @@ cmd_sync_reader(void *ctx, const uint8_t key[SL_KEY_LEN])
 	struct sl_motion *mo;
 	bool yes = false;
 	MDB_txn *txn;
+	size_t n;
 
 	if (store_read_begin(d->s, &txn) != SL_OK)
 		return false;
 	if ((ms = project_members(d->p, txn)) != NULL && ms->nledger > 0 &&
 	    sl_members_ledger(ms, NULL) &&
-	    (mo = calloc(MOTIONS_MAX, sizeof *mo)) != NULL) {
-		size_t n = sl_members_motions(ms, mo, MOTIONS_MAX);
-
-		for (size_t i = 0; i < n && i < MOTIONS_MAX && !yes; i++)
+	    (mo = motions_of(ms, &n)) != NULL) {
+		for (size_t i = 0; i < n && !yes; i++)
 			yes = mo[i].act == SL_MACT_ADMIT && memcmp(mo[i].org,
 			    key, SL_KEY_LEN) == 0 && approved_by(ms, &mo[i],
 			    d->orgkey);
@@ -1154,10 +1161,9 @@ cmd_ledger_waiting(const struct sl_members *ms, size_t *ready)
 
 	*ready = 0;
 	if (ms->nledger == 0 || !sl_members_ledger(ms, NULL) ||
-	    (mo = calloc(MOTIONS_MAX, sizeof *mo)) == NULL)
+	    (mo = motions_of(ms, &n)) == NULL)
 		return 0;
-	n = sl_members_motions(ms, mo, MOTIONS_MAX);
-	for (size_t i = 0; i < n && i < MOTIONS_MAX; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (mo[i].act != SL_MACT_ADMIT && mo[i].act != SL_MACT_RETIRE)
 			continue;
 		k++;
