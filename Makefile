@@ -310,7 +310,7 @@ soak: deps
 
 # ---- benchmarks ------------------------------------------------------------
 
-$(BUILD)/bench_store: $(BUILD)/obj/tests/bench/bench_store.o $(STORE_OBJ) $(PROTO_OBJ)
+$(BUILD)/bench_store: $(BUILD)/obj/tests/bench/bench_store.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/bench_daemon: $(BUILD)/obj/tests/bench/bench_daemon.o $(BUILD)/obj/tests/unit/testutil.o $(PROTO_OBJ)
@@ -319,9 +319,9 @@ $(BUILD)/bench_daemon: $(BUILD)/obj/tests/bench/bench_daemon.o $(BUILD)/obj/test
 $(BUILD)/bench_sync: $(BUILD)/obj/tests/bench/bench_sync.o $(BUILD)/obj/tests/unit/testutil.o $(BUILD)/obj/tests/unit/fill.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/bench_record: $(BUILD)/obj/tests/bench/bench_record.o $(STORE_OBJ) $(PROTO_OBJ)
+$(BUILD)/bench_record: $(BUILD)/obj/tests/bench/bench_record.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-$(BUILD)/bench_member: $(BUILD)/obj/tests/bench/bench_member.o $(PROTO_OBJ)
+$(BUILD)/bench_member: $(BUILD)/obj/tests/bench/bench_member.o $(BUILD)/obj/tests/unit/testutil.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/bench_load: $(BUILD)/obj/tests/bench/bench_load.o $(CLUSTER_OBJ) $(PROTO_OBJ)

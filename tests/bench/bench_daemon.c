@@ -30,15 +30,6 @@
 static char *dir;
 static pid_t dpid;
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int
 connect_ctl(void)
 {
@@ -172,13 +163,13 @@ time_cli(const char *what, char *const *argv, int runs)
 	struct tu_run *r = malloc(sizeof *r);
 
 	for (int i = 0; i < runs; i++) {
-		double t0 = now_s();
+		double t0 = tu_now_s();
 
 		if (tu_run(r, argv, NULL) != 0 || r->status != 0) {
 			fprintf(stderr, "bench: %s failed: %s\n", what, r->err);
 			exit(1);
 		}
-		t[i] = (now_s() - t0) * 1000;
+		t[i] = (tu_now_s() - t0) * 1000;
 	}
 	qsort(t, (size_t)runs, sizeof *t, cmp_double);
 	printf("%-44s p50 %6.2f ms  p99 %6.2f ms  (%d runs, %zu lines)\n",
@@ -279,7 +270,7 @@ bench_import(const char *tmp, size_t n)
 			break;
 		usleep(10000);
 	}
-	t0 = now_s();
+	t0 = tu_now_s();
 	if (tu_run(&run, (char *const[]){ (char *)tu_prog("samlog"), "-d", d2,
 	    "import", csv, "--kind", "contact", NULL }, NULL) != 0 ||
 	    run.status != 0) {
@@ -287,7 +278,7 @@ bench_import(const char *tmp, size_t n)
 		exit(1);
 	}
 	printf("import of a %zu-row CSV into a fresh node: %9.0f rows/s  "
-	    "(%.2f s)\n", n, (double)n / (now_s() - t0), now_s() - t0);
+	    "(%.2f s)\n", n, (double)n / (tu_now_s() - t0), tu_now_s() - t0);
 	kill(p2, SIGTERM);
 	waitpid(p2, NULL, 0);
 	free(d2);
@@ -322,10 +313,10 @@ main(void)
 	    dir);
 	print_rss("at start, idle:");
 
-	double t0 = now_s();
+	double t0 = tu_now_s();
 
 	load(0, contacts);
-	double t = now_s() - t0;
+	double t = tu_now_s() - t0;
 
 	if (tu_run(r, (char *const[]){ (char *)tu_prog("samlog"), "-d", dir,
 	    "status", "--json", NULL }, NULL) != 0)
@@ -370,9 +361,9 @@ main(void)
 	printf("rebuild of every record from the log:     %9.0f events/s  "
 	    "(%.0f events in %.0f ms)\n", ne / (nms / 1000), ne, nms);
 	if (events > contacts) {
-		t0 = now_s();
+		t0 = tu_now_s();
 		load(contacts, events);
-		t = now_s() - t0;
+		t = tu_now_s() - t0;
 		printf("load of %zu more events:             %9.0f writes/s\n",
 		    events - contacts, (double)(events - contacts) / t);
 		sleep(5);

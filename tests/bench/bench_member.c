@@ -12,15 +12,7 @@
 #include <time.h>
 
 #include "samlog_proto.h"
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "../unit/testutil.h"
 
 static void
 key_of(uint8_t k[SL_KEY_LEN], uint32_t i)
@@ -50,10 +42,10 @@ one_member_admits(void)
 		if (sl_members_add(&ms, &e) != SL_OK)
 			exit(1);
 	}
-	t0 = now_s();
+	t0 = tu_now_s();
 	if (sl_members_settle(&ms) != SL_OK)
 		exit(1);
-	t = now_s() - t0;
+	t = tu_now_s() - t0;
 	if (sl_members_count(&ms) != 4001)
 		exit(1);
 	sl_members_free(&ms);
@@ -116,10 +108,10 @@ majority(void)
 		if (sl_members_add(&ms, &e) != SL_OK)
 			exit(1);
 	}
-	t0 = now_s();
+	t0 = tu_now_s();
 	if (sl_members_settle(&ms) != SL_OK)
 		exit(1);
-	t = now_s() - t0;
+	t = tu_now_s() - t0;
 	sl_members_free(&ms);
 	return t;
 }

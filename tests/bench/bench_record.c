@@ -21,6 +21,7 @@
 
 #include "project.h"
 #include "store.h"
+#include "../unit/testutil.h"
 
 #define PER_COMMIT 100
 #define RUNS 3
@@ -28,15 +29,6 @@
 static char base[512];
 static int stores;
 static struct sl_key key;
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 die(const char *what, const char *err)
@@ -105,7 +97,7 @@ one_record(struct node *n, size_t k, uint8_t id[SL_ID_LEN])
 		.type = "contact.updated", .entity = id,
 		.parents = (const uint8_t (*)[SL_HASH_LEN])head,
 		.n_parents = 1, .payload = pl };
-	t0 = now_s();
+	t0 = tu_now_s();
 	for (size_t done = 0; done < k;) {
 		struct store_batch *b;
 		uint8_t first[SL_HASH_LEN];
@@ -135,7 +127,7 @@ one_record(struct node *n, size_t k, uint8_t id[SL_ID_LEN])
 			die("batch", err);
 		done += i;
 	}
-	return now_s() - t0;
+	return tu_now_s() - t0;
 }
 
 struct history {
@@ -181,7 +173,7 @@ audit_fold(struct node *n, const uint8_t id[SL_ID_LEN], size_t k)
 	    project_history(n->p, txn, id, UINT64_MAX, history_cb, &h) != SL_OK)
 		die("history", "cannot read the record's events");
 	mdb_txn_abort(txn);
-	t0 = now_s();
+	t0 = tu_now_s();
 	if ((m = sl_fold_mem_new()) == NULL)
 		die("fold", "out of memory");
 	for (size_t i = 0; i < h.n; i++)
@@ -189,7 +181,7 @@ audit_fold(struct node *n, const uint8_t id[SL_ID_LEN], size_t k)
 			die("fold", "an event does not fold");
 	if (sl_fold_mem_record(m, id, &r) != SL_OK || r.nheads != 1)
 		die("fold", "the record is not what was written");
-	t = now_s() - t0;
+	t = tu_now_s() - t0;
 	printf("  audit --check's fold of its %zu events: %8.3f s  "
 	    "(%.0f events/s, in memory)\n", h.n, t, (double)h.n / t);
 	if (h.n != k + 1)
@@ -207,11 +199,11 @@ rebuild(struct node *n, const char *what)
 {
 	char err[256];
 	uint64_t events;
-	double t0 = now_s(), t;
+	double t0 = tu_now_s(), t;
 
 	if (project_rebuild(n->p, &events, err, sizeof err) != SL_OK)
 		die("rebuild", err);
-	t = now_s() - t0;
+	t = tu_now_s() - t0;
 	printf("  rebuild of %s (%llu events): %8.3f s  (%.0f events/s)\n",
 	    what, (unsigned long long)events, t, (double)events / t);
 }

@@ -17,16 +17,8 @@
 #include <time.h>
 
 #include "samlog_proto.h"
+#include "../unit/testutil.h"
 #include "store.h"
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static struct store *
 open_store(const char *base, const char *name, const struct sl_key *k)
@@ -105,8 +97,8 @@ main(void)
 	struct store *s1 = open_store(base, "single", &ka);
 	size_t n1 = 0;
 
-	t0 = now_s();
-	while ((t = now_s() - t0) < 3.0) {
+	t0 = tu_now_s();
+	while ((t = tu_now_s() - t0) < 3.0) {
 		append_or_die(s1, d, 1);
 		n1++;
 	}
@@ -117,10 +109,10 @@ main(void)
 	/* 2. 1,000 events per commit. */
 	struct store *s2 = open_store(base, "batched", &ka);
 
-	t0 = now_s();
+	t0 = tu_now_s();
 	for (size_t done = 0; done < total; done += 1000)
 		append_or_die(s2, d, 1000);
-	t = now_s() - t0;
+	t = tu_now_s() - t0;
 	uint8_t *one;
 	size_t one_len;
 
@@ -137,7 +129,7 @@ main(void)
 	struct store *s3 = open_store(base, "ingest", &kb);
 	struct store_ingest_result r;
 
-	t0 = now_s();
+	t0 = tu_now_s();
 	for (size_t done = 0; done < c.n; done += 1000) {
 		size_t k = c.n - done < 1000 ? c.n - done : 1000;
 
@@ -147,19 +139,19 @@ main(void)
 			return 1;
 		}
 	}
-	t = now_s() - t0;
+	t = tu_now_s() - t0;
 	printf("ingest, verified, 1000/batch:%9.0f events/s  (%zu events)\n",
 	    (double)c.n / t, c.n);
 
 	/* 4. Full verification of the ingested log. */
 	struct store_verify_report rep;
 
-	t0 = now_s();
+	t0 = tu_now_s();
 	if (store_verify(s3, &rep) != SL_OK) {
 		fprintf(stderr, "bench: verify: %s\n", rep.reason);
 		return 1;
 	}
-	t = now_s() - t0;
+	t = tu_now_s() - t0;
 	printf("verify, whole log:           %9.0f events/s  (%llu events, "
 	    "%llu signatures)\n", (double)rep.events / t,
 	    (unsigned long long)rep.events, (unsigned long long)rep.signatures);

@@ -39,15 +39,6 @@ struct node {
 
 static char *tmp;
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 die(const char *what)
 {
@@ -294,25 +285,25 @@ main(void)
 	node_init(&c, "c");
 	node_start(&a);                     /* its genesis event */
 	node_stop(&a);
-	t0 = now_s();
+	t0 = tu_now_s();
 	if (tu_fill(a.dir, (size_t)total, err, sizeof err) != 0)
 		die(err);
 	printf("sync: wrote %ld events into node A in %.1f s\n", total,
-	    now_s() - t0);
+	    tu_now_s() - t0);
 	node_start(&a);
 	node_start(&b);
 	want = total + 2;                   /* A's log and B's genesis */
 
 	/* Catch-up, end to end. */
 	trust(&a, &b, false);
-	t0 = now_s();
+	t0 = tu_now_s();
 	trust(&b, &a, true);
 	while (events(&b) < want) {
-		if (now_s() - t0 > 1800)
+		if (tu_now_s() - t0 > 1800)
 			die("B did not catch up within 30 minutes");
 		usleep(20000);
 	}
-	t = now_s() - t0;
+	t = tu_now_s() - t0;
 	printf("sync: catch-up of %ld events over TLS, verified, stored and "
 	    "projected: %.2f s, %.0f events/s\n", total, t, (double)total / t);
 
@@ -344,12 +335,12 @@ main(void)
 		if (request(fa, "contact.add", "name", name, id,
 		    sizeof id) != 0 || id[0] == '\0')
 			die("contact.add failed on A");
-		t0 = now_s();
+		t0 = tu_now_s();
 		while (request(fb, "contact.show", "id", id, NULL, 0) != 0) {
-			if (now_s() - t0 > 10)
+			if (tu_now_s() - t0 > 10)
 				die("an event did not reach B within 10 s");
 		}
-		lat[i] = (now_s() - t0) * 1000;
+		lat[i] = (tu_now_s() - t0) * 1000;
 		usleep(5000);
 	}
 	qsort(lat, (size_t)runs, sizeof *lat, cmp_double);

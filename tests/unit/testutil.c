@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -262,4 +263,13 @@ tu_unhex(uint8_t *out, size_t cap, const char *hex)
 		out[n++] = (uint8_t)v;
 	}
 	return n;
+}
+
+double
+tu_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

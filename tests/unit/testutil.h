@@ -76,5 +76,7 @@ long tu_unsafe_at(const char *s, size_t n);
  * number of bytes.  Aborts, saying why, on a pair that is no hex or on
  * more than cap bytes (a worked example of PROTOCOL.md misread). */
 size_t tu_unhex(uint8_t *out, size_t cap, const char *hex);
+/* Seconds on the monotonic clock (for the benchmarks' timings). */
+double tu_now_s(void);
 
 #endif
