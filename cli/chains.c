@@ -172,7 +172,9 @@ check_links(struct run *r, struct chain_ev *ev, uint32_t n,
 			    (unsigned long long)rep->ev.seq);
 		if (sl_schema_check_event(e->ev.type, e->ev.type_len,
 		    e->ev.entity, e->ev.n_parents, e->ev.payload,
-		    e->ev.payload_len, e->ev.hlc, why, sizeof why) != SL_OK)
+		    e->ev.payload_len, e->ev.hlc, why, sizeof why) != SL_OK ||
+		    sl_schema_check_opens(e->ev.type, e->ev.type_len,
+		    e->ev.opens, e->ev.opens_len, why, sizeof why) != SL_OK)
 			problem(r, e, "origin %s seq %llu: %.*s: %s", id, seq,
 			    (int)e->ev.type_len, e->ev.type, why);
 		rep = e;

@@ -15,6 +15,7 @@
 #include <msgpack.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -252,13 +253,24 @@ hash_cmp(const void *a, const void *b)
 	return memcmp(a, b, SL_HASH_LEN);
 }
 
+/* Is key a personal field of the kind ctx? */
+static bool
+personal_field(void *ctx, const char *key, size_t klen)
+{
+	const struct sl_kind *k = ctx;
+	uint32_t idx;
+	const struct sl_field *f = sl_schema_field(k, key, klen, &idx);
+
+	return f != NULL && (f->flags & SL_FF_PERSONAL);
+}
+
 static int
 append_event(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
     const struct sl_evtype *et, const char *author, const uint8_t *entity,
     const struct payload *pl, uint8_t out_id[SL_ID_LEN], bool *dead,
     char *msg, size_t mlen)
 {
-	struct sl_buf g = { 0 };
+	struct sl_buf g = { 0 }, sealed = { 0 }, opens = { 0 };
 	uint8_t heads[SL_MAX_PARENTS][SL_HASH_LEN];
 	struct sl_event_draft dr = { .author = author, .type = et->type,
 		.entity = entity };
@@ -294,10 +306,28 @@ append_event(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 				store_batch_after(b, m.hlc);
 		}
 	}
-	dr.payload = g.p;
-	dr.payload_len = (uint32_t)g.len;
-	rc = store_batch_append(b, &dr, &ap, msg, mlen);
+	/* Personal fields travel committed, one by one, so that each can
+	 * be erased alone (PROTOCOL.md 5.1). */
+	if ((rc = sl_seal_payload(g.p, g.len, personal_field,
+	    (void *)(uintptr_t)et->kind, NULL, &sealed, &opens)) != SL_OK) {
+		free(g.p);
+		free(sealed.p);
+		free(opens.p);
+		return rc;
+	}
 	free(g.p);
+	if (sealed.len + opens.len > SL_PAYLOAD_MAX) {
+		free(sealed.p);
+		free(opens.p);
+		return cmd_fail(msg, mlen, SL_EVALUE, "the record is too large");
+	}
+	dr.payload = sealed.p;
+	dr.payload_len = (uint32_t)sealed.len;
+	dr.opens = opens.len > 0 ? opens.p : NULL;
+	dr.opens_len = (uint32_t)opens.len;
+	rc = store_batch_append(b, &dr, &ap, msg, mlen);
+	free(sealed.p);
+	free(opens.p);
 	if (rc != SL_OK) {
 		/* A refused draft leaves the batch usable. */
 		if (rc != SL_EVALUE && rc != SL_ESIZE && rc != SL_EINVAL)

@@ -1326,17 +1326,21 @@ project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
  */
 static int
 project_check(void *ctx, const char *type, size_t tlen, const uint8_t *entity,
-    uint32_t n_parents, const uint8_t *payload, size_t plen, uint64_t hlc,
-    char *why, size_t wlen)
+    uint32_t n_parents, const uint8_t *payload, size_t plen,
+    const uint8_t *opens, size_t olen, uint64_t hlc, char *why, size_t wlen)
 {
+	int rc;
+
 	(void)ctx;
 	if (payload == NULL) {
 		snprintf(why, wlen, "its body is missing (a relay dropped it; "
 		    "no signed erasure says so)");
 		return SL_ESCHEMA;
 	}
-	return sl_schema_check_event(type, tlen, entity, n_parents, payload,
-	    plen, hlc, why, wlen);
+	if ((rc = sl_schema_check_event(type, tlen, entity, n_parents, payload,
+	    plen, hlc, why, wlen)) != SL_OK)
+		return rc;
+	return sl_schema_check_opens(type, tlen, opens, olen, why, wlen);
 }
 
 uint64_t

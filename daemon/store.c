@@ -677,7 +677,8 @@ store_batch_append(struct store_batch *b, const struct sl_event_draft *d,
 		/* Stamped now, or later (after its parents). */
 		if (s->check(s->check_ctx, d->type, strlen(d->type),
 		    d->entity, d->n_parents, d->payload, d->payload_len,
-		    sl_now_ms() << 16, why, sizeof why) != SL_OK) {
+		    d->opens, d->opens_len, sl_now_ms() << 16, why,
+		    sizeof why) != SL_OK) {
 			set_err(err, errlen, "invalid event: %s", why);
 			return SL_EVALUE;
 		}
@@ -703,8 +704,9 @@ store_batch_append(struct store_batch *b, const struct sl_event_draft *d,
 	sl_sha256(hash, hdr, hl);
 	if (sign)
 		sl_sign_hash(sig, &s->key, hash);
-	b->pending_len = sl_record_encode(s->buf, hdr, hl, sign ? sig : NULL,
-	    salt, d->payload, d->payload_len);
+	b->pending_len = sl_record_encode_opens(s->buf, hdr, hl,
+	    sign ? sig : NULL, salt, d->payload, d->payload_len, d->opens,
+	    d->opens_len);
 	b->pending = true;
 	b->seq = seq;
 	memcpy(b->prev, hash, SL_HASH_LEN);
@@ -751,8 +753,9 @@ store_batch_commit(struct store_batch *b, char *err, size_t errlen)
 		}
 		if (ev.sig == NULL) {
 			sl_sign_hash(sig, &s->key, b->prev);
-			len = sl_record_encode(rec, ev.hdr, ev.hdr_len, sig,
-			    ev.salt, ev.payload, ev.payload_len);
+			len = sl_record_encode_opens(rec, ev.hdr, ev.hdr_len,
+			    sig, ev.salt, ev.payload, ev.payload_len, ev.opens,
+			    ev.opens_len);
 		} else {
 			memcpy(rec, s->buf, b->pending_len);
 			len = b->pending_len;
@@ -895,7 +898,8 @@ ingest_check(struct store *s, struct ingest *g, struct store_ingest_result *res)
 
 			if (s->check(s->check_ctx, e->type, e->type_len,
 			    e->entity, e->n_parents, e->payload, e->payload_len,
-			    e->hlc, why, sizeof why) != SL_OK)
+			    e->opens, e->opens_len, e->hlc, why,
+			    sizeof why) != SL_OK)
 				return refuse(res, SL_ESCHEMA, i, e->origin,
 				    e->seq, "%.*s: %s", (int)e->type_len,
 				    e->type, why);

@@ -85,7 +85,8 @@ void store_set_hook(struct store *s, store_hook_fn fn, void *ctx);
  */
 typedef int (*store_check_fn)(void *ctx, const char *type, size_t tlen,
     const uint8_t *entity, uint32_t n_parents, const uint8_t *payload,
-    size_t plen, uint64_t hlc, char *why, size_t wlen);
+    size_t plen, const uint8_t *opens, size_t olen, uint64_t hlc,
+    char *why, size_t wlen);
 void store_set_check(struct store *s, store_check_fn fn, void *ctx);
 
 /* How far ahead of the wall clock a foreign event's clock may move this

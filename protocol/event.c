@@ -171,8 +171,18 @@ sl_record_encode(uint8_t *out, const uint8_t *hdr, size_t hdr_len,
     const uint8_t *sig, const uint8_t *salt, const uint8_t *payload,
     size_t payload_len)
 {
+	return sl_record_encode_opens(out, hdr, hdr_len, sig, salt, payload,
+	    payload_len, NULL, 0);
+}
+
+size_t
+sl_record_encode_opens(uint8_t *out, const uint8_t *hdr, size_t hdr_len,
+    const uint8_t *sig, const uint8_t *salt, const uint8_t *payload,
+    size_t payload_len, const uint8_t *opens, size_t opens_len)
+{
 	bool body = salt != NULL;
-	struct out_buf o = { out, 0, sl_record_size(hdr_len, body, payload_len) };
+	struct out_buf o = { out, 0, sl_record_size(hdr_len, body,
+	    payload_len) + (body && opens != NULL ? opens_len : 0) };
 	msgpack_packer pk;
 
 	msgpack_packer_init(&pk, &o, out_write_cb);
@@ -183,13 +193,23 @@ sl_record_encode(uint8_t *out, const uint8_t *hdr, size_t hdr_len,
 	else
 		msgpack_pack_nil(&pk);
 	if (body) {
-		msgpack_pack_array(&pk, 2);
+		msgpack_pack_array(&pk, opens != NULL ? 3 : 2);
 		sl_pack_bin(&pk, salt, SL_SALT_LEN);
 		sl_pack_bin(&pk, payload, payload_len);
+		if (opens != NULL)
+			out_write_cb(&o, (const char *)opens, opens_len);
 	} else {
 		msgpack_pack_nil(&pk);
 	}
 	return o.len;
+}
+
+size_t
+sl_record_reopen(uint8_t *out, const struct sl_event *ev,
+    const uint8_t *opens, size_t opens_len)
+{
+	return sl_record_encode_opens(out, ev->hdr, ev->hdr_len, ev->sig,
+	    ev->salt, ev->payload, ev->payload_len, opens, opens_len);
 }
 
 /* Reads a fixed-length bin, or nil when nil_ok; *out is NULL for nil. */
@@ -255,6 +275,46 @@ header_decode(struct sl_event *ev)
 	return SL_OK;
 }
 
+/* The openings of committed fields: an array of 1..SL_OPENS_MAX
+ * [key str, fsalt bin(16), value], keys strictly ascending, and with the
+ * payload within SL_PAYLOAD_MAX. */
+static int
+opens_decode(struct sl_event *ev, struct sl_mp *r)
+{
+	const uint8_t *start = r->p;
+	const char *prev = NULL;
+	uint32_t n, prevlen = 0;
+	int rc;
+
+	if ((rc = sl_mp_read_array(r, &n, SL_OPENS_MAX)) != SL_OK)
+		return rc;
+	if (n == 0)
+		return SL_ENONCANON; /* no openings: a body of two */
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k;
+		const uint8_t *fs, *v;
+		uint32_t kl;
+		size_t vl;
+
+		if ((rc = sl_opening_read(r, &k, &kl, &fs, &v, &vl)) != SL_OK)
+			return rc;
+		if (prev != NULL) {
+			int c = memcmp(prev, k, kl < prevlen ? kl : prevlen);
+
+			if (c > 0 || (c == 0 && prevlen >= kl))
+				return SL_ENONCANON;
+		}
+		prev = k;
+		prevlen = kl;
+	}
+	ev->opens = start;
+	ev->opens_len = (uint32_t)(r->p - start);
+	ev->n_opens = n;
+	if ((size_t)ev->payload_len + ev->opens_len > SL_PAYLOAD_MAX)
+		return SL_ESIZE;
+	return SL_OK;
+}
+
 int
 sl_event_decode(struct sl_event *ev, const uint8_t *buf, size_t len)
 {
@@ -278,14 +338,16 @@ sl_event_decode(struct sl_event *ev, const uint8_t *buf, size_t len)
 	if ((rc = read_fixed_bin(&r, &ev->sig, SL_SIG_LEN, true)) != SL_OK)
 		return rc;
 	if (!sl_mp_read_nil(&r)) {
-		if ((rc = sl_mp_read_array(&r, &n, 2)) != SL_OK)
+		if ((rc = sl_mp_read_array(&r, &n, 3)) != SL_OK)
 			return rc;
-		if (n != 2)
+		if (n != 2 && n != 3)
 			return SL_EFIELDS;
 		if ((rc = read_fixed_bin(&r, &ev->salt, SL_SALT_LEN,
 		    false)) != SL_OK ||
 		    (rc = sl_mp_read_bin(&r, &ev->payload, &ev->payload_len, 0,
 		    SL_PAYLOAD_MAX)) != SL_OK)
+			return rc;
+		if (n == 3 && (rc = opens_decode(ev, &r)) != SL_OK)
 			return rc;
 	}
 	if (!sl_mp_at_end(&r))
@@ -317,16 +379,197 @@ sl_payload_hash(uint8_t out[SL_HASH_LEN], const uint8_t *salt,
 	sl_sha256_2(out, salt, SL_SALT_LEN, payload, len);
 }
 
+#define FIELD_DOMAIN "samlog/field/v1"
+
+void
+sl_field_commit(uint8_t out[SL_HASH_LEN], const uint8_t *fsalt,
+    const char *key, size_t klen, const uint8_t *v, size_t vlen)
+{
+	uint8_t pre[sizeof FIELD_DOMAIN - 1 + SL_FSALT_LEN + 1 +
+	    SL_FIELD_NAME_MAX];
+	size_t n = sizeof FIELD_DOMAIN - 1;
+
+	if (klen > SL_FIELD_NAME_MAX)
+		klen = SL_FIELD_NAME_MAX; /* never: keys are checked first */
+	memcpy(pre, FIELD_DOMAIN, n);
+	memcpy(pre + n, fsalt, SL_FSALT_LEN);
+	n += SL_FSALT_LEN;
+	pre[n++] = (uint8_t)klen;
+	memcpy(pre + n, key, klen);
+	n += klen;
+	sl_sha256_2(out, pre, n, v, vlen);
+}
+
+bool
+sl_is_commitment(const uint8_t *v, size_t vlen)
+{
+	return vlen == 2 + SL_HASH_LEN && v[0] == 0xc4 && v[1] == SL_HASH_LEN;
+}
+
+int
+sl_opening_read(struct sl_mp *m, const char **key, uint32_t *klen,
+    const uint8_t **fsalt, const uint8_t **v, size_t *vlen)
+{
+	uint32_t n;
+	int rc;
+
+	if ((rc = sl_mp_read_array(m, &n, 3)) != SL_OK)
+		return rc;
+	if (n != 3)
+		return SL_EFIELDS;
+	if ((rc = sl_mp_read_str(m, key, klen, 1, SL_FIELD_NAME_MAX)) !=
+	    SL_OK ||
+	    (rc = read_fixed_bin(m, fsalt, SL_FSALT_LEN, false)) != SL_OK)
+		return rc;
+	return sl_mp_skip(m, v, vlen);
+}
+
+int
+sl_event_opening(const struct sl_event *ev, const char *key, uint32_t klen,
+    const uint8_t **v, size_t *vlen)
+{
+	struct sl_mp m;
+	uint32_t n;
+
+	if (ev->opens == NULL)
+		return SL_ENOENT;
+	sl_mp_init(&m, ev->opens, ev->opens_len);
+	if (sl_mp_read_array(&m, &n, SL_OPENS_MAX) != SL_OK)
+		return SL_ENOENT;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k;
+		const uint8_t *fs;
+		uint32_t kl;
+
+		if (sl_opening_read(&m, &k, &kl, &fs, v, vlen) != SL_OK)
+			return SL_ENOENT;
+		if (kl == klen && memcmp(k, key, kl) == 0)
+			return SL_OK;
+	}
+	return SL_ENOENT;
+}
+
+/* The payload's value of key (one msgpack value), or false. */
+static bool
+payload_value(const struct sl_event *ev, const char *key, uint32_t klen,
+    const uint8_t **v, size_t *vlen)
+{
+	struct sl_mp m;
+	uint32_t n;
+
+	sl_mp_init(&m, ev->payload, ev->payload_len);
+	if (sl_mp_read_map(&m, &n, 256) != SL_OK)
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k;
+		uint32_t kl;
+
+		if (sl_mp_read_str(&m, &k, &kl, 0, SL_PAYLOAD_MAX) != SL_OK ||
+		    sl_mp_skip(&m, v, vlen) != SL_OK)
+			return false;
+		if (kl == klen && memcmp(k, key, kl) == 0)
+			return true;
+	}
+	return false;
+}
+
 int
 sl_event_check_payload(const struct sl_event *ev)
 {
 	uint8_t h[SL_HASH_LEN];
+	struct sl_mp m;
+	uint32_t n;
 
 	if (ev->salt == NULL)
 		return SL_OK;
 	sl_payload_hash(h, ev->salt, ev->payload, ev->payload_len);
-	return memcmp(h, ev->payload_hash, SL_HASH_LEN) == 0 ? SL_OK :
-	    SL_EPAYLOAD;
+	if (memcmp(h, ev->payload_hash, SL_HASH_LEN) != 0)
+		return SL_EPAYLOAD;
+	if (ev->opens == NULL)
+		return SL_OK;
+	/* Each opening opens the commitment its key holds. */
+	sl_mp_init(&m, ev->opens, ev->opens_len);
+	if (sl_mp_read_array(&m, &n, SL_OPENS_MAX) != SL_OK)
+		return SL_EPAYLOAD;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k;
+		const uint8_t *fs, *v, *c;
+		uint32_t kl;
+		size_t vl, cl;
+
+		if (sl_opening_read(&m, &k, &kl, &fs, &v, &vl) != SL_OK ||
+		    !payload_value(ev, k, kl, &c, &cl) ||
+		    !sl_is_commitment(c, cl))
+			return SL_EPAYLOAD;
+		sl_field_commit(h, fs, k, kl, v, vl);
+		if (memcmp(h, c + 2, SL_HASH_LEN) != 0)
+			return SL_EPAYLOAD;
+	}
+	return SL_OK;
+}
+
+int
+sl_seal_payload(const uint8_t *plain, size_t plen,
+    bool (*personal)(void *ctx, const char *key, size_t klen), void *ctx,
+    const uint8_t *fsalts, struct sl_buf *payload, struct sl_buf *opens)
+{
+	uint32_t n, ns = 0;
+	struct sl_mp m;
+	msgpack_packer pp, po;
+
+	payload->len = 0;
+	opens->len = 0;
+	msgpack_packer_init(&pp, payload, sl_buf_write);
+	msgpack_packer_init(&po, opens, sl_buf_write);
+	sl_mp_init(&m, plain, plen);
+	if (sl_mp_read_map(&m, &n, 256) != SL_OK)
+		return SL_EINVAL;
+	msgpack_pack_map(&pp, n);
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k;
+		uint32_t kl;
+		const uint8_t *v;
+		size_t vl;
+
+		if (sl_mp_read_str(&m, &k, &kl, 1, SL_FIELD_NAME_MAX) !=
+		    SL_OK || sl_mp_skip(&m, &v, &vl) != SL_OK)
+			return SL_EINVAL;
+		sl_pack_str(&pp, k, kl);
+		/* nil clears a field: nothing personal to commit. */
+		if (ns < SL_OPENS_MAX && !(vl == 1 && v[0] == 0xc0) &&
+		    personal(ctx, k, kl)) {
+			uint8_t c[SL_HASH_LEN];
+			uint8_t fs[SL_FSALT_LEN];
+
+			if (fsalts != NULL)
+				memcpy(fs, fsalts + ns * SL_FSALT_LEN,
+				    SL_FSALT_LEN);
+			else
+				sl_random(fs, sizeof fs);
+			sl_field_commit(c, fs, k, kl, v, vl);
+			sl_pack_bin(&pp, c, SL_HASH_LEN);
+			if (ns == 0)
+				msgpack_pack_array(&po, 0); /* patched below */
+			msgpack_pack_array(&po, 3);
+			sl_pack_str(&po, k, kl);
+			sl_pack_bin(&po, fs, SL_FSALT_LEN);
+			sl_buf_write(opens, (const char *)v, vl);
+			ns++;
+		} else {
+			sl_buf_write(payload, (const char *)v, vl);
+		}
+	}
+	if (!sl_mp_at_end(&m))
+		return SL_EINVAL;
+	if (payload->failed || opens->failed)
+		return SL_ENOMEM;
+	if (ns == 0) {
+		opens->len = 0;
+		return SL_OK;
+	}
+	/* SL_OPENS_MAX <= 15: the array header is one byte (fixarray). */
+	opens->p[0] = (uint8_t)(0x90 | ns);
+	return SL_OK;
 }
 
 void

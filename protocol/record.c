@@ -207,7 +207,16 @@ sl_rec_has(const struct sl_rec *r, uint32_t i)
 {
 	const struct sl_recfield *f = &r->f[i];
 
-	return f->val != NULL && !(f->len == 1 && f->val[0] == 0xc0);
+	return f->val != NULL && !(f->len == 1 && f->val[0] == 0xc0) &&
+	    !sl_is_commitment(f->val, f->len);
+}
+
+bool
+sl_rec_erased(const struct sl_rec *r, uint32_t i)
+{
+	const struct sl_recfield *f = &r->f[i];
+
+	return f->val != NULL && sl_is_commitment(f->val, f->len);
 }
 
 /*
@@ -403,8 +412,25 @@ apply_fields(struct sl_rec *r, const struct sl_evtype *et,
 			break;
 		f = sl_schema_field(r->kind, k, kl, &idx);
 		if (f == NULL || idx >= SL_SCHEMA_MAX_FIELDS ||
-		    f->type == SL_F_STATE || !(et->fields & (1u << idx)) ||
-		    sl_schema_check_value(f, v, vl, why, sizeof why) != SL_OK)
+		    f->type == SL_F_STATE || !(et->fields & (1u << idx)))
+			continue;
+		/* A committed personal field (5.1): its opening's value,
+		 * or, erased, the commitment itself, which wins as any
+		 * value would and shows as erased. */
+		if ((f->flags & SL_FF_PERSONAL) && sl_is_commitment(v, vl)) {
+			const uint8_t *ov;
+			size_t ovl;
+
+			if (sl_event_opening(ev, k, kl, &ov, &ovl) == SL_OK) {
+				v = ov;
+				vl = ovl;
+			} else {
+				win[idx].v = v;
+				win[idx].len = vl;
+				continue;
+			}
+		}
+		if (sl_schema_check_value(f, v, vl, why, sizeof why) != SL_OK)
 			continue;
 		win[idx].v = v;
 		win[idx].len = vl;
@@ -1172,7 +1198,9 @@ sl_fold_mem_add(struct sl_fold_mem *m, const uint8_t *rec, size_t len)
 		return rc;
 	if (sl_schema_check_event(ev.type, ev.type_len, ev.entity,
 	    ev.n_parents, ev.payload, ev.payload_len, ev.hlc, why,
-	    sizeof why) != SL_OK)
+	    sizeof why) != SL_OK ||
+	    sl_schema_check_opens(ev.type, ev.type_len, ev.opens,
+	    ev.opens_len, why, sizeof why) != SL_OK)
 		return SL_ESCHEMA;
 	sl_event_hash(h, &ev);
 	if ((e = ev_find(m, h, true)) == NULL)

@@ -29,6 +29,8 @@
 #define SL_HASH_LEN 32          /* SHA-256 */
 #define SL_SIG_LEN 64           /* Ed25519 signature */
 #define SL_SALT_LEN 16          /* per-event payload salt */
+#define SL_FSALT_LEN 16         /* per-field salt of a committed field */
+#define SL_OPENS_MAX 15         /* committed fields in one event */
 #define SL_ID_LEN 16            /* entity id: first bytes of creating hash */
 #define SL_MAX_PARENTS 16       /* entity heads an event may name */
 #define SL_AUTHOR_MAX 64        /* bytes of UTF-8 */
@@ -326,6 +328,11 @@ struct sl_event_draft {
 	uint32_t n_parents;
 	const uint8_t *payload;   /* msgpack bytes, opaque here */
 	uint32_t payload_len;
+	/* The openings of its committed fields (an array, see
+	 * sl_seal_payload), or NULL: payload_len + opens_len <=
+	 * SL_PAYLOAD_MAX. */
+	const uint8_t *opens;
+	uint32_t opens_len;
 };
 
 /* A decoded record.  Every pointer borrows the buffer given to
@@ -352,6 +359,11 @@ struct sl_event {
 	const uint8_t *salt;         /* SL_SALT_LEN, NULL if erased */
 	const uint8_t *payload;      /* NULL if erased */
 	uint32_t payload_len;
+	/* The openings of committed fields: the raw array (its header
+	 * included), NULL when the body has none (PROTOCOL.md 5.1). */
+	const uint8_t *opens;
+	uint32_t opens_len;
+	uint32_t n_opens;
 };
 
 /* Header fields the encoder needs besides the draft. */
@@ -386,6 +398,16 @@ size_t sl_record_size(size_t hdr_len, bool has_body, size_t payload_len);
 size_t sl_record_encode(uint8_t *out, const uint8_t *hdr, size_t hdr_len,
     const uint8_t *sig, const uint8_t *salt, const uint8_t *payload,
     size_t payload_len);
+/* The same with the openings of committed fields (opens NULL or an
+ * array of 1..SL_OPENS_MAX openings); the size counts opens_len. */
+size_t sl_record_encode_opens(uint8_t *out, const uint8_t *hdr,
+    size_t hdr_len, const uint8_t *sig, const uint8_t *salt,
+    const uint8_t *payload, size_t payload_len, const uint8_t *opens,
+    size_t opens_len);
+/* A decoded record encoded again with its signature and the openings
+ * in opens (NULL: none) in place of its own; out holds SL_EVENT_MAX. */
+size_t sl_record_reopen(uint8_t *out, const struct sl_event *ev,
+    const uint8_t *opens, size_t opens_len);
 
 /*
  * Decodes a record strictly: every field present with its type, within
@@ -402,8 +424,40 @@ void sl_event_hash(uint8_t out[SL_HASH_LEN], const struct sl_event *ev);
 /* Payload hash of salt || payload. */
 void sl_payload_hash(uint8_t out[SL_HASH_LEN], const uint8_t *salt,
     const uint8_t *payload, size_t len);
-/* SL_OK if the body is erased or matches payload_hash, else SL_EPAYLOAD. */
+/* SL_OK if the body is erased or matches payload_hash, and every opening
+ * opens the commitment its key holds in the payload (PROTOCOL.md 5.1);
+ * else SL_EPAYLOAD. */
 int sl_event_check_payload(const struct sl_event *ev);
+
+/*
+ * Field commitments (PROTOCOL.md 5.1).  A personal field of a record
+ * event may travel committed: its payload value is the bin(32)
+ * SHA-256("samlog/field/v1" || fsalt || len(key) || key || value), and the
+ * body carries its opening [key, fsalt, value].  Dropping the opening
+ * erases the value; the payload, its hash, the header and every signature
+ * stay as they were.
+ */
+void sl_field_commit(uint8_t out[SL_HASH_LEN], const uint8_t *fsalt,
+    const char *key, size_t klen, const uint8_t *v, size_t vlen);
+/* True if v (one msgpack value) is a commitment: a bin of 32 bytes. */
+bool sl_is_commitment(const uint8_t *v, size_t vlen);
+/* Reads the next opening of an openings array (after its header). */
+int sl_opening_read(struct sl_mp *m, const char **key, uint32_t *klen,
+    const uint8_t **fsalt, const uint8_t **v, size_t *vlen);
+/* The opened value of key in ev: SL_OK, or SL_ENOENT (no such opening:
+ * erased, or never committed). */
+int sl_event_opening(const struct sl_event *ev, const char *key,
+    uint32_t klen, const uint8_t **v, size_t *vlen);
+/*
+ * Seals a canonical payload map: every entry whose key is in personal
+ * (n names) is replaced by its commitment and its opening appended to
+ * opens (an array, empty buffer when none).  fsalts: SL_FSALT_LEN bytes
+ * per sealed field in key order, or NULL to draw them at random.  SL_OK,
+ * SL_EINVAL (not a map), SL_ENOMEM.
+ */
+int sl_seal_payload(const uint8_t *plain, size_t plen,
+    bool (*personal)(void *ctx, const char *key, size_t klen), void *ctx,
+    const uint8_t *fsalts, struct sl_buf *payload, struct sl_buf *opens);
 /* Entity id of the record an event creates: first SL_ID_LEN hash bytes. */
 void sl_entity_id(uint8_t out[SL_ID_LEN], const uint8_t hash[SL_HASH_LEN]);
 
@@ -624,6 +678,8 @@ enum sl_ftype {
 				REF: an action closed at a meeting) unless
 				it says otherwise */
 #define SL_FF_ZERO     0x100 /* SEQ: 0 is a value (none of the chain) */
+#define SL_FF_PERSONAL 0x200 /* personal data: written committed, so that
+				it can be erased alone (PROTOCOL.md 5.1) */
 
 #define SL_SCHEMA_MAX_FIELDS 16
 #define SL_FIELD_NAME_MAX 32  /* bytes of a payload key, known or not */
@@ -727,6 +783,11 @@ int sl_schema_check_text(const struct sl_field *f, const char *s, size_t n,
 int sl_schema_check_event(const char *type, size_t tlen,
     const uint8_t *entity, uint32_t n_parents, const uint8_t *payload,
     size_t plen, uint64_t hlc, char *why, size_t wlen);
+/* The openings of an event's committed fields (PROTOCOL.md 5.1): each
+ * names a personal field its type may carry, with a value that field
+ * takes.  SL_OK or SL_ESCHEMA with why filled in. */
+int sl_schema_check_opens(const char *type, size_t tlen,
+    const uint8_t *opens, size_t olen, char *why, size_t wlen);
 /* How far ahead of its own clock's day an event's "on" may be (11.5): a
  * meeting planned within a year, no further. */
 #define SL_ON_AHEAD_DAYS 400
@@ -844,8 +905,12 @@ struct sl_rec {
 	struct sl_recfield f[SL_SCHEMA_MAX_FIELDS]; /* by schema index */
 };
 void sl_rec_free(struct sl_rec *r);
-/* True if field i holds a value (not absent, not cleared by nil). */
+/* True if field i holds a value (not absent, not cleared by nil, not
+ * erased). */
 bool sl_rec_has(const struct sl_rec *r, uint32_t i);
+/* True if field i's winning value was erased (5.1): it holds the
+ * commitment, and shows as nil. */
+bool sl_rec_erased(const struct sl_rec *r, uint32_t i);
 /* The value of field name (or NULL if absent or cleared). */
 const struct sl_recfield *sl_rec_get(const struct sl_rec *r,
     const char *name);

@@ -47,11 +47,13 @@ static const char *const action_states[] = { "", "open", "done", "dropped",
 #define NL SL_FF_NULL
 #define NF SL_FF_NOFLAG
 #define EF SL_FF_EFFECTIVE
+#define PD SL_FF_PERSONAL
 
 /* Every kind ends with its notes and the archived mark (set only by
  * KIND.archived and KIND.restored). */
 #define NOTES_ARCHIVED \
-	{ "notes", "notes", SL_F_TEXT, L, NULL, NULL, NULL, UP, "notes" }, \
+	{ "notes", "notes", SL_F_TEXT, L, NULL, NULL, NULL, UP | PD, \
+	    "notes" }, \
 	{ "archived", "archived", SL_F_BOOL, 0, NULL, NULL, NULL, NF, \
 	    "it is archived (hidden from lists)" }
 
@@ -76,15 +78,15 @@ static const struct sl_field org_fields[] = {
 };
 
 static const struct sl_field contact_fields[] = {
-	{ "name", "name", SL_F_TEXT, T, NULL, NULL, NULL, RQ | UP | SO,
+	{ "name", "name", SL_F_TEXT, T, NULL, NULL, NULL, RQ | UP | SO | PD,
 	    "the person's name" },
 	{ "org", "org", SL_F_REF, 0, "o", NULL, NULL, UP | IX,
 	    "the organisation they belong to" },
 	{ "role", "role", SL_F_TEXT, T, NULL, NULL, NULL, UP | IX,
 	    "their role" },
-	{ "email", "email", SL_F_EMAIL, T, NULL, NULL, NULL, UP,
+	{ "email", "email", SL_F_EMAIL, T, NULL, NULL, NULL, UP | PD,
 	    "their e-mail address" },
-	{ "phone", "phone", SL_F_TEXT, T, NULL, NULL, NULL, UP,
+	{ "phone", "phone", SL_F_TEXT, T, NULL, NULL, NULL, UP | PD,
 	    "their phone number" },
 	{ "municipality", "municipality", SL_F_TEXT, T, NULL, NULL, NULL,
 	    UP | IX, "the municipality they work in" },
@@ -102,9 +104,9 @@ static const struct sl_field meeting_fields[] = {
 	    "the day it was held" },
 	{ "type", "type", SL_F_ENUM, T, NULL, meeting_types, "meeting",
 	    UP | IX, "the kind of meeting" },
-	{ "with", "with", SL_F_REFS, 0, "c", NULL, NULL, UP | IX,
+	{ "with", "with", SL_F_REFS, 0, "c", NULL, NULL, UP | IX | PD,
 	    "a participant who attended" },
-	{ "invited", "invited", SL_F_REFS, 0, "c", NULL, NULL, UP | IX,
+	{ "invited", "invited", SL_F_REFS, 0, "c", NULL, NULL, UP | IX | PD,
 	    "a person invited" },
 	{ "orgs", "org", SL_F_REFS, 0, "o", NULL, NULL, UP | IX,
 	    "an organisation taking part" },
@@ -244,6 +246,7 @@ static const struct sl_field fork_fields[] = {
 #undef NL
 #undef NF
 #undef EF
+#undef PD
 #undef NOTES_ARCHIVED
 
 #define N(a) ((uint32_t)(sizeof(a) / sizeof((a)[0])))
@@ -927,6 +930,12 @@ sl_schema_check_event(const char *type, size_t tlen, const uint8_t *entity,
 		if (sl_mp_skip(&m, &v, &vl) != SL_OK)
 			return sl_why(w, wlen, "field \"%s\" is cut short",
 			    f->name);
+		/* A personal field may travel committed (5.1): its value
+		 * is checked where its opening is. */
+		if ((f->flags & SL_FF_PERSONAL) && sl_is_commitment(v, vl)) {
+			seen |= 1u << idx;
+			continue;
+		}
 		if (sl_schema_check_value(f, v, vl, fw, sizeof fw) != SL_OK)
 			return sl_why(w, wlen, "\"%s\" %s", f->name, fw);
 		if (f->type == SL_F_STATE) {
@@ -972,5 +981,51 @@ sl_schema_check_event(const char *type, size_t tlen, const uint8_t *entity,
 	/* So is an approval, a policy or an entry of a ledger (12.4). */
 	if (et != NULL && et->kind == K_MEMBER)
 		return sl_ledger_check(type, tlen, payload, plen, w, wlen);
+	return SL_OK;
+}
+
+int
+sl_schema_check_opens(const char *type, size_t tlen, const uint8_t *opens,
+    size_t olen, char *w, size_t wlen)
+{
+	const struct sl_evtype *et = sl_schema_evtype(type, tlen);
+	struct sl_mp m;
+	uint32_t n;
+
+	if (opens == NULL)
+		return SL_OK;
+	sl_mp_init(&m, opens, olen);
+	if (sl_mp_read_array(&m, &n, SL_OPENS_MAX) != SL_OK)
+		return sl_why(w, wlen, "the openings are not a list");
+	for (uint32_t i = 0; i < n; i++) {
+		const struct sl_field *f = NULL;
+		const char *k;
+		const uint8_t *fs, *v;
+		uint32_t kl, idx = 0;
+		size_t vl;
+		char fw[160];
+
+		if (sl_opening_read(&m, &k, &kl, &fs, &v, &vl) != SL_OK ||
+		    !key_ok(k, kl))
+			return sl_why(w, wlen, "opening %u is not [field, salt, "
+			    "value]", i + 1);
+		if (et == NULL) {
+			/* A type this version does not know: any value. */
+			struct sl_mp am;
+
+			sl_mp_init(&am, v, vl);
+			if (check_any(&am, 0) != SL_OK)
+				return sl_why(w, wlen, "opening \"%.*s\" is not a "
+				    "canonical value", (int)kl, k);
+			continue;
+		}
+		f = sl_schema_field(et->kind, k, kl, &idx);
+		if (f == NULL || !(f->flags & SL_FF_PERSONAL) ||
+		    !(et->fields & (1u << idx)))
+			return sl_why(w, wlen, "%s cannot carry \"%.*s\" "
+			    "committed", et->type, (int)kl, k);
+		if (sl_schema_check_value(f, v, vl, fw, sizeof fw) != SL_OK)
+			return sl_why(w, wlen, "\"%s\" %s", f->name, fw);
+	}
 	return SL_OK;
 }
