@@ -65,7 +65,7 @@ PROTO_SRC  := protocol/mp.c protocol/event.c protocol/crypto.c protocol/frame.c 
               protocol/schema.c protocol/record.c protocol/peer_wire.c \
               protocol/text.c protocol/labels.c protocol/timefmt.c \
               protocol/member.c protocol/evfile.c protocol/checkpoint.c \
-              protocol/forkproof.c
+              protocol/forkproof.c protocol/erasure.c
 # What the CLI needs: no OpenSSL, no LMDB, no libuv (start-up time);
 # SHA-256 for checking audit bundles comes from libsodium.
 CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
@@ -73,13 +73,14 @@ CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
               protocol/clock.c protocol/hash_sodium.c protocol/schema.c \
               protocol/record.c protocol/text.c protocol/labels.c \
               protocol/timefmt.c protocol/member.c \
-              protocol/evfile.c protocol/checkpoint.c protocol/forkproof.c
+              protocol/evfile.c protocol/checkpoint.c protocol/forkproof.c \
+              protocol/erasure.c
 STORE_SRC  := daemon/store.c daemon/project.c daemon/log.c
 DAEMON_SRC := daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/cmd_args.c daemon/cmd_write.c daemon/cmd_read.c \
               daemon/cmd_import.c daemon/cmd_member.c daemon/cmd_events.c \
               daemon/cmd_peer.c daemon/cmd_ckpt.c daemon/cmd_device.c daemon/cmd_fork.c \
-              daemon/cmd_ledger.c \
+              daemon/cmd_ledger.c daemon/cmd_erase.c \
               daemon/audit.c daemon/rights.c \
               daemon/tls.c daemon/conn.c daemon/sync.c
 CLI_SRC    := cli/parser.c cli/records.c cli/output.c cli/output_json.c \
@@ -97,7 +98,7 @@ TESTS := test_mp test_event test_output test_schema test_store test_project \
          test_fold test_member test_node test_e2e test_sync test_fault test_hostile \
          test_meaning test_attack test_attack13 test_attack14 test_soak test_sheets \
          test_cli_golden test_raw test_evfile test_ckpt test_device test_fork \
-         test_majority
+         test_majority test_erase
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
 .PHONY: all deps deps-build run check lint tests test-run unit bench fuzz \
@@ -185,6 +186,9 @@ $(BUILD)/test_fork: $(BUILD)/obj/tests/unit/test_fork.o $(BUILD)/obj/tests/unit/
 # Raw event exports from real daemons, verified offline (PROTOCOL.md 14).
 # Admission by majority (PROTOCOL.md 12.4) with real daemons.
 $(BUILD)/test_majority: $(BUILD)/obj/tests/unit/test_majority.o $(CLUSTER_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+# Erasure (PROTOCOL.md 5.1, 5.2) with real daemons, and a hostile member.
+$(BUILD)/test_erase: $(BUILD)/obj/tests/unit/test_erase.o $(BUILD)/obj/tests/unit/attacker.o $(BUILD)/obj/tests/unit/victim.o $(CLUSTER_OBJ) $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_raw: $(BUILD)/obj/tests/unit/test_raw.o $(CLUSTER_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka

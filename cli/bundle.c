@@ -735,15 +735,7 @@ pack_report(struct sl_buf *g, struct bundle *b, struct chain_ev **sub,
 		sl_pack_cstr(&pk, "type");
 		sl_pack_str(&pk, ev->type, ev->type_len);
 		sl_pack_cstr(&pk, "changes");
-		{
-			struct sl_mp m;
-
-			sl_mp_init(&m, ev->payload, ev->payload != NULL ?
-			    ev->payload_len : 0);
-			if (ev->payload == NULL || !sl_mp_is_map(&m) ||
-			    sl_mp_repack(&m, &pk, 8) != SL_OK)
-				msgpack_pack_map(&pk, 0);
-		}
+		sl_event_pack_changes(&pk, ev);
 		sl_pack_cstr(&pk, "effect");
 		pack_effect(&pk, b, sub[i]->hash);
 		sl_pack_cstr(&pk, "erased");

@@ -742,6 +742,20 @@ text_record(FILE *f, const msgpack_object *rec)
 		if (v != NULL)
 			value_text(&b, text_cols[c].key,
 			    strlen(text_cols[c].key), v, false);
+		/* A history entry's erased values: who erased each, where
+		 * the value was (the changes show it as empty). */
+		if (strcmp(text_cols[c].key, "changes") == 0) {
+			const msgpack_object *er = map_get(rec, "erased");
+
+			if (er != NULL && er->type == MSGPACK_OBJECT_MAP &&
+			    er->via.map.size > 0) {
+				if (b.p != NULL && b.len > 0)
+					sb_put(&b, "; ", 2);
+				sb_put(&b, "(", 1);
+				text_of(&b, er, false);
+				sb_put(&b, ")", 1);
+			}
+		}
 		if (b.p == NULL)
 			sb_put(&b, "", 0);
 		if (text_cols[c].shorten && b.p != NULL)

@@ -147,6 +147,17 @@ static const struct flag_def device_rotate_flags[] = {
 	END_FLAGS,
 };
 
+static const struct flag_def erase_flags[] = {
+	{ "field", "FIELD", "erase only this personal field (repeat for "
+	    "more; default: every personal field of the record)",
+	    FL_REPEAT, NULL, NULL },
+	{ "ground", "TEXT", "the ground: a GDPR request, say (one of --ground "
+	    "and --decision is needed)", 0, NULL, NULL },
+	{ "decision", "DECISION_ID", "the disposal decision (gallringsbeslut) "
+	    "it rests on", 0, NULL, NULL },
+	END_FLAGS,
+};
+
 /* The commands help lists before the records' ... */
 static const struct command_def head[] = {
 	{ "init", CMD_INIT, NULL, OUT_NONE, NULL, NULL,
@@ -224,6 +235,11 @@ static const struct command_def tail[] = {
 	    "or the raw signed events", export_flags, NULL },
 	{ "history", CMD_REMOTE, "history", OUT_LIST, "history", "ID",
 	    "every event of a record, oldest first", no_flags, NULL },
+	{ "erase", CMD_REMOTE, "erase", OUT_OBJECT, NULL, "ID",
+	    "erase a record's personal data (a contact's name, e-mail, phone; "
+	    "attendee lists; notes) on every member's node, by its policy: "
+	    "the rest of the record and every signature stay", erase_flags,
+	    NULL },
 	{ "find", CMD_REMOTE, "find", OUT_LIST, "records", "TEXT",
 	    "records whose names, titles, texts or notes contain TEXT "
 	    "(any case), in alphabetical order", find_flags, NULL },

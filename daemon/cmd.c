@@ -132,6 +132,12 @@ do_invite(struct cmd_call *k)
 	return cmd_invite(k->d, k->c, k->id, k->a, k->msg, k->mlen);
 }
 
+static int
+do_erase(struct cmd_call *k)
+{
+	return cmd_erase(k->d, k->c, k->id, k->a, k->msg, k->mlen);
+}
+
 static const struct cmd_entry {
 	const char *name;
 	bool kind;
@@ -164,6 +170,7 @@ static const struct cmd_entry {
 	{ "device.add", false, false, do_device },
 	{ "device.revoke", false, false, do_device },
 	{ "device.rotate", false, false, do_device },
+	{ "erase", false, false, do_erase },
 };
 
 /* The entry for cmd; *kind the record kind of a KIND.NAME command. */
@@ -324,6 +331,18 @@ cmd_flush(struct cmd_ctx *d)
 	while (d->head != NULL)
 		cmd_commit(d);
 	uv_idle_stop(&d->idle);
+}
+
+void
+cmd_set_erasure(struct cmd_ctx *d, bool with_decision)
+{
+	d->erasure_decision = with_decision;
+}
+
+bool
+cmd_scrub_wanted(const struct cmd_ctx *d)
+{
+	return d->scrub;
 }
 
 void

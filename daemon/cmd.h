@@ -95,6 +95,13 @@ int cmd_member_admit(struct cmd_ctx *d, const uint8_t org[SL_KEY_LEN],
  * (in samlog.conf at conf_path, then in sy), and every commit is pushed
  * to them.  sy and conf_path are borrowed and must outlive d. */
 void cmd_set_sync(struct cmd_ctx *d, struct sync *sy, const char *conf_path);
+/* The erasure policy (samlog.conf erasure = with-decision: true). */
+void cmd_set_erasure(struct cmd_ctx *d, bool with_decision);
+/* Applies the erasures this node holds that its policy lets it apply
+ * (PROTOCOL.md 5.2); true if a value was taken out, and the daemon
+ * should start again on a compacted store (cmd_scrub_wanted). */
+bool cmd_erase_tick(struct cmd_ctx *d);
+bool cmd_scrub_wanted(const struct cmd_ctx *d);
 /* sync's sync_member_fn and sync_members_fn: the members as the log
  * says (ctx: the cmd_ctx). */
 bool cmd_sync_member(void *ctx, const uint8_t key[SL_KEY_LEN], uint64_t *upto);

@@ -14,6 +14,8 @@
  *   cmd_events.c  the raw event export (PROTOCOL.md section 14)
  *   cmd_ckpt.c    this node's checkpoints (PROTOCOL.md section 15)
  *   cmd_fork.c    this node's fork proofs (PROTOCOL.md section 16)
+ *   cmd_erase.c   erasure: the erase command, applying erasures by the
+ *                 node's policy (PROTOCOL.md section 5.2)
  *
  * Every function returns SL_OK or an SL_E* code with one sentence in msg
  * (msg, mlen), unless it says otherwise.
@@ -93,6 +95,9 @@ struct cmd_ctx {
 	bool held;           /* writes wait: see sync_hold_fn */
 	bool ckpt_done;      /* a checkpoint was written since the start */
 	bool restart;        /* device rotate: start again with the new key */
+	bool scrub;          /* an erasure was applied: start again on a
+				compacted store */
+	bool erasure_decision; /* erasure = with-decision (samlog.conf) */
 	uint64_t ledger_warned; /* when cmd_ledger_tick last logged a
 				   failure (ms): once a minute at most */
 	/* Peers that moved to a new key, their lines to rewrite soon. */
@@ -101,6 +106,20 @@ struct cmd_ctx {
 	size_t nmoved;
 	uint8_t ckpt_digest[SL_HASH_LEN]; /* the tips right after it */
 };
+
+/* ---- cmd_erase.c ----------------------------------------------------- */
+
+int cmd_erase(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct args *a, char *msg, size_t mlen);
+/* The erasures not applied here, for status: with pk NULL only counts
+ * them; else packs each as {record, by, time, why}.  Returns how many. */
+uint32_t cmd_erase_status(struct cmd_ctx *d, MDB_txn *txn,
+    msgpack_packer *pk);
+/* "erased on DATE by ORG, ground: G" for field of record id (event, or
+ * any event when NULL) into out. */
+bool cmd_erase_note(struct cmd_ctx *d, MDB_txn *txn,
+    const uint8_t id[SL_ID_LEN], const uint8_t *event, const char *field,
+    char *out, size_t len);
 
 /* ---- cmd_fork.c ------------------------------------------------------ */
 

@@ -40,7 +40,7 @@ compete_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN]
 		if (memcmp(cc->heads[i], hash, SL_HASH_LEN) != 0)
 			continue;
 		msgpack_packer_init(&pk, &cc->g, sl_buf_write);
-		msgpack_pack_map(&pk, 11);
+		msgpack_pack_map(&pk, 12);
 		pack_event_common(cc->d, cc->txn, &pk, ev, m);
 		cc->n++;
 		break;
@@ -171,9 +171,13 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
 		refs += k->fields[i].type == SL_F_REF ||
 		    k->fields[i].type == SL_F_REFS;
 	}
+	uint32_t nerased = 0;
+
+	for (uint32_t i = 0; i < k->nfields; i++)
+		nerased += sl_rec_erased(r, i);
 	msgpack_packer_init(&pk, g, sl_buf_write);
 	competing = competing && r->nheads > 1;
-	msgpack_pack_map(&pk, n + 10 + refs + competing);
+	msgpack_pack_map(&pk, n + 10 + refs + competing + (nerased > 0));
 	sl_pack_cstr(&pk, "id");
 	sl_pack_b32(&pk, r->id, SL_ID_LEN);
 	sl_pack_cstr(&pk, "record");
@@ -207,6 +211,22 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
 	sl_pack_cstr(&pk, r->c_author);
 	sl_pack_cstr(&pk, "conflict");
 	sl_pack_bool(&pk, r->nheads > 1);
+	if (nerased > 0) {
+		/* Where a value was erased (PROTOCOL.md 5.2): by whom, when,
+		 * on what ground. */
+		sl_pack_cstr(&pk, "erased");
+		msgpack_pack_map(&pk, nerased);
+		for (uint32_t i = 0; i < k->nfields; i++) {
+			char note[400];
+
+			if (!sl_rec_erased(r, i))
+				continue;
+			cmd_erase_note(d, txn, r->id, NULL, k->fields[i].name,
+			    note, sizeof note);
+			sl_pack_cstr(&pk, k->fields[i].name);
+			sl_pack_cstr(&pk, note);
+		}
+	}
 	if (competing) {
 		sl_pack_cstr(&pk, "competing");
 		pack_competing(d, txn, r, &pk, g);
@@ -880,7 +900,6 @@ pack_event_common(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk,
     const struct sl_event *ev, const struct sl_evmeta *m)
 {
 	char org[SL_ORG_MAX + 1], on[11], fpr[SL_FPR_TEXT + 1];
-	struct sl_mp mp;
 
 	/* The name bound to the organisation when it made the event: a
 	 * rename later does not relabel its past. */
@@ -904,10 +923,32 @@ pack_event_common(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk,
 	sl_pack_cstr(pk, "type");
 	sl_pack_str(pk, ev->type, ev->type_len);
 	sl_pack_cstr(pk, "changes");
-	sl_mp_init(&mp, ev->payload, ev->payload != NULL ? ev->payload_len : 0);
-	if (ev->payload == NULL || !sl_mp_is_map(&mp) ||
-	    sl_mp_repack(&mp, pk, 8) != SL_OK)
-		msgpack_pack_map(pk, 0);
+	sl_event_pack_changes(pk, ev);
+	/* Where a value was: who erased it, when, and on what ground. */
+	{
+		const char *keys[SL_OPENS_MAX];
+		uint32_t kl[SL_OPENS_MAX], ne;
+		uint8_t h[SL_HASH_LEN];
+
+		ne = sl_event_erased(ev, keys, kl, SL_OPENS_MAX);
+		if (ne > SL_OPENS_MAX)
+			ne = SL_OPENS_MAX;
+		sl_event_hash(h, ev);
+		sl_pack_cstr(pk, "erased");
+		msgpack_pack_map(pk, ne);
+		for (uint32_t i = 0; i < ne; i++) {
+			char f[SL_FIELD_NAME_MAX + 1], note[400];
+
+			snprintf(f, sizeof f, "%.*s", (int)kl[i], keys[i]);
+			sl_pack_str(pk, keys[i], kl[i]);
+			if (m != NULL)
+				cmd_erase_note(d, txn, m->id, h, f, note,
+				    sizeof note);
+			else
+				snprintf(note, sizeof note, "erased");
+			sl_pack_cstr(pk, note);
+		}
+	}
 	sl_pack_cstr(pk, "verified");
 	sl_pack_bool(pk, sl_event_check_payload(ev) == SL_OK);
 	sl_pack_cstr(pk, "effect");
@@ -924,7 +965,7 @@ history_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN]
 
 	(void)hash;
 	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 11);
+	msgpack_pack_map(&pk, 12);
 	pack_event_common(h->d, h->txn, &pk, ev, m);
 	ctl_send(h->c, SL_MSG_RECORD, h->id, g.p, g.len);
 	free(g.p);
@@ -1030,7 +1071,7 @@ log_cb(void *ctx, uint64_t arrival, const uint8_t *rec, size_t len)
 	struct sl_evmeta m;
 	bool known = project_meta(l->d->p, l->txn, hash, &m) == SL_OK;
 
-	msgpack_pack_map(&pk, 17);
+	msgpack_pack_map(&pk, 18);
 	pack_event_common(l->d, l->txn, &pk, &ev, known ? &m : NULL);
 	sl_pack_cstr(&pk, "arrival");
 	msgpack_pack_uint64(&pk, arrival);
@@ -1263,7 +1304,7 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 		txn = NULL;
 	}
 	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 23);
+	msgpack_pack_map(&pk, 25);
 	sl_pack_cstr(&pk, "node_id");
 	sl_pack_b32(&pk, d->node, SL_KEY_LEN);
 	sl_pack_cstr(&pk, "org");
@@ -1291,6 +1332,20 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	sl_pack_cstr(&pk, "fork_proofs");
 	msgpack_pack_array(&pk, nf);
 	(void)cmd_fork_status(d, txn, &pk, false);
+	/* Erasures held and not applied here, with why (PROTOCOL.md 5.2). */
+	uint32_t ne = txn != NULL ? cmd_erase_status(d, txn, NULL) : 0;
+	char ew[200] = "";
+
+	sl_pack_cstr(&pk, "erasure");
+	sl_pack_cstr(&pk, d->erasure_decision ? "with-decision" : "apply");
+	sl_pack_cstr(&pk, "erasures_waiting");
+	if (txn != NULL)
+		(void)cmd_erase_status(d, txn, &pk);
+	else
+		msgpack_pack_array(&pk, 0);
+	if (ne > 0)
+		snprintf(ew, sizeof ew, "%u erasure%s not applied on this node "
+		    "(see erasures_waiting)", ne, ne == 1 ? "" : "s");
 	sl_pack_cstr(&pk, "clock");
 	sl_pack_time(&pk, store_hlc(d->s));
 	sl_pack_cstr(&pk, "commits");
@@ -1306,7 +1361,8 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	sl_pack_cstr(&pk, "writes_held");
 	sl_pack_bool(&pk, d->held);
 	size_t np = d->sync ? sync_peer_count(d->sync) : 0;
-	size_t nw = (retired[0] != '\0') + (waiting[0] != '\0') + nf;
+	size_t nw = (retired[0] != '\0') + (waiting[0] != '\0') + nf +
+	    (ew[0] != '\0');
 
 	/* What needs a person: peers that hold events of origins this node
 	 * does not accept (the two disagree on who is a member). */
@@ -1322,6 +1378,8 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 		sl_pack_cstr(&pk, retired);
 	if (waiting[0] != '\0')
 		sl_pack_cstr(&pk, waiting);
+	if (ew[0] != '\0')
+		sl_pack_cstr(&pk, ew);
 	(void)cmd_fork_status(d, txn, &pk, true);
 	if (txn != NULL)
 		mdb_txn_abort(txn);

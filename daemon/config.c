@@ -197,7 +197,7 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 	unsigned lineno = 0;
 	/* Every key but peer may be set once. */
 	static const char *const single[] = { "org", "group", "listen",
-		"socket", "max_skew", "checkpoint_interval" };
+		"socket", "max_skew", "checkpoint_interval", "erasure" };
 	unsigned seen = 0;
 	FILE *f;
 	int ret = SL_OK;
@@ -284,6 +284,17 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 				snprintf(err, errlen, "%s:%u: max_skew \"%s\" is "
 				    "not a duration from 1s to 7d (e.g. 600s, 10m, "
 				    "2h)", path, lineno, val);
+				ret = SL_EINVAL;
+				break;
+			}
+		} else if (strcmp(key, "erasure") == 0) {
+			if (strcmp(val, "apply") == 0) {
+				c->erasure_decision = false;
+			} else if (strcmp(val, "with-decision") == 0) {
+				c->erasure_decision = true;
+			} else {
+				snprintf(err, errlen, "%s:%u: erasure \"%s\" is not "
+				    "apply or with-decision", path, lineno, val);
 				ret = SL_EINVAL;
 				break;
 			}

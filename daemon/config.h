@@ -39,6 +39,10 @@ struct config {
 	/* How often, at most, the node writes a checkpoint (PROTOCOL.md
 	 * 15); CONFIG_CHECKPOINT_DEFAULT unless set, 0 = never. */
 	uint64_t checkpoint_ms;
+	/* erasure = with-decision: erasures are applied only under an
+	 * adopted disposal decision (PROTOCOL.md 5.2); apply (false): at
+	 * once. */
+	bool erasure_decision;
 	struct config_peer *peers;        /* owned; config_free */
 	size_t npeers;
 };

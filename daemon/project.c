@@ -31,6 +31,9 @@
  *   pfork    origin (32) + seq (8) + prover (32) + prover's seq (8) ->
  *            clock (8): the fork proofs held (PROTOCOL.md 16), by the
  *            (origin, seq) they prove forked
+ *   perase   erasure's hash (32) -> origin (32) + seq (8): the erasures
+ *            held (PROTOCOL.md 5.2), for the daemon to apply by its
+ *            policy
  *   pmeta    "version" -> PROJECT_VERSION; "recut" -> "" while a
  *            retirement has cut events the records still hold (the
  *            next project_due rebuilds without them)
@@ -73,7 +76,7 @@ struct project {
 	MDB_dbi rec, pidx, pev, pevm, pwait, phead, pfuture, pnodes, pmeta;
 	MDB_dbi pmember;
 	MDB_dbi pckpt, pwit, pcontra;
-	MDB_dbi pfork;
+	MDB_dbi pfork, perase;
 	struct sl_members members; /* as pmember says, at members_gen */
 	uint8_t members_gen[8];
 	bool members_ok;
@@ -1275,6 +1278,13 @@ future_note(struct project *p, const struct sl_event *ev)
 }
 
 /* The store's hook: fold, or put off an event from too far ahead. */
+static bool
+is_erasure(const struct sl_event *ev)
+{
+	return ev->type_len == sizeof SL_ERASE_TYPE - 1 &&
+	    memcmp(ev->type, SL_ERASE_TYPE, ev->type_len) == 0;
+}
+
 static int
 project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
     const uint8_t hash[SL_HASH_LEN])
@@ -1292,6 +1302,14 @@ project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 		return fork_apply(p, txn, ev);
 	if (is_member_event(ev))
 		return members_apply(p, txn, ev);
+	if (is_erasure(ev)) {
+		uint8_t v[SL_KEY_LEN + 8];
+		MDB_val k = { SL_HASH_LEN, (void *)hash }, d = { sizeof v, v };
+
+		memcpy(v, ev->origin, SL_KEY_LEN);
+		put_be(v + SL_KEY_LEN, ev->seq, 8);
+		return mdb_put(txn, p->perase, &k, &d, 0);
+	}
 	if (!is_node_org(ev) && !sl_fold_target(ev, hash, id, &et))
 		return 0; /* no record event: kept and relayed only */
 	if (ev->hlc > fold_limit(p)) {
@@ -1317,12 +1335,12 @@ project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 }
 
 /*
- * The store's check: the schema's content rules, and a body.  A body may
- * leave an event only by a signed erasure, which this version does not
- * have; a copy without one is a relay's doing (it could then keep the
- * whole copy from this node for good: our vector would say we hold it),
- * so it is refused like any other bad event, and the origin's events come
- * whole from another peer.
+ * The store's check: the schema's content rules, and a body.  An erasure
+ * (PROTOCOL.md 5.2) takes the openings of committed fields out of a body,
+ * never the body: a copy without one is a relay's doing (it could then
+ * keep the whole copy from this node for good: our vector would say we
+ * hold it), so it is refused like any other bad event, and the origin's
+ * events come whole from another peer.
  */
 static int
 project_check(void *ctx, const char *type, size_t tlen, const uint8_t *entity,
@@ -1478,10 +1496,10 @@ dbs_open(struct project *p, MDB_txn *txn)
 {
 	static const char *const names[] = { "rec", "pidx", "pev", "pevm",
 		"pwait", "phead", "pfuture", "pnodes", "pmeta", "pmember",
-		"pckpt", "pwit", "pcontra", "pfork" };
+		"pckpt", "pwit", "pcontra", "pfork", "perase" };
 	MDB_dbi *dbis[] = { &p->rec, &p->pidx, &p->pev, &p->pevm, &p->pwait,
 		&p->phead, &p->pfuture, &p->pnodes, &p->pmeta, &p->pmember,
-		&p->pckpt, &p->pwit, &p->pcontra, &p->pfork };
+		&p->pckpt, &p->pwit, &p->pcontra, &p->pfork, &p->perase };
 	int rc;
 
 	for (size_t i = 0; i < sizeof dbis / sizeof dbis[0]; i++)
@@ -1605,7 +1623,7 @@ rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 {
 	MDB_dbi drop[] = { p->rec, p->pidx, p->pev, p->pevm, p->pwait,
 		p->phead, p->pfuture, p->pnodes, p->pmember, p->pckpt, p->pwit,
-		p->pcontra, p->pfork };
+		p->pcontra, p->pfork, p->perase };
 	MDB_txn *txn = *txnp;
 	MDB_val rk = { 5, "recut" };
 	MDB_val vk = { 7, "version" };
@@ -2304,4 +2322,99 @@ project_dump(struct project *p, project_dump_fn fn, void *ctx)
 	}
 	mdb_txn_abort(txn);
 	return rc == 0 ? SL_OK : SL_ESTORE;
+}
+
+int
+project_erasures(struct project *p, MDB_txn *txn, project_erasure_fn fn,
+    void *ctx)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc = SL_OK;
+
+	if (mdb_cursor_open(txn, p->perase, &c) != 0)
+		return SL_ESTORE;
+	while (rc == SL_OK && mdb_cursor_get(c, &k, &d, MDB_NEXT) == 0) {
+		if (k.mv_size != SL_HASH_LEN || d.mv_size != SL_KEY_LEN + 8)
+			continue;
+		rc = fn(ctx, k.mv_data, d.mv_data,
+		    sl_get_be((const uint8_t *)d.mv_data + SL_KEY_LEN, 8));
+	}
+	mdb_cursor_close(c);
+	return rc;
+}
+
+int
+project_erase_fields(struct project *p, MDB_txn *txn,
+    const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN])
+{
+	struct sl_rec r;
+	struct sl_evmeta m;
+	uint8_t id[SL_ID_LEN];
+	const struct sl_evtype *et;
+	int rc;
+	bool changed = false;
+
+	/* Only the fields this event's value still wins change: what
+	 * the fold of the erased copy would give (an erased field's
+	 * commitment wins where its value won). */
+	if (!sl_fold_target(ev, hash, id, &et) ||
+	    project_meta(p, txn, hash, &m) != SL_OK ||
+	    m.status != SL_EV_APPLIED)
+		return SL_OK;
+	p->txn = txn;
+	if ((rc = be_rec_get(p, id, &r)) != SL_OK)
+		return rc == SL_ENOENT ? SL_OK : rc;
+	for (uint32_t i = 0; i < r.kind->nfields; i++) {
+		const struct sl_field *f = &r.kind->fields[i];
+		struct sl_recfield *rf = &r.f[i];
+		struct sl_mp mp;
+		uint32_t n;
+
+		if (!(f->flags & SL_FF_PERSONAL) || rf->val == NULL ||
+		    rf->hlc != ev->hlc ||
+		    memcmp(rf->origin, ev->origin, SL_KEY_LEN) != 0 ||
+		    sl_is_commitment(rf->val, rf->len))
+			continue;
+		/* Its commitment in the payload, if it has no opening now. */
+		const uint8_t *ov;
+		size_t ovl;
+
+		if (sl_event_opening(ev, f->name, (uint32_t)strlen(f->name),
+		    &ov, &ovl) == SL_OK)
+			continue;
+		sl_mp_init(&mp, ev->payload, ev->payload_len);
+		if (sl_mp_read_map(&mp, &n, 256) != SL_OK)
+			continue;
+		for (uint32_t j = 0; j < n; j++) {
+			const char *k;
+			uint32_t kl;
+			const uint8_t *v;
+			size_t vl;
+
+			if (sl_mp_read_str(&mp, &k, &kl, 0, SL_PAYLOAD_MAX) !=
+			    SL_OK || sl_mp_skip(&mp, &v, &vl) != SL_OK)
+				break;
+			if (kl != strlen(f->name) ||
+			    memcmp(k, f->name, kl) != 0)
+				continue;
+			if (sl_is_commitment(v, vl)) {
+				uint8_t *nv = malloc(vl);
+
+				if (nv == NULL) {
+					sl_rec_free(&r);
+					return SL_ENOMEM;
+				}
+				memcpy(nv, v, vl);
+				free(rf->val);
+				rf->val = nv;
+				rf->len = (uint32_t)vl;
+				changed = true;
+			}
+			break;
+		}
+	}
+	rc = changed ? be_rec_put(p, &r) : SL_OK;
+	sl_rec_free(&r);
+	return rc;
 }

@@ -18,7 +18,7 @@
 
 /* Bump when the fold or the encoding changes: a node rebuilds its
  * records from the log at start when its stored version differs. */
-#define PROJECT_VERSION 17
+#define PROJECT_VERSION 18
 
 /* How far ahead of the wall clock an event's clock may be and still be
  * folded at once (milliseconds); later ones wait for the clock. */
@@ -204,6 +204,17 @@ int project_fork_proofs(struct project *p, MDB_txn *txn, project_fork_fn fn,
  * order: for comparing two nodes' projections byte for byte. */
 typedef void (*project_dump_fn)(void *ctx, const void *k, size_t klen,
     const void *v, size_t vlen);
+/* The erasures held (PROTOCOL.md 5.2): fn(ctx, hash, origin, seq) for
+ * each, until it returns other than SL_OK. */
+typedef int (*project_erasure_fn)(void *ctx, const uint8_t hash[SL_HASH_LEN],
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq);
+int project_erasures(struct project *p, MDB_txn *txn, project_erasure_fn fn,
+    void *ctx);
+/* After ev (as stored now, with openings dropped) lost openings: its
+ * record shows those of its fields it still wins as erased, and leaves
+ * the indexes of their values. */
+int project_erase_fields(struct project *p, MDB_txn *txn,
+    const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN]);
 int project_dump(struct project *p, project_dump_fn fn, void *ctx);
 
 #endif

@@ -63,6 +63,7 @@ static const struct {
 	{ "invite", RIGHT_ADMIN },
 	{ "join", RIGHT_ADMIN },
 	{ "rebuild", RIGHT_ADMIN },
+	{ "erase", RIGHT_RECORD },
 };
 
 /* True for KIND.VERB of a record kind of the schema. */

@@ -65,6 +65,7 @@ struct daemon {
 	uint64_t ckpt_ms;       /* the interval the timer runs at */
 	uint64_t last_requests;
 	bool trimmed;
+	bool signalled;         /* stopped by SIGINT or SIGTERM */
 	int lock_fd;
 };
 
@@ -292,6 +293,13 @@ daemon_open(struct daemon *d)
 	daemon_lock(d);
 	rotate_finish(d);
 	store_path = dir_file(d->dir, SL_NODE_STORE_DIR);
+	/* A compaction after an erasure that a stop cut short. */
+	bool swapped;
+
+	if (store_swap(store_path, &swapped, err, sizeof err) != SL_OK)
+		fatal("%s", err);
+	if (swapped)
+		log_info("finished moving to the compacted store");
 	if (store_open(&d->store, store_path, &d->key, NULL, err,
 	    sizeof err) != SL_OK)
 		fatal("%s", err);
@@ -326,6 +334,7 @@ daemon_serve(struct daemon *d)
 	sync_set_moved(d->sync, cmd_sync_moved, d->cmd);
 	sync_set_join(d->sync, cmd_sync_join, cmd_invites_open, d->cmd);
 	cmd_set_sync(d->cmd, d->sync, d->conf_path);
+	cmd_set_erasure(d->cmd, d->conf.erasure_decision);
 	if (sock == NULL)
 		fatal("out of memory");
 	if (d->conf.listen[0] != '\0' && sync_listen(d->sync, d->conf.listen,
@@ -366,7 +375,10 @@ ckpt_timer_set(struct daemon *d)
 static void
 signal_stop_cb(uv_signal_t *h, int signum)
 {
+	struct daemon *d = h->data;
+
 	log_info("%s: shutting down", strsignal(signum));
+	d->signalled = true;
 	uv_stop(h->loop);
 }
 
@@ -417,6 +429,10 @@ signal_hup_cb(uv_signal_t *h, int signum)
 		    d->conf.max_skew_ms : PROJECT_SKEW_DEFAULT_MS) / 1000);
 	project_set_skew(d->proj, c.max_skew_ms != 0 ? c.max_skew_ms :
 	    PROJECT_SKEW_DEFAULT_MS);
+	if (c.erasure_decision != d->conf.erasure_decision)
+		log_info("erasure is now %s", c.erasure_decision ?
+		    "with-decision" : "apply");
+	cmd_set_erasure(d->cmd, c.erasure_decision);
 	config_free(&d->conf);
 	d->conf = c;
 	ckpt_timer_set(d);
@@ -463,6 +479,13 @@ due_timer_cb(uv_timer_t *h)
 	struct daemon *d = h->data;
 	uint64_t n;
 
+	/* An erasure was applied: start again on a compacted store. */
+	if (cmd_scrub_wanted(d->cmd)) {
+		log_info("starting again to compact the store after an "
+		    "erasure");
+		uv_stop(h->loop);
+		return;
+	}
 	/* device rotate: the new key signs once the daemon starts again,
 	 * after the connected peers have taken its certificate (up to
 	 * 10 s): they then know the new key when it connects. */
@@ -486,6 +509,9 @@ due_timer_cb(uv_timer_t *h)
 	}
 	/* Admission by majority: what enough members approved. */
 	cmd_ledger_tick(d->cmd);
+	/* Erasures this node's policy lets it apply (PROTOCOL.md 5.2). */
+	if (cmd_erase_tick(d->cmd))
+		return; /* the next tick starts again, compacted */
 	if (project_due(d->proj, &n) != SL_OK)
 		log_warn("cannot fold the events whose time has come");
 	else if (n > 0)
@@ -698,6 +724,8 @@ main(int argc, char **argv)
 	uv_signal_init(&d.loop, &d.sig_term);
 	uv_signal_init(&d.loop, &d.sig_hup);
 	d.sig_hup.data = &d;
+	d.sig_int.data = &d;
+	d.sig_term.data = &d;
 	uv_signal_start(&d.sig_int, signal_stop_cb, SIGINT);
 	uv_signal_start(&d.sig_term, signal_stop_cb, SIGTERM);
 	uv_signal_start(&d.sig_hup, signal_hup_cb, SIGHUP);
@@ -735,7 +763,10 @@ main(int argc, char **argv)
 	/* Orderly stop: commit what clients already sent, stop listening,
 	 * close every handle and let their callbacks run, then close the
 	 * store (every commit is durable by then). */
-	bool restart = cmd_restart_wanted(d.cmd);
+	/* A stop asked for by a signal compacts, but does not start
+	 * again. */
+	bool scrub = cmd_scrub_wanted(d.cmd);
+	bool restart = cmd_restart_wanted(d.cmd) || (scrub && !d.signalled);
 	/* Started again, it listens where it listened (a port it was given
 	 * as 0 stays the one it got). */
 	char listen_now[CONFIG_ADDR_MAX + 1];
@@ -753,7 +784,28 @@ main(int argc, char **argv)
 	config_free(&d.conf);
 	cmd_free(d.cmd);
 	project_close(d.proj);
-	store_close(d.store);
+	char *store_path = scrub ? dir_file(d.dir, SL_NODE_STORE_DIR) : NULL;
+
+	/* Erased values leave the free pages: a copy of the live ones
+	 * takes the store's place (store_swap), the old file zeroed. */
+	if (store_path != NULL) {
+		char err[512];
+		bool swapped = false;
+
+		if (store_compact(d.store, store_path, err, sizeof err) !=
+		    SL_OK)
+			log_warn("cannot compact the store: %s", err);
+		store_close(d.store);
+		if (store_swap(store_path, &swapped, err, sizeof err) !=
+		    SL_OK)
+			log_warn("cannot move to the compacted store: %s", err);
+		else if (swapped)
+			log_info("the store is compacted: erased values are "
+			    "gone from its file");
+		free(store_path);
+	} else {
+		store_close(d.store);
+	}
 	sl_key_wipe(&d.key);
 	sl_crypto_shutdown();
 	log_info(restart ? "stopped, to start again" : "stopped");

@@ -28,6 +28,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@
 #include <limits.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store.h"
 
@@ -71,7 +73,7 @@ struct origin_entry {
 
 struct store {
 	MDB_env *env;
-	MDB_dbi meta, origins, arrival, forks, refused, invites;
+	MDB_dbi meta, origins, arrival, forks, refused, invites, erasures;
 	bool has_key;
 	struct sl_key key;
 	struct origin_entry *orig;
@@ -368,7 +370,9 @@ store_init_txn(struct store *s, char *err, size_t errlen)
 	    (rc = mdb_dbi_open(txn, "arrival", MDB_CREATE, &s->arrival)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "forks", MDB_CREATE, &s->forks)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "refused", MDB_CREATE, &s->refused)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "invites", MDB_CREATE, &s->invites)) != 0)
+	    (rc = mdb_dbi_open(txn, "invites", MDB_CREATE, &s->invites)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "erasures", MDB_CREATE, &s->erasures)) !=
+	    0)
 		goto fail_txn;
 	rc = meta_get_u64(s, txn, "format", &fmt);
 	if (rc == MDB_NOTFOUND)
@@ -1935,4 +1939,343 @@ store_invite_count(struct store *s, uint64_t now_ms)
 	}
 	mdb_txn_abort(txn);
 	return n;
+}
+
+/* ---- erasure (PROTOCOL.md 5.2) -------------------------------------------- */
+
+int
+store_write_begin(struct store *s, MDB_txn **txn)
+{
+	return txn_begin(s, 0, txn) == 0 ? SL_OK : SL_ESTORE;
+}
+
+/* A copy of the openings of ev without those drop says to drop, into
+ * out (an array, or empty when none is left); *n how many were dropped. */
+static int
+opens_without(const struct sl_event *ev,
+    bool (*drop)(void *ctx, const char *k, size_t kl), void *ctx,
+    struct sl_buf *out, uint32_t *n)
+{
+	struct sl_mp m;
+	uint32_t cnt, kept = 0;
+	msgpack_packer pk;
+
+	out->len = 0;
+	*n = 0;
+	if (ev->opens == NULL)
+		return SL_OK;
+	msgpack_packer_init(&pk, out, sl_buf_write);
+	msgpack_pack_array(&pk, 0); /* patched below: at most 15 */
+	sl_mp_init(&m, ev->opens, ev->opens_len);
+	if (sl_mp_read_array(&m, &cnt, SL_OPENS_MAX) != SL_OK)
+		return SL_ESTORE;
+	for (uint32_t i = 0; i < cnt; i++) {
+		const uint8_t *start = m.p, *fs, *v;
+		const char *k;
+		uint32_t kl;
+		size_t vl;
+
+		if (sl_opening_read(&m, &k, &kl, &fs, &v, &vl) != SL_OK)
+			return SL_ESTORE;
+		if (drop(ctx, k, kl)) {
+			(*n)++;
+			continue;
+		}
+		sl_buf_write(out, (const char *)start, (size_t)(m.p - start));
+		kept++;
+	}
+	if (out->failed)
+		return SL_ENOMEM;
+	if (kept == 0)
+		out->len = 0;
+	else
+		out->p[0] = (uint8_t)(0x90 | kept);
+	return SL_OK;
+}
+
+int
+store_txn_drop_opens(struct store *s, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq,
+    bool (*drop)(void *ctx, const char *k, size_t kl), void *ctx,
+    uint32_t *dropped)
+{
+	const struct origin_entry *o = origin_find(s, origin);
+	uint8_t kb[8], *rec;
+	MDB_val k = seq_key(kb, seq), d;
+	struct sl_event ev;
+	struct sl_buf opens = { 0 };
+	int rc;
+
+	*dropped = 0;
+	if (o == NULL)
+		return SL_ENOENT;
+	if ((rc = mdb_get(txn, o->dbi, &k, &d)) != 0)
+		return rc == MDB_NOTFOUND ? SL_ENOENT : SL_ESTORE;
+	if (sl_event_decode(&ev, d.mv_data, d.mv_size) != SL_OK)
+		return SL_ESTORE;
+	if ((rc = opens_without(&ev, drop, ctx, &opens, dropped)) != SL_OK ||
+	    *dropped == 0) {
+		free(opens.p);
+		return rc;
+	}
+	if ((rec = malloc(SL_EVENT_MAX)) == NULL) {
+		free(opens.p);
+		return SL_ENOMEM;
+	}
+	size_t len = sl_record_reopen(rec, &ev, opens.len ? opens.p : NULL,
+	    opens.len);
+	MDB_val nv = { len, rec };
+
+	/* The new record is shorter: LMDB writes it in place or on a fresh
+	 * page; either way the old bytes leave the live tree, and the
+	 * compaction (store_compact) takes them off the free pages. */
+	rc = mdb_put(txn, o->dbi, &k, &nv, 0);
+	free(rec);
+	free(opens.p);
+	return rc == 0 ? SL_OK : rc == MDB_MAP_FULL ? SL_EFULL : SL_ESTORE;
+}
+
+/* Evidence whose record is about the record id, or is the event hash,
+ * keeps its header and signature only. */
+static int
+strip_db(MDB_txn *txn, MDB_dbi dbi, bool wrapped, const uint8_t id[SL_ID_LEN],
+    uint64_t *n)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		const uint8_t *rec = d.mv_data;
+		size_t len = d.mv_size;
+		struct sl_mp m;
+		struct sl_event ev;
+		uint8_t h[SL_HASH_LEN], eid[SL_ID_LEN];
+		struct sl_buf g = { 0 };
+		msgpack_packer pk;
+
+		if (wrapped) {
+			/* [code, from, reason, record] */
+			uint32_t an;
+			uint64_t code;
+			const uint8_t *from, *r;
+			const char *why;
+			uint32_t fl, wl, rl;
+
+			sl_mp_init(&m, rec, len);
+			if (sl_mp_read_array(&m, &an, 4) != SL_OK || an != 4 ||
+			    sl_mp_read_uint(&m, &code) != SL_OK ||
+			    sl_mp_read_bin(&m, &from, &fl, SL_KEY_LEN,
+			    SL_KEY_LEN) != SL_OK ||
+			    sl_mp_read_str(&m, &why, &wl, 0, 65535) != SL_OK ||
+			    sl_mp_read_bin(&m, &r, &rl, 0, SL_EVENT_MAX) !=
+			    SL_OK)
+				continue;
+			if (sl_event_decode(&ev, r, rl) != SL_OK ||
+			    ev.salt == NULL)
+				continue;
+			sl_event_hash(h, &ev);
+			sl_entity_id(eid, h);
+			if (!(ev.entity != NULL && memcmp(ev.entity, id,
+			    SL_ID_LEN) == 0) && memcmp(eid, id, SL_ID_LEN) != 0)
+				continue;
+			uint8_t tmp[SL_HEADER_MAX + 128];
+			size_t tl = sl_record_encode(tmp, ev.hdr, ev.hdr_len,
+			    ev.sig, NULL, NULL, 0);
+
+			msgpack_packer_init(&pk, &g, sl_buf_write);
+			msgpack_pack_array(&pk, 4);
+			msgpack_pack_uint64(&pk, code);
+			sl_pack_bin(&pk, from, SL_KEY_LEN);
+			sl_pack_str(&pk, why, wl);
+			sl_pack_bin(&pk, tmp, tl);
+		} else {
+			if (sl_event_decode(&ev, rec, len) != SL_OK ||
+			    ev.salt == NULL)
+				continue;
+			sl_event_hash(h, &ev);
+			sl_entity_id(eid, h);
+			if (!(ev.entity != NULL && memcmp(ev.entity, id,
+			    SL_ID_LEN) == 0) && memcmp(eid, id, SL_ID_LEN) != 0)
+				continue;
+			uint8_t tmp[SL_HEADER_MAX + 128];
+			size_t tl = sl_record_encode(tmp, ev.hdr, ev.hdr_len,
+			    ev.sig, NULL, NULL, 0);
+
+			sl_buf_write(&g, (const char *)tmp, tl);
+		}
+		if (g.failed) {
+			free(g.p);
+			mdb_cursor_close(c);
+			return ENOMEM;
+		}
+		MDB_val nv = { g.len, g.p };
+
+		rc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT);
+		free(g.p);
+		if (rc != 0) {
+			mdb_cursor_close(c);
+			return rc;
+		}
+		(*n)++;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+store_txn_strip_evidence(struct store *s, MDB_txn *txn,
+    const uint8_t id[SL_ID_LEN], uint64_t *n)
+{
+	int rc;
+
+	*n = 0;
+	if ((rc = strip_db(txn, s->refused, true, id, n)) != 0 ||
+	    (rc = strip_db(txn, s->forks, false, id, n)) != 0)
+		return rc == MDB_MAP_FULL ? SL_EFULL : SL_ESTORE;
+	return SL_OK;
+}
+
+int
+store_txn_erasure_mark(struct store *s, MDB_txn *txn,
+    const uint8_t hash[SL_HASH_LEN], uint64_t ms)
+{
+	uint8_t v[8];
+	MDB_val k = { SL_HASH_LEN, (void *)hash }, d = { sizeof v, v };
+	int rc;
+
+	put_be64(v, ms);
+	rc = mdb_put(txn, s->erasures, &k, &d, 0);
+	return rc == 0 ? SL_OK : rc == MDB_MAP_FULL ? SL_EFULL : SL_ESTORE;
+}
+
+uint64_t
+store_txn_erasure_applied(struct store *s, MDB_txn *txn,
+    const uint8_t hash[SL_HASH_LEN])
+{
+	MDB_val k = { SL_HASH_LEN, (void *)hash }, d;
+
+	if (mdb_get(txn, s->erasures, &k, &d) != 0 || d.mv_size != 8)
+		return 0;
+	return sl_get_be(d.mv_data, 8);
+}
+
+/* path with suffix, in buf. */
+static const char *
+path_with(char *buf, size_t len, const char *path, const char *suffix)
+{
+	snprintf(buf, len, "%s%s", path, suffix);
+	return buf;
+}
+
+/* Removes dir's LMDB files (their bytes overwritten with zeros first,
+ * when scrub) and dir itself. */
+static int
+dir_remove(const char *dir, bool scrub)
+{
+	static const char *const files[] = { "data.mdb", "lock.mdb" };
+	char f[PATH_MAX + 16];
+
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		snprintf(f, sizeof f, "%s/%s", dir, files[i]);
+		if (scrub && i == 0) {
+			int fd = open(f, O_WRONLY);
+			struct stat st;
+
+			if (fd >= 0 && fstat(fd, &st) == 0) {
+				static const uint8_t zero[65536];
+				off_t off = 0;
+
+				while (off < st.st_size) {
+					size_t n = (size_t)(st.st_size - off) <
+					    sizeof zero ? (size_t)(st.st_size -
+					    off) : sizeof zero;
+					ssize_t w = pwrite(fd, zero, n, off);
+
+					if (w <= 0)
+						break;
+					off += w;
+				}
+				(void)fsync(fd);
+			}
+			if (fd >= 0)
+				close(fd);
+		}
+		if (unlink(f) != 0 && errno != ENOENT)
+			return -1;
+	}
+	return rmdir(dir) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+int
+store_compact(struct store *s, const char *path, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX], ready[PATH_MAX], f[PATH_MAX + 16];
+	int rc, fd;
+
+	path_with(tmp, sizeof tmp, path, ".compact");
+	path_with(ready, sizeof ready, path, ".ready");
+	if (dir_remove(tmp, false) != 0 || mkdir(tmp, 0700) != 0) {
+		set_err(err, errlen, "cannot make %s: %s", tmp,
+		    strerror(errno));
+		return SL_EIO;
+	}
+	if ((rc = mdb_env_copy2(s->env, tmp, MDB_CP_COMPACT)) != 0) {
+		set_err(err, errlen, "cannot copy the store: %s",
+		    mdb_strerror(rc));
+		(void)dir_remove(tmp, true);
+		return SL_ESTORE;
+	}
+	snprintf(f, sizeof f, "%s/data.mdb", tmp);
+	if ((fd = open(f, O_RDONLY)) < 0 || fsync(fd) != 0) {
+		set_err(err, errlen, "cannot write %s: %s", f,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		(void)dir_remove(tmp, true);
+		return SL_EIO;
+	}
+	close(fd);
+	/* The finished copy's name says it is whole: store_swap takes it. */
+	if (rename(tmp, ready) != 0) {
+		set_err(err, errlen, "cannot rename %s: %s", tmp,
+		    strerror(errno));
+		(void)dir_remove(tmp, true);
+		return SL_EIO;
+	}
+	return SL_OK;
+}
+
+int
+store_swap(const char *path, bool *swapped, char *err, size_t errlen)
+{
+	char ready[PATH_MAX], old[PATH_MAX], tmp[PATH_MAX];
+
+	*swapped = false;
+	path_with(ready, sizeof ready, path, ".ready");
+	path_with(old, sizeof old, path, ".old");
+	path_with(tmp, sizeof tmp, path, ".compact");
+	(void)dir_remove(tmp, true); /* a copy cut short */
+	if (access(ready, F_OK) == 0) {
+		if (access(path, F_OK) == 0 && rename(path, old) != 0) {
+			set_err(err, errlen, "cannot rename %s: %s", path,
+			    strerror(errno));
+			return SL_EIO;
+		}
+		if (rename(ready, path) != 0) {
+			set_err(err, errlen, "cannot rename %s: %s", ready,
+			    strerror(errno));
+			return SL_EIO;
+		}
+		*swapped = true;
+	}
+	if (access(old, F_OK) == 0 && dir_remove(old, true) != 0) {
+		set_err(err, errlen, "cannot remove %s: %s", old,
+		    strerror(errno));
+		return SL_EIO;
+	}
+	return SL_OK;
 }

@@ -317,4 +317,35 @@ int store_invite_take(struct store *s, const uint8_t secret[STORE_SECRET_LEN],
     uint64_t now_ms, uint64_t *expires_ms);
 size_t store_invite_count(struct store *s, uint64_t now_ms);
 
+/* ---- erasure (PROTOCOL.md 5.2) ---- */
+
+/* A write transaction for the caller to commit or abort. */
+int store_write_begin(struct store *s, MDB_txn **txn);
+/* Writes the event (origin, seq) again without the openings drop(ctx,
+ * field) says to drop; *dropped how many.  SL_OK (nothing to drop is
+ * fine), SL_ENOENT if not held, or an error. */
+int store_txn_drop_opens(struct store *s, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq,
+    bool (*drop)(void *ctx, const char *k, size_t kl), void *ctx,
+    uint32_t *dropped);
+/* Refused and fork evidence about record id keeps headers and
+ * signatures only; *n how many were stripped. */
+int store_txn_strip_evidence(struct store *s, MDB_txn *txn,
+    const uint8_t id[SL_ID_LEN], uint64_t *n);
+/* The erasure hash was applied at ms; when it was (0: not). */
+int store_txn_erasure_mark(struct store *s, MDB_txn *txn,
+    const uint8_t hash[SL_HASH_LEN], uint64_t ms);
+uint64_t store_txn_erasure_applied(struct store *s, MDB_txn *txn,
+    const uint8_t hash[SL_HASH_LEN]);
+/*
+ * Compaction: a copy of the store with its live pages only (no free page
+ * keeps an erased value), written beside path as path.ready.  With the
+ * store closed, store_swap puts it in path's place and removes the old
+ * files (overwritten with zeros first); at start-up it finishes a swap a
+ * crash cut short.  *swapped tells whether it swapped.
+ */
+int store_compact(struct store *s, const char *path, char *err,
+    size_t errlen);
+int store_swap(const char *path, bool *swapped, char *err, size_t errlen);
+
 #endif /* SAMLOG_STORE_H */

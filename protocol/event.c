@@ -577,3 +577,75 @@ sl_entity_id(uint8_t out[SL_ID_LEN], const uint8_t hash[SL_HASH_LEN])
 {
 	memcpy(out, hash, SL_ID_LEN);
 }
+
+int
+sl_event_pack_changes(msgpack_packer *pk, const struct sl_event *ev)
+{
+	struct sl_mp m;
+	uint32_t n;
+
+	if (ev->payload == NULL) {
+		msgpack_pack_map(pk, 0);
+		return SL_OK;
+	}
+	sl_mp_init(&m, ev->payload, ev->payload_len);
+	if (sl_mp_read_map(&m, &n, 256) != SL_OK) {
+		msgpack_pack_map(pk, 0);
+		return SL_OK;
+	}
+	msgpack_pack_map(pk, n);
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k;
+		uint32_t kl;
+		const uint8_t *v;
+		size_t vl;
+		struct sl_mp vm;
+
+		if (sl_mp_read_str(&m, &k, &kl, 0, SL_PAYLOAD_MAX) != SL_OK ||
+		    sl_mp_skip(&m, &v, &vl) != SL_OK)
+			return SL_EINVAL; /* checked at ingest: never */
+		sl_pack_str(pk, k, kl);
+		if (sl_is_commitment(v, vl) &&
+		    sl_event_opening(ev, k, kl, &v, &vl) != SL_OK) {
+			msgpack_pack_nil(pk); /* erased */
+			continue;
+		}
+		sl_mp_init(&vm, v, vl);
+		if (sl_mp_repack(&vm, pk, 8) != SL_OK)
+			msgpack_pack_nil(pk);
+	}
+	return SL_OK;
+}
+
+uint32_t
+sl_event_erased(const struct sl_event *ev, const char **keys, uint32_t *klens,
+    uint32_t max)
+{
+	struct sl_mp m;
+	uint32_t n, found = 0;
+
+	if (ev->payload == NULL)
+		return 0;
+	sl_mp_init(&m, ev->payload, ev->payload_len);
+	if (sl_mp_read_map(&m, &n, 256) != SL_OK)
+		return 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k;
+		uint32_t kl;
+		const uint8_t *v, *ov;
+		size_t vl, ovl;
+
+		if (sl_mp_read_str(&m, &k, &kl, 0, SL_PAYLOAD_MAX) != SL_OK ||
+		    sl_mp_skip(&m, &v, &vl) != SL_OK)
+			break;
+		if (!sl_is_commitment(v, vl) ||
+		    sl_event_opening(ev, k, kl, &ov, &ovl) == SL_OK)
+			continue;
+		if (found < max) {
+			keys[found] = k;
+			klens[found] = kl;
+		}
+		found++;
+	}
+	return found;
+}

@@ -448,6 +448,13 @@ int sl_opening_read(struct sl_mp *m, const char **key, uint32_t *klen,
  * erased, or never committed). */
 int sl_event_opening(const struct sl_event *ev, const char *key,
     uint32_t klen, const uint8_t **v, size_t *vlen);
+/* Packs the payload as readers see it: a map, committed fields opened,
+ * erased ones nil (an empty map for a body that is gone or no map). */
+int sl_event_pack_changes(msgpack_packer *pk, const struct sl_event *ev);
+/* The keys of ev's erased fields (committed, no opening): how many, the
+ * first max of them into keys/klens. */
+uint32_t sl_event_erased(const struct sl_event *ev, const char **keys,
+    uint32_t *klens, uint32_t max);
 /*
  * Seals a canonical payload map: every entry whose key is in personal
  * (n names) is replaced by its commitment and its opening appended to
@@ -661,8 +668,10 @@ enum sl_ftype {
 			   counts */
 	SL_F_FORK,      /* a fork proof (forkproof.c) */
 	SL_F_KEYS,      /* array of key bin32, ascending (member.c) */
-	SL_F_APPROVALS  /* array of [key bin32, seq, CUTS, sig bin64],
+	SL_F_APPROVALS, /* array of [key bin32, seq, CUTS, sig bin64],
 			   keys ascending (member.c): members' approvals */
+	SL_F_HASHES     /* array of 1..SL_ERASE_MAX event hashes bin32,
+			   ascending (erasure.c) */
 };
 
 /* Field flags. */
@@ -973,6 +982,40 @@ int sl_fold_event(const struct sl_fold_ops *ops, void *ctx,
 /* The record an event is about: false if it is no record event. */
 bool sl_fold_target(const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN],
     uint8_t id[SL_ID_LEN], const struct sl_evtype **et);
+
+/*
+ * Erasures (erasure.c, PROTOCOL.md 5.2): an organisation's signed word
+ * that personal fields of some events of one record are to be erased.
+ */
+#define SL_ERASE_TYPE "erasure"
+#define SL_ERASE_MAX 1024    /* events one erasure names */
+struct sl_erasure {
+	uint8_t record[SL_ID_LEN];
+	bool has_record;
+	uint8_t decision[SL_ID_LEN]; /* a disposal decision, if has_decision */
+	bool has_decision;
+	const char *ground;          /* NULL if none; not NUL-terminated */
+	uint32_t ground_len;
+	uint32_t nfields;            /* 0: every personal field */
+	const char *field[SL_OPENS_MAX];
+	uint32_t field_len[SL_OPENS_MAX];
+	uint32_t ntargets;
+	const uint8_t *targets;      /* see sl_erasure_target */
+};
+/* Decodes an erasure's payload (pointers borrow it): SL_OK or
+ * SL_ESCHEMA. */
+int sl_erasure_decode(const uint8_t *payload, size_t plen,
+    struct sl_erasure *e);
+/* The hash of target i (< ntargets). */
+const uint8_t *sl_erasure_target(const struct sl_erasure *e, uint32_t i);
+/* Does the erasure erase field (n bytes)? */
+bool sl_erasure_names(const struct sl_erasure *e, const char *field,
+    size_t n);
+/* The content rule of an erasure: SL_OK or SL_ESCHEMA with why. */
+int sl_erasure_check(const uint8_t *payload, size_t plen, char *why,
+    size_t wlen);
+/* A HASHES value: SL_OK or SL_ESCHEMA with why. */
+int sl_hashes_check(const uint8_t *v, size_t len, char *why, size_t wlen);
 
 /*
  * Checkpoints (checkpoint.c, PROTOCOL.md 15): a node's signed word of the

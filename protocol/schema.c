@@ -237,6 +237,21 @@ static const struct sl_field fork_fields[] = {
 	    "the two signed runs" },
 };
 
+/* Erasures (PROTOCOL.md 5.2): no records, an organisation's word that
+ * personal fields of some events are to be erased. */
+static const struct sl_field erasure_fields[] = {
+	{ "decision", "decision", SL_F_REF, 0, "d", NULL, NULL, 0,
+	    "the disposal decision it rests on" },
+	{ "fields", "field", SL_F_TEXTS, SL_FIELD_NAME_MAX, NULL, NULL, NULL,
+	    0, "a field to erase" },
+	{ "ground", "ground", SL_F_TEXT, T, NULL, NULL, NULL, 0,
+	    "the ground for erasing" },
+	{ "record", "record", SL_F_REF, 0, "ocmdat", NULL, NULL, RQ,
+	    "the record whose events it erases" },
+	{ "targets", "targets", SL_F_HASHES, 0, NULL, NULL, NULL, RQ,
+	    "the events it erases" },
+};
+
 #undef T
 #undef L
 #undef RQ
@@ -271,6 +286,8 @@ static const struct sl_kind kinds[] = {
 	    NULL, false },
 	{ 'D', "device", false, device_fields, N(device_fields), NULL, false },
 	{ 'F', "fork", false, fork_fields, N(fork_fields), NULL, false },
+	{ 'E', "erasure", false, erasure_fields, N(erasure_fields), NULL,
+	    false },
 };
 
 #define K_ORG (&kinds[0])
@@ -284,6 +301,7 @@ static const struct sl_kind kinds[] = {
 #define K_CHECKPOINT (&kinds[8])
 #define K_DEVICE (&kinds[9])
 #define K_FORK (&kinds[10])
+#define K_ERASURE (&kinds[11])
 
 enum { D_PROPOSED = 1, D_ADOPTED, D_REJECTED, D_AMENDED, D_REVOKED,
 	D_REFERRED, D_TABLED, D_EXPIRED };
@@ -394,6 +412,8 @@ static const struct sl_evtype evtypes[] = {
 	{ "device.revoked", NULL, K_DEVICE, SL_ET_UPDATE,
 	    F(0) | F(1) | F(3) | F(4), F(0) | F(1) | F(3), 0, 0, 0 },
 	{ SL_FORK_TYPE, NULL, K_FORK, SL_ET_UPDATE, F(0), F(0), 0, 0, 0 },
+	{ SL_ERASE_TYPE, NULL, K_ERASURE, SL_ET_UPDATE, ALL(erasure_fields),
+	    F(3) | F(4), 0, 0, 0 },
 };
 
 #undef B
@@ -727,6 +747,8 @@ sl_schema_check_value(const struct sl_field *f, const uint8_t *v, size_t len,
 		return sl_keys_check(v, len, w, wlen);
 	case SL_F_APPROVALS:
 		return sl_approvals_check(v, len, w, wlen);
+	case SL_F_HASHES:
+		return sl_hashes_check(v, len, w, wlen);
 	case SL_F_SIG: {
 		const uint8_t *b;
 		uint32_t n;
@@ -981,6 +1003,9 @@ sl_schema_check_event(const char *type, size_t tlen, const uint8_t *entity,
 	/* So is an approval, a policy or an entry of a ledger (12.4). */
 	if (et != NULL && et->kind == K_MEMBER)
 		return sl_ledger_check(type, tlen, payload, plen, w, wlen);
+	/* And an erasure (5.2). */
+	if (et != NULL && et->kind == K_ERASURE)
+		return sl_erasure_check(payload, plen, w, wlen);
 	return SL_OK;
 }
 

@@ -1,0 +1,719 @@
+/*
+ * cmd_erase.c - erasure (PROTOCOL.md 5.2): the erase command, which
+ * writes an organisation's signed erasure event, and the tick that
+ * applies the erasures this node holds by its policy.
+ *
+ * An erasure names events of one record and the personal fields to take
+ * out of them.  Each node applies it by its own policy (samlog.conf:
+ * erasure = apply, at once; with-decision, only once the disposal
+ * decision it names is adopted), and only to events it may touch: those
+ * its author's organisation wrote, or any event of a record that
+ * organisation created.  Applying drops the fields' openings from the
+ * stored events (the payload, its hash, the chain and every signature
+ * stay), shows the fields as erased in the record, strips the record's
+ * refused and fork evidence to headers, and then has the daemon start
+ * again on a compacted copy of the store, so that no free page keeps
+ * the bytes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd_int.h"
+
+/* ---- the erase command ---------------------------------------------------- */
+
+struct gather {
+	struct cmd_ctx *d;
+	const struct sl_members *ms;
+	const struct sl_kind *kind;
+	const char *const *fields;   /* NULL: every personal field */
+	uint32_t nfields;
+	uint8_t (*h)[SL_HASH_LEN];
+	uint32_t n, cap;
+	uint32_t legacy;             /* events with the fields uncommitted */
+	uint32_t others;             /* events it may not erase */
+	bool too_many;
+};
+
+static bool
+wanted(const struct gather *g, const char *k, size_t kl)
+{
+	uint32_t idx;
+	const struct sl_field *f = sl_schema_field(g->kind, k, kl, &idx);
+
+	if (f == NULL || !(f->flags & SL_FF_PERSONAL))
+		return false;
+	if (g->fields == NULL)
+		return true;
+	for (uint32_t i = 0; i < g->nfields; i++)
+		if (strlen(g->fields[i]) == kl && memcmp(g->fields[i], k, kl) == 0)
+			return true;
+	return false;
+}
+
+/* May the organisation org erase fields of ev, an event of a record
+ * created by owner?  Its own events, or any in a record it created. */
+static bool
+may_erase(const struct sl_members *ms, const uint8_t org[SL_KEY_LEN],
+    const uint8_t *origin, const uint8_t owner[SL_KEY_LEN])
+{
+	const uint8_t *eo = ms != NULL ? sl_members_org_of(ms, origin) : origin;
+
+	return memcmp(eo, org, SL_KEY_LEN) == 0 ||
+	    memcmp(owner, org, SL_KEY_LEN) == 0;
+}
+
+static int
+gather_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN],
+    const struct sl_evmeta *m)
+{
+	struct gather *g = ctx;
+	struct sl_mp mp;
+	uint32_t n;
+	bool open = false, plain = false;
+
+	if (ev->payload == NULL)
+		return SL_OK;
+	sl_mp_init(&mp, ev->payload, ev->payload_len);
+	if (sl_mp_read_map(&mp, &n, 256) != SL_OK)
+		return SL_OK;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k;
+		uint32_t kl;
+		const uint8_t *v, *ov;
+		size_t vl, ovl;
+
+		if (sl_mp_read_str(&mp, &k, &kl, 0, SL_PAYLOAD_MAX) != SL_OK ||
+		    sl_mp_skip(&mp, &v, &vl) != SL_OK)
+			break;
+		if (!wanted(g, k, kl) || (vl == 1 && v[0] == 0xc0))
+			continue;
+		if (!sl_is_commitment(v, vl))
+			plain = true;
+		else if (sl_event_opening(ev, k, kl, &ov, &ovl) == SL_OK)
+			open = true;
+	}
+	g->legacy += plain;
+	if (!open)
+		return SL_OK;
+	if (!may_erase(g->ms, g->d->orgkey, ev->origin, m->owner)) {
+		g->others++;
+		return SL_OK;
+	}
+	if (g->n == SL_ERASE_MAX) {
+		g->too_many = true;
+		return SL_OK;
+	}
+	if (g->n == g->cap) {
+		uint32_t cap = g->cap ? g->cap * 2 : 16;
+		uint8_t (*nh)[SL_HASH_LEN] = realloc(g->h, cap * sizeof *nh);
+
+		if (nh == NULL)
+			return SL_ENOMEM;
+		g->h = nh;
+		g->cap = cap;
+	}
+	memcpy(g->h[g->n++], hash, SL_HASH_LEN);
+	return SL_OK;
+}
+
+static int
+hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, SL_HASH_LEN);
+}
+
+/* The kind's personal fields, for a message: "name, email, ...". */
+static void
+personal_list(const struct sl_kind *k, char *out, size_t len)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (uint32_t i = 0; i < k->nfields && o < len; i++)
+		if (k->fields[i].flags & SL_FF_PERSONAL)
+			o += (size_t)snprintf(out + o, len - o, "%s%s",
+			    o ? ", " : "", k->fields[i].flag);
+}
+
+int
+cmd_erase(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct args *a, char *msg, size_t mlen)
+{
+	static const char *const allowed[] = { "id", "field", "ground",
+		"decision", NULL };
+	char text[SL_TEXT_MAX + 1], ground[SL_TEXT_MAX + 1] = "";
+	char dec[SL_ID_TEXT + 1] = "", rid_text[SL_ID_TEXT + 1], list[200];
+	const char *names[SL_OPENS_MAX];
+	const struct arg *fa = cmd_arg_get(a, "field");
+	struct gather g = { .d = d };
+	uint8_t rid[SL_ID_LEN];
+	struct sl_rec r;
+	MDB_txn *txn;
+	struct sl_buf b = { 0 };
+	msgpack_packer pk;
+	int rc;
+
+	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
+		return rc;
+	if (!cmd_arg_str(a, "id", text, sizeof text) || text[0] == '\0')
+		return cmd_fail(msg, mlen, SL_EUSAGE, "erase needs a record ID");
+	if (cmd_arg_get(a, "ground") == NULL && cmd_arg_get(a, "decision") ==
+	    NULL)
+		return cmd_fail(msg, mlen, SL_EUSAGE, "erase needs --ground TEXT "
+		    "or --decision DECISION_ID (a disposal decision)");
+	if (store_read_begin(d->s, &txn) != SL_OK)
+		return cmd_fail(msg, mlen, SL_ESTORE, "cannot read the store");
+	if ((rc = cmd_resolve(d, txn, NULL, text, NULL, rid, msg, mlen)) !=
+	    SL_OK)
+		goto out;
+	if ((rc = project_get(d->p, txn, rid, &r)) != SL_OK) {
+		rc = cmd_fail(msg, mlen, rc, "no record with id %s", text);
+		goto out;
+	}
+	g.kind = r.kind;
+	sl_rec_free(&r);
+	personal_list(g.kind, list, sizeof list);
+	if (fa != NULL) {
+		uint32_t n = fa->type == ARG_ARR ? fa->n : 1;
+
+		if (n > SL_OPENS_MAX) {
+			rc = cmd_fail(msg, mlen, SL_EVALUE, "too many --field");
+			goto out;
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			const char *s = fa->type == ARG_ARR ? fa->e[i] : fa->s;
+			size_t sl = fa->type == ARG_ARR ? fa->elen[i] : fa->slen;
+			const struct sl_field *f = NULL;
+
+			/* By its flag (the CLI's name) or its key. */
+			for (uint32_t j = 0; j < g.kind->nfields && f == NULL;
+			    j++)
+				if ((strlen(g.kind->fields[j].flag) == sl &&
+				    memcmp(g.kind->fields[j].flag, s, sl) == 0) ||
+				    (strlen(g.kind->fields[j].name) == sl &&
+				    memcmp(g.kind->fields[j].name, s, sl) == 0))
+					f = &g.kind->fields[j];
+			if (f == NULL || !(f->flags & SL_FF_PERSONAL)) {
+				rc = cmd_fail(msg, mlen, SL_EVALUE, "--field %.*s "
+				    "is not personal data of a %s (its personal "
+				    "fields: %s)", (int)sl, s, g.kind->word, list);
+				goto out;
+			}
+			names[i] = f->name;
+		}
+		/* Ascending and distinct, as the payload wants. */
+		for (uint32_t i = 1; i < n; i++)
+			for (uint32_t j = i; j > 0 && strcmp(names[j - 1],
+			    names[j]) > 0; j--) {
+				const char *t = names[j];
+
+				names[j] = names[j - 1];
+				names[j - 1] = t;
+			}
+		g.nfields = 0;
+		for (uint32_t i = 0; i < n; i++)
+			if (g.nfields == 0 || strcmp(names[g.nfields - 1],
+			    names[i]) != 0)
+				names[g.nfields++] = names[i];
+		g.fields = names;
+	}
+	if (cmd_arg_str(a, "ground", ground, sizeof ground)) {
+		const struct sl_field *gf = sl_schema_field(
+		    sl_schema_kind("erasure"), "ground", 6, NULL);
+
+		if ((rc = cmd_check_field(gf, ground, strlen(ground), msg,
+		    mlen)) != SL_OK)
+			goto out;
+	}
+	if (cmd_arg_str(a, "decision", text, sizeof text) &&
+	    (rc = cmd_resolve_text(d, txn, "decision", text, "d", dec, msg,
+	    mlen)) != SL_OK)
+		goto out;
+	g.ms = project_members(d->p, txn);
+	if ((rc = project_history(d->p, txn, rid, UINT64_MAX, gather_cb,
+	    &g)) != SL_OK) {
+		rc = cmd_fail(msg, mlen, rc, "cannot read the record's history");
+		goto out;
+	}
+	if (g.too_many) {
+		rc = cmd_fail(msg, mlen, SL_EVALUE, "the record has more than %d "
+		    "events to erase: erase it field by field (--field)",
+		    SL_ERASE_MAX);
+		goto out;
+	}
+	if (g.n == 0) {
+		rc = cmd_fail(msg, mlen, SL_ENOENT, "nothing to erase: %s",
+		    g.others ? "another organisation wrote the events that hold "
+		    "it, in a record this organisation did not create (ask the "
+		    "one that created the record)" : g.legacy ? "the events "
+		    "that hold it were written before field-level erasure "
+		    "(this version cannot erase them)" : "no event of the "
+		    "record holds it (erased already?)");
+		goto out;
+	}
+	qsort(g.h, g.n, SL_HASH_LEN, hash_cmp);
+	sl_b32_encode(rid_text, rid, SL_ID_LEN);
+	msgpack_packer_init(&pk, &b, sl_buf_write);
+	msgpack_pack_map(&pk, 2 + (dec[0] != '\0') + (g.fields != NULL) +
+	    (ground[0] != '\0'));
+	if (dec[0] != '\0') {
+		sl_pack_cstr(&pk, "decision");
+		sl_pack_cstr(&pk, dec);
+	}
+	if (g.fields != NULL) {
+		sl_pack_cstr(&pk, "fields");
+		msgpack_pack_array(&pk, g.nfields);
+		for (uint32_t i = 0; i < g.nfields; i++)
+			sl_pack_cstr(&pk, g.fields[i]);
+	}
+	if (ground[0] != '\0') {
+		sl_pack_cstr(&pk, "ground");
+		sl_pack_cstr(&pk, ground);
+	}
+	sl_pack_cstr(&pk, "record");
+	sl_pack_cstr(&pk, rid_text);
+	sl_pack_cstr(&pk, "targets");
+	msgpack_pack_array(&pk, g.n);
+	for (uint32_t i = 0; i < g.n; i++)
+		sl_pack_bin(&pk, g.h[i], SL_HASH_LEN);
+	mdb_txn_abort(txn);
+	txn = NULL;
+	{
+		struct sl_event_draft dr = { .author = ctl_conn_user(c),
+			.type = SL_ERASE_TYPE, .payload = b.p,
+			.payload_len = (uint32_t)b.len };
+		char why[200];
+
+		if (b.failed)
+			rc = cmd_fail(msg, mlen, SL_ENOMEM, "out of memory");
+		else if (sl_schema_check_event(SL_ERASE_TYPE,
+		    sizeof SL_ERASE_TYPE - 1, NULL, 0, b.p, b.len, UINT64_MAX,
+		    why, sizeof why) != SL_OK)
+			rc = cmd_fail(msg, mlen, SL_ESCHEMA, "%s", why);
+		else
+			rc = store_append(d->s, &dr, 1, NULL, msg, mlen);
+	}
+	if (rc == SL_OK) {
+		struct sl_buf o = { 0 };
+		msgpack_packer op;
+
+		if (d->sync != NULL)
+			sync_log_grew(d->sync);
+		log_info("erasure of %u event(s) of record %s written", g.n,
+		    rid_text);
+		msgpack_packer_init(&op, &o, sl_buf_write);
+		msgpack_pack_map(&op, 4);
+		sl_pack_cstr(&op, "record");
+		sl_pack_cstr(&op, rid_text);
+		sl_pack_cstr(&op, "events");
+		msgpack_pack_uint32(&op, g.n);
+		sl_pack_cstr(&op, "left_to_others");
+		msgpack_pack_uint32(&op, g.others);
+		sl_pack_cstr(&op, "here");
+		sl_pack_cstr(&op, d->erasure_decision ? (dec[0] == '\0' ?
+		    "not applied: this node erases only under a disposal "
+		    "decision (erasure = with-decision)" : "applied once the "
+		    "disposal decision is adopted (erasure = with-decision)") :
+		    "applied now; the daemon starts again to compact its store");
+		if (!o.failed)
+			ctl_send(c, SL_MSG_RECORD, id, o.p, o.len);
+		free(o.p);
+		cmd_erase_tick(d);
+	}
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	free(g.h);
+	free(b.p);
+	return rc;
+}
+
+/* ---- applying ------------------------------------------------------------- */
+
+/* Where one erasure stands on this node. */
+struct erasure_state {
+	bool done;              /* applied (store_txn_erasure_applied) */
+	bool wait_decision;     /* the policy waits for a decision */
+	uint32_t missing;       /* events it names this node lacks */
+	uint32_t refused;       /* events it may not touch */
+	uint32_t ready;         /* events to erase now */
+	char why[200];          /* what it waits for, if anything */
+};
+
+/* The erasure's event, decoded from a copy (the transaction may write
+ * over the page it lies in): buf (SL_EVENT_MAX bytes) holds it. */
+static int
+erasure_load(struct cmd_ctx *d, MDB_txn *txn, const uint8_t origin[SL_KEY_LEN],
+    uint64_t seq, struct sl_event *ev, struct sl_erasure *e, uint8_t *buf)
+{
+	const uint8_t *rec;
+	size_t len;
+
+	if (store_txn_event(d->s, txn, origin, seq, &rec, &len) != SL_OK ||
+	    len > SL_EVENT_MAX)
+		return SL_ESTORE;
+	memcpy(buf, rec, len);
+	if (sl_event_decode(ev, buf, len) != SL_OK || ev->payload == NULL ||
+	    sl_erasure_decode(ev->payload, ev->payload_len, e) != SL_OK)
+		return SL_ESTORE;
+	return SL_OK;
+}
+
+/* Is the decision in force (adopted or amended)? */
+static bool
+decision_in_force(struct cmd_ctx *d, MDB_txn *txn, const uint8_t id[SL_ID_LEN])
+{
+	struct sl_rec r;
+	bool ok;
+
+	if (project_get(d->p, txn, id, &r) != SL_OK)
+		return false;
+	ok = r.kind != NULL && r.kind->c == 'd' &&
+	    (r.state == sl_schema_state(r.kind, "adopted") ||
+	    r.state == sl_schema_state(r.kind, "amended"));
+	sl_rec_free(&r);
+	return ok;
+}
+
+static void
+erasure_judge(struct cmd_ctx *d, MDB_txn *txn, const uint8_t hash[SL_HASH_LEN],
+    const struct sl_event *eev, const struct sl_erasure *e,
+    struct erasure_state *st)
+{
+	const struct sl_members *ms = project_members(d->p, txn);
+	const uint8_t *eorg = ms != NULL ? sl_members_org_of(ms, eev->origin) :
+	    eev->origin;
+
+	memset(st, 0, sizeof *st);
+	if (store_txn_erasure_applied(d->s, txn, hash) != 0) {
+		st->done = true;
+		return;
+	}
+	if (d->erasure_decision) {
+		if (!e->has_decision) {
+			st->wait_decision = true;
+			snprintf(st->why, sizeof st->why, "it names no disposal "
+			    "decision, and this node applies erasures only under "
+			    "one (erasure = with-decision)");
+		} else if (!decision_in_force(d, txn, e->decision)) {
+			char t[SL_ID_TEXT + 1];
+
+			sl_b32_encode(t, e->decision, SL_ID_LEN);
+			st->wait_decision = true;
+			snprintf(st->why, sizeof st->why, "waiting for decision "
+			    "%.8s to be adopted (erasure = with-decision)", t);
+		}
+	}
+	for (uint32_t i = 0; i < e->ntargets; i++) {
+		struct sl_evmeta m;
+
+		if (project_meta(d->p, txn, sl_erasure_target(e, i), &m) !=
+		    SL_OK) {
+			st->missing++;
+			continue;
+		}
+		if (memcmp(m.id, e->record, SL_ID_LEN) != 0 ||
+		    !may_erase(ms, eorg, m.origin, m.owner))
+			st->refused++;
+		else
+			st->ready++;
+	}
+	if (!st->wait_decision && st->missing > 0)
+		snprintf(st->why, sizeof st->why, "waiting for %u of the events "
+		    "it names", st->missing);
+	else if (!st->wait_decision && st->ready == 0 && st->refused > 0)
+		snprintf(st->why, sizeof st->why, "its organisation may not "
+		    "erase the events it names: another organisation wrote "
+		    "them, in a record it did not create");
+}
+
+struct apply_ctx {
+	const struct sl_erasure *e;
+	const struct sl_kind *kind;
+};
+
+static bool
+drop_cb(void *ctx, const char *k, size_t kl)
+{
+	const struct apply_ctx *a = ctx;
+	uint32_t idx;
+	const struct sl_field *f = sl_schema_field(a->kind, k, kl, &idx);
+
+	return f != NULL && (f->flags & SL_FF_PERSONAL) &&
+	    sl_erasure_names(a->e, k, kl);
+}
+
+/* Applies what may be applied of one erasure in txn: *fields how many
+ * openings were dropped; marks it done unless it waits for events. */
+static int
+erasure_apply(struct cmd_ctx *d, MDB_txn *txn, const uint8_t hash[SL_HASH_LEN],
+    const struct sl_event *eev, const struct sl_erasure *e,
+    const struct erasure_state *st, uint32_t *fields)
+{
+	const struct sl_members *ms = project_members(d->p, txn);
+	const uint8_t *eorg = ms != NULL ? sl_members_org_of(ms, eev->origin) :
+	    eev->origin;
+	uint64_t stripped = 0;
+	int rc;
+
+	*fields = 0;
+	for (uint32_t i = 0; i < e->ntargets; i++) {
+		const uint8_t *th = sl_erasure_target(e, i);
+		struct sl_evmeta m;
+		struct sl_event ev;
+		const uint8_t *rec;
+		size_t len;
+		uint32_t n = 0;
+		const struct sl_evtype *et;
+		uint8_t id[SL_ID_LEN];
+
+		if (project_meta(d->p, txn, th, &m) != SL_OK ||
+		    memcmp(m.id, e->record, SL_ID_LEN) != 0 ||
+		    !may_erase(ms, eorg, m.origin, m.owner))
+			continue;
+		if ((rc = store_txn_event(d->s, txn, m.origin, m.seq, &rec,
+		    &len)) != SL_OK ||
+		    sl_event_decode(&ev, rec, len) != SL_OK ||
+		    !sl_fold_target(&ev, th, id, &et))
+			continue;
+		struct apply_ctx ac = { e, et->kind };
+
+		if ((rc = store_txn_drop_opens(d->s, txn, m.origin, m.seq,
+		    drop_cb, &ac, &n)) != SL_OK)
+			return rc;
+		if (n == 0)
+			continue;
+		*fields += n;
+		if ((rc = store_txn_event(d->s, txn, m.origin, m.seq, &rec,
+		    &len)) != SL_OK || sl_event_decode(&ev, rec, len) != SL_OK)
+			return SL_ESTORE;
+		if ((rc = project_erase_fields(d->p, txn, &ev, th)) != SL_OK)
+			return rc;
+	}
+	if ((rc = store_txn_strip_evidence(d->s, txn, e->record, &stripped)) !=
+	    SL_OK)
+		return rc;
+	*fields += (uint32_t)stripped;
+	if (st->missing == 0)
+		return store_txn_erasure_mark(d->s, txn, hash, sl_now_ms());
+	return SL_OK;
+}
+
+struct tick_ctx {
+	struct cmd_ctx *d;
+	MDB_txn *txn;
+	uint8_t *buf;
+	uint32_t applied, fields;
+	int rc;
+};
+
+static int
+tick_cb(void *ctx, const uint8_t hash[SL_HASH_LEN],
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq)
+{
+	struct tick_ctx *t = ctx;
+	struct sl_event ev;
+	struct sl_erasure e;
+	struct erasure_state st;
+	uint32_t n = 0;
+	char rt[SL_ID_TEXT + 1];
+
+	if (store_txn_erasure_applied(t->d->s, t->txn, hash) != 0 ||
+	    erasure_load(t->d, t->txn, origin, seq, &ev, &e, t->buf) != SL_OK)
+		return SL_OK;
+	erasure_judge(t->d, t->txn, hash, &ev, &e, &st);
+	/* Nothing it may take out (yet): it stays listed in status. */
+	if (st.wait_decision || st.ready == 0)
+		return SL_OK;
+	if ((t->rc = erasure_apply(t->d, t->txn, hash, &ev, &e, &st, &n)) !=
+	    SL_OK)
+		return t->rc;
+	sl_b32_encode(rt, e.record, SL_ID_LEN);
+	if (n > 0 || st.missing == 0)
+		log_info("erasure applied to record %s: %u field value(s) and "
+		    "evidence copies taken out of %u event(s)%s", rt, n,
+		    st.ready, st.refused ? "; events another organisation "
+		    "wrote are left to it" : "");
+	t->applied += st.missing == 0;
+	t->fields += n;
+	return SL_OK;
+}
+
+bool
+cmd_erase_tick(struct cmd_ctx *d)
+{
+	struct tick_ctx t = { .d = d };
+	uint8_t *buf = malloc(SL_EVENT_MAX);
+	int rc;
+
+	if (buf == NULL)
+		return false;
+	for (int tries = 0; tries < 4; tries++) {
+		t = (struct tick_ctx){ .d = d, .buf = buf };
+		if (store_write_begin(d->s, &t.txn) != SL_OK)
+			return false;
+		rc = project_erasures(d->p, t.txn, tick_cb, &t);
+		if (rc == SL_OK && t.rc == SL_OK && (t.applied || t.fields)) {
+			rc = mdb_txn_commit(t.txn);
+			if (rc == MDB_MAP_FULL && store_grow_map(d->s) == SL_OK)
+				continue;
+			if (rc != 0) {
+				log_warn("cannot apply the erasures: %s",
+				    mdb_strerror(rc));
+				free(buf);
+				return false;
+			}
+			break;
+		}
+		mdb_txn_abort(t.txn);
+		if ((rc == SL_EFULL || t.rc == SL_EFULL) &&
+		    store_grow_map(d->s) == SL_OK)
+			continue;
+		if (rc != SL_OK || t.rc != SL_OK)
+			log_warn("cannot apply the erasures: %s",
+			    sl_strerror(rc != SL_OK ? rc : t.rc));
+		free(buf);
+		return false;
+	}
+	free(buf);
+	if (t.fields > 0) {
+		/* The bytes are out of the live tree; a compacted copy
+		 * takes them off the free pages too. */
+		d->scrub = true;
+		return true;
+	}
+	return false;
+}
+
+/* ---- status and display ------------------------------------------------ */
+
+struct status_ctx {
+	struct cmd_ctx *d;
+	MDB_txn *txn;
+	uint8_t *buf;
+	msgpack_packer *pk;
+	uint32_t n;
+};
+
+static int
+status_cb(void *ctx, const uint8_t hash[SL_HASH_LEN],
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq)
+{
+	struct status_ctx *s = ctx;
+	struct sl_event ev;
+	struct sl_erasure e;
+	struct erasure_state st;
+	char org[SL_ORG_MAX + 1], rt[SL_ID_TEXT + 1];
+
+	if (erasure_load(s->d, s->txn, origin, seq, &ev, &e, s->buf) != SL_OK)
+		return SL_OK;
+	erasure_judge(s->d, s->txn, hash, &ev, &e, &st);
+	if (st.done || st.why[0] == '\0')
+		return SL_OK;
+	s->n++;
+	if (s->pk == NULL)
+		return SL_OK;
+	project_org_at(s->d->p, s->txn, ev.origin, ev.hlc, org, sizeof org);
+	sl_b32_encode(rt, e.record, SL_ID_LEN);
+	msgpack_pack_map(s->pk, 4);
+	sl_pack_cstr(s->pk, "record");
+	sl_pack_cstr(s->pk, rt);
+	sl_pack_cstr(s->pk, "by");
+	sl_pack_cstr(s->pk, org[0] ? org : "?");
+	sl_pack_cstr(s->pk, "time");
+	sl_pack_time(s->pk, ev.hlc);
+	sl_pack_cstr(s->pk, "why");
+	sl_pack_cstr(s->pk, st.why);
+	return SL_OK;
+}
+
+uint32_t
+cmd_erase_status(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk)
+{
+	struct status_ctx s = { d, txn, malloc(SL_EVENT_MAX), NULL, 0 };
+
+	if (s.buf == NULL) {
+		if (pk != NULL)
+			msgpack_pack_array(pk, 0);
+		return 0;
+	}
+	(void)project_erasures(d->p, txn, status_cb, &s);
+	if (pk != NULL) {
+		msgpack_pack_array(pk, s.n);
+		s.pk = pk;
+		s.n = 0;
+		(void)project_erasures(d->p, txn, status_cb, &s);
+	}
+	free(s.buf);
+	return s.n;
+}
+
+struct note_ctx {
+	struct cmd_ctx *d;
+	MDB_txn *txn;
+	uint8_t *buf;
+	const uint8_t *record;
+	const uint8_t *event;     /* NULL: any event of the record */
+	const char *field;        /* NULL: any field */
+	char *out;
+	size_t len;
+	uint64_t hlc;             /* the erasure the note is of so far */
+};
+
+static int
+note_cb(void *ctx, const uint8_t hash[SL_HASH_LEN],
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq)
+{
+	struct note_ctx *n = ctx;
+	struct sl_event ev;
+	struct sl_erasure e;
+	char org[SL_ORG_MAX + 1], day[11];
+	bool hit = false;
+
+	(void)hash;
+	if (erasure_load(n->d, n->txn, origin, seq, &ev, &e, n->buf) != SL_OK ||
+	    memcmp(e.record, n->record, SL_ID_LEN) != 0 ||
+	    (n->field != NULL && !sl_erasure_names(&e, n->field,
+	    strlen(n->field))))
+		return SL_OK;
+	for (uint32_t i = 0; i < e.ntargets && !hit; i++)
+		hit = n->event == NULL || memcmp(sl_erasure_target(&e, i),
+		    n->event, SL_HASH_LEN) == 0;
+	if (!hit)
+		return SL_OK;
+	/* The first erasure that took it out says so. */
+	if (n->hlc != 0 && n->hlc <= ev.hlc)
+		return SL_OK;
+	n->hlc = ev.hlc;
+	project_org_at(n->d->p, n->txn, ev.origin, ev.hlc, org, sizeof org);
+	sl_date_format(sl_hlc_day(ev.hlc), day);
+	if (e.ground != NULL)
+		snprintf(n->out, n->len, "erased on %s by %s, ground: %.*s", day,
+		    org[0] ? org : "?", (int)e.ground_len, e.ground);
+	else {
+		char t[SL_ID_TEXT + 1];
+
+		sl_b32_encode(t, e.decision, SL_ID_LEN);
+		snprintf(n->out, n->len, "erased on %s by %s, under disposal "
+		    "decision %.8s", day, org[0] ? org : "?", t);
+	}
+	return SL_OK;
+}
+
+bool
+cmd_erase_note(struct cmd_ctx *d, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
+    const uint8_t *event, const char *field, char *out, size_t len)
+{
+	struct note_ctx n = { d, txn, malloc(SL_EVENT_MAX), id, event, field,
+		out, len, 0 };
+
+	out[0] = '\0';
+	if (n.buf != NULL)
+		(void)project_erasures(d->p, txn, note_cb, &n);
+	free(n.buf);
+	if (out[0] == '\0')
+		snprintf(out, len, "erased");
+	return true;
+}

@@ -1,0 +1,348 @@
+/*
+ * test_erase.c - erasure (PROTOCOL.md 5.1 and 5.2), with real daemons on
+ * loopback.
+ *
+ * A contact's personal fields travel committed, so that one member's
+ * signed erasure takes them out of every node that applies it (at once,
+ * or under a disposal decision), and out of every file of its directory,
+ * while the rest of the record, every chain and the audit bundle still
+ * verify.  A member may erase only what its organisation wrote, or any
+ * event of a record it created.
+ */
+#define _XOPEN_SOURCE 700
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ftw.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "attacker.h"
+#include "cluster.h"
+#include "victim.h"
+
+/* ---- is a value anywhere in a node directory? ---------------------------- */
+
+static const char *scan_needle;
+static char scan_hit[1024];
+
+static int
+scan_cb(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	FILE *fp;
+	char *buf;
+	size_t n, nl = strlen(scan_needle);
+
+	(void)f;
+	if (flag != FTW_F || st->st_size == 0)
+		return 0;
+	if ((fp = fopen(path, "rb")) == NULL)
+		return 0; /* a socket */
+	buf = malloc((size_t)st->st_size);
+	assert_non_null(buf);
+	n = fread(buf, 1, (size_t)st->st_size, fp);
+	fclose(fp);
+	for (size_t i = 0; i + nl <= n; i++)
+		if (memcmp(buf + i, scan_needle, nl) == 0) {
+			snprintf(scan_hit, sizeof scan_hit, "%s", path);
+			free(buf);
+			return 1;
+		}
+	free(buf);
+	return 0;
+}
+
+/* The first file under dir whose bytes hold needle, or NULL. */
+static const char *
+file_with(const char *dir, const char *needle)
+{
+	scan_needle = needle;
+	scan_hit[0] = '\0';
+	return nftw(dir, scan_cb, 16, FTW_PHYS) == 1 ? scan_hit : NULL;
+}
+
+static void
+assert_gone(const struct node *n, const char *value)
+{
+	const char *f = file_with(n->dir, value);
+
+	if (f != NULL)
+		fail_msg("%s: \"%s\" is still in %s", n->name, value, f);
+}
+
+/* Waits until n's `contact show ID --json` holds needle (the daemon may
+ * be starting again meanwhile). */
+static void
+wait_show(const struct node *n, const char *id, const char *needle)
+{
+	uint64_t until = now_ms() + WAIT_MS;
+	struct tu_run *r;
+
+	for (;;) {
+		r = sl(n, "contact", "show", id, "--json", NULL);
+		if (r->status == 0 && strstr(r->out, needle) != NULL)
+			return;
+		if (now_ms() > until)
+			fail_msg("%s: contact %s never showed %s: %s%s", n->name,
+			    id, needle, r->out, r->err);
+		usleep(100000);
+	}
+}
+
+/* Waits until n answers again after starting over on a compacted
+ * store. */
+static void
+wait_compacted(const struct node *n)
+{
+	uint64_t until = now_ms() + WAIT_MS;
+
+	wait_log(n, "the store is compacted");
+	while (sl(n, "status", NULL)->status != 0) {
+		if (now_ms() > until)
+			fail_msg("%s does not answer after compacting", n->name);
+		usleep(100000);
+	}
+}
+
+/*
+ * Three members in a line, a - b - c.  a's contact, with b's later phone
+ * number in it, is erased by a (a created the record, so b's event is
+ * a's to erase too).  Every node applies it, starts again on a
+ * compacted store, and then holds the name, the e-mail and both phone
+ * numbers nowhere in its directory; the role stays, every chain
+ * verifies, the nodes agree, and an audit bundle made after the erasure
+ * checks offline and says who erased what.
+ */
+static void
+test_erase_everywhere(void **state)
+{
+	struct node a, b, c, *all[] = { &a, &b, &c };
+	char id[64], bundle[600];
+	struct tu_run *r;
+
+	(void)state;
+	node_init(&a, "ea", "Samordningsförbundet");
+	node_init(&b, "eb", "Sigtuna kommun");
+	node_init(&c, "ec", "Väsby kommun");
+	node_start(&a);
+	node_start(&b);
+	node_start(&c);
+	trust(&a, &b, true);
+	trust(&b, &a, false);
+	trust(&b, &c, false);
+	trust(&c, &b, true);
+	trust(&a, &c, false);
+	trust(&c, &a, false);
+	snprintf(id, sizeof id, "%s", line1(ok(sl(&a, "contact", "add",
+	    "--name", "Qzxjv Raderasson", "--email", "qzxjv@example.se",
+	    "--phone", "0701112233", "--role", "samordnare", NULL))));
+	wait_show(&b, id, "Qzxjv");
+	ok(sl(&b, "contact", "update", id, "--phone", "0709998877", NULL));
+	wait_converged(all, 3);
+	wait_show(&c, id, "0709998877");
+	assert_non_null(file_with(c.dir, "Qzxjv"));
+
+	/* A member that wrote nothing in a's record may erase none of
+	 * it. */
+	refused(sl(&c, "erase", id, "--ground", "GDPR", NULL), 1,
+	    "another organisation");
+	/* Wrong usage changes nothing. */
+	refused(sl(&a, "erase", id, NULL), 2, "--ground");
+	refused(sl(&a, "erase", id, "--field", "role", "--ground", "x",
+	    NULL), 1, "not personal data");
+
+	r = ok(sl(&a, "erase", id, "--ground", "GDPR art. 17, request "
+	    "2026-12-01", "--json", NULL));
+	assert_int_equal(tu_json_num(r->out, "events"), 2);
+	for (int i = 0; i < 3; i++) {
+		wait_show(all[i], id, "\"erased\"");
+		wait_compacted(all[i]);
+		wait_show(all[i], id, "ground: GDPR art. 17");
+	}
+	wait_converged(all, 3);
+	for (int i = 0; i < 3; i++) {
+		r = ok(sl(all[i], "contact", "show", id, "--json", NULL));
+		assert_non_null(strstr(r->out, "\"role\": \"samordnare\""));
+		assert_non_null(strstr(r->out, "\"name\": null"));
+		assert_non_null(strstr(r->out, "\"phone\": null"));
+		assert_non_null(strstr(r->out, "by Samordningsförbundet"));
+		ok(sl(all[i], "verify", NULL));
+		assert_gone(all[i], "Qzxjv");
+		assert_gone(all[i], "qzxjv@example");
+		assert_gone(all[i], "0701112233");
+		assert_gone(all[i], "0709998877");
+	}
+	assert_same(all, 3);
+	/* history says who erased each value, where it was. */
+	r = ok(sl(&c, "history", id, "--json", NULL));
+	assert_non_null(strstr(r->out, "\"erased\": {\"email\": \"erased on"));
+	assert_null(strstr(r->out, "Qzxjv"));
+	r = ok(sl(&c, "history", id, NULL));
+	assert_non_null(strstr(r->out, "erased on"));
+	/* The bundle of the erased record still checks, offline. */
+	snprintf(bundle, sizeof bundle, "%s/erased.bundle", cl_tmp);
+	ok(sl(&c, "audit", id, "--out", bundle, NULL));
+	r = ok(sl(&c, "audit", "--check", bundle, NULL));
+	assert_null(strstr(r->out, "Qzxjv"));
+	/* Erasing again finds nothing left. */
+	refused(sl(&a, "erase", id, "--ground", "again", NULL), 1,
+	    "nothing to erase");
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(node_stop(all[i], SIGTERM), 0);
+}
+
+/*
+ * A public body applies erasures only under a disposal decision
+ * (erasure = with-decision).  The association erases one field under a
+ * decision still proposed: it applies it at once (its policy is apply),
+ * the municipality waits, says why in status, and keeps the value; once
+ * the decision is adopted, it applies it too.  The other fields stay.
+ */
+static void
+test_erase_with_decision(void **state)
+{
+	struct node a, b, *all[] = { &a, &b };
+	char id[64], dec[64], conf[700];
+	struct tu_run *r;
+	FILE *f;
+
+	(void)state;
+	node_init(&a, "da", "Samordningsförbundet");
+	node_init(&b, "db", "Sigtuna kommun");
+	snprintf(conf, sizeof conf, "%s/samlog.conf", b.dir);
+	assert_non_null(f = fopen(conf, "a"));
+	fputs("erasure = with-decision\n", f);
+	fclose(f);
+	node_start(&a);
+	node_start(&b);
+	trust(&a, &b, true);
+	trust(&b, &a, false);
+	snprintf(id, sizeof id, "%s", line1(ok(sl(&a, "contact", "add",
+	    "--name", "Wyrdtest Gallring", "--phone", "0733445566", NULL))));
+	snprintf(dec, sizeof dec, "%s", line1(ok(sl(&a, "decision", "add",
+	    "--title", "Gallring av kontaktuppgifter", "--text",
+	    "Telefonnummer gallras två år efter avslutat uppdrag", NULL))));
+	wait_converged(all, 2);
+	r = ok(sl(&b, "status", "--json", NULL));
+	assert_non_null(strstr(r->out, "\"erasure\": \"with-decision\""));
+
+	ok(sl(&a, "erase", id, "--field", "phone", "--decision", dec, NULL));
+	wait_show(&a, id, "under disposal decision");
+	wait_compacted(&a);
+	wait_converged(all, 2);
+	/* b waits, and says why. */
+	for (int i = 0; i < 50; i++) {
+		r = ok(sl(&b, "status", "--json", NULL));
+		if (strstr(r->out, "waiting for decision") != NULL)
+			break;
+		usleep(100000);
+	}
+	assert_non_null(strstr(r->out, "waiting for decision"));
+	assert_non_null(strstr(r->out, "erasure not applied on this node"));
+	r = ok(sl(&b, "contact", "show", id, "--json", NULL));
+	assert_non_null(strstr(r->out, "\"phone\": \"0733445566\""));
+	assert_non_null(file_with(b.dir, "0733445566"));
+	assert_gone(&a, "0733445566");
+
+	ok(sl(&a, "decision", "adopt", dec, NULL));
+	wait_show(&b, id, "under disposal decision");
+	wait_compacted(&b);
+	r = ok(sl(&b, "contact", "show", id, "--json", NULL));
+	assert_non_null(strstr(r->out, "\"phone\": null"));
+	assert_non_null(strstr(r->out, "\"name\": \"Wyrdtest Gallring\""));
+	assert_gone(&b, "0733445566");
+	r = ok(sl(&b, "status", "--json", NULL));
+	assert_non_null(strstr(r->out, "\"erasures_waiting\": []"));
+	ok(sl(&b, "verify", NULL));
+	wait_converged(all, 2);
+	assert_same(all, 2);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(node_stop(all[i], SIGTERM), 0);
+}
+
+/* The erasure payload of one target, as a hostile member would write
+ * it. */
+static struct sl_buf
+erasure_payload(const char *record, const uint8_t target[SL_HASH_LEN])
+{
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 3);
+	sl_pack_cstr(&pk, "ground");
+	sl_pack_cstr(&pk, "because I can");
+	sl_pack_cstr(&pk, "record");
+	sl_pack_cstr(&pk, record);
+	sl_pack_cstr(&pk, "targets");
+	msgpack_pack_array(&pk, 1);
+	sl_pack_bin(&pk, target, SL_HASH_LEN);
+	return g;
+}
+
+/*
+ * A member signs an erasure of another organisation's contact, in a
+ * record it did not create.  The victim applies none of it: the value
+ * stays, nothing is compacted, and status lists the erasure with why.
+ */
+static void
+test_erase_hostile(void **state)
+{
+	struct scene s;
+	struct ident m;
+	struct forger f;
+	uint8_t head[4][SL_HASH_LEN];
+	char id[64];
+	struct tu_run *r;
+
+	(void)state;
+	scene_start(&s, "er");
+	ident_init(&m, "m-er");
+	scene_member(&s, &m);
+	snprintf(id, sizeof id, "%s", contact_add(&s.v, "Hxqv Offer",
+	    "samordnare"));
+	ok(sl(&s.v, "contact", "update", id, "--phone", "0701230000", NULL));
+	assert_int_equal(heads_of(&s.v, id, head, 4, NULL), 1);
+	forger_init(&f, &m);
+	struct sl_buf g = erasure_payload(id, head[0]);
+	struct rec e = forge(&f, &(struct forgery){ .type = "erasure",
+	    .author = "mallory", .payload = g.p,
+	    .payload_len = (uint32_t)g.len });
+
+	free(g.p);
+	atk_deliver(&m, &s.v, &e, 1);
+	for (int i = 0; i < 50; i++) {
+		r = ok(sl(&s.v, "status", "--json", NULL));
+		if (strstr(r->out, "may not erase") != NULL)
+			break;
+		usleep(100000);
+	}
+	if (strstr(r->out, "may not erase") == NULL)
+		fail_msg("status: %s", r->out);
+	usleep(1500000);
+	r = ok(sl(&s.v, "contact", "show", id, "--json", NULL));
+	assert_non_null(strstr(r->out, "\"phone\": \"0701230000\""));
+	assert_null(strstr(r->out, "\"erased\""));
+	assert_false(log_has(&s.v, "erasure applied"));
+	assert_non_null(file_with(s.v.dir, "0701230000"));
+	free(e.p);
+	ident_free(&m);
+	scene_stop(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_erase_everywhere, cl_reap),
+		cmocka_unit_test_teardown(test_erase_with_decision, cl_reap),
+		cmocka_unit_test_teardown(test_erase_hostile, cl_reap),
+	};
+
+	return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
+}
