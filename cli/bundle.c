@@ -656,6 +656,61 @@ bundle_idents(const struct bundle *b, struct ident **v)
 	return n;
 }
 
+/* "erased_fields": each erased field of ev with who erased it, when and
+ * on what ground, from the bundle's erasures (PROTOCOL.md 5.2). */
+static void
+pack_erased_fields(msgpack_packer *pk, const struct bundle *b,
+    const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN])
+{
+	const char *keys[SL_OPENS_MAX];
+	uint32_t kl[SL_OPENS_MAX];
+	uint32_t ne = sl_event_erased(ev, keys, kl, SL_OPENS_MAX);
+
+	if (ne > SL_OPENS_MAX)
+		ne = SL_OPENS_MAX;
+	sl_pack_cstr(pk, "erased_fields");
+	msgpack_pack_map(pk, ne);
+	for (uint32_t i = 0; i < ne; i++) {
+		char note[400] = "erased (the erasure is not in the bundle)";
+		uint64_t when = 0;
+
+		for (uint32_t j = 0; j < b->nev; j++) {
+			const struct sl_event *x = &b->ev[j].ev;
+			struct sl_erasure e;
+			bool hit = false;
+			const char *org;
+			uint32_t ol;
+			char day[11];
+
+			if (x->payload == NULL || x->type_len !=
+			    sizeof SL_ERASE_TYPE - 1 || memcmp(x->type,
+			    SL_ERASE_TYPE, x->type_len) != 0 ||
+			    sl_erasure_decode(x->payload, x->payload_len, &e) !=
+			    SL_OK || !sl_erasure_names(&e, keys[i], kl[i]) ||
+			    (when != 0 && x->hlc >= when))
+				continue;
+			for (uint32_t t = 0; t < e.ntargets && !hit; t++)
+				hit = memcmp(sl_erasure_target(&e, t), hash,
+				    SL_HASH_LEN) == 0;
+			if (!hit)
+				continue;
+			when = x->hlc;
+			origin_org(b, x->origin, &org, &ol);
+			sl_date_format(sl_hlc_day(x->hlc), day);
+			if (e.ground != NULL)
+				snprintf(note, sizeof note, "erased on %s by %.*s, "
+				    "ground: %.*s", day, (int)ol, org,
+				    (int)e.ground_len, e.ground);
+			else
+				snprintf(note, sizeof note, "erased on %s by %.*s, "
+				    "under a disposal decision", day, (int)ol,
+				    org);
+		}
+		sl_pack_str(pk, keys[i], kl[i]);
+		sl_pack_cstr(pk, note);
+	}
+}
+
 static void
 pack_report(struct sl_buf *g, struct bundle *b, struct chain_ev **sub,
     struct pins *pins)
@@ -721,7 +776,7 @@ pack_report(struct sl_buf *g, struct bundle *b, struct chain_ev **sub,
 		const struct sl_event *ev = &sub[i]->ev;
 
 		origin_org(b, ev->origin, &org, &ol);
-		msgpack_pack_map(&pk, 12);
+		msgpack_pack_map(&pk, 13);
 		sl_pack_cstr(&pk, "seq");
 		msgpack_pack_uint64(&pk, ev->seq);
 		sl_pack_cstr(&pk, "origin");
@@ -740,6 +795,7 @@ pack_report(struct sl_buf *g, struct bundle *b, struct chain_ev **sub,
 		pack_effect(&pk, b, sub[i]->hash);
 		sl_pack_cstr(&pk, "erased");
 		sl_pack_bool(&pk, ev->payload == NULL);
+		pack_erased_fields(&pk, b, ev, sub[i]->hash);
 		sl_pack_cstr(&pk, "hash");
 		sl_pack_b32(&pk, sub[i]->hash, SL_HASH_LEN);
 		sl_pack_cstr(&pk, "signed_at");

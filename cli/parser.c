@@ -382,8 +382,8 @@ field_help(const struct sl_field *f, bool filter)
 	    values[0] ? ": " : "", values, dflt);
 }
 
-/* What every change takes: --on; an update also --unset, an add
- * --force. */
+/* What every change takes: --on and --force; an update also
+ * --unset. */
 static void
 common_write_flags(const struct sl_evtype *et)
 {
@@ -400,12 +400,13 @@ common_write_flags(const struct sl_evtype *et)
 		fd->flags = FL_REPEAT;
 		fd->help = "clear a field (repeatable)";
 	}
-	if (et->role == SL_ET_CREATE) {
-		fd = flag_push();
-		fd->name = "force";
-		fd->flags = FL_SWITCH;
-		fd->help = "add it although an active record has that name";
-	}
+	fd = flag_push();
+	fd->name = "force";
+	fd->flags = FL_SWITCH;
+	fd->help = et->role == SL_ET_CREATE ? "add it although an active "
+	    "record has that name, or its text holds what looks like a "
+	    "personal identity number" : "record it although its text holds "
+	    "what looks like a personal identity number";
 }
 
 /* The flags of an event type: each field it may carry but the state

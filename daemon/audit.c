@@ -16,6 +16,9 @@
  * a device and for the exporting node: whole, so that the checker folds
  * the device's steps as its organisation's, as every node does.
  *
+ * The record's erasures (PROTOCOL.md 5.2), whole, so that the checker
+ * says who erased a value, when and on what ground.
+ *
  * And the witnesses (PROTOCOL.md 15.4): per origin, its latest
  * checkpoint that names no tip beyond what this node holds (a checker
  * reads a tip above the statement's vector as the end of a chain left
@@ -37,6 +40,7 @@ struct wants {
 	size_t n, cap;
 	bool failed;
 	struct project *p;
+	struct store *s;
 	MDB_txn *txn;
 	const uint8_t *id;               /* the record */
 	uint8_t (*missing)[SL_HASH_LEN]; /* parents this node does not hold */
@@ -242,12 +246,31 @@ want_witnesses(struct store *s, struct project *p, MDB_txn *txn,
 	}
 }
 
+static int
+erasure_cb(void *ctx, const uint8_t hash[SL_HASH_LEN],
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq)
+{
+	struct wants *w = ctx;
+	struct sl_event ev;
+	struct sl_erasure e;
+	const uint8_t *rec;
+	size_t len;
+
+	(void)hash;
+	if (store_txn_event(w->s, w->txn, origin, seq, &rec, &len) == SL_OK &&
+	    sl_event_decode(&ev, rec, len) == SL_OK && ev.payload != NULL &&
+	    sl_erasure_decode(ev.payload, ev.payload_len, &e) == SL_OK &&
+	    memcmp(e.record, w->id, SL_ID_LEN) == 0)
+		want_add(w, origin, seq, true);
+	return SL_OK;
+}
+
 int
 audit_build(struct store *s, struct project *p, MDB_txn *txn,
     const uint8_t id[SL_ID_LEN], char kind, const uint8_t node[SL_KEY_LEN],
     const char *org, struct sl_buf *out, char *err, size_t errlen)
 {
-	struct wants w = { .p = p, .txn = txn, .id = id };
+	struct wants w = { .p = p, .s = s, .txn = txn, .id = id };
 	struct sl_buf recs = { 0 }, st = { 0 };
 	msgpack_packer pk;
 	uint64_t n = 0;
@@ -265,6 +288,12 @@ audit_build(struct store *s, struct project *p, MDB_txn *txn,
 	if (w.failed || w.n == 0) {
 		snprintf(err, errlen, w.failed ? "out of memory" :
 		    "the record has no events");
+		goto out;
+	}
+	/* The erasures of the record (PROTOCOL.md 5.2), whole: the checker
+	 * says who erased what, and on what ground, where a value was. */
+	if ((rc = project_erasures(p, txn, erasure_cb, &w)) != SL_OK) {
+		snprintf(err, errlen, "cannot read the erasures");
 		goto out;
 	}
 	qsort(w.v, w.n, sizeof *w.v, want_cmp);

@@ -115,6 +115,25 @@ arg_text(const struct arg *g, const char **s, uint32_t *n)
  * resolved to full ids of the kind the schema names, lists keep the
  * order given without repeats, a switch is true.
  */
+/* Free text that holds what looks like a personal identity number is
+ * refused unless the writer says --force: samlog's records should not
+ * keep one, and once replicated it can be taken out only by erasure. */
+static int
+pnr_guard(const struct args *a, const struct sl_field *f, const char *s,
+    size_t n, char *msg, size_t mlen)
+{
+	size_t at;
+
+	if (f->type != SL_F_TEXT && f->type != SL_F_TEXTS)
+		return SL_OK;
+	if (!sl_text_pnr(s, n, &at) || cmd_arg_get(a, "force") != NULL)
+		return SL_OK;
+	return cmd_fail(msg, mlen, SL_EVALUE, "--%s holds what looks like a "
+	    "personal identity number (personnummer), at character %zu: "
+	    "leave it out, or give --force to record it anyway", f->flag,
+	    at + 1);
+}
+
 static int
 field_from_arg(struct cmd_ctx *d, MDB_txn *txn, struct payload *pl,
     const struct args *a, const struct sl_field *f, char *msg, size_t mlen)
@@ -160,6 +179,11 @@ field_from_arg(struct cmd_ctx *d, MDB_txn *txn, struct payload *pl,
 				free(out);
 				return rc;
 			}
+			if (f->type == SL_F_TEXTS && (rc = pnr_guard(a, f, e[i],
+			    el[i], msg, mlen)) != SL_OK) {
+				free(out);
+				return rc;
+			}
 			snprintf(out[k], sizeof out[k], "%.*s", (int)el[i], e[i]);
 			if (f->type == SL_F_REFS && (rc = cmd_resolve_text(d, txn,
 			    f->flag, out[k], f->ref, out[k], msg, mlen)) !=
@@ -192,6 +216,8 @@ field_from_arg(struct cmd_ctx *d, MDB_txn *txn, struct payload *pl,
 	}
 	if ((rc = cmd_check_field(f, s, n, msg, mlen)) != SL_OK)
 		return rc;
+	if ((rc = pnr_guard(a, f, s, n, msg, mlen)) != SL_OK)
+		return rc;
 	payload_str(pl, f->name, s, n);
 	return SL_OK;
 }
@@ -215,8 +241,7 @@ type_flags(const struct sl_evtype *et, const char **out, size_t max,
 	out[k++] = "today";
 	if (et->role == SL_ET_UPDATE && et->sets == 0)
 		out[k++] = "unset";
-	if (et->role == SL_ET_CREATE)
-		out[k++] = "force";
+	out[k++] = "force";
 	out[k] = NULL;
 }
 

@@ -1352,6 +1352,12 @@ size_t sl_text_fold(const char *s, size_t n, char *out, size_t max);
 size_t sl_text_key(const char *s, size_t n, uint8_t *out, size_t max);
 bool sl_text_contains(const char *hay, size_t hn, const char *needle_folded,
     size_t nn);
+/* Does s hold what looks like a Swedish personal identity number
+ * (personnummer or samordningsnummer): YYMMDD-NNNN (or +), or
+ * YYYYMMDD-NNNN or YYYYMMDDNNNN with the century 19 or 20; a real month
+ * and day (or day + 60), a valid check digit, and no digit right before
+ * or after?  *at (may be NULL) gets its offset. */
+bool sl_text_pnr(const char *s, size_t n, size_t *at);
 
 /*
  * Effective time (PROTOCOL.md 11.5): the day a change takes effect, as

@@ -200,3 +200,73 @@ sl_text_contains(const char *hay, size_t hn, const char *needle_folded,
 	fn = sl_text_fold(hay, hn, f, sizeof f);
 	return memmem(f, fn, needle_folded, nn) != NULL;
 }
+
+static bool
+all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* d[0..10): YYMMDDNNNN; a real month, a day 1..31 (or 61..91, a
+ * samordningsnummer) and the Luhn check digit last. */
+static bool
+pnr_ten(const char *d)
+{
+	int mm = (d[2] - '0') * 10 + (d[3] - '0');
+	int dd = (d[4] - '0') * 10 + (d[5] - '0');
+	int sum = 0;
+
+	if (mm < 1 || mm > 12)
+		return false;
+	if (dd > 60)
+		dd -= 60;
+	if (dd < 1 || dd > 31)
+		return false;
+	for (int i = 0; i < 9; i++) {
+		int v = (d[i] - '0') * (i % 2 == 0 ? 2 : 1);
+
+		sum += v > 9 ? v - 9 : v;
+	}
+	return (10 - sum % 10) % 10 == d[9] - '0';
+}
+
+bool
+sl_text_pnr(const char *s, size_t n, size_t *at)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9' || (i > 0 && s[i - 1] >= '0' &&
+		    s[i - 1] <= '9'))
+			continue;
+		/* YYMMDD-NNNN (or +), or YYYYMMDD with 19 or 20 first and
+		 * the dash optional: a bare ten digits is a phone number
+		 * more often than not. */
+		for (size_t cent = 0; cent <= 2; cent += 2) {
+			size_t j = i + cent;
+			char d[10];
+			bool sep;
+
+			if (j + 6 > n || !all_digits(s + i, cent + 6) ||
+			    (cent && !((s[i] == '1' && s[i + 1] == '9') ||
+			    (s[i] == '2' && s[i + 1] == '0'))))
+				continue;
+			memcpy(d, s + j, 6);
+			j += 6;
+			sep = j < n && (s[j] == '-' || (!cent && s[j] == '+'));
+			j += sep;
+			if ((!cent && !sep) || j + 4 > n ||
+			    !all_digits(s + j, 4) ||
+			    (j + 4 < n && s[j + 4] >= '0' && s[j + 4] <= '9'))
+				continue;
+			memcpy(d + 6, s + j, 4);
+			if (pnr_ten(d)) {
+				if (at != NULL)
+					*at = i;
+				return true;
+			}
+		}
+	}
+	return false;
+}

@@ -187,11 +187,22 @@ test_erase_everywhere(void **state)
 	/* The bundle of the erased record still checks, offline. */
 	snprintf(bundle, sizeof bundle, "%s/erased.bundle", cl_tmp);
 	ok(sl(&c, "audit", id, "--out", bundle, NULL));
-	r = ok(sl(&c, "audit", "--check", bundle, NULL));
+	r = ok(sl(&c, "audit", "--check", bundle, "--json", NULL));
 	assert_null(strstr(r->out, "Qzxjv"));
+	assert_non_null(strstr(r->out, "\"erased_fields\": {\"email\": "
+	    "\"erased on"));
+	assert_non_null(strstr(r->out, "by Samordningsförbundet, ground: "
+	    "GDPR art. 17"));
 	/* Erasing again finds nothing left. */
 	refused(sl(&a, "erase", id, "--ground", "again", NULL), 1,
 	    "nothing to erase");
+	/* A personal identity number in free text needs --force. */
+	refused(sl(&a, "contact", "add", "--name", "Pnr Test", "--notes",
+	    "född 811218-9876", NULL), 1, "personal identity number");
+	refused(sl(&a, "contact", "update", id, "--notes",
+	    "19811218-9876", NULL), 1, "personal identity number");
+	ok(sl(&a, "contact", "update", id, "--notes", "19811218-9876",
+	    "--force", NULL));
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(node_stop(all[i], SIGTERM), 0);
 }

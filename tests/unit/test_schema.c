@@ -684,6 +684,38 @@ test_docs(void **state)
 	}
 }
 
+/* What looks like a personal identity number, and what does not. */
+static void
+test_pnr(void **state)
+{
+	static const struct {
+		const char *s;
+		bool pnr;
+	} cases[] = {
+		{ "811218-9876", true },            /* the tax agency's example */
+		{ "pnr 811218-9876, tack", true },
+		{ "811218+9876", true },            /* over a hundred years old */
+		{ "19811218-9876", true },
+		{ "198112189876", true },
+		{ "811278-9873", true },            /* samordningsnummer */
+		{ "811218-9875", false },           /* wrong check digit */
+		{ "8112189876", false },            /* ten bare digits: a phone? */
+		{ "0701234567", false },
+		{ "070123-4567", false },           /* month 01, day 23: no check */
+		{ "811318-9876", false },           /* month 13 */
+		{ "1811218-98765", false },         /* digits around it */
+		{ "29811218-9876", false },         /* no such century */
+		{ "", false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		if (sl_text_pnr(cases[i].s, strlen(cases[i].s), NULL) !=
+		    cases[i].pnr)
+			fail_msg("\"%s\": want %s", cases[i].s, cases[i].pnr ?
+			    "a personal identity number" : "none");
+}
+
 int
 main(void)
 {
@@ -696,6 +728,7 @@ main(void)
 		cmocka_unit_test(test_export),
 		cmocka_unit_test(test_tables),
 		cmocka_unit_test(test_docs),
+		cmocka_unit_test(test_pnr),
 	};
 
 	return cmocka_run_group_tests_name("schema", tests, NULL, NULL);
