@@ -58,7 +58,7 @@ struct built {
 static void
 build(struct built *b, const struct sl_key *k, const struct sl_event_draft *d,
     uint64_t seq, const uint8_t *prev, uint64_t hlc, const uint8_t *salt,
-    bool sign, bool erased)
+    bool sign, bool erased, const uint8_t *opens, size_t olen)
 {
 	uint8_t ph[SL_HASH_LEN], sig[SL_SIG_LEN];
 	struct sl_header_in h = { k->pub, seq, prev, hlc, ph };
@@ -69,9 +69,9 @@ build(struct built *b, const struct sl_key *k, const struct sl_event_draft *d,
 	sl_sha256(b->hash, b->hdr, b->hdr_len);
 	if (sign)
 		sl_sign_hash(sig, k, b->hash);
-	b->rec_len = sl_record_encode(b->rec, b->hdr, b->hdr_len,
+	b->rec_len = sl_record_encode_opens(b->rec, b->hdr, b->hdr_len,
 	    sign ? sig : NULL, erased ? NULL : salt, d->payload,
-	    d->payload_len);
+	    d->payload_len, opens, olen);
 }
 
 static struct sl_key test_key;
@@ -106,7 +106,7 @@ test_round_trip(void **state)
 	d.n_parents = 2;
 	d.author = "Anna Ölund";
 	memset(h, 0x5a, sizeof h);
-	build(&b, &test_key, &d, 7, h, 123456789, test_salt, true, false);
+	build(&b, &test_key, &d, 7, h, 123456789, test_salt, true, false, NULL, 0);
 
 	assert_int_equal(sl_event_decode(&ev, b.rec, b.rec_len), SL_OK);
 	assert_int_equal(ev.version, SL_FORMAT_VERSION);
@@ -132,7 +132,7 @@ test_round_trip(void **state)
 	static struct built e;
 
 	memset(h, 0x5a, sizeof h);
-	build(&e, &test_key, &d, 7, h, 123456789, test_salt, true, true);
+	build(&e, &test_key, &d, 7, h, 123456789, test_salt, true, true, NULL, 0);
 	assert_int_equal(sl_event_decode(&ev, e.rec, e.rec_len), SL_OK);
 	assert_null(ev.salt);
 	assert_null(ev.payload);
@@ -157,6 +157,33 @@ vget(const struct vector *v, const char *key)
 			return v->field[i][1];
 	fail_msg("vector %s has no field %s", v->name, key);
 	return NULL;
+}
+
+static const char *
+vfind(const struct vector *v, const char *key)
+{
+	for (int i = 0; i < v->n; i++)
+		if (strcmp(v->field[i][0], key) == 0)
+			return v->field[i][1];
+	return NULL;
+}
+
+/* For a vector's "sealed" list: is key one of its comma-separated
+ * names? */
+static bool
+sealed_key(void *ctx, const char *key, size_t klen)
+{
+	const char *p = ctx;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n == klen && memcmp(p, key, n) == 0)
+			return true;
+		p += n;
+		p += *p == ',';
+	}
+	return false;
 }
 
 static void
@@ -238,10 +265,10 @@ check_hex(const struct vector *v, const char *key, const uint8_t *b, size_t n,
 static void
 test_vectors(void **state)
 {
-	static struct vector vs[16];
+	static struct vector vs[20];
 	static struct built b;
 	bool print = getenv("SAMLOG_PRINT_VECTORS") != NULL;
-	int n = load_vectors(vs, 16);
+	int n = load_vectors(vs, 20);
 
 	(void)state;
 	assert_true(n >= 3);
@@ -262,8 +289,9 @@ test_vectors(void **state)
 		d.author = vget(v, "author");
 		d.type = vget(v, "type");
 		d.payload = payload;
-		d.payload_len = (uint32_t)hex_decode(payload, sizeof payload,
-		    vget(v, "payload"));
+		if (vfind(v, "sealed") == NULL)
+			d.payload_len = (uint32_t)hex_decode(payload,
+			    sizeof payload, vget(v, "payload"));
 		if (strcmp(vget(v, "entity"), "nil") != 0) {
 			hex_decode(ent, sizeof ent, vget(v, "entity"));
 			d.entity = ent;
@@ -284,11 +312,59 @@ test_vectors(void **state)
 		bool sign = strcmp(vget(v, "signed"), "yes") == 0;
 		bool erased = strcmp(vget(v, "erased"), "yes") == 0;
 
-		build(&b, &k, &d, seq, has_prev ? prev : NULL, hlc, salt, sign,
-		    erased);
-		sl_payload_hash(ph, salt, d.payload, d.payload_len);
+		/* Committed fields (5.1): the payload is sealed from the
+		 * plain one, and the openings travel in the body. */
+		static uint8_t plain[1024], fsalts[SL_OPENS_MAX * SL_FSALT_LEN];
+		struct sl_buf sp = { 0 }, so = { 0 }, kept = { 0 };
+		const char *sealed = vfind(v, "sealed");
+
 		if (print)
 			printf("--- %s\n", v->name);
+		if (sealed != NULL) {
+			size_t pl = hex_decode(plain, sizeof plain,
+			    vget(v, "plain"));
+
+			hex_decode(fsalts, sizeof fsalts, vget(v, "fsalts"));
+			assert_int_equal(sl_seal_payload(plain, pl, sealed_key,
+			    (void *)(uintptr_t)sealed, fsalts, &sp, &so), SL_OK);
+			check_hex(v, "payload", sp.p, sp.len, print);
+			check_hex(v, "opens", so.p, so.len, print);
+			assert_true(sp.len <= sizeof payload);
+			memcpy(payload, sp.p, sp.len);
+			d.payload_len = (uint32_t)sp.len;
+			/* An erased field leaves its opening out. */
+			const char *gone = vfind(v, "erased_fields");
+			struct sl_mp m;
+			uint32_t no, nk = 0;
+			msgpack_packer kp;
+
+			msgpack_packer_init(&kp, &kept, sl_buf_write);
+			msgpack_pack_array(&kp, 0);
+			sl_mp_init(&m, so.p, so.len);
+			assert_int_equal(sl_mp_read_array(&m, &no, 15), SL_OK);
+			for (uint32_t j = 0; j < no; j++) {
+				const uint8_t *st = m.p, *fs, *ov;
+				const char *key;
+				uint32_t kl;
+				size_t ol;
+
+				assert_int_equal(sl_opening_read(&m, &key, &kl,
+				    &fs, &ov, &ol), SL_OK);
+				if (gone != NULL && sealed_key((void *)(uintptr_t)
+				    gone, key, kl))
+					continue;
+				sl_buf_write(&kept, (const char *)st,
+				    (size_t)(m.p - st));
+				nk++;
+			}
+			kept.p[0] = (uint8_t)(0x90 | nk);
+		}
+		build(&b, &k, &d, seq, has_prev ? prev : NULL, hlc, salt, sign,
+		    erased, sealed != NULL ? kept.p : NULL, kept.len);
+		free(sp.p);
+		free(so.p);
+		free(kept.p);
+		sl_payload_hash(ph, salt, d.payload, d.payload_len);
 		check_hex(v, "origin", k.pub, SL_KEY_LEN, print);
 		check_hex(v, "payload_hash", ph, SL_HASH_LEN, print);
 		check_hex(v, "header", b.hdr, b.hdr_len, print);
@@ -324,6 +400,16 @@ test_vectors(void **state)
 		assert_int_equal(ev.sig != NULL, sign);
 		assert_int_equal(ev.salt == NULL, erased);
 		assert_int_equal(sl_event_check_payload(&ev), SL_OK);
+		if (sealed != NULL) {
+			char why[200];
+
+			assert_int_equal(sl_schema_check_event(ev.type,
+			    ev.type_len, ev.entity, ev.n_parents, ev.payload,
+			    ev.payload_len, ev.hlc, why, sizeof why), SL_OK);
+			assert_int_equal(sl_schema_check_opens(ev.type,
+			    ev.type_len, ev.opens, ev.opens_len, why,
+			    sizeof why), SL_OK);
+		}
 		if (sign)
 			assert_true(sl_verify_hash(ev.sig, k.pub, b.hash));
 		sl_key_wipe(&k);
@@ -465,7 +551,7 @@ test_record_refusals(void **state)
 	uint8_t buf[SL_EVENT_MAX + 16];
 
 	(void)state;
-	build(&b, &test_key, &d, 1, NULL, 5, test_salt, true, false);
+	build(&b, &test_key, &d, 1, NULL, 5, test_salt, true, false, NULL, 0);
 	assert_int_equal(sl_event_decode(&ev, b.rec, b.rec_len), SL_OK);
 	/* Every truncation fails, never reads past the end (ASan watches). */
 	for (size_t n = 0; n < b.rec_len; n++) {
@@ -519,7 +605,7 @@ test_flip_every_byte(void **state)
 	struct sl_event ev;
 
 	(void)state;
-	build(&b, &test_key, &d, 1, NULL, 5, test_salt, true, false);
+	build(&b, &test_key, &d, 1, NULL, 5, test_salt, true, false, NULL, 0);
 	for (size_t i = 0; i < b.rec_len; i++) {
 		for (int bit = 0; bit < 8; bit++) {
 			memcpy(buf, b.rec, b.rec_len);
