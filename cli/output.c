@@ -107,7 +107,8 @@ static const struct {
 /* The keys whose values are times (RFC 3339 UTC in replies). */
 static const char *const time_keys[] = { "time", "created", "updated",
 	"clock", "last_contact", "exported", "admitted", "retired",
-	"first_time", "last_time", "since", "added", "revoked", NULL };
+	"first_time", "last_time", "since", "added", "revoked", "last_run",
+	NULL };
 
 static enum out_mode text_mode;
 static const char *text_table;

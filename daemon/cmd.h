@@ -102,6 +102,14 @@ void cmd_set_erasure(struct cmd_ctx *d, bool with_decision);
  * should start again on a compacted store (cmd_scrub_wanted). */
 bool cmd_erase_tick(struct cmd_ctx *d);
 bool cmd_scrub_wanted(const struct cmd_ctx *d);
+/* The retention rules of samlog.conf (copied). */
+void cmd_set_retention(struct cmd_ctx *d, const struct config_retain *r,
+    size_t n);
+/* Writes an erasure for every record a retention rule finds due today
+ * (PROTOCOL.md 5.2), then applies what the policy lets it. */
+void cmd_retention_run(struct cmd_ctx *d);
+/* When the rules last ran (ms, 0: never). */
+uint64_t cmd_retention_last(const struct cmd_ctx *d);
 /* sync's sync_member_fn and sync_members_fn: the members as the log
  * says (ctx: the cmd_ctx). */
 bool cmd_sync_member(void *ctx, const uint8_t key[SL_KEY_LEN], uint64_t *upto);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd_int.h"
 
@@ -124,6 +125,39 @@ hash_cmp(const void *a, const void *b)
 	return memcmp(a, b, SL_HASH_LEN);
 }
 
+/* The erasure's payload (PROTOCOL.md 5.2) of g's targets, into b. */
+static void
+erasure_pack(struct sl_buf *b, struct gather *g, const char *rid_text,
+    const char *ground, const char *dec)
+{
+	msgpack_packer pk;
+
+	qsort(g->h, g->n, SL_HASH_LEN, hash_cmp);
+	msgpack_packer_init(&pk, b, sl_buf_write);
+	msgpack_pack_map(&pk, 2 + (dec[0] != '\0') + (g->fields != NULL) +
+	    (ground[0] != '\0'));
+	if (dec[0] != '\0') {
+		sl_pack_cstr(&pk, "decision");
+		sl_pack_cstr(&pk, dec);
+	}
+	if (g->fields != NULL) {
+		sl_pack_cstr(&pk, "fields");
+		msgpack_pack_array(&pk, g->nfields);
+		for (uint32_t i = 0; i < g->nfields; i++)
+			sl_pack_cstr(&pk, g->fields[i]);
+	}
+	if (ground[0] != '\0') {
+		sl_pack_cstr(&pk, "ground");
+		sl_pack_cstr(&pk, ground);
+	}
+	sl_pack_cstr(&pk, "record");
+	sl_pack_cstr(&pk, rid_text);
+	sl_pack_cstr(&pk, "targets");
+	msgpack_pack_array(&pk, g->n);
+	for (uint32_t i = 0; i < g->n; i++)
+		sl_pack_bin(&pk, g->h[i], SL_HASH_LEN);
+}
+
 /* The kind's personal fields, for a message: "name, email, ...". */
 static void
 personal_list(const struct sl_kind *k, char *out, size_t len)
@@ -152,7 +186,6 @@ cmd_erase(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	struct sl_rec r;
 	MDB_txn *txn;
 	struct sl_buf b = { 0 };
-	msgpack_packer pk;
 	int rc;
 
 	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
@@ -253,31 +286,8 @@ cmd_erase(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		    "record holds it (erased already?)");
 		goto out;
 	}
-	qsort(g.h, g.n, SL_HASH_LEN, hash_cmp);
 	sl_b32_encode(rid_text, rid, SL_ID_LEN);
-	msgpack_packer_init(&pk, &b, sl_buf_write);
-	msgpack_pack_map(&pk, 2 + (dec[0] != '\0') + (g.fields != NULL) +
-	    (ground[0] != '\0'));
-	if (dec[0] != '\0') {
-		sl_pack_cstr(&pk, "decision");
-		sl_pack_cstr(&pk, dec);
-	}
-	if (g.fields != NULL) {
-		sl_pack_cstr(&pk, "fields");
-		msgpack_pack_array(&pk, g.nfields);
-		for (uint32_t i = 0; i < g.nfields; i++)
-			sl_pack_cstr(&pk, g.fields[i]);
-	}
-	if (ground[0] != '\0') {
-		sl_pack_cstr(&pk, "ground");
-		sl_pack_cstr(&pk, ground);
-	}
-	sl_pack_cstr(&pk, "record");
-	sl_pack_cstr(&pk, rid_text);
-	sl_pack_cstr(&pk, "targets");
-	msgpack_pack_array(&pk, g.n);
-	for (uint32_t i = 0; i < g.n; i++)
-		sl_pack_bin(&pk, g.h[i], SL_HASH_LEN);
+	erasure_pack(&b, &g, rid_text, ground, dec);
 	mdb_txn_abort(txn);
 	txn = NULL;
 	{
@@ -716,4 +726,192 @@ cmd_erase_note(struct cmd_ctx *d, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
 	if (out[0] == '\0')
 		snprintf(out, len, "erased");
 	return true;
+}
+
+/* ---- retention (samlog.conf: retain = ...) ------------------------------ */
+
+void
+cmd_set_retention(struct cmd_ctx *d, const struct config_retain *r, size_t n)
+{
+	if (n > CONFIG_RETAIN_MAX)
+		n = CONFIG_RETAIN_MAX;
+	memcpy(d->retain, r, n * sizeof *r);
+	d->nretain = n;
+	d->retain_last = 0;
+	for (size_t i = 0; i < n; i++) {
+		d->retain_runs[i] = 0;
+		d->retain_erased[i] = 0;
+	}
+}
+
+/* YYYYMMDD plus months and days. */
+static uint32_t
+ymd_add(uint32_t ymd, unsigned months, unsigned days)
+{
+	struct tm tm = { 0 };
+	time_t t;
+
+	tm.tm_year = (int)(ymd / 10000) - 1900;
+	tm.tm_mon = (int)(ymd / 100 % 100) - 1 + (int)months;
+	tm.tm_mday = (int)(ymd % 100) + (int)days;
+	tm.tm_hour = 12;
+	t = timegm(&tm);
+	gmtime_r(&t, &tm);
+	return (uint32_t)(tm.tm_year + 1900) * 10000 +
+	    (uint32_t)(tm.tm_mon + 1) * 100 + (uint32_t)tm.tm_mday;
+}
+
+#define RETAIN_BATCH 256     /* erasures one rule writes in one run */
+
+struct due_ctx {
+	const struct config_retain *rule;
+	uint32_t fi;
+	uint32_t today;
+	uint8_t (*ids)[SL_ID_LEN];
+	size_t n;
+};
+
+static int
+due_cb(void *ctx, const struct sl_rec *r)
+{
+	struct due_ctx *c = ctx;
+	uint32_t anchor;
+	char date[16];
+
+	if (!sl_rec_has(r, c->fi))
+		return 0;
+	if (c->rule->after[0] != '\0') {
+		if (!project_str(r, c->rule->after, date, sizeof date) ||
+		    !sl_date_parse(date, strlen(date), &anchor))
+			return 0; /* no date yet: not due */
+	} else {
+		anchor = sl_hlc_day(r->u_hlc);
+	}
+	if (ymd_add(anchor, c->rule->months, c->rule->days) > c->today)
+		return 0;
+	memcpy(c->ids[c->n++], r->id, SL_ID_LEN);
+	return c->n == RETAIN_BATCH ? 1 : 0;
+}
+
+/* One rule: erasures for its due records, in one commit.  How many. */
+static uint32_t
+retain_rule(struct cmd_ctx *d, const struct config_retain *rule,
+    uint32_t today)
+{
+	const struct sl_kind *k = sl_schema_kind(rule->kind);
+	const char *fields[1] = { rule->field };
+	struct sl_event_draft *dr;
+	struct sl_buf *pl;
+	struct due_ctx c = { rule, 0, today, NULL, 0 };
+	char ground[SL_TEXT_MAX + 1], err[256];
+	MDB_txn *txn;
+	uint32_t nd = 0;
+
+	if (k == NULL || sl_schema_field(k, rule->field, strlen(rule->field),
+	    &c.fi) == NULL)
+		return 0;
+	snprintf(ground, sizeof ground, "retention rule: %s", rule->text);
+	if ((c.ids = calloc(RETAIN_BATCH, sizeof *c.ids)) == NULL ||
+	    (dr = calloc(RETAIN_BATCH, sizeof *dr)) == NULL) {
+		free(c.ids);
+		return 0;
+	}
+	if ((pl = calloc(RETAIN_BATCH, sizeof *pl)) == NULL ||
+	    store_read_begin(d->s, &txn) != SL_OK) {
+		free(c.ids);
+		free(dr);
+		free(pl);
+		return 0;
+	}
+	(void)project_list(d->p, txn, k->c, NULL, NULL, NULL, NULL, due_cb, &c);
+	for (size_t i = 0; i < c.n; i++) {
+		struct gather g = { .d = d, .kind = k, .fields = fields,
+			.nfields = 1, .ms = project_members(d->p, txn) };
+		char rid[SL_ID_TEXT + 1];
+
+		if (project_history(d->p, txn, c.ids[i], UINT64_MAX, gather_cb,
+		    &g) != SL_OK || g.n == 0) {
+			free(g.h);
+			continue;
+		}
+		sl_b32_encode(rid, c.ids[i], SL_ID_LEN);
+		erasure_pack(&pl[nd], &g, rid, ground, rule->decision);
+		free(g.h);
+		if (pl[nd].failed) {
+			free(pl[nd].p);
+			pl[nd] = (struct sl_buf){ 0 };
+			continue;
+		}
+		dr[nd] = (struct sl_event_draft){ .author = "samlogd",
+			.type = SL_ERASE_TYPE, .payload = pl[nd].p,
+			.payload_len = (uint32_t)pl[nd].len };
+		nd++;
+	}
+	mdb_txn_abort(txn);
+	if (nd > 0) {
+		if (store_append(d->s, dr, nd, NULL, err, sizeof err) != SL_OK) {
+			log_warn("retention rule \"%s\": cannot write its "
+			    "erasures: %s", rule->text, err);
+			nd = 0;
+		} else {
+			log_info("retention rule \"%s\": erasure of %s.%s written "
+			    "for %u record(s)", rule->text, rule->kind,
+			    rule->field, nd);
+			if (d->sync != NULL)
+				sync_log_grew(d->sync);
+		}
+	}
+	for (size_t i = 0; i < RETAIN_BATCH; i++)
+		free(pl[i].p);
+	free(pl);
+	free(dr);
+	free(c.ids);
+	return nd;
+}
+
+void
+cmd_retention_run(struct cmd_ctx *d)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	uint32_t today;
+	bool any = false;
+
+	gmtime_r(&now, &tm);
+	today = (uint32_t)(tm.tm_year + 1900) * 10000 +
+	    (uint32_t)(tm.tm_mon + 1) * 100 + (uint32_t)tm.tm_mday;
+	for (size_t i = 0; i < d->nretain; i++) {
+		uint32_t n = retain_rule(d, &d->retain[i], today);
+
+		d->retain_runs[i] = sl_now_ms();
+		d->retain_erased[i] += n;
+		any = any || n > 0;
+	}
+	d->retain_last = sl_now_ms();
+	if (any)
+		(void)cmd_erase_tick(d);
+}
+
+void
+cmd_retention_status(struct cmd_ctx *d, msgpack_packer *pk)
+{
+	msgpack_pack_array(pk, (uint32_t)d->nretain);
+	for (size_t i = 0; i < d->nretain; i++) {
+		msgpack_pack_map(pk, 3);
+		sl_pack_cstr(pk, "rule");
+		sl_pack_cstr(pk, d->retain[i].text);
+		sl_pack_cstr(pk, "last_run");
+		if (d->retain_runs[i] != 0)
+			sl_pack_time(pk, d->retain_runs[i] << 16);
+		else
+			sl_pack_cstr(pk, "not yet");
+		sl_pack_cstr(pk, "erased_since_start");
+		msgpack_pack_uint64(pk, d->retain_erased[i]);
+	}
+}
+
+uint64_t
+cmd_retention_last(const struct cmd_ctx *d)
+{
+	return d->retain_last;
 }

@@ -98,6 +98,13 @@ struct cmd_ctx {
 	bool scrub;          /* an erasure was applied: start again on a
 				compacted store */
 	bool erasure_decision; /* erasure = with-decision (samlog.conf) */
+	/* Retention rules (samlog.conf retain), when each last ran (ms)
+	 * and how many records' erasures it wrote since the start. */
+	struct config_retain retain[CONFIG_RETAIN_MAX];
+	size_t nretain;
+	uint64_t retain_runs[CONFIG_RETAIN_MAX];
+	uint64_t retain_erased[CONFIG_RETAIN_MAX];
+	uint64_t retain_last;
 	uint64_t ledger_warned; /* when cmd_ledger_tick last logged a
 				   failure (ms): once a minute at most */
 	/* Peers that moved to a new key, their lines to rewrite soon. */
@@ -115,6 +122,9 @@ int cmd_erase(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
  * them; else packs each as {record, by, time, why}.  Returns how many. */
 uint32_t cmd_erase_status(struct cmd_ctx *d, MDB_txn *txn,
     msgpack_packer *pk);
+/* The retention rules, for status: an array of {rule, last_run,
+ * erased_since_start}. */
+void cmd_retention_status(struct cmd_ctx *d, msgpack_packer *pk);
 /* "erased on DATE by ORG, ground: G" for field of record id (event, or
  * any event when NULL) into out. */
 bool cmd_erase_note(struct cmd_ctx *d, MDB_txn *txn,

@@ -1304,7 +1304,7 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 		txn = NULL;
 	}
 	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 25);
+	msgpack_pack_map(&pk, 26);
 	sl_pack_cstr(&pk, "node_id");
 	sl_pack_b32(&pk, d->node, SL_KEY_LEN);
 	sl_pack_cstr(&pk, "org");
@@ -1338,6 +1338,8 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 
 	sl_pack_cstr(&pk, "erasure");
 	sl_pack_cstr(&pk, d->erasure_decision ? "with-decision" : "apply");
+	sl_pack_cstr(&pk, "retention");
+	cmd_retention_status(d, &pk);
 	sl_pack_cstr(&pk, "erasures_waiting");
 	if (txn != NULL)
 		(void)cmd_erase_status(d, txn, &pk);

@@ -190,6 +190,95 @@ config_interval_parse(const char *s, uint64_t *ms)
 	return config_duration_parse(s, ms);
 }
 
+bool
+config_retain_parse(struct config_retain *r, const char *val, char *why,
+    size_t wlen)
+{
+	char buf[200], *w[6], *save = NULL, *dot, *end;
+	const struct sl_kind *k;
+	const struct sl_field *f;
+	size_t n = 0;
+	unsigned long v;
+
+	memset(r, 0, sizeof *r);
+	if (strlen(val) >= sizeof buf || strlen(val) >= sizeof r->text) {
+		snprintf(why, wlen, "retain: the rule is too long");
+		return false;
+	}
+	snprintf(r->text, sizeof r->text, "%s", val);
+	snprintf(buf, sizeof buf, "%s", val);
+	for (char *t = strtok_r(buf, " \t", &save); t != NULL && n < 6;
+	    t = strtok_r(NULL, " \t", &save))
+		w[n++] = t;
+	if (n != 2 && n != 4 && n != 6) {
+		snprintf(why, wlen, "retain \"%s\" is not KIND.FIELD AGE "
+		    "[after FIELD] [under DECISION_ID] (e.g. contact.phone 2y "
+		    "after left)", val);
+		return false;
+	}
+	if ((dot = strchr(w[0], '.')) == NULL ||
+	    (size_t)(dot - w[0]) >= sizeof r->kind) {
+		snprintf(why, wlen, "retain: \"%s\" is not KIND.FIELD", w[0]);
+		return false;
+	}
+	*dot = '\0';
+	if ((k = sl_schema_kind(w[0])) == NULL || !k->record ||
+	    (f = sl_schema_field(k, dot + 1, strlen(dot + 1), NULL)) == NULL ||
+	    !(f->flags & SL_FF_PERSONAL)) {
+		snprintf(why, wlen, "retain: %s.%s is not a personal field of a "
+		    "record kind", w[0], dot + 1);
+		return false;
+	}
+	snprintf(r->kind, sizeof r->kind, "%s", w[0]);
+	snprintf(r->field, sizeof r->field, "%s", f->name);
+	errno = 0;
+	v = strtoul(w[1], &end, 10);
+	if (errno != 0 || end == w[1] || v == 0 || v > 1200 ||
+	    end[0] == '\0' || strchr("dwmy", end[0]) == NULL ||
+	    end[1] != '\0') {
+		snprintf(why, wlen, "retain: the age \"%s\" is not N followed by "
+		    "d, w, m or y (e.g. 30d, 6m, 2y)", w[1]);
+		return false;
+	}
+	if (end[0] == 'd')
+		r->days = (unsigned)v;
+	else if (end[0] == 'w')
+		r->days = (unsigned)v * 7;
+	else if (end[0] == 'm')
+		r->months = (unsigned)v;
+	else
+		r->months = (unsigned)v * 12;
+	for (size_t i = 2; i + 1 < n; i += 2) {
+		if (strcmp(w[i], "after") == 0 && r->after[0] == '\0') {
+			const struct sl_field *af = sl_schema_field(k, w[i + 1],
+			    strlen(w[i + 1]), NULL);
+
+			if (af == NULL || af->type != SL_F_DATE) {
+				snprintf(why, wlen, "retain: %s has no date field "
+				    "\"%s\"", k->word, w[i + 1]);
+				return false;
+			}
+			snprintf(r->after, sizeof r->after, "%s", af->name);
+		} else if (strcmp(w[i], "under") == 0 && r->decision[0] ==
+		    '\0') {
+			uint8_t id[SL_ID_LEN];
+
+			if (strlen(w[i + 1]) != SL_ID_TEXT ||
+			    !sl_b32_decode(id, SL_ID_LEN, w[i + 1])) {
+				snprintf(why, wlen, "retain: \"%s\" is not a "
+				    "decision's full id", w[i + 1]);
+				return false;
+			}
+			snprintf(r->decision, sizeof r->decision, "%s", w[i + 1]);
+		} else {
+			snprintf(why, wlen, "retain: expected \"after FIELD\" or "
+			    "\"under DECISION_ID\", not \"%s\"", w[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
 int
 config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
@@ -287,6 +376,23 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 				ret = SL_EINVAL;
 				break;
 			}
+		} else if (strcmp(key, "retain") == 0) {
+			char why[200];
+
+			if (c->nretain == CONFIG_RETAIN_MAX) {
+				snprintf(err, errlen, "%s:%u: more than %d retain "
+				    "rules", path, lineno, CONFIG_RETAIN_MAX);
+				ret = SL_EINVAL;
+				break;
+			}
+			if (!config_retain_parse(&c->retain[c->nretain], val,
+			    why, sizeof why)) {
+				snprintf(err, errlen, "%s:%u: %s", path, lineno,
+				    why);
+				ret = SL_EINVAL;
+				break;
+			}
+			c->nretain++;
 		} else if (strcmp(key, "erasure") == 0) {
 			if (strcmp(val, "apply") == 0) {
 				c->erasure_decision = false;

@@ -29,6 +29,19 @@ struct config_peer {
 };
 
 #define CONFIG_CHECKPOINT_DEFAULT ((uint64_t)5 * 60 * 1000)
+#define CONFIG_RETAIN_MAX 32
+
+/* A retention rule (samlog.conf: retain = KIND.FIELD AGE [after FIELD]
+ * [under DECISION_ID]): a personal field is erased once AGE has passed
+ * since the record's date field (or since its last change). */
+struct config_retain {
+	char kind[16];
+	char field[SL_FIELD_NAME_MAX + 1];
+	unsigned days, months;          /* the age: days + months */
+	char after[SL_FIELD_NAME_MAX + 1]; /* a DATE field, "" = last change */
+	char decision[SL_ID_TEXT + 1];  /* "" = none */
+	char text[160];                 /* the rule as written */
+};
 
 struct config {
 	char org[SL_ORG_MAX + 1];
@@ -43,6 +56,8 @@ struct config {
 	 * adopted disposal decision (PROTOCOL.md 5.2); apply (false): at
 	 * once. */
 	bool erasure_decision;
+	struct config_retain retain[CONFIG_RETAIN_MAX];
+	size_t nretain;
 	struct config_peer *peers;        /* owned; config_free */
 	size_t npeers;
 };
@@ -55,6 +70,10 @@ struct config {
 int config_load(struct config *c, const char *path, char *err,
     size_t errlen);
 void config_free(struct config *c);
+/* Parses one retain rule's value into r; false with why if it is not
+ * one. */
+bool config_retain_parse(struct config_retain *r, const char *val, char *why,
+    size_t wlen);
 
 /* Parses a checkpoint interval: "0" (never) or a duration of
  * config_duration_parse's form. */

@@ -335,6 +335,7 @@ daemon_serve(struct daemon *d)
 	sync_set_join(d->sync, cmd_sync_join, cmd_invites_open, d->cmd);
 	cmd_set_sync(d->cmd, d->sync, d->conf_path);
 	cmd_set_erasure(d->cmd, d->conf.erasure_decision);
+	cmd_set_retention(d->cmd, d->conf.retain, d->conf.nretain);
 	if (sock == NULL)
 		fatal("out of memory");
 	if (d->conf.listen[0] != '\0' && sync_listen(d->sync, d->conf.listen,
@@ -433,6 +434,8 @@ signal_hup_cb(uv_signal_t *h, int signum)
 		log_info("erasure is now %s", c.erasure_decision ?
 		    "with-decision" : "apply");
 	cmd_set_erasure(d->cmd, c.erasure_decision);
+	/* New rules run at the next tick. */
+	cmd_set_retention(d->cmd, c.retain, c.nretain);
 	config_free(&d->conf);
 	d->conf = c;
 	ckpt_timer_set(d);
@@ -472,6 +475,7 @@ idle_timer_cb(uv_timer_t *h)
  * caught up with.  Cheap when none wait: one read of a count.
  */
 static void fork_timer_cb(uv_timer_t *h);
+#define RETENTION_EVERY_MS ((uint64_t)24 * 3600 * 1000)
 
 static void
 due_timer_cb(uv_timer_t *h)
@@ -509,6 +513,11 @@ due_timer_cb(uv_timer_t *h)
 	}
 	/* Admission by majority: what enough members approved. */
 	cmd_ledger_tick(d->cmd);
+	/* Retention rules: once a day (and soon after a start or a
+	 * reload), erasures for what they find due. */
+	if (d->conf.nretain > 0 && (cmd_retention_last(d->cmd) == 0 ||
+	    sl_now_ms() - cmd_retention_last(d->cmd) >= RETENTION_EVERY_MS))
+		cmd_retention_run(d->cmd);
 	/* Erasures this node's policy lets it apply (PROTOCOL.md 5.2). */
 	if (cmd_erase_tick(d->cmd))
 		return; /* the next tick starts again, compacted */

@@ -276,6 +276,104 @@ test_erase_with_decision(void **state)
 		assert_int_equal(node_stop(all[i], SIGTERM), 0);
 }
 
+/*
+ * Retention rules in samlog.conf erase on schedule, by ordinary erasure
+ * events: a contact's phone two years after it left, a meeting's
+ * attendee list a year after it was held.  What is not due yet stays;
+ * the peer applies the rules' erasures too; status shows the rules.  A
+ * rule that makes no sense stops the daemon from starting, with one
+ * line saying why.
+ */
+static void
+test_erase_retention(void **state)
+{
+	struct node a, b, *all[] = { &a, &b };
+	char old[64], cur[64], m1[64], m2[64], conf[700];
+	struct tu_run *r;
+	FILE *f;
+
+	(void)state;
+	node_init(&a, "ra", "Samordningsförbundet");
+	node_init(&b, "rb", "Sigtuna kommun");
+	node_start(&a);
+	node_start(&b);
+	trust(&a, &b, true);
+	trust(&b, &a, false);
+	snprintf(old, sizeof old, "%s", line1(ok(sl(&a, "contact", "add",
+	    "--name", "Gammal Kontakt", "--phone", "0711110000", "--left",
+	    "2020-01-31", NULL))));
+	snprintf(cur, sizeof cur, "%s", line1(ok(sl(&a, "contact", "add",
+	    "--name", "Ny Kontakt", "--phone", "0722220000", "--left",
+	    "2026-11-01", NULL))));
+	snprintf(m1, sizeof m1, "%s", line1(ok(sl(&a, "meeting", "add",
+	    "--title", "Seminarium 2024", "--date", "2024-05-01", "--with",
+	    old, "--with", cur, NULL))));
+	snprintf(m2, sizeof m2, "%s", line1(ok(sl(&a, "meeting", "add",
+	    "--title", "Seminarium i år", "--date", "2026-11-05", "--with",
+	    cur, NULL))));
+	wait_converged(all, 2);
+	assert_non_null(file_with(b.dir, "0711110000"));
+
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	snprintf(conf, sizeof conf, "%s/samlog.conf", a.dir);
+	assert_non_null(f = fopen(conf, "a"));
+	fputs("retain = contact.phone 2y after left\n"
+	    "retain = meeting.with 1y after date\n", f);
+	fclose(f);
+	node_start(&a);
+	for (int i = 0; i < 2; i++) {
+		wait_show(all[i], old, "ground: retention rule: contact.phone "
+		    "2y after left");
+		wait_compacted(all[i]);
+	}
+	for (int i = 0; i < 2; i++) {
+		uint64_t until = now_ms() + WAIT_MS;
+
+		for (;;) {
+			r = sl(all[i], "meeting", "show", m1, "--json", NULL);
+			if (r->status == 0 && strstr(r->out, "\"with\": []"))
+				break;
+			if (now_ms() > until)
+				fail_msg("%s: meeting %s kept its attendees: %s",
+				    all[i]->name, m1, r->out);
+			usleep(100000);
+		}
+		assert_non_null(strstr(r->out, "meeting.with 1y after date"));
+		r = ok(sl(all[i], "contact", "show", cur, "--json", NULL));
+		assert_non_null(strstr(r->out, "\"phone\": \"0722220000\""));
+		r = ok(sl(all[i], "meeting", "show", m2, "--json", NULL));
+		assert_non_null(strstr(r->out, cur));
+		r = ok(sl(all[i], "contact", "show", old, "--json", NULL));
+		assert_non_null(strstr(r->out, "\"name\": \"Gammal Kontakt\""));
+	}
+	wait_compacted(&b);
+	wait_converged(all, 2);
+	for (int i = 0; i < 2; i++)
+		assert_gone(all[i], "0711110000");
+	r = ok(sl(&a, "status", "--json", NULL));
+	assert_non_null(strstr(r->out, "\"rule\": \"contact.phone 2y after "
+	    "left\""));
+	assert_true(log_has(&a, "retention rule \"contact.phone 2y after "
+	    "left\": erasure of contact.phone written for 1 record"));
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	/* A rule that makes no sense: the daemon says why and stays down. */
+	assert_non_null(f = fopen(conf, "a"));
+	fputs("retain = contact.role 2y\n", f);
+	fclose(f);
+	{
+		static struct tu_run run;
+		char *argv[] = { (char *)tu_prog("samlogd"), (char *)"-d", a.dir,
+			(char *)"--foreground", NULL };
+
+		assert_int_equal(tu_run(&run, argv, NULL), 0);
+		assert_int_equal(run.status, 1);
+		if (strstr(run.err, "contact.role is not a personal field") ==
+		    NULL)
+			fail_msg("samlogd said: %s", run.err);
+	}
+	assert_int_equal(node_stop(&b, SIGTERM), 0);
+}
+
 /* The erasure payload of one target, as a hostile member would write
  * it. */
 static struct sl_buf
@@ -352,6 +450,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_erase_everywhere, cl_reap),
 		cmocka_unit_test_teardown(test_erase_with_decision, cl_reap),
+		cmocka_unit_test_teardown(test_erase_retention, cl_reap),
 		cmocka_unit_test_teardown(test_erase_hostile, cl_reap),
 	};
 
