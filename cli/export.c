@@ -210,19 +210,94 @@ end_none(FILE *f)
 	(void)f;
 }
 
+/* --omit-personal: leave out personal data (PROTOCOL.md 5.1), for
+ * sharing statistics. */
+static bool omit_personal;
+
+/* Is key, in a record of kind word, personal data: a personal field, the
+ * names of the records a personal reference names, the label when it is
+ * a personal field's value, or who wrote it? */
+static bool
+personal_key(const char *word, size_t wl, const char *key, size_t kl)
+{
+	char w[32];
+	const struct sl_kind *k;
+
+	if (kl == 6 && memcmp(key, "author", 6) == 0)
+		return true;
+	if (wl >= sizeof w)
+		return false;
+	memcpy(w, word, wl);
+	w[wl] = '\0';
+	if ((k = sl_schema_kind(w)) == NULL)
+		return false;
+	for (uint32_t i = 0; i < k->nfields; i++) {
+		const struct sl_field *f = &k->fields[i];
+		size_t fl = strlen(f->name);
+		bool names = kl > fl && memcmp(key, f->name, fl) == 0 &&
+		    ((kl - fl == 5 && memcmp(key + fl, "_name", 5) == 0) ||
+		    (kl - fl == 6 && memcmp(key + fl, "_names", 6) == 0));
+
+		/* The names of the people a reference names (an action's
+		 * owner may be a contact) are personal wherever they are. */
+		if (names && f->ref != NULL && strchr(f->ref, 'c') != NULL)
+			return true;
+		if (!(f->flags & SL_FF_PERSONAL))
+			continue;
+		if ((kl == fl && memcmp(key, f->name, fl) == 0) || names)
+			return true;
+		if (kl == 5 && memcmp(key, "label", 5) == 0 &&
+		    (f->flags & (SL_FF_SORT | SL_FF_REQUIRED)) ==
+		    (SL_FF_SORT | SL_FF_REQUIRED))
+			return true;
+	}
+	return false;
+}
+
 static void
 jsonl_record(FILE *f, const msgpack_object *rec)
 {
-	json_value(f, rec);
-	fputc('\n', f);
+	const msgpack_object *word = map_get(rec, "record");
+	bool first = true;
+
+	if (!omit_personal || rec->type != MSGPACK_OBJECT_MAP ||
+	    word == NULL || word->type != MSGPACK_OBJECT_STR) {
+		json_value(f, rec);
+		fputc('\n', f);
+		return;
+	}
+	fputc('{', f);
+	for (uint32_t i = 0; i < rec->via.map.size; i++) {
+		const msgpack_object_kv *kv = &rec->via.map.ptr[i];
+		const char *k;
+		size_t kl;
+
+		if (!map_key(kv, &k, &kl) || personal_key(word->via.str.ptr,
+		    word->via.str.size, k, kl))
+			continue;
+		fputs(first ? "" : ", ", f);
+		first = false;
+		json_text(f, k, kl);
+		fputs(": ", f);
+		json_value(f, &kv->val);
+	}
+	fputs("}\n", f);
 }
 
 static void
 csv_record(FILE *f, const msgpack_object *rec)
 {
+	const msgpack_object *word = map_get(rec, "record");
+
 	for (const char *const *c = csv_cols; *c; c++) {
 		if (c != csv_cols)
 			fputc(csv_sep, f);
+		/* A personal field of another kind's column stays empty. */
+		if (omit_personal && word != NULL &&
+		    word->type == MSGPACK_OBJECT_STR &&
+		    personal_key(word->via.str.ptr, word->via.str.size, *c,
+		    strlen(*c)))
+			continue;
 		csv_cell(f, map_get(rec, *c));
 	}
 	fputs("\r\n", f);
@@ -231,9 +306,43 @@ csv_record(FILE *f, const msgpack_object *rec)
 static const struct output out_jsonl = { begin_none, jsonl_record, end_none };
 static const struct output out_csv = { begin_none, csv_record, end_none };
 
+/* Is col a column of kind k: a field, or the names of a reference? */
+static bool
+column_of(const struct sl_kind *k, const char *col)
+{
+	char key[SL_FIELD_NAME_MAX + 8];
+
+	for (uint32_t i = 0; i < k->nfields; i++)
+		if (strcmp(k->fields[i].name, col) == 0 ||
+		    (records_ref_name(&k->fields[i], key, sizeof key) &&
+		    strcmp(key, col) == 0))
+			return true;
+	return false;
+}
+
+/* The columns that hold nothing but personal data, in every kind that
+ * has them, are left out altogether. */
+static bool
+personal_everywhere(const char *col)
+{
+	bool any = false;
+
+	if (strcmp(col, "author") == 0)
+		return true;
+	for (const struct sl_kind *const *k = records_kinds(); *k; k++) {
+		if (!column_of(*k, col))
+			continue;
+		if (!personal_key((*k)->word, strlen((*k)->word), col,
+		    strlen(col)))
+			return false;
+		any = true;
+	}
+	return any;
+}
+
 int
 cmd_export(const char *dir, bool dir_named, const char *format,
-    const char *kind, bool excel)
+    const char *kind, bool excel, bool omit)
 {
 	const char *const *kinds = records_words();
 	const struct output *out;
@@ -262,6 +371,24 @@ cmd_export(const char *dir, bool dir_named, const char *format,
 	csv_sep = excel ? ';' : ',';
 	csv_cols = kind != NULL ? columns_of(records_kind(kind)) :
 	    export_columns();
+	omit_personal = omit;
+	if (omit) {
+		/* Drop the columns that are personal in every kind they
+		 * belong to (a kind's own list: its personal fields). */
+		static const char *kept[MAX_COLUMNS + 1];
+		size_t n = 0;
+
+		for (const char *const *c = csv_cols; *c; c++) {
+			bool drop = kind != NULL ? personal_key(kind,
+			    strlen(kind), *c, strlen(*c)) :
+			    personal_everywhere(*c);
+
+			if (!drop && n < MAX_COLUMNS)
+				kept[n++] = *c;
+		}
+		kept[n] = NULL;
+		csv_cols = kept;
+	}
 	if (out == &out_csv) {
 		if (excel)
 			fputs("\xef\xbb\xbf", stdout);

@@ -10,7 +10,7 @@
  * excel: CSV with a BOM and ';'.  Returns the exit status; errors are
  * printed. */
 int cmd_export(const char *dir, bool dir_named, const char *format,
-    const char *kind, bool excel);
+    const char *kind, bool excel, bool omit_personal);
 
 /* The CSV header's columns, NULL-terminated: record, id, every field of
  * every kind (by name, once), each reference to an organisation followed

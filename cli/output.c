@@ -108,6 +108,7 @@ static const struct {
 static const char *const time_keys[] = { "time", "created", "updated",
 	"clock", "last_contact", "exported", "admitted", "retired",
 	"first_time", "last_time", "since", "added", "revoked", "last_run",
+	"made",
 	NULL };
 
 static enum out_mode text_mode;

@@ -74,6 +74,9 @@ static struct flag_def export_flags[] = {
 	{ "kind", "KIND", NULL, 0, NULL, NULL },
 	{ "excel", NULL, "CSV as Excel opens it: a BOM, ';' and CRLF",
 	    FL_SWITCH, NULL, NULL },
+	{ "omit-personal", NULL, "leave out personal data (names, e-mail, "
+	    "phone, attendees, notes, who wrote it): for sharing statistics",
+	    FL_SWITCH, NULL, NULL },
 	{ "events", "FILE", "instead, the raw signed events as stored, for "
 	    "samlog verify --file (- for standard output)", 0, NULL, NULL },
 	{ "origin", "ID", "with --events: only this origin's (a node id or a "
@@ -144,6 +147,13 @@ static const struct flag_def device_rotate_flags[] = {
 	    "taken all of this node's events", FL_SWITCH, NULL, NULL },
 	{ "name", "NAME", "what to call this machine's new key (default: its "
 	    "name now, or server)", 0, NULL, NULL },
+	END_FLAGS,
+};
+
+static const struct flag_def person_flags[] = {
+	{ "out", "FILE", "write it as JSON to FILE and as readable text to "
+	    "FILE.txt (both readable by their owner only)", FL_REQUIRED, NULL,
+	    NULL },
 	END_FLAGS,
 };
 
@@ -240,6 +250,10 @@ static const struct command_def tail[] = {
 	    "attendee lists; notes) on every member's node, by its policy: "
 	    "the rest of the record and every signature stay", erase_flags,
 	    NULL },
+	{ "person", CMD_PERSON, "person", OUT_OBJECT, NULL, "NAME|ID",
+	    "for an access request: everything this node holds about one "
+	    "person (the contact, its history, every record that names it "
+	    "or holds its name)", person_flags, NULL },
 	{ "find", CMD_REMOTE, "find", OUT_LIST, "records", "TEXT",
 	    "records whose names, titles, texts or notes contain TEXT "
 	    "(any case), in alphabetical order", find_flags, NULL },

@@ -24,6 +24,7 @@ enum cmd_id {
 	CMD_EXPORT,   /* export.c: lists from samlogd */
 	CMD_AUDIT,    /* bundle.c: from samlogd (--out), or offline (--check) */
 	CMD_VERIFY,   /* samlogd's store, or a file offline (events.c) */
+	CMD_PERSON,   /* samlogd's answer, written to FILE and FILE.txt */
 };
 
 /* How a remote command's reply is printed. */

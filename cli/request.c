@@ -251,6 +251,44 @@ print_done(const struct parse_result *r, const struct output *out)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* Where request_run prints: stdout, or a file; and a second backend
+ * and file that get every reply too (samlog person). */
+static FILE *sink_file;
+static const struct output *tee_out;
+static FILE *tee_file;
+
+void
+request_sinks(FILE *main, const struct output *tee, FILE *tf)
+{
+	sink_file = main;
+	tee_out = tee;
+	tee_file = tf;
+}
+
+static void
+sink_begin(const struct output *out, enum out_mode mode, const char *table)
+{
+	out->begin(sink_file ? sink_file : stdout, mode, table);
+	if (tee_out != NULL)
+		tee_out->begin(tee_file, mode, table);
+}
+
+static void
+sink_record(const struct output *out, const msgpack_object *o)
+{
+	out->record(sink_file ? sink_file : stdout, o);
+	if (tee_out != NULL)
+		tee_out->record(tee_file, o);
+}
+
+static void
+sink_end(const struct output *out)
+{
+	out->end(sink_file ? sink_file : stdout);
+	if (tee_out != NULL)
+		tee_out->end(tee_file);
+}
+
 int
 request_run(const char *dir, bool dir_named, const struct parse_result *r,
     const struct output *out)
@@ -327,10 +365,10 @@ request_run(const char *dir, bool dir_named, const struct parse_result *r,
 		}
 		if (rh.type == SL_MSG_RECORD) {
 			if (!began) {
-				out->begin(stdout, r->def->out, r->def->table);
+				sink_begin(out, r->def->out, r->def->table);
 				began = true;
 			}
-			out->record(stdout, &u.data);
+			sink_record(out, &u.data);
 		} else if (rh.type == SL_MSG_RESULT) {
 			uint64_t code = 1;
 			char msg[1024] = "request failed";
@@ -357,7 +395,7 @@ request_run(const char *dir, bool dir_named, const struct parse_result *r,
 			if (code == SL_OK) {
 				if (!began && r->def->out == OUT_LIST) {
 					/* An empty list is still a list. */
-					out->begin(stdout, r->def->out,
+					sink_begin(out, r->def->out,
 					    r->def->table);
 					began = true;
 				}
@@ -380,7 +418,7 @@ request_run(const char *dir, bool dir_named, const struct parse_result *r,
 		began = true;
 	}
 	if (began)
-		out->end(stdout);
+		sink_end(out);
 	close(fd);
 	return status;
 }

@@ -21,6 +21,9 @@
  * status request_run gives. */
 int request_fetch(const char *dir, bool dir_named,
     const struct parse_result *r, size_t max, struct sl_buf *out);
+/* Sends request_run's output to main (NULL: stdout) and, when tee is not
+ * NULL, through tee to tf as well. */
+void request_sinks(FILE *main, const struct output *tee, FILE *tf);
 int request_run(const char *dir, bool dir_named, const struct parse_result *r,
     const struct output *out);
 

@@ -5,6 +5,9 @@
  * stderr; exit 1 when the request failed, 2 for wrong usage.
  */
 #include <stdarg.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +207,79 @@ cmd_complete(int n, char **words)
 	return 0;
 }
 
+/* samlog person NAME|ID --out FILE: the daemon's answer as JSON in FILE
+ * and as text in FILE.txt, each written whole (a temporary file, then a
+ * rename) and readable by its owner only: it is personal data. */
+static int
+cmd_person(const struct parse_result *r)
+{
+	const char *file = parse_value(r, "out");
+	char txt[4096], tj[4200], tt[4200];
+	struct parse_result q = *r;
+	FILE *fj = NULL, *ft = NULL;
+	char *dir;
+	int status, fd;
+
+	if (r->pos == NULL || file == NULL)
+		return fail(2, "person needs NAME|ID --out FILE (see: samlog "
+		    "help person)");
+	if (snprintf(txt, sizeof txt, "%s.txt", file) >= (int)sizeof txt)
+		return fail(1, "person: the file name is too long");
+	snprintf(tj, sizeof tj, "%s.tmp%ld", file, (long)getpid());
+	snprintf(tt, sizeof tt, "%s.tmp%ld", txt, (long)getpid());
+	if ((dir = sl_node_dir_resolve(r->dir)) == NULL)
+		return fail(1, "no node directory: set HOME or SAMLOG_DIR, or "
+		    "use -d DIR");
+	/* --out stays here: the daemon gets the person only. */
+	q.nvals = 0;
+	for (size_t i = 0; i < r->nvals; i++)
+		if (strcmp(r->vals[i].flag->name, "out") != 0)
+			q.vals[q.nvals++] = r->vals[i];
+	if ((fd = open(tj, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0 ||
+	    (fj = fdopen(fd, "w")) == NULL ||
+	    (fd = open(tt, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0 ||
+	    (ft = fdopen(fd, "w")) == NULL) {
+		status = fail(1, "person: cannot write %s: %s", fj == NULL ? file :
+		    txt, strerror(errno));
+		goto out;
+	}
+	request_sinks(fj, &output_text, ft);
+	status = request_run(dir, r->dir != NULL || getenv("SAMLOG_DIR") !=
+	    NULL, &q, &output_json);
+	request_sinks(NULL, NULL, NULL);
+	if (fflush(fj) != 0 || fsync(fileno(fj)) != 0 || fflush(ft) != 0 ||
+	    fsync(fileno(ft)) != 0) {
+		if (status == 0)
+			status = fail(1, "person: cannot write %s: %s", file,
+			    strerror(errno));
+	}
+	if (status == 0 && (rename(tj, file) != 0 || rename(tt, txt) != 0))
+		status = fail(1, "person: cannot write %s: %s", file,
+		    strerror(errno));
+	if (status == 0) {
+		if (r->json) {
+			printf("{\"json\": ");
+			json_text(stdout, file, strlen(file));
+			printf(", \"text\": ");
+			json_text(stdout, txt, strlen(txt));
+			printf("}\n");
+		} else {
+			printf("wrote %s (JSON) and %s (text)\n", file, txt);
+		}
+	}
+out:
+	if (fj != NULL)
+		fclose(fj);
+	if (ft != NULL)
+		fclose(ft);
+	if (status != 0) {
+		(void)unlink(tj);
+		(void)unlink(tt);
+	}
+	free(dir);
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -333,6 +409,9 @@ main(int argc, char **argv)
 		free(dir);
 		break;
 	}
+	case CMD_PERSON:
+		status = cmd_person(&r);
+		break;
 	case CMD_EXPORT:
 	case CMD_IMPORT:
 	case CMD_REMOTE: {
@@ -350,10 +429,11 @@ main(int argc, char **argv)
 		else if (r.cmd == CMD_EXPORT && parse_value(&r, "events") !=
 		    NULL && (parse_value(&r, "format") != NULL ||
 		    parse_value(&r, "kind") != NULL ||
-		    parse_value(&r, "excel") != NULL))
+		    parse_value(&r, "excel") != NULL ||
+		    parse_value(&r, "omit-personal") != NULL))
 			status = fail(2, "export: --events writes every kind's "
-			    "events as stored: leave out --format, --kind and "
-			    "--excel");
+			    "events as stored: leave out --format, --kind, "
+			    "--excel and --omit-personal");
 		else if (r.cmd == CMD_EXPORT && parse_value(&r, "events") !=
 		    NULL)
 			status = cmd_export_events(dir, named, &r, out);
@@ -366,7 +446,8 @@ main(int argc, char **argv)
 		else if (r.cmd == CMD_EXPORT)
 			status = cmd_export(dir, named, parse_value(&r,
 			    "format"), parse_value(&r, "kind"),
-			    parse_value(&r, "excel") != NULL);
+			    parse_value(&r, "excel") != NULL,
+			    parse_value(&r, "omit-personal") != NULL);
 		else if (r.cmd == CMD_IMPORT && r.pos == NULL)
 			status = fail(2, "import needs a FILE (see: samlog help "
 			    "import)");

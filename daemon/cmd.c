@@ -133,6 +133,13 @@ do_invite(struct cmd_call *k)
 }
 
 static int
+do_person(struct cmd_call *k)
+{
+	return cmd_read_person(k->d, k->c, k->id, k->txn, k->a, k->msg,
+	    k->mlen);
+}
+
+static int
 do_erase(struct cmd_call *k)
 {
 	return cmd_erase(k->d, k->c, k->id, k->a, k->msg, k->mlen);
@@ -171,6 +178,7 @@ static const struct cmd_entry {
 	{ "device.revoke", false, false, do_device },
 	{ "device.rotate", false, false, do_device },
 	{ "erase", false, false, do_erase },
+	{ "person", false, true, do_person },
 };
 
 /* The entry for cmd; *kind the record kind of a KIND.NAME command. */

@@ -204,6 +204,9 @@ int cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     MDB_txn *txn, const struct args *a, char kind, char *msg, size_t mlen);
 int cmd_read_show(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     MDB_txn *txn, const struct args *a, char kind, char *msg, size_t mlen);
+/* person ID: one object of what this node holds about a contact. */
+int cmd_read_person(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn, const struct args *a, char *msg, size_t mlen);
 int cmd_read_find(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     MDB_txn *txn, const struct args *a, char *msg, size_t mlen);
 int cmd_read_conflicts(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,

@@ -1486,8 +1486,11 @@ struct across {
 	char needle[4 * SL_TEXT_MAX + 4];
 	size_t nlen;
 	bool archived, conflicts;
-	uint8_t about[SL_ID_LEN];      /* timeline: the organisation */
+	uint8_t about[SL_ID_LEN];      /* timeline: the organisation;
+					  person: the contact */
 	bool timeline;
+	bool person;                   /* records that name the contact or
+					  hold the needle (its name) */
 	struct hit *hits;
 	size_t nhits, cap;
 	int err;
@@ -1585,8 +1588,14 @@ across_cb(void *ctx, const struct sl_rec *r)
 		return 0;
 	if (x->conflicts && r->nheads < 2)
 		return 0;
-	if (x->nlen > 0 && !rec_contains(r, x->needle, x->nlen))
+	if (x->person) {
+		if (memcmp(r->id, x->about, SL_ID_LEN) == 0 ||
+		    (!rec_refers(r, x->about) && !(x->nlen > 0 &&
+		    rec_contains(r, x->needle, x->nlen))))
+			return 0;
+	} else if (x->nlen > 0 && !rec_contains(r, x->needle, x->nlen)) {
 		return 0;
+	}
 	if (x->timeline && memcmp(r->id, x->about, SL_ID_LEN) != 0 &&
 	    !rec_refers(r, x->about))
 		return 0;
@@ -1723,6 +1732,136 @@ cmd_read_timeline(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	if ((rc = cmd_resolve(d, txn, NULL, text, "o", x->about, msg, mlen)) ==
 	    SL_OK)
 		rc = across_run(d, c, id, txn, x, msg, mlen);
+out:
+	free(x);
+	return rc;
+}
+
+/* person ID: everything this node holds about one person, for an access
+ * request (GDPR art. 15): the contact, its whole history, and every
+ * record that names it or holds its name.  One object. */
+struct person_hist {
+	struct cmd_ctx *d;
+	MDB_txn *txn;
+	struct sl_buf *g;
+	uint32_t n;
+};
+
+static int
+person_hist_cb(void *ctx, const struct sl_event *ev,
+    const uint8_t hash[SL_HASH_LEN], const struct sl_evmeta *m)
+{
+	struct person_hist *h = ctx;
+	msgpack_packer pk;
+
+	(void)hash;
+	msgpack_packer_init(&pk, h->g, sl_buf_write);
+	msgpack_pack_map(&pk, 12);
+	pack_event_common(h->d, h->txn, &pk, ev, m);
+	h->n++;
+	return 0;
+}
+
+int
+cmd_read_person(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    MDB_txn *txn, const struct args *a, char *msg, size_t mlen)
+{
+	static const char *const allowed[] = { "id", NULL };
+	struct across *x = calloc(1, sizeof *x);
+	char text[SL_TEXT_MAX + 1], name[SL_TEXT_MAX + 1] = "";
+	struct sl_buf g = { 0 }, hist = { 0 };
+	struct person_hist ph = { d, txn, NULL, 0 };
+	msgpack_packer pk;
+	struct sl_rec r;
+	int rc;
+
+	if (x == NULL)
+		return SL_ENOMEM;
+	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
+		goto out;
+	if (!cmd_arg_str(a, "id", text, sizeof text) || text[0] == '\0') {
+		rc = cmd_fail(msg, mlen, SL_EUSAGE, "person needs a contact's "
+		    "name or id");
+		goto out;
+	}
+	*x = (struct across){ .d = d, .txn = txn, .person = true,
+		.archived = true };
+	if ((rc = cmd_resolve(d, txn, NULL, text, "c", x->about, msg, mlen)) !=
+	    SL_OK)
+		goto out;
+	if ((rc = project_get(d->p, txn, x->about, &r)) != SL_OK) {
+		rc = cmd_fail(msg, mlen, rc, "no contact %s", text);
+		goto out;
+	}
+	if (project_str(&r, "name", name, sizeof name) && name[0] != '\0')
+		x->nlen = sl_text_fold(name, strlen(name), x->needle,
+		    sizeof x->needle);
+	/* The records that name the contact or hold its name. */
+	for (size_t i = 0; sl_schema_kind_at(i) != NULL && rc == SL_OK; i++) {
+		const struct sl_kind *k = sl_schema_kind_at(i);
+
+		if (k->record)
+			rc = project_list(d->p, txn, k->c, NULL, NULL, NULL, NULL,
+			    across_cb, x);
+	}
+	if (rc == SL_OK)
+		rc = x->err;
+	ph.g = &hist;
+	if (rc == SL_OK)
+		rc = project_history(d->p, txn, x->about, UINT64_MAX,
+		    person_hist_cb, &ph);
+	if (rc != SL_OK) {
+		sl_rec_free(&r);
+		free(x->hits);
+		free(hist.p);
+		rc = cmd_fail(msg, mlen, rc, "cannot read the records: %s",
+		    sl_strerror(rc));
+		goto out;
+	}
+	if (x->nhits > 1)
+		qsort(x->hits, x->nhits, sizeof x->hits[0], hit_cmp);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 7);
+	sl_pack_cstr(&pk, "about");
+	sl_pack_cstr(&pk, name[0] ? name : "(name erased)");
+	sl_pack_cstr(&pk, "held_by");
+	sl_pack_cstr(&pk, d->org);
+	sl_pack_cstr(&pk, "node_id");
+	sl_pack_b32(&pk, d->node, SL_KEY_LEN);
+	sl_pack_cstr(&pk, "made");
+	sl_pack_time(&pk, sl_now_ms() << 16);
+	sl_pack_cstr(&pk, "contact");
+	pack_record(d, txn, &r, &g, false);
+	sl_rec_free(&r);
+	sl_pack_cstr(&pk, "history");
+	msgpack_pack_array(&pk, ph.n);
+	if (hist.len > 0)
+		sl_buf_write(&g, (const char *)hist.p, hist.len);
+	free(hist.p);
+	sl_pack_cstr(&pk, "related");
+	uint32_t nrel = 0;
+
+	for (size_t i = 0; i < x->nhits; i++) {
+		if (project_get(d->p, txn, x->hits[i].id, &r) != SL_OK)
+			continue;
+		nrel++;
+		sl_rec_free(&r);
+	}
+	msgpack_pack_array(&pk, nrel);
+	for (size_t i = 0; i < x->nhits; i++) {
+		if (project_get(d->p, txn, x->hits[i].id, &r) != SL_OK)
+			continue;
+		pack_record(d, txn, &r, &g, false);
+		sl_rec_free(&r);
+	}
+	free(x->hits);
+	if (g.failed) {
+		rc = cmd_fail(msg, mlen, SL_ENOMEM, "out of memory");
+	} else {
+		ctl_send(c, SL_MSG_RECORD, id, g.p, g.len);
+		rc = SL_OK;
+	}
+	free(g.p);
 out:
 	free(x);
 	return rc;

@@ -64,6 +64,7 @@ static const struct {
 	{ "join", RIGHT_ADMIN },
 	{ "rebuild", RIGHT_ADMIN },
 	{ "erase", RIGHT_RECORD },
+	{ "person", RIGHT_RECORD },
 };
 
 /* True for KIND.VERB of a record kind of the schema. */

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ftw.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -374,6 +375,86 @@ test_erase_retention(void **state)
 	assert_int_equal(node_stop(&b, SIGTERM), 0);
 }
 
+/*
+ * An access request: samlog person gathers the contact, its history and
+ * every record that names it or holds its name, as JSON and as text,
+ * readable by their owner only.  export --omit-personal leaves personal
+ * data out.
+ */
+static void
+test_person(void **state)
+{
+	struct node a;
+	char id[64], org[64], path[600], txt[620], buf[65536];
+	struct tu_run *r;
+	struct stat st;
+	FILE *f;
+	size_t n;
+
+	(void)state;
+	node_init(&a, "pa", "Samordningsförbundet");
+	node_start(&a);
+	snprintf(org, sizeof org, "%s", line1(ok(sl(&a, "org", "add", "--name",
+	    "Väsby Företag", "--kind", "asf", NULL))));
+	snprintf(id, sizeof id, "%s", line1(ok(sl(&a, "contact", "add",
+	    "--name", "Ylva Åtkomst", "--email", "ylva@example.se", "--phone",
+	    "0705556677", "--org", org, NULL))));
+	ok(sl(&a, "contact", "update", id, "--role", "handledare", NULL));
+	ok(sl(&a, "meeting", "add", "--title", "Uppföljning", "--date",
+	    "2026-11-20", "--with", id, NULL));
+	ok(sl(&a, "action", "add", "--title", "Skicka underlag", "--owner", id,
+	    NULL));
+	ok(sl(&a, "org", "update", org, "--notes", "Kontakt via Ylva Åtkomst",
+	    NULL));
+	ok(sl(&a, "contact", "add", "--name", "Annan Person", NULL));
+
+	snprintf(path, sizeof path, "%s/ylva.json", cl_tmp);
+	snprintf(txt, sizeof txt, "%s.txt", path);
+	refused(sl(&a, "person", "Ingen Alls", "--out", path, NULL), 1,
+	    "no contact");
+	assert_int_equal(stat(path, &st), -1);
+	refused(sl(&a, "person", id, NULL), 2, "--out");
+	r = ok(sl(&a, "person", "Ylva Åtkomst", "--out", path, NULL));
+	assert_non_null(strstr(r->out, "ylva.json.txt"));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(txt, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_non_null(f = fopen(path, "r"));
+	n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	assert_non_null(strstr(buf, "\"about\": \"Ylva Åtkomst\""));
+	assert_non_null(strstr(buf, "\"phone\": \"0705556677\""));
+	assert_non_null(strstr(buf, "\"type\": \"contact.updated\""));
+	assert_non_null(strstr(buf, "\"title\": \"Uppföljning\""));
+	assert_non_null(strstr(buf, "\"title\": \"Skicka underlag\""));
+	assert_non_null(strstr(buf, "Kontakt via Ylva Åtkomst"));
+	assert_null(strstr(buf, "Annan Person"));
+	assert_non_null(f = fopen(txt, "r"));
+	n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	assert_non_null(strstr(buf, "about:"));
+	assert_non_null(strstr(buf, "Ylva Åtkomst"));
+
+	/* Statistics without people. */
+	r = ok(sl(&a, "export", "--omit-personal", NULL));
+	assert_null(strstr(r->out, "Ylva"));
+	assert_null(strstr(r->out, "0705556677"));
+	assert_null(strstr(r->out, "ylva@example"));
+	assert_null(strstr(r->out, "Annan Person"));
+	assert_non_null(strstr(r->out, "Väsby Företag"));
+	assert_non_null(strstr(r->out, "\"role\": \"handledare\""));
+	r = ok(sl(&a, "export", "--format", "csv", "--omit-personal", NULL));
+	assert_null(strstr(r->out, "Ylva"));
+	assert_null(strstr(r->out, "with_names"));
+	assert_non_null(strstr(r->out, "Väsby Företag"));
+	refused(sl(&a, "export", "--events", "-", "--omit-personal", NULL), 2,
+	    "--omit-personal");
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+}
+
 /* The erasure payload of one target, as a hostile member would write
  * it. */
 static struct sl_buf
@@ -451,6 +532,7 @@ main(void)
 		cmocka_unit_test_teardown(test_erase_everywhere, cl_reap),
 		cmocka_unit_test_teardown(test_erase_with_decision, cl_reap),
 		cmocka_unit_test_teardown(test_erase_retention, cl_reap),
+		cmocka_unit_test_teardown(test_person, cl_reap),
 		cmocka_unit_test_teardown(test_erase_hostile, cl_reap),
 	};
 

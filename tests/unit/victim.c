@@ -448,7 +448,7 @@ expect_refused(struct verdict *v, const struct node *victim,
 static const char *const log_keys[] = { "seq", "origin", "org",
 	"fingerprint", "author",
 	"time", "type", "changes", "verified", "arrival", "hash", "prev", "hlc",
-	"entity", "parents", "signed", "effect", "on", NULL };
+	"entity", "parents", "signed", "effect", "on", "erased", NULL };
 
 /* `samlog log --json` on n is one JSON array of objects with no key but
  * log_keys; says what is wrong otherwise. */
