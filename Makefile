@@ -65,7 +65,7 @@ PROTO_SRC  := protocol/mp.c protocol/event.c protocol/crypto.c protocol/frame.c 
               protocol/schema.c protocol/record.c protocol/peer_wire.c \
               protocol/text.c protocol/labels.c protocol/timefmt.c \
               protocol/member.c protocol/evfile.c protocol/checkpoint.c \
-              protocol/forkproof.c protocol/erasure.c
+              protocol/forkproof.c protocol/erasure.c protocol/tar.c
 # What the CLI needs: no OpenSSL, no LMDB, no libuv (start-up time);
 # SHA-256 for checking audit bundles comes from libsodium.
 CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
@@ -74,18 +74,18 @@ CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
               protocol/record.c protocol/text.c protocol/labels.c \
               protocol/timefmt.c protocol/member.c \
               protocol/evfile.c protocol/checkpoint.c protocol/forkproof.c \
-              protocol/erasure.c
+              protocol/erasure.c protocol/tar.c
 STORE_SRC  := daemon/store.c daemon/project.c daemon/log.c
 DAEMON_SRC := daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/cmd_args.c daemon/cmd_write.c daemon/cmd_read.c \
               daemon/cmd_import.c daemon/cmd_member.c daemon/cmd_events.c \
               daemon/cmd_peer.c daemon/cmd_ckpt.c daemon/cmd_device.c daemon/cmd_fork.c \
-              daemon/cmd_ledger.c daemon/cmd_erase.c \
+              daemon/cmd_ledger.c daemon/cmd_erase.c daemon/cmd_backup.c \
               daemon/audit.c daemon/rights.c \
               daemon/tls.c daemon/conn.c daemon/sync.c
 CLI_SRC    := cli/parser.c cli/records.c cli/output.c cli/output_json.c \
               cli/request.c cli/import.c cli/export.c cli/fileio.c \
-              cli/bundle.c cli/chains.c cli/pins.c cli/events.c
+              cli/bundle.c cli/chains.c cli/pins.c cli/events.c cli/restore.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 PROTO_OBJ  := $(call obj,$(PROTO_SRC))

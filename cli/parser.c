@@ -226,6 +226,14 @@ static const struct command_def head[] = {
 	    device_rotate_flags, NULL },
 	{ "peer remove", CMD_REMOTE, "peer.remove", OUT_OBJECT, NULL, "NAME",
 	    "stop dialling a peer (membership ends by member retire)", no_flags, NULL },
+	{ "backup", CMD_BACKUP, "backup", OUT_OBJECT, NULL, "FILE",
+	    "write a verified copy of this node (its store, compacted, its key "
+	    "and configuration) to FILE, a tar archive readable by its owner "
+	    "only", no_flags, NULL },
+	{ "restore", CMD_RESTORE, NULL, OUT_NONE, NULL, "FILE DIR",
+	    "make the new node directory DIR from the backup FILE (no daemon "
+	    "needed); its samlogd takes back what its peers hold before it "
+	    "serves", no_flags, NULL },
 	{ "verify", CMD_VERIFY, "verify", OUT_OBJECT, NULL, NULL,
 	    "check every chain and signature (exit 1 on any failure), of the "
 	    "node or of an event export", verify_flags, NULL },
@@ -863,6 +871,12 @@ parse_args(struct parse_result *r, int argc, char **argv, char *err,
 			r->pos = a;
 			continue;
 		}
+		/* Two positional arguments ("FILE DIR"). */
+		if (r->def->pos != NULL && strchr(r->def->pos, ' ') != NULL &&
+		    r->pos2 == NULL) {
+			r->pos2 = a;
+			continue;
+		}
 		snprintf(err, errlen, "unexpected argument '%s' for '%s'", a,
 		    r->def->name);
 		return false;
@@ -877,7 +891,8 @@ parse_args(struct parse_result *r, int argc, char **argv, char *err,
 	}
 	if (r->help)
 		return true;
-	if (r->def->pos != NULL && r->def->pos[0] != '[' && r->pos == NULL) {
+	if (r->def->pos != NULL && r->def->pos[0] != '[' && (r->pos == NULL ||
+	    (strchr(r->def->pos, ' ') != NULL && r->pos2 == NULL))) {
 		snprintf(err, errlen, "%s needs %s", r->def->name, r->def->pos);
 		return false;
 	}

@@ -25,6 +25,8 @@ enum cmd_id {
 	CMD_AUDIT,    /* bundle.c: from samlogd (--out), or offline (--check) */
 	CMD_VERIFY,   /* samlogd's store, or a file offline (events.c) */
 	CMD_PERSON,   /* samlogd's answer, written to FILE and FILE.txt */
+	CMD_BACKUP,   /* samlogd writes FILE (its absolute path) */
+	CMD_RESTORE,  /* restore.c: offline */
 };
 
 /* How a remote command's reply is printed. */
@@ -85,6 +87,7 @@ struct parse_result {
 	bool bare;            /* no command at all (not even --help) */
 	const char *topic2;
 	const char *pos;      /* the positional argument */
+	const char *pos2;     /* a second one, where pos names two */
 	size_t nvals;
 	struct {
 		const struct flag_def *flag;

@@ -20,6 +20,7 @@
 #include "import.h"
 #include "records.h"
 #include "request.h"
+#include "restore.h"
 #include "samlog_proto.h"
 
 static int
@@ -412,6 +413,36 @@ main(int argc, char **argv)
 	case CMD_PERSON:
 		status = cmd_person(&r);
 		break;
+	case CMD_RESTORE:
+		status = cmd_restore(r.pos, r.pos2, r.json);
+		break;
+	case CMD_BACKUP: {
+		/* samlogd writes it: the path must not depend on where
+		 * samlog runs. */
+		char abs[4096], *dir;
+		struct parse_result q = r;
+
+		if (r.pos[0] == '/') {
+			snprintf(abs, sizeof abs, "%s", r.pos);
+		} else {
+			char cwd[2048];
+
+			if (getcwd(cwd, sizeof cwd) == NULL) {
+				status = fail(1, "backup: cannot tell the current "
+				    "directory: %s", strerror(errno));
+				break;
+			}
+			snprintf(abs, sizeof abs, "%s/%s", cwd, r.pos);
+		}
+		q.pos = abs;
+		if ((dir = sl_node_dir_resolve(r.dir)) == NULL)
+			return fail(1, "no node directory: set HOME or "
+			    "SAMLOG_DIR, or use -d DIR");
+		status = request_run(dir, r.dir != NULL ||
+		    getenv("SAMLOG_DIR") != NULL, &q, out);
+		free(dir);
+		break;
+	}
 	case CMD_EXPORT:
 	case CMD_IMPORT:
 	case CMD_REMOTE: {

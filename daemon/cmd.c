@@ -140,6 +140,12 @@ do_person(struct cmd_call *k)
 }
 
 static int
+do_backup(struct cmd_call *k)
+{
+	return cmd_backup(k->d, k->c, k->id, k->a, k->msg, k->mlen);
+}
+
+static int
 do_erase(struct cmd_call *k)
 {
 	return cmd_erase(k->d, k->c, k->id, k->a, k->msg, k->mlen);
@@ -179,6 +185,7 @@ static const struct cmd_entry {
 	{ "device.rotate", false, false, do_device },
 	{ "erase", false, false, do_erase },
 	{ "person", false, true, do_person },
+	{ "backup", false, false, do_backup },
 };
 
 /* The entry for cmd; *kind the record kind of a KIND.NAME command. */
@@ -227,6 +234,36 @@ cmd_queue(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	return SL_OK;
 }
 
+#define RESTORING_MSG "this node was restored from a backup and is " \
+	"taking back what its peers hold (and the erasures made since): it " \
+	"serves again once it has (see samlog status)"
+
+/* The commands a node restoring from a backup answers: its state, its
+ * peers and members, and verify. */
+static bool
+restoring_allows(const char *cmd)
+{
+	static const char *const ok[] = { "status", "peer.list", "peer.add",
+		"peer.remove", "member.list", "device.list", "verify", NULL };
+
+	for (size_t i = 0; ok[i] != NULL; i++)
+		if (strcmp(cmd, ok[i]) == 0)
+			return true;
+	return false;
+}
+
+void
+cmd_set_restoring(struct cmd_ctx *d, bool on)
+{
+	d->restoring = on;
+}
+
+bool
+cmd_restoring(const struct cmd_ctx *d)
+{
+	return d->restoring;
+}
+
 void
 cmd_request(void *ctx, struct ctl_conn *c, uint32_t id, const uint8_t *body,
     size_t len)
@@ -239,6 +276,12 @@ cmd_request(void *ctx, struct ctl_conn *c, uint32_t id, const uint8_t *body,
 	int rc;
 
 	d->requests++;
+	if (d->restoring && len > 12 && memmem(body, 24 < len ? 24 : len,
+	    "import.", 7) != NULL) {
+		cmd_reply_result(c, id, SL_ESTATE, RESTORING_MSG, NULL);
+		free(a);
+		return;
+	}
 	if (len > 12 && memmem(body, 24 < len ? 24 : len, "import.", 7) != NULL &&
 	    cmd_import_dispatch(d, c, id, body, len)) {
 		free(a);
@@ -251,6 +294,12 @@ cmd_request(void *ctx, struct ctl_conn *c, uint32_t id, const uint8_t *body,
 	if ((rc = cmd_args_parse(a, body, len, msg, sizeof msg)) != SL_OK ||
 	    (rc = rights_check(c, a->cmd, msg, sizeof msg)) != SL_OK)
 		goto done;
+	/* A node restored from a backup serves no records until it holds
+	 * what its peers hold, and the erasures made since (cmd_restored). */
+	if (d->restoring && !restoring_allows(a->cmd)) {
+		rc = cmd_fail(msg, sizeof msg, SL_ESTATE, "%s", RESTORING_MSG);
+		goto done;
+	}
 	if (cmd_is_write(a->cmd)) {
 		if ((rc = cmd_queue(d, c, id, body, len)) != SL_OK)
 			goto done;
@@ -339,6 +388,12 @@ cmd_flush(struct cmd_ctx *d)
 	while (d->head != NULL)
 		cmd_commit(d);
 	uv_idle_stop(&d->idle);
+}
+
+void
+cmd_set_dir(struct cmd_ctx *d, const char *dir)
+{
+	d->dir = dir;
 }
 
 void

@@ -95,6 +95,12 @@ int cmd_member_admit(struct cmd_ctx *d, const uint8_t org[SL_KEY_LEN],
  * (in samlog.conf at conf_path, then in sy), and every commit is pushed
  * to them.  sy and conf_path are borrowed and must outlive d. */
 void cmd_set_sync(struct cmd_ctx *d, struct sync *sy, const char *conf_path);
+/* A node restored from a backup (DIR/restored) answers only status and
+ * its peers' and members' lists until it has caught up. */
+void cmd_set_restoring(struct cmd_ctx *d, bool on);
+bool cmd_restoring(const struct cmd_ctx *d);
+/* The node directory (borrowed), for samlog backup. */
+void cmd_set_dir(struct cmd_ctx *d, const char *dir);
 /* The erasure policy (samlog.conf erasure = with-decision: true). */
 void cmd_set_erasure(struct cmd_ctx *d, bool with_decision);
 /* Applies the erasures this node holds that its policy lets it apply

@@ -14,6 +14,7 @@
  *   cmd_events.c  the raw event export (PROTOCOL.md section 14)
  *   cmd_ckpt.c    this node's checkpoints (PROTOCOL.md section 15)
  *   cmd_fork.c    this node's fork proofs (PROTOCOL.md section 16)
+ *   cmd_backup.c  samlog backup: the node as a verified tar archive
  *   cmd_erase.c   erasure: the erase command, applying erasures by the
  *                 node's policy (PROTOCOL.md section 5.2)
  *
@@ -98,6 +99,8 @@ struct cmd_ctx {
 	bool scrub;          /* an erasure was applied: start again on a
 				compacted store */
 	bool erasure_decision; /* erasure = with-decision (samlog.conf) */
+	const char *dir;     /* the node directory (backup), or NULL */
+	bool restoring;      /* restored from a backup, not caught up yet */
 	/* Retention rules (samlog.conf retain), when each last ran (ms)
 	 * and how many records' erasures it wrote since the start. */
 	struct config_retain retain[CONFIG_RETAIN_MAX];
@@ -113,6 +116,12 @@ struct cmd_ctx {
 	size_t nmoved;
 	uint8_t ckpt_digest[SL_HASH_LEN]; /* the tips right after it */
 };
+
+/* ---- cmd_backup.c ---------------------------------------------------- */
+
+/* backup FILE: the node, as a tar archive, written and verified. */
+int cmd_backup(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
+    const struct args *a, char *msg, size_t mlen);
 
 /* ---- cmd_erase.c ----------------------------------------------------- */
 

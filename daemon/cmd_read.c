@@ -1304,7 +1304,7 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 		txn = NULL;
 	}
 	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 26);
+	msgpack_pack_map(&pk, 27);
 	sl_pack_cstr(&pk, "node_id");
 	sl_pack_b32(&pk, d->node, SL_KEY_LEN);
 	sl_pack_cstr(&pk, "org");
@@ -1362,6 +1362,8 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 	sl_pack_cstr(&pk, d->sync ? sync_listen_addr(d->sync) : "");
 	sl_pack_cstr(&pk, "writes_held");
 	sl_pack_bool(&pk, d->held);
+	sl_pack_cstr(&pk, "restoring");
+	sl_pack_bool(&pk, d->restoring);
 	size_t np = d->sync ? sync_peer_count(d->sync) : 0;
 	size_t nw = (retired[0] != '\0') + (waiting[0] != '\0') + nf +
 	    (ew[0] != '\0');

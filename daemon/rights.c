@@ -65,6 +65,7 @@ static const struct {
 	{ "rebuild", RIGHT_ADMIN },
 	{ "erase", RIGHT_RECORD },
 	{ "person", RIGHT_RECORD },
+	{ "backup", RIGHT_ADMIN },
 };
 
 /* True for KIND.VERB of a record kind of the schema. */

@@ -335,6 +335,19 @@ daemon_serve(struct daemon *d)
 	sync_set_join(d->sync, cmd_sync_join, cmd_invites_open, d->cmd);
 	cmd_set_sync(d->cmd, d->sync, d->conf_path);
 	cmd_set_erasure(d->cmd, d->conf.erasure_decision);
+	cmd_set_dir(d->cmd, d->dir);
+	/* Restored from a backup: quiet until caught up (restore_tick). */
+	char *mark = dir_file(d->dir, "restored");
+
+	if (mark == NULL)
+		fatal("out of memory");
+	if (access(mark, F_OK) == 0) {
+		log_info("this node was restored from a backup: it takes back "
+		    "what its peers hold before it serves or sends");
+		cmd_set_restoring(d->cmd, true);
+		sync_set_quiet(d->sync, true);
+	}
+	free(mark);
 	cmd_set_retention(d->cmd, d->conf.retain, d->conf.nretain);
 	if (sock == NULL)
 		fatal("out of memory");
@@ -475,6 +488,47 @@ idle_timer_cb(uv_timer_t *h)
  * caught up with.  Cheap when none wait: one read of a count.
  */
 static void fork_timer_cb(uv_timer_t *h);
+
+/*
+ * A node restored from a backup (samlog restore leaves DIR/restored)
+ * sends nothing and serves no records until it holds all that a peer
+ * holds: its own later events, and the erasures made since the backup,
+ * which the erasure tick has then applied (and compacted for).  With no
+ * peer at all there is nothing to wait for.
+ */
+static void
+restore_tick(struct daemon *d)
+{
+	size_t np = sync_peer_count(d->sync);
+	const char *from = NULL;
+	struct sync_peer_info pi;
+	char *mark;
+
+	for (size_t i = 0; i < np && from == NULL; i++) {
+		sync_peer_get(d->sync, i, &pi);
+		if (pi.connected && pi.ahead == 0)
+			from = pi.cfg.name;
+	}
+	if (np > 0 && from == NULL)
+		return;
+	if ((mark = dir_file(d->dir, "restored")) == NULL || (unlink(mark) != 0 &&
+	    errno != ENOENT)) {
+		log_warn("cannot remove %s: %s", mark ? mark : "the restore "
+		    "mark", strerror(errno));
+		free(mark);
+		return;
+	}
+	free(mark);
+	if (from != NULL)
+		log_info("caught up with peer %s after the restore: serving "
+		    "and sending again", from);
+	else
+		log_warn("restored from a backup, with no peer to take back "
+		    "from: serving what the backup held");
+	cmd_set_restoring(d->cmd, false);
+	sync_set_quiet(d->sync, false);
+}
+
 #define RETENTION_EVERY_MS ((uint64_t)24 * 3600 * 1000)
 
 static void
@@ -521,6 +575,8 @@ due_timer_cb(uv_timer_t *h)
 	/* Erasures this node's policy lets it apply (PROTOCOL.md 5.2). */
 	if (cmd_erase_tick(d->cmd))
 		return; /* the next tick starts again, compacted */
+	if (cmd_restoring(d->cmd))
+		restore_tick(d);
 	if (project_due(d->proj, &n) != SL_OK)
 		log_warn("cannot fold the events whose time has come");
 	else if (n > 0)

@@ -2279,3 +2279,16 @@ store_swap(const char *path, bool *swapped, char *err, size_t errlen)
 	}
 	return SL_OK;
 }
+
+int
+store_copy_fd(struct store *s, int fd, char *err, size_t errlen)
+{
+	int rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+
+	if (rc != 0) {
+		set_err(err, errlen, "cannot copy the store: %s",
+		    mdb_strerror(rc));
+		return SL_ESTORE;
+	}
+	return SL_OK;
+}

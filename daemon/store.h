@@ -347,5 +347,8 @@ uint64_t store_txn_erasure_applied(struct store *s, MDB_txn *txn,
 int store_compact(struct store *s, const char *path, char *err,
     size_t errlen);
 int store_swap(const char *path, bool *swapped, char *err, size_t errlen);
+/* A compacted copy of the store's data file, a consistent snapshot,
+ * written to fd from its current offset (samlog backup). */
+int store_copy_fd(struct store *s, int fd, char *err, size_t errlen);
 
 #endif /* SAMLOG_STORE_H */

@@ -118,6 +118,7 @@ struct sync {
 	uv_idle_t idle;
 	bool grew;
 	sync_hold_fn hold;
+	bool quiet;             /* sync_set_quiet */
 	void *hold_ctx;
 	sync_fork_fn on_fork;   /* a fork was refused (PROTOCOL.md 16) */
 	void *fork_ctx;
@@ -659,7 +660,8 @@ pump(struct session *ss)
 	MDB_txn *txn = NULL;
 	struct ostate *o;
 
-	if (conn_closing(ss->conn) || !ss->hello_got || ss->peer == NULL)
+	if (conn_closing(ss->conn) || !ss->hello_got || ss->peer == NULL ||
+	    ss->sy->quiet)
 		return;
 	while (conn_has_room(ss->conn) && (o = next_origin(ss)) != NULL) {
 		if (txn == NULL && store_read_begin(ss->sy->s, &txn) != SL_OK) {
@@ -1764,6 +1766,14 @@ sync_new(struct sync **out, uv_loop_t *loop, struct store *s,
 	*out = sy;
 	sync_apply(sy, c);
 	return SL_OK;
+}
+
+void
+sync_set_quiet(struct sync *sy, bool quiet)
+{
+	sy->quiet = quiet;
+	if (!quiet)
+		sync_log_grew(sy);
 }
 
 void

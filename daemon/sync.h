@@ -48,6 +48,9 @@ typedef void (*sync_hold_fn)(void *ctx, bool hold);
 int sync_new(struct sync **out, uv_loop_t *loop, struct store *s,
     const struct sl_key *key, const struct config *c, char *err,
     size_t errlen);
+/* Quiet: send no events to any peer (a node restored from a backup,
+ * until it holds what they hold); receiving goes on. */
+void sync_set_quiet(struct sync *sy, bool quiet);
 /* Sets who is told to hold local writes (fn may be NULL: nobody). */
 void sync_set_hold(struct sync *sy, sync_hold_fn fn, void *ctx);
 /* Sets who is told that a peer's events were refused as a fork of origin

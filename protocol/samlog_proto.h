@@ -1018,6 +1018,18 @@ int sl_erasure_check(const uint8_t *payload, size_t plen, char *why,
 int sl_hashes_check(const uint8_t *v, size_t len, char *why, size_t wlen);
 
 /*
+ * Backup archives (tar.c): ustar headers.  sl_tar_header: a regular
+ * file's header (name of 1..99 bytes); sl_tar_parse: SL_OK with name,
+ * size and type ('0' a file), SL_ENOENT for an end block of zeros,
+ * SL_EINVAL for anything else.
+ */
+#define SL_TAR_BLOCK 512
+int sl_tar_header(uint8_t h[SL_TAR_BLOCK], const char *name, uint64_t size,
+    unsigned mode, uint64_t mtime);
+int sl_tar_parse(const uint8_t h[SL_TAR_BLOCK], char name[100],
+    uint64_t *size, char *type);
+
+/*
  * Checkpoints (checkpoint.c, PROTOCOL.md 15): a node's signed word of the
  * tips it holds, {"tips": [[origin bin(32), seq uint, hash bin(32)], ...]},
  * strictly ascending by origin.  SL_CKPT_MAX keeps the payload within

@@ -455,6 +455,112 @@ test_person(void **state)
 	assert_int_equal(node_stop(&a, SIGTERM), 0);
 }
 
+/*
+ * A backup, then an erasure, then the node is lost and restored from the
+ * backup.  The restored node serves nothing until it has taken back what
+ * its peer holds; it applies the erasure it missed, and neither it, its
+ * peer nor a new member that syncs only with it ever holds the erased
+ * value again.  A damaged backup restores nothing.
+ */
+static void
+test_backup_restore(void **state)
+{
+	struct node a, b, a2, c, *ab[] = { &a, &b };
+	char id[64], file[600], rel[600], cwd[512];
+	struct tu_run *r;
+	struct stat st;
+
+	(void)state;
+	node_init(&a, "ba", "Samordningsförbundet");
+	node_init(&b, "bb", "Sigtuna kommun");
+	node_start(&a);
+	node_start(&b);
+	trust(&a, &b, true);
+	trust(&b, &a, false);
+	snprintf(id, sizeof id, "%s", line1(ok(sl(&a, "contact", "add",
+	    "--name", "Bertil Backup", "--phone", "0734441122", NULL))));
+	wait_converged(ab, 2);
+	snprintf(file, sizeof file, "%s/a.backup", cl_tmp);
+	r = ok(sl(&a, "backup", file, "--json", NULL));
+	assert_non_null(strstr(r->out, "\"verified\": true"));
+	assert_int_equal(stat(file, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	refused(sl(&a, "backup", file, NULL), 1, "never overwrites");
+	/* A relative path is where samlog runs, not where samlogd does. */
+	{
+		static struct tu_run run;
+		char prog[4096];
+		char *argv[] = { prog, (char *)"-d", a.dir, (char *)"backup",
+			(char *)"rel.backup", NULL };
+
+		assert_non_null(realpath(tu_prog("samlog"), prog));
+		assert_non_null(getcwd(cwd, sizeof cwd));
+		assert_int_equal(chdir(cl_tmp), 0);
+		assert_int_equal(tu_run(&run, argv, NULL), 0);
+		assert_int_equal(chdir(cwd), 0);
+		if (run.status != 0)
+			fail_msg("backup rel.backup: %s", run.err);
+	}
+	snprintf(rel, sizeof rel, "%s/rel.backup", cl_tmp);
+	assert_int_equal(stat(rel, &st), 0);
+
+	ok(sl(&a, "erase", id, "--field", "phone", "--ground", "GDPR", NULL));
+	for (int i = 0; i < 2; i++) {
+		wait_show(ab[i], id, "\"phone\": null");
+		wait_compacted(ab[i]);
+	}
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+
+	/* The node is lost; its backup comes back in a new directory. */
+	a2 = a;
+	snprintf(a2.name, sizeof a2.name, "ba2");
+	snprintf(a2.dir, sizeof a2.dir, "%s/ba2", cl_tmp);
+	snprintf(a2.log, sizeof a2.log, "%s/ba2.log", cl_tmp);
+	refused(sl(&a2, "restore", file, b.dir, NULL), 1, "not empty");
+	r = ok(sl(&a2, "restore", file, a2.dir, NULL));
+	assert_non_null(strstr(r->out, "restored node"));
+	assert_non_null(file_with(a2.dir, "0734441122"));
+	node_start(&a2);
+	wait_log(&a2, "caught up with peer");
+	wait_show(&a2, id, "\"phone\": null");
+	wait_compacted(&a2);
+	wait_show(&a2, id, "\"name\": \"Bertil Backup\"");
+	r = ok(sl(&a2, "status", "--json", NULL));
+	assert_non_null(strstr(r->out, "\"restoring\": false"));
+	assert_gone(&a2, "0734441122");
+	assert_gone(&b, "0734441122");
+
+	/* A new member that syncs only with the restored node. */
+	node_init(&c, "bc", "Väsby kommun");
+	node_start(&c);
+	trust(&a2, &c, false);
+	trust(&c, &a2, true);
+	wait_show(&c, id, "\"name\": \"Bertil Backup\"");
+	r = ok(sl(&c, "contact", "show", id, "--json", NULL));
+	assert_non_null(strstr(r->out, "\"phone\": null"));
+	assert_gone(&c, "0734441122");
+
+	/* A damaged backup restores nothing, and leaves no directory. */
+	{
+		char bad[700], dir[700];
+		FILE *f;
+
+		snprintf(bad, sizeof bad, "%s/bad.backup", cl_tmp);
+		snprintf(dir, sizeof dir, "%s/bad-restore", cl_tmp);
+		r = ok(sl(&a2, "backup", bad, NULL));
+		assert_non_null(f = fopen(bad, "r+"));
+		assert_int_equal(fseek(f, 3 * 512 + 4096, SEEK_SET), 0);
+		fputc('X', f);
+		fclose(f);
+		refused(sl(&a2, "restore", bad, dir, NULL), 1, "damaged");
+		assert_int_equal(stat(dir, &st), -1);
+		refused(sl(&a2, "restore", bad, NULL), 2, "FILE DIR");
+	}
+	assert_int_equal(node_stop(&c, SIGTERM), 0);
+	assert_int_equal(node_stop(&a2, SIGTERM), 0);
+	assert_int_equal(node_stop(&b, SIGTERM), 0);
+}
+
 /* The erasure payload of one target, as a hostile member would write
  * it. */
 static struct sl_buf
@@ -533,6 +639,7 @@ main(void)
 		cmocka_unit_test_teardown(test_erase_with_decision, cl_reap),
 		cmocka_unit_test_teardown(test_erase_retention, cl_reap),
 		cmocka_unit_test_teardown(test_person, cl_reap),
+		cmocka_unit_test_teardown(test_backup_restore, cl_reap),
 		cmocka_unit_test_teardown(test_erase_hostile, cl_reap),
 	};
 
