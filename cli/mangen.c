@@ -195,6 +195,9 @@ field_type(const struct sl_field *f)
 	case SL_F_APPROVALS:
 		fputs("members' signed approvals", stdout);
 		break;
+	case SL_F_HASHES:
+		fputs("a list of event hashes", stdout);
+		break;
 	case SL_F_STATE:
 		fputs("the lifecycle's state", stdout);
 		break;

@@ -422,6 +422,8 @@ common_write_flags(const struct sl_evtype *et)
 		fd->flags = FL_REPEAT;
 		fd->help = "clear a field (repeatable)";
 	}
+	if (et->role != SL_ET_CREATE && !sl_evtype_has_text(et))
+		return;
 	fd = flag_push();
 	fd->name = "force";
 	fd->flags = FL_SWITCH;

@@ -241,7 +241,8 @@ type_flags(const struct sl_evtype *et, const char **out, size_t max,
 	out[k++] = "today";
 	if (et->role == SL_ET_UPDATE && et->sets == 0)
 		out[k++] = "unset";
-	out[k++] = "force";
+	if (et->role == SL_ET_CREATE || sl_evtype_has_text(et))
+		out[k++] = "force";
 	out[k] = NULL;
 }
 

@@ -1811,6 +1811,7 @@ project_meta(struct project *p, MDB_txn *txn, const uint8_t h[SL_HASH_LEN],
 	MDB_val k = { SL_HASH_LEN, (void *)h }, d;
 	int rc = mdb_get(txn, p->pevm, &k, &d);
 
+	memset(m, 0, sizeof *m);
 	if (rc != 0)
 		return sl_of(rc);
 	if (d.mv_size != SL_EVMETA_LEN)

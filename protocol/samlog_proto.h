@@ -745,6 +745,8 @@ struct sl_evtype {
  * restoring any record: a member may correct a shared record, never
  * take it out of sight (PROTOCOL.md 11.6). */
 bool sl_evtype_owner_only(const struct sl_evtype *et);
+/* May et carry free text (a TEXT or TEXTS field)? */
+bool sl_evtype_has_text(const struct sl_evtype *et);
 
 /* Kinds: count, by index, by word ("contact"), by stored byte. */
 size_t sl_schema_kind_count(void);

@@ -424,6 +424,17 @@ static const struct sl_evtype evtypes[] = {
 #undef ARCHIVE
 
 bool
+sl_evtype_has_text(const struct sl_evtype *et)
+{
+	for (uint32_t i = 0; i < et->kind->nfields; i++)
+		if ((et->fields & (1u << i)) &&
+		    (et->kind->fields[i].type == SL_F_TEXT ||
+		    et->kind->fields[i].type == SL_F_TEXTS))
+			return true;
+	return false;
+}
+
+bool
 sl_evtype_owner_only(const struct sl_evtype *et)
 {
 	return et->kind->owned || et->sets != 0;
