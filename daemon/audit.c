@@ -292,7 +292,7 @@ audit_build(struct store *s, struct project *p, MDB_txn *txn,
 	}
 	/* The erasures of the record (PROTOCOL.md 5.2), whole: the checker
 	 * says who erased what, and on what ground, where a value was. */
-	if ((rc = project_erasures(p, txn, erasure_cb, &w)) != SL_OK) {
+	if ((rc = project_erasures(p, txn, id, erasure_cb, &w)) != SL_OK) {
 		snprintf(err, errlen, "cannot read the erasures");
 		goto out;
 	}

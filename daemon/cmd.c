@@ -400,6 +400,7 @@ void
 cmd_set_erasure(struct cmd_ctx *d, bool with_decision)
 {
 	d->erasure_decision = with_decision;
+	d->erase_seen = 0;
 }
 
 bool

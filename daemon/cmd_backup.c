@@ -33,6 +33,9 @@
 
 #define BACKUP_DIR "samlog-backup/"
 
+/* Zeros: a header to fill in later, and an archive's two end blocks. */
+static const uint8_t end_blocks[2 * SL_TAR_BLOCK];
+
 static void
 hex_encode(char *out, const uint8_t *b, size_t n)
 {
@@ -275,7 +278,7 @@ cmd_backup(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	if (!put_member(fd, BACKUP_DIR "node.key", kb, kl, now) ||
 	    !put_member(fd, BACKUP_DIR "samlog.conf", cb, cl, now) ||
 	    (hoff = lseek(fd, 0, SEEK_CUR)) < 0 ||
-	    !write_all(fd, (uint8_t[SL_TAR_BLOCK]){ 0 }, SL_TAR_BLOCK)) {
+	    !write_all(fd, end_blocks, SL_TAR_BLOCK)) {
 		rc = cmd_fail(msg, mlen, SL_EIO, "cannot write %s: %s", file,
 		    strerror(errno));
 		goto fail;
@@ -302,8 +305,7 @@ cmd_backup(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	    d->org, (unsigned long long)events, when,
 	    (long long)(end - hoff - SL_TAR_BLOCK), hex);
 	if (!put_member(fd, BACKUP_DIR "MANIFEST", man, strlen(man), now) ||
-	    !write_all(fd, (uint8_t[2 * SL_TAR_BLOCK]){ 0 },
-	    2 * SL_TAR_BLOCK) || fsync(fd) != 0) {
+	    !write_all(fd, end_blocks, sizeof end_blocks) || fsync(fd) != 0) {
 		rc = cmd_fail(msg, mlen, SL_EIO, "cannot write %s: %s", file,
 		    strerror(errno));
 		goto fail;

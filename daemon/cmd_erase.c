@@ -483,9 +483,8 @@ erasure_apply(struct cmd_ctx *d, MDB_txn *txn, const uint8_t hash[SL_HASH_LEN],
 		    memcmp(m.id, e->record, SL_ID_LEN) != 0 ||
 		    !may_erase(ms, eorg, m.origin, m.owner))
 			continue;
-		if ((rc = store_txn_event(d->s, txn, m.origin, m.seq, &rec,
-		    &len)) != SL_OK ||
-		    sl_event_decode(&ev, rec, len) != SL_OK ||
+		if (store_txn_event(d->s, txn, m.origin, m.seq, &rec, &len) !=
+		    SL_OK || sl_event_decode(&ev, rec, len) != SL_OK ||
 		    !sl_fold_target(&ev, th, id, &et))
 			continue;
 		struct apply_ctx ac = { e, et->kind };
@@ -496,8 +495,8 @@ erasure_apply(struct cmd_ctx *d, MDB_txn *txn, const uint8_t hash[SL_HASH_LEN],
 		if (n == 0)
 			continue;
 		*fields += n;
-		if ((rc = store_txn_event(d->s, txn, m.origin, m.seq, &rec,
-		    &len)) != SL_OK || sl_event_decode(&ev, rec, len) != SL_OK)
+		if (store_txn_event(d->s, txn, m.origin, m.seq, &rec, &len) !=
+		    SL_OK || sl_event_decode(&ev, rec, len) != SL_OK)
 			return SL_ESTORE;
 		if ((rc = project_erase_fields(d->p, txn, &ev, th)) != SL_OK)
 			return rc;
@@ -555,16 +554,22 @@ bool
 cmd_erase_tick(struct cmd_ctx *d)
 {
 	struct tick_ctx t = { .d = d };
-	uint8_t *buf = malloc(SL_EVENT_MAX);
+	uint8_t *buf;
 	int rc;
 
-	if (buf == NULL)
+	/* Nothing changes what an erasure asks until an event comes (the
+	 * erasure, its targets, its decision's adoption) or the policy
+	 * changes: a look per new event count, not per second. */
+	if (store_event_count(d->s) == d->erase_seen)
+		return false;
+	d->erase_seen = store_event_count(d->s);
+	if ((buf = malloc(SL_EVENT_MAX)) == NULL)
 		return false;
 	for (int tries = 0; tries < 4; tries++) {
 		t = (struct tick_ctx){ .d = d, .buf = buf };
 		if (store_write_begin(d->s, &t.txn) != SL_OK)
 			return false;
-		rc = project_erasures(d->p, t.txn, tick_cb, &t);
+		rc = project_erasures(d->p, t.txn, NULL, tick_cb, &t);
 		if (rc == SL_OK && t.rc == SL_OK && (t.applied || t.fields)) {
 			rc = mdb_txn_commit(t.txn);
 			if (rc == MDB_MAP_FULL && store_grow_map(d->s) == SL_OK)
@@ -581,9 +586,11 @@ cmd_erase_tick(struct cmd_ctx *d)
 		if ((rc == SL_EFULL || t.rc == SL_EFULL) &&
 		    store_grow_map(d->s) == SL_OK)
 			continue;
-		if (rc != SL_OK || t.rc != SL_OK)
+		if (rc != SL_OK || t.rc != SL_OK) {
 			log_warn("cannot apply the erasures: %s",
 			    sl_strerror(rc != SL_OK ? rc : t.rc));
+			d->erase_seen = 0; /* again at the next tick */
+		}
 		free(buf);
 		return false;
 	}
@@ -649,12 +656,12 @@ cmd_erase_status(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk)
 			msgpack_pack_array(pk, 0);
 		return 0;
 	}
-	(void)project_erasures(d->p, txn, status_cb, &s);
+	(void)project_erasures(d->p, txn, NULL, status_cb, &s);
 	if (pk != NULL) {
 		msgpack_pack_array(pk, s.n);
 		s.pk = pk;
 		s.n = 0;
-		(void)project_erasures(d->p, txn, status_cb, &s);
+		(void)project_erasures(d->p, txn, NULL, status_cb, &s);
 	}
 	free(s.buf);
 	return s.n;
@@ -721,7 +728,7 @@ cmd_erase_note(struct cmd_ctx *d, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
 
 	out[0] = '\0';
 	if (n.buf != NULL)
-		(void)project_erasures(d->p, txn, note_cb, &n);
+		(void)project_erasures(d->p, txn, id, note_cb, &n);
 	free(n.buf);
 	if (out[0] == '\0')
 		snprintf(out, len, "erased");
@@ -793,6 +800,34 @@ due_cb(void *ctx, const struct sl_rec *r)
 	return c->n == RETAIN_BATCH ? 1 : 0;
 }
 
+/* Does this node hold an erasure of its own, of field, not applied
+ * yet (a with-decision node's, waiting)?  Then a rule does not write
+ * another every day. */
+struct pending_ctx {
+	struct cmd_ctx *d;
+	MDB_txn *txn;
+	const char *field;
+	uint8_t *buf;
+	bool found;
+};
+
+static int
+pending_cb(void *ctx, const uint8_t hash[SL_HASH_LEN],
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq)
+{
+	struct pending_ctx *pc = ctx;
+	struct sl_event ev;
+	struct sl_erasure e;
+
+	if (memcmp(origin, pc->d->node, SL_KEY_LEN) != 0 ||
+	    store_txn_erasure_applied(pc->d->s, pc->txn, hash) != 0 ||
+	    erasure_load(pc->d, pc->txn, origin, seq, &ev, &e, pc->buf) !=
+	    SL_OK || !sl_erasure_names(&e, pc->field, strlen(pc->field)))
+		return SL_OK;
+	pc->found = true;
+	return 1;
+}
+
 /* One rule: erasures for its due records, in one commit.  How many. */
 static uint32_t
 retain_rule(struct cmd_ctx *d, const struct config_retain *rule,
@@ -827,7 +862,16 @@ retain_rule(struct cmd_ctx *d, const struct config_retain *rule,
 	for (size_t i = 0; i < c.n; i++) {
 		struct gather g = { .d = d, .kind = k, .fields = fields,
 			.nfields = 1, .ms = project_members(d->p, txn) };
+		struct pending_ctx pc = { d, txn, rule->field,
+			malloc(SL_EVENT_MAX), false };
 		char rid[SL_ID_TEXT + 1];
+
+		if (pc.buf != NULL)
+			(void)project_erasures(d->p, txn, c.ids[i], pending_cb,
+			    &pc);
+		free(pc.buf);
+		if (pc.found)
+			continue;
 
 		if (project_history(d->p, txn, c.ids[i], UINT64_MAX, gather_cb,
 		    &g) != SL_OK || g.n == 0) {

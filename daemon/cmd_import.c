@@ -581,6 +581,12 @@ update_row(struct import_run *x, MDB_txn *txn, const struct args *a,
 		if (g != NULL && k->fields[i].type != SL_F_STATE &&
 		    !field_same(cur, i, g))
 			differ |= 1u << i;
+		/* An old file must not bring back what was erased. */
+		if (g != NULL && sl_rec_erased(cur, i))
+			return cmd_fail(msg, mlen, SL_EVALUE, "%s %s: its %s was "
+			    "erased, and an import does not bring it back "
+			    "(leave that cell empty)", k->word, idt,
+			    k->fields[i].name);
 	}
 	if (to != cur->state && (nsteps = lifecycle_path(k, cur->state, to,
 	    steps, 8)) < 0)

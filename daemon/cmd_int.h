@@ -99,6 +99,8 @@ struct cmd_ctx {
 	bool scrub;          /* an erasure was applied: start again on a
 				compacted store */
 	bool erasure_decision; /* erasure = with-decision (samlog.conf) */
+	uint64_t erase_seen; /* the event count the erasures were last
+				looked at with (cmd_erase_tick) */
 	const char *dir;     /* the node directory (backup), or NULL */
 	bool restoring;      /* restored from a backup, not caught up yet */
 	/* Retention rules (samlog.conf retain), when each last ran (ms)

@@ -31,9 +31,9 @@
  *   pfork    origin (32) + seq (8) + prover (32) + prover's seq (8) ->
  *            clock (8): the fork proofs held (PROTOCOL.md 16), by the
  *            (origin, seq) they prove forked
- *   perase   erasure's hash (32) -> origin (32) + seq (8): the erasures
- *            held (PROTOCOL.md 5.2), for the daemon to apply by its
- *            policy
+ *   perase   record (16) + erasure's hash (32) -> origin (32) + seq (8):
+ *            the erasures held (PROTOCOL.md 5.2), by the record they
+ *            name, for the daemon to apply by its policy
  *   pmeta    "version" -> PROJECT_VERSION; "recut" -> "" while a
  *            retirement has cut events the records still hold (the
  *            next project_due rebuilds without them)
@@ -1303,9 +1303,16 @@ project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 	if (is_member_event(ev))
 		return members_apply(p, txn, ev);
 	if (is_erasure(ev)) {
-		uint8_t v[SL_KEY_LEN + 8];
-		MDB_val k = { SL_HASH_LEN, (void *)hash }, d = { sizeof v, v };
+		uint8_t kb[SL_ID_LEN + SL_HASH_LEN], v[SL_KEY_LEN + 8];
+		MDB_val k = { sizeof kb, kb }, d = { sizeof v, v };
+		struct sl_erasure e;
 
+		/* The content rules passed it; a body is always there. */
+		if (ev->payload == NULL || sl_erasure_decode(ev->payload,
+		    ev->payload_len, &e) != SL_OK)
+			return 0;
+		memcpy(kb, e.record, SL_ID_LEN);
+		memcpy(kb + SL_ID_LEN, hash, SL_HASH_LEN);
 		memcpy(v, ev->origin, SL_KEY_LEN);
 		put_be(v + SL_KEY_LEN, ev->seq, 8);
 		return mdb_put(txn, p->perase, &k, &d, 0);
@@ -2326,19 +2333,26 @@ project_dump(struct project *p, project_dump_fn fn, void *ctx)
 }
 
 int
-project_erasures(struct project *p, MDB_txn *txn, project_erasure_fn fn,
-    void *ctx)
+project_erasures(struct project *p, MDB_txn *txn, const uint8_t *id,
+    project_erasure_fn fn, void *ctx)
 {
 	MDB_cursor *c;
-	MDB_val k, d;
-	int rc = SL_OK;
+	MDB_val k = { id != NULL ? SL_ID_LEN : 0, (void *)id }, d;
+	int rc = SL_OK, mrc;
 
 	if (mdb_cursor_open(txn, p->perase, &c) != 0)
 		return SL_ESTORE;
-	while (rc == SL_OK && mdb_cursor_get(c, &k, &d, MDB_NEXT) == 0) {
-		if (k.mv_size != SL_HASH_LEN || d.mv_size != SL_KEY_LEN + 8)
+	for (mrc = mdb_cursor_get(c, &k, &d, id != NULL ? MDB_SET_RANGE :
+	    MDB_FIRST); rc == SL_OK && mrc == 0;
+	    mrc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		const uint8_t *kp = k.mv_data;
+
+		if (k.mv_size != SL_ID_LEN + SL_HASH_LEN ||
+		    d.mv_size != SL_KEY_LEN + 8)
 			continue;
-		rc = fn(ctx, k.mv_data, d.mv_data,
+		if (id != NULL && memcmp(kp, id, SL_ID_LEN) != 0)
+			break;
+		rc = fn(ctx, kp + SL_ID_LEN, d.mv_data,
 		    sl_get_be((const uint8_t *)d.mv_data + SL_KEY_LEN, 8));
 	}
 	mdb_cursor_close(c);

@@ -204,12 +204,13 @@ int project_fork_proofs(struct project *p, MDB_txn *txn, project_fork_fn fn,
  * order: for comparing two nodes' projections byte for byte. */
 typedef void (*project_dump_fn)(void *ctx, const void *k, size_t klen,
     const void *v, size_t vlen);
-/* The erasures held (PROTOCOL.md 5.2): fn(ctx, hash, origin, seq) for
- * each, until it returns other than SL_OK. */
+/* The erasures held (PROTOCOL.md 5.2), of record id (NULL: of every
+ * record): fn(ctx, hash, origin, seq) for each, until it returns other
+ * than SL_OK. */
 typedef int (*project_erasure_fn)(void *ctx, const uint8_t hash[SL_HASH_LEN],
     const uint8_t origin[SL_KEY_LEN], uint64_t seq);
-int project_erasures(struct project *p, MDB_txn *txn, project_erasure_fn fn,
-    void *ctx);
+int project_erasures(struct project *p, MDB_txn *txn, const uint8_t *id,
+    project_erasure_fn fn, void *ctx);
 /* After ev (as stored now, with openings dropped) lost openings: its
  * record shows those of its fields it still wins as erased, and leaves
  * the indexes of their values. */

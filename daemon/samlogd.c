@@ -529,6 +529,17 @@ restore_tick(struct daemon *d)
 	sync_set_quiet(d->sync, false);
 }
 
+#define SCRUB_EVERY_MS ((uint64_t)60 * 1000)
+
+/* Has the last compaction been long enough ago (or never, or in what
+ * the clock now calls the future)? */
+static bool
+scrub_due(struct daemon *d)
+{
+	uint64_t last = store_compacted_at(d->store), now = sl_now_ms();
+
+	return last == 0 || now < last || now - last >= SCRUB_EVERY_MS;
+}
 #define RETENTION_EVERY_MS ((uint64_t)24 * 3600 * 1000)
 
 static void
@@ -537,8 +548,11 @@ due_timer_cb(uv_timer_t *h)
 	struct daemon *d = h->data;
 	uint64_t n;
 
-	/* An erasure was applied: start again on a compacted store. */
-	if (cmd_scrub_wanted(d->cmd)) {
+	/* An erasure was applied: start again on a compacted store, at
+	 * most once a minute (a member erasing its own fields one by one
+	 * must not keep every node restarting).  Until then the values are
+	 * out of the live tree, on free pages only. */
+	if (cmd_scrub_wanted(d->cmd) && scrub_due(d)) {
 		log_info("starting again to compact the store after an "
 		    "erasure");
 		uv_stop(h->loop);

@@ -2210,11 +2210,34 @@ dir_remove(const char *dir, bool scrub)
 	return rmdir(dir) == 0 || errno == ENOENT ? 0 : -1;
 }
 
+uint64_t
+store_compacted_at(struct store *s)
+{
+	MDB_txn *txn;
+	uint64_t v = 0;
+
+	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
+		return 0;
+	if (meta_get_u64(s, txn, "compacted", &v) != 0)
+		v = 0;
+	mdb_txn_abort(txn);
+	return v;
+}
+
 int
 store_compact(struct store *s, const char *path, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX], ready[PATH_MAX], f[PATH_MAX + 16];
+	MDB_txn *txn;
 	int rc, fd;
+
+	/* When, in the copy: the next start knows how long ago it was. */
+	if (txn_begin(s, 0, &txn) == 0) {
+		if (meta_put_u64(s, txn, "compacted", sl_now_ms()) == 0)
+			(void)mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	}
 
 	path_with(tmp, sizeof tmp, path, ".compact");
 	path_with(ready, sizeof ready, path, ".ready");

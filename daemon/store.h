@@ -346,6 +346,8 @@ uint64_t store_txn_erasure_applied(struct store *s, MDB_txn *txn,
  */
 int store_compact(struct store *s, const char *path, char *err,
     size_t errlen);
+/* When the store was last compacted (ms; 0: never). */
+uint64_t store_compacted_at(struct store *s);
 int store_swap(const char *path, bool *swapped, char *err, size_t errlen);
 /* A compacted copy of the store's data file, a consistent snapshot,
  * written to fd from its current offset (samlog backup). */

@@ -542,7 +542,7 @@ sl_seal_payload(const uint8_t *plain, size_t plen,
 			uint8_t fs[SL_FSALT_LEN];
 
 			if (fsalts != NULL)
-				memcpy(fs, fsalts + ns * SL_FSALT_LEN,
+				memcpy(fs, fsalts + (size_t)ns * SL_FSALT_LEN,
 				    SL_FSALT_LEN);
 			else
 				sl_random(fs, sizeof fs);

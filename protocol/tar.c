@@ -12,6 +12,9 @@
 
 #include "samlog_proto.h"
 
+/* "ustar", a NUL, and the version "00". */
+static const uint8_t magic[8] = { 'u', 's', 't', 'a', 'r', 0, '0', '0' };
+
 static void
 octal(char *out, size_t width, uint64_t v)
 {
@@ -39,7 +42,8 @@ sl_tar_header(uint8_t h[SL_TAR_BLOCK], const char *name, uint64_t size,
 	memset(h, 0, SL_TAR_BLOCK);
 	if (n == 0 || n > 99)
 		return SL_EINVAL;
-	memcpy(h, name, n);
+	for (size_t i = 0; i < n; i++)
+		h[i] = (uint8_t)name[i];
 	octal(tmp, 8, mode & 07777);
 	memcpy(h + 100, tmp, 8);
 	octal(tmp, 8, 0);
@@ -56,8 +60,7 @@ sl_tar_header(uint8_t h[SL_TAR_BLOCK], const char *name, uint64_t size,
 	octal(tmp, 12, mtime);
 	memcpy(h + 136, tmp, 12);
 	h[156] = '0';                     /* a regular file */
-	memcpy(h + 257, "ustar", 6);
-	memcpy(h + 263, "00", 2);
+	memcpy(h + 257, magic, sizeof magic);
 	snprintf(tmp, sizeof tmp, "%06o", checksum(h));
 	memcpy(h + 148, tmp, 7);          /* six digits and a NUL */
 	h[155] = ' ';

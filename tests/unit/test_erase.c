@@ -67,11 +67,14 @@ file_with(const char *dir, const char *needle)
 	return nftw(dir, scan_cb, 16, FTW_PHYS) == 1 ? scan_hit : NULL;
 }
 
+/* value is in no file of n's directory, nor in its daemon's log. */
 static void
 assert_gone(const struct node *n, const char *value)
 {
 	const char *f = file_with(n->dir, value);
 
+	if (f == NULL)
+		f = file_with(n->log, value);
 	if (f != NULL)
 		fail_msg("%s: \"%s\" is still in %s", n->name, value, f);
 }
@@ -157,6 +160,15 @@ test_erase_everywhere(void **state)
 	refused(sl(&a, "erase", id, "--field", "role", "--ground", "x",
 	    NULL), 1, "not personal data");
 
+	/* An export from before the erasure, to try to import later. */
+	char old[600];
+	FILE *f;
+
+	snprintf(old, sizeof old, "%s/before.jsonl", cl_tmp);
+	r = ok(sl(&a, "export", "--kind", "contact", NULL));
+	assert_non_null(f = fopen(old, "w"));
+	fputs(r->out, f);
+	fclose(f);
 	r = ok(sl(&a, "erase", id, "--ground", "GDPR art. 17, request "
 	    "2026-12-01", "--json", NULL));
 	assert_int_equal(tu_json_num(r->out, "events"), 2);
@@ -194,6 +206,15 @@ test_erase_everywhere(void **state)
 	    "\"erased on"));
 	assert_non_null(strstr(r->out, "by Samordningsförbundet, ground: "
 	    "GDPR art. 17"));
+	/* The old export does not bring the erased values back. */
+	r = sl(&a, "import", old, NULL);
+	if (r->status != 1 || strstr(r->err, "was erased") == NULL)
+		fail_msg("import of the old export: %d %s%s", r->status, r->out,
+		    r->err);
+	assert_non_null(strstr(r->err, "nothing imported"));
+	r = ok(sl(&a, "contact", "show", id, "--json", NULL));
+	assert_non_null(strstr(r->out, "\"name\": null"));
+	assert_gone(&a, "Qzxjv");
 	/* Erasing again finds nothing left. */
 	refused(sl(&a, "erase", id, "--ground", "again", NULL), 1,
 	    "nothing to erase");
@@ -271,6 +292,18 @@ test_erase_with_decision(void **state)
 	r = ok(sl(&b, "status", "--json", NULL));
 	assert_non_null(strstr(r->out, "\"erasures_waiting\": []"));
 	ok(sl(&b, "verify", NULL));
+	/* The field-level erasure keeps the record's bundle verifying. */
+	{
+		char bundle[700];
+
+		snprintf(bundle, sizeof bundle, "%s/decision.bundle", cl_tmp);
+		ok(sl(&b, "audit", id, "--out", bundle, NULL));
+		r = ok(sl(&b, "audit", "--check", bundle, "--json", NULL));
+		assert_non_null(strstr(r->out, "\"name\": \"Wyrdtest "
+		    "Gallring\""));
+		assert_non_null(strstr(r->out, "\"phone\": \"erased on"));
+		assert_null(strstr(r->out, "0733445566"));
+	}
 	wait_converged(all, 2);
 	assert_same(all, 2);
 	for (int i = 0; i < 2; i++)
