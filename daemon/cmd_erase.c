@@ -24,6 +24,10 @@
 
 /* ---- the erase command ---------------------------------------------------- */
 
+/* Events one erase command takes out of, in erasures of SL_ERASE_MAX
+ * targets each, written in one commit. */
+#define ERASE_GATHER_MAX (16 * SL_ERASE_MAX)
+
 struct gather {
 	struct cmd_ctx *d;
 	const struct sl_members *ms;
@@ -102,7 +106,7 @@ gather_cb(void *ctx, const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN],
 		g->others++;
 		return SL_OK;
 	}
-	if (g->n == SL_ERASE_MAX) {
+	if (g->n == ERASE_GATHER_MAX) {
 		g->too_many = true;
 		return SL_OK;
 	}
@@ -125,14 +129,21 @@ hash_cmp(const void *a, const void *b)
 	return memcmp(a, b, SL_HASH_LEN);
 }
 
-/* The erasure's payload (PROTOCOL.md 5.2) of g's targets, into b. */
 static void
-erasure_pack(struct sl_buf *b, struct gather *g, const char *rid_text,
-    const char *ground, const char *dec)
+gather_sort(struct gather *g)
+{
+	if (g->n > 1)
+		qsort(g->h, g->n, SL_HASH_LEN, hash_cmp);
+}
+
+/* The payload (PROTOCOL.md 5.2) of an erasure of g's targets off..off+n
+ * (sorted: gather_sort), into b. */
+static void
+erasure_pack(struct sl_buf *b, struct gather *g, uint32_t off, uint32_t n,
+    const char *rid_text, const char *ground, const char *dec)
 {
 	msgpack_packer pk;
 
-	qsort(g->h, g->n, SL_HASH_LEN, hash_cmp);
 	msgpack_packer_init(&pk, b, sl_buf_write);
 	msgpack_pack_map(&pk, 2 + (dec[0] != '\0') + (g->fields != NULL) +
 	    (ground[0] != '\0'));
@@ -153,8 +164,8 @@ erasure_pack(struct sl_buf *b, struct gather *g, const char *rid_text,
 	sl_pack_cstr(&pk, "record");
 	sl_pack_cstr(&pk, rid_text);
 	sl_pack_cstr(&pk, "targets");
-	msgpack_pack_array(&pk, g->n);
-	for (uint32_t i = 0; i < g->n; i++)
+	msgpack_pack_array(&pk, n);
+	for (uint32_t i = off; i < off + n; i++)
 		sl_pack_bin(&pk, g->h[i], SL_HASH_LEN);
 }
 
@@ -185,7 +196,9 @@ cmd_erase(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	uint8_t rid[SL_ID_LEN];
 	struct sl_rec r;
 	MDB_txn *txn;
-	struct sl_buf b = { 0 };
+	struct sl_buf *parts = NULL;
+	struct sl_event_draft *drafts = NULL;
+	uint32_t nparts = 0;
 	int rc;
 
 	if ((rc = cmd_args_only(a, allowed, msg, mlen)) != SL_OK)
@@ -273,7 +286,7 @@ cmd_erase(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	if (g.too_many) {
 		rc = cmd_fail(msg, mlen, SL_EVALUE, "the record has more than %d "
 		    "events to erase: erase it field by field (--field)",
-		    SL_ERASE_MAX);
+		    ERASE_GATHER_MAX);
 		goto out;
 	}
 	if (g.n == 0) {
@@ -287,24 +300,34 @@ cmd_erase(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		goto out;
 	}
 	sl_b32_encode(rid_text, rid, SL_ID_LEN);
-	erasure_pack(&b, &g, rid_text, ground, dec);
 	mdb_txn_abort(txn);
 	txn = NULL;
-	{
-		struct sl_event_draft dr = { .author = ctl_conn_user(c),
-			.type = SL_ERASE_TYPE, .payload = b.p,
-			.payload_len = (uint32_t)b.len };
+	/* More events than one erasure names: several, in one commit. */
+	gather_sort(&g);
+	nparts = (g.n + SL_ERASE_MAX - 1) / SL_ERASE_MAX;
+	if ((parts = calloc(nparts, sizeof *parts)) == NULL ||
+	    (drafts = calloc(nparts, sizeof *drafts)) == NULL) {
+		rc = cmd_fail(msg, mlen, SL_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (uint32_t i = 0; i < nparts && rc == SL_OK; i++) {
+		uint32_t off = i * SL_ERASE_MAX;
+		uint32_t n = g.n - off < SL_ERASE_MAX ? g.n - off : SL_ERASE_MAX;
 		char why[200];
 
-		if (b.failed)
+		erasure_pack(&parts[i], &g, off, n, rid_text, ground, dec);
+		drafts[i] = (struct sl_event_draft){ .author = ctl_conn_user(c),
+			.type = SL_ERASE_TYPE, .payload = parts[i].p,
+			.payload_len = (uint32_t)parts[i].len };
+		if (parts[i].failed)
 			rc = cmd_fail(msg, mlen, SL_ENOMEM, "out of memory");
 		else if (sl_schema_check_event(SL_ERASE_TYPE,
-		    sizeof SL_ERASE_TYPE - 1, NULL, 0, b.p, b.len, UINT64_MAX,
-		    why, sizeof why) != SL_OK)
+		    sizeof SL_ERASE_TYPE - 1, NULL, 0, parts[i].p, parts[i].len,
+		    UINT64_MAX, why, sizeof why) != SL_OK)
 			rc = cmd_fail(msg, mlen, SL_ESCHEMA, "%s", why);
-		else
-			rc = store_append(d->s, &dr, 1, NULL, msg, mlen);
 	}
+	if (rc == SL_OK)
+		rc = store_append(d->s, drafts, nparts, NULL, msg, mlen);
 	if (rc == SL_OK) {
 		struct sl_buf o = { 0 };
 		msgpack_packer op;
@@ -335,8 +358,11 @@ cmd_erase(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 out:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
+	for (uint32_t i = 0; parts != NULL && i < nparts; i++)
+		free(parts[i].p);
+	free(parts);
+	free(drafts);
 	free(g.h);
-	free(b.p);
 	return rc;
 }
 
@@ -401,6 +427,14 @@ erasure_judge(struct cmd_ctx *d, MDB_txn *txn, const uint8_t hash[SL_HASH_LEN],
 		st->done = true;
 		return;
 	}
+	/* An erasure counts only as its event does: not from a revoked
+	 * device after its cut-off, nor from a retired member's. */
+	if (ms != NULL && !sl_members_counts(ms, eev->origin, eev->seq)) {
+		st->refused = e->ntargets;
+		snprintf(st->why, sizeof st->why, "its author's key does not "
+		    "count (a revoked device, or a retired member)");
+		return;
+	}
 	if (d->erasure_decision) {
 		if (!e->has_decision) {
 			st->wait_decision = true;
@@ -419,8 +453,10 @@ erasure_judge(struct cmd_ctx *d, MDB_txn *txn, const uint8_t hash[SL_HASH_LEN],
 	for (uint32_t i = 0; i < e->ntargets; i++) {
 		struct sl_evmeta m;
 
+		/* Not held, or held but not settled (waiting for a parent):
+		 * its record and owner are not known yet. */
 		if (project_meta(d->p, txn, sl_erasure_target(e, i), &m) !=
-		    SL_OK) {
+		    SL_OK || m.status == SL_EV_PENDING) {
 			st->missing++;
 			continue;
 		}
@@ -480,6 +516,7 @@ erasure_apply(struct cmd_ctx *d, MDB_txn *txn, const uint8_t hash[SL_HASH_LEN],
 		uint8_t id[SL_ID_LEN];
 
 		if (project_meta(d->p, txn, th, &m) != SL_OK ||
+		    m.status == SL_EV_PENDING ||
 		    memcmp(m.id, e->record, SL_ID_LEN) != 0 ||
 		    !may_erase(ms, eorg, m.origin, m.owner))
 			continue;
@@ -505,6 +542,8 @@ erasure_apply(struct cmd_ctx *d, MDB_txn *txn, const uint8_t hash[SL_HASH_LEN],
 	    SL_OK)
 		return rc;
 	*fields += (uint32_t)stripped;
+	if (*fields > 0 && (rc = store_txn_scrub_owed(d->s, txn)) != SL_OK)
+		return rc;
 	if (st->missing == 0)
 		return store_txn_erasure_mark(d->s, txn, hash, sl_now_ms());
 	return SL_OK;
@@ -731,7 +770,9 @@ cmd_erase_note(struct cmd_ctx *d, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
 		(void)project_erasures(d->p, txn, id, note_cb, &n);
 	free(n.buf);
 	if (out[0] == '\0')
-		snprintf(out, len, "erased");
+		snprintf(out, len, "not shown: this node holds the event without "
+		    "this value, and no erasure explains it (a relay dropped it? "
+		    "a whole copy gives it back)");
 	return true;
 }
 
@@ -770,36 +811,6 @@ ymd_add(uint32_t ymd, unsigned months, unsigned days)
 
 #define RETAIN_BATCH 256     /* erasures one rule writes in one run */
 
-struct due_ctx {
-	const struct config_retain *rule;
-	uint32_t fi;
-	uint32_t today;
-	uint8_t (*ids)[SL_ID_LEN];
-	size_t n;
-};
-
-static int
-due_cb(void *ctx, const struct sl_rec *r)
-{
-	struct due_ctx *c = ctx;
-	uint32_t anchor;
-	char date[16];
-
-	if (!sl_rec_has(r, c->fi))
-		return 0;
-	if (c->rule->after[0] != '\0') {
-		if (!project_str(r, c->rule->after, date, sizeof date) ||
-		    !sl_date_parse(date, strlen(date), &anchor))
-			return 0; /* no date yet: not due */
-	} else {
-		anchor = sl_hlc_day(r->u_hlc);
-	}
-	if (ymd_add(anchor, c->rule->months, c->rule->days) > c->today)
-		return 0;
-	memcpy(c->ids[c->n++], r->id, SL_ID_LEN);
-	return c->n == RETAIN_BATCH ? 1 : 0;
-}
-
 /* Does this node hold an erasure of its own, of field, not applied
  * yet (a with-decision node's, waiting)?  Then a rule does not write
  * another every day. */
@@ -828,72 +839,104 @@ pending_cb(void *ctx, const uint8_t hash[SL_HASH_LEN],
 	return 1;
 }
 
+struct due_ctx {
+	struct cmd_ctx *d;
+	MDB_txn *txn;
+	const struct config_retain *rule;
+	const struct sl_kind *kind;
+	uint32_t fi;
+	uint32_t today;
+	const char *ground;
+	uint8_t *buf;                 /* SL_EVENT_MAX scratch */
+	struct sl_event_draft *dr;    /* RETAIN_BATCH each */
+	struct sl_buf *pl;
+	uint32_t n;
+};
+
+/* A record of the rule's kind: if its field is due, and this
+ * organisation may erase some of it, and no erasure of its own waits for
+ * it already, the erasure's draft.  Records that give nothing take no
+ * place in the batch, so they cannot keep the rest waiting. */
+static int
+due_cb(void *ctx, const struct sl_rec *r)
+{
+	struct due_ctx *c = ctx;
+	const char *fields[1] = { c->rule->field };
+	struct gather g = { .d = c->d, .kind = c->kind, .fields = fields,
+		.nfields = 1, .ms = project_members(c->d->p, c->txn) };
+	struct pending_ctx pc = { c->d, c->txn, c->rule->field, c->buf,
+		false };
+	char date[16], rid[SL_ID_TEXT + 1];
+	uint32_t anchor;
+
+	if (!sl_rec_has(r, c->fi))
+		return 0;
+	if (c->rule->after[0] != '\0') {
+		if (!project_str(r, c->rule->after, date, sizeof date) ||
+		    !sl_date_parse(date, strlen(date), &anchor))
+			return 0; /* no date yet: not due */
+	} else {
+		anchor = sl_hlc_day(r->u_hlc);
+	}
+	if (ymd_add(anchor, c->rule->months, c->rule->days) > c->today)
+		return 0;
+	(void)project_erasures(c->d->p, c->txn, r->id, pending_cb, &pc);
+	if (pc.found)
+		return 0;
+	if (project_history(c->d->p, c->txn, r->id, UINT64_MAX, gather_cb,
+	    &g) != SL_OK || g.n == 0) {
+		free(g.h);
+		return 0;
+	}
+	sl_b32_encode(rid, r->id, SL_ID_LEN);
+	gather_sort(&g);
+	/* The first SL_ERASE_MAX today; the rest at the next run. */
+	erasure_pack(&c->pl[c->n], &g, 0, g.n < SL_ERASE_MAX ? g.n :
+	    SL_ERASE_MAX, rid, c->ground, c->rule->decision);
+	free(g.h);
+	if (c->pl[c->n].failed) {
+		free(c->pl[c->n].p);
+		c->pl[c->n] = (struct sl_buf){ 0 };
+		return 0;
+	}
+	c->dr[c->n] = (struct sl_event_draft){ .author = "samlogd",
+		.type = SL_ERASE_TYPE, .payload = c->pl[c->n].p,
+		.payload_len = (uint32_t)c->pl[c->n].len };
+	return ++c->n == RETAIN_BATCH ? 1 : 0;
+}
+
 /* One rule: erasures for its due records, in one commit.  How many. */
 static uint32_t
-retain_rule(struct cmd_ctx *d, const struct config_retain *rule,
-    uint32_t today)
+retain_batch(struct cmd_ctx *d, const struct config_retain *rule,
+    uint32_t today, bool *full)
 {
-	const struct sl_kind *k = sl_schema_kind(rule->kind);
-	const char *fields[1] = { rule->field };
-	struct sl_event_draft *dr;
-	struct sl_buf *pl;
-	struct due_ctx c = { rule, 0, today, NULL, 0 };
+	struct due_ctx c = { .d = d, .rule = rule, .today = today };
 	char ground[SL_TEXT_MAX + 1], err[256];
-	MDB_txn *txn;
-	uint32_t nd = 0;
+	uint32_t nd;
 
-	if (k == NULL || sl_schema_field(k, rule->field, strlen(rule->field),
-	    &c.fi) == NULL)
+	c.kind = sl_schema_kind(rule->kind);
+	if (c.kind == NULL || sl_schema_field(c.kind, rule->field,
+	    strlen(rule->field), &c.fi) == NULL)
 		return 0;
 	snprintf(ground, sizeof ground, "retention rule: %s", rule->text);
-	if ((c.ids = calloc(RETAIN_BATCH, sizeof *c.ids)) == NULL ||
-	    (dr = calloc(RETAIN_BATCH, sizeof *dr)) == NULL) {
-		free(c.ids);
+	c.ground = ground;
+	if ((c.buf = malloc(SL_EVENT_MAX)) == NULL ||
+	    (c.dr = calloc(RETAIN_BATCH, sizeof *c.dr)) == NULL ||
+	    (c.pl = calloc(RETAIN_BATCH, sizeof *c.pl)) == NULL ||
+	    store_read_begin(d->s, &c.txn) != SL_OK) {
+		free(c.buf);
+		free(c.dr);
+		free(c.pl);
 		return 0;
 	}
-	if ((pl = calloc(RETAIN_BATCH, sizeof *pl)) == NULL ||
-	    store_read_begin(d->s, &txn) != SL_OK) {
-		free(c.ids);
-		free(dr);
-		free(pl);
-		return 0;
-	}
-	(void)project_list(d->p, txn, k->c, NULL, NULL, NULL, NULL, due_cb, &c);
-	for (size_t i = 0; i < c.n; i++) {
-		struct gather g = { .d = d, .kind = k, .fields = fields,
-			.nfields = 1, .ms = project_members(d->p, txn) };
-		struct pending_ctx pc = { d, txn, rule->field,
-			malloc(SL_EVENT_MAX), false };
-		char rid[SL_ID_TEXT + 1];
-
-		if (pc.buf != NULL)
-			(void)project_erasures(d->p, txn, c.ids[i], pending_cb,
-			    &pc);
-		free(pc.buf);
-		if (pc.found)
-			continue;
-
-		if (project_history(d->p, txn, c.ids[i], UINT64_MAX, gather_cb,
-		    &g) != SL_OK || g.n == 0) {
-			free(g.h);
-			continue;
-		}
-		sl_b32_encode(rid, c.ids[i], SL_ID_LEN);
-		erasure_pack(&pl[nd], &g, rid, ground, rule->decision);
-		free(g.h);
-		if (pl[nd].failed) {
-			free(pl[nd].p);
-			pl[nd] = (struct sl_buf){ 0 };
-			continue;
-		}
-		dr[nd] = (struct sl_event_draft){ .author = "samlogd",
-			.type = SL_ERASE_TYPE, .payload = pl[nd].p,
-			.payload_len = (uint32_t)pl[nd].len };
-		nd++;
-	}
-	mdb_txn_abort(txn);
+	(void)project_list(d->p, c.txn, c.kind->c, NULL, NULL, NULL, NULL,
+	    due_cb, &c);
+	mdb_txn_abort(c.txn);
+	nd = c.n;
+	*full = nd == RETAIN_BATCH;
 	if (nd > 0) {
-		if (store_append(d->s, dr, nd, NULL, err, sizeof err) != SL_OK) {
+		if (store_append(d->s, c.dr, nd, NULL, err, sizeof err) !=
+		    SL_OK) {
 			log_warn("retention rule \"%s\": cannot write its "
 			    "erasures: %s", rule->text, err);
 			nd = 0;
@@ -906,11 +949,27 @@ retain_rule(struct cmd_ctx *d, const struct config_retain *rule,
 		}
 	}
 	for (size_t i = 0; i < RETAIN_BATCH; i++)
-		free(pl[i].p);
-	free(pl);
-	free(dr);
-	free(c.ids);
+		free(c.pl[i].p);
+	free(c.pl);
+	free(c.dr);
+	free(c.buf);
 	return nd;
+}
+
+/* Batch after batch (each one commit), up to RETAIN_BATCHES a run: the
+ * rest, if any, the next day. */
+#define RETAIN_BATCHES 16
+
+static uint32_t
+retain_rule(struct cmd_ctx *d, const struct config_retain *rule,
+    uint32_t today)
+{
+	uint32_t n = 0;
+	bool full = true;
+
+	for (int i = 0; i < RETAIN_BATCHES && full; i++)
+		n += retain_batch(d, rule, today, &full);
+	return n;
 }
 
 void

@@ -1285,6 +1285,27 @@ is_erasure(const struct sl_event *ev)
 	    memcmp(ev->type, SL_ERASE_TYPE, ev->type_len) == 0;
 }
 
+/* An erasure, under the record it names (perase): by the live fold and
+ * by a rebuild alike. */
+static int
+erasure_index(struct project *p, MDB_txn *txn, const struct sl_event *ev,
+    const uint8_t hash[SL_HASH_LEN])
+{
+	uint8_t kb[SL_ID_LEN + SL_HASH_LEN], v[SL_KEY_LEN + 8];
+	MDB_val k = { sizeof kb, kb }, d = { sizeof v, v };
+	struct sl_erasure e;
+
+	/* The content rules passed it; a body is always there. */
+	if (ev->payload == NULL || sl_erasure_decode(ev->payload,
+	    ev->payload_len, &e) != SL_OK)
+		return 0;
+	memcpy(kb, e.record, SL_ID_LEN);
+	memcpy(kb + SL_ID_LEN, hash, SL_HASH_LEN);
+	memcpy(v, ev->origin, SL_KEY_LEN);
+	put_be(v + SL_KEY_LEN, ev->seq, 8);
+	return mdb_put(txn, p->perase, &k, &d, 0);
+}
+
 static int
 project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
     const uint8_t hash[SL_HASH_LEN])
@@ -1302,21 +1323,8 @@ project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 		return fork_apply(p, txn, ev);
 	if (is_member_event(ev))
 		return members_apply(p, txn, ev);
-	if (is_erasure(ev)) {
-		uint8_t kb[SL_ID_LEN + SL_HASH_LEN], v[SL_KEY_LEN + 8];
-		MDB_val k = { sizeof kb, kb }, d = { sizeof v, v };
-		struct sl_erasure e;
-
-		/* The content rules passed it; a body is always there. */
-		if (ev->payload == NULL || sl_erasure_decode(ev->payload,
-		    ev->payload_len, &e) != SL_OK)
-			return 0;
-		memcpy(kb, e.record, SL_ID_LEN);
-		memcpy(kb + SL_ID_LEN, hash, SL_HASH_LEN);
-		memcpy(v, ev->origin, SL_KEY_LEN);
-		put_be(v + SL_KEY_LEN, ev->seq, 8);
-		return mdb_put(txn, p->perase, &k, &d, 0);
-	}
+	if (is_erasure(ev))
+		return erasure_index(p, txn, ev, hash);
 	if (!is_node_org(ev) && !sl_fold_target(ev, hash, id, &et))
 		return 0; /* no record event: kept and relayed only */
 	if (ev->hlc > fold_limit(p)) {
@@ -1342,6 +1350,93 @@ project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 }
 
 /*
+ * Does an erasure this node holds take field key out of event hash (of
+ * origin; entity its record, NULL when it creates it)?  One whose own
+ * event counts (a member's, not after a cut-off), that names the event
+ * and the field, by the organisation that wrote the event or that
+ * created its record (PROTOCOL.md 5.2).
+ */
+struct explain {
+	struct project *p;
+	MDB_txn *txn;
+	const uint8_t *hash;
+	const char *key;
+	uint32_t klen;
+	const uint8_t *eorg, *owner;
+	bool yes;
+};
+
+static int
+explain_cb(void *ctx, const uint8_t h[SL_HASH_LEN],
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq)
+{
+	struct explain *x = ctx;
+	const struct sl_members *ms = members_of(x->p, x->txn);
+	const uint8_t *rec, *zorg;
+	size_t len;
+	struct sl_event ev;
+	struct sl_erasure e;
+	bool hit = false;
+
+	(void)h;
+	if (store_txn_event(x->p->s, x->txn, origin, seq, &rec, &len) != SL_OK ||
+	    sl_event_decode(&ev, rec, len) != SL_OK || ev.payload == NULL ||
+	    sl_erasure_decode(ev.payload, ev.payload_len, &e) != SL_OK ||
+	    !sl_erasure_names(&e, x->key, x->klen) ||
+	    (ms != NULL && !sl_members_counts(ms, origin, seq)))
+		return SL_OK;
+	for (uint32_t i = 0; i < e.ntargets && !hit; i++)
+		hit = memcmp(sl_erasure_target(&e, i), x->hash, SL_HASH_LEN) == 0;
+	zorg = ms != NULL ? sl_members_org_of(ms, origin) : origin;
+	if (hit && (memcmp(zorg, x->eorg, SL_KEY_LEN) == 0 ||
+	    memcmp(zorg, x->owner, SL_KEY_LEN) == 0)) {
+		x->yes = true;
+		return 1;
+	}
+	return SL_OK;
+}
+
+bool
+project_erasure_explains(struct project *p, MDB_txn *txn, const uint8_t *hash,
+    const uint8_t *entity, const uint8_t *origin, const char *key,
+    uint32_t klen)
+{
+	const struct sl_members *ms = members_of(p, txn);
+	uint8_t id[SL_ID_LEN], owner[SL_KEY_LEN];
+	struct explain x = { p, txn, hash, key, klen, NULL, NULL, false };
+	MDB_val k = { SL_ID_LEN, id }, d;
+	struct sl_rec r;
+
+	x.eorg = ms != NULL ? sl_members_org_of(ms, origin) : origin;
+	memcpy(owner, x.eorg, SL_KEY_LEN);
+	if (entity != NULL) {
+		memcpy(id, entity, SL_ID_LEN);
+		/* The record's creator, as the fold keeps it. */
+		if (mdb_get(txn, p->rec, &k, &d) == 0 &&
+		    sl_rec_decode(&r, id, d.mv_data, d.mv_size) == SL_OK) {
+			memcpy(owner, ms != NULL ? sl_members_org_of(ms,
+			    r.c_origin) : r.c_origin, SL_KEY_LEN);
+			sl_rec_free(&r);
+		}
+	} else {
+		sl_entity_id(id, hash);
+	}
+	x.owner = owner;
+	(void)project_erasures(p, txn, id, explain_cb, &x);
+	return x.yes;
+}
+
+/* The store's question before it takes a fuller copy of an event it
+ * holds (PROTOCOL.md 5.2): does an erasure explain field key missing? */
+static bool
+project_explain(void *ctx, MDB_txn *txn, const struct sl_event *ev,
+    const uint8_t hash[SL_HASH_LEN], const char *key, size_t klen)
+{
+	return project_erasure_explains(ctx, txn, hash, ev->entity, ev->origin,
+	    key, (uint32_t)klen);
+}
+
+/*
  * The store's check: the schema's content rules, and a body.  An erasure
  * (PROTOCOL.md 5.2) takes the openings of committed fields out of a body,
  * never the body: a copy without one is a relay's doing (it could then
@@ -1352,7 +1447,8 @@ project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 static int
 project_check(void *ctx, const char *type, size_t tlen, const uint8_t *entity,
     uint32_t n_parents, const uint8_t *payload, size_t plen,
-    const uint8_t *opens, size_t olen, uint64_t hlc, char *why, size_t wlen)
+    const uint8_t *opens, size_t olen, uint64_t hlc, const uint8_t *origin,
+    const uint8_t *hash, char *why, size_t wlen)
 {
 	int rc;
 
@@ -1363,9 +1459,13 @@ project_check(void *ctx, const char *type, size_t tlen, const uint8_t *entity,
 		return SL_ESCHEMA;
 	}
 	if ((rc = sl_schema_check_event(type, tlen, entity, n_parents, payload,
-	    plen, hlc, why, wlen)) != SL_OK)
+	    plen, hlc, why, wlen)) != SL_OK ||
+	    (rc = sl_schema_check_opens(type, tlen, opens, olen, why, wlen)) !=
+	    SL_OK)
 		return rc;
-	return sl_schema_check_opens(type, tlen, opens, olen, why, wlen);
+	(void)origin;
+	(void)hash;
+	return SL_OK;
 }
 
 uint64_t
@@ -1582,6 +1682,8 @@ rb_collect_cb(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 		return ckpt_apply(b->p, txn, ev);
 	if (is_fork_proof(ev))
 		return fork_apply(b->p, txn, ev);
+	if (is_erasure(ev))
+		return erasure_index(b->p, txn, ev, hash);
 	if (!is_node_org(ev) && !sl_fold_target(ev, hash, id, &et))
 		return 0;
 	if (ev->hlc > b->limit || is_node_org(ev))
@@ -1758,6 +1860,7 @@ project_open(struct project **out, struct store *s, char *err, size_t errlen)
 	}
 	store_set_hook(s, project_fold, p);
 	store_set_check(s, project_check, p);
+	store_set_explain(s, project_explain, p);
 	*out = p;
 	return SL_OK;
 fail:
@@ -1773,6 +1876,7 @@ project_close(struct project *p)
 		return;
 	store_set_hook(p->s, NULL, NULL);
 	store_set_check(p->s, NULL, NULL);
+	store_set_explain(p->s, NULL, NULL);
 	sl_members_free(&p->members);
 	free(p->g.p);
 	free(p);

@@ -216,6 +216,12 @@ int project_erasures(struct project *p, MDB_txn *txn, const uint8_t *id,
  * the indexes of their values. */
 int project_erase_fields(struct project *p, MDB_txn *txn,
     const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN]);
+/* Does an erasure this node holds (by the organisation that wrote the
+ * event or created its record, and counting) take field key out of
+ * event hash of origin (entity: its record, NULL if it creates one)? */
+bool project_erasure_explains(struct project *p, MDB_txn *txn,
+    const uint8_t *hash, const uint8_t *entity, const uint8_t *origin,
+    const char *key, uint32_t klen);
 int project_dump(struct project *p, project_dump_fn fn, void *ctx);
 
 #endif

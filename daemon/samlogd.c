@@ -9,6 +9,7 @@
  * child's one-line reason on the terminal), so `samlogd && samlog ...`
  * works in scripts.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -271,6 +272,27 @@ out:
 	free(store_path);
 }
 
+/* A backup check (cmd_backup.c) a crash cut short leaves a copy of the
+ * store, which may hold what was erased since: gone at the next start. */
+static void
+remove_check_leftovers(const char *dir)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *e;
+	char path[PATH_MAX];
+
+	if (dh == NULL)
+		return;
+	while ((e = readdir(dh)) != NULL) {
+		if (strncmp(e->d_name, "backup-check.", 13) != 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (store_remove_scrubbed(path) == SL_OK)
+			log_info("removed %s, a backup check's leftover", path);
+	}
+	closedir(dh);
+}
+
 static void
 daemon_open(struct daemon *d)
 {
@@ -296,6 +318,8 @@ daemon_open(struct daemon *d)
 	/* A compaction after an erasure that a stop cut short. */
 	bool swapped;
 
+	remove_check_leftovers(d->dir);
+
 	if (store_swap(store_path, &swapped, err, sizeof err) != SL_OK)
 		fatal("%s", err);
 	if (swapped)
@@ -303,6 +327,24 @@ daemon_open(struct daemon *d)
 	if (store_open(&d->store, store_path, &d->key, NULL, err,
 	    sizeof err) != SL_OK)
 		fatal("%s", err);
+	/* An erasure's compaction a crash cut off: now, before serving. */
+	if (store_scrub_owed(d->store)) {
+		log_info("compacting the store after an erasure (owed since "
+		    "before the last stop)");
+		if (store_compact(d->store, store_path, err, sizeof err) !=
+		    SL_OK) {
+			/* Served anyway: the values are out of the live
+			 * tree; the next erasure's restart tries again. */
+			log_warn("cannot compact the store: %s", err);
+		} else {
+			store_close(d->store);
+			if (store_swap(store_path, &swapped, err, sizeof err) !=
+			    SL_OK ||
+			    store_open(&d->store, store_path, &d->key, NULL, err,
+			    sizeof err) != SL_OK)
+				fatal("%s", err);
+		}
+	}
 	free(store_path);
 	if (project_open(&d->proj, d->store, err, sizeof err) != SL_OK)
 		fatal("%s", err);
@@ -346,6 +388,7 @@ daemon_serve(struct daemon *d)
 		    "what its peers hold before it serves or sends");
 		cmd_set_restoring(d->cmd, true);
 		sync_set_quiet(d->sync, true);
+		store_set_no_appends(d->store, true);
 	}
 	free(mark);
 	cmd_set_retention(d->cmd, d->conf.retain, d->conf.nretain);
@@ -367,6 +410,8 @@ ckpt_timer_cb(uv_timer_t *h)
 	char err[256];
 	bool wrote;
 
+	if (cmd_restoring(d->cmd))
+		return; /* it writes nothing yet */
 	if (cmd_checkpoint(d->cmd, &wrote, err, sizeof err) != SL_OK)
 		log_warn("no checkpoint written: %s", err);
 }
@@ -499,17 +544,21 @@ static void fork_timer_cb(uv_timer_t *h);
 static void
 restore_tick(struct daemon *d)
 {
-	size_t np = sync_peer_count(d->sync);
-	const char *from = NULL;
+	size_t np = sync_peer_count(d->sync), done = 0;
+	char from[CONFIG_NAME_MAX + 1] = "";
 	struct sync_peer_info pi;
 	char *mark;
 
-	for (size_t i = 0; i < np && from == NULL; i++) {
+	/* More than half of the peers, so that no one member (an empty
+	 * HELLO claims nothing) can end it alone. */
+	for (size_t i = 0; i < np; i++) {
 		sync_peer_get(d->sync, i, &pi);
-		if (pi.connected && pi.ahead == 0)
-			from = pi.cfg.name;
+		if (pi.connected && pi.ahead == 0) {
+			done++;
+			snprintf(from, sizeof from, "%s", pi.cfg.name);
+		}
 	}
-	if (np > 0 && from == NULL)
+	if (np > 0 && done <= np / 2)
 		return;
 	if ((mark = dir_file(d->dir, "restored")) == NULL || (unlink(mark) != 0 &&
 	    errno != ENOENT)) {
@@ -519,14 +568,18 @@ restore_tick(struct daemon *d)
 		return;
 	}
 	free(mark);
-	if (from != NULL)
-		log_info("caught up with peer %s after the restore: serving "
-		    "and sending again", from);
+	if (np > 0)
+		log_info("caught up with %zu of %zu peers (%s%s) after the "
+		    "restore: serving and sending again", done, np, from,
+		    done > 1 ? " and others" : "");
 	else
 		log_warn("restored from a backup, with no peer to take back "
 		    "from: serving what the backup held");
 	cmd_set_restoring(d->cmd, false);
 	sync_set_quiet(d->sync, false);
+	store_set_no_appends(d->store, false);
+	/* What waited for the catch-up runs now. */
+	cmd_set_retention(d->cmd, d->conf.retain, d->conf.nretain);
 }
 
 #define SCRUB_EVERY_MS ((uint64_t)60 * 1000)
@@ -579,6 +632,15 @@ due_timer_cb(uv_timer_t *h)
 		}
 		return;
 	}
+	/* A node restored from a backup writes nothing until it has caught
+	 * up (its chain's later events may be its peers' already): no
+	 * approvals, no retention; erasures it receives it applies. */
+	if (cmd_restoring(d->cmd)) {
+		if (cmd_erase_tick(d->cmd))
+			return;
+		restore_tick(d);
+		return;
+	}
 	/* Admission by majority: what enough members approved. */
 	cmd_ledger_tick(d->cmd);
 	/* Retention rules: once a day (and soon after a start or a
@@ -589,8 +651,6 @@ due_timer_cb(uv_timer_t *h)
 	/* Erasures this node's policy lets it apply (PROTOCOL.md 5.2). */
 	if (cmd_erase_tick(d->cmd))
 		return; /* the next tick starts again, compacted */
-	if (cmd_restoring(d->cmd))
-		restore_tick(d);
 	if (project_due(d->proj, &n) != SL_OK)
 		log_warn("cannot fold the events whose time has come");
 	else if (n > 0)

@@ -88,8 +88,15 @@ struct store {
 	void *hook_ctx;
 	store_check_fn check;
 	void *check_ctx;
+	store_explain_fn explain;
+	void *explain_ctx;
 	uint64_t follow_ms;  /* a foreign clock moves ours up to this ahead */
+	bool no_appends;     /* store_set_no_appends */
 };
+
+static int opens_without(const struct sl_event *ev,
+    bool (*drop)(void *ctx, const char *k, size_t kl), void *ctx,
+    struct sl_buf *out, uint32_t *n);
 
 static void
 put_be32(uint8_t *p, uint32_t v)
@@ -539,6 +546,13 @@ store_set_follow(struct store *s, uint64_t ms)
 }
 
 void
+store_set_explain(struct store *s, store_explain_fn fn, void *ctx)
+{
+	s->explain = fn;
+	s->explain_ctx = ctx;
+}
+
+void
 store_set_check(struct store *s, store_check_fn fn, void *ctx)
 {
 	s->check = fn;
@@ -590,6 +604,11 @@ store_batch_begin(struct store *s, struct store_batch **out, char *err,
 	if (!s->has_key) {
 		set_err(err, errlen, "store opened without a node key");
 		return SL_EINVAL;
+	}
+	if (s->no_appends) {
+		set_err(err, errlen, "this node was restored from a backup and "
+		    "writes nothing until it has caught up with its peers");
+		return SL_ESTATE;
 	}
 	if ((b = calloc(1, sizeof *b)) == NULL) {
 		set_err(err, errlen, "out of memory");
@@ -681,8 +700,8 @@ store_batch_append(struct store_batch *b, const struct sl_event_draft *d,
 		/* Stamped now, or later (after its parents). */
 		if (s->check(s->check_ctx, d->type, strlen(d->type),
 		    d->entity, d->n_parents, d->payload, d->payload_len,
-		    d->opens, d->opens_len, sl_now_ms() << 16, why,
-		    sizeof why) != SL_OK) {
+		    d->opens, d->opens_len, sl_now_ms() << 16, NULL, NULL,
+		    why, sizeof why) != SL_OK) {
 			set_err(err, errlen, "invalid event: %s", why);
 			return SL_EVALUE;
 		}
@@ -897,18 +916,18 @@ ingest_check(struct store *s, struct ingest *g, struct store_ingest_result *res)
 		if ((rc = sl_event_check_payload(e)) != SL_OK)
 			return refuse(res, rc, i, e->origin, e->seq, "%s",
 			    sl_strerror(rc));
+		sl_event_hash(g->hash[i], e);
 		if (s->check != NULL) {
 			char why[200];
 
 			if (s->check(s->check_ctx, e->type, e->type_len,
 			    e->entity, e->n_parents, e->payload, e->payload_len,
-			    e->opens, e->opens_len, e->hlc, why,
-			    sizeof why) != SL_OK)
+			    e->opens, e->opens_len, e->hlc, e->origin,
+			    g->hash[i], why, sizeof why) != SL_OK)
 				return refuse(res, SL_ESCHEMA, i, e->origin,
 				    e->seq, "%.*s: %s", (int)e->type_len,
 				    e->type, why);
 		}
-		sl_event_hash(g->hash[i], e);
 
 		struct seg *sg = NULL;
 
@@ -959,10 +978,11 @@ ingest_check(struct store *s, struct ingest *g, struct store_ingest_result *res)
 }
 
 /* True if the stored record at (idx, seq) has exactly header hdr;
- * *bodyless if that stored copy has lost its body. */
+ * *bodyless if that stored copy has lost its body; *opens how many
+ * openings it has. */
 static int
 same_as_stored(MDB_txn *txn, const struct origin_entry *o,
-    const struct sl_event *e, bool *same, bool *bodyless)
+    const struct sl_event *e, bool *same, bool *bodyless, uint32_t *opens)
 {
 	uint8_t kb[8];
 	MDB_val k = seq_key(kb, e->seq), d;
@@ -976,7 +996,24 @@ same_as_stored(MDB_txn *txn, const struct origin_entry *o,
 	*same = old.hdr_len == e->hdr_len &&
 	    memcmp(old.hdr, e->hdr, e->hdr_len) == 0;
 	*bodyless = old.payload == NULL;
+	*opens = old.n_opens;
 	return 0;
+}
+
+struct explain_drop {
+	struct store *s;
+	MDB_txn *txn;
+	const struct sl_event *ev;
+	const uint8_t *hash;
+};
+
+static bool
+explained_cb(void *ctx, const char *k, size_t kl)
+{
+	const struct explain_drop *x = ctx;
+
+	return x->s->explain != NULL && x->s->explain(x->s->explain_ctx,
+	    x->txn, x->ev, x->hash, k, kl);
 }
 
 /* One ingest transaction.  Returns an LMDB code; refusals are reported in
@@ -1018,10 +1055,58 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 			 * is stored to compare with. */
 			if (o != NULL && e->seq <= tip) {
 				bool same, bodyless;
+				uint32_t held_opens = 0;
 
 				if ((rc = same_as_stored(txn, o, e, &same,
-				    &bodyless)) != 0)
+				    &bodyless, &held_opens)) != 0)
 					goto fail;
+				/* A copy with openings the held one lacks (a
+				 * relay dropped them) gives them back, but for
+				 * those an erasure took out (5.2). */
+				if (same && !bodyless && e->n_opens >
+				    held_opens) {
+					struct explain_drop x = { s, txn, e,
+						g->hash[i] };
+					struct sl_buf ob = { 0 };
+					uint32_t dropped = 0;
+
+					if ((rc = opens_without(e, explained_cb,
+					    &x, &ob, &dropped)) != SL_OK) {
+						free(ob.p);
+						rc = ENOMEM;
+						goto fail;
+					}
+					if (e->n_opens - dropped > held_opens) {
+						uint8_t *nr = malloc(SL_EVENT_MAX);
+						size_t nl;
+						struct sl_event ne;
+						MDB_val key = seq_key(kb, e->seq);
+
+						if (nr == NULL) {
+							free(ob.p);
+							rc = ENOMEM;
+							goto fail;
+						}
+						nl = sl_record_reopen(nr, e, ob.len ?
+						    ob.p : NULL, ob.len);
+						MDB_val val = { nl, nr };
+
+						rc = mdb_put(txn, o->dbi, &key, &val,
+						    0);
+						if (rc == 0 && s->hook != NULL &&
+						    sl_event_decode(&ne, nr, nl) ==
+						    SL_OK)
+							rc = s->hook(s->hook_ctx, txn,
+							    &ne, g->hash[i]);
+						free(nr);
+						free(ob.p);
+						if (rc != 0)
+							goto fail;
+						restored++;
+						continue;
+					}
+					free(ob.p);
+				}
 				if (same && bodyless && e->payload != NULL) {
 					/* A copy that lost its body in transit
 					 * (a relay may drop it) gets it back:
@@ -2210,6 +2295,49 @@ dir_remove(const char *dir, bool scrub)
 	return rmdir(dir) == 0 || errno == ENOENT ? 0 : -1;
 }
 
+int
+store_txn_scrub_owed(struct store *s, MDB_txn *txn)
+{
+	int rc = meta_put_u64(s, txn, "scrub", 1);
+
+	return rc == 0 ? SL_OK : rc == MDB_MAP_FULL ? SL_EFULL : SL_ESTORE;
+}
+
+bool
+store_scrub_owed(struct store *s)
+{
+	MDB_txn *txn;
+	uint64_t v = 0;
+
+	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
+		return false;
+	if (meta_get_u64(s, txn, "scrub", &v) != 0)
+		v = 0;
+	mdb_txn_abort(txn);
+	return v != 0;
+}
+
+/* A compaction that failed is owed still, and may be tried at once. */
+static void
+scrub_still_owed(struct store *s)
+{
+	MDB_txn *txn;
+
+	if (txn_begin(s, 0, &txn) != 0)
+		return;
+	if (meta_put_u64(s, txn, "scrub", 1) == 0 &&
+	    meta_put_u64(s, txn, "compacted", 0) == 0)
+		(void)mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+}
+
+int
+store_remove_scrubbed(const char *dir)
+{
+	return dir_remove(dir, true) == 0 ? SL_OK : SL_EIO;
+}
+
 uint64_t
 store_compacted_at(struct store *s)
 {
@@ -2231,9 +2359,11 @@ store_compact(struct store *s, const char *path, char *err, size_t errlen)
 	MDB_txn *txn;
 	int rc, fd;
 
-	/* When, in the copy: the next start knows how long ago it was. */
+	/* When, in the copy: the next start knows how long ago it was;
+	 * and the copy owes no compaction. */
 	if (txn_begin(s, 0, &txn) == 0) {
-		if (meta_put_u64(s, txn, "compacted", sl_now_ms()) == 0)
+		if (meta_put_u64(s, txn, "compacted", sl_now_ms()) == 0 &&
+		    meta_put_u64(s, txn, "scrub", 0) == 0)
 			(void)mdb_txn_commit(txn);
 		else
 			mdb_txn_abort(txn);
@@ -2250,15 +2380,18 @@ store_compact(struct store *s, const char *path, char *err, size_t errlen)
 		set_err(err, errlen, "cannot copy the store: %s",
 		    mdb_strerror(rc));
 		(void)dir_remove(tmp, true);
+		scrub_still_owed(s);
 		return SL_ESTORE;
 	}
 	snprintf(f, sizeof f, "%s/data.mdb", tmp);
-	if ((fd = open(f, O_RDONLY)) < 0 || fsync(fd) != 0) {
+	if ((fd = open(f, O_RDONLY)) < 0 || fchmod(fd, 0600) != 0 ||
+	    fsync(fd) != 0) {
 		set_err(err, errlen, "cannot write %s: %s", f,
 		    strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		(void)dir_remove(tmp, true);
+		scrub_still_owed(s);
 		return SL_EIO;
 	}
 	close(fd);
@@ -2267,6 +2400,7 @@ store_compact(struct store *s, const char *path, char *err, size_t errlen)
 		set_err(err, errlen, "cannot rename %s: %s", tmp,
 		    strerror(errno));
 		(void)dir_remove(tmp, true);
+		scrub_still_owed(s);
 		return SL_EIO;
 	}
 	return SL_OK;
@@ -2314,4 +2448,10 @@ store_copy_fd(struct store *s, int fd, char *err, size_t errlen)
 		return SL_ESTORE;
 	}
 	return SL_OK;
+}
+
+void
+store_set_no_appends(struct store *s, bool on)
+{
+	s->no_appends = on;
 }

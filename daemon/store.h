@@ -86,8 +86,15 @@ void store_set_hook(struct store *s, store_hook_fn fn, void *ctx);
 typedef int (*store_check_fn)(void *ctx, const char *type, size_t tlen,
     const uint8_t *entity, uint32_t n_parents, const uint8_t *payload,
     size_t plen, const uint8_t *opens, size_t olen, uint64_t hlc,
-    char *why, size_t wlen);
+    const uint8_t *origin, const uint8_t *hash, char *why, size_t wlen);
 void store_set_check(struct store *s, store_check_fn fn, void *ctx);
+/* Asked, inside the ingest transaction, before a fuller copy of an event
+ * the store holds replaces it: does an erasure explain field key
+ * missing from the held copy (then it stays out)?  PROTOCOL.md 5.2. */
+typedef bool (*store_explain_fn)(void *ctx, MDB_txn *txn,
+    const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN],
+    const char *key, size_t klen);
+void store_set_explain(struct store *s, store_explain_fn fn, void *ctx);
 
 /* How far ahead of the wall clock a foreign event's clock may move this
  * node's hybrid clock (default 5 minutes); see project_set_skew. */
@@ -317,6 +324,11 @@ int store_invite_take(struct store *s, const uint8_t secret[STORE_SECRET_LEN],
     uint64_t now_ms, uint64_t *expires_ms);
 size_t store_invite_count(struct store *s, uint64_t now_ms);
 
+/* While on, nothing is appended to this node's chain (a node restored
+ * from a backup whose later events its peers may hold: writing would
+ * sign a second history); ingest goes on. */
+void store_set_no_appends(struct store *s, bool on);
+
 /* ---- erasure (PROTOCOL.md 5.2) ---- */
 
 /* A write transaction for the caller to commit or abort. */
@@ -346,6 +358,13 @@ uint64_t store_txn_erasure_applied(struct store *s, MDB_txn *txn,
  */
 int store_compact(struct store *s, const char *path, char *err,
     size_t errlen);
+/* An erasure took values out in txn: a compaction is owed, at the
+ * latest at the next start (store_scrub_owed), even after a crash. */
+int store_txn_scrub_owed(struct store *s, MDB_txn *txn);
+bool store_scrub_owed(struct store *s);
+/* Removes an LMDB directory (data.mdb, lock.mdb), its data overwritten
+ * with zeros first (a check's leftover copy). */
+int store_remove_scrubbed(const char *dir);
 /* When the store was last compacted (ms; 0: never). */
 uint64_t store_compacted_at(struct store *s);
 int store_swap(const char *path, bool *swapped, char *err, size_t errlen);

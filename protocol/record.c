@@ -439,8 +439,10 @@ apply_fields(struct sl_rec *r, const struct sl_evtype *et,
 		struct sl_recfield *rf = &r->f[i];
 		uint8_t *nv;
 
+		/* Equal is the same event again: a copy with a value a
+		 * relay had dropped gives it back (5.2). */
 		if (win[i].v == NULL || (rf->val != NULL && value_cmp(eff,
-		    ev->hlc, ev->origin, rf->eff, rf->hlc, rf->origin) <= 0))
+		    ev->hlc, ev->origin, rf->eff, rf->hlc, rf->origin) < 0))
 			continue;
 		if ((nv = malloc(win[i].len ? win[i].len : 1)) == NULL)
 			return SL_ENOMEM;

@@ -554,7 +554,7 @@ test_backup_restore(void **state)
 	assert_non_null(strstr(r->out, "restored node"));
 	assert_non_null(file_with(a2.dir, "0734441122"));
 	node_start(&a2);
-	wait_log(&a2, "caught up with peer");
+	wait_log(&a2, "caught up with 1 of 1 peers");
 	wait_show(&a2, id, "\"phone\": null");
 	wait_compacted(&a2);
 	wait_show(&a2, id, "\"name\": \"Bertil Backup\"");
@@ -592,6 +592,14 @@ test_backup_restore(void **state)
 	assert_int_equal(node_stop(&c, SIGTERM), 0);
 	assert_int_equal(node_stop(&a2, SIGTERM), 0);
 	assert_int_equal(node_stop(&b, SIGTERM), 0);
+}
+
+/* sl_seal_payload's choice: the name alone. */
+static bool
+sealed_name(void *ctx, const char *key, size_t klen)
+{
+	(void)ctx;
+	return klen == 4 && memcmp(key, "name", 4) == 0;
 }
 
 /* The erasure payload of one target, as a hostile member would write
@@ -664,6 +672,202 @@ test_erase_hostile(void **state)
 	scene_stop(&s);
 }
 
+/* Does n's `contact show ID --json` print needle within ms? */
+static bool
+show_within(const struct node *n, const char *id, const char *needle,
+    unsigned ms)
+{
+	uint64_t until = now_ms() + ms;
+	struct tu_run *r;
+
+	for (;;) {
+		r = sl(n, "contact", "show", id, "--json", NULL);
+		if (r->status == 0 && strstr(r->out, needle) != NULL)
+			return true;
+		if (now_ms() > until)
+			return false;
+		usleep(100000);
+	}
+}
+
+/*
+ * A member relays a third member's event without the opening of its
+ * committed name: no erasure explains it, so the victim refuses the
+ * copy, and takes the whole one when its author sends it; the honest
+ * node, which syncs only with the victim, gets the name too.
+ */
+static void
+test_erase_relay_strip(void **state)
+{
+	struct scene s;
+	struct ident m, x;
+	struct forger fx;
+	struct sl_buf g = { 0 }, v = { 0 }, pl = { 0 }, op = { 0 };
+	msgpack_packer pk, pv;
+	uint8_t fs[SL_FSALT_LEN];
+	char id[SL_ID_TEXT + 1];
+	struct sl_event ev;
+	struct rec stripped, full;
+
+	(void)state;
+	scene_start(&s, "rs");
+	ident_init(&m, "m-rs");
+	ident_init(&x, "x-rs");
+	scene_member(&s, &m);
+	scene_member(&s, &x);
+	/* x's contact, its name committed. */
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 2);
+	sl_pack_cstr(&pk, "name");
+	sl_pack_cstr(&pk, "Qwpx Tredje");
+	sl_pack_cstr(&pk, "role");
+	sl_pack_cstr(&pk, "kurator");
+	memset(fs, 7, sizeof fs);
+	assert_int_equal(sl_seal_payload(g.p, g.len, sealed_name, NULL, fs,
+	    &pl, &op), SL_OK);
+	forger_init(&fx, &x);
+	stripped = forge(&fx, &(struct forgery){ .type = "contact.created",
+	    .author = "x", .payload = pl.p, .payload_len = (uint32_t)pl.len });
+	assert_int_equal(sl_event_decode(&ev, stripped.p, stripped.len), SL_OK);
+	full = stripped;
+	assert_non_null(full.p = malloc(SL_EVENT_MAX));
+	full.len = sl_record_reopen(full.p, &ev, op.p, op.len);
+	id_created(id, &stripped);
+	(void)pv;
+	(void)v;
+
+	atk_deliver(&m, &s.v, &stripped, 1);
+	/* Held without its value, and said so: no erasure explains it. */
+	assert_true(show_within(&s.v, id, "no erasure explains it", WAIT_MS));
+	/* Its author's whole copy gives the value back. */
+	atk_deliver(&x, &s.v, &full, 1);
+	assert_true(show_within(&s.v, id, "\"name\": \"Qwpx Tredje\"",
+	    WAIT_MS));
+	ok(sl(&s.v, "rebuild", NULL));
+	assert_true(show_within(&s.v, id, "\"name\": \"Qwpx Tredje\"",
+	    WAIT_MS));
+	free(g.p);
+	free(pl.p);
+	free(op.p);
+	free(full.p);
+	free(stripped.p);
+	ident_free(&m);
+	ident_free(&x);
+	scene_stop(&s);
+}
+
+/*
+ * A node restored from a backup stays quiet while one member alone (an
+ * empty HELLO claims nothing) says it holds everything; it serves again
+ * once more than half of its peers have been caught up with, and by then
+ * it has applied the erasure made after the backup.
+ */
+static void
+test_erase_restore_quorum(void **state)
+{
+	struct scene s;
+	struct ident m;
+	struct node v2;
+	struct atk a;
+	char id[64], file[600];
+
+	(void)state;
+	scene_start(&s, "rq");
+	ident_init(&m, "m-rq");
+	scene_member(&s, &m);
+	snprintf(id, sizeof id, "%s", contact_add(&s.v, "Rxqz Restore",
+	    "roll"));
+	ok(sl(&s.v, "contact", "update", id, "--phone", "0705550001", NULL));
+	snprintf(file, sizeof file, "%s/v.backup", cl_tmp);
+	ok(sl(&s.v, "backup", file, NULL));
+	ok(sl(&s.v, "erase", id, "--field", "phone", "--ground", "GDPR",
+	    NULL));
+	wait_compacted(&s.v);
+	assert_true(show_within(&s.h, id, "\"phone\": null", WAIT_MS));
+	assert_int_equal(node_stop(&s.v, SIGTERM), 0);
+	assert_int_equal(node_stop(&s.h, SIGTERM), 0);
+	v2 = s.v;
+	snprintf(v2.name, sizeof v2.name, "v2-rq");
+	snprintf(v2.dir, sizeof v2.dir, "%s/v2-rq", cl_tmp);
+	snprintf(v2.log, sizeof v2.log, "%s/v2-rq.log", cl_tmp);
+	ok(sl(&v2, "restore", file, v2.dir, NULL));
+	node_start(&v2);
+	refused(sl(&v2, "contact", "show", id, NULL), 1, "restored from a "
+	    "backup");
+	atk_session(&a, &m, &v2, NULL, 0);
+	sleep(3);
+	atk_close(&a);
+	assert_false(log_has(&v2, "caught up with"));
+	refused(sl(&v2, "contact", "show", id, NULL), 1, "restored from a "
+	    "backup");
+	/* The honest peer comes back, and the member again: both of its
+	 * peers, more than half. */
+	node_start(&s.h);
+	sleep(2);
+	assert_false(log_has(&v2, "caught up with"));
+	atk_session(&a, &m, &v2, NULL, 0);
+	wait_log(&v2, "caught up with 2 of 2 peers");
+	atk_close(&a);
+	assert_true(show_within(&v2, id, "\"phone\": null", WAIT_MS));
+	assert_false(show_within(&v2, id, "0705550001", 100));
+	assert_int_equal(node_stop(&v2, SIGTERM), 0);
+	assert_int_equal(node_stop(&s.h, SIGTERM), 0);
+	ident_free(&m);
+}
+
+/*
+ * A node restored from a backup older than its own last events writes
+ * nothing (its retention rule waits) until its peer has given those
+ * events back: no second history of its own chain.
+ */
+static void
+test_erase_restore_no_fork(void **state)
+{
+	struct node a, b, a2;
+	char file[600], conf[700];
+	struct tu_run *r;
+	FILE *f;
+
+	(void)state;
+	node_init(&a, "ka", "Samordningsförbundet");
+	node_init(&b, "kb", "Sigtuna kommun");
+	node_start(&a);
+	node_start(&b);
+	trust(&a, &b, true);
+	trust(&b, &a, false);
+	ok(sl(&a, "contact", "add", "--name", "Fxqv Fork", "--phone",
+	    "0714445566", "--left", "2020-01-31", NULL));
+	snprintf(file, sizeof file, "%s/ka.backup", cl_tmp);
+	ok(sl(&a, "backup", file, NULL));
+	ok(sl(&a, "contact", "add", "--name", "Efter Backup", NULL));
+	ok(sl(&a, "contact", "add", "--name", "Efter Backup Två", NULL));
+	wait_converged((struct node *[]){ &a, &b }, 2);
+	assert_int_equal(node_stop(&a, SIGTERM), 0);
+	assert_int_equal(node_stop(&b, SIGTERM), 0);
+	a2 = a;
+	snprintf(a2.name, sizeof a2.name, "ka2");
+	snprintf(a2.dir, sizeof a2.dir, "%s/ka2", cl_tmp);
+	snprintf(a2.log, sizeof a2.log, "%s/ka2.log", cl_tmp);
+	ok(sl(&a2, "restore", file, a2.dir, NULL));
+	snprintf(conf, sizeof conf, "%s/samlog.conf", a2.dir);
+	assert_non_null(f = fopen(conf, "a"));
+	fputs("retain = contact.phone 2y after left\n", f);
+	fclose(f);
+	node_start(&a2);
+	sleep(3);
+	assert_false(log_has(&a2, "erasure of contact.phone written"));
+	node_start(&b);
+	wait_log(&a2, "caught up with");
+	wait_log(&a2, "erasure of contact.phone written");
+	wait_converged((struct node *[]){ &a2, &b }, 2);
+	r = ok(sl(&b, "status", "--json", NULL));
+	assert_int_equal(tu_json_num(r->out, "forks"), 0);
+	r = ok(sl(&a2, "status", "--json", NULL));
+	assert_int_equal(tu_json_num(r->out, "forks"), 0);
+	assert_int_equal(node_stop(&a2, SIGTERM), 0);
+	assert_int_equal(node_stop(&b, SIGTERM), 0);
+}
+
 int
 main(void)
 {
@@ -674,6 +878,9 @@ main(void)
 		cmocka_unit_test_teardown(test_person, cl_reap),
 		cmocka_unit_test_teardown(test_backup_restore, cl_reap),
 		cmocka_unit_test_teardown(test_erase_hostile, cl_reap),
+		cmocka_unit_test_teardown(test_erase_relay_strip, cl_reap),
+		cmocka_unit_test_teardown(test_erase_restore_quorum, cl_reap),
+		cmocka_unit_test_teardown(test_erase_restore_no_fork, cl_reap),
 	};
 
 	return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
