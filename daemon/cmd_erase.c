@@ -337,7 +337,13 @@ cmd_erase(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		log_info("erasure of %u event(s) of record %s written", g.n,
 		    rid_text);
 		msgpack_packer_init(&op, &o, sl_buf_write);
-		msgpack_pack_map(&op, 4);
+		char note[200] = "";
+
+		if (g.others > 0)
+			snprintf(note, sizeof note, "%u event(s) of this record "
+			    "that another organisation wrote keep their values: "
+			    "ask it to erase them", g.others);
+		msgpack_pack_map(&op, 4 + (note[0] != '\0'));
 		sl_pack_cstr(&op, "record");
 		sl_pack_cstr(&op, rid_text);
 		sl_pack_cstr(&op, "events");
@@ -349,7 +355,12 @@ cmd_erase(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		    "not applied: this node erases only under a disposal "
 		    "decision (erasure = with-decision)" : "applied once the "
 		    "disposal decision is adopted (erasure = with-decision)") :
-		    "applied now; the daemon starts again to compact its store");
+		    "applied now; within a minute the daemon starts again on a "
+		    "compacted store, without the values");
+		if (note[0] != '\0') {
+			sl_pack_cstr(&op, "note");
+			sl_pack_cstr(&op, note);
+		}
 		if (!o.failed)
 			ctl_send(c, SL_MSG_RECORD, id, o.p, o.len);
 		free(o.p);

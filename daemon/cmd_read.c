@@ -1789,8 +1789,13 @@ cmd_read_person(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	*x = (struct across){ .d = d, .txn = txn, .person = true,
 		.archived = true };
 	if ((rc = cmd_resolve(d, txn, NULL, text, "c", x->about, msg, mlen)) !=
-	    SL_OK)
+	    SL_OK) {
+		/* Not a contact: the name may still be in other records. */
+		if (rc == SL_ENOENT && strlen(msg) + 60 < mlen)
+			strcat(msg, " (person gathers a contact's data; samlog "
+			    "find TEXT searches every record)");
 		goto out;
+	}
 	if ((rc = project_get(d->p, txn, x->about, &r)) != SL_OK) {
 		rc = cmd_fail(msg, mlen, rc, "no contact %s", text);
 		goto out;

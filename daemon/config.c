@@ -225,14 +225,28 @@ config_retain_parse(struct config_retain *r, const char *val, char *why,
 	if ((k = sl_schema_kind(w[0])) == NULL || !k->record ||
 	    (f = sl_schema_field(k, dot + 1, strlen(dot + 1), NULL)) == NULL ||
 	    !(f->flags & SL_FF_PERSONAL)) {
+		char list[160] = "";
+		size_t o = 0;
+
+		for (uint32_t i = 0; k != NULL && k->record && i < k->nfields &&
+		    o < sizeof list; i++)
+			if (k->fields[i].flags & SL_FF_PERSONAL)
+				o += (size_t)snprintf(list + o, sizeof list - o,
+				    "%s%s", o ? ", " : "", k->fields[i].name);
 		snprintf(why, wlen, "retain: %s.%s is not a personal field of a "
-		    "record kind", w[0], dot + 1);
+		    "record kind%s%s%s", w[0], dot + 1, list[0] ? " (its personal "
+		    "fields: " : "", list, list[0] ? ")" : "");
 		return false;
 	}
 	snprintf(r->kind, sizeof r->kind, "%s", w[0]);
 	snprintf(r->field, sizeof r->field, "%s", f->name);
 	errno = 0;
 	v = strtoul(w[1], &end, 10);
+	if (errno == 0 && end != w[1] && v == 0) {
+		snprintf(why, wlen, "retain: the age \"%s\" must be at least 1 "
+		    "(e.g. 30d, 6m, 2y)", w[1]);
+		return false;
+	}
 	if (errno != 0 || end == w[1] || v == 0 || v > 1200 ||
 	    end[0] == '\0' || strchr("dwmy", end[0]) == NULL ||
 	    end[1] != '\0') {
@@ -254,8 +268,18 @@ config_retain_parse(struct config_retain *r, const char *val, char *why,
 			    strlen(w[i + 1]), NULL);
 
 			if (af == NULL || af->type != SL_F_DATE) {
+				char list[120] = "";
+				size_t o = 0;
+
+				for (uint32_t j = 0; j < k->nfields &&
+				    o < sizeof list; j++)
+					if (k->fields[j].type == SL_F_DATE)
+						o += (size_t)snprintf(list + o,
+						    sizeof list - o, "%s%s", o ?
+						    ", " : "", k->fields[j].name);
 				snprintf(why, wlen, "retain: %s has no date field "
-				    "\"%s\"", k->word, w[i + 1]);
+				    "\"%s\" (its date fields: %s)", k->word,
+				    w[i + 1], list[0] ? list : "none");
 				return false;
 			}
 			snprintf(r->after, sizeof r->after, "%s", af->name);
@@ -266,7 +290,8 @@ config_retain_parse(struct config_retain *r, const char *val, char *why,
 			if (strlen(w[i + 1]) != SL_ID_TEXT ||
 			    !sl_b32_decode(id, SL_ID_LEN, w[i + 1])) {
 				snprintf(why, wlen, "retain: \"%s\" is not a "
-				    "decision's full id", w[i + 1]);
+				    "decision's full id (26 characters: samlog "
+				    "decision show ID prints it)", w[i + 1]);
 				return false;
 			}
 			snprintf(r->decision, sizeof r->decision, "%s", w[i + 1]);
