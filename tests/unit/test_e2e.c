@@ -1205,7 +1205,7 @@ test_completion(void **state)
 	assert_string_equal(complete("org list --kind m"), "municipality\n");
 	assert_string_equal(complete("decision list --status re"),
 	    "rejected\nrevoked\nreferred\n");
-	assert_string_equal(complete("help pe"), "peer\n");
+	assert_string_equal(complete("help pe"), "peer\nperson\n");
 	/* A FILE is a file name. */
 	assert_non_null(strstr(complete("import completion/"),
 	    "completion/samlog.bash\n"));
@@ -1228,7 +1228,7 @@ test_completion(void **state)
 	daemon_pid = 0;
 	snprintf(words, sizeof words, "-d '%s' contact show ''", dir);
 	assert_string_equal(complete(words), "");
-	assert_string_equal(complete("pe"), "peer\n");
+	assert_string_equal(complete("pe"), "peer\nperson\n");
 }
 
 /*
