@@ -1791,9 +1791,12 @@ cmd_read_person(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	if ((rc = cmd_resolve(d, txn, NULL, text, "c", x->about, msg, mlen)) !=
 	    SL_OK) {
 		/* Not a contact: the name may still be in other records. */
-		if (rc == SL_ENOENT && strlen(msg) + 60 < mlen)
-			strcat(msg, " (person gathers a contact's data; samlog "
-			    "find TEXT searches every record)");
+		size_t ml = strlen(msg);
+
+		if (rc == SL_ENOENT && ml < mlen)
+			snprintf(msg + ml, mlen - ml, " (person gathers a "
+			    "contact's data; samlog find TEXT searches every "
+			    "record)");
 		goto out;
 	}
 	if ((rc = project_get(d->p, txn, x->about, &r)) != SL_OK) {

@@ -1070,8 +1070,8 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 					struct sl_buf ob = { 0 };
 					uint32_t dropped = 0;
 
-					if ((rc = opens_without(e, explained_cb,
-					    &x, &ob, &dropped)) != SL_OK) {
+					if (opens_without(e, explained_cb, &x, &ob,
+					    &dropped) != SL_OK) {
 						free(ob.p);
 						rc = ENOMEM;
 						goto fail;
