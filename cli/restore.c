@@ -111,6 +111,7 @@ cmd_restore(const char *file, const char *dir, bool json)
 	char events[32], when[64], err[512];
 	uint8_t h[SL_TAR_BLOCK], dh[SL_HASH_LEN], *buf = NULL;
 	bool exists, seen[4] = { false };
+	char digests[3][2 * SL_HASH_LEN + 1] = { "", "", "" };
 	uint64_t size;
 	struct sl_key k;
 	FILE *in = NULL;
@@ -207,10 +208,10 @@ cmd_restore(const char *file, const char *dir, bool json)
 				    strerror(errno));
 				goto fail;
 			}
-			if (idx == 2) {
-				crypto_hash_sha256_final(&st, dh);
-				hex_of(hex, dh, SL_HASH_LEN);
-			}
+			crypto_hash_sha256_final(&st, dh);
+			hex_of(digests[idx], dh, SL_HASH_LEN);
+			if (idx == 2)
+				snprintf(hex, sizeof hex, "%s", digests[2]);
 		}
 		/* To the next block. */
 		size_t pad = (size_t)((SL_TAR_BLOCK - size % SL_TAR_BLOCK) %
@@ -230,6 +231,16 @@ cmd_restore(const char *file, const char *dir, bool json)
 	    strcmp(want, hex) != 0) {
 		cli_error("restore: the store in %s does not match its manifest: "
 		    "the backup is damaged", file);
+		goto fail;
+	}
+	/* The key and the configuration, when the manifest has their
+	 * digests (backups since they were added). */
+	if ((manifest_get(manifest, "key_sha256", want, sizeof want) &&
+	    strcmp(want, digests[0]) != 0) ||
+	    (manifest_get(manifest, "conf_sha256", want, sizeof want) &&
+	    strcmp(want, digests[1]) != 0)) {
+		cli_error("restore: the key or configuration in %s does not "
+		    "match its manifest: the backup is damaged", file);
 		goto fail;
 	}
 	if (sl_node_load_key(dir, &k, err, sizeof err) != SL_OK) {

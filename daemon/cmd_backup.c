@@ -6,7 +6,8 @@
  *     samlog-backup/samlog.conf   its configuration
  *     samlog-backup/store/data.mdb  the store, compacted (live pages
  *                                 only: no erased value on a free page)
- *     samlog-backup/MANIFEST      what it is, and the data file's SHA-256
+ *     samlog-backup/MANIFEST      what it is, and the SHA-256 of each
+ *                                 other member
  *
  * The copy is one read transaction's snapshot (LMDB's compacting copy),
  * taken while the daemon goes on.  Once written and synced, the archive
@@ -241,8 +242,9 @@ cmd_backup(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
     const struct args *a, char *msg, size_t mlen)
 {
 	static const char *const allowed[] = { "id", NULL };
-	char file[PATH_MAX], path[PATH_MAX + 32], man[1024];
+	char file[PATH_MAX], path[PATH_MAX + 32], man[1280];
 	char hex[2 * SL_HASH_LEN + 1], node[SL_NODE_ID_TEXT + 1], when[40];
+	char khex[2 * SL_HASH_LEN + 1], chex[2 * SL_HASH_LEN + 1];
 	uint8_t h[SL_TAR_BLOCK], dh[SL_HASH_LEN], *kb = NULL, *cb = NULL;
 	size_t kl = 0, cl = 0;
 	uint64_t now = (uint64_t)time(NULL), events = store_event_count(d->s);
@@ -300,10 +302,19 @@ cmd_backup(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 	hex_encode(hex, dh, SL_HASH_LEN);
 	sl_b32_encode(node, d->node, SL_KEY_LEN);
 	sl_hlc_format(when, sizeof when, sl_now_ms() << 16);
+	{
+		uint8_t kh[SL_HASH_LEN], ch[SL_HASH_LEN];
+
+		sl_sha256(kh, kb, kl);
+		sl_sha256(ch, cb, cl);
+		hex_encode(khex, kh, SL_HASH_LEN);
+		hex_encode(chex, ch, SL_HASH_LEN);
+	}
 	snprintf(man, sizeof man, "samlog backup 1\nnode_id %s\norg %s\n"
-	    "events %llu\ntime %s\ndata_bytes %lld\ndata_sha256 %s\n", node,
-	    d->org, (unsigned long long)events, when,
-	    (long long)(end - hoff - SL_TAR_BLOCK), hex);
+	    "events %llu\ntime %s\ndata_bytes %lld\ndata_sha256 %s\n"
+	    "key_sha256 %s\nconf_sha256 %s\n", node, d->org,
+	    (unsigned long long)events, when,
+	    (long long)(end - hoff - SL_TAR_BLOCK), hex, khex, chex);
 	if (!put_member(fd, BACKUP_DIR "MANIFEST", man, strlen(man), now) ||
 	    !write_all(fd, end_blocks, sizeof end_blocks) || fsync(fd) != 0) {
 		rc = cmd_fail(msg, mlen, SL_EIO, "cannot write %s: %s", file,

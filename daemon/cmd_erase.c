@@ -883,9 +883,24 @@ due_cb(void *ctx, const struct sl_rec *r)
 	if (!sl_rec_has(r, c->fi))
 		return 0;
 	if (c->rule->after[0] != '\0') {
+		uint32_t ai;
+		const uint8_t *by, *owner;
+
 		if (!project_str(r, c->rule->after, date, sizeof date) ||
-		    !sl_date_parse(date, strlen(date), &anchor))
+		    !sl_date_parse(date, strlen(date), &anchor) ||
+		    sl_schema_field(c->kind, c->rule->after,
+		    strlen(c->rule->after), &ai) == NULL)
 			return 0; /* no date yet: not due */
+		/* The date counts only as this organisation's word or the
+		 * record's creator's: another member's edit of it must not
+		 * set this node's rule off. */
+		by = g.ms != NULL ? sl_members_org_of(g.ms, r->f[ai].origin) :
+		    r->f[ai].origin;
+		owner = g.ms != NULL ? sl_members_org_of(g.ms, r->c_origin) :
+		    r->c_origin;
+		if (memcmp(by, c->d->orgkey, SL_KEY_LEN) != 0 &&
+		    memcmp(by, owner, SL_KEY_LEN) != 0)
+			return 0;
 	} else {
 		anchor = sl_hlc_day(r->u_hlc);
 	}

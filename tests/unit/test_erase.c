@@ -20,6 +20,7 @@
 #include <string.h>
 #include <ftw.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -345,7 +346,21 @@ test_erase_retention(void **state)
 	snprintf(m2, sizeof m2, "%s", line1(ok(sl(&a, "meeting", "add",
 	    "--title", "Seminarium i år", "--date", "2026-11-05", "--with",
 	    cur, NULL))));
+	/* Another member backdates when a's contact left: a's rule must
+	 * not take that as a's word. */
+	{
+		char today[16];
+		time_t t = time(NULL);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(today, sizeof today, "%Y-%m-%d", &tm);
+		wait_show(&b, cur, "Ny Kontakt");
+		ok(sl(&b, "contact", "update", cur, "--left", "2000-01-01",
+		    "--on", today, NULL));
+	}
 	wait_converged(all, 2);
+	wait_show(&a, cur, "\"left\": \"2000-01-01\"");
 	assert_non_null(file_with(b.dir, "0711110000"));
 
 	assert_int_equal(node_stop(&a, SIGTERM), 0);
