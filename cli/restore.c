@@ -70,18 +70,6 @@ dir_empty_or_absent(const char *dir, bool *exists)
 	return true;
 }
 
-static void
-hex_of(char *out, const uint8_t *b, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* The value of "key VALUE" in the manifest, into out. */
 static bool
 manifest_get(const char *m, const char *key, char *out, size_t len)
@@ -209,7 +197,7 @@ cmd_restore(const char *file, const char *dir, bool json)
 				goto fail;
 			}
 			crypto_hash_sha256_final(&st, dh);
-			hex_of(digests[idx], dh, SL_HASH_LEN);
+			sl_hex_encode(digests[idx], dh, SL_HASH_LEN);
 			if (idx == 2)
 				snprintf(hex, sizeof hex, "%s", digests[2]);
 		}

@@ -37,18 +37,6 @@
 /* Zeros: a header to fill in later, and an archive's two end blocks. */
 static const uint8_t end_blocks[2 * SL_TAR_BLOCK];
 
-static void
-hex_encode(char *out, const uint8_t *b, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static bool
 write_all(int fd, const void *p, size_t n)
 {
@@ -204,7 +192,7 @@ backup_check(struct cmd_ctx *d, int fd, uint64_t want_events,
 		goto out;
 	}
 	close(out);
-	hex_encode(hex, dh, SL_HASH_LEN);
+	sl_hex_encode(hex, dh, SL_HASH_LEN);
 	if (strcmp(hex, want) != 0) {
 		rc = cmd_fail(msg, mlen, SL_EIO, "the backup's store does not "
 		    "match its manifest's digest");
@@ -299,7 +287,7 @@ cmd_backup(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		    strerror(errno));
 		goto fail;
 	}
-	hex_encode(hex, dh, SL_HASH_LEN);
+	sl_hex_encode(hex, dh, SL_HASH_LEN);
 	sl_b32_encode(node, d->node, SL_KEY_LEN);
 	sl_hlc_format(when, sizeof when, sl_now_ms() << 16);
 	{
@@ -307,8 +295,8 @@ cmd_backup(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 
 		sl_sha256(kh, kb, kl);
 		sl_sha256(ch, cb, cl);
-		hex_encode(khex, kh, SL_HASH_LEN);
-		hex_encode(chex, ch, SL_HASH_LEN);
+		sl_hex_encode(khex, kh, SL_HASH_LEN);
+		sl_hex_encode(chex, ch, SL_HASH_LEN);
 	}
 	snprintf(man, sizeof man, "samlog backup 1\nnode_id %s\norg %s\n"
 	    "events %llu\ntime %s\ndata_bytes %lld\ndata_sha256 %s\n"

@@ -2120,8 +2120,26 @@ store_txn_drop_opens(struct store *s, MDB_txn *txn,
 	return rc == 0 ? SL_OK : rc == MDB_MAP_FULL ? SL_EFULL : SL_ESTORE;
 }
 
-/* Evidence whose record is about the record id, or is the event hash,
- * keeps its header and signature only. */
+/* If rec (with a body) is an event of record id, or creates it: its
+ * header and signature alone, into out; their length, else 0. */
+static size_t
+bare_about(const uint8_t *rec, size_t len, const uint8_t id[SL_ID_LEN],
+    uint8_t out[SL_HEADER_MAX + 128])
+{
+	struct sl_event ev;
+	uint8_t h[SL_HASH_LEN], eid[SL_ID_LEN];
+
+	if (sl_event_decode(&ev, rec, len) != SL_OK || ev.salt == NULL)
+		return 0;
+	sl_event_hash(h, &ev);
+	sl_entity_id(eid, h);
+	if (!(ev.entity != NULL && memcmp(ev.entity, id, SL_ID_LEN) == 0) &&
+	    memcmp(eid, id, SL_ID_LEN) != 0)
+		return 0;
+	return sl_record_encode(out, ev.hdr, ev.hdr_len, ev.sig, NULL, NULL, 0);
+}
+
+/* Evidence about the record id keeps its header and signature only. */
 static int
 strip_db(MDB_txn *txn, MDB_dbi dbi, bool wrapped, const uint8_t id[SL_ID_LEN],
     uint64_t *n)
@@ -2135,10 +2153,9 @@ strip_db(MDB_txn *txn, MDB_dbi dbi, bool wrapped, const uint8_t id[SL_ID_LEN],
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		const uint8_t *rec = d.mv_data;
-		size_t len = d.mv_size;
+		size_t len = d.mv_size, tl;
 		struct sl_mp m;
-		struct sl_event ev;
-		uint8_t h[SL_HASH_LEN], eid[SL_ID_LEN];
+		uint8_t tmp[SL_HEADER_MAX + 128];
 		struct sl_buf g = { 0 };
 		msgpack_packer pk;
 
@@ -2159,18 +2176,8 @@ strip_db(MDB_txn *txn, MDB_dbi dbi, bool wrapped, const uint8_t id[SL_ID_LEN],
 			    sl_mp_read_bin(&m, &r, &rl, 0, SL_EVENT_MAX) !=
 			    SL_OK)
 				continue;
-			if (sl_event_decode(&ev, r, rl) != SL_OK ||
-			    ev.salt == NULL)
+			if ((tl = bare_about(r, rl, id, tmp)) == 0)
 				continue;
-			sl_event_hash(h, &ev);
-			sl_entity_id(eid, h);
-			if (!(ev.entity != NULL && memcmp(ev.entity, id,
-			    SL_ID_LEN) == 0) && memcmp(eid, id, SL_ID_LEN) != 0)
-				continue;
-			uint8_t tmp[SL_HEADER_MAX + 128];
-			size_t tl = sl_record_encode(tmp, ev.hdr, ev.hdr_len,
-			    ev.sig, NULL, NULL, 0);
-
 			msgpack_packer_init(&pk, &g, sl_buf_write);
 			msgpack_pack_array(&pk, 4);
 			msgpack_pack_uint64(&pk, code);
@@ -2178,18 +2185,8 @@ strip_db(MDB_txn *txn, MDB_dbi dbi, bool wrapped, const uint8_t id[SL_ID_LEN],
 			sl_pack_str(&pk, why, wl);
 			sl_pack_bin(&pk, tmp, tl);
 		} else {
-			if (sl_event_decode(&ev, rec, len) != SL_OK ||
-			    ev.salt == NULL)
+			if ((tl = bare_about(rec, len, id, tmp)) == 0)
 				continue;
-			sl_event_hash(h, &ev);
-			sl_entity_id(eid, h);
-			if (!(ev.entity != NULL && memcmp(ev.entity, id,
-			    SL_ID_LEN) == 0) && memcmp(eid, id, SL_ID_LEN) != 0)
-				continue;
-			uint8_t tmp[SL_HEADER_MAX + 128];
-			size_t tl = sl_record_encode(tmp, ev.hdr, ev.hdr_len,
-			    ev.sig, NULL, NULL, 0);
-
 			sl_buf_write(&g, (const char *)tmp, tl);
 		}
 		if (g.failed) {

@@ -116,3 +116,15 @@ sl_fingerprint_match(const char *text, size_t n, const uint8_t key[SL_KEY_LEN])
 			return false;
 	return true;
 }
+
+void
+sl_hex_encode(char *out, const uint8_t *data, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[data[i] >> 4];
+		out[2 * i + 1] = digits[data[i] & 15];
+	}
+	out[2 * len] = '\0';
+}

@@ -249,6 +249,8 @@ bool sl_verify_cert(const uint8_t sig[SL_SIG_LEN],
  * padding.  Decoding accepts either case and nothing else.
  */
 
+/* Writes 2 * len lowercase hex digits and a NUL to out. */
+void sl_hex_encode(char *out, const uint8_t *data, size_t len);
 /* Writes SL_B32_LEN(len) characters and a NUL to out (size >= that + 1). */
 void sl_b32_encode(char *out, const uint8_t *data, size_t len);
 /* Decodes exactly SL_B32_LEN(len) characters of text into out[len].
