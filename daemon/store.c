@@ -1000,6 +1000,40 @@ same_as_stored(MDB_txn *txn, const struct origin_entry *o,
 	return 0;
 }
 
+/* Does e carry every opening the held copy of it has?  (A fuller copy
+ * replaces the held one only then: two relays may have dropped
+ * different ones.) */
+static bool
+opens_cover(MDB_txn *txn, const struct origin_entry *o,
+    const struct sl_event *e)
+{
+	uint8_t kb[8];
+	MDB_val k = seq_key(kb, e->seq), d;
+	struct sl_event held;
+	struct sl_mp m;
+	uint32_t n;
+
+	if (mdb_get(txn, o->dbi, &k, &d) != 0 ||
+	    sl_event_decode(&held, d.mv_data, d.mv_size) != SL_OK)
+		return false;
+	if (held.opens == NULL)
+		return true;
+	sl_mp_init(&m, held.opens, held.opens_len);
+	if (sl_mp_read_array(&m, &n, SL_OPENS_MAX) != SL_OK)
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *key;
+		const uint8_t *fs, *v, *ov;
+		uint32_t kl;
+		size_t vl, ovl;
+
+		if (sl_opening_read(&m, &key, &kl, &fs, &v, &vl) != SL_OK ||
+		    sl_event_opening(e, key, kl, &ov, &ovl) != SL_OK)
+			return false;
+	}
+	return true;
+}
+
 struct explain_drop {
 	struct store *s;
 	MDB_txn *txn;
@@ -1064,7 +1098,7 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 				 * relay dropped them) gives them back, but for
 				 * those an erasure took out (5.2). */
 				if (same && !bodyless && e->n_opens >
-				    held_opens) {
+				    held_opens && opens_cover(txn, o, e)) {
 					struct explain_drop x = { s, txn, e,
 						g->hash[i] };
 					struct sl_buf ob = { 0 };
