@@ -282,6 +282,10 @@ test_erase_with_decision(void **state)
 	assert_non_null(strstr(r->out, "\"phone\": \"0733445566\""));
 	assert_non_null(file_with(b.dir, "0733445566"));
 	assert_gone(&a, "0733445566");
+	/* A rebuild of the records keeps the waiting erasure. */
+	ok(sl(&b, "rebuild", NULL));
+	r = ok(sl(&b, "status", "--json", NULL));
+	assert_non_null(strstr(r->out, "waiting for decision"));
 
 	ok(sl(&a, "decision", "adopt", dec, NULL));
 	wait_show(&b, id, "under disposal decision");
