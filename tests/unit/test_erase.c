@@ -775,6 +775,27 @@ test_erase_relay_strip(void **state)
 	scene_stop(&s);
 }
 
+/* Waits until n listens for peers where the tests expect it (a daemon
+ * answers its control socket first). */
+static void
+wait_listening(const struct node *n)
+{
+	uint64_t until = now_ms() + WAIT_MS;
+	char want[128];
+	struct tu_run *r;
+
+	snprintf(want, sizeof want, "\"listen\": \"%s\"", n->listen);
+	for (;;) {
+		r = sl(n, "status", "--json", NULL);
+		if (r->status == 0 && strstr(r->out, want) != NULL)
+			return;
+		if (now_ms() > until)
+			fail_msg("%s never listened on %s: %s%s", n->name,
+			    n->listen, r->out, r->err);
+		usleep(100000);
+	}
+}
+
 /*
  * A node restored from a backup stays quiet while one member alone (an
  * empty HELLO claims nothing) says it holds everything; it serves again
@@ -813,6 +834,7 @@ test_erase_restore_quorum(void **state)
 	node_start(&v2);
 	refused(sl(&v2, "contact", "show", id, NULL), 1, "restored from a "
 	    "backup");
+	wait_listening(&v2);
 	atk_session(&a, &m, &v2, NULL, 0);
 	sleep(3);
 	atk_close(&a);
@@ -824,6 +846,7 @@ test_erase_restore_quorum(void **state)
 	node_start(&s.h);
 	sleep(2);
 	assert_false(log_has(&v2, "caught up with"));
+	wait_listening(&v2);
 	atk_session(&a, &m, &v2, NULL, 0);
 	wait_log(&v2, "caught up with 2 of 2 peers");
 	atk_close(&a);
