@@ -74,6 +74,10 @@ struct origin_entry {
 struct store {
 	MDB_env *env;
 	MDB_dbi meta, origins, arrival, forks, refused, invites, erasures;
+	/* Held events missing an opening no erasure explains (a relay
+	 * dropped it): what this node asks its peers for (WANT). */
+	MDB_dbi gaps;
+	uint8_t gap_from[LOG_KEY_LEN]; /* where the next store_gaps starts */
 	bool has_key;
 	struct sl_key key;
 	struct origin_entry *orig;
@@ -94,6 +98,7 @@ struct store {
 	bool no_appends;     /* store_set_no_appends */
 };
 
+static int gaps_index_once(struct store *s);
 static int opens_without(const struct sl_event *ev,
     bool (*drop)(void *ctx, const char *k, size_t kl), void *ctx,
     struct sl_buf *out, uint32_t *n);
@@ -379,7 +384,7 @@ store_init_txn(struct store *s, char *err, size_t errlen)
 	    (rc = mdb_dbi_open(txn, "refused", MDB_CREATE, &s->refused)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "invites", MDB_CREATE, &s->invites)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "erasures", MDB_CREATE, &s->erasures)) !=
-	    0)
+	    0 || (rc = mdb_dbi_open(txn, "gaps", MDB_CREATE, &s->gaps)) != 0)
 		goto fail_txn;
 	rc = meta_get_u64(s, txn, "format", &fmt);
 	if (rc == MDB_NOTFOUND)
@@ -460,7 +465,7 @@ store_open(struct store **out, const char *path, const struct sl_key *key,
 	}
 	if ((ret = store_init_txn(s, err, errlen)) != SL_OK)
 		goto fail;
-	if ((rc = store_reload(s)) != 0) {
+	if ((rc = store_reload(s)) != 0 || (rc = gaps_index_once(s)) != 0) {
 		set_err(err, errlen, "cannot read the store: %s",
 		    mdb_strerror(rc));
 		ret = SL_ESTORE;
@@ -1050,6 +1055,90 @@ explained_cb(void *ctx, const char *k, size_t kl)
 	    x->txn, x->ev, x->hash, k, kl);
 }
 
+/* Does ev (with its body) miss an opening that no erasure this node
+ * holds explains?  Then a relay dropped it (PROTOCOL.md 5.1). */
+static bool
+gap_open(struct store *s, MDB_txn *txn, const struct sl_event *ev,
+    const uint8_t hash[SL_HASH_LEN])
+{
+	const char *keys[SL_OPENS_MAX];
+	uint32_t kl[SL_OPENS_MAX];
+	uint32_t n = sl_event_erased(ev, keys, kl, SL_OPENS_MAX);
+
+	if (ev->payload == NULL)
+		return false;
+	if (n > SL_OPENS_MAX)
+		return true;
+	for (uint32_t i = 0; i < n; i++)
+		if (s->explain == NULL || !s->explain(s->explain_ctx, txn, ev,
+		    hash, keys[i], kl[i]))
+			return true;
+	return false;
+}
+
+/* Keeps the gaps index right for ev, just written as held at (o, seq). */
+static int
+gap_note(struct store *s, MDB_txn *txn, const struct origin_entry *o,
+    const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN])
+{
+	uint8_t kb[LOG_KEY_LEN];
+	MDB_val k = log_key(kb, o->idx, ev->seq), d = { 0, NULL };
+	int rc;
+
+	if (gap_open(s, txn, ev, hash))
+		return mdb_put(txn, s->gaps, &k, &d, 0);
+	rc = mdb_del(txn, s->gaps, &k, NULL);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* e has the header of the copy held at (o, e->seq), with held_opens
+ * openings, and more openings than that.  If it carries every opening
+ * the held copy has (two relays may have dropped different ones), it
+ * replaces it, less the openings an erasure took out (5.2); *done then. */
+static int
+refill_txn(struct store *s, MDB_txn *txn, const struct origin_entry *o,
+    const struct sl_event *e, const uint8_t hash[SL_HASH_LEN],
+    uint32_t held_opens, bool *done)
+{
+	struct explain_drop x = { s, txn, e, hash };
+	struct sl_buf ob = { 0 };
+	uint32_t dropped = 0;
+	uint8_t kb[8], *nr;
+	size_t nl;
+	struct sl_event ne;
+	int rc;
+
+	*done = false;
+	if (!opens_cover(txn, o, e))
+		return 0;
+	if (opens_without(e, explained_cb, &x, &ob, &dropped) != SL_OK) {
+		free(ob.p);
+		return ENOMEM;
+	}
+	if (e->n_opens - dropped <= held_opens) {
+		free(ob.p);
+		return 0;
+	}
+	if ((nr = malloc(SL_EVENT_MAX)) == NULL) {
+		free(ob.p);
+		return ENOMEM;
+	}
+	nl = sl_record_reopen(nr, e, ob.len ? ob.p : NULL, ob.len);
+	MDB_val key = seq_key(kb, e->seq), val = { nl, nr };
+
+	rc = mdb_put(txn, o->dbi, &key, &val, 0);
+	if (rc == 0 && sl_event_decode(&ne, nr, nl) == SL_OK) {
+		if (s->hook != NULL)
+			rc = s->hook(s->hook_ctx, txn, &ne, hash);
+		if (rc == 0)
+			rc = gap_note(s, txn, o, &ne, hash);
+	}
+	free(nr);
+	free(ob.p);
+	*done = rc == 0;
+	return rc;
+}
+
 /* One ingest transaction.  Returns an LMDB code; refusals are reported in
  * res->code with the transaction aborted. */
 static int
@@ -1059,7 +1148,7 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 	MDB_txn *txn;
 	uint64_t arrival = s->next_arrival, hlc = s->hlc;
 	uint64_t cap = (sl_now_ms() + s->follow_ms) << 16;
-	size_t added = 0, dups = 0, restored = 0;
+	size_t added = 0, dups = 0, restored = 0, gaps = 0;
 	int rc;
 
 	if ((rc = txn_begin(s, 0, &txn)) != 0)
@@ -1098,48 +1187,16 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 				 * relay dropped them) gives them back, but for
 				 * those an erasure took out (5.2). */
 				if (same && !bodyless && e->n_opens >
-				    held_opens && opens_cover(txn, o, e)) {
-					struct explain_drop x = { s, txn, e,
-						g->hash[i] };
-					struct sl_buf ob = { 0 };
-					uint32_t dropped = 0;
+				    held_opens) {
+					bool done;
 
-					if (opens_without(e, explained_cb, &x, &ob,
-					    &dropped) != SL_OK) {
-						free(ob.p);
-						rc = ENOMEM;
+					if ((rc = refill_txn(s, txn, o, e,
+					    g->hash[i], held_opens, &done)) != 0)
 						goto fail;
-					}
-					if (e->n_opens - dropped > held_opens) {
-						uint8_t *nr = malloc(SL_EVENT_MAX);
-						size_t nl;
-						struct sl_event ne;
-						MDB_val key = seq_key(kb, e->seq);
-
-						if (nr == NULL) {
-							free(ob.p);
-							rc = ENOMEM;
-							goto fail;
-						}
-						nl = sl_record_reopen(nr, e, ob.len ?
-						    ob.p : NULL, ob.len);
-						MDB_val val = { nl, nr };
-
-						rc = mdb_put(txn, o->dbi, &key, &val,
-						    0);
-						if (rc == 0 && s->hook != NULL &&
-						    sl_event_decode(&ne, nr, nl) ==
-						    SL_OK)
-							rc = s->hook(s->hook_ctx, txn,
-							    &ne, g->hash[i]);
-						free(nr);
-						free(ob.p);
-						if (rc != 0)
-							goto fail;
+					if (done) {
 						restored++;
 						continue;
 					}
-					free(ob.p);
 				}
 				if (same && bodyless && e->payload != NULL) {
 					/* A copy that lost its body in transit
@@ -1154,6 +1211,9 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 						goto fail;
 					if (s->hook != NULL &&
 					    (rc = s->hook(s->hook_ctx, txn, e,
+					    g->hash[i])) != 0)
+						goto fail;
+					if ((rc = gap_note(s, txn, o, e,
 					    g->hash[i])) != 0)
 						goto fail;
 					restored++;
@@ -1207,6 +1267,14 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 			if (s->hook != NULL &&
 			    (rc = s->hook(s->hook_ctx, txn, e, g->hash[i])) != 0)
 				goto fail;
+			/* A copy a relay stripped of an opening: asked for
+			 * whole (the hook has folded any erasure before it). */
+			if (e->payload != NULL && sl_event_erased(e, NULL, NULL,
+			    0) > 0 && gap_open(s, txn, e, g->hash[i])) {
+				if ((rc = gap_note(s, txn, o, e, g->hash[i])) != 0)
+					goto fail;
+				gaps++;
+			}
 			uint64_t eh = e->hlc < cap ? e->hlc : cap;
 
 			if (eh > hlc)
@@ -1221,6 +1289,7 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 	res->added = added;
 	res->duplicates = dups;
 	res->restored = restored;
+	res->gaps = gaps;
 	return 0;
 refused:
 	rc = 0;
@@ -1355,6 +1424,232 @@ out:
 	free(g.next);
 	free(g.segs);
 	return rc;
+}
+
+/* ---- whole copies: openings a relay dropped -------------------------- */
+
+static int
+refill_one(struct store *s, MDB_txn *txn, const struct sl_event *e,
+    const uint8_t hash[SL_HASH_LEN], bool *done)
+{
+	const struct origin_entry *o = origin_find(s, e->origin);
+	bool same, bodyless;
+	uint32_t held_opens;
+	int rc;
+
+	*done = false;
+	if (o == NULL || e->seq > o->tip.seq)
+		return 0;
+	if ((rc = same_as_stored(txn, o, e, &same, &bodyless,
+	    &held_opens)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	if (!same || bodyless || e->n_opens <= held_opens)
+		return 0;
+	return refill_txn(s, txn, o, e, hash, held_opens, done);
+}
+
+int
+store_refill(struct store *s, const uint8_t *const *recs, const size_t *lens,
+    size_t n, size_t *refilled)
+{
+	struct sl_event *evs;
+	uint8_t (*hash)[SL_HASH_LEN];
+	size_t ok = 0, done_n;
+	MDB_txn *txn;
+	int rc;
+
+	*refilled = 0;
+	if (n == 0)
+		return SL_OK;
+	evs = calloc(n, sizeof *evs);
+	hash = malloc(n * sizeof *hash);
+	if (evs == NULL || hash == NULL) {
+		free(evs);
+		free(hash);
+		return SL_ENOMEM;
+	}
+	/* What needs no store: a body that checks, with openings, and
+	 * openings the content rules take. */
+	for (size_t i = 0; i < n; i++) {
+		struct sl_event *e = &evs[ok];
+		char why[200];
+
+		if (sl_event_decode(e, recs[i], lens[i]) != SL_OK ||
+		    e->payload == NULL || e->n_opens == 0 ||
+		    sl_event_check_payload(e) != SL_OK)
+			continue;
+		sl_event_hash(hash[ok], e);
+		if (s->check != NULL && s->check(s->check_ctx, e->type,
+		    e->type_len, e->entity, e->n_parents, e->payload,
+		    e->payload_len, e->opens, e->opens_len, e->hlc, e->origin,
+		    hash[ok], why, sizeof why) != SL_OK)
+			continue;
+		ok++;
+	}
+	for (;;) {
+		done_n = 0;
+		if ((rc = txn_begin(s, 0, &txn)) != 0)
+			break;
+		for (size_t i = 0; i < ok && rc == 0; i++) {
+			bool done;
+
+			rc = refill_one(s, txn, &evs[i], hash[i], &done);
+			done_n += done;
+		}
+		if (rc == 0 && done_n == 0) {
+			mdb_txn_abort(txn);
+			break;
+		}
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+		if (rc != MDB_MAP_FULL || store_grow(s) != SL_OK)
+			break;
+	}
+	free(evs);
+	free(hash);
+	if (rc != 0) {
+		store_reload(s);
+		return rc == MDB_MAP_FULL || rc == ENOSPC ? SL_EFULL :
+		    rc == ENOMEM ? SL_ENOMEM : SL_ESTORE;
+	}
+	*refilled = done_n;
+	return SL_OK;
+}
+
+/* The gap at cursor key k, if its event is still held without an
+ * opening no erasure explains: into out. */
+static bool
+gap_at(struct store *s, MDB_txn *txn, const MDB_val *k, struct store_gap *out)
+{
+	const struct origin_entry *o;
+	const uint8_t *rec;
+	size_t len;
+	struct sl_event ev;
+
+	if (k->mv_size != LOG_KEY_LEN || (o = origin_by_idx(s,
+	    (uint32_t)sl_get_be(k->mv_data, 4))) == NULL)
+		return false;
+	out->seq = sl_get_be((const uint8_t *)k->mv_data + 4, 8);
+	if (store_txn_event(s, txn, o->tip.origin, out->seq, &rec, &len) !=
+	    SL_OK || sl_event_decode(&ev, rec, len) != SL_OK)
+		return false;
+	sl_event_hash(out->hash, &ev);
+	memcpy(out->origin, o->tip.origin, SL_KEY_LEN);
+	return gap_open(s, txn, &ev, out->hash);
+}
+
+size_t
+store_gaps(struct store *s, struct store_gap *out, size_t max)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k = { sizeof s->gap_from, s->gap_from }, d;
+	size_t n = 0;
+	uint64_t total, seen = 0;
+	MDB_stat st;
+	int rc;
+
+	if (max == 0 || txn_begin(s, 0, &txn) != 0)
+		return 0;
+	if (mdb_stat(txn, s->gaps, &st) != 0 || (total = st.ms_entries) == 0 ||
+	    mdb_cursor_open(txn, s->gaps, &c) != 0) {
+		mdb_txn_abort(txn);
+		return 0;
+	}
+	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	if (rc == MDB_NOTFOUND)  /* round again from the start */
+		rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
+	while (rc == 0 && n < max && seen++ < total) {
+		if (gap_at(s, txn, &k, &out[n])) {
+			memcpy(s->gap_from, k.mv_data, LOG_KEY_LEN);
+			n++;
+		} else if ((rc = mdb_cursor_del(c, 0)) != 0) {
+			/* Explained by now, or no longer held whole. */
+			break;
+		}
+		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+		if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
+	}
+	mdb_cursor_close(c);
+	/* The next call starts after the last one asked for. */
+	for (int i = LOG_KEY_LEN - 1; i >= 0 && ++s->gap_from[i] == 0; i--)
+		;
+	if (mdb_txn_commit(txn) != 0)
+		return 0;
+	return n;
+}
+
+uint64_t
+store_gap_count(struct store *s)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+	uint64_t n = 0;
+
+	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
+		return 0;
+	if (mdb_stat(txn, s->gaps, &st) == 0)
+		n = st.ms_entries;
+	mdb_txn_abort(txn);
+	return n;
+}
+
+/* Once, for a store written before the gaps index: every event held
+ * with a committed field and no opening for it goes in (store_gaps
+ * weeds out those an erasure explains). */
+static int
+gaps_index_once(struct store *s)
+{
+	MDB_txn *txn;
+	uint64_t done;
+	int rc;
+
+	if ((rc = txn_begin(s, 0, &txn)) != 0)
+		return rc;
+	if ((rc = meta_get_u64(s, txn, "gaps", &done)) != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	for (size_t i = 0; i < s->n_orig && rc == MDB_NOTFOUND; i++) {
+		const struct origin_entry *o = &s->orig[i];
+		MDB_cursor *c;
+		MDB_val k, d;
+		int g;
+
+		if ((g = mdb_cursor_open(txn, o->dbi, &c)) != 0) {
+			rc = g;
+			break;
+		}
+		for (g = mdb_cursor_get(c, &k, &d, MDB_FIRST); g == 0;
+		    g = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+			struct sl_event ev;
+			uint8_t kb[LOG_KEY_LEN];
+			MDB_val gk, gd = { 0, NULL };
+
+			if (sl_event_decode(&ev, d.mv_data, d.mv_size) != SL_OK ||
+			    ev.payload == NULL ||
+			    sl_event_erased(&ev, NULL, NULL, 0) == 0)
+				continue;
+			gk = log_key(kb, o->idx, ev.seq);
+			if ((g = mdb_put(txn, s->gaps, &gk, &gd, 0)) != 0)
+				break;
+		}
+		mdb_cursor_close(c);
+		if (g != MDB_NOTFOUND) {
+			rc = g;
+			break;
+		}
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = meta_put_u64(s, txn, "gaps", 1);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return mdb_txn_commit(txn);
 }
 
 /* ---- reading ---------------------------------------------------------- */

@@ -168,7 +168,10 @@ struct store_ingest_result {
 	size_t index;               /* position of that event in the batch */
 	size_t added;
 	size_t duplicates;
-	size_t restored;            /* duplicates that brought a lost body */
+	size_t restored;            /* duplicates that brought a lost body
+	                               or openings back */
+	size_t gaps;                /* events held without an opening no
+	                               erasure explains (store_gaps) */
 	char reason[256];
 };
 
@@ -190,6 +193,31 @@ struct store_ingest_result {
  */
 int store_ingest(struct store *s, const uint8_t *const *recs,
     const size_t *lens, size_t n, struct store_ingest_result *res);
+
+/*
+ * Whole copies of events this store holds (PROTOCOL.md 12, WANT and
+ * WHOLE): each record must have the held copy's header exactly (the
+ * chain proves it, so no signature is needed), a body whose payload hash
+ * and openings check, and openings that pass the content rules.  One
+ * that carries openings the held copy lacks replaces it, less those an
+ * erasure took out; anything else is skipped.  *refilled counts the
+ * copies replaced.  SL_OK, or SL_ESTORE / SL_EFULL / SL_ENOMEM.
+ */
+int store_refill(struct store *s, const uint8_t *const *recs,
+    const size_t *lens, size_t n, size_t *refilled);
+
+/* An event held without an opening that no erasure explains. */
+struct store_gap {
+	uint8_t origin[SL_KEY_LEN];
+	uint64_t seq;
+	uint8_t hash[SL_HASH_LEN];
+};
+/* Up to max of them into out, going round the index from where the last
+ * call stopped; entries an erasure has since explained leave the index.
+ * Returns how many, 0 on any failure. */
+size_t store_gaps(struct store *s, struct store_gap *out, size_t max);
+/* How many the index holds (entries an erasure explains included). */
+uint64_t store_gap_count(struct store *s);
 
 /* One entry of the version vector. */
 struct store_tip {

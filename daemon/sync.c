@@ -34,6 +34,7 @@
 #define BACKOFF_MAX_MS 60000
 #define VECTOR_MAX SL_PEER_VECTOR_MAX
 #define CARRY_MAX SL_SIGN_INTERVAL
+#define WANT_EVERY_MS 60000       /* openings still missing: ask again */
 
 struct ostate {
 	uint8_t origin[SL_KEY_LEN];
@@ -98,6 +99,7 @@ struct session {
 	struct peer *peer;
 	struct conn *conn;
 	bool hello_got;
+	bool refill;              /* its HELLO says it answers WANT */
 	bool joining;             /* a newcomer's: JOIN must come first */
 	struct ann *ann;
 	size_t nann, annc;
@@ -117,6 +119,8 @@ struct sync {
 	struct session *sessions;
 	uv_idle_t idle;
 	bool grew;
+	bool want_now;          /* an ingest left openings missing: ask */
+	uint64_t want_at;       /* ms: the last round of WANT */
 	sync_hold_fn hold;
 	bool quiet;             /* sync_set_quiet */
 	void *hold_ctx;
@@ -144,6 +148,7 @@ struct sync {
 };
 
 static void pump(struct session *ss);
+static void send_want(struct session *ss);
 static void join_end(struct peer *p, int code, const char *why);
 static void peer_dial(struct peer *p);
 static void peer_schedule(struct peer *p);
@@ -890,6 +895,8 @@ handle_events(struct session *ss, struct sl_mp *r)
 			    sl_wire_peek(sy->recs[upto - 1], sy->lens[upto - 1],
 			    &o, &top, &sgn))
 				self_taken(p, before, top, res.added);
+			if (res.gaps > 0)
+				sy->want_now = true;
 			if (res.added > 0 || res.restored > 0)
 				sync_log_grew(sy);
 		} else if (rc == SL_ESTORE || rc == SL_EFULL ||
@@ -938,6 +945,143 @@ handle_events(struct session *ss, struct sl_mp *r)
 		check_self(sy);
 }
 
+/* ---- openings a relay dropped (WANT, WHOLE) ---------------------------- */
+
+/*
+ * A relay may drop an opening (PROTOCOL.md 5.1): the event still
+ * verifies, and sync never sends a held event again.  So a node asks its
+ * peers for the events it holds without an opening that no erasure
+ * explains (WANT: at a session's start, when an ingest leaves one
+ * missing, and every minute while any is), and a peer that holds one
+ * with openings answers with its whole copy (WHOLE), which the store
+ * checks against the header it holds.
+ */
+static void
+send_want(struct session *ss)
+{
+	struct store_gap g[SL_PEER_WANT_MAX];
+	msgpack_packer pk;
+	size_t n;
+
+	if (!ss->refill || !ss->hello_got || conn_closing(ss->conn) ||
+	    (n = store_gaps(ss->sy->s, g, SL_PEER_WANT_MAX)) == 0)
+		return;
+	msgpack_packer_init(&pk, conn_frame_begin(ss->sy->net), sl_buf_write);
+	msgpack_pack_array(&pk, (uint32_t)n);
+	for (size_t i = 0; i < n; i++)
+		sl_wire_pack_entry(&pk, g[i].origin, g[i].seq, g[i].hash);
+	conn_frame_send(ss->conn, SL_PEER_WANT);
+}
+
+/* Asks every peer that answers WANT. */
+static void
+want_all(struct sync *sy)
+{
+	sy->want_at = sl_now_ms();
+	sy->want_now = false;
+	for (struct session *ss = sy->sessions; ss != NULL; ss = ss->next)
+		if (ss->peer != NULL)
+			send_want(ss);
+}
+
+struct whole_ctx {
+	struct session *ss;
+	MDB_txn *txn;
+	size_t seen, n, bytes;
+};
+
+static int
+whole_entry(void *ctx, const uint8_t origin[SL_KEY_LEN], uint64_t seq,
+    const uint8_t hash[SL_HASH_LEN])
+{
+	struct whole_ctx *w = ctx;
+	struct sync *sy = w->ss->sy;
+	const uint8_t *rec;
+	size_t len;
+	struct sl_event ev;
+	uint8_t h[SL_HASH_LEN];
+
+	if (w->seen++ >= SL_PEER_WANT_MAX)
+		return SL_ESIZE;
+	if (store_txn_event(sy->s, w->txn, origin, seq, &rec, &len) != SL_OK ||
+	    sl_event_decode(&ev, rec, len) != SL_OK || ev.n_opens == 0)
+		return SL_OK;
+	sl_event_hash(h, &ev);
+	if (memcmp(h, hash, SL_HASH_LEN) != 0 ||
+	    w->bytes + len + 5 > FRAME_BODY_MAX - 5)
+		return SL_OK;
+	sy->recs[w->n] = rec;
+	sy->lens[w->n] = len;
+	w->n++;
+	w->bytes += len + 5;
+	return SL_OK;
+}
+
+/* WANT: the peer's list; answered with what this node holds whole, in
+ * one frame, while the connection has room (a peer asking again and
+ * again gets no more than it reads). */
+static void
+handle_want(struct session *ss, struct sl_mp *r)
+{
+	struct sync *sy = ss->sy;
+	struct whole_ctx w = { ss, NULL, 0, 0, 0 };
+	msgpack_packer pk;
+	int rc;
+
+	if (sy->quiet || !conn_has_room(ss->conn))
+		return;  /* a restored node gives nothing back (5.2) */
+	if (recs_reserve(sy, SL_PEER_WANT_MAX) != 0 ||
+	    store_read_begin(sy->s, &w.txn) != SL_OK)
+		return;
+	rc = sl_wire_vector(r, whole_entry, &w);
+	if (rc == SL_OK && !sl_mp_at_end(r))
+		rc = SL_ETRAIL;
+	if (rc != SL_OK) {
+		mdb_txn_abort(w.txn);
+		conn_close(ss->conn, true, "malformed WANT (%s)",
+		    rc == SL_ESIZE ? "more than 256 events" : sl_strerror(rc));
+		return;
+	}
+	if (w.n > 0) {
+		msgpack_packer_init(&pk, conn_frame_begin(sy->net),
+		    sl_buf_write);
+		sl_wire_pack_events(&pk, sy->recs, sy->lens, w.n);
+		conn_frame_send(ss->conn, SL_PEER_WHOLE);
+	}
+	mdb_txn_abort(w.txn);
+}
+
+/* WHOLE: copies of events this node holds, to give back what relays
+ * dropped.  Each is checked against the held header (store_refill);
+ * one that does not match, or brings nothing, is skipped. */
+static void
+handle_whole(struct session *ss, struct sl_mp *r)
+{
+	struct sync *sy = ss->sy;
+	uint32_t n;
+	size_t refilled;
+	int rc;
+
+	if (sl_mp_read_array(r, &n, SL_PEER_WANT_MAX) != SL_OK || n == 0 ||
+	    recs_reserve(sy, n) != 0 ||
+	    sl_wire_records(r, n, sy->recs, sy->lens) != SL_OK) {
+		conn_close(ss->conn, true, "malformed WHOLE frame");
+		return;
+	}
+	rc = store_refill(sy->s, sy->recs, sy->lens, n, &refilled);
+	if (rc != SL_OK) {
+		conn_close(ss->conn, false, "cannot store events: %s",
+		    sl_strerror(rc));
+		return;
+	}
+	if (refilled > 0) {
+		log_info("peer %s gave back the openings of %zu event%s a relay "
+		    "had dropped", peer_name(ss), refilled, refilled == 1 ?
+		    "" : "s");
+		sync_log_grew(sy);
+	}
+}
+
 /* ---- frames ------------------------------------------------------------ */
 
 static void
@@ -978,6 +1122,7 @@ handle_hello(struct session *ss, struct sl_mp *r)
 		p->os[j].unsendable = false;
 	}
 	ss->hello_got = true;
+	ss->refill = h.refill;
 	p->claim_at = 0;
 	p->self_given = false;
 	p->since = sl_now_ms();
@@ -991,6 +1136,7 @@ handle_hello(struct session *ss, struct sl_mp *r)
 		join_end(p, SL_OK, "");
 	check_self(ss->sy);
 	pump(ss);
+	send_want(ss);
 }
 
 /*
@@ -1093,6 +1239,12 @@ frame_cb(void *ctx, struct conn *c, const struct sl_frame_hdr *h,
 	}
 	case SL_PEER_EVENTS:
 		handle_events(ss, &r);
+		break;
+	case SL_PEER_WANT:
+		handle_want(ss, &r);
+		break;
+	case SL_PEER_WHOLE:
+		handle_whole(ss, &r);
 		break;
 	case SL_PEER_PING:
 		/* nil, and nothing else: any other body does not decode. */
@@ -1293,7 +1445,12 @@ writable_cb(void *ctx, struct conn *c)
 static void
 tick_cb(void *ctx)
 {
-	hold_watch(ctx);
+	struct sync *sy = ctx;
+
+	hold_watch(sy);
+	if (sl_now_ms() - sy->want_at >= WANT_EVERY_MS &&
+	    store_gap_count(sy->s) > 0)
+		want_all(sy);
 }
 
 /* conn.c's established: the handshake is done and the key was a member
@@ -1717,6 +1874,8 @@ idle_cb(uv_idle_t *h)
 		}
 	}
 	check_self(sy);
+	if (sy->want_now)
+		want_all(sy);
 }
 
 void

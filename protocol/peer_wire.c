@@ -67,6 +67,8 @@ sl_wire_hello(struct sl_mp *r, struct sl_peer_hello *out, sl_peer_vec_fn fn,
 			    SL_ORG_MAX)) == SL_OK && sl_utf8_valid(v, vlen))
 				snprintf(out->org, sizeof out->org, "%.*s",
 				    (int)vlen, v);
+		} else if (klen == 6 && memcmp(k, "refill", 6) == 0) {
+			rc = sl_mp_read_bool(r, &out->refill);
 		} else if (klen == 6 && memcmp(k, "vector", 6) == 0 &&
 		    !out->have_vec) {
 			rc = sl_wire_vector(r, fn, ctx);
@@ -136,11 +138,13 @@ sl_wire_peek(const uint8_t *rec, size_t len, const uint8_t **origin,
 void
 sl_wire_pack_hello(msgpack_packer *pk, const char *org, uint32_t nvec)
 {
-	msgpack_pack_map(pk, 3);
+	msgpack_pack_map(pk, 4);
 	sl_pack_cstr(pk, "version");
 	msgpack_pack_uint64(pk, SL_PEER_VERSION);
 	sl_pack_cstr(pk, "org");
 	sl_pack_cstr(pk, org);
+	sl_pack_cstr(pk, "refill");
+	msgpack_pack_true(pk);
 	sl_pack_cstr(pk, "vector");
 	msgpack_pack_array(pk, nvec);
 }

@@ -593,6 +593,10 @@ enum sl_peer_msg {
 	SL_PEER_BYE,       /* {"reason": str}: closing, and why */
 	SL_PEER_JOIN,      /* {"name": str, "secret": bin(16)}: a newcomer's
 			      first frame (12.2) */
+	SL_PEER_WANT,      /* VEC of at most SL_PEER_WANT_MAX: held events
+			      whose openings are missing (5.1) */
+	SL_PEER_WHOLE,     /* [record bin, ...]: whole copies of held events,
+			      answering WANT */
 	SL_PEER_COUNT
 };
 
@@ -1433,6 +1437,7 @@ void sl_fold_mem_heads(struct sl_fold_mem *m, const uint8_t id[SL_ID_LEN],
 
 #define SL_PEER_VECTOR_MAX 4096 /* entries of a VECTOR */
 #define SL_PEER_BYE_MAX 180     /* bytes of a BYE's reason */
+#define SL_PEER_WANT_MAX 256    /* entries of a WANT, records of a WHOLE */
 
 /* Called per vector entry; a return other than SL_OK stops the decoding
  * and is returned. */
@@ -1446,6 +1451,7 @@ struct sl_peer_hello {
 	uint64_t version;         /* 0 if absent */
 	char org[SL_ORG_MAX + 1]; /* "" if absent or not UTF-8 */
 	bool have_vec;            /* the vector was there (fn saw it) */
+	bool refill;              /* it answers WANT and takes WHOLE */
 };
 /* HELLO's map (at most 16 keys); unknown keys are skipped (a later
  * version's), a second "vector" too.  Trailing bytes are the caller's to
@@ -1465,8 +1471,8 @@ void sl_wire_bye(struct sl_mp *r, char *why, size_t len);
 bool sl_wire_peek(const uint8_t *rec, size_t len, const uint8_t **origin,
     uint64_t *seq, bool *is_signed);
 
-/* HELLO of this version for org, up to the header of its vector: the
- * caller packs nvec entries next. */
+/* HELLO of this version for org (saying it answers WANT), up to the
+ * header of its vector: the caller packs nvec entries next. */
 void sl_wire_pack_hello(msgpack_packer *pk, const char *org, uint32_t nvec);
 /* One vector entry (HELLO's or HAVE's; HAVE's array header is the
  * caller's). */

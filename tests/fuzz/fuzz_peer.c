@@ -46,9 +46,11 @@ body(uint8_t type, const uint8_t *p, size_t n)
 		break;
 	}
 	case SL_PEER_HAVE:
+	case SL_PEER_WANT:
 		(void)sl_wire_vector(&r, vec_entry, &sum);
 		break;
-	case SL_PEER_EVENTS: {
+	case SL_PEER_EVENTS:
+	case SL_PEER_WHOLE: {
 		uint32_t k;
 		const uint8_t **recs;
 		size_t *lens;
@@ -98,7 +100,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	if (data[0] < 0x80) {
-		body((uint8_t)(data[0] % 6), data + 1, size - 1);
+		body((uint8_t)(data[0] % SL_PEER_COUNT), data + 1, size - 1);
 		return 0;
 	}
 	/* A frame: header, then exactly its body. */
