@@ -253,14 +253,10 @@ erasure_cb(void *ctx, const uint8_t hash[SL_HASH_LEN],
 	struct wants *w = ctx;
 	struct sl_event ev;
 	struct sl_erasure e;
-	const uint8_t *rec;
-	size_t len;
 
 	(void)hash;
-	if (store_txn_event(w->s, w->txn, origin, seq, &rec, &len) == SL_OK &&
-	    sl_event_decode(&ev, rec, len) == SL_OK && ev.payload != NULL &&
-	    sl_erasure_decode(ev.payload, ev.payload_len, &e) == SL_OK &&
-	    memcmp(e.record, w->id, SL_ID_LEN) == 0)
+	if (project_erasure_read(w->p, w->txn, origin, seq, NULL, &ev, &e) ==
+	    SL_OK && memcmp(e.record, w->id, SL_ID_LEN) == 0)
 		want_add(w, origin, seq, true);
 	return SL_OK;
 }

@@ -391,23 +391,6 @@ struct erasure_state {
 
 /* The erasure's event, decoded from a copy (the transaction may write
  * over the page it lies in): buf (SL_EVENT_MAX bytes) holds it. */
-static int
-erasure_load(struct cmd_ctx *d, MDB_txn *txn, const uint8_t origin[SL_KEY_LEN],
-    uint64_t seq, struct sl_event *ev, struct sl_erasure *e, uint8_t *buf)
-{
-	const uint8_t *rec;
-	size_t len;
-
-	if (store_txn_event(d->s, txn, origin, seq, &rec, &len) != SL_OK ||
-	    len > SL_EVENT_MAX)
-		return SL_ESTORE;
-	memcpy(buf, rec, len);
-	if (sl_event_decode(ev, buf, len) != SL_OK || ev->payload == NULL ||
-	    sl_erasure_decode(ev->payload, ev->payload_len, e) != SL_OK)
-		return SL_ESTORE;
-	return SL_OK;
-}
-
 /* Is the decision in force (adopted or amended)? */
 static bool
 decision_in_force(struct cmd_ctx *d, MDB_txn *txn, const uint8_t id[SL_ID_LEN])
@@ -580,7 +563,8 @@ tick_cb(void *ctx, const uint8_t hash[SL_HASH_LEN],
 	char rt[SL_ID_TEXT + 1];
 
 	if (store_txn_erasure_applied(t->d->s, t->txn, hash) != 0 ||
-	    erasure_load(t->d, t->txn, origin, seq, &ev, &e, t->buf) != SL_OK)
+	    project_erasure_read(t->d->p, t->txn, origin, seq, t->buf, &ev,
+	    &e) != SL_OK)
 		return SL_OK;
 	erasure_judge(t->d, t->txn, hash, &ev, &e, &st);
 	/* Nothing it may take out (yet): it stays listed in status. */
@@ -674,7 +658,8 @@ status_cb(void *ctx, const uint8_t hash[SL_HASH_LEN],
 	struct erasure_state st;
 	char org[SL_ORG_MAX + 1], rt[SL_ID_TEXT + 1];
 
-	if (erasure_load(s->d, s->txn, origin, seq, &ev, &e, s->buf) != SL_OK)
+	if (project_erasure_read(s->d->p, s->txn, origin, seq, s->buf, &ev,
+	    &e) != SL_OK)
 		return SL_OK;
 	erasure_judge(s->d, s->txn, hash, &ev, &e, &st);
 	if (st.done || st.why[0] == '\0')
@@ -740,7 +725,8 @@ note_cb(void *ctx, const uint8_t hash[SL_HASH_LEN],
 	bool hit = false;
 
 	(void)hash;
-	if (erasure_load(n->d, n->txn, origin, seq, &ev, &e, n->buf) != SL_OK ||
+	if (project_erasure_read(n->d->p, n->txn, origin, seq, n->buf, &ev,
+	    &e) != SL_OK ||
 	    memcmp(e.record, n->record, SL_ID_LEN) != 0 ||
 	    (n->field != NULL && !sl_erasure_names(&e, n->field,
 	    strlen(n->field))))
@@ -843,8 +829,8 @@ pending_cb(void *ctx, const uint8_t hash[SL_HASH_LEN],
 
 	if (memcmp(origin, pc->d->node, SL_KEY_LEN) != 0 ||
 	    store_txn_erasure_applied(pc->d->s, pc->txn, hash) != 0 ||
-	    erasure_load(pc->d, pc->txn, origin, seq, &ev, &e, pc->buf) !=
-	    SL_OK || !sl_erasure_names(&e, pc->field, strlen(pc->field)))
+	    project_erasure_read(pc->d->p, pc->txn, origin, seq, pc->buf, &ev,
+	    &e) != SL_OK || !sl_erasure_names(&e, pc->field, strlen(pc->field)))
 		return SL_OK;
 	pc->found = true;
 	return 1;

@@ -1349,6 +1349,27 @@ project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 	return fold_now(p, txn, ev, hash);
 }
 
+int
+project_erasure_read(struct project *p, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq, uint8_t *buf,
+    struct sl_event *ev, struct sl_erasure *e)
+{
+	const uint8_t *rec;
+	size_t len;
+
+	if (store_txn_event(p->s, txn, origin, seq, &rec, &len) != SL_OK ||
+	    len > SL_EVENT_MAX)
+		return SL_ENOENT;
+	if (buf != NULL) {
+		memcpy(buf, rec, len);
+		rec = buf;
+	}
+	if (sl_event_decode(ev, rec, len) != SL_OK || ev->payload == NULL ||
+	    sl_erasure_decode(ev->payload, ev->payload_len, e) != SL_OK)
+		return SL_ENOENT;
+	return SL_OK;
+}
+
 /*
  * Does an erasure this node holds take field key out of event hash (of
  * origin; entity its record, NULL when it creates it)?  One whose own
@@ -1372,17 +1393,14 @@ explain_cb(void *ctx, const uint8_t h[SL_HASH_LEN],
 {
 	struct explain *x = ctx;
 	const struct sl_members *ms = members_of(x->p, x->txn);
-	const uint8_t *rec, *zorg;
-	size_t len;
+	const uint8_t *zorg;
 	struct sl_event ev;
 	struct sl_erasure e;
 	bool hit = false;
 
 	(void)h;
-	if (store_txn_event(x->p->s, x->txn, origin, seq, &rec, &len) != SL_OK ||
-	    sl_event_decode(&ev, rec, len) != SL_OK || ev.payload == NULL ||
-	    sl_erasure_decode(ev.payload, ev.payload_len, &e) != SL_OK ||
-	    !sl_erasure_names(&e, x->key, x->klen) ||
+	if (project_erasure_read(x->p, x->txn, origin, seq, NULL, &ev, &e) !=
+	    SL_OK || !sl_erasure_names(&e, x->key, x->klen) ||
 	    (ms != NULL && !sl_members_counts(ms, origin, seq)))
 		return SL_OK;
 	for (uint32_t i = 0; i < e.ntargets && !hit; i++)

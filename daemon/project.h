@@ -211,6 +211,12 @@ typedef int (*project_erasure_fn)(void *ctx, const uint8_t hash[SL_HASH_LEN],
     const uint8_t origin[SL_KEY_LEN], uint64_t seq);
 int project_erasures(struct project *p, MDB_txn *txn, const uint8_t *id,
     project_erasure_fn fn, void *ctx);
+/* The erasure event held at (origin, seq), decoded into ev and e: from
+ * the store's copy (valid until txn writes) when buf is NULL, else from
+ * a copy in buf (SL_EVENT_MAX bytes).  SL_OK, or SL_ENOENT. */
+int project_erasure_read(struct project *p, MDB_txn *txn,
+    const uint8_t origin[SL_KEY_LEN], uint64_t seq, uint8_t *buf,
+    struct sl_event *ev, struct sl_erasure *e);
 /* After ev (as stored now, with openings dropped) lost openings: its
  * record shows those of its fields it still wins as erased, and leaves
  * the indexes of their values. */

@@ -582,16 +582,15 @@ restore_tick(struct daemon *d)
 	cmd_set_retention(d->cmd, d->conf.retain, d->conf.nretain);
 }
 
-#define SCRUB_EVERY_MS ((uint64_t)60 * 1000)
-
 /* Has the last compaction been long enough ago (or never, or in what
- * the clock now calls the future)? */
+ * the clock now calls the future)?  store_compact_every says how long. */
 static bool
 scrub_due(struct daemon *d)
 {
 	uint64_t last = store_compacted_at(d->store), now = sl_now_ms();
 
-	return last == 0 || now < last || now - last >= SCRUB_EVERY_MS;
+	return last == 0 || now < last ||
+	    now - last >= store_compact_every(d->store);
 }
 #define RETENTION_EVERY_MS ((uint64_t)24 * 3600 * 1000)
 
@@ -602,9 +601,9 @@ due_timer_cb(uv_timer_t *h)
 	uint64_t n;
 
 	/* An erasure was applied: start again on a compacted store, at
-	 * most once a minute (a member erasing its own fields one by one
-	 * must not keep every node restarting).  Until then the values are
-	 * out of the live tree, on free pages only. */
+	 * most once a minute, and less often while erasures keep coming
+	 * (store_compact_every).  Until then the values are out of the
+	 * live tree, on free pages only. */
 	if (cmd_scrub_wanted(d->cmd) && scrub_due(d)) {
 		log_info("starting again to compact the store after an "
 		    "erasure");

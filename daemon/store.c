@@ -152,6 +152,16 @@ seq_key(uint8_t *k, uint64_t seq)
 	return (MDB_val){ 8, k };
 }
 
+/* Commits txn if rc is 0, else aborts it; returns what came of it. */
+static int
+txn_end(MDB_txn *txn, int rc)
+{
+	if (rc == 0)
+		return mdb_txn_commit(txn);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
 static int
 txn_begin(struct store *s, unsigned flags, MDB_txn **txn)
 {
@@ -1500,11 +1510,8 @@ store_refill(struct store *s, const uint8_t *const *recs, const size_t *lens,
 			mdb_txn_abort(txn);
 			break;
 		}
-		if (rc == 0)
-			rc = mdb_txn_commit(txn);
-		else
-			mdb_txn_abort(txn);
-		if (rc != MDB_MAP_FULL || store_grow(s) != SL_OK)
+		if ((rc = txn_end(txn, rc)) != MDB_MAP_FULL ||
+		    store_grow(s) != SL_OK)
 			break;
 	}
 	free(evs);
@@ -2290,11 +2297,8 @@ store_invite_add(struct store *s, const uint8_t secret[STORE_SECRET_LEN],
 		}
 		if (rc == 0)
 			rc = mdb_put(txn, s->invites, &k, &d, 0);
-		if (rc == 0)
-			rc = mdb_txn_commit(txn);
-		else
-			mdb_txn_abort(txn);
-		if (rc != MDB_MAP_FULL || store_grow(s) != SL_OK)
+		if ((rc = txn_end(txn, rc)) != MDB_MAP_FULL ||
+		    store_grow(s) != SL_OK)
 			break;
 	}
 	return rc == 0 ? SL_OK : SL_ESTORE;
@@ -2678,6 +2682,21 @@ store_compacted_at(struct store *s)
 	return v;
 }
 
+uint64_t
+store_compact_every(struct store *s)
+{
+	MDB_txn *txn;
+	uint64_t v = 0;
+
+	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
+		return STORE_COMPACT_MIN_MS;
+	if (meta_get_u64(s, txn, "compact_every", &v) != 0 ||
+	    v < STORE_COMPACT_MIN_MS)
+		v = STORE_COMPACT_MIN_MS;
+	mdb_txn_abort(txn);
+	return v;
+}
+
 int
 store_compact(struct store *s, const char *path, char *err, size_t errlen)
 {
@@ -2685,10 +2704,24 @@ store_compact(struct store *s, const char *path, char *err, size_t errlen)
 	MDB_txn *txn;
 	int rc, fd;
 
-	/* When, in the copy: the next start knows how long ago it was;
-	 * and the copy owes no compaction. */
+	/* When, in the copy: the next start knows how long ago it was,
+	 * and how long to wait before the next (store_compact_every); the
+	 * copy owes no compaction. */
 	if (txn_begin(s, 0, &txn) == 0) {
-		if (meta_put_u64(s, txn, "compacted", sl_now_ms()) == 0 &&
+		uint64_t now = sl_now_ms(), last = 0, every = 0;
+
+		(void)meta_get_u64(s, txn, "compacted", &last);
+		if (meta_get_u64(s, txn, "compact_every", &every) != 0 ||
+		    every < STORE_COMPACT_MIN_MS)
+			every = STORE_COMPACT_MIN_MS;
+		/* Erasures keep coming: wait twice as long each time. */
+		if (last != 0 && now >= last && now - last < 2 * every)
+			every = every * 2 < STORE_COMPACT_MAX_MS ? every * 2 :
+			    STORE_COMPACT_MAX_MS;
+		else
+			every = STORE_COMPACT_MIN_MS;
+		if (meta_put_u64(s, txn, "compacted", now) == 0 &&
+		    meta_put_u64(s, txn, "compact_every", every) == 0 &&
 		    meta_put_u64(s, txn, "scrub", 0) == 0)
 			(void)mdb_txn_commit(txn);
 		else

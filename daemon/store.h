@@ -395,6 +395,13 @@ bool store_scrub_owed(struct store *s);
 int store_remove_scrubbed(const char *dir);
 /* When the store was last compacted (ms; 0: never). */
 uint64_t store_compacted_at(struct store *s);
+/* How long after the last compaction the next may be (ms): a minute, and
+ * twice the last wait each time one follows within twice its wait
+ * (erasures keep coming: a member erasing its own fields one by one
+ * must not keep every node restarting), up to an hour. */
+#define STORE_COMPACT_MIN_MS ((uint64_t)60 * 1000)
+#define STORE_COMPACT_MAX_MS ((uint64_t)3600 * 1000)
+uint64_t store_compact_every(struct store *s);
 int store_swap(const char *path, bool *swapped, char *err, size_t errlen);
 /* A compacted copy of the store's data file, a consistent snapshot,
  * written to fd from its current offset (samlog backup). */

@@ -494,6 +494,45 @@ test_persistence(void **state)
 	store_close(a);
 }
 
+/*
+ * Each compaction after an erasure costs a restart of the daemon, so one
+ * that follows the last within twice its wait doubles the wait (a
+ * member erasing its own fields one by one cannot keep a node
+ * restarting), from a minute up to an hour; the store keeps its events
+ * through each compaction and swap.
+ */
+static void
+test_compact_backoff(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_at(f, "c", &f->ka, NULL);
+	char *p = sub(f, "c"), err[256];
+	uint64_t want = STORE_COMPACT_MIN_MS;
+	bool swapped;
+
+	append_n(s, 5, 5);
+	assert_int_equal(store_compact_every(s), STORE_COMPACT_MIN_MS);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(store_compact(s, p, err, sizeof err), SL_OK);
+		store_close(s);
+		assert_int_equal(store_swap(p, &swapped, err, sizeof err),
+		    SL_OK);
+		assert_true(swapped);
+		s = open_at(f, "c", &f->ka, NULL);
+		/* The first has no last one to follow; each after it comes
+		 * within moments. */
+		if (i > 0)
+			want = want * 2 < STORE_COMPACT_MAX_MS ? want * 2 :
+			    STORE_COMPACT_MAX_MS;
+		assert_int_equal(store_compact_every(s), want);
+		assert_true(store_compacted_at(s) > 0);
+		assert_verifies(s, 5);
+	}
+	assert_int_equal(want, STORE_COMPACT_MAX_MS);
+	store_close(s);
+	free(p);
+}
+
 struct scan_ctx {
 	uint64_t n, last;
 };
@@ -653,6 +692,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tamper_any_byte, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_map_grows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compact_backoff, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_hundred_thousand, setup,
 		    teardown),
 	};
