@@ -401,6 +401,7 @@ cmd_set_erasure(struct cmd_ctx *d, bool with_decision)
 {
 	d->erasure_decision = with_decision;
 	d->erase_seen = 0;
+	project_set_erasure(d->p, with_decision);
 }
 
 bool

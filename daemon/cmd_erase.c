@@ -391,22 +391,6 @@ struct erasure_state {
 
 /* The erasure's event, decoded from a copy (the transaction may write
  * over the page it lies in): buf (SL_EVENT_MAX bytes) holds it. */
-/* Is the decision in force (adopted or amended)? */
-static bool
-decision_in_force(struct cmd_ctx *d, MDB_txn *txn, const uint8_t id[SL_ID_LEN])
-{
-	struct sl_rec r;
-	bool ok;
-
-	if (project_get(d->p, txn, id, &r) != SL_OK)
-		return false;
-	ok = r.kind != NULL && r.kind->c == 'd' &&
-	    (r.state == sl_schema_state(r.kind, "adopted") ||
-	    r.state == sl_schema_state(r.kind, "amended"));
-	sl_rec_free(&r);
-	return ok;
-}
-
 static void
 erasure_judge(struct cmd_ctx *d, MDB_txn *txn, const uint8_t hash[SL_HASH_LEN],
     const struct sl_event *eev, const struct sl_erasure *e,
@@ -435,7 +419,7 @@ erasure_judge(struct cmd_ctx *d, MDB_txn *txn, const uint8_t hash[SL_HASH_LEN],
 			snprintf(st->why, sizeof st->why, "it names no disposal "
 			    "decision, and this node applies erasures only under "
 			    "one (erasure = with-decision)");
-		} else if (!decision_in_force(d, txn, e->decision)) {
+		} else if (!project_decision_in_force(d->p, txn, e->decision)) {
 			char t[SL_ID_TEXT + 1];
 
 			sl_b32_encode(t, e->decision, SL_ID_LEN);
@@ -538,9 +522,12 @@ erasure_apply(struct cmd_ctx *d, MDB_txn *txn, const uint8_t hash[SL_HASH_LEN],
 	*fields += (uint32_t)stripped;
 	if (*fields > 0 && (rc = store_txn_scrub_owed(d->s, txn)) != SL_OK)
 		return rc;
-	if (st->missing == 0)
-		return store_txn_erasure_mark(d->s, txn, hash, sl_now_ms());
-	return SL_OK;
+	if (st->missing > 0)
+		return SL_OK;
+	if ((rc = store_txn_erasure_mark(d->s, txn, hash, sl_now_ms())) !=
+	    SL_OK)
+		return rc;
+	return project_erasure_done(d->p, txn, e->record, hash);
 }
 
 struct tick_ctx {
@@ -603,7 +590,7 @@ cmd_erase_tick(struct cmd_ctx *d)
 		t = (struct tick_ctx){ .d = d, .buf = buf };
 		if (store_write_begin(d->s, &t.txn) != SL_OK)
 			return false;
-		rc = project_erasures(d->p, t.txn, NULL, tick_cb, &t);
+		rc = project_erasures_open(d->p, t.txn, tick_cb, &t);
 		if (rc == SL_OK && t.rc == SL_OK && (t.applied || t.fields)) {
 			rc = mdb_txn_commit(t.txn);
 			if (rc == MDB_MAP_FULL && store_grow_map(d->s) == SL_OK)
@@ -691,12 +678,12 @@ cmd_erase_status(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk)
 			msgpack_pack_array(pk, 0);
 		return 0;
 	}
-	(void)project_erasures(d->p, txn, NULL, status_cb, &s);
+	(void)project_erasures_open(d->p, txn, status_cb, &s);
 	if (pk != NULL) {
 		msgpack_pack_array(pk, s.n);
 		s.pk = pk;
 		s.n = 0;
-		(void)project_erasures(d->p, txn, NULL, status_cb, &s);
+		(void)project_erasures_open(d->p, txn, status_cb, &s);
 	}
 	free(s.buf);
 	return s.n;

@@ -34,6 +34,9 @@
  *   perase   record (16) + erasure's hash (32) -> origin (32) + seq (8):
  *            the erasures held (PROTOCOL.md 5.2), by the record they
  *            name, for the daemon to apply by its policy
+ *   peopen   the same, for the erasures not applied yet: what the
+ *            daemon's erasure tick and status look at (a node holding
+ *            years of applied erasures does not read them again)
  *   pmeta    "version" -> PROJECT_VERSION; "recut" -> "" while a
  *            retirement has cut events the records still hold (the
  *            next project_due rebuilds without them)
@@ -76,7 +79,7 @@ struct project {
 	MDB_dbi rec, pidx, pev, pevm, pwait, phead, pfuture, pnodes, pmeta;
 	MDB_dbi pmember;
 	MDB_dbi pckpt, pwit, pcontra;
-	MDB_dbi pfork, perase;
+	MDB_dbi pfork, perase, peopen;
 	struct sl_members members; /* as pmember says, at members_gen */
 	uint8_t members_gen[8];
 	bool members_ok;
@@ -90,6 +93,7 @@ struct project {
 	uint64_t future_logged;  /* when future_note last spoke (ms) */
 	struct keyset before, after; /* a record's keys around one fold */
 	struct sl_buf g;         /* encoding scratch */
+	bool erase_decision;     /* project_set_erasure: with-decision */
 };
 
 static void
@@ -1294,6 +1298,7 @@ erasure_index(struct project *p, MDB_txn *txn, const struct sl_event *ev,
 	uint8_t kb[SL_ID_LEN + SL_HASH_LEN], v[SL_KEY_LEN + 8];
 	MDB_val k = { sizeof kb, kb }, d = { sizeof v, v };
 	struct sl_erasure e;
+	int rc;
 
 	/* The content rules passed it; a body is always there. */
 	if (ev->payload == NULL || sl_erasure_decode(ev->payload,
@@ -1303,7 +1308,11 @@ erasure_index(struct project *p, MDB_txn *txn, const struct sl_event *ev,
 	memcpy(kb + SL_ID_LEN, hash, SL_HASH_LEN);
 	memcpy(v, ev->origin, SL_KEY_LEN);
 	put_be(v + SL_KEY_LEN, ev->seq, 8);
-	return mdb_put(txn, p->perase, &k, &d, 0);
+	if ((rc = mdb_put(txn, p->perase, &k, &d, 0)) != 0)
+		return rc;
+	if (store_txn_erasure_applied(p->s, txn, hash) != 0)
+		return 0;
+	return mdb_put(txn, p->peopen, &k, &d, 0);
 }
 
 static int
@@ -1401,6 +1410,10 @@ explain_cb(void *ctx, const uint8_t h[SL_HASH_LEN],
 	(void)h;
 	if (project_erasure_read(x->p, x->txn, origin, seq, NULL, &ev, &e) !=
 	    SL_OK || !sl_erasure_names(&e, x->key, x->klen) ||
+	    /* One this node's policy does not apply (yet) explains
+	     * nothing: the node keeps, and takes back, the values. */
+	    (x->p->erase_decision && (!e.has_decision ||
+	    !project_decision_in_force(x->p, x->txn, e.decision))) ||
 	    (ms != NULL && !sl_members_counts(ms, origin, seq)))
 		return SL_OK;
 	for (uint32_t i = 0; i < e.ntargets && !hit; i++)
@@ -1442,6 +1455,28 @@ project_erasure_explains(struct project *p, MDB_txn *txn, const uint8_t *hash,
 	x.owner = owner;
 	(void)project_erasures(p, txn, id, explain_cb, &x);
 	return x.yes;
+}
+
+void
+project_set_erasure(struct project *p, bool with_decision)
+{
+	p->erase_decision = with_decision;
+}
+
+bool
+project_decision_in_force(struct project *p, MDB_txn *txn,
+    const uint8_t id[SL_ID_LEN])
+{
+	struct sl_rec r;
+	bool ok;
+
+	if (project_get(p, txn, id, &r) != SL_OK)
+		return false;
+	ok = r.kind != NULL && r.kind->c == 'd' &&
+	    (r.state == sl_schema_state(r.kind, "adopted") ||
+	    r.state == sl_schema_state(r.kind, "amended"));
+	sl_rec_free(&r);
+	return ok;
 }
 
 /* The store's question before it takes a fuller copy of an event it
@@ -1621,10 +1656,11 @@ dbs_open(struct project *p, MDB_txn *txn)
 {
 	static const char *const names[] = { "rec", "pidx", "pev", "pevm",
 		"pwait", "phead", "pfuture", "pnodes", "pmeta", "pmember",
-		"pckpt", "pwit", "pcontra", "pfork", "perase" };
+		"pckpt", "pwit", "pcontra", "pfork", "perase", "peopen" };
 	MDB_dbi *dbis[] = { &p->rec, &p->pidx, &p->pev, &p->pevm, &p->pwait,
 		&p->phead, &p->pfuture, &p->pnodes, &p->pmeta, &p->pmember,
-		&p->pckpt, &p->pwit, &p->pcontra, &p->pfork, &p->perase };
+		&p->pckpt, &p->pwit, &p->pcontra, &p->pfork, &p->perase,
+		&p->peopen };
 	int rc;
 
 	for (size_t i = 0; i < sizeof dbis / sizeof dbis[0]; i++)
@@ -1750,7 +1786,7 @@ rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 {
 	MDB_dbi drop[] = { p->rec, p->pidx, p->pev, p->pevm, p->pwait,
 		p->phead, p->pfuture, p->pnodes, p->pmember, p->pckpt, p->pwit,
-		p->pcontra, p->pfork, p->perase };
+		p->pcontra, p->pfork, p->perase, p->peopen };
 	MDB_txn *txn = *txnp;
 	MDB_val rk = { 5, "recut" };
 	MDB_val vk = { 7, "version" };
@@ -2454,15 +2490,15 @@ project_dump(struct project *p, project_dump_fn fn, void *ctx)
 	return rc == 0 ? SL_OK : SL_ESTORE;
 }
 
-int
-project_erasures(struct project *p, MDB_txn *txn, const uint8_t *id,
+static int
+erasures_in(MDB_dbi dbi, MDB_txn *txn, const uint8_t *id,
     project_erasure_fn fn, void *ctx)
 {
 	MDB_cursor *c;
 	MDB_val k = { id != NULL ? SL_ID_LEN : 0, (void *)id }, d;
 	int rc = SL_OK, mrc;
 
-	if (mdb_cursor_open(txn, p->perase, &c) != 0)
+	if (mdb_cursor_open(txn, dbi, &c) != 0)
 		return SL_ESTORE;
 	for (mrc = mdb_cursor_get(c, &k, &d, id != NULL ? MDB_SET_RANGE :
 	    MDB_FIRST); rc == SL_OK && mrc == 0;
@@ -2479,6 +2515,34 @@ project_erasures(struct project *p, MDB_txn *txn, const uint8_t *id,
 	}
 	mdb_cursor_close(c);
 	return rc;
+}
+
+int
+project_erasures(struct project *p, MDB_txn *txn, const uint8_t *id,
+    project_erasure_fn fn, void *ctx)
+{
+	return erasures_in(p->perase, txn, id, fn, ctx);
+}
+
+int
+project_erasures_open(struct project *p, MDB_txn *txn,
+    project_erasure_fn fn, void *ctx)
+{
+	return erasures_in(p->peopen, txn, NULL, fn, ctx);
+}
+
+int
+project_erasure_done(struct project *p, MDB_txn *txn,
+    const uint8_t record[SL_ID_LEN], const uint8_t hash[SL_HASH_LEN])
+{
+	uint8_t kb[SL_ID_LEN + SL_HASH_LEN];
+	MDB_val k = { sizeof kb, kb };
+	int rc;
+
+	memcpy(kb, record, SL_ID_LEN);
+	memcpy(kb + SL_ID_LEN, hash, SL_HASH_LEN);
+	rc = mdb_del(txn, p->peopen, &k, NULL);
+	return rc == 0 || rc == MDB_NOTFOUND ? SL_OK : SL_ESTORE;
 }
 
 int

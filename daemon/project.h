@@ -18,7 +18,7 @@
 
 /* Bump when the fold or the encoding changes: a node rebuilds its
  * records from the log at start when its stored version differs. */
-#define PROJECT_VERSION 18
+#define PROJECT_VERSION 19
 
 /* How far ahead of the wall clock an event's clock may be and still be
  * folded at once (milliseconds); later ones wait for the clock. */
@@ -211,6 +211,13 @@ typedef int (*project_erasure_fn)(void *ctx, const uint8_t hash[SL_HASH_LEN],
     const uint8_t origin[SL_KEY_LEN], uint64_t seq);
 int project_erasures(struct project *p, MDB_txn *txn, const uint8_t *id,
     project_erasure_fn fn, void *ctx);
+/* The same for those not applied yet (of every record). */
+int project_erasures_open(struct project *p, MDB_txn *txn,
+    project_erasure_fn fn, void *ctx);
+/* The erasure hash of record was applied (store_txn_erasure_mark): it
+ * leaves project_erasures_open. */
+int project_erasure_done(struct project *p, MDB_txn *txn,
+    const uint8_t record[SL_ID_LEN], const uint8_t hash[SL_HASH_LEN]);
 /* The erasure event held at (origin, seq), decoded into ev and e: from
  * the store's copy (valid until txn writes) when buf is NULL, else from
  * a copy in buf (SL_EVENT_MAX bytes).  SL_OK, or SL_ENOENT. */
@@ -225,6 +232,12 @@ int project_erase_fields(struct project *p, MDB_txn *txn,
 /* Does an erasure this node holds (by the organisation that wrote the
  * event or created its record, and counting) take field key out of
  * event hash of origin (entity: its record, NULL if it creates one)? */
+/* This node applies erasures only under a disposal decision in force
+ * (erasure = with-decision): one without explains nothing. */
+void project_set_erasure(struct project *p, bool with_decision);
+/* Is decision id adopted or amended? */
+bool project_decision_in_force(struct project *p, MDB_txn *txn,
+    const uint8_t id[SL_ID_LEN]);
 bool project_erasure_explains(struct project *p, MDB_txn *txn,
     const uint8_t *hash, const uint8_t *entity, const uint8_t *origin,
     const char *key, uint32_t klen);

@@ -69,6 +69,7 @@ struct origin_entry {
 	uint32_t idx;
 	MDB_dbi dbi;    /* its log database */
 	bool damaged;   /* its tip record does not decode: no appends */
+	uint64_t gap_after; /* store_gaps: the last of its seqs asked for */
 };
 
 struct store {
@@ -77,7 +78,7 @@ struct store {
 	/* Held events missing an opening no erasure explains (a relay
 	 * dropped it): what this node asks its peers for (WANT). */
 	MDB_dbi gaps;
-	uint8_t gap_from[LOG_KEY_LEN]; /* where the next store_gaps starts */
+	uint32_t gap_origin;  /* the origin the next store_gaps starts at */
 	bool has_key;
 	struct sl_key key;
 	struct origin_entry *orig;
@@ -184,7 +185,7 @@ origin_find(const struct store *s, const uint8_t *pub)
 	return NULL;
 }
 
-static const struct origin_entry *
+static struct origin_entry *
 origin_by_idx(const struct store *s, uint32_t idx)
 {
 	for (size_t i = 0; i < s->n_orig; i++)
@@ -1015,25 +1016,18 @@ same_as_stored(MDB_txn *txn, const struct origin_entry *o,
 	return 0;
 }
 
-/* Does e carry every opening the held copy of it has?  (A fuller copy
+/* Does e carry every opening the held copy has?  (A fuller copy
  * replaces the held one only then: two relays may have dropped
  * different ones.) */
 static bool
-opens_cover(MDB_txn *txn, const struct origin_entry *o,
-    const struct sl_event *e)
+opens_cover(const struct sl_event *held, const struct sl_event *e)
 {
-	uint8_t kb[8];
-	MDB_val k = seq_key(kb, e->seq), d;
-	struct sl_event held;
 	struct sl_mp m;
 	uint32_t n;
 
-	if (mdb_get(txn, o->dbi, &k, &d) != 0 ||
-	    sl_event_decode(&held, d.mv_data, d.mv_size) != SL_OK)
-		return false;
-	if (held.opens == NULL)
+	if (held->opens == NULL)
 		return true;
-	sl_mp_init(&m, held.opens, held.opens_len);
+	sl_mp_init(&m, held->opens, held->opens_len);
 	if (sl_mp_read_array(&m, &n, SL_OPENS_MAX) != SL_OK)
 		return false;
 	for (uint32_t i = 0; i < n; i++) {
@@ -1101,31 +1095,46 @@ gap_note(struct store *s, MDB_txn *txn, const struct origin_entry *o,
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* e has the header of the copy held at (o, e->seq), with held_opens
- * openings, and more openings than that.  If it carries every opening
- * the held copy has (two relays may have dropped different ones), it
- * replaces it, less the openings an erasure took out (5.2); *done then. */
+/*
+ * e has the header of the copy held at (o, e->seq) and a body that checks.
+ * If the held copy lost its body, or e carries every opening the held
+ * copy has and more, the held copy gets e's body back, less the openings
+ * an erasure took out (5.2); *done then.  The header and signature stay
+ * the held copy's (the chain proved them; a copy's own signature was
+ * never checked here), and so do its salt and payload (the payload hash
+ * makes them e's).
+ */
 static int
 refill_txn(struct store *s, MDB_txn *txn, const struct origin_entry *o,
-    const struct sl_event *e, const uint8_t hash[SL_HASH_LEN],
-    uint32_t held_opens, bool *done)
+    const struct sl_event *e, const uint8_t hash[SL_HASH_LEN], bool *done)
 {
 	struct explain_drop x = { s, txn, e, hash };
 	struct sl_buf ob = { 0 };
 	uint32_t dropped = 0;
 	uint8_t kb[8], *nr;
+	MDB_val key = seq_key(kb, e->seq), d;
+	struct sl_event held, ne;
 	size_t nl;
-	struct sl_event ne;
 	int rc;
 
 	*done = false;
-	if (!opens_cover(txn, o, e))
+	if (e->payload == NULL)
+		return 0;
+	if ((rc = mdb_get(txn, o->dbi, &key, &d)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	if (sl_event_decode(&held, d.mv_data, d.mv_size) != SL_OK)
+		return MDB_CORRUPTED;
+	if (held.hdr_len != e->hdr_len ||
+	    memcmp(held.hdr, e->hdr, e->hdr_len) != 0)
+		return 0;
+	if (held.payload != NULL && (e->n_opens <= held.n_opens ||
+	    !opens_cover(&held, e)))
 		return 0;
 	if (opens_without(e, explained_cb, &x, &ob, &dropped) != SL_OK) {
 		free(ob.p);
 		return ENOMEM;
 	}
-	if (e->n_opens - dropped <= held_opens) {
+	if (held.payload != NULL && e->n_opens - dropped <= held.n_opens) {
 		free(ob.p);
 		return 0;
 	}
@@ -1133,8 +1142,9 @@ refill_txn(struct store *s, MDB_txn *txn, const struct origin_entry *o,
 		free(ob.p);
 		return ENOMEM;
 	}
-	nl = sl_record_reopen(nr, e, ob.len ? ob.p : NULL, ob.len);
-	MDB_val key = seq_key(kb, e->seq), val = { nl, nr };
+	nl = sl_record_encode_opens(nr, held.hdr, held.hdr_len, held.sig,
+	    e->salt, e->payload, e->payload_len, ob.len ? ob.p : NULL, ob.len);
+	MDB_val val = { nl, nr };
 
 	rc = mdb_put(txn, o->dbi, &key, &val, 0);
 	if (rc == 0 && sl_event_decode(&ne, nr, nl) == SL_OK) {
@@ -1193,41 +1203,22 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 				if ((rc = same_as_stored(txn, o, e, &same,
 				    &bodyless, &held_opens)) != 0)
 					goto fail;
-				/* A copy with openings the held one lacks (a
-				 * relay dropped them) gives them back, but for
-				 * those an erasure took out (5.2). */
-				if (same && !bodyless && e->n_opens >
-				    held_opens) {
+				/* A copy that lost its body, or openings, in
+				 * transit (a relay may drop them) gets them
+				 * back: the payload hash and the commitments
+				 * prove them.  Not those an erasure took out
+				 * (5.2). */
+				if (same && e->payload != NULL && (bodyless ||
+				    e->n_opens > held_opens)) {
 					bool done;
 
 					if ((rc = refill_txn(s, txn, o, e,
-					    g->hash[i], held_opens, &done)) != 0)
+					    g->hash[i], &done)) != 0)
 						goto fail;
 					if (done) {
 						restored++;
 						continue;
 					}
-				}
-				if (same && bodyless && e->payload != NULL) {
-					/* A copy that lost its body in transit
-					 * (a relay may drop it) gets it back:
-					 * the payload hash proves it. */
-					MDB_val key = seq_key(kb, e->seq);
-					MDB_val val = { e->rec_len,
-						(void *)e->rec };
-
-					if ((rc = mdb_put(txn, o->dbi, &key,
-					    &val, 0)) != 0)
-						goto fail;
-					if (s->hook != NULL &&
-					    (rc = s->hook(s->hook_ctx, txn, e,
-					    g->hash[i])) != 0)
-						goto fail;
-					if ((rc = gap_note(s, txn, o, e,
-					    g->hash[i])) != 0)
-						goto fail;
-					restored++;
-					continue;
 				}
 				if (same) {
 					dups++;
@@ -1453,9 +1444,9 @@ refill_one(struct store *s, MDB_txn *txn, const struct sl_event *e,
 	if ((rc = same_as_stored(txn, o, e, &same, &bodyless,
 	    &held_opens)) != 0)
 		return rc == MDB_NOTFOUND ? 0 : rc;
-	if (!same || bodyless || e->n_opens <= held_opens)
+	if (!same || (!bodyless && e->n_opens <= held_opens))
 		return 0;
-	return refill_txn(s, txn, o, e, hash, held_opens, done);
+	return refill_txn(s, txn, o, e, hash, done);
 }
 
 int
@@ -1547,45 +1538,126 @@ gap_at(struct store *s, MDB_txn *txn, const MDB_val *k, struct store_gap *out)
 	return gap_open(s, txn, &ev, out->hash);
 }
 
-size_t
-store_gaps(struct store *s, struct store_gap *out, size_t max)
+/* Entries of one origin a round asks for, at most: a member that fills
+ * the index with its own events, whose openings nobody has, cannot
+ * crowd out the others'. */
+#define GAPS_PER_ORIGIN 32
+
+/* Up to max entries of origin o from the index into out, from the one
+ * after the last asked for (o->gap_after) round to it; entries whose
+ * copy is whole by now, or explained, leave the index.  Their count. */
+static size_t
+gaps_of(struct store *s, MDB_txn *txn, MDB_cursor *c,
+    struct origin_entry *o, struct store_gap *out, size_t max)
 {
-	MDB_txn *txn;
-	MDB_cursor *c;
-	MDB_val k = { sizeof s->gap_from, s->gap_from }, d;
+	uint8_t kb[LOG_KEY_LEN];
+	uint64_t after = o->gap_after, seq;
+	MDB_val k, d;
 	size_t n = 0;
-	uint64_t total, seen = 0;
-	MDB_stat st;
+	bool round = false;
 	int rc;
 
-	if (max == 0 || txn_begin(s, 0, &txn) != 0)
-		return 0;
-	if (mdb_stat(txn, s->gaps, &st) != 0 || (total = st.ms_entries) == 0 ||
-	    mdb_cursor_open(txn, s->gaps, &c) != 0) {
-		mdb_txn_abort(txn);
-		return 0;
-	}
+	k = log_key(kb, o->idx, after + 1);
 	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
-	if (rc == MDB_NOTFOUND)  /* round again from the start */
-		rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
-	while (rc == 0 && n < max && seen++ < total) {
+	while (n < max) {
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			break;
+		if (rc == MDB_NOTFOUND || k.mv_size != LOG_KEY_LEN ||
+		    sl_get_be(k.mv_data, 4) != o->idx) {
+			if (round || after == 0)
+				break;
+			round = true;  /* from the origin's first entry */
+			k = log_key(kb, o->idx, 0);
+			rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+			continue;
+		}
+		seq = sl_get_be((const uint8_t *)k.mv_data + 4, 8);
+		if (round && seq > after)
+			break;
 		if (gap_at(s, txn, &k, &out[n])) {
-			memcpy(s->gap_from, k.mv_data, LOG_KEY_LEN);
+			o->gap_after = seq;
 			n++;
-		} else if ((rc = mdb_cursor_del(c, 0)) != 0) {
-			/* Explained by now, or no longer held whole. */
+		} else if (mdb_cursor_del(c, 0) != 0) {
 			break;
 		}
 		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-		if (rc == MDB_NOTFOUND)
+	}
+	return n;
+}
+
+/* One round: the origins that have entries, from s->gap_origin round to
+ * it, at most GAPS_PER_ORIGIN of each, up to max in all. */
+static size_t
+gaps_txn(struct store *s, MDB_txn *txn, struct store_gap *out, size_t max)
+{
+	uint8_t kb[LOG_KEY_LEN];
+	uint32_t start = s->gap_origin, idx = start;
+	MDB_cursor *c;
+	MDB_val k, d;
+	size_t n = 0, got;
+	bool round = false;
+	int rc;
+
+	if (mdb_cursor_open(txn, s->gaps, &c) != 0)
+		return 0;
+	for (;;) {
+		k = log_key(kb, idx, 0);
+		rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+		if (rc == MDB_NOTFOUND && !round) {
+			round = true;
 			rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
+		}
+		if (rc != 0 || k.mv_size != LOG_KEY_LEN)
+			break;
+		idx = (uint32_t)sl_get_be(k.mv_data, 4);
+		if (round && idx >= start)
+			break;
+		struct origin_entry *o = origin_by_idx(s, idx);
+
+		if (o == NULL) {
+			/* No such origin: the entry means nothing. */
+			if (mdb_cursor_del(c, 0) != 0)
+				break;
+			continue;
+		}
+		got = gaps_of(s, txn, c, o, out + n, max - n <
+		    GAPS_PER_ORIGIN ? max - n : GAPS_PER_ORIGIN);
+		n += got;
+		if (n >= max) {
+			/* Full: the next round starts with the next origin,
+			 * or this one again if it was cut short. */
+			s->gap_origin = got == GAPS_PER_ORIGIN ? idx + 1 : idx;
+			break;
+		}
+		if (idx == UINT32_MAX)
+			break;
+		idx++;
 	}
 	mdb_cursor_close(c);
-	/* The next call starts after the last one asked for. */
-	for (int i = LOG_KEY_LEN - 1; i >= 0 && ++s->gap_from[i] == 0; i--)
-		;
-	if (mdb_txn_commit(txn) != 0)
+	return n;
+}
+
+size_t
+store_gaps(struct store *s, struct store_gap *out, size_t max)
+{
+	uint32_t from = s->gap_origin;
+	MDB_txn *txn;
+	size_t n = 0;
+	int rc;
+
+	if (max == 0)
 		return 0;
+	for (;;) {
+		if (txn_begin(s, 0, &txn) != 0)
+			return 0;
+		s->gap_origin = from;
+		n = gaps_txn(s, txn, out, max);
+		/* A commit that failed only leaves explained entries in the
+		 * index for the next round. */
+		if ((rc = mdb_txn_commit(txn)) != MDB_MAP_FULL ||
+		    store_grow(s) != SL_OK)
+			break;
+	}
 	return n;
 }
 
@@ -1608,7 +1680,7 @@ store_gap_count(struct store *s)
  * with a committed field and no opening for it goes in (store_gaps
  * weeds out those an erasure explains). */
 static int
-gaps_index_once(struct store *s)
+gaps_index_txn(struct store *s)
 {
 	MDB_txn *txn;
 	uint64_t done;
@@ -1657,6 +1729,17 @@ gaps_index_once(struct store *s)
 		return rc;
 	}
 	return mdb_txn_commit(txn);
+}
+
+static int
+gaps_index_once(struct store *s)
+{
+	int rc;
+
+	while ((rc = gaps_index_txn(s)) == MDB_MAP_FULL &&
+	    store_grow(s) == SL_OK)
+		;
+	return rc;
 }
 
 /* ---- reading ---------------------------------------------------------- */

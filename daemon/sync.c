@@ -35,6 +35,7 @@
 #define VECTOR_MAX SL_PEER_VECTOR_MAX
 #define CARRY_MAX SL_SIGN_INTERVAL
 #define WANT_EVERY_MS 60000       /* openings still missing: ask again */
+#define WANT_SOON_MS 10000        /* rounds an ingest asks for, apart */
 
 struct ostate {
 	uint8_t origin[SL_KEY_LEN];
@@ -148,7 +149,7 @@ struct sync {
 };
 
 static void pump(struct session *ss);
-static void send_want(struct session *ss);
+static void want_one(struct session *ss);
 static void join_end(struct peer *p, int code, const char *why);
 static void peer_dial(struct peer *p);
 static void peer_schedule(struct peer *p);
@@ -957,14 +958,11 @@ handle_events(struct session *ss, struct sl_mp *r)
  * checks against the header it holds.
  */
 static void
-send_want(struct session *ss)
+send_want(struct session *ss, const struct store_gap *g, size_t n)
 {
-	struct store_gap g[SL_PEER_WANT_MAX];
 	msgpack_packer pk;
-	size_t n;
 
-	if (!ss->refill || !ss->hello_got || conn_closing(ss->conn) ||
-	    (n = store_gaps(ss->sy->s, g, SL_PEER_WANT_MAX)) == 0)
+	if (!ss->refill || !ss->hello_got || conn_closing(ss->conn) || n == 0)
 		return;
 	msgpack_packer_init(&pk, conn_frame_begin(ss->sy->net), sl_buf_write);
 	msgpack_pack_array(&pk, (uint32_t)n);
@@ -973,15 +971,43 @@ send_want(struct session *ss)
 	conn_frame_send(ss->conn, SL_PEER_WANT);
 }
 
-/* Asks every peer that answers WANT. */
+/* A session starts: what is missing now, to this peer. */
+static void
+want_one(struct session *ss)
+{
+	struct store_gap g[SL_PEER_WANT_MAX];
+
+	if (ss->refill)
+		send_want(ss, g, store_gaps(ss->sy->s, g, SL_PEER_WANT_MAX));
+}
+
+/* A round: the same list to every peer that answers WANT (each peer
+ * gets every entry, so no peer is the only one asked for one). */
 static void
 want_all(struct sync *sy)
 {
+	struct store_gap g[SL_PEER_WANT_MAX];
+	size_t n;
+
 	sy->want_at = sl_now_ms();
 	sy->want_now = false;
+	if ((n = store_gaps(sy->s, g, SL_PEER_WANT_MAX)) == 0)
+		return;
 	for (struct session *ss = sy->sessions; ss != NULL; ss = ss->next)
 		if (ss->peer != NULL)
-			send_want(ss);
+			send_want(ss, g, n);
+}
+
+/* An ingest left openings missing (want_now), or a minute passed with
+ * some missing: a round, at most one per WANT_SOON_MS. */
+static void
+want_maybe(struct sync *sy)
+{
+	uint64_t since = sl_now_ms() - sy->want_at;
+
+	if ((sy->want_now && since >= WANT_SOON_MS) ||
+	    (since >= WANT_EVERY_MS && store_gap_count(sy->s) > 0))
+		want_all(sy);
 }
 
 struct whole_ctx {
@@ -1000,9 +1026,13 @@ whole_entry(void *ctx, const uint8_t origin[SL_KEY_LEN], uint64_t seq,
 	size_t len;
 	struct sl_event ev;
 	uint8_t h[SL_HASH_LEN];
+	uint64_t cut;
 
 	if (w->seen++ >= SL_PEER_WANT_MAX)
 		return SL_ESIZE;
+	/* What ordinary sync would send: a member's, up to its cut-off. */
+	if (!member_upto(sy, origin, &cut) || seq > cut)
+		return SL_OK;
 	if (store_txn_event(sy->s, w->txn, origin, seq, &rec, &len) != SL_OK ||
 	    sl_event_decode(&ev, rec, len) != SL_OK || ev.n_opens == 0)
 		return SL_OK;
@@ -1136,7 +1166,7 @@ handle_hello(struct session *ss, struct sl_mp *r)
 		join_end(p, SL_OK, "");
 	check_self(ss->sy);
 	pump(ss);
-	send_want(ss);
+	want_one(ss);
 }
 
 /*
@@ -1448,9 +1478,7 @@ tick_cb(void *ctx)
 	struct sync *sy = ctx;
 
 	hold_watch(sy);
-	if (sl_now_ms() - sy->want_at >= WANT_EVERY_MS &&
-	    store_gap_count(sy->s) > 0)
-		want_all(sy);
+	want_maybe(sy);
 }
 
 /* conn.c's established: the handshake is done and the key was a member
@@ -1874,8 +1902,7 @@ idle_cb(uv_idle_t *h)
 		}
 	}
 	check_self(sy);
-	if (sy->want_now)
-		want_all(sy);
+	want_maybe(sy);
 }
 
 void

@@ -929,6 +929,151 @@ test_erase_relay_heal(void **state)
 	scene_stop(&s);
 }
 
+/*
+ * A whole copy gives back openings, never its own signature: one with a
+ * junk signature, and one with none (the header is what the chain
+ * proves; the copy's signature is not checked), give the victim the
+ * name, and its store still verifies, signed as its author signed it.
+ */
+static void
+test_erase_whole_keeps_sig(void **state)
+{
+	struct scene s;
+	struct ident m, x;
+	struct forger fx;
+	struct rec stripped, full, junk, nosig;
+	struct sl_event ev;
+	uint8_t sig[SL_SIG_LEN];
+	char id[SL_ID_TEXT + 1];
+	struct atk at;
+
+	(void)state;
+	scene_start(&s, "ws");
+	ident_init(&m, "m-ws");
+	ident_init(&x, "x-ws");
+	scene_member(&s, &m);
+	scene_member(&s, &x);
+	forger_init(&fx, &x);
+	forge_committed(&fx, "Qwpx Signerad", &full, &stripped);
+	id_created(id, &stripped);
+	atk_deliver(&m, &s.v, &stripped, 1);
+	assert_true(show_within(&s.v, id, "no erasure explains it", WAIT_MS));
+	assert_int_equal(sl_event_decode(&ev, full.p, full.len), SL_OK);
+	memset(sig, 0x41, sizeof sig);
+	junk = nosig = full;
+	assert_non_null(junk.p = malloc(SL_EVENT_MAX));
+	assert_non_null(nosig.p = malloc(SL_EVENT_MAX));
+	junk.len = sl_record_encode_opens(junk.p, ev.hdr, ev.hdr_len, sig,
+	    ev.salt, ev.payload, ev.payload_len, ev.opens, ev.opens_len);
+	nosig.len = sl_record_encode_opens(nosig.p, ev.hdr, ev.hdr_len, NULL,
+	    ev.salt, ev.payload, ev.payload_len, ev.opens, ev.opens_len);
+	atk_session(&at, &m, &s.v, NULL, 0);
+	atk_records(&at, SL_PEER_WHOLE, &junk, 1);
+	atk_end(&at);
+	assert_true(show_within(&s.v, id, "\"name\": \"Qwpx Signerad\"",
+	    WAIT_MS));
+	ok(sl(&s.v, "verify", NULL));
+	/* A copy with no signature brings nothing more, and leaves the
+	 * signature the store holds. */
+	atk_session(&at, &m, &s.v, NULL, 0);
+	atk_records(&at, SL_PEER_WHOLE, &nosig, 1);
+	atk_end(&at);
+	ok(sl(&s.v, "verify", NULL));
+	ok(sl(&s.v, "rebuild", NULL));
+	assert_true(show_within(&s.v, id, "\"name\": \"Qwpx Signerad\"",
+	    WAIT_MS));
+	victim_alive(&s, "after whole copies with other signatures");
+	free(full.p);
+	free(stripped.p);
+	free(junk.p);
+	free(nosig.p);
+	ident_free(&m);
+	ident_free(&x);
+	scene_stop(&s);
+}
+
+/* Appends line to n's samlog.conf and has its daemon read it again. */
+static void
+conf_reload(const struct node *n, const char *line, const char *shows)
+{
+	char conf[700];
+	uint64_t until = now_ms() + WAIT_MS;
+	FILE *f;
+
+	snprintf(conf, sizeof conf, "%s/samlog.conf", n->dir);
+	assert_non_null(f = fopen(conf, "a"));
+	fputs(line, f);
+	fclose(f);
+	assert_int_equal(kill(n->pid, SIGHUP), 0);
+	while (strstr(ok(sl(n, "status", "--json", NULL))->out, shows) ==
+	    NULL) {
+		if (now_ms() > until)
+			fail_msg("%s never showed %s", n->name, shows);
+		usleep(100000);
+	}
+}
+
+/*
+ * Under erasure = with-decision an erasure that names no decision in
+ * force explains nothing yet: a node that got the value keeps it, so a
+ * node that got a copy a relay stripped asks for it and gets it too.
+ * Before, the second node took the erasure as applied for that copy and
+ * the two nodes showed the record differently for as long as no
+ * decision came.
+ */
+static void
+test_erase_decision_gap(void **state)
+{
+	struct scene s;
+	struct ident m;
+	struct forger fm;
+	struct rec stripped, full, er;
+	struct sl_buf pl;
+	char id[SL_ID_TEXT + 1];
+	long before;
+
+	(void)state;
+	scene_start(&s, "dg");
+	ident_init(&m, "m-dg");
+	scene_member(&s, &m);
+	conf_reload(&s.v, "erasure = with-decision\n",
+	    "\"erasure\": \"with-decision\"");
+	conf_reload(&s.h, "erasure = with-decision\n",
+	    "\"erasure\": \"with-decision\"");
+	forger_init(&fm, &m);
+	forge_committed(&fm, "Qwpx Beslutslos", &full, &stripped);
+	id_created(id, &stripped);
+	pl = erasure_payload(id, stripped.hash);
+	usleep(2000);
+	er = forge(&fm, &(struct forgery){ .type = "erasure", .author = "m",
+	    .payload = pl.p, .payload_len = (uint32_t)pl.len });
+
+	/* The stripped copy and the erasure reach the victim, and through
+	 * it the honest node; then the whole copy reaches the honest node
+	 * alone. */
+	before = events(&s.h);
+	atk_deliver(&m, &s.v, (struct rec[]){ stripped, er }, 2);
+	while (events(&s.h) < before + 2)
+		usleep(100000);
+	atk_deliver(&m, &s.h, &full, 1);
+	assert_true(show_within(&s.h, id, "\"name\": \"Qwpx Beslutslos\"",
+	    WAIT_MS));
+	/* The victim asks when its next session starts. */
+	assert_int_equal(node_stop(&s.h, SIGTERM), 0);
+	node_start(&s.h);
+	assert_true(show_within(&s.v, id, "\"name\": \"Qwpx Beslutslos\"",
+	    WAIT_MS));
+	assert_non_null(strstr(ok(sl(&s.v, "status", "--json", NULL))->out,
+	    "names no disposal decision"));
+	victim_alive(&s, "after the decision gap");
+	free(pl.p);
+	free(full.p);
+	free(stripped.p);
+	free(er.p);
+	ident_free(&m);
+	scene_stop(&s);
+}
+
 /* Waits until n listens for peers where the tests expect it (a daemon
  * answers its control socket first). */
 static void
@@ -1078,6 +1223,8 @@ main(void)
 		cmocka_unit_test_teardown(test_erase_hostile, cl_reap),
 		cmocka_unit_test_teardown(test_erase_relay_strip, cl_reap),
 		cmocka_unit_test_teardown(test_erase_relay_heal, cl_reap),
+		cmocka_unit_test_teardown(test_erase_whole_keeps_sig, cl_reap),
+		cmocka_unit_test_teardown(test_erase_decision_gap, cl_reap),
 		cmocka_unit_test_teardown(test_erase_restore_quorum, cl_reap),
 		cmocka_unit_test_teardown(test_erase_restore_no_fork, cl_reap),
 	};

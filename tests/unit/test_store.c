@@ -533,6 +533,87 @@ test_compact_backoff(void **state)
 	free(p);
 }
 
+/* Appends n events whose "name" is a commitment with no opening (as a
+ * relay that dropped it passes them on). */
+static void
+append_stripped(struct store *s, size_t n)
+{
+	uint8_t pl[64], h[SL_HASH_LEN];
+	struct sl_event_draft d = { .author = "tester",
+		.type = "contact.created", .payload = pl };
+	msgpack_packer pk;
+	struct sl_buf b = { 0 };
+	char err[256];
+
+	memset(h, 7, sizeof h);
+	msgpack_packer_init(&pk, &b, sl_buf_write);
+	msgpack_pack_map(&pk, 1);
+	sl_pack_cstr(&pk, "name");
+	sl_pack_bin(&pk, h, sizeof h);
+	assert_true(b.len <= sizeof pl);
+	memcpy(pl, b.p, b.len);
+	d.payload_len = (uint32_t)b.len;
+	free(b.p);
+	for (size_t i = 0; i < n; i++)
+		if (store_append(s, &d, 1, NULL, err, sizeof err) != SL_OK)
+			fail_msg("append: %s", err);
+}
+
+/*
+ * The index of events held without an opening (what WANT asks peers
+ * for): a round names at most 32 of one origin, so an origin with many
+ * (a member whose own openings nobody has) cannot crowd out another's;
+ * round after round it goes on through all of them.
+ */
+static void
+test_gaps_rounds(void **state)
+{
+	struct fixture *f = *state;
+	struct store *a = open_at(f, "ga", &f->ka, NULL);
+	struct store *b = open_at(f, "gb", &f->kb, NULL);
+	struct store *c = open_at(f, "gc", NULL, NULL);
+	struct store_ingest_result r;
+	struct store_gap g[SL_PEER_WANT_MAX];
+	struct batch ba, bb;
+	bool seen[101] = { false };
+	size_t n, na, nb;
+
+	append_stripped(a, 100);
+	append_stripped(b, 1);
+	batch_get(&ba, a, f->ka.pub, 1, 100);
+	batch_get(&bb, b, f->kb.pub, 1, 1);
+	assert_int_equal(ingest(c, &ba, &r), SL_OK);
+	assert_int_equal(r.gaps, 100);
+	assert_int_equal(ingest(c, &bb, &r), SL_OK);
+	assert_int_equal(r.gaps, 1);
+	assert_int_equal(store_gap_count(c), 101);
+	for (int round = 0; round < 4; round++) {
+		n = store_gaps(c, g, SL_PEER_WANT_MAX);
+		na = nb = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (memcmp(g[i].origin, f->kb.pub, SL_KEY_LEN) == 0) {
+				nb++;
+				continue;
+			}
+			na++;
+			assert_true(g[i].seq >= 1 && g[i].seq <= 100);
+			seen[g[i].seq] = true;
+		}
+		assert_true(na <= 32);
+		assert_true(nb <= 1);
+	}
+	for (int q = 1; q <= 100; q++)
+		if (!seen[q])
+			fail_msg("seq %d of the crowded origin never asked", q);
+	/* b's event never waited for a's: it is in every round. */
+	assert_int_equal(nb, 1);
+	batch_free(&ba);
+	batch_free(&bb);
+	store_close(a);
+	store_close(b);
+	store_close(c);
+}
+
 struct scan_ctx {
 	uint64_t n, last;
 };
@@ -693,6 +774,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_map_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compact_backoff, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_gaps_rounds, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_hundred_thousand, setup,
 		    teardown),
