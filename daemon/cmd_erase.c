@@ -355,8 +355,9 @@ cmd_erase(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id,
 		    "not applied: this node erases only under a disposal "
 		    "decision (erasure = with-decision)" : "applied once the "
 		    "disposal decision is adopted (erasure = with-decision)") :
-		    "applied now; within a minute the daemon starts again on a "
-		    "compacted store, without the values");
+		    "applied now; the daemon then starts again on a compacted "
+		    "store, without the values (within a minute, or up to an "
+		    "hour while erasures keep coming)");
 		if (note[0] != '\0') {
 			sl_pack_cstr(&op, "note");
 			sl_pack_cstr(&op, note);
@@ -755,8 +756,8 @@ cmd_erase_note(struct cmd_ctx *d, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
 	free(n.buf);
 	if (out[0] == '\0')
 		snprintf(out, len, "not shown: this node holds the event without "
-		    "this value, and no erasure explains it (a relay dropped it? "
-		    "a whole copy gives it back)");
+		    "this value, and no erasure explains it (a relay dropped it; "
+		    "the node asks its peers for the whole copy)");
 	return true;
 }
 

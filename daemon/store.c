@@ -1080,17 +1080,28 @@ gap_open(struct store *s, MDB_txn *txn, const struct sl_event *ev,
 	return false;
 }
 
+/* (o, seq) goes in the gaps index. */
+static int
+gap_put(struct store *s, MDB_txn *txn, const struct origin_entry *o,
+    uint64_t seq)
+{
+	uint8_t kb[LOG_KEY_LEN];
+	MDB_val k = log_key(kb, o->idx, seq), d = { 0, NULL };
+
+	return mdb_put(txn, s->gaps, &k, &d, 0);
+}
+
 /* Keeps the gaps index right for ev, just written as held at (o, seq). */
 static int
 gap_note(struct store *s, MDB_txn *txn, const struct origin_entry *o,
     const struct sl_event *ev, const uint8_t hash[SL_HASH_LEN])
 {
 	uint8_t kb[LOG_KEY_LEN];
-	MDB_val k = log_key(kb, o->idx, ev->seq), d = { 0, NULL };
+	MDB_val k = log_key(kb, o->idx, ev->seq);
 	int rc;
 
 	if (gap_open(s, txn, ev, hash))
-		return mdb_put(txn, s->gaps, &k, &d, 0);
+		return gap_put(s, txn, o, ev->seq);
 	rc = mdb_del(txn, s->gaps, &k, NULL);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
@@ -1270,9 +1281,11 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 				goto fail;
 			/* A copy a relay stripped of an opening: asked for
 			 * whole (the hook has folded any erasure before it). */
-			if (e->payload != NULL && sl_event_erased(e, NULL, NULL,
-			    0) > 0 && gap_open(s, txn, e, g->hash[i])) {
-				if ((rc = gap_note(s, txn, o, e, g->hash[i])) != 0)
+			if (e->payload != NULL && memmem(e->payload,
+			    e->payload_len, "\xc4\x20", 2) != NULL &&
+			    sl_event_erased(e, NULL, NULL, 0) > 0 &&
+			    gap_open(s, txn, e, g->hash[i])) {
+				if ((rc = gap_put(s, txn, o, e->seq)) != 0)
 					goto fail;
 				gaps++;
 			}
@@ -1643,7 +1656,6 @@ store_gaps(struct store *s, struct store_gap *out, size_t max)
 	uint32_t from = s->gap_origin;
 	MDB_txn *txn;
 	size_t n = 0;
-	int rc;
 
 	if (max == 0)
 		return 0;
@@ -1654,7 +1666,7 @@ store_gaps(struct store *s, struct store_gap *out, size_t max)
 		n = gaps_txn(s, txn, out, max);
 		/* A commit that failed only leaves explained entries in the
 		 * index for the next round. */
-		if ((rc = mdb_txn_commit(txn)) != MDB_MAP_FULL ||
+		if (mdb_txn_commit(txn) != MDB_MAP_FULL ||
 		    store_grow(s) != SL_OK)
 			break;
 	}
@@ -1705,15 +1717,12 @@ gaps_index_txn(struct store *s)
 		for (g = mdb_cursor_get(c, &k, &d, MDB_FIRST); g == 0;
 		    g = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 			struct sl_event ev;
-			uint8_t kb[LOG_KEY_LEN];
-			MDB_val gk, gd = { 0, NULL };
 
 			if (sl_event_decode(&ev, d.mv_data, d.mv_size) != SL_OK ||
 			    ev.payload == NULL ||
 			    sl_event_erased(&ev, NULL, NULL, 0) == 0)
 				continue;
-			gk = log_key(kb, o->idx, ev.seq);
-			if ((g = mdb_put(txn, s->gaps, &gk, &gd, 0)) != 0)
+			if ((g = gap_put(s, txn, o, ev.seq)) != 0)
 				break;
 		}
 		mdb_cursor_close(c);

@@ -607,6 +607,41 @@ test_backup_restore(void **state)
 		refused(sl(&a2, "restore", bad, dir, NULL), 1, "damaged");
 		assert_int_equal(stat(dir, &st), -1);
 		refused(sl(&a2, "restore", bad, NULL), 2, "FILE DIR");
+		/* The key and the configuration are checked against the
+		 * manifest too: one byte changed in either (their contents
+		 * follow their 512-byte tar headers: the key's at 512, the
+		 * configuration's at 1536) restores nothing. */
+		for (int part = 0; part < 2; part++) {
+			long at = part == 0 ? 512 : 1536;
+			int ch;
+
+			snprintf(bad, sizeof bad, "%s/bad%d.backup", cl_tmp,
+			    part);
+			ok(sl(&a2, "backup", bad, NULL));
+			assert_non_null(f = fopen(bad, "r+"));
+			assert_int_equal(fseek(f, at, SEEK_SET), 0);
+			ch = fgetc(f);
+			assert_int_equal(fseek(f, at, SEEK_SET), 0);
+			/* Another character of the same kind: a base32
+			 * digit for the key, a letter for the file. */
+			fputc(ch == 'a' ? 'b' : 'a', f);
+			fclose(f);
+			refused(sl(&a2, "restore", bad, dir, NULL), 1,
+			    "key or configuration");
+			assert_int_equal(stat(dir, &st), -1);
+		}
+	}
+	/* A backup check cut off (the daemon stopped while it read a
+	 * backup back) leaves a directory the next start removes. */
+	{
+		char left[700];
+
+		assert_int_equal(node_stop(&a2, SIGTERM), 0);
+		snprintf(left, sizeof left, "%s/backup-check.x1y2z3", a2.dir);
+		assert_int_equal(mkdir(left, 0700), 0);
+		node_start(&a2);
+		wait_log(&a2, "a backup check's leftover");
+		assert_int_equal(stat(left, &st), -1);
 	}
 	assert_int_equal(node_stop(&c, SIGTERM), 0);
 	assert_int_equal(node_stop(&a2, SIGTERM), 0);
@@ -992,6 +1027,227 @@ test_erase_whole_keeps_sig(void **state)
 	scene_stop(&s);
 }
 
+/* sl_seal_payload's choice: the name, the e-mail and the phone. */
+static bool
+sealed_contact(void *ctx, const char *key, size_t klen)
+{
+	(void)ctx;
+	return (klen == 4 && memcmp(key, "name", 4) == 0) ||
+	    (klen == 5 && memcmp(key, "email", 5) == 0) ||
+	    (klen == 5 && memcmp(key, "phone", 5) == 0);
+}
+
+/* An openings array of n (1 or 2, keys ascending) [key, fsalt, value]. */
+static struct sl_buf
+openings(int n, const char *const *keys, const uint8_t *const *fs,
+    const char *const *values)
+{
+	struct sl_buf b = { 0 };
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, &b, sl_buf_write);
+	msgpack_pack_array(&pk, (uint32_t)n);
+	for (int i = 0; i < n; i++) {
+		msgpack_pack_array(&pk, 3);
+		sl_pack_cstr(&pk, keys[i]);
+		sl_pack_bin(&pk, fs[i], SL_FSALT_LEN);
+		sl_pack_cstr(&pk, values[i]);
+	}
+	return b;
+}
+
+/*
+ * Two relays drop different openings of one event: the victim holds the
+ * copy with the name alone, and a copy with the e-mail and the phone
+ * (more openings) would lose the name if it took its place, so it is not
+ * taken; the whole copy gives all three.
+ */
+static void
+test_erase_relays_differ(void **state)
+{
+	struct scene s;
+	struct ident m, x;
+	struct forger fx;
+	struct sl_buf g = { 0 }, pl = { 0 }, op = { 0 }, on, ph;
+	msgpack_packer pk;
+	uint8_t fs[3 * SL_FSALT_LEN];
+	struct rec bare, with_name, with_phone, full;
+	struct sl_event ev;
+	char id[SL_ID_TEXT + 1];
+	struct atk at;
+
+	(void)state;
+	scene_start(&s, "rd");
+	ident_init(&m, "m-rd");
+	ident_init(&x, "x-rd");
+	scene_member(&s, &m);
+	scene_member(&s, &x);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 4);
+	sl_pack_cstr(&pk, "email");
+	sl_pack_cstr(&pk, "qwpx@example.org");
+	sl_pack_cstr(&pk, "name");
+	sl_pack_cstr(&pk, "Qwpx Tvaradig");
+	sl_pack_cstr(&pk, "phone");
+	sl_pack_cstr(&pk, "0701112233");
+	sl_pack_cstr(&pk, "role");
+	sl_pack_cstr(&pk, "kurator");
+	/* One salt each, in key order: email, name, phone. */
+	memset(fs, 2, SL_FSALT_LEN);
+	memset(fs + SL_FSALT_LEN, 3, SL_FSALT_LEN);
+	memset(fs + 2 * SL_FSALT_LEN, 4, SL_FSALT_LEN);
+	assert_int_equal(sl_seal_payload(g.p, g.len, sealed_contact, NULL,
+	    fs, &pl, &op), SL_OK);
+	forger_init(&fx, &x);
+	bare = forge(&fx, &(struct forgery){ .type = "contact.created",
+	    .author = "x", .payload = pl.p, .payload_len = (uint32_t)pl.len });
+	assert_int_equal(sl_event_decode(&ev, bare.p, bare.len), SL_OK);
+	on = openings(1, (const char *[]){ "name" },
+	    (const uint8_t *[]){ fs + SL_FSALT_LEN },
+	    (const char *[]){ "Qwpx Tvaradig" });
+	ph = openings(2, (const char *[]){ "email", "phone" },
+	    (const uint8_t *[]){ fs, fs + 2 * SL_FSALT_LEN },
+	    (const char *[]){ "qwpx@example.org", "0701112233" });
+	with_name = with_phone = full = bare;
+	assert_non_null(with_name.p = malloc(SL_EVENT_MAX));
+	assert_non_null(with_phone.p = malloc(SL_EVENT_MAX));
+	assert_non_null(full.p = malloc(SL_EVENT_MAX));
+	with_name.len = sl_record_reopen(with_name.p, &ev, on.p, on.len);
+	with_phone.len = sl_record_reopen(with_phone.p, &ev, ph.p, ph.len);
+	full.len = sl_record_reopen(full.p, &ev, op.p, op.len);
+	id_created(id, &bare);
+
+	atk_deliver(&m, &s.v, &with_name, 1);
+	assert_true(show_within(&s.v, id, "\"name\": \"Qwpx Tvaradig\"",
+	    WAIT_MS));
+	assert_true(show_within(&s.v, id, "no erasure explains it", WAIT_MS));
+	/* The e-mail and the phone without the name: as an EVENTS
+	 * duplicate and as a WHOLE. */
+	atk_deliver(&m, &s.v, &with_phone, 1);
+	atk_session(&at, &m, &s.v, NULL, 0);
+	atk_records(&at, SL_PEER_WHOLE, &with_phone, 1);
+	atk_end(&at);
+	assert_false(show_within(&s.v, id, "0701112233", 1000));
+	assert_true(show_within(&s.v, id, "\"name\": \"Qwpx Tvaradig\"",
+	    WAIT_MS));
+	/* The whole copy gives both. */
+	atk_session(&at, &m, &s.v, NULL, 0);
+	atk_records(&at, SL_PEER_WHOLE, &full, 1);
+	atk_end(&at);
+	assert_true(show_within(&s.v, id, "\"phone\": \"0701112233\"",
+	    WAIT_MS));
+	assert_true(show_within(&s.v, id, "\"name\": \"Qwpx Tvaradig\"",
+	    WAIT_MS));
+	ok(sl(&s.v, "verify", NULL));
+	victim_alive(&s, "after copies with different openings");
+	free(g.p);
+	free(pl.p);
+	free(op.p);
+	free(on.p);
+	free(ph.p);
+	free(bare.p);
+	free(with_name.p);
+	free(with_phone.p);
+	free(full.p);
+	ident_free(&m);
+	ident_free(&x);
+	scene_stop(&s);
+}
+
+/* sl_seal_payload's choice: the phone alone. */
+static bool
+sealed_phone(void *ctx, const char *key, size_t klen)
+{
+	(void)ctx;
+	return klen == 5 && memcmp(key, "phone", 5) == 0;
+}
+
+#define MANY (SL_ERASE_MAX + 9)
+
+/*
+ * A record with more events to erase than one erasure names: a member
+ * wrote the phone of the victim's contact MANY times.  The victim, which
+ * created the record, erases the phone: two erasures, in one commit,
+ * take every value out, on both nodes, and out of every file.
+ */
+static void
+test_erase_many(void **state)
+{
+	struct scene s;
+	struct ident m;
+	struct forger fm;
+	struct rec *r;
+	uint8_t head[SL_HASH_LEN];
+	char id[SL_ID_TEXT + 1], phone[16];
+	struct tu_run *out;
+
+	(void)state;
+	scene_start(&s, "mn");
+	ident_init(&m, "m-mn");
+	scene_member(&s, &m);
+	snprintf(id, sizeof id, "%s", contact_add(&s.v, "Qwpx Manga",
+	    "kurator"));
+	head_of(&s.v, id, head);
+	assert_non_null(r = calloc(MANY, sizeof *r));
+	forger_init(&fm, &m);
+	for (int i = 0; i < MANY; i++) {
+		struct sl_buf g = { 0 }, pl = { 0 }, op = { 0 };
+		msgpack_packer pk;
+		struct sl_event ev;
+		struct rec stripped;
+
+		snprintf(phone, sizeof phone, "07099%05d", i);
+		msgpack_packer_init(&pk, &g, sl_buf_write);
+		msgpack_pack_map(&pk, 1);
+		sl_pack_cstr(&pk, "phone");
+		sl_pack_cstr(&pk, phone);
+		assert_int_equal(sl_seal_payload(g.p, g.len, sealed_phone, NULL,
+		    NULL, &pl, &op), SL_OK);
+		/* Clocks one step apart (the wall clock would repeat). */
+		stripped = forge_on(&fm, "contact.updated", id,
+		    (const uint8_t (*)[SL_HASH_LEN])head, 1,
+		    (sl_now_ms() << 16) + (uint64_t)i, &pl);
+		assert_int_equal(sl_event_decode(&ev, stripped.p, stripped.len),
+		    SL_OK);
+		r[i] = stripped;
+		assert_non_null(r[i].p = malloc(SL_EVENT_MAX));
+		r[i].len = sl_record_reopen(r[i].p, &ev, op.p, op.len);
+		memcpy(head, stripped.hash, SL_HASH_LEN);
+		free(stripped.p);
+		free(g.p);
+		free(pl.p);
+		free(op.p);
+	}
+	atk_deliver(&m, &s.v, r, MANY);
+	assert_true(show_within(&s.v, id, phone, WAIT_MS));
+	assert_true(show_within(&s.h, id, phone, 60000));
+
+	out = ok(sl(&s.v, "erase", id, "--field", "phone", "--ground",
+	    "GDPR art. 17", "--json", NULL));
+	{
+		char want[64];
+
+		snprintf(want, sizeof want, "\"events\": %d", MANY);
+		assert_non_null(strstr(out->out, want));
+	}
+	for (int k = 0; k < 2; k++) {
+		struct node *n = k == 0 ? &s.v : &s.h;
+
+		wait_show(n, id, "\"phone\": null");
+		wait_compacted(n);
+		wait_show(n, id, "\"name\": \"Qwpx Manga\"");
+		assert_gone(n, "0709900000");
+		assert_gone(n, phone);
+		out = ok(sl(n, "status", "--json", NULL));
+		assert_non_null(strstr(out->out, "\"erasures_waiting\": []"));
+	}
+	for (int i = 0; i < MANY; i++)
+		free(r[i].p);
+	free(r);
+	ident_free(&m);
+	scene_stop(&s);
+}
+
 /* Appends line to n's samlog.conf and has its daemon read it again. */
 static void
 conf_reload(const struct node *n, const char *line, const char *shows)
@@ -1225,6 +1481,8 @@ main(void)
 		cmocka_unit_test_teardown(test_erase_relay_heal, cl_reap),
 		cmocka_unit_test_teardown(test_erase_whole_keeps_sig, cl_reap),
 		cmocka_unit_test_teardown(test_erase_decision_gap, cl_reap),
+		cmocka_unit_test_teardown(test_erase_relays_differ, cl_reap),
+		cmocka_unit_test_teardown(test_erase_many, cl_reap),
 		cmocka_unit_test_teardown(test_erase_restore_quorum, cl_reap),
 		cmocka_unit_test_teardown(test_erase_restore_no_fork, cl_reap),
 	};
