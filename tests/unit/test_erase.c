@@ -1248,6 +1248,91 @@ test_erase_many(void **state)
 	scene_stop(&s);
 }
 
+/*
+ * An erasure of an event the victim holds but cannot settle yet (its
+ * parent, another member's, has not come): it waits, and status says
+ * for what; once the parent comes, the event settles and the erasure is
+ * applied.
+ */
+static void
+test_erase_unsettled(void **state)
+{
+	struct scene s;
+	struct ident m, x;
+	struct forger fm, fx;
+	struct rec created, upd_stripped, upd, er;
+	struct sl_buf g = { 0 }, pl = { 0 }, op = { 0 }, ep;
+	msgpack_packer pk;
+	struct sl_event ev;
+	char id[SL_ID_TEXT + 1];
+	uint64_t now = sl_now_ms() << 16;
+
+	(void)state;
+	scene_start(&s, "us");
+	ident_init(&m, "m-us");
+	ident_init(&x, "x-us");
+	scene_member(&s, &m);
+	scene_member(&s, &x);
+	forger_init(&fm, &m);
+	forger_init(&fx, &x);
+	g = pmap("name", "Qwpx Oavgjord", NULL);
+	created = forge(&fx, &(struct forgery){ .type = "contact.created",
+	    .author = "x", .hlc = now, .payload = g.p,
+	    .payload_len = (uint32_t)g.len });
+	free(g.p);
+	id_created(id, &created);
+	g = (struct sl_buf){ 0 };
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 1);
+	sl_pack_cstr(&pk, "phone");
+	sl_pack_cstr(&pk, "0704445566");
+	assert_int_equal(sl_seal_payload(g.p, g.len, sealed_phone, NULL, NULL,
+	    &pl, &op), SL_OK);
+	upd_stripped = forge_on(&fm, "contact.updated", id,
+	    (const uint8_t (*)[SL_HASH_LEN])created.hash, 1, now + 1, &pl);
+	assert_int_equal(sl_event_decode(&ev, upd_stripped.p, upd_stripped.len),
+	    SL_OK);
+	upd = upd_stripped;
+	assert_non_null(upd.p = malloc(SL_EVENT_MAX));
+	upd.len = sl_record_reopen(upd.p, &ev, op.p, op.len);
+	ep = erasure_payload(id, upd.hash);
+	er = forge(&fm, &(struct forgery){ .type = "erasure", .author = "m",
+	    .hlc = now + 2, .payload = ep.p, .payload_len = (uint32_t)ep.len });
+
+	/* m's update and its erasure, without x's creating event. */
+	atk_deliver(&m, &s.v, (struct rec[]){ upd, er }, 2);
+	{
+		uint64_t until = now_ms() + WAIT_MS;
+
+		while (strstr(ok(sl(&s.v, "status", "--json", NULL))->out,
+		    "waiting for 1 of the events it names") == NULL) {
+			if (now_ms() > until)
+				fail_msg("the erasure never waited");
+			usleep(100000);
+		}
+	}
+	/* The parent comes: the update settles, and is erased. */
+	atk_deliver(&x, &s.v, &created, 1);
+	wait_show(&s.v, id, "\"name\": \"Qwpx Oavgjord\"");
+	wait_show(&s.v, id, "\"phone\": null");
+	wait_compacted(&s.v);
+	assert_gone(&s.v, "0704445566");
+	assert_non_null(strstr(ok(sl(&s.v, "status", "--json", NULL))->out,
+	    "\"erasures_waiting\": []"));
+	victim_alive(&s, "after the unsettled erasure");
+	free(g.p);
+	free(pl.p);
+	free(op.p);
+	free(ep.p);
+	free(created.p);
+	free(upd.p);
+	free(upd_stripped.p);
+	free(er.p);
+	ident_free(&m);
+	ident_free(&x);
+	scene_stop(&s);
+}
+
 /* Appends line to n's samlog.conf and has its daemon read it again. */
 static void
 conf_reload(const struct node *n, const char *line, const char *shows)
@@ -1483,6 +1568,7 @@ main(void)
 		cmocka_unit_test_teardown(test_erase_decision_gap, cl_reap),
 		cmocka_unit_test_teardown(test_erase_relays_differ, cl_reap),
 		cmocka_unit_test_teardown(test_erase_many, cl_reap),
+		cmocka_unit_test_teardown(test_erase_unsettled, cl_reap),
 		cmocka_unit_test_teardown(test_erase_restore_quorum, cl_reap),
 		cmocka_unit_test_teardown(test_erase_restore_no_fork, cl_reap),
 	};
