@@ -521,7 +521,8 @@ erasure_apply(struct cmd_ctx *d, MDB_txn *txn, const uint8_t hash[SL_HASH_LEN],
 	    SL_OK)
 		return rc;
 	*fields += (uint32_t)stripped;
-	if (*fields > 0 && (rc = store_txn_scrub_owed(d->s, txn)) != SL_OK)
+	if (*fields > 0 && ((rc = store_txn_scrub_owed(d->s, txn)) != SL_OK ||
+	    (rc = store_txn_erasure_acted(d->s, txn, hash)) != SL_OK))
 		return rc;
 	if (st->missing > 0)
 		return SL_OK;
@@ -531,11 +532,17 @@ erasure_apply(struct cmd_ctx *d, MDB_txn *txn, const uint8_t hash[SL_HASH_LEN],
 	return project_erasure_done(d->p, txn, e->record, hash);
 }
 
+/* Erasures one tick judges at most (each up to SL_ERASE_MAX lookups):
+ * a member's pile of erasures that can never apply (naming events it
+ * may not erase, or none held) costs each tick no more than this. */
+#define ERASE_TICK_MAX 64
+
 struct tick_ctx {
 	struct cmd_ctx *d;
 	MDB_txn *txn;
 	uint8_t *buf;
-	uint32_t applied, fields;
+	uint32_t applied, fields, judged;
+	bool more;              /* stopped at ERASE_TICK_MAX */
 	int rc;
 };
 
@@ -554,6 +561,13 @@ tick_cb(void *ctx, const uint8_t hash[SL_HASH_LEN],
 	    project_erasure_read(t->d->p, t->txn, origin, seq, t->buf, &ev,
 	    &e) != SL_OK)
 		return SL_OK;
+	if (t->judged++ == ERASE_TICK_MAX) {
+		/* Enough for one tick: the next goes on from here. */
+		memcpy(t->d->erase_from, e.record, SL_ID_LEN);
+		memcpy(t->d->erase_from + SL_ID_LEN, hash, SL_HASH_LEN);
+		t->more = true;
+		return 1;
+	}
 	erasure_judge(t->d, t->txn, hash, &ev, &e, &st);
 	/* Nothing it may take out (yet): it stays listed in status. */
 	if (st.wait_decision || st.ready == 0)
@@ -581,17 +595,27 @@ cmd_erase_tick(struct cmd_ctx *d)
 
 	/* Nothing changes what an erasure asks until an event comes (the
 	 * erasure, its targets, its decision's adoption) or the policy
-	 * changes: a look per new event count, not per second. */
-	if (store_event_count(d->s) == d->erase_seen)
-		return false;
-	d->erase_seen = store_event_count(d->s);
+	 * changes: a look per new event count, not per second; a look
+	 * goes through ERASE_TICK_MAX erasures a tick. */
+	if (!d->erase_more) {
+		if (store_event_count(d->s) == d->erase_seen)
+			return false;
+		d->erase_seen = store_event_count(d->s);
+		memset(d->erase_from, 0, sizeof d->erase_from);
+	}
 	if ((buf = malloc(SL_EVENT_MAX)) == NULL)
 		return false;
 	for (int tries = 0; tries < 4; tries++) {
 		t = (struct tick_ctx){ .d = d, .buf = buf };
-		if (store_write_begin(d->s, &t.txn) != SL_OK)
+		if (store_write_begin(d->s, &t.txn) != SL_OK) {
+			free(buf);
 			return false;
-		rc = project_erasures_open(d->p, t.txn, tick_cb, &t);
+		}
+		rc = project_erasures_open(d->p, t.txn, d->erase_from, tick_cb,
+		    &t);
+		if (rc == 1)
+			rc = SL_OK;
+		d->erase_more = t.more;
 		if (rc == SL_OK && t.rc == SL_OK && (t.applied || t.fields)) {
 			rc = mdb_txn_commit(t.txn);
 			if (rc == MDB_MAP_FULL && store_grow_map(d->s) == SL_OK)
@@ -628,6 +652,9 @@ cmd_erase_tick(struct cmd_ctx *d)
 
 /* ---- status and display ------------------------------------------------ */
 
+/* Erasures status lists at most (cmd_read.c says "more than 100"). */
+#define ERASE_STATUS_MAX 100
+
 struct status_ctx {
 	struct cmd_ctx *d;
 	MDB_txn *txn;
@@ -652,7 +679,8 @@ status_cb(void *ctx, const uint8_t hash[SL_HASH_LEN],
 	erasure_judge(s->d, s->txn, hash, &ev, &e, &st);
 	if (st.done || st.why[0] == '\0')
 		return SL_OK;
-	s->n++;
+	if (s->n++ == ERASE_STATUS_MAX)
+		return 1;  /* status lists the first ERASE_STATUS_MAX */
 	if (s->pk == NULL)
 		return SL_OK;
 	project_org_at(s->d->p, s->txn, ev.origin, ev.hlc, org, sizeof org);
@@ -679,12 +707,14 @@ cmd_erase_status(struct cmd_ctx *d, MDB_txn *txn, msgpack_packer *pk)
 			msgpack_pack_array(pk, 0);
 		return 0;
 	}
-	(void)project_erasures_open(d->p, txn, status_cb, &s);
+	(void)project_erasures_open(d->p, txn, NULL, status_cb, &s);
 	if (pk != NULL) {
-		msgpack_pack_array(pk, s.n);
+		uint32_t n = s.n < ERASE_STATUS_MAX ? s.n : ERASE_STATUS_MAX;
+
+		msgpack_pack_array(pk, n);
 		s.pk = pk;
 		s.n = 0;
-		(void)project_erasures_open(d->p, txn, status_cb, &s);
+		(void)project_erasures_open(d->p, txn, NULL, status_cb, &s);
 	}
 	free(s.buf);
 	return s.n;

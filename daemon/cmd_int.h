@@ -101,6 +101,8 @@ struct cmd_ctx {
 	bool erasure_decision; /* erasure = with-decision (samlog.conf) */
 	uint64_t erase_seen; /* the event count the erasures were last
 				looked at with (cmd_erase_tick) */
+	bool erase_more;     /* that look stopped at its budget ... */
+	uint8_t erase_from[SL_ID_LEN + SL_HASH_LEN]; /* ... here */
 	const char *dir;     /* the node directory (backup), or NULL */
 	bool restoring;      /* restored from a backup, not caught up yet */
 	/* Retention rules (samlog.conf retain), when each last ran (ms)

@@ -1345,7 +1345,10 @@ cmd_read_status(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id)
 		(void)cmd_erase_status(d, txn, &pk);
 	else
 		msgpack_pack_array(&pk, 0);
-	if (ne > 0)
+	if (ne > 100)
+		snprintf(ew, sizeof ew, "more than 100 erasures not applied on "
+		    "this node (erasures_waiting lists the first 100)");
+	else if (ne > 0)
 		snprintf(ew, sizeof ew, "%u erasure%s not applied on this node "
 		    "(see erasures_waiting)", ne, ne == 1 ? "" : "s");
 	sl_pack_cstr(&pk, "clock");

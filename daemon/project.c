@@ -1407,14 +1407,20 @@ explain_cb(void *ctx, const uint8_t h[SL_HASH_LEN],
 	struct sl_erasure e;
 	bool hit = false;
 
-	(void)h;
+	bool took;
+
 	if (project_erasure_read(x->p, x->txn, origin, seq, NULL, &ev, &e) !=
-	    SL_OK || !sl_erasure_names(&e, x->key, x->klen) ||
-	    /* One this node's policy does not apply (yet) explains
-	     * nothing: the node keeps, and takes back, the values. */
-	    (x->p->erase_decision && (!e.has_decision ||
+	    SL_OK || !sl_erasure_names(&e, x->key, x->klen))
+		return SL_OK;
+	/* One that took values out here keeps them out, whatever came
+	 * since (its decision revoked, its author retired).  Else: one this
+	 * node's policy does not apply (yet), or whose author does not
+	 * count, explains nothing: the node keeps, and takes back, the
+	 * values. */
+	took = store_txn_erasure_took(x->p->s, x->txn, h);
+	if (!took && ((x->p->erase_decision && (!e.has_decision ||
 	    !project_decision_in_force(x->p, x->txn, e.decision))) ||
-	    (ms != NULL && !sl_members_counts(ms, origin, seq)))
+	    (ms != NULL && !sl_members_counts(ms, origin, seq))))
 		return SL_OK;
 	for (uint32_t i = 0; i < e.ntargets && !hit; i++)
 		hit = memcmp(sl_erasure_target(&e, i), x->hash, SL_HASH_LEN) == 0;
@@ -2490,18 +2496,23 @@ project_dump(struct project *p, project_dump_fn fn, void *ctx)
 	return rc == 0 ? SL_OK : SL_ESTORE;
 }
 
+/* The erasures of dbi (of record id, or all), from key from on (NULL:
+ * the first); fn's first return other than SL_OK ends it and is
+ * returned. */
 static int
 erasures_in(MDB_dbi dbi, MDB_txn *txn, const uint8_t *id,
-    project_erasure_fn fn, void *ctx)
+    const uint8_t *from, project_erasure_fn fn, void *ctx)
 {
 	MDB_cursor *c;
 	MDB_val k = { id != NULL ? SL_ID_LEN : 0, (void *)id }, d;
 	int rc = SL_OK, mrc;
 
+	if (from != NULL)
+		k = (MDB_val){ SL_ID_LEN + SL_HASH_LEN, (void *)from };
 	if (mdb_cursor_open(txn, dbi, &c) != 0)
 		return SL_ESTORE;
-	for (mrc = mdb_cursor_get(c, &k, &d, id != NULL ? MDB_SET_RANGE :
-	    MDB_FIRST); rc == SL_OK && mrc == 0;
+	for (mrc = mdb_cursor_get(c, &k, &d, id != NULL || from != NULL ?
+	    MDB_SET_RANGE : MDB_FIRST); rc == SL_OK && mrc == 0;
 	    mrc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		const uint8_t *kp = k.mv_data;
 
@@ -2521,14 +2532,14 @@ int
 project_erasures(struct project *p, MDB_txn *txn, const uint8_t *id,
     project_erasure_fn fn, void *ctx)
 {
-	return erasures_in(p->perase, txn, id, fn, ctx);
+	return erasures_in(p->perase, txn, id, NULL, fn, ctx);
 }
 
 int
-project_erasures_open(struct project *p, MDB_txn *txn,
+project_erasures_open(struct project *p, MDB_txn *txn, const uint8_t *from,
     project_erasure_fn fn, void *ctx)
 {
-	return erasures_in(p->peopen, txn, NULL, fn, ctx);
+	return erasures_in(p->peopen, txn, NULL, from, fn, ctx);
 }
 
 int

@@ -211,8 +211,9 @@ typedef int (*project_erasure_fn)(void *ctx, const uint8_t hash[SL_HASH_LEN],
     const uint8_t origin[SL_KEY_LEN], uint64_t seq);
 int project_erasures(struct project *p, MDB_txn *txn, const uint8_t *id,
     project_erasure_fn fn, void *ctx);
-/* The same for those not applied yet (of every record). */
-int project_erasures_open(struct project *p, MDB_txn *txn,
+/* The same for those not applied yet (of every record), in the order of
+ * record (16) + hash (32), from that key from on (NULL: the first). */
+int project_erasures_open(struct project *p, MDB_txn *txn, const uint8_t *from,
     project_erasure_fn fn, void *ctx);
 /* The erasure hash of record was applied (store_txn_erasure_mark): it
  * leaves project_erasures_open. */

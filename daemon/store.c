@@ -69,7 +69,6 @@ struct origin_entry {
 	uint32_t idx;
 	MDB_dbi dbi;    /* its log database */
 	bool damaged;   /* its tip record does not decode: no appends */
-	uint64_t gap_after; /* store_gaps: the last of its seqs asked for */
 };
 
 struct store {
@@ -79,6 +78,13 @@ struct store {
 	 * dropped it): what this node asks its peers for (WANT). */
 	MDB_dbi gaps;
 	uint32_t gap_origin;  /* the origin the next store_gaps starts at */
+	/* Per origin index, the last of its seqs store_gaps asked for
+	 * (apart from the origins, which a reload reads again). */
+	struct gap_pos {
+		uint32_t idx;
+		uint64_t after;
+	} *gpos;
+	size_t ngpos, capgpos;
 	bool has_key;
 	struct sl_key key;
 	struct origin_entry *orig;
@@ -497,6 +503,7 @@ store_close(struct store *s)
 	if (s->env != NULL)
 		mdb_env_close(s->env);
 	sl_key_wipe(&s->key);
+	free(s->gpos);
 	free(s->orig);
 	free(s->buf);
 	free(s);
@@ -1556,15 +1563,45 @@ gap_at(struct store *s, MDB_txn *txn, const MDB_val *k, struct store_gap *out)
  * crowd out the others'. */
 #define GAPS_PER_ORIGIN 32
 
+static uint64_t
+gap_after(const struct store *s, uint32_t idx)
+{
+	for (size_t i = 0; i < s->ngpos; i++)
+		if (s->gpos[i].idx == idx)
+			return s->gpos[i].after;
+	return 0;
+}
+
+static int
+gap_after_set(struct store *s, uint32_t idx, uint64_t seq)
+{
+	for (size_t i = 0; i < s->ngpos; i++)
+		if (s->gpos[i].idx == idx) {
+			s->gpos[i].after = seq;
+			return 0;
+		}
+	if (s->ngpos == s->capgpos) {
+		size_t cap = s->capgpos ? s->capgpos * 2 : 8;
+		struct gap_pos *g = realloc(s->gpos, cap * sizeof *g);
+
+		if (g == NULL)
+			return ENOMEM;
+		s->gpos = g;
+		s->capgpos = cap;
+	}
+	s->gpos[s->ngpos++] = (struct gap_pos){ idx, seq };
+	return 0;
+}
+
 /* Up to max entries of origin o from the index into out, from the one
- * after the last asked for (o->gap_after) round to it; entries whose
+ * after the last asked for (gap_after) round to it; entries whose
  * copy is whole by now, or explained, leave the index.  Their count. */
 static size_t
 gaps_of(struct store *s, MDB_txn *txn, MDB_cursor *c,
     struct origin_entry *o, struct store_gap *out, size_t max)
 {
 	uint8_t kb[LOG_KEY_LEN];
-	uint64_t after = o->gap_after, seq;
+	uint64_t after = gap_after(s, o->idx), seq;
 	MDB_val k, d;
 	size_t n = 0;
 	bool round = false;
@@ -1588,7 +1625,8 @@ gaps_of(struct store *s, MDB_txn *txn, MDB_cursor *c,
 		if (round && seq > after)
 			break;
 		if (gap_at(s, txn, &k, &out[n])) {
-			o->gap_after = seq;
+			if (gap_after_set(s, o->idx, seq) != 0)
+				break;
 			n++;
 		} else if (mdb_cursor_del(c, 0) != 0) {
 			break;
@@ -1654,15 +1692,25 @@ size_t
 store_gaps(struct store *s, struct store_gap *out, size_t max)
 {
 	uint32_t from = s->gap_origin;
+	struct gap_pos *was = NULL;
+	size_t nwas = s->ngpos;
 	MDB_txn *txn;
 	size_t n = 0;
 
 	if (max == 0)
 		return 0;
+	if (nwas > 0 && (was = malloc(nwas * sizeof *was)) == NULL)
+		return 0;
+	if (nwas > 0)
+		memcpy(was, s->gpos, nwas * sizeof *was);
 	for (;;) {
 		if (txn_begin(s, 0, &txn) != 0)
-			return 0;
+			break;
+		/* A retry starts where this call did. */
 		s->gap_origin = from;
+		if (nwas > 0)
+			memcpy(s->gpos, was, nwas * sizeof *was);
+		s->ngpos = nwas;
 		n = gaps_txn(s, txn, out, max);
 		/* A commit that failed only leaves explained entries in the
 		 * index for the next round. */
@@ -1670,6 +1718,7 @@ store_gaps(struct store *s, struct store_gap *out, size_t max)
 		    store_grow(s) != SL_OK)
 			break;
 	}
+	free(was);
 	return n;
 }
 
@@ -2670,6 +2719,37 @@ store_txn_erasure_applied(struct store *s, MDB_txn *txn,
 	return sl_get_be(d.mv_data, 8);
 }
 
+/* The erasure's "took something out here" mark: its hash and 'a'. */
+static MDB_val
+acted_key(uint8_t kb[SL_HASH_LEN + 1], const uint8_t hash[SL_HASH_LEN])
+{
+	memcpy(kb, hash, SL_HASH_LEN);
+	kb[SL_HASH_LEN] = 'a';
+	return (MDB_val){ SL_HASH_LEN + 1, kb };
+}
+
+int
+store_txn_erasure_acted(struct store *s, MDB_txn *txn,
+    const uint8_t hash[SL_HASH_LEN])
+{
+	uint8_t kb[SL_HASH_LEN + 1];
+	MDB_val k = acted_key(kb, hash), d = { 0, NULL };
+	int rc = mdb_put(txn, s->erasures, &k, &d, 0);
+
+	return rc == 0 ? SL_OK : rc == MDB_MAP_FULL ? SL_EFULL : SL_ESTORE;
+}
+
+bool
+store_txn_erasure_took(struct store *s, MDB_txn *txn,
+    const uint8_t hash[SL_HASH_LEN])
+{
+	uint8_t kb[SL_HASH_LEN + 1];
+	MDB_val k = acted_key(kb, hash), d;
+
+	return store_txn_erasure_applied(s, txn, hash) != 0 ||
+	    mdb_get(txn, s->erasures, &k, &d) == 0;
+}
+
 /* path with suffix, in buf. */
 static const char *
 path_with(char *buf, size_t len, const char *path, const char *suffix)
@@ -2806,8 +2886,11 @@ store_compact(struct store *s, const char *path, char *err, size_t errlen)
 		if (meta_get_u64(s, txn, "compact_every", &every) != 0 ||
 		    every < STORE_COMPACT_MIN_MS)
 			every = STORE_COMPACT_MIN_MS;
-		/* Erasures keep coming: wait twice as long each time. */
-		if (last != 0 && now >= last && now - last < 2 * every)
+		/* Erasures keep coming (the last compaction was less than
+		 * an hour ago): wait twice as long each time; after a quiet
+		 * hour, a minute again. */
+		if (last != 0 && now >= last && now - last <
+		    STORE_COMPACT_MAX_MS)
 			every = every * 2 < STORE_COMPACT_MAX_MS ? every * 2 :
 			    STORE_COMPACT_MAX_MS;
 		else

@@ -377,6 +377,14 @@ int store_txn_erasure_mark(struct store *s, MDB_txn *txn,
     const uint8_t hash[SL_HASH_LEN], uint64_t ms);
 uint64_t store_txn_erasure_applied(struct store *s, MDB_txn *txn,
     const uint8_t hash[SL_HASH_LEN]);
+/* Erasure hash took values out on this node (some of its targets: one
+ * waiting for the rest is not applied yet).  An erasure that took
+ * something out keeps it out whatever comes later (its decision
+ * revoked, its author retired): store_txn_erasure_took says so. */
+int store_txn_erasure_acted(struct store *s, MDB_txn *txn,
+    const uint8_t hash[SL_HASH_LEN]);
+bool store_txn_erasure_took(struct store *s, MDB_txn *txn,
+    const uint8_t hash[SL_HASH_LEN]);
 /*
  * Compaction: a copy of the store with its live pages only (no free page
  * keeps an erased value), written beside path as path.ready.  With the
@@ -396,9 +404,10 @@ int store_remove_scrubbed(const char *dir);
 /* When the store was last compacted (ms; 0: never). */
 uint64_t store_compacted_at(struct store *s);
 /* How long after the last compaction the next may be (ms): a minute, and
- * twice the last wait each time one follows within twice its wait
- * (erasures keep coming: a member erasing its own fields one by one
- * must not keep every node restarting), up to an hour. */
+ * twice the last wait each time one follows the last within an hour
+ * (erasures keep coming: a member erasing its own fields one by one, at
+ * any pace, must not keep every node restarting), up to an hour; a
+ * minute again after an hour without one. */
 #define STORE_COMPACT_MIN_MS ((uint64_t)60 * 1000)
 #define STORE_COMPACT_MAX_MS ((uint64_t)3600 * 1000)
 uint64_t store_compact_every(struct store *s);

@@ -122,6 +122,8 @@ struct sync {
 	bool grew;
 	bool want_now;          /* an ingest left openings missing: ask */
 	uint64_t want_at;       /* ms: the last round of WANT */
+	struct store_gap want[SL_PEER_WANT_MAX]; /* that round's list */
+	size_t nwant;
 	sync_hold_fn hold;
 	bool quiet;             /* sync_set_quiet */
 	void *hold_ctx;
@@ -971,31 +973,34 @@ send_want(struct session *ss, const struct store_gap *g, size_t n)
 	conn_frame_send(ss->conn, SL_PEER_WANT);
 }
 
-/* A session starts: what is missing now, to this peer. */
-static void
-want_one(struct session *ss)
-{
-	struct store_gap g[SL_PEER_WANT_MAX];
-
-	if (ss->refill)
-		send_want(ss, g, store_gaps(ss->sy->s, g, SL_PEER_WANT_MAX));
-}
-
 /* A round: the same list to every peer that answers WANT (each peer
  * gets every entry, so no peer is the only one asked for one). */
 static void
 want_all(struct sync *sy)
 {
-	struct store_gap g[SL_PEER_WANT_MAX];
-	size_t n;
-
 	sy->want_at = sl_now_ms();
 	sy->want_now = false;
-	if ((n = store_gaps(sy->s, g, SL_PEER_WANT_MAX)) == 0)
+	if ((sy->nwant = store_gaps(sy->s, sy->want, SL_PEER_WANT_MAX)) == 0)
 		return;
 	for (struct session *ss = sy->sessions; ss != NULL; ss = ss->next)
 		if (ss->peer != NULL)
-			send_want(ss, g, n);
+			send_want(ss, sy->want, sy->nwant);
+}
+
+/* A session starts: the last round's list, so that a peer that connects
+ * again and again does not move the rounds on (and sees only what every
+ * peer is asked); a new round if that one is a minute old. */
+static void
+want_one(struct session *ss)
+{
+	struct sync *sy = ss->sy;
+
+	if (!ss->refill)
+		return;
+	if (sl_now_ms() - sy->want_at < WANT_EVERY_MS)
+		send_want(ss, sy->want, sy->nwant);
+	else
+		want_all(sy);
 }
 
 /* An ingest left openings missing (want_now), or a minute passed with

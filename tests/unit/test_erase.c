@@ -1333,6 +1333,61 @@ test_erase_unsettled(void **state)
 	scene_stop(&s);
 }
 
+#define PILE 150
+
+/*
+ * A member piles up erasures that can never apply (each names the
+ * victim's contact, which the member may not erase).  Each tick judges
+ * a bounded number of them, so the victim's own erasure, written after
+ * the pile, is still applied; status lists the first 100 and says there
+ * are more.
+ */
+static void
+test_erase_pile(void **state)
+{
+	struct scene s;
+	struct ident m;
+	struct forger fm;
+	struct rec *r;
+	uint8_t head[SL_HASH_LEN];
+	char id[SL_ID_TEXT + 1];
+	struct tu_run *out;
+	uint64_t now = sl_now_ms() << 16;
+
+	(void)state;
+	scene_start(&s, "pl");
+	ident_init(&m, "m-pl");
+	scene_member(&s, &m);
+	snprintf(id, sizeof id, "%s", line1(sl(&s.v, "contact", "add",
+	    "--name", "Qwpx Hogen", "--phone", "0706667788", NULL)));
+	head_of(&s.v, id, head);
+	assert_non_null(r = calloc(PILE, sizeof *r));
+	forger_init(&fm, &m);
+	for (int i = 0; i < PILE; i++) {
+		struct sl_buf pl = erasure_payload(id, head);
+
+		r[i] = forge(&fm, &(struct forgery){ .type = "erasure",
+		    .author = "m", .hlc = now + (uint64_t)i, .payload = pl.p,
+		    .payload_len = (uint32_t)pl.len });
+		free(pl.p);
+	}
+	atk_deliver(&m, &s.v, r, PILE);
+	out = ok(sl(&s.v, "status", "--json", NULL));
+	assert_non_null(strstr(out->out, "more than 100 erasures not applied"));
+	ok(sl(&s.v, "erase", id, "--field", "phone", "--ground", "GDPR",
+	    NULL));
+	wait_show(&s.v, id, "\"phone\": null");
+	wait_compacted(&s.v);
+	assert_gone(&s.v, "0706667788");
+	wait_show(&s.v, id, "\"name\": \"Qwpx Hogen\"");
+	victim_alive(&s, "after a pile of erasures");
+	for (int i = 0; i < PILE; i++)
+		free(r[i].p);
+	free(r);
+	ident_free(&m);
+	scene_stop(&s);
+}
+
 /* Appends line to n's samlog.conf and has its daemon read it again. */
 static void
 conf_reload(const struct node *n, const char *line, const char *shows)
@@ -1352,6 +1407,86 @@ conf_reload(const struct node *n, const char *line, const char *shows)
 			fail_msg("%s never showed %s", n->name, shows);
 		usleep(100000);
 	}
+}
+
+/* The erasure payload of one target, under a disposal decision. */
+static struct sl_buf
+erasure_under(const char *record, const uint8_t target[SL_HASH_LEN],
+    const char *decision)
+{
+	struct sl_buf g = { 0 };
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 3);
+	sl_pack_cstr(&pk, "decision");
+	sl_pack_cstr(&pk, decision);
+	sl_pack_cstr(&pk, "record");
+	sl_pack_cstr(&pk, record);
+	sl_pack_cstr(&pk, "targets");
+	msgpack_pack_array(&pk, 1);
+	sl_pack_bin(&pk, target, SL_HASH_LEN);
+	return g;
+}
+
+/*
+ * A public body's node applied an erasure once its disposal decision was
+ * adopted; the decision is revoked later.  A whole copy of the erased
+ * event from a member that kept it does not bring the value back: an
+ * erasure that took values out keeps them out.
+ */
+static void
+test_erase_never_back(void **state)
+{
+	struct scene s;
+	struct ident m;
+	struct forger fm;
+	struct rec stripped, full, er;
+	struct sl_buf pl;
+	char id[SL_ID_TEXT + 1], dec[SL_ID_TEXT + 1];
+	struct atk at;
+
+	(void)state;
+	scene_start(&s, "nb");
+	ident_init(&m, "m-nb");
+	scene_member(&s, &m);
+	conf_reload(&s.v, "erasure = with-decision\n",
+	    "\"erasure\": \"with-decision\"");
+	snprintf(dec, sizeof dec, "%s", scene_decision(&s, "Gallring", NULL));
+	forger_init(&fm, &m);
+	forge_committed(&fm, "Qwpx Aterkallad", &full, &stripped);
+	id_created(id, &stripped);
+	pl = erasure_under(id, stripped.hash, dec);
+	usleep(2000);
+	er = forge(&fm, &(struct forgery){ .type = "erasure", .author = "m",
+	    .payload = pl.p, .payload_len = (uint32_t)pl.len });
+	atk_deliver(&m, &s.v, (struct rec[]){ full, er }, 2);
+	assert_true(show_within(&s.v, id, "\"name\": \"Qwpx Aterkallad\"",
+	    WAIT_MS));
+	/* The honest node (erasure = apply) applies it at once, and starts
+	 * again on a compacted store. */
+	wait_compacted(&s.h);
+	/* Adopted: applied here too.  Then revoked. */
+	ok(sl(&s.h, "decision", "adopt", dec, NULL));
+	wait_show(&s.v, id, "\"name\": null");
+	wait_compacted(&s.v);
+	ok(sl(&s.h, "decision", "revoke", dec, "--reason", "fel beslut",
+	    NULL));
+	scene_converge(&s);
+	/* The whole copy, as a duplicate and as a WHOLE. */
+	atk_deliver(&m, &s.v, &full, 1);
+	atk_session(&at, &m, &s.v, NULL, 0);
+	atk_records(&at, SL_PEER_WHOLE, &full, 1);
+	atk_end(&at);
+	assert_false(show_within(&s.v, id, "Qwpx Aterkallad", 2000));
+	assert_gone(&s.v, "Qwpx Aterkallad");
+	victim_alive(&s, "after the decision was revoked");
+	free(pl.p);
+	free(full.p);
+	free(stripped.p);
+	free(er.p);
+	ident_free(&m);
+	scene_stop(&s);
 }
 
 /*
@@ -1569,6 +1704,8 @@ main(void)
 		cmocka_unit_test_teardown(test_erase_relays_differ, cl_reap),
 		cmocka_unit_test_teardown(test_erase_many, cl_reap),
 		cmocka_unit_test_teardown(test_erase_unsettled, cl_reap),
+		cmocka_unit_test_teardown(test_erase_pile, cl_reap),
+		cmocka_unit_test_teardown(test_erase_never_back, cl_reap),
 		cmocka_unit_test_teardown(test_erase_restore_quorum, cl_reap),
 		cmocka_unit_test_teardown(test_erase_restore_no_fork, cl_reap),
 	};
