@@ -1178,7 +1178,7 @@ test_erase_many(void **state)
 	struct forger fm;
 	struct rec *r;
 	uint8_t head[SL_HASH_LEN];
-	char id[SL_ID_TEXT + 1], phone[16];
+	char id[SL_ID_TEXT + 1], phone[24];
 	struct tu_run *out;
 
 	(void)state;
