@@ -354,6 +354,21 @@ meta_put_u64(struct store *s, MDB_txn *txn, const char *name, uint64_t v)
 	return mdb_put(txn, s->meta, &k, &d, 0);
 }
 
+/* A meta value read on its own, dflt if it is not there (or unreadable). */
+static uint64_t
+meta_read_u64(struct store *s, const char *name, uint64_t dflt)
+{
+	MDB_txn *txn;
+	uint64_t v;
+
+	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
+		return dflt;
+	if (meta_get_u64(s, txn, name, &v) != 0)
+		v = dflt;
+	mdb_txn_abort(txn);
+	return v;
+}
+
 /* Reloads everything cached in memory: used at open and after any
  * aborted write.  The read transaction is committed, not aborted, so that
  * the log handles it opened stay valid. */
@@ -2808,15 +2823,7 @@ store_txn_scrub_owed(struct store *s, MDB_txn *txn)
 bool
 store_scrub_owed(struct store *s)
 {
-	MDB_txn *txn;
-	uint64_t v = 0;
-
-	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
-		return false;
-	if (meta_get_u64(s, txn, "scrub", &v) != 0)
-		v = 0;
-	mdb_txn_abort(txn);
-	return v != 0;
+	return meta_read_u64(s, "scrub", 0) != 0;
 }
 
 /* A compaction that failed is owed still, and may be tried at once. */
@@ -2843,30 +2850,15 @@ store_remove_scrubbed(const char *dir)
 uint64_t
 store_compacted_at(struct store *s)
 {
-	MDB_txn *txn;
-	uint64_t v = 0;
-
-	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
-		return 0;
-	if (meta_get_u64(s, txn, "compacted", &v) != 0)
-		v = 0;
-	mdb_txn_abort(txn);
-	return v;
+	return meta_read_u64(s, "compacted", 0);
 }
 
 uint64_t
 store_compact_every(struct store *s)
 {
-	MDB_txn *txn;
-	uint64_t v = 0;
+	uint64_t v = meta_read_u64(s, "compact_every", 0);
 
-	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
-		return STORE_COMPACT_MIN_MS;
-	if (meta_get_u64(s, txn, "compact_every", &v) != 0 ||
-	    v < STORE_COMPACT_MIN_MS)
-		v = STORE_COMPACT_MIN_MS;
-	mdb_txn_abort(txn);
-	return v;
+	return v < STORE_COMPACT_MIN_MS ? STORE_COMPACT_MIN_MS : v;
 }
 
 int

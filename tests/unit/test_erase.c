@@ -656,18 +656,24 @@ sealed_name(void *ctx, const char *key, size_t klen)
 	return klen == 4 && memcmp(key, "name", 4) == 0;
 }
 
-/* The erasure payload of one target, as a hostile member would write
- * it. */
+/* The erasure payload of one target, as a member would write it: on a
+ * ground, or under decision (not NULL). */
 static struct sl_buf
-erasure_payload(const char *record, const uint8_t target[SL_HASH_LEN])
+erasure_payload(const char *record, const uint8_t target[SL_HASH_LEN],
+    const char *decision)
 {
 	struct sl_buf g = { 0 };
 	msgpack_packer pk;
 
 	msgpack_packer_init(&pk, &g, sl_buf_write);
 	msgpack_pack_map(&pk, 3);
-	sl_pack_cstr(&pk, "ground");
-	sl_pack_cstr(&pk, "because I can");
+	if (decision != NULL) {
+		sl_pack_cstr(&pk, "decision");
+		sl_pack_cstr(&pk, decision);
+	} else {
+		sl_pack_cstr(&pk, "ground");
+		sl_pack_cstr(&pk, "because I can");
+	}
 	sl_pack_cstr(&pk, "record");
 	sl_pack_cstr(&pk, record);
 	sl_pack_cstr(&pk, "targets");
@@ -700,7 +706,7 @@ test_erase_hostile(void **state)
 	ok(sl(&s.v, "contact", "update", id, "--phone", "0701230000", NULL));
 	assert_int_equal(heads_of(&s.v, id, head, 4, NULL), 1);
 	forger_init(&f, &m);
-	struct sl_buf g = erasure_payload(id, head[0]);
+	struct sl_buf g = erasure_payload(id, head[0], NULL);
 	struct rec e = forge(&f, &(struct forgery){ .type = "erasure",
 	    .author = "mallory", .payload = g.p,
 	    .payload_len = (uint32_t)g.len });
@@ -1295,7 +1301,7 @@ test_erase_unsettled(void **state)
 	upd = upd_stripped;
 	assert_non_null(upd.p = malloc(SL_EVENT_MAX));
 	upd.len = sl_record_reopen(upd.p, &ev, op.p, op.len);
-	ep = erasure_payload(id, upd.hash);
+	ep = erasure_payload(id, upd.hash, NULL);
 	er = forge(&fm, &(struct forgery){ .type = "erasure", .author = "m",
 	    .hlc = now + 2, .payload = ep.p, .payload_len = (uint32_t)ep.len });
 
@@ -1364,7 +1370,7 @@ test_erase_pile(void **state)
 	assert_non_null(r = calloc(PILE, sizeof *r));
 	forger_init(&fm, &m);
 	for (int i = 0; i < PILE; i++) {
-		struct sl_buf pl = erasure_payload(id, head);
+		struct sl_buf pl = erasure_payload(id, head, NULL);
 
 		r[i] = forge(&fm, &(struct forgery){ .type = "erasure",
 		    .author = "m", .hlc = now + (uint64_t)i, .payload = pl.p,
@@ -1409,26 +1415,6 @@ conf_reload(const struct node *n, const char *line, const char *shows)
 	}
 }
 
-/* The erasure payload of one target, under a disposal decision. */
-static struct sl_buf
-erasure_under(const char *record, const uint8_t target[SL_HASH_LEN],
-    const char *decision)
-{
-	struct sl_buf g = { 0 };
-	msgpack_packer pk;
-
-	msgpack_packer_init(&pk, &g, sl_buf_write);
-	msgpack_pack_map(&pk, 3);
-	sl_pack_cstr(&pk, "decision");
-	sl_pack_cstr(&pk, decision);
-	sl_pack_cstr(&pk, "record");
-	sl_pack_cstr(&pk, record);
-	sl_pack_cstr(&pk, "targets");
-	msgpack_pack_array(&pk, 1);
-	sl_pack_bin(&pk, target, SL_HASH_LEN);
-	return g;
-}
-
 /*
  * A public body's node applied an erasure once its disposal decision was
  * adopted; the decision is revoked later.  A whole copy of the erased
@@ -1456,7 +1442,7 @@ test_erase_never_back(void **state)
 	forger_init(&fm, &m);
 	forge_committed(&fm, "Qwpx Aterkallad", &full, &stripped);
 	id_created(id, &stripped);
-	pl = erasure_under(id, stripped.hash, dec);
+	pl = erasure_payload(id, stripped.hash, dec);
 	usleep(2000);
 	er = forge(&fm, &(struct forgery){ .type = "erasure", .author = "m",
 	    .payload = pl.p, .payload_len = (uint32_t)pl.len });
@@ -1519,7 +1505,7 @@ test_erase_decision_gap(void **state)
 	forger_init(&fm, &m);
 	forge_committed(&fm, "Qwpx Beslutslos", &full, &stripped);
 	id_created(id, &stripped);
-	pl = erasure_payload(id, stripped.hash);
+	pl = erasure_payload(id, stripped.hash, NULL);
 	usleep(2000);
 	er = forge(&fm, &(struct forgery){ .type = "erasure", .author = "m",
 	    .payload = pl.p, .payload_len = (uint32_t)pl.len });
