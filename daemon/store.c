@@ -1088,12 +1088,13 @@ gap_open(struct store *s, MDB_txn *txn, const struct sl_event *ev,
     const uint8_t hash[SL_HASH_LEN])
 {
 	const char *keys[SL_OPENS_MAX];
-	uint32_t kl[SL_OPENS_MAX];
-	uint32_t n = sl_event_erased(ev, keys, kl, SL_OPENS_MAX);
+	uint32_t kl[SL_OPENS_MAX], n;
 
-	if (ev->payload == NULL)
+	/* No commitment's marker bytes, no commitment: no parse. */
+	if (ev->payload == NULL || memmem(ev->payload, ev->payload_len,
+	    "\xc4\x20", 2) == NULL)
 		return false;
-	if (n > SL_OPENS_MAX)
+	if ((n = sl_event_erased(ev, keys, kl, SL_OPENS_MAX)) > SL_OPENS_MAX)
 		return true;
 	for (uint32_t i = 0; i < n; i++)
 		if (s->explain == NULL || !s->explain(s->explain_ctx, txn, ev,
@@ -1303,10 +1304,7 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 				goto fail;
 			/* A copy a relay stripped of an opening: asked for
 			 * whole (the hook has folded any erasure before it). */
-			if (e->payload != NULL && memmem(e->payload,
-			    e->payload_len, "\xc4\x20", 2) != NULL &&
-			    sl_event_erased(e, NULL, NULL, 0) > 0 &&
-			    gap_open(s, txn, e, g->hash[i])) {
+			if (gap_open(s, txn, e, g->hash[i])) {
 				if ((rc = gap_put(s, txn, o, e->seq)) != 0)
 					goto fail;
 				gaps++;
@@ -1469,18 +1467,11 @@ refill_one(struct store *s, MDB_txn *txn, const struct sl_event *e,
     const uint8_t hash[SL_HASH_LEN], bool *done)
 {
 	const struct origin_entry *o = origin_find(s, e->origin);
-	bool same, bodyless;
-	uint32_t held_opens;
-	int rc;
 
 	*done = false;
 	if (o == NULL || e->seq > o->tip.seq)
 		return 0;
-	if ((rc = same_as_stored(txn, o, e, &same, &bodyless,
-	    &held_opens)) != 0)
-		return rc == MDB_NOTFOUND ? 0 : rc;
-	if (!same || (!bodyless && e->n_opens <= held_opens))
-		return 0;
+	/* refill_txn compares with the held copy itself. */
 	return refill_txn(s, txn, o, e, hash, done);
 }
 
