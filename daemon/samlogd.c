@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <malloc.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -431,6 +432,55 @@ ckpt_timer_set(struct daemon *d)
 		uv_timer_start(&d->ckpt_timer, ckpt_timer_cb, ms, ms);
 }
 
+/*
+ * The stop signals (SIGINT, SIGTERM) and SIGHUP are the loop's while it
+ * runs.  When the daemon starts itself again (to compact its store, or
+ * with a new key) there is a stretch without the loop's handlers: from
+ * closing them, through the compaction and execv, to the new image's
+ * uv_signal_start.  A signal that came then found the default action and
+ * killed the process mid-way.  So the main thread blocks them for that
+ * stretch; one that comes waits, pending across execv (POSIX keeps it),
+ * and is an orderly stop once the new image unblocks it.  The worker
+ * threads (libuv's pool, for name lookups) are started with them blocked
+ * from the first, so only the main thread ever takes them.
+ */
+static void
+stop_signals(int how)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(how, &set, NULL);
+}
+
+static void
+pool_start_work(uv_work_t *req)
+{
+	(void)req;
+}
+
+static void
+pool_start_done(uv_work_t *req, int status)
+{
+	(void)status;
+	free(req);
+}
+
+/* Starts libuv's worker pool now, while the stop signals are blocked:
+ * its threads keep the mask they start with. */
+static void
+pool_start(uv_loop_t *loop)
+{
+	uv_work_t *req = malloc(sizeof *req);
+
+	if (req != NULL && uv_queue_work(loop, req, pool_start_work,
+	    pool_start_done) != 0)
+		free(req);
+}
+
 static void
 signal_stop_cb(uv_signal_t *h, int signum)
 {
@@ -607,6 +657,7 @@ due_timer_cb(uv_timer_t *h)
 	if (cmd_scrub_wanted(d->cmd) && scrub_due(d)) {
 		log_info("starting again to compact the store after an "
 		    "erasure");
+		stop_signals(SIG_BLOCK);
 		uv_stop(h->loop);
 		return;
 	}
@@ -627,6 +678,7 @@ due_timer_cb(uv_timer_t *h)
 		}
 		if (!waiting || uv_now(h->loop) - asked > 10000) {
 			log_info("starting again with this node's new key");
+			stop_signals(SIG_BLOCK);
 			uv_stop(h->loop);
 		}
 		return;
@@ -867,6 +919,12 @@ main(int argc, char **argv)
 	uv_signal_start(&d.sig_int, signal_stop_cb, SIGINT);
 	uv_signal_start(&d.sig_term, signal_stop_cb, SIGTERM);
 	uv_signal_start(&d.sig_hup, signal_hup_cb, SIGHUP);
+	/* Blocked still if this image is a start again (stop_signals):
+	 * the pool starts with them blocked, then one that is pending is
+	 * the loop's from here on. */
+	stop_signals(SIG_BLOCK);
+	pool_start(&d.loop);
+	stop_signals(SIG_UNBLOCK);
 	daemon_serve(&d);
 	uv_timer_init(&d.loop, &d.idle_timer);
 	d.idle_timer.data = &d;
@@ -897,6 +955,8 @@ main(int argc, char **argv)
 	    (unsigned long long)store_event_count(d.store));
 	notify(st);
 	uv_run(&d.loop, UV_RUN_DEFAULT);
+	/* (A start again blocked them as it stopped the loop.) */
+	stop_signals(SIG_BLOCK);
 
 	/* Orderly stop: commit what clients already sent, stop listening,
 	 * close every handle and let their callbacks run, then close the
