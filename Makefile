@@ -85,7 +85,8 @@ DAEMON_SRC := daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/tls.c daemon/conn.c daemon/sync.c
 CLI_SRC    := cli/parser.c cli/records.c cli/output.c cli/output_json.c \
               cli/request.c cli/import.c cli/export.c cli/fileio.c \
-              cli/bundle.c cli/chains.c cli/pins.c cli/events.c cli/restore.c
+              cli/bundle.c cli/chains.c cli/pins.c cli/events.c cli/restore.c \
+              cli/report.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 PROTO_OBJ  := $(call obj,$(PROTO_SRC))
@@ -97,7 +98,7 @@ CLI_PROTO_OBJ := $(call obj,$(CLI_PROTO_SRC))
 TESTS := test_mp test_event test_output test_schema test_store test_project \
          test_fold test_member test_node test_e2e test_sync test_fault test_hostile \
          test_meaning test_attack test_attack13 test_attack14 test_soak test_sheets \
-         test_cli_golden test_raw test_evfile test_ckpt test_device test_fork \
+         test_cli_golden test_report test_raw test_evfile test_ckpt test_device test_fork \
          test_majority test_erase
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
@@ -170,6 +171,8 @@ $(BUILD)/test_attack13: $(BUILD)/obj/tests/unit/test_attack13.o $(BUILD)/obj/tes
 $(BUILD)/test_attack14: $(BUILD)/obj/tests/unit/test_attack14.o $(BUILD)/obj/tests/unit/attacker.o $(BUILD)/obj/tests/unit/victim.o $(CLUSTER_OBJ) $(DAEMON_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 # The CLI's output against tests/golden/, through real daemons.
+$(BUILD)/test_report: $(BUILD)/obj/tests/unit/test_report.o $(CLUSTER_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test_cli_golden: $(BUILD)/obj/tests/unit/test_cli_golden.o $(CLUSTER_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 # The raw event export's format and checker, without a daemon.

@@ -30,6 +30,8 @@
 #define END_FLAGS { NULL, NULL, NULL, 0, NULL, NULL }
 
 static const char *const formats[] = { "csv", "jsonl", NULL };
+static const char *const report_formats[] = { "html", "md", "json", NULL };
+static const char *const langs[] = { "sv", "en", NULL };
 
 static const struct flag_def init_flags[] = {
 	{ "org", "NAME", "the organisation this node speaks for", FL_REQUIRED,
@@ -83,6 +85,22 @@ static struct flag_def export_flags[] = {
 	    "unique prefix; a,b for several)", FL_REPEAT, NULL, NULL },
 	{ "since", "TIME", "with --events: only events from this time or day "
 	    "on (by their clocks), or from this seq on", 0, NULL, NULL },
+	END_FLAGS,
+};
+
+static const struct flag_def report_flags[] = {
+	{ "from", "DATE", "the period's first day (YYYY-MM-DD)", FL_REQUIRED,
+	    NULL, NULL },
+	{ "to", "DATE", "its last day: the records as they stood then",
+	    FL_REQUIRED, NULL, NULL },
+	{ "municipality", "M", "a municipality to report on, in this order "
+	    "(repeatable; default: every one the records name); the rest is "
+	    "Other", FL_REPEAT, NULL, NULL },
+	{ "format", "F", "html (printable A4, the default), md (Markdown) or "
+	    "json; default from FILE's ending", 0, report_formats, NULL },
+	{ "lang", "L", "sv (Swedish, the default) or en", 0, langs, NULL },
+	{ "out", "FILE", "where to write it (- for standard output)",
+	    FL_REQUIRED, NULL, NULL },
 	END_FLAGS,
 };
 
@@ -270,6 +288,10 @@ static const struct command_def tail[] = {
 	{ "timeline", CMD_REMOTE, "timeline", OUT_LIST, "records", "ORG",
 	    "an organisation and every record about it, by date", find_flags,
 	    NULL },
+	{ "report", CMD_REPORT, NULL, OUT_NONE, NULL, NULL,
+	    "the board report for a period: per municipality the social "
+	    "enterprises, agreements, meetings and decisions, then the work "
+	    "ahead; printable HTML, Markdown or JSON", report_flags, NULL },
 	{ "audit", CMD_AUDIT, "audit", OUT_OBJECT, NULL, "[ID]",
 	    "write a decision's (any record's) signed history to a file, or "
 	    "check such a file", audit_flags, NULL },

@@ -27,6 +27,7 @@ enum cmd_id {
 	CMD_PERSON,   /* samlogd's answer, written to FILE and FILE.txt */
 	CMD_BACKUP,   /* samlogd writes FILE (its absolute path) */
 	CMD_RESTORE,  /* restore.c: offline */
+	CMD_REPORT,   /* report.c: lists from samlogd, as of a day */
 };
 
 /* How a remote command's reply is printed. */

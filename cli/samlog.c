@@ -19,6 +19,7 @@
 #include "export.h"
 #include "import.h"
 #include "records.h"
+#include "report.h"
 #include "request.h"
 #include "restore.h"
 #include "samlog_proto.h"
@@ -415,6 +416,9 @@ main(int argc, char **argv)
 		break;
 	case CMD_RESTORE:
 		status = cmd_restore(r.pos, r.pos2, r.json);
+		break;
+	case CMD_REPORT:
+		status = cmd_report(&r);
 		break;
 	case CMD_BACKUP: {
 		/* samlogd writes it: the path must not depend on where

@@ -8,7 +8,7 @@ set -u
 SUITES=${SAMLOG_SUITES:-"test_mp test_event test_output test_schema test_store
     test_project test_fold test_member test_node test_e2e test_sync test_fault
     test_hostile test_meaning test_attack test_attack13 test_attack14 test_soak
-    test_sheets test_cli_golden test_evfile test_raw test_ckpt test_device
+    test_sheets test_cli_golden test_report test_evfile test_raw test_ckpt test_device
     test_fork test_majority test_erase"}
 passed=0
 failed=0

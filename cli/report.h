@@ -1,0 +1,38 @@
+/*
+ * report.h - samlog report: the board report, made from the records as
+ * they stood at the end of a period, as printable HTML, Markdown or
+ * JSON.
+ */
+#ifndef SAMLOG_REPORT_H
+#define SAMLOG_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "parser.h"
+
+enum report_format { REPORT_HTML, REPORT_MD, REPORT_JSON };
+enum report_lang { REPORT_SV, REPORT_EN };
+
+struct report_opts {
+	const char *from, *to;          /* YYYY-MM-DD, from <= to */
+	const char *const *munis;       /* --municipality, in the order
+	                                   given; NULL: every one found */
+	size_t nmunis;
+	enum report_format format;
+	enum report_lang lang;
+};
+
+/*
+ * Fetches the records from the daemon of node directory dir and writes
+ * the report to f.  The exit status: 0, or 1 with one "samlog: ..." line
+ * printed (the daemon's answer, or what could not be done).
+ */
+int report_write(const char *dir, bool dir_named,
+    const struct report_opts *o, FILE *f);
+
+/* samlog report: the flags checked (2 for wrong usage), the report
+ * written to --out FILE (whole or not at all; - for standard output). */
+int cmd_report(const struct parse_result *r);
+
+#endif
