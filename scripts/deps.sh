@@ -16,9 +16,11 @@ libssl-dev libsodium-dev libjansson-dev"
 # cmocka: the suites; clang and its runtime: libFuzzer; cppcheck and
 # clang-tidy: lint; systemd: systemd-analyze verify of the unit;
 # groff-base and mandoc: the man pages' check; faketime: test_fault's
-# clocks.
+# clocks; chromium (headless), its driver, a font and poppler-utils: the
+# report printed to A4 and the web page in a real browser.
 TEST_PKGS="libcmocka-dev clang libclang-rt-14-dev cppcheck clang-tidy \
-systemd groff-base mandoc faketime"
+systemd groff-base mandoc faketime chromium chromium-driver \
+fonts-dejavu-core poppler-utils"
 
 case "${1:-}" in
 build) pkgs=$BUILD_PKGS ;;
