@@ -244,6 +244,14 @@ text_put(FILE *f, const char *s, size_t n)
 	free(b.p);
 }
 
+static FILE *error_sink;
+
+void
+cli_error_to(FILE *f)
+{
+	error_sink = f;
+}
+
 void
 cli_verror(const char *fmt, va_list ap)
 {
@@ -258,9 +266,14 @@ cli_verror(const char *fmt, va_list ap)
 	else if (msg == NULL)
 		msg = small;    /* out of memory: the message cut short */
 	va_end(aq);
-	fputs("samlog: ", stderr);
-	text_put(stderr, msg, n < 0 ? 0 : strlen(msg));
-	fputc('\n', stderr);
+	if (error_sink != NULL) {
+		fputs(msg, error_sink);
+		fputc('\n', error_sink);
+	} else {
+		fputs("samlog: ", stderr);
+		text_put(stderr, msg, n < 0 ? 0 : strlen(msg));
+		fputc('\n', stderr);
+	}
 	if (msg != small)
 		free(msg);
 }

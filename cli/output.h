@@ -101,6 +101,9 @@ void text_put(FILE *f, const char *s, size_t n);
 /* One "samlog: ..." line on stderr, the message escaped as text_escape
  * does: error messages quote values from the log and from the daemon. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Sends those messages (unescaped, without "samlog: ") to f instead, or
+ * back to stderr with NULL: the web page shows them. */
+void cli_error_to(FILE *f);
 void cli_verror(const char *fmt, va_list ap)
     __attribute__((format(printf, 1, 0)));
 

@@ -38,6 +38,7 @@
 #include <time.h>
 
 #include "fileio.h"
+#include "html.h"
 #include "output.h"
 #include "report.h"
 #include "request.h"
@@ -50,121 +51,6 @@ enum { K_ORG, K_MEETING, K_DECISION, K_AGREEMENT, K_ACTION, K_N };
 static const char *const kind_word[K_N] = {
 	"org", "meeting", "decision", "agreement", "action",
 };
-
-struct rset {
-	msgpack_unpacked *v;
-	char **buf;     /* the bytes v[i]'s strings point into */
-	size_t n, cap;
-	bool failed;
-};
-
-static struct rset *collect_into;
-
-static void
-collect_begin(FILE *f, enum out_mode mode, const char *table)
-{
-	(void)f;
-	(void)mode;
-	(void)table;
-}
-
-/* One record: packed again into a buffer of its own and unpacked from
- * it (its strings point into that buffer), so that it outlives the
- * reply. */
-static void
-collect_record(FILE *f, const msgpack_object *rec)
-{
-	struct rset *s = collect_into;
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	size_t off = 0;
-
-	(void)f;
-	if (s->failed)
-		return;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		msgpack_unpacked *v = realloc(s->v, cap * sizeof *v);
-		char **b = v != NULL ? realloc(s->buf, cap * sizeof *b) : NULL;
-
-		if (v != NULL)
-			s->v = v;
-		if (b == NULL) {
-			s->failed = true;
-			return;
-		}
-		s->buf = b;
-		s->cap = cap;
-	}
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_unpacked_init(&s->v[s->n]);
-	if (msgpack_pack_object(&pk, *rec) != 0 ||
-	    msgpack_unpack_next(&s->v[s->n], sb.data, sb.size, &off) !=
-	    MSGPACK_UNPACK_SUCCESS ||
-	    s->v[s->n].data.type != MSGPACK_OBJECT_MAP) {
-		msgpack_unpacked_destroy(&s->v[s->n]);
-		msgpack_sbuffer_destroy(&sb);
-		s->failed = true;
-		return;
-	}
-	s->buf[s->n++] = msgpack_sbuffer_release(&sb);
-}
-
-static void
-collect_end(FILE *f)
-{
-	(void)f;
-}
-
-static const struct output collect_output = {
-	collect_begin, collect_record, collect_end,
-};
-
-static void
-rset_free(struct rset *s)
-{
-	for (size_t i = 0; i < s->n; i++) {
-		msgpack_unpacked_destroy(&s->v[i]);
-		free(s->buf[i]);
-	}
-	free(s->v);
-	free(s->buf);
-	memset(s, 0, sizeof *s);
-}
-
-/* Runs command name ("org list", "status") with --as-of asof (when not
- * NULL) and keeps what it answers in s.  The exit status. */
-static int
-fetch(const char *dir, bool named, const char *name, const char *asof,
-    struct rset *s)
-{
-	struct parse_result q = { .cmd = CMD_REMOTE };
-	const struct command_def *c = parse_find(name);
-	int status;
-
-	if (c == NULL) {
-		cli_error("report: no command %s", name);
-		return 1;
-	}
-	q.def = c;
-	for (const struct flag_def *fl = c->flags; asof != NULL &&
-	    fl->name != NULL; fl++)
-		if (strcmp(fl->name, "as-of") == 0) {
-			q.vals[0].flag = fl;
-			q.vals[0].value = asof;
-			q.nvals = 1;
-		}
-	collect_into = s;
-	request_sinks(stdout, NULL, NULL);
-	status = request_run(dir, named, &q, &collect_output);
-	collect_into = NULL;
-	if (status == 0 && s->failed) {
-		cli_error("report: out of memory reading the %s", name);
-		status = 1;
-	}
-	return status;
-}
 
 /* ---- text helpers ---------------------------------------------------------- */
 
@@ -1093,35 +979,6 @@ agr_state(const struct out *o, const struct agr *a, char *buf, size_t n)
 
 /* ---- HTML ------------------------------------------------------------------ */
 
-static void
-h(FILE *f, const char *s)
-{
-	for (; s != NULL && *s != '\0'; s++) {
-		switch (*s) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&#39;", f);
-			break;
-		case '\n':
-			fputs("<br>", f);
-			break;
-		default:
-			fputc(*s, f);
-		}
-	}
-}
-
 /* A table cell; an absent value as a dash. */
 static void
 td(FILE *f, const char *s)
@@ -1130,7 +987,7 @@ td(FILE *f, const char *s)
 	if (s == NULL || *s == '\0')
 		fputs("–", f);
 	else
-		h(f, s);
+		html_text(f, s);
 	fputs("</td>", f);
 }
 
@@ -1142,7 +999,7 @@ tdd(FILE *f, const char *s)
 	if (s == NULL || *s == '\0')
 		fputs("–", f);
 	else
-		h(f, s);
+		html_text(f, s);
 	fputs("</td>", f);
 }
 
@@ -1158,7 +1015,7 @@ thead(const struct out *o, const enum word *cols, size_t n)
 	fputs("<table><thead><tr>", o->f);
 	for (size_t i = 0; i < n; i++) {
 		fputs("<th scope=\"col\">", o->f);
-		h(o->f, W(o, cols[i]));
+		html_text(o->f, W(o, cols[i]));
 		fputs("</th>", o->f);
 	}
 	fputs("</tr></thead><tbody>\n", o->f);
@@ -1203,16 +1060,16 @@ html_section(const struct out *o, const struct section *s, const char *num)
 	struct sbuf b = { 0 };
 
 	fprintf(f, "<section>\n<h3 id=\"s%s\">%s ", num, num);
-	h(f, sec_name(o, s));
+	html_text(f, sec_name(o, s));
 	fputs("</h3>\n", f);
 	if (s->name == NULL) {
 		fputs("<p>", f);
-		h(f, W(o, W_OTHER_NOTE));
+		html_text(f, W(o, W_OTHER_NOTE));
 		fputs("</p>\n", f);
 	}
 
 	fputs("<h4>", f);
-	h(f, W(o, W_ENTS));
+	html_text(f, W(o, W_ENTS));
 	fputs("</h4>\n", f);
 	if (s->ents.n == 0) {
 		fprintf(f, "<p>%s</p>\n", W(o, W_NONE_ENTS));
@@ -1225,7 +1082,7 @@ html_section(const struct out *o, const struct section *s, const char *num)
 			const struct ent *e = &s->ents.v[i];
 
 			fputs("<tr><td>", f);
-			h(f, e->name);
+			html_text(f, e->name);
 			if (e->fresh)
 				fprintf(f, " <span class=\"mark\">(%s)</span>",
 				    W(o, W_NEW_NOTE));
@@ -1241,7 +1098,7 @@ html_section(const struct out *o, const struct section *s, const char *num)
 	}
 
 	fputs("<h4>", f);
-	h(f, W(o, W_AGRS));
+	html_text(f, W(o, W_AGRS));
 	fputs("</h4>\n", f);
 	if (s->agrs.n == 0) {
 		fprintf(f, "<p>%s</p>\n", W(o, W_NONE_AGRS));
@@ -1258,13 +1115,13 @@ html_section(const struct out *o, const struct section *s, const char *num)
 			td(f, vw(o, a->type));
 			td(f, a->parties);
 			fputs("<td class=\"d\">", f);
-			h(f, a->start != NULL ? a->start : "");
+			html_text(f, a->start != NULL ? a->start : "");
 			fputs(" –<br>", f);
-			h(f, a->end != NULL ? a->end : "");
+			html_text(f, a->end != NULL ? a->end : "");
 			fputs("</td>", f);
 			fprintf(f, "<td%s>", a->state == AGR_IN_FORCE ? "" :
 			    " class=\"mark\"");
-			h(f, agr_state(o, a, buf, sizeof buf));
+			html_text(f, agr_state(o, a, buf, sizeof buf));
 			fputs("</td>", f);
 			td(f, a->kase);
 			fputs("</tr>\n", f);
@@ -1273,7 +1130,7 @@ html_section(const struct out *o, const struct section *s, const char *num)
 	}
 
 	fputs("<h4>", f);
-	h(f, W(o, W_MTGS));
+	html_text(f, W(o, W_MTGS));
 	fputs("</h4>\n", f);
 	if (s->mtgs.n == 0) {
 		fprintf(f, "<p>%s</p>\n", W(o, W_NONE_MTGS));
@@ -1283,7 +1140,7 @@ html_section(const struct out *o, const struct section *s, const char *num)
 
 		mtg_summary(o, s, &b);
 		fputs("<p>", f);
-		h(f, b.p);
+		html_text(f, b.p);
 		fputs("</p>\n", f);
 		thead(o, c, 5);
 		for (size_t i = 0; i < s->mtgs.n; i++) {
@@ -1301,7 +1158,7 @@ html_section(const struct out *o, const struct section *s, const char *num)
 	}
 
 	fputs("<h4>", f);
-	h(f, W(o, W_DECS));
+	html_text(f, W(o, W_DECS));
 	fputs("</h4>\n", f);
 	if (s->decs.n == 0) {
 		fprintf(f, "<p>%s</p>\n", W(o, W_NONE_DECS));
@@ -1398,17 +1255,17 @@ render_html(const struct out *o)
 	    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
 	    "content=\"width=device-width, initial-scale=1\">\n<title>",
 	    o->lang == REPORT_SV ? "sv" : "en");
-	h(f, W(o, W_TITLE));
+	html_text(f, W(o, W_TITLE));
 	fprintf(f, " %s – %s</title>\n<style>\n", m->o->from, m->o->to);
 	fprintf(f, html_style, W(o, W_PAGE), W(o, W_OF));
 	fputs("</style>\n</head>\n<body>\n<header>\n<h1>", f);
-	h(f, W(o, W_TITLE));
+	html_text(f, W(o, W_TITLE));
 	fputs("</h1>\n<p class=\"sub\">", f);
-	h(f, m->org);
+	html_text(f, m->org);
 	fprintf(f, " · %s %s – %s<br>\n", W(o, W_PERIOD), m->o->from,
 	    m->o->to);
 	source(o, &b);
-	h(f, b.p);
+	html_text(f, b.p);
 	free(b.p);
 	fputs("</p>\n</header>\n", f);
 
@@ -1422,7 +1279,7 @@ render_html(const struct out *o)
 		if (!shown(m, i))
 			continue;
 		fprintf(f, "<li><a href=\"#s2.%zu\">2.%zu ", i + 1, i + 1);
-		h(f, sec_name(o, &m->secs[i]));
+		html_text(f, sec_name(o, &m->secs[i]));
 		fputs("</a></li>\n", f);
 	}
 	fprintf(f, "</ol></li>\n<li><a href=\"#ahead\">3 %s</a></li>\n"
@@ -1442,7 +1299,7 @@ render_html(const struct out *o)
 		if (!shown(m, i))
 			continue;
 		fputs("<tr><th scope=\"row\">", f);
-		h(f, sec_name(o, &m->secs[i]));
+		html_text(f, sec_name(o, &m->secs[i]));
 		fputs("</th>", f);
 		html_counts(f, &c);
 		fputs("</tr>\n", f);
@@ -1479,7 +1336,7 @@ render_html(const struct out *o)
 		if (s->acts.n == 0)
 			continue;
 		fputs("<h3>", f);
-		h(f, sec_name(o, s));
+		html_text(f, sec_name(o, s));
 		fputs("</h3>\n", f);
 		thead(o, c, 4);
 		for (size_t j = 0; j < s->acts.n; j++) {
@@ -1487,7 +1344,7 @@ render_html(const struct out *o)
 
 			fprintf(f, "<tr><td class=\"d%s\">", a->overdue ?
 			    " mark" : "");
-			h(f, a->due != NULL ? a->due : "–");
+			html_text(f, a->due != NULL ? a->due : "–");
 			if (a->overdue)
 				fprintf(f, " (%s)", W(o, W_LATE));
 			fputs("</td>", f);
@@ -1884,14 +1741,15 @@ report_write(const char *dir, bool named, const struct report_opts *o,
 	struct rset st = { 0 };
 	int status;
 
-	if ((status = fetch(dir, named, "status", NULL, &st)) != 0)
+	if ((status = request_collect(dir, named, "status", NULL, &st)) != 0)
 		goto out;
 	m.org = st.n > 0 ? get_str(&st.v[0].data, "org") : NULL;
 	for (int k = 0; k < K_N; k++) {
 		char name[32];
 
 		snprintf(name, sizeof name, "%s list", kind_word[k]);
-		if ((status = fetch(dir, named, name, o->to, &m.r[k])) != 0)
+		if ((status = request_collect(dir, named, name, o->to,
+		    &m.r[k])) != 0)
 			goto out;
 	}
 	if (!build(&m)) {

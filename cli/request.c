@@ -486,3 +486,120 @@ request_fetch(const char *dir, bool dir_named, const struct parse_result *r,
 	fetch_max = max;
 	return request_run(dir, dir_named, r, &fetch_output);
 }
+
+/* ---- replies kept as msgpack objects (report, ui) ----------------------- */
+
+static struct rset *collect_into;
+
+static void
+collect_begin(FILE *f, enum out_mode mode, const char *table)
+{
+	(void)f;
+	(void)mode;
+	(void)table;
+}
+
+/* One record: packed again into a buffer of its own and unpacked from
+ * it (its strings point into that buffer), so that it outlives the
+ * reply. */
+static void
+collect_record(FILE *f, const msgpack_object *rec)
+{
+	struct rset *s = collect_into;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	size_t off = 0;
+
+	(void)f;
+	if (s->failed)
+		return;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		msgpack_unpacked *v = realloc(s->v, cap * sizeof *v);
+		char **b = v != NULL ? realloc(s->buf, cap * sizeof *b) : NULL;
+
+		if (v != NULL)
+			s->v = v;
+		if (b == NULL) {
+			s->failed = true;
+			return;
+		}
+		s->buf = b;
+		s->cap = cap;
+	}
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_unpacked_init(&s->v[s->n]);
+	if (msgpack_pack_object(&pk, *rec) != 0 ||
+	    msgpack_unpack_next(&s->v[s->n], sb.data, sb.size, &off) !=
+	    MSGPACK_UNPACK_SUCCESS ||
+	    s->v[s->n].data.type != MSGPACK_OBJECT_MAP) {
+		msgpack_unpacked_destroy(&s->v[s->n]);
+		msgpack_sbuffer_destroy(&sb);
+		s->failed = true;
+		return;
+	}
+	s->buf[s->n++] = msgpack_sbuffer_release(&sb);
+}
+
+static void
+collect_end(FILE *f)
+{
+	(void)f;
+}
+
+static const struct output collect_output = {
+	collect_begin, collect_record, collect_end,
+};
+
+void
+rset_free(struct rset *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		msgpack_unpacked_destroy(&s->v[i]);
+		free(s->buf[i]);
+	}
+	free(s->v);
+	free(s->buf);
+	memset(s, 0, sizeof *s);
+}
+
+int
+request_collect_run(const char *dir, bool named, const struct parse_result *q,
+    struct rset *s)
+{
+	int status;
+
+	collect_into = s;
+	request_sinks(stdout, NULL, NULL);
+	status = request_run(dir, named, q, &collect_output);
+	collect_into = NULL;
+	if (status == 0 && s->failed) {
+		cli_error("out of memory reading the answer to %s",
+		    q->def->name);
+		status = 1;
+	}
+	return status;
+}
+
+int
+request_collect(const char *dir, bool named, const char *name,
+    const char *asof, struct rset *s)
+{
+	struct parse_result q = { .cmd = CMD_REMOTE };
+	const struct command_def *c = parse_find(name);
+
+	if (c == NULL) {
+		cli_error("no command %s", name);
+		return 1;
+	}
+	q.def = c;
+	for (const struct flag_def *fl = c->flags; asof != NULL &&
+	    fl->name != NULL; fl++)
+		if (strcmp(fl->name, "as-of") == 0) {
+			q.vals[0].flag = fl;
+			q.vals[0].value = asof;
+			q.nvals = 1;
+		}
+	return request_collect_run(dir, named, &q, s);
+}

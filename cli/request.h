@@ -42,4 +42,24 @@ int request_connect(const char *dir, bool dir_named, char *path, size_t plen);
 bool read_full(int fd, void *buf, size_t n);
 bool write_full(int fd, const void *buf, size_t n);
 
+/* The maps of a reply, each kept with the bytes it points into. */
+struct rset {
+	msgpack_unpacked *v;
+	char **buf;     /* the bytes v[i]'s strings point into */
+	size_t n, cap;
+	bool failed;
+};
+
+void rset_free(struct rset *s);
+
+/* Runs q and keeps every map it answers in s (appended).  The exit
+ * status request_run gives (its message printed). */
+int request_collect_run(const char *dir, bool dir_named,
+    const struct parse_result *q, struct rset *s);
+
+/* The same for command name ("org list", "status"), with --as-of asof
+ * when not NULL. */
+int request_collect(const char *dir, bool dir_named, const char *name,
+    const char *asof, struct rset *s);
+
 #endif
