@@ -106,7 +106,7 @@ TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
         fuzz-check soak install uninstall clean man man-check
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/samlogd $(BUILD)/samlog
+all: $(BUILD)/samlogd $(BUILD)/samlog $(BUILD)/samlog-ui
 
 $(BUILD)/obj/%.o: %.c | deps-build
 	@mkdir -p $(dir $@)
@@ -117,6 +117,10 @@ $(BUILD)/samlogd: $(BUILD)/obj/daemon/samlogd.o $(DAEMON_OBJ) $(STORE_OBJ) $(PRO
 
 $(BUILD)/samlog: $(BUILD)/obj/cli/samlog.o $(CLI_OBJ) $(CLI_PROTO_OBJ)
 	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(CLI_LIBS)
+# samlog ui runs this program (beside samlog): libmicrohttpd and what it
+# loads stay out of every other samlog command's start.
+$(BUILD)/samlog-ui: $(BUILD)/obj/cli/ui_main.o $(BUILD)/obj/cli/ui.o $(CLI_OBJ) $(CLI_PROTO_OBJ)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(CLI_LIBS) -lmicrohttpd
 
 # ---- tests -----------------------------------------------------------------
 
@@ -394,6 +398,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(BUILD)/samlog $(DESTDIR)$(PREFIX)/bin/samlog
+	install -m 0755 $(BUILD)/samlog-ui $(DESTDIR)$(PREFIX)/bin/samlog-ui
 	install -m 0755 $(BUILD)/samlogd $(DESTDIR)$(PREFIX)/bin/samlogd
 	sed 's#@BINDIR@#$(PREFIX)/bin#g' systemd/samlogd.service.in \
 	    > $(BUILD)/samlogd.service
@@ -410,6 +415,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/samlog $(DESTDIR)$(PREFIX)/bin/samlogd \
+	    $(DESTDIR)$(PREFIX)/bin/samlog-ui \
 	    $(DESTDIR)$(UNITDIR)/samlogd.service \
 	    $(DESTDIR)$(SYSUSERSDIR)/samlog.conf \
 	    $(DESTDIR)$(COMPLDIR)/samlog $(DESTDIR)$(MANDIR)/man1/samlog.1 \

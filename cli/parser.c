@@ -104,6 +104,14 @@ static const struct flag_def report_flags[] = {
 	END_FLAGS,
 };
 
+static const struct flag_def ui_flags[] = {
+	{ "port", "N", "the port on 127.0.0.1 (default: a free one)", 0, NULL,
+	    NULL },
+	{ "no-open", NULL, "only print the URL: open no browser", FL_SWITCH,
+	    NULL, NULL },
+	END_FLAGS,
+};
+
 /* The pins of the offline checks (PROTOCOL.md 14.3). */
 #define PIN_FLAGS \
 	{ "expect", "FINGERPRINT", "fail unless every key is one expected: a "\
@@ -292,6 +300,9 @@ static const struct command_def tail[] = {
 	    "the board report for a period: per municipality the social "
 	    "enterprises, agreements, meetings and decisions, then the work "
 	    "ahead; printable HTML, Markdown or JSON", report_flags, NULL },
+	{ "ui", CMD_UI, NULL, OUT_NONE, NULL, NULL,
+	    "serve the local web page on 127.0.0.1 (for people who do not "
+	    "use a terminal); prints a URL that works once", ui_flags, NULL },
 	{ "audit", CMD_AUDIT, "audit", OUT_OBJECT, NULL, "[ID]",
 	    "write a decision's (any record's) signed history to a file, or "
 	    "check such a file", audit_flags, NULL },

@@ -28,6 +28,7 @@ enum cmd_id {
 	CMD_BACKUP,   /* samlogd writes FILE (its absolute path) */
 	CMD_RESTORE,  /* restore.c: offline */
 	CMD_REPORT,   /* report.c: lists from samlogd, as of a day */
+	CMD_UI,       /* ui.c, in samlog-ui: the local web page */
 };
 
 /* How a remote command's reply is printed. */

@@ -42,6 +42,27 @@ pk_kv(msgpack_packer *pk, const char *k, const char *v)
 	sl_pack_cstr(pk, v);
 }
 
+/* samlog ui: samlog-ui beside this program, with the same arguments
+ * (the web server's libraries stay out of every other command). */
+static int
+run_ui(char **argv)
+{
+	char self[4096], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 16);
+
+	if (n <= 0)
+		return fail(1, "ui: cannot tell where samlog is: %s",
+		    strerror(errno));
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) == NULL)
+		return fail(1, "ui: cannot tell where samlog is");
+	strcpy(slash + 1, "samlog-ui");
+	fflush(stdout);
+	execv(self, argv);
+	return fail(1, "ui: cannot run %s: %s (make all builds it, make "
+	    "install installs it)", self, strerror(errno));
+}
+
 static int
 cmd_init(const struct parse_result *r, const struct output *out)
 {
@@ -419,6 +440,9 @@ main(int argc, char **argv)
 		break;
 	case CMD_REPORT:
 		status = cmd_report(&r);
+		break;
+	case CMD_UI:
+		status = run_ui(argv);
 		break;
 	case CMD_BACKUP: {
 		/* samlogd writes it: the path must not depend on where

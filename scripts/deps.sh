@@ -12,7 +12,7 @@
 set -eu
 
 BUILD_PKGS="make gcc pkg-config libuv1-dev liblmdb-dev libmsgpack-dev \
-libssl-dev libsodium-dev libjansson-dev"
+libssl-dev libsodium-dev libjansson-dev libmicrohttpd-dev"
 # cmocka: the suites; clang and its runtime: libFuzzer; cppcheck and
 # clang-tidy: lint; systemd: systemd-analyze verify of the unit;
 # groff-base and mandoc: the man pages' check; faketime: test_fault's

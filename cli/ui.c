@@ -1,0 +1,1820 @@
+/*
+ * ui.c - samlog ui: a local web page for the coordinators, who do not
+ * use a terminal.
+ *
+ * The page is served by this process (never by samlogd), on 127.0.0.1
+ * only, at a free port, by libmicrohttpd: no HTTP parsing of our own.
+ * Every page is made here, on the server, as plain HTML forms and links
+ * that work without JavaScript (there is none).  Each action a page
+ * takes is one of the CLI's own requests (request_run with a command of
+ * the CLI's table: "meeting add", "decision adopt", ...), sent to samlogd
+ * over its control socket as the user who started samlog ui, so that
+ * the author of every change is that user, and every rule is the
+ * daemon's, exactly as at the terminal.  Forms are made from the same
+ * table (the schema's fields and the commands' flags), so every kind
+ * and every step has one.
+ *
+ * Who may use it: whoever opens the URL printed at the start.  Its token
+ * works once: it is exchanged for a session cookie (HttpOnly,
+ * SameSite=Strict, random) and then no longer accepted; every other
+ * request without that cookie is refused (403).  Every request whose
+ * Host header is not this server's own address (127.0.0.1:PORT or
+ * localhost:PORT) is refused (421), so that a web site that rebinds a
+ * DNS name to 127.0.0.1 reaches nothing.  Every form carries the
+ * session's CSRF token and every POST without it is refused (403).
+ * Every response carries a Content-Security-Policy that allows nothing
+ * but this server's own style sheet (and, on the report, the report's
+ * own style by its hash), no frames, no scripts; nothing is loaded from
+ * elsewhere.  Every value from the log or from a request is escaped
+ * (html.c).  Requests are handled one at a time.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "bundle.h"
+#include "html.h"
+#include "output.h"
+#include "records.h"
+#include "report.h"
+#include "request.h"
+#include "samlog_proto.h"
+#include "ui.h"
+
+#define TOKEN_LEN 32            /* random bytes of a token */
+#define POST_MAX (256 * 1024)   /* bytes of a form */
+#define FIELDS_MAX 256
+
+struct ui {
+	const char *dir;
+	bool named;
+	uint16_t port;
+	char token[2 * TOKEN_LEN + 1];   /* one-time; "" once used */
+	char session[2 * TOKEN_LEN + 1]; /* "" until the token is used */
+	char csrf[2 * TOKEN_LEN + 1];
+	char host_ip[64], host_name[64]; /* the Host headers accepted */
+	bool en;                         /* English chosen */
+};
+
+/* A request's form fields (POST) or query (GET). */
+struct form {
+	struct MHD_PostProcessor *pp;
+	size_t n;
+	char *key[FIELDS_MAX], *val[FIELDS_MAX];
+	size_t bytes;
+	bool too_big;
+};
+
+static void
+random_hex(char *out, size_t nbytes)
+{
+	unsigned char b[TOKEN_LEN];
+
+	randombytes_buf(b, nbytes);
+	sodium_bin2hex(out, 2 * nbytes + 1, b, nbytes);
+}
+
+/* ---- forms ----------------------------------------------------------------- */
+
+static void
+form_free(struct form *f)
+{
+	if (f->pp != NULL)
+		MHD_destroy_post_processor(f->pp);
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->key[i]);
+		free(f->val[i]);
+	}
+	free(f);
+}
+
+static bool
+form_add(struct form *f, const char *key, const char *val, size_t len)
+{
+	if (f->n == FIELDS_MAX || (f->bytes += len) > POST_MAX) {
+		f->too_big = true;
+		return false;
+	}
+	f->key[f->n] = strdup(key);
+	f->val[f->n] = strndup(val != NULL ? val : "", len);
+	if (f->key[f->n] == NULL || f->val[f->n] == NULL) {
+		free(f->key[f->n]);
+		free(f->val[f->n]);
+		f->too_big = true;
+		return false;
+	}
+	f->n++;
+	return true;
+}
+
+static enum MHD_Result
+post_field(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *filename, const char *ctype, const char *enc,
+    const char *data, uint64_t off, size_t size)
+{
+	struct form *f = cls;
+
+	(void)kind;
+	(void)filename;
+	(void)ctype;
+	(void)enc;
+	if (off > 0 && f->n > 0 && strcmp(f->key[f->n - 1], key) == 0) {
+		/* The rest of the last field's value. */
+		size_t have = strlen(f->val[f->n - 1]);
+		char *v;
+
+		if ((f->bytes += size) > POST_MAX ||
+		    (v = realloc(f->val[f->n - 1], have + size + 1)) == NULL) {
+			f->too_big = true;
+			return MHD_NO;
+		}
+		memcpy(v + have, data, size);
+		v[have + size] = '\0';
+		f->val[f->n - 1] = v;
+		return MHD_YES;
+	}
+	return form_add(f, key, data, size) ? MHD_YES : MHD_NO;
+}
+
+static enum MHD_Result
+query_field(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	(void)kind;
+	return form_add(cls, key, value, value != NULL ? strlen(value) : 0) ?
+	    MHD_YES : MHD_NO;
+}
+
+/* The first value of key, or NULL. */
+static const char *
+form_get(const struct form *f, const char *key)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->key[i], key) == 0)
+			return f->val[i];
+	return NULL;
+}
+
+/* ---- words ------------------------------------------------------------------ */
+
+struct word {
+	const char *key, *sv, *en;
+};
+
+static const struct word words[] = {
+	{ "title", "samlog", "samlog" },
+	{ "overview", "Översikt", "Overview" },
+	{ "org", "Organisationer", "Organisations" },
+	{ "contact", "Kontakter", "Contacts" },
+	{ "meeting", "Möten", "Meetings" },
+	{ "decision", "Beslut", "Decisions" },
+	{ "agreement", "Avtal", "Agreements" },
+	{ "action", "Åtgärder", "Actions" },
+	{ "conflicts", "Konflikter", "Conflicts" },
+	{ "report", "Rapport", "Report" },
+	{ "search", "Sök", "Search" },
+	{ "new", "Ny", "New" },
+	{ "save", "Spara", "Save" },
+	{ "filter", "Filtrera", "Filter" },
+	{ "history", "Historik", "History" },
+	{ "fields", "Uppgifter", "Fields" },
+	{ "change", "Ändra", "Change" },
+	{ "steps", "Beslutsgång", "Steps" },
+	{ "audit", "Ladda ner granskningsfil", "Download the audit bundle" },
+	{ "none", "Inga.", "None." },
+	{ "counts", "Antal poster", "Records" },
+	{ "recent", "Senaste ändringar", "Recent changes" },
+	{ "peers", "Parternas synkronisering", "The partners' sync" },
+	{ "open_actions", "Öppna och försenade åtgärder",
+	    "Open and overdue actions" },
+	{ "overdue", "försenad", "overdue" },
+	{ "connected", "ansluten", "connected" },
+	{ "not_connected", "inte ansluten", "not connected" },
+	{ "behind", "händelser efter", "events behind" },
+	{ "competing", "Konkurrerande värden", "Competing values" },
+	{ "resolve", "Lös konflikten med de valda värdena",
+	    "Resolve with the values chosen" },
+	{ "in_conflict", "i konflikt", "in conflict" },
+	{ "make_report", "Skapa rapporten", "Make the report" },
+	{ "from", "Från", "From" },
+	{ "to", "Till", "To" },
+	{ "format", "Format", "Format" },
+	{ "lang", "Språk", "Language" },
+	{ "municipality", "Kommun (tomt: alla)", "Municipality (empty: all)" },
+	{ "error", "Det gick inte", "It did not work" },
+	{ "done", "Sparat.", "Saved." },
+	{ "org_col", "Organisation", "Organisation" },
+	{ "author", "Författare", "Author" },
+	{ "effective", "Gäller från", "Takes effect" },
+	{ "recorded", "Registrerad", "Recorded" },
+	{ "change_col", "Ändring", "Change" },
+	{ "node", "Nod", "Node" },
+	{ "status", "Status", "Status" },
+	{ "english", "English", "Svenska" },
+	{ "empty", "Inga poster.", "No records." },
+	{ "skip", "Till innehållet", "Skip to the content" },
+	{ "name", "Namn", "Name" },
+	{ "on", "Gäller från (dag)", "Takes effect (day)" },
+	{ "force", "Spara ändå (namnet finns redan, eller texten liknar ett "
+	    "personnummer)", "Save anyway (the name exists, or the text looks "
+	    "like a personal identity number)" },
+	{ "unset", "Töm fält", "Clear fields" },
+	{ "as-of", "Som det stod dagen", "As it stood on the day" },
+	{ "known-at", "Som noden kände till det vid", "As this node knew it at" },
+	{ "archived", "Även arkiverade", "Archived too" },
+	{ "list_sep", "flera: skilj med ;", "several: separate with ;" },
+	{ NULL, NULL, NULL },
+};
+
+static const char *
+w(const struct ui *u, const char *key)
+{
+	for (size_t i = 0; words[i].key != NULL; i++)
+		if (strcmp(words[i].key, key) == 0)
+			return u->en ? words[i].en : words[i].sv;
+	return key;
+}
+
+/* A form field's label: the schema field's Swedish label, a word of the
+ * table, else the flag's own help (English). */
+static const char *
+flag_label(const struct ui *u, const struct flag_def *fl)
+{
+	const char *l;
+
+	if (!u->en && fl->field != NULL && (l = sl_label_sv(fl->field->name)) !=
+	    NULL)
+		return l;
+	for (size_t i = 0; words[i].key != NULL; i++)
+		if (strcmp(words[i].key, fl->name) == 0)
+			return u->en ? words[i].en : words[i].sv;
+	return fl->help != NULL ? fl->help : fl->name;
+}
+
+/* ---- the page frame -------------------------------------------------------- */
+
+static const char style_css[] =
+	"*{box-sizing:border-box}\n"
+	"body{font:16px/1.5 system-ui,\"DejaVu Sans\",sans-serif;color:#111;"
+	"background:#fff;margin:0}\n"
+	"a{color:#0645ad}a:focus,button:focus,input:focus,select:focus,"
+	"textarea:focus{outline:3px solid #b35900;outline-offset:2px}\n"
+	".skip{position:absolute;left:-999px}.skip:focus{left:1em;top:1em;"
+	"background:#fff;padding:.5em}\n"
+	"header{background:#1d3557;color:#fff;padding:.6em 1em}\n"
+	"header a{color:#fff;margin-right:1em}\n"
+	"header form{display:inline;margin-left:1em}\n"
+	"nav ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap}"
+	"\n"
+	"main{padding:1em 1.5em;max-width:80em}\n"
+	"table{border-collapse:collapse;margin:.5em 0 1.5em}\n"
+	"th,td{border:1px solid #888;padding:.3em .5em;text-align:left;"
+	"vertical-align:top}\n"
+	"th{background:#e6e6e6}\n"
+	"label{display:block;font-weight:bold;margin-top:.6em}\n"
+	"input,select,textarea{font:inherit;padding:.25em;border:1px solid "
+	"#555;max-width:100%}\n"
+	"textarea{width:40em;height:6em}\n"
+	"button{font:inherit;padding:.3em .9em;margin-top:.8em;background:"
+	"#1d3557;color:#fff;border:0;border-radius:3px;cursor:pointer}\n"
+	".error{background:#fde2e2;border:2px solid #a00;padding:.5em 1em}\n"
+	".ok{background:#e2f5e2;border:2px solid #070;padding:.5em 1em}\n"
+	".conflict{color:#a00;font-weight:bold}\n"
+	"fieldset{border:1px solid #888;margin:1em 0;padding:.5em 1em}\n"
+	".hint{font-weight:normal;color:#444}\n"
+	".timeline li{margin-bottom:.4em}\n";
+
+static void
+page_begin(const struct ui *u, FILE *f, const char *title)
+{
+	static const char *const kinds[] = { "org", "contact", "meeting",
+	    "decision", "agreement", "action", NULL };
+
+	fprintf(f, "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n"
+	    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
+	    "content=\"width=device-width, initial-scale=1\">\n<title>",
+	    u->en ? "en" : "sv");
+	html_text(f, title);
+	fputs(" – samlog</title>\n<link rel=\"stylesheet\" "
+	    "href=\"/style.css\">\n</head>\n<body>\n", f);
+	fprintf(f, "<a class=\"skip\" href=\"#main\">%s</a>\n<header>\n"
+	    "<nav aria-label=\"samlog\"><ul>\n<li><a href=\"/\">%s</a></li>\n",
+	    w(u, "skip"), w(u, "overview"));
+	for (int i = 0; kinds[i] != NULL; i++)
+		fprintf(f, "<li><a href=\"/list/%s\">%s</a></li>\n", kinds[i],
+		    w(u, kinds[i]));
+	fprintf(f, "<li><a href=\"/conflicts\">%s</a></li>\n<li><a "
+	    "href=\"/report\">%s</a></li>\n</ul></nav>\n", w(u, "conflicts"),
+	    w(u, "report"));
+	fprintf(f, "<form method=\"get\" action=\"/find\" role=\"search\">"
+	    "<label for=\"q\" class=\"skip\">%s</label><input id=\"q\" "
+	    "name=\"q\" type=\"search\"> <button type=\"submit\">%s</button>"
+	    "</form>\n", w(u, "search"), w(u, "search"));
+	fprintf(f, "<form method=\"post\" action=\"/lang\"><input "
+	    "type=\"hidden\" name=\"csrf\" value=\"%s\"><input type=\"hidden\" "
+	    "name=\"lang\" value=\"%s\"><button type=\"submit\" lang=\"%s\">"
+	    "%s</button></form>\n</header>\n<main id=\"main\">\n<h1>",
+	    u->csrf, u->en ? "sv" : "en", u->en ? "sv" : "en",
+	    w(u, "english"));
+	html_text(f, title);
+	fputs("</h1>\n", f);
+}
+
+static void
+csrf_field(const struct ui *u, FILE *f)
+{
+	fprintf(f, "<input type=\"hidden\" name=\"csrf\" value=\"%s\">\n",
+	    u->csrf);
+}
+
+static enum MHD_Result
+reply(const struct ui *u, struct MHD_Connection *c, unsigned status,
+    const char *type, char *body, size_t len, const char *csp_extra,
+    const char *disposition)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body,
+	    MHD_RESPMEM_MUST_FREE);
+	char csp[400];
+	enum MHD_Result rc;
+
+	(void)u;
+	if (r == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	snprintf(csp, sizeof csp, "default-src 'none'; style-src 'self'%s%s; "
+	    "img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+	    "base-uri 'none'", csp_extra != NULL ? " " : "",
+	    csp_extra != NULL ? csp_extra : "");
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Content-Security-Policy", csp);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	if (disposition != NULL)
+		MHD_add_response_header(r, "Content-Disposition", disposition);
+	rc = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+struct page {
+	FILE *f;
+	char *buf;
+	size_t len;
+};
+
+static bool
+page_open(struct page *p)
+{
+	p->buf = NULL;
+	p->len = 0;
+	return (p->f = open_memstream(&p->buf, &p->len)) != NULL;
+}
+
+static enum MHD_Result
+page_send(const struct ui *u, struct MHD_Connection *c, struct page *p,
+    unsigned status)
+{
+	fputs("</main>\n</body>\n</html>\n", p->f);
+	fclose(p->f);
+	return reply(u, c, status, "text/html; charset=utf-8", p->buf, p->len,
+	    NULL, NULL);
+}
+
+/* A short plain answer (refusals). */
+static enum MHD_Result
+plain(const struct ui *u, struct MHD_Connection *c, unsigned status,
+    const char *msg)
+{
+	char *b = strdup(msg);
+
+	return b == NULL ? MHD_NO : reply(u, c, status,
+	    "text/plain; charset=utf-8", b, strlen(b), NULL, NULL);
+}
+
+static enum MHD_Result
+redirect(const struct ui *u, struct MHD_Connection *c, const char *to,
+    const char *cookie)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL,
+	    MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result rc;
+
+	(void)u;
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, "Location", to);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	if (cookie != NULL)
+		MHD_add_response_header(r, "Set-Cookie", cookie);
+	rc = MHD_queue_response(c, 303, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+/* ---- values of records ----------------------------------------------------- */
+
+static char *
+str_of(const msgpack_object *m, const char *key)
+{
+	const msgpack_object *v = map_get(m, key);
+
+	if (v == NULL || v->type != MSGPACK_OBJECT_STR)
+		return NULL;
+	return strndup(v->via.str.ptr, v->via.str.size);
+}
+
+/* Writes a value as text: strings, booleans, numbers, lists joined. */
+static void
+value_text(FILE *f, const msgpack_object *v)
+{
+	char *s;
+
+	if (v == NULL || v->type == MSGPACK_OBJECT_NIL)
+		return;
+	switch (v->type) {
+	case MSGPACK_OBJECT_STR:
+		s = strndup(v->via.str.ptr, v->via.str.size);
+		html_text(f, s);
+		free(s);
+		break;
+	case MSGPACK_OBJECT_BOOLEAN:
+		fputs(v->via.boolean ? "✓" : "–", f);
+		break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		fprintf(f, "%llu", (unsigned long long)v->via.u64);
+		break;
+	case MSGPACK_OBJECT_ARRAY:
+		for (uint32_t i = 0; i < v->via.array.size; i++) {
+			if (i > 0)
+				fputs(", ", f);
+			value_text(f, &v->via.array.ptr[i]);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* A link to record id, showing name (or the id). */
+static void
+record_link(FILE *f, const msgpack_object *id, const msgpack_object *name)
+{
+	if (id == NULL || id->type != MSGPACK_OBJECT_STR)
+		return;
+	fputs("<a href=\"/r/", f);
+	value_text(f, id);
+	fputs("\">", f);
+	if (name != NULL && name->type == MSGPACK_OBJECT_STR)
+		value_text(f, name);
+	else
+		value_text(f, id);
+	fputs("</a>", f);
+}
+
+/* Field fd of record rec, references as links. */
+static void
+field_value(FILE *f, const msgpack_object *rec, const struct sl_field *fd)
+{
+	const msgpack_object *v = map_get(rec, fd->name);
+	char nk[64];
+
+	if (fd->type == SL_F_REF) {
+		snprintf(nk, sizeof nk, "%s_name", fd->name);
+		record_link(f, v, map_get(rec, nk));
+		return;
+	}
+	if (fd->type == SL_F_REFS && v != NULL &&
+	    v->type == MSGPACK_OBJECT_ARRAY) {
+		const msgpack_object *names;
+
+		snprintf(nk, sizeof nk, "%s_names", fd->name);
+		names = map_get(rec, nk);
+		for (uint32_t i = 0; i < v->via.array.size; i++) {
+			if (i > 0)
+				fputs(", ", f);
+			record_link(f, &v->via.array.ptr[i], names != NULL &&
+			    names->type == MSGPACK_OBJECT_ARRAY &&
+			    i < names->via.array.size ?
+			    &names->via.array.ptr[i] : NULL);
+		}
+		return;
+	}
+	value_text(f, v);
+}
+
+static const char *
+field_label(const struct ui *u, const struct sl_field *fd)
+{
+	const char *l = u->en ? NULL : sl_label_sv(fd->name);
+
+	return l != NULL ? l : fd->name;
+}
+
+/* ---- running commands -------------------------------------------------------- */
+
+struct run {
+	struct rset out;
+	char *err;              /* the daemon's message, or NULL */
+	int status;
+};
+
+/* Runs q, keeping its answer and its error message. */
+static void
+run(const struct ui *u, const struct parse_result *q, struct run *r)
+{
+	size_t n = 0;
+	FILE *ef = open_memstream(&r->err, &n);
+
+	memset(&r->out, 0, sizeof r->out);
+	cli_error_to(ef);
+	r->status = request_collect_run(u->dir, u->named, q, &r->out);
+	cli_error_to(NULL);
+	if (ef != NULL)
+		fclose(ef);
+	if (r->status == 0 || (r->err != NULL && r->err[0] == '\0')) {
+		free(r->err);
+		r->err = NULL;
+	}
+}
+
+static void
+run_free(struct run *r)
+{
+	rset_free(&r->out);
+	free(r->err);
+}
+
+static int
+run_cmd(const struct ui *u, const char *name, const char *pos,
+    struct run *r)
+{
+	struct parse_result q = { .cmd = CMD_REMOTE, .pos = pos };
+
+	if ((q.def = parse_find(name)) == NULL) {
+		memset(r, 0, sizeof *r);
+		r->status = 2;
+		return 2;
+	}
+	run(u, &q, r);
+	return r->status;
+}
+
+/* The record id is, whatever its kind: k and the answer of KIND show. */
+static const struct sl_kind *
+find_record(const struct ui *u, const char *id, struct run *r)
+{
+	const struct sl_kind *const *ks = records_kinds();
+	char name[64];
+
+	for (size_t i = 0; ks[i] != NULL; i++) {
+		snprintf(name, sizeof name, "%s show", ks[i]->word);
+		if (run_cmd(u, name, id, r) == 0 && r->out.n == 1)
+			return ks[i];
+		run_free(r);
+	}
+	memset(r, 0, sizeof *r);
+	return NULL;
+}
+
+/* q from the form's values for def's flags: empty ones left out, lists
+ * (TEXTS) split at ';', switches on when given. */
+static bool
+form_to_query(const struct form *fm, const struct command_def *def,
+    struct parse_result *q, char **owned, size_t *nowned)
+{
+	for (const struct flag_def *fl = def->flags; fl->name != NULL; fl++) {
+		for (size_t i = 0; i < fm->n; i++) {
+			const char *v = fm->val[i];
+
+			if (strcmp(fm->key[i], fl->name) != 0 || v[0] == '\0')
+				continue;
+			if (q->nvals >= MAX_VALUES)
+				return false;
+			if (fl->flags & FL_SWITCH) {
+				q->vals[q->nvals].flag = fl;
+				q->vals[q->nvals++].value = NULL;
+				break;
+			}
+			if (fl->field != NULL && fl->field->type == SL_F_TEXTS &&
+			    strchr(v, ';') != NULL) {
+				char *copy = strdup(v), *save = NULL, *t;
+
+				if (copy == NULL || *nowned == MAX_VALUES)
+					return false;
+				owned[(*nowned)++] = copy;
+				for (t = strtok_r(copy, ";", &save); t != NULL;
+				    t = strtok_r(NULL, ";", &save)) {
+					while (*t == ' ')
+						t++;
+					size_t l = strlen(t);
+
+					while (l > 0 && t[l - 1] == ' ')
+						t[--l] = '\0';
+					if (*t == '\0')
+						continue;
+					if (q->nvals >= MAX_VALUES)
+						return false;
+					q->vals[q->nvals].flag = fl;
+					q->vals[q->nvals++].value = t;
+				}
+				continue;
+			}
+			q->vals[q->nvals].flag = fl;
+			q->vals[q->nvals++].value = v;
+		}
+	}
+	return true;
+}
+
+/* ---- form controls ------------------------------------------------------------ */
+
+/* The records of the kinds ref ("oc") as options; selected: the ids
+ * chosen (an array, a string, or NULL). */
+static void
+ref_options(const struct ui *u, FILE *f, const char *ref,
+    const msgpack_object *selected)
+{
+	for (const char *c = ref; *c != '\0'; c++) {
+		const struct sl_kind *k = sl_schema_kind_c(*c);
+		struct rset s = { 0 };
+		char name[64];
+
+		if (k == NULL)
+			continue;
+		snprintf(name, sizeof name, "%s list", k->word);
+		cli_error_to(stderr);
+		if (request_collect(u->dir, u->named, name, NULL, &s) != 0) {
+			cli_error_to(NULL);
+			rset_free(&s);
+			continue;
+		}
+		cli_error_to(NULL);
+		for (size_t i = 0; i < s.n; i++) {
+			const msgpack_object *id = map_get(&s.v[i].data, "id");
+			const msgpack_object *label = map_get(&s.v[i].data,
+			    "label");
+			bool on = false;
+
+			if (id == NULL || id->type != MSGPACK_OBJECT_STR)
+				continue;
+			if (selected != NULL && selected->type ==
+			    MSGPACK_OBJECT_STR)
+				on = selected->via.str.size == id->via.str.size &&
+				    memcmp(selected->via.str.ptr, id->via.str.ptr,
+				    id->via.str.size) == 0;
+			for (uint32_t j = 0; selected != NULL && selected->type ==
+			    MSGPACK_OBJECT_ARRAY && j < selected->via.array.size;
+			    j++) {
+				const msgpack_object *e =
+				    &selected->via.array.ptr[j];
+
+				on = on || (e->type == MSGPACK_OBJECT_STR &&
+				    e->via.str.size == id->via.str.size &&
+				    memcmp(e->via.str.ptr, id->via.str.ptr,
+				    id->via.str.size) == 0);
+			}
+			fputs("<option value=\"", f);
+			value_text(f, id);
+			fprintf(f, "\"%s>", on ? " selected" : "");
+			value_text(f, label);
+			fputs("</option>\n", f);
+		}
+		rset_free(&s);
+	}
+}
+
+/* One control for flag fl; cur: the record's current value (update
+ * forms) or NULL; given: what the form sent last (redisplay after an
+ * error) or NULL. */
+static void
+control(const struct ui *u, FILE *f, const char *form_id,
+    const struct flag_def *fl, const msgpack_object *cur, const char *given)
+{
+	const struct sl_field *fd = fl->field;
+	char id[128];
+
+	snprintf(id, sizeof id, "%s-%s", form_id, fl->name);
+	if (fl->flags & FL_SWITCH) {
+		bool on = (cur != NULL && cur->type == MSGPACK_OBJECT_BOOLEAN &&
+		    cur->via.boolean) || given != NULL;
+
+		fprintf(f, "<label for=\"%s\"><input type=\"checkbox\" id=\"%s\" "
+		    "name=\"%s\" value=\"on\"%s> ", id, id, fl->name,
+		    on ? " checked" : "");
+		html_text(f, flag_label(u, fl));
+		fputs("</label>\n", f);
+		return;
+	}
+	fprintf(f, "<label for=\"%s\">", id);
+	html_text(f, flag_label(u, fl));
+	if ((fl->flags & FL_REQUIRED) && cur == NULL)
+		fputs(" *", f);
+	if (fd != NULL && fd->type == SL_F_TEXTS)
+		fprintf(f, " <span class=\"hint\">(%s)</span>", w(u, "list_sep"));
+	fputs("</label>\n", f);
+	if (fd != NULL && (fd->type == SL_F_REF || fd->type == SL_F_REFS) &&
+	    fd->ref != NULL) {
+		fprintf(f, "<select id=\"%s\" name=\"%s\"%s>\n", id, fl->name,
+		    fd->type == SL_F_REFS ? " multiple size=\"6\"" : "");
+		if (fd->type == SL_F_REF)
+			fputs("<option value=\"\">–</option>\n", f);
+		ref_options(u, f, fd->ref, cur);
+		fputs("</select>\n", f);
+		return;
+	}
+	if (fl->values != NULL || (fd != NULL && fd->type == SL_F_ENUM)) {
+		const char *const *vs = fl->values != NULL ? fl->values :
+		    fd->values;
+		char *c = cur != NULL ? (cur->type == MSGPACK_OBJECT_STR ?
+		    strndup(cur->via.str.ptr, cur->via.str.size) : NULL) : NULL;
+
+		fprintf(f, "<select id=\"%s\" name=\"%s\">\n<option value=\"\">–"
+		    "</option>\n", id, fl->name);
+		for (size_t i = 0; vs[i] != NULL; i++) {
+			bool on = (c != NULL && strcmp(c, vs[i]) == 0) ||
+			    (given != NULL && strcmp(given, vs[i]) == 0);
+
+			fputs("<option", f);
+			if (on)
+				fputs(" selected", f);
+			fputs(">", f);
+			html_text(f, vs[i]);
+			fputs("</option>\n", f);
+		}
+		fputs("</select>\n", f);
+		free(c);
+		return;
+	}
+	bool big = fd != NULL && fd->max > 200;
+	bool day = (fd != NULL && fd->type == SL_F_DATE) ||
+	    strcmp(fl->name, "on") == 0 || strcmp(fl->name, "as-of") == 0;
+
+	if (big)
+		fprintf(f, "<textarea id=\"%s\" name=\"%s\">", id, fl->name);
+	else
+		fprintf(f, "<input id=\"%s\" name=\"%s\" type=\"%s\" value=\"",
+		    id, fl->name, day ? "date" : "text");
+	if (given != NULL) {
+		html_attr(f, given);
+	} else if (cur != NULL && cur->type == MSGPACK_OBJECT_ARRAY) {
+		for (uint32_t i = 0; i < cur->via.array.size; i++) {
+			if (i > 0)
+				fputs("; ", f);
+			value_text(f, &cur->via.array.ptr[i]);
+		}
+	} else if (cur != NULL) {
+		value_text(f, cur);
+	}
+	fputs(big ? "</textarea>\n" : "\">\n", f);
+}
+
+/* The form of command def (POSTed to action); rec: the record whose
+ * values fill it (update), or NULL; fm: what was sent (after an
+ * error). */
+static void
+command_form(const struct ui *u, FILE *f, const struct command_def *def,
+    const char *action, const char *form_id, const msgpack_object *rec,
+    const struct form *fm, const char *button)
+{
+	fprintf(f, "<form method=\"post\" action=\"%s\" id=\"%s\">\n", action,
+	    form_id);
+	csrf_field(u, f);
+	for (const struct flag_def *fl = def->flags; fl->name != NULL; fl++) {
+		if (strcmp(fl->name, "unset") == 0 ||
+		    strcmp(fl->name, "org-key") == 0)
+			continue;
+		control(u, f, form_id, fl, rec != NULL && fl->field != NULL ?
+		    map_get(rec, fl->field->name) : NULL, fm != NULL ?
+		    form_get(fm, fl->name) : NULL);
+	}
+	fputs("<button type=\"submit\">", f);
+	html_text(f, button);
+	fputs("</button>\n</form>\n", f);
+}
+
+/* ---- pages ------------------------------------------------------------------ */
+
+static void
+error_box(FILE *f, const struct ui *u, const char *msg)
+{
+	fprintf(f, "<div class=\"error\" role=\"alert\"><strong>%s:</strong> ",
+	    w(u, "error"));
+	html_text(f, msg != NULL ? msg : "");
+	fputs("</div>\n", f);
+}
+
+/* A table of records (a list's answer): label linked, then columns. */
+static void
+record_table(const struct ui *u, FILE *f, const struct rset *s,
+    const struct sl_kind *k)
+{
+	const struct sl_field *cols[6];
+	size_t nc = 0;
+
+	if (s->n == 0) {
+		fprintf(f, "<p>%s</p>\n", w(u, "empty"));
+		return;
+	}
+	for (uint32_t i = 0; k != NULL && i < k->nfields && nc < 5; i++) {
+		const struct sl_field *fd = &k->fields[i];
+
+		if ((fd->flags & SL_FF_INDEX) && !(fd->flags & SL_FF_PERSONAL) &&
+		    strcmp(fd->name, "name") != 0 &&
+		    strcmp(fd->name, "title") != 0)
+			cols[nc++] = fd;
+	}
+	fprintf(f, "<table>\n<thead><tr><th scope=\"col\">%s</th>",
+	    w(u, "name"));
+	for (size_t j = 0; j < nc; j++) {
+		fputs("<th scope=\"col\">", f);
+		html_text(f, field_label(u, cols[j]));
+		fputs("</th>", f);
+	}
+	if (k == NULL)
+		fputs("<th scope=\"col\">record</th>", f);
+	fputs("</tr></thead>\n<tbody>\n", f);
+	for (size_t i = 0; i < s->n; i++) {
+		const msgpack_object *r = &s->v[i].data;
+		const msgpack_object *cf = map_get(r, "conflict");
+
+		fputs("<tr><td>", f);
+		record_link(f, map_get(r, "id"), map_get(r, "label"));
+		if (cf != NULL && cf->type == MSGPACK_OBJECT_BOOLEAN &&
+		    cf->via.boolean)
+			fprintf(f, " <span class=\"conflict\">(%s)</span>",
+			    w(u, "in_conflict"));
+		fputs("</td>", f);
+		for (size_t j = 0; j < nc; j++) {
+			fputs("<td>", f);
+			field_value(f, r, cols[j]);
+			fputs("</td>", f);
+		}
+		if (k == NULL) {
+			fputs("<td>", f);
+			value_text(f, map_get(r, "record"));
+			fputs("</td>", f);
+		}
+		fputs("</tr>\n", f);
+	}
+	fputs("</tbody></table>\n", f);
+}
+
+static enum MHD_Result
+page_overview(struct ui *u, struct MHD_Connection *c)
+{
+	const struct sl_kind *const *ks = records_kinds();
+	struct page p;
+	struct run r;
+
+	if (!page_open(&p))
+		return MHD_NO;
+	page_begin(u, p.f, w(u, "overview"));
+	/* Counts */
+	fprintf(p.f, "<h2>%s</h2>\n<table><tbody>\n", w(u, "counts"));
+	for (size_t i = 0; ks[i] != NULL; i++) {
+		char name[64];
+
+		snprintf(name, sizeof name, "%s list", ks[i]->word);
+		run_cmd(u, name, NULL, &r);
+		fprintf(p.f, "<tr><th scope=\"row\"><a href=\"/list/%s\">%s</a>"
+		    "</th><td>%zu</td></tr>\n", ks[i]->word, w(u, ks[i]->word),
+		    r.out.n);
+		run_free(&r);
+	}
+	fputs("</tbody></table>\n", p.f);
+	/* Conflicts */
+	fprintf(p.f, "<h2>%s</h2>\n", w(u, "conflicts"));
+	run_cmd(u, "conflicts", NULL, &r);
+	record_table(u, p.f, &r.out, NULL);
+	run_free(&r);
+	/* Open and overdue actions */
+	fprintf(p.f, "<h2>%s</h2>\n", w(u, "open_actions"));
+	{
+		struct parse_result q = { .cmd = CMD_REMOTE };
+		const struct flag_def *fl;
+
+		q.def = parse_find("action list");
+		for (fl = q.def->flags; fl->name != NULL; fl++)
+			if (strcmp(fl->name, "open") == 0) {
+				q.vals[0].flag = fl;
+				q.nvals = 1;
+			}
+		run(u, &q, &r);
+		record_table(u, p.f, &r.out, records_kind("action"));
+		run_free(&r);
+	}
+	/* Sync state */
+	fprintf(p.f, "<h2>%s</h2>\n", w(u, "peers"));
+	run_cmd(u, "status", NULL, &r);
+	if (r.out.n == 1) {
+		const msgpack_object *peers = map_get(&r.out.v[0].data, "peers");
+
+		if (peers == NULL || peers->type != MSGPACK_OBJECT_ARRAY ||
+		    peers->via.array.size == 0)
+			fprintf(p.f, "<p>%s</p>\n", w(u, "none"));
+		else {
+			fprintf(p.f, "<table><thead><tr><th scope=\"col\">%s</th>"
+			    "<th scope=\"col\">%s</th></tr></thead><tbody>\n",
+			    w(u, "org_col"), w(u, "status"));
+			for (uint32_t i = 0; i < peers->via.array.size; i++) {
+				const msgpack_object *pe =
+				    &peers->via.array.ptr[i];
+				const msgpack_object *on = map_get(pe,
+				    "connected");
+				const msgpack_object *org = map_get(pe, "org");
+
+				fputs("<tr><td>", p.f);
+				value_text(p.f, org != NULL ? org :
+				    map_get(pe, "name"));
+				fprintf(p.f, "</td><td>%s", on != NULL &&
+				    on->type == MSGPACK_OBJECT_BOOLEAN &&
+				    on->via.boolean ? w(u, "connected") :
+				    w(u, "not_connected"));
+				const msgpack_object *b = map_get(pe, "behind");
+
+				if (b != NULL && b->type ==
+				    MSGPACK_OBJECT_POSITIVE_INTEGER &&
+				    b->via.u64 > 0)
+					fprintf(p.f, ", %llu %s",
+					    (unsigned long long)b->via.u64,
+					    w(u, "behind"));
+				fputs("</td></tr>\n", p.f);
+			}
+			fputs("</tbody></table>\n", p.f);
+		}
+	}
+	run_free(&r);
+	return page_send(u, c, &p, 200);
+}
+
+/* Which of def's flags the page's list filters show. */
+static bool
+filter_shown(const struct flag_def *fl)
+{
+	return strcmp(fl->name, "known-at") != 0;
+}
+
+static enum MHD_Result
+page_list(struct ui *u, struct MHD_Connection *c, const char *word,
+    struct form *query)
+{
+	const struct sl_kind *k = records_kind(word);
+	char name[64], action[80];
+	struct parse_result q = { .cmd = CMD_REMOTE };
+	char *owned[MAX_VALUES];
+	size_t nowned = 0;
+	struct page p;
+	struct run r;
+
+	if (k == NULL)
+		return plain(u, c, 404, "no such page\n");
+	snprintf(name, sizeof name, "%s list", word);
+	q.def = parse_find(name);
+	if (q.def == NULL || !page_open(&p))
+		return MHD_NO;
+	page_begin(u, p.f, w(u, word));
+	fprintf(p.f, "<p><a href=\"/new/%s\">%s</a></p>\n", word, w(u, "new"));
+	fprintf(p.f, "<details><summary>%s</summary>\n<form method=\"get\" "
+	    "action=\"/list/%s\" id=\"filter\">\n", w(u, "filter"), word);
+	for (const struct flag_def *fl = q.def->flags; fl->name != NULL; fl++)
+		if (filter_shown(fl))
+			control(u, p.f, "filter", fl, NULL, form_get(query,
+			    fl->name));
+	fprintf(p.f, "<button type=\"submit\">%s</button>\n</form>\n"
+	    "</details>\n", w(u, "filter"));
+	(void)action;
+	if (!form_to_query(query, q.def, &q, owned, &nowned)) {
+		error_box(p.f, u, "too many values");
+	} else {
+		run(u, &q, &r);
+		if (r.status != 0)
+			error_box(p.f, u, r.err);
+		else
+			record_table(u, p.f, &r.out, k);
+		run_free(&r);
+	}
+	for (size_t i = 0; i < nowned; i++)
+		free(owned[i]);
+	return page_send(u, c, &p, 200);
+}
+
+static enum MHD_Result
+page_find(struct ui *u, struct MHD_Connection *c, const char *text)
+{
+	struct page p;
+	struct run r;
+
+	if (!page_open(&p))
+		return MHD_NO;
+	page_begin(u, p.f, w(u, "search"));
+	if (text != NULL && text[0] != '\0') {
+		run_cmd(u, "find", text, &r);
+		if (r.status != 0)
+			error_box(p.f, u, r.err);
+		else
+			record_table(u, p.f, &r.out, NULL);
+		run_free(&r);
+	}
+	return page_send(u, c, &p, 200);
+}
+
+/* The step types of kind k that its state st (1..) may take. */
+static void
+step_forms(const struct ui *u, FILE *f, const struct sl_kind *k,
+    const char *id, const char *state)
+{
+	uint8_t st = 0;
+
+	/* states[0] is "", the states are 1.. */
+	for (uint8_t i = 1; k->states != NULL && state != NULL &&
+	    k->states[i] != NULL; i++)
+		if (strcmp(k->states[i], state) == 0)
+			st = i;
+	if (st == 0)
+		return;
+	fprintf(f, "<h2>%s</h2>\n", w(u, "steps"));
+	for (size_t i = 0; sl_schema_evtype_at(i) != NULL; i++) {
+		const struct sl_evtype *et = sl_schema_evtype_at(i);
+		char name[64], action[160], fid[64];
+		const struct command_def *def;
+
+		if (et->kind != k || et->role != SL_ET_STEP || et->verb == NULL ||
+		    !(et->from & (1u << st)))
+			continue;
+		snprintf(name, sizeof name, "%s %s", k->word, et->verb);
+		if ((def = parse_find(name)) == NULL)
+			continue;
+		snprintf(action, sizeof action, "/r/%s/%s", id, et->verb);
+		snprintf(fid, sizeof fid, "step-%s", et->verb);
+		fprintf(f, "<fieldset><legend>%s</legend>\n", et->verb);
+		command_form(u, f, def, action, fid, NULL, NULL, et->verb);
+		fputs("</fieldset>\n", f);
+	}
+}
+
+static void
+history(const struct ui *u, FILE *f, const char *id)
+{
+	struct run r;
+
+	fprintf(f, "<h2>%s</h2>\n", w(u, "history"));
+	run_cmd(u, "history", id, &r);
+	if (r.status != 0) {
+		error_box(f, u, r.err);
+		run_free(&r);
+		return;
+	}
+	fputs("<ol class=\"timeline\">\n", f);
+	for (size_t i = 0; i < r.out.n; i++) {
+		const msgpack_object *e = &r.out.v[i].data;
+		const msgpack_object *ch = map_get(e, "changes");
+
+		fputs("<li><strong>", f);
+		value_text(f, map_get(e, "type"));
+		fputs("</strong> – ", f);
+		value_text(f, map_get(e, "org"));
+		fputs(" (", f);
+		value_text(f, map_get(e, "author"));
+		fprintf(f, "); %s ", w(u, "effective"));
+		value_text(f, map_get(e, "on"));
+		fprintf(f, ", %s ", w(u, "recorded"));
+		value_text(f, map_get(e, "time"));
+		if (ch != NULL && ch->type == MSGPACK_OBJECT_MAP) {
+			fputs("<br>", f);
+			for (uint32_t j = 0; j < ch->via.map.size; j++) {
+				const msgpack_object_kv *kv = &ch->via.map.ptr[j];
+				const char *key;
+				size_t kl;
+
+				if (!map_key(kv, &key, &kl) || (kl == 2 &&
+				    memcmp(key, "on", 2) == 0))
+					continue;
+				char *ks = strndup(key, kl);
+
+				html_text(f, ks);
+				free(ks);
+				fputs(": ", f);
+				value_text(f, &kv->val);
+				fputs("; ", f);
+			}
+		}
+		fputs("</li>\n", f);
+	}
+	fputs("</ol>\n", f);
+	run_free(&r);
+}
+
+/* The record page: fields, competing values and the form resolving
+ * them, the forms that change it, its history. */
+static enum MHD_Result
+page_record(struct ui *u, struct MHD_Connection *c, const char *id,
+    const char *err, const struct form *fm, const char *note)
+{
+	struct run r;
+	const struct sl_kind *k = find_record(u, id, &r);
+	struct page p;
+	char name[64], action[160];
+	const struct command_def *def;
+
+	if (k == NULL)
+		return plain(u, c, 404, "no such record\n");
+	const msgpack_object *rec = &r.out.v[0].data;
+	char *label = str_of(rec, "label"), *state = str_of(rec, "status");
+	const msgpack_object *cf = map_get(rec, "conflict");
+
+	if (!page_open(&p)) {
+		run_free(&r);
+		free(label);
+		free(state);
+		return MHD_NO;
+	}
+	page_begin(u, p.f, label != NULL ? label : id);
+	if (err != NULL)
+		error_box(p.f, u, err);
+	if (note != NULL)
+		fprintf(p.f, "<div class=\"ok\" role=\"status\">%s</div>\n",
+		    note);
+	fprintf(p.f, "<h2>%s</h2>\n<table><tbody>\n", w(u, "fields"));
+	for (uint32_t i = 0; i < k->nfields; i++) {
+		const struct sl_field *fd = &k->fields[i];
+
+		fputs("<tr><th scope=\"row\">", p.f);
+		html_text(p.f, field_label(u, fd));
+		fputs("</th><td>", p.f);
+		field_value(p.f, rec, fd);
+		fputs("</td></tr>\n", p.f);
+	}
+	fprintf(p.f, "<tr><th scope=\"row\">%s</th><td>", w(u, "effective"));
+	value_text(p.f, map_get(rec, "on"));
+	fputs("</td></tr>\n</tbody></table>\n", p.f);
+	fprintf(p.f, "<p><a href=\"/audit/%s\">%s</a></p>\n", id,
+	    w(u, "audit"));
+
+	/* A conflict: the competing values, and one choice per field. */
+	if (cf != NULL && cf->type == MSGPACK_OBJECT_BOOLEAN &&
+	    cf->via.boolean) {
+		const msgpack_object *comp = map_get(rec, "competing");
+
+		fprintf(p.f, "<h2 class=\"conflict\">%s</h2>\n<form method=\"post\" "
+		    "action=\"/r/%s/resolve\" id=\"resolve\">\n",
+		    w(u, "competing"), id);
+		csrf_field(u, p.f);
+		for (uint32_t i = 0; i < k->nfields; i++) {
+			const struct sl_field *fd = &k->fields[i];
+			const msgpack_object *now = map_get(rec, fd->name);
+			bool differs = false;
+
+			if (comp == NULL || comp->type != MSGPACK_OBJECT_ARRAY ||
+			    fd->type == SL_F_REFS || fd->type == SL_F_TEXTS ||
+			    fd->type == SL_F_STATE || (fd->flags & SL_FF_NOFLAG))
+				continue;
+			for (uint32_t j = 0; j < comp->via.array.size; j++) {
+				const msgpack_object *ch = map_get(
+				    &comp->via.array.ptr[j], "changes");
+				const msgpack_object *v = ch != NULL ?
+				    map_get(ch, fd->name) : NULL;
+
+				differs = differs || (v != NULL &&
+				    v->type == MSGPACK_OBJECT_STR);
+			}
+			if (!differs)
+				continue;
+			fprintf(p.f, "<fieldset><legend>%s</legend>\n",
+			    field_label(u, fd));
+			fprintf(p.f, "<label><input type=\"radio\" name=\"%s\" "
+			    "value=\"\" checked> ", fd->flag != NULL ? fd->flag :
+			    fd->name);
+			value_text(p.f, now);
+			fputs("</label>\n", p.f);
+			for (uint32_t j = 0; j < comp->via.array.size; j++) {
+				const msgpack_object *e = &comp->via.array.ptr[j];
+				const msgpack_object *ch = map_get(e, "changes");
+				const msgpack_object *v = ch != NULL ?
+				    map_get(ch, fd->name) : NULL;
+
+				if (v == NULL || v->type != MSGPACK_OBJECT_STR)
+					continue;
+				fprintf(p.f, "<label><input type=\"radio\" "
+				    "name=\"%s\" value=\"", fd->flag != NULL ?
+				    fd->flag : fd->name);
+				value_text(p.f, v);
+				fputs("\"> ", p.f);
+				value_text(p.f, v);
+				fputs(" <span class=\"hint\">(", p.f);
+				value_text(p.f, map_get(e, "org"));
+				fputs(")</span></label>\n", p.f);
+			}
+			fputs("</fieldset>\n", p.f);
+		}
+		fprintf(p.f, "<button type=\"submit\">%s</button>\n</form>\n",
+		    w(u, "resolve"));
+	}
+
+	step_forms(u, p.f, k, id, state);
+	snprintf(name, sizeof name, "%s update", k->word);
+	if ((def = parse_find(name)) != NULL) {
+		snprintf(action, sizeof action, "/r/%s/update", id);
+		fprintf(p.f, "<h2>%s</h2>\n", w(u, "change"));
+		command_form(u, p.f, def, action, "update", rec, fm,
+		    w(u, "save"));
+	}
+	history(u, p.f, id);
+	run_free(&r);
+	free(label);
+	free(state);
+	return page_send(u, c, &p, err != NULL ? 422 : 200);
+}
+
+static enum MHD_Result
+page_new(struct ui *u, struct MHD_Connection *c, const char *word,
+    const char *err, const struct form *fm)
+{
+	char name[64], action[80];
+	const struct command_def *def;
+	struct page p;
+
+	if (records_kind(word) == NULL)
+		return plain(u, c, 404, "no such page\n");
+	snprintf(name, sizeof name, "%s add", word);
+	if ((def = parse_find(name)) == NULL || !page_open(&p))
+		return MHD_NO;
+	page_begin(u, p.f, w(u, word));
+	if (err != NULL)
+		error_box(p.f, u, err);
+	snprintf(action, sizeof action, "/new/%s", word);
+	command_form(u, p.f, def, action, "add", NULL, fm, w(u, "save"));
+	return page_send(u, c, &p, err != NULL ? 422 : 200);
+}
+
+/* POST /new/KIND: KIND add; then the new record's page. */
+static enum MHD_Result
+do_new(struct ui *u, struct MHD_Connection *c, const char *word,
+    struct form *fm)
+{
+	char name[64], to[80];
+	struct parse_result q = { .cmd = CMD_REMOTE };
+	char *owned[MAX_VALUES];
+	size_t nowned = 0;
+	struct run r = { 0 };
+	enum MHD_Result rc;
+
+	if (records_kind(word) == NULL)
+		return plain(u, c, 404, "no such page\n");
+	snprintf(name, sizeof name, "%s add", word);
+	if ((q.def = parse_find(name)) == NULL)
+		return MHD_NO;
+	if (!form_to_query(fm, q.def, &q, owned, &nowned)) {
+		rc = page_new(u, c, word, "too many values", fm);
+		goto out;
+	}
+	run(u, &q, &r);
+	if (r.status != 0 || r.out.n == 0) {
+		rc = page_new(u, c, word, r.err != NULL ? r.err :
+		    "no answer", fm);
+		goto out;
+	}
+	char *id = str_of(&r.out.v[0].data, "id");
+
+	snprintf(to, sizeof to, "/r/%s?saved=1", id != NULL ? id : "");
+	free(id);
+	rc = redirect(u, c, to, NULL);
+out:
+	run_free(&r);
+	for (size_t i = 0; i < nowned; i++)
+		free(owned[i]);
+	return rc;
+}
+
+/* POST /r/ID/VERB: update, a step, or resolve (an update naming the
+ * values chosen). */
+static enum MHD_Result
+do_record(struct ui *u, struct MHD_Connection *c, const char *id,
+    const char *verb, struct form *fm)
+{
+	struct run cur;
+	const struct sl_kind *k = find_record(u, id, &cur);
+	char name[64], to[120];
+	struct parse_result q = { .cmd = CMD_REMOTE, .pos = id };
+	char *owned[MAX_VALUES];
+	size_t nowned = 0;
+	struct run r = { 0 };
+	enum MHD_Result rc;
+
+	if (k == NULL)
+		return plain(u, c, 404, "no such record\n");
+	snprintf(name, sizeof name, "%s %s", k->word,
+	    strcmp(verb, "resolve") == 0 ? "update" : verb);
+	if ((q.def = parse_find(name)) == NULL || q.def->kind != k) {
+		run_free(&cur);
+		return plain(u, c, 404, "no such step\n");
+	}
+	if (!form_to_query(fm, q.def, &q, owned, &nowned)) {
+		rc = page_record(u, c, id, "too many values", fm, NULL);
+		goto out;
+	}
+	/* An update sends only what differs from the record now. */
+	if (strcmp(verb, "update") == 0) {
+		size_t keep = 0;
+
+		for (size_t i = 0; i < q.nvals; i++) {
+			const struct sl_field *fd = q.vals[i].flag->field;
+			const msgpack_object *now = fd != NULL ?
+			    map_get(&cur.out.v[0].data, fd->name) : NULL;
+			bool same = now != NULL && now->type ==
+			    MSGPACK_OBJECT_STR && q.vals[i].value != NULL &&
+			    strlen(q.vals[i].value) == now->via.str.size &&
+			    memcmp(q.vals[i].value, now->via.str.ptr,
+			    now->via.str.size) == 0;
+
+			if (!same || fd == NULL || fd->type != SL_F_TEXT)
+				q.vals[keep++] = q.vals[i];
+		}
+		q.nvals = keep;
+	}
+	run(u, &q, &r);
+	if (r.status != 0) {
+		rc = page_record(u, c, id, r.err != NULL ? r.err : "failed",
+		    fm, NULL);
+		goto out;
+	}
+	snprintf(to, sizeof to, "/r/%s?saved=1", id);
+	rc = redirect(u, c, to, NULL);
+out:
+	run_free(&r);
+	run_free(&cur);
+	for (size_t i = 0; i < nowned; i++)
+		free(owned[i]);
+	return rc;
+}
+
+static enum MHD_Result
+page_conflicts(struct ui *u, struct MHD_Connection *c)
+{
+	struct page p;
+	struct run r;
+
+	if (!page_open(&p))
+		return MHD_NO;
+	page_begin(u, p.f, w(u, "conflicts"));
+	run_cmd(u, "conflicts", NULL, &r);
+	record_table(u, p.f, &r.out, NULL);
+	run_free(&r);
+	return page_send(u, c, &p, 200);
+}
+
+static enum MHD_Result
+page_report_form(struct ui *u, struct MHD_Connection *c, const char *err)
+{
+	struct page p;
+	time_t now = time(NULL);
+	struct tm tm;
+	char y[8];
+
+	if (!page_open(&p))
+		return MHD_NO;
+	localtime_r(&now, &tm);
+	strftime(y, sizeof y, "%Y", &tm);
+	page_begin(u, p.f, w(u, "report"));
+	if (err != NULL)
+		error_box(p.f, u, err);
+	fprintf(p.f, "<form method=\"get\" action=\"/report/file\" "
+	    "id=\"report\">\n"
+	    "<label for=\"rf\">%s</label><input id=\"rf\" name=\"from\" "
+	    "type=\"date\" value=\"%s-01-01\" required>\n"
+	    "<label for=\"rt\">%s</label><input id=\"rt\" name=\"to\" "
+	    "type=\"date\" value=\"%s-12-31\" required>\n"
+	    "<label for=\"rm\">%s</label><input id=\"rm\" name=\"municipality\" "
+	    "type=\"text\">\n"
+	    "<label for=\"rfo\">%s</label><select id=\"rfo\" name=\"format\">"
+	    "<option value=\"html\">HTML (A4)</option><option value=\"md\">"
+	    "Markdown</option><option value=\"json\">JSON</option></select>\n"
+	    "<label for=\"rl\">%s</label><select id=\"rl\" name=\"lang\">"
+	    "<option value=\"sv\"%s>svenska</option><option value=\"en\"%s>"
+	    "English</option></select>\n"
+	    "<button type=\"submit\">%s</button>\n</form>\n", w(u, "from"), y,
+	    w(u, "to"), y, w(u, "municipality"), w(u, "format"), w(u, "lang"),
+	    u->en ? "" : " selected", u->en ? " selected" : "",
+	    w(u, "make_report"));
+	return page_send(u, c, &p, err != NULL ? 422 : 200);
+}
+
+static bool
+is_day(const char *s)
+{
+	int y, m, d;
+	char tail;
+
+	return s != NULL && strlen(s) == 10 &&
+	    sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && m >= 1 &&
+	    m <= 12 && d >= 1 && d <= 31;
+}
+
+/* GET /report/file: the report itself (HTML shown, to print; Markdown
+ * and JSON downloaded). */
+static enum MHD_Result
+page_report_file(struct ui *u, struct MHD_Connection *c, struct form *q)
+{
+	const char *from = form_get(q, "from"), *to = form_get(q, "to");
+	const char *fmt = form_get(q, "format"), *lang = form_get(q, "lang");
+	const char *munis[MAX_VALUES];
+	struct report_opts o = { .from = from, .to = to, .munis = munis };
+	char *buf = NULL, *err = NULL;
+	size_t len = 0, elen = 0;
+	FILE *f, *ef;
+	int status;
+
+	if (!is_day(from) || !is_day(to) || strcmp(from, to) > 0)
+		return page_report_form(u, c, u->en ? "give the period's first "
+		    "and last day, the first not after the last" : "ange "
+		    "periodens första och sista dag, den första inte efter "
+		    "den sista");
+	o.format = fmt != NULL && strcmp(fmt, "md") == 0 ? REPORT_MD :
+	    fmt != NULL && strcmp(fmt, "json") == 0 ? REPORT_JSON : REPORT_HTML;
+	o.lang = lang != NULL && strcmp(lang, "en") == 0 ? REPORT_EN :
+	    REPORT_SV;
+	for (size_t i = 0; i < q->n && o.nmunis < MAX_VALUES; i++)
+		if (strcmp(q->key[i], "municipality") == 0 && q->val[i][0] !=
+		    '\0')
+			munis[o.nmunis++] = q->val[i];
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return MHD_NO;
+	ef = open_memstream(&err, &elen);
+	cli_error_to(ef);
+	status = report_write(u->dir, u->named, &o, f);
+	cli_error_to(NULL);
+	fclose(f);
+	if (ef != NULL)
+		fclose(ef);
+	if (status != 0) {
+		enum MHD_Result rc = page_report_form(u, c, err);
+
+		free(buf);
+		free(err);
+		return rc;
+	}
+	free(err);
+	if (o.format == REPORT_HTML) {
+		/* Its style, allowed by its hash. */
+		const char *s = strstr(buf, "<style>"), *e = s != NULL ?
+		    strstr(s, "</style>") : NULL;
+		unsigned char hash[crypto_hash_sha256_BYTES];
+		char b64[64], csp[100];
+
+		if (s == NULL || e == NULL) {
+			free(buf);
+			return MHD_NO;
+		}
+		s += 7;
+		crypto_hash_sha256(hash, (const unsigned char *)s,
+		    (unsigned long long)(e - s));
+		sodium_bin2base64(b64, sizeof b64, hash, sizeof hash,
+		    sodium_base64_VARIANT_ORIGINAL);
+		snprintf(csp, sizeof csp, "'sha256-%s'", b64);
+		return reply(u, c, 200, "text/html; charset=utf-8", buf, len,
+		    csp, NULL);
+	}
+	char disp[120];
+
+	snprintf(disp, sizeof disp, "attachment; filename=\"rapport-%s-%s.%s\"",
+	    from, to, o.format == REPORT_MD ? "md" : "json");
+	return reply(u, c, 200, o.format == REPORT_MD ?
+	    "text/markdown; charset=utf-8" : "application/json", buf, len,
+	    NULL, disp);
+}
+
+/* An output that prints nothing (audit's own summary). */
+static void
+quiet_begin(FILE *f, enum out_mode m, const char *t)
+{
+	(void)f;
+	(void)m;
+	(void)t;
+}
+
+static void
+quiet_record(FILE *f, const msgpack_object *o)
+{
+	(void)f;
+	(void)o;
+}
+
+static void
+quiet_end(FILE *f)
+{
+	(void)f;
+}
+
+static const struct output quiet = { quiet_begin, quiet_record, quiet_end };
+
+/* GET /audit/ID: the record's audit bundle, checked, as a download. */
+static enum MHD_Result
+page_audit(struct ui *u, struct MHD_Connection *c, const char *id)
+{
+	char tmpl[] = "/tmp/samlog-ui-audit-XXXXXX", *buf = NULL, *err = NULL;
+	char disp[120];
+	size_t elen = 0;
+	FILE *ef, *f;
+	int fd, status;
+	long n;
+
+	for (const char *p = id; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+			return plain(u, c, 404, "no such record\n");
+	if ((fd = mkstemp(tmpl)) < 0)
+		return MHD_NO;
+	close(fd);
+	ef = open_memstream(&err, &elen);
+	cli_error_to(ef);
+	status = cmd_audit_out(u->dir, u->named, id, tmpl, &quiet);
+	cli_error_to(NULL);
+	if (ef != NULL)
+		fclose(ef);
+	if (status != 0 || (f = fopen(tmpl, "rb")) == NULL) {
+		unlink(tmpl);
+		enum MHD_Result rc = plain(u, c, 422, err != NULL ? err :
+		    "failed\n");
+
+		free(err);
+		return rc;
+	}
+	free(err);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	if (n < 0 || (buf = malloc((size_t)n + 1)) == NULL ||
+	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		fclose(f);
+		unlink(tmpl);
+		free(buf);
+		return MHD_NO;
+	}
+	fclose(f);
+	unlink(tmpl);
+	snprintf(disp, sizeof disp, "attachment; filename=\"%s.audit\"", id);
+	return reply(u, c, 200, "application/octet-stream", buf, (size_t)n,
+	    NULL, disp);
+}
+
+/* ---- the request handler ------------------------------------------------------ */
+
+static bool
+same(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strlen(a) == strlen(b) &&
+	    sodium_memcmp(a, b, strlen(a)) == 0;
+}
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **con_cls)
+{
+	struct ui *u = cls;
+	struct form *fm = *con_cls;
+	bool post = strcmp(method, "POST") == 0;
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_HOST);
+
+	(void)version;
+	if (fm == NULL) {
+		/* The first call: headers only.  Refuse what is not ours
+		 * before reading a body. */
+		if (host == NULL || (strcmp(host, u->host_ip) != 0 &&
+		    strcmp(host, u->host_name) != 0))
+			return plain(u, c, 421, "refused: this server answers "
+			    "only to its own address (Host)\n");
+		if (!post && strcmp(method, "GET") != 0 &&
+		    strcmp(method, "HEAD") != 0)
+			return plain(u, c, 405, "method not allowed\n");
+		if ((fm = calloc(1, sizeof *fm)) == NULL)
+			return MHD_NO;
+		*con_cls = fm;
+		if (post && (fm->pp = MHD_create_post_processor(c, 16384,
+		    post_field, fm)) == NULL)
+			return plain(u, c, 415, "a form must be "
+			    "application/x-www-form-urlencoded\n");
+		return MHD_YES;
+	}
+	if (post && *upload_size > 0) {
+		if (!fm->too_big && MHD_post_process(fm->pp, upload,
+		    *upload_size) != MHD_YES)
+			fm->too_big = true;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (!post)
+		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_field,
+		    fm);
+	if (fm->too_big)
+		return plain(u, c, 413, "the form is too large\n");
+
+	/* The one-time token: a session, once. */
+	if (!post && strcmp(url, "/login") == 0) {
+		const char *t = form_get(fm, "token");
+		char cookie[200];
+
+		if (u->token[0] == '\0' || !same(t, u->token))
+			return plain(u, c, 403, "refused: this link was used "
+			    "already or is wrong; start samlog ui again for a "
+			    "new one\n");
+		u->token[0] = '\0';
+		random_hex(u->session, TOKEN_LEN);
+		random_hex(u->csrf, TOKEN_LEN);
+		snprintf(cookie, sizeof cookie, "samlog_session=%s; Path=/; "
+		    "HttpOnly; SameSite=Strict", u->session);
+		return redirect(u, c, "/", cookie);
+	}
+	if (strcmp(url, "/style.css") == 0) {
+		char *b = strdup(style_css);
+
+		return b == NULL ? MHD_NO : reply(u, c, 200,
+		    "text/css; charset=utf-8", b, strlen(b), NULL, NULL);
+	}
+	if (u->session[0] == '\0' || !same(MHD_lookup_connection_value(c,
+	    MHD_COOKIE_KIND, "samlog_session"), u->session))
+		return plain(u, c, 403, "refused: open the link samlog ui "
+		    "printed (it works once)\n");
+	if (post && !same(form_get(fm, "csrf"), u->csrf))
+		return plain(u, c, 403, "refused: the form's token is missing "
+		    "or wrong (reload the page)\n");
+
+	if (post && strcmp(url, "/lang") == 0) {
+		const char *l = form_get(fm, "lang");
+
+		u->en = l != NULL && strcmp(l, "en") == 0;
+		return redirect(u, c, "/", NULL);
+	}
+	if (!post && strcmp(url, "/") == 0)
+		return page_overview(u, c);
+	if (!post && strncmp(url, "/list/", 6) == 0)
+		return page_list(u, c, url + 6, fm);
+	if (!post && strcmp(url, "/find") == 0)
+		return page_find(u, c, form_get(fm, "q"));
+	if (!post && strcmp(url, "/conflicts") == 0)
+		return page_conflicts(u, c);
+	if (!post && strcmp(url, "/report") == 0)
+		return page_report_form(u, c, NULL);
+	if (!post && strcmp(url, "/report/file") == 0)
+		return page_report_file(u, c, fm);
+	if (!post && strncmp(url, "/audit/", 7) == 0)
+		return page_audit(u, c, url + 7);
+	if (strncmp(url, "/new/", 5) == 0)
+		return post ? do_new(u, c, url + 5, fm) :
+		    page_new(u, c, url + 5, NULL, NULL);
+	if (strncmp(url, "/r/", 3) == 0) {
+		char id[64];
+		const char *slash = strchr(url + 3, '/');
+		size_t n = slash != NULL ? (size_t)(slash - url - 3) :
+		    strlen(url + 3);
+
+		if (n == 0 || n >= sizeof id)
+			return plain(u, c, 404, "no such record\n");
+		memcpy(id, url + 3, n);
+		id[n] = '\0';
+		if (post && slash != NULL)
+			return do_record(u, c, id, slash + 1, fm);
+		if (!post && slash == NULL)
+			return page_record(u, c, id, NULL, NULL,
+			    form_get(fm, "saved") != NULL ? w(u, "done") :
+			    NULL);
+	}
+	return plain(u, c, 404, "no such page\n");
+}
+
+static void
+completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (*con_cls != NULL)
+		form_free(*con_cls);
+	*con_cls = NULL;
+}
+
+/* Opens url in the desktop's browser, where there is one. */
+static void
+open_browser(const char *url)
+{
+	pid_t pid;
+
+	if ((getenv("DISPLAY") == NULL && getenv("WAYLAND_DISPLAY") == NULL) ||
+	    access("/usr/bin/xdg-open", X_OK) != 0)
+		return;
+	if ((pid = fork()) == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execl("/usr/bin/xdg-open", "xdg-open", url, (char *)NULL);
+		_exit(127);
+	}
+}
+
+int
+cmd_ui(const struct parse_result *r)
+{
+	struct ui u = { 0 };
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	const char *port = parse_value(r, "port");
+	const union MHD_DaemonInfo *info;
+	struct MHD_Daemon *d;
+	sigset_t set;
+	char url[200];
+	char *dir;
+	int sig;
+	long pn = 0;
+
+	if (port != NULL) {
+		char *end;
+
+		pn = strtol(port, &end, 10);
+		if (*end != '\0' || pn < 0 || pn > 65535) {
+			cli_error("ui: --port takes a number from 0 to 65535, not "
+			    "%s", port);
+			return 2;
+		}
+	}
+	if (sodium_init() < 0) {
+		cli_error("ui: libsodium does not start");
+		return 1;
+	}
+	if ((dir = sl_node_dir_resolve(r->dir)) == NULL) {
+		cli_error("no node directory: set HOME or SAMLOG_DIR, or use "
+		    "-d DIR");
+		return 1;
+	}
+	u.dir = dir;
+	u.named = r->dir != NULL || getenv("SAMLOG_DIR") != NULL;
+	/* Is the daemon there?  Say so now, not on the first page. */
+	{
+		struct run probe;
+
+		if (run_cmd(&u, "status", NULL, &probe) != 0) {
+			cli_error("%s", probe.err != NULL ? probe.err :
+			    "samlogd does not answer");
+			run_free(&probe);
+			free(dir);
+			return 1;
+		}
+		run_free(&probe);
+	}
+	random_hex(u.token, TOKEN_LEN);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)pn);
+	/* The stop signals wait for sigwait below, in every thread. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, &u,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+	    MHD_OPTION_END);
+	if (d == NULL) {
+		cli_error("ui: cannot listen on 127.0.0.1:%ld: %s", pn,
+		    strerror(errno));
+		free(dir);
+		return 1;
+	}
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	u.port = info != NULL ? info->port : (uint16_t)pn;
+	snprintf(u.host_ip, sizeof u.host_ip, "127.0.0.1:%u", u.port);
+	snprintf(u.host_name, sizeof u.host_name, "localhost:%u", u.port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/login?token=%s", u.port,
+	    u.token);
+	if (r->json)
+		printf("{\"url\": \"%s\", \"port\": %u}\n", url, u.port);
+	else
+		printf("samlog ui: open %s\n(it works once; Ctrl-C stops "
+		    "the page)\n", url);
+	fflush(stdout);
+	if (parse_value(r, "no-open") == NULL)
+		open_browser(url);
+	sigwait(&set, &sig);
+	MHD_stop_daemon(d);
+	free(dir);
+	return 0;
+}

@@ -1,0 +1,569 @@
+#!/usr/bin/python3
+"""test_ui.py - samlog ui in a real browser.
+
+Real samlogd nodes on temporary directories, make run's demo records
+(scripts/demo.sh), `samlog ui` serving them, and Debian's chromium driven
+headless through chromium-driver (python3-selenium).  What a coordinator
+does, in the browser only: record a meeting with a social enterprise, a
+decision with its day, its adoption and an action from it; see a
+conflict made by two nodes and resolve it; make the year's board report.
+Beside that: every page and form answers; the link works once; a foreign
+Host header, a missing or wrong CSRF token and a missing session are
+refused; no request leaves 127.0.0.1; the page can be used by keyboard.
+
+    tests/browser/test_ui.py BUILD [--screenshots DIR]
+
+Prints cmocka's summary lines (tests/run.sh counts them).  Where chromium
+or its driver is missing, every test is skipped with one line saying why.
+With --screenshots, saves the main pages at 1280x800 and the report's
+first page as PNG files in DIR (make screenshots).
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
+
+BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
+SHOTS = None
+if "--screenshots" in sys.argv:
+    SHOTS = os.path.abspath(sys.argv[sys.argv.index("--screenshots") + 1])
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+TMP = tempfile.mkdtemp(prefix="samlog-ui-")
+
+
+def samlog(d, *args, check=True):
+    r = subprocess.run([os.path.join(BUILD, "samlog"), "-d", d] + list(args),
+                       capture_output=True, text=True, timeout=60)
+    if check and r.returncode != 0:
+        raise AssertionError("samlog %s: %s%s" % (" ".join(args), r.stdout,
+                                                   r.stderr))
+    return r.stdout
+
+
+class Node:
+    def __init__(self, name, org):
+        self.dir = os.path.join(TMP, name)
+        self.log = self.dir + ".log"
+        self.listen = "127.0.0.1:0"
+        self.proc = None
+        r = subprocess.run([os.path.join(BUILD, "samlog"), "-d", self.dir,
+                            "--json", "init", "--org", org], check=True,
+                           capture_output=True, text=True)
+        self.id = json.loads(r.stdout)["node_id"]
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [os.path.join(BUILD, "samlogd"), "-d", self.dir, "--listen",
+             self.listen, "--foreground"], stderr=open(self.log, "a"))
+        for _ in range(500):
+            if subprocess.run([os.path.join(BUILD, "samlog"), "-d", self.dir,
+                               "status"], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.02)
+        self.listen = json.loads(samlog(self.dir, "status", "--json"))["listen"]
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=60)
+            self.proc = None
+
+    def events(self):
+        s = json.loads(samlog(self.dir, "status", "--json"))
+        return s["events"]
+
+
+class UI:
+    """samlog ui on a node: its URL, port and process."""
+
+    def __init__(self, node):
+        self.proc = subprocess.Popen(
+            [os.path.join(BUILD, "samlog"), "-d", node.dir, "ui", "--no-open",
+             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        line = self.proc.stdout.readline()
+        if not line:
+            raise AssertionError("samlog ui printed nothing: " +
+                                 self.proc.stderr.read())
+        info = json.loads(line)
+        self.url = info["url"]
+        self.port = info["port"]
+        self.base = "http://127.0.0.1:%d" % self.port
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        assert self.proc.wait(timeout=30) == 0
+
+
+def http(url, data=None, headers=None, method=None):
+    """(status, body) of one request, without following redirects."""
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *a, **k):
+            return None
+    opener = urllib.request.build_opener(NoRedirect)
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    req = urllib.request.Request(url, data=body, headers=headers or {},
+                                 method=method)
+    try:
+        with opener.open(req, timeout=30) as r:
+            return r.status, r.read().decode(), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), dict(e.headers)
+
+
+# ---- the browser ---------------------------------------------------------
+
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions()
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
+              "--window-size=1280,800", "--disable-dev-shm-usage",
+              "--no-first-run", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync",
+              "--disable-default-apps", "--lang=sv-SE",
+              "--user-data-dir=" + tempfile.mkdtemp(dir=TMP)):
+        opts.add_argument(a)
+    opts.binary_location = shutil.which("chromium")
+    opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    svc = Service(executable_path=shutil.which("chromedriver"))
+    return webdriver.Chrome(service=svc, options=opts)
+
+
+def requested_urls(drv):
+    """Every URL the browser asked for since the last call."""
+    urls = []
+    for entry in drv.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg.get("method") == "Network.requestWillBeSent":
+            urls.append(msg["params"]["request"]["url"])
+    return urls
+
+
+def by_css(drv, css):
+    from selenium.webdriver.common.by import By
+    return drv.find_element(By.CSS_SELECTOR, css)
+
+
+def all_css(drv, css):
+    from selenium.webdriver.common.by import By
+    return drv.find_elements(By.CSS_SELECTOR, css)
+
+
+def fill(drv, form, values):
+    """Fills form's controls: text, date, select (one or several)."""
+    from selenium.webdriver.support.ui import Select
+    for name, v in values.items():
+        el = by_css(drv, "#%s [name='%s']" % (form, name))
+        if el.tag_name == "select":
+            s = Select(el)
+            for one in (v if isinstance(v, list) else [v]):
+                s.select_by_visible_text(one)
+        elif el.get_attribute("type") == "date":
+            # A date control takes the day as typed in its locale; set
+            # the value the form sends instead.
+            drv.execute_script("arguments[0].value = arguments[1]", el, v)
+        elif el.get_attribute("type") == "checkbox":
+            if bool(v) != el.is_selected():
+                el.click()
+        else:
+            el.clear()
+            el.send_keys(v)
+
+
+def submit(drv, form):
+    """Sends form and waits for the page that answers."""
+    from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.webdriver.support import expected_conditions as EC
+    old = drv.find_element("tag name", "html")
+    by_css(drv, "#%s button[type='submit']" % form).click()
+    WebDriverWait(drv, 30).until(EC.staleness_of(old))
+
+
+def wait_h1(drv, text):
+    """Waits for the page whose heading is text (after a click)."""
+    for _ in range(100):
+        try:
+            if by_css(drv, "h1").text == text:
+                return
+        except Exception:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("no page headed " + text)
+
+
+def no_error(drv):
+    errs = all_css(drv, ".error")
+    assert not errs, "the page says: " + errs[0].text
+
+
+def shot(drv, name):
+    if SHOTS:
+        os.makedirs(SHOTS, exist_ok=True)
+        drv.save_screenshot(os.path.join(SHOTS, name + ".png"))
+
+
+# ---- the tests -------------------------------------------------------------
+
+class Scene:
+    a = None
+    b = None
+    ui = None
+    drv = None
+
+
+S = Scene()
+
+
+def setup():
+    S.a = Node("a", "Samordningsförbundet")
+    S.a.start()
+    subprocess.run(["sh", os.path.join(ROOT, "scripts/demo.sh"),
+                    os.path.join(BUILD, "samlog"), S.a.dir], check=True,
+                   capture_output=True)
+    S.ui = UI(S.a)
+    S.drv = browser()
+    S.drv.get(S.ui.url)
+
+
+def test_login_once():
+    drv = S.drv
+    assert by_css(drv, "h1").text == "Översikt"
+    assert drv.find_element("tag name", "html").get_attribute("lang") == "sv"
+    # The link again: refused, in this browser and in any other.
+    st, body, _ = http(S.ui.url)
+    assert st == 403, st
+    assert "once" in body or "used" in body
+    st, _, _ = http(S.ui.base + "/")
+    assert st == 403, st
+
+
+def test_refusals():
+    cookie = {c["name"]: c["value"] for c in S.drv.get_cookies()}
+    assert "samlog_session" in cookie
+    ck = "samlog_session=" + cookie["samlog_session"]
+    # A foreign Host (DNS rebinding): refused before anything else.
+    st, _, _ = http(S.ui.base + "/", headers={"Host": "evil.example:%d" %
+                                              S.ui.port, "Cookie": ck})
+    assert st == 421, st
+    st, _, _ = http(S.ui.base + "/", headers={"Host": "127.0.0.1",
+                                              "Cookie": ck})
+    assert st == 421, st
+    # The session works from outside the browser too...
+    st, body, hd = http(S.ui.base + "/", headers={"Cookie": ck})
+    assert st == 200, st
+    csp = hd.get("Content-Security-Policy", "")
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    # ...but a form without the CSRF token, or with a wrong one, is
+    # refused and writes nothing.
+    before = S.a.events()
+    for data in ({"title": "Förfalskat", "date": "2019-05-05"},
+                 {"title": "Förfalskat", "date": "2019-05-05",
+                  "csrf": "0" * 64}):
+        st, _, _ = http(S.ui.base + "/new/meeting", data=data,
+                        headers={"Cookie": ck})
+        assert st == 403, st
+    # No session, with the right CSRF token from the page: refused too.
+    token = by_css(S.drv, "input[name='csrf']").get_attribute("value")
+    st, _, _ = http(S.ui.base + "/new/meeting", data={
+        "title": "Förfalskat", "date": "2019-05-05", "csrf": token})
+    assert st == 403, st
+    assert S.a.events() == before
+    assert "Förfalskat" not in samlog(S.a.dir, "meeting", "list", "--json")
+
+
+def test_every_page():
+    drv = S.drv
+    base = S.ui.base
+    for kind in ("org", "contact", "meeting", "decision", "agreement",
+                 "action"):
+        drv.get(base + "/list/" + kind)
+        no_error(drv)
+        assert all_css(drv, "table tbody tr"), kind
+        # The filter form narrows the list (the CLI's own filters).
+        drv.get(base + "/new/" + kind)
+        no_error(drv)
+        assert all_css(drv, "#add button[type='submit']"), kind
+        # The first record's page: fields, history, a form to change it.
+        drv.get(base + "/list/" + kind)
+        by_css(drv, "table tbody tr td a").click()
+        no_error(drv)
+        assert all_css(drv, "ol.timeline li"), kind
+        assert all_css(drv, "#update"), kind
+    drv.get(base + "/list/org?municipality=Sollentuna&kind=asf")
+    rows = all_css(drv, "table tbody tr")
+    assert len(rows) == 1 and "Café Häggvik" in rows[0].text
+    drv.get(base + "/find?q=café")
+    assert "Café Häggvik" in drv.page_source
+    drv.get(base + "/conflicts")
+    no_error(drv)
+    drv.get(base + "/report")
+    no_error(drv)
+    # Every label names a control; every control has a label.
+    drv.get(base + "/new/decision")
+    for el in all_css(drv, "#add input:not([type=hidden]), #add select, "
+                      "#add textarea"):
+        lid = el.get_attribute("id")
+        assert all_css(drv, "label[for='%s']" % lid) or \
+            el.find_element("xpath", "ancestor::label"), lid
+
+
+def test_coordinator_flow():
+    """A meeting with an ASF, a decision taken there with its day, its
+    adoption, and an action from it: in the browser only."""
+    drv = S.drv
+    base = S.ui.base
+    drv.get(base + "/new/meeting")
+    shot(drv, "new-meeting")
+    fill(drv, "add", {"title": "Uppföljning med Värmekällan",
+                      "date": "2019-11-20", "type": "check-in",
+                      "org": ["Värmekällan", "Upplands Väsby kommun"],
+                      "municipality": "Upplands Väsby"})
+    submit(drv, "add")
+    no_error(drv)
+    assert "Uppföljning med Värmekällan" in by_css(drv, "h1").text
+    meeting_url = drv.current_url
+    drv.get(base + "/new/decision")
+    fill(drv, "add", {"title": "Arbetsträningsplatser hos Värmekällan",
+                      "text": "Kommunen köper tio arbetsträningsplatser.",
+                      "body": "Upplands Väsby kommun",
+                      "meeting": "Uppföljning med Värmekällan",
+                      "on": "2019-11-20"})
+    submit(drv, "add")
+    no_error(drv)
+    assert "förslag" in drv.page_source or "proposed" in drv.page_source
+    fill(drv, "step-adopt", {"minutes": "KS 2019-11-25 § 101",
+                             "on": "2019-11-25"})
+    submit(drv, "step-adopt")
+    no_error(drv)
+    src = drv.page_source
+    assert "adopted" in src and "KS 2019-11-25 § 101" in src
+    assert "2019-11-25" in src
+    shot(drv, "decision")
+    decision_url = drv.current_url.split("?")[0]
+    drv.get(base + "/new/action")
+    fill(drv, "add", {"title": "Teckna avtal om platserna",
+                      "owner": ["Upplands Väsby kommun"],
+                      "due": "2020-01-31",
+                      "from": "Arbetsträningsplatser hos Värmekällan",
+                      "on": "2019-11-25"})
+    submit(drv, "add")
+    no_error(drv)
+    link = by_css(drv, "a[href='/r/%s']" % decision_url.rsplit("/", 1)[1])
+    assert "Arbetsträningsplatser" in link.text
+    # The CLI sees the same, written by this user.
+    out = json.loads(samlog(S.a.dir, "decision", "list", "--json"))
+    d = [x for x in out if x["title"] ==
+         "Arbetsträningsplatser hos Värmekällan"][0]
+    assert d["status"] == "adopted" and d["on"] == "2019-11-25"
+    assert d["meeting_name"] == "Uppföljning med Värmekällan"
+    assert d["author"] == os.environ.get("USER", d["author"])
+    drv.get(meeting_url.split("?")[0])
+    no_error(drv)
+
+
+def test_refused_input_changes_nothing():
+    drv = S.drv
+    before = S.a.events()
+    drv.get(S.ui.base + "/new/meeting")
+    fill(drv, "add", {"title": "<script>alert(1)</script>",
+                      "date": "1800-01-01"})
+    submit(drv, "add")
+    errs = all_css(drv, ".error")
+    assert errs and "1800-01-01" in errs[0].text, drv.page_source[-1500:]
+    # What was typed is kept, escaped, and nothing was written.
+    assert by_css(drv, "#add [name='title']").get_attribute("value") == \
+        "<script>alert(1)</script>"
+    assert S.a.events() == before
+
+
+def test_conflict_resolved():
+    drv = S.drv
+    a = S.a
+    S.b = b = Node("b", "Sigtuna kommun")
+    b.start()
+    samlog(a.dir, "peer", "add", "b", "--key", b.id, "--addr", b.listen)
+    samlog(b.dir, "peer", "add", "a", "--key", a.id, "--addr", a.listen)
+    org = [o for o in json.loads(samlog(a.dir, "org", "list", "--json"))
+           if o["name"] == "Värmekällan"][0]["id"]
+    for _ in range(300):
+        if b.events() >= a.events() - 0:
+            break
+        time.sleep(0.1)
+    base = a.events()
+    b.stop()
+    samlog(a.dir, "org", "update", org, "--status", "dormant")
+    S.ui.stop()
+    a.stop()
+    b.start()
+    samlog(b.dir, "org", "update", org, "--status", "closed")
+    a.start()
+    for _ in range(300):
+        if a.events() >= base + 2 and b.events() >= base + 2:
+            break
+        time.sleep(0.1)
+    S.ui = UI(a)
+    drv.get(S.ui.url)
+    drv.get(S.ui.base + "/conflicts")
+    assert "Värmekällan" in drv.page_source
+    by_css(drv, "table tbody tr td a").click()
+    assert all_css(drv, "#resolve")
+    shot(drv, "conflict")
+    radios = all_css(drv, "#resolve input[type=radio][name='status']")
+    choice = [r for r in radios if r.get_attribute("value") == "dormant"]
+    assert choice, [r.get_attribute("value") for r in radios]
+    choice[0].click()
+    submit(drv, "resolve")
+    no_error(drv)
+    for _ in range(300):
+        shown = json.loads(samlog(b.dir, "org", "show", org, "--json"))
+        if not shown["conflict"]:
+            break
+        time.sleep(0.1)
+    assert not shown["conflict"] and shown["status"] == "dormant"
+    drv.get(S.ui.base + "/conflicts")
+    assert "Värmekällan" not in by_css(drv, "main").text
+
+
+def test_report():
+    drv = S.drv
+    drv.get(S.ui.base + "/report")
+    fill(drv, "report", {"from": "2019-04-01", "to": "2019-12-31"})
+    submit(drv, "report")
+    src = drv.page_source
+    for h in ("Sammanfattning", "Uppdragsuppfyllelse", "Sigtuna",
+              "Upplands Väsby", "Sollentuna", "Övrigt", "Kommande arbete"):
+        assert h in src, h
+    # Its own style applies (allowed by its hash), nothing else does.
+    bc = drv.execute_script("return getComputedStyle(document.querySelector"
+                            "('table')).borderCollapse")
+    assert bc == "collapse", bc
+    shot(drv, "report")
+    if SHOTS:
+        pdf = drv.execute_cdp_cmd("Page.printToPDF", {
+            "paperWidth": 8.27, "paperHeight": 11.69,
+            "displayHeaderFooter": False})
+        import base64
+        path = os.path.join(SHOTS, "report.pdf")
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(pdf["data"]))
+        subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1",
+                        "-singlefile", path,
+                        os.path.join(SHOTS, "report-page1")], check=True)
+
+
+def test_english_and_keyboard():
+    from selenium.webdriver.common.keys import Keys
+    drv = S.drv
+    drv.get(S.ui.base + "/")
+    by_css(drv, "form[action='/lang'] button").click()
+    wait_h1(drv, "Overview")
+    assert drv.find_element("tag name", "html").get_attribute("lang") == "en"
+    shot(drv, "overview-en")
+    by_css(drv, "form[action='/lang'] button").click()
+    wait_h1(drv, "Översikt")
+    shot(drv, "overview")
+    # The first Tab reaches the skip link; Enter follows it.
+    by_css(drv, "body").send_keys(Keys.TAB)
+    active = drv.switch_to.active_element
+    assert active.get_attribute("class") == "skip"
+    drv.get(S.ui.base + "/list/org")
+    shot(drv, "organisations")
+
+
+def test_only_loopback():
+    urls = requested_urls(S.drv)
+    assert urls, "no requests logged"
+    # Over the network (the browser's own chrome:// pages and data: URLs
+    # of its controls are not): this server's address only.
+    net = [u for u in urls if u.split(":", 1)[0] in ("http", "https", "ws",
+                                                    "wss", "ftp")]
+    bad = [u for u in net
+           if urllib.parse.urlsplit(u).hostname != "127.0.0.1"]
+    assert net and not bad, bad[:5]
+
+
+ONLY = os.environ.get("TEST_FILTER")
+TESTS = [test_login_once, test_refusals, test_every_page,
+         test_coordinator_flow, test_refused_input_changes_nothing,
+         test_conflict_resolved, test_report, test_english_and_keyboard,
+         test_only_loopback]
+
+
+def main():
+    why = None
+    if not shutil.which("chromium") or not shutil.which("chromedriver"):
+        why = "chromium or chromium-driver is not installed"
+    else:
+        try:
+            import selenium  # noqa: F401
+        except ImportError:
+            why = "python3-selenium is not installed"
+    print("[==========] Running %d test(s)." % len(TESTS))
+    if why:
+        for t in TESTS:
+            print("[ SKIPPED  ] %s: %s" % (t.__name__, why))
+        print("[  PASSED  ] 0 test(s).")
+        return 0
+    passed, failed = 0, []
+    try:
+        setup()
+    except Exception:
+        traceback.print_exc()
+        for t in TESTS:
+            failed.append(t.__name__)
+        print("[  FAILED  ] %d test(s), listed below:" % len(failed))
+        cleanup()
+        return 1
+    for t in TESTS:
+        if ONLY and t.__name__ not in ONLY.split(",") and \
+                t.__name__ != "test_login_once":
+            continue
+        print("[ RUN      ] " + t.__name__, flush=True)
+        try:
+            t()
+            print("[       OK ] " + t.__name__, flush=True)
+            passed += 1
+        except Exception:
+            traceback.print_exc(file=sys.stdout)
+            print("[  FAILED  ] " + t.__name__, flush=True)
+            failed.append(t.__name__)
+    cleanup()
+    print("[==========] %d test(s) run." % len(TESTS))
+    print("[  PASSED  ] %d test(s)." % passed)
+    if failed:
+        print("[  FAILED  ] %d test(s), listed below:" % len(failed))
+        for f in failed:
+            print("[  FAILED  ] " + f)
+        return 1
+    return 0
+
+
+def cleanup():
+    if S.drv is not None:
+        S.drv.quit()
+    if S.ui is not None:
+        try:
+            S.ui.stop()
+        except Exception:
+            pass
+    for n in (S.a, S.b):
+        if n is not None:
+            n.stop()
+    if os.environ.get("SAMLOG_KEEP"):
+        print("kept " + TMP)
+    else:
+        shutil.rmtree(TMP, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
