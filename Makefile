@@ -103,7 +103,7 @@ TESTS := test_mp test_event test_output test_schema test_store test_project \
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
 .PHONY: all deps deps-build run check lint tests test-run unit bench fuzz \
-        fuzz-check soak install uninstall clean man man-check
+        fuzz-check soak install uninstall clean man man-check screenshots
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/samlogd $(BUILD)/samlog $(BUILD)/samlog-ui
@@ -388,6 +388,13 @@ ORG ?=
 export ORG
 run: all
 	@sh scripts/run.sh $(BUILD)
+
+# The web page's main pages at 1280x800 and the board report's first
+# page, as PNG files in build/screenshots (the browser tests make them).
+screenshots: deps all
+	@/usr/bin/python3 tests/browser/test_ui.py $(BUILD) --screenshots \
+	    $(CURDIR)/build/screenshots
+	@ls build/screenshots/*.png
 
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d

@@ -852,6 +852,16 @@ static const struct vword vwords[] = {
 	{ "referred", "återremitterat", "referred back" },
 	{ "tabled", "bordlagt", "tabled" },
 	{ "expired", "upphört", "expired" },
+	{ "open", "öppen", "open" },
+	{ "done", "klar", "done" },
+	{ "dropped", "avskriven", "dropped" },
+	{ "asf", "arbetsintegrerande socialt företag (ASF)",
+	    "work-integrating social enterprise (WISE)" },
+	{ "municipality", "kommun", "municipality" },
+	{ "authority", "myndighet", "authority" },
+	{ "partner", "partner", "partner" },
+	{ "company", "företag", "company" },
+	{ "other", "annan", "other" },
 	{ "iop", "IOP", "IOP" },
 	{ "samverkansavtal", "samverkansavtal", "cooperation agreement" },
 	{ "uppdrag", "uppdrag", "commission" },
@@ -871,15 +881,21 @@ W(const struct out *o, enum word w)
 	return words[w][o->lang];
 }
 
-static const char *
-vw(const struct out *o, const char *value)
+const char *
+report_word(const char *value, enum report_lang lang)
 {
 	if (value == NULL)
 		return NULL;
 	for (size_t i = 0; i < sizeof vwords / sizeof vwords[0]; i++)
 		if (strcmp(vwords[i].value, value) == 0)
-			return o->lang == REPORT_SV ? vwords[i].sv : vwords[i].en;
+			return lang == REPORT_SV ? vwords[i].sv : vwords[i].en;
 	return value;
+}
+
+static const char *
+vw(const struct out *o, const char *value)
+{
+	return report_word(value, o->lang);
 }
 
 /* The meeting types in the order counts name them. */

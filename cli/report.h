@@ -31,6 +31,10 @@ struct report_opts {
 int report_write(const char *dir, bool dir_named,
     const struct report_opts *o, FILE *f);
 
+/* The words for a value of the schema ("adopted": "antaget", "asf":
+ * ...), or value itself when it has none. */
+const char *report_word(const char *value, enum report_lang lang);
+
 /* samlog report: the flags checked (2 for wrong usage), the report
  * written to --out FILE (whole or not at all; - for standard output). */
 int cmd_report(const struct parse_result *r);

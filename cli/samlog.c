@@ -56,7 +56,8 @@ run_ui(char **argv)
 	self[n] = '\0';
 	if ((slash = strrchr(self, '/')) == NULL)
 		return fail(1, "ui: cannot tell where samlog is");
-	strcpy(slash + 1, "samlog-ui");
+	snprintf(slash + 1, sizeof self - (size_t)(slash + 1 - self),
+	    "samlog-ui");
 	fflush(stdout);
 	execv(self, argv);
 	return fail(1, "ui: cannot run %s: %s (make all builds it, make "

@@ -53,7 +53,7 @@
 #include "ui.h"
 
 #define TOKEN_LEN 32            /* random bytes of a token */
-#define POST_MAX (256 * 1024)   /* bytes of a form */
+#define POST_MAX ((size_t)256 * 1024)   /* bytes of a form */
 #define FIELDS_MAX 256
 
 struct ui {
@@ -196,8 +196,9 @@ static const struct word words[] = {
 	{ "counts", "Antal poster", "Records" },
 	{ "recent", "Senaste ändringar", "Recent changes" },
 	{ "peers", "Parternas synkronisering", "The partners' sync" },
-	{ "open_actions", "Öppna och försenade åtgärder",
-	    "Open and overdue actions" },
+	{ "open_actions", "Öppna åtgärder", "Open actions" },
+	{ "overdue_actions", "Försenade åtgärder", "Overdue actions" },
+	{ "kind", "Slag", "Kind" },
 	{ "overdue", "försenad", "overdue" },
 	{ "connected", "ansluten", "connected" },
 	{ "not_connected", "inte ansluten", "not connected" },
@@ -486,12 +487,23 @@ record_link(FILE *f, const msgpack_object *id, const msgpack_object *name)
 	fputs("</a>", f);
 }
 
-/* Field fd of record rec, references as links. */
+/* Field fd of record rec, references as links, the schema's values in
+ * words. */
 static void
-field_value(FILE *f, const msgpack_object *rec, const struct sl_field *fd)
+field_value(const struct ui *u, FILE *f, const msgpack_object *rec,
+    const struct sl_field *fd)
 {
 	const msgpack_object *v = map_get(rec, fd->name);
 	char nk[64];
+
+	if ((fd->type == SL_F_ENUM || fd->type == SL_F_STATE) && v != NULL &&
+	    v->type == MSGPACK_OBJECT_STR) {
+		char *s = strndup(v->via.str.ptr, v->via.str.size);
+
+		html_text(f, report_word(s, u->en ? REPORT_EN : REPORT_SV));
+		free(s);
+		return;
+	}
 
 	if (fd->type == SL_F_REF) {
 		snprintf(nk, sizeof nk, "%s_name", fd->name);
@@ -749,11 +761,11 @@ control(const struct ui *u, FILE *f, const char *form_id,
 			bool on = (c != NULL && strcmp(c, vs[i]) == 0) ||
 			    (given != NULL && strcmp(given, vs[i]) == 0);
 
-			fputs("<option", f);
-			if (on)
-				fputs(" selected", f);
-			fputs(">", f);
-			html_text(f, vs[i]);
+			fputs("<option value=\"", f);
+			html_attr(f, vs[i]);
+			fprintf(f, "\"%s>", on ? " selected" : "");
+			html_text(f, report_word(vs[i], u->en ? REPORT_EN :
+			    REPORT_SV));
 			fputs("</option>\n", f);
 		}
 		fputs("</select>\n", f);
@@ -861,7 +873,7 @@ record_table(const struct ui *u, FILE *f, const struct rset *s,
 		fputs("</td>", f);
 		for (size_t j = 0; j < nc; j++) {
 			fputs("<td>", f);
-			field_value(f, r, cols[j]);
+			field_value(u, f, r, cols[j]);
 			fputs("</td>", f);
 		}
 		if (k == NULL) {
@@ -874,6 +886,8 @@ record_table(const struct ui *u, FILE *f, const struct rset *s,
 	fputs("</tbody></table>\n", f);
 }
 
+#define RECENT 10      /* records the overview lists as changed last */
+
 static enum MHD_Result
 page_overview(struct ui *u, struct MHD_Connection *c)
 {
@@ -884,7 +898,14 @@ page_overview(struct ui *u, struct MHD_Connection *c)
 	if (!page_open(&p))
 		return MHD_NO;
 	page_begin(u, p.f, w(u, "overview"));
-	/* Counts */
+	struct recent {
+		char *when, *id, *label;
+		const char *kind;
+	} rec[RECENT + 1];
+	size_t nrec = 0;
+
+	/* Counts, and the records changed last (by when this node learnt
+	 * of it). */
 	fprintf(p.f, "<h2>%s</h2>\n<table><tbody>\n", w(u, "counts"));
 	for (size_t i = 0; ks[i] != NULL; i++) {
 		char name[64];
@@ -894,7 +915,47 @@ page_overview(struct ui *u, struct MHD_Connection *c)
 		fprintf(p.f, "<tr><th scope=\"row\"><a href=\"/list/%s\">%s</a>"
 		    "</th><td>%zu</td></tr>\n", ks[i]->word, w(u, ks[i]->word),
 		    r.out.n);
+		for (size_t j = 0; j < r.out.n; j++) {
+			struct recent x = { str_of(&r.out.v[j].data, "updated"),
+			    str_of(&r.out.v[j].data, "id"),
+			    str_of(&r.out.v[j].data, "label"), ks[i]->word };
+			size_t at = nrec;
+
+			/* Insertion into the newest RECENT, newest first. */
+			while (at > 0 && x.when != NULL && (rec[at - 1].when ==
+			    NULL || strcmp(rec[at - 1].when, x.when) < 0))
+				at--;
+			if (at >= RECENT || x.when == NULL) {
+				free(x.when), free(x.id), free(x.label);
+				continue;
+			}
+			if (nrec == RECENT) {
+				free(rec[RECENT - 1].when);
+				free(rec[RECENT - 1].id);
+				free(rec[RECENT - 1].label);
+				nrec--;
+			}
+			memmove(&rec[at + 1], &rec[at], (nrec - at) *
+			    sizeof *rec);
+			rec[at] = x;
+			nrec++;
+		}
 		run_free(&r);
+	}
+	fputs("</tbody></table>\n", p.f);
+	fprintf(p.f, "<h2>%s</h2>\n<table><thead><tr><th scope=\"col\">%s"
+	    "</th><th scope=\"col\">%s</th><th scope=\"col\">%s</th></tr>"
+	    "</thead><tbody>\n", w(u, "recent"), w(u, "recorded"),
+	    w(u, "name"), w(u, "kind"));
+	for (size_t i = 0; i < nrec; i++) {
+		fputs("<tr><td>", p.f);
+		html_text(p.f, rec[i].when);
+		fputs("</td><td><a href=\"/r/", p.f);
+		html_attr(p.f, rec[i].id);
+		fputs("\">", p.f);
+		html_text(p.f, rec[i].label);
+		fprintf(p.f, "</a></td><td>%s</td></tr>\n", w(u, rec[i].kind));
+		free(rec[i].when), free(rec[i].id), free(rec[i].label);
 	}
 	fputs("</tbody></table>\n", p.f);
 	/* Conflicts */
@@ -902,15 +963,18 @@ page_overview(struct ui *u, struct MHD_Connection *c)
 	run_cmd(u, "conflicts", NULL, &r);
 	record_table(u, p.f, &r.out, NULL);
 	run_free(&r);
-	/* Open and overdue actions */
-	fprintf(p.f, "<h2>%s</h2>\n", w(u, "open_actions"));
-	{
+	/* Overdue actions, then every open one */
+	static const char *const which[] = { "overdue", "open" };
+
+	for (int i = 0; i < 2; i++) {
 		struct parse_result q = { .cmd = CMD_REMOTE };
 		const struct flag_def *fl;
 
+		fprintf(p.f, "<h2>%s</h2>\n", w(u, i == 0 ? "overdue_actions" :
+		    "open_actions"));
 		q.def = parse_find("action list");
 		for (fl = q.def->flags; fl->name != NULL; fl++)
-			if (strcmp(fl->name, "open") == 0) {
+			if (strcmp(fl->name, which[i]) == 0) {
 				q.vals[0].flag = fl;
 				q.nvals = 1;
 			}
@@ -1156,7 +1220,7 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 		fputs("<tr><th scope=\"row\">", p.f);
 		html_text(p.f, field_label(u, fd));
 		fputs("</th><td>", p.f);
-		field_value(p.f, rec, fd);
+		field_value(u, p.f, rec, fd);
 		fputs("</td></tr>\n", p.f);
 	}
 	fprintf(p.f, "<tr><th scope=\"row\">%s</th><td>", w(u, "effective"));
@@ -1214,7 +1278,7 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 				    fd->flag : fd->name);
 				value_text(p.f, v);
 				fputs("\"> ", p.f);
-				value_text(p.f, v);
+				field_value(u, p.f, ch, fd);
 				fputs(" <span class=\"hint\">(", p.f);
 				value_text(p.f, map_get(e, "org"));
 				fputs(")</span></label>\n", p.f);
@@ -1712,12 +1776,10 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static void
 open_browser(const char *url)
 {
-	pid_t pid;
-
 	if ((getenv("DISPLAY") == NULL && getenv("WAYLAND_DISPLAY") == NULL) ||
 	    access("/usr/bin/xdg-open", X_OK) != 0)
 		return;
-	if ((pid = fork()) == 0) {
+	if (fork() == 0) {
 		int null = open("/dev/null", O_RDWR);
 
 		if (null >= 0) {

@@ -16,11 +16,12 @@ libssl-dev libsodium-dev libjansson-dev libmicrohttpd-dev"
 # cmocka: the suites; clang and its runtime: libFuzzer; cppcheck and
 # clang-tidy: lint; systemd: systemd-analyze verify of the unit;
 # groff-base and mandoc: the man pages' check; faketime: test_fault's
-# clocks; chromium (headless), its driver, a font and poppler-utils: the
-# report printed to A4 and the web page in a real browser.
+# clocks; chromium (headless), its driver, python3-selenium to drive it,
+# a font and poppler-utils: the report printed to A4 and the web page in
+# a real browser (tests/browser).
 TEST_PKGS="libcmocka-dev clang libclang-rt-14-dev cppcheck clang-tidy \
 systemd groff-base mandoc faketime chromium chromium-driver \
-fonts-dejavu-core poppler-utils"
+python3-selenium fonts-dejavu-core poppler-utils"
 
 case "${1:-}" in
 build) pkgs=$BUILD_PKGS ;;

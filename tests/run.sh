@@ -9,7 +9,7 @@ SUITES=${SAMLOG_SUITES:-"test_mp test_event test_output test_schema test_store
     test_project test_fold test_member test_node test_e2e test_sync test_fault
     test_hostile test_meaning test_attack test_attack13 test_attack14 test_soak
     test_sheets test_cli_golden test_report test_evfile test_raw test_ckpt test_device
-    test_fork test_majority test_erase"}
+    test_fork test_majority test_erase test_ui"}
 passed=0
 failed=0
 log=$(mktemp)
@@ -20,8 +20,22 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do
 	shift
 	for t in $SUITES; do
 		echo "== $build/$t"
-		SAMLOG_BUILD=$build "$build/$t" >"$log" 2>&1
-		rc=$?
+		# test_ui: the web page in a real browser (Python, selenium).
+		if [ "$t" = test_ui ]; then
+			if [ -x /usr/bin/python3 ]; then
+				/usr/bin/python3 tests/browser/test_ui.py "$build" \
+				    >"$log" 2>&1
+				rc=$?
+			else
+				echo "[ SKIPPED  ] test_ui: /usr/bin/python3 is not" \
+				    "installed (apt-get install python3-selenium)" \
+				    >"$log"
+				rc=0
+			fi
+		else
+			SAMLOG_BUILD=$build "$build/$t" >"$log" 2>&1
+			rc=$?
+		fi
 		cat "$log"
 		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log")
 		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log")

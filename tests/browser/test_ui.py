@@ -325,7 +325,7 @@ def test_coordinator_flow():
     drv.get(base + "/new/meeting")
     shot(drv, "new-meeting")
     fill(drv, "add", {"title": "Uppföljning med Värmekällan",
-                      "date": "2019-11-20", "type": "check-in",
+                      "date": "2019-11-20", "type": "avstämning",
                       "org": ["Värmekällan", "Upplands Väsby kommun"],
                       "municipality": "Upplands Väsby"})
     submit(drv, "add")
@@ -346,7 +346,7 @@ def test_coordinator_flow():
     submit(drv, "step-adopt")
     no_error(drv)
     src = drv.page_source
-    assert "adopted" in src and "KS 2019-11-25 § 101" in src
+    assert "antaget" in src and "KS 2019-11-25 § 101" in src
     assert "2019-11-25" in src
     shot(drv, "decision")
     decision_url = drv.current_url.split("?")[0]
