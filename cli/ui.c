@@ -813,6 +813,11 @@ command_form(const struct ui *u, FILE *f, const struct command_def *def,
 		control(u, f, form_id, fl, rec != NULL && fl->field != NULL ?
 		    map_get(rec, fl->field->name) : NULL, fm != NULL ?
 		    form_get(fm, fl->name) : NULL);
+		/* An update form says which fields it showed, so that one
+		 * left empty (or a list with nothing chosen) clears it. */
+		if (rec != NULL && fl->field != NULL)
+			fprintf(f, "<input type=\"hidden\" name=\"present\" "
+			    "value=\"%s\">\n", fl->name);
 	}
 	fputs("<button type=\"submit\">", f);
 	html_text(f, button);
@@ -1364,6 +1369,86 @@ out:
 	return rc;
 }
 
+/* Does the string s equal the msgpack string o? */
+static bool
+str_is(const char *s, const msgpack_object *o)
+{
+	return s != NULL && o != NULL && o->type == MSGPACK_OBJECT_STR &&
+	    strlen(s) == o->via.str.size &&
+	    memcmp(s, o->via.str.ptr, o->via.str.size) == 0;
+}
+
+/*
+ * An update sends only what the form changed: for each field the form
+ * showed (its "present" marker), the values q holds for it are dropped
+ * when they are what the record holds now, and a field the form left
+ * empty that holds something now is cleared (--unset).  So saving the
+ * form unchanged writes nothing new but what was changed, and clearing a
+ * field is possible.  False when q is full.
+ */
+static bool
+update_diff(const struct command_def *def, const struct form *fm,
+    const msgpack_object *rec, struct parse_result *q)
+{
+	const struct flag_def *unset = NULL;
+
+	for (const struct flag_def *fl = def->flags; fl->name != NULL; fl++)
+		if (strcmp(fl->name, "unset") == 0)
+			unset = fl;
+	for (const struct flag_def *fl = def->flags; fl->name != NULL; fl++) {
+		const struct sl_field *fd = fl->field;
+		const msgpack_object *now;
+		size_t given = 0, matched = 0;
+		bool shown = false, same;
+
+		if (fd == NULL)
+			continue;
+		for (size_t i = 0; i < fm->n && !shown; i++)
+			shown = strcmp(fm->key[i], "present") == 0 &&
+			    strcmp(fm->val[i], fl->name) == 0;
+		if (!shown)
+			continue;
+		now = map_get(rec, fd->name);
+		for (size_t i = 0; i < q->nvals; i++) {
+			if (q->vals[i].flag != fl)
+				continue;
+			given++;
+			if (now != NULL && now->type == MSGPACK_OBJECT_ARRAY) {
+				for (uint32_t j = 0; j < now->via.array.size; j++)
+					if (str_is(q->vals[i].value,
+					    &now->via.array.ptr[j])) {
+						matched++;
+						break;
+					}
+			} else if (str_is(q->vals[i].value, now)) {
+				matched++;
+			}
+		}
+		if (fl->flags & FL_SWITCH)
+			same = (given > 0) == (now != NULL && now->type ==
+			    MSGPACK_OBJECT_BOOLEAN && now->via.boolean);
+		else if (now != NULL && now->type == MSGPACK_OBJECT_ARRAY)
+			same = matched == given && given == now->via.array.size;
+		else
+			same = given == matched && (given > 0 || now == NULL ||
+			    now->type == MSGPACK_OBJECT_NIL);
+		if (same) {
+			size_t keep = 0;
+
+			for (size_t i = 0; i < q->nvals; i++)
+				if (q->vals[i].flag != fl)
+					q->vals[keep++] = q->vals[i];
+			q->nvals = keep;
+		} else if (given == 0 && unset != NULL) {
+			if (q->nvals >= MAX_VALUES)
+				return false;
+			q->vals[q->nvals].flag = unset;
+			q->vals[q->nvals++].value = fd->name;
+		}
+	}
+	return true;
+}
+
 /* POST /r/ID/VERB: update, a step, or resolve (an update naming the
  * values chosen). */
 static enum MHD_Result
@@ -1391,24 +1476,10 @@ do_record(struct ui *u, struct MHD_Connection *c, const char *id,
 		rc = page_record(u, c, id, "too many values", fm, NULL);
 		goto out;
 	}
-	/* An update sends only what differs from the record now. */
-	if (strcmp(verb, "update") == 0) {
-		size_t keep = 0;
-
-		for (size_t i = 0; i < q.nvals; i++) {
-			const struct sl_field *fd = q.vals[i].flag->field;
-			const msgpack_object *now = fd != NULL ?
-			    map_get(&cur.out.v[0].data, fd->name) : NULL;
-			bool same = now != NULL && now->type ==
-			    MSGPACK_OBJECT_STR && q.vals[i].value != NULL &&
-			    strlen(q.vals[i].value) == now->via.str.size &&
-			    memcmp(q.vals[i].value, now->via.str.ptr,
-			    now->via.str.size) == 0;
-
-			if (!same || fd == NULL || fd->type != SL_F_TEXT)
-				q.vals[keep++] = q.vals[i];
-		}
-		q.nvals = keep;
+	if (strcmp(verb, "update") == 0 && !update_diff(q.def, fm,
+	    &cur.out.v[0].data, &q)) {
+		rc = page_record(u, c, id, "too many values", fm, NULL);
+		goto out;
 	}
 	run(u, &q, &r);
 	if (r.status != 0) {

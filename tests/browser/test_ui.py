@@ -371,6 +371,28 @@ def test_coordinator_flow():
     no_error(drv)
 
 
+def test_update_changes_only_what_changed():
+    """The update form sends what was changed and clears what was
+    emptied: nothing else goes into the history."""
+    drv = S.drv
+    org = [o for o in json.loads(samlog(S.a.dir, "org", "list", "--json"))
+           if o["name"] == "Café Häggvik"][0]
+    drv.get(S.ui.base + "/r/" + org["id"])
+    fill(drv, "update", {"status": "aktivt", "sector": ""})
+    submit(drv, "update")
+    no_error(drv)
+    now = json.loads(samlog(S.a.dir, "org", "show", org["id"], "--json"))
+    assert now["status"] == "active" and now["sector"] == [], now
+    assert now["name"] == org["name"] and now["founded"] == org["founded"]
+    last = json.loads(samlog(S.a.dir, "history", org["id"], "--json"))[-1]
+    assert sorted(k for k in last["changes"] if k != "on") == \
+        ["sector", "status"], last["changes"]
+    # Saved again unchanged: nothing is written.
+    before = S.a.events()
+    submit(drv, "update")
+    assert S.a.events() == before
+
+
 def test_refused_input_changes_nothing():
     drv = S.drv
     before = S.a.events()
@@ -494,7 +516,8 @@ def test_only_loopback():
 
 ONLY = os.environ.get("TEST_FILTER")
 TESTS = [test_login_once, test_refusals, test_every_page,
-         test_coordinator_flow, test_refused_input_changes_nothing,
+         test_coordinator_flow, test_update_changes_only_what_changed,
+         test_refused_input_changes_nothing,
          test_conflict_resolved, test_report, test_english_and_keyboard,
          test_only_loopback]
 
