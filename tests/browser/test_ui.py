@@ -393,6 +393,32 @@ def test_update_changes_only_what_changed():
     assert S.a.events() == before
 
 
+def test_audit_download():
+    """The record page's audit link gives the bundle samlog audit
+    --check accepts offline."""
+    drv = S.drv
+    d = [x for x in json.loads(samlog(S.a.dir, "decision", "list", "--json"))
+         if x["title"] == "Handlingsplan 2019"][0]
+    drv.get(S.ui.base + "/r/" + d["id"])
+    href = by_css(drv, "a[href^='/audit/']").get_attribute("href")
+    ck = "samlog_session=" + {c["name"]: c["value"] for c in
+                              drv.get_cookies()}["samlog_session"]
+    req = urllib.request.Request(href, headers={"Cookie": ck})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        assert "attachment" in r.headers["Content-Disposition"]
+        data = r.read()
+    path = os.path.join(TMP, "dl.audit")
+    with open(path, "wb") as f:
+        f.write(data)
+    out = subprocess.run([os.path.join(BUILD, "samlog"), "audit", "--check",
+                          path], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Handlingsplan 2019" in out.stdout
+    st, _, _ = http(S.ui.base + "/audit/../../etc/passwd",
+                    headers={"Cookie": ck})
+    assert st == 404, st
+
+
 def test_refused_input_changes_nothing():
     drv = S.drv
     before = S.a.events()
@@ -517,6 +543,7 @@ def test_only_loopback():
 ONLY = os.environ.get("TEST_FILTER")
 TESTS = [test_login_once, test_refusals, test_every_page,
          test_coordinator_flow, test_update_changes_only_what_changed,
+         test_audit_download,
          test_refused_input_changes_nothing,
          test_conflict_resolved, test_report, test_english_and_keyboard,
          test_only_loopback]
