@@ -32,6 +32,7 @@
  * other tools).  Labels are Swedish, or English with --lang en.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -995,30 +996,6 @@ agr_state(const struct out *o, const struct agr *a, char *buf, size_t n)
 
 /* ---- HTML ------------------------------------------------------------------ */
 
-/* A table cell; an absent value as a dash. */
-static void
-td(FILE *f, const char *s)
-{
-	fputs("<td>", f);
-	if (s == NULL || *s == '\0')
-		fputs("–", f);
-	else
-		html_text(f, s);
-	fputs("</td>", f);
-}
-
-/* A cell of a day (or two): kept on one line. */
-static void
-tdd(FILE *f, const char *s)
-{
-	fputs("<td class=\"d\">", f);
-	if (s == NULL || *s == '\0')
-		fputs("–", f);
-	else
-		html_text(f, s);
-	fputs("</td>", f);
-}
-
 static void
 tdn(FILE *f, size_t n)
 {
@@ -1068,136 +1045,321 @@ static const char html_style[] =
 	"  a { color: inherit; text-decoration: none; }\n"
 	"  h2.chapter { break-before: page; } }\n";
 
+/* ---- the parts of a section, as tables ------------------------------------- */
+
+static void md(FILE *f, const char *s);
+static void md_head(const struct out *o, const enum word *cols, size_t n);
+
+/* A cell: its text (NULL: none, shown as a dash), a note after it in
+ * bold ("new in the period", "overdue"), whether the whole cell is
+ * marked, whether it is a day (kept on one line in HTML).  A line break
+ * in the text is one in HTML and a space in Markdown. */
+struct cell {
+	const char *text;
+	const char *note;
+	bool mark, day;
+};
+
+#define TABLE_COLS 6
+
+struct table {
+	enum word title, none;          /* its heading; what says it is empty */
+	const enum word *cols;
+	size_t ncols, nrows;
+	struct cell *cells;             /* nrows * ncols */
+	char **own;                     /* texts made for it, freed with it */
+	size_t nown;
+	char *intro;                    /* a sentence before it, or NULL */
+};
+
 static void
-html_section(const struct out *o, const struct section *s, const char *num)
+table_free(struct table *t)
 {
-	FILE *f = o->f;
+	for (size_t i = 0; i < t->nown; i++)
+		free(t->own[i]);
+	free(t->own);
+	free(t->cells);
+	free(t->intro);
+}
+
+/* A text the table keeps (and frees): printf-style. */
+static const char *
+table_text(struct table *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static const char *
+table_text(struct table *t, const char *fmt, ...)
+{
+	va_list ap;
+	char *p = NULL, **v;
+
+	va_start(ap, fmt);
+	if (vasprintf(&p, fmt, ap) < 0)
+		p = NULL;
+	va_end(ap);
+	if (p == NULL || (v = realloc(t->own, (t->nown + 1) *
+	    sizeof *v)) == NULL) {
+		free(p);
+		return NULL;
+	}
+	t->own = v;
+	t->own[t->nown++] = p;
+	return p;
+}
+
+static bool
+table_rows(struct table *t, size_t nrows)
+{
+	t->nrows = nrows;
+	t->cells = nrows > 0 ? calloc(nrows * t->ncols, sizeof *t->cells) :
+	    NULL;
+	return nrows == 0 || t->cells != NULL;
+}
+
+static struct cell *
+at(struct table *t, size_t row, size_t col)
+{
+	return &t->cells[row * t->ncols + col];
+}
+
+static const enum word ent_cols[] = { W_NAME, W_STATUS, W_SECTOR, W_IOP,
+    W_FOUNDED };
+static const enum word agr_cols[] = { W_AGREEMENT, W_TYPE, W_PARTIES, W_RUNS,
+    W_STATUS, W_CASE };
+static const enum word mtg_cols[] = { W_DATE, W_TYPE, W_MEETING, W_ORGS_MET,
+    W_COUNTS };
+static const enum word dec_cols[] = { W_DATE, W_DECISION, W_BODY, W_STATUS,
+    W_MINUTES };
+static const enum word act_cols[] = { W_DUE, W_ACTION, W_OWNER, W_FROM };
+
+#define COLS(c) .cols = (c), .ncols = sizeof (c) / sizeof *(c)
+
+static bool
+ents_table(const struct out *o, const struct section *s, struct table *t)
+{
+	*t = (struct table){ .title = W_ENTS, .none = W_NONE_ENTS, COLS(ent_cols) };
+	if (!table_rows(t, s->ents.n))
+		return false;
+	for (size_t i = 0; i < s->ents.n; i++) {
+		const struct ent *e = &s->ents.v[i];
+
+		*at(t, i, 0) = (struct cell){ .text = e->name,
+		    .note = e->fresh ? W(o, W_NEW_NOTE) : NULL };
+		at(t, i, 1)->text = e->status != NULL ? vw(o, e->status) :
+		    W(o, W_UNKNOWN);
+		at(t, i, 2)->text = e->sectors;
+		at(t, i, 3)->text = e->iop ? W(o, W_YES) : NULL;
+		*at(t, i, 4) = (struct cell){ .text = e->founded, .day = true };
+	}
+	return true;
+}
+
+static bool
+agrs_table(const struct out *o, const struct section *s, struct table *t)
+{
 	char buf[160];
+
+	*t = (struct table){ .title = W_AGRS, .none = W_NONE_AGRS, COLS(agr_cols) };
+	if (!table_rows(t, s->agrs.n))
+		return false;
+	for (size_t i = 0; i < s->agrs.n; i++) {
+		const struct agr *a = &s->agrs.v[i];
+
+		at(t, i, 0)->text = a->title;
+		at(t, i, 1)->text = vw(o, a->type);
+		at(t, i, 2)->text = a->parties;
+		*at(t, i, 3) = (struct cell){ .text = table_text(t, "%s –\n%s",
+		    a->start != NULL ? a->start : "", a->end != NULL ?
+		    a->end : ""), .day = true };
+		*at(t, i, 4) = (struct cell){ .text = table_text(t, "%s",
+		    agr_state(o, a, buf, sizeof buf)), .mark = a->state !=
+		    AGR_IN_FORCE };
+		at(t, i, 5)->text = a->kase;
+	}
+	return true;
+}
+
+static bool
+mtgs_table(const struct out *o, const struct section *s, struct table *t)
+{
 	struct sbuf b = { 0 };
 
-	fprintf(f, "<section>\n<h3 id=\"s%s\">%s ", num, num);
-	html_text(f, sec_name(o, s));
-	fputs("</h3>\n", f);
-	if (s->name == NULL) {
-		fputs("<p>", f);
-		html_text(f, W(o, W_OTHER_NOTE));
-		fputs("</p>\n", f);
-	}
-
-	fputs("<h4>", f);
-	html_text(f, W(o, W_ENTS));
-	fputs("</h4>\n", f);
-	if (s->ents.n == 0) {
-		fprintf(f, "<p>%s</p>\n", W(o, W_NONE_ENTS));
-	} else {
-		static const enum word c[] = { W_NAME, W_STATUS, W_SECTOR,
-		    W_IOP, W_FOUNDED };
-
-		thead(o, c, 5);
-		for (size_t i = 0; i < s->ents.n; i++) {
-			const struct ent *e = &s->ents.v[i];
-
-			fputs("<tr><td>", f);
-			html_text(f, e->name);
-			if (e->fresh)
-				fprintf(f, " <span class=\"mark\">(%s)</span>",
-				    W(o, W_NEW_NOTE));
-			fputs("</td>", f);
-			td(f, e->status != NULL ? vw(o, e->status) :
-			    W(o, W_UNKNOWN));
-			td(f, e->sectors);
-			td(f, e->iop ? W(o, W_YES) : NULL);
-			tdd(f, e->founded);
-			fputs("</tr>\n", f);
-		}
-		fputs("</tbody></table>\n", f);
-	}
-
-	fputs("<h4>", f);
-	html_text(f, W(o, W_AGRS));
-	fputs("</h4>\n", f);
-	if (s->agrs.n == 0) {
-		fprintf(f, "<p>%s</p>\n", W(o, W_NONE_AGRS));
-	} else {
-		static const enum word c[] = { W_AGREEMENT, W_TYPE, W_PARTIES,
-		    W_RUNS, W_STATUS, W_CASE };
-
-		thead(o, c, 6);
-		for (size_t i = 0; i < s->agrs.n; i++) {
-			const struct agr *a = &s->agrs.v[i];
-
-			fputs("<tr>", f);
-			td(f, a->title);
-			td(f, vw(o, a->type));
-			td(f, a->parties);
-			fputs("<td class=\"d\">", f);
-			html_text(f, a->start != NULL ? a->start : "");
-			fputs(" –<br>", f);
-			html_text(f, a->end != NULL ? a->end : "");
-			fputs("</td>", f);
-			fprintf(f, "<td%s>", a->state == AGR_IN_FORCE ? "" :
-			    " class=\"mark\"");
-			html_text(f, agr_state(o, a, buf, sizeof buf));
-			fputs("</td>", f);
-			td(f, a->kase);
-			fputs("</tr>\n", f);
-		}
-		fputs("</tbody></table>\n", f);
-	}
-
-	fputs("<h4>", f);
-	html_text(f, W(o, W_MTGS));
-	fputs("</h4>\n", f);
-	if (s->mtgs.n == 0) {
-		fprintf(f, "<p>%s</p>\n", W(o, W_NONE_MTGS));
-	} else {
-		static const enum word c[] = { W_DATE, W_TYPE, W_MEETING,
-		    W_ORGS_MET, W_COUNTS };
-
+	*t = (struct table){ .title = W_MTGS, .none = W_NONE_MTGS, COLS(mtg_cols) };
+	if (!table_rows(t, s->mtgs.n))
+		return false;
+	if (s->mtgs.n > 0) {
 		mtg_summary(o, s, &b);
+		t->intro = b.p;
+	}
+	for (size_t i = 0; i < s->mtgs.n; i++) {
+		const struct mtg *m = &s->mtgs.v[i];
+
+		*at(t, i, 0) = (struct cell){ .text = m->date, .day = true };
+		at(t, i, 1)->text = vw(o, mtg_type(m));
+		at(t, i, 2)->text = m->title;
+		at(t, i, 3)->text = m->orgs;
+		at(t, i, 4)->text = m->counts;
+	}
+	return true;
+}
+
+static bool
+decs_table(const struct out *o, const struct section *s, struct table *t)
+{
+	*t = (struct table){ .title = W_DECS, .none = W_NONE_DECS, COLS(dec_cols) };
+	if (!table_rows(t, s->decs.n))
+		return false;
+	for (size_t i = 0; i < s->decs.n; i++) {
+		const struct dec *d = &s->decs.v[i];
+
+		*at(t, i, 0) = (struct cell){ .text = d->on, .day = true };
+		at(t, i, 1)->text = d->title;
+		at(t, i, 2)->text = d->body;
+		at(t, i, 3)->text = vw(o, d->status);
+		at(t, i, 4)->text = d->minutes;
+	}
+	return true;
+}
+
+static bool
+acts_table(const struct out *o, const struct section *s, struct table *t)
+{
+	*t = (struct table){ .title = W_AHEAD, .none = W_NONE_ACTS, COLS(act_cols) };
+	if (!table_rows(t, s->acts.n))
+		return false;
+	for (size_t i = 0; i < s->acts.n; i++) {
+		const struct act *a = &s->acts.v[i];
+
+		*at(t, i, 0) = (struct cell){ .text = a->due,
+		    .note = a->overdue ? W(o, W_LATE) : NULL, .day = true };
+		at(t, i, 1)->text = a->title;
+		at(t, i, 2)->text = a->owners;
+		at(t, i, 3)->text = a->from;
+	}
+	return true;
+}
+
+static void
+html_table(const struct out *o, const struct table *t, bool heading)
+{
+	FILE *f = o->f;
+
+	if (heading) {
+		fputs("<h4>", f);
+		html_text(f, W(o, t->title));
+		fputs("</h4>\n", f);
+	}
+	if (t->nrows == 0) {
+		fprintf(f, "<p>%s</p>\n", W(o, t->none));
+		return;
+	}
+	if (t->intro != NULL) {
 		fputs("<p>", f);
-		html_text(f, b.p);
+		html_text(f, t->intro);
 		fputs("</p>\n", f);
-		thead(o, c, 5);
-		for (size_t i = 0; i < s->mtgs.n; i++) {
-			const struct mtg *t = &s->mtgs.v[i];
-
-			fputs("<tr>", f);
-			tdd(f, t->date);
-			td(f, vw(o, mtg_type(t)));
-			td(f, t->title);
-			td(f, t->orgs);
-			td(f, t->counts);
-			fputs("</tr>\n", f);
-		}
-		fputs("</tbody></table>\n", f);
 	}
+	thead(o, t->cols, t->ncols);
+	for (size_t r = 0; r < t->nrows; r++) {
+		fputs("<tr>", f);
+		for (size_t c = 0; c < t->ncols; c++) {
+			const struct cell *x = &t->cells[r * t->ncols + c];
 
-	fputs("<h4>", f);
-	html_text(f, W(o, W_DECS));
-	fputs("</h4>\n", f);
-	if (s->decs.n == 0) {
-		fprintf(f, "<p>%s</p>\n", W(o, W_NONE_DECS));
+			fputs(x->day && x->mark ? "<td class=\"d mark\">" :
+			    x->day ? "<td class=\"d\">" : x->mark ?
+			    "<td class=\"mark\">" : "<td>", f);
+			if (x->text == NULL || x->text[0] == '\0')
+				fputs("–", f);
+			else
+				html_text(f, x->text);
+			if (x->note != NULL) {
+				fputs(" <span class=\"mark\">(", f);
+				html_text(f, x->note);
+				fputs(")</span>", f);
+			}
+			fputs("</td>", f);
+		}
+		fputs("</tr>\n", f);
+	}
+	fputs("</tbody></table>\n", f);
+}
+
+static void
+md_table(const struct out *o, const struct table *t, bool heading)
+{
+	FILE *f = o->f;
+
+	if (heading)
+		fprintf(f, "\n#### %s\n", W(o, t->title));
+	if (t->nrows == 0) {
+		fprintf(f, "\n%s\n", W(o, t->none));
+		return;
+	}
+	if (t->intro != NULL)
+		fprintf(f, "\n%s\n", t->intro);
+	md_head(o, t->cols, t->ncols);
+	for (size_t r = 0; r < t->nrows; r++) {
+		fputc('|', f);
+		for (size_t c = 0; c < t->ncols; c++) {
+			const struct cell *x = &t->cells[r * t->ncols + c];
+
+			fputc(' ', f);
+			md(f, x->text);
+			if (x->note != NULL)
+				fprintf(f, " **(%s)**", x->note);
+			fputs(" |", f);
+		}
+		fputc('\n', f);
+	}
+}
+
+typedef bool (*table_fn)(const struct out *, const struct section *,
+    struct table *);
+
+/* One table of a section in the report's format (heading: its own h4). */
+static void
+emit_table(const struct out *o, const struct section *s, table_fn make,
+    bool heading)
+{
+	struct table t;
+
+	if (make(o, s, &t)) {
+		if (o->m->o->format == REPORT_HTML)
+			html_table(o, &t, heading);
+		else
+			md_table(o, &t, heading);
+	}
+	table_free(&t);
+}
+
+/* A municipality's part (or Other's): its heading, then its tables. */
+static void
+emit_section(const struct out *o, const struct section *s, const char *num)
+{
+	static const table_fn parts[] = { ents_table, agrs_table, mtgs_table,
+	    decs_table };
+	FILE *f = o->f;
+	bool html = o->m->o->format == REPORT_HTML;
+
+	if (html) {
+		fprintf(f, "<section>\n<h3 id=\"s%s\">%s ", num, num);
+		html_text(f, sec_name(o, s));
+		fputs("</h3>\n", f);
+		if (s->name == NULL) {
+			fputs("<p>", f);
+			html_text(f, W(o, W_OTHER_NOTE));
+			fputs("</p>\n", f);
+		}
 	} else {
-		static const enum word c[] = { W_DATE, W_DECISION, W_BODY,
-		    W_STATUS, W_MINUTES };
-
-		thead(o, c, 5);
-		for (size_t i = 0; i < s->decs.n; i++) {
-			const struct dec *d = &s->decs.v[i];
-
-			fputs("<tr>", f);
-			tdd(f, d->on);
-			td(f, d->title);
-			td(f, d->body);
-			td(f, vw(o, d->status));
-			td(f, d->minutes);
-			fputs("</tr>\n", f);
-		}
-		fputs("</tbody></table>\n", f);
+		fprintf(f, "\n### %s ", num);
+		md(f, sec_name(o, s));
+		fputc('\n', f);
+		if (s->name == NULL)
+			fprintf(f, "\n%s\n", W(o, W_OTHER_NOTE));
 	}
-	fputs("</section>\n", f);
-	free(b.p);
+	for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+		emit_table(o, s, parts[i], true);
+	if (html)
+		fputs("</section>\n", f);
 }
 
 static bool
@@ -1334,7 +1496,7 @@ render_html(const struct out *o)
 		if (!shown(m, i))
 			continue;
 		snprintf(num, sizeof num, "2.%zu", i + 1);
-		html_section(o, &m->secs[i], num);
+		emit_section(o, &m->secs[i], num);
 	}
 
 	/* 3. Work ahead */
@@ -1345,31 +1507,12 @@ render_html(const struct out *o)
 	if (all.acts == 0)
 		fprintf(f, "<p>%s</p>\n", W(o, W_NONE_ACTS));
 	for (size_t i = 0; i < m->nsecs; i++) {
-		const struct section *s = &m->secs[i];
-		static const enum word c[] = { W_DUE, W_ACTION, W_OWNER,
-		    W_FROM };
-
-		if (s->acts.n == 0)
+		if (m->secs[i].acts.n == 0)
 			continue;
 		fputs("<h3>", f);
-		html_text(f, sec_name(o, s));
+		html_text(f, sec_name(o, &m->secs[i]));
 		fputs("</h3>\n", f);
-		thead(o, c, 4);
-		for (size_t j = 0; j < s->acts.n; j++) {
-			const struct act *a = &s->acts.v[j];
-
-			fprintf(f, "<tr><td class=\"d%s\">", a->overdue ?
-			    " mark" : "");
-			html_text(f, a->due != NULL ? a->due : "–");
-			if (a->overdue)
-				fprintf(f, " (%s)", W(o, W_LATE));
-			fputs("</td>", f);
-			td(f, a->title);
-			td(f, a->owners);
-			td(f, a->from);
-			fputs("</tr>\n", f);
-		}
-		fputs("</tbody></table>\n", f);
+		emit_table(o, &m->secs[i], acts_table, false);
 	}
 	fputs("</body>\n</html>\n", f);
 }
@@ -1410,121 +1553,6 @@ md_head(const struct out *o, const enum word *cols, size_t n)
 	for (size_t i = 0; i < n; i++)
 		fputs("---|", o->f);
 	fputc('\n', o->f);
-}
-
-static void
-md_cell(FILE *f, const char *s)
-{
-	fputc(' ', f);
-	md(f, s);
-	fputs(" |", f);
-}
-
-static void
-md_section(const struct out *o, const struct section *s, const char *num)
-{
-	FILE *f = o->f;
-	char buf[160];
-
-	fprintf(f, "\n### %s ", num);
-	md(f, sec_name(o, s));
-	fputc('\n', f);
-	if (s->name == NULL)
-		fprintf(f, "\n%s\n", W(o, W_OTHER_NOTE));
-
-	fprintf(f, "\n#### %s\n", W(o, W_ENTS));
-	if (s->ents.n == 0) {
-		fprintf(f, "\n%s\n", W(o, W_NONE_ENTS));
-	} else {
-		static const enum word c[] = { W_NAME, W_STATUS, W_SECTOR,
-		    W_IOP, W_FOUNDED };
-
-		md_head(o, c, 5);
-		for (size_t i = 0; i < s->ents.n; i++) {
-			const struct ent *e = &s->ents.v[i];
-
-			fputs("| ", f);
-			md(f, e->name);
-			if (e->fresh)
-				fprintf(f, " **(%s)**", W(o, W_NEW_NOTE));
-			fputs(" |", f);
-			md_cell(f, e->status != NULL ? vw(o, e->status) :
-			    W(o, W_UNKNOWN));
-			md_cell(f, e->sectors);
-			md_cell(f, e->iop ? W(o, W_YES) : NULL);
-			md_cell(f, e->founded);
-			fputc('\n', f);
-		}
-	}
-
-	fprintf(f, "\n#### %s\n", W(o, W_AGRS));
-	if (s->agrs.n == 0) {
-		fprintf(f, "\n%s\n", W(o, W_NONE_AGRS));
-	} else {
-		static const enum word c[] = { W_AGREEMENT, W_TYPE, W_PARTIES,
-		    W_RUNS, W_STATUS, W_CASE };
-
-		md_head(o, c, 6);
-		for (size_t i = 0; i < s->agrs.n; i++) {
-			const struct agr *a = &s->agrs.v[i];
-
-			fputc('|', f);
-			md_cell(f, a->title);
-			md_cell(f, vw(o, a->type));
-			md_cell(f, a->parties);
-			fprintf(f, " %s – %s |", a->start != NULL ? a->start : "",
-			    a->end != NULL ? a->end : "");
-			md_cell(f, agr_state(o, a, buf, sizeof buf));
-			md_cell(f, a->kase);
-			fputc('\n', f);
-		}
-	}
-
-	fprintf(f, "\n#### %s\n", W(o, W_MTGS));
-	if (s->mtgs.n == 0) {
-		fprintf(f, "\n%s\n", W(o, W_NONE_MTGS));
-	} else {
-		static const enum word c[] = { W_DATE, W_TYPE, W_MEETING,
-		    W_ORGS_MET, W_COUNTS };
-		struct sbuf b = { 0 };
-
-		mtg_summary(o, s, &b);
-		fprintf(f, "\n%s\n", b.p);
-		free(b.p);
-		md_head(o, c, 5);
-		for (size_t i = 0; i < s->mtgs.n; i++) {
-			const struct mtg *t = &s->mtgs.v[i];
-
-			fputc('|', f);
-			md_cell(f, t->date);
-			md_cell(f, vw(o, mtg_type(t)));
-			md_cell(f, t->title);
-			md_cell(f, t->orgs);
-			md_cell(f, t->counts);
-			fputc('\n', f);
-		}
-	}
-
-	fprintf(f, "\n#### %s\n", W(o, W_DECS));
-	if (s->decs.n == 0) {
-		fprintf(f, "\n%s\n", W(o, W_NONE_DECS));
-	} else {
-		static const enum word c[] = { W_DATE, W_DECISION, W_BODY,
-		    W_STATUS, W_MINUTES };
-
-		md_head(o, c, 5);
-		for (size_t i = 0; i < s->decs.n; i++) {
-			const struct dec *d = &s->decs.v[i];
-
-			fputc('|', f);
-			md_cell(f, d->on);
-			md_cell(f, d->title);
-			md_cell(f, d->body);
-			md_cell(f, vw(o, d->status));
-			md_cell(f, d->minutes);
-			fputc('\n', f);
-		}
-	}
 }
 
 static void
@@ -1582,7 +1610,7 @@ render_md(const struct out *o)
 		if (!shown(m, i))
 			continue;
 		snprintf(num, sizeof num, "2.%zu", i + 1);
-		md_section(o, &m->secs[i], num);
+		emit_section(o, &m->secs[i], num);
 	}
 
 	fprintf(f, "\n## 3. %s\n\n", W(o, W_AHEAD));
@@ -1591,29 +1619,12 @@ render_md(const struct out *o)
 	if (all.acts == 0)
 		fprintf(f, "\n%s\n", W(o, W_NONE_ACTS));
 	for (size_t i = 0; i < m->nsecs; i++) {
-		const struct section *s = &m->secs[i];
-		static const enum word c[] = { W_DUE, W_ACTION, W_OWNER,
-		    W_FROM };
-
-		if (s->acts.n == 0)
+		if (m->secs[i].acts.n == 0)
 			continue;
 		fputs("\n### ", f);
-		md(f, sec_name(o, s));
+		md(f, sec_name(o, &m->secs[i]));
 		fputc('\n', f);
-		md_head(o, c, 4);
-		for (size_t j = 0; j < s->acts.n; j++) {
-			const struct act *a = &s->acts.v[j];
-
-			fputs("| ", f);
-			md(f, a->due);
-			if (a->overdue)
-				fprintf(f, " **(%s)**", W(o, W_LATE));
-			fputs(" |", f);
-			md_cell(f, a->title);
-			md_cell(f, a->owners);
-			md_cell(f, a->from);
-			fputc('\n', f);
-		}
+		emit_table(o, &m->secs[i], acts_table, false);
 	}
 }
 
