@@ -30,34 +30,6 @@ static struct node A;
 static bool seeded;
 static int rewrote;     /* golden files SAMLOG_GOLDEN_UPDATE rewrote */
 
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	assert_non_null(buf = malloc((size_t)n + 1));
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static void
-spit(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	fputs(s, f);
-	fclose(f);
-}
 
 /* Record ids (26 characters of base32 between quotes) as a placeholder
  * of the same width. */
@@ -84,10 +56,10 @@ golden(const char *name, char *got)
 
 	snprintf(path, sizeof path, "%s/%s", dir != NULL ? dir :
 	    "tests/golden", name);
-	want = slurp(path);
+	want = tu_slurp(path);
 	if (getenv("SAMLOG_GOLDEN_UPDATE") != NULL) {
 		if (want == NULL || strcmp(want, got) != 0) {
-			spit(path, got);
+			assert_int_equal(tu_spit(path, got), 0);
 			print_message("rewrote %s: review it\n", path);
 			rewrote++;
 		}
@@ -102,7 +74,7 @@ golden(const char *name, char *got)
 	free(want);
 	if (!same) {
 		snprintf(tmp, sizeof tmp, "%s/got-%s", cl_tmp, name);
-		spit(tmp, got);
+		assert_int_equal(tu_spit(tmp, got), 0);
 		snprintf(cmd, sizeof cmd, "diff -u %s %s | head -60", path,
 		    tmp);
 		if (system(cmd) < 0)
@@ -139,7 +111,7 @@ report(const char *file, const char *a1, const char *a2, const char *a3,
 	unlink(out);
 	ok(sl(&A, "report", "--from", "2019-04-01", "--to", "2019-12-31",
 	    "--out", out, a1, a2, a3, a4, NULL));
-	return slurp(out);
+	return tu_slurp(out);
 }
 
 /*
@@ -216,7 +188,7 @@ test_report_escapes(void **state)
 	snprintf(out, sizeof out, "%s/esc.html", cl_tmp);
 	ok(sl(&b, "report", "--from", "2019-01-01", "--to", "2019-12-31",
 	    "--out", out, NULL));
-	s = slurp(out);
+	s = tu_slurp(out);
 	assert_null(strstr(s, "<script"));
 	assert_null(strstr(s, "<img"));
 	assert_null(strstr(s, "<i>"));
@@ -229,7 +201,7 @@ test_report_escapes(void **state)
 	snprintf(out, sizeof out, "%s/esc.md", cl_tmp);
 	ok(sl(&b, "report", "--from", "2019-01-01", "--to", "2019-12-31",
 	    "--out", out, NULL));
-	s = slurp(out);
+	s = tu_slurp(out);
 	assert_non_null(strstr(s, "\\<script\\>alert(1)\\</script\\> \\| "
 	    "\\*\\*x\\*\\*"));
 	assert_non_null(strstr(s, "\\# rubrik \\[länk\\](http://x)"));
@@ -249,7 +221,7 @@ test_report_refused(void **state)
 	node_init(&c, "rf", "Förbundet");
 	node_start(&c);
 	snprintf(out, sizeof out, "%s/keep.html", cl_tmp);
-	spit(out, "the old report\n");
+	assert_int_equal(tu_spit(out, "the old report\n"), 0);
 	refused(sl(&c, "report", "--from", "2019-01-01", "--out", out, NULL),
 	    2, "--to");
 	refused(sl(&c, "report", "--to", "2019-01-01", "--out", out, NULL),
@@ -270,7 +242,7 @@ test_report_refused(void **state)
 	/* No daemon: the request fails, the old file stays. */
 	refused(sl(&c, "report", "--from", "2019-01-01", "--to", "2019-12-31",
 	    "--out", out, NULL), 1, "samlogd");
-	s = slurp(out);
+	s = tu_slurp(out);
 	assert_string_equal(s, "the old report\n");
 	free(s);
 }
@@ -304,7 +276,7 @@ test_report_print(void **state)
 	    ">/dev/null 2>&1 && pdftotext -layout %s %s", cl_tmp, pdf, cl_tmp,
 	    pdf, txt);
 	assert_int_equal(system(cmd), 0);
-	assert_non_null(s = slurp(txt));
+	assert_non_null(s = tu_slurp(txt));
 	for (const char *p = s; (p = strstr(p, "Sida ")) != NULL; p++)
 		pages++;
 	assert_true(pages >= 3);

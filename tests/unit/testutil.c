@@ -50,6 +50,44 @@ tu_rmtree(char *path)
 	free(path);
 }
 
+char *
+tu_slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) !=
+	    NULL) {
+		if (fread(buf, 1, (size_t)n, f) == (size_t)n) {
+			buf[n] = '\0';
+		} else {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+int
+tu_spit(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "wb");
+	size_t n = strlen(s);
+
+	if (f == NULL)
+		return -1;
+	if (fwrite(s, 1, n, f) != n) {
+		fclose(f);
+		return -1;
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
+
 const char *
 tu_prog(const char *name)
 {

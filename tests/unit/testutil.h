@@ -13,6 +13,11 @@
 char *tu_tmpdir(void);
 /* Removes a directory tree (best effort) and frees the path. */
 void tu_rmtree(char *path);
+/* A whole file as a new NUL-terminated string, or NULL if it cannot be
+ * read; the caller frees it. */
+char *tu_slurp(const char *path);
+/* Writes s as path's whole content; 0, or -1 (errno set). */
+int tu_spit(const char *path, const char *s);
 
 struct tu_run {
 	int status;   /* exit status, or 128 + signal */
