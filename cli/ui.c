@@ -732,17 +732,23 @@ control(const struct ui *u, FILE *f, const char *form_id,
 		fputs("</label>\n", f);
 		return;
 	}
+	/* Required (in a form to add): said in the label, and to the
+	 * browser and assistive technology. */
+	const char *req = (fl->flags & FL_REQUIRED) && cur == NULL ?
+	    " required aria-required=\"true\"" : "";
+
 	fprintf(f, "<label for=\"%s\">", id);
 	html_text(f, flag_label(u, fl));
-	if ((fl->flags & FL_REQUIRED) && cur == NULL)
+	if (req[0] != '\0')
 		fputs(" *", f);
 	if (fd != NULL && fd->type == SL_F_TEXTS)
 		fprintf(f, " <span class=\"hint\">(%s)</span>", w(u, "list_sep"));
 	fputs("</label>\n", f);
 	if (fd != NULL && (fd->type == SL_F_REF || fd->type == SL_F_REFS) &&
 	    fd->ref != NULL) {
-		fprintf(f, "<select id=\"%s\" name=\"%s\"%s>\n", id, fl->name,
-		    fd->type == SL_F_REFS ? " multiple size=\"6\"" : "");
+		fprintf(f, "<select id=\"%s\" name=\"%s\"%s%s>\n", id,
+		    fl->name, fd->type == SL_F_REFS ? " multiple size=\"6\"" :
+		    "", req);
 		if (fd->type == SL_F_REF)
 			fputs("<option value=\"\">–</option>\n", f);
 		ref_options(u, f, fd->ref, cur);
@@ -755,8 +761,8 @@ control(const struct ui *u, FILE *f, const char *form_id,
 		char *c = cur != NULL ? (cur->type == MSGPACK_OBJECT_STR ?
 		    strndup(cur->via.str.ptr, cur->via.str.size) : NULL) : NULL;
 
-		fprintf(f, "<select id=\"%s\" name=\"%s\">\n<option value=\"\">–"
-		    "</option>\n", id, fl->name);
+		fprintf(f, "<select id=\"%s\" name=\"%s\"%s>\n<option "
+		    "value=\"\">–</option>\n", id, fl->name, req);
 		for (size_t i = 0; vs[i] != NULL; i++) {
 			bool on = (c != NULL && strcmp(c, vs[i]) == 0) ||
 			    (given != NULL && strcmp(given, vs[i]) == 0);
@@ -777,10 +783,11 @@ control(const struct ui *u, FILE *f, const char *form_id,
 	    strcmp(fl->name, "on") == 0 || strcmp(fl->name, "as-of") == 0;
 
 	if (big)
-		fprintf(f, "<textarea id=\"%s\" name=\"%s\">", id, fl->name);
+		fprintf(f, "<textarea id=\"%s\" name=\"%s\"%s>", id, fl->name,
+		    req);
 	else
-		fprintf(f, "<input id=\"%s\" name=\"%s\" type=\"%s\" value=\"",
-		    id, fl->name, day ? "date" : "text");
+		fprintf(f, "<input id=\"%s\" name=\"%s\" type=\"%s\"%s value=\"",
+		    id, fl->name, day ? "date" : "text", req);
 	if (given != NULL) {
 		html_attr(f, given);
 	} else if (cur != NULL && cur->type == MSGPACK_OBJECT_ARRAY) {
