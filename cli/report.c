@@ -1799,8 +1799,8 @@ out:
 }
 
 /* A day as YYYY-MM-DD that is a real one. */
-static bool
-is_day(const char *s)
+bool
+report_is_day(const char *s)
 {
 	struct tm tm = { 0 };
 	char back[11];
@@ -1835,9 +1835,9 @@ cmd_report(const struct parse_result *r)
 		    "samlog help report)");
 		return 2;
 	}
-	if (!is_day(from) || !is_day(to)) {
+	if (!report_is_day(from) || !report_is_day(to)) {
 		cli_error("report: --from and --to take a day as YYYY-MM-DD: "
-		    "%s", !is_day(from) ? from : to);
+		    "%s", !report_is_day(from) ? from : to);
 		return 2;
 	}
 	if (strcmp(from, to) > 0) {

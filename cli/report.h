@@ -35,6 +35,9 @@ int report_write(const char *dir, bool dir_named,
  * ...), or value itself when it has none. */
 const char *report_word(const char *value, enum report_lang lang);
 
+/* Is s a day written YYYY-MM-DD that exists? */
+bool report_is_day(const char *s);
+
 /* samlog report: the flags checked (2 for wrong usage), the report
  * written to --out FILE (whole or not at all; - for standard output). */
 int cmd_report(const struct parse_result *r);

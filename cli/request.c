@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -179,6 +180,8 @@ conf_socket(const char *dir, char *path, size_t plen)
 	return found;
 }
 
+static int reply_timeout_s;     /* request_set_timeout; 0: none */
+
 int
 request_connect(const char *dir, bool dir_named, char *path, size_t plen)
 {
@@ -214,7 +217,19 @@ request_connect(const char *dir, bool dir_named, char *path, size_t plen)
 		    "with: samlogd -d %s)", path, dir);
 		return -1;
 	}
+	if (reply_timeout_s > 0) {
+		struct timeval tv = { .tv_sec = reply_timeout_s };
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	}
 	return fd;
+}
+
+void
+request_set_timeout(int seconds)
+{
+	reply_timeout_s = seconds;
 }
 
 /* {"ok": true, "command": "peer remove", "name": NAME} through out. */

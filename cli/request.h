@@ -38,6 +38,11 @@ int request_list(const char *dir, bool dir_named, const char *kind,
  * receives which.  The fd, or -1 with one "samlog: ..." line printed.
  */
 int request_connect(const char *dir, bool dir_named, char *path, size_t plen);
+/* From now on a request fails when samlogd has not answered (or taken
+ * the request) within seconds (0: waits as long as it takes, the
+ * default).  The web page sets it: one stuck request must not hold the
+ * page for ever. */
+void request_set_timeout(int seconds);
 /* Whole reads and writes on the socket (replies are read buffered). */
 bool read_full(int fd, void *buf, size_t n);
 bool write_full(int fd, const void *buf, size_t n);

@@ -30,6 +30,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <signal.h>
@@ -55,6 +56,7 @@
 #define TOKEN_LEN 32            /* random bytes of a token */
 #define POST_MAX ((size_t)256 * 1024)   /* bytes of a form */
 #define FIELDS_MAX 256
+#define UI_REPLY_S 30           /* a page waits this long for samlogd */
 
 struct ui {
 	const char *dir;
@@ -63,7 +65,15 @@ struct ui {
 	char token[2 * TOKEN_LEN + 1];   /* one-time; "" once used */
 	char session[2 * TOKEN_LEN + 1]; /* "" until the token is used */
 	char csrf[2 * TOKEN_LEN + 1];
+	/* Every page lives under "/s/RANDOM/", and the session cookie is
+	 * scoped to it: a browser sends cookies to every port of a host,
+	 * so another program on 127.0.0.1 (another user's) would get the
+	 * cookie, but not for a path it cannot know. */
+	char prefix[2 * TOKEN_LEN + 8];
 	char host_ip[64], host_name[64]; /* the Host headers accepted */
+	char priv[64];                   /* this process's own directory
+	                                    (0700): audit bundles, the page
+	                                    that opens the browser */
 	bool en;                         /* English chosen */
 };
 
@@ -74,6 +84,7 @@ struct form {
 	char *key[FIELDS_MAX], *val[FIELDS_MAX];
 	size_t bytes;
 	bool too_big;
+	bool bad;               /* a part that is no form field */
 };
 
 static void
@@ -129,6 +140,12 @@ post_field(void *cls, enum MHD_ValueKind kind, const char *key,
 	(void)filename;
 	(void)ctype;
 	(void)enc;
+	/* A part without a name, or a value with a NUL in it, is no form
+	 * of ours. */
+	if (key == NULL || (size > 0 && memchr(data, '\0', size) != NULL)) {
+		f->bad = true;
+		return MHD_NO;
+	}
 	if (off > 0 && f->n > 0 && strcmp(f->key[f->n - 1], key) == 0) {
 		/* The rest of the last field's value. */
 		size_t have = strlen(f->val[f->n - 1]);
@@ -306,23 +323,24 @@ page_begin(const struct ui *u, FILE *f, const char *title)
 	    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
 	    "content=\"width=device-width, initial-scale=1\">\n<title>",
 	    u->en ? "en" : "sv");
-	html_text(f, title);
-	fputs(" – samlog</title>\n<link rel=\"stylesheet\" "
-	    "href=\"/style.css\">\n</head>\n<body>\n", f);
+	html_attr(f, title);
+	fprintf(f, " – samlog</title>\n<base href=\"%s\">\n<link "
+	    "rel=\"stylesheet\" href=\"style.css\">\n</head>\n<body>\n",
+	    u->prefix);
 	fprintf(f, "<a class=\"skip\" href=\"#main\">%s</a>\n<header>\n"
-	    "<nav aria-label=\"samlog\"><ul>\n<li><a href=\"/\">%s</a></li>\n",
+	    "<nav aria-label=\"samlog\"><ul>\n<li><a href=\"./\">%s</a></li>\n",
 	    w(u, "skip"), w(u, "overview"));
 	for (int i = 0; kinds[i] != NULL; i++)
-		fprintf(f, "<li><a href=\"/list/%s\">%s</a></li>\n", kinds[i],
+		fprintf(f, "<li><a href=\"list/%s\">%s</a></li>\n", kinds[i],
 		    w(u, kinds[i]));
-	fprintf(f, "<li><a href=\"/conflicts\">%s</a></li>\n<li><a "
-	    "href=\"/report\">%s</a></li>\n</ul></nav>\n", w(u, "conflicts"),
+	fprintf(f, "<li><a href=\"conflicts\">%s</a></li>\n<li><a "
+	    "href=\"report\">%s</a></li>\n</ul></nav>\n", w(u, "conflicts"),
 	    w(u, "report"));
-	fprintf(f, "<form method=\"get\" action=\"/find\" role=\"search\">"
+	fprintf(f, "<form method=\"get\" action=\"find\" role=\"search\">"
 	    "<label for=\"q\" class=\"skip\">%s</label><input id=\"q\" "
 	    "name=\"q\" type=\"search\"> <button type=\"submit\">%s</button>"
 	    "</form>\n", w(u, "search"), w(u, "search"));
-	fprintf(f, "<form method=\"post\" action=\"/lang\"><input "
+	fprintf(f, "<form method=\"post\" action=\"lang\"><input "
 	    "type=\"hidden\" name=\"csrf\" value=\"%s\"><input type=\"hidden\" "
 	    "name=\"lang\" value=\"%s\"><button type=\"submit\" lang=\"%s\">"
 	    "%s</button></form>\n</header>\n<main id=\"main\">\n<h1>",
@@ -356,7 +374,7 @@ reply(const struct ui *u, struct MHD_Connection *c, unsigned status,
 	}
 	snprintf(csp, sizeof csp, "default-src 'none'; style-src 'self'%s%s; "
 	    "img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-	    "base-uri 'none'", csp_extra != NULL ? " " : "",
+	    "base-uri 'self'", csp_extra != NULL ? " " : "",
 	    csp_extra != NULL ? csp_extra : "");
 	MHD_add_response_header(r, "Content-Type", type);
 	MHD_add_response_header(r, "Content-Security-Policy", csp);
@@ -414,10 +432,13 @@ redirect(const struct ui *u, struct MHD_Connection *c, const char *to,
 	    MHD_RESPMEM_PERSISTENT);
 	enum MHD_Result rc;
 
-	(void)u;
+	char where[200];
+
 	if (r == NULL)
 		return MHD_NO;
-	MHD_add_response_header(r, "Location", to);
+	/* to is relative to the page's secret prefix. */
+	snprintf(where, sizeof where, "%s%s", u->prefix, to);
+	MHD_add_response_header(r, "Location", where);
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	if (cookie != NULL)
@@ -471,14 +492,41 @@ value_text(FILE *f, const msgpack_object *v)
 	}
 }
 
+/* A value inside an attribute or a text control: escaped so that a line
+ * break stays one (value_text writes it as <br>); lists joined by
+ * "; ". */
+static void
+value_attr(FILE *f, const msgpack_object *v)
+{
+	char *s;
+
+	if (v == NULL)
+		return;
+	if (v->type == MSGPACK_OBJECT_ARRAY) {
+		for (uint32_t i = 0; i < v->via.array.size; i++) {
+			if (i > 0)
+				fputs("; ", f);
+			value_attr(f, &v->via.array.ptr[i]);
+		}
+		return;
+	}
+	if (v->type != MSGPACK_OBJECT_STR) {
+		value_text(f, v);
+		return;
+	}
+	s = strndup(v->via.str.ptr, v->via.str.size);
+	html_attr(f, s);
+	free(s);
+}
+
 /* A link to record id, showing name (or the id). */
 static void
 record_link(FILE *f, const msgpack_object *id, const msgpack_object *name)
 {
 	if (id == NULL || id->type != MSGPACK_OBJECT_STR)
 		return;
-	fputs("<a href=\"/r/", f);
-	value_text(f, id);
+	fputs("<a href=\"r/", f);
+	value_attr(f, id);
 	fputs("\">", f);
 	if (name != NULL && name->type == MSGPACK_OBJECT_STR)
 		value_text(f, name);
@@ -537,6 +585,15 @@ field_label(const struct ui *u, const struct sl_field *fd)
 	return l != NULL ? l : fd->name;
 }
 
+/* Does the string s equal the msgpack string o? */
+static bool
+str_is(const char *s, const msgpack_object *o)
+{
+	return s != NULL && o != NULL && o->type == MSGPACK_OBJECT_STR &&
+	    strlen(s) == o->via.str.size &&
+	    memcmp(s, o->via.str.ptr, o->via.str.size) == 0;
+}
+
 /* ---- running commands -------------------------------------------------------- */
 
 struct run {
@@ -586,16 +643,35 @@ run_cmd(const struct ui *u, const char *name, const char *pos,
 	return r->status;
 }
 
-/* The record id is, whatever its kind: k and the answer of KIND show. */
+/* Is id a whole record id (26 characters of lower-case base32)?  The
+ * page names records by id only: show would also take a unique prefix
+ * or a name, and a record another member named after an id must not
+ * stand in for the record of that id. */
+static bool
+is_id(const char *id)
+{
+	static const char b32[] = "0123456789abcdefghjkmnpqrstvwxyz";
+
+	return id != NULL && strlen(id) == SL_ID_TEXT &&
+	    strspn(id, b32) == SL_ID_TEXT;
+}
+
+/* The record id is, whatever its kind: k and the answer of KIND show
+ * (whose id must be id itself). */
 static const struct sl_kind *
 find_record(const struct ui *u, const char *id, struct run *r)
 {
 	const struct sl_kind *const *ks = records_kinds();
 	char name[64];
 
+	if (!is_id(id)) {
+		memset(r, 0, sizeof *r);
+		return NULL;
+	}
 	for (size_t i = 0; ks[i] != NULL; i++) {
 		snprintf(name, sizeof name, "%s show", ks[i]->word);
-		if (run_cmd(u, name, id, r) == 0 && r->out.n == 1)
+		if (run_cmd(u, name, id, r) == 0 && r->out.n == 1 &&
+		    str_is(id, map_get(&r->out.v[0].data, "id")))
 			return ks[i];
 		run_free(r);
 	}
@@ -610,10 +686,20 @@ form_to_query(const struct form *fm, const struct command_def *def,
     struct parse_result *q, char **owned, size_t *nowned)
 {
 	for (const struct flag_def *fl = def->flags; fl->name != NULL; fl++) {
+		size_t taken = 0;
+
+		/* What no form shows is taken from none: clearing is the
+		 * update's own diff (update_diff), a key is the CLI's. */
+		if (strcmp(fl->name, "unset") == 0 ||
+		    strcmp(fl->name, "org-key") == 0)
+			continue;
 		for (size_t i = 0; i < fm->n; i++) {
 			const char *v = fm->val[i];
 
 			if (strcmp(fm->key[i], fl->name) != 0 || v[0] == '\0')
+				continue;
+			/* A flag given once takes its first value only. */
+			if (!(fl->flags & FL_REPEAT) && taken++ > 0)
 				continue;
 			if (q->nvals >= MAX_VALUES)
 				return false;
@@ -668,14 +754,23 @@ ref_options(const struct ui *u, FILE *f, const char *ref,
 
 		if (k == NULL)
 			continue;
+		struct parse_result q = { .cmd = CMD_REMOTE };
+
+		/* Archived ones too: a reference to one stays a choice, so
+		 * that saving a form does not drop it. */
 		snprintf(name, sizeof name, "%s list", k->word);
-		cli_error_to(stderr);
-		if (request_collect(u->dir, u->named, name, NULL, &s) != 0) {
-			cli_error_to(NULL);
+		if ((q.def = parse_find(name)) == NULL)
+			continue;
+		for (const struct flag_def *fl = q.def->flags; fl->name != NULL;
+		    fl++)
+			if (strcmp(fl->name, "archived") == 0) {
+				q.vals[0].flag = fl;
+				q.nvals = 1;
+			}
+		if (request_collect_run(u->dir, u->named, &q, &s) != 0) {
 			rset_free(&s);
 			continue;
 		}
-		cli_error_to(NULL);
 		for (size_t i = 0; i < s.n; i++) {
 			const msgpack_object *id = map_get(&s.v[i].data, "id");
 			const msgpack_object *label = map_get(&s.v[i].data,
@@ -701,7 +796,7 @@ ref_options(const struct ui *u, FILE *f, const char *ref,
 				    id->via.str.size) == 0);
 			}
 			fputs("<option value=\"", f);
-			value_text(f, id);
+			value_attr(f, id);
 			fprintf(f, "\"%s>", on ? " selected" : "");
 			value_text(f, label);
 			fputs("</option>\n", f);
@@ -790,14 +885,8 @@ control(const struct ui *u, FILE *f, const char *form_id,
 		    id, fl->name, day ? "date" : "text", req);
 	if (given != NULL) {
 		html_attr(f, given);
-	} else if (cur != NULL && cur->type == MSGPACK_OBJECT_ARRAY) {
-		for (uint32_t i = 0; i < cur->via.array.size; i++) {
-			if (i > 0)
-				fputs("; ", f);
-			value_text(f, &cur->via.array.ptr[i]);
-		}
 	} else if (cur != NULL) {
-		value_text(f, cur);
+		value_attr(f, cur);
 	}
 	fputs(big ? "</textarea>\n" : "\">\n", f);
 }
@@ -910,6 +999,14 @@ page_overview(struct ui *u, struct MHD_Connection *c)
 	if (!page_open(&p))
 		return MHD_NO;
 	page_begin(u, p.f, w(u, "overview"));
+	/* No daemon, no overview: its empty tables would say there is
+	 * nothing. */
+	if (run_cmd(u, "status", NULL, &r) != 0) {
+		error_box(p.f, u, r.err);
+		run_free(&r);
+		return page_send(u, c, &p, 503);
+	}
+	run_free(&r);
 	struct recent {
 		char *when, *id, *label;
 		const char *kind;
@@ -924,7 +1021,7 @@ page_overview(struct ui *u, struct MHD_Connection *c)
 
 		snprintf(name, sizeof name, "%s list", ks[i]->word);
 		run_cmd(u, name, NULL, &r);
-		fprintf(p.f, "<tr><th scope=\"row\"><a href=\"/list/%s\">%s</a>"
+		fprintf(p.f, "<tr><th scope=\"row\"><a href=\"list/%s\">%s</a>"
 		    "</th><td>%zu</td></tr>\n", ks[i]->word, w(u, ks[i]->word),
 		    r.out.n);
 		for (size_t j = 0; j < r.out.n; j++) {
@@ -962,7 +1059,7 @@ page_overview(struct ui *u, struct MHD_Connection *c)
 	for (size_t i = 0; i < nrec; i++) {
 		fputs("<tr><td>", p.f);
 		html_text(p.f, rec[i].when);
-		fputs("</td><td><a href=\"/r/", p.f);
+		fputs("</td><td><a href=\"r/", p.f);
 		html_attr(p.f, rec[i].id);
 		fputs("\">", p.f);
 		html_text(p.f, rec[i].label);
@@ -1064,9 +1161,9 @@ page_list(struct ui *u, struct MHD_Connection *c, const char *word,
 	if (q.def == NULL || !page_open(&p))
 		return MHD_NO;
 	page_begin(u, p.f, w(u, word));
-	fprintf(p.f, "<p><a href=\"/new/%s\">%s</a></p>\n", word, w(u, "new"));
+	fprintf(p.f, "<p><a href=\"new/%s\">%s</a></p>\n", word, w(u, "new"));
 	fprintf(p.f, "<details><summary>%s</summary>\n<form method=\"get\" "
-	    "action=\"/list/%s\" id=\"filter\">\n", w(u, "filter"), word);
+	    "action=\"list/%s\" id=\"filter\">\n", w(u, "filter"), word);
 	for (const struct flag_def *fl = q.def->flags; fl->name != NULL; fl++)
 		if (filter_shown(fl))
 			control(u, p.f, "filter", fl, NULL, form_get(query,
@@ -1135,7 +1232,7 @@ step_forms(const struct ui *u, FILE *f, const struct sl_kind *k,
 		snprintf(name, sizeof name, "%s %s", k->word, et->verb);
 		if ((def = parse_find(name)) == NULL)
 			continue;
-		snprintf(action, sizeof action, "/r/%s/%s", id, et->verb);
+		snprintf(action, sizeof action, "r/%s/%s", id, et->verb);
 		snprintf(fid, sizeof fid, "step-%s", et->verb);
 		fprintf(f, "<fieldset><legend>%s</legend>\n", et->verb);
 		command_form(u, f, def, action, fid, NULL, NULL, et->verb);
@@ -1207,8 +1304,18 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 	char name[64], action[160];
 	const struct command_def *def;
 
-	if (k == NULL)
+	if (k == NULL) {
+		/* Not found, or no daemon to ask? */
+		if (run_cmd(u, "status", NULL, &r) != 0) {
+			enum MHD_Result rc = plain(u, c, 503, r.err != NULL ?
+			    r.err : "samlogd does not answer\n");
+
+			run_free(&r);
+			return rc;
+		}
+		run_free(&r);
 		return plain(u, c, 404, "no such record\n");
+	}
 	const msgpack_object *rec = &r.out.v[0].data;
 	char *label = str_of(rec, "label"), *state = str_of(rec, "status");
 	const msgpack_object *cf = map_get(rec, "conflict");
@@ -1238,7 +1345,7 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 	fprintf(p.f, "<tr><th scope=\"row\">%s</th><td>", w(u, "effective"));
 	value_text(p.f, map_get(rec, "on"));
 	fputs("</td></tr>\n</tbody></table>\n", p.f);
-	fprintf(p.f, "<p><a href=\"/audit/%s\">%s</a></p>\n", id,
+	fprintf(p.f, "<p><a href=\"audit/%s\">%s</a></p>\n", id,
 	    w(u, "audit"));
 
 	/* A conflict: the competing values, and one choice per field. */
@@ -1247,12 +1354,11 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 		const msgpack_object *comp = map_get(rec, "competing");
 
 		fprintf(p.f, "<h2 class=\"conflict\">%s</h2>\n<form method=\"post\" "
-		    "action=\"/r/%s/resolve\" id=\"resolve\">\n",
+		    "action=\"r/%s/resolve\" id=\"resolve\">\n",
 		    w(u, "competing"), id);
 		csrf_field(u, p.f);
 		for (uint32_t i = 0; i < k->nfields; i++) {
 			const struct sl_field *fd = &k->fields[i];
-			const msgpack_object *now = map_get(rec, fd->name);
 			bool differs = false;
 
 			if (comp == NULL || comp->type != MSGPACK_OBJECT_ARRAY ||
@@ -1275,7 +1381,7 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 			fprintf(p.f, "<label><input type=\"radio\" name=\"%s\" "
 			    "value=\"\" checked> ", fd->flag != NULL ? fd->flag :
 			    fd->name);
-			value_text(p.f, now);
+			field_value(u, p.f, rec, fd);
 			fputs("</label>\n", p.f);
 			for (uint32_t j = 0; j < comp->via.array.size; j++) {
 				const msgpack_object *e = &comp->via.array.ptr[j];
@@ -1288,7 +1394,7 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 				fprintf(p.f, "<label><input type=\"radio\" "
 				    "name=\"%s\" value=\"", fd->flag != NULL ?
 				    fd->flag : fd->name);
-				value_text(p.f, v);
+				value_attr(p.f, v);
 				fputs("\"> ", p.f);
 				field_value(u, p.f, ch, fd);
 				fputs(" <span class=\"hint\">(", p.f);
@@ -1304,7 +1410,7 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 	step_forms(u, p.f, k, id, state);
 	snprintf(name, sizeof name, "%s update", k->word);
 	if ((def = parse_find(name)) != NULL) {
-		snprintf(action, sizeof action, "/r/%s/update", id);
+		snprintf(action, sizeof action, "r/%s/update", id);
 		fprintf(p.f, "<h2>%s</h2>\n", w(u, "change"));
 		command_form(u, p.f, def, action, "update", rec, fm,
 		    w(u, "save"));
@@ -1332,7 +1438,7 @@ page_new(struct ui *u, struct MHD_Connection *c, const char *word,
 	page_begin(u, p.f, w(u, word));
 	if (err != NULL)
 		error_box(p.f, u, err);
-	snprintf(action, sizeof action, "/new/%s", word);
+	snprintf(action, sizeof action, "new/%s", word);
 	command_form(u, p.f, def, action, "add", NULL, fm, w(u, "save"));
 	return page_send(u, c, &p, err != NULL ? 422 : 200);
 }
@@ -1366,7 +1472,7 @@ do_new(struct ui *u, struct MHD_Connection *c, const char *word,
 	}
 	char *id = str_of(&r.out.v[0].data, "id");
 
-	snprintf(to, sizeof to, "/r/%s?saved=1", id != NULL ? id : "");
+	snprintf(to, sizeof to, "r/%s?saved=1", id != NULL ? id : "");
 	free(id);
 	rc = redirect(u, c, to, NULL);
 out:
@@ -1376,13 +1482,35 @@ out:
 	return rc;
 }
 
-/* Does the string s equal the msgpack string o? */
+
+/* Is text what the form showed for the list now ("a; b")? */
 static bool
-str_is(const char *s, const msgpack_object *o)
+texts_as_shown(const msgpack_object *now, const char *text)
 {
-	return s != NULL && o != NULL && o->type == MSGPACK_OBJECT_STR &&
-	    strlen(s) == o->via.str.size &&
-	    memcmp(s, o->via.str.ptr, o->via.str.size) == 0;
+	char *shown = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&shown, &n);
+	bool same;
+
+	if (f == NULL || text == NULL) {
+		if (f != NULL)
+			fclose(f);
+		free(shown);
+		return false;
+	}
+	for (uint32_t i = 0; now != NULL && now->type == MSGPACK_OBJECT_ARRAY &&
+	    i < now->via.array.size; i++) {
+		const msgpack_object *e = &now->via.array.ptr[i];
+
+		if (i > 0)
+			fputs("; ", f);
+		if (e->type == MSGPACK_OBJECT_STR)
+			fwrite(e->via.str.ptr, 1, e->via.str.size, f);
+	}
+	fclose(f);
+	same = shown != NULL && strcmp(shown, text) == 0;
+	free(shown);
+	return same;
 }
 
 /*
@@ -1434,6 +1562,9 @@ update_diff(const struct command_def *def, const struct form *fm,
 		if (fl->flags & FL_SWITCH)
 			same = (given > 0) == (now != NULL && now->type ==
 			    MSGPACK_OBJECT_BOOLEAN && now->via.boolean);
+		else if (fd->type == SL_F_TEXTS && texts_as_shown(now,
+		    form_get(fm, fl->name)))
+			same = true;    /* as shown: a value with ';' unsplit */
 		else if (now != NULL && now->type == MSGPACK_OBJECT_ARRAY)
 			same = matched == given && given == now->via.array.size;
 		else
@@ -1456,6 +1587,29 @@ update_diff(const struct command_def *def, const struct form *fm,
 	return true;
 }
 
+/* Does the record page offer verb on rec (of kind k): update, resolve,
+ * or a step its state may take? */
+static bool
+verb_offered(const struct sl_kind *k, const char *verb,
+    const msgpack_object *rec)
+{
+	const struct sl_evtype *et;
+	char *state;
+	uint8_t st = 0;
+
+	if (strcmp(verb, "update") == 0 || strcmp(verb, "resolve") == 0)
+		return true;
+	if ((et = sl_schema_verb(k, verb)) == NULL || et->role != SL_ET_STEP ||
+	    k->states == NULL)
+		return false;
+	state = str_of(rec, "status");
+	for (uint8_t i = 1; state != NULL && k->states[i] != NULL; i++)
+		if (strcmp(k->states[i], state) == 0)
+			st = i;
+	free(state);
+	return st != 0 && (et->from & (1u << st));
+}
+
 /* POST /r/ID/VERB: update, a step, or resolve (an update naming the
  * values chosen). */
 static enum MHD_Result
@@ -1475,7 +1629,8 @@ do_record(struct ui *u, struct MHD_Connection *c, const char *id,
 		return plain(u, c, 404, "no such record\n");
 	snprintf(name, sizeof name, "%s %s", k->word,
 	    strcmp(verb, "resolve") == 0 ? "update" : verb);
-	if ((q.def = parse_find(name)) == NULL || q.def->kind != k) {
+	if ((q.def = parse_find(name)) == NULL || q.def->kind != k ||
+	    !verb_offered(k, verb, &cur.out.v[0].data)) {
 		run_free(&cur);
 		return plain(u, c, 404, "no such step\n");
 	}
@@ -1494,7 +1649,7 @@ do_record(struct ui *u, struct MHD_Connection *c, const char *id,
 		    fm, NULL);
 		goto out;
 	}
-	snprintf(to, sizeof to, "/r/%s?saved=1", id);
+	snprintf(to, sizeof to, "r/%s?saved=1", id);
 	rc = redirect(u, c, to, NULL);
 out:
 	run_free(&r);
@@ -1513,8 +1668,10 @@ page_conflicts(struct ui *u, struct MHD_Connection *c)
 	if (!page_open(&p))
 		return MHD_NO;
 	page_begin(u, p.f, w(u, "conflicts"));
-	run_cmd(u, "conflicts", NULL, &r);
-	record_table(u, p.f, &r.out, NULL);
+	if (run_cmd(u, "conflicts", NULL, &r) != 0)
+		error_box(p.f, u, r.err);
+	else
+		record_table(u, p.f, &r.out, NULL);
 	run_free(&r);
 	return page_send(u, c, &p, 200);
 }
@@ -1534,7 +1691,7 @@ page_report_form(struct ui *u, struct MHD_Connection *c, const char *err)
 	page_begin(u, p.f, w(u, "report"));
 	if (err != NULL)
 		error_box(p.f, u, err);
-	fprintf(p.f, "<form method=\"get\" action=\"/report/file\" "
+	fprintf(p.f, "<form method=\"get\" action=\"report/file\" "
 	    "id=\"report\">\n"
 	    "<label for=\"rf\">%s</label><input id=\"rf\" name=\"from\" "
 	    "type=\"date\" value=\"%s-01-01\" required>\n"
@@ -1555,16 +1712,6 @@ page_report_form(struct ui *u, struct MHD_Connection *c, const char *err)
 	return page_send(u, c, &p, err != NULL ? 422 : 200);
 }
 
-static bool
-is_day(const char *s)
-{
-	int y, m, d;
-	char tail;
-
-	return s != NULL && strlen(s) == 10 &&
-	    sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && m >= 1 &&
-	    m <= 12 && d >= 1 && d <= 31;
-}
 
 /* GET /report/file: the report itself (HTML shown, to print; Markdown
  * and JSON downloaded). */
@@ -1580,7 +1727,7 @@ page_report_file(struct ui *u, struct MHD_Connection *c, struct form *q)
 	FILE *f, *ef;
 	int status;
 
-	if (!is_day(from) || !is_day(to) || strcmp(from, to) > 0)
+	if (!report_is_day(from) || !report_is_day(to) || strcmp(from, to) > 0)
 		return page_report_form(u, c, u->en ? "give the period's first "
 		    "and last day, the first not after the last" : "ange "
 		    "periodens första och sista dag, den första inte efter "
@@ -1667,27 +1814,26 @@ static const struct output quiet = { quiet_begin, quiet_record, quiet_end };
 static enum MHD_Result
 page_audit(struct ui *u, struct MHD_Connection *c, const char *id)
 {
-	char tmpl[] = "/tmp/samlog-ui-audit-XXXXXX", *buf = NULL, *err = NULL;
+	char path[PATH_MAX], *buf = NULL, *err = NULL;
 	char disp[120];
 	size_t elen = 0;
 	FILE *ef, *f;
-	int fd, status;
+	int status;
 	long n;
 
-	for (const char *p = id; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
-			return plain(u, c, 404, "no such record\n");
-	if ((fd = mkstemp(tmpl)) < 0)
-		return MHD_NO;
-	close(fd);
+	if (!is_id(id))
+		return plain(u, c, 404, "no such record\n");
+	/* Made in this process's own directory (0700): a bundle holds
+	 * names, which other users of the machine must not read. */
+	snprintf(path, sizeof path, "%s/%s.audit", u->priv, id);
 	ef = open_memstream(&err, &elen);
 	cli_error_to(ef);
-	status = cmd_audit_out(u->dir, u->named, id, tmpl, &quiet);
+	status = cmd_audit_out(u->dir, u->named, id, path, &quiet);
 	cli_error_to(NULL);
 	if (ef != NULL)
 		fclose(ef);
-	if (status != 0 || (f = fopen(tmpl, "rb")) == NULL) {
-		unlink(tmpl);
+	if (status != 0 || (f = fopen(path, "rb")) == NULL) {
+		unlink(path);
 		enum MHD_Result rc = plain(u, c, 422, err != NULL ? err :
 		    "failed\n");
 
@@ -1701,12 +1847,12 @@ page_audit(struct ui *u, struct MHD_Connection *c, const char *id)
 	if (n < 0 || (buf = malloc((size_t)n + 1)) == NULL ||
 	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
 		fclose(f);
-		unlink(tmpl);
+		unlink(path);
 		free(buf);
 		return MHD_NO;
 	}
 	fclose(f);
-	unlink(tmpl);
+	unlink(path);
 	snprintf(disp, sizeof disp, "attachment; filename=\"%s.audit\"", id);
 	return reply(u, c, 200, "application/octet-stream", buf, (size_t)n,
 	    NULL, disp);
@@ -1743,6 +1889,12 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		if (!post && strcmp(method, "GET") != 0 &&
 		    strcmp(method, "HEAD") != 0)
 			return plain(u, c, 405, "method not allowed\n");
+		/* A body is read only for the session. */
+		if (post && (u->session[0] == '\0' ||
+		    !same(MHD_lookup_connection_value(c, MHD_COOKIE_KIND,
+		    "samlog_session"), u->session)))
+			return plain(u, c, 403, "refused: open the link samlog ui "
+			    "printed (it works once)\n");
 		if ((fm = calloc(1, sizeof *fm)) == NULL)
 			return MHD_NO;
 		*con_cls = fm;
@@ -1753,8 +1905,8 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	if (post && *upload_size > 0) {
-		if (!fm->too_big && MHD_post_process(fm->pp, upload,
-		    *upload_size) != MHD_YES)
+		if (!fm->too_big && !fm->bad && MHD_post_process(fm->pp, upload,
+		    *upload_size) != MHD_YES && !fm->bad)
 			fm->too_big = true;
 		*upload_size = 0;
 		return MHD_YES;
@@ -1762,8 +1914,21 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	if (!post)
 		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_field,
 		    fm);
+	if (fm->bad)
+		return plain(u, c, 400, "refused: a part of the form has no name "
+		    "or holds a NUL byte\n");
 	if (fm->too_big)
 		return plain(u, c, 413, "the form is too large\n");
+	/* A browser sends a text area's line breaks as CR LF (HTML says
+	 * so); the log's texts have LF only. */
+	for (size_t i = 0; i < fm->n; i++) {
+		char *r = fm->val[i], *w = r;
+
+		for (; *r != '\0'; r++)
+			if (!(r[0] == '\r' && r[1] == '\n'))
+				*w++ = *r;
+		*w = '\0';
+	}
 
 	/* The one-time token: a session, once. */
 	if (!post && strcmp(url, "/login") == 0) {
@@ -1777,10 +1942,14 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		u->token[0] = '\0';
 		random_hex(u->session, TOKEN_LEN);
 		random_hex(u->csrf, TOKEN_LEN);
-		snprintf(cookie, sizeof cookie, "samlog_session=%s; Path=/; "
-		    "HttpOnly; SameSite=Strict", u->session);
-		return redirect(u, c, "/", cookie);
+		snprintf(cookie, sizeof cookie, "samlog_session=%s; Path=%s; "
+		    "HttpOnly; SameSite=Strict", u->session, u->prefix);
+		return redirect(u, c, "", cookie);
 	}
+	/* Everything else is under the prefix. */
+	if (strncmp(url, u->prefix, strlen(u->prefix)) != 0)
+		return plain(u, c, 404, "no such page\n");
+	url += strlen(u->prefix) - 1;   /* "/..." as the routes read it */
 	if (strcmp(url, "/style.css") == 0) {
 		char *b = strdup(style_css);
 
@@ -1799,7 +1968,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		const char *l = form_get(fm, "lang");
 
 		u->en = l != NULL && strcmp(l, "en") == 0;
-		return redirect(u, c, "/", NULL);
+		return redirect(u, c, "", NULL);
 	}
 	if (!post && strcmp(url, "/") == 0)
 		return page_overview(u, c);
@@ -1850,12 +2019,26 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* Opens url in the desktop's browser, where there is one. */
+/* Opens url in the desktop's browser, where there is one.  The browser
+ * is given a file of this process's own directory that leads to url,
+ * not url itself: a command line is readable by every user of the
+ * machine, and the token in url works once. */
 static void
-open_browser(const char *url)
+open_browser(const struct ui *u, const char *url)
 {
+	char path[PATH_MAX];
+	FILE *f;
+
 	if ((getenv("DISPLAY") == NULL && getenv("WAYLAND_DISPLAY") == NULL) ||
 	    access("/usr/bin/xdg-open", X_OK) != 0)
+		return;
+	snprintf(path, sizeof path, "%s/open.html", u->priv);
+	if ((f = fopen(path, "w")) == NULL)
+		return;
+	fprintf(f, "<!DOCTYPE html><meta charset=\"utf-8\"><meta "
+	    "http-equiv=\"refresh\" content=\"0; url=%s\"><title>samlog"
+	    "</title><a href=\"%s\">samlog</a>\n", url, url);
+	if (fclose(f) != 0)
 		return;
 	if (fork() == 0) {
 		int null = open("/dev/null", O_RDWR);
@@ -1864,9 +2047,22 @@ open_browser(const char *url)
 			dup2(null, 1);
 			dup2(null, 2);
 		}
-		execl("/usr/bin/xdg-open", "xdg-open", url, (char *)NULL);
+		execl("/usr/bin/xdg-open", "xdg-open", path, (char *)NULL);
 		_exit(127);
 	}
+}
+
+/* Removes the private directory and what is left in it. */
+static void
+priv_remove(const struct ui *u)
+{
+	char path[PATH_MAX];
+
+	if (u->priv[0] == '\0')
+		return;
+	snprintf(path, sizeof path, "%s/open.html", u->priv);
+	unlink(path);
+	rmdir(u->priv);
 }
 
 int
@@ -1904,6 +2100,7 @@ cmd_ui(const struct parse_result *r)
 	}
 	u.dir = dir;
 	u.named = r->dir != NULL || getenv("SAMLOG_DIR") != NULL;
+	request_set_timeout(UI_REPLY_S);
 	/* Is the daemon there?  Say so now, not on the first page. */
 	{
 		struct run probe;
@@ -1917,7 +2114,24 @@ cmd_ui(const struct parse_result *r)
 		}
 		run_free(&probe);
 	}
+	const char *tmp = getenv("TMPDIR");
+
+	if (tmp == NULL || tmp[0] != '/' || strlen(tmp) >= 32)
+		tmp = "/tmp";
+	snprintf(u.priv, sizeof u.priv, "%s/samlog-ui-XXXXXX", tmp);
+	if (mkdtemp(u.priv) == NULL) {
+		cli_error("ui: cannot make a private directory: %s",
+		    strerror(errno));
+		free(dir);
+		return 1;
+	}
 	random_hex(u.token, TOKEN_LEN);
+	{
+		char r16[2 * 16 + 1];
+
+		random_hex(r16, 16);
+		snprintf(u.prefix, sizeof u.prefix, "/s/%s/", r16);
+	}
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sa.sin_port = htons((uint16_t)pn);
 	/* The stop signals wait for sigwait below, in every thread. */
@@ -1936,6 +2150,7 @@ cmd_ui(const struct parse_result *r)
 	if (d == NULL) {
 		cli_error("ui: cannot listen on 127.0.0.1:%ld: %s", pn,
 		    strerror(errno));
+		priv_remove(&u);
 		free(dir);
 		return 1;
 	}
@@ -1952,9 +2167,10 @@ cmd_ui(const struct parse_result *r)
 		    "the page)\n", url);
 	fflush(stdout);
 	if (parse_value(r, "no-open") == NULL)
-		open_browser(url);
+		open_browser(&u, url);
 	sigwait(&set, &sig);
 	MHD_stop_daemon(d);
+	priv_remove(&u);
 	free(dir);
 	return 0;
 }

@@ -98,6 +98,7 @@ class UI:
         self.url = info["url"]
         self.port = info["port"]
         self.base = "http://127.0.0.1:%d" % self.port
+        self.app = None         # the pages' secret prefix, once logged in
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -183,10 +184,18 @@ def fill(drv, form, values):
 def submit(drv, form):
     """Sends form and waits for the page that answers."""
     from selenium.webdriver.support.ui import WebDriverWait
-    from selenium.webdriver.support import expected_conditions as EC
     old = drv.find_element("tag name", "html")
     by_css(drv, "#%s button[type='submit']" % form).click()
-    WebDriverWait(drv, 30).until(EC.staleness_of(old))
+
+    def gone(_):
+        # The old page's element is stale once the answer is shown;
+        # chromedriver says so in more than one way.
+        try:
+            old.is_enabled()
+            return False
+        except Exception:
+            return True
+    WebDriverWait(drv, 30).until(gone)
 
 
 def wait_h1(drv, text):
@@ -232,7 +241,14 @@ def setup():
                    capture_output=True)
     S.ui = UI(S.a)
     S.drv = browser()
+    login()
+
+
+def login():
+    """Opens the printed link; the pages' address is where it leads."""
     S.drv.get(S.ui.url)
+    S.ui.app = S.drv.current_url
+    assert "/s/" in S.ui.app, S.ui.app
 
 
 def test_login_once():
@@ -243,7 +259,7 @@ def test_login_once():
     st, body, _ = http(S.ui.url)
     assert st == 403, st
     assert "once" in body or "used" in body
-    st, _, _ = http(S.ui.base + "/")
+    st, _, _ = http(S.ui.app + "")
     assert st == 403, st
 
 
@@ -252,14 +268,18 @@ def test_refusals():
     assert "samlog_session" in cookie
     ck = "samlog_session=" + cookie["samlog_session"]
     # A foreign Host (DNS rebinding): refused before anything else.
-    st, _, _ = http(S.ui.base + "/", headers={"Host": "evil.example:%d" %
+    st, _, _ = http(S.ui.app + "", headers={"Host": "evil.example:%d" %
                                               S.ui.port, "Cookie": ck})
     assert st == 421, st
-    st, _, _ = http(S.ui.base + "/", headers={"Host": "127.0.0.1",
+    st, _, _ = http(S.ui.app + "", headers={"Host": "127.0.0.1",
                                               "Cookie": ck})
     assert st == 421, st
+    # Outside the secret prefix there is nothing, even with the cookie
+    # (which the browser sends to no other path).
+    st, _, _ = http(S.ui.base + "/", headers={"Cookie": ck})
+    assert st == 404, st
     # The session works from outside the browser too...
-    st, body, hd = http(S.ui.base + "/", headers={"Cookie": ck})
+    st, body, hd = http(S.ui.app + "", headers={"Cookie": ck})
     assert st == 200, st
     csp = hd.get("Content-Security-Policy", "")
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
@@ -269,12 +289,12 @@ def test_refusals():
     for data in ({"title": "Förfalskat", "date": "2019-05-05"},
                  {"title": "Förfalskat", "date": "2019-05-05",
                   "csrf": "0" * 64}):
-        st, _, _ = http(S.ui.base + "/new/meeting", data=data,
+        st, _, _ = http(S.ui.app + "new/meeting", data=data,
                         headers={"Cookie": ck})
         assert st == 403, st
     # No session, with the right CSRF token from the page: refused too.
     token = by_css(S.drv, "input[name='csrf']").get_attribute("value")
-    st, _, _ = http(S.ui.base + "/new/meeting", data={
+    st, _, _ = http(S.ui.app + "new/meeting", data={
         "title": "Förfalskat", "date": "2019-05-05", "csrf": token})
     assert st == 403, st
     assert S.a.events() == before
@@ -283,33 +303,33 @@ def test_refusals():
 
 def test_every_page():
     drv = S.drv
-    base = S.ui.base
+    base = S.ui.app
     for kind in ("org", "contact", "meeting", "decision", "agreement",
                  "action"):
-        drv.get(base + "/list/" + kind)
+        drv.get(base + "list/" + kind)
         no_error(drv)
         assert all_css(drv, "table tbody tr"), kind
         # The filter form narrows the list (the CLI's own filters).
-        drv.get(base + "/new/" + kind)
+        drv.get(base + "new/" + kind)
         no_error(drv)
         assert all_css(drv, "#add button[type='submit']"), kind
         # The first record's page: fields, history, a form to change it.
-        drv.get(base + "/list/" + kind)
+        drv.get(base + "list/" + kind)
         by_css(drv, "table tbody tr td a").click()
         no_error(drv)
         assert all_css(drv, "ol.timeline li"), kind
         assert all_css(drv, "#update"), kind
-    drv.get(base + "/list/org?municipality=Sollentuna&kind=asf")
+    drv.get(base + "list/org?municipality=Sollentuna&kind=asf")
     rows = all_css(drv, "table tbody tr")
     assert len(rows) == 1 and "Café Häggvik" in rows[0].text
-    drv.get(base + "/find?q=café")
+    drv.get(base + "find?q=café")
     assert "Café Häggvik" in drv.page_source
-    drv.get(base + "/conflicts")
+    drv.get(base + "conflicts")
     no_error(drv)
-    drv.get(base + "/report")
+    drv.get(base + "report")
     no_error(drv)
     # Every label names a control; every control has a label.
-    drv.get(base + "/new/decision")
+    drv.get(base + "new/decision")
     for el in all_css(drv, "#add input:not([type=hidden]), #add select, "
                       "#add textarea"):
         lid = el.get_attribute("id")
@@ -321,8 +341,8 @@ def test_coordinator_flow():
     """A meeting with an ASF, a decision taken there with its day, its
     adoption, and an action from it: in the browser only."""
     drv = S.drv
-    base = S.ui.base
-    drv.get(base + "/new/meeting")
+    base = S.ui.app
+    drv.get(base + "new/meeting")
     shot(drv, "new-meeting")
     fill(drv, "add", {"title": "Uppföljning med Värmekällan",
                       "date": "2019-11-20", "type": "avstämning",
@@ -332,7 +352,7 @@ def test_coordinator_flow():
     no_error(drv)
     assert "Uppföljning med Värmekällan" in by_css(drv, "h1").text
     meeting_url = drv.current_url
-    drv.get(base + "/new/decision")
+    drv.get(base + "new/decision")
     fill(drv, "add", {"title": "Arbetsträningsplatser hos Värmekällan",
                       "text": "Kommunen köper tio arbetsträningsplatser.",
                       "body": "Upplands Väsby kommun",
@@ -350,7 +370,7 @@ def test_coordinator_flow():
     assert "2019-11-25" in src
     shot(drv, "decision")
     decision_url = drv.current_url.split("?")[0]
-    drv.get(base + "/new/action")
+    drv.get(base + "new/action")
     fill(drv, "add", {"title": "Teckna avtal om platserna",
                       "owner": ["Upplands Väsby kommun"],
                       "due": "2020-01-31",
@@ -358,7 +378,7 @@ def test_coordinator_flow():
                       "on": "2019-11-25"})
     submit(drv, "add")
     no_error(drv)
-    link = by_css(drv, "a[href='/r/%s']" % decision_url.rsplit("/", 1)[1])
+    link = by_css(drv, "a[href='r/%s']" % decision_url.rsplit("/", 1)[1])
     assert "Arbetsträningsplatser" in link.text
     # The CLI sees the same, written by this user.
     out = json.loads(samlog(S.a.dir, "decision", "list", "--json"))
@@ -377,7 +397,7 @@ def test_update_changes_only_what_changed():
     drv = S.drv
     org = [o for o in json.loads(samlog(S.a.dir, "org", "list", "--json"))
            if o["name"] == "Café Häggvik"][0]
-    drv.get(S.ui.base + "/r/" + org["id"])
+    drv.get(S.ui.app + "r/" + org["id"])
     fill(drv, "update", {"status": "aktivt", "sector": ""})
     submit(drv, "update")
     no_error(drv)
@@ -399,8 +419,8 @@ def test_audit_download():
     drv = S.drv
     d = [x for x in json.loads(samlog(S.a.dir, "decision", "list", "--json"))
          if x["title"] == "Handlingsplan 2019"][0]
-    drv.get(S.ui.base + "/r/" + d["id"])
-    href = by_css(drv, "a[href^='/audit/']").get_attribute("href")
+    drv.get(S.ui.app + "r/" + d["id"])
+    href = by_css(drv, "a[href^='audit/']").get_attribute("href")
     ck = "samlog_session=" + {c["name"]: c["value"] for c in
                               drv.get_cookies()}["samlog_session"]
     req = urllib.request.Request(href, headers={"Cookie": ck})
@@ -414,15 +434,102 @@ def test_audit_download():
                           path], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Handlingsplan 2019" in out.stdout
-    st, _, _ = http(S.ui.base + "/audit/../../etc/passwd",
+    st, _, _ = http(S.ui.app + "audit/../../etc/passwd",
                     headers={"Cookie": ck})
     assert st == 404, st
+
+
+def session(drv):
+    """The browser's session cookie and the page's CSRF token."""
+    ck = "samlog_session=" + {c["name"]: c["value"] for c in
+                              drv.get_cookies()}["samlog_session"]
+    drv.get(S.ui.app + "")
+    return ck, by_css(drv, "input[name='csrf']").get_attribute("value")
+
+
+def test_hostile_requests():
+    """What a hostile review found, each tried again."""
+    a = S.a
+    ck, csrf = session(S.drv)
+    base = S.ui.app
+    # A multipart part without a name: refused, with or without a
+    # session, and the server lives on.
+    import http.client as hclient
+    body = b"--X\r\nContent-Disposition: form-data\r\n\r\nv\r\n--X--\r\n"
+    for cookie in ({}, {"Cookie": ck}):
+        hc = hclient.HTTPConnection("127.0.0.1", S.ui.port, timeout=30)
+        hc.request("POST", urllib.parse.urlsplit(base).path + "new/org", body,
+                   dict(cookie, **{
+            "Content-Type": "multipart/form-data; boundary=X"}))
+        st = hc.getresponse().status
+        hc.close()
+        assert st in (400, 403, 415), st
+    assert http(base + "", headers={"Cookie": ck})[0] == 200
+    # A record named after another record's id does not stand in for it.
+    dec = [x for x in json.loads(samlog(a.dir, "decision", "list", "--json"))
+           if x["title"] == "Handlingsplan 2019"][0]
+    samlog(a.dir, "org", "add", "--name", dec["id"], "--force")
+    st, page, _ = http(base + "r/" + dec["id"], headers={"Cookie": ck})
+    assert st == 200 and "<h1>Handlingsplan 2019</h1>" in page, page[:300]
+    # A name is no id: nothing of it reaches the page.
+    st, _, _ = http(base + "r/" + urllib.parse.quote('q"><form x'),
+                    headers={"Cookie": ck})
+    assert st == 404, st
+    # Saving a form keeps line breaks, references to archived records
+    # and list values holding ';'.
+    gone = samlog(a.dir, "org", "add", "--name", "Nedlagd förening",
+                  "--force").strip()
+    cid = samlog(a.dir, "contact", "add", "--name", "Kim Testsson",
+                 "--org", gone, "--notes", "rad ett\nrad två",
+                 "--force").strip()
+    samlog(a.dir, "org", "archive", gone)
+    oid = samlog(a.dir, "org", "add", "--name", "Semikolon AB", "--sector",
+                 "a;b", "--sector", "c", "--force").strip()
+    S.drv.get(base + "r/" + cid)
+    fill(S.drv, "update", {"phone": "0701234567"})
+    submit(S.drv, "update")
+    no_error(S.drv)
+    c = json.loads(samlog(a.dir, "contact", "show", cid, "--json"))
+    assert c["org"] == gone and c["notes"] == "rad ett\nrad två", c
+    assert c["phone"] == "0701234567"
+    S.drv.get(base + "r/" + oid)
+    fill(S.drv, "update", {"notes": "ny anteckning"})
+    submit(S.drv, "update")
+    no_error(S.drv)
+    o = json.loads(samlog(a.dir, "org", "show", oid, "--json"))
+    assert o["sector"] == ["a;b", "c"] and o["notes"] == "ny anteckning", o
+    # Only what the page offers: no archive, no show, no other command.
+    before = a.events()
+    for verb in ("archive", "show", "add", "list", "adopt"):
+        st, _, _ = http(base + "r/%s/%s" % (oid, verb), data={"csrf": csrf},
+                        headers={"Cookie": ck})
+        assert st == 404, (verb, st)
+    # A field no form shows is not taken: unset and org-key.
+    st, _, _ = http(base + "r/%s/update" % oid, data={
+        "csrf": csrf, "unset": "notes", "org-key": "/etc/passwd",
+        "municipality": "Sigtuna"}, headers={"Cookie": ck})
+    assert st == 303, st
+    o = json.loads(samlog(a.dir, "org", "show", oid, "--json"))
+    assert o["notes"] == "ny anteckning" and o["municipality"] == "Sigtuna"
+    assert a.events() == before + 1
+    # A day that does not exist is refused by the report page.
+    st, _, _ = http(base + "report/file?from=2019-02-31&to=2019-12-31",
+                    headers={"Cookie": ck})
+    assert st == 422, st
+    # No daemon: the overview says so (no empty tables), and comes back.
+    a.stop()
+    st, page, _ = http(base + "", headers={"Cookie": ck})
+    assert st == 503 and "samlogd" in page, st
+    st, _, _ = http(base + "r/" + oid, headers={"Cookie": ck})
+    assert st == 503, st
+    a.start()
+    assert http(base + "", headers={"Cookie": ck})[0] == 200
 
 
 def test_refused_input_changes_nothing():
     drv = S.drv
     before = S.a.events()
-    drv.get(S.ui.base + "/new/meeting")
+    drv.get(S.ui.app + "new/meeting")
     fill(drv, "add", {"title": "<script>alert(1)</script>",
                       "date": "1800-01-01"})
     submit(drv, "add")
@@ -460,8 +567,8 @@ def test_conflict_resolved():
             break
         time.sleep(0.1)
     S.ui = UI(a)
-    drv.get(S.ui.url)
-    drv.get(S.ui.base + "/conflicts")
+    login()
+    drv.get(S.ui.app + "conflicts")
     assert "Värmekällan" in drv.page_source
     by_css(drv, "table tbody tr td a").click()
     assert all_css(drv, "#resolve")
@@ -478,13 +585,13 @@ def test_conflict_resolved():
             break
         time.sleep(0.1)
     assert not shown["conflict"] and shown["status"] == "dormant"
-    drv.get(S.ui.base + "/conflicts")
+    drv.get(S.ui.app + "conflicts")
     assert "Värmekällan" not in by_css(drv, "main").text
 
 
 def test_report():
     drv = S.drv
-    drv.get(S.ui.base + "/report")
+    drv.get(S.ui.app + "report")
     fill(drv, "report", {"from": "2019-04-01", "to": "2019-12-31"})
     submit(drv, "report")
     src = drv.page_source
@@ -512,19 +619,19 @@ def test_report():
 def test_english_and_keyboard():
     from selenium.webdriver.common.keys import Keys
     drv = S.drv
-    drv.get(S.ui.base + "/")
-    by_css(drv, "form[action='/lang'] button").click()
+    drv.get(S.ui.app + "")
+    by_css(drv, "form[action='lang'] button").click()
     wait_h1(drv, "Overview")
     assert drv.find_element("tag name", "html").get_attribute("lang") == "en"
     shot(drv, "overview-en")
-    by_css(drv, "form[action='/lang'] button").click()
+    by_css(drv, "form[action='lang'] button").click()
     wait_h1(drv, "Översikt")
     shot(drv, "overview")
     # The first Tab reaches the skip link; Enter follows it.
     by_css(drv, "body").send_keys(Keys.TAB)
     active = drv.switch_to.active_element
     assert active.get_attribute("class") == "skip"
-    drv.get(S.ui.base + "/list/org")
+    drv.get(S.ui.app + "list/org")
     shot(drv, "organisations")
 
 
@@ -543,7 +650,7 @@ def test_only_loopback():
 ONLY = os.environ.get("TEST_FILTER")
 TESTS = [test_login_once, test_refusals, test_every_page,
          test_coordinator_flow, test_update_changes_only_what_changed,
-         test_audit_download,
+         test_audit_download, test_hostile_requests,
          test_refused_input_changes_nothing,
          test_conflict_resolved, test_report, test_english_and_keyboard,
          test_only_loopback]
