@@ -2,8 +2,10 @@
  * html.c - escaping for HTML: every value from the log or from a request
  * goes through here on its way into a page.
  */
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "html.h"
 
@@ -46,4 +48,43 @@ void
 html_attr(FILE *f, const char *s)
 {
 	escape(f, s, false);
+}
+
+/* Is s[0..10) a day written YYYY-MM-DD, not inside a longer run of
+ * digits (at is s's start within the whole text)? */
+static bool
+day_at(const char *at, const char *s)
+{
+	static const char shape[] = "dddd-dd-dd";
+
+	if (s > at && isdigit((unsigned char)s[-1]))
+		return false;
+	for (int i = 0; i < 10; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) :
+		    s[i] != '-')
+			return false;
+	return !isdigit((unsigned char)s[10]);
+}
+
+void
+html_prose(FILE *f, const char *s)
+{
+	const char *start = s;
+	char one[2] = { 0 };
+
+	for (; s != NULL && *s != '\0'; s++) {
+		if (day_at(start, s)) {
+			fputs("<span class=\"d\">", f);
+			fwrite(s, 1, 10, f);
+			fputs("</span>", f);
+			s += 9;
+		} else if (strncmp(s, "\u00a7 ", 3) == 0 &&
+		    isdigit((unsigned char)s[3])) {
+			fputs("\u00a7&nbsp;", f);
+			s += 2;
+		} else {
+			one[0] = *s;
+			escape(f, one, true);
+		}
+	}
 }

@@ -16,4 +16,10 @@ void html_text(FILE *f, const char *s);
  * tag. */
 void html_attr(FILE *f, const char *s);
 
+/* html_text for running text that is printed: each day written
+ * YYYY-MM-DD in a <span class="d"> (the stylesheet keeps it on one
+ * line) and a space between "§" and a number non-breaking, so that
+ * "2019-10-25" and "§ 12" are never split across lines. */
+void html_prose(FILE *f, const char *s);
+
 #endif

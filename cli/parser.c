@@ -94,8 +94,9 @@ static const struct flag_def report_flags[] = {
 	{ "to", "DATE", "its last day: the records as they stood then",
 	    FL_REQUIRED, NULL, NULL },
 	{ "municipality", "M", "a municipality to report on, in this order "
-	    "(repeatable; default: every one the records name); the rest is "
-	    "Other", FL_REPEAT, NULL, NULL },
+	    "(repeatable, each once, any case; default: every one the records "
+	    "name; one they do not name is warned of); the rest is Other",
+	    FL_REPEAT, NULL, NULL },
 	{ "format", "F", "html (printable A4, the default), md (Markdown) or "
 	    "json; default from FILE's ending", 0, report_formats, NULL },
 	{ "lang", "L", "sv (Swedish, the default) or en", 0, langs, NULL },

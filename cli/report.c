@@ -213,18 +213,23 @@ date_add(const char *day, int n, char out[11])
 
 #define EXPIRING_DAYS 90
 
+/* Each item keeps its record (rec) beside the texts made of it: the
+ * JSON gives its lists as lists. */
 struct ent {            /* a social enterprise (an org of kind asf) */
+	const msgpack_object *rec;
 	char *id, *name, *status, *founded, *sectors, *muni;
 	bool iop, fresh;
 };
 
 struct agr {
+	const msgpack_object *rec;
 	char *id, *title, *type, *parties, *start, *end, *kase, *muni;
 	int state;      /* AGR_IN_FORCE, AGR_EXPIRING, AGR_ENDED */
 };
 enum { AGR_IN_FORCE, AGR_EXPIRING, AGR_ENDED };
 
 struct mtg {
+	const msgpack_object *rec;
 	char *id, *date, *type, *title, *orgs, *counts, *muni;
 };
 
@@ -233,6 +238,7 @@ struct dec {
 };
 
 struct act {
+	const msgpack_object *rec;
 	char *id, *due, *title, *owners, *from, *muni;
 	bool overdue;
 };
@@ -256,6 +262,8 @@ struct model {
 	size_t nsecs;
 	struct rset r[K_N];
 	char soon[11];          /* to + EXPIRING_DAYS */
+	char *unknown;          /* asked for, named by no record, or NULL */
+	char *named;            /* then: the municipalities records name */
 };
 
 /* Room in vec for n items (build reserves, in every section, room for
@@ -430,56 +438,96 @@ cmp_name(const void *a, const void *b)
 	return sv_cmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Every municipality a record names (its first spelling met), in
+ * alphabetical order, into *found (n of them). */
+static bool
+named_munis(const struct model *m, char ***found, size_t *nf)
+{
+	size_t cap = 0;
+
+	*found = NULL;
+	*nf = 0;
+	for (int k = 0; k < K_N; k++)
+		for (size_t i = 0; i < m->r[k].n; i++) {
+			char *mu = get_str(&m->r[k].v[i].data, "municipality");
+			bool seen = mu == NULL;
+
+			for (size_t j = 0; j < *nf && !seen; j++)
+				seen = sv_same((*found)[j], mu);
+			if (seen) {
+				free(mu);
+				continue;
+			}
+			if (*nf == cap) {
+				char **p = realloc(*found, (cap ? cap * 2 : 16) *
+				    sizeof *p);
+
+				if (p == NULL) {
+					free(mu);
+					strs_free(*found, *nf);
+					*found = NULL;
+					*nf = 0;
+					return false;
+				}
+				*found = p;
+				cap = cap ? cap * 2 : 16;
+			}
+			(*found)[(*nf)++] = mu;
+		}
+	if (*nf > 0)
+		qsort(*found, *nf, sizeof **found, cmp_name);
+	return true;
+}
+
 /* The sections: those asked for, in that order, or every municipality
- * that a record names, in alphabetical order; then Other. */
+ * that a record names, in alphabetical order; then Other.  One asked
+ * for that no record names is noted in m->unknown (with those named,
+ * in m->named), for a warning: it is most likely misspelt. */
 static bool
 make_sections(struct model *m)
 {
 	const struct report_opts *o = m->o;
-	char **found = NULL;
-	size_t nf = 0, cap = 0;
+	char **found;
+	size_t nf;
+	struct sbuf unknown = { 0 }, named = { 0 };
 
-	if (o->nmunis == 0) {
-		for (int k = 0; k < K_N; k++)
-			for (size_t i = 0; i < m->r[k].n; i++) {
-				char *mu = get_str(&m->r[k].v[i].data,
-				    "municipality");
-				bool seen = mu == NULL;
-
-				for (size_t j = 0; j < nf && !seen; j++)
-					seen = sv_same(found[j], mu);
-				if (seen) {
-					free(mu);
-					continue;
-				}
-				if (nf == cap) {
-					char **p = realloc(found, (cap ? cap * 2 :
-					    16) * sizeof *p);
-
-					if (p == NULL) {
-						free(mu);
-						strs_free(found, nf);
-						return false;
-					}
-					found = p;
-					cap = cap ? cap * 2 : 16;
-				}
-				found[nf++] = mu;
-			}
-		if (nf > 0)
-			qsort(found, nf, sizeof *found, cmp_name);
-	}
+	if (!named_munis(m, &found, &nf))
+		return false;
 	size_t n = o->nmunis > 0 ? o->nmunis : nf;
 
 	if ((m->secs = calloc(n + 1, sizeof *m->secs)) == NULL) {
 		strs_free(found, nf);
 		return false;
 	}
-	for (size_t i = 0; i < n; i++)
-		m->secs[i].name = o->nmunis > 0 ? spelling(m, o->munis[i]) :
-		    found[i];
-	free(found);
 	m->nsecs = n + 1;
+	for (size_t i = 0; i < n; i++) {
+		bool known = o->nmunis == 0;
+
+		for (size_t j = 0; j < nf && !known; j++)
+			known = sv_same(found[j], o->munis[i]);
+		if (!known) {
+			if (unknown.len > 0)
+				sb_put(&unknown, ", ", 2);
+			sb_put(&unknown, o->munis[i], strlen(o->munis[i]));
+		}
+		if (o->nmunis == 0) {
+			m->secs[i].name = found[i];
+			found[i] = NULL;
+		} else if ((m->secs[i].name = spelling(m, o->munis[i])) ==
+		    NULL) {
+			strs_free(found, nf);
+			free(unknown.p);
+			return false;
+		}
+	}
+	for (size_t j = 0; unknown.len > 0 && j < nf; j++) {
+		if (named.len > 0)
+			sb_put(&named, ", ", 2);
+		sb_put(&named, found[j], strlen(found[j]));
+	}
+	strs_free(found, nf);
+	m->unknown = unknown.p;
+	m->named = named.p;
 	return true;
 }
 
@@ -581,7 +629,7 @@ build(struct model *m)
 		free(kind);
 		if (!asf)
 			continue;
-		e = (struct ent){ .id = get_str(r, "id"),
+		e = (struct ent){ .rec = r, .id = get_str(r, "id"),
 		    .name = get_str(r, "name"), .status = get_str(r, "status"),
 		    .founded = get_str(r, "founded"),
 		    .sectors = joined(r, "sector"), .iop = get_bool(r, "iop"),
@@ -609,6 +657,7 @@ build(struct model *m)
 			free(a.end);
 			continue;
 		}
+		a.rec = r;
 		a.id = get_str(r, "id");
 		a.title = get_str(r, "title");
 		a.type = get_str(r, "type");
@@ -634,7 +683,7 @@ build(struct model *m)
 			free(date);
 			continue;
 		}
-		struct mtg t = { .id = get_str(r, "id"), .date = date,
+		struct mtg t = { .rec = r, .id = get_str(r, "id"), .date = date,
 		    .type = get_str(r, "type"), .title = get_str(r, "title"),
 		    .orgs = names(r, "orgs"), .counts = joined(r, "counts"),
 		    .muni = muni_of(m, K_MEETING, r, 0) };
@@ -667,7 +716,7 @@ build(struct model *m)
 		free(st);
 		if (!open)
 			continue;
-		struct act a = { .id = get_str(r, "id"),
+		struct act a = { .rec = r, .id = get_str(r, "id"),
 		    .due = get_str(r, "due"), .title = get_str(r, "title"),
 		    .owners = names(r, "owner"),
 		    .from = get_str(r, "from_name"),
@@ -742,6 +791,8 @@ model_free(struct model *m)
 	for (int k = 0; k < K_N; k++)
 		rset_free(&m->r[k]);
 	free(m->org);
+	free(m->unknown);
+	free(m->named);
 }
 
 /* ---- words ------------------------------------------------------------------ */
@@ -767,7 +818,7 @@ static const char *const words[][2] = {
 	    "stood on %s." },
 	[W_CONTENTS] = { "Innehåll", "Contents" },
 	[W_SUMMARY] = { "Sammanfattning", "Summary" },
-	[W_WORK] = { "Uppdragsuppfyllelse", "The work per municipality" },
+	[W_WORK] = { "Uppdragsuppfyllelse", "Fulfilment of the assignment" },
 	[W_OTHER] = { "Övrigt", "Other" },
 	[W_AHEAD] = { "Kommande arbete", "Work ahead" },
 	[W_ENTS] = { "Sociala företag", "Social enterprises" },
@@ -1039,7 +1090,7 @@ static const char html_style[] =
 	"thead { display: table-header-group; }\n"
 	"tfoot td { font-weight: bold; }\n"
 	".mark { font-weight: bold; }\n"
-	"td.d { white-space: nowrap; }\n"
+	".d { white-space: nowrap; }\n"
 	"nav ol { list-style: none; margin: .2em 0 1em; padding-left: 1.2em; }\n"
 	"@media print { body { margin: 0; max-width: none; padding: 0; }\n"
 	"  a { color: inherit; text-decoration: none; }\n"
@@ -1255,7 +1306,7 @@ html_table(const struct out *o, const struct table *t, bool heading)
 	}
 	if (t->intro != NULL) {
 		fputs("<p>", f);
-		html_text(f, t->intro);
+		html_prose(f, t->intro);
 		fputs("</p>\n", f);
 	}
 	thead(o, t->cols, t->ncols);
@@ -1269,8 +1320,10 @@ html_table(const struct out *o, const struct table *t, bool heading)
 			    "<td class=\"mark\">" : "<td>", f);
 			if (x->text == NULL || x->text[0] == '\0')
 				fputs("–", f);
-			else
+			else if (x->day)        /* the cell is nowrap */
 				html_text(f, x->text);
+			else
+				html_prose(f, x->text);
 			if (x->note != NULL) {
 				fputs(" <span class=\"mark\">(", f);
 				html_text(f, x->note);
@@ -1426,7 +1479,7 @@ render_html(const struct out *o)
 {
 	const struct model *m = o->m;
 	FILE *f = o->f;
-	char num[32];
+	char num[32], note[400];
 	struct sbuf b = { 0 };
 
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n"
@@ -1440,19 +1493,19 @@ render_html(const struct out *o)
 	html_text(f, W(o, W_TITLE));
 	fputs("</h1>\n<p class=\"sub\">", f);
 	html_text(f, m->org);
-	fprintf(f, " · %s %s – %s<br>\n", W(o, W_PERIOD), m->o->from,
-	    m->o->to);
+	fprintf(f, " · %s <span class=\"d\">%s</span> – <span class=\"d\">"
+	    "%s</span><br>\n", W(o, W_PERIOD), m->o->from, m->o->to);
 	source(o, &b);
-	html_text(f, b.p);
+	html_prose(f, b.p);
 	free(b.p);
 	fputs("</p>\n</header>\n", f);
 
 	/* Contents */
 	fprintf(f, "<nav aria-labelledby=\"toc\">\n<h2 id=\"toc\">%s</h2>\n"
 	    "<ol>\n", W(o, W_CONTENTS));
-	fprintf(f, "<li><a href=\"#summary\">1 %s</a></li>\n",
+	fprintf(f, "<li><a href=\"#summary\">1. %s</a></li>\n",
 	    W(o, W_SUMMARY));
-	fprintf(f, "<li><a href=\"#work\">2 %s</a><ol>\n", W(o, W_WORK));
+	fprintf(f, "<li><a href=\"#work\">2. %s</a><ol>\n", W(o, W_WORK));
 	for (size_t i = 0; i < m->nsecs; i++) {
 		if (!shown(m, i))
 			continue;
@@ -1460,7 +1513,7 @@ render_html(const struct out *o)
 		html_text(f, sec_name(o, &m->secs[i]));
 		fputs("</a></li>\n", f);
 	}
-	fprintf(f, "</ol></li>\n<li><a href=\"#ahead\">3 %s</a></li>\n"
+	fprintf(f, "</ol></li>\n<li><a href=\"#ahead\">3. %s</a></li>\n"
 	    "</ol>\n</nav>\n", W(o, W_AHEAD));
 
 	/* 1. Summary */
@@ -1502,7 +1555,8 @@ render_html(const struct out *o)
 	/* 3. Work ahead */
 	fprintf(f, "<h2 id=\"ahead\" class=\"chapter\">3. %s</h2>\n<p>",
 	    W(o, W_AHEAD));
-	fprintf(f, W(o, W_AHEAD_NOTE), m->o->to);
+	snprintf(note, sizeof note, W(o, W_AHEAD_NOTE), m->o->to);
+	html_prose(f, note);
 	fputs("</p>\n", f);
 	if (all.acts == 0)
 		fprintf(f, "<p>%s</p>\n", W(o, W_NONE_ACTS));
@@ -1518,6 +1572,19 @@ render_html(const struct out *o)
 }
 
 /* ---- Markdown -------------------------------------------------------------- */
+
+/* Does s start what Markdown reads as a character reference ("&amp;",
+ * "&#38;")?  Only then does an ampersand need escaping: "Tanke &
+ * Handling" stays as written, for a word processor that shows the
+ * Markdown as it is. */
+static bool
+entity_at(const char *s)
+{
+	size_t n = strspn(s + 1, "#abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"
+	    "RSTUVWXYZ0123456789");
+
+	return n > 0 && s[1 + n] == ';';
+}
 
 /* Text in Markdown: its punctuation escaped, line breaks as spaces, so
  * that a value cannot make a heading, a link or a new table cell. */
@@ -1537,7 +1604,8 @@ md(FILE *f, const char *s)
 			fputc(' ', f);
 			continue;
 		}
-		if (strchr("\\`*_[]<>|~&!", *s) != NULL)
+		if (strchr("\\`*_[]<>|~", *s) != NULL ||
+		    (*s == '&' && entity_at(s)))
 			fputc('\\', f);
 		fputc(*s, f);
 	}
@@ -1640,6 +1708,21 @@ js(FILE *f, const char *key, const char *v, bool comma)
 		json_text(f, v, strlen(v));
 }
 
+/* ", KEY: [...]": the list field of rec as a JSON array (an erased name
+ * as null; none as []). */
+static void
+js_list(FILE *f, const char *key, const msgpack_object *rec,
+    const char *field)
+{
+	const msgpack_object *v = map_get(rec, field);
+
+	fprintf(f, ", \"%s\": ", key);
+	if (v != NULL && v->type == MSGPACK_OBJECT_ARRAY)
+		json_value(f, v);
+	else
+		fputs("[]", f);
+}
+
 static void
 js_counts(FILE *f, const struct counts *c)
 {
@@ -1670,7 +1753,7 @@ js_section(const struct out *o, const struct section *s)
 		js(f, "id", e->id, false);
 		js(f, "name", e->name, true);
 		js(f, "status", e->status, true);
-		js(f, "sector", e->sectors, true);
+		js_list(f, "sector", e->rec, "sector");
 		fprintf(f, ", \"iop\": %s", e->iop ? "true" : "false");
 		js(f, "founded", e->founded, true);
 		fprintf(f, ", \"new\": %s}", e->fresh ? "true" : "false");
@@ -1683,7 +1766,7 @@ js_section(const struct out *o, const struct section *s)
 		js(f, "id", a->id, false);
 		js(f, "title", a->title, true);
 		js(f, "type", a->type, true);
-		js(f, "parties", a->parties, true);
+		js_list(f, "parties", a->rec, "parties_names");
 		js(f, "start", a->start, true);
 		js(f, "end", a->end, true);
 		js(f, "state", agr_states[a->state], true);
@@ -1699,8 +1782,8 @@ js_section(const struct out *o, const struct section *s)
 		js(f, "date", t->date, true);
 		js(f, "type", mtg_type(t), true);
 		js(f, "title", t->title, true);
-		js(f, "orgs", t->orgs, true);
-		js(f, "counts", t->counts, true);
+		js_list(f, "orgs", t->rec, "orgs_names");
+		js_list(f, "counts", t->rec, "counts");
 		fputs("}", f);
 	}
 	fputs("],\n  \"decisions\": [", f);
@@ -1725,7 +1808,7 @@ js_section(const struct out *o, const struct section *s)
 		js(f, "id", a->id, false);
 		js(f, "due", a->due, true);
 		js(f, "title", a->title, true);
-		js(f, "owners", a->owners, true);
+		js_list(f, "owners", a->rec, "owner_names");
 		js(f, "from", a->from, true);
 		fprintf(f, ", \"overdue\": %s}", a->overdue ? "true" : "false");
 	}
@@ -1784,6 +1867,10 @@ report_write(const char *dir, bool named, const struct report_opts *o,
 		status = 1;
 		goto out;
 	}
+	if (m.unknown != NULL)
+		cli_error("report: no record names the municipality %s; its "
+		    "section is empty (the records name %s)", m.unknown,
+		    m.named != NULL ? m.named : "none");
 	struct out w = { .f = f, .m = &m, .lang = o->lang };
 
 	if (o->format == REPORT_HTML)
@@ -1817,6 +1904,54 @@ report_is_day(const char *s)
 	return strcmp(back, s) == 0;
 }
 
+bool
+report_check_period(const char *from, const char *to, char *why, size_t n)
+{
+	const char *const days[] = { from, to };
+
+	for (int i = 0; i < 2; i++) {
+		const char *d = days[i];
+		int y, mo, da, end = 0;
+
+		if (d == NULL || sscanf(d, "%4d-%2d-%2d%n", &y, &mo, &da,
+		    &end) != 3 || end != 10 || strlen(d) != 10 || d[4] != '-' ||
+		    d[7] != '-') {
+			snprintf(why, n, "%s takes a day as YYYY-MM-DD, not %s",
+			    i == 0 ? "--from" : "--to", d != NULL ? d : "nothing");
+			return false;
+		}
+		if (!report_is_day(d)) {
+			snprintf(why, n, "%s %s does not exist (no such day)",
+			    i == 0 ? "--from" : "--to", d);
+			return false;
+		}
+	}
+	if (strcmp(from, to) > 0) {
+		snprintf(why, n, "--from %s is after --to %s", from, to);
+		return false;
+	}
+	return true;
+}
+
+bool
+report_check_munis(const struct report_opts *o, char *why, size_t n)
+{
+	for (size_t i = 0; i < o->nmunis; i++) {
+		if (o->munis[i][strspn(o->munis[i], " \t")] == '\0') {
+			snprintf(why, n, "--municipality is empty: give a "
+			    "municipality's name, or leave the flag out for all");
+			return false;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (sv_same(o->munis[i], o->munis[j])) {
+				snprintf(why, n, "--municipality %s is given "
+				    "twice", o->munis[i]);
+				return false;
+			}
+	}
+	return true;
+}
+
 int
 cmd_report(const struct parse_result *r)
 {
@@ -1825,7 +1960,7 @@ cmd_report(const struct parse_result *r)
 	    "format"), *lang = parse_value(r, "lang");
 	const char *munis[MAX_VALUES];
 	struct report_opts o = { .from = from, .to = to, .munis = munis };
-	char *buf = NULL, *dir;
+	char *buf = NULL, *dir, why[200];
 	size_t len = 0;
 	FILE *f;
 	int status;
@@ -1835,13 +1970,8 @@ cmd_report(const struct parse_result *r)
 		    "samlog help report)");
 		return 2;
 	}
-	if (!report_is_day(from) || !report_is_day(to)) {
-		cli_error("report: --from and --to take a day as YYYY-MM-DD: "
-		    "%s", !report_is_day(from) ? from : to);
-		return 2;
-	}
-	if (strcmp(from, to) > 0) {
-		cli_error("report: --from %s is after --to %s", from, to);
+	if (!report_check_period(from, to, why, sizeof why)) {
+		cli_error("report: %s", why);
 		return 2;
 	}
 	if (fmt == NULL) {
@@ -1871,6 +2001,10 @@ cmd_report(const struct parse_result *r)
 	for (size_t i = 0; i < r->nvals; i++)
 		if (strcmp(r->vals[i].flag->name, "municipality") == 0)
 			munis[o.nmunis++] = r->vals[i].value;
+	if (!report_check_munis(&o, why, sizeof why)) {
+		cli_error("report: %s", why);
+		return 2;
+	}
 	if ((dir = sl_node_dir_resolve(r->dir)) == NULL) {
 		cli_error("no node directory: set HOME or SAMLOG_DIR, or use "
 		    "-d DIR");

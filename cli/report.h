@@ -38,6 +38,16 @@ const char *report_word(const char *value, enum report_lang lang);
 /* Is s a day written YYYY-MM-DD that exists? */
 bool report_is_day(const char *s);
 
+/* Are from and to days written YYYY-MM-DD that exist, from not after
+ * to?  If not, false with why filled in (a phrase naming the flag).
+ * The page's form is checked by the same words as the command line. */
+bool report_check_period(const char *from, const char *to, char *why,
+    size_t n);
+
+/* Is each municipality asked for a name (not empty), given once (case
+ * aside)?  If not, false with why filled in. */
+bool report_check_munis(const struct report_opts *o, char *why, size_t n);
+
 /* samlog report: the flags checked (2 for wrong usage), the report
  * written to --out FILE (whole or not at all; - for standard output). */
 int cmd_report(const struct parse_result *r);

@@ -136,6 +136,13 @@ test_report_golden(void **state)
 	assert_null(strstr(s, "Uppdraget 2020"));
 	assert_non_null(strstr(s, "Ny kontaktperson på Arbetsförmedlingen"));
 	assert_non_null(strstr(s, "återremitterat"));
+	/* Printed, a day and "§ 12" stay on one line wherever they are;
+	 * the contents are numbered as the headings. */
+	assert_non_null(strstr(s, "KS <span class=\"d\">2019-10-25</span> "
+	    "§&nbsp;12"));
+	assert_non_null(strstr(s, "gällde <span class=\"d\">2019-12-31"));
+	assert_non_null(strstr(s, ">1. Sammanfattning</a>"));
+	assert_non_null(strstr(s, "<h2 id=\"summary\">1. Sammanfattning"));
 	ok(sl(&A, "rebuild", NULL));
 	again = report("r2.html", NULL, NULL, NULL, NULL);
 	assert_string_equal(s, again);
@@ -147,6 +154,10 @@ test_report_golden(void **state)
 	free(s);
 	s = report("r.md", NULL, NULL, NULL, NULL);
 	golden("report-2019.md", s);
+	/* What a word processor shows as typed: an ampersand in a name is
+	 * not escaped (it starts no entity). */
+	assert_non_null(strstr(s, "Coompanion Roslagen & Norrort"));
+	assert_null(strstr(s, "\\&"));
 	free(s);
 	s = report("r-en.md", "--lang", "en", NULL, NULL);
 	golden("report-2019-en.md", s);
@@ -154,6 +165,9 @@ test_report_golden(void **state)
 	s = report("r.json", NULL, NULL, NULL, NULL);
 	mask_ids(s);
 	golden("report-2019.json", s);
+	/* A list in the records is a list in the JSON. */
+	assert_non_null(strstr(s, "\"sector\": [\"second hand\", "
+	    "\"café\"]"));
 	free(s);
 	/* Two municipalities asked for: the third is Other. */
 	s = report("r2.md", "--municipality", "sollentuna", "--municipality",
@@ -183,8 +197,8 @@ test_report_escapes(void **state)
 	    "--kind", "asf", "--municipality", "Sigtuna <i>", "--status",
 	    "active", "--sector", "a\"b'c", "--on", "2019-01-01", NULL));
 	ok(sl(&b, "meeting", "add", "--title", "# rubrik [länk](http://x) "
-	    "</td><img src=x onerror=alert(2)>", "--date", "2019-05-05",
-	    "--municipality", "Sigtuna <i>", NULL));
+	    "</td><img src=x onerror=alert(2)> &lt;u&gt; &#60;", "--date",
+	    "2019-05-05", "--municipality", "Sigtuna <i>", NULL));
 	snprintf(out, sizeof out, "%s/esc.html", cl_tmp);
 	ok(sl(&b, "report", "--from", "2019-01-01", "--to", "2019-12-31",
 	    "--out", out, NULL));
@@ -206,8 +220,38 @@ test_report_escapes(void **state)
 	    "\\*\\*x\\*\\*"));
 	assert_non_null(strstr(s, "\\# rubrik \\[länk\\](http://x)"));
 	assert_non_null(strstr(s, "\\</td\\>\\<img"));
+	/* What Markdown would read as a character reference stays text. */
+	assert_non_null(strstr(s, "\\&lt;u\\&gt; \\&#60;"));
 	free(s);
 	assert_int_equal(node_stop(&b, SIGTERM), 0);
+}
+
+/*
+ * A municipality no record names is most likely misspelt: the report is
+ * written (its section says it is empty) and one line says so, naming
+ * those the records do hold.
+ */
+static void
+test_report_unknown_municipality(void **state)
+{
+	struct tu_run *r;
+	char *s;
+
+	(void)state;
+	seed();
+	s = report("unknown.md", "--municipality", "Sigtna", NULL, NULL);
+	assert_non_null(strstr(s, "### 2.1 Sigtna"));
+	free(s);
+	r = sl(&A, "report", "--from", "2019-04-01", "--to", "2019-12-31",
+	    "--municipality", "Sigtna", "--out", "-", NULL);
+	assert_int_equal(r->status, 0);
+	assert_non_null(strstr(r->err, "no record names the municipality "
+	    "Sigtna"));
+	assert_non_null(strstr(r->err, "Sigtuna"));
+	r = sl(&A, "report", "--from", "2019-04-01", "--to", "2019-12-31",
+	    "--municipality", "sigtuna", "--out", "-", NULL);
+	assert_int_equal(r->status, 0);
+	assert_string_equal(r->err, "");
 }
 
 /* Wrong usage is 2, a failure 1; neither writes or changes the file. */
@@ -229,7 +273,14 @@ test_report_refused(void **state)
 	refused(sl(&c, "report", "--from", "2019-01-01", "--to", "2019-12-31",
 	    NULL), 2, "--out");
 	refused(sl(&c, "report", "--from", "2019-02-30", "--to", "2019-12-31",
-	    "--out", out, NULL), 2, "2019-02-30");
+	    "--out", out, NULL), 2, "2019-02-30 does not exist");
+	refused(sl(&c, "report", "--from", "2019-1-1", "--to", "2019-12-31",
+	    "--out", out, NULL), 2, "YYYY-MM-DD");
+	refused(sl(&c, "report", "--from", "2019-01-01", "--to", "2019-12-31",
+	    "--out", out, "--municipality", "", NULL), 2, "empty");
+	refused(sl(&c, "report", "--from", "2019-01-01", "--to", "2019-12-31",
+	    "--out", out, "--municipality", "Sigtuna", "--municipality",
+	    "SIGTUNA", NULL), 2, "twice");
 	refused(sl(&c, "report", "--from", "2019-12-31", "--to", "2019-01-01",
 	    "--out", out, NULL), 2, "after");
 	refused(sl(&c, "report", "--from", "2019-01-01", "--to", "2019-12-31",
@@ -304,6 +355,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_report_golden),
 		cmocka_unit_test(test_report_print),
+		cmocka_unit_test(test_report_unknown_municipality),
 		cmocka_unit_test_teardown(test_report_escapes, cl_reap),
 		cmocka_unit_test_teardown(test_report_refused, cl_reap),
 	};
