@@ -1885,6 +1885,26 @@ out:
 	return status;
 }
 
+int
+report_municipalities(const char *dir, bool named, char ***v, size_t *n)
+{
+	struct model m = { 0 };
+	int status = 0;
+
+	*v = NULL;
+	*n = 0;
+	for (int k = 0; k < K_N && status == 0; k++) {
+		char name[32];
+
+		snprintf(name, sizeof name, "%s list", kind_word[k]);
+		status = request_collect(dir, named, name, NULL, &m.r[k]);
+	}
+	if (status == 0 && !named_munis(&m, v, n))
+		status = 1;
+	model_free(&m);
+	return status;
+}
+
 /* A day as YYYY-MM-DD that is a real one. */
 bool
 report_is_day(const char *s)

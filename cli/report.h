@@ -31,6 +31,13 @@ struct report_opts {
 int report_write(const char *dir, bool dir_named,
     const struct report_opts *o, FILE *f);
 
+/* The municipalities the records name now (each once, case aside), in
+ * Swedish alphabetical order, as new strings (*v, *n of them; free each
+ * and v): what a form offers to choose from.  0, or 1 with one line
+ * printed. */
+int report_municipalities(const char *dir, bool named, char ***v,
+    size_t *n);
+
 /* The words for a value of the schema ("adopted": "antaget", "asf":
  * ...), or value itself when it has none. */
 const char *report_word(const char *value, enum report_lang lang);

@@ -75,6 +75,9 @@ struct ui {
 	                                    (0700): audit bundles, the page
 	                                    that opens the browser */
 	bool en;                         /* English chosen */
+	char here[128];                  /* the page asked for, relative to
+	                                    the prefix (the language button
+	                                    comes back to it) */
 };
 
 /* A request's form fields (POST) or query (GET). */
@@ -177,7 +180,7 @@ query_field(void *cls, enum MHD_ValueKind kind, const char *key,
 static const char *
 form_get(const struct form *f, const char *key)
 {
-	for (size_t i = 0; i < f->n; i++)
+	for (size_t i = 0; f != NULL && i < f->n; i++)
 		if (strcmp(f->key[i], key) == 0)
 			return f->val[i];
 	return NULL;
@@ -252,8 +255,75 @@ static const struct word words[] = {
 	{ "known-at", "Som noden kände till det vid", "As this node knew it at" },
 	{ "archived", "Även arkiverade", "Archived too" },
 	{ "list_sep", "flera: skilj med ;", "several: separate with ;" },
+	{ "record_col", "Post", "Record" },
+	{ "refers_here", "Poster som hänvisar hit", "Records that refer here" },
+	{ "on_hint", "Lämna tomt för i dag. Ett beslut kan bara tas, "
+	    "ändras eller avslutas från denna dag och framåt: ange "
+	    "sammanträdets dag om beslutet redan är fattat.",
+	    "Leave empty for today. A decision can only be taken, changed "
+	    "or ended from this day on: give the meeting's day if it has "
+	    "already been taken." },
+	{ "tech", "Meddelandet från samlogd", "The message from samlogd" },
+	{ "munis", "Kommuner (ingen vald: alla)",
+	    "Municipalities (none chosen: all)" },
+	{ "flag_from", "Från (dag)", "From (day)" },
+	{ "flag_to", "Till (dag)", "To (day)" },
+	{ "flag_open", "Bara öppna", "Open ones only" },
+	{ "flag_overdue", "Bara försenade", "Overdue ones only" },
+	{ "flag_expiring", "Löper ut inom (dagar)", "Expiring within (days)" },
+	{ "flag_reason", "Motivering", "Reason" },
+	{ "flag_minutes", "Protokoll (paragraf)", "Minutes (paragraph)" },
+	{ "flag_text", "Beslutstext", "Text of the decision" },
 	{ NULL, NULL, NULL },
 };
+
+/* A lifecycle step: its form's heading and button; what a history
+ * entry of its event type says (the type's last part). */
+struct step_word {
+	const char *verb, *sv, *en;
+};
+
+static const struct step_word step_words[] = {
+	{ "adopt", "Anta beslutet", "Adopt the decision" },
+	{ "reject", "Avslå", "Reject" },
+	{ "refer-back", "Återremittera", "Refer back" },
+	{ "table", "Bordlägg", "Table" },
+	{ "amend", "Ändra beslutet (nytt beslut)", "Amend the decision" },
+	{ "revoke", "Upphäv beslutet", "Revoke the decision" },
+	{ "expire", "Markera som upphört", "Mark as expired" },
+	{ "done", "Markera som klar", "Mark as done" },
+	{ "drop", "Avskriv", "Drop" },
+	{ "reopen", "Öppna igen", "Reopen" },
+	{ NULL, NULL, NULL },
+};
+
+static const struct step_word event_words[] = {
+	{ "created", "Skapad", "Created" },
+	{ "updated", "Ändrad", "Changed" },
+	{ "archived", "Arkiverad", "Archived" },
+	{ "restored", "Återställd", "Restored" },
+	{ "adopted", "Antaget", "Adopted" },
+	{ "rejected", "Avslaget", "Rejected" },
+	{ "referred", "Återremitterat", "Referred back" },
+	{ "tabled", "Bordlagt", "Tabled" },
+	{ "amended", "Ändrat genom beslut", "Amended" },
+	{ "revoked", "Upphävt", "Revoked" },
+	{ "expired", "Upphört", "Expired" },
+	{ "done", "Klar", "Done" },
+	{ "dropped", "Avskriven", "Dropped" },
+	{ "reopened", "Öppnad igen", "Reopened" },
+	{ "resolved", "Konflikt löst", "Conflict resolved" },
+	{ NULL, NULL, NULL },
+};
+
+static const char *
+step_word(const struct ui *u, const struct step_word *t, const char *key)
+{
+	for (size_t i = 0; key != NULL && t[i].verb != NULL; i++)
+		if (strcmp(t[i].verb, key) == 0)
+			return u->en ? t[i].en : t[i].sv;
+	return key;
+}
 
 static const char *
 w(const struct ui *u, const char *key)
@@ -264,19 +334,31 @@ w(const struct ui *u, const char *key)
 	return key;
 }
 
-/* A form field's label: the schema field's Swedish label, a word of the
- * table, else the flag's own help (English). */
+/* A field's label in the page's language (labels.c), else its name. */
+static const char *
+field_label(const struct ui *u, const struct sl_field *fd)
+{
+	const char *l = u->en ? sl_label_en(fd->name) : sl_label_sv(fd->name);
+
+	return l != NULL ? l : fd->name;
+}
+
+/* A form field's label: the table's word for the flag ("flag_NAME"),
+ * else its schema field's label, else (a flag of no field: "on",
+ * "force") the table's word NAME, else the flag's own help (English). */
 static const char *
 flag_label(const struct ui *u, const struct flag_def *fl)
 {
-	const char *l;
+	char key[64];
 
-	if (!u->en && fl->field != NULL && (l = sl_label_sv(fl->field->name)) !=
-	    NULL)
-		return l;
-	for (size_t i = 0; words[i].key != NULL; i++)
-		if (strcmp(words[i].key, fl->name) == 0)
-			return u->en ? words[i].en : words[i].sv;
+	snprintf(key, sizeof key, "flag_%s", fl->name);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1 && fl->field != NULL)
+			return field_label(u, fl->field);
+		for (size_t i = 0; words[i].key != NULL; i++)
+			if (strcmp(words[i].key, pass == 0 ? key : fl->name) == 0)
+				return u->en ? words[i].en : words[i].sv;
+	}
 	return fl->help != NULL ? fl->help : fl->name;
 }
 
@@ -311,7 +393,9 @@ static const char style_css[] =
 	".conflict{color:#a00;font-weight:bold}\n"
 	"fieldset{border:1px solid #888;margin:1em 0;padding:.5em 1em}\n"
 	".hint{font-weight:normal;color:#444}\n"
-	".timeline li{margin-bottom:.4em}\n";
+	".timeline>li{margin-bottom:.6em}\n"
+	".d,time{white-space:nowrap}\n"
+	"label.check{font-weight:normal;margin-top:.2em}\n";
 
 static void
 page_begin(const struct ui *u, FILE *f, const char *title)
@@ -342,9 +426,11 @@ page_begin(const struct ui *u, FILE *f, const char *title)
 	    "</form>\n", w(u, "search"), w(u, "search"));
 	fprintf(f, "<form method=\"post\" action=\"lang\"><input "
 	    "type=\"hidden\" name=\"csrf\" value=\"%s\"><input type=\"hidden\" "
-	    "name=\"lang\" value=\"%s\"><button type=\"submit\" lang=\"%s\">"
-	    "%s</button></form>\n</header>\n<main id=\"main\">\n<h1>",
-	    u->csrf, u->en ? "sv" : "en", u->en ? "sv" : "en",
+	    "name=\"lang\" value=\"%s\"><input type=\"hidden\" name=\"back\" "
+	    "value=\"", u->csrf, u->en ? "sv" : "en");
+	html_attr(f, u->here);
+	fprintf(f, "\"><button type=\"submit\" lang=\"%s\">%s</button></form>\n"
+	    "</header>\n<main id=\"main\">\n<h1>", u->en ? "sv" : "en",
 	    w(u, "english"));
 	html_text(f, title);
 	fputs("</h1>\n", f);
@@ -449,6 +535,34 @@ redirect(const struct ui *u, struct MHD_Connection *c, const char *to,
 }
 
 /* ---- values of records ----------------------------------------------------- */
+
+/* A time the log gives in UTC ("2026-12-03T04:58:10.425Z") as the
+ * user's local time to the minute ("2026-12-03 05:58"); anything else
+ * as it is. */
+static void
+local_time(FILE *f, const char *utc)
+{
+	struct tm tm = { 0 };
+	char out[32];
+	time_t t;
+
+	if (utc == NULL)
+		return;
+	if (strlen(utc) < 20 || sscanf(utc, "%4d-%2d-%2dT%2d:%2d:%2d",
+	    &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+	    &tm.tm_sec) != 6) {
+		html_text(f, utc);
+		return;
+	}
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = timegm(&tm);
+	localtime_r(&t, &tm);
+	strftime(out, sizeof out, "%Y-%m-%d %H:%M", &tm);
+	fprintf(f, "<time datetime=\"");
+	html_attr(f, utc);
+	fprintf(f, "\">%s</time>", out);
+}
 
 static char *
 str_of(const msgpack_object *m, const char *key)
@@ -575,14 +689,6 @@ field_value(const struct ui *u, FILE *f, const msgpack_object *rec,
 		return;
 	}
 	value_text(f, v);
-}
-
-static const char *
-field_label(const struct ui *u, const struct sl_field *fd)
-{
-	const char *l = u->en ? NULL : sl_label_sv(fd->name);
-
-	return l != NULL ? l : fd->name;
 }
 
 /* Does the string s equal the msgpack string o? */
@@ -741,11 +847,23 @@ form_to_query(const struct form *fm, const struct command_def *def,
 
 /* ---- form controls ------------------------------------------------------------ */
 
-/* The records of the kinds ref ("oc") as options; selected: the ids
- * chosen (an array, a string, or NULL). */
+/* Is the form's value of key (any of them, for a list) v? */
+static bool
+form_has(const struct form *fm, const char *key, const msgpack_object *v)
+{
+	for (size_t i = 0; fm != NULL && i < fm->n; i++)
+		if (strcmp(fm->key[i], key) == 0 && str_is(fm->val[i], v))
+			return true;
+	return false;
+}
+
+/* The records of the kinds ref ("oc") as options, each with its day
+ * where it has one (meetings of the same title apart); selected: the
+ * ids chosen (an array, a string, or NULL), or, with fm, the values
+ * the form sent for key. */
 static void
 ref_options(const struct ui *u, FILE *f, const char *ref,
-    const msgpack_object *selected)
+    const msgpack_object *selected, const struct form *fm, const char *key)
 {
 	for (const char *c = ref; *c != '\0'; c++) {
 		const struct sl_kind *k = sl_schema_kind_c(*c);
@@ -775,10 +893,13 @@ ref_options(const struct ui *u, FILE *f, const char *ref,
 			const msgpack_object *id = map_get(&s.v[i].data, "id");
 			const msgpack_object *label = map_get(&s.v[i].data,
 			    "label");
-			bool on = false;
+			const msgpack_object *day = map_get(&s.v[i].data, "date");
+			bool on = fm != NULL && form_has(fm, key, id);
 
 			if (id == NULL || id->type != MSGPACK_OBJECT_STR)
 				continue;
+			if (fm != NULL)
+				selected = NULL;
 			if (selected != NULL && selected->type ==
 			    MSGPACK_OBJECT_STR)
 				on = selected->via.str.size == id->via.str.size &&
@@ -799,6 +920,11 @@ ref_options(const struct ui *u, FILE *f, const char *ref,
 			value_attr(f, id);
 			fprintf(f, "\"%s>", on ? " selected" : "");
 			value_text(f, label);
+			if (day != NULL && day->type == MSGPACK_OBJECT_STR) {
+				fputs(" (", f);
+				value_text(f, day);
+				fputs(")", f);
+			}
 			fputs("</option>\n", f);
 		}
 		rset_free(&s);
@@ -806,16 +932,22 @@ ref_options(const struct ui *u, FILE *f, const char *ref,
 }
 
 /* One control for flag fl; cur: the record's current value (update
- * forms) or NULL; given: what the form sent last (redisplay after an
- * error) or NULL. */
+ * forms) or NULL; fm: what the form sent last (shown again after a
+ * refusal, and a list's filters) or NULL.  What was sent wins over the
+ * record's value. */
 static void
 control(const struct ui *u, FILE *f, const char *form_id,
-    const struct flag_def *fl, const msgpack_object *cur, const char *given)
+    const struct flag_def *fl, const msgpack_object *cur,
+    const struct form *fm)
 {
 	const struct sl_field *fd = fl->field;
+	const char *given = fm != NULL ? form_get(fm, fl->name) : NULL;
+	bool has_cur = cur != NULL;     /* an update form: nothing required */
 	char id[128];
 
 	snprintf(id, sizeof id, "%s-%s", form_id, fl->name);
+	if (fm != NULL)
+		cur = NULL;
 	if (fl->flags & FL_SWITCH) {
 		bool on = (cur != NULL && cur->type == MSGPACK_OBJECT_BOOLEAN &&
 		    cur->via.boolean) || given != NULL;
@@ -829,7 +961,7 @@ control(const struct ui *u, FILE *f, const char *form_id,
 	}
 	/* Required (in a form to add): said in the label, and to the
 	 * browser and assistive technology. */
-	const char *req = (fl->flags & FL_REQUIRED) && cur == NULL ?
+	const char *req = (fl->flags & FL_REQUIRED) && !has_cur ?
 	    " required aria-required=\"true\"" : "";
 
 	fprintf(f, "<label for=\"%s\">", id);
@@ -846,7 +978,7 @@ control(const struct ui *u, FILE *f, const char *form_id,
 		    "", req);
 		if (fd->type == SL_F_REF)
 			fputs("<option value=\"\">–</option>\n", f);
-		ref_options(u, f, fd->ref, cur);
+		ref_options(u, f, fd->ref, cur, fm, fl->name);
 		fputs("</select>\n", f);
 		return;
 	}
@@ -903,12 +1035,19 @@ command_form(const struct ui *u, FILE *f, const struct command_def *def,
 	    form_id);
 	csrf_field(u, f);
 	for (const struct flag_def *fl = def->flags; fl->name != NULL; fl++) {
+		/* "Save anyway" only where it may help: after a refusal. */
 		if (strcmp(fl->name, "unset") == 0 ||
-		    strcmp(fl->name, "org-key") == 0)
+		    strcmp(fl->name, "org-key") == 0 ||
+		    (strcmp(fl->name, "force") == 0 && fm == NULL))
 			continue;
 		control(u, f, form_id, fl, rec != NULL && fl->field != NULL ?
-		    map_get(rec, fl->field->name) : NULL, fm != NULL ?
-		    form_get(fm, fl->name) : NULL);
+		    map_get(rec, fl->field->name) : NULL, fm);
+		/* A decision's day decides which days its steps may have. */
+		if (rec == NULL && def->kind != NULL && strcmp(def->kind->word,
+		    "decision") == 0 && strcmp(fl->name, "on") == 0 &&
+		    strcmp(form_id, "add") == 0)
+			fprintf(f, "<p class=\"hint\" id=\"%s-on-hint\">%s</p>\n",
+			    form_id, w(u, "on_hint"));
 		/* An update form says which fields it showed, so that one
 		 * left empty (or a list with nothing chosen) clears it. */
 		if (rec != NULL && fl->field != NULL)
@@ -922,12 +1061,70 @@ command_form(const struct ui *u, FILE *f, const struct command_def *def,
 
 /* ---- pages ------------------------------------------------------------------ */
 
+/*
+ * What samlogd's refusals mean, in Swedish: the refusal is the daemon's
+ * own line (English, with the CLI's flags in it, as at the terminal);
+ * the page says first what it means for someone who does not use the
+ * terminal, and shows the daemon's line under it.  A needle the line
+ * holds (one starting "^": starts with) picks the explanation; a line
+ * no needle matches is shown as it is.
+ */
+static const struct {
+	const char *needle, *sv;
+} explain[] = {
+	{ "already exists", "Det finns redan en post med det namnet. Kryssa "
+	    "i ”Spara ändå” om du vill lägga till en till med samma namn." },
+	{ "personal identity number", "En text ser ut att innehålla ett "
+	    "personnummer. Ta bort det, eller kryssa i ”Spara ändå” om det "
+	    "verkligen ska sparas." },
+	{ "was recorded as existing from", "Posten gäller från ett senare "
+	    "datum än det du angav, så steget kan inte dateras så tidigt. "
+	    "Ange en senare dag. (Ett beslut som ska tas på ett sammanträde "
+	    "som redan har hållits läggs till med sammanträdets dag i "
+	    "”Gäller från”.)" },
+	{ "last changed on", "Posten har ändrats med verkan från en senare "
+	    "dag än den du angav. Ange samma dag eller en senare." },
+	{ "is in conflict", "Posten har konkurrerande värden. Lös konflikten "
+	    "först (längre ned på sidan)." },
+	{ "cannot be", "Det steget går inte att ta i postens nuvarande "
+	    "läge." },
+	{ ": only ", "Bara organisationen som har skapat posten får göra den "
+	    "ändringen." },
+	{ "needs --", "Ett obligatoriskt fält är tomt." },
+	{ "needs at least one of", "Fyll i minst ett av fälten." },
+	{ "more than 400 days", "Dagen ligger för långt fram i tiden." },
+	{ "invalid date", "Ett datum är inte ett riktigt datum "
+	    "(ÅÅÅÅ-MM-DD)." },
+	{ "would end", "Slutdagen ligger före startdagen." },
+	{ "archived", "Posten är arkiverad." },
+	{ "too large", "Posten blir för stor: korta texterna." },
+	{ "^no ", "Posten som formuläret hänvisar till finns inte (längre)." },
+	{ "samlogd", "samlogd svarar inte. Starta den och ladda om sidan." },
+};
+
 static void
 error_box(FILE *f, const struct ui *u, const char *msg)
 {
+	const char *sv = NULL;
+
+	if (msg == NULL)
+		msg = "";
+	for (size_t i = 0; !u->en && sv == NULL &&
+	    i < sizeof explain / sizeof *explain; i++)
+		if (explain[i].needle[0] == '^' ? strncmp(msg,
+		    explain[i].needle + 1, strlen(explain[i].needle + 1)) == 0 :
+		    strstr(msg, explain[i].needle) != NULL)
+			sv = explain[i].sv;
 	fprintf(f, "<div class=\"error\" role=\"alert\"><strong>%s:</strong> ",
 	    w(u, "error"));
-	html_text(f, msg != NULL ? msg : "");
+	if (sv != NULL) {
+		html_text(f, sv);
+		fprintf(f, "<br><span class=\"hint\">%s: ", w(u, "tech"));
+		html_text(f, msg);
+		fputs("</span>", f);
+	} else {
+		html_text(f, msg);
+	}
 	fputs("</div>\n", f);
 }
 
@@ -943,14 +1140,20 @@ record_table(const struct ui *u, FILE *f, const struct rset *s,
 		fprintf(f, "<p>%s</p>\n", w(u, "empty"));
 		return;
 	}
-	for (uint32_t i = 0; k != NULL && i < k->nfields && nc < 5; i++) {
-		const struct sl_field *fd = &k->fields[i];
+	/* Its days first (a meeting's date, an action's due day), then
+	 * the fields lists filter by. */
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t i = 0; k != NULL && i < k->nfields && nc < 5; i++) {
+			const struct sl_field *fd = &k->fields[i];
 
-		if ((fd->flags & SL_FF_INDEX) && !(fd->flags & SL_FF_PERSONAL) &&
-		    strcmp(fd->name, "name") != 0 &&
-		    strcmp(fd->name, "title") != 0)
+			if ((pass == 0) != (fd->type == SL_F_DATE) ||
+			    (pass == 1 && !(fd->flags & SL_FF_INDEX)) ||
+			    (fd->flags & SL_FF_PERSONAL) ||
+			    strcmp(fd->name, "name") == 0 ||
+			    strcmp(fd->name, "title") == 0)
+				continue;
 			cols[nc++] = fd;
-	}
+		}
 	fprintf(f, "<table>\n<thead><tr><th scope=\"col\">%s</th>",
 	    w(u, "name"));
 	for (size_t j = 0; j < nc; j++) {
@@ -959,7 +1162,7 @@ record_table(const struct ui *u, FILE *f, const struct rset *s,
 		fputs("</th>", f);
 	}
 	if (k == NULL)
-		fputs("<th scope=\"col\">record</th>", f);
+		fprintf(f, "<th scope=\"col\">%s</th>", w(u, "record_col"));
 	fputs("</tr></thead>\n<tbody>\n", f);
 	for (size_t i = 0; i < s->n; i++) {
 		const msgpack_object *r = &s->v[i].data;
@@ -973,13 +1176,20 @@ record_table(const struct ui *u, FILE *f, const struct rset *s,
 			    w(u, "in_conflict"));
 		fputs("</td>", f);
 		for (size_t j = 0; j < nc; j++) {
-			fputs("<td>", f);
+			fputs(cols[j]->type == SL_F_DATE ? "<td class=\"d\">" :
+			    "<td>", f);
 			field_value(u, f, r, cols[j]);
 			fputs("</td>", f);
 		}
 		if (k == NULL) {
+			char *kind = str_of(r, "record");
+
 			fputs("<td>", f);
-			value_text(f, map_get(r, "record"));
+			if (kind != NULL && records_kind(kind) != NULL)
+				html_text(f, w(u, kind));
+			else
+				html_text(f, kind);
+			free(kind);
 			fputs("</td>", f);
 		}
 		fputs("</tr>\n", f);
@@ -1058,7 +1268,7 @@ page_overview(struct ui *u, struct MHD_Connection *c)
 	    w(u, "name"), w(u, "kind"));
 	for (size_t i = 0; i < nrec; i++) {
 		fputs("<tr><td>", p.f);
-		html_text(p.f, rec[i].when);
+		local_time(p.f, rec[i].when);
 		fputs("</td><td><a href=\"r/", p.f);
 		html_attr(p.f, rec[i].id);
 		fputs("\">", p.f);
@@ -1147,7 +1357,7 @@ page_list(struct ui *u, struct MHD_Connection *c, const char *word,
     struct form *query)
 {
 	const struct sl_kind *k = records_kind(word);
-	char name[64], action[80];
+	char name[64];
 	struct parse_result q = { .cmd = CMD_REMOTE };
 	char *owned[MAX_VALUES];
 	size_t nowned = 0;
@@ -1166,11 +1376,9 @@ page_list(struct ui *u, struct MHD_Connection *c, const char *word,
 	    "action=\"list/%s\" id=\"filter\">\n", w(u, "filter"), word);
 	for (const struct flag_def *fl = q.def->flags; fl->name != NULL; fl++)
 		if (filter_shown(fl))
-			control(u, p.f, "filter", fl, NULL, form_get(query,
-			    fl->name));
+			control(u, p.f, "filter", fl, NULL, query);
 	fprintf(p.f, "<button type=\"submit\">%s</button>\n</form>\n"
 	    "</details>\n", w(u, "filter"));
-	(void)action;
 	if (!form_to_query(query, q.def, &q, owned, &nowned)) {
 		error_box(p.f, u, "too many values");
 	} else {
@@ -1209,7 +1417,8 @@ page_find(struct ui *u, struct MHD_Connection *c, const char *text)
 /* The step types of kind k that its state st (1..) may take. */
 static void
 step_forms(const struct ui *u, FILE *f, const struct sl_kind *k,
-    const char *id, const char *state)
+    const char *id, const char *state, const char *failed,
+    const struct form *fm)
 {
 	uint8_t st = 0;
 
@@ -1234,14 +1443,129 @@ step_forms(const struct ui *u, FILE *f, const struct sl_kind *k,
 			continue;
 		snprintf(action, sizeof action, "r/%s/%s", id, et->verb);
 		snprintf(fid, sizeof fid, "step-%s", et->verb);
-		fprintf(f, "<fieldset><legend>%s</legend>\n", et->verb);
-		command_form(u, f, def, action, fid, NULL, NULL, et->verb);
+		fputs("<fieldset><legend>", f);
+		html_text(f, step_word(u, step_words, et->verb));
+		fputs("</legend>\n", f);
+		command_form(u, f, def, action, fid, NULL, fm != NULL && failed !=
+		    NULL && strcmp(failed, et->verb) == 0 ? fm : NULL,
+		    step_word(u, step_words, et->verb));
 		fputs("</fieldset>\n", f);
 	}
 }
 
+/* The name of record id that field fd of record rec refers to: as the
+ * record names it now (FIELD_name, FIELD_names), else as samlogd shows
+ * the record of that id (an earlier value of the field); NULL if
+ * neither.  A new string. */
+static char *
+ref_name(const struct ui *u, const msgpack_object *rec,
+    const struct sl_field *fd, const msgpack_object *id)
+{
+	const msgpack_object *ids = map_get(rec, fd->name);
+	char nk[64], *idt;
+
+	if (id == NULL || id->type != MSGPACK_OBJECT_STR)
+		return NULL;
+	snprintf(nk, sizeof nk, fd->type == SL_F_REF ? "%s_name" :
+	    "%s_names", fd->name);
+	const msgpack_object *names = map_get(rec, nk);
+
+	if (fd->type == SL_F_REF && ids != NULL && ids->type ==
+	    MSGPACK_OBJECT_STR && ids->via.str.size == id->via.str.size &&
+	    memcmp(ids->via.str.ptr, id->via.str.ptr, id->via.str.size) == 0 &&
+	    names != NULL && names->type == MSGPACK_OBJECT_STR)
+		return strndup(names->via.str.ptr, names->via.str.size);
+	for (uint32_t i = 0; fd->type == SL_F_REFS && ids != NULL &&
+	    ids->type == MSGPACK_OBJECT_ARRAY && names != NULL &&
+	    names->type == MSGPACK_OBJECT_ARRAY && i < ids->via.array.size &&
+	    i < names->via.array.size; i++) {
+		const msgpack_object *a = &ids->via.array.ptr[i];
+		const msgpack_object *b = &names->via.array.ptr[i];
+
+		if (a->type == MSGPACK_OBJECT_STR && a->via.str.size ==
+		    id->via.str.size && memcmp(a->via.str.ptr, id->via.str.ptr,
+		    id->via.str.size) == 0 && b->type == MSGPACK_OBJECT_STR)
+			return strndup(b->via.str.ptr, b->via.str.size);
+	}
+	if ((idt = strndup(id->via.str.ptr, id->via.str.size)) == NULL ||
+	    !is_id(idt)) {
+		free(idt);
+		return NULL;
+	}
+	for (const char *c = fd->ref; c != NULL && *c != '\0'; c++) {
+		const struct sl_kind *k = sl_schema_kind_c(*c);
+		char name[64], *label = NULL;
+		struct run r;
+
+		if (k == NULL)
+			continue;
+		snprintf(name, sizeof name, "%s show", k->word);
+		if (run_cmd(u, name, idt, &r) == 0 && r.out.n == 1 &&
+		    str_is(idt, map_get(&r.out.v[0].data, "id")))
+			label = str_of(&r.out.v[0].data, "label");
+		run_free(&r);
+		if (label != NULL) {
+			free(idt);
+			return label;
+		}
+	}
+	free(idt);
+	return NULL;
+}
+
+/* One value of a history entry's changes, as the record page shows a
+ * field: references by name (linked), the schema's values in words; a
+ * value cleared as "(tömt)". */
 static void
-history(const struct ui *u, FILE *f, const char *id)
+change_value(const struct ui *u, FILE *f, const msgpack_object *rec,
+    const struct sl_field *fd, const msgpack_object *v)
+{
+	if (v == NULL || v->type == MSGPACK_OBJECT_NIL ||
+	    (v->type == MSGPACK_OBJECT_ARRAY && v->via.array.size == 0)) {
+		fprintf(f, "<em>%s</em>", u->en ? "(cleared)" : "(tömt)");
+		return;
+	}
+	if (fd != NULL && (fd->type == SL_F_REF || fd->type == SL_F_REFS)) {
+		uint32_t n = v->type == MSGPACK_OBJECT_ARRAY ?
+		    v->via.array.size : 1;
+
+		for (uint32_t i = 0; i < n; i++) {
+			const msgpack_object *id = v->type ==
+			    MSGPACK_OBJECT_ARRAY ? &v->via.array.ptr[i] : v;
+			char *name = ref_name(u, rec, fd, id);
+
+			if (i > 0)
+				fputs(", ", f);
+			if (name != NULL) {
+				fputs("<a href=\"r/", f);
+				value_attr(f, id);
+				fputs("\">", f);
+				html_text(f, name);
+				fputs("</a>", f);
+			} else {
+				value_text(f, id);
+			}
+			free(name);
+		}
+		return;
+	}
+	if (fd != NULL && (fd->type == SL_F_ENUM || fd->type == SL_F_STATE) &&
+	    v->type == MSGPACK_OBJECT_STR) {
+		char *t = strndup(v->via.str.ptr, v->via.str.size);
+
+		html_text(f, report_word(t, u->en ? REPORT_EN : REPORT_SV));
+		free(t);
+		return;
+	}
+	value_text(f, v);
+}
+
+/* The record's history as a timeline: what happened (in words), the
+ * day it took effect, which organisation and who, when this node
+ * recorded it (local time), and what it changed, field by field. */
+static void
+history(const struct ui *u, FILE *f, const struct sl_kind *k,
+    const msgpack_object *rec, const char *id)
 {
 	struct run r;
 
@@ -1256,47 +1580,146 @@ history(const struct ui *u, FILE *f, const char *id)
 	for (size_t i = 0; i < r.out.n; i++) {
 		const msgpack_object *e = &r.out.v[i].data;
 		const msgpack_object *ch = map_get(e, "changes");
+		const msgpack_object *er = map_get(e, "erased");
+		char *type = str_of(e, "type"), *eff = str_of(e, "effect");
+		char *when = str_of(e, "time");
+		const char *dot = type != NULL ? strchr(type, '.') : NULL;
 
 		fputs("<li><strong>", f);
-		value_text(f, map_get(e, "type"));
-		fputs("</strong> – ", f);
+		html_text(f, dot != NULL ? step_word(u, event_words, dot + 1) :
+		    type);
+		fprintf(f, "</strong> %s ", u->en ? "taking effect" :
+		    "med verkan från");
+		value_text(f, map_get(e, "on"));
+		fputs(" – ", f);
 		value_text(f, map_get(e, "org"));
 		fputs(" (", f);
 		value_text(f, map_get(e, "author"));
-		fprintf(f, "); %s ", w(u, "effective"));
-		value_text(f, map_get(e, "on"));
-		fprintf(f, ", %s ", w(u, "recorded"));
-		value_text(f, map_get(e, "time"));
-		if (ch != NULL && ch->type == MSGPACK_OBJECT_MAP) {
-			fputs("<br>", f);
-			for (uint32_t j = 0; j < ch->via.map.size; j++) {
-				const msgpack_object_kv *kv = &ch->via.map.ptr[j];
-				const char *key;
-				size_t kl;
+		fprintf(f, "), %s ", u->en ? "recorded" : "registrerat");
+		local_time(f, when);
+		if (eff != NULL && strcmp(eff, "applied") != 0) {
+			fputs(" <span class=\"hint\">(", f);
+			html_text(f, eff);
+			fputs(")</span>", f);
+		}
+		fputs("<ul>\n", f);
+		for (uint32_t j = 0; ch != NULL && ch->type == MSGPACK_OBJECT_MAP &&
+		    j < ch->via.map.size; j++) {
+			const msgpack_object_kv *kv = &ch->via.map.ptr[j];
+			const struct sl_field *fd;
+			const char *key;
+			size_t kl;
 
-				if (!map_key(kv, &key, &kl) || (kl == 2 &&
-				    memcmp(key, "on", 2) == 0))
-					continue;
+			/* The day is said above; a step's state by its
+			 * name. */
+			if (!map_key(kv, &key, &kl) || (kl == 2 &&
+			    memcmp(key, "on", 2) == 0) || (kl == 6 &&
+			    memcmp(key, "status", 6) == 0 && dot != NULL &&
+			    strcmp(dot, ".created") != 0 &&
+			    strcmp(dot, ".updated") != 0))
+				continue;
+			/* Nothing given is news only where it clears a
+			 * value: in an update. */
+			if ((kv->val.type == MSGPACK_OBJECT_NIL ||
+			    (kv->val.type == MSGPACK_OBJECT_STR &&
+			    kv->val.via.str.size == 0)) && (dot == NULL ||
+			    strcmp(dot, ".updated") != 0))
+				continue;
+			fd = sl_schema_field(k, key, kl, NULL);
+			fputs("<li>", f);
+			if (fd != NULL) {
+				html_text(f, field_label(u, fd));
+			} else {
 				char *ks = strndup(key, kl);
 
 				html_text(f, ks);
 				free(ks);
-				fputs(": ", f);
-				value_text(f, &kv->val);
-				fputs("; ", f);
 			}
+			fputs(": ", f);
+			change_value(u, f, rec, fd, &kv->val);
+			fputs("</li>\n", f);
 		}
-		fputs("</li>\n", f);
+		for (uint32_t j = 0; er != NULL && er->type == MSGPACK_OBJECT_MAP &&
+		    j < er->via.map.size; j++) {
+			const msgpack_object_kv *kv = &er->via.map.ptr[j];
+			const struct sl_field *fd;
+			const char *key;
+			size_t kl;
+
+			if (!map_key(kv, &key, &kl))
+				continue;
+			fd = sl_schema_field(k, key, kl, NULL);
+			fputs("<li>", f);
+			if (fd != NULL)
+				html_text(f, field_label(u, fd));
+			fputs(": <em>", f);
+			value_text(f, &kv->val);
+			fputs("</em></li>\n", f);
+		}
+		fputs("</ul></li>\n", f);
+		free(type);
+		free(eff);
+		free(when);
 	}
 	fputs("</ol>\n", f);
 	run_free(&r);
 }
 
+/* The records that refer to record id (of kind k): for each kind and
+ * each of its reference fields that may name a k and that its list
+ * filters by, that list (a decision's actions, an organisation's
+ * meetings, contacts and agreements). */
+static void
+referrers(const struct ui *u, FILE *f, const struct sl_kind *k,
+    const char *id)
+{
+	const struct sl_kind *const *ks = records_kinds();
+	bool any = false;
+
+	for (size_t i = 0; ks[i] != NULL; i++) {
+		char name[64];
+		const struct command_def *def;
+
+		snprintf(name, sizeof name, "%s list", ks[i]->word);
+		if ((def = parse_find(name)) == NULL)
+			continue;
+		for (const struct flag_def *fl = def->flags; fl->name != NULL;
+		    fl++) {
+			const struct sl_field *fd = fl->field;
+			struct parse_result q = { .cmd = CMD_REMOTE, .def = def };
+			struct run r;
+
+			if (fd == NULL || (fd->type != SL_F_REF &&
+			    fd->type != SL_F_REFS) || fd->ref == NULL ||
+			    strchr(fd->ref, k->c) == NULL)
+				continue;
+			q.vals[0].flag = fl;
+			q.vals[0].value = id;
+			q.nvals = 1;
+			run(u, &q, &r);
+			if (r.status == 0 && r.out.n > 0) {
+				if (!any)
+					fprintf(f, "<h2>%s</h2>\n",
+					    w(u, "refers_here"));
+				any = true;
+				fprintf(f, "<h3>%s <span class=\"hint\">(",
+				    w(u, ks[i]->word));
+				html_text(f, field_label(u, fd));
+				fputs(")</span></h3>\n", f);
+				record_table(u, f, &r.out, ks[i]);
+			}
+			run_free(&r);
+		}
+	}
+}
+
 /* The record page: fields, competing values and the form resolving
- * them, the forms that change it, its history. */
+ * them, the forms that change it, its history.  After a refusal: err,
+ * and the form of verb failed shown again with what was sent (fm). */
 static enum MHD_Result
 page_record(struct ui *u, struct MHD_Connection *c, const char *id,
-    const char *err, const struct form *fm, const char *note)
+    const char *err, const char *failed, const struct form *fm,
+    const char *note)
 {
 	struct run r;
 	const struct sl_kind *k = find_record(u, id, &r);
@@ -1407,15 +1830,16 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 		    w(u, "resolve"));
 	}
 
-	step_forms(u, p.f, k, id, state);
+	step_forms(u, p.f, k, id, state, failed, fm);
 	snprintf(name, sizeof name, "%s update", k->word);
 	if ((def = parse_find(name)) != NULL) {
 		snprintf(action, sizeof action, "r/%s/update", id);
 		fprintf(p.f, "<h2>%s</h2>\n", w(u, "change"));
-		command_form(u, p.f, def, action, "update", rec, fm,
-		    w(u, "save"));
+		command_form(u, p.f, def, action, "update", rec, failed != NULL &&
+		    strcmp(failed, "update") == 0 ? fm : NULL, w(u, "save"));
 	}
-	history(u, p.f, id);
+	referrers(u, p.f, k, id);
+	history(u, p.f, k, rec, id);
 	run_free(&r);
 	free(label);
 	free(state);
@@ -1635,18 +2059,18 @@ do_record(struct ui *u, struct MHD_Connection *c, const char *id,
 		return plain(u, c, 404, "no such step\n");
 	}
 	if (!form_to_query(fm, q.def, &q, owned, &nowned)) {
-		rc = page_record(u, c, id, "too many values", fm, NULL);
+		rc = page_record(u, c, id, "too many values", verb, fm, NULL);
 		goto out;
 	}
 	if (strcmp(verb, "update") == 0 && !update_diff(q.def, fm,
 	    &cur.out.v[0].data, &q)) {
-		rc = page_record(u, c, id, "too many values", fm, NULL);
+		rc = page_record(u, c, id, "too many values", verb, fm, NULL);
 		goto out;
 	}
 	run(u, &q, &r);
 	if (r.status != 0) {
 		rc = page_record(u, c, id, r.err != NULL ? r.err : "failed",
-		    fm, NULL);
+		    verb, fm, NULL);
 		goto out;
 	}
 	snprintf(to, sizeof to, "r/%s?saved=1", id);
@@ -1677,41 +2101,71 @@ page_conflicts(struct ui *u, struct MHD_Connection *c)
 }
 
 static enum MHD_Result
-page_report_form(struct ui *u, struct MHD_Connection *c, const char *err)
+page_report_form(struct ui *u, struct MHD_Connection *c, const char *err,
+    const struct form *q)
 {
 	struct page p;
 	time_t now = time(NULL);
 	struct tm tm;
-	char y[8];
+	char y[8], from[16], to[16];
+	const char *fmt = form_get(q, "format"), *lang = form_get(q, "lang");
+	char **munis = NULL;
+	size_t nm = 0;
+	static const char *const fmts[][2] = { { "html", "HTML (A4)" },
+	    { "md", "Markdown" }, { "json", "JSON" } };
 
 	if (!page_open(&p))
 		return MHD_NO;
 	localtime_r(&now, &tm);
 	strftime(y, sizeof y, "%Y", &tm);
+	snprintf(from, sizeof from, "%s-01-01", y);
+	snprintf(to, sizeof to, "%s-12-31", y);
+	if (lang == NULL)
+		lang = u->en ? "en" : "sv";
 	page_begin(u, p.f, w(u, "report"));
 	if (err != NULL)
 		error_box(p.f, u, err);
 	fprintf(p.f, "<form method=\"get\" action=\"report/file\" "
-	    "id=\"report\">\n"
-	    "<label for=\"rf\">%s</label><input id=\"rf\" name=\"from\" "
-	    "type=\"date\" value=\"%s-01-01\" required>\n"
-	    "<label for=\"rt\">%s</label><input id=\"rt\" name=\"to\" "
-	    "type=\"date\" value=\"%s-12-31\" required>\n"
-	    "<label for=\"rm\">%s</label><input id=\"rm\" name=\"municipality\" "
-	    "type=\"text\">\n"
-	    "<label for=\"rfo\">%s</label><select id=\"rfo\" name=\"format\">"
-	    "<option value=\"html\">HTML (A4)</option><option value=\"md\">"
-	    "Markdown</option><option value=\"json\">JSON</option></select>\n"
-	    "<label for=\"rl\">%s</label><select id=\"rl\" name=\"lang\">"
-	    "<option value=\"sv\"%s>svenska</option><option value=\"en\"%s>"
-	    "English</option></select>\n"
-	    "<button type=\"submit\">%s</button>\n</form>\n", w(u, "from"), y,
-	    w(u, "to"), y, w(u, "municipality"), w(u, "format"), w(u, "lang"),
-	    u->en ? "" : " selected", u->en ? " selected" : "",
+	    "id=\"report\">\n<label for=\"rf\">%s</label><input id=\"rf\" "
+	    "name=\"from\" type=\"date\" required value=\"", w(u, "from"));
+	html_attr(p.f, form_get(q, "from") != NULL ? form_get(q, "from") : from);
+	fprintf(p.f, "\">\n<label for=\"rt\">%s</label><input id=\"rt\" "
+	    "name=\"to\" type=\"date\" required value=\"", w(u, "to"));
+	html_attr(p.f, form_get(q, "to") != NULL ? form_get(q, "to") : to);
+	fputs("\">\n", p.f);
+	/* The municipalities the records name, to tick. */
+	fprintf(p.f, "<fieldset><legend>%s</legend>\n", w(u, "munis"));
+	if (report_municipalities(u->dir, u->named, &munis, &nm) == 0)
+		for (size_t i = 0; i < nm; i++) {
+			bool on = false;
+
+			for (size_t j = 0; q != NULL && j < q->n; j++)
+				on = on || (strcmp(q->key[j], "municipality") ==
+				    0 && strcmp(q->val[j], munis[i]) == 0);
+			fprintf(p.f, "<label class=\"check\" for=\"rm%zu\"><input "
+			    "type=\"checkbox\" id=\"rm%zu\" name=\"municipality\" "
+			    "value=\"", i, i);
+			html_attr(p.f, munis[i]);
+			fprintf(p.f, "\"%s> ", on ? " checked" : "");
+			html_text(p.f, munis[i]);
+			fputs("</label>\n", p.f);
+			free(munis[i]);
+		}
+	free(munis);
+	fprintf(p.f, "</fieldset>\n<label for=\"rfo\">%s</label><select "
+	    "id=\"rfo\" name=\"format\">", w(u, "format"));
+	for (size_t i = 0; i < sizeof fmts / sizeof *fmts; i++)
+		fprintf(p.f, "<option value=\"%s\"%s>%s</option>", fmts[i][0],
+		    fmt != NULL && strcmp(fmt, fmts[i][0]) == 0 ? " selected" : "",
+		    fmts[i][1]);
+	fprintf(p.f, "</select>\n<label for=\"rl\">%s</label><select id=\"rl\" "
+	    "name=\"lang\"><option value=\"sv\"%s>svenska</option><option "
+	    "value=\"en\"%s>English</option></select>\n<button type=\"submit\">"
+	    "%s</button>\n</form>\n", w(u, "lang"), strcmp(lang, "en") != 0 ?
+	    " selected" : "", strcmp(lang, "en") == 0 ? " selected" : "",
 	    w(u, "make_report"));
 	return page_send(u, c, &p, err != NULL ? 422 : 200);
 }
-
 
 /* GET /report/file: the report itself (HTML shown, to print; Markdown
  * and JSON downloaded). */
@@ -1727,19 +2181,22 @@ page_report_file(struct ui *u, struct MHD_Connection *c, struct form *q)
 	FILE *f, *ef;
 	int status;
 
-	if (!report_is_day(from) || !report_is_day(to) || strcmp(from, to) > 0)
-		return page_report_form(u, c, u->en ? "give the period's first "
-		    "and last day, the first not after the last" : "ange "
-		    "periodens första och sista dag, den första inte efter "
-		    "den sista");
+	char why[200];
+
+	/* The same checks, in the same words, as samlog report's. */
+	if (!report_check_period(from, to, why, sizeof why))
+		return page_report_form(u, c, u->en ? why : "ange periodens "
+		    "första och sista dag (ÅÅÅÅ-MM-DD, dagar som finns), den "
+		    "första inte efter den sista", q);
 	o.format = fmt != NULL && strcmp(fmt, "md") == 0 ? REPORT_MD :
 	    fmt != NULL && strcmp(fmt, "json") == 0 ? REPORT_JSON : REPORT_HTML;
 	o.lang = lang != NULL && strcmp(lang, "en") == 0 ? REPORT_EN :
 	    REPORT_SV;
 	for (size_t i = 0; i < q->n && o.nmunis < MAX_VALUES; i++)
-		if (strcmp(q->key[i], "municipality") == 0 && q->val[i][0] !=
-		    '\0')
+		if (strcmp(q->key[i], "municipality") == 0)
 			munis[o.nmunis++] = q->val[i];
+	if (!report_check_munis(&o, why, sizeof why))
+		return page_report_form(u, c, why, q);
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		return MHD_NO;
 	ef = open_memstream(&err, &elen);
@@ -1750,7 +2207,7 @@ page_report_file(struct ui *u, struct MHD_Connection *c, struct form *q)
 	if (ef != NULL)
 		fclose(ef);
 	if (status != 0) {
-		enum MHD_Result rc = page_report_form(u, c, err);
+		enum MHD_Result rc = page_report_form(u, c, err, q);
 
 		free(buf);
 		free(err);
@@ -1860,6 +2317,33 @@ page_audit(struct ui *u, struct MHD_Connection *c, const char *id)
 
 /* ---- the request handler ------------------------------------------------------ */
 
+/* Is p a path of a page under the prefix ("list/org", "r/ID")?  Only
+ * such a path is taken back from a form: letters, digits, '/', '-' and
+ * '_', not starting with '/', no "//", short. */
+static bool
+page_path(const char *p)
+{
+	return p != NULL && strlen(p) < 100 && p[0] != '/' &&
+	    strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789/-_") == strlen(p) &&
+	    strstr(p, "//") == NULL;
+}
+
+static void
+page_here(struct ui *u, const char *url, bool post)
+{
+	const char *slash;
+
+	snprintf(u->here, sizeof u->here, "%s", url + 1);
+	/* POST r/ID/VERB answers with r/ID's page. */
+	if (post && strncmp(u->here, "r/", 2) == 0 &&
+	    (slash = strchr(u->here + 2, '/')) != NULL)
+		u->here[slash - u->here] = '\0';
+	if (strncmp(u->here, "report/", 7) == 0)
+		u->here[6] = '\0';
+	if (!page_path(u->here))
+		u->here[0] = '\0';
+}
+
 static bool
 same(const char *a, const char *b)
 {
@@ -1968,8 +2452,12 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		const char *l = form_get(fm, "lang");
 
 		u->en = l != NULL && strcmp(l, "en") == 0;
-		return redirect(u, c, "", NULL);
+		return redirect(u, c, page_path(form_get(fm, "back")) ?
+		    form_get(fm, "back") : "", NULL);
 	}
+	/* The page the language button comes back to: this one, or for a
+	 * form's answer the page the form was on. */
+	page_here(u, url, post);
 	if (!post && strcmp(url, "/") == 0)
 		return page_overview(u, c);
 	if (!post && strncmp(url, "/list/", 6) == 0)
@@ -1979,7 +2467,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	if (!post && strcmp(url, "/conflicts") == 0)
 		return page_conflicts(u, c);
 	if (!post && strcmp(url, "/report") == 0)
-		return page_report_form(u, c, NULL);
+		return page_report_form(u, c, NULL, NULL);
 	if (!post && strcmp(url, "/report/file") == 0)
 		return page_report_file(u, c, fm);
 	if (!post && strncmp(url, "/audit/", 7) == 0)
@@ -2000,7 +2488,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		if (post && slash != NULL)
 			return do_record(u, c, id, slash + 1, fm);
 		if (!post && slash == NULL)
-			return page_record(u, c, id, NULL, NULL,
+			return page_record(u, c, id, NULL, NULL, NULL,
 			    form_get(fm, "saved") != NULL ? w(u, "done") :
 			    NULL);
 	}

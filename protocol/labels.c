@@ -1,5 +1,5 @@
 /*
- * labels.c - the Swedish names of the schema's fields.
+ * labels.c - the Swedish (and English) names of the schema's fields.
  *
  * The schema (schema.c) names fields for programs: payload keys, JSON
  * keys, flags.  People in a Swedish office name them otherwise: a
@@ -21,48 +21,49 @@
 
 static const struct label {
 	const char *field;
+	const char *en;                  /* the English label */
 	const char *sv[MAX_ALIASES + 1]; /* the label, then aliases; NULL */
 } labels[] = {
-	{ "name", { "Namn" } },
-	{ "role", { "Roll" } },
-	{ "email", { "E-post", "Epost", "Mejl", "E-mail" } },
-	{ "phone", { "Telefon", "Tel", "Telefonnummer" } },
-	{ "municipality", { "Kommun" } },
-	{ "org", { "Organisation" } },
-	{ "orgs", { "Organisationer" } },
-	{ "kind", { "Typ", "Sort" } },
-	{ "type", { "Typ" } },
-	{ "sector", { "Bransch", "Sektor" } },
-	{ "title", { "Titel", "Rubrik" } },
-	{ "date", { "Datum" } },
-	{ "notes", { "Anteckningar" } },
-	{ "text", { "Text", "Beslutstext" } },
-	{ "status", { "Status" } },
-	{ "reason", { "Motivering", "Skäl" } },
-	{ "body", { "Organ", "Beslutsorgan" } },
-	{ "meeting", { "Möte" } },
-	{ "with", { "Deltagare" } },
-	{ "iop", { "IOP" } },
-	{ "party", { "Part", "Parter" } },
-	{ "purpose", { "Syfte" } },
-	{ "start", { "Start", "Startdatum" } },
-	{ "end", { "Slut", "Slutdatum" } },
-	{ "case", { "Diarienummer", "Dnr" } },
-	{ "owner", { "Ansvarig" } },
-	{ "due", { "Förfallodatum", "Klart senast" } },
-	{ "minutes", { "Protokoll", "Paragraf" } },
-	{ "left", { "Slutade" } },
-	{ "founded", { "Grundad" } },
-	{ "network", { "Nätverk" } },
-	{ "networks", { "Nätverk" } },
-	{ "parties", { "Parter", "Part" } },
-	{ "invited", { "Inbjudna" } },
-	{ "counts", { "Antal", "Deltagarantal" } },
-	{ "replaced_by", { "Ersatt av", "Efterträdare" } },
-	{ "closed_at", { "Avslutad vid", "Avslutat på möte" } },
-	{ "from", { "Från", "Ursprung" } },
-	{ "archived", { "Arkiverad" } },
-	{ "valid_until", { "Gäller till" } },
+	{ "name", "Name", { "Namn" } },
+	{ "role", "Role", { "Roll" } },
+	{ "email", "Email", { "E-post", "Epost", "Mejl", "E-mail" } },
+	{ "phone", "Phone", { "Telefon", "Tel", "Telefonnummer" } },
+	{ "municipality", "Municipality", { "Kommun" } },
+	{ "org", "Organisation", { "Organisation" } },
+	{ "orgs", "Organisations", { "Organisationer" } },
+	{ "kind", "Kind", { "Typ", "Sort" } },
+	{ "type", "Type", { "Typ" } },
+	{ "sector", "Line of business", { "Bransch", "Sektor" } },
+	{ "title", "Title", { "Titel", "Rubrik" } },
+	{ "date", "Date", { "Datum" } },
+	{ "notes", "Notes", { "Anteckningar" } },
+	{ "text", "Text", { "Text", "Beslutstext" } },
+	{ "status", "Status", { "Status" } },
+	{ "reason", "Reason", { "Motivering", "Skäl" } },
+	{ "body", "Deciding body", { "Organ", "Beslutsorgan" } },
+	{ "meeting", "Meeting", { "Möte" } },
+	{ "with", "Attendees", { "Deltagare" } },
+	{ "iop", "IOP", { "IOP" } },
+	{ "party", "Party", { "Part", "Parter" } },
+	{ "purpose", "Purpose", { "Syfte" } },
+	{ "start", "Start", { "Start", "Startdatum" } },
+	{ "end", "End", { "Slut", "Slutdatum" } },
+	{ "case", "Case number", { "Diarienummer", "Dnr" } },
+	{ "owner", "Owner", { "Ansvarig" } },
+	{ "due", "Due", { "Förfallodatum", "Klart senast" } },
+	{ "minutes", "Minutes", { "Protokoll", "Paragraf" } },
+	{ "left", "Left", { "Slutade" } },
+	{ "founded", "Founded", { "Grundad" } },
+	{ "network", "Network", { "Nätverk" } },
+	{ "networks", "Networks", { "Nätverk" } },
+	{ "parties", "Parties", { "Parter", "Part" } },
+	{ "invited", "Invited", { "Inbjudna" } },
+	{ "counts", "Attendance", { "Antal", "Deltagarantal" } },
+	{ "replaced_by", "Replaced by", { "Ersatt av", "Efterträdare" } },
+	{ "closed_at", "Closed at", { "Avslutad vid", "Avslutat på möte" } },
+	{ "from", "From", { "Från", "Ursprung" } },
+	{ "archived", "Archived", { "Arkiverad" } },
+	{ "valid_until", "Valid until", { "Gäller till" } },
 };
 
 #define NLABELS (sizeof labels / sizeof labels[0])
@@ -82,6 +83,14 @@ sl_label_sv(const char *field)
 	const struct label *l = label_of(field);
 
 	return l != NULL ? l->sv[0] : NULL;
+}
+
+const char *
+sl_label_en(const char *field)
+{
+	const struct label *l = label_of(field);
+
+	return l != NULL ? l->en : NULL;
 }
 
 

@@ -1502,6 +1502,8 @@ int sl_wire_join(struct sl_mp *r, char name[SL_ORG_MAX + 1],
 /* The Swedish label of the field called field ("Namn" for name), or NULL
  * if the table has none. */
 const char *sl_label_sv(const char *field);
+/* The English label of field name ("Line of business"), or NULL. */
+const char *sl_label_en(const char *field);
 /* The field of kind k that a column header names: the field's name, its
  * flag, its Swedish label or one of the label's aliases, in any case
  * (A-Z and the Latin-1 letters, Å Ä Ö among them) and with surrounding

@@ -166,9 +166,15 @@ def fill(drv, form, values):
     for name, v in values.items():
         el = by_css(drv, "#%s [name='%s']" % (form, name))
         if el.tag_name == "select":
+            # An option shows its record's name, and its day where it
+            # has one: "Möte (2019-11-20)".
             s = Select(el)
             for one in (v if isinstance(v, list) else [v]):
-                s.select_by_visible_text(one)
+                opts = [o for o in s.options if o.text == one or
+                        o.text.startswith(one + " (")]
+                assert opts, "no option %r in %s" % (one, name)
+                if not opts[0].is_selected():
+                    opts[0].click()
         elif el.get_attribute("type") == "date":
             # A date control takes the day as typed in its locale; set
             # the value the form sends instead.
@@ -208,6 +214,19 @@ def wait_h1(drv, text):
             pass
         time.sleep(0.05)
     raise AssertionError("no page headed " + text)
+
+
+def wait_lang(drv, lang):
+    """Waits for a page in lang (after the language button)."""
+    for _ in range(100):
+        try:
+            if drv.find_element("tag name", "html").get_attribute(
+                    "lang") == lang:
+                return
+        except Exception:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("no page in " + lang)
 
 
 def no_error(drv):
@@ -389,6 +408,84 @@ def test_coordinator_flow():
     assert d["author"] == os.environ.get("USER", d["author"])
     drv.get(meeting_url.split("?")[0])
     no_error(drv)
+    # The meeting's page leads to what was made from it: the decision
+    # (its meeting) and from there the action (its origin).
+    refs = by_css(drv, "main").text
+    assert "Poster som hänvisar hit" in refs
+    assert "Arbetsträningsplatser hos Värmekällan" in refs
+    drv.get(decision_url)
+    assert "Teckna avtal om platserna" in by_css(drv, "main").text
+
+
+def visible(drv):
+    return by_css(drv, "main").text
+
+
+def test_plain_words():
+    """The page speaks Swedish to a coordinator: steps by what they do,
+    a history in words with names and local times, the daemon's
+    refusals explained, the search's kinds as words; English labels in
+    English; the language button stays on the page."""
+    import re
+    drv = S.drv
+    dec = [d for d in json.loads(samlog(S.a.dir, "decision", "list",
+                                        "--json"))
+           if d["status"] == "proposed"][0]
+    drv.get(S.ui.app + "r/" + dec["id"])
+    text = visible(drv)
+    legends = [e.text for e in all_css(drv, "legend")]
+    assert "Anta beslutet" in legends and "Återremittera" in legends, legends
+    for verb in ("adopt", "refer-back", "table", "reject"):
+        assert verb not in legends, legends
+    buttons = [e.text for e in all_css(drv, "form button")]
+    assert "Bordlägg" in buttons, buttons
+    # History: what happened in words, names not ids, local times.
+    hist = by_css(drv, "ol.timeline").text
+    assert "Skapad" in hist and "decision.created" not in hist, hist
+    assert not re.search(r"\b[0-9a-hjkmnp-tv-z]{26}\b", hist), hist
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", hist), hist
+    assert re.search(r"registrerat \d{4}-\d\d-\d\d \d\d:\d\d", hist), hist
+    assert "reason: ;" not in hist and "Titel: " in hist, hist
+    # "Save anyway" only after a refusal that it may help.
+    assert "Spara ändå" not in text
+    # A refused step keeps what was typed and says why in Swedish.
+    before = S.a.events()
+    fill(drv, "step-adopt", {"minutes": "KS 1999-01-01 § 1",
+                             "on": "1999-01-01"})
+    submit(drv, "step-adopt")
+    err = by_css(drv, ".error").text
+    assert "senare datum" in err and "samlogd" in err, err
+    assert by_css(drv, "#step-adopt [name='minutes']").get_attribute(
+        "value") == "KS 1999-01-01 § 1"
+    assert S.a.events() == before
+    # The overview's recent changes in local time.
+    drv.get(S.ui.app)
+    recent = all_css(drv, "main table")[1].text
+    assert not re.search(r"T\d\d:\d\d:\d\d", recent), recent
+    # Search: the kind of each record as a word.
+    drv.get(S.ui.app + "find?q=Sigtuna")
+    cells = [e.text for e in all_css(drv, "main td:last-child")]
+    assert "Organisationer" in cells and "org" not in cells, cells
+    # A name that exists: explained, and now "save anyway" is offered.
+    drv.get(S.ui.app + "new/org")
+    fill(drv, "add", {"name": "Värmekällan"})
+    submit(drv, "add")
+    err = by_css(drv, ".error").text
+    assert "Det finns redan en post med det namnet" in err, err
+    assert "Spara ändå" in visible(drv)
+    assert S.a.events() == before
+    # English: labels in English, and the button comes back here.
+    drv.get(S.ui.app + "r/" + dec["id"])
+    by_css(drv, "form[action='lang'] button").click()
+    wait_lang(drv, "en")
+    assert by_css(drv, "h1").text == dec["title"]
+    assert drv.current_url.rstrip("/").endswith("r/" + dec["id"])
+    labels = [e.text for e in all_css(drv, "#update label")]
+    assert "Title" in labels and "Deciding body" in labels, labels
+    assert "Adopt the decision" in [e.text for e in all_css(drv, "legend")]
+    by_css(drv, "form[action='lang'] button").click()
+    wait_lang(drv, "sv")
+    assert by_css(drv, "h1").text == dec["title"]
 
 
 def test_update_changes_only_what_changed():
@@ -532,13 +629,34 @@ def test_refused_input_changes_nothing():
     drv.get(S.ui.app + "new/meeting")
     fill(drv, "add", {"title": "<script>alert(1)</script>",
                       "date": "1800-01-01"})
+    fill(drv, "add", {"org": ["Värmekällan", "Väsbyhem"],
+                      "type": "avstämning"})
     submit(drv, "add")
     errs = all_css(drv, ".error")
     assert errs and "1800-01-01" in errs[0].text, drv.page_source[-1500:]
-    # What was typed is kept, escaped, and nothing was written.
+    # What was typed and chosen is kept, escaped, and nothing was
+    # written.
     assert by_css(drv, "#add [name='title']").get_attribute("value") == \
         "<script>alert(1)</script>"
+    from selenium.webdriver.support.ui import Select
+    chosen = [o.text for o in Select(by_css(
+        drv, "#add [name='org']")).all_selected_options]
+    assert chosen == ["Väsbyhem", "Värmekällan"] or \
+        sorted(chosen) == sorted(["Värmekällan", "Väsbyhem"]), chosen
+    assert Select(by_css(drv, "#add [name='type']")).first_selected_option \
+        .text == "avstämning"
     assert S.a.events() == before
+    # The report form keeps its input after a refusal.
+    drv.get(S.ui.app + "report")
+    fill(drv, "report", {"from": "2019-12-31", "to": "2019-01-01",
+                         "format": "Markdown"})
+    by_css(drv, "#report input[value='Sigtuna']").click()
+    submit(drv, "report")
+    assert all_css(drv, ".error")
+    assert by_css(drv, "#rf").get_attribute("value") == "2019-12-31"
+    assert by_css(drv, "#report input[value='Sigtuna']").is_selected()
+    assert Select(by_css(drv, "#rfo")).first_selected_option.text == \
+        "Markdown"
 
 
 def test_conflict_resolved():
@@ -598,6 +716,18 @@ def test_report():
     for h in ("Sammanfattning", "Uppdragsuppfyllelse", "Sigtuna",
               "Upplands Väsby", "Sollentuna", "Övrigt", "Kommande arbete"):
         assert h in src, h
+    # Several municipalities, ticked: those, and the rest as Other.
+    drv.get(S.ui.app + "report")
+    fill(drv, "report", {"from": "2019-04-01", "to": "2019-12-31"})
+    for m in ("Sollentuna", "Sigtuna"):
+        by_css(drv, "#report input[value='%s']" % m).click()
+    submit(drv, "report")
+    heads = [e.text for e in all_css(drv, "h3")]
+    assert "2.1 Sigtuna" in heads and "2.2 Sollentuna" in heads, heads
+    assert not any("Upplands Väsby" in h for h in heads), heads
+    drv.get(S.ui.app + "report")
+    fill(drv, "report", {"from": "2019-04-01", "to": "2019-12-31"})
+    submit(drv, "report")
     # Its own style applies (allowed by its hash), nothing else does.
     bc = drv.execute_script("return getComputedStyle(document.querySelector"
                             "('table')).borderCollapse")
@@ -651,7 +781,7 @@ ONLY = os.environ.get("TEST_FILTER")
 TESTS = [test_login_once, test_refusals, test_every_page,
          test_coordinator_flow, test_update_changes_only_what_changed,
          test_audit_download, test_hostile_requests,
-         test_refused_input_changes_nothing,
+         test_refused_input_changes_nothing, test_plain_words,
          test_conflict_resolved, test_report, test_english_and_keyboard,
          test_only_loopback]
 
