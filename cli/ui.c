@@ -1713,6 +1713,143 @@ referrers(const struct ui *u, FILE *f, const struct sl_kind *k,
 	}
 }
 
+/* The value of field fd in competing branch e, or NULL: a text or a
+ * reference for a single field, a list for a list field. */
+static const msgpack_object *
+branch_value(const msgpack_object *e, const struct sl_field *fd)
+{
+	const msgpack_object *ch = map_get(e, "changes");
+	const msgpack_object *v = ch != NULL ? map_get(ch, fd->name) : NULL;
+	bool list = fd->type == SL_F_REFS || fd->type == SL_F_TEXTS;
+
+	if (v == NULL || v->type != (list ? MSGPACK_OBJECT_ARRAY :
+	    MSGPACK_OBJECT_STR))
+		return NULL;
+	return v;
+}
+
+/* A record in conflict: per field that the branches set differently,
+ * the value it has now and each branch's, with the organisation behind
+ * it, to choose one.  A single field's choice is its value; a list's
+ * (several organisations, parties, lines of business) is the branch's
+ * number, "pick-FIELD", and do_record takes that branch's whole list. */
+static void
+conflict_form(const struct ui *u, FILE *f, const struct sl_kind *k,
+    const msgpack_object *rec, const char *id)
+{
+	const msgpack_object *comp = map_get(rec, "competing");
+
+	if (comp == NULL || comp->type != MSGPACK_OBJECT_ARRAY)
+		return;
+	fprintf(f, "<h2 class=\"conflict\">%s</h2>\n<form method=\"post\" "
+	    "action=\"r/%s/resolve\" id=\"resolve\">\n", w(u, "competing"),
+	    id);
+	csrf_field(u, f);
+	for (uint32_t i = 0; i < k->nfields; i++) {
+		const struct sl_field *fd = &k->fields[i];
+		bool list = fd->type == SL_F_REFS || fd->type == SL_F_TEXTS;
+		bool differs = false;
+		char name[80];
+
+		if (fd->type == SL_F_STATE || (fd->flags & SL_FF_NOFLAG))
+			continue;
+		for (uint32_t j = 0; j < comp->via.array.size; j++)
+			differs = differs || branch_value(&comp->via.array.ptr[j],
+			    fd) != NULL;
+		if (!differs)
+			continue;
+		if (list)
+			snprintf(name, sizeof name, "pick-%s", fd->name);
+		else
+			snprintf(name, sizeof name, "%s", fd->flag != NULL ?
+			    fd->flag : fd->name);
+		fputs("<fieldset><legend>", f);
+		html_text(f, field_label(u, fd));
+		fprintf(f, "</legend>\n<label><input type=\"radio\" name=\"%s\" "
+		    "value=\"\" checked> ", name);
+		field_value(u, f, rec, fd);
+		fprintf(f, " <span class=\"hint\">(%s)</span></label>\n",
+		    u->en ? "as it is now" : "som det är nu");
+		for (uint32_t j = 0; j < comp->via.array.size; j++) {
+			const msgpack_object *e = &comp->via.array.ptr[j];
+			const msgpack_object *v = branch_value(e, fd);
+
+			if (v == NULL)
+				continue;
+			fprintf(f, "<label><input type=\"radio\" name=\"%s\" "
+			    "value=\"", name);
+			if (list)
+				fprintf(f, "%u", j);
+			else
+				value_attr(f, v);
+			fputs("\"> ", f);
+			change_value(u, f, rec, fd, v);
+			fputs(" <span class=\"hint\">(", f);
+			value_text(f, map_get(e, "org"));
+			fputs(")</span></label>\n", f);
+		}
+		fputs("</fieldset>\n", f);
+	}
+	fprintf(f, "<button type=\"submit\">%s</button>\n</form>\n",
+	    w(u, "resolve"));
+}
+
+/* A resolve's list choices ("pick-FIELD": a branch's number) into q:
+ * that branch's whole list as the field's values, or, for an empty
+ * list, the field cleared.  Texts are copied into owned. */
+static bool
+resolve_lists(const struct command_def *def, const struct form *fm,
+    const msgpack_object *rec, struct parse_result *q, char **owned,
+    size_t *nowned)
+{
+	const msgpack_object *comp = map_get(rec, "competing");
+	const struct flag_def *unset = NULL;
+
+	for (const struct flag_def *fl = def->flags; fl->name != NULL; fl++)
+		if (strcmp(fl->name, "unset") == 0)
+			unset = fl;
+	for (const struct flag_def *fl = def->flags; fl->name != NULL; fl++) {
+		const struct sl_field *fd = fl->field;
+		const msgpack_object *v;
+		const char *pick;
+		char key[80], *end;
+		unsigned long j;
+
+		if (fd == NULL || (fd->type != SL_F_REFS &&
+		    fd->type != SL_F_TEXTS))
+			continue;
+		snprintf(key, sizeof key, "pick-%s", fd->name);
+		if ((pick = form_get(fm, key)) == NULL || pick[0] == '\0')
+			continue;
+		j = strtoul(pick, &end, 10);
+		if (*end != '\0' || comp == NULL || comp->type !=
+		    MSGPACK_OBJECT_ARRAY || j >= comp->via.array.size ||
+		    (v = branch_value(&comp->via.array.ptr[j], fd)) == NULL)
+			return false;
+		if (v->via.array.size == 0 && unset != NULL) {
+			if (q->nvals >= MAX_VALUES)
+				return false;
+			q->vals[q->nvals].flag = unset;
+			q->vals[q->nvals++].value = fd->name;
+		}
+		for (uint32_t i = 0; i < v->via.array.size; i++) {
+			const msgpack_object *e = &v->via.array.ptr[i];
+			char *t;
+
+			if (e->type != MSGPACK_OBJECT_STR)
+				continue;
+			if (q->nvals >= MAX_VALUES || *nowned >= MAX_VALUES ||
+			    (t = strndup(e->via.str.ptr, e->via.str.size)) ==
+			    NULL)
+				return false;
+			owned[(*nowned)++] = t;
+			q->vals[q->nvals].flag = fl;
+			q->vals[q->nvals++].value = t;
+		}
+	}
+	return true;
+}
+
 /* The record page: fields, competing values and the form resolving
  * them, the forms that change it, its history.  After a refusal: err,
  * and the form of verb failed shown again with what was sent (fm). */
@@ -1771,65 +1908,10 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 	fprintf(p.f, "<p><a href=\"audit/%s\">%s</a></p>\n", id,
 	    w(u, "audit"));
 
-	/* A conflict: the competing values, and one choice per field. */
 	if (cf != NULL && cf->type == MSGPACK_OBJECT_BOOLEAN &&
-	    cf->via.boolean) {
-		const msgpack_object *comp = map_get(rec, "competing");
-
-		fprintf(p.f, "<h2 class=\"conflict\">%s</h2>\n<form method=\"post\" "
-		    "action=\"r/%s/resolve\" id=\"resolve\">\n",
-		    w(u, "competing"), id);
-		csrf_field(u, p.f);
-		for (uint32_t i = 0; i < k->nfields; i++) {
-			const struct sl_field *fd = &k->fields[i];
-			bool differs = false;
-
-			if (comp == NULL || comp->type != MSGPACK_OBJECT_ARRAY ||
-			    fd->type == SL_F_REFS || fd->type == SL_F_TEXTS ||
-			    fd->type == SL_F_STATE || (fd->flags & SL_FF_NOFLAG))
-				continue;
-			for (uint32_t j = 0; j < comp->via.array.size; j++) {
-				const msgpack_object *ch = map_get(
-				    &comp->via.array.ptr[j], "changes");
-				const msgpack_object *v = ch != NULL ?
-				    map_get(ch, fd->name) : NULL;
-
-				differs = differs || (v != NULL &&
-				    v->type == MSGPACK_OBJECT_STR);
-			}
-			if (!differs)
-				continue;
-			fprintf(p.f, "<fieldset><legend>%s</legend>\n",
-			    field_label(u, fd));
-			fprintf(p.f, "<label><input type=\"radio\" name=\"%s\" "
-			    "value=\"\" checked> ", fd->flag != NULL ? fd->flag :
-			    fd->name);
-			field_value(u, p.f, rec, fd);
-			fputs("</label>\n", p.f);
-			for (uint32_t j = 0; j < comp->via.array.size; j++) {
-				const msgpack_object *e = &comp->via.array.ptr[j];
-				const msgpack_object *ch = map_get(e, "changes");
-				const msgpack_object *v = ch != NULL ?
-				    map_get(ch, fd->name) : NULL;
-
-				if (v == NULL || v->type != MSGPACK_OBJECT_STR)
-					continue;
-				fprintf(p.f, "<label><input type=\"radio\" "
-				    "name=\"%s\" value=\"", fd->flag != NULL ?
-				    fd->flag : fd->name);
-				value_attr(p.f, v);
-				fputs("\"> ", p.f);
-				field_value(u, p.f, ch, fd);
-				fputs(" <span class=\"hint\">(", p.f);
-				value_text(p.f, map_get(e, "org"));
-				fputs(")</span></label>\n", p.f);
-			}
-			fputs("</fieldset>\n", p.f);
-		}
-		fprintf(p.f, "<button type=\"submit\">%s</button>\n</form>\n",
-		    w(u, "resolve"));
-	}
-
+	    cf->via.boolean)
+		conflict_form(u, p.f, k, rec, id);
+	referrers(u, p.f, k, id);
 	step_forms(u, p.f, k, id, state, failed, fm);
 	snprintf(name, sizeof name, "%s update", k->word);
 	if ((def = parse_find(name)) != NULL) {
@@ -1838,7 +1920,6 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 		command_form(u, p.f, def, action, "update", rec, failed != NULL &&
 		    strcmp(failed, "update") == 0 ? fm : NULL, w(u, "save"));
 	}
-	referrers(u, p.f, k, id);
 	history(u, p.f, k, rec, id);
 	run_free(&r);
 	free(label);
@@ -2065,6 +2146,14 @@ do_record(struct ui *u, struct MHD_Connection *c, const char *id,
 	if (strcmp(verb, "update") == 0 && !update_diff(q.def, fm,
 	    &cur.out.v[0].data, &q)) {
 		rc = page_record(u, c, id, "too many values", verb, fm, NULL);
+		goto out;
+	}
+	if (strcmp(verb, "resolve") == 0 && !resolve_lists(q.def, fm,
+	    &cur.out.v[0].data, &q, owned, &nowned)) {
+		rc = page_record(u, c, id, u->en ? "a list chosen is none of "
+		    "the competing ones (reload the page)" : "en vald lista "
+		    "finns inte bland de konkurrerande (ladda om sidan)", verb,
+		    fm, NULL);
 		goto out;
 	}
 	run(u, &q, &r);

@@ -674,11 +674,13 @@ def test_conflict_resolved():
         time.sleep(0.1)
     base = a.events()
     b.stop()
-    samlog(a.dir, "org", "update", org, "--status", "dormant")
+    samlog(a.dir, "org", "update", org, "--status", "dormant", "--sector",
+           "arbetsträning", "--sector", "café")
     S.ui.stop()
     a.stop()
     b.start()
-    samlog(b.dir, "org", "update", org, "--status", "closed")
+    samlog(b.dir, "org", "update", org, "--status", "closed", "--sector",
+           "städ")
     a.start()
     for _ in range(300):
         if a.events() >= base + 2 and b.events() >= base + 2:
@@ -694,7 +696,24 @@ def test_conflict_resolved():
     radios = all_css(drv, "#resolve input[type=radio][name='status']")
     choice = [r for r in radios if r.get_attribute("value") == "dormant"]
     assert choice, [r.get_attribute("value") for r in radios]
+    # A choice of a list that is none of the branches' is refused.
+    forged = all_css(drv, "#resolve input[name='pick-sector']")[1]
+    drv.execute_script("arguments[0].value = '99'", forged)
+    forged.click()
+    held = a.events()
+    submit(drv, "resolve")
+    assert "konkurrerande" in by_css(drv, ".error").text
+    assert a.events() == held
+    radios = all_css(drv, "#resolve input[type=radio][name='status']")
+    choice = [r for r in radios if r.get_attribute("value") == "dormant"]
     choice[0].click()
+    # A list field: each branch's whole list, by name, to choose one.
+    lists = all_css(drv, "#resolve input[type=radio][name='pick-sector']")
+    texts = [r.find_element("xpath", "..").text for r in lists]
+    pick = [r for r, t in zip(lists, texts) if "städ" in t]
+    assert len(lists) == 3 and pick, texts
+    assert any("arbetsträning, café" in t for t in texts), texts
+    pick[0].click()
     submit(drv, "resolve")
     no_error(drv)
     for _ in range(300):
@@ -703,6 +722,7 @@ def test_conflict_resolved():
             break
         time.sleep(0.1)
     assert not shown["conflict"] and shown["status"] == "dormant"
+    assert shown["sector"] == ["städ"], shown["sector"]
     drv.get(S.ui.app + "conflicts")
     assert "Värmekällan" not in by_css(drv, "main").text
 
