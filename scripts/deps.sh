@@ -9,6 +9,12 @@
 #                           and benchmarks use (make check, make unit, ...)
 #
 # Quiet when nothing is missing: make calls it on every build.
+#
+# For the tests it also installs, from the npm registry, axe-core (the
+# version tests/browser/package-lock.json pins) in build/axe: the browser
+# tests check every page with it against WCAG 2.1 A and AA.  npm comes
+# from Debian's package where the machine has none.  Without the
+# registry, those checks say in one line that they were skipped.
 set -eu
 
 BUILD_PKGS="make gcc pkg-config libuv1-dev liblmdb-dev libmsgpack-dev \
@@ -32,6 +38,28 @@ test) pkgs="$BUILD_PKGS $TEST_PKGS" ;;
 	;;
 esac
 
+# axe-core in build/axe, as the lock file pins it (as the user running
+# make: build/ is theirs).
+axe() {
+	[ "${1:-}" = test ] || return 0
+	[ -f build/axe/node_modules/axe-core/axe.min.js ] && return 0
+	command -v npm >/dev/null 2>&1 || return 0
+	mkdir -p build/axe
+	cp tests/browser/package.json tests/browser/package-lock.json build/axe/
+	if ! (cd build/axe && npm ci --no-audit --no-fund --silent \
+	    >/dev/null 2>&1); then
+		echo "deps: axe-core could not be installed from the npm" \
+		    "registry; the accessibility checks will be skipped" >&2
+	fi
+	return 0
+}
+
+# npm where there is none (a machine with Node.js from elsewhere has its
+# own, and Debian's would clash with it).
+if [ "${1:-}" = test ] && ! command -v npm >/dev/null 2>&1; then
+	pkgs="$pkgs npm"
+fi
+
 # One dpkg-query for all of them; a package it does not know prints
 # nothing, so the missing ones are those not listed as installed.
 # shellcheck disable=SC2086
@@ -44,7 +72,10 @@ for p in $pkgs; do
 	*) missing="$missing $p" ;;
 	esac
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+	axe "$1"
+	exit 0
+fi
 
 if [ "$(id -u)" -eq 0 ]; then
 	echo "deps: installing:$missing"
@@ -52,6 +83,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	axe "$1"
 	exit 0
 fi
 echo "deps: missing Debian packages; run first: sudo apt-get install -y$missing" >&2

@@ -659,6 +659,62 @@ def test_refused_input_changes_nothing():
         "Markdown"
 
 
+class Skip(Exception):
+    """A test that cannot run here, and why."""
+
+
+AXE = os.path.join(ROOT, "build", "axe", "node_modules", "axe-core",
+                   "axe.min.js")
+
+
+def axe_violations(drv):
+    """axe-core's WCAG 2.1 A and AA violations on the page shown."""
+    with open(AXE) as f:
+        drv.execute_script(f.read())
+    drv.set_script_timeout(60)
+    r = drv.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a',"
+        "'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        ".then(function (r) { done(r.violations); })"
+        ".catch(function (e) { done('axe: ' + e); });")
+    assert not isinstance(r, str), r
+    return ["%s (%s): %s" % (v["id"], v["impact"], v["nodes"][0]["html"])
+            for v in r]
+
+
+def test_accessibility():
+    """Every kind of page, in both languages, with and without a refusal
+    shown, checked by axe-core against WCAG 2.1 A and AA: labels,
+    contrast, names, landmarks, language."""
+    if not os.path.exists(AXE):
+        raise Skip("axe-core is not installed (scripts/deps.sh test "
+                   "installs it from the npm registry)")
+    drv = S.drv
+    pages = ["", "conflicts", "report", "find?q=Sigtuna",
+             "report/file?from=2019-04-01&to=2019-12-31&format=html"]
+    for k in ("org", "contact", "meeting", "decision", "agreement",
+              "action"):
+        pages += ["list/" + k, "new/" + k]
+        recs = json.loads(samlog(S.a.dir, k, "list", "--json"))
+        pages.append("r/" + recs[0]["id"])
+    bad = []
+    for lang in ("sv", "en"):
+        for page in pages:
+            drv.get(S.ui.app + page)
+            bad += [page + ": " + v for v in axe_violations(drv)]
+        # A refusal shown, with the form again.
+        drv.get(S.ui.app + "new/org")
+        fill(drv, "add", {"name": "Värmekällan"})
+        submit(drv, "add")
+        assert all_css(drv, ".error")
+        bad += ["refused add: " + v for v in axe_violations(drv)]
+        drv.get(S.ui.app)
+        by_css(drv, "form[action='lang'] button").click()
+        wait_lang(drv, "en" if lang == "sv" else "sv")
+    assert not bad, "\n".join(bad)
+
+
 def test_conflict_resolved():
     drv = S.drv
     a = S.a
@@ -802,6 +858,7 @@ TESTS = [test_login_once, test_refusals, test_every_page,
          test_coordinator_flow, test_update_changes_only_what_changed,
          test_audit_download, test_hostile_requests,
          test_refused_input_changes_nothing, test_plain_words,
+         test_accessibility,
          test_conflict_resolved, test_report, test_english_and_keyboard,
          test_only_loopback]
 
@@ -840,6 +897,8 @@ def main():
             t()
             print("[       OK ] " + t.__name__, flush=True)
             passed += 1
+        except Skip as e:
+            print("[ SKIPPED  ] %s: %s" % (t.__name__, e), flush=True)
         except Exception:
             traceback.print_exc(file=sys.stdout)
             print("[  FAILED  ] " + t.__name__, flush=True)
