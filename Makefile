@@ -86,7 +86,7 @@ DAEMON_SRC := daemon/config.c daemon/control.c daemon/cmd.c \
 CLI_SRC    := cli/parser.c cli/records.c cli/output.c cli/output_json.c \
               cli/request.c cli/import.c cli/export.c cli/fileio.c \
               cli/bundle.c cli/chains.c cli/pins.c cli/events.c cli/restore.c \
-              cli/report.c cli/html.c
+              cli/report.c cli/html.c cli/words.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 PROTO_OBJ  := $(call obj,$(PROTO_SRC))

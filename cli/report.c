@@ -44,6 +44,7 @@
 #include "report.h"
 #include "request.h"
 #include "samlog_proto.h"
+#include "words.h"
 
 /* ---- the records, as the daemon sent them -------------------------------- */
 
@@ -546,60 +547,61 @@ ent_rank(const char *status)
 	return i;
 }
 
+/* Ties of a first key c broken by name (Swedish order), then by id. */
+static int
+then_name(int c, const char *na, const char *nb, const char *ia,
+    const char *ib)
+{
+	if (c == 0)
+		c = sv_cmp(na, nb);
+	return c != 0 ? c : strcmp(ia, ib);
+}
+
+/* Enterprises by status (active first), agreements by title, meetings
+ * and decisions by day, actions by due day (those without one last). */
 static int
 cmp_ent(const void *a, const void *b)
 {
 	const struct ent *x = a, *y = b;
-	int c = ent_rank(x->status) - ent_rank(y->status);
 
-	if (c == 0)
-		c = sv_cmp(x->name, y->name);
-	return c != 0 ? c : strcmp(x->id, y->id);
+	return then_name(ent_rank(x->status) - ent_rank(y->status), x->name,
+	    y->name, x->id, y->id);
 }
 
 static int
 cmp_agr(const void *a, const void *b)
 {
 	const struct agr *x = a, *y = b;
-	int c = sv_cmp(x->title, y->title);
 
-	return c != 0 ? c : strcmp(x->id, y->id);
+	return then_name(0, x->title, y->title, x->id, y->id);
 }
 
 static int
 cmp_mtg(const void *a, const void *b)
 {
 	const struct mtg *x = a, *y = b;
-	int c = strcmp(x->date, y->date);
 
-	if (c == 0)
-		c = sv_cmp(x->title, y->title);
-	return c != 0 ? c : strcmp(x->id, y->id);
+	return then_name(strcmp(x->date, y->date), x->title, y->title, x->id,
+	    y->id);
 }
 
 static int
 cmp_dec(const void *a, const void *b)
 {
 	const struct dec *x = a, *y = b;
-	int c = strcmp(x->on, y->on);
 
-	if (c == 0)
-		c = sv_cmp(x->title, y->title);
-	return c != 0 ? c : strcmp(x->id, y->id);
+	return then_name(strcmp(x->on, y->on), x->title, y->title, x->id,
+	    y->id);
 }
 
-/* By due day, those without one last. */
 static int
 cmp_act(const void *a, const void *b)
 {
 	const struct act *x = a, *y = b;
-	int c = sv_cmp(x->due, y->due);
 
-	if (x->due == NULL || y->due == NULL)
-		c = (x->due == NULL) - (y->due == NULL);
-	if (c == 0)
-		c = sv_cmp(x->title, y->title);
-	return c != 0 ? c : strcmp(x->id, y->id);
+	return then_name(x->due == NULL || y->due == NULL ? (x->due == NULL) -
+	    (y->due == NULL) : strcmp(x->due, y->due), x->title, y->title,
+	    x->id, y->id);
 }
 
 static bool
@@ -797,7 +799,7 @@ model_free(struct model *m)
 
 /* ---- words ------------------------------------------------------------------ */
 
-enum word {
+enum rword {
 	W_TITLE, W_PERIOD, W_SOURCE, W_CONTENTS, W_SUMMARY, W_WORK, W_OTHER,
 	W_AHEAD, W_ENTS, W_AGRS, W_MTGS, W_DECS, W_MUNI, W_TOTAL, W_NEW,
 	W_IN_FORCE, W_OF_WHICH_IOP, W_OVERDUE, W_OPEN, W_NAME, W_STATUS,
@@ -882,11 +884,7 @@ static const char *const words[][2] = {
 };
 
 /* Words for the schema's values. */
-struct vword {
-	const char *value, *sv, *en;
-};
-
-static const struct vword vwords[] = {
+static const struct word vwords[] = {
 	{ "idea", "idé", "idea" },
 	{ "starting", "uppstart", "starting" },
 	{ "active", "aktivt", "active" },
@@ -919,6 +917,7 @@ static const struct vword vwords[] = {
 	{ "uppdrag", "uppdrag", "commission" },
 	{ "upphandling", "upphandling", "procurement" },
 	{ "pilot", "pilot", "pilot" },
+	{ NULL, NULL, NULL },
 };
 
 struct out {
@@ -928,7 +927,7 @@ struct out {
 };
 
 static const char *
-W(const struct out *o, enum word w)
+W(const struct out *o, enum rword w)
 {
 	return words[w][o->lang];
 }
@@ -936,12 +935,9 @@ W(const struct out *o, enum word w)
 const char *
 report_word(const char *value, enum report_lang lang)
 {
-	if (value == NULL)
-		return NULL;
-	for (size_t i = 0; i < sizeof vwords / sizeof vwords[0]; i++)
-		if (strcmp(vwords[i].value, value) == 0)
-			return lang == REPORT_SV ? vwords[i].sv : vwords[i].en;
-	return value;
+	const char *s = word_find(vwords, value, lang == REPORT_EN);
+
+	return s != NULL ? s : value;
 }
 
 static const char *
@@ -1054,7 +1050,7 @@ tdn(FILE *f, size_t n)
 }
 
 static void
-thead(const struct out *o, const enum word *cols, size_t n)
+thead(const struct out *o, const enum rword *cols, size_t n)
 {
 	fputs("<table><thead><tr>", o->f);
 	for (size_t i = 0; i < n; i++) {
@@ -1099,7 +1095,7 @@ static const char html_style[] =
 /* ---- the parts of a section, as tables ------------------------------------- */
 
 static void md(FILE *f, const char *s);
-static void md_head(const struct out *o, const enum word *cols, size_t n);
+static void md_head(const struct out *o, const enum rword *cols, size_t n);
 
 /* A cell: its text (NULL: none, shown as a dash), a note after it in
  * bold ("new in the period", "overdue"), whether the whole cell is
@@ -1114,8 +1110,8 @@ struct cell {
 #define TABLE_COLS 6
 
 struct table {
-	enum word title, none;          /* its heading; what says it is empty */
-	const enum word *cols;
+	enum rword title, none;          /* its heading; what says it is empty */
+	const enum rword *cols;
 	size_t ncols, nrows;
 	struct cell *cells;             /* nrows * ncols */
 	char **own;                     /* texts made for it, freed with it */
@@ -1173,15 +1169,15 @@ at(struct table *t, size_t row, size_t col)
 	return &t->cells[row * t->ncols + col];
 }
 
-static const enum word ent_cols[] = { W_NAME, W_STATUS, W_SECTOR, W_IOP,
+static const enum rword ent_cols[] = { W_NAME, W_STATUS, W_SECTOR, W_IOP,
     W_FOUNDED };
-static const enum word agr_cols[] = { W_AGREEMENT, W_TYPE, W_PARTIES, W_RUNS,
+static const enum rword agr_cols[] = { W_AGREEMENT, W_TYPE, W_PARTIES, W_RUNS,
     W_STATUS, W_CASE };
-static const enum word mtg_cols[] = { W_DATE, W_TYPE, W_MEETING, W_ORGS_MET,
+static const enum rword mtg_cols[] = { W_DATE, W_TYPE, W_MEETING, W_ORGS_MET,
     W_COUNTS };
-static const enum word dec_cols[] = { W_DATE, W_DECISION, W_BODY, W_STATUS,
+static const enum rword dec_cols[] = { W_DATE, W_DECISION, W_BODY, W_STATUS,
     W_MINUTES };
-static const enum word act_cols[] = { W_DUE, W_ACTION, W_OWNER, W_FROM };
+static const enum rword act_cols[] = { W_DUE, W_ACTION, W_OWNER, W_FROM };
 
 #define COLS(c) .cols = (c), .ncols = sizeof (c) / sizeof *(c)
 
@@ -1448,7 +1444,7 @@ counts_of(const struct model *m, const struct section *s)
 	return c;
 }
 
-static const enum word summary_cols[] = {
+static const enum rword summary_cols[] = {
 	W_MUNI, W_ENTS, W_NEW, W_IN_FORCE, W_OF_WHICH_IOP, W_MTGS, W_DECS,
 	W_OPEN, W_OVERDUE,
 };
@@ -1612,7 +1608,7 @@ md(FILE *f, const char *s)
 }
 
 static void
-md_head(const struct out *o, const enum word *cols, size_t n)
+md_head(const struct out *o, const enum rword *cols, size_t n)
 {
 	fputs("\n|", o->f);
 	for (size_t i = 0; i < n; i++)

@@ -52,6 +52,7 @@
 #include "request.h"
 #include "samlog_proto.h"
 #include "ui.h"
+#include "words.h"
 
 #define TOKEN_LEN 32            /* random bytes of a token */
 #define POST_MAX ((size_t)256 * 1024)   /* bytes of a form */
@@ -188,10 +189,6 @@ form_get(const struct form *f, const char *key)
 
 /* ---- words ------------------------------------------------------------------ */
 
-struct word {
-	const char *key, *sv, *en;
-};
-
 static const struct word words[] = {
 	{ "title", "samlog", "samlog" },
 	{ "overview", "Översikt", "Overview" },
@@ -277,13 +274,8 @@ static const struct word words[] = {
 	{ NULL, NULL, NULL },
 };
 
-/* A lifecycle step: its form's heading and button; what a history
- * entry of its event type says (the type's last part). */
-struct step_word {
-	const char *verb, *sv, *en;
-};
-
-static const struct step_word step_words[] = {
+/* A lifecycle step (its verb): its form's heading and button. */
+static const struct word step_words[] = {
 	{ "adopt", "Anta beslutet", "Adopt the decision" },
 	{ "reject", "Avslå", "Reject" },
 	{ "refer-back", "Återremittera", "Refer back" },
@@ -297,7 +289,8 @@ static const struct step_word step_words[] = {
 	{ NULL, NULL, NULL },
 };
 
-static const struct step_word event_words[] = {
+/* What a history entry of an event type says (the type's last part). */
+static const struct word event_words[] = {
 	{ "created", "Skapad", "Created" },
 	{ "updated", "Ändrad", "Changed" },
 	{ "archived", "Arkiverad", "Archived" },
@@ -316,22 +309,19 @@ static const struct step_word event_words[] = {
 	{ NULL, NULL, NULL },
 };
 
+/* The word of table t for key, else key itself. */
 static const char *
-step_word(const struct ui *u, const struct step_word *t, const char *key)
+step_word(const struct ui *u, const struct word *t, const char *key)
 {
-	for (size_t i = 0; key != NULL && t[i].verb != NULL; i++)
-		if (strcmp(t[i].verb, key) == 0)
-			return u->en ? t[i].en : t[i].sv;
-	return key;
+	const char *s = word_find(t, key, u->en);
+
+	return s != NULL ? s : key;
 }
 
 static const char *
 w(const struct ui *u, const char *key)
 {
-	for (size_t i = 0; words[i].key != NULL; i++)
-		if (strcmp(words[i].key, key) == 0)
-			return u->en ? words[i].en : words[i].sv;
-	return key;
+	return step_word(u, words, key);
 }
 
 /* A field's label in the page's language (labels.c), else its name. */
@@ -350,15 +340,15 @@ static const char *
 flag_label(const struct ui *u, const struct flag_def *fl)
 {
 	char key[64];
+	const char *l;
 
 	snprintf(key, sizeof key, "flag_%s", fl->name);
-	for (int pass = 0; pass < 2; pass++) {
-		if (pass == 1 && fl->field != NULL)
-			return field_label(u, fl->field);
-		for (size_t i = 0; words[i].key != NULL; i++)
-			if (strcmp(words[i].key, pass == 0 ? key : fl->name) == 0)
-				return u->en ? words[i].en : words[i].sv;
-	}
+	if ((l = word_find(words, key, u->en)) != NULL)
+		return l;
+	if (fl->field != NULL)
+		return field_label(u, fl->field);
+	if ((l = word_find(words, fl->name, u->en)) != NULL)
+		return l;
 	return fl->help != NULL ? fl->help : fl->name;
 }
 
@@ -1102,6 +1092,15 @@ static const struct {
 	{ "samlogd", "samlogd svarar inte. Starta den och ladda om sidan." },
 };
 
+static bool
+starts(const char *s, const char *prefix)
+{
+	while (*prefix != '\0')
+		if (*s++ != *prefix++)
+			return false;
+	return true;
+}
+
 static void
 error_box(FILE *f, const struct ui *u, const char *msg)
 {
@@ -1111,9 +1110,9 @@ error_box(FILE *f, const struct ui *u, const char *msg)
 		msg = "";
 	for (size_t i = 0; !u->en && sv == NULL &&
 	    i < sizeof explain / sizeof *explain; i++)
-		if (explain[i].needle[0] == '^' ? strncmp(msg,
-		    explain[i].needle + 1, strlen(explain[i].needle + 1)) == 0 :
-		    strstr(msg, explain[i].needle) != NULL)
+		if (explain[i].needle[0] == '^' ? starts(msg,
+		    explain[i].needle + 1) : strstr(msg, explain[i].needle) !=
+		    NULL)
 			sv = explain[i].sv;
 	fprintf(f, "<div class=\"error\" role=\"alert\"><strong>%s:</strong> ",
 	    w(u, "error"));
