@@ -100,6 +100,9 @@ static const struct flag_def report_flags[] = {
 	{ "format", "F", "html (printable A4, the default), md (Markdown) or "
 	    "json; default from FILE's ending", 0, report_formats, NULL },
 	{ "lang", "L", "sv (Swedish, the default) or en", 0, langs, NULL },
+	{ "intro", "TEXT_FILE", "the authors' own introduction, put before "
+	    "the figures: blocks between blank lines; \"# \" starts a "
+	    "heading, \"1. \" a numbered item", 0, NULL, NULL },
 	{ "out", "FILE", "where to write it (- for standard output)",
 	    FL_REQUIRED, NULL, NULL },
 	END_FLAGS,

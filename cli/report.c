@@ -1041,6 +1041,147 @@ agr_state(const struct out *o, const struct agr *a, char *buf, size_t n)
 	return buf;
 }
 
+/* ---- the introduction (--intro) -------------------------------------------- */
+
+/*
+ * The authors' own words before the figures (the background, how the
+ * work was organised): a text whose blocks are separated by blank lines.
+ * A block whose first line starts "# " is a heading (its other lines a
+ * paragraph after it); a line starting with a number and ". " is an
+ * item of a numbered list; the rest are paragraphs, their lines joined.
+ */
+enum iblock { I_HEAD, I_PARA, I_ITEM };
+
+/* Where a rendering of the introduction is. */
+struct iwalk {
+	const struct out *o;
+	int heads;              /* headings so far */
+	int item;               /* the list item written last, or 0 */
+};
+
+typedef void (*intro_fn)(struct iwalk *, enum iblock, const char *,
+    size_t);
+
+/* Calls each for each piece of intro in order; closes a list left
+ * open (each with I_PARA and no text). */
+static void
+intro_walk(const char *intro, intro_fn each, const struct out *o)
+{
+	struct iwalk wk = { .o = o };
+	const char *p = intro;
+
+	while (p != NULL && *p != '\0') {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		size_t digits = strspn(p, "0123456789");
+
+		if (len == strspn(p, " \t")) {          /* a blank line */
+		} else if (len > 2 && p[0] == '#' && p[1] == ' ') {
+			wk.heads++;
+			each(&wk, I_HEAD, p + 2, len - 2);
+		} else if (digits > 0 && digits + 2 <= len && p[digits] == '.' &&
+		    p[digits + 1] == ' ') {
+			each(&wk, I_ITEM, p + digits + 2, len - digits - 2);
+		} else {
+			/* A paragraph: this line and those after it up to a
+			 * blank line, a heading or an item. */
+			const char *end = p + len;
+
+			while (*end == '\n') {
+				const char *q = end + 1, *n2 = strchr(q, '\n');
+				size_t l2 = n2 != NULL ? (size_t)(n2 - q) :
+				    strlen(q);
+				size_t d2 = strspn(q, "0123456789");
+
+				if (l2 == strspn(q, " \t") || (q[0] == '#' &&
+				    q[1] == ' ') || (d2 > 0 && q[d2] == '.' &&
+				    q[d2 + 1] == ' '))
+					break;
+				end = q + l2;
+			}
+			each(&wk, I_PARA, p, (size_t)(end - p));
+			len = (size_t)(end - p);
+		}
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	each(&wk, I_PARA, NULL, 0);
+}
+
+/* A piece of the introduction as a C string, its line breaks as
+ * spaces. */
+static char *
+intro_text(const char *s, size_t n)
+{
+	char *t = strndup(s, n);
+
+	for (char *c = t; c != NULL && *c != '\0'; c++)
+		if (*c == '\n')
+			*c = ' ';
+	return t;
+}
+
+/* Each piece as HTML: headings as unnumbered chapters before the
+ * report's own, items in one <ol>. */
+static void
+intro_html(struct iwalk *wk, enum iblock b, const char *s, size_t n)
+{
+	FILE *f = wk->o->f;
+	char *t;
+
+	if (b != I_ITEM && wk->item > 0)
+		fputs("</ol>\n", f);
+	if (b == I_ITEM && wk->item == 0)
+		fputs("<ol>\n", f);
+	wk->item = b == I_ITEM ? wk->item + 1 : 0;
+	if (s == NULL || (t = intro_text(s, n)) == NULL)
+		return;
+	if (b == I_HEAD)
+		fprintf(f, "<h2 id=\"i%d\">", wk->heads);
+	else
+		fputs(b == I_ITEM ? "<li>" : "<p>", f);
+	html_prose(f, t);
+	fputs(b == I_HEAD ? "</h2>\n" : b == I_ITEM ? "</li>\n" : "</p>\n", f);
+	free(t);
+}
+
+/* Its headings in the contents. */
+static void
+intro_toc(struct iwalk *wk, enum iblock b, const char *s, size_t n)
+{
+	char *t;
+
+	if (b != I_HEAD || s == NULL || (t = intro_text(s, n)) == NULL)
+		return;
+	fprintf(wk->o->f, "<li><a href=\"#i%d\">", wk->heads);
+	html_text(wk->o->f, t);
+	fputs("</a></li>\n", wk->o->f);
+	free(t);
+}
+
+static void md(FILE *f, const char *s);
+
+static void
+intro_md(struct iwalk *wk, enum iblock b, const char *s, size_t n)
+{
+	FILE *f = wk->o->f;
+	char *t;
+
+	wk->item = b == I_ITEM ? wk->item + 1 : 0;
+	if (s == NULL || (t = intro_text(s, n)) == NULL)
+		return;
+	if (b == I_HEAD)
+		fputs("\n## ", f);
+	else if (b == I_ITEM)
+		fprintf(f, "%s%d. ", wk->item == 1 ? "\n" : "", wk->item);
+	else
+		fputc('\n', f);
+	md(f, t);
+	fputc('\n', f);
+	free(t);
+}
+
 /* ---- HTML ------------------------------------------------------------------ */
 
 static void
@@ -1499,6 +1640,7 @@ render_html(const struct out *o)
 	/* Contents */
 	fprintf(f, "<nav aria-labelledby=\"toc\">\n<h2 id=\"toc\">%s</h2>\n"
 	    "<ol>\n", W(o, W_CONTENTS));
+	intro_walk(m->o->intro, intro_toc, o);
 	fprintf(f, "<li><a href=\"#summary\">1. %s</a></li>\n",
 	    W(o, W_SUMMARY));
 	fprintf(f, "<li><a href=\"#work\">2. %s</a><ol>\n", W(o, W_WORK));
@@ -1512,7 +1654,8 @@ render_html(const struct out *o)
 	fprintf(f, "</ol></li>\n<li><a href=\"#ahead\">3. %s</a></li>\n"
 	    "</ol>\n</nav>\n", W(o, W_AHEAD));
 
-	/* 1. Summary */
+	/* The authors' introduction, then 1. Summary */
+	intro_walk(m->o->intro, intro_html, o);
 	fprintf(f, "<h2 id=\"summary\">1. %s</h2>\n", W(o, W_SUMMARY));
 	fputs("<table><thead><tr>", f);
 	for (size_t i = 0; i < sizeof summary_cols / sizeof *summary_cols;
@@ -1644,6 +1787,7 @@ render_md(const struct out *o)
 	md(f, b.p);
 	free(b.p);
 	fputc('\n', f);
+	intro_walk(m->o->intro, intro_md, o);
 
 	fprintf(f, "\n## 1. %s\n\n|", W(o, W_SUMMARY));
 	for (size_t i = 0; i < sizeof summary_cols / sizeof *summary_cols;
@@ -1824,6 +1968,7 @@ render_json(const struct out *o)
 	js(f, "from", m->o->from, true);
 	js(f, "to", m->o->to, true);
 	js(f, "lang", o->lang == REPORT_SV ? "sv" : "en", true);
+	js(f, "intro", m->o->intro, true);
 	fputs(",\n \"summary\": ", f);
 	js_counts(f, &all);
 	fputs(",\n \"municipalities\": [", f);
@@ -1950,6 +2095,38 @@ report_check_period(const char *from, const char *to, char *why, size_t n)
 }
 
 bool
+report_check_intro(const char *intro, size_t n, char *why, size_t wn)
+{
+	size_t line = 1;
+
+	if (n > 64 * 1024) {
+		snprintf(why, wn, "the introduction is %zu bytes; at most "
+		    "65536", n);
+		return false;
+	}
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t k = utf8_seq(intro + i, n - i, &cp);
+
+		if (k == 0) {
+			snprintf(why, wn, "the introduction is not UTF-8 text "
+			    "(line %zu)", line);
+			return false;
+		}
+		if ((cp < 0x20 && cp != '\n' && cp != '\t' && !(cp == '\r' &&
+		    i + 1 < n && intro[i + 1] == '\n')) || cp == 0x7f ||
+		    (cp >= 0x80 && cp < 0xa0)) {
+			snprintf(why, wn, "the introduction holds a control "
+			    "character (line %zu)", line);
+			return false;
+		}
+		line += cp == '\n';
+		i += k;
+	}
+	return true;
+}
+
+bool
 report_check_munis(const struct report_opts *o, char *why, size_t n)
 {
 	for (size_t i = 0; i < o->nmunis; i++) {
@@ -1968,6 +2145,34 @@ report_check_munis(const struct report_opts *o, char *why, size_t n)
 	return true;
 }
 
+/* The text of --intro FILE, checked, its CR LF as LF; NULL with one line
+ * printed. */
+static char *
+read_intro(const char *path)
+{
+	char *raw, *t, why[200];
+	size_t n, k = 0;
+
+	if (!file_slurp(path, (size_t)1 << 20, &raw, &n))
+		return NULL;
+	if (!report_check_intro(raw, n, why, sizeof why)) {
+		cli_error("report: --intro %s: %s", path, why);
+		free(raw);
+		return NULL;
+	}
+	if ((t = malloc(n + 1)) == NULL) {
+		cli_error("report: out of memory");
+		free(raw);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!(raw[i] == '\r' && i + 1 < n && raw[i + 1] == '\n'))
+			t[k++] = raw[i];
+	t[k] = '\0';
+	free(raw);
+	return t;
+}
+
 int
 cmd_report(const struct parse_result *r)
 {
@@ -1976,7 +2181,8 @@ cmd_report(const struct parse_result *r)
 	    "format"), *lang = parse_value(r, "lang");
 	const char *munis[MAX_VALUES];
 	struct report_opts o = { .from = from, .to = to, .munis = munis };
-	char *buf = NULL, *dir, why[200];
+	const char *ipath = parse_value(r, "intro");
+	char *buf = NULL, *dir, why[200], *intro = NULL;
 	size_t len = 0;
 	FILE *f;
 	int status;
@@ -2021,13 +2227,18 @@ cmd_report(const struct parse_result *r)
 		cli_error("report: %s", why);
 		return 2;
 	}
+	if (ipath != NULL && (intro = read_intro(ipath)) == NULL)
+		return 1;
+	o.intro = intro;
 	if ((dir = sl_node_dir_resolve(r->dir)) == NULL) {
+		free(intro);
 		cli_error("no node directory: set HOME or SAMLOG_DIR, or use "
 		    "-d DIR");
 		return 1;
 	}
 	if ((f = open_memstream(&buf, &len)) == NULL) {
 		free(dir);
+		free(intro);
 		cli_error("report: %s", strerror(errno));
 		return 1;
 	}
@@ -2052,5 +2263,6 @@ cmd_report(const struct parse_result *r)
 		}
 	}
 	free(buf);
+	free(intro);
 	return status;
 }

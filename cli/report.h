@@ -21,6 +21,9 @@ struct report_opts {
 	size_t nmunis;
 	enum report_format format;
 	enum report_lang lang;
+	const char *intro;              /* the authors' introduction (text,
+	                                   checked: report_check_intro), or
+	                                   NULL */
 };
 
 /*
@@ -50,6 +53,12 @@ bool report_is_day(const char *s);
  * The page's form is checked by the same words as the command line. */
 bool report_check_period(const char *from, const char *to, char *why,
     size_t n);
+
+/* Is intro (n bytes) a text for the report's introduction: UTF-8,
+ * no control characters but line breaks and tabs (CR LF taken as LF),
+ * at most 64 KiB?  If not, false with why filled in. */
+bool report_check_intro(const char *intro, size_t n, char *why,
+    size_t wn);
 
 /* Is each municipality asked for a name (not empty), given once (case
  * aside)?  If not, false with why filled in. */

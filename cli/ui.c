@@ -261,6 +261,13 @@ static const struct word words[] = {
 	    "or ended from this day on: give the meeting's day if it has "
 	    "already been taken." },
 	{ "tech", "Meddelandet från samlogd", "The message from samlogd" },
+	{ "intro", "Inledning", "Introduction" },
+	{ "intro_hint", "er egen text före siffrorna, t.ex. bakgrund och "
+	    "organisation; tom rad mellan stycken, ”# ” inleder en rubrik, "
+	    "”1. ” en numrerad punkt", "your own text before the figures, "
+	    "such as the background and how the work was organised; a blank "
+	    "line between paragraphs, \"# \" starts a heading, \"1. \" a "
+	    "numbered item" },
 	{ "munis", "Kommuner (ingen vald: alla)",
 	    "Municipalities (none chosen: all)" },
 	{ "flag_from", "Från (dag)", "From (day)" },
@@ -2213,8 +2220,11 @@ page_report_form(struct ui *u, struct MHD_Connection *c, const char *err,
 	page_begin(u, p.f, w(u, "report"));
 	if (err != NULL)
 		error_box(p.f, u, err);
-	fprintf(p.f, "<form method=\"get\" action=\"report/file\" "
-	    "id=\"report\">\n<label for=\"rf\">%s</label><input id=\"rf\" "
+	/* POST: the introduction may be longer than a URL. */
+	fputs("<form method=\"post\" action=\"report/file\" id=\"report\">\n",
+	    p.f);
+	csrf_field(u, p.f);
+	fprintf(p.f, "<label for=\"rf\">%s</label><input id=\"rf\" "
 	    "name=\"from\" type=\"date\" required value=\"", w(u, "from"));
 	html_attr(p.f, form_get(q, "from") != NULL ? form_get(q, "from") : from);
 	fprintf(p.f, "\">\n<label for=\"rt\">%s</label><input id=\"rt\" "
@@ -2240,7 +2250,11 @@ page_report_form(struct ui *u, struct MHD_Connection *c, const char *err,
 			free(munis[i]);
 		}
 	free(munis);
-	fprintf(p.f, "</fieldset>\n<label for=\"rfo\">%s</label><select "
+	fprintf(p.f, "</fieldset>\n<label for=\"ri\">%s <span class=\"hint\">"
+	    "(%s)</span></label><textarea id=\"ri\" name=\"intro\">",
+	    w(u, "intro"), w(u, "intro_hint"));
+	html_attr(p.f, form_get(q, "intro"));
+	fprintf(p.f, "</textarea>\n<label for=\"rfo\">%s</label><select "
 	    "id=\"rfo\" name=\"format\">", w(u, "format"));
 	for (size_t i = 0; i < sizeof fmts / sizeof *fmts; i++)
 		fprintf(p.f, "<option value=\"%s\"%s>%s</option>", fmts[i][0],
@@ -2255,7 +2269,7 @@ page_report_form(struct ui *u, struct MHD_Connection *c, const char *err,
 	return page_send(u, c, &p, err != NULL ? 422 : 200);
 }
 
-/* GET /report/file: the report itself (HTML shown, to print; Markdown
+/* GET or POST /report/file: the report itself (HTML shown, to print; Markdown
  * and JSON downloaded). */
 static enum MHD_Result
 page_report_file(struct ui *u, struct MHD_Connection *c, struct form *q)
@@ -2284,6 +2298,11 @@ page_report_file(struct ui *u, struct MHD_Connection *c, struct form *q)
 		if (strcmp(q->key[i], "municipality") == 0)
 			munis[o.nmunis++] = q->val[i];
 	if (!report_check_munis(&o, why, sizeof why))
+		return page_report_form(u, c, why, q);
+	if ((o.intro = form_get(q, "intro")) != NULL && o.intro[0] == '\0')
+		o.intro = NULL;
+	if (o.intro != NULL && !report_check_intro(o.intro, strlen(o.intro),
+	    why, sizeof why))
 		return page_report_form(u, c, why, q);
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		return MHD_NO;
@@ -2556,7 +2575,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		return page_conflicts(u, c);
 	if (!post && strcmp(url, "/report") == 0)
 		return page_report_form(u, c, NULL, NULL);
-	if (!post && strcmp(url, "/report/file") == 0)
+	if (strcmp(url, "/report/file") == 0)
 		return page_report_file(u, c, fm);
 	if (!post && strncmp(url, "/audit/", 7) == 0)
 		return page_audit(u, c, url + 7);

@@ -786,9 +786,19 @@ def test_conflict_resolved():
 def test_report():
     drv = S.drv
     drv.get(S.ui.app + "report")
-    fill(drv, "report", {"from": "2019-04-01", "to": "2019-12-31"})
+    fill(drv, "report", {"from": "2019-04-01", "to": "2019-12-31",
+                         "intro": "# Bakgrund/nulägesbeskrivning\n\n"
+                                  "M29 har haft avtal <med> förbundet.\n\n"
+                                  "1. Träffa alla ASF.\n2. Stötta kommunerna."})
     submit(drv, "report")
     src = drv.page_source
+    # The coordinators' own introduction comes first, as in the seed.
+    h2 = [e.text for e in all_css(drv, "h2")]
+    assert h2[1:3] == ["Bakgrund/nulägesbeskrivning", "1. Sammanfattning"], h2
+    assert "M29 har haft avtal <med> förbundet." in \
+        [e.text for e in all_css(drv, "p")]
+    assert [e.text for e in all_css(drv, "body > ol li")] == [
+        "Träffa alla ASF.", "Stötta kommunerna."]
     for h in ("Sammanfattning", "Uppdragsuppfyllelse", "Sigtuna",
               "Upplands Väsby", "Sollentuna", "Övrigt", "Kommande arbete"):
         assert h in src, h

@@ -254,6 +254,60 @@ test_report_unknown_municipality(void **state)
 	assert_string_equal(r->err, "");
 }
 
+/*
+ * The authors' own introduction (--intro FILE), as the seed report
+ * opens: its headings become chapters before the figures (and lines
+ * of the contents), a numbered list stays one, every value escaped.
+ */
+static void
+test_report_intro(void **state)
+{
+	char path[600], *s;
+	struct tu_run *r;
+
+	(void)state;
+	seed();
+	snprintf(path, sizeof path, "%s/intro.txt", cl_tmp);
+	assert_int_equal(tu_spit(path, "# Bakgrund/nulägesbeskrivning\r\n"
+	    "\r\n"
+	    "M29 har under perioden 2019-04-01 till och med 2019-12-31\n"
+	    "haft avtal <med> förbundet. En handlingsplan:\n"
+	    "\n"
+	    "1. Träffa alla ASF i regionen.\n"
+	    "2. Kontakta politiker & tjänstemän.\n"
+	    "\n"
+	    "# Organisation/struktur\n"
+	    "M29 utsåg en verksamhetsledare.\n"), 0);
+	s = report("intro.html", "--intro", path, NULL, NULL);
+	assert_non_null(strstr(s, "<li><a href=\"#i1\">Bakgrund/nuläges"
+	    "beskrivning</a></li>\n<li><a href=\"#i2\">Organisation/struktur"
+	    "</a></li>\n<li><a href=\"#summary\">1. Sammanfattning"));
+	assert_non_null(strstr(s, "<h2 id=\"i1\">Bakgrund/nulägesbeskrivning"
+	    "</h2>\n<p>M29 har under perioden <span class=\"d\">2019-04-01"
+	    "</span> till och med <span class=\"d\">2019-12-31</span> haft "
+	    "avtal &lt;med&gt; förbundet. En handlingsplan:</p>\n<ol>\n<li>"
+	    "Träffa alla ASF i regionen.</li>\n<li>Kontakta politiker &amp; "
+	    "tjänstemän.</li>\n</ol>\n<h2 id=\"i2\">Organisation/struktur"
+	    "</h2>\n<p>M29 utsåg en verksamhetsledare.</p>\n<h2 id=\"summary\">"));
+	free(s);
+	s = report("intro.md", "--intro", path, NULL, NULL);
+	assert_non_null(strstr(s, "\n## Bakgrund/nulägesbeskrivning\n\nM29 "
+	    "har under perioden 2019-04-01 till och med 2019-12-31 haft avtal "
+	    "\\<med\\> förbundet. En handlingsplan:\n\n1. Träffa alla ASF "
+	    "i regionen.\n2. Kontakta politiker & tjänstemän.\n\n## "
+	    "Organisation/struktur\n\nM29 utsåg en verksamhetsledare.\n\n## 1."));
+	free(s);
+	/* Not text: refused, nothing written. */
+	assert_int_equal(tu_spit(path, "# Bakgrund\n\x1b[31mröd\n"), 0);
+	r = sl(&A, "report", "--from", "2019-04-01", "--to", "2019-12-31",
+	    "--intro", path, "--out", "-", NULL);
+	refused(r, 1, "control character (line 2)");
+	assert_string_equal(r->out, "");
+	refused(sl(&A, "report", "--from", "2019-04-01", "--to", "2019-12-31",
+	    "--intro", "/nonexistent/intro.txt", "--out", "-", NULL), 1,
+	    "/nonexistent/intro.txt");
+}
+
 /* Wrong usage is 2, a failure 1; neither writes or changes the file. */
 static void
 test_report_refused(void **state)
@@ -356,6 +410,7 @@ main(void)
 		cmocka_unit_test(test_report_golden),
 		cmocka_unit_test(test_report_print),
 		cmocka_unit_test(test_report_unknown_municipality),
+		cmocka_unit_test(test_report_intro),
 		cmocka_unit_test_teardown(test_report_escapes, cl_reap),
 		cmocka_unit_test_teardown(test_report_refused, cl_reap),
 	};
