@@ -75,7 +75,9 @@ struct command_def {
 	const struct sl_kind *kind;   /* a record command's kind, or NULL */
 };
 
-#define MAX_VALUES 64
+#define MAX_VALUES 512         /* values of one command: room for every list
+				  field of a kind at its 64 values (a form
+				  of the page sends them all) */
 
 struct parse_result {
 	enum cmd_id cmd;

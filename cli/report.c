@@ -2099,7 +2099,7 @@ report_check_intro(const char *intro, size_t n, char *why, size_t wn)
 {
 	size_t line = 1;
 
-	if (n > 64 * 1024) {
+	if (n > (size_t)64 * 1024) {
 		snprintf(why, wn, "the introduction is %zu bytes; at most "
 		    "65536", n);
 		return false;

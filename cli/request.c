@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,6 +305,15 @@ sink_end(const struct output *out)
 		tee_out->end(tee_file);
 }
 
+/* The daemon's code for the last request's result (request_last_code). */
+static int last_code = -1;
+
+int
+request_last_code(void)
+{
+	return last_code;
+}
+
 int
 request_run(const char *dir, bool dir_named, const struct parse_result *r,
     const struct output *out)
@@ -313,6 +323,8 @@ request_run(const char *dir, bool dir_named, const struct parse_result *r,
 	char path[256];
 	int fd, status = 1;
 	bool got_result = false, began = false;
+
+	last_code = -1;
 
 	/* An organisation key file is read here, by its user, and passed
 	 * for this one request (the daemon may not be able to read it). */
@@ -407,6 +419,7 @@ request_run(const char *dir, bool dir_named, const struct parse_result *r,
 					    (int)kv->val.via.str.size,
 					    kv->val.via.str.ptr);
 			}
+			last_code = code > INT_MAX ? INT_MAX : (int)code;
 			if (code == SL_OK) {
 				if (!began && r->def->out == OUT_LIST) {
 					/* An empty list is still a list. */

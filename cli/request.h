@@ -62,6 +62,12 @@ void rset_free(struct rset *s);
 int request_collect_run(const char *dir, bool dir_named,
     const struct parse_result *q, struct rset *s);
 
+/* The code (SL_OK, SL_EPERM, ...) of the result samlogd sent for the
+ * last request made, or -1 if none came (no daemon, a broken reply): a
+ * program that explains a refusal in its own words goes by the code,
+ * not by the words of the message. */
+int request_last_code(void);
+
 /* The same for command name ("org list", "status"), with --as-of asof
  * when not NULL. */
 int request_collect(const char *dir, bool dir_named, const char *name,

@@ -56,7 +56,7 @@
 
 #define TOKEN_LEN 32            /* random bytes of a token */
 #define POST_MAX ((size_t)256 * 1024)   /* bytes of a form */
-#define FIELDS_MAX 256
+#define FIELDS_MAX 1024        /* fields of one form */
 #define UI_REPLY_S 30           /* a page waits this long for samlogd */
 
 struct ui {
@@ -76,6 +76,9 @@ struct ui {
 	                                    (0700): audit bundles, the page
 	                                    that opens the browser */
 	bool en;                         /* English chosen */
+	int err_code;                    /* the code of the refusal a page
+	                                    shows (request_last_code), or 0 */
+	bool offer_force;                /* its forms offer "save anyway" */
 	char here[128];                  /* the page asked for, relative to
 	                                    the prefix (the language button
 	                                    comes back to it) */
@@ -703,6 +706,7 @@ struct run {
 	struct rset out;
 	char *err;              /* the daemon's message, or NULL */
 	int status;
+	int code;               /* the daemon's code (request_last_code) */
 };
 
 /* Runs q, keeping its answer and its error message. */
@@ -715,6 +719,7 @@ run(const struct ui *u, const struct parse_result *q, struct run *r)
 	memset(&r->out, 0, sizeof r->out);
 	cli_error_to(ef);
 	r->status = request_collect_run(u->dir, u->named, q, &r->out);
+	r->code = request_last_code();
 	cli_error_to(NULL);
 	if (ef != NULL)
 		fclose(ef);
@@ -1035,7 +1040,8 @@ command_form(const struct ui *u, FILE *f, const struct command_def *def,
 		/* "Save anyway" only where it may help: after a refusal. */
 		if (strcmp(fl->name, "unset") == 0 ||
 		    strcmp(fl->name, "org-key") == 0 ||
-		    (strcmp(fl->name, "force") == 0 && fm == NULL))
+		    (strcmp(fl->name, "force") == 0 && (fm == NULL ||
+		    !u->offer_force)))
 			continue;
 		control(u, f, form_id, fl, rec != NULL && fl->field != NULL ?
 		    map_get(rec, fl->field->name) : NULL, fm);
@@ -1058,79 +1064,174 @@ command_form(const struct ui *u, FILE *f, const struct command_def *def,
 
 /* ---- pages ------------------------------------------------------------------ */
 
-/*
- * What samlogd's refusals mean, in Swedish: the refusal is the daemon's
- * own line (English, with the CLI's flags in it, as at the terminal);
- * the page says first what it means for someone who does not use the
- * terminal, and shows the daemon's line under it.  A needle the line
- * holds (one starting "^": starts with) picks the explanation; a line
- * no needle matches is shown as it is.
- */
-static const struct {
-	const char *needle, *sv;
-} explain[] = {
-	{ "already exists", "Det finns redan en post med det namnet. Kryssa "
-	    "i ”Spara ändå” om du vill lägga till en till med samma namn." },
-	{ "personal identity number", "En text ser ut att innehålla ett "
-	    "personnummer. Ta bort det, eller kryssa i ”Spara ändå” om det "
-	    "verkligen ska sparas." },
-	{ "was recorded as existing from", "Posten gäller från ett senare "
-	    "datum än det du angav, så steget kan inte dateras så tidigt. "
-	    "Ange en senare dag. (Ett beslut som ska tas på ett sammanträde "
-	    "som redan har hållits läggs till med sammanträdets dag i "
-	    "”Gäller från”.)" },
-	{ "last changed on", "Posten har ändrats med verkan från en senare "
-	    "dag än den du angav. Ange samma dag eller en senare." },
-	{ "is in conflict", "Posten har konkurrerande värden. Lös konflikten "
-	    "först (längre ned på sidan)." },
-	{ "cannot be", "Det steget går inte att ta i postens nuvarande "
-	    "läge." },
-	{ ": only ", "Bara organisationen som har skapat posten får göra den "
-	    "ändringen." },
-	{ "needs --", "Ett obligatoriskt fält är tomt." },
-	{ "needs at least one of", "Fyll i minst ett av fälten." },
-	{ "more than 400 days", "Dagen ligger för långt fram i tiden." },
-	{ "invalid date", "Ett datum är inte ett riktigt datum "
-	    "(ÅÅÅÅ-MM-DD)." },
-	{ "would end", "Slutdagen ligger före startdagen." },
-	{ "archived", "Posten är arkiverad." },
-	{ "too large", "Posten blir för stor: korta texterna." },
-	{ "^no ", "Posten som formuläret hänvisar till finns inte (längre)." },
-	{ "samlogd", "samlogd svarar inte. Starta den och ladda om sidan." },
-};
-
-static bool
-starts(const char *s, const char *prefix)
+/* The label of the field a flag in a refusal names ("--notes" in
+ * "--notes holds ..."): at most n bytes of flag at p, to its end. */
+static const char *
+flag_named(const char *p, char *out, size_t n)
 {
-	while (*prefix != '\0')
-		if (*s++ != *prefix++)
-			return false;
-	return true;
+	size_t k = strspn(p, "abcdefghijklmnopqrstuvwxyz-_");
+	const char *l;
+
+	snprintf(out, n, "%.*s", (int)(k < n ? k : n - 1), p);
+	l = sl_label_sv(out);
+	return l != NULL ? l : out;
 }
 
-static void
-error_box(FILE *f, const struct ui *u, const char *msg)
+/* The day (YYYY-MM-DD) right after needle in msg, into day; false if
+ * none. */
+static bool
+day_after(const char *msg, const char *needle, char day[11])
 {
-	const char *sv = NULL;
+	const char *p = strstr(msg, needle);
+
+	if (p == NULL)
+		return false;
+	p += strlen(needle);
+	if (strspn(p, "0123456789-") < 10)
+		return false;
+	memcpy(day, p, 10);
+	day[10] = '\0';
+	return report_is_day(day);
+}
+
+/*
+ * What a refusal of samlogd means, in Swedish, for someone who does not
+ * use the terminal (the daemon's own line, English with the CLI's flags
+ * in it, is shown under it).  Chosen by the result's code first: words
+ * in the message are looked at only within a code, and never where a
+ * member's name could stand (a refusal naming the organisation that may
+ * do something says so by code alone).  False if there are no words
+ * for it.
+ */
+static bool
+explain_sv(FILE *f, int code, const char *msg)
+{
+	const char *p;
+	char flag[64], day[11];
+
+	switch (code) {
+	case -1:
+		fputs("samlogd svarar inte. Starta den och ladda om sidan.", f);
+		return true;
+	case SL_EEXIST:
+		fputs("Det finns redan en post med det namnet", f);
+		if ((p = strstr(msg, "already exists: ")) != NULL) {
+			char id[SL_ID_TEXT + 1];
+
+			snprintf(id, sizeof id, "%s", p + 16);
+			if (is_id(id))
+				fprintf(f, " (<a href=\"r/%s\">visa den</a>)", id);
+		}
+		fputs(". Kryssa i ”Spara ändå” om du vill lägga till en till "
+		    "med samma namn.", f);
+		return true;
+	case SL_EPERM:
+		fputs("Bara organisationen som har skapat posten får göra den "
+		    "ändringen.", f);
+		return true;
+	case SL_ESTATE:
+		fputs(strstr(msg, " is in conflict") != NULL ? "Posten har "
+		    "konkurrerande värden. Lös konflikten först (längre upp på "
+		    "sidan)." : "Det steget går inte att ta i postens nuvarande "
+		    "läge.", f);
+		return true;
+	case SL_ENOENT:
+		fputs("Posten som formuläret hänvisar till finns inte "
+		    "(längre).", f);
+		return true;
+	case SL_EUSAGE:
+		if (strstr(msg, "needs at least one of") != NULL) {
+			fputs("Ändra minst ett fält. (”Gäller från” säger bara "
+			    "från vilken dag ändringen gäller. En posts egen dag "
+			    "kan inte flyttas: arkivera posten och lägg till den "
+			    "igen med rätt dag.)", f);
+			return true;
+		}
+		if ((p = strstr(msg, " needs --")) != NULL) {
+			fputs("Fyll i ", f);
+			html_text(f, flag_named(p + 9, flag, sizeof flag));
+			fputs(".", f);
+			return true;
+		}
+		return false;
+	default:
+		break;
+	}
+	if (strncmp(msg, "--", 2) == 0 && strstr(msg, " holds what looks "
+	    "like a personal identity number") != NULL) {
+		fputs("Fältet ", f);
+		html_text(f, flag_named(msg + 2, flag, sizeof flag));
+		fputs(" ser ut att innehålla ett personnummer. Ta bort det, "
+		    "eller kryssa i ”Spara ändå” om det verkligen ska sparas.", f);
+		return true;
+	}
+	if (day_after(msg, " was recorded as existing from ", day)) {
+		fprintf(f, "Posten gäller från %s. Välj den dagen eller en "
+		    "senare.", day);
+		return true;
+	}
+	if (day_after(msg, " last changed on ", day)) {
+		fprintf(f, "Posten har ändrats med verkan från %s. Välj den "
+		    "dagen eller en senare.", day);
+		return true;
+	}
+	static const struct word plain[] = {
+		{ "would end", "Slutdagen ligger före startdagen.", NULL },
+		{ "archived", "Posten är arkiverad.", NULL },
+		{ "too large", "Posten blir för stor: korta texterna.", NULL },
+		{ "more than 400 days", "Dagen ligger för långt fram i tiden.",
+		    NULL },
+		{ "invalid date", "Ett datum är inte ett riktigt datum "
+		    "(ÅÅÅÅ-MM-DD).", NULL },
+		{ NULL, NULL, NULL },
+	};
+	for (size_t i = 0; plain[i].key != NULL; i++)
+		if (strstr(msg, plain[i].key) != NULL) {
+			fputs(plain[i].sv, f);
+			return true;
+		}
+	return false;
+}
+
+/* Would "Spara ändå" (--force) help against this refusal? */
+static bool
+force_helps(int code, const char *msg)
+{
+	return msg != NULL && (code == SL_EEXIST || strstr(msg, " holds what "
+	    "looks like a personal identity number") != NULL);
+}
+
+/* A refusal: in Swedish where there are words for it (explain_sv),
+ * with samlogd's own line under it; in English that line. */
+static void
+error_box(FILE *f, const struct ui *u, const char *msg, int code)
+{
+	char *sv = NULL;
+	size_t n = 0;
+	FILE *mf;
 
 	if (msg == NULL)
 		msg = "";
-	for (size_t i = 0; !u->en && sv == NULL &&
-	    i < sizeof explain / sizeof *explain; i++)
-		if (explain[i].needle[0] == '^' ? starts(msg,
-		    explain[i].needle + 1) : strstr(msg, explain[i].needle) !=
-		    NULL)
-			sv = explain[i].sv;
 	fprintf(f, "<div class=\"error\" role=\"alert\"><strong>%s:</strong> ",
 	    w(u, "error"));
+	if (!u->en && (mf = open_memstream(&sv, &n)) != NULL) {
+		bool known = explain_sv(mf, code, msg);
+
+		fclose(mf);
+		if (!known) {
+			free(sv);
+			sv = NULL;
+		}
+	}
 	if (sv != NULL) {
-		html_text(f, sv);
+		fputs(sv, f);
 		fprintf(f, "<br><span class=\"hint\">%s: ", w(u, "tech"));
 		html_text(f, msg);
 		fputs("</span>", f);
 	} else {
 		html_text(f, msg);
 	}
+	free(sv);
 	fputs("</div>\n", f);
 }
 
@@ -1218,7 +1319,7 @@ page_overview(struct ui *u, struct MHD_Connection *c)
 	/* No daemon, no overview: its empty tables would say there is
 	 * nothing. */
 	if (run_cmd(u, "status", NULL, &r) != 0) {
-		error_box(p.f, u, r.err);
+		error_box(p.f, u, r.err, r.code);
 		run_free(&r);
 		return page_send(u, c, &p, 503);
 	}
@@ -1386,11 +1487,11 @@ page_list(struct ui *u, struct MHD_Connection *c, const char *word,
 	fprintf(p.f, "<button type=\"submit\">%s</button>\n</form>\n"
 	    "</details>\n", w(u, "filter"));
 	if (!form_to_query(query, q.def, &q, owned, &nowned)) {
-		error_box(p.f, u, "too many values");
+		error_box(p.f, u, "too many values", 0);
 	} else {
 		run(u, &q, &r);
 		if (r.status != 0)
-			error_box(p.f, u, r.err);
+			error_box(p.f, u, r.err, r.code);
 		else
 			record_table(u, p.f, &r.out, k);
 		run_free(&r);
@@ -1412,7 +1513,7 @@ page_find(struct ui *u, struct MHD_Connection *c, const char *text)
 	if (text != NULL && text[0] != '\0') {
 		run_cmd(u, "find", text, &r);
 		if (r.status != 0)
-			error_box(p.f, u, r.err);
+			error_box(p.f, u, r.err, r.code);
 		else
 			record_table(u, p.f, &r.out, NULL);
 		run_free(&r);
@@ -1578,7 +1679,7 @@ history(const struct ui *u, FILE *f, const struct sl_kind *k,
 	fprintf(f, "<h2>%s</h2>\n", w(u, "history"));
 	run_cmd(u, "history", id, &r);
 	if (r.status != 0) {
-		error_box(f, u, r.err);
+		error_box(f, u, r.err, r.code);
 		run_free(&r);
 		return;
 	}
@@ -1894,7 +1995,7 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 	}
 	page_begin(u, p.f, label != NULL ? label : id);
 	if (err != NULL)
-		error_box(p.f, u, err);
+		error_box(p.f, u, err, u->err_code);
 	if (note != NULL)
 		fprintf(p.f, "<div class=\"ok\" role=\"status\">%s</div>\n",
 		    note);
@@ -1948,7 +2049,7 @@ page_new(struct ui *u, struct MHD_Connection *c, const char *word,
 		return MHD_NO;
 	page_begin(u, p.f, w(u, word));
 	if (err != NULL)
-		error_box(p.f, u, err);
+		error_box(p.f, u, err, u->err_code);
 	snprintf(action, sizeof action, "new/%s", word);
 	command_form(u, p.f, def, action, "add", NULL, fm, w(u, "save"));
 	return page_send(u, c, &p, err != NULL ? 422 : 200);
@@ -1977,6 +2078,8 @@ do_new(struct ui *u, struct MHD_Connection *c, const char *word,
 	}
 	run(u, &q, &r);
 	if (r.status != 0 || r.out.n == 0) {
+		u->err_code = r.code;
+		u->offer_force = force_helps(r.code, r.err);
 		rc = page_new(u, c, word, r.err != NULL ? r.err :
 		    "no answer", fm);
 		goto out;
@@ -2164,6 +2267,8 @@ do_record(struct ui *u, struct MHD_Connection *c, const char *id,
 	}
 	run(u, &q, &r);
 	if (r.status != 0) {
+		u->err_code = r.code;
+		u->offer_force = force_helps(r.code, r.err);
 		rc = page_record(u, c, id, r.err != NULL ? r.err : "failed",
 		    verb, fm, NULL);
 		goto out;
@@ -2188,7 +2293,7 @@ page_conflicts(struct ui *u, struct MHD_Connection *c)
 		return MHD_NO;
 	page_begin(u, p.f, w(u, "conflicts"));
 	if (run_cmd(u, "conflicts", NULL, &r) != 0)
-		error_box(p.f, u, r.err);
+		error_box(p.f, u, r.err, r.code);
 	else
 		record_table(u, p.f, &r.out, NULL);
 	run_free(&r);
@@ -2219,7 +2324,7 @@ page_report_form(struct ui *u, struct MHD_Connection *c, const char *err,
 		lang = u->en ? "en" : "sv";
 	page_begin(u, p.f, w(u, "report"));
 	if (err != NULL)
-		error_box(p.f, u, err);
+		error_box(p.f, u, err, u->err_code);
 	/* POST: the introduction may be longer than a URL. */
 	fputs("<form method=\"post\" action=\"report/file\" id=\"report\">\n",
 	    p.f);
@@ -2565,6 +2670,8 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	/* The page the language button comes back to: this one, or for a
 	 * form's answer the page the form was on. */
 	page_here(u, url, post);
+	u->err_code = 0;
+	u->offer_force = false;
 	if (!post && strcmp(url, "/") == 0)
 		return page_overview(u, c);
 	if (!post && strncmp(url, "/list/", 6) == 0)

@@ -454,7 +454,11 @@ def test_plain_words():
                              "on": "1999-01-01"})
     submit(drv, "step-adopt")
     err = by_css(drv, ".error").text
-    assert "senare datum" in err and "samlogd" in err, err
+    assert "Posten gäller från %s. Välj den dagen eller en senare." % \
+        dec["created_on"] in err and "samlogd" in err, err
+    # The step is dated; "save anyway" would not help, so it is not
+    # offered.
+    assert "Spara ändå" not in visible(drv)
     assert by_css(drv, "#step-adopt [name='minutes']").get_attribute(
         "value") == "KS 1999-01-01 § 1"
     assert S.a.events() == before
