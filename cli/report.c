@@ -439,44 +439,49 @@ cmp_name(const void *a, const void *b)
 	return sv_cmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every municipality a record names (its first spelling met), in
- * alphabetical order, into *found (n of them). */
+/* Every municipality a record names, once (case aside: its spelling
+ * first in byte order), in alphabetical order, into *found (n of
+ * them).  Sorted first and then each kept unless it is the one before
+ * it case aside: n log n, for a log where a member named thousands. */
 static bool
 named_munis(const struct model *m, char ***found, size_t *nf)
 {
-	size_t cap = 0;
+	size_t cap = 0, n = 0, keep = 0;
+	char **v = NULL;
 
 	*found = NULL;
 	*nf = 0;
 	for (int k = 0; k < K_N; k++)
 		for (size_t i = 0; i < m->r[k].n; i++) {
 			char *mu = get_str(&m->r[k].v[i].data, "municipality");
-			bool seen = mu == NULL;
 
-			for (size_t j = 0; j < *nf && !seen; j++)
-				seen = sv_same((*found)[j], mu);
-			if (seen) {
-				free(mu);
+			if (mu == NULL)
 				continue;
-			}
-			if (*nf == cap) {
-				char **p = realloc(*found, (cap ? cap * 2 : 16) *
+			if (n == cap) {
+				char **p = realloc(v, (cap ? cap * 2 : 16) *
 				    sizeof *p);
 
 				if (p == NULL) {
 					free(mu);
-					strs_free(*found, *nf);
-					*found = NULL;
-					*nf = 0;
+					strs_free(v, n);
 					return false;
 				}
-				*found = p;
+				v = p;
 				cap = cap ? cap * 2 : 16;
 			}
-			(*found)[(*nf)++] = mu;
+			v[n++] = mu;
 		}
-	if (*nf > 0)
-		qsort(*found, *nf, sizeof **found, cmp_name);
+	if (n > 1)
+		qsort(v, n, sizeof *v, cmp_name);
+	for (size_t i = 0; i < n; i++) {
+		if (keep > 0 && sv_same(v[keep - 1], v[i])) {
+			free(v[i]);
+			continue;
+		}
+		v[keep++] = v[i];
+	}
+	*found = v;
+	*nf = keep;
 	return true;
 }
 

@@ -265,6 +265,8 @@ static const struct word words[] = {
 	    "already been taken." },
 	{ "tech", "Meddelandet från samlogd", "The message from samlogd" },
 	{ "intro", "Inledning", "Introduction" },
+	{ "munis_typed", "Kommuner (tomt: alla)",
+	    "Municipalities (empty: all)" },
 	{ "intro_hint", "er egen text före siffrorna, t.ex. bakgrund och "
 	    "organisation; tom rad mellan stycken, ”# ” inleder en rubrik, "
 	    "”1. ” en numrerad punkt", "your own text before the figures, "
@@ -1560,13 +1562,39 @@ step_forms(const struct ui *u, FILE *f, const struct sl_kind *k,
 	}
 }
 
+/* The names a history has looked up, each id once: a member can fill a
+ * record's history with thousands of references, and a page must not
+ * ask samlogd about each (a hostile review made a page take 19 s).
+ * Past NAMES_ASKED lookups an id is shown as it is. */
+#define HISTORY_SHOWN 200      /* changes a record page shows */
+#define MUNIS_TICKED 100       /* municipalities the report form lists */
+#define NAMES_MAX 256
+#define NAMES_ASKED 64
+struct names {
+	size_t n, asked;
+	char *id[NAMES_MAX], *name[NAMES_MAX];  /* name NULL: none found */
+};
+
+static void
+names_free(struct names *nc)
+{
+	for (size_t i = 0; i < nc->n; i++) {
+		free(nc->id[i]);
+		free(nc->name[i]);
+	}
+	nc->n = 0;
+}
+
+static char *ref_lookup(const struct ui *u, const struct sl_field *fd,
+    const char *idt);
+
 /* The name of record id that field fd of record rec refers to: as the
  * record names it now (FIELD_name, FIELD_names), else as samlogd shows
- * the record of that id (an earlier value of the field); NULL if
- * neither.  A new string. */
+ * the record of that id (an earlier value of the field), asked once per
+ * page (nc); NULL if neither.  A new string. */
 static char *
 ref_name(const struct ui *u, const msgpack_object *rec,
-    const struct sl_field *fd, const msgpack_object *id)
+    const struct sl_field *fd, const msgpack_object *id, struct names *nc)
 {
 	const msgpack_object *ids = map_get(rec, fd->name);
 	char nk[64], *idt;
@@ -1599,6 +1627,26 @@ ref_name(const struct ui *u, const msgpack_object *rec,
 		free(idt);
 		return NULL;
 	}
+	for (size_t i = 0; i < nc->n; i++)
+		if (strcmp(nc->id[i], idt) == 0) {
+			free(idt);
+			return nc->name[i] != NULL ? strdup(nc->name[i]) : NULL;
+		}
+	if (nc->asked >= NAMES_ASKED || nc->n >= NAMES_MAX) {
+		free(idt);
+		return NULL;
+	}
+	nc->asked++;
+	nc->id[nc->n] = idt;
+	nc->name[nc->n] = ref_lookup(u, fd, idt);
+	return nc->name[nc->n++] != NULL ? strdup(nc->name[nc->n - 1]) : NULL;
+}
+
+/* The label samlogd shows for record idt of one of fd's kinds, or
+ * NULL. */
+static char *
+ref_lookup(const struct ui *u, const struct sl_field *fd, const char *idt)
+{
 	for (const char *c = fd->ref; c != NULL && *c != '\0'; c++) {
 		const struct sl_kind *k = sl_schema_kind_c(*c);
 		char name[64], *label = NULL;
@@ -1611,12 +1659,9 @@ ref_name(const struct ui *u, const msgpack_object *rec,
 		    str_is(idt, map_get(&r.out.v[0].data, "id")))
 			label = str_of(&r.out.v[0].data, "label");
 		run_free(&r);
-		if (label != NULL) {
-			free(idt);
+		if (label != NULL)
 			return label;
-		}
 	}
-	free(idt);
 	return NULL;
 }
 
@@ -1625,7 +1670,7 @@ ref_name(const struct ui *u, const msgpack_object *rec,
  * value cleared as "(tömt)". */
 static void
 change_value(const struct ui *u, FILE *f, const msgpack_object *rec,
-    const struct sl_field *fd, const msgpack_object *v)
+    const struct sl_field *fd, const msgpack_object *v, struct names *nc)
 {
 	if (v == NULL || v->type == MSGPACK_OBJECT_NIL ||
 	    (v->type == MSGPACK_OBJECT_ARRAY && v->via.array.size == 0)) {
@@ -1639,7 +1684,7 @@ change_value(const struct ui *u, FILE *f, const msgpack_object *rec,
 		for (uint32_t i = 0; i < n; i++) {
 			const msgpack_object *id = v->type ==
 			    MSGPACK_OBJECT_ARRAY ? &v->via.array.ptr[i] : v;
-			char *name = ref_name(u, rec, fd, id);
+			char *name = ref_name(u, rec, fd, id, nc);
 
 			if (i > 0)
 				fputs(", ", f);
@@ -1675,6 +1720,8 @@ history(const struct ui *u, FILE *f, const struct sl_kind *k,
     const msgpack_object *rec, const char *id)
 {
 	struct run r;
+	struct names nc = { 0 };
+	size_t first;
 
 	fprintf(f, "<h2>%s</h2>\n", w(u, "history"));
 	run_cmd(u, "history", id, &r);
@@ -1683,8 +1730,15 @@ history(const struct ui *u, FILE *f, const struct sl_kind *k,
 		run_free(&r);
 		return;
 	}
-	fputs("<ol class=\"timeline\">\n", f);
-	for (size_t i = 0; i < r.out.n; i++) {
+	/* The newest HISTORY_SHOWN; the CLI shows them all. */
+	first = r.out.n > HISTORY_SHOWN ? r.out.n - HISTORY_SHOWN : 0;
+	if (first > 0)
+		fprintf(f, "<p>%s %zu %s <code>samlog history %s</code>.</p>\n",
+		    u->en ? "The" : "De", first, u->en ? "oldest changes are "
+		    "not shown here; all of them:" : "äldsta ändringarna visas "
+		    "inte här; alla:", id);
+	fprintf(f, "<ol class=\"timeline\" start=\"%zu\">\n", first + 1);
+	for (size_t i = first; i < r.out.n; i++) {
 		const msgpack_object *e = &r.out.v[i].data;
 		const msgpack_object *ch = map_get(e, "changes");
 		const msgpack_object *er = map_get(e, "erased");
@@ -1743,7 +1797,7 @@ history(const struct ui *u, FILE *f, const struct sl_kind *k,
 				free(ks);
 			}
 			fputs(": ", f);
-			change_value(u, f, rec, fd, &kv->val);
+			change_value(u, f, rec, fd, &kv->val, &nc);
 			fputs("</li>\n", f);
 		}
 		for (uint32_t j = 0; er != NULL && er->type == MSGPACK_OBJECT_MAP &&
@@ -1769,6 +1823,7 @@ history(const struct ui *u, FILE *f, const struct sl_kind *k,
 		free(when);
 	}
 	fputs("</ol>\n", f);
+	names_free(&nc);
 	run_free(&r);
 }
 
@@ -1845,6 +1900,7 @@ conflict_form(const struct ui *u, FILE *f, const struct sl_kind *k,
     const msgpack_object *rec, const char *id)
 {
 	const msgpack_object *comp = map_get(rec, "competing");
+	struct names nc = { 0 };
 
 	if (comp == NULL || comp->type != MSGPACK_OBJECT_ARRAY)
 		return;
@@ -1890,7 +1946,7 @@ conflict_form(const struct ui *u, FILE *f, const struct sl_kind *k,
 			else
 				value_attr(f, v);
 			fputs("\"> ", f);
-			change_value(u, f, rec, fd, v);
+			change_value(u, f, rec, fd, v, &nc);
 			fputs(" <span class=\"hint\">(", f);
 			value_text(f, map_get(e, "org"));
 			fputs(")</span></label>\n", f);
@@ -1899,6 +1955,7 @@ conflict_form(const struct ui *u, FILE *f, const struct sl_kind *k,
 	}
 	fprintf(f, "<button type=\"submit\">%s</button>\n</form>\n",
 	    w(u, "resolve"));
+	names_free(&nc);
 }
 
 /* A resolve's list choices ("pick-FIELD": a branch's number) into q:
@@ -2336,10 +2393,21 @@ page_report_form(struct ui *u, struct MHD_Connection *c, const char *err,
 	    "name=\"to\" type=\"date\" required value=\"", w(u, "to"));
 	html_attr(p.f, form_get(q, "to") != NULL ? form_get(q, "to") : to);
 	fputs("\">\n", p.f);
-	/* The municipalities the records name, to tick. */
+	/* The municipalities the records name, to tick; past MUNIS_TICKED
+	 * (a member can name thousands) a text field. */
 	fprintf(p.f, "<fieldset><legend>%s</legend>\n", w(u, "munis"));
-	if (report_municipalities(u->dir, u->named, &munis, &nm) == 0)
-		for (size_t i = 0; i < nm; i++) {
+	if (report_municipalities(u->dir, u->named, &munis, &nm) == 0 &&
+	    nm > MUNIS_TICKED) {
+		fprintf(p.f, "<label for=\"rm\">%s <span class=\"hint\">(%s)"
+		    "</span></label><input id=\"rm\" name=\"municipality\" "
+		    "value=\"", w(u, "munis_typed"), w(u, "list_sep"));
+		for (size_t j = 0; q != NULL && j < q->n; j++)
+			if (strcmp(q->key[j], "municipality") == 0)
+				html_attr(p.f, q->val[j]);
+		fputs("\">\n", p.f);
+	}
+	for (size_t i = 0; i < nm; i++) {
+		if (nm <= MUNIS_TICKED) {
 			bool on = false;
 
 			for (size_t j = 0; q != NULL && j < q->n; j++)
@@ -2352,8 +2420,9 @@ page_report_form(struct ui *u, struct MHD_Connection *c, const char *err,
 			fprintf(p.f, "\"%s> ", on ? " checked" : "");
 			html_text(p.f, munis[i]);
 			fputs("</label>\n", p.f);
-			free(munis[i]);
 		}
+		free(munis[i]);
+	}
 	free(munis);
 	fprintf(p.f, "</fieldset>\n<label for=\"ri\">%s <span class=\"hint\">"
 	    "(%s)</span></label><textarea id=\"ri\" name=\"intro\">",
@@ -2399,9 +2468,25 @@ page_report_file(struct ui *u, struct MHD_Connection *c, struct form *q)
 	    fmt != NULL && strcmp(fmt, "json") == 0 ? REPORT_JSON : REPORT_HTML;
 	o.lang = lang != NULL && strcmp(lang, "en") == 0 ? REPORT_EN :
 	    REPORT_SV;
-	for (size_t i = 0; i < q->n && o.nmunis < MAX_VALUES; i++)
-		if (strcmp(q->key[i], "municipality") == 0)
+	/* Ticked, or typed with ';' between them (many municipalities). */
+	for (size_t i = 0; i < q->n && o.nmunis < MAX_VALUES; i++) {
+		char *save = NULL, *t;
+
+		if (strcmp(q->key[i], "municipality") != 0)
+			continue;
+		if (strchr(q->val[i], ';') == NULL) {
 			munis[o.nmunis++] = q->val[i];
+			continue;
+		}
+		for (t = strtok_r(q->val[i], ";", &save); t != NULL &&
+		    o.nmunis < MAX_VALUES; t = strtok_r(NULL, ";", &save)) {
+			t += strspn(t, " ");
+			for (size_t l = strlen(t); l > 0 && t[l - 1] == ' '; l--)
+				t[l - 1] = '\0';
+			if (*t != '\0')
+				munis[o.nmunis++] = t;
+		}
+	}
 	if (!report_check_munis(&o, why, sizeof why))
 		return page_report_form(u, c, why, q);
 	if ((o.intro = form_get(q, "intro")) != NULL && o.intro[0] == '\0')

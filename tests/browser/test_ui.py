@@ -627,6 +627,58 @@ def test_hostile_requests():
     assert http(base + "", headers={"Cookie": ck})[0] == 200
 
 
+def test_hostile_member_data():
+    """What a second hostile review found a member's records could do to
+    the page, each tried again: a history of hundreds of changes naming
+    dozens of records (each looked up once, the newest 200 shown),
+    thousands of municipalities (typed, not ticked), list fields full to
+    their 64 values (the form still saves)."""
+    a = S.a
+    drv = S.drv
+    lines = [json.dumps({"record": "contact", "name": "Hostil %02d" % i})
+             for i in range(64)]
+    lines += [json.dumps({"record": "org", "name": "Ort-org %d" % i,
+                          "municipality": "Ort %d" % i}) for i in range(120)]
+    path = os.path.join(TMP, "hostile.jsonl")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    samlog(a.dir, "import", path)
+    people = [c["id"] for c in json.loads(samlog(a.dir, "contact", "list",
+                                                  "--json"))
+              if c["name"].startswith("Hostil ")]
+    act = samlog(a.dir, "action", "add", "--title", "Många ägare").strip()
+    for i in range(205):
+        args = []
+        for p in people[i % 3 * 20:i % 3 * 20 + 20]:
+            args += ["--owner", p]
+        samlog(a.dir, "action", "update", act, *args)
+    drv.get(S.ui.app + "r/" + act)
+    hist = by_css(drv, "ol.timeline")
+    assert len(hist.find_elements("css selector", ":scope > li")) == 200
+    assert "De 6 äldsta ändringarna visas inte här" in visible(drv)
+    assert "Hostil 00" in hist.text and "Hostil 59" in hist.text
+    # Many municipalities: a text field, not 120 boxes to tick.
+    drv.get(S.ui.app + "report")
+    assert not all_css(drv, "#report input[type=checkbox]")
+    fill(drv, "report", {"from": "2019-01-01", "to": "2019-12-31",
+                         "municipality": "Sigtuna; Ort 7"})
+    submit(drv, "report")
+    heads = [e.text for e in all_css(drv, "h3")]
+    assert "2.1 Sigtuna" in heads and "2.2 Ort 7" in heads, heads
+    # A meeting whose lists are full is saved from its page.
+    mid = samlog(a.dir, "meeting", "add", "--title", "Fullt möte", "--date",
+                 "2019-06-01", *sum([["--with", p] for p in people], []),
+                 *sum([["--invited", p] for p in people], [])).strip()
+    drv.get(S.ui.app + "r/" + mid)
+    fill(drv, "update", {"title": "Fullt möte, ändrat"})
+    submit(drv, "update")
+    no_error(drv)
+    m = json.loads(samlog(a.dir, "meeting", "show", mid, "--json"))
+    assert m["title"] == "Fullt möte, ändrat" and len(m["with"]) == 64, m
+    samlog(a.dir, "meeting", "archive", mid)
+    samlog(a.dir, "action", "archive", act)
+
+
 def test_refused_input_changes_nothing():
     drv = S.drv
     before = S.a.events()
@@ -871,6 +923,7 @@ ONLY = os.environ.get("TEST_FILTER")
 TESTS = [test_login_once, test_refusals, test_every_page,
          test_coordinator_flow, test_update_changes_only_what_changed,
          test_audit_download, test_hostile_requests,
+         test_hostile_member_data,
          test_refused_input_changes_nothing, test_plain_words,
          test_accessibility,
          test_conflict_resolved, test_report, test_english_and_keyboard,
