@@ -1890,14 +1890,53 @@ branch_value(const msgpack_object *e, const struct sl_field *fd)
 	return v;
 }
 
+/* A list's fingerprint (FNV-1a over its texts): a list choice names
+ * its branch by number and by this, so that a choice made on a page
+ * shown before the branches changed is refused, not applied to another
+ * list. */
+static uint64_t
+list_print(const msgpack_object *v)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (uint32_t i = 0; v != NULL && v->type == MSGPACK_OBJECT_ARRAY &&
+	    i < v->via.array.size; i++) {
+		const msgpack_object *e = &v->via.array.ptr[i];
+
+		for (uint32_t j = 0; e->type == MSGPACK_OBJECT_STR &&
+		    j < e->via.str.size; j++)
+			h = (h ^ (unsigned char)e->via.str.ptr[j]) *
+			    1099511628211ULL;
+		h = (h ^ 0xff) * 1099511628211ULL;
+	}
+	return h;
+}
+
+/* A radio of the conflict form: checked if it is what was sent (fm,
+ * after a refusal), else if it is the first. */
+static void
+radio(FILE *f, const char *name, const char *value, bool first,
+    const struct form *fm)
+{
+	const char *sent = form_get(fm, name);
+
+	fprintf(f, "<label><input type=\"radio\" name=\"%s\" value=\"", name);
+	html_attr(f, value);
+	fprintf(f, "\"%s> ", (sent != NULL ? strcmp(sent, value) == 0 : first) ?
+	    " checked" : "");
+}
+
 /* A record in conflict: per field that the branches set differently,
  * the value it has now and each branch's, with the organisation behind
- * it, to choose one.  A single field's choice is its value; a list's
- * (several organisations, parties, lines of business) is the branch's
- * number, "pick-FIELD", and do_record takes that branch's whole list. */
+ * it, to choose one (fm: what was chosen, after a refusal).  A single
+ * field's choice is its value; a list's (several organisations,
+ * parties, lines of business) is "now" or "N:PRINT", its branch's
+ * number and fingerprint, as "pick-FIELD", and resolve_lists takes that
+ * whole list.  Keeping the value as it is now writes it again: the
+ * edit that has seen every branch. */
 static void
 conflict_form(const struct ui *u, FILE *f, const struct sl_kind *k,
-    const msgpack_object *rec, const char *id)
+    const msgpack_object *rec, const char *id, const struct form *fm)
 {
 	const msgpack_object *comp = map_get(rec, "competing");
 	struct names nc = { 0 };
@@ -1912,7 +1951,8 @@ conflict_form(const struct ui *u, FILE *f, const struct sl_kind *k,
 		const struct sl_field *fd = &k->fields[i];
 		bool list = fd->type == SL_F_REFS || fd->type == SL_F_TEXTS;
 		bool differs = false;
-		char name[80];
+		const msgpack_object *now = map_get(rec, fd->name);
+		char name[80], val[48], *cur;
 
 		if (fd->type == SL_F_STATE || (fd->flags & SL_FF_NOFLAG))
 			continue;
@@ -1928,24 +1968,31 @@ conflict_form(const struct ui *u, FILE *f, const struct sl_kind *k,
 			    fd->flag : fd->name);
 		fputs("<fieldset><legend>", f);
 		html_text(f, field_label(u, fd));
-		fprintf(f, "</legend>\n<label><input type=\"radio\" name=\"%s\" "
-		    "value=\"\" checked> ", name);
+		fputs("</legend>\n", f);
+		cur = list ? strdup("now") : now != NULL && now->type ==
+		    MSGPACK_OBJECT_STR ? strndup(now->via.str.ptr,
+		    now->via.str.size) : strdup("");
+		radio(f, name, cur != NULL ? cur : "", true, fm);
+		free(cur);
 		field_value(u, f, rec, fd);
 		fprintf(f, " <span class=\"hint\">(%s)</span></label>\n",
 		    u->en ? "as it is now" : "som det är nu");
 		for (uint32_t j = 0; j < comp->via.array.size; j++) {
 			const msgpack_object *e = &comp->via.array.ptr[j];
 			const msgpack_object *v = branch_value(e, fd);
+			char *t;
 
 			if (v == NULL)
 				continue;
-			fprintf(f, "<label><input type=\"radio\" name=\"%s\" "
-			    "value=\"", name);
-			if (list)
-				fprintf(f, "%u", j);
-			else
-				value_attr(f, v);
-			fputs("\"> ", f);
+			if (list) {
+				snprintf(val, sizeof val, "%u:%016llx", j,
+				    (unsigned long long)list_print(v));
+				radio(f, name, val, false, fm);
+			} else if ((t = strndup(v->via.str.ptr,
+			    v->via.str.size)) != NULL) {
+				radio(f, name, t, false, fm);
+				free(t);
+			}
 			change_value(u, f, rec, fd, v, &nc);
 			fputs(" <span class=\"hint\">(", f);
 			value_text(f, map_get(e, "org"));
@@ -1958,9 +2005,26 @@ conflict_form(const struct ui *u, FILE *f, const struct sl_kind *k,
 	names_free(&nc);
 }
 
-/* A resolve's list choices ("pick-FIELD": a branch's number) into q:
- * that branch's whole list as the field's values, or, for an empty
- * list, the field cleared.  Texts are copied into owned. */
+/* Appends text (copied into owned) as a value of flag fl to q. */
+static bool
+push_copy(struct parse_result *q, const struct flag_def *fl, const char *s,
+    size_t n, char **owned, size_t *nowned)
+{
+	char *t;
+
+	if (q->nvals >= MAX_VALUES || *nowned >= MAX_VALUES ||
+	    (t = strndup(s, n)) == NULL)
+		return false;
+	owned[(*nowned)++] = t;
+	q->vals[q->nvals].flag = fl;
+	q->vals[q->nvals++].value = t;
+	return true;
+}
+
+/* A resolve's list choices ("pick-FIELD": "now", or a branch's "N:PRINT")
+ * into q: that list as the field's values (an empty one: the field
+ * cleared).  False if a choice names no branch, or a branch whose list
+ * is no longer the one shown. */
 static bool
 resolve_lists(const struct command_def *def, const struct form *fm,
     const msgpack_object *rec, struct parse_result *q, char **owned,
@@ -1976,8 +2040,9 @@ resolve_lists(const struct command_def *def, const struct form *fm,
 		const struct sl_field *fd = fl->field;
 		const msgpack_object *v;
 		const char *pick;
-		char key[80], *end;
-		unsigned long j;
+		char key[80], print[17];
+		unsigned long j = 0;
+		size_t nd;
 
 		if (fd == NULL || (fd->type != SL_F_REFS &&
 		    fd->type != SL_F_TEXTS))
@@ -1985,30 +2050,38 @@ resolve_lists(const struct command_def *def, const struct form *fm,
 		snprintf(key, sizeof key, "pick-%s", fd->name);
 		if ((pick = form_get(fm, key)) == NULL || pick[0] == '\0')
 			continue;
-		j = strtoul(pick, &end, 10);
-		if (*end != '\0' || comp == NULL || comp->type !=
-		    MSGPACK_OBJECT_ARRAY || j >= comp->via.array.size ||
-		    (v = branch_value(&comp->via.array.ptr[j], fd)) == NULL)
-			return false;
-		if (v->via.array.size == 0 && unset != NULL) {
+		if (strcmp(pick, "now") == 0) {
+			v = map_get(rec, fd->name);
+		} else {
+			/* Digits only, then ':' and the fingerprint. */
+			nd = strspn(pick, "0123456789");
+			if (nd == 0 || nd > 4 || pick[nd] != ':' ||
+			    strlen(pick + nd + 1) != 16)
+				return false;
+			j = strtoul(pick, NULL, 10);
+			if (comp == NULL || comp->type != MSGPACK_OBJECT_ARRAY ||
+			    j >= comp->via.array.size || (v = branch_value(
+			    &comp->via.array.ptr[j], fd)) == NULL)
+				return false;
+			snprintf(print, sizeof print, "%016llx",
+			    (unsigned long long)list_print(v));
+			if (strcmp(print, pick + nd + 1) != 0)
+				return false;
+		}
+		if ((v == NULL || v->type != MSGPACK_OBJECT_ARRAY ||
+		    v->via.array.size == 0) && unset != NULL) {
 			if (q->nvals >= MAX_VALUES)
 				return false;
 			q->vals[q->nvals].flag = unset;
 			q->vals[q->nvals++].value = fd->name;
+			continue;
 		}
 		for (uint32_t i = 0; i < v->via.array.size; i++) {
 			const msgpack_object *e = &v->via.array.ptr[i];
-			char *t;
 
-			if (e->type != MSGPACK_OBJECT_STR)
-				continue;
-			if (q->nvals >= MAX_VALUES || *nowned >= MAX_VALUES ||
-			    (t = strndup(e->via.str.ptr, e->via.str.size)) ==
-			    NULL)
+			if (e->type == MSGPACK_OBJECT_STR && !push_copy(q, fl,
+			    e->via.str.ptr, e->via.str.size, owned, nowned))
 				return false;
-			owned[(*nowned)++] = t;
-			q->vals[q->nvals].flag = fl;
-			q->vals[q->nvals++].value = t;
 		}
 	}
 	return true;
@@ -2074,7 +2147,8 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 
 	if (cf != NULL && cf->type == MSGPACK_OBJECT_BOOLEAN &&
 	    cf->via.boolean)
-		conflict_form(u, p.f, k, rec, id);
+		conflict_form(u, p.f, k, rec, id, failed != NULL &&
+		    strcmp(failed, "resolve") == 0 ? fm : NULL);
 	referrers(u, p.f, k, id);
 	step_forms(u, p.f, k, id, state, failed, fm);
 	snprintf(name, sizeof name, "%s update", k->word);
@@ -2317,9 +2391,9 @@ do_record(struct ui *u, struct MHD_Connection *c, const char *id,
 	if (strcmp(verb, "resolve") == 0 && !resolve_lists(q.def, fm,
 	    &cur.out.v[0].data, &q, owned, &nowned)) {
 		rc = page_record(u, c, id, u->en ? "a list chosen is none of "
-		    "the competing ones (reload the page)" : "en vald lista "
-		    "finns inte bland de konkurrerande (ladda om sidan)", verb,
-		    fm, NULL);
+		    "the competing ones, or they changed since the page was "
+		    "shown: choose again" : "en vald lista finns inte (längre) "
+		    "bland de konkurrerande: välj igen", verb, fm, NULL);
 		goto out;
 	}
 	run(u, &q, &r);

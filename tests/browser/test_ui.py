@@ -778,8 +778,9 @@ def test_conflict_resolved():
     b.start()
     samlog(a.dir, "peer", "add", "b", "--key", b.id, "--addr", b.listen)
     samlog(b.dir, "peer", "add", "a", "--key", a.id, "--addr", a.listen)
-    org = [o for o in json.loads(samlog(a.dir, "org", "list", "--json"))
-           if o["name"] == "Värmekällan"][0]["id"]
+    orgs = json.loads(samlog(a.dir, "org", "list", "--json"))
+    org = [o for o in orgs if o["name"] == "Värmekällan"][0]["id"]
+    kafe = [o for o in orgs if o["name"] == "Kafé Trädgården"][0]["id"]
     for _ in range(300):
         if b.events() >= a.events() - 0:
             break
@@ -788,34 +789,41 @@ def test_conflict_resolved():
     b.stop()
     samlog(a.dir, "org", "update", org, "--status", "dormant", "--sector",
            "arbetsträning", "--sector", "café")
+    samlog(a.dir, "org", "update", kafe, "--notes", "från a")
     S.ui.stop()
     a.stop()
     b.start()
     samlog(b.dir, "org", "update", org, "--status", "closed", "--sector",
            "städ")
+    samlog(b.dir, "org", "update", kafe, "--notes", "från b")
     a.start()
     for _ in range(300):
-        if a.events() >= base + 2 and b.events() >= base + 2:
+        if a.events() >= base + 4 and b.events() >= base + 4:
             break
         time.sleep(0.1)
     S.ui = UI(a)
     login()
     drv.get(S.ui.app + "conflicts")
     assert "Värmekällan" in drv.page_source
-    by_css(drv, "table tbody tr td a").click()
+    [e for e in all_css(drv, "table tbody tr td a")
+     if e.text == "Värmekällan"][0].click()
     assert all_css(drv, "#resolve")
     shot(drv, "conflict")
     radios = all_css(drv, "#resolve input[type=radio][name='status']")
     choice = [r for r in radios if r.get_attribute("value") == "dormant"]
     assert choice, [r.get_attribute("value") for r in radios]
-    # A choice of a list that is none of the branches' is refused.
+    # A choice of a list that is none of the branches' is refused, and
+    # the form comes back as it was chosen.
+    choice[0].click()
     forged = all_css(drv, "#resolve input[name='pick-sector']")[1]
-    drv.execute_script("arguments[0].value = '99'", forged)
+    drv.execute_script("arguments[0].value = '1:0000000000000000'", forged)
     forged.click()
     held = a.events()
     submit(drv, "resolve")
     assert "konkurrerande" in by_css(drv, ".error").text
     assert a.events() == held
+    assert [r for r in all_css(drv, "#resolve input[name='status']")
+            if r.get_attribute("value") == "dormant"][0].is_selected()
     radios = all_css(drv, "#resolve input[type=radio][name='status']")
     choice = [r for r in radios if r.get_attribute("value") == "dormant"]
     choice[0].click()
@@ -837,6 +845,14 @@ def test_conflict_resolved():
     assert shown["sector"] == ["städ"], shown["sector"]
     drv.get(S.ui.app + "conflicts")
     assert "Värmekällan" not in by_css(drv, "main").text
+    # Keeping every value as it is now also ends a conflict: the value
+    # is written again by an edit that has seen both.
+    drv.get(S.ui.app + "r/" + kafe)
+    now = json.loads(samlog(a.dir, "org", "show", kafe, "--json"))["notes"]
+    submit(drv, "resolve")
+    no_error(drv)
+    shown = json.loads(samlog(a.dir, "org", "show", kafe, "--json"))
+    assert not shown["conflict"] and shown["notes"] == now, shown
 
 
 def test_report():
