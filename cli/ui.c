@@ -257,12 +257,11 @@ static const struct word words[] = {
 	{ "list_sep", "flera: skilj med ;", "several: separate with ;" },
 	{ "record_col", "Post", "Record" },
 	{ "refers_here", "Poster som hänvisar hit", "Records that refer here" },
-	{ "on_hint", "Lämna tomt för i dag. Ett beslut kan bara tas, "
-	    "ändras eller avslutas från denna dag och framåt: ange "
-	    "sammanträdets dag om beslutet redan är fattat.",
-	    "Leave empty for today. A decision can only be taken, changed "
-	    "or ended from this day on: give the meeting's day if it has "
-	    "already been taken." },
+	{ "on_hint", "Lämna tomt för mötets dag, om ett möte är valt, annars "
+	    "i dag. Ett beslut kan bara tas, ändras eller avslutas från denna "
+	    "dag och framåt.", "Leave empty for the meeting's day, if a "
+	    "meeting is chosen, else today. A decision can only be taken, "
+	    "changed or ended from this day on." },
 	{ "tech", "Meddelandet från samlogd", "The message from samlogd" },
 	{ "intro", "Inledning", "Introduction" },
 	{ "munis_typed", "Kommuner (tomt: alla)",
@@ -280,9 +279,54 @@ static const struct word words[] = {
 	{ "flag_open", "Bara öppna", "Open ones only" },
 	{ "flag_overdue", "Bara försenade", "Overdue ones only" },
 	{ "flag_expiring", "Löper ut inom (dagar)", "Expiring within (days)" },
-	{ "flag_reason", "Motivering", "Reason" },
-	{ "flag_minutes", "Protokoll (paragraf)", "Minutes (paragraph)" },
-	{ "flag_text", "Beslutstext", "Text of the decision" },
+	{ "field_reason", "Motivering", "Reason" },
+	{ "field_minutes", "Protokoll (paragraf)", "Minutes (paragraph)" },
+	{ "field_text", "Beslutstext", "Text of the decision" },
+	{ "field_counts", "Antal deltagare per grupp (t.ex. ASF=12)",
+	    "Attendance per group (e.g. ASF=12)" },
+	{ "new_org", "Ny organisation", "New organisation" },
+	{ "new_contact", "Ny kontakt", "New contact" },
+	{ "new_meeting", "Nytt möte", "New meeting" },
+	{ "new_decision", "Nytt beslut", "New decision" },
+	{ "new_agreement", "Nytt avtal", "New agreement" },
+	{ "new_action", "Ny åtgärd", "New action" },
+	{ "one_org", "Organisation", "Organisation" },
+	{ "one_contact", "Kontakt", "Contact" },
+	{ "one_meeting", "Möte", "Meeting" },
+	{ "one_decision", "Beslut", "Decision" },
+	{ "one_agreement", "Avtal", "Agreement" },
+	{ "one_action", "Åtgärd", "Action" },
+	{ "ref_contact_org", "Kontaktpersoner här", "Contacts here" },
+	{ "ref_contact_replaced_by", "Kontakter som den här har ersatt",
+	    "Contacts this one replaced" },
+	{ "ref_meeting_orgs", "Möten med organisationen",
+	    "Meetings with the organisation" },
+	{ "ref_meeting_with", "Möten där personen deltog",
+	    "Meetings the person attended" },
+	{ "ref_meeting_invited", "Möten dit personen bjöds in",
+	    "Meetings the person was invited to" },
+	{ "ref_decision_body", "Beslut fattade av organisationen",
+	    "Decisions taken by the organisation" },
+	{ "ref_decision_meeting", "Beslut fattade på mötet",
+	    "Decisions taken at the meeting" },
+	{ "ref_agreement_parties", "Avtal där organisationen är part",
+	    "Agreements the organisation is a party to" },
+	{ "ref_action_owner", "Åtgärder som organisationen eller personen "
+	    "ansvarar för", "Actions the organisation or person owns" },
+	{ "ref_action_from", "Åtgärder som följer härav",
+	    "Actions that follow from this" },
+	{ "multi_hint", "håll Ctrl nedtryckt för att välja flera",
+	    "hold Ctrl to choose several" },
+	{ "on_any_hint", "lämna tomt för i dag", "leave empty for today" },
+	{ "text_by_amend", "Beslutstexten ändras med ”Ändra beslutet (nytt "
+	    "beslut)” ovan; ett antaget beslut skrivs aldrig om.",
+	    "The text is changed by “Amend the decision” above; an adopted "
+	    "decision is never rewritten." },
+	{ "not_ours", "Beslutet är registrerat av %s: bara den "
+	    "organisationen kan ta dess steg och ändra det.",
+	    "The decision was recorded by %s: only that organisation can "
+	    "take its steps or change it." },
+	{ "searched", "Sökt efter", "Searched for" },
 	{ NULL, NULL, NULL },
 };
 
@@ -345,21 +389,36 @@ field_label(const struct ui *u, const struct sl_field *fd)
 	return l != NULL ? l : fd->name;
 }
 
-/* A form field's label: the table's word for the flag ("flag_NAME"),
- * else its schema field's label, else (a flag of no field: "on",
- * "force") the table's word NAME, else the flag's own help (English). */
+/* The table's word PREFIX+kind ("new_meeting": "Nytt möte"). */
+static const char *
+kind_word(const struct ui *u, const char *prefix, const char *kind)
+{
+	char key[64];
+	const char *s;
+
+	snprintf(key, sizeof key, "%s%s", prefix, kind);
+	s = word_find(words, key, u->en);
+	return s != NULL ? s : w(u, kind);
+}
+
+/* A form field's label: for a flag of a field, the table's word for it
+ * in a form ("field_NAME") or the field's label; for another (a list's
+ * "from", "on", "force"), the table's "flag_NAME" or NAME, else the
+ * flag's own help (English). */
 static const char *
 flag_label(const struct ui *u, const struct flag_def *fl)
 {
 	char key[64];
 	const char *l;
 
+	if (fl->field != NULL) {
+		snprintf(key, sizeof key, "field_%s", fl->field->name);
+		return (l = word_find(words, key, u->en)) != NULL ? l :
+		    field_label(u, fl->field);
+	}
 	snprintf(key, sizeof key, "flag_%s", fl->name);
-	if ((l = word_find(words, key, u->en)) != NULL)
-		return l;
-	if (fl->field != NULL)
-		return field_label(u, fl->field);
-	if ((l = word_find(words, fl->name, u->en)) != NULL)
+	if ((l = word_find(words, key, u->en)) != NULL ||
+	    (l = word_find(words, fl->name, u->en)) != NULL)
 		return l;
 	return fl->help != NULL ? fl->help : fl->name;
 }
@@ -974,6 +1033,12 @@ control(const struct ui *u, FILE *f, const char *form_id,
 		fputs(" *", f);
 	if (fd != NULL && fd->type == SL_F_TEXTS)
 		fprintf(f, " <span class=\"hint\">(%s)</span>", w(u, "list_sep"));
+	if (fd != NULL && fd->type == SL_F_REFS)
+		fprintf(f, " <span class=\"hint\">(%s)</span>",
+		    w(u, "multi_hint"));
+	if (fd == NULL && strcmp(fl->name, "on") == 0 && !has_cur)
+		fprintf(f, " <span class=\"hint\">(%s)</span>",
+		    w(u, "on_any_hint"));
 	fputs("</label>\n", f);
 	if (fd != NULL && (fd->type == SL_F_REF || fd->type == SL_F_REFS) &&
 	    fd->ref != NULL) {
@@ -1011,7 +1076,9 @@ control(const struct ui *u, FILE *f, const char *form_id,
 	}
 	bool big = fd != NULL && fd->max > 200;
 	bool day = (fd != NULL && fd->type == SL_F_DATE) ||
-	    strcmp(fl->name, "on") == 0 || strcmp(fl->name, "as-of") == 0;
+	    strcmp(fl->name, "on") == 0 || strcmp(fl->name, "as-of") == 0 ||
+	    (fd == NULL && (strcmp(fl->name, "from") == 0 ||
+	    strcmp(fl->name, "to") == 0));
 
 	if (big)
 		fprintf(f, "<textarea id=\"%s\" name=\"%s\"%s>", id, fl->name,
@@ -1295,7 +1362,7 @@ record_table(const struct ui *u, FILE *f, const struct rset *s,
 
 			fputs("<td>", f);
 			if (kind != NULL && records_kind(kind) != NULL)
-				html_text(f, w(u, kind));
+				html_text(f, kind_word(u, "one_", kind));
 			else
 				html_text(f, kind);
 			free(kind);
@@ -1382,7 +1449,8 @@ page_overview(struct ui *u, struct MHD_Connection *c)
 		html_attr(p.f, rec[i].id);
 		fputs("\">", p.f);
 		html_text(p.f, rec[i].label);
-		fprintf(p.f, "</a></td><td>%s</td></tr>\n", w(u, rec[i].kind));
+		fprintf(p.f, "</a></td><td>%s</td></tr>\n", kind_word(u, "one_",
+		    rec[i].kind));
 		free(rec[i].when), free(rec[i].id), free(rec[i].label);
 	}
 	fputs("</tbody></table>\n", p.f);
@@ -1480,7 +1548,8 @@ page_list(struct ui *u, struct MHD_Connection *c, const char *word,
 	if (q.def == NULL || !page_open(&p))
 		return MHD_NO;
 	page_begin(u, p.f, w(u, word));
-	fprintf(p.f, "<p><a href=\"new/%s\">%s</a></p>\n", word, w(u, "new"));
+	fprintf(p.f, "<p><a href=\"new/%s\">%s</a></p>\n", word,
+	    kind_word(u, "new_", word));
 	fprintf(p.f, "<details><summary>%s</summary>\n<form method=\"get\" "
 	    "action=\"list/%s\" id=\"filter\">\n", w(u, "filter"), word);
 	for (const struct flag_def *fl = q.def->flags; fl->name != NULL; fl++)
@@ -1512,6 +1581,14 @@ page_find(struct ui *u, struct MHD_Connection *c, const char *text)
 	if (!page_open(&p))
 		return MHD_NO;
 	page_begin(u, p.f, w(u, "search"));
+	fputs("<form method=\"get\" action=\"find\" id=\"find\"><label "
+	    "for=\"fq\">", p.f);
+	html_text(p.f, w(u, "searched"));
+	fputs("</label><input id=\"fq\" name=\"q\" type=\"search\" value=\"",
+	    p.f);
+	html_attr(p.f, text);
+	fprintf(p.f, "\"> <button type=\"submit\">%s</button></form>\n",
+	    w(u, "search"));
 	if (text != NULL && text[0] != '\0') {
 		run_cmd(u, "find", text, &r);
 		if (r.status != 0)
@@ -1749,7 +1826,7 @@ history(const struct ui *u, FILE *f, const struct sl_kind *k,
 		fputs("<li><strong>", f);
 		html_text(f, dot != NULL ? step_word(u, event_words, dot + 1) :
 		    type);
-		fprintf(f, "</strong> %s ", u->en ? "taking effect" :
+		fprintf(f, "</strong> %s ", u->en ? "– in effect from" :
 		    "med verkan från");
 		value_text(f, map_get(e, "on"));
 		fputs(" – ", f);
@@ -1864,10 +1941,11 @@ referrers(const struct ui *u, FILE *f, const struct sl_kind *k,
 					fprintf(f, "<h2>%s</h2>\n",
 					    w(u, "refers_here"));
 				any = true;
-				fprintf(f, "<h3>%s <span class=\"hint\">(",
-				    w(u, ks[i]->word));
-				html_text(f, field_label(u, fd));
-				fputs(")</span></h3>\n", f);
+				snprintf(name, sizeof name, "ref_%s_%s",
+				    ks[i]->word, fd->name);
+				fputs("<h3>", f);
+				html_text(f, w(u, name));
+				fputs("</h3>\n", f);
 				record_table(u, f, &r.out, ks[i]);
 			}
 			run_free(&r);
@@ -2087,6 +2165,33 @@ resolve_lists(const struct command_def *def, const struct form *fm,
 	return true;
 }
 
+/* The organisation that made record id (its history's first event), or
+ * NULL.  A new string. */
+static char *
+creator(const struct ui *u, const char *id)
+{
+	struct run r;
+	char *org = NULL;
+
+	if (run_cmd(u, "history", id, &r) == 0 && r.out.n > 0)
+		org = str_of(&r.out.v[0].data, "org");
+	run_free(&r);
+	return org;
+}
+
+/* This node's organisation, or NULL.  A new string. */
+static char *
+our_org(const struct ui *u)
+{
+	struct run r;
+	char *org = NULL;
+
+	if (run_cmd(u, "status", NULL, &r) == 0 && r.out.n == 1)
+		org = str_of(&r.out.v[0].data, "org");
+	run_free(&r);
+	return org;
+}
+
 /* The record page: fields, competing values and the form resolving
  * them, the forms that change it, its history.  After a refusal: err,
  * and the form of verb failed shown again with what was sent (fm). */
@@ -2098,7 +2203,7 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 	struct run r;
 	const struct sl_kind *k = find_record(u, id, &r);
 	struct page p;
-	char name[64], action[160];
+	char name[64], action[160], note_buf[400], *maker = NULL, *us = NULL;
 	const struct command_def *def;
 
 	if (k == NULL) {
@@ -2124,6 +2229,8 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 		return MHD_NO;
 	}
 	page_begin(u, p.f, label != NULL ? label : id);
+	fprintf(p.f, "<p class=\"hint\">%s</p>\n", kind_word(u, "one_",
+	    k->word));
 	if (err != NULL)
 		error_box(p.f, u, err, u->err_code);
 	if (note != NULL)
@@ -2150,11 +2257,28 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 		conflict_form(u, p.f, k, rec, id, failed != NULL &&
 		    strcmp(failed, "resolve") == 0 ? fm : NULL);
 	referrers(u, p.f, k, id);
-	step_forms(u, p.f, k, id, state, failed, fm);
-	snprintf(name, sizeof name, "%s update", k->word);
-	if ((def = parse_find(name)) != NULL) {
+	if (k->owned && (maker = creator(u, id)) != NULL &&
+	    (us = our_org(u)) != NULL && strcmp(maker, us) != 0) {
+		/* Only its maker may step or change it: no forms that
+		 * always fail. */
+		fputs("<p class=\"hint\">", p.f);
+		snprintf(note_buf, sizeof note_buf, w(u, "not_ours"), maker);
+		html_text(p.f, note_buf);
+		fputs("</p>\n", p.f);
+		def = NULL;
+	} else {
+		step_forms(u, p.f, k, id, state, failed, fm);
+		snprintf(name, sizeof name, "%s update", k->word);
+		def = parse_find(name);
+	}
+	free(maker);
+	free(us);
+	if (def != NULL) {
 		snprintf(action, sizeof action, "r/%s/update", id);
 		fprintf(p.f, "<h2>%s</h2>\n", w(u, "change"));
+		if (k->owned)
+			fprintf(p.f, "<p class=\"hint\">%s</p>\n",
+			    w(u, "text_by_amend"));
 		command_form(u, p.f, def, action, "update", rec, failed != NULL &&
 		    strcmp(failed, "update") == 0 ? fm : NULL, w(u, "save"));
 	}
@@ -2178,7 +2302,7 @@ page_new(struct ui *u, struct MHD_Connection *c, const char *word,
 	snprintf(name, sizeof name, "%s add", word);
 	if ((def = parse_find(name)) == NULL || !page_open(&p))
 		return MHD_NO;
-	page_begin(u, p.f, w(u, word));
+	page_begin(u, p.f, kind_word(u, "new_", word));
 	if (err != NULL)
 		error_box(p.f, u, err, u->err_code);
 	snprintf(action, sizeof action, "new/%s", word);
@@ -2186,12 +2310,42 @@ page_new(struct ui *u, struct MHD_Connection *c, const char *word,
 	return page_send(u, c, &p, err != NULL ? 422 : 200);
 }
 
+/* A decision added with a meeting and no day of its own takes effect
+ * on the meeting's day (not today): a decision taken at a board meeting
+ * last month must be adoptable on that meeting's day.  The day, when
+ * there is one, is added to q (*day keeps it). */
+static void
+meeting_day(const struct ui *u, const char *word, const struct form *fm,
+    struct parse_result *q, char **day)
+{
+	const char *mid = form_get(fm, "meeting"), *on = form_get(fm, "on");
+	const struct flag_def *fl;
+	struct run r;
+
+	if (strcmp(word, "decision") != 0 || mid == NULL || !is_id(mid) ||
+	    (on != NULL && on[0] != '\0') || q->nvals >= MAX_VALUES)
+		return;
+	for (fl = q->def->flags; fl->name != NULL &&
+	    strcmp(fl->name, "on") != 0; fl++)
+		;
+	if (fl->name == NULL)
+		return;
+	if (run_cmd(u, "meeting show", mid, &r) == 0 && r.out.n == 1 &&
+	    str_is(mid, map_get(&r.out.v[0].data, "id")))
+		*day = str_of(&r.out.v[0].data, "date");
+	run_free(&r);
+	if (*day != NULL && report_is_day(*day)) {
+		q->vals[q->nvals].flag = fl;
+		q->vals[q->nvals++].value = *day;
+	}
+}
+
 /* POST /new/KIND: KIND add; then the new record's page. */
 static enum MHD_Result
 do_new(struct ui *u, struct MHD_Connection *c, const char *word,
     struct form *fm)
 {
-	char name[64], to[80];
+	char name[64], to[80], *day = NULL;
 	struct parse_result q = { .cmd = CMD_REMOTE };
 	char *owned[MAX_VALUES];
 	size_t nowned = 0;
@@ -2207,6 +2361,7 @@ do_new(struct ui *u, struct MHD_Connection *c, const char *word,
 		rc = page_new(u, c, word, "too many values", fm);
 		goto out;
 	}
+	meeting_day(u, word, fm, &q, &day);
 	run(u, &q, &r);
 	if (r.status != 0 || r.out.n == 0) {
 		u->err_code = r.code;
@@ -2222,6 +2377,7 @@ do_new(struct ui *u, struct MHD_Connection *c, const char *word,
 	rc = redirect(u, c, to, NULL);
 out:
 	run_free(&r);
+	free(day);
 	for (size_t i = 0; i < nowned; i++)
 		free(owned[i]);
 	return rc;
@@ -2534,10 +2690,18 @@ page_report_file(struct ui *u, struct MHD_Connection *c, struct form *q)
 	char why[200];
 
 	/* The same checks, in the same words, as samlog report's. */
-	if (!report_check_period(from, to, why, sizeof why))
-		return page_report_form(u, c, u->en ? why : "ange periodens "
-		    "första och sista dag (ÅÅÅÅ-MM-DD, dagar som finns), den "
-		    "första inte efter den sista", q);
+	if (!report_check_period(from, to, why, sizeof why)) {
+		if (!u->en && !report_is_day(from))
+			snprintf(why, sizeof why, "Från: ”%.20s” är inte en dag "
+			    "som finns (ÅÅÅÅ-MM-DD).", from != NULL ? from : "");
+		else if (!u->en && !report_is_day(to))
+			snprintf(why, sizeof why, "Till: ”%.20s” är inte en dag "
+			    "som finns (ÅÅÅÅ-MM-DD).", to != NULL ? to : "");
+		else if (!u->en)
+			snprintf(why, sizeof why, "Periodens första dag, %s, är "
+			    "efter dess sista, %s.", from, to);
+		return page_report_form(u, c, why, q);
+	}
 	o.format = fmt != NULL && strcmp(fmt, "md") == 0 ? REPORT_MD :
 	    fmt != NULL && strcmp(fmt, "json") == 0 ? REPORT_JSON : REPORT_HTML;
 	o.lang = lang != NULL && strcmp(lang, "en") == 0 ? REPORT_EN :

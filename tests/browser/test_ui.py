@@ -469,7 +469,7 @@ def test_plain_words():
     # Search: the kind of each record as a word.
     drv.get(S.ui.app + "find?q=Sigtuna")
     cells = [e.text for e in all_css(drv, "main td:last-child")]
-    assert "Organisationer" in cells and "org" not in cells, cells
+    assert "Organisation" in cells and "org" not in cells, cells
     # A name that exists: explained, and now "save anyway" is offered.
     drv.get(S.ui.app + "new/org")
     fill(drv, "add", {"name": "Värmekällan"})
@@ -478,6 +478,29 @@ def test_plain_words():
     assert "Det finns redan en post med det namnet" in err, err
     assert "Spara ändå" in visible(drv)
     assert S.a.events() == before
+    # A decision taken at a past meeting, its day left empty, takes
+    # effect on the meeting's day, so it can be adopted on that day.
+    mtg = [m for m in json.loads(samlog(S.a.dir, "meeting", "list",
+                                        "--json"))
+           if m["title"] == "Kompetens- och arbetsmarknadsnämnden, "
+                            "Sollentuna"][0]
+    drv.get(S.ui.app + "new/decision")
+    assert by_css(drv, "h1").text == "Nytt beslut"
+    fill(drv, "add", {"title": "Beslut på nämnden", "text": "Ja.",
+                      "meeting": mtg["title"]})
+    submit(drv, "add")
+    no_error(drv)
+    made = [d for d in json.loads(samlog(S.a.dir, "decision", "list",
+                                         "--json"))
+            if d["title"] == "Beslut på nämnden"][0]
+    assert made["created_on"] == mtg["date"], made
+    assert by_css(drv, "p.hint").text == "Beslut"
+    # The meeting's page says what the decision is to it.
+    drv.get(S.ui.app + "r/" + mtg["id"])
+    assert "Beslut fattade på mötet" in [e.text for e in all_css(drv, "h3")]
+    # The search keeps what was searched for.
+    drv.get(S.ui.app + "find?q=Sigtuna")
+    assert by_css(drv, "#fq").get_attribute("value") == "Sigtuna"
     # English: labels in English, and the button comes back here.
     drv.get(S.ui.app + "r/" + dec["id"])
     by_css(drv, "form[action='lang'] button").click()
@@ -845,6 +868,18 @@ def test_conflict_resolved():
     assert shown["sector"] == ["städ"], shown["sector"]
     drv.get(S.ui.app + "conflicts")
     assert "Värmekällan" not in by_css(drv, "main").text
+    # A decision another organisation made: no forms that would always
+    # be refused, and the page says whose it is.
+    theirs = samlog(b.dir, "decision", "add", "--title", "Sigtunas beslut",
+                    "--text", "Nej.").strip()
+    for _ in range(300):
+        if any(d["id"] == theirs for d in json.loads(
+                samlog(a.dir, "decision", "list", "--json"))):
+            break
+        time.sleep(0.1)
+    drv.get(S.ui.app + "r/" + theirs)
+    assert "bara den organisationen" in visible(drv)
+    assert not all_css(drv, "legend") and not all_css(drv, "#update")
     # Keeping every value as it is now also ends a conflict: the value
     # is written again by an edit that has seen both.
     drv.get(S.ui.app + "r/" + kafe)
@@ -939,10 +974,10 @@ ONLY = os.environ.get("TEST_FILTER")
 TESTS = [test_login_once, test_refusals, test_every_page,
          test_coordinator_flow, test_update_changes_only_what_changed,
          test_audit_download, test_hostile_requests,
-         test_hostile_member_data,
          test_refused_input_changes_nothing, test_plain_words,
          test_accessibility,
          test_conflict_resolved, test_report, test_english_and_keyboard,
+         test_hostile_member_data,
          test_only_loopback]
 
 
