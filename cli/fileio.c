@@ -79,7 +79,7 @@ file_replace(const char *path, const void *data, size_t len)
 		return false;
 	}
 	if ((fd = mkstemp(tmp)) < 0) {
-		cli_error("cannot create %s: %s", tmp, strerror(errno));
+		cli_error("cannot write %s: %s", path, strerror(errno));
 		return false;
 	}
 	if (!write_full(fd, data, len) || fsync(fd) != 0) {

@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "fileio.h"
@@ -2263,8 +2264,15 @@ cmd_report(const struct parse_result *r)
 			printf(", \"format\": \"%s\", \"from\": \"%s\", "
 			    "\"to\": \"%s\"}\n", fmt, from, to);
 		} else {
+			size_t n = strlen(out);
+
 			printf("wrote the report for %s to %s to %s\n", from, to,
 			    out);
+			/* HTML under another name is still HTML. */
+			if (o.format == REPORT_HTML && n > 4 &&
+			    strcasecmp(out + n - 4, ".pdf") == 0)
+				printf("(it is HTML: open it in a browser and "
+				    "print it to PDF)\n");
 		}
 	}
 	free(buf);

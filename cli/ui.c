@@ -28,6 +28,7 @@
  * elsewhere.  Every value from the log or from a request is escaped
  * (html.c).  Requests are handled one at a time.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -282,6 +283,7 @@ static const struct word words[] = {
 	{ "field_reason", "Motivering", "Reason" },
 	{ "field_minutes", "Protokoll (paragraf)", "Minutes (paragraph)" },
 	{ "field_text", "Beslutstext", "Text of the decision" },
+	{ "field_body", "Beslutande organ", "Deciding body" },
 	{ "field_counts", "Antal deltagare per grupp (t.ex. ASF=12)",
 	    "Attendance per group (e.g. ASF=12)" },
 	{ "new_org", "Ny organisation", "New organisation" },
@@ -2852,19 +2854,64 @@ page_audit(struct ui *u, struct MHD_Connection *c, const char *id)
 
 /* ---- the request handler ------------------------------------------------------ */
 
-/* Is p a path of a page under the prefix ("list/org", "r/ID")?  Only
- * such a path is taken back from a form: letters, digits, '/', '-' and
- * '_', not starting with '/', no "//", short. */
+/* Is p a path of a page under the prefix ("list/org", "r/ID",
+ * "find?q=K%C3%A5f%C3%A9")?  Only such a path is taken back from a form:
+ * lower-case letters, digits, '/', '-' and '_', not starting with '/',
+ * no "//", then perhaps a query of unreserved bytes, escapes, '=' and
+ * '&'; short.  Nothing in it can end a header line or leave the
+ * prefix. */
 static bool
 page_path(const char *p)
 {
-	return p != NULL && strlen(p) < 100 && p[0] != '/' &&
-	    strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789/-_") == strlen(p) &&
-	    strstr(p, "//") == NULL;
+	size_t n = p != NULL ? strspn(p,
+	    "abcdefghijklmnopqrstuvwxyz0123456789/-_") : 0;
+
+	if (p == NULL || strlen(p) >= 128 || p[0] == '/' ||
+	    memmem(p, n, "//", 2) != NULL)
+		return false;
+	/* A query: letters, digits, "-._~", percent escapes, '=' and '&'. */
+	if (p[n] == '?')
+		n += 1 + strspn(p + n + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
+		    "KLMNOPQRSTUVWXYZ0123456789-._~%=&");
+	return p[n] == '\0';
+}
+
+/* Appends "?k=v&..." of a GET page's query to u->here, each byte not
+ * unreserved percent-encoded, if it fits. */
+static void
+here_query(struct ui *u, const struct form *q)
+{
+	char buf[sizeof u->here];
+	size_t n = strlen(u->here);
+	bool fits = true;
+
+	memcpy(buf, u->here, n + 1);
+	for (size_t i = 0; q != NULL && i < q->n && fits; i++) {
+		const char *parts[2] = { q->key[i], q->val[i] };
+
+		buf[n++] = i == 0 ? '?' : '&';
+		for (int k = 0; k < 2 && fits; k++) {
+			for (const unsigned char *c = (const unsigned char *)
+			    parts[k]; *c != '\0' && fits; c++) {
+				if (n + 4 >= sizeof buf)
+					fits = false;
+				else if (isalnum(*c) || strchr("-._~", *c) != NULL)
+					buf[n++] = (char)*c;
+				else
+					n += (size_t)snprintf(buf + n, 4, "%%%02X",
+					    *c);
+			}
+			if (k == 0 && fits)
+				buf[n++] = '=';
+		}
+		buf[n] = '\0';
+	}
+	if (fits && n + 1 < sizeof buf)
+		memcpy(u->here, buf, n + 1);
 }
 
 static void
-page_here(struct ui *u, const char *url, bool post)
+page_here(struct ui *u, const char *url, bool post, const struct form *q)
 {
 	const char *slash;
 
@@ -2877,6 +2924,8 @@ page_here(struct ui *u, const char *url, bool post)
 		u->here[6] = '\0';
 	if (!page_path(u->here))
 		u->here[0] = '\0';
+	else if (!post)
+		here_query(u, q);
 }
 
 static bool
@@ -2992,7 +3041,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	/* The page the language button comes back to: this one, or for a
 	 * form's answer the page the form was on. */
-	page_here(u, url, post);
+	page_here(u, url, post, fm);
 	u->err_code = 0;
 	u->offer_force = false;
 	if (!post && strcmp(url, "/") == 0)

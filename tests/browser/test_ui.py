@@ -499,8 +499,14 @@ def test_plain_words():
     drv.get(S.ui.app + "r/" + mtg["id"])
     assert "Beslut fattade på mötet" in [e.text for e in all_css(drv, "h3")]
     # The search keeps what was searched for.
-    drv.get(S.ui.app + "find?q=Sigtuna")
-    assert by_css(drv, "#fq").get_attribute("value") == "Sigtuna"
+    drv.get(S.ui.app + "find?q=Kaf%C3%A9+%26+Sigtuna")
+    assert by_css(drv, "#fq").get_attribute("value") == "Kafé & Sigtuna"
+    # ... and so does the language button.
+    by_css(drv, "form[action='lang'] button").click()
+    wait_lang(drv, "en")
+    assert by_css(drv, "#fq").get_attribute("value") == "Kafé & Sigtuna"
+    by_css(drv, "form[action='lang'] button").click()
+    wait_lang(drv, "sv")
     # English: labels in English, and the button comes back here.
     drv.get(S.ui.app + "r/" + dec["id"])
     by_css(drv, "form[action='lang'] button").click()
