@@ -283,7 +283,7 @@ static const struct word words[] = {
 	{ "field_reason", "Motivering", "Reason" },
 	{ "field_minutes", "Protokoll (paragraf)", "Minutes (paragraph)" },
 	{ "field_text", "Beslutstext", "Text of the decision" },
-	{ "field_body", "Beslutande organ", "Deciding body" },
+	{ "label_body", "Beslutande organ", "Deciding body" },
 	{ "field_counts", "Antal deltagare per grupp (t.ex. ASF=12)",
 	    "Attendance per group (e.g. ASF=12)" },
 	{ "new_org", "Ny organisation", "New organisation" },
@@ -386,8 +386,12 @@ w(const struct ui *u, const char *key)
 static const char *
 field_label(const struct ui *u, const struct sl_field *fd)
 {
-	const char *l = u->en ? sl_label_en(fd->name) : sl_label_sv(fd->name);
+	char key[64];
+	const char *l;
 
+	snprintf(key, sizeof key, "label_%s", fd->name);
+	if ((l = word_find(words, key, u->en)) == NULL)
+		l = u->en ? sl_label_en(fd->name) : sl_label_sv(fd->name);
 	return l != NULL ? l : fd->name;
 }
 
