@@ -831,26 +831,37 @@ is_id(const char *id)
 	    strspn(id, b32) == SL_ID_TEXT;
 }
 
-/* The record id is, whatever its kind: k and the answer of KIND show
- * (whose id must be id itself). */
+/* KIND show ID, taken only if its answer is the record of that very id
+ * (show would also take a unique prefix or a name, and a record another
+ * member named after an id must not stand in for it): true with r
+ * holding it, else false with r empty. */
+static bool
+show_exact(const struct ui *u, const struct sl_kind *k, const char *id,
+    struct run *r)
+{
+	char name[64];
+
+	snprintf(name, sizeof name, "%s show", k->word);
+	if (run_cmd(u, name, id, r) == 0 && r->out.n == 1 &&
+	    str_is(id, map_get(&r->out.v[0].data, "id")))
+		return true;
+	run_free(r);
+	memset(r, 0, sizeof *r);
+	return false;
+}
+
+/* The record id is, whatever its kind: k and its answer in r. */
 static const struct sl_kind *
 find_record(const struct ui *u, const char *id, struct run *r)
 {
 	const struct sl_kind *const *ks = records_kinds();
-	char name[64];
 
-	if (!is_id(id)) {
-		memset(r, 0, sizeof *r);
-		return NULL;
-	}
-	for (size_t i = 0; ks[i] != NULL; i++) {
-		snprintf(name, sizeof name, "%s show", ks[i]->word);
-		if (run_cmd(u, name, id, r) == 0 && r->out.n == 1 &&
-		    str_is(id, map_get(&r->out.v[0].data, "id")))
-			return ks[i];
-		run_free(r);
-	}
 	memset(r, 0, sizeof *r);
+	if (!is_id(id))
+		return NULL;
+	for (size_t i = 0; ks[i] != NULL; i++)
+		if (show_exact(u, ks[i], id, r))
+			return ks[i];
 	return NULL;
 }
 
@@ -1732,15 +1743,12 @@ ref_lookup(const struct ui *u, const struct sl_field *fd, const char *idt)
 {
 	for (const char *c = fd->ref; c != NULL && *c != '\0'; c++) {
 		const struct sl_kind *k = sl_schema_kind_c(*c);
-		char name[64], *label = NULL;
+		char *label = NULL;
 		struct run r;
 
-		if (k == NULL)
+		if (k == NULL || !show_exact(u, k, idt, &r))
 			continue;
-		snprintf(name, sizeof name, "%s show", k->word);
-		if (run_cmd(u, name, idt, &r) == 0 && r.out.n == 1 &&
-		    str_is(idt, map_get(&r.out.v[0].data, "id")))
-			label = str_of(&r.out.v[0].data, "label");
+		label = str_of(&r.out.v[0].data, "label");
 		run_free(&r);
 		if (label != NULL)
 			return label;
@@ -1797,32 +1805,30 @@ change_value(const struct ui *u, FILE *f, const msgpack_object *rec,
 
 /* The record's history as a timeline: what happened (in words), the
  * day it took effect, which organisation and who, when this node
- * recorded it (local time), and what it changed, field by field. */
+ * recorded it (local time), and what it changed, field by field (r:
+ * the answer of history). */
 static void
 history(const struct ui *u, FILE *f, const struct sl_kind *k,
-    const msgpack_object *rec, const char *id)
+    const msgpack_object *rec, const char *id, const struct run *r)
 {
-	struct run r;
 	struct names nc = { 0 };
 	size_t first;
 
 	fprintf(f, "<h2>%s</h2>\n", w(u, "history"));
-	run_cmd(u, "history", id, &r);
-	if (r.status != 0) {
-		error_box(f, u, r.err, r.code);
-		run_free(&r);
+	if (r->status != 0) {
+		error_box(f, u, r->err, r->code);
 		return;
 	}
 	/* The newest HISTORY_SHOWN; the CLI shows them all. */
-	first = r.out.n > HISTORY_SHOWN ? r.out.n - HISTORY_SHOWN : 0;
+	first = r->out.n > HISTORY_SHOWN ? r->out.n - HISTORY_SHOWN : 0;
 	if (first > 0)
 		fprintf(f, "<p>%s %zu %s <code>samlog history %s</code>.</p>\n",
 		    u->en ? "The" : "De", first, u->en ? "oldest changes are "
 		    "not shown here; all of them:" : "äldsta ändringarna visas "
 		    "inte här; alla:", id);
 	fprintf(f, "<ol class=\"timeline\" start=\"%zu\">\n", first + 1);
-	for (size_t i = first; i < r.out.n; i++) {
-		const msgpack_object *e = &r.out.v[i].data;
+	for (size_t i = first; i < r->out.n; i++) {
+		const msgpack_object *e = &r->out.v[i].data;
 		const msgpack_object *ch = map_get(e, "changes");
 		const msgpack_object *er = map_get(e, "erased");
 		char *type = str_of(e, "type"), *eff = str_of(e, "effect");
@@ -1907,7 +1913,6 @@ history(const struct ui *u, FILE *f, const struct sl_kind *k,
 	}
 	fputs("</ol>\n", f);
 	names_free(&nc);
-	run_free(&r);
 }
 
 /* The records that refer to record id (of kind k): for each kind and
@@ -2171,18 +2176,13 @@ resolve_lists(const struct command_def *def, const struct form *fm,
 	return true;
 }
 
-/* The organisation that made record id (its history's first event), or
- * NULL.  A new string. */
+/* The organisation that made a record: its history's first event's
+ * (hist: the answer of history), or NULL.  A new string. */
 static char *
-creator(const struct ui *u, const char *id)
+creator(const struct run *hist)
 {
-	struct run r;
-	char *org = NULL;
-
-	if (run_cmd(u, "history", id, &r) == 0 && r.out.n > 0)
-		org = str_of(&r.out.v[0].data, "org");
-	run_free(&r);
-	return org;
+	return hist->status == 0 && hist->out.n > 0 ?
+	    str_of(&hist->out.v[0].data, "org") : NULL;
 }
 
 /* This node's organisation, or NULL.  A new string. */
@@ -2210,6 +2210,7 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 	const struct sl_kind *k = find_record(u, id, &r);
 	struct page p;
 	char name[64], action[160], note_buf[400], *maker = NULL, *us = NULL;
+	struct run hist;
 	const struct command_def *def;
 
 	if (k == NULL) {
@@ -2263,7 +2264,9 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 		conflict_form(u, p.f, k, rec, id, failed != NULL &&
 		    strcmp(failed, "resolve") == 0 ? fm : NULL);
 	referrers(u, p.f, k, id);
-	if (k->owned && (maker = creator(u, id)) != NULL &&
+	/* Its history, asked once: whose it is, and the timeline. */
+	run_cmd(u, "history", id, &hist);
+	if (k->owned && (maker = creator(&hist)) != NULL &&
 	    (us = our_org(u)) != NULL && strcmp(maker, us) != 0) {
 		/* Only its maker may step or change it: no forms that
 		 * always fail. */
@@ -2288,7 +2291,8 @@ page_record(struct ui *u, struct MHD_Connection *c, const char *id,
 		command_form(u, p.f, def, action, "update", rec, failed != NULL &&
 		    strcmp(failed, "update") == 0 ? fm : NULL, w(u, "save"));
 	}
-	history(u, p.f, k, rec, id);
+	history(u, p.f, k, rec, id, &hist);
+	run_free(&hist);
 	run_free(&r);
 	free(label);
 	free(state);
@@ -2336,10 +2340,10 @@ meeting_day(const struct ui *u, const char *word, const struct form *fm,
 		;
 	if (fl->name == NULL)
 		return;
-	if (run_cmd(u, "meeting show", mid, &r) == 0 && r.out.n == 1 &&
-	    str_is(mid, map_get(&r.out.v[0].data, "id")))
+	if (show_exact(u, records_kind("meeting"), mid, &r)) {
 		*day = str_of(&r.out.v[0].data, "date");
-	run_free(&r);
+		run_free(&r);
+	}
 	if (*day != NULL && report_is_day(*day)) {
 		q->vals[q->nvals].flag = fl;
 		q->vals[q->nvals++].value = *day;
