@@ -7,6 +7,7 @@
 #   make unit       the fast suites (no daemon, no network): seconds
 #   make lint       cppcheck and clang-tidy (part of check)
 #   make bench      benchmarks (not part of check)
+#   make bench-compare  samlog beside SQLite and the machine's limits
 #   make soak       five nodes under partitions and kills, DURATION seconds
 #                   (default 600; check runs 60), SEED= to replay
 #   make fuzz       fuzz every decoder of outside input, FUZZ_TIME seconds
@@ -102,7 +103,7 @@ TESTS := test_mp test_event test_output test_schema test_store test_project \
          test_majority test_erase
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 
-.PHONY: all deps deps-build run check lint tests test-run unit bench fuzz \
+.PHONY: all deps deps-build run check lint tests test-run unit bench bench-compare fuzz \
         fuzz-check soak install uninstall clean man man-check screenshots
 .DEFAULT_GOAL := all
 
@@ -327,7 +328,7 @@ $(BUILD)/bench_store: $(BUILD)/obj/tests/bench/bench_store.o $(BUILD)/obj/tests/
 $(BUILD)/bench_daemon: $(BUILD)/obj/tests/bench/bench_daemon.o $(BUILD)/obj/tests/unit/testutil.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/bench_sync: $(BUILD)/obj/tests/bench/bench_sync.o $(BUILD)/obj/tests/unit/testutil.o $(BUILD)/obj/tests/unit/fill.o $(STORE_OBJ) $(PROTO_OBJ)
+$(BUILD)/bench_sync: $(BUILD)/obj/tests/bench/bench_sync.o $(BUILD)/obj/tests/bench/benchnode.o $(BUILD)/obj/tests/unit/testutil.o $(BUILD)/obj/tests/unit/fill.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/bench_record: $(BUILD)/obj/tests/bench/bench_record.o $(BUILD)/obj/tests/unit/testutil.o $(STORE_OBJ) $(PROTO_OBJ)
@@ -337,6 +338,19 @@ $(BUILD)/bench_member: $(BUILD)/obj/tests/bench/bench_member.o $(BUILD)/obj/test
 
 $(BUILD)/bench_load: $(BUILD)/obj/tests/bench/bench_load.o $(CLUSTER_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(BUILD)/bench_compare: $(BUILD)/obj/tests/bench/bench_compare.o $(BUILD)/obj/tests/bench/benchnode.o $(BUILD)/obj/tests/unit/testutil.o $(BUILD)/obj/tests/unit/fill.o $(STORE_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lsqlite3
+
+$(BUILD)/bench_sqlite_query: $(BUILD)/obj/tests/bench/sqlite_query.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3
+
+# samlog beside SQLite (Debian's libsqlite3, WAL, synchronous=FULL) and the
+# machine's limits, in one run, with each ratio and its target.
+bench-compare: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/bench_compare \
+	    $(BUILD)/bench_sqlite_query
+	@SAMLOG_BUILD=$(BUILD) $(BUILD)/bench_compare
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/bench_store $(BUILD)/bench_daemon \

@@ -24,10 +24,10 @@ libssl-dev libsodium-dev libjansson-dev libmicrohttpd-dev"
 # groff-base and mandoc: the man pages' check; faketime: test_fault's
 # clocks; chromium (headless), its driver, python3-selenium to drive it,
 # a font and poppler-utils: the report printed to A4 and the web page in
-# a real browser (tests/browser).
+# a real browser (tests/browser); libsqlite3-dev: make bench-compare.
 TEST_PKGS="libcmocka-dev clang libclang-rt-14-dev cppcheck clang-tidy \
 systemd groff-base mandoc faketime chromium chromium-driver \
-python3-selenium fonts-dejavu-core poppler-utils"
+python3-selenium fonts-dejavu-core poppler-utils libsqlite3-dev"
 
 case "${1:-}" in
 build) pkgs=$BUILD_PKGS ;;
