@@ -708,11 +708,29 @@ cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 			l->nflt++;
 		}
 	}
-	for (uint32_t i = 0; i < l->nflt && !l->past; i++)
-		if (l->flt[i].nv == 1 && l->flt[i].f->type != SL_F_BOOL) {
-			scan = &l->flt[i];
-			break;
+	/* Records are read through the index of the filter with one value
+	 * that names the fewest (--municipality Vaxholm rather than --role
+	 * samordnare); list_cb checks the others on each. */
+	for (size_t i = 0, fewest = SIZE_MAX, n; i < l->nflt && !l->past;
+	    i++) {
+		const struct filter *fl = &l->flt[i];
+
+		if (fl->nv != 1 || fl->f->type == SL_F_BOOL)
+			continue;
+		if (scan == NULL) {
+			scan = fl; /* counted only if there is another */
+			continue;
 		}
+		if (fewest == SIZE_MAX)
+			fewest = project_count(d->p, txn, kind, scan->f->name,
+			    scan->v[0], SIZE_MAX);
+		n = project_count(d->p, txn, kind, fl->f->name, fl->v[0],
+		    fewest);
+		if (n < fewest) {
+			scan = fl;
+			fewest = n;
+		}
+	}
 	if (scan != NULL)
 		rc = project_list(d->p, txn, kind, scan->f->name, scan->v[0],
 		    NULL, NULL, list_cb, l);

@@ -2331,6 +2331,33 @@ project_list(struct project *p, MDB_txn *txn, char kind, const char *field,
 	return ret;
 }
 
+size_t
+project_count(struct project *p, MDB_txn *txn, char kind, const char *field,
+    const char *value, size_t cap)
+{
+	uint32_t fi;
+	uint8_t start[IDX_KEY_MAX];
+	size_t n = 0, slen;
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc;
+
+	if (index_find(kind, field, &fi) == NULL ||
+	    mdb_cursor_open(txn, p->pidx, &c) != 0)
+		return cap;
+	start[0] = (uint8_t)kind;
+	start[1] = (uint8_t)('A' + fi);
+	slen = 2 + sl_text_key(value, strlen(value), start + 2, IDX_VAL_MAX);
+	start[slen++] = 0;
+	k = (MDB_val){ slen, start };
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0 && n < cap &&
+	    k.mv_size >= slen && memcmp(k.mv_data, start, slen) == 0;
+	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT))
+		n++;
+	mdb_cursor_close(c);
+	return n;
+}
+
 int
 project_history(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
     uint64_t until, project_ev_fn fn, void *ctx)

@@ -111,6 +111,12 @@ int project_list(struct project *p, MDB_txn *txn, char kind,
     const char *field, const char *value, const char *from, const char *to,
     project_rec_fn fn, void *ctx);
 
+/* How many records of kind project_list would read for field equal to
+ * value, counting no further than cap (cap too where there is no such
+ * index): what listing by that value costs. */
+size_t project_count(struct project *p, MDB_txn *txn, char kind,
+    const char *field, const char *value, size_t cap);
+
 /* True if kind has an index on field. */
 bool project_indexed(char kind, const char *field);
 
