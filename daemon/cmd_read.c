@@ -622,7 +622,8 @@ cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 	const char *allowed[SL_SCHEMA_MAX_FIELDS + 16];
 	struct list_ctx *l = calloc(1, sizeof *l);
 	const struct filter *scan = NULL;
-	size_t na = 0;
+	const char *sfield[PROJECT_LIST_ALL_MAX], *svalue[PROJECT_LIST_ALL_MAX];
+	size_t na = 0, nscan = 0;
 	char v[32];
 	bool range_ok = true;
 	int rc;
@@ -708,30 +709,24 @@ cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 			l->nflt++;
 		}
 	}
-	/* Records are read through the index of the filter with one value
-	 * that names the fewest (--municipality Vaxholm rather than --role
-	 * samordnare); list_cb checks the others on each. */
-	for (size_t i = 0, fewest = SIZE_MAX, n; i < l->nflt && !l->past;
-	    i++) {
+	/* Records are read through the indexes of the filters with one
+	 * value, walked together (--municipality Vaxholm --role samordnare
+	 * reads only Vaxholm's samordnare); list_cb checks every filter on
+	 * each. */
+	for (uint32_t i = 0; i < l->nflt && !l->past &&
+	    nscan < PROJECT_LIST_ALL_MAX; i++) {
 		const struct filter *fl = &l->flt[i];
 
 		if (fl->nv != 1 || fl->f->type == SL_F_BOOL)
 			continue;
-		if (scan == NULL) {
-			scan = fl; /* counted only if there is another */
-			continue;
-		}
-		if (fewest == SIZE_MAX)
-			fewest = project_count(d->p, txn, kind, scan->f->name,
-			    scan->v[0], SIZE_MAX);
-		n = project_count(d->p, txn, kind, fl->f->name, fl->v[0],
-		    fewest);
-		if (n < fewest) {
-			scan = fl;
-			fewest = n;
-		}
+		scan = fl;
+		sfield[nscan] = fl->f->name;
+		svalue[nscan++] = fl->v[0];
 	}
-	if (scan != NULL)
+	if (nscan > 1)
+		rc = project_list_all(d->p, txn, kind, nscan, sfield, svalue,
+		    list_cb, l);
+	else if (scan != NULL)
 		rc = project_list(d->p, txn, kind, scan->f->name, scan->v[0],
 		    NULL, NULL, list_cb, l);
 	else if (l->range != NULL && !l->past) {

@@ -2331,31 +2331,110 @@ project_list(struct project *p, MDB_txn *txn, char kind, const char *field,
 	return ret;
 }
 
-size_t
-project_count(struct project *p, MDB_txn *txn, char kind, const char *field,
-    const char *value, size_t cap)
+/* The start of kind's index entries for field fi equal to value:
+ * kind, field code, the value's key, 0; its length. */
+static size_t
+idx_prefix(uint8_t out[IDX_KEY_MAX], char kind, uint32_t fi,
+    const char *value)
 {
-	uint32_t fi;
-	uint8_t start[IDX_KEY_MAX];
-	size_t n = 0, slen;
-	MDB_cursor *c;
-	MDB_val k, d;
-	int rc;
+	size_t n;
 
-	if (index_find(kind, field, &fi) == NULL ||
-	    mdb_cursor_open(txn, p->pidx, &c) != 0)
-		return cap;
-	start[0] = (uint8_t)kind;
-	start[1] = (uint8_t)('A' + fi);
-	slen = 2 + sl_text_key(value, strlen(value), start + 2, IDX_VAL_MAX);
-	start[slen++] = 0;
-	k = (MDB_val){ slen, start };
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0 && n < cap &&
-	    k.mv_size >= slen && memcmp(k.mv_data, start, slen) == 0;
-	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT))
-		n++;
-	mdb_cursor_close(c);
+	out[0] = (uint8_t)kind;
+	out[1] = (uint8_t)('A' + fi);
+	n = 2 + sl_text_key(value, strlen(value), out + 2, IDX_VAL_MAX);
+	out[n++] = 0;
 	return n;
+}
+
+/* One index walked for project_list_all. */
+struct idx_walk {
+	MDB_cursor *c;
+	uint8_t key[IDX_KEY_MAX];
+	size_t plen;                  /* the prefix's; the id follows */
+};
+
+/* Moves w to its first id >= id; false when it holds none. */
+static bool
+walk_seek(struct idx_walk *w, const uint8_t id[SL_ID_LEN],
+    const uint8_t **at, int *rc)
+{
+	MDB_val k, d;
+
+	memcpy(w->key + w->plen, id, SL_ID_LEN);
+	k = (MDB_val){ w->plen + SL_ID_LEN, w->key };
+	if ((*rc = mdb_cursor_get(w->c, &k, &d, MDB_SET_RANGE)) != 0 ||
+	    k.mv_size != w->plen + SL_ID_LEN ||
+	    memcmp(k.mv_data, w->key, w->plen) != 0)
+		return false;
+	*at = (const uint8_t *)k.mv_data + w->plen;
+	return true;
+}
+
+int
+project_list_all(struct project *p, MDB_txn *txn, char kind, size_t n,
+    const char *const *fields, const char *const *values, project_rec_fn fn,
+    void *ctx)
+{
+	struct idx_walk w[PROJECT_LIST_ALL_MAX];
+	uint8_t target[SL_ID_LEN] = { 0 };
+	size_t opened = 0;
+	int rc = 0, ret = SL_OK;
+
+	if (n == 0 || n > PROJECT_LIST_ALL_MAX)
+		return SL_EINVAL;
+	for (; opened < n; opened++) {
+		uint32_t fi;
+
+		if (index_find(kind, fields[opened], &fi) == NULL) {
+			ret = SL_EINVAL;
+			goto out;
+		}
+		if (mdb_cursor_open(txn, p->pidx, &w[opened].c) != 0) {
+			ret = SL_ESTORE;
+			goto out;
+		}
+		w[opened].plen = idx_prefix(w[opened].key, kind, fi,
+		    values[opened]);
+	}
+	/* Each index in turn seeks to the id all agree on so far; one that
+	 * holds a higher id moves the target there.  n agreeing in a row
+	 * is a record in every list; records in only some are skipped
+	 * without being read. */
+	for (;;) {
+		size_t agree = 0;
+		const uint8_t *at;
+		struct sl_rec r;
+
+		for (size_t i = 0; agree < n; i = (i + 1) % n) {
+			if (!walk_seek(&w[i], target, &at, &rc))
+				goto out;
+			if (memcmp(at, target, SL_ID_LEN) == 0) {
+				agree++;
+			} else {
+				memcpy(target, at, SL_ID_LEN);
+				agree = 1;
+			}
+		}
+		if (project_get(p, txn, target, &r) == SL_OK) {
+			ret = fn(ctx, &r);
+			sl_rec_free(&r);
+			if (ret != 0)
+				goto out;
+		}
+		/* The next id after target. */
+		size_t b = SL_ID_LEN;
+
+		while (b > 0 && ++target[b - 1] == 0)
+			b--;
+		if (b == 0)
+			goto out;
+	}
+out:
+	while (opened > 0)
+		mdb_cursor_close(w[--opened].c);
+	if (ret == SL_OK && rc != 0 && rc != MDB_NOTFOUND)
+		ret = SL_ESTORE;
+	return ret;
 }
 
 int

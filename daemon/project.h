@@ -111,11 +111,16 @@ int project_list(struct project *p, MDB_txn *txn, char kind,
     const char *field, const char *value, const char *from, const char *to,
     project_rec_fn fn, void *ctx);
 
-/* How many records of kind project_list would read for field equal to
- * value, counting no further than cap (cap too where there is no such
- * index): what listing by that value costs. */
-size_t project_count(struct project *p, MDB_txn *txn, char kind,
-    const char *field, const char *value, size_t cap);
+/*
+ * Lists the records of kind whose field fields[i] equals values[i] for
+ * each of the n (1 to PROJECT_LIST_ALL_MAX) indexed fields, in id order.
+ * The indexes are walked together: each seeks past the ids another has
+ * already passed, so only records in every list are read.
+ */
+#define PROJECT_LIST_ALL_MAX 8
+int project_list_all(struct project *p, MDB_txn *txn, char kind, size_t n,
+    const char *const *fields, const char *const *values, project_rec_fn fn,
+    void *ctx);
 
 /* True if kind has an index on field. */
 bool project_indexed(char kind, const char *field);

@@ -737,6 +737,120 @@ teardown(void **state)
 	return 0;
 }
 
+/* What project_list_all lists, and in what order. */
+struct hits {
+	uint8_t id[64][SL_ID_LEN];
+	size_t n;
+	const char *field[3], *value[3];
+	size_t nf;
+};
+
+static int
+hits_cb(void *ctx, const struct sl_rec *r)
+{
+	struct hits *h = ctx;
+
+	assert_true(h->n < 64);
+	memcpy(h->id[h->n++], r->id, SL_ID_LEN);
+	return 0;
+}
+
+/* Every record, kept when each field named equals its value. */
+static int
+brute_cb(void *ctx, const struct sl_rec *r)
+{
+	struct hits *h = ctx;
+	char v[64];
+
+	for (size_t i = 0; i < h->nf; i++)
+		if (!project_str(r, h->field[i], v, sizeof v) ||
+		    strcmp(v, h->value[i]) != 0)
+			return 0;
+	return hits_cb(ctx, r);
+}
+
+static int
+raw_id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, SL_ID_LEN);
+}
+
+/*
+ * Lists by several indexed fields at once (samlog contact list
+ * --municipality M --role R) name exactly the records a scan of all of
+ * them would, in id order, after updates moved records between values.
+ */
+static void
+test_list_all(void **state)
+{
+	static const char *const munis[] = { "Solna", "Täby", "Vaxholm" };
+	static const char *const roles[] = { "chef", "kassör", "samordnare",
+		"sekreterare" };
+	struct node a;
+	uint8_t ids[48][SL_ID_LEN], pl[512];
+	struct store_appended ap;
+	MDB_txn *txn;
+	char name[16];
+
+	(void)state;
+	node_open(&a, &ka);
+	for (int i = 0; i < 48; i++) {
+		size_t n;
+
+		snprintf(name, sizeof name, "P %d", i);
+		n = payload(pl, sizeof pl, 3, "municipality", munis[i % 3],
+		    "name", name, "role", roles[i % 4]);
+		emit(&a, "contact.created", NULL, NULL, pl, n, &ap);
+		sl_entity_id(ids[i], ap.hash);
+	}
+	/* Three move: to another role, another municipality, both. */
+	for (int i = 0; i < 3; i++) {
+		size_t n = i == 0 ? payload(pl, sizeof pl, 1, "role", "chef") :
+		    i == 1 ? payload(pl, sizeof pl, 1, "municipality",
+		    "Vaxholm") : payload(pl, sizeof pl, 2, "municipality",
+		    "Täby", "role", "kassör");
+
+		emit(&a, "contact.updated", ids[5 + i], ids[5 + i], pl, n,
+		    NULL);
+	}
+	assert_int_equal(store_read_begin(a.s, &txn), SL_OK);
+	for (size_t m = 0; m < 4; m++)
+		for (size_t r = 0; r < 5; r++) {
+			struct hits got = { .nf = 2 }, want = { .nf = 2 };
+			const char *mv = m < 3 ? munis[m] : "Nacka";
+			const char *rv = r < 4 ? roles[r] : "ingen";
+
+			got.field[0] = want.field[0] = "municipality";
+			got.field[1] = want.field[1] = "role";
+			got.value[0] = want.value[0] = mv;
+			got.value[1] = want.value[1] = rv;
+			assert_int_equal(project_list_all(a.p, txn, 'c', 2,
+			    got.field, got.value, hits_cb, &got), SL_OK);
+			assert_int_equal(project_list(a.p, txn, 'c', NULL, NULL,
+			    NULL, NULL, brute_cb, &want), SL_OK);
+			qsort(want.id, want.n, SL_ID_LEN, raw_id_cmp);
+			assert_int_equal(got.n, want.n);
+			/* in id order, and the same records */
+			assert_memory_equal(got.id, want.id, got.n * SL_ID_LEN);
+			if (m < 3 && r < 4)
+				assert_true(got.n >= 2);
+		}
+	/* Three at once, the name too: one record. */
+	struct hits one = { .nf = 3, .field = { "role", "municipality",
+		"name" }, .value = { "kassör", "Täby", "P 7" } };
+
+	assert_int_equal(project_list_all(a.p, txn, 'c', 3, one.field,
+	    one.value, hits_cb, &one), SL_OK);
+	assert_int_equal(one.n, 1);
+	assert_memory_equal(one.id[0], ids[7], SL_ID_LEN);
+	/* A field with no index is refused. */
+	one.field[2] = "email";
+	assert_int_equal(project_list_all(a.p, txn, 'c', 3, one.field,
+	    one.value, hits_cb, &one), SL_EINVAL);
+	mdb_txn_abort(txn);
+	node_close(&a);
+}
+
 int
 main(void)
 {
@@ -749,6 +863,7 @@ main(void)
 		cmocka_unit_test(test_unknown_nested_map),
 		cmocka_unit_test(test_why_any_order),
 		cmocka_unit_test(test_mem_fold_many_waiting),
+		cmocka_unit_test(test_list_all),
 	};
 
 	if (sl_crypto_init() != 0)
