@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "samlog_proto.h"
@@ -199,6 +200,31 @@ test_hlc(void **state)
 	assert_int_equal(sl_hlc_next(2000ULL << 16, 1000), (2000ULL << 16) + 1);
 	sl_hlc_format(buf, sizeof buf, (1573689600123ULL << 16) | 7);
 	assert_string_equal(buf, "2019-11-14T00:00:00.123Z");
+	/* The same as strftime's, over the clock's whole range (2^48 ms
+	 * reaches the year 10889), and cut short like snprintf. */
+	uint64_t x = 88172645463325252ULL;
+
+	for (int i = 0; i < 200000; i++) {
+		char want[64], day[40];
+		uint64_t ms;
+		time_t secs;
+		struct tm tm;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		ms = i < 3 ? (uint64_t[]){ 0, 253402300799999ULL,
+		    253402300800000ULL }[i] : x % (1ULL << 48);
+		secs = (time_t)(ms / 1000);
+		assert_non_null(gmtime_r(&secs, &tm));
+		strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(want, sizeof want, "%s.%03uZ", day,
+		    (unsigned)(ms % 1000));
+		sl_hlc_format(buf, sizeof buf, ms << 16);
+		assert_string_equal(buf, want);
+	}
+	sl_hlc_format(buf, 11, 1573689600123ULL << 16);
+	assert_string_equal(buf, "2019-11-14");
 }
 
 int
