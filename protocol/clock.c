@@ -75,8 +75,7 @@ sl_hlc_format(char *out, size_t outlen, uint64_t hlc)
 	buf[23] = 'Z';
 	buf[24] = '\0';
 	if (outlen > 0) {
-		size_t n = outlen - 1 < sizeof buf - 1 ? outlen - 1 :
-		    sizeof buf - 1;
+		size_t n = outlen - 1 < 24 ? outlen - 1 : 24;
 
 		memcpy(out, buf, n);
 		out[n] = '\0';

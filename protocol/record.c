@@ -235,7 +235,10 @@ field_from_creation(const struct sl_rec *r, const struct sl_recfield *f)
  * creating event is left out: w_origin is nil when it is c_origin, and a
  * field its creating event last wrote is [field index, value].  A contact
  * made once and never changed takes about 80 bytes instead of 300, and
- * the store's pages hold four times as many.
+ * the store's pages hold four times as many.  The long form still
+ * decodes; PROJECT_VERSION 20 rebuilds older stores once, so that an
+ * older samlogd finds a version it does not know and rebuilds rather than
+ * misreading the short form.
  */
 int
 sl_rec_encode(const struct sl_rec *r, struct sl_buf *g)

@@ -196,7 +196,9 @@ concurrent(argv_fn *argv_of, void *arg, double secs, size_t *done_out)
 	if (done == MAP_FAILED)
 		die("mmap");
 	for (size_t k = 0; k < K; k++) {
-		if ((kids[k] = fork()) == 0) {
+		if ((kids[k] = fork()) < 0)
+			die("cannot fork");
+		if (kids[k] == 0) {
 			int null = open("/dev/null", O_WRONLY);
 
 			for (size_t i = 0; tu_now_s() - t0 < secs; i++) {
@@ -434,20 +436,26 @@ store_file(const struct node *n)
 	return p;
 }
 
-/* A fresh node dials `from`; seconds until it holds `want` events. */
+/* A fresh node dials `from`: seconds until it holds every event `from`
+ * held when it was told to dial, besides its own; *got says how many
+ * those were. */
 static double
-catch_up(struct node *to, const struct node *from, long want)
+catch_up(struct node *to, const struct node *from, long *got)
 {
+	long own, want;
 	double t0;
 
 	node_start(to);
 	trust(from, to, false);
+	*got = events(from);
+	own = events(to) + 1; /* and the admission `trust` adds */
+	want = *got + own;
 	t0 = tu_now_s();
 	trust(to, from, true);
 	while (events(to) < want) {
 		if (tu_now_s() - t0 > 1800)
 			die("a node did not catch up within 30 minutes");
-		usleep(5000);
+		usleep(20000);
 	}
 	return tu_now_s() - t0;
 }
@@ -581,7 +589,7 @@ sq_rebuild(struct sq *q, size_t rows)
 
 	sq_check(q, sqlite3_exec(q->db, "BEGIN;"
 	    "DELETE FROM contacts;"
-	    "INSERT INTO contacts SELECT substr(hex(hash), 1, 10),"
+	    "INSERT INTO contacts SELECT substr(hex(hash), 1, 16),"
 	    " json_extract(body, '$.payload.name'), NULL,"
 	    " json_extract(body, '$.payload.role'),"
 	    " json_extract(body, '$.payload.email'),"
@@ -674,9 +682,10 @@ main(void)
 	char *tmp, *p100, *p1000, *lm;
 	size_t lines_s, lines_q;
 
-	if (n < 1000 || big < n || secs <= 0) {
+	if (n < 1000 || (big != n && big < 2 * n) || secs <= 0) {
 		fprintf(stderr, "usage: bench_compare (BENCH_COMPARE_N >= 1000, "
-		    "BENCH_COMPARE_BIG >= N, BENCH_COMPARE_SECONDS > 0)\n");
+		    "BENCH_COMPARE_BIG = N or >= 2N, BENCH_COMPARE_SECONDS > 0)"
+		    "\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -713,9 +722,10 @@ main(void)
 	w0 = disk_written(tmp);
 	double sq100 = sq_load(&q100, 0, n, 100);
 
+	long long sq_bytes = sq_size(&q100, p100); /* checkpoints */
+
 	w1 = disk_written(tmp);
 	double sq_wb = (double)(w1 - w0) / (double)n;
-	long long sq_bytes = sq_size(&q100, p100);
 
 	node_up(&a, tmp, "a");
 	w0 = disk_written(tmp);
@@ -738,11 +748,17 @@ main(void)
 	    fmt("%.0f bytes", (double)sq_bytes / (double)n),
 	    (double)s_bytes / (double)sq_bytes, "<= 2x", (double)s_bytes <=
 	    2.0 * (double)sq_bytes);
-	row("bytes the disk wrote per event during that load",
-	    fmt("%.0f", s_wb), fmt("%.0f", sq_wb), s_wb / sq_wb, "", true);
+	if (w0 >= 0 && w1 >= 0)
+		row("bytes the disk wrote per event during that load",
+		    fmt("%.0f", s_wb), fmt("%.0f", sq_wb), s_wb / sq_wb, "",
+		    true);
 
 	/* One durable write per commit. */
 	double sq1 = sq_load(&q100, n, n + ONE, 1);
+
+	/* The statistics SQLite's planner chooses an index by. */
+	sq_check(&q100, sqlite3_exec(q100.db, "ANALYZE", NULL, NULL, NULL),
+	    "analyze");
 	double s1 = 0;
 	int fd = connect_ctl(&a);
 
@@ -805,11 +821,11 @@ main(void)
 	    fmt("%.2f", (w_1 - w_0) / (c1 - c0)), "", 0, "", true);
 
 	/* Catch-up: of the CLI-made contacts, and of store-filled ones. */
-	long have_a = events(&a);
+	long have_a, have_c;
 	char err[256];
 
 	node_init(&b, tmp, "b");
-	double tb = catch_up(&b, &a, have_a + 1);
+	double tb = catch_up(&b, &a, &have_a);
 
 	node_init(&c, tmp, "c");
 	node_start(&c);
@@ -817,10 +833,8 @@ main(void)
 	if (tu_fill(c.dir, n, err, sizeof err) != 0)
 		die(err);
 	node_start(&c);
-	long have_c = events(&c);
-
 	node_init(&d, tmp, "d");
-	double td = catch_up(&d, &c, have_c + 1);
+	double td = catch_up(&d, &c, &have_c);
 	double rb = (double)have_a / tb, rd = (double)have_c / td;
 
 	row("catch-up of CLI-made contacts, verified, stored, folded",
@@ -846,9 +860,11 @@ main(void)
 		    0 || id[0] == 0)
 			die("contact.add failed");
 		t0 = tu_now_s();
-		while (request(fb, "contact.show", "id", id, NULL, 0) != 0)
+		while (request(fb, "contact.show", "id", id, NULL, 0) != 0) {
 			if (tu_now_s() - t0 > 10)
 				die("a write did not reach the peer in 10 s");
+			usleep(100); /* leave the peer's core to its sync */
+		}
 		lat[i] = (tu_now_s() - t0) * 1000;
 		usleep(5000);
 	}
@@ -877,11 +893,13 @@ main(void)
 	row("pipelined writes with records, 1,000 per commit",
 	    fmt("%.0f/s", g1k), fmt("%.0f/s", sq1k), g1k / sq1k, ">= 3.5x",
 	    g1k / sq1k >= 3.5);
-	row(fmt("  the same, from %.0f records on", (double)(big - n)),
-	    fmt("%.0f/s", g1k_last), fmt("%.0f/s", sq1k_last), g1k_last /
-	    sq1k_last, "", true);
-	row(fmt("  samlog's first %.0f against its last", (double)n), "",
-	    "", g1k / g1k_last, "<= 2x", g1k <= 2 * g1k_last);
+	if (big >= 2 * n) {
+		row(fmt("  the same, from %.0f records on", (double)(big - n)),
+		    fmt("%.0f/s", g1k_last), fmt("%.0f/s", sq1k_last),
+		    g1k_last / sq1k_last, "", true);
+		row(fmt("  samlog's first %.0f against its last", (double)n),
+		    "", "", g1k / g1k_last, "<= 2x", g1k <= 2 * g1k_last);
+	}
 	sleep(5); /* the daemon trims itself after 2-4 s without requests */
 	long anon, file;
 

@@ -30,6 +30,8 @@ connect_ctl(const struct node *n)
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
 	snprintf(path, sizeof path, "%s/%s", n->dir, SL_CTL_SOCKET);
+	if (strlen(path) >= sizeof sa.sun_path)
+		die("the node's path is too long for a socket (set TMPDIR)");
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
 		close(fd);
@@ -193,6 +195,8 @@ note_running(pid_t was, pid_t now)
 			running[i] = now;
 			return;
 		}
+	if (now > 0)
+		die("more than 16 daemons at once");
 }
 
 void
