@@ -24,8 +24,13 @@
 #include "log.h"
 #include "sync.h"
 
-#define BATCH_BYTES (256u << 10)  /* an EVENTS frame ends on the first
-                                     signed event past this */
+#define BATCH_BYTES (768u << 10)  /* an EVENTS frame ends on the first
+                                     signed event past this; the receiver
+                                     commits a frame at once, so larger
+                                     frames rewrite the record trees'
+                                     pages fewer times (at 256 KiB a
+                                     catch-up of CLI-made contacts ran
+                                     at half the speed) */
 #define BATCH_EVENTS 4096
 #define FRAME_BODY_MAX SL_PEER_FRAME_MAX
 #define HOLD_MS 10000             /* own events claimed but not coming */
