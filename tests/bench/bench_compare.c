@@ -677,7 +677,7 @@ main(void)
 	    1000000;
 	double secs = (e = getenv("BENCH_COMPARE_SECONDS")) ? atof(e) : 10;
 	enum { ONE = 2000, RUNS = 200 };
-	struct node a, b, c, d, g;
+	struct node a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 }, g = { 0 };
 	struct sq q100, q1000;
 	char *tmp, *p100, *p1000, *lm;
 	size_t lines_s, lines_q;

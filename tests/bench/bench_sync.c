@@ -39,7 +39,7 @@ main(void)
 	const char *e = getenv("BENCH_SYNC_EVENTS");
 	const char *lr = getenv("BENCH_LIVE_RUNS");
 	long total = e ? atol(e) : 1000000, runs = lr ? atol(lr) : 200;
-	struct node a, b, c;
+	struct node a = { 0 }, b = { 0 }, c = { 0 };
 	char err[256];
 	double t0, t;
 	long anon0, file0, anon1, file1, want;
