@@ -344,54 +344,18 @@ pack_add(msgpack_sbuffer *sb, size_t i)
 	msgpack_sbuffer_destroy(&one);
 }
 
-/* Sends contacts [first, first + n) as n requests at once, then reads
- * until n results came back, each a success. */
+/* Sends contacts [first, first + n) as n requests at once, then waits
+ * for their n answers, each a success. */
 static void
 samlog_batch(int fd, size_t first, size_t n)
 {
-	static uint8_t buf[1 << 20];
 	msgpack_sbuffer sb;
-	size_t results = 0, len = 0;
 
 	msgpack_sbuffer_init(&sb);
 	for (size_t i = first; i < first + n; i++)
 		pack_add(&sb, i);
-	for (size_t off = 0; off < sb.size;) {
-		ssize_t w = write(fd, sb.data + off, sb.size - off);
-
-		if (w <= 0)
-			die("cannot write to the control socket");
-		off += (size_t)w;
-	}
+	pipeline(fd, sb.data, sb.size, n);
 	msgpack_sbuffer_destroy(&sb);
-	while (results < n) {
-		ssize_t r = read(fd, buf + len, sizeof buf - len);
-		size_t p = 0;
-
-		if (r <= 0)
-			die("the daemon closed the control connection");
-		len += (size_t)r;
-		while (len - p >= SL_FRAME_HDR) {
-			struct sl_frame_hdr h;
-
-			sl_frame_hdr_decode(&h, buf + p, SL_CTL_FRAME_MAX);
-			if (len - p < SL_FRAME_HDR + h.len)
-				break;
-			if (h.type == SL_MSG_RESULT) {
-				results++;
-				if (memmem(buf + p + SL_FRAME_HDR, h.len,
-				    "\xa4" "code\x00", 6) == NULL) {
-					fprintf(stderr, "bench: a write failed: "
-					    "%.*s\n", (int)h.len,
-					    buf + p + SL_FRAME_HDR);
-					exit(1);
-				}
-			}
-			p += SL_FRAME_HDR + h.len;
-		}
-		memmove(buf, buf + p, len - p);
-		len -= p;
-	}
 }
 
 /* Loads contacts [from, to) into n, batch at a time: writes/s. */

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchnode.h"
 #include "samlog_proto.h"
 #include "../unit/testutil.h"
 
@@ -31,19 +32,12 @@ static char *dir;
 static pid_t dpid;
 
 static int
-connect_ctl(void)
+ctl_connect(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char path[600];
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct node n = { 0 };
 
-	snprintf(path, sizeof path, "%s/%s", dir, SL_CTL_SOCKET);
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	snprintf(n.dir, sizeof n.dir, "%s", dir);
+	return connect_ctl(&n);
 }
 
 /* Sends n contact.add requests on one connection, then reads until n
@@ -83,60 +77,14 @@ load_batch(int fd, size_t first, size_t n)
 		msgpack_sbuffer_write(&sb, one.data, one.size);
 	}
 	msgpack_sbuffer_destroy(&one);
-	size_t off = 0;
-
-	while (off < sb.size) {
-		ssize_t w = write(fd, sb.data + off, sb.size - off);
-
-		if (w <= 0) {
-			perror("bench: write");
-			exit(1);
-		}
-		off += (size_t)w;
-	}
+	pipeline(fd, sb.data, sb.size, n);
 	msgpack_sbuffer_destroy(&sb);
-	size_t results = 0;
-	static uint8_t buf[1 << 20];
-	size_t len = 0;
-
-	while (results < n) {
-		ssize_t r = read(fd, buf + len, sizeof buf - len);
-
-		if (r <= 0) {
-			fprintf(stderr, "bench: daemon closed the connection\n");
-			exit(1);
-		}
-		len += (size_t)r;
-		size_t p = 0;
-
-		while (len - p >= SL_FRAME_HDR) {
-			struct sl_frame_hdr h;
-
-			sl_frame_hdr_decode(&h, buf + p, SL_CTL_FRAME_MAX);
-			if (len - p < SL_FRAME_HDR + h.len)
-				break;
-			if (h.type == SL_MSG_RESULT) {
-				results++;
-				/* code 0 is the byte after "code" */
-				if (memmem(buf + p + SL_FRAME_HDR, h.len,
-				    "\xa4" "code\x00", 6) == NULL) {
-					fprintf(stderr, "bench: a write failed: "
-					    "%.*s\n", (int)h.len,
-					    buf + p + SL_FRAME_HDR);
-					exit(1);
-				}
-			}
-			p += SL_FRAME_HDR + h.len;
-		}
-		memmove(buf, buf + p, len - p);
-		len -= p;
-	}
 }
 
 static void
 load(size_t from, size_t total)
 {
-	int fd = connect_ctl();
+	int fd = ctl_connect();
 
 	if (fd < 0) {
 		fprintf(stderr, "bench: cannot connect\n");
@@ -145,14 +93,6 @@ load(size_t from, size_t total)
 	for (size_t i = from; i < total; i += 2000)
 		load_batch(fd, i, total - i < 2000 ? total - i : 2000);
 	close(fd);
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /* Runs argv `runs` times; prints p50 and p99 wall time in ms. */
@@ -182,7 +122,7 @@ time_cli(const char *what, char *const *argv, int runs)
  * heap and stacks) and the mapped store pages (file: LMDB's map, shared
  * with the page cache and given back by the kernel under pressure). */
 static long
-rss_kib(long *anon, long *file)
+daemon_rss_kib(long *anon, long *file)
 {
 	char path[64], line[256];
 	long kib = -1, v;
@@ -207,7 +147,7 @@ rss_kib(long *anon, long *file)
 static void
 print_rss(const char *when)
 {
-	long anon, file, all = rss_kib(&anon, &file);
+	long anon, file, all = daemon_rss_kib(&anon, &file);
 
 	printf("daemon RSS %-34s %7ld KiB  (own %ld KiB, mapped store %ld KiB)\n",
 	    when, all, anon, file);
@@ -217,7 +157,7 @@ static void
 wait_ready(void)
 {
 	for (int i = 0; i < 1000; i++) {
-		int fd = connect_ctl();
+		int fd = ctl_connect();
 
 		if (fd >= 0) {
 			close(fd);

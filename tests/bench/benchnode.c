@@ -117,6 +117,49 @@ request(int fd, const char *cmd, const char *key, const char *val,
 }
 
 void
+pipeline(int fd, const char *reqs, size_t len, size_t n)
+{
+	static uint8_t buf[1 << 20];
+	size_t results = 0, have = 0;
+
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, reqs + off, len - off);
+
+		if (w <= 0)
+			die("cannot write to the control socket");
+		off += (size_t)w;
+	}
+	while (results < n) {
+		ssize_t r = read(fd, buf + have, sizeof buf - have);
+		size_t p = 0;
+
+		if (r <= 0)
+			die("the daemon closed the control connection");
+		have += (size_t)r;
+		while (have - p >= SL_FRAME_HDR) {
+			struct sl_frame_hdr h;
+
+			if (sl_frame_hdr_decode(&h, buf + p, sizeof buf -
+			    SL_FRAME_HDR) != SL_OK)
+				die("a frame from the daemon does not decode");
+			if (have - p < SL_FRAME_HDR + h.len)
+				break;
+			/* code 0 is the byte after "code" */
+			if (h.type == SL_MSG_RESULT && (results++, memmem(buf +
+			    p + SL_FRAME_HDR, h.len, "\xa4" "code\x00", 6) ==
+			    NULL)) {
+				fprintf(stderr, "bench: a write failed: %.*s\n",
+				    (int)h.len, buf + p + SL_FRAME_HDR);
+				exit(1);
+			}
+			p += SL_FRAME_HDR + h.len;
+		}
+		memmove(buf, buf + p, have - p);
+		have -= p;
+	}
+}
+
+void
 cli(const struct node *n, char *const *args, char *out, size_t outlen)
 {
 	struct tu_run *r = malloc(sizeof *r);

@@ -28,6 +28,9 @@ int connect_ctl(const struct node *n);
  * back (if any) into id_out. */
 int request(int fd, const char *cmd, const char *key, const char *val,
     char *id_out, size_t idlen);
+/* Writes reqs[0..len), n control requests framed, to fd at once, then
+ * reads until n results came back; exits unless each was a success. */
+void pipeline(int fd, const char *reqs, size_t len, size_t n);
 /* Runs `samlog -d DIR args...`; exits on failure; copies what it printed
  * into out (may be NULL). */
 void cli(const struct node *n, char *const *args, char *out, size_t outlen);
