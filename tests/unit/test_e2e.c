@@ -225,6 +225,16 @@ test_records(void **state)
 	assert_null(strstr(r->out, "Anna"));
 	r = sl("contact", "list", "--municipality", "Sigtuna", "--json", NULL);
 	assert_non_null(strstr(r->out, c2));
+	/* Several filters walk their indexes together: only records in
+	 * every list, any case of the value, a reference (--org) too. */
+	r = sl("contact", "list", "--municipality", "sigtuna", "--role",
+	    "Tjänsteman", "--org", p2, "--json", NULL);
+	assert_non_null(strstr(r->out, c2));
+	assert_null(strstr(r->out, c1));
+	r = sl("contact", "list", "--municipality", "Sigtuna", "--role",
+	    "verksamhetsledare", "--json", NULL);
+	assert_null(strstr(r->out, c1));
+	assert_null(strstr(r->out, c2));
 	/* Update: the new value shows, the id stays. */
 	assert_string_equal(out1(sl("contact", "update", cp1, "--role",
 	    "ordförande", "--org", p2, NULL)), c1);
