@@ -188,6 +188,23 @@ project_indexed(char kind, const char *field)
 
 /* ---- index keys ----------------------------------------------------------- */
 
+/* The start of kind's index entries for field fi holding the value
+ * v[0..vlen): kind, field code, the value's key, 0 (the record's id
+ * follows); its length.  Keys are written and looked up through this one
+ * function, so the two cannot differ. */
+static size_t
+idx_prefix(uint8_t out[IDX_KEY_MAX], char kind, uint32_t fi, const char *v,
+    size_t vlen)
+{
+	size_t n;
+
+	out[0] = (uint8_t)kind;
+	out[1] = (uint8_t)('A' + fi);
+	n = 2 + sl_text_key(v, vlen, out + 2, IDX_VAL_MAX);
+	out[n++] = 0;
+	return n;
+}
+
 static void
 keyset_add(struct keyset *ks, const struct sl_rec *r, uint32_t fi,
     const char *v, size_t vlen)
@@ -195,12 +212,8 @@ keyset_add(struct keyset *ks, const struct sl_rec *r, uint32_t fi,
 	if (ks->n == MAX_KEYS)
 		return; /* cannot happen: MAX_KEYS is every key there can be */
 	uint8_t *k = ks->k[ks->n];
-	size_t n = sl_text_key(v, vlen, k + 2, IDX_VAL_MAX);
+	size_t n = idx_prefix(k, r->kind->c, fi, v, vlen);
 
-	k[0] = (uint8_t)r->kind->c;
-	k[1] = (uint8_t)('A' + fi);
-	k[2 + n] = 0;
-	n += 3;
 	memcpy(k + n, r->id, SL_ID_LEN);
 	ks->len[ks->n++] = (uint8_t)(n + SL_ID_LEN);
 }
@@ -2282,16 +2295,11 @@ project_list(struct project *p, MDB_txn *txn, char kind, const char *field,
 		return SL_EINVAL;
 	start[0] = stop[0] = (uint8_t)kind;
 	start[1] = stop[1] = (uint8_t)('A' + fi);
-	if (value != NULL || from != NULL) {
-		const char *v = value != NULL ? value : from;
-		size_t n = sl_text_key(v, strlen(v), start + 2, IDX_VAL_MAX);
-
-		slen = 2 + n;
-		if (value != NULL) {
-			start[slen++] = 0; /* exact value: "value\0" + id */
-			plen = slen;
-		}
-	}
+	if (value != NULL)      /* exact value: "value\0" + id */
+		slen = plen = idx_prefix(start, kind, fi, value, strlen(value));
+	else if (from != NULL)
+		slen = 2 + sl_text_key(from, strlen(from), start + 2,
+		    IDX_VAL_MAX);
 	if (value == NULL && to != NULL) {
 		size_t n = sl_text_key(to, strlen(to), stop + 2, IDX_VAL_MAX);
 
@@ -2329,21 +2337,6 @@ project_list(struct project *p, MDB_txn *txn, char kind, const char *field,
 	if (ret == SL_OK && rc != 0 && rc != MDB_NOTFOUND)
 		ret = SL_ESTORE;
 	return ret;
-}
-
-/* The start of kind's index entries for field fi equal to value:
- * kind, field code, the value's key, 0; its length. */
-static size_t
-idx_prefix(uint8_t out[IDX_KEY_MAX], char kind, uint32_t fi,
-    const char *value)
-{
-	size_t n;
-
-	out[0] = (uint8_t)kind;
-	out[1] = (uint8_t)('A' + fi);
-	n = 2 + sl_text_key(value, strlen(value), out + 2, IDX_VAL_MAX);
-	out[n++] = 0;
-	return n;
 }
 
 /* One index walked for project_list_all. */
@@ -2394,7 +2387,7 @@ project_list_all(struct project *p, MDB_txn *txn, char kind, size_t n,
 			goto out;
 		}
 		w[opened].plen = idx_prefix(w[opened].key, kind, fi,
-		    values[opened]);
+		    values[opened], strlen(values[opened]));
 	}
 	/* Each index in turn seeks to the id all agree on so far; one that
 	 * holds a higher id moves the target there.  n agreeing in a row

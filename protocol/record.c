@@ -270,10 +270,11 @@ sl_rec_encode(const struct sl_rec *r, struct sl_buf *g)
 	msgpack_pack_array(&pk, nf);
 	for (uint32_t i = 0; i < SL_SCHEMA_MAX_FIELDS; i++) {
 		const struct sl_recfield *f = &r->f[i];
-		bool same = field_from_creation(r, f);
+		bool same;
 
 		if (f->val == NULL)
 			continue;
+		same = field_from_creation(r, f);
 		msgpack_pack_array(&pk, same ? 2 : 5);
 		msgpack_pack_uint32(&pk, i);
 		sl_buf_write(g, (const char *)f->val, f->len);
