@@ -1671,7 +1671,7 @@ project_due(struct project *p, uint64_t *np)
 /* ---- open, rebuild -------------------------------------------------------- */
 
 static int
-dbs_open(struct project *p, MDB_txn *txn)
+dbs_open(struct project *p, MDB_txn *txn, unsigned flags)
 {
 	static const char *const names[] = { "rec", "pidx", "pev", "pevm",
 		"pwait", "phead", "pfuture", "pnodes", "pmeta", "pmember",
@@ -1683,9 +1683,24 @@ dbs_open(struct project *p, MDB_txn *txn)
 	int rc;
 
 	for (size_t i = 0; i < sizeof dbis / sizeof dbis[0]; i++)
-		if ((rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i])) != 0)
+		if ((rc = mdb_dbi_open(txn, names[i], flags, dbis[i])) != 0)
 			return rc;
 	return 0;
+}
+
+int
+project_renew(struct project *p)
+{
+	MDB_txn *txn;
+
+	p->env = store_env(p->s);
+	if (mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn) != 0)
+		return SL_ESTORE;
+	if (dbs_open(p, txn, 0) != 0) {
+		mdb_txn_abort(txn);
+		return SL_ESTORE;
+	}
+	return mdb_txn_commit(txn) == 0 ? SL_OK : SL_ESTORE;
 }
 
 static int
@@ -1917,7 +1932,7 @@ project_open(struct project **out, struct store *s, char *err, size_t errlen)
 	p->skew_ms = PROJECT_SKEW_DEFAULT_MS;
 	if ((rc = mdb_txn_begin(p->env, NULL, 0, &txn)) != 0)
 		goto fail;
-	if ((rc = dbs_open(p, txn)) != 0) {
+	if ((rc = dbs_open(p, txn, MDB_CREATE)) != 0) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}

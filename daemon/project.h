@@ -45,6 +45,8 @@ const char *project_kind_word(char kind);
 int project_open(struct project **out, struct store *s, char *err,
     size_t errlen);
 void project_close(struct project *p);
+/* Opens the projections' databases again after store_renew. */
+int project_renew(struct project *p);
 
 /* The allowed clock skew in milliseconds (default above). */
 void project_set_skew(struct project *p, uint64_t ms);

@@ -65,7 +65,8 @@ struct daemon {
 	size_t fork_n;
 	bool fork_all;
 	uint64_t ckpt_ms;       /* the interval the timer runs at */
-	uint64_t last_requests;
+	uint64_t last_requests, last_events;
+	long renew_at;          /* KiB: renew the store idle above this */
 	bool trimmed;
 	bool signalled;         /* stopped by SIGINT or SIGTERM */
 	int lock_fd;
@@ -551,9 +552,35 @@ signal_hup_cb(uv_signal_t *h, int signum)
 	notify("READY=1");
 }
 
+/* Our own resident memory (heap, stacks) in KiB: resident less shared
+ * (file-backed) pages; -1 if unknown. */
+static long
+own_kib(void)
+{
+	long size, resident, shared;
+	FILE *f = fopen("/proc/self/statm", "re");
+	int n;
+
+	if (f == NULL)
+		return -1;
+	n = fscanf(f, "%ld %ld %ld", &size, &resident, &shared);
+	fclose(f);
+	return n == 3 ? (resident - shared) * (sysconf(_SC_PAGESIZE) / 1024) :
+	    -1;
+}
+
+/* Above this much memory of our own when idle, the store is opened
+ * again to free the pages LMDB keeps (store_renew): a quiet node needs
+ * a few MiB.  Where it needs more (under a sanitizer, say), the next
+ * time waits for RENEW_GROWTH_KIB more than the last one left. */
+#define RENEW_KIB 8192
+#define RENEW_GROWTH_KIB 4096
+
 /*
- * When no request has come for a while, give memory back: free heap
- * pages to the system (malloc_trim) and drop the store's mapped pages
+ * When no request and no event has come for a while, give memory
+ * back: free heap pages to the system (malloc_trim), let LMDB free the
+ * pages its last large commits dirtied (store_renew; it keeps them
+ * otherwise until the store closes), and drop the store's mapped pages
  * from our resident set (they stay in the page cache, and the next read
  * maps them again).  A node idles most of the day; it should not sit on
  * the memory of its busiest minute.
@@ -565,8 +592,12 @@ idle_timer_cb(uv_timer_t *h)
 	uint64_t commits, writes, requests;
 
 	cmd_stats(d->cmd, &commits, &writes, &requests);
-	if (requests != d->last_requests) {
+	/* Idle: no request and no event from a peer since the last tick. */
+	uint64_t events = store_event_count(d->store);
+
+	if (requests != d->last_requests || events != d->last_events) {
 		d->last_requests = requests;
+		d->last_events = events;
 		d->trimmed = false;
 		return;
 	}
@@ -574,6 +605,27 @@ idle_timer_cb(uv_timer_t *h)
 		return;
 	d->trimmed = true;
 	malloc_trim(0);
+	long kib = own_kib(), left;
+
+	if (kib > RENEW_KIB && kib > d->renew_at) {
+		int rc = store_renew(d->store);
+
+		if (rc == SL_OK)
+			rc = project_renew(d->proj);
+		if (rc != SL_OK && rc != SL_ERETRY) {
+			/* No transaction was open: every commit is on disk. */
+			log_warn("cannot open the store again; stopping");
+			exit(1);
+		}
+		if (rc == SL_OK) {
+			malloc_trim(0);
+			left = own_kib();
+			d->renew_at = left + RENEW_GROWTH_KIB;
+			if (kib - left >= 1024)
+				log_info("idle: %ld KiB of memory given back",
+				    kib - left);
+		}
+	}
 	store_release_pages(d->store);
 }
 

@@ -399,6 +399,23 @@ fail:
 	return rc;
 }
 
+/* The store's own databases (each origin's log is opened by
+ * origins_load). */
+static int
+dbs_open(struct store *s, MDB_txn *txn, unsigned flags)
+{
+	static const char *const names[] = { "meta", "origins", "arrival",
+		"forks", "refused", "invites", "erasures", "gaps" };
+	MDB_dbi *dbis[] = { &s->meta, &s->origins, &s->arrival, &s->forks,
+		&s->refused, &s->invites, &s->erasures, &s->gaps };
+	int rc;
+
+	for (size_t i = 0; i < sizeof dbis / sizeof dbis[0]; i++)
+		if ((rc = mdb_dbi_open(txn, names[i], flags, dbis[i])) != 0)
+			return rc;
+	return 0;
+}
+
 /* First-time setup inside one write txn: databases, format, node key. */
 static int
 store_init_txn(struct store *s, char *err, size_t errlen)
@@ -409,14 +426,7 @@ store_init_txn(struct store *s, char *err, size_t errlen)
 
 	if ((rc = txn_begin(s, 0, &txn)) != 0)
 		goto fail;
-	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "origins", MDB_CREATE, &s->origins)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "arrival", MDB_CREATE, &s->arrival)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "forks", MDB_CREATE, &s->forks)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "refused", MDB_CREATE, &s->refused)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "invites", MDB_CREATE, &s->invites)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "erasures", MDB_CREATE, &s->erasures)) !=
-	    0 || (rc = mdb_dbi_open(txn, "gaps", MDB_CREATE, &s->gaps)) != 0)
+	if ((rc = dbs_open(s, txn, MDB_CREATE)) != 0)
 		goto fail_txn;
 	rc = meta_get_u64(s, txn, "format", &fmt);
 	if (rc == MDB_NOTFOUND)
@@ -2413,6 +2423,66 @@ store_release_pages(struct store *s)
 		madvise((void *)lo, hi - lo, MADV_DONTNEED);
 	}
 	fclose(f);
+}
+
+/* mdb_reader_list's lines: "pid thread txnid", the txnid "-" for a
+ * slot without a transaction. */
+static int
+reader_line_cb(const char *msg, void *ctx)
+{
+	int pid;
+	unsigned long long txnid;
+
+	if (sscanf(msg, "%d %*x %llu", &pid, &txnid) == 2 &&
+	    pid == (int)getpid())
+		(*(int *)ctx)++;
+	return 0;
+}
+
+int
+store_renew(struct store *s)
+{
+	MDB_envinfo info;
+	const char *p = NULL;
+	char path[PATH_MAX];
+	uint64_t hlc = s->hlc;
+	int readers = 0, rc;
+
+	if (mdb_env_info(s->env, &info) != 0 ||
+	    mdb_env_get_path(s->env, &p) != 0 || p == NULL ||
+	    (size_t)snprintf(path, sizeof path, "%s", p) >= sizeof path)
+		return SL_ESTORE;
+	if (mdb_reader_list(s->env, reader_line_cb, &readers) < 0 ||
+	    readers != 0)
+		return SL_ERETRY;
+	mdb_env_close(s->env);
+	s->env = NULL;
+	if ((rc = mdb_env_create(&s->env)) != 0) {
+		s->env = NULL;
+		return SL_ESTORE;
+	}
+	if ((rc = mdb_env_set_maxdbs(s->env, STORE_MAX_ORIGINS + 32)) != 0 ||
+	    (rc = mdb_env_set_mapsize(s->env, info.me_mapsize)) != 0 ||
+	    (rc = mdb_env_open(s->env, path, MDB_NOTLS, 0600)) != 0) {
+		mdb_env_close(s->env);
+		s->env = NULL;
+		return SL_ESTORE;
+	}
+	MDB_txn *txn;
+
+	if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != 0)
+		return SL_ESTORE;
+	if ((rc = dbs_open(s, txn, 0)) != 0) {
+		mdb_txn_abort(txn);
+		return SL_ESTORE;
+	}
+	if (mdb_txn_commit(txn) != 0 || store_reload(s) != 0)
+		return SL_ESTORE;
+	/* The clock never goes back (a foreign clock may have moved it
+	 * further than the tips say). */
+	if (hlc > s->hlc)
+		s->hlc = hlc;
+	return SL_OK;
 }
 
 /* ---- invitations ------------------------------------------------------ */

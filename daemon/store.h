@@ -157,6 +157,18 @@ MDB_env *store_env(struct store *s);
  * the page cache).  Only with no transaction open. */
 void store_release_pages(struct store *s);
 
+/*
+ * Closes the LMDB environment and opens it again, for the memory: LMDB
+ * keeps every page a write transaction dirtied for the next one and
+ * frees none until the environment closes, so one large commit (an
+ * import, a catch-up frame) would hold its pages for the life of the
+ * process.  The database handles change: the projections reopen theirs
+ * (project_renew).  SL_ERETRY, with nothing done, while this process
+ * has a read transaction open; it must have no write transaction open.  Any
+ * other failure leaves the store unusable: the caller stops.
+ */
+int store_renew(struct store *s);
+
 /* Opens a read transaction (caller aborts it). */
 int store_read_begin(struct store *s, MDB_txn **txn);
 

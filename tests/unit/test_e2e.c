@@ -597,10 +597,10 @@ write_file(const char *name, const char *text)
 	return path;
 }
 
-/* 12,000 contacts (about 1.3 MB) in tmp/big.csv, and a bad last row when
- * bad is true. */
+/* n contacts (12,000: about 1.3 MB) in tmp/big.csv, and a bad last row
+ * when bad is true. */
 static char *
-big_csv(bool bad)
+big_csv_n(int n, bool bad)
 {
 	char *big;
 	FILE *f;
@@ -609,7 +609,7 @@ big_csv(bool bad)
 	    (f = fopen(big, "w")) == NULL)
 		abort();
 	fputs("name,role,email,municipality\n", f);
-	for (int i = 0; i < 12000; i++)
+	for (int i = 0; i < n; i++)
 		fprintf(f, "Kontakt nummer %05d med ett långt namn,handledare "
 		    "inom arbetsintegrering,kontakt%d@example.se,Upplands "
 		    "Väsby\n", i, i);
@@ -617,6 +617,12 @@ big_csv(bool bad)
 		fputs("Sista,,inte-en-adress,\n", f);
 	fclose(f);
 	return big;
+}
+
+static char *
+big_csv(bool bad)
+{
+	return big_csv_n(12000, bad);
 }
 
 static void
@@ -719,6 +725,72 @@ test_import(void **state)
 		fail_msg("%s", r->err);
 	assert_int_equal(event_count(), before + 12000);
 	free(big);
+}
+
+/* The daemon's own resident memory (RssAnon: heap and stacks), KiB. */
+static long
+daemon_anon_kib(void)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)daemon_pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "RssAnon: %ld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/*
+ * An import is one commit, however large.  LMDB keeps each page a write
+ * transaction dirtied for the next one and frees none of them while
+ * the store is open, so after 30,000 contacts the daemon held about
+ * 45 MiB more, for good (100,000: 147 MiB).  Idle, it gives that back,
+ * and goes on as before: the records are all there, new writes work,
+ * and so does a restart.
+ */
+static void
+test_memory_after_import(void **state)
+{
+	struct tu_run *r;
+	long before, anon = -1;
+	char *big;
+
+	(void)state;
+#if defined(__SANITIZE_ADDRESS__)
+	skip(); /* ASan's shadow and quarantine are most of the memory */
+#endif
+	before = event_count();
+	big = big_csv_n(30000, false);
+	r = sl("import", big, "--kind", "contact", NULL);
+	if (r->status != 0)
+		fail_msg("%s", r->err);
+	free(big);
+	/* The daemon trims itself 2 to 4 s after the last request. */
+	for (int i = 0; i < 100; i++) {
+		usleep(100000);
+		if ((anon = daemon_anon_kib()) >= 0 && anon <= 16 * 1024 &&
+		    i >= 50)
+			break;
+	}
+	print_message("samlogd's own memory idle after importing 30,000 "
+	    "contacts: %ld KiB\n", anon);
+	assert_true(anon > 0 && anon <= 16 * 1024);
+	assert_int_equal(event_count(), before + 30000);
+	assert_non_null(strstr(sl("contact", "list", "--municipality",
+	    "Upplands Väsby", NULL)->out, "Kontakt nummer 00000 "));
+	r = sl("contact", "add", "--name", "Efter importen", NULL);
+	assert_int_equal(r->status, 0);
+	assert_int_equal(daemon_stop(SIGTERM), 0);
+	daemon_start();
+	assert_int_equal(event_count(), before + 30001);
+	r = sl("verify", NULL);
+	if (r->status != 0)
+		fail_msg("%s", r->err);
 }
 
 /* Starts a second daemon on node directory d (made here). */
@@ -1425,6 +1497,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_completion, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_import, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memory_after_import, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_roundtrip, setup,
 		    teardown),
