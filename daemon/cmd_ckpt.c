@@ -20,6 +20,13 @@
 #include "project.h"
 #include "sync.h"
 
+static int
+store_tip_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct store_tip *)a)->origin,
+	    ((const struct store_tip *)b)->origin, SL_KEY_LEN);
+}
+
 /* The digest of every tip the store holds, this node's own included, so
  * that after a checkpoint nothing is news until some chain grows. */
 static void
@@ -27,16 +34,24 @@ tips_digest(struct store *s, uint8_t out[SL_HASH_LEN])
 {
 	size_t n = store_origin_count(s);
 	struct sl_buf g = { 0 };
+	struct store_tip *v = calloc(n + 1, sizeof *v);
 
-	for (size_t i = 0; i < n; i++) {
-		const struct store_tip *t = store_tip_at(s, i);
-
-		sl_buf_write(&g, (const char *)t->origin, SL_KEY_LEN);
-		sl_buf_write(&g, (const char *)&t->seq, sizeof t->seq);
-		sl_buf_write(&g, (const char *)t->hash, SL_HASH_LEN);
+	/* In origin order: the store keeps its origins in the order it met
+	 * them, which a reload changes (the digest must not). */
+	for (size_t i = 0; v != NULL && i < n; i++)
+		v[i] = *store_tip_at(s, i);
+	if (v != NULL)
+		qsort(v, n, sizeof *v, store_tip_cmp);
+	for (size_t i = 0; v != NULL && i < n; i++) {
+		sl_buf_write(&g, (const char *)v[i].origin, SL_KEY_LEN);
+		sl_buf_write(&g, (const char *)&v[i].seq, sizeof v[i].seq);
+		sl_buf_write(&g, (const char *)v[i].hash, SL_HASH_LEN);
 	}
+	/* Out of memory: a digest of nothing, so the next checkpoint is
+	 * made rather than skipped. */
 	sl_sha256(out, g.p != NULL ? g.p : (const uint8_t *)"", g.len);
 	free(g.p);
+	free(v);
 }
 
 static int

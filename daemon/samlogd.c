@@ -66,7 +66,7 @@ struct daemon {
 	bool fork_all;
 	uint64_t ckpt_ms;       /* the interval the timer runs at */
 	uint64_t last_requests, last_events;
-	long renew_at;          /* KiB: renew the store idle above this */
+	uint64_t renew_commits, renew_events; /* at the last store_renew */
 	bool trimmed;
 	bool signalled;         /* stopped by SIGINT or SIGTERM */
 	int lock_fd;
@@ -569,12 +569,10 @@ own_kib(void)
 	    -1;
 }
 
-/* Above this much memory of our own when idle, the store is opened
- * again to free the pages LMDB keeps (store_renew): a quiet node needs
- * a few MiB.  Where it needs more (under a sanitizer, say), the next
- * time waits for RENEW_GROWTH_KIB more than the last one left. */
+/* Above this much memory of our own when idle, and with commits since
+ * the last time, the store is opened again to free the pages LMDB keeps
+ * (store_renew): a quiet node needs a few MiB. */
 #define RENEW_KIB 8192
-#define RENEW_GROWTH_KIB 4096
 
 /*
  * When no request and no event has come for a while, give memory
@@ -607,20 +605,25 @@ idle_timer_cb(uv_timer_t *h)
 	malloc_trim(0);
 	long kib = own_kib(), left;
 
-	if (kib > RENEW_KIB && kib > d->renew_at) {
-		int rc = store_renew(d->store);
+	/* Only LMDB's writes leave it pages to keep: memory held for other
+	 * reasons (a peer's unsigned tail, say) is no cause. */
+	if (kib > RENEW_KIB && (commits != d->renew_commits ||
+	    events != d->renew_events)) {
+		char err[256] = "cannot open the records again";
+		int rc = store_renew(d->store, err, sizeof err);
 
 		if (rc == SL_OK)
 			rc = project_renew(d->proj);
 		if (rc != SL_OK && rc != SL_ERETRY) {
 			/* No transaction was open: every commit is on disk. */
-			log_warn("cannot open the store again; stopping");
+			log_warn("%s; stopping", err);
 			exit(1);
 		}
 		if (rc == SL_OK) {
+			d->renew_commits = commits;
+			d->renew_events = events;
 			malloc_trim(0);
 			left = own_kib();
-			d->renew_at = left + RENEW_GROWTH_KIB;
 			if (kib - left >= 1024)
 				log_info("idle: %ld KiB of memory given back",
 				    kib - left);

@@ -2440,49 +2440,73 @@ reader_line_cb(const char *msg, void *ctx)
 }
 
 int
-store_renew(struct store *s)
+store_renew(struct store *s, char *err, size_t errlen)
 {
 	MDB_envinfo info;
 	const char *p = NULL;
 	char path[PATH_MAX];
 	uint64_t hlc = s->hlc;
-	int readers = 0, rc;
+	MDB_txn *txn;
+	struct stat was, is;
+	int readers = 0, rc, fd;
 
-	if (mdb_env_info(s->env, &info) != 0 ||
-	    mdb_env_get_path(s->env, &p) != 0 || p == NULL ||
-	    (size_t)snprintf(path, sizeof path, "%s", p) >= sizeof path)
+	if ((rc = mdb_env_info(s->env, &info)) != 0 ||
+	    (rc = mdb_env_get_path(s->env, &p)) != 0)
+		goto fail;
+	if (p == NULL || strlen(p) >= sizeof path) {
+		set_err(err, errlen, "the store's path is too long");
 		return SL_ESTORE;
+	}
+	memcpy(path, p, strlen(p) + 1);
+	if ((rc = mdb_env_get_fd(s->env, &fd)) != 0)
+		goto fail;
+	if (fstat(fd, &was) != 0) {
+		set_err(err, errlen, "cannot read the store: %s",
+		    strerror(errno));
+		return SL_ESTORE;
+	}
 	if (mdb_reader_list(s->env, reader_line_cb, &readers) < 0 ||
-	    readers != 0)
+	    readers != 0) {
+		set_err(err, errlen, "a read transaction is open");
 		return SL_ERETRY;
+	}
 	mdb_env_close(s->env);
 	s->env = NULL;
 	if ((rc = mdb_env_create(&s->env)) != 0) {
 		s->env = NULL;
-		return SL_ESTORE;
+		goto fail;
 	}
 	if ((rc = mdb_env_set_maxdbs(s->env, STORE_MAX_ORIGINS + 32)) != 0 ||
 	    (rc = mdb_env_set_mapsize(s->env, info.me_mapsize)) != 0 ||
 	    (rc = mdb_env_open(s->env, path, MDB_NOTLS, 0600)) != 0) {
 		mdb_env_close(s->env);
 		s->env = NULL;
+		goto fail;
+	}
+	/* The file it had, not one put in its place meanwhile. */
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &is) != 0 ||
+	    is.st_dev != was.st_dev || is.st_ino != was.st_ino) {
+		set_err(err, errlen, "the store in %s is not the one this "
+		    "samlogd opened", path);
 		return SL_ESTORE;
 	}
-	MDB_txn *txn;
-
 	if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != 0)
-		return SL_ESTORE;
+		goto fail;
 	if ((rc = dbs_open(s, txn, 0)) != 0) {
 		mdb_txn_abort(txn);
-		return SL_ESTORE;
+		goto fail;
 	}
-	if (mdb_txn_commit(txn) != 0 || store_reload(s) != 0)
-		return SL_ESTORE;
+	if ((rc = mdb_txn_commit(txn)) != 0 || (rc = store_reload(s)) != 0)
+		goto fail;
 	/* The clock never goes back (a foreign clock may have moved it
 	 * further than the tips say). */
 	if (hlc > s->hlc)
 		s->hlc = hlc;
 	return SL_OK;
+fail:
+	set_err(err, errlen, "cannot open the store again: %s",
+	    mdb_strerror(rc));
+	return SL_ESTORE;
 }
 
 /* ---- invitations ------------------------------------------------------ */

@@ -167,7 +167,7 @@ void store_release_pages(struct store *s);
  * has a read transaction open; it must have no write transaction open.  Any
  * other failure leaves the store unusable: the caller stops.
  */
-int store_renew(struct store *s);
+int store_renew(struct store *s, char *err, size_t errlen);
 
 /* Opens a read transaction (caller aborts it). */
 int store_read_begin(struct store *s, MDB_txn **txn);

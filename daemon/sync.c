@@ -32,6 +32,7 @@
                                      catch-up of CLI-made contacts ran
                                      at half the speed) */
 #define BATCH_EVENTS 4096
+#define FRAME_EVENTS_MAX (BATCH_EVENTS + SL_SIGN_INTERVAL) /* received */
 #define FRAME_BODY_MAX SL_PEER_FRAME_MAX
 #define HOLD_MS 10000             /* own events claimed but not coming */
 #define HOLD_TEXT "10 s"          /* HOLD_MS, for the log */
@@ -776,6 +777,14 @@ handle_events(struct session *ss, struct sl_mp *r)
 
 	if (sl_mp_read_array(r, &n, FRAME_BODY_MAX) != SL_OK || n == 0) {
 		conn_close(ss->conn, true, "malformed EVENTS frame");
+		return;
+	}
+	/* A sender cuts a frame on the first signed event past
+	 * BATCH_EVENTS, and signs at least every SL_SIGN_INTERVAL: more is
+	 * no honest frame, and only costs us room for its records. */
+	if (n > FRAME_EVENTS_MAX) {
+		conn_close(ss->conn, true, "an EVENTS frame of more than %d "
+		    "events", FRAME_EVENTS_MAX);
 		return;
 	}
 	total = ss->cn + n;

@@ -481,6 +481,7 @@ enum bad_kind {
 	BAD_HAVE_VECTOR,
 	BAD_MIXED,
 	BAD_TINY,
+	BAD_GARBAGE,
 	BAD_UNSIGNED,
 	BAD_TRUNC,
 	BAD_COUNT
@@ -524,6 +525,8 @@ static const struct bad {
 	[BAD_MIXED] = { "EVENTS mixing two origins", true,
 	    "an EVENTS frame mixes origins", true },
 	[BAD_TINY] = { "EVENTS of exactly the cap in 1-byte records", true,
+	    "an EVENTS frame of more than 4352 events", true },
+	[BAD_GARBAGE] = { "EVENTS of three 1-byte records", true,
 	    "sent a record that does not decode", true },
 	[BAD_UNSIGNED] = { "257 events without a signature", true,
 	    "more than 256 unsigned events in a row", true },
@@ -666,6 +669,10 @@ bad_send(struct atk *a, int kind, const struct ammo *am)
 		free(b.p);
 		tiny_body(&b);
 		atk_frame(a, SL_PEER_EVENTS, b.p, b.len);
+		break;
+	case BAD_GARBAGE:
+		atk_frame(a, SL_PEER_EVENTS, "\x93\xc4\x01\x00\xc4\x01\x01"
+		    "\xc4\x01\x02", 10);
 		break;
 	case BAD_UNSIGNED:
 		atk_events(a, am->run, SL_SIGN_INTERVAL + 1);
@@ -845,9 +852,10 @@ test_malformed(void **state)
 
 	/* Only the frame of undecodable records left evidence; no event
 	 * arrived.  Memory grew by what one connection may hold (a 1 MiB
-	 * frame in its read buffer) and the record table the 349,523
-	 * records needed (5.6 MiB, kept for reuse), not by what was sent:
-	 * 32 MiB is twice that with room for the allocator. */
+	 * frame in its read buffer), not by what was sent: the frame of
+	 * 349,523 records was refused before a table for them was made
+	 * (5.6 MiB, kept for reuse, before).  32 MiB leaves room for the
+	 * allocator. */
 	rss1 = rss_kib(s.v.pid);
 	print_message("victim VmRSS: %ld kB before, %ld kB after %d malformed "
 	    "frames\n", rss0, rss1, BAD_COUNT);

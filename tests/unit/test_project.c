@@ -367,11 +367,11 @@ test_renew(void **state)
 		if (i + 1 < all.n && memcmp(all.origin[i + 1], all.origin[i],
 		    SL_KEY_LEN) != 0) {
 			assert_int_equal(store_read_begin(x.s, &txn), SL_OK);
-			assert_int_equal(store_renew(x.s), SL_ERETRY);
+			assert_int_equal(store_renew(x.s, err, sizeof err), SL_ERETRY);
 			assert_int_equal(project_get(x.p, txn, id, &r), SL_OK);
 			sl_rec_free(&r);
 			mdb_txn_abort(txn);
-			assert_int_equal(store_renew(x.s), SL_OK);
+			assert_int_equal(store_renew(x.s, err, sizeof err), SL_OK);
 			assert_int_equal(project_renew(x.p), SL_OK);
 		}
 	}
