@@ -727,24 +727,6 @@ test_import(void **state)
 	free(big);
 }
 
-/* The daemon's own resident memory (RssAnon: heap and stacks), KiB. */
-static long
-daemon_anon_kib(void)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof path, "/proc/%d/status", (int)daemon_pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "RssAnon: %ld", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 /*
  * An import is one commit, however large.  LMDB keeps each page a write
  * transaction dirtied for the next one and frees none of them while
@@ -773,7 +755,7 @@ test_memory_after_import(void **state)
 	/* The daemon trims itself 2 to 4 s after the last request. */
 	for (int i = 0; i < 100; i++) {
 		usleep(100000);
-		if ((anon = daemon_anon_kib()) >= 0 && anon <= 16 * 1024 &&
+		if ((anon = tu_proc_kib(daemon_pid, "RssAnon")) >= 0 && anon <= 16 * 1024 &&
 		    i >= 50)
 			break;
 	}

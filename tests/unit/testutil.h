@@ -66,6 +66,9 @@ int tu_flip_record(const char *path, uint64_t seq, size_t byte,
 /* The integer after "key": in JSON text s (samlog's --json output), or
  * -1 if the key is not there. */
 long tu_json_num(const char *s, const char *key);
+/* A "Field: N kB" line of /proc/PID/status (VmRSS, RssAnon...), in KiB;
+ * -1 if there is none. */
+long tu_proc_kib(pid_t pid, const char *field);
 
 /* Counts the lines of s. */
 size_t tu_lines(const char *s);
