@@ -173,8 +173,8 @@ digest(struct node *n, uint8_t out[SL_HASH_LEN])
 
 static struct sl_key ka, kb, kc;
 
-/* Three nodes edit one contact: b and c concurrently after both saw a's
- * creation; a then resolves. */
+/* Three nodes, opened here with keys ka, kb and kc, edit one contact: b
+ * and c concurrently after both saw a's creation; a then resolves. */
 static void
 make_history(struct node *a, struct node *b, struct node *c,
     struct evlist *all, uint8_t id[SL_ID_LEN])
@@ -184,6 +184,10 @@ make_history(struct node *a, struct node *b, struct node *c,
 	struct store_appended ap;
 	struct sl_rec r;
 	struct evlist la = { 0 };
+
+	node_open(a, &ka);
+	node_open(b, &kb);
+	node_open(c, &kc);
 
 	n = payload(pl, sizeof pl, 2, "name", "Anna", "role", "kassör");
 	emit(a, "contact.created", NULL, NULL, pl, n, &ap);
@@ -232,6 +236,18 @@ make_history(struct node *a, struct node *b, struct node *c,
 	}
 }
 
+/* Closes make_history's nodes and frees its events. */
+static void
+history_free(struct node *a, struct node *b, struct node *c,
+    struct evlist *all)
+{
+	for (size_t i = 0; i < all->n; i++)
+		free(all->rec[i]);
+	node_close(a);
+	node_close(b);
+	node_close(c);
+}
+
 static void
 test_lww_and_conflict(void **state)
 {
@@ -242,9 +258,6 @@ test_lww_and_conflict(void **state)
 	char v[64];
 
 	(void)state;
-	node_open(&a, &ka);
-	node_open(&b, &kb);
-	node_open(&c, &kc);
 	make_history(&a, &b, &c, &all, id);
 	node_open(&x, &ka);
 	for (size_t i = 0; i < all.n; i++)
@@ -268,11 +281,7 @@ test_lww_and_conflict(void **state)
 	get(&x, id, &r);
 	assert_false((r.nheads > 1));
 	sl_rec_free(&r);
-	for (size_t i = 0; i < all.n; i++)
-		free(all.rec[i]);
-	node_close(&a);
-	node_close(&b);
-	node_close(&c);
+	history_free(&a, &b, &c, &all);
 	node_close(&x);
 }
 
@@ -285,9 +294,6 @@ test_any_order_same_bytes(void **state)
 	unsigned seed = (unsigned)sl_now_ms();
 
 	(void)state;
-	node_open(&a, &ka);
-	node_open(&b, &kb);
-	node_open(&c, &kc);
 	make_history(&a, &b, &c, &all, id);
 	print_message("order seed %u\n", seed);
 	srand(seed);
@@ -328,11 +334,7 @@ test_any_order_same_bytes(void **state)
 		assert_memory_equal(first, d, sizeof d);
 		node_close(&x);
 	}
-	for (size_t i = 0; i < all.n; i++)
-		free(all.rec[i]);
-	node_close(&a);
-	node_close(&b);
-	node_close(&c);
+	history_free(&a, &b, &c, &all);
 }
 
 /*
@@ -353,9 +355,6 @@ test_renew(void **state)
 	uint64_t events;
 
 	(void)state;
-	node_open(&a, &ka);
-	node_open(&b, &kb);
-	node_open(&c, &kc);
 	make_history(&a, &b, &c, &all, id);
 	node_open(&x, &kb);
 	node_open(&y, &kb);
@@ -396,11 +395,7 @@ test_renew(void **state)
 	if (store_verify(x.s, &rep) != SL_OK)
 		fail_msg("verify: %s", rep.reason);
 	assert_int_equal(rep.events, all.n + 1);
-	for (size_t i = 0; i < all.n; i++)
-		free(all.rec[i]);
-	node_close(&a);
-	node_close(&b);
-	node_close(&c);
+	history_free(&a, &b, &c, &all);
 	node_close(&x);
 	node_close(&y);
 }
