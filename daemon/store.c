@@ -2450,21 +2450,15 @@ store_renew(struct store *s, char *err, size_t errlen)
 	struct stat was, is;
 	int readers = 0, rc, fd;
 
-	if ((rc = mdb_env_info(s->env, &info)) != 0 ||
-	    (rc = mdb_env_get_path(s->env, &p)) != 0)
-		goto fail;
-	if (p == NULL || strlen(p) >= sizeof path) {
-		set_err(err, errlen, "the store's path is too long");
-		return SL_ESTORE;
+	/* Until the close, a failure leaves the store as it was. */
+	if (mdb_env_info(s->env, &info) != 0 ||
+	    mdb_env_get_path(s->env, &p) != 0 || p == NULL ||
+	    strlen(p) >= sizeof path || mdb_env_get_fd(s->env, &fd) != 0 ||
+	    fstat(fd, &was) != 0) {
+		set_err(err, errlen, "cannot find the store's file");
+		return SL_ERETRY;
 	}
 	memcpy(path, p, strlen(p) + 1);
-	if ((rc = mdb_env_get_fd(s->env, &fd)) != 0)
-		goto fail;
-	if (fstat(fd, &was) != 0) {
-		set_err(err, errlen, "cannot read the store: %s",
-		    strerror(errno));
-		return SL_ESTORE;
-	}
 	if (mdb_reader_list(s->env, reader_line_cb, &readers) < 0 ||
 	    readers != 0) {
 		set_err(err, errlen, "a read transaction is open");
