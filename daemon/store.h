@@ -165,8 +165,8 @@ void store_release_pages(struct store *s);
  * process.  The database handles change: the projections reopen theirs
  * (project_renew).  SL_ERETRY, with nothing done, while this process
  * has a read transaction open (or the file cannot be looked at); it must
- * have no write transaction open.  Any
- * other failure leaves the store unusable: the caller stops.
+ * have no write transaction open.  Any other failure (said in err)
+ * leaves the store unusable: the caller stops.
  */
 int store_renew(struct store *s, char *err, size_t errlen);
 
