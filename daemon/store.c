@@ -466,6 +466,26 @@ fail:
 	return rc == MDB_MAP_FULL ? SL_EFULL : SL_ESTORE;
 }
 
+/* s->env: the LMDB environment in path with a map of map bytes, as
+ * store_open and store_renew both open it; NULL on failure. */
+static int
+env_open(struct store *s, const char *path, size_t map)
+{
+	int rc;
+
+	if ((rc = mdb_env_create(&s->env)) != 0) {
+		s->env = NULL;
+		return rc;
+	}
+	if ((rc = mdb_env_set_maxdbs(s->env, STORE_MAX_ORIGINS + 32)) != 0 ||
+	    (rc = mdb_env_set_mapsize(s->env, map)) != 0 ||
+	    (rc = mdb_env_open(s->env, path, MDB_NOTLS, 0600)) != 0) {
+		mdb_env_close(s->env);
+		s->env = NULL;
+	}
+	return rc;
+}
+
 int
 store_open(struct store **out, const char *path, const struct sl_key *key,
     const struct store_options *opt, char *err, size_t errlen)
@@ -497,10 +517,7 @@ store_open(struct store **out, const char *path, const struct sl_key *key,
 		s->key = *key;
 		s->has_key = true;
 	}
-	if ((rc = mdb_env_create(&s->env)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(s->env, STORE_MAX_ORIGINS + 32)) != 0 ||
-	    (rc = mdb_env_set_mapsize(s->env, initial)) != 0 ||
-	    (rc = mdb_env_open(s->env, path, MDB_NOTLS, 0600)) != 0) {
+	if ((rc = env_open(s, path, initial)) != 0) {
 		set_err(err, errlen, "cannot open the store in %s: %s", path,
 		    mdb_strerror(rc));
 		goto fail;
@@ -2465,18 +2482,8 @@ store_renew(struct store *s, char *err, size_t errlen)
 		return SL_ERETRY;
 	}
 	mdb_env_close(s->env);
-	s->env = NULL;
-	if ((rc = mdb_env_create(&s->env)) != 0) {
-		s->env = NULL;
+	if ((rc = env_open(s, path, info.me_mapsize)) != 0)
 		goto fail;
-	}
-	if ((rc = mdb_env_set_maxdbs(s->env, STORE_MAX_ORIGINS + 32)) != 0 ||
-	    (rc = mdb_env_set_mapsize(s->env, info.me_mapsize)) != 0 ||
-	    (rc = mdb_env_open(s->env, path, MDB_NOTLS, 0600)) != 0) {
-		mdb_env_close(s->env);
-		s->env = NULL;
-		goto fail;
-	}
 	/* The file it had, not one put in its place meanwhile. */
 	if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &is) != 0 ||
 	    is.st_dev != was.st_dev || is.st_ino != was.st_ino) {
