@@ -299,18 +299,8 @@ trust(const struct node *n, const struct node *m, bool dial)
 void
 rss_kib(pid_t pid, long *anon, long *file)
 {
-	char path[64], line[256];
-	FILE *f;
-
-	*anon = *file = -1;
-	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return;
-	while (fgets(line, sizeof line, f) != NULL) {
-		sscanf(line, "RssAnon: %ld", anon);
-		sscanf(line, "RssFile: %ld", file);
-	}
-	fclose(f);
+	*anon = tu_proc_kib(pid, "RssAnon");
+	*file = tu_proc_kib(pid, "RssFile");
 }
 
 int

@@ -132,8 +132,7 @@ test_memory_after_catch_up(void **state)
 {
 	struct node a, b, *all[] = { &a, &b };
 	char *csv;
-	FILE *f;
-	long anon = -1, want;
+	long anon, want;
 
 	(void)state;
 #if defined(__SANITIZE_ADDRESS__)
@@ -143,26 +142,16 @@ test_memory_after_catch_up(void **state)
 	node_init(&b, "mb", "Sigtuna kommun");
 	node_start(&a);
 	node_start(&b);
-	if (asprintf(&csv, "%s/many.csv", cl_tmp) < 0 ||
-	    (f = fopen(csv, "w")) == NULL)
+	if (asprintf(&csv, "%s/many.csv", cl_tmp) < 0)
 		abort();
-	fputs("name,role,email,municipality\n", f);
-	for (int i = 0; i < 30000; i++)
-		fprintf(f, "Kontakt %05d med ett långt namn,handledare,"
-		    "kontakt%d@example.se,Upplands Väsby\n", i, i);
-	fclose(f);
+	tu_contacts_csv(csv, 30000);
 	ok(sl(&a, "import", csv, "--kind", "contact", NULL));
 	free(csv);
 	want = events(&a) + events(&b);
 	trust(&a, &b, true);
 	trust(&b, &a, false);
 	wait_events(all, 2, want);
-	for (int i = 0; i < 100; i++) {
-		usleep(100000);
-		if ((anon = tu_proc_kib(b.pid, "RssAnon")) >= 0 &&
-		    anon <= 12 * 1024 && i >= 50)
-			break;
-	}
+	anon = tu_idle_own_kib(b.pid, 12 * 1024);
 	print_message("the receiver's own memory idle after catching up "
 	    "30,000 contacts: %ld KiB\n", anon);
 	assert_true(anon > 0 && anon <= 12 * 1024);

@@ -330,3 +330,33 @@ tu_proc_kib(pid_t pid, const char *field)
 	fclose(f);
 	return kib;
 }
+
+long
+tu_idle_own_kib(pid_t pid, long limit_kib)
+{
+	long kib = -1;
+
+	for (int i = 0; i < 100; i++) {
+		usleep(100000);
+		if ((kib = tu_proc_kib(pid, "RssAnon")) >= 0 &&
+		    kib <= limit_kib && i >= 50)
+			break;
+	}
+	return kib;
+}
+
+void
+tu_contacts_csv(const char *path, int n)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		abort();
+	fputs("name,role,email,municipality\n", f);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "Kontakt nummer %05d med ett långt namn,handledare "
+		    "inom arbetsintegrering,kontakt%d@example.se,Upplands "
+		    "Väsby\n", i, i);
+	if (fclose(f) != 0)
+		abort();
+}

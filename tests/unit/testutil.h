@@ -69,6 +69,13 @@ long tu_json_num(const char *s, const char *key);
 /* A "Field: N kB" line of /proc/PID/status (VmRSS, RssAnon...), in KiB;
  * -1 if there is none. */
 long tu_proc_kib(pid_t pid, const char *field);
+/* pid's own memory (RssAnon, KiB) once it has been idle: samlogd gives
+ * memory back 2 to 4 s after its last request or event, so this waits
+ * 5 s, and up to 10 s while the figure is above limit_kib. */
+long tu_idle_own_kib(pid_t pid, long limit_kib);
+/* n contacts, all in Upplands Väsby, as an import CSV in path (12,000:
+ * about 1.3 MB); exits on failure. */
+void tu_contacts_csv(const char *path, int n);
 
 /* Counts the lines of s. */
 size_t tu_lines(const char *s);
