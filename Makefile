@@ -76,7 +76,7 @@ CLI_PROTO_SRC := protocol/mp.c protocol/frame.c protocol/base32.c \
               protocol/timefmt.c protocol/member.c \
               protocol/evfile.c protocol/checkpoint.c protocol/forkproof.c \
               protocol/erasure.c protocol/tar.c
-STORE_SRC  := daemon/store.c daemon/project.c daemon/log.c
+STORE_SRC  := daemon/store.c daemon/wal.c daemon/project.c daemon/log.c
 DAEMON_SRC := daemon/config.c daemon/control.c daemon/cmd.c \
               daemon/cmd_args.c daemon/cmd_write.c daemon/cmd_read.c \
               daemon/cmd_import.c daemon/cmd_member.c daemon/cmd_events.c \

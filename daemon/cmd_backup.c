@@ -221,6 +221,8 @@ out:
 	(void)unlink(data);
 	snprintf(data, sizeof data, "%s/lock.mdb", tmp);
 	(void)unlink(data);
+	snprintf(data, sizeof data, "%s/wal", tmp);
+	(void)unlink(data);
 	(void)rmdir(tmp);
 	return rc;
 }

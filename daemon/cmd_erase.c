@@ -617,7 +617,7 @@ cmd_erase_tick(struct cmd_ctx *d)
 			rc = SL_OK;
 		d->erase_more = t.more;
 		if (rc == SL_OK && t.rc == SL_OK && (t.applied || t.fields)) {
-			rc = mdb_txn_commit(t.txn);
+			rc = store_commit(d->s, t.txn);
 			if (rc == MDB_MAP_FULL && store_grow_map(d->s) == SL_OK)
 				continue;
 			if (rc != 0) {

@@ -1612,7 +1612,7 @@ project_anchor_changed(struct project *p)
 		mdb_txn_abort(txn);
 		return SL_ESTORE;
 	}
-	return mdb_txn_commit(txn) == 0 ? SL_OK : SL_ESTORE;
+	return store_commit(p->s, txn) == 0 ? SL_OK : SL_ESTORE;
 }
 
 /* Has a retirement cut events the records still hold? */
@@ -1657,7 +1657,7 @@ project_due(struct project *p, uint64_t *np)
 		if ((rc = due_txn(p, txn, &n)) != 0)
 			mdb_txn_abort(txn);
 		else
-			rc = mdb_txn_commit(txn);
+			rc = store_commit(p->s, txn);
 		if (rc != MDB_MAP_FULL || store_grow_map(p->s) != SL_OK)
 			break;
 	}
@@ -1807,7 +1807,7 @@ rb_collect_cb(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 static int
 rb_chunk(struct project *p, MDB_txn **txn)
 {
-	int rc = mdb_txn_commit(*txn);
+	int rc = store_commit(p->s, *txn);
 
 	*txn = NULL;
 	if (rc != 0)
@@ -1898,7 +1898,7 @@ project_rebuild(struct project *p, uint64_t *events, char *err,
 			if (txn != NULL)
 				mdb_txn_abort(txn);
 		} else {
-			rc = mdb_txn_commit(txn);
+			rc = store_commit(p->s, txn);
 		}
 		if (rc != MDB_MAP_FULL || store_grow_map(p->s) != SL_OK)
 			break;
@@ -1939,7 +1939,7 @@ project_open(struct project **out, struct store *s, char *err, size_t errlen)
 	if (mdb_get(txn, p->pmeta, &k, &d) == 0 && d.mv_size == 8 &&
 	    sl_get_be(d.mv_data, 8) == PROJECT_VERSION)
 		rebuild = false;
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	if ((rc = store_commit(p->s, txn)) != 0)
 		goto fail;
 	if (rebuild && (rc = project_rebuild(p, NULL, err, errlen)) != SL_OK) {
 		free(p->g.p);

@@ -193,6 +193,22 @@ apply_flags(const struct daemon *d, struct config *c, char *err, size_t errlen)
 	return SL_OK;
 }
 
+/* After a crash: the events written since the store's last checkpoint
+ * are taken in again, with the records' fold in place (store_replay). */
+static void
+replay(struct store *s)
+{
+	char err[512];
+	size_t n;
+
+	if (!store_replay_owed(s))
+		return;
+	if (store_replay(s, &n, err, sizeof err) != SL_OK)
+		fatal("%s", err);
+	log_info("took in %zu events written after the store's last "
+	    "checkpoint (the last stop was not clean)", n);
+}
+
 /*
  * A key rotation (samlog device rotate, PROTOCOL.md 12.3) interrupted by
  * a crash: node.key.next holds the new key.  If the old key's chain
@@ -220,6 +236,16 @@ rotate_finish(struct daemon *d)
 		fatal("a key rotation was under way, but %s", err);
 	if (store_open(&s, store_path, NULL, NULL, err, sizeof err) != SL_OK)
 		fatal("%s", err);
+	/* The events written before a crash first: the revocation below
+	 * may be among them. */
+	if (store_replay_owed(s)) {
+		struct project *p = NULL;
+
+		if (project_open(&p, s, err, sizeof err) != SL_OK)
+			fatal("%s", err);
+		replay(s);
+		project_close(p);
+	}
 	if (store_meta_key(s, "node", node) == SL_OK &&
 	    memcmp(node, nk.pub, SL_KEY_LEN) == 0) {
 		done = true; /* the store took it: only the file is left */
@@ -327,8 +353,10 @@ daemon_open(struct daemon *d)
 	if (swapped)
 		log_info("finished moving to the compacted store");
 	if (store_open(&d->store, store_path, &d->key, NULL, err,
-	    sizeof err) != SL_OK)
+	    sizeof err) != SL_OK ||
+	    project_open(&d->proj, d->store, err, sizeof err) != SL_OK)
 		fatal("%s", err);
+	replay(d->store);
 	/* An erasure's compaction a crash cut off: now, before serving. */
 	if (store_scrub_owed(d->store)) {
 		log_info("compacting the store after an erasure (owed since "
@@ -339,17 +367,18 @@ daemon_open(struct daemon *d)
 			 * tree; the next erasure's restart tries again. */
 			log_warn("cannot compact the store: %s", err);
 		} else {
+			project_close(d->proj);
 			store_close(d->store);
 			if (store_swap(store_path, &swapped, err, sizeof err) !=
 			    SL_OK ||
 			    store_open(&d->store, store_path, &d->key, NULL, err,
-			    sizeof err) != SL_OK)
+			    sizeof err) != SL_OK ||
+			    project_open(&d->proj, d->store, err, sizeof err) !=
+			    SL_OK)
 				fatal("%s", err);
 		}
 	}
 	free(store_path);
-	if (project_open(&d->proj, d->store, err, sizeof err) != SL_OK)
-		fatal("%s", err);
 	project_set_skew(d->proj, d->conf.max_skew_ms != 0 ?
 	    d->conf.max_skew_ms : PROJECT_SKEW_DEFAULT_MS);
 	d->conf_path = conf_path;
@@ -602,6 +631,11 @@ idle_timer_cb(uv_timer_t *h)
 	if (d->trimmed)
 		return;
 	d->trimmed = true;
+	/* What the write-ahead file holds into LMDB's file, while nothing
+	 * waits: the file starts again, and the pinned pages are free. */
+	if (store_checkpoint(d->store) != SL_OK)
+		log_warn("cannot sync the store now (the write-ahead file "
+		    "keeps what was written); trying again when idle");
 	malloc_trim(0);
 	long kib = own_kib(), left;
 

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "wal.h"
 
 #define STORE_FORMAT 1
 #define STORE_DEFAULT_MAP ((size_t)64 << 20)
@@ -103,6 +104,12 @@ struct store {
 	void *explain_ctx;
 	uint64_t follow_ms;  /* a foreign clock moves ours up to this ahead */
 	bool no_appends;     /* store_set_no_appends */
+	/* Durability (see "the write-ahead file" below). */
+	struct wal *wal;
+	MDB_txn *pin;        /* a read of the checkpoint's snapshot */
+	bool wal_pending;    /* records since the checkpoint not taken in */
+	size_t ckpt_pgno;    /* LMDB's last page at the checkpoint */
+	size_t ckpt_txnid;   /* LMDB's last transaction at the checkpoint */
 };
 
 static int gaps_index_once(struct store *s);
@@ -159,12 +166,15 @@ seq_key(uint8_t *k, uint64_t seq)
 	return (MDB_val){ 8, k };
 }
 
-/* Commits txn if rc is 0, else aborts it; returns what came of it. */
+static int commit_sync(struct store *s, MDB_txn *txn);
+
+/* Commits txn (durably) if rc is 0, else aborts it; returns what came of
+ * it. */
 static int
-txn_end(MDB_txn *txn, int rc)
+txn_end(struct store *s, MDB_txn *txn, int rc)
 {
 	if (rc == 0)
-		return mdb_txn_commit(txn);
+		return commit_sync(s, txn);
 	mdb_txn_abort(txn);
 	return rc;
 }
@@ -456,7 +466,7 @@ store_init_txn(struct store *s, char *err, size_t errlen)
 		if (rc != 0)
 			goto fail_txn;
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	if ((rc = commit_sync(s, txn)) != 0)
 		goto fail;
 	return SL_OK;
 fail_txn:
@@ -479,11 +489,249 @@ env_open(struct store *s, const char *path, size_t map)
 	}
 	if ((rc = mdb_env_set_maxdbs(s->env, STORE_MAX_ORIGINS + 32)) != 0 ||
 	    (rc = mdb_env_set_mapsize(s->env, map)) != 0 ||
-	    (rc = mdb_env_open(s->env, path, MDB_NOTLS, 0600)) != 0) {
+	    (rc = mdb_env_open(s->env, path, MDB_NOTLS | MDB_NOSYNC,
+	    0600)) != 0) {
 		mdb_env_close(s->env);
 		s->env = NULL;
 	}
 	return rc;
+}
+
+/* ---- durability: the write-ahead file ----------------------------------
+ *
+ * LMDB runs unsynced (MDB_NOSYNC).  A commit that adds events (a local
+ * batch, an accepted foreign batch) is made durable by one synced append
+ * of those events to the write-ahead file (wal.c): one fdatasync, of a
+ * few sequential blocks, where LMDB's own commit syncs every page the
+ * commit touched and then its meta page.  Any other commit is made
+ * durable by a checkpoint: LMDB synced, a copy of its two meta pages as
+ * they now are on disk written into the write-ahead file's header
+ * (synced), and then a read transaction held on that snapshot (the pin)
+ * until the next checkpoint.
+ *
+ * Why the pin and the copy: unsynced, LMDB may reuse the pages of the
+ * last synced snapshot two commits later, and its meta pages carry no
+ * checksum, so after a power cut the newest meta page on disk may name
+ * pages that never reached it, and the snapshot before it may be
+ * overwritten.  The pin keeps every page of the checkpoint's snapshot
+ * from reuse.  After a crash, store_open writes the copied meta pages
+ * back, which brings LMDB to exactly that snapshot, and store_replay
+ * takes the events appended since in again, through store_ingest and
+ * so through the same checks and fold as when they first came.
+ *
+ * A checkpoint also comes when the pin has held CKPT_PAGES pages back
+ * from reuse, when the records pass WAL_MAX bytes, for a commit larger
+ * than WAL_BIG (written once, to LMDB, not twice), when samlogd is idle
+ * (store_checkpoint) and at close (then the header says "clean": nothing
+ * to go back to, so a tool that writes the store with LMDB directly
+ * while samlogd is stopped is not undone).
+ */
+#define WAL_FILE "wal"
+#define CKPT_PAGES 2048
+#define WAL_MAX ((uint64_t)16 << 20)
+#define WAL_BIG ((uint64_t)4 << 20)
+
+static void
+pin_drop(struct store *s)
+{
+	if (s->pin != NULL)
+		mdb_txn_abort(s->pin);
+	s->pin = NULL;
+}
+
+/* The data file's device and inode, for the header. */
+static int
+data_file_id(struct store *s, int *fd, struct stat *st)
+{
+	return mdb_env_get_fd(s->env, fd) == 0 && fstat(*fd, st) == 0 ? 0 :
+	    EIO;
+}
+
+/* Syncs LMDB and makes this snapshot the one a crash goes back to.  Not
+ * while records of the last one wait to be taken in (store_replay): the
+ * snapshot they build on must stay. */
+static int
+checkpoint(struct store *s)
+{
+	MDB_stat st;
+	MDB_envinfo info;
+	struct stat fs;
+	uint8_t *meta;
+	size_t len;
+	int fd, rc;
+
+	if (s->wal == NULL || s->wal_pending)
+		return 0;
+	if (mdb_env_info(s->env, &info) != 0)
+		return EIO;
+	if (s->pin != NULL && info.me_last_txnid == s->ckpt_txnid)
+		return 0; /* nothing committed since */
+	if ((rc = mdb_env_sync(s->env, 1)) != 0)
+		return rc;
+	if (mdb_env_stat(s->env, &st) != 0 ||
+	    data_file_id(s, &fd, &fs) != 0 || st.ms_psize < 512 ||
+	    st.ms_psize > WAL_PSIZE_MAX)
+		return EIO;
+	len = 2 * (size_t)st.ms_psize;
+	if ((meta = malloc(len)) == NULL)
+		return ENOMEM;
+	errno = 0;
+	if (pread(fd, meta, len, 0) != (ssize_t)len ||
+	    wal_checkpoint(s->wal, meta, st.ms_psize, (uint64_t)fs.st_dev,
+	    (uint64_t)fs.st_ino) != 0)
+		rc = errno != 0 ? errno : EIO;
+	free(meta);
+	if (rc != 0)
+		return rc;
+	/* The new checkpoint is on disk: the old snapshot may go. */
+	pin_drop(s);
+	if (txn_begin(s, MDB_RDONLY, &s->pin) != 0)
+		s->pin = NULL; /* then each commit checkpoints (commit_logged) */
+	s->ckpt_pgno = info.me_last_pgno;
+	s->ckpt_txnid = info.me_last_txnid;
+	return 0;
+}
+
+/* Commits the write transaction txn and makes it durable: a checkpoint. */
+static int
+commit_sync(struct store *s, MDB_txn *txn)
+{
+	int rc = mdb_txn_commit(txn);
+
+	return rc != 0 ? rc : checkpoint(s);
+}
+
+/* Commits txn, which added the n events of payload (wal_put_event), and
+ * makes it durable with one synced append to the write-ahead file. */
+static int
+commit_logged(struct store *s, MDB_txn *txn, const struct sl_buf *payload,
+    size_t n)
+{
+	MDB_envinfo info;
+	int rc = mdb_txn_commit(txn);
+
+	if (rc != 0 || s->wal_pending)
+		return rc;
+	if (s->pin == NULL || payload->failed || payload->len > WAL_BIG ||
+	    wal_used(s->wal) + payload->len > WAL_MAX ||
+	    wal_append(s->wal, payload, n) != 0)
+		return checkpoint(s);
+	/* Durable.  The pin has kept enough pages from reuse: a new one. */
+	if (mdb_env_info(s->env, &info) == 0 &&
+	    info.me_last_pgno > s->ckpt_pgno + CKPT_PAGES)
+		(void)checkpoint(s);
+	return 0;
+}
+
+int
+store_commit(struct store *s, MDB_txn *txn)
+{
+	return commit_sync(s, txn);
+}
+
+int
+store_checkpoint(struct store *s)
+{
+	return checkpoint(s) == 0 ? SL_OK : SL_EIO;
+}
+
+/* Opens path's write-ahead file; after a crash (its header says open),
+ * writes the checkpoint's meta pages back into the data file, before
+ * LMDB opens it. */
+static int
+wal_start(struct store *s, const char *path, char *err, size_t errlen)
+{
+	char f[PATH_MAX + 16];
+	struct wal_head h;
+	struct stat st;
+	int fd, ret = SL_OK;
+
+	snprintf(f, sizeof f, "%s/%s", path, WAL_FILE);
+	if (wal_open(&s->wal, f, &h, err, errlen) != 0)
+		return SL_EIO;
+	if (!h.open)
+		return SL_OK;
+	snprintf(f, sizeof f, "%s/data.mdb", path);
+	size_t len = 2 * (size_t)h.psize;
+
+	if ((fd = open(f, O_RDWR | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
+		set_err(err, errlen, "the store's write-ahead file is there "
+		    "but its data file is not: %s: %s", f, strerror(errno));
+		ret = SL_ESTORE;
+	} else if ((uint64_t)st.st_dev != h.dev ||
+	    (uint64_t)st.st_ino != h.ino) {
+		set_err(err, errlen, "%s is not the file the write-ahead file "
+		    "%s/%s was written for (copied or replaced after a crash?); "
+		    "nothing was changed", f, path, WAL_FILE);
+		ret = SL_ESTORE;
+	} else if (pwrite(fd, h.meta, len, 0) != (ssize_t)len ||
+	    fdatasync(fd) != 0) {
+		set_err(err, errlen, "cannot write %s: %s", f,
+		    strerror(errno));
+		ret = SL_EIO;
+	} else {
+		s->wal_pending = true; /* until store_open counts the records */
+	}
+	if (fd >= 0)
+		close(fd);
+	wal_head_free(&h);
+	return ret;
+}
+
+struct replay {
+	struct store *s;
+	size_t records, events;
+	char why[300];
+};
+
+static int
+replay_one(void *ctx, const uint8_t *const *recs, const size_t *lens,
+    size_t n)
+{
+	struct replay *r = ctx;
+	struct store_ingest_result res;
+	int rc = store_ingest(r->s, recs, lens, n, &res);
+
+	if (rc != SL_OK || res.code != SL_OK) {
+		snprintf(r->why, sizeof r->why, "%s", res.reason[0] ?
+		    res.reason : sl_strerror(rc));
+		return -1;
+	}
+	r->records++;
+	r->events += res.added + res.restored;
+	return 0;
+}
+
+int
+store_replay(struct store *s, size_t *events, char *err, size_t errlen)
+{
+	struct replay r = { .s = s };
+	int rc;
+
+	if (events != NULL)
+		*events = 0;
+	if (!s->wal_pending)
+		return SL_OK;
+	if (wal_scan(s->wal, replay_one, &r, NULL) != 0) {
+		set_err(err, errlen, "cannot take in record %zu of the "
+		    "write-ahead file: %s", r.records + 1, r.why);
+		return SL_ESTORE;
+	}
+	s->wal_pending = false;
+	if ((rc = checkpoint(s)) != 0) {
+		set_err(err, errlen, "cannot sync the store: %s",
+		    mdb_strerror(rc));
+		return SL_EIO;
+	}
+	if (events != NULL)
+		*events = r.events;
+	return SL_OK;
+}
+
+bool
+store_replay_owed(const struct store *s)
+{
+	return s->wal_pending;
 }
 
 int
@@ -517,6 +765,9 @@ store_open(struct store **out, const char *path, const struct sl_key *key,
 		s->key = *key;
 		s->has_key = true;
 	}
+	if ((ret = wal_start(s, path, err, errlen)) != SL_OK)
+		goto fail;
+	ret = SL_ESTORE;
 	if ((rc = env_open(s, path, initial)) != 0) {
 		set_err(err, errlen, "cannot open the store in %s: %s", path,
 		    mdb_strerror(rc));
@@ -528,6 +779,21 @@ store_open(struct store **out, const char *path, const struct sl_key *key,
 		set_err(err, errlen, "cannot read the store: %s",
 		    mdb_strerror(rc));
 		ret = SL_ESTORE;
+		goto fail;
+	}
+	if (s->wal_pending) {
+		size_t n = 0;
+
+		(void)wal_scan(s->wal, NULL, NULL, &n);
+		s->wal_pending = n > 0;
+	}
+	/* Records to take in (store_replay): their snapshot stays pinned
+	 * until then.  None: a checkpoint of this one. */
+	if (s->wal_pending ? txn_begin(s, MDB_RDONLY, &s->pin) != 0 :
+	    checkpoint(s) != 0) {
+		set_err(err, errlen, "cannot sync the store: %s",
+		    strerror(errno));
+		ret = SL_EIO;
 		goto fail;
 	}
 	*out = s;
@@ -542,6 +808,20 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	/* Synced and said clean; with records not taken in, left as it
+	 * is for the next start. */
+	if (s->env != NULL && s->wal != NULL && !s->wal_pending &&
+	    mdb_env_sync(s->env, 1) == 0) {
+		struct stat fs;
+		int fd;
+
+		pin_drop(s);
+		if (data_file_id(s, &fd, &fs) == 0)
+			(void)wal_checkpoint(s->wal, NULL, 0,
+			    (uint64_t)fs.st_dev, (uint64_t)fs.st_ino);
+	}
+	pin_drop(s);
+	wal_close(s->wal);
 	if (s->env != NULL)
 		mdb_env_close(s->env);
 	sl_key_wipe(&s->key);
@@ -551,7 +831,10 @@ store_close(struct store *s)
 	free(s);
 }
 
-/* Grows the map after MDB_MAP_FULL.  No transaction may be open. */
+/* Grows the map after MDB_MAP_FULL.  No transaction may be open but the
+ * pin: LMDB maps the file anew, and the pin is never read through (only
+ * its reader slot, which is in the lock file, keeps pages from reuse), so
+ * it may span the change. */
 static int
 store_grow(struct store *s)
 {
@@ -560,6 +843,12 @@ store_grow(struct store *s)
 
 	if (mdb_env_info(s->env, &info) != 0)
 		return SL_ESTORE;
+	/* The pages the pin keeps from reuse first: after a checkpoint
+	 * the replayed transaction may fit as it is (if not, it comes
+	 * back with nothing committed since, and the map grows). */
+	if (s->pin != NULL && !s->wal_pending &&
+	    info.me_last_txnid != s->ckpt_txnid && checkpoint(s) == 0)
+		return SL_OK;
 	cur = info.me_mapsize;
 	if (cur >= s->max_map)
 		return SL_EFULL;
@@ -593,6 +882,8 @@ struct store_batch {
 	bool pending;         /* s->buf holds the last record, not yet put */
 	size_t pending_len;
 	bool dead;            /* the txn is gone: only abort is allowed */
+	struct sl_buf wal;    /* the events put, for the write-ahead file */
+	size_t wal_n;
 	uint8_t salts[SALT_POOL * SL_SALT_LEN];
 	size_t salt_next;
 };
@@ -657,6 +948,13 @@ batch_fail(struct store_batch *b, int rc, char *err, size_t errlen)
 	return rc == ENOSPC ? SL_EFULL : SL_ESTORE;
 }
 
+static void
+batch_free(struct store_batch *b)
+{
+	free(b->wal.p);
+	free(b);
+}
+
 int
 store_batch_begin(struct store *s, struct store_batch **out, char *err,
     size_t errlen)
@@ -682,7 +980,7 @@ store_batch_begin(struct store *s, struct store_batch **out, char *err,
 	b->s = s;
 	b->salt_next = SALT_POOL;
 	if ((rc = txn_begin(s, 0, &b->txn)) != 0) {
-		free(b);
+		batch_free(b);
 		set_err(err, errlen, "cannot begin a write: %s",
 		    mdb_strerror(rc));
 		return SL_ESTORE;
@@ -710,7 +1008,7 @@ store_batch_begin(struct store *s, struct store_batch **out, char *err,
 fail:
 	rc = batch_fail(b, rc, err, errlen);
 	assert(rc != SL_OK);   /* *out stays NULL only on an error */
-	free(b);
+	batch_free(b);
 	return rc;
 }
 
@@ -739,6 +1037,8 @@ batch_put_pending(struct store_batch *b, const uint8_t *rec, size_t len)
 
 	if ((rc = mdb_put(b->txn, o->dbi, &k, &v, MDB_APPEND)) != 0)
 		return rc;
+	wal_put_event(&b->wal, rec, len);
+	b->wal_n++;
 	b->pending = false;
 	return arrival_put(s, b->txn, b->arrival++, o->idx, b->seq);
 }
@@ -819,7 +1119,7 @@ store_batch_commit(struct store_batch *b, char *err, size_t errlen)
 	int rc = SL_OK;
 
 	if (b->dead) {
-		free(b);
+		batch_free(b);
 		return SL_EINVAL;
 	}
 	if (b->pending) {
@@ -830,13 +1130,13 @@ store_batch_commit(struct store_batch *b, char *err, size_t errlen)
 
 		if (rec == NULL) {
 			rc = batch_fail(b, ENOMEM, err, errlen);
-			free(b);
+			batch_free(b);
 			return rc;
 		}
 		if (sl_event_decode(&ev, s->buf, b->pending_len) != SL_OK) {
 			free(rec);
 			rc = batch_fail(b, MDB_CORRUPTED, err, errlen);
-			free(b);
+			batch_free(b);
 			return rc;
 		}
 		if (ev.sig == NULL) {
@@ -852,14 +1152,15 @@ store_batch_commit(struct store_batch *b, char *err, size_t errlen)
 		free(rec);
 		if (rc != 0) {
 			rc = batch_fail(b, rc, err, errlen);
-			free(b);
+			batch_free(b);
 			return rc;
 		}
 	}
-	if ((rc = mdb_txn_commit(b->txn)) != 0) {
+	rc = commit_logged(s, b->txn, &b->wal, b->wal_n);
+	if (rc != 0) {
 		b->txn = NULL; /* a failed commit has freed it */
 		rc = batch_fail(b, rc, err, errlen);
-		free(b);
+		batch_free(b);
 		return rc;
 	}
 	struct origin_entry *o = &s->orig[b->oi];
@@ -870,7 +1171,7 @@ store_batch_commit(struct store_batch *b, char *err, size_t errlen)
 	memcpy(o->tip.hash, b->prev, SL_HASH_LEN);
 	s->hlc = b->hlc;
 	s->next_arrival = b->arrival;
-	free(b);
+	batch_free(b);
 	return SL_OK;
 }
 
@@ -883,7 +1184,7 @@ store_batch_abort(struct store_batch *b)
 		mdb_txn_abort(b->txn);
 		store_reload(b->s);
 	}
-	free(b);
+	batch_free(b);
 }
 
 int
@@ -1342,7 +1643,17 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 				hlc = eh;
 		}
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	/* The whole batch: taken in again after a crash, it comes to the
+	 * same (the duplicates in it are skipped again). */
+	struct sl_buf wp = { 0 };
+
+	if (added + restored > 0)
+		for (size_t i = 0; i < g->n; i++)
+			wal_put_event(&wp, g->evs[i].rec, g->evs[i].rec_len);
+	rc = added + restored > 0 ? commit_logged(s, txn, &wp, g->n) :
+	    commit_sync(s, txn);
+	free(wp.p);
+	if (rc != 0)
 		goto reload;
 	s->next_arrival = arrival;
 	s->hlc = hlc;
@@ -1425,7 +1736,7 @@ fork_keep_txn(struct store *s, const struct ingest *g, bool *kept)
 		if (e->sig != NULL)
 			break;
 	}
-	if ((rc = mdb_txn_commit(txn)) == 0)
+	if ((rc = commit_sync(s, txn)) == 0)
 		*kept = true;
 	return rc;
 }
@@ -1554,7 +1865,7 @@ store_refill(struct store *s, const uint8_t *const *recs, const size_t *lens,
 			mdb_txn_abort(txn);
 			break;
 		}
-		if ((rc = txn_end(txn, rc)) != MDB_MAP_FULL ||
+		if ((rc = txn_end(s, txn, rc)) != MDB_MAP_FULL ||
 		    store_grow(s) != SL_OK)
 			break;
 	}
@@ -1747,7 +2058,7 @@ store_gaps(struct store *s, struct store_gap *out, size_t max)
 		n = gaps_txn(s, txn, out, max);
 		/* A commit that failed only leaves explained entries in the
 		 * index for the next round. */
-		if (mdb_txn_commit(txn) != MDB_MAP_FULL ||
+		if (commit_sync(s, txn) != MDB_MAP_FULL ||
 		    store_grow(s) != SL_OK)
 			break;
 	}
@@ -1819,7 +2130,7 @@ gaps_index_txn(struct store *s)
 		mdb_txn_abort(txn);
 		return rc;
 	}
-	return mdb_txn_commit(txn);
+	return commit_sync(s, txn);
 }
 
 static int
@@ -1937,7 +2248,7 @@ store_keep_refused(struct store *s, const uint8_t from[SL_KEY_LEN],
 			break;
 		rc = mdb_put(txn, s->refused, &k, &d, MDB_NOOVERWRITE);
 		if (rc == 0 || rc == MDB_KEYEXIST)
-			rc = mdb_txn_commit(txn);
+			rc = commit_sync(s, txn);
 		else
 			mdb_txn_abort(txn);
 		if (rc != MDB_MAP_FULL || store_grow(s) != SL_OK)
@@ -2345,7 +2656,7 @@ store_meta_key_put(struct store *s, const char *name,
 		mdb_txn_abort(txn);
 		return rc == MDB_MAP_FULL ? SL_EFULL : SL_ESTORE;
 	}
-	return mdb_txn_commit(txn) == 0 ? SL_OK : SL_ESTORE;
+	return commit_sync(s, txn) == 0 ? SL_OK : SL_ESTORE;
 }
 
 void
@@ -2476,8 +2787,18 @@ store_renew(struct store *s, char *err, size_t errlen)
 		return SL_ERETRY;
 	}
 	memcpy(path, p, strlen(p) + 1);
+	/* The pin goes with the environment: first a checkpoint, so that
+	 * the snapshot a crash goes back to is this one, pinned again
+	 * below. */
+	if (s->wal_pending || checkpoint(s) != 0) {
+		set_err(err, errlen, "the store cannot be synced now");
+		return SL_ERETRY;
+	}
+	pin_drop(s);
 	if (mdb_reader_list(s->env, reader_line_cb, &readers) < 0 ||
 	    readers != 0) {
+		if (txn_begin(s, MDB_RDONLY, &s->pin) != 0)
+			s->pin = NULL;
 		set_err(err, errlen, "a read transaction is open");
 		return SL_ERETRY;
 	}
@@ -2497,7 +2818,8 @@ store_renew(struct store *s, char *err, size_t errlen)
 		mdb_txn_abort(txn);
 		goto fail;
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0 || (rc = store_reload(s)) != 0)
+	if ((rc = mdb_txn_commit(txn)) != 0 || (rc = store_reload(s)) != 0 ||
+	    (rc = txn_begin(s, MDB_RDONLY, &s->pin)) != 0)
 		goto fail;
 	/* The clock never goes back (a foreign clock may have moved it
 	 * further than the tips say). */
@@ -2539,7 +2861,7 @@ store_invite_add(struct store *s, const uint8_t secret[STORE_SECRET_LEN],
 		}
 		if (rc == 0)
 			rc = mdb_put(txn, s->invites, &k, &d, 0);
-		if ((rc = txn_end(txn, rc)) != MDB_MAP_FULL ||
+		if ((rc = txn_end(s, txn, rc)) != MDB_MAP_FULL ||
 		    store_grow(s) != SL_OK)
 			break;
 	}
@@ -2576,7 +2898,7 @@ store_invite_take(struct store *s, const uint8_t secret[STORE_SECRET_LEN],
 		mdb_txn_abort(txn);
 		return SL_ESTORE;
 	}
-	if (mdb_txn_commit(txn) != 0)
+	if (commit_sync(s, txn) != 0)
 		return SL_ESTORE;
 	return exp < now_ms ? SL_EVALUE : SL_OK;
 }
@@ -2859,17 +3181,18 @@ path_with(char *buf, size_t len, const char *path, const char *suffix)
 	return buf;
 }
 
-/* Removes dir's LMDB files (their bytes overwritten with zeros first,
- * when scrub) and dir itself. */
+/* Removes dir's files (the data file's and the write-ahead file's bytes
+ * overwritten with zeros first, when scrub) and dir itself. */
 static int
 dir_remove(const char *dir, bool scrub)
 {
-	static const char *const files[] = { "data.mdb", "lock.mdb" };
+	static const char *const files[] = { "data.mdb", "lock.mdb",
+		WAL_FILE };
 	char f[PATH_MAX + 16];
 
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		snprintf(f, sizeof f, "%s/%s", dir, files[i]);
-		if (scrub && i == 0) {
+		if (scrub && i != 1) { /* the events' bytes: not lock.mdb */
 			int fd = open(f, O_WRONLY);
 			struct stat st;
 
@@ -2922,7 +3245,7 @@ scrub_still_owed(struct store *s)
 		return;
 	if (meta_put_u64(s, txn, "scrub", 1) == 0 &&
 	    meta_put_u64(s, txn, "compacted", 0) == 0)
-		(void)mdb_txn_commit(txn);
+		(void)commit_sync(s, txn);
 	else
 		mdb_txn_abort(txn);
 }
@@ -2976,7 +3299,7 @@ store_compact(struct store *s, const char *path, char *err, size_t errlen)
 		if (meta_put_u64(s, txn, "compacted", now) == 0 &&
 		    meta_put_u64(s, txn, "compact_every", every) == 0 &&
 		    meta_put_u64(s, txn, "scrub", 0) == 0)
-			(void)mdb_txn_commit(txn);
+			(void)commit_sync(s, txn);
 		else
 			mdb_txn_abort(txn);
 	}

@@ -170,6 +170,33 @@ void store_release_pages(struct store *s);
  */
 int store_renew(struct store *s, char *err, size_t errlen);
 
+/*
+ * Durability.  LMDB commits unsynced; a commit that adds events is made
+ * durable by one synced append to the store's write-ahead file ("wal"
+ * in its directory), any other by a checkpoint (store.c says how).
+ *
+ * store_commit commits a write transaction of the caller's (the
+ * projections', the erasures') and makes it durable: every write
+ * transaction on the environment ends here, never in mdb_txn_commit.
+ * Returns 0 or an LMDB/errno code, like mdb_txn_commit.
+ *
+ * store_checkpoint syncs what was committed since the last checkpoint
+ * and starts the write-ahead file again (samlogd calls it when idle).
+ * SL_OK or SL_EIO.
+ *
+ * After a crash store_open goes back to the last checkpoint; the events
+ * written since are taken in again by store_replay, which must be called
+ * once the hooks (store_set_hook, store_set_check, store_set_explain)
+ * are in place, before anything else is written: until then commits are
+ * not durable, and store_close leaves the write-ahead file as it is.
+ * *events (may be NULL) counts the events taken in.  SL_OK, or SL_ESTORE
+ * / SL_EIO with err saying why (the file is left for the next start).
+ * store_replay_owed says whether there is anything to take in.
+ */
+int store_commit(struct store *s, MDB_txn *txn);
+int store_checkpoint(struct store *s);
+int store_replay(struct store *s, size_t *events, char *err, size_t errlen);
+bool store_replay_owed(const struct store *s);
 /* Opens a read transaction (caller aborts it). */
 int store_read_begin(struct store *s, MDB_txn **txn);
 
@@ -411,8 +438,9 @@ int store_compact(struct store *s, const char *path, char *err,
  * latest at the next start (store_scrub_owed), even after a crash. */
 int store_txn_scrub_owed(struct store *s, MDB_txn *txn);
 bool store_scrub_owed(struct store *s);
-/* Removes an LMDB directory (data.mdb, lock.mdb), its data overwritten
- * with zeros first (a check's leftover copy). */
+/* Removes a store's directory (data.mdb, lock.mdb, wal), the data and
+ * write-ahead files overwritten with zeros first (a check's leftover
+ * copy). */
 int store_remove_scrubbed(const char *dir);
 /* When the store was last compacted (ms; 0: never). */
 uint64_t store_compacted_at(struct store *s);
