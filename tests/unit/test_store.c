@@ -16,6 +16,7 @@
 #include "samlog_proto.h"
 #include "store.h"
 #include "testutil.h"
+#include "wal.h"
 
 struct fixture {
 	char *dir;
@@ -754,6 +755,139 @@ test_hundred_thousand(void **state)
 	store_close(a);
 }
 
+/* ---- the write-ahead file's format (wal.c) ------------------------------ */
+
+struct seen {
+	size_t records, events;
+	char first[64];
+};
+
+static int
+seen_cb(void *ctx, const uint8_t *const *recs, const size_t *lens, size_t n)
+{
+	struct seen *w = ctx;
+
+	if (w->records++ == 0 && n > 0)
+		snprintf(w->first, sizeof w->first, "%.*s", (int)lens[0],
+		    (const char *)recs[0]);
+	w->events += n;
+	return 0;
+}
+
+/* Appends a record of n events named "<tag>.<i>". */
+static void
+wal_put(struct wal *w, const char *tag, int n)
+{
+	struct sl_buf b = { 0 };
+	char ev[32];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(ev, sizeof ev, "%s.%d", tag, i);
+		wal_put_event(&b, (const uint8_t *)ev, strlen(ev));
+	}
+	assert_int_equal(wal_append(w, &b, (size_t)n), 0);
+	free(b.p);
+}
+
+static struct seen
+wal_reopen(struct wal **w, const char *path, struct wal_head *h)
+{
+	struct seen s = { 0 };
+	char err[256];
+
+	wal_close(*w);
+	assert_int_equal(wal_open(w, path, h, err, sizeof err), 0);
+	assert_int_equal(wal_scan(*w, seen_cb, &s, NULL), 0);
+	return s;
+}
+
+static void
+flip(const char *path, off_t at)
+{
+	FILE *f = fopen(path, "r+b");
+	int c;
+
+	assert_non_null(f);
+	assert_int_equal(fseeko(f, at, SEEK_SET), 0);
+	c = fgetc(f);
+	assert_int_equal(fseeko(f, at, SEEK_SET), 0);
+	fputc(c ^ 0x40, f);
+	fclose(f);
+}
+
+static void
+test_wal_file(void **state)
+{
+	struct fixture *f = *state;
+	char path[600], err[256];
+	uint8_t meta[2 * 4096];
+	struct wal *w;
+	struct wal_head h;
+	struct seen s;
+
+	snprintf(path, sizeof path, "%s/wal", f->dir);
+	assert_int_equal(wal_open(&w, path, &h, err, sizeof err), 0);
+	assert_int_equal(h.gen, 0); /* a new file: nothing to go back to */
+	assert_false(h.open);
+
+	/* A checkpoint, then records: all read back, in order. */
+	memset(meta, 0xab, sizeof meta);
+	assert_int_equal(wal_checkpoint(w, meta, 4096, 7, 9), 0);
+	wal_put(w, "a", 3);
+	wal_put(w, "b", 1);
+	wal_put(w, "c", 2);
+	s = wal_reopen(&w, path, &h);
+	assert_true(h.open);
+	assert_int_equal(h.gen, 1);
+	assert_int_equal(h.psize, 4096);
+	assert_int_equal(h.dev, 7);
+	assert_int_equal(h.ino, 9);
+	assert_memory_equal(h.meta, meta, sizeof meta);
+	wal_head_free(&h);
+	assert_int_equal(s.records, 3);
+	assert_int_equal(s.events, 6);
+	assert_string_equal(s.first, "a.0");
+
+	/* One byte of the last record changed: the records before it
+	 * stand, it and what follows do not. */
+	/* Records: 24 bytes of head, 4 + length per event, 32 of hash. */
+	flip(path, (off_t)WAL_DATA + (24 + 3 * 7 + 32) + (24 + 7 + 32) + 30);
+	s = wal_reopen(&w, path, &h);
+	wal_head_free(&h);
+	assert_int_equal(s.records, 2);
+
+	/* A new checkpoint: the records of the last generation are gone,
+	 * though their bytes are still in the file past the new ones. */
+	memset(meta, 0xcd, sizeof meta);
+	assert_int_equal(wal_checkpoint(w, meta, 4096, 7, 9), 0);
+	wal_put(w, "d", 1);
+	s = wal_reopen(&w, path, &h);
+	assert_int_equal(h.gen, 2);
+	assert_int_equal(h.meta[0], 0xcd);
+	wal_head_free(&h);
+	assert_int_equal(s.records, 1);
+	assert_string_equal(s.first, "d.0");
+
+	/* The newest header torn (a crash while it was written): the one
+	 * before stands, and with it its generation's records (the torn
+	 * header's were never written). */
+	assert_int_equal(wal_checkpoint(w, meta, 4096, 7, 9), 0);
+	flip(path, (off_t)(3 & 1) * WAL_SLOT + 100);
+	s = wal_reopen(&w, path, &h);
+	assert_int_equal(h.gen, 2);
+	assert_true(h.open);
+	wal_head_free(&h);
+	assert_int_equal(s.records, 1);
+
+	/* A clean stop: nothing to go back to, no records. */
+	assert_int_equal(wal_checkpoint(w, NULL, 0, 7, 9), 0);
+	s = wal_reopen(&w, path, &h);
+	assert_false(h.open);
+	assert_null(h.meta);
+	assert_int_equal(s.records, 0);
+	wal_close(w);
+}
+
 int
 main(void)
 {
@@ -779,6 +913,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tamper_any_byte, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_map_grows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compact_backoff, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_gaps_rounds, setup,
