@@ -193,6 +193,23 @@ apply_flags(const struct daemon *d, struct config *c, char *err, size_t errlen)
 	return SL_OK;
 }
 
+/* The records over store s, with the node's settings that change what
+ * an event folds to (the allowed skew, the erasure policy) in place
+ * before anything is folded. */
+static struct project *
+records_open(struct daemon *d, struct store *s)
+{
+	char err[512];
+	struct project *p;
+
+	if (project_open(&p, s, err, sizeof err) != SL_OK)
+		fatal("%s", err);
+	project_set_skew(p, d->conf.max_skew_ms != 0 ?
+	    d->conf.max_skew_ms : PROJECT_SKEW_DEFAULT_MS);
+	project_set_erasure(p, d->conf.erasure_decision);
+	return p;
+}
+
 /* After a crash: the events written since the store's last checkpoint
  * are taken in again, with the records' fold in place (store_replay). */
 static void
@@ -239,10 +256,8 @@ rotate_finish(struct daemon *d)
 	/* The events written before a crash first: the revocation below
 	 * may be among them. */
 	if (store_replay_owed(s)) {
-		struct project *p = NULL;
+		struct project *p = records_open(d, s);
 
-		if (project_open(&p, s, err, sizeof err) != SL_OK)
-			fatal("%s", err);
 		replay(s);
 		project_close(p);
 	}
@@ -353,9 +368,9 @@ daemon_open(struct daemon *d)
 	if (swapped)
 		log_info("finished moving to the compacted store");
 	if (store_open(&d->store, store_path, &d->key, NULL, err,
-	    sizeof err) != SL_OK ||
-	    project_open(&d->proj, d->store, err, sizeof err) != SL_OK)
+	    sizeof err) != SL_OK)
 		fatal("%s", err);
+	d->proj = records_open(d, d->store);
 	replay(d->store);
 	/* An erasure's compaction a crash cut off: now, before serving. */
 	if (store_scrub_owed(d->store)) {
@@ -372,15 +387,12 @@ daemon_open(struct daemon *d)
 			if (store_swap(store_path, &swapped, err, sizeof err) !=
 			    SL_OK ||
 			    store_open(&d->store, store_path, &d->key, NULL, err,
-			    sizeof err) != SL_OK ||
-			    project_open(&d->proj, d->store, err, sizeof err) !=
-			    SL_OK)
+			    sizeof err) != SL_OK)
 				fatal("%s", err);
+			d->proj = records_open(d, d->store);
 		}
 	}
 	free(store_path);
-	project_set_skew(d->proj, d->conf.max_skew_ms != 0 ?
-	    d->conf.max_skew_ms : PROJECT_SKEW_DEFAULT_MS);
 	d->conf_path = conf_path;
 }
 

@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "store.h"
 #include "wal.h"
 
@@ -547,42 +548,58 @@ data_file_id(struct store *s, int *fd, struct stat *st)
 	    EIO;
 }
 
-/* Syncs LMDB and makes this snapshot the one a crash goes back to.  Not
- * while records of the last one wait to be taken in (store_replay): the
- * snapshot they build on must stay. */
+/* A sync failed after a commit, or a checkpoint's header may be half on
+ * disk: what the process holds is no longer what the disk holds, and
+ * going on could acknowledge what a crash then loses (a failed fsync
+ * may also have dropped the pages it did not write).  samlogd stops;
+ * its next start goes back to the last checkpoint and takes in what
+ * the write-ahead file holds, which is everything acknowledged. */
+static void
+durability_lost(const char *what, int rc)
+{
+	log_warn("cannot %s: %s; stopping, so that nothing that is not on "
+	    "disk is acknowledged", what, rc != 0 ? mdb_strerror(rc) :
+	    "unknown error");
+	exit(1);
+}
+
+/* Syncs LMDB and makes this snapshot the one a crash goes back to (any
+ * failure stops the process: durability_lost).  Not while records of
+ * the last one wait to be taken in (store_replay): the snapshot they
+ * build on must stay.  Returns 0. */
 static int
 checkpoint(struct store *s)
 {
+	static uint8_t meta[2 * WAL_PSIZE_MAX];
 	MDB_stat st;
 	MDB_envinfo info;
 	struct stat fs;
-	uint8_t *meta;
 	size_t len;
 	int fd, rc;
 
 	if (s->wal == NULL || s->wal_pending)
 		return 0;
-	if (mdb_env_info(s->env, &info) != 0)
-		return EIO;
+	if ((rc = mdb_env_info(s->env, &info)) != 0)
+		durability_lost("read the store's state", rc);
 	if (s->pin != NULL && info.me_last_txnid == s->ckpt_txnid)
 		return 0; /* nothing committed since */
 	if ((rc = mdb_env_sync(s->env, 1)) != 0)
-		return rc;
-	if (mdb_env_stat(s->env, &st) != 0 ||
-	    data_file_id(s, &fd, &fs) != 0 || st.ms_psize < 512 ||
-	    st.ms_psize > WAL_PSIZE_MAX)
-		return EIO;
+		durability_lost("sync the store", rc);
+	if ((rc = mdb_env_stat(s->env, &st)) != 0 ||
+	    (rc = data_file_id(s, &fd, &fs)) != 0)
+		durability_lost("read the store's state", rc);
+	if (st.ms_psize < 512 || st.ms_psize > WAL_PSIZE_MAX)
+		durability_lost("keep the store's meta pages (page size)",
+		    EINVAL);
 	len = 2 * (size_t)st.ms_psize;
-	if ((meta = malloc(len)) == NULL)
-		return ENOMEM;
 	errno = 0;
-	if (pread(fd, meta, len, 0) != (ssize_t)len ||
-	    wal_checkpoint(s->wal, meta, st.ms_psize, (uint64_t)fs.st_dev,
+	if (pread(fd, meta, len, 0) != (ssize_t)len)
+		durability_lost("read the store's meta pages",
+		    errno != 0 ? errno : EIO);
+	if (wal_checkpoint(s->wal, meta, st.ms_psize, (uint64_t)fs.st_dev,
 	    (uint64_t)fs.st_ino) != 0)
-		rc = errno != 0 ? errno : EIO;
-	free(meta);
-	if (rc != 0)
-		return rc;
+		durability_lost("write the write-ahead file's header",
+		    errno != 0 ? errno : EIO);
 	/* The new checkpoint is on disk: the old snapshot may go. */
 	pin_drop(s);
 	if (txn_begin(s, MDB_RDONLY, &s->pin) != 0)
@@ -612,6 +629,8 @@ commit_logged(struct store *s, MDB_txn *txn, const struct sl_buf *payload,
 
 	if (rc != 0 || s->wal_pending)
 		return rc;
+	/* A failed append leaves at most a record that does not check
+	 * (it ends the scan); the checkpoint starts a new generation. */
 	if (s->pin == NULL || payload->failed || payload->len > WAL_BIG ||
 	    wal_used(s->wal) + payload->len > WAL_MAX ||
 	    wal_append(s->wal, payload, n) != 0)
@@ -658,8 +677,10 @@ wal_start(struct store *s, const char *path, char *err, size_t errlen)
 		set_err(err, errlen, "the store's write-ahead file is there "
 		    "but its data file is not: %s: %s", f, strerror(errno));
 		ret = SL_ESTORE;
-	} else if ((uint64_t)st.st_dev != h.dev ||
-	    (uint64_t)st.st_ino != h.ino) {
+	} else if ((uint64_t)st.st_ino != h.ino) {
+		/* The inode, not the device: a device number (btrfs,
+		 * device-mapper) may change at every boot, and a power
+		 * cut is a boot. */
 		set_err(err, errlen, "%s is not the file the write-ahead file "
 		    "%s/%s was written for (copied or replaced after a crash?); "
 		    "nothing was changed", f, path, WAL_FILE);
@@ -670,7 +691,10 @@ wal_start(struct store *s, const char *path, char *err, size_t errlen)
 		    strerror(errno));
 		ret = SL_EIO;
 	} else {
-		s->wal_pending = true; /* until store_open counts the records */
+		size_t n = 0;
+
+		(void)wal_scan(s->wal, NULL, NULL, &n);
+		s->wal_pending = n > 0;
 	}
 	if (fd >= 0)
 		close(fd);
@@ -773,6 +797,13 @@ store_open(struct store **out, const char *path, const struct sl_key *key,
 		    mdb_strerror(rc));
 		goto fail;
 	}
+	/* Records to take in (store_replay): the snapshot they build on is
+	 * pinned before anything is written. */
+	if (s->wal_pending && (rc = txn_begin(s, MDB_RDONLY, &s->pin)) != 0) {
+		set_err(err, errlen, "cannot read the store in %s: %s", path,
+		    mdb_strerror(rc));
+		goto fail;
+	}
 	if ((ret = store_init_txn(s, err, errlen)) != SL_OK)
 		goto fail;
 	if ((rc = store_reload(s)) != 0 || (rc = gaps_index_once(s)) != 0) {
@@ -781,21 +812,7 @@ store_open(struct store **out, const char *path, const struct sl_key *key,
 		ret = SL_ESTORE;
 		goto fail;
 	}
-	if (s->wal_pending) {
-		size_t n = 0;
-
-		(void)wal_scan(s->wal, NULL, NULL, &n);
-		s->wal_pending = n > 0;
-	}
-	/* Records to take in (store_replay): their snapshot stays pinned
-	 * until then.  None: a checkpoint of this one. */
-	if (s->wal_pending ? txn_begin(s, MDB_RDONLY, &s->pin) != 0 :
-	    checkpoint(s) != 0) {
-		set_err(err, errlen, "cannot sync the store: %s",
-		    strerror(errno));
-		ret = SL_EIO;
-		goto fail;
-	}
+	(void)checkpoint(s); /* none to take in: this snapshot */
 	*out = s;
 	return SL_OK;
 fail:
@@ -1534,6 +1551,10 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 	uint64_t arrival = s->next_arrival, hlc = s->hlc;
 	uint64_t cap = (sl_now_ms() + s->follow_ms) << 16;
 	size_t added = 0, dups = 0, restored = 0, gaps = 0;
+	/* The events added, as they came and are stored: for the
+	 * write-ahead file.  Each origin's are the end of its run in the
+	 * batch, so they still end on a signed one. */
+	struct sl_buf wp = { 0 };
 	int rc;
 
 	if ((rc = txn_begin(s, 0, &txn)) != 0)
@@ -1630,6 +1651,7 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 			o->tip_hlc = e->hlc;
 			memcpy(o->tip.hash, g->hash[i], SL_HASH_LEN);
 			added++;
+			wal_put_event(&wp, e->rec, e->rec_len);
 			if (s->hook != NULL &&
 			    (rc = s->hook(s->hook_ctx, txn, e, g->hash[i])) != 0)
 				goto fail;
@@ -1646,16 +1668,14 @@ ingest_txn(struct store *s, struct ingest *g, struct store_ingest_result *res)
 				hlc = eh;
 		}
 	}
-	/* The whole batch: taken in again after a crash, it comes to the
-	 * same (the duplicates in it are skipped again). */
-	struct sl_buf wp = { 0 };
-
-	if (added + restored > 0)
-		for (size_t i = 0; i < g->n; i++)
-			wal_put_event(&wp, g->evs[i].rec, g->evs[i].rec_len);
-	rc = added + restored > 0 ? commit_logged(s, txn, &wp, g->n) :
+	/* A copy that got its openings back is not logged: as it came it
+	 * may hold what an erasure took out (the store keeps it without),
+	 * and the write-ahead file is no place for that.  That rare commit
+	 * is made durable by a checkpoint. */
+	rc = added > 0 && restored == 0 ? commit_logged(s, txn, &wp, added) :
 	    commit_sync(s, txn);
 	free(wp.p);
+	wp.p = NULL;
 	if (rc != 0)
 		goto reload;
 	s->next_arrival = arrival;
@@ -1671,6 +1691,7 @@ refused:
 fail:
 	mdb_txn_abort(txn);
 reload:
+	free(wp.p);
 	store_reload(s);
 	return rc;
 }

@@ -30,8 +30,8 @@
 #include "samlog_proto.h"
 
 #define WAL_PSIZE_MAX 65536
-#define WAL_SLOT (4096 + 2 * WAL_PSIZE_MAX)
-#define WAL_DATA (2 * WAL_SLOT)
+#define WAL_SLOT ((long)4096 + 2L * WAL_PSIZE_MAX)
+#define WAL_DATA (2L * WAL_SLOT)
 
 struct wal;
 

@@ -1467,6 +1467,27 @@ test_erase_never_back(void **state)
 	assert_false(show_within(&s.v, id, "Qwpx Aterkallad", 2000));
 	assert_gone(&s.v, "Qwpx Aterkallad");
 	victim_alive(&s, "after the decision was revoked");
+	/* The whole copy again, in one EVENTS frame with a new event of
+	 * the same chain: the new one is taken, and the copy leaves the
+	 * value nowhere (the write-ahead file logs what was added, as it
+	 * is stored, never a copy that got openings back). */
+	{
+		struct sl_buf g2 = pmap("name", "Ny Helt Annan", NULL);
+		struct rec nx;
+
+		usleep(2000);
+		nx = forge(&fm, &(struct forgery){ .type = "contact.created",
+		    .author = "m", .payload = g2.p,
+		    .payload_len = (uint32_t)g2.len });
+		atk_session(&at, &m, &s.v, NULL, 0);
+		atk_events(&at, (struct rec[]){ full, er, nx }, 3);
+		atk_end(&at);
+		wait_holds(&s.v, nx.hash);
+		assert_false(show_within(&s.v, id, "Qwpx Aterkallad", 500));
+		assert_gone(&s.v, "Qwpx Aterkallad");
+		free(g2.p);
+		free(nx.p);
+	}
 	free(pl.p);
 	free(full.p);
 	free(stripped.p);
@@ -1729,11 +1750,69 @@ test_erase_stop_while_restarting(void **state)
 	assert_int_equal(node_stop(&a, SIGTERM), 0);
 }
 
+/* test_erase_decision_gap with a crash: the victim (erasure =
+ * with-decision) dies hard right after it took the stripped copy and the
+ * erasure, before its next checkpoint.  Its restart takes both in again
+ * from the write-ahead file, under its policy (samlogd sets it before
+ * the replay), and the value still comes back to it from the honest
+ * node. */
+static void
+test_erase_replay_keeps_policy(void **state)
+{
+	struct scene s;
+	struct ident m;
+	struct forger fm;
+	struct rec stripped, full, er;
+	struct sl_buf pl;
+	char id[SL_ID_TEXT + 1];
+	long before;
+
+	(void)state;
+	scene_start(&s, "rp");
+	ident_init(&m, "m-rp");
+	scene_member(&s, &m);
+	conf_reload(&s.v, "erasure = with-decision\n",
+	    "\"erasure\": \"with-decision\"");
+	conf_reload(&s.h, "erasure = with-decision\n",
+	    "\"erasure\": \"with-decision\"");
+	forger_init(&fm, &m);
+	forge_committed(&fm, "Qwpx Policyreplay", &full, &stripped);
+	id_created(id, &stripped);
+	pl = erasure_payload(id, stripped.hash, NULL);
+	usleep(2000);
+	er = forge(&fm, &(struct forgery){ .type = "erasure", .author = "m",
+	    .payload = pl.p, .payload_len = (uint32_t)pl.len });
+	before = events(&s.h);
+	atk_deliver(&m, &s.v, (struct rec[]){ stripped, er }, 2);
+	assert_int_equal(node_stop(&s.v, SIGKILL), 128 + SIGKILL);
+	node_start(&s.v);
+	/* Taken in again, not found checkpointed already. */
+	assert_int_equal(log_count(&s.v, "written after the store's last "
+	    "checkpoint"), 1);
+	while (events(&s.h) < before + 2)
+		usleep(100000);
+	atk_deliver(&m, &s.h, &full, 1);
+	assert_true(show_within(&s.h, id, "\"name\": \"Qwpx Policyreplay\"",
+	    WAIT_MS));
+	assert_int_equal(node_stop(&s.h, SIGTERM), 0);
+	node_start(&s.h);
+	assert_true(show_within(&s.v, id, "\"name\": \"Qwpx Policyreplay\"",
+	    WAIT_MS));
+	free(pl.p);
+	free(full.p);
+	free(stripped.p);
+	free(er.p);
+	ident_free(&m);
+	scene_stop(&s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_erase_everywhere, cl_reap),
+		cmocka_unit_test_teardown(test_erase_replay_keeps_policy,
+		    cl_reap),
 		cmocka_unit_test_teardown(test_erase_with_decision, cl_reap),
 		cmocka_unit_test_teardown(test_erase_retention, cl_reap),
 		cmocka_unit_test_teardown(test_person, cl_reap),
