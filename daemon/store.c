@@ -3,8 +3,9 @@
  *
  * One environment (see store.h).  Each local append and each accepted
  * foreign batch is one write transaction that updates the origin's log and
- * the arrival index together, so a crash can never leave them disagreeing,
- * and LMDB's commit (fsync) is what makes an append durable.
+ * the arrival index together, so a crash can never leave them disagreeing;
+ * one synced append to the write-ahead file is what makes it durable (see
+ * "the write-ahead file" below).
  *
  * Each origin's chain is its own named database, "log.<index>", keyed by
  * seq.  Appends to a chain are then always at the end of its B-tree, which
