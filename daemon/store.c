@@ -112,6 +112,7 @@ struct store {
 	bool wal_pending;    /* records since the checkpoint not taken in */
 	size_t ckpt_pgno;    /* LMDB's last page at the checkpoint */
 	size_t ckpt_txnid;   /* LMDB's last transaction at the checkpoint */
+	bool opening;        /* in store_open: durability_lost returns */
 };
 
 static int gaps_index_once(struct store *s);
@@ -545,6 +546,7 @@ pin_drop(struct store *s)
 static int
 data_file_id(struct store *s, int *fd, struct stat *st)
 {
+	*fd = -1;
 	return mdb_env_get_fd(s->env, fd) == 0 && fstat(*fd, st) == 0 ? 0 :
 	    EIO;
 }
@@ -554,20 +556,25 @@ data_file_id(struct store *s, int *fd, struct stat *st)
  * going on could acknowledge what a crash then loses (a failed fsync
  * may also have dropped the pages it did not write).  samlogd stops;
  * its next start goes back to the last checkpoint and takes in what
- * the write-ahead file holds, which is everything acknowledged. */
-static void
-durability_lost(const char *what, int rc)
+ * the write-ahead file holds, which is everything acknowledged.  While
+ * the store opens nothing has been acknowledged yet: store_open fails
+ * instead (the backup check opens a copy beside the running node). */
+static int
+durability_lost(const struct store *s, const char *what, int rc)
 {
+	if (rc == 0)
+		rc = EIO;
+	if (s->opening)
+		return rc;
 	log_warn("cannot %s: %s; stopping, so that nothing that is not on "
-	    "disk is acknowledged", what, rc != 0 ? mdb_strerror(rc) :
-	    "unknown error");
+	    "disk is acknowledged", what, mdb_strerror(rc));
 	exit(1);
 }
 
-/* Syncs LMDB and makes this snapshot the one a crash goes back to (any
+/* Syncs LMDB and makes this snapshot the one a crash goes back to (a
  * failure stops the process: durability_lost).  Not while records of
  * the last one wait to be taken in (store_replay): the snapshot they
- * build on must stay.  Returns 0. */
+ * build on must stay.  0, or while opening an error code. */
 static int
 checkpoint(struct store *s)
 {
@@ -576,31 +583,31 @@ checkpoint(struct store *s)
 	MDB_envinfo info;
 	struct stat fs;
 	size_t len;
-	int fd, rc;
+	int fd = -1, rc;
 
 	if (s->wal == NULL || s->wal_pending)
 		return 0;
 	if ((rc = mdb_env_info(s->env, &info)) != 0)
-		durability_lost("read the store's state", rc);
+		return durability_lost(s, "read the store's state", rc);
 	if (s->pin != NULL && info.me_last_txnid == s->ckpt_txnid)
 		return 0; /* nothing committed since */
 	if ((rc = mdb_env_sync(s->env, 1)) != 0)
-		durability_lost("sync the store", rc);
+		return durability_lost(s, "sync the store", rc);
 	if ((rc = mdb_env_stat(s->env, &st)) != 0 ||
 	    (rc = data_file_id(s, &fd, &fs)) != 0)
-		durability_lost("read the store's state", rc);
+		return durability_lost(s, "read the store's state", rc);
 	if (st.ms_psize < 512 || st.ms_psize > WAL_PSIZE_MAX)
-		durability_lost("keep the store's meta pages (page size)",
-		    EINVAL);
+		return durability_lost(s, "keep the store's meta pages (page "
+		    "size)", EINVAL);
 	len = 2 * (size_t)st.ms_psize;
 	errno = 0;
 	if (pread(fd, meta, len, 0) != (ssize_t)len)
-		durability_lost("read the store's meta pages",
-		    errno != 0 ? errno : EIO);
+		return durability_lost(s, "read the store's meta pages",
+		    errno);
 	if (wal_checkpoint(s->wal, meta, st.ms_psize, (uint64_t)fs.st_dev,
 	    (uint64_t)fs.st_ino) != 0)
-		durability_lost("write the write-ahead file's header",
-		    errno != 0 ? errno : EIO);
+		return durability_lost(s, "write the write-ahead file's "
+		    "header", errno);
 	/* The new checkpoint is on disk: the old snapshot may go. */
 	pin_drop(s);
 	if (txn_begin(s, MDB_RDONLY, &s->pin) != 0)
@@ -694,7 +701,11 @@ wal_start(struct store *s, const char *path, char *err, size_t errlen)
 	} else {
 		size_t n = 0;
 
-		(void)wal_scan(s->wal, NULL, NULL, &n);
+		if (wal_scan(s->wal, NULL, NULL, &n) != 0) {
+			set_err(err, errlen, "cannot read the write-ahead file "
+			    "%s/%s: out of memory", path, WAL_FILE);
+			ret = SL_ENOMEM;
+		}
 		s->wal_pending = n > 0;
 	}
 	if (fd >= 0)
@@ -739,7 +750,8 @@ store_replay(struct store *s, size_t *events, char *err, size_t errlen)
 		return SL_OK;
 	if (wal_scan(s->wal, replay_one, &r, NULL) != 0) {
 		set_err(err, errlen, "cannot take in record %zu of the "
-		    "write-ahead file: %s", r.records + 1, r.why);
+		    "write-ahead file: %s", r.records + 1, r.why[0] != '\0' ?
+		    r.why : "out of memory");
 		return SL_ESTORE;
 	}
 	s->wal_pending = false;
@@ -786,6 +798,7 @@ store_open(struct store **out, const char *path, const struct sl_key *key,
 	}
 	s->max_map = opt && opt->max_map ? opt->max_map : STORE_DEFAULT_MAX;
 	s->follow_ms = STORE_MAX_SKEW_MS;
+	s->opening = true;
 	if (key != NULL) {
 		s->key = *key;
 		s->has_key = true;
@@ -813,7 +826,13 @@ store_open(struct store **out, const char *path, const struct sl_key *key,
 		ret = SL_ESTORE;
 		goto fail;
 	}
-	(void)checkpoint(s); /* none to take in: this snapshot */
+	if ((rc = checkpoint(s)) != 0) { /* none to take in: this snapshot */
+		set_err(err, errlen, "cannot sync the store in %s: %s", path,
+		    mdb_strerror(rc));
+		ret = SL_EIO;
+		goto fail;
+	}
+	s->opening = false;
 	*out = s;
 	return SL_OK;
 fail:
@@ -861,15 +880,15 @@ store_grow(struct store *s)
 
 	if (mdb_env_info(s->env, &info) != 0)
 		return SL_ESTORE;
-	/* The pages the pin keeps from reuse first: after a checkpoint
-	 * the replayed transaction may fit as it is (if not, it comes
-	 * back with nothing committed since, and the map grows). */
-	if (s->pin != NULL && !s->wal_pending &&
-	    info.me_last_txnid != s->ckpt_txnid && checkpoint(s) == 0)
-		return SL_OK;
+	/* The pages the pin keeps from reuse are free after a checkpoint:
+	 * at the map's limit the replayed transaction may fit then (if
+	 * not, it comes back with nothing committed since: full). */
+	bool freed = s->pin != NULL && !s->wal_pending &&
+	    info.me_last_txnid != s->ckpt_txnid && checkpoint(s) == 0;
+
 	cur = info.me_mapsize;
 	if (cur >= s->max_map)
-		return SL_EFULL;
+		return freed ? SL_OK : SL_EFULL;
 	next = cur < STORE_GROW_STEP ? cur * 2 : cur + STORE_GROW_STEP;
 	if (next > s->max_map)
 		next = s->max_map;

@@ -291,9 +291,12 @@ wal_scan(struct wal *w, wal_record_fn fn, void *ctx, size_t *count)
 		uint64_t bytes = sl_get_be(head + 8, 8);
 
 		if (bytes > (uint64_t)(w->size - off - REC_HEAD - SL_HASH_LEN) ||
-		    n > bytes / 4 ||
-		    reserve(w, REC_HEAD + bytes + SL_HASH_LEN) != 0)
+		    n > bytes / 4)
 			break;
+		if (reserve(w, REC_HEAD + bytes + SL_HASH_LEN) != 0) {
+			rc = -1; /* not the end of the records */
+			break;
+		}
 		size_t len = REC_HEAD + (size_t)bytes;
 
 		if (full_pread(w->fd, w->buf, len + SL_HASH_LEN, off) != 0)

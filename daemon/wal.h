@@ -64,8 +64,9 @@ void wal_put_event(struct sl_buf *payload, const uint8_t *rec, size_t len);
 int wal_append(struct wal *w, const struct sl_buf *payload, size_t n);
 
 /* Calls fn for each record of the current generation, in order; stops
- * at the first nonzero return, which it returns.  *count (may be NULL)
- * counts the records. */
+ * at the first nonzero return, which it returns, or -1 when memory ran
+ * out (then the records did not end there).  *count (may be NULL)
+ * counts the records read. */
 typedef int (*wal_record_fn)(void *ctx, const uint8_t *const *recs,
     const size_t *lens, size_t n);
 int wal_scan(struct wal *w, wal_record_fn fn, void *ctx, size_t *count);

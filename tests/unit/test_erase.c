@@ -1504,27 +1504,31 @@ test_erase_never_back(void **state)
  * the two nodes showed the record differently for as long as no
  * decision came.
  */
+/* The scene of test_erase_decision_gap under tag, the victim killed
+ * (-9) right after it took the stripped copy and the erasure when
+ * crash. */
 static void
-test_erase_decision_gap(void **state)
+decision_gap(const char *tag, const char *name, bool crash)
 {
 	struct scene s;
 	struct ident m;
 	struct forger fm;
 	struct rec stripped, full, er;
 	struct sl_buf pl;
-	char id[SL_ID_TEXT + 1];
+	char id[SL_ID_TEXT + 1], who[16], want[96];
 	long before;
 
-	(void)state;
-	scene_start(&s, "dg");
-	ident_init(&m, "m-dg");
+	snprintf(who, sizeof who, "m-%s", tag);
+	snprintf(want, sizeof want, "\"name\": \"%s\"", name);
+	scene_start(&s, tag);
+	ident_init(&m, who);
 	scene_member(&s, &m);
 	conf_reload(&s.v, "erasure = with-decision\n",
 	    "\"erasure\": \"with-decision\"");
 	conf_reload(&s.h, "erasure = with-decision\n",
 	    "\"erasure\": \"with-decision\"");
 	forger_init(&fm, &m);
-	forge_committed(&fm, "Qwpx Beslutslos", &full, &stripped);
+	forge_committed(&fm, name, &full, &stripped);
 	id_created(id, &stripped);
 	pl = erasure_payload(id, stripped.hash, NULL);
 	usleep(2000);
@@ -1536,16 +1540,21 @@ test_erase_decision_gap(void **state)
 	 * alone. */
 	before = events(&s.h);
 	atk_deliver(&m, &s.v, (struct rec[]){ stripped, er }, 2);
+	if (crash) {
+		assert_int_equal(node_stop(&s.v, SIGKILL), 128 + SIGKILL);
+		node_start(&s.v);
+		/* Taken in again, not found checkpointed already. */
+		assert_int_equal(log_count(&s.v, "written after the store's "
+		    "last checkpoint"), 1);
+	}
 	while (events(&s.h) < before + 2)
 		usleep(100000);
 	atk_deliver(&m, &s.h, &full, 1);
-	assert_true(show_within(&s.h, id, "\"name\": \"Qwpx Beslutslos\"",
-	    WAIT_MS));
+	assert_true(show_within(&s.h, id, want, WAIT_MS));
 	/* The victim asks when its next session starts. */
 	assert_int_equal(node_stop(&s.h, SIGTERM), 0);
 	node_start(&s.h);
-	assert_true(show_within(&s.v, id, "\"name\": \"Qwpx Beslutslos\"",
-	    WAIT_MS));
+	assert_true(show_within(&s.v, id, want, WAIT_MS));
 	assert_non_null(strstr(ok(sl(&s.v, "status", "--json", NULL))->out,
 	    "names no disposal decision"));
 	victim_alive(&s, "after the decision gap");
@@ -1556,6 +1565,14 @@ test_erase_decision_gap(void **state)
 	ident_free(&m);
 	scene_stop(&s);
 }
+
+static void
+test_erase_decision_gap(void **state)
+{
+	(void)state;
+	decision_gap("dg", "Qwpx Beslutslos", false);
+}
+
 
 /* Waits until n listens for peers where the tests expect it (a daemon
  * answers its control socket first). */
@@ -1759,51 +1776,8 @@ test_erase_stop_while_restarting(void **state)
 static void
 test_erase_replay_keeps_policy(void **state)
 {
-	struct scene s;
-	struct ident m;
-	struct forger fm;
-	struct rec stripped, full, er;
-	struct sl_buf pl;
-	char id[SL_ID_TEXT + 1];
-	long before;
-
 	(void)state;
-	scene_start(&s, "rp");
-	ident_init(&m, "m-rp");
-	scene_member(&s, &m);
-	conf_reload(&s.v, "erasure = with-decision\n",
-	    "\"erasure\": \"with-decision\"");
-	conf_reload(&s.h, "erasure = with-decision\n",
-	    "\"erasure\": \"with-decision\"");
-	forger_init(&fm, &m);
-	forge_committed(&fm, "Qwpx Policyreplay", &full, &stripped);
-	id_created(id, &stripped);
-	pl = erasure_payload(id, stripped.hash, NULL);
-	usleep(2000);
-	er = forge(&fm, &(struct forgery){ .type = "erasure", .author = "m",
-	    .payload = pl.p, .payload_len = (uint32_t)pl.len });
-	before = events(&s.h);
-	atk_deliver(&m, &s.v, (struct rec[]){ stripped, er }, 2);
-	assert_int_equal(node_stop(&s.v, SIGKILL), 128 + SIGKILL);
-	node_start(&s.v);
-	/* Taken in again, not found checkpointed already. */
-	assert_int_equal(log_count(&s.v, "written after the store's last "
-	    "checkpoint"), 1);
-	while (events(&s.h) < before + 2)
-		usleep(100000);
-	atk_deliver(&m, &s.h, &full, 1);
-	assert_true(show_within(&s.h, id, "\"name\": \"Qwpx Policyreplay\"",
-	    WAIT_MS));
-	assert_int_equal(node_stop(&s.h, SIGTERM), 0);
-	node_start(&s.h);
-	assert_true(show_within(&s.v, id, "\"name\": \"Qwpx Policyreplay\"",
-	    WAIT_MS));
-	free(pl.p);
-	free(full.p);
-	free(stripped.p);
-	free(er.p);
-	ident_free(&m);
-	scene_stop(&s);
+	decision_gap("rp", "Qwpx Policyreplay", true);
 }
 
 int
