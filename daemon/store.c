@@ -110,7 +110,7 @@ struct store {
 	struct wal *wal;
 	MDB_txn *pin;        /* a read of the checkpoint's snapshot */
 	bool wal_pending;    /* records since the checkpoint not taken in */
-	size_t ckpt_pgno;    /* LMDB's last page at the checkpoint */
+	size_t ckpt_freed;   /* pages commits freed since the checkpoint */
 	size_t ckpt_txnid;   /* LMDB's last transaction at the checkpoint */
 	bool opening;        /* in store_open: durability_lost returns */
 };
@@ -612,9 +612,38 @@ checkpoint(struct store *s)
 	pin_drop(s);
 	if (txn_begin(s, MDB_RDONLY, &s->pin) != 0)
 		s->pin = NULL; /* then each commit checkpoints (commit_logged) */
-	s->ckpt_pgno = info.me_last_pgno;
+	s->ckpt_freed = 0;
 	s->ckpt_txnid = info.me_last_txnid;
 	return 0;
+}
+
+/*
+ * The pages transaction txnid freed (copied on write, so about those it
+ * wrote), from LMDB's free list (database 0, keyed by transaction, each
+ * value a count and the page numbers), as mdb_stat reads it.  Counting
+ * these, and not the file's growth, is what bounds the pages the pin
+ * keeps from reuse: the pages freed since one checkpoint are reused
+ * after the next, so a file that grew only when reuse ran out would grow
+ * by CKPT_PAGES on every round.  0 when it cannot be read.
+ */
+static size_t
+pages_freed(struct store *s, size_t txnid)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k = { sizeof txnid, &txnid }, d;
+	size_t n = 0;
+
+	if (txn_begin(s, MDB_RDONLY, &txn) != 0)
+		return 0;
+	if (mdb_cursor_open(txn, 0, &c) == 0) {
+		if (mdb_cursor_get(c, &k, &d, MDB_SET) == 0 &&
+		    d.mv_size >= sizeof n)
+			memcpy(&n, d.mv_data, sizeof n);
+		mdb_cursor_close(c);
+	}
+	mdb_txn_abort(txn);
+	return n;
 }
 
 /* Commits the write transaction txn and makes it durable: a checkpoint. */
@@ -645,7 +674,8 @@ commit_logged(struct store *s, MDB_txn *txn, const struct sl_buf *payload,
 		return checkpoint(s);
 	/* Durable.  The pin has kept enough pages from reuse: a new one. */
 	if (mdb_env_info(s->env, &info) == 0 &&
-	    info.me_last_pgno > s->ckpt_pgno + CKPT_PAGES)
+	    (s->ckpt_freed += pages_freed(s, info.me_last_txnid)) >
+	    CKPT_PAGES)
 		(void)checkpoint(s);
 	return 0;
 }
