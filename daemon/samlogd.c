@@ -645,9 +645,7 @@ idle_timer_cb(uv_timer_t *h)
 	d->trimmed = true;
 	/* What the write-ahead file holds into LMDB's file, while nothing
 	 * waits: the file starts again, and the pinned pages are free. */
-	if (store_checkpoint(d->store) != SL_OK)
-		log_warn("cannot sync the store now (the write-ahead file "
-		    "keeps what was written); trying again when idle");
+	store_checkpoint(d->store);
 	malloc_trim(0);
 	long kib = own_kib(), left;
 

@@ -36,8 +36,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -113,6 +116,24 @@ struct store {
 	size_t ckpt_freed;   /* pages commits freed since the checkpoint */
 	size_t ckpt_txnid;   /* LMDB's last transaction at the checkpoint */
 	bool opening;        /* in store_open: durability_lost returns */
+	struct ckpt {        /* the checkpoint on the syncer thread */
+		pthread_t thread;
+		pthread_mutex_t mu;
+		pthread_cond_t cv;
+		bool started;        /* the thread runs (mu, cv are set) */
+		bool busy;           /* one is under way (this thread's) */
+		unsigned delay_ms;   /* store_options.syncer_delay_ms */
+		/* Under mu: */
+		int state;           /* CK_IDLE, CK_POSTED, CK_DONE */
+		bool stop;
+		const char *what;    /* on CK_DONE: what failed, or NULL */
+		int err;
+		/* Set before it is posted, read by the syncer: */
+		struct wal_mark mark;
+		MDB_txn *pin;        /* its snapshot's */
+		int data_fd;
+		uint8_t meta[2 * WAL_PSIZE_MAX]; /* read at ckpt_begin */
+	} ck;
 };
 
 static int gaps_index_once(struct store *s);
@@ -522,17 +543,34 @@ env_open(struct store *s, const char *path, size_t map)
  * takes the events appended since in again, through store_ingest and
  * so through the same checks and fold as when they first came.
  *
- * A checkpoint also comes when the pin has held CKPT_PAGES pages back
- * from reuse, when the records pass WAL_MAX bytes, for a commit larger
- * than WAL_BIG (written once, to LMDB, not twice), when samlogd is idle
- * (store_checkpoint) and at close (then the header says "clean": nothing
- * to go back to, so a tool that writes the store with LMDB directly
- * while samlogd is stopped is not undone).
+ * The checkpoint's slow part, LMDB's sync (several megabytes of pages),
+ * runs on a thread of its own, the syncer, while commits go on: the
+ * commit that starts one copies the two meta pages it just wrote and
+ * pins that snapshot; the syncer syncs the data file (everything that
+ * snapshot holds was written before) and writes the header, naming
+ * the records appended after that commit (wal.h); the next commit to
+ * see it done drops the snapshot before.  Until then a crash goes back
+ * to the one before, whose pages its own pin still keeps, and takes in
+ * the records since it, those appended while the syncer ran included.
+ * The syncer makes no LMDB call: it only syncs one file and writes
+ * the other's header slot.
+ *
+ * A checkpoint starts when the pin has held CKPT_PAGES pages back from
+ * reuse or the records since the last pass WAL_MAX / 2 bytes; it is
+ * waited for when they pass WAL_MAX, for a commit larger than WAL_BIG
+ * (written once, to LMDB, not twice), for any commit that does not add
+ * events, when samlogd is idle (store_checkpoint) and at close (then
+ * the header says "clean": nothing to go back to, so a tool that
+ * writes the store with LMDB directly while samlogd is stopped is not
+ * undone).
  */
 #define WAL_FILE "wal"
 #define CKPT_PAGES 2048
 #define WAL_MAX ((uint64_t)16 << 20)
 #define WAL_BIG ((uint64_t)4 << 20)
+#define CK_IDLE 0
+#define CK_POSTED 1
+#define CK_DONE 2
 
 static void
 pin_drop(struct store *s)
@@ -571,50 +609,200 @@ durability_lost(const struct store *s, const char *what, int rc)
 	exit(1);
 }
 
-/* Syncs LMDB and makes this snapshot the one a crash goes back to (a
- * failure stops the process: durability_lost).  Not while records of
- * the last one wait to be taken in (store_replay): the snapshot they
- * build on must stay.  0, or while opening an error code. */
-static int
-checkpoint(struct store *s)
+/* The syncer thread: takes one posted checkpoint at a time. */
+static void *
+syncer(void *arg)
 {
-	static uint8_t meta[2 * WAL_PSIZE_MAX];
+	struct store *s = arg;
+	struct ckpt *c = &s->ck;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (c->state != CK_POSTED && !c->stop)
+			pthread_cond_wait(&c->cv, &c->mu);
+		if (c->state != CK_POSTED)
+			break;
+		pthread_mutex_unlock(&c->mu);
+		if (c->delay_ms > 0) {
+			struct timespec ts = { (time_t)(c->delay_ms / 1000),
+			    (long)(c->delay_ms % 1000) * 1000000L };
+
+			while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+				;
+		}
+		/* LMDB's sync, unforced (MDB_NOSYNC, no MDB_WRITEMAP), is
+		 * this fdatasync. */
+		const char *what = NULL;
+		int err = 0;
+
+		if (fdatasync(c->data_fd) != 0) {
+			what = "sync the store";
+			err = errno;
+		} else if (wal_head_write(s->wal, &c->mark) != 0) {
+			what = "write the write-ahead file's header";
+			err = errno;
+		}
+		pthread_mutex_lock(&c->mu);
+		c->what = what;
+		c->err = err;
+		c->state = CK_DONE;
+		pthread_cond_broadcast(&c->cv);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+static int
+syncer_start(struct store *s)
+{
+	struct ckpt *c = &s->ck;
+
+	if (pthread_mutex_init(&c->mu, NULL) != 0)
+		return -1;
+	if (pthread_cond_init(&c->cv, NULL) != 0) {
+		pthread_mutex_destroy(&c->mu);
+		return -1;
+	}
+	/* With every signal blocked: they are the main thread's (samlogd
+	 * blocks its stop signals there while it starts itself again, and
+	 * one taken here then would find no handler). */
+	sigset_t all, was;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &was);
+	rc = pthread_create(&c->thread, NULL, syncer, s);
+	pthread_sigmask(SIG_SETMASK, &was, NULL);
+	if (rc != 0) {
+		pthread_cond_destroy(&c->cv);
+		pthread_mutex_destroy(&c->mu);
+		errno = rc;
+		return -1;
+	}
+	c->started = true;
+	return 0;
+}
+
+static void
+syncer_stop(struct store *s)
+{
+	struct ckpt *c = &s->ck;
+
+	if (!c->started)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = true;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	c->started = false;
+}
+
+/* Lands the checkpoint under way once the syncer is done with it (with
+ * wait, waits for that): its snapshot becomes the one a crash goes back
+ * to, and the one before may go.  A failure stops the process
+ * (durability_lost).  0, or while opening an error code. */
+static int
+ckpt_land(struct store *s, bool wait)
+{
+	struct ckpt *c = &s->ck;
+	const char *what;
+	int err;
+
+	if (!c->busy)
+		return 0;
+	pthread_mutex_lock(&c->mu);
+	if (!wait && c->state != CK_DONE) {
+		pthread_mutex_unlock(&c->mu);
+		return 0;
+	}
+	while (c->state != CK_DONE)
+		pthread_cond_wait(&c->cv, &c->mu);
+	c->state = CK_IDLE;
+	what = c->what;
+	err = c->err;
+	pthread_mutex_unlock(&c->mu);
+	c->busy = false;
+	if (what != NULL) {
+		if (c->pin != NULL)
+			mdb_txn_abort(c->pin);
+		c->pin = NULL;
+		return durability_lost(s, what, err);
+	}
+	wal_landed(s->wal, &c->mark);
+	pin_drop(s);
+	s->pin = c->pin;
+	c->pin = NULL;
+	return 0;
+}
+
+/* Starts a checkpoint of the snapshot just committed, on the syncer.
+ * Not while one is under way (land it first), nor while records of the
+ * last wait to be taken in (store_replay): the snapshot they build on
+ * must stay.  0, or (opening) an error code. */
+static int
+ckpt_begin(struct store *s)
+{
+	struct ckpt *c = &s->ck;
 	MDB_stat st;
 	MDB_envinfo info;
 	struct stat fs;
 	size_t len;
 	int fd = -1, rc;
 
-	if (s->wal == NULL || s->wal_pending)
+	if (s->wal == NULL || s->wal_pending || c->busy)
 		return 0;
 	if ((rc = mdb_env_info(s->env, &info)) != 0)
 		return durability_lost(s, "read the store's state", rc);
 	if (s->pin != NULL && info.me_last_txnid == s->ckpt_txnid)
 		return 0; /* nothing committed since */
-	if ((rc = mdb_env_sync(s->env, 1)) != 0)
-		return durability_lost(s, "sync the store", rc);
 	if ((rc = mdb_env_stat(s->env, &st)) != 0 ||
 	    (rc = data_file_id(s, &fd, &fs)) != 0)
 		return durability_lost(s, "read the store's state", rc);
 	if (st.ms_psize < 512 || st.ms_psize > WAL_PSIZE_MAX)
 		return durability_lost(s, "keep the store's meta pages (page "
 		    "size)", EINVAL);
+	/* The meta pages as the commit just wrote them: this snapshot's
+	 * and the one before (later commits overwrite them on disk; the
+	 * header keeps this copy). */
 	len = 2 * (size_t)st.ms_psize;
 	errno = 0;
-	if (pread(fd, meta, len, 0) != (ssize_t)len)
+	if (pread(fd, c->meta, len, 0) != (ssize_t)len)
 		return durability_lost(s, "read the store's meta pages",
 		    errno);
-	if (wal_checkpoint(s->wal, meta, st.ms_psize, (uint64_t)fs.st_dev,
-	    (uint64_t)fs.st_ino) != 0)
+	if (wal_mark(s->wal, &c->mark, c->meta, st.ms_psize,
+	    (uint64_t)fs.st_dev, (uint64_t)fs.st_ino) != 0)
 		return durability_lost(s, "write the write-ahead file's "
 		    "header", errno);
-	/* The new checkpoint is on disk: the old snapshot may go. */
-	pin_drop(s);
-	if (txn_begin(s, MDB_RDONLY, &s->pin) != 0)
-		s->pin = NULL; /* then each commit checkpoints (commit_logged) */
+	/* Pinned before any later commit may reuse its pages. */
+	if (txn_begin(s, MDB_RDONLY, &c->pin) != 0)
+		c->pin = NULL;
+	c->data_fd = fd;
+	c->busy = true;
 	s->ckpt_freed = 0;
 	s->ckpt_txnid = info.me_last_txnid;
-	return 0;
+	pthread_mutex_lock(&c->mu);
+	c->state = CK_POSTED;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	/* Unpinned (no reader slot), nothing may commit before it is on
+	 * disk; after it, each commit checkpoints (commit_logged). */
+	return c->pin == NULL ? ckpt_land(s, true) : 0;
+}
+
+/* Syncs LMDB and makes this snapshot the one a crash goes back to,
+ * before it returns (a failure stops the process: durability_lost).
+ * 0, or while opening an error code. */
+static int
+checkpoint(struct store *s)
+{
+	int rc;
+
+	if ((rc = ckpt_land(s, true)) != 0 || (rc = ckpt_begin(s)) != 0)
+		return rc;
+	return ckpt_land(s, true);
 }
 
 /*
@@ -666,18 +854,23 @@ commit_logged(struct store *s, MDB_txn *txn, const struct sl_buf *payload,
 
 	if (rc != 0 || s->wal_pending)
 		return rc;
-	/* A failed append leaves at most a record that does not check
-	 * (it ends the scan); the checkpoint starts a new generation. */
+	if ((rc = ckpt_land(s, false)) != 0)
+		return rc;
+	/* A failed append leaves at most a record that does not check;
+	 * its number is not used again.  The checkpoint makes this commit
+	 * durable (and the ring room, when it had none: ENOSPC). */
 	if (s->pin == NULL || payload->failed || payload->len > WAL_BIG ||
-	    wal_used(s->wal) + payload->len > WAL_MAX ||
 	    wal_append(s->wal, payload, n) != 0)
 		return checkpoint(s);
-	/* Durable.  The pin has kept enough pages from reuse: a new one. */
-	if (mdb_env_info(s->env, &info) == 0 &&
-	    (s->ckpt_freed += pages_freed(s, info.me_last_txnid)) >
-	    CKPT_PAGES)
-		(void)checkpoint(s);
-	return 0;
+	/* Durable.  Time for the next checkpoint? */
+	if (mdb_env_info(s->env, &info) == 0)
+		s->ckpt_freed += pages_freed(s, info.me_last_txnid);
+	if (s->ck.busy && wal_used(s->wal) > WAL_MAX)
+		rc = ckpt_land(s, true);
+	if (rc == 0 && !s->ck.busy && (s->ckpt_freed > CKPT_PAGES ||
+	    wal_used(s->wal) > WAL_MAX / 2))
+		rc = ckpt_begin(s);
+	return rc;
 }
 
 int
@@ -686,10 +879,10 @@ store_commit(struct store *s, MDB_txn *txn)
 	return commit_sync(s, txn);
 }
 
-int
+void
 store_checkpoint(struct store *s)
 {
-	return checkpoint(s) == 0 ? SL_OK : SL_EIO;
+	(void)checkpoint(s);
 }
 
 /* Opens path's write-ahead file; after a crash (its header says open),
@@ -827,6 +1020,7 @@ store_open(struct store **out, const char *path, const struct sl_key *key,
 		return SL_ENOMEM;
 	}
 	s->max_map = opt && opt->max_map ? opt->max_map : STORE_DEFAULT_MAX;
+	s->ck.delay_ms = opt ? opt->syncer_delay_ms : 0;
 	s->follow_ms = STORE_MAX_SKEW_MS;
 	s->opening = true;
 	if (key != NULL) {
@@ -835,6 +1029,12 @@ store_open(struct store **out, const char *path, const struct sl_key *key,
 	}
 	if ((ret = wal_start(s, path, err, errlen)) != SL_OK)
 		goto fail;
+	if (syncer_start(s) != 0) {
+		set_err(err, errlen, "cannot start the store's syncer thread: "
+		    "%s", strerror(errno));
+		ret = SL_ENOMEM;
+		goto fail;
+	}
 	ret = SL_ESTORE;
 	if ((rc = env_open(s, path, initial)) != 0) {
 		set_err(err, errlen, "cannot open the store in %s: %s", path,
@@ -877,6 +1077,7 @@ store_close(struct store *s)
 		return;
 	/* Synced and said clean; with records not taken in, left as it
 	 * is for the next start. */
+	(void)ckpt_land(s, true);
 	if (s->env != NULL && s->wal != NULL && !s->wal_pending &&
 	    mdb_env_sync(s->env, 1) == 0) {
 		struct stat fs;
@@ -888,6 +1089,7 @@ store_close(struct store *s)
 			    (uint64_t)fs.st_dev, (uint64_t)fs.st_ino);
 	}
 	pin_drop(s);
+	syncer_stop(s);
 	wal_close(s->wal);
 	if (s->env != NULL)
 		mdb_env_close(s->env);
@@ -913,8 +1115,8 @@ store_grow(struct store *s)
 	/* The pages the pin keeps from reuse are free after a checkpoint:
 	 * at the map's limit the replayed transaction may fit then (if
 	 * not, it comes back with nothing committed since: full). */
-	bool freed = s->pin != NULL && !s->wal_pending &&
-	    info.me_last_txnid != s->ckpt_txnid && checkpoint(s) == 0;
+	bool freed = s->pin != NULL && !s->wal_pending && (s->ck.busy ||
+	    info.me_last_txnid != s->ckpt_txnid) && checkpoint(s) == 0;
 
 	cur = info.me_mapsize;
 	if (cur >= s->max_map)

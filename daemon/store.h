@@ -33,6 +33,10 @@ struct store_batch;
 struct store_options {
 	size_t initial_map; /* bytes; 0 = 64 MiB.  The map doubles when full. */
 	size_t max_map;     /* bytes; 0 = 1 TiB.  Beyond it appends fail SL_EFULL. */
+	/* For tests: the syncer thread waits this long before each
+	 * checkpoint's sync, so that a test can stop the process while
+	 * one is under way.  0 in use. */
+	unsigned syncer_delay_ms;
 };
 
 /*
@@ -181,8 +185,9 @@ int store_renew(struct store *s, char *err, size_t errlen);
  * Returns 0 or an LMDB/errno code, like mdb_txn_commit.
  *
  * store_checkpoint syncs what was committed since the last checkpoint
- * and starts the write-ahead file again (samlogd calls it when idle).
- * SL_OK or SL_EIO.
+ * and makes it the one a crash goes back to, so that the pages held for
+ * the one before are free (samlogd calls it when idle).  A failed sync
+ * stops the process, as after any commit.
  *
  * After a crash store_open goes back to the last checkpoint; the events
  * written since are taken in again by store_replay, which must be called
@@ -194,7 +199,7 @@ int store_renew(struct store *s, char *err, size_t errlen);
  * store_replay_owed says whether there is anything to take in.
  */
 int store_commit(struct store *s, MDB_txn *txn);
-int store_checkpoint(struct store *s);
+void store_checkpoint(struct store *s);
 int store_replay(struct store *s, size_t *events, char *err, size_t errlen);
 bool store_replay_owed(const struct store *s);
 /* Opens a read transaction (caller aborts it). */

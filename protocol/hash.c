@@ -4,7 +4,8 @@
  *
  * The digest context is fetched once and reused: fetching an EVP_MD per
  * call costs more than hashing a 200-byte event.  That makes sl_sha256 not
- * thread-safe; both programs are single-threaded by design (one libuv loop).
+ * thread-safe: every hash is taken on the one libuv loop's thread (the
+ * store's syncer thread only syncs and writes bytes hashed before).
  */
 #include <openssl/evp.h>
 #include <stdlib.h>

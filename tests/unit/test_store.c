@@ -3,6 +3,8 @@
  * gaps, forks, bad signatures, tampering with stored bytes, persistence
  * across reopen, map growth, and 100,000 appends verified after a reopen.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 #include <lmdb.h>
 
@@ -888,6 +894,302 @@ test_wal_file(void **state)
 	wal_close(w);
 }
 
+/* A process that stops at any point, checkpoints running on the syncer
+ * beside its commits, leaves a store that opens with every commit it
+ * acknowledged, verified, even with both of LMDB's meta pages then
+ * destroyed (as a power cut may leave them): the write-ahead file's
+ * header and the pages its pin kept are enough.  Each child acknowledges
+ * commits of 2,000 events (about 8 MiB of records start a checkpoint)
+ * through a pipe and stops without closing; after the first two rounds
+ * each checkpoint's sync waits 400 ms first, so that the stop comes
+ * while one is under way and commits went on beside it. */
+static void
+test_crash_mid_checkpoint(void **state)
+{
+	struct fixture *f = *state;
+	static const int stops[] = { 9, 17, 23, 31, 37 };
+
+	for (size_t r = 0; r < sizeof stops / sizeof stops[0]; r++) {
+		int fds[2], status;
+		uint64_t acked = 0, got;
+		pid_t pid;
+		char name[16], err[256];
+
+		snprintf(name, sizeof name, "m%zu", r);
+		assert_int_equal(pipe(fds), 0);
+		if ((pid = fork()) == 0) {
+			struct store *s;
+			struct sl_event_draft d = { .author = "tester", .type =
+			    "contact.created", .payload = payload,
+			    .payload_len = sizeof payload };
+			struct sl_event_draft many[2000];
+			char *p = sub(f, name);
+
+			close(fds[0]);
+			for (size_t i = 0; i < 2000; i++)
+				many[i] = d;
+			/* Each checkpoint's sync late: the stop comes
+			 * while one is under way. */
+			struct store_options o = { .syncer_delay_ms = r < 2 ?
+			    0 : 400 };
+
+			if (store_open(&s, p, &f->ka, &o, err, sizeof err) !=
+			    SL_OK)
+				_exit(2);
+			for (int i = 0; i < stops[r]; i++) {
+				if (store_append(s, many, 2000, NULL, err,
+				    sizeof err) != SL_OK)
+					_exit(3);
+				got = store_event_count(s);
+				if (write(fds[1], &got, sizeof got) !=
+				    (ssize_t)sizeof got)
+					_exit(4);
+			}
+			_exit(0); /* no store_close: as a crash */
+		}
+		assert_true(pid > 0);
+		close(fds[1]);
+		while (read(fds[0], &got, sizeof got) == (ssize_t)sizeof got)
+			acked = got;
+		close(fds[0]);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+		assert_int_equal(acked, (uint64_t)stops[r] * 2000);
+
+		/* Both meta pages destroyed. */
+		char *p = sub(f, name), data[700];
+		int fd;
+		uint8_t junk[8192];
+
+		snprintf(data, sizeof data, "%s/data.mdb", p);
+		free(p);
+		memset(junk, 0x5a, sizeof junk);
+		assert_true((fd = open(data, O_WRONLY)) >= 0);
+		assert_int_equal(pwrite(fd, junk, sizeof junk, 0),
+		    (ssize_t)sizeof junk);
+		close(fd);
+
+		struct store *s = open_at(f, name, &f->ka, NULL);
+		size_t n = 0;
+
+		assert_true(store_replay_owed(s));
+		if (store_replay(s, &n, err, sizeof err) != SL_OK)
+			fail_msg("replay: %s", err);
+		assert_int_equal(store_event_count(s), acked);
+		assert_verifies(s, acked);
+		store_close(s);
+	}
+}
+
+/* Appends one record of one event of bytes bytes. */
+static int
+wal_put_big(struct wal *w, size_t bytes)
+{
+	struct sl_buf b = { 0 };
+	uint8_t *ev = malloc(bytes);
+	int rc;
+
+	assert_non_null(ev);
+	memset(ev, 'x', bytes);
+	wal_put_event(&b, ev, bytes);
+	rc = wal_append(w, &b, 1);
+	free(ev);
+	free(b.p);
+	return rc;
+}
+
+/* A checkpoint under way while records are appended (the syncer's
+ * case): until its header is on disk a crash goes back to the one
+ * before, and takes in every record since that, those appended after
+ * the new one began included; once it is on disk, only those after
+ * the point it was taken at. */
+static void
+test_wal_mark(void **state)
+{
+	struct fixture *f = *state;
+	char path[600], err[256];
+	uint8_t meta[2 * 4096];
+	struct wal *w;
+	struct wal_head h;
+	struct wal_mark m;
+	struct seen s;
+
+	snprintf(path, sizeof path, "%s/wal", f->dir);
+	assert_int_equal(wal_open(&w, path, &h, err, sizeof err), 0);
+	memset(meta, 0x11, sizeof meta);
+	assert_int_equal(wal_checkpoint(w, meta, 4096, 7, 9), 0);
+	wal_put(w, "a", 1);
+	assert_int_equal(wal_mark(w, &m, meta, 4096, 7, 9), 0);
+	wal_put(w, "b", 2);
+	wal_put(w, "c", 1);
+	/* A crash now: the header before, and all three records. */
+	s = wal_reopen(&w, path, &h);
+	assert_int_equal(h.gen, 1);
+	wal_head_free(&h);
+	assert_int_equal(s.records, 3);
+	assert_string_equal(s.first, "a.0");
+
+	/* The same again, and this time the header lands. */
+	memset(meta, 0x22, sizeof meta);
+	assert_int_equal(wal_mark(w, &m, meta, 4096, 7, 9), 0);
+	wal_put(w, "d", 1);
+	wal_put(w, "e", 3);
+	assert_int_equal(wal_head_write(w, &m), 0);
+	wal_landed(w, &m);
+	wal_put(w, "f", 1);
+	s = wal_reopen(&w, path, &h);
+	assert_int_equal(h.gen, 2);
+	assert_int_equal(h.meta[0], 0x22);
+	wal_head_free(&h);
+	assert_int_equal(s.records, 3);
+	assert_int_equal(s.events, 5);
+	assert_string_equal(s.first, "d.0");
+	wal_close(w);
+}
+
+/* The ring: past WAL_WRAP bytes the records start again at WAL_DATA,
+ * the file stays near that size, a header taken just before the wrap
+ * still finds its records, and an append that would overwrite a record
+ * a crash still needs is refused (ENOSPC) until a checkpoint lands. */
+static void
+test_wal_ring(void **state)
+{
+	struct fixture *f = *state;
+	char path[600], err[256];
+	uint8_t meta[2 * 4096];
+	struct wal *w;
+	struct wal_head h;
+	struct wal_mark m;
+	struct seen s;
+	struct stat st;
+	const size_t big = (size_t)1 << 20;
+	int i;
+
+	snprintf(path, sizeof path, "%s/wal", f->dir);
+	assert_int_equal(wal_open(&w, path, &h, err, sizeof err), 0);
+	memset(meta, 0x33, sizeof meta);
+	assert_int_equal(wal_checkpoint(w, meta, 4096, 7, 9), 0);
+	/* Past the wrap point: all in line (the checkpoint's records
+	 * start at WAL_DATA, so there is no room behind them). */
+	for (i = 0; i < (int)(WAL_WRAP / (long)big) + 1; i++)
+		assert_int_equal(wal_put_big(w, big), 0);
+	s = wal_reopen(&w, path, &h);
+	wal_head_free(&h);
+	assert_int_equal(s.records, (size_t)i);
+	/* A checkpoint taken here, its header landing after the next
+	 * record started the ring again. */
+	assert_int_equal(wal_checkpoint(w, meta, 4096, 7, 9), 0);
+	assert_int_equal(wal_mark(w, &m, meta, 4096, 7, 9), 0);
+	wal_put(w, "r", 2);
+	assert_int_equal(wal_head_write(w, &m), 0);
+	wal_landed(w, &m);
+	wal_put(w, "s", 1);
+	s = wal_reopen(&w, path, &h);
+	wal_head_free(&h);
+	assert_int_equal(s.records, 2);
+	assert_string_equal(s.first, "r.0");
+	/* The records at WAL_DATA now: the start of the ring holds "r". */
+	{
+		char at[8];
+		int fd = open(path, O_RDONLY);
+
+		assert_true(fd >= 0);
+		assert_int_equal(pread(fd, at, 4, WAL_DATA + 24 + 4), 4);
+		assert_memory_equal(at, "r.0", 3);
+		close(fd);
+	}
+	/* Filling the ring up to the oldest record needed: refused. */
+	for (i = 0; i < 64; i++) {
+		int rc = wal_put_big(w, big);
+
+		if (rc != 0) {
+			assert_int_equal(errno, ENOSPC);
+			break;
+		}
+	}
+	assert_true(i > 8 && i < 64);
+	/* What was refused was not written: a crash finds the rest. */
+	s = wal_reopen(&w, path, &h);
+	wal_head_free(&h);
+	assert_int_equal(s.records, (size_t)(2 + i));
+	/* A checkpoint makes room. */
+	assert_int_equal(wal_checkpoint(w, meta, 4096, 7, 9), 0);
+	assert_int_equal(wal_put_big(w, big), 0);
+	s = wal_reopen(&w, path, &h);
+	wal_head_free(&h);
+	assert_int_equal(s.records, 1);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size <= WAL_DATA + WAL_WRAP + 4 * (long)big);
+	wal_close(w);
+}
+
+/* A samlogW1 file (before the ring) left by a crash is still read: its
+ * records, all numbered with the header's generation, from WAL_DATA. */
+static void
+test_wal_legacy(void **state)
+{
+	struct fixture *f = *state;
+	char path[600], err[256];
+	uint8_t slot[40 + 2 * 4096 + 32], rec[2][24 + 4 + 3 + 32];
+	struct wal *w;
+	struct wal_head h;
+	struct seen s;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/wal", f->dir);
+	memset(slot, 0, sizeof slot);
+	memcpy(slot, "samlogW1", 8);
+	slot[15] = 5;   /* generation 5 */
+	slot[19] = 1;   /* open */
+	slot[22] = 0x10; /* page size 4096 */
+	slot[39] = 9;   /* inode */
+	memset(slot + 40, 0x44, 2 * 4096);
+	sl_sha256(slot + 40 + 2 * 4096, slot, 40 + 2 * 4096);
+	for (int i = 0; i < 2; i++) {
+		memset(rec[i], 0, sizeof rec[i]);
+		memcpy(rec[i], "SLWR", 4);
+		rec[i][7] = 1;      /* one event */
+		rec[i][15] = 7;     /* of 4 + 3 bytes */
+		rec[i][23] = 5;     /* generation 5 */
+		rec[i][27] = 3;
+		memcpy(rec[i] + 28, i == 0 ? "w.0" : "w.1", 3);
+		sl_sha256(rec[i] + 31, rec[i], 31);
+	}
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, slot, sizeof slot, WAL_SLOT),
+	    (ssize_t)sizeof slot);
+	assert_int_equal(pwrite(fd, rec[0], sizeof rec[0], WAL_DATA),
+	    (ssize_t)sizeof rec[0]);
+	assert_int_equal(pwrite(fd, rec[1], sizeof rec[1],
+	    WAL_DATA + (off_t)sizeof rec[0]), (ssize_t)sizeof rec[1]);
+	assert_int_equal(ftruncate(fd, WAL_DATA + (1 << 20)), 0);
+	close(fd);
+
+	assert_int_equal(wal_open(&w, path, &h, err, sizeof err), 0);
+	assert_true(h.open);
+	assert_true(h.legacy);
+	assert_int_equal(h.gen, 5);
+	assert_int_equal(h.meta[0], 0x44);
+	wal_head_free(&h);
+	s = (struct seen){ 0 };
+	assert_int_equal(wal_scan(w, seen_cb, &s, NULL), 0);
+	assert_int_equal(s.records, 2);
+	assert_string_equal(s.first, "w.0");
+	/* The next checkpoint is of the new kind; the old records do not
+	 * count after it. */
+	assert_int_equal(wal_checkpoint(w, slot + 40, 4096, 7, 9), 0);
+	wal_put(w, "n", 1);
+	s = wal_reopen(&w, path, &h);
+	assert_false(h.legacy);
+	assert_int_equal(h.gen, 6);
+	wal_head_free(&h);
+	assert_int_equal(s.records, 1);
+	assert_string_equal(s.first, "n.0");
+	wal_close(w);
+}
+
 int
 main(void)
 {
@@ -914,6 +1216,12 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_map_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_mark, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_legacy, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_crash_mid_checkpoint, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_compact_backoff, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_gaps_rounds, setup,
