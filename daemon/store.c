@@ -556,8 +556,9 @@ env_open(struct store *s, const char *path, size_t map)
  * the other's header slot.
  *
  * A checkpoint starts when the pin has held CKPT_PAGES pages back from
- * reuse or the records since the last pass WAL_MAX / 2 bytes; it is
- * waited for when they pass WAL_MAX, for a commit larger than WAL_BIG
+ * reuse or the records since the last pass WAL_START bytes; it is
+ * waited for when they pass WAL_WAIT (so that the ring, WAL_WRAP bytes,
+ * seldom runs into records still needed), for a commit larger than WAL_BIG
  * (written once, to LMDB, not twice), for any commit that does not add
  * events, when samlogd is idle (store_checkpoint) and at close (then
  * the header says "clean": nothing to go back to, so a tool that
@@ -565,8 +566,9 @@ env_open(struct store *s, const char *path, size_t map)
  * undone).
  */
 #define WAL_FILE "wal"
-#define CKPT_PAGES 2048
-#define WAL_MAX ((uint64_t)16 << 20)
+#define CKPT_PAGES 1024
+#define WAL_START ((uint64_t)WAL_WRAP / 4)
+#define WAL_WAIT ((uint64_t)WAL_WRAP / 2)
 #define WAL_BIG ((uint64_t)4 << 20)
 #define CK_IDLE 0
 #define CK_POSTED 1
@@ -865,10 +867,10 @@ commit_logged(struct store *s, MDB_txn *txn, const struct sl_buf *payload,
 	/* Durable.  Time for the next checkpoint? */
 	if (mdb_env_info(s->env, &info) == 0)
 		s->ckpt_freed += pages_freed(s, info.me_last_txnid);
-	if (s->ck.busy && wal_used(s->wal) > WAL_MAX)
+	if (s->ck.busy && wal_used(s->wal) > WAL_WAIT)
 		rc = ckpt_land(s, true);
 	if (rc == 0 && !s->ck.busy && (s->ckpt_freed > CKPT_PAGES ||
-	    wal_used(s->wal) > WAL_MAX / 2))
+	    wal_used(s->wal) > WAL_START))
 		rc = ckpt_begin(s);
 	return rc;
 }

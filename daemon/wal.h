@@ -44,7 +44,7 @@
 #define WAL_PSIZE_MAX 65536
 #define WAL_SLOT ((long)4096 + 2L * WAL_PSIZE_MAX)
 #define WAL_DATA (2L * WAL_SLOT)
-#define WAL_WRAP ((long)16 << 20)  /* the ring's records start again */
+#define WAL_WRAP ((long)4 << 20)   /* the ring's records start again */
 
 struct wal;
 
