@@ -999,6 +999,24 @@ wal_put_big(struct wal *w, size_t bytes)
 	return rc;
 }
 
+/* A new write-ahead file in the fixture's directory, with one open
+ * checkpoint (meta filled with fill). */
+static struct wal *
+wal_new(const struct fixture *f, char *path, size_t len, uint8_t *meta,
+    int fill)
+{
+	struct wal *w;
+	struct wal_head h;
+	char err[256];
+
+	snprintf(path, len, "%s/wal", f->dir);
+	assert_int_equal(wal_open(&w, path, &h, err, sizeof err), 0);
+	wal_head_free(&h);
+	memset(meta, fill, 2 * 4096);
+	assert_int_equal(wal_checkpoint(w, meta, 4096, 7, 9), 0);
+	return w;
+}
+
 /* A checkpoint under way while records are appended (the syncer's
  * case): until its header is on disk a crash goes back to the one
  * before, and takes in every record since that, those appended after
@@ -1007,18 +1025,13 @@ wal_put_big(struct wal *w, size_t bytes)
 static void
 test_wal_mark(void **state)
 {
-	struct fixture *f = *state;
-	char path[600], err[256];
+	char path[600];
 	uint8_t meta[2 * 4096];
-	struct wal *w;
+	struct wal *w = wal_new(*state, path, sizeof path, meta, 0x11);
 	struct wal_head h;
 	struct wal_mark m;
 	struct seen s;
 
-	snprintf(path, sizeof path, "%s/wal", f->dir);
-	assert_int_equal(wal_open(&w, path, &h, err, sizeof err), 0);
-	memset(meta, 0x11, sizeof meta);
-	assert_int_equal(wal_checkpoint(w, meta, 4096, 7, 9), 0);
 	wal_put(w, "a", 1);
 	assert_int_equal(wal_mark(w, &m, meta, 4096, 7, 9), 0);
 	wal_put(w, "b", 2);
@@ -1055,10 +1068,9 @@ test_wal_mark(void **state)
 static void
 test_wal_ring(void **state)
 {
-	struct fixture *f = *state;
-	char path[600], err[256];
+	char path[600];
 	uint8_t meta[2 * 4096];
-	struct wal *w;
+	struct wal *w = wal_new(*state, path, sizeof path, meta, 0x33);
 	struct wal_head h;
 	struct wal_mark m;
 	struct seen s;
@@ -1066,10 +1078,6 @@ test_wal_ring(void **state)
 	const size_t big = (size_t)1 << 20;
 	int i;
 
-	snprintf(path, sizeof path, "%s/wal", f->dir);
-	assert_int_equal(wal_open(&w, path, &h, err, sizeof err), 0);
-	memset(meta, 0x33, sizeof meta);
-	assert_int_equal(wal_checkpoint(w, meta, 4096, 7, 9), 0);
 	/* Past the wrap point: all in line (the checkpoint's records
 	 * start at WAL_DATA, so there is no room behind them). */
 	for (i = 0; i < (int)(WAL_WRAP / (long)big) + 1; i++)
