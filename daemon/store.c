@@ -116,6 +116,7 @@ struct store {
 	size_t ckpt_freed;   /* pages commits freed since the checkpoint */
 	size_t ckpt_txnid;   /* LMDB's last transaction at the checkpoint */
 	bool opening;        /* in store_open: durability_lost returns */
+	bool sync_lost;      /* a sync failed: never say "clean" */
 	struct ckpt {        /* the checkpoint on the syncer thread */
 		pthread_t thread;
 		pthread_mutex_t mu;
@@ -600,10 +601,14 @@ data_file_id(struct store *s, int *fd, struct stat *st)
  * the store opens nothing has been acknowledged yet: store_open fails
  * instead (the backup check opens a copy beside the running node). */
 static int
-durability_lost(const struct store *s, const char *what, int rc)
+durability_lost(struct store *s, const char *what, int rc)
 {
 	if (rc == 0)
 		rc = EIO;
+	/* A second sync may succeed where this one failed (the kernel
+	 * reports a writeback error once): store_close must not then call
+	 * the store clean. */
+	s->sync_lost = true;
 	if (s->opening)
 		return rc;
 	log_warn("cannot %s: %s; stopping, so that nothing that is not on "
@@ -1081,7 +1086,7 @@ store_close(struct store *s)
 	 * is for the next start. */
 	(void)ckpt_land(s, true);
 	if (s->env != NULL && s->wal != NULL && !s->wal_pending &&
-	    mdb_env_sync(s->env, 1) == 0) {
+	    !s->sync_lost && mdb_env_sync(s->env, 1) == 0) {
 		struct stat fs;
 		int fd;
 

@@ -25,6 +25,8 @@
 #define HEAD_FIXED 56   /* magic, gen, state, psize, dev, ino, start, lsn */
 #define HEAD_FIXED1 40  /* magic, gen, state, psize, dev, ino */
 #define REC_HEAD 24                /* magic, count, bytes, number */
+/* More records than the file can hold since a header's first. */
+#define WAL_LSN_SKIP ((uint64_t)1 << 32)
 #define WAL_GROW ((off_t)1 << 20)
 #define STATE_OPEN 1
 #define STATE_CLEAN 2
@@ -44,6 +46,8 @@ struct wal {
 	off_t off;        /* where the next record goes, in line */
 	off_t size;       /* the file's size (all of it written) */
 	bool wrapped;     /* the records from live went on at WAL_DATA */
+	bool renumbered;  /* a crash's scan read to the end: the next
+	                   * numbers are for the next header's records */
 	bool m_wrapped;   /* ... since the last wal_mark */
 	uint64_t used, m_used; /* record bytes since live, since the mark */
 	uint8_t *buf;     /* one record, for appends and scans */
@@ -288,6 +292,7 @@ wal_landed(struct wal *w, const struct wal_mark *m)
 	w->live = m->start;
 	w->wrapped = w->m_wrapped;
 	w->used = w->m_used;
+	w->renumbered = false;
 	if (w->size < WAL_DATA)
 		w->size = WAL_DATA;
 }
@@ -326,6 +331,10 @@ wal_append(struct wal *w, const struct sl_buf *payload, size_t n)
 
 	if (payload->failed || n > UINT32_MAX) {
 		errno = ENOMEM;
+		return -1;
+	}
+	if (w->renumbered) {
+		errno = EINVAL; /* the header names other numbers */
 		return -1;
 	}
 	/* Far enough on, and the start of the ring holds nothing a crash
@@ -475,10 +484,14 @@ wal_scan(struct wal *w, wal_record_fn fn, void *ctx, size_t *count)
 	if (count != NULL)
 		*count = got;
 	if (end || !w->open) {
-		/* The next record follows the last one read. */
+		/* The next record follows the last one read, numbered far
+		 * past it: where the records ended on damage (a bad sector)
+		 * rather than at a torn last append, the ones after it are
+		 * still in the file, and none may pass for the next. */
 		w->off = off;
-		w->lsn = w->legacy ? w->gen + 1 : lsn;
+		w->lsn = w->legacy ? w->gen + 1 : lsn + WAL_LSN_SKIP;
 		w->wrapped = wrapped;
+		w->renumbered = w->open;
 	}
 	return rc;
 }

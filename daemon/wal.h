@@ -96,14 +96,18 @@ int wal_checkpoint(struct wal *w, const uint8_t *meta, uint32_t psize,
 void wal_put_event(struct sl_buf *payload, const uint8_t *rec, size_t len);
 /* Appends one record of the n events in payload and syncs it: 0 or -1
  * (errno; ENOSPC: the ring has no room before the oldest record a crash
- * could need, and nothing was written: a checkpoint makes room). */
+ * could need, and nothing was written: a checkpoint makes room; EINVAL:
+ * a crash's records were read to their end (wal_scan) and no checkpoint
+ * has landed since, which the next records' numbers need). */
 int wal_append(struct wal *w, const struct sl_buf *payload, size_t n);
 
 /* Calls fn for each record the newest header names, in order; stops at
  * the first nonzero return, which it returns, or -1 when memory ran out
  * (then the records did not end there).  *count (may be NULL) counts
  * the records read.  Read to their end, the records are followed by the
- * next wal_append. */
+ * next wal_append, once a checkpoint has landed: numbered far past the
+ * last one read, since the end may have been a damaged record with
+ * others after it. */
 typedef int (*wal_record_fn)(void *ctx, const uint8_t *const *recs,
     const size_t *lens, size_t n);
 int wal_scan(struct wal *w, wal_record_fn fn, void *ctx, size_t *count);

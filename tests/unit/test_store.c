@@ -1043,7 +1043,9 @@ test_wal_mark(void **state)
 	assert_int_equal(s.records, 3);
 	assert_string_equal(s.first, "a.0");
 
-	/* The same again, and this time the header lands. */
+	/* The same again, after the checkpoint that ends a replay, and
+	 * this time the header lands. */
+	assert_int_equal(wal_checkpoint(w, meta, 4096, 7, 9), 0);
 	memset(meta, 0x22, sizeof meta);
 	assert_int_equal(wal_mark(w, &m, meta, 4096, 7, 9), 0);
 	wal_put(w, "d", 1);
@@ -1052,12 +1054,47 @@ test_wal_mark(void **state)
 	wal_landed(w, &m);
 	wal_put(w, "f", 1);
 	s = wal_reopen(&w, path, &h);
-	assert_int_equal(h.gen, 2);
+	assert_int_equal(h.gen, 3);
 	assert_int_equal(h.meta[0], 0x22);
 	wal_head_free(&h);
 	assert_int_equal(s.records, 3);
 	assert_int_equal(s.events, 5);
 	assert_string_equal(s.first, "d.0");
+	wal_close(w);
+}
+
+/* A record damaged in the middle (a bad sector): the scan ends before
+ * it, and the records after it are lost.  They are still in the file,
+ * so the next records must not take their numbers: a new record of the
+ * same length in the damaged one's place would make the old one after
+ * it look like its successor, and replay would take in a record that
+ * does not follow (a crash loop at every start). */
+static void
+test_wal_damaged_middle(void **state)
+{
+	char path[600];
+	uint8_t meta[2 * 4096];
+	struct wal *w = wal_new(*state, path, sizeof path, meta, 0x55);
+	struct wal_head h;
+	struct seen s;
+
+	wal_put(w, "A", 1);
+	wal_put(w, "B", 1);
+	wal_put(w, "C", 1);
+	/* Records: 24 bytes of head, 4 + 3 for the event, 32 of hash. */
+	flip(path, (off_t)WAL_DATA + (24 + 7 + 32) + 28);
+	s = wal_reopen(&w, path, &h);
+	wal_head_free(&h);
+	assert_int_equal(s.records, 1);
+	assert_string_equal(s.first, "A.0");
+	/* As store_replay ends: a checkpoint; then one record as long as
+	 * the damaged one, and a crash. */
+	assert_int_equal(wal_checkpoint(w, meta, 4096, 7, 9), 0);
+	wal_put(w, "D", 1);
+	s = wal_reopen(&w, path, &h);
+	wal_head_free(&h);
+	assert_string_equal(s.first, "D.0");
+	assert_int_equal(s.records, 1); /* not "C" after it */
 	wal_close(w);
 }
 
@@ -1093,10 +1130,6 @@ test_wal_ring(void **state)
 	assert_int_equal(wal_head_write(w, &m), 0);
 	wal_landed(w, &m);
 	wal_put(w, "s", 1);
-	s = wal_reopen(&w, path, &h);
-	wal_head_free(&h);
-	assert_int_equal(s.records, 2);
-	assert_string_equal(s.first, "r.0");
 	/* The records at WAL_DATA now: the start of the ring holds "r". */
 	{
 		char at[8];
@@ -1117,10 +1150,16 @@ test_wal_ring(void **state)
 		}
 	}
 	assert_true(i >= 2 && i < 64);
-	/* What was refused was not written: a crash finds the rest. */
+	/* What was refused was not written: a crash finds the rest, "r"
+	 * first, through the start of the ring. */
 	s = wal_reopen(&w, path, &h);
 	wal_head_free(&h);
 	assert_int_equal(s.records, (size_t)(2 + i));
+	assert_string_equal(s.first, "r.0");
+	/* After a crash's scan, records go on only after a checkpoint
+	 * (the header must name their new numbers). */
+	assert_int_equal(wal_put_big(w, 16), -1);
+	assert_int_equal(errno, EINVAL);
 	/* A checkpoint makes room. */
 	assert_int_equal(wal_checkpoint(w, meta, 4096, 7, 9), 0);
 	assert_int_equal(wal_put_big(w, big), 0);
@@ -1225,6 +1264,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_map_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_mark, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_damaged_middle, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_wal_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_legacy, setup,
 		    teardown),
