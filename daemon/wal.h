@@ -4,7 +4,7 @@
  * The store commits LMDB without syncing and appends each commit's
  * events here, synced, before it answers.  Now and then it syncs LMDB
  * and writes a checkpoint: a header holding a copy of LMDB's two meta
- * pages as they were on disk right after that sync.  After a crash the
+ * pages as the commit it was taken after wrote them.  After a crash the
  * store puts those meta pages back (the pages of that snapshot were kept
  * from reuse, see store.c) and takes the events written since in again.
  *
@@ -27,8 +27,9 @@
  *   events (each: length (4), bytes), SHA-256 of all that.  A record
  *   lies right after the one before it, or, where the ring starts
  *   again, at WAL_DATA; the records a header names end at the first
- *   number found at neither place.  Numbers only grow, so no record
- *   left from an earlier round can be taken for the next.
+ *   number found at neither place.  Numbers only grow (after a
+ *   crash, far past the last record read), so no record left from an
+ *   earlier round can be taken for the next.
  * All integers big-endian.  A "samlogW1" file (samlog before the ring:
  * no offset or number in the header, records numbered with the
  * header's generation, all from WAL_DATA) is still read after a crash.
