@@ -2,14 +2,20 @@
  * project.c - the fold's LMDB backend, the indexes, rebuilds and queries.
  *
  * Databases (in the store's environment):
- *   rec      id (16) -> the record (sl_rec_encode): its fields, heads
- *            count and state; a few hundred bytes whatever its history
+ *   rec      a record and what the fold keeps of it, together under its
+ *            id, so that the pages one event changes fall together:
+ *              id (16) -> the record (sl_rec_encode): its fields, heads
+ *                count and state; a few hundred bytes whatever its
+ *                history
+ *              id, 'e', clock (8), origin (32), seq (8) -> [status,
+ *                why]: the events naming it, for history, as-of and
+ *                audit
+ *              id, 'h', event hash (32) -> "": its heads
+ *            (before version 21 the last two were trees of their own,
+ *            "pev" and "phead", and an event changed a leaf in each)
  *   pidx     kind, field code, lower-cased value, 0, id -> ""
- *   pev      id, clock (8), origin (32), seq (8) -> [status, why]: the
- *            events naming a record, for history, as-of and audit
  *   pevm     event hash -> sl_evmeta: the fold's verdict on each event
  *   pwait    parent hash, child hash -> "": events waiting for a parent
- *   phead    id, event hash -> "": each record's heads
  *   pfuture  clock (8), origin (32), seq (8) -> "": events whose clock is
  *            further ahead of the wall clock than the allowed skew; they
  *            are folded when the wall clock gets there
@@ -64,7 +70,14 @@
  * four more).  A smaller cap dropped the rest without a word, and the
  * record fell out of the lists filtered by them (test_attack13). */
 #define MAX_KEYS (SL_SCHEMA_MAX_FIELDS * SL_LIST_MAX)
-#define PEV_KEY_LEN (SL_ID_LEN + 8 + SL_KEY_LEN + 8)
+/* The keys under a record's id in rec: its events and its heads. */
+#define PEV_TAG 'e'
+#define PEV_KEY_LEN (SL_ID_LEN + 1 + 8 + SL_KEY_LEN + 8)
+#define PEV_HLC (SL_ID_LEN + 1)
+#define PEV_ORIGIN (PEV_HLC + 8)
+#define PEV_SEQ (PEV_ORIGIN + SL_KEY_LEN)
+#define HEAD_TAG 'h'
+#define HEAD_KEY_LEN (SL_ID_LEN + 1 + SL_HASH_LEN)
 #define FUT_KEY_LEN (8 + SL_KEY_LEN + 8)
 
 struct keyset {
@@ -76,7 +89,7 @@ struct keyset {
 struct project {
 	struct store *s;
 	MDB_env *env;
-	MDB_dbi rec, pidx, pev, pevm, pwait, phead, pfuture, pnodes, pmeta;
+	MDB_dbi rec, pidx, pevm, pwait, pfuture, pnodes, pmeta;
 	MDB_dbi pmember;
 	MDB_dbi pckpt, pwit, pcontra;
 	MDB_dbi pfork, perase, peopen;
@@ -299,9 +312,10 @@ pev_key(uint8_t k[PEV_KEY_LEN], const uint8_t id[SL_ID_LEN], uint64_t hlc,
     const uint8_t origin[SL_KEY_LEN], uint64_t seq)
 {
 	memcpy(k, id, SL_ID_LEN);
-	put_be(k + SL_ID_LEN, hlc, 8);
-	memcpy(k + SL_ID_LEN + 8, origin, SL_KEY_LEN);
-	put_be(k + SL_ID_LEN + 8 + SL_KEY_LEN, seq, 8);
+	k[SL_ID_LEN] = PEV_TAG;
+	put_be(k + PEV_HLC, hlc, 8);
+	memcpy(k + PEV_ORIGIN, origin, SL_KEY_LEN);
+	put_be(k + PEV_SEQ, seq, 8);
 }
 
 static int
@@ -316,7 +330,7 @@ be_meta_put(void *ctx, const uint8_t h[SL_HASH_LEN], const struct sl_evmeta *m)
 	sl_evmeta_encode(v, m);
 	pev_key(ek, m->id, m->hlc, m->origin, m->seq);
 	if ((rc = mdb_put(p->txn, p->pevm, &k, &d, 0)) != 0 ||
-	    (rc = mdb_put(p->txn, p->pev, &pk, &pd, 0)) != 0)
+	    (rc = mdb_put(p->txn, p->rec, &pk, &pd, 0)) != 0)
 		return be_rc(p, rc);
 	return SL_OK;
 }
@@ -428,14 +442,15 @@ static int
 be_head(struct project *p, const uint8_t id[SL_ID_LEN],
     const uint8_t h[SL_HASH_LEN], bool add)
 {
-	uint8_t kb[SL_ID_LEN + SL_HASH_LEN];
+	uint8_t kb[HEAD_KEY_LEN];
 	MDB_val k = { sizeof kb, kb }, d = { 0, "" };
 
 	memcpy(kb, id, SL_ID_LEN);
-	memcpy(kb + SL_ID_LEN, h, SL_HASH_LEN);
+	kb[SL_ID_LEN] = HEAD_TAG;
+	memcpy(kb + SL_ID_LEN + 1, h, SL_HASH_LEN);
 	if (add)
-		return be_rc(p, mdb_put(p->txn, p->phead, &k, &d, 0));
-	return be_rc(p, mdb_del(p->txn, p->phead, &k, NULL));
+		return be_rc(p, mdb_put(p->txn, p->rec, &k, &d, 0));
+	return be_rc(p, mdb_del(p->txn, p->rec, &k, NULL));
 }
 
 static int
@@ -1366,7 +1381,7 @@ project_fold(void *ctx, MDB_txn *txn, const struct sl_event *ev,
 		if (is_node_org(ev))
 			return 0;
 		pev_key(ek, id, ev->hlc, ev->origin, ev->seq);
-		return mdb_put(txn, p->pev, &pk, &pd, 0);
+		return mdb_put(txn, p->rec, &pk, &pd, 0);
 	}
 	return fold_now(p, txn, ev, hash);
 }
@@ -1673,11 +1688,11 @@ project_due(struct project *p, uint64_t *np)
 static int
 dbs_open(struct project *p, MDB_txn *txn, unsigned flags)
 {
-	static const char *const names[] = { "rec", "pidx", "pev", "pevm",
-		"pwait", "phead", "pfuture", "pnodes", "pmeta", "pmember",
+	static const char *const names[] = { "rec", "pidx", "pevm",
+		"pwait", "pfuture", "pnodes", "pmeta", "pmember",
 		"pckpt", "pwit", "pcontra", "pfork", "perase", "peopen" };
-	MDB_dbi *dbis[] = { &p->rec, &p->pidx, &p->pev, &p->pevm, &p->pwait,
-		&p->phead, &p->pfuture, &p->pnodes, &p->pmeta, &p->pmember,
+	MDB_dbi *dbis[] = { &p->rec, &p->pidx, &p->pevm, &p->pwait,
+		&p->pfuture, &p->pnodes, &p->pmeta, &p->pmember,
 		&p->pckpt, &p->pwit, &p->pcontra, &p->pfork, &p->perase,
 		&p->peopen };
 	int rc;
@@ -1818,8 +1833,8 @@ rb_chunk(struct project *p, MDB_txn **txn)
 static int
 rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 {
-	MDB_dbi drop[] = { p->rec, p->pidx, p->pev, p->pevm, p->pwait,
-		p->phead, p->pfuture, p->pnodes, p->pmember, p->pckpt, p->pwit,
+	MDB_dbi drop[] = { p->rec, p->pidx, p->pevm, p->pwait,
+		p->pfuture, p->pnodes, p->pmember, p->pckpt, p->pwit,
 		p->pcontra, p->pfork, p->perase, p->peopen };
 	MDB_txn *txn = *txnp;
 	MDB_val rk = { 5, "recut" };
@@ -1913,6 +1928,25 @@ project_rebuild(struct project *p, uint64_t *events, char *err,
 	return SL_OK;
 }
 
+/* Deletes the trees of older versions that this one keeps elsewhere
+ * (the rebuild that follows fills their replacements). */
+static int
+legacy_drop(MDB_txn *txn)
+{
+	static const char *const names[] = { "pev", "phead" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		MDB_dbi dbi;
+		int rc = mdb_dbi_open(txn, names[i], 0, &dbi);
+
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc != 0 || (rc = mdb_drop(txn, dbi, 1)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 int
 project_open(struct project **out, struct store *s, char *err, size_t errlen)
 {
@@ -1939,6 +1973,10 @@ project_open(struct project **out, struct store *s, char *err, size_t errlen)
 	if (mdb_get(txn, p->pmeta, &k, &d) == 0 && d.mv_size == 8 &&
 	    sl_get_be(d.mv_data, 8) == PROJECT_VERSION)
 		rebuild = false;
+	if (rebuild && (rc = legacy_drop(txn)) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
 	if ((rc = store_commit(p->s, txn)) != 0)
 		goto fail;
 	if (rebuild && (rc = project_rebuild(p, NULL, err, errlen)) != SL_OK) {
@@ -2040,22 +2078,25 @@ project_heads(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
 {
 	struct head_sort hs[SL_MAX_PARENTS];
 	MDB_cursor *c;
-	MDB_val k = { SL_ID_LEN, (void *)id }, d;
+	uint8_t from[SL_ID_LEN + 1];
+	MDB_val k = { sizeof from, from }, d;
 	uint32_t n = 0, kept = 0;
 	int rc;
 
-	if (mdb_cursor_open(txn, p->phead, &c) != 0)
+	memcpy(from, id, SL_ID_LEN);
+	from[SL_ID_LEN] = HEAD_TAG;
+	if (mdb_cursor_open(txn, p->rec, &c) != 0)
 		return 0;
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != SL_ID_LEN + SL_HASH_LEN ||
-		    memcmp(k.mv_data, id, SL_ID_LEN) != 0)
+		if (k.mv_size != HEAD_KEY_LEN ||
+		    memcmp(k.mv_data, from, sizeof from) != 0)
 			break;
 		/* A record a member has split into thousands of heads
 		 * costs a write no more than one with a few. */
 		if (kept == SL_MAX_PARENTS)
 			break;
-		memcpy(hs[kept].h, (const uint8_t *)k.mv_data + SL_ID_LEN,
+		memcpy(hs[kept].h, (const uint8_t *)k.mv_data + SL_ID_LEN + 1,
 		    SL_HASH_LEN);
 		if (project_meta(p, txn, hs[kept].h, &hs[kept].m) != SL_OK)
 			memset(&hs[kept].m, 0, sizeof hs[kept].m);
@@ -2112,6 +2153,22 @@ cand_add(char *cands, size_t candlen, const uint8_t id[SL_ID_LEN],
 		    label[0] ? ")" : "");
 }
 
+/* Moves c past the keys under k's id in rec (its record, events and
+ * heads) to the first key of the next id; buf holds the id sought. */
+static int
+rec_next_id(MDB_cursor *c, MDB_val *k, MDB_val *d, uint8_t buf[SL_ID_LEN])
+{
+	size_t b = SL_ID_LEN;
+
+	memcpy(buf, k->mv_data, SL_ID_LEN);
+	while (b > 0 && ++buf[b - 1] == 0)
+		b--;
+	if (b == 0)
+		return MDB_NOTFOUND;
+	*k = (MDB_val){ SL_ID_LEN, buf };
+	return mdb_cursor_get(c, k, d, MDB_SET_RANGE);
+}
+
 /* Records of kinds whose id begins with prefix. */
 static int
 resolve_prefix(struct project *p, MDB_txn *txn, const char *prefix,
@@ -2141,13 +2198,18 @@ resolve_prefix(struct project *p, MDB_txn *txn, const char *prefix,
 		return SL_ESTORE;
 	k = (MDB_val){ SL_ID_LEN, lo };
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+	    rc = rec_next_id(c, &k, &d, lo)) {
 		char text[SL_ID_TEXT + 1], label[SL_TEXT_MAX + 1];
 		struct sl_rec r;
 
+		if (k.mv_size < SL_ID_LEN)
+			break;
 		sl_b32_encode(text, k.mv_data, SL_ID_LEN);
 		if (strncasecmp(text, prefix, n) != 0)
 			break;
+		/* An id's events and heads, with no record (yet). */
+		if (k.mv_size != SL_ID_LEN)
+			continue;
 		if (sl_rec_decode(&r, k.mv_data, d.mv_data, d.mv_size) != SL_OK)
 			continue;
 		bool match = r.kind != NULL && r.kind->record &&
@@ -2450,10 +2512,13 @@ project_history(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
     uint64_t until, project_ev_fn fn, void *ctx)
 {
 	MDB_cursor *c;
-	MDB_val k = { SL_ID_LEN, (void *)id }, d;
+	uint8_t from[SL_ID_LEN + 1];
+	MDB_val k = { sizeof from, from }, d;
 	int rc, ret = SL_OK;
 
-	if (mdb_cursor_open(txn, p->pev, &c) != 0)
+	memcpy(from, id, SL_ID_LEN);
+	from[SL_ID_LEN] = PEV_TAG;
+	if (mdb_cursor_open(txn, p->rec, &c) != 0)
 		return SL_ESTORE;
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
@@ -2464,12 +2529,13 @@ project_history(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
 		struct sl_evmeta m;
 		uint8_t hash[SL_HASH_LEN];
 
-		if (k.mv_size != PEV_KEY_LEN || memcmp(key, id, SL_ID_LEN) != 0)
+		if (k.mv_size != PEV_KEY_LEN ||
+		    memcmp(key, from, sizeof from) != 0)
 			break;
-		if (sl_get_be(key + SL_ID_LEN, 8) > until)
+		if (sl_get_be(key + PEV_HLC, 8) > until)
 			break;
-		if (store_txn_event(p->s, txn, key + SL_ID_LEN + 8,
-		    sl_get_be(key + SL_ID_LEN + 8 + SL_KEY_LEN, 8), &rec,
+		if (store_txn_event(p->s, txn, key + PEV_ORIGIN,
+		    sl_get_be(key + PEV_SEQ, 8), &rec,
 		    &len) != SL_OK ||
 		    sl_event_decode(&ev, rec, len) != SL_OK) {
 			ret = SL_ESTORE;
@@ -2588,8 +2654,8 @@ project_node_org_seq(struct project *p, MDB_txn *txn,
 int
 project_dump(struct project *p, project_dump_fn fn, void *ctx)
 {
-	MDB_dbi dbs[] = { p->rec, p->pidx, p->pev, p->pevm, p->pwait,
-		p->phead, p->pfuture, p->pnodes };
+	MDB_dbi dbs[] = { p->rec, p->pidx, p->pevm, p->pwait,
+		p->pfuture, p->pnodes };
 	MDB_txn *txn;
 	int rc = 0;
 

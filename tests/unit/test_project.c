@@ -916,6 +916,95 @@ test_list_all(void **state)
 	node_close(&a);
 }
 
+static int
+count_ev_cb(void *ctx, const struct sl_event *ev, const uint8_t h[SL_HASH_LEN],
+    const struct sl_evmeta *m)
+{
+	(void)ev;
+	(void)h;
+	(void)m;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+/* The events and heads project_history and project_heads give for id. */
+static void
+history_of(struct node *n, const uint8_t id[SL_ID_LEN], size_t *events,
+    uint32_t *heads)
+{
+	MDB_txn *txn;
+
+	*events = 0;
+	assert_int_equal(store_read_begin(n->s, &txn), SL_OK);
+	assert_int_equal(project_history(n->p, txn, id, UINT64_MAX,
+	    count_ev_cb, events), SL_OK);
+	*heads = project_heads(n->p, txn, id, NULL, 0);
+	mdb_txn_abort(txn);
+}
+
+/*
+ * Before version 21 a record's events and heads were trees of their own
+ * ("pev", "phead"); now they lie under the record's id in rec.  A store
+ * of the old version is rebuilt at open, and the old trees are deleted,
+ * not left to fill the file.
+ */
+static void
+test_upgrade_drops_old_trees(void **state)
+{
+	struct node a, b, c, x;
+	struct evlist all = { 0 };
+	uint8_t id[SL_ID_LEN], before[SL_HASH_LEN], after[SL_HASH_LEN];
+	uint8_t old[8] = { 0, 0, 0, 0, 0, 0, 0, 20 };
+	const char *const names[] = { "pev", "phead" };
+	char path[512], err[256];
+	size_t events, events2;
+	uint32_t heads, heads2;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	(void)state;
+	make_history(&a, &b, &c, &all, id);
+	snprintf(path, sizeof path, "%s/n%d", tmp, nodes_made);
+	node_open(&x, &ka);
+	for (size_t i = 0; i < all.n; i++)
+		ingest_one(&x, all.rec[i], all.len[i]);
+	digest(&x, before);
+	history_of(&x, id, &events, &heads);
+	assert_int_equal(events, 3);  /* created, and b's and c's edits */
+	assert_int_equal(heads, 2);   /* b's and c's edits */
+	/* Make it a version 20 store: the old trees, with something in
+	 * them, and the old version. */
+	assert_int_equal(mdb_txn_begin(store_env(x.s), NULL, 0, &txn), 0);
+	for (size_t i = 0; i < 2; i++) {
+		MDB_val k = { 5, "stale" }, d = { 0, "" };
+
+		assert_int_equal(mdb_dbi_open(txn, names[i], MDB_CREATE, &dbi),
+		    0);
+		assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
+	}
+	assert_int_equal(mdb_dbi_open(txn, "pmeta", 0, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &(MDB_val){ 7, "version" },
+	    &(MDB_val){ 8, old }, 0), 0);
+	assert_int_equal(store_commit(x.s, txn), 0);
+	node_close(&x);
+	if (store_open(&x.s, path, &ka, NULL, err, sizeof err) != SL_OK ||
+	    project_open(&x.p, x.s, err, sizeof err) != SL_OK)
+		fail_msg("reopen: %s", err);
+	assert_int_equal(mdb_txn_begin(store_env(x.s), NULL, MDB_RDONLY, &txn),
+	    0);
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal(mdb_dbi_open(txn, names[i], 0, &dbi),
+		    MDB_NOTFOUND);
+	mdb_txn_abort(txn);
+	digest(&x, after);
+	assert_memory_equal(before, after, sizeof before);
+	history_of(&x, id, &events2, &heads2);
+	assert_int_equal(events2, events);
+	assert_int_equal(heads2, heads);
+	history_free(&a, &b, &c, &all);
+	node_close(&x);
+}
+
 int
 main(void)
 {
@@ -930,6 +1019,7 @@ main(void)
 		cmocka_unit_test(test_why_any_order),
 		cmocka_unit_test(test_mem_fold_many_waiting),
 		cmocka_unit_test(test_list_all),
+		cmocka_unit_test(test_upgrade_drops_old_trees),
 	};
 
 	if (sl_crypto_init() != 0)
