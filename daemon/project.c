@@ -1973,7 +1973,12 @@ project_open(struct project **out, struct store *s, char *err, size_t errlen)
 	if (mdb_get(txn, p->pmeta, &k, &d) == 0 && d.mv_size == 8 &&
 	    sl_get_be(d.mv_data, 8) == PROJECT_VERSION)
 		rebuild = false;
-	if (rebuild && (rc = legacy_drop(txn)) != 0) {
+	/* The old trees go with the old version, in one commit: a rebuild
+	 * cut short must not leave a store its version would read without
+	 * them (its samlogd, gone back to, would not rebuild; with no
+	 * version, it does). */
+	if (rebuild && (((rc = mdb_del(txn, p->pmeta, &k, NULL)) != 0 &&
+	    rc != MDB_NOTFOUND) || (rc = legacy_drop(txn)) != 0)) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}

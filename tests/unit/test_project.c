@@ -942,6 +942,52 @@ history_of(struct node *n, const uint8_t id[SL_ID_LEN], size_t *events,
 	mdb_txn_abort(txn);
 }
 
+static const char *const old_trees[] = { "pev", "phead" };
+
+/* Makes n's store one of version 20: its trees pev and phead, with
+ * something in them, and that version. */
+static void
+make_v20(struct node *n)
+{
+	uint8_t old[8] = { 0, 0, 0, 0, 0, 0, 0, 20 };
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	assert_int_equal(mdb_txn_begin(store_env(n->s), NULL, 0, &txn), 0);
+	for (size_t i = 0; i < 2; i++) {
+		MDB_val k = { 5, "stale" }, d = { 0, "" };
+
+		assert_int_equal(mdb_dbi_open(txn, old_trees[i], MDB_CREATE,
+		    &dbi), 0);
+		assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
+	}
+	assert_int_equal(mdb_dbi_open(txn, "pmeta", 0, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &(MDB_val){ 7, "version" },
+	    &(MDB_val){ 8, old }, 0), 0);
+	assert_int_equal(store_commit(n->s, txn), 0);
+}
+
+/* The version s says (0: none) and how many of the old trees it has. */
+static void
+version_of(struct store *s, uint64_t *version, int *trees)
+{
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val d;
+
+	*version = 0;
+	*trees = 0;
+	assert_int_equal(mdb_txn_begin(store_env(s), NULL, MDB_RDONLY, &txn),
+	    0);
+	for (size_t i = 0; i < 2; i++)
+		*trees += mdb_dbi_open(txn, old_trees[i], 0, &dbi) == 0;
+	if (mdb_dbi_open(txn, "pmeta", 0, &dbi) == 0 &&
+	    mdb_get(txn, dbi, &(MDB_val){ 7, "version" }, &d) == 0 &&
+	    d.mv_size == 8)
+		*version = sl_get_be(d.mv_data, 8);
+	mdb_txn_abort(txn);
+}
+
 /*
  * Before version 21 a record's events and heads were trees of their own
  * ("pev", "phead"); now they lie under the record's id in rec.  A store
@@ -954,13 +1000,11 @@ test_upgrade_drops_old_trees(void **state)
 	struct node a, b, c, x;
 	struct evlist all = { 0 };
 	uint8_t id[SL_ID_LEN], before[SL_HASH_LEN], after[SL_HASH_LEN];
-	uint8_t old[8] = { 0, 0, 0, 0, 0, 0, 0, 20 };
-	const char *const names[] = { "pev", "phead" };
 	char path[512], err[256];
 	size_t events, events2;
 	uint32_t heads, heads2;
-	MDB_txn *txn;
-	MDB_dbi dbi;
+	uint64_t version;
+	int trees;
 
 	(void)state;
 	make_history(&a, &b, &c, &all, id);
@@ -972,30 +1016,14 @@ test_upgrade_drops_old_trees(void **state)
 	history_of(&x, id, &events, &heads);
 	assert_int_equal(events, 3);  /* created, and b's and c's edits */
 	assert_int_equal(heads, 2);   /* b's and c's edits */
-	/* Make it a version 20 store: the old trees, with something in
-	 * them, and the old version. */
-	assert_int_equal(mdb_txn_begin(store_env(x.s), NULL, 0, &txn), 0);
-	for (size_t i = 0; i < 2; i++) {
-		MDB_val k = { 5, "stale" }, d = { 0, "" };
-
-		assert_int_equal(mdb_dbi_open(txn, names[i], MDB_CREATE, &dbi),
-		    0);
-		assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
-	}
-	assert_int_equal(mdb_dbi_open(txn, "pmeta", 0, &dbi), 0);
-	assert_int_equal(mdb_put(txn, dbi, &(MDB_val){ 7, "version" },
-	    &(MDB_val){ 8, old }, 0), 0);
-	assert_int_equal(store_commit(x.s, txn), 0);
+	make_v20(&x);
 	node_close(&x);
 	if (store_open(&x.s, path, &ka, NULL, err, sizeof err) != SL_OK ||
 	    project_open(&x.p, x.s, err, sizeof err) != SL_OK)
 		fail_msg("reopen: %s", err);
-	assert_int_equal(mdb_txn_begin(store_env(x.s), NULL, MDB_RDONLY, &txn),
-	    0);
-	for (size_t i = 0; i < 2; i++)
-		assert_int_equal(mdb_dbi_open(txn, names[i], 0, &dbi),
-		    MDB_NOTFOUND);
-	mdb_txn_abort(txn);
+	version_of(x.s, &version, &trees);
+	assert_int_equal(trees, 0);
+	assert_int_equal(version, PROJECT_VERSION);
 	digest(&x, after);
 	assert_memory_equal(before, after, sizeof before);
 	history_of(&x, id, &events2, &heads2);
@@ -1003,6 +1031,77 @@ test_upgrade_drops_old_trees(void **state)
 	assert_int_equal(heads2, heads);
 	history_free(&a, &b, &c, &all);
 	node_close(&x);
+}
+
+/* The one origin's log database ("log." and its index) in txn. */
+static MDB_dbi
+log_of(MDB_txn *txn)
+{
+	MDB_cursor *c;
+	MDB_dbi main, dbi;
+	MDB_val k, d;
+	char name[32] = "";
+
+	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &main), 0);
+	assert_int_equal(mdb_cursor_open(txn, main, &c), 0);
+	while (mdb_cursor_get(c, &k, &d, MDB_NEXT) == 0)
+		if (k.mv_size < sizeof name && k.mv_size > 4 &&
+		    memcmp(k.mv_data, "log.", 4) == 0)
+			snprintf(name, sizeof name, "%.*s", (int)k.mv_size,
+			    (const char *)k.mv_data);
+	mdb_cursor_close(c);
+	assert_int_equal(mdb_dbi_open(txn, name, 0, &dbi), 0);
+	return dbi;
+}
+
+/*
+ * An upgrade cut short: the rebuild that follows the old trees' deletion
+ * fails (here: an event of the log no longer decodes).  The store must
+ * not be left saying version 20 without those trees, or the version 20
+ * samlogd an operator goes back to would not rebuild, and would show
+ * every record with no history and no heads and refuse every edit.
+ */
+static void
+test_upgrade_cut_short(void **state)
+{
+	uint8_t pl[128], id[SL_ID_LEN];
+	char path[512], err[256];
+	struct store_appended ap;
+	struct node x;
+	uint64_t version;
+	int trees;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	size_t n;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/n%d", tmp, nodes_made);
+	node_open(&x, &ka);
+	n = payload(pl, sizeof pl, 1, "name", "Kontakt");
+	emit(&x, "contact.created", NULL, NULL, pl, n, &ap);
+	sl_entity_id(id, ap.hash);
+	for (int i = 0; i < 3; i++) {
+		n = payload(pl, sizeof pl, 1, "role", i % 2 ? "kassör" :
+		    "ordförande");
+		emit(&x, "contact.updated", id, id, pl, n, NULL);
+	}
+	make_v20(&x);
+	/* The second event of the log, made unreadable. */
+	assert_int_equal(mdb_txn_begin(store_env(x.s), NULL, 0, &txn), 0);
+	dbi = log_of(txn);
+	assert_int_equal(mdb_put(txn, dbi, &(MDB_val){ 8,
+	    "\0\0\0\0\0\0\0\2" }, &(MDB_val){ 4, "junk" }, 0), 0);
+	assert_int_equal(store_commit(x.s, txn), 0);
+	node_close(&x);
+	if (store_open(&x.s, path, &ka, NULL, err, sizeof err) != SL_OK)
+		fail_msg("open: %s", err);
+	if (project_open(&x.p, x.s, err, sizeof err) == SL_OK)
+		fail_msg("the rebuild went through a damaged log");
+	version_of(x.s, &version, &trees);
+	store_close(x.s);
+	print_message("after the failed upgrade: version %llu, %d old trees\n",
+	    (unsigned long long)version, trees);
+	assert_true(trees == 2 ? version == 20 : version != 20);
 }
 
 int
@@ -1020,6 +1119,7 @@ main(void)
 		cmocka_unit_test(test_mem_fold_many_waiting),
 		cmocka_unit_test(test_list_all),
 		cmocka_unit_test(test_upgrade_drops_old_trees),
+		cmocka_unit_test(test_upgrade_cut_short),
 	};
 
 	if (sl_crypto_init() != 0)
