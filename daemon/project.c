@@ -1954,6 +1954,7 @@ project_open(struct project **out, struct store *s, char *err, size_t errlen)
 	MDB_txn *txn;
 	MDB_val k = { 7, "version" }, d;
 	bool rebuild = true;
+	uint64_t was = 0, t0;
 	int rc;
 
 	*out = NULL;
@@ -1971,7 +1972,7 @@ project_open(struct project **out, struct store *s, char *err, size_t errlen)
 		goto fail;
 	}
 	if (mdb_get(txn, p->pmeta, &k, &d) == 0 && d.mv_size == 8 &&
-	    sl_get_be(d.mv_data, 8) == PROJECT_VERSION)
+	    (was = sl_get_be(d.mv_data, 8)) == PROJECT_VERSION)
 		rebuild = false;
 	/* The old trees go with the old version, in one commit: a rebuild
 	 * cut short must not leave a store its version would read without
@@ -1984,11 +1985,29 @@ project_open(struct project **out, struct store *s, char *err, size_t errlen)
 	}
 	if ((rc = store_commit(p->s, txn)) != 0)
 		goto fail;
+	/* A store of another version (an upgrade), or whose rebuild was
+	 * cut short: say why the start takes longer than usual. */
+	if (rebuild && store_event_count(s) > 0) {
+		if (was != 0)
+			log_info("the records are kept in format %llu, this "
+			    "samlogd's is %d: rebuilding them from the %llu "
+			    "events of the log", (unsigned long long)was,
+			    PROJECT_VERSION,
+			    (unsigned long long)store_event_count(s));
+		else
+			log_info("the records' last rebuild did not finish: "
+			    "rebuilding them from the %llu events of the log",
+			    (unsigned long long)store_event_count(s));
+	}
+	t0 = sl_now_ms();
 	if (rebuild && (rc = project_rebuild(p, NULL, err, errlen)) != SL_OK) {
 		free(p->g.p);
 		free(p);
 		return rc;
 	}
+	if (rebuild && store_event_count(s) > 0)
+		log_info("records rebuilt in %.1f s",
+		    (double)(sl_now_ms() - t0) / 1000);
 	store_set_hook(s, project_fold, p);
 	store_set_check(s, project_check, p);
 	store_set_explain(s, project_explain, p);
