@@ -307,12 +307,30 @@ be_meta_get(void *ctx, const uint8_t h[SL_HASH_LEN], struct sl_evmeta *m)
 	return SL_OK;
 }
 
+/* The start of the keys of one kind (tag) under id in rec. */
+static void
+rec_sub(uint8_t k[SL_ID_LEN + 1], const uint8_t id[SL_ID_LEN], uint8_t tag)
+{
+	memcpy(k, id, SL_ID_LEN);
+	k[SL_ID_LEN] = tag;
+}
+
+/* The id after id (false: there is none). */
+static bool
+id_next(uint8_t id[SL_ID_LEN])
+{
+	size_t b = SL_ID_LEN;
+
+	while (b > 0 && ++id[b - 1] == 0)
+		b--;
+	return b > 0;
+}
+
 static void
 pev_key(uint8_t k[PEV_KEY_LEN], const uint8_t id[SL_ID_LEN], uint64_t hlc,
     const uint8_t origin[SL_KEY_LEN], uint64_t seq)
 {
-	memcpy(k, id, SL_ID_LEN);
-	k[SL_ID_LEN] = PEV_TAG;
+	rec_sub(k, id, PEV_TAG);
 	put_be(k + PEV_HLC, hlc, 8);
 	memcpy(k + PEV_ORIGIN, origin, SL_KEY_LEN);
 	put_be(k + PEV_SEQ, seq, 8);
@@ -445,8 +463,7 @@ be_head(struct project *p, const uint8_t id[SL_ID_LEN],
 	uint8_t kb[HEAD_KEY_LEN];
 	MDB_val k = { sizeof kb, kb }, d = { 0, "" };
 
-	memcpy(kb, id, SL_ID_LEN);
-	kb[SL_ID_LEN] = HEAD_TAG;
+	rec_sub(kb, id, HEAD_TAG);
 	memcpy(kb + SL_ID_LEN + 1, h, SL_HASH_LEN);
 	if (add)
 		return be_rc(p, mdb_put(p->txn, p->rec, &k, &d, 0));
@@ -1954,7 +1971,7 @@ project_open(struct project **out, struct store *s, char *err, size_t errlen)
 	MDB_txn *txn;
 	MDB_val k = { 7, "version" }, d;
 	bool rebuild = true;
-	uint64_t was = 0, t0;
+	uint64_t was = 0;
 	int rc;
 
 	*out = NULL;
@@ -1985,29 +2002,29 @@ project_open(struct project **out, struct store *s, char *err, size_t errlen)
 	}
 	if ((rc = store_commit(p->s, txn)) != 0)
 		goto fail;
-	/* A store of another version (an upgrade), or whose rebuild was
-	 * cut short: say why the start takes longer than usual. */
-	if (rebuild && store_event_count(s) > 0) {
-		if (was != 0)
+	if (rebuild) {
+		uint64_t n = store_event_count(s), t0 = sl_now_ms();
+
+		/* A store of another version (an upgrade), or whose rebuild
+		 * was cut short: say why the start takes longer than usual. */
+		if (n > 0 && was != 0)
 			log_info("the records are kept in format %llu, this "
 			    "samlogd's is %d: rebuilding them from the %llu "
 			    "events of the log", (unsigned long long)was,
-			    PROJECT_VERSION,
-			    (unsigned long long)store_event_count(s));
-		else
+			    PROJECT_VERSION, (unsigned long long)n);
+		else if (n > 0)
 			log_info("the records' last rebuild did not finish: "
 			    "rebuilding them from the %llu events of the log",
-			    (unsigned long long)store_event_count(s));
+			    (unsigned long long)n);
+		if ((rc = project_rebuild(p, NULL, err, errlen)) != SL_OK) {
+			free(p->g.p);
+			free(p);
+			return rc;
+		}
+		if (n > 0)
+			log_info("records rebuilt in %.1f s",
+			    (double)(sl_now_ms() - t0) / 1000);
 	}
-	t0 = sl_now_ms();
-	if (rebuild && (rc = project_rebuild(p, NULL, err, errlen)) != SL_OK) {
-		free(p->g.p);
-		free(p);
-		return rc;
-	}
-	if (rebuild && store_event_count(s) > 0)
-		log_info("records rebuilt in %.1f s",
-		    (double)(sl_now_ms() - t0) / 1000);
 	store_set_hook(s, project_fold, p);
 	store_set_check(s, project_check, p);
 	store_set_explain(s, project_explain, p);
@@ -2107,8 +2124,7 @@ project_heads(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
 	uint32_t n = 0, kept = 0;
 	int rc;
 
-	memcpy(from, id, SL_ID_LEN);
-	from[SL_ID_LEN] = HEAD_TAG;
+	rec_sub(from, id, HEAD_TAG);
 	if (mdb_cursor_open(txn, p->rec, &c) != 0)
 		return 0;
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
@@ -2182,12 +2198,8 @@ cand_add(char *cands, size_t candlen, const uint8_t id[SL_ID_LEN],
 static int
 rec_next_id(MDB_cursor *c, MDB_val *k, MDB_val *d, uint8_t buf[SL_ID_LEN])
 {
-	size_t b = SL_ID_LEN;
-
 	memcpy(buf, k->mv_data, SL_ID_LEN);
-	while (b > 0 && ++buf[b - 1] == 0)
-		b--;
-	if (b == 0)
+	if (!id_next(buf))
 		return MDB_NOTFOUND;
 	*k = (MDB_val){ SL_ID_LEN, buf };
 	return mdb_cursor_get(c, k, d, MDB_SET_RANGE);
@@ -2515,12 +2527,7 @@ project_list_all(struct project *p, MDB_txn *txn, char kind, size_t n,
 			if (ret != 0)
 				goto out;
 		}
-		/* The next id after target. */
-		size_t b = SL_ID_LEN;
-
-		while (b > 0 && ++target[b - 1] == 0)
-			b--;
-		if (b == 0)
+		if (!id_next(target))
 			goto out;
 	}
 out:
@@ -2540,8 +2547,7 @@ project_history(struct project *p, MDB_txn *txn, const uint8_t id[SL_ID_LEN],
 	MDB_val k = { sizeof from, from }, d;
 	int rc, ret = SL_OK;
 
-	memcpy(from, id, SL_ID_LEN);
-	from[SL_ID_LEN] = PEV_TAG;
+	rec_sub(from, id, PEV_TAG);
 	if (mdb_cursor_open(txn, p->rec, &c) != 0)
 		return SL_ESTORE;
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
