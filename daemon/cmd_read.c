@@ -258,9 +258,12 @@ struct filter {
 };
 
 /* A record that matched, for sorting before it is sent. */
+/* A record listed: by its sort key, and records of one key in the order
+ * they were made, as the indexes hold them (project_list). */
 struct hit {
 	uint8_t key[64];
 	uint8_t klen;
+	uint64_t c_hlc;
 	uint8_t id[SL_ID_LEN];
 };
 
@@ -463,8 +466,8 @@ list_cb(void *ctx, const struct sl_rec *cur)
 	if (!list_matches(l, r))
 		goto out;
 	/* A scan of the kind's sort index is in order already; any other
-	 * (one value of another field: in id order), or as of a day (the
-	 * values then may differ), is sorted first. */
+	 * (one value of another field: in the order records were made), or
+	 * as of a day (the values then may differ), is sorted first. */
 	if (l->stream) {
 		cmd_send_record(l->d, l->c, l->id, l->txn, r, false);
 		goto out;
@@ -489,6 +492,7 @@ list_cb(void *ctx, const struct sl_rec *cur)
 		project_str(r, sf->name, label, sizeof label);
 	h->klen = (uint8_t)sl_text_key(label, strlen(label), h->key,
 	    sizeof h->key);
+	h->c_hlc = r->c_hlc;
 	memcpy(h->id, r->id, SL_ID_LEN);
 out:
 	if (r == &past)
@@ -507,6 +511,8 @@ hit_cmp(const void *a, const void *b)
 		return c;
 	if (x->klen != y->klen)
 		return x->klen < y->klen ? -1 : 1;
+	if (x->c_hlc != y->c_hlc)
+		return x->c_hlc < y->c_hlc ? -1 : 1;
 	return memcmp(x->id, y->id, SL_ID_LEN);
 }
 
@@ -1638,6 +1644,7 @@ across_cb(void *ctx, const struct sl_rec *r)
 		h->klen = (uint8_t)sl_text_key(label, strlen(label), h->key,
 		    sizeof h->key);
 	}
+	h->c_hlc = r->c_hlc;
 	memcpy(h->id, r->id, SL_ID_LEN);
 	return 0;
 }

@@ -13,7 +13,14 @@
  *              id, 'h', event hash (32) -> "": its heads
  *            (before version 21 the last two were trees of their own,
  *            "pev" and "phead", and an event changed a leaf in each)
- *   pidx     kind, field code, lower-cased value, 0, id -> ""
+ *   pidx     kind, field code, lower-cased value, 0, clock (8) of the
+ *            record's creating event, id -> "": within one value the
+ *            records stand in the order they were made, so a new
+ *            record's keys go to the end of their values' ranges, onto
+ *            pages the commit before touched, instead of to random
+ *            places (ids are hashes).  The clock is part of the signed
+ *            event, so the keys are the same on every node and after
+ *            every rebuild.  (Before version 22: value, 0, id.)
  *   pevm     event hash -> sl_evmeta: the fold's verdict on each event
  *   pwait    parent hash, child hash -> "": events waiting for a parent
  *   pfuture  clock (8), origin (32), seq (8) -> "": events whose clock is
@@ -64,7 +71,10 @@
 #include "project.h"
 
 #define IDX_VAL_MAX 128
-#define IDX_KEY_MAX (2 + IDX_VAL_MAX + 1 + SL_ID_LEN)
+/* What follows an index key's value and its 0: the creating event's
+ * clock and the record's id. */
+#define IDX_SUFFIX (8 + SL_ID_LEN)
+#define IDX_KEY_MAX (2 + IDX_VAL_MAX + 1 + IDX_SUFFIX)
 /* Every key a record can have: each field a list of SL_LIST_MAX at most
  * (a meeting has 196: 64 attended, 64 invited, 64 organisations and
  * four more).  A smaller cap dropped the rest without a word, and the
@@ -202,7 +212,7 @@ project_indexed(char kind, const char *field)
 /* ---- index keys ----------------------------------------------------------- */
 
 /* The start of kind's index entries for field fi holding the value
- * v[0..vlen): kind, field code, the value's key, 0 (the record's id
+ * v[0..vlen): kind, field code, the value's key, 0 (IDX_SUFFIX
  * follows); its length.  Keys are written and looked up through this one
  * function, so the two cannot differ. */
 static size_t
@@ -227,8 +237,9 @@ keyset_add(struct keyset *ks, const struct sl_rec *r, uint32_t fi,
 	uint8_t *k = ks->k[ks->n];
 	size_t n = idx_prefix(k, r->kind->c, fi, v, vlen);
 
-	memcpy(k + n, r->id, SL_ID_LEN);
-	ks->len[ks->n++] = (uint8_t)(n + SL_ID_LEN);
+	put_be(k + n, r->c_hlc, 8);
+	memcpy(k + n + 8, r->id, SL_ID_LEN);
+	ks->len[ks->n++] = (uint8_t)(n + IDX_SUFFIX);
 }
 
 /* The index keys a record has now (none until it is created). */
@@ -315,15 +326,20 @@ rec_sub(uint8_t k[SL_ID_LEN + 1], const uint8_t id[SL_ID_LEN], uint8_t tag)
 	k[SL_ID_LEN] = tag;
 }
 
+/* The n-byte key after k (false: there is none). */
+static bool
+key_next(uint8_t *k, size_t n)
+{
+	while (n > 0 && ++k[n - 1] == 0)
+		n--;
+	return n > 0;
+}
+
 /* The id after id (false: there is none). */
 static bool
 id_next(uint8_t id[SL_ID_LEN])
 {
-	size_t b = SL_ID_LEN;
-
-	while (b > 0 && ++id[b - 1] == 0)
-		b--;
-	return b > 0;
+	return key_next(id, SL_ID_LEN);
 }
 
 static void
@@ -2303,7 +2319,7 @@ resolve_name(struct project *p, MDB_txn *txn, const char *name,
 
 			const uint8_t *kid = kb + key.mv_size - SL_ID_LEN;
 
-			if (key.mv_size < 3 + wn + SL_ID_LEN ||
+			if (key.mv_size < 3 + wn + IDX_SUFFIX ||
 			    memcmp(kb, start, 3 + wn) != 0)
 				break;
 			if (project_get(p, txn, kid, &r) != SL_OK)
@@ -2426,11 +2442,11 @@ project_list(struct project *p, MDB_txn *txn, char kind, const char *field,
 		const uint8_t *key = k.mv_data;
 		struct sl_rec r;
 
-		if (k.mv_size < 3 + SL_ID_LEN || memcmp(key, start, plen) != 0)
+		if (k.mv_size < 3 + IDX_SUFFIX || memcmp(key, start, plen) != 0)
 			break;
 		if (tlen > 0) {
 			/* Range end: compare the value part up to its 0. */
-			size_t vlen = k.mv_size - 2 - 1 - SL_ID_LEN;
+			size_t vlen = k.mv_size - 2 - 1 - IDX_SUFFIX;
 			size_t m = vlen < tlen - 2 ? vlen : tlen - 2;
 			int cmp = memcmp(key + 2, stop + 2, m);
 
@@ -2456,20 +2472,21 @@ project_list(struct project *p, MDB_txn *txn, char kind, const char *field,
 struct idx_walk {
 	MDB_cursor *c;
 	uint8_t key[IDX_KEY_MAX];
-	size_t plen;                  /* the prefix's; the id follows */
+	size_t plen;                  /* the prefix's; IDX_SUFFIX follows */
 };
 
-/* Moves w to its first id >= id; false when it holds none. */
+/* Moves w to its first record at or after at (a creating clock and an
+ * id, the order within every value); false when it holds none. */
 static bool
-walk_seek(struct idx_walk *w, const uint8_t id[SL_ID_LEN],
+walk_seek(struct idx_walk *w, const uint8_t target[IDX_SUFFIX],
     const uint8_t **at, int *rc)
 {
 	MDB_val k, d;
 
-	memcpy(w->key + w->plen, id, SL_ID_LEN);
-	k = (MDB_val){ w->plen + SL_ID_LEN, w->key };
+	memcpy(w->key + w->plen, target, IDX_SUFFIX);
+	k = (MDB_val){ w->plen + IDX_SUFFIX, w->key };
 	if ((*rc = mdb_cursor_get(w->c, &k, &d, MDB_SET_RANGE)) != 0 ||
-	    k.mv_size != w->plen + SL_ID_LEN ||
+	    k.mv_size != w->plen + IDX_SUFFIX ||
 	    memcmp(k.mv_data, w->key, w->plen) != 0)
 		return false;
 	*at = (const uint8_t *)k.mv_data + w->plen;
@@ -2482,7 +2499,7 @@ project_list_all(struct project *p, MDB_txn *txn, char kind, size_t n,
     void *ctx)
 {
 	struct idx_walk w[PROJECT_LIST_ALL_MAX];
-	uint8_t target[SL_ID_LEN] = { 0 };
+	uint8_t target[IDX_SUFFIX] = { 0 };
 	size_t opened = 0;
 	int rc = 0, ret = SL_OK;
 
@@ -2502,10 +2519,11 @@ project_list_all(struct project *p, MDB_txn *txn, char kind, size_t n,
 		w[opened].plen = idx_prefix(w[opened].key, kind, fi,
 		    values[opened], strlen(values[opened]));
 	}
-	/* Each index in turn seeks to the id all agree on so far; one that
-	 * holds a higher id moves the target there.  n agreeing in a row
-	 * is a record in every list; records in only some are skipped
-	 * without being read. */
+	/* Each index in turn seeks to the record all agree on so far; one
+	 * that holds a later one moves the target there.  n agreeing in a
+	 * row is a record in every list; records in only some are skipped
+	 * without being read.  Every value's range is in the same order
+	 * (creating clock, then id), so one target serves them all. */
 	for (;;) {
 		size_t agree = 0;
 		const uint8_t *at;
@@ -2514,20 +2532,20 @@ project_list_all(struct project *p, MDB_txn *txn, char kind, size_t n,
 		for (size_t i = 0; agree < n; i = (i + 1) % n) {
 			if (!walk_seek(&w[i], target, &at, &rc))
 				goto out;
-			if (memcmp(at, target, SL_ID_LEN) == 0) {
+			if (memcmp(at, target, IDX_SUFFIX) == 0) {
 				agree++;
 			} else {
-				memcpy(target, at, SL_ID_LEN);
+				memcpy(target, at, IDX_SUFFIX);
 				agree = 1;
 			}
 		}
-		if (project_get(p, txn, target, &r) == SL_OK) {
+		if (project_get(p, txn, target + 8, &r) == SL_OK) {
 			ret = fn(ctx, &r);
 			sl_rec_free(&r);
 			if (ret != 0)
 				goto out;
 		}
-		if (!id_next(target))
+		if (!key_next(target, IDX_SUFFIX))
 			goto out;
 	}
 out:

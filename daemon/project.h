@@ -18,7 +18,7 @@
 
 /* Bump when the fold or the encoding changes: a node rebuilds its
  * records from the log at start when its stored version differs. */
-#define PROJECT_VERSION 21
+#define PROJECT_VERSION 22
 
 /* How far ahead of the wall clock an event's clock may be and still be
  * folded at once (milliseconds); later ones wait for the clock. */
@@ -107,7 +107,8 @@ typedef int (*project_rec_fn)(void *ctx, const struct sl_rec *r);
  * Lists the records of kind through one index: field (NULL: the kind's
  * sort order) equal to value, or for a range (value NULL) between from
  * and to inclusive (either may be NULL).  Reads only the index entries in
- * range and the records they name.
+ * range and the records they name: by value, and records of one value in
+ * the order they were made (their creating event's clock, then id).
  */
 int project_list(struct project *p, MDB_txn *txn, char kind,
     const char *field, const char *value, const char *from, const char *to,
@@ -115,9 +116,10 @@ int project_list(struct project *p, MDB_txn *txn, char kind,
 
 /*
  * Lists the records of kind whose field fields[i] equals values[i] for
- * each of the n (1 to PROJECT_LIST_ALL_MAX) indexed fields, in id order.
- * The indexes are walked together: each seeks past the ids another has
- * already passed, so only records in every list are read.
+ * each of the n (1 to PROJECT_LIST_ALL_MAX) indexed fields, in the order
+ * they were made (their creating event's clock, then id).  The indexes
+ * are walked together: each seeks past the records another has already
+ * passed, so only records in every list are read.
  */
 #define PROJECT_LIST_ALL_MAX 8
 int project_list_all(struct project *p, MDB_txn *txn, char kind, size_t n,

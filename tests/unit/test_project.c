@@ -805,6 +805,7 @@ teardown(void **state)
 /* What project_list_all lists, and in what order. */
 struct hits {
 	uint8_t id[64][SL_ID_LEN];
+	uint64_t c_hlc[64];
 	size_t n;
 	const char *field[3], *value[3];
 	size_t nf;
@@ -816,6 +817,7 @@ hits_cb(void *ctx, const struct sl_rec *r)
 	struct hits *h = ctx;
 
 	assert_true(h->n < 64);
+	h->c_hlc[h->n] = r->c_hlc;
 	memcpy(h->id[h->n++], r->id, SL_ID_LEN);
 	return 0;
 }
@@ -834,16 +836,31 @@ brute_cb(void *ctx, const struct sl_rec *r)
 	return hits_cb(ctx, r);
 }
 
-static int
-raw_id_cmp(const void *a, const void *b)
+/* Puts h's records in the order they were made: creating clock, id. */
+static void
+hits_by_creation(struct hits *h)
 {
-	return memcmp(a, b, SL_ID_LEN);
+	for (size_t i = 1; i < h->n; i++)
+		for (size_t j = i; j > 0 && (h->c_hlc[j - 1] > h->c_hlc[j] ||
+		    (h->c_hlc[j - 1] == h->c_hlc[j] &&
+		    memcmp(h->id[j - 1], h->id[j], SL_ID_LEN) > 0)); j--) {
+			uint8_t t[SL_ID_LEN];
+			uint64_t c = h->c_hlc[j];
+
+			h->c_hlc[j] = h->c_hlc[j - 1];
+			h->c_hlc[j - 1] = c;
+			memcpy(t, h->id[j], SL_ID_LEN);
+			memcpy(h->id[j], h->id[j - 1], SL_ID_LEN);
+			memcpy(h->id[j - 1], t, SL_ID_LEN);
+		}
 }
 
 /*
  * Lists by several indexed fields at once (samlog contact list
  * --municipality M --role R) name exactly the records a scan of all of
- * them would, in id order, after updates moved records between values.
+ * them would, in the order they were made (each index holds a value's
+ * records so, and a new one goes to the end of its ranges), after
+ * updates moved records between values.  So does a list by one value.
  */
 static void
 test_list_all(void **state)
@@ -893,13 +910,30 @@ test_list_all(void **state)
 			    got.field, got.value, hits_cb, &got), SL_OK);
 			assert_int_equal(project_list(a.p, txn, 'c', NULL, NULL,
 			    NULL, NULL, brute_cb, &want), SL_OK);
-			qsort(want.id, want.n, SL_ID_LEN, raw_id_cmp);
+			hits_by_creation(&want);
 			assert_int_equal(got.n, want.n);
-			/* in id order, and the same records */
+			/* in the order they were made, and the same records */
 			assert_memory_equal(got.id, want.id, got.n * SL_ID_LEN);
 			if (m < 3 && r < 4)
 				assert_true(got.n >= 2);
+			/* Created one after another: by i, not by id. */
+			for (size_t i = 1; i < got.n; i++)
+				assert_true(got.c_hlc[i - 1] < got.c_hlc[i]);
 		}
+	/* One value alone, through project_list. */
+	for (size_t r = 0; r < 4; r++) {
+		struct hits got = { .nf = 1 }, want = { .nf = 1 };
+
+		want.field[0] = "role";
+		want.value[0] = roles[r];
+		assert_int_equal(project_list(a.p, txn, 'c', "role", roles[r],
+		    NULL, NULL, hits_cb, &got), SL_OK);
+		assert_int_equal(project_list(a.p, txn, 'c', NULL, NULL,
+		    NULL, NULL, brute_cb, &want), SL_OK);
+		hits_by_creation(&want);
+		assert_int_equal(got.n, want.n);
+		assert_memory_equal(got.id, want.id, got.n * SL_ID_LEN);
+	}
 	/* Three at once, the name too: one record. */
 	struct hits one = { .nf = 3, .field = { "role", "municipality",
 		"name" }, .value = { "kassör", "Täby", "P 7" } };
