@@ -1766,9 +1766,7 @@ version_put(struct project *p, MDB_txn *txn)
  * event as (id, clock, origin, seq), sorts the list and folds it through
  * the live path, so each record's events come one after another (its
  * parents first: they have smaller clocks) and the record and its event
- * index stay in the pages just touched.  The records go in the order of
- * their first clocks (their creation), as live writes come, so that
- * their index keys go to the ends of their values' ranges (pidx above).
+ * index stay in the pages just touched.
  */
 struct rb_item {
 	uint8_t id[SL_ID_LEN];
@@ -1784,46 +1782,7 @@ struct rb {
 	int rc;
 };
 
-/* One record's events in the sorted list: from, n; its first clock. */
-struct rb_group {
-	uint64_t hlc;
-	size_t from, n;
-};
-
 static struct store *rb_store; /* for the comparator */
-
-static int
-rb_group_cmp(const void *a, const void *b)
-{
-	const struct rb_group *x = a, *y = b;
-
-	if (x->hlc != y->hlc)
-		return x->hlc < y->hlc ? -1 : 1;
-	return x->from < y->from ? -1 : x->from > y->from; /* then by id */
-}
-
-/* b's records, each a run of its sorted items, in creation order. */
-static struct rb_group *
-rb_groups(const struct rb *b, size_t *ng)
-{
-	struct rb_group *g;
-	size_t n = 0;
-
-	*ng = 0;
-	if (b->n == 0)
-		return NULL;
-	if ((g = malloc(b->n * sizeof *g)) == NULL)
-		return NULL;
-	for (size_t i = 0; i < b->n; i++) {
-		if (i == 0 || memcmp(b->items[i].id, b->items[i - 1].id,
-		    SL_ID_LEN) != 0)
-			g[n++] = (struct rb_group){ b->items[i].hlc, i, 0 };
-		g[n - 1].n++;
-	}
-	qsort(g, n, sizeof *g, rb_group_cmp);
-	*ng = n;
-	return g;
-}
 
 static int
 rb_item_cmp(const void *a, const void *b)
@@ -1914,8 +1873,6 @@ rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 	MDB_val rk = { 5, "recut" };
 	MDB_val vk = { 7, "version" };
 	struct rb b = { .p = p, .limit = fold_limit(p) };
-	struct rb_group *groups = NULL;
-	size_t ng = 0;
 	uint64_t n = 0;
 	int rc;
 
@@ -1947,37 +1904,28 @@ rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 	rb_store = p->s;
 	if (b.n > 0)
 		qsort(b.items, b.n, sizeof *b.items, rb_item_cmp);
-	if ((groups = rb_groups(&b, &ng)) == NULL && b.n > 0) {
-		rc = ENOMEM;
-		goto out;
-	}
-	for (size_t gi = 0, done = 0; gi < ng; gi++)
-		for (size_t i = groups[gi].from; i < groups[gi].from +
-		    groups[gi].n; i++) {
-			const struct rb_item *it = &b.items[i];
-			const uint8_t *rec;
-			size_t len;
-			struct sl_event ev;
-			uint8_t hash[SL_HASH_LEN];
+	for (size_t i = 0; i < b.n; i++) {
+		const struct rb_item *it = &b.items[i];
+		const uint8_t *rec;
+		size_t len;
+		struct sl_event ev;
+		uint8_t hash[SL_HASH_LEN];
 
-			if (store_txn_event(p->s, txn,
-			    store_tip_at(p->s, it->oi)->origin, it->seq, &rec,
-			    &len) != SL_OK ||
-			    sl_event_decode(&ev, rec, len) != SL_OK) {
-				rc = MDB_CORRUPTED;
-				goto out;
-			}
-			sl_event_hash(hash, &ev);
-			if ((rc = fold_now(p, txn, &ev, hash)) != 0)
-				goto out;
-			if (++done % RB_CHUNK == 0 &&
-			    (rc = rb_chunk(p, &txn)) != 0)
-				goto out;
+		if (store_txn_event(p->s, txn, store_tip_at(p->s, it->oi)->origin,
+		    it->seq, &rec, &len) != SL_OK ||
+		    sl_event_decode(&ev, rec, len) != SL_OK) {
+			rc = MDB_CORRUPTED;
+			goto out;
 		}
+		sl_event_hash(hash, &ev);
+		if ((rc = fold_now(p, txn, &ev, hash)) != 0)
+			goto out;
+		if ((i + 1) % RB_CHUNK == 0 && (rc = rb_chunk(p, &txn)) != 0)
+			goto out;
+	}
 	rc = version_put(p, txn);
 	*events = n;
 out:
-	free(groups);
 	free(b.items);
 	*txnp = txn;
 	return rc;
