@@ -117,6 +117,7 @@ struct project {
 	struct keyset before, after; /* a record's keys around one fold */
 	struct sl_buf g;         /* encoding scratch */
 	bool erase_decision;     /* project_set_erasure: with-decision */
+	bool bulk;               /* a rebuild: rb_index writes pidx after */
 };
 
 static void
@@ -435,7 +436,8 @@ be_rec_get(void *ctx, const uint8_t id[SL_ID_LEN], struct sl_rec *r)
 		return be_rc(p, rc);
 	if (sl_rec_decode(r, id, d.mv_data, d.mv_size) != SL_OK)
 		return SL_ESTORE;
-	keyset_of(&p->before, r);
+	if (!p->bulk)
+		keyset_of(&p->before, r);
 	return SL_OK;
 }
 
@@ -448,7 +450,9 @@ be_rec_put(void *ctx, struct sl_rec *r)
 	MDB_val k = { SL_ID_LEN, r->id }, d, empty = { 0, "" };
 	int rc;
 
-	keyset_of(&p->after, r);
+	p->after.n = 0;
+	if (!p->bulk)
+		keyset_of(&p->after, r);
 	for (int i = 0; i < p->before.n; i++) {
 		if (keyset_has(&p->after, p->before.k[i], p->before.len[i]))
 			continue;
@@ -1863,6 +1867,134 @@ rb_chunk(struct project *p, MDB_txn **txn)
 	return mdb_txn_begin(p->env, NULL, 0, txn);
 }
 
+/*
+ * A rebuild's fold leaves pidx alone (p->bulk); rb_index then writes
+ * every record's keys, derived from the record as the live fold derives
+ * them, so the tree holds the same keys (test_fold compares the bytes).
+ * They go in sorted batches, each written from left to right through the
+ * tree, where the fold would put them at random places one by one.
+ */
+#define RB_KEYS_BUDGET ((size_t)16 << 20)
+static size_t rb_budget = RB_KEYS_BUDGET;
+
+void
+project_test_rebuild_batch(size_t bytes)
+{
+	rb_budget = bytes > 0 ? bytes : RB_KEYS_BUDGET;
+}
+
+static int rec_next_id(MDB_cursor *c, MDB_val *k, MDB_val *d,
+    uint8_t buf[SL_ID_LEN]);
+
+struct rb_keys {
+	uint8_t *buf;           /* keys, each its length (1) and bytes */
+	size_t len, n;
+	size_t *off;            /* n offsets into buf */
+};
+
+static const uint8_t *rb_keys_buf; /* for the comparator */
+
+static int
+rb_key_cmp(const void *a, const void *b)
+{
+	const uint8_t *x = rb_keys_buf + *(const size_t *)a;
+	const uint8_t *y = rb_keys_buf + *(const size_t *)b;
+	int c = memcmp(x + 1, y + 1, x[0] < y[0] ? x[0] : y[0]);
+
+	/* LMDB's order: bytes, then the shorter first. */
+	return c != 0 ? c : (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+/* Writes the batch, sorted, and empties it; commits every RB_CHUNK. */
+static int
+rb_keys_flush(struct project *p, MDB_txn **txn, struct rb_keys *kb)
+{
+	MDB_val empty = { 0, "" };
+	int rc;
+
+	rb_keys_buf = kb->buf;
+	qsort(kb->off, kb->n, sizeof *kb->off, rb_key_cmp);
+	for (size_t i = 0; i < kb->n; i++) {
+		uint8_t *k = kb->buf + kb->off[i];
+		MDB_val key = { k[0], k + 1 };
+
+		if ((rc = mdb_put(*txn, p->pidx, &key, &empty, 0)) != 0)
+			return rc;
+		if ((i + 1) % (4 * RB_CHUNK) == 0 &&
+		    (rc = rb_chunk(p, txn)) != 0)
+			return rc;
+	}
+	kb->len = kb->n = 0;
+	return rb_chunk(p, txn);
+}
+
+static int
+rb_index(struct project *p, MDB_txn **txn)
+{
+	/* A record's keys fit in MAX_KEYS * (1 + IDX_KEY_MAX) bytes. */
+	size_t cap = rb_budget + MAX_KEYS * (1 + IDX_KEY_MAX);
+	struct rb_keys kb = { .buf = malloc(cap),
+		.off = malloc(cap / (1 + 3 + IDX_SUFFIX) * sizeof(size_t)) };
+	uint8_t at[SL_ID_LEN] = { 0 };
+	MDB_cursor *c = NULL;
+	MDB_val k = { SL_ID_LEN, at }, d;
+	int rc;
+
+	if (kb.buf == NULL || kb.off == NULL) {
+		rc = ENOMEM;
+		goto out;
+	}
+	if ((rc = mdb_cursor_open(*txn, p->rec, &c)) != 0)
+		goto out;
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = rec_next_id(c, &k, &d, at)) {
+		struct sl_rec r;
+
+		if (k.mv_size != SL_ID_LEN)
+			continue; /* an id's first key is its record */
+		if (sl_rec_decode(&r, k.mv_data, d.mv_data, d.mv_size) !=
+		    SL_OK) {
+			rc = MDB_CORRUPTED;
+			goto out;
+		}
+		keyset_of(&p->after, &r);
+		sl_rec_free(&r);
+		for (int i = 0; i < p->after.n; i++) {
+			kb.off[kb.n++] = kb.len;
+			kb.buf[kb.len++] = p->after.len[i];
+			memcpy(kb.buf + kb.len, p->after.k[i], p->after.len[i]);
+			kb.len += p->after.len[i];
+		}
+		if (kb.len < rb_budget)
+			continue;
+		/* The commits in the flush end the cursor: take it up
+		 * again after this id. */
+		memcpy(at, k.mv_data, SL_ID_LEN);
+		mdb_cursor_close(c);
+		c = NULL;
+		if ((rc = rb_keys_flush(p, txn, &kb)) != 0 ||
+		    (rc = mdb_cursor_open(*txn, p->rec, &c)) != 0)
+			goto out;
+		k = (MDB_val){ SL_ID_LEN, at };
+		if ((rc = mdb_cursor_get(c, &k, &d, MDB_SET_KEY)) != 0)
+			goto out;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	if (rc == 0 && kb.n > 0) {
+		mdb_cursor_close(c);
+		c = NULL;
+		rc = rb_keys_flush(p, txn, &kb);
+	}
+out:
+	if (c != NULL)
+		mdb_cursor_close(c);
+	p->after.n = 0;
+	free(kb.buf);
+	free(kb.off);
+	return rc;
+}
+
 static int
 rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 {
@@ -1876,6 +2008,7 @@ rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 	uint64_t n = 0;
 	int rc;
 
+	p->bulk = true;
 	/* The version goes first and comes back last: a rebuild cut short
 	 * leaves no version, and the next start rebuilds again. */
 	if ((rc = mdb_del(txn, p->pmeta, &vk, NULL)) != 0 &&
@@ -1923,9 +2056,13 @@ rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 		if ((i + 1) % RB_CHUNK == 0 && (rc = rb_chunk(p, &txn)) != 0)
 			goto out;
 	}
+	p->bulk = false;
+	if ((rc = rb_index(p, &txn)) != 0)
+		goto out;
 	rc = version_put(p, txn);
 	*events = n;
 out:
+	p->bulk = false;
 	free(b.items);
 	*txnp = txn;
 	return rc;

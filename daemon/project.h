@@ -56,6 +56,10 @@ void project_set_skew(struct project *p, uint64_t ms);
 int project_rebuild(struct project *p, uint64_t *events, char *err,
     size_t errlen);
 
+/* For tests: a rebuild writes the index keys in sorted batches of about
+ * bytes (0: the default, 16 MiB). */
+void project_test_rebuild_batch(size_t bytes);
+
 /*
  * Folds the events whose clock the wall clock has now come close enough
  * to (within the skew), in one write transaction.  *n (may be NULL)
