@@ -1920,7 +1920,7 @@ rb_keys_flush(struct project *p, MDB_txn **txn, struct rb_keys *kb)
 
 		if ((rc = mdb_put(*txn, p->pidx, &key, &empty, 0)) != 0)
 			return rc;
-		if ((i + 1) % (4 * RB_CHUNK) == 0 &&
+		if ((i + 1) % ((size_t)4 * RB_CHUNK) == 0 &&
 		    (rc = rb_chunk(p, txn)) != 0)
 			return rc;
 	}
@@ -1932,7 +1932,7 @@ static int
 rb_index(struct project *p, MDB_txn **txn)
 {
 	/* A record's keys fit in MAX_KEYS * (1 + IDX_KEY_MAX) bytes. */
-	size_t cap = rb_budget + MAX_KEYS * (1 + IDX_KEY_MAX);
+	size_t cap = rb_budget + (size_t)MAX_KEYS * (1 + IDX_KEY_MAX);
 	struct rb_keys kb = { .buf = malloc(cap),
 		.off = malloc(cap / (1 + 3 + IDX_SUFFIX) * sizeof(size_t)) };
 	uint8_t at[SL_ID_LEN] = { 0 };
