@@ -257,9 +257,9 @@ struct filter {
 	char fv[FILTER_VALUES][SL_TEXT_MAX + 1]; /* folding never grows */
 };
 
-/* A record that matched, for sorting before it is sent. */
-/* A record listed: by its sort key, and records of one key in the order
- * they were made, as the indexes hold them (project_list). */
+/* A record that matched, for sorting before it is sent: by its sort
+ * key, and records of one key in the order they were made, as the
+ * indexes hold them (project_list). */
 struct hit {
 	uint8_t key[64];
 	uint8_t klen;
