@@ -242,8 +242,12 @@ struct names {
 	struct name_ent {
 		char *key;
 		uint8_t id[SL_ID_LEN];
+		bool own;      /* made by this organisation */
 	} *e;
 	size_t n, cap;         /* cap: a power of two, or 0 */
+	/* For names_load: whose records are this organisation's. */
+	const struct sl_members *ms;
+	const uint8_t *orgkey;
 };
 
 static const struct sl_field *
@@ -310,9 +314,11 @@ names_slot(const struct names *nm, const char *key)
 	return &nm->e[i];
 }
 
-/* Adds key (taken) for id; false if out of memory. */
+/* Adds key (taken) for id, made by this organisation if own; false if
+ * out of memory. */
 static bool
-names_put(struct names *nm, char *key, const uint8_t id[SL_ID_LEN])
+names_put(struct names *nm, char *key, const uint8_t id[SL_ID_LEN],
+    bool own)
 {
 	if (key == NULL)
 		return false;
@@ -328,17 +334,30 @@ names_put(struct names *nm, char *key, const uint8_t id[SL_ID_LEN])
 			if (nm->e[i].key != NULL)
 				*names_slot(&big, nm->e[i].key) = nm->e[i];
 		big.n = nm->n;
+		big.ms = nm->ms;
+		big.orgkey = nm->orgkey;
 		free(nm->e);
 		*nm = big;
 	}
 	struct name_ent *slot = names_slot(nm, key);
 
-	if (slot->key != NULL) {  /* two records of one name: the first */
+	/*
+	 * Two records of one name: this organisation's own, else the first
+	 * listed (the oldest).  Not simply the first: clocks are the
+	 * signer's word, and another member's duplicate dated back would
+	 * take every later row of that name (test_attack13).
+	 */
+	if (slot->key != NULL) {
+		if (own && !slot->own) {
+			memcpy(slot->id, id, SL_ID_LEN);
+			slot->own = true;
+		}
 		free(key);
 		return true;
 	}
 	slot->key = key;
 	memcpy(slot->id, id, SL_ID_LEN);
+	slot->own = own;
 	nm->n++;
 	return true;
 }
@@ -356,7 +375,12 @@ names_cb(void *ctx, const struct sl_rec *r)
 		return 0;
 	if (df != NULL)
 		project_str(r, df->name, date, sizeof date);
-	return names_put(ctx, name_key(r->kind, name, date), r->id) ? 0 :
+	const struct names *nm = ctx;
+	const uint8_t *by = nm->ms != NULL ? sl_members_org_of(nm->ms,
+	    r->c_origin) : r->c_origin;
+
+	return names_put(ctx, name_key(r->kind, name, date), r->id,
+	    memcmp(by, nm->orgkey, SL_KEY_LEN) == 0) ? 0 :
 	    SL_ENOMEM;
 }
 
@@ -365,6 +389,8 @@ static int
 names_load(struct cmd_ctx *d, MDB_txn *txn, struct names *nm)
 {
 	names_free(nm);
+	nm->ms = project_members(d->p, txn);
+	nm->orgkey = d->orgkey;
 	for (size_t i = 0; i < sl_schema_kind_count(); i++) {
 		const struct sl_kind *k = sl_schema_kind_at(i);
 		int rc;

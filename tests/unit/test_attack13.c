@@ -7,7 +7,8 @@
  *   fixed  test_prefix_shadows_name, test_index_key_cap, test_asof_frozen
  *          (on is bounded: at most SL_ON_AHEAD_DAYS after its clock),
  *          test_archive_shadow (issue 14: only the organisation that
- *          created a record may archive it)
+ *          created a record may archive it), test_import_backdated_name
+ *          (an import takes this organisation's own record of a name)
  *   held   test_on_orders (the order day, the same after a rebuild and
  *          in the audit checker), test_new_rules (nil, archived and on
  *          checked at ingest)
@@ -428,6 +429,69 @@ test_archive_shadow(void **state)
 	verdict_end(&v);
 }
 
+/*
+ * 5. (A review of index keys in creation order, 7e68eb1.)  Records of
+ * one name list oldest first, and an import skips a row whose name a
+ * record already has, taking the first record of that name.  Clocks
+ * are the signer's word: a member that backdates its duplicate of the
+ * victim's own organisation "Kommunstyrelsen" would have every later
+ * import of that name on the victim matched to the attacker's record
+ * (and the rows' old ids remapped to it).  Before 7e68eb1 the first was
+ * the lowest id, which the attacker could grind for.  The import now
+ * takes this organisation's own record of a name when there is one.
+ */
+static void
+test_import_backdated_name(void **state)
+{
+	struct verdict v = { .checks = 0 };
+	struct scene s;
+	struct ident a;
+	struct forger f;
+	struct rec e;
+	struct sl_buf g;
+	struct tu_run *r;
+	char own[SL_ID_TEXT + 1], evil[SL_ID_TEXT + 1], csv[600];
+	FILE *fp;
+
+	(void)state;
+	scene_start(&s, "ib");
+	ident_init(&a, "a-ib");
+	scene_member(&s, &a);
+	snprintf(own, sizeof own, "%s", added(&v, &s.v, "org add",
+	    sl(&s.v, "org", "add", "--name", "Kommunstyrelsen", NULL)));
+
+	/* The attacker's, dated a year back. */
+	forger_init(&f, &a);
+	g = pmap("name", "Kommunstyrelsen", NULL);
+	e = forge_on(&f, "org.created", NULL, NULL, 0,
+	    (sl_now_ms() - 365ull * 86400 * 1000) << 16, &g);
+	free(g.p);
+	id_created(evil, &e);
+	atk_deliver(&a, &s.v, &e, 1);
+	scene_converge(&s);
+	r = sl(&s.v, "org", "list", "--json", NULL);
+	expect(&v, strstr(r->out, evil) != NULL, "v-ib: the backdated org "
+	    "%.8s was not taken in (the test proves nothing)", evil);
+
+	snprintf(csv, sizeof csv, "%s/orgs.csv", s.v.dir);
+	fp = fopen(csv, "w");
+	assert_non_null(fp);
+	fputs("name\nKommunstyrelsen\n", fp);
+	fclose(fp);
+	r = sl(&s.v, "import", csv, "--kind", "org", NULL);
+	expect(&v, r->status == 0, "v-ib: import exited %d: %.200s",
+	    r->status, r->err);
+	expect(&v, strstr(r->err, own) != NULL && strstr(r->err, evil) ==
+	    NULL, "v-ib: the row \"Kommunstyrelsen\" was matched to the "
+	    "attacker's backdated %.8s, not to this organisation's own %.8s: "
+	    "%.300s", evil, own, r->err);
+
+	free(e.p);
+	ident_free(&a);
+	scene_stop(&s);
+	verdict_end(&v);
+}
+
 /* ---- what held -------------------------------------------------------- */
 
 /*
@@ -682,6 +746,7 @@ main(void)
 		/* Issue 14: only the organisation that created a record
 		 * archives it. */
 		cmocka_unit_test_teardown(test_archive_shadow, cl_reap),
+		cmocka_unit_test_teardown(test_import_backdated_name, cl_reap),
 	};
 	int rc;
 
