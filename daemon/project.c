@@ -15,9 +15,10 @@
  *            "pev" and "phead", and an event changed a leaf in each)
  *   pidx     kind, field code, lower-cased value, 0, clock (8) of the
  *            record's creating event, id -> "": within one value the
- *            records stand in the order they were made, so a new
- *            record's keys go to the end of their values' ranges, onto
- *            pages the commit before touched, instead of to random
+ *            records stand in the order they were made (as their
+ *            signers' clocks say: a backdated record comes first), so a
+ *            new record's keys go to the end of their values' ranges,
+ *            onto pages the commit before touched, instead of to random
  *            places (ids are hashes).  The clock is part of the signed
  *            event, so the keys are the same on every node and after
  *            every rebuild.  (Before version 22: value, 0, id.)
@@ -2057,6 +2058,8 @@ rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 			goto out;
 	}
 	p->bulk = false;
+	free(b.items);          /* rb_index's batches take its place */
+	b.items = NULL;
 	if ((rc = rb_index(p, &txn)) != 0)
 		goto out;
 	rc = version_put(p, txn);
@@ -2089,8 +2092,9 @@ project_rebuild(struct project *p, uint64_t *events, char *err,
 			break;
 	}
 	if (rc != 0) {
-		snprintf(err, errlen, "cannot rebuild the records: %s",
-		    mdb_strerror(rc));
+		snprintf(err, errlen, "cannot rebuild the records: %s (they "
+		    "stay incomplete until a rebuild finishes; samlogd tries "
+		    "again when it starts)", mdb_strerror(rc));
 		return rc == MDB_MAP_FULL ? SL_EFULL : SL_ESTORE;
 	}
 	if (events != NULL)

@@ -112,7 +112,8 @@ typedef int (*project_rec_fn)(void *ctx, const struct sl_rec *r);
  * sort order) equal to value, or for a range (value NULL) between from
  * and to inclusive (either may be NULL).  Reads only the index entries in
  * range and the records they name: by value, and records of one value in
- * the order they were made (their creating event's clock, then id).
+ * the order they were made (their creating event's clock, as its signer
+ * gave it, then id).
  */
 int project_list(struct project *p, MDB_txn *txn, char kind,
     const char *field, const char *value, const char *from, const char *to,
