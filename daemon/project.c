@@ -2336,18 +2336,26 @@ kind_in(const char *kinds, char c)
 	    (c != 0 && strchr(kinds, c) != NULL);
 }
 
+#define CAND_MORE ", and more"
+
+/* Adds "ID (label)" to the candidates, or once there is no room for it
+ * (and the mark after it), says that there are more. */
 static void
 cand_add(char *cands, size_t candlen, const uint8_t id[SL_ID_LEN],
     const char *label)
 {
 	char text[SL_ID_TEXT + 1];
-	size_t used = strlen(cands);
+	size_t used = strlen(cands), more = sizeof CAND_MORE - 1;
 
+	if (used >= more && strcmp(cands + used - more, CAND_MORE) == 0)
+		return;
 	sl_b32_encode(text, id, SL_ID_LEN);
-	if (used + SL_ID_TEXT + strlen(label) + 6 < candlen)
+	if (used + SL_ID_TEXT + strlen(label) + 6 + more < candlen)
 		snprintf(cands + used, candlen - used, "%s%s%s%s%s",
 		    used ? ", " : "", text, label[0] ? " (" : "", label,
 		    label[0] ? ")" : "");
+	else if (used > 0 && used + more < candlen)
+		snprintf(cands + used, candlen - used, "%s", CAND_MORE);
 }
 
 /* Moves c past the keys under k's id in rec (its record, events and

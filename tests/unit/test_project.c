@@ -506,6 +506,12 @@ test_ambiguous_prefix(void **state)
 	assert_non_null(strstr(cands, ids[y]));
 	assert_int_equal(project_resolve(a.p, txn, ids[x], "o", got, cands,
 	    sizeof cands), SL_OK);
+	/* 10,000 of one name: more than the candidates' room, which says
+	 * so rather than seem to name them all. */
+	assert_int_equal(project_resolve(a.p, txn, "X", NULL, got, cands,
+	    sizeof cands), SL_EAMBIG);
+	assert_true(strlen(cands) > 9 &&
+	    strcmp(cands + strlen(cands) - 10, ", and more") == 0);
 	mdb_txn_abort(txn);
 	node_close(&a);
 }
