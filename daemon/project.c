@@ -337,11 +337,16 @@ key_next(uint8_t *k, size_t n)
 	return n > 0;
 }
 
-/* The id after id (false: there is none). */
-static bool
-id_next(uint8_t id[SL_ID_LEN])
+/* Moves c past the keys under k's id in rec (its record, events and
+ * heads) to the first key of the next id; buf holds the id sought. */
+static int
+rec_next_id(MDB_cursor *c, MDB_val *k, MDB_val *d, uint8_t buf[SL_ID_LEN])
 {
-	return key_next(id, SL_ID_LEN);
+	memcpy(buf, k->mv_data, SL_ID_LEN);
+	if (!key_next(buf, SL_ID_LEN))
+		return MDB_NOTFOUND;
+	*k = (MDB_val){ SL_ID_LEN, buf };
+	return mdb_cursor_get(c, k, d, MDB_SET_RANGE);
 }
 
 static void
@@ -1884,9 +1889,6 @@ project_test_rebuild_batch(size_t bytes)
 	rb_budget = bytes > 0 ? bytes : RB_KEYS_BUDGET;
 }
 
-static int rec_next_id(MDB_cursor *c, MDB_val *k, MDB_val *d,
-    uint8_t buf[SL_ID_LEN]);
-
 struct rb_keys {
 	uint8_t *buf;           /* keys, each its length (1) and bytes */
 	size_t len, n;
@@ -2356,18 +2358,6 @@ cand_add(char *cands, size_t candlen, const uint8_t id[SL_ID_LEN],
 		    label[0] ? ")" : "");
 	else if (used > 0 && used + more < candlen)
 		snprintf(cands + used, candlen - used, "%s", CAND_MORE);
-}
-
-/* Moves c past the keys under k's id in rec (its record, events and
- * heads) to the first key of the next id; buf holds the id sought. */
-static int
-rec_next_id(MDB_cursor *c, MDB_val *k, MDB_val *d, uint8_t buf[SL_ID_LEN])
-{
-	memcpy(buf, k->mv_data, SL_ID_LEN);
-	if (!id_next(buf))
-		return MDB_NOTFOUND;
-	*k = (MDB_val){ SL_ID_LEN, buf };
-	return mdb_cursor_get(c, k, d, MDB_SET_RANGE);
 }
 
 /* Records of kinds whose id begins with prefix. */
