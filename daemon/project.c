@@ -2612,24 +2612,48 @@ struct idx_walk {
 	MDB_cursor *c;
 	uint8_t key[IDX_KEY_MAX];
 	size_t plen;                  /* the prefix's; IDX_SUFFIX follows */
+	uint8_t at[IDX_SUFFIX];       /* where the cursor is (when placed) */
+	bool placed;
 };
 
-/* Moves w to its first record at or after at (a creating clock and an
- * id, the order within every value); false when it holds none. */
+/* Takes w's cursor key k as w's place if it is in w's value; false at the
+ * end of the value's records. */
+static bool
+walk_at(struct idx_walk *w, const MDB_val *k)
+{
+	if (k->mv_size != w->plen + IDX_SUFFIX ||
+	    memcmp(k->mv_data, w->key, w->plen) != 0)
+		return false;
+	memcpy(w->at, (const uint8_t *)k->mv_data + w->plen, IDX_SUFFIX);
+	w->placed = true;
+	return true;
+}
+
+/* Moves w to its first record at or after target (a creating clock and
+ * an id, the order within every value); false when it holds none.
+ * Targets only grow, so a walk already at or past one stays; one a
+ * record short steps once, which costs far less than a search: the
+ * walk of the value with fewer records mostly moves so. */
 static bool
 walk_seek(struct idx_walk *w, const uint8_t target[IDX_SUFFIX],
     const uint8_t **at, int *rc)
 {
 	MDB_val k, d;
 
+	*at = w->at;
+	if (w->placed) {
+		if (memcmp(w->at, target, IDX_SUFFIX) >= 0)
+			return true;
+		if ((*rc = mdb_cursor_get(w->c, &k, &d, MDB_NEXT)) != 0 ||
+		    !walk_at(w, &k))
+			return false;
+		if (memcmp(w->at, target, IDX_SUFFIX) >= 0)
+			return true;
+	}
 	memcpy(w->key + w->plen, target, IDX_SUFFIX);
 	k = (MDB_val){ w->plen + IDX_SUFFIX, w->key };
-	if ((*rc = mdb_cursor_get(w->c, &k, &d, MDB_SET_RANGE)) != 0 ||
-	    k.mv_size != w->plen + IDX_SUFFIX ||
-	    memcmp(k.mv_data, w->key, w->plen) != 0)
-		return false;
-	*at = (const uint8_t *)k.mv_data + w->plen;
-	return true;
+	return (*rc = mdb_cursor_get(w->c, &k, &d, MDB_SET_RANGE)) == 0 &&
+	    walk_at(w, &k);
 }
 
 int
@@ -2657,6 +2681,7 @@ project_list_all(struct project *p, MDB_txn *txn, char kind, size_t n,
 		}
 		w[opened].plen = idx_prefix(w[opened].key, kind, fi,
 		    values[opened], strlen(values[opened]));
+		w[opened].placed = false;
 	}
 	/* Each index in turn seeks to the record all agree on so far; one
 	 * that holds a later one moves the target there.  n agreeing in a
