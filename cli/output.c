@@ -452,12 +452,13 @@ shown_rank(const struct sl_kind *k, const struct sl_field *f,
 	return !any && (f->flags & (SL_FF_REQUIRED | SL_FF_SORT)) ? 1 : 0;
 }
 
-/* The columns of kind k's list into kind_cols; their count. */
+/* The fields kind k's list shows, in order, into f and their headings
+ * into head (NULL: the name in capitals); their count, at most
+ * MAX_COLS - 2. */
 static int
-kind_layout(const struct sl_kind *k)
+kind_shown(const struct sl_kind *k, const struct sl_field **f,
+    const char **head)
 {
-	const struct sl_field *f[MAX_COLS];
-	const char *head[MAX_COLS];
 	int rank[MAX_COLS], n = 0;
 
 	/* The fields shown, sorted by rank (an insertion sort: stable, so
@@ -479,6 +480,33 @@ kind_layout(const struct sl_kind *k)
 		head[j] = h;
 		rank[j] = r;
 	}
+	return n;
+}
+
+size_t
+output_list_fields(const char *table, const char **names, size_t max)
+{
+	const struct sl_kind *k = table != NULL ? records_kind(table) : NULL;
+	const struct sl_field *f[MAX_COLS];
+	const char *head[MAX_COLS];
+	int n;
+
+	if (k == NULL)
+		return 0;
+	n = kind_shown(k, f, head);
+	for (int i = 0; i < n && (size_t)i < max; i++)
+		names[i] = f[i]->name;
+	return (size_t)n < max ? (size_t)n : max;
+}
+
+/* The columns of kind k's list into kind_cols; their count. */
+static int
+kind_layout(const struct sl_kind *k)
+{
+	const struct sl_field *f[MAX_COLS];
+	const char *head[MAX_COLS];
+	int n = kind_shown(k, f, head);
+
 	kind_cols[0] = (struct column){ "ID", "id", 10 };
 	for (int c = 1; c <= n; c++) {
 		const struct sl_field *fd = f[c - 1];

@@ -30,6 +30,10 @@ struct output {
 extern const struct output output_text;
 extern const struct output output_json;
 
+/* The fields of the records a list of kind `table` shows in its text
+ * table, in order, into names (at most max); 0 if table is no kind. */
+size_t output_list_fields(const char *table, const char **names, size_t max);
+
 /* Tells the text backend that the list asked for was filtered, so that
  * an empty one says "no ... records match" rather than "no ... records". */
 void output_set_filtered(bool filtered);

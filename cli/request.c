@@ -24,7 +24,8 @@
 
 /* {"cmd": remote, "args": {flag: value | [values] | true, "id": pos}} */
 static void
-build_request(struct sl_buf *w, const struct parse_result *r)
+build_request(struct sl_buf *w, const struct parse_result *r,
+    const char *const *fields, size_t nfields)
 {
 	msgpack_packer pk;
 	const struct flag_def *done[MAX_VALUES];
@@ -43,6 +44,7 @@ build_request(struct sl_buf *w, const struct parse_result *r)
 	if (change && localtime_r(&now, &tm) != NULL)
 		strftime(today, sizeof today, "%Y-%m-%d", &tm);
 	nargs += today[0] != '\0';
+	nargs += nfields > 0;
 	for (const struct flag_def *f = r->def->flags; f->name; f++)
 		nargs += parse_value(r, f->name) != NULL;
 	msgpack_packer_init(&pk, w, sl_buf_write);
@@ -58,6 +60,12 @@ build_request(struct sl_buf *w, const struct parse_result *r)
 	if (today[0] != '\0') {
 		sl_pack_cstr(&pk, "today");
 		sl_pack_cstr(&pk, today);
+	}
+	if (nfields > 0) {
+		sl_pack_cstr(&pk, "fields");
+		msgpack_pack_array(&pk, nfields);
+		for (size_t i = 0; i < nfields; i++)
+			sl_pack_cstr(&pk, fields[i]);
 	}
 	for (size_t i = 0; i < r->nvals; i++) {
 		const struct flag_def *f = r->vals[i].flag;
@@ -348,9 +356,21 @@ request_run(const char *dir, bool dir_named, const struct parse_result *r,
 		r = &keyed;
 		break;
 	}
+	/* A list printed as a table: samlogd sends only the fields it
+	 * shows. */
+	const char *fields[16];
+	size_t nfields = 0;
+	const char *verb = r->def->remote != NULL ?
+	    strrchr(r->def->remote, '.') : NULL;
+
+	if (out == &output_text && tee_out == NULL &&
+	    r->def->out == OUT_LIST && verb != NULL &&
+	    strcmp(verb, ".list") == 0)
+		nfields = output_list_fields(r->def->table, fields,
+		    sizeof fields / sizeof fields[0]);
 	if ((fd = request_connect(dir, dir_named, path, sizeof path)) < 0)
 		return 1;
-	build_request(&w, r);
+	build_request(&w, r, fields, nfields);
 	sl_wipe(seed_text, sizeof seed_text);
 	output_set_filtered(r->nvals > 0);
 	struct sl_frame_hdr h = { SL_CTL_VERSION, SL_MSG_REQUEST, 0, 1,

@@ -141,6 +141,19 @@ pack_ref_names(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
 	}
 }
 
+/* The kind field's value as replies carry it: the record's own, or the
+ * schema's default, or the kind's word. */
+static void
+kind_value(const struct sl_rec *r, char *out, size_t outlen)
+{
+	const struct sl_field *kf = sl_schema_field(r->kind, "kind", 4, NULL);
+
+	if (kf != NULL && project_str(r, "kind", out, outlen))
+		return;
+	snprintf(out, outlen, "%s", kf != NULL && kf->dflt ? kf->dflt :
+	    r->kind->word);
+}
+
 /*
  * A record as replies carry it: id, record (the kind's word), kind (the
  * record kind, or an organisation's own kind field), every field of the
@@ -159,13 +172,7 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
 	uint32_t n = 0, refs = 0;
 	char kind[32], date[11], label[SL_TEXT_MAX + 1];
 
-	if (!project_str(r, "kind", kind, sizeof kind) ||
-	    sl_schema_field(k, "kind", 4, NULL) == NULL) {
-		const struct sl_field *kf = sl_schema_field(k, "kind", 4, NULL);
-
-		snprintf(kind, sizeof kind, "%s", kf != NULL && kf->dflt ?
-		    kf->dflt : k->word);
-	}
+	kind_value(r, kind, sizeof kind);
 	for (uint32_t i = 0; i < k->nfields; i++) {
 		n += strcmp(k->fields[i].name, "kind") != 0;
 		refs += k->fields[i].type == SL_F_REF ||
@@ -233,6 +240,48 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
 	}
 }
 
+/*
+ * A record with only id, conflict and the fields only[] marks (by index
+ * in the kind), each reference with the names of what it names: what a
+ * list's table shows of it (the list's "fields" argument).  Packing every
+ * field, with label, times, dates and author, was most of a filtered
+ * list's time in samlogd.
+ */
+static void
+pack_shown(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
+    struct sl_buf *g, const bool *only)
+{
+	const struct sl_kind *k = r->kind;
+	msgpack_packer pk;
+	uint32_t n = 2;
+	char kind[32];
+
+	for (uint32_t i = 0; i < k->nfields; i++)
+		if (only[i])
+			n += 1 + (k->fields[i].type == SL_F_REF ||
+			    k->fields[i].type == SL_F_REFS);
+	msgpack_packer_init(&pk, g, sl_buf_write);
+	msgpack_pack_map(&pk, n);
+	sl_pack_cstr(&pk, "id");
+	sl_pack_b32(&pk, r->id, SL_ID_LEN);
+	sl_pack_cstr(&pk, "conflict");
+	sl_pack_bool(&pk, r->nheads > 1);
+	for (uint32_t i = 0; i < k->nfields; i++) {
+		if (!only[i])
+			continue;
+		sl_pack_cstr(&pk, k->fields[i].name);
+		if (strcmp(k->fields[i].name, "kind") == 0) {
+			kind_value(r, kind, sizeof kind);
+			sl_pack_cstr(&pk, kind);
+		} else {
+			sl_rec_pack_field(&pk, r, i);
+		}
+		if (k->fields[i].type == SL_F_REF ||
+		    k->fields[i].type == SL_F_REFS)
+			pack_ref_names(d, txn, r, i, &pk);
+	}
+}
+
 void
 cmd_send_record(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
     const struct sl_rec *r, bool competing)
@@ -284,8 +333,51 @@ struct list_ctx {
 	uint64_t known;                /* UINT64_MAX: all */
 	struct hit *hits;
 	size_t nhits, cap;
+	bool shown;                    /* only these fields ("fields"): */
+	bool only[SL_SCHEMA_MAX_FIELDS];
 	int err;
 };
+
+/* Sends r as the list replies with it: whole, or only the fields asked
+ * for. */
+static void
+list_send(struct list_ctx *l, const struct sl_rec *r)
+{
+	struct sl_buf g = { 0 };
+
+	if (!l->shown) {
+		cmd_send_record(l->d, l->c, l->id, l->txn, r, false);
+		return;
+	}
+	pack_shown(l->d, l->txn, r, &g, l->only);
+	ctl_send(l->c, SL_MSG_RECORD, l->id, g.p, g.len);
+	free(g.p);
+}
+
+/* The list's "fields" argument into l->only: the fields of kind k its
+ * table shows. */
+static int
+list_fields(struct list_ctx *l, const struct sl_kind *k, const struct arg *g,
+    char *msg, size_t mlen)
+{
+	uint32_t n = g->type == ARG_ARR ? g->n : g->type == ARG_STR ? 1 : 0;
+
+	if (n == 0)
+		return cmd_fail(msg, mlen, SL_EUSAGE, "fields: name the fields "
+		    "to send");
+	for (uint32_t i = 0; i < n; i++) {
+		const char *name = g->type == ARG_ARR ? g->e[i] : g->s;
+		uint32_t len = g->type == ARG_ARR ? g->elen[i] : g->slen, fi;
+
+		if (sl_schema_field(k, name, len, &fi) == NULL)
+			return cmd_fail(msg, mlen, SL_EUSAGE, "fields: %s "
+			    "records have no field \"%.*s\"", k->word,
+			    (int)(len > 64 ? 64 : len), name);
+		l->only[fi] = true;
+	}
+	l->shown = true;
+	return SL_OK;
+}
 
 /* The local day now, as YYYYMMDD (0 if unknown). */
 static uint32_t
@@ -469,7 +561,7 @@ list_cb(void *ctx, const struct sl_rec *cur)
 	 * (one value of another field: in the order records were made), or
 	 * as of a day (the values then may differ), is sorted first. */
 	if (l->stream) {
-		cmd_send_record(l->d, l->c, l->id, l->txn, r, false);
+		list_send(l, r);
 		goto out;
 	}
 	if (l->nhits == l->cap) {
@@ -630,6 +722,7 @@ cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 	const struct filter *scan = NULL;
 	const char *sfield[PROJECT_LIST_ALL_MAX], *svalue[PROJECT_LIST_ALL_MAX];
 	size_t na = 0, nscan = 0;
+	const struct arg *g;
 	char v[32];
 	bool range_ok = true;
 	int rc;
@@ -655,6 +748,7 @@ cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 		range_ok = false;
 	}
 	allowed[na++] = "archived";
+	allowed[na++] = "fields";
 	allowed[na++] = "as-of";
 	allowed[na++] = "known-at";
 	if (kind_has(k, "valid_until"))
@@ -679,6 +773,9 @@ cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 	/* Overdue and expiring as of that day. */
 	if (l->as_of != UINT32_MAX)
 		l->today = l->as_of;
+	if ((g = cmd_arg_get(a, "fields")) != NULL &&
+	    (rc = list_fields(l, k, g, msg, mlen)) != SL_OK)
+		goto out;
 	l->archived = cmd_arg_get(a, "archived") != NULL;
 	l->in_force = cmd_arg_get(a, "in-force") != NULL;
 	l->overdue = cmd_arg_get(a, "overdue") != NULL;
@@ -694,7 +791,6 @@ cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 	}
 	for (uint32_t i = 0; i < k->nfields; i++) {
 		const struct sl_field *f = &k->fields[i];
-		const struct arg *g;
 		struct filter *fl = &l->flt[l->nflt];
 
 		if (!(f->flags & SL_FF_INDEX) || (g = cmd_arg_get(a, f->flag)) ==
@@ -761,7 +857,7 @@ cmd_read_list(struct cmd_ctx *d, struct ctl_conn *c, uint32_t id, MDB_txn *txn,
 		} else if (project_get(d->p, txn, l->hits[i].id, &r) != SL_OK) {
 			continue;
 		}
-		cmd_send_record(d, c, id, txn, &r, false);
+		list_send(l, &r);
 		sl_rec_free(&r);
 	}
 out:

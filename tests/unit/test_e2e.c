@@ -522,6 +522,173 @@ test_hostile_frames(void **state)
 	close(held);
 }
 
+/* Sends one request {"cmd": cmd, "args": {"fields": fields[0..n)}} on
+ * a raw connection; the RECORD replies' maps into recs and the bytes they
+ * point into into bodies (the caller frees both), their count into
+ * *nrecs; the RESULT's code, and its message into msg. */
+static uint64_t
+raw_list(const char *cmd, const char *const *fields, size_t n,
+    msgpack_unpacked *recs, char **bodies, size_t cap, size_t *nrecs,
+    char *msg, size_t mlen)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	uint8_t hdr[SL_FRAME_HDR];
+	struct sl_frame_hdr h = { SL_CTL_VERSION, SL_MSG_REQUEST, 0, 1, 0 };
+	uint64_t code = UINT64_MAX;
+	int fd = raw_connect();
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	msgpack_pack_str_with_body(&pk, "cmd", 3);
+	msgpack_pack_str_with_body(&pk, cmd, strlen(cmd));
+	msgpack_pack_str_with_body(&pk, "args", 4);
+	msgpack_pack_map(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "fields", 6);
+	msgpack_pack_array(&pk, n);
+	for (size_t i = 0; i < n; i++)
+		msgpack_pack_str_with_body(&pk, fields[i], strlen(fields[i]));
+	h.len = (uint32_t)sb.size;
+	sl_frame_hdr_encode(hdr, &h);
+	assert_int_equal(write(fd, hdr, sizeof hdr), (ssize_t)sizeof hdr);
+	assert_int_equal(write(fd, sb.data, sb.size), (ssize_t)sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	*nrecs = 0;
+	msg[0] = '\0';
+	while (code == UINT64_MAX) {
+		struct sl_frame_hdr rh;
+		char *body;
+		size_t got = 0;
+
+		for (size_t k = 0; k < sizeof hdr; k += (size_t)got) {
+			ssize_t r = read(fd, hdr + k, sizeof hdr - k);
+
+			assert_true(r > 0);
+			got = (size_t)r;
+		}
+		assert_int_equal(sl_frame_hdr_decode(&rh, hdr, SL_CTL_FRAME_MAX),
+		    SL_OK);
+		assert_non_null(body = malloc(rh.len + 1));
+		for (size_t k = 0; k < rh.len; k += got) {
+			ssize_t r = read(fd, body + k, rh.len - k);
+
+			assert_true(r > 0);
+			got = (size_t)r;
+		}
+		msgpack_unpacked u;
+
+		msgpack_unpacked_init(&u);
+		assert_int_equal(msgpack_unpack_next(&u, body, rh.len, NULL),
+		    MSGPACK_UNPACK_SUCCESS);
+		/* The objects point into body. */
+		if (rh.type == SL_MSG_RECORD && *nrecs < cap) {
+			bodies[*nrecs] = body;
+			recs[(*nrecs)++] = u;
+			continue;
+		}
+		for (uint32_t i = 0; rh.type == SL_MSG_RESULT &&
+		    i < u.data.via.map.size; i++) {
+			const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+
+			if (kv->key.via.str.size == 4 &&
+			    memcmp(kv->key.via.str.ptr, "code", 4) == 0)
+				code = kv->val.via.u64;
+			if (kv->key.via.str.size == 7 &&
+			    memcmp(kv->key.via.str.ptr, "message", 7) == 0)
+				snprintf(msg, mlen, "%.*s",
+				    (int)kv->val.via.str.size,
+				    kv->val.via.str.ptr);
+		}
+		if (rh.type == SL_MSG_RESULT && code == UINT64_MAX)
+			fail_msg("a RESULT without its code");
+		msgpack_unpacked_destroy(&u);
+		free(body);
+	}
+	close(fd);
+	return code;
+}
+
+/* The string under key in map o, or NULL. */
+static const msgpack_object *
+map_val(const msgpack_object *o, const char *key)
+{
+	for (uint32_t i = 0; i < o->via.map.size; i++)
+		if (o->via.map.ptr[i].key.via.str.size == strlen(key) &&
+		    memcmp(o->via.map.ptr[i].key.via.str.ptr, key,
+		    strlen(key)) == 0)
+			return &o->via.map.ptr[i].val;
+	return NULL;
+}
+
+/*
+ * A list asked for some fields (as samlog's tables ask) carries the id,
+ * the conflict mark and those fields, each reference with the names it
+ * names, and nothing else; a field the kind does not have is a usage
+ * error, with no record sent.  The tables look the same (the golden
+ * tests).
+ */
+static void
+test_list_fields(void **state)
+{
+	static const char *const shown[] = { "name", "org", "municipality" };
+	static const char *const want[] = { "id", "conflict", "name", "org",
+		"org_name", "municipality" };
+	msgpack_unpacked recs[4];
+	char *bodies[4], msg[256];
+	size_t n;
+
+	(void)state;
+	char *org = keep(out1(sl("org", "add", "--name", "Navet", "--kind",
+	    "municipality", NULL)));
+	char *c = keep(out1(sl("contact", "add", "--name", "Lisa Berg",
+	    "--org", org, "--role", "samordnare", "--municipality",
+	    "Vaxholm", "--email", "lisa@example.se", NULL)));
+
+	assert_int_equal(raw_list("contact.list", shown, 3, recs, bodies, 4, &n, msg,
+	    sizeof msg), SL_OK);
+	assert_int_equal(n, 1);
+	const msgpack_object *o = &recs[0].data;
+
+	assert_int_equal(o->via.map.size, sizeof want / sizeof want[0]);
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		if (map_val(o, want[i]) == NULL)
+			fail_msg("the reply has no \"%s\"", want[i]);
+	const msgpack_object *v = map_val(o, "id");
+
+	assert_int_equal(v->via.str.size, strlen(c));
+	assert_memory_equal(v->via.str.ptr, c, strlen(c));
+	v = map_val(o, "org_name");
+	assert_int_equal(v->via.str.size, 5);
+	assert_memory_equal(v->via.str.ptr, "Navet", 5);
+	v = map_val(o, "conflict");
+	assert_int_equal(v->type, MSGPACK_OBJECT_BOOLEAN);
+	assert_false(v->via.boolean);
+	msgpack_unpacked_destroy(&recs[0]);
+	free(bodies[0]);
+	/* A field contacts do not have. */
+	static const char *const bad[] = { "name", "salary" };
+
+	assert_int_equal(raw_list("contact.list", bad, 2, recs, bodies, 4, &n, msg,
+	    sizeof msg), SL_EUSAGE);
+	assert_int_equal(n, 0);
+	assert_non_null(strstr(msg, "\"salary\""));
+	/* None at all. */
+	assert_int_equal(raw_list("contact.list", bad, 0, recs, bodies, 4, &n, msg,
+	    sizeof msg), SL_EUSAGE);
+	assert_int_equal(n, 0);
+	/* The table shows what it showed; --json still every key. */
+	struct tu_run *r = sl("contact", "list", NULL);
+
+	assert_int_equal(r->status, 0);
+	assert_non_null(strstr(r->out, "Lisa Berg"));
+	assert_non_null(strstr(r->out, "Navet"));
+	assert_non_null(strstr(r->out, "lisa@example.se"));
+	r = sl("contact", "list", "--json", NULL);
+	assert_non_null(strstr(r->out, "\"created_on\""));
+	assert_non_null(strstr(r->out, "\"label\""));
+}
+
 static void
 test_crash_keeps_acknowledged(void **state)
 {
@@ -1478,6 +1645,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_fields, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_frames, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_crash_keeps_acknowledged,
