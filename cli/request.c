@@ -99,6 +99,13 @@ build_request(struct sl_buf *w, const struct parse_result *r,
 static uint8_t rbuf[65536];
 static size_t rpos, rlen;
 
+/* Forgets what a reply left unread (before the next connection). */
+static void
+read_reset(void)
+{
+	rpos = rlen = 0;
+}
+
 bool
 read_full(int fd, void *buf, size_t n)
 {
@@ -330,7 +337,7 @@ request_run(const char *dir, bool dir_named, const struct parse_result *r,
 	uint8_t hdr[SL_FRAME_HDR], *body = NULL;
 	char path[256];
 	int fd, status = 1;
-	bool got_result = false, began = false;
+	bool got_result = false, began = false, again = false;
 
 	last_code = -1;
 
@@ -363,11 +370,12 @@ request_run(const char *dir, bool dir_named, const struct parse_result *r,
 	const char *verb = r->def->remote != NULL ?
 	    strrchr(r->def->remote, '.') : NULL;
 
-	if (out == &output_text && tee_out == NULL &&
+	if (out == &output_text && tee_out == NULL && r != &keyed &&
 	    r->def->out == OUT_LIST && verb != NULL &&
 	    strcmp(verb, ".list") == 0)
 		nfields = output_list_fields(r->def->table, fields,
 		    sizeof fields / sizeof fields[0]);
+ask:
 	if ((fd = request_connect(dir, dir_named, path, sizeof path)) < 0)
 		return 1;
 	build_request(&w, r, fields, nfields);
@@ -440,7 +448,12 @@ request_run(const char *dir, bool dir_named, const struct parse_result *r,
 					    kv->val.via.str.ptr);
 			}
 			last_code = code > INT_MAX ? INT_MAX : (int)code;
-			if (code == SL_OK) {
+			if (code == SL_EUSAGE && nfields > 0 && !began) {
+				/* A samlogd older than "fields" refuses it
+				 * (and a real usage error comes back the
+				 * same): ask again, for whole records. */
+				again = true;
+			} else if (code == SL_OK) {
 				if (!began && r->def->out == OUT_LIST) {
 					/* An empty list is still a list. */
 					sink_begin(out, r->def->out,
@@ -458,6 +471,15 @@ request_run(const char *dir, bool dir_named, const struct parse_result *r,
 		body = NULL;
 	}
 	free(body);
+	if (again) {
+		close(fd);
+		read_reset();
+		nfields = 0;
+		again = got_result = false;
+		w = (struct sl_buf){ 0 };
+		body = NULL;
+		goto ask;
+	}
 	if (!began && status == 0 && out == &output_json &&
 	    (r->def->out == OUT_OBJECT || r->def->out == OUT_ID)) {
 		/* A command whose reply is no record (peer remove): --json

@@ -369,6 +369,9 @@ list_fields(struct list_ctx *l, const struct sl_kind *k, const struct arg *g,
 		const char *name = g->type == ARG_ARR ? g->e[i] : g->s;
 		uint32_t len = g->type == ARG_ARR ? g->elen[i] : g->slen, fi;
 
+		if (memchr(name, '\0', len) != NULL)
+			return cmd_fail(msg, mlen, SL_EUSAGE, "fields: a name "
+			    "holds a NUL byte");
 		if (sl_schema_field(k, name, len, &fi) == NULL)
 			return cmd_fail(msg, mlen, SL_EUSAGE, "fields: %s "
 			    "records have no field \"%.*s\"", k->word,

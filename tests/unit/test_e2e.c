@@ -522,14 +522,15 @@ test_hostile_frames(void **state)
 	close(held);
 }
 
-/* Sends one request {"cmd": cmd, "args": {"fields": fields[0..n)}} on
+/* Sends one request {"cmd": cmd, "args": {"fields": fields[0..n)}} (of
+ * lengths lens, or NUL-terminated when lens is NULL) on
  * a raw connection; the RECORD replies' maps into recs and the bytes they
  * point into into bodies (the caller frees both), their count into
  * *nrecs; the RESULT's code, and its message into msg. */
 static uint64_t
-raw_list(const char *cmd, const char *const *fields, size_t n,
-    msgpack_unpacked *recs, char **bodies, size_t cap, size_t *nrecs,
-    char *msg, size_t mlen)
+raw_list(const char *cmd, const char *const *fields, const size_t *lens,
+    size_t n, msgpack_unpacked *recs, char **bodies, size_t cap,
+    size_t *nrecs, char *msg, size_t mlen)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -548,7 +549,8 @@ raw_list(const char *cmd, const char *const *fields, size_t n,
 	msgpack_pack_str_with_body(&pk, "fields", 6);
 	msgpack_pack_array(&pk, n);
 	for (size_t i = 0; i < n; i++)
-		msgpack_pack_str_with_body(&pk, fields[i], strlen(fields[i]));
+		msgpack_pack_str_with_body(&pk, fields[i], lens != NULL ?
+		    lens[i] : strlen(fields[i]));
 	h.len = (uint32_t)sb.size;
 	sl_frame_hdr_encode(hdr, &h);
 	assert_int_equal(write(fd, hdr, sizeof hdr), (ssize_t)sizeof hdr);
@@ -645,7 +647,7 @@ test_list_fields(void **state)
 	    "--org", org, "--role", "samordnare", "--municipality",
 	    "Vaxholm", "--email", "lisa@example.se", NULL)));
 
-	assert_int_equal(raw_list("contact.list", shown, 3, recs, bodies, 4, &n, msg,
+	assert_int_equal(raw_list("contact.list", shown, NULL, 3, recs, bodies, 4, &n, msg,
 	    sizeof msg), SL_OK);
 	assert_int_equal(n, 1);
 	const msgpack_object *o = &recs[0].data;
@@ -669,12 +671,20 @@ test_list_fields(void **state)
 	/* A field contacts do not have. */
 	static const char *const bad[] = { "name", "salary" };
 
-	assert_int_equal(raw_list("contact.list", bad, 2, recs, bodies, 4, &n, msg,
+	assert_int_equal(raw_list("contact.list", bad, NULL, 2, recs, bodies, 4, &n, msg,
 	    sizeof msg), SL_EUSAGE);
 	assert_int_equal(n, 0);
 	assert_non_null(strstr(msg, "\"salary\""));
+	/* A name with a NUL byte in it is said to be so, not cut short. */
+	static const char *const nul[] = { "name\0x" };
+	static const size_t nul_len[] = { 6 };
+
+	assert_int_equal(raw_list("contact.list", nul, nul_len, 1, recs,
+	    bodies, 4, &n, msg, sizeof msg), SL_EUSAGE);
+	assert_int_equal(n, 0);
+	assert_non_null(strstr(msg, "NUL"));
 	/* None at all. */
-	assert_int_equal(raw_list("contact.list", bad, 0, recs, bodies, 4, &n, msg,
+	assert_int_equal(raw_list("contact.list", bad, NULL, 0, recs, bodies, 4, &n, msg,
 	    sizeof msg), SL_EUSAGE);
 	assert_int_equal(n, 0);
 	/* The table shows what it showed; --json still every key. */
@@ -687,6 +697,140 @@ test_list_fields(void **state)
 	r = sl("contact", "list", "--json", NULL);
 	assert_non_null(strstr(r->out, "\"created_on\""));
 	assert_non_null(strstr(r->out, "\"label\""));
+}
+
+/* Writes one reply frame of type `type` with body sb, and empties sb. */
+static void
+old_reply(int fd, uint8_t type, msgpack_sbuffer *sb)
+{
+	uint8_t hdr[SL_FRAME_HDR];
+	struct sl_frame_hdr h = { SL_CTL_VERSION, type, 0, 1,
+		(uint32_t)sb->size };
+
+	sl_frame_hdr_encode(hdr, &h);
+	if (write(fd, hdr, sizeof hdr) != (ssize_t)sizeof hdr ||
+	    write(fd, sb->data, sb->size) != (ssize_t)sb->size)
+		_exit(100);
+	msgpack_sbuffer_clear(sb);
+}
+
+static void
+pack_s(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+/* A RESULT body: {"code": code, "message": msg}. */
+static void
+old_result(msgpack_packer *pk, unsigned code, const char *msg)
+{
+	msgpack_pack_map(pk, 2);
+	pack_s(pk, "code");
+	msgpack_pack_unsigned_int(pk, code);
+	pack_s(pk, "message");
+	pack_s(pk, msg);
+}
+
+/*
+ * A samlogd from before "fields", as far as a list goes: it answers a
+ * request that carries the argument with the usage error that samlogd
+ * gave for any argument it did not know (its words), and one without
+ * with one contact.  (The older daemon itself is not built here; this
+ * speaks its part of the control protocol.)  Exits with the number of
+ * requests it answered.
+ */
+static void
+old_daemon(int lfd)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int served = 0;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	alarm(20);
+	for (int fd; served < 3 && (fd = accept(lfd, NULL, NULL)) >= 0;
+	    served++) {
+		uint8_t hdr[SL_FRAME_HDR], body[4096];
+		struct sl_frame_hdr h;
+		size_t got = 0;
+
+		while (got < sizeof hdr) {
+			ssize_t r = read(fd, hdr + got, sizeof hdr - got);
+
+			if (r <= 0)
+				_exit(101);
+			got += (size_t)r;
+		}
+		if (sl_frame_hdr_decode(&h, hdr, sizeof body) != SL_OK)
+			_exit(102);
+		for (got = 0; got < h.len;) {
+			ssize_t r = read(fd, body + got, h.len - got);
+
+			if (r <= 0)
+				_exit(103);
+			got += (size_t)r;
+		}
+		if (memmem(body, h.len, "fields", 6) != NULL) {
+			old_result(&pk, SL_EUSAGE, "unknown flag '--fields' "
+			    "for contact.list");
+			old_reply(fd, SL_MSG_RESULT, &sb);
+			close(fd);
+			continue;
+		}
+		msgpack_pack_map(&pk, 3);
+		pack_s(&pk, "id");
+		pack_s(&pk, "aaaaaaaaaaaaaaaaaaaaaaaaaa");
+		pack_s(&pk, "name");
+		pack_s(&pk, "Lisa Berg");
+		pack_s(&pk, "conflict");
+		msgpack_pack_false(&pk);
+		old_reply(fd, SL_MSG_RECORD, &sb);
+		msgpack_pack_nil(&pk);
+		old_reply(fd, SL_MSG_END, &sb);
+		old_result(&pk, SL_OK, "");
+		old_reply(fd, SL_MSG_RESULT, &sb);
+		close(fd);
+		_exit(served + 1);
+	}
+	_exit(104);
+}
+
+/* A new samlog against a samlogd from before "fields" (one left running
+ * after an upgrade, until it is restarted): the table is asked for again
+ * with whole records, and shows. */
+static void
+test_list_fields_old_daemon(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char sock[600], env_sock[700], env_dir[700];
+	struct tu_run r;
+	int lfd, st;
+	pid_t kid;
+
+	(void)state;
+	snprintf(sock, sizeof sock, "%s/old.sock", tmp);
+	assert_true(strlen(sock) < sizeof sa.sun_path);
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	assert_true((lfd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	if ((kid = fork()) == 0)
+		old_daemon(lfd);
+	close(lfd);
+	snprintf(env_sock, sizeof env_sock, "SAMLOG_SOCKET=%s", sock);
+	snprintf(env_dir, sizeof env_dir, "SAMLOG_DIR=%s", dir);
+	assert_int_equal(tu_run(&r, (char *const[]){ (char *)tu_prog("samlog"),
+	    "contact", "list", NULL }, (char *const[]){ env_sock, env_dir,
+	    NULL }), 0);
+	assert_int_equal(waitpid(kid, &st, 0), kid);
+	unlink(sock);
+	if (r.status != 0 || strstr(r.out, "Lisa Berg") == NULL)
+		fail_msg("against an older samlogd: exit %d, out=[%s] "
+		    "err=[%s]", r.status, r.out, r.err);
+	/* Asked twice: with fields, then without. */
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 2);
 }
 
 static void
@@ -1647,6 +1791,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_not_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_fields, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_list_fields_old_daemon,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_frames, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_crash_keeps_acknowledged,
