@@ -244,7 +244,7 @@ pack_record(struct cmd_ctx *d, MDB_txn *txn, const struct sl_rec *r,
  * A record with only id, conflict and the fields only[] marks (by index
  * in the kind), each reference with the names of what it names: what a
  * list's table shows of it (the list's "fields" argument).  Packing every
- * field, with label, times, dates and author, was most of a filtered
+ * field, with label, times, dates and author, was a fifth of a filtered
  * list's time in samlogd.
  */
 static void
