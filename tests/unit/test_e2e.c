@@ -522,6 +522,20 @@ test_hostile_frames(void **state)
 	close(held);
 }
 
+/* Reads exactly n bytes from fd into buf; false at an error or the end. */
+static bool
+read_n(int fd, void *buf, size_t n)
+{
+	for (size_t got = 0; got < n;) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+
+		if (r <= 0)
+			return false;
+		got += (size_t)r;
+	}
+	return true;
+}
+
 /* Sends one request {"cmd": cmd, "args": {"fields": fields[0..n)}} (of
  * lengths lens, or NUL-terminated when lens is NULL) on
  * a raw connection; the RECORD replies' maps into recs and the bytes they
@@ -542,11 +556,11 @@ raw_list(const char *cmd, const char *const *fields, const size_t *lens,
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 2);
-	msgpack_pack_str_with_body(&pk, "cmd", 3);
-	msgpack_pack_str_with_body(&pk, cmd, strlen(cmd));
-	msgpack_pack_str_with_body(&pk, "args", 4);
+	sl_pack_cstr(&pk, "cmd");
+	sl_pack_cstr(&pk, cmd);
+	sl_pack_cstr(&pk, "args");
 	msgpack_pack_map(&pk, 1);
-	msgpack_pack_str_with_body(&pk, "fields", 6);
+	sl_pack_cstr(&pk, "fields");
 	msgpack_pack_array(&pk, n);
 	for (size_t i = 0; i < n; i++)
 		msgpack_pack_str_with_body(&pk, fields[i], lens != NULL ?
@@ -561,23 +575,12 @@ raw_list(const char *cmd, const char *const *fields, const size_t *lens,
 	while (code == UINT64_MAX) {
 		struct sl_frame_hdr rh;
 		char *body;
-		size_t got = 0;
 
-		for (size_t k = 0; k < sizeof hdr; k += (size_t)got) {
-			ssize_t r = read(fd, hdr + k, sizeof hdr - k);
-
-			assert_true(r > 0);
-			got = (size_t)r;
-		}
+		assert_true(read_n(fd, hdr, sizeof hdr));
 		assert_int_equal(sl_frame_hdr_decode(&rh, hdr, SL_CTL_FRAME_MAX),
 		    SL_OK);
 		assert_non_null(body = malloc(rh.len + 1));
-		for (size_t k = 0; k < rh.len; k += got) {
-			ssize_t r = read(fd, body + k, rh.len - k);
-
-			assert_true(r > 0);
-			got = (size_t)r;
-		}
+		assert_true(read_n(fd, body, rh.len));
 		msgpack_unpacked u;
 
 		msgpack_unpacked_init(&u);
@@ -714,21 +717,15 @@ old_reply(int fd, uint8_t type, msgpack_sbuffer *sb)
 	msgpack_sbuffer_clear(sb);
 }
 
-static void
-pack_s(msgpack_packer *pk, const char *s)
-{
-	msgpack_pack_str_with_body(pk, s, strlen(s));
-}
-
 /* A RESULT body: {"code": code, "message": msg}. */
 static void
 old_result(msgpack_packer *pk, unsigned code, const char *msg)
 {
 	msgpack_pack_map(pk, 2);
-	pack_s(pk, "code");
+	sl_pack_cstr(pk, "code");
 	msgpack_pack_unsigned_int(pk, code);
-	pack_s(pk, "message");
-	pack_s(pk, msg);
+	sl_pack_cstr(pk, "message");
+	sl_pack_cstr(pk, msg);
 }
 
 /*
@@ -753,24 +750,13 @@ old_daemon(int lfd)
 	    served++) {
 		uint8_t hdr[SL_FRAME_HDR], body[4096];
 		struct sl_frame_hdr h;
-		size_t got = 0;
 
-		while (got < sizeof hdr) {
-			ssize_t r = read(fd, hdr + got, sizeof hdr - got);
-
-			if (r <= 0)
-				_exit(101);
-			got += (size_t)r;
-		}
+		if (!read_n(fd, hdr, sizeof hdr))
+			_exit(101);
 		if (sl_frame_hdr_decode(&h, hdr, sizeof body) != SL_OK)
 			_exit(102);
-		for (got = 0; got < h.len;) {
-			ssize_t r = read(fd, body + got, h.len - got);
-
-			if (r <= 0)
-				_exit(103);
-			got += (size_t)r;
-		}
+		if (!read_n(fd, body, h.len))
+			_exit(103);
 		if (memmem(body, h.len, "fields", 6) != NULL) {
 			old_result(&pk, SL_EUSAGE, "unknown flag '--fields' "
 			    "for contact.list");
@@ -779,11 +765,11 @@ old_daemon(int lfd)
 			continue;
 		}
 		msgpack_pack_map(&pk, 3);
-		pack_s(&pk, "id");
-		pack_s(&pk, "aaaaaaaaaaaaaaaaaaaaaaaaaa");
-		pack_s(&pk, "name");
-		pack_s(&pk, "Lisa Berg");
-		pack_s(&pk, "conflict");
+		sl_pack_cstr(&pk, "id");
+		sl_pack_cstr(&pk, "aaaaaaaaaaaaaaaaaaaaaaaaaa");
+		sl_pack_cstr(&pk, "name");
+		sl_pack_cstr(&pk, "Lisa Berg");
+		sl_pack_cstr(&pk, "conflict");
 		msgpack_pack_false(&pk);
 		old_reply(fd, SL_MSG_RECORD, &sb);
 		msgpack_pack_nil(&pk);
