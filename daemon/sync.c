@@ -24,15 +24,20 @@
 #include "log.h"
 #include "sync.h"
 
-#define BATCH_BYTES (768u << 10)  /* an EVENTS frame ends on the first
-                                     signed event past this; the receiver
-                                     commits a frame at once, so larger
-                                     frames rewrite the record trees'
-                                     pages fewer times (at 256 KiB a
-                                     catch-up of CLI-made contacts ran
-                                     at half the speed) */
-#define BATCH_EVENTS 4096
+/* A sender ends an EVENTS frame on the first signed event at or past
+ * SL_PEER_FULL_BYTES or SL_PEER_FULL_EVENTS (at 256 KiB a catch-up of
+ * CLI-made contacts ran at half the speed: every commit rewrites the
+ * record trees' pages it touches).  A receiver holds such full frames of
+ * one origin back and commits up to PEND_EVENTS or PEND_BYTES of them
+ * at once: a catch-up of imported contacts ran 22 % faster with 15,000
+ * events per commit than with 1,900. */
+#define BATCH_BYTES SL_PEER_FULL_BYTES
+#define BATCH_EVENTS SL_PEER_FULL_EVENTS
 #define FRAME_EVENTS_MAX (BATCH_EVENTS + SL_SIGN_INTERVAL) /* received */
+#define PEND_EVENTS 16384
+#define PEND_BYTES (6u << 20)
+#define PEND_FRAMES 16
+#define PEND_WAIT_MS 10           /* a run that stops on a full frame */
 #define FRAME_BODY_MAX SL_PEER_FRAME_MAX
 #define HOLD_MS 10000             /* own events claimed but not coming */
 #define HOLD_TEXT "10 s"          /* HOLD_MS, for the log */
@@ -114,6 +119,14 @@ struct session {
 	long stick;               /* ostate index to continue, or -1 */
 	uint8_t *crec[CARRY_MAX]; /* unsigned tail held for the next frame */
 	size_t clen[CARRY_MAX], cn;
+	/* Full frames held back to be committed together (pend_*): one
+	 * origin's records, back to back in pb, each one's length in plen,
+	 * and where each frame ends. */
+	uint8_t porigin[SL_KEY_LEN];
+	struct sl_buf pb;
+	size_t *plen, pn, pcap;
+	size_t pend[PEND_FRAMES], pnf;
+	uint64_t pdue;            /* ms: committed then, if nothing came */
 };
 
 struct sync {
@@ -125,6 +138,7 @@ struct sync {
 	size_t npeers;
 	struct session *sessions;
 	uv_idle_t idle;
+	uv_timer_t pend_timer;  /* commits frames held back (PEND_WAIT_MS) */
 	bool grew;
 	bool want_now;          /* an ingest left openings missing: ask */
 	uint64_t want_at;       /* ms: the last round of WANT */
@@ -766,8 +780,187 @@ self_taken(struct peer *p, uint64_t before, uint64_t top, size_t added)
 	p->claim_false = false;
 }
 
+/* What became of a run of frames offered to the store. */
+enum taken { TAKEN, STOPPED /* its origin is refused */, CLOSED };
+
+/* recs[0..n) of origin, from ss's peer, stored: count them, and tell
+ * whoever waits on the log. */
 static void
-handle_events(struct session *ss, struct sl_mp *r)
+taken(struct session *ss, const uint8_t origin[SL_KEY_LEN], uint64_t before,
+    const uint8_t *last, size_t last_len,
+    const struct store_ingest_result *res)
+{
+	struct sync *sy = ss->sy;
+	const uint8_t *o;
+	uint64_t top = 0;
+	bool sgn;
+
+	ss->peer->received += res->added;
+	if (memcmp(origin, sy->key.pub, SL_KEY_LEN) == 0 &&
+	    sl_wire_peek(last, last_len, &o, &top, &sgn))
+		self_taken(ss->peer, before, top, res->added);
+	if (res->gaps > 0)
+		sy->want_now = true;
+	if (res->added > 0 || res->restored > 0)
+		sync_log_grew(sy);
+}
+
+/*
+ * Stores recs[0..n) of one origin from ss, frames that end at fend[0..nf)
+ * (each on a signed event): in one commit, and if that is refused, frame
+ * by frame as they came, so that a refusal costs what it did when each
+ * frame was a commit of its own (the frames before the refused one are
+ * stored, and none after it).
+ */
+static enum taken
+ingest_frames(struct session *ss, const uint8_t origin[SL_KEY_LEN],
+    const uint8_t *const *recs, const size_t *lens, size_t n,
+    const size_t *fend, size_t nf)
+{
+	struct sync *sy = ss->sy;
+	struct store_ingest_result res;
+	uint64_t before = tip_seq(sy, origin);
+	int rc = store_ingest(sy->s, recs, lens, n, &res);
+
+	if (rc == SL_OK) {
+		taken(ss, origin, before, recs[n - 1], lens[n - 1], &res);
+		return TAKEN;
+	}
+	if (rc == SL_ESTORE || rc == SL_EFULL || rc == SL_ENOMEM) {
+		conn_close(ss->conn, false, "cannot store events: %s",
+		    res.reason);
+		return CLOSED;
+	}
+	if (nf > 1) {
+		enum taken t = TAKEN;
+
+		for (size_t k = 0, from = 0; k < nf && t == TAKEN; k++) {
+			t = ingest_frames(ss, origin, recs + from, lens + from,
+			    fend[k] - from, &fend[k], 1);
+			from = fend[k];
+		}
+		return t;
+	}
+	refuse_origin(ss, origin, &res, res.index < n ? recs[res.index] :
+	    NULL, res.index < n ? lens[res.index] : 0);
+	return STOPPED;
+}
+
+/* Commits the frames ss holds back (none: TAKEN). */
+static enum taken
+pend_flush(struct session *ss)
+{
+	struct sl_buf b = ss->pb;
+	size_t *len = ss->plen, n = ss->pn, nf = ss->pnf;
+	size_t fend[PEND_FRAMES];
+	const uint8_t **recs;
+	enum taken t = TAKEN;
+
+	if (nf == 0)
+		return TAKEN;
+	/* Detached first: a close this causes flushes nothing twice. */
+	memcpy(fend, ss->pend, nf * sizeof fend[0]);
+	ss->pb = (struct sl_buf){ 0 };
+	ss->plen = NULL;
+	ss->pn = ss->pcap = ss->pnf = 0;
+	if ((recs = malloc(n * sizeof *recs)) == NULL) {
+		conn_close(ss->conn, false, "out of memory");
+		t = CLOSED;
+	} else {
+		for (size_t i = 0, off = 0; i < n; off += len[i++])
+			recs[i] = b.p + off;
+		t = ingest_frames(ss, ss->porigin, recs, len, n, fend, nf);
+	}
+	/* An unsigned tail held for the next frame is of the same origin,
+	 * refused now. */
+	if (t == STOPPED)
+		carry_clear(ss);
+	free(recs);
+	free(len);
+	free(b.p);
+	return t;
+}
+
+/* Forgets the frames ss holds back. */
+static void
+pend_drop(struct session *ss)
+{
+	free(ss->pb.p);
+	free(ss->plen);
+	ss->pb = (struct sl_buf){ 0 };
+	ss->plen = NULL;
+	ss->pn = ss->pcap = ss->pnf = 0;
+}
+
+/* Holds recs[0..n) of origin back as one more frame; -1 out of memory. */
+static int
+pend_add(struct session *ss, const uint8_t origin[SL_KEY_LEN],
+    const uint8_t *const *recs, const size_t *lens, size_t n)
+{
+	if (ss->pn + n > ss->pcap) {
+		size_t cap = ss->pn + n + FRAME_EVENTS_MAX;
+		size_t *l = realloc(ss->plen, cap * sizeof *l);
+
+		if (l == NULL)
+			return -1;
+		ss->plen = l;
+		ss->pcap = cap;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sl_buf_write(&ss->pb, (const char *)recs[i], lens[i]);
+		ss->plen[ss->pn++] = lens[i];
+	}
+	if (ss->pb.failed)
+		return -1;
+	memcpy(ss->porigin, origin, SL_KEY_LEN);
+	ss->pend[ss->pnf++] = ss->pn;
+	return 0;
+}
+
+static void pend_cb(uv_timer_t *t);
+
+/* Commits what sessions hold back: all, or those whose wait is over
+ * (and waits again for the others). */
+static void
+pend_all(struct sync *sy, bool all)
+{
+	uint64_t now = sl_now_ms(), next = UINT64_MAX;
+
+	for (struct session *ss = sy->sessions; ss != NULL; ss = ss->next) {
+		if (ss->peer == NULL || ss->pnf == 0)
+			continue;
+		if (all || ss->pdue <= now)
+			(void)pend_flush(ss);
+		else if (ss->pdue < next)
+			next = ss->pdue;
+	}
+	if (!all && next != UINT64_MAX)
+		uv_timer_start(&sy->pend_timer, pend_cb, next - now, 0);
+}
+
+static void
+pend_cb(uv_timer_t *t)
+{
+	pend_all(t->data, false);
+}
+
+/* Does one of recs[0..n) change who counts (a membership event)?  The
+ * next frame's checks must see it stored. */
+static bool
+has_members(const uint8_t *const *recs, const size_t *lens, size_t n)
+{
+	const char *type;
+	uint32_t tlen;
+
+	for (size_t i = 0; i < n; i++)
+		if (!sl_wire_peek_type(recs[i], lens[i], &type, &tlen) ||
+		    sl_mev_type(type, tlen))
+			return true;
+	return false;
+}
+
+static void
+handle_events(struct session *ss, struct sl_mp *r, size_t body_len)
 {
 	struct sync *sy = ss->sy;
 	struct peer *p = ss->peer;
@@ -821,6 +1014,12 @@ handle_events(struct session *ss, struct sl_mp *r)
 		if (sgn)
 			last_signed = i;
 	}
+	/* Frames held back are of one origin, and are stored before
+	 * another's is looked at (a membership event among them counts). */
+	if (ss->pnf > 0 && (origin == NULL ||
+	    memcmp(ss->porigin, origin, SL_KEY_LEN) != 0) &&
+	    pend_flush(ss) == CLOSED)
+		return;
 	if (origin == NULL) {
 		struct store_ingest_result res = { .code = SL_EINVAL };
 
@@ -898,33 +1097,38 @@ handle_events(struct session *ss, struct sl_mp *r)
 		return;
 	}
 	if (upto > 0) {
-		struct store_ingest_result res;
-		uint64_t before = tip_seq(sy, origin);
-		int rc = store_ingest(sy->s, sy->recs, sy->lens, upto, &res);
+		/* A full frame says more of this origin follows: held back
+		 * (PEND_WAIT_MS at most) to be committed with it.  Not one
+		 * that changes who counts, this node's own events (self_taken
+		 * counts them as they come), nor a run a cut-off ends. */
+		bool full = n >= BATCH_EVENTS ||
+		    body_len + 5 * (size_t)n >= BATCH_BYTES;
+		bool hold = full && beyond == SIZE_MAX &&
+		    memcmp(origin, sy->key.pub, SL_KEY_LEN) != 0 &&
+		    !has_members(sy->recs, sy->lens, upto);
+		enum taken t;
 
-		if (rc == SL_OK) {
-			const uint8_t *o;
-			uint64_t top = 0;
-			bool sgn;
-
-			p->received += res.added;
-			if (memcmp(origin, sy->key.pub, SL_KEY_LEN) == 0 &&
-			    sl_wire_peek(sy->recs[upto - 1], sy->lens[upto - 1],
-			    &o, &top, &sgn))
-				self_taken(p, before, top, res.added);
-			if (res.gaps > 0)
-				sy->want_now = true;
-			if (res.added > 0 || res.restored > 0)
-				sync_log_grew(sy);
-		} else if (rc == SL_ESTORE || rc == SL_EFULL ||
-		    rc == SL_ENOMEM) {
-			conn_close(ss->conn, false, "cannot store events: %s",
-			    res.reason);
+		if (!hold && ss->pnf == 0) {
+			t = ingest_frames(ss, origin, sy->recs, sy->lens, upto,
+			    &upto, 1);
+		} else if (pend_add(ss, origin, sy->recs, sy->lens, upto) !=
+		    0) {
+			pend_drop(ss);
+			conn_close(ss->conn, false, "out of memory");
 			return;
+		} else if (!hold || ss->pn >= PEND_EVENTS ||
+		    ss->pb.len >= PEND_BYTES || ss->pnf == PEND_FRAMES) {
+			t = pend_flush(ss);
 		} else {
-			refuse_origin(ss, origin, &res, res.index < upto ?
-			    sy->recs[res.index] : NULL, res.index < upto ?
-			    sy->lens[res.index] : 0);
+			t = TAKEN;
+			ss->pdue = sl_now_ms() + PEND_WAIT_MS;
+			if (!uv_is_active((uv_handle_t *)&sy->pend_timer))
+				uv_timer_start(&sy->pend_timer, pend_cb,
+				    PEND_WAIT_MS, 0);
+		}
+		if (t == CLOSED)
+			return;
+		if (t == STOPPED) {
 			carry_clear(ss);
 			return;
 		}
@@ -1269,6 +1473,9 @@ frame_cb(void *ctx, struct conn *c, const struct sl_frame_hdr *h,
 		    SL_PEER_EVENTS ? "EVENTS" : "a frame");
 		return;
 	}
+	/* Frames held back are stored before anything else is done. */
+	if (h->type != SL_PEER_EVENTS && pend_flush(ss) == CLOSED)
+		return;
 	switch (h->type) {
 	case SL_PEER_HELLO:
 		handle_hello(ss, &r);
@@ -1287,7 +1494,7 @@ frame_cb(void *ctx, struct conn *c, const struct sl_frame_hdr *h,
 		break;
 	}
 	case SL_PEER_EVENTS:
-		handle_events(ss, &r);
+		handle_events(ss, &r, h->len);
 		break;
 	case SL_PEER_WANT:
 		handle_want(ss, &r);
@@ -1416,6 +1623,7 @@ freed_cb(void *ctx, void *data)
 		}
 	}
 	carry_clear(ss);
+	pend_drop(ss);
 	free(ss->ann);
 	free(ss);
 }
@@ -1429,6 +1637,9 @@ closed_cb(void *ctx, struct conn *c, bool bye, const char *why)
 	struct session *ss = conn_data(c);
 	struct peer *p = ss != NULL ? ss->peer : NULL;
 
+	/* What it sent is stored, as if each frame had been at once. */
+	if (p != NULL)
+		(void)pend_flush(ss);
 	/* ss is NULL for a stranger's connection, which conn.c logs. */
 	if (p != NULL && p->ses == ss && ss->hello_got && !sy->closing)
 		claim_check(p, true);
@@ -1968,6 +2179,8 @@ sync_new(struct sync **out, uv_loop_t *loop, struct store *s,
 	}
 	uv_idle_init(loop, &sy->idle);
 	sy->idle.data = sy;
+	uv_timer_init(loop, &sy->pend_timer);
+	sy->pend_timer.data = sy;
 	*out = sy;
 	sync_apply(sy, c);
 	return SL_OK;
@@ -2136,6 +2349,10 @@ sync_peer_get(const struct sync *sy, size_t i, struct sync_peer_info *out)
 void
 sync_close(struct sync *sy)
 {
+	/* What peers sent is stored before the connections go. */
+	pend_all(sy, true);
+	uv_timer_stop(&sy->pend_timer);
+	uv_close((uv_handle_t *)&sy->pend_timer, NULL);
 	sy->closing = true;
 	conn_set_close(sy->net, "the node is shutting down");
 	while (sy->npeers > 0)

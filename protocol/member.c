@@ -301,8 +301,9 @@ sl_cuts_check(const uint8_t *v, size_t len, char *why, size_t wlen)
 	return list_check(read_cuts, v, len, why, wlen);
 }
 
-int
-sl_mev_decode(const struct sl_event *ev, struct sl_mev *out)
+/* The membership event types, and what each is. */
+static enum sl_mev_type
+mev_type(const char *type, size_t len)
 {
 	static const struct {
 		const char *type;
@@ -314,17 +315,30 @@ sl_mev_decode(const struct sl_event *ev, struct sl_mev *out)
 		{ "device.revoked", SL_MEV_REVOKE },
 		{ "member.approved", SL_MEV_APPROVE },
 		{ "member.policy", SL_MEV_POLICY } };
+
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strlen(types[i].type) == len &&
+		    memcmp(types[i].type, type, len) == 0)
+			return types[i].t;
+	return 0;
+}
+
+bool
+sl_mev_type(const char *type, size_t type_len)
+{
+	return mev_type(type, type_len) != 0;
+}
+
+int
+sl_mev_decode(const struct sl_event *ev, struct sl_mev *out)
+{
 	struct sl_mp m;
 	uint32_t n;
 	bool have_org = false, have_dev = false;
 	struct approvals *ap = NULL;
 
 	memset(out, 0, sizeof *out);
-	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-		if (strlen(types[i].type) == ev->type_len &&
-		    memcmp(types[i].type, ev->type, ev->type_len) == 0)
-			out->type = types[i].t;
-	if (out->type == 0)
+	if ((out->type = mev_type(ev->type, ev->type_len)) == 0)
 		return SL_ENOENT;
 	memcpy(out->origin, ev->origin, SL_KEY_LEN);
 	out->seq = ev->seq;

@@ -112,25 +112,58 @@ sl_wire_bye(struct sl_mp *r, char *why, size_t len)
 		snprintf(why, len, "%.*s", (int)vlen, v);
 }
 
-bool
-sl_wire_peek(const uint8_t *rec, size_t len, const uint8_t **origin,
-    uint64_t *seq, bool *is_signed)
+/* The header of rec, opened into h past its array's length, and whether
+ * rec carries a signature; false if that much does not decode. */
+static bool
+header_open(const uint8_t *rec, size_t len, struct sl_mp *h, bool *is_signed)
 {
-	struct sl_mp r, h;
+	struct sl_mp r;
 	const uint8_t *hdr;
-	uint32_t n, hlen, olen;
-	uint64_t version;
+	uint32_t n, hlen;
 
 	sl_mp_init(&r, rec, len);
 	if (sl_mp_read_array(&r, &n, 3) != SL_OK || n != 3 ||
 	    sl_mp_read_bin(&r, &hdr, &hlen, 1, SL_HEADER_MAX) != SL_OK)
 		return false;
 	*is_signed = !sl_mp_peek_nil(&r);
-	sl_mp_init(&h, hdr, hlen);
-	return sl_mp_read_array(&h, &n, 10) == SL_OK && n == 10 &&
+	sl_mp_init(h, hdr, hlen);
+	return sl_mp_read_array(h, &n, 10) == SL_OK && n == 10;
+}
+
+bool
+sl_wire_peek(const uint8_t *rec, size_t len, const uint8_t **origin,
+    uint64_t *seq, bool *is_signed)
+{
+	struct sl_mp h;
+	uint32_t olen;
+	uint64_t version;
+
+	return header_open(rec, len, &h, is_signed) &&
 	    sl_mp_read_uint(&h, &version) == SL_OK &&
 	    sl_mp_read_bin(&h, origin, &olen, SL_KEY_LEN, SL_KEY_LEN) ==
 	    SL_OK && sl_mp_read_uint(&h, seq) == SL_OK;
+}
+
+bool
+sl_wire_peek_type(const uint8_t *rec, size_t len, const char **type,
+    uint32_t *type_len)
+{
+	struct sl_mp h;
+	const uint8_t *origin, *prev;
+	const char *author;
+	uint32_t olen, plen, alen;
+	uint64_t version, seq, hlc;
+	bool sgn;
+
+	return header_open(rec, len, &h, &sgn) &&
+	    sl_mp_read_uint(&h, &version) == SL_OK &&
+	    sl_mp_read_bin(&h, &origin, &olen, SL_KEY_LEN, SL_KEY_LEN) ==
+	    SL_OK && sl_mp_read_uint(&h, &seq) == SL_OK &&
+	    (sl_mp_read_nil(&h) || sl_mp_read_bin(&h, &prev, &plen,
+	    SL_HASH_LEN, SL_HASH_LEN) == SL_OK) &&
+	    sl_mp_read_uint(&h, &hlc) == SL_OK &&
+	    sl_mp_read_str(&h, &author, &alen, 0, SL_AUTHOR_MAX) == SL_OK &&
+	    sl_mp_read_str(&h, type, type_len, 1, SL_TYPE_MAX) == SL_OK;
 }
 
 /* ---- encoding ------------------------------------------------------------ */

@@ -583,6 +583,10 @@ const char *sl_msg_name(int type);
  */
 #define SL_PEER_VERSION 1
 #define SL_PEER_FRAME_MAX (1u << 20) /* body bytes */
+/* A sender ends an EVENTS frame on the first signed event at or past
+ * either: a frame that reaches one (a full frame) says more follows. */
+#define SL_PEER_FULL_EVENTS 4096
+#define SL_PEER_FULL_BYTES (768u << 10) /* records, 5 bytes each counted */
 #define SL_PEER_PORT 7420            /* the default listening port */
 
 enum sl_peer_msg {
@@ -1152,6 +1156,9 @@ struct sl_mev {
  * of another type; SL_EINVAL if its payload says nothing usable (erased,
  * or not what the content rules let through). */
 int sl_mev_decode(const struct sl_event *ev, struct sl_mev *e);
+/* Is an event of this type (type_len bytes) a membership event, one
+ * sl_mev_decode reads? */
+bool sl_mev_type(const char *type, size_t type_len);
 
 /*
  * Devices (PROTOCOL.md 12.3).  An organisation key certifies a device
@@ -1470,6 +1477,10 @@ void sl_wire_bye(struct sl_mp *r, char *why, size_t len);
  * decode.  Nothing is verified; sl_event_decode does the rest. */
 bool sl_wire_peek(const uint8_t *rec, size_t len, const uint8_t **origin,
     uint64_t *seq, bool *is_signed);
+/* A record's type (borrowed, *len bytes) from its header alone: false
+ * if that much does not decode.  Nothing is verified. */
+bool sl_wire_peek_type(const uint8_t *rec, size_t len, const char **type,
+    uint32_t *type_len);
 
 /* HELLO of this version for org (saying it answers WANT), up to the
  * header of its vector: the caller packs nvec entries next. */

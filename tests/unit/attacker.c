@@ -88,10 +88,11 @@ chain_add(struct store *s, const struct ident *id, const char *name)
 	return r;
 }
 
-/* Appends n events in one commit and returns their records with every
- * signature taken out (nil in its place): a run no one has signed. */
+/* Appends n contact.created events in one commit, signed as the store
+ * signs (every SL_SIGN_INTERVAL-th seq and the last), and returns their
+ * records. */
 void
-chain_unsigned(struct store *s, const struct ident *id, struct rec *out,
+chain_many(struct store *s, const struct ident *id, struct rec *out,
     size_t n)
 {
 	struct sl_event_draft *d = calloc(n, sizeof *d);
@@ -108,15 +109,29 @@ chain_unsigned(struct store *s, const struct ident *id, struct rec *out,
 	if (store_append(s, d, n, ap, err, sizeof err) != SL_OK)
 		fail_msg("%s", err);
 	for (size_t i = 0; i < n; i++) {
+		out[i] = (struct rec){ .seq = ap[i].seq };
+		memcpy(out[i].hash, ap[i].hash, SL_HASH_LEN);
+		assert_int_equal(store_event_get(s, id->key.pub, ap[i].seq,
+		    &out[i].p, &out[i].len), SL_OK);
+	}
+	free(d);
+	free(ap);
+}
+
+/* chain_many's run with every signature taken out (nil in its place): a
+ * run no one has signed. */
+void
+chain_unsigned(struct store *s, const struct ident *id, struct rec *out,
+    size_t n)
+{
+	chain_many(s, id, out, n);
+	for (size_t i = 0; i < n; i++) {
 		struct sl_event ev;
 		struct sl_buf b = { 0 };
 		msgpack_packer pk;
-		uint8_t *rec;
-		size_t len;
 
-		assert_int_equal(store_event_get(s, id->key.pub, ap[i].seq,
-		    &rec, &len), SL_OK);
-		assert_int_equal(sl_event_decode(&ev, rec, len), SL_OK);
+		assert_int_equal(sl_event_decode(&ev, out[i].p, out[i].len),
+		    SL_OK);
 		msgpack_packer_init(&pk, &b, sl_buf_write);
 		msgpack_pack_array(&pk, 3);
 		sl_pack_bin(&pk, ev.hdr, ev.hdr_len);
@@ -125,12 +140,10 @@ chain_unsigned(struct store *s, const struct ident *id, struct rec *out,
 		sl_pack_bin(&pk, ev.salt, SL_SALT_LEN);
 		sl_pack_bin(&pk, ev.payload, ev.payload_len);
 		assert_false(b.failed);
-		out[i] = (struct rec){ .p = b.p, .len = b.len,
-			.seq = ap[i].seq };
-		free(rec);
+		free(out[i].p);
+		out[i].p = b.p;
+		out[i].len = b.len;
 	}
-	free(d);
-	free(ap);
 }
 
 /* ---- frame bodies ---------------------------------------------------- */

@@ -61,9 +61,13 @@ struct store *chain_open(const struct ident *id, const char *sub);
  * returns its record. */
 struct rec chain_add(struct store *s, const struct ident *id,
     const char *name);
-/* Appends n contact.created events in one commit and returns their
- * records in out[0..n) with every signature taken out (nil in its
- * place): a run no one has signed. */
+/* Appends n contact.created events in one commit, signed as the store
+ * signs them (every SL_SIGN_INTERVAL-th seq and the last), and returns
+ * their records in out[0..n) (each p for the caller to free). */
+void chain_many(struct store *s, const struct ident *id, struct rec *out,
+    size_t n);
+/* The same with every signature taken out (nil in its place): a run no
+ * one has signed. */
 void chain_unsigned(struct store *s, const struct ident *id, struct rec *out,
     size_t n);
 

@@ -15,7 +15,9 @@
  * oversize, cut short or of the wrong type, and bytes that are not TLS
  * at all; hold a thousand idle connections open; and write text with
  * terminal control sequences (and maps keyed by integers) into the
- * shared record, which no command may then print raw.
+ * shared record, which no command may then print raw; and send full
+ * frames, which the victim holds back to commit together, the last of
+ * them with a broken signature.
  *
  * After every case the victim must still run, answer the CLI, sync new
  * events with its honest peer, verify clean, and have logged the case
@@ -1854,6 +1856,102 @@ test_tip_claim(void **state)
 	scene_stop(&s);
 }
 
+/* ---- 10. full frames committed together --------------------------------- */
+
+/*
+ * A receiver may commit several full EVENTS frames of one origin at once
+ * (a full frame says that more follows).  What it stores must still be
+ * what taking each frame in its own commit stored:
+ *  - a run that stops on a full frame is stored at once, not when the
+ *    connection ends;
+ *  - a frame refused for its content costs only itself: the full frame
+ *    before it, held back with it, is stored;
+ *  - full frames held back when the connection ends are stored.
+ */
+#define FULL_FRAMES 5
+
+static void
+test_full_frames(void **state)
+{
+	enum { F = SL_PEER_FULL_EVENTS };
+	struct scene s;
+	struct ident m;
+	struct atk a;
+	struct rec *r = calloc(FULL_FRAMES * F, sizeof *r), bad;
+	struct rec *f4 = calloc(F, sizeof *f4);
+	struct sl_event ev;
+	long base, got = 0, refused;
+	uint64_t end;
+
+	(void)state;
+	assert_non_null(r);
+	assert_non_null(f4);
+	scene_start(&s, "fu");
+	ident_init(&m, "m-fu");
+	scene_member(&s, &m);
+	struct store *ms = chain_open(&m, "store");
+
+	chain_many(ms, &m, r, FULL_FRAMES * F);
+	base = events(&s.v);
+	refused = victim_num(&s, "refused");
+
+	/* Two full frames, then nothing: the connection stays open. */
+	atk_session(&a, &m, &s.v, NULL, 0);
+	atk_events(&a, &r[0], F);
+	atk_events(&a, &r[F], F);
+	for (end = now_ms() + 10000; now_ms() < end &&
+	    (got = events(&s.v)) < base + 2 * F;)
+		atk_poll(&a, 100);
+	assert_false(a.closed);
+	if (got != base + 2 * F)
+		fail_msg("v-fu holds %ld of two full frames of %d events "
+		    "10 s after they came, on an open connection", got - base,
+		    F);
+
+	/* A full frame, then one whose last (signed) event's signature is
+	 * broken. */
+	bad = r[4 * F - 1];
+	bad.p = malloc(bad.len);
+	assert_non_null(bad.p);
+	memcpy(bad.p, r[4 * F - 1].p, bad.len);
+	assert_int_equal(sl_event_decode(&ev, bad.p, bad.len), SL_OK);
+	assert_non_null(ev.sig);
+	bad.p[ev.sig - bad.p] ^= 0x01;
+	memcpy(f4, &r[3 * F], F * sizeof *f4);
+	f4[F - 1] = bad;
+	atk_events(&a, &r[2 * F], F);
+	atk_events(&a, f4, F);
+	atk_end(&a);
+	for (end = now_ms() + 10000; now_ms() < end &&
+	    victim_num(&s, "refused") == refused;)
+		usleep(20000);
+	assert_int_equal(victim_num(&s, "refused"), refused + 1);
+	got = events(&s.v);
+	if (got != base + 3 * F)
+		fail_msg("v-fu holds %ld events of three good full frames and "
+		    "a bad one (want %d)", got - base, 3 * F);
+
+	/* The refused frame again, good this time, and one more full frame;
+	 * then the end of the stream at once. */
+	atk_session(&a, &m, &s.v, NULL, 0);
+	atk_events(&a, &r[3 * F], F);
+	atk_events(&a, &r[4 * F], F);
+	atk_end(&a);
+	s.count += FULL_FRAMES * F;
+	scene_wait(&s, WAIT_MS);
+	assert_int_equal(events(&s.v), base + FULL_FRAMES * F);
+	assert_int_equal(victim_num(&s, "refused"), refused + 1);
+	scene_check(&s, "after full frames");
+	free(bad.p);
+	free(f4);
+	for (size_t i = 0; i < FULL_FRAMES * F; i++)
+		free(r[i].p);
+	free(r);
+	store_close(ms);
+	ident_free(&m);
+	scene_stop(&s);
+}
+
 int
 main(void)
 {
@@ -1867,6 +1965,7 @@ main(void)
 		cmocka_unit_test_teardown(test_fork_flood, hostile_reap),
 		cmocka_unit_test_teardown(test_own_claim, hostile_reap),
 		cmocka_unit_test_teardown(test_tip_claim, hostile_reap),
+		cmocka_unit_test_teardown(test_full_frames, hostile_reap),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
