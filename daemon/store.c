@@ -1998,6 +1998,18 @@ fork_keep_txn(struct store *s, const struct ingest *g, bool *kept)
 	}
 	if ((rc = txn_begin(s, 0, &txn)) != 0)
 		return rc;
+	/* Kept already (the same refusal again: sync stores a refused
+	 * batch of frames again frame by frame): evidence is kept whole or
+	 * not at all, so all of it is. */
+	MDB_val k0 = { sizeof kb, kb }, d0;
+
+	log_key(kb, o->idx, first->seq);
+	memcpy(kb + LOG_KEY_LEN, g->hash[g->fork_at], SL_HASH_LEN);
+	if ((rc = mdb_get(txn, s->forks, &k0, &d0)) != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		*kept = rc == 0;
+		return rc;
+	}
 	have_bytes = db_bytes(txn, s->forks, &have_n);
 	if (have_n + n > STORE_FORKS_MAX ||
 	    have_bytes + bytes > STORE_FORKS_BYTES) {

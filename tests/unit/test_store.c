@@ -417,6 +417,55 @@ test_fork_detected(void **state)
 	store_close(b);
 }
 
+/*
+ * The same fork refused again (sync stores a refused batch of frames
+ * again frame by frame) was kept the first time, and says so, even where
+ * counting its records twice would pass the cap of 10,000.  39 histories
+ * of seq 2..256 (255 records of evidence each) fill 9,945 of it.
+ */
+static void
+test_fork_again_at_cap(void **state)
+{
+	struct fixture *f = *state;
+	struct store *a = open_at(f, "a", &f->ka, NULL);
+	struct store *b = open_at(f, "b", &f->kb, NULL);
+	struct store_ingest_result r;
+	struct batch one, h;
+
+	append_n(a, 1, 1);
+	append_n(a, 255, 255);
+	batch_get(&one, a, f->ka.pub, 1, 256);
+	assert_int_equal(ingest(b, &one, &r), SL_OK);
+	one.n = 1;
+	for (int k = 0; k < 39; k++) {
+		char name[16];
+
+		snprintf(name, sizeof name, "h%02d", k);
+		struct store *hs = open_at(f, name, &f->ka, NULL);
+
+		assert_int_equal(ingest(hs, &one, &r), SL_OK);
+		append_n(hs, 255, 255);
+		batch_get(&h, hs, f->ka.pub, 2, 256);
+		assert_int_equal(ingest(b, &h, &r), SL_EFORK);
+		if (strstr(r.reason, "; kept as evidence") == NULL)
+			fail_msg("history %d: %s", k, r.reason);
+		if (k < 38)
+			batch_free(&h);
+		store_close(hs);
+	}
+	assert_int_equal(store_fork_count(b), 39 * 255);
+	/* The last one again. */
+	assert_int_equal(ingest(b, &h, &r), SL_EFORK);
+	if (strstr(r.reason, "; kept as evidence") == NULL)
+		fail_msg("the same fork again: %s", r.reason);
+	assert_int_equal(store_fork_count(b), 39 * 255);
+	batch_free(&h);
+	one.n = 256;
+	batch_free(&one);
+	store_close(a);
+	store_close(b);
+}
+
 /* Evidence of refused records is capped by the pages it fills as well as
  * by count: records of the largest size stop at 16 MiB, long before
  * 10,000 of them. */
@@ -1251,6 +1300,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unsigned_and_bad_signature,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fork_again_at_cap, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_fork_detected, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_refused_capped, setup,
