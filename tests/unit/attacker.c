@@ -689,6 +689,21 @@ rec_erased(const struct rec *r)
 	return e;
 }
 
+struct rec
+rec_bad_sig(const struct rec *r)
+{
+	struct sl_event ev;
+	struct rec e = *r;
+
+	e.p = malloc(r->len);
+	assert_non_null(e.p);
+	memcpy(e.p, r->p, r->len);
+	assert_int_equal(sl_event_decode(&ev, e.p, e.len), SL_OK);
+	assert_non_null(ev.sig);
+	e.p[ev.sig - e.p] ^= 0x01;
+	return e;
+}
+
 void
 id_of(uint8_t out[SL_ID_LEN], const char *text)
 {

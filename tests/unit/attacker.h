@@ -230,6 +230,9 @@ struct rec forge(struct forger *f, const struct forgery *e);
 /* A copy of r with its body erased (nil): header and signature as they
  * were, so it still verifies; the caller frees the copy's p. */
 struct rec rec_erased(const struct rec *r);
+/* A copy of r, a signed record, with one bit of its signature flipped:
+ * it no longer verifies.  The caller frees the copy's p. */
+struct rec rec_bad_sig(const struct rec *r);
 /* A 16-byte record id from its base32 text; fails the test if it is
  * not one. */
 void id_of(uint8_t out[SL_ID_LEN], const char *text);

@@ -1879,7 +1879,6 @@ test_full_frames(void **state)
 	struct atk a;
 	struct rec *r = calloc(FULL_FRAMES * F, sizeof *r), bad;
 	struct rec *f2 = calloc(F, sizeof *f2);
-	struct sl_event ev;
 	long base, got = 0, refused;
 	uint64_t end;
 
@@ -1908,13 +1907,7 @@ test_full_frames(void **state)
 
 	/* A full frame, then one whose last (signed) event's signature is
 	 * broken. */
-	bad = r[3 * F - 1];
-	bad.p = malloc(bad.len);
-	assert_non_null(bad.p);
-	memcpy(bad.p, r[3 * F - 1].p, bad.len);
-	assert_int_equal(sl_event_decode(&ev, bad.p, bad.len), SL_OK);
-	assert_non_null(ev.sig);
-	bad.p[ev.sig - bad.p] ^= 0x01;
+	bad = rec_bad_sig(&r[3 * F - 1]);
 	memcpy(f2, &r[2 * F], F * sizeof *f2);
 	f2[F - 1] = bad;
 	atk_events(&a, &r[F], F);
@@ -1964,7 +1957,6 @@ test_full_frames_cutoff(void **state)
 	struct atk a;
 	struct rec *rr = calloc(2 * F, sizeof *rr);
 	struct rec *f1 = calloc(F, sizeof *f1), bad;
-	struct sl_event ev;
 	char fpr[SL_FPR_TEXT + 1];
 	long base, kept, me;
 	uint64_t end;
@@ -2001,12 +1993,7 @@ test_full_frames_cutoff(void **state)
 	/* m relays r's first frame again, broken at its end, then one event
 	 * past the cut-off. */
 	memcpy(f1, rr, F * sizeof *f1);
-	bad = rr[F - 1];
-	bad.p = malloc(bad.len);
-	assert_non_null(bad.p);
-	memcpy(bad.p, rr[F - 1].p, bad.len);
-	assert_int_equal(sl_event_decode(&ev, bad.p, bad.len), SL_OK);
-	bad.p[ev.sig - bad.p] ^= 0x01;
+	bad = rec_bad_sig(&rr[F - 1]);
 	f1[F - 1] = bad;
 	atk_session(&a, &m, &s.v, NULL, 0);
 	atk_events(&a, f1, F);
