@@ -1982,6 +1982,7 @@ fork_keep_txn(struct store *s, const struct ingest *g, bool *kept)
 	const struct sl_event *first = &g->evs[g->fork_at];
 	const struct origin_entry *o = origin_find(s, first->origin);
 	uint8_t kb[FORK_KEY_LEN];
+	MDB_val k = { sizeof kb, kb }, d;
 	uint64_t n = 0, bytes = 0, have_n, have_bytes;
 	size_t i;
 	MDB_txn *txn;
@@ -1990,25 +1991,29 @@ fork_keep_txn(struct store *s, const struct ingest *g, bool *kept)
 	*kept = false;
 	if (o == NULL)
 		return MDB_NOTFOUND;
+	if ((rc = txn_begin(s, 0, &txn)) != 0)
+		return rc;
+	/* Only what is not kept yet counts against the caps: the same
+	 * refusal again (sync stores a refused batch of frames again frame
+	 * by frame) is kept already, and another run may share its first
+	 * records. */
 	for (i = g->fork_at; i < g->n; i = g->next[i]) {
-		n++;
-		bytes += g->evs[i].rec_len + FORK_KEY_LEN;
+		log_key(kb, o->idx, g->evs[i].seq);
+		memcpy(kb + LOG_KEY_LEN, g->hash[i], SL_HASH_LEN);
+		if ((rc = mdb_get(txn, s->forks, &k, &d)) == MDB_NOTFOUND) {
+			n++;
+			bytes += g->evs[i].rec_len + FORK_KEY_LEN;
+		} else if (rc != 0) {
+			mdb_txn_abort(txn);
+			return rc;
+		}
 		if (g->evs[i].sig != NULL)
 			break;
 	}
-	if ((rc = txn_begin(s, 0, &txn)) != 0)
-		return rc;
-	/* Kept already (the same refusal again: sync stores a refused
-	 * batch of frames again frame by frame): evidence is kept whole or
-	 * not at all, so all of it is. */
-	MDB_val k0 = { sizeof kb, kb }, d0;
-
-	log_key(kb, o->idx, first->seq);
-	memcpy(kb + LOG_KEY_LEN, g->hash[g->fork_at], SL_HASH_LEN);
-	if ((rc = mdb_get(txn, s->forks, &k0, &d0)) != MDB_NOTFOUND) {
+	if (n == 0) {
 		mdb_txn_abort(txn);
-		*kept = rc == 0;
-		return rc;
+		*kept = true;
+		return 0;
 	}
 	have_bytes = db_bytes(txn, s->forks, &have_n);
 	if (have_n + n > STORE_FORKS_MAX ||
@@ -2021,8 +2026,7 @@ fork_keep_txn(struct store *s, const struct ingest *g, bool *kept)
 
 		log_key(kb, o->idx, e->seq);
 		memcpy(kb + LOG_KEY_LEN, g->hash[i], SL_HASH_LEN);
-		MDB_val k = { sizeof kb, kb }, d = { e->rec_len, (void *)e->rec };
-
+		d = (MDB_val){ e->rec_len, (void *)e->rec };
 		rc = mdb_put(txn, s->forks, &k, &d, MDB_NOOVERWRITE);
 		if (rc != 0 && rc != MDB_KEYEXIST) {
 			mdb_txn_abort(txn);

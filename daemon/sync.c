@@ -35,10 +35,11 @@
 #define BATCH_BYTES SL_PEER_FULL_BYTES
 #define BATCH_EVENTS SL_PEER_FULL_EVENTS
 #define FRAME_EVENTS_MAX (BATCH_EVENTS + SL_SIGN_INTERVAL) /* received */
-#define PEND_EVENTS 8192
+#define PEND_EVENTS ((size_t)2 * FRAME_EVENTS_MAX) /* two frames of small events */
 #define PEND_BYTES (3u << 20)
 #define PEND_FRAMES 16             /* more than the caps let in */
-#define PEND_ALL_BYTES (12u << 20) /* held by all sessions together */
+#define PEND_ALL_BYTES (12u << 20) /* records held by all sessions together
+                                      (their buffers: up to twice that) */
 #define PEND_WAIT_MS 10           /* a run that stops on a full frame */
 #define FRAME_BODY_MAX SL_PEER_FRAME_MAX
 #define HOLD_MS 10000             /* own events claimed but not coming */
@@ -901,11 +902,17 @@ pend_drop(struct session *ss)
 	ss->pn = ss->pcap = ss->pnf = 0;
 }
 
-/* Holds recs[0..n) of origin back as one more frame; -1 out of memory. */
+/* Holds recs[0..n) of origin back as one more frame; -1 out of memory,
+ * with what was held before still held. */
 static int
 pend_add(struct session *ss, const uint8_t origin[SL_KEY_LEN],
     const uint8_t *const *recs, const size_t *lens, size_t n)
 {
+	struct sl_buf *b = &ss->pb;
+	size_t bytes = 0;
+
+	for (size_t i = 0; i < n; i++)
+		bytes += lens[i];
 	if (ss->pn + n > ss->pcap) {
 		size_t cap = ss->pn + n + FRAME_EVENTS_MAX;
 		size_t *l = realloc(ss->plen, cap * sizeof *l);
@@ -915,17 +922,22 @@ pend_add(struct session *ss, const uint8_t origin[SL_KEY_LEN],
 		ss->plen = l;
 		ss->pcap = cap;
 	}
-	size_t was = ss->pb.len;
+	if (bytes > b->cap - b->len) {
+		size_t cap = b->len + bytes > 2 * b->cap ? b->len + bytes :
+		    2 * b->cap;
+		uint8_t *p = realloc(b->p, cap);
 
+		if (p == NULL)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
 	for (size_t i = 0; i < n; i++) {
-		sl_buf_write(&ss->pb, (const char *)recs[i], lens[i]);
+		memcpy(b->p + b->len, recs[i], lens[i]);
+		b->len += lens[i];
 		ss->plen[ss->pn++] = lens[i];
 	}
-	if (ss->pb.failed) {
-		ss->sy->pend_bytes -= was;   /* the buffer is gone */
-		return -1;
-	}
-	ss->sy->pend_bytes += ss->pb.len - was;
+	ss->sy->pend_bytes += bytes;
 	memcpy(ss->porigin, origin, SL_KEY_LEN);
 	ss->pend[ss->pnf++] = ss->pn;
 	return 0;
@@ -1145,7 +1157,7 @@ handle_events(struct session *ss, struct sl_mp *r, size_t body_len)
 			    &upto, 1);
 		} else if (pend_add(ss, origin, sy->recs, sy->lens, upto) !=
 		    0) {
-			pend_drop(ss);
+			/* What is held is stored as the connection closes. */
 			conn_close(ss->conn, false, "out of memory");
 			return;
 		} else if (!hold || ss->pn >= PEND_EVENTS ||

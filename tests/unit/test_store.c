@@ -466,6 +466,79 @@ test_fork_again_at_cap(void **state)
 	store_close(b);
 }
 
+/* One event of k's chain made by hand: seq, prev (NULL at seq 1), signed
+ * or not; its record into *rec (malloc'd) and its hash. */
+static void
+hand_event(const struct sl_key *k, uint64_t seq, const uint8_t *prev,
+    bool sign, uint64_t hlc, uint8_t **rec, size_t *len,
+    uint8_t hash[SL_HASH_LEN])
+{
+	uint8_t hdr[SL_HEADER_MAX], salt[SL_SALT_LEN], ph[SL_HASH_LEN];
+	uint8_t sig[SL_SIG_LEN];
+	struct sl_event_draft d = { .author = "tester",
+		.type = "contact.created", .payload = payload,
+		.payload_len = sizeof payload };
+
+	sl_random(salt, sizeof salt);
+	sl_payload_hash(ph, salt, payload, sizeof payload);
+	struct sl_header_in h = { k->pub, seq, prev, hlc, ph };
+	size_t hl = sl_header_encode(hdr, &d, &h);
+
+	sl_sha256(hash, hdr, hl);
+	if (sign)
+		sl_sign_hash(sig, k, hash);
+	*rec = malloc(sl_record_size(hl, true, sizeof payload));
+	assert_non_null(*rec);
+	*len = sl_record_encode(*rec, hdr, hl, sign ? sig : NULL, salt,
+	    payload, sizeof payload);
+}
+
+/*
+ * Two forked runs that share their first (unsigned) event and go on
+ * differently: the second's evidence is not kept yet, and is kept whole
+ * (the first shared record counted once).
+ */
+static void
+test_fork_shared_first(void **state)
+{
+	struct fixture *f = *state;
+	struct store *a = open_at(f, "a", &f->ka, NULL);
+	struct store *b = open_at(f, "b", &f->kb, NULL);
+	struct store_ingest_result r;
+	struct batch one;
+	uint8_t he[SL_HASH_LEN], hx[SL_HASH_LEN], hy[SL_HASH_LEN];
+	uint8_t hz[SL_HASH_LEN], *r1[2], *r2[3];
+	size_t l1[2], l2[3];
+	uint64_t t = (sl_now_ms() - 100000) << 16;
+
+	append_n(a, 1, 1);
+	batch_get(&one, a, f->ka.pub, 1, 1);
+	assert_int_equal(ingest(b, &one, &r), SL_OK);
+	hand_event(&f->ka, 1, NULL, false, t + 1, &r1[0], &l1[0], he);
+	hand_event(&f->ka, 2, he, true, t + 2, &r1[1], &l1[1], hx);
+	r2[0] = malloc(l1[0]);
+	assert_non_null(r2[0]);
+	memcpy(r2[0], r1[0], l1[0]);
+	l2[0] = l1[0];
+	hand_event(&f->ka, 2, he, false, t + 3, &r2[1], &l2[1], hy);
+	hand_event(&f->ka, 3, hy, true, t + 4, &r2[2], &l2[2], hz);
+	assert_int_equal(store_ingest(b, (const uint8_t *const *)r1, l1, 2,
+	    &r), SL_EFORK);
+	assert_non_null(strstr(r.reason, "; kept as evidence"));
+	assert_int_equal(store_fork_count(b), 2);
+	assert_int_equal(store_ingest(b, (const uint8_t *const *)r2, l2, 3,
+	    &r), SL_EFORK);
+	assert_non_null(strstr(r.reason, "; kept as evidence"));
+	assert_int_equal(store_fork_count(b), 4);
+	for (int i = 0; i < 2; i++)
+		free(r1[i]);
+	for (int i = 0; i < 3; i++)
+		free(r2[i]);
+	batch_free(&one);
+	store_close(a);
+	store_close(b);
+}
+
 /* Evidence of refused records is capped by the pages it fills as well as
  * by count: records of the largest size stop at 16 MiB, long before
  * 10,000 of them. */
@@ -1301,6 +1374,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unsigned_and_bad_signature,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_again_at_cap, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_fork_shared_first, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_fork_detected, setup,
 		    teardown),
