@@ -35,7 +35,7 @@
 #define BATCH_BYTES SL_PEER_FULL_BYTES
 #define BATCH_EVENTS SL_PEER_FULL_EVENTS
 #define FRAME_EVENTS_MAX (BATCH_EVENTS + SL_SIGN_INTERVAL) /* received */
-#define PEND_EVENTS ((size_t)2 * FRAME_EVENTS_MAX) /* two frames of small events */
+#define PEND_EVENTS ((size_t)2 * FRAME_EVENTS_MAX) /* two small frames */
 #define PEND_BYTES (3u << 20)
 #define PEND_FRAMES 16             /* more than the caps let in */
 #define PEND_ALL_BYTES (12u << 20) /* records held by all sessions together
