@@ -902,17 +902,14 @@ pend_drop(struct session *ss)
 	ss->pn = ss->pcap = ss->pnf = 0;
 }
 
-/* Holds recs[0..n) of origin back as one more frame; -1 out of memory,
- * with what was held before still held. */
+/* Holds recs[0..n) of origin (bytes in all) back as one more frame; -1
+ * out of memory, with what was held before still held. */
 static int
 pend_add(struct session *ss, const uint8_t origin[SL_KEY_LEN],
-    const uint8_t *const *recs, const size_t *lens, size_t n)
+    const uint8_t *const *recs, const size_t *lens, size_t n, size_t bytes)
 {
 	struct sl_buf *b = &ss->pb;
-	size_t bytes = 0;
 
-	for (size_t i = 0; i < n; i++)
-		bytes += lens[i];
 	if (ss->pn + n > ss->pcap) {
 		size_t cap = ss->pn + n + FRAME_EVENTS_MAX;
 		size_t *l = realloc(ss->plen, cap * sizeof *l);
@@ -1155,8 +1152,8 @@ handle_events(struct session *ss, struct sl_mp *r, size_t body_len)
 		if (!hold && ss->pnf == 0) {
 			t = ingest_frames(ss, origin, sy->recs, sy->lens, upto,
 			    &upto, 1);
-		} else if (pend_add(ss, origin, sy->recs, sy->lens, upto) !=
-		    0) {
+		} else if (pend_add(ss, origin, sy->recs, sy->lens, upto,
+		    bytes) != 0) {
 			/* What is held is stored as the connection closes. */
 			conn_close(ss->conn, false, "out of memory");
 			return;
