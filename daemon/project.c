@@ -13,6 +13,16 @@
  *              id, 'h', event hash (32) -> "": its heads
  *            (before version 21 the last two were trees of their own,
  *            "pev" and "phead", and an event changed a leaf in each)
+ *            and, by event hash:
+ *              hash[0..16], 'v', hash[16..32] -> sl_evmeta: the fold's
+ *                verdict on each event.  A record's id is the first 16
+ *                bytes of its creating event's hash, so that event's
+ *                verdict falls among the record's own keys, on the
+ *                leaf its commit changes anyway; the verdicts of later
+ *                events fall at random places, as before.  (Before
+ *                version 23 they were a tree of their own, "pevm": one
+ *                more leaf per event, and one more path from the root
+ *                per commit.)
  *   pidx     kind, field code, lower-cased value, 0, clock (8) of the
  *            record's creating event, id -> "": within one value the
  *            records stand in the order they were made (as their
@@ -22,7 +32,6 @@
  *            places (ids are hashes).  The clock is part of the signed
  *            event, so the keys are the same on every node and after
  *            every rebuild.  (Before version 22: value, 0, id.)
- *   pevm     event hash -> sl_evmeta: the fold's verdict on each event
  *   pwait    parent hash, child hash -> "": events waiting for a parent
  *   pfuture  clock (8), origin (32), seq (8) -> "": events whose clock is
  *            further ahead of the wall clock than the allowed skew; they
@@ -89,6 +98,8 @@
 #define PEV_SEQ (PEV_ORIGIN + SL_KEY_LEN)
 #define HEAD_TAG 'h'
 #define HEAD_KEY_LEN (SL_ID_LEN + 1 + SL_HASH_LEN)
+#define VERDICT_TAG 'v'
+#define VERDICT_KEY_LEN (SL_HASH_LEN + 1)
 #define FUT_KEY_LEN (8 + SL_KEY_LEN + 8)
 
 struct keyset {
@@ -100,7 +111,7 @@ struct keyset {
 struct project {
 	struct store *s;
 	MDB_env *env;
-	MDB_dbi rec, pidx, pevm, pwait, pfuture, pnodes, pmeta;
+	MDB_dbi rec, pidx, pwait, pfuture, pnodes, pmeta;
 	MDB_dbi pmember;
 	MDB_dbi pckpt, pwit, pcontra;
 	MDB_dbi pfork, perase, peopen;
@@ -305,19 +316,40 @@ be_rc(struct project *p, int rc)
 	return sl_of(rc);
 }
 
+/* Where event h's verdict is kept in rec (the top of this file). */
+static void
+verdict_key(uint8_t k[VERDICT_KEY_LEN], const uint8_t h[SL_HASH_LEN])
+{
+	memcpy(k, h, SL_ID_LEN);
+	k[SL_ID_LEN] = VERDICT_TAG;
+	memcpy(k + SL_ID_LEN + 1, h + SL_ID_LEN, SL_HASH_LEN - SL_ID_LEN);
+}
+
+/* Event h's verdict in txn: an LMDB code (MDB_NOTFOUND: none). */
+static int
+verdict_get(struct project *p, MDB_txn *txn, const uint8_t h[SL_HASH_LEN],
+    struct sl_evmeta *m)
+{
+	uint8_t kb[VERDICT_KEY_LEN];
+	MDB_val k = { sizeof kb, kb }, d;
+	int rc;
+
+	verdict_key(kb, h);
+	if ((rc = mdb_get(txn, p->rec, &k, &d)) != 0)
+		return rc;
+	if (d.mv_size != SL_EVMETA_LEN)
+		return MDB_CORRUPTED;
+	sl_evmeta_decode(m, d.mv_data);
+	return 0;
+}
+
 static int
 be_meta_get(void *ctx, const uint8_t h[SL_HASH_LEN], struct sl_evmeta *m)
 {
 	struct project *p = ctx;
-	MDB_val k = { SL_HASH_LEN, (void *)h }, d;
-	int rc = mdb_get(p->txn, p->pevm, &k, &d);
+	int rc = verdict_get(p, p->txn, h, m);
 
-	if (rc != 0)
-		return be_rc(p, rc);
-	if (d.mv_size != SL_EVMETA_LEN)
-		return SL_ESTORE;
-	sl_evmeta_decode(m, d.mv_data);
-	return SL_OK;
+	return rc == MDB_CORRUPTED ? SL_ESTORE : be_rc(p, rc);
 }
 
 /* The start of the keys of one kind (tag) under id in rec. */
@@ -364,13 +396,15 @@ be_meta_put(void *ctx, const uint8_t h[SL_HASH_LEN], const struct sl_evmeta *m)
 {
 	struct project *p = ctx;
 	uint8_t v[SL_EVMETA_LEN], ek[PEV_KEY_LEN], st[2] = { m->status, m->why };
-	MDB_val k = { SL_HASH_LEN, (void *)h }, d = { sizeof v, v };
+	uint8_t kb[VERDICT_KEY_LEN];
+	MDB_val k = { sizeof kb, kb }, d = { sizeof v, v };
 	MDB_val pk = { sizeof ek, ek }, pd = { sizeof st, st };
 	int rc;
 
 	sl_evmeta_encode(v, m);
+	verdict_key(kb, h);
 	pev_key(ek, m->id, m->hlc, m->origin, m->seq);
-	if ((rc = mdb_put(p->txn, p->pevm, &k, &d, 0)) != 0 ||
+	if ((rc = mdb_put(p->txn, p->rec, &k, &d, 0)) != 0 ||
 	    (rc = mdb_put(p->txn, p->rec, &pk, &pd, 0)) != 0)
 		return be_rc(p, rc);
 	return SL_OK;
@@ -1731,10 +1765,10 @@ project_due(struct project *p, uint64_t *np)
 static int
 dbs_open(struct project *p, MDB_txn *txn, unsigned flags)
 {
-	static const char *const names[] = { "rec", "pidx", "pevm",
+	static const char *const names[] = { "rec", "pidx",
 		"pwait", "pfuture", "pnodes", "pmeta", "pmember",
 		"pckpt", "pwit", "pcontra", "pfork", "perase", "peopen" };
-	MDB_dbi *dbis[] = { &p->rec, &p->pidx, &p->pevm, &p->pwait,
+	MDB_dbi *dbis[] = { &p->rec, &p->pidx, &p->pwait,
 		&p->pfuture, &p->pnodes, &p->pmeta, &p->pmember,
 		&p->pckpt, &p->pwit, &p->pcontra, &p->pfork, &p->perase,
 		&p->peopen };
@@ -2001,7 +2035,7 @@ out:
 static int
 rebuild_txn(struct project *p, MDB_txn **txnp, uint64_t *events)
 {
-	MDB_dbi drop[] = { p->rec, p->pidx, p->pevm, p->pwait,
+	MDB_dbi drop[] = { p->rec, p->pidx, p->pwait,
 		p->pfuture, p->pnodes, p->pmember, p->pckpt, p->pwit,
 		p->pcontra, p->pfork, p->perase, p->peopen };
 	MDB_txn *txn = *txnp;
@@ -2109,7 +2143,7 @@ project_rebuild(struct project *p, uint64_t *events, char *err,
 static int
 legacy_drop(MDB_txn *txn)
 {
-	static const char *const names[] = { "pev", "phead" };
+	static const char *const names[] = { "pev", "phead", "pevm" };
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		MDB_dbi dbi;
@@ -2245,16 +2279,11 @@ int
 project_meta(struct project *p, MDB_txn *txn, const uint8_t h[SL_HASH_LEN],
     struct sl_evmeta *m)
 {
-	MDB_val k = { SL_HASH_LEN, (void *)h }, d;
-	int rc = mdb_get(txn, p->pevm, &k, &d);
+	int rc;
 
 	memset(m, 0, sizeof *m);
-	if (rc != 0)
-		return sl_of(rc);
-	if (d.mv_size != SL_EVMETA_LEN)
-		return SL_ESTORE;
-	sl_evmeta_decode(m, d.mv_data);
-	return SL_OK;
+	rc = verdict_get(p, txn, h, m);
+	return rc == MDB_CORRUPTED ? SL_ESTORE : sl_of(rc);
 }
 
 struct head_sort {
@@ -2866,8 +2895,8 @@ project_node_org_seq(struct project *p, MDB_txn *txn,
 int
 project_dump(struct project *p, project_dump_fn fn, void *ctx)
 {
-	MDB_dbi dbs[] = { p->rec, p->pidx, p->pevm, p->pwait,
-		p->pfuture, p->pnodes };
+	MDB_dbi dbs[] = { p->rec, p->pidx, p->pwait, p->pfuture,
+		p->pnodes };
 	MDB_txn *txn;
 	int rc = 0;
 

@@ -982,10 +982,12 @@ history_of(struct node *n, const uint8_t id[SL_ID_LEN], size_t *events,
 	mdb_txn_abort(txn);
 }
 
-static const char *const old_trees[] = { "pev", "phead" };
+static const char *const old_trees[] = { "pev", "phead", "pevm" };
+#define OLD_TREES (sizeof old_trees / sizeof old_trees[0])
 
-/* Makes n's store one of version 20: its trees pev and phead, with
- * something in them, and that version. */
+/* Makes n's store one of version 20: its trees pev, phead and pevm
+ * (the verdicts, until version 23), with something in them, and that
+ * version. */
 static void
 make_v20(struct node *n)
 {
@@ -994,7 +996,7 @@ make_v20(struct node *n)
 	MDB_dbi dbi;
 
 	assert_int_equal(mdb_txn_begin(store_env(n->s), NULL, 0, &txn), 0);
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < OLD_TREES; i++) {
 		MDB_val k = { 5, "stale" }, d = { 0, "" };
 
 		assert_int_equal(mdb_dbi_open(txn, old_trees[i], MDB_CREATE,
@@ -1019,7 +1021,7 @@ version_of(struct store *s, uint64_t *version, int *trees)
 	*trees = 0;
 	assert_int_equal(mdb_txn_begin(store_env(s), NULL, MDB_RDONLY, &txn),
 	    0);
-	for (size_t i = 0; i < 2; i++)
+	for (size_t i = 0; i < OLD_TREES; i++)
 		*trees += mdb_dbi_open(txn, old_trees[i], 0, &dbi) == 0;
 	if (mdb_dbi_open(txn, "pmeta", 0, &dbi) == 0 &&
 	    mdb_get(txn, dbi, &(MDB_val){ 7, "version" }, &d) == 0 &&
@@ -1030,9 +1032,9 @@ version_of(struct store *s, uint64_t *version, int *trees)
 
 /*
  * Before version 21 a record's events and heads were trees of their own
- * ("pev", "phead"); now they lie under the record's id in rec.  A store
- * of the old version is rebuilt at open, and the old trees are deleted,
- * not left to fill the file.
+ * ("pev", "phead"), and before version 23 the verdicts ("pevm"); now they
+ * lie in rec.  A store of an old version is rebuilt at open, and the old
+ * trees are deleted, not left to fill the file.
  */
 static void
 test_upgrade_drops_old_trees(void **state)
