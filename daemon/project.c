@@ -347,9 +347,8 @@ static int
 be_meta_get(void *ctx, const uint8_t h[SL_HASH_LEN], struct sl_evmeta *m)
 {
 	struct project *p = ctx;
-	int rc = verdict_get(p, p->txn, h, m);
 
-	return rc == MDB_CORRUPTED ? SL_ESTORE : be_rc(p, rc);
+	return be_rc(p, verdict_get(p, p->txn, h, m));
 }
 
 /* The start of the keys of one kind (tag) under id in rec. */
@@ -369,8 +368,10 @@ key_next(uint8_t *k, size_t n)
 	return n > 0;
 }
 
-/* Moves c past the keys under k's id in rec (its record, events and
- * heads) to the first key of the next id; buf holds the id sought. */
+/* Moves c past the keys under k's first 16 bytes in rec (a record, its
+ * events, heads and creating event's verdict, or only the verdicts of
+ * events whose hashes begin so) to the first key of the next 16 bytes;
+ * buf holds the bytes sought. */
 static int
 rec_next_id(MDB_cursor *c, MDB_val *k, MDB_val *d, uint8_t buf[SL_ID_LEN])
 {
@@ -2279,11 +2280,8 @@ int
 project_meta(struct project *p, MDB_txn *txn, const uint8_t h[SL_HASH_LEN],
     struct sl_evmeta *m)
 {
-	int rc;
-
 	memset(m, 0, sizeof *m);
-	rc = verdict_get(p, txn, h, m);
-	return rc == MDB_CORRUPTED ? SL_ESTORE : sl_of(rc);
+	return sl_of(verdict_get(p, txn, h, m));
 }
 
 struct head_sort {
@@ -2427,7 +2425,8 @@ resolve_prefix(struct project *p, MDB_txn *txn, const char *prefix,
 		sl_b32_encode(text, k.mv_data, SL_ID_LEN);
 		if (strncasecmp(text, prefix, n) != 0)
 			break;
-		/* An id's events and heads, with no record (yet). */
+		/* An id's events and heads, with no record (yet), or
+		 * the verdict of an event whose hash begins so. */
 		if (k.mv_size != SL_ID_LEN)
 			continue;
 		if (sl_rec_decode(&r, k.mv_data, d.mv_data, d.mv_size) != SL_OK)

@@ -1377,8 +1377,18 @@ store_batch_append(struct store_batch *b, const struct sl_event_draft *d,
 	if (s->hook != NULL) {
 		if (sl_event_decode(&ev, s->buf, b->pending_len) != SL_OK)
 			return batch_fail(b, MDB_CORRUPTED, err, errlen);
-		if ((rc = s->hook(s->hook_ctx, b->txn, &ev, hash)) != 0)
-			return batch_fail(b, rc, err, errlen);
+		if ((rc = s->hook(s->hook_ctx, b->txn, &ev, hash)) != 0) {
+			int ret = batch_fail(b, rc, err, errlen);
+
+			/* The fold read something it could not: the
+			 * records, not the chain, are damaged. */
+			if (rc == MDB_CORRUPTED)
+				set_err(err, errlen, "the records are damaged "
+				    "(what the fold keeps of an earlier event "
+				    "does not read); nothing can be appended "
+				    "until samlog rebuild");
+			return ret;
+		}
 	}
 	if (out != NULL) {
 		memcpy(out->hash, hash, SL_HASH_LEN);

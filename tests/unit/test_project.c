@@ -1143,7 +1143,142 @@ test_upgrade_cut_short(void **state)
 	store_close(x.s);
 	print_message("after the failed upgrade: version %llu, %d old trees\n",
 	    (unsigned long long)version, trees);
-	assert_true(trees == 2 ? version == 20 : version != 20);
+	assert_true(trees == (int)OLD_TREES ? version == 20 :
+	    trees == 0 && version != 20);
+}
+
+/* rec's keys by length: 16 records, 33 verdicts, 49 heads, 65 events. */
+static void
+rec_census(struct node *n, size_t c[4], size_t *other)
+{
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, d;
+
+	memset(c, 0, 4 * sizeof c[0]);
+	*other = 0;
+	assert_int_equal(store_read_begin(n->s, &txn), SL_OK);
+	assert_int_equal(mdb_dbi_open(txn, "rec", 0, &dbi), 0);
+	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		if (k.mv_size == 16)
+			c[0]++;
+		else if (k.mv_size == 33 && ((uint8_t *)k.mv_data)[16] == 'v'
+		    && d.mv_size == SL_EVMETA_LEN)
+			c[1]++;
+		else if (k.mv_size == 49)
+			c[2]++;
+		else if (k.mv_size == 65)
+			c[3]++;
+		else
+			(*other)++;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+}
+
+/*
+ * Verdicts in rec: one 33-byte key per folded record event, none read
+ * as anything else by history, heads, the id prefix search, a rebuild;
+ * a verdict of the wrong size stops the fold with a storage error.
+ */
+static void
+test_verdicts_in_rec(void **state)
+{
+	struct node a;
+	uint8_t pl[128], id[SL_ID_LEN], h[4][SL_HASH_LEN];
+	uint8_t d0[SL_HASH_LEN], d1[SL_HASH_LEN], got[SL_ID_LEN];
+	struct store_appended ap;
+	struct sl_evmeta m;
+	char err[256], cands[512], text[SL_ID_TEXT + 1];
+	size_t c[4], other, events, n;
+	uint32_t heads;
+	uint64_t nev;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	(void)state;
+	node_open(&a, &ka);
+	n = payload(pl, sizeof pl, 1, "name", "Verdikt");
+	emit(&a, "contact.created", NULL, NULL, pl, n, &ap);
+	memcpy(h[0], ap.hash, SL_HASH_LEN);
+	sl_entity_id(id, ap.hash);
+	for (int i = 1; i < 4; i++) {
+		n = payload(pl, sizeof pl, 1, "role", i % 2 ? "kassör" :
+		    "ordförande");
+		emit(&a, "contact.updated", id, id, pl, n, &ap);
+		memcpy(h[i], ap.hash, SL_HASH_LEN);
+	}
+	rec_census(&a, c, &other);
+	assert_int_equal(other, 0);
+	assert_int_equal(c[0], 1);      /* the record */
+	assert_int_equal(c[1], 4);      /* four verdicts */
+	assert_int_equal(c[2], 1);      /* one head */
+	assert_int_equal(c[3], 4);      /* four history entries */
+	history_of(&a, id, &events, &heads);
+	assert_int_equal(events, 4);
+	assert_int_equal(heads, 1);
+	assert_int_equal(store_read_begin(a.s, &txn), SL_OK);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(project_meta(a.p, txn, h[i], &m), SL_OK);
+		assert_memory_equal(m.id, id, SL_ID_LEN);
+		assert_int_equal(m.status, SL_EV_APPLIED);
+	}
+	/* A later event's hash prefix is no record, whole or in part. */
+	for (int i = 1; i < 4; i++) {
+		sl_b32_encode(text, h[i], SL_ID_LEN);
+		assert_int_equal(project_resolve(a.p, txn, text, NULL, got,
+		    cands, sizeof cands), SL_ENOENT);
+		text[8] = '\0';
+		assert_int_equal(project_resolve(a.p, txn, text, NULL, got,
+		    cands, sizeof cands), SL_ENOENT);
+	}
+	sl_b32_encode(text, id, SL_ID_LEN);
+	assert_int_equal(project_resolve(a.p, txn, text, NULL, got, cands,
+	    sizeof cands), SL_OK);
+	assert_memory_equal(got, id, SL_ID_LEN);
+	mdb_txn_abort(txn);
+	/* A rebuild gives the same bytes. */
+	digest(&a, d0);
+	assert_int_equal(project_rebuild(a.p, &nev, err, sizeof err), SL_OK);
+	digest(&a, d1);
+	assert_memory_equal(d0, d1, SL_HASH_LEN);
+	/* The head's verdict cut short: read as damage, and an edit on it
+	 * is refused (not folded with the parent taken as missing). */
+	{
+		uint8_t vk[33];
+
+		memcpy(vk, h[3], 16);
+		vk[16] = 'v';
+		memcpy(vk + 17, h[3] + 16, 16);
+		assert_int_equal(mdb_txn_begin(store_env(a.s), NULL, 0, &txn),
+		    0);
+		assert_int_equal(mdb_dbi_open(txn, "rec", 0, &dbi), 0);
+		assert_int_equal(mdb_put(txn, dbi, &(MDB_val){ 33, vk },
+		    &(MDB_val){ 5, "short" }, 0), 0);
+		assert_int_equal(store_commit(a.s, txn), 0);
+	}
+	assert_int_equal(store_read_begin(a.s, &txn), SL_OK);
+	assert_int_equal(project_meta(a.p, txn, h[3], &m), SL_ESTORE);
+	mdb_txn_abort(txn);
+	{
+		struct sl_event_draft dr = { .author = "t", .type =
+			"contact.updated", .entity = id, .payload = pl,
+			.payload_len = (uint32_t)payload(pl, sizeof pl, 1,
+			"role", "x"), .parents =
+			(const uint8_t (*)[SL_HASH_LEN])h[3], .n_parents = 1 };
+
+		assert_int_not_equal(store_append(a.s, &dr, 1, &ap, err,
+		    sizeof err), SL_OK);
+		print_message("an edit on a damaged verdict: %s\n", err);
+		assert_non_null(strstr(err, "records are damaged"));
+	}
+	/* A rebuild mends it. */
+	assert_int_equal(project_rebuild(a.p, &nev, err, sizeof err), SL_OK);
+	digest(&a, d1);
+	assert_memory_equal(d0, d1, SL_HASH_LEN);
+	node_close(&a);
 }
 
 int
@@ -1162,6 +1297,7 @@ main(void)
 		cmocka_unit_test(test_list_all),
 		cmocka_unit_test(test_upgrade_drops_old_trees),
 		cmocka_unit_test(test_upgrade_cut_short),
+		cmocka_unit_test(test_verdicts_in_rec),
 	};
 
 	if (sl_crypto_init() != 0)
