@@ -1943,6 +1943,80 @@ test_full_frames(void **state)
 }
 
 /*
+ * A full frame of one origin is held, broken at its end; a short, good
+ * frame of another origin follows on the same connection.  The held
+ * frame is stored (refused) before the other is looked at, as frame by
+ * frame: the refusal is its origin's, and the other origin's events are
+ * stored.  Taken together as one origin's, the refusal fell on the
+ * short frame's origin and stopped its events.
+ */
+static void
+test_full_frames_other_origin(void **state)
+{
+	enum { F = SL_PEER_FULL_EVENTS, R = 10 };
+	struct scene s;
+	struct ident m, r;
+	struct atk a;
+	struct rec *mr = calloc(F, sizeof *mr), rr[R], bad;
+	long base, refused, got = 0;
+
+	(void)state;
+	assert_non_null(mr);
+	scene_start(&s, "fo");
+	ident_init(&m, "m-fo");
+	ident_init(&r, "r-fo");
+	scene_member(&s, &m);
+	scene_member(&s, &r);
+	struct store *ms = chain_open(&m, "store");
+	struct store *rs = chain_open(&r, "store");
+
+	chain_many(ms, &m, mr, F);
+	chain_many(rs, &r, rr, R);
+	base = events(&s.v);
+	refused = victim_num(&s, "refused");
+
+	/* m's full frame, broken at its end (held), then r's short one,
+	 * relayed by m; the connection stays open. */
+	bad = rec_bad_sig(&mr[F - 1]);
+	struct rec keep = mr[F - 1];
+
+	mr[F - 1] = bad;
+	atk_session(&a, &m, &s.v, NULL, 0);
+	atk_events(&a, mr, F);
+	atk_events(&a, rr, R);
+	for (uint64_t end = now_ms() + 10000; now_ms() < end &&
+	    victim_num(&s, "refused") == refused;)
+		atk_poll(&a, 100);
+	atk_poll(&a, 200);
+	got = events(&s.v);
+	assert_int_equal(victim_num(&s, "refused"), refused + 1);
+	if (got != base + R)
+		fail_msg("v-fo holds %ld events of r's good frame, sent after "
+		    "m's refused full frame (want %d)", got - base, R);
+	atk_end(&a);
+
+	/* m's frame again, good, from m itself: both nodes converge. */
+	mr[F - 1] = keep;
+	atk_session(&a, &m, &s.v, NULL, 0);
+	atk_events(&a, mr, F);
+	atk_end(&a);
+	s.count += F + R;
+	scene_wait(&s, WAIT_MS);
+	scene_check(&s, "after a refused held frame and another origin's");
+	free(bad.p);
+	for (size_t i = 0; i < F; i++)
+		free(mr[i].p);
+	for (size_t i = 0; i < R; i++)
+		free(rr[i].p);
+	free(mr);
+	store_close(ms);
+	store_close(rs);
+	ident_free(&m);
+	ident_free(&r);
+	scene_stop(&s);
+}
+
+/*
  * A frame a retirement's cut-off ends comes behind a held full frame of
  * the same origin (relayed by another member), whose last signature is
  * broken.  Frame by frame, the held frame was refused first and the one
@@ -2034,6 +2108,8 @@ main(void)
 		cmocka_unit_test_teardown(test_tip_claim, hostile_reap),
 		cmocka_unit_test_teardown(test_full_frames, hostile_reap),
 		cmocka_unit_test_teardown(test_full_frames_cutoff, hostile_reap),
+		cmocka_unit_test_teardown(test_full_frames_other_origin,
+		    hostile_reap),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
