@@ -83,6 +83,8 @@ is_ref_flag(const char *flag)
 static void
 remap_refs(struct args *a, const struct remap *m, size_t n)
 {
+	if (n == 0)
+		return; /* no old ids (a spreadsheet): nothing to look up */
 	for (uint32_t i = 0; i < a->n; i++) {
 		struct arg *g = &a->a[i];
 
