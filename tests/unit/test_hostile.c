@@ -2093,6 +2093,80 @@ test_full_frames_cutoff(void **state)
 	scene_stop(&s);
 }
 
+/*
+ * Two full frames of one origin are held and committed together; the
+ * first is broken at its end.  Stored again frame by frame, the first is
+ * refused and nothing after it is offered: the second, which builds on
+ * it, is dropped unseen, as when each frame was a commit of its own (one
+ * refusal, one refused record kept).  Offered all the same, the second
+ * was refused too (it follows an event the victim lacks), and a second
+ * record was kept for one bad frame.
+ */
+static void
+test_full_frames_first_refused(void **state)
+{
+	enum { F = SL_PEER_FULL_EVENTS };
+	struct scene s;
+	struct ident m;
+	struct atk a;
+	struct rec *r = calloc(2 * F, sizeof *r), bad, keep;
+	long base, refused, mark;
+	uint64_t end;
+
+	(void)state;
+	assert_non_null(r);
+	scene_start(&s, "f1");
+	ident_init(&m, "m-f1");
+	scene_member(&s, &m);
+	struct store *ms = chain_open(&m, "store");
+
+	chain_many(ms, &m, r, 2 * F);
+	base = events(&s.v);
+	refused = victim_num(&s, "refused");
+	mark = log_mark(&s.v);
+
+	/* The first frame broken at its end (its last signature), then the
+	 * second, good; both full, so both are held; then the end of the
+	 * stream. */
+	keep = r[F - 1];
+	bad = rec_bad_sig(&keep);
+	r[F - 1] = bad;
+	atk_session(&a, &m, &s.v, NULL, 0);
+	atk_events(&a, r, F);
+	atk_events(&a, &r[F], F);
+	atk_end(&a);
+	for (end = now_ms() + 10000; now_ms() < end &&
+	    victim_num(&s, "refused") == refused;)
+		usleep(20000);
+	usleep(200000);
+	victim_alive(&s, "after the frames");
+	if (victim_num(&s, "refused") != refused + 1)
+		fail_msg("v-f1 kept %ld refused records for one refused frame "
+		    "and the frame after it (frame by frame: 1)",
+		    victim_num(&s, "refused") - refused);
+	assert_int_equal(log_lines(&s.v, mark, (const char *[]){ m.n.name,
+	    NULL }, "refused events", NULL, 0), 1);
+	assert_int_equal(events(&s.v), base);
+
+	/* Both frames again, good: the victim takes them all. */
+	r[F - 1] = keep;
+	atk_session(&a, &m, &s.v, NULL, 0);
+	atk_events(&a, r, F);
+	atk_events(&a, &r[F], F);
+	atk_end(&a);
+	s.count += 2 * F;
+	scene_wait(&s, WAIT_MS);
+	assert_int_equal(victim_num(&s, "refused"), refused + 1);
+	scene_check(&s, "after a refused first frame of two held");
+	free(bad.p);
+	for (size_t i = 0; i < 2 * F; i++)
+		free(r[i].p);
+	free(r);
+	store_close(ms);
+	ident_free(&m);
+	scene_stop(&s);
+}
+
 int
 main(void)
 {
@@ -2109,6 +2183,8 @@ main(void)
 		cmocka_unit_test_teardown(test_full_frames, hostile_reap),
 		cmocka_unit_test_teardown(test_full_frames_cutoff, hostile_reap),
 		cmocka_unit_test_teardown(test_full_frames_other_origin,
+		    hostile_reap),
+		cmocka_unit_test_teardown(test_full_frames_first_refused,
 		    hostile_reap),
 	};
 
