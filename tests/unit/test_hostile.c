@@ -2167,6 +2167,109 @@ test_full_frames_first_refused(void **state)
 	scene_stop(&s);
 }
 
+/* sl_seal_payload's choice: the name alone. */
+static bool
+sealed_name(void *ctx, const char *key, size_t klen)
+{
+	(void)ctx;
+	return klen == 4 && memcmp(key, "name", 4) == 0;
+}
+
+/*
+ * A full frame is held whose last event came without the opening of its
+ * committed name (as a relay that dropped it passes it on); a WHOLE frame
+ * with the whole copy of that event follows on the same connection.  The
+ * held frame is stored before the WHOLE is looked at, as frame by frame,
+ * and the whole copy gives the name back.  Looked at first, the WHOLE
+ * found no such event to give it back to, and the name stayed lost: the
+ * victim asks its peers for it, but none holds it whole.
+ */
+static void
+test_full_frames_whole(void **state)
+{
+	enum { F = SL_PEER_FULL_EVENTS };
+	struct scene s;
+	struct ident m;
+	struct atk a;
+	struct rec *r = calloc(F, sizeof *r), full;
+	struct sl_buf g = { 0 }, pl = { 0 }, op = { 0 }, wb = { 0 };
+	struct store_appended ap;
+	struct sl_event ev;
+	msgpack_packer pk;
+	char err[256], id[SL_ID_TEXT + 1];
+	long base, mark;
+
+	(void)state;
+	assert_non_null(r);
+	scene_start(&s, "fw");
+	ident_init(&m, "m-fw");
+	scene_member(&s, &m);
+	struct store *ms = chain_open(&m, "store");
+
+	/* F - 1 contacts, then one whose name is committed, with its
+	 * opening. */
+	chain_many(ms, &m, r, F - 1);
+	msgpack_packer_init(&pk, &g, sl_buf_write);
+	msgpack_pack_map(&pk, 2);
+	sl_pack_cstr(&pk, "name");
+	sl_pack_cstr(&pk, "Qwpx Kvarhallen");
+	sl_pack_cstr(&pk, "role");
+	sl_pack_cstr(&pk, "kurator");
+	assert_int_equal(sl_seal_payload(g.p, g.len, sealed_name, NULL, NULL,
+	    &pl, &op), SL_OK);
+	struct sl_event_draft d = { .author = "mallory",
+		.type = "contact.created", .payload = pl.p,
+		.payload_len = (uint32_t)pl.len, .opens = op.p,
+		.opens_len = (uint32_t)op.len };
+
+	if (store_append(ms, &d, 1, &ap, err, sizeof err) != SL_OK)
+		fail_msg("%s", err);
+	full = (struct rec){ .seq = ap.seq };
+	memcpy(full.hash, ap.hash, SL_HASH_LEN);
+	assert_int_equal(store_event_get(ms, m.key.pub, ap.seq, &full.p,
+	    &full.len), SL_OK);
+	assert_int_equal(sl_event_decode(&ev, full.p, full.len), SL_OK);
+	assert_true(ev.n_opens > 0);
+	/* The copy without the opening ends the frame. */
+	r[F - 1] = full;
+	assert_non_null(r[F - 1].p = malloc(SL_EVENT_MAX));
+	r[F - 1].len = sl_record_reopen(r[F - 1].p, &ev, NULL, 0);
+	id_created(id, &full);
+	events_body(&wb, &full, 1);
+	base = events(&s.v);
+	mark = log_mark(&s.v);
+
+	/* The full frame (held), then the WHOLE, then the end. */
+	atk_session(&a, &m, &s.v, NULL, 0);
+	atk_events(&a, r, F);
+	atk_frame(&a, SL_PEER_WHOLE, wb.p, wb.len);
+	atk_end(&a);
+	victim_alive(&s, "after the frames");
+	assert_int_equal(events(&s.v), base + F);
+	if (log_lines(&s.v, mark, (const char *[]){ m.n.name, NULL },
+	    "gave back the openings of 1 event", NULL, 0) != 1)
+		fail_msg("v-fw did not take the opening from a WHOLE that came "
+		    "right after the held frame holding its event");
+	if (strstr(ok(sl(&s.v, "contact", "show", id, "--json", NULL))->out,
+	    "Qwpx Kvarhallen") == NULL)
+		fail_msg("v-fw shows contact %s without its name", id);
+	assert_int_equal(victim_num(&s, "refused"), 0);
+	s.count += F;
+	scene_wait(&s, WAIT_MS);
+	scene_check(&s, "after a WHOLE behind a held frame");
+	free(g.p);
+	free(pl.p);
+	free(op.p);
+	free(wb.p);
+	free(full.p);
+	for (size_t i = 0; i < F; i++)
+		free(r[i].p);
+	free(r);
+	store_close(ms);
+	ident_free(&m);
+	scene_stop(&s);
+}
+
 int
 main(void)
 {
@@ -2186,6 +2289,7 @@ main(void)
 		    hostile_reap),
 		cmocka_unit_test_teardown(test_full_frames_first_refused,
 		    hostile_reap),
+		cmocka_unit_test_teardown(test_full_frames_whole, hostile_reap),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
