@@ -16,8 +16,9 @@
  * at all; hold a thousand idle connections open; and write text with
  * terminal control sequences (and maps keyed by integers) into the
  * shared record, which no command may then print raw; and send full
- * frames, which the victim holds back to commit together, the last of
- * them with a broken signature.
+ * frames, which the victim holds back to commit together: the last or
+ * the first of them with a broken signature, a WHOLE behind them, and
+ * the victim's own events, which it lacks.
  *
  * After every case the victim must still run, answer the CLI, sync new
  * events with its honest peer, verify clean, and have logged the case
@@ -2270,6 +2271,95 @@ test_full_frames_whole(void **state)
 	scene_stop(&s);
 }
 
+/*
+ * A node restored from a backup takes its own events back from a peer
+ * before it appends again: its writes wait from the first of them it
+ * stores until the rest has come (check_self), so that none is appended
+ * at a seq the rest will fill.  A full frame of them is therefore stored
+ * at once, never held back to be committed with the next.  Held, the
+ * first frame was stored only with the second, and writes never waited:
+ * one made while it was held was appended at a seq the frames then
+ * filled, a fork of the node's own chain.
+ */
+static void
+test_full_frames_own(void **state)
+{
+	enum { F = SL_PEER_FULL_EVENTS, R = 10 };
+	struct scene s;
+	struct ident m, v;
+	struct atk a;
+	struct rec *r = calloc(F + SL_SIGN_INTERVAL + R, sizeof *r);
+	char src[600], dst[600], cmd[1400], err[256], needle[96];
+	long base, mark;
+	uint64_t k0, top;
+	size_t n1, n;
+	struct store *vs;
+
+	(void)state;
+	assert_non_null(r);
+	scene_start(&s, "fs");
+	ident_init(&m, "m-fs");
+	scene_member(&s, &m);
+	/* The victim's next events, made in a copy of its store: the victim
+	 * never holds them, as if restored from a backup taken before. */
+	assert_int_equal(node_stop(&s.v, SIGTERM), 0);
+	snprintf(src, sizeof src, "%s/%s", s.v.dir, SL_NODE_STORE_DIR);
+	snprintf(dst, sizeof dst, "%s/v-fs-ahead", cl_tmp);
+	snprintf(cmd, sizeof cmd, "cp -a %s %s", src, dst);
+	assert_int_equal(system(cmd), 0);
+	node_start(&s.v);
+	memset(&v, 0, sizeof v);
+	if (sl_node_load_key(s.v.dir, &v.key, err, sizeof err) != SL_OK ||
+	    store_open(&vs, dst, &v.key, NULL, err, sizeof err) != SL_OK)
+		fail_msg("%s", err);
+	assert_non_null(store_tip_of(vs, v.key.pub));
+	k0 = store_tip_of(vs, v.key.pub)->seq;
+	/* A full frame ends on the first signed event past F (each
+	 * SL_SIGN_INTERVAL-th is), a short one on the last. */
+	n1 = (size_t)((k0 + F + SL_SIGN_INTERVAL - 1) / SL_SIGN_INTERVAL *
+	    SL_SIGN_INTERVAL - k0);
+	n = n1 + R;
+	chain_many(vs, &v, r, n);
+	store_close(vs);
+	top = k0 + n;
+	assert_int_equal(r[n - 1].seq, top);
+	base = events(&s.v);
+	mark = log_mark(&s.v);
+
+	/* m says it holds them all, and sends them in a full frame and a
+	 * short one, back to back. */
+	struct vent vec[] = { { v.key.pub, top, r[n - 1].hash },
+		{ m.key.pub, 0, NULL } };
+
+	atk_session(&a, &m, &s.v, vec, 2);
+	atk_events(&a, r, n1);
+	atk_events(&a, &r[n1], R);
+	atk_end(&a);
+	victim_alive(&s, "after its own events");
+	assert_int_equal(events(&s.v), base + (long)n);
+	if (log_lines(&s.v, mark, (const char *[]){ m.n.name, NULL },
+	    "holding local writes until peer", NULL, 0) != 1)
+		fail_msg("v-fs did not hold its writes once the first frame "
+		    "of its own events (%zu of %zu) was in", n1, n);
+	snprintf(needle, sizeof needle, "took back this node's own events up "
+	    "to seq %llu;", (unsigned long long)top);
+	assert_int_equal(log_lines(&s.v, mark, (const char *[]){ needle,
+	    NULL }, NULL, NULL, 0), 1);
+	assert_int_equal(victim_num(&s, "forks"), 0);
+	assert_int_equal(victim_num(&s, "refused"), 0);
+	/* The next write goes on at top + 1 on both nodes. */
+	s.count += (long)n;
+	scene_wait(&s, WAIT_MS);
+	scene_check(&s, "after its own events in a full frame");
+	assert_int_equal(victim_num(&s, "forks"), 0);
+	for (size_t i = 0; i < n; i++)
+		free(r[i].p);
+	free(r);
+	sl_key_wipe(&v.key);
+	ident_free(&m);
+	scene_stop(&s);
+}
+
 int
 main(void)
 {
@@ -2290,6 +2380,7 @@ main(void)
 		cmocka_unit_test_teardown(test_full_frames_first_refused,
 		    hostile_reap),
 		cmocka_unit_test_teardown(test_full_frames_whole, hostile_reap),
+		cmocka_unit_test_teardown(test_full_frames_own, hostile_reap),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
