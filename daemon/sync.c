@@ -1183,7 +1183,9 @@ handle_events(struct session *ss, struct sl_mp *r, size_t body_len)
 		carry_clear(ss);
 		return;
 	}
-	/* Keep the unsigned tail (copies: the frame buffer is reused). */
+	/* Keep the unsigned tail (copies: the frame buffer is reused).
+	 * origin may point into the tail kept before, which goes now. */
+	bool own = memcmp(origin, sy->key.pub, SL_KEY_LEN) == 0;
 	uint8_t *keep[CARRY_MAX];
 	size_t klen[CARRY_MAX], kn = 0;
 
@@ -1203,7 +1205,7 @@ handle_events(struct session *ss, struct sl_mp *r, size_t body_len)
 		memcpy(ss->clen, klen, kn * sizeof klen[0]);
 	}
 	ss->cn = kn;
-	if (memcmp(origin, sy->key.pub, SL_KEY_LEN) == 0)
+	if (own)
 		check_self(sy);
 }
 

@@ -2360,6 +2360,49 @@ test_full_frames_own(void **state)
 	scene_stop(&s);
 }
 
+/*
+ * A run cut before its signed event (a sender does so at the frame cap)
+ * and completed by the next frame: the unsigned tail the victim kept
+ * from the first frame is where handle_events finds the origin of the
+ * second, and it frees that tail (carry_clear) before its last look at
+ * the origin (memcmp with its own key): a read of freed memory, which
+ * ends an ASan build of samlogd.
+ */
+static void
+test_carry_origin(void **state)
+{
+	struct scene s;
+	struct ident m;
+	struct atk a;
+	struct rec r[SL_SIGN_INTERVAL];
+	long base;
+
+	(void)state;
+	scene_start(&s, "co");
+	ident_init(&m, "m-co");
+	scene_member(&s, &m);
+	struct store *ms = chain_open(&m, "store");
+
+	/* One commit: only its last event (seq SL_SIGN_INTERVAL) is
+	 * signed. */
+	chain_many(ms, &m, r, SL_SIGN_INTERVAL);
+	base = events(&s.v);
+	atk_session(&a, &m, &s.v, NULL, 0);
+	atk_events(&a, r, 10);
+	atk_events(&a, &r[10], SL_SIGN_INTERVAL - 10);
+	atk_end(&a);
+	victim_alive(&s, "after a run cut before its signed event");
+	assert_int_equal(events(&s.v), base + SL_SIGN_INTERVAL);
+	s.count += SL_SIGN_INTERVAL;
+	scene_wait(&s, WAIT_MS);
+	scene_check(&s, "after a run cut before its signed event");
+	for (size_t i = 0; i < SL_SIGN_INTERVAL; i++)
+		free(r[i].p);
+	store_close(ms);
+	ident_free(&m);
+	scene_stop(&s);
+}
+
 int
 main(void)
 {
@@ -2381,6 +2424,7 @@ main(void)
 		    hostile_reap),
 		cmocka_unit_test_teardown(test_full_frames_whole, hostile_reap),
 		cmocka_unit_test_teardown(test_full_frames_own, hostile_reap),
+		cmocka_unit_test_teardown(test_carry_origin, hostile_reap),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
