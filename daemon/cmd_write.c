@@ -333,15 +333,9 @@ append_event(struct cmd_ctx *d, struct store_batch *b, MDB_txn *txn,
 		}
 	}
 	/* Personal fields travel committed, one by one, so that each can
-	 * be erased alone (PROTOCOL.md 5.1).  Their salts are drawn from
-	 * the OS in one call, not one per field. */
-	uint8_t fsalts[SL_OPENS_MAX * SL_FSALT_LEN];
-
-	sl_random(fsalts, sizeof fsalts);
-	rc = sl_seal_payload(g.p, g.len, personal_field,
-	    (void *)(uintptr_t)et->kind, fsalts, &sealed, &opens);
-	sl_wipe(fsalts, sizeof fsalts);
-	if (rc != SL_OK) {
+	 * be erased alone (PROTOCOL.md 5.1). */
+	if ((rc = sl_seal_payload(g.p, g.len, personal_field,
+	    (void *)(uintptr_t)et->kind, NULL, &sealed, &opens)) != SL_OK) {
 		free(g.p);
 		free(sealed.p);
 		free(opens.p);

@@ -516,6 +516,9 @@ sl_seal_payload(const uint8_t *plain, size_t plen,
 	uint32_t n, ns = 0;
 	struct sl_mp m;
 	msgpack_packer pp, po;
+	/* Drawn at the first field sealed, for all of them: one call to
+	 * the OS per event, none for an event with no personal field. */
+	uint8_t drawn[SL_OPENS_MAX * SL_FSALT_LEN];
 
 	payload->len = 0;
 	opens->len = 0;
@@ -541,11 +544,10 @@ sl_seal_payload(const uint8_t *plain, size_t plen,
 			uint8_t c[SL_HASH_LEN];
 			uint8_t fs[SL_FSALT_LEN];
 
-			if (fsalts != NULL)
-				memcpy(fs, fsalts + (size_t)ns * SL_FSALT_LEN,
-				    SL_FSALT_LEN);
-			else
-				sl_random(fs, sizeof fs);
+			if (fsalts == NULL && ns == 0)
+				sl_random(drawn, sizeof drawn);
+			memcpy(fs, (fsalts != NULL ? fsalts : drawn) +
+			    (size_t)ns * SL_FSALT_LEN, SL_FSALT_LEN);
 			sl_field_commit(c, fs, k, kl, v, vl);
 			sl_pack_bin(&pp, c, SL_HASH_LEN);
 			if (ns == 0)

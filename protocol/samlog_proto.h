@@ -461,7 +461,8 @@ uint32_t sl_event_erased(const struct sl_event *ev, const char **keys,
  * Seals a canonical payload map: every entry whose key is in personal
  * (n names) is replaced by its commitment and its opening appended to
  * opens (an array, empty buffer when none).  fsalts: SL_FSALT_LEN bytes
- * per sealed field in key order, or NULL to draw them at random.  SL_OK,
+ * per sealed field in key order, or NULL to draw them at random (in one
+ * call, at the first field sealed).  SL_OK,
  * SL_EINVAL (not a map), SL_ENOMEM.
  */
 int sl_seal_payload(const uint8_t *plain, size_t plen,
